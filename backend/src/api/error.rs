@@ -1,0 +1,107 @@
+//! Errors of the protected API: RFC 6750 §3 for authentication and authorization, plain JSON
+//! errors for everything else.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use shared::oauth::ErrorResponse;
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// 401 with a bare `Bearer` challenge: the request carried no credentials
+    /// (RFC 6750 §3.1: then the challenge SHOULD NOT carry an error code).
+    NoCredentials,
+    /// 401 `invalid_token`: expired, revoked, malformed or otherwise unacceptable.
+    InvalidToken(String),
+    /// 400 `invalid_request` in the challenge: the credentials were sent in a malformed way.
+    InvalidAuthRequest(String),
+    /// 403 `insufficient_scope`, naming the scope the endpoint needs.
+    InsufficientScope { scope: &'static str, description: String },
+    /// 400: the request body or parameters are malformed.
+    BadRequest(String),
+    /// 422: well-formed but refers to something that does not exist or breaks a rule.
+    Unprocessable { error: &'static str, description: String },
+    /// 500: logged, never explained to the caller.
+    Internal,
+}
+
+impl ApiError {
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "API request failed");
+        Self::Internal
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, error, description, challenge) = match self {
+            Self::NoCredentials => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_request",
+                "this endpoint needs an access token: send Authorization: Bearer <token>".to_owned(),
+                r#"Bearer realm="api""#.to_owned(),
+            ),
+            Self::InvalidToken(d) => {
+                let c = challenge("invalid_token", &d, None);
+                (StatusCode::UNAUTHORIZED, "invalid_token", d, c)
+            }
+            Self::InvalidAuthRequest(d) => {
+                let c = challenge("invalid_request", &d, None);
+                (StatusCode::BAD_REQUEST, "invalid_request", d, c)
+            }
+            Self::InsufficientScope { scope, description } => {
+                let c = challenge("insufficient_scope", &description, Some(scope));
+                (StatusCode::FORBIDDEN, "insufficient_scope", description, c)
+            }
+            Self::BadRequest(d) => (StatusCode::BAD_REQUEST, "invalid_request", d, String::new()),
+            Self::Unprocessable { error, description } => (StatusCode::UNPROCESSABLE_ENTITY, error, description, String::new()),
+            Self::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "the server could not complete the request".to_owned(),
+                String::new(),
+            ),
+        };
+        let body = ErrorResponse { error: error.to_owned(), error_description: Some(description) };
+        let mut response = (status, Json(body)).into_response();
+        if !challenge.is_empty() {
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+            }
+        }
+        response
+    }
+}
+
+/// RFC 6750 §3: `Bearer realm="api", error="…", error_description="…", scope="…"`. Quoted
+/// values may not contain `"` or `\` (§3, the grammar of `error_description`), so those and
+/// anything outside printable ASCII are replaced.
+fn challenge(error: &str, description: &str, scope: Option<&str>) -> String {
+    let clean: String = description
+        .chars()
+        .map(|c| if (' '..='~').contains(&c) && c != '"' && c != '\\' { c } else { '\'' })
+        .collect();
+    let mut value = format!(r#"Bearer realm="api", error="{error}", error_description="{clean}""#);
+    if let Some(scope) = scope {
+        value.push_str(&format!(r#", scope="{scope}""#));
+    }
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn challenge_quotes_safely() {
+        let c = super::challenge("invalid_token", "bad \"kid\" \\ é", Some("orders:read"));
+        assert_eq!(
+            c,
+            r#"Bearer realm="api", error="invalid_token", error_description="bad 'kid' ' '", scope="orders:read""#
+        );
+    }
+}

@@ -1,0 +1,28 @@
+//! The resource server: the protected REST API.
+
+pub mod auth;
+pub mod error;
+mod hello;
+mod me;
+mod orders;
+mod products;
+mod whoami;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+
+use crate::state::AppState;
+
+/// Orders are tiny; anything over 16 KiB is refused with 413 before it is parsed.
+const MAX_BODY: usize = 16 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/hello", get(hello::hello))
+        .route("/api/whoami", get(whoami::whoami))
+        .route("/api/me", get(me::me))
+        .route("/api/products", get(products::list))
+        .route("/api/orders", get(orders::list).post(orders::create))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+}

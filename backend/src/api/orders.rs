@@ -1,0 +1,55 @@
+use axum::Json;
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use shared::api::{MAX_QUANTITY, MIN_QUANTITY, NewOrder, Order};
+use shared::scope::{ORDERS_READ, ORDERS_WRITE};
+
+use super::auth::AccessToken;
+use super::error::ApiError;
+use crate::state::AppState;
+use crate::storage::NewOrderRow;
+
+/// `GET /api/orders`: the caller's own orders, newest first.
+pub async fn list(State(state): State<AppState>, token: AccessToken) -> Result<Json<Vec<Order>>, ApiError> {
+    token.require(ORDERS_READ)?;
+    Ok(Json(state.db.orders_of(&token.claims.sub).await?))
+}
+
+/// `POST /api/orders` with `{"product_id": …, "quantity": …}`: 201 with the stored order.
+pub async fn create(
+    State(state): State<AppState>,
+    token: AccessToken,
+    body: Result<Json<NewOrder>, JsonRejection>,
+) -> Result<(StatusCode, Json<Order>), ApiError> {
+    // Authorization first: a caller without the scope learns nothing about body validation.
+    token.require(ORDERS_WRITE)?;
+    let Json(order) = body.map_err(|rejection| {
+        ApiError::BadRequest(match rejection {
+            JsonRejection::MissingJsonContentType(_) => "send the order as JSON with Content-Type: application/json".into(),
+            JsonRejection::JsonSyntaxError(_) => "the body is not valid JSON".into(),
+            JsonRejection::JsonDataError(e) => format!("the order must be {{\"product_id\": <integer>, \"quantity\": <integer>}}: {}", e.body_text()),
+            JsonRejection::BytesRejection(_) => "the body could not be read (too large?)".into(),
+            other => other.body_text(),
+        })
+    })?;
+    if !(MIN_QUANTITY..=MAX_QUANTITY).contains(&order.quantity) {
+        return Err(ApiError::Unprocessable {
+            error: "invalid_quantity",
+            description: format!("quantity must be between {MIN_QUANTITY} and {MAX_QUANTITY}, got {}", order.quantity),
+        });
+    }
+    let row = NewOrderRow {
+        owner: &token.claims.sub,
+        client_id: &token.claims.client_id,
+        product_id: order.product_id,
+        quantity: order.quantity,
+    };
+    match state.db.insert_order(&row).await? {
+        Some(stored) => Ok((StatusCode::CREATED, Json(stored))),
+        None => Err(ApiError::Unprocessable {
+            error: "unknown_product",
+            description: format!("there is no product with id {}", order.product_id),
+        }),
+    }
+}

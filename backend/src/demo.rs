@@ -1,0 +1,89 @@
+//! Demo data: users, clients, scopes and products for trying the system locally. Only seeded
+//! with `--demo`; never part of a default production start.
+
+use shared::scope::{ORDERS_READ, ORDERS_WRITE, PRODUCTS_READ};
+
+use crate::config::Config;
+use crate::crypto;
+use crate::storage::{Db, NewClient, NewUser};
+
+pub const SPA_CLIENT_ID: &str = "demo-spa";
+pub const SERVICE_CLIENT_ID: &str = "demo-service";
+pub const SERVICE_CLIENT_SECRET: &str = "demo-service-secret";
+
+/// Scopes are data, not code: these rows are what discovery lists.
+const SCOPES: [(&str, &str); 6] = [
+    ("openid", "Sign you in (OpenID Connect)"),
+    ("profile", "See your name and username"),
+    ("email", "See your email address"),
+    (PRODUCTS_READ, "Read the product catalogue"),
+    (ORDERS_READ, "See your orders"),
+    (ORDERS_WRITE, "Place orders for you"),
+];
+
+const USERS: [(&str, &str, &str, &str); 2] = [
+    ("user0", "password0", "User Number 0", "user0@example.com"),
+    ("user1", "password1", "User Number 1", "user1@example.com"),
+];
+
+const PRODUCTS: [(&str, &str, i64); 14] = [
+    ("Trail Running Shoes", "Lightweight shoes with a grippy sole for muddy paths.", 12_900),
+    ("Merino Beanie", "Soft, warm and itch-free; one size fits most.", 2_900),
+    ("Insulated Bottle", "Keeps drinks cold for 24 hours or hot for 12. 750 ml.", 3_450),
+    ("Headlamp 400", "400 lumens, USB-C rechargeable, red night mode.", 4_990),
+    ("Rain Shell Jacket", "Waterproof, breathable and packs into its own pocket.", 18_900),
+    ("Camp Mug", "Enamel steel mug that survives the campfire. 350 ml.", 1_450),
+    ("Wool Hiking Socks", "Cushioned merino blend, three pairs.", 2_400),
+    ("Daypack 22L", "Light pack with a hip belt, rain cover and laptop sleeve.", 8_900),
+    ("Trekking Poles", "Carbon, foldable, with cork grips. Sold as a pair.", 11_500),
+    ("Compact Stove", "Canister stove that boils a litre in three minutes.", 5_990),
+    ("First Aid Kit", "Forty-piece kit in a waterproof pouch.", 2_990),
+    ("Trail Map Set", "Waterproof maps of the five most popular regions.", 1_990),
+    ("Sleeping Pad", "Self-inflating, R-value 4, rolls to the size of a bottle.", 9_900),
+    ("Solar Charger", "Foldable 21 W panel with two USB ports.", 7_450),
+];
+
+/// Creates what is missing; running it again on an existing database changes nothing that a
+/// user may have changed (passwords are only set when a user is first created).
+pub async fn seed(db: &Db, config: &Config) -> anyhow::Result<()> {
+    for (name, description) in SCOPES {
+        db.upsert_scope(name, description).await?;
+    }
+    for (username, password, name, email) in USERS {
+        if db.username_exists(username).await? {
+            continue;
+        }
+        let password = password.to_owned();
+        let hash = tokio::task::spawn_blocking(move || crypto::hash_password(&password))
+            .await?
+            .map_err(|e| anyhow::anyhow!("hashing a demo password: {e}"))?;
+        let id = format!("usr_{}", crypto::random_token(12));
+        db.insert_user_if_absent(&NewUser { id: &id, username, name, email, password_hash: &hash }).await?;
+    }
+    let spa_redirect = vec![format!("{}/callback", config.app_url.as_str().trim_end_matches('/'))];
+    db.upsert_client(&NewClient {
+        id: SPA_CLIENT_ID,
+        name: "Demo shop (browser app)",
+        secret_hash: None,
+        first_party: true,
+        grant_types: &["authorization_code"],
+        scopes: "openid profile email products:read orders:read orders:write",
+        redirect_uris: &spa_redirect,
+    })
+    .await?;
+    db.upsert_client(&NewClient {
+        id: SERVICE_CLIENT_ID,
+        name: "Demo service (machine to machine)",
+        secret_hash: Some(&crypto::sha256_hex(SERVICE_CLIENT_SECRET)),
+        first_party: true,
+        grant_types: &["client_credentials"],
+        scopes: PRODUCTS_READ,
+        redirect_uris: &[],
+    })
+    .await?;
+    for (name, description, price_cents) in PRODUCTS {
+        db.insert_product_if_absent(name, description, price_cents).await?;
+    }
+    tracing::info!("demo data ready: users user0/password0 and user1/password1, clients {SPA_CLIENT_ID} and {SERVICE_CLIENT_ID}");
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! The backend: an OAuth 2.0 authorization server, the REST API it protects, and the server of
+//! the browser app, in one process with two origins.
+//!
+//! # Layout
+//! - [`oauth`]: the authorization server. Discovery (RFC 8414), the JWK Set, `/authorize` with
+//!   its login form, `/token`; signing keys and the access tokens they sign (RFC 9068).
+//! - [`api`]: the resource server. Bearer authentication as an extractor, one file per resource.
+//! - [`web`]: the browser app's origin (the `trunk build` output and `/config.json`).
+//! - [`storage`]: every SQL statement, behind one [`storage::Db`] handle.
+//! - [`config`], [`demo`], [`crypto`], [`state`]: configuration, demo data, the few primitives
+//!   we call directly, and the state handlers share.
+//!
+//! The API and the app are served on different origins (`:5000` and `:8080` by default), so the
+//! browser really makes cross-origin calls and CORS is exercised as in production.
+
+pub mod api;
+pub mod config;
+pub mod crypto;
+pub mod demo;
+pub mod oauth;
+pub mod state;
+pub mod storage;
+pub mod web;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::http::{HeaderName, Method, header};
+use tokio::net::TcpListener;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::oauth::keys::KeySet;
+use crate::state::AppState;
+use crate::storage::Db;
+
+/// A started server: its listeners are bound, its database is migrated and seeded.
+pub struct Application {
+    state: AppState,
+    api_listeners: Vec<TcpListener>,
+    app_listeners: Vec<TcpListener>,
+}
+
+impl Application {
+    /// Binds the configured addresses and prepares everything.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let api = bind(&config.api_addr).await?;
+        let app = bind(&config.app_addr).await?;
+        Self::with_listeners(config, api, app).await
+    }
+
+    /// Like [`Application::build`], on listeners the caller bound (tests bind port 0).
+    pub async fn with_listeners(
+        config: Config,
+        api_listeners: Vec<TcpListener>,
+        app_listeners: Vec<TcpListener>,
+    ) -> anyhow::Result<Self> {
+        let db = Db::connect(&config.database_url.0).await.context("opening the database")?;
+        if config.demo {
+            demo::seed(&db, &config).await.context("seeding the demo data")?;
+        }
+        let keys = KeySet::load_or_create(&db).await.context("loading the signing keys")?;
+        let state = AppState { config: Arc::new(config), db, keys: Arc::new(keys) };
+        Ok(Self { state, api_listeners, app_listeners })
+    }
+
+    pub fn api_ports(&self) -> Vec<u16> {
+        ports(&self.api_listeners)
+    }
+
+    pub fn app_ports(&self) -> Vec<u16> {
+        ports(&self.app_listeners)
+    }
+
+    /// Serves until Ctrl-C or SIGTERM.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let api = api_router(self.state.clone());
+        let app = web::router(&self.state.config);
+        for listener in &self.api_listeners {
+            tracing::info!("authorization server and API on http://{}", listener.local_addr()?);
+        }
+        for listener in &self.app_listeners {
+            tracing::info!("browser app on http://{}", listener.local_addr()?);
+        }
+        tokio::spawn(purge_expired_codes(self.state.db.clone()));
+        let mut servers = tokio::task::JoinSet::new();
+        let listeners = self.api_listeners.into_iter().map(|l| (l, api.clone()));
+        for (listener, router) in listeners.chain(self.app_listeners.into_iter().map(|l| (l, app.clone()))) {
+            servers.spawn(async move {
+                axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await
+            });
+        }
+        while let Some(result) = servers.join_next().await {
+            result??;
+        }
+        Ok(())
+    }
+}
+
+/// The API origin: authorization server and resource server.
+pub fn api_router(state: AppState) -> Router {
+    let cors = cors(&state.config);
+    Router::new()
+        .merge(oauth::api_router())
+        .merge(api::router())
+        // CORS only on what browsers fetch; the authorization pages are navigated to.
+        .layer(cors)
+        .merge(oauth::page_router())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Allowed origins only, never `*`; no cookies (the API reads `Authorization`, not cookies), so
+/// no `Allow-Credentials`. tower-http adds `Vary: Origin` (and the preflight headers) itself.
+fn cors(config: &Config) -> CorsLayer {
+    let origins: Vec<_> = config.cors_origins().iter().filter_map(|o| o.parse().ok()).collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .expose_headers([header::WWW_AUTHENTICATE, HeaderName::from_static("retry-after")])
+        .max_age(Duration::from_secs(600))
+}
+
+/// Binds every address `addr` resolves to (`localhost` is both 127.0.0.1 and ::1), skipping
+/// the ones this machine lacks (no IPv6, say) as long as one works.
+async fn bind(addr: &str) -> anyhow::Result<Vec<TcpListener>> {
+    let mut listeners = Vec::new();
+    let mut last_error = None;
+    let mut resolved: Vec<_> = tokio::net::lookup_host(addr).await.with_context(|| format!("resolving {addr}"))?.collect();
+    resolved.dedup();
+    for socket in resolved {
+        match TcpListener::bind(socket).await {
+            Ok(listener) => listeners.push(listener),
+            Err(e) => last_error = Some(anyhow::Error::new(e).context(format!("binding {socket}"))),
+        }
+    }
+    match (listeners.is_empty(), last_error) {
+        (true, Some(e)) => Err(e),
+        (true, None) => anyhow::bail!("{addr} resolves to no address"),
+        _ => Ok(listeners),
+    }
+}
+
+fn ports(listeners: &[TcpListener]) -> Vec<u16> {
+    listeners.iter().filter_map(|l| l.local_addr().ok()).map(|a| a.port()).collect()
+}
+
+/// Spent and expired codes are kept an hour (to recognise late replays), then deleted.
+async fn purge_expired_codes(db: Db) {
+    let mut interval = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        interval.tick().await;
+        match db.purge_codes(storage::now(), 3600).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(purged = n, "deleted expired authorization codes"),
+            Err(e) => tracing::warn!(error = %e, "purging expired authorization codes failed"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,149 @@
+//! Client authentication at the token endpoint (RFC 6749 §2.3).
+
+use axum::http::{HeaderMap, header};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use super::error::OAuthError;
+use super::params::Params;
+use crate::crypto;
+use crate::storage::{Client, Db};
+
+/// How the client authenticated, as RFC 8414 `token_endpoint_auth_methods_supported` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    /// A public client identifies itself with `client_id` alone (RFC 6749 §2.1).
+    None,
+}
+
+pub const SUPPORTED_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
+
+struct Credentials {
+    client_id: String,
+    secret: Option<String>,
+    method: AuthMethod,
+}
+
+/// Identifies and authenticates the client of a token request.
+pub async fn authenticate(db: &Db, headers: &HeaderMap, params: &Params) -> Result<(Client, AuthMethod), OAuthError> {
+    let credentials = credentials(headers, params)?;
+    let Some(client) = db.client(&credentials.client_id).await? else {
+        return Err(OAuthError::invalid_client(format!(
+            "unknown client_id {:?}; check the client id you registered",
+            credentials.client_id
+        )));
+    };
+    match (&client.secret_hash, &credentials.secret) {
+        (Some(hash), Some(secret)) => {
+            if !crypto::verify_secret(secret, hash) {
+                return Err(OAuthError::invalid_client(format!(
+                    "wrong client secret for client {:?}",
+                    client.id
+                )));
+            }
+        }
+        (Some(_), None) => {
+            return Err(OAuthError::invalid_client(format!(
+                "client {:?} is confidential: authenticate with HTTP Basic (client_secret_basic) \
+                 or with client_secret in the body (client_secret_post)",
+                client.id
+            )));
+        }
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_client(format!(
+                "client {:?} is public and has no secret; send only client_id",
+                client.id
+            )));
+        }
+        (None, None) => {}
+    }
+    Ok((client, credentials.method))
+}
+
+fn credentials(headers: &HeaderMap, params: &Params) -> Result<Credentials, OAuthError> {
+    let mut authorizations = headers.get_all(header::AUTHORIZATION).iter();
+    let basic = match (authorizations.next(), authorizations.next()) {
+        (None, _) => None,
+        (Some(_), Some(_)) => return Err(OAuthError::invalid_request("more than one Authorization header")),
+        (Some(value), None) => Some(parse_basic(value.as_bytes())?),
+    };
+    let body_id = params.get("client_id");
+    let body_secret = params.get("client_secret");
+    match basic {
+        Some((id, secret)) => {
+            // RFC 6749 §2.3: a client MUST NOT use more than one authentication method.
+            if body_secret.is_some() {
+                return Err(OAuthError::invalid_request(
+                    "the client authenticated twice (HTTP Basic and client_secret in the body); use one method",
+                ));
+            }
+            if body_id.is_some_and(|b| b != id) {
+                return Err(OAuthError::invalid_request(
+                    "client_id in the body differs from the one in the Authorization header",
+                ));
+            }
+            Ok(Credentials { client_id: id, secret: Some(secret), method: AuthMethod::ClientSecretBasic })
+        }
+        None => {
+            let Some(id) = body_id else {
+                return Err(OAuthError::invalid_client(
+                    "no client authentication: send HTTP Basic credentials, or client_id (and client_secret) in the body",
+                ));
+            };
+            let method = if body_secret.is_some() { AuthMethod::ClientSecretPost } else { AuthMethod::None };
+            Ok(Credentials { client_id: id.to_owned(), secret: body_secret.map(str::to_owned), method })
+        }
+    }
+}
+
+/// `Basic base64(urlencode(client_id) ":" urlencode(secret))`: RFC 6749 §2.3.1 form-encodes
+/// both parts before the Basic encoding, so a `:` in a client id cannot split it wrongly.
+fn parse_basic(value: &[u8]) -> Result<(String, String), OAuthError> {
+    let malformed = || OAuthError::invalid_client("malformed HTTP Basic credentials in the Authorization header");
+    let value = std::str::from_utf8(value).map_err(|_| malformed())?;
+    let (scheme, encoded) = value.trim().split_once(' ').ok_or_else(malformed)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(OAuthError::invalid_client(format!(
+            "unsupported Authorization scheme {scheme:?} at the token endpoint; use Basic"
+        )));
+    }
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
+    let decode = |part: &str| -> Result<String, OAuthError> {
+        let plus_as_space = part.replace('+', " ");
+        percent_encoding::percent_decode_str(&plus_as_space)
+            .decode_utf8()
+            .map(|v| v.into_owned())
+            .map_err(|_| malformed())
+    };
+    let (id, secret) = (decode(id)?, decode(secret)?);
+    if id.is_empty() {
+        return Err(malformed());
+    }
+    Ok((id, secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic(raw: &str) -> Vec<u8> {
+        format!("Basic {}", STANDARD.encode(raw)).into_bytes()
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        assert_eq!(parse_basic(&basic("demo-service:demo-service-secret")).unwrap(), ("demo-service".into(), "demo-service-secret".into()));
+        assert_eq!(parse_basic(&basic("a%3Ab:p%2Bq+r")).unwrap(), ("a:b".into(), "p+q r".into()));
+    }
+
+    #[test]
+    fn malformed_basic_is_refused() {
+        for bad in [b"Basic".to_vec(), b"Basic !!!".to_vec(), basic("no-colon"), basic(":secret"), b"Bearer abc".to_vec()] {
+            assert!(parse_basic(&bad).is_err(), "{}", String::from_utf8_lossy(&bad));
+        }
+    }
+}

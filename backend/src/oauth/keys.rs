@@ -1,0 +1,158 @@
+//! Signing keys: generated on first start, persisted, published as a JWK Set.
+//!
+//! ES256 (ECDSA on P-256 with SHA-256) rather than EdDSA: both are asymmetric and compact, but
+//! ES256 is the one every JOSE library, every certified OpenID client and the browsers' WebCrypto
+//! verify, while EdDSA support is still missing in several of them (RFC 7518 §3.1 lists ES256 as
+//! "Recommended+"). Signatures are deterministic (RFC 6979), so a weak RNG cannot leak the key.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use p256::elliptic_curve::sec1::ToEncodedPoint;
+use p256::pkcs8::EncodePrivateKey;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::storage::{Db, StoredKey};
+
+pub const ALGORITHM: Algorithm = Algorithm::ES256;
+const ALG_NAME: &str = "ES256";
+
+/// The key that signs, and every published key by `kid` for verification.
+pub struct KeySet {
+    signing_kid: String,
+    signing_key: EncodingKey,
+    verifying: HashMap<String, DecodingKey>,
+    jwks: Jwks,
+}
+
+/// RFC 7517 §5.
+#[derive(Clone, Debug, Serialize)]
+pub struct Jwks {
+    pub keys: Vec<Jwk>,
+}
+
+/// The public half of an EC key (RFC 7518 §6.2.1), with the parameters RFC 7517 §4 recommends.
+#[derive(Clone, Debug, Serialize)]
+pub struct Jwk {
+    pub kty: &'static str,
+    pub crv: &'static str,
+    pub x: String,
+    pub y: String,
+    pub kid: String,
+    pub alg: &'static str,
+    #[serde(rename = "use")]
+    pub use_: &'static str,
+}
+
+impl KeySet {
+    /// Loads the stored keys, generating and storing the first one if there is none.
+    pub async fn load_or_create(db: &Db) -> anyhow::Result<Self> {
+        let mut stored = db.signing_keys().await?;
+        if !stored.iter().any(|k| k.state == "current") {
+            let key = generate()?;
+            db.insert_signing_key(&key).await?;
+            tracing::info!(kid = %key.kid, "generated a new ES256 signing key");
+            stored.push(key);
+        }
+        Self::from_stored(&stored)
+    }
+
+    fn from_stored(stored: &[StoredKey]) -> anyhow::Result<Self> {
+        let current = stored
+            .iter()
+            .find(|k| k.state == "current")
+            .ok_or_else(|| anyhow::anyhow!("no current signing key"))?;
+        let mut verifying = HashMap::new();
+        let mut keys = Vec::new();
+        for key in stored.iter().filter(|k| k.alg == ALG_NAME) {
+            verifying.insert(key.kid.clone(), DecodingKey::from_ec_components(&key.public_x, &key.public_y)?);
+            keys.push(Jwk {
+                kty: "EC",
+                crv: "P-256",
+                x: key.public_x.clone(),
+                y: key.public_y.clone(),
+                kid: key.kid.clone(),
+                alg: ALG_NAME,
+                use_: "sig",
+            });
+        }
+        Ok(Self {
+            signing_kid: current.kid.clone(),
+            signing_key: EncodingKey::from_ec_der(&current.private_der),
+            verifying,
+            jwks: Jwks { keys },
+        })
+    }
+
+    pub fn signing(&self) -> (&str, &EncodingKey) {
+        (&self.signing_kid, &self.signing_key)
+    }
+
+    pub fn verifying_key(&self, kid: &str) -> Option<&DecodingKey> {
+        self.verifying.get(kid)
+    }
+
+    pub fn jwks(&self) -> &Jwks {
+        &self.jwks
+    }
+}
+
+/// A fresh P-256 key from the OS CSPRNG; its `kid` is its RFC 7638 JWK thumbprint, so the id
+/// is derived from the key and can be recomputed by anyone holding the JWKS.
+fn generate() -> anyhow::Result<StoredKey> {
+    let secret = p256::SecretKey::random(&mut p256::elliptic_curve::rand_core::OsRng);
+    let point = secret.public_key().to_encoded_point(false);
+    let (Some(x), Some(y)) = (point.x(), point.y()) else {
+        anyhow::bail!("generated key has no affine coordinates");
+    };
+    let (x, y) = (URL_SAFE_NO_PAD.encode(x), URL_SAFE_NO_PAD.encode(y));
+    let private_der = secret
+        .to_pkcs8_der()
+        .map_err(|e| anyhow::anyhow!("encoding the signing key: {e}"))?
+        .as_bytes()
+        .to_vec();
+    Ok(StoredKey { kid: thumbprint(&x, &y), alg: ALG_NAME.into(), private_der, public_x: x, public_y: y, state: "current".into() })
+}
+
+/// RFC 7638 §3.2: SHA-256 over the required members in lexicographic order, no whitespace.
+fn thumbprint(x: &str, y: &str) -> String {
+    let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
+    URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_keys_sign_and_verify() {
+        let key = generate().unwrap();
+        let set = KeySet::from_stored(std::slice::from_ref(&key)).unwrap();
+        assert_eq!(set.jwks().keys.len(), 1);
+        assert_eq!(set.jwks().keys[0].kid, key.kid);
+        let (kid, enc) = set.signing();
+        let mut header = jsonwebtoken::Header::new(ALGORITHM);
+        header.kid = Some(kid.to_owned());
+        let token = jsonwebtoken::encode(&header, &serde_json::json!({"sub": "x", "exp": 4_000_000_000u64}), enc).unwrap();
+        let mut validation = jsonwebtoken::Validation::new(ALGORITHM);
+        validation.validate_aud = false;
+        validation.set_required_spec_claims(&["exp"]);
+        let data = jsonwebtoken::decode::<serde_json::Value>(&token, set.verifying_key(kid).unwrap(), &validation).unwrap();
+        assert_eq!(data.claims["sub"], "x");
+    }
+
+    #[test]
+    fn jwks_has_no_private_parts() {
+        let key = generate().unwrap();
+        let set = KeySet::from_stored(&[key]).unwrap();
+        let json = serde_json::to_value(set.jwks()).unwrap();
+        let jwk = &json["keys"][0];
+        assert!(jwk.get("d").is_none());
+        assert_eq!(jwk["alg"], "ES256");
+        assert_eq!(jwk["use"], "sig");
+        assert_eq!(jwk["kty"], "EC");
+    }
+}

@@ -1,0 +1,39 @@
+//! The authorization server: discovery, keys, the authorization endpoint with its login form,
+//! and the token endpoint.
+
+pub mod access_token;
+mod authorize;
+mod client_auth;
+mod discovery;
+pub mod error;
+pub mod keys;
+mod page;
+mod params;
+pub mod token;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+use crate::state::AppState;
+
+/// OAuth requests are a few hundred bytes; 16 KiB leaves room and refuses floods early (413).
+const MAX_BODY: usize = 16 * 1024;
+
+/// Endpoints that browsers call with fetch (and so need CORS).
+pub fn api_router() -> Router<AppState> {
+    Router::new()
+        .route("/.well-known/oauth-authorization-server", get(discovery::metadata))
+        .route("/.well-known/openid-configuration", get(discovery::metadata))
+        .route("/jwks.json", get(discovery::jwks))
+        .route("/token", post(token::token))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+}
+
+/// Endpoints the browser navigates to (pages, not fetch): no CORS.
+pub fn page_router() -> Router<AppState> {
+    Router::new()
+        .route("/authorize", get(authorize::authorize))
+        .route("/authorize/login", post(authorize::login))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+}

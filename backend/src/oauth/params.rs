@@ -1,0 +1,71 @@
+//! Request parameters of the OAuth endpoints, from a query string or a form body.
+
+use std::collections::HashMap;
+
+/// Parameters with the two rules RFC 6749 §3.1/§3.2 sets for every endpoint: a parameter sent
+/// without a value is treated as omitted, and none may be sent twice.
+#[derive(Debug, Default)]
+pub struct Params(HashMap<String, String>);
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum ParamsError {
+    Repeated(String),
+    TooMany,
+}
+
+impl std::fmt::Display for ParamsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Repeated(name) => write!(f, "parameter `{name}` is sent more than once (RFC 6749 §3.1)"),
+            Self::TooMany => write!(f, "too many parameters (at most {})", Params::MAX),
+        }
+    }
+}
+
+impl Params {
+    /// No OAuth request needs more; it bounds what a hostile request can make us allocate.
+    pub const MAX: usize = 32;
+
+    pub fn parse(encoded: &[u8]) -> Result<Self, ParamsError> {
+        let mut map = HashMap::new();
+        for (count, (name, value)) in form_urlencoded::parse(encoded).enumerate() {
+            if count >= Self::MAX {
+                return Err(ParamsError::TooMany);
+            }
+            if map.insert(name.to_string(), value.into_owned()).is_some() {
+                return Err(ParamsError::Repeated(name.into_owned()));
+            }
+        }
+        Ok(Self(map))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_and_drops_empty_values() {
+        let p = Params::parse(b"a=1&b=&c=x%20y+z").unwrap();
+        assert_eq!(p.get("a"), Some("1"));
+        assert_eq!(p.get("b"), None);
+        assert_eq!(p.get("c"), Some("x y z"));
+    }
+
+    #[test]
+    fn refuses_repeats() {
+        assert_eq!(Params::parse(b"a=1&a=2").unwrap_err(), ParamsError::Repeated("a".into()));
+        assert_eq!(Params::parse(b"a=1&a=").unwrap_err(), ParamsError::Repeated("a".into()));
+        assert_eq!(Params::parse(b"a=&a=1").unwrap_err(), ParamsError::Repeated("a".into()));
+    }
+
+    #[test]
+    fn refuses_too_many() {
+        let many: Vec<String> = (0..40).map(|i| format!("p{i}=v")).collect();
+        assert_eq!(Params::parse(many.join("&").as_bytes()).unwrap_err(), ParamsError::TooMany);
+    }
+}

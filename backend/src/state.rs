@@ -1,0 +1,13 @@
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::oauth::keys::KeySet;
+use crate::storage::Db;
+
+/// Everything a handler needs, shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub keys: Arc<KeySet>,
+}

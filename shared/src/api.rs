@@ -1,0 +1,76 @@
+//! The resource server's JSON bodies.
+
+use serde::{Deserialize, Serialize};
+
+use crate::scope::ScopeSet;
+
+/// `GET /api/hello`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Hello {
+    pub message: String,
+    /// Whether the request carried a valid access token (the endpoint answers either way).
+    pub authenticated: bool,
+}
+
+/// `GET /api/whoami`: who the access token speaks for.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WhoAmI {
+    pub subject: String,
+    pub client_id: String,
+    pub scope: ScopeSet,
+    /// `user` when a person logged in, `client` for the client-credentials grant.
+    pub subject_type: SubjectType,
+    /// How the caller authenticated (`Bearer` today).
+    pub auth_scheme: String,
+    pub expires_at: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectType {
+    User,
+    Client,
+}
+
+/// `GET /api/me`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Me {
+    pub user_id: String,
+    pub username: String,
+    pub name: String,
+    pub email: String,
+}
+
+/// One item of `GET /api/products`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Product {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    /// Price in cents, so no amount is ever rounded.
+    pub price_cents: i64,
+}
+
+/// `POST /api/orders`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NewOrder {
+    pub product_id: i64,
+    pub quantity: i64,
+}
+
+/// Inclusive bounds on [`NewOrder::quantity`].
+pub const MIN_QUANTITY: i64 = 1;
+pub const MAX_QUANTITY: i64 = 100;
+
+/// An order as stored; `GET /api/orders` lists the caller's own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: i64,
+    pub product_id: i64,
+    pub product_name: String,
+    pub quantity: i64,
+    pub unit_price_cents: i64,
+    pub total_cents: i64,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+}
