@@ -19,6 +19,13 @@ pub fn random_token(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buf)
 }
 
+/// `N` bytes from the operating system's CSPRNG.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut buf = [0u8; N];
+    OsRng.fill_bytes(&mut buf);
+    buf
+}
+
 /// Lowercase hex SHA-256. Used for values that are already high-entropy secrets (authorization
 /// codes, generated client secrets): for those a fast hash is as strong as a slow one, because
 /// nobody can enumerate 2^256 candidates, and it keeps the token endpoint fast.

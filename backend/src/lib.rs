@@ -108,6 +108,7 @@ pub fn api_router(state: AppState) -> Router {
         .merge(api::router())
         // CORS only on what browsers fetch; the authorization pages are navigated to.
         .layer(cors)
+        .layer(axum::middleware::map_response(only_full_cors))
         .merge(oauth::page_router())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -123,6 +124,23 @@ fn cors(config: &Config) -> CorsLayer {
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .expose_headers([header::WWW_AUTHENTICATE, HeaderName::from_static("retry-after")])
         .max_age(Duration::from_secs(600))
+}
+
+/// tower-http adds `Access-Control-*` headers to every response and leaves out only
+/// `Allow-Origin` for origins not on the list. A response the browser will not share with the
+/// caller should not advertise the policy either, so the rest is removed too.
+async fn only_full_cors(mut response: axum::response::Response) -> axum::response::Response {
+    if !response.headers().contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
+        for name in [
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            header::ACCESS_CONTROL_MAX_AGE,
+        ] {
+            response.headers_mut().remove(name);
+        }
+    }
+    response
 }
 
 /// Binds every address `addr` resolves to (`localhost` is both 127.0.0.1 and ::1), skipping

@@ -53,6 +53,7 @@ pub struct Product {
 
 /// `POST /api/orders`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewOrder {
     pub product_id: i64,
     pub quantity: i64,

@@ -17,6 +17,9 @@ pub struct TokenResponse {
     /// The granted scope, which RFC 6749 §5.1 requires when it differs from the request; this
     /// server always includes it so clients never have to guess.
     pub scope: ScopeSet,
+    /// An OpenID Connect ID token, when the `openid` scope was granted to a user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 /// The error codes of RFC 6749 §4.1.2.1 (authorization endpoint) and §5.2 (token endpoint),

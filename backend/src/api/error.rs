@@ -19,6 +19,8 @@ pub enum ApiError {
     InsufficientScope { scope: &'static str, description: String },
     /// 400: the request body or parameters are malformed.
     BadRequest(String),
+    /// 413: the body is larger than the endpoint accepts.
+    TooLarge,
     /// 422: well-formed but refers to something that does not exist or breaks a rule.
     Unprocessable { error: &'static str, description: String },
     /// 500: logged, never explained to the caller.
@@ -29,6 +31,19 @@ impl ApiError {
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "API request failed");
         Self::Internal
+    }
+}
+
+impl ApiError {
+    /// What went wrong, in words for the caller.
+    pub fn description(&self) -> &str {
+        match self {
+            Self::NoCredentials => "no credentials",
+            Self::InvalidToken(d) | Self::InvalidAuthRequest(d) | Self::BadRequest(d) => d,
+            Self::InsufficientScope { description, .. } | Self::Unprocessable { description, .. } => description,
+            Self::TooLarge => "the request body is too large",
+            Self::Internal => "internal error",
+        }
     }
 }
 
@@ -43,7 +58,7 @@ impl IntoResponse for ApiError {
         let (status, error, description, challenge) = match self {
             Self::NoCredentials => (
                 StatusCode::UNAUTHORIZED,
-                "invalid_request",
+                "unauthorized",
                 "this endpoint needs an access token: send Authorization: Bearer <token>".to_owned(),
                 r#"Bearer realm="api""#.to_owned(),
             ),
@@ -61,6 +76,12 @@ impl IntoResponse for ApiError {
             }
             Self::BadRequest(d) => (StatusCode::BAD_REQUEST, "invalid_request", d, String::new()),
             Self::Unprocessable { error, description } => (StatusCode::UNPROCESSABLE_ENTITY, error, description, String::new()),
+            Self::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request",
+                "the request body is too large".to_owned(),
+                String::new(),
+            ),
             Self::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",

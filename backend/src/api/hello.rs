@@ -2,12 +2,18 @@ use axum::Json;
 use shared::api::Hello;
 
 use super::auth::AccessToken;
+use super::error::ApiError;
 
-/// `GET /api/hello`: open to anyone. A valid token is noticed but not needed; an invalid one
-/// is still refused, so a client never believes a broken token works.
-pub async fn hello(token: Option<AccessToken>) -> Json<Hello> {
+/// `GET /api/hello`: open to anyone, 200 whatever the request carries. A valid token is
+/// noticed; an unacceptable one is not an error here, but the answer says it was not accepted so
+/// a developer is not misled into thinking it works.
+pub async fn hello(token: Result<Option<AccessToken>, ApiError>) -> Json<Hello> {
     Json(match token {
-        Some(token) => Hello { message: format!("Hello, {}!", token.claims.sub), authenticated: true },
-        None => Hello { message: "Hello, anonymous caller! This endpoint needs no token.".into(), authenticated: false },
+        Ok(Some(token)) => Hello { message: format!("Hello, {}!", token.claims.sub), authenticated: true },
+        Ok(None) => Hello { message: "Hello, anonymous caller! This endpoint needs no token.".into(), authenticated: false },
+        Err(e) => Hello {
+            message: format!("Hello, anonymous caller! The credentials you sent were not accepted ({}).", e.description()),
+            authenticated: false,
+        },
     })
 }

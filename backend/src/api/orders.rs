@@ -20,19 +20,25 @@ pub async fn list(State(state): State<AppState>, token: AccessToken) -> Result<J
 pub async fn create(
     State(state): State<AppState>,
     token: AccessToken,
-    body: Result<Json<NewOrder>, JsonRejection>,
+    body: Result<Json<serde_json::Map<String, serde_json::Value>>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Order>), ApiError> {
     // Authorization first: a caller without the scope learns nothing about body validation.
     token.require(ORDERS_WRITE)?;
-    let Json(order) = body.map_err(|rejection| {
+    const SHAPE: &str = r#"the order must be a JSON object {"product_id": <integer>, "quantity": <integer>}"#;
+    // Parsed as an object first: serde would otherwise also accept `[product_id, quantity]`.
+    let Json(object) = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::TooLarge;
+        }
         ApiError::BadRequest(match rejection {
             JsonRejection::MissingJsonContentType(_) => "send the order as JSON with Content-Type: application/json".into(),
             JsonRejection::JsonSyntaxError(_) => "the body is not valid JSON".into(),
-            JsonRejection::JsonDataError(e) => format!("the order must be {{\"product_id\": <integer>, \"quantity\": <integer>}}: {}", e.body_text()),
-            JsonRejection::BytesRejection(_) => "the body could not be read (too large?)".into(),
+            JsonRejection::JsonDataError(_) => SHAPE.into(),
             other => other.body_text(),
         })
     })?;
+    let order: NewOrder = serde_json::from_value(serde_json::Value::Object(object))
+        .map_err(|e| ApiError::BadRequest(format!("{SHAPE}: {e}")))?;
     if !(MIN_QUANTITY..=MAX_QUANTITY).contains(&order.quantity) {
         return Err(ApiError::Unprocessable {
             error: "invalid_quantity",

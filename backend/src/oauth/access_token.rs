@@ -1,6 +1,10 @@
-//! Access tokens in the JWT profile of RFC 9068.
+//! Access tokens in the JWT profile of RFC 9068, and OpenID Connect ID tokens.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Header;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
 use shared::oauth::{ACCESS_TOKEN_TYP, AccessTokenClaims, TokenResponse};
 use shared::scope::ScopeSet;
 
@@ -30,5 +34,49 @@ pub fn issue(state: &AppState, sub: &str, client_id: &str, scope: ScopeSet) -> R
     header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
     header.kid = Some(kid.to_owned());
     let access_token = jsonwebtoken::encode(&header, &claims, key).map_err(OAuthError::server_error)?;
-    Ok(TokenResponse { access_token, token_type: "Bearer".into(), expires_in: ttl, scope: claims.scope })
+    Ok(TokenResponse { access_token, token_type: "Bearer".into(), expires_in: ttl, scope: claims.scope, id_token: None })
+}
+
+/// OpenID Connect Core §2 ID token claims.
+#[derive(Serialize)]
+struct IdTokenClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    /// The client, never the API: this is what keeps an ID token from passing as an access token.
+    aud: &'a str,
+    exp: i64,
+    iat: i64,
+    auth_time: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
+    /// §3.1.3.6: binds the ID token to the access token issued with it.
+    at_hash: String,
+}
+
+/// Adds an ID token to `response` for a user who logged in at `auth_time`.
+pub fn add_id_token(
+    state: &AppState,
+    response: &mut TokenResponse,
+    sub: &str,
+    client_id: &str,
+    auth_time: i64,
+    nonce: Option<&str>,
+) -> Result<(), OAuthError> {
+    let iat = now();
+    let digest = Sha256::digest(response.access_token.as_bytes());
+    let claims = IdTokenClaims {
+        iss: state.config.issuer_str(),
+        sub,
+        aud: client_id,
+        exp: iat + i64::try_from(state.config.access_token_ttl).unwrap_or(i64::MAX),
+        iat,
+        auth_time,
+        nonce,
+        at_hash: URL_SAFE_NO_PAD.encode(&digest[..16]),
+    };
+    let (kid, key) = state.keys.signing();
+    let mut header = Header::new(ALGORITHM);
+    header.kid = Some(kid.to_owned());
+    response.id_token = Some(jsonwebtoken::encode(&header, &claims, key).map_err(OAuthError::server_error)?);
+    Ok(())
 }

@@ -133,7 +133,12 @@ async fn authorization_code(
         return Err(OAuthError::invalid_grant("the user of this authorization code is no longer active"));
     }
     let scope = ScopeSet::parse(&grant.scope).map_err(OAuthError::server_error)?;
-    access_token::issue(state, &grant.user_id, &client.id, scope)
+    let openid = scope.contains("openid");
+    let mut response = access_token::issue(state, &grant.user_id, &client.id, scope)?;
+    if openid {
+        access_token::add_id_token(state, &mut response, &grant.user_id, &client.id, grant.auth_time, grant.nonce.as_deref())?;
+    }
+    Ok(response)
 }
 
 /// RFC 6749 §4.4: a confidential client acting on its own behalf.

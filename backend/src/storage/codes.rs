@@ -82,7 +82,6 @@ impl Db {
         Ok(done.rows_affected())
     }
 
-    #[cfg(test)]
     pub async fn count_codes(&self) -> Result<i64> {
         sqlx::query_scalar("SELECT count(*) FROM authorization_codes").fetch_one(&self.pool).await
     }

@@ -1,0 +1,262 @@
+use backend::Application;
+use backend::config::Config;
+use backend::storage::Db;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use clap::Parser;
+use jsonwebtoken::{EncodingKey, Header};
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Response, StatusCode};
+use serde_json::Value;
+use shared::pkce::CodeVerifier;
+use tokio::net::TcpListener;
+
+pub const SPA: &str = "demo-spa";
+pub const SERVICE: &str = "demo-service";
+pub const SERVICE_SECRET: &str = "demo-service-secret";
+pub const ALL_USER_SCOPES: &str = "openid profile email products:read orders:read orders:write";
+
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`: the issuer and the API.
+    pub api: String,
+    /// `http://127.0.0.1:<port>`: the browser app's origin.
+    pub app: String,
+    pub http: reqwest::Client,
+    /// A second handle on the server's database, to check what was (not) stored.
+    pub db: Db,
+    /// Raw SQL access, for tests that need to put the database in a state no request can.
+    pub pool: sqlx::SqlitePool,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let api_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = format!("http://127.0.0.1:{}", api_listener.local_addr().unwrap().port());
+    let app = format!("http://127.0.0.1:{}", app_listener.local_addr().unwrap().port());
+    let database_url = format!("sqlite://{}", dir.path().join("test.db").display());
+    let mut args = vec![
+        "backend".to_owned(),
+        "--demo".into(),
+        "--issuer".into(),
+        api.clone(),
+        "--app-url".into(),
+        app.clone(),
+        "--database-url".into(),
+        database_url.clone(),
+        "--app-dir".into(),
+        dir.path().join("no-app").display().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    let config = Config::try_parse_from(args).unwrap();
+    let server = Application::with_listeners(config, vec![api_listener], vec![app_listener]).await.unwrap();
+    tokio::spawn(server.run());
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let db = Db::connect(&database_url).await.unwrap();
+    let pool = sqlx::SqlitePool::connect(&database_url).await.unwrap();
+    TestApp { api, app, http, db, pool, _dir: dir }
+}
+
+/// What a client keeps between the authorization request and the token request.
+pub struct Authorization {
+    pub verifier: CodeVerifier,
+    pub redirect_uri: String,
+    pub state: String,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.api)
+    }
+
+    pub fn redirect_uri(&self) -> String {
+        format!("{}/callback", self.app)
+    }
+
+    pub async fn client_credentials(&self, scope: Option<&str>) -> Response {
+        let mut form = vec![("grant_type", "client_credentials")];
+        if let Some(scope) = scope {
+            form.push(("scope", scope));
+        }
+        self.http.post(self.url("/token")).basic_auth(SERVICE, Some(SERVICE_SECRET)).form(&form).send().await.unwrap()
+    }
+
+    pub async fn service_token(&self) -> String {
+        let response = self.client_credentials(None).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub fn authorize_query(&self, auth: &Authorization, scope: &str) -> Vec<(String, String)> {
+        vec![
+            ("response_type".into(), "code".into()),
+            ("client_id".into(), SPA.into()),
+            ("redirect_uri".into(), auth.redirect_uri.clone()),
+            ("scope".into(), scope.into()),
+            ("state".into(), auth.state.clone()),
+            ("code_challenge".into(), auth.verifier.challenge().as_str().into()),
+            ("code_challenge_method".into(), "S256".into()),
+        ]
+    }
+
+    pub fn new_authorization(&self) -> Authorization {
+        Authorization { verifier: CodeVerifier::from_random_bytes(&backend::crypto::random_bytes()), redirect_uri: self.redirect_uri(), state: backend::crypto::random_token(16) }
+    }
+
+    /// GET /authorize; returns the login page response.
+    pub async fn get_authorize(&self, query: &[(String, String)]) -> Response {
+        self.http.get(self.url("/authorize")).query(query).send().await.unwrap()
+    }
+
+    /// Fills in and posts the login form of `page`; returns the server's answer.
+    pub async fn submit_login(&self, page: Response, username: &str, password: &str) -> Response {
+        let cookie = page
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let html = page.text().await.unwrap();
+        let mut form = hidden_inputs(&html);
+        form.push(("username".into(), username.into()));
+        form.push(("password".into(), password.into()));
+        self.http.post(self.url("/authorize/login")).header(COOKIE, cookie).form(&form).send().await.unwrap()
+    }
+
+    /// Logs `username` in through the real login form and returns the code from the redirect.
+    pub async fn authorization_code(&self, auth: &Authorization, scope: &str, username: &str, password: &str) -> String {
+        let page = self.get_authorize(&self.authorize_query(auth, scope)).await;
+        assert_eq!(page.status(), StatusCode::OK);
+        let answer = self.submit_login(page, username, password).await;
+        assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+        let params = redirect_params(&answer);
+        assert_eq!(param(&params, "state"), Some(auth.state.as_str()));
+        param(&params, "code").unwrap().to_owned()
+    }
+
+    pub async fn redeem(&self, code: &str, auth: &Authorization) -> Response {
+        self.http
+            .post(self.url("/token"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("client_id", SPA),
+                ("redirect_uri", &auth.redirect_uri),
+                ("code_verifier", auth.verifier.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The whole browser flow for user0; returns the token response body.
+    pub async fn user_tokens(&self, scope: &str) -> Value {
+        let auth = self.new_authorization();
+        let code = self.authorization_code(&auth, scope, "user0", "password0").await;
+        let response = self.redeem(&code, &auth).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    pub async fn user_token(&self) -> String {
+        self.user_tokens(ALL_USER_SCOPES).await["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn get_api(&self, path: &str, token: Option<&str>) -> Response {
+        let mut request = self.http.get(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Signs `claims` with the server's own current key and `header`'s fields: lets tests make
+    /// tokens that are correctly signed but wrong in one other way.
+    pub async fn forge(&self, mut header: Header, claims: &Value) -> String {
+        let keys = self.db.signing_keys().await.unwrap();
+        let key = keys.iter().find(|k| k.state == "current").unwrap();
+        if header.kid.is_none() {
+            header.kid = Some(key.kid.clone());
+        }
+        jsonwebtoken::encode(&header, claims, &EncodingKey::from_ec_der(&key.private_der)).unwrap()
+    }
+
+    /// Claims of a valid access token for user `sub`, to be altered by tests.
+    pub fn claims(&self, scope: &str) -> Value {
+        let now = backend::storage::now();
+        serde_json::json!({
+            "iss": self.api, "sub": "usr_test", "aud": "api://default", "exp": now + 600, "iat": now,
+            "jti": "test", "client_id": SPA, "scope": scope,
+        })
+    }
+
+    pub async fn code_count(&self) -> i64 {
+        self.db.count_codes().await.unwrap()
+    }
+}
+
+pub fn at_jwt_header() -> Header {
+    let mut header = Header::new(jsonwebtoken::Algorithm::ES256);
+    header.typ = Some("at+jwt".into());
+    header
+}
+
+pub fn hidden_inputs(html: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for chunk in html.split("<input type=\"hidden\" ").skip(1) {
+        let name = between(chunk, "name=\"", "\"");
+        let value = between(chunk, "value=\"", "\"");
+        out.push((name, unescape(&value)));
+    }
+    out
+}
+
+fn between(s: &str, start: &str, end: &str) -> String {
+    let from = s.find(start).unwrap() + start.len();
+    let to = s[from..].find(end).unwrap() + from;
+    s[from..to].to_owned()
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+}
+
+/// The query parameters of a redirect's Location.
+pub fn redirect_params(response: &Response) -> Vec<(String, String)> {
+    let location = response.headers().get(LOCATION).expect("a Location header").to_str().unwrap();
+    let url = url::Url::parse(location).unwrap();
+    url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
+
+pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+pub fn location(response: &Response) -> String {
+    response.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
+}
+
+/// The JSON claims of a JWT, without checking anything.
+pub fn jwt_part(token: &str, index: usize) -> Value {
+    let part = token.split('.').nth(index).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+pub async fn oauth_error(response: Response) -> (StatusCode, String, String) {
+    let status = response.status();
+    assert_eq!(response.headers().get("cache-control").unwrap(), "no-store", "errors must not be cached");
+    let body: Value = response.json().await.unwrap();
+    let description = body["error_description"].as_str().unwrap_or_default().to_owned();
+    assert!(!description.is_empty(), "every error explains itself");
+    (status, body["error"].as_str().unwrap().to_owned(), description)
+}
+
+pub fn www_authenticate(response: &Response) -> String {
+    response.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
+}

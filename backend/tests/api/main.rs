@@ -1,0 +1,10 @@
+//! Black-box tests: each starts the real server on free ports with a fresh SQLite database and
+//! talks HTTP to it.
+
+mod helpers;
+
+mod authorize;
+mod cors;
+mod discovery;
+mod resource;
+mod token;
