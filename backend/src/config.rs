@@ -10,7 +10,11 @@ use url::Url;
 /// Flags win over environment variables, which win over `.env` (loaded by `main` before
 /// parsing), which win over the defaults: the defaults run the local demo.
 #[derive(Clone, Debug, Parser)]
-#[command(name = "backend", version, about = "OAuth 2.0 authorization server, protected API and the browser app's server")]
+#[command(
+    name = "backend",
+    version,
+    about = "OAuth 2.0 authorization server, protected API and the browser app's server"
+)]
 pub struct Config {
     /// Where the authorization server and the API listen. A host name binds every address it
     /// resolves to, so `localhost` answers on both 127.0.0.1 and ::1.
@@ -143,7 +147,9 @@ fn parse_origin(raw: &str) -> Result<String, String> {
     }
     let url = parse_base_url(raw)?;
     if url.path() != "/" {
-        return Err(format!("{raw:?} is not an origin (scheme://host[:port], no path)"));
+        return Err(format!(
+            "{raw:?} is not an origin (scheme://host[:port], no path)"
+        ));
     }
     Ok(url.origin().ascii_serialization())
 }
@@ -164,9 +170,15 @@ mod tests {
     #[test]
     fn refuses_wildcard_and_paths_in_origins() {
         assert!(Config::try_parse_from(["backend", "--allowed-origins", "*"]).is_err());
-        assert!(Config::try_parse_from(["backend", "--allowed-origins", "http://a.test/x"]).is_err());
-        let c = Config::try_parse_from(["backend", "--allowed-origins", "http://a.test,https://b.test:8443"])
-            .unwrap();
+        assert!(
+            Config::try_parse_from(["backend", "--allowed-origins", "http://a.test/x"]).is_err()
+        );
+        let c = Config::try_parse_from([
+            "backend",
+            "--allowed-origins",
+            "http://a.test,https://b.test:8443",
+        ])
+        .unwrap();
         assert_eq!(c.cors_origins(), ["http://a.test", "https://b.test:8443"]);
     }
 

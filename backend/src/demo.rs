@@ -27,20 +27,76 @@ const USERS: [(&str, &str, &str, &str); 2] = [
 ];
 
 const PRODUCTS: [(&str, &str, i64); 14] = [
-    ("Trail Running Shoes", "Lightweight shoes with a grippy sole for muddy paths.", 12_900),
-    ("Merino Beanie", "Soft, warm and itch-free; one size fits most.", 2_900),
-    ("Insulated Bottle", "Keeps drinks cold for 24 hours or hot for 12. 750 ml.", 3_450),
-    ("Headlamp 400", "400 lumens, USB-C rechargeable, red night mode.", 4_990),
-    ("Rain Shell Jacket", "Waterproof, breathable and packs into its own pocket.", 18_900),
-    ("Camp Mug", "Enamel steel mug that survives the campfire. 350 ml.", 1_450),
-    ("Wool Hiking Socks", "Cushioned merino blend, three pairs.", 2_400),
-    ("Daypack 22L", "Light pack with a hip belt, rain cover and laptop sleeve.", 8_900),
-    ("Trekking Poles", "Carbon, foldable, with cork grips. Sold as a pair.", 11_500),
-    ("Compact Stove", "Canister stove that boils a litre in three minutes.", 5_990),
-    ("First Aid Kit", "Forty-piece kit in a waterproof pouch.", 2_990),
-    ("Trail Map Set", "Waterproof maps of the five most popular regions.", 1_990),
-    ("Sleeping Pad", "Self-inflating, R-value 4, rolls to the size of a bottle.", 9_900),
-    ("Solar Charger", "Foldable 21 W panel with two USB ports.", 7_450),
+    (
+        "Trail Running Shoes",
+        "Lightweight shoes with a grippy sole for muddy paths.",
+        12_900,
+    ),
+    (
+        "Merino Beanie",
+        "Soft, warm and itch-free; one size fits most.",
+        2_900,
+    ),
+    (
+        "Insulated Bottle",
+        "Keeps drinks cold for 24 hours or hot for 12. 750 ml.",
+        3_450,
+    ),
+    (
+        "Headlamp 400",
+        "400 lumens, USB-C rechargeable, red night mode.",
+        4_990,
+    ),
+    (
+        "Rain Shell Jacket",
+        "Waterproof, breathable and packs into its own pocket.",
+        18_900,
+    ),
+    (
+        "Camp Mug",
+        "Enamel steel mug that survives the campfire. 350 ml.",
+        1_450,
+    ),
+    (
+        "Wool Hiking Socks",
+        "Cushioned merino blend, three pairs.",
+        2_400,
+    ),
+    (
+        "Daypack 22L",
+        "Light pack with a hip belt, rain cover and laptop sleeve.",
+        8_900,
+    ),
+    (
+        "Trekking Poles",
+        "Carbon, foldable, with cork grips. Sold as a pair.",
+        11_500,
+    ),
+    (
+        "Compact Stove",
+        "Canister stove that boils a litre in three minutes.",
+        5_990,
+    ),
+    (
+        "First Aid Kit",
+        "Forty-piece kit in a waterproof pouch.",
+        2_990,
+    ),
+    (
+        "Trail Map Set",
+        "Waterproof maps of the five most popular regions.",
+        1_990,
+    ),
+    (
+        "Sleeping Pad",
+        "Self-inflating, R-value 4, rolls to the size of a bottle.",
+        9_900,
+    ),
+    (
+        "Solar Charger",
+        "Foldable 21 W panel with two USB ports.",
+        7_450,
+    ),
 ];
 
 /// Creates what is missing; running it again on an existing database changes nothing that a
@@ -58,9 +114,19 @@ pub async fn seed(db: &Db, config: &Config) -> anyhow::Result<()> {
             .await?
             .map_err(|e| anyhow::anyhow!("hashing a demo password: {e}"))?;
         let id = format!("usr_{}", crypto::random_token(12));
-        db.insert_user_if_absent(&NewUser { id: &id, username, name, email, password_hash: &hash }).await?;
+        db.insert_user_if_absent(&NewUser {
+            id: &id,
+            username,
+            name,
+            email,
+            password_hash: &hash,
+        })
+        .await?;
     }
-    let spa_redirect = vec![format!("{}/callback", config.app_url.as_str().trim_end_matches('/'))];
+    let spa_redirect = vec![format!(
+        "{}/callback",
+        config.app_url.as_str().trim_end_matches('/')
+    )];
     db.upsert_client(&NewClient {
         id: SPA_CLIENT_ID,
         name: "Demo shop (browser app)",
@@ -82,8 +148,11 @@ pub async fn seed(db: &Db, config: &Config) -> anyhow::Result<()> {
     })
     .await?;
     for (name, description, price_cents) in PRODUCTS {
-        db.insert_product_if_absent(name, description, price_cents).await?;
+        db.insert_product_if_absent(name, description, price_cents)
+            .await?;
     }
-    tracing::info!("demo data ready: users user0/password0 and user1/password1, clients {SPA_CLIENT_ID} and {SERVICE_CLIENT_ID}");
+    tracing::info!(
+        "demo data ready: users user0/password0 and user1/password1, clients {SPA_CLIENT_ID} and {SERVICE_CLIENT_ID}"
+    );
     Ok(())
 }

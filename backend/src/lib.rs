@@ -58,13 +58,27 @@ impl Application {
         api_listeners: Vec<TcpListener>,
         app_listeners: Vec<TcpListener>,
     ) -> anyhow::Result<Self> {
-        let db = Db::connect(&config.database_url.0).await.context("opening the database")?;
+        let db = Db::connect(&config.database_url.0)
+            .await
+            .context("opening the database")?;
         if config.demo {
-            demo::seed(&db, &config).await.context("seeding the demo data")?;
+            demo::seed(&db, &config)
+                .await
+                .context("seeding the demo data")?;
         }
-        let keys = KeySet::load_or_create(&db).await.context("loading the signing keys")?;
-        let state = AppState { config: Arc::new(config), db, keys: Arc::new(keys) };
-        Ok(Self { state, api_listeners, app_listeners })
+        let keys = KeySet::load_or_create(&db)
+            .await
+            .context("loading the signing keys")?;
+        let state = AppState {
+            config: Arc::new(config),
+            db,
+            keys: Arc::new(keys),
+        };
+        Ok(Self {
+            state,
+            api_listeners,
+            app_listeners,
+        })
     }
 
     pub fn api_ports(&self) -> Vec<u16> {
@@ -80,7 +94,10 @@ impl Application {
         let api = api_router(self.state.clone());
         let app = web::router(&self.state.config);
         for listener in &self.api_listeners {
-            tracing::info!("authorization server and API on http://{}", listener.local_addr()?);
+            tracing::info!(
+                "authorization server and API on http://{}",
+                listener.local_addr()?
+            );
         }
         for listener in &self.app_listeners {
             tracing::info!("browser app on http://{}", listener.local_addr()?);
@@ -88,9 +105,13 @@ impl Application {
         tokio::spawn(purge_expired_codes(self.state.db.clone()));
         let mut servers = tokio::task::JoinSet::new();
         let listeners = self.api_listeners.into_iter().map(|l| (l, api.clone()));
-        for (listener, router) in listeners.chain(self.app_listeners.into_iter().map(|l| (l, app.clone()))) {
+        for (listener, router) in
+            listeners.chain(self.app_listeners.into_iter().map(|l| (l, app.clone())))
+        {
             servers.spawn(async move {
-                axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(shutdown_signal())
+                    .await
             });
         }
         while let Some(result) = servers.join_next().await {
@@ -117,12 +138,19 @@ pub fn api_router(state: AppState) -> Router {
 /// Allowed origins only, never `*`; no cookies (the API reads `Authorization`, not cookies), so
 /// no `Allow-Credentials`. tower-http adds `Vary: Origin` (and the preflight headers) itself.
 fn cors(config: &Config) -> CorsLayer {
-    let origins: Vec<_> = config.cors_origins().iter().filter_map(|o| o.parse().ok()).collect();
+    let origins: Vec<_> = config
+        .cors_origins()
+        .iter()
+        .filter_map(|o| o.parse().ok())
+        .collect();
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
-        .expose_headers([header::WWW_AUTHENTICATE, HeaderName::from_static("retry-after")])
+        .expose_headers([
+            header::WWW_AUTHENTICATE,
+            HeaderName::from_static("retry-after"),
+        ])
         .max_age(Duration::from_secs(600))
 }
 
@@ -130,7 +158,10 @@ fn cors(config: &Config) -> CorsLayer {
 /// `Allow-Origin` for origins not on the list. A response the browser will not share with the
 /// caller should not advertise the policy either, so the rest is removed too.
 async fn only_full_cors(mut response: axum::response::Response) -> axum::response::Response {
-    if !response.headers().contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
+    if !response
+        .headers()
+        .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+    {
         for name in [
             header::ACCESS_CONTROL_ALLOW_METHODS,
             header::ACCESS_CONTROL_ALLOW_HEADERS,
@@ -148,7 +179,10 @@ async fn only_full_cors(mut response: axum::response::Response) -> axum::respons
 async fn bind(addr: &str) -> anyhow::Result<Vec<TcpListener>> {
     let mut listeners = Vec::new();
     let mut last_error = None;
-    let mut resolved: Vec<_> = tokio::net::lookup_host(addr).await.with_context(|| format!("resolving {addr}"))?.collect();
+    let mut resolved: Vec<_> = tokio::net::lookup_host(addr)
+        .await
+        .with_context(|| format!("resolving {addr}"))?
+        .collect();
     resolved.dedup();
     for socket in resolved {
         match TcpListener::bind(socket).await {
@@ -164,7 +198,11 @@ async fn bind(addr: &str) -> anyhow::Result<Vec<TcpListener>> {
 }
 
 fn ports(listeners: &[TcpListener]) -> Vec<u16> {
-    listeners.iter().filter_map(|l| l.local_addr().ok()).map(|a| a.port()).collect()
+    listeners
+        .iter()
+        .filter_map(|l| l.local_addr().ok())
+        .map(|a| a.port())
+        .collect()
 }
 
 /// Spent and expired codes are kept an hour (to recognise late replays), then deleted.

@@ -9,7 +9,10 @@ async fn main() -> anyhow::Result<()> {
     let _ = dotenvy::dotenv();
     let config = Config::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,sqlx=warn")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,sqlx=warn")),
+        )
         .init();
     Application::build(config).await?.run().await
 }

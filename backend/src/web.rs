@@ -2,10 +2,10 @@
 
 use std::path::Path;
 
+use axum::Json;
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::routing::get;
-use axum::Json;
 use shared::config::AppConfig;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -30,11 +30,25 @@ pub fn router(config: &Config) -> Router {
             "/config.json",
             get(move || {
                 let body = app_config.clone();
-                async move { ([(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))], Json(body)) }
+                async move {
+                    (
+                        [(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))],
+                        Json(body),
+                    )
+                }
             }),
         )
         .fallback_service(files)
-        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
 }

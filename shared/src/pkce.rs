@@ -125,7 +125,8 @@ mod tests {
             verifier.challenge().as_str(),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
-        let challenge = CodeChallenge::parse("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM").unwrap();
+        let challenge =
+            CodeChallenge::parse("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM").unwrap();
         assert!(challenge.is_satisfied_by(&verifier));
     }
 
@@ -138,10 +139,16 @@ mod tests {
 
     #[test]
     fn verifier_bounds() {
-        assert_eq!(CodeVerifier::parse(&"a".repeat(42)), Err(PkceError::VerifierLength));
+        assert_eq!(
+            CodeVerifier::parse(&"a".repeat(42)),
+            Err(PkceError::VerifierLength)
+        );
         assert!(CodeVerifier::parse(&"a".repeat(43)).is_ok());
         assert!(CodeVerifier::parse(&"a".repeat(128)).is_ok());
-        assert_eq!(CodeVerifier::parse(&"a".repeat(129)), Err(PkceError::VerifierLength));
+        assert_eq!(
+            CodeVerifier::parse(&"a".repeat(129)),
+            Err(PkceError::VerifierLength)
+        );
         let bad = format!("{}+", "a".repeat(42));
         assert_eq!(CodeVerifier::parse(&bad), Err(PkceError::VerifierCharacter));
     }

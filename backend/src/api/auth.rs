@@ -3,8 +3,8 @@
 use std::collections::HashSet;
 
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Validation, decode, decode_header};
 use shared::api::SubjectType;
@@ -34,14 +34,20 @@ impl AccessToken {
         } else {
             Err(ApiError::InsufficientScope {
                 scope,
-                description: format!("this endpoint needs the {scope} scope, which the access token lacks"),
+                description: format!(
+                    "this endpoint needs the {scope} scope, which the access token lacks"
+                ),
             })
         }
     }
 
     /// Client-credentials tokens have the client as subject (RFC 9068 §2.2).
     pub fn subject_type(&self) -> SubjectType {
-        if self.claims.sub == self.claims.client_id { SubjectType::Client } else { SubjectType::User }
+        if self.claims.sub == self.claims.client_id {
+            SubjectType::Client
+        } else {
+            SubjectType::User
+        }
     }
 }
 
@@ -67,11 +73,18 @@ where
 {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
         let state = AppState::from_ref(state);
         // RFC 6750 §2.3 would allow a query parameter, RFC 9700 §2.4 says not to: it ends up in
         // logs and Referer headers. Say so rather than silently ignoring it.
-        if parts.uri.query().is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "access_token")) {
+        if parts
+            .uri
+            .query()
+            .is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "access_token"))
+        {
             return Err(ApiError::InvalidAuthRequest(
                 "access tokens are not accepted in the query string; send Authorization: Bearer <token>".into(),
             ));
@@ -80,7 +93,9 @@ where
         let value = match (values.next(), values.next()) {
             (None, _) => return Ok(None),
             (Some(_), Some(_)) => {
-                return Err(ApiError::InvalidAuthRequest("more than one Authorization header".into()));
+                return Err(ApiError::InvalidAuthRequest(
+                    "more than one Authorization header".into(),
+                ));
             }
             (Some(value), None) => value,
         };
@@ -92,8 +107,9 @@ where
 /// The token of `Bearer <token>`: scheme case-insensitive (RFC 9110 §11.1), token in the
 /// `token68` syntax of RFC 6750 §2.1.
 fn bearer_token(value: &[u8]) -> Result<&str, ApiError> {
-    let value = std::str::from_utf8(value)
-        .map_err(|_| ApiError::InvalidAuthRequest("the Authorization header is not valid text".into()))?;
+    let value = std::str::from_utf8(value).map_err(|_| {
+        ApiError::InvalidAuthRequest("the Authorization header is not valid text".into())
+    })?;
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(ApiError::InvalidAuthRequest(format!(
@@ -103,14 +119,23 @@ fn bearer_token(value: &[u8]) -> Result<&str, ApiError> {
     }
     let token = rest.trim_matches(' ');
     if token.is_empty() {
-        return Err(ApiError::InvalidAuthRequest("the Bearer token is empty".into()));
+        return Err(ApiError::InvalidAuthRequest(
+            "the Bearer token is empty".into(),
+        ));
     }
     if token.len() > MAX_TOKEN_LEN {
-        return Err(ApiError::InvalidToken(format!("the access token is longer than {MAX_TOKEN_LEN} bytes")));
+        return Err(ApiError::InvalidToken(format!(
+            "the access token is longer than {MAX_TOKEN_LEN} bytes"
+        )));
     }
-    let token68 = token.trim_end_matches('=').bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
+    let token68 = token
+        .trim_end_matches('=')
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
     if !token68 {
-        return Err(ApiError::InvalidAuthRequest("the Bearer token contains characters RFC 6750 §2.1 does not allow".into()));
+        return Err(ApiError::InvalidAuthRequest(
+            "the Bearer token contains characters RFC 6750 §2.1 does not allow".into(),
+        ));
     }
     Ok(token)
 }
@@ -121,26 +146,42 @@ fn bearer_token(value: &[u8]) -> Result<&str, ApiError> {
 fn validate(state: &AppState, token: &str) -> Result<AccessTokenClaims, ApiError> {
     let invalid = |d: &str| ApiError::InvalidToken(d.to_owned());
     if token.split('.').count() != 3 {
-        return Err(invalid("the access token is not a JWT (expected three dot-separated parts)"));
+        return Err(invalid(
+            "the access token is not a JWT (expected three dot-separated parts)",
+        ));
     }
-    let header = decode_header(token).map_err(|_| invalid("the access token's header is malformed"))?;
+    let header =
+        decode_header(token).map_err(|_| invalid("the access token's header is malformed"))?;
     if header.alg != ALGORITHM {
-        return Err(invalid("the access token is not signed with ES256, the only algorithm this API accepts"));
+        return Err(invalid(
+            "the access token is not signed with ES256, the only algorithm this API accepts",
+        ));
     }
     let typ_ok = header.typ.as_deref().is_some_and(|t| {
         t.eq_ignore_ascii_case(ACCESS_TOKEN_TYP) || t.eq_ignore_ascii_case("application/at+jwt")
     });
     if !typ_ok {
-        return Err(invalid("the token is not an access token (its typ header is not at+jwt)"));
+        return Err(invalid(
+            "the token is not an access token (its typ header is not at+jwt)",
+        ));
     }
     if header.crit.is_some() {
-        return Err(invalid("the access token has critical header parameters this API does not understand"));
+        return Err(invalid(
+            "the access token has critical header parameters this API does not understand",
+        ));
     }
     if header.jwk.is_some() || header.jku.is_some() || header.x5u.is_some() {
-        return Err(invalid("the access token names its own key (jwk/jku/x5u); this API only trusts its issuer's keys"));
+        return Err(invalid(
+            "the access token names its own key (jwk/jku/x5u); this API only trusts its issuer's keys",
+        ));
     }
-    let kid = header.kid.ok_or_else(|| invalid("the access token has no kid header"))?;
-    let key = state.keys.verifying_key(&kid).ok_or_else(|| invalid("the access token was signed by an unknown key"))?;
+    let kid = header
+        .kid
+        .ok_or_else(|| invalid("the access token has no kid header"))?;
+    let key = state
+        .keys
+        .verifying_key(&kid)
+        .ok_or_else(|| invalid("the access token was signed by an unknown key"))?;
 
     let mut validation = Validation::new(ALGORITHM);
     validation.leeway = LEEWAY_SECS;
@@ -148,7 +189,10 @@ fn validate(state: &AppState, token: &str) -> Result<AccessTokenClaims, ApiError
     validation.set_issuer(&[state.config.issuer_str()]);
     validation.set_audience(&[&state.config.audience]);
     // `iat`, `jti`, `client_id` and `scope` are required by the claims type itself.
-    validation.required_spec_claims = ["exp", "iss", "aud", "sub"].into_iter().map(String::from).collect::<HashSet<_>>();
+    validation.required_spec_claims = ["exp", "iss", "aud", "sub"]
+        .into_iter()
+        .map(String::from)
+        .collect::<HashSet<_>>();
     let data = decode::<AccessTokenClaims>(token, key, &validation).map_err(|e| {
         invalid(match e.kind() {
             ErrorKind::ExpiredSignature => "the access token expired",
@@ -171,12 +215,30 @@ mod tests {
     fn bearer_parsing() {
         assert_eq!(bearer_token(b"Bearer abc.def.ghi").unwrap(), "abc.def.ghi");
         assert_eq!(bearer_token(b"bearer abc").unwrap(), "abc");
-        assert!(matches!(bearer_token(b"Bearer"), Err(ApiError::InvalidAuthRequest(_))));
-        assert!(matches!(bearer_token(b"Bearer "), Err(ApiError::InvalidAuthRequest(_))));
-        assert!(matches!(bearer_token(b"Basic abc"), Err(ApiError::InvalidAuthRequest(_))));
-        assert!(matches!(bearer_token(b"Bearer a b"), Err(ApiError::InvalidAuthRequest(_))));
-        assert!(matches!(bearer_token(b"Bearer \xff"), Err(ApiError::InvalidAuthRequest(_))));
+        assert!(matches!(
+            bearer_token(b"Bearer"),
+            Err(ApiError::InvalidAuthRequest(_))
+        ));
+        assert!(matches!(
+            bearer_token(b"Bearer "),
+            Err(ApiError::InvalidAuthRequest(_))
+        ));
+        assert!(matches!(
+            bearer_token(b"Basic abc"),
+            Err(ApiError::InvalidAuthRequest(_))
+        ));
+        assert!(matches!(
+            bearer_token(b"Bearer a b"),
+            Err(ApiError::InvalidAuthRequest(_))
+        ));
+        assert!(matches!(
+            bearer_token(b"Bearer \xff"),
+            Err(ApiError::InvalidAuthRequest(_))
+        ));
         let long = format!("Bearer {}", "a".repeat(MAX_TOKEN_LEN + 1));
-        assert!(matches!(bearer_token(long.as_bytes()), Err(ApiError::InvalidToken(_))));
+        assert!(matches!(
+            bearer_token(long.as_bytes()),
+            Err(ApiError::InvalidToken(_))
+        ));
     }
 }

@@ -16,13 +16,19 @@ pub enum ApiError {
     /// 400 `invalid_request` in the challenge: the credentials were sent in a malformed way.
     InvalidAuthRequest(String),
     /// 403 `insufficient_scope`, naming the scope the endpoint needs.
-    InsufficientScope { scope: &'static str, description: String },
+    InsufficientScope {
+        scope: &'static str,
+        description: String,
+    },
     /// 400: the request body or parameters are malformed.
     BadRequest(String),
     /// 413: the body is larger than the endpoint accepts.
     TooLarge,
     /// 422: well-formed but refers to something that does not exist or breaks a rule.
-    Unprocessable { error: &'static str, description: String },
+    Unprocessable {
+        error: &'static str,
+        description: String,
+    },
     /// 500: logged, never explained to the caller.
     Internal,
 }
@@ -40,7 +46,8 @@ impl ApiError {
         match self {
             Self::NoCredentials => "no credentials",
             Self::InvalidToken(d) | Self::InvalidAuthRequest(d) | Self::BadRequest(d) => d,
-            Self::InsufficientScope { description, .. } | Self::Unprocessable { description, .. } => description,
+            Self::InsufficientScope { description, .. }
+            | Self::Unprocessable { description, .. } => description,
             Self::TooLarge => "the request body is too large",
             Self::Internal => "internal error",
         }
@@ -59,7 +66,8 @@ impl IntoResponse for ApiError {
             Self::NoCredentials => (
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
-                "this endpoint needs an access token: send Authorization: Bearer <token>".to_owned(),
+                "this endpoint needs an access token: send Authorization: Bearer <token>"
+                    .to_owned(),
                 r#"Bearer realm="api""#.to_owned(),
             ),
             Self::InvalidToken(d) => {
@@ -75,7 +83,12 @@ impl IntoResponse for ApiError {
                 (StatusCode::FORBIDDEN, "insufficient_scope", description, c)
             }
             Self::BadRequest(d) => (StatusCode::BAD_REQUEST, "invalid_request", d, String::new()),
-            Self::Unprocessable { error, description } => (StatusCode::UNPROCESSABLE_ENTITY, error, description, String::new()),
+            Self::Unprocessable { error, description } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                error,
+                description,
+                String::new(),
+            ),
             Self::TooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "invalid_request",
@@ -89,12 +102,17 @@ impl IntoResponse for ApiError {
                 String::new(),
             ),
         };
-        let body = ErrorResponse { error: error.to_owned(), error_description: Some(description) };
+        let body = ErrorResponse {
+            error: error.to_owned(),
+            error_description: Some(description),
+        };
         let mut response = (status, Json(body)).into_response();
-        if !challenge.is_empty() {
-            if let Ok(value) = HeaderValue::from_str(&challenge) {
-                response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
-            }
+        if !challenge.is_empty()
+            && let Ok(value) = HeaderValue::from_str(&challenge)
+        {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
         }
         response
     }
@@ -106,7 +124,13 @@ impl IntoResponse for ApiError {
 fn challenge(error: &str, description: &str, scope: Option<&str>) -> String {
     let clean: String = description
         .chars()
-        .map(|c| if (' '..='~').contains(&c) && c != '"' && c != '\\' { c } else { '\'' })
+        .map(|c| {
+            if (' '..='~').contains(&c) && c != '"' && c != '\\' {
+                c
+            } else {
+                '\''
+            }
+        })
         .collect();
     let mut value = format!(r#"Bearer realm="api", error="{error}", error_description="{clean}""#);
     if let Some(scope) = scope {

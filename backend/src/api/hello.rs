@@ -9,10 +9,19 @@ use super::error::ApiError;
 /// a developer is not misled into thinking it works.
 pub async fn hello(token: Result<Option<AccessToken>, ApiError>) -> Json<Hello> {
     Json(match token {
-        Ok(Some(token)) => Hello { message: format!("Hello, {}!", token.claims.sub), authenticated: true },
-        Ok(None) => Hello { message: "Hello, anonymous caller! This endpoint needs no token.".into(), authenticated: false },
+        Ok(Some(token)) => Hello {
+            message: format!("Hello, {}!", token.claims.sub),
+            authenticated: true,
+        },
+        Ok(None) => Hello {
+            message: "Hello, anonymous caller! This endpoint needs no token.".into(),
+            authenticated: false,
+        },
         Err(e) => Hello {
-            message: format!("Hello, anonymous caller! The credentials you sent were not accepted ({}).", e.description()),
+            message: format!(
+                "Hello, anonymous caller! The credentials you sent were not accepted ({}).",
+                e.description()
+            ),
             authenticated: false,
         },
     })

@@ -20,9 +20,14 @@ pub async fn me(State(state): State<AppState>, token: AccessToken) -> Result<Jso
     }
     let user = state.db.user_by_id(&token.claims.sub).await?;
     match user {
-        Some(user) if !user.disabled => {
-            Ok(Json(Me { user_id: user.id, username: user.username, name: user.name, email: user.email }))
-        }
-        _ => Err(ApiError::InvalidToken("the user of this access token no longer exists or is disabled".into())),
+        Some(user) if !user.disabled => Ok(Json(Me {
+            user_id: user.id,
+            username: user.username,
+            name: user.name,
+            email: user.email,
+        })),
+        _ => Err(ApiError::InvalidToken(
+            "the user of this access token no longer exists or is disabled".into(),
+        )),
     }
 }

@@ -11,7 +11,10 @@ use crate::state::AppState;
 use crate::storage::NewOrderRow;
 
 /// `GET /api/orders`: the caller's own orders, newest first.
-pub async fn list(State(state): State<AppState>, token: AccessToken) -> Result<Json<Vec<Order>>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    token: AccessToken,
+) -> Result<Json<Vec<Order>>, ApiError> {
     token.require(ORDERS_READ)?;
     Ok(Json(state.db.orders_of(&token.claims.sub).await?))
 }
@@ -24,14 +27,17 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Order>), ApiError> {
     // Authorization first: a caller without the scope learns nothing about body validation.
     token.require(ORDERS_WRITE)?;
-    const SHAPE: &str = r#"the order must be a JSON object {"product_id": <integer>, "quantity": <integer>}"#;
+    const SHAPE: &str =
+        r#"the order must be a JSON object {"product_id": <integer>, "quantity": <integer>}"#;
     // Parsed as an object first: serde would otherwise also accept `[product_id, quantity]`.
     let Json(object) = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             return ApiError::TooLarge;
         }
         ApiError::BadRequest(match rejection {
-            JsonRejection::MissingJsonContentType(_) => "send the order as JSON with Content-Type: application/json".into(),
+            JsonRejection::MissingJsonContentType(_) => {
+                "send the order as JSON with Content-Type: application/json".into()
+            }
             JsonRejection::JsonSyntaxError(_) => "the body is not valid JSON".into(),
             JsonRejection::JsonDataError(_) => SHAPE.into(),
             other => other.body_text(),
@@ -42,7 +48,10 @@ pub async fn create(
     if !(MIN_QUANTITY..=MAX_QUANTITY).contains(&order.quantity) {
         return Err(ApiError::Unprocessable {
             error: "invalid_quantity",
-            description: format!("quantity must be between {MIN_QUANTITY} and {MAX_QUANTITY}, got {}", order.quantity),
+            description: format!(
+                "quantity must be between {MIN_QUANTITY} and {MAX_QUANTITY}, got {}",
+                order.quantity
+            ),
         });
     }
     let row = NewOrderRow {

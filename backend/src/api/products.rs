@@ -8,7 +8,10 @@ use super::error::ApiError;
 use crate::state::AppState;
 
 /// `GET /api/products`: the catalogue, for tokens with `products:read`.
-pub async fn list(State(state): State<AppState>, token: AccessToken) -> Result<Json<Vec<Product>>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    token: AccessToken,
+) -> Result<Json<Vec<Product>>, ApiError> {
     token.require(PRODUCTS_READ)?;
     Ok(Json(state.db.products().await?))
 }

@@ -15,7 +15,12 @@ use crate::state::AppState;
 use crate::storage::now;
 
 /// Signs an access token for `sub` (a user id, or the client id for client credentials).
-pub fn issue(state: &AppState, sub: &str, client_id: &str, scope: ScopeSet) -> Result<TokenResponse, OAuthError> {
+pub fn issue(
+    state: &AppState,
+    sub: &str,
+    client_id: &str,
+    scope: ScopeSet,
+) -> Result<TokenResponse, OAuthError> {
     let ttl = state.config.access_token_ttl;
     let iat = now();
     let claims = AccessTokenClaims {
@@ -33,8 +38,15 @@ pub fn issue(state: &AppState, sub: &str, client_id: &str, scope: ScopeSet) -> R
     let mut header = Header::new(ALGORITHM);
     header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
     header.kid = Some(kid.to_owned());
-    let access_token = jsonwebtoken::encode(&header, &claims, key).map_err(OAuthError::server_error)?;
-    Ok(TokenResponse { access_token, token_type: "Bearer".into(), expires_in: ttl, scope: claims.scope, id_token: None })
+    let access_token =
+        jsonwebtoken::encode(&header, &claims, key).map_err(OAuthError::server_error)?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in: ttl,
+        scope: claims.scope,
+        id_token: None,
+    })
 }
 
 /// OpenID Connect Core §2 ID token claims.
@@ -77,6 +89,7 @@ pub fn add_id_token(
     let (kid, key) = state.keys.signing();
     let mut header = Header::new(ALGORITHM);
     header.kid = Some(kid.to_owned());
-    response.id_token = Some(jsonwebtoken::encode(&header, &claims, key).map_err(OAuthError::server_error)?);
+    response.id_token =
+        Some(jsonwebtoken::encode(&header, &claims, key).map_err(OAuthError::server_error)?);
     Ok(())
 }

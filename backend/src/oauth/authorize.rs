@@ -44,7 +44,12 @@ enum Refusal {
     /// missing URI) the user sees an error page and is never redirected.
     Page(StatusCode, String),
     /// Everything else goes back to the client's redirect URI with `error` and `state`.
-    Redirect { redirect_uri: String, state: Option<String>, error: &'static str, description: String },
+    Redirect {
+        redirect_uri: String,
+        state: Option<String>,
+        error: &'static str,
+        description: String,
+    },
 }
 
 pub async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
@@ -87,20 +92,38 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Byte
     let password = params.get("password").unwrap_or_default();
     let csrf = params.get("csrf_token").unwrap_or_default();
     if username.is_empty() || password.is_empty() {
-        return login_form(&state, &request, csrf, Some("Enter your username and password."));
+        return login_form(
+            &state,
+            &request,
+            csrf,
+            Some("Enter your username and password."),
+        );
     }
     if username.len() > MAX_USERNAME_LEN || password.len() > MAX_PASSWORD_LEN {
-        return login_form(&state, &request, csrf, Some("Invalid username or password."));
+        return login_form(
+            &state,
+            &request,
+            csrf,
+            Some("Invalid username or password."),
+        );
     }
     let user = match check_password(&state, username, password).await {
         Ok(Some(user)) => user,
         Ok(None) => {
             tracing::info!(%username, client_id = %request.client.id, "failed login");
-            return login_form(&state, &request, csrf, Some("Invalid username or password."));
+            return login_form(
+                &state,
+                &request,
+                csrf,
+                Some("Invalid username or password."),
+            );
         }
         Err(e) => {
             tracing::error!(error = %e, "login failed");
-            return page::error(StatusCode::INTERNAL_SERVER_ERROR, "The login could not be completed. Try again.");
+            return page::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The login could not be completed. Try again.",
+            );
         }
     };
 
@@ -116,34 +139,60 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Byte
         auth_time: now,
         expires_at: now + i64::try_from(state.config.authorization_code_ttl).unwrap_or(60),
     };
-    if let Err(e) = state.db.insert_code(&NewCode { code_hash: &crypto::sha256_hex(&code), grant: &grant }).await {
+    if let Err(e) = state
+        .db
+        .insert_code(&NewCode {
+            code_hash: &crypto::sha256_hex(&code),
+            grant: &grant,
+        })
+        .await
+    {
         tracing::error!(error = %e, "storing an authorization code failed");
-        return page::error(StatusCode::INTERNAL_SERVER_ERROR, "The login could not be completed. Try again.");
+        return page::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The login could not be completed. Try again.",
+        );
     }
-    let mut response = redirect(&state, &request.redirect_uri, &[("code", &code)], request.state.as_deref());
+    let mut response = redirect(
+        &state,
+        &request.redirect_uri,
+        &[("code", &code)],
+        request.state.as_deref(),
+    );
     set_csrf_cookie(&state, &mut response, None);
     response
 }
 
 /// Checks the credentials; `Some(user id)` on success. Argon2 is deliberately slow, so it runs
 /// off the async workers.
-async fn check_password(state: &AppState, username: &str, password: &str) -> anyhow::Result<Option<String>> {
+async fn check_password(
+    state: &AppState,
+    username: &str,
+    password: &str,
+) -> anyhow::Result<Option<String>> {
     let user = state.db.user_by_username(username).await?;
     let password = password.to_owned();
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let valid = tokio::task::spawn_blocking(move || crypto::verify_password(&password, stored.as_deref())).await?;
+    let valid =
+        tokio::task::spawn_blocking(move || crypto::verify_password(&password, stored.as_deref()))
+            .await?;
     Ok(user.filter(|u| valid && !u.disabled).map(|u| u.id))
 }
 
 async fn validate(state: &AppState, params: &Params) -> Result<AuthorizationRequest, Refusal> {
     let page = |message: String| Refusal::Page(StatusCode::BAD_REQUEST, message);
-    let client_id = params.get("client_id").ok_or_else(|| page("The request has no client_id.".into()))?;
+    let client_id = params
+        .get("client_id")
+        .ok_or_else(|| page("The request has no client_id.".into()))?;
     let client = match state.db.client(client_id).await {
         Ok(Some(client)) => client,
         Ok(None) => return Err(page(format!("Unknown client {client_id:?}."))),
         Err(e) => {
             tracing::error!(error = %e, "loading a client failed");
-            return Err(Refusal::Page(StatusCode::INTERNAL_SERVER_ERROR, "The request could not be processed. Try again.".into()));
+            return Err(Refusal::Page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The request could not be processed. Try again.".into(),
+            ));
         }
     };
     // OpenID Connect requires redirect_uri, and OAuth 2.1 drops the "only one registered"
@@ -152,7 +201,11 @@ async fn validate(state: &AppState, params: &Params) -> Result<AuthorizationRequ
         .get("redirect_uri")
         .ok_or_else(|| page("The request has no redirect_uri.".into()))?;
     // RFC 9700 §4.1.3: exact string comparison, no pattern and no normalisation.
-    if !client.redirect_uris.iter().any(|registered| registered == redirect_uri) {
+    if !client
+        .redirect_uris
+        .iter()
+        .any(|registered| registered == redirect_uri)
+    {
         return Err(page(format!(
             "The redirect_uri {redirect_uri:?} is not registered for client {client_id:?}; \
              it must match a registered URI exactly."
@@ -160,8 +213,13 @@ async fn validate(state: &AppState, params: &Params) -> Result<AuthorizationRequ
     }
 
     let state_param = params.get("state").map(str::to_owned);
-    if state_param.as_ref().is_some_and(|s| s.len() > MAX_STATE_LEN) {
-        return Err(page(format!("The state parameter is longer than {MAX_STATE_LEN} characters.")));
+    if state_param
+        .as_ref()
+        .is_some_and(|s| s.len() > MAX_STATE_LEN)
+    {
+        return Err(page(format!(
+            "The state parameter is longer than {MAX_STATE_LEN} characters."
+        )));
     }
     let redirect = |error: &'static str, description: String| Refusal::Redirect {
         redirect_uri: redirect_uri.to_owned(),
@@ -187,20 +245,32 @@ async fn validate(state: &AppState, params: &Params) -> Result<AuthorizationRequ
         ));
     }
     if params.get("response_mode").is_some_and(|m| m != "query") {
-        return Err(redirect("invalid_request", "only response_mode=query is supported".into()));
+        return Err(redirect(
+            "invalid_request",
+            "only response_mode=query is supported".into(),
+        ));
     }
     if params.get("request").is_some() {
-        return Err(redirect("request_not_supported", "request objects are not supported".into()));
+        return Err(redirect(
+            "request_not_supported",
+            "request objects are not supported".into(),
+        ));
     }
     if params.get("request_uri").is_some() {
-        return Err(redirect("request_uri_not_supported", "request_uri is not supported".into()));
+        return Err(redirect(
+            "request_uri_not_supported",
+            "request_uri is not supported".into(),
+        ));
     }
 
     let scope = match params.get("scope") {
         None => {
             return Err(redirect(
                 "invalid_scope",
-                format!("no scope requested; client {client_id:?} may ask for: {}", client.scopes),
+                format!(
+                    "no scope requested; client {client_id:?} may ask for: {}",
+                    client.scopes
+                ),
             ));
         }
         Some(raw) => ScopeSet::parse(raw).map_err(|e| redirect("invalid_scope", e.to_string()))?,
@@ -209,14 +279,20 @@ async fn validate(state: &AppState, params: &Params) -> Result<AuthorizationRequ
     if !refused.is_empty() {
         return Err(redirect(
             "invalid_scope",
-            format!("client {client_id:?} may not ask for: {}", refused.join(" ")),
+            format!(
+                "client {client_id:?} may not ask for: {}",
+                refused.join(" ")
+            ),
         ));
     }
 
     // PKCE is required of every client (RFC 9700 §2.1.1), with S256 only. A missing method
     // means `plain` (RFC 7636 §4.3), so it is refused as well.
     let Some(challenge) = params.get("code_challenge") else {
-        return Err(redirect("invalid_request", "code_challenge is required (PKCE, RFC 7636)".into()));
+        return Err(redirect(
+            "invalid_request",
+            "code_challenge is required (PKCE, RFC 7636)".into(),
+        ));
     };
     match params.get("code_challenge_method") {
         Some(METHOD_S256) => {}
@@ -233,25 +309,44 @@ async fn validate(state: &AppState, params: &Params) -> Result<AuthorizationRequ
             ));
         }
     }
-    let code_challenge = CodeChallenge::parse(challenge).map_err(|e| redirect("invalid_request", e.to_string()))?;
+    let code_challenge =
+        CodeChallenge::parse(challenge).map_err(|e| redirect("invalid_request", e.to_string()))?;
 
     let nonce = params.get("nonce").map(str::to_owned);
     if nonce.as_ref().is_some_and(|n| n.len() > MAX_NONCE_LEN) {
-        return Err(redirect("invalid_request", format!("nonce is longer than {MAX_NONCE_LEN} characters")));
+        return Err(redirect(
+            "invalid_request",
+            format!("nonce is longer than {MAX_NONCE_LEN} characters"),
+        ));
     }
     // OpenID Connect Core §3.1.2.1: with prompt=none the server must not show a page; this
     // server keeps no login session, so a login is always required.
     if params.get("prompt") == Some("none") {
-        return Err(redirect("login_required", "there is no login session; the user must log in".into()));
+        return Err(redirect(
+            "login_required",
+            "there is no login session; the user must log in".into(),
+        ));
     }
 
-    Ok(AuthorizationRequest { client, redirect_uri: redirect_uri.to_owned(), scope, state: state_param, code_challenge, nonce })
+    Ok(AuthorizationRequest {
+        client,
+        redirect_uri: redirect_uri.to_owned(),
+        scope,
+        state: state_param,
+        code_challenge,
+        nonce,
+    })
 }
 
 fn refuse(state: &AppState, refusal: Refusal) -> Response {
     match refusal {
         Refusal::Page(status, message) => page::error(status, &message),
-        Refusal::Redirect { redirect_uri, state: client_state, error, description } => redirect(
+        Refusal::Redirect {
+            redirect_uri,
+            state: client_state,
+            error,
+            description,
+        } => redirect(
             state,
             &redirect_uri,
             &[("error", error), ("error_description", &description)],
@@ -263,9 +358,17 @@ fn refuse(state: &AppState, refusal: Refusal) -> Response {
 /// A 303 to the client with `params`, the unchanged `state` and `iss` (RFC 9207, which lets the
 /// client detect a mix-up between authorization servers). Any query the registered URI has is
 /// kept (RFC 6749 §3.1.2).
-fn redirect(state: &AppState, redirect_uri: &str, params: &[(&str, &str)], client_state: Option<&str>) -> Response {
+fn redirect(
+    state: &AppState,
+    redirect_uri: &str,
+    params: &[(&str, &str)],
+    client_state: Option<&str>,
+) -> Response {
     let Ok(mut url) = Url::parse(redirect_uri) else {
-        return page::error(StatusCode::BAD_REQUEST, "The registered redirect URI is not a valid URL.");
+        return page::error(
+            StatusCode::BAD_REQUEST,
+            "The registered redirect URI is not a valid URL.",
+        );
     };
     {
         let mut query = url.query_pairs_mut();
@@ -285,7 +388,12 @@ fn redirect(state: &AppState, redirect_uri: &str, params: &[(&str, &str)], clien
     response
 }
 
-fn login_form(state: &AppState, request: &AuthorizationRequest, csrf: &str, error: Option<&str>) -> Response {
+fn login_form(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    csrf: &str,
+    error: Option<&str>,
+) -> Response {
     let mut hidden = vec![
         ("response_type", "code".to_owned()),
         ("client_id", request.client.id.clone()),
@@ -301,16 +409,37 @@ fn login_form(state: &AppState, request: &AuthorizationRequest, csrf: &str, erro
     if let Some(n) = &request.nonce {
         hidden.push(("nonce", n.clone()));
     }
-    let action = format!("{}/authorize/login", state.config.issuer.path().trim_end_matches('/'));
-    let redirect_origin = Url::parse(&request.redirect_uri).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
-    page::login(state, &action, &request.client.name, &request.scope, &hidden, error, &redirect_origin)
+    let action = format!(
+        "{}/authorize/login",
+        state.config.issuer.path().trim_end_matches('/')
+    );
+    let redirect_origin = Url::parse(&request.redirect_uri)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
+    page::login(
+        state,
+        &action,
+        &request.client.name,
+        &request.scope,
+        &hidden,
+        error,
+        &redirect_origin,
+    )
 }
 
 fn set_csrf_cookie(state: &AppState, response: &mut Response, value: Option<&str>) {
-    let secure = if state.config.issuer.scheme() == "https" { "; Secure" } else { "" };
+    let secure = if state.config.issuer.scheme() == "https" {
+        "; Secure"
+    } else {
+        ""
+    };
     let cookie = match value {
-        Some(v) => format!("{CSRF_COOKIE}={v}; Path=/authorize; HttpOnly; SameSite=Strict; Max-Age=1800{secure}"),
-        None => format!("{CSRF_COOKIE}=; Path=/authorize; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
+        Some(v) => format!(
+            "{CSRF_COOKIE}={v}; Path=/authorize; HttpOnly; SameSite=Strict; Max-Age=1800{secure}"
+        ),
+        None => {
+            format!("{CSRF_COOKIE}=; Path=/authorize; HttpOnly; SameSite=Strict; Max-Age=0{secure}")
+        }
     };
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);

@@ -27,7 +27,11 @@ struct Credentials {
 }
 
 /// Identifies and authenticates the client of a token request.
-pub async fn authenticate(db: &Db, headers: &HeaderMap, params: &Params) -> Result<(Client, AuthMethod), OAuthError> {
+pub async fn authenticate(
+    db: &Db,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<(Client, AuthMethod), OAuthError> {
     let credentials = credentials(headers, params)?;
     let Some(client) = db.client(&credentials.client_id).await? else {
         return Err(OAuthError::invalid_client(format!(
@@ -66,7 +70,11 @@ fn credentials(headers: &HeaderMap, params: &Params) -> Result<Credentials, OAut
     let mut authorizations = headers.get_all(header::AUTHORIZATION).iter();
     let basic = match (authorizations.next(), authorizations.next()) {
         (None, _) => None,
-        (Some(_), Some(_)) => return Err(OAuthError::invalid_request("more than one Authorization header")),
+        (Some(_), Some(_)) => {
+            return Err(OAuthError::invalid_request(
+                "more than one Authorization header",
+            ));
+        }
         (Some(value), None) => Some(parse_basic(value.as_bytes())?),
     };
     let body_id = params.get("client_id");
@@ -84,7 +92,11 @@ fn credentials(headers: &HeaderMap, params: &Params) -> Result<Credentials, OAut
                     "client_id in the body differs from the one in the Authorization header",
                 ));
             }
-            Ok(Credentials { client_id: id, secret: Some(secret), method: AuthMethod::ClientSecretBasic })
+            Ok(Credentials {
+                client_id: id,
+                secret: Some(secret),
+                method: AuthMethod::ClientSecretBasic,
+            })
         }
         None => {
             let Some(id) = body_id else {
@@ -92,8 +104,16 @@ fn credentials(headers: &HeaderMap, params: &Params) -> Result<Credentials, OAut
                     "no client authentication: send HTTP Basic credentials, or client_id (and client_secret) in the body",
                 ));
             };
-            let method = if body_secret.is_some() { AuthMethod::ClientSecretPost } else { AuthMethod::None };
-            Ok(Credentials { client_id: id.to_owned(), secret: body_secret.map(str::to_owned), method })
+            let method = if body_secret.is_some() {
+                AuthMethod::ClientSecretPost
+            } else {
+                AuthMethod::None
+            };
+            Ok(Credentials {
+                client_id: id.to_owned(),
+                secret: body_secret.map(str::to_owned),
+                method,
+            })
         }
     }
 }
@@ -101,7 +121,9 @@ fn credentials(headers: &HeaderMap, params: &Params) -> Result<Credentials, OAut
 /// `Basic base64(urlencode(client_id) ":" urlencode(secret))`: RFC 6749 §2.3.1 form-encodes
 /// both parts before the Basic encoding, so a `:` in a client id cannot split it wrongly.
 fn parse_basic(value: &[u8]) -> Result<(String, String), OAuthError> {
-    let malformed = || OAuthError::invalid_client("malformed HTTP Basic credentials in the Authorization header");
+    let malformed = || {
+        OAuthError::invalid_client("malformed HTTP Basic credentials in the Authorization header")
+    };
     let value = std::str::from_utf8(value).map_err(|_| malformed())?;
     let (scheme, encoded) = value.trim().split_once(' ').ok_or_else(malformed)?;
     if !scheme.eq_ignore_ascii_case("basic") {
@@ -136,14 +158,30 @@ mod tests {
 
     #[test]
     fn basic_credentials_are_form_decoded() {
-        assert_eq!(parse_basic(&basic("demo-service:demo-service-secret")).unwrap(), ("demo-service".into(), "demo-service-secret".into()));
-        assert_eq!(parse_basic(&basic("a%3Ab:p%2Bq+r")).unwrap(), ("a:b".into(), "p+q r".into()));
+        assert_eq!(
+            parse_basic(&basic("demo-service:demo-service-secret")).unwrap(),
+            ("demo-service".into(), "demo-service-secret".into())
+        );
+        assert_eq!(
+            parse_basic(&basic("a%3Ab:p%2Bq+r")).unwrap(),
+            ("a:b".into(), "p+q r".into())
+        );
     }
 
     #[test]
     fn malformed_basic_is_refused() {
-        for bad in [b"Basic".to_vec(), b"Basic !!!".to_vec(), basic("no-colon"), basic(":secret"), b"Bearer abc".to_vec()] {
-            assert!(parse_basic(&bad).is_err(), "{}", String::from_utf8_lossy(&bad));
+        for bad in [
+            b"Basic".to_vec(),
+            b"Basic !!!".to_vec(),
+            basic("no-colon"),
+            basic(":secret"),
+            b"Bearer abc".to_vec(),
+        ] {
+            assert!(
+                parse_basic(&bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(&bad)
+            );
         }
     }
 }

@@ -36,9 +36,15 @@ pub async fn metadata(State(state): State<AppState>) -> impl IntoResponse {
         "request_uri_parameter_supported": false,
         "claims_parameter_supported": false,
     });
-    ([(header::CACHE_CONTROL, HeaderValue::from_static(CACHE))], Json(body))
+    (
+        [(header::CACHE_CONTROL, HeaderValue::from_static(CACHE))],
+        Json(body),
+    )
 }
 
 pub async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CACHE_CONTROL, HeaderValue::from_static(CACHE))], Json(state.keys.jwks().clone()))
+    (
+        [(header::CACHE_CONTROL, HeaderValue::from_static(CACHE))],
+        Json(state.keys.jwks().clone()),
+    )
 }

@@ -14,7 +14,10 @@ pub struct OAuthError {
 
 impl OAuthError {
     pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
-        Self { code, description: description.into() }
+        Self {
+            code,
+            description: description.into(),
+        }
     }
 
     pub fn invalid_request(description: impl Into<String>) -> Self {
@@ -36,7 +39,10 @@ impl OAuthError {
     /// Logs the cause and answers an opaque `server_error`: internals never reach clients.
     pub fn server_error(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "token endpoint failed");
-        Self::new(ErrorCode::ServerError, "the server could not complete the request; try again")
+        Self::new(
+            ErrorCode::ServerError,
+            "the server could not complete the request; try again",
+        )
     }
 }
 
@@ -56,12 +62,16 @@ impl IntoResponse for OAuthError {
             ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         };
-        let body = ErrorResponse { error: self.code.as_str().to_owned(), error_description: Some(self.description) };
+        let body = ErrorResponse {
+            error: self.code.as_str().to_owned(),
+            error_description: Some(self.description),
+        };
         let mut response = (status, no_store(), Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Basic realm="token", charset="UTF-8""#));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Basic realm="token", charset="UTF-8""#),
+            );
         }
         response
     }

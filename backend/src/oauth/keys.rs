@@ -68,7 +68,10 @@ impl KeySet {
         let mut verifying = HashMap::new();
         let mut keys = Vec::new();
         for key in stored.iter().filter(|k| k.alg == ALG_NAME) {
-            verifying.insert(key.kid.clone(), DecodingKey::from_ec_components(&key.public_x, &key.public_y)?);
+            verifying.insert(
+                key.kid.clone(),
+                DecodingKey::from_ec_components(&key.public_x, &key.public_y)?,
+            );
             keys.push(Jwk {
                 kty: "EC",
                 crv: "P-256",
@@ -114,7 +117,14 @@ fn generate() -> anyhow::Result<StoredKey> {
         .map_err(|e| anyhow::anyhow!("encoding the signing key: {e}"))?
         .as_bytes()
         .to_vec();
-    Ok(StoredKey { kid: thumbprint(&x, &y), alg: ALG_NAME.into(), private_der, public_x: x, public_y: y, state: "current".into() })
+    Ok(StoredKey {
+        kid: thumbprint(&x, &y),
+        alg: ALG_NAME.into(),
+        private_der,
+        public_x: x,
+        public_y: y,
+        state: "current".into(),
+    })
 }
 
 /// RFC 7638 §3.2: SHA-256 over the required members in lexicographic order, no whitespace.
@@ -136,11 +146,21 @@ mod tests {
         let (kid, enc) = set.signing();
         let mut header = jsonwebtoken::Header::new(ALGORITHM);
         header.kid = Some(kid.to_owned());
-        let token = jsonwebtoken::encode(&header, &serde_json::json!({"sub": "x", "exp": 4_000_000_000u64}), enc).unwrap();
+        let token = jsonwebtoken::encode(
+            &header,
+            &serde_json::json!({"sub": "x", "exp": 4_000_000_000u64}),
+            enc,
+        )
+        .unwrap();
         let mut validation = jsonwebtoken::Validation::new(ALGORITHM);
         validation.validate_aud = false;
         validation.set_required_spec_claims(&["exp"]);
-        let data = jsonwebtoken::decode::<serde_json::Value>(&token, set.verifying_key(kid).unwrap(), &validation).unwrap();
+        let data = jsonwebtoken::decode::<serde_json::Value>(
+            &token,
+            set.verifying_key(kid).unwrap(),
+            &validation,
+        )
+        .unwrap();
         assert_eq!(data.claims["sub"], "x");
     }
 

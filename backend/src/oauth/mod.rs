@@ -23,8 +23,14 @@ const MAX_BODY: usize = 16 * 1024;
 /// Endpoints that browsers call with fetch (and so need CORS).
 pub fn api_router() -> Router<AppState> {
     Router::new()
-        .route("/.well-known/oauth-authorization-server", get(discovery::metadata))
-        .route("/.well-known/openid-configuration", get(discovery::metadata))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(discovery::metadata),
+        )
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::metadata),
+        )
         .route("/jwks.json", get(discovery::jwks))
         .route("/token", post(token::token))
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -16,7 +16,10 @@ pub enum ParamsError {
 impl std::fmt::Display for ParamsError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Repeated(name) => write!(f, "parameter `{name}` is sent more than once (RFC 6749 §3.1)"),
+            Self::Repeated(name) => write!(
+                f,
+                "parameter `{name}` is sent more than once (RFC 6749 §3.1)"
+            ),
             Self::TooMany => write!(f, "too many parameters (at most {})", Params::MAX),
         }
     }
@@ -40,7 +43,10 @@ impl Params {
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 }
 
@@ -58,14 +64,26 @@ mod tests {
 
     #[test]
     fn refuses_repeats() {
-        assert_eq!(Params::parse(b"a=1&a=2").unwrap_err(), ParamsError::Repeated("a".into()));
-        assert_eq!(Params::parse(b"a=1&a=").unwrap_err(), ParamsError::Repeated("a".into()));
-        assert_eq!(Params::parse(b"a=&a=1").unwrap_err(), ParamsError::Repeated("a".into()));
+        assert_eq!(
+            Params::parse(b"a=1&a=2").unwrap_err(),
+            ParamsError::Repeated("a".into())
+        );
+        assert_eq!(
+            Params::parse(b"a=1&a=").unwrap_err(),
+            ParamsError::Repeated("a".into())
+        );
+        assert_eq!(
+            Params::parse(b"a=&a=1").unwrap_err(),
+            ParamsError::Repeated("a".into())
+        );
     }
 
     #[test]
     fn refuses_too_many() {
         let many: Vec<String> = (0..40).map(|i| format!("p{i}=v")).collect();
-        assert_eq!(Params::parse(many.join("&").as_bytes()).unwrap_err(), ParamsError::TooMany);
+        assert_eq!(
+            Params::parse(many.join("&").as_bytes()).unwrap_err(),
+            ParamsError::TooMany
+        );
     }
 }

@@ -47,13 +47,20 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
     }
 }
 
-async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<shared::oauth::TokenResponse, OAuthError> {
+async fn handle(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<shared::oauth::TokenResponse, OAuthError> {
     // RFC 6749 §3.2: parameters come form-encoded in the body, never as JSON or in the query.
     let form_encoded = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
     if !form_encoded {
         return Err(OAuthError::invalid_request(
             "the token request must be sent as application/x-www-form-urlencoded (RFC 6749 §3.2)",
@@ -73,7 +80,11 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<sh
     if !client.may_use_grant(grant_type.as_str()) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
-            format!("client {:?} is not allowed to use the {} grant", client.id, grant_type.as_str()),
+            format!(
+                "client {:?} is not allowed to use the {} grant",
+                client.id,
+                grant_type.as_str()
+            ),
         ));
     }
     match grant_type {
@@ -90,14 +101,19 @@ async fn authorization_code(
 ) -> Result<shared::oauth::TokenResponse, OAuthError> {
     // Every syntax check happens before the code is touched, so a malformed request leaves a
     // valid code usable.
-    let code = params.get("code").ok_or_else(|| OAuthError::invalid_request("missing code"))?;
-    let redirect_uri = params
-        .get("redirect_uri")
-        .ok_or_else(|| OAuthError::invalid_request("missing redirect_uri (it must equal the one sent to /authorize)"))?;
-    let verifier = params
-        .get("code_verifier")
-        .ok_or_else(|| OAuthError::invalid_request("missing code_verifier (PKCE is required, RFC 7636)"))?;
-    let verifier = CodeVerifier::parse(verifier).map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+    let code = params
+        .get("code")
+        .ok_or_else(|| OAuthError::invalid_request("missing code"))?;
+    let redirect_uri = params.get("redirect_uri").ok_or_else(|| {
+        OAuthError::invalid_request(
+            "missing redirect_uri (it must equal the one sent to /authorize)",
+        )
+    })?;
+    let verifier = params.get("code_verifier").ok_or_else(|| {
+        OAuthError::invalid_request("missing code_verifier (PKCE is required, RFC 7636)")
+    })?;
+    let verifier =
+        CodeVerifier::parse(verifier).map_err(|e| OAuthError::invalid_request(e.to_string()))?;
     if code.len() > 256 {
         return Err(OAuthError::invalid_grant("unknown authorization code"));
     }
@@ -108,35 +124,53 @@ async fn authorization_code(
         Redemption::First(grant) => grant,
         Redemption::Replayed => {
             tracing::warn!(client_id = %client.id, "authorization code presented a second time");
-            return Err(OAuthError::invalid_grant("this authorization code was already used; codes are single-use"));
+            return Err(OAuthError::invalid_grant(
+                "this authorization code was already used; codes are single-use",
+            ));
         }
         Redemption::Unknown => return Err(OAuthError::invalid_grant("unknown authorization code")),
     };
     if grant.expires_at <= now {
-        return Err(OAuthError::invalid_grant("the authorization code expired; start the login again"));
+        return Err(OAuthError::invalid_grant(
+            "the authorization code expired; start the login again",
+        ));
     }
     if grant.client_id != client.id {
         tracing::warn!(client_id = %client.id, "authorization code presented by another client");
-        return Err(OAuthError::invalid_grant("the authorization code was issued to another client"));
+        return Err(OAuthError::invalid_grant(
+            "the authorization code was issued to another client",
+        ));
     }
     if grant.redirect_uri != redirect_uri {
         return Err(OAuthError::invalid_grant(
             "redirect_uri does not match the one in the authorization request",
         ));
     }
-    let challenge = CodeChallenge::parse(&grant.code_challenge).map_err(OAuthError::server_error)?;
+    let challenge =
+        CodeChallenge::parse(&grant.code_challenge).map_err(OAuthError::server_error)?;
     if !challenge.is_satisfied_by(&verifier) {
-        return Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge (PKCE S256)"));
+        return Err(OAuthError::invalid_grant(
+            "code_verifier does not match the code_challenge (PKCE S256)",
+        ));
     }
     let user = state.db.user_by_id(&grant.user_id).await?;
     if user.is_none_or(|u| u.disabled) {
-        return Err(OAuthError::invalid_grant("the user of this authorization code is no longer active"));
+        return Err(OAuthError::invalid_grant(
+            "the user of this authorization code is no longer active",
+        ));
     }
     let scope = ScopeSet::parse(&grant.scope).map_err(OAuthError::server_error)?;
     let openid = scope.contains("openid");
     let mut response = access_token::issue(state, &grant.user_id, &client.id, scope)?;
     if openid {
-        access_token::add_id_token(state, &mut response, &grant.user_id, &client.id, grant.auth_time, grant.nonce.as_deref())?;
+        access_token::add_id_token(
+            state,
+            &mut response,
+            &grant.user_id,
+            &client.id,
+            grant.auth_time,
+            grant.nonce.as_deref(),
+        )?;
     }
     Ok(response)
 }
@@ -160,7 +194,8 @@ fn client_credentials(
         // RFC 6749 §3.3: without a scope parameter, the client's registered scopes apply.
         None => client.scopes.clone(),
         Some(raw) => {
-            let asked = ScopeSet::parse(raw).map_err(|e| OAuthError::invalid_scope(e.to_string()))?;
+            let asked =
+                ScopeSet::parse(raw).map_err(|e| OAuthError::invalid_scope(e.to_string()))?;
             let refused: Vec<&str> = asked.difference(&client.scopes).collect();
             if !refused.is_empty() {
                 return Err(OAuthError::invalid_scope(format!(
@@ -174,7 +209,9 @@ fn client_credentials(
         }
     };
     if scope.is_empty() {
-        return Err(OAuthError::invalid_scope("no scope to grant: the client has no allowed scopes"));
+        return Err(OAuthError::invalid_scope(
+            "no scope to grant: the client has no allowed scopes",
+        ));
     }
     access_token::issue(state, &client.id, &client.id, scope)
 }

@@ -59,10 +59,11 @@ impl Db {
         else {
             return Ok(None);
         };
-        let redirect_uris = sqlx::query_scalar("SELECT uri FROM client_redirect_uris WHERE client_id = ?")
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?;
+        let redirect_uris =
+            sqlx::query_scalar("SELECT uri FROM client_redirect_uris WHERE client_id = ?")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
         Ok(Some(Client {
             id: row.id,
             name: row.name,

@@ -65,11 +65,16 @@ impl Db {
         if let Some(grant) = granted {
             return Ok(Redemption::First(grant));
         }
-        let seen: Option<i64> = sqlx::query_scalar("SELECT 1 FROM authorization_codes WHERE code_hash = ?")
-            .bind(code_hash)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(if seen.is_some() { Redemption::Replayed } else { Redemption::Unknown })
+        let seen: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM authorization_codes WHERE code_hash = ?")
+                .bind(code_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(if seen.is_some() {
+            Redemption::Replayed
+        } else {
+            Redemption::Unknown
+        })
     }
 
     /// Forgets codes that expired more than `keep_secs` ago. Spent codes are kept that long
@@ -83,6 +88,8 @@ impl Db {
     }
 
     pub async fn count_codes(&self) -> Result<i64> {
-        sqlx::query_scalar("SELECT count(*) FROM authorization_codes").fetch_one(&self.pool).await
+        sqlx::query_scalar("SELECT count(*) FROM authorization_codes")
+            .fetch_one(&self.pool)
+            .await
     }
 }

@@ -10,7 +10,9 @@ mod users;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 pub use clients::{Client, NewClient};
 pub use codes::{CodeGrant, NewCode, Redemption};
@@ -38,10 +40,10 @@ impl Db {
             // only a process crash. Writes are rare next to reads here, so the fsync is cheap.
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5));
-        if let Some(path) = options.get_filename().parent() {
-            if !path.as_os_str().is_empty() {
-                std::fs::create_dir_all(path)?;
-            }
+        if let Some(path) = options.get_filename().parent()
+            && !path.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(path)?;
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(8)

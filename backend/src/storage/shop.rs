@@ -33,7 +33,8 @@ impl From<OrderRow> for Order {
     }
 }
 
-const ORDER_COLUMNS: &str = "o.id, o.product_id, p.name AS product_name, o.quantity, o.unit_price_cents, o.created_at";
+const ORDER_COLUMNS: &str =
+    "o.id, o.product_id, p.name AS product_name, o.quantity, o.unit_price_cents, o.created_at";
 
 impl Db {
     pub async fn products(&self) -> Result<Vec<Product>> {
@@ -43,11 +44,21 @@ impl Db {
                 .await?;
         Ok(rows
             .into_iter()
-            .map(|(id, name, description, price_cents)| Product { id, name, description, price_cents })
+            .map(|(id, name, description, price_cents)| Product {
+                id,
+                name,
+                description,
+                price_cents,
+            })
             .collect())
     }
 
-    pub async fn insert_product_if_absent(&self, name: &str, description: &str, price_cents: i64) -> Result<()> {
+    pub async fn insert_product_if_absent(
+        &self,
+        name: &str,
+        description: &str,
+        price_cents: i64,
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO products (name, description, price_cents) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
         )
@@ -95,6 +106,8 @@ impl Db {
     }
 
     pub async fn count_orders(&self) -> Result<i64> {
-        sqlx::query_scalar("SELECT count(*) FROM orders").fetch_one(&self.pool).await
+        sqlx::query_scalar("SELECT count(*) FROM orders")
+            .fetch_one(&self.pool)
+            .await
     }
 }

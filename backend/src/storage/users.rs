@@ -27,10 +27,12 @@ impl Db {
     }
 
     pub async fn user_by_id(&self, id: &str) -> Result<Option<User>> {
-        sqlx::query_as("SELECT id, username, name, email, password_hash, disabled FROM users WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
+        sqlx::query_as(
+            "SELECT id, username, name, email, password_hash, disabled FROM users WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
     }
 
     /// Inserts the user unless the username is taken; returns whether it was inserted.

@@ -14,15 +14,25 @@ fn with(query: &[(String, String)], name: &str, value: Option<&str>) -> Vec<(Str
 async fn login_page_is_a_protected_plain_form() {
     let app = spawn_app().await;
     let auth = app.new_authorization();
-    let page = app.get_authorize(&app.authorize_query(&auth, "openid products:read")).await;
+    let page = app
+        .get_authorize(&app.authorize_query(&auth, "openid products:read"))
+        .await;
     assert_eq!(page.status(), StatusCode::OK);
     let h = page.headers();
     assert_eq!(h["cache-control"], "no-store");
     assert_eq!(h["x-frame-options"], "DENY");
     assert_eq!(h["referrer-policy"], "no-referrer");
-    assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
     let cookie = h["set-cookie"].to_str().unwrap();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
     let html = page.text().await.unwrap();
     assert!(html.contains("name=\"username\"") && html.contains("name=\"password\""));
     assert!(!html.contains("<script"), "the login page runs no script");
@@ -33,7 +43,9 @@ async fn login_page_is_a_protected_plain_form() {
 async fn successful_login_redirects_with_code_state_and_iss() {
     let app = spawn_app().await;
     let auth = app.new_authorization();
-    let page = app.get_authorize(&app.authorize_query(&auth, "products:read")).await;
+    let page = app
+        .get_authorize(&app.authorize_query(&auth, "products:read"))
+        .await;
     let answer = app.submit_login(page, "user0", "password0").await;
     assert_eq!(answer.status(), StatusCode::SEE_OTHER);
     assert!(location(&answer).starts_with(&format!("{}?", app.redirect_uri())));
@@ -48,8 +60,15 @@ async fn successful_login_redirects_with_code_state_and_iss() {
 async fn wrong_password_or_unknown_user_shows_the_form_again() {
     let app = spawn_app().await;
     let auth = app.new_authorization();
-    for (user, password) in [("user0", "wrong"), ("nobody", "password0"), ("user0", ""), ("", "")] {
-        let page = app.get_authorize(&app.authorize_query(&auth, "products:read")).await;
+    for (user, password) in [
+        ("user0", "wrong"),
+        ("nobody", "password0"),
+        ("user0", ""),
+        ("", ""),
+    ] {
+        let page = app
+            .get_authorize(&app.authorize_query(&auth, "products:read"))
+            .await;
         let answer = app.submit_login(page, user, password).await;
         assert_eq!(answer.status(), StatusCode::OK, "{user}/{password}");
         assert!(answer.headers().get("location").is_none());
@@ -63,9 +82,14 @@ async fn wrong_password_or_unknown_user_shows_the_form_again() {
 #[tokio::test]
 async fn a_disabled_user_cannot_log_in() {
     let app = spawn_app().await;
-    sqlx::query("UPDATE users SET disabled = 1 WHERE username = 'user1'").execute(&app.pool).await.unwrap();
+    sqlx::query("UPDATE users SET disabled = 1 WHERE username = 'user1'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
     let auth = app.new_authorization();
-    let page = app.get_authorize(&app.authorize_query(&auth, "products:read")).await;
+    let page = app
+        .get_authorize(&app.authorize_query(&auth, "products:read"))
+        .await;
     let answer = app.submit_login(page, "user1", "password1").await;
     assert_eq!(answer.status(), StatusCode::OK);
     assert_eq!(app.code_count().await, 0);
@@ -94,12 +118,21 @@ async fn unknown_client_or_unregistered_redirect_uri_never_redirects() {
         "javascript:alert(1)".into(),
     ];
     for uri in &near_misses {
-        let r = app.get_authorize(&with(&query, "redirect_uri", Some(uri))).await;
+        let r = app
+            .get_authorize(&with(&query, "redirect_uri", Some(uri)))
+            .await;
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{uri}");
-        assert!(r.headers().get("location").is_none(), "never redirect to {uri}");
+        assert!(
+            r.headers().get("location").is_none(),
+            "never redirect to {uri}"
+        );
         assert!(r.text().await.unwrap().contains("not registered"));
     }
-    for (name, value) in [("client_id", Some("nobody")), ("client_id", None), ("redirect_uri", None)] {
+    for (name, value) in [
+        ("client_id", Some("nobody")),
+        ("client_id", None),
+        ("redirect_uri", None),
+    ] {
         let r = app.get_authorize(&with(&query, name, value)).await;
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{name}={value:?}");
         assert!(r.headers().get("location").is_none());
@@ -119,13 +152,21 @@ async fn other_errors_redirect_with_error_and_unchanged_state() {
         ("code_challenge", None, "invalid_request"),
         ("code_challenge_method", Some("plain"), "invalid_request"),
         ("code_challenge_method", None, "invalid_request"),
-        ("code_challenge", Some("not-a-valid-challenge"), "invalid_request"),
+        (
+            "code_challenge",
+            Some("not-a-valid-challenge"),
+            "invalid_request",
+        ),
         ("scope", Some("products:read admin"), "invalid_scope"),
         ("scope", Some("bad\\scope"), "invalid_scope"),
         ("scope", None, "invalid_scope"),
         ("prompt", Some("none"), "login_required"),
         ("response_mode", Some("fragment"), "invalid_request"),
-        ("request", Some("eyJhbGciOiJub25lIn0.e30."), "request_not_supported"),
+        (
+            "request",
+            Some("eyJhbGciOiJub25lIn0.e30."),
+            "request_not_supported",
+        ),
     ];
     for (name, value, expected) in cases {
         let r = app.get_authorize(&with(&query, name, value)).await;
@@ -134,7 +175,11 @@ async fn other_errors_redirect_with_error_and_unchanged_state() {
         let params = redirect_params(&r);
         assert_eq!(param(&params, "error"), Some(expected), "{name}={value:?}");
         assert!(param(&params, "error_description").is_some_and(|d| !d.is_empty()));
-        assert_eq!(param(&params, "state"), Some(auth.state.as_str()), "state comes back unchanged");
+        assert_eq!(
+            param(&params, "state"),
+            Some(auth.state.as_str()),
+            "state comes back unchanged"
+        );
         assert_eq!(param(&params, "iss"), Some(app.api.as_str()));
         assert!(param(&params, "code").is_none());
     }
@@ -152,7 +197,13 @@ async fn repeated_or_oversized_parameters_are_refused() {
     assert!(r.text().await.unwrap().contains("more than once"));
 
     let long_state = "s".repeat(3000);
-    let r = app.get_authorize(&with(&app.authorize_query(&auth, "products:read"), "state", Some(&long_state))).await;
+    let r = app
+        .get_authorize(&with(
+            &app.authorize_query(&auth, "products:read"),
+            "state",
+            Some(&long_state),
+        ))
+        .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.headers().get("location").is_none());
     assert_eq!(app.code_count().await, 0);
@@ -163,7 +214,9 @@ async fn hostile_values_are_escaped_in_the_page() {
     let app = spawn_app().await;
     let mut auth = app.new_authorization();
     auth.state = "\"><script>alert(1)</script>".into();
-    let page = app.get_authorize(&app.authorize_query(&auth, "products:read")).await;
+    let page = app
+        .get_authorize(&app.authorize_query(&auth, "products:read"))
+        .await;
     let html = page.text().await.unwrap();
     assert!(!html.contains("<script>"));
     assert!(html.contains("&quot;&gt;&lt;script&gt;"));
@@ -173,16 +226,31 @@ async fn hostile_values_are_escaped_in_the_page() {
 async fn login_post_needs_the_forms_csrf_cookie() {
     let app = spawn_app().await;
     let auth = app.new_authorization();
-    let page = app.get_authorize(&app.authorize_query(&auth, "products:read")).await;
+    let page = app
+        .get_authorize(&app.authorize_query(&auth, "products:read"))
+        .await;
     let html = page.text().await.unwrap();
     let mut form = hidden_inputs(&html);
     form.push(("username".into(), "user0".into()));
     form.push(("password".into(), "password0".into()));
     // No cookie: a cross-site form post.
-    let r = app.http.post(app.url("/authorize/login")).form(&form).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.url("/authorize/login"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     // A cookie that does not match the form.
-    let r = app.http.post(app.url("/authorize/login")).header("cookie", "login_csrf=forged").form(&form).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.url("/authorize/login"))
+        .header("cookie", "login_csrf=forged")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(r.headers().get("location").is_none());
     assert_eq!(app.code_count().await, 0);
@@ -192,14 +260,37 @@ async fn login_post_needs_the_forms_csrf_cookie() {
 async fn tampered_hidden_fields_are_validated_again() {
     let app = spawn_app().await;
     let auth = app.new_authorization();
-    let page = app.get_authorize(&app.authorize_query(&auth, "products:read")).await;
-    let cookie = page.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let page = app
+        .get_authorize(&app.authorize_query(&auth, "products:read"))
+        .await;
+    let cookie = page.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
     let html = page.text().await.unwrap();
-    let mut form: Vec<(String, String)> =
-        hidden_inputs(&html).into_iter().map(|(k, v)| if k == "redirect_uri" { (k, "https://evil.example/cb".into()) } else { (k, v) }).collect();
+    let mut form: Vec<(String, String)> = hidden_inputs(&html)
+        .into_iter()
+        .map(|(k, v)| {
+            if k == "redirect_uri" {
+                (k, "https://evil.example/cb".into())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
     form.push(("username".into(), "user0".into()));
     form.push(("password".into(), "password0".into()));
-    let r = app.http.post(app.url("/authorize/login")).header("cookie", cookie).form(&form).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.url("/authorize/login"))
+        .header("cookie", cookie)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.headers().get("location").is_none());
     assert_eq!(app.code_count().await, 0);

@@ -6,7 +6,10 @@ use crate::helpers::spawn_app;
 #[tokio::test]
 async fn both_metadata_documents_describe_this_server() {
     let app = spawn_app().await;
-    for path in ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"] {
+    for path in [
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+    ] {
         let response = app.http.get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         let meta: Value = response.json().await.unwrap();
@@ -14,15 +17,36 @@ async fn both_metadata_documents_describe_this_server() {
         assert_eq!(meta["authorization_endpoint"], app.url("/authorize"));
         assert_eq!(meta["token_endpoint"], app.url("/token"));
         assert_eq!(meta["jwks_uri"], app.url("/jwks.json"));
-        assert_eq!(meta["response_types_supported"], serde_json::json!(["code"]));
-        assert_eq!(meta["code_challenge_methods_supported"], serde_json::json!(["S256"]));
-        assert_eq!(meta["grant_types_supported"], serde_json::json!(["authorization_code", "client_credentials"]));
+        assert_eq!(
+            meta["response_types_supported"],
+            serde_json::json!(["code"])
+        );
+        assert_eq!(
+            meta["code_challenge_methods_supported"],
+            serde_json::json!(["S256"])
+        );
+        assert_eq!(
+            meta["grant_types_supported"],
+            serde_json::json!(["authorization_code", "client_credentials"])
+        );
         assert_eq!(
             meta["token_endpoint_auth_methods_supported"],
             serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
         );
-        let scopes: Vec<&str> = meta["scopes_supported"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
-        for scope in ["openid", "profile", "email", "products:read", "orders:read", "orders:write"] {
+        let scopes: Vec<&str> = meta["scopes_supported"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect();
+        for scope in [
+            "openid",
+            "profile",
+            "email",
+            "products:read",
+            "orders:read",
+            "orders:write",
+        ] {
             assert!(scopes.contains(&scope), "{scope} missing from {scopes:?}");
         }
         assert_eq!(meta["authorization_response_iss_parameter_supported"], true);
@@ -34,7 +58,12 @@ async fn jwks_publishes_public_es256_keys_only() {
     let app = spawn_app().await;
     let response = app.http.get(app.url("/jwks.json")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(response.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+    assert!(
+        response.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age")
+    );
     let jwks: Value = response.json().await.unwrap();
     let keys = jwks["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 1);
@@ -44,7 +73,10 @@ async fn jwks_publishes_public_es256_keys_only() {
     assert_eq!(key["alg"], "ES256");
     assert_eq!(key["use"], "sig");
     assert!(key["kid"].as_str().is_some_and(|k| !k.is_empty()));
-    assert!(key.get("d").is_none(), "the private part must never be published");
+    assert!(
+        key.get("d").is_none(),
+        "the private part must never be published"
+    );
 }
 
 #[tokio::test]
@@ -52,9 +84,17 @@ async fn keys_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("keys.db").display());
     let first = backend::storage::Db::connect(&url).await.unwrap();
-    let a = backend::oauth::keys::KeySet::load_or_create(&first).await.unwrap();
+    let a = backend::oauth::keys::KeySet::load_or_create(&first)
+        .await
+        .unwrap();
     let second = backend::storage::Db::connect(&url).await.unwrap();
-    let b = backend::oauth::keys::KeySet::load_or_create(&second).await.unwrap();
-    assert_eq!(a.signing().0, b.signing().0, "the key generated on first start is reused");
+    let b = backend::oauth::keys::KeySet::load_or_create(&second)
+        .await
+        .unwrap();
+    assert_eq!(
+        a.signing().0,
+        b.signing().0,
+        "the key generated on first start is reused"
+    );
     assert_eq!(b.jwks().keys.len(), 1);
 }

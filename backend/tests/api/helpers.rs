@@ -37,8 +37,14 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let api_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let api = format!("http://127.0.0.1:{}", api_listener.local_addr().unwrap().port());
-    let app = format!("http://127.0.0.1:{}", app_listener.local_addr().unwrap().port());
+    let api = format!(
+        "http://127.0.0.1:{}",
+        api_listener.local_addr().unwrap().port()
+    );
+    let app = format!(
+        "http://127.0.0.1:{}",
+        app_listener.local_addr().unwrap().port()
+    );
     let database_url = format!("sqlite://{}", dir.path().join("test.db").display());
     let mut args = vec![
         "backend".to_owned(),
@@ -54,12 +60,24 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     ];
     args.extend(extra.iter().map(|s| (*s).to_owned()));
     let config = Config::try_parse_from(args).unwrap();
-    let server = Application::with_listeners(config, vec![api_listener], vec![app_listener]).await.unwrap();
+    let server = Application::with_listeners(config, vec![api_listener], vec![app_listener])
+        .await
+        .unwrap();
     tokio::spawn(server.run());
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let db = Db::connect(&database_url).await.unwrap();
     let pool = sqlx::SqlitePool::connect(&database_url).await.unwrap();
-    TestApp { api, app, http, db, pool, _dir: dir }
+    TestApp {
+        api,
+        app,
+        http,
+        db,
+        pool,
+        _dir: dir,
+    }
 }
 
 /// What a client keeps between the authorization request and the token request.
@@ -83,13 +101,22 @@ impl TestApp {
         if let Some(scope) = scope {
             form.push(("scope", scope));
         }
-        self.http.post(self.url("/token")).basic_auth(SERVICE, Some(SERVICE_SECRET)).form(&form).send().await.unwrap()
+        self.http
+            .post(self.url("/token"))
+            .basic_auth(SERVICE, Some(SERVICE_SECRET))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn service_token(&self) -> String {
         let response = self.client_credentials(None).await;
         assert_eq!(response.status(), StatusCode::OK);
-        response.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
+        response.json::<Value>().await.unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     pub fn authorize_query(&self, auth: &Authorization, scope: &str) -> Vec<(String, String)> {
@@ -99,18 +126,30 @@ impl TestApp {
             ("redirect_uri".into(), auth.redirect_uri.clone()),
             ("scope".into(), scope.into()),
             ("state".into(), auth.state.clone()),
-            ("code_challenge".into(), auth.verifier.challenge().as_str().into()),
+            (
+                "code_challenge".into(),
+                auth.verifier.challenge().as_str().into(),
+            ),
             ("code_challenge_method".into(), "S256".into()),
         ]
     }
 
     pub fn new_authorization(&self) -> Authorization {
-        Authorization { verifier: CodeVerifier::from_random_bytes(&backend::crypto::random_bytes()), redirect_uri: self.redirect_uri(), state: backend::crypto::random_token(16) }
+        Authorization {
+            verifier: CodeVerifier::from_random_bytes(&backend::crypto::random_bytes()),
+            redirect_uri: self.redirect_uri(),
+            state: backend::crypto::random_token(16),
+        }
     }
 
     /// GET /authorize; returns the login page response.
     pub async fn get_authorize(&self, query: &[(String, String)]) -> Response {
-        self.http.get(self.url("/authorize")).query(query).send().await.unwrap()
+        self.http
+            .get(self.url("/authorize"))
+            .query(query)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Fills in and posts the login form of `page`; returns the server's answer.
@@ -126,11 +165,23 @@ impl TestApp {
         let mut form = hidden_inputs(&html);
         form.push(("username".into(), username.into()));
         form.push(("password".into(), password.into()));
-        self.http.post(self.url("/authorize/login")).header(COOKIE, cookie).form(&form).send().await.unwrap()
+        self.http
+            .post(self.url("/authorize/login"))
+            .header(COOKIE, cookie)
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Logs `username` in through the real login form and returns the code from the redirect.
-    pub async fn authorization_code(&self, auth: &Authorization, scope: &str, username: &str, password: &str) -> String {
+    pub async fn authorization_code(
+        &self,
+        auth: &Authorization,
+        scope: &str,
+        username: &str,
+        password: &str,
+    ) -> String {
         let page = self.get_authorize(&self.authorize_query(auth, scope)).await;
         assert_eq!(page.status(), StatusCode::OK);
         let answer = self.submit_login(page, username, password).await;
@@ -158,14 +209,19 @@ impl TestApp {
     /// The whole browser flow for user0; returns the token response body.
     pub async fn user_tokens(&self, scope: &str) -> Value {
         let auth = self.new_authorization();
-        let code = self.authorization_code(&auth, scope, "user0", "password0").await;
+        let code = self
+            .authorization_code(&auth, scope, "user0", "password0")
+            .await;
         let response = self.redeem(&code, &auth).await;
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.unwrap()
     }
 
     pub async fn user_token(&self) -> String {
-        self.user_tokens(ALL_USER_SCOPES).await["access_token"].as_str().unwrap().to_owned()
+        self.user_tokens(ALL_USER_SCOPES).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     pub async fn get_api(&self, path: &str, token: Option<&str>) -> Response {
@@ -224,22 +280,40 @@ fn between(s: &str, start: &str, end: &str) -> String {
 }
 
 fn unescape(s: &str) -> String {
-    s.replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// The query parameters of a redirect's Location.
 pub fn redirect_params(response: &Response) -> Vec<(String, String)> {
-    let location = response.headers().get(LOCATION).expect("a Location header").to_str().unwrap();
+    let location = response
+        .headers()
+        .get(LOCATION)
+        .expect("a Location header")
+        .to_str()
+        .unwrap();
     let url = url::Url::parse(location).unwrap();
-    url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+    url.query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
 pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 pub fn location(response: &Response) -> String {
-    response.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
+    response
+        .headers()
+        .get(LOCATION)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
 }
 
 /// The JSON claims of a JWT, without checking anything.
@@ -250,13 +324,28 @@ pub fn jwt_part(token: &str, index: usize) -> Value {
 
 pub async fn oauth_error(response: Response) -> (StatusCode, String, String) {
     let status = response.status();
-    assert_eq!(response.headers().get("cache-control").unwrap(), "no-store", "errors must not be cached");
+    assert_eq!(
+        response.headers().get("cache-control").unwrap(),
+        "no-store",
+        "errors must not be cached"
+    );
     let body: Value = response.json().await.unwrap();
-    let description = body["error_description"].as_str().unwrap_or_default().to_owned();
+    let description = body["error_description"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert!(!description.is_empty(), "every error explains itself");
-    (status, body["error"].as_str().unwrap().to_owned(), description)
+    (
+        status,
+        body["error"].as_str().unwrap().to_owned(),
+        description,
+    )
 }
 
 pub fn www_authenticate(response: &Response) -> String {
-    response.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
+    response
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
 }

@@ -1,6 +1,8 @@
 //! Black-box tests: each starts the real server on free ports with a fresh SQLite database and
 //! talks HTTP to it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod helpers;
 
 mod authorize;

@@ -27,7 +27,10 @@ async fn client_credentials_with_basic_auth_issues_an_rfc9068_token() {
     assert_eq!(claims["client_id"], SERVICE);
     assert_eq!(claims["aud"], "api://default");
     assert_eq!(claims["scope"], "products:read");
-    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 900);
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        900
+    );
     assert!(claims["jti"].as_str().unwrap().len() >= 22);
 }
 
@@ -37,13 +40,20 @@ async fn client_credentials_with_client_secret_post() {
     let response = app
         .http
         .post(app.url("/token"))
-        .form(&[("grant_type", "client_credentials"), ("client_id", SERVICE), ("client_secret", SERVICE_SECRET)])
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", SERVICE),
+            ("client_secret", SERVICE_SECRET),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body["scope"], "products:read", "without a scope parameter the registered scopes apply");
+    assert_eq!(
+        body["scope"], "products:read",
+        "without a scope parameter the registered scopes apply"
+    );
 }
 
 #[tokio::test]
@@ -66,31 +76,74 @@ async fn wrong_secret_is_invalid_client_with_a_basic_challenge() {
         .unwrap();
     assert!(www_authenticate(&response).starts_with("Basic"));
     let (status, error, description) = oauth_error(response).await;
-    assert_eq!((status, error.as_str()), (StatusCode::UNAUTHORIZED, "invalid_client"));
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::UNAUTHORIZED, "invalid_client")
+    );
     assert!(description.contains("wrong client secret"), "{description}");
 }
 
 #[tokio::test]
 async fn client_authentication_failures() {
     let app = spawn_app().await;
-    let post = |form: Vec<(&'static str, &'static str)>| app.http.post(app.url("/token")).form(&form).send();
+    let post = |form: Vec<(&'static str, &'static str)>| {
+        app.http.post(app.url("/token")).form(&form).send()
+    };
 
     // Unknown client.
-    let r = app.http.post(app.url("/token")).basic_auth("nobody", Some("x")).form(&[("grant_type", "client_credentials")]).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.url("/token"))
+        .basic_auth("nobody", Some("x"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(oauth_error(r).await.1, "invalid_client");
     // No authentication at all.
-    let (status, error, _) = oauth_error(post(vec![("grant_type", "client_credentials")]).await.unwrap()).await;
-    assert_eq!((status, error.as_str()), (StatusCode::UNAUTHORIZED, "invalid_client"));
+    let (status, error, _) = oauth_error(
+        post(vec![("grant_type", "client_credentials")])
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::UNAUTHORIZED, "invalid_client")
+    );
     // A confidential client without its secret.
-    let (_, error, d) = oauth_error(post(vec![("grant_type", "client_credentials"), ("client_id", SERVICE)]).await.unwrap()).await;
+    let (_, error, d) = oauth_error(
+        post(vec![
+            ("grant_type", "client_credentials"),
+            ("client_id", SERVICE),
+        ])
+        .await
+        .unwrap(),
+    )
+    .await;
     assert_eq!(error, "invalid_client");
     assert!(d.contains("confidential"), "{d}");
     // A public client inventing a secret.
-    let (_, error, _) =
-        oauth_error(post(vec![("grant_type", "client_credentials"), ("client_id", SPA), ("client_secret", "x")]).await.unwrap()).await;
+    let (_, error, _) = oauth_error(
+        post(vec![
+            ("grant_type", "client_credentials"),
+            ("client_id", SPA),
+            ("client_secret", "x"),
+        ])
+        .await
+        .unwrap(),
+    )
+    .await;
     assert_eq!(error, "invalid_client");
     // Malformed Basic credentials.
-    let r = app.http.post(app.url("/token")).header("authorization", "Basic %%%").form(&[("grant_type", "client_credentials")]).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.url("/token"))
+        .header("authorization", "Basic %%%")
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(oauth_error(r).await.1, "invalid_client");
 }
 
@@ -101,19 +154,32 @@ async fn two_authentication_methods_at_once_are_refused() {
         .http
         .post(app.url("/token"))
         .basic_auth(SERVICE, Some(SERVICE_SECRET))
-        .form(&[("grant_type", "client_credentials"), ("client_secret", SERVICE_SECRET)])
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_secret", SERVICE_SECRET),
+        ])
         .send()
         .await
         .unwrap();
     let (status, error, _) = oauth_error(response).await;
-    assert_eq!((status, error.as_str()), (StatusCode::BAD_REQUEST, "invalid_request"));
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_request")
+    );
 }
 
 #[tokio::test]
 async fn scope_outside_the_clients_allowance_is_invalid_scope() {
     let app = spawn_app().await;
-    let (status, error, description) = oauth_error(app.client_credentials(Some("products:read orders:write")).await).await;
-    assert_eq!((status, error.as_str()), (StatusCode::BAD_REQUEST, "invalid_scope"));
+    let (status, error, description) = oauth_error(
+        app.client_credentials(Some("products:read orders:write"))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_scope")
+    );
     assert!(description.contains("orders:write"), "{description}");
     let (_, error, _) = oauth_error(app.client_credentials(Some("bad\"scope")).await).await;
     assert_eq!(error, "invalid_scope");
@@ -122,19 +188,47 @@ async fn scope_outside_the_clients_allowance_is_invalid_scope() {
 #[tokio::test]
 async fn grant_types_are_checked() {
     let app = spawn_app().await;
-    let send = |form: Vec<(&'static str, &'static str)>| app.http.post(app.url("/token")).basic_auth(SERVICE, Some(SERVICE_SECRET)).form(&form).send();
-    let (_, error, _) = oauth_error(send(vec![("grant_type", "password"), ("username", "user0"), ("password", "password0")]).await.unwrap()).await;
+    let send = |form: Vec<(&'static str, &'static str)>| {
+        app.http
+            .post(app.url("/token"))
+            .basic_auth(SERVICE, Some(SERVICE_SECRET))
+            .form(&form)
+            .send()
+    };
+    let (_, error, _) = oauth_error(
+        send(vec![
+            ("grant_type", "password"),
+            ("username", "user0"),
+            ("password", "password0"),
+        ])
+        .await
+        .unwrap(),
+    )
+    .await;
     assert_eq!(error, "unsupported_grant_type");
     let (_, error, _) = oauth_error(send(vec![("scope", "products:read")]).await.unwrap()).await;
     assert_eq!(error, "invalid_request", "grant_type is required");
     // demo-service may only use client credentials.
     let (_, error, _) = oauth_error(
-        send(vec![("grant_type", "authorization_code"), ("code", "x"), ("redirect_uri", "http://x"), ("code_verifier", "x")]).await.unwrap(),
+        send(vec![
+            ("grant_type", "authorization_code"),
+            ("code", "x"),
+            ("redirect_uri", "http://x"),
+            ("code_verifier", "x"),
+        ])
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!(error, "unauthorized_client");
     // demo-spa is public and may not use client credentials.
-    let r = app.http.post(app.url("/token")).form(&[("grant_type", "client_credentials"), ("client_id", SPA)]).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.url("/token"))
+        .form(&[("grant_type", "client_credentials"), ("client_id", SPA)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(oauth_error(r).await.1, "unauthorized_client");
 }
 
@@ -142,7 +236,14 @@ async fn grant_types_are_checked() {
 async fn malformed_requests_are_invalid_request() {
     let app = spawn_app().await;
     // JSON instead of a form.
-    let r = app.http.post(app.url("/token")).basic_auth(SERVICE, Some(SERVICE_SECRET)).json(&serde_json::json!({"grant_type": "client_credentials"})).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.url("/token"))
+        .basic_auth(SERVICE, Some(SERVICE_SECRET))
+        .json(&serde_json::json!({"grant_type": "client_credentials"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(oauth_error(r).await.1, "invalid_request");
     // A repeated parameter (RFC 6749 §3.2).
     let r = app
@@ -175,7 +276,10 @@ async fn malformed_requests_are_invalid_request() {
 #[tokio::test]
 async fn oversized_bodies_are_refused_early() {
     let app = spawn_app().await;
-    let body = format!("grant_type=client_credentials&scope={}", "a".repeat(64 * 1024));
+    let body = format!(
+        "grant_type=client_credentials&scope={}",
+        "a".repeat(64 * 1024)
+    );
     let r = app
         .http
         .post(app.url("/token"))
@@ -194,14 +298,19 @@ async fn oversized_bodies_are_refused_early() {
 async fn code_exchange_issues_access_and_id_tokens() {
     let app = spawn_app().await;
     let auth = app.new_authorization();
-    let code = app.authorization_code(&auth, ALL_USER_SCOPES, "user0", "password0").await;
+    let code = app
+        .authorization_code(&auth, ALL_USER_SCOPES, "user0", "password0")
+        .await;
     assert!(code.len() >= 43, "at least 256 bits of randomness");
     let response = app.redeem(&code, &auth).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["cache-control"], "no-store");
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["token_type"], "Bearer");
-    assert_eq!(body["scope"], "email openid orders:read orders:write products:read profile");
+    assert_eq!(
+        body["scope"],
+        "email openid orders:read orders:write products:read profile"
+    );
     let access = body["access_token"].as_str().unwrap();
     let claims = jwt_part(access, 1);
     assert!(claims["sub"].as_str().unwrap().starts_with("usr_"));
@@ -210,7 +319,10 @@ async fn code_exchange_issues_access_and_id_tokens() {
 
     let id_token = body["id_token"].as_str().unwrap();
     let id_header = jwt_part(id_token, 0);
-    assert_ne!(id_header["typ"], "at+jwt", "an ID token must not look like an access token");
+    assert_ne!(
+        id_header["typ"], "at+jwt",
+        "an ID token must not look like an access token"
+    );
     let id = jwt_part(id_token, 1);
     assert_eq!(id["aud"], SPA);
     assert_eq!(id["sub"], claims["sub"]);
@@ -226,10 +338,15 @@ async fn code_exchange_issues_access_and_id_tokens() {
 async fn a_code_is_single_use() {
     let app = spawn_app().await;
     let auth = app.new_authorization();
-    let code = app.authorization_code(&auth, "products:read", "user0", "password0").await;
+    let code = app
+        .authorization_code(&auth, "products:read", "user0", "password0")
+        .await;
     assert_eq!(app.redeem(&code, &auth).await.status(), StatusCode::OK);
     let (status, error, description) = oauth_error(app.redeem(&code, &auth).await).await;
-    assert_eq!((status, error.as_str()), (StatusCode::BAD_REQUEST, "invalid_grant"));
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
     assert!(description.contains("already used"), "{description}");
 }
 
@@ -237,7 +354,9 @@ async fn a_code_is_single_use() {
 async fn concurrent_redemptions_yield_one_token() {
     let app = spawn_app().await;
     let auth = app.new_authorization();
-    let code = app.authorization_code(&auth, "products:read", "user0", "password0").await;
+    let code = app
+        .authorization_code(&auth, "products:read", "user0", "password0")
+        .await;
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..8 {
         let request = app.http.post(app.url("/token")).form(&[
@@ -250,30 +369,51 @@ async fn concurrent_redemptions_yield_one_token() {
         tasks.spawn(async move { request.send().await.unwrap().status() });
     }
     let statuses = tasks.join_all().await;
-    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 1, "{statuses:?}");
-    assert!(statuses.iter().all(|s| *s == StatusCode::OK || *s == StatusCode::BAD_REQUEST), "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::OK || *s == StatusCode::BAD_REQUEST),
+        "{statuses:?}"
+    );
 }
 
 #[tokio::test]
 async fn wrong_verifier_fails_and_spends_the_code() {
     let app = spawn_app().await;
     let auth = app.new_authorization();
-    let code = app.authorization_code(&auth, "products:read", "user0", "password0").await;
+    let code = app
+        .authorization_code(&auth, "products:read", "user0", "password0")
+        .await;
     let other = app.new_authorization();
-    let wrong = crate::helpers::Authorization { verifier: other.verifier, redirect_uri: auth.redirect_uri.clone(), state: auth.state.clone() };
+    let wrong = crate::helpers::Authorization {
+        verifier: other.verifier,
+        redirect_uri: auth.redirect_uri.clone(),
+        state: auth.state.clone(),
+    };
     let (_, error, description) = oauth_error(app.redeem(&code, &wrong).await).await;
     assert_eq!(error, "invalid_grant");
     assert!(description.contains("code_verifier"), "{description}");
     // A stolen code gets one try: afterwards not even the right verifier redeems it.
-    assert_eq!(oauth_error(app.redeem(&code, &auth).await).await.1, "invalid_grant");
+    assert_eq!(
+        oauth_error(app.redeem(&code, &auth).await).await.1,
+        "invalid_grant"
+    );
 }
 
 #[tokio::test]
 async fn malformed_redemption_leaves_the_code_usable() {
     let app = spawn_app().await;
     let auth = app.new_authorization();
-    let code = app.authorization_code(&auth, "products:read", "user0", "password0").await;
-    let send = |form: Vec<(&'static str, String)>| app.http.post(app.url("/token")).form(&form).send();
+    let code = app
+        .authorization_code(&auth, "products:read", "user0", "password0")
+        .await;
+    let send =
+        |form: Vec<(&'static str, String)>| app.http.post(app.url("/token")).form(&form).send();
     let base = |skip: &str| {
         [
             ("grant_type", "authorization_code".to_owned()),
@@ -293,7 +433,10 @@ async fn malformed_redemption_leaves_the_code_usable() {
     }
     let mut short = base("code_verifier");
     short.push(("code_verifier", "too-short".into()));
-    assert_eq!(oauth_error(send(short).await.unwrap()).await.1, "invalid_request");
+    assert_eq!(
+        oauth_error(send(short).await.unwrap()).await.1,
+        "invalid_request"
+    );
     // None of that spent the code.
     assert_eq!(app.redeem(&code, &auth).await.status(), StatusCode::OK);
 }
@@ -302,7 +445,9 @@ async fn malformed_redemption_leaves_the_code_usable() {
 async fn mismatched_redirect_uri_is_invalid_grant() {
     let app = spawn_app().await;
     let auth = app.new_authorization();
-    let code = app.authorization_code(&auth, "products:read", "user0", "password0").await;
+    let code = app
+        .authorization_code(&auth, "products:read", "user0", "password0")
+        .await;
     let moved = crate::helpers::Authorization {
         verifier: auth.verifier.clone(),
         redirect_uri: format!("{}/", auth.redirect_uri),
@@ -330,7 +475,9 @@ async fn a_code_cannot_be_redeemed_by_another_client() {
         .await
         .unwrap();
     let auth = app.new_authorization();
-    let code = app.authorization_code(&auth, "products:read", "user0", "password0").await;
+    let code = app
+        .authorization_code(&auth, "products:read", "user0", "password0")
+        .await;
     let r = app
         .http
         .post(app.url("/token"))
@@ -353,10 +500,18 @@ async fn a_code_cannot_be_redeemed_by_another_client() {
 async fn an_expired_code_is_invalid_grant() {
     let app = spawn_app().await;
     let auth = app.new_authorization();
-    let code = app.authorization_code(&auth, "products:read", "user0", "password0").await;
-    let expires: i64 = sqlx::query_scalar("SELECT expires_at - auth_time FROM authorization_codes").fetch_one(&app.pool).await.unwrap();
+    let code = app
+        .authorization_code(&auth, "products:read", "user0", "password0")
+        .await;
+    let expires: i64 = sqlx::query_scalar("SELECT expires_at - auth_time FROM authorization_codes")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert!(expires <= 60, "codes live at most 60 s");
-    sqlx::query("UPDATE authorization_codes SET expires_at = expires_at - 61").execute(&app.pool).await.unwrap();
+    sqlx::query("UPDATE authorization_codes SET expires_at = expires_at - 61")
+        .execute(&app.pool)
+        .await
+        .unwrap();
     let (_, error, description) = oauth_error(app.redeem(&code, &auth).await).await;
     assert_eq!(error, "invalid_grant");
     assert!(description.contains("expired"), "{description}");
@@ -366,8 +521,16 @@ async fn an_expired_code_is_invalid_grant() {
 async fn unknown_and_garbage_codes_are_invalid_grant() {
     let app = spawn_app().await;
     let auth = app.new_authorization();
-    for code in ["nope", &"x".repeat(5000), "'; DROP TABLE authorization_codes; --"] {
+    for code in [
+        "nope",
+        &"x".repeat(5000),
+        "'; DROP TABLE authorization_codes; --",
+    ] {
         let (status, error, _) = oauth_error(app.redeem(code, &auth).await).await;
-        assert_eq!((status, error.as_str()), (StatusCode::BAD_REQUEST, "invalid_grant"), "{code}");
+        assert_eq!(
+            (status, error.as_str()),
+            (StatusCode::BAD_REQUEST, "invalid_grant"),
+            "{code}"
+        );
     }
 }
