@@ -12,7 +12,7 @@ use super::error::OAuthError;
 use super::keys::ALGORITHM;
 use crate::crypto;
 use crate::state::AppState;
-use crate::storage::now;
+use crate::storage::{User, now};
 
 /// Signs an access token for `sub` (a user id, or the client id for client credentials).
 pub fn issue(
@@ -63,28 +63,49 @@ struct IdTokenClaims<'a> {
     nonce: Option<&'a str>,
     /// §3.1.3.6: binds the ID token to the access token issued with it.
     at_hash: String,
+    /// §5.4: with `profile`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    preferred_username: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    /// §5.4: with `email`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
 }
 
-/// Adds an ID token to `response` for a user who logged in at `auth_time`.
+/// The login an ID token speaks about.
+pub struct Authentication<'a> {
+    pub user: &'a User,
+    pub client_id: &'a str,
+    pub auth_time: i64,
+    pub nonce: Option<&'a str>,
+}
+
+/// Adds an ID token to `response`, with the user's claims that the granted scope allows.
 pub fn add_id_token(
     state: &AppState,
     response: &mut TokenResponse,
-    sub: &str,
-    client_id: &str,
-    auth_time: i64,
-    nonce: Option<&str>,
+    login: &Authentication<'_>,
 ) -> Result<(), OAuthError> {
     let iat = now();
     let digest = Sha256::digest(response.access_token.as_bytes());
+    let (profile, email) = (
+        response.scope.contains("profile"),
+        response.scope.contains("email"),
+    );
+    let user = login.user;
     let claims = IdTokenClaims {
         iss: state.config.issuer_str(),
-        sub,
-        aud: client_id,
+        sub: &user.id,
+        aud: login.client_id,
         exp: iat + i64::try_from(state.config.access_token_ttl).unwrap_or(i64::MAX),
         iat,
-        auth_time,
-        nonce,
+        auth_time: login.auth_time,
+        nonce: login.nonce,
         at_hash: URL_SAFE_NO_PAD.encode(&digest[..16]),
+        preferred_username: profile.then_some(user.username.as_str()),
+        name: profile.then_some(user.name.as_str()),
+        email: email.then_some(user.email.as_str()),
     };
     let (kid, key) = state.keys.signing();
     let mut header = Header::new(ALGORITHM);

@@ -153,24 +153,25 @@ async fn authorization_code(
             "code_verifier does not match the code_challenge (PKCE S256)",
         ));
     }
-    let user = state.db.user_by_id(&grant.user_id).await?;
-    if user.is_none_or(|u| u.disabled) {
-        return Err(OAuthError::invalid_grant(
-            "the user of this authorization code is no longer active",
-        ));
-    }
+    let user = match state.db.user_by_id(&grant.user_id).await? {
+        Some(user) if !user.disabled => user,
+        _ => {
+            return Err(OAuthError::invalid_grant(
+                "the user of this authorization code is no longer active",
+            ));
+        }
+    };
     let scope = ScopeSet::parse(&grant.scope).map_err(OAuthError::server_error)?;
     let openid = scope.contains("openid");
-    let mut response = access_token::issue(state, &grant.user_id, &client.id, scope)?;
+    let mut response = access_token::issue(state, &user.id, &client.id, scope)?;
     if openid {
-        access_token::add_id_token(
-            state,
-            &mut response,
-            &grant.user_id,
-            &client.id,
-            grant.auth_time,
-            grant.nonce.as_deref(),
-        )?;
+        let login = access_token::Authentication {
+            user: &user,
+            client_id: &client.id,
+            auth_time: grant.auth_time,
+            nonce: grant.nonce.as_deref(),
+        };
+        access_token::add_id_token(state, &mut response, &login)?;
     }
     Ok(response)
 }

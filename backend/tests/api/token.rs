@@ -328,6 +328,9 @@ async fn code_exchange_issues_access_and_id_tokens() {
     assert_eq!(id["sub"], claims["sub"]);
     assert!(id["auth_time"].is_i64());
     assert!(id["at_hash"].as_str().is_some_and(|h| h.len() == 22));
+    assert_eq!(id["preferred_username"], "user0");
+    assert_eq!(id["name"], "User Number 0");
+    assert_eq!(id["email"], "user0@example.com");
 
     // The ID token is refused by the API.
     let r = app.get_api("/api/whoami", Some(id_token)).await;
@@ -533,4 +536,21 @@ async fn unknown_and_garbage_codes_are_invalid_grant() {
             "{code}"
         );
     }
+}
+
+#[tokio::test]
+async fn id_token_echoes_the_nonce_and_only_granted_claims() {
+    let app = spawn_app().await;
+    let auth = app.new_authorization();
+    let mut query = app.authorize_query(&auth, "openid products:read");
+    query.push(("nonce".into(), "n-0S6_WzA2Mj".into()));
+    let page = app.get_authorize(&query).await;
+    let answer = app.submit_login(page, "user0", "password0").await;
+    let code = param(&redirect_params(&answer), "code").unwrap().to_owned();
+    let body: Value = app.redeem(&code, &auth).await.json().await.unwrap();
+    let id = jwt_part(body["id_token"].as_str().unwrap(), 1);
+    assert_eq!(id["nonce"], "n-0S6_WzA2Mj");
+    assert!(id.get("email").is_none() && id.get("name").is_none(), "{id}");
+    // Without openid there is no ID token at all.
+    assert!(app.user_tokens("products:read").await.get("id_token").is_none());
 }
