@@ -32,6 +32,10 @@ pub async fn metadata(State(state): State<AppState>) -> impl IntoResponse {
         "authorization_response_iss_parameter_supported": true,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [alg],
+        "claims_supported": [
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
+            "preferred_username", "name", "email",
+        ],
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "claims_parameter_supported": false,

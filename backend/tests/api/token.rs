@@ -550,7 +550,15 @@ async fn id_token_echoes_the_nonce_and_only_granted_claims() {
     let body: Value = app.redeem(&code, &auth).await.json().await.unwrap();
     let id = jwt_part(body["id_token"].as_str().unwrap(), 1);
     assert_eq!(id["nonce"], "n-0S6_WzA2Mj");
-    assert!(id.get("email").is_none() && id.get("name").is_none(), "{id}");
+    assert!(
+        id.get("email").is_none() && id.get("name").is_none(),
+        "{id}"
+    );
     // Without openid there is no ID token at all.
-    assert!(app.user_tokens("products:read").await.get("id_token").is_none());
+    assert!(
+        app.user_tokens("products:read")
+            .await
+            .get("id_token")
+            .is_none()
+    );
 }
