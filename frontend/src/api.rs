@@ -1,0 +1,403 @@
+//! Every HTTP request the app makes, and what its failures mean for the user.
+//!
+//! - start-up: `/config.json` from the app's own origin, then the authorization server's
+//!   metadata (RFC 8414), so no endpoint path is written into the app;
+//! - the token endpoint (RFC 6749 §4.1.3), form-encoded, with the PKCE `code_verifier`;
+//! - the protected API through [`Api`], which attaches `Authorization: Bearer` (RFC 6750 §2.1)
+//!   to every call and turns a 401 into the end of the session.
+
+use std::fmt;
+
+use gloo_net::http::{Request, RequestBuilder, Response};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use shared::api::{Me, NewOrder, Order, Product};
+use shared::config::AppConfig;
+use shared::oauth::{ErrorResponse, TokenResponse};
+use shared::pkce::CodeVerifier;
+
+use crate::session::Session;
+
+/// The fields of RFC 8414 authorization server metadata this app uses.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ServerMetadata {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    /// RFC 9207 §3: when set, every authorization response must carry `iss`.
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
+}
+
+/// What the app learns at start-up about where it runs.
+#[derive(Clone, Debug)]
+pub struct Deployment {
+    pub config: AppConfig,
+    /// An error here does not stop the app: pages that only call the API still work with a
+    /// token from an earlier login, and the login button explains what is wrong.
+    pub server: Result<ServerMetadata, ApiError>,
+}
+
+/// Why a request did not give the app what it wanted, worded for the person using it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApiError {
+    /// There is no access token to send.
+    NotLoggedIn,
+    /// 401: the API refused the token (RFC 6750 §3.1 `invalid_token`): it expired or is not
+    /// one the API trusts. The session has already ended when this is returned.
+    Unauthorized(String),
+    /// 403 `insufficient_scope` (RFC 6750 §3.1), with the scope the API asked for.
+    InsufficientScope { scope: Option<String> },
+    /// The request never got an answer: server down, wrong address or refused by CORS.
+    Unreachable { service: &'static str, url: String },
+    /// Any other error status, with its RFC 6749 §5.2 / RFC 6750 §3 body when there was one.
+    Rejected {
+        status: u16,
+        body: Option<ErrorResponse>,
+    },
+    /// A success whose body is not what the app expects.
+    BadResponse(String),
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotLoggedIn => f.write_str("You are not logged in."),
+            Self::Unauthorized(why) => f.write_str(why),
+            Self::InsufficientScope { scope: Some(scope) } => {
+                write!(f, "Your token lacks the scope {scope} needed for this.")
+            }
+            Self::InsufficientScope { scope: None } => {
+                f.write_str("Your token lacks a scope needed for this.")
+            }
+            Self::Unreachable { service, url } => write!(f, "Cannot reach the {service} at {url}."),
+            Self::Rejected {
+                body: Some(body), ..
+            } => match &body.error_description {
+                Some(description) => f.write_str(description),
+                None => write!(f, "The request was refused ({}).", body.error),
+            },
+            Self::Rejected { status, body: None } => {
+                write!(f, "The request failed with HTTP status {status}.")
+            }
+            Self::BadResponse(what) => f.write_str(what),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// Loads `/config.json` and the authorization server's metadata.
+pub async fn load_deployment() -> Deployment {
+    let config = load_config().await;
+    let server = discover(&config.issuer).await;
+    Deployment { config, server }
+}
+
+/// `/config.json` from the app's own origin. Anything but that JSON (`trunk serve` answers every
+/// path with `index.html`) means the local demo defaults.
+async fn load_config() -> AppConfig {
+    match Request::get("/config.json").send().await {
+        Ok(response) if response.ok() => response.json().await.unwrap_or_default(),
+        _ => AppConfig::default(),
+    }
+}
+
+/// RFC 8414 §3: fetch the metadata and check it speaks for the configured issuer (§3.3), so a
+/// wrong or hostile document cannot send the login elsewhere.
+async fn discover(issuer: &str) -> Result<ServerMetadata, ApiError> {
+    let url = well_known_url(issuer);
+    let response = Request::get(&url)
+        .send()
+        .await
+        .map_err(|_| ApiError::Unreachable {
+            service: "authorization server",
+            url: issuer.to_owned(),
+        })?;
+    if !response.ok() {
+        return Err(ApiError::BadResponse(format!(
+            "The authorization server has no metadata at {url} (HTTP {}).",
+            response.status()
+        )));
+    }
+    let metadata: ServerMetadata = response.json().await.map_err(|_| {
+        ApiError::BadResponse(format!("The metadata at {url} is not RFC 8414 JSON."))
+    })?;
+    if metadata.issuer != issuer {
+        return Err(ApiError::BadResponse(format!(
+            "The metadata at {url} is for the issuer {}, not {issuer} (RFC 8414 §3.3).",
+            metadata.issuer
+        )));
+    }
+    Ok(metadata)
+}
+
+/// RFC 8414 §3.1: the well-known segment goes between the host and any path of the issuer.
+fn well_known_url(issuer: &str) -> String {
+    let issuer = issuer.trim_end_matches('/');
+    let after_scheme = issuer.find("://").map_or(0, |i| i + 3);
+    let (origin, path) = match issuer[after_scheme..].find('/') {
+        Some(i) => issuer.split_at(after_scheme + i),
+        None => (issuer, ""),
+    };
+    format!("{origin}/.well-known/oauth-authorization-server{path}")
+}
+
+/// RFC 6749 §4.1.3 with RFC 7636 §4.5: redeems the authorization code for an access token.
+pub async fn exchange_code(
+    server: &ServerMetadata,
+    client_id: &str,
+    code: &str,
+    redirect_uri: &str,
+    verifier: &CodeVerifier,
+) -> Result<TokenResponse, ApiError> {
+    let form = web_sys::UrlSearchParams::new()
+        .map_err(|_| ApiError::BadResponse("This browser cannot build a form body.".into()))?;
+    form.append("grant_type", "authorization_code");
+    form.append("code", code);
+    form.append("redirect_uri", redirect_uri);
+    form.append("client_id", client_id);
+    form.append("code_verifier", verifier.as_str());
+
+    let unreachable = || ApiError::Unreachable {
+        service: "authorization server",
+        url: server.token_endpoint.clone(),
+    };
+    // A `URLSearchParams` body makes fetch send `application/x-www-form-urlencoded`.
+    let response = Request::post(&server.token_endpoint)
+        .body(form)
+        .map_err(|_| unreachable())?
+        .send()
+        .await
+        .map_err(|_| unreachable())?;
+    if response.ok() {
+        response.json().await.map_err(|_| {
+            ApiError::BadResponse("The token endpoint's answer is not a token response.".into())
+        })
+    } else {
+        Err(ApiError::Rejected {
+            status: response.status(),
+            body: response.json().await.ok(),
+        })
+    }
+}
+
+/// The protected API, as the logged-in user.
+#[derive(Clone)]
+pub struct Api {
+    base: String,
+    session: Session,
+}
+
+impl Api {
+    pub fn new(base: &str, session: Session) -> Self {
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+            session,
+        }
+    }
+
+    /// `GET /api/products` (scope `products:read`).
+    pub async fn products(&self) -> Result<Vec<Product>, ApiError> {
+        self.get("/api/products").await
+    }
+
+    /// `GET /api/orders` (scope `orders:read`): the user's own orders.
+    pub async fn orders(&self) -> Result<Vec<Order>, ApiError> {
+        self.get("/api/orders").await
+    }
+
+    /// `GET /api/me`.
+    pub async fn me(&self) -> Result<Me, ApiError> {
+        self.get("/api/me").await
+    }
+
+    /// `POST /api/orders` (scope `orders:write`).
+    pub async fn place_order(&self, order: &NewOrder) -> Result<(), ApiError> {
+        let request = self
+            .authorized(Request::post(&self.url("/api/orders")))?
+            .json(order)
+            .map_err(|_| ApiError::BadResponse("The order could not be encoded.".into()))?;
+        self.send(request).await.map(drop)
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+        let request = self
+            .authorized(Request::get(&self.url(path)))?
+            .build()
+            .map_err(|_| ApiError::BadResponse("The request could not be built.".into()))?;
+        let response = self.send(request).await?;
+        response.json().await.map_err(|_| {
+            ApiError::BadResponse(format!(
+                "The API's answer to {path} is not what this app expects."
+            ))
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// RFC 6750 §2.1: the token goes in the `Authorization` header, never in the URL.
+    fn authorized(&self, request: RequestBuilder) -> Result<RequestBuilder, ApiError> {
+        let token = self.session.bearer().ok_or(ApiError::NotLoggedIn)?;
+        Ok(request.header("Authorization", &format!("Bearer {token}")))
+    }
+
+    async fn send(&self, request: Request) -> Result<Response, ApiError> {
+        let response = request.send().await.map_err(|_| ApiError::Unreachable {
+            service: "API",
+            url: self.base.clone(),
+        })?;
+        match response.status() {
+            200..=299 => Ok(response),
+            401 => {
+                let why = capitalized(&self.rejection_reason(&response).await);
+                self.session.expire(format!(
+                    "{} — please log in again.",
+                    why.trim_end_matches('.')
+                ));
+                Err(ApiError::Unauthorized(why))
+            }
+            403 => {
+                let scope = response
+                    .headers()
+                    .get("www-authenticate")
+                    .and_then(|header| challenge_param(&header, "scope"));
+                let body: Option<ErrorResponse> = response.json().await.ok();
+                match body {
+                    Some(body) if body.error != "insufficient_scope" => Err(ApiError::Rejected {
+                        status: 403,
+                        body: Some(body),
+                    }),
+                    _ => Err(ApiError::InsufficientScope { scope }),
+                }
+            }
+            status => Err(ApiError::Rejected {
+                status,
+                body: response.json().await.ok(),
+            }),
+        }
+    }
+
+    /// The `error_description` of a 401, from `WWW-Authenticate` (RFC 6750 §3) or the body.
+    async fn rejection_reason(&self, response: &Response) -> String {
+        let from_header = response
+            .headers()
+            .get("www-authenticate")
+            .and_then(|header| challenge_param(&header, "error_description"));
+        if let Some(description) = from_header {
+            return description;
+        }
+        response
+            .json::<ErrorResponse>()
+            .await
+            .ok()
+            .and_then(|body| body.error_description)
+            .unwrap_or_else(|| "The API no longer accepts your access token".to_owned())
+    }
+}
+
+/// Error descriptions are written as phrases ("the access token expired"); the flash shows
+/// them as a sentence.
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// One parameter of a `Bearer` challenge (RFC 6750 §3), e.g. `error_description` from
+/// `Bearer error="invalid_token", error_description="The access token expired"`.
+fn challenge_param(header: &str, name: &str) -> Option<String> {
+    let params = header.trim_start().strip_prefix("Bearer")?;
+    let mut rest = params;
+    loop {
+        rest = rest.trim_start_matches([' ', ',']);
+        let (key, after) = rest.split_once('=')?;
+        let after = after.trim_start();
+        let (value, remainder) = match after.strip_prefix('"') {
+            Some(quoted) => {
+                let mut value = String::new();
+                let mut chars = quoted.char_indices();
+                let mut end = quoted.len();
+                while let Some((i, c)) = chars.next() {
+                    match c {
+                        '\\' => {
+                            if let Some((_, escaped)) = chars.next() {
+                                value.push(escaped);
+                            }
+                        }
+                        '"' => {
+                            end = i + 1;
+                            break;
+                        }
+                        c => value.push(c),
+                    }
+                }
+                (value, &quoted[end..])
+            }
+            None => {
+                let end = after.find(',').unwrap_or(after.len());
+                (after[..end].trim().to_owned(), &after[end..])
+            }
+        };
+        if key.trim().eq_ignore_ascii_case(name) {
+            return Some(value);
+        }
+        rest = remainder;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn well_known_urls() {
+        assert_eq!(
+            well_known_url("http://localhost:5000"),
+            "http://localhost:5000/.well-known/oauth-authorization-server"
+        );
+        assert_eq!(
+            well_known_url("https://example.com/tenant/"),
+            "https://example.com/.well-known/oauth-authorization-server/tenant"
+        );
+    }
+
+    #[test]
+    fn capitalizes() {
+        assert_eq!(capitalized("the token expired"), "The token expired");
+        assert_eq!(capitalized(""), "");
+    }
+
+    #[test]
+    fn bearer_challenges() {
+        let header =
+            r#"Bearer error="invalid_token", error_description="The access token expired""#;
+        assert_eq!(
+            challenge_param(header, "error").as_deref(),
+            Some("invalid_token")
+        );
+        assert_eq!(
+            challenge_param(header, "error_description").as_deref(),
+            Some("The access token expired")
+        );
+        assert_eq!(challenge_param(header, "scope"), None);
+        let header = r#"Bearer realm="api",error=insufficient_scope, scope="orders:write""#;
+        assert_eq!(
+            challenge_param(header, "scope").as_deref(),
+            Some("orders:write")
+        );
+        assert_eq!(
+            challenge_param(
+                r#"Bearer error_description="say \"hi\"""#,
+                "error_description"
+            )
+            .as_deref(),
+            Some(r#"say "hi""#)
+        );
+        assert_eq!(challenge_param("Basic realm=\"x\"", "realm"), None);
+    }
+}

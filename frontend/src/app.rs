@@ -1,0 +1,144 @@
+//! Start-up, the shell around every page, and the routes.
+
+use leptos::prelude::*;
+use leptos_router::NavigateOptions;
+use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::hooks::use_navigate;
+use leptos_router::path;
+
+use crate::api::{self, Api, Deployment};
+use crate::components::Loading;
+use crate::pages::{
+    callback::Callback, home::Home, not_found::NotFound, orders::Orders, products::Products,
+    profile::Profile, token::Token,
+};
+use crate::session::{Session, use_session};
+
+/// Loads the deployment (runtime config and server metadata), then shows the app.
+#[component]
+pub fn App() -> impl IntoView {
+    let deployment = LocalResource::new(api::load_deployment);
+    view! {
+        <Suspense fallback=|| {
+            view! {
+                <div class="splash">
+                    <Loading text="Starting…" />
+                </div>
+            }
+        }>
+            {move || Suspend::new(async move {
+                let deployment = deployment.await;
+                view! { <Shell deployment /> }
+            })}
+        </Suspense>
+    }
+}
+
+/// Provides the deployment, the session and the API client to every page.
+#[component]
+fn Shell(deployment: Deployment) -> impl IntoView {
+    let session = Session::from_cookie();
+    provide_context(session);
+    provide_context(Api::new(&deployment.config.api_base, session));
+    provide_context(deployment);
+
+    view! {
+        <Router>
+            <ReturnHomeWhenLoggedOut />
+            <NavBar />
+            <main class="container">
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=Home />
+                    <Route path=path!("/callback") view=Callback />
+                    <Route path=path!("/products") view=Products />
+                    <Route path=path!("/orders") view=Orders />
+                    <Route path=path!("/profile") view=Profile />
+                    <Route path=path!("/token") view=Token />
+                </Routes>
+            </main>
+            <footer class="footer container">
+                "OAuth 2.0 authorization code + PKCE · access token sent as "
+                <code>"Authorization: Bearer"</code>
+            </footer>
+        </Router>
+    }
+}
+
+/// Whenever the session ends (logging out, or the API refusing the token), go to the home page,
+/// where the flash says why and "Log in" is offered.
+#[component]
+fn ReturnHomeWhenLoggedOut() -> impl IntoView {
+    let session = use_session();
+    let navigate = use_navigate();
+    Effect::new(move |was_logged_in: Option<bool>| {
+        let logged_in = session.is_logged_in();
+        if was_logged_in == Some(true) && !logged_in {
+            navigate("/", NavigateOptions::default());
+        }
+        logged_in
+    });
+}
+
+#[component]
+fn NavBar() -> impl IntoView {
+    let session = use_session();
+    let api = expect_context::<Api>();
+    // The token's `sub` is an opaque id; the username comes from `/api/me` when the token allows
+    // it, and the nav falls back to `sub` otherwise.
+    let username = LocalResource::new(move || {
+        let api = api.clone();
+        let logged_in = session.is_logged_in();
+        async move {
+            if logged_in {
+                api.me().await.ok().map(|me| me.username)
+            } else {
+                None
+            }
+        }
+    });
+    let who = move || {
+        username
+            .get()
+            .flatten()
+            .or_else(|| session.claims().map(|claims| claims.sub))
+    };
+    view! {
+        <header class="topbar">
+            <nav class="container nav">
+                <A href="/" attr:class="brand">
+                    <span class="logo" aria-hidden="true">"◆"</span>
+                    " OAuth Shop"
+                </A>
+                <Show when=move || session.is_logged_in()>
+                    <ul class="links">
+                        <li>
+                            <A href="/products">"Products"</A>
+                        </li>
+                        <li>
+                            <A href="/orders">"Orders"</A>
+                        </li>
+                        <li>
+                            <A href="/profile">"Profile"</A>
+                        </li>
+                        <li>
+                            <A href="/token">"Token"</A>
+                        </li>
+                    </ul>
+                </Show>
+                <div class="account">
+                    <Show
+                        when=move || session.is_logged_in()
+                        fallback=|| view! { <span class="muted">"Not logged in"</span> }
+                    >
+                        <span class="user" title="The subject (sub) of your access token">
+                            {who}
+                        </span>
+                        <button class="button ghost" on:click=move |_| session.log_out()>
+                            "Log out"
+                        </button>
+                    </Show>
+                </div>
+            </nav>
+        </header>
+    }
+}

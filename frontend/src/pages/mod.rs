@@ -1,0 +1,9 @@
+//! One file per route.
+
+pub mod callback;
+pub mod home;
+pub mod not_found;
+pub mod orders;
+pub mod products;
+pub mod profile;
+pub mod token;

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds everything and runs the demo: the API and authorization server on http://localhost:5000,
+# the app on http://localhost:8080 (log in as user0 / password0), data in data/app.db.
+# Extra arguments go to the backend, e.g. `scripts/run.sh --api-addr 0.0.0.0:5000`
+# (`target/release/backend --help` lists them all).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+# shellcheck source=scripts/setup.sh
+source "$ROOT/scripts/setup.sh"
+
+setup_build_tools
+# shellcheck disable=SC2119 # build_frontend takes trunk arguments, not this script's
+build_frontend
+
+note "building the backend: cargo build --release -p backend"
+start=$SECONDS
+cargo build --release -p backend
+ok "backend built in $((SECONDS - start)) s"
+
+mkdir -p data
+note "starting: target/release/backend --demo $*"
+exec "$ROOT/target/release/backend" --demo "$@"

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs trunk in the wasm build environment that scripts/setup.sh prepares (the right cargo and
+# wasm32 standard library, wasm-bindgen, npm's wasm-opt, target/wasm). setup_build_tools puts the
+# exact tool versions Trunk.toml names on PATH, so trunk never downloads one. For example:
+#   scripts/trunk.sh serve            the app on http://localhost:8080, rebuilt on change
+#   scripts/trunk.sh build --release  what scripts/run.sh does (but always, without its skip)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+# shellcheck source=scripts/setup.sh
+source "$ROOT/scripts/setup.sh"
+
+setup_build_tools
+wasm_run trunk "$@"

@@ -1,0 +1,323 @@
+// An OAuth 2.0 client and resource server that share no code with this project: panva's
+// oauth4webapi (an OpenID-certified client library) and jose talk to the running authorization
+// server the way any standards-following party would.
+//
+// Needs E2E_API (the issuer / API origin) and E2E_APP (the app origin, whose /callback is the
+// demo-spa client's redirect URI); scripts/test.sh starts the backend and sets both.
+
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as oauth from 'oauth4webapi';
+import * as jose from 'jose';
+
+const API = requiredEnv('E2E_API');
+const APP = requiredEnv('E2E_APP');
+const AUDIENCE = process.env.E2E_AUDIENCE ?? 'api://default';
+const ISSUER = new URL(API);
+// Everything runs on loopback over plain http; oauth4webapi refuses http unless told.
+const insecure = { [oauth.allowInsecureRequests]: true };
+
+function requiredEnv(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set (scripts/test.sh sets it)`);
+  return value.replace(/\/+$/, '');
+}
+
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/** @type {oauth.AuthorizationServer} */
+let as;
+
+before(async () => {
+  const response = await oauth.discoveryRequest(ISSUER, { algorithm: 'oauth2', ...insecure });
+  as = await oauth.processDiscoveryResponse(ISSUER, response);
+});
+
+test('discovery: RFC 8414 metadata names the endpoints and what they support', async () => {
+  for (const key of ['authorization_endpoint', 'token_endpoint', 'jwks_uri']) {
+    assert.equal(typeof as[key], 'string', `metadata has ${key}`);
+  }
+  assert.ok(as.code_challenge_methods_supported?.includes('S256'), 'S256 PKCE is supported');
+  assert.ok(as.grant_types_supported?.includes('authorization_code'));
+  assert.ok(as.grant_types_supported?.includes('client_credentials'));
+
+  // The OpenID Connect discovery document describes the same issuer.
+  const oidc = await oauth.processDiscoveryResponse(
+    ISSUER,
+    await oauth.discoveryRequest(ISSUER, { algorithm: 'oidc', ...insecure }),
+  );
+  assert.equal(oidc.token_endpoint, as.token_endpoint);
+
+  const jwks = await (await fetch(as.jwks_uri)).json();
+  assert.ok(Array.isArray(jwks.keys) && jwks.keys.length > 0, 'the JWKS has keys');
+  for (const key of jwks.keys) {
+    assert.equal(key.d, undefined, 'no private key material is published');
+  }
+});
+
+test('client_credentials (client_secret_basic) gets a token the API accepts', async () => {
+  const client = { client_id: 'demo-service' };
+  const response = await oauth.clientCredentialsGrantRequest(
+    as,
+    client,
+    oauth.ClientSecretBasic('demo-service-secret'),
+    new URLSearchParams({ scope: 'products:read' }),
+    insecure,
+  );
+  assert.match(response.headers.get('cache-control') ?? '', /no-store/);
+  const tokens = await oauth.processClientCredentialsResponse(as, client, response);
+  assert.equal(tokens.token_type.toLowerCase(), 'bearer');
+  assert.match(tokens.access_token, JWT_SHAPE);
+  assert.ok(tokens.expires_in > 0);
+
+  const whoami = await oauth.protectedResourceRequest(
+    tokens.access_token,
+    'GET',
+    new URL(`${API}/api/whoami`),
+    undefined,
+    undefined,
+    insecure,
+  );
+  assert.equal(whoami.status, 200);
+  const body = await whoami.json();
+  assert.equal(body.client_id, 'demo-service');
+  assert.equal(body.subject_type, 'client');
+  assert.equal(body.auth_scheme, 'Bearer');
+
+  const claims = await verifyAccessToken(tokens.access_token);
+  assert.equal(claims.client_id, 'demo-service');
+});
+
+test('a wrong client secret is refused', async () => {
+  const response = await oauth.clientCredentialsGrantRequest(
+    as,
+    { client_id: 'demo-service' },
+    oauth.ClientSecretBasic('not-the-secret'),
+    new URLSearchParams({ scope: 'products:read' }),
+    insecure,
+  );
+  assert.equal(response.status, 401);
+  assert.equal((await response.json()).error, 'invalid_client');
+});
+
+test('the API refuses a request without a token, with a Bearer challenge', async () => {
+  const response = await fetch(`${API}/api/whoami`);
+  assert.equal(response.status, 401);
+  assert.match(response.headers.get('www-authenticate') ?? '', /^Bearer\b/);
+
+  const garbage = await fetch(`${API}/api/whoami`, { headers: { authorization: 'Bearer not.a.token' } });
+  assert.equal(garbage.status, 401);
+  assert.match(garbage.headers.get('www-authenticate') ?? '', /^Bearer\b.*invalid_token/);
+});
+
+const SPA = { client_id: 'demo-spa' };
+
+/**
+ * Starts an authorization code + PKCE request for demo-spa and logs in on the server's login
+ * page as a browser would, over plain HTTP: GET the authorization URL, POST the login form with
+ * its hidden fields. Returns the answer to that POST and what the client kept.
+ */
+async function logIn({ scope, username, password }) {
+  const redirectUri = `${APP}/callback`;
+  const codeVerifier = oauth.generateRandomCodeVerifier();
+  const state = oauth.generateRandomState();
+  const authorizationUrl = new URL(as.authorization_endpoint);
+  authorizationUrl.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: SPA.client_id,
+    redirect_uri: redirectUri,
+    scope,
+    code_challenge: await oauth.calculatePKCECodeChallenge(codeVerifier),
+    code_challenge_method: 'S256',
+    state,
+  }).toString();
+
+  const jar = new CookieJar();
+  const page = await fetch(authorizationUrl, { redirect: 'manual' });
+  jar.store(page);
+  assert.equal(page.status, 200, 'the authorization endpoint answers with the login page');
+  assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+  const form = parseLoginForm(await page.text(), authorizationUrl);
+  assert.equal(form.method, 'post');
+  assert.ok(form.inputNames.includes('username'), 'the form has a username input');
+  assert.ok(form.inputNames.includes('password'), 'the form has a password input');
+
+  const fields = new URLSearchParams(form.fields);
+  fields.set('username', username);
+  fields.set('password', password);
+  const submitted = await fetch(form.action, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...jar.header() },
+    body: fields,
+  });
+  return { submitted, form, redirectUri, codeVerifier, state };
+}
+
+/** Checks the redirect back to the client (RFC 6749 §4.1.2, RFC 9207) and returns its parameters. */
+function callbackParameters({ submitted, form, redirectUri, state }) {
+  assert.equal(submitted.status, 303, 'a successful login answers 303 See Other');
+  const location = new URL(submitted.headers.get('location'), form.action);
+  assert.equal(`${location.origin}${location.pathname}`, redirectUri);
+  for (const name of ['code', 'state', 'iss']) {
+    assert.ok(location.searchParams.get(name), `the redirect carries ${name}`);
+  }
+  assert.equal(location.searchParams.get('state'), state);
+  assert.equal(new URL(location.searchParams.get('iss')).href, ISSUER.href, 'RFC 9207 iss is the issuer');
+  // oauth4webapi's own checks of state and iss.
+  return oauth.validateAuthResponse(as, SPA, location, state);
+}
+
+function redeem(params, { redirectUri }, codeVerifier) {
+  return oauth.authorizationCodeGrantRequest(as, SPA, oauth.None(), params, redirectUri, codeVerifier, insecure);
+}
+
+test('authorization code + PKCE over plain HTTP: log in, exchange, validate as a resource server', async () => {
+  // 1-2. The login page, and the redirect back with code, state and iss.
+  const login = await logIn({ scope: 'products:read orders:read orders:write', username: 'user0', password: 'password0' });
+  const params = callbackParameters(login);
+
+  // 3. The code is redeemed with the PKCE verifier.
+  const response = await redeem(params, login, login.codeVerifier);
+  assert.match(response.headers.get('cache-control') ?? '', /no-store/, 'token responses are not cached');
+  const tokens = await oauth.processAuthorizationCodeResponse(as, SPA, response);
+  assert.equal(tokens.token_type.toLowerCase(), 'bearer');
+  assert.match(tokens.access_token, JWT_SHAPE);
+
+  // 4. A resource server validates the token (RFC 9068) with both libraries.
+  const claims = await verifyAccessToken(tokens.access_token);
+  assert.equal(claims.client_id, 'demo-spa');
+  assert.ok(claims.sub, 'the token names its user');
+  assert.deepEqual(String(claims.scope).split(' ').sort(), ['orders:read', 'orders:write', 'products:read']);
+
+  // 5. The API serves the user with it.
+  const auth = { authorization: `Bearer ${tokens.access_token}` };
+  const whoami = await (await fetch(`${API}/api/whoami`, { headers: auth })).json();
+  assert.equal(whoami.subject_type, 'user');
+  assert.equal(whoami.client_id, 'demo-spa');
+  // /api/me needs the `profile` scope, which this token lacks: RFC 6750 §3.1 insufficient_scope.
+  const me = await fetch(`${API}/api/me`, { headers: auth });
+  assert.equal(me.status, 403);
+  assert.match(me.headers.get('www-authenticate') ?? '', /^Bearer\b.*error="insufficient_scope"/);
+  const products = await fetch(`${API}/api/products`, { headers: auth });
+  assert.equal(products.status, 200);
+  const list = await products.json();
+  assert.ok(Array.isArray(list) && list.length > 0, 'the demo data has products');
+  const ordered = await fetch(`${API}/api/orders`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ product_id: list[0].id, quantity: 2 }),
+  });
+  assert.ok(ordered.status === 200 || ordered.status === 201, `POST /api/orders answered ${ordered.status}`);
+  const orders = await (await fetch(`${API}/api/orders`, { headers: auth })).json();
+  assert.ok(orders.some((o) => o.product_id === list[0].id && o.quantity === 2), 'the new order is listed');
+
+  // 6. A code is good once only.
+  const replay = await redeem(params, login, login.codeVerifier);
+  assert.equal(replay.status, 400);
+  assert.equal((await replay.json()).error, 'invalid_grant');
+});
+
+test('with the profile scope, /api/me tells who logged in', async () => {
+  const login = await logIn({ scope: 'openid profile email', username: 'user1', password: 'password1' });
+  const params = callbackParameters(login);
+  const response = await redeem(params, login, login.codeVerifier);
+  const tokens = await oauth.processAuthorizationCodeResponse(as, SPA, response, { requireIdToken: false });
+  await verifyAccessToken(tokens.access_token);
+  const me = await fetch(`${API}/api/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+  assert.equal(me.status, 200);
+  assert.equal((await me.json()).username, 'user1');
+});
+
+test('a wrong password shows the login page again, with no redirect', async () => {
+  const { submitted } = await logIn({ scope: 'products:read', username: 'user0', password: 'wrong' });
+  assert.notEqual(submitted.status, 303);
+  assert.equal(submitted.headers.get('location'), null);
+});
+
+test('the code exchange fails without the right PKCE verifier', async () => {
+  const login = await logIn({ scope: 'products:read', username: 'user1', password: 'password1' });
+  const params = callbackParameters(login);
+  const response = await redeem(params, login, oauth.generateRandomCodeVerifier());
+  assert.equal(response.status, 400);
+  assert.equal((await response.json()).error, 'invalid_grant');
+});
+
+/** Validates an access token as an RFC 9068 resource server, once per library; returns its claims. */
+async function verifyAccessToken(accessToken) {
+  const request = new Request(`${API}/api/whoami`, { headers: { authorization: `Bearer ${accessToken}` } });
+  const claims = await oauth.validateJwtAccessToken(as, request, AUDIENCE, insecure);
+  assert.equal(claims.iss, as.issuer);
+
+  const jwks = jose.createRemoteJWKSet(new URL(as.jwks_uri));
+  const { payload, protectedHeader } = await jose.jwtVerify(accessToken, jwks, {
+    issuer: as.issuer,
+    audience: AUDIENCE,
+    typ: 'at+jwt',
+  });
+  assert.ok(protectedHeader.kid, 'the token names its signing key');
+  assert.notEqual(protectedHeader.alg, 'none');
+  for (const claim of ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id']) {
+    assert.ok(payload[claim] !== undefined, `the token has ${claim}`);
+  }
+  assert.ok(payload.exp > Date.now() / 1000);
+  assert.deepEqual(payload, claims);
+  return payload;
+}
+
+/**
+ * The login page's first form: its absolute action, method, the names of all its inputs and the
+ * values of its hidden inputs (CSRF token, the authorization request's parameters, ...).
+ */
+function parseLoginForm(html, base) {
+  const formMatch = html.match(/<form\b([^>]*)>([\s\S]*?)<\/form>/i);
+  assert.ok(formMatch, 'the page has a form');
+  const formAttrs = attributes(formMatch[1]);
+  const fields = new Map();
+  const inputNames = [];
+  for (const [, attrText] of formMatch[2].matchAll(/<input\b([^>]*)>/gi)) {
+    const attrs = attributes(attrText);
+    if (!attrs.name) continue;
+    inputNames.push(attrs.name);
+    if ((attrs.type ?? 'text').toLowerCase() === 'hidden') fields.set(attrs.name, attrs.value ?? '');
+  }
+  return {
+    action: new URL(formAttrs.action ?? '', base).href,
+    method: (formAttrs.method ?? 'get').toLowerCase(),
+    fields,
+    inputNames,
+  };
+}
+
+function attributes(text) {
+  const attrs = {};
+  for (const [, name, dq, sq, bare] of text.matchAll(/([^\s=/>]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?/g)) {
+    attrs[name.toLowerCase()] = decodeEntities(dq ?? sq ?? bare ?? '');
+  }
+  return attrs;
+}
+
+function decodeEntities(s) {
+  return s.replace(/&(#x[0-9a-f]+|#[0-9]+|amp|lt|gt|quot|apos|#39);/gi, (_, e) => {
+    const lower = e.toLowerCase();
+    if (lower.startsWith('#x')) return String.fromCodePoint(parseInt(lower.slice(2), 16));
+    if (lower.startsWith('#')) return String.fromCodePoint(parseInt(lower.slice(1), 10));
+    return { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" }[lower];
+  });
+}
+
+/** Just enough of a cookie jar for one origin's session or CSRF cookie. */
+class CookieJar {
+  #cookies = new Map();
+  store(response) {
+    for (const line of response.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const eq = pair.indexOf('=');
+      if (eq > 0) this.#cookies.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
+    }
+  }
+  header() {
+    if (this.#cookies.size === 0) return {};
+    return { cookie: [...this.#cookies].map(([k, v]) => `${k}=${v}`).join('; ') };
+  }
+}
