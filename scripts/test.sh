@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every check, failing fast: formatting, clippy (host crates, and the frontend on wasm32),
-# cargo test (shared + backend, whose integration tests start the real server), the release
+# cargo test (every crate; the backend's integration tests start the real server), the release
 # frontend build, and the end-to-end tests (tests/e2e, node --test) against a backend this
 # script starts on free loopback ports with a fresh database.
 set -euo pipefail
@@ -59,7 +59,8 @@ step "frontend build (trunk, release)" build_frontend --locked
 step "clippy (frontend, wasm32)" \
   wasm_run cargo clippy -p frontend --target "$WASM_TARGET" --profile "$(frontend_release_profile)" \
   --locked -- -D warnings
-step "cargo test" cargo test --locked
+# --workspace: also the frontend's pure-logic unit tests (JWT decoding, formatting), on the host.
+step "cargo test" cargo test --locked --workspace
 # The binary the e2e tests start; cargo test has built nearly all of it.
 step "backend build (debug)" cargo build --locked -p backend
 

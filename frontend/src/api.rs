@@ -9,25 +9,13 @@
 use std::fmt;
 
 use gloo_net::http::{Request, RequestBuilder, Response};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use shared::api::{Me, NewOrder, Order, Product};
 use shared::config::AppConfig;
-use shared::oauth::{ErrorResponse, TokenResponse};
+use shared::oauth::{ErrorResponse, ServerMetadata, TokenResponse};
 use shared::pkce::CodeVerifier;
 
 use crate::session::Session;
-
-/// The fields of RFC 8414 authorization server metadata this app uses.
-#[derive(Clone, Debug, Deserialize)]
-pub struct ServerMetadata {
-    pub issuer: String,
-    pub authorization_endpoint: String,
-    pub token_endpoint: String,
-    /// RFC 9207 §3: when set, every authorization response must carry `iss`.
-    #[serde(default)]
-    pub authorization_response_iss_parameter_supported: bool,
-}
 
 /// What the app learns at start-up about where it runs.
 #[derive(Clone, Debug)]

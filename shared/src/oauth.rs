@@ -88,3 +88,42 @@ pub struct AccessTokenClaims {
 /// The `typ` header of access tokens (RFC 9068 §2.1); it is what keeps other JWTs this server
 /// signs from being accepted as access tokens.
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+
+/// Authorization server metadata (RFC 8414 §2), with the OpenID Connect Discovery 1.0 §3 fields
+/// this server publishes. The server writes every field; a reader gets empty lists and `false`
+/// for fields another server leaves out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerMetadata {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub jwks_uri: String,
+    #[serde(default)]
+    pub scopes_supported: Vec<String>,
+    #[serde(default)]
+    pub response_types_supported: Vec<String>,
+    #[serde(default)]
+    pub response_modes_supported: Vec<String>,
+    #[serde(default)]
+    pub grant_types_supported: Vec<String>,
+    #[serde(default)]
+    pub code_challenge_methods_supported: Vec<String>,
+    #[serde(default)]
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+    /// RFC 9207 §3: when set, every authorization response carries `iss`, and clients must
+    /// check it.
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
+    #[serde(default)]
+    pub subject_types_supported: Vec<String>,
+    #[serde(default)]
+    pub id_token_signing_alg_values_supported: Vec<String>,
+    #[serde(default)]
+    pub claims_supported: Vec<String>,
+    #[serde(default)]
+    pub request_parameter_supported: bool,
+    #[serde(default)]
+    pub request_uri_parameter_supported: bool,
+    #[serde(default)]
+    pub claims_parameter_supported: bool,
+}
