@@ -60,6 +60,15 @@ pub struct Config {
     #[arg(long, env = "AUTHORIZATION_CODE_TTL", default_value_t = 60, value_parser = clap::value_parser!(u64).range(5..=60))]
     pub authorization_code_ttl: u64,
 
+    /// Refresh tokens expire after this many seconds without use (each rotation restarts it).
+    #[arg(long, env = "REFRESH_TOKEN_IDLE_TTL", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(60..=31_536_000))]
+    pub refresh_token_idle_ttl: u64,
+
+    /// No refresh token of a grant outlives this many seconds after the login (RFC 9700
+    /// §4.14.2): then the user logs in again.
+    #[arg(long, env = "REFRESH_TOKEN_ABSOLUTE_TTL", default_value_t = 604_800, value_parser = clap::value_parser!(u64).range(60..=31_536_000))]
+    pub refresh_token_absolute_ttl: u64,
+
     /// The client id the browser app uses (it is told through `/config.json`).
     #[arg(long, env = "APP_CLIENT_ID", default_value = "demo-spa")]
     pub app_client_id: String,

@@ -1,7 +1,7 @@
 //! Demo data: users, clients, scopes and products for trying the system locally. Only seeded
 //! with `--demo`; never part of a default production start.
 
-use shared::scope::{ORDERS_READ, ORDERS_WRITE, PRODUCTS_READ};
+use shared::scope::{OFFLINE_ACCESS, ORDERS_READ, ORDERS_WRITE, PRODUCTS_READ};
 
 use crate::config::Config;
 use crate::crypto;
@@ -12,8 +12,9 @@ pub const SERVICE_CLIENT_ID: &str = "demo-service";
 pub const SERVICE_CLIENT_SECRET: &str = "demo-service-secret";
 
 /// Scopes are data, not code: these rows are what discovery lists.
-const SCOPES: [(&str, &str); 6] = [
+const SCOPES: [(&str, &str); 7] = [
     ("openid", "Sign you in (OpenID Connect)"),
+    (OFFLINE_ACCESS, "Stay signed in (refresh tokens)"),
     ("profile", "See your name and username"),
     ("email", "See your email address"),
     (PRODUCTS_READ, "Read the product catalogue"),
@@ -132,8 +133,8 @@ pub async fn seed(db: &Db, config: &Config) -> anyhow::Result<()> {
         name: "Demo shop (browser app)",
         secret_hash: None,
         first_party: true,
-        grant_types: &["authorization_code"],
-        scopes: "openid profile email products:read orders:read orders:write",
+        grant_types: &["authorization_code", "refresh_token"],
+        scopes: "openid offline_access profile email products:read orders:read orders:write",
         redirect_uris: &spa_redirect,
     })
     .await?;

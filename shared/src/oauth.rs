@@ -17,6 +17,10 @@ pub struct TokenResponse {
     /// The granted scope, which RFC 6749 §5.1 requires when it differs from the request; this
     /// server always includes it so clients never have to guess.
     pub scope: ScopeSet,
+    /// Present when the grant may be refreshed (`offline_access`); single-use, rotated on
+    /// every refresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     /// An OpenID Connect ID token, when the `openid` scope was granted to a user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
@@ -98,6 +102,16 @@ pub struct ServerMetadata {
     pub authorization_endpoint: String,
     pub token_endpoint: String,
     pub jwks_uri: String,
+    /// RFC 7009 §4 (as registered by RFC 8414).
+    #[serde(default)]
+    pub revocation_endpoint: Option<String>,
+    #[serde(default)]
+    pub revocation_endpoint_auth_methods_supported: Vec<String>,
+    /// RFC 7662 §4 (as registered by RFC 8414).
+    #[serde(default)]
+    pub introspection_endpoint: Option<String>,
+    #[serde(default)]
+    pub introspection_endpoint_auth_methods_supported: Vec<String>,
     #[serde(default)]
     pub scopes_supported: Vec<String>,
     #[serde(default)]

@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// Ask for a refresh token (OpenID Connect Core §11), so the grant outlives the access token.
+pub const OFFLINE_ACCESS: &str = "offline_access";
 /// Read the product catalogue.
 pub const PRODUCTS_READ: &str = "products:read";
 /// Read the caller's own orders.

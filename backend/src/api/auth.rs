@@ -1,23 +1,14 @@
 //! Bearer-token authentication of API requests (RFC 6750 §2.1, RFC 9068 §4).
 
-use std::collections::HashSet;
-
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Validation, decode, decode_header};
 use shared::api::SubjectType;
-use shared::oauth::{ACCESS_TOKEN_TYP, AccessTokenClaims};
+use shared::oauth::AccessTokenClaims;
 
 use super::error::ApiError;
-use crate::oauth::keys::ALGORITHM;
+use crate::oauth::access_token::{self, MAX_TOKEN_LEN};
 use crate::state::AppState;
-
-/// Tokens this server issues are under 1 KiB; anything far larger is refused before parsing.
-const MAX_TOKEN_LEN: usize = 4096;
-/// Clock skew tolerated on `exp`, `nbf` and `iat` (RFC 8725 §3.10 asks for a small one).
-const LEEWAY_SECS: u64 = 30;
 
 /// A request's verified access token. Put it in a handler's arguments to require one;
 /// `Option<AccessToken>` accepts anonymous requests but still refuses a bad token.
@@ -100,7 +91,9 @@ where
             (Some(value), None) => value,
         };
         let token = bearer_token(value.as_bytes())?;
-        validate(&state, token).map(|claims| Some(AccessToken { claims }))
+        access_token::verify(&state, token)
+            .map(|claims| Some(AccessToken { claims }))
+            .map_err(|why| ApiError::InvalidToken(why.to_owned()))
     }
 }
 
@@ -138,73 +131,6 @@ fn bearer_token(value: &[u8]) -> Result<&str, ApiError> {
         ));
     }
     Ok(token)
-}
-
-/// RFC 9068 §4 and RFC 8725: the algorithm is fixed by the server (never read from the token),
-/// the key comes from our own key set by `kid` (never from `jwk`/`jku`/`x5u` headers), and
-/// `typ`, `iss`, `aud`, `exp` and `nbf` are all checked.
-fn validate(state: &AppState, token: &str) -> Result<AccessTokenClaims, ApiError> {
-    let invalid = |d: &str| ApiError::InvalidToken(d.to_owned());
-    if token.split('.').count() != 3 {
-        return Err(invalid(
-            "the access token is not a JWT (expected three dot-separated parts)",
-        ));
-    }
-    let header =
-        decode_header(token).map_err(|_| invalid("the access token's header is malformed"))?;
-    if header.alg != ALGORITHM {
-        return Err(invalid(
-            "the access token is not signed with ES256, the only algorithm this API accepts",
-        ));
-    }
-    let typ_ok = header.typ.as_deref().is_some_and(|t| {
-        t.eq_ignore_ascii_case(ACCESS_TOKEN_TYP) || t.eq_ignore_ascii_case("application/at+jwt")
-    });
-    if !typ_ok {
-        return Err(invalid(
-            "the token is not an access token (its typ header is not at+jwt)",
-        ));
-    }
-    if header.crit.is_some() {
-        return Err(invalid(
-            "the access token has critical header parameters this API does not understand",
-        ));
-    }
-    if header.jwk.is_some() || header.jku.is_some() || header.x5u.is_some() {
-        return Err(invalid(
-            "the access token names its own key (jwk/jku/x5u); this API only trusts its issuer's keys",
-        ));
-    }
-    let kid = header
-        .kid
-        .ok_or_else(|| invalid("the access token has no kid header"))?;
-    let key = state
-        .keys
-        .verifying_key(&kid)
-        .ok_or_else(|| invalid("the access token was signed by an unknown key"))?;
-
-    let mut validation = Validation::new(ALGORITHM);
-    validation.leeway = LEEWAY_SECS;
-    validation.validate_nbf = true;
-    validation.set_issuer(&[state.config.issuer_str()]);
-    validation.set_audience(&[&state.config.audience]);
-    // `iat`, `jti`, `client_id` and `scope` are required by the claims type itself.
-    validation.required_spec_claims = ["exp", "iss", "aud", "sub"]
-        .into_iter()
-        .map(String::from)
-        .collect::<HashSet<_>>();
-    let data = decode::<AccessTokenClaims>(token, key, &validation).map_err(|e| {
-        invalid(match e.kind() {
-            ErrorKind::ExpiredSignature => "the access token expired",
-            ErrorKind::ImmatureSignature => "the access token is not valid yet (nbf)",
-            ErrorKind::InvalidIssuer => "the access token was issued by another issuer",
-            ErrorKind::InvalidAudience => "the access token is meant for another audience",
-            ErrorKind::InvalidSignature => "the access token's signature is invalid",
-            ErrorKind::MissingRequiredClaim(_) => "the access token lacks a required claim",
-            _ => "the access token is malformed",
-        })
-    })?;
-    Ok(data.claims)
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::Header;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Header, Validation, decode, decode_header};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use shared::oauth::{ACCESS_TOKEN_TYP, AccessTokenClaims, TokenResponse};
@@ -14,13 +15,20 @@ use crate::crypto;
 use crate::state::AppState;
 use crate::storage::{User, now};
 
+/// A freshly signed access token: the response to send, and the id and expiry to record.
+pub struct Issued {
+    pub response: TokenResponse,
+    pub jti: String,
+    pub expires_at: i64,
+}
+
 /// Signs an access token for `sub` (a user id, or the client id for client credentials).
 pub fn issue(
     state: &AppState,
     sub: &str,
     client_id: &str,
     scope: ScopeSet,
-) -> Result<TokenResponse, OAuthError> {
+) -> Result<Issued, OAuthError> {
     let ttl = state.config.access_token_ttl;
     let iat = now();
     let claims = AccessTokenClaims {
@@ -40,13 +48,80 @@ pub fn issue(
     header.kid = Some(kid.to_owned());
     let access_token =
         jsonwebtoken::encode(&header, &claims, key).map_err(OAuthError::server_error)?;
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer".into(),
-        expires_in: ttl,
-        scope: claims.scope,
-        id_token: None,
+    Ok(Issued {
+        response: TokenResponse {
+            access_token,
+            token_type: "Bearer".into(),
+            expires_in: ttl,
+            scope: claims.scope,
+            refresh_token: None,
+            id_token: None,
+        },
+        jti: claims.jti,
+        expires_at: claims.exp,
     })
+}
+
+/// Tokens this server issues are under 1 KiB; anything far larger is refused before parsing.
+pub const MAX_TOKEN_LEN: usize = 4096;
+/// Clock skew tolerated on `exp`, `nbf` and `iat` (RFC 8725 §3.10 asks for a small one).
+const LEEWAY_SECS: u64 = 30;
+
+/// Verifies an access token as RFC 9068 §4 and RFC 8725 ask: the algorithm is fixed by the
+/// server (never read from the token), the key comes from our own key set by `kid` (never from
+/// `jwk`/`jku`/`x5u` headers), and `typ`, `iss`, `aud`, `exp` and `nbf` are all checked. The
+/// error says why, in words for a developer.
+pub fn verify(state: &AppState, token: &str) -> Result<AccessTokenClaims, &'static str> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err("the access token is too long");
+    }
+    if token.split('.').count() != 3 {
+        return Err("the access token is not a JWT (expected three dot-separated parts)");
+    }
+    let header = decode_header(token).map_err(|_| "the access token's header is malformed")?;
+    if header.alg != ALGORITHM {
+        return Err(
+            "the access token is not signed with ES256, the only algorithm this API accepts",
+        );
+    }
+    let typ_ok = header.typ.as_deref().is_some_and(|t| {
+        t.eq_ignore_ascii_case(ACCESS_TOKEN_TYP) || t.eq_ignore_ascii_case("application/at+jwt")
+    });
+    if !typ_ok {
+        return Err("the token is not an access token (its typ header is not at+jwt)");
+    }
+    if header.crit.is_some() {
+        return Err("the access token has critical header parameters this API does not understand");
+    }
+    if header.jwk.is_some() || header.jku.is_some() || header.x5u.is_some() {
+        return Err(
+            "the access token names its own key (jwk/jku/x5u); only the issuer's keys are trusted",
+        );
+    }
+    let kid = header.kid.ok_or("the access token has no kid header")?;
+    let key = state
+        .keys
+        .verifying_key(&kid)
+        .ok_or("the access token was signed by an unknown key")?;
+
+    let mut validation = Validation::new(ALGORITHM);
+    validation.leeway = LEEWAY_SECS;
+    validation.validate_nbf = true;
+    validation.set_issuer(&[state.config.issuer_str()]);
+    validation.set_audience(&[&state.config.audience]);
+    // `iat`, `jti`, `client_id` and `scope` are required by the claims type itself.
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    let data =
+        decode::<AccessTokenClaims>(token, key, &validation).map_err(|e| match e.kind() {
+            ErrorKind::ExpiredSignature => "the access token expired",
+            ErrorKind::ImmatureSignature => "the access token is not valid yet (nbf)",
+            ErrorKind::InvalidIssuer => "the access token was issued by another issuer",
+            ErrorKind::InvalidAudience => "the access token is meant for another audience",
+            ErrorKind::InvalidSignature => "the access token's signature is invalid",
+            ErrorKind::MissingRequiredClaim(_) => "the access token lacks a required claim",
+            _ => "the access token is malformed",
+        })?;
+    Ok(data.claims)
 }
 
 /// OpenID Connect Core §2 ID token claims.

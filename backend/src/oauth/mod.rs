@@ -1,14 +1,16 @@
 //! The authorization server: discovery, keys, the authorization endpoint with its login form,
-//! and the token endpoint.
+//! the token endpoint (with refresh-token rotation), revocation and introspection.
 
 pub mod access_token;
 mod authorize;
 mod client_auth;
 mod discovery;
 pub mod error;
+mod introspect;
 pub mod keys;
 mod page;
 mod params;
+mod revoke;
 pub mod token;
 
 use axum::Router;
@@ -33,6 +35,8 @@ pub fn api_router() -> Router<AppState> {
         )
         .route("/jwks.json", get(discovery::jwks))
         .route("/token", post(token::token))
+        .route("/revoke", post(revoke::revoke))
+        .route("/introspect", post(introspect::introspect))
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
 

@@ -2,6 +2,10 @@
 
 use std::collections::HashMap;
 
+use axum::http::{HeaderMap, header};
+
+use super::error::OAuthError;
+
 /// Parameters with the two rules RFC 6749 §3.1/§3.2 sets for every endpoint: a parameter sent
 /// without a value is treated as omitted, and none may be sent twice.
 #[derive(Debug, Default)]
@@ -40,6 +44,24 @@ impl Params {
             }
         }
         Ok(Self(map))
+    }
+
+    /// The parameters of a form-encoded POST body (RFC 6749 §3.2: never JSON, never the query).
+    pub fn form(headers: &HeaderMap, body: &[u8]) -> Result<Self, OAuthError> {
+        let form_encoded = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                v.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        if !form_encoded {
+            return Err(OAuthError::invalid_request(
+                "the request must be sent as application/x-www-form-urlencoded (RFC 6749 §3.2)",
+            ));
+        }
+        Self::parse(body).map_err(|e| OAuthError::invalid_request(e.to_string()))
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {

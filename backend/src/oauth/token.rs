@@ -4,11 +4,11 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use shared::oauth::ErrorCode;
 use shared::pkce::{CodeChallenge, CodeVerifier};
-use shared::scope::ScopeSet;
+use shared::scope::{OFFLINE_ACCESS, ScopeSet};
 
 use super::access_token;
 use super::client_auth::{self, AuthMethod};
@@ -16,22 +16,28 @@ use super::error::{OAuthError, no_store};
 use super::params::Params;
 use crate::crypto;
 use crate::state::AppState;
-use crate::storage::{Client, Redemption, now};
+use crate::storage::{Client, Grant, Issue, Redemption, now};
 
 /// The grant types this server implements, as RFC 6749 names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GrantType {
     AuthorizationCode,
     ClientCredentials,
+    RefreshToken,
 }
 
 impl GrantType {
-    pub const ALL: [GrantType; 2] = [GrantType::AuthorizationCode, GrantType::ClientCredentials];
+    pub const ALL: [GrantType; 3] = [
+        GrantType::AuthorizationCode,
+        GrantType::ClientCredentials,
+        GrantType::RefreshToken,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::AuthorizationCode => "authorization_code",
             Self::ClientCredentials => "client_credentials",
+            Self::RefreshToken => "refresh_token",
         }
     }
 
@@ -52,27 +58,15 @@ async fn handle(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<shared::oauth::TokenResponse, OAuthError> {
-    // RFC 6749 §3.2: parameters come form-encoded in the body, never as JSON or in the query.
-    let form_encoded = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    if !form_encoded {
-        return Err(OAuthError::invalid_request(
-            "the token request must be sent as application/x-www-form-urlencoded (RFC 6749 §3.2)",
-        ));
-    }
-    let params = Params::parse(body).map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+    let params = Params::form(headers, body)?;
     let grant_type = match params.get("grant_type") {
         None => return Err(OAuthError::invalid_request("missing grant_type")),
         Some(raw) => GrantType::parse(raw).ok_or_else(|| {
             OAuthError::new(
                 ErrorCode::UnsupportedGrantType,
-                format!("grant_type {raw:?} is not supported; use authorization_code or client_credentials"),
+                format!(
+                    "grant_type {raw:?} is not supported; use authorization_code, client_credentials or refresh_token"
+                ),
             )
         })?,
     };
@@ -90,6 +84,7 @@ async fn handle(
     match grant_type {
         GrantType::AuthorizationCode => authorization_code(state, &client, &params).await,
         GrantType::ClientCredentials => client_credentials(state, &client, method, &params),
+        GrantType::RefreshToken => refresh(state, &client, &params).await,
     }
 }
 
@@ -119,11 +114,20 @@ async fn authorization_code(
     }
 
     let now = now();
+    let code_hash = crypto::sha256_hex(code);
     // From here the code is spent: one presentation, successful or not (RFC 6749 §4.1.2).
-    let grant = match state.db.redeem_code(&crypto::sha256_hex(code), now).await? {
+    let grant = match state.db.redeem_code(&code_hash, now).await? {
         Redemption::First(grant) => grant,
         Redemption::Replayed => {
+            // RFC 6749 §4.1.2: a replayed code SHOULD revoke what it produced, since one of the
+            // two presenters is an attacker and nobody can tell which.
             tracing::warn!(client_id = %client.id, "authorization code presented a second time");
+            if let Some(grant_id) = state.db.grant_of_code(&code_hash).await? {
+                state
+                    .db
+                    .revoke_grant(&grant_id, "authorization code replayed", now)
+                    .await?;
+            }
             return Err(OAuthError::invalid_grant(
                 "this authorization code was already used; codes are single-use",
             ));
@@ -163,7 +167,34 @@ async fn authorization_code(
     };
     let scope = ScopeSet::parse(&grant.scope).map_err(OAuthError::server_error)?;
     let openid = scope.contains("openid");
-    let mut response = access_token::issue(state, &user.id, &client.id, scope)?;
+    // RFC 9700 §4.14: refresh tokens only when asked for (`offline_access`) and allowed.
+    let refreshable =
+        scope.contains(OFFLINE_ACCESS) && client.may_use_grant(GrantType::RefreshToken.as_str());
+    let stored = Grant {
+        id: crypto::random_token(16),
+        client_id: client.id.clone(),
+        user_id: user.id.clone(),
+        scope: grant.scope.clone(),
+        auth_time: grant.auth_time,
+        expires_at: now + ttl(state.config.refresh_token_absolute_ttl),
+        revoked_at: None,
+    };
+    let mut issued = access_token::issue(state, &user.id, &client.id, scope)?;
+    let refresh = refreshable.then(|| crypto::random_token(32));
+    let refresh_hash = refresh.as_deref().map(crypto::sha256_hex);
+    let refresh_expires = (now + ttl(state.config.refresh_token_idle_ttl)).min(stored.expires_at);
+    let issue = Issue {
+        grant_id: &stored.id,
+        client_id: &client.id,
+        access_jti: &issued.jti,
+        access_expires_at: issued.expires_at,
+        refresh: refresh_hash
+            .as_deref()
+            .map(|h| (h, grant.scope.as_str(), refresh_expires)),
+    };
+    state.db.create_grant(&stored, now, &issue).await?;
+    state.db.link_code_to_grant(&code_hash, &stored.id).await?;
+    issued.response.refresh_token = refresh;
     if openid {
         let login = access_token::Authentication {
             user: &user,
@@ -171,9 +202,122 @@ async fn authorization_code(
             auth_time: grant.auth_time,
             nonce: grant.nonce.as_deref(),
         };
-        access_token::add_id_token(state, &mut response, &login)?;
+        access_token::add_id_token(state, &mut issued.response, &login)?;
     }
-    Ok(response)
+    Ok(issued.response)
+}
+
+/// RFC 6749 §6 with the rotation and reuse detection of RFC 9700 §4.14.2: every refresh spends
+/// the presented token and returns a new one; presenting a spent token again revokes the whole
+/// family, because either the client or an attacker is replaying it.
+async fn refresh(
+    state: &AppState,
+    client: &Client,
+    params: &Params,
+) -> Result<shared::oauth::TokenResponse, OAuthError> {
+    let presented = params
+        .get("refresh_token")
+        .ok_or_else(|| OAuthError::invalid_request("missing refresh_token"))?;
+    let asked = params
+        .get("scope")
+        .map(ScopeSet::parse)
+        .transpose()
+        .map_err(|e| OAuthError::invalid_scope(e.to_string()))?;
+    let hash = crypto::sha256_hex(presented);
+    let now = now();
+    let Some(token) = state.db.refresh_token(&hash).await? else {
+        return Err(OAuthError::invalid_grant("unknown refresh token"));
+    };
+    // RFC 6749 §6: a refresh token is bound to the client it was issued to. A foreign client's
+    // presentation changes nothing.
+    if token.client_id != client.id {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was issued to another client",
+        ));
+    }
+    let granted = ScopeSet::parse(&token.scope).map_err(OAuthError::server_error)?;
+    // RFC 6749 §6: the scope may shrink, never grow. Checked before anything changes.
+    let scope = match asked {
+        Some(asked) if !asked.is_subset(&granted) => {
+            let extra: Vec<&str> = asked.difference(&granted).collect();
+            return Err(OAuthError::invalid_scope(format!(
+                "a refresh cannot add scopes the original grant lacks: {}",
+                extra.join(" ")
+            )));
+        }
+        Some(asked) if asked.is_empty() => granted,
+        Some(asked) => asked,
+        None => granted,
+    };
+    if token.used_at.is_some() {
+        tracing::warn!(client_id = %client.id, grant = %token.grant_id, "refresh token reused; revoking its family");
+        state
+            .db
+            .revoke_grant(&token.grant_id, "refresh token reused", now)
+            .await?;
+        return Err(OAuthError::invalid_grant(
+            "this refresh token was already used; for safety every token of this login has been revoked",
+        ));
+    }
+    if token.revoked_at.is_some() {
+        return Err(OAuthError::invalid_grant("the refresh token was revoked"));
+    }
+    if token.expires_at <= now || token.grant_expires_at <= now {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token expired; log in again",
+        ));
+    }
+    if !state.db.spend_refresh_token(&hash, &client.id, now).await? {
+        // It changed between the read and the update. Spent by a concurrent request: the same
+        // token presented twice at once is reuse too, and exactly one of the two succeeded.
+        let spent = state
+            .db
+            .refresh_token(&hash)
+            .await?
+            .is_some_and(|t| t.used_at.is_some());
+        if spent {
+            tracing::warn!(client_id = %client.id, grant = %token.grant_id, "concurrent refresh; revoking its family");
+            state
+                .db
+                .revoke_grant(&token.grant_id, "refresh token reused concurrently", now)
+                .await?;
+        }
+        return Err(OAuthError::invalid_grant(
+            "this refresh token is no longer valid",
+        ));
+    }
+    let user = match state.db.user_by_id(&token.user_id).await? {
+        Some(user) if !user.disabled => user,
+        _ => {
+            state
+                .db
+                .revoke_grant(&token.grant_id, "user disabled", now)
+                .await?;
+            return Err(OAuthError::invalid_grant(
+                "the user of this grant is no longer active",
+            ));
+        }
+    };
+    let mut issued = access_token::issue(state, &user.id, &client.id, scope)?;
+    let next = crypto::random_token(32);
+    let next_hash = crypto::sha256_hex(&next);
+    // Rotation restarts the idle lifetime but never passes the grant's absolute one.
+    let next_expires = (now + ttl(state.config.refresh_token_idle_ttl)).min(token.grant_expires_at);
+    let issue = Issue {
+        grant_id: &token.grant_id,
+        client_id: &client.id,
+        access_jti: &issued.jti,
+        access_expires_at: issued.expires_at,
+        // The new refresh token keeps the grant's scope even when this access token is narrower.
+        refresh: Some((&next_hash, &token.scope, next_expires)),
+    };
+    state.db.record_issue(&issue, now).await?;
+    issued.response.refresh_token = Some(next);
+    Ok(issued.response)
+}
+
+fn ttl(seconds: u64) -> i64 {
+    i64::try_from(seconds).unwrap_or(i64::MAX)
 }
 
 /// RFC 6749 §4.4: a confidential client acting on its own behalf.
@@ -214,5 +358,5 @@ fn client_credentials(
             "no scope to grant: the client has no allowed scopes",
         ));
     }
-    access_token::issue(state, &client.id, &client.id, scope)
+    access_token::issue(state, &client.id, &client.id, scope).map(|issued| issued.response)
 }

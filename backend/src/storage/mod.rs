@@ -3,6 +3,7 @@
 
 mod clients;
 mod codes;
+mod grants;
 mod keys;
 mod shop;
 mod users;
@@ -16,6 +17,7 @@ use sqlx::sqlite::{
 
 pub use clients::{Client, NewClient};
 pub use codes::{CodeGrant, NewCode, Redemption};
+pub use grants::{Grant, Issue, RefreshView};
 pub use keys::StoredKey;
 pub use shop::NewOrderRow;
 pub use users::{NewUser, User};

@@ -27,8 +27,10 @@ async fn both_metadata_documents_describe_this_server() {
         );
         assert_eq!(
             meta["grant_types_supported"],
-            serde_json::json!(["authorization_code", "client_credentials"])
+            serde_json::json!(["authorization_code", "client_credentials", "refresh_token"])
         );
+        assert_eq!(meta["revocation_endpoint"], app.url("/revoke"));
+        assert_eq!(meta["introspection_endpoint"], app.url("/introspect"));
         assert_eq!(
             meta["token_endpoint_auth_methods_supported"],
             serde_json::json!(["client_secret_basic", "client_secret_post", "none"])

@@ -252,6 +252,47 @@ impl TestApp {
         })
     }
 
+    pub async fn refresh(&self, refresh_token: &str, scope: Option<&str>) -> Response {
+        let mut form = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", SPA),
+        ];
+        if let Some(scope) = scope {
+            form.push(("scope", scope));
+        }
+        self.http
+            .post(self.url("/token"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Introspects `token` as the demo service (a confidential client).
+    pub async fn introspect(&self, token: &str) -> Value {
+        let response = self
+            .http
+            .post(self.url("/introspect"))
+            .basic_auth(SERVICE, Some(SERVICE_SECRET))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        response.json().await.unwrap()
+    }
+
+    pub async fn revoke_as_spa(&self, token: &str) -> Response {
+        self.http
+            .post(self.url("/revoke"))
+            .form(&[("token", token), ("client_id", SPA)])
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn code_count(&self) -> i64 {
         self.db.count_codes().await.unwrap()
     }

@@ -8,5 +8,6 @@ mod helpers;
 mod authorize;
 mod cors;
 mod discovery;
+mod refresh;
 mod resource;
 mod token;

@@ -1,0 +1,54 @@
+//! `POST /revoke` (RFC 7009).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::access_token;
+use super::client_auth;
+use super::error::{OAuthError, no_store};
+use super::params::Params;
+use crate::crypto;
+use crate::state::AppState;
+use crate::storage::now;
+
+pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    match handle(&state, &headers, &body).await {
+        Ok(()) => (StatusCode::OK, no_store()).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), OAuthError> {
+    let params = Params::form(headers, body)?;
+    let (client, _) = client_auth::authenticate(&state.db, headers, &params).await?;
+    let token = params
+        .get("token")
+        .ok_or_else(|| OAuthError::invalid_request("missing token (the token to revoke)"))?;
+    let now = now();
+    // RFC 7009 §2.1: `token_type_hint` only says where to look first; every type is searched,
+    // so it is not needed here. §2.2: an invalid, unknown or already revoked token gets the same
+    // 200 as a revoked one, and a token of another client is left untouched.
+    if let Some(refresh) = state.db.refresh_token(&crypto::sha256_hex(token)).await? {
+        if refresh.client_id == client.id {
+            // RFC 7009 §2.1: revoking a refresh token revokes its grant, access tokens included.
+            state
+                .db
+                .revoke_grant(&refresh.grant_id, "revoked by the client", now)
+                .await?;
+            tracing::info!(client_id = %client.id, grant = %refresh.grant_id, "refresh token revoked");
+        }
+        return Ok(());
+    }
+    if let Ok(claims) = access_token::verify(state, token)
+        && claims.client_id == client.id
+    {
+        state
+            .db
+            .revoke_access_token(&claims.jti, &client.id, claims.exp, now)
+            .await?;
+        tracing::info!(client_id = %client.id, jti = %claims.jti, "access token revoked");
+    }
+    Ok(())
+}

@@ -1,0 +1,474 @@
+//! Refresh tokens (RFC 6749 §6, RFC 9700 §4.14), revocation (RFC 7009) and introspection
+//! (RFC 7662).
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+const OFFLINE: &str = "openid offline_access products:read orders:read";
+
+fn s(v: &Value, key: &str) -> String {
+    v[key].as_str().unwrap_or_default().to_owned()
+}
+
+async fn refresh_ok(app: &TestApp, refresh_token: &str, scope: Option<&str>) -> Value {
+    let r = app.refresh(refresh_token, scope).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    r.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn refresh_tokens_only_with_offline_access() {
+    let app = spawn_app().await;
+    let with = app.user_tokens(OFFLINE).await;
+    let token = s(&with, "refresh_token");
+    assert!(token.len() >= 43, "at least 256 bits");
+    assert!(!token.contains('.'), "opaque, not a JWT");
+    assert!(
+        app.user_tokens("products:read")
+            .await
+            .get("refresh_token")
+            .is_none()
+    );
+    let stored: String = sqlx::query_scalar("SELECT token_hash FROM refresh_tokens")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_ne!(stored, token, "stored hashed");
+    assert_eq!(stored, backend::crypto::sha256_hex(&token));
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reuse_revokes_the_family() {
+    let app = spawn_app().await;
+    let first = app.user_tokens(OFFLINE).await;
+    let second = refresh_ok(&app, &s(&first, "refresh_token"), None).await;
+    assert_ne!(
+        s(&second, "refresh_token"),
+        s(&first, "refresh_token"),
+        "rotated"
+    );
+    assert_eq!(
+        second["scope"],
+        "offline_access openid orders:read products:read"
+    );
+    assert_eq!(
+        app.get_api("/api/products", Some(&s(&second, "access_token")))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let third = refresh_ok(&app, &s(&second, "refresh_token"), None).await;
+
+    // The first token again: reuse. It fails, and so does everything of this login.
+    let (status, error, description) =
+        oauth_error(app.refresh(&s(&first, "refresh_token"), None).await).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
+    assert!(description.contains("already used"), "{description}");
+    assert_eq!(
+        oauth_error(app.refresh(&s(&third, "refresh_token"), None).await)
+            .await
+            .1,
+        "invalid_grant"
+    );
+    for tokens in [&first, &second, &third] {
+        assert_eq!(
+            app.introspect(&s(tokens, "access_token")).await,
+            json!({"active": false})
+        );
+    }
+    // Another login is not affected.
+    let other = app.user_tokens(OFFLINE).await;
+    refresh_ok(&app, &s(&other, "refresh_token"), None).await;
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_with_one_token_yield_one_success() {
+    let app = spawn_app().await;
+    let tokens = app.user_tokens(OFFLINE).await;
+    let refresh_token = s(&tokens, "refresh_token");
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let request = app.http.post(app.url("/token")).form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.as_str()),
+            ("client_id", SPA),
+        ]);
+        tasks.spawn(async move { request.send().await.unwrap().status() });
+    }
+    let statuses = tasks.join_all().await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        1,
+        "{statuses:?}"
+    );
+    let spent: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM refresh_tokens WHERE used_at IS NOT NULL")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(spent, 1);
+}
+
+#[tokio::test]
+async fn a_refresh_may_narrow_the_scope_but_never_widen_it() {
+    let app = spawn_app().await;
+    let tokens = app.user_tokens(OFFLINE).await;
+    let (_, error, description) = oauth_error(
+        app.refresh(
+            &s(&tokens, "refresh_token"),
+            Some("products:read orders:write"),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(error, "invalid_scope");
+    assert!(description.contains("orders:write"), "{description}");
+    // The refused request changed nothing: the token still works, narrowed this time.
+    let narrow = refresh_ok(&app, &s(&tokens, "refresh_token"), Some("products:read")).await;
+    assert_eq!(narrow["scope"], "products:read");
+    assert_eq!(
+        jwt_part(&s(&narrow, "access_token"), 1)["scope"],
+        "products:read"
+    );
+    // The next refresh token still carries the whole grant.
+    let again = refresh_ok(&app, &s(&narrow, "refresh_token"), None).await;
+    assert_eq!(
+        again["scope"],
+        "offline_access openid orders:read products:read"
+    );
+}
+
+#[tokio::test]
+async fn refresh_tokens_are_bound_to_their_client() {
+    let app = spawn_app().await;
+    let tokens = app.user_tokens(OFFLINE).await;
+    let refresh_token = s(&tokens, "refresh_token");
+    // demo-service may not use the grant at all.
+    let r = app
+        .http
+        .post(app.url("/token"))
+        .basic_auth(SERVICE, Some(SERVICE_SECRET))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(oauth_error(r).await.1, "unauthorized_client");
+    // A client that may refresh, but did not get this token.
+    let redirect = vec![app.redirect_uri()];
+    app.db
+        .upsert_client(&backend::storage::NewClient {
+            id: "other-spa",
+            name: "Another app",
+            secret_hash: None,
+            first_party: true,
+            grant_types: &["authorization_code", "refresh_token"],
+            scopes: OFFLINE,
+            redirect_uris: &redirect,
+        })
+        .await
+        .unwrap();
+    let r = app
+        .http
+        .post(app.url("/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.as_str()),
+            ("client_id", "other-spa"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (_, error, description) = oauth_error(r).await;
+    assert_eq!(error, "invalid_grant");
+    assert!(description.contains("another client"), "{description}");
+    refresh_ok(&app, &refresh_token, None).await;
+}
+
+#[tokio::test]
+async fn idle_and_absolute_lifetimes() {
+    let app = spawn_app_with(&[
+        "--refresh-token-idle-ttl",
+        "3600",
+        "--refresh-token-absolute-ttl",
+        "120",
+    ])
+    .await;
+    let tokens = app.user_tokens(OFFLINE).await;
+    let rotated = refresh_ok(&app, &s(&tokens, "refresh_token"), None).await;
+    let (token_exp, grant_exp): (i64, i64) = sqlx::query_as(
+        "SELECT r.expires_at, g.expires_at FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = ?",
+    )
+    .bind(backend::crypto::sha256_hex(&s(&rotated, "refresh_token")))
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        token_exp, grant_exp,
+        "a rotated token never outlives the grant"
+    );
+
+    sqlx::query("UPDATE refresh_tokens SET expires_at = expires_at - 4000")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (_, error, description) =
+        oauth_error(app.refresh(&s(&rotated, "refresh_token"), None).await).await;
+    assert_eq!(error, "invalid_grant");
+    assert!(description.contains("expired"), "{description}");
+}
+
+#[tokio::test]
+async fn bad_refresh_requests() {
+    let app = spawn_app().await;
+    let send =
+        |form: Vec<(&'static str, String)>| app.http.post(app.url("/token")).form(&form).send();
+    let (_, error, _) = oauth_error(
+        send(vec![
+            ("grant_type", "refresh_token".into()),
+            ("client_id", SPA.into()),
+        ])
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(error, "invalid_request");
+    for garbage in [
+        "x".to_owned(),
+        "x".repeat(10_000),
+        "'; DELETE FROM grants; --".into(),
+    ] {
+        let (_, error, _) = oauth_error(app.refresh(&garbage, None).await).await;
+        assert_eq!(error, "invalid_grant");
+    }
+}
+
+#[tokio::test]
+async fn replaying_a_code_revokes_what_it_produced() {
+    let app = spawn_app().await;
+    let auth = app.new_authorization();
+    let code = app
+        .authorization_code(&auth, OFFLINE, "user0", "password0")
+        .await;
+    let tokens: Value = app.redeem(&code, &auth).await.json().await.unwrap();
+    assert_eq!(
+        app.introspect(&s(&tokens, "access_token")).await["active"],
+        true
+    );
+    assert_eq!(
+        oauth_error(app.redeem(&code, &auth).await).await.1,
+        "invalid_grant"
+    );
+    assert_eq!(
+        app.introspect(&s(&tokens, "access_token")).await,
+        json!({"active": false})
+    );
+    assert_eq!(
+        oauth_error(app.refresh(&s(&tokens, "refresh_token"), None).await)
+            .await
+            .1,
+        "invalid_grant"
+    );
+}
+
+#[tokio::test]
+async fn revoking_a_refresh_token_revokes_its_family() {
+    let app = spawn_app().await;
+    let tokens = app.user_tokens(OFFLINE).await;
+    let rotated = refresh_ok(&app, &s(&tokens, "refresh_token"), None).await;
+    let r = app.revoke_as_spa(&s(&rotated, "refresh_token")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert_eq!(
+        oauth_error(app.refresh(&s(&rotated, "refresh_token"), None).await)
+            .await
+            .1,
+        "invalid_grant"
+    );
+    for t in [&tokens, &rotated] {
+        assert_eq!(
+            app.introspect(&s(t, "access_token")).await,
+            json!({"active": false})
+        );
+    }
+    // Revoking again, or revoking junk, is a quiet 200.
+    for token in [
+        s(&rotated, "refresh_token"),
+        "junk".into(),
+        "a.b.c".into(),
+        "x".repeat(5000),
+    ] {
+        assert_eq!(app.revoke_as_spa(&token).await.status(), StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn revoking_an_access_token() {
+    let app = spawn_app().await;
+    let token = app.service_token().await;
+    assert_eq!(app.introspect(&token).await["active"], true);
+    let r = app
+        .http
+        .post(app.url("/revoke"))
+        .basic_auth(SERVICE, Some(SERVICE_SECRET))
+        .form(&[
+            ("token", token.as_str()),
+            ("token_type_hint", "access_token"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(app.introspect(&token).await, json!({"active": false}));
+}
+
+#[tokio::test]
+async fn a_client_cannot_revoke_another_clients_token() {
+    let app = spawn_app().await;
+    let tokens = app.user_tokens(OFFLINE).await;
+    for token in [s(&tokens, "refresh_token"), s(&tokens, "access_token")] {
+        let r = app
+            .http
+            .post(app.url("/revoke"))
+            .basic_auth(SERVICE, Some(SERVICE_SECRET))
+            .form(&[("token", token.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    assert_eq!(
+        app.introspect(&s(&tokens, "access_token")).await["active"],
+        true
+    );
+    refresh_ok(&app, &s(&tokens, "refresh_token"), None).await;
+}
+
+#[tokio::test]
+async fn bad_revocation_requests() {
+    let app = spawn_app().await;
+    let r = app
+        .http
+        .post(app.url("/revoke"))
+        .form(&[("client_id", SPA)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(oauth_error(r).await.1, "invalid_request");
+    let r = app
+        .http
+        .post(app.url("/revoke"))
+        .form(&[("token", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(oauth_error(r).await.1, "invalid_client");
+    let r = app
+        .http
+        .post(app.url("/revoke"))
+        .basic_auth(SERVICE, Some("wrong"))
+        .form(&[("token", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(oauth_error(r).await.0, StatusCode::UNAUTHORIZED);
+    let r = app
+        .http
+        .post(app.url("/revoke"))
+        .json(&json!({"token": "x", "client_id": SPA}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(oauth_error(r).await.1, "invalid_request");
+}
+
+#[tokio::test]
+async fn introspection_reports_active_access_tokens() {
+    let app = spawn_app().await;
+    let tokens = app.user_tokens(OFFLINE).await;
+    let access = s(&tokens, "access_token");
+    let claims = jwt_part(&access, 1);
+    let answer = app.introspect(&access).await;
+    assert_eq!(answer["active"], true);
+    assert_eq!(answer["scope"], claims["scope"]);
+    assert_eq!(answer["client_id"], SPA);
+    assert_eq!(answer["sub"], claims["sub"]);
+    assert_eq!(answer["aud"], "api://default");
+    assert_eq!(answer["iss"], app.api.as_str());
+    assert_eq!(answer["exp"], claims["exp"]);
+    assert_eq!(answer["iat"], claims["iat"]);
+    assert_eq!(answer["token_type"], "Bearer");
+}
+
+#[tokio::test]
+async fn introspection_says_only_inactive_for_everything_else() {
+    let app = spawn_app().await;
+    let now = backend::storage::now();
+    let mut expired = app.claims("products:read");
+    expired["exp"] = json!(now - 300);
+    let mut other_aud = app.claims("products:read");
+    other_aud["aud"] = json!("api://other");
+    let tokens = app.user_tokens(OFFLINE).await;
+    let id_token = s(&tokens, "id_token");
+    let cases = [
+        app.forge(at_jwt_header(), &expired).await,
+        app.forge(at_jwt_header(), &other_aud).await,
+        id_token,
+        "garbage".into(),
+        "a.b.c".into(),
+        "x".repeat(10_000),
+        // demo-service did not get this refresh token: for it, it is not active.
+        s(&tokens, "refresh_token"),
+    ];
+    for token in cases {
+        assert_eq!(
+            app.introspect(&token).await,
+            json!({"active": false}),
+            "{}",
+            &token[..token.len().min(40)]
+        );
+    }
+}
+
+#[tokio::test]
+async fn introspection_needs_a_confidential_client() {
+    let app = spawn_app().await;
+    let token = app.service_token().await;
+    let r = app
+        .http
+        .post(app.url("/introspect"))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(oauth_error(r).await.0, StatusCode::UNAUTHORIZED);
+    let r = app
+        .http
+        .post(app.url("/introspect"))
+        .form(&[("token", token.as_str()), ("client_id", SPA)])
+        .send()
+        .await
+        .unwrap();
+    let (status, error, _) = oauth_error(r).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::UNAUTHORIZED, "invalid_client")
+    );
+    let r = app
+        .http
+        .post(app.url("/introspect"))
+        .basic_auth(SERVICE, Some(SERVICE_SECRET))
+        .form(&[("x", "y")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(oauth_error(r).await.1, "invalid_request");
+}
