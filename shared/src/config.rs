@@ -22,7 +22,8 @@ impl Default for AppConfig {
             issuer: "http://localhost:5000".into(),
             api_base: "http://localhost:5000".into(),
             client_id: "demo-spa".into(),
-            scope: "openid offline_access profile email products:read orders:read orders:write".into(),
+            scope: "openid offline_access profile email products:read orders:read orders:write"
+                .into(),
         }
     }
 }

@@ -102,6 +102,9 @@ pub struct ServerMetadata {
     pub authorization_endpoint: String,
     pub token_endpoint: String,
     pub jwks_uri: String,
+    /// OpenID Connect Discovery §3.
+    #[serde(default)]
+    pub userinfo_endpoint: Option<String>,
     /// RFC 7009 §4 (as registered by RFC 8414).
     #[serde(default)]
     pub revocation_endpoint: Option<String>,

@@ -12,6 +12,7 @@ mod page;
 mod params;
 mod revoke;
 pub mod token;
+mod userinfo;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -37,6 +38,10 @@ pub fn api_router() -> Router<AppState> {
         .route("/token", post(token::token))
         .route("/revoke", post(revoke::revoke))
         .route("/introspect", post(introspect::introspect))
+        .route(
+            "/userinfo",
+            get(userinfo::userinfo).post(userinfo::userinfo),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
 

@@ -31,6 +31,7 @@ async fn both_metadata_documents_describe_this_server() {
         );
         assert_eq!(meta["revocation_endpoint"], app.url("/revoke"));
         assert_eq!(meta["introspection_endpoint"], app.url("/introspect"));
+        assert_eq!(meta["userinfo_endpoint"], app.url("/userinfo"));
         assert_eq!(
             meta["token_endpoint_auth_methods_supported"],
             serde_json::json!(["client_secret_basic", "client_secret_post", "none"])

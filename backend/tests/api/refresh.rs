@@ -472,3 +472,54 @@ async fn introspection_needs_a_confidential_client() {
         .unwrap();
     assert_eq!(oauth_error(r).await.1, "invalid_request");
 }
+
+#[tokio::test]
+async fn userinfo_returns_the_claims_the_scope_allows() {
+    let app = spawn_app().await;
+    let full = app.user_token().await;
+    for method in [reqwest::Method::GET, reqwest::Method::POST] {
+        let r = app
+            .http
+            .request(method.clone(), app.url("/userinfo"))
+            .bearer_auth(&full)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{method}");
+        let claims: Value = r.json().await.unwrap();
+        assert_eq!(claims["sub"], jwt_part(&full, 1)["sub"]);
+        assert_eq!(claims["preferred_username"], "user0");
+        assert_eq!(claims["name"], "User Number 0");
+        assert_eq!(claims["email"], "user0@example.com");
+        assert_eq!(claims["email_verified"], false);
+    }
+    let openid_only = s(&app.user_tokens("openid").await, "access_token");
+    let claims: Value = app
+        .get_api("/userinfo", Some(&openid_only))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        claims.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["sub"]
+    );
+
+    let no_openid = s(&app.user_tokens("products:read").await, "access_token");
+    let r = app.get_api("/userinfo", Some(&no_openid)).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(www_authenticate(&r).contains("scope=\"openid\""));
+    assert_eq!(
+        app.get_api("/userinfo", None).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get_api("/userinfo", Some("garbage")).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let id_token = s(&app.user_tokens("openid").await, "id_token");
+    assert_eq!(
+        app.get_api("/userinfo", Some(&id_token)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
