@@ -2,7 +2,9 @@
 //!
 //! - start-up: `/config.json` from the app's own origin, then the authorization server's
 //!   metadata (RFC 8414), so no endpoint path is written into the app;
-//! - the token endpoint (RFC 6749 §4.1.3), form-encoded, with the PKCE `code_verifier`;
+//! - the token endpoint, form-encoded: the authorization code with the PKCE `code_verifier`
+//!   (RFC 6749 §4.1.3) and the refresh token (§6);
+//! - the revocation endpoint (RFC 7009) when logging out;
 //! - the protected API through [`Api`], which attaches `Authorization: Bearer` (RFC 6750 §2.1)
 //!   to every call and turns a 401 into the end of the session.
 
@@ -139,25 +141,67 @@ pub async fn exchange_code(
     redirect_uri: &str,
     verifier: &CodeVerifier,
 ) -> Result<TokenResponse, ApiError> {
-    let form = web_sys::UrlSearchParams::new()
-        .map_err(|_| ApiError::BadResponse("This browser cannot build a form body.".into()))?;
-    form.append("grant_type", "authorization_code");
-    form.append("code", code);
-    form.append("redirect_uri", redirect_uri);
-    form.append("client_id", client_id);
-    form.append("code_verifier", verifier.as_str());
+    token_request(
+        server,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("client_id", client_id),
+            ("code_verifier", verifier.as_str()),
+        ],
+    )
+    .await
+}
 
-    let unreachable = || ApiError::Unreachable {
-        service: "authorization server",
-        url: server.token_endpoint.clone(),
-    };
-    // A `URLSearchParams` body makes fetch send `application/x-www-form-urlencoded`.
-    let response = Request::post(&server.token_endpoint)
-        .body(form)
-        .map_err(|_| unreachable())?
-        .send()
-        .await
-        .map_err(|_| unreachable())?;
+/// RFC 6749 §6: a new access token for the refresh token. This server rotates refresh tokens, so
+/// the answer carries a new one and `refresh_token` is spent from now on.
+pub async fn refresh(
+    server: &ServerMetadata,
+    client_id: &str,
+    refresh_token: &str,
+) -> Result<TokenResponse, ApiError> {
+    token_request(
+        server,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", client_id),
+        ],
+    )
+    .await
+}
+
+/// RFC 7009 §2.1: revokes a token. For a refresh token this ends the whole login, its access
+/// tokens included. The server answers 200 even for a token it does not know (§2.2).
+pub async fn revoke(server: &ServerMetadata, client_id: &str, token: &str) -> Result<(), ApiError> {
+    let endpoint = server.revocation_endpoint.as_deref().ok_or_else(|| {
+        ApiError::BadResponse("The authorization server has no revocation endpoint.".into())
+    })?;
+    let response = post_form(
+        endpoint,
+        &[
+            ("token", token),
+            ("token_type_hint", "refresh_token"),
+            ("client_id", client_id),
+        ],
+    )
+    .await?;
+    if response.ok() {
+        Ok(())
+    } else {
+        Err(ApiError::Rejected {
+            status: response.status(),
+            body: response.json().await.ok(),
+        })
+    }
+}
+
+async fn token_request(
+    server: &ServerMetadata,
+    params: &[(&str, &str)],
+) -> Result<TokenResponse, ApiError> {
+    let response = post_form(&server.token_endpoint, params).await?;
     if response.ok() {
         response.json().await.map_err(|_| {
             ApiError::BadResponse("The token endpoint's answer is not a token response.".into())
@@ -168,6 +212,35 @@ pub async fn exchange_code(
             body: response.json().await.ok(),
         })
     }
+}
+
+/// A form-encoded POST to the authorization server (RFC 6749 §3.2, RFC 7009 §2.1).
+async fn post_form(url: &str, params: &[(&str, &str)]) -> Result<Response, ApiError> {
+    let form = web_sys::UrlSearchParams::new()
+        .map_err(|_| ApiError::BadResponse("This browser cannot build a form body.".into()))?;
+    for (name, value) in params {
+        form.append(name, value);
+    }
+    let unreachable = || ApiError::Unreachable {
+        service: "authorization server",
+        url: url.to_owned(),
+    };
+    // A `URLSearchParams` body makes fetch send `application/x-www-form-urlencoded`.
+    Request::post(url)
+        .body(form)
+        .map_err(|_| unreachable())?
+        .send()
+        .await
+        .map_err(|_| unreachable())
+}
+
+/// The flash message for a session that ended because a token was refused, from the server's
+/// `error_description` ("the access token expired").
+pub fn session_ended(why: &str) -> String {
+    format!(
+        "{} — please log in again.",
+        capitalized(why).trim_end_matches('.')
+    )
 }
 
 /// The protected API, as the logged-in user.
@@ -241,10 +314,7 @@ impl Api {
             200..=299 => Ok(response),
             401 => {
                 let why = capitalized(&self.rejection_reason(&response).await);
-                self.session.expire(format!(
-                    "{} — please log in again.",
-                    why.trim_end_matches('.')
-                ));
+                self.session.expire(session_ended(&why));
                 Err(ApiError::Unauthorized(why))
             }
             403 => {
@@ -358,6 +428,18 @@ mod tests {
     fn capitalizes() {
         assert_eq!(capitalized("the token expired"), "The token expired");
         assert_eq!(capitalized(""), "");
+    }
+
+    #[test]
+    fn session_ended_messages() {
+        assert_eq!(
+            session_ended("the refresh token was revoked"),
+            "The refresh token was revoked — please log in again."
+        );
+        assert_eq!(
+            session_ended("The access token expired."),
+            "The access token expired — please log in again."
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::pages::{
     callback::Callback, home::Home, not_found::NotFound, orders::Orders, products::Products,
     profile::Profile, token::Token,
 };
+use crate::refresh::{Refresher, use_refresher};
 use crate::session::{Session, use_session};
 
 /// Loads the deployment (runtime config and server metadata), then shows the app.
@@ -37,9 +38,10 @@ pub fn App() -> impl IntoView {
 /// Provides the deployment, the session and the API client to every page.
 #[component]
 fn Shell(deployment: Deployment) -> impl IntoView {
-    let session = Session::from_cookie();
+    let session = Session::restore();
     provide_context(session);
     provide_context(Api::new(&deployment.config.api_base, session));
+    provide_context(Refresher::start(session, deployment.clone()));
     provide_context(deployment);
 
     view! {
@@ -82,6 +84,7 @@ fn ReturnHomeWhenLoggedOut() -> impl IntoView {
 #[component]
 fn NavBar() -> impl IntoView {
     let session = use_session();
+    let refresher = use_refresher();
     let api = expect_context::<Api>();
     // The token's `sub` is an opaque id; the username comes from `/api/me` when the token allows
     // it, and the nav falls back to `sub` otherwise.
@@ -133,7 +136,7 @@ fn NavBar() -> impl IntoView {
                         <span class="user" title="The subject (sub) of your access token">
                             {who}
                         </span>
-                        <button class="button ghost" on:click=move |_| session.log_out()>
+                        <button class="button ghost" on:click=move |_| refresher.log_out()>
                             "Log out"
                         </button>
                     </Show>

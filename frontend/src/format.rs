@@ -26,6 +26,15 @@ pub fn local_time_ms(ms: f64) -> String {
     date.to_locale_string("default", &JsValue::UNDEFINED).into()
 }
 
+/// A moment as ISO 8601 (for `<time datetime>`), from milliseconds since the epoch.
+pub fn iso_time_ms(ms: f64) -> String {
+    let date = js_sys::Date::new(&JsValue::from_f64(ms));
+    if date.get_time().is_nan() {
+        return String::new();
+    }
+    date.to_iso_string().into()
+}
+
 /// An RFC 3339 timestamp from the API in the reader's time zone; the raw text when it does not
 /// parse.
 pub fn local_time(rfc3339: &str) -> String {

@@ -1,10 +1,13 @@
 //! The browser app: a Leptos single-page app that logs in with the authorization code grant and
-//! PKCE, keeps the access token in a cookie and calls the API with `Authorization: Bearer`.
+//! PKCE, keeps the access token in a cookie and calls the API with `Authorization: Bearer`, and
+//! refreshes it before it expires.
 //!
 //! # Layout
 //! - [`app`]: start-up (runtime config and server metadata), the shell, the nav bar and routes.
 //! - [`api`]: every HTTP request the app makes, and what an API error means for the user.
-//! - [`session`]: the access-token cookie, the flash message and logging out.
+//! - [`session`]: the access-token cookie, the refresh token in `sessionStorage`, the flash
+//!   message.
+//! - [`refresh`]: refreshing before the access token expires, and logging out (revocation).
 //! - [`oauth`]: starting a login (state, PKCE, redirect) and the one-shot values it leaves in
 //!   `sessionStorage` for the callback.
 //! - [`jwt`]: reading (never verifying) the access token for display.
@@ -19,6 +22,7 @@ mod format;
 mod jwt;
 mod oauth;
 mod pages;
+mod refresh;
 mod session;
 
 fn main() {

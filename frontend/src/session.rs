@@ -5,23 +5,54 @@
 //! browser drop it when the token expires. The app reads it back and sends it itself in
 //! `Authorization: Bearer`; the API never looks at cookies.
 //!
+//! The refresh token is kept apart, in `sessionStorage` ([`RefreshGrant`]), never in a cookie:
+//! cookies travel to the app's own server with every request, and a refresh token lives far longer
+//! than an access token. `sessionStorage` belongs to this tab, survives a reload and is gone when
+//! the tab closes. It is still readable by scripts in the page, which the IETF browser-based apps
+//! BCP and RFC 9700 §4.14.2 accept for public clients only because the server rotates refresh
+//! tokens: each is single-use, and presenting a spent one revokes the whole login.
+//!
 //! [`Session`] mirrors the cookie in a signal so the nav bar and pages react to logging in and
 //! out, and carries the flash message the home page shows after the session ends.
 
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
 use shared::oauth::{AccessTokenClaims, TokenResponse};
 use wasm_bindgen::JsCast;
-use web_sys::HtmlDocument;
+use web_sys::{HtmlDocument, Storage};
 
 use crate::jwt;
 
 const COOKIE_NAME: &str = "access_token";
+const REFRESH_KEY: &str = "oauth.refresh";
+/// How much of the refresh token the token page may show: enough to see it change on rotation,
+/// far too little to use.
+const REFRESH_HINT_CHARS: usize = 6;
 
 #[derive(Clone, Copy)]
 pub struct Session {
     token: RwSignal<Option<String>>,
+    /// The first characters of the refresh token this tab holds, for display only.
+    refresh_hint: RwSignal<Option<String>>,
     /// A one-off message for the home page ("Your session has expired …").
     flash: RwSignal<Option<String>>,
+}
+
+/// What this tab keeps about its refresh token, as JSON in `sessionStorage`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RefreshGrant {
+    pub refresh_token: String,
+    /// The access token issued together with it. The refresh token is only presented while the
+    /// cookie still holds this token: when it holds another one, another tab (a duplicate of this
+    /// one shares a copy of `sessionStorage`) has refreshed or logged in, and presenting this
+    /// refresh token could replay a spent one.
+    pub access_token: String,
+    /// When this tab received the tokens (ms since the epoch, this browser's clock) and the access
+    /// token's lifetime (`expires_in`). The refresh is timed from these rather than from the
+    /// token's `exp`, so a browser clock that disagrees with the server's can neither make the
+    /// app refresh too late nor over and over.
+    pub received_at_ms: f64,
+    pub expires_in: u64,
 }
 
 /// The session provided by [`crate::app::App`].
@@ -30,10 +61,11 @@ pub fn use_session() -> Session {
 }
 
 impl Session {
-    /// The session as the cookie jar has it when the app starts.
-    pub fn from_cookie() -> Self {
+    /// The session as the cookie jar and this tab's `sessionStorage` have it when the app starts.
+    pub fn restore() -> Self {
         Self {
             token: RwSignal::new(read_cookie()),
+            refresh_hint: RwSignal::new(read_refresh_grant().map(|grant| hint(&grant))),
             flash: RwSignal::new(None),
         }
     }
@@ -66,23 +98,81 @@ impl Session {
         token
     }
 
-    /// Stores a fresh token from the token endpoint.
+    /// The access token the cookie holds right now (not reactive), whoever put it there.
+    pub fn cookie_token(&self) -> Option<String> {
+        read_cookie()
+    }
+
+    /// The refresh token this tab holds (not reactive: `sessionStorage` is the source of truth).
+    pub fn refresh_grant(&self) -> Option<RefreshGrant> {
+        read_refresh_grant()
+    }
+
+    /// The first characters of the refresh token this tab holds (reactive), for display.
+    pub fn refresh_hint(&self) -> Option<String> {
+        self.refresh_hint.get()
+    }
+
+    /// Stores the tokens of a new login.
     pub fn log_in(&self, response: &TokenResponse) -> Result<(), String> {
+        self.store(response, response.refresh_token.clone())
+    }
+
+    /// Stores the tokens of a refresh. A server that does not rotate refresh tokens answers
+    /// without one, and the one just used stays valid.
+    pub fn renew(&self, response: &TokenResponse, used: String) -> Result<(), String> {
+        self.store(response, response.refresh_token.clone().or(Some(used)))
+    }
+
+    fn store(&self, response: &TokenResponse, refresh_token: Option<String>) -> Result<(), String> {
+        // The refresh token first: after a rotation the old one is spent, and the new one must not
+        // be lost to a failure further down.
+        match refresh_token {
+            Some(refresh_token) => {
+                let grant = RefreshGrant {
+                    refresh_token,
+                    access_token: response.access_token.clone(),
+                    received_at_ms: js_sys::Date::now(),
+                    expires_in: response.expires_in,
+                };
+                if write_refresh_grant(&grant) {
+                    self.refresh_hint.set(Some(hint(&grant)));
+                } else {
+                    // Never leave a spent refresh token behind. Without sessionStorage the login
+                    // still works; it just ends with the access token instead of being refreshed.
+                    self.forget_refresh_token();
+                }
+            }
+            None => self.forget_refresh_token(),
+        }
         write_cookie(&response.access_token, response.expires_in)?;
         self.token.set(Some(response.access_token.clone()));
         self.flash.set(None);
         Ok(())
     }
 
-    /// Forgets the token; the shell then returns to the home page.
-    pub fn log_out(&self) {
+    /// Another tab has put its own access token in the cookie: use it, and drop this tab's refresh
+    /// token, which may already be spent (see [`RefreshGrant::access_token`]).
+    pub fn follow_other_tab(&self, token: String) {
+        self.forget_refresh_token();
+        self.token.set(Some(token));
+    }
+
+    /// Forgets every token and returns the refresh token, for the caller to revoke; the shell
+    /// then returns to the home page.
+    pub fn log_out(&self) -> Option<String> {
+        let refresh_token = read_refresh_grant().map(|grant| grant.refresh_token);
+        self.forget_refresh_token();
         remove_cookie();
         self.token.set(None);
         self.flash.set(None);
+        refresh_token
     }
 
-    /// Ends the session because the API refused the token, and says why on the home page.
+    /// Ends the session because the API or the authorization server refused a token, and says why
+    /// on the home page.
     pub fn expire(&self, why: impl Into<String>) {
+        self.forget_refresh_token();
         remove_cookie();
         self.token.set(None);
         self.flash.set(Some(why.into()));
@@ -95,6 +185,39 @@ impl Session {
     pub fn clear_flash(&self) {
         self.flash.set(None);
     }
+
+    fn forget_refresh_token(&self) {
+        if let Some(storage) = session_storage() {
+            // If the browser cannot delete it, there is nothing better to do; it dies with the tab.
+            let _ = storage.remove_item(REFRESH_KEY);
+        }
+        self.refresh_hint.set(None);
+    }
+}
+
+fn hint(grant: &RefreshGrant) -> String {
+    grant
+        .refresh_token
+        .chars()
+        .take(REFRESH_HINT_CHARS)
+        .collect()
+}
+
+fn session_storage() -> Option<Storage> {
+    window().session_storage().ok().flatten()
+}
+
+fn read_refresh_grant() -> Option<RefreshGrant> {
+    let json = session_storage()?.get_item(REFRESH_KEY).ok().flatten()?;
+    serde_json::from_str(&json).ok()
+}
+
+/// Whether the grant was stored.
+fn write_refresh_grant(grant: &RefreshGrant) -> bool {
+    let (Some(storage), Ok(json)) = (session_storage(), serde_json::to_string(grant)) else {
+        return false;
+    };
+    storage.set_item(REFRESH_KEY, &json).is_ok()
 }
 
 fn html_document() -> Option<HtmlDocument> {

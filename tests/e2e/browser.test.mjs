@@ -1,5 +1,6 @@
 // The whole system through its real UI, in headless Debian Chromium driven by playwright-core:
-// log in with authorization code + PKCE, see and order products, log out, survive a bad token.
+// log in with authorization code + PKCE, see and order products, log out, survive a bad token;
+// and, on a fake clock, the refresh before the access token expires and the revocation at logout.
 //
 // Needs E2E_API and E2E_APP (scripts/test.sh starts the backend and sets both) and Chromium at
 // /usr/bin/chromium (or CHROMIUM).
@@ -36,21 +37,23 @@ let page;
 /** Every request the page made to the API: method, url and headers. */
 const apiRequests = [];
 
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
 before(async () => {
   userDataDir = await mkdtemp(path.join(tmpdir(), 'e2e-chromium-'));
   context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: CHROMIUM_ARGS,
   });
   context.setDefaultTimeout(TIMEOUT);
   page = context.pages()[0] ?? (await context.newPage());
@@ -70,15 +73,16 @@ after(async () => {
 });
 
 /** Runs a step; on failure saves a screenshot and the page's URL before rethrowing. */
-async function withScreenshot(name, fn) {
+async function withScreenshot(name, fn, shot = () => page) {
   try {
     await fn();
   } catch (err) {
     try {
       await mkdir(ARTIFACTS, { recursive: true });
       const file = path.join(ARTIFACTS, `${name}.png`);
-      await page.screenshot({ path: file, fullPage: true });
-      console.error(`screenshot of the failure: ${file} (page was ${page.url()})`);
+      const failed = shot();
+      await failed.screenshot({ path: file, fullPage: true });
+      console.error(`screenshot of the failure: ${file} (page was ${failed.url()})`);
     } catch {
       // The screenshot is a bonus; the original error is what matters.
     }
@@ -86,13 +90,29 @@ async function withScreenshot(name, fn) {
   }
 }
 
-function clickable(name) {
-  return page.getByRole('button', { name }).or(page.getByRole('link', { name })).first();
+function clickable(name, on = page) {
+  return on.getByRole('button', { name }).or(on.getByRole('link', { name })).first();
 }
 
-async function accessTokenCookie() {
-  const cookies = await context.cookies(APP);
+async function accessTokenCookie(of = context) {
+  const cookies = await of.cookies(APP);
   return cookies.find((c) => c.name === 'access_token');
+}
+
+/** Polls `check` until it returns something truthy, and returns that. */
+async function eventually(what, check, timeout = TIMEOUT) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The form body of a request, as an object. */
+function formOf(request) {
+  return Object.fromEntries(new URLSearchParams(request.postData() ?? ''));
 }
 
 test('log in through the login page and see the products with a Bearer token', async () => {
@@ -195,4 +215,119 @@ test('a garbage token leads to a message and a "Log in" button', async () => {
     await clickable('Log in').waitFor();
     assert.equal(await page.locator('.product').count(), 0, 'no products are shown');
   });
+});
+
+test('the app refreshes the access token before it expires, and logging out revokes the refresh token', async () => {
+  const metadata = await (await fetch(`${API}/.well-known/oauth-authorization-server`)).json();
+  assert.ok(metadata.revocation_endpoint, 'the server publishes a revocation endpoint');
+
+  // A browser of its own: the fake clock belongs to a whole context, and the tests above run on
+  // real time.
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  /** @type {import('playwright-core').Page | undefined} */
+  let tab;
+  try {
+    const clocked = await browser.newContext();
+    clocked.setDefaultTimeout(TIMEOUT);
+    // Installed before any page loads; time then runs at real speed until fast-forwarded.
+    await clocked.clock.install();
+    tab = await clocked.newPage();
+    tab.on('pageerror', (err) => console.error(`[page error] ${err.message}`));
+
+    const refreshes = [];
+    const revocations = [];
+    tab.on('request', (request) => {
+      if (request.method() !== 'POST') return;
+      if (request.url() === metadata.token_endpoint && formOf(request).grant_type === 'refresh_token') {
+        refreshes.push(formOf(request));
+      }
+      if (request.url() === metadata.revocation_endpoint) revocations.push(formOf(request));
+    });
+    const storedGrant = async () => JSON.parse((await tab.evaluate(() => sessionStorage.getItem('oauth.refresh'))) ?? 'null');
+
+    await withScreenshot(
+      'refresh',
+      async () => {
+        await tab.goto(APP);
+        await clickable('Log in', tab).click();
+        await tab.waitForURL((url) => url.href.startsWith(`${API}/`));
+        await tab.locator('input[name="username"]').fill('user0');
+        await tab.locator('input[name="password"]').fill('password0');
+        await tab.locator('form button[type="submit"], form input[type="submit"], form button:not([type])').first().click();
+        await tab.waitForURL((url) => url.href.startsWith(`${APP}/`));
+        await tab.locator('.product').first().waitFor();
+
+        const first = await accessTokenCookie(clocked);
+        assert.ok(first?.value, 'logged in: the access_token cookie is set');
+        const grant = await storedGrant();
+        assert.ok(grant?.refresh_token, 'the refresh token is in sessionStorage');
+        const inCookies = (await clocked.cookies()).filter((c) => c.value.includes(grant.refresh_token));
+        assert.deepEqual(inCookies, [], 'the refresh token is in no cookie');
+        assert.deepEqual(refreshes, [], 'no refresh right after logging in');
+
+        // 80 % of the 900 s lifetime: the refresh is due 720 s after login. Jump just past it.
+        const refreshed = tab.waitForResponse(
+          (r) => r.url() === metadata.token_endpoint && formOf(r.request()).grant_type === 'refresh_token',
+        );
+        await tab.clock.fastForward('12:05');
+        const response = await refreshed;
+        assert.equal(response.status(), 200, 'the refresh succeeded');
+        assert.equal(refreshes.length, 1, 'exactly one refresh');
+        assert.equal(refreshes[0].refresh_token, grant.refresh_token, 'it presented the stored refresh token');
+        assert.equal(refreshes[0].client_id, 'demo-spa');
+
+        const second = await eventually('the cookie holds the new access token', async () => {
+          const cookie = await accessTokenCookie(clocked);
+          return cookie?.value && cookie.value !== first.value ? cookie : undefined;
+        });
+        assert.match(second.value, /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'a JWT');
+        const rotated = await eventually('the new refresh token is stored', async () => {
+          const now = await storedGrant();
+          return now?.refresh_token && now.refresh_token !== grant.refresh_token ? now : undefined;
+        });
+
+        // The token page says when the next refresh runs: 720 s after this one.
+        await clickable('Token', tab).click();
+        const next = tab.locator('.next-refresh time');
+        await next.waitFor();
+        const nextAt = Date.parse(await next.getAttribute('datetime'));
+        const pageNow = await tab.evaluate(() => Date.now());
+        const inSeconds = (nextAt - pageNow) / 1000;
+        assert.ok(inSeconds > 690 && inSeconds <= 720, `the next refresh is about 12 min away (${inSeconds} s)`);
+        assert.match(await tab.locator('.next-refresh').innerText(), /in 1[12] min/);
+        const shown = await tab.locator('.refresh-token').innerText();
+        assert.ok(!shown.includes(rotated.refresh_token), 'the refresh token is never shown whole');
+
+        // The API answers the new access token.
+        const products = tab.waitForRequest((r) => r.url().startsWith(`${API}/api/products`) && r.method() === 'GET');
+        await clickable('Products', tab).click();
+        assert.equal((await products).headers().authorization, `Bearer ${second.value}`);
+        await tab.locator('.product').first().waitFor();
+        assert.equal(refreshes.length, 1, 'still exactly one refresh');
+
+        // Logging out revokes the current refresh token and forgets every token.
+        const revoked = tab.waitForRequest((r) => r.url() === metadata.revocation_endpoint && r.method() === 'POST');
+        await clickable('Log out', tab).click();
+        const revocation = formOf(await revoked);
+        assert.equal(revocation.token, rotated.refresh_token, 'logout revokes the current refresh token');
+        assert.equal(revocation.client_id, 'demo-spa');
+        assert.equal(revocations.length, 1, 'one revocation');
+        await clickable('Log in', tab).waitFor();
+        const cookie = await accessTokenCookie(clocked);
+        assert.ok(!cookie || cookie.value === '', 'the access_token cookie is gone');
+        assert.equal(await storedGrant(), null, 'the refresh token is gone from sessionStorage');
+
+        // The server agrees: the revoked refresh token no longer works.
+        const reuse = await fetch(metadata.token_endpoint, {
+          method: 'POST',
+          body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: rotated.refresh_token, client_id: 'demo-spa' }),
+        });
+        assert.equal(reuse.status, 400);
+        assert.equal((await reuse.json()).error, 'invalid_grant');
+      },
+      () => tab ?? page,
+    );
+  } finally {
+    await browser.close();
+  }
 });

@@ -105,6 +105,13 @@ pub fn Home() -> impl IntoView {
                         <code>"Authorization: Bearer …"</code>
                         " — open the Network tab to see it."
                     </li>
+                    <li>
+                        <strong>"Stay logged in. "</strong>
+                        "Before the access token expires, the app trades its single-use "
+                        <code>"refresh_token"</code>
+                        " (kept in this tab's "<code>"sessionStorage"</code>
+                        ") for a new pair; logging out revokes it."
+                    </li>
                 </ol>
             </div>
         </section>

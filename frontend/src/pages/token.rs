@@ -1,4 +1,4 @@
-//! `/token`: the access token this browser holds, decoded.
+//! `/token`: the access token this browser holds, decoded, and when it will be refreshed.
 //!
 //! Only a display: the signature is not checked here (the API checks it on every request).
 
@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use crate::components::RequireLogin;
 use crate::format;
 use crate::jwt::{self, DecodedToken};
+use crate::refresh::use_refresher;
 use crate::session::use_session;
 
 #[component]
@@ -22,7 +23,8 @@ pub fn Token() -> impl IntoView {
                 <p class="muted">
                     "This JWT is exactly what the browser sends to the API in every request, as "
                     <code>"Authorization: Bearer …"</code>
-                    ". It is kept in a cookie; the API never reads the cookie, only the header."
+                    ". It is kept in a cookie; the API never reads the cookie, only the header. "
+                    "Before it expires, the app trades its refresh token for a new one."
                 </p>
             </header>
             <RequireLogin what="your access token">
@@ -100,6 +102,7 @@ fn TokenDetails(token: DecodedToken) -> impl IntoView {
 
     view! {
         {summary}
+        <RefreshStatus now />
         <div class="card">
             <h2>"As sent"</h2>
             <pre class="raw-token">
@@ -127,6 +130,64 @@ fn TokenDetails(token: DecodedToken) -> impl IntoView {
                 <h2>"Claims"</h2>
                 <pre class="json">{payload_json}</pre>
             </div>
+        </div>
+    }
+}
+
+/// The refresh token this tab holds (never shown whole) and when the next refresh runs.
+#[component]
+fn RefreshStatus(now: RwSignal<f64>) -> impl IntoView {
+    let session = use_session();
+    let refresher = use_refresher();
+    let status = move || {
+        match (session.refresh_hint(), refresher.next_refresh_ms()) {
+        (Some(hint), Some(next_ms)) => {
+            let countdown = move || {
+                let left = ((next_ms - now.get()) / 1000.0).ceil() as i64;
+                if refresher.is_refreshing() {
+                    "refreshing now…".to_owned()
+                } else if left > 0 {
+                    format!("in {}", format::countdown(left))
+                } else {
+                    "due now".to_owned()
+                }
+            };
+            view! {
+                <dl class="facts">
+                    <dt>"Refresh token"</dt>
+                    <dd class="refresh-token">
+                        "held by this tab, in sessionStorage: " <code>{hint} "…"</code>
+                    </dd>
+                    <dt>"Next refresh"</dt>
+                    <dd class="next-refresh">
+                        <time datetime=format::iso_time_ms(next_ms)>
+                            {format::local_time_ms(next_ms)}
+                        </time>
+                        " · "
+                        <span class="ok">{countdown}</span>
+                    </dd>
+                </dl>
+                <p class="muted small">
+                    "At 80 % of the access token's lifetime (or a minute before it expires, if "
+                    "that is earlier) the app sends the refresh token to the token endpoint and "
+                    "gets a new access token and a new refresh token. Each refresh token works "
+                    "once: presenting a used one again ends the whole login. Logging out revokes it."
+                </p>
+            }
+                .into_any()
+        }
+        _ => view! {
+            <p class="muted">
+                "This tab holds no refresh token: when the access token expires, you will log in again."
+            </p>
+        }
+            .into_any(),
+    }
+    };
+    view! {
+        <div class="card refresh-status">
+            <h2>"Staying logged in"</h2>
+            {status}
         </div>
     }
 }

@@ -1,0 +1,290 @@
+//! Keeping a login alive, and ending it.
+//!
+//! A refresh is scheduled a safety margin before the access token expires ([`refresh_delay`]), so
+//! someone who stays on the page is never logged out. The server rotates refresh tokens (RFC 9700
+//! §4.14.2): each one is single-use, and presenting a spent one is taken as theft and revokes the
+//! whole login. So a refresh token must never be sent twice, which this module makes sure of:
+//!
+//! - one refresh at a time in this tab (`in_flight`), and one at a time across the tabs of this
+//!   origin (the Web Locks API, where the browser has it);
+//! - the refresh token is only presented while the cookie holds the access token issued with it
+//!   ([`RefreshGrant::access_token`]); otherwise another tab has moved on;
+//! - the new refresh token is stored before anything else ([`Session::renew`]).
+//!
+//! Logging out revokes the refresh token (RFC 7009), which ends the login on the server too.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::rc::Rc;
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{JsFuture, future_to_promise};
+
+use crate::api::{self, ApiError, Deployment};
+use crate::session::{RefreshGrant, Session};
+
+/// Refresh at this share of the access token's lifetime …
+const REFRESH_AT_SHARE: f64 = 0.8;
+/// … or this long before it expires, whichever is earlier …
+const REFRESH_MARGIN_SECS: f64 = 60.0;
+/// … but never before half the lifetime (or this), so a very short-lived token cannot cause a
+/// stream of refreshes.
+const MIN_REFRESH_SECS: f64 = 5.0;
+/// When the authorization server could not be reached, try again after this long.
+const RETRY_AFTER: Duration = Duration::from_secs(30);
+/// A timer may wake a little before the time it was set for.
+const EARLY_TOLERANCE_MS: f64 = 1000.0;
+/// The Web Locks name every tab of this origin refreshes under.
+const LOCK_NAME: &str = "oauth-refresh";
+
+/// How long after receiving an access token that lives `expires_in` seconds to refresh it.
+pub fn refresh_delay(expires_in: u64) -> Duration {
+    let lifetime = expires_in as f64;
+    let at = (lifetime * REFRESH_AT_SHARE)
+        .min(lifetime - REFRESH_MARGIN_SECS)
+        .max(lifetime / 2.0)
+        .max(MIN_REFRESH_SECS);
+    Duration::from_secs_f64(at)
+}
+
+/// When the refresh for this grant is due (ms since the epoch, this browser's clock).
+pub fn refresh_due_ms(grant: &RefreshGrant) -> f64 {
+    grant.received_at_ms + refresh_delay(grant.expires_in).as_secs_f64() * 1000.0
+}
+
+/// Schedules refreshes for the session and logs out; provided by the shell.
+#[derive(Clone, Copy)]
+pub struct Refresher {
+    session: Session,
+    deployment: StoredValue<Deployment>,
+    /// When the next refresh will run (ms since the epoch, this browser's clock); `None` when
+    /// there is no refresh token.
+    next: RwSignal<Option<f64>>,
+    /// A refresh request is on its way.
+    in_flight: RwSignal<bool>,
+    timer: StoredValue<Option<TimeoutHandle>>,
+}
+
+pub fn use_refresher() -> Refresher {
+    expect_context::<Refresher>()
+}
+
+impl Refresher {
+    /// Starts keeping the session fresh: reschedules whenever the access token changes (login,
+    /// refresh, logout, expiry). After a reload the schedule comes back from `sessionStorage`;
+    /// a refresh that is already due (or a refresh token whose access token the browser has
+    /// already dropped) runs at once.
+    pub fn start(session: Session, deployment: Deployment) -> Self {
+        let refresher = Self {
+            session,
+            deployment: StoredValue::new(deployment),
+            next: RwSignal::new(None),
+            in_flight: RwSignal::new(false),
+            timer: StoredValue::new(None),
+        };
+        Effect::new(move |_| {
+            let _changed = session.token();
+            refresher.reschedule();
+        });
+        refresher
+    }
+
+    /// When the next refresh will run (reactive).
+    pub fn next_refresh_ms(&self) -> Option<f64> {
+        self.next.get()
+    }
+
+    /// Whether a refresh is on its way now (reactive).
+    pub fn is_refreshing(&self) -> bool {
+        self.in_flight.get()
+    }
+
+    /// Ends the session here at once, then revokes the refresh token, best effort: an
+    /// unreachable server must not keep anyone logged in, and the tokens are gone from the
+    /// browser either way.
+    pub fn log_out(self) {
+        let refresh_token = self.session.log_out();
+        let Deployment { config, server } = self.deployment.get_value();
+        if let (Some(token), Ok(server)) = (refresh_token, server) {
+            spawn_local(async move {
+                let _ = api::revoke(&server, &config.client_id, &token).await;
+            });
+        }
+    }
+
+    fn reschedule(self) {
+        match self.session.refresh_grant() {
+            Some(grant) => self.schedule_at(refresh_due_ms(&grant)),
+            None => {
+                self.cancel_timer();
+                self.next.set(None);
+            }
+        }
+    }
+
+    fn schedule_at(self, due_ms: f64) {
+        self.cancel_timer();
+        self.next.set(Some(due_ms));
+        // setTimeout takes at most 2^31 - 1 ms; a later refresh just rearms when it wakes up.
+        let delay_ms = (due_ms - js_sys::Date::now()).clamp(0.0, f64::from(i32::MAX));
+        let handle = set_timeout_with_handle(
+            move || spawn_local(self.refresh()),
+            Duration::from_millis(delay_ms.ceil() as u64),
+        );
+        self.timer.set_value(handle.ok());
+    }
+
+    fn cancel_timer(self) {
+        if let Some(handle) = self.timer.get_value() {
+            handle.clear();
+        }
+        self.timer.set_value(None);
+    }
+
+    async fn refresh(self) {
+        // Two timers (or a timer and a retry) that fire together must not both present the
+        // same refresh token.
+        if self.in_flight.get_untracked() {
+            return;
+        }
+        self.in_flight.set(true);
+        exclusively(LOCK_NAME, async move { self.refresh_once().await }).await;
+        self.in_flight.set(false);
+    }
+
+    async fn refresh_once(self) {
+        let Some(grant) = self.session.refresh_grant() else {
+            return;
+        };
+        if let Some(current) = self.session.cookie_token()
+            && current != grant.access_token
+        {
+            self.session.follow_other_tab(current);
+            return;
+        }
+        if refresh_due_ms(&grant) > js_sys::Date::now() + EARLY_TOLERANCE_MS {
+            // Not due: a stale timer (the grant was replaced since it was set).
+            self.reschedule();
+            return;
+        }
+        let Deployment { config, server } = self.deployment.get_value();
+        let Ok(server) = server else {
+            // No metadata, no token endpoint: the session lasts as long as its access token.
+            return;
+        };
+        match api::refresh(&server, &config.client_id, &grant.refresh_token).await {
+            Ok(response) => {
+                let still_ours = self
+                    .session
+                    .refresh_grant()
+                    .is_some_and(|now| now.refresh_token == grant.refresh_token);
+                if !still_ours {
+                    // Logged out while the request was on its way: the new tokens must not log
+                    // the user back in, and the login they belong to is ended on the server too.
+                    if let Some(token) = response.refresh_token {
+                        let _ = api::revoke(&server, &config.client_id, &token).await;
+                    }
+                    return;
+                }
+                if let Err(why) = self.session.renew(&response, grant.refresh_token) {
+                    self.session.expire(why);
+                }
+            }
+            // RFC 6749 §5.2: `invalid_grant` (expired, revoked or already used) or any other
+            // refusal: this login cannot go on.
+            Err(
+                error @ ApiError::Rejected {
+                    status: 400..=499, ..
+                },
+            )
+            | Err(error @ ApiError::BadResponse(_)) => {
+                self.session.expire(api::session_ended(&error.to_string()));
+            }
+            // No answer, or a server error: nothing was spent as far as this tab can know. If
+            // the server did rotate and the answer was lost, the retry is refused as a reuse and
+            // ends a login that was lost anyway.
+            Err(_) => self.schedule_at(js_sys::Date::now() + RETRY_AFTER.as_secs_f64() * 1000.0),
+        }
+    }
+}
+
+/// Runs `task` while holding the Web Locks API lock `name`, so that tabs of this origin take turns
+/// (a duplicated tab starts with a copy of `sessionStorage`, refresh token included). Browsers
+/// without the API run it directly.
+async fn exclusively(name: &str, task: impl Future<Output = ()> + 'static) {
+    let task = Rc::new(Cell::new(Some(task)));
+    if let Some(locks) = lock_manager() {
+        let queued = Rc::clone(&task);
+        let callback = Closure::once(move |_lock: JsValue| {
+            future_to_promise(async move {
+                if let Some(task) = queued.take() {
+                    task.await;
+                }
+                Ok(JsValue::UNDEFINED)
+            })
+        });
+        if let Ok(released) = locks.request(name, callback.as_ref().unchecked_ref()) {
+            // The lock is released when the callback's promise settles.
+            let _ = JsFuture::from(released).await;
+            return;
+        }
+    }
+    if let Some(task) = task.take() {
+        task.await;
+    }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// `navigator.locks` (web-sys has it only behind `web_sys_unstable_apis`).
+    type LockManager;
+
+    #[wasm_bindgen(method, catch)]
+    fn request(
+        this: &LockManager,
+        name: &str,
+        callback: &js_sys::Function,
+    ) -> Result<js_sys::Promise, JsValue>;
+}
+
+fn lock_manager() -> Option<LockManager> {
+    let navigator = js_sys::Reflect::get(&js_sys::global(), &"navigator".into()).ok()?;
+    let locks = js_sys::Reflect::get(&navigator, &"locks".into()).ok()?;
+    locks.is_object().then(|| locks.unchecked_into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refreshes_at_80_percent_or_a_minute_before_expiry() {
+        // 15 min: 80 % (12 min) comes before 14 min.
+        assert_eq!(refresh_delay(900), Duration::from_secs(720));
+        // 1 h: 80 % (48 min) comes before a minute before (59 min).
+        assert_eq!(refresh_delay(3600), Duration::from_secs(2880));
+        // 4 min: 80 % is 192 s, a minute before is 180 s.
+        assert_eq!(refresh_delay(240), Duration::from_secs(180));
+    }
+
+    #[test]
+    fn short_lifetimes_do_not_refresh_in_a_loop() {
+        assert_eq!(refresh_delay(60), Duration::from_secs(30));
+        assert_eq!(refresh_delay(0), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn due_time_counts_from_receipt() {
+        let grant = RefreshGrant {
+            refresh_token: "r".into(),
+            access_token: "a".into(),
+            received_at_ms: 1_000_000.0,
+            expires_in: 900,
+        };
+        assert_eq!(refresh_due_ms(&grant), 1_000_000.0 + 720_000.0);
+    }
+}
