@@ -70,6 +70,7 @@ impl Application {
             .await
             .context("loading the signing keys")?;
         let state = AppState {
+            validation: Arc::new(oauth::access_token::validation(&config)),
             config: Arc::new(config),
             db,
             keys: Arc::new(keys),

@@ -11,6 +11,7 @@ use shared::scope::ScopeSet;
 
 use super::error::OAuthError;
 use super::keys::ALGORITHM;
+use crate::config::Config;
 use crate::crypto;
 use crate::state::AppState;
 use crate::storage::{User, now};
@@ -67,6 +68,19 @@ pub const MAX_TOKEN_LEN: usize = 4096;
 /// Clock skew tolerated on `exp`, `nbf` and `iat` (RFC 8725 §3.10 asks for a small one).
 const LEEWAY_SECS: u64 = 30;
 
+/// The claim checks every access token gets, built once at start-up: this runs on every API
+/// request.
+pub fn validation(config: &Config) -> Validation {
+    let mut validation = Validation::new(ALGORITHM);
+    validation.leeway = LEEWAY_SECS;
+    validation.validate_nbf = true;
+    validation.set_issuer(&[config.issuer_str()]);
+    validation.set_audience(&[&config.audience]);
+    // `iat`, `jti`, `client_id` and `scope` are required by the claims type itself.
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    validation
+}
+
 /// Verifies an access token as RFC 9068 §4 and RFC 8725 ask: the algorithm is fixed by the
 /// server (never read from the token), the key comes from our own key set by `kid` (never from
 /// `jwk`/`jku`/`x5u` headers), and `typ`, `iss`, `aud`, `exp` and `nbf` are all checked. The
@@ -104,15 +118,8 @@ pub fn verify(state: &AppState, token: &str) -> Result<AccessTokenClaims, &'stat
         .verifying_key(&kid)
         .ok_or("the access token was signed by an unknown key")?;
 
-    let mut validation = Validation::new(ALGORITHM);
-    validation.leeway = LEEWAY_SECS;
-    validation.validate_nbf = true;
-    validation.set_issuer(&[state.config.issuer_str()]);
-    validation.set_audience(&[&state.config.audience]);
-    // `iat`, `jti`, `client_id` and `scope` are required by the claims type itself.
-    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     let data =
-        decode::<AccessTokenClaims>(token, key, &validation).map_err(|e| match e.kind() {
+        decode::<AccessTokenClaims>(token, key, &state.validation).map_err(|e| match e.kind() {
             ErrorKind::ExpiredSignature => "the access token expired",
             ErrorKind::ImmatureSignature => "the access token is not valid yet (nbf)",
             ErrorKind::InvalidIssuer => "the access token was issued by another issuer",

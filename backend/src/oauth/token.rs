@@ -192,8 +192,10 @@ async fn authorization_code(
             .as_deref()
             .map(|h| (h, grant.scope.as_str(), refresh_expires)),
     };
-    state.db.create_grant(&stored, now, &issue).await?;
-    state.db.link_code_to_grant(&code_hash, &stored.id).await?;
+    state
+        .db
+        .create_grant(&stored, now, &issue, &code_hash)
+        .await?;
     issued.response.refresh_token = refresh;
     if openid {
         let login = access_token::Authentication {

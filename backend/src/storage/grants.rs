@@ -43,8 +43,16 @@ const REFRESH_VIEW: &str =
      FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = ?";
 
 impl Db {
-    /// Creates a grant and writes what was issued under it, in one transaction.
-    pub async fn create_grant(&self, grant: &Grant, now: i64, issue: &Issue<'_>) -> Result<()> {
+    /// Creates a grant and writes what was issued under it, in one transaction. `code_hash`
+    /// names the authorization code it came from, so a replay of that code can revoke the grant
+    /// (RFC 6749 §4.1.2).
+    pub async fn create_grant(
+        &self,
+        grant: &Grant,
+        now: i64,
+        issue: &Issue<'_>,
+        code_hash: &str,
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO grants (id, client_id, user_id, scope, auth_time, created_at, expires_at)
@@ -60,6 +68,11 @@ impl Db {
         .execute(&mut *tx)
         .await?;
         record_issue(&mut tx, issue, now).await?;
+        sqlx::query("UPDATE authorization_codes SET grant_id = ? WHERE code_hash = ?")
+            .bind(&grant.id)
+            .bind(code_hash)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await
     }
 
@@ -144,17 +157,6 @@ impl Db {
         .fetch_optional(&self.pool)
         .await?;
         Ok(revoked.unwrap_or(false))
-    }
-
-    /// Links a redeemed authorization code to the grant it produced, so a replay of the code can
-    /// revoke that grant (RFC 6749 §4.1.2).
-    pub async fn link_code_to_grant(&self, code_hash: &str, grant_id: &str) -> Result<()> {
-        sqlx::query("UPDATE authorization_codes SET grant_id = ? WHERE code_hash = ?")
-            .bind(grant_id)
-            .bind(code_hash)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
     }
 
     pub async fn grant_of_code(&self, code_hash: &str) -> Result<Option<String>> {

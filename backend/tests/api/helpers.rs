@@ -293,6 +293,23 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Registers `other-spa`, a second public client with the demo app's redirect URI.
+    pub async fn add_other_spa(&self, grant_types: &[&str], scopes: &str) {
+        let redirect = vec![self.redirect_uri()];
+        self.db
+            .upsert_client(&backend::storage::NewClient {
+                id: "other-spa",
+                name: "Another app",
+                secret_hash: None,
+                first_party: true,
+                grant_types,
+                scopes,
+                redirect_uris: &redirect,
+            })
+            .await
+            .unwrap();
+    }
+
     pub async fn code_count(&self) -> i64 {
         self.db.count_codes().await.unwrap()
     }

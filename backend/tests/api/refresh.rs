@@ -163,19 +163,8 @@ async fn refresh_tokens_are_bound_to_their_client() {
         .unwrap();
     assert_eq!(oauth_error(r).await.1, "unauthorized_client");
     // A client that may refresh, but did not get this token.
-    let redirect = vec![app.redirect_uri()];
-    app.db
-        .upsert_client(&backend::storage::NewClient {
-            id: "other-spa",
-            name: "Another app",
-            secret_hash: None,
-            first_party: true,
-            grant_types: &["authorization_code", "refresh_token"],
-            scopes: OFFLINE,
-            redirect_uris: &redirect,
-        })
-        .await
-        .unwrap();
+    app.add_other_spa(&["authorization_code", "refresh_token"], OFFLINE)
+        .await;
     let r = app
         .http
         .post(app.url("/token"))

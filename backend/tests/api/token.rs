@@ -464,19 +464,8 @@ async fn mismatched_redirect_uri_is_invalid_grant() {
 #[tokio::test]
 async fn a_code_cannot_be_redeemed_by_another_client() {
     let app = spawn_app().await;
-    let redirect = vec![app.redirect_uri()];
-    app.db
-        .upsert_client(&backend::storage::NewClient {
-            id: "other-spa",
-            name: "Another app",
-            secret_hash: None,
-            first_party: true,
-            grant_types: &["authorization_code"],
-            scopes: "products:read",
-            redirect_uris: &redirect,
-        })
-        .await
-        .unwrap();
+    app.add_other_spa(&["authorization_code"], "products:read")
+        .await;
     let auth = app.new_authorization();
     let code = app
         .authorization_code(&auth, "products:read", "user0", "password0")
