@@ -4,8 +4,10 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use url::Url;
+
+use crate::oauth::throttle::Rate;
 
 /// Flags win over environment variables, which win over `.env` (loaded by `main` before
 /// parsing), which win over the defaults: the defaults run the local demo.
@@ -73,9 +75,83 @@ pub struct Config {
     #[arg(long, env = "APP_CLIENT_ID", default_value = "demo-spa")]
     pub app_client_id: String,
 
+    /// Seconds a signing key signs before the next one takes over; 0 rotates only when
+    /// `backend keys rotate` is run.
+    #[arg(long, env = "KEY_ROTATION_INTERVAL", default_value_t = 2_592_000)]
+    pub key_rotation_interval: u64,
+
+    /// Seconds resource servers may cache the JWKS (its `Cache-Control: max-age`). A new key is
+    /// published at least this long before it signs, and instances reload keys at least this
+    /// often (and at least every minute).
+    #[arg(long, env = "JWKS_MAX_AGE", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub jwks_max_age: u64,
+
+    /// Failed logins allowed per username, as N/S (N per S seconds; then 429).
+    #[arg(long, env = "LOGIN_FAILURES_PER_USER", default_value = "5/300")]
+    pub login_failures_per_user: Rate,
+
+    /// Login attempts allowed per client address, as N/S.
+    #[arg(long, env = "LOGIN_ATTEMPTS_PER_ADDRESS", default_value = "30/60")]
+    pub login_attempts_per_address: Rate,
+
+    /// Failed client authentications (at /token, /revoke, /introspect) allowed per client id,
+    /// as N/S.
+    #[arg(long, env = "CLIENT_AUTH_FAILURES_PER_CLIENT", default_value = "20/60")]
+    pub client_auth_failures_per_client: Rate,
+
+    /// Failed client authentications allowed per client address, as N/S.
+    #[arg(
+        long,
+        env = "CLIENT_AUTH_FAILURES_PER_ADDRESS",
+        default_value = "30/60"
+    )]
+    pub client_auth_failures_per_address: Rate,
+
     /// Seed the demo users, clients, scopes and products (never on by default).
     #[arg(long, env = "DEMO", default_value_t = false)]
     pub demo: bool,
+
+    /// What to do; without a command, serve.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Administration from the command line, on the same database as the server.
+#[derive(Clone, Debug, Subcommand)]
+pub enum Command {
+    /// Serve the authorization server, the API and the browser app (the default).
+    Serve,
+    /// Signing keys: list them, or rotate now.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Print the security event log, newest first.
+    Events {
+        /// At most this many events.
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=100_000))]
+        limit: i64,
+        /// Only events of this kind (e.g. login_failed, refresh_token_reused, key_activated).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only events at or after this Unix time.
+        #[arg(long)]
+        since: Option<i64>,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Show every key with its state and dates.
+    List,
+    /// Retire the current key and let the next one sign; a running server picks the change up
+    /// within its reload interval.
+    Rotate {
+        /// Rotate even if the next key is younger than the JWKS cache lifetime.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 impl Config {
@@ -99,6 +175,19 @@ impl Config {
         } else {
             self.allowed_origins.clone()
         }
+    }
+
+    /// Settings that contradict each other, which flags alone cannot express.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.key_rotation_interval > 0 && self.key_rotation_interval < self.jwks_max_age {
+            anyhow::bail!(
+                "--key-rotation-interval ({} s) must be 0 or at least --jwks-max-age ({} s): a new \
+                 key must be published for a whole JWKS cache lifetime before it signs",
+                self.key_rotation_interval,
+                self.jwks_max_age
+            );
+        }
+        Ok(())
     }
 
     /// An endpoint URL under the issuer.

@@ -5,21 +5,28 @@ use shared::scope::{OFFLINE_ACCESS, ORDERS_READ, ORDERS_WRITE, PRODUCTS_READ};
 
 use crate::config::Config;
 use crate::crypto;
-use crate::storage::{Db, NewClient, NewUser};
+use crate::storage::{Db, Lifetimes, NewClient, NewUser, ScopeInfo};
 
 pub const SPA_CLIENT_ID: &str = "demo-spa";
 pub const SERVICE_CLIENT_ID: &str = "demo-service";
 pub const SERVICE_CLIENT_SECRET: &str = "demo-service-secret";
+/// A third-party app: its users see the consent screen.
+pub const PARTNER_CLIENT_ID: &str = "demo-partner";
 
-/// Scopes are data, not code: these rows are what discovery lists.
-const SCOPES: [(&str, &str); 7] = [
-    ("openid", "Sign you in (OpenID Connect)"),
-    (OFFLINE_ACCESS, "Stay signed in (refresh tokens)"),
-    ("profile", "See your name and username"),
-    ("email", "See your email address"),
-    (PRODUCTS_READ, "Read the product catalogue"),
-    (ORDERS_READ, "See your orders"),
-    (ORDERS_WRITE, "Place orders for you"),
+/// Scopes are data, not code: these rows are what discovery lists and what the consent screen
+/// says. The last field: whether a third-party client needs the user's consent for it.
+const SCOPES: [(&str, &str, bool); 7] = [
+    ("openid", "Know who you are on this site", false),
+    (
+        OFFLINE_ACCESS,
+        "Stay connected to your account while you are away",
+        true,
+    ),
+    ("profile", "See your name and username", true),
+    ("email", "See your email address", true),
+    (PRODUCTS_READ, "Browse the product catalogue", false),
+    (ORDERS_READ, "See the orders you have placed", true),
+    (ORDERS_WRITE, "Place orders in your name", true),
 ];
 
 const USERS: [(&str, &str, &str, &str); 2] = [
@@ -103,8 +110,13 @@ const PRODUCTS: [(&str, &str, i64); 14] = [
 /// Creates what is missing; running it again on an existing database changes nothing that a
 /// user may have changed (passwords are only set when a user is first created).
 pub async fn seed(db: &Db, config: &Config) -> anyhow::Result<()> {
-    for (name, description) in SCOPES {
-        db.upsert_scope(name, description).await?;
+    for (name, description, consent_required) in SCOPES {
+        db.upsert_scope(&ScopeInfo {
+            name: name.into(),
+            description: description.into(),
+            consent_required,
+        })
+        .await?;
     }
     for (username, password, name, email) in USERS {
         if db.username_exists(username).await? {
@@ -136,6 +148,25 @@ pub async fn seed(db: &Db, config: &Config) -> anyhow::Result<()> {
         grant_types: &["authorization_code", "refresh_token"],
         scopes: "openid offline_access profile email products:read orders:read orders:write",
         redirect_uris: &spa_redirect,
+        lifetimes: Lifetimes::default(),
+    })
+    .await?;
+    // The same browser app, registered as someone else's: run the app with
+    // APP_CLIENT_ID=demo-partner to see the consent screen. Shorter-lived tokens, as a policy
+    // for a client the operator trusts less.
+    db.upsert_client(&NewClient {
+        id: PARTNER_CLIENT_ID,
+        name: "Partner shop (third-party app)",
+        secret_hash: None,
+        first_party: false,
+        grant_types: &["authorization_code", "refresh_token"],
+        scopes: "openid offline_access profile email products:read orders:read orders:write",
+        redirect_uris: &spa_redirect,
+        lifetimes: Lifetimes {
+            access_token_ttl: Some(300),
+            refresh_token_idle_ttl: Some(3600),
+            refresh_token_absolute_ttl: Some(86_400),
+        },
     })
     .await?;
     db.upsert_client(&NewClient {
@@ -146,6 +177,7 @@ pub async fn seed(db: &Db, config: &Config) -> anyhow::Result<()> {
         grant_types: &["client_credentials"],
         scopes: PRODUCTS_READ,
         redirect_uris: &[],
+        lifetimes: Lifetimes::default(),
     })
     .await?;
     for (name, description, price_cents) in PRODUCTS {
@@ -153,7 +185,7 @@ pub async fn seed(db: &Db, config: &Config) -> anyhow::Result<()> {
             .await?;
     }
     tracing::info!(
-        "demo data ready: users user0/password0 and user1/password1, clients {SPA_CLIENT_ID} and {SERVICE_CLIENT_ID}"
+        "demo data ready: users user0/password0 and user1/password1, clients {SPA_CLIENT_ID}, {PARTNER_CLIENT_ID} and {SERVICE_CLIENT_ID}"
     );
     Ok(())
 }

@@ -7,6 +7,8 @@
 //! - [`api`]: the resource server. Bearer authentication as an extractor, one file per resource.
 //! - [`web`]: the browser app's origin (the `trunk build` output and `/config.json`).
 //! - [`storage`]: every SQL statement, behind one [`storage::Db`] handle.
+//! - [`events`]: the security event log.
+//! - [`cli`]: the administration commands (`backend keys …`, `backend events`).
 //! - [`config`], [`demo`], [`crypto`], [`state`]: configuration, demo data, the few primitives
 //!   we call directly, and the state handlers share.
 //!
@@ -14,14 +16,17 @@
 //! browser really makes cross-origin calls and CORS is exercised as in production.
 
 pub mod api;
+pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod demo;
+pub mod events;
 pub mod oauth;
 pub mod state;
 pub mod storage;
 pub mod web;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,13 +38,16 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
-use crate::oauth::keys::KeySet;
+use crate::events::EventLog;
+use crate::oauth::rotation;
+use crate::oauth::throttle::{Throttle, Throttles};
 use crate::state::AppState;
 use crate::storage::Db;
 
 /// A started server: its listeners are bound, its database is migrated and seeded.
 pub struct Application {
     state: AppState,
+    event_writer: tokio::task::JoinHandle<()>,
     api_listeners: Vec<TcpListener>,
     app_listeners: Vec<TcpListener>,
 }
@@ -58,6 +66,7 @@ impl Application {
         api_listeners: Vec<TcpListener>,
         app_listeners: Vec<TcpListener>,
     ) -> anyhow::Result<Self> {
+        config.check()?;
         let db = Db::connect(&config.database_url.0)
             .await
             .context("opening the database")?;
@@ -66,17 +75,30 @@ impl Application {
                 .await
                 .context("seeding the demo data")?;
         }
-        let keys = KeySet::load_or_create(&db)
+        let (events, event_writer) = EventLog::start(db.clone());
+        let (keys, key_events) = rotation::prepare(&db, &config, storage::now())
             .await
-            .context("loading the signing keys")?;
+            .context("preparing the signing keys")?;
+        for event in key_events {
+            events.record(event).await;
+        }
+        let throttles = Throttles {
+            login_per_user: Throttle::new(config.login_failures_per_user),
+            login_per_address: Throttle::new(config.login_attempts_per_address),
+            client_auth_per_client: Throttle::new(config.client_auth_failures_per_client),
+            client_auth_per_address: Throttle::new(config.client_auth_failures_per_address),
+        };
         let state = AppState {
             validation: Arc::new(oauth::access_token::validation(&config)),
             config: Arc::new(config),
             db,
             keys: Arc::new(keys),
+            events,
+            throttles: Arc::new(throttles),
         };
         Ok(Self {
             state,
+            event_writer,
             api_listeners,
             app_listeners,
         })
@@ -103,21 +125,30 @@ impl Application {
         for listener in &self.app_listeners {
             tracing::info!("browser app on http://{}", listener.local_addr()?);
         }
-        tokio::spawn(purge_expired_codes(self.state.db.clone()));
+        let maintenance = tokio::spawn(maintain(self.state.clone()));
         let mut servers = tokio::task::JoinSet::new();
         let listeners = self.api_listeners.into_iter().map(|l| (l, api.clone()));
         for (listener, router) in
             listeners.chain(self.app_listeners.into_iter().map(|l| (l, app.clone())))
         {
+            // The peer address feeds the per-address rate limits and the event log.
+            let service = router.into_make_service_with_connect_info::<SocketAddr>();
             servers.spawn(async move {
-                axum::serve(listener, router)
+                axum::serve(listener, service)
                     .with_graceful_shutdown(shutdown_signal())
                     .await
             });
         }
+        drop((api, app));
         while let Some(result) = servers.join_next().await {
             result??;
         }
+        // Every handle on the event log is gone once the maintenance task is: the writer then
+        // stores what is queued and ends.
+        maintenance.abort();
+        let _ = maintenance.await;
+        drop(self.state);
+        let _ = self.event_writer.await;
         Ok(())
     }
 }
@@ -132,6 +163,7 @@ pub fn api_router(state: AppState) -> Router {
         .layer(cors)
         .layer(axum::middleware::map_response(only_full_cors))
         .merge(oauth::page_router())
+        .layer(axum::middleware::map_request(limit_headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -175,6 +207,27 @@ async fn only_full_cors(mut response: axum::response::Response) -> axum::respons
     response
 }
 
+/// Requests here carry a few hundred bytes of headers; a bearer token is under 1 KiB. Beyond
+/// this, RFC 6585 §5's 431 answers before any handler runs.
+const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+async fn limit_headers(
+    request: axum::extract::Request,
+) -> Result<axum::extract::Request, (axum::http::StatusCode, &'static str)> {
+    let size: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if size > MAX_HEADER_BYTES {
+        return Err((
+            axum::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "request headers larger than 16 KiB\n",
+        ));
+    }
+    Ok(request)
+}
+
 /// Binds every address `addr` resolves to (`localhost` is both 127.0.0.1 and ::1), skipping
 /// the ones this machine lacks (no IPv6, say) as long as one works.
 async fn bind(addr: &str) -> anyhow::Result<Vec<TcpListener>> {
@@ -206,15 +259,37 @@ fn ports(listeners: &[TcpListener]) -> Vec<u16> {
         .collect()
 }
 
-/// Spent and expired codes are kept an hour (to recognise late replays), then deleted.
-async fn purge_expired_codes(db: Db) {
-    let mut interval = tokio::time::interval(Duration::from_secs(600));
+/// Background upkeep: the signing-key schedule and reload (every reload interval), and every
+/// ten minutes the deletion of expired codes and consent tickets (spent codes are kept an hour,
+/// to recognise late replays) and of idle rate-limit state.
+async fn maintain(state: AppState) {
+    let every = rotation::reload_interval(&state.config);
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let purge_every = (600 / every.as_secs().max(1)).max(1);
+    let mut ticks: u64 = 0;
     loop {
         interval.tick().await;
-        match db.purge_codes(storage::now(), 3600).await {
-            Ok(0) => {}
-            Ok(n) => tracing::debug!(purged = n, "deleted expired authorization codes"),
-            Err(e) => tracing::warn!(error = %e, "purging expired authorization codes failed"),
+        let now = storage::now();
+        match rotation::maintain(&state.db, &state.config, &state.keys, now).await {
+            Ok(events) => {
+                for event in events {
+                    state.events.record(event).await;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "signing-key maintenance failed"),
+        }
+        ticks += 1;
+        if ticks % purge_every == 0 {
+            match state.db.purge_codes(now, 3600).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(purged = n, "deleted expired authorization codes"),
+                Err(e) => tracing::warn!(error = %e, "purging expired authorization codes failed"),
+            }
+            if let Err(e) = state.db.purge_consent_tickets(now).await {
+                tracing::warn!(error = %e, "purging expired consent tickets failed");
+            }
+            state.throttles.prune();
         }
     }
 }

@@ -1,5 +1,5 @@
-use backend::Application;
-use backend::config::Config;
+use backend::config::{Command, Config};
+use backend::{Application, cli};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -13,6 +13,10 @@ async fn main() -> anyhow::Result<()> {
             EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,sqlx=warn")),
         )
+        .with_writer(std::io::stderr)
         .init();
-    Application::build(config).await?.run().await
+    match &config.command {
+        None | Some(Command::Serve) => Application::build(config).await?.run().await,
+        Some(command) => cli::run(&config, command).await,
+    }
 }

@@ -14,7 +14,7 @@ use super::keys::ALGORITHM;
 use crate::config::Config;
 use crate::crypto;
 use crate::state::AppState;
-use crate::storage::{User, now};
+use crate::storage::{Client, User, now};
 
 /// A freshly signed access token: the response to send, and the id and expiry to record.
 pub struct Issued {
@@ -23,14 +23,15 @@ pub struct Issued {
     pub expires_at: i64,
 }
 
-/// Signs an access token for `sub` (a user id, or the client id for client credentials).
+/// Signs an access token for `sub` (a user id, or the client id for client credentials), with
+/// the client's own lifetime if it has one.
 pub fn issue(
     state: &AppState,
     sub: &str,
-    client_id: &str,
+    client: &Client,
     scope: ScopeSet,
 ) -> Result<Issued, OAuthError> {
-    let ttl = state.config.access_token_ttl;
+    let ttl = client.access_token_ttl(state.config.access_token_ttl);
     let iat = now();
     let claims = AccessTokenClaims {
         iss: state.config.issuer_str().to_owned(),
@@ -40,10 +41,11 @@ pub fn issue(
         iat,
         // 128 bits: unique without coordination between instances.
         jti: crypto::random_token(16),
-        client_id: client_id.to_owned(),
+        client_id: client.id.clone(),
         scope,
     };
-    let (kid, key) = state.keys.signing();
+    let keys = state.keys.get();
+    let (kid, key) = keys.signing();
     let mut header = Header::new(ALGORITHM);
     header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
     header.kid = Some(kid.to_owned());
@@ -113,8 +115,8 @@ pub fn verify(state: &AppState, token: &str) -> Result<AccessTokenClaims, &'stat
         );
     }
     let kid = header.kid.ok_or("the access token has no kid header")?;
-    let key = state
-        .keys
+    let keys = state.keys.get();
+    let key = keys
         .verifying_key(&kid)
         .ok_or("the access token was signed by an unknown key")?;
 
@@ -180,7 +182,8 @@ pub fn add_id_token(
         iss: state.config.issuer_str(),
         sub: &user.id,
         aud: login.client_id,
-        exp: iat + i64::try_from(state.config.access_token_ttl).unwrap_or(i64::MAX),
+        // As long as the access token issued with it.
+        exp: iat + i64::try_from(response.expires_in).unwrap_or(i64::MAX),
         iat,
         auth_time: login.auth_time,
         nonce: login.nonce,
@@ -189,7 +192,8 @@ pub fn add_id_token(
         name: profile.then_some(user.name.as_str()),
         email: email.then_some(user.email.as_str()),
     };
-    let (kid, key) = state.keys.signing();
+    let keys = state.keys.get();
+    let (kid, key) = keys.signing();
     let mut header = Header::new(ALGORITHM);
     header.kid = Some(kid.to_owned());
     response.id_token =

@@ -5,18 +5,23 @@
 //! are only a copy the browser keeps, so nothing about them is trusted), checks the password
 //! and redirects back to the client with a code. Nothing is stored until the login succeeds.
 
+use std::net::SocketAddr;
+
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shared::pkce::{CodeChallenge, METHOD_S256};
 use shared::scope::ScopeSet;
 use url::Url;
 
+use super::consent;
 use super::page;
 use super::params::Params;
+use super::throttle::retry_after_secs;
 use super::token::GrantType;
 use crate::crypto;
+use crate::events::{Event, EventKind};
 use crate::state::AppState;
 use crate::storage::{Client, CodeGrant, NewCode, now};
 
@@ -68,26 +73,36 @@ pub async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery)
     }
 }
 
-pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let params = match Params::parse(&body) {
         Ok(params) => params,
         Err(e) => return page::error(StatusCode::BAD_REQUEST, &e.to_string()),
     };
-    let csrf_ok = match (params.get("csrf_token"), cookie(&headers, CSRF_COOKIE)) {
-        (Some(form), Some(cookie)) => crypto::constant_time_eq(form.as_bytes(), cookie.as_bytes()),
-        _ => false,
-    };
-    if !csrf_ok {
-        return page::error(
-            StatusCode::FORBIDDEN,
-            "This login form has expired or was not sent by this server's own page. \
-             Go back to the application and start the login again.",
-        );
+    if let Some(refused) = check_csrf(&headers, &params) {
+        return refused;
     }
     let request = match validate(&state, &params).await {
         Ok(request) => request,
         Err(refusal) => return refuse(&state, refusal),
     };
+    let peer = peer.ip();
+    if params.get("action") == Some("cancel") {
+        state
+            .events
+            .record(
+                Event::new(EventKind::ConsentDenied)
+                    .client(&request.client.id)
+                    .address(peer)
+                    .detail("cancelled at the login form"),
+            )
+            .await;
+        return deny(&state, &request.redirect_uri, request.state.as_deref());
+    }
     let username = params.get("username").unwrap_or_default();
     let password = params.get("password").unwrap_or_default();
     let csrf = params.get("csrf_token").unwrap_or_default();
@@ -107,10 +122,51 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Byte
             Some("Invalid username or password."),
         );
     }
-    let user = match check_password(&state, username, password).await {
+    // Throttled attempts are refused before the password is hashed (RFC 9700 §4.16 leaves the
+    // means open; OWASP asks for limits per account and per source).
+    let address = peer.to_canonical().to_string();
+    let throttles = &state.throttles;
+    if let Err(wait) = throttles
+        .login_per_address
+        .check(&address)
+        .and_then(|()| throttles.login_per_user.check(username))
+    {
+        return too_many_attempts(&state, &request, csrf, wait);
+    }
+    let outcome = check_password(&state, username, password).await;
+    if throttles.login_per_address.hit(&address).is_err() {
+        state
+            .events
+            .record(
+                Event::new(EventKind::LoginThrottled)
+                    .address(peer)
+                    .detail("login attempts from this address"),
+            )
+            .await;
+    }
+    let user = match outcome {
         Ok(Some(user)) => user,
         Ok(None) => {
-            tracing::info!(%username, client_id = %request.client.id, "failed login");
+            state
+                .events
+                .record(
+                    Event::new(EventKind::LoginFailed)
+                        .client(&request.client.id)
+                        .user(username)
+                        .address(peer),
+                )
+                .await;
+            if throttles.login_per_user.hit(username).is_err() {
+                state
+                    .events
+                    .record(
+                        Event::new(EventKind::LoginThrottled)
+                            .user(username)
+                            .address(peer)
+                            .detail("failed logins for this username"),
+                    )
+                    .await;
+            }
             return login_form(
                 &state,
                 &request,
@@ -126,8 +182,16 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Byte
             );
         }
     };
+    state
+        .events
+        .record(
+            Event::new(EventKind::LoginSucceeded)
+                .client(&request.client.id)
+                .user(&user)
+                .address(peer),
+        )
+        .await;
 
-    let code = crypto::random_token(32);
     let now = now();
     let grant = CodeGrant {
         client_id: request.client.id.clone(),
@@ -139,11 +203,78 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Byte
         auth_time: now,
         expires_at: now + i64::try_from(state.config.authorization_code_ttl).unwrap_or(60),
     };
+    match consent::needed(&state, &request.client, &grant).await {
+        Ok(None) => issue_code(&state, &grant, request.state.as_deref()).await,
+        Ok(Some(scopes)) => {
+            consent::ask(
+                &state,
+                &request.client,
+                &grant,
+                request.state,
+                csrf,
+                &scopes,
+            )
+            .await
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "checking consent failed");
+            page::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The login could not be completed. Try again.",
+            )
+        }
+    }
+}
+
+/// The double-submit check shared by the login and consent forms; `Some(page)` if it fails.
+pub(super) fn check_csrf(headers: &HeaderMap, params: &Params) -> Option<Response> {
+    let csrf_ok = match (params.get("csrf_token"), cookie(headers, CSRF_COOKIE)) {
+        (Some(form), Some(cookie)) => crypto::constant_time_eq(form.as_bytes(), cookie.as_bytes()),
+        _ => false,
+    };
+    (!csrf_ok).then(|| {
+        page::error(
+            StatusCode::FORBIDDEN,
+            "This form has expired or was not sent by this server's own page. \
+             Go back to the application and start the login again.",
+        )
+    })
+}
+
+fn too_many_attempts(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    csrf: &str,
+    wait: std::time::Duration,
+) -> Response {
+    let secs = retry_after_secs(wait);
+    let mut response = login_form(
+        state,
+        request,
+        csrf,
+        Some(&format!(
+            "Too many login attempts. Wait {secs} seconds, then try again."
+        )),
+    );
+    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    response
+}
+
+/// Stores a code for `grant` and sends the browser back to the client with it.
+pub(super) async fn issue_code(
+    state: &AppState,
+    grant: &CodeGrant,
+    client_state: Option<&str>,
+) -> Response {
+    let code = crypto::random_token(32);
     if let Err(e) = state
         .db
         .insert_code(&NewCode {
             code_hash: &crypto::sha256_hex(&code),
-            grant: &grant,
+            grant,
         })
         .await
     {
@@ -153,13 +284,23 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Byte
             "The login could not be completed. Try again.",
         );
     }
+    let mut response = redirect(state, &grant.redirect_uri, &[("code", &code)], client_state);
+    set_csrf_cookie(state, &mut response, None);
+    response
+}
+
+/// RFC 6749 §4.1.2.1: the user said no.
+pub(super) fn deny(state: &AppState, redirect_uri: &str, client_state: Option<&str>) -> Response {
     let mut response = redirect(
-        &state,
-        &request.redirect_uri,
-        &[("code", &code)],
-        request.state.as_deref(),
+        state,
+        redirect_uri,
+        &[
+            ("error", "access_denied"),
+            ("error_description", "the user denied the request"),
+        ],
+        client_state,
     );
-    set_csrf_cookie(&state, &mut response, None);
+    set_csrf_cookie(state, &mut response, None);
     response
 }
 
@@ -358,7 +499,7 @@ fn refuse(state: &AppState, refusal: Refusal) -> Response {
 /// A 303 to the client with `params`, the unchanged `state` and `iss` (RFC 9207, which lets the
 /// client detect a mix-up between authorization servers). Any query the registered URI has is
 /// kept (RFC 6749 §3.1.2).
-fn redirect(
+pub(super) fn redirect(
     state: &AppState,
     redirect_uri: &str,
     params: &[(&str, &str)],
@@ -427,7 +568,7 @@ fn login_form(
     )
 }
 
-fn set_csrf_cookie(state: &AppState, response: &mut Response, value: Option<&str>) {
+pub(super) fn set_csrf_cookie(state: &AppState, response: &mut Response, value: Option<&str>) {
     let secure = if state.config.issuer.scheme() == "https" {
         "; Secure"
     } else {

@@ -1,12 +1,18 @@
 //! Client authentication at the token endpoint (RFC 6749 §2.3).
 
+use std::net::IpAddr;
+
 use axum::http::{HeaderMap, header};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use shared::oauth::ErrorCode;
 
 use super::error::OAuthError;
 use super::params::Params;
+use super::throttle::retry_after_secs;
 use crate::crypto;
+use crate::events::{Event, EventKind};
+use crate::state::AppState;
 use crate::storage::{Client, Db};
 
 /// How the client authenticated, as RFC 8414 `token_endpoint_auth_methods_supported` names it.
@@ -26,13 +32,82 @@ struct Credentials {
     method: AuthMethod,
 }
 
-/// Identifies and authenticates the client of a token request.
+/// Identifies and authenticates the client of a token, revocation or introspection request,
+/// under the rate limits on failures per address and per client id. A throttled request is
+/// refused before any lookup or hashing; a failure costs one SHA-256 at most (client secrets are
+/// high-entropy, see `crypto::sha256_hex`), and an unknown client costs no hash at all.
 pub async fn authenticate(
+    state: &AppState,
+    peer: IpAddr,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<(Client, AuthMethod), OAuthError> {
+    let address = peer.to_canonical().to_string();
+    let throttles = &state.throttles;
+    let too_many = |wait| {
+        OAuthError::throttled(
+            "too many failed client authentications; wait before trying again",
+            retry_after_secs(wait),
+        )
+    };
+    throttles
+        .client_auth_per_address
+        .check(&address)
+        .map_err(too_many)?;
+    let claimed = claimed_client_id(headers, params);
+    if let Some(id) = &claimed {
+        throttles
+            .client_auth_per_client
+            .check(id)
+            .map_err(too_many)?;
+    }
+    let result = verify(&state.db, headers, params).await;
+    if let Err(error) = &result
+        && error.code == ErrorCode::InvalidClient
+    {
+        let mut event = Event::new(EventKind::ClientAuthFailed)
+            .address(peer)
+            .detail(error.description.clone());
+        if let Some(id) = &claimed {
+            event = event.client(id);
+        }
+        state.events.record(event).await;
+        let by_address = throttles.client_auth_per_address.hit(&address);
+        let by_client = claimed
+            .as_deref()
+            .map_or(Ok(()), |id| throttles.client_auth_per_client.hit(id));
+        if by_address.is_err() || by_client.is_err() {
+            let mut event = Event::new(EventKind::ClientAuthThrottled).address(peer);
+            if let Some(id) = &claimed {
+                event = event.client(id);
+            }
+            state.events.record(event).await;
+        }
+    }
+    result
+}
+
+/// The client id a request names, for the per-client limit, without judging the credentials.
+fn claimed_client_id(headers: &HeaderMap, params: &Params) -> Option<String> {
+    match headers.get(header::AUTHORIZATION) {
+        Some(value) => parse_basic(value.as_bytes()).ok().map(|(id, _)| id),
+        None => params.get("client_id").map(str::to_owned),
+    }
+    .filter(|id| id.len() <= MAX_CLIENT_ID_LEN)
+}
+
+/// Longer client ids are never registered; they are not tracked as keys either.
+const MAX_CLIENT_ID_LEN: usize = 256;
+
+async fn verify(
     db: &Db,
     headers: &HeaderMap,
     params: &Params,
 ) -> Result<(Client, AuthMethod), OAuthError> {
     let credentials = credentials(headers, params)?;
+    if credentials.client_id.len() > MAX_CLIENT_ID_LEN {
+        return Err(OAuthError::invalid_client("unknown client_id"));
+    }
     let Some(client) = db.client(&credentials.client_id).await? else {
         return Err(OAuthError::invalid_client(format!(
             "unknown client_id {:?}; check the client id you registered",

@@ -64,9 +64,15 @@ pub async fn metadata(State(state): State<AppState>) -> Result<impl IntoResponse
     ))
 }
 
+/// The JWKS may be cached exactly as long as the rotation schedule allows: a key is published
+/// for `jwks_max_age` before it signs (see `rotation`).
 pub async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
+    let cache = format!("public, max-age={}", state.config.jwks_max_age);
     (
-        [(header::CACHE_CONTROL, HeaderValue::from_static(CACHE))],
-        Json(state.keys.jwks().clone()),
+        [(
+            header::CACHE_CONTROL,
+            HeaderValue::from_str(&cache).unwrap_or(HeaderValue::from_static(CACHE)),
+        )],
+        Json(state.keys.get().jwks().clone()),
     )
 }

@@ -10,6 +10,8 @@ use shared::oauth::{ErrorCode, ErrorResponse};
 pub struct OAuthError {
     pub code: ErrorCode,
     pub description: String,
+    /// Set when the caller is being rate-limited: the answer is a 429 with `Retry-After`.
+    pub retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -17,6 +19,16 @@ impl OAuthError {
         Self {
             code,
             description: description.into(),
+            retry_after: None,
+        }
+    }
+
+    /// Too many failed attempts. RFC 6749 §5.2 has no code for this; `temporarily_unavailable`
+    /// (§4.1.2.1) is the closest, with the status and `Retry-After` of RFC 6585 §4.
+    pub fn throttled(description: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after_secs),
+            ..Self::new(ErrorCode::TemporarilyUnavailable, description)
         }
     }
 
@@ -55,6 +67,7 @@ impl From<sqlx::Error> for OAuthError {
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let status = match self.code {
+            _ if self.retry_after.is_some() => StatusCode::TOO_MANY_REQUESTS,
             // RFC 6749 §5.2: 401 for a failed client authentication, with a challenge naming
             // the scheme the client can use (HTTP requires one on every 401).
             ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
@@ -67,6 +80,11 @@ impl IntoResponse for OAuthError {
             error_description: Some(self.description),
         };
         let mut response = (status, no_store(), Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

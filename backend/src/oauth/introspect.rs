@@ -2,7 +2,9 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
+use std::net::{IpAddr, SocketAddr};
+
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -17,10 +19,11 @@ use crate::storage::now;
 
 pub async fn introspect(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match handle(&state, &headers, &body).await {
+    match handle(&state, peer.ip(), &headers, &body).await {
         Ok(answer) => (no_store(), Json(answer)).into_response(),
         Err(error) => error.into_response(),
     }
@@ -32,9 +35,14 @@ fn inactive() -> Value {
     json!({ "active": false })
 }
 
-async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Value, OAuthError> {
+async fn handle(
+    state: &AppState,
+    peer: IpAddr,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Value, OAuthError> {
     let params = Params::form(headers, body)?;
-    let (client, method) = client_auth::authenticate(&state.db, headers, &params).await?;
+    let (client, method) = client_auth::authenticate(state, peer, headers, &params).await?;
     // RFC 7662 §2.1: the endpoint must be protected; a public client proves nothing about
     // itself, so only confidential clients (resource servers, services) may ask.
     if method == AuthMethod::None {

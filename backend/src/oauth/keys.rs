@@ -1,4 +1,5 @@
-//! Signing keys: generated on first start, persisted, published as a JWK Set.
+//! Signing keys: generated on first start, persisted, published as a JWK Set. Their life cycle
+//! (next, current, retired, removed) is in [`super::rotation`].
 //!
 //! ES256 (ECDSA on P-256 with SHA-256) rather than EdDSA: both are asymmetric and compact, but
 //! ES256 is the one every JOSE library, every certified OpenID client and the browsers' WebCrypto
@@ -6,6 +7,7 @@
 //! "Recommended+"). Signatures are deterministic (RFC 6979), so a weak RNG cannot leak the key.
 
 use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -15,7 +17,7 @@ use p256::pkcs8::EncodePrivateKey;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::storage::{Db, StoredKey};
+use crate::storage::StoredKey;
 
 pub const ALGORITHM: Algorithm = Algorithm::ES256;
 const ALG_NAME: &str = "ES256";
@@ -26,16 +28,49 @@ pub struct KeySet {
     signing_key: EncodingKey,
     verifying: HashMap<String, DecodingKey>,
     jwks: Jwks,
+    /// `(kid, state)` of every key, to tell whether the stored keys changed.
+    states: Vec<(String, String)>,
+}
+
+/// The key set in use, replaced as a whole when the stored keys change (a rotation here or in
+/// another instance); a request holds the set it started with.
+pub struct KeyRing(RwLock<Arc<KeySet>>);
+
+impl KeyRing {
+    pub fn new(keys: KeySet) -> Self {
+        Self(RwLock::new(Arc::new(keys)))
+    }
+
+    pub fn get(&self) -> Arc<KeySet> {
+        Arc::clone(&self.0.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Swaps in the stored keys if they differ from the ones in use; `true` if they did.
+    pub fn refresh(&self, stored: &[StoredKey]) -> anyhow::Result<bool> {
+        if self.get().states == states(stored) {
+            return Ok(false);
+        }
+        let keys = Arc::new(KeySet::from_stored(stored)?);
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = keys;
+        Ok(true)
+    }
+}
+
+fn states(stored: &[StoredKey]) -> Vec<(String, String)> {
+    stored
+        .iter()
+        .map(|k| (k.kid.clone(), k.state.clone()))
+        .collect()
 }
 
 /// RFC 7517 §5.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Jwks {
     pub keys: Vec<Jwk>,
 }
 
 /// The public half of an EC key (RFC 7518 §6.2.1), with the parameters RFC 7517 §4 recommends.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Jwk {
     pub kty: &'static str,
     pub crv: &'static str,
@@ -48,19 +83,9 @@ pub struct Jwk {
 }
 
 impl KeySet {
-    /// Loads the stored keys, generating and storing the first one if there is none.
-    pub async fn load_or_create(db: &Db) -> anyhow::Result<Self> {
-        let mut stored = db.signing_keys().await?;
-        if !stored.iter().any(|k| k.state == "current") {
-            let key = generate()?;
-            db.insert_signing_key(&key).await?;
-            tracing::info!(kid = %key.kid, "generated a new ES256 signing key");
-            stored.push(key);
-        }
-        Self::from_stored(&stored)
-    }
-
-    fn from_stored(stored: &[StoredKey]) -> anyhow::Result<Self> {
+    /// Builds the set from the stored keys: the `current` one signs, all of them verify and
+    /// are published.
+    pub fn from_stored(stored: &[StoredKey]) -> anyhow::Result<Self> {
         let current = stored
             .iter()
             .find(|k| k.state == "current")
@@ -87,6 +112,7 @@ impl KeySet {
             signing_key: EncodingKey::from_ec_der(&current.private_der),
             verifying,
             jwks: Jwks { keys },
+            states: states(stored),
         })
     }
 
@@ -103,9 +129,10 @@ impl KeySet {
     }
 }
 
-/// A fresh P-256 key from the OS CSPRNG; its `kid` is its RFC 7638 JWK thumbprint, so the id
-/// is derived from the key and can be recomputed by anyone holding the JWKS.
-fn generate() -> anyhow::Result<StoredKey> {
+/// A fresh P-256 key from the OS CSPRNG, in `state`; its `kid` is its RFC 7638 JWK
+/// thumbprint, so the id is derived from the key and can be recomputed by anyone holding the
+/// JWKS.
+pub fn generate(state: &str, now: i64) -> anyhow::Result<StoredKey> {
     let secret = p256::SecretKey::random(&mut p256::elliptic_curve::rand_core::OsRng);
     let point = secret.public_key().to_encoded_point(false);
     let (Some(x), Some(y)) = (point.x(), point.y()) else {
@@ -123,7 +150,10 @@ fn generate() -> anyhow::Result<StoredKey> {
         private_der,
         public_x: x,
         public_y: y,
-        state: "current".into(),
+        state: state.into(),
+        created_at: now,
+        activated_at: (state == "current").then_some(now),
+        retired_at: None,
     })
 }
 
@@ -139,7 +169,7 @@ mod tests {
 
     #[test]
     fn generated_keys_sign_and_verify() {
-        let key = generate().unwrap();
+        let key = generate("current", 0).unwrap();
         let set = KeySet::from_stored(std::slice::from_ref(&key)).unwrap();
         assert_eq!(set.jwks().keys.len(), 1);
         assert_eq!(set.jwks().keys[0].kid, key.kid);
@@ -166,7 +196,7 @@ mod tests {
 
     #[test]
     fn jwks_has_no_private_parts() {
-        let key = generate().unwrap();
+        let key = generate("current", 0).unwrap();
         let set = KeySet::from_stored(&[key]).unwrap();
         let json = serde_json::to_value(set.jwks()).unwrap();
         let jwk = &json["keys"][0];

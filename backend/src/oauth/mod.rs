@@ -4,6 +4,7 @@
 pub mod access_token;
 mod authorize;
 mod client_auth;
+mod consent;
 mod discovery;
 pub mod error;
 mod introspect;
@@ -11,6 +12,8 @@ pub mod keys;
 mod page;
 mod params;
 mod revoke;
+pub mod rotation;
+pub mod throttle;
 pub mod token;
 mod userinfo;
 
@@ -50,5 +53,6 @@ pub fn page_router() -> Router<AppState> {
     Router::new()
         .route("/authorize", get(authorize::authorize))
         .route("/authorize/login", post(authorize::login))
+        .route("/authorize/consent", post(consent::answer))
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }

@@ -6,6 +6,7 @@ use axum::response::{Html, IntoResponse, Response};
 use shared::scope::ScopeSet;
 
 use crate::state::AppState;
+use crate::storage::ScopeInfo;
 
 const STYLE: &str = r#"
 *{box-sizing:border-box}body{margin:0;min-height:100vh;display:grid;place-items:center;background:#f3f5f9;
@@ -16,7 +17,8 @@ label{display:block;font-weight:600;margin:.9rem 0 .3rem}
 input[type=text],input[type=password]{width:100%;padding:.65rem .75rem;border:1px solid #cbd2dd;border-radius:8px;font:inherit}
 input:focus{outline:2px solid #3b6cf6;border-color:#3b6cf6}
 button{margin-top:1.25rem;width:100%;padding:.7rem;border:0;border-radius:8px;background:#3b6cf6;color:#fff;font:600 1rem system-ui;cursor:pointer}
-button:hover{background:#2d58d8}.error{background:#fdecec;color:#a61b1b;border-radius:8px;padding:.6rem .8rem;margin:1rem 0 0}
+button:hover{background:#2d58d8}button.secondary{background:#fff;color:#3b6cf6;border:1px solid #cbd2dd;margin-top:.6rem}
+button.secondary:hover{background:#f3f5f9}.consent{margin:.75rem 0 0;padding-left:1.2rem}.consent li{margin:.3rem 0}.error{background:#fdecec;color:#a61b1b;border-radius:8px;padding:.6rem .8rem;margin:1rem 0 0}
 .scopes{display:flex;flex-wrap:wrap;gap:.35rem;margin:.5rem 0 0;padding:0;list-style:none}
 .scopes li{background:#eef2fb;color:#2d3f6b;border-radius:999px;padding:.1rem .6rem;font-size:.85rem}
 .hint{font-size:.85rem;background:#f6f8fb;border-radius:8px;padding:.5rem .75rem;margin-top:1.25rem}
@@ -53,6 +55,58 @@ pub fn login(
     html.push_str("<form method=\"post\" action=\"");
     html.push_str(&escape(action));
     html.push_str("\">");
+    push_hidden(&mut html, hidden);
+    html.push_str(
+        "<label for=\"username\">Username</label>\
+         <input id=\"username\" name=\"username\" type=\"text\" autocomplete=\"username\" required autofocus>\
+         <label for=\"password\">Password</label>\
+         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
+         <button type=\"submit\">Log in</button>\
+         <button type=\"submit\" name=\"action\" value=\"cancel\" class=\"secondary\" formnovalidate>Cancel</button></form>",
+    );
+    if state.config.demo {
+        html.push_str("<p class=\"hint\">Demo users: <code>user0</code> / <code>password0</code> and <code>user1</code> / <code>password1</code></p>");
+    }
+    html.push_str("</main></body></html>");
+    form_page(html, redirect_origin)
+}
+
+/// The consent screen: what a third-party client asks for, in the scopes' own words.
+pub fn consent(
+    action: &str,
+    client_name: &str,
+    scopes: &[ScopeInfo],
+    hidden: &[(&str, String)],
+    redirect_origin: &str,
+) -> Response {
+    let mut html = String::with_capacity(4096);
+    html.push_str("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">");
+    html.push_str("<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>Allow access?</title><style>");
+    html.push_str(STYLE);
+    html.push_str("</style></head><body><main><h1>Allow access?</h1><p><strong>");
+    html.push_str(&escape(client_name));
+    html.push_str("</strong> is not part of this site. It asks to:</p><ul class=\"consent\">");
+    for scope in scopes {
+        html.push_str("<li>");
+        html.push_str(&escape(&scope.description));
+        html.push_str(" <code>");
+        html.push_str(&escape(&scope.name));
+        html.push_str("</code></li>");
+    }
+    html.push_str("</ul><form method=\"post\" action=\"");
+    html.push_str(&escape(action));
+    html.push_str("\">");
+    push_hidden(&mut html, hidden);
+    html.push_str(
+        "<button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\
+         <button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">Deny</button></form>\
+         <p class=\"hint\">You can change your mind later by logging out of the application; it will \
+         ask again if it ever wants more.</p></main></body></html>",
+    );
+    form_page(html, redirect_origin)
+}
+
+fn push_hidden(html: &mut String, hidden: &[(&str, String)]) {
     for (name, value) in hidden {
         html.push_str("<input type=\"hidden\" name=\"");
         html.push_str(&escape(name));
@@ -60,21 +114,13 @@ pub fn login(
         html.push_str(&escape(value));
         html.push_str("\">");
     }
-    html.push_str(
-        "<label for=\"username\">Username</label>\
-         <input id=\"username\" name=\"username\" type=\"text\" autocomplete=\"username\" required autofocus>\
-         <label for=\"password\">Password</label>\
-         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
-         <button type=\"submit\">Log in</button></form>",
-    );
-    if state.config.demo {
-        html.push_str("<p class=\"hint\">Demo users: <code>user0</code> / <code>password0</code> and <code>user1</code> / <code>password1</code></p>");
-    }
-    html.push_str("</main></body></html>");
+}
+
+/// A page with a form whose answer redirects to the client: CSP's form-action applies to that
+/// redirect too, so the client's origin is allowed as a target.
+fn form_page(html: String, redirect_origin: &str) -> Response {
     let mut response = Html(html).into_response();
     protect(&mut response);
-    // The form posts here, and the answer redirects to the client: CSP's form-action applies
-    // to that redirect too, so the client's origin is allowed as a target.
     let csp = format!(
         "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' {redirect_origin}; \
          frame-ancestors 'none'; base-uri 'none'"

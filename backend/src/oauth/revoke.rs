@@ -1,7 +1,9 @@
 //! `POST /revoke` (RFC 7009).
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
+use std::net::{IpAddr, SocketAddr};
+
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -10,19 +12,30 @@ use super::client_auth;
 use super::error::{OAuthError, no_store};
 use super::params::Params;
 use crate::crypto;
+use crate::events::{Event, EventKind};
 use crate::state::AppState;
 use crate::storage::now;
 
-pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match handle(&state, &headers, &body).await {
+pub async fn revoke(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match handle(&state, peer.ip(), &headers, &body).await {
         Ok(()) => (StatusCode::OK, no_store()).into_response(),
         Err(error) => error.into_response(),
     }
 }
 
-async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), OAuthError> {
+async fn handle(
+    state: &AppState,
+    peer: IpAddr,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), OAuthError> {
     let params = Params::form(headers, body)?;
-    let (client, _) = client_auth::authenticate(&state.db, headers, &params).await?;
+    let (client, _) = client_auth::authenticate(state, peer, headers, &params).await?;
     let token = params
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("missing token (the token to revoke)"))?;
@@ -37,7 +50,16 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<()
                 .db
                 .revoke_grant(&refresh.grant_id, "revoked by the client", now)
                 .await?;
-            tracing::info!(client_id = %client.id, grant = %refresh.grant_id, "refresh token revoked");
+            state
+                .events
+                .record(
+                    Event::new(EventKind::TokenRevoked)
+                        .client(&client.id)
+                        .user(&refresh.user_id)
+                        .address(peer)
+                        .detail(format!("refresh token; grant {} revoked", refresh.grant_id)),
+                )
+                .await;
         }
         return Ok(());
     }
@@ -48,7 +70,16 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<()
             .db
             .revoke_access_token(&claims.jti, &client.id, claims.exp, now)
             .await?;
-        tracing::info!(client_id = %client.id, jti = %claims.jti, "access token revoked");
+        state
+            .events
+            .record(
+                Event::new(EventKind::TokenRevoked)
+                    .client(&client.id)
+                    .user(&claims.sub)
+                    .address(peer)
+                    .detail(format!("access token {}", claims.jti)),
+            )
+            .await;
     }
     Ok(())
 }

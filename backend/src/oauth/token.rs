@@ -3,7 +3,9 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
+use std::net::{IpAddr, SocketAddr};
+
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use shared::oauth::ErrorCode;
@@ -15,6 +17,7 @@ use super::client_auth::{self, AuthMethod};
 use super::error::{OAuthError, no_store};
 use super::params::Params;
 use crate::crypto;
+use crate::events::{Event, EventKind};
 use crate::state::AppState;
 use crate::storage::{Client, Grant, Issue, Redemption, now};
 
@@ -46,8 +49,13 @@ impl GrantType {
     }
 }
 
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match handle(&state, &headers, &body).await {
+pub async fn token(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match handle(&state, peer.ip(), &headers, &body).await {
         Ok(response) => (no_store(), Json(response)).into_response(),
         Err(error) => error.into_response(),
     }
@@ -55,6 +63,7 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
 
 async fn handle(
     state: &AppState,
+    peer: IpAddr,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<shared::oauth::TokenResponse, OAuthError> {
@@ -70,7 +79,7 @@ async fn handle(
             )
         })?,
     };
-    let (client, method) = client_auth::authenticate(&state.db, headers, &params).await?;
+    let (client, method) = client_auth::authenticate(state, peer, headers, &params).await?;
     if !client.may_use_grant(grant_type.as_str()) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
@@ -81,11 +90,38 @@ async fn handle(
             ),
         ));
     }
-    match grant_type {
+    let granted = match grant_type {
         GrantType::AuthorizationCode => authorization_code(state, &client, &params).await,
         GrantType::ClientCredentials => client_credentials(state, &client, method, &params),
-        GrantType::RefreshToken => refresh(state, &client, &params).await,
-    }
+        GrantType::RefreshToken => refresh(state, peer, &client, &params).await,
+    }?;
+    state
+        .events
+        .record(
+            Event::new(EventKind::TokenIssued)
+                .client(&client.id)
+                .user(&granted.sub)
+                .address(peer)
+                .detail(format!(
+                    "{}; scope {}{}",
+                    grant_type.as_str(),
+                    granted.response.scope,
+                    if granted.response.refresh_token.is_some() {
+                        "; with a refresh token"
+                    } else {
+                        ""
+                    }
+                )),
+        )
+        .await;
+    Ok(granted.response)
+}
+
+/// What a grant produced, and for whom.
+struct Granted {
+    response: shared::oauth::TokenResponse,
+    /// The `sub` of the tokens: a user id, or the client's own id.
+    sub: String,
 }
 
 /// RFC 6749 §4.1.3 with RFC 7636 §4.6.
@@ -93,7 +129,7 @@ async fn authorization_code(
     state: &AppState,
     client: &Client,
     params: &Params,
-) -> Result<shared::oauth::TokenResponse, OAuthError> {
+) -> Result<Granted, OAuthError> {
     // Every syntax check happens before the code is touched, so a malformed request leaves a
     // valid code usable.
     let code = params
@@ -127,6 +163,14 @@ async fn authorization_code(
                     .db
                     .revoke_grant(&grant_id, "authorization code replayed", now)
                     .await?;
+                state
+                    .events
+                    .record(
+                        Event::new(EventKind::GrantRevoked)
+                            .client(&client.id)
+                            .detail(format!("grant {grant_id}: authorization code replayed")),
+                    )
+                    .await;
             }
             return Err(OAuthError::invalid_grant(
                 "this authorization code was already used; codes are single-use",
@@ -176,13 +220,15 @@ async fn authorization_code(
         user_id: user.id.clone(),
         scope: grant.scope.clone(),
         auth_time: grant.auth_time,
-        expires_at: now + ttl(state.config.refresh_token_absolute_ttl),
+        expires_at: now
+            + ttl(client.refresh_token_absolute_ttl(state.config.refresh_token_absolute_ttl)),
         revoked_at: None,
     };
-    let mut issued = access_token::issue(state, &user.id, &client.id, scope)?;
+    let mut issued = access_token::issue(state, &user.id, client, scope)?;
     let refresh = refreshable.then(|| crypto::random_token(32));
     let refresh_hash = refresh.as_deref().map(crypto::sha256_hex);
-    let refresh_expires = (now + ttl(state.config.refresh_token_idle_ttl)).min(stored.expires_at);
+    let idle = client.refresh_token_idle_ttl(state.config.refresh_token_idle_ttl);
+    let refresh_expires = (now + ttl(idle)).min(stored.expires_at);
     let issue = Issue {
         grant_id: &stored.id,
         client_id: &client.id,
@@ -206,7 +252,10 @@ async fn authorization_code(
         };
         access_token::add_id_token(state, &mut issued.response, &login)?;
     }
-    Ok(issued.response)
+    Ok(Granted {
+        response: issued.response,
+        sub: user.id,
+    })
 }
 
 /// RFC 6749 §6 with the rotation and reuse detection of RFC 9700 §4.14.2: every refresh spends
@@ -214,9 +263,10 @@ async fn authorization_code(
 /// family, because either the client or an attacker is replaying it.
 async fn refresh(
     state: &AppState,
+    peer: IpAddr,
     client: &Client,
     params: &Params,
-) -> Result<shared::oauth::TokenResponse, OAuthError> {
+) -> Result<Granted, OAuthError> {
     let presented = params
         .get("refresh_token")
         .ok_or_else(|| OAuthError::invalid_request("missing refresh_token"))?;
@@ -252,7 +302,16 @@ async fn refresh(
         None => granted,
     };
     if token.used_at.is_some() {
-        tracing::warn!(client_id = %client.id, grant = %token.grant_id, "refresh token reused; revoking its family");
+        state
+            .events
+            .record(
+                Event::new(EventKind::RefreshReused)
+                    .client(&client.id)
+                    .user(&token.user_id)
+                    .address(peer)
+                    .detail(format!("grant {} revoked", token.grant_id)),
+            )
+            .await;
         state
             .db
             .revoke_grant(&token.grant_id, "refresh token reused", now)
@@ -278,7 +337,16 @@ async fn refresh(
             .await?
             .is_some_and(|t| t.used_at.is_some());
         if spent {
-            tracing::warn!(client_id = %client.id, grant = %token.grant_id, "concurrent refresh; revoking its family");
+            state
+                .events
+                .record(
+                    Event::new(EventKind::RefreshReused)
+                        .client(&client.id)
+                        .user(&token.user_id)
+                        .address(peer)
+                        .detail(format!("concurrent use; grant {} revoked", token.grant_id)),
+                )
+                .await;
             state
                 .db
                 .revoke_grant(&token.grant_id, "refresh token reused concurrently", now)
@@ -300,11 +368,12 @@ async fn refresh(
             ));
         }
     };
-    let mut issued = access_token::issue(state, &user.id, &client.id, scope)?;
+    let mut issued = access_token::issue(state, &user.id, client, scope)?;
     let next = crypto::random_token(32);
     let next_hash = crypto::sha256_hex(&next);
     // Rotation restarts the idle lifetime but never passes the grant's absolute one.
-    let next_expires = (now + ttl(state.config.refresh_token_idle_ttl)).min(token.grant_expires_at);
+    let idle = client.refresh_token_idle_ttl(state.config.refresh_token_idle_ttl);
+    let next_expires = (now + ttl(idle)).min(token.grant_expires_at);
     let issue = Issue {
         grant_id: &token.grant_id,
         client_id: &client.id,
@@ -315,7 +384,10 @@ async fn refresh(
     };
     state.db.record_issue(&issue, now).await?;
     issued.response.refresh_token = Some(next);
-    Ok(issued.response)
+    Ok(Granted {
+        response: issued.response,
+        sub: user.id,
+    })
 }
 
 fn ttl(seconds: u64) -> i64 {
@@ -328,7 +400,7 @@ fn client_credentials(
     client: &Client,
     method: AuthMethod,
     params: &Params,
-) -> Result<shared::oauth::TokenResponse, OAuthError> {
+) -> Result<Granted, OAuthError> {
     if method == AuthMethod::None {
         // RFC 6749 §4.4.2: "The client credentials grant type MUST only be used by
         // confidential clients."
@@ -360,5 +432,8 @@ fn client_credentials(
             "no scope to grant: the client has no allowed scopes",
         ));
     }
-    access_token::issue(state, &client.id, &client.id, scope).map(|issued| issued.response)
+    access_token::issue(state, &client.id, client, scope).map(|issued| Granted {
+        response: issued.response,
+        sub: client.id.clone(),
+    })
 }

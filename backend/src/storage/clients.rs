@@ -16,6 +16,16 @@ pub struct Client {
     pub scopes: ScopeSet,
     /// Compared by exact string equality (RFC 9700 §4.1.3).
     pub redirect_uris: Vec<String>,
+    /// Lifetimes in seconds for this client's tokens, or `None` for the server-wide default.
+    pub lifetimes: Lifetimes,
+}
+
+/// Per-client token lifetimes; `None` means the server-wide setting.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct Lifetimes {
+    pub access_token_ttl: Option<i64>,
+    pub refresh_token_idle_ttl: Option<i64>,
+    pub refresh_token_absolute_ttl: Option<i64>,
 }
 
 impl Client {
@@ -26,6 +36,23 @@ impl Client {
     pub fn may_use_grant(&self, grant_type: &str) -> bool {
         self.grant_types.iter().any(|g| g == grant_type)
     }
+
+    /// This client's access-token lifetime in seconds, or `default`.
+    pub fn access_token_ttl(&self, default: u64) -> u64 {
+        or_default(self.lifetimes.access_token_ttl, default)
+    }
+
+    pub fn refresh_token_idle_ttl(&self, default: u64) -> u64 {
+        or_default(self.lifetimes.refresh_token_idle_ttl, default)
+    }
+
+    pub fn refresh_token_absolute_ttl(&self, default: u64) -> u64 {
+        or_default(self.lifetimes.refresh_token_absolute_ttl, default)
+    }
+}
+
+fn or_default(value: Option<i64>, default: u64) -> u64 {
+    value.and_then(|v| u64::try_from(v).ok()).unwrap_or(default)
 }
 
 pub struct NewClient<'a> {
@@ -36,6 +63,7 @@ pub struct NewClient<'a> {
     pub grant_types: &'a [&'a str],
     pub scopes: &'a str,
     pub redirect_uris: &'a [String],
+    pub lifetimes: Lifetimes,
 }
 
 #[derive(sqlx::FromRow)]
@@ -46,12 +74,16 @@ struct ClientRow {
     first_party: bool,
     grant_types: String,
     scopes: String,
+    #[sqlx(flatten)]
+    lifetimes: Lifetimes,
 }
 
 impl Db {
     pub async fn client(&self, id: &str) -> Result<Option<Client>> {
         let Some(row): Option<ClientRow> = sqlx::query_as(
-            "SELECT id, name, secret_hash, first_party, grant_types, scopes FROM clients WHERE id = ?",
+            "SELECT id, name, secret_hash, first_party, grant_types, scopes, access_token_ttl,
+                    refresh_token_idle_ttl, refresh_token_absolute_ttl
+             FROM clients WHERE id = ?",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -73,6 +105,7 @@ impl Db {
             // Stored scopes were validated when written; an unparsable value grants nothing.
             scopes: ScopeSet::parse(&row.scopes).unwrap_or_default(),
             redirect_uris,
+            lifetimes: row.lifetimes,
         }))
     }
 
@@ -80,11 +113,14 @@ impl Db {
     pub async fn upsert_client(&self, client: &NewClient<'_>) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO clients (id, name, secret_hash, first_party, grant_types, scopes, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO clients (id, name, secret_hash, first_party, grant_types, scopes, created_at,
+                 access_token_ttl, refresh_token_idle_ttl, refresh_token_absolute_ttl)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, secret_hash = excluded.secret_hash,
                  first_party = excluded.first_party, grant_types = excluded.grant_types,
-                 scopes = excluded.scopes",
+                 scopes = excluded.scopes, access_token_ttl = excluded.access_token_ttl,
+                 refresh_token_idle_ttl = excluded.refresh_token_idle_ttl,
+                 refresh_token_absolute_ttl = excluded.refresh_token_absolute_ttl",
         )
         .bind(client.id)
         .bind(client.name)
@@ -93,6 +129,9 @@ impl Db {
         .bind(client.grant_types.join(" "))
         .bind(client.scopes)
         .bind(now())
+        .bind(client.lifetimes.access_token_ttl)
+        .bind(client.lifetimes.refresh_token_idle_ttl)
+        .bind(client.lifetimes.refresh_token_absolute_ttl)
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM client_redirect_uris WHERE client_id = ?")
@@ -107,18 +146,6 @@ impl Db {
                 .await?;
         }
         tx.commit().await
-    }
-
-    pub async fn upsert_scope(&self, name: &str, description: &str) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO scopes (name, description) VALUES (?, ?)
-             ON CONFLICT (name) DO UPDATE SET description = excluded.description",
-        )
-        .bind(name)
-        .bind(description)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 
     pub async fn scope_names(&self) -> Result<Vec<String>> {

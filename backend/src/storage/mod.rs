@@ -3,6 +3,8 @@
 
 mod clients;
 mod codes;
+mod consents;
+mod events;
 mod grants;
 mod keys;
 mod shop;
@@ -15,8 +17,10 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-pub use clients::{Client, NewClient};
+pub use clients::{Client, Lifetimes, NewClient};
 pub use codes::{CodeGrant, NewCode, Redemption};
+pub use consents::{ConsentTicket, ScopeInfo};
+pub use events::{EventQuery, EventRow};
 pub use grants::{Grant, Issue, RefreshView};
 pub use keys::StoredKey;
 pub use shop::NewOrderRow;

@@ -1,3 +1,6 @@
+use backend::config::Config;
+use backend::oauth::rotation;
+use clap::Parser;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -61,43 +64,44 @@ async fn jwks_publishes_public_es256_keys_only() {
     let app = spawn_app().await;
     let response = app.http.get(app.url("/jwks.json")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(
-        response.headers()["cache-control"]
-            .to_str()
-            .unwrap()
-            .contains("max-age")
-    );
+    // The default JWKS cache lifetime: a next key is published this long before it signs.
+    assert_eq!(response.headers()["cache-control"], "public, max-age=3600");
     let jwks: Value = response.json().await.unwrap();
     let keys = jwks["keys"].as_array().unwrap();
-    assert_eq!(keys.len(), 1);
-    let key = &keys[0];
-    assert_eq!(key["kty"], "EC");
-    assert_eq!(key["crv"], "P-256");
-    assert_eq!(key["alg"], "ES256");
-    assert_eq!(key["use"], "sig");
-    assert!(key["kid"].as_str().is_some_and(|k| !k.is_empty()));
-    assert!(
-        key.get("d").is_none(),
-        "the private part must never be published"
-    );
+    assert_eq!(keys.len(), 2, "the current key and the next one");
+    for key in keys {
+        assert_eq!(key["kty"], "EC");
+        assert_eq!(key["crv"], "P-256");
+        assert_eq!(key["alg"], "ES256");
+        assert_eq!(key["use"], "sig");
+        assert!(key["kid"].as_str().is_some_and(|k| !k.is_empty()));
+        assert!(
+            key.get("d").is_none(),
+            "the private part must never be published"
+        );
+    }
 }
 
 #[tokio::test]
 async fn keys_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("keys.db").display());
+    let config = Config::try_parse_from(["backend"]).unwrap();
     let first = backend::storage::Db::connect(&url).await.unwrap();
-    let a = backend::oauth::keys::KeySet::load_or_create(&first)
+    let (a, _) = rotation::prepare(&first, &config, backend::storage::now())
         .await
         .unwrap();
     let second = backend::storage::Db::connect(&url).await.unwrap();
-    let b = backend::oauth::keys::KeySet::load_or_create(&second)
+    let (b, _) = rotation::prepare(&second, &config, backend::storage::now())
         .await
         .unwrap();
+    let (a, b) = (a.get(), b.get());
     assert_eq!(
         a.signing().0,
         b.signing().0,
         "the key generated on first start is reused"
     );
-    assert_eq!(b.jwks().keys.len(), 1);
+    // The current key and the next one, published ahead of its turn.
+    assert_eq!(b.jwks().keys.len(), 2);
+    assert_eq!(a.jwks().keys, b.jwks().keys);
 }

@@ -305,6 +305,7 @@ impl TestApp {
                 grant_types,
                 scopes,
                 redirect_uris: &redirect,
+                lifetimes: backend::storage::Lifetimes::default(),
             })
             .await
             .unwrap();

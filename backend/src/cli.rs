@@ -1,0 +1,130 @@
+//! The administration commands: they open the same database as the server and need no running
+//! server (a running one picks key changes up within its reload interval).
+
+use std::fmt::Write as _;
+
+use crate::config::{Command, Config, KeysCommand};
+use crate::oauth::rotation;
+use crate::storage::{Db, EventQuery, now};
+
+/// Runs `command`; what it prints goes to standard output.
+pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
+    let db = Db::connect(&config.database_url.0).await?;
+    let out = match command {
+        Command::Serve => anyhow::bail!("`serve` is not an administration command"),
+        Command::Keys(KeysCommand::List) => keys_table(&db).await?,
+        Command::Keys(KeysCommand::Rotate { force }) => {
+            let events = rotation::rotate_now(&db, config, *force, now()).await?;
+            let rows: Vec<_> = events.into_iter().map(|e| e.into_row()).collect();
+            db.insert_events(&rows).await?;
+            let mut out = String::from("rotated:\n");
+            for row in &rows {
+                let _ = writeln!(out, "  {:<14} {}", row.kind, row.detail);
+            }
+            out.push('\n');
+            out.push_str(&keys_table(&db).await?);
+            out
+        }
+        Command::Events {
+            limit,
+            kind,
+            since,
+            json,
+        } => {
+            let events = db
+                .events(&EventQuery {
+                    kind: kind.clone(),
+                    since: *since,
+                    limit: *limit,
+                })
+                .await?;
+            if *json {
+                let mut out = String::new();
+                for event in &events {
+                    out.push_str(&serde_json::to_string(event)?);
+                    out.push('\n');
+                }
+                out
+            } else {
+                events_table(&events)
+            }
+        }
+    };
+    print!("{out}");
+    Ok(())
+}
+
+async fn keys_table(db: &Db) -> anyhow::Result<String> {
+    let mut out = format!(
+        "{:<44} {:<8} {:<20} {:<20} {:<20}\n",
+        "kid", "state", "created", "activated", "retired"
+    );
+    for key in db.signing_keys().await? {
+        let _ = writeln!(
+            out,
+            "{:<44} {:<8} {:<20} {:<20} {:<20}",
+            key.kid,
+            key.state,
+            time(Some(key.created_at)),
+            time(key.activated_at),
+            time(key.retired_at)
+        );
+    }
+    Ok(out)
+}
+
+fn events_table(events: &[crate::storage::EventRow]) -> String {
+    let mut out = format!(
+        "{:>6}  {:<20}  {:<22} {:<16} {:<24} {:<15} {}\n",
+        "id", "time (UTC)", "kind", "client", "user", "address", "detail"
+    );
+    for e in events {
+        let _ = writeln!(
+            out,
+            "{:>6}  {:<20}  {:<22} {:<16} {:<24} {:<15} {}",
+            e.id,
+            time(Some(e.at)),
+            e.kind,
+            e.client_id.as_deref().unwrap_or("-"),
+            e.user_id.as_deref().unwrap_or("-"),
+            e.address.as_deref().unwrap_or("-"),
+            e.detail
+        );
+    }
+    out
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` from Unix seconds (civil-from-days, H. Hinnant's algorithm), so the
+/// table needs no date crate.
+fn time(unix: Option<i64>) -> String {
+    let Some(unix) = unix else {
+        return "-".into();
+    };
+    let (days, secs) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_unix_time() {
+        assert_eq!(super::time(Some(0)), "1970-01-01T00:00:00Z");
+        assert_eq!(super::time(Some(951_782_400)), "2000-02-29T00:00:00Z");
+        assert_eq!(super::time(Some(1_795_398_245)), "2026-11-23T01:44:05Z");
+        assert_eq!(super::time(None), "-");
+    }
+}

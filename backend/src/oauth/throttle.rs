@@ -1,0 +1,220 @@
+//! Rate limits on guessing: failed logins per user, login attempts per address, failed client
+//! authentications per client and per address (RFC 9700 §4.16 and OWASP's authentication
+//! guidance; RFC 6585 §4 gives the 429 answer and its `Retry-After`).
+//!
+//! Each key has a generic cell rate (GCRA) state: one timestamp saying when its allowance will
+//! be full again. `N` events per `S` seconds means a burst of `N`, then one more every `S/N`
+//! seconds. A check is a hash-map lookup under a mutex: refusing a guess costs the server far
+//! less than making it costs the attacker, and no password or secret is hashed for a refused
+//! attempt.
+//!
+//! The state is per process: behind several instances each enforces its own limit, which
+//! multiplies the allowance by the number of instances but never blocks a legitimate user
+//! longer.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+/// Keys beyond this many are not tracked (after forgetting the ones whose allowance is full):
+/// bounded memory under a flood of made-up usernames. The per-address limits still apply.
+const MAX_KEYS: usize = 100_000;
+
+/// `N/S`: `N` events per `S` seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rate {
+    pub burst: u32,
+    pub period: Duration,
+}
+
+impl Rate {
+    fn interval(self) -> Duration {
+        self.period / self.burst
+    }
+}
+
+impl FromStr for Rate {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad =
+            || format!("{s:?} is not a rate; write N/S for N events per S seconds, e.g. 5/300");
+        let (n, secs) = s.split_once('/').ok_or_else(bad)?;
+        let burst: u32 = n.trim().parse().map_err(|_| bad())?;
+        let secs: u64 = secs.trim().parse().map_err(|_| bad())?;
+        if burst == 0 || secs == 0 || secs > 86_400 {
+            return Err(format!(
+                "{s:?}: both numbers must be positive, and the period at most a day"
+            ));
+        }
+        Ok(Self {
+            burst,
+            period: Duration::from_secs(secs),
+        })
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.burst, self.period.as_secs())
+    }
+}
+
+/// One limit, over many keys (usernames, addresses, client ids).
+#[derive(Debug)]
+pub struct Throttle {
+    rate: Rate,
+    /// When each key's allowance is full again (the GCRA "theoretical arrival time").
+    cells: Mutex<HashMap<String, Instant>>,
+}
+
+impl Throttle {
+    pub fn new(rate: Rate) -> Self {
+        Self {
+            rate,
+            cells: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `Err(wait)` if one more event for `key` now would exceed the rate; changes nothing.
+    pub fn check(&self, key: &str) -> Result<(), Duration> {
+        self.check_at(key, Instant::now())
+    }
+
+    /// Counts one event for `key`, if the rate allows it; `Err(wait)` otherwise.
+    pub fn hit(&self, key: &str) -> Result<(), Duration> {
+        self.hit_at(key, Instant::now())
+    }
+
+    fn check_at(&self, key: &str, now: Instant) -> Result<(), Duration> {
+        let cells = self.cells.lock().unwrap_or_else(PoisonError::into_inner);
+        match cells.get(key) {
+            Some(&full_at) => self.admits(full_at, now),
+            None => Ok(()),
+        }
+    }
+
+    fn hit_at(&self, key: &str, now: Instant) -> Result<(), Duration> {
+        let mut cells = self.cells.lock().unwrap_or_else(PoisonError::into_inner);
+        let full_at = cells.get(key).copied().unwrap_or(now);
+        self.admits(full_at, now)?;
+        let next = full_at.max(now) + self.rate.interval();
+        if cells.len() >= MAX_KEYS && !cells.contains_key(key) {
+            cells.retain(|_, full_at| *full_at > now);
+            if cells.len() >= MAX_KEYS {
+                return Ok(());
+            }
+        }
+        cells.insert(key.to_owned(), next);
+        Ok(())
+    }
+
+    /// One more event is allowed while the allowance is at least one interval short of empty.
+    fn admits(&self, full_at: Instant, now: Instant) -> Result<(), Duration> {
+        let limit = now + self.rate.period - self.rate.interval();
+        if full_at > limit {
+            Err(full_at - limit)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Forgets keys whose allowance is full again; called now and then to bound memory.
+    pub fn prune(&self) {
+        let now = Instant::now();
+        self.cells
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|_, full_at| *full_at > now);
+    }
+}
+
+/// Whole seconds to wait, rounded up, for `Retry-After` (RFC 9110 §10.2.3).
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+}
+
+/// Every limit the authorization server enforces.
+#[derive(Debug)]
+pub struct Throttles {
+    pub login_per_user: Throttle,
+    pub login_per_address: Throttle,
+    pub client_auth_per_client: Throttle,
+    pub client_auth_per_address: Throttle,
+}
+
+impl Throttles {
+    pub fn prune(&self) {
+        for throttle in [
+            &self.login_per_user,
+            &self.login_per_address,
+            &self.client_auth_per_client,
+            &self.client_auth_per_address,
+        ] {
+            throttle.prune();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_rates() {
+        assert_eq!(
+            "5/300".parse::<Rate>().unwrap(),
+            Rate {
+                burst: 5,
+                period: Duration::from_secs(300)
+            }
+        );
+        for bad in ["", "5", "0/10", "5/0", "a/b", "5/100000", "-1/5"] {
+            assert!(bad.parse::<Rate>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn allows_a_burst_then_one_per_interval() {
+        let throttle = Throttle::new("3/30".parse().unwrap());
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            throttle.hit_at("k", t0).unwrap();
+        }
+        let wait = throttle.hit_at("k", t0).unwrap_err();
+        assert_eq!(wait, Duration::from_secs(10));
+        assert_eq!(throttle.check_at("k", t0), Err(Duration::from_secs(10)));
+        // Other keys are unaffected.
+        throttle.hit_at("other", t0).unwrap();
+        // After one interval, exactly one more.
+        let t1 = t0 + Duration::from_secs(10);
+        throttle.hit_at("k", t1).unwrap();
+        assert!(throttle.hit_at("k", t1).is_err());
+        // After the whole period, the full burst again.
+        let t2 = t1 + Duration::from_secs(30);
+        for _ in 0..3 {
+            throttle.hit_at("k", t2).unwrap();
+        }
+        assert!(throttle.hit_at("k", t2).is_err());
+    }
+
+    #[test]
+    fn refused_events_do_not_extend_the_wait() {
+        let throttle = Throttle::new("2/20".parse().unwrap());
+        let t0 = Instant::now();
+        throttle.hit_at("k", t0).unwrap();
+        throttle.hit_at("k", t0).unwrap();
+        for _ in 0..100 {
+            assert!(throttle.hit_at("k", t0).is_err());
+        }
+        throttle.hit_at("k", t0 + Duration::from_secs(10)).unwrap();
+    }
+
+    #[test]
+    fn rounds_retry_after_up() {
+        assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
+        assert_eq!(retry_after_secs(Duration::from_secs(10)), 10);
+        assert_eq!(retry_after_secs(Duration::from_millis(10_001)), 11);
+    }
+}
