@@ -26,6 +26,9 @@ pub struct TestApp {
     pub db: Db,
     /// Raw SQL access, for tests that need to put the database in a state no request can.
     pub pool: sqlx::SqlitePool,
+    pub database_url: String,
+    /// The flags the server was started with, so that a command-line run shares its settings.
+    pub extra_args: Vec<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -76,6 +79,8 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
         http,
         db,
         pool,
+        database_url,
+        extra_args: extra.iter().map(|s| (*s).to_owned()).collect(),
         _dir: dir,
     }
 }
@@ -309,6 +314,38 @@ impl TestApp {
             })
             .await
             .unwrap();
+    }
+
+    /// Runs the backend binary as a separate process on this server's database, with the
+    /// server's own flags before `args` (a subcommand and its flags).
+    pub async fn cli(&self, args: &[&str]) -> std::process::Output {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_backend"));
+        command
+            .env("DATABASE_URL", &self.database_url)
+            .env("RUST_LOG", "warn")
+            .args(&self.extra_args)
+            .args(args);
+        tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap()
+    }
+
+    /// The security events of `kind` so far, newest first. The log is written in batches, so
+    /// this waits (up to five seconds) for at least `at_least` of them.
+    pub async fn events(&self, kind: &str, at_least: usize) -> Vec<backend::storage::EventRow> {
+        let query = backend::storage::EventQuery {
+            kind: Some(kind.into()),
+            since: None,
+            limit: 1000,
+        };
+        for _ in 0..100 {
+            let events = self.db.events(&query).await.unwrap();
+            if events.len() >= at_least {
+                return events;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        self.db.events(&query).await.unwrap()
     }
 
     pub async fn code_count(&self) -> i64 {

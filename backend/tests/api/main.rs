@@ -8,6 +8,7 @@ mod helpers;
 mod authorize;
 mod cors;
 mod discovery;
+mod keys;
 mod refresh;
 mod resource;
 mod token;
