@@ -125,9 +125,18 @@ impl TestApp {
     }
 
     pub fn authorize_query(&self, auth: &Authorization, scope: &str) -> Vec<(String, String)> {
+        self.authorize_query_for(SPA, auth, scope)
+    }
+
+    pub fn authorize_query_for(
+        &self,
+        client_id: &str,
+        auth: &Authorization,
+        scope: &str,
+    ) -> Vec<(String, String)> {
         vec![
             ("response_type".into(), "code".into()),
-            ("client_id".into(), SPA.into()),
+            ("client_id".into(), client_id.into()),
             ("redirect_uri".into(), auth.redirect_uri.clone()),
             ("scope".into(), scope.into()),
             ("state".into(), auth.state.clone()),
@@ -159,6 +168,19 @@ impl TestApp {
 
     /// Fills in and posts the login form of `page`; returns the server's answer.
     pub async fn submit_login(&self, page: Response, username: &str, password: &str) -> Response {
+        self.submit_login_keeping_cookie(page, username, password)
+            .await
+            .0
+    }
+
+    /// Like `submit_login`, and also returns the anti-forgery cookie, which a browser would
+    /// keep for the consent form that may follow.
+    pub async fn submit_login_keeping_cookie(
+        &self,
+        page: Response,
+        username: &str,
+        password: &str,
+    ) -> (Response, String) {
         let cookie = page
             .headers()
             .get_all(SET_COOKIE)
@@ -170,10 +192,15 @@ impl TestApp {
         let mut form = hidden_inputs(&html);
         form.push(("username".into(), username.into()));
         form.push(("password".into(), password.into()));
+        let answer = self.post_form("/authorize/login", &cookie, &form).await;
+        (answer, cookie)
+    }
+
+    pub async fn post_form(&self, path: &str, cookie: &str, form: &[(String, String)]) -> Response {
         self.http
-            .post(self.url("/authorize/login"))
+            .post(self.url(path))
             .header(COOKIE, cookie)
-            .form(&form)
+            .form(form)
             .send()
             .await
             .unwrap()

@@ -6,6 +6,7 @@
 mod helpers;
 
 mod authorize;
+mod consent;
 mod cors;
 mod discovery;
 mod keys;
