@@ -280,7 +280,7 @@ async fn maintain(state: AppState) {
             Err(e) => tracing::warn!(error = %e, "signing-key maintenance failed"),
         }
         ticks += 1;
-        if ticks % purge_every == 0 {
+        if ticks.is_multiple_of(purge_every) {
             match state.db.purge_codes(now, 3600).await {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(purged = n, "deleted expired authorization codes"),

@@ -134,7 +134,7 @@ pub async fn login(
         return too_many_attempts(&state, &request, csrf, wait);
     }
     let outcome = check_password(&state, username, password).await;
-    if throttles.login_per_address.hit(&address).is_err() {
+    if throttles.login_per_address.exhausts(&address) {
         state
             .events
             .record(
@@ -156,7 +156,7 @@ pub async fn login(
                         .address(peer),
                 )
                 .await;
-            if throttles.login_per_user.hit(username).is_err() {
+            if throttles.login_per_user.exhausts(username) {
                 state
                     .events
                     .record(

@@ -72,11 +72,11 @@ pub async fn authenticate(
             event = event.client(id);
         }
         state.events.record(event).await;
-        let by_address = throttles.client_auth_per_address.hit(&address);
+        let by_address = throttles.client_auth_per_address.exhausts(&address);
         let by_client = claimed
             .as_deref()
-            .map_or(Ok(()), |id| throttles.client_auth_per_client.hit(id));
-        if by_address.is_err() || by_client.is_err() {
+            .is_some_and(|id| throttles.client_auth_per_client.exhausts(id));
+        if by_address || by_client {
             let mut event = Event::new(EventKind::ClientAuthThrottled).address(peer);
             if let Some(id) = &claimed {
                 event = event.client(id);

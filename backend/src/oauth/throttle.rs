@@ -87,6 +87,13 @@ impl Throttle {
         self.hit_at(key, Instant::now())
     }
 
+    /// Counts one event for `key`; `true` if that used up its allowance, so that the next one
+    /// will be refused (the moment worth logging, once, rather than every refusal after it).
+    pub fn exhausts(&self, key: &str) -> bool {
+        let now = Instant::now();
+        self.hit_at(key, now).is_err() || self.check_at(key, now).is_err()
+    }
+
     fn check_at(&self, key: &str, now: Instant) -> Result<(), Duration> {
         let cells = self.cells.lock().unwrap_or_else(PoisonError::into_inner);
         match cells.get(key) {
@@ -187,6 +194,9 @@ mod tests {
         assert_eq!(throttle.check_at("k", t0), Err(Duration::from_secs(10)));
         // Other keys are unaffected.
         throttle.hit_at("other", t0).unwrap();
+        assert!(!throttle.exhausts("fresh"));
+        assert!(!throttle.exhausts("fresh"));
+        assert!(throttle.exhausts("fresh"), "the third of three uses it up");
         // After one interval, exactly one more.
         let t1 = t0 + Duration::from_secs(10);
         throttle.hit_at("k", t1).unwrap();

@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod abuse;
 mod authorize;
 mod consent;
 mod cors;
