@@ -1,6 +1,7 @@
 // The whole system through its real UI, in headless Debian Chromium driven by playwright-core:
 // log in with authorization code + PKCE, see and order products, log out, survive a bad token;
-// and, on a fake clock, the refresh before the access token expires and the revocation at logout.
+// on a fake clock, the refresh before the access token expires and the revocation at logout; and
+// the consent screen a third-party client gets.
 //
 // Needs E2E_API and E2E_APP (scripts/test.sh starts the backend and sets both) and Chromium at
 // /usr/bin/chromium (or CHROMIUM).
@@ -330,4 +331,55 @@ test('the app refreshes the access token before it expires, and logging out revo
   } finally {
     await browser.close();
   }
+});
+
+test('a third-party app gets a consent screen: Deny answers access_denied, Allow a code', async () => {
+  const tab = await context.newPage();
+  // The redirect back is what is under test (not the app's handling of a foreign client's
+  // code), so the request the browser makes is recorded as it leaves.
+  const landed = [];
+  tab.on('request', (request) => {
+    if (request.url().startsWith(`${APP}/callback`)) landed.push(new URL(request.url()));
+  });
+  const authorize = async (state) => {
+    const { createHash, randomBytes } = await import('node:crypto');
+    const verifier = randomBytes(32).toString('base64url');
+    const url = new URL(`${API}/authorize`);
+    url.search = new URLSearchParams({
+      response_type: 'code',
+      client_id: 'demo-partner',
+      redirect_uri: `${APP}/callback`,
+      scope: 'openid profile orders:read',
+      state,
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    }).toString();
+    await tab.goto(url.href);
+    await tab.locator('input[name="username"]').fill('user1');
+    await tab.locator('input[name="password"]').fill('password1');
+    await tab.getByRole('button', { name: 'Log in' }).click();
+    await tab.getByRole('heading', { name: 'Allow access?' }).waitFor();
+    const text = await tab.locator('main').innerText();
+    for (const words of ['Partner shop (third-party app)', 'See your name and username', 'See the orders you have placed']) {
+      assert.ok(text.includes(words), `the consent screen says ${words}`);
+    }
+  };
+  await withScreenshot('consent', async () => {
+    await authorize('deny-me');
+    await tab.getByRole('button', { name: 'Deny' }).click();
+    await tab.waitForURL((url) => url.href.startsWith(`${APP}/callback`));
+    let back = landed.at(-1);
+    assert.equal(back.searchParams.get('error'), 'access_denied');
+    assert.equal(back.searchParams.get('state'), 'deny-me');
+    assert.equal(back.searchParams.get('code'), null);
+
+    await authorize('allow-me');
+    await tab.getByRole('button', { name: 'Allow' }).click();
+    await tab.waitForURL((url) => url.href.startsWith(`${APP}/callback`));
+    back = landed.at(-1);
+    assert.equal(back.searchParams.get('state'), 'allow-me');
+    assert.match(back.searchParams.get('code') ?? '', /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(back.searchParams.get('iss'), API);
+  }, () => tab);
+  await tab.close();
 });
