@@ -23,6 +23,8 @@ CREATE TABLE consents (
 -- is kept here, so the consent form carries nothing but the ticket and the answer.
 CREATE TABLE consent_tickets (
     ticket_hash    TEXT PRIMARY KEY,             -- SHA-256 of the ticket in the form
+    csrf_hash      TEXT NOT NULL,                -- SHA-256 of the browser's anti-forgery token:
+                                                 -- the ticket answers only in that browser
     user_id        TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     client_id      TEXT NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
     redirect_uri   TEXT NOT NULL,

@@ -9,6 +9,7 @@ use crate::storage::{Db, EventQuery, now};
 
 /// Runs `command`; what it prints goes to standard output.
 pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
+    config.check()?;
     let db = Db::connect(&config.database_url.0).await?;
     let out = match command {
         Command::Serve => anyhow::bail!("`serve` is not an administration command"),
@@ -84,14 +85,29 @@ fn events_table(events: &[crate::storage::EventRow]) -> String {
             "{:>6}  {:<20}  {:<22} {:<16} {:<24} {:<15} {}",
             e.id,
             time(Some(e.at)),
-            e.kind,
-            e.client_id.as_deref().unwrap_or("-"),
-            e.user_id.as_deref().unwrap_or("-"),
-            e.address.as_deref().unwrap_or("-"),
-            e.detail
+            printable(&e.kind),
+            printable(e.client_id.as_deref().unwrap_or("-")),
+            printable(e.user_id.as_deref().unwrap_or("-")),
+            printable(e.address.as_deref().unwrap_or("-")),
+            printable(&e.detail)
         );
     }
     out
+}
+
+/// Usernames and client ids in the log are whatever a caller typed: control characters are
+/// escaped so that they cannot forge table rows or drive the terminal.
+fn printable(raw: &str) -> String {
+    raw.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` from Unix seconds (civil-from-days, H. Hinnant's algorithm), so the
@@ -120,6 +136,12 @@ fn time(unix: Option<i64>) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn escapes_control_characters() {
+        assert_eq!(super::printable("user0"), "user0");
+        assert_eq!(super::printable("a\nb\u{1b}[31m"), "a\\nb\\u{1b}[31m");
+    }
+
     #[test]
     fn formats_unix_time() {
         assert_eq!(super::time(Some(0)), "1970-01-01T00:00:00Z");

@@ -94,8 +94,8 @@ pub struct Config {
     #[arg(long, env = "LOGIN_ATTEMPTS_PER_ADDRESS", default_value = "30/60")]
     pub login_attempts_per_address: Rate,
 
-    /// Failed client authentications (at /token, /revoke, /introspect) allowed per client id,
-    /// as N/S.
+    /// Failed client authentications (at /token, /revoke, /introspect) allowed per client id
+    /// from one address, as N/S. (Per client id alone, anyone could lock a client out.)
     #[arg(long, env = "CLIENT_AUTH_FAILURES_PER_CLIENT", default_value = "20/60")]
     pub client_auth_failures_per_client: Rate,
 
@@ -106,6 +106,10 @@ pub struct Config {
         default_value = "30/60"
     )]
     pub client_auth_failures_per_address: Rate,
+
+    /// Days the security event log keeps an event.
+    #[arg(long, env = "EVENT_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u64).range(1..=3650))]
+    pub event_retention_days: u64,
 
     /// Seed the demo users, clients, scopes and products (never on by default).
     #[arg(long, env = "DEMO", default_value_t = false)]

@@ -143,8 +143,13 @@ impl EventLog {
 async fn write(db: Db, mut receiver: mpsc::Receiver<EventRow>) {
     let mut batch = Vec::with_capacity(BATCH);
     while receiver.recv_many(&mut batch, BATCH).await > 0 {
-        if let Err(e) = db.insert_events(&batch).await {
-            tracing::error!(error = %e, lost = batch.len(), "storing security events failed");
+        // One retry: a busy database (another instance writing) is the likely cause.
+        if let Err(first) = db.insert_events(&batch).await {
+            tracing::warn!(error = %first, "storing security events failed; retrying");
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            if let Err(e) = db.insert_events(&batch).await {
+                tracing::error!(error = %e, lost = batch.len(), "storing security events failed");
+            }
         }
         batch.clear();
     }

@@ -261,7 +261,8 @@ fn ports(listeners: &[TcpListener]) -> Vec<u16> {
 
 /// Background upkeep: the signing-key schedule and reload (every reload interval), and every
 /// ten minutes the deletion of expired codes and consent tickets (spent codes are kept an hour,
-/// to recognise late replays) and of idle rate-limit state.
+/// to recognise late replays), of security events past their retention, and of idle
+/// rate-limit state.
 async fn maintain(state: AppState) {
     let every = rotation::reload_interval(&state.config);
     let mut interval = tokio::time::interval(every);
@@ -288,6 +289,10 @@ async fn maintain(state: AppState) {
             }
             if let Err(e) = state.db.purge_consent_tickets(now).await {
                 tracing::warn!(error = %e, "purging expired consent tickets failed");
+            }
+            let retention = i64::try_from(state.config.event_retention_days * 86_400).unwrap_or(0);
+            if let Err(e) = state.db.purge_events(now - retention).await {
+                tracing::warn!(error = %e, "purging old security events failed");
             }
             state.throttles.prune();
         }

@@ -18,7 +18,7 @@ use url::Url;
 use super::consent;
 use super::page;
 use super::params::Params;
-use super::throttle::retry_after_secs;
+use super::throttle::{address_key, retry_after_secs};
 use super::token::GrantType;
 use crate::crypto;
 use crate::events::{Event, EventKind};
@@ -91,6 +91,25 @@ pub async fn login(
         Err(refusal) => return refuse(&state, refusal),
     };
     let peer = peer.ip();
+    let csrf = params.get("csrf_token").unwrap_or_default();
+    // Every post counts against the address before anything else happens (RFC 9700 §4.16
+    // leaves the means open; OWASP asks for limits per account and per source). Counting is
+    // one step with the check, so parallel requests cannot slip past it.
+    let throttles = &state.throttles;
+    match throttles.login_per_address.hit(&address_key(peer)) {
+        Err(wait) => return too_many_attempts(&state, &request, csrf, wait),
+        Ok(true) => {
+            state
+                .events
+                .record(
+                    Event::new(EventKind::LoginThrottled)
+                        .address(peer)
+                        .detail("login attempts from this address"),
+                )
+                .await;
+        }
+        Ok(false) => {}
+    }
     if params.get("action") == Some("cancel") {
         state
             .events
@@ -105,7 +124,6 @@ pub async fn login(
     }
     let username = params.get("username").unwrap_or_default();
     let password = params.get("password").unwrap_or_default();
-    let csrf = params.get("csrf_token").unwrap_or_default();
     if username.is_empty() || password.is_empty() {
         return login_form(
             &state,
@@ -122,27 +140,16 @@ pub async fn login(
             Some("Invalid username or password."),
         );
     }
-    // Throttled attempts are refused before the password is hashed (RFC 9700 §4.16 leaves the
-    // means open; OWASP asks for limits per account and per source).
-    let address = peer.to_canonical().to_string();
-    let throttles = &state.throttles;
-    if let Err(wait) = throttles
-        .login_per_address
-        .check(&address)
-        .and_then(|()| throttles.login_per_user.check(username))
-    {
-        return too_many_attempts(&state, &request, csrf, wait);
-    }
+    // A failure for this username is reserved before the password is hashed, and given back
+    // if the password is right: a throttled guess costs no Argon2 run, and the right password
+    // gets the same 429 as a wrong one, so the throttle reveals nothing.
+    let user_exhausted = match throttles.login_per_user.hit(username) {
+        Err(wait) => return too_many_attempts(&state, &request, csrf, wait),
+        Ok(exhausted) => exhausted,
+    };
     let outcome = check_password(&state, username, password).await;
-    if throttles.login_per_address.exhausts(&address) {
-        state
-            .events
-            .record(
-                Event::new(EventKind::LoginThrottled)
-                    .address(peer)
-                    .detail("login attempts from this address"),
-            )
-            .await;
+    if !matches!(outcome, Ok(None)) {
+        throttles.login_per_user.refund(username);
     }
     let user = match outcome {
         Ok(Some(user)) => user,
@@ -156,7 +163,7 @@ pub async fn login(
                         .address(peer),
                 )
                 .await;
-            if throttles.login_per_user.exhausts(username) {
+            if user_exhausted {
                 state
                     .events
                     .record(

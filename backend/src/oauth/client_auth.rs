@@ -9,7 +9,7 @@ use shared::oauth::ErrorCode;
 
 use super::error::OAuthError;
 use super::params::Params;
-use super::throttle::retry_after_secs;
+use super::throttle::{address_key, retry_after_secs};
 use crate::crypto;
 use crate::events::{Event, EventKind};
 use crate::state::AppState;
@@ -42,7 +42,10 @@ pub async fn authenticate(
     headers: &HeaderMap,
     params: &Params,
 ) -> Result<(Client, AuthMethod), OAuthError> {
-    let address = peer.to_canonical().to_string();
+    let address = address_key(peer);
+    // The per-client limit counts a client id *from one address*: counted per client id
+    // alone, anyone who knows a client id could lock that client out with a few wrong secrets.
+    let claimed = claimed_client_id(headers, params).map(|id| format!("{id} {address}"));
     let throttles = &state.throttles;
     let too_many = |wait| {
         OAuthError::throttled(
@@ -54,34 +57,35 @@ pub async fn authenticate(
         .client_auth_per_address
         .check(&address)
         .map_err(too_many)?;
-    let claimed = claimed_client_id(headers, params);
-    if let Some(id) = &claimed {
+    if let Some(key) = &claimed {
         throttles
             .client_auth_per_client
-            .check(id)
+            .check(key)
             .map_err(too_many)?;
     }
+    // Checked, then counted only on failure: a verification is one SHA-256 (see
+    // `crypto::sha256_hex`), so requests in flight add little, and honest parallel requests
+    // never use up the allowance.
     let result = verify(&state.db, headers, params).await;
     if let Err(error) = &result
         && error.code == ErrorCode::InvalidClient
     {
-        let mut event = Event::new(EventKind::ClientAuthFailed)
+        let client_id = claimed_client_id(headers, params);
+        let event = Event::new(EventKind::ClientAuthFailed)
             .address(peer)
             .detail(error.description.clone());
-        if let Some(id) = &claimed {
-            event = event.client(id);
-        }
-        state.events.record(event).await;
-        let by_address = throttles.client_auth_per_address.exhausts(&address);
+        let with_client = |event: Event| match &client_id {
+            Some(id) => event.client(id),
+            None => event,
+        };
+        state.events.record(with_client(event)).await;
+        let by_address = throttles.client_auth_per_address.hit(&address) == Ok(true);
         let by_client = claimed
             .as_deref()
-            .is_some_and(|id| throttles.client_auth_per_client.exhausts(id));
+            .is_some_and(|key| throttles.client_auth_per_client.hit(key) == Ok(true));
         if by_address || by_client {
-            let mut event = Event::new(EventKind::ClientAuthThrottled).address(peer);
-            if let Some(id) = &claimed {
-                event = event.client(id);
-            }
-            state.events.record(event).await;
+            let event = Event::new(EventKind::ClientAuthThrottled).address(peer);
+            state.events.record(with_client(event)).await;
         }
     }
     result

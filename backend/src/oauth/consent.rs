@@ -4,8 +4,9 @@
 //! remembered per client, and asked again only when a client asks for more.
 //!
 //! The login has already happened, so the authorization request is kept server-side under a
-//! one-time ticket (at most five minutes): the consent form carries only the ticket, the
-//! anti-forgery token and the answer, and nothing the browser sends can change what is granted.
+//! one-time ticket (at most five minutes), bound to the browser's anti-forgery token: the
+//! consent form carries only the ticket, that token and the answer, nothing the browser sends
+//! can change what is granted, and a ticket carried to another browser answers nothing.
 
 use std::net::SocketAddr;
 
@@ -85,7 +86,11 @@ pub async fn ask(
     };
     if let Err(e) = state
         .db
-        .insert_consent_ticket(&crypto::sha256_hex(&ticket), &stored)
+        .insert_consent_ticket(
+            &crypto::sha256_hex(&ticket),
+            &crypto::sha256_hex(csrf),
+            &stored,
+        )
         .await
     {
         tracing::error!(error = %e, "storing a consent ticket failed");
@@ -147,7 +152,11 @@ pub async fn answer(
     };
     let ticket = match state
         .db
-        .take_consent_ticket(&crypto::sha256_hex(ticket), now)
+        .take_consent_ticket(
+            &crypto::sha256_hex(ticket),
+            &crypto::sha256_hex(params.get("csrf_token").unwrap_or_default()),
+            now,
+        )
         .await
     {
         Ok(Some(ticket)) => ticket,

@@ -4,14 +4,15 @@
 //!
 //! Why no request ever fails across a rotation (RFC 7517 §5 leaves caching to HTTP; RFC 8725
 //! §3.2 asks verifiers to take keys only from the issuer's set):
-//! - A key is published for at least the JWKS cache lifetime (`--jwks-max-age`, sent as
-//!   `Cache-Control: max-age`) before it signs, so a resource server that caches the JWKS
-//!   already has the key of any token it is shown.
-//! - Every instance reloads the stored keys at least that often, so it verifies tokens that
-//!   another instance signs with a freshly promoted key.
+//! - Every instance reloads the stored keys at least every `min(jwks_max_age, 60 s)`.
+//! - A key is published for a JWKS cache lifetime (`--jwks-max-age`, sent as
+//!   `Cache-Control: max-age`) plus one reload interval before it signs: by then every
+//!   instance publishes it, and every copy of the JWKS that a resource server may still use
+//!   was fetched after that, so it has the key of any token it is shown.
 //! - A retired key stays published until every token it signed has expired: the longest
-//!   access-token lifetime, plus the clock leeway, plus one reload interval (an instance may
-//!   sign with it until it reloads).
+//!   access-token lifetime any client can be given (a day), plus the clock leeway, plus one
+//!   reload interval (an instance may sign with it until it reloads). Using the ceiling rather
+//!   than today's settings keeps this true when a client's lifetime is shortened later.
 //!
 //! Rotation happens on a schedule (`--key-rotation-interval`) and by command
 //! (`backend keys rotate`). Both are one transaction that checks the keys are still in the
@@ -26,6 +27,8 @@ use crate::storage::{Db, StoredKey};
 
 /// Clock skew allowed on `exp` (the same as `access_token::LEEWAY_SECS`).
 const LEEWAY_SECS: i64 = 30;
+/// The longest access-token lifetime the configuration and the client table allow.
+const MAX_ACCESS_TOKEN_TTL: i64 = 86_400;
 /// Instances reload the keys at least this often, and sooner when the JWKS lifetime is shorter.
 const MAX_RELOAD_SECS: u64 = 60;
 
@@ -34,22 +37,27 @@ const MAX_RELOAD_SECS: u64 = 60;
 pub struct Policy {
     /// A current key signs this long before it is replaced; `None`: only by command.
     pub rotation_interval: Option<i64>,
-    /// How long a resource server may cache the JWKS; a next key waits this long.
+    /// How long a resource server may cache the JWKS.
     pub jwks_max_age: i64,
+    /// How long a next key is published before it may sign.
+    pub publish_for: i64,
     /// How long a retired key stays published.
     pub retired_for: i64,
 }
 
 impl Policy {
-    pub fn new(config: &Config, longest_access_token_ttl: u64) -> Self {
+    pub fn new(config: &Config) -> Self {
         let secs = |s: u64| i64::try_from(s).unwrap_or(i64::MAX);
+        let reload = secs(reload_interval(config).as_secs());
         Self {
             rotation_interval: (config.key_rotation_interval > 0)
                 .then(|| secs(config.key_rotation_interval)),
             jwks_max_age: secs(config.jwks_max_age),
-            retired_for: secs(longest_access_token_ttl)
+            publish_for: secs(config.jwks_max_age).saturating_add(reload),
+            retired_for: MAX_ACCESS_TOKEN_TTL
+                .max(secs(config.access_token_ttl))
                 .saturating_add(LEEWAY_SECS)
-                .saturating_add(secs(reload_interval(config).as_secs())),
+                .saturating_add(reload),
         }
     }
 }
@@ -96,7 +104,7 @@ pub fn plan(keys: &[StoredKey], now: i64, policy: &Policy) -> Vec<Step> {
 }
 
 fn published_long_enough(next: &StoredKey, now: i64, policy: &Policy) -> bool {
-    next.created_at + policy.jwks_max_age <= now
+    next.created_at + policy.publish_for <= now
 }
 
 /// Carries out `steps`; returns the events to log. A step that another instance has already
@@ -148,36 +156,36 @@ pub async fn prepare(db: &Db, config: &Config, now: i64) -> anyhow::Result<(KeyR
             events.push(Event::new(EventKind::KeyActivated).detail(key.kid));
         }
     }
-    let policy = Policy::new(
-        config,
-        db.longest_access_token_ttl(config.access_token_ttl).await?,
-    );
+    let policy = Policy::new(config);
     events.extend(apply(db, &plan(&db.signing_keys().await?, now, &policy), now).await?);
     let ring = KeyRing::new(super::keys::KeySet::from_stored(&db.signing_keys().await?)?);
     Ok((ring, events))
 }
 
 /// One round of the schedule, then a reload of the keys in use if the stored ones changed
-/// (here or in another instance).
+/// (here or in another instance). The reload happens even when the round failed: another
+/// instance may have rotated, and this one must not keep signing with a retired key.
 pub async fn maintain(
     db: &Db,
     config: &Config,
     ring: &KeyRing,
     now: i64,
 ) -> anyhow::Result<Vec<Event>> {
-    let policy = Policy::new(
-        config,
-        db.longest_access_token_ttl(config.access_token_ttl).await?,
-    );
-    let events = apply(db, &plan(&db.signing_keys().await?, now, &policy), now).await?;
+    let policy = Policy::new(config);
+    let round = match db.signing_keys().await {
+        Ok(keys) => apply(db, &plan(&keys, now, &policy), now).await,
+        Err(e) => Err(e.into()),
+    };
     if ring.refresh(&db.signing_keys().await?)? {
         tracing::info!(kid = %ring.get().signing().0, "signing keys reloaded");
     }
-    Ok(events)
+    round
 }
 
-/// `backend keys rotate`: promotes the next key now. Refused while the next key is younger than
-/// the JWKS cache lifetime (resource servers might not know it yet) unless `force`.
+/// `backend keys rotate`: promotes the next key now. Refused while the next key has been
+/// published for less than the JWKS cache lifetime plus one reload (resource servers might not
+/// know it yet) unless `force`. It reads the same configuration as the server (flags,
+/// environment, `.env`), so run it with the server's settings.
 pub async fn rotate_now(
     db: &Db,
     config: &Config,
@@ -185,30 +193,33 @@ pub async fn rotate_now(
     now: i64,
 ) -> anyhow::Result<Vec<Event>> {
     let keys = db.signing_keys().await?;
-    let policy = Policy::new(
-        config,
-        db.longest_access_token_ttl(config.access_token_ttl).await?,
-    );
+    let policy = Policy::new(config);
     let current = keys.iter().find(|k| k.state == "current");
     let next = keys.iter().find(|k| k.state == "next");
     let (Some(current), Some(next)) = (current, next) else {
-        apply(db, &[Step::CreateNext], now).await?;
+        let created: Vec<_> = apply(db, &[Step::CreateNext], now)
+            .await?
+            .into_iter()
+            .map(Event::into_row)
+            .collect();
+        db.insert_events(&created).await?;
         anyhow::bail!(
             "there was no next key to promote; one has been created and published. Run the \
-             rotation again in {} s, once JWKS caches have picked it up",
-            policy.jwks_max_age
+             rotation again in {} s, once every JWKS cache has picked it up",
+            policy.publish_for
         );
     };
     if !force && !published_long_enough(next, now, &policy) {
-        let wait = next.created_at + policy.jwks_max_age - now;
+        let wait = next.created_at + policy.publish_for - now;
         anyhow::bail!(
-            "the next key {} has been published for {} s, and resource servers may cache the \
-             JWKS for {} s: run the rotation again in {wait} s, or pass --force to rotate now \
-             (a resource server with an older copy of the JWKS would then refuse new tokens \
-             until it refetches it)",
+            "the next key {} has been published for {} s; resource servers may cache the JWKS \
+             for {} s, and servers reload keys within {} s: run the rotation again in {wait} s, \
+             or pass --force to rotate now (a resource server with an older copy of the JWKS \
+             would then refuse new tokens until it refetches it)",
             next.kid,
             now - next.created_at,
-            policy.jwks_max_age
+            policy.jwks_max_age,
+            policy.publish_for - policy.jwks_max_age
         );
     }
     apply(
@@ -229,6 +240,7 @@ mod tests {
     const POLICY: Policy = Policy {
         rotation_interval: Some(1000),
         jwks_max_age: 100,
+        publish_for: 110,
         retired_for: 500,
     };
 
@@ -265,10 +277,12 @@ mod tests {
             key("b", "next", 950, None, None),
         ];
         assert_eq!(plan(&keys, 999, &POLICY), []);
-        // Due, but "b" has been published for only 50 s of the 100 a cache may keep the JWKS.
+        // Due, but "b" has been published for only 50 s of the 110 it needs (a JWKS lifetime
+        // of 100 s plus a reload interval).
         assert_eq!(plan(&keys, 1000, &POLICY), []);
+        assert_eq!(plan(&keys, 1059, &POLICY), []);
         assert_eq!(
-            plan(&keys, 1050, &POLICY),
+            plan(&keys, 1060, &POLICY),
             [Step::Rotate {
                 current: "a".into(),
                 next: "b".into()
@@ -279,6 +293,18 @@ mod tests {
             ..POLICY
         };
         assert_eq!(plan(&keys, 100_000, &manual_only), []);
+    }
+
+    #[test]
+    fn keys_wait_for_caches_and_reloads_and_outlive_the_longest_token() {
+        let config =
+            <Config as clap::Parser>::try_parse_from(["backend", "--jwks-max-age", "600"]).unwrap();
+        let policy = Policy::new(&config);
+        assert_eq!(policy.publish_for, 660);
+        assert_eq!(policy.retired_for, 86_400 + 30 + 60);
+        let config =
+            <Config as clap::Parser>::try_parse_from(["backend", "--jwks-max-age", "5"]).unwrap();
+        assert_eq!(Policy::new(&config).publish_for, 10);
     }
 
     #[test]

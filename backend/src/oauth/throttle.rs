@@ -14,6 +14,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::net::IpAddr;
 use std::str::FromStr;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -82,16 +83,24 @@ impl Throttle {
         self.check_at(key, Instant::now())
     }
 
-    /// Counts one event for `key`, if the rate allows it; `Err(wait)` otherwise.
-    pub fn hit(&self, key: &str) -> Result<(), Duration> {
+    /// Counts one event for `key` if the rate allows it: `Ok(true)` when this very event used
+    /// up the allowance (the moment worth logging, once), `Err(wait)` when refused. Check and
+    /// count are one step under the lock, so concurrent requests cannot all pass a check
+    /// before any of them is counted.
+    pub fn hit(&self, key: &str) -> Result<bool, Duration> {
         self.hit_at(key, Instant::now())
     }
 
-    /// Counts one event for `key`; `true` if that used up its allowance, so that the next one
-    /// will be refused (the moment worth logging, once, rather than every refusal after it).
-    pub fn exhausts(&self, key: &str) -> bool {
+    /// Gives back one event counted by [`Throttle::hit`] (an attempt reserved before the
+    /// outcome was known, that turned out not to count: a successful login).
+    pub fn refund(&self, key: &str) {
         let now = Instant::now();
-        self.hit_at(key, now).is_err() || self.check_at(key, now).is_err()
+        let mut cells = self.cells.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(full_at) = cells.get_mut(key) {
+            *full_at = full_at
+                .checked_sub(self.rate.interval())
+                .map_or(now, |t| t.max(now));
+        }
     }
 
     fn check_at(&self, key: &str, now: Instant) -> Result<(), Duration> {
@@ -102,7 +111,7 @@ impl Throttle {
         }
     }
 
-    fn hit_at(&self, key: &str, now: Instant) -> Result<(), Duration> {
+    fn hit_at(&self, key: &str, now: Instant) -> Result<bool, Duration> {
         let mut cells = self.cells.lock().unwrap_or_else(PoisonError::into_inner);
         let full_at = cells.get(key).copied().unwrap_or(now);
         self.admits(full_at, now)?;
@@ -110,11 +119,11 @@ impl Throttle {
         if cells.len() >= MAX_KEYS && !cells.contains_key(key) {
             cells.retain(|_, full_at| *full_at > now);
             if cells.len() >= MAX_KEYS {
-                return Ok(());
+                return Ok(false);
             }
         }
         cells.insert(key.to_owned(), next);
-        Ok(())
+        Ok(self.admits(next, now).is_err())
     }
 
     /// One more event is allowed while the allowance is at least one interval short of empty.
@@ -134,6 +143,18 @@ impl Throttle {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .retain(|_, full_at| *full_at > now);
+    }
+}
+
+/// The key for per-address limits: an IPv4 address, or the /64 an IPv6 address is in (one
+/// subscriber usually holds a whole /64, and could otherwise take a fresh address per guess).
+pub fn address_key(address: IpAddr) -> String {
+    match address.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
     }
 }
 
@@ -194,9 +215,14 @@ mod tests {
         assert_eq!(throttle.check_at("k", t0), Err(Duration::from_secs(10)));
         // Other keys are unaffected.
         throttle.hit_at("other", t0).unwrap();
-        assert!(!throttle.exhausts("fresh"));
-        assert!(!throttle.exhausts("fresh"));
-        assert!(throttle.exhausts("fresh"), "the third of three uses it up");
+        assert_eq!(throttle.hit_at("fresh", t0), Ok(false));
+        assert_eq!(throttle.hit_at("fresh", t0), Ok(false));
+        assert_eq!(
+            throttle.hit_at("fresh", t0),
+            Ok(true),
+            "the third of three uses it up"
+        );
+        assert!(throttle.hit_at("fresh", t0).is_err());
         // After one interval, exactly one more.
         let t1 = t0 + Duration::from_secs(10);
         throttle.hit_at("k", t1).unwrap();
@@ -219,6 +245,39 @@ mod tests {
             assert!(throttle.hit_at("k", t0).is_err());
         }
         throttle.hit_at("k", t0 + Duration::from_secs(10)).unwrap();
+    }
+
+    #[test]
+    fn a_refund_gives_one_event_back() {
+        let throttle = Throttle::new("2/20".parse().unwrap());
+        throttle.hit("k").unwrap();
+        throttle.hit("k").unwrap();
+        assert!(throttle.hit("k").is_err());
+        throttle.refund("k");
+        throttle.hit("k").unwrap();
+        assert!(throttle.hit("k").is_err());
+        // Refunding an unknown key, or more than was counted, is harmless.
+        throttle.refund("unknown");
+        for _ in 0..10 {
+            throttle.refund("k");
+        }
+        throttle.hit("k").unwrap();
+        throttle.hit("k").unwrap();
+        assert!(throttle.hit("k").is_err());
+    }
+
+    #[test]
+    fn ipv6_addresses_are_keyed_by_their_64_bit_prefix() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(address_key(a), address_key(b));
+        assert_ne!(address_key(a), address_key(c));
+        assert_eq!(address_key("192.0.2.7".parse().unwrap()), "192.0.2.7");
+        assert_eq!(
+            address_key("::ffff:192.0.2.7".parse().unwrap()),
+            "192.0.2.7"
+        );
     }
 
     #[test]

@@ -23,13 +23,21 @@ pub struct ScopeInfo {
 }
 
 impl Db {
-    pub async fn insert_consent_ticket(&self, ticket_hash: &str, t: &ConsentTicket) -> Result<()> {
+    /// Stores `t` under the ticket's hash, bound to the hash of the browser's anti-forgery
+    /// token.
+    pub async fn insert_consent_ticket(
+        &self,
+        ticket_hash: &str,
+        csrf_hash: &str,
+        t: &ConsentTicket,
+    ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO consent_tickets (ticket_hash, user_id, client_id, redirect_uri, scope,
-                 state, code_challenge, nonce, auth_time, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO consent_tickets (ticket_hash, csrf_hash, user_id, client_id, redirect_uri,
+                 scope, state, code_challenge, nonce, auth_time, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(ticket_hash)
+        .bind(csrf_hash)
         .bind(&t.user_id)
         .bind(&t.client_id)
         .bind(&t.redirect_uri)
@@ -44,18 +52,21 @@ impl Db {
         Ok(())
     }
 
-    /// Removes and returns the ticket if it is still valid: an answer counts once.
+    /// Removes and returns the ticket if it is still valid and presented by the browser it was
+    /// issued to: an answer counts once, and a ticket sent from elsewhere changes nothing.
     pub async fn take_consent_ticket(
         &self,
         ticket_hash: &str,
+        csrf_hash: &str,
         now: i64,
     ) -> Result<Option<ConsentTicket>> {
         let ticket: Option<ConsentTicket> = sqlx::query_as(
-            "DELETE FROM consent_tickets WHERE ticket_hash = ?
+            "DELETE FROM consent_tickets WHERE ticket_hash = ? AND csrf_hash = ?
              RETURNING user_id, client_id, redirect_uri, scope, state, code_challenge, nonce,
                        auth_time, expires_at",
         )
         .bind(ticket_hash)
+        .bind(csrf_hash)
         .fetch_optional(&self.pool)
         .await?;
         Ok(ticket.filter(|t| t.expires_at > now))

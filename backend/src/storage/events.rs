@@ -41,6 +41,15 @@ impl Db {
         tx.commit().await
     }
 
+    /// Deletes events older than `before` (the retention period); returns how many.
+    pub async fn purge_events(&self, before: i64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM security_events WHERE at < ?")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     pub async fn events(&self, query: &EventQuery) -> Result<Vec<EventRow>> {
         sqlx::query_as(
             "SELECT id, at, kind, client_id, user_id, address, detail FROM security_events

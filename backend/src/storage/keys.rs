@@ -117,15 +117,4 @@ impl Db {
             .await?;
         Ok(done.rows_affected() == 1)
     }
-
-    /// The longest access-token lifetime any client may get, given the server-wide default.
-    pub async fn longest_access_token_ttl(&self, default: u64) -> Result<u64> {
-        let longest: Option<i64> = sqlx::query_scalar("SELECT MAX(access_token_ttl) FROM clients")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(longest
-            .and_then(|t| u64::try_from(t).ok())
-            .unwrap_or(0)
-            .max(default))
-    }
 }

@@ -3,7 +3,9 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{SERVICE, SERVICE_SECRET, TestApp, oauth_error, spawn_app, spawn_app_with};
+use crate::helpers::{
+    SERVICE, SERVICE_SECRET, TestApp, hidden_inputs, oauth_error, spawn_app, spawn_app_with,
+};
 
 async fn try_login(app: &TestApp, username: &str, password: &str) -> reqwest::Response {
     let auth = app.new_authorization();
@@ -54,6 +56,47 @@ async fn failed_logins_per_user_are_throttled() {
     assert_eq!(throttled[0].user_id.as_deref(), Some("user1"));
     assert_eq!(throttled[0].address.as_deref(), Some("127.0.0.1"));
     assert_eq!(app.events("login_succeeded", 1).await.len(), 1);
+}
+
+#[tokio::test]
+async fn parallel_guesses_cannot_slip_past_the_limit() {
+    let app = spawn_app().await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let auth = app.new_authorization();
+        let page = app
+            .get_authorize(&app.authorize_query(&auth, "openid"))
+            .await;
+        let cookie = page.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let mut form = hidden_inputs(&page.text().await.unwrap());
+        form.push(("username".into(), "user1".into()));
+        form.push(("password".into(), "guess".into()));
+        let request = app
+            .http
+            .post(app.url("/authorize/login"))
+            .header("cookie", cookie)
+            .form(&form);
+        tasks.spawn(async move { request.send().await.unwrap().status() });
+    }
+    // Twenty guesses for one user at once: each is counted before its password is hashed.
+    let statuses = tasks.join_all().await;
+    let tried = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((tried, refused), (5, 15), "{statuses:?}");
+    assert_eq!(
+        app.events("login_throttled", 1).await.len(),
+        1,
+        "logged once"
+    );
 }
 
 #[tokio::test]

@@ -264,6 +264,31 @@ async fn the_consent_form_is_checked() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "no anti-forgery cookie");
+    // The ticket with another browser's anti-forgery pair (from its own login page): a stolen
+    // ticket answers nothing, and does not spend the real one either.
+    let other = app
+        .get_authorize(&app.authorize_query_for(PARTNER, &auth, "openid email"))
+        .await;
+    let other_cookie = other
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let other_csrf = hidden_inputs(&other.text().await.unwrap())
+        .into_iter()
+        .find(|(k, _)| k == "csrf_token")
+        .unwrap()
+        .1;
+    let r = app
+        .post_form(
+            "/authorize/consent",
+            &other_cookie,
+            &with(&[("decision", "allow"), ("csrf_token", &other_csrf)]),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(app.code_count().await, 0, "nothing was issued");
     // The real ticket is still good after all that.
     let r = app

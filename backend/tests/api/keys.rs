@@ -102,8 +102,8 @@ async fn rotation_under_load_never_fails_a_request() {
     }
     let mut kids = vec![signing_kid(&app).await];
     for _ in 0..3 {
-        // The next key has to be published for a whole JWKS lifetime first.
-        tokio::time::sleep(Duration::from_millis(1100)).await;
+        // The next key has to be published for a whole JWKS lifetime plus one reload first.
+        tokio::time::sleep(Duration::from_millis(2100)).await;
         let out = app.cli(&["keys", "rotate"]).await;
         assert!(
             out.status.success(),
@@ -218,9 +218,13 @@ async fn keys_rotate_on_schedule() {
 #[tokio::test]
 async fn retired_keys_are_removed_once_their_tokens_have_expired() {
     let app = spawn_app_with(&["--jwks-max-age", "1"]).await;
-    // A key retired long ago (a day is longer than any token lives), and one retired just now.
+    // A key retired long ago (no token lives longer than a day), and one retired an hour ago
+    // (a client may have had day-long tokens then).
     let now = backend::storage::now();
-    for (kid, retired_at) in [("old-retired", now - 86_400), ("recent-retired", now - 5)] {
+    for (kid, retired_at) in [
+        ("old-retired", now - 2 * 86_400),
+        ("recent-retired", now - 3600),
+    ] {
         let key = backend::oauth::keys::generate("retired", now - 100_000).unwrap();
         sqlx::query(
             "INSERT INTO signing_keys (kid, alg, private_der, public_x, public_y, state, created_at, retired_at)
