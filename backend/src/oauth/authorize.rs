@@ -79,13 +79,10 @@ pub async fn login(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let params = match Params::parse(&body) {
+    let params = match checked_form(&headers, &body) {
         Ok(params) => params,
-        Err(e) => return page::error(StatusCode::BAD_REQUEST, &e.to_string()),
+        Err(refused) => return *refused,
     };
-    if let Some(refused) = check_csrf(&headers, &params) {
-        return refused;
-    }
     let request = match validate(&state, &params).await {
         Ok(request) => request,
         Err(refusal) => return refuse(&state, refusal),
@@ -233,19 +230,23 @@ pub async fn login(
     }
 }
 
-/// The double-submit check shared by the login and consent forms; `Some(page)` if it fails.
-pub(super) fn check_csrf(headers: &HeaderMap, params: &Params) -> Option<Response> {
+/// The body of a form this server's own page posted: parsed, and with the double-submit
+/// anti-forgery check passed (shared by the login and consent forms). `Err(page)` otherwise.
+pub(super) fn checked_form(headers: &HeaderMap, body: &[u8]) -> Result<Params, Box<Response>> {
+    let params = Params::parse(body)
+        .map_err(|e| Box::new(page::error(StatusCode::BAD_REQUEST, &e.to_string())))?;
     let csrf_ok = match (params.get("csrf_token"), cookie(headers, CSRF_COOKIE)) {
         (Some(form), Some(cookie)) => crypto::constant_time_eq(form.as_bytes(), cookie.as_bytes()),
         _ => false,
     };
-    (!csrf_ok).then(|| {
-        page::error(
+    if !csrf_ok {
+        return Err(Box::new(page::error(
             StatusCode::FORBIDDEN,
             "This form has expired or was not sent by this server's own page. \
              Go back to the application and start the login again.",
-        )
-    })
+        )));
+    }
+    Ok(params)
 }
 
 fn too_many_attempts(

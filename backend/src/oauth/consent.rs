@@ -17,9 +17,8 @@ use axum::response::Response;
 use shared::scope::ScopeSet;
 use url::Url;
 
-use super::authorize::{check_csrf, deny, issue_code};
+use super::authorize::{checked_form, deny, issue_code};
 use super::page;
-use super::params::Params;
 use crate::crypto;
 use crate::events::{Event, EventKind};
 use crate::state::AppState;
@@ -122,13 +121,10 @@ pub async fn answer(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let params = match Params::parse(&body) {
+    let params = match checked_form(&headers, &body) {
         Ok(params) => params,
-        Err(e) => return page::error(StatusCode::BAD_REQUEST, &e.to_string()),
+        Err(refused) => return *refused,
     };
-    if let Some(refused) = check_csrf(&headers, &params) {
-        return refused;
-    }
     let allow = match params.get("decision") {
         Some("allow") => true,
         Some("deny") => false,

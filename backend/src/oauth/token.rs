@@ -19,7 +19,7 @@ use super::params::Params;
 use crate::crypto;
 use crate::events::{Event, EventKind};
 use crate::state::AppState;
-use crate::storage::{Client, Grant, Issue, Redemption, now};
+use crate::storage::{Client, Grant, Issue, Redemption, RefreshView, now};
 
 /// The grant types this server implements, as RFC 6749 names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -301,21 +301,15 @@ async fn refresh(
         Some(asked) => asked,
         None => granted,
     };
+    let reuse = Reuse {
+        state,
+        peer,
+        client,
+        token: &token,
+        now,
+    };
     if token.used_at.is_some() {
-        state
-            .events
-            .record(
-                Event::new(EventKind::RefreshReused)
-                    .client(&client.id)
-                    .user(&token.user_id)
-                    .address(peer)
-                    .detail(format!("grant {} revoked", token.grant_id)),
-            )
-            .await;
-        state
-            .db
-            .revoke_grant(&token.grant_id, "refresh token reused", now)
-            .await?;
+        reuse.revoke_family("refresh token reused").await?;
         return Err(OAuthError::invalid_grant(
             "this refresh token was already used; for safety every token of this login has been revoked",
         ));
@@ -337,19 +331,8 @@ async fn refresh(
             .await?
             .is_some_and(|t| t.used_at.is_some());
         if spent {
-            state
-                .events
-                .record(
-                    Event::new(EventKind::RefreshReused)
-                        .client(&client.id)
-                        .user(&token.user_id)
-                        .address(peer)
-                        .detail(format!("concurrent use; grant {} revoked", token.grant_id)),
-                )
-                .await;
-            state
-                .db
-                .revoke_grant(&token.grant_id, "refresh token reused concurrently", now)
+            reuse
+                .revoke_family("refresh token reused concurrently")
                 .await?;
         }
         return Err(OAuthError::invalid_grant(
@@ -388,6 +371,31 @@ async fn refresh(
         response: issued.response,
         sub: user.id,
     })
+}
+
+/// A refresh token presented again: what is needed to revoke its family and log why.
+struct Reuse<'a> {
+    state: &'a AppState,
+    peer: IpAddr,
+    client: &'a Client,
+    token: &'a RefreshView,
+    now: i64,
+}
+
+impl Reuse<'_> {
+    async fn revoke_family(&self, reason: &str) -> Result<(), OAuthError> {
+        let event = Event::new(EventKind::RefreshReused)
+            .client(&self.client.id)
+            .user(&self.token.user_id)
+            .address(self.peer)
+            .detail(format!("{reason}; grant {} revoked", self.token.grant_id));
+        self.state.events.record(event).await;
+        self.state
+            .db
+            .revoke_grant(&self.token.grant_id, reason, self.now)
+            .await?;
+        Ok(())
+    }
 }
 
 fn ttl(seconds: u64) -> i64 {

@@ -4,7 +4,8 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::helpers::{
-    SERVICE, SERVICE_SECRET, TestApp, hidden_inputs, oauth_error, spawn_app, spawn_app_with,
+    SERVICE, SERVICE_SECRET, TestApp, hidden_inputs, oauth_error, page_cookie, spawn_app,
+    spawn_app_with,
 };
 
 async fn try_login(app: &TestApp, username: &str, password: &str) -> reqwest::Response {
@@ -67,13 +68,7 @@ async fn parallel_guesses_cannot_slip_past_the_limit() {
         let page = app
             .get_authorize(&app.authorize_query(&auth, "openid"))
             .await;
-        let cookie = page.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
+        let cookie = page_cookie(&page);
         let mut form = hidden_inputs(&page.text().await.unwrap());
         form.push(("username".into(), "user1".into()));
         form.push(("password".into(), "guess".into()));

@@ -263,13 +263,7 @@ async fn tampered_hidden_fields_are_validated_again() {
     let page = app
         .get_authorize(&app.authorize_query(&auth, "products:read"))
         .await;
-    let cookie = page.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = page_cookie(&page);
     let html = page.text().await.unwrap();
     let mut form: Vec<(String, String)> = hidden_inputs(&html)
         .into_iter()

@@ -5,7 +5,7 @@ use reqwest::{Response, StatusCode};
 use serde_json::Value;
 
 use crate::helpers::{
-    Authorization, TestApp, hidden_inputs, jwt_part, param, redirect_params, spawn_app,
+    Authorization, TestApp, hidden_inputs, jwt_part, page_cookie, param, redirect_params, spawn_app,
 };
 
 const PARTNER: &str = "demo-partner";
@@ -269,13 +269,7 @@ async fn the_consent_form_is_checked() {
     let other = app
         .get_authorize(&app.authorize_query_for(PARTNER, &auth, "openid email"))
         .await;
-    let other_cookie = other
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
-        .collect::<Vec<_>>()
-        .join("; ");
+    let other_cookie = page_cookie(&other);
     let other_csrf = hidden_inputs(&other.text().await.unwrap())
         .into_iter()
         .find(|(k, _)| k == "csrf_token")
@@ -308,13 +302,7 @@ async fn cancel_at_the_login_form_redirects_with_access_denied() {
     let page = app
         .get_authorize(&app.authorize_query(&auth, "openid"))
         .await;
-    let cookie = page
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
-        .collect::<Vec<_>>()
-        .join("; ");
+    let cookie = page_cookie(&page);
     let mut form = hidden_inputs(&page.text().await.unwrap());
     form.push(("action".into(), "cancel".into()));
     let r = app.post_form("/authorize/login", &cookie, &form).await;

@@ -181,13 +181,7 @@ impl TestApp {
         username: &str,
         password: &str,
     ) -> (Response, String) {
-        let cookie = page
-            .headers()
-            .get_all(SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
-            .collect::<Vec<_>>()
-            .join("; ");
+        let cookie = page_cookie(&page);
         let html = page.text().await.unwrap();
         let mut form = hidden_inputs(&html);
         form.push(("username".into(), username.into()));
@@ -384,6 +378,17 @@ pub fn at_jwt_header() -> Header {
     let mut header = Header::new(jsonwebtoken::Algorithm::ES256);
     header.typ = Some("at+jwt".into());
     header
+}
+
+/// The `Cookie` header a browser would send back after `page` (the login form's anti-forgery
+/// cookie).
+pub fn page_cookie(page: &Response) -> String {
+    page.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 pub fn hidden_inputs(html: &str) -> Vec<(String, String)> {
