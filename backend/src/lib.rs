@@ -32,9 +32,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use axum::http::{HeaderName, Method, header};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
@@ -164,6 +165,13 @@ pub fn api_router(state: AppState) -> Router {
         .layer(axum::middleware::map_response(only_full_cors))
         .merge(oauth::page_router())
         .layer(axum::middleware::map_request(limit_headers))
+        // Everything on this origin is about tokens or private data; only what says otherwise
+        // (discovery and the JWKS) may be cached. This covers the answers no handler writes
+        // too: 413, 431, 404, 405.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

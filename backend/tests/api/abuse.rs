@@ -207,6 +207,7 @@ async fn oversized_headers_are_refused_with_431() {
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             "{path}"
         );
+        assert_eq!(r.headers()["cache-control"], "no-store", "{path}");
     }
     // Many small headers add up the same way.
     let mut request = app.http.get(app.url("/api/hello"));

@@ -290,6 +290,7 @@ async fn oversized_bodies_are_refused_early() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(r.headers()["cache-control"], "no-store");
 }
 
 // ---- authorization code with PKCE (RFC 6749 §4.1.3, RFC 7636 §4.6) ----
