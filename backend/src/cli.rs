@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
-use crate::config::{Command, Config, KeysCommand};
+use crate::api::api_token::{self, TokenRequest};
+use crate::config::{Command, Config, KeysCommand, TokensCommand};
+use crate::events::{Event, EventKind};
 use crate::oauth::rotation;
 use crate::storage::{Db, EventQuery, now};
 
@@ -26,6 +28,7 @@ pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
             out.push_str(&keys_table(&db).await?);
             out
         }
+        Command::Tokens(command) => tokens(&db, command).await?,
         Command::Events {
             limit,
             kind,
@@ -53,6 +56,95 @@ pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
     };
     print!("{out}");
     Ok(())
+}
+
+async fn tokens(db: &Db, command: &TokensCommand) -> anyhow::Result<String> {
+    match command {
+        TokensCommand::Create {
+            user,
+            name,
+            scope,
+            expires_in_days,
+        } => {
+            let owner = db
+                .user_by_username(user)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("there is no user {user:?}"))?;
+            let request = TokenRequest {
+                name,
+                scope,
+                expires_at: expires_in_days.map(|days| now() + days * 86_400),
+            };
+            let (id, token) = api_token::create(db, &owner, &request)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let event = Event::new(EventKind::ApiTokenCreated)
+                .user(&owner.id)
+                .detail(format!(
+                    "{id} ({name}) from the command line; scope {scope}"
+                ));
+            db.insert_events(&[event.into_row()]).await?;
+            Ok(format!(
+                "{token}\n\nThis is the only time the token is shown. Use it as\n  \
+                 Authorization: Token {token}\n"
+            ))
+        }
+        TokensCommand::List { user, json } => {
+            let owner = match user {
+                Some(name) => Some(
+                    db.user_by_username(name)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("there is no user {name:?}"))?
+                        .id,
+                ),
+                None => None,
+            };
+            let rows = db.api_tokens(owner.as_deref()).await?;
+            if *json {
+                let mut out = String::new();
+                for row in &rows {
+                    out.push_str(&serde_json::to_string(row)?);
+                    out.push('\n');
+                }
+                return Ok(out);
+            }
+            let mut out = format!(
+                "{:<16}  {:<12} {:<20} {:<9} {:<20} {:<20} {}\n",
+                "id", "user", "name", "state", "expires", "last used", "scope"
+            );
+            let now = now();
+            for row in &rows {
+                let state = if row.revoked_at.is_some() {
+                    "revoked"
+                } else if row.expires_at.is_some_and(|at| at <= now) {
+                    "expired"
+                } else {
+                    "active"
+                };
+                let _ = writeln!(
+                    out,
+                    "{:<16}  {:<12} {:<20} {:<9} {:<20} {:<20} {}",
+                    row.id,
+                    printable(&row.username),
+                    printable(&row.name),
+                    state,
+                    time(row.expires_at),
+                    time(row.last_used_at),
+                    row.scope
+                );
+            }
+            Ok(out)
+        }
+        TokensCommand::Revoke { id } => {
+            if !db.revoke_api_token(id, now()).await? {
+                anyhow::bail!("there is no active API token with id {id:?}");
+            }
+            let event = Event::new(EventKind::ApiTokenRevoked)
+                .detail(format!("{id} from the command line"));
+            db.insert_events(&[event.into_row()]).await?;
+            Ok(format!("revoked {id}\n"))
+        }
+    }
 }
 
 async fn keys_table(db: &Db) -> anyhow::Result<String> {

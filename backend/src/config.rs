@@ -128,6 +128,9 @@ pub enum Command {
     /// Signing keys: list them, or rotate now.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Per-user API tokens: create, list, revoke.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
     /// Print the security event log, newest first.
     Events {
         /// At most this many events.
@@ -143,6 +146,36 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Clone, Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Create a token for a user and print it (the only time it is shown).
+    Create {
+        /// The owner's username.
+        #[arg(long)]
+        user: String,
+        /// A name to recognise it by, unique per user (e.g. "ci" or "laptop").
+        #[arg(long)]
+        name: String,
+        /// Space-separated scopes, within what the owner may have.
+        #[arg(long)]
+        scope: String,
+        /// Days until it expires; without it, it lasts until revoked.
+        #[arg(long, value_parser = clap::value_parser!(i64).range(1..=3650))]
+        expires_in_days: Option<i64>,
+    },
+    /// List tokens (never their secrets), newest first.
+    List {
+        /// Only this user's.
+        #[arg(long)]
+        user: Option<String>,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by its id (the 16 hex digits after `amt_`).
+    Revoke { id: String },
 }
 
 #[derive(Clone, Debug, Subcommand)]

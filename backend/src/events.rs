@@ -33,10 +33,12 @@ pub enum EventKind {
     KeyActivated,
     KeyRetired,
     KeyRemoved,
+    ApiTokenCreated,
+    ApiTokenRevoked,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 15] = [
+    pub const ALL: [EventKind; 17] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::LoginThrottled,
@@ -52,6 +54,8 @@ impl EventKind {
         Self::KeyActivated,
         Self::KeyRetired,
         Self::KeyRemoved,
+        Self::ApiTokenCreated,
+        Self::ApiTokenRevoked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -71,6 +75,8 @@ impl EventKind {
             Self::KeyActivated => "key_activated",
             Self::KeyRetired => "key_retired",
             Self::KeyRemoved => "key_removed",
+            Self::ApiTokenCreated => "api_token_created",
+            Self::ApiTokenRevoked => "api_token_revoked",
         }
     }
 }

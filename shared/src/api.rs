@@ -20,9 +20,11 @@ pub struct WhoAmI {
     pub scope: ScopeSet,
     /// `user` when a person logged in, `client` for the client-credentials grant.
     pub subject_type: SubjectType,
-    /// How the caller authenticated (`Bearer` today).
+    /// How the caller authenticated: `Bearer` (an OAuth access token) or `Token` (an API
+    /// token, whose `client_id` is `api-token:<id>`).
     pub auth_scheme: String,
-    pub expires_at: i64,
+    /// `None` for an API token without an expiry.
+    pub expires_at: Option<i64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

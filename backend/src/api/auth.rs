@@ -1,4 +1,5 @@
-//! Bearer-token authentication of API requests (RFC 6750 §2.1, RFC 9068 §4).
+//! Authentication of API requests: OAuth access tokens as `Bearer` (RFC 6750 §2.1, RFC 9068
+//! §4), and per-user API tokens as `Token` (see [`super::api_token`]).
 
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::header;
@@ -6,15 +7,38 @@ use axum::http::request::Parts;
 use shared::api::SubjectType;
 use shared::oauth::AccessTokenClaims;
 
+use super::api_token;
 use super::error::ApiError;
 use crate::oauth::access_token::{self, MAX_TOKEN_LEN};
 use crate::state::AppState;
 
-/// A request's verified access token. Put it in a handler's arguments to require one;
-/// `Option<AccessToken>` accepts anonymous requests but still refuses a bad token.
+/// A request's verified credentials, either kind. Put it in a handler's arguments to require
+/// one; `Option<AccessToken>` accepts anonymous requests but still refuses a bad token.
 #[derive(Clone, Debug)]
 pub struct AccessToken {
+    /// For an API token: its owner as `sub`, `api-token:<id>` as `client_id`, its scopes.
     pub claims: AccessTokenClaims,
+    pub scheme: Scheme,
+    /// `None` for an API token without an expiry.
+    pub expires_at: Option<i64>,
+}
+
+/// How the caller authenticated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    /// An OAuth access token (a JWT from `/token`).
+    Bearer,
+    /// A per-user API token.
+    Token,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Bearer => "Bearer",
+            Self::Token => "Token",
+        }
+    }
 }
 
 impl AccessToken {
@@ -90,31 +114,59 @@ where
             }
             (Some(value), None) => value,
         };
-        let token = bearer_token(value.as_bytes())?;
-        access_token::verify(&state, token)
-            .map(|claims| Some(AccessToken { claims }))
-            .map_err(|why| ApiError::InvalidToken(why.to_owned()))
+        match credentials(value.as_bytes())? {
+            (Scheme::Bearer, token) if api_token::looks_like(token) => Err(ApiError::InvalidToken(
+                "this is an API token: send it as Authorization: Token <token>, not Bearer".into(),
+            )),
+            (Scheme::Bearer, token) => access_token::verify(&state, token)
+                .map(|claims| {
+                    Some(AccessToken {
+                        expires_at: Some(claims.exp),
+                        claims,
+                        scheme: Scheme::Bearer,
+                    })
+                })
+                .map_err(|why| ApiError::InvalidToken(why.to_owned())),
+            (Scheme::Token, token) if token.split('.').count() == 3 => {
+                Err(ApiError::InvalidToken(
+                    "this looks like an OAuth access token: send it as Authorization: Bearer <token>, not Token".into(),
+                ))
+            }
+            (Scheme::Token, token) => {
+                let verified = api_token::verify(&state, token).await?;
+                Ok(Some(AccessToken {
+                    claims: verified.claims,
+                    scheme: Scheme::Token,
+                    expires_at: verified.expires_at,
+                }))
+            }
+        }
     }
 }
 
-/// The token of `Bearer <token>`: scheme case-insensitive (RFC 9110 §11.1), token in the
-/// `token68` syntax of RFC 6750 §2.1.
-fn bearer_token(value: &[u8]) -> Result<&str, ApiError> {
+/// The scheme and token of `Bearer <token>` or `Token <token>`: scheme case-insensitive
+/// (RFC 9110 §11.1), token in the `token68` syntax of RFC 6750 §2.1.
+fn credentials(value: &[u8]) -> Result<(Scheme, &str), ApiError> {
     let value = std::str::from_utf8(value).map_err(|_| {
         ApiError::InvalidAuthRequest("the Authorization header is not valid text".into())
     })?;
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+        Scheme::Bearer
+    } else if scheme.eq_ignore_ascii_case("token") {
+        Scheme::Token
+    } else {
         return Err(ApiError::InvalidAuthRequest(format!(
-            "unsupported authorization scheme {:?}; use Bearer",
+            "unsupported authorization scheme {:?}; use Bearer (an OAuth access token) or Token (an API token)",
             scheme.chars().take(20).collect::<String>()
         )));
-    }
+    };
     let token = rest.trim_matches(' ');
     if token.is_empty() {
-        return Err(ApiError::InvalidAuthRequest(
-            "the Bearer token is empty".into(),
-        ));
+        return Err(ApiError::InvalidAuthRequest(format!(
+            "the {} token is empty",
+            scheme.as_str()
+        )));
     }
     if token.len() > MAX_TOKEN_LEN {
         return Err(ApiError::InvalidToken(format!(
@@ -126,11 +178,12 @@ fn bearer_token(value: &[u8]) -> Result<&str, ApiError> {
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
     if !token68 {
-        return Err(ApiError::InvalidAuthRequest(
-            "the Bearer token contains characters RFC 6750 §2.1 does not allow".into(),
-        ));
+        return Err(ApiError::InvalidAuthRequest(format!(
+            "the {} token contains characters RFC 6750 §2.1 does not allow",
+            scheme.as_str()
+        )));
     }
-    Ok(token)
+    Ok((scheme, token))
 }
 
 #[cfg(test)]
@@ -139,8 +192,14 @@ mod tests {
 
     #[test]
     fn bearer_parsing() {
+        let bearer_token = |v: &'static [u8]| credentials(v).map(|(_, t)| t);
         assert_eq!(bearer_token(b"Bearer abc.def.ghi").unwrap(), "abc.def.ghi");
         assert_eq!(bearer_token(b"bearer abc").unwrap(), "abc");
+        assert_eq!(
+            credentials(b"Token amt_x").unwrap(),
+            (Scheme::Token, "amt_x")
+        );
+        assert_eq!(credentials(b"TOKEN amt_x").unwrap().0, Scheme::Token);
         assert!(matches!(
             bearer_token(b"Bearer"),
             Err(ApiError::InvalidAuthRequest(_))
@@ -163,7 +222,7 @@ mod tests {
         ));
         let long = format!("Bearer {}", "a".repeat(MAX_TOKEN_LEN + 1));
         assert!(matches!(
-            bearer_token(long.as_bytes()),
+            credentials(long.as_bytes()),
             Err(ApiError::InvalidToken(_))
         ));
     }

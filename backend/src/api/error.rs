@@ -66,7 +66,8 @@ impl IntoResponse for ApiError {
             Self::NoCredentials => (
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
-                "this endpoint needs an access token: send Authorization: Bearer <token>"
+                "this endpoint needs credentials: send Authorization: Bearer <access token> or \
+                 Authorization: Token <API token>"
                     .to_owned(),
                 r#"Bearer realm="api""#.to_owned(),
             ),
@@ -113,6 +114,14 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, value);
+        }
+        // RFC 9110 §11.6.1: a 401 lists every scheme that could succeed; API tokens are the
+        // second one.
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().append(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Token realm="api""#),
+            );
         }
         response
     }

@@ -1,5 +1,6 @@
 //! The resource server: the protected REST API.
 
+pub mod api_token;
 pub mod auth;
 pub mod error;
 mod hello;

@@ -3,7 +3,8 @@ use shared::api::WhoAmI;
 
 use super::auth::AccessToken;
 
-/// `GET /api/whoami`: any valid access token; says who it speaks for.
+/// `GET /api/whoami`: any valid access token or API token; says who it speaks for and how the
+/// caller authenticated.
 pub async fn whoami(token: AccessToken) -> Json<WhoAmI> {
     let subject_type = token.subject_type();
     let c = token.claims;
@@ -12,7 +13,7 @@ pub async fn whoami(token: AccessToken) -> Json<WhoAmI> {
         client_id: c.client_id,
         scope: c.scope,
         subject_type,
-        auth_scheme: "Bearer".into(),
-        expires_at: c.exp,
+        auth_scheme: token.scheme.as_str().into(),
+        expires_at: token.expires_at,
     })
 }

@@ -1,6 +1,7 @@
 //! All SQL lives here, one file per kind of record, so a second database (PostgreSQL, for
 //! deployments with more than one instance) can be added behind the same methods.
 
+mod api_tokens;
 mod clients;
 mod codes;
 mod consents;
@@ -17,6 +18,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use api_tokens::{ApiTokenRow, NewApiToken};
 pub use clients::{Client, Lifetimes, NewClient};
 pub use codes::{CodeGrant, NewCode, Redemption};
 pub use consents::{ConsentTicket, ScopeInfo};

@@ -8,6 +8,14 @@ pub struct User {
     pub email: String,
     pub password_hash: String,
     pub disabled: bool,
+    /// `user` or `admin`.
+    pub role: String,
+}
+
+impl User {
+    pub fn is_admin(&self) -> bool {
+        self.role == "admin"
+    }
 }
 
 pub struct NewUser<'a> {
@@ -20,7 +28,7 @@ pub struct NewUser<'a> {
 
 impl Db {
     pub async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
-        sqlx::query_as("SELECT id, username, name, email, password_hash, disabled FROM users WHERE username = ?")
+        sqlx::query_as("SELECT id, username, name, email, password_hash, disabled, role FROM users WHERE username = ?")
             .bind(username)
             .fetch_optional(&self.pool)
             .await
@@ -28,7 +36,7 @@ impl Db {
 
     pub async fn user_by_id(&self, id: &str) -> Result<Option<User>> {
         sqlx::query_as(
-            "SELECT id, username, name, email, password_hash, disabled FROM users WHERE id = ?",
+            "SELECT id, username, name, email, password_hash, disabled, role FROM users WHERE id = ?",
         )
         .bind(id)
         .fetch_optional(&self.pool)

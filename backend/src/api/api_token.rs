@@ -1,0 +1,207 @@
+//! Per-user API tokens: `Authorization: Token amt_<id>_<secret>`.
+//!
+//! The `amt_` prefix lets secret scanners recognise a leaked token; the 16-hex-digit id finds
+//! the row without searching by secret; the secret (256 bits, base64url) is stored only as a
+//! SHA-256 digest and compared in constant time. A token carries its owner's identity and a
+//! fixed set of scopes, never more than its owner may have.
+
+use std::fmt;
+
+use shared::oauth::AccessTokenClaims;
+use shared::scope::{OFFLINE_ACCESS, ScopeSet};
+
+use super::error::ApiError;
+use crate::crypto;
+use crate::state::AppState;
+use crate::storage::{Db, NewApiToken, User, now};
+
+pub const PREFIX: &str = "amt_";
+const ID_HEX_LEN: usize = 16;
+const SECRET_LEN: usize = 43;
+pub const MAX_NAME_LEN: usize = 64;
+/// Scopes that mean something only in an OAuth flow, never on an API token.
+const PROTOCOL_SCOPES: [&str; 2] = ["openid", OFFLINE_ACCESS];
+/// The scope of the admin API: only administrators may put it on a token.
+pub const ADMIN_SCOPE: &str = "admin";
+
+/// Why a token could not be created, in words for the person creating it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct CreateError(pub String);
+
+impl fmt::Display for CreateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The scopes `user` may put on an API token: every registered scope except the OAuth
+/// protocol ones, and `admin` only for administrators.
+pub async fn grantable_scopes(db: &Db, user: &User) -> Result<ScopeSet, sqlx::Error> {
+    let names = db.scope_names().await?;
+    Ok(names
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !PROTOCOL_SCOPES.contains(s))
+        .filter(|s| *s != ADMIN_SCOPE || user.is_admin())
+        .collect())
+}
+
+/// What to create.
+pub struct TokenRequest<'a> {
+    pub name: &'a str,
+    pub scope: &'a str,
+    pub expires_at: Option<i64>,
+}
+
+/// Creates a token for `owner`; returns its id and the token itself, which is never shown
+/// again.
+pub async fn create(
+    db: &Db,
+    owner: &User,
+    request: &TokenRequest<'_>,
+) -> Result<(String, String), CreateError> {
+    let internal = |e: sqlx::Error| {
+        tracing::error!(error = %e, "creating an API token failed");
+        CreateError("the token could not be stored; try again".into())
+    };
+    let name = request.name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME_LEN || name.chars().any(char::is_control)
+    {
+        return Err(CreateError(format!(
+            "the name must be 1 to {MAX_NAME_LEN} characters, without control characters"
+        )));
+    }
+    let scope = ScopeSet::parse(request.scope).map_err(|e| CreateError(e.to_string()))?;
+    if scope.is_empty() {
+        return Err(CreateError("a token needs at least one scope".into()));
+    }
+    let allowed = grantable_scopes(db, owner).await.map_err(internal)?;
+    let refused: Vec<&str> = scope.difference(&allowed).collect();
+    if !refused.is_empty() {
+        return Err(CreateError(format!(
+            "{} may not have: {}; allowed: {allowed}",
+            owner.username,
+            refused.join(" ")
+        )));
+    }
+    let now = now();
+    if request.expires_at.is_some_and(|at| at <= now) {
+        return Err(CreateError("the expiry must be in the future".into()));
+    }
+    let id: String = crypto::random_bytes::<8>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let secret = crypto::random_token(32);
+    let stored = NewApiToken {
+        id: &id,
+        user_id: &owner.id,
+        name,
+        secret_hash: &crypto::sha256_hex(&secret),
+        scope: &scope.to_string(),
+        expires_at: request.expires_at,
+    };
+    if !db.insert_api_token(&stored, now).await.map_err(internal)? {
+        return Err(CreateError(format!(
+            "{} already has a token named {name:?}",
+            owner.username
+        )));
+    }
+    Ok((id.clone(), format!("{PREFIX}{id}_{secret}")))
+}
+
+/// Splits `amt_<id>_<secret>`; `None` unless it has exactly that shape.
+pub fn parse(value: &str) -> Option<(&str, &str)> {
+    let rest = value.strip_prefix(PREFIX)?;
+    let (id, secret) = (rest.get(..ID_HEX_LEN)?, rest.get(ID_HEX_LEN + 1..)?);
+    let shaped = rest.as_bytes().get(ID_HEX_LEN) == Some(&b'_')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        && secret.len() == SECRET_LEN
+        && secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    shaped.then_some((id, secret))
+}
+
+/// Whether `value` looks like one of our API tokens (to explain a wrong scheme).
+pub fn looks_like(value: &str) -> bool {
+    value.starts_with(PREFIX)
+}
+
+/// A verified API token: claims as an access token would carry them, and its expiry.
+pub struct Verified {
+    pub claims: AccessTokenClaims,
+    pub expires_at: Option<i64>,
+}
+
+/// Verifies `value` and records its use. The error says why, for the caller.
+pub async fn verify(state: &AppState, value: &str) -> Result<Verified, ApiError> {
+    let invalid = |why: &str| ApiError::InvalidToken(why.to_owned());
+    let (id, secret) = parse(value).ok_or_else(|| invalid("the API token is malformed"))?;
+    let row = state.db.api_token(id).await?;
+    // An unknown id and a wrong secret read the same, and the secret is compared in constant
+    // time either way (against a dummy digest when there is no row).
+    let stored = row.as_ref().map_or(DUMMY_HASH, |r| r.secret_hash.as_str());
+    let matches = crypto::verify_secret(secret, stored);
+    let row = match row {
+        Some(row) if matches => row,
+        _ => return Err(invalid("unknown API token")),
+    };
+    let now = now();
+    if row.revoked_at.is_some() {
+        return Err(invalid("the API token was revoked"));
+    }
+    if row.expires_at.is_some_and(|at| at <= now) {
+        return Err(invalid("the API token expired"));
+    }
+    if row.owner_disabled {
+        return Err(invalid("the owner of this API token is disabled"));
+    }
+    if let Err(e) = state.db.touch_api_token(&row.id, now).await {
+        tracing::warn!(error = %e, "recording an API token's use failed");
+    }
+    Ok(Verified {
+        claims: AccessTokenClaims {
+            iss: state.config.issuer_str().to_owned(),
+            sub: row.user_id,
+            aud: state.config.audience.clone(),
+            exp: row.expires_at.unwrap_or(i64::MAX),
+            iat: row.created_at,
+            jti: row.id.clone(),
+            client_id: format!("api-token:{}", row.id),
+            // Stored scopes were validated when written.
+            scope: ScopeSet::parse(&row.scope).unwrap_or_default(),
+        },
+        expires_at: row.expires_at,
+    })
+}
+
+const DUMMY_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_only_the_exact_shape() {
+        let secret = "a".repeat(SECRET_LEN);
+        let good = format!("amt_0123456789abcdef_{secret}");
+        assert_eq!(parse(&good), Some(("0123456789abcdef", secret.as_str())));
+        for bad in [
+            String::new(),
+            "amt_".into(),
+            format!("amt_0123456789ABCDEF_{secret}"),
+            format!("amt_0123456789abcdeX_{secret}"),
+            format!("amt_0123456789abcdef-{secret}"),
+            format!("amt_0123456789abcdef_{secret}a"),
+            format!("amt_0123456789abcdef_{}", &secret[1..]),
+            format!("amt_0123456789abcdef_{}!", &secret[1..]),
+            format!("xyz_0123456789abcdef_{secret}"),
+            "amt_é".into(),
+        ] {
+            assert_eq!(parse(&bad), None, "{bad}");
+        }
+    }
+}

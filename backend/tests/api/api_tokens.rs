@@ -1,0 +1,260 @@
+//! Per-user API tokens: created from the command line, accepted as `Authorization: Token`, and
+//! refused in every bad case with a 401 that offers both schemes.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{TestApp, spawn_app, www_authenticate};
+
+/// Creates a token through `backend tokens create`; returns it.
+async fn create(app: &TestApp, user: &str, name: &str, scope: &str) -> String {
+    let out = app
+        .cli(&[
+            "tokens", "create", "--user", user, "--name", name, "--scope", scope,
+        ])
+        .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let token = stdout.lines().next().unwrap().to_owned();
+    assert!(token.starts_with("amt_"), "{stdout}");
+    token
+}
+
+async fn with_token(app: &TestApp, path: &str, value: &str) -> reqwest::Response {
+    app.http
+        .get(app.url(path))
+        .header("authorization", value)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn challenges(response: &reqwest::Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn assert_refused(app: &TestApp, value: &str, why: &str) {
+    let r = with_token(app, "/api/whoami", value).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{why}");
+    let offered = challenges(&r);
+    assert!(
+        offered.iter().any(|c| c.starts_with("Bearer ")),
+        "{offered:?}"
+    );
+    assert!(
+        offered.iter().any(|c| c.starts_with("Token ")),
+        "{offered:?}"
+    );
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_token", "{why}");
+    let description = body["error_description"].as_str().unwrap();
+    assert!(
+        description.contains(why),
+        "{description:?} should say {why:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_api_token_acts_for_its_owner_within_its_scopes() {
+    let app = spawn_app().await;
+    let token = create(&app, "user0", "laptop", "products:read orders:read").await;
+    let r = with_token(&app, "/api/whoami", &format!("Token {token}")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let me: Value = r.json().await.unwrap();
+    assert_eq!(me["auth_scheme"], "Token");
+    assert_eq!(me["subject_type"], "user");
+    assert_eq!(me["scope"], "orders:read products:read");
+    assert!(me["expires_at"].is_null());
+    let id = &token[4..20];
+    assert_eq!(me["client_id"], format!("api-token:{id}"));
+    let owner: String = sqlx::query_scalar("SELECT id FROM users WHERE username = 'user0'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(me["subject"], owner.as_str());
+
+    // The scheme name is case-insensitive, like Bearer.
+    let r = with_token(&app, "/api/products", &format!("token {token}")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = with_token(&app, "/api/orders", &format!("Token {token}")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // Scopes it lacks are 403 with the scope named, as for access tokens.
+    let r = with_token(&app, "/api/me", &format!("Token {token}")).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(www_authenticate(&r).contains(r#"scope="profile""#));
+    let r = app
+        .http
+        .post(app.url("/api/orders"))
+        .header("authorization", format!("Token {token}"))
+        .json(&serde_json::json!({"product_id": 1, "quantity": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // Its use is recorded (at most once a minute), and the list never shows a secret.
+    let out = app.cli(&["tokens", "list", "--json"]).await;
+    let listed = String::from_utf8(out.stdout).unwrap();
+    let row: Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
+    assert_eq!(row["id"], id);
+    assert_eq!(row["name"], "laptop");
+    assert_eq!(row["username"], "user0");
+    assert!(row["last_used_at"].is_i64());
+    assert!(!listed.contains(&token[21..]), "the secret is never listed");
+    assert!(row.get("secret_hash").is_none());
+    let stored: String = sqlx::query_scalar("SELECT secret_hash FROM api_tokens")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(!stored.contains(&token[21..]), "only a digest is stored");
+}
+
+#[tokio::test]
+async fn bad_api_tokens_are_401_with_both_challenges() {
+    let app = spawn_app().await;
+    let token = create(&app, "user1", "ci", "products:read").await;
+    let r = app.get_api("/api/whoami", None).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        challenges(&r),
+        [r#"Bearer realm="api""#, r#"Token realm="api""#]
+    );
+
+    // The wrong scheme either way round.
+    assert_refused(
+        &app,
+        &format!("Bearer {token}"),
+        "send it as Authorization: Token",
+    )
+    .await;
+    let jwt = app.service_token().await;
+    assert_refused(
+        &app,
+        &format!("Token {jwt}"),
+        "send it as Authorization: Bearer",
+    )
+    .await;
+    // Tampered, unknown, malformed.
+    let mut tampered = token.clone().into_bytes();
+    let last = tampered.len() - 1;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    assert_refused(&app, &format!("Token {tampered}"), "unknown API token").await;
+    let unknown = format!("amt_0000000000000000_{}", &token[21..]);
+    assert_refused(&app, &format!("Token {unknown}"), "unknown API token").await;
+    for malformed in ["amt_", "amt_xyz", &token[..30], "hello"] {
+        assert_refused(&app, &format!("Token {malformed}"), "malformed").await;
+    }
+    let r = with_token(&app, "/api/whoami", "Token ").await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    // Expired.
+    sqlx::query("UPDATE api_tokens SET expires_at = 1")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_refused(&app, &format!("Token {token}"), "expired").await;
+    sqlx::query("UPDATE api_tokens SET expires_at = NULL")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    // A disabled owner.
+    sqlx::query("UPDATE users SET disabled = 1 WHERE username = 'user1'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_refused(&app, &format!("Token {token}"), "disabled").await;
+    sqlx::query("UPDATE users SET disabled = 0 WHERE username = 'user1'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let r = with_token(&app, "/api/whoami", &format!("Token {token}")).await;
+    assert_eq!(r.status(), StatusCode::OK, "working again");
+    // Revoked from the command line.
+    let id = &token[4..20];
+    let out = app.cli(&["tokens", "revoke", id]).await;
+    assert!(out.status.success());
+    assert_refused(&app, &format!("Token {token}"), "revoked").await;
+    let out = app.cli(&["tokens", "revoke", id]).await;
+    assert!(!out.status.success(), "revoking twice says so");
+    assert_eq!(app.events("api_token_revoked", 1).await.len(), 1);
+}
+
+#[tokio::test]
+async fn tokens_never_exceed_what_their_owner_may_have() {
+    let app = spawn_app().await;
+    for (scope, why) in [
+        ("openid", "may not have: openid"),
+        (
+            "offline_access products:read",
+            "may not have: offline_access",
+        ),
+        ("admin", "may not have: admin"),
+        ("made:up", "may not have: made:up"),
+        ("", "at least one scope"),
+        ("bad\"scope", "scope"),
+    ] {
+        let out = app
+            .cli(&[
+                "tokens", "create", "--user", "user0", "--name", "x", "--scope", scope,
+            ])
+            .await;
+        assert!(!out.status.success(), "{scope}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(why), "{scope}: {stderr}");
+    }
+    let _ = create(&app, "user0", "one", "products:read").await;
+    let out = app
+        .cli(&[
+            "tokens",
+            "create",
+            "--user",
+            "user0",
+            "--name",
+            "one",
+            "--scope",
+            "products:read",
+        ])
+        .await;
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already has a token named"));
+    let out = app
+        .cli(&[
+            "tokens",
+            "create",
+            "--user",
+            "nobody",
+            "--name",
+            "x",
+            "--scope",
+            "products:read",
+        ])
+        .await;
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no user"));
+    let out = app
+        .cli(&[
+            "tokens",
+            "create",
+            "--user",
+            "user0",
+            "--name",
+            &"n".repeat(65),
+            "--scope",
+            "products:read",
+        ])
+        .await;
+    assert!(String::from_utf8_lossy(&out.stderr).contains("name"));
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_tokens")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 1, "nothing else was stored");
+}
