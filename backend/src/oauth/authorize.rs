@@ -558,21 +558,13 @@ fn login_form(
     if let Some(n) = &request.nonce {
         hidden.push(("nonce", n.clone()));
     }
-    let action = format!(
-        "{}/authorize/login",
-        state.config.issuer.path().trim_end_matches('/')
-    );
-    let redirect_origin = Url::parse(&request.redirect_uri)
-        .map(|u| u.origin().ascii_serialization())
-        .unwrap_or_default();
     page::login(
         state,
-        &action,
         &request.client.name,
         &request.scope,
         &hidden,
         error,
-        &redirect_origin,
+        &request.redirect_uri,
     )
 }
 

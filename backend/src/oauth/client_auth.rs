@@ -43,9 +43,15 @@ pub async fn authenticate(
     params: &Params,
 ) -> Result<(Client, AuthMethod), OAuthError> {
     let address = address_key(peer);
+    let credentials = credentials(headers, params);
+    let client_id = credentials
+        .as_ref()
+        .ok()
+        .filter(|c| c.client_id.len() <= MAX_CLIENT_ID_LEN)
+        .map(|c| c.client_id.clone());
     // The per-client limit counts a client id *from one address*: counted per client id
     // alone, anyone who knows a client id could lock that client out with a few wrong secrets.
-    let claimed = claimed_client_id(headers, params).map(|id| format!("{id} {address}"));
+    let claimed = client_id.as_ref().map(|id| format!("{id} {address}"));
     let throttles = &state.throttles;
     let too_many = |wait| {
         OAuthError::throttled(
@@ -66,18 +72,20 @@ pub async fn authenticate(
     // Checked, then counted only on failure: a verification is one SHA-256 (see
     // `crypto::sha256_hex`), so requests in flight add little, and honest parallel requests
     // never use up the allowance.
-    let result = verify(&state.db, headers, params).await;
+    let result = match credentials {
+        Ok(credentials) => verify(&state.db, &credentials).await,
+        Err(e) => Err(e),
+    };
     if let Err(error) = &result
         && error.code == ErrorCode::InvalidClient
     {
-        let client_id = claimed_client_id(headers, params);
-        let event = Event::new(EventKind::ClientAuthFailed)
-            .address(peer)
-            .detail(error.description.clone());
         let with_client = |event: Event| match &client_id {
             Some(id) => event.client(id),
             None => event,
         };
+        let event = Event::new(EventKind::ClientAuthFailed)
+            .address(peer)
+            .detail(error.description.clone());
         state.events.record(with_client(event)).await;
         let by_address = throttles.client_auth_per_address.hit(&address) == Ok(true);
         let by_client = claimed
@@ -91,24 +99,10 @@ pub async fn authenticate(
     result
 }
 
-/// The client id a request names, for the per-client limit, without judging the credentials.
-fn claimed_client_id(headers: &HeaderMap, params: &Params) -> Option<String> {
-    match headers.get(header::AUTHORIZATION) {
-        Some(value) => parse_basic(value.as_bytes()).ok().map(|(id, _)| id),
-        None => params.get("client_id").map(str::to_owned),
-    }
-    .filter(|id| id.len() <= MAX_CLIENT_ID_LEN)
-}
-
 /// Longer client ids are never registered; they are not tracked as keys either.
 const MAX_CLIENT_ID_LEN: usize = 256;
 
-async fn verify(
-    db: &Db,
-    headers: &HeaderMap,
-    params: &Params,
-) -> Result<(Client, AuthMethod), OAuthError> {
-    let credentials = credentials(headers, params)?;
+async fn verify(db: &Db, credentials: &Credentials) -> Result<(Client, AuthMethod), OAuthError> {
     if credentials.client_id.len() > MAX_CLIENT_ID_LEN {
         return Err(OAuthError::invalid_client("unknown client_id"));
     }

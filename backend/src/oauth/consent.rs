@@ -15,7 +15,6 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use shared::scope::ScopeSet;
-use url::Url;
 
 use super::authorize::{checked_form, deny, issue_code};
 use super::page;
@@ -98,19 +97,12 @@ pub async fn ask(
             "The login could not be completed. Try again.",
         );
     }
-    let action = format!(
-        "{}/authorize/consent",
-        state.config.issuer.path().trim_end_matches('/')
-    );
-    let redirect_origin = Url::parse(&grant.redirect_uri)
-        .map(|u| u.origin().ascii_serialization())
-        .unwrap_or_default();
     page::consent(
-        &action,
+        state,
         &client.name,
         scopes,
         &[("csrf_token", csrf.to_owned()), ("ticket", ticket)],
-        &redirect_origin,
+        &grant.redirect_uri,
     )
 }
 

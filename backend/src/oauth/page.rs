@@ -4,6 +4,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use shared::scope::ScopeSet;
+use url::Url;
 
 use crate::state::AppState;
 use crate::storage::ScopeInfo;
@@ -25,15 +26,16 @@ button.secondary:hover{background:#f3f5f9}.consent{margin:.75rem 0 0;padding-lef
 code{font-family:ui-monospace,monospace}
 "#;
 
+/// The login form, posting to `/authorize/login`; its answer redirects to `redirect_uri`.
 pub fn login(
     state: &AppState,
-    action: &str,
     client_name: &str,
     scope: &ScopeSet,
     hidden: &[(&str, String)],
     error: Option<&str>,
-    redirect_origin: &str,
+    redirect_uri: &str,
 ) -> Response {
+    let action = action(state, "/authorize/login");
     let mut html = String::with_capacity(4096);
     html.push_str("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">");
     html.push_str("<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>Log in</title><style>");
@@ -53,7 +55,7 @@ pub fn login(
         html.push_str("</p>");
     }
     html.push_str("<form method=\"post\" action=\"");
-    html.push_str(&escape(action));
+    html.push_str(&escape(&action));
     html.push_str("\">");
     push_hidden(&mut html, hidden);
     html.push_str(
@@ -68,17 +70,19 @@ pub fn login(
         html.push_str("<p class=\"hint\">Demo users: <code>user0</code> / <code>password0</code> and <code>user1</code> / <code>password1</code></p>");
     }
     html.push_str("</main></body></html>");
-    form_page(html, redirect_origin)
+    form_page(html, redirect_uri)
 }
 
-/// The consent screen: what a third-party client asks for, in the scopes' own words.
+/// The consent screen: what a third-party client asks for, in the scopes' own words; posts to
+/// `/authorize/consent`.
 pub fn consent(
-    action: &str,
+    state: &AppState,
     client_name: &str,
     scopes: &[ScopeInfo],
     hidden: &[(&str, String)],
-    redirect_origin: &str,
+    redirect_uri: &str,
 ) -> Response {
+    let action = action(state, "/authorize/consent");
     let mut html = String::with_capacity(4096);
     html.push_str("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">");
     html.push_str("<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>Allow access?</title><style>");
@@ -94,7 +98,7 @@ pub fn consent(
         html.push_str("</code></li>");
     }
     html.push_str("</ul><form method=\"post\" action=\"");
-    html.push_str(&escape(action));
+    html.push_str(&escape(&action));
     html.push_str("\">");
     push_hidden(&mut html, hidden);
     html.push_str(
@@ -103,7 +107,12 @@ pub fn consent(
          <p class=\"hint\">You can change your mind later by logging out of the application; it will \
          ask again if it ever wants more.</p></main></body></html>",
     );
-    form_page(html, redirect_origin)
+    form_page(html, redirect_uri)
+}
+
+/// A form target under the issuer's path (the issuer may live below `/`).
+fn action(state: &AppState, path: &str) -> String {
+    format!("{}{path}", state.config.issuer.path().trim_end_matches('/'))
 }
 
 fn push_hidden(html: &mut String, hidden: &[(&str, String)]) {
@@ -118,7 +127,10 @@ fn push_hidden(html: &mut String, hidden: &[(&str, String)]) {
 
 /// A page with a form whose answer redirects to the client: CSP's form-action applies to that
 /// redirect too, so the client's origin is allowed as a target.
-fn form_page(html: String, redirect_origin: &str) -> Response {
+fn form_page(html: String, redirect_uri: &str) -> Response {
+    let redirect_origin = Url::parse(redirect_uri)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
     let mut response = Html(html).into_response();
     protect(&mut response);
     let csp = format!(

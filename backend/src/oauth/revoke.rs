@@ -50,16 +50,8 @@ async fn handle(
                 .db
                 .revoke_grant(&refresh.grant_id, "revoked by the client", now)
                 .await?;
-            state
-                .events
-                .record(
-                    Event::new(EventKind::TokenRevoked)
-                        .client(&client.id)
-                        .user(&refresh.user_id)
-                        .address(peer)
-                        .detail(format!("refresh token; grant {} revoked", refresh.grant_id)),
-                )
-                .await;
+            let what = format!("refresh token; grant {} revoked", refresh.grant_id);
+            record(state, peer, &client.id, &refresh.user_id, what).await;
         }
         return Ok(());
     }
@@ -70,16 +62,17 @@ async fn handle(
             .db
             .revoke_access_token(&claims.jti, &client.id, claims.exp, now)
             .await?;
-        state
-            .events
-            .record(
-                Event::new(EventKind::TokenRevoked)
-                    .client(&client.id)
-                    .user(&claims.sub)
-                    .address(peer)
-                    .detail(format!("access token {}", claims.jti)),
-            )
-            .await;
+        let what = format!("access token {}", claims.jti);
+        record(state, peer, &client.id, &claims.sub, what).await;
     }
     Ok(())
+}
+
+async fn record(state: &AppState, peer: IpAddr, client_id: &str, user: &str, what: String) {
+    let event = Event::new(EventKind::TokenRevoked)
+        .client(client_id)
+        .user(user)
+        .address(peer)
+        .detail(what);
+    state.events.record(event).await;
 }

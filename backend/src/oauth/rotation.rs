@@ -144,22 +144,36 @@ pub async fn apply(db: &Db, steps: &[Step], now: i64) -> anyhow::Result<Vec<Even
 /// without it, so it may sign at once), then whatever the schedule asks for.
 pub async fn prepare(db: &Db, config: &Config, now: i64) -> anyhow::Result<(KeyRing, Vec<Event>)> {
     let mut events = Vec::new();
-    if !db
-        .signing_keys()
-        .await?
-        .iter()
-        .any(|k| k.state == "current")
-    {
+    let mut keys = db.signing_keys().await?;
+    if !keys.iter().any(|k| k.state == "current") {
         let key = generate("current", now)?;
         if db.insert_signing_key(&key).await? {
             events.push(Event::new(EventKind::KeyCreated).detail(key.kid.clone()));
             events.push(Event::new(EventKind::KeyActivated).detail(key.kid));
         }
+        // Another instance may have stored its own first key instead.
+        keys = db.signing_keys().await?;
     }
-    let policy = Policy::new(config);
-    events.extend(apply(db, &plan(&db.signing_keys().await?, now, &policy), now).await?);
-    let ring = KeyRing::new(super::keys::KeySet::from_stored(&db.signing_keys().await?)?);
+    let (round, keys) = scheduled_round(db, config, keys, now).await;
+    events.extend(round?);
+    let ring = KeyRing::new(super::keys::KeySet::from_stored(&keys?)?);
     Ok((ring, events))
+}
+
+/// Carries out what the schedule asks for on `keys` (as just read); returns the events and the
+/// stored keys afterwards (read again only if something was attempted).
+async fn scheduled_round(
+    db: &Db,
+    config: &Config,
+    keys: Vec<StoredKey>,
+    now: i64,
+) -> (anyhow::Result<Vec<Event>>, anyhow::Result<Vec<StoredKey>>) {
+    let steps = plan(&keys, now, &Policy::new(config));
+    if steps.is_empty() {
+        return (Ok(Vec::new()), Ok(keys));
+    }
+    let round = apply(db, &steps, now).await;
+    (round, db.signing_keys().await.map_err(Into::into))
 }
 
 /// One round of the schedule, then a reload of the keys in use if the stored ones changed
@@ -171,12 +185,8 @@ pub async fn maintain(
     ring: &KeyRing,
     now: i64,
 ) -> anyhow::Result<Vec<Event>> {
-    let policy = Policy::new(config);
-    let round = match db.signing_keys().await {
-        Ok(keys) => apply(db, &plan(&keys, now, &policy), now).await,
-        Err(e) => Err(e.into()),
-    };
-    if ring.refresh(&db.signing_keys().await?)? {
+    let (round, keys) = scheduled_round(db, config, db.signing_keys().await?, now).await;
+    if ring.refresh(&keys?)? {
         tracing::info!(kid = %ring.get().signing().0, "signing keys reloaded");
     }
     round

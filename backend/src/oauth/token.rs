@@ -227,8 +227,7 @@ async fn authorization_code(
     let mut issued = access_token::issue(state, &user.id, client, scope)?;
     let refresh = refreshable.then(|| crypto::random_token(32));
     let refresh_hash = refresh.as_deref().map(crypto::sha256_hex);
-    let idle = client.refresh_token_idle_ttl(state.config.refresh_token_idle_ttl);
-    let refresh_expires = (now + ttl(idle)).min(stored.expires_at);
+    let refresh_expires = refresh_expiry(state, client, now, stored.expires_at);
     let issue = Issue {
         grant_id: &stored.id,
         client_id: &client.id,
@@ -354,9 +353,7 @@ async fn refresh(
     let mut issued = access_token::issue(state, &user.id, client, scope)?;
     let next = crypto::random_token(32);
     let next_hash = crypto::sha256_hex(&next);
-    // Rotation restarts the idle lifetime but never passes the grant's absolute one.
-    let idle = client.refresh_token_idle_ttl(state.config.refresh_token_idle_ttl);
-    let next_expires = (now + ttl(idle)).min(token.grant_expires_at);
+    let next_expires = refresh_expiry(state, client, now, token.grant_expires_at);
     let issue = Issue {
         grant_id: &token.grant_id,
         client_id: &client.id,
@@ -396,6 +393,13 @@ impl Reuse<'_> {
             .await?;
         Ok(())
     }
+}
+
+/// A new refresh token lives the client's idle lifetime, never past its grant's absolute one
+/// (RFC 9700 §4.14.2): rotation restarts the first, not the second.
+fn refresh_expiry(state: &AppState, client: &Client, now: i64, grant_expires_at: i64) -> i64 {
+    let idle = client.refresh_token_idle_ttl(state.config.refresh_token_idle_ttl);
+    (now + ttl(idle)).min(grant_expires_at)
 }
 
 fn ttl(seconds: u64) -> i64 {

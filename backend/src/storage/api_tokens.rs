@@ -78,17 +78,13 @@ impl Db {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Records a use, at most once a minute per token: a busy token costs one write a minute,
-    /// not one per request.
+    /// Records a use (the caller decides how often).
     pub async fn touch_api_token(&self, id: &str, now: i64) -> Result<()> {
-        sqlx::query(
-            "UPDATE api_tokens SET last_used_at = ?1
-             WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at <= ?1 - 60)",
-        )
-        .bind(now)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?")
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 }
