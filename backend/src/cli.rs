@@ -1,54 +1,70 @@
 //! The administration commands: they open the same database as the server and need no running
-//! server (a running one picks key changes up within its reload interval).
+//! server (a running one picks key changes up within its reload interval). They run the admin
+//! API's own operations ([`crate::admin`]), so the rules and the event log are the same as in
+//! the console.
 
 use std::fmt::Write as _;
+use std::io::BufRead as _;
 
-use crate::api::api_token::{self, TokenRequest};
-use crate::config::{Command, Config, KeysCommand, TokensCommand};
-use crate::events::{Event, EventKind};
-use crate::oauth::rotation;
-use crate::storage::{Db, EventQuery, now};
+use serde::Serialize;
+use shared::admin::{
+    ClientKind, ClientUpdate, NewApiToken, NewClient, NewScope, NewUser, Role, ScopeUpdate,
+    UserUpdate,
+};
+
+use crate::admin::{self, Actor, Ctx};
+use crate::config::{
+    ClientsCommand, Command, Config, KeysCommand, ScopesCommand, TokensCommand, UsersCommand,
+};
+use crate::crypto;
+use crate::storage::{Db, EventQuery};
 
 /// Runs `command`; what it prints goes to standard output.
 pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
     config.check()?;
     let db = Db::connect(&config.database_url.0).await?;
+    let ctx = Ctx {
+        db: &db,
+        config,
+        actor: Actor::command_line(),
+    };
     let out = match command {
         Command::Serve => anyhow::bail!("`serve` is not an administration command"),
         Command::Keys(KeysCommand::List) => keys_table(&db).await?,
         Command::Keys(KeysCommand::Rotate { force }) => {
-            let events = rotation::rotate_now(&db, config, *force, now()).await?;
-            let rows: Vec<_> = events.into_iter().map(|e| e.into_row()).collect();
-            db.insert_events(&rows).await?;
+            let rotated = admin::keys::rotate_now(&ctx, *force)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e} (backend keys rotate --force rotates anyway)"))?;
             let mut out = String::from("rotated:\n");
-            for row in &rows {
-                let _ = writeln!(out, "  {:<14} {}", row.kind, row.detail);
+            for change in &rotated.changes {
+                let _ = writeln!(out, "  {:<14} {}", change.kind, change.detail);
             }
             out.push('\n');
             out.push_str(&keys_table(&db).await?);
             out
         }
-        Command::Tokens(command) => tokens(&db, command).await?,
+        Command::Users(command) => users(&ctx, command).await?,
+        Command::Clients(command) => clients(&ctx, command).await?,
+        Command::Scopes(command) => scopes(&ctx, command).await?,
+        Command::Tokens(command) => tokens(&ctx, command).await?,
         Command::Events {
             limit,
             kind,
             since,
+            user,
+            client,
             json,
         } => {
-            let events = db
-                .events(&EventQuery {
-                    kind: kind.clone(),
-                    since: *since,
-                    limit: *limit,
-                })
-                .await?;
+            let query = EventQuery {
+                kind: kind.clone(),
+                since: *since,
+                user_id: user.clone(),
+                client_id: client.clone(),
+                limit: *limit,
+            };
+            let events = db.events(&query).await?;
             if *json {
-                let mut out = String::new();
-                for event in &events {
-                    out.push_str(&serde_json::to_string(event)?);
-                    out.push('\n');
-                }
-                out
+                json_lines(&events)?
             } else {
                 events_table(&events)
             }
@@ -58,7 +74,278 @@ pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn tokens(db: &Db, command: &TokensCommand) -> anyhow::Result<String> {
+fn json_lines<T: Serialize>(rows: &[T]) -> anyhow::Result<String> {
+    let mut out = String::new();
+    for row in rows {
+        out.push_str(&serde_json::to_string(row)?);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// One line of standard input, or a generated password (printed by the caller).
+fn password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        Ok((line.trim_end_matches(['\r', '\n']).to_owned(), false))
+    } else {
+        Ok((crypto::random_token(15), true))
+    }
+}
+
+fn role(name: &str) -> Role {
+    if name == "admin" {
+        Role::Admin
+    } else {
+        Role::User
+    }
+}
+
+async fn users(ctx: &Ctx<'_>, command: &UsersCommand) -> anyhow::Result<String> {
+    match command {
+        UsersCommand::List { json } => {
+            let users = admin::users::all(ctx).await?;
+            if *json {
+                return json_lines(&users);
+            }
+            let mut out = format!(
+                "{:<22} {:<16} {:<24} {:<28} {:<6} {}\n",
+                "id", "username", "name", "email", "role", "state"
+            );
+            for u in &users {
+                let _ = writeln!(
+                    out,
+                    "{:<22} {:<16} {:<24} {:<28} {:<6} {}",
+                    u.id,
+                    printable(&u.username),
+                    printable(&u.name),
+                    printable(&u.email),
+                    u.role.as_str(),
+                    if u.disabled { "disabled" } else { "enabled" }
+                );
+            }
+            Ok(out)
+        }
+        UsersCommand::Create {
+            username,
+            name,
+            email,
+            role: role_name,
+            password_stdin,
+        } => {
+            let (password, generated) = password(*password_stdin)?;
+            let new = NewUser {
+                username: username.clone(),
+                name: name.clone(),
+                email: email.clone(),
+                password: password.clone(),
+                role: role(role_name),
+            };
+            let user = admin::users::add(ctx, &new).await?;
+            let mut out = format!("created {} ({})\n", user.username, user.id);
+            if generated {
+                let _ = writeln!(out, "password: {password}\n(shown this once)");
+            }
+            Ok(out)
+        }
+        UsersCommand::Update {
+            username,
+            name,
+            email,
+            role: role_name,
+            disable,
+            enable,
+        } => {
+            let user = admin::users::by_username(ctx, username).await?;
+            let update = UserUpdate {
+                name: name.clone(),
+                email: email.clone(),
+                role: role_name.as_deref().map(role),
+                disabled: (*disable || *enable).then_some(*disable),
+            };
+            let user = admin::users::change(ctx, &user.id, &update).await?;
+            Ok(format!(
+                "{}: role {}, {}\n",
+                user.username,
+                user.role.as_str(),
+                if user.disabled { "disabled" } else { "enabled" }
+            ))
+        }
+        UsersCommand::ResetPassword {
+            username,
+            password_stdin,
+        } => {
+            let user = admin::users::by_username(ctx, username).await?;
+            let (password, generated) = password(*password_stdin)?;
+            admin::users::set_password(ctx, &user.id, &password).await?;
+            let mut out = format!(
+                "password of {} reset; their sessions were ended\n",
+                user.username
+            );
+            if generated {
+                let _ = writeln!(out, "password: {password}\n(shown this once)");
+            }
+            Ok(out)
+        }
+    }
+}
+
+async fn clients(ctx: &Ctx<'_>, command: &ClientsCommand) -> anyhow::Result<String> {
+    match command {
+        ClientsCommand::List { json } => {
+            let clients = admin::clients::all(ctx).await?;
+            if *json {
+                return json_lines(&clients);
+            }
+            let mut out = format!(
+                "{:<20} {:<12} {:<38} {:<42} {}\n",
+                "client_id", "type", "grant types", "scope", "redirect URIs"
+            );
+            for c in &clients {
+                let _ = writeln!(
+                    out,
+                    "{:<20} {:<12} {:<38} {:<42} {}",
+                    c.client_id,
+                    if c.confidential {
+                        "confidential"
+                    } else {
+                        "public"
+                    },
+                    c.grant_types.join(" "),
+                    c.scope.to_string(),
+                    c.redirect_uris.join(" ")
+                );
+            }
+            Ok(out)
+        }
+        ClientsCommand::Create {
+            kind,
+            name,
+            id,
+            scope,
+            redirect_uris,
+            refresh_tokens,
+            first_party,
+        } => {
+            let new = NewClient {
+                kind: if kind == "service" {
+                    ClientKind::Service
+                } else {
+                    ClientKind::Browser
+                },
+                name: name.clone(),
+                client_id: id.clone(),
+                scope: scope.clone(),
+                redirect_uris: redirect_uris.clone(),
+                refresh_tokens: *refresh_tokens,
+                first_party: *first_party,
+                lifetimes: shared::admin::Lifetimes::default(),
+            };
+            let created = admin::clients::add(ctx, &new).await?;
+            let mut out = format!("created client {}\n", created.client.client_id);
+            if let Some(secret) = created.client_secret {
+                let _ = writeln!(out, "client secret: {secret}\n(shown this once)");
+            }
+            Ok(out)
+        }
+        ClientsCommand::Update {
+            id,
+            name,
+            scope,
+            grant_types,
+            redirect_uris,
+            first_party,
+        } => {
+            let update = ClientUpdate {
+                name: name.clone(),
+                scope: scope.clone(),
+                grant_types: grant_types
+                    .as_deref()
+                    .map(|g| g.split_whitespace().map(str::to_owned).collect()),
+                redirect_uris: redirect_uris.clone(),
+                first_party: *first_party,
+                lifetimes: None,
+            };
+            let client = admin::clients::change(ctx, id, &update).await?;
+            Ok(format!(
+                "{}: grant types {}; scope {}\n",
+                client.client_id,
+                client.grant_types.join(" "),
+                client.scope
+            ))
+        }
+        ClientsCommand::RotateSecret { id } => {
+            let rotated = admin::clients::new_secret(ctx, id).await?;
+            Ok(format!(
+                "new client secret for {}: {}\n(shown this once; the old one no longer works)\n",
+                rotated.client_id, rotated.client_secret
+            ))
+        }
+        ClientsCommand::Delete { id } => {
+            admin::clients::remove(ctx, id).await?;
+            Ok(format!("deleted {id}\n"))
+        }
+    }
+}
+
+async fn scopes(ctx: &Ctx<'_>, command: &ScopesCommand) -> anyhow::Result<String> {
+    match command {
+        ScopesCommand::List { json } => {
+            let scopes = admin::scopes::all(ctx).await?;
+            if *json {
+                return json_lines(&scopes);
+            }
+            let mut out = format!(
+                "{:<20} {:<8} {:<8} {:<52} {}\n",
+                "name", "builtin", "consent", "description", "clients"
+            );
+            for s in &scopes {
+                let _ = writeln!(
+                    out,
+                    "{:<20} {:<8} {:<8} {:<52} {}",
+                    s.name,
+                    if s.builtin { "yes" } else { "no" },
+                    if s.consent_required { "asked" } else { "no" },
+                    printable(&s.description),
+                    s.clients.join(" ")
+                );
+            }
+            Ok(out)
+        }
+        ScopesCommand::Create {
+            name,
+            description,
+            no_consent,
+        } => {
+            let new = NewScope {
+                name: name.clone(),
+                description: description.clone(),
+                consent_required: !no_consent,
+            };
+            let scope = admin::scopes::add(ctx, &new).await?;
+            Ok(format!("created scope {}\n", scope.name))
+        }
+        ScopesCommand::Update {
+            name,
+            description,
+            consent_required,
+        } => {
+            let update = ScopeUpdate {
+                description: description.clone(),
+                consent_required: *consent_required,
+            };
+            let scope = admin::scopes::change(ctx, name, &update).await?;
+            Ok(format!("updated scope {}\n", scope.name))
+        }
+        ScopesCommand::Delete { name } => {
+            admin::scopes::remove(ctx, name).await?;
+            Ok(format!("deleted scope {name}\n"))
+        }
+    }
+}
+
+async fn tokens(ctx: &Ctx<'_>, command: &TokensCommand) -> anyhow::Result<String> {
     match command {
         TokensCommand::Create {
             user,
@@ -66,68 +353,37 @@ async fn tokens(db: &Db, command: &TokensCommand) -> anyhow::Result<String> {
             scope,
             expires_in_days,
         } => {
-            let owner = db
-                .user_by_username(user)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("there is no user {user:?}"))?;
-            let request = TokenRequest {
-                name,
-                scope,
-                expires_at: expires_in_days.map(|days| now() + days * 86_400),
+            let new = NewApiToken {
+                username: user.clone(),
+                name: name.clone(),
+                scope: scope.clone(),
+                expires_in_days: *expires_in_days,
             };
-            let (id, token) = api_token::create(db, &owner, &request)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let event = Event::new(EventKind::ApiTokenCreated)
-                .user(&owner.id)
-                .detail(format!(
-                    "{id} ({name}) from the command line; scope {scope}"
-                ));
-            db.insert_events(&[event.into_row()]).await?;
+            let created = admin::tokens::add(ctx, &new).await?;
+            let token = created.token;
             Ok(format!(
                 "{token}\n\nThis is the only time the token is shown. Use it as\n  \
                  Authorization: Token {token}\n"
             ))
         }
         TokensCommand::List { user, json } => {
-            let owner = match user {
-                Some(name) => Some(
-                    db.user_by_username(name)
-                        .await?
-                        .ok_or_else(|| anyhow::anyhow!("there is no user {name:?}"))?
-                        .id,
-                ),
-                None => None,
-            };
-            let rows = db.api_tokens(owner.as_deref()).await?;
+            let rows = admin::tokens::all(ctx, user.as_deref()).await?;
             if *json {
-                let mut out = String::new();
-                for row in &rows {
-                    out.push_str(&serde_json::to_string(row)?);
-                    out.push('\n');
-                }
-                return Ok(out);
+                return json_lines(&rows);
             }
             let mut out = format!(
                 "{:<16}  {:<12} {:<20} {:<9} {:<20} {:<20} {}\n",
                 "id", "user", "name", "state", "expires", "last used", "scope"
             );
-            let now = now();
             for row in &rows {
-                let state = if row.revoked_at.is_some() {
-                    "revoked"
-                } else if row.expires_at.is_some_and(|at| at <= now) {
-                    "expired"
-                } else {
-                    "active"
-                };
+                let state = serde_json::to_value(row.state)?;
                 let _ = writeln!(
                     out,
                     "{:<16}  {:<12} {:<20} {:<9} {:<20} {:<20} {}",
                     row.id,
                     printable(&row.username),
                     printable(&row.name),
-                    state,
+                    state.as_str().unwrap_or_default(),
                     time(row.expires_at),
                     time(row.last_used_at),
                     row.scope
@@ -136,12 +392,7 @@ async fn tokens(db: &Db, command: &TokensCommand) -> anyhow::Result<String> {
             Ok(out)
         }
         TokensCommand::Revoke { id } => {
-            if !db.revoke_api_token(id, now()).await? {
-                anyhow::bail!("there is no active API token with id {id:?}");
-            }
-            let event = Event::new(EventKind::ApiTokenRevoked)
-                .detail(format!("{id} from the command line"));
-            db.insert_events(&[event.into_row()]).await?;
+            admin::tokens::revoke_one(ctx, id).await?;
             Ok(format!("revoked {id}\n"))
         }
     }

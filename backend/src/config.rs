@@ -128,6 +128,16 @@ pub enum Command {
     /// Signing keys: list them, or rotate now.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Users: list, create, update (role, disabled), reset a password.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// OAuth clients: list, create (browser app or API service), update, rotate a secret,
+    /// delete.
+    #[command(subcommand)]
+    Clients(ClientsCommand),
+    /// Scopes: list, create a custom one, update its description, delete.
+    #[command(subcommand)]
+    Scopes(ScopesCommand),
     /// Per-user API tokens: create, list, revoke.
     #[command(subcommand)]
     Tokens(TokensCommand),
@@ -142,10 +152,150 @@ pub enum Command {
         /// Only events at or after this Unix time.
         #[arg(long)]
         since: Option<i64>,
+        /// Only events of this user id (the acting administrator, for admin changes).
+        #[arg(long)]
+        user: Option<String>,
+        /// Only events of this client id.
+        #[arg(long)]
+        client: Option<String>,
         /// One JSON object per line instead of a table.
         #[arg(long)]
         json: bool,
     },
+}
+
+/// A password is read from standard input (one line) with `--password-stdin`, never from the
+/// command line, where other users and the shell history would see it; without it a strong one
+/// is generated and printed once.
+#[derive(Clone, Debug, Subcommand)]
+pub enum UsersCommand {
+    /// List every user.
+    List {
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a user.
+    Create {
+        #[arg(long)]
+        username: String,
+        /// Full name.
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        /// `user` or `admin` (administrators use the admin API and console).
+        #[arg(long, default_value = "user", value_parser = ["user", "admin"])]
+        role: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Change a user's name, email, role, or disable/enable them (disabling revokes their
+    /// grants).
+    Update {
+        username: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long, value_parser = ["user", "admin"])]
+        role: Option<String>,
+        #[arg(long, conflicts_with = "enable")]
+        disable: bool,
+        #[arg(long)]
+        enable: bool,
+    },
+    /// Set a new password (generated unless --password-stdin); revokes the user's grants.
+    ResetPassword {
+        username: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Clone, Debug, Subcommand)]
+pub enum ClientsCommand {
+    /// List every client (never a secret).
+    List {
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a browser app (public, authorization code + PKCE) or an API service
+    /// (confidential, client credentials; its secret is printed once).
+    Create {
+        #[arg(long, value_parser = ["browser", "service"])]
+        kind: String,
+        #[arg(long)]
+        name: String,
+        /// Chosen by the server when absent.
+        #[arg(long)]
+        id: Option<String>,
+        /// Space-separated scopes it may ask for.
+        #[arg(long)]
+        scope: String,
+        /// A redirect URI (browser apps; repeat for several).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// Browser apps: also issue refresh tokens.
+        #[arg(long)]
+        refresh_tokens: bool,
+        /// Skip the consent screen for it.
+        #[arg(long)]
+        first_party: bool,
+    },
+    /// Change a client; what is not given stays.
+    Update {
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Space-separated scopes (replaces the list).
+        #[arg(long)]
+        scope: Option<String>,
+        /// Space-separated grant types (replaces the list).
+        #[arg(long)]
+        grant_types: Option<String>,
+        /// Replaces the redirect URIs (repeat for several).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Option<Vec<String>>,
+        #[arg(long)]
+        first_party: Option<bool>,
+    },
+    /// Replace a confidential client's secret; the new one is printed once.
+    RotateSecret { id: String },
+    /// Delete a client with its grants and consents.
+    Delete { id: String },
+}
+
+#[derive(Clone, Debug, Subcommand)]
+pub enum ScopesCommand {
+    /// List every scope and the clients allowed it.
+    List {
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a custom scope (e.g. AccessAll).
+    Create {
+        name: String,
+        /// What it allows, as the consent screen shows it.
+        #[arg(long)]
+        description: String,
+        /// Third-party clients get it without asking the user.
+        #[arg(long)]
+        no_consent: bool,
+    },
+    /// Change a scope's description or consent rule.
+    Update {
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        consent_required: Option<bool>,
+    },
+    /// Delete a custom scope no client or live API token uses.
+    Delete { name: String },
 }
 
 #[derive(Clone, Debug, Subcommand)]

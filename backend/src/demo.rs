@@ -1,7 +1,7 @@
 //! Demo data: users, clients, scopes and products for trying the system locally. Only seeded
 //! with `--demo`; never part of a default production start.
 
-use shared::scope::{OFFLINE_ACCESS, ORDERS_READ, ORDERS_WRITE, PRODUCTS_READ};
+use shared::scope::{ADMIN, OFFLINE_ACCESS, ORDERS_READ, ORDERS_WRITE, PRODUCTS_READ};
 
 use crate::config::Config;
 use crate::crypto;
@@ -15,7 +15,7 @@ pub const PARTNER_CLIENT_ID: &str = "demo-partner";
 
 /// Scopes are data, not code: these rows are what discovery lists and what the consent screen
 /// says. The last field: whether a third-party client needs the user's consent for it.
-const SCOPES: [(&str, &str, bool); 7] = [
+const SCOPES: [(&str, &str, bool); 8] = [
     ("openid", "Know who you are on this site", false),
     (
         OFFLINE_ACCESS,
@@ -27,11 +27,36 @@ const SCOPES: [(&str, &str, bool); 7] = [
     (PRODUCTS_READ, "Browse the product catalogue", false),
     (ORDERS_READ, "See the orders you have placed", true),
     (ORDERS_WRITE, "Place orders in your name", true),
+    (
+        ADMIN,
+        "Administer this server: users, clients, scopes, API tokens and keys",
+        true,
+    ),
 ];
 
-const USERS: [(&str, &str, &str, &str); 2] = [
-    ("user0", "password0", "User Number 0", "user0@example.com"),
-    ("user1", "password1", "User Number 1", "user1@example.com"),
+/// Username, password, name, email, role. `admin` may use the admin console.
+const USERS: [(&str, &str, &str, &str, &str); 3] = [
+    (
+        "user0",
+        "password0",
+        "User Number 0",
+        "user0@example.com",
+        "user",
+    ),
+    (
+        "user1",
+        "password1",
+        "User Number 1",
+        "user1@example.com",
+        "user",
+    ),
+    (
+        "admin",
+        "admin-password",
+        "Demo Administrator",
+        "admin@example.com",
+        "admin",
+    ),
 ];
 
 const PRODUCTS: [(&str, &str, i64); 14] = [
@@ -118,7 +143,7 @@ pub async fn seed(db: &Db, config: &Config) -> anyhow::Result<()> {
         })
         .await?;
     }
-    for (username, password, name, email) in USERS {
+    for (username, password, name, email, role) in USERS {
         if db.username_exists(username).await? {
             continue;
         }
@@ -133,6 +158,7 @@ pub async fn seed(db: &Db, config: &Config) -> anyhow::Result<()> {
             name,
             email,
             password_hash: &hash,
+            role,
         })
         .await?;
     }
@@ -146,7 +172,8 @@ pub async fn seed(db: &Db, config: &Config) -> anyhow::Result<()> {
         secret_hash: None,
         first_party: true,
         grant_types: &["authorization_code", "refresh_token"],
-        scopes: "openid offline_access profile email products:read orders:read orders:write",
+        // `admin` is granted only to administrators, whatever the app asks for.
+        scopes: "openid offline_access profile email products:read orders:read orders:write admin",
         redirect_uris: &spa_redirect,
         lifetimes: Lifetimes::default(),
     })
@@ -185,7 +212,7 @@ pub async fn seed(db: &Db, config: &Config) -> anyhow::Result<()> {
             .await?;
     }
     tracing::info!(
-        "demo data ready: users user0/password0 and user1/password1, clients {SPA_CLIENT_ID}, {PARTNER_CLIENT_ID} and {SERVICE_CLIENT_ID}"
+        "demo data ready: users user0/password0, user1/password1 and admin/admin-password, clients {SPA_CLIENT_ID}, {PARTNER_CLIENT_ID} and {SERVICE_CLIENT_ID}"
     );
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! The security event log: logins, failed logins, tokens issued, refresh-token reuse,
-//! revocations, throttling and key rotations, kept in the database and read with
-//! `backend events`.
+//! revocations, throttling, key rotations and every change an administrator makes, kept in the
+//! database and read with `backend events` or `GET /admin/events`.
 //!
 //! Handlers hand events to a writer task that stores them in batches, one transaction each:
 //! logging never adds an fsync to a request. The channel is bounded, so under a flood requests
@@ -35,6 +35,16 @@ pub enum EventKind {
     KeyRemoved,
     ApiTokenCreated,
     ApiTokenRevoked,
+    UserCreated,
+    UserUpdated,
+    PasswordReset,
+    ClientCreated,
+    ClientUpdated,
+    ClientSecretRotated,
+    ClientDeleted,
+    ScopeCreated,
+    ScopeUpdated,
+    ScopeDeleted,
 }
 
 impl EventKind {
@@ -57,6 +67,16 @@ impl EventKind {
             Self::KeyRemoved => "key_removed",
             Self::ApiTokenCreated => "api_token_created",
             Self::ApiTokenRevoked => "api_token_revoked",
+            Self::UserCreated => "user_created",
+            Self::UserUpdated => "user_updated",
+            Self::PasswordReset => "password_reset",
+            Self::ClientCreated => "client_created",
+            Self::ClientUpdated => "client_updated",
+            Self::ClientSecretRotated => "client_secret_rotated",
+            Self::ClientDeleted => "client_deleted",
+            Self::ScopeCreated => "scope_created",
+            Self::ScopeUpdated => "scope_updated",
+            Self::ScopeDeleted => "scope_deleted",
         }
     }
 }

@@ -5,16 +5,19 @@
 //! - [`oauth`]: the authorization server. Discovery (RFC 8414), the JWK Set, `/authorize` with
 //!   its login form, `/token`; signing keys and the access tokens they sign (RFC 9068).
 //! - [`api`]: the resource server. Bearer authentication as an extractor, one file per resource.
+//! - [`admin`]: the admin API (users, clients, scopes, API tokens, keys, events), for
+//!   administrators; the command line runs the same operations.
 //! - [`web`]: the browser app's origin (the `trunk build` output and `/config.json`).
 //! - [`storage`]: every SQL statement, behind one [`storage::Db`] handle.
 //! - [`events`]: the security event log.
-//! - [`cli`]: the administration commands (`backend keys …`, `backend events`).
+//! - [`cli`]: the administration commands (`backend users …`, `backend keys …`, …).
 //! - [`config`], [`demo`], [`crypto`], [`state`]: configuration, demo data, the few primitives
 //!   we call directly, and the state handlers share.
 //!
 //! The API and the app are served on different origins (`:5000` and `:8080` by default), so the
 //! browser really makes cross-origin calls and CORS is exercised as in production.
 
+pub mod admin;
 pub mod api;
 pub mod cli;
 pub mod config;
@@ -160,6 +163,7 @@ pub fn api_router(state: AppState) -> Router {
     Router::new()
         .merge(oauth::api_router())
         .merge(api::router())
+        .merge(admin::router())
         // CORS only on what browsers fetch; the authorization pages are navigated to.
         .layer(cors)
         .layer(axum::middleware::map_response(only_full_cors))
@@ -186,7 +190,7 @@ fn cors(config: &Config) -> CorsLayer {
         .collect();
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
-        .allow_methods([Method::GET, Method::POST])
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .expose_headers([
             header::WWW_AUTHENTICATE,

@@ -7,8 +7,10 @@
 //!   authorization server checks them, with the same code).
 //! - [`oauth`]: token responses, error responses and access-token claims as they travel.
 //! - [`api`]: the resource server's JSON bodies.
+//! - [`admin`]: the admin API's JSON bodies.
 //! - [`config`]: what the browser app learns about its deployment at start-up.
 
+pub mod admin;
 pub mod api;
 pub mod config;
 pub mod oauth;

@@ -13,6 +13,20 @@ pub const PRODUCTS_READ: &str = "products:read";
 pub const ORDERS_READ: &str = "orders:read";
 /// Place orders.
 pub const ORDERS_WRITE: &str = "orders:write";
+/// Use the admin API (`/admin/*`). Granted only to users with the admin role, whatever the
+/// client asks for.
+pub const ADMIN: &str = "admin";
+/// Scopes the server gives a meaning to: they can be described in the admin API, not deleted.
+pub const BUILTIN: [&str; 8] = [
+    "openid",
+    "profile",
+    "email",
+    OFFLINE_ACCESS,
+    PRODUCTS_READ,
+    ORDERS_READ,
+    ORDERS_WRITE,
+    ADMIN,
+];
 
 /// A set of scope tokens. Kept sorted so that the same set always prints the same way.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -5,10 +5,8 @@
 //! SHA-256 digest and compared in constant time. A token carries its owner's identity and a
 //! fixed set of scopes, never more than its owner may have.
 
-use std::fmt;
-
 use shared::oauth::AccessTokenClaims;
-use shared::scope::{OFFLINE_ACCESS, ScopeSet};
+use shared::scope::{ADMIN, OFFLINE_ACCESS, ScopeSet};
 
 use super::error::ApiError;
 use crate::crypto;
@@ -21,16 +19,34 @@ const SECRET_LEN: usize = 43;
 pub const MAX_NAME_LEN: usize = 64;
 /// Scopes that mean something only in an OAuth flow, never on an API token.
 const PROTOCOL_SCOPES: [&str; 2] = ["openid", OFFLINE_ACCESS];
-/// The scope of the admin API: only administrators may put it on a token.
-pub const ADMIN_SCOPE: &str = "admin";
 
 /// Why a token could not be created, in words for the person creating it.
 #[derive(Debug, PartialEq, Eq)]
-pub struct CreateError(pub String);
+pub enum CreateError {
+    /// A name, scope or expiry that breaks the rules.
+    Invalid(String),
+    /// Scopes the owner may not have.
+    Scope(String),
+    /// The owner already has a token by this name.
+    Duplicate(String),
+    /// The database failed (logged).
+    Failed,
+}
 
-impl fmt::Display for CreateError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+impl From<CreateError> for ApiError {
+    fn from(e: CreateError) -> Self {
+        match e {
+            CreateError::Invalid(description) => ApiError::Unprocessable {
+                error: "invalid_request",
+                description,
+            },
+            CreateError::Scope(description) => ApiError::Unprocessable {
+                error: "invalid_scope",
+                description,
+            },
+            CreateError::Duplicate(description) => ApiError::Conflict(description),
+            CreateError::Failed => ApiError::Internal,
+        }
     }
 }
 
@@ -42,7 +58,7 @@ pub async fn grantable_scopes(db: &Db, user: &User) -> Result<ScopeSet, sqlx::Er
         .iter()
         .map(String::as_str)
         .filter(|s| !PROTOCOL_SCOPES.contains(s))
-        .filter(|s| *s != ADMIN_SCOPE || user.is_admin())
+        .filter(|s| *s != ADMIN || user.is_admin())
         .collect())
 }
 
@@ -62,23 +78,25 @@ pub async fn create(
 ) -> Result<(String, String), CreateError> {
     let internal = |e: sqlx::Error| {
         tracing::error!(error = %e, "creating an API token failed");
-        CreateError("the token could not be stored; try again".into())
+        CreateError::Failed
     };
     let name = request.name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME_LEN || name.chars().any(char::is_control)
     {
-        return Err(CreateError(format!(
+        return Err(CreateError::Invalid(format!(
             "the name must be 1 to {MAX_NAME_LEN} characters, without control characters"
         )));
     }
-    let scope = ScopeSet::parse(request.scope).map_err(|e| CreateError(e.to_string()))?;
+    let scope = ScopeSet::parse(request.scope).map_err(|e| CreateError::Scope(e.to_string()))?;
     if scope.is_empty() {
-        return Err(CreateError("a token needs at least one scope".into()));
+        return Err(CreateError::Scope(
+            "a token needs at least one scope".into(),
+        ));
     }
     let allowed = grantable_scopes(db, owner).await.map_err(internal)?;
     let refused: Vec<&str> = scope.difference(&allowed).collect();
     if !refused.is_empty() {
-        return Err(CreateError(format!(
+        return Err(CreateError::Scope(format!(
             "{} may not have: {}; allowed: {allowed}",
             owner.username,
             refused.join(" ")
@@ -86,7 +104,9 @@ pub async fn create(
     }
     let now = now();
     if request.expires_at.is_some_and(|at| at <= now) {
-        return Err(CreateError("the expiry must be in the future".into()));
+        return Err(CreateError::Invalid(
+            "the expiry must be in the future".into(),
+        ));
     }
     let id: String = crypto::random_bytes::<8>()
         .iter()
@@ -102,7 +122,7 @@ pub async fn create(
         expires_at: request.expires_at,
     };
     if !db.insert_api_token(&stored, now).await.map_err(internal)? {
-        return Err(CreateError(format!(
+        return Err(CreateError::Duplicate(format!(
             "{} already has a token named {name:?}",
             owner.username
         )));

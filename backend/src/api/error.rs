@@ -22,6 +22,12 @@ pub enum ApiError {
     },
     /// 400: the request body or parameters are malformed.
     BadRequest(String),
+    /// 403 `access_denied`: the credentials are fine, but their holder may not do this.
+    Forbidden(String),
+    /// 404 `not_found`: the named record does not exist.
+    NotFound(String),
+    /// 409 `conflict`: the change clashes with what is stored (a taken name, a record in use).
+    Conflict(String),
     /// 413: the body is larger than the endpoint accepts.
     TooLarge,
     /// 422: well-formed but refers to something that does not exist or breaks a rule.
@@ -45,7 +51,12 @@ impl ApiError {
     pub fn description(&self) -> &str {
         match self {
             Self::NoCredentials => "no credentials",
-            Self::InvalidToken(d) | Self::InvalidAuthRequest(d) | Self::BadRequest(d) => d,
+            Self::InvalidToken(d)
+            | Self::InvalidAuthRequest(d)
+            | Self::BadRequest(d)
+            | Self::Forbidden(d)
+            | Self::NotFound(d)
+            | Self::Conflict(d) => d,
             Self::InsufficientScope { description, .. }
             | Self::Unprocessable { description, .. } => description,
             Self::TooLarge => "the request body is too large",
@@ -53,6 +64,14 @@ impl ApiError {
         }
     }
 }
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.description())
+    }
+}
+
+impl std::error::Error for ApiError {}
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
@@ -84,6 +103,9 @@ impl IntoResponse for ApiError {
                 (StatusCode::FORBIDDEN, "insufficient_scope", description, c)
             }
             Self::BadRequest(d) => (StatusCode::BAD_REQUEST, "invalid_request", d, String::new()),
+            Self::Forbidden(d) => (StatusCode::FORBIDDEN, "access_denied", d, String::new()),
+            Self::NotFound(d) => (StatusCode::NOT_FOUND, "not_found", d, String::new()),
+            Self::Conflict(d) => (StatusCode::CONFLICT, "conflict", d, String::new()),
             Self::Unprocessable { error, description } => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 error,

@@ -23,7 +23,7 @@ use super::token::GrantType;
 use crate::crypto;
 use crate::events::{Event, EventKind};
 use crate::state::AppState;
-use crate::storage::{Client, CodeGrant, NewCode, now};
+use crate::storage::{Client, CodeGrant, NewCode, User, now};
 
 /// Name of the cookie that carries the login form's anti-forgery token (double submit).
 const CSRF_COOKIE: &str = "login_csrf";
@@ -191,7 +191,7 @@ pub async fn login(
         .record(
             Event::new(EventKind::LoginSucceeded)
                 .client(&request.client.id)
-                .user(&user)
+                .user(&user.id)
                 .address(peer),
         )
         .await;
@@ -199,9 +199,11 @@ pub async fn login(
     let now = now();
     let grant = CodeGrant {
         client_id: request.client.id.clone(),
-        user_id: user,
         redirect_uri: request.redirect_uri.clone(),
-        scope: request.scope.to_string(),
+        // RFC 6749 §3.3: what the user's role does not allow is left out, not refused; the
+        // token response says what was granted.
+        scope: super::scope_for_user(&user, request.scope.clone()).to_string(),
+        user_id: user.id,
         code_challenge: request.code_challenge.as_str().to_owned(),
         nonce: request.nonce.clone(),
         auth_time: now,
@@ -318,14 +320,14 @@ async fn check_password(
     state: &AppState,
     username: &str,
     password: &str,
-) -> anyhow::Result<Option<String>> {
+) -> anyhow::Result<Option<User>> {
     let user = state.db.user_by_username(username).await?;
     let password = password.to_owned();
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     let valid =
         tokio::task::spawn_blocking(move || crypto::verify_password(&password, stored.as_deref()))
             .await?;
-    Ok(user.filter(|u| valid && !u.disabled).map(|u| u.id))
+    Ok(user.filter(|u| valid && !u.disabled))
 }
 
 async fn validate(state: &AppState, params: &Params) -> Result<AuthorizationRequest, Refusal> {

@@ -21,7 +21,20 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
+use shared::scope::{ADMIN, ScopeSet};
+
 use crate::state::AppState;
+use crate::storage::User;
+
+/// What `user` may be granted of `scope`: everything but `admin` unless they are an
+/// administrator. Applied at login and again at every refresh, so a demoted user's next access
+/// token lacks it.
+pub fn scope_for_user(user: &User, scope: ScopeSet) -> ScopeSet {
+    if user.is_admin() || !scope.contains(ADMIN) {
+        return scope;
+    }
+    scope.iter().filter(|s| *s != ADMIN).collect()
+}
 
 /// OAuth requests are a few hundred bytes; 16 KiB leaves room and refuses floods early (413).
 const MAX_BODY: usize = 16 * 1024;

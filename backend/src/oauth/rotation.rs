@@ -201,7 +201,7 @@ pub async fn rotate_now(
     config: &Config,
     force: bool,
     now: i64,
-) -> anyhow::Result<Vec<Event>> {
+) -> Result<Vec<Event>, RotateError> {
     let keys = db.signing_keys().await?;
     let policy = Policy::new(config);
     let current = keys.iter().find(|k| k.state == "current");
@@ -213,24 +213,24 @@ pub async fn rotate_now(
             .map(Event::into_row)
             .collect();
         db.insert_events(&created).await?;
-        anyhow::bail!(
+        return Err(RotateError::Refused(format!(
             "there was no next key to promote; one has been created and published. Run the \
              rotation again in {} s, once every JWKS cache has picked it up",
             policy.publish_for
-        );
+        )));
     };
     if !force && !published_long_enough(next, now, &policy) {
         let wait = next.created_at + policy.publish_for - now;
-        anyhow::bail!(
+        return Err(RotateError::Refused(format!(
             "the next key {} has been published for {} s; resource servers may cache the JWKS \
              for {} s, and servers reload keys within {} s: run the rotation again in {wait} s, \
-             or pass --force to rotate now (a resource server with an older copy of the JWKS \
-             would then refuse new tokens until it refetches it)",
+             or force it to rotate now (a resource server with an older copy of the JWKS would \
+             then refuse new tokens until it refetches it)",
             next.kid,
             now - next.created_at,
             policy.jwks_max_age,
             policy.publish_for - policy.jwks_max_age
-        );
+        )));
     }
     apply(
         db,
@@ -241,6 +241,23 @@ pub async fn rotate_now(
         now,
     )
     .await
+    .map_err(RotateError::Failed)
+}
+
+/// Why [`rotate_now`] did not rotate.
+#[derive(Debug, thiserror::Error)]
+pub enum RotateError {
+    /// Rotating now would be unsafe, or there was nothing to promote; the text says what to do.
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for RotateError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Failed(e.into())
+    }
 }
 
 #[cfg(test)]

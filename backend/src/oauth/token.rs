@@ -224,7 +224,8 @@ async fn authorization_code(
             + ttl(client.refresh_token_absolute_ttl(state.config.refresh_token_absolute_ttl)),
         revoked_at: None,
     };
-    let mut issued = access_token::issue(state, &user.id, client, scope)?;
+    let mut issued =
+        access_token::issue(state, &user.id, client, super::scope_for_user(&user, scope))?;
     let refresh = refreshable.then(|| crypto::random_token(32));
     let refresh_hash = refresh.as_deref().map(crypto::sha256_hex);
     let refresh_expires = refresh_expiry(state, client, now, stored.expires_at);
@@ -350,6 +351,7 @@ async fn refresh(
             ));
         }
     };
+    let scope = super::scope_for_user(&user, scope);
     let mut issued = access_token::issue(state, &user.id, client, scope)?;
     let next = crypto::random_token(32);
     let next_hash = crypto::sha256_hex(&next);

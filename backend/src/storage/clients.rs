@@ -18,6 +18,7 @@ pub struct Client {
     pub redirect_uris: Vec<String>,
     /// Lifetimes in seconds for this client's tokens, or `None` for the server-wide default.
     pub lifetimes: Lifetimes,
+    pub created_at: i64,
 }
 
 /// Per-client token lifetimes; `None` means the server-wide setting.
@@ -76,18 +77,36 @@ struct ClientRow {
     scopes: String,
     #[sqlx(flatten)]
     lifetimes: Lifetimes,
+    created_at: i64,
 }
+
+impl ClientRow {
+    fn into_client(self, redirect_uris: Vec<String>) -> Client {
+        Client {
+            id: self.id,
+            name: self.name,
+            secret_hash: self.secret_hash,
+            first_party: self.first_party,
+            grant_types: self.grant_types.split(' ').map(str::to_owned).collect(),
+            // Stored scopes were validated when written; an unparsable value grants nothing.
+            scopes: ScopeSet::parse(&self.scopes).unwrap_or_default(),
+            redirect_uris,
+            lifetimes: self.lifetimes,
+            created_at: self.created_at,
+        }
+    }
+}
+
+const SELECT: &str = "SELECT id, name, secret_hash, first_party, grant_types, scopes,
+        access_token_ttl, refresh_token_idle_ttl, refresh_token_absolute_ttl, created_at
+     FROM clients";
 
 impl Db {
     pub async fn client(&self, id: &str) -> Result<Option<Client>> {
-        let Some(row): Option<ClientRow> = sqlx::query_as(
-            "SELECT id, name, secret_hash, first_party, grant_types, scopes, access_token_ttl,
-                    refresh_token_idle_ttl, refresh_token_absolute_ttl
-             FROM clients WHERE id = ?",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
+        let Some(row): Option<ClientRow> = sqlx::query_as(&format!("{SELECT} WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
         else {
             return Ok(None);
         };
@@ -96,17 +115,107 @@ impl Db {
                 .bind(id)
                 .fetch_all(&self.pool)
                 .await?;
-        Ok(Some(Client {
-            id: row.id,
-            name: row.name,
-            secret_hash: row.secret_hash,
-            first_party: row.first_party,
-            grant_types: row.grant_types.split(' ').map(str::to_owned).collect(),
-            // Stored scopes were validated when written; an unparsable value grants nothing.
-            scopes: ScopeSet::parse(&row.scopes).unwrap_or_default(),
-            redirect_uris,
-            lifetimes: row.lifetimes,
-        }))
+        Ok(Some(row.into_client(redirect_uris)))
+    }
+
+    /// Every client, by id.
+    pub async fn clients(&self) -> Result<Vec<Client>> {
+        let rows: Vec<ClientRow> = sqlx::query_as(&format!("{SELECT} ORDER BY id"))
+            .fetch_all(&self.pool)
+            .await?;
+        let uris: Vec<(String, String)> =
+            sqlx::query_as("SELECT client_id, uri FROM client_redirect_uris ORDER BY rowid")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let mine = uris
+                    .iter()
+                    .filter(|(client, _)| *client == row.id)
+                    .map(|(_, uri)| uri.clone())
+                    .collect();
+                row.into_client(mine)
+            })
+            .collect())
+    }
+
+    /// Creates a client; `false` if the id is taken.
+    pub async fn insert_client(&self, client: &NewClient<'_>) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "INSERT OR IGNORE INTO clients (id, name, secret_hash, first_party, grant_types, scopes,
+                 created_at, access_token_ttl, refresh_token_idle_ttl, refresh_token_absolute_ttl)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(client.id)
+        .bind(client.name)
+        .bind(client.secret_hash)
+        .bind(client.first_party)
+        .bind(client.grant_types.join(" "))
+        .bind(client.scopes)
+        .bind(now())
+        .bind(client.lifetimes.access_token_ttl)
+        .bind(client.lifetimes.refresh_token_idle_ttl)
+        .bind(client.lifetimes.refresh_token_absolute_ttl)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        replace_redirect_uris(&mut tx, client.id, client.redirect_uris).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Rewrites everything but the id, the secret and the creation time; `false` if there is no
+    /// such client.
+    pub async fn update_client(&self, client: &NewClient<'_>) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE clients SET name = ?, first_party = ?, grant_types = ?, scopes = ?,
+                 access_token_ttl = ?, refresh_token_idle_ttl = ?, refresh_token_absolute_ttl = ?
+             WHERE id = ?",
+        )
+        .bind(client.name)
+        .bind(client.first_party)
+        .bind(client.grant_types.join(" "))
+        .bind(client.scopes)
+        .bind(client.lifetimes.access_token_ttl)
+        .bind(client.lifetimes.refresh_token_idle_ttl)
+        .bind(client.lifetimes.refresh_token_absolute_ttl)
+        .bind(client.id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        replace_redirect_uris(&mut tx, client.id, client.redirect_uris).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Replaces a confidential client's secret hash; `false` if there is no such confidential
+    /// client.
+    pub async fn set_client_secret(&self, id: &str, secret_hash: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE clients SET secret_hash = ? WHERE id = ? AND secret_hash IS NOT NULL",
+        )
+        .bind(secret_hash)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Deletes a client and, by cascade, its redirect URIs, codes, grants, refresh tokens and
+    /// consents; `false` if there was no such client.
+    pub async fn delete_client(&self, id: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM clients WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Creates the client or brings an existing one with the same id to this definition.
@@ -134,17 +243,7 @@ impl Db {
         .bind(client.lifetimes.refresh_token_absolute_ttl)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM client_redirect_uris WHERE client_id = ?")
-            .bind(client.id)
-            .execute(&mut *tx)
-            .await?;
-        for uri in client.redirect_uris {
-            sqlx::query("INSERT INTO client_redirect_uris (client_id, uri) VALUES (?, ?)")
-                .bind(client.id)
-                .bind(uri)
-                .execute(&mut *tx)
-                .await?;
-        }
+        replace_redirect_uris(&mut tx, client.id, client.redirect_uris).await?;
         tx.commit().await
     }
 
@@ -153,4 +252,23 @@ impl Db {
             .fetch_all(&self.pool)
             .await
     }
+}
+
+async fn replace_redirect_uris(
+    tx: &mut sqlx::SqliteConnection,
+    client_id: &str,
+    uris: &[String],
+) -> Result<()> {
+    sqlx::query("DELETE FROM client_redirect_uris WHERE client_id = ?")
+        .bind(client_id)
+        .execute(&mut *tx)
+        .await?;
+    for uri in uris {
+        sqlx::query("INSERT INTO client_redirect_uris (client_id, uri) VALUES (?, ?)")
+            .bind(client_id)
+            .bind(uri)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
 }

@@ -123,6 +123,47 @@ impl Db {
         Ok(())
     }
 
+    /// Creates a scope; `false` if the name is taken.
+    pub async fn insert_scope(&self, scope: &ScopeInfo) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT OR IGNORE INTO scopes (name, description, consent_required) VALUES (?, ?, ?)",
+        )
+        .bind(&scope.name)
+        .bind(&scope.description)
+        .bind(scope.consent_required)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Changes what is given; `None` if there is no such scope.
+    pub async fn update_scope(
+        &self,
+        name: &str,
+        description: Option<&str>,
+        consent_required: Option<bool>,
+    ) -> Result<Option<ScopeInfo>> {
+        sqlx::query_as(
+            "UPDATE scopes SET description = coalesce(?, description),
+                 consent_required = coalesce(?, consent_required)
+             WHERE name = ? RETURNING name, description, consent_required",
+        )
+        .bind(description)
+        .bind(consent_required)
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    /// `false` if there was no such scope.
+    pub async fn delete_scope(&self, name: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM scopes WHERE name = ?")
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn purge_consent_tickets(&self, now: i64) -> Result<u64> {
         let done = sqlx::query("DELETE FROM consent_tickets WHERE expires_at <= ?")
             .bind(now)

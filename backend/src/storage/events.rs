@@ -17,6 +17,8 @@ pub struct EventRow {
 pub struct EventQuery {
     pub kind: Option<String>,
     pub since: Option<i64>,
+    pub user_id: Option<String>,
+    pub client_id: Option<String>,
     pub limit: i64,
 }
 
@@ -54,10 +56,13 @@ impl Db {
         sqlx::query_as(
             "SELECT id, at, kind, client_id, user_id, address, detail FROM security_events
              WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR at >= ?2)
-             ORDER BY id DESC LIMIT ?3",
+                 AND (?3 IS NULL OR user_id = ?3) AND (?4 IS NULL OR client_id = ?4)
+             ORDER BY id DESC LIMIT ?5",
         )
         .bind(&query.kind)
         .bind(query.since)
+        .bind(&query.user_id)
+        .bind(&query.client_id)
         .bind(query.limit)
         .fetch_all(&self.pool)
         .await

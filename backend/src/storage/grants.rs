@@ -125,6 +125,27 @@ impl Db {
         Ok(())
     }
 
+    /// Revokes every live grant of a user (a disabled account, a reset password); returns how
+    /// many.
+    pub async fn revoke_grants_of_user(
+        &self,
+        user_id: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE grants SET revoked_at = ?, revoked_reason = ?
+             WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?",
+        )
+        .bind(now)
+        .bind(reason)
+        .bind(user_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Revokes one access token by id (it may have been issued without a grant, as with client
     /// credentials, so the row is created if needed).
     pub async fn revoke_access_token(

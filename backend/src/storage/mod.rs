@@ -26,7 +26,7 @@ pub use events::{EventQuery, EventRow};
 pub use grants::{Grant, Issue, RefreshView};
 pub use keys::StoredKey;
 pub use shop::NewOrderRow;
-pub use users::{NewUser, User};
+pub use users::{NewUser, User, UserChanges};
 
 /// A handle to the database; cheap to clone.
 #[derive(Clone, Debug)]

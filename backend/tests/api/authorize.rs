@@ -157,7 +157,7 @@ async fn other_errors_redirect_with_error_and_unchanged_state() {
             Some("not-a-valid-challenge"),
             "invalid_request",
         ),
-        ("scope", Some("products:read admin"), "invalid_scope"),
+        ("scope", Some("products:read superuser"), "invalid_scope"),
         ("scope", Some("bad\\scope"), "invalid_scope"),
         ("scope", None, "invalid_scope"),
         ("prompt", Some("none"), "login_required"),

@@ -234,13 +234,42 @@ impl TestApp {
 
     /// The whole browser flow for user0; returns the token response body.
     pub async fn user_tokens(&self, scope: &str) -> Value {
+        self.login_tokens("user0", "password0", scope).await
+    }
+
+    /// The whole browser flow for any user; returns the token response body.
+    pub async fn login_tokens(&self, username: &str, password: &str, scope: &str) -> Value {
         let auth = self.new_authorization();
         let code = self
-            .authorization_code(&auth, scope, "user0", "password0")
+            .authorization_code(&auth, scope, username, password)
             .await;
         let response = self.redeem(&code, &auth).await;
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.unwrap()
+    }
+
+    /// An access token of the demo administrator with the `admin` scope.
+    pub async fn admin_token(&self) -> String {
+        self.login_tokens("admin", "admin-password", "openid admin")
+            .await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// A request to the admin API with a Bearer token and, if given, a JSON body.
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> Response {
+        let mut request = self.http.request(method, self.url(path)).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.unwrap()
     }
 
     pub async fn user_token(&self) -> String {
@@ -356,8 +385,8 @@ impl TestApp {
     pub async fn events(&self, kind: &str, at_least: usize) -> Vec<backend::storage::EventRow> {
         let query = backend::storage::EventQuery {
             kind: Some(kind.into()),
-            since: None,
             limit: 1000,
+            ..Default::default()
         };
         for _ in 0..100 {
             let events = self.db.events(&query).await.unwrap();

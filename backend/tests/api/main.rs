@@ -6,6 +6,7 @@
 mod helpers;
 
 mod abuse;
+mod admin;
 mod api_tokens;
 mod authorize;
 mod consent;

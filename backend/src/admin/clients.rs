@@ -1,0 +1,497 @@
+//! Clients: browser apps (public, authorization code with PKCE) and API services
+//! (confidential, client credentials); create, change, rotate a secret, delete.
+//!
+//! A create and a change are checked the same way, on the whole resulting definition, so no
+//! sequence of changes can produce a client the token endpoint would mishandle. Error codes are
+//! RFC 7591 §3.2.2's: `invalid_redirect_uri`, `invalid_client_metadata`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use shared::admin::{
+    self, ACCESS_TOKEN_TTL_RANGE, ClientKind, MAX_NAME_LEN, MAX_REDIRECT_URIS,
+    REFRESH_TOKEN_TTL_RANGE,
+};
+use shared::scope::{ADMIN, OFFLINE_ACCESS, ScopeSet};
+use url::Url;
+
+use super::{Administrator, Body, Ctx, Named, identifier, text};
+use crate::api::error::ApiError;
+use crate::crypto;
+use crate::events::EventKind;
+use crate::state::AppState;
+use crate::storage::{Client, Lifetimes, NewClient};
+
+const METADATA: &str = "invalid_client_metadata";
+const REDIRECT: &str = "invalid_redirect_uri";
+const MAX_URI_LEN: usize = 2000;
+const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
+/// Scopes that only mean something for a person: a service acting for itself cannot have them.
+const PERSONAL_SCOPES: [&str; 3] = ["openid", OFFLINE_ACCESS, ADMIN];
+
+pub fn view(client: Client) -> admin::Client {
+    admin::Client {
+        confidential: !client.is_public(),
+        client_id: client.id,
+        name: client.name,
+        first_party: client.first_party,
+        grant_types: client.grant_types,
+        scope: client.scopes,
+        redirect_uris: client.redirect_uris,
+        lifetimes: admin::Lifetimes {
+            access_token_ttl: client.lifetimes.access_token_ttl,
+            refresh_token_idle_ttl: client.lifetimes.refresh_token_idle_ttl,
+            refresh_token_absolute_ttl: client.lifetimes.refresh_token_absolute_ttl,
+        },
+        created_at: client.created_at,
+    }
+}
+
+pub async fn all(ctx: &Ctx<'_>) -> Result<Vec<admin::Client>, ApiError> {
+    Ok(ctx.db.clients().await?.into_iter().map(view).collect())
+}
+
+async fn by_id(ctx: &Ctx<'_>, id: &str) -> Result<Client, ApiError> {
+    ctx.db
+        .client(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("there is no client {id:?}")))
+}
+
+/// A client definition after validation, ready to store.
+struct Checked {
+    name: String,
+    first_party: bool,
+    grant_types: Vec<&'static str>,
+    scope: ScopeSet,
+    redirect_uris: Vec<String>,
+    lifetimes: Lifetimes,
+}
+
+impl Checked {
+    fn stored<'a>(
+        &'a self,
+        id: &'a str,
+        secret_hash: Option<&'a str>,
+        scope: &'a str,
+    ) -> NewClient<'a> {
+        NewClient {
+            id,
+            name: &self.name,
+            secret_hash,
+            first_party: self.first_party,
+            grant_types: &self.grant_types,
+            scopes: scope,
+            redirect_uris: &self.redirect_uris,
+            lifetimes: self.lifetimes,
+        }
+    }
+}
+
+/// What a definition must satisfy, whatever produced it.
+struct Definition<'a> {
+    confidential: bool,
+    name: &'a str,
+    first_party: bool,
+    grant_types: &'a [String],
+    scope: &'a str,
+    redirect_uris: &'a [String],
+    lifetimes: admin::Lifetimes,
+}
+
+async fn check(ctx: &Ctx<'_>, d: &Definition<'_>) -> Result<Checked, ApiError> {
+    let invalid = |description: String| ApiError::Unprocessable {
+        error: METADATA,
+        description,
+    };
+    let name = text("name", d.name, MAX_NAME_LEN, METADATA)?;
+    let mut grant_types: Vec<&'static str> = Vec::new();
+    for g in d.grant_types {
+        let Some(known) = GRANT_TYPES.iter().find(|k| *k == g) else {
+            return Err(invalid(format!(
+                "unknown grant type {:?}; known: {}",
+                g.chars().take(40).collect::<String>(),
+                GRANT_TYPES.join(", ")
+            )));
+        };
+        if grant_types.contains(known) {
+            return Err(invalid(format!("the grant type {known} is listed twice")));
+        }
+        grant_types.push(known);
+    }
+    let has = |g: &str| grant_types.contains(&g);
+    if grant_types.is_empty() {
+        return Err(invalid("a client needs at least one grant type".into()));
+    }
+    if !d.confidential && has("client_credentials") {
+        return Err(invalid(
+            "a public client (a browser app) cannot use client_credentials: it has no secret"
+                .into(),
+        ));
+    }
+    if has("refresh_token") && !has("authorization_code") {
+        return Err(invalid(
+            "refresh_token comes with authorization_code: only a login can start a refresh".into(),
+        ));
+    }
+    let redirect_uris = redirect_uris(d.redirect_uris)?;
+    if has("authorization_code") && redirect_uris.is_empty() {
+        return Err(ApiError::Unprocessable {
+            error: REDIRECT,
+            description: "the authorization code flow needs at least one redirect URI".into(),
+        });
+    }
+    if !has("authorization_code") && !redirect_uris.is_empty() {
+        return Err(ApiError::Unprocessable {
+            error: REDIRECT,
+            description: "redirect URIs are only for clients that use authorization_code".into(),
+        });
+    }
+    let scope = ScopeSet::parse(d.scope).map_err(|e| invalid(e.to_string()))?;
+    if scope.is_empty() {
+        return Err(invalid("a client needs at least one scope".into()));
+    }
+    let known: ScopeSet = ctx
+        .db
+        .scope_names()
+        .await?
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let unknown: Vec<&str> = scope.difference(&known).collect();
+    if !unknown.is_empty() {
+        return Err(invalid(format!(
+            "no such scope: {}; create it first or choose from: {known}",
+            unknown.join(" ")
+        )));
+    }
+    if !has("authorization_code") {
+        let personal: Vec<&str> = scope
+            .iter()
+            .filter(|s| PERSONAL_SCOPES.contains(s))
+            .collect();
+        if !personal.is_empty() {
+            return Err(invalid(format!(
+                "{} only make sense when a person logs in; a client acting for itself cannot \
+                 have them",
+                personal.join(" ")
+            )));
+        }
+    }
+    let lifetimes = lifetimes(d.lifetimes)?;
+    Ok(Checked {
+        name,
+        first_party: d.first_party,
+        grant_types,
+        scope,
+        redirect_uris,
+        lifetimes,
+    })
+}
+
+/// RFC 6749 §3.1.2 and RFC 9700 §4.1: absolute, no fragment, no user information, https except
+/// on the loopback interface (RFC 8252 §7.3); stored as given and matched exactly.
+fn redirect_uris(uris: &[String]) -> Result<Vec<String>, ApiError> {
+    let invalid = |description: String| ApiError::Unprocessable {
+        error: REDIRECT,
+        description,
+    };
+    if uris.len() > MAX_REDIRECT_URIS {
+        return Err(invalid(format!(
+            "at most {MAX_REDIRECT_URIS} redirect URIs per client"
+        )));
+    }
+    let mut checked: Vec<String> = Vec::new();
+    for raw in uris {
+        let raw = raw.trim();
+        let shown: String = raw.chars().take(80).collect();
+        if raw.len() > MAX_URI_LEN {
+            return Err(invalid(format!(
+                "redirect URIs are at most {MAX_URI_LEN} characters"
+            )));
+        }
+        let url = Url::parse(raw)
+            .map_err(|e| invalid(format!("{shown:?} is not an absolute URL: {e}")))?;
+        if raw.contains('#') {
+            return Err(invalid(format!(
+                "{shown:?} has a fragment, which RFC 6749 §3.1.2 forbids"
+            )));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(invalid(format!("{shown:?} carries user information")));
+        }
+        let loopback = matches!(
+            url.host(),
+            Some(url::Host::Domain("localhost"))
+                | Some(url::Host::Ipv4(std::net::Ipv4Addr::LOCALHOST))
+                | Some(url::Host::Ipv6(std::net::Ipv6Addr::LOCALHOST))
+        );
+        match url.scheme() {
+            "https" => {}
+            "http" if loopback => {}
+            _ => {
+                return Err(invalid(format!(
+                    "{shown:?} must use https (plain http only for localhost, 127.0.0.1 or [::1])"
+                )));
+            }
+        }
+        if checked.iter().any(|c| c == raw) {
+            return Err(invalid(format!("{shown:?} is listed twice")));
+        }
+        checked.push(raw.to_owned());
+    }
+    Ok(checked)
+}
+
+fn lifetimes(l: admin::Lifetimes) -> Result<Lifetimes, ApiError> {
+    let within = |field: &str, value: Option<i64>, (min, max): (i64, i64)| match value {
+        Some(v) if !(min..=max).contains(&v) => Err(ApiError::Unprocessable {
+            error: METADATA,
+            description: format!("{field} must be between {min} and {max} seconds"),
+        }),
+        _ => Ok(value),
+    };
+    let checked = Lifetimes {
+        access_token_ttl: within(
+            "access_token_ttl",
+            l.access_token_ttl,
+            ACCESS_TOKEN_TTL_RANGE,
+        )?,
+        refresh_token_idle_ttl: within(
+            "refresh_token_idle_ttl",
+            l.refresh_token_idle_ttl,
+            REFRESH_TOKEN_TTL_RANGE,
+        )?,
+        refresh_token_absolute_ttl: within(
+            "refresh_token_absolute_ttl",
+            l.refresh_token_absolute_ttl,
+            REFRESH_TOKEN_TTL_RANGE,
+        )?,
+    };
+    if let (Some(idle), Some(absolute)) = (
+        checked.refresh_token_idle_ttl,
+        checked.refresh_token_absolute_ttl,
+    ) && idle > absolute
+    {
+        return Err(ApiError::Unprocessable {
+            error: METADATA,
+            description: "refresh_token_idle_ttl cannot be longer than refresh_token_absolute_ttl"
+                .into(),
+        });
+    }
+    Ok(checked)
+}
+
+/// Creates a client; the answer carries a service's secret, which is stored only as a hash.
+pub async fn add(ctx: &Ctx<'_>, new: &admin::NewClient) -> Result<admin::ClientCreated, ApiError> {
+    let (prefix, grant_types) = match new.kind {
+        ClientKind::Browser if new.refresh_tokens => (
+            "spa",
+            vec!["authorization_code".to_owned(), "refresh_token".to_owned()],
+        ),
+        ClientKind::Browser => ("spa", vec!["authorization_code".to_owned()]),
+        ClientKind::Service => ("svc", vec!["client_credentials".to_owned()]),
+    };
+    if new.kind == ClientKind::Service && new.refresh_tokens {
+        return Err(ApiError::Unprocessable {
+            error: METADATA,
+            description: "an API service has no refresh tokens: it asks for a new token instead"
+                .into(),
+        });
+    }
+    let id = match &new.client_id {
+        Some(id) => identifier("client id", id, 64, false, METADATA)?,
+        None => {
+            let suffix: String = crypto::random_bytes::<6>()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            format!("{prefix}-{suffix}")
+        }
+    };
+    let confidential = new.kind == ClientKind::Service;
+    let checked = check(
+        ctx,
+        &Definition {
+            confidential,
+            name: &new.name,
+            first_party: new.first_party,
+            grant_types: &grant_types,
+            scope: &new.scope,
+            redirect_uris: &new.redirect_uris,
+            lifetimes: new.lifetimes,
+        },
+    )
+    .await?;
+    let secret = confidential.then(|| crypto::random_token(32));
+    let secret_hash = secret.as_deref().map(crypto::sha256_hex);
+    let scope = checked.scope.to_string();
+    let stored = checked.stored(&id, secret_hash.as_deref(), &scope);
+    if !ctx.db.insert_client(&stored).await? {
+        return Err(ApiError::Conflict(format!(
+            "there is already a client {id:?}"
+        )));
+    }
+    ctx.actor
+        .record(
+            ctx.db,
+            EventKind::ClientCreated,
+            Some(&id),
+            format!(
+                "{} client created; grant types {}; scope {scope}",
+                if confidential {
+                    "confidential"
+                } else {
+                    "public"
+                },
+                checked.grant_types.join(" ")
+            ),
+        )
+        .await?;
+    Ok(admin::ClientCreated {
+        client: view(by_id(ctx, &id).await?),
+        client_secret: secret,
+    })
+}
+
+/// Applies the fields present, then checks the whole client again.
+pub async fn change(
+    ctx: &Ctx<'_>,
+    id: &str,
+    update: &admin::ClientUpdate,
+) -> Result<admin::Client, ApiError> {
+    let before = by_id(ctx, id).await?;
+    let scope = before.scopes.to_string();
+    let lifetimes = view(before.clone()).lifetimes;
+    let checked = check(
+        ctx,
+        &Definition {
+            confidential: !before.is_public(),
+            name: update.name.as_deref().unwrap_or(&before.name),
+            first_party: update.first_party.unwrap_or(before.first_party),
+            grant_types: update.grant_types.as_deref().unwrap_or(&before.grant_types),
+            scope: update.scope.as_deref().unwrap_or(&scope),
+            redirect_uris: update
+                .redirect_uris
+                .as_deref()
+                .unwrap_or(&before.redirect_uris),
+            lifetimes: update.lifetimes.unwrap_or(lifetimes),
+        },
+    )
+    .await?;
+    let scope = checked.scope.to_string();
+    let stored = checked.stored(id, None, &scope);
+    if !ctx.db.update_client(&stored).await? {
+        return Err(ApiError::NotFound(format!("there is no client {id:?}")));
+    }
+    let after = by_id(ctx, id).await?;
+    ctx.actor
+        .record(
+            ctx.db,
+            EventKind::ClientUpdated,
+            Some(id),
+            format!(
+                "client changed; grant types {}; scope {}; {} redirect URIs",
+                after.grant_types.join(" "),
+                after.scopes,
+                after.redirect_uris.len()
+            ),
+        )
+        .await?;
+    Ok(view(after))
+}
+
+/// A new secret for a confidential client; the old one stops working at once.
+pub async fn new_secret(ctx: &Ctx<'_>, id: &str) -> Result<admin::SecretRotated, ApiError> {
+    let client = by_id(ctx, id).await?;
+    if client.is_public() {
+        return Err(ApiError::Unprocessable {
+            error: METADATA,
+            description: format!("{id} is a public client: it has no secret to rotate"),
+        });
+    }
+    let secret = crypto::random_token(32);
+    if !ctx
+        .db
+        .set_client_secret(id, &crypto::sha256_hex(&secret))
+        .await?
+    {
+        return Err(ApiError::NotFound(format!("there is no client {id:?}")));
+    }
+    ctx.actor
+        .record(
+            ctx.db,
+            EventKind::ClientSecretRotated,
+            Some(id),
+            "client secret replaced".into(),
+        )
+        .await?;
+    Ok(admin::SecretRotated {
+        client_id: id.to_owned(),
+        client_secret: secret,
+    })
+}
+
+/// Deletes a client with its grants, refresh tokens and consents. The client this deployment's
+/// browser app signs in with cannot be deleted: the console itself would stop working.
+pub async fn remove(ctx: &Ctx<'_>, id: &str) -> Result<(), ApiError> {
+    if id == ctx.config.app_client_id {
+        return Err(ApiError::Conflict(format!(
+            "{id} is the client this deployment's browser app signs in with (APP_CLIENT_ID); \
+             it cannot be deleted"
+        )));
+    }
+    if !ctx.db.delete_client(id).await? {
+        return Err(ApiError::NotFound(format!("there is no client {id:?}")));
+    }
+    ctx.actor
+        .record(
+            ctx.db,
+            EventKind::ClientDeleted,
+            Some(id),
+            "client deleted with its grants and consents".into(),
+        )
+        .await
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    admin: Administrator,
+) -> Result<Json<Vec<admin::Client>>, ApiError> {
+    all(&admin.ctx(&state)).await.map(Json)
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    admin: Administrator,
+    Body(new): Body<admin::NewClient>,
+) -> Result<(StatusCode, Json<admin::ClientCreated>), ApiError> {
+    let created = add(&admin.ctx(&state), &new).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    admin: Administrator,
+    Named(id): Named,
+    Body(update): Body<admin::ClientUpdate>,
+) -> Result<Json<admin::Client>, ApiError> {
+    change(&admin.ctx(&state), &id, &update).await.map(Json)
+}
+
+pub async fn rotate_secret(
+    State(state): State<AppState>,
+    admin: Administrator,
+    Named(id): Named,
+) -> Result<Json<admin::SecretRotated>, ApiError> {
+    new_secret(&admin.ctx(&state), &id).await.map(Json)
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    admin: Administrator,
+    Named(id): Named,
+) -> Result<StatusCode, ApiError> {
+    remove(&admin.ctx(&state), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,70 @@
+//! The security event log, newest first, filtered by kind, user, client and time.
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use shared::admin::{self, MAX_EVENTS};
+
+use super::{Administrator, Ctx, query_params};
+use crate::api::error::ApiError;
+use crate::state::AppState;
+use crate::storage::{EventQuery, EventRow};
+
+pub fn view(row: EventRow) -> admin::Event {
+    admin::Event {
+        id: row.id,
+        at: row.at,
+        kind: row.kind,
+        client_id: row.client_id,
+        user_id: row.user_id,
+        address: row.address,
+        detail: row.detail,
+    }
+}
+
+pub async fn query(ctx: &Ctx<'_>, query: &EventQuery) -> Result<Vec<admin::Event>, ApiError> {
+    Ok(ctx.db.events(query).await?.into_iter().map(view).collect())
+}
+
+/// `GET /admin/events?kind=&user=&client=&since=&limit=` (limit 1 to 1000, default 100).
+pub async fn list(
+    State(state): State<AppState>,
+    admin: Administrator,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Vec<admin::Event>>, ApiError> {
+    let mut filter = EventQuery {
+        limit: 100,
+        ..EventQuery::default()
+    };
+    for (name, value) in query_params(
+        raw.as_deref(),
+        &["kind", "user", "client", "since", "limit"],
+    )? {
+        let value = Some(value).filter(|v| !v.is_empty());
+        let number = |v: &Option<String>| -> Result<Option<i64>, ApiError> {
+            v.as_deref()
+                .map(|v| {
+                    v.parse::<i64>().map_err(|_| {
+                        ApiError::BadRequest(format!("{name} must be an integer, not {v:?}"))
+                    })
+                })
+                .transpose()
+        };
+        match name {
+            "kind" => filter.kind = value,
+            "user" => filter.user_id = value,
+            "client" => filter.client_id = value,
+            "since" => filter.since = number(&value)?,
+            _ => {
+                if let Some(limit) = number(&value)? {
+                    if !(1..=MAX_EVENTS).contains(&limit) {
+                        return Err(ApiError::BadRequest(format!(
+                            "limit must be between 1 and {MAX_EVENTS}"
+                        )));
+                    }
+                    filter.limit = limit;
+                }
+            }
+        }
+    }
+    query(&admin.ctx(&state), &filter).await.map(Json)
+}

@@ -1,0 +1,73 @@
+//! Signing keys: their life cycle, and rotation on demand (see [`crate::oauth::rotation`]).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use shared::admin::{self, KeyRotation};
+
+use super::{Administrator, Ctx, parse_body};
+use crate::api::error::ApiError;
+use crate::oauth::rotation::{self, RotateError};
+use crate::state::AppState;
+use crate::storage::now;
+
+/// Never the private key.
+pub async fn all(ctx: &Ctx<'_>) -> Result<Vec<admin::SigningKey>, ApiError> {
+    Ok(ctx
+        .db
+        .signing_keys()
+        .await?
+        .into_iter()
+        .map(|k| admin::SigningKey {
+            kid: k.kid,
+            alg: k.alg,
+            state: k.state,
+            created_at: k.created_at,
+            activated_at: k.activated_at,
+            retired_at: k.retired_at,
+        })
+        .collect())
+}
+
+/// Promotes the next key (409 with the reason when that is not yet safe, unless `force`).
+pub async fn rotate_now(ctx: &Ctx<'_>, force: bool) -> Result<admin::KeysRotated, ApiError> {
+    let events = match rotation::rotate_now(ctx.db, ctx.config, force, now()).await {
+        Ok(events) => events,
+        Err(RotateError::Refused(why)) => return Err(ApiError::Conflict(why)),
+        Err(RotateError::Failed(e)) => return Err(ApiError::internal(e)),
+    };
+    let mut changes = Vec::new();
+    for event in events {
+        let row = ctx.actor.record_event(ctx.db, event).await?;
+        changes.push(super::events::view(row));
+    }
+    Ok(admin::KeysRotated {
+        changes,
+        keys: all(ctx).await?,
+    })
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    admin: Administrator,
+) -> Result<Json<Vec<admin::SigningKey>>, ApiError> {
+    all(&admin.ctx(&state)).await.map(Json)
+}
+
+/// `POST /admin/keys/rotate` with `{"force": bool}` or no body. This instance starts signing
+/// with the new key at once; others pick it up within their reload interval.
+pub async fn rotate(
+    State(state): State<AppState>,
+    admin: Administrator,
+    body: Bytes,
+) -> Result<Json<admin::KeysRotated>, ApiError> {
+    let request: KeyRotation = if body.is_empty() {
+        KeyRotation::default()
+    } else {
+        parse_body(&body)?
+    };
+    let rotated = rotate_now(&admin.ctx(&state), request.force).await?;
+    let stored = state.db.signing_keys().await?;
+    state.keys.refresh(&stored).map_err(ApiError::internal)?;
+    Ok(Json(rotated))
+}

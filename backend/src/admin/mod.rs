@@ -1,0 +1,296 @@
+//! The admin API: users, clients, scopes, API tokens, signing keys and the security event log,
+//! under `/admin/*` on the API origin.
+//!
+//! It is a protected API like the others: a Bearer access token (or an API token) with the
+//! `admin` scope, held by a user whose role is `admin` — checked again on every request, so a
+//! demoted or disabled administrator loses access at once, whatever tokens they still hold.
+//! Every change is written to the security event log before the answer goes out.
+//!
+//! Each file holds one kind of record: the operations, which the command line (`backend users …`
+//! and the rest, see [`crate::cli`]) calls too, and the handlers that put them on HTTP.
+
+pub mod clients;
+pub mod events;
+pub mod keys;
+pub mod scopes;
+pub mod tokens;
+pub mod users;
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRef, FromRequest, FromRequestParts, Path};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::routing::{get, patch, post};
+use serde::de::DeserializeOwned;
+use shared::scope::ADMIN;
+
+use crate::api::auth::AccessToken;
+use crate::api::error::ApiError;
+use crate::config::Config;
+use crate::events::{Event, EventKind};
+use crate::state::AppState;
+use crate::storage::{Db, EventRow, User};
+
+/// Bodies here are small forms; larger ones get 413 before they are parsed.
+const MAX_BODY: usize = 16 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/users", get(users::list).post(users::create))
+        .route("/admin/users/{id}", patch(users::update))
+        .route("/admin/users/{id}/password", post(users::reset_password))
+        .route("/admin/clients", get(clients::list).post(clients::create))
+        .route(
+            "/admin/clients/{id}",
+            patch(clients::update).delete(clients::delete),
+        )
+        .route("/admin/clients/{id}/secret", post(clients::rotate_secret))
+        .route("/admin/scopes", get(scopes::list).post(scopes::create))
+        .route(
+            "/admin/scopes/{name}",
+            patch(scopes::update).delete(scopes::delete),
+        )
+        .route("/admin/tokens", get(tokens::list).post(tokens::create))
+        .route("/admin/tokens/{id}", axum::routing::delete(tokens::revoke))
+        .route("/admin/keys", get(keys::list))
+        .route("/admin/keys/rotate", post(keys::rotate))
+        .route("/admin/events", get(events::list))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+}
+
+/// What an operation needs: the database, the configuration, and who is acting.
+pub struct Ctx<'a> {
+    pub db: &'a Db,
+    pub config: &'a Config,
+    pub actor: Actor,
+}
+
+/// Who made a change, as the event log records it.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    user_id: Option<String>,
+    address: Option<IpAddr>,
+    via: &'static str,
+}
+
+impl Actor {
+    /// An operator running `backend …` on the server.
+    pub fn command_line() -> Self {
+        Self {
+            user_id: None,
+            address: None,
+            via: "command line",
+        }
+    }
+
+    /// Stores the event now, with who made the change: the change is acknowledged only once
+    /// its record is kept.
+    async fn record_event(&self, db: &Db, event: Event) -> Result<EventRow, ApiError> {
+        let mut row = event.into_row();
+        row.detail = format!("{} ({})", row.detail, self.via);
+        row.user_id = self.user_id.clone();
+        row.address = self.address.map(|a| a.to_canonical().to_string());
+        db.insert_events(std::slice::from_ref(&row)).await?;
+        Ok(row)
+    }
+
+    async fn record(
+        &self,
+        db: &Db,
+        kind: EventKind,
+        client_id: Option<&str>,
+        detail: String,
+    ) -> Result<(), ApiError> {
+        let mut event = Event::new(kind).detail(detail);
+        if let Some(client_id) = client_id {
+            event = event.client(client_id);
+        }
+        self.record_event(db, event).await.map(drop)
+    }
+}
+
+/// A request from an administrator: put it in a handler's arguments to require one.
+pub struct Administrator {
+    pub user: User,
+    ctx_actor: Actor,
+}
+
+impl Administrator {
+    fn ctx<'a>(&self, state: &'a AppState) -> Ctx<'a> {
+        Ctx {
+            db: &state.db,
+            config: &state.config,
+            actor: self.ctx_actor.clone(),
+        }
+    }
+}
+
+impl<S> FromRequestParts<S> for Administrator
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let token = AccessToken::from_request_parts(parts, state).await?;
+        token.require(ADMIN)?;
+        let state = AppState::from_ref(state);
+        let user = match state.db.user_by_id(&token.claims.sub).await? {
+            Some(user) if user.is_admin() && !user.disabled => user,
+            Some(user) => {
+                return Err(ApiError::Forbidden(format!(
+                    "the admin API is for administrators, and {} is not one (or no longer)",
+                    user.username
+                )));
+            }
+            None => {
+                return Err(ApiError::Forbidden(
+                    "the admin API acts for an administrator; this token speaks for no user".into(),
+                ));
+            }
+        };
+        let address = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(peer)| peer.ip());
+        Ok(Self {
+            ctx_actor: Actor {
+                user_id: Some(user.id.clone()),
+                address,
+                via: "admin API",
+            },
+            user,
+        })
+    }
+}
+
+/// A JSON object body, parsed into `T` (whose fields are checked strictly). Every failure is a
+/// 400 `invalid_request` that says what is wrong, or 413.
+pub struct Body<T>(pub T);
+
+impl<S, T> FromRequest<S> for Body<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::TooLarge
+                } else {
+                    ApiError::BadRequest("the request body could not be read".into())
+                }
+            })?;
+        if !json {
+            return Err(ApiError::BadRequest(
+                "send the body as JSON with Content-Type: application/json".into(),
+            ));
+        }
+        parse_body(&bytes).map(Body)
+    }
+}
+
+/// The rules of [`Body`], for bytes already read.
+pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+    // Objects only: serde would also read a struct from a JSON array.
+    if !value.is_object() {
+        return Err(ApiError::BadRequest(
+            "the body must be a JSON object".into(),
+        ));
+    }
+    serde_json::from_value(value).map_err(|e| ApiError::BadRequest(format!("the body {e}")))
+}
+
+/// The `{id}` of a path, with a JSON error if it cannot be read.
+pub struct Named(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Named {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(name) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::BadRequest("the path is not valid".into()))?;
+        Ok(Self(name))
+    }
+}
+
+/// Query parameters by name, refusing unknown and repeated ones.
+fn query_params(
+    parts: Option<&str>,
+    known: &[&'static str],
+) -> Result<Vec<(&'static str, String)>, ApiError> {
+    let mut found: Vec<(&'static str, String)> = Vec::new();
+    for (key, value) in form_urlencoded::parse(parts.unwrap_or_default().as_bytes()) {
+        let Some(name) = known.iter().find(|k| **k == key) else {
+            return Err(ApiError::BadRequest(format!(
+                "unknown query parameter {:?}; known: {}",
+                key.chars().take(40).collect::<String>(),
+                known.join(", ")
+            )));
+        };
+        if found.iter().any(|(k, _)| k == name) {
+            return Err(ApiError::BadRequest(format!(
+                "the query parameter {name} is repeated"
+            )));
+        }
+        found.push((name, value.into_owned()));
+    }
+    Ok(found)
+}
+
+/// A short text field: trimmed, 1 to `max` characters, no control characters.
+fn text(field: &str, value: &str, max: usize, error: &'static str) -> Result<String, ApiError> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
+        return Err(ApiError::Unprocessable {
+            error,
+            description: format!(
+                "the {field} must be 1 to {max} characters, without control characters"
+            ),
+        });
+    }
+    Ok(value.to_owned())
+}
+
+/// An identifier chosen by a person (a username, a client id): 1 to `max` of `A-Z a-z 0-9 . _ -`
+/// (and `@` where `at` allows it), so that it prints and logs unambiguously.
+fn identifier(
+    field: &str,
+    value: &str,
+    max: usize,
+    at: bool,
+    error: &'static str,
+) -> Result<String, ApiError> {
+    let ok = !value.is_empty()
+        && value.len() <= max
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b) || (at && b == b'@'));
+    if !ok {
+        let extra = if at { " @" } else { "" };
+        return Err(ApiError::Unprocessable {
+            error,
+            description: format!(
+                "the {field} must be 1 to {max} characters of letters, digits and . _ -{extra}"
+            ),
+        });
+    }
+    Ok(value.to_owned())
+}

@@ -1,0 +1,149 @@
+//! API tokens through the admin API: list, create for a user (the token is shown once), revoke.
+//! The rules are those of [`crate::api::api_token`].
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use shared::admin::{self, ApiTokenState};
+use shared::scope::ScopeSet;
+
+use super::{Administrator, Body, Ctx, Named, query_params, users};
+use crate::api::api_token::{self, TokenRequest};
+use crate::api::error::ApiError;
+use crate::events::EventKind;
+use crate::state::AppState;
+use crate::storage::{ApiTokenRow, now};
+
+/// The longest expiry a token may be given, in days.
+pub const MAX_EXPIRY_DAYS: i64 = 3650;
+
+pub fn view(row: ApiTokenRow, now: i64) -> admin::ApiToken {
+    let state = if row.revoked_at.is_some() {
+        ApiTokenState::Revoked
+    } else if row.expires_at.is_some_and(|at| at <= now) {
+        ApiTokenState::Expired
+    } else {
+        ApiTokenState::Active
+    };
+    admin::ApiToken {
+        id: row.id,
+        user_id: row.user_id,
+        username: row.username,
+        name: row.name,
+        // Stored scopes were validated when written.
+        scope: ScopeSet::parse(&row.scope).unwrap_or_default(),
+        state,
+        created_at: row.created_at,
+        expires_at: row.expires_at,
+        last_used_at: row.last_used_at,
+        revoked_at: row.revoked_at,
+    }
+}
+
+/// Every token, or one user's, newest first.
+pub async fn all(ctx: &Ctx<'_>, username: Option<&str>) -> Result<Vec<admin::ApiToken>, ApiError> {
+    let owner = match username {
+        Some(name) => Some(users::by_username(ctx, name).await?.id),
+        None => None,
+    };
+    let now = now();
+    Ok(ctx
+        .db
+        .api_tokens(owner.as_deref())
+        .await?
+        .into_iter()
+        .map(|row| view(row, now))
+        .collect())
+}
+
+pub async fn add(
+    ctx: &Ctx<'_>,
+    new: &admin::NewApiToken,
+) -> Result<admin::ApiTokenCreated, ApiError> {
+    let owner = users::by_username(ctx, &new.username).await?;
+    if new
+        .expires_in_days
+        .is_some_and(|days| !(1..=MAX_EXPIRY_DAYS).contains(&days))
+    {
+        return Err(ApiError::Unprocessable {
+            error: "invalid_request",
+            description: format!("expires_in_days must be between 1 and {MAX_EXPIRY_DAYS}"),
+        });
+    }
+    let request = TokenRequest {
+        name: &new.name,
+        scope: &new.scope,
+        expires_at: new.expires_in_days.map(|days| now() + days * 86_400),
+    };
+    let (id, token) = api_token::create(ctx.db, &owner, &request).await?;
+    ctx.actor
+        .record(
+            ctx.db,
+            EventKind::ApiTokenCreated,
+            None,
+            format!(
+                "{id} ({}) for {}; scope {}",
+                new.name.trim(),
+                owner.username,
+                new.scope
+            ),
+        )
+        .await?;
+    let row = ctx
+        .db
+        .api_token(&id)
+        .await?
+        .ok_or_else(|| ApiError::internal("an API token vanished after its creation"))?;
+    Ok(admin::ApiTokenCreated {
+        api_token: view(row, now()),
+        token,
+    })
+}
+
+/// Revokes a token; the row stays, for the record. 409 if it was already revoked.
+pub async fn revoke_one(ctx: &Ctx<'_>, id: &str) -> Result<(), ApiError> {
+    let Some(row) = ctx.db.api_token(id).await? else {
+        return Err(ApiError::NotFound(format!("there is no API token {id:?}")));
+    };
+    if !ctx.db.revoke_api_token(id, now()).await? {
+        return Err(ApiError::Conflict(format!(
+            "the API token {id} is already revoked"
+        )));
+    }
+    ctx.actor
+        .record(
+            ctx.db,
+            EventKind::ApiTokenRevoked,
+            None,
+            format!("{id} ({}) of {}", row.name, row.username),
+        )
+        .await
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    admin: Administrator,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Vec<admin::ApiToken>>, ApiError> {
+    let params = query_params(query.as_deref(), &["username"])?;
+    let username = params.first().map(|(_, v)| v.as_str());
+    all(&admin.ctx(&state), username).await.map(Json)
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    admin: Administrator,
+    Body(new): Body<admin::NewApiToken>,
+) -> Result<(StatusCode, Json<admin::ApiTokenCreated>), ApiError> {
+    let created = add(&admin.ctx(&state), &new).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    admin: Administrator,
+    Named(id): Named,
+) -> Result<StatusCode, ApiError> {
+    revoke_one(&admin.ctx(&state), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

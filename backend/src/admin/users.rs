@@ -1,0 +1,275 @@
+//! Users: list, create, change (name, email, role, disabled), reset a password.
+//!
+//! Disabling a user or resetting their password revokes every grant they hold, so refresh
+//! tokens stop at once; access tokens already issued run out within their lifetime (at most
+//! 15 minutes by default), and the admin API itself re-reads the role on every request.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use shared::admin::{self, MAX_NAME_LEN, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, Role};
+
+use super::{Administrator, Body, Ctx, Named, identifier, text};
+use crate::api::error::ApiError;
+use crate::crypto;
+use crate::events::EventKind;
+use crate::state::AppState;
+use crate::storage::{NewUser, User, UserChanges, now};
+
+const INVALID: &str = "invalid_user";
+
+pub fn view(user: User) -> admin::User {
+    admin::User {
+        role: if user.is_admin() {
+            Role::Admin
+        } else {
+            Role::User
+        },
+        id: user.id,
+        username: user.username,
+        name: user.name,
+        email: user.email,
+        disabled: user.disabled,
+        created_at: user.created_at,
+    }
+}
+
+pub async fn all(ctx: &Ctx<'_>) -> Result<Vec<admin::User>, ApiError> {
+    Ok(ctx.db.users().await?.into_iter().map(view).collect())
+}
+
+/// The user named `username`, or 404.
+pub async fn by_username(ctx: &Ctx<'_>, username: &str) -> Result<User, ApiError> {
+    ctx.db
+        .user_by_username(username)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("there is no user {username:?}")))
+}
+
+async fn by_id(ctx: &Ctx<'_>, id: &str) -> Result<User, ApiError> {
+    ctx.db
+        .user_by_id(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("there is no user with id {id:?}")))
+}
+
+/// Creates a user; 409 if the username is taken.
+pub async fn add(ctx: &Ctx<'_>, new: &admin::NewUser) -> Result<admin::User, ApiError> {
+    let username = identifier(
+        "username",
+        &new.username,
+        admin::MAX_USERNAME_LEN,
+        true,
+        INVALID,
+    )?;
+    let name = text("name", &new.name, MAX_NAME_LEN, INVALID)?;
+    let email = email(&new.email)?;
+    let hash = password_hash(&username, &new.password).await?;
+    let id = format!("usr_{}", crypto::random_token(12));
+    let stored = NewUser {
+        id: &id,
+        username: &username,
+        name: &name,
+        email: &email,
+        password_hash: &hash,
+        role: new.role.as_str(),
+    };
+    if !ctx.db.insert_user_if_absent(&stored).await? {
+        return Err(ApiError::Conflict(format!(
+            "the username {username:?} is taken"
+        )));
+    }
+    ctx.actor
+        .record(
+            ctx.db,
+            EventKind::UserCreated,
+            None,
+            format!("created user {username} ({id}), role {}", new.role.as_str()),
+        )
+        .await?;
+    by_id(ctx, &id).await.map(view)
+}
+
+/// Applies the fields present. The last enabled administrator can be neither demoted nor
+/// disabled: that would leave nobody able to use this API.
+pub async fn change(
+    ctx: &Ctx<'_>,
+    id: &str,
+    update: &admin::UserUpdate,
+) -> Result<admin::User, ApiError> {
+    let before = by_id(ctx, id).await?;
+    let name = update
+        .name
+        .as_deref()
+        .map(|n| text("name", n, MAX_NAME_LEN, INVALID))
+        .transpose()?;
+    let email = update.email.as_deref().map(email).transpose()?;
+    let loses_admin = before.is_admin()
+        && !before.disabled
+        && (update.role == Some(Role::User) || update.disabled == Some(true));
+    if loses_admin && ctx.db.count_active_admins().await? <= 1 {
+        return Err(ApiError::Conflict(format!(
+            "{} is the last enabled administrator; promote another user first",
+            before.username
+        )));
+    }
+    let changes = UserChanges {
+        name: name.as_deref(),
+        email: email.as_deref(),
+        role: update.role.map(Role::as_str),
+        disabled: update.disabled,
+    };
+    let after = ctx
+        .db
+        .update_user(id, &changes)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("there is no user with id {id:?}")))?;
+    let mut what = Vec::new();
+    if name.is_some() {
+        what.push("name".to_owned());
+    }
+    if email.is_some() {
+        what.push("email".to_owned());
+    }
+    if after.role != before.role {
+        what.push(format!("role {}", after.role));
+    }
+    if after.disabled != before.disabled {
+        what.push(
+            if after.disabled {
+                "disabled"
+            } else {
+                "enabled"
+            }
+            .to_owned(),
+        );
+    }
+    let mut detail = format!(
+        "user {} ({id}): {}",
+        after.username,
+        if what.is_empty() {
+            "nothing changed".to_owned()
+        } else {
+            what.join(", ")
+        }
+    );
+    if after.disabled && !before.disabled {
+        let revoked = ctx
+            .db
+            .revoke_grants_of_user(id, "user disabled", now())
+            .await?;
+        detail.push_str(&format!("; {revoked} grants revoked"));
+    }
+    ctx.actor
+        .record(ctx.db, EventKind::UserUpdated, None, detail)
+        .await?;
+    Ok(view(after))
+}
+
+/// Sets a new password and ends the user's sessions.
+pub async fn set_password(ctx: &Ctx<'_>, id: &str, password: &str) -> Result<(), ApiError> {
+    let user = by_id(ctx, id).await?;
+    let hash = password_hash(&user.username, password).await?;
+    if !ctx.db.set_password_hash(id, &hash).await? {
+        return Err(ApiError::NotFound(format!(
+            "there is no user with id {id:?}"
+        )));
+    }
+    let revoked = ctx
+        .db
+        .revoke_grants_of_user(id, "password reset", now())
+        .await?;
+    ctx.actor
+        .record(
+            ctx.db,
+            EventKind::PasswordReset,
+            None,
+            format!(
+                "password of {} ({id}) reset; {revoked} grants revoked",
+                user.username
+            ),
+        )
+        .await
+}
+
+/// RFC 5321's limit, one `@` with something on each side, no spaces: enough to catch typing
+/// mistakes; only a message proves an address works.
+fn email(value: &str) -> Result<String, ApiError> {
+    let value = value.trim();
+    let shaped = value.len() <= 254
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control())
+        && value.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.contains('@')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        });
+    if !shaped {
+        return Err(ApiError::Unprocessable {
+            error: INVALID,
+            description: format!("{value:?} is not an email address"),
+        });
+    }
+    Ok(value.to_owned())
+}
+
+/// NIST SP 800-63B §5.1.1.2: a minimum length and no composition rules; a password equal to
+/// the username is refused. Hashed with Argon2id off the async threads.
+async fn password_hash(username: &str, password: &str) -> Result<String, ApiError> {
+    let length = password.chars().count();
+    if !(MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&length) {
+        return Err(ApiError::Unprocessable {
+            error: "weak_password",
+            description: format!(
+                "the password must be {MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} characters long"
+            ),
+        });
+    }
+    if password.eq_ignore_ascii_case(username) {
+        return Err(ApiError::Unprocessable {
+            error: "weak_password",
+            description: "the password must not be the username".into(),
+        });
+    }
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || crypto::hash_password(&password))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    admin: Administrator,
+) -> Result<Json<Vec<admin::User>>, ApiError> {
+    all(&admin.ctx(&state)).await.map(Json)
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    admin: Administrator,
+    Body(new): Body<admin::NewUser>,
+) -> Result<(StatusCode, Json<admin::User>), ApiError> {
+    let user = add(&admin.ctx(&state), &new).await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    admin: Administrator,
+    Named(id): Named,
+    Body(update): Body<admin::UserUpdate>,
+) -> Result<Json<admin::User>, ApiError> {
+    change(&admin.ctx(&state), &id, &update).await.map(Json)
+}
+
+pub async fn reset_password(
+    State(state): State<AppState>,
+    admin: Administrator,
+    Named(id): Named,
+    Body(reset): Body<admin::PasswordReset>,
+) -> Result<StatusCode, ApiError> {
+    set_password(&admin.ctx(&state), &id, &reset.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

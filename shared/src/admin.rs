@@ -1,0 +1,311 @@
+//! The admin API's JSON bodies (`/admin/*` on the API origin, scope [`crate::scope::ADMIN`],
+//! administrators only). The console in the browser app and the backend's command line build
+//! the same requests.
+//!
+//! Requests reject unknown fields, so a misspelt field is an error instead of a silent no-op.
+//! Times are Unix seconds.
+
+use serde::{Deserialize, Serialize};
+
+use crate::scope::ScopeSet;
+
+/// Inclusive bounds the server enforces; the console checks them before sending.
+pub const MIN_PASSWORD_LEN: usize = 10;
+pub const MAX_PASSWORD_LEN: usize = 1024;
+pub const MAX_USERNAME_LEN: usize = 64;
+pub const MAX_NAME_LEN: usize = 100;
+pub const MAX_REDIRECT_URIS: usize = 10;
+pub const MAX_DESCRIPTION_LEN: usize = 200;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    #[default]
+    User,
+    /// May be granted the `admin` scope, and so use this API.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+/// `GET /admin/users` lists these; the other user operations answer with one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+/// `POST /admin/users`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub username: String,
+    pub name: String,
+    pub email: String,
+    pub password: String,
+    #[serde(default)]
+    pub role: Role,
+}
+
+/// `PATCH /admin/users/{id}`: only the fields present change. Disabling a user also revokes
+/// every grant (refresh token) they hold.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
+}
+
+/// `POST /admin/users/{id}/password`: sets a new password and ends the user's sessions (every
+/// grant is revoked).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordReset {
+    pub password: String,
+}
+
+/// The two kinds of client the console creates (source document 003's "SPA" and "API
+/// services" applications).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientKind {
+    /// A public client (no secret) using the authorization code flow with PKCE.
+    Browser,
+    /// A confidential client using the client credentials grant.
+    Service,
+}
+
+/// Per-client token lifetimes in seconds; `None` means the server-wide default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lifetimes {
+    #[serde(default)]
+    pub access_token_ttl: Option<i64>,
+    #[serde(default)]
+    pub refresh_token_idle_ttl: Option<i64>,
+    #[serde(default)]
+    pub refresh_token_absolute_ttl: Option<i64>,
+}
+
+/// Bounds of [`Lifetimes`] (the database checks them too).
+pub const ACCESS_TOKEN_TTL_RANGE: (i64, i64) = (30, 86_400);
+pub const REFRESH_TOKEN_TTL_RANGE: (i64, i64) = (60, 31_536_000);
+
+/// A registered client as the admin API shows it: never its secret, not even hashed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Client {
+    pub client_id: String,
+    pub name: String,
+    /// `false` for a public client.
+    pub confidential: bool,
+    /// First-party clients skip the consent screen.
+    pub first_party: bool,
+    pub grant_types: Vec<String>,
+    pub scope: ScopeSet,
+    pub redirect_uris: Vec<String>,
+    pub lifetimes: Lifetimes,
+    pub created_at: i64,
+}
+
+/// `POST /admin/clients`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewClient {
+    pub kind: ClientKind,
+    pub name: String,
+    /// Chosen by the server when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Space-separated.
+    pub scope: String,
+    /// Browser apps need at least one; services have none.
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// Browser apps only: also issue refresh tokens (when `offline_access` is asked for).
+    #[serde(default)]
+    pub refresh_tokens: bool,
+    #[serde(default)]
+    pub first_party: bool,
+    #[serde(default)]
+    pub lifetimes: Lifetimes,
+}
+
+/// `201` to `POST /admin/clients`; a service's secret is in it, and nowhere else ever again.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ClientCreated {
+    pub client: Client,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+/// `PATCH /admin/clients/{id}`: only the fields present change; the result must still be a
+/// consistent client (grant types that fit a public or confidential client, redirect URIs for
+/// the code flow).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_types: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uris: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_party: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifetimes: Option<Lifetimes>,
+}
+
+/// `POST /admin/clients/{id}/secret`: the new secret, shown once. The old one stops working at
+/// once.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SecretRotated {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+/// A scope as the admin API shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scope {
+    pub name: String,
+    pub description: String,
+    /// Whether third-party clients need the user's consent for it.
+    pub consent_required: bool,
+    /// Scopes the server itself gives meaning to (`openid`, `admin`, the API's own): they can
+    /// be described but not deleted.
+    pub builtin: bool,
+    /// Clients allowed to ask for it.
+    pub clients: Vec<String>,
+}
+
+/// `POST /admin/scopes`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewScope {
+    pub name: String,
+    pub description: String,
+    #[serde(default = "yes")]
+    pub consent_required: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `PATCH /admin/scopes/{name}`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_required: Option<bool>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiTokenState {
+    Active,
+    Expired,
+    Revoked,
+}
+
+/// An API token as listed: never its secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiToken {
+    /// The 16 hex digits after `amt_`.
+    pub id: String,
+    pub user_id: String,
+    pub username: String,
+    pub name: String,
+    pub scope: ScopeSet,
+    pub state: ApiTokenState,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// `POST /admin/tokens`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewApiToken {
+    /// The owner's username.
+    pub username: String,
+    pub name: String,
+    /// Space-separated, within what the owner may have.
+    pub scope: String,
+    /// Without it the token lasts until revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_days: Option<i64>,
+}
+
+/// `201` to `POST /admin/tokens`: `token` is shown this once.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ApiTokenCreated {
+    pub api_token: ApiToken,
+    pub token: String,
+}
+
+/// A signing key's place in its life cycle: `next`, `current` or `retired`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigningKey {
+    pub kid: String,
+    pub alg: String,
+    pub state: String,
+    pub created_at: i64,
+    pub activated_at: Option<i64>,
+    pub retired_at: Option<i64>,
+}
+
+/// `POST /admin/keys/rotate`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRotation {
+    /// Promote the next key even if resource servers may not have fetched it yet (for a
+    /// leaked key).
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// The answer to a rotation: what changed, and the keys now.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct KeysRotated {
+    pub changes: Vec<Event>,
+    pub keys: Vec<SigningKey>,
+}
+
+/// One entry of the security event log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: i64,
+    pub at: i64,
+    pub kind: String,
+    pub client_id: Option<String>,
+    pub user_id: Option<String>,
+    pub address: Option<String>,
+    pub detail: String,
+}
+
+/// Most events one `GET /admin/events` returns.
+pub const MAX_EVENTS: i64 = 1000;
