@@ -142,30 +142,8 @@ impl Db {
 
     /// Creates a client; `false` if the id is taken.
     pub async fn insert_client(&self, client: &NewClient<'_>) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
-            "INSERT OR IGNORE INTO clients (id, name, secret_hash, first_party, grant_types, scopes,
-                 created_at, access_token_ttl, refresh_token_idle_ttl, refresh_token_absolute_ttl)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(client.id)
-        .bind(client.name)
-        .bind(client.secret_hash)
-        .bind(client.first_party)
-        .bind(client.grant_types.join(" "))
-        .bind(client.scopes)
-        .bind(now())
-        .bind(client.lifetimes.access_token_ttl)
-        .bind(client.lifetimes.refresh_token_idle_ttl)
-        .bind(client.lifetimes.refresh_token_absolute_ttl)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        replace_redirect_uris(&mut tx, client.id, client.redirect_uris).await?;
-        tx.commit().await?;
-        Ok(true)
+        self.write_client(client, "ON CONFLICT (id) DO NOTHING")
+            .await
     }
 
     /// Rewrites everything but the id, the secret and the creation time; `false` if there is no
@@ -220,17 +198,28 @@ impl Db {
 
     /// Creates the client or brings an existing one with the same id to this definition.
     pub async fn upsert_client(&self, client: &NewClient<'_>) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO clients (id, name, secret_hash, first_party, grant_types, scopes, created_at,
-                 access_token_ttl, refresh_token_idle_ttl, refresh_token_absolute_ttl)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name, secret_hash = excluded.secret_hash,
-                 first_party = excluded.first_party, grant_types = excluded.grant_types,
-                 scopes = excluded.scopes, access_token_ttl = excluded.access_token_ttl,
+        self.write_client(
+            client,
+            "ON CONFLICT (id) DO UPDATE SET name = excluded.name,
+                 secret_hash = excluded.secret_hash, first_party = excluded.first_party,
+                 grant_types = excluded.grant_types, scopes = excluded.scopes,
+                 access_token_ttl = excluded.access_token_ttl,
                  refresh_token_idle_ttl = excluded.refresh_token_idle_ttl,
                  refresh_token_absolute_ttl = excluded.refresh_token_absolute_ttl",
         )
+        .await
+        .map(drop)
+    }
+
+    /// Inserts `client` with its redirect URIs, in one transaction; `on_conflict` says what a
+    /// taken id means. `false` if nothing was written.
+    async fn write_client(&self, client: &NewClient<'_>, on_conflict: &str) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(&format!(
+            "INSERT INTO clients (id, name, secret_hash, first_party, grant_types, scopes,
+                 created_at, access_token_ttl, refresh_token_idle_ttl, refresh_token_absolute_ttl)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) {on_conflict}"
+        ))
         .bind(client.id)
         .bind(client.name)
         .bind(client.secret_hash)
@@ -243,8 +232,12 @@ impl Db {
         .bind(client.lifetimes.refresh_token_absolute_ttl)
         .execute(&mut *tx)
         .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
         replace_redirect_uris(&mut tx, client.id, client.redirect_uris).await?;
-        tx.commit().await
+        tx.commit().await?;
+        Ok(true)
     }
 
     pub async fn scope_names(&self) -> Result<Vec<String>> {
