@@ -322,23 +322,6 @@ async fn refresh(
             "the refresh token expired; log in again",
         ));
     }
-    if !state.db.spend_refresh_token(&hash, &client.id, now).await? {
-        // It changed between the read and the update. Spent by a concurrent request: the same
-        // token presented twice at once is reuse too, and exactly one of the two succeeded.
-        let spent = state
-            .db
-            .refresh_token(&hash)
-            .await?
-            .is_some_and(|t| t.used_at.is_some());
-        if spent {
-            reuse
-                .revoke_family("refresh token reused concurrently")
-                .await?;
-        }
-        return Err(OAuthError::invalid_grant(
-            "this refresh token is no longer valid",
-        ));
-    }
     let user = match state.db.user_by_id(&token.user_id).await? {
         Some(user) if !user.disabled => user,
         _ => {
@@ -364,7 +347,30 @@ async fn refresh(
         // The new refresh token keeps the grant's scope even when this access token is narrower.
         refresh: Some((&next_hash, &token.scope, next_expires)),
     };
-    state.db.record_issue(&issue, now).await?;
+    // Spending the presented token and storing its successor is one transaction: a crash (or
+    // an error) between the two would leave the family with no usable token, and the client's
+    // retry with the old one would then look like reuse and revoke the login.
+    if !state
+        .db
+        .rotate_refresh_token(&hash, &client.id, now, &issue)
+        .await?
+    {
+        // It changed between the read and the update. Spent by a concurrent request: the same
+        // token presented twice at once is reuse too, and exactly one of the two succeeded.
+        let spent = state
+            .db
+            .refresh_token(&hash)
+            .await?
+            .is_some_and(|t| t.used_at.is_some());
+        if spent {
+            reuse
+                .revoke_family("refresh token reused concurrently")
+                .await?;
+        }
+        return Err(OAuthError::invalid_grant(
+            "this refresh token is no longer valid",
+        ));
+    }
     issued.response.refresh_token = Some(next);
     Ok(Granted {
         response: issued.response,

@@ -76,13 +76,6 @@ impl Db {
         tx.commit().await
     }
 
-    /// Records tokens issued under an existing grant (after a refresh).
-    pub async fn record_issue(&self, issue: &Issue<'_>, now: i64) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        record_issue(&mut tx, issue, now).await?;
-        tx.commit().await
-    }
-
     pub async fn refresh_token(&self, token_hash: &str) -> Result<Option<RefreshView>> {
         sqlx::query_as(REFRESH_VIEW)
             .bind(token_hash)
@@ -90,15 +83,20 @@ impl Db {
             .await
     }
 
-    /// Spends a refresh token if, at this instant, it is unused, unexpired, belongs to `client_id`
-    /// and its grant is alive. One statement, so of two concurrent presentations exactly one
-    /// wins, on SQLite as on any database with atomic updates.
-    pub async fn spend_refresh_token(
+    /// Rotates a refresh token: spends it if, at this instant, it is unused, unexpired, belongs
+    /// to `client_id` and its grant is alive, and records what replaces it, in one transaction,
+    /// so a crash leaves either the old token usable or the new one stored, never neither.
+    /// Returns false, writing nothing, if the token could not be spent. The spend is one
+    /// statement, so of two concurrent presentations exactly one wins, on SQLite as on any
+    /// database with atomic updates.
+    pub async fn rotate_refresh_token(
         &self,
         token_hash: &str,
         client_id: &str,
         now: i64,
+        issue: &Issue<'_>,
     ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE refresh_tokens SET used_at = ?1
              WHERE token_hash = ?2 AND used_at IS NULL AND expires_at > ?1
@@ -108,9 +106,15 @@ impl Db {
         .bind(now)
         .bind(token_hash)
         .bind(client_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        record_issue(&mut tx, issue, now).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Revokes a grant: its refresh tokens stop working and its access tokens show as inactive.
