@@ -6,11 +6,13 @@
 //!   (RFC 6749 §4.1.3) and the refresh token (§6);
 //! - the revocation endpoint (RFC 7009) when logging out;
 //! - the protected API through [`Api`], which attaches `Authorization: Bearer` (RFC 6750 §2.1)
-//!   to every call and turns a 401 into the end of the session.
+//!   to every call and turns a 401 into the end of the session; the admin API's calls
+//!   ([`crate::admin_api`]) go through the same helpers.
 
 use std::fmt;
 
-use gloo_net::http::{Request, RequestBuilder, Response};
+use gloo_net::http::{Method, Request, RequestBuilder, Response};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::api::{Me, NewOrder, Order, Product};
 use shared::config::AppConfig;
@@ -243,6 +245,15 @@ pub fn session_ended(why: &str) -> String {
     )
 }
 
+/// A success's JSON body, or why it is not what the app expects.
+async fn json_body<T: DeserializeOwned>(response: Response, path: &str) -> Result<T, ApiError> {
+    response.json().await.map_err(|_| {
+        ApiError::BadResponse(format!(
+            "The API's answer to {path} is not what this app expects."
+        ))
+    })
+}
+
 /// The protected API, as the logged-in user.
 #[derive(Clone)]
 pub struct Api {
@@ -275,24 +286,63 @@ impl Api {
 
     /// `POST /api/orders` (scope `orders:write`).
     pub async fn place_order(&self, order: &NewOrder) -> Result<(), ApiError> {
-        let request = self
-            .authorized(Request::post(&self.url("/api/orders")))?
-            .json(order)
-            .map_err(|_| ApiError::BadResponse("The order could not be encoded.".into()))?;
-        self.send(request).await.map(drop)
+        self.call(Method::POST, "/api/orders", &[], Some(order))
+            .await
+            .map(drop)
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
-        let request = self
-            .authorized(Request::get(&self.url(path)))?
-            .build()
-            .map_err(|_| ApiError::BadResponse("The request could not be built.".into()))?;
-        let response = self.send(request).await?;
-        response.json().await.map_err(|_| {
-            ApiError::BadResponse(format!(
-                "The API's answer to {path} is not what this app expects."
-            ))
-        })
+    /// `GET {path}`, answered with JSON.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+        self.get_with_query(path, &[]).await
+    }
+
+    /// `GET {path}?{query}`, answered with JSON.
+    pub async fn get_with_query<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, ApiError> {
+        let response = self.call(Method::GET, path, query, None::<&()>).await?;
+        json_body(response, path).await
+    }
+
+    /// A request with a JSON body (or none), answered with JSON.
+    pub async fn send_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, ApiError> {
+        let response = self.call(method, path, &[], body).await?;
+        json_body(response, path).await
+    }
+
+    /// A request with a JSON body (or none) whose success has no body to read (`204`).
+    pub async fn send_no_content<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<(), ApiError> {
+        self.call(method, path, &[], body).await.map(drop)
+    }
+
+    async fn call<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&B>,
+    ) -> Result<Response, ApiError> {
+        let builder = self
+            .authorized(RequestBuilder::new(&self.url(path)).method(method))?
+            .query(query.iter().map(|(name, value)| (*name, value.as_str())));
+        let request = match body {
+            Some(body) => builder.json(body),
+            None => builder.build(),
+        }
+        .map_err(|_| ApiError::BadResponse("The request could not be built.".into()))?;
+        self.send(request).await
     }
 
     fn url(&self, path: &str) -> String {
@@ -358,7 +408,7 @@ impl Api {
 
 /// Error descriptions are written as phrases ("the access token expired"); the flash shows
 /// them as a sentence.
-fn capitalized(text: &str) -> String {
+pub fn capitalized(text: &str) -> String {
     let mut chars = text.chars();
     chars
         .next()

@@ -2,12 +2,17 @@
 
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
-use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::components::{A, ParentRoute, Route, Router, Routes};
 use leptos_router::hooks::use_navigate;
 use leptos_router::path;
+use shared::scope::ADMIN;
 
 use crate::api::{self, Api, Deployment};
 use crate::components::Loading;
+use crate::pages::admin::{
+    AdminConsole, clients::Clients, events::Events, keys::Keys, scopes::Scopes, tokens::Tokens,
+    users::Users,
+};
 use crate::pages::{
     callback::Callback, home::Home, not_found::NotFound, orders::Orders, products::Products,
     profile::Profile, token::Token,
@@ -56,6 +61,15 @@ fn Shell(deployment: Deployment) -> impl IntoView {
                     <Route path=path!("/orders") view=Orders />
                     <Route path=path!("/profile") view=Profile />
                     <Route path=path!("/token") view=Token />
+                    <ParentRoute path=path!("/admin") view=AdminConsole>
+                        <Route path=path!("") view=Users />
+                        <Route path=path!("/users") view=Users />
+                        <Route path=path!("/clients") view=Clients />
+                        <Route path=path!("/scopes") view=Scopes />
+                        <Route path=path!("/tokens") view=Tokens />
+                        <Route path=path!("/keys") view=Keys />
+                        <Route path=path!("/events") view=Events />
+                    </ParentRoute>
                 </Routes>
             </main>
             <footer class="footer container">
@@ -126,6 +140,12 @@ fn NavBar() -> impl IntoView {
                         <li>
                             <A href="/token">"Token"</A>
                         </li>
+                        // Only for a token that can use the console; others reach it by URL.
+                        <Show when=move || session.has_scope(ADMIN)>
+                            <li>
+                                <A href="/admin">"Admin"</A>
+                            </li>
+                        </Show>
                     </ul>
                 </Show>
                 <div class="account">

@@ -90,3 +90,120 @@ pub fn ErrorPanel(title: String, detail: String) -> impl IntoView {
         </p>
     }
 }
+
+/// A button for something that cannot be undone: the first click only asks, and a second button
+/// ("Confirm …") does it. In the page rather than `window.confirm`, so it can be styled, read by
+/// screen readers and driven by tests like any other button.
+#[component]
+pub fn ConfirmButton(
+    /// The first button ("Delete").
+    #[prop(into)]
+    label: String,
+    /// The button that does it ("Confirm delete").
+    #[prop(into)]
+    confirm: String,
+    /// What will happen, asked next to the confirm button.
+    #[prop(into)]
+    question: String,
+    #[prop(into)] on_confirm: Callback<()>,
+    #[prop(optional, into)] disabled: Signal<bool>,
+) -> impl IntoView {
+    let armed = RwSignal::new(false);
+    let first = move || {
+        let label = label.clone();
+        view! {
+            <button
+                type="button"
+                class="button ghost small"
+                disabled=move || disabled.get()
+                on:click=move |_| armed.set(true)
+            >
+                {label}
+            </button>
+        }
+    };
+    view! {
+        <Show when=move || armed.get() fallback=first>
+            <span class="confirm-step" role="group" aria-label=question.clone()>
+                <span class="confirm-question">{question.clone()}</span>
+                <button
+                    type="button"
+                    class="button danger small"
+                    on:click=move |_| {
+                        armed.set(false);
+                        on_confirm.run(());
+                    }
+                >
+                    {confirm.clone()}
+                </button>
+                <button type="button" class="button ghost small" on:click=move |_| armed.set(false)>
+                    "Cancel"
+                </button>
+            </span>
+        </Show>
+    }
+}
+
+/// A secret shown the one time the server hands it out (a client secret, an API token), with a
+/// copy button. The caller keeps the value in a signal of its own page and drops it on dismiss;
+/// leaving the page drops it too.
+#[component]
+pub fn SecretBox(
+    #[prop(into)] title: String,
+    #[prop(into)] secret: String,
+    #[prop(into)] on_dismiss: Callback<()>,
+    /// How to use it (an example command).
+    #[prop(optional)]
+    children: Option<Children>,
+) -> impl IntoView {
+    let copied = RwSignal::new(None::<bool>);
+    let for_copy = secret.clone();
+    let copy = move |_| {
+        let text = for_copy.clone();
+        leptos::task::spawn_local(async move {
+            let ok = copy_to_clipboard(&text).await;
+            copied.try_set(Some(ok));
+        });
+    };
+    view! {
+        <div class="card secret-box" role="region" aria-label=title.clone() data-testid="secret-box">
+            <h3>{title.clone()}</h3>
+            <p class="secret-warning">
+                <strong>"Copy it now: "</strong>
+                "it is shown only this once. The server keeps only a hash and cannot show it again."
+            </p>
+            <div class="secret-row">
+                <code class="secret-value" data-testid="secret-value">{secret}</code>
+                <button type="button" class="button ghost small" on:click=copy>"Copy"</button>
+                <span class="muted small" role="status">
+                    {move || match copied.get() {
+                        Some(true) => "Copied to the clipboard.",
+                        Some(false) => "The browser refused: select the text and copy it.",
+                        None => "",
+                    }}
+                </span>
+            </div>
+            {children.map(|children| children())}
+            <button type="button" class="button primary small" on:click=move |_| on_dismiss.run(())>
+                "Done, hide it"
+            </button>
+        </div>
+    }
+}
+
+/// `navigator.clipboard.writeText`; `false` where the browser has no clipboard API (an insecure
+/// origin) or refuses.
+async fn copy_to_clipboard(text: &str) -> bool {
+    use wasm_bindgen::JsCast;
+    let navigator = window().navigator();
+    let Ok(clipboard) = js_sys::Reflect::get(&navigator, &"clipboard".into()) else {
+        return false;
+    };
+    if !clipboard.is_object() {
+        return false;
+    }
+    let clipboard: web_sys::Clipboard = clipboard.unchecked_into();
+    wasm_bindgen_futures::JsFuture::from(clipboard.write_text(text))
+        .await
+        .is_ok()
+}

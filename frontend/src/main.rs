@@ -5,6 +5,8 @@
 //! # Layout
 //! - [`app`]: start-up (runtime config and server metadata), the shell, the nav bar and routes.
 //! - [`api`]: every HTTP request the app makes, and what an API error means for the user.
+//! - [`admin_api`]: the admin API's calls, which the console under `/admin` makes through
+//!   [`api`].
 //! - [`session`]: the access-token cookie, the refresh token in `sessionStorage`, the flash
 //!   message.
 //! - [`refresh`]: refreshing before the access token expires, and logging out (revocation).
@@ -13,8 +15,9 @@
 //! - [`jwt`]: reading (never verifying) the access token for display.
 //! - [`format`]: prices and dates for people.
 //! - [`components`]: small views that several pages share.
-//! - [`pages`]: one file per route.
+//! - [`pages`]: one file per route; `pages/admin/` is the admin console, one file per section.
 
+mod admin_api;
 mod api;
 mod app;
 mod components;

@@ -4,6 +4,11 @@
 //! `state` and the code verifier live in `sessionStorage`: they belong to this tab, survive the
 //! round trip through the authorization server, and are deleted as soon as the callback reads
 //! them so that a code can never be redeemed twice from here.
+//!
+//! A "step-up" login ([`start_step_up`]) asks for one more scope than usual (the console's
+//! `admin`) and says where the callback should return. The server silently leaves out a scope
+//! the user may not have (RFC 6749 §3.3), so the callback records a refusal
+//! ([`record_step_up`]) and the page can say so instead of offering the same login again.
 
 use std::fmt;
 
@@ -17,6 +22,12 @@ use crate::api::Deployment;
 
 const STATE_KEY: &str = "oauth.state";
 const VERIFIER_KEY: &str = "oauth.code_verifier";
+/// The app path the callback returns to, when not the default.
+const RETURN_TO_KEY: &str = "oauth.return_to";
+/// The extra scope a step-up login asked for.
+const STEP_UP_KEY: &str = "oauth.step_up";
+/// `{scope}` → the `sub` of the last login that asked for `scope` and did not get it.
+const REFUSED_KEY_PREFIX: &str = "oauth.refused.";
 
 /// Why a login could not start or finish in this browser.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,6 +63,10 @@ impl std::error::Error for LoginError {}
 pub struct PendingLogin {
     pub state: String,
     pub verifier: CodeVerifier,
+    /// Where to go once logged in (an app path), when not the default page.
+    pub return_to: Option<String>,
+    /// The scope a step-up login asked for on top of the usual ones.
+    pub step_up: Option<String>,
 }
 
 /// `{origin}/callback`, exactly as registered for the client.
@@ -63,6 +78,23 @@ pub fn redirect_uri() -> String {
 /// Generates `state` and a PKCE verifier, remembers them, and sends the browser to the
 /// authorization endpoint. Only returns on failure.
 pub fn start_login(deployment: &Deployment) -> Result<(), LoginError> {
+    redirect_to_login(deployment, None, None)
+}
+
+/// A login that also asks for `scope` and comes back to `return_to` (an app path).
+pub fn start_step_up(
+    deployment: &Deployment,
+    scope: &str,
+    return_to: &str,
+) -> Result<(), LoginError> {
+    redirect_to_login(deployment, Some(scope), Some(return_to))
+}
+
+fn redirect_to_login(
+    deployment: &Deployment,
+    extra_scope: Option<&str>,
+    return_to: Option<&str>,
+) -> Result<(), LoginError> {
     let server = deployment
         .server
         .as_ref()
@@ -80,15 +112,25 @@ pub fn start_login(deployment: &Deployment) -> Result<(), LoginError> {
     query.append("response_type", "code");
     query.append("client_id", &config.client_id);
     query.append("redirect_uri", &redirect_uri());
-    query.append("scope", &config.scope);
+    let scope = match extra_scope {
+        Some(extra) => format!("{} {extra}", config.scope),
+        None => config.scope.clone(),
+    };
+    query.append("scope", &scope);
     query.append("state", &state);
     query.append("code_challenge", verifier.challenge().as_str());
     query.append("code_challenge_method", METHOD_S256);
 
     let storage = session_storage()?;
+    let optional = |key: &str, value: Option<&str>| match value {
+        Some(value) => storage.set_item(key, value),
+        None => storage.remove_item(key),
+    };
     storage
         .set_item(STATE_KEY, &state)
         .and_then(|()| storage.set_item(VERIFIER_KEY, verifier.as_str()))
+        .and_then(|()| optional(RETURN_TO_KEY, return_to.and_then(safe_return_path)))
+        .and_then(|()| optional(STEP_UP_KEY, extra_scope))
         .map_err(|_| LoginError::NoSessionStorage)?;
 
     window()
@@ -101,15 +143,54 @@ pub fn start_login(deployment: &Deployment) -> Result<(), LoginError> {
 /// callback already consumed it).
 pub fn take_pending_login() -> Option<PendingLogin> {
     let storage = session_storage().ok()?;
-    let state = storage.get_item(STATE_KEY).ok().flatten();
-    let verifier = storage.get_item(VERIFIER_KEY).ok().flatten();
-    // Deleting cannot meaningfully fail once reading worked; the values are single-use either way.
-    let _ = storage.remove_item(STATE_KEY);
-    let _ = storage.remove_item(VERIFIER_KEY);
+    let [state, verifier, return_to, step_up] =
+        [STATE_KEY, VERIFIER_KEY, RETURN_TO_KEY, STEP_UP_KEY].map(|key| {
+            let value = storage.get_item(key).ok().flatten();
+            // Deleting cannot meaningfully fail once reading worked; the values are single-use
+            // either way.
+            let _ = storage.remove_item(key);
+            value
+        });
     Some(PendingLogin {
         state: state?,
         verifier: CodeVerifier::parse(&verifier?).ok()?,
+        return_to: return_to.filter(|path| safe_return_path(path).is_some()),
+        step_up,
     })
+}
+
+/// Remembers whether the login of `sub` that asked for `scope` got it.
+pub fn record_step_up(scope: &str, sub: &str, granted: bool) {
+    let Ok(storage) = session_storage() else {
+        return;
+    };
+    let key = format!("{REFUSED_KEY_PREFIX}{scope}");
+    // Only a message depends on it: nothing to do if the browser refuses.
+    let _ = if granted {
+        storage.remove_item(&key)
+    } else {
+        storage.set_item(&key, sub)
+    };
+}
+
+/// Whether `sub` already logged in asking for `scope` in this tab and was not given it.
+pub fn step_up_refused(scope: &str, sub: &str) -> bool {
+    session_storage()
+        .ok()
+        .and_then(|storage| {
+            storage
+                .get_item(&format!("{REFUSED_KEY_PREFIX}{scope}"))
+                .ok()
+        })
+        .flatten()
+        .is_some_and(|refused| refused == sub)
+}
+
+/// Only a path of this app: never another origin (`//evil.example`, `/\evil.example`), so
+/// the callback cannot be turned into an open redirect.
+fn safe_return_path(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix('/')?;
+    (!rest.starts_with('/') && !path.contains(['\\', '\r', '\n'])).then_some(path)
 }
 
 fn random_bytes() -> Result<[u8; 32], LoginError> {
@@ -127,4 +208,28 @@ fn session_storage() -> Result<Storage, LoginError> {
         .ok()
         .flatten()
         .ok_or(LoginError::NoSessionStorage)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn return_paths_stay_in_the_app() {
+        assert_eq!(safe_return_path("/admin"), Some("/admin"));
+        assert_eq!(
+            safe_return_path("/admin/users?x=1"),
+            Some("/admin/users?x=1")
+        );
+        for bad in [
+            "admin",
+            "",
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example/",
+            "/a\nb",
+        ] {
+            assert_eq!(safe_return_path(bad), None, "{bad:?}");
+        }
+    }
 }

@@ -88,6 +88,19 @@ impl Session {
             .and_then(|decoded| decoded.claims)
     }
 
+    /// [`Self::claims`], without subscribing to changes.
+    pub fn claims_untracked(&self) -> Option<AccessTokenClaims> {
+        self.token
+            .with_untracked(|token| token.as_deref().and_then(|t| jwt::decode(t).ok()))
+            .and_then(|decoded| decoded.claims)
+    }
+
+    /// Whether the access token carries `scope` (reactive).
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.claims()
+            .is_some_and(|claims| claims.scope.contains(scope))
+    }
+
     /// The token to send now. The cookie is the source of truth: when the browser has dropped it
     /// because `Max-Age` ran out, the session ends here rather than with a round trip to the API.
     pub fn bearer(&self) -> Option<String> {

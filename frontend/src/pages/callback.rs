@@ -2,9 +2,10 @@
 //!
 //! The authorization server sends the browser here with `code` and `state` (or `error`); the
 //! page checks them, redeems the code at the token endpoint with the PKCE verifier, stores the
-//! token and moves on to the products.
+//! token and moves on to the products (or where a step-up login asked to return).
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use shared::oauth::ErrorResponse;
@@ -128,12 +129,24 @@ pub fn Callback() -> impl IntoView {
                     other.to_string(),
                 ),
             })?;
+            // A step-up login replaces one that may still hold a refresh token: end that login
+            // on the server too (RFC 7009), best effort and without waiting for it.
+            let replaced = session.refresh_grant();
             session
                 .log_in(&token)
                 .map_err(|why| Failure::new("The token could not be stored", why))?;
+            if let Some(replaced) = replaced {
+                let (server, client_id) = (server.clone(), deployment.config.client_id.clone());
+                spawn_local(async move {
+                    let _ = api::revoke(&server, &client_id, &replaced.refresh_token).await;
+                });
+            }
+            if let (Some(scope), Some(claims)) = (&pending.step_up, session.claims_untracked()) {
+                oauth::record_step_up(scope, &claims.sub, claims.scope.contains(scope));
+            }
             // Replace the history entry: the code in this URL is spent.
             navigate(
-                "/products",
+                pending.return_to.as_deref().unwrap_or("/products"),
                 NavigateOptions {
                     replace: true,
                     ..NavigateOptions::default()
@@ -156,7 +169,7 @@ pub fn Callback() -> impl IntoView {
                         Ok(()) => {
                             view! {
                                 <h1>"Logged in"</h1>
-                                <Loading text="Opening the products…" />
+                                <Loading text="Opening the app…" />
                             }
                                 .into_any()
                         }

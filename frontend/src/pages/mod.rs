@@ -1,5 +1,6 @@
 //! One file per route.
 
+pub mod admin;
 pub mod callback;
 pub mod home;
 pub mod not_found;

@@ -1,0 +1,297 @@
+//! What the console's forms check before sending. The server checks everything again and is the
+//! authority (its `error_description` is shown when it refuses); these checks only save a round
+//! trip and say exactly which field is wrong. Each returns the value to send, or a sentence.
+
+use std::collections::BTreeSet;
+
+use shared::admin::{
+    MAX_DESCRIPTION_LEN, MAX_EVENTS, MAX_NAME_LEN, MAX_PASSWORD_LEN, MAX_REDIRECT_URIS,
+    MAX_USERNAME_LEN, MIN_PASSWORD_LEN,
+};
+use shared::scope::ScopeSet;
+
+/// Longest client id the console offers to send (the server may accept other shapes).
+pub const MAX_CLIENT_ID_LEN: usize = 64;
+/// The CLI's range for `--expires-in-days`.
+pub const MAX_EXPIRY_DAYS: i64 = 3650;
+
+pub type Checked<T> = Result<T, String>;
+
+fn required<'a>(raw: &'a str, field: &str) -> Checked<&'a str> {
+    let value = raw.trim();
+    if value.is_empty() {
+        Err(format!("{field} is required."))
+    } else {
+        Ok(value)
+    }
+}
+
+fn at_most(value: &str, max: usize, field: &str) -> Checked<()> {
+    if value.chars().count() > max {
+        Err(format!("{field} is too long (at most {max} characters)."))
+    } else {
+        Ok(())
+    }
+}
+
+/// Letters, digits and `.`, `_`, `-` (and `@` for usernames): safe in URLs, Basic
+/// authentication and command lines.
+fn plain_identifier(value: &str, extra: &[char]) -> bool {
+    value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') || extra.contains(&c))
+}
+
+pub fn username(raw: &str) -> Checked<String> {
+    let value = required(raw, "A username")?;
+    at_most(value, MAX_USERNAME_LEN, "The username")?;
+    if !plain_identifier(value, &['@']) {
+        return Err(
+            "A username may only contain letters, digits and the characters . _ - @.".into(),
+        );
+    }
+    Ok(value.to_owned())
+}
+
+/// A person's or a client's display name.
+pub fn name(raw: &str, field: &str) -> Checked<String> {
+    let value = required(raw, field)?;
+    at_most(value, MAX_NAME_LEN, field)?;
+    Ok(value.to_owned())
+}
+
+pub fn email(raw: &str) -> Checked<String> {
+    let value = required(raw, "An email address")?;
+    at_most(value, MAX_NAME_LEN, "The email address")?;
+    let valid = value.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+    }) && !value.chars().any(char::is_whitespace);
+    if valid {
+        Ok(value.to_owned())
+    } else {
+        Err(format!("{value:?} is not an email address."))
+    }
+}
+
+/// Passwords are sent exactly as typed: spaces count.
+pub fn password(raw: &str) -> Checked<String> {
+    let length = raw.chars().count();
+    if length < MIN_PASSWORD_LEN {
+        Err(format!(
+            "The password is too short: at least {MIN_PASSWORD_LEN} characters."
+        ))
+    } else if length > MAX_PASSWORD_LEN {
+        Err(format!(
+            "The password is too long: at most {MAX_PASSWORD_LEN} characters."
+        ))
+    } else {
+        Ok(raw.to_owned())
+    }
+}
+
+/// Optional: the server picks one when it is left empty.
+pub fn client_id(raw: &str) -> Checked<Option<String>> {
+    let value = raw.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    at_most(value, MAX_CLIENT_ID_LEN, "The client id")?;
+    if !plain_identifier(value, &[]) {
+        return Err("A client id may only contain letters, digits and the characters . _ -".into());
+    }
+    Ok(Some(value.to_owned()))
+}
+
+/// One URI a line; blank lines are ignored. `required`: the code flow needs at least one.
+pub fn redirect_uris(raw: &str, required: bool) -> Checked<Vec<String>> {
+    let uris: Vec<String> = raw
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if required && uris.is_empty() {
+        return Err("A browser app needs at least one redirect URI.".into());
+    }
+    if uris.len() > MAX_REDIRECT_URIS {
+        return Err(format!("At most {MAX_REDIRECT_URIS} redirect URIs."));
+    }
+    for uri in &uris {
+        redirect_uri(uri)?;
+    }
+    let distinct: BTreeSet<&String> = uris.iter().collect();
+    if distinct.len() != uris.len() {
+        return Err("A redirect URI is listed twice.".into());
+    }
+    Ok(uris)
+}
+
+/// RFC 6749 §3.1.2: an absolute URI without a fragment. The server decides the rest (for
+/// example whether plain `http` is allowed beyond loopback).
+fn redirect_uri(uri: &str) -> Checked<()> {
+    let Some((scheme, rest)) = uri.split_once("://") else {
+        return Err(format!("{uri:?} is not an absolute URI (https://…)."));
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if !matches!(scheme, "http" | "https") || host.is_empty() {
+        return Err(format!("{uri:?} is not an http(s) URI with a host."));
+    }
+    if uri.contains('#') {
+        return Err(format!(
+            "{uri:?} has a fragment (#…), which redirect URIs may not have."
+        ));
+    }
+    if uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("{uri:?} contains spaces."));
+    }
+    Ok(())
+}
+
+/// RFC 6749 §3.3: one scope token.
+pub fn scope_name(raw: &str) -> Checked<String> {
+    let value = required(raw, "A scope name")?;
+    match ScopeSet::parse(value) {
+        Ok(set) if set.iter().count() == 1 => Ok(value.to_owned()),
+        Ok(_) => Err("A scope name is one word: no spaces.".into()),
+        Err(e) => Err(format!("Not a scope name: {e}.")),
+    }
+}
+
+pub fn description(raw: &str) -> Checked<String> {
+    let value = required(raw, "A description")?;
+    at_most(value, MAX_DESCRIPTION_LEN, "The description")?;
+    Ok(value.to_owned())
+}
+
+/// Optional: empty means the token lasts until revoked.
+pub fn expiry_days(raw: &str) -> Checked<Option<i64>> {
+    optional_number(raw, 1, MAX_EXPIRY_DAYS, "The expiry")
+}
+
+/// Optional: empty means the server's default.
+pub fn event_limit(raw: &str) -> Checked<Option<i64>> {
+    optional_number(raw, 1, MAX_EVENTS, "The limit")
+}
+
+fn optional_number(raw: &str, min: i64, max: i64, field: &str) -> Checked<Option<i64>> {
+    let value = raw.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    match value.parse::<i64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
+        _ => Err(format!(
+            "{field} must be a whole number from {min} to {max}."
+        )),
+    }
+}
+
+/// The checked boxes as a `scope` string (space-separated, sorted).
+pub fn scope_list(selected: &BTreeSet<String>) -> String {
+    selected
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        assert_eq!(username(" alice.b-2 ").as_deref(), Ok("alice.b-2"));
+        assert!(username("").is_err());
+        assert!(username("has space").is_err());
+        assert!(username("semi;colon").is_err());
+        assert!(username(&"a".repeat(MAX_USERNAME_LEN)).is_ok());
+        assert!(username(&"a".repeat(MAX_USERNAME_LEN + 1)).is_err());
+    }
+
+    #[test]
+    fn names_and_emails() {
+        assert_eq!(name(" Ada ", "A name").as_deref(), Ok("Ada"));
+        assert_eq!(name("  ", "A name"), Err("A name is required.".into()));
+        assert!(name(&"x".repeat(MAX_NAME_LEN + 1), "The name").is_err());
+        assert_eq!(email("a@example.com").as_deref(), Ok("a@example.com"));
+        for bad in ["", "a", "@example.com", "a@", "a@b@c", "a b@example.com"] {
+            assert!(email(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn passwords_keep_their_spaces() {
+        assert!(password(&"x".repeat(MIN_PASSWORD_LEN - 1)).is_err());
+        assert_eq!(password(" 0123456789").as_deref(), Ok(" 0123456789"));
+        assert!(password(&"x".repeat(MAX_PASSWORD_LEN + 1)).is_err());
+    }
+
+    #[test]
+    fn client_ids_are_optional() {
+        assert_eq!(client_id("  "), Ok(None));
+        assert_eq!(client_id("my-app_1.0"), Ok(Some("my-app_1.0".into())));
+        assert!(client_id("with:colon").is_err());
+        assert!(client_id(&"c".repeat(MAX_CLIENT_ID_LEN + 1)).is_err());
+    }
+
+    #[test]
+    fn redirect_uri_lists() {
+        assert_eq!(
+            redirect_uris(
+                "https://app.example/cb\n\n  http://localhost:8080/callback  \n",
+                true
+            ),
+            Ok(vec![
+                "https://app.example/cb".to_owned(),
+                "http://localhost:8080/callback".to_owned()
+            ])
+        );
+        assert!(redirect_uris("", true).is_err());
+        assert_eq!(redirect_uris("", false), Ok(vec![]));
+        for bad in [
+            "app.example/cb",
+            "ftp://x/cb",
+            "https:///cb",
+            "https://a.example/cb#frag",
+            "https://a.example/c b",
+        ] {
+            assert!(redirect_uris(bad, true).is_err(), "{bad:?}");
+        }
+        assert!(redirect_uris("https://a.example/\nhttps://a.example/", true).is_err());
+        let many = (0..=MAX_REDIRECT_URIS)
+            .map(|i| format!("https://a.example/{i}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(redirect_uris(&many, true).is_err());
+    }
+
+    #[test]
+    fn scope_names() {
+        assert_eq!(scope_name(" AccessAll ").as_deref(), Ok("AccessAll"));
+        assert_eq!(scope_name("reports:read").as_deref(), Ok("reports:read"));
+        assert!(scope_name("two words").is_err());
+        assert!(scope_name("quo\"te").is_err());
+        assert!(scope_name("").is_err());
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(expiry_days(""), Ok(None));
+        assert_eq!(expiry_days("30"), Ok(Some(30)));
+        for bad in ["0", "-1", "3651", "1.5", "soon"] {
+            assert!(expiry_days(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(event_limit("1000"), Ok(Some(1000)));
+        assert!(event_limit("1001").is_err());
+    }
+
+    #[test]
+    fn scope_lists_are_sorted() {
+        let selected: BTreeSet<String> = ["products:read", "AccessAll"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(scope_list(&selected), "AccessAll products:read");
+    }
+}

@@ -1,0 +1,606 @@
+//! `/admin/clients`: the applications that may ask for tokens. Source document 003's two kinds:
+//! a browser app (public, authorization code with PKCE, redirect URIs) and an "API services"
+//! integration (confidential, client credentials, a secret shown once). Edit what a client may
+//! do, rotate a confidential client's secret, delete a client.
+
+use std::collections::BTreeSet;
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use shared::admin::{Client, ClientKind, ClientUpdate, NewClient, Scope};
+use shared::scope::{ADMIN, OFFLINE_ACCESS};
+
+use super::{CheckList, Pending, checks, notice_view, scope_chips, unix_time};
+use crate::admin_api::use_admin_api;
+use crate::api::{ApiError, Deployment};
+use crate::components::{ConfirmButton, Loading, SecretBox, api_errors};
+
+const AUTHORIZATION_CODE: &str = "authorization_code";
+const REFRESH_TOKEN: &str = "refresh_token";
+const CLIENT_CREDENTIALS: &str = "client_credentials";
+
+/// A client secret the server just handed out, until it is dismissed or the section is left.
+#[derive(Clone)]
+struct Revealed {
+    client_id: String,
+    secret: String,
+    scope: String,
+    rotated: bool,
+}
+
+#[component]
+pub fn Clients() -> impl IntoView {
+    let admin = use_admin_api();
+    let notice = RwSignal::new(None::<String>);
+    let revealed = RwSignal::new(None::<Revealed>);
+    let clients = LocalResource::new(move || admin.clients());
+    let scopes = LocalResource::new(move || admin.scopes());
+    let reload = Callback::new(move |()| clients.refetch());
+    let creating = RwSignal::new(None::<ClientKind>);
+
+    let secret_box = move || {
+        revealed.get().map(|revealed_secret| {
+            view! {
+                <RevealedSecret
+                    revealed=revealed_secret
+                    on_dismiss=move |()| revealed.set(None)
+                />
+            }
+        })
+    };
+    let table = move || {
+        Suspend::new(async move {
+            let names = scope_names(&scopes.await?);
+            clients
+                .await
+                .map(|clients| view! { <ClientTable clients names reload notice revealed /> })
+        })
+    };
+    let form = move || {
+        creating.get().map(|kind| {
+            let on_done = Callback::new(move |()| creating.set(None));
+            view! {
+                <Transition fallback=|| view! { <Loading /> }>
+                    <ErrorBoundary fallback=api_errors>
+                        {move || Suspend::new(async move {
+                            let names = scope_names(&scopes.await?);
+                            Ok::<_, ApiError>(
+                                view! {
+                                    <NewClientForm kind names reload notice revealed on_done />
+                                },
+                            )
+                        })}
+                    </ErrorBoundary>
+                </Transition>
+            }
+        })
+    };
+    let opener = move |kind: ClientKind, label: &'static str| {
+        view! {
+            <button
+                type="button"
+                class="button ghost"
+                aria-pressed=move || (creating.get() == Some(kind)).to_string()
+                on:click=move |_| {
+                    creating
+                        .update(|open| {
+                            *open = if *open == Some(kind) { None } else { Some(kind) };
+                        })
+                }
+            >
+                {label}
+            </button>
+        }
+    };
+
+    view! {
+        <section class="admin-section" aria-labelledby="admin-clients">
+            <h2 id="admin-clients">"Clients"</h2>
+            {notice_view(notice)}
+            {secret_box}
+            <Transition fallback=|| view! { <Loading text="Loading clients…" /> }>
+                <ErrorBoundary fallback=api_errors>{table}</ErrorBoundary>
+            </Transition>
+            <div class="form-switch">
+                {opener(ClientKind::Browser, "New browser app")}
+                {opener(ClientKind::Service, "New API service")}
+            </div>
+            {form}
+        </section>
+    }
+}
+
+fn scope_names(scopes: &[Scope]) -> Vec<String> {
+    scopes.iter().map(|scope| scope.name.clone()).collect()
+}
+
+/// The secret once, with the client credentials request that uses it (source document 003's
+/// Postman step, as curl).
+#[component]
+fn RevealedSecret(revealed: Revealed, #[prop(into)] on_dismiss: Callback<()>) -> impl IntoView {
+    let deployment = expect_context::<Deployment>();
+    let token_endpoint = deployment.server.as_ref().map_or_else(
+        |_| format!("{}/token", deployment.config.issuer.trim_end_matches('/')),
+        |server| server.token_endpoint.clone(),
+    );
+    let Revealed {
+        client_id,
+        secret,
+        scope,
+        rotated,
+    } = revealed;
+    let title = if rotated {
+        format!("New client secret of {client_id}")
+    } else {
+        format!("Client secret of {client_id}")
+    };
+    let scope_arg = if scope.is_empty() {
+        String::new()
+    } else {
+        format!(" -d scope=\"{scope}\"")
+    };
+    let example = format!(
+        "curl -u '{client_id}:{secret}' -d grant_type=client_credentials{scope_arg} {token_endpoint}"
+    );
+    view! {
+        <SecretBox title secret on_dismiss>
+            <dl class="facts">
+                <dt>"Client id"</dt>
+                <dd>
+                    <code data-testid="secret-client-id">{client_id}</code>
+                </dd>
+            </dl>
+            <p class="muted small">
+                "Get an access token with the client credentials grant (HTTP Basic authentication):"
+            </p>
+            <pre class="example">{example}</pre>
+        </SecretBox>
+    }
+}
+
+#[component]
+fn ClientTable(
+    clients: Vec<Client>,
+    names: Vec<String>,
+    reload: Callback<()>,
+    notice: RwSignal<Option<String>>,
+    revealed: RwSignal<Option<Revealed>>,
+) -> impl IntoView {
+    if clients.is_empty() {
+        return view! { <p class="card empty">"No clients yet."</p> }.into_any();
+    }
+    let rows = clients
+        .into_iter()
+        .map(|client| {
+            let names = names.clone();
+            view! { <ClientRow client names reload notice revealed /> }
+        })
+        .collect::<Vec<_>>();
+    view! {
+        <div class="card table-card">
+            <table class="admin-table" aria-label="Clients">
+                <thead>
+                    <tr>
+                        <th scope="col">"Client id"</th>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Kind"</th>
+                        <th scope="col">"Grant types"</th>
+                        <th scope="col">"Scopes"</th>
+                        <th scope="col">"Redirect URIs"</th>
+                        <th scope="col">"Created"</th>
+                        <th scope="col">"Actions"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+const CLIENT_COLUMNS: &str = "8";
+
+#[component]
+fn ClientRow(
+    client: Client,
+    names: Vec<String>,
+    reload: Callback<()>,
+    notice: RwSignal<Option<String>>,
+    revealed: RwSignal<Option<Revealed>>,
+) -> impl IntoView {
+    let admin = use_admin_api();
+    let pending = Pending::new();
+    let editing = RwSignal::new(false);
+    let id = client.client_id.clone();
+
+    let kind = match (client.confidential, client.first_party) {
+        (true, _) => "API service (confidential)",
+        (false, true) => "Browser app (public, first-party)",
+        (false, false) => "Browser app (public, third-party)",
+    };
+    let uris = client
+        .redirect_uris
+        .iter()
+        .map(|uri| view! { <li><code>{uri.clone()}</code></li> })
+        .collect::<Vec<_>>();
+
+    let rotate = client.confidential.then(|| {
+        let id = id.clone();
+        let scope = client.scope.to_string();
+        view! {
+            <ConfirmButton
+                label="Rotate secret"
+                confirm="Confirm rotate secret"
+                question=format!("Rotate the secret of {id}? The current one stops working at once.")
+                disabled=Signal::derive(move || pending.busy())
+                on_confirm=move |()| {
+                    let scope = scope.clone();
+                    pending
+                        .run(
+                            admin.rotate_secret(&id),
+                            move |rotated| {
+                                notice
+                                    .set(
+                                        Some(
+                                            format!(
+                                                "Rotated the secret of {}; the old one no longer works.",
+                                                rotated.client_id,
+                                            ),
+                                        ),
+                                    );
+                                revealed
+                                    .set(
+                                        Some(Revealed {
+                                            client_id: rotated.client_id,
+                                            secret: rotated.client_secret,
+                                            scope,
+                                            rotated: true,
+                                        }),
+                                    );
+                            },
+                        );
+                }
+            />
+        }
+    });
+    let delete = {
+        let id = id.clone();
+        view! {
+            <ConfirmButton
+                label="Delete"
+                confirm="Confirm delete"
+                question=format!("Delete {id}? Its logins and consents go with it.")
+                disabled=Signal::derive(move || pending.busy())
+                on_confirm=move |()| {
+                    let gone = id.clone();
+                    pending
+                        .run(
+                            admin.delete_client(&id),
+                            move |()| {
+                                if revealed
+                                    .with_untracked(|r| {
+                                        r.as_ref().is_some_and(|r| r.client_id == gone)
+                                    })
+                                {
+                                    revealed.set(None);
+                                }
+                                notice.set(Some(format!("Deleted the client {gone}.")));
+                                reload.try_run(());
+                            },
+                        );
+                }
+            />
+        }
+    };
+    let editor = {
+        let client = client.clone();
+        move || {
+            view! {
+                <tr class="row-form">
+                    <td colspan=CLIENT_COLUMNS>
+                        <ClientEditor
+                            client=client.clone()
+                            names=names.clone()
+                            reload
+                            notice
+                            on_close=move |()| editing.set(false)
+                        />
+                    </td>
+                </tr>
+            }
+        }
+    };
+
+    view! {
+        <tr data-testid=format!("client-{id}")>
+            <td data-label="Client id">
+                <code class="nowrap">{id.clone()}</code>
+            </td>
+            <td data-label="Name">{client.name}</td>
+            <td data-label="Kind">{kind}</td>
+            <td data-label="Grant types">
+                {scope_chips(client.grant_types.iter().map(String::as_str))}
+            </td>
+            <td data-label="Scopes">{scope_chips(client.scope.iter())}</td>
+            <td data-label="Redirect URIs">
+                <ul class="plain">{uris}</ul>
+            </td>
+            <td data-label="Created">{unix_time(client.created_at)}</td>
+            <td class="actions">
+                <button
+                    type="button"
+                    class="button ghost small"
+                    aria-expanded=move || editing.get().to_string()
+                    on:click=move |_| editing.update(|open| *open = !*open)
+                >
+                    "Edit"
+                </button>
+                {rotate}
+                {delete}
+            </td>
+        </tr>
+        <Show when=move || editing.get()>{editor.clone()}</Show>
+        {move || {
+            pending
+                .error()
+                .map(|text| {
+                    view! {
+                        <tr class="row-error">
+                            <td colspan=CLIENT_COLUMNS>
+                                <p class="flash error" role="alert">{text}</p>
+                            </td>
+                        </tr>
+                    }
+                })
+        }}
+    }
+}
+
+/// Name, scopes, grant types, redirect URIs and first-party flag of an existing client; only
+/// what changed is sent.
+#[component]
+fn ClientEditor(
+    client: Client,
+    names: Vec<String>,
+    reload: Callback<()>,
+    notice: RwSignal<Option<String>>,
+    #[prop(into)] on_close: Callback<()>,
+) -> impl IntoView {
+    let admin = use_admin_api();
+    let pending = Pending::new();
+    let original_scopes: BTreeSet<String> = client.scope.iter().map(str::to_owned).collect();
+    let original_grants: BTreeSet<String> = client.grant_types.iter().cloned().collect();
+    let name = RwSignal::new(client.name.clone());
+    let scopes = RwSignal::new(original_scopes.clone());
+    let grants = RwSignal::new(original_grants.clone());
+    let redirects = RwSignal::new(client.redirect_uris.join("\n"));
+    let first_party = RwSignal::new(client.first_party);
+
+    // A scope the client has but the list lacks still gets a box, so it can be removed.
+    let mut scope_options: BTreeSet<String> = names.into_iter().collect();
+    scope_options.extend(original_scopes.iter().cloned());
+    let grant_options: Vec<String> = if client.confidential {
+        vec![CLIENT_CREDENTIALS, AUTHORIZATION_CODE, REFRESH_TOKEN]
+    } else {
+        vec![AUTHORIZATION_CODE, REFRESH_TOKEN]
+    }
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+
+    let id = client.client_id.clone();
+    let label = format!("Edit {}", client.client_id);
+    let checked = move || -> Result<ClientUpdate, String> {
+        let new_name = checks::name(&name.get_untracked(), "A name")?;
+        let new_grants = grants.get_untracked();
+        if new_grants.is_empty() {
+            return Err("Choose at least one grant type.".into());
+        }
+        let uses_code = new_grants.contains(AUTHORIZATION_CODE);
+        let new_uris = checks::redirect_uris(&redirects.get_untracked(), uses_code)?;
+        let new_scopes = scopes.get_untracked();
+        if new_scopes.is_empty() {
+            return Err("Choose at least one scope.".into());
+        }
+        let new_first_party = first_party.get_untracked();
+        Ok(ClientUpdate {
+            name: (new_name != client.name).then_some(new_name),
+            scope: (new_scopes != original_scopes).then(|| checks::scope_list(&new_scopes)),
+            grant_types: (new_grants != original_grants).then(|| new_grants.into_iter().collect()),
+            redirect_uris: (new_uris != client.redirect_uris).then_some(new_uris),
+            first_party: (new_first_party != client.first_party).then_some(new_first_party),
+            lifetimes: None,
+        })
+    };
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let update = match checked() {
+            Ok(update) => update,
+            Err(e) => return pending.fail(e),
+        };
+        pending.run(admin.update_client(&id, update), move |client| {
+            notice.set(Some(format!("Saved the client {}.", client.client_id)));
+            on_close.try_run(());
+            reload.try_run(());
+        });
+    };
+
+    view! {
+        <form
+            class="inline-form editor"
+            aria-label=label
+            novalidate
+            on:submit=submit
+        >
+            <label class="field">
+                <span>"Name"</span>
+                <input type="text" name="name" bind:value=name />
+            </label>
+            <CheckList legend="Scopes" names=scope_options.into_iter().collect() selected=scopes />
+            <CheckList legend="Grant types" names=grant_options selected=grants />
+            <label class="field">
+                <span>"Redirect URIs (one per line)"</span>
+                <textarea name="redirect_uris" rows="3" bind:value=redirects></textarea>
+            </label>
+            <label class="check">
+                <input type="checkbox" name="first_party" bind:checked=first_party />
+                <span>"First party (no consent screen)"</span>
+            </label>
+            {pending.error_view()}
+            <div class="form-actions">
+                <button type="submit" class="button primary small" disabled=move || pending.busy()>
+                    "Save changes"
+                </button>
+                <button type="button" class="button ghost small" on:click=move |_| on_close.run(())>
+                    "Cancel"
+                </button>
+            </div>
+        </form>
+    }
+}
+
+/// Scopes a service (no user behind its tokens) can be offered.
+fn for_services(names: &[String]) -> Vec<String> {
+    names
+        .iter()
+        .filter(|name| !matches!(name.as_str(), "openid" | OFFLINE_ACCESS | ADMIN))
+        .cloned()
+        .collect()
+}
+
+#[component]
+fn NewClientForm(
+    kind: ClientKind,
+    names: Vec<String>,
+    reload: Callback<()>,
+    notice: RwSignal<Option<String>>,
+    revealed: RwSignal<Option<Revealed>>,
+    #[prop(into)] on_done: Callback<()>,
+) -> impl IntoView {
+    let admin = use_admin_api();
+    let pending = Pending::new();
+    let name = RwSignal::new(String::new());
+    let client_id = RwSignal::new(String::new());
+    let redirects = RwSignal::new(String::new());
+    let scopes = RwSignal::new(BTreeSet::<String>::new());
+    let refresh_tokens = RwSignal::new(true);
+    let first_party = RwSignal::new(false);
+    let browser = kind == ClientKind::Browser;
+    let (title, submit_label) = if browser {
+        ("New browser app", "Create browser app")
+    } else {
+        ("New API service", "Create API service")
+    };
+
+    let checked = move || -> Result<NewClient, String> {
+        if scopes.with_untracked(BTreeSet::is_empty) {
+            return Err("Choose at least one scope.".into());
+        }
+        Ok(NewClient {
+            kind,
+            name: checks::name(&name.get_untracked(), "A name")?,
+            client_id: checks::client_id(&client_id.get_untracked())?,
+            scope: checks::scope_list(&scopes.get_untracked()),
+            redirect_uris: if browser {
+                checks::redirect_uris(&redirects.get_untracked(), true)?
+            } else {
+                Vec::new()
+            },
+            refresh_tokens: browser && refresh_tokens.get_untracked(),
+            first_party: browser && first_party.get_untracked(),
+            lifetimes: Default::default(),
+        })
+    };
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let client = match checked() {
+            Ok(client) => client,
+            Err(e) => return pending.fail(e),
+        };
+        pending.run(admin.create_client(client), move |created| {
+            let client = created.client;
+            match created.client_secret {
+                Some(secret) => {
+                    notice.set(Some(format!(
+                        "Created the API service {}.",
+                        client.client_id
+                    )));
+                    revealed.set(Some(Revealed {
+                        scope: client.scope.to_string(),
+                        client_id: client.client_id,
+                        secret,
+                        rotated: false,
+                    }));
+                }
+                None => notice.set(Some(format!(
+                    "Created the browser app {}: a public client, without a secret (it proves \
+                     itself with PKCE).",
+                    client.client_id
+                ))),
+            }
+            on_done.try_run(());
+            reload.try_run(());
+        });
+    };
+
+    let offered = if browser { names } else { for_services(&names) };
+    let browser_fields = browser.then(|| {
+        view! {
+            <label class="field wide">
+                <span>"Redirect URIs (one per line)"</span>
+                <textarea
+                    name="redirect_uris"
+                    rows="3"
+                    placeholder="https://app.example.com/callback"
+                    bind:value=redirects
+                ></textarea>
+            </label>
+            <label class="check">
+                <input type="checkbox" name="refresh_tokens" bind:checked=refresh_tokens />
+                <span>"Refresh tokens (with offline_access)"</span>
+            </label>
+            <label class="check">
+                <input type="checkbox" name="first_party" bind:checked=first_party />
+                <span>"First party (no consent screen)"</span>
+            </label>
+        }
+    });
+    let explanation = if browser {
+        "A public client: it has no secret, uses the authorization code flow with PKCE and may \
+         only send users back to its redirect URIs."
+    } else {
+        "A confidential client for machine-to-machine calls: it gets tokens with the client \
+         credentials grant, authenticating with a secret that is shown once."
+    };
+
+    view! {
+        <form class="card admin-form" aria-label=title novalidate on:submit=submit>
+            <h3>{title}</h3>
+            <p class="muted small">{explanation}</p>
+            <div class="form-grid">
+                <label class="field">
+                    <span>"Name"</span>
+                    <input type="text" name="name" autocomplete="off" bind:value=name />
+                </label>
+                <label class="field">
+                    <span>"Client id (optional)"</span>
+                    <input
+                        type="text"
+                        name="client_id"
+                        autocomplete="off"
+                        placeholder="chosen by the server"
+                        bind:value=client_id
+                    />
+                </label>
+            </div>
+            {browser_fields}
+            <CheckList legend="Scopes" names=offered selected=scopes />
+            {pending.error_view()}
+            <div class="form-actions">
+                <button type="submit" class="button primary" disabled=move || pending.busy()>
+                    {submit_label}
+                </button>
+            </div>
+        </form>
+    }
+}

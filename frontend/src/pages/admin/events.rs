@@ -1,0 +1,217 @@
+//! `/admin/events`: the security event log, newest first, filtered by kind, user, client, start
+//! time and number.
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use shared::admin::{Event, MAX_EVENTS};
+
+use super::{Pending, checks, unix_time};
+use crate::admin_api::{EventFilter, use_admin_api};
+use crate::components::{Loading, api_errors};
+
+/// Suggestions for the kind filter (the server may log others; the field takes any text).
+const KNOWN_KINDS: &[&str] = &[
+    "login_succeeded",
+    "login_failed",
+    "login_throttled",
+    "consent_granted",
+    "consent_denied",
+    "token_issued",
+    "refresh_token_reused",
+    "grant_revoked",
+    "token_revoked",
+    "client_auth_failed",
+    "client_auth_throttled",
+    "key_created",
+    "key_activated",
+    "key_retired",
+    "key_removed",
+    "api_token_created",
+    "api_token_revoked",
+    "user_created",
+    "user_updated",
+    "password_reset",
+    "client_created",
+    "client_updated",
+    "client_secret_rotated",
+    "client_deleted",
+    "scope_created",
+    "scope_updated",
+    "scope_deleted",
+];
+
+const DEFAULT_LIMIT: i64 = 100;
+
+#[component]
+pub fn Events() -> impl IntoView {
+    let admin = use_admin_api();
+    let pending = Pending::new();
+    let filter = RwSignal::new(EventFilter {
+        limit: Some(DEFAULT_LIMIT),
+        ..EventFilter::default()
+    });
+    let events = LocalResource::new(move || filter.with(|filter| admin.events(filter)));
+
+    let kind = RwSignal::new(String::new());
+    let user = RwSignal::new(String::new());
+    let client = RwSignal::new(String::new());
+    let since = RwSignal::new(String::new());
+    let limit = RwSignal::new(DEFAULT_LIMIT.to_string());
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let (since, limit) = match (
+            local_time(&since.get_untracked()),
+            checks::event_limit(&limit.get_untracked()),
+        ) {
+            (Ok(since), Ok(limit)) => (since, limit),
+            (Err(e), _) | (_, Err(e)) => return pending.fail(e),
+        };
+        pending.clear();
+        let wanted = EventFilter {
+            kind: kind.get_untracked(),
+            user: user.get_untracked(),
+            client: client.get_untracked(),
+            since,
+            limit,
+        };
+        // A new filter loads by itself; the same one again means "refresh".
+        if filter.with_untracked(|current| *current == wanted) {
+            events.refetch();
+        } else {
+            filter.set(wanted);
+        }
+    };
+    let kinds = KNOWN_KINDS
+        .iter()
+        .map(|kind| view! { <option value=*kind></option> })
+        .collect::<Vec<_>>();
+
+    view! {
+        <section class="admin-section" aria-labelledby="admin-events">
+            <h2 id="admin-events">"Security events"</h2>
+            <form class="card admin-form filters" aria-label="Event filters" novalidate on:submit=submit>
+                <div class="form-grid">
+                    <label class="field">
+                        <span>"Kind"</span>
+                        <input
+                            type="text"
+                            name="kind"
+                            list="event-kinds"
+                            placeholder="any"
+                            autocomplete="off"
+                            bind:value=kind
+                        />
+                        <datalist id="event-kinds">{kinds}</datalist>
+                    </label>
+                    <label class="field">
+                        <span>"User id"</span>
+                        <input
+                            type="text"
+                            name="user"
+                            placeholder="any"
+                            autocomplete="off"
+                            bind:value=user
+                        />
+                    </label>
+                    <label class="field">
+                        <span>"Client id"</span>
+                        <input
+                            type="text"
+                            name="client"
+                            placeholder="any"
+                            autocomplete="off"
+                            bind:value=client
+                        />
+                    </label>
+                    <label class="field">
+                        <span>"Since"</span>
+                        <input type="datetime-local" name="since" bind:value=since />
+                    </label>
+                    <label class="field">
+                        <span>"At most"</span>
+                        <input type="number" name="limit" min="1" max=MAX_EVENTS bind:value=limit />
+                    </label>
+                </div>
+                {pending.error_view()}
+                <div class="form-actions">
+                    <button type="submit" class="button primary">
+                        "Refresh"
+                    </button>
+                </div>
+            </form>
+            <Transition fallback=|| view! { <Loading text="Loading events…" /> }>
+                <ErrorBoundary fallback=api_errors>
+                    {move || Suspend::new(async move {
+                        events.await.map(|events| view! { <EventTable events /> })
+                    })}
+                </ErrorBoundary>
+            </Transition>
+        </section>
+    }
+}
+
+/// A `datetime-local` value (the reader's time zone) as Unix seconds; empty means no bound.
+fn local_time(raw: &str) -> checks::Checked<Option<i64>> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    // Without an offset, `Date.parse` reads a date-time as local time, as the field shows it.
+    let ms = js_sys::Date::parse(raw);
+    if ms.is_nan() {
+        Err("The start time is not a date and time.".into())
+    } else {
+        Ok(Some((ms / 1000.0).floor() as i64))
+    }
+}
+
+fn or_dash(value: Option<String>) -> AnyView {
+    match value {
+        Some(value) => view! { <code>{value}</code> }.into_any(),
+        None => view! { <span class="muted">"—"</span> }.into_any(),
+    }
+}
+
+#[component]
+fn EventTable(events: Vec<Event>) -> impl IntoView {
+    if events.is_empty() {
+        return view! { <p class="card empty">"No events match."</p> }.into_any();
+    }
+    let count = events.len();
+    let rows = events
+        .into_iter()
+        .map(|event| {
+            view! {
+                <tr class="event" data-kind=event.kind.clone()>
+                    <td data-label="Time">{unix_time(event.at)}</td>
+                    <td data-label="Kind">
+                        <code>{event.kind.clone()}</code>
+                    </td>
+                    <td data-label="User">{or_dash(event.user_id)}</td>
+                    <td data-label="Client">{or_dash(event.client_id)}</td>
+                    <td data-label="Address">{or_dash(event.address)}</td>
+                    <td data-label="Detail">{event.detail}</td>
+                </tr>
+            }
+        })
+        .collect::<Vec<_>>();
+    view! {
+        <p class="muted small">{format!("{count} events, newest first.")}</p>
+        <div class="card table-card">
+            <table class="admin-table" aria-label="Security events">
+                <thead>
+                    <tr>
+                        <th scope="col">"Time"</th>
+                        <th scope="col">"Kind"</th>
+                        <th scope="col">"User"</th>
+                        <th scope="col">"Client"</th>
+                        <th scope="col">"Address"</th>
+                        <th scope="col">"Detail"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}

@@ -1,0 +1,322 @@
+//! `/admin/*`: the admin console, one file per section, over the admin API
+//! ([`crate::admin_api`]).
+//!
+//! The console needs an access token with the `admin` scope. The app's usual login does not ask
+//! for it, so opening the console without it offers a "step-up" login that does, and returns
+//! here. The server grants `admin` only to administrators and silently leaves it out for anyone
+//! else (RFC 6749 §3.3); after such a login the page says so instead of offering the same login
+//! again.
+//!
+//! Secrets the server hands out once (client secrets, API tokens) live only in a signal of the
+//! section that received them: dismissing the box or leaving the section drops them, and they
+//! are never written to any storage.
+
+pub mod checks;
+pub mod clients;
+pub mod events;
+pub mod keys;
+pub mod scopes;
+pub mod tokens;
+pub mod users;
+
+use std::collections::BTreeSet;
+use std::future::Future;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::{A, Outlet};
+use leptos_router::hooks::use_location;
+use shared::scope::ADMIN;
+
+use crate::api::{self, Api, ApiError, Deployment};
+use crate::components::Loading;
+use crate::format;
+use crate::oauth;
+use crate::session::use_session;
+
+/// The frame around every section: the step-up gate and the section tabs.
+#[component]
+pub fn AdminConsole() -> impl IntoView {
+    let session = use_session();
+    view! {
+        <section class="page admin">
+            <header class="page-head">
+                <h1>"Admin console"</h1>
+                <p class="muted">
+                    "Users, clients, scopes, API tokens, signing keys and the security log, "
+                    "through the admin API (" <code>"/admin/*"</code> ", scope "
+                    <code>{ADMIN}</code> ")."
+                </p>
+            </header>
+            <Show when=move || session.has_scope(ADMIN) fallback=StepUp>
+                <nav class="tabs" aria-label="Admin sections">
+                    <A href="/admin/users">"Users"</A>
+                    <A href="/admin/clients">"Clients"</A>
+                    <A href="/admin/scopes">"Scopes"</A>
+                    <A href="/admin/tokens">"API tokens"</A>
+                    <A href="/admin/keys">"Signing keys"</A>
+                    <A href="/admin/events">"Events"</A>
+                </nav>
+                <Outlet />
+            </Show>
+        </section>
+    }
+}
+
+/// Shown instead of the console while the token lacks `admin`.
+#[component]
+fn StepUp() -> impl IntoView {
+    let session = use_session();
+    let refused = move || {
+        session
+            .claims()
+            .is_some_and(|claims| oauth::step_up_refused(ADMIN, &claims.sub))
+    };
+    view! {
+        <Show when=refused fallback=AskForAdmin>
+            <NotAdministrator />
+        </Show>
+    }
+}
+
+#[component]
+fn AskForAdmin() -> impl IntoView {
+    let session = use_session();
+    let why = move || {
+        if session.is_logged_in() {
+            "Your current access token was issued without the admin scope, which the admin API \
+             requires. Sign in again asking for it: the server grants it to administrators only."
+        } else {
+            "The console calls the admin API, which requires an access token with the admin \
+             scope. Sign in with an administrator account."
+        }
+    };
+    view! {
+        <div class="card step-up">
+            <h2>"The console needs the admin scope"</h2>
+            <p>{why}</p>
+            <StepUpButton label="Sign in as administrator" class="button primary" />
+        </div>
+    }
+}
+
+/// After a step-up login that did not get `admin`: the account is not an administrator.
+#[component]
+fn NotAdministrator() -> impl IntoView {
+    let session = use_session();
+    let api = expect_context::<Api>();
+    // The token's `sub` is an opaque id; `/api/me` has the username (with `profile`).
+    let username = LocalResource::new(move || {
+        let api = api.clone();
+        async move { api.me().await.ok().map(|me| me.username) }
+    });
+    view! {
+        <div class="card step-up refused" data-testid="not-admin">
+            <Suspense fallback=|| view! { <Loading /> }>
+                {move || Suspend::new(async move {
+                    let who = username
+                        .await
+                        .or_else(|| session.claims_untracked().map(|claims| claims.sub))
+                        .unwrap_or_default();
+                    view! { <h2>"Your account (" {who} ") is not an administrator"</h2> }
+                })}
+            </Suspense>
+            <p>
+                "You signed in asking for the admin scope, and the authorization server left it "
+                "out of your token because your account does not have the admin role. An "
+                "administrator can promote you in the console's Users section."
+            </p>
+            <StepUpButton label="Sign in as another user" class="button ghost" />
+        </div>
+    }
+}
+
+/// Starts a login that asks for `admin` too and comes back to this page.
+#[component]
+fn StepUpButton(label: &'static str, class: &'static str) -> impl IntoView {
+    let deployment = expect_context::<Deployment>();
+    let location = use_location();
+    let error = RwSignal::new(None::<String>);
+    let sign_in = move |_| {
+        let here = location.pathname.get_untracked();
+        if let Err(e) = oauth::start_step_up(&deployment, ADMIN, &here) {
+            error.set(Some(e.to_string()));
+        }
+    };
+    view! {
+        <button class=class on:click=sign_in>
+            {label}
+        </button>
+        {move || error.get().map(|text| view! { <p class="flash error" role="alert">{text}</p> })}
+    }
+}
+
+/// The state of one form or button that calls the admin API: whether a call is on its way, and
+/// what went wrong (the client-side check's sentence or the server's `error_description`).
+#[derive(Clone, Copy)]
+pub struct Pending {
+    busy: RwSignal<bool>,
+    error: RwSignal<Option<String>>,
+}
+
+impl Default for Pending {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Pending {
+    pub fn new() -> Self {
+        Self {
+            busy: RwSignal::new(false),
+            error: RwSignal::new(None),
+        }
+    }
+
+    /// What went wrong last (reactive).
+    pub fn error(self) -> Option<String> {
+        self.error.get()
+    }
+
+    /// A call is on its way (reactive).
+    pub fn busy(self) -> bool {
+        self.busy.get()
+    }
+
+    pub fn fail(self, message: impl Into<String>) {
+        self.error.set(Some(message.into()));
+    }
+
+    pub fn clear(self) {
+        self.error.set(None);
+    }
+
+    /// Runs `call` unless one is already on its way; `done` gets the answer, and an error is
+    /// shown by [`Self::error_view`]. Nothing happens after the answer when the form is gone (the
+    /// user left the section).
+    pub fn run<T: 'static>(
+        self,
+        call: impl Future<Output = Result<T, ApiError>> + 'static,
+        done: impl FnOnce(T) + 'static,
+    ) {
+        self.run_with(call, move |result| result.map(done));
+    }
+
+    /// Like [`Self::run`], with the whole result: `handle` returns the error to show, if any.
+    pub fn run_with<T: 'static>(
+        self,
+        call: impl Future<Output = Result<T, ApiError>> + 'static,
+        handle: impl FnOnce(Result<T, ApiError>) -> Result<(), ApiError> + 'static,
+    ) {
+        if self.busy.get_untracked() {
+            return;
+        }
+        self.busy.set(true);
+        self.error.set(None);
+        spawn_local(async move {
+            let result = call.await;
+            // `try_set` hands the value back when the signal is gone with its form.
+            if self.busy.try_set(false).is_some() {
+                return;
+            }
+            if let Err(e) = handle(result) {
+                self.error.set(Some(api::capitalized(&e.to_string())));
+            }
+        });
+    }
+
+    /// The error, next to the form.
+    pub fn error_view(self) -> impl IntoView {
+        move || {
+            self.error
+                .get()
+                .map(|text| view! { <p class="flash error form-error" role="alert">{text}</p> })
+        }
+    }
+}
+
+/// A success message at the top of a section ("Created user alice.").
+pub fn notice_view(notice: RwSignal<Option<String>>) -> impl IntoView {
+    move || {
+        notice.get().map(|text| {
+            view! {
+                <div class="confirmation notice" role="status">
+                    <span>{text}</span>
+                    <button
+                        type="button"
+                        class="dismiss"
+                        aria-label="Dismiss"
+                        on:click=move |_| notice.set(None)
+                    >
+                        "×"
+                    </button>
+                </div>
+            }
+        })
+    }
+}
+
+/// A checkbox per name (scopes, grant types), in a fieldset; `selected` holds the checked ones.
+#[component]
+pub fn CheckList(
+    #[prop(into)] legend: String,
+    names: Vec<String>,
+    selected: RwSignal<BTreeSet<String>>,
+) -> impl IntoView {
+    let boxes = names
+        .into_iter()
+        .map(|name| {
+            let key = name.clone();
+            let toggled = name.clone();
+            view! {
+                <label class="check">
+                    <input
+                        type="checkbox"
+                        prop:checked=move || selected.with(|set| set.contains(&key))
+                        on:change:target=move |ev| {
+                            let checked = ev.target().checked();
+                            selected
+                                .update(|set| {
+                                    if checked {
+                                        set.insert(toggled.clone());
+                                    } else {
+                                        set.remove(&toggled);
+                                    }
+                                });
+                        }
+                    />
+                    <span>{name}</span>
+                </label>
+            }
+        })
+        .collect::<Vec<_>>();
+    view! {
+        <fieldset class="checks">
+            <legend>{legend}</legend>
+            {boxes}
+        </fieldset>
+    }
+}
+
+/// A Unix time from the admin API, in the reader's time zone.
+pub fn unix_time(seconds: i64) -> impl IntoView {
+    let ms = seconds as f64 * 1000.0;
+    view! { <time datetime=format::iso_time_ms(ms)>{format::local_time_ms(ms)}</time> }
+}
+
+/// An optional Unix time, or a dash.
+pub fn maybe_time(seconds: Option<i64>) -> AnyView {
+    match seconds {
+        Some(seconds) => unix_time(seconds).into_any(),
+        None => view! { <span class="muted">"—"</span> }.into_any(),
+    }
+}
+
+/// Scopes (or grant types) as chips.
+pub fn scope_chips<'a>(scopes: impl IntoIterator<Item = &'a str>) -> AnyView {
+    let chips = scopes
+        .into_iter()
+        .map(|scope| view! { <li class="chip">{scope.to_owned()}</li> })
+        .collect::<Vec<_>>();
+    view! { <ul class="chips">{chips}</ul> }.into_any()
+}

@@ -1,0 +1,418 @@
+//! `/admin/users`: the accounts that can log in. Create one, disable or enable it, promote or
+//! demote it, reset its password. Disabling and resetting end the user's sessions (the server
+//! revokes their grants).
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use shared::admin::{MIN_PASSWORD_LEN, NewUser, PasswordReset, Role, User, UserUpdate};
+
+use super::{Pending, checks, notice_view, unix_time};
+use crate::admin_api::use_admin_api;
+use crate::components::{ConfirmButton, Loading, api_errors};
+
+#[component]
+pub fn Users() -> impl IntoView {
+    let admin = use_admin_api();
+    let notice = RwSignal::new(None::<String>);
+    let users = LocalResource::new(move || admin.users());
+    let reload = Callback::new(move |()| users.refetch());
+    view! {
+        <section class="admin-section" aria-labelledby="admin-users">
+            <h2 id="admin-users">"Users"</h2>
+            {notice_view(notice)}
+            <Transition fallback=|| view! { <Loading text="Loading users…" /> }>
+                <ErrorBoundary fallback=api_errors>
+                    {move || Suspend::new(async move {
+                        users.await.map(|users| view! { <UserTable users reload notice /> })
+                    })}
+                </ErrorBoundary>
+            </Transition>
+            <NewUserForm reload notice />
+        </section>
+    }
+}
+
+#[component]
+fn UserTable(
+    users: Vec<User>,
+    reload: Callback<()>,
+    notice: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let rows = users
+        .into_iter()
+        .map(|user| view! { <UserRow user reload notice /> })
+        .collect::<Vec<_>>();
+    view! {
+        <div class="card table-card">
+            <table class="admin-table" aria-label="Users">
+                <thead>
+                    <tr>
+                        <th scope="col">"Username"</th>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Email"</th>
+                        <th scope="col">"Role"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">"Created"</th>
+                        <th scope="col">"Actions"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
+}
+
+const USER_COLUMNS: &str = "7";
+
+#[component]
+fn UserRow(user: User, reload: Callback<()>, notice: RwSignal<Option<String>>) -> impl IntoView {
+    let admin = use_admin_api();
+    let pending = Pending::new();
+    let resetting = RwSignal::new(false);
+    let User {
+        id,
+        username,
+        name,
+        email,
+        role,
+        disabled,
+        created_at,
+    } = user;
+    let change = {
+        let id = id.clone();
+        move |update: UserUpdate, done: String| {
+            pending.run(admin.update_user(&id, update), move |_| {
+                notice.set(Some(done));
+                reload.try_run(());
+            });
+        }
+    };
+
+    let status_action = if disabled {
+        let change = change.clone();
+        let who = username.clone();
+        view! {
+            <button
+                type="button"
+                class="button ghost small"
+                disabled=move || pending.busy()
+                on:click=move |_| {
+                    change(
+                        UserUpdate {
+                            disabled: Some(false),
+                            ..UserUpdate::default()
+                        },
+                        format!("Enabled {who}."),
+                    )
+                }
+            >
+                "Enable"
+            </button>
+        }
+        .into_any()
+    } else {
+        let change = change.clone();
+        let who = username.clone();
+        view! {
+            <ConfirmButton
+                label="Disable"
+                confirm="Confirm disable"
+                question=format!("Disable {username}? Their sessions end now.")
+                disabled=Signal::derive(move || pending.busy())
+                on_confirm=move |()| {
+                    change(
+                        UserUpdate {
+                            disabled: Some(true),
+                            ..UserUpdate::default()
+                        },
+                        format!("Disabled {who}; their sessions have ended."),
+                    )
+                }
+            />
+        }
+        .into_any()
+    };
+
+    let (role_label, role_confirm, new_role) = match role {
+        Role::Admin => ("Make user", "Confirm demotion", Role::User),
+        Role::User => ("Make admin", "Confirm promotion", Role::Admin),
+    };
+    let role_action = {
+        let who = username.clone();
+        view! {
+            <ConfirmButton
+                label=role_label
+                confirm=role_confirm
+                question=format!("Make {username} {}?", article(new_role))
+                disabled=Signal::derive(move || pending.busy())
+                on_confirm=move |()| {
+                    change(
+                        UserUpdate {
+                            role: Some(new_role),
+                            ..UserUpdate::default()
+                        },
+                        format!("{who} is now {}.", article(new_role)),
+                    )
+                }
+            />
+        }
+    };
+
+    let reset_form = {
+        let (id, username) = (id.clone(), username.clone());
+        move || {
+            view! {
+                <tr class="row-form">
+                    <td colspan=USER_COLUMNS>
+                        <ResetPassword
+                            id=id.clone()
+                            username=username.clone()
+                            notice
+                            on_close=move |()| resetting.set(false)
+                        />
+                    </td>
+                </tr>
+            }
+        }
+    };
+
+    view! {
+        <tr data-testid=format!("user-{username}") class:disabled=disabled>
+            <td data-label="Username">
+                <strong>{username.clone()}</strong>
+            </td>
+            <td data-label="Name">{name}</td>
+            <td data-label="Email">{email}</td>
+            <td data-label="Role">
+                <span class=format!("badge role-{}", role.as_str())>{role.as_str()}</span>
+            </td>
+            <td data-label="Status">{if disabled { "Disabled" } else { "Active" }}</td>
+            <td data-label="Created">{unix_time(created_at)}</td>
+            <td class="actions">
+                {status_action} {role_action}
+                <button
+                    type="button"
+                    class="button ghost small"
+                    aria-expanded=move || resetting.get().to_string()
+                    on:click=move |_| resetting.update(|open| *open = !*open)
+                >
+                    "Reset password"
+                </button>
+            </td>
+        </tr>
+        <Show when=move || resetting.get()>{reset_form.clone()}</Show>
+        {move || {
+            pending
+                .error()
+                .map(|text| {
+                    view! {
+                        <tr class="row-error">
+                            <td colspan=USER_COLUMNS>
+                                <p class="flash error" role="alert">{text}</p>
+                            </td>
+                        </tr>
+                    }
+                })
+        }}
+    }
+}
+
+fn article(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "an administrator",
+        Role::User => "a regular user",
+    }
+}
+
+/// The new password is checked first; then a second button confirms, because the reset ends
+/// every session of the user.
+#[component]
+fn ResetPassword(
+    id: String,
+    username: String,
+    notice: RwSignal<Option<String>>,
+    #[prop(into)] on_close: Callback<()>,
+) -> impl IntoView {
+    let admin = use_admin_api();
+    let pending = Pending::new();
+    let password = RwSignal::new(String::new());
+    let armed = RwSignal::new(false);
+    let check = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        match checks::password(&password.get_untracked()) {
+            Ok(_) => {
+                pending.clear();
+                armed.set(true);
+            }
+            Err(e) => pending.fail(e),
+        }
+    };
+    let confirm = {
+        let username = username.clone();
+        move |_| {
+            armed.set(false);
+            let new_password = match checks::password(&password.get_untracked()) {
+                Ok(new_password) => new_password,
+                Err(e) => return pending.fail(e),
+            };
+            let username = username.clone();
+            pending.run(
+                admin.reset_password(
+                    &id,
+                    PasswordReset {
+                        password: new_password,
+                    },
+                ),
+                move |()| {
+                    notice.set(Some(format!(
+                        "Reset the password of {username}; their sessions have ended."
+                    )));
+                    on_close.try_run(());
+                },
+            );
+        }
+    };
+    let label = format!("Reset the password of {username}");
+    view! {
+        <form class="inline-form" aria-label=label novalidate on:submit=check>
+            <label class="field">
+                <span>"New password"</span>
+                <input
+                    type="password"
+                    name="new-password"
+                    autocomplete="new-password"
+                    bind:value=password
+                    on:input=move |_| armed.set(false)
+                />
+                <small class="muted">{format!("At least {MIN_PASSWORD_LEN} characters.")}</small>
+            </label>
+            <Show
+                when=move || armed.get()
+                fallback=move || {
+                    view! {
+                        <div class="form-actions">
+                            <button
+                                type="submit"
+                                class="button primary small"
+                                disabled=move || pending.busy()
+                            >
+                                "Set new password"
+                            </button>
+                            <button
+                                type="button"
+                                class="button ghost small"
+                                on:click=move |_| on_close.run(())
+                            >
+                                "Cancel"
+                            </button>
+                        </div>
+                    }
+                }
+            >
+                <div class="confirm-step" role="group">
+                    <span class="confirm-question">
+                        "This ends every session of " {username.clone()} "."
+                    </span>
+                    <button type="button" class="button danger small" on:click=confirm.clone()>
+                        "Confirm password reset"
+                    </button>
+                    <button
+                        type="button"
+                        class="button ghost small"
+                        on:click=move |_| armed.set(false)
+                    >
+                        "Cancel"
+                    </button>
+                </div>
+            </Show>
+            {pending.error_view()}
+        </form>
+    }
+}
+
+#[component]
+fn NewUserForm(reload: Callback<()>, notice: RwSignal<Option<String>>) -> impl IntoView {
+    let admin = use_admin_api();
+    let pending = Pending::new();
+    let username = RwSignal::new(String::new());
+    let name = RwSignal::new(String::new());
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let role = RwSignal::new("user".to_owned());
+
+    let checked = move || -> Result<NewUser, String> {
+        Ok(NewUser {
+            username: checks::username(&username.get_untracked())?,
+            name: checks::name(&name.get_untracked(), "A name")?,
+            email: checks::email(&email.get_untracked())?,
+            password: checks::password(&password.get_untracked())?,
+            role: if role.get_untracked() == "admin" {
+                Role::Admin
+            } else {
+                Role::User
+            },
+        })
+    };
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let user = match checked() {
+            Ok(user) => user,
+            Err(e) => return pending.fail(e),
+        };
+        pending.run(admin.create_user(user), move |user| {
+            notice.set(Some(format!(
+                "Created {} {}.",
+                article(user.role),
+                user.username
+            )));
+            for field in [username, name, email, password] {
+                field.set(String::new());
+            }
+            role.set("user".into());
+            reload.try_run(());
+        });
+    };
+
+    view! {
+        <form class="card admin-form" aria-label="New user" novalidate on:submit=submit>
+            <h3>"New user"</h3>
+            <div class="form-grid">
+                <label class="field">
+                    <span>"Username"</span>
+                    <input type="text" name="username" autocomplete="off" bind:value=username />
+                </label>
+                <label class="field">
+                    <span>"Full name"</span>
+                    <input type="text" name="name" autocomplete="off" bind:value=name />
+                </label>
+                <label class="field">
+                    <span>"Email"</span>
+                    <input type="email" name="email" autocomplete="off" bind:value=email />
+                </label>
+                <label class="field">
+                    <span>"Password"</span>
+                    <input
+                        type="password"
+                        name="password"
+                        autocomplete="new-password"
+                        bind:value=password
+                    />
+                    <small class="muted">{format!("At least {MIN_PASSWORD_LEN} characters.")}</small>
+                </label>
+                <label class="field">
+                    <span>"Role"</span>
+                    <select name="role" bind:value=role>
+                        <option value="user">"User"</option>
+                        <option value="admin">"Administrator"</option>
+                    </select>
+                </label>
+            </div>
+            {pending.error_view()}
+            <div class="form-actions">
+                <button type="submit" class="button primary" disabled=move || pending.busy()>
+                    "Create user"
+                </button>
+            </div>
+        </form>
+    }
+}

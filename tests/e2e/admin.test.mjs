@@ -1,0 +1,319 @@
+// The admin console through its real UI, in headless Debian Chromium driven by playwright-core,
+// checked from outside with plain HTTP (Node's fetch, what curl would send):
+// - an administrator steps up to the `admin` scope, creates a custom scope and an "API services"
+//   client allowed it, reads the secret shown once, and the client gets a token with the client
+//   credentials grant that /api/whoami accepts; rotating the secret in the console makes the old
+//   one fail at /token;
+// - an API token for user0 created in the console works as `Authorization: Token …` within its
+//   scopes, and stops working once revoked in the console;
+// - user0 (not an administrator) gets no console, and the admin API refuses their token.
+//
+// Needs E2E_API and E2E_APP (scripts/test.sh starts the backend with --demo and sets both) and
+// Chromium at /usr/bin/chromium (or CHROMIUM).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const API = requiredEnv('E2E_API');
+const APP = requiredEnv('E2E_APP');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const ARTIFACTS =
+  process.env.E2E_ARTIFACTS || fileURLToPath(new URL('../../target/e2e-artifacts/', import.meta.url));
+const TIMEOUT = 20_000;
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+function requiredEnv(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set (scripts/test.sh sets it)`);
+  return value.replace(/\/+$/, '');
+}
+
+/** A suffix that keeps this run's names apart from any earlier run's on the same database. */
+const RUN = randomBytes(4).toString('hex');
+
+/** @type {import('playwright-core').Browser} */
+let browser;
+/** The administrator's tab, logged in by the first test that needs it. */
+/** @type {import('playwright-core').Page | undefined} */
+let adminPage;
+let metadata;
+
+before(async () => {
+  metadata = await (await fetch(`${API}/.well-known/oauth-authorization-server`)).json();
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+async function newTab() {
+  const context = await browser.newContext();
+  context.setDefaultTimeout(TIMEOUT);
+  const page = await context.newPage();
+  page.on('pageerror', (err) => console.error(`[page error] ${err.message}`));
+  page.on('console', (msg) => {
+    // Refusals the tests provoke on purpose (a duplicate scope) are not worth a line.
+    if (msg.type() === 'error' && !/status of 409/.test(msg.text())) console.error(`[console] ${msg.text()}`);
+  });
+  return page;
+}
+
+/** Runs a step; on failure saves a screenshot and the page's URL before rethrowing. */
+async function withScreenshot(name, page, fn) {
+  try {
+    await fn();
+  } catch (err) {
+    try {
+      await mkdir(ARTIFACTS, { recursive: true });
+      const file = path.join(ARTIFACTS, `admin-${name}.png`);
+      await page.screenshot({ path: file, fullPage: true });
+      console.error(`screenshot of the failure: ${file} (page was ${page.url()})`);
+    } catch {
+      // The screenshot is a bonus; the original error is what matters.
+    }
+    throw err;
+  }
+}
+
+/** Fills the authorization server's own login page and comes back to the app. */
+async function logInOnServerPage(page, username, password) {
+  await page.waitForURL((url) => url.href.startsWith(`${API}/`));
+  await page.locator('input[name="username"]').fill(username);
+  await page.locator('input[name="password"]').fill(password);
+  await page.locator('form button[type="submit"], form input[type="submit"], form button:not([type])').first().click();
+  await page.waitForURL((url) => url.href.startsWith(`${APP}/`) && !url.pathname.startsWith('/callback'));
+}
+
+/** The access token the app keeps in its cookie, and its claims. */
+async function accessToken(page) {
+  const cookie = (await page.context().cookies(APP)).find((c) => c.name === 'access_token');
+  assert.ok(cookie?.value, 'the access_token cookie is set');
+  const claims = JSON.parse(Buffer.from(cookie.value.split('.')[1], 'base64url').toString());
+  return { token: cookie.value, scopes: claims.scope.split(' '), claims };
+}
+
+/** Opens /admin and steps up: a login that asks for the `admin` scope and returns to /admin. */
+async function stepUp(page, username, password) {
+  await page.goto(`${APP}/admin`);
+  await page.getByRole('heading', { name: 'The console needs the admin scope' }).waitFor();
+  const authorize = page.waitForRequest((r) => r.url().startsWith(metadata.authorization_endpoint));
+  await page.getByRole('button', { name: 'Sign in as administrator' }).click();
+  const scope = new URL((await authorize).url()).searchParams.get('scope').split(' ');
+  assert.ok(scope.includes('admin'), `the step-up login asks for admin (${scope})`);
+  assert.ok(scope.includes('products:read'), 'and for the app’s usual scopes');
+  await logInOnServerPage(page, username, password);
+  await page.waitForURL((url) => url.pathname === '/admin');
+}
+
+async function adminTab() {
+  if (adminPage) return adminPage;
+  const page = await newTab();
+  await withScreenshot('step-up', page, async () => {
+    await stepUp(page, 'admin', 'admin-password');
+    await page.getByRole('navigation', { name: 'Admin sections' }).waitFor();
+    assert.ok((await accessToken(page)).scopes.includes('admin'), 'the token now carries admin');
+    await page.getByRole('link', { name: 'Admin', exact: true }).waitFor();
+  });
+  adminPage = page;
+  return page;
+}
+
+async function openSection(page, name) {
+  await page.getByRole('navigation', { name: 'Admin sections' }).getByRole('link', { name, exact: true }).click();
+  await page.getByRole('heading', { level: 2 }).first().waitFor();
+}
+
+/** The secret box's value, which must be the only one on the page. */
+async function shownSecret(page) {
+  const value = page.getByTestId('secret-value');
+  await value.waitFor();
+  assert.equal(await value.count(), 1, 'one secret on the page');
+  return (await value.innerText()).trim();
+}
+
+async function clientCredentials(clientId, secret, scope) {
+  return fetch(metadata.token_endpoint, {
+    method: 'POST',
+    headers: { Authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}` },
+    body: new URLSearchParams({ grant_type: 'client_credentials', scope }),
+  });
+}
+
+test('an API services client created in the console gets tokens with the secret shown once', async () => {
+  const page = await adminTab();
+  const scopeName = `AccessAll-${RUN}`;
+  const clientId = `svc-${RUN}`;
+  await withScreenshot('service-client', page, async () => {
+    // A custom scope (source document 003's AccessAll), checked in the browser first.
+    await openSection(page, 'Scopes');
+    const scopeForm = page.getByRole('form', { name: 'New scope' });
+    await scopeForm.getByLabel('Scope name').fill('two words');
+    await scopeForm.getByLabel('Description').fill('Everything the API offers');
+    await scopeForm.getByRole('button', { name: 'Create scope' }).click();
+    await assertAlert(scopeForm, /one word/);
+    await scopeForm.getByLabel('Scope name').fill(scopeName);
+    await scopeForm.getByRole('button', { name: 'Create scope' }).click();
+    await page.getByTestId(`scope-${scopeName}`).waitFor();
+    // The same name again: the server refuses, and the form says why in its words.
+    await scopeForm.getByLabel('Scope name').fill(scopeName);
+    await scopeForm.getByLabel('Description').fill('Everything the API offers');
+    const refused = page.waitForResponse((r) => r.url() === `${API}/admin/scopes` && r.request().method() === 'POST');
+    await scopeForm.getByRole('button', { name: 'Create scope' }).click();
+    const refusal = await refused;
+    assert.ok(refusal.status() >= 400 && refusal.status() < 500, `a duplicate scope is refused (${refusal.status()})`);
+    const description = (await refusal.json()).error_description;
+    if (description) await assertAlert(scopeForm, description);
+
+    // An "API services" client allowed it and products:read.
+    await openSection(page, 'Clients');
+    await page.getByRole('button', { name: 'New API service' }).click();
+    const form = page.getByRole('form', { name: 'New API service' });
+    await form.getByLabel('Name', { exact: true }).fill(`E2E service ${RUN}`);
+    await form.getByLabel('Client id (optional)').fill(clientId);
+    await form.getByLabel(scopeName, { exact: true }).check();
+    await form.getByLabel('products:read', { exact: true }).check();
+    await form.getByRole('button', { name: 'Create API service' }).click();
+    const secret = await shownSecret(page);
+    assert.match(secret, /^\S{20,}$/, 'a long secret');
+    assert.equal((await page.getByTestId('secret-client-id').innerText()).trim(), clientId);
+    await page.getByTestId(`client-${clientId}`).waitFor();
+
+    // curl-equivalent: client credentials with HTTP Basic, then the API.
+    const tokenResponse = await clientCredentials(clientId, secret, `${scopeName} products:read`);
+    assert.equal(tokenResponse.status, 200, 'the token endpoint accepts the new client');
+    const issued = await tokenResponse.json();
+    assert.ok(issued.scope.split(' ').includes(scopeName), `the token has ${scopeName} (${issued.scope})`);
+    const whoami = await fetch(`${API}/api/whoami`, { headers: { Authorization: `Bearer ${issued.access_token}` } });
+    assert.equal(whoami.status, 200);
+    const me = await whoami.json();
+    assert.equal(me.subject_type, 'client');
+    assert.equal(me.client_id, clientId);
+    assert.ok(me.scope.split(' ').includes(scopeName), `whoami says ${scopeName} (${me.scope})`);
+    assert.ok(me.scope.split(' ').includes('products:read'));
+
+    // Dismissed, the secret is gone from the page.
+    await page.getByRole('button', { name: 'Done, hide it' }).click();
+    assert.equal(await page.getByTestId('secret-value').count(), 0, 'no secret box after dismissing');
+    assert.ok(!(await page.content()).includes(secret), 'the secret is nowhere on the page');
+
+    // Rotating needs a confirmation, shows the new secret once, and the old one stops working.
+    const row = page.getByTestId(`client-${clientId}`);
+    await row.getByRole('button', { name: 'Rotate secret' }).click();
+    await row.getByRole('button', { name: 'Confirm rotate secret' }).click();
+    const rotated = await shownSecret(page);
+    assert.notEqual(rotated, secret, 'a new secret');
+    const old = await clientCredentials(clientId, secret, 'products:read');
+    assert.equal(old.status, 401, 'the old secret is refused');
+    assert.equal((await old.json()).error, 'invalid_client');
+    const fresh = await clientCredentials(clientId, rotated, scopeName);
+    assert.equal(fresh.status, 200, 'the new secret works');
+
+    // Leaving the section drops it too.
+    await openSection(page, 'Scopes');
+    await openSection(page, 'Clients');
+    await page.getByTestId(`client-${clientId}`).waitFor();
+    assert.equal(await page.getByTestId('secret-value').count(), 0, 'no secret box after coming back');
+    assert.ok(!(await page.content()).includes(rotated), 'the rotated secret is nowhere on the page');
+    const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
+    assert.ok(!stored.includes(rotated) && !stored.includes(secret), 'no secret in web storage');
+  });
+});
+
+test('an API token for user0 created in the console works as "Token", within its scopes, until revoked', async () => {
+  const page = await adminTab();
+  await withScreenshot('api-token', page, async () => {
+    const { token: adminToken } = await accessToken(page);
+    const users = await (await fetch(`${API}/admin/users`, { headers: { Authorization: `Bearer ${adminToken}` } })).json();
+    const user0 = users.find((u) => u.username === 'user0');
+    assert.ok(user0?.id, 'the admin API lists user0');
+
+    await openSection(page, 'API tokens');
+    const form = page.getByRole('form', { name: 'New API token' });
+    await form.getByLabel('Owner').selectOption('user0');
+    await form.getByLabel('Token name').fill(`e2e-${RUN}`);
+    await form.getByLabel('orders:read', { exact: true }).check();
+    await form.getByLabel('products:read', { exact: true }).check();
+    await form.getByRole('button', { name: 'Create API token' }).click();
+    const token = await shownSecret(page);
+    const [, id] = token.match(/^amt_([0-9a-f]{16})_[A-Za-z0-9_-]+$/) ?? [];
+    assert.ok(id, `an amt_ token (${token.slice(0, 8)}…)`);
+    assert.ok((await page.getByTestId('secret-box').innerText()).includes('Authorization: Token'), 'with a usage example');
+
+    const asToken = { Authorization: `Token ${token}` };
+    const whoami = await fetch(`${API}/api/whoami`, { headers: asToken });
+    assert.equal(whoami.status, 200);
+    const me = await whoami.json();
+    assert.equal(me.auth_scheme, 'Token');
+    assert.equal(me.subject, user0.id);
+    assert.equal((await fetch(`${API}/api/orders`, { headers: asToken })).status, 200);
+    const order = await fetch(`${API}/api/orders`, {
+      method: 'POST',
+      headers: { ...asToken, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ product_id: 1, quantity: 1 }),
+    });
+    assert.equal(order.status, 403, 'orders:write was not given');
+    assert.match(order.headers.get('www-authenticate') ?? '', /insufficient_scope/);
+
+    // Revoke in the console, with a confirmation.
+    await page.getByRole('button', { name: 'Done, hide it' }).click();
+    const row = page.getByTestId(`token-${id}`);
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await row.getByRole('button', { name: 'Confirm revoke' }).click();
+    await page.locator(`[data-testid="token-${id}"][data-state="revoked"]`).waitFor();
+
+    const after = await fetch(`${API}/api/whoami`, { headers: asToken });
+    assert.equal(after.status, 401, 'a revoked token is refused');
+    const challenge = after.headers.get('www-authenticate') ?? '';
+    const body = await after.json().catch(() => ({}));
+    assert.ok(
+      challenge.includes('invalid_token') || body.error === 'invalid_token',
+      `401 invalid_token (${challenge} ${JSON.stringify(body)})`,
+    );
+  });
+});
+
+test('user0 is not an administrator: no console after the step-up, and the admin API says 403', async () => {
+  const page = await newTab();
+  await withScreenshot('not-admin', page, async () => {
+    await page.goto(APP);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await logInOnServerPage(page, 'user0', 'password0');
+    await page.locator('.product').first().waitFor();
+    assert.equal(await page.getByRole('link', { name: 'Admin', exact: true }).count(), 0, 'no Admin link');
+
+    await stepUp(page, 'user0', 'password0');
+    await page.getByRole('heading', { name: 'Your account (user0) is not an administrator' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Sign in as administrator' }).count(), 0, 'no loop');
+    assert.equal(await page.getByRole('navigation', { name: 'Admin sections' }).count(), 0, 'no console');
+    const { token, scopes } = await accessToken(page);
+    assert.ok(!scopes.includes('admin'), `the server left admin out (${scopes})`);
+
+    const direct = await fetch(`${API}/admin/users`, { headers: { Authorization: `Bearer ${token}` } });
+    assert.equal(direct.status, 403, 'the admin API refuses user0');
+  });
+  await page.context().close();
+});
+
+async function assertAlert(scope, expected) {
+  const alert = scope.getByRole('alert');
+  await alert.first().waitFor();
+  const text = await alert.first().innerText();
+  if (expected instanceof RegExp) assert.match(text, expected);
+  else assert.ok(text.toLowerCase().includes(expected.toLowerCase()), `the form shows "${expected}" (it shows "${text}")`);
+}
