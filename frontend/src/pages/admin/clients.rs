@@ -10,10 +10,13 @@ use leptos::prelude::*;
 use shared::admin::{Client, ClientKind, ClientUpdate, NewClient, Scope};
 use shared::scope::{ADMIN, OFFLINE_ACCESS};
 
-use super::{CheckList, Pending, checks, notice_view, scope_chips, unix_time};
+use super::{
+    AdminSection, AdminTable, CheckList, Pending, announce, checks, confirm_action, loaded,
+    row_error, row_form, scope_chips, toggle_button, unix_time,
+};
 use crate::admin_api::use_admin_api;
 use crate::api::{ApiError, Deployment};
-use crate::components::{ConfirmButton, Loading, SecretBox, api_errors};
+use crate::components::SecretBox;
 
 const AUTHORIZATION_CODE: &str = "authorization_code";
 const REFRESH_TOKEN: &str = "refresh_token";
@@ -59,20 +62,14 @@ pub fn Clients() -> impl IntoView {
     let form = move || {
         creating.get().map(|kind| {
             let on_done = Callback::new(move |()| creating.set(None));
-            view! {
-                <Transition fallback=|| view! { <Loading /> }>
-                    <ErrorBoundary fallback=api_errors>
-                        {move || Suspend::new(async move {
-                            let names = scope_names(&scopes.await?);
-                            Ok::<_, ApiError>(
-                                view! {
-                                    <NewClientForm kind names reload notice revealed on_done />
-                                },
-                            )
-                        })}
-                    </ErrorBoundary>
-                </Transition>
-            }
+            loaded(None, move || {
+                Suspend::new(async move {
+                    let names = scope_names(&scopes.await?);
+                    Ok::<_, ApiError>(
+                        view! { <NewClientForm kind names reload notice revealed on_done /> },
+                    )
+                })
+            })
         })
     };
     let opener = move |kind: ClientKind, label: &'static str| {
@@ -94,19 +91,15 @@ pub fn Clients() -> impl IntoView {
     };
 
     view! {
-        <section class="admin-section" aria-labelledby="admin-clients">
-            <h2 id="admin-clients">"Clients"</h2>
-            {notice_view(notice)}
+        <AdminSection id="admin-clients" title="Clients" notice>
             {secret_box}
-            <Transition fallback=|| view! { <Loading text="Loading clients…" /> }>
-                <ErrorBoundary fallback=api_errors>{table}</ErrorBoundary>
-            </Transition>
+            {loaded(Some("Loading clients…"), table)}
             <div class="form-switch">
                 {opener(ClientKind::Browser, "New browser app")}
                 {opener(ClientKind::Service, "New API service")}
             </div>
             {form}
-        </section>
+        </AdminSection>
     }
 }
 
@@ -177,28 +170,23 @@ fn ClientTable(
         })
         .collect::<Vec<_>>();
     view! {
-        <div class="card table-card">
-            <table class="admin-table" aria-label="Clients">
-                <thead>
-                    <tr>
-                        <th scope="col">"Client id"</th>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"Kind"</th>
-                        <th scope="col">"Grant types"</th>
-                        <th scope="col">"Scopes"</th>
-                        <th scope="col">"Redirect URIs"</th>
-                        <th scope="col">"Created"</th>
-                        <th scope="col">"Actions"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <AdminTable label="Clients" columns=CLIENT_COLUMNS>
+            {rows}
+        </AdminTable>
     }
     .into_any()
 }
 
-const CLIENT_COLUMNS: &str = "8";
+const CLIENT_COLUMNS: &[&str] = &[
+    "Client id",
+    "Name",
+    "Kind",
+    "Grant types",
+    "Scopes",
+    "Redirect URIs",
+    "Created",
+    "Actions",
+];
 
 #[component]
 fn ClientRow(
@@ -227,88 +215,55 @@ fn ClientRow(
     let rotate = client.confidential.then(|| {
         let id = id.clone();
         let scope = client.scope.to_string();
-        view! {
-            <ConfirmButton
-                label="Rotate secret"
-                confirm="Confirm rotate secret"
-                question=format!("Rotate the secret of {id}? The current one stops working at once.")
-                disabled=Signal::derive(move || pending.busy())
-                on_confirm=move |()| {
-                    let scope = scope.clone();
-                    pending
-                        .run(
-                            admin.rotate_secret(&id),
-                            move |rotated| {
-                                notice
-                                    .set(
-                                        Some(
-                                            format!(
-                                                "Rotated the secret of {}; the old one no longer works.",
-                                                rotated.client_id,
-                                            ),
-                                        ),
-                                    );
-                                revealed
-                                    .set(
-                                        Some(Revealed {
-                                            client_id: rotated.client_id,
-                                            secret: rotated.client_secret,
-                                            scope,
-                                            rotated: true,
-                                        }),
-                                    );
-                            },
-                        );
-                }
-            />
-        }
+        let question = format!("Rotate the secret of {id}? The current one stops working at once.");
+        confirm_action(
+            pending,
+            "Rotate secret",
+            "Confirm rotate secret",
+            question,
+            move || {
+                let scope = scope.clone();
+                pending.run(admin.rotate_secret(&id), move |rotated| {
+                    notice.set(Some(format!(
+                        "Rotated the secret of {}; the old one no longer works.",
+                        rotated.client_id,
+                    )));
+                    revealed.set(Some(Revealed {
+                        client_id: rotated.client_id,
+                        secret: rotated.client_secret,
+                        scope,
+                        rotated: true,
+                    }));
+                });
+            },
+        )
     });
     let delete = {
         let id = id.clone();
-        view! {
-            <ConfirmButton
-                label="Delete"
-                confirm="Confirm delete"
-                question=format!("Delete {id}? Its logins and consents go with it.")
-                disabled=Signal::derive(move || pending.busy())
-                on_confirm=move |()| {
-                    let gone = id.clone();
-                    pending
-                        .run(
-                            admin.delete_client(&id),
-                            move |()| {
-                                if revealed
-                                    .with_untracked(|r| {
-                                        r.as_ref().is_some_and(|r| r.client_id == gone)
-                                    })
-                                {
-                                    revealed.set(None);
-                                }
-                                notice.set(Some(format!("Deleted the client {gone}.")));
-                                reload.try_run(());
-                            },
-                        );
+        let question = format!("Delete {id}? Its logins and consents go with it.");
+        confirm_action(pending, "Delete", "Confirm delete", question, move || {
+            let gone = id.clone();
+            pending.run(admin.delete_client(&id), move |()| {
+                if revealed.with_untracked(|r| r.as_ref().is_some_and(|r| r.client_id == gone)) {
+                    revealed.set(None);
                 }
-            />
-        }
+                announce(notice, reload, format!("Deleted the client {gone}."));
+            });
+        })
     };
     let editor = {
         let client = client.clone();
-        move || {
+        row_form(editing, CLIENT_COLUMNS, move || {
             view! {
-                <tr class="row-form">
-                    <td colspan=CLIENT_COLUMNS>
-                        <ClientEditor
-                            client=client.clone()
-                            names=names.clone()
-                            reload
-                            notice
-                            on_close=move |()| editing.set(false)
-                        />
-                    </td>
-                </tr>
+                <ClientEditor
+                    client=client.clone()
+                    names=names.clone()
+                    reload
+                    notice
+                    on_close=move |()| editing.set(false)
+                />
             }
-        }
+        })
     };
 
     view! {
@@ -327,32 +282,13 @@ fn ClientRow(
             </td>
             <td data-label="Created">{unix_time(client.created_at)}</td>
             <td class="actions">
-                <button
-                    type="button"
-                    class="button ghost small"
-                    aria-expanded=move || editing.get().to_string()
-                    on:click=move |_| editing.update(|open| *open = !*open)
-                >
-                    "Edit"
-                </button>
+                {toggle_button(editing, "Edit")}
                 {rotate}
                 {delete}
             </td>
         </tr>
-        <Show when=move || editing.get()>{editor.clone()}</Show>
-        {move || {
-            pending
-                .error()
-                .map(|text| {
-                    view! {
-                        <tr class="row-error">
-                            <td colspan=CLIENT_COLUMNS>
-                                <p class="flash error" role="alert">{text}</p>
-                            </td>
-                        </tr>
-                    }
-                })
-        }}
+        {editor}
+        {row_error(pending, CLIENT_COLUMNS)}
     }
 }
 

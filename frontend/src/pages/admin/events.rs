@@ -5,9 +5,8 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use shared::admin::{Event, MAX_EVENTS};
 
-use super::{Pending, checks, unix_time};
+use super::{AdminSection, AdminTable, Pending, checks, loaded, unix_time};
 use crate::admin_api::{EventFilter, use_admin_api};
-use crate::components::{Loading, api_errors};
 
 /// Suggestions for the kind filter (the server may log others; the field takes any text).
 const KNOWN_KINDS: &[&str] = &[
@@ -87,8 +86,7 @@ pub fn Events() -> impl IntoView {
         .collect::<Vec<_>>();
 
     view! {
-        <section class="admin-section" aria-labelledby="admin-events">
-            <h2 id="admin-events">"Security events"</h2>
+        <AdminSection id="admin-events" title="Security events">
             <form class="card admin-form filters" aria-label="Event filters" novalidate on:submit=submit>
                 <div class="form-grid">
                     <label class="field">
@@ -139,14 +137,13 @@ pub fn Events() -> impl IntoView {
                     </button>
                 </div>
             </form>
-            <Transition fallback=|| view! { <Loading text="Loading events…" /> }>
-                <ErrorBoundary fallback=api_errors>
-                    {move || Suspend::new(async move {
-                        events.await.map(|events| view! { <EventTable events /> })
-                    })}
-                </ErrorBoundary>
-            </Transition>
-        </section>
+            {loaded(
+                Some("Loading events…"),
+                move || Suspend::new(async move {
+                    events.await.map(|events| view! { <EventTable events /> })
+                }),
+            )}
+        </AdminSection>
     }
 }
 
@@ -197,21 +194,12 @@ fn EventTable(events: Vec<Event>) -> impl IntoView {
         .collect::<Vec<_>>();
     view! {
         <p class="muted small">{format!("{count} events, newest first.")}</p>
-        <div class="card table-card">
-            <table class="admin-table" aria-label="Security events">
-                <thead>
-                    <tr>
-                        <th scope="col">"Time"</th>
-                        <th scope="col">"Kind"</th>
-                        <th scope="col">"User"</th>
-                        <th scope="col">"Client"</th>
-                        <th scope="col">"Address"</th>
-                        <th scope="col">"Detail"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <AdminTable
+            label="Security events"
+            columns=&["Time", "Kind", "User", "Client", "Address", "Detail"]
+        >
+            {rows}
+        </AdminTable>
     }
     .into_any()
 }

@@ -5,10 +5,10 @@
 use leptos::prelude::*;
 use shared::admin::{KeysRotated, SigningKey};
 
-use super::{Pending, maybe_time, notice_view, unix_time};
+use super::{AdminSection, AdminTable, Pending, loaded, maybe_time, unix_time};
 use crate::admin_api::use_admin_api;
 use crate::api::{self, ApiError};
-use crate::components::{ConfirmButton, Loading, api_errors};
+use crate::components::ConfirmButton;
 
 #[component]
 pub fn Keys() -> impl IntoView {
@@ -55,20 +55,25 @@ pub fn Keys() -> impl IntoView {
     };
 
     view! {
-        <section class="admin-section" aria-labelledby="admin-keys">
-            <h2 id="admin-keys">"Signing keys"</h2>
-            <p class="muted">
-                "A key is published (next) for a whole JWKS cache lifetime before it signs "
-                "(current), and stays published (retired) until every token it signed has expired."
-            </p>
-            {notice_view(notice)}
-            <Transition fallback=|| view! { <Loading text="Loading keys…" /> }>
-                <ErrorBoundary fallback=api_errors>
-                    {move || Suspend::new(async move {
-                        keys.await.map(|keys| view! { <KeyTable keys /> })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+        <AdminSection
+            id="admin-keys"
+            title="Signing keys"
+            intro=|| {
+                view! {
+                    <p class="muted">
+                        "A key is published (next) for a whole JWKS cache lifetime before it signs "
+                        "(current), and stays published (retired) until every token it signed has expired."
+                    </p>
+                }
+            }
+            notice
+        >
+            {loaded(
+                Some("Loading keys…"),
+                move || Suspend::new(async move {
+                    keys.await.map(|keys| view! { <KeyTable keys /> })
+                }),
+            )}
             <div class="card rotate">
                 <ConfirmButton
                     label="Rotate keys"
@@ -102,7 +107,7 @@ pub fn Keys() -> impl IntoView {
                 }}
                 {pending.error_view()}
             </div>
-        </section>
+        </AdminSection>
     }
 }
 
@@ -131,21 +136,12 @@ fn KeyTable(keys: Vec<SigningKey>) -> impl IntoView {
         })
         .collect::<Vec<_>>();
     view! {
-        <div class="card table-card">
-            <table class="admin-table" aria-label="Signing keys">
-                <thead>
-                    <tr>
-                        <th scope="col">"Key id"</th>
-                        <th scope="col">"Algorithm"</th>
-                        <th scope="col">"State"</th>
-                        <th scope="col">"Created"</th>
-                        <th scope="col">"Activated"</th>
-                        <th scope="col">"Retired"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <AdminTable
+            label="Signing keys"
+            columns=&["Key id", "Algorithm", "State", "Created", "Activated", "Retired"]
+        >
+            {rows}
+        </AdminTable>
     }
     .into_any()
 }

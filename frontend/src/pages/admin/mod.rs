@@ -29,7 +29,7 @@ use leptos_router::hooks::use_location;
 use shared::scope::ADMIN;
 
 use crate::api::{self, Api, ApiError, Deployment};
-use crate::components::Loading;
+use crate::components::{ConfirmButton, Loading, api_errors};
 use crate::format;
 use crate::oauth;
 use crate::session::use_session;
@@ -233,6 +233,142 @@ impl Pending {
                 .map(|text| view! { <p class="flash error form-error" role="alert">{text}</p> })
         }
     }
+}
+
+/// One section of the console: its heading (`id` labels the section), an optional intro, the
+/// success notice when it has one, then `children`.
+#[component]
+pub fn AdminSection(
+    id: &'static str,
+    title: &'static str,
+    /// A paragraph under the heading.
+    #[prop(optional, into)]
+    intro: ViewFn,
+    #[prop(optional)] notice: Option<RwSignal<Option<String>>>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <section class="admin-section" aria-labelledby=id>
+            <h2 id=id>{title}</h2>
+            {intro.run()}
+            {notice.map(notice_view)}
+            {children()}
+        </section>
+    }
+}
+
+/// What the admin API answers, shown by `content` (a `Suspend` over the resources): a spinner
+/// saying `loading` (the default one for `None`) until then, and the errors instead if it failed.
+pub fn loaded(loading: Option<&'static str>, content: impl IntoView + 'static) -> impl IntoView {
+    let fallback = move || match loading {
+        Some(text) => view! { <Loading text /> }.into_any(),
+        None => view! { <Loading /> }.into_any(),
+    };
+    view! {
+        <Transition fallback>
+            <ErrorBoundary fallback=api_errors>{content}</ErrorBoundary>
+        </Transition>
+    }
+}
+
+/// A table of a section, one column per header; its rows are `children`.
+#[component]
+pub fn AdminTable(
+    /// The table's accessible name.
+    label: &'static str,
+    columns: &'static [&'static str],
+    children: Children,
+) -> impl IntoView {
+    let headers = columns
+        .iter()
+        .map(|column| view! { <th scope="col">{*column}</th> })
+        .collect::<Vec<_>>();
+    view! {
+        <div class="card table-card">
+            <table class="admin-table" aria-label=label>
+                <thead>
+                    <tr>{headers}</tr>
+                </thead>
+                <tbody>{children()}</tbody>
+            </table>
+        </div>
+    }
+}
+
+/// A table row across all `columns` under a row of an [`AdminTable`] (an editor, an error).
+fn full_row(
+    class: &'static str,
+    columns: &'static [&'static str],
+    content: impl IntoView,
+) -> impl IntoView {
+    view! {
+        <tr class=class>
+            <td colspan=columns.len().to_string()>{content}</td>
+        </tr>
+    }
+}
+
+/// A row's button that opens and closes the form under it ([`row_form`]).
+pub fn toggle_button(open: RwSignal<bool>, label: &'static str) -> impl IntoView {
+    view! {
+        <button
+            type="button"
+            class="button ghost small"
+            aria-expanded=move || open.get().to_string()
+            on:click=move |_| open.update(|open| *open = !*open)
+        >
+            {label}
+        </button>
+    }
+}
+
+/// The form `form` makes (an editor), under a row and across all `columns`, while `open`.
+pub fn row_form<V: IntoView + 'static>(
+    open: RwSignal<bool>,
+    columns: &'static [&'static str],
+    form: impl Fn() -> V + Clone + Send + Sync + 'static,
+) -> impl IntoView {
+    let row = move || full_row("row-form", columns, form());
+    view! { <Show when=move || open.get()>{row.clone()}</Show> }
+}
+
+/// The error of a row's last call, in a row of its own under it.
+pub fn row_error(pending: Pending, columns: &'static [&'static str]) -> impl IntoView {
+    move || {
+        pending.error().map(|text| {
+            full_row(
+                "row-error",
+                columns,
+                view! { <p class="flash error" role="alert">{text}</p> },
+            )
+        })
+    }
+}
+
+/// A [`ConfirmButton`] for an action of a row, disabled while `pending` has a call on its way.
+pub fn confirm_action(
+    pending: Pending,
+    label: &'static str,
+    confirm: &'static str,
+    question: String,
+    on_confirm: impl Fn() + Send + Sync + 'static,
+) -> impl IntoView {
+    view! {
+        <ConfirmButton
+            label
+            confirm
+            question
+            disabled=Signal::derive(move || pending.busy())
+            on_confirm=move |()| on_confirm()
+        />
+    }
+}
+
+/// After a call that changed a listed item: says `text` at the top of the section and reloads
+/// its list.
+pub fn announce(notice: RwSignal<Option<String>>, reload: Callback<()>, text: String) {
+    notice.set(Some(text));
+    reload.try_run(());
 }
 
 /// A success message at the top of a section ("Created user alice.").

@@ -6,9 +6,11 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use shared::admin::{MAX_DESCRIPTION_LEN, NewScope, Scope, ScopeUpdate};
 
-use super::{Pending, checks, notice_view};
+use super::{
+    AdminSection, AdminTable, Pending, announce, checks, confirm_action, loaded, row_error,
+    row_form, toggle_button,
+};
 use crate::admin_api::use_admin_api;
-use crate::components::{ConfirmButton, Loading, api_errors};
 
 #[component]
 pub fn Scopes() -> impl IntoView {
@@ -17,18 +19,15 @@ pub fn Scopes() -> impl IntoView {
     let scopes = LocalResource::new(move || admin.scopes());
     let reload = Callback::new(move |()| scopes.refetch());
     view! {
-        <section class="admin-section" aria-labelledby="admin-scopes">
-            <h2 id="admin-scopes">"Scopes"</h2>
-            {notice_view(notice)}
-            <Transition fallback=|| view! { <Loading text="Loading scopes…" /> }>
-                <ErrorBoundary fallback=api_errors>
-                    {move || Suspend::new(async move {
-                        scopes.await.map(|scopes| view! { <ScopeTable scopes reload notice /> })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+        <AdminSection id="admin-scopes" title="Scopes" notice>
+            {loaded(
+                Some("Loading scopes…"),
+                move || Suspend::new(async move {
+                    scopes.await.map(|scopes| view! { <ScopeTable scopes reload notice /> })
+                }),
+            )}
             <NewScopeForm reload notice />
-        </section>
+        </AdminSection>
     }
 }
 
@@ -43,25 +42,20 @@ fn ScopeTable(
         .map(|scope| view! { <ScopeRow scope reload notice /> })
         .collect::<Vec<_>>();
     view! {
-        <div class="card table-card">
-            <table class="admin-table" aria-label="Scopes">
-                <thead>
-                    <tr>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"Description"</th>
-                        <th scope="col">"Consent"</th>
-                        <th scope="col">"Kind"</th>
-                        <th scope="col">"Clients"</th>
-                        <th scope="col">"Actions"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <AdminTable label="Scopes" columns=SCOPE_COLUMNS>
+            {rows}
+        </AdminTable>
     }
 }
 
-const SCOPE_COLUMNS: &str = "6";
+const SCOPE_COLUMNS: &[&str] = &[
+    "Name",
+    "Description",
+    "Consent",
+    "Kind",
+    "Clients",
+    "Actions",
+];
 
 #[component]
 fn ScopeRow(scope: Scope, reload: Callback<()>, notice: RwSignal<Option<String>>) -> impl IntoView {
@@ -94,44 +88,27 @@ fn ScopeRow(scope: Scope, reload: Callback<()>, notice: RwSignal<Option<String>>
                 "Delete the scope {name}? The server refuses while a client may still ask for it."
             )
         };
-        view! {
-            <ConfirmButton
-                label="Delete"
-                confirm="Confirm delete"
-                question
-                disabled=Signal::derive(move || pending.busy())
-                on_confirm=move |()| {
-                    let gone = name.clone();
-                    pending
-                        .run(
-                            admin.delete_scope(&name),
-                            move |()| {
-                                notice.set(Some(format!("Deleted the scope {gone}.")));
-                                reload.try_run(());
-                            },
-                        );
-                }
-            />
-        }
+        confirm_action(pending, "Delete", "Confirm delete", question, move || {
+            let gone = name.clone();
+            pending.run(admin.delete_scope(&name), move |()| {
+                announce(notice, reload, format!("Deleted the scope {gone}."));
+            });
+        })
     });
     let editor = {
         let (name, description) = (name.clone(), description.clone());
-        move || {
+        row_form(editing, SCOPE_COLUMNS, move || {
             view! {
-                <tr class="row-form">
-                    <td colspan=SCOPE_COLUMNS>
-                        <ScopeEditor
-                            name=name.clone()
-                            description=description.clone()
-                            consent_required
-                            reload
-                            notice
-                            on_close=move |()| editing.set(false)
-                        />
-                    </td>
-                </tr>
+                <ScopeEditor
+                    name=name.clone()
+                    description=description.clone()
+                    consent_required
+                    reload
+                    notice
+                    on_close=move |()| editing.set(false)
+                />
             }
-        }
+        })
     };
 
     view! {
@@ -144,31 +121,12 @@ fn ScopeRow(scope: Scope, reload: Callback<()>, notice: RwSignal<Option<String>>
             <td data-label="Kind">{if builtin { "builtin" } else { "custom" }}</td>
             <td data-label="Clients">{used_by}</td>
             <td class="actions">
-                <button
-                    type="button"
-                    class="button ghost small"
-                    aria-expanded=move || editing.get().to_string()
-                    on:click=move |_| editing.update(|open| *open = !*open)
-                >
-                    "Edit"
-                </button>
+                {toggle_button(editing, "Edit")}
                 {delete}
             </td>
         </tr>
-        <Show when=move || editing.get()>{editor.clone()}</Show>
-        {move || {
-            pending
-                .error()
-                .map(|text| {
-                    view! {
-                        <tr class="row-error">
-                            <td colspan=SCOPE_COLUMNS>
-                                <p class="flash error" role="alert">{text}</p>
-                            </td>
-                        </tr>
-                    }
-                })
-        }}
+        {editor}
+        {row_error(pending, SCOPE_COLUMNS)}
     }
 }
 

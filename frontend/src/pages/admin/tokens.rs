@@ -8,10 +8,13 @@ use leptos::prelude::*;
 use shared::admin::{ApiToken, ApiTokenState, NewApiToken, User};
 use shared::scope::OFFLINE_ACCESS;
 
-use super::{CheckList, Pending, checks, maybe_time, notice_view, scope_chips, unix_time};
+use super::{
+    AdminSection, AdminTable, CheckList, Pending, announce, checks, confirm_action, loaded,
+    maybe_time, row_error, scope_chips, unix_time,
+};
 use crate::admin_api::use_admin_api;
 use crate::api::{ApiError, Deployment};
-use crate::components::{ConfirmButton, Loading, SecretBox, api_errors};
+use crate::components::{SecretBox, api_errors};
 
 /// A token the server just handed out, until it is dismissed or the section is left.
 #[derive(Clone)]
@@ -83,24 +86,27 @@ pub fn Tokens() -> impl IntoView {
     };
 
     view! {
-        <section class="admin-section" aria-labelledby="admin-tokens">
-            <h2 id="admin-tokens">"API tokens"</h2>
-            <p class="muted">
-                "Tokens for scripts and CI, sent as " <code>"Authorization: Token amt_…"</code>
-                " with the owner's identity and at most the owner's scopes. The server keeps only a hash."
-            </p>
-            {notice_view(notice)}
+        <AdminSection
+            id="admin-tokens"
+            title="API tokens"
+            intro=|| {
+                view! {
+                    <p class="muted">
+                        "Tokens for scripts and CI, sent as "
+                        <code>"Authorization: Token amt_…"</code>
+                        " with the owner's identity and at most the owner's scopes. The server keeps only a hash."
+                    </p>
+                }
+            }
+            notice
+        >
             {secret_box}
             <Transition fallback=|| ()>
                 <ErrorBoundary fallback=api_errors>{filter_select}</ErrorBoundary>
             </Transition>
-            <Transition fallback=|| view! { <Loading text="Loading API tokens…" /> }>
-                <ErrorBoundary fallback=api_errors>{table}</ErrorBoundary>
-            </Transition>
-            <Transition fallback=|| view! { <Loading /> }>
-                <ErrorBoundary fallback=api_errors>{form}</ErrorBoundary>
-            </Transition>
-        </section>
+            {loaded(Some("Loading API tokens…"), table)}
+            {loaded(None, form)}
+        </AdminSection>
     }
 }
 
@@ -138,29 +144,24 @@ fn TokenTable(
         .map(|token| view! { <TokenRow token reload notice /> })
         .collect::<Vec<_>>();
     view! {
-        <div class="card table-card">
-            <table class="admin-table" aria-label="API tokens">
-                <thead>
-                    <tr>
-                        <th scope="col">"Owner"</th>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"Id"</th>
-                        <th scope="col">"Scopes"</th>
-                        <th scope="col">"State"</th>
-                        <th scope="col">"Created"</th>
-                        <th scope="col">"Expires"</th>
-                        <th scope="col">"Last used"</th>
-                        <th scope="col">"Actions"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <AdminTable label="API tokens" columns=TOKEN_COLUMNS>
+            {rows}
+        </AdminTable>
     }
     .into_any()
 }
 
-const TOKEN_COLUMNS: &str = "9";
+const TOKEN_COLUMNS: &[&str] = &[
+    "Owner",
+    "Name",
+    "Id",
+    "Scopes",
+    "State",
+    "Created",
+    "Expires",
+    "Last used",
+    "Actions",
+];
 
 #[component]
 fn TokenRow(
@@ -178,25 +179,13 @@ fn TokenRow(
     let revoke = (token.state == ApiTokenState::Active).then(|| {
         let id = token.id.clone();
         let what = format!("{} of {}", token.name, token.username);
-        view! {
-            <ConfirmButton
-                label="Revoke"
-                confirm="Confirm revoke"
-                question=format!("Revoke {what}? Calls with it fail from now on.")
-                disabled=Signal::derive(move || pending.busy())
-                on_confirm=move |()| {
-                    let what = what.clone();
-                    pending
-                        .run(
-                            admin.revoke_token(&id),
-                            move |()| {
-                                notice.set(Some(format!("Revoked the API token {what}.")));
-                                reload.try_run(());
-                            },
-                        );
-                }
-            />
-        }
+        let question = format!("Revoke {what}? Calls with it fail from now on.");
+        confirm_action(pending, "Revoke", "Confirm revoke", question, move || {
+            let what = what.clone();
+            pending.run(admin.revoke_token(&id), move |()| {
+                announce(notice, reload, format!("Revoked the API token {what}."));
+            });
+        })
     });
     view! {
         <tr data-testid=format!("token-{}", token.id) data-state=state>
@@ -214,19 +203,7 @@ fn TokenRow(
             <td data-label="Last used">{maybe_time(token.last_used_at)}</td>
             <td class="actions">{revoke}</td>
         </tr>
-        {move || {
-            pending
-                .error()
-                .map(|text| {
-                    view! {
-                        <tr class="row-error">
-                            <td colspan=TOKEN_COLUMNS>
-                                <p class="flash error" role="alert">{text}</p>
-                            </td>
-                        </tr>
-                    }
-                })
-        }}
+        {row_error(pending, TOKEN_COLUMNS)}
     }
 }
 

@@ -6,9 +6,11 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use shared::admin::{MIN_PASSWORD_LEN, NewUser, PasswordReset, Role, User, UserUpdate};
 
-use super::{Pending, checks, notice_view, unix_time};
+use super::{
+    AdminSection, AdminTable, Pending, announce, checks, confirm_action, loaded, row_error,
+    row_form, toggle_button, unix_time,
+};
 use crate::admin_api::use_admin_api;
-use crate::components::{ConfirmButton, Loading, api_errors};
 
 #[component]
 pub fn Users() -> impl IntoView {
@@ -17,18 +19,15 @@ pub fn Users() -> impl IntoView {
     let users = LocalResource::new(move || admin.users());
     let reload = Callback::new(move |()| users.refetch());
     view! {
-        <section class="admin-section" aria-labelledby="admin-users">
-            <h2 id="admin-users">"Users"</h2>
-            {notice_view(notice)}
-            <Transition fallback=|| view! { <Loading text="Loading users…" /> }>
-                <ErrorBoundary fallback=api_errors>
-                    {move || Suspend::new(async move {
-                        users.await.map(|users| view! { <UserTable users reload notice /> })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+        <AdminSection id="admin-users" title="Users" notice>
+            {loaded(
+                Some("Loading users…"),
+                move || Suspend::new(async move {
+                    users.await.map(|users| view! { <UserTable users reload notice /> })
+                }),
+            )}
             <NewUserForm reload notice />
-        </section>
+        </AdminSection>
     }
 }
 
@@ -43,26 +42,15 @@ fn UserTable(
         .map(|user| view! { <UserRow user reload notice /> })
         .collect::<Vec<_>>();
     view! {
-        <div class="card table-card">
-            <table class="admin-table" aria-label="Users">
-                <thead>
-                    <tr>
-                        <th scope="col">"Username"</th>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"Email"</th>
-                        <th scope="col">"Role"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"Created"</th>
-                        <th scope="col">"Actions"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <AdminTable label="Users" columns=USER_COLUMNS>
+            {rows}
+        </AdminTable>
     }
 }
 
-const USER_COLUMNS: &str = "7";
+const USER_COLUMNS: &[&str] = &[
+    "Username", "Name", "Email", "Role", "Status", "Created", "Actions",
+];
 
 #[component]
 fn UserRow(user: User, reload: Callback<()>, notice: RwSignal<Option<String>>) -> impl IntoView {
@@ -82,8 +70,7 @@ fn UserRow(user: User, reload: Callback<()>, notice: RwSignal<Option<String>>) -
         let id = id.clone();
         move |update: UserUpdate, done: String| {
             pending.run(admin.update_user(&id, update), move |_| {
-                notice.set(Some(done));
-                reload.try_run(());
+                announce(notice, reload, done);
             });
         }
     };
@@ -113,23 +100,21 @@ fn UserRow(user: User, reload: Callback<()>, notice: RwSignal<Option<String>>) -
     } else {
         let change = change.clone();
         let who = username.clone();
-        view! {
-            <ConfirmButton
-                label="Disable"
-                confirm="Confirm disable"
-                question=format!("Disable {username}? Their sessions end now.")
-                disabled=Signal::derive(move || pending.busy())
-                on_confirm=move |()| {
-                    change(
-                        UserUpdate {
-                            disabled: Some(true),
-                            ..UserUpdate::default()
-                        },
-                        format!("Disabled {who}; their sessions have ended."),
-                    )
-                }
-            />
-        }
+        confirm_action(
+            pending,
+            "Disable",
+            "Confirm disable",
+            format!("Disable {username}? Their sessions end now."),
+            move || {
+                change(
+                    UserUpdate {
+                        disabled: Some(true),
+                        ..UserUpdate::default()
+                    },
+                    format!("Disabled {who}; their sessions have ended."),
+                )
+            },
+        )
         .into_any()
     };
 
@@ -139,41 +124,35 @@ fn UserRow(user: User, reload: Callback<()>, notice: RwSignal<Option<String>>) -
     };
     let role_action = {
         let who = username.clone();
-        view! {
-            <ConfirmButton
-                label=role_label
-                confirm=role_confirm
-                question=format!("Make {username} {}?", article(new_role))
-                disabled=Signal::derive(move || pending.busy())
-                on_confirm=move |()| {
-                    change(
-                        UserUpdate {
-                            role: Some(new_role),
-                            ..UserUpdate::default()
-                        },
-                        format!("{who} is now {}.", article(new_role)),
-                    )
-                }
-            />
-        }
+        confirm_action(
+            pending,
+            role_label,
+            role_confirm,
+            format!("Make {username} {}?", article(new_role)),
+            move || {
+                change(
+                    UserUpdate {
+                        role: Some(new_role),
+                        ..UserUpdate::default()
+                    },
+                    format!("{who} is now {}.", article(new_role)),
+                )
+            },
+        )
     };
 
     let reset_form = {
         let (id, username) = (id.clone(), username.clone());
-        move || {
+        row_form(resetting, USER_COLUMNS, move || {
             view! {
-                <tr class="row-form">
-                    <td colspan=USER_COLUMNS>
-                        <ResetPassword
-                            id=id.clone()
-                            username=username.clone()
-                            notice
-                            on_close=move |()| resetting.set(false)
-                        />
-                    </td>
-                </tr>
+                <ResetPassword
+                    id=id.clone()
+                    username=username.clone()
+                    notice
+                    on_close=move |()| resetting.set(false)
+                />
             }
-        }
+        })
     };
 
     view! {
@@ -190,30 +169,11 @@ fn UserRow(user: User, reload: Callback<()>, notice: RwSignal<Option<String>>) -
             <td data-label="Created">{unix_time(created_at)}</td>
             <td class="actions">
                 {status_action} {role_action}
-                <button
-                    type="button"
-                    class="button ghost small"
-                    aria-expanded=move || resetting.get().to_string()
-                    on:click=move |_| resetting.update(|open| *open = !*open)
-                >
-                    "Reset password"
-                </button>
+                {toggle_button(resetting, "Reset password")}
             </td>
         </tr>
-        <Show when=move || resetting.get()>{reset_form.clone()}</Show>
-        {move || {
-            pending
-                .error()
-                .map(|text| {
-                    view! {
-                        <tr class="row-error">
-                            <td colspan=USER_COLUMNS>
-                                <p class="flash error" role="alert">{text}</p>
-                            </td>
-                        </tr>
-                    }
-                })
-        }}
+        {reset_form}
+        {row_error(pending, USER_COLUMNS)}
     }
 }
 
