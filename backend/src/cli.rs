@@ -9,7 +9,7 @@ use std::io::BufRead as _;
 use serde::Serialize;
 use shared::admin::{
     ClientKind, ClientUpdate, NewApiToken, NewClient, NewScope, NewUser, Role, ScopeUpdate,
-    UserUpdate,
+    SigningKey, UserUpdate,
 };
 
 use crate::admin::{self, Actor, Ctx};
@@ -30,7 +30,7 @@ pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
     };
     let out = match command {
         Command::Serve => anyhow::bail!("`serve` is not an administration command"),
-        Command::Keys(KeysCommand::List) => keys_table(&db).await?,
+        Command::Keys(KeysCommand::List) => keys_table(&admin::keys::all(&ctx).await?),
         Command::Keys(KeysCommand::Rotate { force }) => {
             let rotated = admin::keys::rotate_now(&ctx, *force)
                 .await
@@ -40,7 +40,7 @@ pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
                 let _ = writeln!(out, "  {:<14} {}", change.kind, change.detail);
             }
             out.push('\n');
-            out.push_str(&keys_table(&db).await?);
+            out.push_str(&keys_table(&rotated.keys));
             out
         }
         Command::Users(command) => users(&ctx, command).await?,
@@ -376,14 +376,13 @@ async fn tokens(ctx: &Ctx<'_>, command: &TokensCommand) -> anyhow::Result<String
                 "id", "user", "name", "state", "expires", "last used", "scope"
             );
             for row in &rows {
-                let state = serde_json::to_value(row.state)?;
                 let _ = writeln!(
                     out,
                     "{:<16}  {:<12} {:<20} {:<9} {:<20} {:<20} {}",
                     row.id,
                     printable(&row.username),
                     printable(&row.name),
-                    state.as_str().unwrap_or_default(),
+                    row.state.as_str(),
                     time(row.expires_at),
                     time(row.last_used_at),
                     row.scope
@@ -398,12 +397,12 @@ async fn tokens(ctx: &Ctx<'_>, command: &TokensCommand) -> anyhow::Result<String
     }
 }
 
-async fn keys_table(db: &Db) -> anyhow::Result<String> {
+fn keys_table(keys: &[SigningKey]) -> String {
     let mut out = format!(
         "{:<44} {:<8} {:<20} {:<20} {:<20}\n",
         "kid", "state", "created", "activated", "retired"
     );
-    for key in db.signing_keys().await? {
+    for key in keys {
         let _ = writeln!(
             out,
             "{:<44} {:<8} {:<20} {:<20} {:<20}",
@@ -414,7 +413,7 @@ async fn keys_table(db: &Db) -> anyhow::Result<String> {
             time(key.retired_at)
         );
     }
-    Ok(out)
+    out
 }
 
 fn events_table(events: &[crate::storage::EventRow]) -> String {

@@ -38,12 +38,16 @@ pub fn view(client: Client) -> admin::Client {
         grant_types: client.grant_types,
         scope: client.scopes,
         redirect_uris: client.redirect_uris,
-        lifetimes: admin::Lifetimes {
-            access_token_ttl: client.lifetimes.access_token_ttl,
-            refresh_token_idle_ttl: client.lifetimes.refresh_token_idle_ttl,
-            refresh_token_absolute_ttl: client.lifetimes.refresh_token_absolute_ttl,
-        },
+        lifetimes: lifetimes_view(client.lifetimes),
         created_at: client.created_at,
+    }
+}
+
+fn lifetimes_view(l: Lifetimes) -> admin::Lifetimes {
+    admin::Lifetimes {
+        access_token_ttl: l.access_token_ttl,
+        refresh_token_idle_ttl: l.refresh_token_idle_ttl,
+        refresh_token_absolute_ttl: l.refresh_token_absolute_ttl,
     }
 }
 
@@ -362,7 +366,6 @@ pub async fn change(
 ) -> Result<admin::Client, ApiError> {
     let before = by_id(ctx, id).await?;
     let scope = before.scopes.to_string();
-    let lifetimes = view(before.clone()).lifetimes;
     let checked = check(
         ctx,
         &Definition {
@@ -375,7 +378,9 @@ pub async fn change(
                 .redirect_uris
                 .as_deref()
                 .unwrap_or(&before.redirect_uris),
-            lifetimes: update.lifetimes.unwrap_or(lifetimes),
+            lifetimes: update
+                .lifetimes
+                .unwrap_or_else(|| lifetimes_view(before.lifetimes)),
         },
     )
     .await?;

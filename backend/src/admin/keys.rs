@@ -9,28 +9,35 @@ use super::{Administrator, Ctx, parse_body};
 use crate::api::error::ApiError;
 use crate::oauth::rotation::{self, RotateError};
 use crate::state::AppState;
-use crate::storage::now;
+use crate::storage::{StoredKey, now};
 
-/// Never the private key.
+/// A key as the admin API shows it: never the private key.
+fn view(k: StoredKey) -> admin::SigningKey {
+    admin::SigningKey {
+        kid: k.kid,
+        alg: k.alg,
+        state: k.state,
+        created_at: k.created_at,
+        activated_at: k.activated_at,
+        retired_at: k.retired_at,
+    }
+}
+
 pub async fn all(ctx: &Ctx<'_>) -> Result<Vec<admin::SigningKey>, ApiError> {
-    Ok(ctx
-        .db
-        .signing_keys()
-        .await?
-        .into_iter()
-        .map(|k| admin::SigningKey {
-            kid: k.kid,
-            alg: k.alg,
-            state: k.state,
-            created_at: k.created_at,
-            activated_at: k.activated_at,
-            retired_at: k.retired_at,
-        })
-        .collect())
+    Ok(ctx.db.signing_keys().await?.into_iter().map(view).collect())
 }
 
 /// Promotes the next key (409 with the reason when that is not yet safe, unless `force`).
 pub async fn rotate_now(ctx: &Ctx<'_>, force: bool) -> Result<admin::KeysRotated, ApiError> {
+    let (changes, stored) = rotate(ctx, force).await?;
+    Ok(rotated(changes, stored))
+}
+
+/// The rotation, its recorded events, and the stored keys afterwards (read once).
+async fn rotate(
+    ctx: &Ctx<'_>,
+    force: bool,
+) -> Result<(Vec<admin::Event>, Vec<StoredKey>), ApiError> {
     let events = match rotation::rotate_now(ctx.db, ctx.config, force, now()).await {
         Ok(events) => events,
         Err(RotateError::Refused(why)) => return Err(ApiError::Conflict(why)),
@@ -41,10 +48,14 @@ pub async fn rotate_now(ctx: &Ctx<'_>, force: bool) -> Result<admin::KeysRotated
         let row = ctx.actor.record_event(ctx.db, event).await?;
         changes.push(super::events::view(row));
     }
-    Ok(admin::KeysRotated {
+    Ok((changes, ctx.db.signing_keys().await?))
+}
+
+fn rotated(changes: Vec<admin::Event>, stored: Vec<StoredKey>) -> admin::KeysRotated {
+    admin::KeysRotated {
         changes,
-        keys: all(ctx).await?,
-    })
+        keys: stored.into_iter().map(view).collect(),
+    }
 }
 
 pub async fn list(
@@ -56,7 +67,7 @@ pub async fn list(
 
 /// `POST /admin/keys/rotate` with `{"force": bool}` or no body. This instance starts signing
 /// with the new key at once; others pick it up within their reload interval.
-pub async fn rotate(
+pub async fn rotate_handler(
     State(state): State<AppState>,
     admin: Administrator,
     body: Bytes,
@@ -66,8 +77,7 @@ pub async fn rotate(
     } else {
         parse_body(&body)?
     };
-    let rotated = rotate_now(&admin.ctx(&state), request.force).await?;
-    let stored = state.db.signing_keys().await?;
+    let (changes, stored) = rotate(&admin.ctx(&state), request.force).await?;
     state.keys.refresh(&stored).map_err(ApiError::internal)?;
-    Ok(Json(rotated))
+    Ok(Json(rotated(changes, stored)))
 }

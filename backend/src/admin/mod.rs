@@ -56,7 +56,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/tokens", get(tokens::list).post(tokens::create))
         .route("/admin/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route("/admin/keys", get(keys::list))
-        .route("/admin/keys/rotate", post(keys::rotate))
+        .route("/admin/keys/rotate", post(keys::rotate_handler))
         .route("/admin/events", get(events::list))
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
@@ -89,10 +89,15 @@ impl Actor {
     /// Stores the event now, with who made the change: the change is acknowledged only once
     /// its record is kept.
     async fn record_event(&self, db: &Db, event: Event) -> Result<EventRow, ApiError> {
+        let mut event = event;
+        if let Some(user) = &self.user_id {
+            event = event.user(user);
+        }
+        if let Some(address) = self.address {
+            event = event.address(address);
+        }
         let mut row = event.into_row();
         row.detail = format!("{} ({})", row.detail, self.via);
-        row.user_id = self.user_id.clone();
-        row.address = self.address.map(|a| a.to_canonical().to_string());
         db.insert_events(std::slice::from_ref(&row)).await?;
         Ok(row)
     }
