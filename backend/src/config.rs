@@ -9,6 +9,8 @@ use url::Url;
 
 use crate::oauth::throttle::Rate;
 
+pub use shared::config::AppMode;
+
 /// Flags win over environment variables, which win over `.env` (loaded by `main` before
 /// parsing), which win over the defaults: the defaults run the local demo.
 #[derive(Clone, Debug, Parser)]
@@ -74,6 +76,35 @@ pub struct Config {
     /// The client id the browser app uses (it is told through `/config.json`).
     #[arg(long, env = "APP_CLIENT_ID", default_value = "demo-spa")]
     pub app_client_id: String,
+
+    /// Where the browser app keeps its tokens: `rest` (in the browser, sent by the app as
+    /// `Authorization: Bearer`) or `mvc` (in a server-side session; the backend-for-frontend on
+    /// the app's origin calls the API for the browser, which only holds an `HttpOnly` cookie).
+    #[arg(long, env = "APP_MODE", default_value = "rest", value_parser = parse_app_mode)]
+    pub app_mode: AppMode,
+
+    /// MVC mode: the client id of the backend-for-frontend, a confidential client of this
+    /// authorization server with the redirect URI `{APP_URL}/bff/callback`.
+    #[arg(long, env = "BFF_CLIENT_ID", default_value = "demo-bff")]
+    pub bff_client_id: String,
+
+    /// MVC mode: that client's secret. With `--demo` the demo client's secret is the default.
+    #[arg(long, env = "BFF_CLIENT_SECRET", hide_env_values = true)]
+    pub bff_client_secret: Option<Secret>,
+
+    /// MVC mode: where the backend-for-frontend reaches the authorization server and API
+    /// (defaults to the issuer). Plain http is for loopback or a private network only, e.g.
+    /// `http://127.0.0.1:5000` behind a TLS-terminating proxy.
+    #[arg(long, env = "BFF_UPSTREAM", value_parser = parse_base_url)]
+    pub bff_upstream: Option<Url>,
+
+    /// MVC mode: a session ends this many seconds after the login, however active.
+    #[arg(long, env = "SESSION_LIFETIME", default_value_t = 28_800, value_parser = clap::value_parser!(u64).range(60..=2_592_000))]
+    pub session_lifetime: u64,
+
+    /// MVC mode: a session ends after this many seconds without a request.
+    #[arg(long, env = "SESSION_IDLE_TIMEOUT", default_value_t = 1_800, value_parser = clap::value_parser!(u64).range(60..=2_592_000))]
+    pub session_idle_timeout: u64,
 
     /// Seconds a signing key signs before the next one takes over; 0 rotates only when
     /// `backend keys rotate` is run.
@@ -364,8 +395,45 @@ impl Config {
         }
     }
 
+    /// The backend-for-frontend's client secret: the configured one, or the demo client's.
+    pub fn bff_secret(&self) -> Option<&str> {
+        match &self.bff_client_secret {
+            Some(secret) => Some(secret.expose()),
+            None if self.demo => Some(crate::demo::BFF_CLIENT_SECRET),
+            None => None,
+        }
+    }
+
+    /// Where the backend-for-frontend sends its token and API requests, without a trailing
+    /// slash.
+    pub fn bff_upstream(&self) -> &str {
+        self.bff_upstream
+            .as_ref()
+            .unwrap_or(&self.issuer)
+            .as_str()
+            .trim_end_matches('/')
+    }
+
+    /// Whether the app is served over https: then its cookies are `Secure` and `__Host-`.
+    pub fn app_is_https(&self) -> bool {
+        self.app_url.scheme() == "https"
+    }
+
     /// Settings that contradict each other, which flags alone cannot express.
     pub fn check(&self) -> anyhow::Result<()> {
+        if self.app_mode == AppMode::Mvc && self.bff_secret().is_none() {
+            anyhow::bail!(
+                "--app-mode mvc needs --bff-client-secret (BFF_CLIENT_SECRET): the \
+                 backend-for-frontend is a confidential client"
+            );
+        }
+        if self.session_idle_timeout > self.session_lifetime {
+            anyhow::bail!(
+                "--session-idle-timeout ({} s) must not exceed --session-lifetime ({} s)",
+                self.session_idle_timeout,
+                self.session_lifetime
+            );
+        }
         if self.key_rotation_interval > 0 && self.key_rotation_interval < self.jwks_max_age {
             anyhow::bail!(
                 "--key-rotation-interval ({} s) must be 0 or at least --jwks-max-age ({} s): a new \
@@ -407,6 +475,40 @@ impl std::str::FromStr for DatabaseUrl {
         } else {
             Err("only sqlite: URLs are supported (e.g. sqlite://data/app.db)".into())
         }
+    }
+}
+
+/// A secret from the command line or environment; never printed.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.len() < 16 {
+            return Err("a client secret needs at least 16 characters".into());
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+fn parse_app_mode(raw: &str) -> Result<AppMode, String> {
+    match raw {
+        "rest" => Ok(AppMode::Rest),
+        "mvc" => Ok(AppMode::Mvc),
+        _ => Err("must be rest or mvc".into()),
     }
 }
 
@@ -465,6 +567,34 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.cors_origins(), ["http://a.test", "https://b.test:8443"]);
+    }
+
+    #[test]
+    fn mvc_mode_needs_a_client_secret_outside_the_demo() {
+        let config = Config::try_parse_from(["backend", "--app-mode", "mvc"]).unwrap();
+        assert!(config.check().is_err());
+        let demo = Config::try_parse_from(["backend", "--app-mode", "mvc", "--demo"]).unwrap();
+        assert!(demo.check().is_ok());
+        assert_eq!(demo.bff_secret(), Some(crate::demo::BFF_CLIENT_SECRET));
+        assert!(Config::try_parse_from(["backend", "--app-mode", "spa"]).is_err());
+        assert!(Config::try_parse_from(["backend", "--bff-client-secret", "short"]).is_err());
+        let idle_too_long = Config::try_parse_from([
+            "backend",
+            "--session-lifetime",
+            "600",
+            "--session-idle-timeout",
+            "900",
+        ])
+        .unwrap();
+        assert!(idle_too_long.check().is_err());
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let config =
+            Config::try_parse_from(["backend", "--bff-client-secret", "a-long-enough-secret"])
+                .unwrap();
+        assert!(!format!("{config:?}").contains("a-long-enough-secret"));
     }
 
     #[test]

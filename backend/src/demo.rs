@@ -10,6 +10,9 @@ use crate::storage::{Db, Lifetimes, NewClient, NewUser, ScopeInfo};
 pub const SPA_CLIENT_ID: &str = "demo-spa";
 pub const SERVICE_CLIENT_ID: &str = "demo-service";
 pub const SERVICE_CLIENT_SECRET: &str = "demo-service-secret";
+/// The backend-for-frontend of the app's MVC mode (`--app-mode mvc`): the same app, as a
+/// confidential client whose tokens stay on the server.
+pub const BFF_CLIENT_SECRET: &str = "demo-bff-secret";
 /// A third-party app: its users see the consent screen.
 pub const PARTNER_CLIENT_ID: &str = "demo-partner";
 
@@ -196,6 +199,23 @@ pub async fn seed(db: &Db, config: &Config) -> anyhow::Result<()> {
         },
     })
     .await?;
+    if let Some(secret) = config.bff_secret() {
+        let bff_redirect = vec![format!(
+            "{}/bff/callback",
+            config.app_url.as_str().trim_end_matches('/')
+        )];
+        db.upsert_client(&NewClient {
+            id: &config.bff_client_id,
+            name: "Demo shop (backend-for-frontend, MVC mode)",
+            secret_hash: Some(&crypto::sha256_hex(secret)),
+            first_party: true,
+            grant_types: &["authorization_code", "refresh_token"],
+            scopes: "offline_access profile email products:read orders:read orders:write admin",
+            redirect_uris: &bff_redirect,
+            lifetimes: Lifetimes::default(),
+        })
+        .await?;
+    }
     db.upsert_client(&NewClient {
         id: SERVICE_CLIENT_ID,
         name: "Demo service (machine to machine)",
@@ -212,7 +232,8 @@ pub async fn seed(db: &Db, config: &Config) -> anyhow::Result<()> {
             .await?;
     }
     tracing::info!(
-        "demo data ready: users user0/password0, user1/password1 and admin/admin-password, clients {SPA_CLIENT_ID}, {PARTNER_CLIENT_ID} and {SERVICE_CLIENT_ID}"
+        "demo data ready: users user0/password0, user1/password1 and admin/admin-password, clients {SPA_CLIENT_ID}, {PARTNER_CLIENT_ID}, {} and {SERVICE_CLIENT_ID}",
+        config.bff_client_id
     );
     Ok(())
 }

@@ -8,6 +8,8 @@
 //! - [`admin`]: the admin API (users, clients, scopes, API tokens, keys, events), for
 //!   administrators; the command line runs the same operations.
 //! - [`web`]: the browser app's origin (the `trunk build` output and `/config.json`).
+//! - [`bff`]: in MVC mode, the backend-for-frontend on the app's origin: it logs the browser in
+//!   as a confidential client, keeps the tokens in a server-side session and calls the API.
 //! - [`storage`]: every SQL statement, behind one [`storage::Db`] handle.
 //! - [`events`]: the security event log.
 //! - [`cli`]: the administration commands (`backend users …`, `backend keys …`, …).
@@ -19,6 +21,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod bff;
 pub mod cli;
 pub mod config;
 pub mod crypto;
@@ -119,7 +122,10 @@ impl Application {
     /// Serves until Ctrl-C or SIGTERM.
     pub async fn run(self) -> anyhow::Result<()> {
         let api = api_router(self.state.clone());
-        let app = web::router(&self.state.config);
+        let mut app = web::router(&self.state.config);
+        if self.state.config.app_mode == config::AppMode::Mvc {
+            app = app.merge(bff::router(self.state.clone())?);
+        }
         for listener in &self.api_listeners {
             tracing::info!(
                 "authorization server and API on http://{}",
@@ -298,6 +304,10 @@ async fn maintain(state: AppState) {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(purged = n, "deleted expired authorization codes"),
                 Err(e) => tracing::warn!(error = %e, "purging expired authorization codes failed"),
+            }
+            let idle = i64::try_from(state.config.session_idle_timeout).unwrap_or(i64::MAX);
+            if let Err(e) = state.db.purge_bff(now, idle).await {
+                tracing::warn!(error = %e, "purging ended backend-for-frontend sessions failed");
             }
             if let Err(e) = state.db.purge_consent_tickets(now).await {
                 tracing::warn!(error = %e, "purging expired consent tickets failed");

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use axum::Json;
 use axum::Router;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -20,6 +20,7 @@ pub fn router(config: &Config) -> Router {
         issuer: config.issuer_str().to_owned(),
         api_base: config.issuer_str().to_owned(),
         client_id: config.app_client_id.clone(),
+        mode: config.app_mode,
         ..AppConfig::default()
     };
     let dir = &config.app_dir;
@@ -83,6 +84,19 @@ fn content_security_policy(config: &Config, index_html: &str) -> HeaderValue {
     );
     HeaderValue::from_str(&policy)
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'"))
+}
+
+/// The value of the cookie `name` in the request's `Cookie` headers (the first, if the browser
+/// sent several).
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v)
 }
 
 /// The contents of the `<script>` elements without a `src`, exactly as the browser hashes them.

@@ -9,9 +9,11 @@
 //! - [`api`]: the resource server's JSON bodies.
 //! - [`admin`]: the admin API's JSON bodies.
 //! - [`config`]: what the browser app learns about its deployment at start-up.
+//! - [`bff`]: the MVC mode's backend-for-frontend, as the browser app calls it.
 
 pub mod admin;
 pub mod api;
+pub mod bff;
 pub mod config;
 pub mod oauth;
 pub mod pkce;

@@ -24,6 +24,7 @@ use crate::crypto;
 use crate::events::{Event, EventKind};
 use crate::state::AppState;
 use crate::storage::{Client, CodeGrant, NewCode, User, now};
+use crate::web;
 
 /// Name of the cookie that carries the login form's anti-forgery token (double submit).
 const CSRF_COOKIE: &str = "login_csrf";
@@ -237,7 +238,7 @@ pub async fn login(
 pub(super) fn checked_form(headers: &HeaderMap, body: &[u8]) -> Result<Params, Box<Response>> {
     let params = Params::parse(body)
         .map_err(|e| Box::new(page::error(StatusCode::BAD_REQUEST, &e.to_string())))?;
-    let csrf_ok = match (params.get("csrf_token"), cookie(headers, CSRF_COOKIE)) {
+    let csrf_ok = match (params.get("csrf_token"), web::cookie(headers, CSRF_COOKIE)) {
         (Some(form), Some(cookie)) => crypto::constant_time_eq(form.as_bytes(), cookie.as_bytes()),
         _ => false,
     };
@@ -587,15 +588,4 @@ pub(super) fn set_csrf_cookie(state: &AppState, response: &mut Response, value: 
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
-}
-
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v)
 }

@@ -2,6 +2,7 @@
 //! deployments with more than one instance) can be added behind the same methods.
 
 mod api_tokens;
+mod bff;
 mod clients;
 mod codes;
 mod consents;
@@ -19,6 +20,7 @@ use sqlx::sqlite::{
 };
 
 pub use api_tokens::{ApiTokenRow, NewApiToken};
+pub use bff::{BffLogin, BffSessionRow};
 pub use clients::{Client, Lifetimes, NewClient};
 pub use codes::{CodeGrant, NewCode, Redemption};
 pub use consents::{ConsentTicket, ScopeInfo};

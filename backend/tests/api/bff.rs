@@ -1,0 +1,907 @@
+//! MVC mode: the backend-for-frontend logs the browser in as a confidential client, keeps the
+//! tokens on the server and calls the API for it. The browser side is played by hand here
+//! (cookies included); the tokens the server receives are seen by a recording proxy placed
+//! between the backend-for-frontend and the authorization server, never through the browser.
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, Uri};
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+const CSRF: &str = "x-csrf-token";
+
+/// Sits between the backend-for-frontend and the authorization server, and keeps every token
+/// response it passes on.
+#[derive(Clone, Default)]
+struct Recorder {
+    target: Arc<OnceLock<String>>,
+    tokens: Arc<Mutex<Vec<Value>>>,
+}
+
+async fn relay(
+    State(recorder): State<Recorder>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, HeaderMap, Bytes) {
+    let target = recorder.target.get().unwrap();
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{target}{path}"))
+        .body(body);
+    for (name, value) in &headers {
+        if name == "authorization" || name == "content-type" || name == "accept" {
+            request = request.header(name, value);
+        }
+    }
+    let answer = request.send().await.unwrap();
+    let status = answer.status();
+    let mut out = HeaderMap::new();
+    for name in ["content-type", "www-authenticate"] {
+        if let Some(value) = answer.headers().get(name) {
+            out.insert(name, value.clone());
+        }
+    }
+    let body = answer.bytes().await.unwrap();
+    if uri.path() == "/token" && status == StatusCode::OK {
+        recorder
+            .tokens
+            .lock()
+            .unwrap()
+            .push(serde_json::from_slice(&body).unwrap());
+    }
+    (status, out, body)
+}
+
+struct Mvc {
+    app: TestApp,
+    recorder: Recorder,
+}
+
+async fn spawn_mvc(extra: &[&str]) -> Mvc {
+    let recorder = Recorder::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = format!("http://{}", listener.local_addr().unwrap());
+    let router = axum::Router::new()
+        .fallback(relay)
+        .with_state(recorder.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let mut args = vec!["--app-mode", "mvc", "--bff-upstream", &upstream];
+    args.extend_from_slice(extra);
+    let app = spawn_app_with(&args).await;
+    recorder.target.set(app.api.clone()).unwrap();
+    Mvc { app, recorder }
+}
+
+/// A `Set-Cookie` of `response` by name: (value, the whole header).
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<(String, String)> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|header| {
+            let value = header[name.len() + 1..]
+                .split(';')
+                .next()
+                .unwrap()
+                .to_owned();
+            (value, header)
+        })
+}
+
+impl Mvc {
+    fn app_url(&self, path: &str) -> String {
+        format!("{}{path}", self.app.app)
+    }
+
+    /// `/bff/login?{query}` through the login form to the callback; returns the callback's
+    /// answer (not followed) and the login cookie the browser held.
+    async fn login_callback(
+        &self,
+        query: &str,
+        username: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let (callback, login_cookie) = self.login_until_callback(query, username, password).await;
+        self.app
+            .http
+            .get(callback)
+            .header(COOKIE, login_cookie)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The browser's part up to the authorization server's redirect: the callback URL and the
+    /// login cookie.
+    async fn login_until_callback(
+        &self,
+        query: &str,
+        username: &str,
+        password: &str,
+    ) -> (String, String) {
+        let start = self
+            .app
+            .http
+            .get(self.app_url(&format!("/bff/login?{query}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(start.status(), StatusCode::SEE_OTHER);
+        let (login, header) = set_cookie(&start, "bff_login").unwrap();
+        assert!(
+            header.contains("HttpOnly") && header.contains("SameSite=Lax"),
+            "{header}"
+        );
+        let authorize = location(&start);
+        assert!(authorize.starts_with(&format!("{}/authorize?", self.app.api)));
+        let page = self.app.http.get(&authorize).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let answer = self.app.submit_login(page, username, password).await;
+        assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+        (location(&answer), format!("bff_login={login}"))
+    }
+
+    /// Logs `username` in; returns the session cookie's value.
+    async fn login(&self, username: &str, password: &str) -> String {
+        let answer = self
+            .login_callback("return_to=/orders", username, password)
+            .await;
+        assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&answer), "/orders");
+        set_cookie(&answer, "session").unwrap().0
+    }
+
+    async fn session(&self, cookie: &str) -> reqwest::Response {
+        self.app
+            .http
+            .get(self.app_url("/bff/session"))
+            .header(COOKIE, format!("session={cookie}"))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn csrf(&self, cookie: &str) -> String {
+        let info: Value = self.session(cookie).await.json().await.unwrap();
+        info["csrf_token"].as_str().unwrap().to_owned()
+    }
+
+    fn call(&self, method: Method, path: &str, cookie: &str) -> reqwest::RequestBuilder {
+        self.app
+            .http
+            .request(method, self.app_url(path))
+            .header(COOKIE, format!("session={cookie}"))
+    }
+
+    async fn order_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM orders")
+            .fetch_one(&self.app.pool)
+            .await
+            .unwrap()
+    }
+
+    /// RFC 7662 as the backend-for-frontend's client: refresh tokens are only ever shown to the
+    /// client that holds them.
+    async fn introspect(&self, token: &str) -> bool {
+        let answer: Value = self
+            .app
+            .http
+            .post(self.app.url("/introspect"))
+            .basic_auth("demo-bff", Some("demo-bff-secret"))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["active"].as_bool().unwrap()
+    }
+
+    fn recorded(&self) -> Vec<Value> {
+        self.recorder.tokens.lock().unwrap().clone()
+    }
+}
+
+#[tokio::test]
+async fn the_browser_gets_a_session_cookie_and_never_a_token() {
+    let mvc = spawn_mvc(&[]).await;
+    let config: Value = mvc
+        .app
+        .http
+        .get(mvc.app_url("/config.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(config["mode"], "mvc");
+
+    let answer = mvc
+        .login_callback("return_to=/orders", "user0", "password0")
+        .await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&answer), "/orders");
+    let (cookie, header) = set_cookie(&answer, "session").unwrap();
+    // Over http: no Secure, so no __Host- prefix; the rest of the attributes always.
+    let attributes: Vec<&str> = header.split("; ").skip(1).collect();
+    assert_eq!(
+        attributes,
+        ["Path=/", "HttpOnly", "SameSite=Strict", "Max-Age=28800"],
+        "{header}"
+    );
+    assert!(!header.to_ascii_lowercase().contains("domain"));
+    let (_, cleared) = set_cookie(&answer, "bff_login").unwrap();
+    assert!(cleared.contains("Max-Age=0"));
+
+    // The server did receive tokens, as a confidential client with PKCE...
+    let recorded = mvc.recorded();
+    assert_eq!(recorded.len(), 1);
+    let access_token = recorded[0]["access_token"].as_str().unwrap().to_owned();
+    let refresh_token = recorded[0]["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(jwt_part(&access_token, 1)["client_id"], "demo-bff");
+    assert!(
+        recorded[0].get("id_token").is_none(),
+        "no openid: no ID token"
+    );
+
+    // ... and the browser sees neither: not in a header, not in a body.
+    let session = mvc.session(&cookie).await;
+    assert_eq!(session.status(), StatusCode::OK);
+    assert_eq!(session.headers()["cache-control"], "no-store");
+    let text = session.text().await.unwrap();
+    assert!(!text.contains(&access_token) && !text.contains(&refresh_token));
+    let jwt_shaped = text
+        .split('"')
+        .any(|field| field.split('.').count() == 3 && field.split('.').all(|part| part.len() > 8));
+    assert!(!jwt_shaped, "nothing JWT-shaped: {text}");
+    let info: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(info["claims"]["client_id"], "demo-bff");
+    assert_eq!(
+        info["claims"]["scope"],
+        "email offline_access orders:read orders:write products:read profile"
+    );
+    assert_eq!(info["refreshable"], true);
+    assert_eq!(info["exchanges"][0]["grant_type"], "authorization_code");
+    assert_eq!(info["exchanges"][0]["client_auth"], "client_secret_basic");
+    assert_eq!(info["exchanges"][0]["status"], 200);
+    assert_eq!(
+        info["exchanges"][0]["access_token_prefix"],
+        access_token[..8]
+    );
+
+    // At rest the tokens are sealed under a key only the cookie gives.
+    let (sealed, subject): (Vec<u8>, String) =
+        sqlx::query_as("SELECT tokens, subject FROM bff_sessions")
+            .fetch_one(&mvc.app.pool)
+            .await
+            .unwrap();
+    assert!(
+        !sealed
+            .windows(8)
+            .any(|w| w == &access_token.as_bytes()[..8])
+    );
+    assert!(
+        !sealed
+            .windows(8)
+            .any(|w| w == &refresh_token.as_bytes()[..8])
+    );
+    assert_eq!(subject, jwt_part(&access_token, 1)["sub"]);
+    let stored_ids: Vec<String> = sqlx::query_scalar("SELECT id_hash FROM bff_sessions")
+        .fetch_all(&mvc.app.pool)
+        .await
+        .unwrap();
+    assert!(!stored_ids.contains(&cookie));
+
+    // The API through the backend-for-frontend: reads, and a write with the CSRF token.
+    let products = mvc
+        .call(Method::GET, "/bff/api/products", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(products.status(), StatusCode::OK);
+    assert_eq!(products.json::<Vec<Value>>().await.unwrap().len(), 14);
+    let me: Value = mvc
+        .call(Method::GET, "/bff/api/me", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["username"], "user0");
+    let csrf = info["csrf_token"].as_str().unwrap();
+    let placed = mvc
+        .call(Method::POST, "/bff/api/orders", &cookie)
+        .header(CSRF, csrf)
+        .header("origin", &mvc.app.app)
+        .header("sec-fetch-site", "same-origin")
+        .json(&json!({ "product_id": 1, "quantity": 2 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        placed.status(),
+        StatusCode::CREATED,
+        "{:?}",
+        placed.text().await
+    );
+    let orders: Vec<Value> = mvc
+        .call(Method::GET, "/bff/api/orders", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(orders.len(), 1);
+
+    // The API's own refusals come through as they are.
+    let admin = mvc
+        .call(Method::GET, "/bff/admin/users", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(admin.status(), StatusCode::FORBIDDEN);
+    assert!(www_authenticate(&admin).contains("insufficient_scope"));
+}
+
+#[tokio::test]
+async fn forged_and_cross_site_requests_are_refused() {
+    let mvc = spawn_mvc(&[]).await;
+    let cookie = mvc.login("user0", "password0").await;
+    let csrf = mvc.csrf(&cookie).await;
+    let before = storage_fingerprint(&mvc.app).await;
+    let order = json!({ "product_id": 1, "quantity": 1 });
+
+    type Forge = fn(reqwest::RequestBuilder, &str) -> reqwest::RequestBuilder;
+    let cases: [(&str, Forge, &str); 7] = [
+        (
+            "no CSRF header (an HTML form)",
+            |r, _| r,
+            "lacks the x-csrf-token",
+        ),
+        (
+            "a wrong CSRF token",
+            |r, _| r.header(CSRF, "x".repeat(43)),
+            "does not match",
+        ),
+        (
+            "another session's CSRF token shape, empty",
+            |r, _| r.header(CSRF, ""),
+            "does not match",
+        ),
+        (
+            "a cross-site page (Sec-Fetch-Site)",
+            |r, csrf| r.header(CSRF, csrf).header("sec-fetch-site", "cross-site"),
+            "Sec-Fetch-Site: cross-site",
+        ),
+        (
+            "a same-site page on another origin (Sec-Fetch-Site)",
+            |r, csrf| r.header(CSRF, csrf).header("sec-fetch-site", "same-site"),
+            "Sec-Fetch-Site: same-site",
+        ),
+        (
+            "another origin (Origin)",
+            |r, csrf| r.header(CSRF, csrf).header("origin", "http://127.0.0.1:1"),
+            "Origin http://127.0.0.1:1",
+        ),
+        (
+            "an opaque origin (Origin: null)",
+            |r, csrf| r.header(CSRF, csrf).header("origin", "null"),
+            "Origin null",
+        ),
+    ];
+    for (what, forge, says) in cases {
+        for method in [Method::POST, Method::PATCH, Method::DELETE] {
+            let path = if method == Method::POST {
+                "/bff/api/orders"
+            } else {
+                "/bff/admin/users/usr_x"
+            };
+            let request = forge(mvc.call(method.clone(), path, &cookie), &csrf);
+            let answer = request.json(&order).send().await.unwrap();
+            let (status, error, description) = oauth_error(answer).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{what} {method}");
+            assert_eq!(error, "access_denied", "{what}");
+            assert!(description.contains(says), "{what}: {description}");
+        }
+    }
+    // A form post from another site: not JSON, no header, no cookie (SameSite=Strict).
+    let form = mvc
+        .app
+        .http
+        .post(mvc.app_url("/bff/api/orders"))
+        .header("origin", "http://evil.example")
+        .form(&[("product_id", "1"), ("quantity", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), StatusCode::UNAUTHORIZED);
+    // Logging someone out is a change too.
+    let logout = mvc
+        .call(Method::POST, "/bff/logout", &cookie)
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::FORBIDDEN);
+    assert_eq!(storage_fingerprint(&mvc.app).await, before);
+    assert_eq!(mvc.order_count().await, 0);
+    assert_eq!(mvc.session(&cookie).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn logout_revokes_the_tokens_at_the_authorization_server() {
+    let mvc = spawn_mvc(&[]).await;
+    let cookie = mvc.login("user0", "password0").await;
+    let csrf = mvc.csrf(&cookie).await;
+    let recorded = mvc.recorded();
+    let access_token = recorded[0]["access_token"].as_str().unwrap();
+    let refresh_token = recorded[0]["refresh_token"].as_str().unwrap();
+    assert!(mvc.introspect(access_token).await);
+    assert!(mvc.introspect(refresh_token).await);
+
+    let answer = mvc
+        .call(Method::POST, "/bff/logout", &cookie)
+        .header(CSRF, &csrf)
+        .header("origin", &mvc.app.app)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::NO_CONTENT);
+    let (value, _) = set_cookie(&answer, "session").unwrap();
+    assert_eq!(value, "");
+    assert!(!mvc.introspect(access_token).await);
+    assert!(!mvc.introspect(refresh_token).await);
+    let (status, error, _) = oauth_error(mvc.session(&cookie).await).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::UNAUTHORIZED, "invalid_token")
+    );
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM bff_sessions")
+        .fetch_one(&mvc.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+    // Again, and without any session: nothing to do, still 204.
+    let again = mvc
+        .call(Method::POST, "/bff/logout", &cookie)
+        .header(CSRF, &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn the_server_renews_tokens_once_for_concurrent_calls() {
+    let mvc = spawn_mvc(&[]).await;
+    let cookie = mvc.login("user0", "password0").await;
+    sqlx::query("UPDATE bff_sessions SET access_expires_at = ?")
+        .bind(backend::storage::now() + 5)
+        .execute(&mvc.app.pool)
+        .await
+        .unwrap();
+    let calls = (0..6).map(|_| mvc.call(Method::GET, "/bff/api/orders", &cookie).send());
+    for answer in futures_join_all(calls).await {
+        assert_eq!(answer.unwrap().status(), StatusCode::OK);
+    }
+    let recorded = mvc.recorded();
+    assert_eq!(recorded.len(), 2, "one login and exactly one refresh");
+    let old_refresh = recorded[0]["refresh_token"].as_str().unwrap();
+    let new_refresh = recorded[1]["refresh_token"].as_str().unwrap();
+    assert_ne!(old_refresh, new_refresh, "rotated");
+    assert!(mvc.introspect(new_refresh).await);
+    assert!(!mvc.introspect(old_refresh).await, "spent");
+    let info: Value = mvc.session(&cookie).await.json().await.unwrap();
+    let exchanges = info["exchanges"].as_array().unwrap();
+    assert_eq!(exchanges.len(), 2);
+    assert_eq!(exchanges[1]["grant_type"], "refresh_token");
+    assert_eq!(exchanges[1]["refresh_token_prefix"], new_refresh[..8]);
+    assert_eq!(
+        info["claims"]["jti"],
+        jwt_part(recorded[1]["access_token"].as_str().unwrap(), 1)["jti"]
+    );
+
+    // When the authorization server ends the login, the session ends with it.
+    let revoked = mvc
+        .app
+        .http
+        .post(mvc.app.url("/revoke"))
+        .basic_auth("demo-bff", Some("demo-bff-secret"))
+        .form(&[("token", new_refresh)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+    // The access token is a JWT the API checks by itself until it expires; at the next renewal
+    // the refusal reaches the session.
+    sqlx::query("UPDATE bff_sessions SET access_expires_at = ?")
+        .bind(backend::storage::now() + 5)
+        .execute(&mvc.app.pool)
+        .await
+        .unwrap();
+    let answer = mvc
+        .call(Method::GET, "/bff/api/orders", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        set_cookie(&answer, "session")
+            .unwrap()
+            .1
+            .contains("Max-Age=0")
+    );
+    let (_, _, description) = oauth_error(answer).await;
+    assert!(
+        description.starts_with("the authorization server ended the login"),
+        "{description}"
+    );
+    assert_eq!(
+        mvc.session(&cookie).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output>
+where
+    F: Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for handle in handles {
+        out.push(handle.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn sessions_end_after_their_lifetime_and_when_idle() {
+    let mvc = spawn_mvc(&[
+        "--session-lifetime",
+        "3600",
+        "--session-idle-timeout",
+        "600",
+    ])
+    .await;
+    let now = backend::storage::now();
+    for (column, value, says) in [
+        ("last_seen_at", now - 601, "after 10 minutes without use"),
+        ("expires_at", now, "expired (1 hour after logging in)"),
+    ] {
+        let cookie = mvc.login("user0", "password0").await;
+        sqlx::query(&format!("UPDATE bff_sessions SET {column} = ?"))
+            .bind(value)
+            .execute(&mvc.app.pool)
+            .await
+            .unwrap();
+        let (status, error, description) = oauth_error(
+            mvc.call(Method::GET, "/bff/api/products", &cookie)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            (status, error.as_str()),
+            (StatusCode::UNAUTHORIZED, "invalid_token")
+        );
+        assert!(description.contains(says), "{description}");
+        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM bff_sessions")
+            .fetch_one(&mvc.app.pool)
+            .await
+            .unwrap();
+        assert_eq!(left, 0, "an ended session is deleted at once");
+    }
+    // Configured lifetimes are what the cookie and the session say.
+    let cookie = mvc.login("user0", "password0").await;
+    let info: Value = mvc.session(&cookie).await.json().await.unwrap();
+    let created = backend::storage::now();
+    let expires_at = info["expires_at"].as_i64().unwrap();
+    assert!((created + 3590..=created + 3600).contains(&expires_at));
+}
+
+#[tokio::test]
+async fn the_console_step_up_replaces_the_session() {
+    let mvc = spawn_mvc(&[]).await;
+    let first = mvc.login("admin", "admin-password").await;
+    let first_refresh = mvc.recorded()[0]["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (callback, login_cookie) = mvc
+        .login_until_callback(
+            "return_to=/admin/users&admin=true",
+            "admin",
+            "admin-password",
+        )
+        .await;
+    let answer = mvc
+        .app
+        .http
+        .get(callback)
+        .header(COOKIE, format!("{login_cookie}; session={first}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&answer), "/admin/users");
+    let second = set_cookie(&answer, "session").unwrap().0;
+    assert_ne!(first, second);
+    assert_eq!(mvc.session(&first).await.status(), StatusCode::UNAUTHORIZED);
+    assert!(!mvc.introspect(&first_refresh).await);
+    let info: Value = mvc.session(&second).await.json().await.unwrap();
+    assert!(info["claims"]["scope"].as_str().unwrap().contains("admin"));
+    let users = mvc
+        .call(Method::GET, "/bff/admin/users", &second)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(users.status(), StatusCode::OK);
+
+    // A user who is not an administrator asks too: the scope is left out, not refused.
+    let (callback, login_cookie) = mvc
+        .login_until_callback("admin=true", "user0", "password0")
+        .await;
+    let answer = mvc
+        .app
+        .http
+        .get(callback)
+        .header(COOKIE, login_cookie)
+        .send()
+        .await
+        .unwrap();
+    let cookie = set_cookie(&answer, "session").unwrap().0;
+    let info: Value = mvc.session(&cookie).await.json().await.unwrap();
+    assert!(!info["claims"]["scope"].as_str().unwrap().contains("admin"));
+    assert!(info["requested_scope"].as_str().unwrap().contains("admin"));
+}
+
+#[tokio::test]
+async fn hostile_logins_and_callbacks_start_no_session() {
+    let mvc = spawn_mvc(&[]).await;
+    for query in [
+        "return_to=//evil.example/",
+        "return_to=https://evil.example/",
+        "return_to=/\\evil.example",
+        "return_to=/bff/logout",
+        "return_to=/a&return_to=/b",
+        "admin=yes",
+        "scope=admin",
+        &format!("return_to=/{}", "a".repeat(600)),
+    ] {
+        let answer = mvc
+            .app
+            .http
+            .get(mvc.app_url(&format!("/bff/login?{query}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::BAD_REQUEST, "{query}");
+        assert!(answer.headers().get(LOCATION).is_none());
+        assert!(
+            answer
+                .text()
+                .await
+                .unwrap()
+                .starts_with("This login link is not valid")
+        );
+    }
+    let logins: i64 = sqlx::query_scalar("SELECT count(*) FROM bff_logins")
+        .fetch_one(&mvc.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(logins, 0, "a refused login link stores nothing");
+
+    let home_error = |answer: &reqwest::Response| {
+        assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+        let location = location(answer);
+        assert!(location.starts_with("/?error="), "{location}");
+        let url = url::Url::parse(&format!("http://x{location}")).unwrap();
+        let params: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        assert!(set_cookie(answer, "session").is_none());
+        (
+            param(&params, "error").unwrap().to_owned(),
+            param(&params, "error_description").unwrap().to_owned(),
+        )
+    };
+
+    // The callback without the browser's login cookie (login CSRF, or another browser).
+    let (callback, login_cookie) = mvc.login_until_callback("", "user0", "password0").await;
+    let answer = mvc.app.http.get(&callback).send().await.unwrap();
+    let (error, description) = home_error(&answer);
+    assert_eq!(error, "invalid_request");
+    assert!(
+        description.contains("did not start a login"),
+        "{description}"
+    );
+    // With another browser's login cookie.
+    let (_, other_cookie) = mvc.login_until_callback("", "user1", "password1").await;
+    let answer = mvc
+        .app
+        .http
+        .get(&callback)
+        .header(COOKIE, other_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert!(home_error(&answer).1.contains("state mismatch"));
+    // Tampered: another iss (RFC 9207), or a repeated parameter.
+    let tampered = callback.replace("iss=", "iss=x");
+    let (callback2, cookie2) = mvc.login_until_callback("", "user0", "password0").await;
+    let answer = mvc
+        .app
+        .http
+        .get(callback2.replace("iss=", "iss=x"))
+        .header(COOKIE, &cookie2)
+        .send()
+        .await
+        .unwrap();
+    assert!(home_error(&answer).1.contains("(iss)"));
+    // The login is spent by that attempt: the genuine response cannot be used after it.
+    let answer = mvc
+        .app
+        .http
+        .get(&callback2)
+        .header(COOKIE, &cookie2)
+        .send()
+        .await
+        .unwrap();
+    assert!(home_error(&answer).1.contains("already used"));
+    let answer = mvc
+        .app
+        .http
+        .get(format!("{tampered}&code=again"))
+        .header(COOKIE, &login_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert!(home_error(&answer).1.contains("repeats"));
+    // A replayed code: the first callback works, a second browser flow cannot reuse its code.
+    let (callback3, cookie3) = mvc.login_until_callback("", "user0", "password0").await;
+    let ok = mvc
+        .app
+        .http
+        .get(&callback3)
+        .header(COOKIE, &cookie3)
+        .send()
+        .await
+        .unwrap();
+    assert!(set_cookie(&ok, "session").is_some());
+    let answer = mvc
+        .app
+        .http
+        .get(&callback3)
+        .header(COOKIE, &cookie3)
+        .send()
+        .await
+        .unwrap();
+    assert!(home_error(&answer).1.contains("already used"));
+    // The user cancels at the login form: the authorization server's access_denied.
+    let start = mvc
+        .app
+        .http
+        .get(mvc.app_url("/bff/login"))
+        .send()
+        .await
+        .unwrap();
+    let (login, _) = set_cookie(&start, "bff_login").unwrap();
+    let page = mvc.app.http.get(location(&start)).send().await.unwrap();
+    let cookie = page_cookie(&page);
+    let mut form = hidden_inputs(&page.text().await.unwrap());
+    form.retain(|(name, _)| name != "action");
+    form.push(("action".into(), "cancel".into()));
+    let cancelled = mvc.app.post_form("/authorize/login", &cookie, &form).await;
+    let answer = mvc
+        .app
+        .http
+        .get(location(&cancelled))
+        .header(COOKIE, format!("bff_login={login}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(home_error(&answer).0, "access_denied");
+
+    // Only the one genuine callback made a session.
+    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM bff_sessions")
+        .fetch_one(&mvc.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(sessions, 1);
+}
+
+#[tokio::test]
+async fn the_proxy_forwards_only_api_paths_and_bounded_bodies() {
+    let mvc = spawn_mvc(&[]).await;
+    let cookie = mvc.login("user0", "password0").await;
+    let csrf = mvc.csrf(&cookie).await;
+    for path in [
+        "/bff/api/..%2ftoken",
+        "/bff/api/orders/..%2F..%2Ftoken",
+        "/bff/api/a%5C..%5Ctoken",
+    ] {
+        let answer = mvc.call(Method::GET, path, &cookie).send().await.unwrap();
+        let (status, error, _) = oauth_error(answer).await;
+        assert_eq!(
+            (status, error.as_str()),
+            (StatusCode::BAD_REQUEST, "invalid_request"),
+            "{path}"
+        );
+    }
+    assert_eq!(
+        mvc.call(Method::GET, "/bff/token", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let big = mvc
+        .call(Method::POST, "/bff/api/orders", &cookie)
+        .header(CSRF, &csrf)
+        .header("content-type", "application/json")
+        .body(vec![b' '; 70 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(big.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // Malformed cookies are not looked up; no cookie at all is "not logged in".
+    for bad in ["", "short", &"%".repeat(43), &"a".repeat(4000)] {
+        let answer = mvc
+            .call(Method::GET, "/bff/api/orders", bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED, "{bad:.10}");
+        assert_eq!(answer.headers()["www-authenticate"], "Cookie realm=\"app\"");
+    }
+    let none = mvc
+        .app
+        .http
+        .get(mvc.app_url("/bff/api/orders"))
+        .send()
+        .await
+        .unwrap();
+    let (_, _, description) = oauth_error(none).await;
+    assert_eq!(description, "you are not logged in");
+    assert_eq!(mvc.order_count().await, 0);
+}
+
+#[tokio::test]
+async fn rest_mode_has_no_backend_for_frontend() {
+    let app = spawn_app().await;
+    for path in ["/bff/login", "/bff/session", "/bff/api/orders"] {
+        let answer = app
+            .http
+            .get(format!("{}{path}", app.app))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let config: Value = app
+        .http
+        .get(format!("{}/config.json", app.app))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(config["mode"], "rest");
+}
