@@ -2,7 +2,7 @@
 # Runs every check, failing fast: formatting, clippy (host crates, and the frontend on wasm32),
 # cargo test (every crate; the backend's integration tests start the real server), the release
 # frontend build, and the end-to-end tests (tests/e2e, node --test) against a backend this
-# script starts on free loopback ports with a fresh database.
+# script starts on free loopback ports with a fresh database: once in REST mode, once in MVC mode.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -77,17 +77,18 @@ free_ports() {
     });'
 }
 
+# start_backend MODE: the app's mode (rest or mvc, see README "REST or MVC").
 start_backend() {
-  local ports
+  local mode=$1 ports
   ports=$(free_ports)
   API_PORT=${ports% *}
   APP_PORT=${ports#* }
   E2E_API="http://127.0.0.1:$API_PORT"
   E2E_APP="http://127.0.0.1:$APP_PORT"
   E2E_TMP=$(mktemp -d)
-  BACKEND_LOG="$ROOT/target/e2e-backend.log"
-  note "backend: API $E2E_API, app $E2E_APP, database $E2E_TMP/test.db (log: target/e2e-backend.log)"
-  "$ROOT/target/debug/backend" --demo \
+  BACKEND_LOG="$ROOT/target/e2e-backend-$mode.log"
+  note "backend ($mode mode): API $E2E_API, app $E2E_APP, database $E2E_TMP/test.db (log: target/e2e-backend-$mode.log)"
+  "$ROOT/target/debug/backend" --demo --app-mode "$mode" \
     --api-addr "127.0.0.1:$API_PORT" --app-addr "127.0.0.1:$APP_PORT" \
     --issuer "$E2E_API" --app-url "$E2E_APP" \
     --database-url "sqlite://$E2E_TMP/test.db" --app-dir "$ROOT/dist" \
@@ -111,11 +112,14 @@ start_backend() {
   ok "backend answers on $E2E_API"
 }
 
+# run_e2e MODE [TEST FILE...]: the test files (all by default) against a backend in MODE. Each file
+# skips itself unless E2E_MODE is the mode it is about.
 run_e2e() {
-  local rc=0
-  start_backend || return 1
-  (cd "$ROOT/tests/e2e" && E2E_API="$E2E_API" E2E_APP="$E2E_APP" CHROMIUM="$CHROMIUM" \
-    timeout -k 10 600 node --test) || rc=$?
+  local mode=$1 rc=0
+  shift
+  start_backend "$mode" || return 1
+  (cd "$ROOT/tests/e2e" && E2E_MODE="$mode" E2E_API="$E2E_API" E2E_APP="$E2E_APP" \
+    CHROMIUM="$CHROMIUM" timeout -k 10 600 node --test "$@") || rc=$?
   if [ "$rc" -ne 0 ]; then
     fail "end-to-end tests failed; the end of the backend's log:"
     tail -n 40 "$BACKEND_LOG" >&2
@@ -126,7 +130,8 @@ run_e2e() {
   return "$rc"
 }
 
-step "end-to-end tests (node --test tests/e2e)" run_e2e
+step "end-to-end tests, REST mode (node --test tests/e2e)" run_e2e rest
+step "end-to-end tests, MVC mode (tests/e2e/mvc.test.mjs)" run_e2e mvc mvc.test.mjs
 
 CURRENT_STEP=
 printf '\nAll checks passed in %d s.\n' "$((SECONDS - TEST_START))"

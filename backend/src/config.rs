@@ -427,6 +427,13 @@ impl Config {
                  backend-for-frontend is a confidential client"
             );
         }
+        if self.app_mode == AppMode::Mvc && !self.bff_upstream().starts_with("http://") {
+            anyhow::bail!(
+                "--app-mode mvc reaches the authorization server over plain HTTP only; with an \
+                 https issuer, set --bff-upstream (BFF_UPSTREAM) to its loopback or private \
+                 address, e.g. http://127.0.0.1:5000"
+            );
+        }
         if self.session_idle_timeout > self.session_lifetime {
             anyhow::bail!(
                 "--session-idle-timeout ({} s) must not exceed --session-lifetime ({} s)",
@@ -577,6 +584,17 @@ mod tests {
         assert!(demo.check().is_ok());
         assert_eq!(demo.bff_secret(), Some(crate::demo::BFF_CLIENT_SECRET));
         assert!(Config::try_parse_from(["backend", "--app-mode", "spa"]).is_err());
+        let https = [
+            "backend",
+            "--app-mode",
+            "mvc",
+            "--demo",
+            "--issuer",
+            "https://a.test",
+        ];
+        assert!(Config::try_parse_from(https).unwrap().check().is_err());
+        let internal = [&https[..], &["--bff-upstream", "http://127.0.0.1:5000"]].concat();
+        assert!(Config::try_parse_from(internal).unwrap().check().is_ok());
         assert!(Config::try_parse_from(["backend", "--bff-client-secret", "short"]).is_err());
         let idle_too_long = Config::try_parse_from([
             "backend",

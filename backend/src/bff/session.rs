@@ -313,6 +313,43 @@ mod tests {
     }
 
     #[test]
+    fn over_https_the_cookie_is_secure_and_host_prefixed() {
+        use clap::Parser;
+        let config = Config::try_parse_from([
+            "backend",
+            "--app-url",
+            "https://shop.example",
+            "--session-lifetime",
+            "3600",
+        ])
+        .unwrap();
+        let key = SessionKey::generate();
+        let cookie = key.set_cookie(&config);
+        assert_eq!(
+            cookie.to_str().unwrap(),
+            format!(
+                "__Host-session={}; Path=/; HttpOnly; SameSite=Strict; Max-Age=3600; Secure",
+                key.0
+            )
+        );
+        assert_eq!(clear_cookie(&config), CLEARED_COOKIES[1]);
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("session={}", key.0)).unwrap(),
+        );
+        assert!(
+            SessionKey::from_request(&config, &headers).is_none(),
+            "over https only the __Host- cookie counts"
+        );
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("__Host-session={}", key.0)).unwrap(),
+        );
+        assert!(SessionKey::from_request(&config, &headers).is_some());
+    }
+
+    #[test]
     fn derived_values_differ() {
         let key = SessionKey::generate();
         assert_ne!(key.csrf_token(), key.id_hash());
