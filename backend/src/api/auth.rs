@@ -118,15 +118,24 @@ where
             (Scheme::Bearer, token) if api_token::looks_like(token) => Err(ApiError::InvalidToken(
                 "this is an API token: send it as Authorization: Token <token>, not Bearer".into(),
             )),
-            (Scheme::Bearer, token) => access_token::verify(&state, token)
-                .map(|claims| {
-                    Some(AccessToken {
-                        expires_at: Some(claims.exp),
-                        claims,
-                        scheme: Scheme::Bearer,
-                    })
-                })
-                .map_err(|why| ApiError::InvalidToken(why.to_owned())),
+            (Scheme::Bearer, token) => {
+                let claims = access_token::verify(&state, token)
+                    .map_err(|why| ApiError::InvalidToken(why.to_owned()))?;
+                // RFC 7009 §2.1: revocation invalidates the token. This API shares the
+                // authorization server's database, so a token revoked at /revoke or with its
+                // grant (logout, a reused refresh token, a replayed code, a disabled user) stops
+                // working here at once, not at its `exp`.
+                if state.db.access_token_revoked(&claims.jti).await? {
+                    return Err(ApiError::InvalidToken(
+                        "the access token was revoked".into(),
+                    ));
+                }
+                Ok(Some(AccessToken {
+                    expires_at: Some(claims.exp),
+                    claims,
+                    scheme: Scheme::Bearer,
+                }))
+            }
             (Scheme::Token, token) if token.split('.').count() == 3 => {
                 Err(ApiError::InvalidToken(
                     "this looks like an OAuth access token: send it as Authorization: Bearer <token>, not Token".into(),
@@ -146,7 +155,7 @@ where
 
 /// The scheme and token of `Bearer <token>` or `Token <token>`: scheme case-insensitive
 /// (RFC 9110 §11.1), token in the `token68` syntax of RFC 6750 §2.1.
-fn credentials(value: &[u8]) -> Result<(Scheme, &str), ApiError> {
+pub fn credentials(value: &[u8]) -> Result<(Scheme, &str), ApiError> {
     let value = std::str::from_utf8(value).map_err(|_| {
         ApiError::InvalidAuthRequest("the Authorization header is not valid text".into())
     })?;
@@ -173,10 +182,12 @@ fn credentials(value: &[u8]) -> Result<(Scheme, &str), ApiError> {
             "the access token is longer than {MAX_TOKEN_LEN} bytes"
         )));
     }
-    let token68 = token
-        .trim_end_matches('=')
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
+    // `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`: padding alone is no token.
+    let unpadded = token.trim_end_matches('=');
+    let token68 = !unpadded.is_empty()
+        && unpadded
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
     if !token68 {
         return Err(ApiError::InvalidAuthRequest(format!(
             "the {} token contains characters RFC 6750 §2.1 does not allow",
@@ -212,6 +223,13 @@ mod tests {
             bearer_token(b"Basic abc"),
             Err(ApiError::InvalidAuthRequest(_))
         ));
+        // Found by fuzzing (fuzz/fuzz_targets/authorization_header.rs): padding alone passed.
+        for padding_only in [&b"Bearer ="[..], b"Token ==", b"Bearer = "] {
+            assert!(matches!(
+                bearer_token(padding_only),
+                Err(ApiError::InvalidAuthRequest(_))
+            ));
+        }
         assert!(matches!(
             bearer_token(b"Bearer a b"),
             Err(ApiError::InvalidAuthRequest(_))

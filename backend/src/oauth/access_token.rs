@@ -85,7 +85,7 @@ pub fn validation(config: &Config) -> Validation {
 
 /// Verifies an access token as RFC 9068 §4 and RFC 8725 ask: the algorithm is fixed by the
 /// server (never read from the token), the key comes from our own key set by `kid` (never from
-/// `jwk`/`jku`/`x5u` headers), and `typ`, `iss`, `aud`, `exp` and `nbf` are all checked. The
+/// `jwk`/`jku`/`x5u`/`x5c` headers), and `typ`, `iss`, `aud`, `exp` and `nbf` are all checked. The
 /// error says why, in words for a developer.
 pub fn verify(state: &AppState, token: &str) -> Result<AccessTokenClaims, &'static str> {
     if token.len() > MAX_TOKEN_LEN {
@@ -109,9 +109,10 @@ pub fn verify(state: &AppState, token: &str) -> Result<AccessTokenClaims, &'stat
     if header.crit.is_some() {
         return Err("the access token has critical header parameters this API does not understand");
     }
-    if header.jwk.is_some() || header.jku.is_some() || header.x5u.is_some() {
+    if header.jwk.is_some() || header.jku.is_some() || header.x5u.is_some() || header.x5c.is_some()
+    {
         return Err(
-            "the access token names its own key (jwk/jku/x5u); only the issuer's keys are trusted",
+            "the access token names its own key (jwk/jku/x5u/x5c); only the issuer's keys are trusted",
         );
     }
     let kid = header.kid.ok_or("the access token has no kid header")?;

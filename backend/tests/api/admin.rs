@@ -21,33 +21,6 @@ async fn json_of(response: reqwest::Response, status: StatusCode) -> Value {
     response.json().await.unwrap()
 }
 
-/// Row counts of every table an admin operation may touch: a refused request changes none.
-async fn snapshot(app: &TestApp) -> Vec<i64> {
-    let mut counts = Vec::new();
-    for table in [
-        "users",
-        "clients",
-        "client_redirect_uris",
-        "scopes",
-        "api_tokens",
-        "grants WHERE revoked_at IS NULL",
-    ] {
-        let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-        counts.push(n);
-    }
-    let secrets: String = sqlx::query_scalar(
-        "SELECT group_concat(coalesce(secret_hash, '-') || scopes || grant_types) FROM clients",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    counts.push(secrets.len() as i64);
-    counts
-}
-
 async fn client_credentials(
     app: &TestApp,
     id: &str,
@@ -162,7 +135,7 @@ async fn only_administrators_get_the_admin_scope_and_the_api() {
     );
     // The last enabled administrator can be neither demoted nor disabled.
     for change in [json!({"role": "user"}), json!({"disabled": true})] {
-        let before = snapshot(&app).await;
+        let before = storage_fingerprint(&app).await;
         let response = app
             .admin(
                 Method::PATCH,
@@ -172,7 +145,7 @@ async fn only_administrators_get_the_admin_scope_and_the_api() {
             )
             .await;
         assert_eq!(refused(response).await.0, StatusCode::CONFLICT);
-        assert_eq!(snapshot(&app).await, before);
+        assert_eq!(storage_fingerprint(&app).await, before);
     }
 }
 
@@ -196,7 +169,7 @@ async fn users_are_created_disabled_and_reset() {
         .await;
 
     // Every malformed or rule-breaking body: refused with a reason, nothing stored.
-    let before = snapshot(&app).await;
+    let before = storage_fingerprint(&app).await;
     let with = |field: &str, value: Value| {
         let mut body = new_user.clone();
         body["username"] = json!("fox");
@@ -330,7 +303,7 @@ async fn users_are_created_disabled_and_reset() {
         )
         .await;
     assert_eq!(refused(response).await.1, "weak_password");
-    assert_eq!(snapshot(&app).await, before);
+    assert_eq!(storage_fingerprint(&app).await, before);
 
     // Disabling ends the user's grants and logins; enabling lets them log in again.
     let path = format!("/admin/users/{id}");
@@ -586,7 +559,7 @@ async fn a_browser_app_client_logs_in_with_pkce() {
     assert!(location(&answer).starts_with(&redirect));
 
     // Refusals, each with RFC 7591's error code, and nothing stored.
-    let before = snapshot(&app).await;
+    let before = storage_fingerprint(&app).await;
     let browser = |field: &str, value: Value| {
         let mut body = json!({"kind": "browser", "name": "Bad", "scope": "openid",
                               "redirect_uris": ["https://app.example/cb"]});
@@ -819,7 +792,7 @@ async fn a_browser_app_client_logs_in_with_pkce() {
             .await;
         assert_eq!(refused(response).await.0, status, "{body}");
     }
-    assert_eq!(snapshot(&app).await, before);
+    assert_eq!(storage_fingerprint(&app).await, before);
 
     // A change keeps what is not given, and the consent wording is the scope's description.
     let described = app
@@ -892,7 +865,7 @@ async fn api_tokens_through_the_admin_api() {
         "never the secret"
     );
 
-    let before = snapshot(&app).await;
+    let before = storage_fingerprint(&app).await;
     let cases: Vec<(Value, StatusCode)> = vec![
         (
             json!({"username": "user0", "name": "laptop", "scope": "orders:read"}),
@@ -951,7 +924,7 @@ async fn api_tokens_through_the_admin_api() {
         let response = app.admin(Method::GET, path, &token, None).await;
         assert_eq!(refused(response).await.0, status, "{path}");
     }
-    assert_eq!(snapshot(&app).await, before);
+    assert_eq!(storage_fingerprint(&app).await, before);
 
     let revoked = app
         .admin(Method::DELETE, &format!("/admin/tokens/{id}"), &token, None)

@@ -515,19 +515,20 @@ async fn the_server_renews_tokens_once_for_concurrent_calls() {
         jwt_part(recorded[1]["access_token"].as_str().unwrap(), 1)["jti"]
     );
 
-    // When the authorization server ends the login, the session ends with it.
-    let revoked = mvc
-        .app
-        .http
-        .post(mvc.app.url("/revoke"))
-        .basic_auth("demo-bff", Some("demo-bff-secret"))
-        .form(&[("token", new_refresh)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoked.status(), StatusCode::OK);
-    // The access token is a JWT the API checks by itself until it expires; at the next renewal
-    // the refusal reaches the session.
+    // When the authorization server ends the login, the session ends with it: at the next
+    // renewal of the access token...
+    let revoke = |token: String| {
+        mvc.app
+            .http
+            .post(mvc.app.url("/revoke"))
+            .basic_auth("demo-bff", Some("demo-bff-secret"))
+            .form(&[("token", token)])
+            .send()
+    };
+    assert_eq!(
+        revoke(new_refresh.to_owned()).await.unwrap().status(),
+        StatusCode::OK
+    );
     sqlx::query("UPDATE bff_sessions SET access_expires_at = ?")
         .bind(backend::storage::now() + 5)
         .execute(&mvc.app.pool)
@@ -554,13 +555,40 @@ async fn the_server_renews_tokens_once_for_concurrent_calls() {
         mvc.session(&cookie).await.status(),
         StatusCode::UNAUTHORIZED
     );
+
+    // ... or at once, when the API refuses the revoked access token; its answer comes through.
+    let cookie = mvc.login("user0", "password0").await;
+    let refresh_token = mvc.recorded()[2]["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        revoke(refresh_token).await.unwrap().status(),
+        StatusCode::OK
+    );
+    let answer = mvc
+        .call(Method::GET, "/bff/api/orders", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    assert!(www_authenticate(&answer).contains("the access token was revoked"));
+    assert!(
+        set_cookie(&answer, "session")
+            .unwrap()
+            .1
+            .contains("Max-Age=0")
+    );
+    assert_eq!(
+        mvc.session(&cookie).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 }
 
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<F::Output>
+/// Runs the calls concurrently, as a page's requests are.
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let handles: Vec<_> = futures.map(tokio::spawn).collect();

@@ -506,3 +506,48 @@ pub fn www_authenticate(response: &Response) -> String {
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default()
 }
+
+/// Every stored record a refused request must leave as it was, table by table: users, clients
+/// and their redirect URIs, scopes, consents, codes, grants, refresh and access tokens, API
+/// tokens and orders, each row with every column. Left out: the security event log (refusals
+/// are logged), an API token's `last_used_at` (use is recorded), and the signing keys (they
+/// follow their own schedule).
+pub async fn storage_fingerprint(app: &TestApp) -> Vec<(&'static str, String)> {
+    const TABLES: [&str; 12] = [
+        "users",
+        "clients",
+        "client_redirect_uris",
+        "scopes",
+        "consents",
+        "consent_tickets",
+        "authorization_codes",
+        "grants",
+        "refresh_tokens",
+        "access_tokens",
+        "api_tokens",
+        "orders",
+    ];
+    let mut fingerprint = Vec::new();
+    for table in TABLES {
+        let columns: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM pragma_table_info(?) WHERE name <> 'last_used_at' ORDER BY cid",
+        )
+        .bind(table)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+        let row = columns
+            .iter()
+            .map(|c| format!("quote({c})"))
+            .collect::<Vec<_>>()
+            .join(" || ',' || ");
+        let rows: Option<String> = sqlx::query_scalar(&format!(
+            "SELECT group_concat(r, char(10)) FROM (SELECT {row} AS r FROM {table} ORDER BY 1)"
+        ))
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        fingerprint.push((table, rows.unwrap_or_default()));
+    }
+    fingerprint
+}
