@@ -287,11 +287,15 @@ pub async fn logout(
     headers: HeaderMap,
 ) -> Result<Response, BffError> {
     let config = &bff.app.config;
-    if let Some(key) = SessionKey::from_request(config, &headers) {
-        check_csrf(config, &method, &headers, &key)?;
-        if let Ok(session) = Session::load(&bff, &headers).await {
-            end(&bff, session).await;
-        }
+    // Without the cookie there is nothing to end, and nothing to clear: answering a cross-site
+    // request (which never carries the `SameSite=Strict` cookie) with a clearing `Set-Cookie`
+    // would let any site log the user out.
+    let Some(key) = SessionKey::from_request(config, &headers) else {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    };
+    check_csrf(config, &method, &headers, &key)?;
+    if let Ok(session) = Session::load(&bff, &headers).await {
+        end(&bff, session).await;
     }
     Ok((
         StatusCode::NO_CONTENT,

@@ -94,7 +94,12 @@ impl Bff {
 /// API uses, so the app's one error path handles both modes.
 #[derive(Debug)]
 pub enum BffError {
-    /// 401 `invalid_token`: no session, or it ended; the cookie is cleared.
+    /// 401 `invalid_token`: the request carried no session cookie. Nothing is cleared: a
+    /// cross-site request arrives without the `SameSite=Strict` cookie, and clearing it then
+    /// would let any site log the user out.
+    NotLoggedIn,
+    /// 401 `invalid_token`: the request's session ended (or never existed); its cookie is
+    /// cleared.
     NoSession(String),
     /// 403 `access_denied`: a cross-site request, or one without the session's CSRF token.
     Forbidden(String),
@@ -115,7 +120,13 @@ impl From<sqlx::Error> for BffError {
 
 impl IntoResponse for BffError {
     fn into_response(self) -> Response {
+        let clear = matches!(self, Self::NoSession(_));
         let (status, error, description) = match self {
+            Self::NotLoggedIn => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "you are not logged in".to_owned(),
+            ),
             Self::NoSession(why) => (StatusCode::UNAUTHORIZED, "invalid_token", why),
             Self::Forbidden(why) => (StatusCode::FORBIDDEN, "access_denied", why),
             Self::BadRequest(why) => (StatusCode::BAD_REQUEST, "invalid_request", why),
@@ -133,14 +144,17 @@ impl IntoResponse for BffError {
             .into_response();
         if status == StatusCode::UNAUTHORIZED {
             // RFC 9110 §11.6.1: a 401 names how to authenticate; here, by logging in to get a
-            // session cookie. The browser's cookie names a session that is gone: drop it.
+            // session cookie.
             let headers = response.headers_mut();
             headers.insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Cookie realm=\"app\""),
             );
-            for cookie in session::CLEARED_COOKIES {
-                headers.append(header::SET_COOKIE, HeaderValue::from_static(cookie));
+            if clear {
+                // The browser's cookie names a session that is gone: drop it.
+                for cookie in session::CLEARED_COOKIES {
+                    headers.append(header::SET_COOKIE, HeaderValue::from_static(cookie));
+                }
             }
         }
         response

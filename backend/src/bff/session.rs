@@ -162,8 +162,7 @@ impl Session {
     /// here, so they cannot be used even before the periodic purge.
     pub async fn load(bff: &Bff, headers: &HeaderMap) -> Result<Self, BffError> {
         let config = &bff.app.config;
-        let key = SessionKey::from_request(config, headers)
-            .ok_or_else(|| BffError::NoSession("you are not logged in".into()))?;
+        let key = SessionKey::from_request(config, headers).ok_or(BffError::NotLoggedIn)?;
         let session = Self::load_key(bff, key).await?;
         let now = now();
         if now - session.row.last_seen_at >= TOUCH_EVERY_SECS {

@@ -429,6 +429,19 @@ async fn forged_and_cross_site_requests_are_refused() {
         .await
         .unwrap();
     assert_eq!(form.status(), StatusCode::UNAUTHORIZED);
+    // Without the cookie nothing is cleared: a cross-site page must not be able to log the user
+    // out by getting the browser to apply a clearing Set-Cookie (found by the browser test).
+    assert!(form.headers().get(SET_COOKIE).is_none());
+    let cookieless_logout = mvc
+        .app
+        .http
+        .post(mvc.app_url("/bff/logout"))
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cookieless_logout.status(), StatusCode::NO_CONTENT);
+    assert!(cookieless_logout.headers().get(SET_COOKIE).is_none());
     // Logging someone out is a change too.
     let logout = mvc
         .call(Method::POST, "/bff/logout", &cookie)
