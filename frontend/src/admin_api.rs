@@ -1,7 +1,8 @@
 //! The admin API (`/admin/*` on the API origin): what the console sends and gets back.
 //!
-//! Every call goes through [`Api`], so it carries the same `Authorization: Bearer` header and a
-//! 401 ends the session the same way. The token needs the `admin` scope and an administrator
+//! Every call goes through [`Api`], so it carries the same `Authorization: Bearer` header (MVC
+//! mode: goes through the server's `/bff/admin/…` the same way) and a 401 ends the session the
+//! same way. The token needs the `admin` scope and an administrator
 //! behind it: without the scope the API answers 403 `insufficient_scope`, for anyone else 403
 //! `access_denied`; both arrive here as [`ApiError`]s that say so.
 

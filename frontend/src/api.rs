@@ -8,6 +8,12 @@
 //! - the protected API through [`Api`], which attaches `Authorization: Bearer` (RFC 6750 §2.1)
 //!   to every call and turns a 401 into the end of the session; the admin API's calls
 //!   ([`crate::admin_api`]) go through the same helpers.
+//!
+//! In MVC mode the app calls none of the authorization server's endpoints: [`Api`] calls the
+//! backend-for-frontend on the app's own origin (`/bff/api/…`, `/bff/admin/…`), which adds the
+//! token on the server; the browser sends only its session cookie and the CSRF header. The
+//! session itself is read with [`load_server_session`] at start-up and ended with
+//! [`Api::end_server_session`].
 
 use std::fmt;
 
@@ -15,7 +21,8 @@ use gloo_net::http::{Method, Request, RequestBuilder, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::api::{Me, NewOrder, Order, Product};
-use shared::config::AppConfig;
+use shared::bff::{self, SessionInfo};
+use shared::config::{AppConfig, AppMode};
 use shared::oauth::{ErrorResponse, ServerMetadata, TokenResponse};
 use shared::pkce::CodeVerifier;
 
@@ -245,6 +252,36 @@ pub fn session_ended(why: &str) -> String {
     )
 }
 
+/// MVC mode: `GET /bff/session` at start-up, before there is an [`Api`]. `None` when there is no
+/// live session (401).
+pub async fn load_server_session() -> Result<Option<SessionInfo>, ApiError> {
+    let path = format!("{}/session", bff::PREFIX);
+    let response = Request::get(&path)
+        .send()
+        .await
+        .map_err(|_| ApiError::Unreachable {
+            service: "app's server",
+            url: path.clone(),
+        })?;
+    match response.status() {
+        200 => json_body(response, &path).await.map(Some),
+        401 => Ok(None),
+        status => Err(ApiError::Rejected {
+            status,
+            body: response.json().await.ok(),
+        }),
+    }
+}
+
+/// Where [`Api`] sends its calls: the API itself (REST), or the backend-for-frontend on the app's
+/// own origin (MVC), which mirrors the API's paths under [`bff::PREFIX`].
+fn api_base(config: &AppConfig, app_origin: &str) -> String {
+    match config.mode {
+        AppMode::Rest => config.api_base.trim_end_matches('/').to_owned(),
+        AppMode::Mvc => format!("{}{}", app_origin.trim_end_matches('/'), bff::PREFIX),
+    }
+}
+
 /// A success's JSON body, or why it is not what the app expects.
 async fn json_body<T: DeserializeOwned>(response: Response, path: &str) -> Result<T, ApiError> {
     response.json().await.map_err(|_| {
@@ -262,11 +299,26 @@ pub struct Api {
 }
 
 impl Api {
-    pub fn new(base: &str, session: Session) -> Self {
+    pub fn new(config: &AppConfig, session: Session) -> Self {
+        let origin = web_sys::window()
+            .and_then(|window| window.location().origin().ok())
+            .unwrap_or_default();
         Self {
-            base: base.trim_end_matches('/').to_owned(),
+            base: api_base(config, &origin),
             session,
         }
+    }
+
+    /// MVC mode: `GET /bff/session`, what the server's session is now (its exchanges change as
+    /// it refreshes the token).
+    pub async fn server_session(&self) -> Result<SessionInfo, ApiError> {
+        self.get("/session").await
+    }
+
+    /// MVC mode: `POST /bff/logout`: the server ends the session and revokes its tokens.
+    pub async fn end_server_session(&self) -> Result<(), ApiError> {
+        self.send_no_content(Method::POST, "/logout", None::<&()>)
+            .await
     }
 
     /// `GET /api/products` (scope `products:read`).
@@ -349,10 +401,21 @@ impl Api {
         format!("{}{path}", self.base)
     }
 
-    /// RFC 6750 §2.1: the token goes in the `Authorization` header, never in the URL.
+    /// REST, RFC 6750 §2.1: the token goes in the `Authorization` header, never in the URL.
+    /// MVC: the browser has no token; the session cookie goes along by itself (same origin), and
+    /// the session's CSRF token shows the call comes from this app, not from a page that made the
+    /// browser send it.
     fn authorized(&self, request: RequestBuilder) -> Result<RequestBuilder, ApiError> {
-        let token = self.session.bearer().ok_or(ApiError::NotLoggedIn)?;
-        Ok(request.header("Authorization", &format!("Bearer {token}")))
+        match self.session.mode() {
+            AppMode::Rest => {
+                let token = self.session.bearer().ok_or(ApiError::NotLoggedIn)?;
+                Ok(request.header("Authorization", &format!("Bearer {token}")))
+            }
+            AppMode::Mvc => {
+                let csrf = self.session.csrf_token().ok_or(ApiError::NotLoggedIn)?;
+                Ok(request.header(bff::CSRF_HEADER, &csrf))
+            }
+        }
     }
 
     async fn send(&self, request: Request) -> Result<Response, ApiError> {
@@ -471,6 +534,23 @@ mod tests {
         assert_eq!(
             well_known_url("https://example.com/tenant/"),
             "https://example.com/.well-known/oauth-authorization-server/tenant"
+        );
+    }
+
+    #[test]
+    fn mvc_calls_go_to_the_apps_own_origin() {
+        let mut config = AppConfig {
+            api_base: "http://127.0.0.1:5000/".into(),
+            ..AppConfig::default()
+        };
+        assert_eq!(
+            api_base(&config, "http://127.0.0.1:8080"),
+            "http://127.0.0.1:5000"
+        );
+        config.mode = AppMode::Mvc;
+        assert_eq!(
+            api_base(&config, "http://127.0.0.1:8080"),
+            "http://127.0.0.1:8080/bff"
         );
     }
 

@@ -5,9 +5,11 @@ use leptos_router::NavigateOptions;
 use leptos_router::components::{A, ParentRoute, Route, Router, Routes};
 use leptos_router::hooks::use_navigate;
 use leptos_router::path;
+use shared::bff::SessionInfo;
+use shared::config::AppMode;
 use shared::scope::ADMIN;
 
-use crate::api::{self, Api, Deployment};
+use crate::api::{self, Api, ApiError, Deployment};
 use crate::components::Loading;
 use crate::pages::admin::{
     AdminConsole, clients::Clients, events::Events, keys::Keys, scopes::Scopes, tokens::Tokens,
@@ -23,7 +25,7 @@ use crate::session::{Session, use_session};
 /// Loads the deployment (runtime config and server metadata), then shows the app.
 #[component]
 pub fn App() -> impl IntoView {
-    let deployment = LocalResource::new(api::load_deployment);
+    let started = LocalResource::new(start);
     view! {
         <Suspense fallback=|| {
             view! {
@@ -33,20 +35,43 @@ pub fn App() -> impl IntoView {
             }
         }>
             {move || Suspend::new(async move {
-                let deployment = deployment.await;
-                view! { <Shell deployment /> }
+                let (deployment, server_session) = started.await;
+                view! { <Shell deployment server_session /> }
             })}
         </Suspense>
     }
 }
 
+/// The deployment and, in MVC mode, the server's session: the browser has nothing to restore
+/// that one from.
+async fn start() -> (Deployment, Result<Option<SessionInfo>, ApiError>) {
+    let deployment = api::load_deployment().await;
+    let server_session = match deployment.config.mode {
+        AppMode::Rest => Ok(None),
+        AppMode::Mvc => api::load_server_session().await,
+    };
+    (deployment, server_session)
+}
+
 /// Provides the deployment, the session and the API client to every page.
 #[component]
-fn Shell(deployment: Deployment) -> impl IntoView {
-    let session = Session::restore();
+fn Shell(
+    deployment: Deployment,
+    server_session: Result<Option<SessionInfo>, ApiError>,
+) -> impl IntoView {
+    let mode = deployment.config.mode;
+    let (server_session, problem) = match server_session {
+        Ok(info) => (info, None),
+        Err(e) => (None, Some(e)),
+    };
+    let session = Session::restore(mode, server_session);
+    if let Some(e) = problem {
+        session.set_flash(format!("Your session could not be read: {e}"));
+    }
+    let api = Api::new(&deployment.config, session);
     provide_context(session);
-    provide_context(Api::new(&deployment.config.api_base, session));
-    provide_context(Refresher::start(session, deployment.clone()));
+    provide_context(Refresher::start(session, deployment.clone(), api.clone()));
+    provide_context(api);
     provide_context(deployment);
 
     view! {
@@ -72,9 +97,15 @@ fn Shell(deployment: Deployment) -> impl IntoView {
                     </ParentRoute>
                 </Routes>
             </main>
-            <footer class="footer container">
-                "OAuth 2.0 authorization code + PKCE · access token sent as "
-                <code>"Authorization: Bearer"</code>
+            <footer class="footer container" data-testid="footer">
+                "OAuth 2.0 authorization code + PKCE · "
+                {match mode {
+                    AppMode::Rest => {
+                        view! { "access token sent as " <code>"Authorization: Bearer"</code> }
+                            .into_any()
+                    }
+                    AppMode::Mvc => "tokens kept on the server (backend-for-frontend)".into_any(),
+                }}
             </footer>
         </Router>
     }
@@ -126,6 +157,7 @@ fn NavBar() -> impl IntoView {
                     <span class="logo" aria-hidden="true">"◆"</span>
                     " OAuth Shop"
                 </A>
+                <ModeBadge mode=session.mode() />
                 <Show when=move || session.is_logged_in()>
                     <ul class="links">
                         <li>
@@ -163,5 +195,27 @@ fn NavBar() -> impl IntoView {
                 </div>
             </nav>
         </header>
+    }
+}
+
+/// Which of the app's two versions this is (source document 000): REST or MVC.
+#[component]
+fn ModeBadge(mode: AppMode) -> impl IntoView {
+    let (label, title) = match mode {
+        AppMode::Rest => (
+            "REST",
+            "REST mode: this browser holds the access token and sends it to the API as \
+             Authorization: Bearer",
+        ),
+        AppMode::Mvc => (
+            "MVC",
+            "MVC mode: the tokens stay on the server (backend-for-frontend); this browser holds \
+             only an HttpOnly session cookie",
+        ),
+    };
+    view! {
+        <span class="mode-badge" data-mode=mode.as_str() data-testid="app-mode" title=title>
+            {label} " mode"
+        </span>
     }
 }

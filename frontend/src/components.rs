@@ -2,18 +2,22 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
+use shared::bff;
+use shared::config::AppMode;
 
 use crate::api::Deployment;
 use crate::oauth;
 use crate::session::use_session;
 
-/// The "Log in" button: starts the authorization code flow, or says why it cannot.
+/// The "Log in" button: starts the authorization code flow (MVC mode: the server's, which comes
+/// back to this page), or says why it cannot.
 #[component]
 pub fn LoginButton() -> impl IntoView {
     let deployment = expect_context::<Deployment>();
     let error = RwSignal::new(None::<String>);
     let log_in = move |_| {
-        if let Err(e) = oauth::start_login(&deployment) {
+        let here = window().location().pathname().unwrap_or_default();
+        if let Err(e) = oauth::start_login(&deployment, &here) {
             error.set(Some(e.to_string()));
         }
     };
@@ -22,6 +26,20 @@ pub fn LoginButton() -> impl IntoView {
             "Log in"
         </button>
         {move || error.get().map(|text| view! { <p class="flash error" role="alert">{text}</p> })}
+    }
+}
+
+/// Where a page's data comes from: `GET {path}` on the API, called by this browser (REST) or by
+/// the server for it (MVC).
+#[component]
+pub fn FetchedFrom(path: &'static str) -> impl IntoView {
+    match use_session().mode() {
+        AppMode::Rest => view! { "Fetched from " <code>"GET " {path}</code> }.into_any(),
+        AppMode::Mvc => view! {
+            "Fetched from " <code>"GET " {bff::PREFIX} {path}</code>
+            " (the server calls " <code>{path}</code> " with your access token)"
+        }
+        .into_any(),
     }
 }
 

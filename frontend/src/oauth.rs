@@ -9,14 +9,22 @@
 //! `admin`) and says where the callback should return. The server silently leaves out a scope
 //! the user may not have (RFC 6749 §3.3), so the callback records a refusal
 //! ([`record_step_up`]) and the page can say so instead of offering the same login again.
+//!
+//! In MVC mode the server does all of this: the app only navigates to `/bff/login` (with
+//! `admin=true` for the step-up), the backend-for-frontend keeps `state` and the verifier, and
+//! the authorization server returns to `/bff/callback` on the server. A login it could not
+//! complete comes back to `/?error=…` ([`take_server_login_error`]).
 
 use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use leptos::prelude::window;
+use shared::bff;
+use shared::config::AppMode;
 use shared::pkce::{CodeVerifier, METHOD_S256};
-use web_sys::Storage;
+use shared::scope::ADMIN;
+use web_sys::{Storage, UrlSearchParams};
 
 use crate::api::Deployment;
 
@@ -28,6 +36,8 @@ const RETURN_TO_KEY: &str = "oauth.return_to";
 const STEP_UP_KEY: &str = "oauth.step_up";
 /// `{scope}` → the `sub` of the last login that asked for `scope` and did not get it.
 const REFUSED_KEY_PREFIX: &str = "oauth.refused.";
+/// Where a login from the home page lands (the REST callback's default, too).
+const AFTER_LOGIN: &str = "/products";
 
 /// Why a login could not start or finish in this browser.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,18 +86,69 @@ pub fn redirect_uri() -> String {
 }
 
 /// Generates `state` and a PKCE verifier, remembers them, and sends the browser to the
-/// authorization endpoint. Only returns on failure.
-pub fn start_login(deployment: &Deployment) -> Result<(), LoginError> {
-    redirect_to_login(deployment, None, None)
+/// authorization endpoint. MVC mode: sends the browser to the server's `/bff/login`, which comes
+/// back to `here` (the app path the user is on). Only returns on failure.
+pub fn start_login(deployment: &Deployment, here: &str) -> Result<(), LoginError> {
+    match deployment.config.mode {
+        AppMode::Rest => redirect_to_login(deployment, None, None),
+        AppMode::Mvc => redirect_to_server_login(after_login(here), false),
+    }
 }
 
-/// A login that also asks for `scope` and comes back to `return_to` (an app path).
-pub fn start_step_up(
-    deployment: &Deployment,
-    scope: &str,
-    return_to: &str,
-) -> Result<(), LoginError> {
-    redirect_to_login(deployment, Some(scope), Some(return_to))
+/// A login that also asks for the `admin` scope and comes back to `return_to` (an app path).
+pub fn start_admin_step_up(deployment: &Deployment, return_to: &str) -> Result<(), LoginError> {
+    match deployment.config.mode {
+        AppMode::Rest => redirect_to_login(deployment, Some(ADMIN), Some(return_to)),
+        AppMode::Mvc => redirect_to_server_login(after_login(return_to), true),
+    }
+}
+
+/// MVC mode: `GET /bff/login?return_to=…[&admin=true]`, a navigation, not a fetch: the server
+/// answers with a redirect to the authorization server.
+fn redirect_to_server_login(return_to: &str, admin: bool) -> Result<(), LoginError> {
+    let query = UrlSearchParams::new().map_err(|_| LoginError::Redirect)?;
+    query.append("return_to", return_to);
+    if admin {
+        query.append("admin", "true");
+    }
+    let url = format!("{}/login?{}", bff::PREFIX, String::from(query.to_string()));
+    window()
+        .location()
+        .assign(&url)
+        .map_err(|_| LoginError::Redirect)
+}
+
+/// Where a login started on the app path `here` should come back to: the same page, except from
+/// the home page (and anything that is not a path of this app), the products.
+fn after_login(here: &str) -> &str {
+    match safe_return_path(here) {
+        Some("/") | None => AFTER_LOGIN,
+        Some(path) => path,
+    }
+}
+
+/// MVC mode: when the server could not complete a login it sends the browser to
+/// `/?error=…&error_description=…`. Returns the message for the home page, and takes the
+/// parameters out of the address bar (without a navigation) so a reload does not repeat it.
+pub fn take_server_login_error() -> Option<String> {
+    let location = window().location();
+    let query = UrlSearchParams::new_with_str(&location.search().ok()?).ok()?;
+    let error = query.get("error")?;
+    let message = login_failure(&error, query.get("error_description").as_deref());
+    if let Ok(history) = window().history() {
+        let path = location.pathname().unwrap_or_else(|_| "/".into());
+        // Only the address bar depends on it: nothing to do if the browser refuses.
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path));
+    }
+    Some(message)
+}
+
+/// RFC 6749 §4.1.2.1: `error` is a code for programs, `error_description` for people.
+fn login_failure(error: &str, description: Option<&str>) -> String {
+    match description.map(str::trim).filter(|text| !text.is_empty()) {
+        Some(text) => format!("The login failed: {}.", text.trim_end_matches('.')),
+        None => format!("The login failed ({error})."),
+    }
 }
 
 fn redirect_to_login(
@@ -213,6 +274,30 @@ fn session_storage() -> Result<Storage, LoginError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logins_come_back_where_they_started() {
+        assert_eq!(after_login("/orders"), "/orders");
+        assert_eq!(after_login("/admin/users"), "/admin/users");
+        assert_eq!(after_login("/"), "/products");
+        assert_eq!(after_login("//evil.example"), "/products");
+    }
+
+    #[test]
+    fn failed_logins_say_why() {
+        assert_eq!(
+            login_failure("access_denied", Some("the user denied access.")),
+            "The login failed: the user denied access."
+        );
+        assert_eq!(
+            login_failure("server_error", Some(" ")),
+            "The login failed (server_error)."
+        );
+        assert_eq!(
+            login_failure("server_error", None),
+            "The login failed (server_error)."
+        );
+    }
 
     #[test]
     fn return_paths_stay_in_the_app() {

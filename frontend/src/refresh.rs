@@ -12,6 +12,10 @@
 //! - the new refresh token is stored before anything else ([`Session::renew`]).
 //!
 //! Logging out revokes the refresh token (RFC 7009), which ends the login on the server too.
+//!
+//! In MVC mode there is nothing to refresh here: the backend-for-frontend renews its own tokens,
+//! so no timer is ever set, and logging out is one call to `POST /bff/logout`, after which the
+//! server revokes the tokens.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -20,11 +24,12 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use shared::config::AppMode;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
-use crate::api::{self, ApiError, Deployment};
+use crate::api::{self, Api, ApiError, Deployment};
 use crate::session::{RefreshGrant, Session};
 
 /// Refresh at this share of the access token's lifetime …
@@ -61,6 +66,8 @@ pub fn refresh_due_ms(grant: &RefreshGrant) -> f64 {
 pub struct Refresher {
     session: Session,
     deployment: StoredValue<Deployment>,
+    /// MVC mode: how logging out reaches the server.
+    api: StoredValue<Api>,
     /// When the next refresh will run (ms since the epoch, this browser's clock); `None` when
     /// there is no refresh token.
     next: RwSignal<Option<f64>>,
@@ -77,19 +84,22 @@ impl Refresher {
     /// Starts keeping the session fresh: reschedules whenever the access token changes (login,
     /// refresh, logout, expiry). After a reload the schedule comes back from `sessionStorage`;
     /// a refresh that is already due (or a refresh token whose access token the browser has
-    /// already dropped) runs at once.
-    pub fn start(session: Session, deployment: Deployment) -> Self {
+    /// already dropped) runs at once. In MVC mode it never schedules anything.
+    pub fn start(session: Session, deployment: Deployment, api: Api) -> Self {
         let refresher = Self {
             session,
             deployment: StoredValue::new(deployment),
+            api: StoredValue::new(api),
             next: RwSignal::new(None),
             in_flight: RwSignal::new(false),
             timer: StoredValue::new(None),
         };
-        Effect::new(move |_| {
-            let _changed = session.token();
-            refresher.reschedule();
-        });
+        if session.mode() == AppMode::Rest {
+            Effect::new(move |_| {
+                let _changed = session.token();
+                refresher.reschedule();
+            });
+        }
         refresher
     }
 
@@ -106,7 +116,27 @@ impl Refresher {
     /// Ends the session here at once, then revokes the refresh token, best effort: an
     /// unreachable server must not keep anyone logged in, and the tokens are gone from the
     /// browser either way.
+    ///
+    /// MVC mode: asks the server to end the session (it revokes the tokens), then forgets the
+    /// session here whatever the answer.
     pub fn log_out(self) {
+        if self.session.mode() == AppMode::Mvc {
+            let (session, api) = (self.session, self.api.get_value());
+            spawn_local(async move {
+                let ended = api.end_server_session().await;
+                session.log_out();
+                // A 401 means the session had already ended on the server.
+                if let Err(e) = ended
+                    && !matches!(e, ApiError::Unauthorized(_))
+                {
+                    session.set_flash(format!(
+                        "You are logged out here, but the server could not end the session ({e}); \
+                         it ends by itself when it expires."
+                    ));
+                }
+            });
+            return;
+        }
         let refresh_token = self.session.log_out();
         let Deployment { config, server } = self.deployment.get_value();
         if let (Some(token), Ok(server)) = (refresh_token, server) {

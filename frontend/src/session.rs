@@ -14,14 +14,22 @@
 //!
 //! [`Session`] mirrors the cookie in a signal so the nav bar and pages react to logging in and
 //! out, and carries the flash message the home page shows after the session ends.
+//!
+//! In MVC mode ([`AppMode::Mvc`]) none of the above is used: the browser never holds a token.
+//! The backend-for-frontend keeps the tokens in a server-side session, identified by an
+//! `HttpOnly` cookie this app cannot read, and [`Session`] holds what `GET /bff/session` says
+//! about it ([`SessionInfo`]: the claims, the CSRF token, the server's exchanges).
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+use shared::bff::SessionInfo;
+use shared::config::AppMode;
 use shared::oauth::{AccessTokenClaims, TokenResponse};
+use shared::scope::ScopeSet;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlDocument, Storage};
 
-use crate::jwt;
+use crate::{jwt, oauth};
 
 const COOKIE_NAME: &str = "access_token";
 const REFRESH_KEY: &str = "oauth.refresh";
@@ -31,7 +39,11 @@ const REFRESH_HINT_CHARS: usize = 6;
 
 #[derive(Clone, Copy)]
 pub struct Session {
+    mode: AppMode,
+    /// REST mode: the access token, as the cookie holds it.
     token: RwSignal<Option<String>>,
+    /// MVC mode: the server-side session, as `GET /bff/session` last described it.
+    server: RwSignal<Option<SessionInfo>>,
     /// The first characters of the refresh token this tab holds, for display only.
     refresh_hint: RwSignal<Option<String>>,
     /// A one-off message for the home page ("Your session has expired …").
@@ -61,38 +73,62 @@ pub fn use_session() -> Session {
 }
 
 impl Session {
-    /// The session as the cookie jar and this tab's `sessionStorage` have it when the app starts.
-    pub fn restore() -> Self {
+    /// The session when the app starts. REST: as the cookie jar and this tab's `sessionStorage`
+    /// have it. MVC: `server`, what `GET /bff/session` answered (`None`: not logged in).
+    pub fn restore(mode: AppMode, server: Option<SessionInfo>) -> Self {
+        // MVC mode never reads the token cookie or sessionStorage: nothing of this app is there.
+        let (token, refresh_hint, server) = match mode {
+            AppMode::Rest => (
+                read_cookie(),
+                read_refresh_grant().map(|grant| hint(&grant)),
+                None,
+            ),
+            AppMode::Mvc => (None, None, server),
+        };
         Self {
-            token: RwSignal::new(read_cookie()),
-            refresh_hint: RwSignal::new(read_refresh_grant().map(|grant| hint(&grant))),
+            mode,
+            token: RwSignal::new(token),
+            server: RwSignal::new(server),
+            refresh_hint: RwSignal::new(refresh_hint),
             flash: RwSignal::new(None),
         }
     }
 
-    /// Whether there is an access token (reactive).
-    pub fn is_logged_in(&self) -> bool {
-        self.token.with(Option::is_some)
+    pub fn mode(&self) -> AppMode {
+        self.mode
     }
 
-    /// The raw access token (reactive).
+    /// Whether there is an access token, here or on the server (reactive).
+    pub fn is_logged_in(&self) -> bool {
+        match self.mode {
+            AppMode::Rest => self.token.with(Option::is_some),
+            AppMode::Mvc => self.server.with(Option::is_some),
+        }
+    }
+
+    /// The raw access token (reactive); never one in MVC mode.
     pub fn token(&self) -> Option<String> {
         self.token.get()
     }
 
-    /// The token's claims, read without checking the signature (reactive). `None` when logged out
-    /// or when the token is not a JWT this app understands.
+    /// The access token's claims (reactive). REST: read from the token without checking the
+    /// signature, `None` when it is not a JWT this app understands. MVC: as the server decoded
+    /// them. `None` when logged out.
     pub fn claims(&self) -> Option<AccessTokenClaims> {
-        self.token
-            .with(|token| token.as_deref().and_then(|t| jwt::decode(t).ok()))
-            .and_then(|decoded| decoded.claims)
+        match self.mode {
+            AppMode::Rest => self
+                .token
+                .with(|token| token.as_deref().and_then(|t| jwt::decode(t).ok()))
+                .and_then(|decoded| decoded.claims),
+            AppMode::Mvc => self
+                .server
+                .with(|info| info.as_ref().map(|i| i.claims.clone())),
+        }
     }
 
     /// [`Self::claims`], without subscribing to changes.
     pub fn claims_untracked(&self) -> Option<AccessTokenClaims> {
-        self.token
-            .with_untracked(|token| token.as_deref().and_then(|t| jwt::decode(t).ok()))
-            .and_then(|decoded| decoded.claims)
+        untrack(|| self.claims())
     }
 
     /// Whether the access token carries `scope` (reactive).
@@ -101,8 +137,40 @@ impl Session {
             .is_some_and(|claims| claims.scope.contains(scope))
     }
 
-    /// The token to send now. The cookie is the source of truth: when the browser has dropped it
-    /// because `Max-Age` ran out, the session ends here rather than with a round trip to the API.
+    /// Whether the last login asked for `scope` on top of the usual ones (a step-up) and the
+    /// server left it out (reactive): RFC 6749 §3.3 lets it grant less than asked, silently.
+    pub fn step_up_refused(&self, scope: &str) -> bool {
+        match self.mode {
+            AppMode::Rest => self
+                .claims()
+                .is_some_and(|claims| oauth::step_up_refused(scope, &claims.sub)),
+            AppMode::Mvc => self.server.with(|info| {
+                info.as_ref().is_some_and(|info| {
+                    asked_and_refused(&info.requested_scope, &info.claims.scope, scope)
+                })
+            }),
+        }
+    }
+
+    /// MVC mode: the server-side session (reactive), for the token page.
+    pub fn server_session(&self) -> Option<SessionInfo> {
+        self.server.get()
+    }
+
+    /// MVC mode: what `GET /bff/session` says now.
+    pub fn set_server_session(&self, info: SessionInfo) {
+        self.server.set(Some(info));
+    }
+
+    /// MVC mode: the session's CSRF token, for the `x-csrf-token` header (not reactive).
+    pub fn csrf_token(&self) -> Option<String> {
+        self.server
+            .with_untracked(|info| info.as_ref().map(|info| info.csrf_token.clone()))
+    }
+
+    /// REST mode: the token to send now. The cookie is the source of truth: when the browser has
+    /// dropped it because `Max-Age` ran out, the session ends here rather than with a round trip
+    /// to the API.
     pub fn bearer(&self) -> Option<String> {
         let token = read_cookie();
         if token.is_none() && self.token.get_untracked().is_some() {
@@ -172,23 +240,41 @@ impl Session {
     }
 
     /// Forgets every token and returns the refresh token, for the caller to revoke; the shell
-    /// then returns to the home page.
+    /// then returns to the home page. In MVC mode the caller has ended the session on the server
+    /// already, and there is no token here to forget.
     pub fn log_out(&self) -> Option<String> {
-        let refresh_token = read_refresh_grant().map(|grant| grant.refresh_token);
-        self.forget_refresh_token();
-        remove_cookie();
-        self.token.set(None);
+        let refresh_token = self.forget_tokens();
         self.flash.set(None);
         refresh_token
     }
 
-    /// Ends the session because the API or the authorization server refused a token, and says why
-    /// on the home page.
+    /// Ends the session because the API or the authorization server refused a token (or, in MVC
+    /// mode, the server's session is gone), and says why on the home page.
     pub fn expire(&self, why: impl Into<String>) {
-        self.forget_refresh_token();
-        remove_cookie();
-        self.token.set(None);
+        self.forget_tokens();
         self.flash.set(Some(why.into()));
+    }
+
+    /// A message for the home page (a login the server could not complete).
+    pub fn set_flash(&self, text: impl Into<String>) {
+        self.flash.set(Some(text.into()));
+    }
+
+    /// Forgets the login on this side, and returns the refresh token this tab held (REST).
+    fn forget_tokens(&self) -> Option<String> {
+        match self.mode {
+            AppMode::Rest => {
+                let refresh_token = read_refresh_grant().map(|grant| grant.refresh_token);
+                self.forget_refresh_token();
+                remove_cookie();
+                self.token.set(None);
+                refresh_token
+            }
+            AppMode::Mvc => {
+                self.server.set(None);
+                None
+            }
+        }
     }
 
     pub fn flash(&self) -> Option<String> {
@@ -206,6 +292,11 @@ impl Session {
         }
         self.refresh_hint.set(None);
     }
+}
+
+/// Whether a login that asked for `requested` and was granted `granted` was refused `scope`.
+fn asked_and_refused(requested: &ScopeSet, granted: &ScopeSet, scope: &str) -> bool {
+    requested.contains(scope) && !granted.contains(scope)
 }
 
 fn hint(grant: &RefreshGrant) -> String {
@@ -277,4 +368,20 @@ fn set_cookie(cookie: &str) -> Result<(), String> {
         .ok_or("This page has no HTML document to keep cookies in.")?
         .set_cookie(&format!("{cookie}{attributes}"))
         .map_err(|_| "The browser refused to store the access-token cookie.".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_up_is_refused_only_when_asked_for_and_left_out() {
+        let scopes = |raw: &str| ScopeSet::parse(raw).unwrap();
+        let usual = scopes("openid products:read");
+        let with_admin = scopes("openid products:read admin");
+        assert!(asked_and_refused(&with_admin, &usual, "admin"));
+        assert!(!asked_and_refused(&with_admin, &with_admin, "admin"));
+        // A login that never asked is not a refusal: the console offers the step-up.
+        assert!(!asked_and_refused(&usual, &usual, "admin"));
+    }
 }

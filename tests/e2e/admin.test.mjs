@@ -11,37 +11,20 @@
 // Needs E2E_API and E2E_APP (scripts/test.sh starts the backend with --demo and sets both) and
 // Chromium at /usr/bin/chromium (or CHROMIUM).
 
-import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import {
+  API,
+  APP,
+  TIMEOUT,
+  forMode,
+  launchChromium,
+  logInOnServerPage,
+  reportPageErrors,
+  withScreenshot,
+} from './support.mjs';
 
-const API = requiredEnv('E2E_API');
-const APP = requiredEnv('E2E_APP');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const ARTIFACTS =
-  process.env.E2E_ARTIFACTS || fileURLToPath(new URL('../../target/e2e-artifacts/', import.meta.url));
-const TIMEOUT = 20_000;
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-function requiredEnv(name) {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set (scripts/test.sh sets it)`);
-  return value.replace(/\/+$/, '');
-}
+const { test, before, after } = forMode('rest');
 
 /** A suffix that keeps this run's names apart from any earlier run's on the same database. */
 const RUN = randomBytes(4).toString('hex');
@@ -55,7 +38,7 @@ let metadata;
 
 before(async () => {
   metadata = await (await fetch(`${API}/.well-known/oauth-authorization-server`)).json();
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -66,38 +49,9 @@ async function newTab() {
   const context = await browser.newContext();
   context.setDefaultTimeout(TIMEOUT);
   const page = await context.newPage();
-  page.on('pageerror', (err) => console.error(`[page error] ${err.message}`));
-  page.on('console', (msg) => {
-    // Refusals the tests provoke on purpose (a duplicate scope) are not worth a line.
-    if (msg.type() === 'error' && !/status of 409/.test(msg.text())) console.error(`[console] ${msg.text()}`);
-  });
+  // Refusals the tests provoke on purpose (a duplicate scope) are not worth a line.
+  reportPageErrors(page, /status of 409/);
   return page;
-}
-
-/** Runs a step; on failure saves a screenshot and the page's URL before rethrowing. */
-async function withScreenshot(name, page, fn) {
-  try {
-    await fn();
-  } catch (err) {
-    try {
-      await mkdir(ARTIFACTS, { recursive: true });
-      const file = path.join(ARTIFACTS, `admin-${name}.png`);
-      await page.screenshot({ path: file, fullPage: true });
-      console.error(`screenshot of the failure: ${file} (page was ${page.url()})`);
-    } catch {
-      // The screenshot is a bonus; the original error is what matters.
-    }
-    throw err;
-  }
-}
-
-/** Fills the authorization server's own login page and comes back to the app. */
-async function logInOnServerPage(page, username, password) {
-  await page.waitForURL((url) => url.href.startsWith(`${API}/`));
-  await page.locator('input[name="username"]').fill(username);
-  await page.locator('input[name="password"]').fill(password);
-  await page.locator('form button[type="submit"], form input[type="submit"], form button:not([type])').first().click();
-  await page.waitForURL((url) => url.href.startsWith(`${APP}/`) && !url.pathname.startsWith('/callback'));
 }
 
 /** The access token the app keeps in its cookie, and its claims. */
@@ -124,7 +78,7 @@ async function stepUp(page, username, password) {
 async function adminTab() {
   if (adminPage) return adminPage;
   const page = await newTab();
-  await withScreenshot('step-up', page, async () => {
+  await withScreenshot('admin-step-up', page, async () => {
     await stepUp(page, 'admin', 'admin-password');
     await page.getByRole('navigation', { name: 'Admin sections' }).waitFor();
     assert.ok((await accessToken(page)).scopes.includes('admin'), 'the token now carries admin');
@@ -159,7 +113,7 @@ test('an API services client created in the console gets tokens with the secret 
   const page = await adminTab();
   const scopeName = `AccessAll-${RUN}`;
   const clientId = `svc-${RUN}`;
-  await withScreenshot('service-client', page, async () => {
+  await withScreenshot('admin-service-client', page, async () => {
     // A custom scope (source document 003's AccessAll), checked in the browser first.
     await openSection(page, 'Scopes');
     const scopeForm = page.getByRole('form', { name: 'New scope' });
@@ -237,7 +191,7 @@ test('an API services client created in the console gets tokens with the secret 
 
 test('an API token for user0 created in the console works as "Token", within its scopes, until revoked', async () => {
   const page = await adminTab();
-  await withScreenshot('api-token', page, async () => {
+  await withScreenshot('admin-api-token', page, async () => {
     const { token: adminToken } = await accessToken(page);
     const users = await (await fetch(`${API}/admin/users`, { headers: { Authorization: `Bearer ${adminToken}` } })).json();
     const user0 = users.find((u) => u.username === 'user0');
@@ -290,7 +244,7 @@ test('an API token for user0 created in the console works as "Token", within its
 
 test('user0 is not an administrator: no console after the step-up, and the admin API says 403', async () => {
   const page = await newTab();
-  await withScreenshot('not-admin', page, async () => {
+  await withScreenshot('admin-not-admin', page, async () => {
     await page.goto(APP);
     await page.getByRole('button', { name: 'Log in' }).click();
     await logInOnServerPage(page, 'user0', 'password0');

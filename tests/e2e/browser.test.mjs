@@ -6,29 +6,30 @@
 // Needs E2E_API and E2E_APP (scripts/test.sh starts the backend and sets both) and Chromium at
 // /usr/bin/chromium (or CHROMIUM).
 
-import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import {
+  API,
+  APP,
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  JWT,
+  TIMEOUT,
+  clickable,
+  eventually,
+  forMode,
+  launchChromium,
+  logInOnServerPage,
+  reportPageErrors,
+  withScreenshot,
+} from './support.mjs';
 
-const API = requiredEnv('E2E_API');
-const APP = requiredEnv('E2E_APP');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-// Where a failing test leaves a screenshot.
-const ARTIFACTS =
-  process.env.E2E_ARTIFACTS || fileURLToPath(new URL('../../target/e2e-artifacts/', import.meta.url));
-const TIMEOUT = 20_000;
+const { test, before, after } = forMode('rest');
 
 const BEARER = /^Bearer [A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
-
-function requiredEnv(name) {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set (scripts/test.sh sets it)`);
-  return value.replace(/\/+$/, '');
-}
 
 let userDataDir;
 /** @type {import('playwright-core').BrowserContext} */
@@ -37,17 +38,6 @@ let context;
 let page;
 /** Every request the page made to the API: method, url and headers. */
 const apiRequests = [];
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 before(async () => {
   userDataDir = await mkdtemp(path.join(tmpdir(), 'e2e-chromium-'));
@@ -62,10 +52,7 @@ before(async () => {
     if (!request.url().startsWith(`${API}/api/`) || request.method() === 'OPTIONS') return;
     apiRequests.push({ method: request.method(), url: request.url(), headers: request.headers() });
   });
-  page.on('pageerror', (err) => console.error(`[page error] ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') console.error(`[console] ${msg.text()}`);
-  });
+  reportPageErrors(page);
 });
 
 after(async () => {
@@ -73,42 +60,9 @@ after(async () => {
   if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
 });
 
-/** Runs a step; on failure saves a screenshot and the page's URL before rethrowing. */
-async function withScreenshot(name, fn, shot = () => page) {
-  try {
-    await fn();
-  } catch (err) {
-    try {
-      await mkdir(ARTIFACTS, { recursive: true });
-      const file = path.join(ARTIFACTS, `${name}.png`);
-      const failed = shot();
-      await failed.screenshot({ path: file, fullPage: true });
-      console.error(`screenshot of the failure: ${file} (page was ${failed.url()})`);
-    } catch {
-      // The screenshot is a bonus; the original error is what matters.
-    }
-    throw err;
-  }
-}
-
-function clickable(name, on = page) {
-  return on.getByRole('button', { name }).or(on.getByRole('link', { name })).first();
-}
-
 async function accessTokenCookie(of = context) {
   const cookies = await of.cookies(APP);
   return cookies.find((c) => c.name === 'access_token');
-}
-
-/** Polls `check` until it returns something truthy, and returns that. */
-async function eventually(what, check, timeout = TIMEOUT) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** The form body of a request, as an object. */
@@ -117,19 +71,14 @@ function formOf(request) {
 }
 
 test('log in through the login page and see the products with a Bearer token', async () => {
-  await withScreenshot('login', async () => {
+  await withScreenshot('login', page, async () => {
     await page.goto(APP);
-    await clickable('Log in').click();
+    await clickable(page, 'Log in').click();
 
-    // The backend's own login page, on the API origin.
-    await page.waitForURL((url) => url.href.startsWith(`${API}/`));
-    await page.locator('input[name="username"]').fill('user0');
-    await page.locator('input[name="password"]').fill('password0');
+    // The backend's own login page, on the API origin; back on the app, which exchanged the code
+    // and shows the products.
     const loginTime = Date.now();
-    await page.locator('form button[type="submit"], form input[type="submit"], form button:not([type])').first().click();
-
-    // Back on the app, which exchanged the code and shows the products.
-    await page.waitForURL((url) => url.href.startsWith(`${APP}/`));
+    await logInOnServerPage(page, 'user0', 'password0');
     await page.locator('.product').first().waitFor();
     assert.ok((await page.locator('.product').count()) > 0);
     assert.ok(!page.url().includes('code='), `the code does not linger in the address bar: ${page.url()}`);
@@ -142,7 +91,7 @@ test('log in through the login page and see the products with a Bearer token', a
 
     const cookie = await accessTokenCookie();
     assert.ok(cookie, 'the access_token cookie is set');
-    assert.match(cookie.value, /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+    assert.match(cookie.value, JWT);
     assert.equal(cookie.sameSite, 'Strict');
     assert.equal(cookie.path, '/');
     assert.equal(cookie.httpOnly, false, 'the app itself reads the cookie');
@@ -155,7 +104,7 @@ test('log in through the login page and see the products with a Bearer token', a
 });
 
 test('order a product and find it on the orders page', async () => {
-  await withScreenshot('order', async () => {
+  await withScreenshot('order', page, async () => {
     const product = page.locator('.product').first();
     await product.waitFor();
     const orderPosts = () => apiRequests.filter((r) => r.method === 'POST' && r.url.startsWith(`${API}/api/orders`));
@@ -181,15 +130,15 @@ test('order a product and find it on the orders page', async () => {
 });
 
 test('log out: no more token, and the app offers to log in again', async () => {
-  await withScreenshot('logout', async () => {
-    await clickable('Log out').click();
-    await clickable('Log in').waitFor();
+  await withScreenshot('logout', page, async () => {
+    await clickable(page, 'Log out').click();
+    await clickable(page, 'Log in').waitFor();
     const cookie = await accessTokenCookie();
     assert.ok(!cookie || cookie.value === '', 'the access_token cookie is gone');
 
     const seen = apiRequests.length;
     await page.goto(`${APP}/products`);
-    await clickable('Log in').waitFor();
+    await clickable(page, 'Log in').waitFor();
     // Give any late API call the chance to show up before checking.
     await page.waitForLoadState('networkidle');
     const withToken = apiRequests.slice(seen).filter((r) => r.headers.authorization);
@@ -198,7 +147,7 @@ test('log out: no more token, and the app offers to log in again', async () => {
 });
 
 test('a garbage token leads to a message and a "Log in" button', async () => {
-  await withScreenshot('garbage-token', async () => {
+  await withScreenshot('garbage-token', page, async () => {
     const { hostname } = new URL(APP);
     await context.addCookies([
       {
@@ -213,7 +162,7 @@ test('a garbage token leads to a message and a "Log in" button', async () => {
     await page.goto(`${APP}/products`);
     await page.locator('.flash').first().waitFor();
     assert.notEqual((await page.locator('.flash').first().innerText()).trim(), '', 'the message says something');
-    await clickable('Log in').waitFor();
+    await clickable(page, 'Log in').waitFor();
     assert.equal(await page.locator('.product').count(), 0, 'no products are shown');
   });
 });
@@ -224,7 +173,7 @@ test('the app refreshes the access token before it expires, and logging out revo
 
   // A browser of its own: the fake clock belongs to a whole context, and the tests above run on
   // real time.
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  const browser = await launchChromium();
   /** @type {import('playwright-core').Page | undefined} */
   let tab;
   try {
@@ -233,7 +182,7 @@ test('the app refreshes the access token before it expires, and logging out revo
     // Installed before any page loads; time then runs at real speed until fast-forwarded.
     await clocked.clock.install();
     tab = await clocked.newPage();
-    tab.on('pageerror', (err) => console.error(`[page error] ${err.message}`));
+    reportPageErrors(tab);
 
     const refreshes = [];
     const revocations = [];
@@ -248,14 +197,11 @@ test('the app refreshes the access token before it expires, and logging out revo
 
     await withScreenshot(
       'refresh',
+      () => tab ?? page,
       async () => {
         await tab.goto(APP);
-        await clickable('Log in', tab).click();
-        await tab.waitForURL((url) => url.href.startsWith(`${API}/`));
-        await tab.locator('input[name="username"]').fill('user0');
-        await tab.locator('input[name="password"]').fill('password0');
-        await tab.locator('form button[type="submit"], form input[type="submit"], form button:not([type])').first().click();
-        await tab.waitForURL((url) => url.href.startsWith(`${APP}/`));
+        await clickable(tab, 'Log in').click();
+        await logInOnServerPage(tab, 'user0', 'password0');
         await tab.locator('.product').first().waitFor();
 
         const first = await accessTokenCookie(clocked);
@@ -281,14 +227,14 @@ test('the app refreshes the access token before it expires, and logging out revo
           const cookie = await accessTokenCookie(clocked);
           return cookie?.value && cookie.value !== first.value ? cookie : undefined;
         });
-        assert.match(second.value, /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'a JWT');
+        assert.match(second.value, JWT, 'a JWT');
         const rotated = await eventually('the new refresh token is stored', async () => {
           const now = await storedGrant();
           return now?.refresh_token && now.refresh_token !== grant.refresh_token ? now : undefined;
         });
 
         // The token page says when the next refresh runs: 720 s after this one.
-        await clickable('Token', tab).click();
+        await clickable(tab, 'Token').click();
         const next = tab.locator('.next-refresh time');
         await next.waitFor();
         const nextAt = Date.parse(await next.getAttribute('datetime'));
@@ -301,19 +247,19 @@ test('the app refreshes the access token before it expires, and logging out revo
 
         // The API answers the new access token.
         const products = tab.waitForRequest((r) => r.url().startsWith(`${API}/api/products`) && r.method() === 'GET');
-        await clickable('Products', tab).click();
+        await clickable(tab, 'Products').click();
         assert.equal((await products).headers().authorization, `Bearer ${second.value}`);
         await tab.locator('.product').first().waitFor();
         assert.equal(refreshes.length, 1, 'still exactly one refresh');
 
         // Logging out revokes the current refresh token and forgets every token.
         const revoked = tab.waitForRequest((r) => r.url() === metadata.revocation_endpoint && r.method() === 'POST');
-        await clickable('Log out', tab).click();
+        await clickable(tab, 'Log out').click();
         const revocation = formOf(await revoked);
         assert.equal(revocation.token, rotated.refresh_token, 'logout revokes the current refresh token');
         assert.equal(revocation.client_id, 'demo-spa');
         assert.equal(revocations.length, 1, 'one revocation');
-        await clickable('Log in', tab).waitFor();
+        await clickable(tab, 'Log in').waitFor();
         const cookie = await accessTokenCookie(clocked);
         assert.ok(!cookie || cookie.value === '', 'the access_token cookie is gone');
         assert.equal(await storedGrant(), null, 'the refresh token is gone from sessionStorage');
@@ -326,7 +272,6 @@ test('the app refreshes the access token before it expires, and logging out revo
         assert.equal(reuse.status, 400);
         assert.equal((await reuse.json()).error, 'invalid_grant');
       },
-      () => tab ?? page,
     );
   } finally {
     await browser.close();
@@ -364,7 +309,7 @@ test('a third-party app gets a consent screen: Deny answers access_denied, Allow
       assert.ok(text.includes(words), `the consent screen says ${words}`);
     }
   };
-  await withScreenshot('consent', async () => {
+  await withScreenshot('consent', tab, async () => {
     await authorize('deny-me');
     await tab.getByRole('button', { name: 'Deny' }).click();
     await tab.waitForURL((url) => url.href.startsWith(`${APP}/callback`));
@@ -380,6 +325,6 @@ test('a third-party app gets a consent screen: Deny answers access_denied, Allow
     assert.equal(back.searchParams.get('state'), 'allow-me');
     assert.match(back.searchParams.get('code') ?? '', /^[A-Za-z0-9_-]{43}$/);
     assert.equal(back.searchParams.get('iss'), API);
-  }, () => tab);
+  });
   await tab.close();
 });

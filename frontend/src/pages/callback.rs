@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_query_map};
+use shared::config::AppMode;
 use shared::oauth::ErrorResponse;
 
 use crate::api::{self, ApiError, Deployment};
@@ -41,13 +42,28 @@ impl Failure {
 
 #[component]
 pub fn Callback() -> impl IntoView {
+    let deployment = expect_context::<Deployment>();
+    // MVC mode: the authorization server returns to the server's `/bff/callback`, never here.
+    if deployment.config.mode == AppMode::Mvc {
+        return view! {
+            <section class="page callback">
+                <h1>"Nothing to do here"</h1>
+                <ErrorPanel
+                    title="This app runs in MVC mode".to_owned()
+                    detail="Logins return to the server (/bff/callback), which keeps the tokens; \
+                            the browser never redeems a code."
+                        .to_owned()
+                />
+            </section>
+        }
+        .into_any();
+    }
     let query = use_query_map().get_untracked();
     let param = |name: &str| query.get(name);
     let (code, state, iss) = (param("code"), param("state"), param("iss"));
     let (error, error_description) = (param("error"), param("error_description"));
 
     let session = use_session();
-    let deployment = expect_context::<Deployment>();
     let navigate = use_navigate();
 
     // Runs once: nothing in it is reactive.
@@ -185,4 +201,5 @@ pub fn Callback() -> impl IntoView {
             </Suspense>
         </section>
     }
+    .into_any()
 }

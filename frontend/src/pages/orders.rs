@@ -5,7 +5,7 @@ use leptos_router::components::A;
 use shared::api::Order;
 
 use crate::api::Api;
-use crate::components::{Loading, RequireLogin, api_errors};
+use crate::components::{FetchedFrom, Loading, RequireLogin, api_errors};
 use crate::format;
 
 #[component]
@@ -15,7 +15,7 @@ pub fn Orders() -> impl IntoView {
             <header class="page-head">
                 <h1>"Your orders"</h1>
                 <p class="muted">
-                    "Fetched from " <code>"GET /api/orders"</code>
+                    <FetchedFrom path="/api/orders" />
                     ": the API returns only the orders of the token's subject."
                 </p>
             </header>

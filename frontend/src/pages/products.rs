@@ -3,10 +3,12 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::api::{MAX_QUANTITY, MIN_QUANTITY, NewOrder, Product};
+use shared::config::AppMode;
 
 use crate::api::{Api, ApiError};
-use crate::components::{Loading, RequireLogin, api_errors};
+use crate::components::{FetchedFrom, Loading, RequireLogin, api_errors};
 use crate::format;
+use crate::session::use_session;
 
 #[component]
 pub fn Products() -> impl IntoView {
@@ -15,8 +17,10 @@ pub fn Products() -> impl IntoView {
             <header class="page-head">
                 <h1>"Products"</h1>
                 <p class="muted">
-                    "Fetched from " <code>"GET /api/products"</code>
-                    " with your access token as a Bearer token."
+                    <FetchedFrom path="/api/products" />
+                    {(use_session().mode() == AppMode::Rest)
+                        .then_some(" with your access token as a Bearer token")}
+                    "."
                 </p>
             </header>
             <RequireLogin what="the products">

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use shared::api::Me;
 
 use crate::api::Api;
-use crate::components::{Loading, RequireLogin, api_errors};
+use crate::components::{FetchedFrom, Loading, RequireLogin, api_errors};
 
 #[component]
 pub fn Profile() -> impl IntoView {
@@ -13,7 +13,7 @@ pub fn Profile() -> impl IntoView {
             <header class="page-head">
                 <h1>"Profile"</h1>
                 <p class="muted">
-                    "Fetched from " <code>"GET /api/me"</code>
+                    <FetchedFrom path="/api/me" />
                     ": the API looks up the user named by the token's "<code>"sub"</code>" claim."
                 </p>
             </header>

@@ -1,19 +1,40 @@
 //! `/token`: the access token this browser holds, decoded, and when it will be refreshed.
 //!
 //! Only a display: the signature is not checked here (the API checks it on every request).
+//!
+//! In MVC mode there is no token in the browser to show: the page says why, and shows instead the
+//! claims the server decoded and the server's own exchanges with the token endpoint.
 
 use std::time::Duration;
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::bff::{Exchange, SessionInfo};
+use shared::config::AppMode;
+use shared::oauth::AccessTokenClaims;
 
+use crate::api::Api;
 use crate::components::RequireLogin;
 use crate::format;
 use crate::jwt::{self, DecodedToken};
+use crate::pages::admin::{AdminTable, unix_time};
 use crate::refresh::use_refresher;
 use crate::session::use_session;
 
+/// The IETF's "OAuth 2.0 for Browser-Based Applications", section on the Backend for Frontend.
+const BFF_PATTERN_URL: &str = "https://datatracker.ietf.org/doc/html/draft-ietf-oauth-browser-based-apps#name-backend-for-frontend-bff";
+
 #[component]
 pub fn Token() -> impl IntoView {
+    match use_session().mode() {
+        AppMode::Rest => view! { <BrowserToken /> }.into_any(),
+        AppMode::Mvc => view! { <ServerToken /> }.into_any(),
+    }
+}
+
+/// REST mode: the token in the cookie.
+#[component]
+fn BrowserToken() -> impl IntoView {
     let session = use_session();
     let decoded = move || session.token().map(|token| jwt::decode(&token));
     view! {
@@ -38,66 +59,78 @@ pub fn Token() -> impl IntoView {
     }
 }
 
-#[component]
-fn TokenDetails(token: DecodedToken) -> impl IntoView {
+/// The current time, ticking every second while the page is open.
+fn ticking_clock() -> RwSignal<f64> {
     let now = RwSignal::new(js_sys::Date::now());
     if let Ok(ticker) =
         set_interval_with_handle(move || now.set(js_sys::Date::now()), Duration::from_secs(1))
     {
         on_cleanup(move || ticker.clear());
     }
+    now
+}
 
+/// The claims people care about, with a countdown to `exp`; `when_expired` says what follows.
+#[component]
+fn ClaimsSummary(
+    claims: AccessTokenClaims,
+    now: RwSignal<f64>,
+    when_expired: &'static str,
+) -> impl IntoView {
+    let exp_ms = claims.exp as f64 * 1000.0;
+    let left = move || ((exp_ms - now.get()) / 1000.0).ceil() as i64;
+    let countdown = move || {
+        if left() > 0 {
+            view! { <span class="ok">"expires in " {format::countdown(left())}</span> }.into_any()
+        } else {
+            view! { <span class="expired">"expired — " {when_expired}</span> }.into_any()
+        }
+    };
+    let scopes = claims
+        .scope
+        .iter()
+        .map(|scope| view! { <li class="chip">{scope.to_owned()}</li> })
+        .collect::<Vec<_>>();
+    view! {
+        <div class="card">
+            <dl class="facts">
+                <dt>"Subject (sub)"</dt>
+                <dd>{claims.sub}</dd>
+                <dt>"Issuer (iss)"</dt>
+                <dd>
+                    <code>{claims.iss}</code>
+                </dd>
+                <dt>"Audience (aud)"</dt>
+                <dd>
+                    <code>{claims.aud}</code>
+                </dd>
+                <dt>"Client (client_id)"</dt>
+                <dd>
+                    <code>{claims.client_id}</code>
+                </dd>
+                <dt>"Issued (iat)"</dt>
+                <dd>{format::local_time_ms(claims.iat as f64 * 1000.0)}</dd>
+                <dt>"Expires (exp)"</dt>
+                <dd>
+                    {format::local_time_ms(exp_ms)} " · " {countdown}
+                </dd>
+                <dt>"Scopes"</dt>
+                <dd>
+                    <ul class="chips">{scopes}</ul>
+                </dd>
+            </dl>
+        </div>
+    }
+}
+
+#[component]
+fn TokenDetails(token: DecodedToken) -> impl IntoView {
+    let now = ticking_clock();
     let [header, payload, signature] = token.segments.clone();
     let header_json = jwt::pretty(&token.header);
     let payload_json = jwt::pretty(&token.payload);
-
     let summary = token.claims.map(|claims| {
-        let exp_ms = claims.exp as f64 * 1000.0;
-        let left = move || ((exp_ms - now.get()) / 1000.0).ceil() as i64;
-        let countdown = move || {
-            if left() > 0 {
-                view! { <span class="ok">"expires in " {format::countdown(left())}</span> }
-                    .into_any()
-            } else {
-                view! { <span class="expired">"expired — the API will answer 401"</span> }
-                    .into_any()
-            }
-        };
-        let scopes = claims
-            .scope
-            .iter()
-            .map(|scope| view! { <li class="chip">{scope.to_owned()}</li> })
-            .collect::<Vec<_>>();
-        view! {
-            <div class="card">
-                <dl class="facts">
-                    <dt>"Subject (sub)"</dt>
-                    <dd>{claims.sub}</dd>
-                    <dt>"Issuer (iss)"</dt>
-                    <dd>
-                        <code>{claims.iss}</code>
-                    </dd>
-                    <dt>"Audience (aud)"</dt>
-                    <dd>
-                        <code>{claims.aud}</code>
-                    </dd>
-                    <dt>"Client (client_id)"</dt>
-                    <dd>
-                        <code>{claims.client_id}</code>
-                    </dd>
-                    <dt>"Issued (iat)"</dt>
-                    <dd>{format::local_time_ms(claims.iat as f64 * 1000.0)}</dd>
-                    <dt>"Expires (exp)"</dt>
-                    <dd>
-                        {format::local_time_ms(exp_ms)} " · " {countdown}
-                    </dd>
-                    <dt>"Scopes"</dt>
-                    <dd>
-                        <ul class="chips">{scopes}</ul>
-                    </dd>
-                </dl>
-            </div>
-        }
+        view! { <ClaimsSummary claims now when_expired="the API will answer 401" /> }
     });
 
     view! {
@@ -189,5 +222,165 @@ fn RefreshStatus(now: RwSignal<f64>) -> impl IntoView {
             <h2>"Staying logged in"</h2>
             {status}
         </div>
+    }
+}
+
+/// MVC mode: why there is no token here, what the server says about it, and the server's
+/// exchanges with the authorization server.
+#[component]
+fn ServerToken() -> impl IntoView {
+    let session = use_session();
+    let api = expect_context::<Api>();
+    // The server may have refreshed since the app started: show its session as it is now. A 401
+    // ends the session (through `Api`); any other failure leaves what the app already knows.
+    spawn_local(async move {
+        if let Ok(info) = api.server_session().await {
+            session.set_server_session(info);
+        }
+    });
+    view! {
+        <section class="page token">
+            <header class="page-head">
+                <h1>"Where is your access token?"</h1>
+                <p class="muted">
+                    "On the server. This app runs in MVC mode: the access token never reaches "
+                    "your browser, so there is nothing here to decode."
+                </p>
+            </header>
+            <div class="card bff-explainer">
+                <h2>"Why the browser holds no token"</h2>
+                <p>
+                    "The app's server, a backend-for-frontend, logged you in as a confidential "
+                    "client and keeps your access and refresh tokens in a server-side session. "
+                    "This browser holds only a session cookie: it is "<code>"HttpOnly"</code>
+                    ", so no script in the page can read it, "<code>"SameSite=Strict"</code>
+                    " and bound to this origin. The page calls "<code>"/bff/api/…"</code>
+                    " on its own origin; the server calls the API with "
+                    <code>"Authorization: Bearer …"</code>" itself. Anything that changes data "
+                    "also needs the session's CSRF token in the "<code>"x-csrf-token"</code>
+                    " header, which another site cannot send."
+                </p>
+                <p>
+                    "Why: a token in a cookie that scripts can read (REST mode) is readable by "
+                    "any script that runs in the page, an injected one or a compromised "
+                    "dependency, which can send it elsewhere and use it until it expires. Such a "
+                    "script can still act through the page while it is open, but it cannot take "
+                    "the token away. This is the Backend for Frontend pattern of the IETF's "
+                    <a href=BFF_PATTERN_URL rel="noopener noreferrer" target="_blank">
+                        "OAuth 2.0 for Browser-Based Applications"
+                    </a>"."
+                </p>
+            </div>
+            <RequireLogin what="what the server holds for you">
+                {move || session.server_session().map(|info| view! { <ServerSession info /> })}
+            </RequireLogin>
+        </section>
+    }
+}
+
+#[component]
+fn ServerSession(info: SessionInfo) -> impl IntoView {
+    let now = ticking_clock();
+    let claims_json = serde_json::to_value(&info.claims)
+        .map(|claims| jwt::pretty(&claims))
+        .unwrap_or_default();
+    let refresh = if info.refreshable {
+        "the server holds a refresh token and renews the access token by itself"
+    } else {
+        "no refresh token: when the access token expires, you log in again"
+    };
+    view! {
+        <h2>"The access token's claims"</h2>
+        <p class="muted">"Decoded by the server and sent without the token itself."</p>
+        <ClaimsSummary
+            claims=info.claims
+            now
+            when_expired="the server refreshes it on the next call"
+        />
+        <div class="two-columns">
+            <div class="card">
+                <h2>"Claims"</h2>
+                <pre class="json">{claims_json}</pre>
+            </div>
+            <div class="card">
+                <h2>"The server-side session"</h2>
+                <dl class="facts">
+                    <dt>"Ends"</dt>
+                    <dd>{unix_time(info.expires_at)}</dd>
+                    <dt>"Ends if unused"</dt>
+                    <dd>{unix_time(info.idle_expires_at)}</dd>
+                    <dt>"Staying logged in"</dt>
+                    <dd>{refresh}</dd>
+                </dl>
+            </div>
+        </div>
+        <h2>"The server's exchanges with the authorization server"</h2>
+        <p class="muted">
+            "What the server sent and got back on your behalf, oldest first. Tokens appear only "
+            "as their first characters: enough to see them change, far too little to use."
+        </p>
+        <ExchangeTable exchanges=info.exchanges />
+    }
+}
+
+const EXCHANGE_COLUMNS: &[&str] = &[
+    "Time",
+    "Grant type",
+    "Endpoint",
+    "Client auth",
+    "Status",
+    "Scope",
+    "Expires in",
+    "Access token",
+    "Refresh token",
+];
+
+#[component]
+fn ExchangeTable(exchanges: Vec<Exchange>) -> impl IntoView {
+    let rows = exchanges
+        .into_iter()
+        .map(|exchange| {
+            let status_class = if exchange.status < 400 {
+                "ok"
+            } else {
+                "expired"
+            };
+            let status = match &exchange.error {
+                Some(error) => format!("{} {error}", exchange.status),
+                None => exchange.status.to_string(),
+            };
+            let scope = exchange
+                .scope
+                .map_or_else(|| "—".to_owned(), |scope| scope.to_string());
+            let expires_in = exchange
+                .expires_in
+                .map_or_else(|| "—".to_owned(), |secs| format!("{secs} s"));
+            let prefix =
+                |prefix: Option<String>| prefix.map(|prefix| view! { <code>{prefix} "…"</code> });
+            view! {
+                <tr class="exchange">
+                    <td class="nowrap">{unix_time(exchange.at)}</td>
+                    <td class="nowrap">
+                        <code>{exchange.grant_type}</code>
+                    </td>
+                    <td>
+                        <code>{exchange.endpoint}</code>
+                    </td>
+                    <td class="nowrap">
+                        <code>{exchange.client_auth}</code>
+                    </td>
+                    <td class=status_class>{status}</td>
+                    <td>{scope}</td>
+                    <td class="nowrap">{expires_in}</td>
+                    <td class="nowrap">{prefix(exchange.access_token_prefix)}</td>
+                    <td class="nowrap">{prefix(exchange.refresh_token_prefix)}</td>
+                </tr>
+            }
+        })
+        .collect::<Vec<_>>();
+    view! {
+        <AdminTable label="Server-side token exchanges" columns=EXCHANGE_COLUMNS>
+            {rows}
+        </AdminTable>
     }
 }

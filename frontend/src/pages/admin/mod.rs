@@ -67,11 +67,7 @@ pub fn AdminConsole() -> impl IntoView {
 #[component]
 fn StepUp() -> impl IntoView {
     let session = use_session();
-    let refused = move || {
-        session
-            .claims()
-            .is_some_and(|claims| oauth::step_up_refused(ADMIN, &claims.sub))
-    };
+    let refused = move || session.step_up_refused(ADMIN);
     view! {
         <Show when=refused fallback=AskForAdmin>
             <NotAdministrator />
@@ -139,7 +135,7 @@ fn StepUpButton(label: &'static str, class: &'static str) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let sign_in = move |_| {
         let here = location.pathname.get_untracked();
-        if let Err(e) = oauth::start_step_up(&deployment, ADMIN, &here) {
+        if let Err(e) = oauth::start_admin_step_up(&deployment, &here) {
             error.set(Some(e.to_string()));
         }
     };

@@ -1,0 +1,113 @@
+// What the browser test files share: the addresses of the system under test, how Chromium is
+// started, the mode guard, and small page helpers.
+//
+// E2E_API and E2E_APP are the backend's two origins (scripts/test.sh starts the backend and sets
+// both); E2E_MODE says which version of the app it serves (`rest`, the default, or `mvc`).
+
+import * as nodeTest from 'node:test';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const API = requiredEnv('E2E_API');
+export const APP = requiredEnv('E2E_APP');
+export const MODE = process.env.E2E_MODE || 'rest';
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+/** Where a failing test leaves a screenshot. */
+export const ARTIFACTS =
+  process.env.E2E_ARTIFACTS || fileURLToPath(new URL('../../target/e2e-artifacts/', import.meta.url));
+export const TIMEOUT = 20_000;
+
+/** Without the networking flags Chromium floods the closed network with refused connections. */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+function requiredEnv(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set (scripts/test.sh sets it)`);
+  return value.replace(/\/+$/, '');
+}
+
+/**
+ * node:test's `test`, `before` and `after` for a file about one mode of the app: in the other
+ * mode its tests are reported as skipped and its hooks (which start browsers) never run.
+ */
+export function forMode(mode) {
+  if (MODE === mode) return { test: nodeTest.test, before: nodeTest.before, after: nodeTest.after };
+  const skip = `runs against the app in ${mode} mode (E2E_MODE is ${MODE})`;
+  const nothing = () => {};
+  return { test: (name) => nodeTest.test(name, { skip }), before: nothing, after: nothing };
+}
+
+export function launchChromium() {
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+}
+
+/** Prints the page's errors, except console messages that match `expected`. */
+export function reportPageErrors(page, expected) {
+  page.on('pageerror', (err) => console.error(`[page error] ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !expected?.test(msg.text())) console.error(`[console] ${msg.text()}`);
+  });
+}
+
+/**
+ * Runs a step; on failure saves a screenshot of `page` (a page, or a function that returns the
+ * one to shoot) and its URL before rethrowing.
+ */
+export async function withScreenshot(name, page, fn) {
+  try {
+    await fn();
+  } catch (err) {
+    try {
+      await mkdir(ARTIFACTS, { recursive: true });
+      const file = path.join(ARTIFACTS, `${name}.png`);
+      const failed = typeof page === 'function' ? page() : page;
+      await failed.screenshot({ path: file, fullPage: true });
+      console.error(`screenshot of the failure: ${file} (page was ${failed.url()})`);
+    } catch {
+      // The screenshot is a bonus; the original error is what matters.
+    }
+    throw err;
+  }
+}
+
+export function clickable(page, name) {
+  return page.getByRole('button', { name }).or(page.getByRole('link', { name })).first();
+}
+
+/** Polls `check` until it returns something truthy, and returns that. */
+export async function eventually(what, check, timeout = TIMEOUT) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Whether `url` is a callback of the app's login: REST's `/callback`, MVC's `/bff/callback`. */
+function isCallback(url) {
+  return url.href.startsWith(`${APP}/`) && /^\/(bff\/)?callback/.test(url.pathname);
+}
+
+/** Fills the authorization server's own login page and waits until the app has the user back. */
+export async function logInOnServerPage(page, username, password) {
+  await page.waitForURL((url) => url.href.startsWith(`${API}/`));
+  await page.locator('input[name="username"]').fill(username);
+  await page.locator('input[name="password"]').fill(password);
+  await page.locator('form button[type="submit"], form input[type="submit"], form button:not([type])').first().click();
+  await page.waitForURL((url) => url.href.startsWith(`${APP}/`) && !isCallback(url));
+}
