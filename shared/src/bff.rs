@@ -52,8 +52,9 @@ pub struct SessionInfo {
 /// At most this many [`Exchange`]s are kept per session.
 pub const MAX_EXCHANGES: usize = 10;
 
-/// One server-side call to the authorization server, for display. Tokens appear only as the
-/// first few characters: enough to see them change, far too little to use.
+/// One server-side call to the authorization server, for display. Tokens appear only as their
+/// last few characters: enough to see them change, far too little to use. (Not the first: every
+/// access token starts with the same JWT header.)
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Exchange {
     /// Unix seconds.
@@ -71,18 +72,30 @@ pub struct Exchange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub access_token_prefix: Option<String>,
+    pub access_token_hint: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refresh_token_prefix: Option<String>,
+    pub refresh_token_hint: Option<String>,
     /// The `error` of a refusal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
 /// How many characters of a token an [`Exchange`] shows.
-pub const TOKEN_PREFIX_CHARS: usize = 8;
+pub const TOKEN_HINT_CHARS: usize = 8;
 
-/// The first [`TOKEN_PREFIX_CHARS`] characters of a token, for display.
-pub fn token_prefix(token: &str) -> String {
-    token.chars().take(TOKEN_PREFIX_CHARS).collect()
+/// The last [`TOKEN_HINT_CHARS`] characters of a token, for display.
+pub fn token_hint(token: &str) -> String {
+    let skip = token.chars().count().saturating_sub(TOKEN_HINT_CHARS);
+    token.chars().skip(skip).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_are_the_last_characters() {
+        assert_eq!(token_hint("eyJ0eXAi.payload.signature123"), "ature123");
+        assert_eq!(token_hint("short"), "short");
+    }
 }

@@ -374,8 +374,8 @@ mod tests {
             status: 200,
             scope: None,
             expires_in: None,
-            access_token_prefix: None,
-            refresh_token_prefix: None,
+            access_token_hint: None,
+            refresh_token_hint: None,
             error: None,
         };
         let mut log = Vec::new();

@@ -2,7 +2,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use shared::bff::{Exchange, token_prefix};
+use shared::bff::{Exchange, token_hint};
 use shared::oauth::{ErrorResponse, TokenResponse};
 
 use super::Bff;
@@ -76,8 +76,8 @@ impl Bff {
             status: 0,
             scope: None,
             expires_in: None,
-            access_token_prefix: None,
-            refresh_token_prefix: None,
+            access_token_hint: None,
+            refresh_token_hint: None,
             error: None,
         };
         let response = match self.post_form(&endpoint, &form).await {
@@ -96,9 +96,8 @@ impl Bff {
                 Ok(tokens) => {
                     exchange.scope = Some(tokens.scope.clone());
                     exchange.expires_in = Some(tokens.expires_in);
-                    exchange.access_token_prefix = Some(token_prefix(&tokens.access_token));
-                    exchange.refresh_token_prefix =
-                        tokens.refresh_token.as_deref().map(token_prefix);
+                    exchange.access_token_hint = Some(token_hint(&tokens.access_token));
+                    exchange.refresh_token_hint = tokens.refresh_token.as_deref().map(token_hint);
                     TokenResult::Issued(tokens)
                 }
                 Err(_) => TokenResult::Failed(

@@ -277,8 +277,8 @@ async fn the_browser_gets_a_session_cookie_and_never_a_token() {
     assert_eq!(info["exchanges"][0]["client_auth"], "client_secret_basic");
     assert_eq!(info["exchanges"][0]["status"], 200);
     assert_eq!(
-        info["exchanges"][0]["access_token_prefix"],
-        access_token[..8]
+        info["exchanges"][0]["access_token_hint"],
+        access_token[access_token.len() - 8..]
     );
 
     // At rest the tokens are sealed under a key only the cookie gives.
@@ -522,7 +522,10 @@ async fn the_server_renews_tokens_once_for_concurrent_calls() {
     let exchanges = info["exchanges"].as_array().unwrap();
     assert_eq!(exchanges.len(), 2);
     assert_eq!(exchanges[1]["grant_type"], "refresh_token");
-    assert_eq!(exchanges[1]["refresh_token_prefix"], new_refresh[..8]);
+    assert_eq!(
+        exchanges[1]["refresh_token_hint"],
+        new_refresh[new_refresh.len() - 8..]
+    );
     assert_eq!(
         info["claims"]["jti"],
         jwt_part(recorded[1]["access_token"].as_str().unwrap(), 1)["jti"]

@@ -317,7 +317,7 @@ fn ServerSession(info: SessionInfo) -> impl IntoView {
         <h2>"The server's exchanges with the authorization server"</h2>
         <p class="muted">
             "What the server sent and got back on your behalf, oldest first. Tokens appear only "
-            "as their first characters: enough to see them change, far too little to use."
+            "as their last characters: enough to see them change, far too little to use."
         </p>
         <ExchangeTable exchanges=info.exchanges />
     }
@@ -355,8 +355,7 @@ fn ExchangeTable(exchanges: Vec<Exchange>) -> impl IntoView {
             let expires_in = exchange
                 .expires_in
                 .map_or_else(|| "—".to_owned(), |secs| format!("{secs} s"));
-            let prefix =
-                |prefix: Option<String>| prefix.map(|prefix| view! { <code>{prefix} "…"</code> });
+            let hint = |hint: Option<String>| hint.map(|hint| view! { <code>"…" {hint}</code> });
             view! {
                 <tr class="exchange">
                     <td class="nowrap">{unix_time(exchange.at)}</td>
@@ -372,8 +371,8 @@ fn ExchangeTable(exchanges: Vec<Exchange>) -> impl IntoView {
                     <td class=status_class>{status}</td>
                     <td>{scope}</td>
                     <td class="nowrap">{expires_in}</td>
-                    <td class="nowrap">{prefix(exchange.access_token_prefix)}</td>
-                    <td class="nowrap">{prefix(exchange.refresh_token_prefix)}</td>
+                    <td class="nowrap">{hint(exchange.access_token_hint)}</td>
+                    <td class="nowrap">{hint(exchange.refresh_token_hint)}</td>
                 </tr>
             }
         })
