@@ -2,7 +2,8 @@
 # Runs every check, failing fast: formatting, clippy (host crates, and the frontend on wasm32),
 # cargo test (every crate; the backend's integration tests start the real server), the release
 # frontend build, and the end-to-end tests (tests/e2e, node --test) against a backend this
-# script starts on free loopback ports with a fresh database: once in REST mode, once in MVC mode.
+# script starts on free loopback ports with a fresh database: once in REST mode, once in MVC mode;
+# then a short run of every fuzz target (scripts/fuzz.sh --short).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -132,6 +133,9 @@ run_e2e() {
 
 step "end-to-end tests, REST mode (node --test tests/e2e)" run_e2e rest
 step "end-to-end tests, MVC mode (tests/e2e/mvc.test.mjs)" run_e2e mvc mvc.test.mjs
+# Last: the longest step (building the fuzz targets, cold, takes ~6 min), and the only one that
+# explores inputs nobody wrote down.
+step "fuzzing, 15 s per target (scripts/fuzz.sh --short)" "$ROOT/scripts/fuzz.sh" --short
 
 CURRENT_STEP=
 printf '\nAll checks passed in %d s.\n' "$((SECONDS - TEST_START))"

@@ -195,7 +195,7 @@ async fn check(ctx: &Ctx<'_>, d: &Definition<'_>) -> Result<Checked, ApiError> {
 
 /// RFC 6749 §3.1.2 and RFC 9700 §4.1: absolute, no fragment, no user information, https except
 /// on the loopback interface (RFC 8252 §7.3); stored as given and matched exactly.
-fn redirect_uris(uris: &[String]) -> Result<Vec<String>, ApiError> {
+pub fn redirect_uris(uris: &[String]) -> Result<Vec<String>, ApiError> {
     let invalid = |description: String| ApiError::Unprocessable {
         error: REDIRECT,
         description,

@@ -193,7 +193,7 @@ fn credentials(headers: &HeaderMap, params: &Params) -> Result<Credentials, OAut
 
 /// `Basic base64(urlencode(client_id) ":" urlencode(secret))`: RFC 6749 §2.3.1 form-encodes
 /// both parts before the Basic encoding, so a `:` in a client id cannot split it wrongly.
-fn parse_basic(value: &[u8]) -> Result<(String, String), OAuthError> {
+pub fn parse_basic(value: &[u8]) -> Result<(String, String), OAuthError> {
     let malformed = || {
         OAuthError::invalid_client("malformed HTTP Basic credentials in the Authorization header")
     };

@@ -3,14 +3,14 @@
 
 pub mod access_token;
 mod authorize;
-mod client_auth;
+pub mod client_auth;
 mod consent;
 mod discovery;
 pub mod error;
 mod introspect;
 pub mod keys;
 mod page;
-mod params;
+pub mod params;
 mod revoke;
 pub mod rotation;
 pub mod throttle;

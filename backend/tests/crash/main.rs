@@ -43,18 +43,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+#[path = "../process/mod.rs"]
+mod process;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use process::{Server, Site};
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::Value;
-use shared::pkce::CodeVerifier;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection, Row, SqliteConnection};
 
@@ -215,146 +214,6 @@ async fn acknowledged_writes_survive_sigkill_and_nothing_is_half_written() {
     assert!(f.cycles >= cycles, "every cycle ran");
 }
 
-/// Where one run lives: a temporary directory with the database, the server's log and an empty
-/// app directory, and the ports the server listens on (the same after every restart).
-struct Site {
-    dir: tempfile::TempDir,
-    db_path: PathBuf,
-    api_port: u16,
-    app_port: u16,
-}
-
-impl Site {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("app")).unwrap();
-        Self {
-            db_path: dir.path().join("crash.db"),
-            dir,
-            api_port: free_port(),
-            app_port: free_port(),
-        }
-    }
-
-    fn api(&self) -> String {
-        format!("http://127.0.0.1:{}", self.api_port)
-    }
-
-    fn app(&self) -> String {
-        format!("http://127.0.0.1:{}", self.app_port)
-    }
-
-    fn log_path(&self) -> PathBuf {
-        self.dir.path().join("server.log")
-    }
-
-    /// The backend binary with a clean environment: nothing of the developer's shell or `.env`
-    /// leaks in (it runs in the temporary directory, where there is no `.env`).
-    fn command(&self) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_backend"));
-        command
-            .current_dir(self.dir.path())
-            .env_clear()
-            .env(
-                "DATABASE_URL",
-                format!("sqlite://{}", self.db_path.display()),
-            )
-            .env("API_ADDR", format!("127.0.0.1:{}", self.api_port))
-            .env("APP_ADDR", format!("127.0.0.1:{}", self.app_port))
-            .env("ISSUER", self.api())
-            .env("APP_URL", self.app())
-            .env("APP_DIR", self.dir.path().join("app"))
-            // Dozens of logins a minute from one address are this test, not an attack.
-            .env("LOGIN_ATTEMPTS_PER_ADDRESS", "100000/60")
-            .env("RUST_LOG", "warn")
-            .env("RUST_BACKTRACE", "1");
-        command
-    }
-}
-
-/// A port that was free a moment ago. A child process cannot be handed a bound listener, so the
-/// port is found here and bound again by the server.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The running server. Dropping it (also when the test panics) kills the process, so no server
-/// outlives the test.
-struct Server {
-    child: Option<Child>,
-}
-
-impl Server {
-    async fn start(site: &Site) -> Self {
-        let log = File::options()
-            .create(true)
-            .append(true)
-            .open(site.log_path())
-            .unwrap();
-        let child = site
-            .command()
-            .arg("--demo")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("the backend binary starts");
-        let mut server = Self { child: Some(child) };
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .build()
-            .unwrap();
-        let metadata = format!("{}/.well-known/oauth-authorization-server", site.api());
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = server.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!(
-                    "the server exited with {status} while starting:\n{}",
-                    log_tail(&site.log_path())
-                );
-            }
-            if let Ok(r) = http.get(&metadata).send().await
-                && r.status() == StatusCode::OK
-            {
-                return server;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the server did not answer within a minute:\n{}",
-                log_tail(&site.log_path())
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// SIGKILL (what `Child::kill` sends on Unix): no shutdown code runs.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().unwrap();
-            child.wait().unwrap();
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(child) = self.child.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn log_tail(path: &Path) -> String {
-    let log = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = log.lines().collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
-}
-
 /// SplitMix64: small, seedable, good enough to pick delays and products.
 struct Rng(u64);
 
@@ -448,62 +307,16 @@ impl Api {
         Ok(status)
     }
 
-    /// The browser flow for user0 with `offline_access`: `/authorize`, the login form, the code
-    /// at `/token`. Returns the refresh token.
+    /// The browser flow for user0 with `offline_access`. Returns the refresh token.
     async fn login(&self) -> reqwest::Result<String> {
-        let verifier = CodeVerifier::from_random_bytes(&backend::crypto::random_bytes());
-        let state = backend::crypto::random_token(16);
-        let page = self
-            .http
-            .get(self.url("/authorize"))
-            .query(&[
-                ("response_type", "code"),
-                ("client_id", SPA),
-                ("redirect_uri", &self.redirect_uri),
-                ("scope", "openid offline_access orders:read"),
-                ("state", &state),
-                ("code_challenge", verifier.challenge().as_str()),
-                ("code_challenge_method", "S256"),
-            ])
-            .send()
-            .await?;
-        assert_eq!(page.status(), StatusCode::OK, "the login page");
-        let cookie: Vec<String> = page
-            .headers()
-            .get_all(SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
-            .collect();
-        let mut form = hidden_inputs(&page.text().await?);
-        form.push(("username".into(), "user0".into()));
-        form.push(("password".into(), "password0".into()));
-        let answer = self
-            .http
-            .post(self.url("/authorize/login"))
-            .header(COOKIE, cookie.join("; "))
-            .form(&form)
-            .send()
-            .await?;
-        assert_eq!(answer.status(), StatusCode::SEE_OTHER, "login redirects");
-        let location = url::Url::parse(answer.headers()[LOCATION].to_str().unwrap()).unwrap();
-        let query: HashMap<String, String> = location.query_pairs().into_owned().collect();
-        assert_eq!(query.get("state"), Some(&state));
-        let code = &query["code"];
-        let r = self
-            .http
-            .post(self.url("/token"))
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("client_id", SPA),
-                ("redirect_uri", &self.redirect_uri),
-                ("code_verifier", verifier.as_str()),
-            ])
-            .send()
-            .await?;
-        let status = r.status();
-        let body: Value = r.json().await?;
-        assert_eq!(status, StatusCode::OK, "code redemption: {body}");
+        let body = process::login(
+            &self.http,
+            &self.base,
+            SPA,
+            &self.redirect_uri,
+            "openid offline_access orders:read",
+        )
+        .await?;
         Ok(body["refresh_token"].as_str().unwrap().to_owned())
     }
 
@@ -535,23 +348,6 @@ impl Api {
         assert_eq!(r.status(), StatusCode::OK, "GET {path}");
         r.json().await.unwrap()
     }
-}
-
-fn hidden_inputs(html: &str) -> Vec<(String, String)> {
-    let attribute = |chunk: &str, name: &str| {
-        let from = chunk.find(name).unwrap() + name.len();
-        let to = chunk[from..].find('"').unwrap() + from;
-        chunk[from..to]
-            .replace("&quot;", "\"")
-            .replace("&#39;", "'")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&")
-    };
-    html.split("<input type=\"hidden\" ")
-        .skip(1)
-        .map(|chunk| (attribute(chunk, "name=\""), attribute(chunk, "value=\"")))
-        .collect()
 }
 
 /// Places orders one after another until the server dies.
@@ -740,28 +536,17 @@ struct World {
 impl World {
     /// An API token of user0 from the command line, user0's id and the product catalogue.
     async fn setup(&mut self, site: &Site, api: &Api) {
-        let mut command = site.command();
-        command.args([
-            "tokens",
-            "create",
-            "--user",
-            "user0",
-            "--name",
-            "crash-test",
-            "--scope",
-            "products:read orders:read orders:write",
-        ]);
-        let output = tokio::task::spawn_blocking(move || command.output().unwrap())
-            .await
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "backend tokens create: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let stdout = String::from_utf8(output.stdout).unwrap();
-        self.api_token = stdout.lines().next().unwrap().trim().to_owned();
-        assert!(self.api_token.starts_with("amt_"), "{stdout}");
+        let command = site.command();
+        self.api_token = tokio::task::spawn_blocking(move || {
+            process::create_api_token(
+                command,
+                "user0",
+                "crash-test",
+                "products:read orders:read orders:write",
+            )
+        })
+        .await
+        .unwrap();
         self.owner = api.get_json("/api/whoami", &self.api_token).await["subject"]
             .as_str()
             .unwrap()
