@@ -13,13 +13,17 @@ use shared::config::AppConfig;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::config::Config;
+use crate::config::{AppMode, Config};
 
 pub fn router(config: &Config) -> Router {
     let app_config = AppConfig {
         issuer: config.issuer_str().to_owned(),
         api_base: config.issuer_str().to_owned(),
-        client_id: config.app_client_id.clone(),
+        // In MVC mode the browser is no OAuth client; the client is the backend-for-frontend.
+        client_id: match config.app_mode {
+            AppMode::Rest => config.app_client_id.clone(),
+            AppMode::Mvc => config.bff_client_id.clone(),
+        },
         mode: config.app_mode,
         ..AppConfig::default()
     };

@@ -227,6 +227,7 @@ async fn the_browser_gets_a_session_cookie_and_never_a_token() {
         .await
         .unwrap();
     assert_eq!(config["mode"], "mvc");
+    assert_eq!(config["client_id"], "demo-bff");
 
     let answer = mvc
         .login_callback("return_to=/orders", "user0", "password0")
