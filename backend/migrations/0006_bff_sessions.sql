@@ -3,13 +3,16 @@
 -- of this database cannot be replayed as a cookie.
 
 -- Between `/bff/login` and `/bff/callback`: what the callback must check (state) and send
--- (the PKCE verifier). Single-use, ten minutes.
+-- (the PKCE verifier). Single-use, ten minutes. `replaces`: the session cookie of the browser's
+-- current session, if it had one (the console's step-up), sealed under a key derived from the
+-- login cookie: the callback ends that session.
 CREATE TABLE bff_logins (
     id_hash TEXT PRIMARY KEY,
     state TEXT NOT NULL,
     code_verifier TEXT NOT NULL,
     requested_scope TEXT NOT NULL,
     return_to TEXT NOT NULL,
+    replaces BLOB,
     expires_at INTEGER NOT NULL
 );
 

@@ -47,7 +47,7 @@ use tower_http::trace::TraceLayer;
 use crate::config::Config;
 use crate::events::EventLog;
 use crate::oauth::rotation;
-use crate::oauth::throttle::{Throttle, Throttles};
+use crate::oauth::throttle::Throttles;
 use crate::state::AppState;
 use crate::storage::Db;
 
@@ -89,12 +89,7 @@ impl Application {
         for event in key_events {
             events.record(event).await;
         }
-        let throttles = Throttles {
-            login_per_user: Throttle::new(config.login_failures_per_user),
-            login_per_address: Throttle::new(config.login_attempts_per_address),
-            client_auth_per_client: Throttle::new(config.client_auth_failures_per_client),
-            client_auth_per_address: Throttle::new(config.client_auth_failures_per_address),
-        };
+        let throttles = Throttles::new(&config);
         let state = AppState {
             validation: Arc::new(oauth::access_token::validation(&config)),
             config: Arc::new(config),

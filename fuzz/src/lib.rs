@@ -13,7 +13,7 @@ use backend::config::Config;
 use backend::events::EventLog;
 use backend::oauth::access_token;
 use backend::oauth::rotation;
-use backend::oauth::throttle::{Throttle, Throttles};
+use backend::oauth::throttle::Throttles;
 use backend::state::AppState;
 use backend::storage::{self, Client, Db};
 use clap::Parser;
@@ -94,12 +94,7 @@ fn build() -> World {
             .clients()
             .await
             .unwrap_or_else(|e| panic!("clients: {e}"));
-        let throttles = Throttles {
-            login_per_user: Throttle::new(config.login_failures_per_user),
-            login_per_address: Throttle::new(config.login_attempts_per_address),
-            client_auth_per_client: Throttle::new(config.client_auth_failures_per_client),
-            client_auth_per_address: Throttle::new(config.client_auth_failures_per_address),
-        };
+        let throttles = Throttles::new(&config);
         let state = AppState {
             validation: Arc::new(access_token::validation(&config)),
             config: Arc::new(config),

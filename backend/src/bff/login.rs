@@ -1,8 +1,9 @@
 //! Logging in and out: the authorization-code flow with PKCE, run by the server.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shared::pkce::CodeVerifier;
@@ -13,6 +14,7 @@ use super::upstream::TokenResult;
 use super::{Bff, BffError};
 use crate::crypto;
 use crate::oauth::access_token;
+use crate::oauth::throttle::{address_key, retry_after_secs};
 use crate::storage::{BffLogin, BffSessionRow, now};
 use crate::web;
 
@@ -37,9 +39,28 @@ const LOGIN_TTL_SECS: i64 = 600;
 const MAX_RETURN_TO: usize = 512;
 
 /// `GET /bff/login?return_to=/orders&admin=true`: remembers the login and sends the browser
-/// to the authorization endpoint.
-pub async fn start(State(bff): State<Arc<Bff>>, RawQuery(query): RawQuery) -> Response {
+/// to the authorization endpoint. Each start stores a row for ten minutes, so starts are limited
+/// per address like login attempts.
+pub async fn start(
+    State(bff): State<Arc<Bff>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let config = &bff.app.config;
+    let throttle = &bff.app.throttles.bff_logins_per_address;
+    if let Err(wait) = throttle.hit(&address_key(peer.ip())) {
+        let secs = retry_after_secs(wait);
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [
+                (header::RETRY_AFTER, secs.to_string()),
+                (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()),
+            ],
+            format!("Too many logins started from this address; try again in {secs} s.\n"),
+        )
+            .into_response();
+    }
     let mut return_to = "/".to_owned();
     let mut admin = false;
     let mut seen = Vec::new();
@@ -66,22 +87,29 @@ pub async fn start(State(bff): State<Arc<Bff>>, RawQuery(query): RawQuery) -> Re
         scope.push(' ');
         scope.push_str(ADMIN);
     }
-    let key = crypto::random_token(32);
+    let key = SessionKey::generate();
     let state = crypto::random_token(32);
     let verifier = CodeVerifier::from_random_bytes(&crypto::random_bytes());
+    // A browser that has a session (the console's step-up) sends its cookie here, on its own
+    // origin. The callback may not get it (coming back from another site, a `SameSite=Strict`
+    // cookie stays home), so the login remembers which session it replaces, sealed under the
+    // login cookie as tokens are under a session cookie.
+    let replaces = match SessionKey::from_request(config, &headers) {
+        Some(old) => match key.seal_bytes(old.secret().as_bytes()) {
+            Ok(sealed) => Some(sealed),
+            Err(e) => return e.into_response(),
+        },
+        None => None,
+    };
     let login = BffLogin {
         state: state.clone(),
         code_verifier: verifier.as_str().to_owned(),
         requested_scope: scope.clone(),
         return_to,
+        replaces,
         expires_at: now() + LOGIN_TTL_SECS,
     };
-    if let Err(e) = bff
-        .app
-        .db
-        .insert_bff_login(&crypto::sha256_hex(&key), &login)
-        .await
-    {
+    if let Err(e) = bff.app.db.insert_bff_login(&key.id_hash(), &login).await {
         tracing::error!(error = %e, "storing a backend-for-frontend login");
         return BffError::Internal.into_response();
     }
@@ -100,8 +128,10 @@ pub async fn start(State(bff): State<Arc<Bff>>, RawQuery(query): RawQuery) -> Re
         .finish();
     let location = format!("{}?{query}", config.endpoint("/authorize"));
     let (name, secure) = login_cookie(&bff);
-    let cookie =
-        format!("{name}={key}; Path=/; HttpOnly; SameSite=Lax; Max-Age={LOGIN_TTL_SECS}{secure}");
+    let cookie = format!(
+        "{name}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={LOGIN_TTL_SECS}{secure}",
+        key.secret()
+    );
     redirect(&location, &[cookie])
 }
 
@@ -155,21 +185,25 @@ async fn finish_login(
         }
     }
     let (name, _) = login_cookie(bff);
-    let key = web::cookie(headers, name).ok_or_else(|| {
-        failed(
-            "invalid_request",
-            "this browser did not start a login (or it took longer than ten minutes); log in again",
-        )
-    })?;
+    let key = web::cookie(headers, name)
+        .and_then(|value| SessionKey::from_secret(value.as_bytes()))
+        .ok_or_else(|| {
+            failed(
+                "invalid_request",
+                "this browser did not start a login (or it took longer than ten minutes); log in again",
+            )
+        })?;
+    let server_failed = |e: sqlx::Error| {
+        tracing::error!(error = %e, "reading a backend-for-frontend login");
+        failed("server_error", "the server failed; the error is logged")
+    };
+    let id_hash = key.id_hash();
     let login = bff
         .app
         .db
-        .take_bff_login(&crypto::sha256_hex(key))
+        .bff_login(&id_hash)
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "reading a backend-for-frontend login");
-            failed("server_error", "the server failed; the error is logged")
-        })?
+        .map_err(server_failed)?
         .filter(|login| login.expires_at > now())
         .ok_or_else(|| {
             failed(
@@ -177,7 +211,9 @@ async fn finish_login(
                 "the login expired or was already used; log in again",
             )
         })?;
-    // RFC 6749 §10.12: the response must answer this browser's own request.
+    // RFC 6749 §10.12: the response must answer this browser's own request. A response to
+    // another login (another tab's, or one an attacker sends the browser to) leaves this one
+    // usable.
     let state = params
         .get("state")
         .map(|s| s.as_bytes())
@@ -186,6 +222,19 @@ async fn finish_login(
         return Err(failed(
             "invalid_request",
             "the authorization response does not answer this browser's login (state mismatch)",
+        ));
+    }
+    // Single use: of two callbacks with the same login, one gets past here.
+    if !bff
+        .app
+        .db
+        .take_bff_login(&id_hash)
+        .await
+        .map_err(server_failed)?
+    {
+        return Err(failed(
+            "invalid_request",
+            "the login expired or was already used; log in again",
         ));
     }
     // RFC 9207 §2.4: the response must come from the issuer the request went to.
@@ -242,9 +291,16 @@ async fn finish_login(
         )
     })?;
 
-    // A login in a browser that already has a session (the console's step-up) replaces it.
-    if let Ok(old) = Session::load(bff, headers).await {
-        end(bff, old).await;
+    // A login in a browser that already had a session (the console's step-up) replaces it.
+    let replaced = login
+        .replaces
+        .as_deref()
+        .and_then(|sealed| key.open_bytes(sealed))
+        .and_then(|secret| SessionKey::from_secret(&secret));
+    if let Some(old) = replaced
+        && let Some(old) = Session::of_key(bff, old).await
+    {
+        old.end(bff).await;
     }
     let key = SessionKey::generate();
     let now = now();
@@ -295,27 +351,13 @@ pub async fn logout(
     };
     check_csrf(config, &method, &headers, &key)?;
     if let Ok(session) = Session::load(&bff, &headers).await {
-        end(&bff, session).await;
+        session.end(&bff).await;
     }
     Ok((
         StatusCode::NO_CONTENT,
         [(header::SET_COOKIE, clear_cookie(config))],
     )
         .into_response())
-}
-
-/// Revokes a session's tokens and deletes it.
-async fn end(bff: &Bff, session: Session) {
-    match &session.tokens.refresh_token {
-        Some(refresh_token) => bff.revoke(refresh_token, "refresh_token").await,
-        None => {
-            bff.revoke(&session.tokens.access_token, "access_token")
-                .await;
-        }
-    }
-    if let Err(e) = bff.app.db.delete_bff_session(&session.row.id_hash).await {
-        tracing::error!(error = %e, "deleting a backend-for-frontend session");
-    }
 }
 
 fn redirect_uri(bff: &Bff) -> String {

@@ -27,11 +27,24 @@ pub async fn session_info(
     headers: HeaderMap,
 ) -> Result<Json<SessionInfo>, BffError> {
     let session = fresh_session(&bff, &headers).await?;
-    let claims = access_token::verify(&bff.app, &session.tokens.access_token).map_err(|why| {
-        BffError::NoSession(format!(
-            "the session's access token is no longer valid: {why}"
-        ))
-    })?;
+    // The same checks as the API's, revocation included, so the app never shows someone as
+    // logged in whom the API would refuse.
+    let refusal = match access_token::verify(&bff.app, &session.tokens.access_token) {
+        Ok(claims) if bff.app.db.access_token_revoked(&claims.jti).await? => {
+            Err("the access token was revoked".to_owned())
+        }
+        Ok(claims) => Ok(claims),
+        Err(why) => Err(why.to_owned()),
+    };
+    let claims = match refusal {
+        Ok(claims) => claims,
+        Err(why) => {
+            session.end(&bff).await;
+            return Err(BffError::NoSession(format!(
+                "the session's access token is no longer valid: {why}"
+            )));
+        }
+    };
     let config = &bff.app.config;
     Ok(Json(SessionInfo {
         csrf_token: session.key.csrf_token(),

@@ -80,13 +80,21 @@ impl SessionKey {
     /// ChaCha20-Poly1305 with a random nonce, bound to the row by its key as associated data.
     pub fn seal(&self, tokens: &Tokens) -> Result<Vec<u8>, BffError> {
         let plaintext = serde_json::to_vec(tokens).map_err(|_| BffError::Internal)?;
+        self.seal_bytes(&plaintext)
+    }
+
+    pub fn open(&self, sealed: &[u8]) -> Option<Tokens> {
+        serde_json::from_slice(&self.open_bytes(sealed)?).ok()
+    }
+
+    pub fn seal_bytes(&self, plaintext: &[u8]) -> Result<Vec<u8>, BffError> {
         let nonce = crypto::random_bytes::<12>();
         let sealed = self
             .cipher()
             .encrypt(
                 &Nonce::from(nonce),
                 Payload {
-                    msg: &plaintext,
+                    msg: plaintext,
                     aad: self.id_hash().as_bytes(),
                 },
             )
@@ -94,11 +102,10 @@ impl SessionKey {
         Ok([nonce.as_slice(), &sealed].concat())
     }
 
-    pub fn open(&self, sealed: &[u8]) -> Option<Tokens> {
+    pub fn open_bytes(&self, sealed: &[u8]) -> Option<Vec<u8>> {
         let (nonce, ciphertext) = sealed.split_at_checked(12)?;
         let nonce: [u8; 12] = nonce.try_into().ok()?;
-        let plaintext = self
-            .cipher()
+        self.cipher()
             .decrypt(
                 &Nonce::from(nonce),
                 Payload {
@@ -106,8 +113,17 @@ impl SessionKey {
                     aad: self.id_hash().as_bytes(),
                 },
             )
-            .ok()?;
-        serde_json::from_slice(&plaintext).ok()
+            .ok()
+    }
+
+    /// The cookie's value.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+
+    /// A session key from a value this server made (a sealed `replaces`).
+    pub fn from_secret(secret: &[u8]) -> Option<Self> {
+        std::str::from_utf8(secret).ok().and_then(Self::parse)
     }
 
     fn cipher(&self) -> ChaCha20Poly1305 {
@@ -130,14 +146,22 @@ impl SessionKey {
         HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
 
-    /// The session key the request's cookie carries, if any.
+    /// The session key the request's cookie carries, if any. Two cookies of the name are
+    /// refused rather than one picked: over plain http another port of the same host (cookies
+    /// ignore ports) could set its own `session` with a longer `Path`, which browsers send
+    /// first, and so fix the session this browser uses.
     pub fn from_request(config: &Config, headers: &HeaderMap) -> Option<Self> {
         let name = if config.app_is_https() {
             HOST_COOKIE
         } else {
             COOKIE
         };
-        web::cookie(headers, name).and_then(Self::parse)
+        let mut values = web::cookies(headers, name);
+        let value = values.next()?;
+        if values.next().is_some() {
+            return None;
+        }
+        Self::parse(value)
     }
 }
 
@@ -158,10 +182,15 @@ pub struct Session {
 }
 
 impl Session {
-    /// The request's session, or why there is none. Expired and idle sessions are deleted
-    /// here, so they cannot be used even before the periodic purge.
+    /// The request's session, or why there is none. Expired and idle sessions are ended here
+    /// (their tokens revoked), so they cannot be used even before the periodic purge.
+    ///
+    /// Only the app's own pages may use a session, reading or writing: a browser labels every
+    /// request with `Sec-Fetch-Site`, and anything but `same-origin` is refused, so a page on
+    /// another origin of the same site cannot even keep a session alive.
     pub async fn load(bff: &Bff, headers: &HeaderMap) -> Result<Self, BffError> {
         let config = &bff.app.config;
+        check_fetch_site(headers)?;
         let key = SessionKey::from_request(config, headers).ok_or(BffError::NotLoggedIn)?;
         let session = Self::load_key(bff, key).await?;
         let now = now();
@@ -199,15 +228,36 @@ impl Session {
         } else {
             None
         };
-        if let Some(why) = why {
-            bff.app.db.delete_bff_session(&id_hash).await?;
-            return Err(BffError::NoSession(why));
-        }
         let Some(tokens) = key.open(&row.tokens) else {
             bff.app.db.delete_bff_session(&id_hash).await?;
             return Err(ended());
         };
-        Ok(Self { key, row, tokens })
+        let session = Self { key, row, tokens };
+        if let Some(why) = why {
+            session.end(bff).await;
+            return Err(BffError::NoSession(why));
+        }
+        Ok(session)
+    }
+
+    /// Revokes the session's grant at the authorization server (RFC 7009; a refresh token takes
+    /// its access tokens with it) and deletes the session. Revocation failures are logged; the
+    /// session ends regardless.
+    pub async fn end(self, bff: &Bff) {
+        match &self.tokens.refresh_token {
+            Some(refresh_token) => bff.revoke(refresh_token, "refresh_token").await,
+            None => {
+                bff.revoke(&self.tokens.access_token, "access_token").await;
+            }
+        }
+        if let Err(e) = bff.app.db.delete_bff_session(&self.row.id_hash).await {
+            tracing::error!(error = %e, "deleting a backend-for-frontend session");
+        }
+    }
+
+    /// The session of a key this server holds (the one a step-up replaces), if it is live.
+    pub async fn of_key(bff: &Bff, key: SessionKey) -> Option<Self> {
+        Self::load_key(bff, key).await.ok()
     }
 
     pub fn exchanges(&self) -> Vec<Exchange> {
@@ -243,14 +293,7 @@ pub fn check_csrf(
     if matches!(*method, Method::GET | Method::HEAD) {
         return Ok(());
     }
-    if let Some(site) = headers.get("sec-fetch-site")
-        && site.as_bytes() != b"same-origin"
-    {
-        return Err(BffError::Forbidden(format!(
-            "cross-site request refused (Sec-Fetch-Site: {})",
-            site.to_str().unwrap_or("?")
-        )));
-    }
+    check_fetch_site(headers)?;
     if let Some(origin) = headers.get(header::ORIGIN)
         && origin.as_bytes() != config.app_origin().as_bytes()
     {
@@ -268,6 +311,19 @@ pub fn check_csrf(
         )));
     }
     Ok(())
+}
+
+/// Fetch metadata: a browser says where a request comes from; only the app's own origin may
+/// use the session. (Clients that send no `Sec-Fetch-Site`, like curl, are not browsers a page
+/// could drive.)
+fn check_fetch_site(headers: &HeaderMap) -> Result<(), BffError> {
+    match headers.get("sec-fetch-site") {
+        Some(site) if site.as_bytes() != b"same-origin" => Err(BffError::Forbidden(format!(
+            "cross-site request refused (Sec-Fetch-Site: {})",
+            site.to_str().unwrap_or("?")
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// "8 hours", "30 minutes", "90 seconds".

@@ -11,9 +11,13 @@ use crate::storage::now;
 /// How a token endpoint call ended.
 pub enum TokenResult {
     Issued(TokenResponse),
-    /// The authorization server refused (RFC 6749 §5.2): the grant is no good.
+    /// 400 `invalid_grant` (RFC 6749 §5.2): the code or refresh token is no good, and never
+    /// will be.
     Refused(ErrorResponse),
-    /// No usable answer: unreachable, a 5xx, or not a token response.
+    /// Anything else: unreachable, a 5xx, a 429 from the rate limiter, another error. Nothing
+    /// says the grant is gone, so a session survives it. (Ending sessions on any 4xx would let
+    /// whoever gets this server's address throttled, by guessing client secrets from it, log
+    /// everybody out.)
     Failed(String),
 }
 
@@ -60,7 +64,11 @@ impl Bff {
             .body(body)
             .send()
             .await
-            .map_err(|e| format!("the authorization server did not answer ({e})"))
+            .map_err(|e| {
+                // The upstream's address is this deployment's business, not the browser's.
+                tracing::warn!(error = %e, "the backend-for-frontend's upstream did not answer");
+                "the authorization server did not answer".to_owned()
+            })
     }
 
     /// A token request (RFC 6749 §4.1.3 or §6).
@@ -71,7 +79,8 @@ impl Bff {
         let mut exchange = Exchange {
             at: now(),
             grant_type: grant_type.to_owned(),
-            endpoint: endpoint.clone(),
+            // The public name of the endpoint, not the internal address it was reached at.
+            endpoint: self.app.config.endpoint("/token"),
             client_auth: CLIENT_AUTH.to_owned(),
             status: 0,
             scope: None,
@@ -108,7 +117,18 @@ impl Bff {
             match response.json::<ErrorResponse>().await {
                 Ok(error) => {
                     exchange.error = Some(error.error.clone());
-                    TokenResult::Refused(error)
+                    let why = error
+                        .error_description
+                        .clone()
+                        .unwrap_or_else(|| error.error.clone());
+                    if exchange.status == 400 && error.error == "invalid_grant" {
+                        TokenResult::Refused(error)
+                    } else {
+                        TokenResult::Failed(format!(
+                            "the authorization server answered {} {}: {why}",
+                            exchange.status, error.error
+                        ))
+                    }
                 }
                 Err(_) => TokenResult::Failed(format!(
                     "the authorization server answered {} without an error body",

@@ -170,15 +170,30 @@ pub struct Throttles {
     pub login_per_address: Throttle,
     pub client_auth_per_client: Throttle,
     pub client_auth_per_address: Throttle,
+    /// MVC mode: logins the backend-for-frontend starts per address (each stores a row until
+    /// its callback, for ten minutes), at the rate of `login_per_address`.
+    pub bff_logins_per_address: Throttle,
 }
 
 impl Throttles {
+    /// The limits `config` sets.
+    pub fn new(config: &crate::config::Config) -> Self {
+        Self {
+            login_per_user: Throttle::new(config.login_failures_per_user),
+            login_per_address: Throttle::new(config.login_attempts_per_address),
+            client_auth_per_client: Throttle::new(config.client_auth_failures_per_client),
+            client_auth_per_address: Throttle::new(config.client_auth_failures_per_address),
+            bff_logins_per_address: Throttle::new(config.login_attempts_per_address),
+        }
+    }
+
     pub fn prune(&self) {
         for throttle in [
             &self.login_per_user,
             &self.login_per_address,
             &self.client_auth_per_client,
             &self.client_auth_per_address,
+            &self.bff_logins_per_address,
         ] {
             throttle.prune();
         }

@@ -7,6 +7,8 @@ pub struct BffLogin {
     pub code_verifier: String,
     pub requested_scope: String,
     pub return_to: String,
+    /// Sealed; see `bff::login`.
+    pub replaces: Option<Vec<u8>>,
     pub expires_at: i64,
 }
 
@@ -30,29 +32,39 @@ pub struct BffSessionRow {
 impl Db {
     pub async fn insert_bff_login(&self, id_hash: &str, login: &BffLogin) -> Result<()> {
         sqlx::query(
-            "INSERT INTO bff_logins (id_hash, state, code_verifier, requested_scope, return_to, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO bff_logins
+                 (id_hash, state, code_verifier, requested_scope, return_to, replaces, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(id_hash)
         .bind(&login.state)
         .bind(&login.code_verifier)
         .bind(&login.requested_scope)
         .bind(&login.return_to)
+        .bind(&login.replaces)
         .bind(login.expires_at)
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
-    /// Deletes the login and returns it, in one statement: a callback can use it once.
-    pub async fn take_bff_login(&self, id_hash: &str) -> Result<Option<BffLogin>> {
+    pub async fn bff_login(&self, id_hash: &str) -> Result<Option<BffLogin>> {
         sqlx::query_as(
-            "DELETE FROM bff_logins WHERE id_hash = ?
-             RETURNING state, code_verifier, requested_scope, return_to, expires_at",
+            "SELECT state, code_verifier, requested_scope, return_to, replaces, expires_at
+             FROM bff_logins WHERE id_hash = ?",
         )
         .bind(id_hash)
         .fetch_optional(&self.pool)
         .await
+    }
+
+    /// Deletes the login; `false` if another request already did: a callback uses it once.
+    pub async fn take_bff_login(&self, id_hash: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM bff_logins WHERE id_hash = ?")
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     pub async fn insert_bff_session(&self, row: &BffSessionRow) -> Result<()> {

@@ -22,6 +22,8 @@ const CSRF: &str = "x-csrf-token";
 struct Recorder {
     target: Arc<OnceLock<String>>,
     tokens: Arc<Mutex<Vec<Value>>>,
+    /// An answer for the next token request, instead of the authorization server's.
+    next_token_answer: Arc<Mutex<Option<(StatusCode, Value)>>>,
 }
 
 async fn relay(
@@ -33,6 +35,13 @@ async fn relay(
 ) -> (StatusCode, HeaderMap, Bytes) {
     let target = recorder.target.get().unwrap();
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    if uri.path() == "/token"
+        && let Some((status, body)) = recorder.next_token_answer.lock().unwrap().take()
+    {
+        let mut out = HeaderMap::new();
+        out.insert("content-type", "application/json".parse().unwrap());
+        return (status, out, Bytes::from(body.to_string()));
+    }
     let mut request = reqwest::Client::new()
         .request(method, format!("{target}{path}"))
         .body(body);
@@ -129,13 +138,26 @@ impl Mvc {
         username: &str,
         password: &str,
     ) -> (String, String) {
-        let start = self
+        self.login_from_session(query, None, username, password)
+            .await
+    }
+
+    /// Like `login_until_callback`, started by a browser that has the session `session`.
+    async fn login_from_session(
+        &self,
+        query: &str,
+        session: Option<&str>,
+        username: &str,
+        password: &str,
+    ) -> (String, String) {
+        let mut start = self
             .app
             .http
-            .get(self.app_url(&format!("/bff/login?{query}")))
-            .send()
-            .await
-            .unwrap();
+            .get(self.app_url(&format!("/bff/login?{query}")));
+        if let Some(session) = session {
+            start = start.header(COOKIE, format!("session={session}"));
+        }
+        let start = start.send().await.unwrap();
         assert_eq!(start.status(), StatusCode::SEE_OTHER);
         let (login, header) = set_cookie(&start, "bff_login").unwrap();
         assert!(
@@ -405,7 +427,7 @@ async fn forged_and_cross_site_requests_are_refused() {
         ),
     ];
     for (what, forge, says) in cases {
-        for method in [Method::POST, Method::PATCH, Method::DELETE] {
+        for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
             let path = if method == Method::POST {
                 "/bff/api/orders"
             } else {
@@ -419,6 +441,29 @@ async fn forged_and_cross_site_requests_are_refused() {
             assert!(description.contains(says), "{what}: {description}");
         }
     }
+    // Reads too come only from the app's own pages: another origin of the same site cannot
+    // even keep the session alive.
+    let read = mvc
+        .call(Method::GET, "/bff/session", &cookie)
+        .header("sec-fetch-site", "same-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), StatusCode::FORBIDDEN);
+    // Two session cookies (another port of the host setting its own, with a longer Path, to
+    // fix the session): refused, not one picked.
+    let fixed = mvc
+        .app
+        .http
+        .get(mvc.app_url("/bff/session"))
+        .header(
+            COOKIE,
+            format!("session={}; session={cookie}", "A".repeat(43)),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fixed.status(), StatusCode::UNAUTHORIZED);
     // A form post from another site: not JSON, no header, no cookie (SameSite=Strict).
     let form = mvc
         .app
@@ -583,6 +628,22 @@ async fn the_server_renews_tokens_once_for_concurrent_calls() {
         revoke(refresh_token).await.unwrap().status(),
         StatusCode::OK
     );
+    let second = mvc.login("user0", "password0").await;
+    let second_refresh = mvc.recorded()[3]["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        revoke(second_refresh).await.unwrap().status(),
+        StatusCode::OK
+    );
+    let (status, _, description) = oauth_error(mvc.session(&second).await).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "/bff/session checks revocation too"
+    );
+    assert!(description.contains("revoked"), "{description}");
     let answer = mvc
         .call(Method::GET, "/bff/api/orders", &cookie)
         .send()
@@ -653,6 +714,12 @@ async fn sessions_end_after_their_lifetime_and_when_idle() {
             .await
             .unwrap();
         assert_eq!(left, 0, "an ended session is deleted at once");
+        // ... and its grant revoked, as by a logout.
+        let refresh_token = mvc.recorded().last().unwrap()["refresh_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(!mvc.introspect(&refresh_token).await, "{column}");
     }
     // Configured lifetimes are what the cookie and the session say.
     let cookie = mvc.login("user0", "password0").await;
@@ -670,9 +737,13 @@ async fn the_console_step_up_replaces_the_session() {
         .as_str()
         .unwrap()
         .to_owned();
+    // The session cookie goes with `/bff/login` (the app's own origin), not with the callback:
+    // coming back from an authorization server on another site, a `SameSite=Strict` cookie
+    // stays home.
     let (callback, login_cookie) = mvc
-        .login_until_callback(
+        .login_from_session(
             "return_to=/admin/users&admin=true",
+            Some(&first),
             "admin",
             "admin-password",
         )
@@ -681,7 +752,7 @@ async fn the_console_step_up_replaces_the_session() {
         .app
         .http
         .get(callback)
-        .header(COOKIE, format!("{login_cookie}; session={first}"))
+        .header(COOKIE, login_cookie)
         .send()
         .await
         .unwrap();
@@ -776,16 +847,27 @@ async fn hostile_logins_and_callbacks_start_no_session() {
         "{description}"
     );
     // With another browser's login cookie.
-    let (_, other_cookie) = mvc.login_until_callback("", "user1", "password1").await;
+    let (other_callback, other_cookie) = mvc.login_until_callback("", "user1", "password1").await;
     let answer = mvc
         .app
         .http
         .get(&callback)
-        .header(COOKIE, other_cookie)
+        .header(COOKIE, &other_cookie)
         .send()
         .await
         .unwrap();
     assert!(home_error(&answer).1.contains("state mismatch"));
+    // ... which leaves that browser's own login usable (two tabs logging in at once, or a
+    // forged callback, cannot spoil it).
+    let own = mvc
+        .app
+        .http
+        .get(&other_callback)
+        .header(COOKIE, &other_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert!(set_cookie(&own, "session").is_some(), "{}", location(&own));
     // Tampered: another iss (RFC 9207), or a repeated parameter.
     let tampered = callback.replace("iss=", "iss=x");
     let (callback2, cookie2) = mvc.login_until_callback("", "user0", "password0").await;
@@ -862,12 +944,12 @@ async fn hostile_logins_and_callbacks_start_no_session() {
         .unwrap();
     assert_eq!(home_error(&answer).0, "access_denied");
 
-    // Only the one genuine callback made a session.
+    // Only the two genuine callbacks made sessions.
     let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM bff_sessions")
         .fetch_one(&mvc.app.pool)
         .await
         .unwrap();
-    assert_eq!(sessions, 1);
+    assert_eq!(sessions, 2);
 }
 
 #[tokio::test]
@@ -949,4 +1031,92 @@ async fn rest_mode_has_no_backend_for_frontend() {
         .await
         .unwrap();
     assert_eq!(config["mode"], "rest");
+}
+
+#[tokio::test]
+async fn only_invalid_grant_ends_a_session_and_logins_are_limited() {
+    let mvc = spawn_mvc(&["--login-attempts-per-address", "4/60"]).await;
+    let cookie = mvc.login("user0", "password0").await;
+    let due = || async {
+        sqlx::query("UPDATE bff_sessions SET access_expires_at = ?")
+            .bind(backend::storage::now() + 5)
+            .execute(&mvc.app.pool)
+            .await
+            .unwrap();
+    };
+    // The authorization server is throttling this address (say, someone guessing client
+    // secrets from it): the renewal fails, the session stays.
+    for (status, error) in [
+        (StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable"),
+        (StatusCode::UNAUTHORIZED, "invalid_client"),
+        (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
+    ] {
+        due().await;
+        *mvc.recorder.next_token_answer.lock().unwrap() = Some((
+            status,
+            json!({ "error": error, "error_description": "not now" }),
+        ));
+        let (answer, code, description) = oauth_error(
+            mvc.call(Method::GET, "/bff/api/orders", &cookie)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(answer, StatusCode::BAD_GATEWAY, "{error}");
+        assert_eq!(code, "temporarily_unavailable");
+        assert!(
+            !description.contains("127.0.0.1"),
+            "no internal address: {description}"
+        );
+        assert_eq!(
+            mvc.session(&cookie).await.status(),
+            StatusCode::OK,
+            "{error}"
+        );
+    }
+    let answer = mvc
+        .call(Method::GET, "/bff/api/orders", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.status(),
+        StatusCode::OK,
+        "renewed once the server answers"
+    );
+    let info: Value = mvc.session(&cookie).await.json().await.unwrap();
+    let endpoint = info["exchanges"][1]["endpoint"].as_str().unwrap();
+    assert_eq!(
+        endpoint,
+        format!("{}/token", mvc.app.api),
+        "the public endpoint's name"
+    );
+
+    // Each login start stores a row, so starts are limited per address (here 4 a minute; the
+    // login above was the first).
+    for _ in 0..3 {
+        let start = mvc
+            .app
+            .http
+            .get(mvc.app_url("/bff/login"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(start.status(), StatusCode::SEE_OTHER);
+    }
+    let refused = mvc
+        .app
+        .http
+        .get(mvc.app_url("/bff/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key("retry-after"));
+    let logins: i64 = sqlx::query_scalar("SELECT count(*) FROM bff_logins")
+        .fetch_one(&mvc.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(logins, 3, "the refused start stored nothing");
 }
