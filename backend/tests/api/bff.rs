@@ -121,13 +121,7 @@ impl Mvc {
         password: &str,
     ) -> reqwest::Response {
         let (callback, login_cookie) = self.login_until_callback(query, username, password).await;
-        self.app
-            .http
-            .get(callback)
-            .header(COOKIE, login_cookie)
-            .send()
-            .await
-            .unwrap()
+        self.visit(callback, &login_cookie).await
     }
 
     /// The browser's part up to the authorization server's redirect: the callback URL and the
@@ -181,6 +175,17 @@ impl Mvc {
         assert_eq!(answer.status(), StatusCode::SEE_OTHER);
         assert_eq!(location(&answer), "/orders");
         set_cookie(&answer, "session").unwrap().0
+    }
+
+    /// A navigation to `url` (the callback) with the browser's `Cookie` header.
+    async fn visit(&self, url: impl reqwest::IntoUrl, cookie: &str) -> reqwest::Response {
+        self.app
+            .http
+            .get(url)
+            .header(COOKIE, cookie)
+            .send()
+            .await
+            .unwrap()
     }
 
     async fn session(&self, cookie: &str) -> reqwest::Response {
@@ -748,14 +753,7 @@ async fn the_console_step_up_replaces_the_session() {
             "admin-password",
         )
         .await;
-    let answer = mvc
-        .app
-        .http
-        .get(callback)
-        .header(COOKIE, login_cookie)
-        .send()
-        .await
-        .unwrap();
+    let answer = mvc.visit(callback, &login_cookie).await;
     assert_eq!(location(&answer), "/admin/users");
     let second = set_cookie(&answer, "session").unwrap().0;
     assert_ne!(first, second);
@@ -774,14 +772,7 @@ async fn the_console_step_up_replaces_the_session() {
     let (callback, login_cookie) = mvc
         .login_until_callback("admin=true", "user0", "password0")
         .await;
-    let answer = mvc
-        .app
-        .http
-        .get(callback)
-        .header(COOKIE, login_cookie)
-        .send()
-        .await
-        .unwrap();
+    let answer = mvc.visit(callback, &login_cookie).await;
     let cookie = set_cookie(&answer, "session").unwrap().0;
     let info: Value = mvc.session(&cookie).await.json().await.unwrap();
     assert!(!info["claims"]["scope"].as_str().unwrap().contains("admin"));
@@ -848,76 +839,31 @@ async fn hostile_logins_and_callbacks_start_no_session() {
     );
     // With another browser's login cookie.
     let (other_callback, other_cookie) = mvc.login_until_callback("", "user1", "password1").await;
-    let answer = mvc
-        .app
-        .http
-        .get(&callback)
-        .header(COOKIE, &other_cookie)
-        .send()
-        .await
-        .unwrap();
+    let answer = mvc.visit(&callback, &other_cookie).await;
     assert!(home_error(&answer).1.contains("state mismatch"));
     // ... which leaves that browser's own login usable (two tabs logging in at once, or a
     // forged callback, cannot spoil it).
-    let own = mvc
-        .app
-        .http
-        .get(&other_callback)
-        .header(COOKIE, &other_cookie)
-        .send()
-        .await
-        .unwrap();
+    let own = mvc.visit(&other_callback, &other_cookie).await;
     assert!(set_cookie(&own, "session").is_some(), "{}", location(&own));
     // Tampered: another iss (RFC 9207), or a repeated parameter.
     let tampered = callback.replace("iss=", "iss=x");
     let (callback2, cookie2) = mvc.login_until_callback("", "user0", "password0").await;
     let answer = mvc
-        .app
-        .http
-        .get(callback2.replace("iss=", "iss=x"))
-        .header(COOKIE, &cookie2)
-        .send()
-        .await
-        .unwrap();
+        .visit(callback2.replace("iss=", "iss=x"), &cookie2)
+        .await;
     assert!(home_error(&answer).1.contains("(iss)"));
     // The login is spent by that attempt: the genuine response cannot be used after it.
-    let answer = mvc
-        .app
-        .http
-        .get(&callback2)
-        .header(COOKIE, &cookie2)
-        .send()
-        .await
-        .unwrap();
+    let answer = mvc.visit(&callback2, &cookie2).await;
     assert!(home_error(&answer).1.contains("already used"));
     let answer = mvc
-        .app
-        .http
-        .get(format!("{tampered}&code=again"))
-        .header(COOKIE, &login_cookie)
-        .send()
-        .await
-        .unwrap();
+        .visit(format!("{tampered}&code=again"), &login_cookie)
+        .await;
     assert!(home_error(&answer).1.contains("repeats"));
     // A replayed code: the first callback works, a second browser flow cannot reuse its code.
     let (callback3, cookie3) = mvc.login_until_callback("", "user0", "password0").await;
-    let ok = mvc
-        .app
-        .http
-        .get(&callback3)
-        .header(COOKIE, &cookie3)
-        .send()
-        .await
-        .unwrap();
+    let ok = mvc.visit(&callback3, &cookie3).await;
     assert!(set_cookie(&ok, "session").is_some());
-    let answer = mvc
-        .app
-        .http
-        .get(&callback3)
-        .header(COOKIE, &cookie3)
-        .send()
-        .await
-        .unwrap();
+    let answer = mvc.visit(&callback3, &cookie3).await;
     assert!(home_error(&answer).1.contains("already used"));
     // The user cancels at the login form: the authorization server's access_denied.
     let start = mvc
@@ -935,13 +881,8 @@ async fn hostile_logins_and_callbacks_start_no_session() {
     form.push(("action".into(), "cancel".into()));
     let cancelled = mvc.app.post_form("/authorize/login", &cookie, &form).await;
     let answer = mvc
-        .app
-        .http
-        .get(location(&cancelled))
-        .header(COOKIE, format!("bff_login={login}"))
-        .send()
-        .await
-        .unwrap();
+        .visit(location(&cancelled), &format!("bff_login={login}"))
+        .await;
     assert_eq!(home_error(&answer).0, "access_denied");
 
     // Only the two genuine callbacks made sessions.
