@@ -33,7 +33,6 @@ pub mod storage;
 pub mod web;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -45,11 +44,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
-use crate::events::EventLog;
 use crate::oauth::rotation;
-use crate::oauth::throttle::Throttles;
 use crate::state::AppState;
-use crate::storage::Db;
 
 /// A started server: its listeners are bound, its database is migrated and seeded.
 pub struct Application {
@@ -73,31 +69,7 @@ impl Application {
         api_listeners: Vec<TcpListener>,
         app_listeners: Vec<TcpListener>,
     ) -> anyhow::Result<Self> {
-        config.check()?;
-        let db = Db::connect(&config.database_url.0)
-            .await
-            .context("opening the database")?;
-        if config.demo {
-            demo::seed(&db, &config)
-                .await
-                .context("seeding the demo data")?;
-        }
-        let (events, event_writer) = EventLog::start(db.clone());
-        let (keys, key_events) = rotation::prepare(&db, &config, storage::now())
-            .await
-            .context("preparing the signing keys")?;
-        for event in key_events {
-            events.record(event).await;
-        }
-        let throttles = Throttles::new(&config);
-        let state = AppState {
-            validation: Arc::new(oauth::access_token::validation(&config)),
-            config: Arc::new(config),
-            db,
-            keys: Arc::new(keys),
-            events,
-            throttles: Arc::new(throttles),
-        };
+        let (state, event_writer) = AppState::start(config).await?;
         Ok(Self {
             state,
             event_writer,

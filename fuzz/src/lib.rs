@@ -5,17 +5,14 @@
 //! else in the system's temporary directory.
 
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use axum::Router;
 use backend::api::api_token::{self, TokenRequest};
 use backend::config::Config;
-use backend::events::EventLog;
 use backend::oauth::access_token;
-use backend::oauth::rotation;
-use backend::oauth::throttle::Throttles;
 use backend::state::AppState;
-use backend::storage::{self, Client, Db};
+use backend::storage::Client;
 use clap::Parser;
 use shared::scope::ScopeSet;
 use tokio::runtime::Runtime;
@@ -75,34 +72,16 @@ fn build() -> World {
         .enable_all()
         .build()
         .unwrap_or_else(|e| panic!("tokio runtime: {e}"));
-    // What `Application::with_listeners` does, without the listeners.
+    // A server's state without its listeners (the event writer's task runs on in the runtime).
     let (state, clients, bearer, api_token) = rt.block_on(async {
-        config
-            .check()
-            .unwrap_or_else(|e| panic!("fuzz config: {e}"));
-        let db = Db::connect(&config.database_url.0)
+        let (state, _writer) = AppState::start(config)
             .await
-            .unwrap_or_else(|e| panic!("database: {e}"));
-        backend::demo::seed(&db, &config)
-            .await
-            .unwrap_or_else(|e| panic!("demo data: {e}"));
-        let (events, _writer) = EventLog::start(db.clone());
-        let (keys, _) = rotation::prepare(&db, &config, storage::now())
-            .await
-            .unwrap_or_else(|e| panic!("signing keys: {e}"));
-        let clients = db
+            .unwrap_or_else(|e| panic!("server state: {e}"));
+        let clients = state
+            .db
             .clients()
             .await
             .unwrap_or_else(|e| panic!("clients: {e}"));
-        let throttles = Throttles::new(&config);
-        let state = AppState {
-            validation: Arc::new(access_token::validation(&config)),
-            config: Arc::new(config),
-            db,
-            keys: Arc::new(keys),
-            events,
-            throttles: Arc::new(throttles),
-        };
         let scope = "products:read orders:read orders:write";
         let user = state
             .db

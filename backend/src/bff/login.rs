@@ -9,7 +9,9 @@ use axum::response::{IntoResponse, Response};
 use shared::pkce::CodeVerifier;
 use shared::scope::{ADMIN, OFFLINE_ACCESS, ORDERS_READ, ORDERS_WRITE, PRODUCTS_READ};
 
-use super::session::{Session, SessionKey, Tokens, check_csrf, clear_cookie, with_exchange};
+use super::session::{
+    Session, SessionKey, Tokens, check_csrf, clear_cookie, cookie_name, with_exchange,
+};
 use super::upstream::TokenResult;
 use super::{Bff, BffError};
 use crate::crypto;
@@ -32,8 +34,7 @@ const SCOPE: [&str; 6] = [
 /// Ties the callback to the browser that started the login. `SameSite=Lax`, not `Strict`: the
 /// browser comes back from the authorization server, which in production is another site, and
 /// `Strict` cookies are not sent on a navigation that another site started.
-const LOGIN_COOKIE: &str = "bff_login";
-const HOST_LOGIN_COOKIE: &str = "__Host-bff_login";
+const LOGIN_COOKIE: (&str, &str) = ("bff_login", "__Host-bff_login");
 /// RFC 6749 §10.12 asks for a state bound to the browser; ten minutes to log in.
 const LOGIN_TTL_SECS: i64 = 600;
 const MAX_RETURN_TO: usize = 512;
@@ -368,11 +369,7 @@ fn redirect_uri(bff: &Bff) -> String {
 }
 
 fn login_cookie(bff: &Bff) -> (&'static str, &'static str) {
-    if bff.app.config.app_is_https() {
-        (HOST_LOGIN_COOKIE, "; Secure")
-    } else {
-        (LOGIN_COOKIE, "")
-    }
+    cookie_name(&bff.app.config, LOGIN_COOKIE)
 }
 
 /// A path of the app to return to after the login: absolute, on this origin (not `//host` or

@@ -29,14 +29,7 @@ pub async fn session_info(
     let session = fresh_session(&bff, &headers).await?;
     // The same checks as the API's, revocation included, so the app never shows someone as
     // logged in whom the API would refuse.
-    let refusal = match access_token::verify(&bff.app, &session.tokens.access_token) {
-        Ok(claims) if bff.app.db.access_token_revoked(&claims.jti).await? => {
-            Err("the access token was revoked".to_owned())
-        }
-        Ok(claims) => Ok(claims),
-        Err(why) => Err(why.to_owned()),
-    };
-    let claims = match refusal {
+    let claims = match access_token::verify_live(&bff.app, &session.tokens.access_token).await? {
         Ok(claims) => claims,
         Err(why) => {
             session.end(&bff).await;

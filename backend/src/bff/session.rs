@@ -20,10 +20,8 @@ use crate::crypto;
 use crate::storage::{BffSessionRow, now};
 use crate::web;
 
-/// Over http (local development) the cookie cannot be `Secure`, and so cannot have the
-/// `__Host-` prefix either, which requires it.
-const COOKIE: &str = "session";
-const HOST_COOKIE: &str = "__Host-session";
+/// The session cookie's name over http and over https (see [`cookie_name`]).
+const COOKIE: (&str, &str) = ("session", "__Host-session");
 
 /// Set on every "no session" answer: whichever name the browser holds is dropped.
 pub const CLEARED_COOKIES: [&str; 2] = [
@@ -134,11 +132,7 @@ impl SessionKey {
     /// other site's page sends it), `Path=/` and no `Domain` (this host only); over https also
     /// `Secure` with the `__Host-` prefix, which makes the browser enforce all three.
     pub fn set_cookie(&self, config: &Config) -> HeaderValue {
-        let (name, secure) = if config.app_is_https() {
-            (HOST_COOKIE, "; Secure")
-        } else {
-            (COOKIE, "")
-        };
+        let (name, secure) = cookie_name(config, COOKIE);
         let value = format!(
             "{name}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
             self.0, config.session_lifetime
@@ -151,17 +145,28 @@ impl SessionKey {
     /// ignore ports) could set its own `session` with a longer `Path`, which browsers send
     /// first, and so fix the session this browser uses.
     pub fn from_request(config: &Config, headers: &HeaderMap) -> Option<Self> {
-        let name = if config.app_is_https() {
-            HOST_COOKIE
-        } else {
-            COOKIE
-        };
+        let (name, _) = cookie_name(config, COOKIE);
         let mut values = web::cookies(headers, name);
         let value = values.next()?;
         if values.next().is_some() {
             return None;
         }
         Self::parse(value)
+    }
+}
+
+/// A cookie's name and `Secure` attribute in this deployment, from its (http, https) names: over
+/// https the `__Host-` name with `Secure` (the prefix makes the browser enforce `Secure`,
+/// `Path=/` and no `Domain`); over http (local development) a cookie cannot be `Secure`, and so
+/// cannot have the prefix either.
+pub fn cookie_name(
+    config: &Config,
+    (http, https): (&'static str, &'static str),
+) -> (&'static str, &'static str) {
+    if config.app_is_https() {
+        (https, "; Secure")
+    } else {
+        (http, "")
     }
 }
 

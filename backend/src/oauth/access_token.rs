@@ -83,6 +83,26 @@ pub fn validation(config: &Config) -> Validation {
     validation
 }
 
+/// [`verify`], and not revoked: what every reader of access tokens (the API, introspection, the
+/// backend-for-frontend) must check. RFC 7009 §2.1: revocation invalidates the token. The
+/// readers share the authorization server's database, so a token revoked at `/revoke` or with
+/// its grant (logout, a reused refresh token, a replayed code, a disabled user) stops working at
+/// once, not at its `exp`. The outer error is the database's; the inner one says why the token
+/// is refused.
+pub async fn verify_live(
+    state: &AppState,
+    token: &str,
+) -> Result<Result<AccessTokenClaims, &'static str>, sqlx::Error> {
+    let claims = match verify(state, token) {
+        Ok(claims) => claims,
+        Err(why) => return Ok(Err(why)),
+    };
+    if state.db.access_token_revoked(&claims.jti).await? {
+        return Ok(Err("the access token was revoked"));
+    }
+    Ok(Ok(claims))
+}
+
 /// Verifies an access token as RFC 9068 §4 and RFC 8725 ask: the algorithm is fixed by the
 /// server (never read from the token), the key comes from our own key set by `kid` (never from
 /// `jwk`/`jku`/`x5u`/`x5c` headers), and `typ`, `iss`, `aud`, `exp` and `nbf` are all checked. The
