@@ -11,8 +11,10 @@ use shared::admin::{
     ClientKind, ClientUpdate, NewApiToken, NewClient, NewScope, NewUser, Role, ScopeUpdate,
     SigningKey, UserUpdate,
 };
+use shared::oauth::GrantType;
 
 use crate::admin::{self, Actor, Ctx};
+use crate::clock::{Clock, Timestamp};
 use crate::config::{
     ClientsCommand, Command, Config, KeysCommand, ScopesCommand, TokensCommand, UsersCommand,
 };
@@ -22,11 +24,12 @@ use crate::storage::{Db, EventQuery};
 /// Runs `command`; what it prints goes to standard output.
 pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
     config.check()?;
-    let db = Db::connect(&config.database_url.0).await?;
+    let db = Db::connect(&config.storage_settings()).await?;
     let ctx = Ctx {
         db: &db,
         config,
         actor: Actor::command_line(),
+        now: Clock::system().now(),
     };
     let out = match command {
         Command::Serve => anyhow::bail!("`serve` is not an administration command"),
@@ -57,12 +60,17 @@ pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
         } => {
             let query = EventQuery {
                 kind: kind.clone(),
-                since: *since,
+                since: since.map(Timestamp::from_unix),
                 user_id: user.clone(),
                 client_id: client.clone(),
                 limit: *limit,
             };
-            let events = db.events(&query).await?;
+            let events: Vec<_> = db
+                .events(&query)
+                .await?
+                .into_iter()
+                .map(admin::events::view)
+                .collect();
             if *json {
                 json_lines(&events)?
             } else {
@@ -94,12 +102,13 @@ fn password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
     }
 }
 
+fn grant_type_names(grant_types: &[GrantType]) -> String {
+    let names: Vec<&str> = grant_types.iter().map(|g| g.as_str()).collect();
+    names.join(" ")
+}
+
 fn role(name: &str) -> Role {
-    if name == "admin" {
-        Role::Admin
-    } else {
-        Role::User
-    }
+    name.parse().unwrap_or_default()
 }
 
 async fn users(ctx: &Ctx<'_>, command: &UsersCommand) -> anyhow::Result<String> {
@@ -212,7 +221,7 @@ async fn clients(ctx: &Ctx<'_>, command: &ClientsCommand) -> anyhow::Result<Stri
                     } else {
                         "public"
                     },
-                    c.grant_types.join(" "),
+                    grant_type_names(&c.grant_types),
                     c.scope.to_string(),
                     c.redirect_uris.join(" ")
                 );
@@ -271,7 +280,7 @@ async fn clients(ctx: &Ctx<'_>, command: &ClientsCommand) -> anyhow::Result<Stri
             Ok(format!(
                 "{}: grant types {}; scope {}\n",
                 client.client_id,
-                client.grant_types.join(" "),
+                grant_type_names(&client.grant_types),
                 client.scope
             ))
         }
@@ -416,7 +425,7 @@ fn keys_table(keys: &[SigningKey]) -> String {
     out
 }
 
-fn events_table(events: &[crate::storage::EventRow]) -> String {
+fn events_table(events: &[shared::admin::Event]) -> String {
     let mut out = format!(
         "{:>6}  {:<20}  {:<22} {:<16} {:<24} {:<15} {}\n",
         "id", "time (UTC)", "kind", "client", "user", "address", "detail"
@@ -452,28 +461,9 @@ fn printable(raw: &str) -> String {
         .collect()
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` from Unix seconds (civil-from-days, H. Hinnant's algorithm), so the
-/// table needs no date crate.
+/// `YYYY-MM-DDTHH:MM:SSZ` from Unix seconds, or `-`.
 fn time(unix: Option<i64>) -> String {
-    let Some(unix) = unix else {
-        return "-".into();
-    };
-    let (days, secs) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    unix.map_or_else(|| "-".into(), |t| Timestamp::from_unix(t).rfc3339())
 }
 
 #[cfg(test)]

@@ -5,11 +5,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use ipnet::IpNet;
 use url::Url;
 
-use crate::oauth::throttle::Rate;
+use crate::storage;
 
 pub use shared::config::AppMode;
+
+/// The demo backend-for-frontend client's secret (`--demo` seeds the client with it, and MVC
+/// mode uses it when no `BFF_CLIENT_SECRET` is set).
+pub const DEMO_BFF_CLIENT_SECRET: &str = "demo-bff-secret";
 
 /// Flags win over environment variables, which win over `.env` (loaded by `main` before
 /// parsing), which win over the defaults: the defaults run the local demo.
@@ -51,9 +56,31 @@ pub struct Config {
     #[arg(long, env = "AUDIENCE", default_value = "api://default")]
     pub audience: String,
 
-    /// SQLite database (created if missing), e.g. `sqlite://data/app.db`.
+    /// The database: `sqlite://data/app.db` (a file, created if missing: one instance) or
+    /// `postgres://user:password@host/database` (several instances may share it).
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/app.db")]
     pub database_url: DatabaseUrl,
+
+    /// Database connections per instance.
+    #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_max_connections: u32,
+
+    /// Seconds a request waits for a database connection before it is answered 503 (and, on
+    /// SQLite, for the write lock).
+    #[arg(long, env = "DB_ACQUIRE_TIMEOUT", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub db_acquire_timeout: u64,
+
+    /// PostgreSQL: seconds a statement may run before the database cancels it (and the request
+    /// is answered 503).
+    #[arg(long, env = "DB_STATEMENT_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub db_statement_timeout: u64,
+
+    /// Addresses of reverse proxies or load balancers in front of this server (IPs or CIDR
+    /// networks, comma-separated). A request from one of them is attributed to the address it
+    /// names in `X-Forwarded-For` (the nearest one that is not itself a trusted proxy), for the
+    /// per-address rate limits and the event log. Empty: the peer address is the client's.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
+    pub trusted_proxies: Vec<IpNet>,
 
     /// Access-token lifetime in seconds.
     #[arg(long, env = "ACCESS_TOKEN_TTL", default_value_t = 900, value_parser = clap::value_parser!(u64).range(30..=86_400))]
@@ -372,9 +399,37 @@ pub enum KeysCommand {
     },
 }
 
+/// The rate limits, as the configuration sets them.
+#[derive(Clone, Copy, Debug)]
+pub struct Rates {
+    pub login_failures_per_user: Rate,
+    pub login_attempts_per_address: Rate,
+    pub client_auth_failures_per_client: Rate,
+    pub client_auth_failures_per_address: Rate,
+}
+
 impl Config {
     pub fn access_token_ttl(&self) -> Duration {
         Duration::from_secs(self.access_token_ttl)
+    }
+
+    pub fn rates(&self) -> Rates {
+        Rates {
+            login_failures_per_user: self.login_failures_per_user,
+            login_attempts_per_address: self.login_attempts_per_address,
+            client_auth_failures_per_client: self.client_auth_failures_per_client,
+            client_auth_failures_per_address: self.client_auth_failures_per_address,
+        }
+    }
+
+    /// How the storage layer reaches the database.
+    pub fn storage_settings(&self) -> storage::Settings {
+        storage::Settings {
+            url: self.database_url.0.clone(),
+            max_connections: self.db_max_connections,
+            acquire_timeout: Duration::from_secs(self.db_acquire_timeout),
+            statement_timeout: Duration::from_secs(self.db_statement_timeout),
+        }
     }
 
     /// The issuer without a trailing slash, as it appears in tokens and metadata.
@@ -399,7 +454,7 @@ impl Config {
     pub fn bff_secret(&self) -> Option<&str> {
         match &self.bff_client_secret {
             Some(secret) => Some(secret.expose()),
-            None if self.demo => Some(crate::demo::BFF_CLIENT_SECRET),
+            None if self.demo => Some(DEMO_BFF_CLIENT_SECRET),
             None => None,
         }
     }
@@ -458,7 +513,7 @@ impl Config {
     }
 }
 
-/// A database URL; wrapped so that a password in a future PostgreSQL URL never reaches a log.
+/// A database URL; wrapped so that a password in a PostgreSQL URL never reaches a log.
 #[derive(Clone)]
 pub struct DatabaseUrl(pub String);
 
@@ -477,10 +532,12 @@ impl fmt::Debug for DatabaseUrl {
 impl std::str::FromStr for DatabaseUrl {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.starts_with("sqlite:") {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err("only sqlite: URLs are supported (e.g. sqlite://data/app.db)".into())
+        match storage::Engine::of_url(s) {
+            Some(_) => Ok(Self(s.to_owned())),
+            None => Err(
+                "use sqlite://path/to/file.db or postgres://user:password@host:port/database"
+                    .into(),
+            ),
         }
     }
 }
@@ -509,6 +566,54 @@ impl std::str::FromStr for Secret {
         }
         Ok(Self(s.to_owned()))
     }
+}
+
+/// `N/S`: `N` events per `S` seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rate {
+    pub burst: u32,
+    pub period: Duration,
+}
+
+impl Rate {
+    /// The time one event takes to be forgotten: a burst of `N`, then one every `S/N`.
+    pub fn interval(self) -> Duration {
+        self.period / self.burst
+    }
+}
+
+impl std::str::FromStr for Rate {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad =
+            || format!("{s:?} is not a rate; write N/S for N events per S seconds, e.g. 5/300");
+        let (n, secs) = s.split_once('/').ok_or_else(bad)?;
+        let burst: u32 = n.trim().parse().map_err(|_| bad())?;
+        let secs: u64 = secs.trim().parse().map_err(|_| bad())?;
+        if burst == 0 || secs == 0 || secs > 86_400 {
+            return Err(format!(
+                "{s:?}: both numbers must be positive, and the period at most a day"
+            ));
+        }
+        Ok(Self {
+            burst,
+            period: Duration::from_secs(secs),
+        })
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.burst, self.period.as_secs())
+    }
+}
+
+/// An IP network (`10.0.0.0/8`) or a single address (`127.0.0.1`, `::1`).
+fn parse_network(raw: &str) -> Result<IpNet, String> {
+    let raw = raw.trim();
+    raw.parse::<IpNet>()
+        .or_else(|_| raw.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("{raw:?} is not an IP address or CIDR network (e.g. 10.0.0.0/8)"))
 }
 
 fn parse_app_mode(raw: &str) -> Result<AppMode, String> {
@@ -582,7 +687,7 @@ mod tests {
         assert!(config.check().is_err());
         let demo = Config::try_parse_from(["backend", "--app-mode", "mvc", "--demo"]).unwrap();
         assert!(demo.check().is_ok());
-        assert_eq!(demo.bff_secret(), Some(crate::demo::BFF_CLIENT_SECRET));
+        assert_eq!(demo.bff_secret(), Some(DEMO_BFF_CLIENT_SECRET));
         assert!(Config::try_parse_from(["backend", "--app-mode", "spa"]).is_err());
         let https = [
             "backend",
@@ -618,6 +723,47 @@ mod tests {
     #[test]
     fn refuses_issuer_with_query() {
         assert!(Config::try_parse_from(["backend", "--issuer", "http://a.test/?x=1"]).is_err());
+    }
+
+    #[test]
+    fn parses_rates() {
+        assert_eq!(
+            "5/300".parse::<Rate>().unwrap(),
+            Rate {
+                burst: 5,
+                period: Duration::from_secs(300)
+            }
+        );
+        assert_eq!(
+            "3/30".parse::<Rate>().unwrap().interval(),
+            Duration::from_secs(10)
+        );
+        for bad in ["", "5", "0/10", "5/0", "a/b", "5/100000", "-1/5"] {
+            assert!(bad.parse::<Rate>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn accepts_both_databases_and_nothing_else() {
+        for good in [
+            "sqlite://data/app.db",
+            "postgres://u:p@h:5432/db",
+            "postgresql://h/db",
+        ] {
+            assert!(good.parse::<DatabaseUrl>().is_ok(), "{good}");
+        }
+        for bad in ["mysql://h/db", "data/app.db", ""] {
+            assert!(bad.parse::<DatabaseUrl>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        let config =
+            Config::try_parse_from(["backend", "--trusted-proxies", "127.0.0.1, 10.0.0.0/8,::1"])
+                .unwrap();
+        assert_eq!(config.trusted_proxies.len(), 3);
+        assert!(Config::try_parse_from(["backend", "--trusted-proxies", "localhost"]).is_err());
     }
 
     #[test]

@@ -1,18 +1,18 @@
 //! Demo data: users, clients, scopes and products for trying the system locally. Only seeded
 //! with `--demo`; never part of a default production start.
 
-use shared::scope::{ADMIN, OFFLINE_ACCESS, ORDERS_READ, ORDERS_WRITE, PRODUCTS_READ};
+use shared::admin::Role;
+use shared::oauth::GrantType;
+use shared::scope::{ADMIN, OFFLINE_ACCESS, ORDERS_READ, ORDERS_WRITE, PRODUCTS_READ, ScopeSet};
 
+use crate::clock::Timestamp;
 use crate::config::Config;
 use crate::crypto;
-use crate::storage::{Db, Lifetimes, NewClient, NewUser, ScopeInfo};
+use crate::storage::{self, Db, Lifetimes, NewClient, NewUser, ScopeInfo};
 
 pub const SPA_CLIENT_ID: &str = "demo-spa";
 pub const SERVICE_CLIENT_ID: &str = "demo-service";
 pub const SERVICE_CLIENT_SECRET: &str = "demo-service-secret";
-/// The backend-for-frontend of the app's MVC mode (`--app-mode mvc`): the same app, as a
-/// confidential client whose tokens stay on the server.
-pub const BFF_CLIENT_SECRET: &str = "demo-bff-secret";
 /// A third-party app: its users see the consent screen.
 pub const PARTNER_CLIENT_ID: &str = "demo-partner";
 
@@ -38,27 +38,27 @@ const SCOPES: [(&str, &str, bool); 8] = [
 ];
 
 /// Username, password, name, email, role. `admin` may use the admin console.
-const USERS: [(&str, &str, &str, &str, &str); 3] = [
+const USERS: [(&str, &str, &str, &str, Role); 3] = [
     (
         "user0",
         "password0",
         "User Number 0",
         "user0@example.com",
-        "user",
+        Role::User,
     ),
     (
         "user1",
         "password1",
         "User Number 1",
         "user1@example.com",
-        "user",
+        Role::User,
     ),
     (
         "admin",
         "admin-password",
         "Demo Administrator",
         "admin@example.com",
-        "admin",
+        Role::Admin,
     ),
 ];
 
@@ -136,8 +136,10 @@ const PRODUCTS: [(&str, &str, i64); 14] = [
 ];
 
 /// Creates what is missing; running it again on an existing database changes nothing that a
-/// user may have changed (passwords are only set when a user is first created).
-pub async fn seed(db: &Db, config: &Config) -> anyhow::Result<()> {
+/// user may have changed (passwords are only set when a user is first created). Instances
+/// starting together on one empty database may all run it: every write is an insert that
+/// yields to an existing row, or an upsert to the same values.
+pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()> {
     for (name, description, consent_required) in SCOPES {
         db.upsert_scope(&ScopeInfo {
             name: name.into(),
@@ -147,7 +149,7 @@ pub async fn seed(db: &Db, config: &Config) -> anyhow::Result<()> {
         .await?;
     }
     for (username, password, name, email, role) in USERS {
-        if db.username_exists(username).await? {
+        if db.user_by_username(username).await?.is_some() {
             continue;
         }
         let password = password.to_owned();
@@ -155,80 +157,102 @@ pub async fn seed(db: &Db, config: &Config) -> anyhow::Result<()> {
             .await?
             .map_err(|e| anyhow::anyhow!("hashing a demo password: {e}"))?;
         let id = format!("usr_{}", crypto::random_token(12));
-        db.insert_user_if_absent(&NewUser {
+        let user = NewUser {
             id: &id,
             username,
             name,
             email,
             password_hash: &hash,
             role,
-        })
-        .await?;
+        };
+        match db.insert_user(&user, now).await {
+            // Another instance seeding at the same time created it first.
+            Ok(()) | Err(storage::Error::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     let spa_redirect = vec![format!(
         "{}/callback",
         config.app_url.as_str().trim_end_matches('/')
     )];
-    db.upsert_client(&NewClient {
-        id: SPA_CLIENT_ID,
-        name: "Demo shop (browser app)",
-        secret_hash: None,
-        first_party: true,
-        grant_types: &["authorization_code", "refresh_token"],
-        // `admin` is granted only to administrators, whatever the app asks for.
-        scopes: "openid offline_access profile email products:read orders:read orders:write admin",
-        redirect_uris: &spa_redirect,
-        lifetimes: Lifetimes::default(),
-    })
+    db.upsert_client(
+        &NewClient {
+            id: SPA_CLIENT_ID,
+            name: "Demo shop (browser app)",
+            secret_hash: None,
+            first_party: true,
+            grant_types: &[GrantType::AuthorizationCode, GrantType::RefreshToken],
+            // `admin` is granted only to administrators, whatever the app asks for.
+            scopes: &scopes(
+                "openid offline_access profile email products:read orders:read orders:write admin",
+            ),
+            redirect_uris: &spa_redirect,
+            lifetimes: Lifetimes::default(),
+        },
+        now,
+    )
     .await?;
     // The same browser app, registered as someone else's: run the app with
     // APP_CLIENT_ID=demo-partner to see the consent screen. Shorter-lived tokens, as a policy
     // for a client the operator trusts less.
-    db.upsert_client(&NewClient {
-        id: PARTNER_CLIENT_ID,
-        name: "Partner shop (third-party app)",
-        secret_hash: None,
-        first_party: false,
-        grant_types: &["authorization_code", "refresh_token"],
-        scopes: "openid offline_access profile email products:read orders:read orders:write",
-        redirect_uris: &spa_redirect,
-        lifetimes: Lifetimes {
-            access_token_ttl: Some(300),
-            refresh_token_idle_ttl: Some(3600),
-            refresh_token_absolute_ttl: Some(86_400),
+    db.upsert_client(
+        &NewClient {
+            id: PARTNER_CLIENT_ID,
+            name: "Partner shop (third-party app)",
+            secret_hash: None,
+            first_party: false,
+            grant_types: &[GrantType::AuthorizationCode, GrantType::RefreshToken],
+            scopes: &scopes(
+                "openid offline_access profile email products:read orders:read orders:write",
+            ),
+            redirect_uris: &spa_redirect,
+            lifetimes: Lifetimes {
+                access_token_ttl: Some(300),
+                refresh_token_idle_ttl: Some(3600),
+                refresh_token_absolute_ttl: Some(86_400),
+            },
         },
-    })
+        now,
+    )
     .await?;
     if let Some(secret) = config.bff_secret() {
         let bff_redirect = vec![format!(
             "{}/bff/callback",
             config.app_url.as_str().trim_end_matches('/')
         )];
-        db.upsert_client(&NewClient {
-            id: &config.bff_client_id,
-            name: "Demo shop (backend-for-frontend, MVC mode)",
-            secret_hash: Some(&crypto::sha256_hex(secret)),
-            first_party: true,
-            grant_types: &["authorization_code", "refresh_token"],
-            scopes: "offline_access profile email products:read orders:read orders:write admin",
-            redirect_uris: &bff_redirect,
-            lifetimes: Lifetimes::default(),
-        })
+        db.upsert_client(
+            &NewClient {
+                id: &config.bff_client_id,
+                name: "Demo shop (backend-for-frontend, MVC mode)",
+                secret_hash: Some(&crypto::sha256_hex(secret)),
+                first_party: true,
+                grant_types: &[GrantType::AuthorizationCode, GrantType::RefreshToken],
+                scopes: &scopes(
+                    "offline_access profile email products:read orders:read orders:write admin",
+                ),
+                redirect_uris: &bff_redirect,
+                lifetimes: Lifetimes::default(),
+            },
+            now,
+        )
         .await?;
     }
-    db.upsert_client(&NewClient {
-        id: SERVICE_CLIENT_ID,
-        name: "Demo service (machine to machine)",
-        secret_hash: Some(&crypto::sha256_hex(SERVICE_CLIENT_SECRET)),
-        first_party: true,
-        grant_types: &["client_credentials"],
-        scopes: PRODUCTS_READ,
-        redirect_uris: &[],
-        lifetimes: Lifetimes::default(),
-    })
+    db.upsert_client(
+        &NewClient {
+            id: SERVICE_CLIENT_ID,
+            name: "Demo service (machine to machine)",
+            secret_hash: Some(&crypto::sha256_hex(SERVICE_CLIENT_SECRET)),
+            first_party: true,
+            grant_types: &[GrantType::ClientCredentials],
+            scopes: &scopes(PRODUCTS_READ),
+            redirect_uris: &[],
+            lifetimes: Lifetimes::default(),
+        },
+        now,
+    )
     .await?;
-    for (name, description, price_cents) in PRODUCTS {
-        db.insert_product_if_absent(name, description, price_cents)
+    for ((name, description, price_cents), id) in PRODUCTS.into_iter().zip(1..) {
+        db.insert_product_if_absent(id, name, description, price_cents)
             .await?;
     }
     tracing::info!(
@@ -236,4 +260,9 @@ pub async fn seed(db: &Db, config: &Config) -> anyhow::Result<()> {
         config.bff_client_id
     );
     Ok(())
+}
+
+/// The demo's scope lists, which are valid by construction.
+fn scopes(raw: &str) -> ScopeSet {
+    ScopeSet::parse(raw).unwrap_or_default()
 }

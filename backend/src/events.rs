@@ -11,77 +11,15 @@ use std::net::IpAddr;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::storage::{Db, EventRow, now};
+pub use shared::admin::EventKind;
+
+use crate::clock::{Clock, Timestamp};
+use crate::storage::{Db, EventRow};
 
 const QUEUE: usize = 4096;
 const BATCH: usize = 256;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EventKind {
-    LoginSucceeded,
-    LoginFailed,
-    LoginThrottled,
-    ConsentGranted,
-    ConsentDenied,
-    TokenIssued,
-    RefreshReused,
-    GrantRevoked,
-    TokenRevoked,
-    ClientAuthFailed,
-    ClientAuthThrottled,
-    KeyCreated,
-    KeyActivated,
-    KeyRetired,
-    KeyRemoved,
-    ApiTokenCreated,
-    ApiTokenRevoked,
-    UserCreated,
-    UserUpdated,
-    PasswordReset,
-    ClientCreated,
-    ClientUpdated,
-    ClientSecretRotated,
-    ClientDeleted,
-    ScopeCreated,
-    ScopeUpdated,
-    ScopeDeleted,
-}
-
-impl EventKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::LoginSucceeded => "login_succeeded",
-            Self::LoginFailed => "login_failed",
-            Self::LoginThrottled => "login_throttled",
-            Self::ConsentGranted => "consent_granted",
-            Self::ConsentDenied => "consent_denied",
-            Self::TokenIssued => "token_issued",
-            Self::RefreshReused => "refresh_token_reused",
-            Self::GrantRevoked => "grant_revoked",
-            Self::TokenRevoked => "token_revoked",
-            Self::ClientAuthFailed => "client_auth_failed",
-            Self::ClientAuthThrottled => "client_auth_throttled",
-            Self::KeyCreated => "key_created",
-            Self::KeyActivated => "key_activated",
-            Self::KeyRetired => "key_retired",
-            Self::KeyRemoved => "key_removed",
-            Self::ApiTokenCreated => "api_token_created",
-            Self::ApiTokenRevoked => "api_token_revoked",
-            Self::UserCreated => "user_created",
-            Self::UserUpdated => "user_updated",
-            Self::PasswordReset => "password_reset",
-            Self::ClientCreated => "client_created",
-            Self::ClientUpdated => "client_updated",
-            Self::ClientSecretRotated => "client_secret_rotated",
-            Self::ClientDeleted => "client_deleted",
-            Self::ScopeCreated => "scope_created",
-            Self::ScopeUpdated => "scope_updated",
-            Self::ScopeDeleted => "scope_deleted",
-        }
-    }
-}
-
-/// One event, built up with the parts it has.
+/// One event, built up with the parts it has; the log stamps it with the time it is recorded.
 #[derive(Clone, Debug)]
 pub struct Event(EventRow);
 
@@ -89,8 +27,8 @@ impl Event {
     pub fn new(kind: EventKind) -> Self {
         Self(EventRow {
             id: 0,
-            at: now(),
-            kind: kind.as_str().to_owned(),
+            at: Timestamp::from_unix(0),
+            kind,
             client_id: None,
             user_id: None,
             address: None,
@@ -119,8 +57,9 @@ impl Event {
         self
     }
 
-    pub fn into_row(self) -> EventRow {
-        self.0
+    /// The row to store, as of `at`.
+    pub fn into_row(self, at: Timestamp) -> EventRow {
+        EventRow { at, ..self.0 }
     }
 }
 
@@ -128,17 +67,18 @@ impl Event {
 #[derive(Clone, Debug)]
 pub struct EventLog {
     sender: mpsc::Sender<EventRow>,
+    clock: Clock,
 }
 
 impl EventLog {
     /// Starts the writer; it ends, after storing everything queued, once every handle is dropped.
-    pub fn start(db: Db) -> (Self, JoinHandle<()>) {
+    pub fn start(db: Db, clock: Clock) -> (Self, JoinHandle<()>) {
         let (sender, receiver) = mpsc::channel(QUEUE);
-        (Self { sender }, tokio::spawn(write(db, receiver)))
+        (Self { sender, clock }, tokio::spawn(write(db, receiver)))
     }
 
     pub async fn record(&self, event: Event) {
-        let row = event.into_row();
+        let row = event.into_row(self.clock.now());
         // The database is the record; the process log repeats it only when asked (RUST_LOG=debug),
         // so a token issued costs no formatted log line.
         tracing::debug!(kind = %row.kind, client_id = ?row.client_id, user = ?row.user_id, detail = %row.detail, "security event");
@@ -148,17 +88,28 @@ impl EventLog {
     }
 }
 
+/// Stores what is queued, a batch at a time. A database that is away (restarting, failing
+/// over) is waited for: each batch is retried for up to [`RETRY_FOR`] with growing pauses,
+/// while the queue (and then the requests that record events) waits, before it is given up
+/// and the loss logged.
 async fn write(db: Db, mut receiver: mpsc::Receiver<EventRow>) {
     let mut batch = Vec::with_capacity(BATCH);
     while receiver.recv_many(&mut batch, BATCH).await > 0 {
-        // One retry: a busy database (another instance writing) is the likely cause.
-        if let Err(first) = db.insert_events(&batch).await {
-            tracing::warn!(error = %first, "storing security events failed; retrying");
-            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            if let Err(e) = db.insert_events(&batch).await {
+        let mut pause = std::time::Duration::from_millis(250);
+        let mut waited = std::time::Duration::ZERO;
+        while let Err(e) = db.insert_events(&batch).await {
+            if waited >= RETRY_FOR {
                 tracing::error!(error = %e, lost = batch.len(), "storing security events failed");
+                break;
             }
+            tracing::warn!(error = %e, "storing security events failed; retrying");
+            tokio::time::sleep(pause).await;
+            waited += pause;
+            pause = (pause * 2).min(std::time::Duration::from_secs(5));
         }
         batch.clear();
     }
 }
+
+/// How long a batch of events is retried while the database is unavailable.
+const RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(60);

@@ -3,36 +3,50 @@
 //!
 //! # Layout
 //! - [`oauth`]: the authorization server. Discovery (RFC 8414), the JWK Set, `/authorize` with
-//!   its login form, `/token`; signing keys and the access tokens they sign (RFC 9068).
+//!   its login form and consent screen, `/token` (a file per grant), revocation, introspection.
 //! - [`api`]: the resource server. Bearer authentication as an extractor, one file per resource.
+//! - [`access_token`]: the RFC 9068 tokens the first signs and the second verifies, and
+//!   [`keys`]: the signing keys they use, with their rotation.
 //! - [`admin`]: the admin API (users, clients, scopes, API tokens, keys, events), for
 //!   administrators; the command line runs the same operations.
 //! - [`web`]: the browser app's origin (the `trunk build` output and `/config.json`).
 //! - [`bff`]: in MVC mode, the backend-for-frontend on the app's origin: it logs the browser in
 //!   as a confidential client, keeps the tokens in a server-side session and calls the API.
-//! - [`storage`]: every SQL statement, behind one [`storage::Db`] handle.
+//! - [`storage`]: every SQL statement, for SQLite and PostgreSQL, behind one [`storage::Db`].
+//! - [`throttle`]: the rate limits, counted in the database so instances share them.
 //! - [`events`]: the security event log.
 //! - [`cli`]: the administration commands (`backend users …`, `backend keys …`, …).
-//! - [`config`], [`demo`], [`crypto`], [`state`]: configuration, demo data, the few primitives
-//!   we call directly, and the state handlers share.
+//! - [`config`], [`clock`], [`client_addr`], [`demo`], [`crypto`], [`state`]: configuration,
+//!   the time every decision is made at, who a request comes from, demo data, the few
+//!   primitives we call directly, and the state handlers share.
+//!
+//! Several instances may run on one PostgreSQL database behind a load balancer: everything
+//! that must hold for the whole service (single-use codes, refresh rotation, revocation, rate
+//! limits, sessions, key rotation) is decided by the database, not by one process's memory.
 //!
 //! The API and the app are served on different origins (`:5000` and `:8080` by default), so the
 //! browser really makes cross-origin calls and CORS is exercised as in production.
 
+pub mod access_token;
 pub mod admin;
 pub mod api;
 pub mod bff;
 pub mod cli;
+pub mod client_addr;
+pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod demo;
 pub mod events;
+pub mod keys;
 pub mod oauth;
 pub mod state;
 pub mod storage;
+pub mod throttle;
 pub mod web;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -43,9 +57,11 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::clock::Clock;
 use crate::config::Config;
-use crate::oauth::rotation;
+use crate::keys::rotation;
 use crate::state::AppState;
+use crate::storage::Db;
 
 /// A started server: its listeners are bound, its database is migrated and seeded.
 pub struct Application {
@@ -60,16 +76,23 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let api = bind(&config.api_addr).await?;
         let app = bind(&config.app_addr).await?;
-        Self::with_listeners(config, api, app).await
+        Self::with_listeners(config, Clock::system(), api, app).await
     }
 
-    /// Like [`Application::build`], on listeners the caller bound (tests bind port 0).
+    /// The server's database handle.
+    pub fn db(&self) -> &Db {
+        &self.state.db
+    }
+
+    /// Like [`Application::build`], on listeners the caller bound (tests bind port 0) and with
+    /// the caller's clock (tests move it).
     pub async fn with_listeners(
         config: Config,
+        clock: Clock,
         api_listeners: Vec<TcpListener>,
         app_listeners: Vec<TcpListener>,
     ) -> anyhow::Result<Self> {
-        let (state, event_writer) = AppState::start(config).await?;
+        let (state, event_writer) = AppState::start(config, clock).await?;
         Ok(Self {
             state,
             event_writer,
@@ -88,11 +111,15 @@ impl Application {
 
     /// Serves until Ctrl-C or SIGTERM.
     pub async fn run(self) -> anyhow::Result<()> {
-        let api = api_router(self.state.clone());
+        let trusted = Arc::new(self.state.config.trusted_proxies.clone());
+        let client_addr = axum::middleware::from_fn_with_state(trusted, client_addr::resolve);
+        let api = api_router(self.state.clone()).layer(client_addr.clone());
         let mut app = web::router(&self.state.config);
         if self.state.config.app_mode == config::AppMode::Mvc {
             app = app.merge(bff::router(self.state.clone())?);
         }
+        let app = app.layer(client_addr);
+        tracing::info!(database = self.state.db.engine().as_str(), "storage ready");
         for listener in &self.api_listeners {
             tracing::info!(
                 "authorization server and API on http://{}",
@@ -244,19 +271,42 @@ fn ports(listeners: &[TcpListener]) -> Vec<u16> {
         .collect()
 }
 
-/// Background upkeep: the signing-key schedule and reload (every reload interval), and every
-/// ten minutes the deletion of expired codes and consent tickets (spent codes are kept an hour,
-/// to recognise late replays), of security events past their retention, and of idle
-/// rate-limit state.
+/// Background upkeep: the signing-key schedule and reload (every reload interval, and at once
+/// when PostgreSQL announces that another instance or the command line changed the keys), and
+/// every ten minutes the deletion of expired codes and consent tickets (spent codes are kept an
+/// hour, to recognise late replays), of ended backend-for-frontend sessions, of security events
+/// past their retention, and of rate-limit state that no longer limits anything.
 async fn maintain(state: AppState) {
     let every = rotation::reload_interval(&state.config);
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let purge_every = (600 / every.as_secs().max(1)).max(1);
-    let mut ticks: u64 = 0;
+    let mut changes = match state.db.key_changes().await {
+        Ok(changes) => changes,
+        Err(e) => {
+            tracing::warn!(error = %e, "key change notifications unavailable; polling only");
+            None
+        }
+    };
+    let mut last_purge: Option<tokio::time::Instant> = None;
     loop {
-        interval.tick().await;
-        let now = storage::now();
+        let notified = match changes.as_mut() {
+            Some(listener) => tokio::select! {
+                _ = interval.tick() => false,
+                result = listener.next() => match result {
+                    Ok(()) => true,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "lost the key change notifications; they reconnect");
+                        tokio::time::sleep(every).await;
+                        false
+                    }
+                },
+            },
+            None => {
+                interval.tick().await;
+                false
+            }
+        };
+        let now = state.clock.now();
         match rotation::maintain(&state.db, &state.config, &state.keys, now).await {
             Ok(events) => {
                 for event in events {
@@ -265,26 +315,38 @@ async fn maintain(state: AppState) {
             }
             Err(e) => tracing::warn!(error = %e, "signing-key maintenance failed"),
         }
-        ticks += 1;
-        if ticks.is_multiple_of(purge_every) {
-            match state.db.purge_codes(now, 3600).await {
-                Ok(0) => {}
-                Ok(n) => tracing::debug!(purged = n, "deleted expired authorization codes"),
-                Err(e) => tracing::warn!(error = %e, "purging expired authorization codes failed"),
-            }
-            let idle = i64::try_from(state.config.session_idle_timeout).unwrap_or(i64::MAX);
-            if let Err(e) = state.db.purge_bff(now, idle).await {
-                tracing::warn!(error = %e, "purging ended backend-for-frontend sessions failed");
-            }
-            if let Err(e) = state.db.purge_consent_tickets(now).await {
-                tracing::warn!(error = %e, "purging expired consent tickets failed");
-            }
-            let retention = i64::try_from(state.config.event_retention_days * 86_400).unwrap_or(0);
-            if let Err(e) = state.db.purge_events(now - retention).await {
-                tracing::warn!(error = %e, "purging old security events failed");
-            }
-            state.throttles.prune();
+        if notified || last_purge.is_some_and(|at| at.elapsed() < PURGE_EVERY) {
+            continue;
         }
+        last_purge = Some(tokio::time::Instant::now());
+        purge(&state).await;
+    }
+}
+
+const PURGE_EVERY: Duration = Duration::from_secs(600);
+
+/// Deletes what can no longer be used. Several instances may purge at once: deletes of the
+/// same expired rows are harmless.
+async fn purge(state: &AppState) {
+    let now = state.clock.now();
+    match state.db.purge_codes(now.plus_secs(-3600)).await {
+        Ok(0) => {}
+        Ok(n) => tracing::debug!(purged = n, "deleted expired authorization codes"),
+        Err(e) => tracing::warn!(error = %e, "purging expired authorization codes failed"),
+    }
+    let idle = i64::try_from(state.config.session_idle_timeout).unwrap_or(i64::MAX);
+    if let Err(e) = state.db.purge_bff(now, now.plus_secs(-idle)).await {
+        tracing::warn!(error = %e, "purging ended backend-for-frontend sessions failed");
+    }
+    if let Err(e) = state.db.purge_consent_tickets(now).await {
+        tracing::warn!(error = %e, "purging expired consent tickets failed");
+    }
+    let retention = i64::try_from(state.config.event_retention_days * 86_400).unwrap_or(0);
+    if let Err(e) = state.db.purge_events(now.plus_secs(-retention)).await {
+        tracing::warn!(error = %e, "purging old security events failed");
+    }
+    if let Err(e) = state.db.purge_rate_limits(state.clock.now_ms()).await {
+        tracing::warn!(error = %e, "purging rate-limit state failed");
     }
 }
 

@@ -1,25 +1,27 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use jsonwebtoken::Validation;
 use tokio::task::JoinHandle;
 
+use crate::access_token::AccessTokens;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::demo;
 use crate::events::EventLog;
-use crate::oauth::keys::KeyRing;
-use crate::oauth::throttle::Throttles;
-use crate::oauth::{access_token, rotation};
-use crate::storage::{self, Db};
+use crate::keys::{KeyRing, rotation};
+use crate::storage::Db;
+use crate::throttle::Throttles;
 
 /// Everything a handler needs, shared by every request.
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
+    /// Where every "now" comes from: read once per request and passed to the logic.
+    pub clock: Clock,
     pub keys: Arc<KeyRing>,
-    /// Access-token claim checks, derived from `config` once (see `access_token::validation`).
-    pub validation: Arc<Validation>,
+    /// Signs and verifies this server's tokens with `keys`.
+    pub tokens: Arc<AccessTokens>,
     pub events: EventLog,
     pub throttles: Arc<Throttles>,
 }
@@ -28,31 +30,64 @@ impl AppState {
     /// Checks the configuration, opens (and migrates) the database, seeds the demo data when
     /// asked, starts the event log's writer (its task is returned) and prepares the signing
     /// keys: everything a server needs but its listeners.
-    pub async fn start(config: Config) -> anyhow::Result<(Self, JoinHandle<()>)> {
+    pub async fn start(config: Config, clock: Clock) -> anyhow::Result<(Self, JoinHandle<()>)> {
         config.check()?;
-        let db = Db::connect(&config.database_url.0)
+        let settings = config.storage_settings();
+        let db = Db::connect(&settings)
             .await
-            .context("opening the database")?;
+            .with_context(|| format!("opening the database {:?}", config.database_url))?;
         if config.demo {
-            demo::seed(&db, &config)
+            demo::seed(&db, &config, clock.now())
                 .await
                 .context("seeding the demo data")?;
         }
-        let (events, event_writer) = EventLog::start(db.clone());
-        let (keys, key_events) = rotation::prepare(&db, &config, storage::now())
+        let (events, event_writer) = EventLog::start(db.clone(), clock.clone());
+        let (keys, key_events) = rotation::prepare(&db, &config, clock.now())
             .await
             .context("preparing the signing keys")?;
         for event in key_events {
             events.record(event).await;
         }
+        let keys = Arc::new(keys);
         let state = Self {
-            validation: Arc::new(access_token::validation(&config)),
-            throttles: Arc::new(Throttles::new(&config)),
+            tokens: Arc::new(AccessTokens::new(&config, keys.clone())),
+            throttles: Arc::new(Throttles::new(&config.rates())),
             config: Arc::new(config),
             db,
-            keys: Arc::new(keys),
+            clock,
+            keys,
             events,
         };
         Ok((state, event_writer))
+    }
+}
+
+/// A server state on a fresh SQLite file with the demo data, for the flow logic's unit tests.
+#[cfg(test)]
+pub mod testing {
+    use super::*;
+    use crate::clock::Timestamp;
+
+    /// The state and the directory its database lives in (deleted when dropped). The clock
+    /// stands still at a fixed time until a test moves it.
+    pub async fn demo_state(extra: &[&str]) -> (AppState, tempfile::TempDir) {
+        use clap::Parser;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        let mut args = vec![
+            "backend",
+            "--demo",
+            "--issuer",
+            "http://127.0.0.1:5000",
+            "--app-url",
+            "http://127.0.0.1:8080",
+            "--database-url",
+            &url,
+        ];
+        args.extend_from_slice(extra);
+        let config = Config::try_parse_from(args).unwrap();
+        let clock = Clock::frozen(Timestamp::from_unix(1_800_000_000));
+        let (state, _writer) = AppState::start(config, clock).await.unwrap();
+        (state, dir)
     }
 }

@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::oauth::GrantType;
 use crate::scope::ScopeSet;
 
 /// Inclusive bounds the server enforces; the console checks them before sending.
@@ -27,6 +28,8 @@ pub enum Role {
 }
 
 impl Role {
+    pub const ALL: [Role; 2] = [Role::User, Role::Admin];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::User => "user",
@@ -34,6 +37,8 @@ impl Role {
         }
     }
 }
+
+crate::named!(Role, "role (user or admin)");
 
 /// `GET /admin/users` lists these; the other user operations answer with one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,7 +123,7 @@ pub struct Client {
     pub confidential: bool,
     /// First-party clients skip the consent screen.
     pub first_party: bool,
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     pub scope: ScopeSet,
     pub redirect_uris: Vec<String>,
     pub lifetimes: Lifetimes,
@@ -277,12 +282,37 @@ pub struct ApiTokenCreated {
     pub token: String,
 }
 
-/// A signing key's place in its life cycle: `next`, `current` or `retired`.
+/// A signing key's place in its life cycle: **next** (published in the JWKS, not signing yet)
+/// → **current** (signing) → **retired** (published until every token it signed has expired)
+/// → removed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyState {
+    Next,
+    Current,
+    Retired,
+}
+
+impl KeyState {
+    pub const ALL: [KeyState; 3] = [KeyState::Next, KeyState::Current, KeyState::Retired];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Next => "next",
+            Self::Current => "current",
+            Self::Retired => "retired",
+        }
+    }
+}
+
+crate::named!(KeyState, "key state (next, current or retired)");
+
+/// A signing key as the admin API shows it (never its private part).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SigningKey {
     pub kid: String,
     pub alg: String,
-    pub state: String,
+    pub state: KeyState,
     pub created_at: i64,
     pub activated_at: Option<i64>,
     pub retired_at: Option<i64>,
@@ -305,6 +335,106 @@ pub struct KeysRotated {
     pub keys: Vec<SigningKey>,
 }
 
+/// What a security event records. The log stores and shows these names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    LoginSucceeded,
+    LoginFailed,
+    LoginThrottled,
+    ConsentGranted,
+    ConsentDenied,
+    TokenIssued,
+    #[serde(rename = "refresh_token_reused")]
+    RefreshReused,
+    GrantRevoked,
+    TokenRevoked,
+    ClientAuthFailed,
+    ClientAuthThrottled,
+    KeyCreated,
+    KeyActivated,
+    KeyRetired,
+    KeyRemoved,
+    ApiTokenCreated,
+    ApiTokenRevoked,
+    UserCreated,
+    UserUpdated,
+    PasswordReset,
+    ClientCreated,
+    ClientUpdated,
+    ClientSecretRotated,
+    ClientDeleted,
+    ScopeCreated,
+    ScopeUpdated,
+    ScopeDeleted,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 27] = [
+        Self::LoginSucceeded,
+        Self::LoginFailed,
+        Self::LoginThrottled,
+        Self::ConsentGranted,
+        Self::ConsentDenied,
+        Self::TokenIssued,
+        Self::RefreshReused,
+        Self::GrantRevoked,
+        Self::TokenRevoked,
+        Self::ClientAuthFailed,
+        Self::ClientAuthThrottled,
+        Self::KeyCreated,
+        Self::KeyActivated,
+        Self::KeyRetired,
+        Self::KeyRemoved,
+        Self::ApiTokenCreated,
+        Self::ApiTokenRevoked,
+        Self::UserCreated,
+        Self::UserUpdated,
+        Self::PasswordReset,
+        Self::ClientCreated,
+        Self::ClientUpdated,
+        Self::ClientSecretRotated,
+        Self::ClientDeleted,
+        Self::ScopeCreated,
+        Self::ScopeUpdated,
+        Self::ScopeDeleted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LoginSucceeded => "login_succeeded",
+            Self::LoginFailed => "login_failed",
+            Self::LoginThrottled => "login_throttled",
+            Self::ConsentGranted => "consent_granted",
+            Self::ConsentDenied => "consent_denied",
+            Self::TokenIssued => "token_issued",
+            Self::RefreshReused => "refresh_token_reused",
+            Self::GrantRevoked => "grant_revoked",
+            Self::TokenRevoked => "token_revoked",
+            Self::ClientAuthFailed => "client_auth_failed",
+            Self::ClientAuthThrottled => "client_auth_throttled",
+            Self::KeyCreated => "key_created",
+            Self::KeyActivated => "key_activated",
+            Self::KeyRetired => "key_retired",
+            Self::KeyRemoved => "key_removed",
+            Self::ApiTokenCreated => "api_token_created",
+            Self::ApiTokenRevoked => "api_token_revoked",
+            Self::UserCreated => "user_created",
+            Self::UserUpdated => "user_updated",
+            Self::PasswordReset => "password_reset",
+            Self::ClientCreated => "client_created",
+            Self::ClientUpdated => "client_updated",
+            Self::ClientSecretRotated => "client_secret_rotated",
+            Self::ClientDeleted => "client_deleted",
+            Self::ScopeCreated => "scope_created",
+            Self::ScopeUpdated => "scope_updated",
+            Self::ScopeDeleted => "scope_deleted",
+        }
+    }
+}
+
+crate::named!(EventKind, "security event kind");
+
 /// One entry of the security event log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
@@ -319,3 +449,30 @@ pub struct Event {
 
 /// Most events one `GET /admin/events` returns.
 pub const MAX_EVENTS: i64 = 1000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_match_serde() {
+        for kind in EventKind::ALL {
+            assert_eq!(kind.as_str().parse::<EventKind>(), Ok(kind));
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::Value::from(kind.as_str())
+            );
+        }
+        for state in KeyState::ALL {
+            assert_eq!(state.as_str().parse::<KeyState>(), Ok(state));
+            assert_eq!(
+                serde_json::to_value(state).unwrap(),
+                serde_json::Value::from(state.as_str())
+            );
+        }
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+        }
+        assert!("root".parse::<Role>().is_err());
+    }
+}

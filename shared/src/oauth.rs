@@ -6,6 +6,37 @@ use serde::{Deserialize, Serialize};
 
 use crate::scope::ScopeSet;
 
+/// The grant types this server implements, as RFC 6749 names them (`grant_type` at the token
+/// endpoint, `grant_types` of a client, `grant_types_supported` in the metadata).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    /// RFC 6749 §4.1, with PKCE (RFC 7636).
+    AuthorizationCode,
+    /// RFC 6749 §4.4: a confidential client acting for itself.
+    ClientCredentials,
+    /// RFC 6749 §6.
+    RefreshToken,
+}
+
+impl GrantType {
+    pub const ALL: [GrantType; 3] = [
+        GrantType::AuthorizationCode,
+        GrantType::ClientCredentials,
+        GrantType::RefreshToken,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AuthorizationCode => "authorization_code",
+            Self::ClientCredentials => "client_credentials",
+            Self::RefreshToken => "refresh_token",
+        }
+    }
+}
+
+crate::named!(GrantType, "grant type");
+
 /// RFC 6749 §5.1 successful token response.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TokenResponse {
@@ -87,6 +118,9 @@ pub struct AccessTokenClaims {
     pub jti: String,
     pub client_id: String,
     pub scope: ScopeSet,
+    /// Not before (RFC 7519 §4.1.5); this server never sets it, but checks it when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
 }
 
 /// The `typ` header of access tokens (RFC 9068 §2.1); it is what keeps other JWTs this server
@@ -143,4 +177,22 @@ pub struct ServerMetadata {
     pub request_uri_parameter_supported: bool,
     #[serde(default)]
     pub claims_parameter_supported: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grant_types_round_trip_by_their_rfc_names() {
+        for g in GrantType::ALL {
+            assert_eq!(g.as_str().parse::<GrantType>(), Ok(g));
+            assert_eq!(
+                serde_json::to_string(&g).unwrap(),
+                format!("\"{}\"", g.as_str())
+            );
+        }
+        let unknown = "password".parse::<GrantType>().unwrap_err();
+        assert_eq!(unknown.to_string(), "\"password\" is not a grant type");
+    }
 }

@@ -76,6 +76,20 @@ impl CodeVerifier {
     }
 }
 
+impl TryFrom<String> for CodeChallenge {
+    type Error = PkceError;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw)
+    }
+}
+
+impl TryFrom<String> for CodeVerifier {
+    type Error = PkceError;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw)
+    }
+}
+
 /// The verifier is a secret: keep it out of logs.
 impl fmt::Debug for CodeVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -124,6 +124,13 @@ impl fmt::Display for ScopeSet {
     }
 }
 
+impl TryFrom<String> for ScopeSet {
+    type Error = ScopeError;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw)
+    }
+}
+
 impl<'a> FromIterator<&'a str> for ScopeSet {
     fn from_iter<I: IntoIterator<Item = &'a str>>(iter: I) -> Self {
         Self(iter.into_iter().map(str::to_owned).collect())

@@ -12,6 +12,7 @@ use shared::admin::{
     self, ACCESS_TOKEN_TTL_RANGE, ClientKind, MAX_NAME_LEN, MAX_REDIRECT_URIS,
     REFRESH_TOKEN_TTL_RANGE,
 };
+use shared::oauth::GrantType;
 use shared::scope::{ADMIN, OFFLINE_ACCESS, ScopeSet};
 use url::Url;
 
@@ -20,12 +21,11 @@ use crate::api::error::ApiError;
 use crate::crypto;
 use crate::events::EventKind;
 use crate::state::AppState;
-use crate::storage::{Client, Lifetimes, NewClient};
+use crate::storage::{self, Client, Lifetimes, NewClient};
 
 const METADATA: &str = "invalid_client_metadata";
 const REDIRECT: &str = "invalid_redirect_uri";
 const MAX_URI_LEN: usize = 2000;
-const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
 /// Scopes that only mean something for a person: a service acting for itself cannot have them.
 const PERSONAL_SCOPES: [&str; 3] = ["openid", OFFLINE_ACCESS, ADMIN];
 
@@ -39,7 +39,7 @@ pub fn view(client: Client) -> admin::Client {
         scope: client.scopes,
         redirect_uris: client.redirect_uris,
         lifetimes: lifetimes_view(client.lifetimes),
-        created_at: client.created_at,
+        created_at: client.created_at.unix(),
     }
 }
 
@@ -66,29 +66,29 @@ async fn by_id(ctx: &Ctx<'_>, id: &str) -> Result<Client, ApiError> {
 struct Checked {
     name: String,
     first_party: bool,
-    grant_types: Vec<&'static str>,
+    grant_types: Vec<GrantType>,
     scope: ScopeSet,
     redirect_uris: Vec<String>,
     lifetimes: Lifetimes,
 }
 
 impl Checked {
-    fn stored<'a>(
-        &'a self,
-        id: &'a str,
-        secret_hash: Option<&'a str>,
-        scope: &'a str,
-    ) -> NewClient<'a> {
+    fn stored<'a>(&'a self, id: &'a str, secret_hash: Option<&'a str>) -> NewClient<'a> {
         NewClient {
             id,
             name: &self.name,
             secret_hash,
             first_party: self.first_party,
             grant_types: &self.grant_types,
-            scopes: scope,
+            scopes: &self.scope,
             redirect_uris: &self.redirect_uris,
             lifetimes: self.lifetimes,
         }
+    }
+
+    fn grant_type_names(&self) -> String {
+        let names: Vec<&str> = self.grant_types.iter().map(|g| g.as_str()).collect();
+        names.join(" ")
     }
 }
 
@@ -109,43 +109,44 @@ async fn check(ctx: &Ctx<'_>, d: &Definition<'_>) -> Result<Checked, ApiError> {
         description,
     };
     let name = text("name", d.name, MAX_NAME_LEN, METADATA)?;
-    let mut grant_types: Vec<&'static str> = Vec::new();
+    let mut grant_types: Vec<GrantType> = Vec::new();
     for g in d.grant_types {
-        let Some(known) = GRANT_TYPES.iter().find(|k| *k == g) else {
+        let Ok(known) = g.parse::<GrantType>() else {
+            let names: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
             return Err(invalid(format!(
                 "unknown grant type {:?}; known: {}",
                 g.chars().take(40).collect::<String>(),
-                GRANT_TYPES.join(", ")
+                names.join(", ")
             )));
         };
-        if grant_types.contains(known) {
+        if grant_types.contains(&known) {
             return Err(invalid(format!("the grant type {known} is listed twice")));
         }
         grant_types.push(known);
     }
-    let has = |g: &str| grant_types.contains(&g);
+    let has = |g: GrantType| grant_types.contains(&g);
     if grant_types.is_empty() {
         return Err(invalid("a client needs at least one grant type".into()));
     }
-    if !d.confidential && has("client_credentials") {
+    if !d.confidential && has(GrantType::ClientCredentials) {
         return Err(invalid(
             "a public client (a browser app) cannot use client_credentials: it has no secret"
                 .into(),
         ));
     }
-    if has("refresh_token") && !has("authorization_code") {
+    if has(GrantType::RefreshToken) && !has(GrantType::AuthorizationCode) {
         return Err(invalid(
             "refresh_token comes with authorization_code: only a login can start a refresh".into(),
         ));
     }
     let redirect_uris = redirect_uris(d.redirect_uris)?;
-    if has("authorization_code") && redirect_uris.is_empty() {
+    if has(GrantType::AuthorizationCode) && redirect_uris.is_empty() {
         return Err(ApiError::Unprocessable {
             error: REDIRECT,
             description: "the authorization code flow needs at least one redirect URI".into(),
         });
     }
-    if !has("authorization_code") && !redirect_uris.is_empty() {
+    if !has(GrantType::AuthorizationCode) && !redirect_uris.is_empty() {
         return Err(ApiError::Unprocessable {
             error: REDIRECT,
             description: "redirect URIs are only for clients that use authorization_code".into(),
@@ -169,7 +170,7 @@ async fn check(ctx: &Ctx<'_>, d: &Definition<'_>) -> Result<Checked, ApiError> {
             unknown.join(" ")
         )));
     }
-    if !has("authorization_code") {
+    if !has(GrantType::AuthorizationCode) {
         let personal: Vec<&str> = scope
             .iter()
             .filter(|s| PERSONAL_SCOPES.contains(s))
@@ -329,29 +330,31 @@ pub async fn add(ctx: &Ctx<'_>, new: &admin::NewClient) -> Result<admin::ClientC
     .await?;
     let secret = confidential.then(|| crypto::random_token(32));
     let secret_hash = secret.as_deref().map(crypto::sha256_hex);
-    let scope = checked.scope.to_string();
-    let stored = checked.stored(&id, secret_hash.as_deref(), &scope);
-    if !ctx.db.insert_client(&stored).await? {
-        return Err(ApiError::Conflict(format!(
-            "there is already a client {id:?}"
-        )));
+    let stored = checked.stored(&id, secret_hash.as_deref());
+    match ctx.db.insert_client(&stored, ctx.now).await {
+        Ok(()) => {}
+        Err(storage::Error::Conflict(_)) => {
+            return Err(ApiError::Conflict(format!(
+                "there is already a client {id:?}"
+            )));
+        }
+        Err(e) => return Err(e.into()),
     }
-    ctx.actor
-        .record(
-            ctx.db,
-            EventKind::ClientCreated,
-            Some(&id),
-            format!(
-                "{} client created; grant types {}; scope {scope}",
-                if confidential {
-                    "confidential"
-                } else {
-                    "public"
-                },
-                checked.grant_types.join(" ")
-            ),
-        )
-        .await?;
+    ctx.record(
+        EventKind::ClientCreated,
+        Some(&id),
+        format!(
+            "{} client created; grant types {}; scope {}",
+            if confidential {
+                "confidential"
+            } else {
+                "public"
+            },
+            checked.grant_type_names(),
+            checked.scope
+        ),
+    )
+    .await?;
     Ok(admin::ClientCreated {
         client: view(by_id(ctx, &id).await?),
         client_secret: secret,
@@ -366,13 +369,18 @@ pub async fn change(
 ) -> Result<admin::Client, ApiError> {
     let before = by_id(ctx, id).await?;
     let scope = before.scopes.to_string();
+    let grant_types: Vec<String> = before
+        .grant_types
+        .iter()
+        .map(|g| g.as_str().to_owned())
+        .collect();
     let checked = check(
         ctx,
         &Definition {
             confidential: !before.is_public(),
             name: update.name.as_deref().unwrap_or(&before.name),
             first_party: update.first_party.unwrap_or(before.first_party),
-            grant_types: update.grant_types.as_deref().unwrap_or(&before.grant_types),
+            grant_types: update.grant_types.as_deref().unwrap_or(&grant_types),
             scope: update.scope.as_deref().unwrap_or(&scope),
             redirect_uris: update
                 .redirect_uris
@@ -384,25 +392,26 @@ pub async fn change(
         },
     )
     .await?;
-    let scope = checked.scope.to_string();
-    let stored = checked.stored(id, None, &scope);
-    if !ctx.db.update_client(&stored).await? {
-        return Err(ApiError::NotFound(format!("there is no client {id:?}")));
+    let stored = checked.stored(id, None);
+    match ctx.db.update_client(&stored).await {
+        Ok(()) => {}
+        Err(storage::Error::NotFound) => {
+            return Err(ApiError::NotFound(format!("there is no client {id:?}")));
+        }
+        Err(e) => return Err(e.into()),
     }
     let after = by_id(ctx, id).await?;
-    ctx.actor
-        .record(
-            ctx.db,
-            EventKind::ClientUpdated,
-            Some(id),
-            format!(
-                "client changed; grant types {}; scope {}; {} redirect URIs",
-                after.grant_types.join(" "),
-                after.scopes,
-                after.redirect_uris.len()
-            ),
-        )
-        .await?;
+    ctx.record(
+        EventKind::ClientUpdated,
+        Some(id),
+        format!(
+            "client changed; grant types {}; scope {}; {} redirect URIs",
+            checked.grant_type_names(),
+            after.scopes,
+            after.redirect_uris.len()
+        ),
+    )
+    .await?;
     Ok(view(after))
 }
 
@@ -416,21 +425,23 @@ pub async fn new_secret(ctx: &Ctx<'_>, id: &str) -> Result<admin::SecretRotated,
         });
     }
     let secret = crypto::random_token(32);
-    if !ctx
+    match ctx
         .db
         .set_client_secret(id, &crypto::sha256_hex(&secret))
-        .await?
+        .await
     {
-        return Err(ApiError::NotFound(format!("there is no client {id:?}")));
+        Ok(()) => {}
+        Err(storage::Error::NotFound) => {
+            return Err(ApiError::NotFound(format!("there is no client {id:?}")));
+        }
+        Err(e) => return Err(e.into()),
     }
-    ctx.actor
-        .record(
-            ctx.db,
-            EventKind::ClientSecretRotated,
-            Some(id),
-            "client secret replaced".into(),
-        )
-        .await?;
+    ctx.record(
+        EventKind::ClientSecretRotated,
+        Some(id),
+        "client secret replaced".into(),
+    )
+    .await?;
     Ok(admin::SecretRotated {
         client_id: id.to_owned(),
         client_secret: secret,
@@ -446,17 +457,19 @@ pub async fn remove(ctx: &Ctx<'_>, id: &str) -> Result<(), ApiError> {
              it cannot be deleted"
         )));
     }
-    if !ctx.db.delete_client(id).await? {
-        return Err(ApiError::NotFound(format!("there is no client {id:?}")));
+    match ctx.db.delete_client(id).await {
+        Ok(()) => {}
+        Err(storage::Error::NotFound) => {
+            return Err(ApiError::NotFound(format!("there is no client {id:?}")));
+        }
+        Err(e) => return Err(e.into()),
     }
-    ctx.actor
-        .record(
-            ctx.db,
-            EventKind::ClientDeleted,
-            Some(id),
-            "client deleted with its grants and consents".into(),
-        )
-        .await
+    ctx.record(
+        EventKind::ClientDeleted,
+        Some(id),
+        "client deleted with its grants and consents".into(),
+    )
+    .await
 }
 
 pub async fn list(

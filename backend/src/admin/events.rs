@@ -6,14 +6,15 @@ use shared::admin::{self, MAX_EVENTS};
 
 use super::{Administrator, Ctx, query_params};
 use crate::api::error::ApiError;
+use crate::clock::Timestamp;
 use crate::state::AppState;
 use crate::storage::{EventQuery, EventRow};
 
 pub fn view(row: EventRow) -> admin::Event {
     admin::Event {
         id: row.id,
-        at: row.at,
-        kind: row.kind,
+        at: row.at.unix(),
+        kind: row.kind.as_str().to_owned(),
         client_id: row.client_id,
         user_id: row.user_id,
         address: row.address,
@@ -53,7 +54,7 @@ pub async fn list(
             "kind" => filter.kind = value,
             "user" => filter.user_id = value,
             "client" => filter.client_id = value,
-            "since" => filter.since = number(&value)?,
+            "since" => filter.since = number(&value)?.map(Timestamp::from_unix),
             _ => {
                 if let Some(limit) = number(&value)? {
                     if !(1..=MAX_EVENTS).contains(&limit) {

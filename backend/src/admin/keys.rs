@@ -7,9 +7,10 @@ use shared::admin::{self, KeyRotation};
 
 use super::{Administrator, Ctx, parse_body};
 use crate::api::error::ApiError;
-use crate::oauth::rotation::{self, RotateError};
+use crate::clock::Timestamp;
+use crate::keys::rotation::{self, RotateError};
 use crate::state::AppState;
-use crate::storage::{StoredKey, now};
+use crate::storage::StoredKey;
 
 /// A key as the admin API shows it: never the private key.
 fn view(k: StoredKey) -> admin::SigningKey {
@@ -17,9 +18,9 @@ fn view(k: StoredKey) -> admin::SigningKey {
         kid: k.kid,
         alg: k.alg,
         state: k.state,
-        created_at: k.created_at,
-        activated_at: k.activated_at,
-        retired_at: k.retired_at,
+        created_at: k.created_at.unix(),
+        activated_at: k.activated_at.map(Timestamp::unix),
+        retired_at: k.retired_at.map(Timestamp::unix),
     }
 }
 
@@ -38,14 +39,14 @@ async fn rotate(
     ctx: &Ctx<'_>,
     force: bool,
 ) -> Result<(Vec<admin::Event>, Vec<StoredKey>), ApiError> {
-    let events = match rotation::rotate_now(ctx.db, ctx.config, force, now()).await {
+    let events = match rotation::rotate_now(ctx.db, ctx.config, force, ctx.now).await {
         Ok(events) => events,
         Err(RotateError::Refused(why)) => return Err(ApiError::Conflict(why)),
         Err(RotateError::Failed(e)) => return Err(ApiError::internal(e)),
     };
     let mut changes = Vec::new();
     for event in events {
-        let row = ctx.actor.record_event(ctx.db, event).await?;
+        let row = ctx.actor.record_event(ctx.db, event, ctx.now).await?;
         changes.push(super::events::view(row));
     }
     Ok((changes, ctx.db.signing_keys().await?))

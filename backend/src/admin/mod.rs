@@ -16,11 +16,11 @@ pub mod scopes;
 pub mod tokens;
 pub mod users;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRef, FromRequest, FromRequestParts, Path};
+use axum::extract::{DefaultBodyLimit, FromRef, FromRequest, FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::routing::{get, patch, post};
@@ -29,6 +29,8 @@ use shared::scope::ADMIN;
 
 use crate::api::auth::AccessToken;
 use crate::api::error::ApiError;
+use crate::client_addr::ClientAddr;
+use crate::clock::Timestamp;
 use crate::config::Config;
 use crate::events::{Event, EventKind};
 use crate::state::AppState;
@@ -61,11 +63,12 @@ pub fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
 
-/// What an operation needs: the database, the configuration, and who is acting.
+/// What an operation needs: the database, the configuration, who is acting, and when.
 pub struct Ctx<'a> {
     pub db: &'a Db,
     pub config: &'a Config,
     pub actor: Actor,
+    pub now: Timestamp,
 }
 
 /// Who made a change, as the event log records it.
@@ -86,9 +89,14 @@ impl Actor {
         }
     }
 
-    /// Stores the event now, with who made the change: the change is acknowledged only once
-    /// its record is kept.
-    async fn record_event(&self, db: &Db, event: Event) -> Result<EventRow, ApiError> {
+    /// Stores the event at `at`, with who made the change: the change is acknowledged only
+    /// once its record is kept.
+    async fn record_event(
+        &self,
+        db: &Db,
+        event: Event,
+        at: Timestamp,
+    ) -> Result<EventRow, ApiError> {
         let mut event = event;
         if let Some(user) = &self.user_id {
             event = event.user(user);
@@ -96,15 +104,16 @@ impl Actor {
         if let Some(address) = self.address {
             event = event.address(address);
         }
-        let mut row = event.into_row();
+        let mut row = event.into_row(at);
         row.detail = format!("{} ({})", row.detail, self.via);
-        db.insert_events(std::slice::from_ref(&row)).await?;
-        Ok(row)
+        Ok(db.insert_event(&row).await?)
     }
+}
 
+impl Ctx<'_> {
+    /// Records a change the acting administrator made (see [`Actor::record_event`]).
     async fn record(
         &self,
-        db: &Db,
         kind: EventKind,
         client_id: Option<&str>,
         detail: String,
@@ -113,7 +122,10 @@ impl Actor {
         if let Some(client_id) = client_id {
             event = event.client(client_id);
         }
-        self.record_event(db, event).await.map(drop)
+        self.actor
+            .record_event(self.db, event, self.now)
+            .await
+            .map(drop)
     }
 }
 
@@ -129,6 +141,7 @@ impl Administrator {
             db: &state.db,
             config: &state.config,
             actor: self.ctx_actor.clone(),
+            now: state.clock.now(),
         }
     }
 }
@@ -158,10 +171,10 @@ where
                 ));
             }
         };
-        let address = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(peer)| peer.ip());
+        let address = ClientAddr::from_request_parts(parts, &state)
+            .await
+            .ok()
+            .map(|ClientAddr(address)| address);
         Ok(Self {
             ctx_actor: Actor {
                 user_id: Some(user.id.clone()),

@@ -14,7 +14,7 @@ use super::{Administrator, Body, Ctx, Named, text};
 use crate::api::error::ApiError;
 use crate::events::EventKind;
 use crate::state::AppState;
-use crate::storage::{Client, ScopeInfo, now};
+use crate::storage::{self, Client, ScopeInfo};
 
 const INVALID: &str = "invalid_scope";
 
@@ -81,17 +81,19 @@ pub async fn add(ctx: &Ctx<'_>, new: &admin::NewScope) -> Result<admin::Scope, A
         description,
         consent_required: new.consent_required,
     };
-    if !ctx.db.insert_scope(&scope).await? {
-        return Err(ApiError::Conflict(format!("the scope {name:?} exists")));
+    match ctx.db.insert_scope(&scope).await {
+        Ok(()) => {}
+        Err(storage::Error::Conflict(_)) => {
+            return Err(ApiError::Conflict(format!("the scope {name:?} exists")));
+        }
+        Err(e) => return Err(e.into()),
     }
-    ctx.actor
-        .record(
-            ctx.db,
-            EventKind::ScopeCreated,
-            None,
-            format!("scope {name} created"),
-        )
-        .await?;
+    ctx.record(
+        EventKind::ScopeCreated,
+        None,
+        format!("scope {name} created"),
+    )
+    .await?;
     one(ctx, &name).await
 }
 
@@ -105,22 +107,23 @@ pub async fn change(
         .as_deref()
         .map(|d| text("description", d, MAX_DESCRIPTION_LEN, INVALID))
         .transpose()?;
-    if ctx
+    match ctx
         .db
         .update_scope(name, description.as_deref(), update.consent_required)
-        .await?
-        .is_none()
+        .await
     {
-        return Err(ApiError::NotFound(format!("there is no scope {name:?}")));
+        Ok(_) => {}
+        Err(storage::Error::NotFound) => {
+            return Err(ApiError::NotFound(format!("there is no scope {name:?}")));
+        }
+        Err(e) => return Err(e.into()),
     }
-    ctx.actor
-        .record(
-            ctx.db,
-            EventKind::ScopeUpdated,
-            None,
-            format!("scope {name} changed"),
-        )
-        .await?;
+    ctx.record(
+        EventKind::ScopeUpdated,
+        None,
+        format!("scope {name} changed"),
+    )
+    .await?;
     one(ctx, name).await
 }
 
@@ -138,14 +141,14 @@ pub async fn remove(ctx: &Ctx<'_>, name: &str) -> Result<(), ApiError> {
             scope.clients.join(", ")
         )));
     }
-    let now = now();
+    let now = ctx.now;
     let tokens: Vec<String> = ctx
         .db
         .api_tokens(None)
         .await?
         .into_iter()
         .filter(|t| t.revoked_at.is_none() && t.expires_at.is_none_or(|at| at > now))
-        .filter(|t| t.scope.split(' ').any(|s| s == name))
+        .filter(|t| t.scope.contains(name))
         .map(|t| t.id)
         .collect();
     if !tokens.is_empty() {
@@ -154,17 +157,19 @@ pub async fn remove(ctx: &Ctx<'_>, name: &str) -> Result<(), ApiError> {
             tokens.join(", ")
         )));
     }
-    if !ctx.db.delete_scope(name).await? {
-        return Err(ApiError::NotFound(format!("there is no scope {name:?}")));
+    match ctx.db.delete_scope(name).await {
+        Ok(()) => {}
+        Err(storage::Error::NotFound) => {
+            return Err(ApiError::NotFound(format!("there is no scope {name:?}")));
+        }
+        Err(e) => return Err(e.into()),
     }
-    ctx.actor
-        .record(
-            ctx.db,
-            EventKind::ScopeDeleted,
-            None,
-            format!("scope {name} deleted"),
-        )
-        .await
+    ctx.record(
+        EventKind::ScopeDeleted,
+        None,
+        format!("scope {name} deleted"),
+    )
+    .await
 }
 
 pub async fn list(

@@ -5,19 +5,19 @@ use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use shared::admin::{self, ApiTokenState};
-use shared::scope::ScopeSet;
 
 use super::{Administrator, Body, Ctx, Named, query_params, users};
 use crate::api::api_token::{self, TokenRequest};
 use crate::api::error::ApiError;
+use crate::clock::Timestamp;
 use crate::events::EventKind;
 use crate::state::AppState;
-use crate::storage::{ApiTokenRow, now};
+use crate::storage::ApiTokenRow;
 
 /// The longest expiry a token may be given, in days.
 pub const MAX_EXPIRY_DAYS: i64 = 3650;
 
-pub fn view(row: ApiTokenRow, now: i64) -> admin::ApiToken {
+pub fn view(row: ApiTokenRow, now: Timestamp) -> admin::ApiToken {
     let state = if row.revoked_at.is_some() {
         ApiTokenState::Revoked
     } else if row.expires_at.is_some_and(|at| at <= now) {
@@ -30,13 +30,12 @@ pub fn view(row: ApiTokenRow, now: i64) -> admin::ApiToken {
         user_id: row.user_id,
         username: row.username,
         name: row.name,
-        // Stored scopes were validated when written.
-        scope: ScopeSet::parse(&row.scope).unwrap_or_default(),
+        scope: row.scope,
         state,
-        created_at: row.created_at,
-        expires_at: row.expires_at,
-        last_used_at: row.last_used_at,
-        revoked_at: row.revoked_at,
+        created_at: row.created_at.unix(),
+        expires_at: row.expires_at.map(Timestamp::unix),
+        last_used_at: row.last_used_at.map(Timestamp::unix),
+        revoked_at: row.revoked_at.map(Timestamp::unix),
     }
 }
 
@@ -46,7 +45,7 @@ pub async fn all(ctx: &Ctx<'_>, username: Option<&str>) -> Result<Vec<admin::Api
         Some(name) => Some(users::by_username(ctx, name).await?.id),
         None => None,
     };
-    let now = now();
+    let now = ctx.now;
     Ok(ctx
         .db
         .api_tokens(owner.as_deref())
@@ -73,29 +72,29 @@ pub async fn add(
     let request = TokenRequest {
         name: &new.name,
         scope: &new.scope,
-        expires_at: new.expires_in_days.map(|days| now() + days * 86_400),
+        expires_at: new
+            .expires_in_days
+            .map(|days| ctx.now.plus_secs(days * 86_400)),
     };
-    let (id, token) = api_token::create(ctx.db, &owner, &request).await?;
-    ctx.actor
-        .record(
-            ctx.db,
-            EventKind::ApiTokenCreated,
-            None,
-            format!(
-                "{id} ({}) for {}; scope {}",
-                new.name.trim(),
-                owner.username,
-                new.scope
-            ),
-        )
-        .await?;
+    let (id, token) = api_token::create(ctx.db, &owner, &request, ctx.now).await?;
+    ctx.record(
+        EventKind::ApiTokenCreated,
+        None,
+        format!(
+            "{id} ({}) for {}; scope {}",
+            new.name.trim(),
+            owner.username,
+            new.scope
+        ),
+    )
+    .await?;
     let row = ctx
         .db
         .api_token(&id)
         .await?
         .ok_or_else(|| ApiError::internal("an API token vanished after its creation"))?;
     Ok(admin::ApiTokenCreated {
-        api_token: view(row, now()),
+        api_token: view(row, ctx.now),
         token,
     })
 }
@@ -105,19 +104,17 @@ pub async fn revoke_one(ctx: &Ctx<'_>, id: &str) -> Result<(), ApiError> {
     let Some(row) = ctx.db.api_token(id).await? else {
         return Err(ApiError::NotFound(format!("there is no API token {id:?}")));
     };
-    if !ctx.db.revoke_api_token(id, now()).await? {
+    if !ctx.db.revoke_api_token(id, ctx.now).await? {
         return Err(ApiError::Conflict(format!(
             "the API token {id} is already revoked"
         )));
     }
-    ctx.actor
-        .record(
-            ctx.db,
-            EventKind::ApiTokenRevoked,
-            None,
-            format!("{id} ({}) of {}", row.name, row.username),
-        )
-        .await
+    ctx.record(
+        EventKind::ApiTokenRevoked,
+        None,
+        format!("{id} ({}) of {}", row.name, row.username),
+    )
+    .await
 }
 
 pub async fn list(

@@ -7,30 +7,26 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use shared::admin::{self, MAX_NAME_LEN, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, Role};
+use shared::admin::{self, MAX_NAME_LEN, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
 
 use super::{Administrator, Body, Ctx, Named, identifier, text};
 use crate::api::error::ApiError;
 use crate::crypto;
 use crate::events::EventKind;
 use crate::state::AppState;
-use crate::storage::{NewUser, User, UserChanges, now};
+use crate::storage::{self, NewUser, User, UserChanges};
 
 const INVALID: &str = "invalid_user";
 
 pub fn view(user: User) -> admin::User {
     admin::User {
-        role: if user.is_admin() {
-            Role::Admin
-        } else {
-            Role::User
-        },
+        role: user.role,
         id: user.id,
         username: user.username,
         name: user.name,
         email: user.email,
         disabled: user.disabled,
-        created_at: user.created_at,
+        created_at: user.created_at.unix(),
     }
 }
 
@@ -72,58 +68,62 @@ pub async fn add(ctx: &Ctx<'_>, new: &admin::NewUser) -> Result<admin::User, Api
         name: &name,
         email: &email,
         password_hash: &hash,
-        role: new.role.as_str(),
+        role: new.role,
     };
-    if !ctx.db.insert_user_if_absent(&stored).await? {
-        return Err(ApiError::Conflict(format!(
-            "the username {username:?} is taken"
-        )));
+    match ctx.db.insert_user(&stored, ctx.now).await {
+        Ok(()) => {}
+        Err(storage::Error::Conflict(_)) => {
+            return Err(ApiError::Conflict(format!(
+                "the username {username:?} is taken"
+            )));
+        }
+        Err(e) => return Err(e.into()),
     }
-    ctx.actor
-        .record(
-            ctx.db,
-            EventKind::UserCreated,
-            None,
-            format!("created user {username} ({id}), role {}", new.role.as_str()),
-        )
-        .await?;
+    ctx.record(
+        EventKind::UserCreated,
+        None,
+        format!("created user {username} ({id}), role {}", new.role.as_str()),
+    )
+    .await?;
     by_id(ctx, &id).await.map(view)
 }
 
 /// Applies the fields present. The last enabled administrator can be neither demoted nor
-/// disabled: that would leave nobody able to use this API.
+/// disabled: that would leave nobody able to use this API. Disabling a user revokes every grant
+/// they hold, in the same transaction.
 pub async fn change(
     ctx: &Ctx<'_>,
     id: &str,
     update: &admin::UserUpdate,
 ) -> Result<admin::User, ApiError> {
-    let before = by_id(ctx, id).await?;
     let name = update
         .name
         .as_deref()
         .map(|n| text("name", n, MAX_NAME_LEN, INVALID))
         .transpose()?;
     let email = update.email.as_deref().map(email).transpose()?;
-    let loses_admin = before.is_admin()
-        && !before.disabled
-        && (update.role == Some(Role::User) || update.disabled == Some(true));
-    if loses_admin && ctx.db.count_active_admins().await? <= 1 {
-        return Err(ApiError::Conflict(format!(
-            "{} is the last enabled administrator; promote another user first",
-            before.username
-        )));
-    }
     let changes = UserChanges {
         name: name.as_deref(),
         email: email.as_deref(),
-        role: update.role.map(Role::as_str),
+        role: update.role,
         disabled: update.disabled,
     };
-    let after = ctx
-        .db
-        .update_user(id, &changes)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("there is no user with id {id:?}")))?;
+    let updated = match ctx.db.update_user(id, &changes, ctx.now).await {
+        Ok(updated) => updated,
+        Err(storage::Error::NotFound) => {
+            return Err(ApiError::NotFound(format!(
+                "there is no user with id {id:?}"
+            )));
+        }
+        Err(storage::Error::Conflict(_)) => {
+            let username = by_id(ctx, id).await?.username;
+            return Err(ApiError::Conflict(format!(
+                "{username} is the last enabled administrator; promote another user first"
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let (before, after) = (&updated.before, &updated.after);
     let mut what = Vec::new();
     if name.is_some() {
         what.push("name".to_owned());
@@ -154,42 +154,34 @@ pub async fn change(
         }
     );
     if after.disabled && !before.disabled {
-        let revoked = ctx
-            .db
-            .revoke_grants_of_user(id, "user disabled", now())
-            .await?;
-        detail.push_str(&format!("; {revoked} grants revoked"));
+        detail.push_str(&format!("; {} grants revoked", updated.grants_revoked));
     }
-    ctx.actor
-        .record(ctx.db, EventKind::UserUpdated, None, detail)
-        .await?;
-    Ok(view(after))
+    ctx.record(EventKind::UserUpdated, None, detail).await?;
+    Ok(view(updated.after))
 }
 
-/// Sets a new password and ends the user's sessions.
+/// Sets a new password and ends the user's sessions (their grants are revoked with it).
 pub async fn set_password(ctx: &Ctx<'_>, id: &str, password: &str) -> Result<(), ApiError> {
     let user = by_id(ctx, id).await?;
     let hash = password_hash(&user.username, password).await?;
-    if !ctx.db.set_password_hash(id, &hash).await? {
-        return Err(ApiError::NotFound(format!(
-            "there is no user with id {id:?}"
-        )));
-    }
-    let revoked = ctx
-        .db
-        .revoke_grants_of_user(id, "password reset", now())
-        .await?;
-    ctx.actor
-        .record(
-            ctx.db,
-            EventKind::PasswordReset,
-            None,
-            format!(
-                "password of {} ({id}) reset; {revoked} grants revoked",
-                user.username
-            ),
-        )
-        .await
+    let revoked = match ctx.db.set_password_hash(id, &hash, ctx.now).await {
+        Ok(revoked) => revoked,
+        Err(storage::Error::NotFound) => {
+            return Err(ApiError::NotFound(format!(
+                "there is no user with id {id:?}"
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    ctx.record(
+        EventKind::PasswordReset,
+        None,
+        format!(
+            "password of {} ({id}) reset; {revoked} grants revoked",
+            user.username
+        ),
+    )
+    .await
 }
 
 /// RFC 5321's limit, one `@` with something on each side, no spaces: enough to catch typing

@@ -9,9 +9,10 @@ use shared::oauth::AccessTokenClaims;
 use shared::scope::{ADMIN, OFFLINE_ACCESS, ScopeSet};
 
 use super::error::ApiError;
+use crate::clock::Timestamp;
 use crate::crypto;
 use crate::state::AppState;
-use crate::storage::{Db, NewApiToken, User, now};
+use crate::storage::{self, Db, NewApiToken, User};
 
 pub const PREFIX: &str = "amt_";
 const ID_HEX_LEN: usize = 16;
@@ -29,6 +30,8 @@ pub enum CreateError {
     Scope(String),
     /// The owner already has a token by this name.
     Duplicate(String),
+    /// The database did not answer.
+    Unavailable,
     /// The database failed (logged).
     Failed,
 }
@@ -45,6 +48,7 @@ impl From<CreateError> for ApiError {
                 description,
             },
             CreateError::Duplicate(description) => ApiError::Conflict(description),
+            CreateError::Unavailable => ApiError::Unavailable,
             CreateError::Failed => ApiError::Internal,
         }
     }
@@ -52,7 +56,7 @@ impl From<CreateError> for ApiError {
 
 /// The scopes `user` may put on an API token: every registered scope except the OAuth
 /// protocol ones, and `admin` only for administrators.
-pub async fn grantable_scopes(db: &Db, user: &User) -> Result<ScopeSet, sqlx::Error> {
+pub async fn grantable_scopes(db: &Db, user: &User) -> storage::Result<ScopeSet> {
     let names = db.scope_names().await?;
     Ok(names
         .iter()
@@ -66,7 +70,7 @@ pub async fn grantable_scopes(db: &Db, user: &User) -> Result<ScopeSet, sqlx::Er
 pub struct TokenRequest<'a> {
     pub name: &'a str,
     pub scope: &'a str,
-    pub expires_at: Option<i64>,
+    pub expires_at: Option<Timestamp>,
 }
 
 /// Creates a token for `owner`; returns its id and the token itself, which is never shown
@@ -75,8 +79,12 @@ pub async fn create(
     db: &Db,
     owner: &User,
     request: &TokenRequest<'_>,
+    now: Timestamp,
 ) -> Result<(String, String), CreateError> {
-    let internal = |e: sqlx::Error| {
+    let internal = |e: storage::Error| {
+        if e.is_unavailable() {
+            return CreateError::Unavailable;
+        }
         tracing::error!(error = %e, "creating an API token failed");
         CreateError::Failed
     };
@@ -102,7 +110,6 @@ pub async fn create(
             refused.join(" ")
         )));
     }
-    let now = now();
     if request.expires_at.is_some_and(|at| at <= now) {
         return Err(CreateError::Invalid(
             "the expiry must be in the future".into(),
@@ -118,14 +125,18 @@ pub async fn create(
         user_id: &owner.id,
         name,
         secret_hash: &crypto::sha256_hex(&secret),
-        scope: &scope.to_string(),
+        scope: &scope,
         expires_at: request.expires_at,
     };
-    if !db.insert_api_token(&stored, now).await.map_err(internal)? {
-        return Err(CreateError::Duplicate(format!(
-            "{} already has a token named {name:?}",
-            owner.username
-        )));
+    match db.insert_api_token(&stored, now).await {
+        Ok(()) => {}
+        Err(storage::Error::Conflict(_)) => {
+            return Err(CreateError::Duplicate(format!(
+                "{} already has a token named {name:?}",
+                owner.username
+            )));
+        }
+        Err(e) => return Err(internal(e)),
     }
     Ok((id.clone(), format!("{PREFIX}{id}_{secret}")))
 }
@@ -169,7 +180,7 @@ pub async fn verify(state: &AppState, value: &str) -> Result<Verified, ApiError>
         Some(row) if matches => row,
         _ => return Err(invalid("unknown API token")),
     };
-    let now = now();
+    let now = state.clock.now();
     if row.revoked_at.is_some() {
         return Err(invalid("the API token was revoked"));
     }
@@ -182,24 +193,24 @@ pub async fn verify(state: &AppState, value: &str) -> Result<Verified, ApiError>
     // The row read above says when the last use was recorded: most requests write nothing.
     if row
         .last_used_at
-        .is_none_or(|at| at <= now - LAST_USE_RESOLUTION)
+        .is_none_or(|at| at <= now.plus_secs(-LAST_USE_RESOLUTION))
         && let Err(e) = state.db.touch_api_token(&row.id, now).await
     {
         tracing::warn!(error = %e, "recording an API token's use failed");
     }
     Ok(Verified {
         claims: AccessTokenClaims {
-            iss: state.config.issuer_str().to_owned(),
+            iss: state.tokens.issuer().to_owned(),
             sub: row.user_id,
-            aud: state.config.audience.clone(),
-            exp: row.expires_at.unwrap_or(i64::MAX),
-            iat: row.created_at,
+            aud: state.tokens.audience().to_owned(),
+            exp: row.expires_at.map_or(i64::MAX, Timestamp::unix),
+            iat: row.created_at.unix(),
             jti: row.id.clone(),
             client_id: format!("api-token:{}", row.id),
-            // Stored scopes were validated when written.
-            scope: ScopeSet::parse(&row.scope).unwrap_or_default(),
+            scope: row.scope,
+            nbf: None,
         },
-        expires_at: row.expires_at,
+        expires_at: row.expires_at.map(Timestamp::unix),
     })
 }
 

@@ -9,7 +9,7 @@ use shared::oauth::AccessTokenClaims;
 
 use super::api_token;
 use super::error::ApiError;
-use crate::oauth::access_token::{self, MAX_TOKEN_LEN};
+use crate::access_token::MAX_TOKEN_LEN;
 use crate::state::AppState;
 
 /// A request's verified credentials, either kind. Put it in a handler's arguments to require
@@ -119,7 +119,9 @@ where
                 "this is an API token: send it as Authorization: Token <token>, not Bearer".into(),
             )),
             (Scheme::Bearer, token) => {
-                let claims = access_token::verify_live(&state, token)
+                let claims = state
+                    .tokens
+                    .verify_live(&state.db, token, state.clock.now())
                     .await?
                     .map_err(|why| ApiError::InvalidToken(why.to_owned()))?;
                 Ok(Some(AccessToken {

@@ -6,6 +6,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shared::oauth::ErrorResponse;
 
+use crate::storage;
+
 #[derive(Debug)]
 pub enum ApiError {
     /// 401 with a bare `Bearer` challenge: the request carried no credentials
@@ -35,6 +37,9 @@ pub enum ApiError {
         error: &'static str,
         description: String,
     },
+    /// 503 `temporarily_unavailable` with `Retry-After`: the database did not answer; nothing
+    /// was changed.
+    Unavailable,
     /// 500: logged, never explained to the caller.
     Internal,
 }
@@ -60,6 +65,7 @@ impl ApiError {
             Self::InsufficientScope { description, .. }
             | Self::Unprocessable { description, .. } => description,
             Self::TooLarge => "the request body is too large",
+            Self::Unavailable => "the database is not answering",
             Self::Internal => "internal error",
         }
     }
@@ -73,11 +79,19 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-impl From<sqlx::Error> for ApiError {
-    fn from(e: sqlx::Error) -> Self {
-        Self::internal(e)
+impl From<storage::Error> for ApiError {
+    fn from(e: storage::Error) -> Self {
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "database unavailable");
+            Self::Unavailable
+        } else {
+            Self::internal(e)
+        }
     }
 }
+
+/// Seconds a caller is asked to wait when the database is unavailable.
+const UNAVAILABLE_RETRY_SECS: u32 = 5;
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -118,6 +132,14 @@ impl IntoResponse for ApiError {
                 "the request body is too large".to_owned(),
                 String::new(),
             ),
+            Self::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "the server's database is not answering; nothing was changed, try again in a few \
+                 seconds"
+                    .to_owned(),
+                String::new(),
+            ),
             Self::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",
@@ -136,6 +158,12 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, value);
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(UNAVAILABLE_RETRY_SECS),
+            );
         }
         // RFC 9110 §11.6.1: a 401 lists every scheme that could succeed; API tokens are the
         // second one.

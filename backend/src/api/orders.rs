@@ -60,7 +60,7 @@ pub async fn create(
         product_id: order.product_id,
         quantity: order.quantity,
     };
-    match state.db.insert_order(&row).await? {
+    match state.db.insert_order(&row, state.clock.now()).await? {
         Some(stored) => Ok((StatusCode::CREATED, Json(stored))),
         None => Err(ApiError::Unprocessable {
             error: "unknown_product",

@@ -1,23 +1,22 @@
 //! Logging in and out: the authorization-code flow with PKCE, run by the server.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shared::pkce::CodeVerifier;
-use shared::scope::{ADMIN, OFFLINE_ACCESS, ORDERS_READ, ORDERS_WRITE, PRODUCTS_READ};
+use shared::scope::{ADMIN, OFFLINE_ACCESS, ORDERS_READ, ORDERS_WRITE, PRODUCTS_READ, ScopeSet};
 
 use super::session::{
     Session, SessionKey, Tokens, check_csrf, clear_cookie, cookie_name, with_exchange,
 };
 use super::upstream::TokenResult;
 use super::{Bff, BffError};
+use crate::client_addr::ClientAddr;
 use crate::crypto;
-use crate::oauth::access_token;
-use crate::oauth::throttle::{address_key, retry_after_secs};
-use crate::storage::{BffLogin, BffSessionRow, now};
+use crate::storage::{self, BffLogin, BffSessionRow};
+use crate::throttle::{Verdict, address_key, retry_after_secs};
 use crate::web;
 
 /// What the app's pages need. No `openid`: the server reads who is logged in from the access
@@ -44,13 +43,21 @@ const MAX_RETURN_TO: usize = 512;
 /// per address like login attempts.
 pub async fn start(
     State(bff): State<Arc<Bff>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(address): ClientAddr,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     let config = &bff.app.config;
     let throttle = &bff.app.throttles.bff_logins_per_address;
-    if let Err(wait) = throttle.hit(&address_key(peer.ip())) {
+    let now_ms = bff.app.clock.now_ms();
+    let verdict = match throttle
+        .hit(&bff.app.db, &address_key(address), now_ms)
+        .await
+    {
+        Ok(verdict) => verdict,
+        Err(e) => return BffError::from(e).into_response(),
+    };
+    if let Verdict::Refused(wait) = verdict {
         let secs = retry_after_secs(wait);
         return (
             StatusCode::TOO_MANY_REQUESTS,
@@ -105,14 +112,13 @@ pub async fn start(
     let login = BffLogin {
         state: state.clone(),
         code_verifier: verifier.as_str().to_owned(),
-        requested_scope: scope.clone(),
+        requested_scope: ScopeSet::parse(&scope).unwrap_or_default(),
         return_to,
         replaces,
-        expires_at: now() + LOGIN_TTL_SECS,
+        expires_at: bff.app.clock.now().plus_secs(LOGIN_TTL_SECS),
     };
     if let Err(e) = bff.app.db.insert_bff_login(&key.id_hash(), &login).await {
-        tracing::error!(error = %e, "storing a backend-for-frontend login");
-        return BffError::Internal.into_response();
+        return BffError::from(e).into_response();
     }
     let challenge = verifier.challenge();
     let redirect_uri = redirect_uri(&bff);
@@ -194,7 +200,13 @@ async fn finish_login(
                 "this browser did not start a login (or it took longer than ten minutes); log in again",
             )
         })?;
-    let server_failed = |e: sqlx::Error| {
+    let server_failed = |e: storage::Error| {
+        if e.is_unavailable() {
+            return failed(
+                "temporarily_unavailable",
+                "the server's database is not answering; log in again in a few seconds",
+            );
+        }
         tracing::error!(error = %e, "reading a backend-for-frontend login");
         failed("server_error", "the server failed; the error is logged")
     };
@@ -205,7 +217,7 @@ async fn finish_login(
         .bff_login(&id_hash)
         .await
         .map_err(server_failed)?
-        .filter(|login| login.expires_at > now())
+        .filter(|login| login.expires_at > bff.app.clock.now())
         .ok_or_else(|| {
             failed(
                 "invalid_request",
@@ -285,12 +297,16 @@ async fn finish_login(
         }
         TokenResult::Failed(why) => return Err(failed("temporarily_unavailable", why)),
     };
-    let claims = access_token::verify(&bff.app, &tokens.access_token).map_err(|why| {
-        failed(
-            "server_error",
-            format!("the token endpoint's access token is not valid here: {why}"),
-        )
-    })?;
+    let claims = bff
+        .app
+        .tokens
+        .verify(&tokens.access_token, bff.app.clock.now())
+        .map_err(|why| {
+            failed(
+                "server_error",
+                format!("the token endpoint's access token is not valid here: {why}"),
+            )
+        })?;
 
     // A login in a browser that already had a session (the console's step-up) replaces it.
     let replaced = login
@@ -304,7 +320,7 @@ async fn finish_login(
         old.end(bff).await;
     }
     let key = SessionKey::generate();
-    let now = now();
+    let now = bff.app.clock.now();
     let sealed = key
         .seal(&Tokens {
             access_token: tokens.access_token.clone(),
@@ -317,17 +333,18 @@ async fn finish_login(
         subject: claims.sub,
         requested_scope: login.requested_scope,
         tokens: sealed,
-        access_expires_at: now + expires_in,
+        access_expires_at: now.plus_secs(expires_in),
         refreshable: tokens.refresh_token.is_some(),
         exchanges: with_exchange(Vec::new(), outcome.exchange),
         created_at: now,
         last_seen_at: now,
-        expires_at: now + i64::try_from(config.session_lifetime).unwrap_or(i64::MAX / 2),
+        expires_at: now.plus_secs(i64::try_from(config.session_lifetime).unwrap_or(i64::MAX / 2)),
     };
-    bff.app.db.insert_bff_session(&row).await.map_err(|e| {
-        tracing::error!(error = %e, "storing a backend-for-frontend session");
-        failed("server_error", "the server failed; the error is logged")
-    })?;
+    bff.app
+        .db
+        .insert_bff_session(&row)
+        .await
+        .map_err(server_failed)?;
     let cookie = key
         .set_cookie(config)
         .to_str()

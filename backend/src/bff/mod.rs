@@ -30,6 +30,7 @@ use serde_json::json;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::state::AppState;
+use crate::storage;
 
 /// The admin API accepts bodies up to 16 KiB, the API less; this leaves room and no more.
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -107,12 +108,18 @@ pub enum BffError {
     BadRequest(String),
     /// 502 `temporarily_unavailable`: the authorization server or the API did not answer.
     Upstream(String),
+    /// 503 `temporarily_unavailable` with `Retry-After`: the database did not answer.
+    Unavailable,
     /// 500: logged, never explained.
     Internal,
 }
 
-impl From<sqlx::Error> for BffError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<storage::Error> for BffError {
+    fn from(e: storage::Error) -> Self {
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "database unavailable");
+            return Self::Unavailable;
+        }
         tracing::error!(error = %e, "backend-for-frontend database error");
         Self::Internal
     }
@@ -131,6 +138,11 @@ impl IntoResponse for BffError {
             Self::Forbidden(why) => (StatusCode::FORBIDDEN, "access_denied", why),
             Self::BadRequest(why) => (StatusCode::BAD_REQUEST, "invalid_request", why),
             Self::Upstream(why) => (StatusCode::BAD_GATEWAY, "temporarily_unavailable", why),
+            Self::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "the server's database is not answering; try again in a few seconds".to_owned(),
+            ),
             Self::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",
@@ -142,6 +154,11 @@ impl IntoResponse for BffError {
             axum::Json(json!({ "error": error, "error_description": description })),
         )
             .into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(5));
+        }
         if status == StatusCode::UNAUTHORIZED {
             // RFC 9110 §11.6.1: a 401 names how to authenticate; here, by logging in to get a
             // session cookie.

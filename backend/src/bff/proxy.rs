@@ -1,6 +1,7 @@
 //! The browser's API calls, made by the server with the session's access token.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -8,13 +9,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use shared::bff::SessionInfo;
-use shared::scope::ScopeSet;
 
 use super::session::{Session, Tokens, check_csrf, with_exchange};
 use super::upstream::TokenResult;
 use super::{Bff, BffError};
-use crate::oauth::access_token;
-use crate::storage::now;
+use crate::crypto;
+use crate::storage::RefreshLease;
 
 /// An access token this close to its expiry is renewed before use, so it cannot expire between
 /// here and the API.
@@ -29,7 +29,13 @@ pub async fn session_info(
     let session = fresh_session(&bff, &headers).await?;
     // The same checks as the API's, revocation included, so the app never shows someone as
     // logged in whom the API would refuse.
-    let claims = match access_token::verify_live(&bff.app, &session.tokens.access_token).await? {
+    let now = bff.app.clock.now();
+    let claims = match bff
+        .app
+        .tokens
+        .verify_live(&bff.app.db, &session.tokens.access_token, now)
+        .await?
+    {
         Ok(claims) => claims,
         Err(why) => {
             session.end(&bff).await;
@@ -42,9 +48,11 @@ pub async fn session_info(
     Ok(Json(SessionInfo {
         csrf_token: session.key.csrf_token(),
         claims,
-        requested_scope: ScopeSet::parse(&session.row.requested_scope).unwrap_or_default(),
-        expires_at: session.row.expires_at,
-        idle_expires_at: now() + i64::try_from(config.session_idle_timeout).unwrap_or(i64::MAX / 2),
+        requested_scope: session.row.requested_scope.clone(),
+        expires_at: session.row.expires_at.unix(),
+        idle_expires_at: now
+            .plus_secs(i64::try_from(config.session_idle_timeout).unwrap_or(i64::MAX / 2))
+            .unix(),
         refreshable: session.row.refreshable,
         exchanges: session.exchanges(),
     }))
@@ -132,28 +140,77 @@ fn upstream_path(path: &str) -> Option<&str> {
     allowed.then_some(rest)
 }
 
+/// How long the request that renews a session's tokens may take before another may try: the
+/// upstream call's own timeout (10 s) and a margin.
+const LEASE_SECS: i64 = 15;
+/// How often a request waiting for another's refresh looks at the session again.
+const WAIT_STEP: Duration = Duration::from_millis(50);
+
 /// The request's session with an access token good for at least [`RENEW_BEFORE_SECS`].
+///
+/// A stale token is renewed once per session, whichever instance the session's concurrent
+/// calls land on: the calls of one instance queue on a lock, and across instances the one that
+/// claims the session's lease in the database refreshes while the others wait for the row to
+/// show the new token. (Two presentations of one refresh token would be reuse, and end the
+/// login, RFC 9700 §4.14.2.)
 async fn fresh_session(bff: &Bff, headers: &HeaderMap) -> Result<Session, BffError> {
     let session = Session::load(bff, headers).await?;
-    if !due(&session) {
+    if !due(bff, &session) {
         return Ok(session);
     }
     let lock = bff.refresh_lock(&session.row.id_hash);
     let _renewing = lock.lock().await;
     // Another request may have renewed the tokens while this one waited.
-    let session = session.reload(bff).await?;
-    if !due(&session) {
-        return Ok(session);
-    }
-    let Some(refresh_token) = session.tokens.refresh_token.clone() else {
-        if session.row.access_expires_at > now() {
+    let mut session = session.reload(bff).await?;
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(LEASE_SECS.unsigned_abs() + 5);
+    loop {
+        if !due(bff, &session) {
             return Ok(session);
         }
-        bff.app.db.delete_bff_session(&session.row.id_hash).await?;
-        return Err(BffError::NoSession(
-            "the access token expired, and this login cannot be renewed".into(),
-        ));
-    };
+        let now = bff.app.clock.now();
+        if session.tokens.refresh_token.is_none() {
+            if session.row.access_expires_at > now {
+                return Ok(session);
+            }
+            bff.app.db.delete_bff_session(&session.row.id_hash).await?;
+            return Err(BffError::NoSession(
+                "the access token expired, and this login cannot be renewed".into(),
+            ));
+        }
+        let holder = crypto::random_token(16);
+        let id_hash = session.row.id_hash.clone();
+        let lease = RefreshLease {
+            session: &id_hash,
+            holder: &holder,
+            until: now.plus_secs(LEASE_SECS),
+        };
+        let due_before = now.plus_secs(RENEW_BEFORE_SECS);
+        if bff
+            .app
+            .db
+            .claim_bff_refresh(&lease, now, due_before)
+            .await?
+        {
+            return refresh(bff, session, &lease).await;
+        }
+        if tokio::time::Instant::now() >= give_up {
+            return Err(BffError::Upstream(
+                "another request is still renewing this session's tokens; try again".into(),
+            ));
+        }
+        tokio::time::sleep(WAIT_STEP).await;
+        session = session.reload(bff).await?;
+    }
+}
+
+/// Renews `session`'s tokens under `lease` and stores them, or ends the session if the
+/// authorization server says the login is over.
+async fn refresh(
+    bff: &Bff,
+    session: Session,
+    lease: &RefreshLease<'_>,
+) -> Result<Session, BffError> {
+    let refresh_token = session.tokens.refresh_token.clone().unwrap_or_default();
     let outcome = bff
         .token("refresh_token", &[("refresh_token", &refresh_token)])
         .await;
@@ -166,11 +223,19 @@ async fn fresh_session(bff: &Bff, headers: &HeaderMap) -> Result<Session, BffErr
                 refresh_token: tokens.refresh_token.or(Some(refresh_token)),
             };
             let sealed = session.key.seal(&renewed)?;
-            let expires_at = now() + i64::try_from(tokens.expires_in).unwrap_or(0);
-            bff.app
+            let expires_in = i64::try_from(tokens.expires_in).unwrap_or(0);
+            let expires_at = bff.app.clock.now().plus_secs(expires_in);
+            if !bff
+                .app
                 .db
-                .update_bff_tokens(&session.row.id_hash, &sealed, expires_at, true, &exchanges)
-                .await?;
+                .finish_bff_refresh(lease, &sealed, expires_at, &exchanges)
+                .await?
+            {
+                tracing::warn!(
+                    "a session's refresh outlasted its lease; another request may have presented \
+                     the old refresh token"
+                );
+            }
             session.reload(bff).await
         }
         TokenResult::Refused(error) => {
@@ -180,12 +245,19 @@ async fn fresh_session(bff: &Bff, headers: &HeaderMap) -> Result<Session, BffErr
                 error.error_description.unwrap_or(error.error)
             )))
         }
-        TokenResult::Failed(why) => Err(BffError::Upstream(why)),
+        TokenResult::Failed(why) => {
+            bff.app.db.release_bff_refresh(lease, &exchanges).await?;
+            Err(BffError::Upstream(why))
+        }
     }
 }
 
-fn due(session: &Session) -> bool {
-    session.row.access_expires_at - now() <= RENEW_BEFORE_SECS
+fn due(bff: &Bff, session: &Session) -> bool {
+    session
+        .row
+        .access_expires_at
+        .secs_since(bff.app.clock.now())
+        <= RENEW_BEFORE_SECS
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use shared::bff::{CSRF_HEADER, Exchange, MAX_EXCHANGES};
 use super::{Bff, BffError};
 use crate::config::Config;
 use crate::crypto;
-use crate::storage::{BffSessionRow, now};
+use crate::storage::BffSessionRow;
 use crate::web;
 
 /// The session cookie's name over http and over https (see [`cookie_name`]).
@@ -198,8 +198,8 @@ impl Session {
         check_fetch_site(headers)?;
         let key = SessionKey::from_request(config, headers).ok_or(BffError::NotLoggedIn)?;
         let session = Self::load_key(bff, key).await?;
-        let now = now();
-        if now - session.row.last_seen_at >= TOUCH_EVERY_SECS {
+        let now = bff.app.clock.now();
+        if now.secs_since(session.row.last_seen_at) >= TOUCH_EVERY_SECS {
             bff.app
                 .db
                 .touch_bff_session(&session.row.id_hash, now)
@@ -218,14 +218,14 @@ impl Session {
         let id_hash = key.id_hash();
         let ended = || BffError::NoSession("your session has ended".into());
         let row = bff.app.db.bff_session(&id_hash).await?.ok_or_else(ended)?;
-        let now = now();
+        let now = bff.app.clock.now();
         let idle = i64::try_from(config.session_idle_timeout).unwrap_or(i64::MAX);
         let why = if now >= row.expires_at {
             Some(format!(
                 "your session expired ({} after logging in)",
                 duration(config.session_lifetime)
             ))
-        } else if now - row.last_seen_at >= idle {
+        } else if now.secs_since(row.last_seen_at) >= idle {
             Some(format!(
                 "your session expired after {} without use",
                 duration(config.session_idle_timeout)

@@ -6,7 +6,6 @@ use shared::bff::{Exchange, token_hint};
 use shared::oauth::{ErrorResponse, TokenResponse};
 
 use super::Bff;
-use crate::storage::now;
 
 /// How a token endpoint call ended.
 pub enum TokenResult {
@@ -77,7 +76,7 @@ impl Bff {
         let mut form = vec![("grant_type", grant_type)];
         form.extend_from_slice(params);
         let mut exchange = Exchange {
-            at: now(),
+            at: self.app.clock.now().unix(),
             grant_type: grant_type.to_owned(),
             // The public name of the endpoint, not the internal address it was reached at.
             endpoint: self.app.config.endpoint("/token"),

@@ -9,11 +9,11 @@ use shared::oauth::ErrorCode;
 
 use super::error::OAuthError;
 use super::params::Params;
-use super::throttle::{address_key, retry_after_secs};
 use crate::crypto;
 use crate::events::{Event, EventKind};
 use crate::state::AppState;
 use crate::storage::{Client, Db};
+use crate::throttle::{Verdict, address_key, retry_after_secs};
 
 /// How the client authenticated, as RFC 8414 `token_endpoint_auth_methods_supported` names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,9 +33,10 @@ struct Credentials {
 }
 
 /// Identifies and authenticates the client of a token, revocation or introspection request,
-/// under the rate limits on failures per address and per client id. A throttled request is
-/// refused before any lookup or hashing; a failure costs one SHA-256 at most (client secrets are
-/// high-entropy, see `crypto::sha256_hex`), and an unknown client costs no hash at all.
+/// under the rate limits on failures per address and per client id (counted in the database,
+/// so across every instance). A throttled request is refused before any lookup or hashing; a
+/// failure costs one SHA-256 at most (client secrets are high-entropy, see
+/// `crypto::sha256_hex`), and an unknown client costs no hash at all.
 pub async fn authenticate(
     state: &AppState,
     peer: IpAddr,
@@ -59,15 +60,12 @@ pub async fn authenticate(
             retry_after_secs(wait),
         )
     };
-    throttles
-        .client_auth_per_address
-        .check(&address)
-        .map_err(too_many)?;
-    if let Some(key) = &claimed {
-        throttles
-            .client_auth_per_client
-            .check(key)
-            .map_err(too_many)?;
+    let now_ms = state.clock.now_ms();
+    if let Verdict::Refused(wait) = throttles
+        .check_client_auth(&state.db, &address, claimed.as_deref(), now_ms)
+        .await?
+    {
+        return Err(too_many(wait));
     }
     // Checked, then counted only on failure: a verification is one SHA-256 (see
     // `crypto::sha256_hex`), so requests in flight add little, and honest parallel requests
@@ -87,10 +85,21 @@ pub async fn authenticate(
             .address(peer)
             .detail(error.description.clone());
         state.events.record(with_client(event)).await;
-        let by_address = throttles.client_auth_per_address.hit(&address) == Ok(true);
-        let by_client = claimed
-            .as_deref()
-            .is_some_and(|key| throttles.client_auth_per_client.hit(key) == Ok(true));
+        let by_address = throttles
+            .client_auth_per_address
+            .hit(&state.db, &address, now_ms)
+            .await?
+            == Verdict::LastAllowed;
+        let by_client = match &claimed {
+            Some(key) => {
+                throttles
+                    .client_auth_per_client
+                    .hit(&state.db, key, now_ms)
+                    .await?
+                    == Verdict::LastAllowed
+            }
+            None => false,
+        };
         if by_address || by_client {
             let event = Event::new(EventKind::ClientAuthThrottled).address(peer);
             state.events.record(with_client(event)).await;

@@ -2,23 +2,20 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
-use shared::oauth::ServerMetadata;
+use shared::oauth::{GrantType, ServerMetadata};
 
 use super::client_auth::SUPPORTED_METHODS;
-use super::keys::ALGORITHM;
-use super::token::GrantType;
+use super::error::OAuthError;
+use crate::access_token::ALGORITHM;
 use crate::state::AppState;
 
 /// Metadata changes only with configuration, so clients may cache it briefly.
 const CACHE: &str = "public, max-age=300";
 
-pub async fn metadata(State(state): State<AppState>) -> Result<impl IntoResponse, StatusCode> {
-    let scopes_supported = state.db.scope_names().await.map_err(|e| {
-        tracing::error!(error = %e, "reading the scopes for the metadata failed");
-        StatusCode::INTERNAL_SERVER_ERROR
-    })?;
+pub async fn metadata(State(state): State<AppState>) -> Result<impl IntoResponse, OAuthError> {
+    let scopes_supported = state.db.scope_names().await?;
     let c = &state.config;
     let strings = |values: &[&str]| values.iter().map(|v| (*v).to_owned()).collect::<Vec<_>>();
     let body = ServerMetadata {

@@ -1,18 +1,26 @@
-//! RFC 6749 §5.2 error responses.
+//! RFC 6749 §5.2 error responses, for the token, revocation and introspection endpoints.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shared::oauth::{ErrorCode, ErrorResponse};
 
-/// An error answered by the token endpoint (and, later, revocation and introspection).
+use crate::access_token::SigningError;
+use crate::storage;
+
+/// An error answered by the token, revocation or introspection endpoint.
 #[derive(Debug)]
 pub struct OAuthError {
     pub code: ErrorCode,
     pub description: String,
-    /// Set when the caller is being rate-limited: the answer is a 429 with `Retry-After`.
+    /// Set when the caller should wait: the answer carries `Retry-After` (RFC 9110 §10.2.3).
     pub retry_after: Option<u64>,
+    /// The status when the code alone does not decide it (429 for a rate limit).
+    status: Option<StatusCode>,
 }
+
+/// Seconds a client is asked to wait when the database is unavailable.
+const UNAVAILABLE_RETRY_SECS: u64 = 5;
 
 impl OAuthError {
     pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
@@ -20,6 +28,7 @@ impl OAuthError {
             code,
             description: description.into(),
             retry_after: None,
+            status: None,
         }
     }
 
@@ -28,7 +37,21 @@ impl OAuthError {
     pub fn throttled(description: impl Into<String>, retry_after_secs: u64) -> Self {
         Self {
             retry_after: Some(retry_after_secs),
+            status: Some(StatusCode::TOO_MANY_REQUESTS),
             ..Self::new(ErrorCode::TemporarilyUnavailable, description)
+        }
+    }
+
+    /// The database did not answer: 503 `temporarily_unavailable`, nothing was changed, and
+    /// the same request may succeed in a few seconds.
+    pub fn unavailable() -> Self {
+        Self {
+            retry_after: Some(UNAVAILABLE_RETRY_SECS),
+            ..Self::new(
+                ErrorCode::TemporarilyUnavailable,
+                "the server's database is not answering; nothing was changed, try again in a \
+                 few seconds",
+            )
         }
     }
 
@@ -48,9 +71,13 @@ impl OAuthError {
         Self::new(ErrorCode::InvalidScope, description)
     }
 
+    pub fn unauthorized_client(description: impl Into<String>) -> Self {
+        Self::new(ErrorCode::UnauthorizedClient, description)
+    }
+
     /// Logs the cause and answers an opaque `server_error`: internals never reach clients.
     pub fn server_error(cause: impl std::fmt::Display) -> Self {
-        tracing::error!(%cause, "token endpoint failed");
+        tracing::error!(%cause, "OAuth endpoint failed");
         Self::new(
             ErrorCode::ServerError,
             "the server could not complete the request; try again",
@@ -58,23 +85,33 @@ impl OAuthError {
     }
 }
 
-impl From<sqlx::Error> for OAuthError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<storage::Error> for OAuthError {
+    fn from(e: storage::Error) -> Self {
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "database unavailable");
+            Self::unavailable()
+        } else {
+            Self::server_error(e)
+        }
+    }
+}
+
+impl From<SigningError> for OAuthError {
+    fn from(e: SigningError) -> Self {
         Self::server_error(e)
     }
 }
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let status = match self.code {
-            _ if self.retry_after.is_some() => StatusCode::TOO_MANY_REQUESTS,
+        let status = self.status.unwrap_or(match self.code {
             // RFC 6749 §5.2: 401 for a failed client authentication, with a challenge naming
             // the scheme the client can use (HTTP requires one on every 401).
             ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
             ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
-        };
+        });
         let body = ErrorResponse {
             error: self.code.as_str().to_owned(),
             error_description: Some(self.description),

@@ -1,48 +1,44 @@
 //! `POST /introspect` (RFC 7662).
 
+use std::net::IpAddr;
+
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
-use std::net::{IpAddr, SocketAddr};
-
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::access_token;
 use super::client_auth::{self, AuthMethod};
 use super::error::{OAuthError, no_store};
 use super::params::Params;
+use crate::access_token::MAX_TOKEN_LEN;
+use crate::client_addr::ClientAddr;
+use crate::clock::Timestamp;
 use crate::crypto;
 use crate::state::AppState;
-use crate::storage::now;
+use crate::storage::Client;
 
 pub async fn introspect(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(address): ClientAddr,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match handle(&state, peer.ip(), &headers, &body).await {
+    match handle(&state, address, &headers, &body).await {
         Ok(answer) => (no_store(), Json(answer)).into_response(),
         Err(error) => error.into_response(),
     }
 }
 
-/// RFC 7662 §2.2: anything but an active token is exactly `{"active": false}`, so the answer
-/// never tells why (expired, revoked, unknown, another audience).
-fn inactive() -> Value {
-    json!({ "active": false })
-}
-
 async fn handle(
     state: &AppState,
-    peer: IpAddr,
+    address: IpAddr,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Value, OAuthError> {
     let params = Params::form(headers, body)?;
-    let (client, method) = client_auth::authenticate(state, peer, headers, &params).await?;
+    let (client, method) = client_auth::authenticate(state, address, headers, &params).await?;
     // RFC 7662 §2.1: the endpoint must be protected; a public client proves nothing about
     // itself, so only confidential clients (resource servers, services) may ask.
     if method == AuthMethod::None {
@@ -53,11 +49,21 @@ async fn handle(
     let token = params
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("missing token (the token to introspect)"))?;
-    let now = now();
-    let config = &state.config;
+    describe(state, &client, token, state.clock.now()).await
+}
 
+/// What `client` may learn about `token` at `now` (RFC 7662 §2.2): its claims if it is an
+/// active access token, or an active refresh token of `client`'s own; exactly
+/// `{"active": false}` for anything else, so the answer never tells why (expired, revoked,
+/// unknown, another audience).
+pub async fn describe(
+    state: &AppState,
+    client: &Client,
+    token: &str,
+    now: Timestamp,
+) -> Result<Value, OAuthError> {
     // A revoked access token falls through: no refresh token has its hash, so it is inactive.
-    if let Ok(claims) = access_token::verify_live(state, token).await? {
+    if let Ok(claims) = state.tokens.verify_live(&state.db, token, now).await? {
         return Ok(json!({
             "active": true,
             "scope": claims.scope,
@@ -73,7 +79,7 @@ async fn handle(
     }
     // A refresh token is only ever shown to the client that holds it: a resource server has no
     // business with refresh tokens, and another client must not learn that one is live.
-    if token.len() <= access_token::MAX_TOKEN_LEN
+    if token.len() <= MAX_TOKEN_LEN
         && let Some(refresh) = state.db.refresh_token(&crypto::sha256_hex(token)).await?
     {
         let live = refresh.used_at.is_none()
@@ -86,12 +92,51 @@ async fn handle(
                 "scope": refresh.scope,
                 "client_id": refresh.client_id,
                 "sub": refresh.user_id,
-                "iss": config.issuer_str(),
-                "exp": refresh.expires_at,
-                "iat": refresh.created_at,
+                "iss": state.tokens.issuer(),
+                "exp": refresh.expires_at.unix(),
+                "iat": refresh.created_at.unix(),
                 "token_type": "refresh_token",
             }));
         }
     }
-    Ok(inactive())
+    Ok(json!({ "active": false }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use shared::scope::ScopeSet;
+
+    use super::*;
+    use crate::access_token::Subject;
+    use crate::state::testing::demo_state;
+
+    #[tokio::test]
+    async fn a_token_is_active_until_its_expiry_and_then_says_nothing_more() {
+        let (state, _dir) = demo_state(&[]).await;
+        let service = state.db.client("demo-service").await.unwrap().unwrap();
+        let now = state.clock.now();
+        let issued = state
+            .tokens
+            .issue(
+                Subject {
+                    sub: "demo-service",
+                    client_id: "demo-service",
+                    scope: ScopeSet::parse("products:read").unwrap(),
+                    lifetime: 60,
+                },
+                now,
+            )
+            .unwrap();
+        let token = &issued.response.access_token;
+        let active = describe(&state, &service, token, now).await.unwrap();
+        assert_eq!(active["active"], true);
+        assert_eq!(active["exp"], now.unix() + 60);
+        state.clock.advance(Duration::from_secs(60 + 31));
+        let later = describe(&state, &service, token, state.clock.now())
+            .await
+            .unwrap();
+        assert_eq!(later, json!({ "active": false }));
+    }
 }

@@ -1,19 +1,18 @@
-//! The authorization server: discovery, keys, the authorization endpoint with its login form,
-//! the token endpoint (with refresh-token rotation), revocation and introspection.
+//! The authorization server: discovery, the authorization endpoint with its login form and
+//! consent screen, the token endpoint (one file per grant), revocation, introspection and
+//! userinfo. The tokens it signs are [`crate::access_token`]'s, with [`crate::keys`].
+//!
+//! Each endpoint's handler parses the request once into a typed value, calls a function that
+//! takes that value and the time and returns a typed outcome (testable without HTTP, with unit
+//! tests beside it), and renders the outcome.
 
-pub mod access_token;
-mod authorize;
+pub mod authorize;
 pub mod client_auth;
-mod consent;
 mod discovery;
 pub mod error;
-mod introspect;
-pub mod keys;
-mod page;
+pub mod introspect;
 pub mod params;
-mod revoke;
-pub mod rotation;
-pub mod throttle;
+pub mod revoke;
 pub mod token;
 mod userinfo;
 
@@ -66,6 +65,6 @@ pub fn page_router() -> Router<AppState> {
     Router::new()
         .route("/authorize", get(authorize::authorize))
         .route("/authorize/login", post(authorize::login))
-        .route("/authorize/consent", post(consent::answer))
+        .route("/authorize/consent", post(authorize::consent))
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }

@@ -1,78 +1,168 @@
 //! `POST /revoke` (RFC 7009).
 
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
+use axum::body::Bytes;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::access_token;
 use super::client_auth;
 use super::error::{OAuthError, no_store};
 use super::params::Params;
+use crate::client_addr::ClientAddr;
+use crate::clock::Timestamp;
 use crate::crypto;
 use crate::events::{Event, EventKind};
 use crate::state::AppState;
-use crate::storage::now;
+use crate::storage::Client;
+
+/// What a revocation did (RFC 7009 §2.2 answers the same 200 whatever it was).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Revoked {
+    /// A refresh token: its whole grant, access tokens included (§2.1).
+    Grant(String),
+    /// One access token, by its `jti`.
+    AccessToken(String),
+    /// Unknown, invalid, another client's, or already revoked: nothing changed.
+    Nothing,
+}
 
 pub async fn revoke(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(address): ClientAddr,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match handle(&state, peer.ip(), &headers, &body).await {
-        Ok(()) => (StatusCode::OK, no_store()).into_response(),
+    match handle(&state, address, &headers, &body).await {
+        Ok(_) => (StatusCode::OK, no_store()).into_response(),
         Err(error) => error.into_response(),
     }
 }
 
 async fn handle(
     state: &AppState,
-    peer: IpAddr,
+    address: IpAddr,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<(), OAuthError> {
+) -> Result<Revoked, OAuthError> {
     let params = Params::form(headers, body)?;
-    let (client, _) = client_auth::authenticate(state, peer, headers, &params).await?;
+    let (client, _) = client_auth::authenticate(state, address, headers, &params).await?;
     let token = params
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("missing token (the token to revoke)"))?;
-    let now = now();
-    // RFC 7009 §2.1: `token_type_hint` only says where to look first; every type is searched,
-    // so it is not needed here. §2.2: an invalid, unknown or already revoked token gets the same
-    // 200 as a revoked one, and a token of another client is left untouched.
-    if let Some(refresh) = state.db.refresh_token(&crypto::sha256_hex(token)).await? {
-        if refresh.client_id == client.id {
-            // RFC 7009 §2.1: revoking a refresh token revokes its grant, access tokens included.
-            state
-                .db
-                .revoke_grant(&refresh.grant_id, "revoked by the client", now)
-                .await?;
-            let what = format!("refresh token; grant {} revoked", refresh.grant_id);
-            record(state, peer, &client.id, &refresh.user_id, what).await;
-        }
-        return Ok(());
-    }
-    if let Ok(claims) = access_token::verify(state, token)
-        && claims.client_id == client.id
-    {
-        state
-            .db
-            .revoke_access_token(&claims.jti, &client.id, claims.exp, now)
-            .await?;
-        let what = format!("access token {}", claims.jti);
-        record(state, peer, &client.id, &claims.sub, what).await;
-    }
-    Ok(())
+    revoke_token(state, &client, token, address, state.clock.now()).await
 }
 
-async fn record(state: &AppState, peer: IpAddr, client_id: &str, user: &str, what: String) {
+/// Revokes `token` on behalf of `client`, at `now`. RFC 7009 §2.1: `token_type_hint` only
+/// says where to look first; every type is searched, so it is not needed. §2.2: an invalid,
+/// unknown or already revoked token changes nothing, and a token of another client is left
+/// untouched.
+pub async fn revoke_token(
+    state: &AppState,
+    client: &Client,
+    token: &str,
+    address: IpAddr,
+    now: Timestamp,
+) -> Result<Revoked, OAuthError> {
+    if let Some(refresh) = state.db.refresh_token(&crypto::sha256_hex(token)).await? {
+        if refresh.client_id != client.id {
+            return Ok(Revoked::Nothing);
+        }
+        // RFC 7009 §2.1: revoking a refresh token revokes its grant, access tokens included.
+        state
+            .db
+            .revoke_grant(&refresh.grant_id, "revoked by the client", now)
+            .await?;
+        let what = format!("refresh token; grant {} revoked", refresh.grant_id);
+        record(state, address, &client.id, &refresh.user_id, what).await;
+        return Ok(Revoked::Grant(refresh.grant_id));
+    }
+    if let Ok(claims) = state.tokens.verify(token, now)
+        && claims.client_id == client.id
+    {
+        let expires_at = Timestamp::from_unix(claims.exp);
+        state
+            .db
+            .revoke_access_token(&claims.jti, &client.id, expires_at, now)
+            .await?;
+        let what = format!("access token {}", claims.jti);
+        record(state, address, &client.id, &claims.sub, what).await;
+        return Ok(Revoked::AccessToken(claims.jti));
+    }
+    Ok(Revoked::Nothing)
+}
+
+async fn record(state: &AppState, address: IpAddr, client_id: &str, user: &str, what: String) {
     let event = Event::new(EventKind::TokenRevoked)
         .client(client_id)
         .user(user)
-        .address(peer)
+        .address(address)
         .detail(what);
     state.events.record(event).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use shared::scope::ScopeSet;
+
+    use super::*;
+    use crate::access_token::Subject;
+    use crate::state::testing::demo_state;
+
+    #[tokio::test]
+    async fn an_access_token_is_revoked_for_its_own_client_only() {
+        let (state, _dir) = demo_state(&[]).await;
+        let now = state.clock.now();
+        let service = state.db.client("demo-service").await.unwrap().unwrap();
+        let spa = state.db.client("demo-spa").await.unwrap().unwrap();
+        let issued = state
+            .tokens
+            .issue(
+                Subject {
+                    sub: "demo-service",
+                    client_id: "demo-service",
+                    scope: ScopeSet::parse("products:read").unwrap(),
+                    lifetime: 900,
+                },
+                now,
+            )
+            .unwrap();
+        let token = &issued.response.access_token;
+        let here = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        assert_eq!(
+            revoke_token(&state, &spa, token, here, now).await.unwrap(),
+            Revoked::Nothing
+        );
+        assert!(
+            state
+                .tokens
+                .verify_live(&state.db, token, now)
+                .await
+                .unwrap()
+                .is_ok()
+        );
+        assert_eq!(
+            revoke_token(&state, &service, token, here, now)
+                .await
+                .unwrap(),
+            Revoked::AccessToken(issued.jti.clone())
+        );
+        assert_eq!(
+            state
+                .tokens
+                .verify_live(&state.db, token, now)
+                .await
+                .unwrap(),
+            Err("the access token was revoked")
+        );
+        assert_eq!(
+            revoke_token(&state, &service, "not-a-token", here, now)
+                .await
+                .unwrap(),
+            Revoked::Nothing
+        );
+    }
 }

@@ -1,20 +1,22 @@
-use super::{Db, Result};
+use shared::scope::ScopeSet;
+
+use super::{Db, Error, Result, dispatch};
+use crate::clock::Timestamp;
 
 /// An API token as stored, with what its verification needs to know about its owner.
-#[derive(Clone, Debug, serde::Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ApiTokenRow {
     pub id: String,
     pub user_id: String,
     pub username: String,
     pub name: String,
-    #[serde(skip)]
     pub secret_hash: String,
-    pub scope: String,
-    pub created_at: i64,
-    pub expires_at: Option<i64>,
-    pub last_used_at: Option<i64>,
-    pub revoked_at: Option<i64>,
-    #[serde(skip)]
+    #[sqlx(try_from = "String")]
+    pub scope: ScopeSet,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
     pub owner_disabled: bool,
 }
 
@@ -23,8 +25,8 @@ pub struct NewApiToken<'a> {
     pub user_id: &'a str,
     pub name: &'a str,
     pub secret_hash: &'a str,
-    pub scope: &'a str,
-    pub expires_at: Option<i64>,
+    pub scope: &'a ScopeSet,
+    pub expires_at: Option<Timestamp>,
 }
 
 const SELECT: &str = "SELECT t.id, t.user_id, u.username, t.name, t.secret_hash, t.scope,
@@ -32,59 +34,74 @@ const SELECT: &str = "SELECT t.id, t.user_id, u.username, t.name, t.secret_hash,
      FROM api_tokens t JOIN users u ON u.id = t.user_id";
 
 impl Db {
-    /// `false` if the user already has a token with this name.
-    pub async fn insert_api_token(&self, t: &NewApiToken<'_>, now: i64) -> Result<bool> {
-        let done = sqlx::query(
-            "INSERT OR IGNORE INTO api_tokens (id, user_id, name, secret_hash, scope, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+    /// [`Error::Conflict`] if the user already has a token with this name.
+    pub async fn insert_api_token(&self, t: &NewApiToken<'_>, now: Timestamp) -> Result<()> {
+        let done =
+            dispatch!(self, |pool| {
+                sqlx::query(
+            "INSERT INTO api_tokens (id, user_id, name, secret_hash, scope, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
         )
         .bind(t.id)
         .bind(t.user_id)
         .bind(t.name)
         .bind(t.secret_hash)
-        .bind(t.scope)
+        .bind(t.scope.to_string())
         .bind(now)
         .bind(t.expires_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
+            })?;
+        if done == 1 {
+            Ok(())
+        } else {
+            Err(Error::Conflict("api_tokens (user_id, name)".into()))
+        }
     }
 
     pub async fn api_token(&self, id: &str) -> Result<Option<ApiTokenRow>> {
-        sqlx::query_as(&format!("{SELECT} WHERE t.id = ?"))
+        let sql = format!("{SELECT} WHERE t.id = $1");
+        Ok(dispatch!(self, |pool| sqlx::query_as(&sql)
             .bind(id)
-            .fetch_optional(&self.pool)
-            .await
+            .fetch_optional(pool)
+            .await)?)
     }
 
     /// Every token, or one user's, newest first.
     pub async fn api_tokens(&self, user_id: Option<&str>) -> Result<Vec<ApiTokenRow>> {
-        sqlx::query_as(&format!(
-            "{SELECT} WHERE (?1 IS NULL OR t.user_id = ?1) ORDER BY t.created_at DESC, t.id"
-        ))
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await
+        let sql = format!(
+            "{SELECT} WHERE ($1 IS NULL OR t.user_id = $1) ORDER BY t.created_at DESC, t.id"
+        );
+        Ok(dispatch!(self, |pool| sqlx::query_as(&sql)
+            .bind(user_id)
+            .fetch_all(pool)
+            .await)?)
     }
 
     /// `true` if the token existed and was not revoked before.
-    pub async fn revoke_api_token(&self, id: &str, now: i64) -> Result<bool> {
-        let done =
-            sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-                .bind(now)
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
-        Ok(done.rows_affected() == 1)
+    pub async fn revoke_api_token(&self, id: &str, now: Timestamp) -> Result<bool> {
+        let done = dispatch!(self, |pool| sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL"
+        )
+        .bind(now)
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done == 1)
     }
 
     /// Records a use (the caller decides how often).
-    pub async fn touch_api_token(&self, id: &str, now: i64) -> Result<()> {
-        sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?")
-            .bind(now)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+    pub async fn touch_api_token(&self, id: &str, now: Timestamp) -> Result<()> {
+        dispatch!(self, |pool| sqlx::query(
+            "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2"
+        )
+        .bind(now)
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(drop))?;
         Ok(())
     }
 }

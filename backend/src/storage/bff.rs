@@ -1,15 +1,19 @@
-use super::{Db, Result};
+use shared::scope::ScopeSet;
+
+use super::{Db, Result, dispatch};
+use crate::clock::Timestamp;
 
 /// A login under way (`/bff/login` → `/bff/callback`).
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct BffLogin {
     pub state: String,
     pub code_verifier: String,
-    pub requested_scope: String,
+    #[sqlx(try_from = "String")]
+    pub requested_scope: ScopeSet,
     pub return_to: String,
     /// Sealed; see `bff::login`.
     pub replaces: Option<Vec<u8>>,
-    pub expires_at: i64,
+    pub expires_at: Timestamp,
 }
 
 /// A backend-for-frontend session, as stored.
@@ -17,65 +21,82 @@ pub struct BffLogin {
 pub struct BffSessionRow {
     pub id_hash: String,
     pub subject: String,
-    pub requested_scope: String,
+    #[sqlx(try_from = "String")]
+    pub requested_scope: ScopeSet,
     /// Sealed; see `bff::session`.
     pub tokens: Vec<u8>,
-    pub access_expires_at: i64,
+    pub access_expires_at: Timestamp,
     pub refreshable: bool,
     /// JSON array of `shared::bff::Exchange`.
     pub exchanges: String,
-    pub created_at: i64,
-    pub last_seen_at: i64,
-    pub expires_at: i64,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    pub expires_at: Timestamp,
 }
+
+/// The right to renew one session's tokens, held by one request of one instance until
+/// `until`: concurrent calls that find the access token stale (on this instance or another)
+/// make exactly one refresh, and the others wait for its result.
+pub struct RefreshLease<'a> {
+    pub session: &'a str,
+    /// Unique per request that claims it.
+    pub holder: &'a str,
+    pub until: Timestamp,
+}
+
+const SESSION_COLUMNS: &str = "id_hash, subject, requested_scope, tokens, access_expires_at,
+     refreshable, exchanges, created_at, last_seen_at, expires_at";
 
 impl Db {
     pub async fn insert_bff_login(&self, id_hash: &str, login: &BffLogin) -> Result<()> {
-        sqlx::query(
+        dispatch!(self, |pool| sqlx::query(
             "INSERT INTO bff_logins
                  (id_hash, state, code_verifier, requested_scope, return_to, replaces, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(id_hash)
         .bind(&login.state)
         .bind(&login.code_verifier)
-        .bind(&login.requested_scope)
+        .bind(login.requested_scope.to_string())
         .bind(&login.return_to)
         .bind(&login.replaces)
         .bind(login.expires_at)
-        .execute(&self.pool)
-        .await?;
+        .execute(pool)
+        .await
+        .map(drop))?;
         Ok(())
     }
 
     pub async fn bff_login(&self, id_hash: &str) -> Result<Option<BffLogin>> {
-        sqlx::query_as(
+        Ok(dispatch!(self, |pool| sqlx::query_as(
             "SELECT state, code_verifier, requested_scope, return_to, replaces, expires_at
-             FROM bff_logins WHERE id_hash = ?",
+             FROM bff_logins WHERE id_hash = $1",
         )
         .bind(id_hash)
-        .fetch_optional(&self.pool)
-        .await
+        .fetch_optional(pool)
+        .await)?)
     }
 
     /// Deletes the login; `false` if another request already did: a callback uses it once.
     pub async fn take_bff_login(&self, id_hash: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM bff_logins WHERE id_hash = ?")
-            .bind(id_hash)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        let done = dispatch!(self, |pool| sqlx::query(
+            "DELETE FROM bff_logins WHERE id_hash = $1"
+        )
+        .bind(id_hash)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done == 1)
     }
 
     pub async fn insert_bff_session(&self, row: &BffSessionRow) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO bff_sessions (id_hash, subject, requested_scope, tokens, access_expires_at,
-                 refreshable, exchanges, created_at, last_seen_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
+        dispatch!(self, |pool| sqlx::query(&format!(
+            "INSERT INTO bff_sessions ({SESSION_COLUMNS})
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ))
         .bind(&row.id_hash)
         .bind(&row.subject)
-        .bind(&row.requested_scope)
+        .bind(row.requested_scope.to_string())
         .bind(&row.tokens)
         .bind(row.access_expires_at)
         .bind(row.refreshable)
@@ -83,81 +104,128 @@ impl Db {
         .bind(row.created_at)
         .bind(row.last_seen_at)
         .bind(row.expires_at)
-        .execute(&self.pool)
-        .await?;
+        .execute(pool)
+        .await
+        .map(drop))?;
         Ok(())
     }
 
     pub async fn bff_session(&self, id_hash: &str) -> Result<Option<BffSessionRow>> {
-        sqlx::query_as(
-            "SELECT id_hash, subject, requested_scope, tokens, access_expires_at, refreshable,
-                    exchanges, created_at, last_seen_at, expires_at
-             FROM bff_sessions WHERE id_hash = ?",
-        )
-        .bind(id_hash)
-        .fetch_optional(&self.pool)
-        .await
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM bff_sessions WHERE id_hash = $1");
+        Ok(dispatch!(self, |pool| sqlx::query_as(&sql)
+            .bind(id_hash)
+            .fetch_optional(pool)
+            .await)?)
     }
 
-    /// Stores renewed tokens (after a refresh) and the exchange log.
-    pub async fn update_bff_tokens(
+    /// Claims the right to refresh a session whose access token expires before `due`: `true`
+    /// if this request got it (no lease was held, or the holder's ran out, say because its
+    /// instance died), `false` if another request holds it or the tokens were renewed already.
+    pub async fn claim_bff_refresh(
         &self,
-        id_hash: &str,
+        lease: &RefreshLease<'_>,
+        now: Timestamp,
+        due: Timestamp,
+    ) -> Result<bool> {
+        let done = dispatch!(self, |pool| sqlx::query(
+            "UPDATE bff_sessions SET refresh_holder = $1, refresh_until = $2
+             WHERE id_hash = $3 AND access_expires_at <= $4
+               AND (refresh_until IS NULL OR refresh_until <= $5)",
+        )
+        .bind(lease.holder)
+        .bind(lease.until)
+        .bind(lease.session)
+        .bind(due)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done == 1)
+    }
+
+    /// Stores renewed tokens (after a refresh) and the exchange log, and gives the lease back;
+    /// `false` if the lease was no longer this request's.
+    pub async fn finish_bff_refresh(
+        &self,
+        lease: &RefreshLease<'_>,
         tokens: &[u8],
-        access_expires_at: i64,
-        refreshable: bool,
+        access_expires_at: Timestamp,
         exchanges: &str,
     ) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE bff_sessions SET tokens = ?, access_expires_at = ?, refreshable = ?, exchanges = ?
-             WHERE id_hash = ?",
+        let done = dispatch!(self, |pool| sqlx::query(
+            "UPDATE bff_sessions SET tokens = $1, access_expires_at = $2, refreshable = TRUE,
+                 exchanges = $3, refresh_holder = NULL, refresh_until = NULL
+             WHERE id_hash = $4 AND refresh_holder = $5",
         )
         .bind(tokens)
         .bind(access_expires_at)
-        .bind(refreshable)
         .bind(exchanges)
-        .bind(id_hash)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .bind(lease.session)
+        .bind(lease.holder)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done == 1)
     }
 
-    pub async fn touch_bff_session(&self, id_hash: &str, now: i64) -> Result<()> {
-        sqlx::query("UPDATE bff_sessions SET last_seen_at = ? WHERE id_hash = ?")
-            .bind(now)
-            .bind(id_hash)
-            .execute(&self.pool)
-            .await?;
+    /// Gives a lease back without renewing (the refresh failed but the session lives on), and
+    /// records the attempt in the exchange log.
+    pub async fn release_bff_refresh(
+        &self,
+        lease: &RefreshLease<'_>,
+        exchanges: &str,
+    ) -> Result<()> {
+        dispatch!(self, |pool| sqlx::query(
+            "UPDATE bff_sessions SET refresh_holder = NULL, refresh_until = NULL, exchanges = $1
+             WHERE id_hash = $2 AND refresh_holder = $3",
+        )
+        .bind(exchanges)
+        .bind(lease.session)
+        .bind(lease.holder)
+        .execute(pool)
+        .await
+        .map(drop))?;
+        Ok(())
+    }
+
+    pub async fn touch_bff_session(&self, id_hash: &str, now: Timestamp) -> Result<()> {
+        dispatch!(self, |pool| sqlx::query(
+            "UPDATE bff_sessions SET last_seen_at = $1 WHERE id_hash = $2"
+        )
+        .bind(now)
+        .bind(id_hash)
+        .execute(pool)
+        .await
+        .map(drop))?;
         Ok(())
     }
 
     pub async fn delete_bff_session(&self, id_hash: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM bff_sessions WHERE id_hash = ?")
-            .bind(id_hash)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        let done = dispatch!(self, |pool| sqlx::query(
+            "DELETE FROM bff_sessions WHERE id_hash = $1"
+        )
+        .bind(id_hash)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done == 1)
     }
 
     /// Forgets logins and sessions that can no longer be used: past their lifetime, or idle
-    /// for longer than `idle_secs`.
-    pub async fn purge_bff(&self, now: i64, idle_secs: i64) -> Result<u64> {
-        let logins = sqlx::query("DELETE FROM bff_logins WHERE expires_at < ?")
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        let sessions =
-            sqlx::query("DELETE FROM bff_sessions WHERE expires_at < ? OR last_seen_at < ?")
+    /// since before `idle_since`.
+    pub async fn purge_bff(&self, now: Timestamp, idle_since: Timestamp) -> Result<u64> {
+        dispatch!(self, |pool| {
+            let logins = sqlx::query("DELETE FROM bff_logins WHERE expires_at < $1")
                 .bind(now)
-                .bind(now - idle_secs)
-                .execute(&self.pool)
+                .execute(pool)
                 .await?;
-        Ok(logins.rows_affected() + sessions.rows_affected())
-    }
-
-    pub async fn count_bff_sessions(&self) -> Result<i64> {
-        sqlx::query_scalar("SELECT count(*) FROM bff_sessions")
-            .fetch_one(&self.pool)
-            .await
+            let sessions =
+                sqlx::query("DELETE FROM bff_sessions WHERE expires_at < $1 OR last_seen_at < $2")
+                    .bind(now)
+                    .bind(idle_since)
+                    .execute(pool)
+                    .await?;
+            Ok(logins.rows_affected() + sessions.rows_affected())
+        })
     }
 }

@@ -1,6 +1,8 @@
+use shared::oauth::GrantType;
 use shared::scope::ScopeSet;
 
-use super::{Db, Result, now};
+use super::{Db, Error, Result, dispatch};
+use crate::clock::Timestamp;
 
 /// A registered OAuth client.
 #[derive(Clone, Debug)]
@@ -10,15 +12,15 @@ pub struct Client {
     /// `None` for a public client (a browser app cannot keep a secret).
     pub secret_hash: Option<String>,
     pub first_party: bool,
-    /// Grant types it may use, as RFC 6749 names them.
-    pub grant_types: Vec<String>,
+    /// Grant types it may use.
+    pub grant_types: Vec<GrantType>,
     /// The most it may be granted.
     pub scopes: ScopeSet,
-    /// Compared by exact string equality (RFC 9700 §4.1.3).
+    /// Compared by exact string equality (RFC 9700 §4.1.3), in the order they were given.
     pub redirect_uris: Vec<String>,
     /// Lifetimes in seconds for this client's tokens, or `None` for the server-wide default.
     pub lifetimes: Lifetimes,
-    pub created_at: i64,
+    pub created_at: Timestamp,
 }
 
 /// Per-client token lifetimes; `None` means the server-wide setting.
@@ -34,8 +36,8 @@ impl Client {
         self.secret_hash.is_none()
     }
 
-    pub fn may_use_grant(&self, grant_type: &str) -> bool {
-        self.grant_types.iter().any(|g| g == grant_type)
+    pub fn may_use_grant(&self, grant_type: GrantType) -> bool {
+        self.grant_types.contains(&grant_type)
     }
 
     /// This client's access-token lifetime in seconds, or `default`.
@@ -61,12 +63,20 @@ pub struct NewClient<'a> {
     pub name: &'a str,
     pub secret_hash: Option<&'a str>,
     pub first_party: bool,
-    pub grant_types: &'a [&'a str],
-    pub scopes: &'a str,
+    pub grant_types: &'a [GrantType],
+    pub scopes: &'a ScopeSet,
     pub redirect_uris: &'a [String],
     pub lifetimes: Lifetimes,
 }
 
+impl NewClient<'_> {
+    fn grant_types(&self) -> String {
+        let names: Vec<&str> = self.grant_types.iter().map(|g| g.as_str()).collect();
+        names.join(" ")
+    }
+}
+
+/// The row as stored: grant types space-separated, scopes as RFC 6749 §3.3 writes them.
 #[derive(sqlx::FromRow)]
 struct ClientRow {
     id: String,
@@ -74,26 +84,32 @@ struct ClientRow {
     secret_hash: Option<String>,
     first_party: bool,
     grant_types: String,
-    scopes: String,
+    #[sqlx(try_from = "String")]
+    scopes: ScopeSet,
     #[sqlx(flatten)]
     lifetimes: Lifetimes,
-    created_at: i64,
+    created_at: Timestamp,
 }
 
 impl ClientRow {
-    fn into_client(self, redirect_uris: Vec<String>) -> Client {
-        Client {
+    fn into_client(self, redirect_uris: Vec<String>) -> Result<Client> {
+        let grant_types = self
+            .grant_types
+            .split(' ')
+            .map(|g| g.parse::<GrantType>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Error::Corrupt(format!("client {}: {e}", self.id)))?;
+        Ok(Client {
             id: self.id,
             name: self.name,
             secret_hash: self.secret_hash,
             first_party: self.first_party,
-            grant_types: self.grant_types.split(' ').map(str::to_owned).collect(),
-            // Stored scopes were validated when written; an unparsable value grants nothing.
-            scopes: ScopeSet::parse(&self.scopes).unwrap_or_default(),
+            grant_types,
+            scopes: self.scopes,
             redirect_uris,
             lifetimes: self.lifetimes,
             created_at: self.created_at,
-        }
+        })
     }
 }
 
@@ -101,34 +117,61 @@ const SELECT: &str = "SELECT id, name, secret_hash, first_party, grant_types, sc
         access_token_ttl, refresh_token_idle_ttl, refresh_token_absolute_ttl, created_at
      FROM clients";
 
+/// Replaces a client's redirect URIs inside the transaction `$tx`, keeping their order.
+macro_rules! replace_redirect_uris {
+    ($tx:expr, $client_id:expr, $uris:expr) => {{
+        sqlx::query("DELETE FROM client_redirect_uris WHERE client_id = $1")
+            .bind($client_id)
+            .execute(&mut *$tx)
+            .await?;
+        for (position, uri) in (0_i64..).zip($uris.iter()) {
+            sqlx::query(
+                "INSERT INTO client_redirect_uris (client_id, uri, position) VALUES ($1, $2, $3)",
+            )
+            .bind($client_id)
+            .bind(uri)
+            .bind(position)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
+}
+
 impl Db {
     pub async fn client(&self, id: &str) -> Result<Option<Client>> {
-        let Some(row): Option<ClientRow> = sqlx::query_as(&format!("{SELECT} WHERE id = ?"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let redirect_uris =
-            sqlx::query_scalar("SELECT uri FROM client_redirect_uris WHERE client_id = ?")
-                .bind(id)
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(Some(row.into_client(redirect_uris)))
+        let sql = format!("{SELECT} WHERE id = $1");
+        let (row, redirect_uris): (Option<ClientRow>, Vec<String>) = dispatch!(self, |pool| {
+            let row = sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?;
+            let uris = match row {
+                Some(_) => {
+                    sqlx::query_scalar(
+                        "SELECT uri FROM client_redirect_uris WHERE client_id = $1
+                         ORDER BY position",
+                    )
+                    .bind(id)
+                    .fetch_all(pool)
+                    .await?
+                }
+                None => Vec::new(),
+            };
+            (row, uris)
+        });
+        row.map(|row| row.into_client(redirect_uris)).transpose()
     }
 
     /// Every client, by id.
     pub async fn clients(&self) -> Result<Vec<Client>> {
-        let rows: Vec<ClientRow> = sqlx::query_as(&format!("{SELECT} ORDER BY id"))
-            .fetch_all(&self.pool)
+        let sql = format!("{SELECT} ORDER BY id");
+        let (rows, uris): (Vec<ClientRow>, Vec<(String, String)>) = dispatch!(self, |pool| {
+            let rows = sqlx::query_as(&sql).fetch_all(pool).await?;
+            let uris = sqlx::query_as(
+                "SELECT client_id, uri FROM client_redirect_uris ORDER BY client_id, position",
+            )
+            .fetch_all(pool)
             .await?;
-        let uris: Vec<(String, String)> =
-            sqlx::query_as("SELECT client_id, uri FROM client_redirect_uris ORDER BY rowid")
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows
-            .into_iter()
+            (rows, uris)
+        });
+        rows.into_iter()
             .map(|row| {
                 let mine = uris
                     .iter()
@@ -137,69 +180,26 @@ impl Db {
                     .collect();
                 row.into_client(mine)
             })
-            .collect())
+            .collect()
     }
 
-    /// Creates a client; `false` if the id is taken.
-    pub async fn insert_client(&self, client: &NewClient<'_>) -> Result<bool> {
-        self.write_client(client, "ON CONFLICT (id) DO NOTHING")
-            .await
-    }
-
-    /// Rewrites everything but the id, the secret and the creation time; `false` if there is no
-    /// such client.
-    pub async fn update_client(&self, client: &NewClient<'_>) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
-            "UPDATE clients SET name = ?, first_party = ?, grant_types = ?, scopes = ?,
-                 access_token_ttl = ?, refresh_token_idle_ttl = ?, refresh_token_absolute_ttl = ?
-             WHERE id = ?",
-        )
-        .bind(client.name)
-        .bind(client.first_party)
-        .bind(client.grant_types.join(" "))
-        .bind(client.scopes)
-        .bind(client.lifetimes.access_token_ttl)
-        .bind(client.lifetimes.refresh_token_idle_ttl)
-        .bind(client.lifetimes.refresh_token_absolute_ttl)
-        .bind(client.id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
+    /// Creates a client with its redirect URIs; [`Error::Conflict`] if the id is taken.
+    pub async fn insert_client(&self, client: &NewClient<'_>, now: Timestamp) -> Result<()> {
+        if self
+            .write_client(client, now, "ON CONFLICT (id) DO NOTHING")
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(Error::Conflict("clients.id".into()))
         }
-        replace_redirect_uris(&mut tx, client.id, client.redirect_uris).await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    /// Replaces a confidential client's secret hash; `false` if there is no such confidential
-    /// client.
-    pub async fn set_client_secret(&self, id: &str, secret_hash: &str) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE clients SET secret_hash = ? WHERE id = ? AND secret_hash IS NOT NULL",
-        )
-        .bind(secret_hash)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// Deletes a client and, by cascade, its redirect URIs, codes, grants, refresh tokens and
-    /// consents; `false` if there was no such client.
-    pub async fn delete_client(&self, id: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM clients WHERE id = ?")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
     }
 
     /// Creates the client or brings an existing one with the same id to this definition.
-    pub async fn upsert_client(&self, client: &NewClient<'_>) -> Result<()> {
+    pub async fn upsert_client(&self, client: &NewClient<'_>, now: Timestamp) -> Result<()> {
         self.write_client(
             client,
+            now,
             "ON CONFLICT (id) DO UPDATE SET name = excluded.name,
                  secret_hash = excluded.secret_hash, first_party = excluded.first_party,
                  grant_types = excluded.grant_types, scopes = excluded.scopes,
@@ -213,55 +213,112 @@ impl Db {
 
     /// Inserts `client` with its redirect URIs, in one transaction; `on_conflict` says what a
     /// taken id means. `false` if nothing was written.
-    async fn write_client(&self, client: &NewClient<'_>, on_conflict: &str) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(&format!(
+    async fn write_client(
+        &self,
+        client: &NewClient<'_>,
+        now: Timestamp,
+        on_conflict: &str,
+    ) -> Result<bool> {
+        let sql = format!(
             "INSERT INTO clients (id, name, secret_hash, first_party, grant_types, scopes,
                  created_at, access_token_ttl, refresh_token_idle_ttl, refresh_token_absolute_ttl)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) {on_conflict}"
-        ))
-        .bind(client.id)
-        .bind(client.name)
-        .bind(client.secret_hash)
-        .bind(client.first_party)
-        .bind(client.grant_types.join(" "))
-        .bind(client.scopes)
-        .bind(now())
-        .bind(client.lifetimes.access_token_ttl)
-        .bind(client.lifetimes.refresh_token_idle_ttl)
-        .bind(client.lifetimes.refresh_token_absolute_ttl)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        replace_redirect_uris(&mut tx, client.id, client.redirect_uris).await?;
-        tx.commit().await?;
-        Ok(true)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) {on_conflict}"
+        );
+        dispatch!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(&sql)
+                .bind(client.id)
+                .bind(client.name)
+                .bind(client.secret_hash)
+                .bind(client.first_party)
+                .bind(client.grant_types())
+                .bind(client.scopes.to_string())
+                .bind(now)
+                .bind(client.lifetimes.access_token_ttl)
+                .bind(client.lifetimes.refresh_token_idle_ttl)
+                .bind(client.lifetimes.refresh_token_absolute_ttl)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            replace_redirect_uris!(tx, client.id, client.redirect_uris);
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
-    pub async fn scope_names(&self) -> Result<Vec<String>> {
-        sqlx::query_scalar("SELECT name FROM scopes ORDER BY name")
-            .fetch_all(&self.pool)
-            .await
-    }
-}
-
-async fn replace_redirect_uris(
-    tx: &mut sqlx::SqliteConnection,
-    client_id: &str,
-    uris: &[String],
-) -> Result<()> {
-    sqlx::query("DELETE FROM client_redirect_uris WHERE client_id = ?")
-        .bind(client_id)
-        .execute(&mut *tx)
-        .await?;
-    for uri in uris {
-        sqlx::query("INSERT INTO client_redirect_uris (client_id, uri) VALUES (?, ?)")
-            .bind(client_id)
-            .bind(uri)
+    /// Rewrites everything but the id, the secret and the creation time, redirect URIs
+    /// included, in one transaction; [`Error::NotFound`] if there is no such client.
+    pub async fn update_client(&self, client: &NewClient<'_>) -> Result<()> {
+        dispatch!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(
+                "UPDATE clients SET name = $1, first_party = $2, grant_types = $3, scopes = $4,
+                     access_token_ttl = $5, refresh_token_idle_ttl = $6,
+                     refresh_token_absolute_ttl = $7
+                 WHERE id = $8",
+            )
+            .bind(client.name)
+            .bind(client.first_party)
+            .bind(client.grant_types())
+            .bind(client.scopes.to_string())
+            .bind(client.lifetimes.access_token_ttl)
+            .bind(client.lifetimes.refresh_token_idle_ttl)
+            .bind(client.lifetimes.refresh_token_absolute_ttl)
+            .bind(client.id)
             .execute(&mut *tx)
             .await?;
+            if done.rows_affected() == 0 {
+                return Err(Error::NotFound);
+            }
+            replace_redirect_uris!(tx, client.id, client.redirect_uris);
+            tx.commit().await?;
+            Ok(())
+        })
     }
-    Ok(())
+
+    /// Replaces a confidential client's secret hash; [`Error::NotFound`] if there is no such
+    /// confidential client.
+    pub async fn set_client_secret(&self, id: &str, secret_hash: &str) -> Result<()> {
+        let done = dispatch!(self, |pool| sqlx::query(
+            "UPDATE clients SET secret_hash = $1 WHERE id = $2 AND secret_hash IS NOT NULL",
+        )
+        .bind(secret_hash)
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        if done == 1 {
+            Ok(())
+        } else {
+            Err(Error::NotFound)
+        }
+    }
+
+    /// Deletes a client and, by cascade, its redirect URIs, codes, grants (with their refresh
+    /// and access tokens) and consents; [`Error::NotFound`] if there was no such client.
+    pub async fn delete_client(&self, id: &str) -> Result<()> {
+        let done = dispatch!(self, |pool| sqlx::query(
+            "DELETE FROM clients WHERE id = $1"
+        )
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        if done == 1 {
+            Ok(())
+        } else {
+            Err(Error::NotFound)
+        }
+    }
+
+    /// Every registered scope name, sorted.
+    pub async fn scope_names(&self) -> Result<Vec<String>> {
+        Ok(dispatch!(self, |pool| sqlx::query_scalar(
+            "SELECT name FROM scopes ORDER BY name"
+        )
+        .fetch_all(pool)
+        .await)?)
+    }
 }

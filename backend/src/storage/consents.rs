@@ -1,4 +1,8 @@
-use super::{Db, Result};
+use shared::pkce::CodeChallenge;
+use shared::scope::ScopeSet;
+
+use super::{Db, Error, Result, dispatch};
+use crate::clock::Timestamp;
 
 /// A login waiting on the consent screen: the authorization request, and who logged in when.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -6,12 +10,14 @@ pub struct ConsentTicket {
     pub user_id: String,
     pub client_id: String,
     pub redirect_uri: String,
-    pub scope: String,
+    #[sqlx(try_from = "String")]
+    pub scope: ScopeSet,
     pub state: Option<String>,
-    pub code_challenge: String,
+    #[sqlx(try_from = "String")]
+    pub code_challenge: CodeChallenge,
     pub nonce: Option<String>,
-    pub auth_time: i64,
-    pub expires_at: i64,
+    pub auth_time: Timestamp,
+    pub expires_at: Timestamp,
 }
 
 /// A scope as data: what the consent screen says about it, and whether it needs consent.
@@ -22,6 +28,9 @@ pub struct ScopeInfo {
     pub consent_required: bool,
 }
 
+const TICKET_COLUMNS: &str = "user_id, client_id, redirect_uri, scope, state, code_challenge,
+     nonce, auth_time, expires_at";
+
 impl Db {
     /// Stores `t` under the ticket's hash, bound to the hash of the browser's anti-forgery
     /// token.
@@ -31,24 +40,24 @@ impl Db {
         csrf_hash: &str,
         t: &ConsentTicket,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO consent_tickets (ticket_hash, csrf_hash, user_id, client_id, redirect_uri,
-                 scope, state, code_challenge, nonce, auth_time, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
+        dispatch!(self, |pool| sqlx::query(&format!(
+            "INSERT INTO consent_tickets (ticket_hash, csrf_hash, {TICKET_COLUMNS})
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ))
         .bind(ticket_hash)
         .bind(csrf_hash)
         .bind(&t.user_id)
         .bind(&t.client_id)
         .bind(&t.redirect_uri)
-        .bind(&t.scope)
+        .bind(t.scope.to_string())
         .bind(&t.state)
-        .bind(&t.code_challenge)
+        .bind(t.code_challenge.as_str())
         .bind(&t.nonce)
         .bind(t.auth_time)
         .bind(t.expires_at)
-        .execute(&self.pool)
-        .await?;
+        .execute(pool)
+        .await
+        .map(drop))?;
         Ok(())
     }
 
@@ -58,117 +67,165 @@ impl Db {
         &self,
         ticket_hash: &str,
         csrf_hash: &str,
-        now: i64,
+        now: Timestamp,
     ) -> Result<Option<ConsentTicket>> {
-        let ticket: Option<ConsentTicket> = sqlx::query_as(
-            "DELETE FROM consent_tickets WHERE ticket_hash = ? AND csrf_hash = ?
-             RETURNING user_id, client_id, redirect_uri, scope, state, code_challenge, nonce,
-                       auth_time, expires_at",
-        )
-        .bind(ticket_hash)
-        .bind(csrf_hash)
-        .fetch_optional(&self.pool)
-        .await?;
+        let sql = format!(
+            "DELETE FROM consent_tickets WHERE ticket_hash = $1 AND csrf_hash = $2
+             RETURNING {TICKET_COLUMNS}"
+        );
+        let ticket: Option<ConsentTicket> = dispatch!(self, |pool| sqlx::query_as(&sql)
+            .bind(ticket_hash)
+            .bind(csrf_hash)
+            .fetch_optional(pool)
+            .await)?;
         Ok(ticket.filter(|t| t.expires_at > now))
     }
 
-    /// The scopes `user_id` has already let `client_id` have (space-separated).
-    pub async fn consented_scope(&self, user_id: &str, client_id: &str) -> Result<Option<String>> {
-        sqlx::query_scalar("SELECT scope FROM consents WHERE user_id = ? AND client_id = ?")
-            .bind(user_id)
-            .bind(client_id)
-            .fetch_optional(&self.pool)
-            .await
-    }
-
-    pub async fn record_consent(
-        &self,
-        user_id: &str,
-        client_id: &str,
-        scope: &str,
-        now: i64,
-    ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO consents (user_id, client_id, scope, granted_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope,
-                 granted_at = excluded.granted_at",
+    /// The scopes `user_id` has already let `client_id` have.
+    pub async fn consented_scope(&self, user_id: &str, client_id: &str) -> Result<ScopeSet> {
+        let scope: Option<String> = dispatch!(self, |pool| sqlx::query_scalar(
+            "SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2"
         )
         .bind(user_id)
         .bind(client_id)
-        .bind(scope)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        .fetch_optional(pool)
+        .await)?;
+        scope
+            .map(|s| ScopeSet::parse(&s).map_err(|e| Error::Corrupt(e.to_string())))
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
+
+    /// Adds `scope` to what `user_id` has let `client_id` have. The stored consent is read and
+    /// rewritten in one locked transaction, so two answers arriving together (on two
+    /// instances) both count.
+    pub async fn add_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scope: &ScopeSet,
+        now: Timestamp,
+    ) -> Result<()> {
+        dispatch!(self, |pool, engine| {
+            let mut tx = pool.begin_with(engine.begin_write()).await?;
+            let before: Option<String> = sqlx::query_scalar(&format!(
+                "SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2{}",
+                engine.for_update()
+            ))
+            .bind(user_id)
+            .bind(client_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let all: ScopeSet = before
+                .as_deref()
+                .unwrap_or_default()
+                .split(' ')
+                .chain(scope.iter())
+                .filter(|s| !s.is_empty())
+                .collect();
+            sqlx::query(
+                "INSERT INTO consents (user_id, client_id, scope, granted_at)
+                 VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope,
+                     granted_at = excluded.granted_at",
+            )
+            .bind(user_id)
+            .bind(client_id)
+            .bind(all.to_string())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     /// Every registered scope, by name.
     pub async fn scope_catalogue(&self) -> Result<Vec<ScopeInfo>> {
-        sqlx::query_as("SELECT name, description, consent_required FROM scopes ORDER BY name")
-            .fetch_all(&self.pool)
-            .await
+        Ok(dispatch!(self, |pool| sqlx::query_as(
+            "SELECT name, description, consent_required FROM scopes ORDER BY name"
+        )
+        .fetch_all(pool)
+        .await)?)
     }
 
     pub async fn upsert_scope(&self, scope: &ScopeInfo) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO scopes (name, description, consent_required) VALUES (?, ?, ?)
+        dispatch!(self, |pool| sqlx::query(
+            "INSERT INTO scopes (name, description, consent_required) VALUES ($1, $2, $3)
              ON CONFLICT (name) DO UPDATE SET description = excluded.description,
                  consent_required = excluded.consent_required",
         )
         .bind(&scope.name)
         .bind(&scope.description)
         .bind(scope.consent_required)
-        .execute(&self.pool)
-        .await?;
+        .execute(pool)
+        .await
+        .map(drop))?;
         Ok(())
     }
 
-    /// Creates a scope; `false` if the name is taken.
-    pub async fn insert_scope(&self, scope: &ScopeInfo) -> Result<bool> {
-        let done = sqlx::query(
-            "INSERT OR IGNORE INTO scopes (name, description, consent_required) VALUES (?, ?, ?)",
+    /// Creates a scope; [`Error::Conflict`] if the name is taken.
+    pub async fn insert_scope(&self, scope: &ScopeInfo) -> Result<()> {
+        let done = dispatch!(self, |pool| sqlx::query(
+            "INSERT INTO scopes (name, description, consent_required) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
         )
         .bind(&scope.name)
         .bind(&scope.description)
         .bind(scope.consent_required)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        if done == 1 {
+            Ok(())
+        } else {
+            Err(Error::Conflict("scopes.name".into()))
+        }
     }
 
-    /// Changes what is given; `None` if there is no such scope.
+    /// Changes what is given; [`Error::NotFound`] if there is no such scope.
     pub async fn update_scope(
         &self,
         name: &str,
         description: Option<&str>,
         consent_required: Option<bool>,
-    ) -> Result<Option<ScopeInfo>> {
-        sqlx::query_as(
-            "UPDATE scopes SET description = coalesce(?, description),
-                 consent_required = coalesce(?, consent_required)
-             WHERE name = ? RETURNING name, description, consent_required",
+    ) -> Result<ScopeInfo> {
+        let updated: Option<ScopeInfo> = dispatch!(self, |pool| sqlx::query_as(
+            "UPDATE scopes SET description = coalesce($1, description),
+                 consent_required = coalesce($2, consent_required)
+             WHERE name = $3 RETURNING name, description, consent_required",
         )
         .bind(description)
         .bind(consent_required)
         .bind(name)
-        .fetch_optional(&self.pool)
+        .fetch_optional(pool)
+        .await)?;
+        updated.ok_or(Error::NotFound)
+    }
+
+    /// [`Error::NotFound`] if there was no such scope.
+    pub async fn delete_scope(&self, name: &str) -> Result<()> {
+        let done = dispatch!(self, |pool| sqlx::query(
+            "DELETE FROM scopes WHERE name = $1"
+        )
+        .bind(name)
+        .execute(pool)
         .await
+        .map(|done| done.rows_affected()))?;
+        if done == 1 {
+            Ok(())
+        } else {
+            Err(Error::NotFound)
+        }
     }
 
-    /// `false` if there was no such scope.
-    pub async fn delete_scope(&self, name: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM scopes WHERE name = ?")
-            .bind(name)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    pub async fn purge_consent_tickets(&self, now: i64) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM consent_tickets WHERE expires_at <= ?")
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected())
+    pub async fn purge_consent_tickets(&self, now: Timestamp) -> Result<u64> {
+        Ok(dispatch!(self, |pool| sqlx::query(
+            "DELETE FROM consent_tickets WHERE expires_at <= $1"
+        )
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?)
     }
 }

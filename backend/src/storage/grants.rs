@@ -1,15 +1,28 @@
-use super::{Db, Result};
+use shared::scope::ScopeSet;
+
+use super::{Db, Result, dispatch};
+use crate::clock::Timestamp;
 
 /// A grant as stored: the root of a refresh-token family.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Grant {
     pub id: String,
     pub client_id: String,
+    /// The `sub`: a user id.
     pub user_id: String,
-    pub scope: String,
-    pub auth_time: i64,
-    pub expires_at: i64,
-    pub revoked_at: Option<i64>,
+    #[sqlx(try_from = "String")]
+    pub scope: ScopeSet,
+    pub auth_time: Timestamp,
+    /// The absolute lifetime of the family.
+    pub expires_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// A refresh token to store: its hash, scope and expiry.
+pub struct NewRefreshToken<'a> {
+    pub hash: &'a str,
+    pub scope: &'a ScopeSet,
+    pub expires_at: Timestamp,
 }
 
 /// What the token endpoint writes when it issues tokens under a grant.
@@ -17,30 +30,64 @@ pub struct Issue<'a> {
     pub grant_id: &'a str,
     pub client_id: &'a str,
     pub access_jti: &'a str,
-    pub access_expires_at: i64,
-    /// A new refresh token: its hash, scope and expiry.
-    pub refresh: Option<(&'a str, &'a str, i64)>,
+    pub access_expires_at: Timestamp,
+    pub refresh: Option<NewRefreshToken<'a>>,
 }
 
 /// A refresh token and its grant, for deciding what a presentation means.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct RefreshView {
     pub grant_id: String,
-    pub scope: String,
-    pub expires_at: i64,
-    pub used_at: Option<i64>,
+    #[sqlx(try_from = "String")]
+    pub scope: ScopeSet,
+    pub expires_at: Timestamp,
+    pub used_at: Option<Timestamp>,
     pub client_id: String,
     pub user_id: String,
-    pub auth_time: i64,
-    pub grant_expires_at: i64,
-    pub revoked_at: Option<i64>,
-    pub created_at: i64,
+    pub auth_time: Timestamp,
+    pub grant_expires_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+    pub created_at: Timestamp,
 }
 
 const REFRESH_VIEW: &str =
     "SELECT r.grant_id, r.scope, r.expires_at, r.used_at, g.client_id, g.user_id,
         g.auth_time, g.expires_at AS grant_expires_at, g.revoked_at, r.created_at
-     FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = ?";
+     FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1";
+
+/// Revokes a user's live grants: `$1` now, `$2` the reason, `$3` the user id.
+pub(super) const REVOKE_USER_GRANTS: &str = "UPDATE grants SET revoked_at = $1, revoked_reason = $2
+     WHERE user_id = $3 AND revoked_at IS NULL AND expires_at > $1";
+
+/// Writes what was issued under a grant inside the transaction `$tx`.
+macro_rules! record_issue {
+    ($tx:expr, $issue:expr, $now:expr) => {{
+        let issue: &Issue<'_> = $issue;
+        sqlx::query(
+            "INSERT INTO access_tokens (jti, grant_id, client_id, expires_at)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(issue.access_jti)
+        .bind(issue.grant_id)
+        .bind(issue.client_id)
+        .bind(issue.access_expires_at)
+        .execute(&mut *$tx)
+        .await?;
+        if let Some(refresh) = &issue.refresh {
+            sqlx::query(
+                "INSERT INTO refresh_tokens (token_hash, grant_id, scope, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(refresh.hash)
+            .bind(issue.grant_id)
+            .bind(refresh.scope.to_string())
+            .bind($now)
+            .bind(refresh.expires_at)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
+}
 
 impl Db {
     /// Creates a grant and writes what was issued under it, in one transaction. `code_hash`
@@ -49,105 +96,96 @@ impl Db {
     pub async fn create_grant(
         &self,
         grant: &Grant,
-        now: i64,
+        now: Timestamp,
         issue: &Issue<'_>,
         code_hash: &str,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO grants (id, client_id, user_id, scope, auth_time, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&grant.id)
-        .bind(&grant.client_id)
-        .bind(&grant.user_id)
-        .bind(&grant.scope)
-        .bind(grant.auth_time)
-        .bind(now)
-        .bind(grant.expires_at)
-        .execute(&mut *tx)
-        .await?;
-        record_issue(&mut tx, issue, now).await?;
-        sqlx::query("UPDATE authorization_codes SET grant_id = ? WHERE code_hash = ?")
+        dispatch!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO grants (id, client_id, user_id, scope, auth_time, created_at,
+                     expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
             .bind(&grant.id)
-            .bind(code_hash)
+            .bind(&grant.client_id)
+            .bind(&grant.user_id)
+            .bind(grant.scope.to_string())
+            .bind(grant.auth_time)
+            .bind(now)
+            .bind(grant.expires_at)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await
+            record_issue!(tx, issue, now);
+            sqlx::query("UPDATE authorization_codes SET grant_id = $1 WHERE code_hash = $2")
+                .bind(&grant.id)
+                .bind(code_hash)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     pub async fn refresh_token(&self, token_hash: &str) -> Result<Option<RefreshView>> {
-        sqlx::query_as(REFRESH_VIEW)
+        Ok(dispatch!(self, |pool| sqlx::query_as(REFRESH_VIEW)
             .bind(token_hash)
-            .fetch_optional(&self.pool)
-            .await
+            .fetch_optional(pool)
+            .await)?)
     }
 
     /// Rotates a refresh token: spends it if, at this instant, it is unused, unexpired, belongs
     /// to `client_id` and its grant is alive, and records what replaces it, in one transaction,
     /// so a crash leaves either the old token usable or the new one stored, never neither.
     /// Returns false, writing nothing, if the token could not be spent. The spend is one
-    /// statement, so of two concurrent presentations exactly one wins, on SQLite as on any
-    /// database with atomic updates.
+    /// conditional `UPDATE`: of concurrent presentations, on one instance or several, the
+    /// database lets exactly one change the row (PostgreSQL makes the others wait for its
+    /// commit and then re-check `used_at IS NULL`).
     pub async fn rotate_refresh_token(
         &self,
         token_hash: &str,
         client_id: &str,
-        now: i64,
+        now: Timestamp,
         issue: &Issue<'_>,
     ) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
-            "UPDATE refresh_tokens SET used_at = ?1
-             WHERE token_hash = ?2 AND used_at IS NULL AND expires_at > ?1
-               AND grant_id IN (SELECT id FROM grants
-                                WHERE client_id = ?3 AND revoked_at IS NULL AND expires_at > ?1)",
-        )
-        .bind(now)
-        .bind(token_hash)
-        .bind(client_id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        record_issue(&mut tx, issue, now).await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    /// Revokes a grant: its refresh tokens stop working and its access tokens show as inactive.
-    /// Idempotent; the first reason is kept.
-    pub async fn revoke_grant(&self, grant_id: &str, reason: &str, now: i64) -> Result<()> {
-        sqlx::query("UPDATE grants SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL")
+        dispatch!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(
+                "UPDATE refresh_tokens SET used_at = $1
+                 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1
+                   AND grant_id IN (SELECT id FROM grants
+                                    WHERE client_id = $3 AND revoked_at IS NULL
+                                      AND expires_at > $1)",
+            )
             .bind(now)
-            .bind(reason)
-            .bind(grant_id)
-            .execute(&self.pool)
+            .bind(token_hash)
+            .bind(client_id)
+            .execute(&mut *tx)
             .await?;
-        Ok(())
+            if done.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            record_issue!(tx, issue, now);
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
-    /// Revokes every live grant of a user (a disabled account, a reset password); returns how
-    /// many.
-    pub async fn revoke_grants_of_user(
-        &self,
-        user_id: &str,
-        reason: &str,
-        now: i64,
-    ) -> Result<u64> {
-        let done = sqlx::query(
-            "UPDATE grants SET revoked_at = ?, revoked_reason = ?
-             WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?",
+    /// Revokes a grant: its refresh tokens stop working and its access tokens are refused.
+    /// Idempotent; the first reason is kept.
+    pub async fn revoke_grant(&self, grant_id: &str, reason: &str, now: Timestamp) -> Result<()> {
+        dispatch!(self, |pool| sqlx::query(
+            "UPDATE grants SET revoked_at = $1, revoked_reason = $2
+             WHERE id = $3 AND revoked_at IS NULL"
         )
         .bind(now)
         .bind(reason)
-        .bind(user_id)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        .bind(grant_id)
+        .execute(pool)
+        .await
+        .map(drop))?;
+        Ok(())
     }
 
     /// Revokes one access token by id (it may have been issued without a grant, as with client
@@ -156,74 +194,45 @@ impl Db {
         &self,
         jti: &str,
         client_id: &str,
-        expires_at: i64,
-        now: i64,
+        expires_at: Timestamp,
+        now: Timestamp,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO access_tokens (jti, client_id, expires_at, revoked_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT (jti) DO UPDATE SET revoked_at = coalesce(revoked_at, excluded.revoked_at)",
+        dispatch!(self, |pool| sqlx::query(
+            "INSERT INTO access_tokens (jti, client_id, expires_at, revoked_at)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (jti) DO UPDATE
+                 SET revoked_at = coalesce(access_tokens.revoked_at, excluded.revoked_at)",
         )
         .bind(jti)
         .bind(client_id)
         .bind(expires_at)
         .bind(now)
-        .execute(&self.pool)
-        .await?;
+        .execute(pool)
+        .await
+        .map(drop))?;
         Ok(())
     }
 
     /// Whether an access token was revoked, by itself or through its grant.
     pub async fn access_token_revoked(&self, jti: &str) -> Result<bool> {
-        let revoked: Option<bool> = sqlx::query_scalar(
-            "SELECT a.revoked_at IS NOT NULL OR coalesce(g.revoked_at IS NOT NULL, 0)
-             FROM access_tokens a LEFT JOIN grants g ON g.id = a.grant_id WHERE a.jti = ?",
+        let revoked: Option<bool> = dispatch!(self, |pool| sqlx::query_scalar(
+            "SELECT CASE WHEN a.revoked_at IS NOT NULL OR g.revoked_at IS NOT NULL
+                         THEN TRUE ELSE FALSE END
+             FROM access_tokens a LEFT JOIN grants g ON g.id = a.grant_id WHERE a.jti = $1",
         )
         .bind(jti)
-        .fetch_optional(&self.pool)
-        .await?;
+        .fetch_optional(pool)
+        .await)?;
         Ok(revoked.unwrap_or(false))
     }
 
-    pub async fn grant_of_code(&self, code_hash: &str) -> Result<Option<String>> {
-        let grant: Option<Option<String>> =
-            sqlx::query_scalar("SELECT grant_id FROM authorization_codes WHERE code_hash = ?")
-                .bind(code_hash)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(grant.flatten())
-    }
-
     pub async fn grant(&self, id: &str) -> Result<Option<Grant>> {
-        sqlx::query_as(
-            "SELECT id, client_id, user_id, scope, auth_time, expires_at, revoked_at FROM grants WHERE id = ?",
+        Ok(dispatch!(self, |pool| sqlx::query_as(
+            "SELECT id, client_id, user_id, scope, auth_time, expires_at, revoked_at
+             FROM grants WHERE id = $1",
         )
         .bind(id)
-        .fetch_optional(&self.pool)
-        .await
+        .fetch_optional(pool)
+        .await)?)
     }
-}
-
-async fn record_issue(tx: &mut sqlx::SqliteConnection, issue: &Issue<'_>, now: i64) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO access_tokens (jti, grant_id, client_id, expires_at) VALUES (?, ?, ?, ?)",
-    )
-    .bind(issue.access_jti)
-    .bind(issue.grant_id)
-    .bind(issue.client_id)
-    .bind(issue.access_expires_at)
-    .execute(&mut *tx)
-    .await?;
-    if let Some((hash, scope, expires_at)) = issue.refresh {
-        sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, grant_id, scope, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(hash)
-        .bind(issue.grant_id)
-        .bind(scope)
-        .bind(now)
-        .bind(expires_at)
-        .execute(&mut *tx)
-        .await?;
-    }
-    Ok(())
 }

@@ -1,19 +1,25 @@
-use super::{Db, Result};
+use shared::admin::KeyState;
+
+use super::{Db, Engine, Error, Pool, Result, dispatch};
+use crate::clock::Timestamp;
 
 #[derive(Clone, sqlx::FromRow)]
 pub struct StoredKey {
+    /// The RFC 7638 thumbprint of the public key.
     pub kid: String,
     pub alg: String,
+    /// PKCS#8.
     pub private_der: Vec<u8>,
+    /// base64url, as in the JWK.
     pub public_x: String,
     pub public_y: String,
-    /// `next`, `current` or `retired`.
-    pub state: String,
-    pub created_at: i64,
+    #[sqlx(try_from = "String")]
+    pub state: KeyState,
+    pub created_at: Timestamp,
     /// When it started signing.
-    pub activated_at: Option<i64>,
+    pub activated_at: Option<Timestamp>,
     /// When it stopped signing.
-    pub retired_at: Option<i64>,
+    pub retired_at: Option<Timestamp>,
 }
 
 impl std::fmt::Debug for StoredKey {
@@ -28,93 +34,155 @@ impl std::fmt::Debug for StoredKey {
     }
 }
 
+/// The PostgreSQL channel on which a change to the signing keys is announced.
+const CHANNEL: &str = "signing_keys";
+
+/// Announces a change to the keys when the transaction `$tx` commits (PostgreSQL delivers
+/// notifications at commit, and not at all on rollback). SQLite has no such thing: there, and
+/// as a fallback, instances poll.
+macro_rules! announce {
+    ($tx:expr, $engine:expr) => {
+        if $engine == Engine::Postgres {
+            sqlx::query("SELECT pg_notify($1, '')")
+                .bind(CHANNEL)
+                .execute(&mut *$tx)
+                .await?;
+        }
+    };
+}
+
+/// Notifications that another instance (or the command line) changed the signing keys.
+pub struct KeyChanges(sqlx::postgres::PgListener);
+
+impl KeyChanges {
+    /// Waits for the next change. An error means the connection was lost (the listener
+    /// reconnects on the next call).
+    pub async fn next(&mut self) -> Result<()> {
+        self.0.recv().await?;
+        Ok(())
+    }
+}
+
 impl Db {
     pub async fn signing_keys(&self) -> Result<Vec<StoredKey>> {
-        sqlx::query_as(
+        Ok(dispatch!(self, |pool| sqlx::query_as(
             "SELECT kid, alg, private_der, public_x, public_y, state, created_at, activated_at,
                     retired_at
              FROM signing_keys ORDER BY created_at, kid",
         )
-        .fetch_all(&self.pool)
-        .await
+        .fetch_all(pool)
+        .await)?)
     }
 
     /// Stores a new key unless one in the same state already exists (there is at most one
     /// `current` and one `next`, and another instance may have just created it); `true` if
     /// this one was stored.
     pub async fn insert_signing_key(&self, key: &StoredKey) -> Result<bool> {
-        let done = sqlx::query(
-            "INSERT OR IGNORE INTO signing_keys
-                 (kid, alg, private_der, public_x, public_y, state, created_at, activated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&key.kid)
-        .bind(&key.alg)
-        .bind(&key.private_der)
-        .bind(&key.public_x)
-        .bind(&key.public_y)
-        .bind(&key.state)
-        .bind(key.created_at)
-        .bind(key.activated_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        dispatch!(self, |pool, engine| {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(
+                "INSERT INTO signing_keys (kid, alg, private_der, public_x, public_y, state,
+                     created_at, activated_at, retired_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+            )
+            .bind(&key.kid)
+            .bind(&key.alg)
+            .bind(&key.private_der)
+            .bind(&key.public_x)
+            .bind(&key.public_y)
+            .bind(key.state.as_str())
+            .bind(key.created_at)
+            .bind(key.activated_at)
+            .bind(key.retired_at)
+            .execute(&mut *tx)
+            .await?;
+            let stored = done.rows_affected() == 1;
+            if stored {
+                announce!(tx, engine);
+            }
+            tx.commit().await?;
+            Ok(stored)
+        })
     }
 
     /// Retires `current`, promotes `next` and stores `new_next`, all at once; `false` (and no
     /// change) if either key is no longer in the state the caller saw, which means another
-    /// instance or an operator rotated first.
+    /// instance or an operator rotated first. The conditional updates are what make rotation
+    /// happen once: on PostgreSQL a second rotation waits for the first one's row locks, then
+    /// finds the states changed.
     pub async fn rotate_signing_keys(
         &self,
         current: &str,
         next: &str,
         new_next: &StoredKey,
-        now: i64,
+        now: Timestamp,
     ) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
-        let retired = sqlx::query(
-            "UPDATE signing_keys SET state = 'retired', retired_at = ?
-             WHERE kid = ? AND state = 'current'",
-        )
-        .bind(now)
-        .bind(current)
-        .execute(&mut *tx)
-        .await?;
-        let promoted = sqlx::query(
-            "UPDATE signing_keys SET state = 'current', activated_at = ?
-             WHERE kid = ? AND state = 'next'",
-        )
-        .bind(now)
-        .bind(next)
-        .execute(&mut *tx)
-        .await?;
-        if retired.rows_affected() != 1 || promoted.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        sqlx::query(
-            "INSERT INTO signing_keys
-                 (kid, alg, private_der, public_x, public_y, state, created_at)
-             VALUES (?, ?, ?, ?, ?, 'next', ?)",
-        )
-        .bind(&new_next.kid)
-        .bind(&new_next.alg)
-        .bind(&new_next.private_der)
-        .bind(&new_next.public_x)
-        .bind(&new_next.public_y)
-        .bind(new_next.created_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(true)
+        dispatch!(self, |pool, engine| {
+            let mut tx = pool.begin().await?;
+            let retired = sqlx::query(
+                "UPDATE signing_keys SET state = 'retired', retired_at = $1
+                 WHERE kid = $2 AND state = 'current'",
+            )
+            .bind(now)
+            .bind(current)
+            .execute(&mut *tx)
+            .await?;
+            let promoted = sqlx::query(
+                "UPDATE signing_keys SET state = 'current', activated_at = $1
+                 WHERE kid = $2 AND state = 'next'",
+            )
+            .bind(now)
+            .bind(next)
+            .execute(&mut *tx)
+            .await?;
+            if retired.rows_affected() != 1 || promoted.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            sqlx::query(
+                "INSERT INTO signing_keys
+                     (kid, alg, private_der, public_x, public_y, state, created_at)
+                 VALUES ($1, $2, $3, $4, $5, 'next', $6)",
+            )
+            .bind(&new_next.kid)
+            .bind(&new_next.alg)
+            .bind(&new_next.private_der)
+            .bind(&new_next.public_x)
+            .bind(&new_next.public_y)
+            .bind(new_next.created_at)
+            .execute(&mut *tx)
+            .await?;
+            announce!(tx, engine);
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
     /// Deletes a retired key (private part included); `true` if it was there.
     pub async fn remove_retired_key(&self, kid: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM signing_keys WHERE kid = ? AND state = 'retired'")
-            .bind(kid)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        dispatch!(self, |pool, engine| {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query("DELETE FROM signing_keys WHERE kid = $1 AND state = 'retired'")
+                .bind(kid)
+                .execute(&mut *tx)
+                .await?;
+            let removed = done.rows_affected() == 1;
+            if removed {
+                announce!(tx, engine);
+            }
+            tx.commit().await?;
+            Ok(removed)
+        })
+    }
+
+    /// Where the database can announce key changes (PostgreSQL), a subscription to them;
+    /// `None` on SQLite, where instances only poll.
+    pub async fn key_changes(&self) -> Result<Option<KeyChanges>> {
+        let Pool::Postgres(pool) = &self.pool else {
+            return Ok(None);
+        };
+        let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+        listener.listen(CHANNEL).await.map_err(Error::from)?;
+        Ok(Some(KeyChanges(listener)))
     }
 }

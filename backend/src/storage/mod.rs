@@ -1,5 +1,35 @@
-//! All SQL lives here, one file per kind of record, so a second database (PostgreSQL, for
-//! deployments with more than one instance) can be added behind the same methods.
+//! The storage seam: every SQL statement, and the only module that knows `sqlx`.
+//!
+//! Two databases stand behind the same typed operations: SQLite, the embedded default (one
+//! file, no server, one instance), and PostgreSQL, for several instances on one database.
+//!
+//! # How one set of statements serves both
+//!
+//! [`Db`] holds a pool of either kind, and each operation is written once: [`dispatch!`] expands
+//! its body for each pool, so the compiler checks every statement's bound and decoded types
+//! against both drivers, and the logic above the seam never sees which database answers. The
+//! statements keep to the SQL both databases share (`$1` placeholders, `ON CONFLICT`,
+//! `RETURNING`, `CASE`); where they differ (locking a row before a decision, the
+//! notifications PostgreSQL can send) the body asks [`Engine`] and says why. Rejected
+//! alternatives: `sqlx::Any` converts every row into dynamically typed values (a cost on the
+//! hottest reads, and type mismatches found at run time instead of compile time); a trait with
+//! one implementation per database would write every statement twice.
+//!
+//! # What the databases guarantee
+//!
+//! - Single use (codes, refresh tokens, consent tickets, logins of the backend-for-frontend) is
+//!   one conditional `UPDATE`/`DELETE … RETURNING`: of two concurrent presentations, on one
+//!   instance or two, the database lets exactly one change the row.
+//! - Decisions that read before they write (the last administrator, a consent that adds to the
+//!   previous one) run in a transaction that locks first: `SELECT … FOR UPDATE` on
+//!   PostgreSQL, `BEGIN IMMEDIATE` (the one writer) on SQLite.
+//! - Everything a request writes together (a grant and its tokens, a rotation) is one
+//!   transaction: an error or a crash leaves all of it or none.
+//!
+//! Migrations for each database live side by side (`migrations/sqlite`,
+//! `migrations/postgres`), embedded in the binary and applied at start-up; on PostgreSQL
+//! `sqlx` holds an advisory lock while migrating, so instances starting together on an empty
+//! database wait for the first one.
 
 mod api_tokens;
 mod bff;
@@ -8,65 +38,303 @@ mod codes;
 mod consents;
 mod events;
 mod grants;
+pub mod inspect;
 mod keys;
+mod rate_limits;
 mod shop;
 mod users;
 
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
 pub use api_tokens::{ApiTokenRow, NewApiToken};
-pub use bff::{BffLogin, BffSessionRow};
+pub use bff::{BffLogin, BffSessionRow, RefreshLease};
 pub use clients::{Client, Lifetimes, NewClient};
 pub use codes::{CodeGrant, NewCode, Redemption};
 pub use consents::{ConsentTicket, ScopeInfo};
 pub use events::{EventQuery, EventRow};
-pub use grants::{Grant, Issue, RefreshView};
+pub use grants::{Grant, Issue, NewRefreshToken, RefreshView};
+pub use keys::KeyChanges;
 pub use keys::StoredKey;
+pub use rate_limits::Hit;
 pub use shop::NewOrderRow;
-pub use users::{NewUser, User, UserChanges};
+pub use users::{NewUser, User, UserChanges, UserUpdated};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which database a [`Db`] speaks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    /// The engine a URL names: `sqlite:` or `postgres:`/`postgresql:`.
+    pub fn of_url(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "SQLite",
+            Self::Postgres => "PostgreSQL",
+        }
+    }
+
+    /// How a transaction that reads before it writes starts. SQLite's default (`DEFERRED`)
+    /// takes the write lock only at the first write, and fails rather than waits when another
+    /// connection wrote in between; `IMMEDIATE` takes it at once, so the reads inside see what
+    /// the writes will be checked against. PostgreSQL locks the rows it reads instead
+    /// ([`Engine::for_update`]).
+    fn begin_write(self) -> &'static str {
+        match self {
+            Self::Sqlite => "BEGIN IMMEDIATE",
+            Self::Postgres => "BEGIN",
+        }
+    }
+
+    /// The suffix that locks the rows a `SELECT` reads until the transaction ends: PostgreSQL's
+    /// `FOR UPDATE`; nothing on SQLite, whose write transaction already excludes other writers.
+    fn for_update(self) -> &'static str {
+        match self {
+            Self::Sqlite => "",
+            Self::Postgres => " FOR UPDATE",
+        }
+    }
+}
+
+/// How to reach the database and how long to wait for it.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub url: String,
+    /// Connections per instance.
+    pub max_connections: u32,
+    /// How long a request waits for a connection before it is answered 503.
+    pub acquire_timeout: Duration,
+    /// PostgreSQL's `statement_timeout`: a statement running longer is cancelled (and the
+    /// request answered 503). SQLite has no such limit; its writers wait at most
+    /// `acquire_timeout` for the lock.
+    pub statement_timeout: Duration,
+}
+
+impl Settings {
+    /// The defaults for `url`.
+    pub fn new(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
 
 /// A handle to the database; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Db {
-    pool: SqlitePool,
+    pool: Pool,
 }
 
-pub type Result<T, E = sqlx::Error> = std::result::Result<T, E>;
+/// Why a storage operation failed, as the code above the seam needs to tell cases apart.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database did not answer in time, or the connection to it failed: nothing was
+    /// changed (or the change was rolled back), and the same request may succeed shortly.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// A uniqueness constraint refused the write; the constraint is named.
+    #[error("conflicts with a stored record ({0})")]
+    Conflict(String),
+    /// The record to change does not exist.
+    #[error("no such record")]
+    NotFound,
+    /// A stored value does not read back as its type (a row written by hand, or a bug).
+    #[error("a stored value could not be read: {0}")]
+    Corrupt(String),
+    /// Any other failure of the database.
+    #[error("database error: {0}")]
+    Database(String),
+}
 
-impl Db {
-    /// Opens (creating if needed) the database and applies pending migrations.
-    pub async fn connect(url: &str) -> anyhow::Result<Self> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .foreign_keys(true)
-            // WAL lets readers (every API call) proceed while a writer commits.
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: an acknowledged write (an order, a consumed code) survives a power cut, not
-            // only a process crash. Writes are rare next to reads here, so the fsync is cheap.
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(5));
-        if let Some(path) = options.get_filename().parent()
-            && !path.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(path)?;
-        }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+impl Error {
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
     }
 }
 
-/// Seconds since the Unix epoch.
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        use sqlx::error::ErrorKind;
+        match e {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => Self::Unavailable(e.to_string()),
+            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
+                Self::Corrupt(e.to_string())
+            }
+            sqlx::Error::RowNotFound => Self::NotFound,
+            sqlx::Error::Database(db) => {
+                if db.kind() == ErrorKind::UniqueViolation {
+                    let named = db
+                        .constraint()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| db.message().to_owned());
+                    return Self::Conflict(named);
+                }
+                let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+                // PostgreSQL: class 08 (connection exception), 57P01-57P03 (the server is
+                // shutting down or not yet accepting connections), 57014 (statement timeout),
+                // 53300 (too many connections). SQLite: 5 and 6 (busy or locked past the busy
+                // timeout).
+                let unavailable = code.starts_with("08")
+                    || matches!(
+                        code.as_str(),
+                        "57P01" | "57P02" | "57P03" | "57014" | "53300" | "5" | "6"
+                    );
+                if unavailable {
+                    Self::Unavailable(db.message().to_owned())
+                } else {
+                    Self::Database(db.to_string())
+                }
+            }
+            other => Self::Database(other.to_string()),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Runs `$body` with `$pool` bound to the pool, once written and compiled for each database.
+/// `$engine` names the [`Engine`] inside the body, for the few statements that differ.
+macro_rules! dispatch {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match &$db.pool {
+            $crate::storage::Pool::Sqlite($pool) => $body,
+            $crate::storage::Pool::Postgres($pool) => $body,
+        }
+    };
+    ($db:expr, |$pool:ident, $engine:ident| $body:expr) => {
+        match &$db.pool {
+            $crate::storage::Pool::Sqlite($pool) => {
+                let $engine = $crate::storage::Engine::Sqlite;
+                $body
+            }
+            $crate::storage::Pool::Postgres($pool) => {
+                let $engine = $crate::storage::Engine::Postgres;
+                $body
+            }
+        }
+    };
+}
+use dispatch;
+
+impl Db {
+    /// Opens the database `settings` names (creating a SQLite file if needed) and applies
+    /// pending migrations.
+    pub async fn connect(settings: &Settings) -> Result<Self> {
+        let pool = match Engine::of_url(&settings.url) {
+            Some(Engine::Sqlite) => Pool::Sqlite(connect_sqlite(settings).await?),
+            Some(Engine::Postgres) => Pool::Postgres(connect_postgres(settings).await?),
+            None => {
+                return Err(Error::Database(
+                    "the database URL must start with sqlite: or postgres://".into(),
+                ));
+            }
+        };
+        let db = Self { pool };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let done = match &self.pool {
+            Pool::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await,
+            Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
+        };
+        done.map_err(|e| match e {
+            sqlx::migrate::MigrateError::Execute(e) => Error::from(e),
+            other => Error::Database(format!("applying migrations: {other}")),
+        })
+    }
+
+    pub fn engine(&self) -> Engine {
+        match &self.pool {
+            Pool::Sqlite(_) => Engine::Sqlite,
+            Pool::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// Waits until in-flight statements finish and closes every connection.
+    pub async fn close(&self) {
+        dispatch!(self, |pool| pool.close().await)
+    }
+
+    /// One round trip: whether the database answers now.
+    pub async fn ping(&self) -> Result<()> {
+        dispatch!(self, |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+}
+
+async fn connect_sqlite(settings: &Settings) -> Result<SqlitePool> {
+    let options = SqliteConnectOptions::from_str(&settings.url)?
+        .create_if_missing(true)
+        .foreign_keys(true)
+        // WAL lets readers (every API call) proceed while a writer commits.
+        .journal_mode(SqliteJournalMode::Wal)
+        // FULL: an acknowledged write (an order, a consumed code) survives a power cut, not
+        // only a process crash. Writes are rare next to reads here, so the fsync is cheap.
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(settings.acquire_timeout);
+    if let Some(path) = options.get_filename().parent()
+        && !path.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(path)
+            .map_err(|e| Error::Database(format!("creating {}: {e}", path.display())))?;
+    }
+    Ok(SqlitePoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.acquire_timeout)
+        .connect_with(options)
+        .await?)
+}
+
+async fn connect_postgres(settings: &Settings) -> Result<PgPool> {
+    let timeout_ms = settings.statement_timeout.as_millis().to_string();
+    let options = PgConnectOptions::from_str(&settings.url)?
+        .application_name("api-access-management")
+        .options([("statement_timeout", timeout_ms.as_str())]);
+    Ok(PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.acquire_timeout)
+        // A connection the database dropped (a restart, a failover) is found and replaced
+        // before a request gets it.
+        .test_before_acquire(true)
+        .connect_with(options)
+        .await?)
 }

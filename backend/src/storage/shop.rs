@@ -1,6 +1,7 @@
 use shared::api::{Order, Product};
 
-use super::{Db, Result};
+use super::{Db, Result, dispatch};
+use crate::clock::Timestamp;
 
 pub struct NewOrderRow<'a> {
     pub owner: &'a str,
@@ -16,7 +17,7 @@ struct OrderRow {
     product_name: String,
     quantity: i64,
     unit_price_cents: i64,
-    created_at: String,
+    created_at: Timestamp,
 }
 
 impl From<OrderRow> for Order {
@@ -28,9 +29,17 @@ impl From<OrderRow> for Order {
             quantity: row.quantity,
             unit_price_cents: row.unit_price_cents,
             total_cents: row.unit_price_cents * row.quantity,
-            created_at: row.created_at,
+            created_at: row.created_at.rfc3339(),
         }
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct ProductRow {
+    id: i64,
+    name: String,
+    description: String,
+    price_cents: i64,
 }
 
 const ORDER_COLUMNS: &str =
@@ -38,76 +47,87 @@ const ORDER_COLUMNS: &str =
 
 impl Db {
     pub async fn products(&self) -> Result<Vec<Product>> {
-        let rows: Vec<(i64, String, String, i64)> =
-            sqlx::query_as("SELECT id, name, description, price_cents FROM products ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?;
+        let rows: Vec<ProductRow> = dispatch!(self, |pool| sqlx::query_as(
+            "SELECT id, name, description, price_cents FROM products ORDER BY id"
+        )
+        .fetch_all(pool)
+        .await)?;
         Ok(rows
             .into_iter()
-            .map(|(id, name, description, price_cents)| Product {
-                id,
-                name,
-                description,
-                price_cents,
+            .map(|p| Product {
+                id: p.id,
+                name: p.name,
+                description: p.description,
+                price_cents: p.price_cents,
             })
             .collect())
     }
 
+    /// Stores the product under `id` unless that id or name is taken. Ids are given, not
+    /// generated, so that instances seeding the same catalogue together agree on them.
     pub async fn insert_product_if_absent(
         &self,
+        id: i64,
         name: &str,
         description: &str,
         price_cents: i64,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO products (name, description, price_cents) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+        dispatch!(self, |pool| sqlx::query(
+            "INSERT INTO products (id, name, description, price_cents) VALUES ($1, $2, $3, $4)
+             ON CONFLICT DO NOTHING",
         )
+        .bind(id)
         .bind(name)
         .bind(description)
         .bind(price_cents)
-        .execute(&self.pool)
-        .await?;
+        .execute(pool)
+        .await
+        .map(drop))?;
         Ok(())
     }
 
     /// Stores an order at the product's current price. `None` when the product does not exist,
     /// in which case nothing is written.
-    pub async fn insert_order(&self, order: &NewOrderRow<'_>) -> Result<Option<Order>> {
-        let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO orders (owner, client_id, product_id, quantity, unit_price_cents)
-             SELECT ?, ?, id, ?, price_cents FROM products WHERE id = ?
-             RETURNING id",
-        )
-        .bind(order.owner)
-        .bind(order.client_id)
-        .bind(order.quantity)
-        .bind(order.product_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(id) = id else { return Ok(None) };
-        let row: OrderRow = sqlx::query_as(&format!(
-            "SELECT {ORDER_COLUMNS} FROM orders o JOIN products p ON p.id = o.product_id WHERE o.id = ?"
-        ))
-        .bind(id)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(Some(row.into()))
+    pub async fn insert_order(
+        &self,
+        order: &NewOrderRow<'_>,
+        now: Timestamp,
+    ) -> Result<Option<Order>> {
+        let select = format!(
+            "SELECT {ORDER_COLUMNS} FROM orders o JOIN products p ON p.id = o.product_id
+             WHERE o.id = $1"
+        );
+        let row: Option<OrderRow> = dispatch!(self, |pool| {
+            let id: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO orders (owner, client_id, product_id, quantity, unit_price_cents,
+                     created_at)
+                 SELECT $1, $2, id, $3, price_cents, $4 FROM products WHERE id = $5
+                 RETURNING id",
+            )
+            .bind(order.owner)
+            .bind(order.client_id)
+            .bind(order.quantity)
+            .bind(now)
+            .bind(order.product_id)
+            .fetch_optional(pool)
+            .await?;
+            match id {
+                Some(id) => Some(sqlx::query_as(&select).bind(id).fetch_one(pool).await?),
+                None => None,
+            }
+        });
+        Ok(row.map(Order::from))
     }
 
     pub async fn orders_of(&self, owner: &str) -> Result<Vec<Order>> {
-        let rows: Vec<OrderRow> = sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {ORDER_COLUMNS} FROM orders o JOIN products p ON p.id = o.product_id
-             WHERE o.owner = ? ORDER BY o.id DESC LIMIT 500"
-        ))
-        .bind(owner)
-        .fetch_all(&self.pool)
-        .await?;
+             WHERE o.owner = $1 ORDER BY o.id DESC LIMIT 500"
+        );
+        let rows: Vec<OrderRow> = dispatch!(self, |pool| sqlx::query_as(&sql)
+            .bind(owner)
+            .fetch_all(pool)
+            .await)?;
         Ok(rows.into_iter().map(Order::from).collect())
-    }
-
-    pub async fn count_orders(&self) -> Result<i64> {
-        sqlx::query_scalar("SELECT count(*) FROM orders")
-            .fetch_one(&self.pool)
-            .await
     }
 }

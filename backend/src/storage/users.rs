@@ -1,21 +1,31 @@
-use super::{Db, Result, now};
+use shared::admin::Role;
+
+use super::{Db, Error, Result, dispatch};
+use crate::clock::Timestamp;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct User {
+    /// The `sub` of this user's tokens; never reused.
     pub id: String,
     pub username: String,
     pub name: String,
     pub email: String,
+    /// Argon2id, as a PHC string.
     pub password_hash: String,
     pub disabled: bool,
-    /// `user` or `admin`.
-    pub role: String,
-    pub created_at: i64,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    pub created_at: Timestamp,
 }
 
 impl User {
     pub fn is_admin(&self) -> bool {
-        self.role == "admin"
+        self.role == Role::Admin
+    }
+
+    /// Enabled and an administrator.
+    fn administers(&self) -> bool {
+        self.is_admin() && !self.disabled
     }
 }
 
@@ -25,7 +35,7 @@ pub struct NewUser<'a> {
     pub name: &'a str,
     pub email: &'a str,
     pub password_hash: &'a str,
-    pub role: &'a str,
+    pub role: Role,
 }
 
 /// The fields an update changes; `None` keeps the stored value.
@@ -33,92 +43,154 @@ pub struct NewUser<'a> {
 pub struct UserChanges<'a> {
     pub name: Option<&'a str>,
     pub email: Option<&'a str>,
-    pub role: Option<&'a str>,
+    pub role: Option<Role>,
     pub disabled: Option<bool>,
 }
 
-const SELECT: &str =
-    "SELECT id, username, name, email, password_hash, disabled, role, created_at FROM users";
+/// What [`Db::update_user`] did.
+pub struct UserUpdated {
+    pub before: User,
+    pub after: User,
+    /// Grants revoked because the change disabled the user.
+    pub grants_revoked: u64,
+}
+
+const COLUMNS: &str = "id, username, name, email, password_hash, disabled, role, created_at";
 
 impl Db {
     pub async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
-        sqlx::query_as(&format!("{SELECT} WHERE username = ?"))
+        let sql = format!("SELECT {COLUMNS} FROM users WHERE username = $1");
+        Ok(dispatch!(self, |pool| sqlx::query_as(&sql)
             .bind(username)
-            .fetch_optional(&self.pool)
-            .await
+            .fetch_optional(pool)
+            .await)?)
     }
 
     pub async fn user_by_id(&self, id: &str) -> Result<Option<User>> {
-        sqlx::query_as(&format!("{SELECT} WHERE id = ?"))
+        let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+        Ok(dispatch!(self, |pool| sqlx::query_as(&sql)
             .bind(id)
-            .fetch_optional(&self.pool)
-            .await
+            .fetch_optional(pool)
+            .await)?)
     }
 
-    /// Inserts the user unless the username is taken; returns whether it was inserted.
-    pub async fn insert_user_if_absent(&self, user: &NewUser<'_>) -> Result<bool> {
-        let done = sqlx::query(
+    /// Creates a user; [`Error::Conflict`] if the username is taken.
+    pub async fn insert_user(&self, user: &NewUser<'_>, now: Timestamp) -> Result<()> {
+        let done = dispatch!(self, |pool| sqlx::query(
             "INSERT INTO users (id, username, name, email, password_hash, role, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (username) DO NOTHING",
         )
         .bind(user.id)
         .bind(user.username)
         .bind(user.name)
         .bind(user.email)
         .bind(user.password_hash)
-        .bind(user.role)
-        .bind(now())
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    pub async fn username_exists(&self, username: &str) -> Result<bool> {
-        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE username = ?")
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(found.is_some())
+        .bind(user.role.as_str())
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        if done == 0 {
+            return Err(Error::Conflict("users.username".into()));
+        }
+        Ok(())
     }
 
     /// Every user, by username.
     pub async fn users(&self) -> Result<Vec<User>> {
-        sqlx::query_as(&format!("{SELECT} ORDER BY username"))
-            .fetch_all(&self.pool)
-            .await
+        let sql = format!("SELECT {COLUMNS} FROM users ORDER BY username");
+        Ok(dispatch!(self, |pool| sqlx::query_as(&sql)
+            .fetch_all(pool)
+            .await)?)
     }
 
-    /// Applies `changes`; `None` if there is no such user.
-    pub async fn update_user(&self, id: &str, changes: &UserChanges<'_>) -> Result<Option<User>> {
-        sqlx::query_as(
-            "UPDATE users SET name = coalesce(?, name), email = coalesce(?, email),
-                 role = coalesce(?, role), disabled = coalesce(?, disabled)
-             WHERE id = ?
-             RETURNING id, username, name, email, password_hash, disabled, role, created_at",
-        )
-        .bind(changes.name)
-        .bind(changes.email)
-        .bind(changes.role)
-        .bind(changes.disabled)
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-    }
-
-    /// `false` if there is no such user.
-    pub async fn set_password_hash(&self, id: &str, password_hash: &str) -> Result<bool> {
-        let done = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
-            .bind(password_hash)
+    /// Applies `changes` in one transaction: a user it disables loses every live grant with
+    /// it, and the last enabled administrator can be neither demoted nor disabled (the
+    /// administrators are locked while that is decided, so two such changes on two instances
+    /// cannot both pass). [`Error::NotFound`] if there is no such user, [`Error::Conflict`]
+    /// naming `last administrator` if the change would leave none.
+    pub async fn update_user(
+        &self,
+        id: &str,
+        changes: &UserChanges<'_>,
+        now: Timestamp,
+    ) -> Result<UserUpdated> {
+        let select = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+        dispatch!(self, |pool, engine| {
+            let mut tx = pool.begin_with(engine.begin_write()).await?;
+            let admins = format!(
+                "SELECT id FROM users WHERE role = 'admin' AND NOT disabled ORDER BY id{}",
+                engine.for_update()
+            );
+            let locked: Vec<String> = sqlx::query_scalar(&admins).fetch_all(&mut *tx).await?;
+            let before: User = sqlx::query_as(&select)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(Error::NotFound)?;
+            let demoted = changes.role.is_some_and(|r| r != Role::Admin);
+            let disabled = changes.disabled == Some(true);
+            if before.administers() && (demoted || disabled) && locked.len() <= 1 {
+                return Err(Error::Conflict("last administrator".into()));
+            }
+            let after: User = sqlx::query_as(&format!(
+                "UPDATE users SET name = coalesce($1, name), email = coalesce($2, email),
+                     role = coalesce($3, role), disabled = coalesce($4, disabled)
+                 WHERE id = $5 RETURNING {COLUMNS}"
+            ))
+            .bind(changes.name)
+            .bind(changes.email)
+            .bind(changes.role.map(Role::as_str))
+            .bind(changes.disabled)
             .bind(id)
-            .execute(&self.pool)
+            .fetch_one(&mut *tx)
             .await?;
-        Ok(done.rows_affected() == 1)
+            let mut grants_revoked = 0;
+            if after.disabled && !before.disabled {
+                grants_revoked = sqlx::query(super::grants::REVOKE_USER_GRANTS)
+                    .bind(now)
+                    .bind("user disabled")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            }
+            tx.commit().await?;
+            Ok(UserUpdated {
+                before,
+                after,
+                grants_revoked,
+            })
+        })
     }
 
-    /// How many enabled administrators there are (the last one cannot be demoted or disabled).
-    pub async fn count_active_admins(&self) -> Result<i64> {
-        sqlx::query_scalar("SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0")
-            .fetch_one(&self.pool)
-            .await
+    /// Replaces the password and revokes every live grant of the user, in one transaction;
+    /// returns how many grants. [`Error::NotFound`] if there is no such user.
+    pub async fn set_password_hash(
+        &self,
+        id: &str,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<u64> {
+        dispatch!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                .bind(password_hash)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() != 1 {
+                return Err(Error::NotFound);
+            }
+            let revoked = sqlx::query(super::grants::REVOKE_USER_GRANTS)
+                .bind(now)
+                .bind("password reset")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+            Ok(revoked)
+        })
     }
 }

@@ -106,10 +106,7 @@ async fn only_administrators_get_the_admin_scope_and_the_api() {
         .as_str()
         .unwrap()
         .to_owned();
-    let admin_id: String = sqlx::query_scalar("SELECT id FROM users WHERE username = 'admin'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let admin_id = app.user("admin").await.id;
     let demoted = app
         .admin(
             Method::PATCH,
@@ -357,10 +354,7 @@ async fn users_are_created_disabled_and_reset() {
         .await;
 
     // Each change is in the log, attributed to the administrator who made it.
-    let admin_id: String = sqlx::query_scalar("SELECT id FROM users WHERE username = 'admin'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let admin_id = app.user("admin").await.id;
     for kind in ["user_created", "user_updated", "password_reset"] {
         let events = app.events(kind, 1).await;
         assert!(!events.is_empty(), "{kind}");
@@ -415,9 +409,13 @@ async fn an_api_services_client_with_a_custom_scope() {
         json!(["client_credentials"])
     );
     let secret = created["client_secret"].as_str().unwrap().to_owned();
-    let stored: String = sqlx::query_scalar("SELECT secret_hash FROM clients WHERE id = 'reports'")
-        .fetch_one(&app.pool)
+    let stored = app
+        .db
+        .client("reports")
         .await
+        .unwrap()
+        .unwrap()
+        .secret_hash
         .unwrap();
     assert!(!stored.contains(&secret), "only a hash is kept");
     let listed = json_of(

@@ -8,11 +8,12 @@ use crate::helpers::{TestApp, spawn_app, www_authenticate};
 
 /// Creates a token through `backend tokens create`; returns it.
 async fn create(app: &TestApp, user: &str, name: &str, scope: &str) -> String {
-    let out = app
-        .cli(&[
-            "tokens", "create", "--user", user, "--name", name, "--scope", scope,
-        ])
-        .await;
+    create_with(app, &["--user", user, "--name", name, "--scope", scope]).await
+}
+
+/// `backend tokens create` with `args`; returns the token it printed.
+async fn create_with(app: &TestApp, args: &[&str]) -> String {
+    let out = app.cli(&[&["tokens", "create"], args].concat()).await;
     assert!(
         out.status.success(),
         "{}",
@@ -76,10 +77,7 @@ async fn an_api_token_acts_for_its_owner_within_its_scopes() {
     assert!(me["expires_at"].is_null());
     let id = &token[4..20];
     assert_eq!(me["client_id"], format!("api-token:{id}"));
-    let owner: String = sqlx::query_scalar("SELECT id FROM users WHERE username = 'user0'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let owner = app.user("user0").await.id;
     assert_eq!(me["subject"], owner.as_str());
 
     // The scheme name is case-insensitive, like Bearer.
@@ -111,10 +109,9 @@ async fn an_api_token_acts_for_its_owner_within_its_scopes() {
     assert!(row["last_used_at"].is_i64());
     assert!(!listed.contains(&token[21..]), "the secret is never listed");
     assert!(row.get("secret_hash").is_none());
-    let stored: String = sqlx::query_scalar("SELECT secret_hash FROM api_tokens")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let stored = app.db.api_tokens(None).await.unwrap()[0]
+        .secret_hash
+        .clone();
     assert!(!stored.contains(&token[21..]), "only a digest is stored");
 }
 
@@ -157,26 +154,29 @@ async fn bad_api_tokens_are_401_with_both_challenges() {
     let r = with_token(&app, "/api/whoami", "Token ").await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 
-    // Expired.
-    sqlx::query("UPDATE api_tokens SET expires_at = 1")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    assert_refused(&app, &format!("Token {token}"), "expired").await;
-    sqlx::query("UPDATE api_tokens SET expires_at = NULL")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    // Expired: a token for a day, a day and a second later by the server's clock.
+    let expiring = create_with(
+        &app,
+        &[
+            "--user",
+            "user1",
+            "--name",
+            "for a day",
+            "--scope",
+            "products:read",
+            "--expires-in-days",
+            "1",
+        ],
+    )
+    .await;
+    let r = with_token(&app, "/api/whoami", &format!("Token {expiring}")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    app.advance(86_400 + 1);
+    assert_refused(&app, &format!("Token {expiring}"), "expired").await;
     // A disabled owner.
-    sqlx::query("UPDATE users SET disabled = 1 WHERE username = 'user1'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.set_disabled("user1", true).await;
     assert_refused(&app, &format!("Token {token}"), "disabled").await;
-    sqlx::query("UPDATE users SET disabled = 0 WHERE username = 'user1'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.set_disabled("user1", false).await;
     let r = with_token(&app, "/api/whoami", &format!("Token {token}")).await;
     assert_eq!(r.status(), StatusCode::OK, "working again");
     // Revoked from the command line.
@@ -221,9 +221,6 @@ async fn tokens_never_exceed_what_their_owner_may_have() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(why), "{user} {name} {scope}: {stderr}");
     }
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_tokens")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let count = app.db.count("api_tokens").await.unwrap();
     assert_eq!(count, 1, "nothing else was stored");
 }

@@ -82,10 +82,7 @@ async fn wrong_password_or_unknown_user_shows_the_form_again() {
 #[tokio::test]
 async fn a_disabled_user_cannot_log_in() {
     let app = spawn_app().await;
-    sqlx::query("UPDATE users SET disabled = 1 WHERE username = 'user1'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.set_disabled("user1", true).await;
     let auth = app.new_authorization();
     let page = app
         .get_authorize(&app.authorize_query(&auth, "products:read"))

@@ -211,10 +211,7 @@ impl Mvc {
     }
 
     async fn order_count(&self) -> i64 {
-        sqlx::query_scalar("SELECT count(*) FROM orders")
-            .fetch_one(&self.app.pool)
-            .await
-            .unwrap()
+        self.app.db.count("orders").await.unwrap()
     }
 
     /// RFC 7662 as the backend-for-frontend's client: refresh tokens are only ever shown to the
@@ -237,6 +234,23 @@ impl Mvc {
 
     fn recorded(&self) -> Vec<Value> {
         self.recorder.tokens.lock().unwrap().clone()
+    }
+
+    /// The stored session of the browser holding `cookie` (found, as the server finds it, by
+    /// the cookie's SHA-256).
+    async fn stored_session(&self, cookie: &str) -> backend::storage::BffSessionRow {
+        let id_hash = backend::crypto::sha256_hex(cookie);
+        self.app.db.bff_session(&id_hash).await.unwrap().unwrap()
+    }
+
+    /// Moves the server's clock to 5 seconds before the session's access token expires, so
+    /// that the next call renews it.
+    async fn make_stale(&self, cookie: &str) {
+        let row = self.stored_session(cookie).await;
+        let left = row.access_expires_at.secs_since(self.app.clock.now()) - 5;
+        if left > 0 {
+            self.app.advance(left.unsigned_abs());
+        }
     }
 }
 
@@ -310,11 +324,8 @@ async fn the_browser_gets_a_session_cookie_and_never_a_token() {
     );
 
     // At rest the tokens are sealed under a key only the cookie gives.
-    let (sealed, subject): (Vec<u8>, String) =
-        sqlx::query_as("SELECT tokens, subject FROM bff_sessions")
-            .fetch_one(&mvc.app.pool)
-            .await
-            .unwrap();
+    let row = mvc.stored_session(&cookie).await;
+    let (sealed, subject) = (row.tokens, row.subject);
     assert!(
         !sealed
             .windows(8)
@@ -326,11 +337,11 @@ async fn the_browser_gets_a_session_cookie_and_never_a_token() {
             .any(|w| w == &refresh_token.as_bytes()[..8])
     );
     assert_eq!(subject, jwt_part(&access_token, 1)["sub"]);
-    let stored_ids: Vec<String> = sqlx::query_scalar("SELECT id_hash FROM bff_sessions")
-        .fetch_all(&mvc.app.pool)
-        .await
-        .unwrap();
-    assert!(!stored_ids.contains(&cookie));
+    let stored = mvc.app.db.snapshot("bff_sessions", &[]).await.unwrap();
+    assert!(
+        !stored.contains(&cookie),
+        "the database never holds the cookie"
+    );
 
     // The API through the backend-for-frontend: reads, and a write with the CSRF token.
     let products = mvc
@@ -534,11 +545,7 @@ async fn logout_revokes_the_tokens_at_the_authorization_server() {
         (status, error.as_str()),
         (StatusCode::UNAUTHORIZED, "invalid_token")
     );
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM bff_sessions")
-        .fetch_one(&mvc.app.pool)
-        .await
-        .unwrap();
-    assert_eq!(count, 0);
+    assert_eq!(mvc.app.db.count("bff_sessions").await.unwrap(), 0);
     // Again, and without any session: nothing to do, still 204.
     let again = mvc
         .call(Method::POST, "/bff/logout", &cookie)
@@ -553,11 +560,7 @@ async fn logout_revokes_the_tokens_at_the_authorization_server() {
 async fn the_server_renews_tokens_once_for_concurrent_calls() {
     let mvc = spawn_mvc(&[]).await;
     let cookie = mvc.login("user0", "password0").await;
-    sqlx::query("UPDATE bff_sessions SET access_expires_at = ?")
-        .bind(backend::storage::now() + 5)
-        .execute(&mvc.app.pool)
-        .await
-        .unwrap();
+    mvc.make_stale(&cookie).await;
     let calls = (0..6).map(|_| mvc.call(Method::GET, "/bff/api/orders", &cookie).send());
     for answer in futures_join_all(calls).await {
         assert_eq!(answer.unwrap().status(), StatusCode::OK);
@@ -596,11 +599,7 @@ async fn the_server_renews_tokens_once_for_concurrent_calls() {
         revoke(new_refresh.to_owned()).await.unwrap().status(),
         StatusCode::OK
     );
-    sqlx::query("UPDATE bff_sessions SET access_expires_at = ?")
-        .bind(backend::storage::now() + 5)
-        .execute(&mvc.app.pool)
-        .await
-        .unwrap();
+    mvc.make_stale(&cookie).await;
     let answer = mvc
         .call(Method::GET, "/bff/api/orders", &cookie)
         .send()
@@ -691,17 +690,12 @@ async fn sessions_end_after_their_lifetime_and_when_idle() {
         "600",
     ])
     .await;
-    let now = backend::storage::now();
-    for (column, value, says) in [
-        ("last_seen_at", now - 601, "after 10 minutes without use"),
-        ("expires_at", now, "expired (1 hour after logging in)"),
+    for (idle, says) in [
+        (601, "after 10 minutes without use"),
+        (3600, "expired (1 hour after logging in)"),
     ] {
         let cookie = mvc.login("user0", "password0").await;
-        sqlx::query(&format!("UPDATE bff_sessions SET {column} = ?"))
-            .bind(value)
-            .execute(&mvc.app.pool)
-            .await
-            .unwrap();
+        mvc.app.advance(idle);
         let (status, error, description) = oauth_error(
             mvc.call(Method::GET, "/bff/api/products", &cookie)
                 .send()
@@ -714,22 +708,19 @@ async fn sessions_end_after_their_lifetime_and_when_idle() {
             (StatusCode::UNAUTHORIZED, "invalid_token")
         );
         assert!(description.contains(says), "{description}");
-        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM bff_sessions")
-            .fetch_one(&mvc.app.pool)
-            .await
-            .unwrap();
+        let left = mvc.app.db.count("bff_sessions").await.unwrap();
         assert_eq!(left, 0, "an ended session is deleted at once");
         // ... and its grant revoked, as by a logout.
         let refresh_token = mvc.recorded().last().unwrap()["refresh_token"]
             .as_str()
             .unwrap()
             .to_owned();
-        assert!(!mvc.introspect(&refresh_token).await, "{column}");
+        assert!(!mvc.introspect(&refresh_token).await, "{says}");
     }
     // Configured lifetimes are what the cookie and the session say.
     let cookie = mvc.login("user0", "password0").await;
     let info: Value = mvc.session(&cookie).await.json().await.unwrap();
-    let created = backend::storage::now();
+    let created = mvc.app.clock.now().unix();
     let expires_at = info["expires_at"].as_i64().unwrap();
     assert!((created + 3590..=created + 3600).contains(&expires_at));
 }
@@ -809,10 +800,7 @@ async fn hostile_logins_and_callbacks_start_no_session() {
                 .starts_with("This login link is not valid")
         );
     }
-    let logins: i64 = sqlx::query_scalar("SELECT count(*) FROM bff_logins")
-        .fetch_one(&mvc.app.pool)
-        .await
-        .unwrap();
+    let logins = mvc.app.db.count("bff_logins").await.unwrap();
     assert_eq!(logins, 0, "a refused login link stores nothing");
 
     let home_error = |answer: &reqwest::Response| {
@@ -886,10 +874,7 @@ async fn hostile_logins_and_callbacks_start_no_session() {
     assert_eq!(home_error(&answer).0, "access_denied");
 
     // Only the two genuine callbacks made sessions.
-    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM bff_sessions")
-        .fetch_one(&mvc.app.pool)
-        .await
-        .unwrap();
+    let sessions = mvc.app.db.count("bff_sessions").await.unwrap();
     assert_eq!(sessions, 2);
 }
 
@@ -978,13 +963,7 @@ async fn rest_mode_has_no_backend_for_frontend() {
 async fn only_invalid_grant_ends_a_session_and_logins_are_limited() {
     let mvc = spawn_mvc(&["--login-attempts-per-address", "4/60"]).await;
     let cookie = mvc.login("user0", "password0").await;
-    let due = || async {
-        sqlx::query("UPDATE bff_sessions SET access_expires_at = ?")
-            .bind(backend::storage::now() + 5)
-            .execute(&mvc.app.pool)
-            .await
-            .unwrap();
-    };
+    let due = || mvc.make_stale(&cookie);
     // The authorization server is throttling this address (say, someone guessing client
     // secrets from it): the renewal fails, the session stays.
     for (status, error) in [
@@ -1035,8 +1014,8 @@ async fn only_invalid_grant_ends_a_session_and_logins_are_limited() {
     );
 
     // Each login start stores a row, so starts are limited per address (here 4 a minute; the
-    // login above was the first).
-    for _ in 0..3 {
+    // server's clock has moved on past the login above, so all 4 are left).
+    for _ in 0..4 {
         let start = mvc
             .app
             .http
@@ -1055,9 +1034,6 @@ async fn only_invalid_grant_ends_a_session_and_logins_are_limited() {
         .unwrap();
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(refused.headers().contains_key("retry-after"));
-    let logins: i64 = sqlx::query_scalar("SELECT count(*) FROM bff_logins")
-        .fetch_one(&mvc.app.pool)
-        .await
-        .unwrap();
-    assert_eq!(logins, 3, "the refused start stored nothing");
+    let logins = mvc.app.db.count("bff_logins").await.unwrap();
+    assert_eq!(logins, 4, "the refused start stored nothing");
 }

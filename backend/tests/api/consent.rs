@@ -152,8 +152,8 @@ async fn scopes_that_need_no_consent_skip_the_screen() {
     let (answer, _) = partner_login(&app, &auth, "openid products:read").await;
     assert_eq!(answer.status(), StatusCode::SEE_OTHER);
     // Scopes are data: flag one, and the same request now asks.
-    sqlx::query("UPDATE scopes SET consent_required = 1 WHERE name = 'products:read'")
-        .execute(&app.pool)
+    app.db
+        .update_scope("products:read", None, Some(true))
         .await
         .unwrap();
     let auth = app.new_authorization();
@@ -189,10 +189,7 @@ async fn denying_consent_redirects_with_access_denied() {
     let late = app.post_form("/authorize/consent", &cookie, &allow).await;
     assert_eq!(late.status(), StatusCode::BAD_REQUEST);
     assert_eq!(app.code_count().await, 0);
-    let consents: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM consents")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let consents = app.db.count("consents").await.unwrap();
     assert_eq!(consents, 0, "a denial is not remembered as consent");
     assert_eq!(app.events("consent_denied", 1).await.len(), 1);
 }
@@ -322,17 +319,16 @@ async fn refresh_tokens_follow_the_clients_own_lifetimes() {
     let code = param(&redirect_params(&answer), "code").unwrap().to_owned();
     let tokens = redeem_partner(&app, &code, &auth).await;
     assert!(tokens["refresh_token"].is_string());
-    let (created, idle_expiry, grant_expiry): (i64, i64, i64) = sqlx::query_as(
-        "SELECT r.created_at, r.expires_at, g.expires_at FROM refresh_tokens r
-         JOIN grants g ON g.id = r.grant_id WHERE g.client_id = ?",
-    )
-    .bind(PARTNER)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    assert_eq!(idle_expiry - created, 3600, "the partner's idle lifetime");
+    let refresh_hash = backend::crypto::sha256_hex(tokens["refresh_token"].as_str().unwrap());
+    let stored = app.db.refresh_token(&refresh_hash).await.unwrap().unwrap();
+    assert_eq!(stored.client_id, PARTNER);
+    assert_eq!(
+        stored.expires_at.secs_since(stored.created_at),
+        3600,
+        "the partner's idle lifetime"
+    );
     assert!(
-        (grant_expiry - created - 86_400).abs() <= 1,
+        (stored.grant_expires_at.secs_since(stored.created_at) - 86_400).abs() <= 1,
         "the partner's absolute lifetime"
     );
 }

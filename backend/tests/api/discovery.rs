@@ -1,10 +1,12 @@
+use backend::clock::Clock;
 use backend::config::Config;
-use backend::oauth::rotation;
+use backend::keys::rotation;
+use backend::storage::{Db, Settings};
 use clap::Parser;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, test_database_url};
 
 #[tokio::test]
 async fn both_metadata_documents_describe_this_server() {
@@ -85,16 +87,14 @@ async fn jwks_publishes_public_es256_keys_only() {
 #[tokio::test]
 async fn keys_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("keys.db").display());
+    let url = test_database_url(dir.path()).await;
     let config = Config::try_parse_from(["backend"]).unwrap();
-    let first = backend::storage::Db::connect(&url).await.unwrap();
-    let (a, _) = rotation::prepare(&first, &config, backend::storage::now())
-        .await
-        .unwrap();
-    let second = backend::storage::Db::connect(&url).await.unwrap();
-    let (b, _) = rotation::prepare(&second, &config, backend::storage::now())
-        .await
-        .unwrap();
+    let now = Clock::system().now();
+    let first = Db::connect(&Settings::new(&url)).await.unwrap();
+    let (a, _) = rotation::prepare(&first, &config, now).await.unwrap();
+    first.close().await;
+    let second = Db::connect(&Settings::new(&url)).await.unwrap();
+    let (b, _) = rotation::prepare(&second, &config, now).await.unwrap();
     let (a, b) = (a.get(), b.get());
     assert_eq!(
         a.signing().0,

@@ -1,6 +1,7 @@
 use backend::Application;
+use backend::clock::Clock;
 use backend::config::Config;
-use backend::storage::Db;
+use backend::storage::{Db, Settings, inspect};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use clap::Parser;
@@ -8,6 +9,7 @@ use jsonwebtoken::{EncodingKey, Header};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
+use shared::admin::KeyState;
 use shared::pkce::CodeVerifier;
 use tokio::net::TcpListener;
 
@@ -22,10 +24,11 @@ pub struct TestApp {
     /// `http://127.0.0.1:<port>`: the browser app's origin.
     pub app: String,
     pub http: reqwest::Client,
-    /// A second handle on the server's database, to check what was (not) stored.
+    /// A second handle on the server's database, through the storage seam: to check what was
+    /// (not) stored, and to put the database in a state no request can.
     pub db: Db,
-    /// Raw SQL access, for tests that need to put the database in a state no request can.
-    pub pool: sqlx::SqlitePool,
+    /// The server's clock: tests move it forward instead of sleeping or editing stored times.
+    pub clock: Clock,
     pub database_url: String,
     /// The flags the server was started with, so that a command-line run shares its settings.
     pub extra_args: Vec<String>,
@@ -34,6 +37,28 @@ pub struct TestApp {
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
+}
+
+/// The database a test server gets: a fresh SQLite file, or with `TEST_DATABASE=postgres` a
+/// fresh database on the PostgreSQL server at `TEST_POSTGRES_URL` (scripts/test.sh runs the
+/// whole suite both ways).
+pub async fn test_database_url(dir: &std::path::Path) -> String {
+    match std::env::var("TEST_DATABASE").as_deref() {
+        Ok("postgres") => {
+            let admin = std::env::var("TEST_POSTGRES_URL").expect(
+                "TEST_DATABASE=postgres needs TEST_POSTGRES_URL, a PostgreSQL server's URL \
+                 (scripts/pg.sh start DIR prints one)",
+            );
+            inspect::create_postgres_database(&admin).await.unwrap()
+        }
+        Ok("sqlite") | Err(_) => format!("sqlite://{}", dir.join("test.db").display()),
+        Ok(other) => panic!("TEST_DATABASE must be sqlite or postgres, not {other:?}"),
+    }
+}
+
+/// Whether this run's test servers use PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var("TEST_DATABASE").as_deref() == Ok("postgres")
 }
 
 pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
@@ -48,7 +73,7 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
         "http://127.0.0.1:{}",
         app_listener.local_addr().unwrap().port()
     );
-    let database_url = format!("sqlite://{}", dir.path().join("test.db").display());
+    let database_url = test_database_url(dir.path()).await;
     let mut args = vec![
         "backend".to_owned(),
         "--demo".into(),
@@ -63,22 +88,27 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     ];
     args.extend(extra.iter().map(|s| (*s).to_owned()));
     let config = Config::try_parse_from(args).unwrap();
-    let server = Application::with_listeners(config, vec![api_listener], vec![app_listener])
-        .await
-        .unwrap();
+    let clock = Clock::system();
+    let server = Application::with_listeners(
+        config,
+        clock.clone(),
+        vec![api_listener],
+        vec![app_listener],
+    )
+    .await
+    .unwrap();
     tokio::spawn(server.run());
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let db = Db::connect(&database_url).await.unwrap();
-    let pool = sqlx::SqlitePool::connect(&database_url).await.unwrap();
+    let db = Db::connect(&Settings::new(&database_url)).await.unwrap();
     TestApp {
         api,
         app,
         http,
         db,
-        pool,
+        clock,
         database_url,
         extra_args: extra.iter().map(|s| (*s).to_owned()).collect(),
         _dir: dir,
@@ -291,7 +321,7 @@ impl TestApp {
     /// tokens that are correctly signed but wrong in one other way.
     pub async fn forge(&self, mut header: Header, claims: &Value) -> String {
         let keys = self.db.signing_keys().await.unwrap();
-        let key = keys.iter().find(|k| k.state == "current").unwrap();
+        let key = keys.iter().find(|k| k.state == KeyState::Current).unwrap();
         if header.kid.is_none() {
             header.kid = Some(key.kid.clone());
         }
@@ -300,7 +330,7 @@ impl TestApp {
 
     /// Claims of a valid access token for user `sub`, to be altered by tests.
     pub fn claims(&self, scope: &str) -> Value {
-        let now = backend::storage::now();
+        let now = self.clock.now().unix();
         serde_json::json!({
             "iss": self.api, "sub": "usr_test", "aud": "api://default", "exp": now + 600, "iat": now,
             "jti": "test", "client_id": SPA, "scope": scope,
@@ -351,19 +381,46 @@ impl TestApp {
     /// Registers `other-spa`, a second public client with the demo app's redirect URI.
     pub async fn add_other_spa(&self, grant_types: &[&str], scopes: &str) {
         let redirect = vec![self.redirect_uri()];
+        let grant_types: Vec<_> = grant_types.iter().map(|g| g.parse().unwrap()).collect();
         self.db
-            .upsert_client(&backend::storage::NewClient {
-                id: "other-spa",
-                name: "Another app",
-                secret_hash: None,
-                first_party: true,
-                grant_types,
-                scopes,
-                redirect_uris: &redirect,
-                lifetimes: backend::storage::Lifetimes::default(),
-            })
+            .upsert_client(
+                &backend::storage::NewClient {
+                    id: "other-spa",
+                    name: "Another app",
+                    secret_hash: None,
+                    first_party: true,
+                    grant_types: &grant_types,
+                    scopes: &shared::scope::ScopeSet::parse(scopes).unwrap(),
+                    redirect_uris: &redirect,
+                    lifetimes: backend::storage::Lifetimes::default(),
+                },
+                self.clock.now(),
+            )
             .await
             .unwrap();
+    }
+
+    /// The stored user `username` (to read its id, or change it behind the API's back).
+    pub async fn user(&self, username: &str) -> backend::storage::User {
+        self.db.user_by_username(username).await.unwrap().unwrap()
+    }
+
+    /// Enables or disables `username` directly in the database.
+    pub async fn set_disabled(&self, username: &str, disabled: bool) {
+        let id = self.user(username).await.id;
+        let changes = backend::storage::UserChanges {
+            disabled: Some(disabled),
+            ..Default::default()
+        };
+        self.db
+            .update_user(&id, &changes, self.clock.now())
+            .await
+            .unwrap();
+    }
+
+    /// Moves the server's clock forward.
+    pub fn advance(&self, seconds: u64) {
+        self.clock.advance(std::time::Duration::from_secs(seconds));
     }
 
     /// Runs the backend binary as a separate process on this server's database, with the
@@ -399,7 +456,7 @@ impl TestApp {
     }
 
     pub async fn code_count(&self) -> i64 {
-        self.db.count_codes().await.unwrap()
+        self.db.count("authorization_codes").await.unwrap()
     }
 }
 
@@ -510,8 +567,8 @@ pub fn www_authenticate(response: &Response) -> String {
 /// Every stored record a refused request must leave as it was, table by table: users, clients
 /// and their redirect URIs, scopes, consents, codes, grants, refresh and access tokens, API
 /// tokens and orders, each row with every column. Left out: the security event log (refusals
-/// are logged), an API token's `last_used_at` (use is recorded), and the signing keys (they
-/// follow their own schedule).
+/// are logged), an API token's `last_used_at` (use is recorded), the signing keys (they follow
+/// their own schedule) and the rate limits (refusals count).
 pub async fn storage_fingerprint(app: &TestApp) -> Vec<(&'static str, String)> {
     const TABLES: [&str; 12] = [
         "users",
@@ -529,25 +586,8 @@ pub async fn storage_fingerprint(app: &TestApp) -> Vec<(&'static str, String)> {
     ];
     let mut fingerprint = Vec::new();
     for table in TABLES {
-        let columns: Vec<String> = sqlx::query_scalar(
-            "SELECT name FROM pragma_table_info(?) WHERE name <> 'last_used_at' ORDER BY cid",
-        )
-        .bind(table)
-        .fetch_all(&app.pool)
-        .await
-        .unwrap();
-        let row = columns
-            .iter()
-            .map(|c| format!("quote({c})"))
-            .collect::<Vec<_>>()
-            .join(" || ',' || ");
-        let rows: Option<String> = sqlx::query_scalar(&format!(
-            "SELECT group_concat(r, char(10)) FROM (SELECT {row} AS r FROM {table} ORDER BY 1)"
-        ))
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-        fingerprint.push((table, rows.unwrap_or_default()));
+        let rows = app.db.snapshot(table, &["last_used_at"]).await.unwrap();
+        fingerprint.push((table, rows));
     }
     fingerprint
 }

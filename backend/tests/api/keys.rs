@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use backend::storage::StoredKey;
+use shared::admin::KeyState;
+
 use crate::helpers::{TestApp, jwt_part, spawn_app_with};
 
 /// A resource server that caches the JWKS exactly as long as `Cache-Control` allows.
@@ -220,25 +223,18 @@ async fn retired_keys_are_removed_once_their_tokens_have_expired() {
     let app = spawn_app_with(&["--jwks-max-age", "1"]).await;
     // A key retired long ago (no token lives longer than a day), and one retired an hour ago
     // (a client may have had day-long tokens then).
-    let now = backend::storage::now();
+    let now = app.clock.now();
     for (kid, retired_at) in [
-        ("old-retired", now - 2 * 86_400),
-        ("recent-retired", now - 3600),
+        ("old-retired", now.plus_secs(-2 * 86_400)),
+        ("recent-retired", now.plus_secs(-3600)),
     ] {
-        let key = backend::oauth::keys::generate("retired", now - 100_000).unwrap();
-        sqlx::query(
-            "INSERT INTO signing_keys (kid, alg, private_der, public_x, public_y, state, created_at, retired_at)
-             VALUES (?, 'ES256', ?, ?, ?, 'retired', ?, ?)",
-        )
-        .bind(kid)
-        .bind(&key.private_der)
-        .bind(&key.public_x)
-        .bind(&key.public_y)
-        .bind(key.created_at)
-        .bind(retired_at)
-        .execute(&app.pool)
-        .await
-        .unwrap();
+        let key = backend::keys::generate(KeyState::Retired, now.plus_secs(-100_000)).unwrap();
+        let stored = StoredKey {
+            kid: kid.into(),
+            retired_at: Some(retired_at),
+            ..key
+        };
+        assert!(app.db.insert_signing_key(&stored).await.unwrap());
     }
     let removed = app.events("key_removed", 1).await;
     assert_eq!(removed.len(), 1);

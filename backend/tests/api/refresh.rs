@@ -32,12 +32,9 @@ async fn refresh_tokens_only_with_offline_access() {
             .get("refresh_token")
             .is_none()
     );
-    let stored: String = sqlx::query_scalar("SELECT token_hash FROM refresh_tokens")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_ne!(stored, token, "stored hashed");
-    assert_eq!(stored, backend::crypto::sha256_hex(&token));
+    let stored = app.db.snapshot("refresh_tokens", &[]).await.unwrap();
+    assert!(!stored.contains(&token), "stored hashed");
+    assert!(stored.contains(&backend::crypto::sha256_hex(&token)));
 }
 
 #[tokio::test]
@@ -107,12 +104,11 @@ async fn concurrent_refreshes_with_one_token_yield_one_success() {
         1,
         "{statuses:?}"
     );
-    let spent: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM refresh_tokens WHERE used_at IS NOT NULL")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-    assert_eq!(spent, 1);
+    assert_eq!(
+        app.db.count("refresh_tokens").await.unwrap(),
+        2,
+        "the presented token and exactly one successor"
+    );
 }
 
 #[tokio::test]
@@ -193,22 +189,18 @@ async fn idle_and_absolute_lifetimes() {
     .await;
     let tokens = app.user_tokens(OFFLINE).await;
     let rotated = refresh_ok(&app, &s(&tokens, "refresh_token"), None).await;
-    let (token_exp, grant_exp): (i64, i64) = sqlx::query_as(
-        "SELECT r.expires_at, g.expires_at FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = ?",
-    )
-    .bind(backend::crypto::sha256_hex(&s(&rotated, "refresh_token")))
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let stored = app
+        .db
+        .refresh_token(&backend::crypto::sha256_hex(&s(&rotated, "refresh_token")))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
-        token_exp, grant_exp,
+        stored.expires_at, stored.grant_expires_at,
         "a rotated token never outlives the grant"
     );
 
-    sqlx::query("UPDATE refresh_tokens SET expires_at = expires_at - 4000")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.advance(121);
     let (_, error, description) =
         oauth_error(app.refresh(&s(&rotated, "refresh_token"), None).await).await;
     assert_eq!(error, "invalid_grant");
@@ -400,7 +392,7 @@ async fn introspection_reports_active_access_tokens() {
 #[tokio::test]
 async fn introspection_says_only_inactive_for_everything_else() {
     let app = spawn_app().await;
-    let now = backend::storage::now();
+    let now = app.clock.now().unix();
     let mut expired = app.claims("products:read");
     expired["exp"] = json!(now - 300);
     let mut other_aud = app.claims("products:read");

@@ -256,7 +256,7 @@ async fn bad_orders_store_nothing() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(www_authenticate(&r).contains("scope=\"orders:write\""));
 
-    assert_eq!(app.db.count_orders().await.unwrap(), 0);
+    assert_eq!(app.db.count("orders").await.unwrap(), 0);
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 //!
 //! # What SQLite is asked to do, and what this test proves
 //!
-//! `storage::Db::connect` opens the database with `journal_mode = WAL` and
+//! `storage::Db::connect` opens a SQLite database with `journal_mode = WAL` and
 //! `synchronous = FULL`. In WAL mode a commit appends the transaction to the `-wal` file; the
 //! database file is only changed later, by a checkpoint that copies committed pages. A reader
 //! or a restarted process replays the committed frames of the WAL and ignores a torn tail, so
@@ -35,7 +35,7 @@
 //! Every cycle starts the server (`--demo`, fresh temporary database on the first cycle, the
 //! same one after), puts load on it — orders placed with an API token, logins of `demo-spa` with
 //! `offline_access` followed by refresh after refresh, and revocations — and kills it 50 to
-//! 400 ms into the load. With the server dead, the database file is opened read-only and checked;
+//! 400 ms into the load. With the server dead, the database file is opened and checked;
 //! then the server is restarted and the same promises are checked over HTTP.
 //!
 //! `CRASH_SEED` reruns a seed (the seed fixes kill delays, choices, products and quantities;
@@ -51,11 +51,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use backend::storage::{Db, Settings};
 use process::{Server, Site};
 use reqwest::StatusCode;
 use serde_json::Value;
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, Connection, Row, SqliteConnection};
 
 const SPA: &str = "demo-spa";
 const DEFAULT_CYCLES: u32 = 20;
@@ -583,62 +582,45 @@ impl World {
     }
 }
 
-/// With the server dead: the database file, read-only, as the crash left it.
+/// With the server dead: the database as the crash left it, read through the storage seam.
 async fn check_database(
     site: &Site,
     world: &mut World,
     chains: &mut [Chain],
     cycle_unanswered_orders: u64,
 ) {
-    let mut db = SqliteConnectOptions::new()
-        .filename(&site.db_path)
-        .read_only(true)
-        .connect()
-        .await
-        .unwrap();
+    let url = format!("sqlite://{}", site.db_path.display());
+    let db = Db::connect(&Settings::new(&url)).await.unwrap();
 
-    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
-        .fetch_one(&mut db)
-        .await
-        .unwrap();
-    assert_eq!(integrity, "ok", "the database is intact after SIGKILL");
-    let dangling = sqlx::query("PRAGMA foreign_key_check")
-        .fetch_all(&mut db)
-        .await
-        .unwrap();
-    assert!(dangling.is_empty(), "no row points to a missing row");
+    let problems = db.integrity_problems().await.unwrap();
+    assert!(
+        problems.is_empty(),
+        "the database is intact after SIGKILL, and no row points to a missing row: {problems:?}"
+    );
 
     // Orders: every acknowledged one is there as acknowledged; every row is whole; rows nobody
     // acknowledged are only as many as the answers that were cut.
-    let rows = sqlx::query(
-        "SELECT o.id, o.owner, o.client_id, o.product_id, o.quantity, o.unit_price_cents,
-                o.created_at, p.name, p.price_cents
-         FROM orders o LEFT JOIN products p ON p.id = o.product_id",
-    )
-    .fetch_all(&mut db)
-    .await
-    .unwrap();
     let mut stored = BTreeSet::new();
-    for row in &rows {
-        let id: i64 = row.get("id");
-        let product_name: Option<String> = row.get("name");
-        let price: Option<i64> = row.get("price_cents");
-        let unit: i64 = row.get("unit_price_cents");
-        let quantity: i64 = row.get("quantity");
-        let owner: String = row.get("owner");
-        let created_at: String = row.get("created_at");
-        let client_id: String = row.get("client_id");
-        assert!(product_name.is_some(), "order {id} has its product");
-        assert_eq!(Some(unit), price, "order {id} has its price");
-        assert!((1..=100).contains(&quantity), "order {id}: quantity");
-        assert_eq!(owner, world.owner, "order {id}: owner");
-        assert!(!created_at.is_empty(), "order {id}: created_at");
-        assert!(client_id.starts_with("api-token:"), "order {id}: client");
+    for row in db.all_orders().await.unwrap() {
+        let id = row.id;
+        assert!(row.product_name.is_some(), "order {id} has its product");
+        assert_eq!(
+            Some(row.unit_price_cents),
+            row.product_price_cents,
+            "order {id} has its price"
+        );
+        assert!((1..=100).contains(&row.quantity), "order {id}: quantity");
+        assert_eq!(row.owner, world.owner, "order {id}: owner");
+        assert!(row.created_at.unix() > 0, "order {id}: created_at");
+        assert!(
+            row.client_id.starts_with("api-token:"),
+            "order {id}: client"
+        );
         if let Some(acked) = world.orders.get(&id) {
-            assert_eq!(acked["product_id"], row.get::<i64, _>("product_id"));
-            assert_eq!(acked["quantity"], quantity);
-            assert_eq!(acked["unit_price_cents"], unit);
-            assert_eq!(acked["created_at"], created_at.as_str());
+            assert_eq!(acked["product_id"], row.product_id);
+            assert_eq!(acked["quantity"], row.quantity);
+            assert_eq!(acked["unit_price_cents"], row.unit_price_cents);
+            assert_eq!(acked["created_at"], row.created_at.rfc3339().as_str());
         }
         stored.insert(id);
     }
@@ -669,23 +651,12 @@ async fn check_database(
     // a token and storing its successor): exactly one unused refresh token per family, and one
     // access token per refresh token. (Rotation in two transactions failed this in the first
     // cycle of every run.)
-    let grants = sqlx::query(
-        "SELECT g.id,
-                (SELECT count(*) FROM refresh_tokens r WHERE r.grant_id = g.id) AS tokens,
-                (SELECT count(*) FROM refresh_tokens r WHERE r.grant_id = g.id
-                                                       AND r.used_at IS NULL) AS unused,
-                (SELECT count(*) FROM access_tokens a WHERE a.grant_id = g.id) AS access
-         FROM grants g",
-    )
-    .fetch_all(&mut db)
-    .await
-    .unwrap();
-    for grant in &grants {
-        let id: String = grant.get("id");
-        let (tokens, unused, access): (i64, i64, i64) = (
-            grant.get("tokens"),
-            grant.get("unused"),
-            grant.get("access"),
+    for family in db.grant_families().await.unwrap() {
+        let id = &family.grant_id;
+        let (tokens, unused, access) = (
+            family.refresh_tokens,
+            family.unused_refresh_tokens,
+            family.access_tokens,
         );
         assert_eq!(
             unused, 1,
@@ -697,18 +668,15 @@ async fn check_database(
             "grant {id}: an access token per refresh token"
         );
     }
-    let orphans: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM authorization_codes c
-         WHERE c.grant_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.id = c.grant_id)",
-    )
-    .fetch_one(&mut db)
-    .await
-    .unwrap();
-    assert_eq!(orphans, 0, "a code names a grant that is not there");
+    assert_eq!(
+        db.codes_naming_missing_grants().await.unwrap(),
+        0,
+        "a code names a grant that is not there"
+    );
 
     // Every family whose end was acknowledged is still revoked.
     for token in &world.revoked {
-        let state = token_state(&mut db, token).await;
+        let state = token_state(&db, token).await;
         assert!(state.revoked, "an acknowledged revocation was lost");
     }
 
@@ -716,7 +684,7 @@ async fn check_database(
     // here and must be what the restarted server does.
     for chain in chains.iter_mut() {
         if let Some(previous) = &chain.previous {
-            let state = token_state(&mut db, previous).await;
+            let state = token_state(&db, previous).await;
             assert!(
                 state.used,
                 "a rotation was acknowledged; its old token stays spent"
@@ -725,7 +693,7 @@ async fn check_database(
         let Some(current) = &chain.current else {
             continue;
         };
-        let state = token_state(&mut db, current).await;
+        let state = token_state(&db, current).await;
         chain.current_works = match chain.in_flight {
             None | Some(Op::Login) => {
                 assert!(
@@ -754,7 +722,7 @@ async fn check_database(
             }
         };
     }
-    db.close().await.unwrap();
+    db.close().await;
 }
 
 struct TokenState {
@@ -762,19 +730,15 @@ struct TokenState {
     revoked: bool,
 }
 
-async fn token_state(db: &mut SqliteConnection, token: &str) -> TokenState {
-    let row = sqlx::query(
-        "SELECT r.used_at IS NOT NULL AS used, g.revoked_at IS NOT NULL AS revoked
-         FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = ?",
-    )
-    .bind(backend::crypto::sha256_hex(token))
-    .fetch_optional(&mut *db)
-    .await
-    .unwrap()
-    .expect("an acknowledged refresh token is stored");
+async fn token_state(db: &Db, token: &str) -> TokenState {
+    let stored = db
+        .refresh_token(&backend::crypto::sha256_hex(token))
+        .await
+        .unwrap()
+        .expect("an acknowledged refresh token is stored");
     TokenState {
-        used: row.get("used"),
-        revoked: row.get("revoked"),
+        used: stored.used_at.is_some(),
+        revoked: stored.revoked_at.is_some(),
     }
 }
 

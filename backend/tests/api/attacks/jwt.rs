@@ -301,7 +301,7 @@ async fn algorithms_and_signatures() {
         .await
         .unwrap()
         .into_iter()
-        .find(|k| k.state == "next")
+        .find(|k| k.state == shared::admin::KeyState::Next)
         .expect("a published next key");
     cases.push(case(
         "RFC 7515 §4.1.4",
@@ -550,7 +550,7 @@ async fn claims() {
     let (app, key, header, base) = setup().await;
     let signed = |changes: Value| key.sign(&header, &with(&base, changes));
     let raw = |text: String| key.sign_raw(header.to_string().as_bytes(), text.as_bytes());
-    let now = backend::storage::now();
+    let now = app.clock.now().unix();
     let iss = app.api.clone();
 
     let mut cases = vec![

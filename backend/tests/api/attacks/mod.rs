@@ -36,7 +36,10 @@ impl EcKey {
     /// The server's current signing key, read from its database.
     pub async fn current(app: &TestApp) -> Self {
         let keys = app.db.signing_keys().await.unwrap();
-        let current = keys.iter().find(|k| k.state == "current").unwrap();
+        let current = keys
+            .iter()
+            .find(|k| k.state == shared::admin::KeyState::Current)
+            .unwrap();
         Self {
             key: SigningKey::from_pkcs8_der(&current.private_der).unwrap(),
             kid: current.kid.clone(),

@@ -133,16 +133,19 @@ async fn a_registered_uri_with_a_query() {
     let app = spawn_app().await;
     let registered = format!("{}/cb?tenant=1", app.app);
     app.db
-        .upsert_client(&backend::storage::NewClient {
-            id: "tenant-spa",
-            name: "Tenant app",
-            secret_hash: None,
-            first_party: true,
-            grant_types: &["authorization_code"],
-            scopes: "products:read",
-            redirect_uris: std::slice::from_ref(&registered),
-            lifetimes: backend::storage::Lifetimes::default(),
-        })
+        .upsert_client(
+            &backend::storage::NewClient {
+                id: "tenant-spa",
+                name: "Tenant app",
+                secret_hash: None,
+                first_party: true,
+                grant_types: &[shared::oauth::GrantType::AuthorizationCode],
+                scopes: &shared::scope::ScopeSet::parse("products:read").unwrap(),
+                redirect_uris: std::slice::from_ref(&registered),
+                lifetimes: backend::storage::Lifetimes::default(),
+            },
+            app.clock.now(),
+        )
         .await
         .unwrap();
     let mut auth = app.new_authorization();
@@ -213,10 +216,7 @@ async fn near_misses_at_the_token_endpoint() {
         .await;
     }
     for table in ["grants", "access_tokens", "refresh_tokens"] {
-        let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+        let n = app.db.count(table).await.unwrap();
         assert_eq!(n, 0, "nothing was issued: {table}");
     }
 }

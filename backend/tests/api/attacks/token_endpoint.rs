@@ -469,10 +469,7 @@ async fn stolen_codes() {
         "already used",
     )
     .await;
-    let grants: i64 = sqlx::query_scalar("SELECT count(*) FROM grants")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let grants = app.db.count("grants").await.unwrap();
     assert_eq!(grants, 0, "no tokens were issued from it");
 
     // The rightful client first, the thief second: the thief's replay revokes the login.

@@ -7,7 +7,67 @@ use shared::scope::ScopeSet;
 use url::Url;
 
 use crate::state::AppState;
-use crate::storage::ScopeInfo;
+use crate::storage::{self, ScopeInfo};
+
+/// Why the authorization endpoint answers with an error page of its own: the one error type of
+/// the server's HTML pages. Used where the client cannot be told by a redirect (RFC 6749
+/// §4.1.2.1: an unknown client or redirect URI), and when the server itself fails.
+#[derive(Debug)]
+pub struct PageError {
+    status: StatusCode,
+    message: String,
+}
+
+/// Seconds a browser is asked to wait when the database is unavailable.
+const UNAVAILABLE_RETRY_SECS: u64 = 5;
+
+impl PageError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, message)
+    }
+}
+
+impl From<storage::Error> for PageError {
+    fn from(e: storage::Error) -> Self {
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "database unavailable");
+            return Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The server's database is not answering. Nothing was changed; try again in a \
+                 few seconds.",
+            );
+        }
+        tracing::error!(error = %e, "an authorization page failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The login could not be completed. Try again.",
+        )
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let mut response = error(self.status, &self.message);
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(UNAVAILABLE_RETRY_SECS),
+            );
+        }
+        response
+    }
+}
 
 const STYLE: &str = r#"
 *{box-sizing:border-box}body{margin:0;min-height:100vh;display:grid;place-items:center;background:#f3f5f9;

@@ -20,10 +20,13 @@
 
 use std::time::Duration;
 
-use super::keys::{KeyRing, generate};
+use shared::admin::KeyState;
+
+use super::{KeyRing, KeySet, generate};
+use crate::clock::Timestamp;
 use crate::config::Config;
 use crate::events::{Event, EventKind};
-use crate::storage::{Db, StoredKey};
+use crate::storage::{self, Db, StoredKey};
 
 /// Clock skew allowed on `exp` (the same as `access_token::LEEWAY_SECS`).
 const LEEWAY_SECS: i64 = 30;
@@ -76,15 +79,19 @@ pub enum Step {
 }
 
 /// What the schedule asks for at `now`.
-pub fn plan(keys: &[StoredKey], now: i64, policy: &Policy) -> Vec<Step> {
+pub fn plan(keys: &[StoredKey], now: Timestamp, policy: &Policy) -> Vec<Step> {
     let mut steps = Vec::new();
-    let current = keys.iter().find(|k| k.state == "current");
-    let next = keys.iter().find(|k| k.state == "next");
+    let current = keys.iter().find(|k| k.state == KeyState::Current);
+    let next = keys.iter().find(|k| k.state == KeyState::Next);
     match (current, next) {
         (_, None) => steps.push(Step::CreateNext),
         (Some(current), Some(next)) => {
             let due = policy.rotation_interval.is_some_and(|interval| {
-                current.activated_at.unwrap_or(current.created_at) + interval <= now
+                current
+                    .activated_at
+                    .unwrap_or(current.created_at)
+                    .plus_secs(interval)
+                    <= now
             });
             if due && published_long_enough(next, now, policy) {
                 steps.push(Step::Rotate {
@@ -95,32 +102,37 @@ pub fn plan(keys: &[StoredKey], now: i64, policy: &Policy) -> Vec<Step> {
         }
         (None, Some(_)) => {}
     }
-    for key in keys.iter().filter(|k| k.state == "retired") {
-        if key.retired_at.unwrap_or(key.created_at) + policy.retired_for <= now {
+    for key in keys.iter().filter(|k| k.state == KeyState::Retired) {
+        if key
+            .retired_at
+            .unwrap_or(key.created_at)
+            .plus_secs(policy.retired_for)
+            <= now
+        {
             steps.push(Step::Remove(key.kid.clone()));
         }
     }
     steps
 }
 
-fn published_long_enough(next: &StoredKey, now: i64, policy: &Policy) -> bool {
-    next.created_at + policy.publish_for <= now
+fn published_long_enough(next: &StoredKey, now: Timestamp, policy: &Policy) -> bool {
+    next.created_at.plus_secs(policy.publish_for) <= now
 }
 
 /// Carries out `steps`; returns the events to log. A step that another instance has already
 /// taken is skipped.
-pub async fn apply(db: &Db, steps: &[Step], now: i64) -> anyhow::Result<Vec<Event>> {
+pub async fn apply(db: &Db, steps: &[Step], now: Timestamp) -> anyhow::Result<Vec<Event>> {
     let mut events = Vec::new();
     for step in steps {
         match step {
             Step::CreateNext => {
-                let key = generate("next", now)?;
+                let key = generate(KeyState::Next, now)?;
                 if db.insert_signing_key(&key).await? {
                     events.push(Event::new(EventKind::KeyCreated).detail(key.kid));
                 }
             }
             Step::Rotate { current, next } => {
-                let new_next = generate("next", now)?;
+                let new_next = generate(KeyState::Next, now)?;
                 if db
                     .rotate_signing_keys(current, next, &new_next, now)
                     .await?
@@ -142,11 +154,15 @@ pub async fn apply(db: &Db, steps: &[Step], now: i64) -> anyhow::Result<Vec<Even
 
 /// At start-up: a first `current` key if there is none (nothing can have cached a JWKS
 /// without it, so it may sign at once), then whatever the schedule asks for.
-pub async fn prepare(db: &Db, config: &Config, now: i64) -> anyhow::Result<(KeyRing, Vec<Event>)> {
+pub async fn prepare(
+    db: &Db,
+    config: &Config,
+    now: Timestamp,
+) -> anyhow::Result<(KeyRing, Vec<Event>)> {
     let mut events = Vec::new();
     let mut keys = db.signing_keys().await?;
-    if !keys.iter().any(|k| k.state == "current") {
-        let key = generate("current", now)?;
+    if !keys.iter().any(|k| k.state == KeyState::Current) {
+        let key = generate(KeyState::Current, now)?;
         if db.insert_signing_key(&key).await? {
             events.push(Event::new(EventKind::KeyCreated).detail(key.kid.clone()));
             events.push(Event::new(EventKind::KeyActivated).detail(key.kid));
@@ -156,7 +172,7 @@ pub async fn prepare(db: &Db, config: &Config, now: i64) -> anyhow::Result<(KeyR
     }
     let (round, keys) = scheduled_round(db, config, keys, now).await;
     events.extend(round?);
-    let ring = KeyRing::new(super::keys::KeySet::from_stored(&keys?)?);
+    let ring = KeyRing::new(KeySet::from_stored(&keys?)?);
     Ok((ring, events))
 }
 
@@ -166,7 +182,7 @@ async fn scheduled_round(
     db: &Db,
     config: &Config,
     keys: Vec<StoredKey>,
-    now: i64,
+    now: Timestamp,
 ) -> (anyhow::Result<Vec<Event>>, anyhow::Result<Vec<StoredKey>>) {
     let steps = plan(&keys, now, &Policy::new(config));
     if steps.is_empty() {
@@ -183,7 +199,7 @@ pub async fn maintain(
     db: &Db,
     config: &Config,
     ring: &KeyRing,
-    now: i64,
+    now: Timestamp,
 ) -> anyhow::Result<Vec<Event>> {
     let (round, keys) = scheduled_round(db, config, db.signing_keys().await?, now).await;
     if ring.refresh(&keys?)? {
@@ -200,17 +216,17 @@ pub async fn rotate_now(
     db: &Db,
     config: &Config,
     force: bool,
-    now: i64,
+    now: Timestamp,
 ) -> Result<Vec<Event>, RotateError> {
     let keys = db.signing_keys().await?;
     let policy = Policy::new(config);
-    let current = keys.iter().find(|k| k.state == "current");
-    let next = keys.iter().find(|k| k.state == "next");
+    let current = keys.iter().find(|k| k.state == KeyState::Current);
+    let next = keys.iter().find(|k| k.state == KeyState::Next);
     let (Some(current), Some(next)) = (current, next) else {
         let created: Vec<_> = apply(db, &[Step::CreateNext], now)
             .await?
             .into_iter()
-            .map(Event::into_row)
+            .map(|event| event.into_row(now))
             .collect();
         db.insert_events(&created).await?;
         return Err(RotateError::Refused(format!(
@@ -220,14 +236,17 @@ pub async fn rotate_now(
         )));
     };
     if !force && !published_long_enough(next, now, &policy) {
-        let wait = next.created_at + policy.publish_for - now;
+        let wait = next
+            .created_at
+            .plus_secs(policy.publish_for)
+            .secs_since(now);
         return Err(RotateError::Refused(format!(
             "the next key {} has been published for {} s; resource servers may cache the JWKS \
              for {} s, and servers reload keys within {} s: run the rotation again in {wait} s, \
              or force it to rotate now (a resource server with an older copy of the JWKS would \
              then refuse new tokens until it refetches it)",
             next.kid,
-            now - next.created_at,
+            now.secs_since(next.created_at),
             policy.jwks_max_age,
             policy.publish_for - policy.jwks_max_age
         )));
@@ -254,8 +273,8 @@ pub enum RotateError {
     Failed(#[from] anyhow::Error),
 }
 
-impl From<sqlx::Error> for RotateError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<storage::Error> for RotateError {
+    fn from(e: storage::Error) -> Self {
         Self::Failed(e.into())
     }
 }
@@ -273,7 +292,7 @@ mod tests {
 
     fn key(
         kid: &str,
-        state: &str,
+        state: KeyState,
         created: i64,
         activated: Option<i64>,
         retired: Option<i64>,
@@ -284,32 +303,36 @@ mod tests {
             private_der: Vec::new(),
             public_x: String::new(),
             public_y: String::new(),
-            state: state.into(),
-            created_at: created,
-            activated_at: activated,
-            retired_at: retired,
+            state,
+            created_at: Timestamp::from_unix(created),
+            activated_at: activated.map(Timestamp::from_unix),
+            retired_at: retired.map(Timestamp::from_unix),
         }
+    }
+
+    fn at(seconds: i64) -> Timestamp {
+        Timestamp::from_unix(seconds)
     }
 
     #[test]
     fn creates_a_next_key_when_there_is_none() {
-        let keys = [key("a", "current", 0, Some(0), None)];
-        assert_eq!(plan(&keys, 10, &POLICY), [Step::CreateNext]);
+        let keys = [key("a", KeyState::Current, 0, Some(0), None)];
+        assert_eq!(plan(&keys, at(10), &POLICY), [Step::CreateNext]);
     }
 
     #[test]
     fn rotates_when_due_and_the_next_key_is_known_to_caches() {
         let keys = [
-            key("a", "current", 0, Some(0), None),
-            key("b", "next", 950, None, None),
+            key("a", KeyState::Current, 0, Some(0), None),
+            key("b", KeyState::Next, 950, None, None),
         ];
-        assert_eq!(plan(&keys, 999, &POLICY), []);
+        assert_eq!(plan(&keys, at(999), &POLICY), []);
         // Due, but "b" has been published for only 50 s of the 110 it needs (a JWKS lifetime
         // of 100 s plus a reload interval).
-        assert_eq!(plan(&keys, 1000, &POLICY), []);
-        assert_eq!(plan(&keys, 1059, &POLICY), []);
+        assert_eq!(plan(&keys, at(1000), &POLICY), []);
+        assert_eq!(plan(&keys, at(1059), &POLICY), []);
         assert_eq!(
-            plan(&keys, 1060, &POLICY),
+            plan(&keys, at(1060), &POLICY),
             [Step::Rotate {
                 current: "a".into(),
                 next: "b".into()
@@ -319,7 +342,7 @@ mod tests {
             rotation_interval: None,
             ..POLICY
         };
-        assert_eq!(plan(&keys, 100_000, &manual_only), []);
+        assert_eq!(plan(&keys, at(100_000), &manual_only), []);
     }
 
     #[test]
@@ -337,11 +360,11 @@ mod tests {
     #[test]
     fn removes_retired_keys_once_their_tokens_have_expired() {
         let keys = [
-            key("a", "retired", 0, Some(0), Some(1000)),
-            key("b", "current", 10, Some(1000), None),
-            key("c", "next", 1000, None, None),
+            key("a", KeyState::Retired, 0, Some(0), Some(1000)),
+            key("b", KeyState::Current, 10, Some(1000), None),
+            key("c", KeyState::Next, 1000, None, None),
         ];
-        assert_eq!(plan(&keys, 1499, &POLICY), []);
-        assert_eq!(plan(&keys, 1500, &POLICY), [Step::Remove("a".into())]);
+        assert_eq!(plan(&keys, at(1499), &POLICY), []);
+        assert_eq!(plan(&keys, at(1500), &POLICY), [Step::Remove("a".into())]);
     }
 }

@@ -1,10 +1,12 @@
 //! Signing keys: generated on first start, persisted, published as a JWK Set. Their life cycle
-//! (next, current, retired, removed) is in [`super::rotation`].
+//! (next, current, retired, removed) is in [`rotation`].
 //!
 //! ES256 (ECDSA on P-256 with SHA-256) rather than EdDSA: both are asymmetric and compact, but
 //! ES256 is the one every JOSE library, every certified OpenID client and the browsers' WebCrypto
 //! verify, while EdDSA support is still missing in several of them (RFC 7518 §3.1 lists ES256 as
 //! "Recommended+"). Signatures are deterministic (RFC 6979), so a weak RNG cannot leak the key.
+
+pub mod rotation;
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -16,7 +18,9 @@ use p256::elliptic_curve::sec1::ToEncodedPoint;
 use p256::pkcs8::EncodePrivateKey;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use shared::admin::KeyState;
 
+use crate::clock::Timestamp;
 use crate::storage::StoredKey;
 
 pub const ALGORITHM: Algorithm = Algorithm::ES256;
@@ -29,7 +33,7 @@ pub struct KeySet {
     verifying: HashMap<String, DecodingKey>,
     jwks: Jwks,
     /// `(kid, state)` of every key, to tell whether the stored keys changed.
-    states: Vec<(String, String)>,
+    states: Vec<(String, KeyState)>,
 }
 
 /// The key set in use, replaced as a whole when the stored keys change (a rotation here or in
@@ -56,11 +60,8 @@ impl KeyRing {
     }
 }
 
-fn states(stored: &[StoredKey]) -> Vec<(String, String)> {
-    stored
-        .iter()
-        .map(|k| (k.kid.clone(), k.state.clone()))
-        .collect()
+fn states(stored: &[StoredKey]) -> Vec<(String, KeyState)> {
+    stored.iter().map(|k| (k.kid.clone(), k.state)).collect()
 }
 
 /// RFC 7517 §5.
@@ -88,7 +89,7 @@ impl KeySet {
     pub fn from_stored(stored: &[StoredKey]) -> anyhow::Result<Self> {
         let current = stored
             .iter()
-            .find(|k| k.state == "current")
+            .find(|k| k.state == KeyState::Current)
             .ok_or_else(|| anyhow::anyhow!("no current signing key"))?;
         let mut verifying = HashMap::new();
         let mut keys = Vec::new();
@@ -132,7 +133,7 @@ impl KeySet {
 /// A fresh P-256 key from the OS CSPRNG, in `state`; its `kid` is its RFC 7638 JWK
 /// thumbprint, so the id is derived from the key and can be recomputed by anyone holding the
 /// JWKS.
-pub fn generate(state: &str, now: i64) -> anyhow::Result<StoredKey> {
+pub fn generate(state: KeyState, now: Timestamp) -> anyhow::Result<StoredKey> {
     let secret = p256::SecretKey::random(&mut p256::elliptic_curve::rand_core::OsRng);
     let point = secret.public_key().to_encoded_point(false);
     let (Some(x), Some(y)) = (point.x(), point.y()) else {
@@ -150,9 +151,9 @@ pub fn generate(state: &str, now: i64) -> anyhow::Result<StoredKey> {
         private_der,
         public_x: x,
         public_y: y,
-        state: state.into(),
+        state,
         created_at: now,
-        activated_at: (state == "current").then_some(now),
+        activated_at: (state == KeyState::Current).then_some(now),
         retired_at: None,
     })
 }
@@ -169,7 +170,7 @@ mod tests {
 
     #[test]
     fn generated_keys_sign_and_verify() {
-        let key = generate("current", 0).unwrap();
+        let key = generate(KeyState::Current, Timestamp::from_unix(0)).unwrap();
         let set = KeySet::from_stored(std::slice::from_ref(&key)).unwrap();
         assert_eq!(set.jwks().keys.len(), 1);
         assert_eq!(set.jwks().keys[0].kid, key.kid);
@@ -196,7 +197,7 @@ mod tests {
 
     #[test]
     fn jwks_has_no_private_parts() {
-        let key = generate("current", 0).unwrap();
+        let key = generate(KeyState::Current, Timestamp::from_unix(0)).unwrap();
         let set = KeySet::from_stored(&[key]).unwrap();
         let json = serde_json::to_value(set.jwks()).unwrap();
         let jwk = &json["keys"][0];

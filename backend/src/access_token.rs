@@ -1,0 +1,337 @@
+//! Access tokens in the JWT profile of RFC 9068, and OpenID Connect ID tokens: what the
+//! authorization server ([`crate::oauth`]) signs and the API ([`crate::api`]) verifies, with
+//! the keys of [`crate::keys`]. Both sides use this one module, so they cannot disagree about
+//! what a valid token is.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, Header, Validation, decode, decode_header};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use shared::oauth::{ACCESS_TOKEN_TYP, AccessTokenClaims, TokenResponse};
+use shared::scope::ScopeSet;
+
+use crate::clock::Timestamp;
+use crate::config::Config;
+use crate::crypto;
+use crate::keys::KeyRing;
+use crate::storage::{self, Db, User};
+
+/// The one signing algorithm: fixed here, never read from a token (RFC 8725 §3.1).
+pub const ALGORITHM: Algorithm = Algorithm::ES256;
+/// Tokens this server issues are under 1 KiB; anything far larger is refused before parsing.
+pub const MAX_TOKEN_LEN: usize = 4096;
+/// Clock skew tolerated on `exp` and `nbf` (RFC 8725 §3.10 asks for a small one).
+pub const LEEWAY_SECS: i64 = 30;
+
+/// A freshly signed access token: the response to send, and the id and expiry to record.
+pub struct Issued {
+    pub response: TokenResponse,
+    pub jti: String,
+    pub expires_at: Timestamp,
+}
+
+/// Signing failed: the key in use could not sign (logged by the caller, answered 500).
+#[derive(Debug, thiserror::Error)]
+#[error("signing a token failed: {0}")]
+pub struct SigningError(#[from] jsonwebtoken::errors::Error);
+
+/// Issues and verifies this server's tokens: its issuer, the audience the API requires, the
+/// signing keys, and the claim checks built once at start-up (verification runs on every API
+/// request).
+pub struct AccessTokens {
+    issuer: String,
+    audience: String,
+    keys: Arc<KeyRing>,
+    validation: Validation,
+}
+
+/// What a subject's token is issued with.
+pub struct Subject<'a> {
+    /// A user id, or the client id for client credentials.
+    pub sub: &'a str,
+    pub client_id: &'a str,
+    pub scope: ScopeSet,
+    /// The access token's lifetime in seconds.
+    pub lifetime: u64,
+}
+
+impl AccessTokens {
+    pub fn new(config: &Config, keys: Arc<KeyRing>) -> Self {
+        let mut validation = Validation::new(ALGORITHM);
+        // `exp` and `nbf` are checked against the server's clock below, not the system's.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.set_issuer(&[config.issuer_str()]);
+        validation.set_audience(&[&config.audience]);
+        // `iat`, `jti`, `client_id` and `scope` are required by the claims type itself.
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        Self {
+            issuer: config.issuer_str().to_owned(),
+            audience: config.audience.clone(),
+            keys,
+            validation,
+        }
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
+    /// Signs an access token for `subject` at `now`.
+    pub fn issue(&self, subject: Subject<'_>, now: Timestamp) -> Result<Issued, SigningError> {
+        let claims = AccessTokenClaims {
+            iss: self.issuer.clone(),
+            sub: subject.sub.to_owned(),
+            aud: self.audience.clone(),
+            exp: now
+                .plus_secs(i64::try_from(subject.lifetime).unwrap_or(i64::MAX))
+                .unix(),
+            iat: now.unix(),
+            // 128 bits: unique without coordination between instances.
+            jti: crypto::random_token(16),
+            client_id: subject.client_id.to_owned(),
+            scope: subject.scope,
+            nbf: None,
+        };
+        let keys = self.keys.get();
+        let (kid, key) = keys.signing();
+        let mut header = Header::new(ALGORITHM);
+        header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
+        header.kid = Some(kid.to_owned());
+        let access_token = jsonwebtoken::encode(&header, &claims, key)?;
+        Ok(Issued {
+            response: TokenResponse {
+                access_token,
+                token_type: "Bearer".into(),
+                expires_in: subject.lifetime,
+                scope: claims.scope,
+                refresh_token: None,
+                id_token: None,
+            },
+            jti: claims.jti,
+            expires_at: Timestamp::from_unix(claims.exp),
+        })
+    }
+
+    /// [`AccessTokens::verify`], and not revoked: what every reader of access tokens (the API,
+    /// introspection, the backend-for-frontend) must check. RFC 7009 §2.1: revocation
+    /// invalidates the token. Every instance reads the shared database, so a token revoked at
+    /// `/revoke` or with its grant (logout, a reused refresh token, a replayed code, a disabled
+    /// user) is refused by all of them from the moment the revocation is committed, not at its
+    /// `exp`. The outer error is the database's; the inner one says why the token is refused.
+    pub async fn verify_live(
+        &self,
+        db: &Db,
+        token: &str,
+        now: Timestamp,
+    ) -> storage::Result<Result<AccessTokenClaims, &'static str>> {
+        let claims = match self.verify(token, now) {
+            Ok(claims) => claims,
+            Err(why) => return Ok(Err(why)),
+        };
+        if db.access_token_revoked(&claims.jti).await? {
+            return Ok(Err("the access token was revoked"));
+        }
+        Ok(Ok(claims))
+    }
+
+    /// Verifies an access token as RFC 9068 §4 and RFC 8725 ask: the algorithm is fixed by
+    /// the server (never read from the token), the key comes from our own key set by `kid`
+    /// (never from `jwk`/`jku`/`x5u`/`x5c` headers), and `typ`, `iss`, `aud`, `exp` and `nbf`
+    /// are all checked, times against `now`. The error says why, in words for a developer.
+    pub fn verify(&self, token: &str, now: Timestamp) -> Result<AccessTokenClaims, &'static str> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err("the access token is too long");
+        }
+        if token.split('.').count() != 3 {
+            return Err("the access token is not a JWT (expected three dot-separated parts)");
+        }
+        let header = decode_header(token).map_err(|_| "the access token's header is malformed")?;
+        if header.alg != ALGORITHM {
+            return Err(
+                "the access token is not signed with ES256, the only algorithm this API accepts",
+            );
+        }
+        let typ_ok = header.typ.as_deref().is_some_and(|t| {
+            t.eq_ignore_ascii_case(ACCESS_TOKEN_TYP) || t.eq_ignore_ascii_case("application/at+jwt")
+        });
+        if !typ_ok {
+            return Err("the token is not an access token (its typ header is not at+jwt)");
+        }
+        if header.crit.is_some() {
+            return Err(
+                "the access token has critical header parameters this API does not understand",
+            );
+        }
+        if header.jwk.is_some()
+            || header.jku.is_some()
+            || header.x5u.is_some()
+            || header.x5c.is_some()
+        {
+            return Err(
+                "the access token names its own key (jwk/jku/x5u/x5c); only the issuer's keys are trusted",
+            );
+        }
+        let kid = header.kid.ok_or("the access token has no kid header")?;
+        let keys = self.keys.get();
+        let key = keys
+            .verifying_key(&kid)
+            .ok_or("the access token was signed by an unknown key")?;
+
+        let data =
+            decode::<AccessTokenClaims>(token, key, &self.validation).map_err(|e| {
+                match e.kind() {
+                    ErrorKind::InvalidIssuer => "the access token was issued by another issuer",
+                    ErrorKind::InvalidAudience => "the access token is meant for another audience",
+                    ErrorKind::InvalidSignature => "the access token's signature is invalid",
+                    ErrorKind::MissingRequiredClaim(_) => "the access token lacks a required claim",
+                    _ => "the access token is malformed",
+                }
+            })?;
+        let claims = data.claims;
+        if claims.exp.saturating_add(LEEWAY_SECS) < now.unix() {
+            return Err("the access token expired");
+        }
+        if claims
+            .nbf
+            .is_some_and(|nbf| nbf.saturating_sub(LEEWAY_SECS) > now.unix())
+        {
+            return Err("the access token is not valid yet (nbf)");
+        }
+        Ok(claims)
+    }
+
+    /// An OpenID Connect ID token for `login`, to go with `response`'s access token, with the
+    /// user's claims that the granted scope allows.
+    pub fn id_token(
+        &self,
+        response: &TokenResponse,
+        login: &Authentication<'_>,
+        now: Timestamp,
+    ) -> Result<String, SigningError> {
+        let digest = Sha256::digest(response.access_token.as_bytes());
+        let (profile, email) = (
+            response.scope.contains("profile"),
+            response.scope.contains("email"),
+        );
+        let user = login.user;
+        let claims = IdTokenClaims {
+            iss: &self.issuer,
+            sub: &user.id,
+            aud: login.client_id,
+            // As long as the access token issued with it.
+            exp: now
+                .plus_secs(i64::try_from(response.expires_in).unwrap_or(i64::MAX))
+                .unix(),
+            iat: now.unix(),
+            auth_time: login.auth_time.unix(),
+            nonce: login.nonce,
+            at_hash: URL_SAFE_NO_PAD.encode(&digest[..16]),
+            preferred_username: profile.then_some(user.username.as_str()),
+            name: profile.then_some(user.name.as_str()),
+            email: email.then_some(user.email.as_str()),
+        };
+        let keys = self.keys.get();
+        let (kid, key) = keys.signing();
+        let mut header = Header::new(ALGORITHM);
+        header.kid = Some(kid.to_owned());
+        Ok(jsonwebtoken::encode(&header, &claims, key)?)
+    }
+}
+
+/// OpenID Connect Core §2 ID token claims.
+#[derive(Serialize)]
+struct IdTokenClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    /// The client, never the API: this is what keeps an ID token from passing as an access token.
+    aud: &'a str,
+    exp: i64,
+    iat: i64,
+    auth_time: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
+    /// §3.1.3.6: binds the ID token to the access token issued with it.
+    at_hash: String,
+    /// §5.4: with `profile`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    preferred_username: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    /// §5.4: with `email`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+}
+
+/// The login an ID token speaks about.
+pub struct Authentication<'a> {
+    pub user: &'a User,
+    pub client_id: &'a str,
+    pub auth_time: Timestamp,
+    pub nonce: Option<&'a str>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{KeySet, generate};
+    use clap::Parser;
+    use shared::admin::KeyState;
+
+    fn tokens() -> AccessTokens {
+        let config = Config::try_parse_from(["backend"]).unwrap();
+        let key = generate(KeyState::Current, Timestamp::from_unix(0)).unwrap();
+        let ring = KeyRing::new(KeySet::from_stored(&[key]).unwrap());
+        AccessTokens::new(&config, Arc::new(ring))
+    }
+
+    fn subject(lifetime: u64) -> Subject<'static> {
+        Subject {
+            sub: "usr_1",
+            client_id: "demo-spa",
+            scope: ScopeSet::parse("orders:read").unwrap(),
+            lifetime,
+        }
+    }
+
+    #[test]
+    fn expiry_is_checked_against_the_given_time_with_leeway() {
+        let tokens = tokens();
+        let t0 = Timestamp::from_unix(1_000_000);
+        let issued = tokens.issue(subject(900), t0).unwrap();
+        let token = &issued.response.access_token;
+        assert_eq!(issued.expires_at, t0.plus_secs(900));
+        assert!(tokens.verify(token, t0).is_ok());
+        assert!(
+            tokens
+                .verify(token, t0.plus_secs(900 + LEEWAY_SECS))
+                .is_ok()
+        );
+        assert_eq!(
+            tokens.verify(token, t0.plus_secs(900 + LEEWAY_SECS + 1)),
+            Err("the access token expired")
+        );
+    }
+
+    #[test]
+    fn another_servers_key_is_unknown() {
+        let issued = tokens()
+            .issue(subject(60), Timestamp::from_unix(1_000_000))
+            .unwrap();
+        assert_eq!(
+            tokens().verify(
+                &issued.response.access_token,
+                Timestamp::from_unix(1_000_000)
+            ),
+            Err("the access token was signed by an unknown key")
+        );
+    }
+}

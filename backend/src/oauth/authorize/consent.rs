@@ -1,0 +1,248 @@
+//! The consent screen: after logging in to a third-party client (one not flagged first-party),
+//! the user sees what the client asks for, in plain words, and allows or denies it. A denial
+//! goes back to the client as `access_denied` (RFC 6749 §4.1.2.1). What a user allowed is
+//! remembered per client, and asked again only when a client asks for more.
+//!
+//! The login has already happened, so the authorization request is kept server-side under a
+//! one-time ticket (at most five minutes), bound to the browser's anti-forgery token: the
+//! consent form carries only the ticket, that token and the answer, nothing the browser sends
+//! can change what is granted, and a ticket carried to another browser answers nothing. The
+//! ticket is in the database, so the answer may land on any instance.
+
+use std::net::IpAddr;
+
+use super::page::PageError;
+use super::response::{code_expiry, issue_code};
+use crate::clock::Timestamp;
+use crate::crypto;
+use crate::events::{Event, EventKind};
+use crate::state::AppState;
+use crate::storage::{self, Client, CodeGrant, ConsentTicket, ScopeInfo};
+
+const TICKET_TTL_SECS: i64 = 300;
+
+/// `Some(scopes to show)` if the user must be asked before `grant` is issued.
+pub async fn needed(
+    state: &AppState,
+    client: &Client,
+    grant: &CodeGrant,
+) -> storage::Result<Option<Vec<ScopeInfo>>> {
+    if client.first_party {
+        return Ok(None);
+    }
+    let catalogue = state.db.scope_catalogue().await?;
+    let consented = state.db.consented_scope(&grant.user_id, &client.id).await?;
+    let info = |name: &str| {
+        catalogue
+            .iter()
+            .find(|s| s.name == name)
+            .cloned()
+            // A scope missing from the catalogue is shown by name and always needs consent.
+            .unwrap_or_else(|| ScopeInfo {
+                name: name.to_owned(),
+                description: name.to_owned(),
+                consent_required: true,
+            })
+    };
+    let shown: Vec<ScopeInfo> = grant.scope.iter().map(info).collect();
+    let unanswered = shown
+        .iter()
+        .any(|s| s.consent_required && !consented.contains(&s.name));
+    Ok(unanswered.then_some(shown))
+}
+
+/// Keeps `grant` under a new ticket, bound to the browser's anti-forgery token `csrf`, until
+/// the user answers; returns the ticket for the consent form.
+pub async fn ask(
+    state: &AppState,
+    grant: &CodeGrant,
+    client_state: Option<String>,
+    csrf: &str,
+    now: Timestamp,
+) -> storage::Result<String> {
+    let ticket = crypto::random_token(32);
+    let stored = ConsentTicket {
+        user_id: grant.user_id.clone(),
+        client_id: grant.client_id.clone(),
+        redirect_uri: grant.redirect_uri.clone(),
+        scope: grant.scope.clone(),
+        state: client_state,
+        code_challenge: grant.code_challenge.clone(),
+        nonce: grant.nonce.clone(),
+        auth_time: grant.auth_time,
+        expires_at: now.plus_secs(TICKET_TTL_SECS),
+    };
+    state
+        .db
+        .insert_consent_ticket(
+            &crypto::sha256_hex(&ticket),
+            &crypto::sha256_hex(csrf),
+            &stored,
+        )
+        .await?;
+    Ok(ticket)
+}
+
+/// How an answer on the consent screen ends.
+#[derive(Debug)]
+pub enum Answered {
+    /// The ticket is unknown, spent, expired, from another browser, or its client changed.
+    Expired,
+    /// Back to the client with `access_denied`.
+    Denied {
+        redirect_uri: String,
+        state: Option<String>,
+    },
+    /// Back to the client with a code.
+    Allowed {
+        redirect_uri: String,
+        state: Option<String>,
+        code: String,
+    },
+}
+
+/// The user's answer `allow` to the ticket `ticket`, from the browser with the anti-forgery
+/// token `csrf`, at `now`. The ticket is spent whatever the answer.
+pub async fn answer(
+    state: &AppState,
+    ticket: &str,
+    csrf: &str,
+    allow: bool,
+    address: IpAddr,
+    now: Timestamp,
+) -> Result<Answered, PageError> {
+    let Some(ticket) = state
+        .db
+        .take_consent_ticket(&crypto::sha256_hex(ticket), &crypto::sha256_hex(csrf), now)
+        .await?
+    else {
+        return Ok(Answered::Expired);
+    };
+    // The client may have been changed while the user read the page: its redirect URI must
+    // still be registered before anything is sent there.
+    let client = match state.db.client(&ticket.client_id).await? {
+        Some(client) if client.redirect_uris.contains(&ticket.redirect_uri) => client,
+        _ => return Ok(Answered::Expired),
+    };
+    let event = Event::new(if allow {
+        EventKind::ConsentGranted
+    } else {
+        EventKind::ConsentDenied
+    })
+    .client(&client.id)
+    .user(&ticket.user_id)
+    .address(address)
+    .detail(format!("scope {}", ticket.scope));
+    state.events.record(event).await;
+    if !allow {
+        return Ok(Answered::Denied {
+            redirect_uri: ticket.redirect_uri,
+            state: ticket.state,
+        });
+    }
+    state
+        .db
+        .add_consent(&ticket.user_id, &ticket.client_id, &ticket.scope, now)
+        .await?;
+    let grant = CodeGrant {
+        client_id: client.id,
+        user_id: ticket.user_id,
+        redirect_uri: ticket.redirect_uri,
+        scope: ticket.scope,
+        code_challenge: ticket.code_challenge,
+        nonce: ticket.nonce,
+        auth_time: ticket.auth_time,
+        expires_at: code_expiry(state, now),
+    };
+    let code = issue_code(state, &grant).await?;
+    Ok(Answered::Allowed {
+        redirect_uri: grant.redirect_uri,
+        state: ticket.state,
+        code,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+    use std::time::Duration;
+
+    use shared::pkce::CodeVerifier;
+    use shared::scope::ScopeSet;
+
+    use super::*;
+    use crate::state::testing::demo_state;
+
+    const HERE: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+    async fn partner_grant(state: &AppState, scope: &str) -> CodeGrant {
+        let user = state.db.user_by_username("user0").await.unwrap().unwrap();
+        let now = state.clock.now();
+        CodeGrant {
+            client_id: "demo-partner".into(),
+            user_id: user.id,
+            redirect_uri: "http://127.0.0.1:8080/callback".into(),
+            scope: ScopeSet::parse(scope).unwrap(),
+            code_challenge: CodeVerifier::from_random_bytes(&[1; 32]).challenge(),
+            nonce: None,
+            auth_time: now,
+            expires_at: now.plus_secs(60),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_answer_counts_once_in_the_browser_that_was_asked_and_is_remembered() {
+        let (state, _dir) = demo_state(&[]).await;
+        let partner = state.db.client("demo-partner").await.unwrap().unwrap();
+        let grant = partner_grant(&state, "openid orders:read").await;
+        assert!(needed(&state, &partner, &grant).await.unwrap().is_some());
+        let now = state.clock.now();
+        let ticket = ask(&state, &grant, Some("s".into()), "csrf-a", now)
+            .await
+            .unwrap();
+        // Another browser's token: nothing, and the ticket is gone.
+        assert!(matches!(
+            answer(&state, &ticket, "csrf-b", true, HERE, now)
+                .await
+                .unwrap(),
+            Answered::Expired
+        ));
+        let ticket = ask(&state, &grant, Some("s".into()), "csrf-a", now)
+            .await
+            .unwrap();
+        match answer(&state, &ticket, "csrf-a", true, HERE, now)
+            .await
+            .unwrap()
+        {
+            Answered::Allowed { state: s, .. } => assert_eq!(s.as_deref(), Some("s")),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            answer(&state, &ticket, "csrf-a", true, HERE, now)
+                .await
+                .unwrap(),
+            Answered::Expired
+        ));
+        // Remembered: the same request needs no consent; a wider one does.
+        assert!(needed(&state, &partner, &grant).await.unwrap().is_none());
+        let wider = partner_grant(&state, "openid orders:read orders:write").await;
+        assert!(needed(&state, &partner, &wider).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_ticket_lasts_five_minutes() {
+        let (state, _dir) = demo_state(&[]).await;
+        let grant = partner_grant(&state, "orders:read").await;
+        let ticket = ask(&state, &grant, None, "c", state.clock.now())
+            .await
+            .unwrap();
+        state.clock.advance(Duration::from_secs(300));
+        assert!(matches!(
+            answer(&state, &ticket, "c", true, HERE, state.clock.now())
+                .await
+                .unwrap(),
+            Answered::Expired
+        ));
+        assert_eq!(state.db.count("authorization_codes").await.unwrap(), 0);
+    }
+}

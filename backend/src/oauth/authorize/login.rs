@@ -1,0 +1,269 @@
+//! The login: a username and password checked under the rate limits, and then a code for the
+//! client, or the consent screen first (see [`super::consent`]).
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use super::consent;
+use super::page::PageError;
+use super::request::AuthorizationRequest;
+use super::response::{code_expiry, issue_code};
+use crate::clock::Timestamp;
+use crate::crypto;
+use crate::events::{Event, EventKind};
+use crate::oauth::scope_for_user;
+use crate::state::AppState;
+use crate::storage::{CodeGrant, ScopeInfo, User};
+use crate::throttle::{Verdict, address_key};
+
+const MAX_USERNAME_LEN: usize = 256;
+/// Bounds the work one login attempt can cost the server.
+const MAX_PASSWORD_LEN: usize = 1024;
+
+/// What the user did on the login form.
+pub enum Attempt<'a> {
+    Cancel,
+    LogIn {
+        username: &'a str,
+        password: &'a str,
+    },
+}
+
+/// How a login attempt ends.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Show the form again, with this message.
+    Retry(&'static str),
+    /// Too many attempts: the form again, answered 429 with `Retry-After`.
+    Throttled(Duration),
+    /// The user cancelled: the client hears `access_denied`.
+    Cancelled,
+    /// Logged in: back to the client with this code.
+    Code(String),
+    /// Logged in, but the client needs the user's consent first: the consent screen for these
+    /// scopes, answering under this ticket.
+    Consent {
+        ticket: String,
+        scopes: Vec<ScopeInfo>,
+    },
+}
+
+/// One post of the login form for `request`, from `address`, at `now_ms`. `csrf` is the
+/// browser's anti-forgery token (the consent ticket is bound to it).
+///
+/// Every post counts against the address before anything else happens (RFC 9700 §4.16 leaves
+/// the means open; OWASP asks for limits per account and per source). A failure for the
+/// username is reserved before the password is hashed, and given back if the password is right:
+/// a throttled guess costs no Argon2 run, and the right password gets the same 429 as a wrong
+/// one, so the throttle reveals nothing. Both limits are counted in the database, so across
+/// every instance.
+pub async fn log_in(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    attempt: Attempt<'_>,
+    csrf: &str,
+    address: IpAddr,
+    now_ms: i64,
+) -> Result<Outcome, PageError> {
+    let throttles = &state.throttles;
+    let db = &state.db;
+    match throttles
+        .login_per_address
+        .hit(db, &address_key(address), now_ms)
+        .await?
+    {
+        Verdict::Refused(wait) => return Ok(Outcome::Throttled(wait)),
+        Verdict::LastAllowed => {
+            let event = Event::new(EventKind::LoginThrottled)
+                .address(address)
+                .detail("login attempts from this address");
+            state.events.record(event).await;
+        }
+        Verdict::Allowed => {}
+    }
+    let (username, password) = match attempt {
+        Attempt::Cancel => {
+            let event = Event::new(EventKind::ConsentDenied)
+                .client(&request.client.id)
+                .address(address)
+                .detail("cancelled at the login form");
+            state.events.record(event).await;
+            return Ok(Outcome::Cancelled);
+        }
+        Attempt::LogIn { username, password } => (username, password),
+    };
+    if username.is_empty() || password.is_empty() {
+        return Ok(Outcome::Retry("Enter your username and password."));
+    }
+    if username.len() > MAX_USERNAME_LEN || password.len() > MAX_PASSWORD_LEN {
+        return Ok(Outcome::Retry("Invalid username or password."));
+    }
+    let user_exhausted = match throttles.login_per_user.hit(db, username, now_ms).await? {
+        Verdict::Refused(wait) => return Ok(Outcome::Throttled(wait)),
+        verdict => verdict == Verdict::LastAllowed,
+    };
+    let checked = check_password(state, username, password).await;
+    if !matches!(checked, Ok(None)) {
+        throttles
+            .login_per_user
+            .refund(db, username, now_ms)
+            .await?;
+    }
+    let Some(user) = checked? else {
+        let event = Event::new(EventKind::LoginFailed)
+            .client(&request.client.id)
+            .user(username)
+            .address(address);
+        state.events.record(event).await;
+        if user_exhausted {
+            let event = Event::new(EventKind::LoginThrottled)
+                .user(username)
+                .address(address)
+                .detail("failed logins for this username");
+            state.events.record(event).await;
+        }
+        return Ok(Outcome::Retry("Invalid username or password."));
+    };
+    let event = Event::new(EventKind::LoginSucceeded)
+        .client(&request.client.id)
+        .user(&user.id)
+        .address(address);
+    state.events.record(event).await;
+
+    let now = Timestamp::from_unix(now_ms.div_euclid(1000));
+    let grant = CodeGrant {
+        client_id: request.client.id.clone(),
+        redirect_uri: request.redirect_uri.clone(),
+        // RFC 6749 §3.3: what the user's role does not allow is left out, not refused; the
+        // token response says what was granted.
+        scope: scope_for_user(&user, request.scope.clone()),
+        user_id: user.id,
+        code_challenge: request.code_challenge.clone(),
+        nonce: request.nonce.clone(),
+        auth_time: now,
+        expires_at: code_expiry(state, now),
+    };
+    match consent::needed(state, &request.client, &grant).await? {
+        None => Ok(Outcome::Code(issue_code(state, &grant).await?)),
+        Some(scopes) => {
+            let ticket = consent::ask(state, &grant, request.state.clone(), csrf, now).await?;
+            Ok(Outcome::Consent { ticket, scopes })
+        }
+    }
+}
+
+/// The user `username` names, if `password` is theirs and they are enabled. Argon2 is
+/// deliberately slow, so it runs off the async workers; an unknown user costs the same time.
+async fn check_password(
+    state: &AppState,
+    username: &str,
+    password: &str,
+) -> Result<Option<User>, PageError> {
+    let user = state.db.user_by_username(username).await?;
+    let password = password.to_owned();
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    let valid =
+        tokio::task::spawn_blocking(move || crypto::verify_password(&password, stored.as_deref()))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "checking a password failed");
+                PageError::new(
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "The login could not be completed. Try again.",
+                )
+            })?;
+    Ok(user.filter(|u| valid && !u.disabled))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::oauth::params::Params;
+    use crate::state::testing::demo_state;
+
+    async fn request(state: &AppState, client: &str) -> AuthorizationRequest {
+        let raw = format!(
+            "response_type=code&client_id={client}\
+             &redirect_uri=http%3A%2F%2F127.0.0.1%3A8080%2Fcallback&scope=openid+orders:read\
+             &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
+        );
+        AuthorizationRequest::validate(&state.db, &Params::parse(raw.as_bytes()).unwrap())
+            .await
+            .unwrap()
+    }
+
+    const HERE: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+    #[tokio::test]
+    async fn a_first_party_login_gets_a_code_and_a_third_party_one_asks_first() {
+        let (state, _dir) = demo_state(&[]).await;
+        let now_ms = state.clock.now_ms();
+        let attempt = || Attempt::LogIn {
+            username: "user0",
+            password: "password0",
+        };
+        let spa = request(&state, "demo-spa").await;
+        let outcome = log_in(&state, &spa, attempt(), "csrf", HERE, now_ms)
+            .await
+            .unwrap();
+        assert!(matches!(outcome, Outcome::Code(_)), "{outcome:?}");
+        assert_eq!(state.db.count("authorization_codes").await.unwrap(), 1);
+
+        let partner = request(&state, "demo-partner").await;
+        match log_in(&state, &partner, attempt(), "csrf", HERE, now_ms)
+            .await
+            .unwrap()
+        {
+            Outcome::Consent { scopes, .. } => {
+                let names: Vec<&str> = scopes.iter().map(|s| s.name.as_str()).collect();
+                assert_eq!(names, ["openid", "orders:read"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(state.db.count("consent_tickets").await.unwrap(), 1);
+        assert_eq!(state.db.count("authorization_codes").await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn failed_logins_are_limited_per_username_and_the_right_password_gets_no_hint() {
+        let (state, _dir) = demo_state(&["--login-failures-per-user", "2/300"]).await;
+        let spa = request(&state, "demo-spa").await;
+        let now_ms = state.clock.now_ms();
+        let wrong = || Attempt::LogIn {
+            username: "user0",
+            password: "wrong-password",
+        };
+        for _ in 0..2 {
+            let outcome = log_in(&state, &spa, wrong(), "c", HERE, now_ms)
+                .await
+                .unwrap();
+            assert!(matches!(outcome, Outcome::Retry(_)), "{outcome:?}");
+        }
+        let right = Attempt::LogIn {
+            username: "user0",
+            password: "password0",
+        };
+        let outcome = log_in(&state, &spa, right, "c", HERE, now_ms)
+            .await
+            .unwrap();
+        assert!(matches!(outcome, Outcome::Throttled(_)), "{outcome:?}");
+        // Another username is not affected; after the interval, one more try.
+        let other = Attempt::LogIn {
+            username: "user1",
+            password: "password1",
+        };
+        let outcome = log_in(&state, &spa, other, "c", HERE, now_ms)
+            .await
+            .unwrap();
+        assert!(matches!(outcome, Outcome::Code(_)), "{outcome:?}");
+        let later = now_ms + 150_000;
+        let right = Attempt::LogIn {
+            username: "user0",
+            password: "password0",
+        };
+        let outcome = log_in(&state, &spa, right, "c", HERE, later).await.unwrap();
+        assert!(matches!(outcome, Outcome::Code(_)), "{outcome:?}");
+    }
+}

@@ -1,0 +1,229 @@
+//! The authorization endpoint (RFC 6749 §3.1, §4.1.1), its login form and consent screen.
+//!
+//! `GET /authorize` validates the request ([`request`]) and shows a login form; the form posts
+//! to `POST /authorize/login`, which validates the same request again, checks the password
+//! ([`login`]) and redirects back to the client with a code ([`response`]), or shows the
+//! consent screen first ([`consent`]), whose answer posts to `POST /authorize/consent`.
+//! Nothing is stored until the login succeeds. The handlers here only parse, call and render.
+
+mod consent;
+mod login;
+pub mod page;
+mod request;
+mod response;
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use shared::pkce::METHOD_S256;
+
+use self::consent::Answered;
+use self::login::{Attempt, Outcome};
+use self::page::PageError;
+use self::request::{AuthorizationRequest, Refusal};
+use self::response::{CSRF_COOKIE, denied, redirect, set_csrf_cookie, with_code};
+use super::params::Params;
+use crate::client_addr::ClientAddr;
+use crate::crypto;
+use crate::state::AppState;
+use crate::throttle::retry_after_secs;
+use crate::web;
+
+/// `GET /authorize`: the login form for a valid request; an error page, or a redirect with the
+/// error, for an invalid one.
+pub async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let params = match Params::parse(query.unwrap_or_default().as_bytes()) {
+        Ok(params) => params,
+        Err(e) => return PageError::bad_request(e.to_string()).into_response(),
+    };
+    match AuthorizationRequest::validate(&state.db, &params).await {
+        Ok(request) => {
+            let csrf = crypto::random_token(32);
+            let mut response = login_form(&state, &request, &csrf, None);
+            set_csrf_cookie(&state, &mut response, Some(&csrf));
+            response
+        }
+        Err(refusal) => refuse(&state, refusal),
+    }
+}
+
+/// `POST /authorize/login`: the login form's answer.
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = match checked_form(&headers, &body) {
+        Ok(params) => params,
+        Err(refused) => return refused.into_response(),
+    };
+    let request = match AuthorizationRequest::validate(&state.db, &params).await {
+        Ok(request) => request,
+        Err(refusal) => return refuse(&state, refusal),
+    };
+    let csrf = params.get("csrf_token").unwrap_or_default();
+    let attempt = if params.get("action") == Some("cancel") {
+        Attempt::Cancel
+    } else {
+        Attempt::LogIn {
+            username: params.get("username").unwrap_or_default(),
+            password: params.get("password").unwrap_or_default(),
+        }
+    };
+    let now_ms = state.clock.now_ms();
+    match login::log_in(&state, &request, attempt, csrf, address, now_ms).await {
+        Ok(Outcome::Retry(message)) => login_form(&state, &request, csrf, Some(message)),
+        Ok(Outcome::Throttled(wait)) => too_many_attempts(&state, &request, csrf, wait),
+        Ok(Outcome::Cancelled) => denied(&state, &request.redirect_uri, request.state.as_deref()),
+        Ok(Outcome::Code(code)) => with_code(
+            &state,
+            &request.redirect_uri,
+            &code,
+            request.state.as_deref(),
+        ),
+        Ok(Outcome::Consent { ticket, scopes }) => page::consent(
+            &state,
+            &request.client.name,
+            &scopes,
+            &[("csrf_token", csrf.to_owned()), ("ticket", ticket)],
+            &request.redirect_uri,
+        ),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// `POST /authorize/consent`: the user's answer on the consent screen.
+pub async fn consent(
+    State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = match checked_form(&headers, &body) {
+        Ok(params) => params,
+        Err(refused) => return refused.into_response(),
+    };
+    let allow = match params.get("decision") {
+        Some("allow") => true,
+        Some("deny") => false,
+        _ => {
+            return PageError::bad_request(
+                "The consent form was sent without an answer (allow or deny).",
+            )
+            .into_response();
+        }
+    };
+    let Some(ticket) = params.get("ticket").filter(|t| t.len() <= 128) else {
+        return PageError::bad_request("The consent form has no ticket.").into_response();
+    };
+    let csrf = params.get("csrf_token").unwrap_or_default();
+    let now = state.clock.now();
+    match consent::answer(&state, ticket, csrf, allow, address, now).await {
+        Ok(Answered::Expired) => PageError::bad_request(
+            "This consent request has expired or was already answered. Go back to the \
+             application and log in again.",
+        )
+        .into_response(),
+        Ok(Answered::Denied {
+            redirect_uri,
+            state: client_state,
+        }) => denied(&state, &redirect_uri, client_state.as_deref()),
+        Ok(Answered::Allowed {
+            redirect_uri,
+            state: client_state,
+            code,
+        }) => with_code(&state, &redirect_uri, &code, client_state.as_deref()),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// The body of a form this server's own page posted: parsed, and with the double-submit
+/// anti-forgery check passed (the login and consent forms).
+fn checked_form(headers: &HeaderMap, body: &[u8]) -> Result<Params, PageError> {
+    let params = Params::parse(body).map_err(|e| PageError::bad_request(e.to_string()))?;
+    let csrf_ok = match (params.get("csrf_token"), web::cookie(headers, CSRF_COOKIE)) {
+        (Some(form), Some(cookie)) => crypto::constant_time_eq(form.as_bytes(), cookie.as_bytes()),
+        _ => false,
+    };
+    if !csrf_ok {
+        return Err(PageError::forbidden(
+            "This form has expired or was not sent by this server's own page. \
+             Go back to the application and start the login again.",
+        ));
+    }
+    Ok(params)
+}
+
+fn too_many_attempts(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    csrf: &str,
+    wait: Duration,
+) -> Response {
+    let secs = retry_after_secs(wait);
+    let mut response = login_form(
+        state,
+        request,
+        csrf,
+        Some(&format!(
+            "Too many login attempts. Wait {secs} seconds, then try again."
+        )),
+    );
+    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    response
+}
+
+fn refuse(state: &AppState, refusal: Refusal) -> Response {
+    match refusal {
+        Refusal::Page(error) => error.into_response(),
+        Refusal::Redirect {
+            redirect_uri,
+            state: client_state,
+            error,
+            description,
+        } => redirect(
+            state,
+            &redirect_uri,
+            &[("error", error), ("error_description", &description)],
+            client_state.as_deref(),
+        ),
+    }
+}
+
+fn login_form(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    csrf: &str,
+    error: Option<&str>,
+) -> Response {
+    let mut hidden = vec![
+        ("response_type", "code".to_owned()),
+        ("client_id", request.client.id.clone()),
+        ("redirect_uri", request.redirect_uri.clone()),
+        ("scope", request.scope.to_string()),
+        ("code_challenge", request.code_challenge.as_str().to_owned()),
+        ("code_challenge_method", METHOD_S256.to_owned()),
+        ("csrf_token", csrf.to_owned()),
+    ];
+    if let Some(s) = &request.state {
+        hidden.push(("state", s.clone()));
+    }
+    if let Some(n) = &request.nonce {
+        hidden.push(("nonce", n.clone()));
+    }
+    page::login(
+        state,
+        &request.client.name,
+        &request.scope,
+        &hidden,
+        error,
+        &request.redirect_uri,
+    )
+}

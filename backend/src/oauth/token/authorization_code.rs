@@ -1,0 +1,279 @@
+//! RFC 6749 §4.1.3 with RFC 7636 §4.6: a code is redeemed once, by the client it was issued
+//! to, with the redirect URI and the PKCE verifier of its authorization request.
+
+use shared::oauth::GrantType;
+use shared::pkce::CodeVerifier;
+use shared::scope::OFFLINE_ACCESS;
+
+use super::{Caller, Granted, access_lifetime, refresh_expiry, secs};
+use crate::access_token::{Authentication, Subject};
+use crate::clock::Timestamp;
+use crate::crypto;
+use crate::events::{Event, EventKind};
+use crate::oauth::error::OAuthError;
+use crate::oauth::scope_for_user;
+use crate::state::AppState;
+use crate::storage::{Grant, Issue, NewRefreshToken, Redemption};
+
+/// What the client presented with the code.
+pub struct Presented<'a> {
+    pub code: &'a str,
+    pub redirect_uri: &'a str,
+    pub verifier: &'a CodeVerifier,
+}
+
+/// Codes this server issues are 43 characters; anything much longer is not one of them.
+const MAX_CODE_LEN: usize = 256;
+
+pub async fn redeem(
+    state: &AppState,
+    caller: &Caller<'_>,
+    presented: Presented<'_>,
+    now: Timestamp,
+) -> Result<Granted, OAuthError> {
+    let client = caller.client;
+    if presented.code.len() > MAX_CODE_LEN {
+        return Err(OAuthError::invalid_grant("unknown authorization code"));
+    }
+    let code_hash = crypto::sha256_hex(presented.code);
+    // From here the code is spent: one presentation, successful or not (RFC 6749 §4.1.2).
+    let grant = match state.db.redeem_code(&code_hash, now).await? {
+        Redemption::First(grant) => grant,
+        Redemption::Replayed { grant } => {
+            // RFC 6749 §4.1.2: a replayed code SHOULD revoke what it produced, since one of the
+            // two presenters is an attacker and nobody can tell which.
+            tracing::warn!(client_id = %client.id, "authorization code presented a second time");
+            if let Some(grant_id) = grant {
+                state
+                    .db
+                    .revoke_grant(&grant_id, "authorization code replayed", now)
+                    .await?;
+                state
+                    .events
+                    .record(
+                        Event::new(EventKind::GrantRevoked)
+                            .client(&client.id)
+                            .address(caller.address)
+                            .detail(format!("grant {grant_id}: authorization code replayed")),
+                    )
+                    .await;
+            }
+            return Err(OAuthError::invalid_grant(
+                "this authorization code was already used; codes are single-use",
+            ));
+        }
+        Redemption::Unknown => return Err(OAuthError::invalid_grant("unknown authorization code")),
+    };
+    if grant.expires_at <= now {
+        return Err(OAuthError::invalid_grant(
+            "the authorization code expired; start the login again",
+        ));
+    }
+    if grant.client_id != client.id {
+        tracing::warn!(client_id = %client.id, "authorization code presented by another client");
+        return Err(OAuthError::invalid_grant(
+            "the authorization code was issued to another client",
+        ));
+    }
+    if grant.redirect_uri != presented.redirect_uri {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri does not match the one in the authorization request",
+        ));
+    }
+    if !grant.code_challenge.is_satisfied_by(presented.verifier) {
+        return Err(OAuthError::invalid_grant(
+            "code_verifier does not match the code_challenge (PKCE S256)",
+        ));
+    }
+    let user = match state.db.user_by_id(&grant.user_id).await? {
+        Some(user) if !user.disabled => user,
+        _ => {
+            return Err(OAuthError::invalid_grant(
+                "the user of this authorization code is no longer active",
+            ));
+        }
+    };
+    let openid = grant.scope.contains("openid");
+    // RFC 9700 §4.14: refresh tokens only when asked for (`offline_access`) and allowed.
+    let refreshable =
+        grant.scope.contains(OFFLINE_ACCESS) && client.may_use_grant(GrantType::RefreshToken);
+    let absolute = client.refresh_token_absolute_ttl(state.config.refresh_token_absolute_ttl);
+    let stored = Grant {
+        id: crypto::random_token(16),
+        client_id: client.id.clone(),
+        user_id: user.id.clone(),
+        scope: grant.scope.clone(),
+        auth_time: grant.auth_time,
+        expires_at: now.plus_secs(secs(absolute)),
+        revoked_at: None,
+    };
+    let subject = Subject {
+        sub: &user.id,
+        client_id: &client.id,
+        scope: scope_for_user(&user, grant.scope.clone()),
+        lifetime: access_lifetime(state, client),
+    };
+    let mut issued = state.tokens.issue(subject, now)?;
+    let refresh = refreshable.then(|| crypto::random_token(32));
+    let refresh_hash = refresh.as_deref().map(crypto::sha256_hex);
+    let issue = Issue {
+        grant_id: &stored.id,
+        client_id: &client.id,
+        access_jti: &issued.jti,
+        access_expires_at: issued.expires_at,
+        refresh: refresh_hash.as_deref().map(|hash| NewRefreshToken {
+            hash,
+            scope: &grant.scope,
+            expires_at: refresh_expiry(state, client, now, stored.expires_at),
+        }),
+    };
+    state
+        .db
+        .create_grant(&stored, now, &issue, &code_hash)
+        .await?;
+    issued.response.refresh_token = refresh;
+    if openid {
+        let login = Authentication {
+            user: &user,
+            client_id: &client.id,
+            auth_time: grant.auth_time,
+            nonce: grant.nonce.as_deref(),
+        };
+        issued.response.id_token = Some(state.tokens.id_token(&issued.response, &login, now)?);
+    }
+    Ok(Granted {
+        response: issued.response,
+        sub: user.id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use shared::oauth::ErrorCode;
+    use shared::pkce::CodeVerifier;
+    use shared::scope::ScopeSet;
+
+    use super::*;
+    use crate::oauth::client_auth::AuthMethod;
+    use crate::state::testing::demo_state;
+    use crate::storage::{CodeGrant, NewCode};
+
+    const CODE: &str = "a-code-the-login-would-have-issued";
+
+    /// Stores a code for user0 and the demo app, as the login would, and returns its verifier
+    /// and redirect URI.
+    async fn issue_code(state: &AppState, scope: &str) -> (CodeVerifier, String) {
+        let user = state.db.user_by_username("user0").await.unwrap().unwrap();
+        let verifier = CodeVerifier::from_random_bytes(&[7; 32]);
+        let redirect_uri = "http://127.0.0.1:8080/callback".to_owned();
+        let now = state.clock.now();
+        let grant = CodeGrant {
+            client_id: "demo-spa".into(),
+            user_id: user.id,
+            redirect_uri: redirect_uri.clone(),
+            scope: ScopeSet::parse(scope).unwrap(),
+            code_challenge: verifier.challenge(),
+            nonce: Some("n-0".into()),
+            auth_time: now,
+            expires_at: now.plus_secs(60),
+        };
+        state
+            .db
+            .insert_code(&NewCode {
+                code_hash: &crypto::sha256_hex(CODE),
+                grant: &grant,
+            })
+            .await
+            .unwrap();
+        (verifier, redirect_uri)
+    }
+
+    async fn redeem_as_spa(
+        state: &AppState,
+        verifier: &CodeVerifier,
+        redirect_uri: &str,
+    ) -> Result<Granted, OAuthError> {
+        let client = state.db.client("demo-spa").await.unwrap().unwrap();
+        let caller = Caller {
+            client: &client,
+            method: AuthMethod::None,
+            address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        };
+        let presented = Presented {
+            code: CODE,
+            redirect_uri,
+            verifier,
+        };
+        redeem(state, &caller, presented, state.clock.now()).await
+    }
+
+    #[tokio::test]
+    async fn a_code_is_redeemed_once_and_a_replay_revokes_the_grant() {
+        let (state, _dir) = demo_state(&[]).await;
+        let (verifier, redirect_uri) =
+            issue_code(&state, "openid offline_access orders:read").await;
+        let granted = redeem_as_spa(&state, &verifier, &redirect_uri)
+            .await
+            .unwrap();
+        assert!(granted.response.refresh_token.is_some());
+        assert!(granted.response.id_token.is_some());
+        let now = state.clock.now();
+        let claims = state
+            .tokens
+            .verify_live(&state.db, &granted.response.access_token, now)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(claims.iat, now.unix());
+
+        let replay = redeem_as_spa(&state, &verifier, &redirect_uri)
+            .await
+            .unwrap_err();
+        assert_eq!(replay.code, ErrorCode::InvalidGrant);
+        assert!(replay.description.contains("already used"));
+        assert_eq!(
+            state
+                .tokens
+                .verify_live(&state.db, &granted.response.access_token, now)
+                .await
+                .unwrap(),
+            Err("the access token was revoked")
+        );
+    }
+
+    #[tokio::test]
+    async fn an_expired_code_is_refused_and_spent() {
+        let (state, _dir) = demo_state(&[]).await;
+        let (verifier, redirect_uri) = issue_code(&state, "orders:read").await;
+        state.clock.advance(std::time::Duration::from_secs(60));
+        let e = redeem_as_spa(&state, &verifier, &redirect_uri)
+            .await
+            .unwrap_err();
+        assert!(e.description.contains("expired"), "{}", e.description);
+        let again = redeem_as_spa(&state, &verifier, &redirect_uri)
+            .await
+            .unwrap_err();
+        assert!(again.description.contains("already used"));
+    }
+
+    #[tokio::test]
+    async fn the_verifier_and_redirect_uri_must_match() {
+        let (state, _dir) = demo_state(&[]).await;
+        let (_, redirect_uri) = issue_code(&state, "orders:read").await;
+        let wrong = CodeVerifier::from_random_bytes(&[8; 32]);
+        let e = redeem_as_spa(&state, &wrong, &redirect_uri)
+            .await
+            .unwrap_err();
+        assert!(e.description.contains("PKCE"), "{}", e.description);
+
+        let (state, _dir) = demo_state(&[]).await;
+        let (verifier, _) = issue_code(&state, "orders:read").await;
+        let e = redeem_as_spa(&state, &verifier, "http://127.0.0.1:8080/other")
+            .await
+            .unwrap_err();
+        assert!(e.description.contains("redirect_uri"), "{}", e.description);
+        assert_eq!(state.db.count("grants").await.unwrap(), 0);
+    }
+}

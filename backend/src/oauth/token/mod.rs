@@ -1,0 +1,328 @@
+//! `POST /token` (RFC 6749 §3.2): the authorization-code grant with PKCE, the
+//! client-credentials grant and refresh-token rotation, one file each.
+//!
+//! The handler parses the form into a [`TokenRequest`] once, authenticates the client, and
+//! hands both to [`exchange`], which decides with the time it is given and returns what was
+//! granted or the RFC's error; nothing in a grant reads HTTP or the clock.
+
+mod authorization_code;
+mod client_credentials;
+mod refresh_token;
+
+use std::net::IpAddr;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use shared::oauth::{ErrorCode, GrantType, TokenResponse};
+use shared::pkce::CodeVerifier;
+use shared::scope::ScopeSet;
+
+use super::client_auth::{self, AuthMethod};
+use super::error::{OAuthError, no_store};
+use super::params::Params;
+use crate::client_addr::ClientAddr;
+use crate::clock::Timestamp;
+use crate::events::{Event, EventKind};
+use crate::state::AppState;
+use crate::storage::Client;
+
+/// A token request's grant-specific part, parsed and checked for syntax, before anything
+/// stored is touched: a malformed request leaves a valid code or refresh token usable.
+#[derive(Debug)]
+pub enum TokenRequest {
+    /// RFC 6749 §4.1.3 with RFC 7636 §4.5.
+    AuthorizationCode {
+        code: String,
+        redirect_uri: String,
+        verifier: CodeVerifier,
+    },
+    /// RFC 6749 §4.4.2; without `scope`, the client's registered scopes (§3.3).
+    ClientCredentials { scope: Option<ScopeSet> },
+    /// RFC 6749 §6; `scope` may narrow the grant, never widen it.
+    RefreshToken {
+        refresh_token: String,
+        scope: Option<ScopeSet>,
+    },
+}
+
+impl TokenRequest {
+    pub fn grant_type(&self) -> GrantType {
+        match self {
+            Self::AuthorizationCode { .. } => GrantType::AuthorizationCode,
+            Self::ClientCredentials { .. } => GrantType::ClientCredentials,
+            Self::RefreshToken { .. } => GrantType::RefreshToken,
+        }
+    }
+
+    /// The `grant_type` parameter.
+    pub fn grant_type_of(params: &Params) -> Result<GrantType, OAuthError> {
+        let raw = params
+            .get("grant_type")
+            .ok_or_else(|| OAuthError::invalid_request("missing grant_type"))?;
+        raw.parse().map_err(|_| {
+            OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                format!(
+                    "grant_type {raw:?} is not supported; use authorization_code, \
+                     client_credentials or refresh_token"
+                ),
+            )
+        })
+    }
+
+    /// The parameters `grant_type` needs, each checked as the RFCs say.
+    pub fn parse(grant_type: GrantType, params: &Params) -> Result<Self, OAuthError> {
+        let scope = || {
+            params
+                .get("scope")
+                .map(ScopeSet::parse)
+                .transpose()
+                .map_err(|e| OAuthError::invalid_scope(e.to_string()))
+        };
+        Ok(match grant_type {
+            GrantType::AuthorizationCode => {
+                let code = params
+                    .get("code")
+                    .ok_or_else(|| OAuthError::invalid_request("missing code"))?;
+                let redirect_uri = params.get("redirect_uri").ok_or_else(|| {
+                    OAuthError::invalid_request(
+                        "missing redirect_uri (it must equal the one sent to /authorize)",
+                    )
+                })?;
+                let verifier = params.get("code_verifier").ok_or_else(|| {
+                    OAuthError::invalid_request(
+                        "missing code_verifier (PKCE is required, RFC 7636)",
+                    )
+                })?;
+                let verifier = CodeVerifier::parse(verifier)
+                    .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+                Self::AuthorizationCode {
+                    code: code.to_owned(),
+                    redirect_uri: redirect_uri.to_owned(),
+                    verifier,
+                }
+            }
+            GrantType::ClientCredentials => Self::ClientCredentials { scope: scope()? },
+            GrantType::RefreshToken => {
+                let refresh_token = params
+                    .get("refresh_token")
+                    .ok_or_else(|| OAuthError::invalid_request("missing refresh_token"))?;
+                Self::RefreshToken {
+                    refresh_token: refresh_token.to_owned(),
+                    scope: scope()?,
+                }
+            }
+        })
+    }
+}
+
+/// The authenticated client of a request, and where it came from (for the event log).
+pub struct Caller<'a> {
+    pub client: &'a Client,
+    pub method: AuthMethod,
+    pub address: IpAddr,
+}
+
+/// What a grant produced, and for whom.
+#[derive(Debug)]
+pub struct Granted {
+    pub response: TokenResponse,
+    /// The `sub` of the tokens: a user id, or the client's own id.
+    pub sub: String,
+}
+
+/// Whether `caller` may use `grant_type` at all: checked before the grant's parameters, so a
+/// client that may not use a grant learns nothing more about the request.
+pub fn permit(caller: &Caller<'_>, grant_type: GrantType) -> Result<(), OAuthError> {
+    if !caller.client.may_use_grant(grant_type) {
+        return Err(OAuthError::unauthorized_client(format!(
+            "client {:?} is not allowed to use the {} grant",
+            caller.client.id,
+            grant_type.as_str()
+        )));
+    }
+    if grant_type == GrantType::ClientCredentials && caller.method == AuthMethod::None {
+        // RFC 6749 §4.4.2: "The client credentials grant type MUST only be used by
+        // confidential clients."
+        return Err(OAuthError::unauthorized_client(
+            "public clients cannot use the client_credentials grant",
+        ));
+    }
+    Ok(())
+}
+
+/// Runs the grant `request` asks for, for `caller`, at `now`; logs what was issued.
+pub async fn exchange(
+    state: &AppState,
+    caller: &Caller<'_>,
+    request: TokenRequest,
+    now: Timestamp,
+) -> Result<Granted, OAuthError> {
+    let grant_type = request.grant_type();
+    permit(caller, grant_type)?;
+    let granted = match request {
+        TokenRequest::AuthorizationCode {
+            code,
+            redirect_uri,
+            verifier,
+        } => {
+            let presented = authorization_code::Presented {
+                code: &code,
+                redirect_uri: &redirect_uri,
+                verifier: &verifier,
+            };
+            authorization_code::redeem(state, caller, presented, now).await?
+        }
+        TokenRequest::ClientCredentials { scope } => {
+            client_credentials::grant(state, caller.client, scope, now)?
+        }
+        TokenRequest::RefreshToken {
+            refresh_token,
+            scope,
+        } => refresh_token::rotate(state, caller, &refresh_token, scope, now).await?,
+    };
+    let refresh = if granted.response.refresh_token.is_some() {
+        "; with a refresh token"
+    } else {
+        ""
+    };
+    state
+        .events
+        .record(
+            Event::new(EventKind::TokenIssued)
+                .client(&caller.client.id)
+                .user(&granted.sub)
+                .address(caller.address)
+                .detail(format!(
+                    "{}; scope {}{refresh}",
+                    grant_type.as_str(),
+                    granted.response.scope,
+                )),
+        )
+        .await;
+    Ok(granted)
+}
+
+pub async fn token(
+    State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match handle(&state, address, &headers, &body).await {
+        Ok(response) => (no_store(), Json(response)).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn handle(
+    state: &AppState,
+    address: IpAddr,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<TokenResponse, OAuthError> {
+    let params = Params::form(headers, body)?;
+    let grant_type = TokenRequest::grant_type_of(&params)?;
+    let (client, method) = client_auth::authenticate(state, address, headers, &params).await?;
+    let caller = Caller {
+        client: &client,
+        method,
+        address,
+    };
+    permit(&caller, grant_type)?;
+    let request = TokenRequest::parse(grant_type, &params)?;
+    let now = state.clock.now();
+    exchange(state, &caller, request, now)
+        .await
+        .map(|granted| granted.response)
+}
+
+/// Seconds as the signed type times are computed in.
+fn secs(seconds: u64) -> i64 {
+    i64::try_from(seconds).unwrap_or(i64::MAX)
+}
+
+/// A new refresh token lives the client's idle lifetime, never past its grant's absolute one
+/// (RFC 9700 §4.14.2): rotation restarts the first, not the second.
+fn refresh_expiry(
+    state: &AppState,
+    client: &Client,
+    now: Timestamp,
+    grant_expires_at: Timestamp,
+) -> Timestamp {
+    let idle = client.refresh_token_idle_ttl(state.config.refresh_token_idle_ttl);
+    now.plus_secs(secs(idle)).min(grant_expires_at)
+}
+
+/// The access-token lifetime of `client`'s tokens.
+fn access_lifetime(state: &AppState, client: &Client) -> u64 {
+    client.access_token_ttl(state.config.access_token_ttl)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(raw: &str) -> Params {
+        Params::parse(raw.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn parses_each_grant_and_names_what_is_missing() {
+        let verifier = "a".repeat(43);
+        let request = TokenRequest::parse(
+            GrantType::AuthorizationCode,
+            &params(&format!(
+                "code=c&redirect_uri=http://x/cb&code_verifier={verifier}"
+            )),
+        )
+        .unwrap();
+        assert!(matches!(request, TokenRequest::AuthorizationCode { .. }));
+        for (raw, missing) in [
+            ("redirect_uri=x&code_verifier=v", "missing code"),
+            ("code=c", "missing redirect_uri"),
+            ("code=c&redirect_uri=x", "missing code_verifier"),
+        ] {
+            let e = TokenRequest::parse(GrantType::AuthorizationCode, &params(raw)).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidRequest);
+            assert!(e.description.starts_with(missing), "{}", e.description);
+        }
+        let short = TokenRequest::parse(
+            GrantType::AuthorizationCode,
+            &params("code=c&redirect_uri=x&code_verifier=short"),
+        )
+        .unwrap_err();
+        assert!(short.description.contains("43 to 128"));
+        let bad_scope =
+            TokenRequest::parse(GrantType::ClientCredentials, &params("scope=a%22b")).unwrap_err();
+        assert_eq!(bad_scope.code, ErrorCode::InvalidScope);
+        assert!(matches!(
+            TokenRequest::parse(GrantType::RefreshToken, &params("scope=a")).unwrap_err(),
+            OAuthError {
+                code: ErrorCode::InvalidRequest,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn the_grant_type_is_required_and_must_be_known() {
+        assert_eq!(
+            TokenRequest::grant_type_of(&params("grant_type=refresh_token")).unwrap(),
+            GrantType::RefreshToken
+        );
+        assert_eq!(
+            TokenRequest::grant_type_of(&params("")).unwrap_err().code,
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            TokenRequest::grant_type_of(&params("grant_type=password"))
+                .unwrap_err()
+                .code,
+            ErrorCode::UnsupportedGrantType
+        );
+    }
+}

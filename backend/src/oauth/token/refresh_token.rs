@@ -1,0 +1,265 @@
+//! RFC 6749 §6 with the rotation and reuse detection of RFC 9700 §4.14.2: every refresh spends
+//! the presented token and returns a new one; presenting a spent token again revokes the whole
+//! family, because either the client or an attacker is replaying it.
+
+use shared::scope::ScopeSet;
+
+use super::{Caller, Granted, access_lifetime, refresh_expiry};
+use crate::access_token::Subject;
+use crate::clock::Timestamp;
+use crate::crypto;
+use crate::events::{Event, EventKind};
+use crate::oauth::error::OAuthError;
+use crate::oauth::scope_for_user;
+use crate::state::AppState;
+use crate::storage::{Issue, NewRefreshToken, RefreshView};
+
+pub async fn rotate(
+    state: &AppState,
+    caller: &Caller<'_>,
+    presented: &str,
+    asked: Option<ScopeSet>,
+    now: Timestamp,
+) -> Result<Granted, OAuthError> {
+    let client = caller.client;
+    let hash = crypto::sha256_hex(presented);
+    let Some(token) = state.db.refresh_token(&hash).await? else {
+        return Err(OAuthError::invalid_grant("unknown refresh token"));
+    };
+    // RFC 6749 §6: a refresh token is bound to the client it was issued to. A foreign client's
+    // presentation changes nothing.
+    if token.client_id != client.id {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was issued to another client",
+        ));
+    }
+    // RFC 6749 §6: the scope may shrink, never grow. Checked before anything changes.
+    let scope = match asked {
+        Some(asked) if !asked.is_subset(&token.scope) => {
+            let extra: Vec<&str> = asked.difference(&token.scope).collect();
+            return Err(OAuthError::invalid_scope(format!(
+                "a refresh cannot add scopes the original grant lacks: {}",
+                extra.join(" ")
+            )));
+        }
+        Some(asked) if !asked.is_empty() => asked,
+        _ => token.scope.clone(),
+    };
+    let reuse = Reuse {
+        state,
+        caller,
+        token: &token,
+        now,
+    };
+    if token.used_at.is_some() {
+        reuse.revoke_family("refresh token reused").await?;
+        return Err(OAuthError::invalid_grant(
+            "this refresh token was already used; for safety every token of this login has been revoked",
+        ));
+    }
+    if token.revoked_at.is_some() {
+        return Err(OAuthError::invalid_grant("the refresh token was revoked"));
+    }
+    if token.expires_at <= now || token.grant_expires_at <= now {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token expired; log in again",
+        ));
+    }
+    let user = match state.db.user_by_id(&token.user_id).await? {
+        Some(user) if !user.disabled => user,
+        _ => {
+            state
+                .db
+                .revoke_grant(&token.grant_id, "user disabled", now)
+                .await?;
+            return Err(OAuthError::invalid_grant(
+                "the user of this grant is no longer active",
+            ));
+        }
+    };
+    let subject = Subject {
+        sub: &user.id,
+        client_id: &client.id,
+        scope: scope_for_user(&user, scope),
+        lifetime: access_lifetime(state, client),
+    };
+    let mut issued = state.tokens.issue(subject, now)?;
+    let next = crypto::random_token(32);
+    let next_hash = crypto::sha256_hex(&next);
+    let issue = Issue {
+        grant_id: &token.grant_id,
+        client_id: &client.id,
+        access_jti: &issued.jti,
+        access_expires_at: issued.expires_at,
+        // The new refresh token keeps the grant's scope even when this access token is narrower.
+        refresh: Some(NewRefreshToken {
+            hash: &next_hash,
+            scope: &token.scope,
+            expires_at: refresh_expiry(state, client, now, token.grant_expires_at),
+        }),
+    };
+    // Spending the presented token and storing its successor is one transaction: a crash (or
+    // an error) between the two would leave the family with no usable token, and the client's
+    // retry with the old one would then look like reuse and revoke the login.
+    if !state
+        .db
+        .rotate_refresh_token(&hash, &client.id, now, &issue)
+        .await?
+    {
+        // It changed between the read and the update. Spent by a concurrent request (on this
+        // instance or another): the same token presented twice at once is reuse too, and
+        // exactly one of the two succeeded.
+        let spent = state
+            .db
+            .refresh_token(&hash)
+            .await?
+            .is_some_and(|t| t.used_at.is_some());
+        if spent {
+            reuse
+                .revoke_family("refresh token reused concurrently")
+                .await?;
+        }
+        return Err(OAuthError::invalid_grant(
+            "this refresh token is no longer valid",
+        ));
+    }
+    issued.response.refresh_token = Some(next);
+    Ok(Granted {
+        response: issued.response,
+        sub: user.id,
+    })
+}
+
+/// A refresh token presented again: what is needed to revoke its family and log why.
+struct Reuse<'a> {
+    state: &'a AppState,
+    caller: &'a Caller<'a>,
+    token: &'a RefreshView,
+    now: Timestamp,
+}
+
+impl Reuse<'_> {
+    async fn revoke_family(&self, reason: &str) -> Result<(), OAuthError> {
+        let event = Event::new(EventKind::RefreshReused)
+            .client(&self.caller.client.id)
+            .user(&self.token.user_id)
+            .address(self.caller.address)
+            .detail(format!("{reason}; grant {} revoked", self.token.grant_id));
+        self.state.events.record(event).await;
+        self.state
+            .db
+            .revoke_grant(&self.token.grant_id, reason, self.now)
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::time::Duration;
+
+    use shared::oauth::ErrorCode;
+
+    use super::*;
+    use crate::clock::Timestamp;
+    use crate::oauth::client_auth::AuthMethod;
+    use crate::state::testing::demo_state;
+    use crate::storage::Grant;
+
+    /// A grant for user0 and the demo app with one refresh token, as a login leaves it.
+    async fn login(state: &AppState, refresh: &str) -> String {
+        let user = state.db.user_by_username("user0").await.unwrap().unwrap();
+        let now = state.clock.now();
+        let scope = ScopeSet::parse("offline_access orders:read products:read").unwrap();
+        let grant = Grant {
+            id: "g-1".into(),
+            client_id: "demo-spa".into(),
+            user_id: user.id,
+            scope: scope.clone(),
+            auth_time: now,
+            expires_at: now.plus_secs(7 * 86_400),
+            revoked_at: None,
+        };
+        let hash = crypto::sha256_hex(refresh);
+        let issue = Issue {
+            grant_id: "g-1",
+            client_id: "demo-spa",
+            access_jti: "at-1",
+            access_expires_at: now.plus_secs(900),
+            refresh: Some(NewRefreshToken {
+                hash: &hash,
+                scope: &scope,
+                expires_at: now.plus_secs(86_400),
+            }),
+        };
+        state
+            .db
+            .create_grant(&grant, now, &issue, "no-code")
+            .await
+            .unwrap();
+        grant.id
+    }
+
+    async fn refresh(
+        state: &AppState,
+        token: &str,
+        scope: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Granted, OAuthError> {
+        let client = state.db.client("demo-spa").await.unwrap().unwrap();
+        let caller = Caller {
+            client: &client,
+            method: AuthMethod::None,
+            address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        };
+        let asked = scope.map(|s| ScopeSet::parse(s).unwrap());
+        rotate(state, &caller, token, asked, now).await
+    }
+
+    #[tokio::test]
+    async fn rotation_spends_the_token_and_reuse_ends_the_family() {
+        let (state, _dir) = demo_state(&[]).await;
+        let grant = login(&state, "rt-0").await;
+        let now = state.clock.now();
+        let first = refresh(&state, "rt-0", Some("orders:read"), now)
+            .await
+            .unwrap();
+        assert_eq!(first.response.scope.to_string(), "orders:read");
+        let next = first.response.refresh_token.clone().unwrap();
+        assert_ne!(next, "rt-0");
+
+        let reused = refresh(&state, "rt-0", None, now).await.unwrap_err();
+        assert!(reused.description.contains("already used"));
+        let stored = state.db.grant(&grant).await.unwrap().unwrap();
+        assert_eq!(stored.revoked_at, Some(now));
+        // The successor went with the family.
+        let after = refresh(&state, &next, None, now).await.unwrap_err();
+        assert_eq!(after.code, ErrorCode::InvalidGrant);
+        assert_eq!(
+            state
+                .tokens
+                .verify_live(&state.db, &first.response.access_token, now)
+                .await
+                .unwrap(),
+            Err("the access token was revoked")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refresh_may_narrow_never_widen_and_expires_when_idle() {
+        let (state, _dir) = demo_state(&[]).await;
+        login(&state, "rt-0").await;
+        let now = state.clock.now();
+        let wider = refresh(&state, "rt-0", Some("orders:write"), now)
+            .await
+            .unwrap_err();
+        assert_eq!(wider.code, ErrorCode::InvalidScope);
+        // The refusal spent nothing.
+        state.clock.advance(Duration::from_secs(86_400));
+        let idle = refresh(&state, "rt-0", None, state.clock.now())
+            .await
+            .unwrap_err();
+        assert!(idle.description.contains("expired"), "{}", idle.description);
+    }
+}

@@ -1,0 +1,127 @@
+//! The state of the rate limits, shared by every instance: one row per limit and key, holding
+//! the generic cell rate algorithm's "theoretical arrival time" (when the key's allowance is
+//! full again), in milliseconds. The arithmetic is in [`crate::throttle`]; what this module
+//! adds is that checking and counting an event is one statement, so concurrent events (on one
+//! instance or several) are each counted against the same allowance.
+
+use super::{Db, Result, dispatch};
+
+/// What counting one event did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hit {
+    /// Counted; the key's allowance is now full again at `full_at_ms`.
+    Counted { full_at_ms: i64 },
+    /// Not counted: over the limit until the allowance reaches `full_at_ms` (as stored).
+    Refused { full_at_ms: i64 },
+}
+
+impl Db {
+    /// Counts one event for (`limit`, `key`) at `now_ms` if the allowance admits it, in one
+    /// statement: an event is admitted while the stored time is at most `now_ms + slack_ms`,
+    /// and moves it `interval_ms` later (from `now_ms` at the earliest).
+    pub async fn rate_limit_hit(
+        &self,
+        limit: &str,
+        key: &str,
+        now_ms: i64,
+        interval_ms: i64,
+        slack_ms: i64,
+    ) -> Result<Hit> {
+        let counted: Option<i64> = dispatch!(self, |pool| sqlx::query_scalar(
+            "INSERT INTO rate_limits (name, subject, full_at) VALUES ($1, $2, $3 + $4)
+             ON CONFLICT (name, subject) DO UPDATE
+                 SET full_at = CASE WHEN rate_limits.full_at > $3 THEN rate_limits.full_at
+                                    ELSE $3 END + $4
+                 WHERE rate_limits.full_at <= $3 + $5
+             RETURNING full_at",
+        )
+        .bind(limit)
+        .bind(key)
+        .bind(now_ms)
+        .bind(interval_ms)
+        .bind(slack_ms)
+        .fetch_optional(pool)
+        .await)?;
+        if let Some(full_at_ms) = counted {
+            return Ok(Hit::Counted { full_at_ms });
+        }
+        let stored = self.rate_limit_state(limit, key).await?;
+        Ok(Hit::Refused {
+            full_at_ms: stored.unwrap_or(now_ms),
+        })
+    }
+
+    /// When the allowance of (`limit`, `key`) is full again, if it is not now.
+    pub async fn rate_limit_state(&self, limit: &str, key: &str) -> Result<Option<i64>> {
+        Ok(self
+            .rate_limit_states(&[(limit, key)])
+            .await?
+            .into_iter()
+            .next()
+            .flatten())
+    }
+
+    /// [`Db::rate_limit_state`] of several (limit, key) pairs in one round trip, in order.
+    pub async fn rate_limit_states(&self, pairs: &[(&str, &str)]) -> Result<Vec<Option<i64>>> {
+        if pairs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let wanted: Vec<String> = (0..pairs.len())
+            .map(|i| format!("(name = ${} AND subject = ${})", 2 * i + 1, 2 * i + 2))
+            .collect();
+        let sql = format!(
+            "SELECT name, subject, full_at FROM rate_limits WHERE {}",
+            wanted.join(" OR ")
+        );
+        let rows: Vec<(String, String, i64)> = dispatch!(self, |pool| {
+            let mut query = sqlx::query_as(&sql);
+            for (limit, key) in pairs {
+                query = query.bind(*limit).bind(*key);
+            }
+            query.fetch_all(pool).await?
+        });
+        Ok(pairs
+            .iter()
+            .map(|(limit, key)| {
+                rows.iter()
+                    .find(|(l, k, _)| l == limit && k == key)
+                    .map(|(_, _, full_at)| *full_at)
+            })
+            .collect())
+    }
+
+    /// Gives back one event counted for (`limit`, `key`): the stored time moves `interval_ms`
+    /// earlier, never before `now_ms`.
+    pub async fn rate_limit_refund(
+        &self,
+        limit: &str,
+        key: &str,
+        now_ms: i64,
+        interval_ms: i64,
+    ) -> Result<()> {
+        dispatch!(self, |pool| sqlx::query(
+            "UPDATE rate_limits
+                 SET full_at = CASE WHEN full_at - $3 > $4 THEN full_at - $3 ELSE $4 END
+             WHERE name = $1 AND subject = $2",
+        )
+        .bind(limit)
+        .bind(key)
+        .bind(interval_ms)
+        .bind(now_ms)
+        .execute(pool)
+        .await
+        .map(drop))?;
+        Ok(())
+    }
+
+    /// Forgets the keys whose allowance is full again: they are as good as never seen.
+    pub async fn purge_rate_limits(&self, now_ms: i64) -> Result<u64> {
+        Ok(dispatch!(self, |pool| sqlx::query(
+            "DELETE FROM rate_limits WHERE full_at <= $1"
+        )
+        .bind(now_ms)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?)
+    }
+}
