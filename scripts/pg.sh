@@ -26,7 +26,7 @@ source "$PG_ROOT/scripts/setup.sh"
 # The directory of PostgreSQL's server binaries (Debian keeps them off PATH), newest first.
 pg_bindir() {
   local dir ctl
-  for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+  for dir in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V -r); do
     if [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ] && [ -x "$dir/pg_isready" ]; then
       echo "$dir"
       return 0

@@ -1,21 +1,29 @@
 #!/usr/bin/env bash
 # Runs every check, failing fast: formatting, clippy (host crates, and the frontend on wasm32),
-# cargo test (every crate; the backend's integration tests start the real server), the release
-# frontend build, and the end-to-end tests (tests/e2e, node --test) against a backend this
-# script starts on free loopback ports with a fresh database: once in REST mode, once in MVC mode;
+# cargo test (every crate; the backend's integration tests start the real server; the
+# multi-instance suite runs two servers on one PostgreSQL database), the black-box suite again
+# on PostgreSQL, the release frontend build, and the end-to-end tests (tests/e2e, node --test)
+# against a backend this script starts on free loopback ports with a fresh database: once in
+# REST mode, once in MVC mode, and once through nginx in front of two instances on PostgreSQL;
 # then a short run of every fuzz target (scripts/fuzz.sh --short).
+#
+# PostgreSQL (Debian's package, installed if missing) runs for the length of the script in a
+# temporary directory on a free port (scripts/pg.sh); every test makes a database of its own.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 # shellcheck source=scripts/setup.sh
 source "$ROOT/scripts/setup.sh"
+# shellcheck source=scripts/cluster.sh
+source "$ROOT/scripts/cluster.sh"
 
 TEST_START=$SECONDS
 STEPS_PASSED=0
 CURRENT_STEP=
 BACKEND_PID=
 E2E_TMP=
+PG_TMP=
 
 finish() {
   local rc=$?
@@ -23,8 +31,13 @@ finish() {
     kill "$BACKEND_PID" 2>/dev/null || true
     wait "$BACKEND_PID" 2>/dev/null || true
   fi
+  cluster_stop
   if [ -n "$E2E_TMP" ]; then
     rm -rf "$E2E_TMP"
+  fi
+  if [ -n "$PG_TMP" ]; then
+    pg_stop "$PG_TMP/pg"
+    rm -rf "$PG_TMP"
   fi
   if [ "$rc" -ne 0 ]; then
     fail "test.sh failed at: ${CURRENT_STEP:-setup} (exit $rc, after $((SECONDS - TEST_START)) s)"
@@ -50,6 +63,14 @@ step() {
 CURRENT_STEP=setup
 setup_build_tools
 setup_test_tools
+setup_postgres
+setup_nginx
+# The postgres user must reach the cluster's directory inside this one.
+PG_TMP=$(mktemp -d)
+chmod 711 "$PG_TMP"
+TEST_POSTGRES_URL=$(pg_start "$PG_TMP/pg")
+export TEST_POSTGRES_URL
+ok "PostgreSQL for the tests: $TEST_POSTGRES_URL"
 
 # --- static checks, the wasm build, unit/integration tests ----------------------------------
 step "cargo fmt --check" cargo fmt --all -- --check
@@ -61,7 +82,10 @@ step "clippy (frontend, wasm32)" \
   wasm_run cargo clippy -p frontend --target "$WASM_TARGET" --profile "$(frontend_release_profile)" \
   --locked -- -D warnings
 # --workspace: also the frontend's pure-logic unit tests (JWT decoding, formatting), on the host.
+# The black-box suite (tests/api) runs on SQLite here; tests/multi on PostgreSQL.
 step "cargo test" cargo test --locked --workspace
+step "black-box suite on PostgreSQL (TEST_DATABASE=postgres cargo test --test api)" \
+  env TEST_DATABASE=postgres cargo test --locked -p backend --test api
 # The binary the e2e tests start; cargo test has built nearly all of it.
 step "backend build (debug)" cargo build --locked -p backend
 
@@ -95,21 +119,8 @@ start_backend() {
     --database-url "sqlite://$E2E_TMP/test.db" --app-dir "$ROOT/dist" \
     >"$BACKEND_LOG" 2>&1 </dev/null &
   BACKEND_PID=$!
-
-  local deadline=$((SECONDS + 60))
-  until curl -fsS -o /dev/null "$E2E_API/.well-known/oauth-authorization-server" 2>/dev/null; do
-    if ! kill -0 "$BACKEND_PID" 2>/dev/null; then
-      fail "the backend exited before it answered; the end of its log:"
-      tail -n 40 "$BACKEND_LOG" >&2
-      return 1
-    fi
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      fail "the backend did not answer on $E2E_API within 60 s; the end of its log:"
-      tail -n 40 "$BACKEND_LOG" >&2
-      return 1
-    fi
-    sleep 0.2
-  done
+  cluster_wait "$E2E_API/.well-known/oauth-authorization-server" "$BACKEND_PID" "$BACKEND_LOG" ||
+    return 1
   ok "backend answers on $E2E_API"
 }
 
@@ -133,6 +144,31 @@ run_e2e() {
 
 step "end-to-end tests, REST mode (node --test tests/e2e)" run_e2e rest
 step "end-to-end tests, MVC mode (tests/e2e/mvc.test.mjs)" run_e2e mvc mvc.test.mjs
+
+# run_e2e_cluster: the REST-mode suite through nginx, round-robin over two instances on one
+# PostgreSQL database (scripts/cluster.sh): every page, token and API call may land on either.
+run_e2e_cluster() {
+  local ports rc=0 db_url dir
+  ports=$(free_ports)
+  dir="$ROOT/target/e2e-cluster"
+  rm -rf "$dir"
+  db_url="${TEST_POSTGRES_URL%/postgres}/e2e_cluster"
+  "$(pg_bindir)/psql" "$TEST_POSTGRES_URL" -qc "CREATE DATABASE e2e_cluster" || return 1
+  CLUSTER_HOST=127.0.0.1 cluster_start "$ROOT/target/debug/backend" "$dir" "$db_url" \
+    "${ports% *}" "${ports#* }" || return 1
+  (cd "$ROOT/tests/e2e" && E2E_MODE=rest E2E_API="http://127.0.0.1:${ports% *}" \
+    E2E_APP="http://127.0.0.1:${ports#* }" CHROMIUM="$CHROMIUM" timeout -k 10 600 node --test) || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    fail "end-to-end tests through the load balancer failed; the ends of the instances' logs:"
+    tail -n 20 "$dir/instance-1.log" "$dir/instance-2.log" >&2
+  fi
+  local served
+  served=$(awk '{print $NF}' "$dir/nginx-access.log" 2>/dev/null | sort | uniq -c | tr '\n' ' ')
+  note "requests per instance: $served"
+  cluster_stop
+  return "$rc"
+}
+step "end-to-end tests through nginx, two instances on PostgreSQL (scripts/cluster.sh)" run_e2e_cluster
 # Last: the longest step (building the fuzz targets, cold, takes ~6 min), and the only one that
 # explores inputs nobody wrote down.
 step "fuzzing, 15 s per target (scripts/fuzz.sh --short)" "$ROOT/scripts/fuzz.sh" --short

@@ -19,6 +19,11 @@ impl Timestamp {
         Self(seconds)
     }
 
+    /// The whole second a time in microseconds since the epoch falls in.
+    pub const fn from_micros(us: i64) -> Self {
+        Self(us.div_euclid(1_000_000))
+    }
+
     /// Seconds since the Unix epoch.
     pub const fn unix(self) -> i64 {
         self.0
@@ -88,17 +93,17 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 }
 
 /// Where the server reads the time. Production uses the system's clock; tests (and a later
-/// "clock lab") move it forward or set it, and every instance of the flow logic sees the same
-/// moved time. Cheap to clone; clones share the setting.
+/// "clock lab") move it forward or freeze it, and every piece of logic sees the same moved
+/// time. Cheap to clone; clones share the setting.
 #[derive(Clone, Debug)]
 pub struct Clock(Arc<Setting>);
 
 #[derive(Debug)]
 struct Setting {
-    /// `false`: the system clock plus `offset_ms`; `true`: standing still at `offset_ms`.
+    /// `false`: the system clock plus `offset_us`; `true`: standing still at `offset_us`.
     frozen: bool,
-    /// Milliseconds: added to the system time, or the frozen time itself.
-    offset_ms: AtomicI64,
+    /// Microseconds: added to the system time, or the frozen time itself.
+    offset_us: AtomicI64,
 }
 
 impl Clock {
@@ -106,7 +111,7 @@ impl Clock {
     pub fn system() -> Self {
         Self(Arc::new(Setting {
             frozen: false,
-            offset_ms: AtomicI64::new(0),
+            offset_us: AtomicI64::new(0),
         }))
     }
 
@@ -114,31 +119,31 @@ impl Clock {
     pub fn frozen(at: Timestamp) -> Self {
         Self(Arc::new(Setting {
             frozen: true,
-            offset_ms: AtomicI64::new(at.unix().saturating_mul(1000)),
+            offset_us: AtomicI64::new(at.unix().saturating_mul(1_000_000)),
         }))
     }
 
-    /// Now, to the millisecond (rate limits count in milliseconds).
-    pub fn now_ms(&self) -> i64 {
-        let offset = self.0.offset_ms.load(Ordering::Relaxed);
+    /// Now, to the microsecond (rate limits count in microseconds).
+    pub fn now_us(&self) -> i64 {
+        let offset = self.0.offset_us.load(Ordering::Relaxed);
         if self.0.frozen {
             return offset;
         }
         let system = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+            .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
         system.saturating_add(offset)
     }
 
     /// Now, in whole seconds.
     pub fn now(&self) -> Timestamp {
-        Timestamp(self.now_ms().div_euclid(1000))
+        Timestamp::from_micros(self.now_us())
     }
 
     /// Moves the clock forward by `span` (every clone sees it).
     pub fn advance(&self, span: Duration) {
-        let ms = i64::try_from(span.as_millis()).unwrap_or(i64::MAX);
-        self.0.offset_ms.fetch_add(ms, Ordering::Relaxed);
+        let us = i64::try_from(span.as_micros()).unwrap_or(i64::MAX);
+        self.0.offset_us.fetch_add(us, Ordering::Relaxed);
     }
 }
 
@@ -172,7 +177,7 @@ mod tests {
         let shared = clock.clone();
         shared.advance(Duration::from_secs(61));
         assert_eq!(clock.now(), Timestamp::from_unix(1061));
-        assert_eq!(clock.now_ms(), 1_061_000);
+        assert_eq!(clock.now_us(), 1_061_000_000);
     }
 
     #[test]

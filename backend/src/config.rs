@@ -62,7 +62,7 @@ pub struct Config {
     pub database_url: DatabaseUrl,
 
     /// Database connections per instance.
-    #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_max_connections: u32,
 
     /// Seconds a request waits for a database connection before it is answered 503 (and, on

@@ -345,7 +345,7 @@ async fn purge(state: &AppState) {
     if let Err(e) = state.db.purge_events(now.plus_secs(-retention)).await {
         tracing::warn!(error = %e, "purging old security events failed");
     }
-    if let Err(e) = state.db.purge_rate_limits(state.clock.now_ms()).await {
+    if let Err(e) = state.db.purge_rate_limits(state.clock.now_us()).await {
         tracing::warn!(error = %e, "purging rate-limit state failed");
     }
 }

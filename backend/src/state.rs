@@ -68,6 +68,26 @@ pub mod testing {
     use super::*;
     use crate::clock::Timestamp;
 
+    /// Where the unit tests' requests come from.
+    pub const HERE: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    /// The stored client `id` of the demo data.
+    pub async fn client(state: &AppState, id: &str) -> crate::storage::Client {
+        state.db.client(id).await.unwrap().unwrap()
+    }
+
+    /// An access token of the demo service (client credentials) with `products:read`, issued
+    /// now by the state's clock for `lifetime` seconds.
+    pub fn service_token(state: &AppState, lifetime: u64) -> crate::access_token::Issued {
+        let subject = crate::access_token::Subject {
+            sub: "demo-service",
+            client_id: "demo-service",
+            scope: shared::scope::ScopeSet::parse("products:read").unwrap(),
+            lifetime,
+        };
+        state.tokens.issue(subject, state.clock.now()).unwrap()
+    }
+
     /// The state and the directory its database lives in (deleted when dropped). The clock
     /// stands still at a fixed time until a test moves it.
     pub async fn demo_state(extra: &[&str]) -> (AppState, tempfile::TempDir) {

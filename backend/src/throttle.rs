@@ -39,41 +39,41 @@ impl Throttle {
         Self { name, rate }
     }
 
-    /// The time one event takes to be forgotten, in the database's milliseconds (at least one:
-    /// a rate of more than a thousand events a second limits nothing worth limiting).
-    fn interval_ms(&self) -> i64 {
-        i64::try_from(self.rate.interval().as_millis())
+    /// The time one event takes to be forgotten, in the database's microseconds (at least one:
+    /// a rate of more than a million events a second limits nothing).
+    fn interval_us(&self) -> i64 {
+        i64::try_from(self.rate.interval().as_micros())
             .unwrap_or(i64::MAX)
             .max(1)
     }
 
     /// How far past now a key's full-again time may be while one more event is allowed.
-    fn slack_ms(&self) -> i64 {
-        let period = i64::try_from(self.rate.period.as_millis()).unwrap_or(i64::MAX);
-        period - self.interval_ms()
+    fn slack_us(&self) -> i64 {
+        let period = i64::try_from(self.rate.period.as_micros()).unwrap_or(i64::MAX);
+        period - self.interval_us()
     }
 
-    /// The verdict for a key whose allowance is full again at `full_at_ms` (if ever seen).
-    fn verdict(&self, full_at_ms: Option<i64>, now_ms: i64) -> Verdict {
-        let limit = now_ms + self.slack_ms();
-        match full_at_ms {
-            Some(full_at) if full_at > limit => Verdict::Refused(millis(full_at - limit)),
+    /// The verdict for a key whose allowance is full again at `full_at_us` (if ever seen).
+    fn verdict(&self, full_at_us: Option<i64>, now_us: i64) -> Verdict {
+        let limit = now_us + self.slack_us();
+        match full_at_us {
+            Some(full_at) if full_at > limit => Verdict::Refused(micros(full_at - limit)),
             _ => Verdict::Allowed,
         }
     }
 
     /// Counts one event for `key` if the rate allows it (see [`Verdict`]). Check and count are
     /// one statement.
-    pub async fn hit(&self, db: &Db, key: &str, now_ms: i64) -> storage::Result<Verdict> {
+    pub async fn hit(&self, db: &Db, key: &str, now_us: i64) -> storage::Result<Verdict> {
         let hit = db
-            .rate_limit_hit(self.name, key, now_ms, self.interval_ms(), self.slack_ms())
+            .rate_limit_hit(self.name, key, now_us, self.interval_us(), self.slack_us())
             .await?;
         Ok(match hit {
-            Hit::Counted { full_at_ms } => match self.verdict(Some(full_at_ms), now_ms) {
+            Hit::Counted { full_at_us } => match self.verdict(Some(full_at_us), now_us) {
                 Verdict::Refused(_) => Verdict::LastAllowed,
                 _ => Verdict::Allowed,
             },
-            Hit::Refused { full_at_ms } => match self.verdict(Some(full_at_ms), now_ms) {
+            Hit::Refused { full_at_us } => match self.verdict(Some(full_at_us), now_us) {
                 Verdict::Refused(wait) => Verdict::Refused(wait),
                 // Freed between the refusal and the read: say "try again now".
                 _ => Verdict::Refused(Duration::from_millis(1)),
@@ -83,14 +83,14 @@ impl Throttle {
 
     /// Gives back one event counted by [`Throttle::hit`] (an attempt reserved before the
     /// outcome was known, that turned out not to count: a successful login).
-    pub async fn refund(&self, db: &Db, key: &str, now_ms: i64) -> storage::Result<()> {
-        db.rate_limit_refund(self.name, key, now_ms, self.interval_ms())
+    pub async fn refund(&self, db: &Db, key: &str, now_us: i64) -> storage::Result<()> {
+        db.rate_limit_refund(self.name, key, now_us, self.interval_us())
             .await
     }
 }
 
-fn millis(ms: i64) -> Duration {
-    Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+fn micros(us: i64) -> Duration {
+    Duration::from_micros(u64::try_from(us).unwrap_or(0))
 }
 
 /// The key for per-address limits: an IPv4 address, or the /64 an IPv6 address is in (one
@@ -153,7 +153,7 @@ impl Throttles {
         db: &Db,
         address: &str,
         claimed: Option<&str>,
-        now_ms: i64,
+        now_us: i64,
     ) -> storage::Result<Verdict> {
         let by_address = (self.client_auth_per_address.name, address);
         let mut pairs = vec![by_address];
@@ -163,7 +163,7 @@ impl Throttles {
         let states = db.rate_limit_states(&pairs).await?;
         let limits = [&self.client_auth_per_address, &self.client_auth_per_client];
         for (limit, state) in limits.into_iter().zip(states) {
-            if let Verdict::Refused(wait) = limit.verdict(state, now_ms) {
+            if let Verdict::Refused(wait) = limit.verdict(state, now_us) {
                 return Ok(Verdict::Refused(wait));
             }
         }
@@ -210,7 +210,7 @@ mod tests {
             Verdict::Allowed
         );
         // After one interval, exactly one more.
-        let t1 = T0 + 10_000;
+        let t1 = T0 + 10_000_000;
         assert_ne!(
             throttle.hit(&db, "k", t1).await.unwrap(),
             Verdict::Refused(Duration::ZERO)
@@ -220,7 +220,7 @@ mod tests {
             Verdict::Refused(_)
         ));
         // After the whole period, the full burst again.
-        let t2 = t1 + 30_000;
+        let t2 = t1 + 30_000_000;
         for _ in 0..3 {
             assert!(!matches!(
                 throttle.hit(&db, "k", t2).await.unwrap(),
@@ -246,7 +246,7 @@ mod tests {
             ));
         }
         assert_ne!(
-            throttle.hit(&db, "k", T0 + 10_000).await.unwrap(),
+            throttle.hit(&db, "k", T0 + 10_000_000).await.unwrap(),
             Verdict::Refused(Duration::ZERO)
         );
     }

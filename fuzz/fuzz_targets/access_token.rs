@@ -1,4 +1,4 @@
-//! `oauth::access_token::verify`, the access-token parser and validator every API request runs
+//! `access_token::AccessTokens::verify`, the access-token parser and validator every API request runs
 //! (and through it jsonwebtoken's header and claims parsing), in three modes chosen by the first
 //! input byte:
 //!
@@ -15,7 +15,7 @@
 
 use std::sync::OnceLock;
 
-use backend::oauth::access_token::{self, MAX_TOKEN_LEN};
+use backend::access_token::{LEEWAY_SECS as LEEWAY, MAX_TOKEN_LEN, Subject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
@@ -23,8 +23,6 @@ use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use shared::scope::ScopeSet;
 
-/// Clock skew `verify` tolerates (access_token.rs `LEEWAY_SECS`).
-const LEEWAY: i64 = 30;
 
 fn issued() -> &'static str {
     static TOKEN: OnceLock<String> = OnceLock::new();
@@ -35,10 +33,15 @@ fn issued() -> &'static str {
             .iter()
             .find(|c| c.id == "demo-service")
             .unwrap_or_else(|| panic!("demo-service is seeded"));
-        let scope = ScopeSet::parse("products:read").unwrap_or_default();
-        match access_token::issue(&w.state, "demo-service", client, scope) {
+        let subject = Subject {
+            sub: "demo-service",
+            client_id: &client.id,
+            scope: ScopeSet::parse("products:read").unwrap_or_default(),
+            lifetime: 86_400,
+        };
+        match w.state.tokens.issue(subject, w.state.clock.now()) {
             Ok(issued) => issued.response.access_token,
-            Err(e) => panic!("issuing a token: {}", e.description),
+            Err(e) => panic!("issuing a token: {e}"),
         }
     })
 }
@@ -58,7 +61,8 @@ fn raw(data: &[u8]) {
     let Ok(token) = std::str::from_utf8(data) else {
         return;
     };
-    if access_token::verify(&backend_fuzz::world().state, token).is_ok() {
+    let state = &backend_fuzz::world().state;
+    if state.tokens.verify(token, state.clock.now()).is_ok() {
         assert_eq!(token, issued(), "accepted a token this server never issued");
     }
 }
@@ -80,7 +84,8 @@ fn tampered(edits: &[u8]) {
     let Ok(token) = std::str::from_utf8(&token) else {
         return;
     };
-    let verdict = access_token::verify(&backend_fuzz::world().state, token);
+    let state = &backend_fuzz::world().state;
+    let verdict = state.tokens.verify(token, state.clock.now());
     if token != original {
         assert!(verdict.is_err(), "accepted a changed token: {token}");
     } else {
@@ -97,7 +102,7 @@ fn signed(data: &[u8]) {
     let keys = w.state.keys.get();
     let (kid, key) = keys.signing();
     // Placeholders for the fuzzer: `$KID` is the signing key's id, `$NOW` the current time.
-    let now = backend::storage::now();
+    let now = w.state.clock.now().unix();
     let fill = |s: &str| s.replace("$KID", kid).replace("$NOW", &now.to_string());
     let (header, claims) = (fill(header), fill(claims));
     let message = format!(
@@ -110,7 +115,7 @@ fn signed(data: &[u8]) {
         return;
     };
     let token = format!("{message}.{signature}");
-    let Ok(verified) = access_token::verify(&w.state, &token) else {
+    let Ok(verified) = w.state.tokens.verify(&token, w.state.clock.now()) else {
         return;
     };
     let context = || format!("accepted header {header} claims {claims}");

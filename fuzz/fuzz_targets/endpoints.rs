@@ -31,7 +31,6 @@ use std::net::SocketAddr;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, header};
-use backend::oauth::access_token;
 use backend_fuzz::{ISSUER, World, world};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
@@ -257,7 +256,10 @@ fn check_token(
     );
     assert_eq!(json["token_type"], "Bearer", "{}", context());
     let token = json["access_token"].as_str().unwrap_or_default();
-    let claims = access_token::verify(&w.state, token)
+    let claims = w
+        .state
+        .tokens
+        .verify(token, w.state.clock.now())
         .unwrap_or_else(|e| panic!("issued token refused ({e}): {}", context()));
     assert_eq!(claims.sub, claims.client_id, "{}", context());
     let client = w

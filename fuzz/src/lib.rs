@@ -8,9 +8,10 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use axum::Router;
+use backend::access_token::Subject;
 use backend::api::api_token::{self, TokenRequest};
+use backend::clock::Clock;
 use backend::config::Config;
-use backend::oauth::access_token;
 use backend::state::AppState;
 use backend::storage::Client;
 use clap::Parser;
@@ -74,7 +75,7 @@ fn build() -> World {
         .unwrap_or_else(|e| panic!("tokio runtime: {e}"));
     // A server's state without its listeners (the event writer's task runs on in the runtime).
     let (state, clients, bearer, api_token) = rt.block_on(async {
-        let (state, _writer) = AppState::start(config)
+        let (state, _writer) = AppState::start(config, Clock::system())
             .await
             .unwrap_or_else(|e| panic!("server state: {e}"));
         let clients = state
@@ -94,21 +95,24 @@ fn build() -> World {
             .iter()
             .find(|c| c.id == "demo-spa")
             .unwrap_or_else(|| panic!("demo-spa is seeded"));
-        let bearer = access_token::issue(
-            &state,
-            &user.id,
-            spa,
-            ScopeSet::parse(scope).unwrap_or_default(),
-        )
-        .unwrap_or_else(|e| panic!("issuing a token: {}", e.description))
-        .response
-        .access_token;
+        let subject = Subject {
+            sub: &user.id,
+            client_id: &spa.id,
+            scope: ScopeSet::parse(scope).unwrap_or_default(),
+            lifetime: 86_400,
+        };
+        let bearer = state
+            .tokens
+            .issue(subject, state.clock.now())
+            .unwrap_or_else(|e| panic!("issuing a token: {e}"))
+            .response
+            .access_token;
         let request = TokenRequest {
             name: "fuzz",
             scope,
             expires_at: None,
         };
-        let (_, api_token) = api_token::create(&state.db, &user, &request)
+        let (_, api_token) = api_token::create(&state.db, &user, &request, state.clock.now())
             .await
             .unwrap_or_else(|e| panic!("creating an API token: {e:?}"));
         (state, clients, bearer, api_token)

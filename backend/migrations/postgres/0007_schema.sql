@@ -207,7 +207,7 @@ CREATE INDEX bff_sessions_expiry ON bff_sessions (expires_at);
 CREATE TABLE rate_limits (
     name    TEXT NOT NULL,
     subject TEXT NOT NULL,
-    full_at BIGINT NOT NULL,                 -- milliseconds
+    full_at BIGINT NOT NULL,                 -- microseconds
     PRIMARY KEY (name, subject)
 );
 CREATE INDEX rate_limits_full_at ON rate_limits (full_at);

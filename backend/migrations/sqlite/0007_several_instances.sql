@@ -15,11 +15,11 @@ UPDATE client_redirect_uris SET position = rowid;
 -- Rate limits (failed logins, login attempts, failed client authentications), counted in the
 -- database so that every instance counts against the same allowance. One row per limit and
 -- key: when the key's allowance is full again (the generic cell rate algorithm's theoretical
--- arrival time), in milliseconds. A row whose time has passed is as good as absent.
+-- arrival time), in microseconds. A row whose time has passed is as good as absent.
 CREATE TABLE rate_limits (
     name    TEXT NOT NULL,                   -- which limit
     subject TEXT NOT NULL,                   -- a username, an address, a client id and address
-    full_at INTEGER NOT NULL,
+    full_at INTEGER NOT NULL,                -- microseconds
     PRIMARY KEY (name, subject)
 );
 CREATE INDEX rate_limits_full_at ON rate_limits (full_at);

@@ -90,9 +90,6 @@ impl From<storage::Error> for ApiError {
     }
 }
 
-/// Seconds a caller is asked to wait when the database is unavailable.
-const UNAVAILABLE_RETRY_SECS: u32 = 5;
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, error, description, challenge) = match self {
@@ -162,7 +159,7 @@ impl IntoResponse for ApiError {
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(
                 header::RETRY_AFTER,
-                HeaderValue::from(UNAVAILABLE_RETRY_SECS),
+                HeaderValue::from(storage::UNAVAILABLE_RETRY_SECS),
             );
         }
         // RFC 9110 §11.6.1: a 401 lists every scheme that could succeed; API tokens are the

@@ -49,9 +49,9 @@ pub async fn start(
 ) -> Response {
     let config = &bff.app.config;
     let throttle = &bff.app.throttles.bff_logins_per_address;
-    let now_ms = bff.app.clock.now_ms();
+    let now_us = bff.app.clock.now_us();
     let verdict = match throttle
-        .hit(&bff.app.db, &address_key(address), now_ms)
+        .hit(&bff.app.db, &address_key(address), now_us)
         .await
     {
         Ok(verdict) => verdict,

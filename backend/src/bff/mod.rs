@@ -155,9 +155,10 @@ impl IntoResponse for BffError {
         )
             .into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(5));
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(storage::UNAVAILABLE_RETRY_SECS),
+            );
         }
         if status == StatusCode::UNAUTHORIZED {
             // RFC 9110 §11.6.1: a 401 names how to authenticate; here, by logging in to get a

@@ -60,9 +60,9 @@ pub async fn authenticate(
             retry_after_secs(wait),
         )
     };
-    let now_ms = state.clock.now_ms();
+    let now_us = state.clock.now_us();
     if let Verdict::Refused(wait) = throttles
-        .check_client_auth(&state.db, &address, claimed.as_deref(), now_ms)
+        .check_client_auth(&state.db, &address, claimed.as_deref(), now_us)
         .await?
     {
         return Err(too_many(wait));
@@ -87,14 +87,14 @@ pub async fn authenticate(
         state.events.record(with_client(event)).await;
         let by_address = throttles
             .client_auth_per_address
-            .hit(&state.db, &address, now_ms)
+            .hit(&state.db, &address, now_us)
             .await?
             == Verdict::LastAllowed;
         let by_client = match &claimed {
             Some(key) => {
                 throttles
                     .client_auth_per_client
-                    .hit(&state.db, key, now_ms)
+                    .hit(&state.db, key, now_us)
                     .await?
                     == Verdict::LastAllowed
             }

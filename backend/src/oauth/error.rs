@@ -19,9 +19,6 @@ pub struct OAuthError {
     status: Option<StatusCode>,
 }
 
-/// Seconds a client is asked to wait when the database is unavailable.
-const UNAVAILABLE_RETRY_SECS: u64 = 5;
-
 impl OAuthError {
     pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
         Self {
@@ -46,7 +43,7 @@ impl OAuthError {
     /// the same request may succeed in a few seconds.
     pub fn unavailable() -> Self {
         Self {
-            retry_after: Some(UNAVAILABLE_RETRY_SECS),
+            retry_after: Some(storage::UNAVAILABLE_RETRY_SECS),
             ..Self::new(
                 ErrorCode::TemporarilyUnavailable,
                 "the server's database is not answering; nothing was changed, try again in a \

@@ -106,29 +106,15 @@ pub async fn describe(
 mod tests {
     use std::time::Duration;
 
-    use shared::scope::ScopeSet;
-
     use super::*;
-    use crate::access_token::Subject;
-    use crate::state::testing::demo_state;
+    use crate::state::testing::{self, demo_state};
 
     #[tokio::test]
     async fn a_token_is_active_until_its_expiry_and_then_says_nothing_more() {
         let (state, _dir) = demo_state(&[]).await;
-        let service = state.db.client("demo-service").await.unwrap().unwrap();
+        let service = testing::client(&state, "demo-service").await;
         let now = state.clock.now();
-        let issued = state
-            .tokens
-            .issue(
-                Subject {
-                    sub: "demo-service",
-                    client_id: "demo-service",
-                    scope: ScopeSet::parse("products:read").unwrap(),
-                    lifetime: 60,
-                },
-                now,
-            )
-            .unwrap();
+        let issued = testing::service_token(&state, 60);
         let token = &issued.response.access_token;
         let active = describe(&state, &service, token, now).await.unwrap();
         assert_eq!(active["active"], true);

@@ -104,34 +104,18 @@ async fn record(state: &AppState, address: IpAddr, client_id: &str, user: &str, 
 
 #[cfg(test)]
 mod tests {
-    use std::net::Ipv4Addr;
-
-    use shared::scope::ScopeSet;
-
     use super::*;
-    use crate::access_token::Subject;
-    use crate::state::testing::demo_state;
+    use crate::state::testing::{self, demo_state};
 
     #[tokio::test]
     async fn an_access_token_is_revoked_for_its_own_client_only() {
         let (state, _dir) = demo_state(&[]).await;
         let now = state.clock.now();
-        let service = state.db.client("demo-service").await.unwrap().unwrap();
-        let spa = state.db.client("demo-spa").await.unwrap().unwrap();
-        let issued = state
-            .tokens
-            .issue(
-                Subject {
-                    sub: "demo-service",
-                    client_id: "demo-service",
-                    scope: ScopeSet::parse("products:read").unwrap(),
-                    lifetime: 900,
-                },
-                now,
-            )
-            .unwrap();
+        let service = testing::client(&state, "demo-service").await;
+        let spa = testing::client(&state, "demo-spa").await;
+        let issued = testing::service_token(&state, 900);
         let token = &issued.response.access_token;
-        let here = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let here = testing::HERE;
         assert_eq!(
             revoke_token(&state, &spa, token, here, now).await.unwrap(),
             Revoked::Nothing

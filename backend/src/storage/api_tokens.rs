@@ -1,6 +1,6 @@
 use shared::scope::ScopeSet;
 
-use super::{Db, Error, Result, dispatch};
+use super::{Db, Error, Result, dispatch, one_row};
 use crate::clock::Timestamp;
 
 /// An API token as stored, with what its verification needs to know about its owner.
@@ -36,9 +36,8 @@ const SELECT: &str = "SELECT t.id, t.user_id, u.username, t.name, t.secret_hash,
 impl Db {
     /// [`Error::Conflict`] if the user already has a token with this name.
     pub async fn insert_api_token(&self, t: &NewApiToken<'_>, now: Timestamp) -> Result<()> {
-        let done =
-            dispatch!(self, |pool| {
-                sqlx::query(
+        let done = dispatch!(self, |pool| {
+            sqlx::query(
             "INSERT INTO api_tokens (id, user_id, name, secret_hash, scope, created_at, expires_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
         )
@@ -52,12 +51,8 @@ impl Db {
         .execute(pool)
         .await
         .map(|done| done.rows_affected())
-            })?;
-        if done == 1 {
-            Ok(())
-        } else {
-            Err(Error::Conflict("api_tokens (user_id, name)".into()))
-        }
+        })?;
+        one_row(done, Error::Conflict("api_tokens (user_id, name)".into()))
     }
 
     pub async fn api_token(&self, id: &str) -> Result<Option<ApiTokenRow>> {

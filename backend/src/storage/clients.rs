@@ -1,7 +1,7 @@
 use shared::oauth::GrantType;
 use shared::scope::ScopeSet;
 
-use super::{Db, Error, Result, dispatch};
+use super::{Db, Error, Result, dispatch, one_row};
 use crate::clock::Timestamp;
 
 /// A registered OAuth client.
@@ -289,11 +289,7 @@ impl Db {
         .execute(pool)
         .await
         .map(|done| done.rows_affected()))?;
-        if done == 1 {
-            Ok(())
-        } else {
-            Err(Error::NotFound)
-        }
+        one_row(done, Error::NotFound)
     }
 
     /// Deletes a client and, by cascade, its redirect URIs, codes, grants (with their refresh
@@ -306,11 +302,7 @@ impl Db {
         .execute(pool)
         .await
         .map(|done| done.rows_affected()))?;
-        if done == 1 {
-            Ok(())
-        } else {
-            Err(Error::NotFound)
-        }
+        one_row(done, Error::NotFound)
     }
 
     /// Every registered scope name, sorted.

@@ -1,7 +1,7 @@
 use shared::pkce::CodeChallenge;
 use shared::scope::ScopeSet;
 
-use super::{Db, Error, Result, dispatch};
+use super::{Db, Error, Result, dispatch, one_row};
 use crate::clock::Timestamp;
 
 /// A login waiting on the consent screen: the authorization request, and who logged in when.
@@ -176,11 +176,7 @@ impl Db {
         .execute(pool)
         .await
         .map(|done| done.rows_affected()))?;
-        if done == 1 {
-            Ok(())
-        } else {
-            Err(Error::Conflict("scopes.name".into()))
-        }
+        one_row(done, Error::Conflict("scopes.name".into()))
     }
 
     /// Changes what is given; [`Error::NotFound`] if there is no such scope.
@@ -212,11 +208,7 @@ impl Db {
         .execute(pool)
         .await
         .map(|done| done.rows_affected()))?;
-        if done == 1 {
-            Ok(())
-        } else {
-            Err(Error::NotFound)
-        }
+        one_row(done, Error::NotFound)
     }
 
     pub async fn purge_consent_tickets(&self, now: Timestamp) -> Result<u64> {

@@ -52,6 +52,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::{ConnectOptions, Connection};
 
 pub use api_tokens::{ApiTokenRow, NewApiToken};
 pub use bff::{BffLogin, BffSessionRow, RefreshLease};
@@ -136,7 +137,7 @@ impl Settings {
     pub fn new(url: &str) -> Self {
         Self {
             url: url.to_owned(),
-            max_connections: 10,
+            max_connections: 8,
             acquire_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(10),
         }
@@ -204,15 +205,33 @@ impl From<sqlx::Error> for Error {
                     return Self::Conflict(named);
                 }
                 let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
-                // PostgreSQL: class 08 (connection exception), 57P01-57P03 (the server is
-                // shutting down or not yet accepting connections), 57014 (statement timeout),
-                // 53300 (too many connections). SQLite: 5 and 6 (busy or locked past the busy
-                // timeout).
-                let unavailable = code.starts_with("08")
+                // PostgreSQL: class 08 (connection exception), 57P01-57P04 (the server is
+                // shutting down, starting, or dropped the database), 57014 (statement
+                // timeout), 53300 (too many connections), class 28 and 3D000 (the database or
+                // its credentials are gone), 55000 when the database refuses connections,
+                // 25006 (connected to a read-only standby during a failover), 40001 and 40P01
+                // (a serialization failure or deadlock: the same request may succeed). SQLite
+                // (extended result codes, shorter than PostgreSQL's five characters): the BUSY
+                // and LOCKED families, 5 and 6 in the low byte (busy past the busy timeout).
+                let sqlite_busy =
+                    code.len() < 5 && code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6));
+                let unavailable = sqlite_busy
+                    || code.starts_with("08")
+                    || code.starts_with("28")
                     || matches!(
                         code.as_str(),
-                        "57P01" | "57P02" | "57P03" | "57014" | "53300" | "5" | "6"
-                    );
+                        "57P01"
+                            | "57P02"
+                            | "57P03"
+                            | "57P04"
+                            | "57014"
+                            | "53300"
+                            | "3D000"
+                            | "25006"
+                            | "40001"
+                            | "40P01"
+                    )
+                    || (code == "55000" && db.message().contains("accepting connections"));
                 if unavailable {
                     Self::Unavailable(db.message().to_owned())
                 } else {
@@ -225,6 +244,16 @@ impl From<sqlx::Error> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Seconds a caller is asked to wait (`Retry-After`) when the database is unavailable: about
+/// what a restart or a failover of PostgreSQL takes.
+pub const UNAVAILABLE_RETRY_SECS: u64 = 5;
+
+/// `Ok` if a statement changed exactly one row, else `otherwise`: the row it names is missing
+/// ([`Error::NotFound`]), or an insert yielded to an existing one ([`Error::Conflict`]).
+fn one_row(changed: u64, otherwise: Error) -> Result<()> {
+    if changed == 1 { Ok(()) } else { Err(otherwise) }
+}
 
 /// Runs `$body` with `$pool` bound to the pool, once written and compiled for each database.
 /// `$engine` names the [`Engine`] inside the body, for the few statements that differ.
@@ -329,6 +358,17 @@ async fn connect_postgres(settings: &Settings) -> Result<PgPool> {
     let options = PgConnectOptions::from_str(&settings.url)?
         .application_name("api-access-management")
         .options([("statement_timeout", timeout_ms.as_str())]);
+    // One connection first, for the real reason when it fails (refused, unknown database,
+    // wrong password, TLS), which a pool would only report as a timeout.
+    let first = tokio::time::timeout(settings.acquire_timeout, options.connect())
+        .await
+        .map_err(|_| {
+            Error::Unavailable(format!(
+                "no answer within {} s",
+                settings.acquire_timeout.as_secs()
+            ))
+        })?;
+    first?.close().await?;
     Ok(PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout)
@@ -337,4 +377,76 @@ async fn connect_postgres(settings: &Settings) -> Result<PgPool> {
         .test_before_acquire(true)
         .connect_with(options)
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database written by the release before PostgreSQL support (SQLite migrations 0001 to
+    /// 0006) is brought forward by 0007 with its data: order times become Unix seconds, and
+    /// redirect URIs keep their order.
+    #[tokio::test]
+    async fn an_existing_sqlite_database_is_migrated_with_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("old.db").display());
+        let old = dir.path().join("old-migrations");
+        std::fs::create_dir(&old).unwrap();
+        for entry in std::fs::read_dir("migrations/sqlite").unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.as_str() < "0007" {
+                std::fs::copy(&path, old.join(name)).unwrap();
+            }
+        }
+        let pool = connect_sqlite(&Settings::new(&url)).await.unwrap();
+        Migrator::new(old.as_path())
+            .await
+            .unwrap()
+            .run(&pool)
+            .await
+            .unwrap();
+        for statement in [
+            "INSERT INTO users (id, username, name, email, password_hash, created_at)
+             VALUES ('u1', 'user0', 'U', 'u@example.com', 'x', 1)",
+            "INSERT INTO clients (id, name, grant_types, scopes, created_at)
+             VALUES ('spa', 'App', 'authorization_code', 'openid', 1)",
+            "INSERT INTO client_redirect_uris (client_id, uri) VALUES ('spa', 'https://b.test/cb')",
+            "INSERT INTO client_redirect_uris (client_id, uri) VALUES ('spa', 'https://a.test/cb')",
+            "INSERT INTO products (id, name, description, price_cents) VALUES (1, 'P', 'd', 100)",
+            "INSERT INTO orders (owner, client_id, product_id, quantity, unit_price_cents,
+                 created_at)
+             VALUES ('u1', 'spa', 1, 2, 100, '2026-11-23T01:44:05Z')",
+        ] {
+            sqlx::query(statement).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+
+        let db = Db::connect(&Settings::new(&url)).await.unwrap();
+        let orders = db.orders_of("u1").await.unwrap();
+        assert_eq!(orders.len(), 1);
+        assert_eq!(orders[0].created_at, "2026-11-23T01:44:05Z");
+        assert_eq!(orders[0].total_cents, 200);
+        let client = db.client("spa").await.unwrap().unwrap();
+        assert_eq!(
+            client.redirect_uris,
+            ["https://b.test/cb", "https://a.test/cb"],
+            "in the order they were stored"
+        );
+        // New orders get the server's time.
+        let placed = db
+            .insert_order(
+                &NewOrderRow {
+                    owner: "u1",
+                    client_id: "spa",
+                    product_id: 1,
+                    quantity: 1,
+                },
+                crate::clock::Timestamp::from_unix(1_800_000_000),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(placed.created_at, "2027-01-15T08:00:00Z");
+    }
 }

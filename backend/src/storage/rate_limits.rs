@@ -1,6 +1,6 @@
 //! The state of the rate limits, shared by every instance: one row per limit and key, holding
 //! the generic cell rate algorithm's "theoretical arrival time" (when the key's allowance is
-//! full again), in milliseconds. The arithmetic is in [`crate::throttle`]; what this module
+//! full again), in microseconds. The arithmetic is in [`crate::throttle`]; what this module
 //! adds is that checking and counting an event is one statement, so concurrent events (on one
 //! instance or several) are each counted against the same allowance.
 
@@ -9,23 +9,23 @@ use super::{Db, Result, dispatch};
 /// What counting one event did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Hit {
-    /// Counted; the key's allowance is now full again at `full_at_ms`.
-    Counted { full_at_ms: i64 },
-    /// Not counted: over the limit until the allowance reaches `full_at_ms` (as stored).
-    Refused { full_at_ms: i64 },
+    /// Counted; the key's allowance is now full again at `full_at_us`.
+    Counted { full_at_us: i64 },
+    /// Not counted: over the limit until the allowance reaches `full_at_us` (as stored).
+    Refused { full_at_us: i64 },
 }
 
 impl Db {
-    /// Counts one event for (`limit`, `key`) at `now_ms` if the allowance admits it, in one
-    /// statement: an event is admitted while the stored time is at most `now_ms + slack_ms`,
-    /// and moves it `interval_ms` later (from `now_ms` at the earliest).
+    /// Counts one event for (`limit`, `key`) at `now_us` if the allowance admits it, in one
+    /// statement: an event is admitted while the stored time is at most `now_us + slack_us`,
+    /// and moves it `interval_us` later (from `now_us` at the earliest).
     pub async fn rate_limit_hit(
         &self,
         limit: &str,
         key: &str,
-        now_ms: i64,
-        interval_ms: i64,
-        slack_ms: i64,
+        now_us: i64,
+        interval_us: i64,
+        slack_us: i64,
     ) -> Result<Hit> {
         let counted: Option<i64> = dispatch!(self, |pool| sqlx::query_scalar(
             "INSERT INTO rate_limits (name, subject, full_at) VALUES ($1, $2, $3 + $4)
@@ -37,17 +37,17 @@ impl Db {
         )
         .bind(limit)
         .bind(key)
-        .bind(now_ms)
-        .bind(interval_ms)
-        .bind(slack_ms)
+        .bind(now_us)
+        .bind(interval_us)
+        .bind(slack_us)
         .fetch_optional(pool)
         .await)?;
-        if let Some(full_at_ms) = counted {
-            return Ok(Hit::Counted { full_at_ms });
+        if let Some(full_at_us) = counted {
+            return Ok(Hit::Counted { full_at_us });
         }
         let stored = self.rate_limit_state(limit, key).await?;
         Ok(Hit::Refused {
-            full_at_ms: stored.unwrap_or(now_ms),
+            full_at_us: stored.unwrap_or(now_us),
         })
     }
 
@@ -90,14 +90,14 @@ impl Db {
             .collect())
     }
 
-    /// Gives back one event counted for (`limit`, `key`): the stored time moves `interval_ms`
-    /// earlier, never before `now_ms`.
+    /// Gives back one event counted for (`limit`, `key`): the stored time moves `interval_us`
+    /// earlier, never before `now_us`.
     pub async fn rate_limit_refund(
         &self,
         limit: &str,
         key: &str,
-        now_ms: i64,
-        interval_ms: i64,
+        now_us: i64,
+        interval_us: i64,
     ) -> Result<()> {
         dispatch!(self, |pool| sqlx::query(
             "UPDATE rate_limits
@@ -106,8 +106,8 @@ impl Db {
         )
         .bind(limit)
         .bind(key)
-        .bind(interval_ms)
-        .bind(now_ms)
+        .bind(interval_us)
+        .bind(now_us)
         .execute(pool)
         .await
         .map(drop))?;
@@ -115,11 +115,11 @@ impl Db {
     }
 
     /// Forgets the keys whose allowance is full again: they are as good as never seen.
-    pub async fn purge_rate_limits(&self, now_ms: i64) -> Result<u64> {
+    pub async fn purge_rate_limits(&self, now_us: i64) -> Result<u64> {
         Ok(dispatch!(self, |pool| sqlx::query(
             "DELETE FROM rate_limits WHERE full_at <= $1"
         )
-        .bind(now_ms)
+        .bind(now_us)
         .execute(pool)
         .await
         .map(|done| done.rows_affected()))?)

@@ -1,6 +1,6 @@
 use shared::admin::Role;
 
-use super::{Db, Error, Result, dispatch};
+use super::{Db, Error, Result, dispatch, one_row};
 use crate::clock::Timestamp;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -90,10 +90,7 @@ impl Db {
         .execute(pool)
         .await
         .map(|done| done.rows_affected()))?;
-        if done == 0 {
-            return Err(Error::Conflict("users.username".into()));
-        }
-        Ok(())
+        one_row(done, Error::Conflict("users.username".into()))
     }
 
     /// Every user, by username.

@@ -1,5 +1,7 @@
-//! Black-box tests: each starts the real server on free ports with a fresh SQLite database and
-//! talks HTTP to it.
+//! Black-box tests: each starts the real server on free ports with a fresh database and talks
+//! HTTP to it. The database is a SQLite file, or with `TEST_DATABASE=postgres` a database of
+//! its own on the PostgreSQL server at `TEST_POSTGRES_URL`: scripts/test.sh runs the whole suite
+//! both ways. Tests read and arrange stored state only through the storage seam.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -16,5 +18,6 @@ mod cors;
 mod discovery;
 mod keys;
 mod refresh;
+mod resilience;
 mod resource;
 mod token;

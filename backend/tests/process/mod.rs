@@ -17,25 +17,51 @@ use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::Value;
 use shared::pkce::CodeVerifier;
 
-/// Where one run of the server lives: a temporary directory with the database, the server's log and an empty
-/// app directory, and the ports the server listens on (the same after every restart).
+/// Where one run of the server lives: a temporary directory with the server's log, an empty
+/// app directory and (by default) its SQLite database, the database's URL, and the ports the
+/// server listens on (the same after every restart).
 pub struct Site {
     pub dir: tempfile::TempDir,
     pub db_path: PathBuf,
+    pub database_url: String,
     pub api_port: u16,
     pub app_port: u16,
+    /// More environment for the server, over the defaults of [`Site::command`].
+    pub env: Vec<(String, String)>,
 }
 
 impl Site {
+    /// A site with a SQLite database of its own.
     pub fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join("server.db");
+        let database_url = format!("sqlite://{}", db_path.display());
+        Self::with_database(dir, db_path, database_url)
+    }
+
+    /// A site whose server uses the database at `database_url` (PostgreSQL, shared with other
+    /// sites: several instances of one service).
+    pub fn on_database(database_url: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join("unused.db");
+        Self::with_database(dir, db_path, database_url.to_owned())
+    }
+
+    fn with_database(dir: tempfile::TempDir, db_path: PathBuf, database_url: String) -> Self {
         std::fs::create_dir(dir.path().join("app")).unwrap();
         Self {
-            db_path: dir.path().join("server.db"),
             dir,
+            db_path,
+            database_url,
             api_port: free_port(),
             app_port: free_port(),
+            env: Vec::new(),
         }
+    }
+
+    /// Sets an environment variable of the server (a setting, as `.env` would).
+    pub fn set(&mut self, name: &str, value: &str) {
+        self.env.push((name.to_owned(), value.to_owned()));
     }
 
     pub fn api(&self) -> String {
@@ -57,10 +83,7 @@ impl Site {
         command
             .current_dir(self.dir.path())
             .env_clear()
-            .env(
-                "DATABASE_URL",
-                format!("sqlite://{}", self.db_path.display()),
-            )
+            .env("DATABASE_URL", &self.database_url)
             .env("API_ADDR", format!("127.0.0.1:{}", self.api_port))
             .env("APP_ADDR", format!("127.0.0.1:{}", self.app_port))
             .env("ISSUER", self.api())
@@ -73,6 +96,9 @@ impl Site {
             .env("LOGIN_FAILURES_PER_USER", "100000/60")
             .env("RUST_LOG", "warn")
             .env("RUST_BACKTRACE", "1");
+        for (name, value) in &self.env {
+            command.env(name, value);
+        }
         command
     }
 }

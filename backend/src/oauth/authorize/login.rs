@@ -48,7 +48,7 @@ pub enum Outcome {
     },
 }
 
-/// One post of the login form for `request`, from `address`, at `now_ms`. `csrf` is the
+/// One post of the login form for `request`, from `address`, at `now_us`. `csrf` is the
 /// browser's anti-forgery token (the consent ticket is bound to it).
 ///
 /// Every post counts against the address before anything else happens (RFC 9700 §4.16 leaves
@@ -63,13 +63,13 @@ pub async fn log_in(
     attempt: Attempt<'_>,
     csrf: &str,
     address: IpAddr,
-    now_ms: i64,
+    now_us: i64,
 ) -> Result<Outcome, PageError> {
     let throttles = &state.throttles;
     let db = &state.db;
     match throttles
         .login_per_address
-        .hit(db, &address_key(address), now_ms)
+        .hit(db, &address_key(address), now_us)
         .await?
     {
         Verdict::Refused(wait) => return Ok(Outcome::Throttled(wait)),
@@ -98,7 +98,7 @@ pub async fn log_in(
     if username.len() > MAX_USERNAME_LEN || password.len() > MAX_PASSWORD_LEN {
         return Ok(Outcome::Retry("Invalid username or password."));
     }
-    let user_exhausted = match throttles.login_per_user.hit(db, username, now_ms).await? {
+    let user_exhausted = match throttles.login_per_user.hit(db, username, now_us).await? {
         Verdict::Refused(wait) => return Ok(Outcome::Throttled(wait)),
         verdict => verdict == Verdict::LastAllowed,
     };
@@ -106,7 +106,7 @@ pub async fn log_in(
     if !matches!(checked, Ok(None)) {
         throttles
             .login_per_user
-            .refund(db, username, now_ms)
+            .refund(db, username, now_us)
             .await?;
     }
     let Some(user) = checked? else {
@@ -130,7 +130,7 @@ pub async fn log_in(
         .address(address);
     state.events.record(event).await;
 
-    let now = Timestamp::from_unix(now_ms.div_euclid(1000));
+    let now = Timestamp::from_micros(now_us);
     let grant = CodeGrant {
         client_id: request.client.id.clone(),
         redirect_uri: request.redirect_uri.clone(),
@@ -199,20 +199,20 @@ mod tests {
     #[tokio::test]
     async fn a_first_party_login_gets_a_code_and_a_third_party_one_asks_first() {
         let (state, _dir) = demo_state(&[]).await;
-        let now_ms = state.clock.now_ms();
+        let now_us = state.clock.now_us();
         let attempt = || Attempt::LogIn {
             username: "user0",
             password: "password0",
         };
         let spa = request(&state, "demo-spa").await;
-        let outcome = log_in(&state, &spa, attempt(), "csrf", HERE, now_ms)
+        let outcome = log_in(&state, &spa, attempt(), "csrf", HERE, now_us)
             .await
             .unwrap();
         assert!(matches!(outcome, Outcome::Code(_)), "{outcome:?}");
         assert_eq!(state.db.count("authorization_codes").await.unwrap(), 1);
 
         let partner = request(&state, "demo-partner").await;
-        match log_in(&state, &partner, attempt(), "csrf", HERE, now_ms)
+        match log_in(&state, &partner, attempt(), "csrf", HERE, now_us)
             .await
             .unwrap()
         {
@@ -230,13 +230,13 @@ mod tests {
     async fn failed_logins_are_limited_per_username_and_the_right_password_gets_no_hint() {
         let (state, _dir) = demo_state(&["--login-failures-per-user", "2/300"]).await;
         let spa = request(&state, "demo-spa").await;
-        let now_ms = state.clock.now_ms();
+        let now_us = state.clock.now_us();
         let wrong = || Attempt::LogIn {
             username: "user0",
             password: "wrong-password",
         };
         for _ in 0..2 {
-            let outcome = log_in(&state, &spa, wrong(), "c", HERE, now_ms)
+            let outcome = log_in(&state, &spa, wrong(), "c", HERE, now_us)
                 .await
                 .unwrap();
             assert!(matches!(outcome, Outcome::Retry(_)), "{outcome:?}");
@@ -245,7 +245,7 @@ mod tests {
             username: "user0",
             password: "password0",
         };
-        let outcome = log_in(&state, &spa, right, "c", HERE, now_ms)
+        let outcome = log_in(&state, &spa, right, "c", HERE, now_us)
             .await
             .unwrap();
         assert!(matches!(outcome, Outcome::Throttled(_)), "{outcome:?}");
@@ -254,11 +254,11 @@ mod tests {
             username: "user1",
             password: "password1",
         };
-        let outcome = log_in(&state, &spa, other, "c", HERE, now_ms)
+        let outcome = log_in(&state, &spa, other, "c", HERE, now_us)
             .await
             .unwrap();
         assert!(matches!(outcome, Outcome::Code(_)), "{outcome:?}");
-        let later = now_ms + 150_000;
+        let later = now_us + 150_000_000;
         let right = Attempt::LogIn {
             username: "user0",
             password: "password0",

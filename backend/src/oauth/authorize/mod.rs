@@ -74,8 +74,8 @@ pub async fn login(
             password: params.get("password").unwrap_or_default(),
         }
     };
-    let now_ms = state.clock.now_ms();
-    match login::log_in(&state, &request, attempt, csrf, address, now_ms).await {
+    let now_us = state.clock.now_us();
+    match login::log_in(&state, &request, attempt, csrf, address, now_us).await {
         Ok(Outcome::Retry(message)) => login_form(&state, &request, csrf, Some(message)),
         Ok(Outcome::Throttled(wait)) => too_many_attempts(&state, &request, csrf, wait),
         Ok(Outcome::Cancelled) => denied(&state, &request.redirect_uri, request.state.as_deref()),

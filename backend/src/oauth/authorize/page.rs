@@ -18,9 +18,6 @@ pub struct PageError {
     message: String,
 }
 
-/// Seconds a browser is asked to wait when the database is unavailable.
-const UNAVAILABLE_RETRY_SECS: u64 = 5;
-
 impl PageError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
         Self {
@@ -62,7 +59,7 @@ impl IntoResponse for PageError {
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(
                 header::RETRY_AFTER,
-                HeaderValue::from(UNAVAILABLE_RETRY_SECS),
+                HeaderValue::from(storage::UNAVAILABLE_RETRY_SECS),
             );
         }
         response

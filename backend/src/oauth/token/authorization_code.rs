@@ -149,15 +149,12 @@ pub async fn redeem(
 
 #[cfg(test)]
 mod tests {
-    use std::net::{IpAddr, Ipv4Addr};
-
     use shared::oauth::ErrorCode;
     use shared::pkce::CodeVerifier;
     use shared::scope::ScopeSet;
 
     use super::*;
-    use crate::oauth::client_auth::AuthMethod;
-    use crate::state::testing::demo_state;
+    use crate::state::testing::{self, demo_state};
     use crate::storage::{CodeGrant, NewCode};
 
     const CODE: &str = "a-code-the-login-would-have-issued";
@@ -195,12 +192,8 @@ mod tests {
         verifier: &CodeVerifier,
         redirect_uri: &str,
     ) -> Result<Granted, OAuthError> {
-        let client = state.db.client("demo-spa").await.unwrap().unwrap();
-        let caller = Caller {
-            client: &client,
-            method: AuthMethod::None,
-            address: IpAddr::V4(Ipv4Addr::LOCALHOST),
-        };
+        let client = testing::client(state, "demo-spa").await;
+        let caller = Caller::public(&client);
         let presented = Presented {
             code: CODE,
             redirect_uri,

@@ -134,6 +134,18 @@ pub struct Granted {
     pub sub: String,
 }
 
+impl<'a> Caller<'a> {
+    /// A public client (no secret), as the browser app is; for the grants' unit tests.
+    #[cfg(test)]
+    fn public(client: &'a Client) -> Self {
+        Self {
+            client,
+            method: AuthMethod::None,
+            address: crate::state::testing::HERE,
+        }
+    }
+}
+
 /// Whether `caller` may use `grant_type` at all: checked before the grant's parameters, so a
 /// client that may not use a grant learns nothing more about the request.
 pub fn permit(caller: &Caller<'_>, grant_type: GrantType) -> Result<(), OAuthError> {

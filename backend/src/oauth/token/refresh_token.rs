@@ -156,15 +156,12 @@ impl Reuse<'_> {
 
 #[cfg(test)]
 mod tests {
-    use std::net::{IpAddr, Ipv4Addr};
-    use std::time::Duration;
-
     use shared::oauth::ErrorCode;
+    use std::time::Duration;
 
     use super::*;
     use crate::clock::Timestamp;
-    use crate::oauth::client_auth::AuthMethod;
-    use crate::state::testing::demo_state;
+    use crate::state::testing::{self, demo_state};
     use crate::storage::Grant;
 
     /// A grant for user0 and the demo app with one refresh token, as a login leaves it.
@@ -207,12 +204,8 @@ mod tests {
         scope: Option<&str>,
         now: Timestamp,
     ) -> Result<Granted, OAuthError> {
-        let client = state.db.client("demo-spa").await.unwrap().unwrap();
-        let caller = Caller {
-            client: &client,
-            method: AuthMethod::None,
-            address: IpAddr::V4(Ipv4Addr::LOCALHOST),
-        };
+        let client = testing::client(state, "demo-spa").await;
+        let caller = Caller::public(&client);
         let asked = scope.map(|s| ScopeSet::parse(s).unwrap());
         rotate(state, &caller, token, asked, now).await
     }

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use shared::admin::{Client, ClientKind, ClientUpdate, NewClient, Scope};
+use shared::oauth::GrantType;
 use shared::scope::{ADMIN, OFFLINE_ACCESS};
 
 use super::{
@@ -18,9 +19,9 @@ use crate::admin_api::use_admin_api;
 use crate::api::{ApiError, Deployment};
 use crate::components::SecretBox;
 
-const AUTHORIZATION_CODE: &str = "authorization_code";
-const REFRESH_TOKEN: &str = "refresh_token";
-const CLIENT_CREDENTIALS: &str = "client_credentials";
+const AUTHORIZATION_CODE: &str = GrantType::AuthorizationCode.as_str();
+const REFRESH_TOKEN: &str = GrantType::RefreshToken.as_str();
+const CLIENT_CREDENTIALS: &str = GrantType::ClientCredentials.as_str();
 
 /// A client secret the server just handed out, until it is dismissed or the section is left.
 #[derive(Clone)]
@@ -274,7 +275,7 @@ fn ClientRow(
             <td data-label="Name">{client.name}</td>
             <td data-label="Kind">{kind}</td>
             <td data-label="Grant types">
-                {scope_chips(client.grant_types.iter().map(String::as_str))}
+                {scope_chips(client.grant_types.iter().map(|g| g.as_str()))}
             </td>
             <td data-label="Scopes">{scope_chips(client.scope.iter())}</td>
             <td data-label="Redirect URIs">
@@ -305,7 +306,11 @@ fn ClientEditor(
     let admin = use_admin_api();
     let pending = Pending::new();
     let original_scopes: BTreeSet<String> = client.scope.iter().map(str::to_owned).collect();
-    let original_grants: BTreeSet<String> = client.grant_types.iter().cloned().collect();
+    let original_grants: BTreeSet<String> = client
+        .grant_types
+        .iter()
+        .map(|g| g.as_str().to_owned())
+        .collect();
     let name = RwSignal::new(client.name.clone());
     let scopes = RwSignal::new(original_scopes.clone());
     let grants = RwSignal::new(original_grants.clone());

@@ -120,13 +120,13 @@ fn KeyTable(keys: Vec<SigningKey>) -> impl IntoView {
         .into_iter()
         .map(|key| {
             view! {
-                <tr data-testid=format!("key-{}", key.kid) data-state=key.state.clone()>
+                <tr data-testid=format!("key-{}", key.kid) data-state=key.state.as_str()>
                     <td data-label="Key id">
                         <code class="nowrap">{key.kid.clone()}</code>
                     </td>
                     <td data-label="Algorithm">{key.alg}</td>
                     <td data-label="State">
-                        <span class=format!("badge key-{}", key.state)>{key.state.clone()}</span>
+                        <span class=format!("badge key-{}", key.state)>{key.state.as_str()}</span>
                     </td>
                     <td data-label="Created">{unix_time(key.created_at)}</td>
                     <td data-label="Activated">{maybe_time(key.activated_at)}</td>
