@@ -61,7 +61,6 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::keys::rotation;
 use crate::state::AppState;
-use crate::storage::Db;
 
 /// A started server: its listeners are bound, its database is migrated and seeded.
 pub struct Application {
@@ -77,11 +76,6 @@ impl Application {
         let api = bind(&config.api_addr).await?;
         let app = bind(&config.app_addr).await?;
         Self::with_listeners(config, Clock::system(), api, app).await
-    }
-
-    /// The server's database handle.
-    pub fn db(&self) -> &Db {
-        &self.state.db
     }
 
     /// Like [`Application::build`], on listeners the caller bound (tests bind port 0) and with

@@ -56,7 +56,8 @@ CREATE TABLE authorization_codes (
     auth_time      BIGINT NOT NULL,
     expires_at     BIGINT NOT NULL,
     consumed_at    BIGINT,                   -- set by the one redemption attempt a code gets
-    grant_id       TEXT
+    grant_id       TEXT,                     -- what that redemption issued
+    replayed_at    BIGINT                    -- presented again: the redemption issues nothing
 );
 CREATE INDEX authorization_codes_expires_at ON authorization_codes (expires_at);
 

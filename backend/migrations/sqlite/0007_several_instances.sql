@@ -12,6 +12,12 @@ ALTER TABLE orders RENAME COLUMN placed_at TO created_at;
 ALTER TABLE client_redirect_uris ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
 UPDATE client_redirect_uris SET position = rowid;
 
+-- When a spent authorization code was presented again. A replay that arrives while the first
+-- redemption is still issuing its tokens (on this instance or another) marks the code, and the
+-- first redemption then issues nothing: either way, a replayed code leaves no live grant
+-- (RFC 6749 §4.1.2).
+ALTER TABLE authorization_codes ADD COLUMN replayed_at INTEGER;
+
 -- Rate limits (failed logins, login attempts, failed client authentications), counted in the
 -- database so that every instance counts against the same allowance. One row per limit and
 -- key: when the key's allowance is full again (the generic cell rate algorithm's theoretical

@@ -90,11 +90,8 @@ pub async fn start(
         }
         seen.push(name);
     }
-    let mut scope = SCOPE.join(" ");
-    if admin {
-        scope.push(' ');
-        scope.push_str(ADMIN);
-    }
+    let scope: ScopeSet = SCOPE.into_iter().chain(admin.then_some(ADMIN)).collect();
+    let scope_param = scope.to_string();
     let key = SessionKey::generate();
     let state = crypto::random_token(32);
     let verifier = CodeVerifier::from_random_bytes(&crypto::random_bytes());
@@ -112,7 +109,7 @@ pub async fn start(
     let login = BffLogin {
         state: state.clone(),
         code_verifier: verifier.as_str().to_owned(),
-        requested_scope: ScopeSet::parse(&scope).unwrap_or_default(),
+        requested_scope: scope,
         return_to,
         replaces,
         expires_at: bff.app.clock.now().plus_secs(LOGIN_TTL_SECS),
@@ -127,7 +124,7 @@ pub async fn start(
             ("response_type", "code"),
             ("client_id", config.bff_client_id.as_str()),
             ("redirect_uri", redirect_uri.as_str()),
-            ("scope", scope.as_str()),
+            ("scope", scope_param.as_str()),
             ("state", state.as_str()),
             ("code_challenge", challenge.as_str()),
             ("code_challenge_method", "S256"),

@@ -30,7 +30,9 @@ pub enum Redemption {
     /// First presentation: the code is now spent, whatever the caller does next.
     First(CodeGrant),
     /// It was presented before (RFC 6749 §4.1.2: codes are single-use); `grant` is what its
-    /// first redemption produced, if anything.
+    /// first redemption produced, if it has produced anything yet. The code is now marked
+    /// replayed, so a first redemption still under way issues nothing (see
+    /// [`Db::create_grant`]).
     Replayed {
         grant: Option<String>,
     },
@@ -65,7 +67,8 @@ impl Db {
     }
 
     /// Marks the code spent and returns what it was for, in one statement, so that two
-    /// concurrent redemptions (on one instance or two) cannot both see it unspent.
+    /// concurrent redemptions (on one instance or two) cannot both see it unspent. A code
+    /// already spent is marked replayed, in one statement too.
     pub async fn redeem_code(&self, code_hash: &str, now: Timestamp) -> Result<Redemption> {
         let sql = format!(
             "UPDATE authorization_codes SET consumed_at = $1
@@ -81,11 +84,14 @@ impl Db {
             if let Some(grant) = granted {
                 return Ok(Redemption::First(grant));
             }
-            let seen: Option<Option<String>> =
-                sqlx::query_scalar("SELECT grant_id FROM authorization_codes WHERE code_hash = $1")
-                    .bind(code_hash)
-                    .fetch_optional(pool)
-                    .await?;
+            let seen: Option<Option<String>> = sqlx::query_scalar(
+                "UPDATE authorization_codes SET replayed_at = coalesce(replayed_at, $1)
+                 WHERE code_hash = $2 RETURNING grant_id",
+            )
+            .bind(now)
+            .bind(code_hash)
+            .fetch_optional(pool)
+            .await?;
             Ok(match seen {
                 Some(grant) => Redemption::Replayed { grant },
                 None => Redemption::Unknown,

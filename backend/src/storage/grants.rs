@@ -90,18 +90,33 @@ macro_rules! record_issue {
 }
 
 impl Db {
-    /// Creates a grant and writes what was issued under it, in one transaction. `code_hash`
-    /// names the authorization code it came from, so a replay of that code can revoke the grant
-    /// (RFC 6749 §4.1.2).
+    /// Creates a grant and writes what was issued under it, in one transaction, unless the
+    /// code it came from (`code_hash`) has been presented again since it was redeemed: then
+    /// nothing is written and the answer is `false`. The code is updated first, so a replay
+    /// and this transaction take turns on the code's row (PostgreSQL's row lock, SQLite's one
+    /// writer): either the replay comes first and nothing is issued, or it comes after and
+    /// finds the grant to revoke (RFC 6749 §4.1.2).
     pub async fn create_grant(
         &self,
         grant: &Grant,
         now: Timestamp,
         issue: &Issue<'_>,
         code_hash: &str,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         dispatch!(self, |pool| {
             let mut tx = pool.begin().await?;
+            let linked = sqlx::query(
+                "UPDATE authorization_codes SET grant_id = $1
+                 WHERE code_hash = $2 AND replayed_at IS NULL",
+            )
+            .bind(&grant.id)
+            .bind(code_hash)
+            .execute(&mut *tx)
+            .await?;
+            if linked.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
             sqlx::query(
                 "INSERT INTO grants (id, client_id, user_id, scope, auth_time, created_at,
                      expires_at)
@@ -117,13 +132,8 @@ impl Db {
             .execute(&mut *tx)
             .await?;
             record_issue!(tx, issue, now);
-            sqlx::query("UPDATE authorization_codes SET grant_id = $1 WHERE code_hash = $2")
-                .bind(&grant.id)
-                .bind(code_hash)
-                .execute(&mut *tx)
-                .await?;
             tx.commit().await?;
-            Ok(())
+            Ok(true)
         })
     }
 

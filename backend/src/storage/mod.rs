@@ -54,6 +54,8 @@ use sqlx::sqlite::{
 };
 use sqlx::{ConnectOptions, Connection};
 
+use crate::clock::Timestamp;
+
 pub use api_tokens::{ApiTokenRow, NewApiToken};
 pub use bff::{BffLogin, BffSessionRow, RefreshLease};
 pub use clients::{Client, Lifetimes, NewClient};
@@ -248,6 +250,45 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Seconds a caller is asked to wait (`Retry-After`) when the database is unavailable: about
 /// what a restart or a failover of PostgreSQL takes.
 pub const UNAVAILABLE_RETRY_SECS: u64 = 5;
+
+/// Times are stored as Unix seconds in a 64-bit integer column, on both databases.
+impl<DB: sqlx::Database> sqlx::Type<DB> for Timestamp
+where
+    i64: sqlx::Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <i64 as sqlx::Type<DB>>::type_info()
+    }
+
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <i64 as sqlx::Type<DB>>::compatible(ty)
+    }
+}
+
+impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for Timestamp
+where
+    i64: sqlx::Encode<'q, DB>,
+{
+    fn encode_by_ref(
+        &self,
+        buf: &mut <DB as sqlx::Database>::ArgumentBuffer<'q>,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        self.unix().encode_by_ref(buf)
+    }
+}
+
+impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for Timestamp
+where
+    i64: sqlx::Decode<'r, DB>,
+{
+    fn decode(
+        value: <DB as sqlx::Database>::ValueRef<'r>,
+    ) -> Result<Self, sqlx::error::BoxDynError> {
+        Ok(Timestamp::from_unix(<i64 as sqlx::Decode<'r, DB>>::decode(
+            value,
+        )?))
+    }
+}
 
 /// `Ok` if a statement changed exactly one row, else `otherwise`: the row it names is missing
 /// ([`Error::NotFound`]), or an insert yielded to an existing one ([`Error::Conflict`]).

@@ -165,13 +165,7 @@ async fn check_password(
     let valid =
         tokio::task::spawn_blocking(move || crypto::verify_password(&password, stored.as_deref()))
             .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "checking a password failed");
-                PageError::new(
-                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                    "The login could not be completed. Try again.",
-                )
-            })?;
+            .map_err(PageError::internal)?;
     Ok(user.filter(|u| valid && !u.disabled))
 }
 

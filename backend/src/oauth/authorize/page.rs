@@ -33,6 +33,15 @@ impl PageError {
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, message)
     }
+
+    /// Logs the cause and answers an opaque 500: internals never reach the page.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "an authorization page failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The login could not be completed. Try again.",
+        )
+    }
 }
 
 impl From<storage::Error> for PageError {
@@ -45,11 +54,7 @@ impl From<storage::Error> for PageError {
                  few seconds.",
             );
         }
-        tracing::error!(error = %e, "an authorization page failed");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "The login could not be completed. Try again.",
-        )
+        Self::internal(e)
     }
 }
 

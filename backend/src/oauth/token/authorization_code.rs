@@ -127,10 +127,19 @@ pub async fn redeem(
             expires_at: refresh_expiry(state, client, now, stored.expires_at),
         }),
     };
-    state
+    if !state
         .db
         .create_grant(&stored, now, &issue, &code_hash)
-        .await?;
+        .await?
+    {
+        // Presented again while this redemption was under way: one of the two presenters is
+        // an attacker, and nothing is issued to either.
+        tracing::warn!(client_id = %client.id, "authorization code replayed during its redemption");
+        return Err(OAuthError::invalid_grant(
+            "this authorization code was presented more than once; codes are single-use, so \
+             nothing was issued",
+        ));
+    }
     issued.response.refresh_token = refresh;
     if openid {
         let login = Authentication {
@@ -268,5 +277,58 @@ mod tests {
             .unwrap_err();
         assert!(e.description.contains("redirect_uri"), "{}", e.description);
         assert_eq!(state.db.count("grants").await.unwrap(), 0);
+    }
+
+    /// A replay that arrives while the first redemption is still issuing (on another instance,
+    /// say) leaves no live grant: the first redemption issues nothing.
+    #[tokio::test]
+    async fn a_replay_during_the_redemption_leaves_nothing_issued() {
+        let (state, _dir) = demo_state(&[]).await;
+        let (verifier, redirect_uri) = issue_code(&state, "orders:read").await;
+        let now = state.clock.now();
+        let code_hash = crypto::sha256_hex(CODE);
+        // The first presentation has spent the code...
+        assert!(matches!(
+            state.db.redeem_code(&code_hash, now).await.unwrap(),
+            Redemption::First(_)
+        ));
+        // ...and a second one arrives before it has stored its grant.
+        assert!(matches!(
+            state.db.redeem_code(&code_hash, now).await.unwrap(),
+            Redemption::Replayed { grant: None }
+        ));
+        eprintln!(
+            "{}",
+            state.db.snapshot("authorization_codes", &[]).await.unwrap()
+        );
+        let grant = Grant {
+            id: "g".into(),
+            client_id: "demo-spa".into(),
+            user_id: "u".into(),
+            scope: shared::scope::ScopeSet::default(),
+            auth_time: now,
+            expires_at: now.plus_secs(60),
+            revoked_at: None,
+        };
+        let issue = Issue {
+            grant_id: "g",
+            client_id: "demo-spa",
+            access_jti: "j",
+            access_expires_at: now.plus_secs(60),
+            refresh: None,
+        };
+        assert!(
+            !state
+                .db
+                .create_grant(&grant, now, &issue, &code_hash)
+                .await
+                .unwrap()
+        );
+        assert_eq!(state.db.count("grants").await.unwrap(), 0);
+        assert_eq!(state.db.count("access_tokens").await.unwrap(), 0);
+        let e = redeem_as_spa(&state, &verifier, &redirect_uri)
+            .await
+            .unwrap_err();
+        assert!(e.description.contains("already used"));
     }
 }

@@ -162,7 +162,8 @@ mod tests {
     use super::*;
     use crate::clock::Timestamp;
     use crate::state::testing::{self, demo_state};
-    use crate::storage::Grant;
+    use crate::storage::{CodeGrant, Grant, NewCode};
+    use shared::pkce::CodeVerifier;
 
     /// A grant for user0 and the demo app with one refresh token, as a login leaves it.
     async fn login(state: &AppState, refresh: &str) -> String {
@@ -190,11 +191,31 @@ mod tests {
                 expires_at: now.plus_secs(86_400),
             }),
         };
-        state
-            .db
-            .create_grant(&grant, now, &issue, "no-code")
-            .await
-            .unwrap();
+        // The code the login redeemed: a grant is linked to it.
+        let code = CodeGrant {
+            client_id: "demo-spa".into(),
+            user_id: grant.user_id.clone(),
+            redirect_uri: "http://127.0.0.1:8080/callback".into(),
+            scope: scope.clone(),
+            code_challenge: CodeVerifier::from_random_bytes(&[3; 32]).challenge(),
+            nonce: None,
+            auth_time: now,
+            expires_at: now.plus_secs(60),
+        };
+        let code_hash = crypto::sha256_hex("code");
+        let new_code = NewCode {
+            code_hash: &code_hash,
+            grant: &code,
+        };
+        state.db.insert_code(&new_code).await.unwrap();
+        state.db.redeem_code(&code_hash, now).await.unwrap();
+        assert!(
+            state
+                .db
+                .create_grant(&grant, now, &issue, &code_hash)
+                .await
+                .unwrap()
+        );
         grant.id
     }
 

@@ -1,0 +1,1844 @@
+//! Several instances, one service: two processes of the real server on one PostgreSQL database
+//! must keep every promise one process keeps. A code is spent once wherever it is presented; a
+//! refresh token rotates once however its presentations are spread; a revocation, a disabled
+//! user or a rotated signing key at one instance holds at the other; rate limits count the
+//! service's attempts, not one process's; a login or a backend-for-frontend session goes on
+//! whichever instance answers; and when one instance dies, the other goes on serving with
+//! every acknowledged write in place.
+//!
+//! # How
+//!
+//! Each test creates a database of its own on the PostgreSQL server `TEST_POSTGRES_URL` names
+//! and starts two instances, A and B, on it at the same moment. They are configured as one
+//! service, as behind a load balancer: A's API address is the issuer of both and A's app
+//! address the app URL of both (the demo client's redirect URI and every token's `iss` come
+//! from them); in MVC mode each instance's backend-for-frontend calls its own API. The test is
+//! the load balancer: it sends every request to A or to B by name, so that what one instance
+//! issued is presented to the other, and concurrent requests land on both. Stored state is read
+//! through the storage seam. Where real time must pass (an access token becoming due for
+//! renewal, an instance reloading its keys) the tests poll with a deadline, and print what they
+//! measured.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../process/mod.rs"]
+mod process;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use backend::crypto::sha256_hex;
+use backend::storage::{Db, EventQuery, EventRow, Settings, inspect};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use process::{Server, Site, hidden_inputs};
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Method, Response, StatusCode};
+use serde_json::{Value, json};
+use shared::admin::KeyState;
+use shared::pkce::CodeVerifier;
+
+const SPA: &str = "demo-spa";
+const PARTNER: &str = "demo-partner";
+const SERVICE: &str = "demo-service";
+const SERVICE_SECRET: &str = "demo-service-secret";
+const BFF: &str = "demo-bff";
+const CSRF: &str = "x-csrf-token";
+const OFFLINE: &str = "openid offline_access orders:read";
+/// `GET /api/orders` lists at most this many, newest first.
+const ORDER_LIST_LIMIT: usize = 500;
+
+/// Which instance a request goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum At {
+    A,
+    B,
+}
+
+use At::{A, B};
+
+impl At {
+    /// A, B, A, B, … for 0, 1, 2, 3, …: what a round-robin balancer does.
+    fn alternating(i: usize) -> Self {
+        if i.is_multiple_of(2) { A } else { B }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            A => 0,
+            B => 1,
+        }
+    }
+}
+
+/// The PostgreSQL server the tests create their databases on. Without one the suite cannot
+/// prove anything, so it fails rather than passes empty.
+fn postgres_admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!(
+            "the multi-instance tests need TEST_POSTGRES_URL, the URL of a PostgreSQL server \
+             whose role may create databases: `scripts/pg.sh start DIR` starts one and prints \
+             its URL (scripts/test.sh sets the variable itself)"
+        )
+    })
+}
+
+/// The service as its clients see it: the two instances' addresses, the service-wide issuer
+/// and app URL, and the database behind both. Cheap to clone into concurrent tasks.
+#[derive(Clone)]
+struct Service {
+    http: reqwest::Client,
+    api: [String; 2],
+    app: [String; 2],
+    /// A's API address: the issuer of both instances.
+    issuer: String,
+    /// A's app address: the app URL of both instances.
+    app_url: String,
+    db: Db,
+}
+
+/// The running processes; dropping this kills them (before their directories go).
+struct Instances {
+    servers: [Server; 2],
+    sites: [Site; 2],
+}
+
+impl Instances {
+    fn site(&self, at: At) -> &Site {
+        &self.sites[at.index()]
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    fn kill(&mut self, at: At) {
+        self.servers[at.index()].kill();
+    }
+}
+
+fn http_client(local_address: Option<IpAddr>) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(20))
+        .local_address(local_address)
+        .build()
+        .unwrap()
+}
+
+/// A fresh database and two instances started on it together, with `settings` (environment
+/// variables) on both.
+///
+/// `process::free_port` finds a port free and the server binds it a moment later; in between,
+/// another process (a connection or a server of another test, when many run at once) may take
+/// it. Such a start is tried again, on a fresh database and fresh ports; any other failure is
+/// the test's.
+async fn two_instances(settings: &[(&str, &str)]) -> (Service, Instances) {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match try_two_instances(settings).await {
+            Ok(started) => return started,
+            Err(taken) if tries < 3 => println!("multi: {taken}; starting again"),
+            Err(taken) => panic!("{taken}, {tries} times"),
+        }
+    }
+}
+
+async fn try_two_instances(settings: &[(&str, &str)]) -> Result<(Service, Instances), String> {
+    let url = inspect::create_postgres_database(&postgres_admin_url())
+        .await
+        .unwrap();
+    let mut sites = [Site::on_database(&url), Site::on_database(&url)];
+    let (issuer, app_url) = (sites[0].api(), sites[0].app());
+    for site in &mut sites {
+        site.set("ISSUER", &issuer);
+        site.set("APP_URL", &app_url);
+        let own_api = site.api();
+        site.set("BFF_UPSTREAM", &own_api);
+        for (name, value) in settings {
+            site.set(name, value);
+        }
+    }
+    // Each start spawns its process before it first waits: both start at the same moment.
+    let sites = sites.map(Arc::new);
+    let starts = sites
+        .clone()
+        .map(|site| tokio::spawn(async move { Server::start(&site).await }));
+    let mut servers = Vec::new();
+    let mut taken = None;
+    for (start, site) in starts.into_iter().zip(&sites) {
+        match start.await {
+            Ok(server) => servers.push(server),
+            Err(e) => {
+                let log = std::fs::read_to_string(site.log_path()).unwrap_or_default();
+                if !log.contains("Address already in use") {
+                    std::panic::resume_unwind(e.into_panic());
+                }
+                let binding = log.lines().find(|l| l.contains("binding"));
+                taken = Some(binding.unwrap_or("a port").trim().to_owned());
+            }
+        }
+    }
+    if let Some(taken) = taken {
+        return Err(format!(
+            "a port was taken before its server bound it: {taken}"
+        ));
+    }
+    let [a, b]: [Server; 2] = servers.try_into().ok().unwrap();
+    let [site_a, site_b] = sites.map(|site| Arc::into_inner(site).unwrap());
+    let http = http_client(None);
+    for site in [&site_a, &site_b] {
+        // The same race the other way round: the server that answered `Server::start` on this
+        // port may be another test's, and this one failed to bind it.
+        let metadata = format!("{}/.well-known/oauth-authorization-server", site.api());
+        let answer: Value = http
+            .get(&metadata)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if answer["issuer"] != issuer.as_str() {
+            return Err(format!(
+                "{metadata} is another server's: {}",
+                answer["issuer"]
+            ));
+        }
+    }
+    // Connected only now: the test's own connection must not migrate the empty database
+    // before the instances race to.
+    let settings = Settings {
+        max_connections: 3,
+        ..Settings::new(&url)
+    };
+    let db = Db::connect(&settings).await.unwrap();
+    let service = Service {
+        http,
+        api: [site_a.api(), site_b.api()],
+        app: [site_a.app(), site_b.app()],
+        issuer,
+        app_url,
+        db,
+    };
+    let instances = Instances {
+        servers: [a, b],
+        sites: [site_a, site_b],
+    };
+    Ok((service, instances))
+}
+
+/// What a client keeps between its authorization request and its token request.
+struct Login {
+    client_id: &'static str,
+    scope: &'static str,
+    verifier: CodeVerifier,
+    state: String,
+}
+
+impl Login {
+    fn new(client_id: &'static str, scope: &'static str) -> Self {
+        Self {
+            client_id,
+            scope,
+            verifier: CodeVerifier::from_random_bytes(&backend::crypto::random_bytes()),
+            state: backend::crypto::random_token(16),
+        }
+    }
+}
+
+/// A form page as a browser holds it: its hidden fields and the cookies it was sent with.
+struct Page {
+    cookie: String,
+    fields: Vec<(String, String)>,
+}
+
+impl Page {
+    async fn read(response: Response) -> Self {
+        let cookie = cookies(&response);
+        let fields = hidden_inputs(&response.text().await.unwrap());
+        Self { cookie, fields }
+    }
+}
+
+/// The `Cookie` header a browser sends back after `response`.
+fn cookies(response: &Response) -> String {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The value `response` sets for the cookie `name`, if it sets it.
+fn set_cookie(response: &Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix(&format!("{name}=")))
+        .map(|rest| rest.split(';').next().unwrap().to_owned())
+}
+
+fn location(response: &Response) -> String {
+    response
+        .headers()
+        .get(LOCATION)
+        .expect("a Location header")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn query_of(url: &str) -> HashMap<String, String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+/// `url` (under `from`) sent to `to` instead: what the balancer does with a browser's request
+/// for the service's public address.
+fn routed(url: &str, from: &str, to: &str) -> String {
+    let rest = url
+        .strip_prefix(from)
+        .unwrap_or_else(|| panic!("{url} is not under {from}"));
+    format!("{to}{rest}")
+}
+
+/// Part `index` of a JWT (0: header, 1: claims), unverified.
+fn jwt_part(token: &str, index: usize) -> Value {
+    let part = token.split('.').nth(index).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+fn kid_of(token: &str) -> String {
+    jwt_part(token, 0)["kid"].as_str().unwrap().to_owned()
+}
+
+fn text(value: &Value, field: &str) -> String {
+    value[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {field} in {value}"))
+        .to_owned()
+}
+
+async fn json_of(response: Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    let value =
+        serde_json::from_str(&body).unwrap_or_else(|_| panic!("{status}: not JSON: {body}"));
+    (status, value)
+}
+
+/// RFC 6749 §5.2 `invalid_grant`, saying `saying` if given.
+async fn expect_invalid_grant(response: Response, saying: Option<&str>) {
+    let (status, body) = json_of(response).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+    if let Some(saying) = saying {
+        let description = text(&body, "error_description");
+        assert!(description.contains(saying), "{description}");
+    }
+}
+
+/// RFC 6750 §3.1 `invalid_token`; returns the description.
+async fn expect_invalid_token(response: Response) -> String {
+    let (status, body) = json_of(response).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error"], "invalid_token", "{body}");
+    text(&body, "error_description")
+}
+
+fn retry_after(response: &Response) -> u64 {
+    response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+impl Service {
+    fn api(&self, at: At, path: &str) -> String {
+        format!("{}{path}", self.api[at.index()])
+    }
+
+    fn app(&self, at: At, path: &str) -> String {
+        format!("{}{path}", self.app[at.index()])
+    }
+
+    fn redirect_uri(&self) -> String {
+        format!("{}/callback", self.app_url)
+    }
+
+    /// The same service seen from another address of this machine (127.0.0.0/8 is all
+    /// loopback): the per-address rate limits count each address apart.
+    fn seen_from(&self, address: [u8; 4]) -> Self {
+        Self {
+            http: http_client(Some(IpAddr::from(address))),
+            ..self.clone()
+        }
+    }
+
+    /// `GET /authorize` at `at`: the login page, as the browser then holds it.
+    async fn authorize(&self, at: At, login: &Login) -> Page {
+        let page = self
+            .http
+            .get(self.api(at, "/authorize"))
+            .query(&[
+                ("response_type", "code"),
+                ("client_id", login.client_id),
+                ("redirect_uri", &self.redirect_uri()),
+                ("scope", login.scope),
+                ("state", &login.state),
+                ("code_challenge", login.verifier.challenge().as_str()),
+                ("code_challenge_method", "S256"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        if page.status() != StatusCode::OK {
+            let status = page.status();
+            panic!(
+                "the login page at {at:?}: {status}: {}",
+                page.text().await.unwrap()
+            );
+        }
+        Page::read(page).await
+    }
+
+    /// Posts `page`'s form to `path` at `at`, with `more` fields and the page's cookies.
+    async fn post_form(&self, at: At, path: &str, page: &Page, more: &[(&str, &str)]) -> Response {
+        let mut form = page.fields.clone();
+        form.extend(more.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        self.http
+            .post(self.api(at, path))
+            .header(COOKIE, &page.cookie)
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn submit_login(&self, at: At, page: &Page, username: &str, password: &str) -> Response {
+        self.post_form(
+            at,
+            "/authorize/login",
+            page,
+            &[("username", username), ("password", password)],
+        )
+        .await
+    }
+
+    /// The code from an authorization response, checked against the request and the issuer.
+    fn code_from(&self, answer: &Response, login: &Login) -> String {
+        assert_eq!(
+            answer.status(),
+            StatusCode::SEE_OTHER,
+            "a redirect with a code"
+        );
+        let to = location(answer);
+        assert!(to.starts_with(&self.redirect_uri()), "{to}");
+        let query = query_of(&to);
+        assert_eq!(query.get("state"), Some(&login.state));
+        assert_eq!(
+            query.get("iss"),
+            Some(&self.issuer),
+            "whichever instance answers, it speaks as the one issuer"
+        );
+        query["code"].clone()
+    }
+
+    /// The login page from `page_at`, the password posted to `login_at`: the code.
+    async fn code(
+        &self,
+        [page_at, login_at]: [At; 2],
+        login: &Login,
+        username: &str,
+        password: &str,
+    ) -> String {
+        let page = self.authorize(page_at, login).await;
+        let answer = self.submit_login(login_at, &page, username, password).await;
+        self.code_from(&answer, login)
+    }
+
+    async fn redeem(&self, at: At, login: &Login, code: &str) -> Response {
+        self.http
+            .post(self.api(at, "/token"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("client_id", login.client_id),
+                ("redirect_uri", &self.redirect_uri()),
+                ("code_verifier", login.verifier.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The whole browser flow of `demo-spa` for `username`, each step at the instance named:
+    /// the login page, the password, the token request. Returns the token response.
+    async fn log_in(
+        &self,
+        steps: [At; 3],
+        scope: &'static str,
+        username: &str,
+        password: &str,
+    ) -> Value {
+        let login = Login::new(SPA, scope);
+        let code = self
+            .code([steps[0], steps[1]], &login, username, password)
+            .await;
+        let (status, body) = json_of(self.redeem(steps[2], &login, &code).await).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    async fn refresh(&self, at: At, token: &str) -> reqwest::Result<Response> {
+        self.http
+            .post(self.api(at, "/token"))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", token),
+                ("client_id", SPA),
+            ])
+            .send()
+            .await
+    }
+
+    async fn revoke(&self, at: At, token: &str, hint: &str) -> Response {
+        self.http
+            .post(self.api(at, "/revoke"))
+            .form(&[
+                ("token", token),
+                ("token_type_hint", hint),
+                ("client_id", SPA),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn whoami(&self, at: At, token: &str) -> Response {
+        self.http
+            .get(self.api(at, "/api/whoami"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn client_credentials(&self, at: At, secret: &str) -> Response {
+        self.http
+            .post(self.api(at, "/token"))
+            .basic_auth(SERVICE, Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// An access token of `demo-service`, signed by the instance `at`.
+    async fn service_token(&self, at: At) -> String {
+        let (status, body) = json_of(self.client_credentials(at, SERVICE_SECRET).await).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        text(&body, "access_token")
+    }
+
+    async fn jwks(&self, at: At) -> Value {
+        let r = self
+            .http
+            .get(self.api(at, "/jwks.json"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json().await.unwrap()
+    }
+
+    /// The security events `query` selects, once at least `at_least` are stored (the log is
+    /// written in batches; this waits up to five seconds).
+    async fn events(&self, query: EventQuery, at_least: usize) -> Vec<EventRow> {
+        let query = EventQuery {
+            limit: 1000,
+            ..query
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let events = self.db.events(&query).await.unwrap();
+            if events.len() >= at_least || Instant::now() >= deadline {
+                return events;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn events_of(&self, kind: &str, at_least: usize) -> Vec<EventRow> {
+        let query = EventQuery {
+            kind: Some(kind.into()),
+            ..Default::default()
+        };
+        self.events(query, at_least).await
+    }
+}
+
+fn kids(jwks: &Value) -> BTreeSet<String> {
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| text(k, "kid"))
+        .collect()
+}
+
+/// A blocking command (the server's command line) off the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.unwrap()
+}
+
+/// An API token of the demo administrator with the `admin` scope, from the command line on
+/// the shared database.
+async fn admin_api_token(site: &Site) -> String {
+    let command = site.command();
+    blocking(move || process::create_api_token(command, "admin", "multi-admin", "admin")).await
+}
+
+/// Polls `done` every 10 ms until it holds, at most until `within` after `since`; how long
+/// after `since` it held.
+async fn wait_for<F, Fut>(since: Instant, within: Duration, what: &str, mut done: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    loop {
+        if done().await {
+            return since.elapsed();
+        }
+        assert!(
+            since.elapsed() < within,
+            "{what}: not within {} ms",
+            within.as_millis()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+// 1. Start-up -----------------------------------------------------------------------------
+
+/// On an empty database, one instance migrates (under PostgreSQL's advisory lock) while the
+/// other waits, and both seed the demo data and the first keys; every write of those yields to
+/// an existing row, so the race leaves one of everything and two instances that agree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_started_together_on_an_empty_database_agree() {
+    // The race is short; three fresh databases give it three chances to go wrong.
+    for round in 0..3 {
+        let started = Instant::now();
+        let (svc, _instances) = two_instances(&[]).await;
+        println!(
+            "multi: round {round}: two instances on an empty database answered {} ms after \
+             both were started",
+            started.elapsed().as_millis()
+        );
+        agree(&svc).await;
+    }
+}
+
+async fn agree(svc: &Service) {
+    let jwks = svc.jwks(A).await;
+    assert_eq!(svc.jwks(B).await, jwks, "one key set, published by both");
+    let db = &svc.db;
+    assert_eq!(db.count("users").await.unwrap(), 3);
+    assert_eq!(db.count("products").await.unwrap(), 14);
+    let keys = db.signing_keys().await.unwrap();
+    let mut states: Vec<KeyState> = keys.iter().map(|k| k.state).collect();
+    states.sort_by_key(|s| s.as_str());
+    assert_eq!(
+        states,
+        [KeyState::Current, KeyState::Next],
+        "exactly one current and one next key"
+    );
+    assert_eq!(
+        kids(&jwks),
+        keys.iter().map(|k| k.kid.clone()).collect::<BTreeSet<_>>()
+    );
+    assert_eq!(svc.events_of("key_created", 2).await.len(), 2);
+    assert_eq!(svc.events_of("key_activated", 1).await.len(), 1);
+
+    // One service: what one signs the other accepts, under the one issuer.
+    for (signer, reader) in [(A, B), (B, A)] {
+        let token = svc.service_token(signer).await;
+        assert_eq!(jwt_part(&token, 1)["iss"], svc.issuer.as_str());
+        assert_eq!(svc.whoami(reader, &token).await.status(), StatusCode::OK);
+    }
+    // ... and the demo client's redirect URI is the service's app URL, whichever seeded it.
+    let tokens = svc.log_in([B, B, A], "openid", "user1", "password1").await;
+    assert_eq!(
+        jwt_part(&text(&tokens, "access_token"), 1)["iss"],
+        svc.issuer.as_str()
+    );
+}
+
+// 2. Authorization codes ----------------------------------------------------------------
+
+/// A code is spent by its first presentation at any instance; a replay at the other is
+/// `invalid_grant` and revokes what the first produced, everywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_issued_by_one_instance_is_redeemed_once_at_either() {
+    let (svc, _instances) = two_instances(&[]).await;
+    let login = Login::new(SPA, OFFLINE);
+    let code = svc.code([A, A], &login, "user0", "password0").await;
+    let (status, tokens) = json_of(svc.redeem(B, &login, &code).await).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let access = text(&tokens, "access_token");
+    let refresh = text(&tokens, "refresh_token");
+    for at in [A, B] {
+        assert_eq!(svc.whoami(at, &access).await.status(), StatusCode::OK);
+    }
+
+    expect_invalid_grant(svc.redeem(A, &login, &code).await, Some("already used")).await;
+    for at in [A, B] {
+        let why = expect_invalid_token(svc.whoami(at, &access).await).await;
+        assert!(why.contains("revoked"), "{why}");
+    }
+    expect_invalid_grant(svc.refresh(B, &refresh).await.unwrap(), None).await;
+    let stored = svc
+        .db
+        .refresh_token(&sha256_hex(&refresh))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.revoked_at.is_some(), "the replay revoked the grant");
+}
+
+/// The codes of several logins, each presented twice at A and twice at B at the same
+/// moment: at most one presentation per code gets tokens, wherever it lands, and every other
+/// is `invalid_grant`. (A presentation that arrives while the first is still being answered
+/// makes that one refused too, so a code may yield nothing at all: the replay case below.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_redemptions_at_both_instances_yield_one_token_at_most() {
+    let (svc, _instances) = two_instances(&[]).await;
+    let statuses = redeem_concurrently(&svc, 4).await;
+    for (code, statuses) in statuses.iter().enumerate() {
+        let ok = statuses
+            .iter()
+            .filter(|(_, s, _)| *s == StatusCode::OK)
+            .count();
+        assert!(ok <= 1, "code {code}: {statuses:?}");
+        for (_, status, body) in statuses.iter().filter(|(_, s, _)| *s != StatusCode::OK) {
+            assert_eq!(*status, StatusCode::BAD_REQUEST, "{body}");
+            assert_eq!(body["error"], "invalid_grant", "{body}");
+        }
+        // The other three presentations were replays: what the one success got is revoked.
+        if let Some((_, _, tokens)) = statuses.iter().find(|(_, s, _)| *s == StatusCode::OK) {
+            let access = text(tokens, "access_token");
+            for at in [A, B] {
+                let why = expect_invalid_token(svc.whoami(at, &access).await).await;
+                assert!(why.contains("revoked"), "code {code} at {at:?}: {why}");
+            }
+        }
+    }
+    let winners: Vec<Option<At>> = statuses
+        .iter()
+        .map(|s| {
+            s.iter()
+                .find(|(_, s, _)| *s == StatusCode::OK)
+                .map(|(at, _, _)| *at)
+        })
+        .collect();
+    println!(
+        "multi: concurrent redemptions, instance of each code's success (if any): {winners:?}"
+    );
+}
+
+/// README: "a replay, even a concurrent one, gets `invalid_grant` and revokes what the code
+/// produced". Each code is presented four times at once across both instances: whatever one
+/// presentation was given, the replays make it worthless at both instances, whether they
+/// arrived after its grant was stored (and revoked it) or while it was being written (and it
+/// issued nothing: `Db::create_grant` and the replay take turns on the code's row).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concurrent_replay_at_the_other_instance_revokes_what_the_code_produced() {
+    let (svc, _instances) = two_instances(&[]).await;
+    let rounds = redeem_concurrently(&svc, 6).await;
+    let mut still_valid = Vec::new();
+    let mut issued = 0;
+    for (code, statuses) in rounds.iter().enumerate() {
+        let Some((winner, _, tokens)) = statuses.iter().find(|(_, s, _)| *s == StatusCode::OK)
+        else {
+            let refused_during = statuses.iter().any(|(_, _, body)| {
+                body["error_description"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("nothing was issued"))
+            });
+            assert!(
+                refused_during,
+                "code {code}: no success, so a replay must have overlapped the first \
+                 presentation: {statuses:?}"
+            );
+            continue;
+        };
+        issued += 1;
+        let access = text(tokens, "access_token");
+        for at in [A, B] {
+            if svc.whoami(at, &access).await.status() == StatusCode::OK {
+                still_valid.push((code, *winner, at));
+            }
+        }
+    }
+    println!(
+        "multi: concurrent replays: {issued} of {} codes issued tokens before their replay, the \
+         others nothing",
+        rounds.len()
+    );
+    assert!(
+        still_valid.is_empty(),
+        "every code was replayed concurrently, yet the token its first redemption produced \
+         was still accepted (code, instance that redeemed it, instance that accepted it): \
+         {still_valid:?}"
+    );
+}
+
+/// `codes` logins (pages and passwords alternating between A and B); then, one code at a
+/// time, the code sent to A and to B at the same moment, twice each. Per code: (instance,
+/// status, body) of each answer.
+async fn redeem_concurrently(svc: &Service, codes: usize) -> Vec<Vec<(At, StatusCode, Value)>> {
+    let mut per_code = Vec::new();
+    for i in 0..codes {
+        let login = Login::new(SPA, OFFLINE);
+        let steps = [At::alternating(i), At::alternating(i + 1)];
+        let code = svc.code(steps, &login, "user0", "password0").await;
+        let (login, code) = (&login, &code);
+        let redeem = |at| async move {
+            let (status, body) = json_of(svc.redeem(at, login, code).await).await;
+            (at, status, body)
+        };
+        let (a1, b1, a2, b2) = tokio::join!(redeem(A), redeem(B), redeem(A), redeem(B));
+        per_code.push(vec![a1, b1, a2, b2]);
+    }
+    per_code
+}
+
+// 3. Refresh tokens -----------------------------------------------------------------------
+
+/// One refresh token presented eight times at once, alternating between the instances:
+/// exactly one rotation, and the other presentations are reuse, which ends the login
+/// everywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_refreshes_across_instances_rotate_once_and_end_the_login() {
+    let (svc, _instances) = two_instances(&[]).await;
+    for round in 0..3 {
+        let tokens = svc.log_in([A, B, A], OFFLINE, "user0", "password0").await;
+        let presented = text(&tokens, "refresh_token");
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..8 {
+            let (svc, token) = (svc.clone(), presented.clone());
+            tasks.spawn(async move {
+                let at = At::alternating(i);
+                let (status, body) = json_of(svc.refresh(at, &token).await.unwrap()).await;
+                (at, status, body)
+            });
+        }
+        let answers = tasks.join_all().await;
+        let successes: Vec<_> = answers
+            .iter()
+            .filter(|(_, s, _)| *s == StatusCode::OK)
+            .collect();
+        assert_eq!(successes.len(), 1, "round {round}: {answers:?}");
+        for (_, status, body) in answers.iter().filter(|(_, s, _)| *s != StatusCode::OK) {
+            assert_eq!(*status, StatusCode::BAD_REQUEST, "{body}");
+            assert_eq!(body["error"], "invalid_grant", "{body}");
+        }
+        let (winner, _, rotated) = successes[0];
+        let next = text(rotated, "refresh_token");
+        let access = text(rotated, "access_token");
+        for at in [A, B] {
+            expect_invalid_grant(svc.refresh(at, &next).await.unwrap(), None).await;
+            let why = expect_invalid_token(svc.whoami(at, &access).await).await;
+            assert!(why.contains("revoked"), "{why}");
+        }
+
+        let stored = svc
+            .db
+            .refresh_token(&sha256_hex(&presented))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(stored.used_at.is_some());
+        let grant = svc.db.grant(&stored.grant_id).await.unwrap().unwrap();
+        assert!(grant.revoked_at.is_some(), "reuse revoked the login");
+        let family = svc
+            .db
+            .grant_families()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|f| f.grant_id == stored.grant_id)
+            .unwrap();
+        assert_eq!(
+            family.refresh_tokens, 2,
+            "the presented token and exactly one successor"
+        );
+        println!(
+            "multi: round {round}: of 8 concurrent refreshes, the one success was at {winner:?}"
+        );
+    }
+}
+
+// 4. Revocation ---------------------------------------------------------------------------
+
+/// Sends `token` to `at`'s `/api/whoami` until it is refused; how many requests and how long
+/// after `since` that took. Instances share no cache of revocations, so the first request is
+/// expected to be refused already; the loop is only there to measure a failure.
+async fn refused_after(svc: &Service, at: At, token: &str, since: Instant) -> (u32, Duration) {
+    let mut accepted = 0;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let r = svc.whoami(at, token).await;
+        if r.status() == StatusCode::UNAUTHORIZED {
+            let why = expect_invalid_token(r).await;
+            assert!(why.contains("revoked"), "{why}");
+            return (accepted, since.elapsed());
+        }
+        assert_eq!(r.status(), StatusCode::OK);
+        accepted += 1;
+        assert!(
+            Instant::now() < deadline,
+            "{token} was never refused at {at:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_at_one_instance_is_refused_at_the_other_at_once() {
+    let (svc, _instances) = two_instances(&[]).await;
+
+    // An access token revoked at A's /revoke, presented to B.
+    let tokens = svc.log_in([A, A, A], OFFLINE, "user0", "password0").await;
+    let access = text(&tokens, "access_token");
+    assert_eq!(svc.whoami(B, &access).await.status(), StatusCode::OK);
+    let sent = Instant::now();
+    assert_eq!(
+        svc.revoke(A, &access, "access_token").await.status(),
+        StatusCode::OK
+    );
+    let (accepted, took) = refused_after(&svc, B, &access, sent).await;
+    println!(
+        "multi: access token revoked at A: refused by B {} ms after the revocation was sent \
+         ({accepted} requests accepted after it was acknowledged)",
+        took.as_millis()
+    );
+    assert_eq!(accepted, 0, "B accepted a token A had already revoked");
+
+    // A logout at B (its refresh token revoked) ends the login's access token at A.
+    let tokens = svc.log_in([B, B, B], OFFLINE, "user0", "password0").await;
+    let access = text(&tokens, "access_token");
+    assert_eq!(svc.whoami(A, &access).await.status(), StatusCode::OK);
+    let sent = Instant::now();
+    let logout = svc
+        .revoke(B, &text(&tokens, "refresh_token"), "refresh_token")
+        .await;
+    assert_eq!(logout.status(), StatusCode::OK);
+    let (accepted, took) = refused_after(&svc, A, &access, sent).await;
+    println!(
+        "multi: logout at B: the login's access token refused by A {} ms after the logout was \
+         sent ({accepted} accepted after it)",
+        took.as_millis()
+    );
+    assert_eq!(
+        accepted, 0,
+        "A accepted the access token of a login ended at B"
+    );
+    expect_invalid_grant(
+        svc.refresh(A, &text(&tokens, "refresh_token"))
+            .await
+            .unwrap(),
+        None,
+    )
+    .await;
+
+    // A user disabled through A's admin API: their token refused at B.
+    let admin = svc
+        .log_in([B, B, B], "openid admin", "admin", "admin-password")
+        .await;
+    let admin = text(&admin, "access_token");
+    let user1 = svc.log_in([A, B, A], OFFLINE, "user1", "password1").await;
+    let access = text(&user1, "access_token");
+    assert_eq!(svc.whoami(B, &access).await.status(), StatusCode::OK);
+    let id = svc.db.user_by_username("user1").await.unwrap().unwrap().id;
+    let sent = Instant::now();
+    let disabled = svc
+        .http
+        .patch(svc.api(A, &format!("/admin/users/{id}")))
+        .bearer_auth(&admin)
+        .json(&json!({ "disabled": true }))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json_of(disabled).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["disabled"], true, "{body}");
+    let (accepted, took) = refused_after(&svc, B, &access, sent).await;
+    println!(
+        "multi: user disabled at A: their access token refused by B {} ms after the change was \
+         sent ({accepted} accepted after it)",
+        took.as_millis()
+    );
+    assert_eq!(accepted, 0, "B accepted the token of a user disabled at A");
+    expect_invalid_grant(
+        svc.refresh(B, &text(&user1, "refresh_token"))
+            .await
+            .unwrap(),
+        None,
+    )
+    .await;
+}
+
+// 5. Rate limits --------------------------------------------------------------------------
+
+/// The allowances are the service's: alternating between the instances gains nothing. Each
+/// limit is exercised from addresses of its own (127.0.0.0/8), so that one limit's count is
+/// not another's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_are_counted_across_instances() {
+    let (svc, _instances) = two_instances(&[
+        ("LOGIN_FAILURES_PER_USER", "4/300"),
+        ("LOGIN_ATTEMPTS_PER_ADDRESS", "5/300"),
+        ("CLIENT_AUTH_FAILURES_PER_CLIENT", "3/60"),
+    ])
+    .await;
+    let try_login = |svc: Service, at: At, username: &'static str, password: &'static str| async move {
+        let login = Login::new(SPA, "openid");
+        let page = svc.authorize(at, &login).await;
+        svc.submit_login(at, &page, username, password).await
+    };
+
+    // Failed logins per user: four wrong passwords for user0, A, B, A, B, each from another
+    // address; then the right one, at either instance, is throttled.
+    for i in 0..4_u8 {
+        let r = try_login(
+            svc.seen_from([127, 0, 0, 10 + i]),
+            At::alternating(i.into()),
+            "user0",
+            "wrong",
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::OK, "attempt {i}");
+        assert!(
+            r.text()
+                .await
+                .unwrap()
+                .contains("Invalid username or password")
+        );
+    }
+    for (at, address) in [(A, 20), (B, 21)] {
+        let r = try_login(
+            svc.seen_from([127, 0, 0, address]),
+            at,
+            "user0",
+            "password0",
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "user0 at {at:?}");
+        assert!(retry_after(&r) >= 1);
+        assert!(r.text().await.unwrap().contains("Too many login attempts"));
+    }
+    let r = try_login(svc.seen_from([127, 0, 0, 22]), B, "user1", "password1").await;
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "other users are not held up"
+    );
+    let failed = svc.events_of("login_failed", 4).await;
+    assert_eq!(failed.len(), 4, "the two throttled attempts were not tried");
+
+    // Login attempts per address: five from one address, A, B, A, B, A (each for another
+    // username); the sixth, at either instance, is throttled.
+    let crowded = svc.seen_from([127, 0, 0, 30]);
+    for (i, username) in ["nobody0", "nobody1", "nobody2", "nobody3", "nobody4"]
+        .into_iter()
+        .enumerate()
+    {
+        let r = try_login(crowded.clone(), At::alternating(i), username, "guess").await;
+        assert_eq!(r.status(), StatusCode::OK, "attempt {i}");
+    }
+    for at in [B, A] {
+        let r = try_login(crowded.clone(), at, "user1", "password1").await;
+        assert_eq!(
+            r.status(),
+            StatusCode::TOO_MANY_REQUESTS,
+            "address at {at:?}"
+        );
+        assert!(retry_after(&r) >= 1);
+    }
+    let r = try_login(svc.seen_from([127, 0, 0, 31]), A, "user1", "password1").await;
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "other addresses are not held up"
+    );
+
+    // Failed client authentications per client (from one address): three wrong secrets, A, B,
+    // A; then the right secret, at either instance, is throttled.
+    let guesser = svc.seen_from([127, 0, 0, 40]);
+    for i in 0..3 {
+        let (status, body) = json_of(
+            guesser
+                .client_credentials(At::alternating(i), "wrong")
+                .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(body["error"], "invalid_client", "{body}");
+    }
+    for at in [B, A] {
+        let r = guesser.client_credentials(at, SERVICE_SECRET).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::TOO_MANY_REQUESTS,
+            "client at {at:?}"
+        );
+        assert!(retry_after(&r) >= 1);
+        let (_, body) = json_of(r).await;
+        assert_eq!(body["error"], "temporarily_unavailable", "{body}");
+    }
+    let elsewhere = svc.seen_from([127, 0, 0, 41]);
+    assert_eq!(
+        elsewhere
+            .client_credentials(A, SERVICE_SECRET)
+            .await
+            .status(),
+        StatusCode::OK,
+        "the client is not locked out from other addresses"
+    );
+    assert_eq!(svc.events_of("client_auth_failed", 3).await.len(), 3);
+}
+
+// 6. Backend-for-frontend sessions --------------------------------------------------------
+
+impl Service {
+    /// A request of the app's page to the backend-for-frontend at `at`, with the session.
+    fn bff(&self, at: At, method: Method, path: &str, session: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, self.app(at, path))
+            .header(COOKIE, format!("session={session}"))
+    }
+
+    async fn bff_session(&self, at: At, session: &str) -> Response {
+        self.bff(at, Method::GET, "/bff/session", session)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// MVC login: `/bff/login` at `steps[0]`, the authorization server's login form (at the
+    /// issuer's address, which the balancer routes) at `steps[1]`, the callback at `steps[2]`.
+    /// Returns the session cookie's value.
+    async fn bff_login(&self, steps: [At; 3]) -> String {
+        let start = self
+            .http
+            .get(self.app(steps[0], "/bff/login?return_to=/orders"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(start.status(), StatusCode::SEE_OTHER);
+        let login_cookie = set_cookie(&start, "bff_login").expect("the login cookie");
+        let authorize = routed(&location(&start), &self.issuer, &self.api[steps[1].index()]);
+        let page = self.http.get(&authorize).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let page = Page::read(page).await;
+        let answer = self
+            .submit_login(steps[1], &page, "user0", "password0")
+            .await;
+        assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+        let callback = routed(
+            &location(&answer),
+            &self.app_url,
+            &self.app[steps[2].index()],
+        );
+        assert!(callback.contains("/bff/callback?"), "{callback}");
+        let done = self
+            .http
+            .get(&callback)
+            .header(COOKIE, format!("bff_login={login_cookie}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(done.status(), StatusCode::SEE_OTHER, "{:?}", done.headers());
+        assert_eq!(location(&done), "/orders");
+        set_cookie(&done, "session").expect("a session cookie")
+    }
+}
+
+fn grant_types(info: &Value) -> Vec<String> {
+    info["exchanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert_eq!(e["status"], 200, "{e}");
+            text(e, "grant_type")
+        })
+        .collect()
+}
+
+/// A session started at one instance is the service's: it is used at both, its access token
+/// is renewed once however its concurrent calls are spread (the renewal lease is a row in the
+/// database, not a lock in one process), and a logout at one ends it at the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backend_for_frontend_session_works_through_both_instances() {
+    let (svc, _instances) = two_instances(&[
+        ("APP_MODE", "mvc"),
+        // Renewed when 30 s or less are left: due 5 s after each login or refresh.
+        ("ACCESS_TOKEN_TTL", "35"),
+    ])
+    .await;
+    let session = svc.bff_login([A, A, B]).await;
+
+    let mut csrf = BTreeSet::new();
+    let mut subjects = BTreeSet::new();
+    for i in 0..4 {
+        let at = At::alternating(i);
+        let (status, info) = json_of(svc.bff_session(at, &session).await).await;
+        assert_eq!(status, StatusCode::OK, "{info}");
+        csrf.insert(text(&info, "csrf_token"));
+        subjects.insert(text(&info["claims"], "sub"));
+        assert_eq!(info["claims"]["client_id"], BFF);
+        let products = svc
+            .bff(at, Method::GET, "/bff/api/products", &session)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(products.status(), StatusCode::OK);
+        assert_eq!(products.json::<Vec<Value>>().await.unwrap().len(), 14);
+    }
+    assert_eq!(
+        (csrf.len(), subjects.len()),
+        (1, 1),
+        "one session, seen the same by both"
+    );
+    let csrf = csrf.pop_first().unwrap();
+    for (i, at) in [A, B].into_iter().enumerate() {
+        let placed = svc
+            .bff(at, Method::POST, "/bff/api/orders", &session)
+            .header(CSRF, &csrf)
+            .header("origin", &svc.app_url)
+            .json(&json!({ "product_id": i + 1, "quantity": 1 }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(placed.status(), StatusCode::CREATED, "order at {at:?}");
+    }
+
+    let row = svc
+        .db
+        .bff_session(&sha256_hex(&session))
+        .await
+        .unwrap()
+        .expect("the session is stored");
+    let (_, info) = json_of(svc.bff_session(B, &session).await).await;
+    assert_eq!(
+        grant_types(&info),
+        ["authorization_code"],
+        "renewed before it was due: the steps above took more than 5 s"
+    );
+    let due_at = row.access_expires_at.unix() - 30;
+    let waited = Instant::now();
+    while unix_now() < due_at {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!(
+        "multi: waited {} ms for the session's access token to be due for renewal",
+        waited.elapsed().as_millis()
+    );
+
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let call = svc
+            .bff(At::alternating(i), Method::GET, "/bff/api/orders", &session)
+            .send();
+        calls.spawn(async move {
+            let r = call.await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        });
+    }
+    for (status, body) in calls.join_all().await {
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let orders: Vec<Value> = serde_json::from_str(&body).unwrap();
+        assert_eq!(orders.len(), 2);
+    }
+    let (_, info) = json_of(svc.bff_session(A, &session).await).await;
+    assert_eq!(
+        grant_types(&info),
+        ["authorization_code", "refresh_token"],
+        "exactly one renewal for eight concurrent calls on two instances"
+    );
+    let query = EventQuery {
+        kind: Some("token_issued".into()),
+        client_id: Some(BFF.into()),
+        ..Default::default()
+    };
+    let issued = svc.events(query, 2).await;
+    let refreshes = issued
+        .iter()
+        .filter(|e| e.detail.starts_with("refresh_token"))
+        .count();
+    assert_eq!((issued.len(), refreshes), (2, 1), "{issued:?}");
+
+    let logout = svc
+        .bff(B, Method::POST, "/bff/logout", &session)
+        .header(CSRF, &csrf)
+        .header("origin", &svc.app_url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        svc.bff_session(A, &session).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let products = svc
+        .bff(A, Method::GET, "/bff/api/products", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(products.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        svc.db
+            .bff_session(&sha256_hex(&session))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let query = EventQuery {
+        kind: Some("token_revoked".into()),
+        client_id: Some(BFF.into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        svc.events(query, 1).await.len(),
+        1,
+        "the logout revoked the login at the authorization server"
+    );
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .try_into()
+        .unwrap()
+}
+
+// 7. Signing keys -------------------------------------------------------------------------
+
+/// With `JWKS_MAX_AGE=2` instances reload their keys at least every 2 s.
+const RELOAD: Duration = Duration::from_secs(2);
+/// What a loaded two-core machine may add to a reload.
+const RELOAD_MARGIN: Duration = Duration::from_secs(3);
+
+/// The stored `(current, next)` kids.
+async fn current_and_next(svc: &Service) -> (String, String) {
+    let keys = svc.db.signing_keys().await.unwrap();
+    let of = |state| {
+        let mut it = keys.iter().filter(|k| k.state == state);
+        let kid = it.next().unwrap().kid.clone();
+        assert!(it.next().is_none(), "one {state:?} key");
+        kid
+    };
+    (of(KeyState::Current), of(KeyState::Next))
+}
+
+/// Waits until `at` publishes `next` and signs with `current`; how long after `since` each
+/// held. The deadline is the reload interval, with a margin for a loaded machine.
+async fn sees_rotation(
+    svc: &Service,
+    at: At,
+    current: &str,
+    next: &str,
+    since: Instant,
+) -> (Duration, Duration) {
+    let within = RELOAD + RELOAD_MARGIN;
+    let published = wait_for(since, within, "the new next key published", || async {
+        kids(&svc.jwks(at).await).contains(next)
+    })
+    .await;
+    let signing = wait_for(since, within, "signing with the promoted key", || async {
+        kid_of(&svc.service_token(at).await) == current
+    })
+    .await;
+    (published, signing)
+}
+
+/// A rotation by one instance (or the command line) reaches the other within its reload
+/// interval: it publishes the new next key and signs with the promoted one. Tokens the old
+/// key signed stay valid everywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_rotation_at_one_instance_is_picked_up_by_the_other() {
+    let (svc, instances) = two_instances(&[("JWKS_MAX_AGE", "2")]).await;
+    let admin = admin_api_token(instances.site(B)).await;
+    let (first, second) = current_and_next(&svc).await;
+    let old = svc.service_token(B).await;
+    assert_eq!(kid_of(&old), first);
+
+    let rotated = svc
+        .http
+        .post(svc.api(A, "/admin/keys/rotate"))
+        .header("authorization", format!("Token {admin}"))
+        .json(&json!({ "force": true }))
+        .send()
+        .await
+        .unwrap();
+    let rotated_at = Instant::now();
+    let (status, body) = json_of(rotated).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (current, third) = current_and_next(&svc).await;
+    assert_eq!(current, second, "the next key was promoted");
+    assert_eq!(
+        kid_of(&svc.service_token(A).await),
+        second,
+        "A signs with it at once"
+    );
+    assert!(kids(&svc.jwks(A).await).contains(&third));
+
+    let (published, signing) = sees_rotation(&svc, B, &second, &third, rotated_at).await;
+    println!(
+        "multi: rotation through A's admin API: B published the new next key {} ms and signed \
+         with the promoted key {} ms after A answered (reload interval {} ms)",
+        published.as_millis(),
+        signing.as_millis(),
+        RELOAD.as_millis()
+    );
+    assert_eq!(svc.jwks(A).await, svc.jwks(B).await);
+    for at in [A, B] {
+        assert_eq!(
+            svc.whoami(at, &old).await.status(),
+            StatusCode::OK,
+            "a token of the retired key is still accepted at {at:?}"
+        );
+    }
+    let from_b = svc.service_token(B).await;
+    assert_eq!(svc.whoami(A, &from_b).await.status(), StatusCode::OK);
+
+    // The command line (another process on the same database), run on B's settings.
+    let mut command = instances.site(B).command();
+    command.args(["keys", "rotate", "--force"]);
+    let output = blocking(move || command.output().unwrap()).await;
+    let ran_at = Instant::now();
+    assert!(
+        output.status.success(),
+        "backend keys rotate: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (current, fourth) = current_and_next(&svc).await;
+    assert_eq!(current, third);
+    for at in [A, B] {
+        let (published, signing) = sees_rotation(&svc, at, &third, &fourth, ran_at).await;
+        println!(
+            "multi: rotation on the command line: {at:?} published the new next key {} ms and \
+             signed with the promoted key {} ms after the command ended",
+            published.as_millis(),
+            signing.as_millis()
+        );
+    }
+    assert_eq!(svc.jwks(A).await, svc.jwks(B).await);
+    for at in [A, B] {
+        assert_eq!(svc.whoami(at, &old).await.status(), StatusCode::OK);
+        assert_eq!(svc.whoami(at, &from_b).await.status(), StatusCode::OK);
+    }
+}
+
+// 8. The login's state ----------------------------------------------------------------------
+
+/// Nothing of a login lives in one process: the anti-forgery cookie travels with the browser
+/// and the consent ticket is stored, so each step may land on either instance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_with_consent_goes_on_whichever_instance_answers() {
+    let (svc, _instances) = two_instances(&[]).await;
+    let login = Login::new(PARTNER, "openid profile orders:read");
+    let page = svc.authorize(A, &login).await;
+    let consent = svc.submit_login(B, &page, "user0", "password0").await;
+    assert_eq!(
+        consent.status(),
+        StatusCode::OK,
+        "the consent screen, from B"
+    );
+    let mut consent_page = Page::read(consent).await;
+    // The browser keeps the login page's cookie, and adds any the consent page set.
+    consent_page.cookie = [page.cookie.as_str(), consent_page.cookie.as_str()]
+        .into_iter()
+        .filter(|c| !c.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    assert!(
+        consent_page.fields.iter().any(|(name, _)| name == "ticket"),
+        "the consent form carries its ticket: {:?}",
+        consent_page.fields
+    );
+    let answer = svc
+        .post_form(
+            A,
+            "/authorize/consent",
+            &consent_page,
+            &[("decision", "allow")],
+        )
+        .await;
+    let code = svc.code_from(&answer, &login);
+    let (status, tokens) = json_of(svc.redeem(B, &login, &code).await).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(tokens["scope"], "openid orders:read profile");
+    assert_eq!(tokens["expires_in"], 300, "the partner's own lifetime");
+    let (status, me) = json_of(svc.whoami(A, &text(&tokens, "access_token")).await).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["client_id"], PARTNER);
+
+    // The answer is remembered by the service: the next login, page at B and password at A,
+    // skips the screen.
+    let again = Login::new(PARTNER, "openid profile orders:read");
+    let code = svc.code([B, A], &again, "user0", "password0").await;
+    assert_eq!(svc.redeem(A, &again, &code).await.status(), StatusCode::OK);
+    assert_eq!(svc.events_of("consent_granted", 1).await.len(), 1);
+}
+
+// 9. An instance dies ---------------------------------------------------------------------
+
+/// Where the load is in the test, as every worker sees it.
+#[derive(Default)]
+struct Phase {
+    /// Set just before A is killed: from then on a request to A may fail.
+    dying: AtomicBool,
+    /// Set once A is gone: a request sent to A from then on never reached a live process.
+    dead: AtomicBool,
+    stop: AtomicBool,
+}
+
+impl Phase {
+    fn get(flag: &AtomicBool) -> bool {
+        flag.load(Ordering::SeqCst)
+    }
+}
+
+/// Places orders, alternating between the instances, until told to stop. Like a balancer, it
+/// takes A out of rotation once a request to it has failed.
+struct OrderLoad {
+    svc: Service,
+    token: String,
+    phase: Arc<Phase>,
+    seed: u64,
+}
+
+#[derive(Default)]
+struct OrderRun {
+    /// Product, quantity, and the order as the server acknowledged it.
+    acked: Vec<(i64, i64, Value)>,
+    /// Sent to A before it was gone, and never answered: may or may not have been stored.
+    cut: u64,
+    /// Sent to A after it was gone.
+    refused: u64,
+    /// Acknowledged by B after A was gone.
+    after_kill: u64,
+}
+
+impl OrderLoad {
+    async fn run(self) -> OrderRun {
+        let mut run = OrderRun::default();
+        let mut i = 0;
+        let mut a_down = false;
+        while !Phase::get(&self.phase.stop) {
+            let at = if a_down { B } else { At::alternating(i) };
+            i += 1;
+            let dead = Phase::get(&self.phase.dead);
+            let n = self.seed.wrapping_mul(31).wrapping_add(i as u64);
+            let (product, quantity) = ((n % 14 + 1) as i64, (n % 97 + 1) as i64);
+            let sent = self
+                .svc
+                .http
+                .post(self.svc.api(at, "/api/orders"))
+                .header("authorization", format!("Token {}", self.token))
+                .json(&json!({ "product_id": product, "quantity": quantity }))
+                .send()
+                .await;
+            let answer = match sent {
+                Ok(r) => Ok((r.status(), r.json::<Value>().await)),
+                Err(e) => Err(e),
+            };
+            match answer {
+                Ok((StatusCode::CREATED, Ok(order))) => {
+                    run.after_kill += u64::from(dead && at == B);
+                    run.acked.push((product, quantity, order));
+                }
+                Ok((status, body)) => panic!("an order at {at:?} got {status}: {body:?}"),
+                Err(e) => {
+                    assert!(
+                        at == A && Phase::get(&self.phase.dying),
+                        "an order at {at:?} failed while that instance was alive: {e}"
+                    );
+                    if dead {
+                        run.refused += 1;
+                    } else {
+                        run.cut += 1;
+                    }
+                    a_down = true;
+                }
+            }
+        }
+        run
+    }
+}
+
+/// One login's refresh tokens, rotated alternately at A and B until told to stop (B only, once
+/// a request to A has failed).
+struct ChainLoad {
+    svc: Service,
+    token: String,
+    phase: Arc<Phase>,
+}
+
+#[derive(Default)]
+struct ChainRun {
+    rotations: u64,
+    /// Rotations at B after A was gone.
+    after_kill: u64,
+    /// Rotations sent to A before it was gone and never answered, that A had committed (the
+    /// client's retry at B was reuse) and that it had not.
+    cut_committed: u64,
+    cut_uncommitted: u64,
+    /// The newest refresh token, usable.
+    last: String,
+}
+
+impl ChainLoad {
+    async fn run(mut self) -> ChainRun {
+        let mut run = ChainRun::default();
+        let mut i = 0;
+        let mut a_down = false;
+        while !Phase::get(&self.phase.stop) {
+            let at = if a_down { B } else { At::alternating(i) };
+            i += 1;
+            let dead = Phase::get(&self.phase.dead);
+            let error = match self.svc.refresh(at, &self.token).await {
+                Ok(r) => {
+                    let (status, body) = json_of(r).await;
+                    assert_eq!(status, StatusCode::OK, "a refresh at {at:?}: {body}");
+                    self.token = text(&body, "refresh_token");
+                    run.rotations += 1;
+                    run.after_kill += u64::from(dead && at == B);
+                    continue;
+                }
+                Err(e) => e,
+            };
+            assert!(
+                at == A && Phase::get(&self.phase.dying),
+                "a refresh at {at:?} failed while that instance was alive: {error}"
+            );
+            a_down = true;
+            // No answer: the client retries at B. If A had committed the rotation, the retry
+            // is a second use of the token, refused, and the login is over (the client logs in
+            // again, at B); the database says which it was.
+            let retry = self.svc.refresh(B, &self.token).await.unwrap();
+            if retry.status() == StatusCode::OK {
+                let (_, body) = json_of(retry).await;
+                self.token = text(&body, "refresh_token");
+                run.rotations += 1;
+                run.after_kill += u64::from(Phase::get(&self.phase.dead));
+                run.cut_uncommitted += u64::from(!dead);
+                continue;
+            }
+            assert!(!dead, "a refresh sent to A after it was gone was committed");
+            expect_invalid_grant(retry, Some("already used")).await;
+            let stored = self
+                .svc
+                .db
+                .refresh_token(&sha256_hex(&self.token))
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(stored.used_at.is_some() && stored.revoked_at.is_some());
+            run.cut_committed += 1;
+            let tokens = self
+                .svc
+                .log_in([B, B, B], OFFLINE, "user0", "password0")
+                .await;
+            self.token = text(&tokens, "refresh_token");
+        }
+        run.last = self.token;
+        run
+    }
+}
+
+async fn join<T>(task: tokio::task::JoinHandle<T>) -> T {
+    match task.await {
+        Ok(value) => value,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+/// One instance is killed (SIGKILL) under write load spread over both; the other serves every
+/// request throughout, and every acknowledged write is stored exactly as acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_one_instance_dies_the_other_serves_and_no_acknowledged_write_is_lost() {
+    let (svc, mut instances) = two_instances(&[]).await;
+    let command = instances.site(A).command();
+    let token = blocking(move || {
+        process::create_api_token(command, "user0", "multi-crash", "orders:read orders:write")
+    })
+    .await;
+    let r = svc
+        .http
+        .get(svc.api(B, "/api/whoami"))
+        .header("authorization", format!("Token {token}"))
+        .send()
+        .await
+        .unwrap();
+    let (status, me) = json_of(r).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    let owner = text(&me, "subject");
+
+    let phase = Arc::new(Phase::default());
+    let mut orders = Vec::new();
+    for seed in 0..3 {
+        let load = OrderLoad {
+            svc: svc.clone(),
+            token: token.clone(),
+            phase: phase.clone(),
+            seed,
+        };
+        orders.push(tokio::spawn(load.run()));
+    }
+    let mut chains = Vec::new();
+    for steps in [[A, B, A], [B, A, B]] {
+        let tokens = svc.log_in(steps, OFFLINE, "user0", "password0").await;
+        let load = ChainLoad {
+            svc: svc.clone(),
+            token: text(&tokens, "refresh_token"),
+            phase: phase.clone(),
+        };
+        chains.push(tokio::spawn(load.run()));
+    }
+
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    phase.dying.store(true, Ordering::SeqCst);
+    instances.kill(A);
+    phase.dead.store(true, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    phase.stop.store(true, Ordering::SeqCst);
+
+    let mut acked: BTreeMap<i64, (i64, i64, Value)> = BTreeMap::new();
+    let (mut cut, mut refused, mut after_kill) = (0, 0, 0);
+    for task in orders {
+        let run = join(task).await;
+        cut += run.cut;
+        refused += run.refused;
+        after_kill += run.after_kill;
+        for (product, quantity, order) in run.acked {
+            let id = order["id"].as_i64().unwrap();
+            assert!(
+                acked.insert(id, (product, quantity, order)).is_none(),
+                "order ids are unique"
+            );
+        }
+    }
+    let mut chain_runs = Vec::new();
+    for task in chains {
+        chain_runs.push(join(task).await);
+    }
+    assert!(after_kill > 0, "B took orders after A died");
+
+    // Every acknowledged order is stored as acknowledged; the others are only the cut ones.
+    let stored = svc.db.all_orders().await.unwrap();
+    let mut unacked = 0;
+    for row in &stored {
+        let id = row.id;
+        assert_eq!(row.owner, owner, "order {id}");
+        assert_eq!(
+            Some(row.unit_price_cents),
+            row.product_price_cents,
+            "order {id}"
+        );
+        let Some((product, quantity, order)) = acked.get(&id) else {
+            unacked += 1;
+            continue;
+        };
+        assert_eq!(
+            (row.product_id, row.quantity),
+            (*product, *quantity),
+            "order {id}"
+        );
+        assert_eq!(order["product_id"], row.product_id, "order {id}");
+        assert_eq!(order["quantity"], row.quantity, "order {id}");
+        assert_eq!(
+            order["unit_price_cents"], row.unit_price_cents,
+            "order {id}"
+        );
+        assert_eq!(
+            order["total_cents"],
+            row.unit_price_cents * row.quantity,
+            "order {id}"
+        );
+        assert_eq!(
+            order["created_at"],
+            row.created_at.rfc3339().as_str(),
+            "order {id}"
+        );
+    }
+    let ids: BTreeSet<i64> = stored.iter().map(|r| r.id).collect();
+    let lost: Vec<&i64> = acked.keys().filter(|id| !ids.contains(id)).collect();
+    assert!(lost.is_empty(), "acknowledged orders lost: {lost:?}");
+    assert!(
+        unacked <= cut,
+        "{unacked} orders nobody acknowledged, but only {cut} requests were cut"
+    );
+
+    // ... and B lists them as acknowledged (its newest page).
+    let r = svc
+        .http
+        .get(svc.api(B, "/api/orders"))
+        .header("authorization", format!("Token {token}"))
+        .send()
+        .await
+        .unwrap();
+    let (status, listed) = json_of(r).await;
+    assert_eq!(status, StatusCode::OK);
+    let listed: BTreeMap<i64, Value> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["id"].as_i64().unwrap(), o.clone()))
+        .collect();
+    let oldest = if listed.len() < ORDER_LIST_LIMIT {
+        i64::MIN
+    } else {
+        *listed.keys().next().unwrap()
+    };
+    for (id, (_, _, order)) in acked.range(oldest..) {
+        assert_eq!(
+            listed.get(id),
+            Some(order),
+            "acknowledged order {id} as B lists it"
+        );
+    }
+
+    // The refresh chains went on at B, and their newest tokens still work there.
+    for (n, run) in chain_runs.iter().enumerate() {
+        assert!(run.after_kill > 0, "chain {n} rotated at B after A died");
+        let r = svc.refresh(B, &run.last).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "chain {n}'s newest token");
+    }
+    let sum = |f: fn(&ChainRun) -> u64| chain_runs.iter().map(f).sum::<u64>();
+    println!(
+        "multi: A killed under load: {} orders acknowledged ({after_kill} by B after the kill); \
+         {cut} in flight at A when it died ({unacked} of them stored), {refused} sent to A \
+         after; {} refresh-token rotations ({} at B after the kill); rotations in flight at A \
+         when it died: {} committed (the retry at B was reuse), {} not",
+        acked.len(),
+        sum(|r| r.rotations),
+        sum(|r| r.after_kill),
+        sum(|r| r.cut_committed),
+        sum(|r| r.cut_uncommitted),
+    );
+}
