@@ -18,7 +18,7 @@ use crate::clock::Timestamp;
 use crate::config::Config;
 use crate::crypto;
 use crate::keys::KeyRing;
-use crate::storage::{self, Db, User};
+use crate::storage::{self, Db, TokenStatus, User};
 
 /// The one signing algorithm: fixed here, never read from a token (RFC 8725 §3.1).
 pub const ALGORITHM: Algorithm = Algorithm::ES256;
@@ -121,8 +121,8 @@ impl AccessTokens {
         })
     }
 
-    /// [`AccessTokens::verify`], and not revoked: what every reader of access tokens (the API,
-    /// introspection, the backend-for-frontend) must check. RFC 7009 §2.1: revocation
+    /// [`AccessTokens::verify`], and not revoked, and its client not deleted: what every reader
+    /// of access tokens (the API, introspection, the backend-for-frontend) must check. RFC 7009 §2.1: revocation
     /// invalidates the token. Every instance reads the shared database, so a token revoked at
     /// `/revoke` or with its grant (logout, a reused refresh token, a replayed code, a disabled
     /// user) is refused by all of them from the moment the revocation is committed, not at its
@@ -137,10 +137,18 @@ impl AccessTokens {
             Ok(claims) => claims,
             Err(why) => return Ok(Err(why)),
         };
-        if db.access_token_revoked(&claims.jti).await? {
-            return Ok(Err("the access token was revoked"));
-        }
-        Ok(Ok(claims))
+        Ok(
+            match db
+                .access_token_status(&claims.jti, &claims.client_id)
+                .await?
+            {
+                TokenStatus::Live => Ok(claims),
+                TokenStatus::Revoked => Err("the access token was revoked"),
+                TokenStatus::ClientDeleted => {
+                    Err("the client this access token was issued to has been deleted")
+                }
+            },
+        )
     }
 
     /// Verifies an access token as RFC 9068 §4 and RFC 8725 ask: the algorithm is fixed by

@@ -3,7 +3,8 @@
 //! configured trusted proxy (`--trusted-proxies`) is attributed to the address it names in
 //! `X-Forwarded-For`: walking the list from the right (the hop nearest to this server), the
 //! first address that is not itself a trusted proxy. Entries further left are written by
-//! whoever sent the request and are never believed.
+//! whoever sent the request and are never believed. So the trusted ranges must hold proxies
+//! only: a client inside one could name any address it likes.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -49,7 +50,13 @@ pub fn client_address(peer: IpAddr, forwarded: &str, trusted: &[IpNet]) -> IpAdd
         return address;
     }
     for hop in forwarded.rsplit(',') {
-        let Ok(hop) = hop.trim().parse::<IpAddr>() else {
+        // An address, or an address with a port (`1.2.3.4:5678`, `[::1]:5678`), as some
+        // balancers write it.
+        let hop = hop.trim();
+        let parsed = hop
+            .parse::<IpAddr>()
+            .or_else(|_| hop.parse::<std::net::SocketAddr>().map(|s| s.ip()));
+        let Ok(hop) = parsed else {
             // A malformed entry ends what can be believed: the last trusted hop answers.
             break;
         };

@@ -98,7 +98,7 @@ async fn write(db: Db, mut receiver: mpsc::Receiver<EventRow>) {
         let mut pause = std::time::Duration::from_millis(250);
         let mut waited = std::time::Duration::ZERO;
         while let Err(e) = db.insert_events(&batch).await {
-            if waited >= RETRY_FOR {
+            if waited >= RETRY_FOR || !e.is_unavailable() {
                 tracing::error!(error = %e, lost = batch.len(), "storing security events failed");
                 break;
             }

@@ -23,7 +23,6 @@ use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use shared::scope::ScopeSet;
 
-
 fn issued() -> &'static str {
     static TOKEN: OnceLock<String> = OnceLock::new();
     TOKEN.get_or_init(|| {

@@ -5,9 +5,9 @@
 
 #![no_main]
 
+use backend::access_token::MAX_TOKEN_LEN;
 use backend::api::api_token;
 use backend::api::auth::{Scheme, credentials};
-use backend::access_token::MAX_TOKEN_LEN;
 use backend::oauth::client_auth::parse_basic;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;

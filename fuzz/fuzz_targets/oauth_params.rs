@@ -34,6 +34,12 @@ fn params(data: &[u8]) {
     match Params::parse(data) {
         Ok(params) => {
             assert!(pairs.len() <= Params::MAX);
+            assert!(
+                pairs
+                    .iter()
+                    .all(|(n, v)| !n.contains('\0') && !v.contains('\0')),
+                "accepted a NUL character"
+            );
             for (i, (name, value)) in pairs.iter().enumerate() {
                 assert!(
                     pairs[..i].iter().all(|(n, _)| n != name),
@@ -47,6 +53,14 @@ fn params(data: &[u8]) {
         Err(ParamsError::Repeated(name)) => {
             let first = &pairs[..pairs.len().min(Params::MAX)];
             assert!(first.iter().filter(|(n, _)| *n == name).count() >= 2);
+        }
+        Err(ParamsError::Nul(_)) => {
+            let first = &pairs[..pairs.len().min(Params::MAX + 1)];
+            assert!(
+                first
+                    .iter()
+                    .any(|(n, v)| n.contains('\0') || v.contains('\0'))
+            );
         }
     }
 }

@@ -268,6 +268,11 @@ fn query_params(
                 "the query parameter {name} is repeated"
             )));
         }
+        if value.chars().any(char::is_control) {
+            return Err(ApiError::BadRequest(format!(
+                "the query parameter {name} contains a control character"
+            )));
+        }
         found.push((name, value.into_owned()));
     }
     Ok(found)

@@ -81,6 +81,11 @@ impl std::error::Error for ApiError {}
 
 impl From<storage::Error> for ApiError {
     fn from(e: storage::Error) -> Self {
+        if matches!(e, storage::Error::Invalid) {
+            return Self::BadRequest(
+                "the request contains a character no field may hold (a NUL character)".into(),
+            );
+        }
         if e.is_unavailable() {
             tracing::warn!(error = %e, "database unavailable");
             Self::Unavailable
@@ -132,9 +137,7 @@ impl IntoResponse for ApiError {
             Self::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
-                "the server's database is not answering; nothing was changed, try again in a few \
-                 seconds"
-                    .to_owned(),
+                "the server's database is not answering; try again in a few seconds".to_owned(),
                 String::new(),
             ),
             Self::Internal => (

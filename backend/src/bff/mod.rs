@@ -34,6 +34,8 @@ use crate::storage;
 
 /// The admin API accepts bodies up to 16 KiB, the API less; this leaves room and no more.
 const MAX_BODY_BYTES: usize = 64 * 1024;
+/// How long one call to the authorization server or the API may take.
+const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The backend-for-frontend's state.
 pub struct Bff {
@@ -47,7 +49,7 @@ pub struct Bff {
 
 pub fn router(app: AppState) -> anyhow::Result<Router> {
     let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
+        .timeout(UPSTREAM_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
     let bff = Arc::new(Bff {
@@ -75,6 +77,17 @@ pub fn router(app: AppState) -> anyhow::Result<Router> {
 }
 
 impl Bff {
+    /// How long the request renewing a session's tokens holds the session's lease before
+    /// another may try: as long as the refresh can legitimately take (the upstream call, then
+    /// storing the result), with a margin. A lease that runs out under a refresh still under
+    /// way would let a second request present the same refresh token.
+    fn refresh_lease(&self) -> Duration {
+        UPSTREAM_TIMEOUT
+            + Duration::from_secs(self.app.config.db_acquire_timeout)
+            + Duration::from_secs(self.app.config.db_statement_timeout)
+            + Duration::from_secs(5)
+    }
+
     /// The lock that serialises `session`'s refreshes.
     fn refresh_lock(&self, session: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self
@@ -116,6 +129,11 @@ pub enum BffError {
 
 impl From<storage::Error> for BffError {
     fn from(e: storage::Error) -> Self {
+        if matches!(e, storage::Error::Invalid) {
+            return Self::BadRequest(
+                "the request contains a character no field may hold (a NUL character)".into(),
+            );
+        }
         if e.is_unavailable() {
             tracing::warn!(error = %e, "database unavailable");
             return Self::Unavailable;

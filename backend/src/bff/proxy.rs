@@ -140,9 +140,6 @@ fn upstream_path(path: &str) -> Option<&str> {
     allowed.then_some(rest)
 }
 
-/// How long the request that renews a session's tokens may take before another may try: the
-/// upstream call's own timeout (10 s) and a margin.
-const LEASE_SECS: i64 = 15;
 /// How often a request waiting for another's refresh looks at the session again.
 const WAIT_STEP: Duration = Duration::from_millis(50);
 
@@ -152,8 +149,9 @@ const WAIT_STEP: Duration = Duration::from_millis(50);
 /// calls land on: the calls of one instance queue on a lock, and across instances the one that
 /// claims the session's lease in the database refreshes while the others wait for the row to
 /// show the new token. (Two presentations of one refresh token would be reuse, and end the
-/// login, RFC 9700 §4.14.2.)
-async fn fresh_session(bff: &Bff, headers: &HeaderMap) -> Result<Session, BffError> {
+/// login, RFC 9700 §4.14.2.) The refresh runs as a task of its own, so a browser that gives up
+/// on the request cannot cut it off between rotating the tokens and storing them.
+async fn fresh_session(bff: &Arc<Bff>, headers: &HeaderMap) -> Result<Session, BffError> {
     let session = Session::load(bff, headers).await?;
     if !due(bff, &session) {
         return Ok(session);
@@ -162,7 +160,8 @@ async fn fresh_session(bff: &Bff, headers: &HeaderMap) -> Result<Session, BffErr
     let _renewing = lock.lock().await;
     // Another request may have renewed the tokens while this one waited.
     let mut session = session.reload(bff).await?;
-    let give_up = tokio::time::Instant::now() + Duration::from_secs(LEASE_SECS.unsigned_abs() + 5);
+    let lease_secs = bff.refresh_lease().as_secs();
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(lease_secs + 5);
     loop {
         if !due(bff, &session) {
             return Ok(session);
@@ -178,11 +177,11 @@ async fn fresh_session(bff: &Bff, headers: &HeaderMap) -> Result<Session, BffErr
             ));
         }
         let holder = crypto::random_token(16);
-        let id_hash = session.row.id_hash.clone();
+        let until = now.plus_secs(i64::try_from(lease_secs).unwrap_or(i64::MAX));
         let lease = RefreshLease {
-            session: &id_hash,
+            session: &session.row.id_hash,
             holder: &holder,
-            until: now.plus_secs(LEASE_SECS),
+            until,
         };
         let due_before = now.plus_secs(RENEW_BEFORE_SECS);
         if bff
@@ -191,7 +190,23 @@ async fn fresh_session(bff: &Bff, headers: &HeaderMap) -> Result<Session, BffErr
             .claim_bff_refresh(&lease, now, due_before)
             .await?
         {
-            return refresh(bff, session, &lease).await;
+            // Refresh with the tokens as they are now that the lease is held: another
+            // instance may have renewed them since this request read the row.
+            let session = session.reload(bff).await?;
+            let bff = Arc::clone(bff);
+            let refreshing = tokio::spawn(async move {
+                let id_hash = session.row.id_hash.clone();
+                let lease = RefreshLease {
+                    session: &id_hash,
+                    holder: &holder,
+                    until,
+                };
+                refresh(&bff, session, &lease).await
+            });
+            return refreshing.await.unwrap_or_else(|e| {
+                tracing::error!(error = %e, "a session's refresh task failed");
+                Err(BffError::Internal)
+            });
         }
         if tokio::time::Instant::now() >= give_up {
             return Err(BffError::Upstream(

@@ -224,7 +224,8 @@ pub fn parse_basic(value: &[u8]) -> Result<(String, String), OAuthError> {
             .map_err(|_| malformed())
     };
     let (id, secret) = (decode(id)?, decode(secret)?);
-    if id.is_empty() {
+    // RFC 6749 Appendix A.1: a client id is printable; a secret has no control characters.
+    if id.is_empty() || id.chars().any(char::is_control) || secret.contains('\0') {
         return Err(malformed());
     }
     Ok((id, secret))

@@ -39,15 +39,15 @@ impl OAuthError {
         }
     }
 
-    /// The database did not answer: 503 `temporarily_unavailable`, nothing was changed, and
-    /// the same request may succeed in a few seconds.
+    /// The database did not answer: 503 `temporarily_unavailable`; the same request may
+    /// succeed in a few seconds (unless it spent something single-use before the database
+    /// went away, which a retry then hears about).
     pub fn unavailable() -> Self {
         Self {
             retry_after: Some(storage::UNAVAILABLE_RETRY_SECS),
             ..Self::new(
                 ErrorCode::TemporarilyUnavailable,
-                "the server's database is not answering; nothing was changed, try again in a \
-                 few seconds",
+                "the server's database is not answering; try again in a few seconds",
             )
         }
     }
@@ -84,6 +84,11 @@ impl OAuthError {
 
 impl From<storage::Error> for OAuthError {
     fn from(e: storage::Error) -> Self {
+        if matches!(e, storage::Error::Invalid) {
+            return Self::invalid_request(
+                "a parameter contains a character no parameter may (a NUL character)",
+            );
+        }
         if e.is_unavailable() {
             tracing::warn!(error = %e, "database unavailable");
             Self::unavailable()

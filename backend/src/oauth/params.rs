@@ -15,6 +15,9 @@ pub struct Params(HashMap<String, String>);
 pub enum ParamsError {
     Repeated(String),
     TooMany,
+    /// A name or value holds a NUL character: no OAuth parameter can (RFC 6749 Appendix A
+    /// allows printable characters, and Unicode for a few), and no database column takes one.
+    Nul(String),
 }
 
 impl std::fmt::Display for ParamsError {
@@ -25,6 +28,11 @@ impl std::fmt::Display for ParamsError {
                 "parameter `{name}` is sent more than once (RFC 6749 §3.1)"
             ),
             Self::TooMany => write!(f, "too many parameters (at most {})", Params::MAX),
+            Self::Nul(name) => write!(
+                f,
+                "parameter `{name}` contains a NUL character, which no OAuth parameter may \
+                 (RFC 6749 Appendix A)"
+            ),
         }
     }
 }
@@ -38,6 +46,10 @@ impl Params {
         for (count, (name, value)) in form_urlencoded::parse(encoded).enumerate() {
             if count >= Self::MAX {
                 return Err(ParamsError::TooMany);
+            }
+            if name.contains('\0') || value.contains('\0') {
+                let shown: String = name.chars().filter(|c| *c != '\0').take(40).collect();
+                return Err(ParamsError::Nul(shown));
             }
             if map.insert(name.to_string(), value.into_owned()).is_some() {
                 return Err(ParamsError::Repeated(name.into_owned()));
@@ -98,6 +110,18 @@ mod tests {
             Params::parse(b"a=&a=1").unwrap_err(),
             ParamsError::Repeated("a".into())
         );
+    }
+
+    #[test]
+    fn refuses_nul_characters() {
+        assert_eq!(
+            Params::parse(b"state=a%00b").unwrap_err(),
+            ParamsError::Nul("state".into())
+        );
+        assert!(matches!(
+            Params::parse(b"a%00=1").unwrap_err(),
+            ParamsError::Nul(_)
+        ));
     }
 
     #[test]

@@ -98,7 +98,9 @@ impl Db {
 
     /// Adds `scope` to what `user_id` has let `client_id` have. The stored consent is read and
     /// rewritten in one locked transaction, so two answers arriving together (on two
-    /// instances) both count.
+    /// instances) both count. The row is created first if there is none, so that even the
+    /// first two answers have a row to lock (PostgreSQL makes the second insert wait for the
+    /// first one's commit).
     pub async fn add_consent(
         &self,
         user_id: &str,
@@ -108,6 +110,15 @@ impl Db {
     ) -> Result<()> {
         dispatch!(self, |pool, engine| {
             let mut tx = pool.begin_with(engine.begin_write()).await?;
+            sqlx::query(
+                "INSERT INTO consents (user_id, client_id, scope, granted_at)
+                 VALUES ($1, $2, '', $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(user_id)
+            .bind(client_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
             let before: Option<String> = sqlx::query_scalar(&format!(
                 "SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2{}",
                 engine.for_update()
@@ -124,15 +135,13 @@ impl Db {
                 .filter(|s| !s.is_empty())
                 .collect();
             sqlx::query(
-                "INSERT INTO consents (user_id, client_id, scope, granted_at)
-                 VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope,
-                     granted_at = excluded.granted_at",
+                "UPDATE consents SET scope = $1, granted_at = $2
+                 WHERE user_id = $3 AND client_id = $4",
             )
-            .bind(user_id)
-            .bind(client_id)
             .bind(all.to_string())
             .bind(now)
+            .bind(user_id)
+            .bind(client_id)
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;

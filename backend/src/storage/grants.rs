@@ -3,6 +3,16 @@ use shared::scope::ScopeSet;
 use super::{Db, Result, dispatch};
 use crate::clock::Timestamp;
 
+/// What the database says about an access token that verifies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenStatus {
+    Live,
+    /// Revoked by itself (RFC 7009) or with its grant.
+    Revoked,
+    /// The client it was issued to was deleted (with its grants).
+    ClientDeleted,
+}
+
 /// A grant as stored: the root of a refresh-token family.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Grant {
@@ -223,17 +233,28 @@ impl Db {
         Ok(())
     }
 
-    /// Whether an access token was revoked, by itself or through its grant.
-    pub async fn access_token_revoked(&self, jti: &str) -> Result<bool> {
-        let revoked: Option<bool> = dispatch!(self, |pool| sqlx::query_scalar(
-            "SELECT CASE WHEN a.revoked_at IS NOT NULL OR g.revoked_at IS NOT NULL
-                         THEN TRUE ELSE FALSE END
-             FROM access_tokens a LEFT JOIN grants g ON g.id = a.grant_id WHERE a.jti = $1",
+    /// Whether an access token of `client_id` may still be used: one indexed read that every
+    /// reader of access tokens makes, on every request, so that a revocation committed by any
+    /// instance holds at all of them from then on.
+    pub async fn access_token_status(&self, jti: &str, client_id: &str) -> Result<TokenStatus> {
+        let status: String = dispatch!(self, |pool| sqlx::query_scalar(
+            "SELECT CASE
+                 WHEN NOT EXISTS (SELECT 1 FROM clients WHERE id = $2) THEN 'client_deleted'
+                 WHEN EXISTS (SELECT 1 FROM access_tokens a LEFT JOIN grants g ON g.id = a.grant_id
+                              WHERE a.jti = $1
+                                AND (a.revoked_at IS NOT NULL OR g.revoked_at IS NOT NULL))
+                     THEN 'revoked'
+                 ELSE 'live' END",
         )
         .bind(jti)
-        .fetch_optional(pool)
+        .bind(client_id)
+        .fetch_one(pool)
         .await)?;
-        Ok(revoked.unwrap_or(false))
+        Ok(match status.as_str() {
+            "live" => TokenStatus::Live,
+            "revoked" => TokenStatus::Revoked,
+            _ => TokenStatus::ClientDeleted,
+        })
     }
 
     pub async fn grant(&self, id: &str) -> Result<Option<Grant>> {

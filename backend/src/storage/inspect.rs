@@ -2,9 +2,13 @@
 //! changed, how many rows a table holds, whether the file is sound. The same operations on
 //! both databases, so the tests that use them run on either.
 
-use sqlx::Connection;
+use std::str::FromStr;
 
-use super::{Db, Engine, Error, Result, dispatch};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+
+use super::{Db, Engine, Error, Pool, Result, dispatch};
 use crate::clock::Timestamp;
 
 /// A grant and the tokens stored under it, counted.
@@ -31,6 +35,31 @@ pub struct StoredOrder {
 }
 
 impl Db {
+    /// Opens an existing database to look at it, without migrating or writing anything: a
+    /// SQLite file read-only, exactly as a killed server left it (its write-ahead log is read,
+    /// not checkpointed); a PostgreSQL database as usual.
+    pub async fn open_for_inspection(url: &str) -> Result<Self> {
+        let pool = match Engine::of_url(url) {
+            Some(Engine::Sqlite) => {
+                let options = SqliteConnectOptions::from_str(url)?.read_only(true);
+                Pool::Sqlite(
+                    SqlitePoolOptions::new()
+                        .max_connections(1)
+                        .connect_with(options)
+                        .await?,
+                )
+            }
+            Some(Engine::Postgres) => Pool::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(PgConnectOptions::from_str(url)?)
+                    .await?,
+            ),
+            None => return Err(Error::Database(format!("{url:?} is not a database URL"))),
+        };
+        Ok(Self { pool })
+    }
+
     /// Every row of `table`, each as one line of its columns' values in text (`∅` for NULL),
     /// sorted, leaving out the columns named in `except`: two snapshots are equal exactly
     /// when no row was added, removed or changed. `table` must be one of this schema's tables.

@@ -62,7 +62,7 @@ pub use clients::{Client, Lifetimes, NewClient};
 pub use codes::{CodeGrant, NewCode, Redemption};
 pub use consents::{ConsentTicket, ScopeInfo};
 pub use events::{EventQuery, EventRow};
-pub use grants::{Grant, Issue, NewRefreshToken, RefreshView};
+pub use grants::{Grant, Issue, NewRefreshToken, RefreshView, TokenStatus};
 pub use keys::KeyChanges;
 pub use keys::StoredKey;
 pub use rate_limits::Hit;
@@ -174,6 +174,10 @@ pub enum Error {
     /// A stored value does not read back as its type (a row written by hand, or a bug).
     #[error("a stored value could not be read: {0}")]
     Corrupt(String),
+    /// A value the database cannot store or compare (PostgreSQL takes no NUL character in
+    /// text): the request's input is at fault, and nothing was written.
+    #[error("a value contains a character the database cannot store")]
+    Invalid,
     /// Any other failure of the database.
     #[error("database error: {0}")]
     Database(String),
@@ -207,6 +211,10 @@ impl From<sqlx::Error> for Error {
                     return Self::Conflict(named);
                 }
                 let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+                // 22021 and 22P05: a character the database cannot take (a NUL in text).
+                if matches!(code.as_str(), "22021" | "22P05") {
+                    return Self::Invalid;
+                }
                 // PostgreSQL: class 08 (connection exception), 57P01-57P04 (the server is
                 // shutting down, starting, or dropped the database), 57014 (statement
                 // timeout), 53300 (too many connections), class 28 and 3D000 (the database or

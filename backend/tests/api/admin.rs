@@ -501,6 +501,10 @@ async fn an_api_services_client_with_a_custom_scope() {
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     let after = client_credentials(&app, "reports", new_secret, "products:read").await;
     assert_eq!(oauth_error(after).await.1, "invalid_client");
+    // ... and the tokens it already had.
+    let r = app.get_api("/api/whoami", Some(access)).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(www_authenticate(&r).contains("has been deleted"));
     for kind in [
         "scope_created",
         "client_created",

@@ -35,7 +35,7 @@
 //! Every cycle starts the server (`--demo`, fresh temporary database on the first cycle, the
 //! same one after), puts load on it — orders placed with an API token, logins of `demo-spa` with
 //! `offline_access` followed by refresh after refresh, and revocations — and kills it 50 to
-//! 400 ms into the load. With the server dead, the database file is opened and checked;
+//! 400 ms into the load. With the server dead, the database file is opened read-only and checked;
 //! then the server is restarted and the same promises are checked over HTTP.
 //!
 //! `CRASH_SEED` reruns a seed (the seed fixes kill delays, choices, products and quantities;
@@ -51,7 +51,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use backend::storage::{Db, Settings};
+use backend::storage::Db;
 use process::{Server, Site};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -582,7 +582,8 @@ impl World {
     }
 }
 
-/// With the server dead: the database as the crash left it, read through the storage seam.
+/// With the server dead: the database as the crash left it, opened read-only through the
+/// storage seam.
 async fn check_database(
     site: &Site,
     world: &mut World,
@@ -590,7 +591,7 @@ async fn check_database(
     cycle_unanswered_orders: u64,
 ) {
     let url = format!("sqlite://{}", site.db_path.display());
-    let db = Db::connect(&Settings::new(&url)).await.unwrap();
+    let db = Db::open_for_inspection(&url).await.unwrap();
 
     let problems = db.integrity_problems().await.unwrap();
     assert!(

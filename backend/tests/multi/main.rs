@@ -1186,6 +1186,14 @@ fn grant_types(info: &Value) -> Vec<String> {
         .collect()
 }
 
+/// How many renewals (refresh-token exchanges) a `/bff/session` answer lists.
+fn refreshes_in(info: &Value) -> usize {
+    grant_types(info)
+        .iter()
+        .filter(|g| *g == "refresh_token")
+        .count()
+}
+
 /// A session started at one instance is the service's: it is used at both, its access token
 /// is renewed once however its concurrent calls are spread (the renewal lease is a row in the
 /// database, not a lock in one process), and a logout at one ends it at the other.
@@ -1234,18 +1242,16 @@ async fn a_backend_for_frontend_session_works_through_both_instances() {
         assert_eq!(placed.status(), StatusCode::CREATED, "order at {at:?}");
     }
 
+    // On a slow machine the steps above may outlast the 5 s, and a renewal may have happened
+    // already: the burst below is judged by what it adds.
+    let (_, info) = json_of(svc.bff_session(B, &session).await).await;
+    let renewals_before = refreshes_in(&info);
     let row = svc
         .db
         .bff_session(&sha256_hex(&session))
         .await
         .unwrap()
         .expect("the session is stored");
-    let (_, info) = json_of(svc.bff_session(B, &session).await).await;
-    assert_eq!(
-        grant_types(&info),
-        ["authorization_code"],
-        "renewed before it was due: the steps above took more than 5 s"
-    );
     let due_at = row.access_expires_at.unix() - 30;
     let waited = Instant::now();
     while unix_now() < due_at {
@@ -1272,22 +1278,28 @@ async fn a_backend_for_frontend_session_works_through_both_instances() {
         assert_eq!(orders.len(), 2);
     }
     let (_, info) = json_of(svc.bff_session(A, &session).await).await;
+    assert_eq!(grant_types(&info)[0], "authorization_code");
     assert_eq!(
-        grant_types(&info),
-        ["authorization_code", "refresh_token"],
-        "exactly one renewal for eight concurrent calls on two instances"
+        refreshes_in(&info),
+        renewals_before + 1,
+        "exactly one renewal for eight concurrent calls on two instances: {:?}",
+        grant_types(&info)
     );
     let query = EventQuery {
         kind: Some("token_issued".into()),
         client_id: Some(BFF.into()),
         ..Default::default()
     };
-    let issued = svc.events(query, 2).await;
+    let issued = svc.events(query, 2 + renewals_before).await;
     let refreshes = issued
         .iter()
         .filter(|e| e.detail.starts_with("refresh_token"))
         .count();
-    assert_eq!((issued.len(), refreshes), (2, 1), "{issued:?}");
+    assert_eq!(
+        (issued.len(), refreshes),
+        (2 + renewals_before, 1 + renewals_before),
+        "{issued:?}"
+    );
 
     let logout = svc
         .bff(B, Method::POST, "/bff/logout", &session)

@@ -46,12 +46,16 @@ impl PageError {
 
 impl From<storage::Error> for PageError {
     fn from(e: storage::Error) -> Self {
+        if matches!(e, storage::Error::Invalid) {
+            return Self::bad_request(
+                "The request contains a character no field may hold (a NUL character).",
+            );
+        }
         if e.is_unavailable() {
             tracing::warn!(error = %e, "database unavailable");
             return Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "The server's database is not answering. Nothing was changed; try again in a \
-                 few seconds.",
+                "The server's database is not answering. Try again in a few seconds.",
             );
         }
         Self::internal(e)

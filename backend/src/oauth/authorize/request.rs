@@ -78,6 +78,7 @@ impl AuthorizationRequest {
                 "The state parameter is longer than {MAX_STATE_LEN} characters."
             )));
         }
+
         let redirect = |error: &'static str, description: String| Refusal::Redirect {
             redirect_uri: redirect_uri.to_owned(),
             state: state_param.clone(),
@@ -180,6 +181,7 @@ impl AuthorizationRequest {
                 format!("nonce is longer than {MAX_NONCE_LEN} characters"),
             ));
         }
+
         // OpenID Connect Core §3.1.2.1: with prompt=none the server must not show a page; this
         // server keeps no login session, so a login is always required.
         if params.get("prompt") == Some("none") {

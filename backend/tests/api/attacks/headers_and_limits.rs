@@ -3,6 +3,7 @@
 
 use reqwest::{Method, StatusCode};
 
+use super::assert_oauth_refusal;
 use crate::helpers::*;
 
 fn cors_headers(response: &reqwest::Response) -> Vec<String> {
@@ -242,4 +243,130 @@ async fn body_limits() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK, "just under 16 KiB");
+}
+
+/// A NUL character anywhere a caller can put text: no OAuth parameter may hold one (RFC 6749
+/// Appendix A), and PostgreSQL cannot store one in text. Every endpoint answers 400 with the
+/// error its RFC names and a reason, never a 500, on either database, and stores nothing.
+#[tokio::test]
+async fn nul_characters_are_bad_requests_everywhere() {
+    let app = spawn_app().await;
+    let before = storage_fingerprint(&app).await;
+    let auth = app.new_authorization();
+
+    // The authorization endpoint: the request itself is not trustworthy, so an error page.
+    for (name, value) in [
+        ("client_id", "demo-spa\0"),
+        ("state", "a\0b"),
+        ("nonce", "n\0"),
+        ("redirect_uri", "http://x\0"),
+    ] {
+        let mut query = app.authorize_query(&auth, "openid");
+        query.retain(|(n, _)| n != name);
+        query.push((name.into(), value.into()));
+        let page = app.get_authorize(&query).await;
+        assert_eq!(
+            page.status(),
+            StatusCode::BAD_REQUEST,
+            "{name} [RFC 6749 Appendix A]"
+        );
+        assert!(page.headers().get("location").is_none(), "{name}");
+        assert!(page.text().await.unwrap().contains("NUL"), "{name}");
+    }
+
+    // The token, revocation and introspection endpoints: RFC 6749 §5.2 invalid_request.
+    for (path, form) in [
+        (
+            "/token",
+            vec![("grant_type", "client_credentials"), ("client_id", "x\0")],
+        ),
+        ("/token", vec![("grant_type", "password\0")]),
+        ("/revoke", vec![("token", "a\0"), ("client_id", SPA)]),
+        (
+            "/introspect",
+            vec![("token", "a"), ("client_id", "demo-service\0")],
+        ),
+    ] {
+        let r = app
+            .http
+            .post(app.url(path))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_oauth_refusal(
+            &format!("{path} {form:?} [RFC 6749 Appendix A]"),
+            r,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "NUL",
+        )
+        .await;
+    }
+    let basic = app
+        .http
+        .post(app.url("/token"))
+        .basic_auth("demo-service\0", Some("demo-service-secret"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_oauth_refusal(
+        "a NUL in HTTP Basic credentials [RFC 6749 §2.3.1]",
+        basic,
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+        "malformed",
+    )
+    .await;
+
+    // The admin API: a query filter and JSON text.
+    let admin = app.admin_token().await;
+    let events = app
+        .admin(
+            reqwest::Method::GET,
+            "/admin/events?kind=a%00",
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(events.status(), StatusCode::BAD_REQUEST);
+    let user = app
+        .admin(
+            reqwest::Method::POST,
+            "/admin/users",
+            &admin,
+            Some(serde_json::json!({
+                "username": "dana", "name": "Dana\u{0}", "email": "dana@example.com",
+                "password": "a long enough password"
+            })),
+        )
+        .await;
+    assert_eq!(user.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let token = app
+        .admin(
+            reqwest::Method::POST,
+            "/admin/tokens",
+            &admin,
+            Some(serde_json::json!({
+                "username": "user0", "name": "ci\u{0}", "scope": "products:read"
+            })),
+        )
+        .await;
+    assert_eq!(token.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The admin's own login above is the only change.
+    let after = storage_fingerprint(&app).await;
+    let changed: Vec<&str> = before
+        .iter()
+        .zip(&after)
+        .filter(|(a, b)| a != b)
+        .map(|(a, _)| a.0)
+        .collect();
+    for table in changed {
+        assert!(
+            ["authorization_codes", "grants", "access_tokens"].contains(&table),
+            "{table} changed"
+        );
+    }
 }

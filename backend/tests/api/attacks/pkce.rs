@@ -175,9 +175,9 @@ async fn token_requests_with_bad_verifiers() {
             "may only contain",
         ),
         (
-            "a NUL [RFC 7636 §4.1]",
+            "a NUL [RFC 7636 §4.1; RFC 6749 Appendix A]",
             format!("{}\0", &good[..42]),
-            "may only contain",
+            "NUL character",
         ),
         (
             "a non-ASCII letter [RFC 7636 §4.1]",

@@ -279,11 +279,11 @@ async fn malformed_token_requests() {
             "scope",
         ),
         (
-            "a scope with a NUL [RFC 6749 §3.3]",
+            "a scope with a NUL [RFC 6749 Appendix A: no parameter holds one]",
             Some(form),
             "grant_type=client_credentials&scope=products:read%00".into(),
-            "invalid_scope",
-            "scope",
+            "invalid_request",
+            "NUL character",
         ),
         (
             "a scope with a backslash [RFC 6749 §3.3]",
