@@ -7,9 +7,8 @@
 #                                       server and API on http://localhost:5000 (as run.sh)
 #   scripts/cluster.sh --app-mode mvc   the same in MVC mode (the backend-for-frontend)
 #
-# Extra arguments go to both instances. Instance 1 listens on 127.0.0.1:5001 (API) and :8081
-# (app), instance 2 on :5002 and :8082; their logs are data/cluster/instance-N.log, nginx's
-# data/cluster/nginx-*.log. PostgreSQL runs from data/pg on a free port (scripts/pg.sh), with
+# Extra arguments go to both instances. The instances listen on free loopback ports (printed at
+# the start); their logs are data/cluster/instance-N.log, nginx's data/cluster/nginx-*.log. PostgreSQL runs from data/pg on a free port (scripts/pg.sh), with
 # the database `api_access` (kept between runs; delete data/pg to start over). Ctrl-C stops
 # everything. Log in as user0 / password0; the nav bar says which mode runs, and the
 # `X-Served-By` header of each response says which instance answered.
@@ -40,12 +39,13 @@ setup_nginx() {
   ok "nginx installed"
 }
 
+# nginx's path (Debian keeps it in /usr/sbin, which a user's PATH may lack).
+nginx_path() {
+  command -v nginx 2>/dev/null || echo /usr/sbin/nginx
+}
+
 nginx_bin() {
-  if command -v nginx >/dev/null 2>&1; then
-    nginx "$@"
-  else
-    /usr/sbin/nginx "$@"
-  fi
+  "$(nginx_path)" "$@"
 }
 
 # cluster_nginx_conf DIR LB_API LB_APP API1 API2 APP1 APP2: a round-robin balancer for the API
@@ -154,7 +154,9 @@ print(" ".join(str(s.getsockname()[1]) for s in held))')
     cat "$dir/nginx-test.log" >&2
     return 1
   }
-  nginx_bin -c "$dir/nginx.conf" -p "$dir" -g 'daemon off;' >"$dir/nginx.out" 2>&1 </dev/null &
+  # The binary itself in the background (not a function, whose subshell would be what $!
+  # names), so that cluster_stop stops nginx.
+  "$(nginx_path)" -c "$dir/nginx.conf" -p "$dir" -g 'daemon off;' >"$dir/nginx.out" 2>&1 </dev/null &
   CLUSTER_PIDS+=($!)
   cluster_wait "http://127.0.0.1:$lb_api/.well-known/oauth-authorization-server" "$!" \
     "$dir/nginx-error.log" || return 1

@@ -84,8 +84,9 @@ step "clippy (frontend, wasm32)" \
 # --workspace: also the frontend's pure-logic unit tests (JWT decoding, formatting), on the host.
 # The black-box suite (tests/api) runs on SQLite here; tests/multi on PostgreSQL.
 step "cargo test" cargo test --locked --workspace
+# --workspace, as above: the same features, so nothing is built again.
 step "black-box suite on PostgreSQL (TEST_DATABASE=postgres cargo test --test api)" \
-  env TEST_DATABASE=postgres cargo test --locked -p backend --test api
+  env TEST_DATABASE=postgres cargo test --locked --workspace --test api
 # The binary the e2e tests start; cargo test has built nearly all of it.
 step "backend build (debug)" cargo build --locked -p backend
 

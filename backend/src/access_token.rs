@@ -137,18 +137,17 @@ impl AccessTokens {
             Ok(claims) => claims,
             Err(why) => return Ok(Err(why)),
         };
-        Ok(
-            match db
-                .access_token_status(&claims.jti, &claims.client_id)
-                .await?
-            {
-                TokenStatus::Live => Ok(claims),
-                TokenStatus::Revoked => Err("the access token was revoked"),
-                TokenStatus::ClientDeleted => {
-                    Err("the client this access token was issued to has been deleted")
-                }
-            },
-        )
+        let issued_at = Timestamp::from_unix(claims.iat);
+        let status = db
+            .access_token_status(&claims.jti, &claims.client_id, issued_at, LEEWAY_SECS)
+            .await?;
+        Ok(match status {
+            TokenStatus::Live => Ok(claims),
+            TokenStatus::Revoked => Err("the access token was revoked"),
+            TokenStatus::ClientDeleted => {
+                Err("the client this access token was issued to has been deleted")
+            }
+        })
     }
 
     /// Verifies an access token as RFC 9068 §4 and RFC 8725 ask: the algorithm is fixed by

@@ -98,7 +98,17 @@ async fn write(db: Db, mut receiver: mpsc::Receiver<EventRow>) {
         let mut pause = std::time::Duration::from_millis(250);
         let mut waited = std::time::Duration::ZERO;
         while let Err(e) = db.insert_events(&batch).await {
-            if waited >= RETRY_FOR || !e.is_unavailable() {
+            if !e.is_unavailable() {
+                // Not the database being away but something about the events: store them one
+                // by one, so that one that cannot be stored does not take the others with it.
+                for event in &batch {
+                    if let Err(e) = db.insert_event(event).await {
+                        tracing::error!(error = %e, kind = %event.kind, "storing a security event failed");
+                    }
+                }
+                break;
+            }
+            if waited >= RETRY_FOR {
                 tracing::error!(error = %e, lost = batch.len(), "storing security events failed");
                 break;
             }

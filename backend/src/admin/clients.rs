@@ -217,6 +217,12 @@ pub fn redirect_uris(uris: &[String]) -> Result<Vec<String>, ApiError> {
         }
         let url = Url::parse(raw)
             .map_err(|e| invalid(format!("{shown:?} is not an absolute URL: {e}")))?;
+        if raw.chars().any(char::is_control) {
+            return Err(invalid(format!(
+                "{:?} contains a control character",
+                shown.replace('\0', "")
+            )));
+        }
         if raw.contains('#') {
             return Err(invalid(format!(
                 "{shown:?} has a fragment, which RFC 6749 §3.1.2 forbids"

@@ -232,7 +232,25 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "the body must be a JSON object".into(),
         ));
     }
+    // No field of this API holds a NUL, and PostgreSQL could not store one.
+    if holds_nul(&value) {
+        return Err(ApiError::BadRequest(
+            "the body contains a NUL character (\\u0000), which no field may hold".into(),
+        ));
+    }
     serde_json::from_value(value).map_err(|e| ApiError::BadRequest(format!("the body {e}")))
+}
+
+/// Whether a string anywhere in `value` (keys included) holds a NUL character.
+fn holds_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(holds_nul),
+        serde_json::Value::Object(fields) => fields
+            .iter()
+            .any(|(key, value)| key.contains('\0') || holds_nul(value)),
+        _ => false,
+    }
 }
 
 /// The `{id}` of a path, with a JSON error if it cannot be read.
@@ -245,6 +263,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Named {
         let Path(name) = Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::BadRequest("the path is not valid".into()))?;
+        // No record's name holds a control character: say so, the same on every database.
+        if name.chars().any(char::is_control) {
+            return Err(ApiError::BadRequest(
+                "the path contains a control character".into(),
+            ));
+        }
         Ok(Self(name))
     }
 }

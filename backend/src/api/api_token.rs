@@ -85,6 +85,9 @@ pub async fn create(
         if e.is_unavailable() {
             return CreateError::Unavailable;
         }
+        if matches!(e, storage::Error::Invalid) {
+            return CreateError::Invalid("the request contains a NUL character".into());
+        }
         tracing::error!(error = %e, "creating an API token failed");
         CreateError::Failed
     };

@@ -198,6 +198,12 @@ async fn finish_login(
             )
         })?;
     let server_failed = |e: storage::Error| {
+        if matches!(e, storage::Error::Invalid) {
+            return failed(
+                "invalid_request",
+                "the authorization response contains a NUL character",
+            );
+        }
         if e.is_unavailable() {
             return failed(
                 "temporarily_unavailable",

@@ -78,14 +78,15 @@ pub fn router(app: AppState) -> anyhow::Result<Router> {
 
 impl Bff {
     /// How long the request renewing a session's tokens holds the session's lease before
-    /// another may try: as long as the refresh can legitimately take (the upstream call, then
-    /// storing the result), with a margin. A lease that runs out under a refresh still under
-    /// way would let a second request present the same refresh token.
+    /// another may try: as long as the refresh can legitimately take (the claim itself, the
+    /// upstream call, then storing the result: two database statements, each of which may
+    /// wait for a connection and then run), with a margin. A lease that ran out under a
+    /// refresh still under way would let a second request present the same refresh token.
     fn refresh_lease(&self) -> Duration {
-        UPSTREAM_TIMEOUT
-            + Duration::from_secs(self.app.config.db_acquire_timeout)
-            + Duration::from_secs(self.app.config.db_statement_timeout)
-            + Duration::from_secs(5)
+        let statement = Duration::from_secs(
+            self.app.config.db_acquire_timeout + self.app.config.db_statement_timeout,
+        );
+        UPSTREAM_TIMEOUT + statement * 2 + Duration::from_secs(5)
     }
 
     /// The lock that serialises `session`'s refreshes.

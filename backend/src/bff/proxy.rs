@@ -184,24 +184,35 @@ async fn fresh_session(bff: &Arc<Bff>, headers: &HeaderMap) -> Result<Session, B
             until,
         };
         let due_before = now.plus_secs(RENEW_BEFORE_SECS);
-        if bff
+        let claimed = bff
             .app
             .db
             .claim_bff_refresh(&lease, now, due_before)
-            .await?
-        {
-            // Refresh with the tokens as they are now that the lease is held: another
-            // instance may have renewed them since this request read the row.
-            let session = session.reload(bff).await?;
+            .await?;
+        if let Some(row) = claimed {
+            // Refresh with the tokens as they were when the lease was taken (the claim returns
+            // them): another instance may have renewed them since this request read the row.
             let bff = Arc::clone(bff);
             let refreshing = tokio::spawn(async move {
-                let id_hash = session.row.id_hash.clone();
+                let id_hash = row.id_hash.clone();
                 let lease = RefreshLease {
                     session: &id_hash,
                     holder: &holder,
                     until,
                 };
-                refresh(&bff, session, &lease).await
+                let refreshed = match session.with_row(row) {
+                    Ok(session) => refresh(&bff, session, &lease).await,
+                    Err(e) => Err(e),
+                };
+                if refreshed.is_err() {
+                    // Whatever failed, the next call may try again at once rather than wait
+                    // for the lease to run out. (After a refused refresh the session is gone,
+                    // and this changes nothing.)
+                    if let Err(e) = bff.app.db.release_bff_refresh(&lease, None).await {
+                        tracing::warn!(error = %e, "giving back a session's refresh lease failed");
+                    }
+                }
+                refreshed
             });
             return refreshing.await.unwrap_or_else(|e| {
                 tracing::error!(error = %e, "a session's refresh task failed");
@@ -261,7 +272,10 @@ async fn refresh(
             )))
         }
         TokenResult::Failed(why) => {
-            bff.app.db.release_bff_refresh(lease, &exchanges).await?;
+            bff.app
+                .db
+                .release_bff_refresh(lease, Some(&exchanges))
+                .await?;
             Err(BffError::Upstream(why))
         }
     }

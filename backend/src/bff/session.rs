@@ -213,6 +213,19 @@ impl Session {
         Self::load_key(bff, self.key).await
     }
 
+    /// The session as `row` has it (read by this request with this session's key).
+    pub fn with_row(self, row: BffSessionRow) -> Result<Self, BffError> {
+        let tokens = self
+            .key
+            .open(&row.tokens)
+            .ok_or_else(|| BffError::NoSession("your session has ended".into()))?;
+        Ok(Self {
+            key: self.key,
+            row,
+            tokens,
+        })
+    }
+
     async fn load_key(bff: &Bff, key: SessionKey) -> Result<Self, BffError> {
         let config = &bff.app.config;
         let id_hash = key.id_hash();

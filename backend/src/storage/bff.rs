@@ -118,29 +118,30 @@ impl Db {
             .await)?)
     }
 
-    /// Claims the right to refresh a session whose access token expires before `due`: `true`
-    /// if this request got it (no lease was held, or the holder's ran out, say because its
-    /// instance died), `false` if another request holds it or the tokens were renewed already.
+    /// Claims the right to refresh a session whose access token expires before `due`, and
+    /// returns the session as it is stored at that moment (the tokens to refresh with): `Some`
+    /// if this request got the lease (none was held, or the holder's ran out, say because its
+    /// instance died), `None` if another request holds it or the tokens were renewed already.
     pub async fn claim_bff_refresh(
         &self,
         lease: &RefreshLease<'_>,
         now: Timestamp,
         due: Timestamp,
-    ) -> Result<bool> {
-        let done = dispatch!(self, |pool| sqlx::query(
+    ) -> Result<Option<BffSessionRow>> {
+        let sql = format!(
             "UPDATE bff_sessions SET refresh_holder = $1, refresh_until = $2
              WHERE id_hash = $3 AND access_expires_at <= $4
-               AND (refresh_until IS NULL OR refresh_until <= $5)",
-        )
-        .bind(lease.holder)
-        .bind(lease.until)
-        .bind(lease.session)
-        .bind(due)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))?;
-        Ok(done == 1)
+               AND (refresh_until IS NULL OR refresh_until <= $5)
+             RETURNING {SESSION_COLUMNS}"
+        );
+        Ok(dispatch!(self, |pool| sqlx::query_as(&sql)
+            .bind(lease.holder)
+            .bind(lease.until)
+            .bind(lease.session)
+            .bind(due)
+            .bind(now)
+            .fetch_optional(pool)
+            .await)?)
     }
 
     /// Stores renewed tokens (after a refresh) and the exchange log, and gives the lease back;
@@ -168,15 +169,16 @@ impl Db {
         Ok(done == 1)
     }
 
-    /// Gives a lease back without renewing (the refresh failed but the session lives on), and
-    /// records the attempt in the exchange log.
+    /// Gives a lease back without renewing (the refresh failed but the session lives on),
+    /// recording the attempt in the exchange log when there is one to record.
     pub async fn release_bff_refresh(
         &self,
         lease: &RefreshLease<'_>,
-        exchanges: &str,
+        exchanges: Option<&str>,
     ) -> Result<()> {
         dispatch!(self, |pool| sqlx::query(
-            "UPDATE bff_sessions SET refresh_holder = NULL, refresh_until = NULL, exchanges = $1
+            "UPDATE bff_sessions SET refresh_holder = NULL, refresh_until = NULL,
+                 exchanges = coalesce($1, exchanges)
              WHERE id_hash = $2 AND refresh_holder = $3",
         )
         .bind(exchanges)

@@ -9,7 +9,7 @@ pub enum TokenStatus {
     Live,
     /// Revoked by itself (RFC 7009) or with its grant.
     Revoked,
-    /// The client it was issued to was deleted (with its grants).
+    /// The client it was issued to was deleted (with its grants), perhaps to be created again.
     ClientDeleted,
 }
 
@@ -233,13 +233,23 @@ impl Db {
         Ok(())
     }
 
-    /// Whether an access token of `client_id` may still be used: one indexed read that every
-    /// reader of access tokens makes, on every request, so that a revocation committed by any
-    /// instance holds at all of them from then on.
-    pub async fn access_token_status(&self, jti: &str, client_id: &str) -> Result<TokenStatus> {
+    /// Whether an access token of `client_id` issued at `issued_at` may still be used: one
+    /// indexed read that every reader of access tokens makes, on every request, so that a
+    /// revocation committed by any instance holds at all of them from then on. A client
+    /// deleted since is gone for good, even if a client of the same id is created later: only
+    /// a client that existed when the token was issued (give or take `leeway` seconds of clock
+    /// skew between instances) counts.
+    pub async fn access_token_status(
+        &self,
+        jti: &str,
+        client_id: &str,
+        issued_at: Timestamp,
+        leeway: i64,
+    ) -> Result<TokenStatus> {
         let status: String = dispatch!(self, |pool| sqlx::query_scalar(
             "SELECT CASE
-                 WHEN NOT EXISTS (SELECT 1 FROM clients WHERE id = $2) THEN 'client_deleted'
+                 WHEN NOT EXISTS (SELECT 1 FROM clients WHERE id = $2 AND created_at <= $3)
+                     THEN 'client_deleted'
                  WHEN EXISTS (SELECT 1 FROM access_tokens a LEFT JOIN grants g ON g.id = a.grant_id
                               WHERE a.jti = $1
                                 AND (a.revoked_at IS NOT NULL OR g.revoked_at IS NOT NULL))
@@ -248,6 +258,7 @@ impl Db {
         )
         .bind(jti)
         .bind(client_id)
+        .bind(issued_at.plus_secs(leeway))
         .fetch_one(pool)
         .await)?;
         Ok(match status.as_str() {

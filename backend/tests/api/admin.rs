@@ -205,10 +205,11 @@ async fn users_are_created_disabled_and_reset() {
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_user",
         ),
+        // A NUL anywhere in a body is refused before any field is looked at.
         (
             with("username", json!("fox\u{0}")),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_user",
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
         ),
         (
             with("email", json!("not-an-address")),
@@ -501,7 +502,7 @@ async fn an_api_services_client_with_a_custom_scope() {
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     let after = client_credentials(&app, "reports", new_secret, "products:read").await;
     assert_eq!(oauth_error(after).await.1, "invalid_client");
-    // ... and the tokens it already had.
+    // ... and the tokens it already had, even once a client of the same id is created again.
     let r = app.get_api("/api/whoami", Some(access)).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert!(www_authenticate(&r).contains("has been deleted"));
@@ -521,6 +522,25 @@ async fn an_api_services_client_with_a_custom_scope() {
             .as_deref()
             == Some("reports")
     );
+
+    // A client created again under the same id is another client: the deleted one's tokens
+    // stay refused.
+    app.advance(31);
+    let again = app
+        .admin(
+            Method::POST,
+            "/admin/clients",
+            &app.admin_token().await,
+            Some(
+                json!({"kind": "service", "name": "Reports again", "client_id": "reports",
+                        "scope": "products:read"}),
+            ),
+        )
+        .await;
+    assert_eq!(again.status(), StatusCode::CREATED);
+    let r = app.get_api("/api/whoami", Some(access)).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(www_authenticate(&r).contains("has been deleted"));
 }
 
 #[tokio::test]

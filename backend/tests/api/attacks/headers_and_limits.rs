@@ -342,7 +342,7 @@ async fn nul_characters_are_bad_requests_everywhere() {
             })),
         )
         .await;
-    assert_eq!(user.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(user.status(), StatusCode::BAD_REQUEST);
     let token = app
         .admin(
             reqwest::Method::POST,
@@ -353,7 +353,34 @@ async fn nul_characters_are_bad_requests_everywhere() {
             })),
         )
         .await;
-    assert_eq!(token.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(token.status(), StatusCode::BAD_REQUEST);
+    let client = app
+        .admin(
+            reqwest::Method::POST,
+            "/admin/clients",
+            &admin,
+            Some(serde_json::json!({
+                "kind": "browser", "name": "N", "scope": "openid",
+                "redirect_uris": ["https://a.test/cb\u{0}"]
+            })),
+        )
+        .await;
+    assert_eq!(
+        client.status(),
+        StatusCode::BAD_REQUEST,
+        "a NUL in a JSON body"
+    );
+    for path in ["/admin/users/%00", "/admin/tokens/a%00"] {
+        let method = if path.contains("tokens") {
+            reqwest::Method::DELETE
+        } else {
+            reqwest::Method::PATCH
+        };
+        let r = app
+            .admin(method, path, &admin, Some(serde_json::json!({})))
+            .await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{path}");
+    }
 
     // The admin's own login above is the only change.
     let after = storage_fingerprint(&app).await;
