@@ -84,9 +84,27 @@ step "clippy (frontend, wasm32)" \
 # --workspace: also the frontend's pure-logic unit tests (JWT decoding, formatting), on the host.
 # The black-box suite (tests/api) runs on SQLite here; tests/multi on PostgreSQL.
 step "cargo test" cargo test --locked --workspace
-# --workspace, as above: the same features, so nothing is built again.
+# The binary `cargo test --workspace` built, run again: selecting the one test target would
+# change cargo's feature unification (the other crates' dev-dependencies drop out) and rebuild
+# the whole dependency tree.
+run_api_suite_on_postgres() {
+  local binary
+  binary=$(cargo test --locked --workspace --no-run --message-format=json 2>/dev/null |
+    python3 -c '
+import json, sys
+for line in sys.stdin:
+    message = json.loads(line)
+    if message.get("reason") == "compiler-artifact" and message["target"]["name"] == "api" \
+            and message.get("executable"):
+        print(message["executable"])')
+  if [ -z "$binary" ]; then
+    fail "cargo built no api test binary"
+    return 1
+  fi
+  (cd "$ROOT/backend" && TEST_DATABASE=postgres "$binary")
+}
 step "black-box suite on PostgreSQL (TEST_DATABASE=postgres cargo test --test api)" \
-  env TEST_DATABASE=postgres cargo test --locked --workspace --test api
+  run_api_suite_on_postgres
 # The binary the e2e tests start; cargo test has built nearly all of it.
 step "backend build (debug)" cargo build --locked -p backend
 
