@@ -8,12 +8,15 @@
 #   scripts/cluster.sh --app-mode mvc   the same in MVC mode (the backend-for-frontend)
 #
 # Extra arguments go to both instances. The instances listen on free loopback ports (printed at
-# the start); their logs are data/cluster/instance-N.log, nginx's data/cluster/nginx-*.log. PostgreSQL runs from data/pg on a free port (scripts/pg.sh), with
-# the database `api_access` (kept between runs; delete data/pg to start over). Ctrl-C stops
-# everything. Log in as user0 / password0; the nav bar says which mode runs, and the
-# `X-Served-By` header of each response says which instance answered.
+# the start); their logs are data/cluster/instance-N.log, nginx's data/cluster/nginx-*.log.
+# PostgreSQL runs from data/pg on a free port (scripts/pg.sh), with the database `api_access`
+# (kept between runs; delete data/pg to start over). Ctrl-C stops everything. Log in as
+# user0 / password0; the nav bar says which mode runs, and the `X-Served-By` header of each
+# response says which instance answered.
 #
-# Sourced (by scripts/test.sh), it defines cluster_start and cluster_stop.
+# Sourced (by scripts/test.sh), it defines setup_nginx, cluster_start, cluster_stop and
+# wait_http (until a URL answers), and sources scripts/pg.sh (free_ports, pg_start, pg_stop,
+# setup_postgres, ...) and through it scripts/setup.sh.
 
 if [ -z "${BASH_VERSION:-}" ]; then
   echo "scripts/cluster.sh needs bash" >&2
@@ -96,8 +99,9 @@ http {
 EOF
 }
 
-# cluster_wait URL PID LOG: until URL answers, or fail if PID exits.
-cluster_wait() {
+# wait_http URL PID LOG: until URL answers, or fail (with the end of LOG) if PID exits or 90 s
+# pass.
+wait_http() {
   local url=$1 pid=$2 log=$3 deadline=$((SECONDS + 90))
   until curl -fsS -o /dev/null "$url" 2>/dev/null; do
     if ! kill -0 "$pid" 2>/dev/null; then
@@ -124,13 +128,7 @@ cluster_start() {
   local ports
   shift 5
   mkdir -p "$dir/tmp"
-  # Four distinct free ports, held open together while they are picked.
-  read -r -a ports < <(python3 -c '
-import socket
-held = [socket.socket() for _ in range(4)]
-for s in held:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in held))')
+  read -r -a ports < <(free_ports 4)
   local api=("127.0.0.1:${ports[0]}" "127.0.0.1:${ports[1]}")
   local app=("127.0.0.1:${ports[2]}" "127.0.0.1:${ports[3]}")
   for i in 0 1; do
@@ -145,7 +143,7 @@ print(" ".join(str(s.getsockname()[1]) for s in held))')
   done
   for i in 0 1; do
     pid=${CLUSTER_PIDS[$i]}
-    cluster_wait "http://${api[$i]}/.well-known/oauth-authorization-server" "$pid" \
+    wait_http "http://${api[$i]}/.well-known/oauth-authorization-server" "$pid" \
       "$dir/instance-$((i + 1)).log" || return 1
   done
   cluster_nginx_conf "$dir" "$lb_api" "$lb_app" "${api[0]}" "${api[1]}" "${app[0]}" "${app[1]}"
@@ -158,7 +156,7 @@ print(" ".join(str(s.getsockname()[1]) for s in held))')
   # names), so that cluster_stop stops nginx.
   "$(nginx_path)" -c "$dir/nginx.conf" -p "$dir" -g 'daemon off;' >"$dir/nginx.out" 2>&1 </dev/null &
   CLUSTER_PIDS+=($!)
-  cluster_wait "http://127.0.0.1:$lb_api/.well-known/oauth-authorization-server" "$!" \
+  wait_http "http://127.0.0.1:$lb_api/.well-known/oauth-authorization-server" "$!" \
     "$dir/nginx-error.log" || return 1
   ok "instances 1 and 2 (API ${api[0]}, ${api[1]}; app ${app[0]}, ${app[1]}) behind nginx on :$lb_api and :$lb_app"
 }

@@ -12,7 +12,9 @@
 # connections are trusted (no password): keep DIR and the port to yourself. `initdb` and
 # `postgres` refuse to run as root, so as root they run as the `postgres` user.
 #
-# Sourced (by scripts/test.sh and scripts/cluster.sh), it defines pg_start, pg_stop and pg_url.
+# Sourced (by scripts/cluster.sh, and through it by scripts/test.sh), it defines
+# setup_postgres, pg_bindir, pg_start, pg_stop, pg_url and free_ports, and sources
+# scripts/setup.sh (ok, note, fail, the setup_* functions).
 
 if [ -z "${BASH_VERSION:-}" ]; then
   echo "scripts/pg.sh needs bash" >&2
@@ -71,8 +73,15 @@ as_pg() {
   fi
 }
 
-pg_free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+# free_ports N: N distinct loopback ports (default 1) that were free a moment ago, on one line,
+# space-separated. All N are held open together while they are picked, so none is picked twice.
+free_ports() {
+  python3 -c '
+import socket, sys
+held = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in held:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in held))' "${1:-1}"
 }
 
 pg_url() {
@@ -107,7 +116,7 @@ pg_start() {
     pg_url "$dir"
     return 0
   fi
-  port=$(pg_free_port)
+  port=$(free_ports 1)
   # The tests create a database each and throw the whole cluster away afterwards: fsync off
   # (this is not the durability under test), more connections than the default 100. TCP on
   # loopback only, no Unix socket (whose path would have to fit in 107 bytes).

@@ -13,8 +13,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-# shellcheck source=scripts/setup.sh
-source "$ROOT/scripts/setup.sh"
+# cluster.sh sources pg.sh, which sources setup.sh: each once.
 # shellcheck source=scripts/cluster.sh
 source "$ROOT/scripts/cluster.sh"
 
@@ -109,22 +108,10 @@ step "black-box suite on PostgreSQL (TEST_DATABASE=postgres cargo test --test ap
 step "backend build (debug)" cargo build --locked -p backend
 
 # --- end-to-end tests ------------------------------------------------------------------------
-# Two distinct free loopback ports, both held open while picked.
-free_ports() {
-  node -e '
-    const net = require("net");
-    const a = net.createServer().listen(0, "127.0.0.1", () => {
-      const b = net.createServer().listen(0, "127.0.0.1", () => {
-        console.log(a.address().port, b.address().port);
-        a.close(); b.close();
-      });
-    });'
-}
-
 # start_backend MODE: the app's mode (rest or mvc, see README "REST or MVC").
 start_backend() {
   local mode=$1 ports
-  ports=$(free_ports)
+  ports=$(free_ports 2)
   API_PORT=${ports% *}
   APP_PORT=${ports#* }
   E2E_API="http://127.0.0.1:$API_PORT"
@@ -138,7 +125,7 @@ start_backend() {
     --database-url "sqlite://$E2E_TMP/test.db" --app-dir "$ROOT/dist" \
     >"$BACKEND_LOG" 2>&1 </dev/null &
   BACKEND_PID=$!
-  cluster_wait "$E2E_API/.well-known/oauth-authorization-server" "$BACKEND_PID" "$BACKEND_LOG" ||
+  wait_http "$E2E_API/.well-known/oauth-authorization-server" "$BACKEND_PID" "$BACKEND_LOG" ||
     return 1
   ok "backend answers on $E2E_API"
 }
@@ -168,7 +155,7 @@ step "end-to-end tests, MVC mode (tests/e2e/mvc.test.mjs)" run_e2e mvc mvc.test.
 # PostgreSQL database (scripts/cluster.sh): every page, token and API call may land on either.
 run_e2e_cluster() {
   local ports rc=0 db_url dir
-  ports=$(free_ports)
+  ports=$(free_ports 2)
   dir="$ROOT/target/e2e-cluster"
   rm -rf "$dir"
   db_url="${TEST_POSTGRES_URL%/postgres}/e2e_cluster"

@@ -91,9 +91,7 @@ impl AccessTokens {
             iss: self.issuer.clone(),
             sub: subject.sub.to_owned(),
             aud: self.audience.clone(),
-            exp: now
-                .plus_secs(i64::try_from(subject.lifetime).unwrap_or(i64::MAX))
-                .unix(),
+            exp: now.after(subject.lifetime).unix(),
             iat: now.unix(),
             // 128 bits: unique without coordination between instances.
             jti: crypto::random_token(16),
@@ -101,12 +99,7 @@ impl AccessTokens {
             scope: subject.scope,
             nbf: None,
         };
-        let keys = self.keys.get();
-        let (kid, key) = keys.signing();
-        let mut header = Header::new(ALGORITHM);
-        header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
-        header.kid = Some(kid.to_owned());
-        let access_token = jsonwebtoken::encode(&header, &claims, key)?;
+        let access_token = self.sign(&claims, Some(ACCESS_TOKEN_TYP))?;
         Ok(Issued {
             response: TokenResponse {
                 access_token,
@@ -235,9 +228,7 @@ impl AccessTokens {
             sub: &user.id,
             aud: login.client_id,
             // As long as the access token issued with it.
-            exp: now
-                .plus_secs(i64::try_from(response.expires_in).unwrap_or(i64::MAX))
-                .unix(),
+            exp: now.after(response.expires_in).unix(),
             iat: now.unix(),
             auth_time: login.auth_time.unix(),
             nonce: login.nonce,
@@ -246,11 +237,17 @@ impl AccessTokens {
             name: profile.then_some(user.name.as_str()),
             email: email.then_some(user.email.as_str()),
         };
+        self.sign(&claims, None)
+    }
+
+    /// Signs `claims` with the current key, naming it in `kid`, with the header `typ`.
+    fn sign(&self, claims: &impl Serialize, typ: Option<&str>) -> Result<String, SigningError> {
         let keys = self.keys.get();
         let (kid, key) = keys.signing();
         let mut header = Header::new(ALGORITHM);
+        header.typ = typ.map(str::to_owned);
         header.kid = Some(kid.to_owned());
-        Ok(jsonwebtoken::encode(&header, &claims, key)?)
+        Ok(jsonwebtoken::encode(&header, claims, key)?)
     }
 }
 

@@ -102,11 +102,6 @@ fn password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
     }
 }
 
-fn grant_type_names(grant_types: &[GrantType]) -> String {
-    let names: Vec<&str> = grant_types.iter().map(|g| g.as_str()).collect();
-    names.join(" ")
-}
-
 fn role(name: &str) -> Role {
     name.parse().unwrap_or_default()
 }
@@ -221,7 +216,7 @@ async fn clients(ctx: &Ctx<'_>, command: &ClientsCommand) -> anyhow::Result<Stri
                     } else {
                         "public"
                     },
-                    grant_type_names(&c.grant_types),
+                    GrantType::join(&c.grant_types, " "),
                     c.scope.to_string(),
                     c.redirect_uris.join(" ")
                 );
@@ -280,7 +275,7 @@ async fn clients(ctx: &Ctx<'_>, command: &ClientsCommand) -> anyhow::Result<Stri
             Ok(format!(
                 "{}: grant types {}; scope {}\n",
                 client.client_id,
-                grant_type_names(&client.grant_types),
+                GrantType::join(&client.grant_types, " "),
                 client.scope
             ))
         }

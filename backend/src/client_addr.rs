@@ -28,14 +28,21 @@ pub async fn resolve(
     next: Next,
 ) -> Response {
     if let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
-        let forwarded = request
-            .headers()
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect::<Vec<_>>()
-            .join(",");
-        let address = client_address(peer.ip(), &forwarded, &trusted);
+        let peer = peer.ip().to_canonical();
+        // Most requests (all, without a balancer) come from a peer that is not a proxy: its
+        // address is the answer and the headers are not read.
+        let address = if is_trusted(&trusted, peer) {
+            let forwarded = request
+                .headers()
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect::<Vec<_>>()
+                .join(",");
+            client_address(peer, &forwarded, &trusted)
+        } else {
+            peer
+        };
         request.extensions_mut().insert(ClientAddr(address));
     }
     next.run(request).await
@@ -44,9 +51,8 @@ pub async fn resolve(
 /// The client's address for a request from `peer` carrying `forwarded` (the joined
 /// `X-Forwarded-For` values), given the `trusted` proxies.
 pub fn client_address(peer: IpAddr, forwarded: &str, trusted: &[IpNet]) -> IpAddr {
-    let is_trusted = |ip: IpAddr| trusted.iter().any(|net| net.contains(&ip.to_canonical()));
     let mut address = peer.to_canonical();
-    if !is_trusted(address) {
+    if !is_trusted(trusted, address) {
         return address;
     }
     for hop in forwarded.rsplit(',') {
@@ -61,11 +67,16 @@ pub fn client_address(peer: IpAddr, forwarded: &str, trusted: &[IpNet]) -> IpAdd
             break;
         };
         address = hop.to_canonical();
-        if !is_trusted(address) {
+        if !is_trusted(trusted, address) {
             break;
         }
     }
     address
+}
+
+/// Whether `ip` (canonical) is in one of the `trusted` proxy ranges.
+fn is_trusted(trusted: &[IpNet], ip: IpAddr) -> bool {
+    trusted.iter().any(|net| net.contains(&ip))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {

@@ -34,6 +34,11 @@ impl Timestamp {
         Self(self.0.saturating_add(seconds))
     }
 
+    /// This moment plus a lifetime of `seconds` (a configured or issued one), saturating.
+    pub fn after(self, seconds: u64) -> Self {
+        self.plus_secs(i64::try_from(seconds).unwrap_or(i64::MAX))
+    }
+
     /// `self - earlier` in seconds (negative when `earlier` is later).
     pub fn secs_since(self, earlier: Timestamp) -> i64 {
         self.0.saturating_sub(earlier.0)
@@ -56,7 +61,7 @@ impl Timestamp {
 impl Add<Duration> for Timestamp {
     type Output = Timestamp;
     fn add(self, span: Duration) -> Timestamp {
-        self.plus_secs(i64::try_from(span.as_secs()).unwrap_or(i64::MAX))
+        self.after(span.as_secs())
     }
 }
 

@@ -272,7 +272,10 @@ fn ports(listeners: &[TcpListener]) -> Vec<u16> {
 /// past their retention, and of rate-limit state that no longer limits anything.
 async fn maintain(state: AppState) {
     let every = rotation::reload_interval(&state.config);
-    let mut interval = tokio::time::interval(every);
+    // The keys were just read and scheduled by `AppState::start`, and nothing has expired
+    // yet: the first round is one interval away.
+    let started = tokio::time::Instant::now();
+    let mut interval = tokio::time::interval_at(started + every, every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut changes = match state.db.key_changes().await {
         Ok(changes) => changes,
@@ -281,7 +284,7 @@ async fn maintain(state: AppState) {
             None
         }
     };
-    let mut last_purge: Option<tokio::time::Instant> = None;
+    let mut last_purge = started;
     loop {
         let notified = match changes.as_mut() {
             Some(listener) => tokio::select! {
@@ -309,10 +312,10 @@ async fn maintain(state: AppState) {
             }
             Err(e) => tracing::warn!(error = %e, "signing-key maintenance failed"),
         }
-        if notified || last_purge.is_some_and(|at| at.elapsed() < PURGE_EVERY) {
+        if notified || last_purge.elapsed() < PURGE_EVERY {
             continue;
         }
-        last_purge = Some(tokio::time::Instant::now());
+        last_purge = tokio::time::Instant::now();
         purge(&state).await;
     }
 }

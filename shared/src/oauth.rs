@@ -33,6 +33,12 @@ impl GrantType {
             Self::RefreshToken => "refresh_token",
         }
     }
+
+    /// The names of `grant_types`, in order, between `separator`s.
+    pub fn join(grant_types: &[GrantType], separator: &str) -> String {
+        let names: Vec<&str> = grant_types.iter().map(|g| g.as_str()).collect();
+        names.join(separator)
+    }
 }
 
 crate::named!(GrantType, "grant type");

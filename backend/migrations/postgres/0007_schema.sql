@@ -76,6 +76,17 @@ CREATE TABLE signing_keys (
 );
 CREATE UNIQUE INDEX signing_keys_one_current ON signing_keys (state) WHERE state = 'current';
 CREATE UNIQUE INDEX signing_keys_one_next ON signing_keys (state) WHERE state = 'next';
+-- Every change to the keys, by any instance, the command line or by hand, is announced on
+-- the channel `signing_keys` when its transaction commits, so the other instances reload at
+-- once. PostgreSQL folds the notifications of one transaction into one.
+CREATE FUNCTION signing_keys_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('signing_keys', '');
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER signing_keys_changed AFTER INSERT OR UPDATE OR DELETE ON signing_keys
+    FOR EACH ROW EXECUTE FUNCTION signing_keys_changed();
 
 CREATE TABLE products (
     id          BIGINT PRIMARY KEY,          -- given by the seed, so instances agree on it

@@ -16,12 +16,12 @@ use shared::oauth::GrantType;
 use shared::scope::{ADMIN, OFFLINE_ACCESS, ScopeSet};
 use url::Url;
 
-use super::{Administrator, Body, Ctx, Named, identifier, text};
+use super::{Administrator, Answered, Body, Ctx, Named, identifier, text};
 use crate::api::error::ApiError;
 use crate::crypto;
 use crate::events::EventKind;
 use crate::state::AppState;
-use crate::storage::{self, Client, Lifetimes, NewClient};
+use crate::storage::{Client, Lifetimes, NewClient};
 
 const METADATA: &str = "invalid_client_metadata";
 const REDIRECT: &str = "invalid_redirect_uri";
@@ -85,11 +85,6 @@ impl Checked {
             lifetimes: self.lifetimes,
         }
     }
-
-    fn grant_type_names(&self) -> String {
-        let names: Vec<&str> = self.grant_types.iter().map(|g| g.as_str()).collect();
-        names.join(" ")
-    }
 }
 
 /// What a definition must satisfy, whatever produced it.
@@ -112,11 +107,10 @@ async fn check(ctx: &Ctx<'_>, d: &Definition<'_>) -> Result<Checked, ApiError> {
     let mut grant_types: Vec<GrantType> = Vec::new();
     for g in d.grant_types {
         let Ok(known) = g.parse::<GrantType>() else {
-            let names: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
             return Err(invalid(format!(
                 "unknown grant type {:?}; known: {}",
                 g.chars().take(40).collect::<String>(),
-                names.join(", ")
+                GrantType::join(&GrantType::ALL, ", ")
             )));
         };
         if grant_types.contains(&known) {
@@ -337,15 +331,10 @@ pub async fn add(ctx: &Ctx<'_>, new: &admin::NewClient) -> Result<admin::ClientC
     let secret = confidential.then(|| crypto::random_token(32));
     let secret_hash = secret.as_deref().map(crypto::sha256_hex);
     let stored = checked.stored(&id, secret_hash.as_deref());
-    match ctx.db.insert_client(&stored, ctx.now).await {
-        Ok(()) => {}
-        Err(storage::Error::Conflict(_)) => {
-            return Err(ApiError::Conflict(format!(
-                "there is already a client {id:?}"
-            )));
-        }
-        Err(e) => return Err(e.into()),
-    }
+    ctx.db
+        .insert_client(&stored, ctx.now)
+        .await
+        .or_conflict(|| format!("there is already a client {id:?}"))?;
     ctx.record(
         EventKind::ClientCreated,
         Some(&id),
@@ -356,7 +345,7 @@ pub async fn add(ctx: &Ctx<'_>, new: &admin::NewClient) -> Result<admin::ClientC
             } else {
                 "public"
             },
-            checked.grant_type_names(),
+            GrantType::join(&checked.grant_types, " "),
             checked.scope
         ),
     )
@@ -399,20 +388,17 @@ pub async fn change(
     )
     .await?;
     let stored = checked.stored(id, None);
-    match ctx.db.update_client(&stored).await {
-        Ok(()) => {}
-        Err(storage::Error::NotFound) => {
-            return Err(ApiError::NotFound(format!("there is no client {id:?}")));
-        }
-        Err(e) => return Err(e.into()),
-    }
+    ctx.db
+        .update_client(&stored)
+        .await
+        .or_not_found(|| format!("there is no client {id:?}"))?;
     let after = by_id(ctx, id).await?;
     ctx.record(
         EventKind::ClientUpdated,
         Some(id),
         format!(
             "client changed; grant types {}; scope {}; {} redirect URIs",
-            checked.grant_type_names(),
+            GrantType::join(&checked.grant_types, " "),
             after.scopes,
             after.redirect_uris.len()
         ),
@@ -431,17 +417,10 @@ pub async fn new_secret(ctx: &Ctx<'_>, id: &str) -> Result<admin::SecretRotated,
         });
     }
     let secret = crypto::random_token(32);
-    match ctx
-        .db
+    ctx.db
         .set_client_secret(id, &crypto::sha256_hex(&secret))
         .await
-    {
-        Ok(()) => {}
-        Err(storage::Error::NotFound) => {
-            return Err(ApiError::NotFound(format!("there is no client {id:?}")));
-        }
-        Err(e) => return Err(e.into()),
-    }
+        .or_not_found(|| format!("there is no client {id:?}"))?;
     ctx.record(
         EventKind::ClientSecretRotated,
         Some(id),
@@ -463,13 +442,10 @@ pub async fn remove(ctx: &Ctx<'_>, id: &str) -> Result<(), ApiError> {
              it cannot be deleted"
         )));
     }
-    match ctx.db.delete_client(id).await {
-        Ok(()) => {}
-        Err(storage::Error::NotFound) => {
-            return Err(ApiError::NotFound(format!("there is no client {id:?}")));
-        }
-        Err(e) => return Err(e.into()),
-    }
+    ctx.db
+        .delete_client(id)
+        .await
+        .or_not_found(|| format!("there is no client {id:?}"))?;
     ctx.record(
         EventKind::ClientDeleted,
         Some(id),

@@ -1,4 +1,4 @@
-//! Signing keys: their life cycle, and rotation on demand (see [`crate::oauth::rotation`]).
+//! Signing keys: their life cycle, and rotation on demand (see [`crate::keys::rotation`]).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -67,7 +67,8 @@ pub async fn list(
 }
 
 /// `POST /admin/keys/rotate` with `{"force": bool}` or no body. This instance starts signing
-/// with the new key at once; others pick it up within their reload interval.
+/// with the new key at once; others pick it up when PostgreSQL announces the change, and
+/// within their reload interval on SQLite.
 pub async fn rotate_handler(
     State(state): State<AppState>,
     admin: Administrator,

@@ -34,7 +34,7 @@ use crate::clock::Timestamp;
 use crate::config::Config;
 use crate::events::{Event, EventKind};
 use crate::state::AppState;
-use crate::storage::{Db, EventRow, User};
+use crate::storage::{self, Db, EventRow, User};
 
 /// Bodies here are small forms; larger ones get 413 before they are parsed.
 const MAX_BODY: usize = 16 * 1024;
@@ -340,4 +340,28 @@ fn identifier(
         });
     }
     Ok(value.to_owned())
+}
+
+/// The two storage outcomes an administrator's request can cause, answered in words: the
+/// record named does not exist (404), or clashes with one that does (409). Any other storage
+/// error is answered as [`ApiError`] answers it.
+trait Answered<T> {
+    fn or_not_found(self, what: impl FnOnce() -> String) -> Result<T, ApiError>;
+    fn or_conflict(self, what: impl FnOnce() -> String) -> Result<T, ApiError>;
+}
+
+impl<T> Answered<T> for storage::Result<T> {
+    fn or_not_found(self, what: impl FnOnce() -> String) -> Result<T, ApiError> {
+        self.map_err(|e| match e {
+            storage::Error::NotFound => ApiError::NotFound(what()),
+            e => e.into(),
+        })
+    }
+
+    fn or_conflict(self, what: impl FnOnce() -> String) -> Result<T, ApiError> {
+        self.map_err(|e| match e {
+            storage::Error::Conflict(_) => ApiError::Conflict(what()),
+            e => e.into(),
+        })
+    }
 }

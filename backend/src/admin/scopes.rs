@@ -10,11 +10,11 @@ use axum::http::StatusCode;
 use shared::admin::{self, MAX_DESCRIPTION_LEN};
 use shared::scope::{BUILTIN, ScopeSet};
 
-use super::{Administrator, Body, Ctx, Named, text};
+use super::{Administrator, Answered, Body, Ctx, Named, text};
 use crate::api::error::ApiError;
 use crate::events::EventKind;
 use crate::state::AppState;
-use crate::storage::{self, Client, ScopeInfo};
+use crate::storage::{Client, ScopeInfo};
 
 const INVALID: &str = "invalid_scope";
 
@@ -81,13 +81,10 @@ pub async fn add(ctx: &Ctx<'_>, new: &admin::NewScope) -> Result<admin::Scope, A
         description,
         consent_required: new.consent_required,
     };
-    match ctx.db.insert_scope(&scope).await {
-        Ok(()) => {}
-        Err(storage::Error::Conflict(_)) => {
-            return Err(ApiError::Conflict(format!("the scope {name:?} exists")));
-        }
-        Err(e) => return Err(e.into()),
-    }
+    ctx.db
+        .insert_scope(&scope)
+        .await
+        .or_conflict(|| format!("the scope {name:?} exists"))?;
     ctx.record(
         EventKind::ScopeCreated,
         None,
@@ -107,17 +104,10 @@ pub async fn change(
         .as_deref()
         .map(|d| text("description", d, MAX_DESCRIPTION_LEN, INVALID))
         .transpose()?;
-    match ctx
-        .db
+    ctx.db
         .update_scope(name, description.as_deref(), update.consent_required)
         .await
-    {
-        Ok(_) => {}
-        Err(storage::Error::NotFound) => {
-            return Err(ApiError::NotFound(format!("there is no scope {name:?}")));
-        }
-        Err(e) => return Err(e.into()),
-    }
+        .or_not_found(|| format!("there is no scope {name:?}"))?;
     ctx.record(
         EventKind::ScopeUpdated,
         None,
@@ -157,13 +147,10 @@ pub async fn remove(ctx: &Ctx<'_>, name: &str) -> Result<(), ApiError> {
             tokens.join(", ")
         )));
     }
-    match ctx.db.delete_scope(name).await {
-        Ok(()) => {}
-        Err(storage::Error::NotFound) => {
-            return Err(ApiError::NotFound(format!("there is no scope {name:?}")));
-        }
-        Err(e) => return Err(e.into()),
-    }
+    ctx.db
+        .delete_scope(name)
+        .await
+        .or_not_found(|| format!("there is no scope {name:?}"))?;
     ctx.record(
         EventKind::ScopeDeleted,
         None,

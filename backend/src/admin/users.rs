@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use shared::admin::{self, MAX_NAME_LEN, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
 
-use super::{Administrator, Body, Ctx, Named, identifier, text};
+use super::{Administrator, Answered, Body, Ctx, Named, identifier, text};
 use crate::api::error::ApiError;
 use crate::crypto;
 use crate::events::EventKind;
@@ -70,15 +70,10 @@ pub async fn add(ctx: &Ctx<'_>, new: &admin::NewUser) -> Result<admin::User, Api
         password_hash: &hash,
         role: new.role,
     };
-    match ctx.db.insert_user(&stored, ctx.now).await {
-        Ok(()) => {}
-        Err(storage::Error::Conflict(_)) => {
-            return Err(ApiError::Conflict(format!(
-                "the username {username:?} is taken"
-            )));
-        }
-        Err(e) => return Err(e.into()),
-    }
+    ctx.db
+        .insert_user(&stored, ctx.now)
+        .await
+        .or_conflict(|| format!("the username {username:?} is taken"))?;
     ctx.record(
         EventKind::UserCreated,
         None,
@@ -164,15 +159,11 @@ pub async fn change(
 pub async fn set_password(ctx: &Ctx<'_>, id: &str, password: &str) -> Result<(), ApiError> {
     let user = by_id(ctx, id).await?;
     let hash = password_hash(&user.username, password).await?;
-    let revoked = match ctx.db.set_password_hash(id, &hash, ctx.now).await {
-        Ok(revoked) => revoked,
-        Err(storage::Error::NotFound) => {
-            return Err(ApiError::NotFound(format!(
-                "there is no user with id {id:?}"
-            )));
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let revoked = ctx
+        .db
+        .set_password_hash(id, &hash, ctx.now)
+        .await
+        .or_not_found(|| format!("there is no user with id {id:?}"))?;
     ctx.record(
         EventKind::PasswordReset,
         None,

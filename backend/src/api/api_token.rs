@@ -22,7 +22,7 @@ pub const MAX_NAME_LEN: usize = 64;
 const PROTOCOL_SCOPES: [&str; 2] = ["openid", OFFLINE_ACCESS];
 
 /// Why a token could not be created, in words for the person creating it.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum CreateError {
     /// A name, scope or expiry that breaks the rules.
     Invalid(String),
@@ -30,10 +30,8 @@ pub enum CreateError {
     Scope(String),
     /// The owner already has a token by this name.
     Duplicate(String),
-    /// The database did not answer.
-    Unavailable,
-    /// The database failed (logged).
-    Failed,
+    /// Storing it failed; answered as [`ApiError`] answers any storage error.
+    Storage(storage::Error),
 }
 
 impl From<CreateError> for ApiError {
@@ -48,8 +46,7 @@ impl From<CreateError> for ApiError {
                 description,
             },
             CreateError::Duplicate(description) => ApiError::Conflict(description),
-            CreateError::Unavailable => ApiError::Unavailable,
-            CreateError::Failed => ApiError::Internal,
+            CreateError::Storage(e) => e.into(),
         }
     }
 }
@@ -81,16 +78,6 @@ pub async fn create(
     request: &TokenRequest<'_>,
     now: Timestamp,
 ) -> Result<(String, String), CreateError> {
-    let internal = |e: storage::Error| {
-        if e.is_unavailable() {
-            return CreateError::Unavailable;
-        }
-        if matches!(e, storage::Error::Invalid) {
-            return CreateError::Invalid("the request contains a NUL character".into());
-        }
-        tracing::error!(error = %e, "creating an API token failed");
-        CreateError::Failed
-    };
     let name = request.name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME_LEN || name.chars().any(char::is_control)
     {
@@ -104,7 +91,9 @@ pub async fn create(
             "a token needs at least one scope".into(),
         ));
     }
-    let allowed = grantable_scopes(db, owner).await.map_err(internal)?;
+    let allowed = grantable_scopes(db, owner)
+        .await
+        .map_err(CreateError::Storage)?;
     let refused: Vec<&str> = scope.difference(&allowed).collect();
     if !refused.is_empty() {
         return Err(CreateError::Scope(format!(
@@ -139,7 +128,7 @@ pub async fn create(
                 owner.username
             )));
         }
-        Err(e) => return Err(internal(e)),
+        Err(e) => return Err(CreateError::Storage(e)),
     }
     Ok((id.clone(), format!("{PREFIX}{id}_{secret}")))
 }

@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shared::oauth::ErrorResponse;
 
-use crate::storage;
+use crate::storage::{self, Failure};
 
 #[derive(Debug)]
 pub enum ApiError {
@@ -81,16 +81,10 @@ impl std::error::Error for ApiError {}
 
 impl From<storage::Error> for ApiError {
     fn from(e: storage::Error) -> Self {
-        if matches!(e, storage::Error::Invalid) {
-            return Self::BadRequest(
-                "the request contains a character no field may hold (a NUL character)".into(),
-            );
-        }
-        if e.is_unavailable() {
-            tracing::warn!(error = %e, "database unavailable");
-            Self::Unavailable
-        } else {
-            Self::internal(e)
+        match e.triage() {
+            Failure::Input => Self::BadRequest(storage::NUL_REFUSED.into()),
+            Failure::Unavailable => Self::Unavailable,
+            Failure::Internal(e) => Self::internal(e),
         }
     }
 }

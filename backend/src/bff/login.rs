@@ -15,7 +15,7 @@ use super::upstream::TokenResult;
 use super::{Bff, BffError};
 use crate::client_addr::ClientAddr;
 use crate::crypto;
-use crate::storage::{self, BffLogin, BffSessionRow};
+use crate::storage::{self, BffLogin, BffSessionRow, Failure};
 use crate::throttle::{Verdict, address_key, retry_after_secs};
 use crate::web;
 
@@ -197,21 +197,19 @@ async fn finish_login(
                 "this browser did not start a login (or it took longer than ten minutes); log in again",
             )
         })?;
-    let server_failed = |e: storage::Error| {
-        if matches!(e, storage::Error::Invalid) {
-            return failed(
-                "invalid_request",
-                "the authorization response contains a NUL character",
-            );
+    let server_failed = |e: storage::Error| match e.triage() {
+        Failure::Input => failed(
+            "invalid_request",
+            "the authorization response contains a NUL character",
+        ),
+        Failure::Unavailable => failed(
+            "temporarily_unavailable",
+            "the server's database is not answering; log in again in a few seconds",
+        ),
+        Failure::Internal(e) => {
+            tracing::error!(error = %e, "reading a backend-for-frontend login");
+            failed("server_error", "the server failed; the error is logged")
         }
-        if e.is_unavailable() {
-            return failed(
-                "temporarily_unavailable",
-                "the server's database is not answering; log in again in a few seconds",
-            );
-        }
-        tracing::error!(error = %e, "reading a backend-for-frontend login");
-        failed("server_error", "the server failed; the error is logged")
     };
     let id_hash = key.id_hash();
     let login = bff
@@ -341,7 +339,7 @@ async fn finish_login(
         exchanges: with_exchange(Vec::new(), outcome.exchange),
         created_at: now,
         last_seen_at: now,
-        expires_at: now.plus_secs(i64::try_from(config.session_lifetime).unwrap_or(i64::MAX / 2)),
+        expires_at: now.after(config.session_lifetime),
     };
     bff.app
         .db

@@ -30,7 +30,7 @@ use serde_json::json;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::state::AppState;
-use crate::storage;
+use crate::storage::{self, Failure};
 
 /// The admin API accepts bodies up to 16 KiB, the API less; this leaves room and no more.
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -43,7 +43,8 @@ pub struct Bff {
     http: reqwest::Client,
     /// One lock per session while its tokens are renewed: two API calls that find the access
     /// token stale at once must not both present the refresh token, or the second would be a
-    /// reuse and end the login (RFC 9700 §4.14.2). One process owns a session's refreshes.
+    /// reuse and end the login (RFC 9700 §4.14.2). Calls on this instance queue here; across
+    /// instances, the lease on the session's row decides which one renews.
     refreshing: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
 }
 
@@ -130,17 +131,14 @@ pub enum BffError {
 
 impl From<storage::Error> for BffError {
     fn from(e: storage::Error) -> Self {
-        if matches!(e, storage::Error::Invalid) {
-            return Self::BadRequest(
-                "the request contains a character no field may hold (a NUL character)".into(),
-            );
+        match e.triage() {
+            Failure::Input => Self::BadRequest(storage::NUL_REFUSED.into()),
+            Failure::Unavailable => Self::Unavailable,
+            Failure::Internal(e) => {
+                tracing::error!(error = %e, "backend-for-frontend database error");
+                Self::Internal
+            }
         }
-        if e.is_unavailable() {
-            tracing::warn!(error = %e, "database unavailable");
-            return Self::Unavailable;
-        }
-        tracing::error!(error = %e, "backend-for-frontend database error");
-        Self::Internal
     }
 }
 

@@ -50,9 +50,7 @@ pub async fn session_info(
         claims,
         requested_scope: session.row.requested_scope.clone(),
         expires_at: session.row.expires_at.unix(),
-        idle_expires_at: now
-            .plus_secs(i64::try_from(config.session_idle_timeout).unwrap_or(i64::MAX / 2))
-            .unix(),
+        idle_expires_at: now.after(config.session_idle_timeout).unix(),
         refreshable: session.row.refreshable,
         exchanges: session.exchanges(),
     }))
@@ -177,7 +175,7 @@ async fn fresh_session(bff: &Arc<Bff>, headers: &HeaderMap) -> Result<Session, B
             ));
         }
         let holder = crypto::random_token(16);
-        let until = now.plus_secs(i64::try_from(lease_secs).unwrap_or(i64::MAX));
+        let until = now.after(lease_secs);
         let lease = RefreshLease {
             session: &session.row.id_hash,
             holder: &holder,

@@ -23,13 +23,12 @@ use std::time::Duration;
 use shared::admin::KeyState;
 
 use super::{KeyRing, KeySet, generate};
+use crate::access_token::LEEWAY_SECS;
 use crate::clock::Timestamp;
 use crate::config::Config;
 use crate::events::{Event, EventKind};
 use crate::storage::{self, Db, StoredKey};
 
-/// Clock skew allowed on `exp` (the same as `access_token::LEEWAY_SECS`).
-const LEEWAY_SECS: i64 = 30;
 /// The longest access-token lifetime the configuration and the client table allow.
 const MAX_ACCESS_TOKEN_TTL: i64 = 86_400;
 /// Instances reload the keys at least this often, and sooner when the JWKS lifetime is shorter.

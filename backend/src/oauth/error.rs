@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use shared::oauth::{ErrorCode, ErrorResponse};
 
 use crate::access_token::SigningError;
-use crate::storage;
+use crate::storage::{self, Failure};
 
 /// An error answered by the token, revocation or introspection endpoint.
 #[derive(Debug)]
@@ -84,16 +84,10 @@ impl OAuthError {
 
 impl From<storage::Error> for OAuthError {
     fn from(e: storage::Error) -> Self {
-        if matches!(e, storage::Error::Invalid) {
-            return Self::invalid_request(
-                "a parameter contains a character no parameter may (a NUL character)",
-            );
-        }
-        if e.is_unavailable() {
-            tracing::warn!(error = %e, "database unavailable");
-            Self::unavailable()
-        } else {
-            Self::server_error(e)
+        match e.triage() {
+            Failure::Input => Self::invalid_request(storage::NUL_REFUSED),
+            Failure::Unavailable => Self::unavailable(),
+            Failure::Internal(e) => Self::server_error(e),
         }
     }
 }

@@ -71,8 +71,7 @@ pub struct NewClient<'a> {
 
 impl NewClient<'_> {
     fn grant_types(&self) -> String {
-        let names: Vec<&str> = self.grant_types.iter().map(|g| g.as_str()).collect();
-        names.join(" ")
+        GrantType::join(self.grant_types, " ")
     }
 }
 

@@ -96,11 +96,10 @@ impl Db {
             .map(Option::unwrap_or_default)
     }
 
-    /// Adds `scope` to what `user_id` has let `client_id` have. The stored consent is read and
-    /// rewritten in one locked transaction, so two answers arriving together (on two
-    /// instances) both count. The row is created first if there is none, so that even the
-    /// first two answers have a row to lock (PostgreSQL makes the second insert wait for the
-    /// first one's commit).
+    /// Adds `scope` to what `user_id` has let `client_id` have, in one transaction whose first
+    /// statement creates or touches the row: that locks it (PostgreSQL makes a concurrent
+    /// answer, on any instance, wait for this one's commit; SQLite has one writer), so two
+    /// answers arriving together both count.
     pub async fn add_consent(
         &self,
         user_id: &str,
@@ -110,40 +109,25 @@ impl Db {
     ) -> Result<()> {
         dispatch!(self, |pool, engine| {
             let mut tx = pool.begin_with(engine.begin_write()).await?;
-            sqlx::query(
+            let before: String = sqlx::query_scalar(
                 "INSERT INTO consents (user_id, client_id, scope, granted_at)
-                 VALUES ($1, $2, '', $3) ON CONFLICT DO NOTHING",
+                 VALUES ($1, $2, '', $3)
+                 ON CONFLICT (user_id, client_id) DO UPDATE SET granted_at = excluded.granted_at
+                 RETURNING scope",
             )
             .bind(user_id)
             .bind(client_id)
             .bind(now)
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
-            let before: Option<String> = sqlx::query_scalar(&format!(
-                "SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2{}",
-                engine.for_update()
-            ))
-            .bind(user_id)
-            .bind(client_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let all: ScopeSet = before
-                .as_deref()
-                .unwrap_or_default()
-                .split(' ')
-                .chain(scope.iter())
-                .filter(|s| !s.is_empty())
-                .collect();
-            sqlx::query(
-                "UPDATE consents SET scope = $1, granted_at = $2
-                 WHERE user_id = $3 AND client_id = $4",
-            )
-            .bind(all.to_string())
-            .bind(now)
-            .bind(user_id)
-            .bind(client_id)
-            .execute(&mut *tx)
-            .await?;
+            let before = ScopeSet::parse(&before).map_err(|e| Error::Corrupt(e.to_string()))?;
+            let all: ScopeSet = before.iter().chain(scope.iter()).collect();
+            sqlx::query("UPDATE consents SET scope = $1 WHERE user_id = $2 AND client_id = $3")
+                .bind(all.to_string())
+                .bind(user_id)
+                .bind(client_id)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             Ok(())
         })

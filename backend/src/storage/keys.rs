@@ -1,6 +1,6 @@
 use shared::admin::KeyState;
 
-use super::{Db, Engine, Error, Pool, Result, dispatch};
+use super::{Db, Error, Pool, Result, dispatch};
 use crate::clock::Timestamp;
 
 #[derive(Clone, sqlx::FromRow)]
@@ -34,22 +34,11 @@ impl std::fmt::Debug for StoredKey {
     }
 }
 
-/// The PostgreSQL channel on which a change to the signing keys is announced.
+/// The PostgreSQL channel on which a change to the signing keys is announced: a trigger on
+/// `signing_keys` (migrations/postgres) notifies it for every change, made here, by the
+/// command line or by hand, when its transaction commits (and not on rollback). SQLite has no
+/// such thing: there, and as a fallback, instances poll.
 const CHANNEL: &str = "signing_keys";
-
-/// Announces a change to the keys when the transaction `$tx` commits (PostgreSQL delivers
-/// notifications at commit, and not at all on rollback). SQLite has no such thing: there, and
-/// as a fallback, instances poll.
-macro_rules! announce {
-    ($tx:expr, $engine:expr) => {
-        if $engine == Engine::Postgres {
-            sqlx::query("SELECT pg_notify($1, '')")
-                .bind(CHANNEL)
-                .execute(&mut *$tx)
-                .await?;
-        }
-    };
-}
 
 /// Notifications that another instance (or the command line) changed the signing keys.
 pub struct KeyChanges(sqlx::postgres::PgListener);
@@ -78,8 +67,7 @@ impl Db {
     /// `current` and one `next`, and another instance may have just created it); `true` if
     /// this one was stored.
     pub async fn insert_signing_key(&self, key: &StoredKey) -> Result<bool> {
-        dispatch!(self, |pool, engine| {
-            let mut tx = pool.begin().await?;
+        dispatch!(self, |pool| {
             let done = sqlx::query(
                 "INSERT INTO signing_keys (kid, alg, private_der, public_x, public_y, state,
                      created_at, activated_at, retired_at)
@@ -94,14 +82,9 @@ impl Db {
             .bind(key.created_at)
             .bind(key.activated_at)
             .bind(key.retired_at)
-            .execute(&mut *tx)
+            .execute(pool)
             .await?;
-            let stored = done.rows_affected() == 1;
-            if stored {
-                announce!(tx, engine);
-            }
-            tx.commit().await?;
-            Ok(stored)
+            Ok(done.rows_affected() == 1)
         })
     }
 
@@ -117,7 +100,7 @@ impl Db {
         new_next: &StoredKey,
         now: Timestamp,
     ) -> Result<bool> {
-        dispatch!(self, |pool, engine| {
+        dispatch!(self, |pool| {
             let mut tx = pool.begin().await?;
             let retired = sqlx::query(
                 "UPDATE signing_keys SET state = 'retired', retired_at = $1
@@ -152,7 +135,6 @@ impl Db {
             .bind(new_next.created_at)
             .execute(&mut *tx)
             .await?;
-            announce!(tx, engine);
             tx.commit().await?;
             Ok(true)
         })
@@ -160,19 +142,14 @@ impl Db {
 
     /// Deletes a retired key (private part included); `true` if it was there.
     pub async fn remove_retired_key(&self, kid: &str) -> Result<bool> {
-        dispatch!(self, |pool, engine| {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query("DELETE FROM signing_keys WHERE kid = $1 AND state = 'retired'")
-                .bind(kid)
-                .execute(&mut *tx)
-                .await?;
-            let removed = done.rows_affected() == 1;
-            if removed {
-                announce!(tx, engine);
-            }
-            tx.commit().await?;
-            Ok(removed)
-        })
+        let done = dispatch!(self, |pool| sqlx::query(
+            "DELETE FROM signing_keys WHERE kid = $1 AND state = 'retired'"
+        )
+        .bind(kid)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done == 1)
     }
 
     /// Where the database can announce key changes (PostgreSQL), a subscription to them;
@@ -181,7 +158,13 @@ impl Db {
         let Pool::Postgres(pool) = &self.pool else {
             return Ok(None);
         };
-        let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+        // A connection of its own, held for good, outside the pool requests share: the
+        // listener must not take one of their connections (all of them, with a pool of one).
+        let own = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(pool.options().get_acquire_timeout())
+            .connect_lazy_with((*pool.connect_options()).clone());
+        let mut listener = sqlx::postgres::PgListener::connect_with(&own).await?;
         listener.listen(CHANNEL).await.map_err(Error::from)?;
         Ok(Some(KeyChanges(listener)))
     }

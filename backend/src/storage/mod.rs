@@ -80,7 +80,7 @@ pub enum Engine {
 }
 
 impl Engine {
-    /// The engine a URL names: `sqlite:` or `postgres:`/`postgresql:`.
+    /// The engine a URL names: `sqlite:` or `postgres://`/`postgresql://`.
     pub fn of_url(url: &str) -> Option<Self> {
         if url.starts_with("sqlite:") {
             Some(Self::Sqlite)
@@ -187,7 +187,36 @@ impl Error {
     pub fn is_unavailable(&self) -> bool {
         matches!(self, Self::Unavailable(_))
     }
+
+    /// Sorts the error into what every boundary answers differently; an unavailable database
+    /// is logged here, once for all of them.
+    pub fn triage(self) -> Failure {
+        match self {
+            Self::Invalid => Failure::Input,
+            Self::Unavailable(_) => {
+                tracing::warn!(error = %self, "database unavailable");
+                Failure::Unavailable
+            }
+            other => Failure::Internal(other),
+        }
+    }
 }
+
+/// A storage error as the code above the seam answers it.
+#[derive(Debug)]
+pub enum Failure {
+    /// The request's input holds what no field may ([`NUL_REFUSED`]): 400, nothing written.
+    Input,
+    /// The database is not answering: 503 with `Retry-After` ([`UNAVAILABLE_RETRY_SECS`]);
+    /// the request may succeed shortly.
+    Unavailable,
+    /// Anything else: 500, logged by the boundary with what it was doing.
+    Internal(Error),
+}
+
+/// What a developer is told when the input holds a NUL character (PostgreSQL stores none,
+/// so neither database is given one).
+pub const NUL_REFUSED: &str = "the request contains a NUL character, which no field may hold";
 
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
@@ -367,15 +396,6 @@ impl Db {
     /// Waits until in-flight statements finish and closes every connection.
     pub async fn close(&self) {
         dispatch!(self, |pool| pool.close().await)
-    }
-
-    /// One round trip: whether the database answers now.
-    pub async fn ping(&self) -> Result<()> {
-        dispatch!(self, |pool| sqlx::query("SELECT 1")
-            .execute(pool)
-            .await
-            .map(drop))?;
-        Ok(())
     }
 }
 

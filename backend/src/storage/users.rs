@@ -113,21 +113,26 @@ impl Db {
         now: Timestamp,
     ) -> Result<UserUpdated> {
         let select = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+        // Only a change that could remove an administrator needs them counted and locked.
+        let may_remove_admin =
+            changes.role.is_some_and(|r| r != Role::Admin) || changes.disabled == Some(true);
         dispatch!(self, |pool, engine| {
             let mut tx = pool.begin_with(engine.begin_write()).await?;
-            let admins = format!(
-                "SELECT id FROM users WHERE role = 'admin' AND NOT disabled ORDER BY id{}",
-                engine.for_update()
-            );
-            let locked: Vec<String> = sqlx::query_scalar(&admins).fetch_all(&mut *tx).await?;
+            let mut admins = 0;
+            if may_remove_admin {
+                let sql = format!(
+                    "SELECT id FROM users WHERE role = 'admin' AND NOT disabled ORDER BY id{}",
+                    engine.for_update()
+                );
+                let locked: Vec<String> = sqlx::query_scalar(&sql).fetch_all(&mut *tx).await?;
+                admins = locked.len();
+            }
             let before: User = sqlx::query_as(&select)
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?
                 .ok_or(Error::NotFound)?;
-            let demoted = changes.role.is_some_and(|r| r != Role::Admin);
-            let disabled = changes.disabled == Some(true);
-            if before.administers() && (demoted || disabled) && locked.len() <= 1 {
+            if may_remove_admin && before.administers() && admins <= 1 {
                 return Err(Error::Conflict("last administrator".into()));
             }
             let after: User = sqlx::query_as(&format!(

@@ -52,7 +52,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use backend::storage::Db;
-use process::{Server, Site};
+use process::{Server, Site, expect_invalid_grant, join};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -232,13 +232,6 @@ impl Rng {
 
     fn chance(&mut self, percent: u64) -> bool {
         self.next() % 100 < percent
-    }
-}
-
-async fn join<T>(task: tokio::task::JoinHandle<T>) -> T {
-    match task.await {
-        Ok(value) => value,
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
     }
 }
 
@@ -590,8 +583,7 @@ async fn check_database(
     chains: &mut [Chain],
     cycle_unanswered_orders: u64,
 ) {
-    let url = format!("sqlite://{}", site.db_path.display());
-    let db = Db::open_for_inspection(&url).await.unwrap();
+    let db = Db::open_for_inspection(&site.database_url).await.unwrap();
 
     let problems = db.integrity_problems().await.unwrap();
     assert!(
@@ -777,7 +769,7 @@ async fn verify_over_http(api: &Api, world: &mut World, chains: &mut [Chain], rn
 
     // Revoked families stay revoked.
     for token in &world.revoked[world.revoked_unchecked..] {
-        expect_invalid_grant(api, token, None).await;
+        expect_invalid_grant(api.refresh(token).await.unwrap(), None);
         world.figures.revoked_checks += 1;
     }
     world.revoked_unchecked = world.revoked.len();
@@ -790,7 +782,7 @@ async fn verify_over_http(api: &Api, world: &mut World, chains: &mut [Chain], rn
         if !chain.current_works {
             // Spent or revoked by a request whose answer was cut: refused (a spent one now also
             // revokes its family).
-            expect_invalid_grant(api, &current, None).await;
+            expect_invalid_grant(api.refresh(&current).await.unwrap(), None);
             world.revoked.push(current);
             chain.end();
             continue;
@@ -799,16 +791,16 @@ async fn verify_over_http(api: &Api, world: &mut World, chains: &mut [Chain], rn
         if let (Some(previous), 0..3) = (chain.previous.clone(), roll) {
             // Rotated just before the crash: the spent token again is reuse, and reuse detection
             // must have survived the crash — refused, and the newest one with it.
-            expect_invalid_grant(api, &previous, Some("already used")).await;
-            expect_invalid_grant(api, &current, None).await;
+            expect_invalid_grant(api.refresh(&previous).await.unwrap(), Some("already used"));
+            expect_invalid_grant(api.refresh(&current).await.unwrap(), None);
             world.figures.reuse_checks += 1;
             world.revoked.push(current);
             chain.end();
         } else if roll < 5 {
             // Exactly once: a second use is reuse, and kills what the first one returned.
             let next = refresh_ok(api, &current).await;
-            expect_invalid_grant(api, &current, Some("already used")).await;
-            expect_invalid_grant(api, &next, None).await;
+            expect_invalid_grant(api.refresh(&current).await.unwrap(), Some("already used"));
+            expect_invalid_grant(api.refresh(&next).await.unwrap(), None);
             world.figures.once_checks += 1;
             world.revoked.push(next);
             chain.end();
@@ -836,14 +828,4 @@ async fn refresh_ok(api: &Api, token: &str) -> String {
     let (status, body) = api.refresh(token).await.unwrap();
     assert_eq!(status, StatusCode::OK, "{body}");
     body["refresh_token"].as_str().unwrap().to_owned()
-}
-
-async fn expect_invalid_grant(api: &Api, token: &str, saying: Option<&str>) {
-    let (status, body) = api.refresh(token).await.unwrap();
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert_eq!(body["error"], "invalid_grant", "{body}");
-    if let Some(saying) = saying {
-        let description = body["error_description"].as_str().unwrap_or_default();
-        assert!(description.contains(saying), "{description}");
-    }
 }

@@ -2,7 +2,7 @@
 //! watch it from outside (soak): a temporary site with its database and free ports, the running
 //! server, and the browser's login flow over HTTP.
 //!
-//! Included by `#[path]` from each such test; each uses a part of it.
+//! Included by `#[path]` from each such test (crash, multi, soak); each uses a part of it.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Response, StatusCode};
 use serde_json::Value;
 use shared::pkce::CodeVerifier;
 
@@ -186,6 +186,18 @@ pub fn log_tail(path: &Path) -> String {
     lines[lines.len().saturating_sub(40)..].join("\n")
 }
 
+/// The `Cookie` header a browser sends back after `response`: the name and value of each cookie
+/// it sets.
+pub fn cookies(response: &Response) -> String {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 pub fn hidden_inputs(html: &str) -> Vec<(String, String)> {
     let attribute = |chunk: &str, name: &str| {
         let from = chunk.find(name).unwrap() + name.len();
@@ -255,18 +267,13 @@ pub async fn login(
         .send()
         .await?;
     assert_eq!(page.status(), StatusCode::OK, "the login page");
-    let cookie: Vec<String> = page
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
-        .collect();
+    let cookie = cookies(&page);
     let mut form = hidden_inputs(&page.text().await?);
     form.push(("username".into(), "user0".into()));
     form.push(("password".into(), "password0".into()));
     let answer = http
         .post(format!("{api}/authorize/login"))
-        .header(COOKIE, cookie.join("; "))
+        .header(COOKIE, cookie)
         .form(&form)
         .send()
         .await?;
@@ -290,4 +297,26 @@ pub async fn login(
     let body: Value = r.json().await?;
     assert_eq!(status, StatusCode::OK, "code redemption: {body}");
     Ok(body)
+}
+
+/// A spawned task's value; a panic in the task is resumed here, so the test fails with the
+/// task's own message.
+pub async fn join<T>(task: tokio::task::JoinHandle<T>) -> T {
+    match task.await {
+        Ok(value) => value,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+/// An RFC 6749 §5.2 `invalid_grant` answer (status and JSON body), whose description says
+/// `saying` if given.
+pub fn expect_invalid_grant((status, body): (StatusCode, Value), saying: Option<&str>) {
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+    if let Some(saying) = saying {
+        let description = body["error_description"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error_description in {body}"));
+        assert!(description.contains(saying), "{description}");
+    }
 }

@@ -164,16 +164,13 @@ pub async fn answer(
 
 #[cfg(test)]
 mod tests {
-    use std::net::Ipv4Addr;
     use std::time::Duration;
 
     use shared::pkce::CodeVerifier;
     use shared::scope::ScopeSet;
 
     use super::*;
-    use crate::state::testing::demo_state;
-
-    const HERE: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    use crate::state::testing::{HERE, demo_state};
 
     async fn partner_grant(state: &AppState, scope: &str) -> CodeGrant {
         let user = state.db.user_by_username("user0").await.unwrap().unwrap();

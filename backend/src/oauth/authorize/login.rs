@@ -171,11 +171,9 @@ async fn check_password(
 
 #[cfg(test)]
 mod tests {
-    use std::net::Ipv4Addr;
-
     use super::*;
     use crate::oauth::params::Params;
-    use crate::state::testing::demo_state;
+    use crate::state::testing::{HERE, demo_state};
 
     async fn request(state: &AppState, client: &str) -> AuthorizationRequest {
         let raw = format!(
@@ -187,8 +185,6 @@ mod tests {
             .await
             .unwrap()
     }
-
-    const HERE: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
     #[tokio::test]
     async fn a_first_party_login_gets_a_code_and_a_third_party_one_asks_first() {

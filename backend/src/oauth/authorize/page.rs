@@ -7,7 +7,7 @@ use shared::scope::ScopeSet;
 use url::Url;
 
 use crate::state::AppState;
-use crate::storage::{self, ScopeInfo};
+use crate::storage::{self, Failure, ScopeInfo};
 
 /// Why the authorization endpoint answers with an error page of its own: the one error type of
 /// the server's HTML pages. Used where the client cannot be told by a redirect (RFC 6749
@@ -46,19 +46,16 @@ impl PageError {
 
 impl From<storage::Error> for PageError {
     fn from(e: storage::Error) -> Self {
-        if matches!(e, storage::Error::Invalid) {
-            return Self::bad_request(
+        match e.triage() {
+            Failure::Input => Self::bad_request(
                 "The request contains a character no field may hold (a NUL character).",
-            );
-        }
-        if e.is_unavailable() {
-            tracing::warn!(error = %e, "database unavailable");
-            return Self::new(
+            ),
+            Failure::Unavailable => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "The server's database is not answering. Try again in a few seconds.",
-            );
+            ),
+            Failure::Internal(e) => Self::internal(e),
         }
-        Self::internal(e)
     }
 }
 

@@ -30,7 +30,7 @@ pub async fn issue_code(state: &AppState, grant: &CodeGrant) -> storage::Result<
 
 /// When a code issued at `now` expires.
 pub fn code_expiry(state: &AppState, now: Timestamp) -> Timestamp {
-    now.plus_secs(i64::try_from(state.config.authorization_code_ttl).unwrap_or(60))
+    now.after(state.config.authorization_code_ttl)
 }
 
 /// The browser goes back to the client with `code` (and the login's anti-forgery cookie is

@@ -5,7 +5,7 @@ use shared::oauth::GrantType;
 use shared::pkce::CodeVerifier;
 use shared::scope::OFFLINE_ACCESS;
 
-use super::{Caller, Granted, access_lifetime, refresh_expiry, secs};
+use super::{Caller, Granted, access_lifetime, refresh_expiry};
 use crate::access_token::{Authentication, Subject};
 use crate::clock::Timestamp;
 use crate::crypto;
@@ -104,7 +104,7 @@ pub async fn redeem(
         user_id: user.id.clone(),
         scope: grant.scope.clone(),
         auth_time: grant.auth_time,
-        expires_at: now.plus_secs(secs(absolute)),
+        expires_at: now.after(absolute),
         revoked_at: None,
     };
     let subject = Subject {
@@ -297,10 +297,6 @@ mod tests {
             state.db.redeem_code(&code_hash, now).await.unwrap(),
             Redemption::Replayed { grant: None }
         ));
-        eprintln!(
-            "{}",
-            state.db.snapshot("authorization_codes", &[]).await.unwrap()
-        );
         let grant = Grant {
             id: "g".into(),
             client_id: "demo-spa".into(),

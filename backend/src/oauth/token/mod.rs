@@ -120,7 +120,7 @@ impl TokenRequest {
 }
 
 /// The authenticated client of a request, and where it came from (for the event log).
-pub struct Caller<'a> {
+struct Caller<'a> {
     pub client: &'a Client,
     pub method: AuthMethod,
     pub address: IpAddr,
@@ -148,7 +148,7 @@ impl<'a> Caller<'a> {
 
 /// Whether `caller` may use `grant_type` at all: checked before the grant's parameters, so a
 /// client that may not use a grant learns nothing more about the request.
-pub fn permit(caller: &Caller<'_>, grant_type: GrantType) -> Result<(), OAuthError> {
+fn permit(caller: &Caller<'_>, grant_type: GrantType) -> Result<(), OAuthError> {
     if !caller.client.may_use_grant(grant_type) {
         return Err(OAuthError::unauthorized_client(format!(
             "client {:?} is not allowed to use the {} grant",
@@ -166,15 +166,15 @@ pub fn permit(caller: &Caller<'_>, grant_type: GrantType) -> Result<(), OAuthErr
     Ok(())
 }
 
-/// Runs the grant `request` asks for, for `caller`, at `now`; logs what was issued.
-pub async fn exchange(
+/// Runs the grant `request` asks for, for `caller` (already [`permit`]ted to use it), at
+/// `now`; logs what was issued.
+async fn exchange(
     state: &AppState,
     caller: &Caller<'_>,
     request: TokenRequest,
     now: Timestamp,
 ) -> Result<Granted, OAuthError> {
     let grant_type = request.grant_type();
-    permit(caller, grant_type)?;
     let granted = match request {
         TokenRequest::AuthorizationCode {
             code,
@@ -252,11 +252,6 @@ async fn handle(
         .map(|granted| granted.response)
 }
 
-/// Seconds as the signed type times are computed in.
-fn secs(seconds: u64) -> i64 {
-    i64::try_from(seconds).unwrap_or(i64::MAX)
-}
-
 /// A new refresh token lives the client's idle lifetime, never past its grant's absolute one
 /// (RFC 9700 §4.14.2): rotation restarts the first, not the second.
 fn refresh_expiry(
@@ -266,7 +261,7 @@ fn refresh_expiry(
     grant_expires_at: Timestamp,
 ) -> Timestamp {
     let idle = client.refresh_token_idle_ttl(state.config.refresh_token_idle_ttl);
-    now.plus_secs(secs(idle)).min(grant_expires_at)
+    now.after(idle).min(grant_expires_at)
 }
 
 /// The access-token lifetime of `client`'s tokens.
