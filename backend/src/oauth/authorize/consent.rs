@@ -11,6 +11,8 @@
 
 use std::net::IpAddr;
 
+use shared::oauth::GrantType;
+
 use super::page::PageError;
 use super::response::{code_expiry, issue_code};
 use crate::clock::Timestamp;
@@ -118,10 +120,17 @@ pub async fn answer(
     else {
         return Ok(Answered::Expired);
     };
-    // The client may have been changed while the user read the page: its redirect URI must
-    // still be registered before anything is sent there.
+    // The client may have been changed while the user read the page: it must still have the
+    // redirect URI before anything is sent there, and still be allowed the flow and every
+    // scope asked for, as `/authorize` checked, before a code is issued.
     let client = match state.db.client(&ticket.client_id).await? {
-        Some(client) if client.redirect_uris.contains(&ticket.redirect_uri) => client,
+        Some(client)
+            if client.redirect_uris.contains(&ticket.redirect_uri)
+                && client.may_use_grant(GrantType::AuthorizationCode)
+                && ticket.scope.is_subset(&client.scopes) =>
+        {
+            client
+        }
         _ => return Ok(Answered::Expired),
     };
     let event = Event::new(if allow {
@@ -224,6 +233,47 @@ mod tests {
         assert!(needed(&state, &partner, &grant).await.unwrap().is_none());
         let wider = partner_grant(&state, "openid orders:read orders:write").await;
         assert!(needed(&state, &partner, &wider).await.unwrap().is_some());
+    }
+
+    /// An administrator narrows the client's scopes, or takes the flow away from it, while the
+    /// user reads the consent page: the answer issues no code and records no consent.
+    #[tokio::test]
+    async fn an_answer_is_checked_against_the_client_as_it_is_now() {
+        use crate::storage::NewClient;
+        let (state, _dir) = demo_state(&[]).await;
+        let partner = state.db.client("demo-partner").await.unwrap().unwrap();
+        let narrower = ScopeSet::parse("openid").unwrap();
+        let only_refresh = [GrantType::RefreshToken];
+        for (scopes, grant_types) in [
+            (&narrower, &partner.grant_types[..]),
+            (&partner.scopes, &only_refresh[..]),
+        ] {
+            let grant = partner_grant(&state, "openid orders:read").await;
+            let now = state.clock.now();
+            let ticket = ask(&state, &grant, None, "c", now).await.unwrap();
+            let changed = NewClient {
+                id: &partner.id,
+                name: &partner.name,
+                secret_hash: partner.secret_hash.as_deref(),
+                first_party: partner.first_party,
+                grant_types,
+                scopes,
+                redirect_uris: &partner.redirect_uris,
+                lifetimes: partner.lifetimes,
+            };
+            state.db.update_client(&changed).await.unwrap();
+            assert!(matches!(
+                answer(&state, &ticket, "c", true, HERE, now).await.unwrap(),
+                Answered::Expired
+            ));
+            assert_eq!(state.db.count("authorization_codes").await.unwrap(), 0);
+            let remembered = state
+                .db
+                .consented_scope(&grant.user_id, &partner.id)
+                .await
+                .unwrap();
+            assert!(remembered.is_empty(), "{remembered}");
+        }
     }
 
     #[tokio::test]
