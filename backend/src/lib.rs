@@ -272,8 +272,8 @@ fn ports(listeners: &[TcpListener]) -> Vec<u16> {
 /// past their retention, and of rate-limit state that no longer limits anything.
 async fn maintain(state: AppState) {
     let every = rotation::reload_interval(&state.config);
-    // The keys were just read and scheduled by `AppState::start`, and nothing has expired
-    // yet: the first round is one interval away.
+    // The keys were just read and scheduled by `AppState::start`: the first periodic round
+    // (and purge) is one interval away.
     let started = tokio::time::Instant::now();
     let mut interval = tokio::time::interval_at(started + every, every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -284,6 +284,11 @@ async fn maintain(state: AppState) {
             None
         }
     };
+    if changes.is_some() {
+        // A change committed between the start-up read and the subscription was announced to
+        // no one here: read once more, now that later ones will be.
+        maintain_keys(&state).await;
+    }
     let mut last_purge = started;
     loop {
         let notified = match changes.as_mut() {
@@ -303,15 +308,7 @@ async fn maintain(state: AppState) {
                 false
             }
         };
-        let now = state.clock.now();
-        match rotation::maintain(&state.db, &state.config, &state.keys, now).await {
-            Ok(events) => {
-                for event in events {
-                    state.events.record(event).await;
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "signing-key maintenance failed"),
-        }
+        maintain_keys(&state).await;
         if notified || last_purge.elapsed() < PURGE_EVERY {
             continue;
         }
@@ -321,6 +318,19 @@ async fn maintain(state: AppState) {
 }
 
 const PURGE_EVERY: Duration = Duration::from_secs(600);
+
+/// One round of the signing-key schedule: reload, rotate if due, record what happened.
+async fn maintain_keys(state: &AppState) {
+    let now = state.clock.now();
+    match rotation::maintain(&state.db, &state.config, &state.keys, now).await {
+        Ok(events) => {
+            for event in events {
+                state.events.record(event).await;
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "signing-key maintenance failed"),
+    }
+}
 
 /// Deletes what can no longer be used. Several instances may purge at once: deletes of the
 /// same expired rows are harmless.

@@ -87,6 +87,8 @@ END
 $$;
 CREATE TRIGGER signing_keys_changed AFTER INSERT OR UPDATE OR DELETE ON signing_keys
     FOR EACH ROW EXECUTE FUNCTION signing_keys_changed();
+CREATE TRIGGER signing_keys_truncated AFTER TRUNCATE ON signing_keys
+    FOR EACH STATEMENT EXECUTE FUNCTION signing_keys_changed();
 
 CREATE TABLE products (
     id          BIGINT PRIMARY KEY,          -- given by the seed, so instances agree on it

@@ -121,13 +121,14 @@ pub async fn answer(
         return Ok(Answered::Expired);
     };
     // The client may have been changed while the user read the page: it must still have the
-    // redirect URI before anything is sent there, and still be allowed the flow and every
-    // scope asked for, as `/authorize` checked, before a code is issued.
+    // redirect URI before anything is sent there, and, for a code, still be allowed the flow
+    // and every scope asked for, as `/authorize` checked.
     let client = match state.db.client(&ticket.client_id).await? {
         Some(client)
             if client.redirect_uris.contains(&ticket.redirect_uri)
-                && client.may_use_grant(GrantType::AuthorizationCode)
-                && ticket.scope.is_subset(&client.scopes) =>
+                && (!allow
+                    || client.may_use_grant(GrantType::AuthorizationCode)
+                        && ticket.scope.is_subset(&client.scopes)) =>
         {
             client
         }
@@ -236,7 +237,8 @@ mod tests {
     }
 
     /// An administrator narrows the client's scopes, or takes the flow away from it, while the
-    /// user reads the consent page: the answer issues no code and records no consent.
+    /// user reads the consent page: an approval issues no code and records no consent; a
+    /// refusal still reaches the client.
     #[tokio::test]
     async fn an_answer_is_checked_against_the_client_as_it_is_now() {
         use crate::storage::NewClient;
@@ -273,6 +275,13 @@ mod tests {
                 .await
                 .unwrap();
             assert!(remembered.is_empty(), "{remembered}");
+            let ticket = ask(&state, &grant, None, "c", now).await.unwrap();
+            assert!(matches!(
+                answer(&state, &ticket, "c", false, HERE, now)
+                    .await
+                    .unwrap(),
+                Answered::Denied { .. }
+            ));
         }
     }
 
