@@ -128,7 +128,9 @@ cluster_start() {
   local ports
   shift 5
   mkdir -p "$dir/tmp"
-  read -r -a ports < <(free_ports 4)
+  # Six candidates, so that four remain when the balancer's own two (free a moment ago, but not
+  # held) come back among them.
+  read -r -a ports < <(free_ports 6 | tr ' ' '\n' | grep -vx -e "$lb_api" -e "$lb_app" | head -n 4 | xargs)
   local api=("127.0.0.1:${ports[0]}" "127.0.0.1:${ports[1]}")
   local app=("127.0.0.1:${ports[2]}" "127.0.0.1:${ports[3]}")
   for i in 0 1; do

@@ -298,6 +298,7 @@ setup_build_tools() {
   setup_trunk || return 1
   setup_wasm_bindgen || return 1
   setup_wasm_opt || return 1
+  setup_brotli
   [ $((SECONDS - start)) -lt 5 ] || ok "build tools ready in $((SECONDS - start)) s"
 }
 
@@ -337,6 +338,7 @@ build_frontend() {
   hash=$(frontend_inputs_hash)
   if [ -f "$ROOT/dist/index.html" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$hash" ]; then
     ok "frontend dist/ is up to date"
+    compress_dist
     return 0
   fi
   note "building the frontend: trunk build --release (log: target/setup-logs/trunk-build.log)"
@@ -345,6 +347,36 @@ build_frontend() {
   (cd "$ROOT" && run_logged trunk-build wasm_run trunk build --release "$@") || return 1
   echo "$hash" >"$stamp"
   ok "frontend built into dist/ in $((SECONDS - start)) s"
+  compress_dist
+}
+
+# compress_dist: a gzip (-9) and, when the brotli tool is there, a brotli (-q 11) copy beside
+# every file of dist/ a browser downloads, for the backend to send to browsers that accept them
+# (backend/src/web.rs). Files already compressed since they last changed are skipped.
+compress_dist() {
+  local file made=0
+  for file in "$ROOT"/dist/*.wasm "$ROOT"/dist/*.js "$ROOT"/dist/*.css "$ROOT"/dist/*.html; do
+    [ -f "$file" ] || continue
+    # Both tools give the copy the original's time: touched, it is newer than the original.
+    if [ ! "$file.gz" -nt "$file" ]; then
+      gzip -9 -n -k -f "$file" && touch "$file.gz" && made=1
+    fi
+    if command -v brotli >/dev/null 2>&1 && [ ! "$file.br" -nt "$file" ]; then
+      brotli -q 11 -k -f "$file" && touch "$file.br" && made=1
+    fi
+  done
+  [ "$made" = 0 ] || ok "dist/ compressed (gzip$(command -v brotli >/dev/null 2>&1 && echo ', brotli'))"
+}
+
+# setup_brotli: the brotli tool compress_dist uses (Debian's package); without it the app is
+# sent gzip-compressed only.
+setup_brotli() {
+  command -v brotli >/dev/null 2>&1 && return 0
+  if can_apt && apt_install brotli >/dev/null 2>&1; then
+    ok "brotli installed"
+  else
+    note "no brotli tool: the app is served gzip-compressed only (Debian/Ubuntu: apt-get install brotli)"
+  fi
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

@@ -5,7 +5,8 @@
 # on PostgreSQL, the release frontend build, and the end-to-end tests (tests/e2e, node --test)
 # against a backend this script starts on free loopback ports with a fresh database: once in
 # REST mode, once in MVC mode, and once through nginx in front of two instances on PostgreSQL;
-# then a short run of every fuzz target (scripts/fuzz.sh --short).
+# then a smoke run of the benchmark (scripts/bench.sh --smoke) and a short run of every fuzz
+# target (scripts/fuzz.sh --short).
 #
 # PostgreSQL (Debian's package, installed if missing) runs for the length of the script in a
 # temporary directory on a free port (scripts/pg.sh); every test makes a database of its own.
@@ -175,6 +176,10 @@ run_e2e_cluster() {
   return "$rc"
 }
 step "end-to-end tests through nginx, two instances on PostgreSQL (scripts/cluster.sh)" run_e2e_cluster
+# The benchmark's own code (wrk runs, the peer, the data-size and two-instance runs) with 1 s
+# runs on the debug build: its figures mean nothing here, but it cannot rot.
+step "benchmark smoke run (scripts/bench.sh --smoke)" \
+  "$ROOT/scripts/bench.sh" --smoke --binary "$ROOT/target/debug/backend"
 # Last: the longest step (building the fuzz targets, cold, takes ~6 min), and the only one that
 # explores inputs nobody wrote down.
 step "fuzzing, 15 s per target (scripts/fuzz.sh --short)" "$ROOT/scripts/fuzz.sh" --short

@@ -3,7 +3,8 @@
 //! the keys of [`crate::keys`]. Both sides use this one module, so they cannot disagree about
 //! what a valid token is.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -17,8 +18,8 @@ use shared::scope::ScopeSet;
 use crate::clock::Timestamp;
 use crate::config::Config;
 use crate::crypto;
-use crate::keys::KeyRing;
-use crate::storage::{self, Db, TokenStatus, User};
+use crate::keys::{KeyRing, KeySet};
+use crate::storage::{self, Db, TokenRef, TokenStatus, User};
 
 /// The one signing algorithm: fixed here, never read from a token (RFC 8725 §3.1).
 pub const ALGORITHM: Algorithm = Algorithm::ES256;
@@ -47,13 +48,31 @@ pub struct AccessTokens {
     audience: String,
     keys: Arc<KeyRing>,
     validation: Validation,
+    verified: RwLock<Verified>,
 }
+
+/// Access tokens that passed every check, by their exact text, so that a token presented again
+/// (a client calls the API many times with one token) costs a hash lookup instead of an ECDSA
+/// verification. Everything [`AccessTokens::verify`] checks but `exp` and `nbf` gives the same
+/// answer for the same text and keys; the times are checked again at each use, and a change of
+/// the key set (rotation, a key withdrawn) empties the cache. Revocation is not cached here:
+/// it is checked at each use ([`AccessTokens::verify_live`]).
+struct Verified {
+    keys: Arc<KeySet>,
+    tokens: HashMap<Box<str>, AccessTokenClaims>,
+}
+
+/// At most this many tokens are remembered (a few MiB); when full, expired ones are dropped,
+/// or all of them if none has expired.
+const VERIFIED_CAPACITY: usize = 4096;
 
 /// What a subject's token is issued with.
 pub struct Subject<'a> {
     /// A user id, or the client id for client credentials.
     pub sub: &'a str,
     pub client_id: &'a str,
+    /// The grant it is issued under; `None` for client credentials.
+    pub grant_id: Option<&'a str>,
     pub scope: ScopeSet,
     /// The access token's lifetime in seconds.
     pub lifetime: u64,
@@ -72,6 +91,10 @@ impl AccessTokens {
         Self {
             issuer: config.issuer_str().to_owned(),
             audience: config.audience.clone(),
+            verified: RwLock::new(Verified {
+                keys: keys.get(),
+                tokens: HashMap::new(),
+            }),
             keys,
             validation,
         }
@@ -98,6 +121,7 @@ impl AccessTokens {
             client_id: subject.client_id.to_owned(),
             scope: subject.scope,
             nbf: None,
+            grant_id: subject.grant_id.map(str::to_owned),
         };
         let access_token = self.sign(&claims, Some(ACCESS_TOKEN_TYP))?;
         Ok(Issued {
@@ -115,11 +139,12 @@ impl AccessTokens {
     }
 
     /// [`AccessTokens::verify`], and not revoked, and its client not deleted: what every reader
-    /// of access tokens (the API, introspection, the backend-for-frontend) must check. RFC 7009 §2.1: revocation
-    /// invalidates the token. Every instance reads the shared database, so a token revoked at
-    /// `/revoke` or with its grant (logout, a reused refresh token, a replayed code, a disabled
-    /// user) is refused by all of them from the moment the revocation is committed, not at its
-    /// `exp`. The outer error is the database's; the inner one says why the token is refused.
+    /// of access tokens (the API, introspection, the backend-for-frontend) must check. RFC 7009
+    /// §2.1: revocation invalidates the token. A token revoked at `/revoke` or with its grant
+    /// (logout, a reused refresh token, a replayed code, a disabled user) or its client is
+    /// refused by the instance that revoked it at once, and by every other instance once it
+    /// has read the revocation list again (see [`Db::token_status`]): no database read per
+    /// request. The outer error is the database's; the inner one says why the token is refused.
     pub async fn verify_live(
         &self,
         db: &Db,
@@ -130,9 +155,17 @@ impl AccessTokens {
             Ok(claims) => claims,
             Err(why) => return Ok(Err(why)),
         };
-        let issued_at = Timestamp::from_unix(claims.iat);
         let status = db
-            .access_token_status(&claims.jti, &claims.client_id, issued_at, LEEWAY_SECS)
+            .token_status(
+                TokenRef {
+                    jti: &claims.jti,
+                    grant_id: claims.grant_id.as_deref(),
+                    for_user: claims.sub != claims.client_id,
+                    client_id: &claims.client_id,
+                    issued_at: Timestamp::from_unix(claims.iat),
+                },
+                LEEWAY_SECS,
+            )
             .await?;
         Ok(match status {
             TokenStatus::Live => Ok(claims),
@@ -148,6 +181,40 @@ impl AccessTokens {
     /// (never from `jwk`/`jku`/`x5u`/`x5c` headers), and `typ`, `iss`, `aud`, `exp` and `nbf`
     /// are all checked, times against `now`. The error says why, in words for a developer.
     pub fn verify(&self, token: &str, now: Timestamp) -> Result<AccessTokenClaims, &'static str> {
+        let keys = self.keys.get();
+        {
+            let verified = self.verified.read().unwrap_or_else(PoisonError::into_inner);
+            if Arc::ptr_eq(&verified.keys, &keys)
+                && let Some(claims) = verified.tokens.get(token)
+            {
+                check_times(claims, now)?;
+                return Ok(claims.clone());
+            }
+        }
+        let claims = self.verify_signed(token, &keys)?;
+        check_times(&claims, now)?;
+        let mut verified = self
+            .verified
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if !Arc::ptr_eq(&verified.keys, &keys) {
+            verified.keys = keys;
+            verified.tokens.clear();
+        }
+        if verified.tokens.len() >= VERIFIED_CAPACITY {
+            verified
+                .tokens
+                .retain(|_, claims| check_times(claims, now).is_ok());
+            if verified.tokens.len() >= VERIFIED_CAPACITY {
+                verified.tokens.clear();
+            }
+        }
+        verified.tokens.insert(token.into(), claims.clone());
+        Ok(claims)
+    }
+
+    /// Everything [`AccessTokens::verify`] checks but the times, with the key set `keys`.
+    fn verify_signed(&self, token: &str, keys: &KeySet) -> Result<AccessTokenClaims, &'static str> {
         if token.len() > MAX_TOKEN_LEN {
             return Err("the access token is too long");
         }
@@ -181,7 +248,6 @@ impl AccessTokens {
             );
         }
         let kid = header.kid.ok_or("the access token has no kid header")?;
-        let keys = self.keys.get();
         let key = keys
             .verifying_key(&kid)
             .ok_or("the access token was signed by an unknown key")?;
@@ -196,17 +262,7 @@ impl AccessTokens {
                     _ => "the access token is malformed",
                 }
             })?;
-        let claims = data.claims;
-        if claims.exp.saturating_add(LEEWAY_SECS) < now.unix() {
-            return Err("the access token expired");
-        }
-        if claims
-            .nbf
-            .is_some_and(|nbf| nbf.saturating_sub(LEEWAY_SECS) > now.unix())
-        {
-            return Err("the access token is not valid yet (nbf)");
-        }
-        Ok(claims)
+        Ok(data.claims)
     }
 
     /// An OpenID Connect ID token for `login`, to go with `response`'s access token, with the
@@ -249,6 +305,20 @@ impl AccessTokens {
         header.kid = Some(kid.to_owned());
         Ok(jsonwebtoken::encode(&header, claims, key)?)
     }
+}
+
+/// `exp` and `nbf` against `now`, with [`LEEWAY_SECS`] of tolerance.
+fn check_times(claims: &AccessTokenClaims, now: Timestamp) -> Result<(), &'static str> {
+    if claims.exp.saturating_add(LEEWAY_SECS) < now.unix() {
+        return Err("the access token expired");
+    }
+    if claims
+        .nbf
+        .is_some_and(|nbf| nbf.saturating_sub(LEEWAY_SECS) > now.unix())
+    {
+        return Err("the access token is not valid yet (nbf)");
+    }
+    Ok(())
 }
 
 /// OpenID Connect Core §2 ID token claims.
@@ -301,6 +371,7 @@ mod tests {
         Subject {
             sub: "usr_1",
             client_id: "demo-spa",
+            grant_id: Some("grant-1"),
             scope: ScopeSet::parse("orders:read").unwrap(),
             lifetime,
         }

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// A moment, in whole seconds since the Unix epoch: what tokens carry (`exp`, `iat`, RFC 7519
 /// §2 NumericDate) and what every stored time is (the storage seam writes it as a 64-bit
 /// integer).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(i64);
 
 impl Timestamp {

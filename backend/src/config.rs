@@ -75,6 +75,13 @@ pub struct Config {
     #[arg(long, env = "DB_STATEMENT_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub db_statement_timeout: u64,
 
+    /// Milliseconds between two reads of the revocation list, which each instance holds in
+    /// memory so that checking an access token reads no database. A token revoked at one
+    /// instance is refused by the others after at most this (plus one read); an instance that
+    /// could not read the list for over twice this asks the database per token instead.
+    #[arg(long, env = "REVOCATION_SYNC_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(50..=60_000))]
+    pub revocation_sync_ms: u64,
+
     /// Addresses of reverse proxies or load balancers in front of this server (IPs or CIDR
     /// networks, comma-separated). A request from one of them is attributed to the address it
     /// names in `X-Forwarded-For` (the nearest one that is not itself a trusted proxy), for the
@@ -429,6 +436,7 @@ impl Config {
             max_connections: self.db_max_connections,
             acquire_timeout: Duration::from_secs(self.db_acquire_timeout),
             statement_timeout: Duration::from_secs(self.db_statement_timeout),
+            revocation_sync: Duration::from_millis(self.revocation_sync_ms),
         }
     }
 

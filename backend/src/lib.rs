@@ -124,6 +124,7 @@ impl Application {
             tracing::info!("browser app on http://{}", listener.local_addr()?);
         }
         let maintenance = tokio::spawn(maintain(self.state.clone()));
+        let revocations = tokio::spawn(follow_revocations(self.state.clone()));
         let mut servers = tokio::task::JoinSet::new();
         let listeners = self.api_listeners.into_iter().map(|l| (l, api.clone()));
         for (listener, router) in
@@ -143,6 +144,7 @@ impl Application {
         }
         // Every handle on the event log is gone once the maintenance task is: the writer then
         // stores what is queued and ends.
+        revocations.abort();
         maintenance.abort();
         let _ = maintenance.await;
         drop(self.state);
@@ -319,6 +321,31 @@ async fn maintain(state: AppState) {
 
 const PURGE_EVERY: Duration = Duration::from_secs(600);
 
+/// Keeps this instance's copy of the revocation list current: every `--revocation-sync-ms` it
+/// reads what any instance (or the command line) revoked since the last read. While reads fail,
+/// tokens are checked against the database instead (see `storage::Db::token_status`).
+async fn follow_revocations(state: AppState) {
+    let every = Duration::from_millis(state.config.revocation_sync_ms);
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        interval.tick().await;
+        match state.db.sync_revocations(state.clock.now()).await {
+            Ok(()) if failing => {
+                tracing::info!("reading the revocation list again");
+                failing = false;
+            }
+            Ok(()) => {}
+            Err(e) if !failing => {
+                tracing::warn!(error = %e, "reading the revocation list failed; checking tokens against the database until it works");
+                failing = true;
+            }
+            Err(_) => {}
+        }
+    }
+}
+
 /// One round of the signing-key schedule: reload, rotate if due, record what happened.
 async fn maintain_keys(state: &AppState) {
     let now = state.clock.now();
@@ -344,6 +371,9 @@ async fn purge(state: &AppState) {
     let idle = i64::try_from(state.config.session_idle_timeout).unwrap_or(i64::MAX);
     if let Err(e) = state.db.purge_bff(now, now.plus_secs(-idle)).await {
         tracing::warn!(error = %e, "purging ended backend-for-frontend sessions failed");
+    }
+    if let Err(e) = state.db.purge_revocations(now).await {
+        tracing::warn!(error = %e, "purging expired revocations failed");
     }
     if let Err(e) = state.db.purge_consent_tickets(now).await {
         tracing::warn!(error = %e, "purging expired consent tickets failed");

@@ -36,6 +36,9 @@ impl AppState {
         let db = Db::connect(&settings)
             .await
             .with_context(|| format!("opening the database {:?}", config.database_url))?;
+        db.sync_revocations(clock.now())
+            .await
+            .context("reading the revocation list")?;
         if config.demo {
             demo::seed(&db, &config, clock.now())
                 .await
@@ -82,6 +85,7 @@ pub mod testing {
         let subject = crate::access_token::Subject {
             sub: "demo-service",
             client_id: "demo-service",
+            grant_id: None,
             scope: shared::scope::ScopeSet::parse("products:read").unwrap(),
             lifetime,
         };

@@ -4,7 +4,10 @@ use std::path::Path;
 
 use axum::Json;
 use axum::Router;
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
 use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -28,8 +31,16 @@ pub fn router(config: &Config) -> Router {
         ..AppConfig::default()
     };
     let dir = &config.app_dir;
-    // Every unknown path is a route of the single-page app (`/callback`, `/products`, …).
-    let files = ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")));
+    // Every unknown path is a route of the single-page app (`/callback`, `/products`, …). The
+    // build writes each file compressed beside it (`.br`, `.gz`: scripts/setup.sh): a browser
+    // that accepts either gets it, with `Content-Encoding` and `Vary: Accept-Encoding`.
+    let index = ServeFile::new(dir.join("index.html"))
+        .precompressed_br()
+        .precompressed_gzip();
+    let files = ServeDir::new(dir)
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(index);
     let index = std::fs::read_to_string(Path::new(dir).join("index.html")).unwrap_or_else(|_| {
         tracing::warn!(dir = %dir.display(), "the browser app is not built (run trunk build); the app origin will answer 404");
         String::new()
@@ -49,6 +60,7 @@ pub fn router(config: &Config) -> Router {
             }),
         )
         .fallback_service(files)
+        .layer(axum::middleware::from_fn(cache_policy))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -108,6 +120,35 @@ pub fn cookies<'a>(headers: &'a HeaderMap, name: &str) -> impl Iterator<Item = &
         .map(|(_, v)| v)
 }
 
+/// trunk names what it builds after its content (`frontend-<16 hex digits>_bg.wasm`): such a
+/// file never changes, and a browser may keep it a year without asking again. Everything else
+/// (`index.html`, which names the current ones, and every route of the app, which answers with
+/// it) is revalidated at each load, so a new build is seen at once.
+async fn cache_policy(request: Request, next: Next) -> Response {
+    let immutable = content_named(request.uri().path());
+    let mut response = next.run(request).await;
+    if response.status().is_success() && !response.headers().contains_key(header::CACHE_CONTROL) {
+        let policy = if immutable {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        };
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    }
+    response
+}
+
+/// Whether the last segment of `path` carries a content hash as trunk writes it: `-`, 16
+/// hexadecimal digits, then `.` or `_`.
+fn content_named(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or_default().as_bytes();
+    name.windows(18).any(|w| {
+        w[0] == b'-' && w[1..17].iter().all(u8::is_ascii_hexdigit) && matches!(w[17], b'.' | b'_')
+    })
+}
+
 /// The contents of the `<script>` elements without a `src`, exactly as the browser hashes them.
 fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
     html.split("<script").skip(1).filter_map(|rest| {
@@ -128,5 +169,86 @@ import init from '/x.js';
 </script></head>"#;
         let found: Vec<&str> = inline_scripts(html).collect();
         assert_eq!(found, ["\nimport init from '/x.js';\n"]);
+    }
+
+    #[test]
+    fn content_hashed_names_are_recognised() {
+        for hashed in [
+            "/frontend-b3731c9619097219.js",
+            "/frontend-b3731c9619097219_bg.wasm",
+            "/main-a22b1d70478610cd.css",
+        ] {
+            assert!(content_named(hashed), "{hashed}");
+        }
+        for plain in [
+            "/",
+            "/index.html",
+            "/products",
+            "/callback",
+            "/frontend-b3731c961909721.js",
+            "/b3731c9619097219-x/index.html",
+        ] {
+            assert!(!content_named(plain), "{plain}");
+        }
+    }
+
+    /// What a browser gets: the compressed file it accepts, with the caching its name allows.
+    #[tokio::test]
+    async fn serves_precompressed_files_with_their_cache_policy() {
+        use clap::Parser;
+        use tower::ServiceExt;
+        let dir = tempfile::tempdir().unwrap();
+        let wasm = "frontend-b3731c9619097219_bg.wasm";
+        for (name, body) in [
+            ("index.html", "<html>index</html>"),
+            (wasm, "plain"),
+            (&format!("{wasm}.br"), "brotli"),
+            (&format!("{wasm}.gz"), "gzip"),
+            ("index.html.gz", "gzip index"),
+        ] {
+            std::fs::write(dir.path().join(name), body).unwrap();
+        }
+        let config =
+            Config::try_parse_from(["backend", "--app-dir", &dir.path().display().to_string()])
+                .unwrap();
+        let get = |path: String, accept: &'static str| {
+            let app = router(&config);
+            async move {
+                let request = Request::get(path)
+                    .header(header::ACCEPT_ENCODING, accept)
+                    .body(axum::body::Body::empty())
+                    .unwrap();
+                let response = app.oneshot(request).await.unwrap();
+                let header = |name| {
+                    response
+                        .headers()
+                        .get(name)
+                        .map(|v: &HeaderValue| v.to_str().unwrap().to_owned())
+                };
+                let (encoding, cache) = (
+                    header(header::CONTENT_ENCODING),
+                    header(header::CACHE_CONTROL),
+                );
+                let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+                    .await
+                    .unwrap();
+                (encoding, cache, String::from_utf8(body.to_vec()).unwrap())
+            }
+        };
+        let immutable = Some("public, max-age=31536000, immutable".to_owned());
+        let (encoding, cache, body) = get(format!("/{wasm}"), "gzip, deflate, br").await;
+        assert_eq!((encoding.as_deref(), body.as_str()), (Some("br"), "brotli"));
+        assert_eq!(cache, immutable);
+        let (encoding, _, body) = get(format!("/{wasm}"), "gzip").await;
+        assert_eq!((encoding.as_deref(), body.as_str()), (Some("gzip"), "gzip"));
+        let (encoding, _, body) = get(format!("/{wasm}"), "identity").await;
+        assert_eq!((encoding, body.as_str()), (None, "plain"));
+        // A route of the app answers with index.html, revalidated at each load.
+        let (encoding, cache, body) = get("/products".into(), "gzip, br").await;
+        assert_eq!(
+            (encoding.as_deref(), body.as_str()),
+            (Some("gzip"), "gzip index")
+        );
+        assert_eq!(cache.as_deref(), Some("no-cache"));
     }
 }

@@ -35,6 +35,7 @@ fn issued() -> &'static str {
         let subject = Subject {
             sub: "demo-service",
             client_id: &client.id,
+            grant_id: None,
             scope: ScopeSet::parse("products:read").unwrap_or_default(),
             lifetime: 86_400,
         };

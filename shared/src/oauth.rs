@@ -127,6 +127,11 @@ pub struct AccessTokenClaims {
     /// Not before (RFC 7519 §4.1.5); this server never sets it, but checks it when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<i64>,
+    /// The grant (the login and its refresh-token family) the token was issued under; absent
+    /// for client credentials. Revoking the grant (logout, a reused refresh token) revokes
+    /// every access token that names it, at every instance, with no database read per request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_id: Option<String>,
 }
 
 /// The `typ` header of access tokens (RFC 9068 §2.1); it is what keeps other JWTs this server

@@ -443,7 +443,7 @@ pub async fn remove(ctx: &Ctx<'_>, id: &str) -> Result<(), ApiError> {
         )));
     }
     ctx.db
-        .delete_client(id)
+        .delete_client(id, ctx.now)
         .await
         .or_not_found(|| format!("there is no client {id:?}"))?;
     ctx.record(

@@ -201,6 +201,7 @@ pub async fn verify(state: &AppState, value: &str) -> Result<Verified, ApiError>
             client_id: format!("api-token:{}", row.id),
             scope: row.scope,
             nbf: None,
+            grant_id: None,
         },
         expires_at: row.expires_at.map(Timestamp::unix),
     })

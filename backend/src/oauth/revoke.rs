@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use super::client_auth;
 use super::error::{OAuthError, no_store};
 use super::params::Params;
+use crate::access_token::LEEWAY_SECS;
 use crate::client_addr::ClientAddr;
 use crate::clock::Timestamp;
 use crate::crypto;
@@ -81,10 +82,11 @@ pub async fn revoke_token(
     if let Ok(claims) = state.tokens.verify(token, now)
         && claims.client_id == client.id
     {
-        let expires_at = Timestamp::from_unix(claims.exp);
+        // Accepted until `exp` plus the leeway: listed until then.
+        let expires_at = Timestamp::from_unix(claims.exp).plus_secs(LEEWAY_SECS);
         state
             .db
-            .revoke_access_token(&claims.jti, &client.id, expires_at, now)
+            .revoke_access_token(&claims.jti, expires_at, now)
             .await?;
         let what = format!("access token {}", claims.jti);
         record(state, address, &client.id, &claims.sub, what).await;

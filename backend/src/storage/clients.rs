@@ -1,6 +1,7 @@
 use shared::oauth::GrantType;
 use shared::scope::ScopeSet;
 
+use super::revocations::{LONGEST_ACCESS_TOKEN_SECS, RevocationKind, record_revocation};
 use super::{Db, Error, Result, dispatch, one_row};
 use crate::clock::Timestamp;
 
@@ -292,16 +293,23 @@ impl Db {
     }
 
     /// Deletes a client and, by cascade, its redirect URIs, codes, grants (with their refresh
-    /// and access tokens) and consents; [`Error::NotFound`] if there was no such client.
-    pub async fn delete_client(&self, id: &str) -> Result<()> {
-        let done = dispatch!(self, |pool| sqlx::query(
-            "DELETE FROM clients WHERE id = $1"
-        )
-        .bind(id)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))?;
-        one_row(done, Error::NotFound)
+    /// tokens) and consents, and puts it on the revocation list: every access token it was
+    /// issued until now is refused, even if a client of the same id is created later.
+    /// [`Error::NotFound`] if there was no such client.
+    pub async fn delete_client(&self, id: &str, now: Timestamp) -> Result<()> {
+        dispatch!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query("DELETE FROM clients WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            one_row(done.rows_affected(), Error::NotFound)?;
+            let until = now.plus_secs(LONGEST_ACCESS_TOKEN_SECS);
+            record_revocation!(&mut *tx, RevocationKind::Client, id, now, until)?;
+            tx.commit().await?;
+        });
+        self.revoked_here(now).await;
+        Ok(())
     }
 
     /// Every registered scope name, sorted.

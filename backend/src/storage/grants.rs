@@ -1,5 +1,6 @@
 use shared::scope::ScopeSet;
 
+use super::revocations::{LONGEST_ACCESS_TOKEN_SECS, RevocationKind, record_revocation};
 use super::{Db, Result, dispatch};
 use crate::clock::Timestamp;
 
@@ -68,6 +69,38 @@ const REFRESH_VIEW: &str =
 /// Revokes a user's live grants: `$1` now, `$2` the reason, `$3` the user id.
 pub(super) const REVOKE_USER_GRANTS: &str = "UPDATE grants SET revoked_at = $1, revoked_reason = $2
      WHERE user_id = $3 AND revoked_at IS NULL AND expires_at > $1";
+
+/// Puts on the revocation list every grant of a user whose access tokens may still be valid,
+/// before [`REVOKE_USER_GRANTS`]: `$1` now, `$2` the user id, `$3` when the rows may be purged,
+/// `$4` [`LONGEST_ACCESS_TOKEN_SECS`]. A grant past its absolute lifetime issues nothing more,
+/// but its last access token may live on.
+pub(super) const RECORD_USER_GRANT_REVOCATIONS: &str =
+    "INSERT INTO revocations (kind, subject, revoked_at, expires_at)
+     SELECT 'grant', id, $1, $3 FROM grants
+     WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $1 - $4";
+
+/// Revokes a user's grants inside the transaction `$tx` (with the reason `$reason`) and puts
+/// them on the revocation list; the number of grants revoked.
+macro_rules! revoke_user_grants {
+    ($tx:expr, $user_id:expr, $reason:expr, $now:expr) => {{
+        let now: crate::clock::Timestamp = $now;
+        sqlx::query(super::grants::RECORD_USER_GRANT_REVOCATIONS)
+            .bind(now)
+            .bind($user_id)
+            .bind(now.plus_secs(super::revocations::LONGEST_ACCESS_TOKEN_SECS))
+            .bind(super::revocations::LONGEST_ACCESS_TOKEN_SECS)
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query(super::grants::REVOKE_USER_GRANTS)
+            .bind(now)
+            .bind($reason)
+            .bind($user_id)
+            .execute(&mut *$tx)
+            .await?
+            .rows_affected()
+    }};
+}
+pub(super) use revoke_user_grants;
 
 /// Writes what was issued under a grant inside the transaction `$tx`.
 macro_rules! record_issue {
@@ -192,80 +225,53 @@ impl Db {
         })
     }
 
-    /// Revokes a grant: its refresh tokens stop working and its access tokens are refused.
-    /// Idempotent; the first reason is kept.
+    /// Revokes a grant: its refresh tokens stop working, and it goes on the revocation list
+    /// that every instance reads, so its access tokens are refused. Idempotent; the first
+    /// reason is kept.
     pub async fn revoke_grant(&self, grant_id: &str, reason: &str, now: Timestamp) -> Result<()> {
-        dispatch!(self, |pool| sqlx::query(
-            "UPDATE grants SET revoked_at = $1, revoked_reason = $2
-             WHERE id = $3 AND revoked_at IS NULL"
-        )
-        .bind(now)
-        .bind(reason)
-        .bind(grant_id)
-        .execute(pool)
-        .await
-        .map(drop))?;
+        let revoked: bool = dispatch!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let revoked = sqlx::query(
+                "UPDATE grants SET revoked_at = $1, revoked_reason = $2
+                 WHERE id = $3 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(reason)
+            .bind(grant_id)
+            .execute(&mut *tx)
+            .await?;
+            let revoked = revoked.rows_affected() == 1;
+            if revoked {
+                let until = now.plus_secs(LONGEST_ACCESS_TOKEN_SECS);
+                record_revocation!(&mut *tx, RevocationKind::Grant, grant_id, now, until)?;
+            }
+            tx.commit().await?;
+            revoked
+        });
+        if revoked {
+            self.revoked_here(now).await;
+        }
         Ok(())
     }
 
-    /// Revokes one access token by id (it may have been issued without a grant, as with client
-    /// credentials, so the row is created if needed).
+    /// Puts one access token on the revocation list, until it expires (it may have been issued
+    /// without a grant, as with client credentials: nothing else of it is stored).
     pub async fn revoke_access_token(
         &self,
         jti: &str,
-        client_id: &str,
         expires_at: Timestamp,
         now: Timestamp,
     ) -> Result<()> {
-        dispatch!(self, |pool| sqlx::query(
-            "INSERT INTO access_tokens (jti, client_id, expires_at, revoked_at)
-             VALUES ($1, $2, $3, $4)
-             ON CONFLICT (jti) DO UPDATE
-                 SET revoked_at = coalesce(access_tokens.revoked_at, excluded.revoked_at)",
+        dispatch!(self, |pool| record_revocation!(
+            pool,
+            RevocationKind::Token,
+            jti,
+            now,
+            expires_at
         )
-        .bind(jti)
-        .bind(client_id)
-        .bind(expires_at)
-        .bind(now)
-        .execute(pool)
-        .await
         .map(drop))?;
+        self.revoked_here(now).await;
         Ok(())
-    }
-
-    /// Whether an access token of `client_id` issued at `issued_at` may still be used: one
-    /// indexed read that every reader of access tokens makes, on every request, so that a
-    /// revocation committed by any instance holds at all of them from then on. A client
-    /// deleted since is gone for good, even if a client of the same id is created later: only
-    /// a client that existed when the token was issued (give or take `leeway` seconds of clock
-    /// skew between instances) counts.
-    pub async fn access_token_status(
-        &self,
-        jti: &str,
-        client_id: &str,
-        issued_at: Timestamp,
-        leeway: i64,
-    ) -> Result<TokenStatus> {
-        let status: String = dispatch!(self, |pool| sqlx::query_scalar(
-            "SELECT CASE
-                 WHEN NOT EXISTS (SELECT 1 FROM clients WHERE id = $2 AND created_at <= $3)
-                     THEN 'client_deleted'
-                 WHEN EXISTS (SELECT 1 FROM access_tokens a LEFT JOIN grants g ON g.id = a.grant_id
-                              WHERE a.jti = $1
-                                AND (a.revoked_at IS NOT NULL OR g.revoked_at IS NOT NULL))
-                     THEN 'revoked'
-                 ELSE 'live' END",
-        )
-        .bind(jti)
-        .bind(client_id)
-        .bind(issued_at.plus_secs(leeway))
-        .fetch_one(pool)
-        .await)?;
-        Ok(match status.as_str() {
-            "live" => TokenStatus::Live,
-            "revoked" => TokenStatus::Revoked,
-            _ => TokenStatus::ClientDeleted,
-        })
     }
 
     pub async fn grant(&self, id: &str) -> Result<Option<Grant>> {

@@ -41,10 +41,12 @@ mod grants;
 pub mod inspect;
 mod keys;
 mod rate_limits;
+mod revocations;
 mod shop;
 mod users;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
@@ -66,6 +68,7 @@ pub use grants::{Grant, Issue, NewRefreshToken, RefreshView, TokenStatus};
 pub use keys::KeyChanges;
 pub use keys::StoredKey;
 pub use rate_limits::Hit;
+pub use revocations::{Cursor, LONGEST_ACCESS_TOKEN_SECS, Revocation, RevocationKind, TokenRef};
 pub use shop::NewOrderRow;
 pub use users::{NewUser, User, UserChanges, UserUpdated};
 
@@ -132,6 +135,9 @@ pub struct Settings {
     /// request answered 503). SQLite has no such limit; its writers wait at most
     /// `acquire_timeout` for the lock.
     pub statement_timeout: Duration,
+    /// How often the revocation list is read ([`Db::sync_revocations`]); the copy of it is
+    /// trusted for a little over two of these, then the database is asked per token.
+    pub revocation_sync: Duration,
 }
 
 impl Settings {
@@ -142,6 +148,7 @@ impl Settings {
             max_connections: 8,
             acquire_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(10),
+            revocation_sync: Duration::from_secs(1),
         }
     }
 }
@@ -156,6 +163,8 @@ enum Pool {
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: Pool,
+    /// This instance's copy of the revocation list (see [`Db::token_status`]).
+    revoked: Arc<revocations::Replica>,
 }
 
 /// Why a storage operation failed, as the code above the seam needs to tell cases apart.
@@ -370,7 +379,10 @@ impl Db {
                 ));
             }
         };
-        let db = Self { pool };
+        let db = Self {
+            pool,
+            revoked: Arc::new(revocations::Replica::new(settings.revocation_sync)),
+        };
         db.migrate().await?;
         Ok(db)
     }

@@ -116,7 +116,7 @@ impl Db {
         // Only a change that could remove an administrator needs them counted and locked.
         let may_remove_admin =
             changes.role.is_some_and(|r| r != Role::Admin) || changes.disabled == Some(true);
-        dispatch!(self, |pool, engine| {
+        let updated = dispatch!(self, |pool, engine| {
             let mut tx = pool.begin_with(engine.begin_write()).await?;
             let mut admins = 0;
             if may_remove_admin {
@@ -149,21 +149,19 @@ impl Db {
             .await?;
             let mut grants_revoked = 0;
             if after.disabled && !before.disabled {
-                grants_revoked = sqlx::query(super::grants::REVOKE_USER_GRANTS)
-                    .bind(now)
-                    .bind("user disabled")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
+                grants_revoked = super::grants::revoke_user_grants!(tx, id, "user disabled", now);
             }
             tx.commit().await?;
-            Ok(UserUpdated {
+            UserUpdated {
                 before,
                 after,
                 grants_revoked,
-            })
-        })
+            }
+        });
+        if updated.after.disabled && !updated.before.disabled {
+            self.revoked_here(now).await;
+        }
+        Ok(updated)
     }
 
     /// Replaces the password and revokes every live grant of the user, in one transaction;
@@ -174,7 +172,7 @@ impl Db {
         password_hash: &str,
         now: Timestamp,
     ) -> Result<u64> {
-        dispatch!(self, |pool| {
+        let revoked = dispatch!(self, |pool| {
             let mut tx = pool.begin().await?;
             let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
                 .bind(password_hash)
@@ -184,15 +182,11 @@ impl Db {
             if done.rows_affected() != 1 {
                 return Err(Error::NotFound);
             }
-            let revoked = sqlx::query(super::grants::REVOKE_USER_GRANTS)
-                .bind(now)
-                .bind("password reset")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+            let revoked = super::grants::revoke_user_grants!(tx, id, "password reset", now);
             tx.commit().await?;
-            Ok(revoked)
-        })
+            revoked
+        });
+        self.revoked_here(now).await;
+        Ok(revoked)
     }
 }

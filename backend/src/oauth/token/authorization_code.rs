@@ -110,6 +110,7 @@ pub async fn redeem(
     let subject = Subject {
         sub: &user.id,
         client_id: &client.id,
+        grant_id: Some(&stored.id),
         scope: scope_for_user(&user, grant.scope.clone()),
         lifetime: access_lifetime(state, client),
     };

@@ -40,6 +40,7 @@ pub fn grant(
     let subject = Subject {
         sub: &client.id,
         client_id: &client.id,
+        grant_id: None,
         scope,
         lifetime: access_lifetime(state, client),
     };

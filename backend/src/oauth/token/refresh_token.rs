@@ -80,6 +80,7 @@ pub async fn rotate(
     let subject = Subject {
         sub: &user.id,
         client_id: &client.id,
+        grant_id: Some(&token.grant_id),
         scope: scope_for_user(&user, scope),
         lifetime: access_lifetime(state, client),
     };
