@@ -39,7 +39,7 @@ while [ $# -gt 0 ]; do
     --binary) BINARY="${2:?--binary needs a path}"; shift 2 ;;
     --binary=*) BINARY="${1#--binary=}"; shift ;;
     --smoke) SMOKE=1; shift ;;
-    -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -100,7 +100,11 @@ declare -A RESULT
 load() {
   local name=$1 url=$2 out rps p50 p99 bad
   shift 2
-  out=$(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" "$url" 2>&1)
+  out=$(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" "$url" 2>&1) || {
+    fail "$name: wrk failed"
+    echo "$out" >&2
+    return 1
+  }
   echo "$out" >"$BENCH_TMP/wrk-$name.txt"
   bad=$(echo "$out" | awk '/Non-2xx or 3xx responses/ { print $NF }')
   if [ -n "$bad" ]; then
@@ -214,7 +218,7 @@ token=$(client_token "http://127.0.0.1:$PEER_PORT")
 PEER_IDLE_KB=$(rss_kb "$PEER_PID")
 load "peer tokens" "http://127.0.0.1:$PEER_PORT/token" -s "$BENCH_TMP/token.lua"
 PEER_LOADED_KB=$(rss_kb "$PEER_PID")
-kill "$PEER_PID"
+kill "$PEER_PID" 2>/dev/null || true
 
 # --- P5: data size, on both databases; P6: two instances on PostgreSQL ------------------------
 echo
@@ -302,9 +306,9 @@ api_runs pg1 "$API"
 stop_backend
 ports=$(free_ports 2)
 LB_API=${ports% *}
+CLUSTER_HOST=127.0.0.1
 cluster_start "$BINARY" "$BENCH_TMP/cluster" "$(pg_new_database two)" "$LB_API" "${ports#* }" \
   >/dev/null
-CLUSTER_HOST=127.0.0.1
 api_runs pg2 "http://127.0.0.1:$LB_API"
 cluster_stop
 

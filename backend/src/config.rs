@@ -77,8 +77,9 @@ pub struct Config {
 
     /// Milliseconds between two reads of the revocation list, which each instance holds in
     /// memory so that checking an access token reads no database. A token revoked at one
-    /// instance is refused by the others after at most this (plus one read); an instance that
-    /// could not read the list for over twice this asks the database per token instead.
+    /// instance is refused by the others after about this (one read later), and never later
+    /// than twice this plus 0.5 s: an instance whose copy is older than that asks the database
+    /// per token instead.
     #[arg(long, env = "REVOCATION_SYNC_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(50..=60_000))]
     pub revocation_sync_ms: u64,
 

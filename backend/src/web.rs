@@ -33,7 +33,7 @@ pub fn router(config: &Config) -> Router {
     let dir = &config.app_dir;
     // Every unknown path is a route of the single-page app (`/callback`, `/products`, …). The
     // build writes each file compressed beside it (`.br`, `.gz`: scripts/setup.sh): a browser
-    // that accepts either gets it, with `Content-Encoding` and `Vary: Accept-Encoding`.
+    // that accepts either gets it, with `Content-Encoding` (and `Vary`, from `cache_policy`).
     let index = ServeFile::new(dir.join("index.html"))
         .precompressed_br()
         .precompressed_gzip();
@@ -125,8 +125,19 @@ pub fn cookies<'a>(headers: &'a HeaderMap, name: &str) -> impl Iterator<Item = &
 /// (`index.html`, which names the current ones, and every route of the app, which answers with
 /// it) is revalidated at each load, so a new build is seen at once.
 async fn cache_policy(request: Request, next: Next) -> Response {
-    let immutable = content_named(request.uri().path());
+    let content_named = content_named(request.uri().path());
     let mut response = next.run(request).await;
+    // A hashed name that is not there (an old build's, asked for during a deploy) is answered
+    // with index.html, which must not be kept a year under that name.
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
+    let immutable = content_named && !html;
+    // The same URL answers brotli, gzip or plain bytes: a shared cache must keep them apart.
+    response
+        .headers_mut()
+        .append(header::VARY, HeaderValue::from_static("accept-encoding"));
     if response.status().is_success() && !response.headers().contains_key(header::CACHE_CONTROL) {
         let policy = if immutable {
             "public, max-age=31536000, immutable"
@@ -229,6 +240,7 @@ import init from '/x.js';
                     header(header::CONTENT_ENCODING),
                     header(header::CACHE_CONTROL),
                 );
+                assert_eq!(header(header::VARY).as_deref(), Some("accept-encoding"));
                 let body = axum::body::to_bytes(response.into_body(), 1 << 20)
                     .await
                     .unwrap();
@@ -249,6 +261,10 @@ import init from '/x.js';
             (encoding.as_deref(), body.as_str()),
             (Some("gzip"), "gzip index")
         );
+        assert_eq!(cache.as_deref(), Some("no-cache"));
+        // So does a hashed name that is not there, and it is not kept for a year.
+        let (_, cache, body) = get("/frontend-0123456789abcdef.js".into(), "identity").await;
+        assert_eq!(body, "<html>index</html>");
         assert_eq!(cache.as_deref(), Some("no-cache"));
     }
 }

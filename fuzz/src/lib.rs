@@ -98,6 +98,7 @@ fn build() -> World {
         let subject = Subject {
             sub: &user.id,
             client_id: &spa.id,
+            grant_id: Some("fuzz-grant"),
             scope: ScopeSet::parse(scope).unwrap_or_default(),
             lifetime: 86_400,
         };

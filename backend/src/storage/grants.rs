@@ -71,19 +71,28 @@ pub(super) const REVOKE_USER_GRANTS: &str = "UPDATE grants SET revoked_at = $1, 
      WHERE user_id = $3 AND revoked_at IS NULL AND expires_at > $1";
 
 /// Puts on the revocation list every grant of a user whose access tokens may still be valid,
-/// before [`REVOKE_USER_GRANTS`]: `$1` now, `$2` the user id, `$3` when the rows may be purged,
-/// `$4` [`LONGEST_ACCESS_TOKEN_SECS`]. A grant past its absolute lifetime issues nothing more,
-/// but its last access token may live on.
+/// after [`REVOKE_USER_GRANTS`] in the same transaction: `$1` now, `$2` the user id, `$3` when
+/// the rows may be purged, `$4` [`LONGEST_ACCESS_TOKEN_SECS`]. It sees the grants that update
+/// revoked (`revoked_at = $1`), and any committed since (PostgreSQL's next statement sees them),
+/// so no grant is marked revoked without its access tokens being listed. A grant past its
+/// absolute lifetime issues nothing more, but its last access token may live on.
 pub(super) const RECORD_USER_GRANT_REVOCATIONS: &str =
     "INSERT INTO revocations (kind, subject, revoked_at, expires_at)
      SELECT 'grant', id, $1, $3 FROM grants
-     WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $1 - $4";
+     WHERE user_id = $2 AND (revoked_at IS NULL OR revoked_at = $1) AND expires_at > $1 - $4";
 
 /// Revokes a user's grants inside the transaction `$tx` (with the reason `$reason`) and puts
 /// them on the revocation list; the number of grants revoked.
 macro_rules! revoke_user_grants {
     ($tx:expr, $user_id:expr, $reason:expr, $now:expr) => {{
         let now: crate::clock::Timestamp = $now;
+        let revoked = sqlx::query(super::grants::REVOKE_USER_GRANTS)
+            .bind(now)
+            .bind($reason)
+            .bind($user_id)
+            .execute(&mut *$tx)
+            .await?
+            .rows_affected();
         sqlx::query(super::grants::RECORD_USER_GRANT_REVOCATIONS)
             .bind(now)
             .bind($user_id)
@@ -91,13 +100,7 @@ macro_rules! revoke_user_grants {
             .bind(super::revocations::LONGEST_ACCESS_TOKEN_SECS)
             .execute(&mut *$tx)
             .await?;
-        sqlx::query(super::grants::REVOKE_USER_GRANTS)
-            .bind(now)
-            .bind($reason)
-            .bind($user_id)
-            .execute(&mut *$tx)
-            .await?
-            .rows_affected()
+        revoked
     }};
 }
 pub(super) use revoke_user_grants;
@@ -262,15 +265,21 @@ impl Db {
         expires_at: Timestamp,
         now: Timestamp,
     ) -> Result<()> {
-        dispatch!(self, |pool| record_revocation!(
-            pool,
-            RevocationKind::Token,
-            jti,
-            now,
-            expires_at
+        // Listed once: revoking the same token again adds nothing.
+        let added = dispatch!(self, |pool| sqlx::query(
+            "INSERT INTO revocations (kind, subject, revoked_at, expires_at)
+             SELECT 'token', $1, $2, $3
+             WHERE NOT EXISTS (SELECT 1 FROM revocations WHERE kind = 'token' AND subject = $1)",
         )
-        .map(drop))?;
-        self.revoked_here(now).await;
+        .bind(jti)
+        .bind(now)
+        .bind(expires_at)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        if added > 0 {
+            self.revoked_here(now).await;
+        }
         Ok(())
     }
 

@@ -1,5 +1,5 @@
-//! The revocation list: what every instance holds in memory ([`crate::revocation`]) so that
-//! checking an access token reads no database, and how it learns what was added.
+//! The revocation list: what every instance holds in memory ([`Replica`]) so that checking an
+//! access token reads no database, and how it learns what was added.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -121,8 +121,8 @@ impl Db {
         }
     }
 
-    /// Whether the list holds a revocation of this token: what [`crate::revocation`] answers
-    /// from memory, asked of the database itself when the memory may be behind. A token issued
+    /// Whether the list holds a revocation of this token: what [`Replica`] answers from
+    /// memory, asked of the database itself when the memory may be behind. A token issued
     /// before grant ids were put in tokens (`grant_id` `None`, `sub` a user) is found by its
     /// recorded grant.
     pub async fn revocation_status(

@@ -565,12 +565,12 @@ pub fn www_authenticate(response: &Response) -> String {
 }
 
 /// Every stored record a refused request must leave as it was, table by table: users, clients
-/// and their redirect URIs, scopes, consents, codes, grants, refresh and access tokens, API
-/// tokens and orders, each row with every column. Left out: the security event log (refusals
+/// and their redirect URIs, scopes, consents, codes, grants, refresh and access tokens, the
+/// revocation list, API tokens and orders, each row with every column. Left out: the security event log (refusals
 /// are logged), an API token's `last_used_at` (use is recorded), the signing keys (they follow
 /// their own schedule) and the rate limits (refusals count).
 pub async fn storage_fingerprint(app: &TestApp) -> Vec<(&'static str, String)> {
-    const TABLES: [&str; 12] = [
+    const TABLES: [&str; 13] = [
         "users",
         "clients",
         "client_redirect_uris",
@@ -581,6 +581,7 @@ pub async fn storage_fingerprint(app: &TestApp) -> Vec<(&'static str, String)> {
         "grants",
         "refresh_tokens",
         "access_tokens",
+        "revocations",
         "api_tokens",
         "orders",
     ];

@@ -767,6 +767,8 @@ async fn a_concurrent_replay_at_the_other_instance_revokes_what_the_code_produce
         };
         issued += 1;
         let access = text(tokens, "access_token");
+        // Each instance learns of the other's revocations within REVOCATION_DELAY.
+        tokio::time::sleep(REVOCATION_DELAY).await;
         for at in [A, B] {
             if svc.whoami(at, &access).await.status() == StatusCode::OK {
                 still_valid.push((code, *winner, at));
