@@ -191,6 +191,12 @@ echo
 note "P1-P3: the backend ($BINARY) on SQLite, and node-oidc-provider"
 start_backend sqlite "sqlite://$BENCH_TMP/bench.db"
 sleep 1
+# The first start seeds the demo users, hashing their passwords with Argon2 (19 MiB each),
+# which the allocator may keep; a restart on the same database hashes nothing.
+SEEDED_KB=$(rss_kb "$BACKEND_PID")
+stop_backend
+start_backend sqlite "sqlite://$BENCH_TMP/bench.db"
+sleep 1
 IDLE_KB=$(rss_kb "$BACKEND_PID")
 # P4: the first page as a browser accepting br and gzip receives it: index.html and what it
 # names (trunk's script, wasm and style), bytes on the wire.
@@ -324,7 +330,7 @@ echo "| P1 /api/whoami with the JWT vs /api/hello without | $(rps 'one whoami Be
 echo "| P1 /api/products with the JWT vs /api/hello without | $(rps 'one products Bearer') vs $(rps 'one hello anonymous') req/s | $(ratio 'one products Bearer' 'one hello anonymous') |"
 echo "| P2 client-credentials tokens/s vs node-oidc-provider | $(rps 'one tokens') vs $(rps 'peer tokens') /s | **$(ratio 'one tokens' 'peer tokens')×** (target ≥ 10) |"
 echo "| P3 RSS after the token load vs the peer's | $(mb "$LOADED_KB") vs $(mb "$PEER_LOADED_KB") | **$(awk -v a="$LOADED_KB" -v b="$PEER_LOADED_KB" 'BEGIN { printf "%.2f", a / b }')×** (target ≤ 0.25) |"
-echo "| P3 RSS idle (after start) vs the peer's | $(mb "$IDLE_KB") vs $(mb "$PEER_IDLE_KB") | target ≤ 25 MB |"
+echo "| P3 RSS idle (a restart; the first start, which seeds, $(mb "$SEEDED_KB")) vs the peer's | $(mb "$IDLE_KB") vs $(mb "$PEER_IDLE_KB") | target ≤ 25 MB |"
 if [ -n "$FIRST_LOAD_BYTES" ]; then
   echo "| P4 first page load on the wire (br, gzip accepted) | $(awk -v b="$FIRST_LOAD_BYTES" 'BEGIN { printf "%.0f KB", b / 1024 }') | target ≤ 120 KB |"
 else

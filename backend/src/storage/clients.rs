@@ -91,6 +91,14 @@ struct ClientRow {
     created_at: Timestamp,
 }
 
+/// A client's row beside one of its redirect URIs (`None` for a client without any).
+#[derive(sqlx::FromRow)]
+struct ClientWithUri {
+    #[sqlx(flatten)]
+    client: ClientRow,
+    uri: Option<String>,
+}
+
 impl ClientRow {
     fn into_client(self, redirect_uris: Vec<String>) -> Result<Client> {
         let grant_types = self
@@ -138,25 +146,24 @@ macro_rules! replace_redirect_uris {
 }
 
 impl Db {
+    /// One client with its redirect URIs, in one round trip (every `/token` and `/authorize`
+    /// reads one): a row per URI, or one with none.
     pub async fn client(&self, id: &str) -> Result<Option<Client>> {
-        let sql = format!("{SELECT} WHERE id = $1");
-        let (row, redirect_uris): (Option<ClientRow>, Vec<String>) = dispatch!(self, |pool| {
-            let row = sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?;
-            let uris = match row {
-                Some(_) => {
-                    sqlx::query_scalar(
-                        "SELECT uri FROM client_redirect_uris WHERE client_id = $1
-                         ORDER BY position",
-                    )
-                    .bind(id)
-                    .fetch_all(pool)
-                    .await?
-                }
-                None => Vec::new(),
-            };
-            (row, uris)
-        });
-        row.map(|row| row.into_client(redirect_uris)).transpose()
+        let rows: Vec<ClientWithUri> = dispatch!(self, |pool| sqlx::query_as(
+            "SELECT c.id, c.name, c.secret_hash, c.first_party, c.grant_types, c.scopes,
+                    c.access_token_ttl, c.refresh_token_idle_ttl, c.refresh_token_absolute_ttl,
+                    c.created_at, u.uri
+             FROM clients c LEFT JOIN client_redirect_uris u ON u.client_id = c.id
+             WHERE c.id = $1 ORDER BY u.position",
+        )
+        .bind(id)
+        .fetch_all(pool)
+        .await)?;
+        let redirect_uris = rows.iter().filter_map(|r| r.uri.clone()).collect();
+        rows.into_iter()
+            .next()
+            .map(|row| row.client.into_client(redirect_uris))
+            .transpose()
     }
 
     /// Every client, by id.
