@@ -4,7 +4,9 @@
 //! ES256 (ECDSA on P-256 with SHA-256) rather than EdDSA: both are asymmetric and compact, but
 //! ES256 is the one every JOSE library, every certified OpenID client and the browsers' WebCrypto
 //! verify, while EdDSA support is still missing in several of them (RFC 7518 §3.1 lists ES256 as
-//! "Recommended+"). Signatures are deterministic (RFC 6979), so a weak RNG cannot leak the key.
+//! "Recommended+"). Signing is aws-lc-rs's (through jsonwebtoken): AWS-LC hedges each
+//! signature's nonce with the key and the message digest, so a weak random generator alone
+//! cannot leak the key.
 
 pub mod rotation;
 
