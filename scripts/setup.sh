@@ -322,7 +322,7 @@ frontend_release_profile() {
 # A hash of everything the frontend build reads, plus the toolchain that builds it.
 frontend_inputs_hash() {
   local paths=() p
-  for p in frontend shared style index.html Trunk.toml Cargo.lock Cargo.toml; do
+  for p in frontend shared style index.html Trunk.toml Cargo.lock Cargo.toml .cargo/config.toml; do
     [ -e "$ROOT/$p" ] && paths+=("$p")
   done
   {
