@@ -57,12 +57,8 @@ impl Db {
             ),
             None => return Err(Error::Database(format!("{url:?} is not a database URL"))),
         };
-        Ok(Self {
-            pool,
-            revoked: std::sync::Arc::new(super::revocations::Replica::new(
-                std::time::Duration::from_secs(1),
-            )),
-        })
+        // Never synced, so every token check here asks the database.
+        Ok(Self::new(pool, std::time::Duration::from_secs(1)))
     }
 
     /// Every row of `table`, each as one line of its columns' values in text (`∅` for NULL),

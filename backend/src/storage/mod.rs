@@ -68,7 +68,7 @@ pub use grants::{Grant, Issue, NewRefreshToken, RefreshView, TokenStatus};
 pub use keys::KeyChanges;
 pub use keys::StoredKey;
 pub use rate_limits::Hit;
-pub use revocations::{Cursor, LONGEST_ACCESS_TOKEN_SECS, Revocation, RevocationKind, TokenRef};
+pub use revocations::TokenRef;
 pub use shop::NewOrderRow;
 pub use users::{NewUser, User, UserChanges, UserUpdated};
 
@@ -379,12 +379,17 @@ impl Db {
                 ));
             }
         };
-        let db = Self {
-            pool,
-            revoked: Arc::new(revocations::Replica::new(settings.revocation_sync)),
-        };
+        let db = Self::new(pool, settings.revocation_sync);
         db.migrate().await?;
         Ok(db)
+    }
+
+    /// A handle on `pool`, whose copy of the revocation list is read every `revocation_sync`.
+    fn new(pool: Pool, revocation_sync: Duration) -> Self {
+        Self {
+            pool,
+            revoked: Arc::new(revocations::Replica::new(revocation_sync)),
+        }
     }
 
     async fn migrate(&self) -> Result<()> {

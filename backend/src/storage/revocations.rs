@@ -26,6 +26,8 @@ pub enum RevocationKind {
 }
 
 impl RevocationKind {
+    const ALL: [Self; 3] = [Self::Token, Self::Grant, Self::Client];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Token => "token",
@@ -38,12 +40,10 @@ impl RevocationKind {
 impl TryFrom<String> for RevocationKind {
     type Error = String;
     fn try_from(s: String) -> std::result::Result<Self, String> {
-        match s.as_str() {
-            "token" => Ok(Self::Token),
-            "grant" => Ok(Self::Grant),
-            "client" => Ok(Self::Client),
-            _ => Err(format!("unknown revocation kind {s:?}")),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == s)
+            .ok_or_else(|| format!("unknown revocation kind {s:?}"))
     }
 }
 
@@ -86,7 +86,7 @@ impl Db {
     /// The rows committed since `cursor` (every row, from [`Cursor::default`]), and where to
     /// read from next time. A row may come twice (PostgreSQL re-reads from the oldest running
     /// transaction); applying one twice changes nothing.
-    pub async fn revocations_since(&self, cursor: Cursor) -> Result<(Vec<Revocation>, Cursor)> {
+    async fn revocations_since(&self, cursor: Cursor) -> Result<(Vec<Revocation>, Cursor)> {
         match &self.pool {
             Pool::Sqlite(pool) => {
                 let rows: Vec<SeqRow> = sqlx::query_as(
@@ -125,14 +125,7 @@ impl Db {
     /// memory, asked of the database itself when the memory may be behind. A token issued
     /// before grant ids were put in tokens (`grant_id` `None`, `sub` a user) is found by its
     /// recorded grant.
-    pub async fn revocation_status(
-        &self,
-        jti: &str,
-        grant_id: Option<&str>,
-        client_id: &str,
-        issued_at: Timestamp,
-        leeway: i64,
-    ) -> Result<TokenStatus> {
+    async fn revocation_status(&self, token: &TokenRef<'_>, leeway: i64) -> Result<TokenStatus> {
         let kind: Option<String> = dispatch!(self, |pool| sqlx::query_scalar(
             "SELECT kind FROM revocations
              WHERE (kind = 'token' AND subject = $1)
@@ -141,10 +134,10 @@ impl Db {
                 OR (kind = 'client' AND subject = $3 AND revoked_at >= $4)
              ORDER BY CASE kind WHEN 'client' THEN 0 ELSE 1 END LIMIT 1",
         )
-        .bind(jti)
-        .bind(grant_id)
-        .bind(client_id)
-        .bind(issued_at.plus_secs(-leeway))
+        .bind(token.jti)
+        .bind(token.grant_id)
+        .bind(token.client_id)
+        .bind(token.issued_at.plus_secs(-leeway))
         .fetch_optional(pool)
         .await)?;
         Ok(match kind.as_deref() {
@@ -331,14 +324,7 @@ impl Db {
                 .unwrap_or_else(PoisonError::into_inner);
             return Ok(known.status(&token, leeway));
         }
-        self.revocation_status(
-            token.jti,
-            token.grant_id,
-            token.client_id,
-            token.issued_at,
-            leeway,
-        )
-        .await
+        self.revocation_status(&token, leeway).await
     }
 
     /// After this instance revoked something: its own copy of the list learns it before the
