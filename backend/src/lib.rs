@@ -382,9 +382,11 @@ async fn purge(state: &AppState) {
     if let Err(e) = state.db.purge_events(now.plus_secs(-retention)).await {
         tracing::warn!(error = %e, "purging old security events failed");
     }
-    if let Err(e) = state.db.purge_rate_limits(state.clock.now_us()).await {
+    let now_us = state.clock.now_us();
+    if let Err(e) = state.db.purge_rate_limits(now_us).await {
         tracing::warn!(error = %e, "purging rate-limit state failed");
     }
+    state.throttles.forget_expired(now_us);
 }
 
 async fn shutdown_signal() {

@@ -52,9 +52,14 @@ impl AppState {
             events.record(event).await;
         }
         let keys = Arc::new(keys);
+        let throttles = Throttles::new(&config.rates());
+        throttles
+            .load(&db, clock.now_us())
+            .await
+            .context("reading the rate limits")?;
         let state = Self {
             tokens: Arc::new(AccessTokens::new(&config, keys.clone())),
-            throttles: Arc::new(Throttles::new(&config.rates())),
+            throttles: Arc::new(throttles),
             config: Arc::new(config),
             db,
             clock,

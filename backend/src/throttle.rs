@@ -9,12 +9,18 @@
 //! alternating between instances behind a load balancer gains an attacker nothing, and
 //! parallel requests cannot all pass a check before any of them is counted. A refused event
 //! costs one indexed write and no password or secret hash.
+//!
+//! On SQLite, where this instance is the only one counting, client authentication (on every
+//! `/token`, `/revoke` and `/introspect` request) reads its limits from memory instead
+//! ([`Throttles::load`]).
 
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
 use crate::config::{Rate, Rates};
-use crate::storage::{self, Db, Hit};
+use crate::storage::{self, Db, Engine, Hit};
 
 /// What a limit says about one more event now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,10 +71,18 @@ impl Throttle {
     /// Counts one event for `key` if the rate allows it (see [`Verdict`]). Check and count are
     /// one statement.
     pub async fn hit(&self, db: &Db, key: &str, now_us: i64) -> storage::Result<Verdict> {
+        Ok(self.count(db, key, now_us).await?.0)
+    }
+
+    /// [`Throttle::hit`], with the time the key's allowance is full again.
+    async fn count(&self, db: &Db, key: &str, now_us: i64) -> storage::Result<(Verdict, i64)> {
         let hit = db
             .rate_limit_hit(self.name, key, now_us, self.interval_us(), self.slack_us())
             .await?;
-        Ok(match hit {
+        let full_at_us = match hit {
+            Hit::Counted { full_at_us } | Hit::Refused { full_at_us } => full_at_us,
+        };
+        let verdict = match hit {
             Hit::Counted { full_at_us } => match self.verdict(Some(full_at_us), now_us) {
                 Verdict::Refused(_) => Verdict::LastAllowed,
                 _ => Verdict::Allowed,
@@ -78,7 +92,8 @@ impl Throttle {
                 // Freed between the refusal and the read: say "try again now".
                 _ => Verdict::Refused(Duration::from_millis(1)),
             },
-        })
+        };
+        Ok((verdict, full_at_us))
     }
 
     /// Gives back one event counted by [`Throttle::hit`] (an attempt reserved before the
@@ -111,7 +126,7 @@ pub fn retry_after_secs(wait: Duration) -> u64 {
 }
 
 /// Every limit the server enforces.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Throttles {
     pub login_per_user: Throttle,
     pub login_per_address: Throttle,
@@ -120,11 +135,77 @@ pub struct Throttles {
     /// MVC mode: logins the backend-for-frontend starts per address (each stores a row until
     /// its callback, for ten minutes), at the rate of `login_per_address`.
     pub bff_logins_per_address: Throttle,
+    /// The client-authentication keys being refused, where this instance alone counts them.
+    refusing: Refusing,
 }
 
+/// Limit name → key → when its allowance is full again, in microseconds.
+type Known = HashMap<&'static str, HashMap<String, i64>>;
+
+/// The client-authentication keys being refused, kept in memory where this instance is the only
+/// one that counts them: on SQLite (several instances need PostgreSQL). Loaded from the
+/// database at start ([`Throttles::load`]) and then told every failure this instance counts
+/// (with the time the database returned), it holds what the database holds, and a client
+/// authenticating reads no limit from the database.
+///
+/// On PostgreSQL other instances count the same keys, and a copy could only be told of their
+/// failures late: there every check reads both limits from the database (one indexed read), so
+/// alternating between instances gains a guesser nothing.
+#[derive(Debug, Default)]
+struct Refusing {
+    /// `None` until loaded, and always on PostgreSQL.
+    known: RwLock<Option<Known>>,
+}
+
+impl Refusing {
+    /// `None` when the database is to be read instead.
+    fn full_at(&self, limit: &Throttle, key: &str) -> Option<Option<i64>> {
+        let known = self.known.read().unwrap_or_else(PoisonError::into_inner);
+        let known = known.as_ref()?;
+        Some(
+            known
+                .get(limit.name)
+                .and_then(|keys| keys.get(key))
+                .copied(),
+        )
+    }
+
+    /// Notes the time `key`'s allowance under `limit` is full again, as the database returned
+    /// it after a failure at `now_us`, if the key is refused now (a key that is not is answered
+    /// as one never seen); of two, the later wins (these failures are never refunded). Past
+    /// [`KEPT_KEYS_AT_MOST`] keys (guessing from a great many addresses), memory gives way to
+    /// the database.
+    fn note(&self, limit: &Throttle, key: &str, full_at_us: i64, now_us: i64) {
+        if limit.verdict(Some(full_at_us), now_us) == Verdict::Allowed {
+            return;
+        }
+        let mut guard = self.known.write().unwrap_or_else(PoisonError::into_inner);
+        let Some(known) = guard.as_mut() else { return };
+        if known.values().map(HashMap::len).sum::<usize>() >= KEPT_KEYS_AT_MOST {
+            tracing::warn!(
+                "more than {KEPT_KEYS_AT_MOST} client-authentication keys are being refused; \
+                 reading them from the database from now on"
+            );
+            *guard = None;
+            return;
+        }
+        let at = known
+            .entry(limit.name)
+            .or_default()
+            .entry(key.to_owned())
+            .or_insert(full_at_us);
+        *at = (*at).max(full_at_us);
+    }
+}
+
+/// The most refused client-authentication keys kept in memory (each costs well under 200 bytes).
+const KEPT_KEYS_AT_MOST: usize = 100_000;
+
 impl Throttles {
+    /// The limits at `rates`. Until [`Throttles::load`], every check reads the database.
     pub fn new(rates: &Rates) -> Self {
         Self {
+            refusing: Refusing::default(),
             login_per_user: Throttle::new("login_failures_per_user", rates.login_failures_per_user),
             login_per_address: Throttle::new(
                 "login_attempts_per_address",
@@ -145,9 +226,22 @@ impl Throttles {
         }
     }
 
-    /// Whether a client may try to authenticate now, without counting anything: one read of
-    /// both of its limits (failures from its address, failures of the client id it claims from
-    /// that address).
+    /// The two client-authentication limits, each with the key it counts (failures from the
+    /// client's address, failures of the client id it claims from that address).
+    fn client_auth_keys<'a>(
+        &self,
+        address: &'a str,
+        claimed: Option<&'a str>,
+    ) -> [(&Throttle, Option<&'a str>); 2] {
+        [
+            (&self.client_auth_per_address, Some(address)),
+            (&self.client_auth_per_client, claimed),
+        ]
+    }
+
+    /// Whether a client may try to authenticate now, without counting anything: both of its
+    /// limits, from memory where this instance alone counts them (see [`Refusing`]), else in
+    /// one database read.
     pub async fn check_client_auth(
         &self,
         db: &Db,
@@ -155,19 +249,86 @@ impl Throttles {
         claimed: Option<&str>,
         now_us: i64,
     ) -> storage::Result<Verdict> {
-        let by_address = (self.client_auth_per_address.name, address);
-        let mut pairs = vec![by_address];
-        if let Some(key) = claimed {
-            pairs.push((self.client_auth_per_client.name, key));
-        }
-        let states = db.rate_limit_states(&pairs).await?;
-        let limits = [&self.client_auth_per_address, &self.client_auth_per_client];
-        for (limit, state) in limits.into_iter().zip(states) {
+        let keys = self.client_auth_keys(address, claimed);
+        let in_memory: Option<Vec<Option<i64>>> = keys
+            .iter()
+            .map(|(limit, key)| match key {
+                Some(key) => self.refusing.full_at(limit, key),
+                None => Some(None),
+            })
+            .collect();
+        let states = match in_memory {
+            Some(states) => states,
+            None => {
+                let pairs: Vec<(&str, &str)> = keys
+                    .iter()
+                    .filter_map(|(limit, key)| key.map(|key| (limit.name, key)))
+                    .collect();
+                db.rate_limit_states(&pairs).await?
+            }
+        };
+        for ((limit, _), state) in keys.iter().zip(states) {
             if let Verdict::Refused(wait) = limit.verdict(state, now_us) {
                 return Ok(Verdict::Refused(wait));
             }
         }
         Ok(Verdict::Allowed)
+    }
+
+    /// Counts a failed client authentication against both limits (in the database, and in
+    /// memory where they are kept). `true` if this failure used up either allowance.
+    pub async fn client_auth_failed(
+        &self,
+        db: &Db,
+        address: &str,
+        claimed: Option<&str>,
+        now_us: i64,
+    ) -> storage::Result<bool> {
+        let mut used_up = false;
+        for (limit, key) in self.client_auth_keys(address, claimed) {
+            let Some(key) = key else { continue };
+            let (verdict, full_at_us) = limit.count(db, key, now_us).await?;
+            self.refusing.note(limit, key, full_at_us, now_us);
+            used_up |= verdict == Verdict::LastAllowed;
+        }
+        Ok(used_up)
+    }
+
+    /// On SQLite, reads the client-authentication keys being refused now, and from then on
+    /// keeps them in memory (see [`Refusing`]); on PostgreSQL, does nothing.
+    pub async fn load(&self, db: &Db, now_us: i64) -> storage::Result<()> {
+        if db.engine() != Engine::Sqlite {
+            return Ok(());
+        }
+        let limits = [&self.client_auth_per_address, &self.client_auth_per_client];
+        // A key is refused once its time is more than the limit's slack away; the others are
+        // allowed, as keys never seen are.
+        let over = limits.map(|limit| (limit.name, now_us.saturating_add(limit.slack_us())));
+        let mut known = Known::new();
+        for (name, key, full_at_us) in db.rate_limits_over(&over).await? {
+            if let Some(limit) = limits.into_iter().find(|limit| limit.name == name) {
+                known.entry(limit.name).or_default().insert(key, full_at_us);
+            }
+        }
+        *self
+            .refusing
+            .known
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(known);
+        Ok(())
+    }
+
+    /// Forgets the keys kept in memory whose allowance is full again (as the database's
+    /// [`Db::purge_rate_limits`] does).
+    pub fn forget_expired(&self, now_us: i64) {
+        let mut known = self
+            .refusing
+            .known
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        for keys in known.iter_mut().flat_map(HashMap::values_mut) {
+            keys.retain(|_, full_at| *full_at > now_us);
+        }
     }
 }
 
@@ -348,6 +509,74 @@ mod tests {
                 .unwrap(),
             Verdict::Allowed
         );
+    }
+
+    /// On SQLite the refused client keys are kept in memory once loaded: what this instance
+    /// counts is refused without a database read, a restart finds what was counted before, and
+    /// keys whose allowance is full again are forgotten.
+    #[tokio::test]
+    async fn on_sqlite_the_refused_client_keys_are_kept_in_memory() {
+        let (db, _dir) = db().await;
+        let rates = Rates {
+            login_failures_per_user: "5/300".parse().unwrap(),
+            login_attempts_per_address: "30/60".parse().unwrap(),
+            client_auth_failures_per_client: "2/60".parse().unwrap(),
+            client_auth_failures_per_address: "30/60".parse().unwrap(),
+        };
+        let (address, key) = ("192.0.2.7", Some("svc 192.0.2.7"));
+        let check = async |throttles: &Throttles, now_us| {
+            throttles
+                .check_client_auth(&db, address, key, now_us)
+                .await
+                .unwrap()
+        };
+        let throttles = Throttles::new(&rates);
+        assert!(
+            throttles
+                .refusing
+                .full_at(&throttles.client_auth_per_client, "k")
+                .is_none()
+        );
+        throttles.load(&db, T0).await.unwrap();
+        assert_eq!(
+            throttles
+                .refusing
+                .full_at(&throttles.client_auth_per_client, "k"),
+            Some(None),
+            "loaded: answered from memory"
+        );
+        assert_eq!(check(&throttles, T0).await, Verdict::Allowed);
+        assert!(
+            !throttles
+                .client_auth_failed(&db, address, key, T0)
+                .await
+                .unwrap()
+        );
+        assert!(
+            throttles
+                .client_auth_failed(&db, address, key, T0)
+                .await
+                .unwrap()
+        );
+        assert!(matches!(check(&throttles, T0).await, Verdict::Refused(_)));
+        // The database agrees (it is what a PostgreSQL instance, or one not loaded, reads).
+        let unloaded = Throttles::new(&rates);
+        assert!(matches!(check(&unloaded, T0).await, Verdict::Refused(_)));
+        // A restart loads the refused keys, and only those.
+        let restarted = Throttles::new(&rates);
+        restarted.load(&db, T0 + 1).await.unwrap();
+        assert!(matches!(
+            check(&restarted, T0 + 1).await,
+            Verdict::Refused(_)
+        ));
+        let per_client = restarted.refusing.known.read().unwrap().clone().unwrap();
+        assert_eq!(per_client.values().map(HashMap::len).sum::<usize>(), 1);
+        // Once the allowance is full again the key is allowed, and then forgotten.
+        let later = T0 + 61_000_000;
+        assert_eq!(check(&throttles, later).await, Verdict::Allowed);
+        throttles.forget_expired(later);
+        let kept = throttles.refusing.known.read().unwrap().clone().unwrap();
+        assert!(kept.values().all(HashMap::is_empty), "{kept:?}");
     }
 
     #[test]

@@ -55,9 +55,11 @@ pub async fn all(ctx: &Ctx<'_>) -> Result<Vec<admin::Client>, ApiError> {
     Ok(ctx.db.clients().await?.into_iter().map(view).collect())
 }
 
+/// As stored now (not a copy another instance's change may not have reached yet): what the
+/// console shows and what a change starts from.
 async fn by_id(ctx: &Ctx<'_>, id: &str) -> Result<Client, ApiError> {
     ctx.db
-        .client(id)
+        .stored_client(id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("there is no client {id:?}")))
 }
@@ -407,7 +409,8 @@ pub async fn change(
     Ok(view(after))
 }
 
-/// A new secret for a confidential client; the old one stops working at once.
+/// A new secret for a confidential client; the old one stops working at once on this instance,
+/// and on the others within `--revocation-sync-ms` (they keep clients that long).
 pub async fn new_secret(ctx: &Ctx<'_>, id: &str) -> Result<admin::SecretRotated, ApiError> {
     let client = by_id(ctx, id).await?;
     if client.is_public() {

@@ -85,22 +85,10 @@ pub async fn authenticate(
             .address(peer)
             .detail(error.description.clone());
         state.events.record(with_client(event)).await;
-        let by_address = throttles
-            .client_auth_per_address
-            .hit(&state.db, &address, now_us)
-            .await?
-            == Verdict::LastAllowed;
-        let by_client = match &claimed {
-            Some(key) => {
-                throttles
-                    .client_auth_per_client
-                    .hit(&state.db, key, now_us)
-                    .await?
-                    == Verdict::LastAllowed
-            }
-            None => false,
-        };
-        if by_address || by_client {
+        let used_up = throttles
+            .client_auth_failed(&state.db, &address, claimed.as_deref(), now_us)
+            .await?;
+        if used_up {
             let event = Event::new(EventKind::ClientAuthThrottled).address(peer);
             state.events.record(with_client(event)).await;
         }

@@ -1,3 +1,7 @@
+use std::collections::HashMap;
+use std::sync::{PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
 use shared::oauth::GrantType;
 use shared::scope::ScopeSet;
 
@@ -146,9 +150,25 @@ macro_rules! replace_redirect_uris {
 }
 
 impl Db {
-    /// One client with its redirect URIs, in one round trip (every `/token` and `/authorize`
-    /// reads one): a row per URI, or one with none.
+    /// One client with its redirect URIs. Every `/token` and `/authorize` reads one, so a client
+    /// read recently is answered from memory (see [`ClientCache`]): a change made here is seen
+    /// at once, one made by another instance or the command line within one
+    /// `--revocation-sync-ms`. Only stored clients are kept: unknown ids cost a read each.
     pub async fn client(&self, id: &str) -> Result<Option<Client>> {
+        if let Some(client) = self.clients.get(id) {
+            return Ok(Some(client));
+        }
+        let (generation, read_at) = (self.clients.generation(), Instant::now());
+        let client = self.stored_client(id).await?;
+        if let Some(client) = &client {
+            self.clients.keep(client, generation, read_at);
+        }
+        Ok(client)
+    }
+
+    /// [`Db::client`] as stored now, in one round trip (a row per URI, or one with none): for
+    /// a change that starts from the client, which must not start from an older copy.
+    pub async fn stored_client(&self, id: &str) -> Result<Option<Client>> {
         let rows: Vec<ClientWithUri> = dispatch!(self, |pool| sqlx::query_as(
             "SELECT c.id, c.name, c.secret_hash, c.first_party, c.grant_types, c.scopes,
                     c.access_token_ttl, c.refresh_token_idle_ttl, c.refresh_token_absolute_ttl,
@@ -226,6 +246,7 @@ impl Db {
         now: Timestamp,
         on_conflict: &str,
     ) -> Result<bool> {
+        let _changing = self.clients.changing(client.id);
         let sql = format!(
             "INSERT INTO clients (id, name, secret_hash, first_party, grant_types, scopes,
                  created_at, access_token_ttl, refresh_token_idle_ttl, refresh_token_absolute_ttl)
@@ -258,6 +279,7 @@ impl Db {
     /// Rewrites everything but the id, the secret and the creation time, redirect URIs
     /// included, in one transaction; [`Error::NotFound`] if there is no such client.
     pub async fn update_client(&self, client: &NewClient<'_>) -> Result<()> {
+        let _changing = self.clients.changing(client.id);
         dispatch!(self, |pool| {
             let mut tx = pool.begin().await?;
             let done = sqlx::query(
@@ -288,6 +310,7 @@ impl Db {
     /// Replaces a confidential client's secret hash; [`Error::NotFound`] if there is no such
     /// confidential client.
     pub async fn set_client_secret(&self, id: &str, secret_hash: &str) -> Result<()> {
+        let _changing = self.clients.changing(id);
         let done = dispatch!(self, |pool| sqlx::query(
             "UPDATE clients SET secret_hash = $1 WHERE id = $2 AND secret_hash IS NOT NULL",
         )
@@ -304,6 +327,7 @@ impl Db {
     /// issued until now is refused, even if a client of the same id is created later.
     /// [`Error::NotFound`] if there was no such client.
     pub async fn delete_client(&self, id: &str, now: Timestamp) -> Result<()> {
+        let _changing = self.clients.changing(id);
         dispatch!(self, |pool| {
             let mut tx = pool.begin().await?;
             let done = sqlx::query("DELETE FROM clients WHERE id = $1")
@@ -326,5 +350,203 @@ impl Db {
         )
         .fetch_all(pool)
         .await)?)
+    }
+}
+
+/// Clients read recently, by id, each kept for one `--revocation-sync-ms` after it was read (at
+/// most 10 s).
+///
+/// A change made through this handle ([`ClientCache::changing`]) drops the client before the
+/// write and again after it, and bumps a generation: a read that began before the change
+/// cannot put the old client back. Another instance's deletion is dropped when the revocation
+/// list brings it. What else another instance or the command line changes (a secret, scopes,
+/// redirect URIs) is seen once the copy here is older than the interval.
+#[derive(Debug)]
+pub(super) struct ClientCache {
+    kept: RwLock<Kept>,
+    keep_for: Duration,
+}
+
+#[derive(Debug, Default)]
+struct Kept {
+    clients: HashMap<String, (Instant, Client)>,
+    /// Counts changes; a read keeps its client only if none happened while it ran.
+    generation: u64,
+}
+
+/// At most this many clients are kept; past it the cache starts over.
+const KEEP_AT_MOST: usize = 1024;
+
+/// However long `--revocation-sync-ms` is: a client deleted elsewhere may issue tokens here
+/// until this instance reads the deletion, and tokens issued up to `LEEWAY_SECS` (30 s) after
+/// a client's deletion are refused with it, so a copy never outlives that.
+const KEEP_FOR_AT_MOST: Duration = Duration::from_secs(10);
+
+impl ClientCache {
+    /// Clients kept for `revocation_sync`, at most [`KEEP_FOR_AT_MOST`].
+    pub(super) fn new(revocation_sync: Duration) -> Self {
+        Self {
+            kept: RwLock::default(),
+            keep_for: revocation_sync.min(KEEP_FOR_AT_MOST),
+        }
+    }
+
+    fn get(&self, id: &str) -> Option<Client> {
+        let kept = self.kept.read().unwrap_or_else(PoisonError::into_inner);
+        let (read_at, client) = kept.clients.get(id)?;
+        (read_at.elapsed() < self.keep_for).then(|| client.clone())
+    }
+
+    fn generation(&self) -> u64 {
+        self.kept
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .generation
+    }
+
+    /// Keeps `client`, read by a read that began at `read_at` in `generation`, unless something
+    /// changed since. It counts as read when the read began.
+    fn keep(&self, client: &Client, generation: u64, read_at: Instant) {
+        let mut kept = self.kept.write().unwrap_or_else(PoisonError::into_inner);
+        if kept.generation != generation {
+            return;
+        }
+        if kept.clients.len() >= KEEP_AT_MOST {
+            kept.clients.clear();
+        }
+        kept.clients
+            .insert(client.id.clone(), (read_at, client.clone()));
+    }
+
+    /// Forgets client `id` now and when the returned guard is dropped (after the write).
+    pub(super) fn changing<'a>(&'a self, id: &'a str) -> Changing<'a> {
+        self.forget(id);
+        Changing { cache: self, id }
+    }
+
+    pub(super) fn forget(&self, id: &str) {
+        let mut kept = self.kept.write().unwrap_or_else(PoisonError::into_inner);
+        kept.generation += 1;
+        kept.clients.remove(id);
+    }
+}
+
+/// A change to one client in progress; see [`ClientCache::changing`].
+pub(super) struct Changing<'a> {
+    cache: &'a ClientCache,
+    id: &'a str,
+}
+
+impl Drop for Changing<'_> {
+    fn drop(&mut self) {
+        self.cache.forget(self.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::Settings;
+
+    async fn open(url: &str, keep_ms: u64) -> Db {
+        let mut settings = Settings::new(url);
+        settings.revocation_sync = Duration::from_millis(keep_ms);
+        Db::connect(&settings).await.unwrap()
+    }
+
+    fn new_client<'a>(id: &'a str, scopes: &'a ScopeSet) -> NewClient<'a> {
+        NewClient {
+            id,
+            name: "Service",
+            secret_hash: Some(H1),
+            first_party: false,
+            grant_types: &[GrantType::ClientCredentials],
+            scopes,
+            redirect_uris: &[],
+            lifetimes: Lifetimes::default(),
+        }
+    }
+
+    // Secret hashes are SHA-256 in hex (see `crypto::sha256_hex`).
+    const H1: &str = "1111111111111111111111111111111111111111111111111111111111111111";
+    const H2: &str = "2222222222222222222222222222222222222222222222222222222222222222";
+    const H3: &str = "3333333333333333333333333333333333333333333333333333333333333333";
+
+    async fn secret_of(db: &Db, id: &str) -> Option<String> {
+        db.client(id).await.unwrap().and_then(|c| c.secret_hash)
+    }
+
+    /// A client is read from the database once per interval: a change made through the same
+    /// handle is seen at once, one made by another instance after the interval, a deletion at
+    /// the next read of the revocation list; unknown ids are never kept.
+    #[tokio::test]
+    async fn clients_are_kept_for_one_interval_and_changes_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("c.db").display());
+        let keep = Duration::from_millis(400);
+        let here = open(&url, 400).await;
+        let there = open(&url, 400).await;
+        let now = Timestamp::from_unix(1_000);
+        let scopes = ScopeSet::parse("read").unwrap();
+        assert_eq!(here.client("svc").await.unwrap().map(|c| c.id), None);
+        there
+            .insert_client(&new_client("svc", &scopes), now)
+            .await
+            .unwrap();
+        assert_eq!(secret_of(&here, "svc").await.as_deref(), Some(H1));
+        let read = Instant::now();
+
+        there.set_client_secret("svc", H2).await.unwrap();
+        let seen = secret_of(&here, "svc").await;
+        if read.elapsed() < keep {
+            assert_eq!(seen.as_deref(), Some(H1), "kept for the interval");
+        }
+        tokio::time::sleep(keep.saturating_sub(read.elapsed()) + Duration::from_millis(50)).await;
+        assert_eq!(secret_of(&here, "svc").await.as_deref(), Some(H2));
+
+        here.set_client_secret("svc", H3).await.unwrap();
+        assert_eq!(
+            secret_of(&here, "svc").await.as_deref(),
+            Some(H3),
+            "at once"
+        );
+        let narrower = ScopeSet::parse("read write").unwrap();
+        here.update_client(&new_client("svc", &narrower))
+            .await
+            .unwrap();
+        let client = here.client("svc").await.unwrap().unwrap();
+        assert_eq!(client.scopes.to_string(), "read write");
+
+        here.sync_revocations(now).await.unwrap();
+        there.delete_client("svc", now).await.unwrap();
+        assert!(there.client("svc").await.unwrap().is_none());
+        here.sync_revocations(now).await.unwrap();
+        assert!(
+            here.client("svc").await.unwrap().is_none(),
+            "a deletion is dropped with the revocation list"
+        );
+    }
+
+    /// A read that began before a change cannot put the old client back.
+    #[test]
+    fn a_read_older_than_a_change_is_not_kept() {
+        let cache = ClientCache::new(Duration::from_secs(60));
+        let client = Client {
+            id: "svc".into(),
+            name: "S".into(),
+            secret_hash: Some("old".into()),
+            first_party: false,
+            grant_types: vec![GrantType::ClientCredentials],
+            scopes: ScopeSet::parse("read").unwrap(),
+            redirect_uris: Vec::new(),
+            lifetimes: Lifetimes::default(),
+            created_at: Timestamp::from_unix(1),
+        };
+        let generation = cache.generation();
+        drop(cache.changing("svc"));
+        cache.keep(&client, generation, Instant::now());
+        assert!(cache.get("svc").is_none());
+        cache.keep(&client, cache.generation(), Instant::now());
+        assert!(cache.get("svc").is_some());
     }
 }

@@ -165,6 +165,8 @@ pub struct Db {
     pool: Pool,
     /// This instance's copy of the revocation list (see [`Db::token_status`]).
     revoked: Arc<revocations::Replica>,
+    /// Clients read recently (see [`Db::client`]).
+    clients: Arc<clients::ClientCache>,
 }
 
 /// Why a storage operation failed, as the code above the seam needs to tell cases apart.
@@ -389,6 +391,7 @@ impl Db {
         Self {
             pool,
             revoked: Arc::new(revocations::Replica::new(revocation_sync)),
+            clients: Arc::new(clients::ClientCache::new(revocation_sync)),
         }
     }
 

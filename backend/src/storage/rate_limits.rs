@@ -66,12 +66,9 @@ impl Db {
         if pairs.is_empty() {
             return Ok(Vec::new());
         }
-        let wanted: Vec<String> = (0..pairs.len())
-            .map(|i| format!("(name = ${} AND subject = ${})", 2 * i + 1, 2 * i + 2))
-            .collect();
         let sql = format!(
             "SELECT name, subject, full_at FROM rate_limits WHERE {}",
-            wanted.join(" OR ")
+            each_limit(pairs.len(), 1, "subject =")
         );
         let rows: Vec<(String, String, i64)> = dispatch!(self, |pool| {
             let mut query = sqlx::query_as(&sql);
@@ -88,6 +85,29 @@ impl Db {
                     .map(|(_, _, full_at)| *full_at)
             })
             .collect())
+    }
+
+    /// The keys each of `limits` (name, threshold) holds a time past its threshold for, as
+    /// (limit, key, time): the keys those limits refuse now. One round trip, on the index of
+    /// the times.
+    pub async fn rate_limits_over(
+        &self,
+        limits: &[(&str, i64)],
+    ) -> Result<Vec<(String, String, i64)>> {
+        let Some(lowest) = limits.iter().map(|(_, over)| *over).min() else {
+            return Ok(Vec::new());
+        };
+        let sql = format!(
+            "SELECT name, subject, full_at FROM rate_limits WHERE full_at > $1 AND ({})",
+            each_limit(limits.len(), 2, "full_at >")
+        );
+        Ok(dispatch!(self, |pool| {
+            let mut query = sqlx::query_as(&sql).bind(lowest);
+            for (limit, over) in limits {
+                query = query.bind(*limit).bind(*over);
+            }
+            query.fetch_all(pool).await
+        })?)
     }
 
     /// Gives back one event counted for (`limit`, `key`): the stored time moves `interval_us`
@@ -124,4 +144,15 @@ impl Db {
         .await
         .map(|done| done.rows_affected()))?)
     }
+}
+
+/// `(name = $a AND {test} $b) OR …` for `count` pairs of parameters, numbered from `first`.
+fn each_limit(count: usize, first: usize, test: &str) -> String {
+    (0..count)
+        .map(|i| {
+            let a = first + 2 * i;
+            format!("(name = ${a} AND {test} ${})", a + 1)
+        })
+        .collect::<Vec<_>>()
+        .join(" OR ")
 }

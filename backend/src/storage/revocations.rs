@@ -295,6 +295,10 @@ impl Db {
                     .write()
                     .unwrap_or_else(PoisonError::into_inner);
                 for row in rows {
+                    if row.kind == RevocationKind::Client {
+                        // Deleted by another instance: not a client to authenticate any more.
+                        self.clients.forget(&row.subject);
+                    }
                     known.apply(row);
                 }
                 known.purge(now);

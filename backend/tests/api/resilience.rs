@@ -18,7 +18,9 @@ async fn a_database_that_goes_away_gives_503s_and_recovery_needs_no_restart() {
         return;
     }
     let admin_url = std::env::var("TEST_POSTGRES_URL").unwrap();
-    let app = spawn_app_with(&["--db-acquire-timeout", "1"]).await;
+    // Clients are kept in memory for one revocation read interval: the shortest, so that the
+    // copies have aged out before the requests below.
+    let app = spawn_app_with(&["--db-acquire-timeout", "1", "--revocation-sync-ms", "50"]).await;
     let token = app.service_token().await;
     let user = app.user_token().await;
     let products = app.get_api("/api/products", Some(&token)).await;
@@ -28,6 +30,7 @@ async fn a_database_that_goes_away_gives_503s_and_recovery_needs_no_restart() {
         .await
         .unwrap();
     app.db.close().await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
 
     // The token endpoint: RFC 6749's temporarily_unavailable, as a 503.
     let started = std::time::Instant::now();
