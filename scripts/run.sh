@@ -10,30 +10,14 @@ cd "$ROOT"
 # shellcheck source=scripts/setup.sh
 source "$ROOT/scripts/setup.sh"
 
-# The backend builds while the app's tools install and the app builds: on two cores each of
-# those builds has long stretches on one core (a crate's last steps, a link, wasm-opt), which
-# the backend's build fills. On a fresh 2-core machine the first run took 12 min 42 s with
-# everything one after the other (README, "How fast").
-command -v cargo >/dev/null 2>&1 || {
-  fail "cargo not found: install Rust with rustup (https://rustup.rs)"
-  exit 1
-}
-setup_wasm_toolchain
-note "building the backend meanwhile: cargo build --release -p backend (log: target/setup-logs/backend-build.log)"
-start=$SECONDS
-cargo build --release -p backend >"$LOG_DIR/backend-build.log" 2>&1 </dev/null &
-backend=$!
-trap 'kill "$backend" 2>/dev/null || true' EXIT
 setup_build_tools
 # shellcheck disable=SC2119 # build_frontend takes trunk arguments, not this script's
 build_frontend
-if ! wait "$backend"; then
-  fail "building the backend failed; the end of $LOG_DIR/backend-build.log:"
-  tail -n 60 "$LOG_DIR/backend-build.log" >&2
-  exit 1
-fi
-trap - EXIT
-ok "backend built ($((SECONDS - start)) s since its build started)"
+
+note "building the backend: cargo build --release -p backend"
+start=$SECONDS
+cargo build --release -p backend
+ok "backend built in $((SECONDS - start)) s"
 
 mkdir -p data
 note "starting: target/release/backend --demo $*"

@@ -9,7 +9,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, Header, Validation, decode, decode_header};
+use jsonwebtoken::{Algorithm, Validation, decode, decode_header};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use shared::oauth::{ACCESS_TOKEN_TYP, AccessTokenClaims, TokenResponse};
@@ -35,10 +35,7 @@ pub struct Issued {
     pub expires_at: Timestamp,
 }
 
-/// Signing failed: the key in use could not sign (logged by the caller, answered 500).
-#[derive(Debug, thiserror::Error)]
-#[error("signing a token failed: {0}")]
-pub struct SigningError(#[from] jsonwebtoken::errors::Error);
+pub use crate::keys::SigningError;
 
 /// Issues and verifies this server's tokens: its issuer, the audience the API requires, the
 /// signing keys, and the claim checks built once at start-up (verification runs on every API
@@ -298,12 +295,7 @@ impl AccessTokens {
 
     /// Signs `claims` with the current key, naming it in `kid`, with the header `typ`.
     fn sign(&self, claims: &impl Serialize, typ: Option<&str>) -> Result<String, SigningError> {
-        let keys = self.keys.get();
-        let (kid, key) = keys.signing();
-        let mut header = Header::new(ALGORITHM);
-        header.typ = typ.map(str::to_owned);
-        header.kid = Some(kid.to_owned());
-        Ok(jsonwebtoken::encode(&header, claims, key)?)
+        self.keys.get().sign(claims, typ)
     }
 }
 

@@ -4,18 +4,20 @@
 //! ES256 (ECDSA on P-256 with SHA-256) rather than EdDSA: both are asymmetric and compact, but
 //! ES256 is the one every JOSE library, every certified OpenID client and the browsers' WebCrypto
 //! verify, while EdDSA support is still missing in several of them (RFC 7518 §3.1 lists ES256 as
-//! "Recommended+"). Signing is aws-lc-rs's (through jsonwebtoken): AWS-LC hedges each
-//! signature's nonce with the key and the message digest, so a weak random generator alone
-//! cannot leak the key.
+//! "Recommended+"). Signing is aws-lc-rs's: AWS-LC hedges each signature's nonce with the key
+//! and the message digest, so a weak random generator alone cannot leak the key. Verification
+//! is jsonwebtoken's (on the same aws-lc-rs), with its algorithm allow-list.
 
 pub mod rotation;
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use jsonwebtoken::{Algorithm, DecodingKey, Header};
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use p256::pkcs8::EncodePrivateKey;
 use serde::Serialize;
@@ -30,8 +32,7 @@ const ALG_NAME: &str = "ES256";
 
 /// The key that signs, and every published key by `kid` for verification.
 pub struct KeySet {
-    signing_kid: String,
-    signing_key: EncodingKey,
+    signer: Signer,
     verifying: HashMap<String, DecodingKey>,
     jwks: Jwks,
     /// `(kid, state)` of every key, to tell whether the stored keys changed.
@@ -64,6 +65,56 @@ impl KeyRing {
 
 fn states(stored: &[StoredKey]) -> Vec<(String, KeyState)> {
     stored.iter().map(|k| (k.kid.clone(), k.state)).collect()
+}
+
+/// Signing failed: the key in use could not sign, or the claims could not be encoded (logged by
+/// the caller, answered 500).
+#[derive(Debug, thiserror::Error)]
+pub enum SigningError {
+    #[error("encoding the token's header or claims failed: {0}")]
+    Encoding(#[from] serde_json::Error),
+    #[error("the signing key could not sign")]
+    Signature,
+}
+
+/// The current key, ready to sign: its PKCS#8 parsed once. (aws-lc-rs checks a key pair it
+/// parses by computing the public key, about as costly as the signature itself, and
+/// jsonwebtoken's `encode` parses the key for every token it signs.)
+struct Signer {
+    kid: String,
+    key_pair: EcdsaKeyPair,
+}
+
+impl Signer {
+    fn new(key: &StoredKey) -> anyhow::Result<Self> {
+        let key_pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &key.private_der)
+            .map_err(|e| {
+                anyhow::anyhow!("signing key {} is not a P-256 PKCS#8 key: {e}", key.kid)
+            })?;
+        Ok(Self {
+            kid: key.kid.clone(),
+            key_pair,
+        })
+    }
+
+    /// `BASE64URL(header) . BASE64URL(claims) . BASE64URL(signature)`, the signature being
+    /// ES256's fixed-length `R || S` (RFC 7518 §3.4).
+    fn sign(&self, claims: &impl Serialize, typ: Option<&str>) -> Result<String, SigningError> {
+        let mut header = Header::new(ALGORITHM);
+        header.typ = typ.map(str::to_owned);
+        header.kid = Some(self.kid.clone());
+        let mut jws = String::with_capacity(640);
+        URL_SAFE_NO_PAD.encode_string(serde_json::to_vec(&header)?, &mut jws);
+        jws.push('.');
+        URL_SAFE_NO_PAD.encode_string(serde_json::to_vec(claims)?, &mut jws);
+        let signature = self
+            .key_pair
+            .sign(&SystemRandom::new(), jws.as_bytes())
+            .map_err(|_| SigningError::Signature)?;
+        jws.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature.as_ref(), &mut jws);
+        Ok(jws)
+    }
 }
 
 /// RFC 7517 §5.
@@ -111,16 +162,22 @@ impl KeySet {
             });
         }
         Ok(Self {
-            signing_kid: current.kid.clone(),
-            signing_key: EncodingKey::from_ec_der(&current.private_der),
+            signer: Signer::new(current)?,
             verifying,
             jwks: Jwks { keys },
             states: states(stored),
         })
     }
 
-    pub fn signing(&self) -> (&str, &EncodingKey) {
-        (&self.signing_kid, &self.signing_key)
+    /// The `kid` of the key that signs.
+    pub fn signing_kid(&self) -> &str {
+        &self.signer.kid
+    }
+
+    /// A compact JWS of `claims` (RFC 7515 §7.1) signed ES256 by the current key, which the
+    /// header names in `kid`, with the header `typ`.
+    pub fn sign(&self, claims: &impl Serialize, typ: Option<&str>) -> Result<String, SigningError> {
+        self.signer.sign(claims, typ)
     }
 
     pub fn verifying_key(&self, kid: &str) -> Option<&DecodingKey> {
@@ -176,25 +233,40 @@ mod tests {
         let set = KeySet::from_stored(std::slice::from_ref(&key)).unwrap();
         assert_eq!(set.jwks().keys.len(), 1);
         assert_eq!(set.jwks().keys[0].kid, key.kid);
-        let (kid, enc) = set.signing();
-        let mut header = jsonwebtoken::Header::new(ALGORITHM);
-        header.kid = Some(kid.to_owned());
-        let token = jsonwebtoken::encode(
-            &header,
-            &serde_json::json!({"sub": "x", "exp": 4_000_000_000u64}),
-            enc,
-        )
-        .unwrap();
+        let claims = serde_json::json!({"sub": "x", "exp": 4_000_000_000u64});
+        let token = set.sign(&claims, Some("at+jwt")).unwrap();
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!(header.alg, ALGORITHM);
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+        assert_eq!(header.kid.as_deref(), Some(key.kid.as_str()));
         let mut validation = jsonwebtoken::Validation::new(ALGORITHM);
         validation.validate_aud = false;
         validation.set_required_spec_claims(&["exp"]);
         let data = jsonwebtoken::decode::<serde_json::Value>(
             &token,
-            set.verifying_key(kid).unwrap(),
+            set.verifying_key(&key.kid).unwrap(),
             &validation,
         )
         .unwrap();
         assert_eq!(data.claims["sub"], "x");
+        // Signed again, the same claims give another signature (ECDSA's nonce) that verifies.
+        let again = set.sign(&claims, Some("at+jwt")).unwrap();
+        assert_ne!(again, token);
+        let verified = jsonwebtoken::decode::<serde_json::Value>(
+            &again,
+            set.verifying_key(&key.kid).unwrap(),
+            &validation,
+        );
+        assert!(verified.is_ok());
+        // Any change to a signed token breaks its signature.
+        let (signed, signature) = token.rsplit_once('.').unwrap();
+        let flipped = format!("{signed}x.{signature}");
+        let refused = jsonwebtoken::decode::<serde_json::Value>(
+            &flipped,
+            set.verifying_key(&key.kid).unwrap(),
+            &validation,
+        );
+        assert!(refused.is_err());
     }
 
     #[test]

@@ -202,7 +202,7 @@ pub async fn maintain(
 ) -> anyhow::Result<Vec<Event>> {
     let (round, keys) = scheduled_round(db, config, db.signing_keys().await?, now).await;
     if ring.refresh(&keys?)? {
-        tracing::info!(kid = %ring.get().signing().0, "signing keys reloaded");
+        tracing::info!(kid = %ring.get().signing_kid(), "signing keys reloaded");
     }
     round
 }

@@ -97,8 +97,8 @@ async fn keys_survive_a_restart() {
     let (b, _) = rotation::prepare(&second, &config, now).await.unwrap();
     let (a, b) = (a.get(), b.get());
     assert_eq!(
-        a.signing().0,
-        b.signing().0,
+        a.signing_kid(),
+        b.signing_kid(),
         "the key generated on first start is reused"
     );
     // The current key and the next one, published ahead of its turn.
