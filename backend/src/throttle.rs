@@ -130,8 +130,8 @@ pub fn retry_after_secs(wait: Duration) -> u64 {
 pub struct Throttles {
     pub login_per_user: Throttle,
     pub login_per_address: Throttle,
-    pub client_auth_per_client: Throttle,
-    pub client_auth_per_address: Throttle,
+    client_auth_per_client: Throttle,
+    client_auth_per_address: Throttle,
     /// MVC mode: logins the backend-for-frontend starts per address (each stores a row until
     /// its callback, for ten minutes), at the rate of `login_per_address`.
     pub bff_logins_per_address: Throttle,
@@ -150,7 +150,10 @@ type Known = HashMap<&'static str, HashMap<String, i64>>;
 ///
 /// On PostgreSQL other instances count the same keys, and a copy could only be told of their
 /// failures late: there every check reads both limits from the database (one indexed read), so
-/// alternating between instances gains a guesser nothing.
+/// alternating between instances gains a guesser nothing. The same holds past
+/// [`KEPT_KEYS_AT_MOST`] refused keys, until the next start. A second server on the same SQLite
+/// file is not supported (several instances need PostgreSQL): it would count failures this one
+/// never hears of.
 #[derive(Debug, Default)]
 struct Refusing {
     /// `None` until loaded, and always on PostgreSQL.
@@ -304,8 +307,16 @@ impl Throttles {
         // A key is refused once its time is more than the limit's slack away; the others are
         // allowed, as keys never seen are.
         let over = limits.map(|limit| (limit.name, now_us.saturating_add(limit.slack_us())));
+        let refused = db.rate_limits_over(&over).await?;
+        if refused.len() >= KEPT_KEYS_AT_MOST {
+            tracing::warn!(
+                "more than {KEPT_KEYS_AT_MOST} client-authentication keys are being refused; \
+                 reading them from the database"
+            );
+            return Ok(());
+        }
         let mut known = Known::new();
-        for (name, key, full_at_us) in db.rate_limits_over(&over).await? {
+        for (name, key, full_at_us) in refused {
             if let Some(limit) = limits.into_iter().find(|limit| limit.name == name) {
                 known.entry(limit.name).or_default().insert(key, full_at_us);
             }

@@ -77,21 +77,29 @@ pub async fn authenticate(
     if let Err(error) = &result
         && error.code == ErrorCode::InvalidClient
     {
-        let with_client = |event: Event| match &client_id {
-            Some(id) => event.client(id),
-            None => event,
-        };
-        let event = Event::new(EventKind::ClientAuthFailed)
-            .address(peer)
-            .detail(error.description.clone());
-        state.events.record(with_client(event)).await;
-        let used_up = throttles
-            .client_auth_failed(&state.db, &address, claimed.as_deref(), now_us)
-            .await?;
-        if used_up {
-            let event = Event::new(EventKind::ClientAuthThrottled).address(peer);
+        // In a task of its own: a client that hangs up while its failure is being counted
+        // cannot cancel the count (nor, on SQLite, the memory's note of it).
+        let (state, detail) = (state.clone(), error.description.clone());
+        let counted = tokio::spawn(async move {
+            let with_client = |event: Event| match &client_id {
+                Some(id) => event.client(id),
+                None => event,
+            };
+            let event = Event::new(EventKind::ClientAuthFailed)
+                .address(peer)
+                .detail(detail);
             state.events.record(with_client(event)).await;
-        }
+            let used_up = state
+                .throttles
+                .client_auth_failed(&state.db, &address, claimed.as_deref(), now_us)
+                .await?;
+            if used_up {
+                let event = Event::new(EventKind::ClientAuthThrottled).address(peer);
+                state.events.record(with_client(event)).await;
+            }
+            Ok::<_, crate::storage::Error>(())
+        });
+        counted.await.map_err(OAuthError::server_error)??;
     }
     result
 }
