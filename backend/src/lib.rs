@@ -15,6 +15,7 @@
 //! - [`storage`]: every SQL statement, for SQLite and PostgreSQL, behind one [`storage::Db`].
 //! - [`throttle`]: the rate limits, counted in the database so instances share them.
 //! - [`events`]: the security event log.
+//! - [`health`]: `/healthz` and `/readyz`, for load balancers and orchestrators.
 //! - [`cli`]: the administration commands (`backend users …`, `backend keys …`, …).
 //! - [`config`], [`clock`], [`client_addr`], [`demo`], [`crypto`], [`state`]: configuration,
 //!   the time every decision is made at, who a request comes from, demo data, the few
@@ -38,6 +39,7 @@ pub mod config;
 pub mod crypto;
 pub mod demo;
 pub mod events;
+pub mod health;
 pub mod keys;
 pub mod oauth;
 pub mod state;
@@ -164,6 +166,7 @@ pub fn api_router(state: AppState) -> Router {
         .layer(cors)
         .layer(axum::middleware::map_response(only_full_cors))
         .merge(oauth::page_router())
+        .merge(health::router())
         .layer(axum::middleware::map_request(limit_headers))
         // Everything on this origin is about tokens or private data; only what says otherwise
         // (discovery and the JWKS) may be cached. This covers the answers no handler writes

@@ -24,6 +24,10 @@ pub struct AppState {
     pub tokens: Arc<AccessTokens>,
     pub events: EventLog,
     pub throttles: Arc<Throttles>,
+    /// Whether the browser app was built (its `index.html` there) when the server started.
+    pub app_built: bool,
+    /// What the last readiness probe found (see [`crate::health`]).
+    pub readiness: Arc<crate::health::Seen>,
 }
 
 impl AppState {
@@ -60,6 +64,8 @@ impl AppState {
         let state = Self {
             tokens: Arc::new(AccessTokens::new(&config, keys.clone())),
             throttles: Arc::new(throttles),
+            app_built: config.app_dir.join("index.html").is_file(),
+            readiness: Arc::default(),
             config: Arc::new(config),
             db,
             clock,

@@ -409,8 +409,9 @@ pub async fn change(
     Ok(view(after))
 }
 
-/// A new secret for a confidential client; the old one stops working at once on this instance,
-/// and on the others within `--revocation-sync-ms` (they keep clients that long).
+/// A new secret for a confidential client, which works at once everywhere; the old one stops
+/// working at once on this instance, and on the others within `--revocation-sync-ms` (they
+/// keep clients that long).
 pub async fn new_secret(ctx: &Ctx<'_>, id: &str) -> Result<admin::SecretRotated, ApiError> {
     let client = by_id(ctx, id).await?;
     if client.is_public() {

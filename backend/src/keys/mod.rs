@@ -12,6 +12,7 @@ pub mod rotation;
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
@@ -41,25 +42,41 @@ pub struct KeySet {
 
 /// The key set in use, replaced as a whole when the stored keys change (a rotation here or in
 /// another instance); a request holds the set it started with.
-pub struct KeyRing(RwLock<Arc<KeySet>>);
+pub struct KeyRing {
+    keys: RwLock<Arc<KeySet>>,
+    /// When the set in use was last found to match the stored keys (or replaced by them).
+    checked: RwLock<Instant>,
+}
 
 impl KeyRing {
     pub fn new(keys: KeySet) -> Self {
-        Self(RwLock::new(Arc::new(keys)))
+        Self {
+            keys: RwLock::new(Arc::new(keys)),
+            checked: RwLock::new(Instant::now()),
+        }
     }
 
     pub fn get(&self) -> Arc<KeySet> {
-        Arc::clone(&self.0.read().unwrap_or_else(PoisonError::into_inner))
+        Arc::clone(&self.keys.read().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Swaps in the stored keys if they differ from the ones in use; `true` if they did.
     pub fn refresh(&self, stored: &[StoredKey]) -> anyhow::Result<bool> {
-        if self.get().states == states(stored) {
-            return Ok(false);
+        let changed = self.get().states != states(stored);
+        if changed {
+            let keys = Arc::new(KeySet::from_stored(stored)?);
+            *self.keys.write().unwrap_or_else(PoisonError::into_inner) = keys;
         }
-        let keys = Arc::new(KeySet::from_stored(stored)?);
-        *self.0.write().unwrap_or_else(PoisonError::into_inner) = keys;
-        Ok(true)
+        *self.checked.write().unwrap_or_else(PoisonError::into_inner) = Instant::now();
+        Ok(changed)
+    }
+
+    /// How long ago the keys in use were last compared with the stored ones.
+    pub fn checked_ago(&self) -> Duration {
+        self.checked
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .elapsed()
     }
 }
 

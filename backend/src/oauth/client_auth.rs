@@ -111,12 +111,27 @@ async fn verify(db: &Db, credentials: &Credentials) -> Result<(Client, AuthMetho
     if credentials.client_id.len() > MAX_CLIENT_ID_LEN {
         return Err(OAuthError::invalid_client("unknown client_id"));
     }
-    let Some(client) = db.client(&credentials.client_id).await? else {
-        return Err(OAuthError::invalid_client(format!(
+    let unknown = || {
+        OAuthError::invalid_client(format!(
             "unknown client_id {:?}; check the client id you registered",
             credentials.client_id
-        )));
+        ))
     };
+    let mut client = db
+        .client(&credentials.client_id)
+        .await?
+        .ok_or_else(unknown)?;
+    // A secret that does not match the client as kept in memory may be the one just rotated on
+    // another instance: the client as stored decides (a failure costs this one read more).
+    if let (Some(hash), Some(secret)) = (&client.secret_hash, &credentials.secret)
+        && !crypto::verify_secret(secret, hash)
+    {
+        db.forget_client(&client.id);
+        client = db
+            .client(&credentials.client_id)
+            .await?
+            .ok_or_else(unknown)?;
+    }
     match (&client.secret_hash, &credentials.secret) {
         (Some(hash), Some(secret)) => {
             if !crypto::verify_secret(secret, hash) {

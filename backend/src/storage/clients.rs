@@ -166,6 +166,11 @@ impl Db {
         Ok(client)
     }
 
+    /// Drops client `id` from memory: the next [`Db::client`] reads it from the database.
+    pub fn forget_client(&self, id: &str) {
+        self.clients.forget(id);
+    }
+
     /// [`Db::client`] as stored now, in one round trip (a row per URI, or one with none): for
     /// a change that starts from the client, which must not start from an older copy.
     pub async fn stored_client(&self, id: &str) -> Result<Option<Client>> {

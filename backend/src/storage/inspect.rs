@@ -61,6 +61,19 @@ impl Db {
         Ok(Self::new(pool, std::time::Duration::from_secs(1)))
     }
 
+    /// Deletes the record that migration `version` was applied (not what it did): to the
+    /// servers on this database, the schema now lacks it.
+    pub async fn forget_migration(&self, version: i64) -> Result<()> {
+        dispatch!(self, |pool| sqlx::query(
+            "DELETE FROM _sqlx_migrations WHERE version = $1"
+        )
+        .bind(version)
+        .execute(pool)
+        .await
+        .map(drop))?;
+        Ok(())
+    }
+
     /// Every row of `table`, each as one line of its columns' values in text (`∅` for NULL),
     /// sorted, leaving out the columns named in `except`: two snapshots are equal exactly
     /// when no row was added, removed or changed. `table` must be one of this schema's tables.
@@ -199,6 +212,21 @@ pub async fn create_postgres_database(admin_url: &str) -> Result<String> {
     admin.close().await?;
     url.set_path(&name);
     Ok(url.to_string())
+}
+
+/// Takes PostgreSQL's strongest lock on `table` of the database `url` names, in a transaction
+/// left open: every statement touching the table waits until the returned connection is
+/// dropped (which ends the transaction). To the servers, the database has stalled.
+pub async fn lock_postgres_table(url: &str, table: &str) -> Result<sqlx::PgConnection> {
+    if !table.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+        return Err(Error::Database(format!("{table:?} is not a table name")));
+    }
+    let mut connection = sqlx::PgConnection::connect(url).await?;
+    sqlx::query("BEGIN").execute(&mut connection).await?;
+    sqlx::query(&format!("LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
+        .execute(&mut connection)
+        .await?;
+    Ok(connection)
 }
 
 /// Forbids (or allows again) new connections to the PostgreSQL database `url` names and

@@ -153,6 +153,9 @@ impl Settings {
     }
 }
 
+/// How long a readiness probe waits for the database (its connection, then its statement).
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
 #[derive(Clone, Debug)]
 enum Pool {
     Sqlite(SqlitePool),
@@ -167,6 +170,10 @@ pub struct Db {
     revoked: Arc<revocations::Replica>,
     /// Clients read recently (see [`Db::client`]).
     clients: Arc<clients::ClientCache>,
+    /// One connection of its own for readiness probes (see [`Db::missing_migrations`]), so
+    /// that a probe neither waits behind requests nor holds one of theirs; `None` on a handle
+    /// opened for inspection.
+    probe: Option<Pool>,
 }
 
 /// Why a storage operation failed, as the code above the seam needs to tell cases apart.
@@ -381,8 +388,18 @@ impl Db {
                 ));
             }
         };
-        let db = Self::new(pool, settings.revocation_sync);
+        let mut db = Self::new(pool, settings.revocation_sync);
         db.migrate().await?;
+        let probing = Settings {
+            max_connections: 1,
+            acquire_timeout: PROBE_TIMEOUT,
+            statement_timeout: PROBE_TIMEOUT,
+            ..settings.clone()
+        };
+        db.probe = Some(match db.engine() {
+            Engine::Sqlite => Pool::Sqlite(connect_sqlite(&probing).await?),
+            Engine::Postgres => Pool::Postgres(connect_postgres(&probing).await?),
+        });
         Ok(db)
     }
 
@@ -392,6 +409,7 @@ impl Db {
             pool,
             revoked: Arc::new(revocations::Replica::new(revocation_sync)),
             clients: Arc::new(clients::ClientCache::new(revocation_sync)),
+            probe: None,
         }
     }
 
@@ -406,6 +424,27 @@ impl Db {
         })
     }
 
+    /// The migrations this build knows that the database has not applied: none once
+    /// [`Db::connect`] has run, unless the schema was changed behind the server's back (or an
+    /// older build migrated it since). Read on the readiness probe's own connection, which
+    /// waits at most [`PROBE_TIMEOUT`] to be had and (PostgreSQL) for the statement.
+    pub async fn missing_migrations(&self) -> Result<Vec<i64>> {
+        const SQL: &str = "SELECT version FROM _sqlx_migrations WHERE success";
+        let applied: Vec<i64> = match self.probe.as_ref().unwrap_or(&self.pool) {
+            Pool::Sqlite(pool) => sqlx::query_scalar(SQL).fetch_all(pool).await?,
+            Pool::Postgres(pool) => sqlx::query_scalar(SQL).fetch_all(pool).await?,
+        };
+        let known = match &self.pool {
+            Pool::Sqlite(_) => &SQLITE_MIGRATIONS,
+            Pool::Postgres(_) => &POSTGRES_MIGRATIONS,
+        };
+        Ok(known
+            .iter()
+            .map(|migration| migration.version)
+            .filter(|version| !applied.contains(version))
+            .collect())
+    }
+
     pub fn engine(&self) -> Engine {
         match &self.pool {
             Pool::Sqlite(_) => Engine::Sqlite,
@@ -415,6 +454,11 @@ impl Db {
 
     /// Waits until in-flight statements finish and closes every connection.
     pub async fn close(&self) {
+        match &self.probe {
+            Some(Pool::Sqlite(pool)) => pool.close().await,
+            Some(Pool::Postgres(pool)) => pool.close().await,
+            None => {}
+        }
         dispatch!(self, |pool| pool.close().await)
     }
 }

@@ -61,6 +61,17 @@ pub fn on_postgres() -> bool {
     std::env::var("TEST_DATABASE").as_deref() == Ok("postgres")
 }
 
+/// A built browser app (an `index.html`) in a directory of its own, for `--app-dir`.
+pub fn built_app() -> tempfile::TempDir {
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dist.path().join("index.html"),
+        "<!DOCTYPE html><title>app</title>",
+    )
+    .unwrap();
+    dist
+}
+
 pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let api_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -83,9 +94,12 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
         app.clone(),
         "--database-url".into(),
         database_url.clone(),
-        "--app-dir".into(),
-        dir.path().join("no-app").display().to_string(),
     ];
+    // No browser app, unless the test brings one.
+    if !extra.contains(&"--app-dir") {
+        args.push("--app-dir".into());
+        args.push(dir.path().join("no-app").display().to_string());
+    }
     args.extend(extra.iter().map(|s| (*s).to_owned()));
     let config = Config::try_parse_from(args).unwrap();
     let clock = Clock::system();

@@ -16,6 +16,7 @@ mod bff;
 mod consent;
 mod cors;
 mod discovery;
+mod health;
 mod keys;
 mod refresh;
 mod resilience;

@@ -7,7 +7,7 @@ use backend::storage::inspect;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{SERVICE, SERVICE_SECRET, on_postgres, spawn_app_with};
+use crate::helpers::{SERVICE, SERVICE_SECRET, built_app, on_postgres, spawn_app_with};
 
 #[tokio::test]
 async fn a_database_that_goes_away_gives_503s_and_recovery_needs_no_restart() {
@@ -20,7 +20,16 @@ async fn a_database_that_goes_away_gives_503s_and_recovery_needs_no_restart() {
     let admin_url = std::env::var("TEST_POSTGRES_URL").unwrap();
     // Clients are kept in memory for one revocation read interval: the shortest, so that the
     // copies have aged out before the requests below.
-    let app = spawn_app_with(&["--db-acquire-timeout", "1", "--revocation-sync-ms", "50"]).await;
+    let dist = built_app();
+    let app = spawn_app_with(&[
+        "--db-acquire-timeout",
+        "1",
+        "--revocation-sync-ms",
+        "50",
+        "--app-dir",
+        dist.path().to_str().unwrap(),
+    ])
+    .await;
     let token = app.service_token().await;
     let user = app.user_token().await;
     let products = app.get_api("/api/products", Some(&token)).await;
@@ -83,6 +92,22 @@ async fn a_database_that_goes_away_gives_503s_and_recovery_needs_no_restart() {
     assert_eq!(hello.status(), StatusCode::OK);
     let jwks = app.http.get(app.url("/jwks.json")).send().await.unwrap();
     assert_eq!(jwks.status(), StatusCode::OK);
+    // Alive, not ready: a load balancer sends no more traffic here, and nothing restarts it.
+    let alive = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(alive.status(), StatusCode::OK);
+    let started = std::time::Instant::now();
+    let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "answered in time"
+    );
+    let body: Value = ready.json().await.unwrap();
+    assert_eq!(body["checks"]["database"]["ready"], false, "{body}");
+    let problem = body["checks"]["database"]["problem"].as_str().unwrap();
+    assert!(problem.contains("database"), "{problem}");
+    assert!(!problem.contains(&app.database_url), "{problem}");
+    assert_eq!(body["checks"]["app"]["ready"], true, "{body}");
 
     // Back: the same server serves again.
     inspect::set_postgres_database_reachable(&admin_url, &app.database_url, true)
@@ -104,4 +129,6 @@ async fn a_database_that_goes_away_gives_503s_and_recovery_needs_no_restart() {
     assert_eq!(r.status(), StatusCode::OK);
     let tokens = app.user_tokens("openid offline_access").await;
     assert!(tokens["refresh_token"].is_string(), "logins work again");
+    let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK, "ready again");
 }

@@ -920,6 +920,57 @@ async fn refused_at_once(svc: &Service, at: At, token: &str, accepted: &str) {
     assert!(why.contains("revoked"), "{why}");
 }
 
+/// Instances keep clients in memory for one revocation read interval. A secret rotated at one
+/// works at the other at once (a secret that does not match the copy there sends it to the
+/// database), and the old one is refused there within the delay, as a revocation is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_secret_rotated_at_one_instance_works_at_the_other_at_once() {
+    let (svc, instances) = two_instances(&[]).await;
+    let admin = admin_api_token(instances.site(B)).await;
+    // Both instances hold demo-service in memory now.
+    svc.service_token(A).await;
+    svc.service_token(B).await;
+
+    let rotated = svc
+        .http
+        .post(svc.api(A, "/admin/clients/demo-service/secret"))
+        .header("authorization", format!("Token {admin}"))
+        .send()
+        .await
+        .unwrap();
+    let since = Instant::now();
+    let (status, body) = json_of(rotated).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let secret = text(&body, "client_secret");
+
+    let (status, body) = json_of(svc.client_credentials(B, &secret).await).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the new secret at the other instance: {body}"
+    );
+    let (status, body) = json_of(svc.client_credentials(A, SERVICE_SECRET).await).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the old one where it was rotated: {body}"
+    );
+    loop {
+        let r = svc.client_credentials(B, SERVICE_SECRET).await;
+        if r.status() == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert!(
+            since.elapsed() < REVOCATION_DELAY + Duration::from_secs(1),
+            "the old secret still works at the other instance after {} ms",
+            since.elapsed().as_millis()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, _) = json_of(svc.client_credentials(A, &secret).await).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revocation_at_one_instance_is_refused_at_the_other_within_the_delay() {
     let (svc, _instances) = two_instances(&[]).await;

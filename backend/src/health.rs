@@ -1,0 +1,235 @@
+//! `GET /healthz` and `GET /readyz`, for a load balancer or an orchestrator to probe.
+//!
+//! `/healthz` says the process is alive and answering, and checks nothing else: a failing
+//! liveness probe restarts the process, which would not bring a database back. `/readyz` says
+//! whether this instance can serve now: its database answers in time, every migration this
+//! build knows is applied, its signing keys were reloaded from the database as often as they
+//! should be, and the browser app it serves was built. A probe is one read on a connection of
+//! its own, is never rate-limited, and names what is not ready without any detail a stranger
+//! could use (a change is logged at `warn` with the causes).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+
+use crate::keys::rotation;
+use crate::state::AppState;
+use crate::storage::PROBE_TIMEOUT;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+}
+
+async fn healthz() -> Json<Liveness> {
+    Json(Liveness { status: "alive" })
+}
+
+#[derive(Debug, Serialize)]
+struct Liveness {
+    status: &'static str,
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    let readiness = readiness(&state).await;
+    state.readiness.saw(&readiness);
+    let status = if readiness.is_ready() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(readiness)).into_response()
+}
+
+/// `/readyz`'s answer: `ready` or `not_ready`, and each check.
+#[derive(Debug, Serialize)]
+pub struct Readiness {
+    pub status: &'static str,
+    pub checks: BTreeMap<&'static str, Check>,
+}
+
+/// One check: whether it passed, and if not, what is wrong in one sentence.
+#[derive(Debug, Serialize)]
+pub struct Check {
+    pub ready: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+impl Check {
+    fn passed() -> Self {
+        Self {
+            ready: true,
+            problem: None,
+        }
+    }
+
+    fn failed(problem: impl Into<String>) -> Self {
+        Self {
+            ready: false,
+            problem: Some(problem.into()),
+        }
+    }
+}
+
+impl Readiness {
+    pub fn is_ready(&self) -> bool {
+        self.checks.values().all(|check| check.ready)
+    }
+}
+
+/// Runs every check of `/readyz`: one read of the database, on a connection of its own (see
+/// `storage::Db::missing_migrations`), the rest from memory.
+pub async fn readiness(state: &AppState) -> Readiness {
+    let mut checks = BTreeMap::new();
+    let (database, migrations) = database_checks(state).await;
+    checks.insert("database", database);
+    checks.insert("migrations", migrations);
+    checks.insert("signing_keys", signing_check(state));
+    checks.insert("app", app_check(state));
+    let status = if checks.values().all(|check| check.ready) {
+        "ready"
+    } else {
+        "not_ready"
+    };
+    Readiness { status, checks }
+}
+
+/// Whether the database answers in time, and has every migration of this build.
+async fn database_checks(state: &AppState) -> (Check, Check) {
+    // The probe's connection gives up after PROBE_TIMEOUT; this is only a safety net.
+    let limit = PROBE_TIMEOUT + Duration::from_secs(1);
+    let missing = match tokio::time::timeout(limit, state.db.missing_migrations()).await {
+        Ok(Ok(missing)) => missing,
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "readiness: reading the applied migrations failed");
+            let problem = if e.is_unavailable() {
+                format!(
+                    "the database is unreachable or did not answer within {} s",
+                    PROBE_TIMEOUT.as_secs()
+                )
+            } else {
+                "the database answered with an error (see the server log)".into()
+            };
+            return (Check::failed(problem), Check::failed(NOT_CHECKED));
+        }
+        Err(_) => {
+            let problem = format!("the database did not answer within {} s", limit.as_secs());
+            return (Check::failed(problem), Check::failed(NOT_CHECKED));
+        }
+    };
+    let migrations = if missing.is_empty() {
+        Check::passed()
+    } else {
+        let versions: Vec<String> = missing.iter().map(i64::to_string).collect();
+        Check::failed(format!(
+            "migrations {} of this build are not applied; restart the server to apply them",
+            versions.join(", ")
+        ))
+    };
+    (Check::passed(), migrations)
+}
+
+const NOT_CHECKED: &str = "not checked: the database did not answer";
+
+/// The keys in use were compared with the stored ones (and replaced if a rotation here or
+/// elsewhere changed them) within two reload intervals: one reload may come late, not two.
+/// Judged on this instance's own monotonic clock, so that no clock elsewhere matters.
+fn signing_check(state: &AppState) -> Check {
+    let every = rotation::reload_interval(&state.config);
+    let ago = state.keys.checked_ago();
+    if ago <= every * 2 {
+        Check::passed()
+    } else {
+        Check::failed(format!(
+            "the signing keys were last reloaded {} s ago; they are reloaded every {} s, so \
+             reloading fails (see the server log)",
+            ago.as_secs(),
+            every.as_secs()
+        ))
+    }
+}
+
+/// The browser app was built when this instance started: its origin serves what it found then
+/// (the content security policy names the app's inline script by its hash).
+fn app_check(state: &AppState) -> Check {
+    if state.app_built {
+        Check::passed()
+    } else {
+        Check::failed(
+            "the browser app was not built when this instance started; build it (trunk build, \
+             or scripts/run.sh) and restart",
+        )
+    }
+}
+
+/// What the last probe found, to log a change once: not ready at `warn` with every problem
+/// (the body says less), ready again at `info`.
+#[derive(Debug, Default)]
+pub struct Seen(AtomicU8);
+
+// 0: no probe yet.
+const READY: u8 = 1;
+const NOT_READY: u8 = 2;
+
+impl Seen {
+    fn saw(&self, readiness: &Readiness) {
+        let now = if readiness.is_ready() {
+            READY
+        } else {
+            NOT_READY
+        };
+        let before = self.0.swap(now, Ordering::Relaxed);
+        if before == now {
+            return;
+        }
+        if now == NOT_READY {
+            let problems: Vec<String> = readiness
+                .checks
+                .iter()
+                .filter_map(|(name, check)| Some(format!("{name}: {}", check.problem.as_ref()?)))
+                .collect();
+            tracing::warn!(problems = %problems.join("; "), "not ready");
+        } else if before == NOT_READY {
+            tracing::info!("ready again");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::testing;
+
+    #[tokio::test]
+    async fn ready_with_the_app_built_at_start_and_not_without() {
+        let dist = tempfile::tempdir().unwrap();
+        std::fs::write(dist.path().join("index.html"), "<html></html>").unwrap();
+        let built = dist.path().to_str().unwrap();
+        let (state, _dir) = testing::demo_state(&["--app-dir", built]).await;
+        let ready = readiness(&state).await;
+        assert!(ready.is_ready(), "{ready:?}");
+        assert_eq!(ready.status, "ready");
+        assert_eq!(ready.checks.len(), 4);
+
+        let (state, _dir) = testing::demo_state(&["--app-dir", "/nonexistent/dist"]).await;
+        let unbuilt = readiness(&state).await;
+        assert_eq!(unbuilt.status, "not_ready");
+        for name in ["database", "migrations", "signing_keys"] {
+            assert!(unbuilt.checks[name].ready, "{name}: {unbuilt:?}");
+        }
+        let app = &unbuilt.checks["app"];
+        assert!(!app.ready);
+        let problem = app.problem.as_deref().unwrap();
+        assert!(problem.contains("not built"), "{problem}");
+        assert!(!problem.contains("/nonexistent"), "no path: {problem}");
+    }
+}
