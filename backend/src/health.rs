@@ -3,10 +3,10 @@
 //! `/healthz` says the process is alive and answering, and checks nothing else: a failing
 //! liveness probe restarts the process, which would not bring a database back. `/readyz` says
 //! whether this instance can serve now: its database answers in time, every migration this
-//! build knows is applied, its signing keys were reloaded from the database as often as they
-//! should be, and the browser app it serves was built. A probe is one read on a connection of
-//! its own, is never rate-limited, and names what is not ready without any detail a stranger
-//! could use (a change is logged at `warn` with the causes).
+//! build knows is applied, and its signing keys were reloaded from the database as often as
+//! they should be; it also says whether it serves the browser app. A probe is one read on a
+//! connection of its own, is never rate-limited, and names what is not ready without any
+//! detail a stranger could use (a change is logged at `warn` with the causes).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -62,6 +62,12 @@ pub struct Check {
     pub ready: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+    /// What a passing check is worth knowing about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<&'static str>,
+    /// The cause behind `problem`, for the server log only.
+    #[serde(skip)]
+    cause: Option<String>,
 }
 
 impl Check {
@@ -69,6 +75,8 @@ impl Check {
         Self {
             ready: true,
             problem: None,
+            note: None,
+            cause: None,
         }
     }
 
@@ -76,7 +84,14 @@ impl Check {
         Self {
             ready: false,
             problem: Some(problem.into()),
+            note: None,
+            cause: None,
         }
+    }
+
+    fn because(mut self, cause: impl std::fmt::Display) -> Self {
+        self.cause = Some(cause.to_string());
+        self
     }
 }
 
@@ -110,7 +125,6 @@ async fn database_checks(state: &AppState) -> (Check, Check) {
     let missing = match tokio::time::timeout(limit, state.db.missing_migrations()).await {
         Ok(Ok(missing)) => missing,
         Ok(Err(e)) => {
-            tracing::debug!(error = %e, "readiness: reading the applied migrations failed");
             let problem = if e.is_unavailable() {
                 format!(
                     "the database is unreachable or did not answer within {} s",
@@ -119,7 +133,10 @@ async fn database_checks(state: &AppState) -> (Check, Check) {
             } else {
                 "the database answered with an error (see the server log)".into()
             };
-            return (Check::failed(problem), Check::failed(NOT_CHECKED));
+            return (
+                Check::failed(problem).because(e),
+                Check::failed(NOT_CHECKED),
+            );
         }
         Err(_) => {
             let problem = format!("the database did not answer within {} s", limit.as_secs());
@@ -158,17 +175,18 @@ fn signing_check(state: &AppState) -> Check {
     }
 }
 
-/// The browser app was built when this instance started: its origin serves what it found then
-/// (the content security policy names the app's inline script by its hash).
+/// The browser app: served as it was found at start (the content security policy names its
+/// inline script by its hash). Without a built app only the API runs, which is a deployment of
+/// its own, not a fault: the check passes, and says so.
 fn app_check(state: &AppState) -> Check {
-    if state.app_built {
-        Check::passed()
-    } else {
-        Check::failed(
-            "the browser app was not built when this instance started; build it (trunk build, \
-             or scripts/run.sh) and restart",
-        )
+    let mut check = Check::passed();
+    if !state.app_built {
+        check.note = Some(
+            "no browser app was built when this instance started: only the API is served \
+             (build it with trunk build, or scripts/run.sh, and restart to serve it)",
+        );
     }
+    check
 }
 
 /// What the last probe found, to log a change once: not ready at `warn` with every problem
@@ -195,7 +213,13 @@ impl Seen {
             let problems: Vec<String> = readiness
                 .checks
                 .iter()
-                .filter_map(|(name, check)| Some(format!("{name}: {}", check.problem.as_ref()?)))
+                .filter_map(|(name, check)| {
+                    let problem = check.problem.as_ref()?;
+                    Some(match &check.cause {
+                        Some(cause) => format!("{name}: {problem} ({cause})"),
+                        None => format!("{name}: {problem}"),
+                    })
+                })
                 .collect();
             tracing::warn!(problems = %problems.join("; "), "not ready");
         } else if before == NOT_READY {
@@ -210,7 +234,7 @@ mod tests {
     use crate::state::testing;
 
     #[tokio::test]
-    async fn ready_with_the_app_built_at_start_and_not_without() {
+    async fn ready_with_or_without_the_app_and_saying_which() {
         let dist = tempfile::tempdir().unwrap();
         std::fs::write(dist.path().join("index.html"), "<html></html>").unwrap();
         let built = dist.path().to_str().unwrap();
@@ -221,15 +245,10 @@ mod tests {
         assert_eq!(ready.checks.len(), 4);
 
         let (state, _dir) = testing::demo_state(&["--app-dir", "/nonexistent/dist"]).await;
-        let unbuilt = readiness(&state).await;
-        assert_eq!(unbuilt.status, "not_ready");
-        for name in ["database", "migrations", "signing_keys"] {
-            assert!(unbuilt.checks[name].ready, "{name}: {unbuilt:?}");
-        }
-        let app = &unbuilt.checks["app"];
-        assert!(!app.ready);
-        let problem = app.problem.as_deref().unwrap();
-        assert!(problem.contains("not built"), "{problem}");
-        assert!(!problem.contains("/nonexistent"), "no path: {problem}");
+        let api_only = readiness(&state).await;
+        assert!(api_only.is_ready(), "only the API is served: {api_only:?}");
+        let note = api_only.checks["app"].note.unwrap();
+        assert!(note.contains("only the API"), "{note}");
+        assert!(!note.contains("/nonexistent"), "no path: {note}");
     }
 }

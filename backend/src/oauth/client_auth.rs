@@ -35,8 +35,9 @@ struct Credentials {
 /// Identifies and authenticates the client of a token, revocation or introspection request,
 /// under the rate limits on failures per address and per client id (counted in the database,
 /// so across every instance). A throttled request is refused before any lookup or hashing; a
-/// failure costs one SHA-256 at most (client secrets are high-entropy, see
-/// `crypto::sha256_hex`), and an unknown client costs no hash at all.
+/// failure costs two SHA-256 at most (client secrets are high-entropy, see
+/// `crypto::sha256_hex`) and a read of the client as stored, and an unknown client costs no
+/// hash at all.
 pub async fn authenticate(
     state: &AppState,
     peer: IpAddr,
@@ -67,7 +68,7 @@ pub async fn authenticate(
     {
         return Err(too_many(wait));
     }
-    // Checked, then counted only on failure: a verification is one SHA-256 (see
+    // Checked, then counted only on failure: a verification is a SHA-256 or two (see
     // `crypto::sha256_hex`), so requests in flight add little, and honest parallel requests
     // never use up the allowance.
     let result = match credentials {
@@ -122,15 +123,19 @@ async fn verify(db: &Db, credentials: &Credentials) -> Result<(Client, AuthMetho
         .await?
         .ok_or_else(unknown)?;
     // A secret that does not match the client as kept in memory may be the one just rotated on
-    // another instance: the client as stored decides (a failure costs this one read more).
+    // another instance: the client as stored decides (a failure costs this one read more), and
+    // replaces the copy only if the secret did change.
     if let (Some(hash), Some(secret)) = (&client.secret_hash, &credentials.secret)
         && !crypto::verify_secret(secret, hash)
     {
-        db.forget_client(&client.id);
-        client = db
-            .client(&credentials.client_id)
+        let stored = db
+            .stored_client(&credentials.client_id)
             .await?
             .ok_or_else(unknown)?;
+        if stored.secret_hash != client.secret_hash {
+            db.forget_client(&client.id);
+        }
+        client = stored;
     }
     match (&client.secret_hash, &credentials.secret) {
         (Some(hash), Some(secret)) => {

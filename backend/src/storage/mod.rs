@@ -172,7 +172,7 @@ pub struct Db {
     clients: Arc<clients::ClientCache>,
     /// One connection of its own for readiness probes (see [`Db::missing_migrations`]), so
     /// that a probe neither waits behind requests nor holds one of theirs; `None` on a handle
-    /// opened for inspection.
+    /// opened for inspection, and for an in-memory SQLite database.
     probe: Option<Pool>,
 }
 
@@ -390,16 +390,7 @@ impl Db {
         };
         let mut db = Self::new(pool, settings.revocation_sync);
         db.migrate().await?;
-        let probing = Settings {
-            max_connections: 1,
-            acquire_timeout: PROBE_TIMEOUT,
-            statement_timeout: PROBE_TIMEOUT,
-            ..settings.clone()
-        };
-        db.probe = Some(match db.engine() {
-            Engine::Sqlite => Pool::Sqlite(connect_sqlite(&probing).await?),
-            Engine::Postgres => Pool::Postgres(connect_postgres(&probing).await?),
-        });
+        db.probe = probe_pool(db.engine(), &settings.url)?;
         Ok(db)
     }
 
@@ -461,6 +452,40 @@ impl Db {
         }
         dispatch!(self, |pool| pool.close().await)
     }
+}
+
+/// The readiness probes' pool: one connection, opened when a probe first needs it (so neither
+/// the start nor the command line waits for it), which waits at most [`PROBE_TIMEOUT`] to be
+/// had and (PostgreSQL) for a statement. `None` for an in-memory SQLite database, which only
+/// the main pool can see.
+fn probe_pool(engine: Engine, url: &str) -> Result<Option<Pool>> {
+    Ok(Some(match engine {
+        Engine::Sqlite => {
+            if url.contains(":memory:") || url.contains("mode=memory") {
+                return Ok(None);
+            }
+            let options = SqliteConnectOptions::from_str(url)?.busy_timeout(PROBE_TIMEOUT);
+            Pool::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(PROBE_TIMEOUT)
+                    .connect_lazy_with(options),
+            )
+        }
+        Engine::Postgres => {
+            let timeout_ms = PROBE_TIMEOUT.as_millis().to_string();
+            let options = PgConnectOptions::from_str(url)?
+                .application_name("api-access-management-probe")
+                .options([("statement_timeout", timeout_ms.as_str())]);
+            Pool::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(PROBE_TIMEOUT)
+                    .test_before_acquire(true)
+                    .connect_lazy_with(options),
+            )
+        }
+    }))
 }
 
 async fn connect_sqlite(settings: &Settings) -> Result<SqlitePool> {
