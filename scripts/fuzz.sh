@@ -12,9 +12,10 @@
 # sanitizer-coverage passes libFuzzer needs); RUSTC_BOOTSTRAP=1 lets stable accept them, so no
 # nightly toolchain is needed. No sanitizer (`-s none`): the workspace forbids unsafe code, so
 # AddressSanitizer would find nothing in our code and halve the speed; overflow checks and debug
-# assertions are on (fuzz/Cargo.toml). The signature checks run in AWS-LC's C code (through
-# jsonwebtoken's aws-lc-rs backend), built without coverage instrumentation: the targets
-# exercise it, but neither guide the fuzzer inside it nor check its memory safety. libFuzzer is C++ and needs a C++ compiler (g++).
+# assertions are on (fuzz/Cargo.toml). Signatures are made and checked in AWS-LC's C code
+# (aws-lc-rs, directly and through jsonwebtoken), built without coverage instrumentation: the
+# targets exercise it, but neither guide the fuzzer inside it nor check its memory safety.
+# libFuzzer is C++ and needs a C++ compiler (g++).
 #
 # Builds go to fuzz/target (never the workspace's target/). Corpora live in fuzz/corpus/<target>:
 # the hand-written seed-* files are committed, what the fuzzer adds stays local (fuzz/.gitignore).

@@ -299,7 +299,7 @@ setup_build_tools() {
     fail "cargo not found: install Rust with rustup (https://rustup.rs)"
     return 1
   }
-  [ -n "$WASM_MODE" ] || setup_wasm_toolchain || return 1
+  setup_wasm_toolchain || return 1
   # One after the other: built side by side with the backend, on two cores, the first run
   # took longer, not shorter (README, "How fast").
   setup_trunk || return 1

@@ -110,12 +110,14 @@ pub async fn readiness(state: &AppState) -> Readiness {
     checks.insert("migrations", migrations);
     checks.insert("signing_keys", signing_check(state));
     checks.insert("app", app_check(state));
-    let status = if checks.values().all(|check| check.ready) {
-        "ready"
-    } else {
-        "not_ready"
+    let mut readiness = Readiness {
+        status: "ready",
+        checks,
     };
-    Readiness { status, checks }
+    if !readiness.is_ready() {
+        readiness.status = "not_ready";
+    }
+    readiness
 }
 
 /// Whether the database answers in time, and has every migration of this build.

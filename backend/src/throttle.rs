@@ -79,21 +79,17 @@ impl Throttle {
         let hit = db
             .rate_limit_hit(self.name, key, now_us, self.interval_us(), self.slack_us())
             .await?;
-        let full_at_us = match hit {
-            Hit::Counted { full_at_us } | Hit::Refused { full_at_us } => full_at_us,
-        };
-        let verdict = match hit {
+        Ok(match hit {
             Hit::Counted { full_at_us } => match self.verdict(Some(full_at_us), now_us) {
-                Verdict::Refused(_) => Verdict::LastAllowed,
-                _ => Verdict::Allowed,
+                Verdict::Refused(_) => (Verdict::LastAllowed, full_at_us),
+                _ => (Verdict::Allowed, full_at_us),
             },
             Hit::Refused { full_at_us } => match self.verdict(Some(full_at_us), now_us) {
-                Verdict::Refused(wait) => Verdict::Refused(wait),
+                Verdict::Refused(wait) => (Verdict::Refused(wait), full_at_us),
                 // Freed between the refusal and the read: say "try again now".
-                _ => Verdict::Refused(Duration::from_millis(1)),
+                _ => (Verdict::Refused(Duration::from_millis(1)), full_at_us),
             },
-        };
-        Ok((verdict, full_at_us))
+        })
     }
 
     /// Gives back one event counted by [`Throttle::hit`] (an attempt reserved before the
@@ -185,10 +181,7 @@ impl Refusing {
         let mut guard = self.known.write().unwrap_or_else(PoisonError::into_inner);
         let Some(known) = guard.as_mut() else { return };
         if known.values().map(HashMap::len).sum::<usize>() >= KEPT_KEYS_AT_MOST {
-            tracing::warn!(
-                "more than {KEPT_KEYS_AT_MOST} client-authentication keys are being refused; \
-                 reading them from the database from now on"
-            );
+            too_many_refused();
             *guard = None;
             return;
         }
@@ -203,6 +196,13 @@ impl Refusing {
 
 /// The most refused client-authentication keys kept in memory (each costs well under 200 bytes).
 const KEPT_KEYS_AT_MOST: usize = 100_000;
+
+fn too_many_refused() {
+    tracing::warn!(
+        "more than {KEPT_KEYS_AT_MOST} client-authentication keys are being refused; reading \
+         them from the database until the next start"
+    );
+}
 
 impl Throttles {
     /// The limits at `rates`. Until [`Throttles::load`], every check reads the database.
@@ -309,10 +309,7 @@ impl Throttles {
         let over = limits.map(|limit| (limit.name, now_us.saturating_add(limit.slack_us())));
         let refused = db.rate_limits_over(&over).await?;
         if refused.len() >= KEPT_KEYS_AT_MOST {
-            tracing::warn!(
-                "more than {KEPT_KEYS_AT_MOST} client-authentication keys are being refused; \
-                 reading them from the database"
-            );
+            too_many_refused();
             return Ok(());
         }
         let mut known = Known::new();
@@ -359,6 +356,16 @@ mod tests {
     }
 
     const T0: i64 = 1_000_000;
+
+    /// Two failed client authentications per client (from one address) a minute.
+    fn client_auth_rates() -> Rates {
+        Rates {
+            login_failures_per_user: "5/300".parse().unwrap(),
+            login_attempts_per_address: "30/60".parse().unwrap(),
+            client_auth_failures_per_client: "2/60".parse().unwrap(),
+            client_auth_failures_per_address: "30/60".parse().unwrap(),
+        }
+    }
 
     #[tokio::test]
     async fn allows_a_burst_then_one_per_interval() {
@@ -479,12 +486,7 @@ mod tests {
     #[tokio::test]
     async fn the_client_auth_check_reads_both_limits_without_counting() {
         let (db, _dir) = db().await;
-        let rates = Rates {
-            login_failures_per_user: "5/300".parse().unwrap(),
-            login_attempts_per_address: "30/60".parse().unwrap(),
-            client_auth_failures_per_client: "2/60".parse().unwrap(),
-            client_auth_failures_per_address: "30/60".parse().unwrap(),
-        };
+        let rates = client_auth_rates();
         let throttles = Throttles::new(&rates);
         let key = "svc 192.0.2.7";
         for _ in 0..3 {
@@ -528,12 +530,7 @@ mod tests {
     #[tokio::test]
     async fn on_sqlite_the_refused_client_keys_are_kept_in_memory() {
         let (db, _dir) = db().await;
-        let rates = Rates {
-            login_failures_per_user: "5/300".parse().unwrap(),
-            login_attempts_per_address: "30/60".parse().unwrap(),
-            client_auth_failures_per_client: "2/60".parse().unwrap(),
-            client_auth_failures_per_address: "30/60".parse().unwrap(),
-        };
+        let rates = client_auth_rates();
         let (address, key) = ("192.0.2.7", Some("svc 192.0.2.7"));
         let check = async |throttles: &Throttles, now_us| {
             throttles

@@ -126,17 +126,15 @@ impl Signer {
         URL_SAFE_NO_PAD.encode_string(serde_json::to_vec(claims)?, &mut jws);
         let signature = self.signature(jws.as_bytes())?;
         jws.push('.');
-        jws.push_str(&signature);
+        URL_SAFE_NO_PAD.encode_string(signature.as_ref(), &mut jws);
         Ok(jws)
     }
 
-    /// The signature of `input`, base64url-encoded.
-    fn signature(&self, input: &[u8]) -> Result<String, SigningError> {
-        let signature = self
-            .key_pair
+    /// The signature of `input` (64 bytes).
+    fn signature(&self, input: &[u8]) -> Result<aws_lc_rs::signature::Signature, SigningError> {
+        self.key_pair
             .sign(&SystemRandom::new(), input)
-            .map_err(|_| SigningError::Signature)?;
-        Ok(URL_SAFE_NO_PAD.encode(signature.as_ref()))
+            .map_err(|_| SigningError::Signature)
     }
 }
 
@@ -199,9 +197,9 @@ impl KeySet {
 
     /// The ES256 signature of a JWS signing input (`BASE64URL(header) . BASE64URL(claims)`) by
     /// the current key, base64url-encoded: for tokens whose header and claims are written by
-    /// hand (the fuzz targets and the attack tests).
+    /// hand (the fuzz targets).
     pub fn sign_input(&self, input: &[u8]) -> Result<String, SigningError> {
-        self.signer.signature(input)
+        Ok(URL_SAFE_NO_PAD.encode(self.signer.signature(input)?.as_ref()))
     }
 
     /// A compact JWS of `claims` (RFC 7515 §7.1) signed ES256 by the current key, which the

@@ -473,10 +473,8 @@ fn probe_pool(engine: Engine, url: &str) -> Result<Option<Pool>> {
             )
         }
         Engine::Postgres => {
-            let timeout_ms = PROBE_TIMEOUT.as_millis().to_string();
-            let options = PgConnectOptions::from_str(url)?
-                .application_name("api-access-management-probe")
-                .options([("statement_timeout", timeout_ms.as_str())]);
+            let options = postgres_options(url, PROBE_TIMEOUT)?
+                .application_name("api-access-management-probe");
             Pool::Postgres(
                 PgPoolOptions::new()
                     .max_connections(1)
@@ -511,11 +509,16 @@ async fn connect_sqlite(settings: &Settings) -> Result<SqlitePool> {
         .await?)
 }
 
-async fn connect_postgres(settings: &Settings) -> Result<PgPool> {
-    let timeout_ms = settings.statement_timeout.as_millis().to_string();
-    let options = PgConnectOptions::from_str(&settings.url)?
+/// How this server connects to PostgreSQL: named, with a bound on every statement.
+fn postgres_options(url: &str, statement_timeout: Duration) -> Result<PgConnectOptions> {
+    let timeout_ms = statement_timeout.as_millis().to_string();
+    Ok(PgConnectOptions::from_str(url)?
         .application_name("api-access-management")
-        .options([("statement_timeout", timeout_ms.as_str())]);
+        .options([("statement_timeout", timeout_ms.as_str())]))
+}
+
+async fn connect_postgres(settings: &Settings) -> Result<PgPool> {
+    let options = postgres_options(&settings.url, settings.statement_timeout)?;
     // One connection first, for the real reason when it fails (refused, unknown database,
     // wrong password, TLS), which a pool would only report as a timeout.
     let first = tokio::time::timeout(settings.acquire_timeout, options.connect())
