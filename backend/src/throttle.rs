@@ -74,20 +74,25 @@ impl Throttle {
         Ok(self.count(db, key, now_us).await?.0)
     }
 
-    /// [`Throttle::hit`], with the time the key's allowance is full again.
-    async fn count(&self, db: &Db, key: &str, now_us: i64) -> storage::Result<(Verdict, i64)> {
+    /// [`Throttle::hit`], with the time the key's allowance is full again and the time the
+    /// event was counted at (`now_us`, or later if the key's clock was already past it).
+    async fn count(&self, db: &Db, key: &str, now_us: i64) -> storage::Result<(Verdict, i64, i64)> {
         let hit = db
             .rate_limit_hit(self.name, key, now_us, self.interval_us(), self.slack_us())
             .await?;
         Ok(match hit {
-            Hit::Counted { full_at_us } => match self.verdict(Some(full_at_us), now_us) {
-                Verdict::Refused(_) => (Verdict::LastAllowed, full_at_us),
-                _ => (Verdict::Allowed, full_at_us),
+            Hit::Counted { full_at_us, at_us } => match self.verdict(Some(full_at_us), at_us) {
+                Verdict::Refused(_) => (Verdict::LastAllowed, full_at_us, at_us),
+                _ => (Verdict::Allowed, full_at_us, at_us),
             },
             Hit::Refused { full_at_us } => match self.verdict(Some(full_at_us), now_us) {
-                Verdict::Refused(wait) => (Verdict::Refused(wait), full_at_us),
+                Verdict::Refused(wait) => (Verdict::Refused(wait), full_at_us, now_us),
                 // Freed between the refusal and the read: say "try again now".
-                _ => (Verdict::Refused(Duration::from_millis(1)), full_at_us),
+                _ => (
+                    Verdict::Refused(Duration::from_millis(1)),
+                    full_at_us,
+                    now_us,
+                ),
             },
         })
     }
@@ -290,8 +295,8 @@ impl Throttles {
         let mut used_up = false;
         for (limit, key) in self.client_auth_keys(address, claimed) {
             let Some(key) = key else { continue };
-            let (verdict, full_at_us) = limit.count(db, key, now_us).await?;
-            self.refusing.note(limit, key, full_at_us, now_us);
+            let (verdict, full_at_us, at_us) = limit.count(db, key, now_us).await?;
+            self.refusing.note(limit, key, full_at_us, at_us);
             used_up |= verdict == Verdict::LastAllowed;
         }
         Ok(used_up)
@@ -481,6 +486,29 @@ mod tests {
             .filter(|v| !matches!(v, Verdict::Refused(_)))
             .count();
         assert_eq!(allowed, 5, "{verdicts:?}");
+    }
+
+    #[tokio::test]
+    async fn events_reaching_the_database_out_of_clock_order_use_it_up_once() {
+        let (db, _dir) = db().await;
+        let throttle = throttle("5/300");
+        // Five requests read the clock a few milliseconds apart and reach the database in
+        // another order: the one that read it last is counted first.
+        let verdicts = [T0 + 4_000, T0, T0 + 1_000, T0 + 2_000, T0 + 3_000].map(|at| {
+            let (db, throttle) = (db.clone(), throttle.clone());
+            async move { throttle.hit(&db, "user", at).await.unwrap() }
+        });
+        let mut seen = Vec::new();
+        for verdict in verdicts {
+            seen.push(verdict.await);
+        }
+        let last = seen.iter().filter(|v| **v == Verdict::LastAllowed).count();
+        assert_eq!(last, 1, "{seen:?}");
+        assert_eq!(seen[4], Verdict::LastAllowed, "{seen:?}");
+        assert!(matches!(
+            throttle.hit(&db, "user", T0).await.unwrap(),
+            Verdict::Refused(_)
+        ));
     }
 
     #[tokio::test]

@@ -9,8 +9,9 @@ use super::{Db, Result, dispatch};
 /// What counting one event did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Hit {
-    /// Counted; the key's allowance is now full again at `full_at_us`.
-    Counted { full_at_us: i64 },
+    /// Counted at `at_us` (the time asked for, or the latest time already counted for the key
+    /// if that is later); the key's allowance is now full again at `full_at_us`.
+    Counted { full_at_us: i64, at_us: i64 },
     /// Not counted: over the limit until the allowance reaches `full_at_us` (as stored).
     Refused { full_at_us: i64 },
 }
@@ -18,7 +19,10 @@ pub enum Hit {
 impl Db {
     /// Counts one event for (`limit`, `key`) at `now_us` if the allowance admits it, in one
     /// statement: an event is admitted while the stored time is at most `now_us + slack_us`,
-    /// and moves it `interval_us` later (from `now_us` at the earliest).
+    /// and moves it `interval_us` later (from `now_us` at the earliest). `now_us` is first
+    /// raised to the latest time already counted for the key, so the key's clock never runs
+    /// back when concurrent requests reach the database in another order than they read the
+    /// clock.
     pub async fn rate_limit_hit(
         &self,
         limit: &str,
@@ -27,13 +31,20 @@ impl Db {
         interval_us: i64,
         slack_us: i64,
     ) -> Result<Hit> {
-        let counted: Option<i64> = dispatch!(self, |pool| sqlx::query_scalar(
-            "INSERT INTO rate_limits (name, subject, full_at) VALUES ($1, $2, $3 + $4)
+        let counted: Option<(i64, i64)> = dispatch!(self, |pool| {
+            sqlx::query_as(
+            "INSERT INTO rate_limits (name, subject, full_at, seen_at) VALUES ($1, $2, $3 + $4, $3)
              ON CONFLICT (name, subject) DO UPDATE
-                 SET full_at = CASE WHEN rate_limits.full_at > $3 THEN rate_limits.full_at
-                                    ELSE $3 END + $4
-                 WHERE rate_limits.full_at <= $3 + $5
-             RETURNING full_at",
+                 SET full_at = CASE WHEN rate_limits.full_at > $3
+                                         AND rate_limits.full_at > rate_limits.seen_at
+                                    THEN rate_limits.full_at
+                                    WHEN rate_limits.seen_at > $3 THEN rate_limits.seen_at
+                                    ELSE $3 END + $4,
+                     seen_at = CASE WHEN rate_limits.seen_at > $3 THEN rate_limits.seen_at
+                                    ELSE $3 END
+                 WHERE rate_limits.full_at <= CASE WHEN rate_limits.seen_at > $3
+                                                   THEN rate_limits.seen_at ELSE $3 END + $5
+             RETURNING full_at, seen_at",
         )
         .bind(limit)
         .bind(key)
@@ -41,9 +52,10 @@ impl Db {
         .bind(interval_us)
         .bind(slack_us)
         .fetch_optional(pool)
-        .await)?;
-        if let Some(full_at_us) = counted {
-            return Ok(Hit::Counted { full_at_us });
+        .await
+        })?;
+        if let Some((full_at_us, at_us)) = counted {
+            return Ok(Hit::Counted { full_at_us, at_us });
         }
         let stored = self.rate_limit_state(limit, key).await?;
         Ok(Hit::Refused {
