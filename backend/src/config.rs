@@ -34,6 +34,12 @@ pub struct Config {
     #[arg(long, env = "APP_ADDR", default_value = "localhost:8080")]
     pub app_addr: String,
 
+    /// Where Prometheus scrapes `GET /metrics` (e.g. `127.0.0.1:9100`). Off unless set: the
+    /// metrics describe the server's traffic and clients, and get a listener of their own so
+    /// they are never on the public port by accident.
+    #[arg(long, env = "METRICS_ADDR")]
+    pub metrics_addr: Option<String>,
+
     /// The built browser app (`trunk build` writes it to `dist/`). Without it only the API runs.
     #[arg(long, env = "APP_DIR", default_value = "dist")]
     pub app_dir: PathBuf,

@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 pub use shared::admin::EventKind;
 
 use crate::clock::{Clock, Timestamp};
+use crate::metrics::EventCounters;
 use crate::storage::{Db, EventRow};
 
 const QUEUE: usize = 4096;
@@ -68,17 +69,25 @@ impl Event {
 pub struct EventLog {
     sender: mpsc::Sender<EventRow>,
     clock: Clock,
+    /// `security_events_total`, by kind.
+    counted: EventCounters,
 }
 
 impl EventLog {
     /// Starts the writer; it ends, after storing everything queued, once every handle is dropped.
-    pub fn start(db: Db, clock: Clock) -> (Self, JoinHandle<()>) {
+    pub fn start(db: Db, clock: Clock, counted: EventCounters) -> (Self, JoinHandle<()>) {
         let (sender, receiver) = mpsc::channel(QUEUE);
-        (Self { sender, clock }, tokio::spawn(write(db, receiver)))
+        let log = Self {
+            sender,
+            clock,
+            counted,
+        };
+        (log, tokio::spawn(write(db, receiver)))
     }
 
     pub async fn record(&self, event: Event) {
         let row = event.into_row(self.clock.now());
+        self.counted.count(row.kind.as_str());
         // The database is the record; the process log repeats it only when asked (RUST_LOG=debug),
         // so a token issued costs no formatted log line.
         tracing::debug!(kind = %row.kind, client_id = ?row.client_id, user = ?row.user_id, detail = %row.detail, "security event");

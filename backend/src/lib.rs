@@ -15,7 +15,8 @@
 //! - [`storage`]: every SQL statement, for SQLite and PostgreSQL, behind one [`storage::Db`].
 //! - [`throttle`]: the rate limits, counted in the database so instances share them.
 //! - [`events`]: the security event log.
-//! - [`health`]: `/healthz` and `/readyz`, for load balancers and orchestrators.
+//! - [`health`]: `/healthz` and `/readyz`, for load balancers and orchestrators, and
+//!   [`metrics`]: the Prometheus series, on a listener of their own.
 //! - [`cli`]: the administration commands (`backend users …`, `backend keys …`, …).
 //! - [`config`], [`clock`], [`client_addr`], [`demo`], [`crypto`], [`state`]: configuration,
 //!   the time every decision is made at, who a request comes from, demo data, the few
@@ -41,6 +42,7 @@ pub mod demo;
 pub mod events;
 pub mod health;
 pub mod keys;
+pub mod metrics;
 pub mod oauth;
 pub mod state;
 pub mod storage;
@@ -70,6 +72,8 @@ pub struct Application {
     event_writer: tokio::task::JoinHandle<()>,
     api_listeners: Vec<TcpListener>,
     app_listeners: Vec<TcpListener>,
+    /// `--metrics-addr`: none unless set.
+    metrics_listeners: Vec<TcpListener>,
 }
 
 impl Application {
@@ -77,7 +81,13 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let api = bind(&config.api_addr).await?;
         let app = bind(&config.app_addr).await?;
-        Self::with_listeners(config, Clock::system(), api, app).await
+        let metrics = match &config.metrics_addr {
+            Some(addr) => bind(addr).await?,
+            None => Vec::new(),
+        };
+        Ok(Self::with_listeners(config, Clock::system(), api, app)
+            .await?
+            .with_metrics_listeners(metrics))
     }
 
     /// Like [`Application::build`], on listeners the caller bound (tests bind port 0) and with
@@ -94,7 +104,14 @@ impl Application {
             event_writer,
             api_listeners,
             app_listeners,
+            metrics_listeners: Vec::new(),
         })
+    }
+
+    /// Serves `GET /metrics` on `listeners` too (tests bind port 0).
+    pub fn with_metrics_listeners(mut self, listeners: Vec<TcpListener>) -> Self {
+        self.metrics_listeners = listeners;
+        self
     }
 
     pub fn api_ports(&self) -> Vec<u16> {
@@ -103,6 +120,10 @@ impl Application {
 
     pub fn app_ports(&self) -> Vec<u16> {
         ports(&self.app_listeners)
+    }
+
+    pub fn metrics_ports(&self) -> Vec<u16> {
+        ports(&self.metrics_listeners)
     }
 
     /// Serves until Ctrl-C or SIGTERM.
@@ -114,7 +135,12 @@ impl Application {
         if self.state.config.app_mode == config::AppMode::Mvc {
             app = app.merge(bff::router(self.state.clone())?);
         }
-        let app = app.layer(client_addr);
+        let app = app
+            .layer(axum::middleware::from_fn_with_state(
+                (self.state.clone(), metrics::Origin::App),
+                metrics::track,
+            ))
+            .layer(client_addr);
         tracing::info!(database = self.state.db.engine().as_str(), "storage ready");
         for listener in &self.api_listeners {
             tracing::info!(
@@ -125,13 +151,21 @@ impl Application {
         for listener in &self.app_listeners {
             tracing::info!("browser app on http://{}", listener.local_addr()?);
         }
+        for listener in &self.metrics_listeners {
+            tracing::info!("metrics on http://{}/metrics", listener.local_addr()?);
+        }
         let maintenance = tokio::spawn(maintain(self.state.clone()));
         let revocations = tokio::spawn(follow_revocations(self.state.clone()));
         let mut servers = tokio::task::JoinSet::new();
-        let listeners = self.api_listeners.into_iter().map(|l| (l, api.clone()));
-        for (listener, router) in
-            listeners.chain(self.app_listeners.into_iter().map(|l| (l, app.clone())))
-        {
+        let scrape = metrics::router(self.state.clone());
+        let listeners = (self.api_listeners.into_iter().map(|l| (l, api.clone())))
+            .chain(self.app_listeners.into_iter().map(|l| (l, app.clone())))
+            .chain(
+                self.metrics_listeners
+                    .into_iter()
+                    .map(|l| (l, scrape.clone())),
+            );
+        for (listener, router) in listeners {
             // The peer address feeds the per-address rate limits and the event log.
             let service = router.into_make_service_with_connect_info::<SocketAddr>();
             servers.spawn(async move {
@@ -140,7 +174,7 @@ impl Application {
                     .await
             });
         }
-        drop((api, app));
+        drop((api, app, scrape));
         while let Some(result) = servers.join_next().await {
             result??;
         }
@@ -174,6 +208,10 @@ pub fn api_router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            (state.clone(), metrics::Origin::Api),
+            metrics::track,
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::demo;
 use crate::events::EventLog;
 use crate::keys::{KeyRing, rotation};
+use crate::metrics::Metrics;
 use crate::storage::Db;
 use crate::throttle::Throttles;
 
@@ -28,6 +29,8 @@ pub struct AppState {
     pub app_built: bool,
     /// What the last readiness probe found (see [`crate::health`]).
     pub readiness: Arc<crate::health::Seen>,
+    /// The Prometheus series (see [`crate::metrics`]).
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -48,7 +51,12 @@ impl AppState {
                 .await
                 .context("seeding the demo data")?;
         }
-        let (events, event_writer) = EventLog::start(db.clone(), clock.clone());
+        let metrics = Arc::new(Metrics::new(
+            db.engine(),
+            db.operations(),
+            config.key_rotation_interval > 0,
+        ));
+        let (events, event_writer) = EventLog::start(db.clone(), clock.clone(), metrics.events());
         let (keys, key_events) = rotation::prepare(&db, &config, clock.now())
             .await
             .context("preparing the signing keys")?;
@@ -56,7 +64,7 @@ impl AppState {
             events.record(event).await;
         }
         let keys = Arc::new(keys);
-        let throttles = Throttles::new(&config.rates());
+        let throttles = Throttles::new(&config.rates(), &metrics);
         throttles
             .load(&db, clock.now_us())
             .await
@@ -66,6 +74,7 @@ impl AppState {
             throttles: Arc::new(throttles),
             app_built: config.app_dir.join("index.html").is_file(),
             readiness: Arc::default(),
+            metrics,
             config: Arc::new(config),
             db,
             clock,

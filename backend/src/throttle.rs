@@ -20,6 +20,9 @@ use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
 use crate::config::{Rate, Rates};
+use prometheus_client::metrics::counter::Counter;
+
+use crate::metrics::Metrics;
 use crate::storage::{self, Db, Engine, Hit};
 
 /// What a limit says about one more event now.
@@ -35,14 +38,20 @@ pub enum Verdict {
 /// One limit, over many keys (usernames, addresses, client ids).
 #[derive(Clone, Debug)]
 pub struct Throttle {
-    /// Its name in the database.
+    /// Its name in the database (and in the metrics).
     name: &'static str,
     rate: Rate,
+    /// `rate_limit_rejections_total` of this limit.
+    rejected: Counter,
 }
 
 impl Throttle {
-    pub fn new(name: &'static str, rate: Rate) -> Self {
-        Self { name, rate }
+    pub fn new(name: &'static str, rate: Rate, metrics: &Metrics) -> Self {
+        Self {
+            name,
+            rate,
+            rejected: metrics.rate_limit(name),
+        }
     }
 
     /// The time one event takes to be forgotten, in the database's microseconds (at least one:
@@ -57,6 +66,12 @@ impl Throttle {
     fn slack_us(&self) -> i64 {
         let period = i64::try_from(self.rate.period.as_micros()).unwrap_or(i64::MAX);
         period - self.interval_us()
+    }
+
+    /// Counts a refusal in the metrics; passes `verdict` through.
+    fn refused(&self, verdict: Verdict) -> Verdict {
+        self.rejected.inc();
+        verdict
     }
 
     /// The verdict for a key whose allowance is full again at `full_at_us` (if ever seen).
@@ -85,15 +100,17 @@ impl Throttle {
                 Verdict::Refused(_) => (Verdict::LastAllowed, full_at_us, at_us),
                 _ => (Verdict::Allowed, full_at_us, at_us),
             },
-            Hit::Refused { full_at_us } => match self.verdict(Some(full_at_us), now_us) {
-                Verdict::Refused(wait) => (Verdict::Refused(wait), full_at_us, now_us),
-                // Freed between the refusal and the read: say "try again now".
-                _ => (
-                    Verdict::Refused(Duration::from_millis(1)),
-                    full_at_us,
-                    now_us,
-                ),
-            },
+            Hit::Refused { full_at_us } => {
+                match self.refused(self.verdict(Some(full_at_us), now_us)) {
+                    Verdict::Refused(wait) => (Verdict::Refused(wait), full_at_us, now_us),
+                    // Freed between the refusal and the read: say "try again now".
+                    _ => (
+                        Verdict::Refused(Duration::from_millis(1)),
+                        full_at_us,
+                        now_us,
+                    ),
+                }
+            }
         })
     }
 
@@ -211,23 +228,24 @@ fn too_many_refused() {
 
 impl Throttles {
     /// The limits at `rates`. Until [`Throttles::load`], every check reads the database.
-    pub fn new(rates: &Rates) -> Self {
+    pub fn new(rates: &Rates, metrics: &Metrics) -> Self {
+        let limit = |name, rate| Throttle::new(name, rate, metrics);
         Self {
             refusing: Refusing::default(),
-            login_per_user: Throttle::new("login_failures_per_user", rates.login_failures_per_user),
-            login_per_address: Throttle::new(
+            login_per_user: limit("login_failures_per_user", rates.login_failures_per_user),
+            login_per_address: limit(
                 "login_attempts_per_address",
                 rates.login_attempts_per_address,
             ),
-            client_auth_per_client: Throttle::new(
+            client_auth_per_client: limit(
                 "client_auth_failures_per_client",
                 rates.client_auth_failures_per_client,
             ),
-            client_auth_per_address: Throttle::new(
+            client_auth_per_address: limit(
                 "client_auth_failures_per_address",
                 rates.client_auth_failures_per_address,
             ),
-            bff_logins_per_address: Throttle::new(
+            bff_logins_per_address: limit(
                 "bff_logins_per_address",
                 rates.login_attempts_per_address,
             ),
@@ -277,7 +295,7 @@ impl Throttles {
         };
         for ((limit, _), state) in keys.iter().zip(states) {
             if let Verdict::Refused(wait) = limit.verdict(state, now_us) {
-                return Ok(Verdict::Refused(wait));
+                return Ok(limit.refused(Verdict::Refused(wait)));
             }
         }
         Ok(Verdict::Allowed)
@@ -357,7 +375,11 @@ mod tests {
     }
 
     fn throttle(rate: &str) -> Throttle {
-        Throttle::new("test", rate.parse().unwrap())
+        Throttle::new("test", rate.parse().unwrap(), &metrics())
+    }
+
+    fn metrics() -> Metrics {
+        Metrics::new(Engine::Sqlite, crate::metrics::latency_histogram(), false)
     }
 
     const T0: i64 = 1_000_000;
@@ -515,7 +537,7 @@ mod tests {
     async fn the_client_auth_check_reads_both_limits_without_counting() {
         let (db, _dir) = db().await;
         let rates = client_auth_rates();
-        let throttles = Throttles::new(&rates);
+        let throttles = Throttles::new(&rates, &metrics());
         let key = "svc 192.0.2.7";
         for _ in 0..3 {
             assert_eq!(
@@ -566,7 +588,7 @@ mod tests {
                 .await
                 .unwrap()
         };
-        let throttles = Throttles::new(&rates);
+        let throttles = Throttles::new(&rates, &metrics());
         assert!(
             throttles
                 .refusing
@@ -596,10 +618,10 @@ mod tests {
         );
         assert!(matches!(check(&throttles, T0).await, Verdict::Refused(_)));
         // The database agrees (it is what a PostgreSQL instance, or one not loaded, reads).
-        let unloaded = Throttles::new(&rates);
+        let unloaded = Throttles::new(&rates, &metrics());
         assert!(matches!(check(&unloaded, T0).await, Verdict::Refused(_)));
         // A restart loads the refused keys, and only those.
-        let restarted = Throttles::new(&rates);
+        let restarted = Throttles::new(&rates, &metrics());
         restarted.load(&db, T0 + 1).await.unwrap();
         assert!(matches!(
             check(&restarted, T0 + 1).await,

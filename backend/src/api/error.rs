@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shared::oauth::ErrorResponse;
 
+use crate::metrics::Refusal;
 use crate::storage::{self, Failure};
 
 #[derive(Debug)]
@@ -167,7 +168,7 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static(r#"Token realm="api""#),
             );
         }
-        response
+        Refusal::tag(response, error)
     }
 }
 

@@ -192,6 +192,6 @@ impl IntoResponse for BffError {
                 }
             }
         }
-        response
+        crate::metrics::Refusal::tag(response, error)
     }
 }

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use shared::oauth::{ErrorCode, ErrorResponse};
 
 use crate::access_token::SigningError;
+use crate::metrics::Refusal;
 use crate::storage::{self, Failure};
 
 /// An error answered by the token, revocation or introspection endpoint.
@@ -108,8 +109,9 @@ impl IntoResponse for OAuthError {
             ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         });
+        let code = self.code.as_str();
         let body = ErrorResponse {
-            error: self.code.as_str().to_owned(),
+            error: code.to_owned(),
             error_description: Some(self.description),
         };
         let mut response = (status, no_store(), Json(body)).into_response();
@@ -124,7 +126,7 @@ impl IntoResponse for OAuthError {
                 HeaderValue::from_static(r#"Basic realm="token", charset="UTF-8""#),
             );
         }
-        response
+        Refusal::tag(response, code)
     }
 }
 

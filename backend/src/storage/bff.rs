@@ -89,6 +89,16 @@ impl Db {
         Ok(done == 1)
     }
 
+    /// How many sessions are live at `now` (on the index of their expiry).
+    pub async fn count_bff_sessions(&self, now: Timestamp) -> Result<i64> {
+        Ok(dispatch!(self, |pool| sqlx::query_scalar(
+            "SELECT count(*) FROM bff_sessions WHERE expires_at > $1"
+        )
+        .bind(now)
+        .fetch_one(pool)
+        .await)?)
+    }
+
     pub async fn insert_bff_session(&self, row: &BffSessionRow) -> Result<()> {
         dispatch!(self, |pool| sqlx::query(&format!(
             "INSERT INTO bff_sessions ({SESSION_COLUMNS})

@@ -49,6 +49,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use prometheus_client::metrics::histogram::Histogram;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -174,6 +175,8 @@ pub struct Db {
     /// that a probe neither waits behind requests nor holds one of theirs; `None` on a handle
     /// opened for inspection, and for an in-memory SQLite database.
     probe: Option<Pool>,
+    /// How long each operation took (see [`dispatch`]), for the metrics.
+    operations: Histogram,
 }
 
 /// Why a storage operation failed, as the code above the seam needs to tell cases apart.
@@ -354,13 +357,15 @@ fn one_row(changed: u64, otherwise: Error) -> Result<()> {
 /// Runs `$body` with `$pool` bound to the pool, once written and compiled for each database.
 /// `$engine` names the [`Engine`] inside the body, for the few statements that differ.
 macro_rules! dispatch {
-    ($db:expr, |$pool:ident| $body:expr) => {
+    ($db:expr, |$pool:ident| $body:expr) => {{
+        let _timed = $crate::storage::Timed::start(&$db.operations);
         match &$db.pool {
             $crate::storage::Pool::Sqlite($pool) => $body,
             $crate::storage::Pool::Postgres($pool) => $body,
         }
-    };
-    ($db:expr, |$pool:ident, $engine:ident| $body:expr) => {
+    }};
+    ($db:expr, |$pool:ident, $engine:ident| $body:expr) => {{
+        let _timed = $crate::storage::Timed::start(&$db.operations);
         match &$db.pool {
             $crate::storage::Pool::Sqlite($pool) => {
                 let $engine = $crate::storage::Engine::Sqlite;
@@ -371,9 +376,31 @@ macro_rules! dispatch {
                 $body
             }
         }
-    };
+    }};
 }
 use dispatch;
+
+/// Observes, when dropped, how long it lived in a histogram: an operation timed this way is
+/// counted however it ends (`?` included).
+pub struct Timed<'a> {
+    histogram: &'a Histogram,
+    started: std::time::Instant,
+}
+
+impl<'a> Timed<'a> {
+    pub fn start(histogram: &'a Histogram) -> Self {
+        Self {
+            histogram,
+            started: std::time::Instant::now(),
+        }
+    }
+}
+
+impl Drop for Timed<'_> {
+    fn drop(&mut self) {
+        self.histogram.observe(self.started.elapsed().as_secs_f64());
+    }
+}
 
 impl Db {
     /// Opens the database `settings` names (creating a SQLite file if needed) and applies
@@ -401,6 +428,7 @@ impl Db {
             revoked: Arc::new(revocations::Replica::new(revocation_sync)),
             clients: Arc::new(clients::ClientCache::new(revocation_sync)),
             probe: None,
+            operations: crate::metrics::latency_histogram(),
         }
     }
 
@@ -441,6 +469,30 @@ impl Db {
             Pool::Sqlite(_) => Engine::Sqlite,
             Pool::Postgres(_) => Engine::Postgres,
         }
+    }
+
+    /// The histogram of how long each storage operation took, waiting for a connection
+    /// included (shared with the handle's clones).
+    pub fn operations(&self) -> Histogram {
+        self.operations.clone()
+    }
+
+    /// The request pool's connections: (in use, idle, most it opens).
+    pub fn pool_connections(&self) -> (i64, i64, i64) {
+        let (size, idle, max) = match &self.pool {
+            Pool::Sqlite(pool) => (
+                pool.size(),
+                pool.num_idle(),
+                pool.options().get_max_connections(),
+            ),
+            Pool::Postgres(pool) => (
+                pool.size(),
+                pool.num_idle(),
+                pool.options().get_max_connections(),
+            ),
+        };
+        let idle = i64::try_from(idle).unwrap_or(i64::MAX);
+        (i64::from(size) - idle, idle, i64::from(max))
     }
 
     /// Waits until in-flight statements finish and closes every connection.

@@ -23,6 +23,8 @@ pub struct TestApp {
     pub api: String,
     /// `http://127.0.0.1:<port>`: the browser app's origin.
     pub app: String,
+    /// `http://127.0.0.1:<port>/metrics`: the Prometheus scrape (its own listener).
+    pub metrics: String,
     pub http: reqwest::Client,
     /// A second handle on the server's database, through the storage seam: to check what was
     /// (not) stored, and to put the database in a state no request can.
@@ -76,6 +78,11 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let api_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let metrics_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let metrics = format!(
+        "http://127.0.0.1:{}/metrics",
+        metrics_listener.local_addr().unwrap().port()
+    );
     let api = format!(
         "http://127.0.0.1:{}",
         api_listener.local_addr().unwrap().port()
@@ -110,7 +117,8 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
         vec![app_listener],
     )
     .await
-    .unwrap();
+    .unwrap()
+    .with_metrics_listeners(vec![metrics_listener]);
     tokio::spawn(server.run());
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -120,6 +128,7 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     TestApp {
         api,
         app,
+        metrics,
         http,
         db,
         clock,

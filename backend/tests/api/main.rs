@@ -18,6 +18,7 @@ mod cors;
 mod discovery;
 mod health;
 mod keys;
+mod metrics;
 mod refresh;
 mod resilience;
 mod resource;

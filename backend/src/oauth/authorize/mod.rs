@@ -177,7 +177,7 @@ fn too_many_attempts(
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-    response
+    crate::metrics::Refusal::tag(response, "temporarily_unavailable")
 }
 
 fn refuse(state: &AppState, refusal: Refusal) -> Response {
@@ -188,11 +188,14 @@ fn refuse(state: &AppState, refusal: Refusal) -> Response {
             state: client_state,
             error,
             description,
-        } => redirect(
-            state,
-            &redirect_uri,
-            &[("error", error), ("error_description", &description)],
-            client_state.as_deref(),
+        } => crate::metrics::Refusal::tag(
+            redirect(
+                state,
+                &redirect_uri,
+                &[("error", error), ("error_description", &description)],
+                client_state.as_deref(),
+            ),
+            error,
         ),
     }
 }

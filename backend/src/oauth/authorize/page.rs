@@ -68,7 +68,14 @@ impl IntoResponse for PageError {
                 HeaderValue::from(storage::UNAVAILABLE_RETRY_SECS),
             );
         }
-        response
+        // The page is for a person; the metrics name the case as the RFC's codes would.
+        let code = match self.status {
+            StatusCode::FORBIDDEN => "access_denied",
+            StatusCode::SERVICE_UNAVAILABLE => "temporarily_unavailable",
+            StatusCode::INTERNAL_SERVER_ERROR => "server_error",
+            _ => "invalid_request",
+        };
+        crate::metrics::Refusal::tag(response, code)
     }
 }
 

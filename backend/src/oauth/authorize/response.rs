@@ -58,7 +58,7 @@ pub fn denied(state: &AppState, redirect_uri: &str, client_state: Option<&str>) 
         client_state,
     );
     set_csrf_cookie(state, &mut response, None);
-    response
+    crate::metrics::Refusal::tag(response, "access_denied")
 }
 
 /// A 303 to the client with `params`, the unchanged `state` and `iss` (RFC 9207, which lets the

@@ -201,6 +201,7 @@ async fn exchange(
     } else {
         ""
     };
+    state.metrics.issued(grant_type.as_str(), &caller.client.id);
     state
         .events
         .record(
