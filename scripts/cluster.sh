@@ -8,7 +8,7 @@
 #   scripts/cluster.sh --app-mode mvc   the same in MVC mode (the backend-for-frontend)
 #
 # Extra arguments go to both instances. The instances listen on free loopback ports (printed at
-# the start); their logs are data/cluster/instance-N.log, nginx's data/cluster/nginx-*.log.
+# the start, each with its Prometheus metrics listener: README "Metrics"); their logs are data/cluster/instance-N.log, nginx's data/cluster/nginx-*.log.
 # PostgreSQL runs from data/pg on a free port (scripts/pg.sh), with the database `api_access`
 # (kept between runs; delete data/pg to start over). Ctrl-C stops everything. Log in as
 # user0 / password0; the nav bar says which mode runs, and the `X-Served-By` header of each
@@ -28,6 +28,8 @@ CLUSTER_ROOT="${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 source "$CLUSTER_ROOT/scripts/pg.sh"
 
 CLUSTER_PIDS=()
+# The instances' metrics URLs, set by cluster_start.
+CLUSTER_METRICS=()
 
 setup_nginx() {
   if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then
@@ -128,17 +130,20 @@ cluster_start() {
   local ports
   shift 5
   mkdir -p "$dir/tmp"
-  # Six candidates, so that four remain when the balancer's own two (free a moment ago, but not
+  # Eight candidates, so that six remain when the balancer's own two (free a moment ago, but not
   # held) come back among them.
-  read -r -a ports < <(free_ports 6 | tr ' ' '\n' | grep -vx -e "$lb_api" -e "$lb_app" | head -n 4 | xargs)
+  read -r -a ports < <(free_ports 8 | tr ' ' '\n' | grep -vx -e "$lb_api" -e "$lb_app" | head -n 6 | xargs)
   local api=("127.0.0.1:${ports[0]}" "127.0.0.1:${ports[1]}")
   local app=("127.0.0.1:${ports[2]}" "127.0.0.1:${ports[3]}")
+  local metrics=("127.0.0.1:${ports[4]}" "127.0.0.1:${ports[5]}")
+  CLUSTER_METRICS=("http://${metrics[0]}/metrics" "http://${metrics[1]}/metrics")
   for i in 0 1; do
     # One service: the same issuer and app URL (the balancer's), the database shared; the
     # backend-for-frontend reaches its own instance's API directly.
     DATABASE_URL="$database_url" TRUSTED_PROXIES="127.0.0.1,::1" \
       ISSUER="http://$host:$lb_api" APP_URL="http://$host:$lb_app" \
       BFF_UPSTREAM="http://${api[$i]}" API_ADDR="${api[$i]}" APP_ADDR="${app[$i]}" \
+      METRICS_ADDR="${metrics[$i]}" \
       APP_DIR="$CLUSTER_ROOT/dist" RUST_LOG="${RUST_LOG:-info,tower_http=warn,sqlx=warn}" \
       "$binary" --demo "$@" >"$dir/instance-$((i + 1)).log" 2>&1 </dev/null &
     CLUSTER_PIDS+=($!)
@@ -160,7 +165,7 @@ cluster_start() {
   CLUSTER_PIDS+=($!)
   wait_http "http://127.0.0.1:$lb_api/.well-known/oauth-authorization-server" "$!" \
     "$dir/nginx-error.log" || return 1
-  ok "instances 1 and 2 (API ${api[0]}, ${api[1]}; app ${app[0]}, ${app[1]}) behind nginx on :$lb_api and :$lb_app"
+  ok "instances 1 and 2 (API ${api[0]}, ${api[1]}; app ${app[0]}, ${app[1]}; metrics ${CLUSTER_METRICS[*]}) behind nginx on :$lb_api and :$lb_app"
 }
 
 cluster_stop() {

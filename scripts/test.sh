@@ -172,8 +172,38 @@ run_e2e_cluster() {
   local served
   served=$(awk '{print $NF}' "$dir/nginx-access.log" 2>/dev/null | sort | uniq -c | tr '\n' ' ')
   note "requests per instance: $served"
+  [ "$rc" -ne 0 ] || cluster_metrics_check || rc=$?
   cluster_stop
   return "$rc"
+}
+
+# cluster_metrics_check: each instance's Prometheus scrape counts what that instance served
+# (both served API calls; tokens were issued through the balancer), and the gauges read from the
+# shared database agree.
+cluster_metrics_check() {
+  local url text total age issued=0 ages=()
+  for url in "${CLUSTER_METRICS[@]}"; do
+    text=$(curl -sf "$url") || { fail "no metrics at $url"; return 1; }
+    total=$(awk '/^http_requests_total\{origin="api"/ {n += $NF} END {print n + 0}' <<<"$text")
+    issued=$((issued + $(awk '/^oauth_tokens_issued_total\{/ {n += $NF} END {print n + 0}' <<<"$text")))
+    age=$(awk '/^signing_key_age_seconds / {print int($NF / 60)}' <<<"$text")
+    note "$url: $total API requests, current signing key $age min old"
+    if [ "$total" -eq 0 ] || [ -z "$age" ]; then
+      fail "the metrics at $url show no API request or no signing key"
+      return 1
+    fi
+    ages+=("$age")
+  done
+  note "tokens issued by both: $issued"
+  if [ "$issued" -eq 0 ]; then
+    fail "neither instance's metrics count a token issued"
+    return 1
+  fi
+  # Minutes, read a moment apart: equal unless a minute ticked over in between.
+  if [ $((ages[0] - ages[1])) -gt 1 ] || [ $((ages[1] - ages[0])) -gt 1 ]; then
+    fail "the instances disagree about the shared signing key's age: ${ages[*]} min"
+    return 1
+  fi
 }
 step "end-to-end tests through nginx, two instances on PostgreSQL (scripts/cluster.sh)" run_e2e_cluster
 # The benchmark's own code (wrk runs, the peer, the data-size and two-instance runs) with 1 s
