@@ -34,6 +34,11 @@ pub struct Config {
     #[arg(long, env = "APP_ADDR", default_value = "localhost:8080")]
     pub app_addr: String,
 
+    /// How the process log is written: `text` for a terminal, or `json` (one object per line,
+    /// for a log collector). `RUST_LOG` chooses what is written.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = crate::logs::Format::Text)]
+    pub log_format: crate::logs::Format,
+
     /// Where Prometheus scrapes `GET /metrics` (e.g. `127.0.0.1:9100`). Off unless set: the
     /// metrics describe the server's traffic and clients, and get a listener of their own so
     /// they are never on the public port by accident.

@@ -42,6 +42,7 @@ pub mod demo;
 pub mod events;
 pub mod health;
 pub mod keys;
+pub mod logs;
 pub mod metrics;
 pub mod oauth;
 pub mod state;
@@ -59,7 +60,6 @@ use axum::http::{HeaderName, HeaderValue, Method, header};
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -140,6 +140,10 @@ impl Application {
                 (self.state.clone(), metrics::Origin::App),
                 metrics::track,
             ))
+            .layer(axum::middleware::from_fn_with_state(
+                metrics::Origin::App,
+                logs::trace,
+            ))
             .layer(client_addr);
         tracing::info!(database = self.state.db.engine().as_str(), "storage ready");
         for listener in &self.api_listeners {
@@ -213,7 +217,10 @@ pub fn api_router(state: AppState) -> Router {
             (state.clone(), metrics::Origin::Api),
             metrics::track,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            metrics::Origin::Api,
+            logs::trace,
+        ))
         .with_state(state)
 }
 
@@ -232,6 +239,7 @@ fn cors(config: &Config) -> CorsLayer {
         .expose_headers([
             header::WWW_AUTHENTICATE,
             HeaderName::from_static("retry-after"),
+            logs::X_REQUEST_ID,
         ])
         .max_age(Duration::from_secs(600))
 }

@@ -55,7 +55,7 @@ pub enum Origin {
 }
 
 impl Origin {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Api => "api",
             Self::App => "app",
@@ -64,7 +64,7 @@ impl Origin {
 
     /// The route label of an answer no route matched: on the app's origin, the app's files
     /// (every path of the single-page app answers with them).
-    fn unmatched(self) -> &'static str {
+    pub fn unmatched(self) -> &'static str {
         match self {
             Self::Api => "unmatched",
             Self::App => "app files",

@@ -114,36 +114,41 @@ where
             }
             (Some(value), None) => value,
         };
-        match credentials(value.as_bytes())? {
-            (Scheme::Bearer, token) if api_token::looks_like(token) => Err(ApiError::InvalidToken(
-                "this is an API token: send it as Authorization: Token <token>, not Bearer".into(),
-            )),
+        let token = match credentials(value.as_bytes())? {
+            (Scheme::Bearer, token) if api_token::looks_like(token) => {
+                return Err(ApiError::InvalidToken(
+                    "this is an API token: send it as Authorization: Token <token>, not Bearer"
+                        .into(),
+                ));
+            }
             (Scheme::Bearer, token) => {
                 let claims = state
                     .tokens
                     .verify_live(&state.db, token, state.clock.now())
                     .await?
                     .map_err(|why| ApiError::InvalidToken(why.to_owned()))?;
-                Ok(Some(AccessToken {
+                AccessToken {
                     expires_at: Some(claims.exp),
                     claims,
                     scheme: Scheme::Bearer,
-                }))
+                }
             }
             (Scheme::Token, token) if token.split('.').count() == 3 => {
-                Err(ApiError::InvalidToken(
+                return Err(ApiError::InvalidToken(
                     "this looks like an OAuth access token: send it as Authorization: Bearer <token>, not Token".into(),
-                ))
+                ));
             }
             (Scheme::Token, token) => {
                 let verified = api_token::verify(&state, token).await?;
-                Ok(Some(AccessToken {
+                AccessToken {
                     claims: verified.claims,
                     scheme: Scheme::Token,
                     expires_at: verified.expires_at,
-                }))
+                }
             }
-        }
+        };
+        crate::logs::identify(&token.claims.client_id, Some(&token.claims.sub));
+        Ok(Some(token))
     }
 }
 

@@ -76,9 +76,8 @@ pub async fn forward(
         url.push('?');
         url.push_str(query);
     }
-    let mut request = bff
-        .http
-        .request(method, &url)
+    let call = bff.http.request(method, &url);
+    let mut request = crate::logs::propagate(call)
         .bearer_auth(&session.tokens.access_token)
         .body(body);
     for name in [header::CONTENT_TYPE, header::ACCEPT] {

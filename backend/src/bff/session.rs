@@ -198,6 +198,7 @@ impl Session {
         check_fetch_site(headers)?;
         let key = SessionKey::from_request(config, headers).ok_or(BffError::NotLoggedIn)?;
         let session = Self::load_key(bff, key).await?;
+        crate::logs::identify(&bff.app.config.bff_client_id, Some(&session.row.subject));
         let now = bff.app.clock.now();
         if now.secs_since(session.row.last_seen_at) >= TOUCH_EVERY_SECS {
             bff.app

@@ -53,8 +53,7 @@ impl Bff {
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(params)
             .finish();
-        self.http
-            .post(url)
+        crate::logs::propagate(self.http.post(url))
             .header(reqwest::header::AUTHORIZATION, self.basic_auth())
             .header(
                 reqwest::header::CONTENT_TYPE,

@@ -102,6 +102,9 @@ pub async fn authenticate(
         });
         counted.await.map_err(OAuthError::server_error)??;
     }
+    if let Ok((client, _)) = &result {
+        crate::logs::identify(&client.id, None);
+    }
     result
 }
 

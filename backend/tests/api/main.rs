@@ -20,6 +20,7 @@ mod health;
 mod keys;
 mod metrics;
 mod refresh;
+mod request_id;
 mod resilience;
 mod resource;
 mod token;

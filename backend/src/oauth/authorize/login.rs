@@ -124,6 +124,7 @@ pub async fn log_in(
         }
         return Ok(Outcome::Retry("Invalid username or password."));
     };
+    crate::logs::identify(&request.client.id, Some(&user.id));
     let event = Event::new(EventKind::LoginSucceeded)
         .client(&request.client.id)
         .user(&user.id)

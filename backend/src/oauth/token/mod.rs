@@ -202,6 +202,7 @@ async fn exchange(
         ""
     };
     state.metrics.issued(grant_type.as_str(), &caller.client.id);
+    crate::logs::identify(&caller.client.id, Some(&granted.sub));
     state
         .events
         .record(

@@ -1,0 +1,253 @@
+//! The process log: plain text for a terminal (the default) or one JSON object per line
+//! (`LOG_FORMAT=json`), with a request id on every line written while a request is answered,
+//! and one access line per request (target `access`: status, latency, route, client, subject).
+//!
+//! Every answer of both origins carries its request id in `X-Request-Id`; an incoming
+//! `X-Request-Id` is kept when it is well-formed (a load balancer's or a client's id then
+//! finds the server's lines), and replaced otherwise. Nothing secret is ever a field: no token,
+//! secret, password, cookie or query string; routes are templates, never paths.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use tracing::Instrument;
+use tracing::field::Empty;
+use tracing_subscriber::EnvFilter;
+
+use crate::metrics::Origin;
+
+pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The longest incoming request id kept (a UUID is 36 characters, a W3C trace id 32).
+const MAX_ID_LEN: usize = 64;
+
+/// How the process log is written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Human-readable lines, for a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line, for a log collector.
+    Json,
+}
+
+/// Installs the process-wide subscriber: `RUST_LOG` (default: `info`, with the HTTP and SQL
+/// libraries at `warn`), in `format`, to standard error.
+pub fn init(format: Format) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,sqlx=warn"));
+    // Colours for a terminal only, not for a file or a pipe.
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(terminal)
+        .with_writer(std::io::stderr);
+    match format {
+        Format::Text => builder.init(),
+        // The request's fields (id, route, client, subject) on every line written within it,
+        // flattened beside the event's own.
+        Format::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
+}
+
+/// A request's id: the incoming one if well-formed, else this process's prefix and a count.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestId(HeaderValue);
+
+impl RequestId {
+    /// The id a request gets: an incoming `X-Request-Id` of 1 to 64 characters out of letters,
+    /// digits and `-_.:` is kept (one header only); anything else is replaced.
+    pub fn of(request: &Request) -> Self {
+        let mut incoming = request.headers().get_all(X_REQUEST_ID).iter();
+        match (incoming.next(), incoming.next()) {
+            (Some(id), None) if well_formed(id.as_bytes()) => Self(id.clone()),
+            _ => Self::new(),
+        }
+    }
+
+    /// A fresh id: 12 random characters drawn once per process (so instances never collide),
+    /// a dot, then a count in hex.
+    fn new() -> Self {
+        static PREFIX: OnceLock<String> = OnceLock::new();
+        static COUNT: AtomicU64 = AtomicU64::new(0);
+        let prefix =
+            PREFIX.get_or_init(|| URL_SAFE_NO_PAD.encode(crate::crypto::random_bytes::<9>()));
+        let n = COUNT.fetch_add(1, Ordering::Relaxed);
+        let id = format!("{prefix}.{n:x}");
+        Self(HeaderValue::from_str(&id).unwrap_or(HeaderValue::from_static("unknown")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.to_str().unwrap_or("")
+    }
+}
+
+/// Who a request turned out to be for, noted by [`identify`] while it is answered.
+#[derive(Debug, Default)]
+struct Who {
+    client_id: Option<String>,
+    subject: Option<String>,
+}
+
+/// What the task answering a request knows about it beyond the span.
+#[derive(Clone, Debug)]
+struct Current {
+    id: HeaderValue,
+    who: Arc<Mutex<Who>>,
+}
+
+tokio::task_local! {
+    static CURRENT: Current;
+}
+
+/// Sends the id of the request being answered with `call` (the backend-for-frontend's calls to
+/// the authorization server and the API), so one id finds the lines of both hops.
+pub fn propagate(call: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    match CURRENT.try_with(|current| current.id.clone()) {
+        Ok(id) => call.header(X_REQUEST_ID, id),
+        Err(_) => call,
+    }
+}
+
+fn well_formed(id: &[u8]) -> bool {
+    (1..=MAX_ID_LEN).contains(&id.len())
+        && id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
+}
+
+/// Middleware, outermost on both origins: gives the request its id, runs it inside a span
+/// holding the id, method and route template (every line written meanwhile carries them), and
+/// with the id at hand for [`propagate`]; then writes the access line, with every field at its
+/// top level, and sets `X-Request-Id` on the answer.
+pub async fn trace(State(origin): State<Origin>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = RequestId::of(&request);
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| origin.unmatched(), |p| p.as_str())
+        .to_owned();
+    let span = tracing::info_span!(
+        "request",
+        request_id = id.as_str(),
+        origin = origin.as_str(),
+        method = %method,
+        route,
+        client_id = Empty,
+        subject = Empty,
+    );
+    let current = Current {
+        id: id.0.clone(),
+        who: Arc::default(),
+    };
+    let answer = next.run(request).instrument(span);
+    let mut response = CURRENT.scope(current.clone(), answer).await;
+    let status = response.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let who = current.who.lock().unwrap_or_else(PoisonError::into_inner);
+    let (client_id, subject) = (who.client_id.as_deref(), who.subject.as_deref());
+    macro_rules! access {
+        ($level:ident) => {
+            tracing::$level!(
+                target: "access",
+                request_id = id.as_str(),
+                origin = origin.as_str(),
+                method = %method,
+                route,
+                status,
+                latency_ms,
+                client_id,
+                subject,
+                "answered"
+            )
+        };
+    }
+    if status >= 500 {
+        access!(warn);
+    } else {
+        access!(info);
+    }
+    drop(who);
+    response.headers_mut().insert(X_REQUEST_ID, id.0);
+    response
+}
+
+/// Notes on the request being answered who it is for: the client, and the user or client the
+/// token speaks for (never the token). No-op outside a request.
+pub fn identify(client_id: &str, subject: Option<&str>) {
+    let span = tracing::Span::current();
+    span.record("client_id", client_id);
+    if let Some(subject) = subject {
+        span.record("subject", subject);
+    }
+    let _ = CURRENT.try_with(|current| {
+        let mut who = current.who.lock().unwrap_or_else(PoisonError::into_inner);
+        who.client_id = Some(client_id.to_owned());
+        if let Some(subject) = subject {
+            who.subject = Some(subject.to_owned());
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(ids: &[&str]) -> Request {
+        let mut request = Request::new(axum::body::Body::empty());
+        for id in ids {
+            request
+                .headers_mut()
+                .append(X_REQUEST_ID, HeaderValue::from_str(id).unwrap());
+        }
+        request
+    }
+
+    #[test]
+    fn a_well_formed_incoming_id_is_kept_and_anything_else_replaced() {
+        for kept in [
+            "abc",
+            "0af7651916cd43dd8448eb211c80319c",
+            "4bf92f35-77b3-4da6-a3ce-929d0e0e4736",
+            "lb:1.2_3",
+        ] {
+            assert_eq!(RequestId::of(&request(&[kept])).as_str(), kept);
+        }
+        let long = "a".repeat(65);
+        for replaced in [
+            &[""][..],
+            &["a b"],
+            &["<script>"],
+            &["a\"b"],
+            &[&long],
+            &["a", "b"],
+            &[],
+        ] {
+            let id = RequestId::of(&request(replaced));
+            assert!(!replaced.contains(&id.as_str()), "{replaced:?} kept");
+            assert!(well_formed(id.as_str().as_bytes()), "{id:?}");
+        }
+    }
+
+    #[test]
+    fn fresh_ids_differ() {
+        let a = RequestId::new();
+        let b = RequestId::new();
+        assert_ne!(a, b);
+        assert_eq!(a.as_str().split('.').next(), b.as_str().split('.').next());
+    }
+}
