@@ -279,7 +279,7 @@ setup_e2e_packages() {
   local dir="$ROOT/tests/e2e" stamp="$ROOT/tests/e2e/node_modules/.package-lock.json"
   need_node || return 1
   if [ -f "$stamp" ] && [ "$stamp" -nt "$dir/package-lock.json" ] && [ "$stamp" -nt "$dir/package.json" ] &&
-    [ -d "$dir/node_modules/playwright-core" ]; then
+    [ -d "$dir/node_modules/playwright-core" ] && [ -d "$dir/node_modules/newman" ]; then
     ok "e2e npm packages (already installed)"
     return 0
   fi

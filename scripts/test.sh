@@ -152,6 +152,27 @@ run_e2e() {
 step "end-to-end tests, REST mode (node --test tests/e2e)" run_e2e rest
 step "end-to-end tests, MVC mode (tests/e2e/mvc.test.mjs)" run_e2e mvc mvc.test.mjs
 
+# run_postman: the Postman collection (postman/, README "Postman") with newman against a fresh
+# demo, as a user who imported it would run it.
+run_postman() {
+  local rc=0
+  start_backend rest || return 1
+  (cd "$ROOT/tests/e2e" && timeout -k 10 300 ./node_modules/.bin/newman run \
+    "$ROOT/postman/api-access.postman_collection.json" \
+    --environment "$ROOT/postman/demo.postman_environment.json" \
+    --env-var "base_url=$E2E_API" --env-var "app_url=$E2E_APP" \
+    --color off --reporters cli) || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    fail "the Postman collection failed; the end of the backend's log:"
+    tail -n 40 "$BACKEND_LOG" >&2
+  fi
+  kill "$BACKEND_PID" 2>/dev/null || true
+  wait "$BACKEND_PID" 2>/dev/null || true
+  BACKEND_PID=
+  return "$rc"
+}
+step "Postman collection (newman, postman/)" run_postman
+
 # run_e2e_cluster: the REST-mode suite through nginx, round-robin over two instances on one
 # PostgreSQL database (scripts/cluster.sh): every page, token and API call may land on either.
 run_e2e_cluster() {
