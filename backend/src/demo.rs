@@ -15,6 +15,8 @@ pub const SERVICE_CLIENT_ID: &str = "demo-service";
 pub const SERVICE_CLIENT_SECRET: &str = "demo-service-secret";
 /// A third-party app: its users see the consent screen.
 pub const PARTNER_CLIENT_ID: &str = "demo-partner";
+/// The API documentation page's client (Swagger UI at `/docs`): public, code + PKCE.
+pub const DOCS_CLIENT_ID: &str = "demo-docs";
 
 /// Scopes are data, not code: these rows are what discovery lists and what the consent screen
 /// says. The last field: whether a third-party client needs the user's consent for it.
@@ -215,6 +217,23 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
         now,
     )
     .await?;
+    // The documentation page logs users in from the API origin, in a popup that lands on
+    // Swagger UI's redirect page.
+    let docs_redirect = vec![format!("{}/docs/oauth2-redirect.html", config.issuer_str())];
+    db.upsert_client(
+        &NewClient {
+            id: DOCS_CLIENT_ID,
+            name: "API documentation (Swagger UI)",
+            secret_hash: None,
+            first_party: true,
+            grant_types: &[GrantType::AuthorizationCode],
+            scopes: &scopes("openid profile email products:read orders:read orders:write admin"),
+            redirect_uris: &docs_redirect,
+            lifetimes: Lifetimes::default(),
+        },
+        now,
+    )
+    .await?;
     if let Some(secret) = config.bff_secret() {
         let bff_redirect = vec![format!(
             "{}/bff/callback",
@@ -256,7 +275,7 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
             .await?;
     }
     tracing::info!(
-        "demo data ready: users user0/password0, user1/password1 and admin/admin-password, clients {SPA_CLIENT_ID}, {PARTNER_CLIENT_ID}, {} and {SERVICE_CLIENT_ID}",
+        "demo data ready: users user0/password0, user1/password1 and admin/admin-password, clients {SPA_CLIENT_ID}, {PARTNER_CLIENT_ID}, {DOCS_CLIENT_ID}, {} and {SERVICE_CLIENT_ID}",
         config.bff_client_id
     );
     Ok(())

@@ -29,16 +29,20 @@ pub fn router() -> Router<AppState> {
         .route("/readyz", get(readyz))
 }
 
-async fn healthz() -> Json<Liveness> {
+#[utoipa::path(get, path = "/healthz", tag = "Health",
+    responses((status = 200, description = "The process answers (nothing else is checked)", body = Liveness)))]
+pub async fn healthz() -> Json<Liveness> {
     Json(Liveness { status: "alive" })
 }
 
-#[derive(Debug, Serialize)]
-struct Liveness {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Liveness {
     status: &'static str,
 }
 
-async fn readyz(State(state): State<AppState>) -> Response {
+#[utoipa::path(get, path = "/readyz", tag = "Health",
+    responses((status = 200, description = "Ready", body = Readiness), (status = 503, description = "Not ready: each failed check has a `problem`", body = Readiness)))]
+pub async fn readyz(State(state): State<AppState>) -> Response {
     let readiness = readiness(&state).await;
     state.readiness.saw(&readiness);
     let status = if readiness.is_ready() {
@@ -50,14 +54,14 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// `/readyz`'s answer: `ready` or `not_ready`, and each check.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Readiness {
     pub status: &'static str,
     pub checks: BTreeMap<&'static str, Check>,
 }
 
 /// One check: whether it passed, and if not, what is wrong in one sentence.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Check {
     pub ready: bool,
     #[serde(skip_serializing_if = "Option::is_none")]

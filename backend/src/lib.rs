@@ -45,6 +45,7 @@ pub mod keys;
 pub mod logs;
 pub mod metrics;
 pub mod oauth;
+pub mod openapi;
 pub mod state;
 pub mod storage;
 pub mod throttle;
@@ -74,6 +75,9 @@ pub struct Application {
     app_listeners: Vec<TcpListener>,
     /// `--metrics-addr`: none unless set.
     metrics_listeners: Vec<TcpListener>,
+    /// What the API origin's router is wrapped in before it serves (tests check every answer
+    /// against the OpenAPI document with it).
+    api_wrapper: Option<Box<dyn FnOnce(Router) -> Router + Send>>,
 }
 
 impl Application {
@@ -105,7 +109,19 @@ impl Application {
             api_listeners,
             app_listeners,
             metrics_listeners: Vec::new(),
+            api_wrapper: None,
         })
+    }
+
+    /// Wraps the API origin's router in `wrap` (a layer of the caller's) before serving.
+    pub fn wrap_api(mut self, wrap: impl FnOnce(Router) -> Router + Send + 'static) -> Self {
+        self.api_wrapper = Some(Box::new(wrap));
+        self
+    }
+
+    /// The state the server runs with.
+    pub fn state(&self) -> &AppState {
+        &self.state
     }
 
     /// Serves `GET /metrics` on `listeners` too (tests bind port 0).
@@ -130,7 +146,11 @@ impl Application {
     pub async fn run(self) -> anyhow::Result<()> {
         let trusted = Arc::new(self.state.config.trusted_proxies.clone());
         let client_addr = axum::middleware::from_fn_with_state(trusted, client_addr::resolve);
-        let api = api_router(self.state.clone()).layer(client_addr.clone());
+        let mut api = api_router(self.state.clone());
+        if let Some(wrap) = self.api_wrapper {
+            api = wrap(api);
+        }
+        let api = api.layer(client_addr.clone());
         let mut app = web::router(&self.state.config);
         if self.state.config.app_mode == config::AppMode::Mvc {
             app = app.merge(bff::router(self.state.clone())?);
@@ -205,6 +225,10 @@ pub fn api_router(state: AppState) -> Router {
         .layer(axum::middleware::map_response(only_full_cors))
         .merge(oauth::page_router())
         .merge(health::router())
+        .merge(openapi::router(
+            &state.config,
+            state.config.demo.then_some(demo::DOCS_CLIENT_ID),
+        ))
         .layer(axum::middleware::map_request(limit_headers))
         // Everything on this origin is about tokens or private data; only what says otherwise
         // (discovery and the JWKS) may be cached. This covers the answers no handler writes

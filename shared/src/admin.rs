@@ -19,6 +19,7 @@ pub const MAX_REDIRECT_URIS: usize = 10;
 pub const MAX_DESCRIPTION_LEN: usize = 200;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     #[default]
@@ -42,6 +43,7 @@ crate::named!(Role, "role (user or admin)");
 
 /// `GET /admin/users` lists these; the other user operations answer with one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     pub id: String,
     pub username: String,
@@ -54,6 +56,7 @@ pub struct User {
 
 /// `POST /admin/users`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     pub username: String,
@@ -67,6 +70,7 @@ pub struct NewUser {
 /// `PATCH /admin/users/{id}`: only the fields present change. Disabling a user also revokes
 /// every grant (refresh token) they hold.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UserUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -82,6 +86,7 @@ pub struct UserUpdate {
 /// `POST /admin/users/{id}/password`: sets a new password and ends the user's sessions (every
 /// grant is revoked).
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PasswordReset {
     pub password: String,
@@ -90,6 +95,7 @@ pub struct PasswordReset {
 /// The two kinds of client the console creates (source document 003's "SPA" and "API
 /// services" applications).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ClientKind {
     /// A public client (no secret) using the authorization code flow with PKCE.
@@ -100,6 +106,7 @@ pub enum ClientKind {
 
 /// Per-client token lifetimes in seconds; `None` means the server-wide default.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Lifetimes {
     #[serde(default)]
@@ -116,6 +123,7 @@ pub const REFRESH_TOKEN_TTL_RANGE: (i64, i64) = (60, 31_536_000);
 
 /// A registered client as the admin API shows it: never its secret, not even hashed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Client {
     pub client_id: String,
     pub name: String,
@@ -132,6 +140,7 @@ pub struct Client {
 
 /// `POST /admin/clients`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewClient {
     pub kind: ClientKind,
@@ -155,6 +164,7 @@ pub struct NewClient {
 
 /// `201` to `POST /admin/clients`; a service's secret is in it, and nowhere else ever again.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClientCreated {
     pub client: Client,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -165,6 +175,7 @@ pub struct ClientCreated {
 /// consistent client (grant types that fit a public or confidential client, redirect URIs for
 /// the code flow).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ClientUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -184,6 +195,7 @@ pub struct ClientUpdate {
 /// `POST /admin/clients/{id}/secret`: the new secret, shown once. The old one stops working at
 /// once.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SecretRotated {
     pub client_id: String,
     pub client_secret: String,
@@ -191,6 +203,7 @@ pub struct SecretRotated {
 
 /// A scope as the admin API shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Scope {
     pub name: String,
     pub description: String,
@@ -205,6 +218,7 @@ pub struct Scope {
 
 /// `POST /admin/scopes`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewScope {
     pub name: String,
@@ -219,6 +233,7 @@ fn yes() -> bool {
 
 /// `PATCH /admin/scopes/{name}`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ScopeUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -228,6 +243,7 @@ pub struct ScopeUpdate {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ApiTokenState {
     Active,
@@ -247,6 +263,7 @@ impl ApiTokenState {
 
 /// An API token as listed: never its secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiToken {
     /// The 16 hex digits after `amt_`.
     pub id: String,
@@ -263,6 +280,7 @@ pub struct ApiToken {
 
 /// `POST /admin/tokens`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewApiToken {
     /// The owner's username.
@@ -277,6 +295,7 @@ pub struct NewApiToken {
 
 /// `201` to `POST /admin/tokens`: `token` is shown this once.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiTokenCreated {
     pub api_token: ApiToken,
     pub token: String,
@@ -286,6 +305,7 @@ pub struct ApiTokenCreated {
 /// → **current** (signing) → **retired** (published until every token it signed has expired)
 /// → removed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum KeyState {
     Next,
@@ -309,6 +329,7 @@ crate::named!(KeyState, "key state (next, current or retired)");
 
 /// A signing key as the admin API shows it (never its private part).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SigningKey {
     pub kid: String,
     pub alg: String,
@@ -320,6 +341,7 @@ pub struct SigningKey {
 
 /// `POST /admin/keys/rotate`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct KeyRotation {
     /// Promote the next key even if resource servers may not have fetched it yet (for a
@@ -330,6 +352,7 @@ pub struct KeyRotation {
 
 /// The answer to a rotation: what changed, and the keys now.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeysRotated {
     pub changes: Vec<Event>,
     pub keys: Vec<SigningKey>,
@@ -337,6 +360,7 @@ pub struct KeysRotated {
 
 /// What a security event records. The log stores and shows these names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     LoginSucceeded,
@@ -437,6 +461,7 @@ crate::named!(EventKind, "security event kind");
 
 /// One entry of the security event log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     pub id: i64,
     pub at: i64,

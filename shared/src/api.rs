@@ -6,6 +6,7 @@ use crate::scope::ScopeSet;
 
 /// `GET /api/hello`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Hello {
     pub message: String,
     /// Whether the request carried a valid access token (the endpoint answers either way).
@@ -14,6 +15,7 @@ pub struct Hello {
 
 /// `GET /api/whoami`: who the access token speaks for.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WhoAmI {
     pub subject: String,
     pub client_id: String,
@@ -28,6 +30,7 @@ pub struct WhoAmI {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SubjectType {
     User,
@@ -36,6 +39,7 @@ pub enum SubjectType {
 
 /// `GET /api/me`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     pub user_id: String,
     pub username: String,
@@ -45,6 +49,7 @@ pub struct Me {
 
 /// One item of `GET /api/products`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Product {
     pub id: i64,
     pub name: String,
@@ -55,6 +60,7 @@ pub struct Product {
 
 /// `POST /api/orders`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewOrder {
     pub product_id: i64,
@@ -67,6 +73,7 @@ pub const MAX_QUANTITY: i64 = 100;
 
 /// An order as stored; `GET /api/orders` lists the caller's own.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Order {
     pub id: i64,
     pub product_id: i64,

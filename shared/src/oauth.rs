@@ -9,6 +9,7 @@ use crate::scope::ScopeSet;
 /// The grant types this server implements, as RFC 6749 names them (`grant_type` at the token
 /// endpoint, `grant_types` of a client, `grant_types_supported` in the metadata).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GrantType {
     /// RFC 6749 §4.1, with PKCE (RFC 7636).
@@ -45,6 +46,7 @@ crate::named!(GrantType, "grant type");
 
 /// RFC 6749 §5.1 successful token response.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     pub access_token: String,
     /// Always `Bearer` (RFC 6750).
@@ -66,6 +68,7 @@ pub struct TokenResponse {
 /// The error codes of RFC 6749 §4.1.2.1 (authorization endpoint) and §5.2 (token endpoint),
 /// spelled exactly as the RFC spells them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     InvalidRequest,
@@ -106,6 +109,7 @@ impl fmt::Display for ErrorCode {
 /// RFC 6749 §5.2 error response body. The API (RFC 6750) uses the same shape in its bodies,
 /// with its own codes (`invalid_token`, `insufficient_scope`), so `error` is a plain string here.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorResponse {
     pub error: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -114,6 +118,7 @@ pub struct ErrorResponse {
 
 /// The claims of an access token in the JWT profile of RFC 9068 §2.2.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccessTokenClaims {
     pub iss: String,
     /// The user, or the client itself for the client-credentials grant.
@@ -142,6 +147,7 @@ pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 /// this server publishes. The server writes every field; a reader gets empty lists and `false`
 /// for fields another server leaves out.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServerMetadata {
     pub issuer: String,
     pub authorization_endpoint: String,

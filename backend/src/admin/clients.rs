@@ -458,6 +458,8 @@ pub async fn remove(ctx: &Ctx<'_>, id: &str) -> Result<(), ApiError> {
     .await
 }
 
+#[utoipa::path(get, path = "/admin/clients", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])),
+    responses((status = 200, description = "Every client (never a secret)", body = Vec<shared::admin::Client>)))]
 pub async fn list(
     State(state): State<AppState>,
     admin: Administrator,
@@ -465,6 +467,8 @@ pub async fn list(
     all(&admin.ctx(&state)).await.map(Json)
 }
 
+#[utoipa::path(post, path = "/admin/clients", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])), request_body = shared::admin::NewClient,
+    responses((status = 201, description = "The client, and a service's secret (shown once)", body = shared::admin::ClientCreated), (status = 422, description = "A rule was broken (`invalid_redirect_uri`, `invalid_client_metadata`, `invalid_scope`, `invalid_user`, `weak_password`)", body = shared::oauth::ErrorResponse), (status = 409, description = "Clashes with a stored record, or not allowed in its state", body = shared::oauth::ErrorResponse)))]
 pub async fn create(
     State(state): State<AppState>,
     admin: Administrator,
@@ -474,6 +478,8 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+#[utoipa::path(patch, path = "/admin/clients/{id}", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])), params(("id" = String, Path, description = "The record's id")), request_body = shared::admin::ClientUpdate,
+    responses((status = 200, description = "The client as changed", body = shared::admin::Client), (status = 404, description = "No such record", body = shared::oauth::ErrorResponse), (status = 422, description = "A rule was broken (`invalid_redirect_uri`, `invalid_client_metadata`, `invalid_scope`, `invalid_user`, `weak_password`)", body = shared::oauth::ErrorResponse)))]
 pub async fn update(
     State(state): State<AppState>,
     admin: Administrator,
@@ -483,6 +489,8 @@ pub async fn update(
     change(&admin.ctx(&state), &id, &update).await.map(Json)
 }
 
+#[utoipa::path(post, path = "/admin/clients/{id}/secret", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])), params(("id" = String, Path, description = "The record's id")),
+    responses((status = 200, description = "The new secret (shown once); the old one stops working", body = shared::admin::SecretRotated), (status = 404, description = "No such record", body = shared::oauth::ErrorResponse), (status = 422, description = "A rule was broken (`invalid_redirect_uri`, `invalid_client_metadata`, `invalid_scope`, `invalid_user`, `weak_password`)", body = shared::oauth::ErrorResponse)))]
 pub async fn rotate_secret(
     State(state): State<AppState>,
     admin: Administrator,
@@ -491,6 +499,8 @@ pub async fn rotate_secret(
     new_secret(&admin.ctx(&state), &id).await.map(Json)
 }
 
+#[utoipa::path(delete, path = "/admin/clients/{id}", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])), params(("id" = String, Path, description = "The record's id")),
+    responses((status = 204, description = "Deleted, with its grants and consents"), (status = 404, description = "No such record", body = shared::oauth::ErrorResponse), (status = 409, description = "Clashes with a stored record, or not allowed in its state", body = shared::oauth::ErrorResponse)))]
 pub async fn delete(
     State(state): State<AppState>,
     admin: Administrator,

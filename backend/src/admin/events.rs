@@ -27,6 +27,10 @@ pub async fn query(ctx: &Ctx<'_>, query: &EventQuery) -> Result<Vec<admin::Event
 }
 
 /// `GET /admin/events?kind=&user=&client=&since=&limit=` (limit 1 to 1000, default 100).
+#[utoipa::path(get, path = "/admin/events", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])), params(
+        ("kind" = Option<String>, Query), ("user" = Option<String>, Query), ("client" = Option<String>, Query),
+        ("since" = Option<i64>, Query, description = "Unix seconds"), ("limit" = Option<u32>, Query, description = "1 to 1000 (100)")),
+    responses((status = 200, description = "The security event log, newest first", body = Vec<shared::admin::Event>)))]
 pub async fn list(
     State(state): State<AppState>,
     admin: Administrator,

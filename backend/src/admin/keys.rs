@@ -59,6 +59,8 @@ fn rotated(changes: Vec<admin::Event>, stored: Vec<StoredKey>) -> admin::KeysRot
     }
 }
 
+#[utoipa::path(get, path = "/admin/keys", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])),
+    responses((status = 200, description = "The signing keys' life cycle", body = Vec<shared::admin::SigningKey>)))]
 pub async fn list(
     State(state): State<AppState>,
     admin: Administrator,
@@ -69,6 +71,8 @@ pub async fn list(
 /// `POST /admin/keys/rotate` with `{"force": bool}` or no body. This instance starts signing
 /// with the new key at once; others pick it up when PostgreSQL announces the change, and
 /// within their reload interval on SQLite.
+#[utoipa::path(post, path = "/admin/keys/rotate", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])), request_body(content = Option<shared::admin::KeyRotation>, description = "Optional: `{\"force\": true}` when the next key is younger than the JWKS cache lifetime"),
+    responses((status = 200, description = "Rotated", body = shared::admin::KeysRotated), (status = 409, description = "Clashes with a stored record, or not allowed in its state", body = shared::oauth::ErrorResponse)))]
 pub async fn rotate_handler(
     State(state): State<AppState>,
     admin: Administrator,

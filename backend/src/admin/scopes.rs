@@ -159,6 +159,8 @@ pub async fn remove(ctx: &Ctx<'_>, name: &str) -> Result<(), ApiError> {
     .await
 }
 
+#[utoipa::path(get, path = "/admin/scopes", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])),
+    responses((status = 200, description = "Every scope, with the clients allowed it", body = Vec<shared::admin::Scope>)))]
 pub async fn list(
     State(state): State<AppState>,
     admin: Administrator,
@@ -166,6 +168,8 @@ pub async fn list(
     all(&admin.ctx(&state)).await.map(Json)
 }
 
+#[utoipa::path(post, path = "/admin/scopes", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])), request_body = shared::admin::NewScope,
+    responses((status = 201, description = "The new scope", body = shared::admin::Scope), (status = 422, description = "A rule was broken (`invalid_redirect_uri`, `invalid_client_metadata`, `invalid_scope`, `invalid_user`, `weak_password`)", body = shared::oauth::ErrorResponse), (status = 409, description = "Clashes with a stored record, or not allowed in its state", body = shared::oauth::ErrorResponse)))]
 pub async fn create(
     State(state): State<AppState>,
     admin: Administrator,
@@ -175,6 +179,8 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(scope)))
 }
 
+#[utoipa::path(patch, path = "/admin/scopes/{name}", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])), params(("name" = String, Path, description = "The scope")), request_body = shared::admin::ScopeUpdate,
+    responses((status = 200, description = "The scope as changed", body = shared::admin::Scope), (status = 404, description = "No such record", body = shared::oauth::ErrorResponse), (status = 422, description = "A rule was broken (`invalid_redirect_uri`, `invalid_client_metadata`, `invalid_scope`, `invalid_user`, `weak_password`)", body = shared::oauth::ErrorResponse)))]
 pub async fn update(
     State(state): State<AppState>,
     admin: Administrator,
@@ -184,6 +190,8 @@ pub async fn update(
     change(&admin.ctx(&state), &name, &update).await.map(Json)
 }
 
+#[utoipa::path(delete, path = "/admin/scopes/{name}", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])), params(("name" = String, Path, description = "The scope")),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such record", body = shared::oauth::ErrorResponse), (status = 409, description = "Clashes with a stored record, or not allowed in its state", body = shared::oauth::ErrorResponse)))]
 pub async fn delete(
     State(state): State<AppState>,
     admin: Administrator,

@@ -117,6 +117,8 @@ pub async fn revoke_one(ctx: &Ctx<'_>, id: &str) -> Result<(), ApiError> {
     .await
 }
 
+#[utoipa::path(get, path = "/admin/tokens", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])), params(("username" = Option<String>, Query, description = "Only this user's tokens")),
+    responses((status = 200, description = "API tokens (never a secret)", body = Vec<shared::admin::ApiToken>), (status = 404, description = "No such user", body = shared::oauth::ErrorResponse)))]
 pub async fn list(
     State(state): State<AppState>,
     admin: Administrator,
@@ -127,6 +129,8 @@ pub async fn list(
     all(&admin.ctx(&state), username).await.map(Json)
 }
 
+#[utoipa::path(post, path = "/admin/tokens", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])), request_body = shared::admin::NewApiToken,
+    responses((status = 201, description = "The token (shown once)", body = shared::admin::ApiTokenCreated), (status = 404, description = "No such user", body = shared::oauth::ErrorResponse), (status = 422, description = "A rule was broken (`invalid_redirect_uri`, `invalid_client_metadata`, `invalid_scope`, `invalid_user`, `weak_password`)", body = shared::oauth::ErrorResponse), (status = 409, description = "Clashes with a stored record, or not allowed in its state", body = shared::oauth::ErrorResponse)))]
 pub async fn create(
     State(state): State<AppState>,
     admin: Administrator,
@@ -136,6 +140,8 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+#[utoipa::path(delete, path = "/admin/tokens/{id}", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])), params(("id" = String, Path, description = "The record's id")),
+    responses((status = 204, description = "Revoked"), (status = 409, description = "Already revoked", body = shared::oauth::ErrorResponse), (status = 404, description = "No such record", body = shared::oauth::ErrorResponse)))]
 pub async fn revoke(
     State(state): State<AppState>,
     admin: Administrator,

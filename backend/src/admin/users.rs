@@ -222,6 +222,8 @@ async fn password_hash(username: &str, password: &str) -> Result<String, ApiErro
         .map_err(ApiError::internal)
 }
 
+#[utoipa::path(get, path = "/admin/users", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])),
+    responses((status = 200, description = "Every user", body = Vec<shared::admin::User>)))]
 pub async fn list(
     State(state): State<AppState>,
     admin: Administrator,
@@ -229,6 +231,8 @@ pub async fn list(
     all(&admin.ctx(&state)).await.map(Json)
 }
 
+#[utoipa::path(post, path = "/admin/users", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])), request_body = shared::admin::NewUser,
+    responses((status = 201, description = "The new user", body = shared::admin::User), (status = 422, description = "A rule was broken (`invalid_redirect_uri`, `invalid_client_metadata`, `invalid_scope`, `invalid_user`, `weak_password`)", body = shared::oauth::ErrorResponse), (status = 409, description = "Clashes with a stored record, or not allowed in its state", body = shared::oauth::ErrorResponse)))]
 pub async fn create(
     State(state): State<AppState>,
     admin: Administrator,
@@ -238,6 +242,8 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(user)))
 }
 
+#[utoipa::path(patch, path = "/admin/users/{id}", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])), params(("id" = String, Path, description = "The record's id")), request_body = shared::admin::UserUpdate,
+    responses((status = 200, description = "The user as changed", body = shared::admin::User), (status = 404, description = "No such record", body = shared::oauth::ErrorResponse), (status = 422, description = "A rule was broken (`invalid_redirect_uri`, `invalid_client_metadata`, `invalid_scope`, `invalid_user`, `weak_password`)", body = shared::oauth::ErrorResponse), (status = 409, description = "Clashes with a stored record, or not allowed in its state", body = shared::oauth::ErrorResponse)))]
 pub async fn update(
     State(state): State<AppState>,
     admin: Administrator,
@@ -247,6 +253,8 @@ pub async fn update(
     change(&admin.ctx(&state), &id, &update).await.map(Json)
 }
 
+#[utoipa::path(post, path = "/admin/users/{id}/password", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])), params(("id" = String, Path, description = "The record's id")), request_body = shared::admin::PasswordReset,
+    responses((status = 204, description = "Changed; the user's logins are revoked"), (status = 404, description = "No such record", body = shared::oauth::ErrorResponse), (status = 422, description = "A rule was broken (`invalid_redirect_uri`, `invalid_client_metadata`, `invalid_scope`, `invalid_user`, `weak_password`)", body = shared::oauth::ErrorResponse)))]
 pub async fn reset_password(
     State(state): State<AppState>,
     admin: Administrator,

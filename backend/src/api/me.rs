@@ -8,6 +8,8 @@ use crate::state::AppState;
 
 /// `GET /api/me`: the logged-in user's profile. Needs a token issued to a user (not to a client
 /// acting for itself) with the `profile` scope.
+#[utoipa::path(get, path = "/api/me", tag = "API", security(("oauth2" = ["profile"]), ("bearer" = []), ("apiToken" = [])),
+    responses((status = 200, description = "The user's profile", body = shared::api::Me)))]
 pub async fn me(State(state): State<AppState>, token: AccessToken) -> Result<Json<Me>, ApiError> {
     token.require("profile")?;
     if token.subject_type() == SubjectType::Client {

@@ -3,11 +3,11 @@
 pub mod api_token;
 pub mod auth;
 pub mod error;
-mod hello;
-mod me;
-mod orders;
-mod products;
-mod whoami;
+pub(crate) mod hello;
+pub(crate) mod me;
+pub(crate) mod orders;
+pub(crate) mod products;
+pub(crate) mod whoami;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -11,6 +11,8 @@ use crate::state::AppState;
 use crate::storage::NewOrderRow;
 
 /// `GET /api/orders`: the caller's own orders, newest first.
+#[utoipa::path(get, path = "/api/orders", tag = "API", security(("oauth2" = ["orders:read"]), ("bearer" = []), ("apiToken" = [])),
+    responses((status = 200, description = "The caller's orders, newest first", body = Vec<shared::api::Order>)))]
 pub async fn list(
     State(state): State<AppState>,
     token: AccessToken,
@@ -20,6 +22,10 @@ pub async fn list(
 }
 
 /// `POST /api/orders` with `{"product_id": …, "quantity": …}`: 201 with the stored order.
+#[utoipa::path(post, path = "/api/orders", tag = "API", security(("oauth2" = ["orders:write"]), ("bearer" = []), ("apiToken" = [])),
+    request_body = shared::api::NewOrder,
+    responses((status = 201, description = "The stored order", body = shared::api::Order),
+        (status = 422, description = "No such product, or a quantity out of range", body = shared::oauth::ErrorResponse)))]
 pub async fn create(
     State(state): State<AppState>,
     token: AccessToken,

@@ -139,13 +139,13 @@ impl Signer {
 }
 
 /// RFC 7517 §5.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Jwks {
     pub keys: Vec<Jwk>,
 }
 
 /// The public half of an EC key (RFC 7518 §6.2.1), with the parameters RFC 7517 §4 recommends.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Jwk {
     pub kty: &'static str,
     pub crv: &'static str,

@@ -14,6 +14,8 @@ use crate::state::AppState;
 /// Metadata changes only with configuration, so clients may cache it briefly.
 const CACHE: &str = "public, max-age=300";
 
+#[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = "OAuth",
+    responses((status = 200, description = "Authorization server metadata (RFC 8414; the same document at /.well-known/openid-configuration)", body = shared::oauth::ServerMetadata)))]
 pub async fn metadata(State(state): State<AppState>) -> Result<impl IntoResponse, OAuthError> {
     let scopes_supported = state.db.scope_names().await?;
     let c = &state.config;
@@ -63,6 +65,8 @@ pub async fn metadata(State(state): State<AppState>) -> Result<impl IntoResponse
 
 /// The JWKS may be cached exactly as long as the rotation schedule allows: a key is published
 /// for `jwks_max_age` before it signs (see `rotation`).
+#[utoipa::path(get, path = "/jwks.json", tag = "OAuth",
+    responses((status = 200, description = "The public signing keys (RFC 7517), cacheable as `Cache-Control` says", body = crate::keys::Jwks)))]
 pub async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
     let cache = format!("public, max-age={}", state.config.jwks_max_age);
     (

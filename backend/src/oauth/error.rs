@@ -40,6 +40,18 @@ impl OAuthError {
         }
     }
 
+    /// RFC 9110 §15.5.14: the body is over the endpoint's limit; `invalid_request` (the RFC 6749
+    /// §5.2 code for a malformed request) with the status that says why.
+    pub fn too_large(limit: usize) -> Self {
+        Self {
+            status: Some(StatusCode::PAYLOAD_TOO_LARGE),
+            ..Self::invalid_request(format!(
+                "the request body is larger than {} KiB; an OAuth request needs a few hundred bytes",
+                limit / 1024
+            ))
+        }
+    }
+
     /// The database did not answer: 503 `temporarily_unavailable`; the same request may
     /// succeed in a few seconds (unless it spent something single-use before the database
     /// went away, which a retry then hears about).

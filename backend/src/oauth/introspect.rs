@@ -3,7 +3,6 @@
 use std::net::IpAddr;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -11,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::client_auth::{self, AuthMethod};
 use super::error::{OAuthError, no_store};
-use super::params::Params;
+use super::params::{FormBody, Params};
 use crate::access_token::MAX_TOKEN_LEN;
 use crate::client_addr::ClientAddr;
 use crate::clock::Timestamp;
@@ -19,11 +18,20 @@ use crate::crypto;
 use crate::state::AppState;
 use crate::storage::Client;
 
+#[utoipa::path(post, path = "/introspect", tag = "OAuth",
+    security(("clientBasic" = [])),
+    request_body(content = crate::openapi::TokenHintForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "RFC 7662 §2.2: the token's claims, or only `active: false`", body = crate::openapi::Introspection),
+        (status = 400, description = "`invalid_request`", body = shared::oauth::ErrorResponse),
+        (status = 401, response = crate::openapi::InvalidClient),
+        (status = 429, response = crate::openapi::Throttled),
+    ))]
 pub async fn introspect(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
     headers: HeaderMap,
-    body: Bytes,
+    FormBody(body): FormBody,
 ) -> Response {
     match handle(&state, address, &headers, &body).await {
         Ok(answer) => (no_store(), Json(answer)).into_response(),

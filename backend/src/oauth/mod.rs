@@ -8,13 +8,13 @@
 
 pub mod authorize;
 pub mod client_auth;
-mod discovery;
+pub(crate) mod discovery;
 pub mod error;
 pub mod introspect;
 pub mod params;
 pub mod revoke;
 pub mod token;
-mod userinfo;
+pub(crate) mod userinfo;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -36,7 +36,7 @@ pub fn scope_for_user(user: &User, scope: ScopeSet) -> ScopeSet {
 }
 
 /// OAuth requests are a few hundred bytes; 16 KiB leaves room and refuses floods early (413).
-const MAX_BODY: usize = 16 * 1024;
+pub(crate) const MAX_BODY: usize = 16 * 1024;
 
 /// Endpoints that browsers call with fetch (and so need CORS).
 pub fn api_router() -> Router<AppState> {

@@ -2,9 +2,32 @@
 
 use std::collections::HashMap;
 
-use axum::http::{HeaderMap, header};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, StatusCode, header};
 
+use super::MAX_BODY;
 use super::error::OAuthError;
+
+/// The body of a token, revocation or introspection request: the bytes, or an RFC 6749 §5.2
+/// error body when they cannot be read (413 past the endpoint's limit), never a plain-text one.
+pub struct FormBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for FormBody {
+    type Rejection = OAuthError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, OAuthError> {
+        Bytes::from_request(request, state)
+            .await
+            .map(Self)
+            .map_err(|rejection| match rejection.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => OAuthError::too_large(MAX_BODY),
+                _ => {
+                    OAuthError::invalid_request(format!("the body could not be read: {rejection}"))
+                }
+            })
+    }
+}
 
 /// Parameters with the two rules RFC 6749 §3.1/§3.2 sets for every endpoint: a parameter sent
 /// without a value is treated as omitted, and none may be sent twice.

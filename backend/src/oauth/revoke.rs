@@ -2,14 +2,13 @@
 
 use std::net::IpAddr;
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::client_auth;
 use super::error::{OAuthError, no_store};
-use super::params::Params;
+use super::params::{FormBody, Params};
 use crate::access_token::LEEWAY_SECS;
 use crate::client_addr::ClientAddr;
 use crate::clock::Timestamp;
@@ -29,11 +28,20 @@ pub enum Revoked {
     Nothing,
 }
 
+#[utoipa::path(post, path = "/revoke", tag = "OAuth",
+    security((), ("clientBasic" = [])),
+    request_body(content = crate::openapi::TokenHintForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Revoked, or unknown (RFC 7009 §2.2: the same answer)"),
+        (status = 400, description = "`invalid_request`", body = shared::oauth::ErrorResponse),
+        (status = 401, response = crate::openapi::InvalidClient),
+        (status = 429, response = crate::openapi::Throttled),
+    ))]
 pub async fn revoke(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
     headers: HeaderMap,
-    body: Bytes,
+    FormBody(body): FormBody,
 ) -> Response {
     match handle(&state, address, &headers, &body).await {
         Ok(_) => (StatusCode::OK, no_store()).into_response(),

@@ -10,6 +10,8 @@ use crate::api::auth::AccessToken;
 use crate::api::error::ApiError;
 use crate::state::AppState;
 
+#[utoipa::path(method(get, post), path = "/userinfo", tag = "OAuth", security(("oauth2" = ["openid"]), ("bearer" = []), ("apiToken" = [])),
+    responses((status = 200, description = "The user's claims (OpenID Connect Core §5.3)", body = crate::openapi::UserInfo)))]
 pub async fn userinfo(
     State(state): State<AppState>,
     token: AccessToken,

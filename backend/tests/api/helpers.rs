@@ -119,6 +119,10 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     .await
     .unwrap()
     .with_metrics_listeners(vec![metrics_listener]);
+    // Every answer of the API origin is checked against the OpenAPI document the server serves.
+    let document =
+        serde_json::to_value(backend::openapi::document(&server.state().config)).unwrap();
+    let server = server.wrap_api(move |router| crate::openapi::checked(router, document));
     tokio::spawn(server.run());
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

@@ -19,6 +19,7 @@ mod discovery;
 mod health;
 mod keys;
 mod metrics;
+mod openapi;
 mod refresh;
 mod request_id;
 mod resilience;

@@ -14,7 +14,6 @@ mod response;
 
 use std::time::Duration;
 
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -22,7 +21,7 @@ use shared::pkce::METHOD_S256;
 
 use self::consent::Answered;
 use self::login::{Attempt, Outcome};
-use self::page::PageError;
+use self::page::{PageError, PageForm};
 use self::request::{AuthorizationRequest, Refusal};
 use self::response::{CSRF_COOKIE, denied, redirect, set_csrf_cookie, with_code};
 use super::params::Params;
@@ -34,6 +33,24 @@ use crate::web;
 
 /// `GET /authorize`: the login form for a valid request; an error page, or a redirect with the
 /// error, for an invalid one.
+#[utoipa::path(get, path = "/authorize", tag = "OAuth",
+    params(
+        ("response_type" = String, Query, description = "`code`"),
+        ("client_id" = String, Query),
+        ("redirect_uri" = String, Query, description = "Exactly as registered"),
+        ("scope" = Option<String>, Query),
+        ("state" = Option<String>, Query, description = "Returned unchanged"),
+        ("code_challenge" = String, Query, description = "BASE64URL(SHA-256(code_verifier)) (RFC 7636)"),
+        ("code_challenge_method" = String, Query, description = "`S256` (the only method)"),
+        ("nonce" = Option<String>, Query, description = "Echoed in the ID token"),
+    ),
+    responses(
+        (status = 200, description = "The login page, for a browser", content_type = "text/html"),
+        (status = 303, description = "To `redirect_uri` with `error`, `error_description`, `state` and `iss` (RFC 6749 §4.1.2.1)",
+            headers(("Location" = String))),
+        (status = 400, description = "An error page: no trustworthy redirect URI (unknown client, unregistered URI)", content_type = "text/html"),
+        (status = 503, response = crate::openapi::PageUnavailable),
+    ))]
 pub async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
     let params = match Params::parse(query.unwrap_or_default().as_bytes()) {
         Ok(params) => params,
@@ -51,11 +68,24 @@ pub async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery)
 }
 
 /// `POST /authorize/login`: the login form's answer.
+#[utoipa::path(post, path = "/authorize/login", tag = "OAuth", description = "The login form's answer (posted by the page `GET /authorize` serves, with its anti-forgery cookie): for browsers, not API clients.",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "The page's fields"),
+    responses(
+        (status = 200, description = "The form again, saying what went wrong", content_type = "text/html"),
+        (status = 303, description = "Onwards: the consent page, or back to `redirect_uri` with `code` (or `error`), `state` and `iss`",
+            headers(("Location" = String))),
+        (status = 400, description = "An error page: the form is malformed or has expired", content_type = "text/html"),
+        (status = 403, description = "An error page: a cross-site post, or the anti-forgery token does not match its cookie", content_type = "text/html"),
+        (status = 413, description = "The form is larger than this page takes", content_type = "text/html"),
+        (status = 429, description = "The form again: too many attempts, with `Retry-After`", content_type = "text/html",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, response = crate::openapi::PageUnavailable),
+    ))]
 pub async fn login(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
     headers: HeaderMap,
-    body: Bytes,
+    PageForm(body): PageForm,
 ) -> Response {
     let params = match checked_form(&headers, &body) {
         Ok(params) => params,
@@ -97,11 +127,24 @@ pub async fn login(
 }
 
 /// `POST /authorize/consent`: the user's answer on the consent screen.
+#[utoipa::path(post, path = "/authorize/consent", tag = "OAuth", description = "The consent form's answer (posted by the consent page): for browsers, not API clients.",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "The page's fields"),
+    responses(
+        (status = 200, description = "The form again, saying what went wrong", content_type = "text/html"),
+        (status = 303, description = "Onwards: the consent page, or back to `redirect_uri` with `code` (or `error`), `state` and `iss`",
+            headers(("Location" = String))),
+        (status = 400, description = "An error page: the form is malformed or has expired", content_type = "text/html"),
+        (status = 403, description = "An error page: a cross-site post, or the anti-forgery token does not match its cookie", content_type = "text/html"),
+        (status = 413, description = "The form is larger than this page takes", content_type = "text/html"),
+        (status = 429, description = "The form again: too many attempts, with `Retry-After`", content_type = "text/html",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, response = crate::openapi::PageUnavailable),
+    ))]
 pub async fn consent(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
     headers: HeaderMap,
-    body: Bytes,
+    PageForm(body): PageForm,
 ) -> Response {
     let params = match checked_form(&headers, &body) {
         Ok(params) => params,

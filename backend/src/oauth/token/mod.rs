@@ -12,7 +12,6 @@ mod refresh_token;
 use std::net::IpAddr;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -22,7 +21,7 @@ use shared::scope::ScopeSet;
 
 use super::client_auth::{self, AuthMethod};
 use super::error::{OAuthError, no_store};
-use super::params::Params;
+use super::params::{FormBody, Params};
 use crate::client_addr::ClientAddr;
 use crate::clock::Timestamp;
 use crate::events::{Event, EventKind};
@@ -220,11 +219,21 @@ async fn exchange(
     Ok(granted)
 }
 
+#[utoipa::path(post, path = "/token", tag = "OAuth",
+    security((), ("clientBasic" = [])),
+    request_body(content = crate::openapi::TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Tokens (RFC 6749 §5.1), never cached", body = shared::oauth::TokenResponse,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 400, description = "RFC 6749 §5.2: `invalid_request`, `invalid_grant`, `invalid_scope`, `unauthorized_client`, `unsupported_grant_type`", body = shared::oauth::ErrorResponse),
+        (status = 401, response = crate::openapi::InvalidClient),
+        (status = 429, response = crate::openapi::Throttled),
+    ))]
 pub async fn token(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
     headers: HeaderMap,
-    body: Bytes,
+    FormBody(body): FormBody,
 ) -> Response {
     match handle(&state, address, &headers, &body).await {
         Ok(response) => (no_store(), Json(response)).into_response(),
