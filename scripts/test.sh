@@ -205,12 +205,14 @@ cluster_metrics_check() {
   local url text total age issued=0 ages=()
   for url in "${CLUSTER_METRICS[@]}"; do
     text=$(curl -sf "$url") || { fail "no metrics at $url"; return 1; }
-    total=$(awk '/^http_requests_total\{origin="api"/ {n += $NF} END {print n + 0}' <<<"$text")
+    # Token and API calls only: the start-up probe reached each instance directly.
+    total=$(awk '/^http_requests_total\{origin="api",method="[A-Z]+",route="(\/token|\/api\/)/ {n += $NF}
+      END {print n + 0}' <<<"$text")
     issued=$((issued + $(awk '/^oauth_tokens_issued_total\{/ {n += $NF} END {print n + 0}' <<<"$text")))
     age=$(awk '/^signing_key_age_seconds / {print int($NF / 60)}' <<<"$text")
-    note "$url: $total API requests, current signing key $age min old"
+    note "$url: $total token and API requests, current signing key $age min old"
     if [ "$total" -eq 0 ] || [ -z "$age" ]; then
-      fail "the metrics at $url show no API request or no signing key"
+      fail "the metrics at $url show no token or API request, or no signing key"
       return 1
     fi
     ages+=("$age")

@@ -157,7 +157,7 @@ impl Application {
         }
         let app = app
             .layer(axum::middleware::from_fn_with_state(
-                (self.state.clone(), metrics::Origin::App),
+                (self.state.metrics.clone(), metrics::Origin::App),
                 metrics::track,
             ))
             .layer(axum::middleware::from_fn_with_state(
@@ -238,7 +238,7 @@ pub fn api_router(state: AppState) -> Router {
             HeaderValue::from_static("no-store"),
         ))
         .layer(axum::middleware::from_fn_with_state(
-            (state.clone(), metrics::Origin::Api),
+            (state.metrics.clone(), metrics::Origin::Api),
             metrics::track,
         ))
         .layer(axum::middleware::from_fn_with_state(

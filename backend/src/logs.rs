@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -21,7 +21,7 @@ use tracing::Instrument;
 use tracing::field::Empty;
 use tracing_subscriber::EnvFilter;
 
-use crate::metrics::Origin;
+use crate::metrics::{Origin, Route};
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -39,26 +39,138 @@ pub enum Format {
 }
 
 /// Installs the process-wide subscriber: `RUST_LOG` (default: `info`, with the HTTP and SQL
-/// libraries at `warn`), in `format`, to standard error.
-pub fn init(format: Format) {
+/// libraries at `warn`), in `format`, to standard error through [`Sink`]. Keep the guard until
+/// the process ends: dropping it writes out what is queued.
+pub fn init(format: Format) -> Flush {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,sqlx=warn"));
     // Colours for a terminal only, not for a file or a pipe.
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let (sink, flush) = Sink::start();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(terminal)
-        .with_writer(std::io::stderr);
+        .with_writer(sink);
     match format {
         Format::Text => builder.init(),
         // The request's fields (id, route, client, subject) on every line written within it,
-        // flattened beside the event's own.
+        // under `span`; the access line has them at its top level.
         Format::Json => builder
             .json()
             .flatten_event(true)
             .with_current_span(true)
             .with_span_list(false)
             .init(),
+    }
+    flush
+}
+
+/// Lines queued for the writer thread before a logging task waits for room.
+const QUEUED_LINES: usize = 8192;
+
+/// Where log lines go: a thread of their own writes them to standard error, in order, so a
+/// request's task never waits on a write (a terminal, a pipe to a slow collector) unless the
+/// queue is full; nothing is dropped.
+#[derive(Clone, Debug)]
+pub struct Sink(std::sync::mpsc::SyncSender<Message>);
+
+#[derive(Debug)]
+pub enum Message {
+    Line(Vec<u8>),
+    /// Write out everything before, then say so.
+    Flush(std::sync::mpsc::Sender<()>),
+}
+
+impl Sink {
+    fn start() -> (Self, Flush) {
+        let (sender, receiver) = std::sync::mpsc::sync_channel(QUEUED_LINES);
+        let spawned = std::thread::Builder::new()
+            .name("log-writer".into())
+            .spawn(move || write_lines(&receiver));
+        if let Err(e) = spawned {
+            eprintln!(
+                "the log writer thread did not start ({e}); logging to standard error directly"
+            );
+        }
+        (Self(sender.clone()), Flush(sender))
+    }
+}
+
+fn write_lines(receiver: &std::sync::mpsc::Receiver<Message>) {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stderr());
+    while let Ok(message) = receiver.recv() {
+        let mut next = Some(message);
+        // Everything already queued, then one flush.
+        while let Some(message) = next {
+            match message {
+                Message::Line(line) => {
+                    let _ = out.write_all(&line);
+                }
+                Message::Flush(done) => {
+                    let _ = out.flush();
+                    let _ = done.send(());
+                }
+            }
+            next = receiver.try_recv().ok();
+        }
+        let _ = out.flush();
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Sink {
+    type Writer = Line;
+
+    fn make_writer(&'a self) -> Line {
+        Line {
+            bytes: Vec::new(),
+            sink: self.0.clone(),
+        }
+    }
+}
+
+/// One event's text, queued when the formatter is done with it.
+pub struct Line {
+    bytes: Vec<u8>,
+    sink: std::sync::mpsc::SyncSender<Message>,
+}
+
+impl std::io::Write for Line {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for Line {
+    fn drop(&mut self) {
+        if self.bytes.is_empty() {
+            return;
+        }
+        let line = std::mem::take(&mut self.bytes);
+        if let Err(std::sync::mpsc::SendError(Message::Line(line))) =
+            self.sink.send(Message::Line(line))
+        {
+            // No writer thread: write it here.
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), &line);
+        }
+    }
+}
+
+/// Writes out the queued lines when dropped (at the end of `main`), waiting at most a second.
+#[derive(Debug)]
+pub struct Flush(std::sync::mpsc::SyncSender<Message>);
+
+impl Drop for Flush {
+    fn drop(&mut self) {
+        let (done, written) = std::sync::mpsc::channel();
+        if self.0.send(Message::Flush(done)).is_ok() {
+            let _ = written.recv_timeout(std::time::Duration::from_secs(1));
+        }
     }
 }
 
@@ -121,6 +233,19 @@ pub fn propagate(call: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
     }
 }
 
+/// `work`, to be spawned as a task of its own, still in the request being answered: its lines
+/// carry the request's fields and its calls the request's id (a spawned task inherits neither).
+pub fn in_request<F: Future>(work: F) -> impl Future<Output = F::Output> {
+    let current = CURRENT.try_with(Current::clone).ok();
+    let work = work.instrument(tracing::Span::current());
+    async move {
+        match current {
+            Some(current) => CURRENT.scope(current, work).await,
+            None => work.await,
+        }
+    }
+}
+
 fn well_formed(id: &[u8]) -> bool {
     (1..=MAX_ID_LEN).contains(&id.len())
         && id
@@ -132,21 +257,18 @@ fn well_formed(id: &[u8]) -> bool {
 /// holding the id, method and route template (every line written meanwhile carries them), and
 /// with the id at hand for [`propagate`]; then writes the access line, with every field at its
 /// top level, and sets `X-Request-Id` on the answer.
-pub async fn trace(State(origin): State<Origin>, request: Request, next: Next) -> Response {
+pub async fn trace(State(origin): State<Origin>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = RequestId::of(&request);
     let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| origin.unmatched(), |p| p.as_str())
-        .to_owned();
+    let route = Route::of(&request, origin);
+    request.extensions_mut().insert(route.clone());
     let span = tracing::info_span!(
         "request",
         request_id = id.as_str(),
         origin = origin.as_str(),
         method = %method,
-        route,
+        route = route.as_str(),
         client_id = Empty,
         subject = Empty,
     );
@@ -167,7 +289,7 @@ pub async fn trace(State(origin): State<Origin>, request: Request, next: Next) -
                 request_id = id.as_str(),
                 origin = origin.as_str(),
                 method = %method,
-                route,
+                route = route.as_str(),
                 status,
                 latency_ms,
                 client_id,

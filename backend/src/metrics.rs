@@ -10,7 +10,8 @@
 //!
 //! The README ("Metrics") lists every series with its meaning and example alerts.
 
-use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -19,14 +20,13 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
-use shared::admin::KeyState;
 
 use crate::keys::rotation;
 use crate::state::AppState;
@@ -76,7 +76,7 @@ impl Origin {
 struct RequestLabels {
     origin: &'static str,
     method: &'static str,
-    route: String,
+    route: Route,
     status: u16,
 }
 
@@ -84,7 +84,7 @@ struct RequestLabels {
 struct RouteLabels {
     origin: &'static str,
     method: &'static str,
-    route: String,
+    route: Route,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -96,7 +96,7 @@ struct IssuedLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RefusalLabels {
-    route: String,
+    route: Route,
     reason: &'static str,
 }
 
@@ -139,6 +139,9 @@ pub struct Metrics {
     key_age: Gauge<f64, AtomicU64>,
     rotation_due: Gauge<f64, AtomicU64>,
     bff_sessions: Gauge,
+    /// When the current signing key started signing, in Unix seconds, as last read
+    /// ([`UNKNOWN`] before the first read).
+    key_since: AtomicI64,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -168,6 +171,7 @@ impl Metrics {
             key_age: Gauge::default(),
             rotation_due: Gauge::default(),
             bff_sessions: Gauge::default(),
+            key_since: AtomicI64::new(UNKNOWN),
             registry: Registry::default(),
         };
         let registry = &mut metrics.registry;
@@ -253,7 +257,7 @@ impl Metrics {
         &self,
         origin: Origin,
         method: &Method,
-        route: String,
+        route: Route,
         response: &Response,
         took: Duration,
     ) {
@@ -330,22 +334,45 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
+/// A request's route template (or what stands for "no route"), shared by the metrics and the
+/// access line: computed once per request ([`crate::logs::trace`] puts it in the request).
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct Route(Arc<str>);
+
+impl Route {
+    pub fn of(request: &Request, origin: Origin) -> Self {
+        if let Some(route) = request.extensions().get::<Self>() {
+            return route.clone();
+        }
+        let path = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or_else(|| origin.unmatched(), MatchedPath::as_str);
+        Self(Arc::from(path))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl EncodeLabelValue for Route {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> std::fmt::Result {
+        EncodeLabelValue::encode(&self.as_str(), encoder)
+    }
+}
+
 /// Middleware: counts and times every answer of `origin` under its route template.
 pub async fn track(
-    State((state, origin)): State<(AppState, Origin)>,
+    State((metrics, origin)): State<(Arc<Metrics>, Origin)>,
     request: Request,
     next: Next,
 ) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| origin.unmatched().to_owned(), |p| p.as_str().to_owned());
+    let route = Route::of(&request, origin);
     let response = next.run(request).await;
-    state
-        .metrics
-        .answered(origin, &method, route, &response, started.elapsed());
+    metrics.answered(origin, &method, route, &response, started.elapsed());
     response
 }
 
@@ -376,9 +403,10 @@ async fn scrape(State(state): State<AppState>) -> Response {
         .is_err()
     {
         tracing::warn!(
-            "metrics: the database did not answer in time; keys and sessions are as last read"
+            "metrics: the database did not answer in time; the key's start and the sessions are as last read"
         );
     }
+    set_key_gauges(&state);
     let mut body = String::new();
     if let Err(e) =
         prometheus_client::encoding::prometheus_text::encode(&mut body, &metrics.registry)
@@ -400,28 +428,40 @@ async fn scrape(State(state): State<AppState>) -> Response {
 }
 
 /// The gauges that describe the shared database: the current key's age and time to rotation,
-/// and the live backend-for-frontend sessions. A failure leaves them as they were (and is
-/// logged).
+/// and the live backend-for-frontend sessions. The key's start is read at each scrape and kept:
+/// with the database away the age still grows with the clock (so an overdue rotation shows),
+/// and before the first read the key gauges are NaN, not a misleading 0.
 async fn read_database_gauges(state: &AppState) {
+    let metrics = &state.metrics;
     let now = state.clock.now();
-    match state.db.signing_keys().await {
-        Ok(keys) => {
-            if let Some(current) = keys.iter().find(|k| k.state == KeyState::Current) {
-                let since = current.activated_at.unwrap_or(current.created_at);
-                let age = now.secs_since(since);
-                state.metrics.key_age.set(age as f64);
-                let policy = rotation::Policy::new(&state.config);
-                if let Some(interval) = policy.rotation_interval {
-                    state.metrics.rotation_due.set((interval - age) as f64);
-                }
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "metrics: reading the signing keys failed"),
+    match state.db.current_key_since().await {
+        Ok(Some(since)) => metrics.key_since.store(since.unix(), Ordering::Relaxed),
+        Ok(None) => metrics.key_since.store(UNKNOWN, Ordering::Relaxed),
+        Err(e) => tracing::warn!(error = %e, "metrics: reading the signing key failed"),
     }
     match state.db.count_bff_sessions(now).await {
         Ok(live) => {
-            state.metrics.bff_sessions.set(live);
+            metrics.bff_sessions.set(live);
         }
         Err(e) => tracing::warn!(error = %e, "metrics: counting the sessions failed"),
+    }
+}
+
+/// `key_since` before anything was read.
+const UNKNOWN: i64 = i64::MIN;
+
+/// Sets the key gauges from the last start read and the clock.
+fn set_key_gauges(state: &AppState) {
+    let metrics = &state.metrics;
+    let since = metrics.key_since.load(Ordering::Relaxed);
+    if since == UNKNOWN {
+        metrics.key_age.set(f64::NAN);
+        metrics.rotation_due.set(f64::NAN);
+        return;
+    }
+    let age = state.clock.now().unix().saturating_sub(since);
+    metrics.key_age.set(age as f64);
+    if let Some(interval) = rotation::Policy::new(&state.config).rotation_interval {
+        metrics.rotation_due.set((interval - age) as f64);
     }
 }

@@ -68,12 +68,6 @@ impl Throttle {
         period - self.interval_us()
     }
 
-    /// Counts a refusal in the metrics; passes `verdict` through.
-    fn refused(&self, verdict: Verdict) -> Verdict {
-        self.rejected.inc();
-        verdict
-    }
-
     /// The verdict for a key whose allowance is full again at `full_at_us` (if ever seen).
     fn verdict(&self, full_at_us: Option<i64>, now_us: i64) -> Verdict {
         let limit = now_us + self.slack_us();
@@ -86,7 +80,11 @@ impl Throttle {
     /// Counts one event for `key` if the rate allows it (see [`Verdict`]). Check and count are
     /// one statement.
     pub async fn hit(&self, db: &Db, key: &str, now_us: i64) -> storage::Result<Verdict> {
-        Ok(self.count(db, key, now_us).await?.0)
+        let verdict = self.count(db, key, now_us).await?.0;
+        if let Verdict::Refused(_) = verdict {
+            self.rejected.inc();
+        }
+        Ok(verdict)
     }
 
     /// [`Throttle::hit`], with the time the key's allowance is full again and the time the
@@ -101,7 +99,7 @@ impl Throttle {
                 _ => (Verdict::Allowed, full_at_us, at_us),
             },
             Hit::Refused { full_at_us } => {
-                match self.refused(self.verdict(Some(full_at_us), now_us)) {
+                match self.verdict(Some(full_at_us), now_us) {
                     Verdict::Refused(wait) => (Verdict::Refused(wait), full_at_us, now_us),
                     // Freed between the refusal and the read: say "try again now".
                     _ => (
@@ -295,7 +293,8 @@ impl Throttles {
         };
         for ((limit, _), state) in keys.iter().zip(states) {
             if let Verdict::Refused(wait) = limit.verdict(state, now_us) {
-                return Ok(limit.refused(Verdict::Refused(wait)));
+                limit.rejected.inc();
+                return Ok(Verdict::Refused(wait));
             }
         }
         Ok(Verdict::Allowed)

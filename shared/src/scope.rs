@@ -150,6 +150,23 @@ impl<'de> Deserialize<'de> for ScopeSet {
     }
 }
 
+/// On the wire a scope set is one space-separated string (RFC 6749 §3.3).
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for ScopeSet {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "Scope tokens separated by single spaces (RFC 6749 §3.3), e.g. \"openid products:read\"",
+            ))
+            .examples(["products:read orders:read"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for ScopeSet {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,20 +210,3 @@ mod tests {
         assert_eq!(asked.difference(&granted).collect::<Vec<_>>(), ["d"]);
     }
 }
-
-/// On the wire a scope set is one space-separated string (RFC 6749 §3.3).
-#[cfg(feature = "openapi")]
-impl utoipa::PartialSchema for ScopeSet {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .description(Some(
-                "Scope tokens separated by single spaces (RFC 6749 §3.3), e.g. \"openid products:read\"",
-            ))
-            .examples(["products:read orders:read"])
-            .into()
-    }
-}
-
-#[cfg(feature = "openapi")]
-impl utoipa::ToSchema for ScopeSet {}

@@ -59,7 +59,7 @@ pub async fn start(
     };
     if let Verdict::Refused(wait) = verdict {
         let secs = retry_after_secs(wait);
-        return (
+        let response = (
             StatusCode::TOO_MANY_REQUESTS,
             [
                 (header::RETRY_AFTER, secs.to_string()),
@@ -68,6 +68,7 @@ pub async fn start(
             format!("Too many logins started from this address; try again in {secs} s.\n"),
         )
             .into_response();
+        return crate::metrics::Refusal::tag(response, "temporarily_unavailable");
     }
     let mut return_to = "/".to_owned();
     let mut admin = false;

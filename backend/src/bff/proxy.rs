@@ -190,7 +190,7 @@ async fn fresh_session(bff: &Arc<Bff>, headers: &HeaderMap) -> Result<Session, B
             // Refresh with the tokens as they were when the lease was taken (the claim returns
             // them): another instance may have renewed them since this request read the row.
             let bff = Arc::clone(bff);
-            let refreshing = tokio::spawn(async move {
+            let refreshing = tokio::spawn(crate::logs::in_request(async move {
                 let id_hash = row.id_hash.clone();
                 let lease = RefreshLease {
                     session: &id_hash,
@@ -210,7 +210,7 @@ async fn fresh_session(bff: &Arc<Bff>, headers: &HeaderMap) -> Result<Session, B
                     }
                 }
                 refreshed
-            });
+            }));
             return refreshing.await.unwrap_or_else(|e| {
                 tracing::error!(error = %e, "a session's refresh task failed");
                 Err(BffError::Internal)

@@ -81,7 +81,7 @@ pub async fn authenticate(
         // In a task of its own: a client that hangs up while its failure is being counted
         // cannot cancel the count (nor, on SQLite, the memory's note of it).
         let (state, detail) = (state.clone(), error.description.clone());
-        let counted = tokio::spawn(async move {
+        let counted = tokio::spawn(crate::logs::in_request(async move {
             let with_client = |event: Event| match &client_id {
                 Some(id) => event.client(id),
                 None => event,
@@ -99,7 +99,7 @@ pub async fn authenticate(
                 state.events.record(with_client(event)).await;
             }
             Ok::<_, crate::storage::Error>(())
-        });
+        }));
         counted.await.map_err(OAuthError::server_error)??;
     }
     if let Ok((client, _)) = &result {

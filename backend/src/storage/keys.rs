@@ -63,6 +63,17 @@ impl Db {
         .await)?)
     }
 
+    /// When the current signing key started signing (its creation, if it has no activation
+    /// time), if there is one: what the metrics need, without the private key.
+    pub async fn current_key_since(&self) -> Result<Option<Timestamp>> {
+        let row: Option<(Option<Timestamp>, Timestamp)> = dispatch!(self, |pool| sqlx::query_as(
+            "SELECT activated_at, created_at FROM signing_keys WHERE state = 'current'"
+        )
+        .fetch_optional(pool)
+        .await)?;
+        Ok(row.map(|(activated, created)| activated.unwrap_or(created)))
+    }
+
     /// Stores a new key unless one in the same state already exists (there is at most one
     /// `current` and one `next`, and another instance may have just created it); `true` if
     /// this one was stored.

@@ -492,7 +492,8 @@ impl Db {
             ),
         };
         let idle = i64::try_from(idle).unwrap_or(i64::MAX);
-        (i64::from(size) - idle, idle, i64::from(max))
+        // Two reads a moment apart: never report fewer than none in use.
+        ((i64::from(size) - idle).max(0), idle, i64::from(max))
     }
 
     /// Waits until in-flight statements finish and closes every connection.

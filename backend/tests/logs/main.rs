@@ -21,7 +21,8 @@ const WRONG_SECRET: &str = "wrong-secret-4e1f7a";
 async fn json_lines_with_the_request_id_and_nothing_secret() {
     let mut site = Site::new();
     site.set("LOG_FORMAT", "json");
-    site.set("RUST_LOG", "info");
+    // The security events' debug line is written inside the request: it carries the request.
+    site.set("RUST_LOG", "info,backend::events=debug");
     let server = Server::start(&site).await;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -111,13 +112,23 @@ async fn json_lines_with_the_request_id_and_nothing_secret() {
     assert_eq!(line["origin"], "api");
     assert_eq!(line["status"], 200);
     assert_eq!(line["level"], "INFO");
-    assert!(line["latency_ms"].as_f64().unwrap() >= 0.0, "{line}");
+    let latency = line["latency_ms"].as_f64().unwrap();
+    assert!(latency > 0.0 && latency < 10_000.0, "{line}");
     assert_eq!(line["client_id"], "demo-service");
     assert_eq!(line["subject"], "demo-service");
 
     let line = find(&refused_id);
     assert_eq!(line["route"], "/token");
     assert_eq!(line["status"], 401);
+    // A line written while the request was answered carries its fields under `span`.
+    let inside = lines
+        .iter()
+        .find(|l| {
+            l["target"] == "backend::events" && l["span"]["request_id"] == refused_id.as_str()
+        })
+        .unwrap_or_else(|| panic!("no event line of {refused_id} in\n{log}"));
+    assert_eq!(inside["span"]["route"], "/token");
+    assert_eq!(inside["kind"], "client_auth_failed");
 
     // The login's lines name the user once logged in, and the client.
     let logged_in = access
