@@ -160,7 +160,8 @@ pub mod answers {
     /// 431: the request's headers are larger than 16 KiB (RFC 6585 §5), answered before any
     /// handler runs.
     #[derive(ToResponse)]
-    pub struct HeadersTooLarge;
+    #[response(content_type = "text/plain")]
+    pub struct HeadersTooLarge(String);
 
     /// 503: the database did not answer.
     #[derive(ToResponse)]
@@ -360,8 +361,12 @@ fn add_common_answers(item: &mut PathItem) {
     ];
     for operation in operations.into_iter().flatten() {
         let protected = operation.security.as_ref().is_some_and(|s| {
-            // The client-authenticated OAuth endpoints answer with RFC 6749's codes instead.
-            !s.is_empty() && serde_json::to_string(s).is_ok_and(|s| !s.contains(CLIENT_BASIC))
+            // Not the client-authenticated OAuth endpoints (RFC 6749's codes instead), nor an
+            // operation that also takes anonymous calls (`{}`: /api/hello answers 200 whatever
+            // the request carries).
+            !s.is_empty()
+                && serde_json::to_string(s)
+                    .is_ok_and(|s| !s.contains(CLIENT_BASIC) && !s.contains("{}"))
         });
         let mut add = |status: &str, name: &str| {
             operation
@@ -419,10 +424,7 @@ pub fn router(config: &Config, demo_client: Option<&str>) -> Router<AppState> {
             "/docs/swagger-ui.css",
             get(|| async { bundled("text/css; charset=utf-8", SWAGGER_CSS) }),
         )
-        .route(
-            "/docs/oauth2-redirect.html",
-            get(|| async { bundled("text/html; charset=utf-8", REDIRECT_HTML) }),
-        )
+        .route("/docs/oauth2-redirect.html", get(redirect_page))
         .route(
             "/docs/oauth2-redirect.js",
             get(|| async { bundled("text/javascript; charset=utf-8", REDIRECT_JS) }),
@@ -457,6 +459,25 @@ const DOCS_HTML: &str = r#"<!doctype html>
 </body>
 </html>
 "#;
+
+/// Swagger UI's OAuth redirect page: its URL carries an authorization code, so it is never
+/// stored, never sent on as a Referer, and runs nothing but its own script.
+async fn redirect_page() -> Response {
+    let mut response = bundled("text/html; charset=utf-8", REDIRECT_HTML);
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; base-uri 'none'; frame-ancestors 'none'",
+        ),
+    );
+    response
+}
 
 async fn docs_page() -> Response {
     let mut response = asset(
@@ -511,6 +532,10 @@ fn bundled(content_type: &'static str, body: &'static [u8]) -> Response {
             (
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("public, max-age=86400"),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
             ),
         ],
         body,

@@ -1,11 +1,10 @@
 //! Signing keys: their life cycle, and rotation on demand (see [`crate::keys::rotation`]).
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use shared::admin::{self, KeyRotation};
 
-use super::{Administrator, Ctx, parse_body};
+use super::{Administrator, Ctx, RawBody, parse_body};
 use crate::api::error::ApiError;
 use crate::clock::Timestamp;
 use crate::keys::rotation::{self, RotateError};
@@ -76,7 +75,7 @@ pub async fn list(
 pub async fn rotate_handler(
     State(state): State<AppState>,
     admin: Administrator,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Json<admin::KeysRotated>, ApiError> {
     let request: KeyRotation = if body.is_empty() {
         KeyRotation::default()

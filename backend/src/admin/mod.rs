@@ -204,21 +204,34 @@ where
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(';').next())
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::TooLarge
-                } else {
-                    ApiError::BadRequest("the request body could not be read".into())
-                }
-            })?;
+        let RawBody(bytes) = RawBody::from_request(request, state).await?;
         if !json {
             return Err(ApiError::BadRequest(
                 "send the body as JSON with Content-Type: application/json".into(),
             ));
         }
         parse_body(&bytes).map(Body)
+    }
+}
+
+/// A request body's bytes, or the API's JSON answers when they cannot be read (413 past the
+/// limit, 400 otherwise), never a plain-text one.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        Bytes::from_request(request, state)
+            .await
+            .map(Self)
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::TooLarge
+                } else {
+                    ApiError::BadRequest("the request body could not be read".into())
+                }
+            })
     }
 }
 

@@ -75,6 +75,12 @@ pub fn built_app() -> tempfile::TempDir {
 }
 
 pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
+    spawn_app_checked_against(extra, |_| {}).await
+}
+
+/// [`spawn_app_with`], checking the answers against the server's OpenAPI document as `edit`
+/// changes it (every other test server checks against the document unchanged).
+pub async fn spawn_app_checked_against(extra: &[&str], edit: impl FnOnce(&mut Value)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let api_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -120,8 +126,9 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     .unwrap()
     .with_metrics_listeners(vec![metrics_listener]);
     // Every answer of the API origin is checked against the OpenAPI document the server serves.
-    let document =
+    let mut document =
         serde_json::to_value(backend::openapi::document(&server.state().config)).unwrap();
+    edit(&mut document);
     let server = server.wrap_api(move |router| crate::openapi::checked(router, document));
     tokio::spawn(server.run());
     let http = reqwest::Client::builder()

@@ -13,7 +13,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_app_checked_against};
 
 /// Routes that are the documentation itself, not described by it.
 fn is_documentation(path: &str) -> bool {
@@ -98,8 +98,19 @@ pub fn violation(
     else {
         return Some(format!("status {status} is not listed for this operation"));
     };
-    let answer = resolve(document, answer);
-    let content = answer.get("content").and_then(Value::as_object)?;
+    let answer = match resolve(document, answer) {
+        Ok(answer) => answer,
+        Err(why) => return Some(why),
+    };
+    let Some(content) = answer.get("content").and_then(Value::as_object) else {
+        // No body documented: none may be sent.
+        return (!body.is_empty()).then(|| {
+            format!(
+                "the document says this answer has no body, and it has {} bytes",
+                body.len()
+            )
+        });
+    };
     let media = content_type
         .unwrap_or_default()
         .split(';')
@@ -122,14 +133,17 @@ pub fn violation(
     validate(document, schema, &value, "body").err()
 }
 
-/// The component a `$ref` names, or `value` itself.
-fn resolve<'a>(document: &'a Value, value: &'a Value) -> &'a Value {
+/// The component a `$ref` names (a reference to nothing is a fault of the document), or
+/// `value` itself.
+fn resolve<'a>(document: &'a Value, value: &'a Value) -> Result<&'a Value, String> {
     match value.get("$ref").and_then(Value::as_str) {
         Some(reference) => {
-            let pointer = reference.trim_start_matches('#');
-            resolve(document, document.pointer(pointer).unwrap_or(&Value::Null))
+            let target = document
+                .pointer(reference.trim_start_matches('#'))
+                .ok_or_else(|| format!("the document's reference {reference} names nothing"))?;
+            resolve(document, target)
         }
-        None => value,
+        None => Ok(value),
     }
 }
 
@@ -137,7 +151,7 @@ fn resolve<'a>(document: &'a Value, value: &'a Value) -> &'a Value {
 /// list), `enum`, `oneOf`/`anyOf`/`allOf`, `properties` (no others allowed unless
 /// `additionalProperties` says so), `required`, `additionalProperties`, `items`.
 pub fn validate(document: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
-    let schema = resolve(document, schema);
+    let schema = resolve(document, schema)?;
     if let Some(options) = schema.get("oneOf").or_else(|| schema.get("anyOf")) {
         let options = options.as_array().map(Vec::as_slice).unwrap_or_default();
         if !options
@@ -224,6 +238,8 @@ fn sample() -> Value {
         "paths": {"/things/{id}": {"get": {"responses": {
             "200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Thing"}}}},
             "404": {"$ref": "#/components/responses/NotFound"},
+            "204": {"description": "nothing"},
+            "410": {"$ref": "#/components/responses/Gone"},
         }}}},
         "components": {
             "schemas": {"Thing": {
@@ -288,6 +304,8 @@ fn the_checker_accepts_what_matches_and_names_what_does_not() {
         (200, "text/html", "<p>", "content type"),
         (404, json, r#"{"message": "x"}"#, "missing"),
         (418, json, "{}", "not listed"),
+        (204, json, "{}", "no body"),
+        (410, json, "{}", "names nothing"),
     ] {
         let why = check(status, ct, body).unwrap_or_else(|| panic!("{body} passed"));
         assert!(why.contains(says), "{body}: {why}");
@@ -305,6 +323,26 @@ fn the_checker_accepts_what_matches_and_names_what_does_not() {
     assert_eq!(
         violation(&doc, "post", "/things/{id}", 405, None, b""),
         None
+    );
+    assert_eq!(check(204, json, ""), None);
+}
+
+#[tokio::test]
+async fn every_test_server_checks_its_answers() {
+    // A document that lists no 200 for /api/hello: the real answer is replaced, and says why.
+    let app = spawn_app_checked_against(&[], |doc| {
+        doc["paths"]["/api/hello"]["get"]["responses"]
+            .as_object_mut()
+            .unwrap()
+            .remove("200");
+    })
+    .await;
+    let r = app.http.get(app.url("/api/hello")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let why = r.text().await.unwrap();
+    assert!(
+        why.contains("GET /api/hello → 200 OK: status 200 is not listed"),
+        "{why}"
     );
 }
 

@@ -71,8 +71,8 @@ pub async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery)
 #[utoipa::path(post, path = "/authorize/login", tag = "OAuth", description = "The login form's answer (posted by the page `GET /authorize` serves, with its anti-forgery cookie): for browsers, not API clients.",
     request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "The page's fields"),
     responses(
-        (status = 200, description = "The form again, saying what went wrong", content_type = "text/html"),
-        (status = 303, description = "Onwards: the consent page, or back to `redirect_uri` with `code` (or `error`), `state` and `iss`",
+        (status = 200, description = "The form again, saying what went wrong; or, logged in, the consent page", content_type = "text/html"),
+        (status = 303, description = "Back to `redirect_uri` with `code` (or `error`), `state` and `iss`",
             headers(("Location" = String))),
         (status = 400, description = "An error page: the form is malformed or has expired", content_type = "text/html"),
         (status = 403, description = "An error page: a cross-site post, or the anti-forgery token does not match its cookie", content_type = "text/html"),
@@ -130,14 +130,11 @@ pub async fn login(
 #[utoipa::path(post, path = "/authorize/consent", tag = "OAuth", description = "The consent form's answer (posted by the consent page): for browsers, not API clients.",
     request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "The page's fields"),
     responses(
-        (status = 200, description = "The form again, saying what went wrong", content_type = "text/html"),
-        (status = 303, description = "Onwards: the consent page, or back to `redirect_uri` with `code` (or `error`), `state` and `iss`",
+        (status = 303, description = "Back to `redirect_uri` with `code`, or `error=access_denied` when the user said no, with `state` and `iss`",
             headers(("Location" = String))),
-        (status = 400, description = "An error page: the form is malformed or has expired", content_type = "text/html"),
+        (status = 400, description = "An error page: the form is malformed or its ticket has expired or been used", content_type = "text/html"),
         (status = 403, description = "An error page: a cross-site post, or the anti-forgery token does not match its cookie", content_type = "text/html"),
         (status = 413, description = "The form is larger than this page takes", content_type = "text/html"),
-        (status = 429, description = "The form again: too many attempts, with `Retry-After`", content_type = "text/html",
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, response = crate::openapi::PageUnavailable),
     ))]
 pub async fn consent(
