@@ -158,10 +158,6 @@ impl Application {
         let app = app
             .layer(axum::middleware::from_fn_with_state(
                 (self.state.metrics.clone(), metrics::Origin::App),
-                metrics::track,
-            ))
-            .layer(axum::middleware::from_fn_with_state(
-                metrics::Origin::App,
                 logs::trace,
             ))
             .layer(client_addr);
@@ -239,10 +235,6 @@ pub fn api_router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(
             (state.metrics.clone(), metrics::Origin::Api),
-            metrics::track,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            metrics::Origin::Api,
             logs::trace,
         ))
         .with_state(state)

@@ -12,12 +12,11 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
@@ -252,8 +251,8 @@ impl Metrics {
         metrics
     }
 
-    /// One HTTP answer.
-    fn answered(
+    /// One HTTP answer (counted by [`crate::logs::trace`]).
+    pub fn answered(
         &self,
         origin: Origin,
         method: &Method,
@@ -334,16 +333,13 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-/// A request's route template (or what stands for "no route"), shared by the metrics and the
-/// access line: computed once per request ([`crate::logs::trace`] puts it in the request).
+/// A request's route template (or what stands for "no route"), for the metrics and the access
+/// line.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub struct Route(Arc<str>);
 
 impl Route {
     pub fn of(request: &Request, origin: Origin) -> Self {
-        if let Some(route) = request.extensions().get::<Self>() {
-            return route.clone();
-        }
         let path = request
             .extensions()
             .get::<MatchedPath>()
@@ -360,20 +356,6 @@ impl EncodeLabelValue for Route {
     fn encode(&self, encoder: &mut LabelValueEncoder) -> std::fmt::Result {
         EncodeLabelValue::encode(&self.as_str(), encoder)
     }
-}
-
-/// Middleware: counts and times every answer of `origin` under its route template.
-pub async fn track(
-    State((metrics, origin)): State<(Arc<Metrics>, Origin)>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let route = Route::of(&request, origin);
-    let response = next.run(request).await;
-    metrics.answered(origin, &method, route, &response, started.elapsed());
-    response
 }
 
 /// The metrics listener's routes: `GET /metrics` only.

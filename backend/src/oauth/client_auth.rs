@@ -128,21 +128,24 @@ async fn verify(db: &Db, credentials: &Credentials) -> Result<(Client, AuthMetho
     // A secret that does not match the client as kept in memory may be the one just rotated on
     // another instance: the client as stored decides (a failure costs this one read more), and
     // replaces the copy only if the secret did change.
-    if let (Some(hash), Some(secret)) = (&client.secret_hash, &credentials.secret)
-        && !crypto::verify_secret(secret, hash)
-    {
-        let stored = db
-            .stored_client(&credentials.client_id)
-            .await?
-            .ok_or_else(unknown)?;
-        if stored.secret_hash != client.secret_hash {
-            db.forget_client(&client.id);
+    let mut verified = false;
+    if let (Some(hash), Some(secret)) = (&client.secret_hash, &credentials.secret) {
+        verified = crypto::verify_secret(secret, hash);
+        if !verified {
+            let stored = db
+                .stored_client(&credentials.client_id)
+                .await?
+                .ok_or_else(unknown)?;
+            if stored.secret_hash != client.secret_hash {
+                db.forget_client(&client.id);
+            }
+            client = stored;
         }
-        client = stored;
     }
     match (&client.secret_hash, &credentials.secret) {
         (Some(hash), Some(secret)) => {
-            if !crypto::verify_secret(secret, hash) {
+            // Checked once: against the copy in memory, or else against the client as stored.
+            if !verified && !crypto::verify_secret(secret, hash) {
                 return Err(OAuthError::invalid_client(format!(
                     "wrong client secret for client {:?}",
                     client.id
