@@ -219,7 +219,7 @@ struct Who {
 #[derive(Clone, Debug)]
 struct Current {
     id: HeaderValue,
-    /// `None` when the access line is not written (`RUST_LOG` leaves it out).
+    /// `None` when no access line is written (`RUST_LOG` leaves the `access` target out).
     who: Option<Arc<Mutex<Who>>>,
 }
 
@@ -271,8 +271,9 @@ pub async fn trace(
     let id = RequestId::of(&request);
     let method = request.method().clone();
     let route = Route::of(&request, origin);
-    // Who the request was for is kept only when the access line is written.
-    let logged = tracing::enabled!(target: "access", tracing::Level::INFO);
+    // Who the request was for is kept only when access lines are written at all (`warn`
+    // writes those of 5xx answers, `info` every one).
+    let logged = tracing::enabled!(target: "access", tracing::Level::WARN);
     let span = tracing::info_span!(
         "request",
         request_id = id.as_str(),
@@ -292,10 +293,6 @@ pub async fn trace(
     metrics.answered(origin, &method, route.clone(), &response, took);
     response.headers_mut().insert(X_REQUEST_ID, id.0.clone());
     let Some(who) = current.who else {
-        // Only a 5xx is written at warn; that one is worth the extra work.
-        if response.status().is_server_error() {
-            tracing::warn!(target: "access", request_id = id.as_str(), origin = origin.as_str(), method = %method, route = route.as_str(), status = response.status().as_u16(), latency_ms = took.as_secs_f64() * 1000.0, "answered");
-        }
         return response;
     };
     let status = response.status().as_u16();
