@@ -139,8 +139,15 @@ run_e2e() {
   start_backend "$mode" || return 1
   (cd "$ROOT/tests/e2e" && E2E_MODE="$mode" E2E_API="$E2E_API" E2E_APP="$E2E_APP" \
     CHROMIUM="$CHROMIUM" timeout -k 10 600 node --test "$@") || rc=$?
+  stop_backend "$rc" "end-to-end tests"
+}
+
+# stop_backend RC WHAT: stops the backend start_backend started; when RC (what WHAT returned) is
+# not 0, says so with the end of the backend's log. Returns RC.
+stop_backend() {
+  local rc=$1
   if [ "$rc" -ne 0 ]; then
-    fail "end-to-end tests failed; the end of the backend's log:"
+    fail "$2 failed; the end of the backend's log:"
     tail -n 40 "$BACKEND_LOG" >&2
   fi
   kill "$BACKEND_PID" 2>/dev/null || true
@@ -162,14 +169,7 @@ run_postman() {
     --environment "$ROOT/postman/demo.postman_environment.json" \
     --env-var "base_url=$E2E_API" --env-var "app_url=$E2E_APP" \
     --color off --reporters cli) || rc=$?
-  if [ "$rc" -ne 0 ]; then
-    fail "the Postman collection failed; the end of the backend's log:"
-    tail -n 40 "$BACKEND_LOG" >&2
-  fi
-  kill "$BACKEND_PID" 2>/dev/null || true
-  wait "$BACKEND_PID" 2>/dev/null || true
-  BACKEND_PID=
-  return "$rc"
+  stop_backend "$rc" "the Postman collection"
 }
 step "Postman collection (newman, postman/)" run_postman
 

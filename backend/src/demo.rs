@@ -20,7 +20,7 @@ pub const DOCS_CLIENT_ID: &str = "demo-docs";
 
 /// Scopes are data, not code: these rows are what discovery lists and what the consent screen
 /// says. The last field: whether a third-party client needs the user's consent for it.
-const SCOPES: [(&str, &str, bool); 8] = [
+pub const SCOPES: [(&str, &str, bool); 8] = [
     ("openid", "Know who you are on this site", false),
     (
         OFFLINE_ACCESS,

@@ -17,6 +17,7 @@
 //! - [`events`]: the security event log.
 //! - [`health`]: `/healthz` and `/readyz`, for load balancers and orchestrators, and
 //!   [`metrics`]: the Prometheus series, on a listener of their own.
+//! - [`body`]: request bodies read under a size limit, refused in each boundary's error type.
 //! - [`cli`]: the administration commands (`backend users …`, `backend keys …`, …).
 //! - [`config`], [`clock`], [`client_addr`], [`demo`], [`crypto`], [`state`]: configuration,
 //!   the time every decision is made at, who a request comes from, demo data, the few
@@ -33,6 +34,7 @@ pub mod access_token;
 pub mod admin;
 pub mod api;
 pub mod bff;
+pub mod body;
 pub mod cli;
 pub mod client_addr;
 pub mod clock;

@@ -320,7 +320,6 @@ pub async fn trace(
     } else {
         access!(info);
     }
-    drop(who);
     response
 }
 

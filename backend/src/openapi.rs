@@ -10,19 +10,22 @@
 //! 431 to oversized headers (`limit_headers`).
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{
     ApiKey, ApiKeyValue, AuthorizationCode, ClientCredentials, Flow, HttpAuthScheme, HttpBuilder,
-    OAuth2, Scopes, SecurityScheme,
+    OAuth2, Scopes, SecurityRequirement, SecurityScheme,
 };
 use utoipa::openapi::server::Server;
-use utoipa::openapi::{Components, OpenApi as Document, PathItem, RefOr};
+use utoipa::openapi::{Components, OpenApi as Document, RefOr};
 use utoipa::{OpenApi, ToSchema};
 
 use crate::config::Config;
+use crate::demo;
 use crate::state::AppState;
 
 /// The security schemes, by the names the annotations use.
@@ -260,25 +263,27 @@ pub fn document(config: &Config) -> Document {
             .insert("/.well-known/openid-configuration".into(), item);
     }
     for (path, item) in doc.paths.paths.iter_mut() {
-        name_operations(path, item);
-        add_common_answers(item);
+        let operations = [
+            ("get", &mut item.get),
+            ("post", &mut item.post),
+            ("put", &mut item.put),
+            ("patch", &mut item.patch),
+            ("delete", &mut item.delete),
+        ];
+        for (method, operation) in operations {
+            if let Some(operation) = operation {
+                name_operation(method, path, operation);
+                add_common_answers(operation);
+            }
+        }
     }
     doc
 }
 
 fn security_schemes(issuer: &str) -> [(&'static str, SecurityScheme); 4] {
-    let scopes = || {
-        Scopes::from_iter([
-            ("openid", "OpenID Connect: an ID token, and /userinfo"),
-            ("profile", "The user's name and username"),
-            ("email", "The user's e-mail address"),
-            ("offline_access", "A refresh token"),
-            ("products:read", "Read the catalogue"),
-            ("orders:read", "Read your orders"),
-            ("orders:write", "Place orders"),
-            ("admin", "Administer this server (administrators only)"),
-        ])
-    };
+    // The scopes the server and its API give a meaning, as the consent screen describes them.
+    let scopes =
+        || Scopes::from_iter(demo::SCOPES.map(|(name, description, _)| (name, description)));
     let authorize = format!("{issuer}/authorize");
     let token = format!("{issuer}/token");
     [
@@ -329,71 +334,53 @@ fn security_schemes(issuer: &str) -> [(&'static str, SecurityScheme); 4] {
     ]
 }
 
-/// Names each operation after its method and path (`get_api_orders`, `patch_admin_users_id`):
+/// Names an operation after its method and path (`get_api_orders`, `patch_admin_users_id`):
 /// unique, as OpenAPI requires, where the handlers' names (`list`, `create`) are not.
-fn name_operations(path: &str, item: &mut PathItem) {
-    let operations = [
-        ("get", &mut item.get),
-        ("post", &mut item.post),
-        ("put", &mut item.put),
-        ("patch", &mut item.patch),
-        ("delete", &mut item.delete),
-    ];
-    for (method, operation) in operations {
-        if let Some(operation) = operation {
-            let words = path
-                .split(|c: char| !c.is_ascii_alphanumeric())
-                .filter(|w| !w.is_empty());
-            let id = std::iter::once(method).chain(words).collect::<Vec<_>>();
-            operation.operation_id = Some(id.join("_"));
-        }
-    }
+fn name_operation(method: &str, path: &str, operation: &mut Operation) {
+    let words = path
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty());
+    let id = std::iter::once(method).chain(words).collect::<Vec<_>>();
+    operation.operation_id = Some(id.join("_"));
 }
 
-/// Adds to each operation the answers every operation of its kind can give.
-fn add_common_answers(item: &mut PathItem) {
-    let operations = [
-        &mut item.get,
-        &mut item.post,
-        &mut item.put,
-        &mut item.patch,
-        &mut item.delete,
-    ];
-    for operation in operations.into_iter().flatten() {
-        let protected = operation.security.as_ref().is_some_and(|s| {
-            // Not the client-authenticated OAuth endpoints (RFC 6749's codes instead), nor an
-            // operation that also takes anonymous calls (`{}`: /api/hello answers 200 whatever
-            // the request carries).
-            !s.is_empty()
-                && serde_json::to_string(s)
-                    .is_ok_and(|s| !s.contains(CLIENT_BASIC) && !s.contains("{}"))
-        });
-        let mut add = |status: &str, name: &str| {
-            operation
-                .responses
-                .responses
-                .entry(status.to_owned())
-                .or_insert_with(|| RefOr::Ref(utoipa::openapi::Ref::from_response_name(name)));
-        };
-        if protected {
-            // A malformed Authorization header or query is `invalid_request` (RFC 6750 §3.1).
-            add("400", "BadRequest");
-            add("401", "Unauthorized");
-            add("403", "Forbidden");
-        }
-        if operation.request_body.is_some() {
-            add("400", "BadRequest");
-            add("413", "TooLarge");
-        }
-        add("431", "HeadersTooLarge");
-        add("503", "Unavailable");
+/// Adds to an operation the answers every operation of its kind can give.
+fn add_common_answers(operation: &mut Operation) {
+    // Protected: not the client-authenticated OAuth endpoints (RFC 6749's codes instead), nor
+    // an operation that also takes anonymous calls (`{}`: /api/hello answers 200 whatever the
+    // request carries).
+    let anonymous = SecurityRequirement::default();
+    let client = SecurityRequirement::new(CLIENT_BASIC, Vec::<String>::new());
+    let protected = operation
+        .security
+        .as_ref()
+        .is_some_and(|s| !s.is_empty() && !s.contains(&anonymous) && !s.contains(&client));
+    let mut add = |status: &str, name: &str| {
+        operation
+            .responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| RefOr::Ref(utoipa::openapi::Ref::from_response_name(name)));
+    };
+    if protected {
+        // A malformed Authorization header or query is `invalid_request` (RFC 6750 §3.1).
+        add("400", "BadRequest");
+        add("401", "Unauthorized");
+        add("403", "Forbidden");
     }
+    if operation.request_body.is_some() {
+        add("400", "BadRequest");
+        add("413", "TooLarge");
+    }
+    add("431", "HeadersTooLarge");
+    add("503", "Unavailable");
 }
 
 /// `GET /openapi.json` and the documentation page with its assets.
 pub fn router(config: &Config, demo_client: Option<&str>) -> Router<AppState> {
-    let json = serde_json::to_vec(&document(config)).unwrap_or_default();
-    let init = docs_init(config, demo_client);
+    // Built once; each answer shares the bytes.
+    let json = Bytes::from(serde_json::to_vec(&document(config)).unwrap_or_default());
+    let init = Bytes::from(docs_init(config, demo_client));
     Router::new()
         .route(
             "/openapi.json",
@@ -407,13 +394,7 @@ pub fn router(config: &Config, demo_client: Option<&str>) -> Router<AppState> {
             "/docs/init.js",
             get(move || {
                 let init = init.clone();
-                async move {
-                    asset(
-                        "text/javascript; charset=utf-8",
-                        init.into_bytes(),
-                        "no-cache",
-                    )
-                }
+                async move { asset("text/javascript; charset=utf-8", init, "no-cache") }
             }),
         )
         .route(
@@ -460,17 +441,13 @@ const DOCS_HTML: &str = r#"<!doctype html>
 </html>
 "#;
 
-/// Swagger UI's OAuth redirect page: its URL carries an authorization code, so it is never
-/// stored, never sent on as a Referer, and runs nothing but its own script.
+/// Swagger UI's OAuth redirect page: its URL carries an authorization code, so it gets the
+/// authorization pages' headers (never stored, framed or sent on as a Referer) and runs
+/// nothing but its own script.
 async fn redirect_page() -> Response {
     let mut response = bundled("text/html; charset=utf-8", REDIRECT_HTML);
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    headers.insert(
+    crate::oauth::authorize::page::protect(&mut response);
+    response.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
             "default-src 'none'; script-src 'self'; base-uri 'none'; frame-ancestors 'none'",
@@ -482,7 +459,7 @@ async fn redirect_page() -> Response {
 async fn docs_page() -> Response {
     let mut response = asset(
         "text/html; charset=utf-8",
-        DOCS_HTML.as_bytes().to_vec(),
+        Bytes::from_static(DOCS_HTML.as_bytes()),
         "no-cache",
     );
     response.headers_mut().insert(
@@ -511,7 +488,7 @@ fn docs_init(config: &Config, demo_client: Option<&str>) -> String {
     )
 }
 
-fn asset(content_type: &'static str, body: Vec<u8>, cache: &'static str) -> Response {
+fn asset(content_type: &'static str, body: Bytes, cache: &'static str) -> Response {
     (
         StatusCode::OK,
         [

@@ -54,7 +54,7 @@ impl AppState {
         let metrics = Arc::new(Metrics::new(
             db.engine(),
             db.operations(),
-            config.key_rotation_interval > 0,
+            rotation::Policy::new(&config).rotation_interval.is_some(),
         ));
         let (events, event_writer) = EventLog::start(db.clone(), clock.clone(), metrics.events());
         let (keys, key_events) = rotation::prepare(&db, &config, clock.now())

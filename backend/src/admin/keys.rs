@@ -75,7 +75,7 @@ pub async fn list(
 pub async fn rotate_handler(
     State(state): State<AppState>,
     admin: Administrator,
-    RawBody(body): RawBody,
+    body: RawBody,
 ) -> Result<Json<admin::KeysRotated>, ApiError> {
     let request: KeyRotation = if body.is_empty() {
         KeyRotation::default()

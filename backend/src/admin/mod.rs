@@ -19,10 +19,9 @@ pub mod users;
 use std::net::IpAddr;
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRef, FromRequest, FromRequestParts, Path};
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use axum::routing::{get, patch, post};
 use serde::de::DeserializeOwned;
 use shared::scope::ADMIN;
@@ -204,7 +203,7 @@ where
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(';').next())
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-        let RawBody(bytes) = RawBody::from_request(request, state).await?;
+        let bytes = RawBody::from_request(request, state).await?;
         if !json {
             return Err(ApiError::BadRequest(
                 "send the body as JSON with Content-Type: application/json".into(),
@@ -214,26 +213,9 @@ where
     }
 }
 
-/// A request body's bytes, or the API's JSON answers when they cannot be read (413 past the
-/// limit, 400 otherwise), never a plain-text one.
-pub struct RawBody(pub Bytes);
-
-impl<S: Send + Sync> FromRequest<S> for RawBody {
-    type Rejection = ApiError;
-
-    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
-        Bytes::from_request(request, state)
-            .await
-            .map(Self)
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::TooLarge
-                } else {
-                    ApiError::BadRequest("the request body could not be read".into())
-                }
-            })
-    }
-}
+/// A request body's bytes: the API's JSON answers when they cannot be read (413 past the
+/// limit, 400 otherwise).
+pub type RawBody = crate::body::BodyBytes<ApiError>;
 
 /// The rules of [`Body`], for bytes already read.
 pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {

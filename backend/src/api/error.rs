@@ -90,6 +90,17 @@ impl From<storage::Error> for ApiError {
     }
 }
 
+impl From<crate::body::Unread> for ApiError {
+    fn from(unread: crate::body::Unread) -> Self {
+        match unread {
+            crate::body::Unread::TooLarge => Self::TooLarge,
+            crate::body::Unread::Unreadable(_) => {
+                Self::BadRequest("the request body could not be read".into())
+            }
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, error, description, challenge) = match self {

@@ -31,7 +31,7 @@ pub async fn introspect(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
     headers: HeaderMap,
-    FormBody(body): FormBody,
+    body: FormBody,
 ) -> Response {
     match handle(&state, address, &headers, &body).await {
         Ok(answer) => (no_store(), Json(answer)).into_response(),

@@ -2,30 +2,23 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 
 use super::MAX_BODY;
 use super::error::OAuthError;
 
-/// The body of a token, revocation or introspection request: the bytes, or an RFC 6749 §5.2
-/// error body when they cannot be read (413 past the endpoint's limit), never a plain-text one.
-pub struct FormBody(pub Bytes);
+/// The body of a token, revocation or introspection request: an RFC 6749 §5.2 error body
+/// when it cannot be read (413 past the endpoint's limit).
+pub type FormBody = crate::body::BodyBytes<OAuthError>;
 
-impl<S: Send + Sync> FromRequest<S> for FormBody {
-    type Rejection = OAuthError;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, OAuthError> {
-        Bytes::from_request(request, state)
-            .await
-            .map(Self)
-            .map_err(|rejection| match rejection.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => OAuthError::too_large(MAX_BODY),
-                _ => {
-                    OAuthError::invalid_request(format!("the body could not be read: {rejection}"))
-                }
-            })
+impl From<crate::body::Unread> for OAuthError {
+    fn from(unread: crate::body::Unread) -> Self {
+        match unread {
+            crate::body::Unread::TooLarge => Self::too_large(MAX_BODY),
+            crate::body::Unread::Unreadable(why) => {
+                Self::invalid_request(format!("the body could not be read: {why}"))
+            }
+        }
     }
 }
 

@@ -41,7 +41,7 @@ pub async fn revoke(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
     headers: HeaderMap,
-    FormBody(body): FormBody,
+    body: FormBody,
 ) -> Response {
     match handle(&state, address, &headers, &body).await {
         Ok(_) => (StatusCode::OK, no_store()).into_response(),

@@ -85,7 +85,7 @@ pub async fn login(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
     headers: HeaderMap,
-    PageForm(body): PageForm,
+    body: PageForm,
 ) -> Response {
     let params = match checked_form(&headers, &body) {
         Ok(params) => params,
@@ -141,7 +141,7 @@ pub async fn consent(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
     headers: HeaderMap,
-    PageForm(body): PageForm,
+    body: PageForm,
 ) -> Response {
     let params = match checked_form(&headers, &body) {
         Ok(params) => params,

@@ -44,24 +44,21 @@ impl PageError {
     }
 }
 
-/// The body of a form the pages post: the bytes, or an error page (413 past the limit) rather
-/// than a plain-text answer a person would see as a bare line.
-pub struct PageForm(pub axum::body::Bytes);
+/// The body of a form the pages post: an error page when it cannot be read (413 past the
+/// limit), rather than a plain-text answer a person would see as a bare line.
+pub type PageForm = crate::body::BodyBytes<PageError>;
 
-impl<S: Send + Sync> axum::extract::FromRequest<S> for PageForm {
-    type Rejection = PageError;
-
-    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, PageError> {
-        axum::body::Bytes::from_request(request, state)
-            .await
-            .map(Self)
-            .map_err(|rejection| match rejection.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => PageError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "The form is larger than this page ever sends. Go back to the application and start again.",
-                ),
-                _ => PageError::bad_request("The form could not be read. Go back to the application and start again."),
-            })
+impl From<crate::body::Unread> for PageError {
+    fn from(unread: crate::body::Unread) -> Self {
+        match unread {
+            crate::body::Unread::TooLarge => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "The form is larger than this page ever sends. Go back to the application and start again.",
+            ),
+            crate::body::Unread::Unreadable(_) => Self::bad_request(
+                "The form could not be read. Go back to the application and start again.",
+            ),
+        }
     }
 }
 

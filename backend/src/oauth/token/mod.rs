@@ -233,7 +233,7 @@ pub async fn token(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
     headers: HeaderMap,
-    FormBody(body): FormBody,
+    body: FormBody,
 ) -> Response {
     match handle(&state, address, &headers, &body).await {
         Ok(response) => (no_store(), Json(response)).into_response(),
