@@ -119,7 +119,7 @@ pub async fn login(
             &state,
             &request.client.name,
             &scopes,
-            &[("csrf_token", csrf.to_owned()), ("ticket", ticket)],
+            vec![("csrf_token", csrf.to_owned()), ("ticket", ticket)],
             &request.redirect_uri,
         ),
         Err(error) => error.into_response(),
@@ -265,7 +265,7 @@ fn login_form(
         state,
         &request.client.name,
         &request.scope,
-        &hidden,
+        hidden,
         error,
         &request.redirect_uri,
     )

@@ -1,0 +1,318 @@
+//! The pages themselves, as Leptos components rendered on the server: the same `view!` markup
+//! the app is written in, with the app's look (style/base.css). Nothing here hydrates: the pages
+//! carry no script and no hydration data, so the password a person types never meets JavaScript.
+//! Text and attribute values are escaped by Leptos's renderer.
+
+use leptos::prelude::*;
+
+/// The pages' one stylesheet: the app's palette, type and buttons, then the pages' layout.
+/// Inlined, and allowed by its hash in each page's CSP (see `super::style_source`).
+pub const STYLE: &str = concat!(
+    include_str!("../../../../../style/base.css"),
+    include_str!("page.css")
+);
+
+/// Renders a page to a complete document. The component runs inside a reactive owner of its
+/// own, dropped with everything it created once the HTML is written.
+pub fn render<V: IntoView + 'static>(page: impl FnOnce() -> V) -> String {
+    let owner = Owner::new();
+    owner.with(|| page().to_html())
+}
+
+/// The document around every page: one card in the middle of the screen.
+#[component]
+fn Shell(title: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width,initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <meta name="robots" content="noindex" />
+                <title>{title}</title>
+                <style inner_html=STYLE></style>
+            </head>
+            <body>
+                <main class="card">{children()}</main>
+            </body>
+        </html>
+    }
+}
+
+/// What a form carries from one step of the authorization to the next.
+#[component]
+fn HiddenFields(fields: Vec<(&'static str, String)>) -> impl IntoView {
+    fields
+        .into_iter()
+        .map(|(name, value)| view! { <input type="hidden" name=name value=value /> })
+        .collect_view()
+}
+
+/// The login form; its answer redirects to the client.
+#[component]
+pub fn LoginPage(
+    /// The client's display name.
+    client: String,
+    /// The scopes the client asks for.
+    scopes: Vec<String>,
+    /// Where the form posts.
+    action: String,
+    hidden: Vec<(&'static str, String)>,
+    /// Why the last attempt failed, shown above the form.
+    error: Option<String>,
+    /// Demo data is seeded: the page names the demo users.
+    demo: bool,
+) -> impl IntoView {
+    view! {
+        <Shell title="Log in">
+            <h1>"Log in"</h1>
+            <p>"to continue to " <strong>{client}</strong> ", which asks for:"</p>
+            <ul class="scopes">
+                {scopes.into_iter().map(|scope| view! { <li>{scope}</li> }).collect_view()}
+            </ul>
+            {error.map(|error| view! { <p class="error" role="alert">{error}</p> })}
+            <form method="post" action=action>
+                <HiddenFields fields=hidden />
+                <label for="username">"Username"</label>
+                <input
+                    id="username"
+                    name="username"
+                    type="text"
+                    autocomplete="username"
+                    required
+                    autofocus
+                />
+                <label for="password">"Password"</label>
+                <input
+                    id="password"
+                    name="password"
+                    type="password"
+                    autocomplete="current-password"
+                    required
+                />
+                <div class="actions">
+                    <button type="submit" class="button primary">"Log in"</button>
+                    <button
+                        type="submit"
+                        name="action"
+                        value="cancel"
+                        class="button ghost"
+                        formnovalidate
+                    >
+                        "Cancel"
+                    </button>
+                </div>
+            </form>
+            {demo
+                .then(|| {
+                    view! {
+                        <p class="hint">
+                            "Demo users: " <code>"user0"</code> " / " <code>"password0"</code>
+                            " and " <code>"user1"</code> " / " <code>"password1"</code>
+                        </p>
+                    }
+                })}
+        </Shell>
+    }
+}
+
+/// One line of the consent screen: a scope in its own words, and its name.
+pub struct Asked {
+    pub name: String,
+    pub description: String,
+}
+
+/// The consent screen: what a third-party client asks for.
+#[component]
+pub fn ConsentPage(
+    client: String,
+    asked: Vec<Asked>,
+    action: String,
+    hidden: Vec<(&'static str, String)>,
+) -> impl IntoView {
+    view! {
+        <Shell title="Allow access?">
+            <h1>"Allow access?"</h1>
+            <p><strong>{client}</strong> " is not part of this site. It asks to:"</p>
+            <ul class="consent">
+                {asked
+                    .into_iter()
+                    .map(|scope| view! { <li>{scope.description} " " <code>{scope.name}</code></li> })
+                    .collect_view()}
+            </ul>
+            <form method="post" action=action>
+                <HiddenFields fields=hidden />
+                <div class="actions">
+                    <button type="submit" name="decision" value="allow" class="button primary">
+                        "Allow"
+                    </button>
+                    <button type="submit" name="decision" value="deny" class="button ghost">
+                        "Deny"
+                    </button>
+                </div>
+            </form>
+            <p class="hint">
+                "You can change your mind later by logging out of the application; it will ask again if it ever wants more."
+            </p>
+        </Shell>
+    }
+}
+
+/// A request the server cannot send back to the client, or a failure of its own.
+#[component]
+pub fn ErrorPage(server_fault: bool, message: String) -> impl IntoView {
+    let title = if server_fault {
+        "Something went wrong"
+    } else {
+        "This request cannot be completed"
+    };
+    view! {
+        <Shell title=title>
+            <h1>{title}</h1>
+            <p class="error" role="alert">{message}</p>
+            <p>
+                "Return to the application and try again. If this keeps happening, the application's OAuth settings (client id or redirect URI) need fixing."
+            </p>
+        </Shell>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn login(
+        client: &str,
+        error: Option<&str>,
+        hidden: Vec<(&'static str, String)>,
+        demo: bool,
+    ) -> String {
+        let client = client.to_owned();
+        let error = error.map(str::to_owned);
+        render(move || {
+            view! {
+                <LoginPage
+                    client
+                    scopes=vec!["openid".into(), "products:read".into()]
+                    action="/authorize/login".into()
+                    hidden
+                    error
+                    demo
+                />
+            }
+        })
+    }
+
+    fn consent(client: &str, asked: Vec<Asked>) -> String {
+        let client = client.to_owned();
+        render(move || {
+            view! {
+                <ConsentPage
+                    client
+                    asked
+                    action="/authorize/consent".into()
+                    hidden=vec![("ticket", "t".into())]
+                />
+            }
+        })
+    }
+
+    fn error(server_fault: bool, message: &str) -> String {
+        let message = message.to_owned();
+        render(move || view! { <ErrorPage server_fault message /> })
+    }
+
+    const HOSTILE: &str = "\"'><script>alert(1)</script>&amp;";
+    const ESCAPED: &str = "&lt;script&gt;alert(1)&lt;/script&gt;&amp;amp;";
+
+    #[test]
+    fn text_and_attributes_from_the_request_are_escaped() {
+        let html = login(
+            HOSTILE,
+            Some(HOSTILE),
+            vec![("state", HOSTILE.into())],
+            false,
+        );
+        assert!(!html.contains("<script"), "{html}");
+        // Twice as text (the client's name, the error), once as a hidden field's value.
+        assert_eq!(html.matches(ESCAPED).count(), 3, "{html}");
+        assert!(html.contains("value=\"&quot;'&gt;&lt;script&gt;"), "{html}");
+        let html = consent(
+            HOSTILE,
+            vec![Asked {
+                name: HOSTILE.into(),
+                description: HOSTILE.into(),
+            }],
+        );
+        assert!(!html.contains("<script"), "{html}");
+        assert_eq!(html.matches(ESCAPED).count(), 3, "{html}");
+        let html = error(false, HOSTILE);
+        assert!(
+            !html.contains("<script") && html.contains(ESCAPED),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn every_page_is_a_whole_document_with_no_script_and_no_hydration_data() {
+        for html in [
+            login("Shop", None, vec![], true),
+            consent("Partner", vec![]),
+            error(true, "down"),
+        ] {
+            assert!(
+                html.starts_with("<!DOCTYPE html><html lang=\"en\"><head>"),
+                "{html}"
+            );
+            assert!(html.ends_with("</main></body></html>"), "{html}");
+            assert!(
+                !html.contains("<script") && !html.contains("__RESOLVED"),
+                "{html}"
+            );
+            assert_eq!(html.matches("<style>").count(), 1);
+            assert!(
+                !html.contains(" style="),
+                "no inline style attribute: {html}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_stylesheet_is_written_verbatim() {
+        // The CSP allows the <style> element by the hash of STYLE: a single escaped byte
+        // (`>` in a selector, a quote) would make the browser refuse the whole stylesheet.
+        let html = error(false, "x");
+        let start = html.find("<style>").map(|i| i + "<style>".len());
+        let end = html.find("</style>");
+        let (Some(start), Some(end)) = (start, end) else {
+            panic!("no <style> element: {html}");
+        };
+        assert_eq!(&html[start..end], STYLE);
+        assert!(
+            !STYLE.to_ascii_lowercase().contains("</style"),
+            "the stylesheet would end its element early"
+        );
+        // Browsers hash the element's text after parsing, which turns CRLF into LF and NUL
+        // into U+FFFD: either byte would make the hash of the file differ from theirs
+        // (.gitattributes keeps the stylesheets LF).
+        assert!(!STYLE.contains('\r') && !STYLE.contains('\0'));
+        assert!(STYLE.contains("--accent") && STYLE.contains(".button.primary"));
+    }
+
+    #[test]
+    fn the_form_shows_the_error_and_the_demo_users_only_when_asked() {
+        let plain = login("Shop", None, vec![], false);
+        assert!(!plain.contains("class=\"error\"") && !plain.contains("Demo users"));
+        let wrong = login("Shop", Some("Wrong username or password."), vec![], false);
+        assert!(
+            wrong.contains(">Wrong username or password.</p>"),
+            "{wrong}"
+        );
+        assert!(!wrong.contains("Demo users"));
+        let demo = login("Shop", None, vec![], true);
+        assert!(demo.contains("Demo users") && !demo.contains("class=\"error\""));
+        assert!(error(true, "x").contains("<h1>Something went wrong</h1>"));
+        assert!(error(false, "x").contains("<h1>This request cannot be completed</h1>"));
+    }
+}
