@@ -14,9 +14,17 @@ pub const STYLE: &str = concat!(
 
 /// Renders a page to a complete document. The component runs inside a reactive owner of its
 /// own, dropped with everything it created once the HTML is written.
+///
+/// Leptos's renderer marks where lists and adjacent text nodes end with empty comments (`<!>`)
+/// for the hydration that would follow in the browser. These pages never hydrate, and the marks
+/// trip some HTML parsers (the cheerio in Postman's sandbox reads no form after one), so they are
+/// taken out. The text `<!>` cannot come from anything else: request values are escaped (`<` is
+/// `&lt;`) and the stylesheet holds none (checked by a test).
 pub fn render<V: IntoView + 'static>(page: impl FnOnce() -> V) -> String {
+    const MARKER: &str = "<!>";
     let owner = Owner::new();
-    owner.with(|| page().to_html())
+    let html = owner.with(|| page().to_html());
+    html.replace(MARKER, "")
 }
 
 /// The document around every page: one card in the middle of the screen.
@@ -270,6 +278,7 @@ mod tests {
                 !html.contains("<script") && !html.contains("__RESOLVED"),
                 "{html}"
             );
+            assert!(!html.contains("<!>"), "no hydration marker: {html}");
             assert_eq!(html.matches("<style>").count(), 1);
             assert!(
                 !html.contains(" style="),
@@ -297,6 +306,8 @@ mod tests {
         // into U+FFFD: either byte would make the hash of the file differ from theirs
         // (.gitattributes keeps the stylesheets LF).
         assert!(!STYLE.contains('\r') && !STYLE.contains('\0'));
+        // `render` takes hydration markers out of the page; the stylesheet must not hold one.
+        assert!(!STYLE.contains("<!>"));
         assert!(STYLE.contains("--accent") && STYLE.contains(".button.primary"));
     }
 
