@@ -5,6 +5,9 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// Ask for an ID token: the request is an OpenID Connect one (OpenID Connect Core §3.1.2.1).
+/// Only a grant with an end-user has one.
+pub const OPENID: &str = "openid";
 /// Ask for a refresh token (OpenID Connect Core §11), so the grant outlives the access token.
 pub const OFFLINE_ACCESS: &str = "offline_access";
 /// Read the product catalogue.
@@ -18,7 +21,7 @@ pub const ORDERS_WRITE: &str = "orders:write";
 pub const ADMIN: &str = "admin";
 /// Scopes the server gives a meaning to: they can be described in the admin API, not deleted.
 pub const BUILTIN: [&str; 8] = [
-    "openid",
+    OPENID,
     "profile",
     "email",
     OFFLINE_ACCESS,
@@ -102,6 +105,11 @@ impl ScopeSet {
 
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(String::as_str)
+    }
+
+    /// Takes `scope` out of the set; says whether it was there.
+    pub fn remove(&mut self, scope: &str) -> bool {
+        self.0.remove(scope)
     }
 
     /// The tokens of `self` that `other` lacks.

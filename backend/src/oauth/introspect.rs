@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -30,10 +30,11 @@ use crate::storage::Client;
 pub async fn introspect(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: FormBody,
 ) -> Response {
-    match handle(&state, address, &headers, &body).await {
+    match handle(&state, address, &headers, query.as_deref(), &body).await {
         Ok(answer) => (no_store(), Json(answer)).into_response(),
         Err(error) => error.into_response(),
     }
@@ -43,9 +44,10 @@ async fn handle(
     state: &AppState,
     address: IpAddr,
     headers: &HeaderMap,
+    query: Option<&str>,
     body: &[u8],
 ) -> Result<Value, OAuthError> {
-    let params = Params::form(headers, body)?;
+    let params = Params::post(headers, query, body)?;
     let (client, method) = client_auth::authenticate(state, address, headers, &params).await?;
     // RFC 7662 §2.1: the endpoint must be protected; a public client proves nothing about
     // itself, so only confidential clients (resource servers, services) may ask.

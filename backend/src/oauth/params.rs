@@ -92,12 +92,101 @@ impl Params {
         Self::parse(body).map_err(|e| OAuthError::invalid_request(e.to_string()))
     }
 
+    /// The parameters of a POST to the token, revocation or introspection endpoint: refused
+    /// with a description of the fix when any of them came in the URL's query string (see
+    /// [`refuse_in_query`]), then read from the form body.
+    pub fn post(headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> Result<Self, OAuthError> {
+        refuse_in_query(query)?;
+        Self::form(headers, body)
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
     }
+}
+
+/// What the token, revocation and introspection endpoints read from a request body.
+const BODY_PARAMETERS: [&str; 16] = [
+    "grant_type",
+    "scope",
+    "code",
+    "redirect_uri",
+    "code_verifier",
+    "refresh_token",
+    "client_id",
+    "client_secret",
+    "client_assertion",
+    "client_assertion_type",
+    "token",
+    "token_type_hint",
+    "username",
+    "password",
+    "resource",
+    "audience",
+];
+
+/// Of those, the ones whose value is a secret: a URL is kept in proxy and server logs and in
+/// histories, so one sent there is no longer secret (RFC 6749 §2.3.1: client credentials "MUST
+/// NOT be included in the request URI").
+const SECRETS: [&str; 6] = [
+    "client_secret",
+    "client_assertion",
+    "code_verifier",
+    "refresh_token",
+    "token",
+    "password",
+];
+
+/// RFC 6749 §3.2 (and RFC 7009 §2.1, RFC 7662 §2.1): these endpoints take their parameters in
+/// an `application/x-www-form-urlencoded` body; the endpoint's URL may carry a query of its
+/// own, which is not where parameters go. A request with its parameters in the query (Postman's
+/// Params tab, `curl 'http://…/token?grant_type=…'`) would otherwise be told only what is missing
+/// from the body, which does not say what to change. Such a request is refused as a whole, so
+/// a secret in a URL is never accepted, and the description says what to do about it. Only the
+/// parameters' names are named, never their values.
+pub fn refuse_in_query(query: Option<&str>) -> Result<(), OAuthError> {
+    let Some(query) = query.filter(|q| !q.is_empty()) else {
+        return Ok(());
+    };
+    let mut found: Vec<&str> = Vec::new();
+    for (name, _) in form_urlencoded::parse(query.as_bytes()) {
+        if let Some(known) = BODY_PARAMETERS.iter().find(|known| **known == name)
+            && !found.contains(known)
+        {
+            found.push(known);
+        }
+    }
+    if found.is_empty() {
+        return Ok(());
+    }
+    let exposed: Vec<&str> = found
+        .iter()
+        .copied()
+        .filter(|name| SECRETS.contains(name))
+        .collect();
+    let mut description = format!(
+        "{} {} sent in the URL's query string; this endpoint reads its parameters only from the \
+         request body, encoded as application/x-www-form-urlencoded (RFC 6749 §3.2). In Postman, \
+         move them from the Params tab to Body → x-www-form-urlencoded; with curl, send them \
+         with -d (for example -d grant_type=client_credentials).",
+        found.join(", "),
+        if found.len() == 1 { "was" } else { "were" },
+    );
+    if !exposed.is_empty() {
+        description.push_str(&format!(
+            " A URL can be kept in logs and histories on the way, so treat {} as exposed{}.",
+            exposed.join(", "),
+            if exposed.contains(&"client_secret") {
+                ": rotate the client secret"
+            } else {
+                ""
+            }
+        ));
+    }
+    Err(OAuthError::invalid_request(description))
 }
 
 #[cfg(test)]
@@ -147,5 +236,53 @@ mod tests {
             Params::parse(many.join("&").as_bytes()).unwrap_err(),
             ParamsError::TooMany
         );
+    }
+
+    #[test]
+    fn parameters_in_the_query_are_refused_with_the_fix_and_without_their_values() {
+        assert!(refuse_in_query(None).is_ok());
+        assert!(refuse_in_query(Some("")).is_ok());
+        // The endpoint's own query (RFC 6749 §3.2 allows one) is not a parameter.
+        assert!(refuse_in_query(Some("tenant=shop&debug")).is_ok());
+
+        let error =
+            refuse_in_query(Some("grant_type=client_credentials&scope=openid")).unwrap_err();
+        assert_eq!(error.code, shared::oauth::ErrorCode::InvalidRequest);
+        assert!(
+            error
+                .description
+                .starts_with("grant_type, scope were sent in the URL's query string"),
+            "{}",
+            error.description
+        );
+        assert!(error.description.contains("Body → x-www-form-urlencoded"));
+        assert!(!error.description.contains("exposed"));
+
+        let error = refuse_in_query(Some(
+            "client_id=demo-service&client_secret=s3cr3t-value&scope=x&scope=y",
+        ))
+        .unwrap_err();
+        assert!(
+            error
+                .description
+                .starts_with("client_id, client_secret, scope were sent"),
+            "{}",
+            error.description
+        );
+        assert!(
+            error
+                .description
+                .contains("treat client_secret as exposed: rotate the client secret"),
+            "{}",
+            error.description
+        );
+        assert!(
+            !error.description.contains("s3cr3t-value")
+                && !error.description.contains("demo-service")
+        );
+
+        let error = refuse_in_query(Some("token=abc")).unwrap_err();
+        assert!(error.description.starts_with("token was sent"));
+        assert!(error.description.contains("treat token as exposed."));
     }
 }

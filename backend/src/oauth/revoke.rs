@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -40,10 +40,11 @@ pub enum Revoked {
 pub async fn revoke(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: FormBody,
 ) -> Response {
-    match handle(&state, address, &headers, &body).await {
+    match handle(&state, address, &headers, query.as_deref(), &body).await {
         Ok(_) => (StatusCode::OK, no_store()).into_response(),
         Err(error) => error.into_response(),
     }
@@ -53,9 +54,10 @@ async fn handle(
     state: &AppState,
     address: IpAddr,
     headers: &HeaderMap,
+    query: Option<&str>,
     body: &[u8],
 ) -> Result<Revoked, OAuthError> {
-    let params = Params::form(headers, body)?;
+    let params = Params::post(headers, query, body)?;
     let (client, _) = client_auth::authenticate(state, address, headers, &params).await?;
     let token = params
         .get("token")

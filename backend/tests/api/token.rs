@@ -561,3 +561,130 @@ async fn id_token_echoes_the_nonce_and_only_granted_claims() {
             .is_none()
     );
 }
+
+/// Document 003's walk-through as Postman users first try it: `grant_type` and `scope` under the
+/// Params tab, that is in the URL. The answer says where they go instead; a secret sent in a URL
+/// is never accepted, even beside a correct body; and nothing is issued or stored.
+#[tokio::test]
+async fn parameters_in_the_query_string_are_refused_with_what_to_change() {
+    let app = spawn_app().await;
+    let before = storage_fingerprint(&app).await;
+
+    // Postman's Params tab: everything in the URL, an empty body.
+    let r = app
+        .http
+        .post(app.url("/token?grant_type=client_credentials&scope=openid"))
+        .basic_auth(SERVICE, Some(SERVICE_SECRET))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let (status, error, description) = oauth_error(r).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_request")
+    );
+    assert!(
+        description.starts_with("grant_type, scope were sent in the URL's query string")
+            && description.contains("Body → x-www-form-urlencoded")
+            && description.contains("RFC 6749 §3.2"),
+        "{description}"
+    );
+
+    // The secret in the URL, the rest in a correct body: still refused, and named as exposed.
+    let r = app
+        .http
+        .post(app.url(&format!(
+            "/token?client_id={SERVICE}&client_secret={SERVICE_SECRET}"
+        )))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    let (status, error, description) = oauth_error(r).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_request")
+    );
+    assert!(
+        description.contains("treat client_secret as exposed: rotate the client secret"),
+        "{description}"
+    );
+    assert!(!description.contains(SERVICE_SECRET), "{description}");
+
+    // Revocation and introspection read their bodies the same way.
+    let token = app.service_token().await;
+    for path in ["/revoke", "/introspect"] {
+        let r = app
+            .http
+            .post(app.url(&format!("{path}?token={token}")))
+            .basic_auth(SERVICE, Some(SERVICE_SECRET))
+            .form(&[("token_type_hint", "access_token")])
+            .send()
+            .await
+            .unwrap();
+        let (status, error, description) = oauth_error(r).await;
+        assert_eq!(
+            (status, error.as_str()),
+            (StatusCode::BAD_REQUEST, "invalid_request"),
+            "{path}"
+        );
+        assert!(
+            description.starts_with("token was sent in the URL's query string"),
+            "{path}: {description}"
+        );
+        assert!(!description.contains(&token));
+    }
+    assert!(
+        app.get_api("/api/products", Some(&token))
+            .await
+            .status()
+            .is_success(),
+        "a revocation sent in the URL revoked nothing"
+    );
+
+    // The endpoint's own query (RFC 6749 §3.2 allows one) is not a parameter: a correct body
+    // still gets its token.
+    let r = app
+        .http
+        .post(app.url("/token?tenant=shop"))
+        .basic_auth(SERVICE, Some(SERVICE_SECRET))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(storage_fingerprint(&app).await, before, "nothing stored");
+}
+
+/// Document 001's literal command: client credentials with `scope=openid` and nothing else. A
+/// client acting for itself gets no ID token, so `openid` is left out and the client's default
+/// scopes are granted, as if `scope` had been omitted; the response's `scope` says so. Scopes the
+/// client may not have are still refused by name.
+#[tokio::test]
+async fn client_credentials_for_openid_get_the_clients_scopes_without_openid() {
+    let app = spawn_app().await;
+    for scope in ["openid", "openid products:read"] {
+        let r = app.client_credentials(Some(scope)).await;
+        assert_eq!(r.status(), StatusCode::OK, "{scope}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["scope"], "products:read", "{scope}");
+        assert!(body.get("id_token").is_none(), "{scope}");
+        let claims = jwt_part(body["access_token"].as_str().unwrap(), 1);
+        assert_eq!(claims["scope"], "products:read");
+        let api = app
+            .get_api("/api/products", body["access_token"].as_str())
+            .await;
+        assert_eq!(api.status(), StatusCode::OK);
+    }
+    let (status, error, description) =
+        oauth_error(app.client_credentials(Some("openid orders:read")).await).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_scope")
+    );
+    assert!(
+        description.contains("may not be granted: orders:read") && !description.contains("openid"),
+        "{description}"
+    );
+}

@@ -1,7 +1,7 @@
 //! RFC 6749 §4.4: a confidential client acting on its own behalf. Nothing is stored: the
 //! token is self-contained, and revoking it one by one creates its row then.
 
-use shared::scope::ScopeSet;
+use shared::scope::{OPENID, ScopeSet};
 
 use super::{Granted, access_lifetime};
 use crate::access_token::Subject;
@@ -16,9 +16,19 @@ pub fn grant(
     asked: Option<ScopeSet>,
     now: Timestamp,
 ) -> Result<Granted, OAuthError> {
+    // `openid` asks for an ID token, and a client acting for itself has no end-user to
+    // describe in one: it is left out of what is granted rather than refused, so that the
+    // literal `scope=openid` of a walk-through still gets a token (RFC 6749 §3.3 lets the server
+    // grant a different scope, and the response's `scope` says which).
+    let asked = asked.map(|mut asked| {
+        asked.remove(OPENID);
+        asked
+    });
     let scope = match asked {
-        // RFC 6749 §3.3: without a scope parameter, the client's registered scopes apply.
+        // RFC 6749 §3.3: without a scope parameter, or with nothing left once `openid` is out,
+        // the client's registered scopes apply.
         None => client.scopes.clone(),
+        Some(asked) if asked.is_empty() => client.scopes.clone(),
         Some(asked) => {
             let refused: Vec<&str> = asked.difference(&client.scopes).collect();
             if !refused.is_empty() {
@@ -79,7 +89,40 @@ mod tests {
                 .description
                 .contains("may not be granted: orders:read")
         );
-        let empty = grant(&state, &client, Some(ScopeSet::default()), now).unwrap_err();
-        assert!(empty.description.contains("no scope"));
+    }
+
+    #[tokio::test]
+    async fn openid_is_left_out_and_nothing_else_asked_means_the_registered_scopes() {
+        let (state, _dir) = demo_state(&[]).await;
+        let client = state.db.client("demo-service").await.unwrap().unwrap();
+        let now = state.clock.now();
+        let ask = |raw: &str| Some(ScopeSet::parse(raw).unwrap());
+        for raw in ["openid", "", "openid products:read", "products:read"] {
+            let granted = grant(&state, &client, ask(raw), now).unwrap();
+            assert_eq!(
+                granted.response.scope.to_string(),
+                "products:read",
+                "{raw:?}"
+            );
+            assert!(granted.response.id_token.is_none());
+        }
+        let refused = grant(&state, &client, ask("openid orders:read"), now).unwrap_err();
+        assert!(
+            refused
+                .description
+                .contains("may not be granted: orders:read"),
+            "{}",
+            refused.description
+        );
+        assert!(!refused.description.contains("openid"));
+    }
+
+    #[tokio::test]
+    async fn a_client_with_no_scopes_gets_invalid_scope() {
+        let (state, _dir) = demo_state(&[]).await;
+        let mut client = state.db.client("demo-service").await.unwrap().unwrap();
+        client.scopes = ScopeSet::default();
+        let refused = grant(&state, &client, None, state.clock.now()).unwrap_err();
+        assert!(refused.description.contains("no scope"));
     }
 }

@@ -12,7 +12,7 @@ mod refresh_token;
 use std::net::IpAddr;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use shared::oauth::{ErrorCode, GrantType, TokenResponse};
@@ -232,10 +232,11 @@ async fn exchange(
 pub async fn token(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: FormBody,
 ) -> Response {
-    match handle(&state, address, &headers, &body).await {
+    match handle(&state, address, &headers, query.as_deref(), &body).await {
         Ok(response) => (no_store(), Json(response)).into_response(),
         Err(error) => error.into_response(),
     }
@@ -245,9 +246,10 @@ async fn handle(
     state: &AppState,
     address: IpAddr,
     headers: &HeaderMap,
+    query: Option<&str>,
     body: &[u8],
 ) -> Result<TokenResponse, OAuthError> {
-    let params = Params::form(headers, body)?;
+    let params = Params::post(headers, query, body)?;
     let grant_type = TokenRequest::grant_type_of(&params)?;
     let (client, method) = client_auth::authenticate(state, address, headers, &params).await?;
     let caller = Caller {

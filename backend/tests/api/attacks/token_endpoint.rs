@@ -306,7 +306,8 @@ async fn malformed_token_requests() {
         let r = request.send().await.unwrap();
         assert_oauth_refusal(case, r, StatusCode::BAD_REQUEST, error, why).await;
     }
-    // RFC 6749 §3.2: parameters travel in the body; the query string is not read.
+    // RFC 6749 §3.2: parameters travel in the body; one sent in the query string is refused by
+    // name, with what to change.
     let r = app
         .http
         .post(format!(
@@ -323,7 +324,7 @@ async fn malformed_token_requests() {
         r,
         StatusCode::BAD_REQUEST,
         "invalid_request",
-        "missing grant_type",
+        "grant_type was sent in the URL's query string",
     )
     .await;
     assert_eq!(storage_fingerprint(&app).await, before);
