@@ -4,7 +4,9 @@
 //! # Layout
 //! - [`oauth`]: the authorization server. Discovery (RFC 8414), the JWK Set, `/authorize` with
 //!   its login form and consent screen, `/token` (a file per grant), revocation, introspection.
-//! - [`api`]: the resource server. Bearer authentication as an extractor, one file per resource.
+//! - [`api`]: the resource server. Bearer authentication as an extractor, one file per resource;
+//!   [`protected_resource`]: how the API and the admin API describe themselves to a client that
+//!   meets a 401 (RFC 9728 metadata, named in every Bearer challenge).
 //! - [`access_token`]: the RFC 9068 tokens the first signs and the second verifies, and
 //!   [`keys`]: the signing keys they use, with their rotation.
 //! - [`admin`]: the admin API (users, clients, scopes, API tokens, keys, events), for
@@ -48,6 +50,7 @@ pub mod logs;
 pub mod metrics;
 pub mod oauth;
 pub mod openapi;
+pub mod protected_resource;
 pub mod state;
 pub mod storage;
 pub mod throttle;
@@ -67,6 +70,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::keys::rotation;
+use crate::protected_resource::MetadataLocation;
 use crate::state::AppState;
 
 /// A started server: its listeners are bound, its database is migrated and seeded.
@@ -216,8 +220,16 @@ pub fn api_router(state: AppState) -> Router {
     let cors = cors(&state.config);
     Router::new()
         .merge(oauth::api_router())
-        .merge(api::router())
-        .merge(admin::router())
+        .merge(
+            Router::new()
+                .merge(api::router())
+                .merge(admin::router())
+                .layer(axum::middleware::from_fn_with_state(
+                    MetadataLocation::new(&state.config),
+                    protected_resource::point_to_metadata,
+                )),
+        )
+        .merge(protected_resource::router())
         // CORS only on what browsers fetch; the authorization pages are navigated to.
         .layer(cors)
         .layer(axum::middleware::map_response(only_full_cors))

@@ -81,6 +81,10 @@ pub const CLIENT_BASIC: &str = "clientBasic";
         crate::admin::events::list,
         crate::health::healthz,
         crate::health::readyz,
+        crate::protected_resource::api,
+        crate::protected_resource::api_below,
+        crate::protected_resource::admin,
+        crate::protected_resource::admin_below,
     ),
     components(responses(
         Unauthorized,
@@ -113,7 +117,7 @@ pub mod answers {
     #[derive(ToResponse)]
     #[response(
         description = "No credentials (`unauthorized`), or a token that is not accepted (`invalid_token`: expired, revoked, tampered, another issuer or audience)",
-        headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"api\"` and `Token realm=\"api\"`, with `error` and `error_description` when a token was sent (RFC 6750 §3)"))
+        headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"api\"` and `Token realm=\"api\"`, with `error` and `error_description` when a token was sent (RFC 6750 §3); the `Bearer` challenge names the resource's metadata in `resource_metadata` (RFC 9728 §5.1)"))
     )]
     pub struct Unauthorized(ErrorResponse);
 

@@ -196,6 +196,31 @@ pub struct ServerMetadata {
     pub claims_parameter_supported: bool,
 }
 
+/// Protected resource metadata (RFC 9728 §2): what a client that met a 401 needs to get a token
+/// for the resource, found at the URL the challenge's `resource_metadata` names (§5.1).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ResourceMetadata {
+    /// The resource's identifier: a URL with no fragment. A client checks that it is the
+    /// resource it meant (§3.3).
+    pub resource: String,
+    /// Issuers of the authorization servers whose tokens the resource accepts (RFC 8414 issuer
+    /// identifiers: their metadata is found from them).
+    #[serde(default)]
+    pub authorization_servers: Vec<String>,
+    /// The scopes the resource checks.
+    #[serde(default)]
+    pub scopes_supported: Vec<String>,
+    /// How a token may be sent (RFC 6750 §2): only `header` here.
+    #[serde(default)]
+    pub bearer_methods_supported: Vec<String>,
+    #[serde(default)]
+    pub resource_name: Option<String>,
+    /// A page for developers about the resource.
+    #[serde(default)]
+    pub resource_documentation: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -110,6 +110,51 @@ test('the API refuses a request without a token, with a Bearer challenge', async
   assert.match(garbage.headers.get('www-authenticate') ?? '', /^Bearer\b.*invalid_token/);
 });
 
+test('RFC 9728: from a bare 401 to a token, knowing nothing but the URL called', async () => {
+  const url = new URL(`${API}/api/products`);
+  // The bare 401 (no credentials): its Bearer challenge names the metadata (RFC 9728 §5.1).
+  const refused = await fetch(url);
+  assert.equal(refused.status, 401);
+  const bearer = (refused.headers.get('www-authenticate') ?? '').split(/,\s*(?=Token )/)[0];
+  const metadataUrl = /resource_metadata="([^"]+)"/.exec(bearer)?.[1];
+  assert.ok(metadataUrl, `the Bearer challenge names the resource metadata: ${bearer}`);
+  // oauth4webapi, meeting a refused token, parses the same parameter out of the challenge.
+  const parsed = await oauth
+    .protectedResourceRequest('not-a-token', 'GET', url, undefined, undefined, insecure)
+    .then(() => assert.fail('a garbage token is refused'))
+    .catch((err) => {
+      assert.ok(err instanceof oauth.WWWAuthenticateChallengeError, String(err));
+      return err.cause.find((c) => c.scheme === 'bearer');
+    });
+  assert.equal(parsed.parameters.error, 'invalid_token');
+  assert.equal(parsed.parameters.resource_metadata, metadataUrl);
+  // The metadata, checked by oauth4webapi as RFC 9728 §3.3 says: its `resource` is the URL called.
+  const resource = await oauth.processResourceDiscoveryResponse(url, await fetch(metadataUrl));
+  assert.deepEqual(resource.bearer_methods_supported, ['header']);
+  assert.ok(resource.scopes_supported.includes('products:read'));
+  // The authorization server it names, discovered as any other (RFC 8414), and a token from it.
+  const issuer = new URL(resource.authorization_servers[0]);
+  const server = await oauth.processDiscoveryResponse(
+    issuer,
+    await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }),
+  );
+  const client = { client_id: 'demo-service' };
+  const tokens = await oauth.processClientCredentialsResponse(
+    server,
+    client,
+    await oauth.clientCredentialsGrantRequest(
+      server,
+      client,
+      oauth.ClientSecretBasic('demo-service-secret'),
+      new URLSearchParams({ scope: 'products:read' }),
+      insecure,
+    ),
+  );
+  const retried = await oauth.protectedResourceRequest(tokens.access_token, 'GET', url, undefined, undefined, insecure);
+  assert.equal(retried.status, 200);
+  assert.ok(Array.isArray(await retried.json()));
+});
+
 const SPA = { client_id: 'demo-spa' };
 
 /**

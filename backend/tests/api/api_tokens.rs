@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, spawn_app, www_authenticate};
+use crate::helpers::{TestApp, resource_metadata, spawn_app, www_authenticate};
 
 /// Creates a token through `backend tokens create`; returns it.
 async fn create(app: &TestApp, user: &str, name: &str, scope: &str) -> String {
@@ -123,7 +123,10 @@ async fn bad_api_tokens_are_401_with_both_challenges() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         challenges(&r),
-        [r#"Bearer realm="api""#, r#"Token realm="api""#]
+        [
+            format!(r#"Bearer realm="api"{}"#, resource_metadata(r.url())),
+            r#"Token realm="api""#.to_owned()
+        ]
     );
 
     // The wrong scheme either way round.

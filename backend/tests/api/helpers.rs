@@ -590,6 +590,19 @@ pub async fn oauth_error(response: Response) -> (StatusCode, String, String) {
     )
 }
 
+/// The `resource_metadata` parameter (RFC 9728 §5.1) that the `Bearer` challenges answered at
+/// `url` end with: the metadata of that URL on the API and the admin API; none elsewhere.
+pub fn resource_metadata(url: &reqwest::Url) -> String {
+    let origin = url.origin().ascii_serialization();
+    match url.path().split('/').nth(1) {
+        Some("api" | "admin") => format!(
+            r#", resource_metadata="{origin}/.well-known/oauth-protected-resource{}""#,
+            url.path()
+        ),
+        _ => String::new(),
+    }
+}
+
 pub fn www_authenticate(response: &Response) -> String {
     response
         .headers()

@@ -20,6 +20,7 @@ mod health;
 mod keys;
 mod metrics;
 mod openapi;
+mod protected_resource;
 mod refresh;
 mod request_id;
 mod resilience;

@@ -30,10 +30,11 @@ pub fn checked(router: Router, document: Value) -> Router {
 
 async fn check(document: Arc<Value>, request: Request, next: Next) -> Response {
     let method = request.method().as_str().to_ascii_lowercase();
+    // A route's catch-all parameter (`{*below}`) is an ordinary path parameter in the document.
     let path = request
         .extensions()
         .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned());
+        .map(|p| p.as_str().replace("{*", "{"));
     let response = next.run(request).await;
     let Some(path) = path.filter(|p| !is_documentation(p)) else {
         return response;

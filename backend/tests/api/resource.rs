@@ -26,7 +26,13 @@ async fn whoami_needs_a_token() {
     let r = app.get_api("/api/whoami", None).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     // RFC 6750 §3.1: no error code when no credentials were sent.
-    assert_eq!(www_authenticate(&r), "Bearer realm=\"api\"");
+    assert_eq!(
+        www_authenticate(&r),
+        format!(
+            r#"Bearer realm="api", resource_metadata="{}/.well-known/oauth-protected-resource/api/whoami""#,
+            app.api
+        )
+    );
 
     let service = app.service_token().await;
     let body: Value = app

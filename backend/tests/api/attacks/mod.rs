@@ -75,13 +75,26 @@ impl EcKey {
 }
 
 /// `(status, the challenges, the body)` of a response, for the exact comparisons below.
+/// The status, the `WWW-Authenticate` challenges and the body; the `resource_metadata`
+/// parameter that ends a `Bearer` challenge is checked here (the resource's own metadata URL)
+/// and taken off, so that the callers compare the RFC 6750 part.
 async fn parts(response: Response) -> (StatusCode, Vec<String>, Value) {
     let status = response.status();
+    let parameter = crate::helpers::resource_metadata(response.url());
     let challenges = response
         .headers()
         .get_all("www-authenticate")
         .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
+        .map(|v| {
+            let challenge = v.to_str().unwrap();
+            match challenge.strip_prefix("Bearer ") {
+                Some(_) => challenge
+                    .strip_suffix(parameter.as_str())
+                    .unwrap_or_else(|| panic!("{challenge:?} should end with {parameter:?}"))
+                    .to_owned(),
+                None => challenge.to_owned(),
+            }
+        })
         .collect();
     assert_eq!(response.headers().get("cache-control").unwrap(), "no-store");
     (status, challenges, response.json().await.unwrap())

@@ -1,0 +1,332 @@
+//! Protected resource metadata (RFC 9728). Each protected API of this origin describes itself:
+//! its identifier, the authorization server whose tokens it accepts, the scopes it checks. Each
+//! Bearer challenge it answers says where that description is (§5.1), so a client that meets a
+//! 401 can find its way to a token with no prior configuration: challenge → resource metadata
+//! → authorization server metadata (RFC 8414) → token → retry.
+//!
+//! RFC 9728 §3.3 asks a client that found the metadata through a challenge to check that its
+//! `resource` is exactly the URL it called. So a challenge names the metadata of the URL that
+//! was called (`/api/orders` → `/.well-known/oauth-protected-resource/api/orders`, the suffix
+//! inserted before the path as §3.1 builds it), and that document's `resource` is that URL.
+//! Every URL of one API gets the same description otherwise; `{issuer}/api` and `{issuer}/admin`
+//! stand for each API as a whole.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use shared::oauth::ResourceMetadata;
+use shared::scope::{ADMIN, ORDERS_READ, ORDERS_WRITE, PRODUCTS_READ};
+
+use crate::config::Config;
+use crate::state::AppState;
+
+/// RFC 9728 §3: the well-known URI suffix.
+const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
+
+/// The metadata changes only with the configuration, as the authorization server's does.
+const CACHE: &str = "public, max-age=300";
+
+/// The longest path below an API that is described: longer than any of its URLs.
+const MAX_PATH: usize = 256;
+
+/// The protected resources of this origin: the shop's REST API and the admin API. Both accept
+/// the tokens of this server's one issuer (the root authorization server).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resource {
+    Api,
+    Admin,
+}
+
+impl Resource {
+    /// Where it lives on this origin: its identifier is the issuer's URL and this path.
+    fn path(self) -> &'static str {
+        match self {
+            Self::Api => "/api",
+            Self::Admin => "/admin",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Api => "OAuth Shop API",
+            Self::Admin => "Admin API",
+        }
+    }
+
+    /// The scopes its endpoints check (`Authenticated::require`).
+    fn scopes(self) -> &'static [&'static str] {
+        match self {
+            Self::Api => &[PRODUCTS_READ, ORDERS_READ, ORDERS_WRITE, "profile"],
+            Self::Admin => &[ADMIN],
+        }
+    }
+
+    /// The first path segments below the resource that its routes start with (api::router,
+    /// admin::router): metadata is served for those URLs only.
+    fn sections(self) -> &'static [&'static str] {
+        match self {
+            Self::Api => &["hello", "whoami", "me", "products", "orders"],
+            Self::Admin => &["users", "clients", "scopes", "tokens", "keys", "events"],
+        }
+    }
+
+    /// The resource identifier (RFC 9728 §1.2) of the API as a whole: a URL with no query or
+    /// fragment.
+    pub fn identifier(self, config: &Config) -> String {
+        config.endpoint(self.path())
+    }
+
+    /// The identifier of the URL `below` the API (`""` for the API itself, or `/products`),
+    /// when it is one of its URLs; `None` for anything else.
+    fn identifier_of(self, config: &Config, below: &str) -> Option<String> {
+        let section = below.strip_prefix('/').map(|rest| rest.split('/').next());
+        let known = match section {
+            None => below.is_empty(),
+            Some(section) => section.is_some_and(|s| self.sections().contains(&s)),
+        };
+        (known && below.len() <= MAX_PATH && is_plain_path(below))
+            .then(|| format!("{}{below}", self.identifier(config)))
+    }
+
+    pub fn metadata(self, config: &Config, resource: String) -> ResourceMetadata {
+        let strings = |values: &[&str]| values.iter().map(|v| (*v).to_owned()).collect();
+        ResourceMetadata {
+            resource,
+            authorization_servers: vec![config.issuer_str().to_owned()],
+            scopes_supported: strings(self.scopes()),
+            bearer_methods_supported: strings(&["header"]),
+            resource_name: Some(self.name().to_owned()),
+            resource_documentation: Some(config.endpoint("/docs")),
+        }
+    }
+}
+
+/// Characters a described URL may have (RFC 3986 unreserved, `/`, and percent-encoding):
+/// nothing that needs quoting in a challenge, and no dot segments.
+fn is_plain_path(path: &str) -> bool {
+    path.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'.' | b'_' | b'~' | b'%'))
+        && !path
+            .split('/')
+            .any(|segment| segment == "." || segment == "..")
+}
+
+/// Where the metadata of this origin's URLs is (RFC 9728 §3.1): the origin, the well-known
+/// suffix, then the URL's path, under the issuer's path if it has one (a proxy in front then
+/// maps the one to the other).
+pub struct MetadataLocation {
+    prefix: String,
+}
+
+impl MetadataLocation {
+    pub fn new(config: &Config) -> Arc<Self> {
+        let origin = config.issuer.origin().ascii_serialization();
+        let issuer_path = config.issuer.path().trim_end_matches('/');
+        Arc::new(Self {
+            prefix: format!("{origin}{WELL_KNOWN}{issuer_path}"),
+        })
+    }
+
+    /// `, resource_metadata="…"` for the URL with this path, or nothing for a path that is not
+    /// plain (nothing of the caller's reaches a challenge unchecked).
+    fn parameter(&self, path: &str) -> Option<String> {
+        (path.len() <= MAX_PATH && is_plain_path(path))
+            .then(|| format!(r#", resource_metadata="{}{path}""#, self.prefix))
+    }
+}
+
+/// The metadata documents, on the API origin (with CORS: a browser client may read them).
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/.well-known/oauth-protected-resource/api", get(api))
+        .route(
+            "/.well-known/oauth-protected-resource/api/{*below}",
+            get(api_below),
+        )
+        .route("/.well-known/oauth-protected-resource/admin", get(admin))
+        .route(
+            "/.well-known/oauth-protected-resource/admin/{*below}",
+            get(admin_below),
+        )
+}
+
+#[utoipa::path(get, path = "/.well-known/oauth-protected-resource/api", tag = "API",
+    description = "Protected resource metadata (RFC 9728) of the shop's API: where its tokens come from and the scopes it checks. Each of its URLs has the same document at the same place with its own path after `/api` (its `resource` being that URL, as RFC 9728 §3.3 has clients check); the API's Bearer challenges name it in `resource_metadata`.",
+    responses((status = 200, description = "RFC 9728 §3.2", body = shared::oauth::ResourceMetadata)))]
+pub async fn api(State(state): State<AppState>) -> Response {
+    document(&state.config, Resource::Api, "")
+}
+
+/// The API's metadata for one of its URLs (see [`api`]).
+#[utoipa::path(get, path = "/.well-known/oauth-protected-resource/api/{below}", tag = "API",
+    description = "The API's metadata (RFC 9728) for its URL `/api/{below}`, whose `resource` it is: where the challenges of that URL point.",
+    params(("below" = String, Path, description = "The URL's path after `/api/` (one or more segments), e.g. `orders`")),
+    responses(
+        (status = 200, description = "RFC 9728 §3.2", body = shared::oauth::ResourceMetadata),
+        (status = 404, description = "Not a URL of the API"),
+    ))]
+pub async fn api_below(State(state): State<AppState>, Path(below): Path<String>) -> Response {
+    document(&state.config, Resource::Api, &format!("/{below}"))
+}
+
+#[utoipa::path(get, path = "/.well-known/oauth-protected-resource/admin", tag = "Admin",
+    description = "Protected resource metadata (RFC 9728) of the admin API; each of its URLs has the same document with its own path after `/admin`. The admin API's Bearer challenges name it in `resource_metadata`.",
+    responses((status = 200, description = "RFC 9728 §3.2", body = shared::oauth::ResourceMetadata)))]
+pub async fn admin(State(state): State<AppState>) -> Response {
+    document(&state.config, Resource::Admin, "")
+}
+
+/// The admin API's metadata for one of its URLs (see [`admin`]).
+#[utoipa::path(get, path = "/.well-known/oauth-protected-resource/admin/{below}", tag = "Admin",
+    description = "The admin API's metadata (RFC 9728) for its URL `/admin/{below}`, whose `resource` it is.",
+    params(("below" = String, Path, description = "The URL's path after `/admin/` (one or more segments), e.g. `users`")),
+    responses(
+        (status = 200, description = "RFC 9728 §3.2", body = shared::oauth::ResourceMetadata),
+        (status = 404, description = "Not a URL of the admin API"),
+    ))]
+pub async fn admin_below(State(state): State<AppState>, Path(below): Path<String>) -> Response {
+    document(&state.config, Resource::Admin, &format!("/{below}"))
+}
+
+fn document(config: &Config, resource: Resource, below: &str) -> Response {
+    match resource.identifier_of(config, below) {
+        Some(identifier) => (
+            [(header::CACHE_CONTROL, HeaderValue::from_static(CACHE))],
+            Json(resource.metadata(config, identifier)),
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// Middleware on a resource's routes: the `Bearer` challenge of each refusal (401, and the 400
+/// and 403 that carry one) gains the `resource_metadata` of the URL called (RFC 9728 §5.1).
+/// Other challenges (`Token`) are left as they are; a success passes untouched.
+pub async fn point_to_metadata(
+    State(location): State<Arc<MetadataLocation>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    // A clone of the URI shares its bytes: no copy on the way in.
+    let uri: Uri = request.uri().clone();
+    let mut response = next.run(request).await;
+    if !matches!(
+        response.status(),
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::BAD_REQUEST
+    ) {
+        return response;
+    }
+    let headers = response.headers_mut();
+    let is_bearer = |value: &HeaderValue| {
+        value
+            .as_bytes()
+            .get(..7)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"bearer "))
+    };
+    if !headers
+        .get_all(header::WWW_AUTHENTICATE)
+        .iter()
+        .any(is_bearer)
+    {
+        return response;
+    }
+    let Some(parameter) = location.parameter(uri.path()) else {
+        return response;
+    };
+    let challenges: Vec<HeaderValue> = headers
+        .get_all(header::WWW_AUTHENTICATE)
+        .iter()
+        .cloned()
+        .collect();
+    headers.remove(header::WWW_AUTHENTICATE);
+    for challenge in challenges {
+        let value = if is_bearer(&challenge) {
+            let mut bytes = challenge.as_bytes().to_vec();
+            bytes.extend_from_slice(parameter.as_bytes());
+            HeaderValue::from_bytes(&bytes).unwrap_or(challenge)
+        } else {
+            challenge
+        };
+        headers.append(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn config_with(args: &[&str]) -> Config {
+        let mut argv = vec!["backend"];
+        argv.extend_from_slice(args);
+        Config::try_parse_from(argv).unwrap()
+    }
+
+    #[test]
+    fn a_challenge_names_the_metadata_of_the_url_called_with_the_suffix_before_its_path() {
+        let config = config_with(&["--issuer", "https://auth.example.com"]);
+        let location = MetadataLocation::new(&config);
+        assert_eq!(
+            location.parameter("/api/orders").as_deref(),
+            Some(
+                r#", resource_metadata="https://auth.example.com/.well-known/oauth-protected-resource/api/orders""#
+            )
+        );
+        // RFC 9728 §3.1: an issuer below a path keeps it after the suffix.
+        let below = config_with(&["--issuer", "https://example.com/auth/"]);
+        assert_eq!(
+            MetadataLocation::new(&below)
+                .parameter("/admin/users")
+                .as_deref(),
+            Some(
+                r#", resource_metadata="https://example.com/.well-known/oauth-protected-resource/auth/admin/users""#
+            )
+        );
+        // Nothing that would need quoting, and no dot segments.
+        for path in ["/api/a\"b", "/api/../admin", "/api/a b", "/api/ü"] {
+            assert_eq!(location.parameter(path), None, "{path}");
+        }
+        assert_eq!(
+            location.parameter(&format!("/api/{}", "a".repeat(300))),
+            None
+        );
+    }
+
+    #[test]
+    fn each_url_of_an_api_is_described_and_nothing_else() {
+        let config = config_with(&["--issuer", "https://auth.example.com"]);
+        let api = |below: &str| Resource::Api.identifier_of(&config, below);
+        assert_eq!(api("").as_deref(), Some("https://auth.example.com/api"));
+        assert_eq!(
+            api("/orders").as_deref(),
+            Some("https://auth.example.com/api/orders")
+        );
+        for unknown in [
+            "/nope",
+            "/",
+            "//orders",
+            "/orders/../../admin",
+            "/users",
+            "x",
+        ] {
+            assert_eq!(api(unknown), None, "{unknown}");
+        }
+        let admin = |below: &str| Resource::Admin.identifier_of(&config, below);
+        assert_eq!(
+            admin("/users/alice/password").as_deref(),
+            Some("https://auth.example.com/admin/users/alice/password")
+        );
+        assert_eq!(admin("/products"), None);
+        let metadata = Resource::Admin.metadata(&config, "x".into());
+        assert_eq!(metadata.authorization_servers, ["https://auth.example.com"]);
+        assert_eq!(metadata.scopes_supported, [ADMIN]);
+        assert_eq!(metadata.bearer_methods_supported, ["header"]);
+    }
+}
