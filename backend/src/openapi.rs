@@ -117,7 +117,7 @@ pub mod answers {
     #[derive(ToResponse)]
     #[response(
         description = "No credentials (`unauthorized`), or a token that is not accepted (`invalid_token`: expired, revoked, tampered, another issuer or audience)",
-        headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"api\"` and `Token realm=\"api\"`, with `error` and `error_description` when a token was sent (RFC 6750 §3); the `Bearer` challenge names the resource's metadata in `resource_metadata` (RFC 9728 §5.1)"))
+        headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"api\"` and `Token realm=\"api\"`, with `error` and `error_description` when a token was sent (RFC 6750 §3); on the API and the admin API, the `Bearer` challenge names the metadata of the URL called in `resource_metadata` (RFC 9728 §5.1)"))
     )]
     pub struct Unauthorized(ErrorResponse);
 
@@ -125,7 +125,7 @@ pub mod answers {
     #[derive(ToResponse)]
     #[response(
         description = "The token lacks the scope (`insufficient_scope`, RFC 6750 §3.1) or its user may not do this (`access_denied`)",
-        headers(("WWW-Authenticate" = String, description = "With `insufficient_scope`: `error=\"insufficient_scope\"` and the `scope` needed"))
+        headers(("WWW-Authenticate" = String, description = "With `insufficient_scope`: `error=\"insufficient_scope\"` and the `scope` needed, and on the API and the admin API `resource_metadata` (RFC 9728 §5.1)"))
     )]
     pub struct Forbidden(ErrorResponse);
 

@@ -8,13 +8,16 @@
 //! `resource` is exactly the URL it called. So a challenge names the metadata of the URL that
 //! was called (`/api/orders` → `/.well-known/oauth-protected-resource/api/orders`, the suffix
 //! inserted before the path as §3.1 builds it), and that document's `resource` is that URL.
-//! Every URL of one API gets the same description otherwise; `{issuer}/api` and `{issuer}/admin`
-//! stand for each API as a whole.
+//! A URL's query is part of it (§3.1 puts it after the path). Every URL of one API gets the
+//! same description otherwise; `{issuer}/api` and `{issuer}/admin` stand for each API as a
+//! whole. A URL with a character outside the plain set below (a percent-encoding among them,
+//! which would be compared decoded by some clients and not by others) gets no parameter: its
+//! challenge stays as RFC 6750 has it.
 
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -31,8 +34,8 @@ const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
 /// The metadata changes only with the configuration, as the authorization server's does.
 const CACHE: &str = "public, max-age=300";
 
-/// The longest path below an API that is described: longer than any of its URLs.
-const MAX_PATH: usize = 256;
+/// The longest path and query below an API that is described: longer than any of its URLs.
+const MAX_URL: usize = 256;
 
 /// The protected resources of this origin: the shop's REST API and the admin API. Both accept
 /// the tokens of this server's one issuer (the root authorization server).
@@ -82,15 +85,15 @@ impl Resource {
     }
 
     /// The identifier of the URL `below` the API (`""` for the API itself, or `/products`),
-    /// when it is one of its URLs; `None` for anything else.
-    fn identifier_of(self, config: &Config, below: &str) -> Option<String> {
+    /// with its query if it has one, when it is one of its URLs; `None` for anything else.
+    fn identifier_of(self, config: &Config, below: &str, query: Option<&str>) -> Option<String> {
         let section = below.strip_prefix('/').map(|rest| rest.split('/').next());
         let known = match section {
             None => below.is_empty(),
             Some(section) => section.is_some_and(|s| self.sections().contains(&s)),
         };
-        (known && below.len() <= MAX_PATH && is_plain_path(below))
-            .then(|| format!("{}{below}", self.identifier(config)))
+        let url = Plain::url(below, query)?;
+        known.then(|| format!("{}{url}", self.identifier(config)))
     }
 
     pub fn metadata(self, config: &Config, resource: String) -> ResourceMetadata {
@@ -106,14 +109,29 @@ impl Resource {
     }
 }
 
-/// Characters a described URL may have (RFC 3986 unreserved, `/`, and percent-encoding):
-/// nothing that needs quoting in a challenge, and no dot segments.
-fn is_plain_path(path: &str) -> bool {
-    path.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'.' | b'_' | b'~' | b'%'))
-        && !path
-            .split('/')
-            .any(|segment| segment == "." || segment == "..")
+/// The URLs that are described and named in challenges: RFC 3986 unreserved characters and
+/// `/` in the path (no dot segments), and `=`, `&` besides in the query; no percent-encoding.
+/// Nothing that would need quoting in a challenge or decoding before a comparison.
+struct Plain;
+
+impl Plain {
+    /// `path?query` when both are plain and short enough.
+    fn url(path: &str, query: Option<&str>) -> Option<String> {
+        let unreserved =
+            |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+        let path_ok = path.bytes().all(|b| unreserved(b) || b == b'/')
+            && !path
+                .split('/')
+                .any(|segment| segment == "." || segment == "..");
+        let query_ok = query.is_none_or(|q| {
+            !q.is_empty() && q.bytes().all(|b| unreserved(b) || b == b'=' || b == b'&')
+        });
+        let length = path.len() + query.map_or(0, |q| q.len() + 1);
+        (path_ok && query_ok && length <= MAX_URL).then(|| match query {
+            Some(query) => format!("{path}?{query}"),
+            None => path.to_owned(),
+        })
+    }
 }
 
 /// Where the metadata of this origin's URLs is (RFC 9728 §3.1): the origin, the well-known
@@ -132,11 +150,10 @@ impl MetadataLocation {
         })
     }
 
-    /// `, resource_metadata="…"` for the URL with this path, or nothing for a path that is not
-    /// plain (nothing of the caller's reaches a challenge unchecked).
-    fn parameter(&self, path: &str) -> Option<String> {
-        (path.len() <= MAX_PATH && is_plain_path(path))
-            .then(|| format!(r#", resource_metadata="{}{path}""#, self.prefix))
+    /// `, resource_metadata="…"` for the URL with this path and query, or nothing for one that
+    /// is not plain (nothing of the caller's reaches a challenge unchecked).
+    fn parameter(&self, path: &str, query: Option<&str>) -> Option<String> {
+        Plain::url(path, query).map(|url| format!(r#", resource_metadata="{}{url}""#, self.prefix))
     }
 }
 
@@ -158,43 +175,49 @@ pub fn router() -> axum::Router<AppState> {
 #[utoipa::path(get, path = "/.well-known/oauth-protected-resource/api", tag = "API",
     description = "Protected resource metadata (RFC 9728) of the shop's API: where its tokens come from and the scopes it checks. Each of its URLs has the same document at the same place with its own path after `/api` (its `resource` being that URL, as RFC 9728 §3.3 has clients check); the API's Bearer challenges name it in `resource_metadata`.",
     responses((status = 200, description = "RFC 9728 §3.2", body = shared::oauth::ResourceMetadata)))]
-pub async fn api(State(state): State<AppState>) -> Response {
-    document(&state.config, Resource::Api, "")
+pub async fn api(State(state): State<AppState>, uri: Uri) -> Response {
+    document(&state.config, Resource::Api, &uri)
 }
 
 /// The API's metadata for one of its URLs (see [`api`]).
 #[utoipa::path(get, path = "/.well-known/oauth-protected-resource/api/{below}", tag = "API",
     description = "The API's metadata (RFC 9728) for its URL `/api/{below}`, whose `resource` it is: where the challenges of that URL point.",
-    params(("below" = String, Path, description = "The URL's path after `/api/` (one or more segments), e.g. `orders`")),
+    params(("below" = String, Path, description = "The rest of the URL's path after `/api/`, e.g. `orders`")),
     responses(
         (status = 200, description = "RFC 9728 §3.2", body = shared::oauth::ResourceMetadata),
         (status = 404, description = "Not a URL of the API"),
     ))]
-pub async fn api_below(State(state): State<AppState>, Path(below): Path<String>) -> Response {
-    document(&state.config, Resource::Api, &format!("/{below}"))
+pub async fn api_below(State(state): State<AppState>, uri: Uri) -> Response {
+    document(&state.config, Resource::Api, &uri)
 }
 
 #[utoipa::path(get, path = "/.well-known/oauth-protected-resource/admin", tag = "Admin",
     description = "Protected resource metadata (RFC 9728) of the admin API; each of its URLs has the same document with its own path after `/admin`. The admin API's Bearer challenges name it in `resource_metadata`.",
     responses((status = 200, description = "RFC 9728 §3.2", body = shared::oauth::ResourceMetadata)))]
-pub async fn admin(State(state): State<AppState>) -> Response {
-    document(&state.config, Resource::Admin, "")
+pub async fn admin(State(state): State<AppState>, uri: Uri) -> Response {
+    document(&state.config, Resource::Admin, &uri)
 }
 
 /// The admin API's metadata for one of its URLs (see [`admin`]).
 #[utoipa::path(get, path = "/.well-known/oauth-protected-resource/admin/{below}", tag = "Admin",
     description = "The admin API's metadata (RFC 9728) for its URL `/admin/{below}`, whose `resource` it is.",
-    params(("below" = String, Path, description = "The URL's path after `/admin/` (one or more segments), e.g. `users`")),
+    params(("below" = String, Path, description = "The rest of the URL's path after `/admin/`, e.g. `users`")),
     responses(
         (status = 200, description = "RFC 9728 §3.2", body = shared::oauth::ResourceMetadata),
         (status = 404, description = "Not a URL of the admin API"),
     ))]
-pub async fn admin_below(State(state): State<AppState>, Path(below): Path<String>) -> Response {
-    document(&state.config, Resource::Admin, &format!("/{below}"))
+pub async fn admin_below(State(state): State<AppState>, uri: Uri) -> Response {
+    document(&state.config, Resource::Admin, &uri)
 }
 
-fn document(config: &Config, resource: Resource, below: &str) -> Response {
-    match resource.identifier_of(config, below) {
+/// The document of the URL whose metadata `uri` is: the path after the well-known suffix and
+/// the resource's own path, read as it came (not percent-decoded, as the challenge wrote it).
+fn document(config: &Config, resource: Resource, uri: &Uri) -> Response {
+    let below = uri
+        .path()
+        .strip_prefix(WELL_KNOWN)
+        .and_then(|rest| rest.strip_prefix(resource.path()));
+    match below.and_then(|below| resource.identifier_of(config, below, uri.query())) {
         Some(identifier) => (
             [(header::CACHE_CONTROL, HeaderValue::from_static(CACHE))],
             Json(resource.metadata(config, identifier)),
@@ -206,7 +229,9 @@ fn document(config: &Config, resource: Resource, below: &str) -> Response {
 
 /// Middleware on a resource's routes: the `Bearer` challenge of each refusal (401, and the 400
 /// and 403 that carry one) gains the `resource_metadata` of the URL called (RFC 9728 §5.1).
-/// Other challenges (`Token`) are left as they are; a success passes untouched.
+/// Other challenges (`Token`) are left as they are; a success passes untouched. Every `Bearer`
+/// challenge of these routes is written by `ApiError` as `Bearer realm="api"…` ending with a
+/// quoted string, so one more auth-param after a comma keeps it well-formed (RFC 9110 §11.6.1).
 pub async fn point_to_metadata(
     State(location): State<Arc<MetadataLocation>>,
     request: Request,
@@ -235,7 +260,7 @@ pub async fn point_to_metadata(
     {
         return response;
     }
-    let Some(parameter) = location.parameter(uri.path()) else {
+    let Some(parameter) = location.parameter(uri.path(), uri.query()) else {
         return response;
     };
     let challenges: Vec<HeaderValue> = headers
@@ -274,35 +299,47 @@ mod tests {
         let config = config_with(&["--issuer", "https://auth.example.com"]);
         let location = MetadataLocation::new(&config);
         assert_eq!(
-            location.parameter("/api/orders").as_deref(),
+            location.parameter("/api/orders", None).as_deref(),
             Some(
                 r#", resource_metadata="https://auth.example.com/.well-known/oauth-protected-resource/api/orders""#
             )
         );
-        // RFC 9728 §3.1: an issuer below a path keeps it after the suffix.
+        // RFC 9728 §3.1: an issuer below a path keeps it after the suffix; a query follows
+        // the path.
         let below = config_with(&["--issuer", "https://example.com/auth/"]);
         assert_eq!(
             MetadataLocation::new(&below)
-                .parameter("/admin/users")
+                .parameter("/admin/users", Some("limit=5"))
                 .as_deref(),
             Some(
-                r#", resource_metadata="https://example.com/.well-known/oauth-protected-resource/auth/admin/users""#
+                r#", resource_metadata="https://example.com/.well-known/oauth-protected-resource/auth/admin/users?limit=5""#
             )
         );
-        // Nothing that would need quoting, and no dot segments.
-        for path in ["/api/a\"b", "/api/../admin", "/api/a b", "/api/ü"] {
-            assert_eq!(location.parameter(path), None, "{path}");
+        // Nothing that would need quoting or decoding, and no dot segments.
+        for path in [
+            "/api/a\"b",
+            "/api/../admin",
+            "/api/a b",
+            "/api/ü",
+            "/api/%41",
+        ] {
+            assert_eq!(location.parameter(path, None), None, "{path}");
         }
-        assert_eq!(
-            location.parameter(&format!("/api/{}", "a".repeat(300))),
-            None
-        );
+        for query in ["", "a=%20", "a=\"", "a b"] {
+            assert_eq!(
+                location.parameter("/api/orders", Some(query)),
+                None,
+                "{query}"
+            );
+        }
+        let long = format!("/api/{}", "a".repeat(300));
+        assert_eq!(location.parameter(&long, None), None);
     }
 
     #[test]
     fn each_url_of_an_api_is_described_and_nothing_else() {
         let config = config_with(&["--issuer", "https://auth.example.com"]);
-        let api = |below: &str| Resource::Api.identifier_of(&config, below);
+        let api = |below: &str| Resource::Api.identifier_of(&config, below, None);
         assert_eq!(api("").as_deref(), Some("https://auth.example.com/api"));
         assert_eq!(
             api("/orders").as_deref(),
@@ -318,12 +355,22 @@ mod tests {
         ] {
             assert_eq!(api(unknown), None, "{unknown}");
         }
-        let admin = |below: &str| Resource::Admin.identifier_of(&config, below);
+        let admin = |below: &str| Resource::Admin.identifier_of(&config, below, None);
         assert_eq!(
             admin("/users/alice/password").as_deref(),
             Some("https://auth.example.com/admin/users/alice/password")
         );
         assert_eq!(admin("/products"), None);
+        assert_eq!(
+            Resource::Admin
+                .identifier_of(&config, "/events", Some("kind=login_failed"))
+                .as_deref(),
+            Some("https://auth.example.com/admin/events?kind=login_failed")
+        );
+        assert_eq!(
+            Resource::Api.identifier_of(&config, "/orders%41", None),
+            None
+        );
         let metadata = Resource::Admin.metadata(&config, "x".into());
         assert_eq!(metadata.authorization_servers, ["https://auth.example.com"]);
         assert_eq!(metadata.scopes_supported, [ADMIN]);

@@ -197,7 +197,8 @@ pub struct ServerMetadata {
 }
 
 /// Protected resource metadata (RFC 9728 §2): what a client that met a 401 needs to get a token
-/// for the resource, found at the URL the challenge's `resource_metadata` names (§5.1).
+/// for the resource, found at the URL the challenge's `resource_metadata` names (§5.1). Empty
+/// fields are left out (§3.2).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResourceMetadata {
@@ -206,18 +207,18 @@ pub struct ResourceMetadata {
     pub resource: String,
     /// Issuers of the authorization servers whose tokens the resource accepts (RFC 8414 issuer
     /// identifiers: their metadata is found from them).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub authorization_servers: Vec<String>,
     /// The scopes the resource checks.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scopes_supported: Vec<String>,
     /// How a token may be sent (RFC 6750 §2): only `header` here.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bearer_methods_supported: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_name: Option<String>,
     /// A page for developers about the resource.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_documentation: Option<String>,
 }
 

@@ -108,8 +108,11 @@ impl Params {
     }
 }
 
-/// What the token, revocation and introspection endpoints read from a request body.
-const BODY_PARAMETERS: [&str; 16] = [
+/// What the token, revocation and introspection endpoints read from a request body, and two
+/// secrets they never take (a password, a client assertion) that must not travel in a URL
+/// either. Anything else in an endpoint's query is its own (RFC 6749 §3.2 allows one, and
+/// unrecognised parameters are ignored) and passes.
+const BODY_PARAMETERS: [&str; 12] = [
     "grant_type",
     "scope",
     "code",
@@ -118,14 +121,10 @@ const BODY_PARAMETERS: [&str; 16] = [
     "refresh_token",
     "client_id",
     "client_secret",
-    "client_assertion",
-    "client_assertion_type",
     "token",
     "token_type_hint",
-    "username",
+    "client_assertion",
     "password",
-    "resource",
-    "audience",
 ];
 
 /// Of those, the ones whose value is a secret: a URL is kept in proxy and server logs and in
@@ -146,27 +145,29 @@ const SECRETS: [&str; 6] = [
 /// Params tab, `curl 'http://…/token?grant_type=…'`) would otherwise be told only what is missing
 /// from the body, which does not say what to change. Such a request is refused as a whole, so
 /// a secret in a URL is never accepted, and the description says what to do about it. Only the
-/// parameters' names are named, never their values.
+/// parameters' names are named, never their values. Refused before the client is
+/// authenticated: a secret in a URL is never checked, so it neither counts as a failure nor
+/// tells the caller whether it was right.
 pub fn refuse_in_query(query: Option<&str>) -> Result<(), OAuthError> {
     let Some(query) = query.filter(|q| !q.is_empty()) else {
         return Ok(());
     };
     let mut found: Vec<&str> = Vec::new();
-    for (name, _) in form_urlencoded::parse(query.as_bytes()) {
-        if let Some(known) = BODY_PARAMETERS.iter().find(|known| **known == name)
-            && !found.contains(known)
-        {
+    let mut exposed: Vec<&str> = Vec::new();
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        let Some(known) = BODY_PARAMETERS.iter().find(|known| **known == name) else {
+            continue;
+        };
+        if !found.contains(known) {
             found.push(known);
+        }
+        if !value.is_empty() && SECRETS.contains(known) && !exposed.contains(known) {
+            exposed.push(known);
         }
     }
     if found.is_empty() {
         return Ok(());
     }
-    let exposed: Vec<&str> = found
-        .iter()
-        .copied()
-        .filter(|name| SECRETS.contains(name))
-        .collect();
     let mut description = format!(
         "{} {} sent in the URL's query string; this endpoint reads its parameters only from the \
          request body, encoded as application/x-www-form-urlencoded (RFC 6749 §3.2). In Postman, \
@@ -242,8 +243,19 @@ mod tests {
     fn parameters_in_the_query_are_refused_with_the_fix_and_without_their_values() {
         assert!(refuse_in_query(None).is_ok());
         assert!(refuse_in_query(Some("")).is_ok());
-        // The endpoint's own query (RFC 6749 §3.2 allows one) is not a parameter.
-        assert!(refuse_in_query(Some("tenant=shop&debug")).is_ok());
+        // The endpoint's own query (RFC 6749 §3.2 allows one) is not a parameter, nor are
+        // parameters these endpoints never read (a gateway's `resource`, `audience`).
+        assert!(refuse_in_query(Some("tenant=shop&debug&resource=x&audience=y")).is_ok());
+        // Names are compared decoded, as the body's are.
+        let error = refuse_in_query(Some("grant%5Ftype=client_credentials")).unwrap_err();
+        assert!(error.description.starts_with("grant_type was sent"));
+        // A secret's name with no value exposes nothing.
+        let error = refuse_in_query(Some("client_secret=&grant_type=x")).unwrap_err();
+        assert!(
+            !error.description.contains("exposed"),
+            "{}",
+            error.description
+        );
 
         let error =
             refuse_in_query(Some("grant_type=client_credentials&scope=openid")).unwrap_err();

@@ -216,17 +216,17 @@ async fn the_metadata_is_read_only_public_and_refuses_what_it_does_not_serve() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["access-control-allow-origin"], app.app.as_str());
-    // Query strings and credentials change nothing; it needs none.
+    // Credentials change nothing; it needs none. A URL's query is part of it (RFC 9728 §3.1).
     let r = app
         .http
-        .get(format!("{url}?resource=x&x=%00"))
+        .get(format!("{url}/orders?limit=5"))
         .bearer_auth("garbage")
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let body: Value = r.json().await.unwrap();
-    assert_eq!(body["resource"], app.url("/api"));
+    assert_eq!(body["resource"], app.url("/api/orders?limit=5"));
     // No other method, no other resource, no metadata at the bare suffix (no resource is the
     // origin itself).
     let r = app.http.post(&url).body("x").send().await.unwrap();
@@ -237,11 +237,52 @@ async fn the_metadata_is_read_only_public_and_refuses_what_it_does_not_serve() {
         "/.well-known/oauth-protected-resource/api/extra",
         "/.well-known/oauth-protected-resource/api/users",
         "/.well-known/oauth-protected-resource/admin/products",
-        "/.well-known/oauth-protected-resource/api/orders/%2e%2e/x",
+        // Percent-encoding, which the challenges never name, is not decoded into a match.
+        "/.well-known/oauth-protected-resource/api/%6frders",
         "/.well-known/oauth-protected-resource/api/orders%22%3E",
-        "/.well-known/oauth-protected-resource/..%2Fapi",
+        "/.well-known/oauth-protected-resource/api/orders%FF",
+        "/.well-known/oauth-protected-resource/api/orders?a=%20",
+        "/.well-known/oauth-protected-resource/api%2Forders",
     ] {
         let r = app.http.get(app.url(path)).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_url_called_is_named_whole_or_not_at_all() {
+    let app = spawn_app().await;
+    // With its query: the challenge names that URL's metadata, whose resource is that URL.
+    let called = app.url("/admin/events?kind=login_failed");
+    let r = app.http.get(&called).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let at = metadata_url(&r);
+    assert_eq!(
+        at,
+        app.url("/.well-known/oauth-protected-resource/admin/events?kind=login_failed")
+    );
+    let metadata: Value = app
+        .http
+        .get(&at)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(metadata["resource"], called);
+    // A URL that is not plain (percent-encoding, which clients compare differently) gets the
+    // plain RFC 6750 challenge: no parameter rather than one naming another URL.
+    for path in ["/api/orders?note=a%20b", "/admin/events?kind=a%20b"] {
+        let r = app.http.get(app.url(path)).send().await.unwrap();
+        let challenge = www_authenticate(&r);
+        assert!(
+            challenge.starts_with("Bearer realm=\"api\""),
+            "{path}: {challenge}"
+        );
+        assert!(
+            !challenge.contains("resource_metadata"),
+            "{path}: {challenge}"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! RFC 6749 §4.4: a confidential client acting on its own behalf. Nothing is stored: the
 //! token is self-contained, and revoking it one by one creates its row then.
 
-use shared::scope::{OPENID, ScopeSet};
+use shared::scope::{OFFLINE_ACCESS, OPENID, ScopeSet};
 
 use super::{Granted, access_lifetime};
 use crate::access_token::Subject;
@@ -10,33 +10,44 @@ use crate::oauth::error::OAuthError;
 use crate::state::AppState;
 use crate::storage::Client;
 
+/// Scopes that only mean something in a grant with an end-user.
+const USER_ONLY: [&str; 2] = [OPENID, OFFLINE_ACCESS];
+
 pub fn grant(
     state: &AppState,
     client: &Client,
     asked: Option<ScopeSet>,
     now: Timestamp,
 ) -> Result<Granted, OAuthError> {
-    // `openid` asks for an ID token, and a client acting for itself has no end-user to
-    // describe in one: it is left out of what is granted rather than refused, so that the
-    // literal `scope=openid` of a walk-through still gets a token (RFC 6749 §3.3 lets the server
-    // grant a different scope, and the response's `scope` says which).
+    // `openid` asks for an ID token and `offline_access` for a refresh token, and a client
+    // acting for itself gets neither (no end-user to describe, nothing to refresh): they are
+    // left out of what is asked and of what is granted by default, rather than refused, so that
+    // the literal `scope=openid` of a walk-through still gets a token (RFC 6749 §3.3 lets the
+    // server grant a different scope, and the response's `scope` says which).
+    let registered: ScopeSet = client
+        .scopes
+        .iter()
+        .filter(|s| !USER_ONLY.contains(s))
+        .collect();
     let asked = asked.map(|mut asked| {
-        asked.remove(OPENID);
+        for scope in USER_ONLY {
+            asked.remove(scope);
+        }
         asked
     });
     let scope = match asked {
-        // RFC 6749 §3.3: without a scope parameter, or with nothing left once `openid` is out,
-        // the client's registered scopes apply.
-        None => client.scopes.clone(),
-        Some(asked) if asked.is_empty() => client.scopes.clone(),
+        // RFC 6749 §3.3: without a scope parameter, or with nothing else asked, the client's
+        // registered scopes apply.
+        None => registered,
+        Some(asked) if asked.is_empty() => registered,
         Some(asked) => {
-            let refused: Vec<&str> = asked.difference(&client.scopes).collect();
+            let refused: Vec<&str> = asked.difference(&registered).collect();
             if !refused.is_empty() {
                 return Err(OAuthError::invalid_scope(format!(
                     "client {:?} may not be granted: {}; it may ask for: {}",
                     client.id,
                     refused.join(" "),
-                    client.scopes
+                    registered
                 )));
             }
             asked
@@ -115,6 +126,33 @@ mod tests {
             refused.description
         );
         assert!(!refused.description.contains("openid"));
+    }
+
+    #[tokio::test]
+    async fn a_client_registered_with_openid_is_never_granted_it() {
+        let (state, _dir) = demo_state(&[]).await;
+        let mut client = state.db.client("demo-service").await.unwrap().unwrap();
+        client.scopes = ScopeSet::parse("openid offline_access orders:read products:read").unwrap();
+        let now = state.clock.now();
+        let ask = |raw: &str| Some(ScopeSet::parse(raw).unwrap());
+        for asked in [None, ask("openid"), ask("offline_access openid")] {
+            let granted = grant(&state, &client, asked.clone(), now).unwrap();
+            assert_eq!(
+                granted.response.scope.to_string(),
+                "orders:read products:read",
+                "{asked:?}"
+            );
+        }
+        let narrow = grant(&state, &client, ask("openid orders:read"), now).unwrap();
+        assert_eq!(narrow.response.scope.to_string(), "orders:read");
+        let refused = grant(&state, &client, ask("admin"), now).unwrap_err();
+        assert!(
+            refused
+                .description
+                .ends_with("it may ask for: orders:read products:read"),
+            "{}",
+            refused.description
+        );
     }
 
     #[tokio::test]
