@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::helpers::{TestApp, resource_metadata, spawn_app, www_authenticate};
 
 /// Creates a token through `backend tokens create`; returns it.
-async fn create(app: &TestApp, user: &str, name: &str, scope: &str) -> String {
+pub async fn create(app: &TestApp, user: &str, name: &str, scope: &str) -> String {
     create_with(app, &["--user", user, "--name", name, "--scope", scope]).await
 }
 

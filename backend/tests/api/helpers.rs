@@ -592,24 +592,29 @@ pub async fn oauth_error(response: Response) -> (StatusCode, String, String) {
 
 /// The `resource_metadata` parameter (RFC 9728 §5.1) that the `Bearer` challenges answered at
 /// `url` end with: the metadata of that URL (its query included) on the API and the admin API,
-/// when it is plain (unreserved characters, `/` in the path, `=` and `&` in the query) and at
-/// most 256 bytes; none otherwise.
+/// when it is plain (unreserved characters, `/` in the path, `=` and `&` in the query, whose
+/// names are the APIs' filters) and at most 256 bytes; none otherwise.
 pub fn resource_metadata(url: &reqwest::Url) -> String {
     let origin = url.origin().ascii_serialization();
     let path = url.path();
     let unreserved = |b: u8| b.is_ascii_alphanumeric() || b"-._~".contains(&b);
     let plain = path.bytes().all(|b| unreserved(b) || b == b'/')
         && url.query().is_none_or(|q| {
-            !q.is_empty() && q.bytes().all(|b| unreserved(b) || b == b'=' || b == b'&')
+            !q.is_empty()
+                && q.bytes().all(|b| unreserved(b) || b == b'=' || b == b'&')
+                && q.split('&').all(|pair| {
+                    let name = pair.split('=').next().unwrap_or(pair);
+                    ["kind", "user", "client", "since", "limit", "username"].contains(&name)
+                })
         });
     let below = match url.query() {
         Some(query) => format!("{path}?{query}"),
         None => path.to_owned(),
     };
     match path.split('/').nth(1) {
-        Some("api" | "admin") if plain && below.len() <= 256 => format!(
-            r#", resource_metadata="{origin}/.well-known/oauth-protected-resource{below}""#
-        ),
+        Some("api" | "admin") if plain && below.len() <= 256 => {
+            format!(r#", resource_metadata="{origin}/.well-known/oauth-protected-resource{below}""#)
+        }
         _ => String::new(),
     }
 }

@@ -1,7 +1,7 @@
 //! RFC 6749 §4.4: a confidential client acting on its own behalf. Nothing is stored: the
 //! token is self-contained, and revoking it one by one creates its row then.
 
-use shared::scope::{OFFLINE_ACCESS, OPENID, ScopeSet};
+use shared::scope::{ADMIN, OFFLINE_ACCESS, OPENID, ScopeSet};
 
 use super::{Granted, access_lifetime};
 use crate::access_token::Subject;
@@ -10,8 +10,13 @@ use crate::oauth::error::OAuthError;
 use crate::state::AppState;
 use crate::storage::Client;
 
-/// Scopes that only mean something in a grant with an end-user.
-const USER_ONLY: [&str; 2] = [OPENID, OFFLINE_ACCESS];
+/// Scopes that only mean something in a grant with an end-user: an ID token, a refresh token,
+/// and `admin`, which is granted only to a user with the admin role. A client acting for itself
+/// is never granted them, even when registered with them.
+const USER_ONLY: [&str; 3] = [OPENID, OFFLINE_ACCESS, ADMIN];
+/// Of those, the ones a client-credentials request may ask for and simply not get: they ask for
+/// another token (ID, refresh), not for access.
+const LEFT_OUT: [&str; 2] = [OPENID, OFFLINE_ACCESS];
 
 pub fn grant(
     state: &AppState,
@@ -30,7 +35,7 @@ pub fn grant(
         .filter(|s| !USER_ONLY.contains(s))
         .collect();
     let asked = asked.map(|mut asked| {
-        for scope in USER_ONLY {
+        for scope in LEFT_OUT {
             asked.remove(scope);
         }
         asked
@@ -54,9 +59,15 @@ pub fn grant(
         }
     };
     if scope.is_empty() {
-        return Err(OAuthError::invalid_scope(
-            "no scope to grant: the client has no allowed scopes",
-        ));
+        return Err(OAuthError::invalid_scope(if client.scopes.is_empty() {
+            "no scope to grant: the client has no allowed scopes".to_owned()
+        } else {
+            format!(
+                "no scope to grant: client {:?} has only scopes that need a user ({}), and a \
+                 client acting for itself is granted none of them",
+                client.id, client.scopes
+            )
+        }));
     }
     let subject = Subject {
         sub: &client.id,
@@ -145,11 +156,27 @@ mod tests {
         }
         let narrow = grant(&state, &client, ask("openid orders:read"), now).unwrap();
         assert_eq!(narrow.response.scope.to_string(), "orders:read");
-        let refused = grant(&state, &client, ask("admin"), now).unwrap_err();
+        let refused = grant(&state, &client, ask("email"), now).unwrap_err();
         assert!(
             refused
                 .description
                 .ends_with("it may ask for: orders:read products:read"),
+            "{}",
+            refused.description
+        );
+        // Registered with nothing a client may have for itself: refused, saying why.
+        client.scopes = ScopeSet::parse("openid admin").unwrap();
+        for asked in [None, ask("openid")] {
+            let refused = grant(&state, &client, asked, now).unwrap_err();
+            assert!(
+                refused
+                    .description
+                    .contains("only scopes that need a user (admin openid)")
+            );
+        }
+        let refused = grant(&state, &client, ask("admin"), now).unwrap_err();
+        assert!(
+            refused.description.contains("may not be granted: admin"),
             "{}",
             refused.description
         );
