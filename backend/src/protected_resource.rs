@@ -80,23 +80,24 @@ impl Resource {
 
     /// The resource identifier (RFC 9728 §1.2) of the API as a whole: a URL with no query or
     /// fragment.
-    pub fn identifier(self, config: &Config) -> String {
+    fn identifier(self, config: &Config) -> String {
         config.endpoint(self.path())
     }
 
     /// The identifier of the URL `below` the API (`""` for the API itself, or `/products`),
     /// with its query if it has one, when it is one of its URLs; `None` for anything else.
     fn identifier_of(self, config: &Config, below: &str, query: Option<&str>) -> Option<String> {
-        let section = below.strip_prefix('/').map(|rest| rest.split('/').next());
-        let known = match section {
+        let known = match below.strip_prefix('/') {
             None => below.is_empty(),
-            Some(section) => section.is_some_and(|s| self.sections().contains(&s)),
+            Some(rest) => self
+                .sections()
+                .contains(&rest.split('/').next().unwrap_or_default()),
         };
         let url = Plain::url(below, query)?;
         known.then(|| format!("{}{url}", self.identifier(config)))
     }
 
-    pub fn metadata(self, config: &Config, resource: String) -> ResourceMetadata {
+    fn metadata(self, config: &Config, resource: String) -> ResourceMetadata {
         let strings = |values: &[&str]| values.iter().map(|v| (*v).to_owned()).collect();
         ResourceMetadata {
             resource,

@@ -343,6 +343,18 @@ impl TestApp {
             .to_owned()
     }
 
+    /// The JSON body of `GET url`, sent without credentials.
+    pub async fn get_json(&self, url: &str) -> Value {
+        self.http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn get_api(&self, path: &str, token: Option<&str>) -> Response {
         let mut request = self.http.get(self.url(path));
         if let Some(token) = token {

@@ -56,14 +56,9 @@ async fn from_a_bare_401_to_a_token_with_no_prior_configuration() {
     let issuer = metadata["authorization_servers"][0].as_str().unwrap();
 
     // 3. The authorization server's metadata (RFC 8414 §3), found from its issuer.
-    let server: Value = http
-        .get(format!("{issuer}/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let server: Value = app
+        .get_json(&format!("{issuer}/.well-known/oauth-authorization-server"))
+        .await;
     assert_eq!(server["issuer"], issuer, "RFC 8414 §3.3");
     let token_endpoint = server["token_endpoint"].as_str().unwrap();
 
@@ -165,25 +160,13 @@ async fn every_bearer_challenge_of_each_resource_names_its_own_metadata() {
         );
     }
     let metadata: Value = app
-        .http
-        .get(app.url("/.well-known/oauth-protected-resource/admin"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(&app.url("/.well-known/oauth-protected-resource/admin"))
+        .await;
     assert_eq!(metadata["resource"], app.url("/admin"));
     assert_eq!(metadata["scopes_supported"], serde_json::json!(["admin"]));
     let users: Value = app
-        .http
-        .get(app.url("/.well-known/oauth-protected-resource/admin/users"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(&app.url("/.well-known/oauth-protected-resource/admin/users"))
+        .await;
     assert_eq!(users["resource"], app.url("/admin/users"));
     assert_eq!(users["scopes_supported"], metadata["scopes_supported"]);
     assert_eq!(
@@ -261,15 +244,7 @@ async fn the_url_called_is_named_whole_or_not_at_all() {
         at,
         app.url("/.well-known/oauth-protected-resource/admin/events?kind=login_failed")
     );
-    let metadata: Value = app
-        .http
-        .get(&at)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let metadata: Value = app.get_json(&at).await;
     assert_eq!(metadata["resource"], called);
     // A URL that is not plain (percent-encoding, which clients compare differently) gets the
     // plain RFC 6750 challenge: no parameter rather than one naming another URL.

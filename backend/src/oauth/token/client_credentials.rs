@@ -34,17 +34,18 @@ pub fn grant(
         .iter()
         .filter(|s| !USER_ONLY.contains(s))
         .collect();
-    let asked = asked.map(|mut asked| {
-        for scope in LEFT_OUT {
-            asked.remove(scope);
-        }
-        asked
-    });
+    let asked = asked
+        .map(|mut asked| {
+            for scope in LEFT_OUT {
+                asked.remove(scope);
+            }
+            asked
+        })
+        .filter(|asked| !asked.is_empty());
     let scope = match asked {
         // RFC 6749 §3.3: without a scope parameter, or with nothing else asked, the client's
         // registered scopes apply.
         None => registered,
-        Some(asked) if asked.is_empty() => registered,
         Some(asked) => {
             let refused: Vec<&str> = asked.difference(&registered).collect();
             if !refused.is_empty() {
