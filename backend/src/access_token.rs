@@ -9,20 +9,19 @@ use std::sync::{Arc, PoisonError, RwLock};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, Validation, decode, decode_header};
+use jsonwebtoken::{Validation, decode, decode_header};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use shared::admin::SigningAlg;
 use shared::oauth::{ACCESS_TOKEN_TYP, AccessTokenClaims, TokenResponse};
 use shared::scope::ScopeSet;
 
 use crate::clock::Timestamp;
 use crate::config::Config;
 use crate::crypto;
-use crate::keys::{KeyRing, KeySet};
+use crate::keys::{KeyRing, KeySet, jwt_alg};
 use crate::storage::{self, Db, TokenRef, TokenStatus, User};
 
-/// The one signing algorithm: fixed here, never read from a token (RFC 8725 §3.1).
-pub const ALGORITHM: Algorithm = Algorithm::ES256;
 /// Tokens this server issues are under 1 KiB; anything far larger is refused before parsing.
 pub const MAX_TOKEN_LEN: usize = 4096;
 /// Clock skew tolerated on `exp` and `nbf` (RFC 8725 §3.10 asks for a small one).
@@ -44,7 +43,9 @@ pub struct AccessTokens {
     issuer: String,
     audience: String,
     keys: Arc<KeyRing>,
-    validation: Validation,
+    /// The claim checks, one per algorithm: a token is checked with the one of the key it
+    /// names, so its header's `alg` must be that key's (RFC 8725 §3.1).
+    validations: Vec<(SigningAlg, Validation)>,
     verified: RwLock<Verified>,
 }
 
@@ -77,14 +78,17 @@ pub struct Subject<'a> {
 
 impl AccessTokens {
     pub fn new(config: &Config, keys: Arc<KeyRing>) -> Self {
-        let mut validation = Validation::new(ALGORITHM);
-        // `exp` and `nbf` are checked against the server's clock below, not the system's.
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.set_issuer(&[config.issuer_str()]);
-        validation.set_audience(&[&config.audience]);
-        // `iat`, `jti`, `client_id` and `scope` are required by the claims type itself.
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        let validation = |alg| {
+            let mut validation = Validation::new(jwt_alg(alg));
+            // `exp` and `nbf` are checked against the server's clock below, not the system's.
+            validation.validate_exp = false;
+            validation.validate_nbf = false;
+            validation.set_issuer(&[config.issuer_str()]);
+            validation.set_audience(&[&config.audience]);
+            // `iat`, `jti`, `client_id` and `scope` are required by the claims type itself.
+            validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+            (alg, validation)
+        };
         Self {
             issuer: config.issuer_str().to_owned(),
             audience: config.audience.clone(),
@@ -93,7 +97,7 @@ impl AccessTokens {
                 tokens: HashMap::new(),
             }),
             keys,
-            validation,
+            validations: SigningAlg::ALL.into_iter().map(validation).collect(),
         }
     }
 
@@ -219,11 +223,15 @@ impl AccessTokens {
             return Err("the access token is not a JWT (expected three dot-separated parts)");
         }
         let header = decode_header(token).map_err(|_| "the access token's header is malformed")?;
-        if header.alg != ALGORITHM {
+        let Some(&(alg, ref validation)) = self
+            .validations
+            .iter()
+            .find(|(alg, _)| jwt_alg(*alg) == header.alg)
+        else {
             return Err(
-                "the access token is not signed with ES256, the only algorithm this API accepts",
+                "the access token is not signed with ES256, RS256 or EdDSA, the algorithms this API accepts",
             );
-        }
+        };
         let typ_ok = header.typ.as_deref().is_some_and(|t| {
             t.eq_ignore_ascii_case(ACCESS_TOKEN_TYP) || t.eq_ignore_ascii_case("application/at+jwt")
         });
@@ -245,19 +253,22 @@ impl AccessTokens {
             );
         }
         let kid = header.kid.ok_or("the access token has no kid header")?;
-        let key = keys
+        let (key_alg, key) = keys
             .verifying_key(&kid)
             .ok_or("the access token was signed by an unknown key")?;
+        if key_alg != alg {
+            return Err(
+                "the access token's alg is not the algorithm of the key its kid names (the key decides, never the header)",
+            );
+        }
 
         let data =
-            decode::<AccessTokenClaims>(token, key, &self.validation).map_err(|e| {
-                match e.kind() {
-                    ErrorKind::InvalidIssuer => "the access token was issued by another issuer",
-                    ErrorKind::InvalidAudience => "the access token is meant for another audience",
-                    ErrorKind::InvalidSignature => "the access token's signature is invalid",
-                    ErrorKind::MissingRequiredClaim(_) => "the access token lacks a required claim",
-                    _ => "the access token is malformed",
-                }
+            decode::<AccessTokenClaims>(token, key, validation).map_err(|e| match e.kind() {
+                ErrorKind::InvalidIssuer => "the access token was issued by another issuer",
+                ErrorKind::InvalidAudience => "the access token is meant for another audience",
+                ErrorKind::InvalidSignature => "the access token's signature is invalid",
+                ErrorKind::MissingRequiredClaim(_) => "the access token lacks a required claim",
+                _ => "the access token is malformed",
             })?;
         Ok(data.claims)
     }
@@ -290,10 +301,11 @@ impl AccessTokens {
             name: profile.then_some(user.name.as_str()),
             email: email.then_some(user.email.as_str()),
         };
-        self.sign(&claims, None)
+        self.keys.get().sign_id_token(&claims)
     }
 
-    /// Signs `claims` with the current key, naming it in `kid`, with the header `typ`.
+    /// Signs `claims` with the current access-token key, naming it in `kid`, with the header
+    /// `typ`.
     fn sign(&self, claims: &impl Serialize, typ: Option<&str>) -> Result<String, SigningError> {
         self.keys.get().sign(claims, typ)
     }
@@ -348,14 +360,17 @@ pub struct Authentication<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::{KeySet, generate};
+    use crate::keys::{KeySet, generate, held};
     use clap::Parser;
     use shared::admin::KeyState;
 
     fn tokens() -> AccessTokens {
         let config = Config::try_parse_from(["backend"]).unwrap();
-        let key = generate(KeyState::Current, Timestamp::from_unix(0)).unwrap();
-        let ring = KeyRing::new(KeySet::from_stored(&[key]).unwrap());
+        let keys: Vec<_> = held(config.signing_alg)
+            .into_iter()
+            .map(|alg| generate(alg, KeyState::Current, Timestamp::from_unix(0)).unwrap())
+            .collect();
+        let ring = KeyRing::new(KeySet::from_stored(&keys, config.signing_alg).unwrap());
         AccessTokens::new(&config, Arc::new(ring))
     }
 

@@ -403,14 +403,15 @@ async fn tokens(ctx: &Ctx<'_>, command: &TokensCommand) -> anyhow::Result<String
 
 fn keys_table(keys: &[SigningKey]) -> String {
     let mut out = format!(
-        "{:<44} {:<8} {:<20} {:<20} {:<20}\n",
-        "kid", "state", "created", "activated", "retired"
+        "{:<44} {:<6} {:<8} {:<20} {:<20} {:<20}\n",
+        "kid", "alg", "state", "created", "activated", "retired"
     );
     for key in keys {
         let _ = writeln!(
             out,
-            "{:<44} {:<8} {:<20} {:<20} {:<20}",
+            "{:<44} {:<6} {:<8} {:<20} {:<20} {:<20}",
             key.kid,
+            key.alg,
             key.state,
             time(Some(key.created_at)),
             time(key.activated_at),

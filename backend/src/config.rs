@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use ipnet::IpNet;
+use shared::admin::SigningAlg;
 use url::Url;
 
 use crate::storage;
@@ -151,6 +152,14 @@ pub struct Config {
     /// MVC mode: a session ends after this many seconds without a request.
     #[arg(long, env = "SESSION_IDLE_TIMEOUT", default_value_t = 1_800, value_parser = clap::value_parser!(u64).range(60..=2_592_000))]
     pub session_idle_timeout: u64,
+
+    /// The algorithm access tokens are signed with: ES256, RS256 (2048-bit keys) or EdDSA
+    /// (Ed25519). ID tokens are RS256 whatever this says, as OpenID Connect expects by default.
+    /// Changing it starts signing with a new key at once (resource servers that cached the JWKS
+    /// refetch it for the unknown `kid`); the previous algorithm's keys stay published until
+    /// its tokens have expired.
+    #[arg(long, env = "SIGNING_ALG", default_value = "ES256", value_parser = parse_signing_alg)]
+    pub signing_alg: SigningAlg,
 
     /// Seconds a signing key signs before the next one takes over; 0 rotates only when
     /// `backend keys rotate` is run.
@@ -634,6 +643,10 @@ fn parse_network(raw: &str) -> Result<IpNet, String> {
     raw.parse::<IpNet>()
         .or_else(|_| raw.parse::<std::net::IpAddr>().map(IpNet::from))
         .map_err(|_| format!("{raw:?} is not an IP address or CIDR network (e.g. 10.0.0.0/8)"))
+}
+
+fn parse_signing_alg(raw: &str) -> Result<SigningAlg, String> {
+    raw.parse().map_err(|e: shared::UnknownName| e.to_string())
 }
 
 fn parse_app_mode(raw: &str) -> Result<AppMode, String> {

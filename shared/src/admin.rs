@@ -327,12 +327,40 @@ impl KeyState {
 
 crate::named!(KeyState, "key state (next, current or retired)");
 
+/// An algorithm the server signs with (RFC 7518 §3.1; EdDSA with Ed25519 keys, RFC 8037 §3.1).
+/// Each has its own keys and rotation; an access token's algorithm is chosen by the server, an
+/// ID token's is RS256, the one OpenID Connect requires every provider to offer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum SigningAlg {
+    #[serde(rename = "ES256")]
+    Es256,
+    #[serde(rename = "RS256")]
+    Rs256,
+    #[serde(rename = "EdDSA")]
+    EdDsa,
+}
+
+impl SigningAlg {
+    pub const ALL: [SigningAlg; 3] = [SigningAlg::Es256, SigningAlg::Rs256, SigningAlg::EdDsa];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Es256 => "ES256",
+            Self::Rs256 => "RS256",
+            Self::EdDsa => "EdDSA",
+        }
+    }
+}
+
+crate::named!(SigningAlg, "signing algorithm (ES256, RS256 or EdDSA)");
+
 /// A signing key as the admin API shows it (never its private part).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SigningKey {
     pub kid: String,
-    pub alg: String,
+    pub alg: SigningAlg,
     pub state: KeyState,
     pub created_at: i64,
     pub activated_at: Option<i64>,
@@ -487,6 +515,10 @@ mod tests {
                 serde_json::to_value(kind).unwrap(),
                 serde_json::Value::from(kind.as_str())
             );
+        }
+        for alg in SigningAlg::ALL {
+            assert_eq!(alg.as_str().parse::<SigningAlg>(), Ok(alg));
+            assert_eq!(serde_json::to_value(alg).unwrap(), alg.as_str());
         }
         for state in KeyState::ALL {
             assert_eq!(state.as_str().parse::<KeyState>(), Ok(state));

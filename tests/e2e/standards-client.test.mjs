@@ -269,6 +269,15 @@ test('with the profile scope, /api/me tells who logged in', async () => {
   const response = await redeem(params, login, login.codeVerifier);
   const tokens = await oauth.processAuthorizationCodeResponse(as, SPA, response, { requireIdToken: false });
   await verifyAccessToken(tokens.access_token);
+  // The ID token is RS256 (OpenID Connect's default, whatever signs the access tokens), and
+  // jose verifies it with the key the JWKS publishes for it, allowing RS256 only.
+  const { payload, protectedHeader } = await jose.jwtVerify(tokens.id_token, jose.createRemoteJWKSet(new URL(as.jwks_uri)), {
+    issuer: as.issuer,
+    audience: SPA.client_id,
+    algorithms: ['RS256'],
+  });
+  assert.equal(protectedHeader.alg, 'RS256');
+  assert.equal(payload.preferred_username, 'user1');
   const me = await fetch(`${API}/api/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
   assert.equal(me.status, 200);
   assert.equal((await me.json()).username, 'user1');

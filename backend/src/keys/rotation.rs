@@ -17,12 +17,18 @@
 //! Rotation happens on a schedule (`--key-rotation-interval`) and by command
 //! (`backend keys rotate`). Both are one transaction that checks the keys are still in the
 //! states it saw, so instances sharing a database cannot rotate twice.
+//!
+//! Each algorithm the server signs with ([`super::held`]) has its own keys and goes through the
+//! same life cycle on the same schedule. The first key of an algorithm signs at once (a fresh
+//! database, or an algorithm added by a new `--signing-alg` or an upgrade); the current and
+//! next keys of an algorithm no longer signed with are retired, so they stay published until
+//! every token they signed has expired.
 
 use std::time::Duration;
 
-use shared::admin::KeyState;
+use shared::admin::{KeyState, SigningAlg};
 
-use super::{KeyRing, KeySet, generate};
+use super::{KeyRing, KeySet, generate, held};
 use crate::access_token::LEEWAY_SECS;
 use crate::clock::Timestamp;
 use crate::config::Config;
@@ -72,34 +78,33 @@ pub fn reload_interval(config: &Config) -> Duration {
 /// One change to the stored keys.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
-    CreateNext,
-    Rotate { current: String, next: String },
+    CreateNext(SigningAlg),
+    Rotate {
+        alg: SigningAlg,
+        current: String,
+        next: String,
+    },
+    /// A current or next key of an algorithm no longer signed with.
+    Retire(String),
     Remove(String),
 }
 
-/// What the schedule asks for at `now`.
-pub fn plan(keys: &[StoredKey], now: Timestamp, policy: &Policy) -> Vec<Step> {
+/// The current and next keys of `alg` among `keys`.
+fn pair_of(keys: &[StoredKey], alg: SigningAlg) -> (Option<&StoredKey>, Option<&StoredKey>) {
+    let find = |state| keys.iter().find(|k| k.alg == alg && k.state == state);
+    (find(KeyState::Current), find(KeyState::Next))
+}
+
+/// What the schedule asks for at `now`, for a server signing with `algs`.
+pub fn plan(keys: &[StoredKey], algs: &[SigningAlg], now: Timestamp, policy: &Policy) -> Vec<Step> {
     let mut steps = Vec::new();
-    let current = keys.iter().find(|k| k.state == KeyState::Current);
-    let next = keys.iter().find(|k| k.state == KeyState::Next);
-    match (current, next) {
-        (_, None) => steps.push(Step::CreateNext),
-        (Some(current), Some(next)) => {
-            let due = policy.rotation_interval.is_some_and(|interval| {
-                current
-                    .activated_at
-                    .unwrap_or(current.created_at)
-                    .plus_secs(interval)
-                    <= now
-            });
-            if due && published_long_enough(next, now, policy) {
-                steps.push(Step::Rotate {
-                    current: current.kid.clone(),
-                    next: next.kid.clone(),
-                });
-            }
+    for &alg in algs {
+        plan_alg(keys, alg, now, policy, &mut steps);
+    }
+    for key in keys.iter().filter(|k| !algs.contains(&k.alg)) {
+        if matches!(key.state, KeyState::Current | KeyState::Next) {
+            steps.push(Step::Retire(key.kid.clone()));
         }
-        (None, Some(_)) => {}
     }
     for key in keys.iter().filter(|k| k.state == KeyState::Retired) {
         if key
@@ -114,6 +119,36 @@ pub fn plan(keys: &[StoredKey], now: Timestamp, policy: &Policy) -> Vec<Step> {
     steps
 }
 
+/// The schedule of one algorithm's current and next keys.
+fn plan_alg(
+    keys: &[StoredKey],
+    alg: SigningAlg,
+    now: Timestamp,
+    policy: &Policy,
+    steps: &mut Vec<Step>,
+) {
+    match pair_of(keys, alg) {
+        (_, None) => steps.push(Step::CreateNext(alg)),
+        (Some(current), Some(next)) => {
+            let due = policy.rotation_interval.is_some_and(|interval| {
+                current
+                    .activated_at
+                    .unwrap_or(current.created_at)
+                    .plus_secs(interval)
+                    <= now
+            });
+            if due && published_long_enough(next, now, policy) {
+                steps.push(Step::Rotate {
+                    alg,
+                    current: current.kid.clone(),
+                    next: next.kid.clone(),
+                });
+            }
+        }
+        (None, Some(_)) => {}
+    }
+}
+
 fn published_long_enough(next: &StoredKey, now: Timestamp, policy: &Policy) -> bool {
     next.created_at.plus_secs(policy.publish_for) <= now
 }
@@ -124,14 +159,14 @@ pub async fn apply(db: &Db, steps: &[Step], now: Timestamp) -> anyhow::Result<Ve
     let mut events = Vec::new();
     for step in steps {
         match step {
-            Step::CreateNext => {
-                let key = generate(KeyState::Next, now)?;
+            Step::CreateNext(alg) => {
+                let key = generate(*alg, KeyState::Next, now)?;
                 if db.insert_signing_key(&key).await? {
                     events.push(Event::new(EventKind::KeyCreated).detail(key.kid));
                 }
             }
-            Step::Rotate { current, next } => {
-                let new_next = generate(KeyState::Next, now)?;
+            Step::Rotate { alg, current, next } => {
+                let new_next = generate(*alg, KeyState::Next, now)?;
                 if db
                     .rotate_signing_keys(current, next, &new_next, now)
                     .await?
@@ -139,6 +174,11 @@ pub async fn apply(db: &Db, steps: &[Step], now: Timestamp) -> anyhow::Result<Ve
                     events.push(Event::new(EventKind::KeyRetired).detail(current.clone()));
                     events.push(Event::new(EventKind::KeyActivated).detail(next.clone()));
                     events.push(Event::new(EventKind::KeyCreated).detail(new_next.kid));
+                }
+            }
+            Step::Retire(kid) => {
+                if db.retire_signing_key(kid, now).await? {
+                    events.push(Event::new(EventKind::KeyRetired).detail(kid.clone()));
                 }
             }
             Step::Remove(kid) => {
@@ -151,8 +191,8 @@ pub async fn apply(db: &Db, steps: &[Step], now: Timestamp) -> anyhow::Result<Ve
     Ok(events)
 }
 
-/// At start-up: a first `current` key if there is none (nothing can have cached a JWKS
-/// without it, so it may sign at once), then whatever the schedule asks for.
+/// At start-up: a first `current` key for each algorithm that has none (nothing can have
+/// cached a JWKS with a key of it, so it may sign at once), then whatever the schedule asks for.
 pub async fn prepare(
     db: &Db,
     config: &Config,
@@ -160,18 +200,24 @@ pub async fn prepare(
 ) -> anyhow::Result<(KeyRing, Vec<Event>)> {
     let mut events = Vec::new();
     let mut keys = db.signing_keys().await?;
-    if !keys.iter().any(|k| k.state == KeyState::Current) {
-        let key = generate(KeyState::Current, now)?;
-        if db.insert_signing_key(&key).await? {
-            events.push(Event::new(EventKind::KeyCreated).detail(key.kid.clone()));
-            events.push(Event::new(EventKind::KeyActivated).detail(key.kid));
+    let mut created = false;
+    for alg in held(config.signing_alg) {
+        if pair_of(&keys, alg).0.is_none() {
+            let key = generate(alg, KeyState::Current, now)?;
+            if db.insert_signing_key(&key).await? {
+                events.push(Event::new(EventKind::KeyCreated).detail(key.kid.clone()));
+                events.push(Event::new(EventKind::KeyActivated).detail(key.kid));
+            }
+            created = true;
         }
+    }
+    if created {
         // Another instance may have stored its own first key instead.
         keys = db.signing_keys().await?;
     }
     let (round, keys) = scheduled_round(db, config, keys, now).await;
     events.extend(round?);
-    let ring = KeyRing::new(KeySet::from_stored(&keys?)?);
+    let ring = KeyRing::new(KeySet::from_stored(&keys?, config.signing_alg)?);
     Ok((ring, events))
 }
 
@@ -183,7 +229,7 @@ async fn scheduled_round(
     keys: Vec<StoredKey>,
     now: Timestamp,
 ) -> (anyhow::Result<Vec<Event>>, anyhow::Result<Vec<StoredKey>>) {
-    let steps = plan(&keys, now, &Policy::new(config));
+    let steps = plan(&keys, &held(config.signing_alg), now, &Policy::new(config));
     if steps.is_empty() {
         return (Ok(Vec::new()), Ok(keys));
     }
@@ -207,10 +253,11 @@ pub async fn maintain(
     round
 }
 
-/// `backend keys rotate`: promotes the next key now. Refused while the next key has been
-/// published for less than the JWKS cache lifetime plus one reload (resource servers might not
-/// know it yet) unless `force`. It reads the same configuration as the server (flags,
-/// environment, `.env`), so run it with the server's settings.
+/// `backend keys rotate`: promotes the next key of every algorithm the server signs with, all
+/// or none. Refused while a next key has been published for less than the JWKS cache lifetime
+/// plus one reload (resource servers might not know it yet) unless `force`. It reads the same
+/// configuration as the server (flags, environment, `.env`), so run it with the server's
+/// settings.
 pub async fn rotate_now(
     db: &Db,
     config: &Config,
@@ -219,47 +266,65 @@ pub async fn rotate_now(
 ) -> Result<Vec<Event>, RotateError> {
     let keys = db.signing_keys().await?;
     let policy = Policy::new(config);
-    let current = keys.iter().find(|k| k.state == KeyState::Current);
-    let next = keys.iter().find(|k| k.state == KeyState::Next);
-    let (Some(current), Some(next)) = (current, next) else {
-        let created: Vec<_> = apply(db, &[Step::CreateNext], now)
+    let mut rotations = Vec::new();
+    let mut missing = Vec::new();
+    for alg in held(config.signing_alg) {
+        match pair_of(&keys, alg) {
+            (Some(current), Some(next)) => rotations.push((alg, current, next)),
+            _ => missing.push(Step::CreateNext(alg)),
+        }
+    }
+    if !missing.is_empty() {
+        let created: Vec<_> = apply(db, &missing, now)
             .await?
             .into_iter()
             .map(|event| event.into_row(now))
             .collect();
         db.insert_events(&created).await?;
+        let algs: Vec<_> = missing
+            .iter()
+            .filter_map(|step| match step {
+                Step::CreateNext(alg) => Some(alg.as_str()),
+                _ => None,
+            })
+            .collect();
         return Err(RotateError::Refused(format!(
-            "there was no next key to promote; one has been created and published. Run the \
+            "there was no next {} key to promote; one has been created and published. Run the \
              rotation again in {} s, once every JWKS cache has picked it up",
+            algs.join(" or "),
             policy.publish_for
         )));
-    };
-    if !force && !published_long_enough(next, now, &policy) {
+    }
+    if !force
+        && let Some((alg, _, next)) = rotations
+            .iter()
+            .find(|(_, _, next)| !published_long_enough(next, now, &policy))
+    {
         let wait = next
             .created_at
             .plus_secs(policy.publish_for)
             .secs_since(now);
         return Err(RotateError::Refused(format!(
-            "the next key {} has been published for {} s; resource servers may cache the JWKS \
-             for {} s, and servers reload keys within {} s: run the rotation again in {wait} s, \
-             or force it to rotate now (a resource server with an older copy of the JWKS would \
-             then refuse new tokens until it refetches it)",
+            "the next {} key {} has been published for {} s; resource servers may cache the \
+             JWKS for {} s, and servers reload keys within {} s: run the rotation again in \
+             {wait} s, or force it to rotate now (a resource server with an older copy of the \
+             JWKS would then refuse new tokens until it refetches it)",
+            alg.as_str(),
             next.kid,
             now.secs_since(next.created_at),
             policy.jwks_max_age,
             policy.publish_for - policy.jwks_max_age
         )));
     }
-    apply(
-        db,
-        &[Step::Rotate {
+    let steps: Vec<_> = rotations
+        .into_iter()
+        .map(|(alg, current, next)| Step::Rotate {
+            alg,
             current: current.kid.clone(),
             next: next.kid.clone(),
-        }],
-        now,
-    )
-    .await
-    .map_err(RotateError::Failed)
+        })
+        .collect();
+    apply(db, &steps, now).await.map_err(RotateError::Failed)
 }
 
 /// Why [`rotate_now`] did not rotate.
@@ -289,7 +354,20 @@ mod tests {
         retired_for: 500,
     };
 
+    const ES: &[SigningAlg] = &[SigningAlg::Es256];
+
     fn key(
+        kid: &str,
+        state: KeyState,
+        created: i64,
+        activated: Option<i64>,
+        retired: Option<i64>,
+    ) -> StoredKey {
+        alg_key(SigningAlg::Es256, kid, state, created, activated, retired)
+    }
+
+    fn alg_key(
+        alg: SigningAlg,
         kid: &str,
         state: KeyState,
         created: i64,
@@ -298,10 +376,8 @@ mod tests {
     ) -> StoredKey {
         StoredKey {
             kid: kid.into(),
-            alg: "ES256".into(),
+            alg,
             private_der: Vec::new(),
-            public_x: String::new(),
-            public_y: String::new(),
             state,
             created_at: Timestamp::from_unix(created),
             activated_at: activated.map(Timestamp::from_unix),
@@ -316,7 +392,10 @@ mod tests {
     #[test]
     fn creates_a_next_key_when_there_is_none() {
         let keys = [key("a", KeyState::Current, 0, Some(0), None)];
-        assert_eq!(plan(&keys, at(10), &POLICY), [Step::CreateNext]);
+        assert_eq!(
+            plan(&keys, ES, at(10), &POLICY),
+            [Step::CreateNext(SigningAlg::Es256)]
+        );
     }
 
     #[test]
@@ -325,14 +404,15 @@ mod tests {
             key("a", KeyState::Current, 0, Some(0), None),
             key("b", KeyState::Next, 950, None, None),
         ];
-        assert_eq!(plan(&keys, at(999), &POLICY), []);
+        assert_eq!(plan(&keys, ES, at(999), &POLICY), []);
         // Due, but "b" has been published for only 50 s of the 110 it needs (a JWKS lifetime
         // of 100 s plus a reload interval).
-        assert_eq!(plan(&keys, at(1000), &POLICY), []);
-        assert_eq!(plan(&keys, at(1059), &POLICY), []);
+        assert_eq!(plan(&keys, ES, at(1000), &POLICY), []);
+        assert_eq!(plan(&keys, ES, at(1059), &POLICY), []);
         assert_eq!(
-            plan(&keys, at(1060), &POLICY),
+            plan(&keys, ES, at(1060), &POLICY),
             [Step::Rotate {
+                alg: SigningAlg::Es256,
                 current: "a".into(),
                 next: "b".into()
             }]
@@ -341,7 +421,7 @@ mod tests {
             rotation_interval: None,
             ..POLICY
         };
-        assert_eq!(plan(&keys, at(100_000), &manual_only), []);
+        assert_eq!(plan(&keys, ES, at(100_000), &manual_only), []);
     }
 
     #[test]
@@ -363,7 +443,69 @@ mod tests {
             key("b", KeyState::Current, 10, Some(1000), None),
             key("c", KeyState::Next, 1000, None, None),
         ];
-        assert_eq!(plan(&keys, at(1499), &POLICY), []);
-        assert_eq!(plan(&keys, at(1500), &POLICY), [Step::Remove("a".into())]);
+        assert_eq!(plan(&keys, ES, at(1499), &POLICY), []);
+        assert_eq!(
+            plan(&keys, ES, at(1500), &POLICY),
+            [Step::Remove("a".into())]
+        );
+    }
+
+    #[test]
+    fn each_algorithm_has_its_own_life_cycle() {
+        let both = &[SigningAlg::EdDsa, SigningAlg::Rs256];
+        let keys = [
+            alg_key(SigningAlg::EdDsa, "e1", KeyState::Current, 0, Some(0), None),
+            alg_key(SigningAlg::EdDsa, "e2", KeyState::Next, 0, None, None),
+            alg_key(
+                SigningAlg::Rs256,
+                "r1",
+                KeyState::Current,
+                500,
+                Some(500),
+                None,
+            ),
+        ];
+        // EdDSA is due; RS256 has no next key yet.
+        assert_eq!(
+            plan(&keys, both, at(1000), &POLICY),
+            [
+                Step::Rotate {
+                    alg: SigningAlg::EdDsa,
+                    current: "e1".into(),
+                    next: "e2".into()
+                },
+                Step::CreateNext(SigningAlg::Rs256)
+            ]
+        );
+    }
+
+    #[test]
+    fn keys_of_an_algorithm_no_longer_used_are_retired_then_removed() {
+        let keys = [
+            alg_key(SigningAlg::Es256, "a", KeyState::Current, 0, Some(0), None),
+            alg_key(SigningAlg::Es256, "b", KeyState::Next, 0, None, None),
+            alg_key(SigningAlg::Rs256, "r1", KeyState::Current, 0, Some(0), None),
+            alg_key(SigningAlg::Rs256, "r2", KeyState::Next, 0, None, None),
+            alg_key(
+                SigningAlg::EdDsa,
+                "old",
+                KeyState::Retired,
+                0,
+                Some(0),
+                Some(10),
+            ),
+        ];
+        assert_eq!(
+            plan(&keys, &[SigningAlg::Rs256], at(100), &POLICY),
+            [Step::Retire("a".into()), Step::Retire("b".into())]
+        );
+        assert_eq!(
+            plan(&keys, &[SigningAlg::Rs256], at(510), &POLICY),
+            [
+                Step::Retire("a".into()),
+                Step::Retire("b".into()),
+                Step::Remove("old".into())
+            ]
+        );
     }
 }

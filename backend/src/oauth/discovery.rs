@@ -8,7 +8,7 @@ use shared::oauth::{GrantType, ServerMetadata};
 
 use super::client_auth::SUPPORTED_METHODS;
 use super::error::OAuthError;
-use crate::access_token::ALGORITHM;
+use crate::keys::ID_TOKEN_ALG;
 use crate::state::AppState;
 
 /// Metadata changes only with configuration, so clients may cache it briefly.
@@ -38,7 +38,9 @@ pub async fn metadata(State(state): State<AppState>) -> Result<impl IntoResponse
         token_endpoint_auth_methods_supported: strings(&SUPPORTED_METHODS),
         authorization_response_iss_parameter_supported: true,
         subject_types_supported: strings(&["public"]),
-        id_token_signing_alg_values_supported: vec![format!("{ALGORITHM:?}")],
+        // ID tokens are RS256 only (the OpenID Connect default); access tokens are in
+        // the JWKS's keys' `alg`, which RFC 8414 has no metadata field for.
+        id_token_signing_alg_values_supported: strings(&[ID_TOKEN_ALG.as_str()]),
         claims_supported: strings(&[
             "iss",
             "sub",

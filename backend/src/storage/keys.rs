@@ -1,4 +1,4 @@
-use shared::admin::KeyState;
+use shared::admin::{KeyState, SigningAlg};
 
 use super::{Db, Error, Pool, Result, dispatch};
 use crate::clock::Timestamp;
@@ -7,12 +7,10 @@ use crate::clock::Timestamp;
 pub struct StoredKey {
     /// The RFC 7638 thumbprint of the public key.
     pub kid: String,
-    pub alg: String,
-    /// PKCS#8.
+    #[sqlx(try_from = "String")]
+    pub alg: SigningAlg,
+    /// PKCS#8; the public key is derived from it.
     pub private_der: Vec<u8>,
-    /// base64url, as in the JWK.
-    pub public_x: String,
-    pub public_y: String,
     #[sqlx(try_from = "String")]
     pub state: KeyState,
     pub created_at: Timestamp,
@@ -26,6 +24,7 @@ impl std::fmt::Debug for StoredKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StoredKey")
             .field("kid", &self.kid)
+            .field("alg", &self.alg)
             .field("state", &self.state)
             .field("created_at", &self.created_at)
             .field("activated_at", &self.activated_at)
@@ -55,40 +54,39 @@ impl KeyChanges {
 impl Db {
     pub async fn signing_keys(&self) -> Result<Vec<StoredKey>> {
         Ok(dispatch!(self, |pool| sqlx::query_as(
-            "SELECT kid, alg, private_der, public_x, public_y, state, created_at, activated_at,
-                    retired_at
+            "SELECT kid, alg, private_der, state, created_at, activated_at, retired_at
              FROM signing_keys ORDER BY created_at, kid",
         )
         .fetch_all(pool)
         .await)?)
     }
 
-    /// When the current signing key started signing (its creation, if it has no activation
-    /// time), if there is one: what the metrics need, without the private key.
+    /// When the oldest current signing key (one per algorithm) started signing (its creation,
+    /// if it has no activation time), if there is one: what the metrics need, without the
+    /// private keys.
     pub async fn current_key_since(&self) -> Result<Option<Timestamp>> {
-        let row: Option<(Option<Timestamp>, Timestamp)> = dispatch!(self, |pool| sqlx::query_as(
-            "SELECT activated_at, created_at FROM signing_keys WHERE state = 'current'"
+        let (since,): (Option<Timestamp>,) = dispatch!(self, |pool| sqlx::query_as(
+            "SELECT MIN(COALESCE(activated_at, created_at)) FROM signing_keys
+             WHERE state = 'current'"
         )
-        .fetch_optional(pool)
+        .fetch_one(pool)
         .await)?;
-        Ok(row.map(|(activated, created)| activated.unwrap_or(created)))
+        Ok(since)
     }
 
-    /// Stores a new key unless one in the same state already exists (there is at most one
-    /// `current` and one `next`, and another instance may have just created it); `true` if
-    /// this one was stored.
+    /// Stores a new key unless one of its algorithm in the same state already exists (there is
+    /// at most one `current` and one `next` per algorithm, and another instance may have just
+    /// created it); `true` if this one was stored.
     pub async fn insert_signing_key(&self, key: &StoredKey) -> Result<bool> {
         dispatch!(self, |pool| {
             let done = sqlx::query(
-                "INSERT INTO signing_keys (kid, alg, private_der, public_x, public_y, state,
-                     created_at, activated_at, retired_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+                "INSERT INTO signing_keys (kid, alg, private_der, state, created_at, activated_at,
+                     retired_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
             )
             .bind(&key.kid)
-            .bind(&key.alg)
+            .bind(key.alg.as_str())
             .bind(&key.private_der)
-            .bind(&key.public_x)
-            .bind(&key.public_y)
             .bind(key.state.as_str())
             .bind(key.created_at)
             .bind(key.activated_at)
@@ -134,21 +132,33 @@ impl Db {
                 return Ok(false);
             }
             sqlx::query(
-                "INSERT INTO signing_keys
-                     (kid, alg, private_der, public_x, public_y, state, created_at)
-                 VALUES ($1, $2, $3, $4, $5, 'next', $6)",
+                "INSERT INTO signing_keys (kid, alg, private_der, state, created_at)
+                 VALUES ($1, $2, $3, 'next', $4)",
             )
             .bind(&new_next.kid)
-            .bind(&new_next.alg)
+            .bind(new_next.alg.as_str())
             .bind(&new_next.private_der)
-            .bind(&new_next.public_x)
-            .bind(&new_next.public_y)
             .bind(new_next.created_at)
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
             Ok(true)
         })
+    }
+
+    /// Retires a current or next key of an algorithm no longer signed with: it stays
+    /// published until every token it signed has expired. `true` if it was in either state.
+    pub async fn retire_signing_key(&self, kid: &str, now: Timestamp) -> Result<bool> {
+        let done = dispatch!(self, |pool| sqlx::query(
+            "UPDATE signing_keys SET state = 'retired', retired_at = $1
+             WHERE kid = $2 AND state IN ('current', 'next')"
+        )
+        .bind(now)
+        .bind(kid)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done == 1)
     }
 
     /// Deletes a retired key (private part included); `true` if it was there.

@@ -363,11 +363,14 @@ impl TestApp {
         request.send().await.unwrap()
     }
 
-    /// Signs `claims` with the server's own current key and `header`'s fields: lets tests make
-    /// tokens that are correctly signed but wrong in one other way.
+    /// Signs `claims` with the server's own current ES256 key and `header`'s fields: lets tests
+    /// make tokens that are correctly signed but wrong in one other way.
     pub async fn forge(&self, mut header: Header, claims: &Value) -> String {
         let keys = self.db.signing_keys().await.unwrap();
-        let key = keys.iter().find(|k| k.state == KeyState::Current).unwrap();
+        let key = keys
+            .iter()
+            .find(|k| k.state == KeyState::Current && k.alg == shared::admin::SigningAlg::Es256)
+            .unwrap();
         if header.kid.is_none() {
             header.kid = Some(key.kid.clone());
         }

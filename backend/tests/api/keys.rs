@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use backend::storage::StoredKey;
-use shared::admin::KeyState;
+use shared::admin::{KeyState, SigningAlg};
 
 use crate::helpers::{TestApp, jwt_part, spawn_app_with};
 
@@ -155,8 +155,9 @@ async fn rotation_under_load_never_fails_a_request() {
             "{kid} was unpublished too early"
         );
     }
-    assert_eq!(app.events("key_activated", 4).await.len(), 4);
-    assert_eq!(app.events("key_retired", 3).await.len(), 3);
+    // Each algorithm's keys (ES256 and RS256): the first ones, then three rotations.
+    assert_eq!(app.events("key_activated", 8).await.len(), 8);
+    assert_eq!(app.events("key_retired", 6).await.len(), 6);
 }
 
 #[tokio::test]
@@ -190,14 +191,15 @@ async fn the_command_refuses_to_promote_a_key_caches_may_not_know() {
             (
                 s,
                 list.lines()
-                    .filter(|l| l.split_whitespace().nth(1) == Some(s))
+                    .filter(|l| l.split_whitespace().nth(2) == Some(s))
                     .count(),
             )
         })
         .collect();
     assert_eq!(
         states,
-        HashMap::from([("current", 1), ("next", 1), ("retired", 1)]),
+        // One of each per algorithm: ES256 (access tokens) and RS256 (ID tokens).
+        HashMap::from([("current", 2), ("next", 2), ("retired", 2)]),
         "{list}"
     );
     assert!(list.contains(&before));
@@ -228,7 +230,12 @@ async fn retired_keys_are_removed_once_their_tokens_have_expired() {
         ("old-retired", now.plus_secs(-2 * 86_400)),
         ("recent-retired", now.plus_secs(-3600)),
     ] {
-        let key = backend::keys::generate(KeyState::Retired, now.plus_secs(-100_000)).unwrap();
+        let key = backend::keys::generate(
+            SigningAlg::Es256,
+            KeyState::Retired,
+            now.plus_secs(-100_000),
+        )
+        .unwrap();
         let stored = StoredKey {
             kid: kid.into(),
             retired_at: Some(retired_at),

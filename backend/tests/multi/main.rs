@@ -636,19 +636,25 @@ async fn agree(svc: &Service) {
     assert_eq!(db.count("users").await.unwrap(), 3);
     assert_eq!(db.count("products").await.unwrap(), 14);
     let keys = db.signing_keys().await.unwrap();
-    let mut states: Vec<KeyState> = keys.iter().map(|k| k.state).collect();
-    states.sort_by_key(|s| s.as_str());
+    let mut states: Vec<(&str, KeyState)> =
+        keys.iter().map(|k| (k.alg.as_str(), k.state)).collect();
+    states.sort_by_key(|(alg, s)| (*alg, s.as_str()));
     assert_eq!(
         states,
-        [KeyState::Current, KeyState::Next],
-        "exactly one current and one next key"
+        [
+            ("ES256", KeyState::Current),
+            ("ES256", KeyState::Next),
+            ("RS256", KeyState::Current),
+            ("RS256", KeyState::Next)
+        ],
+        "exactly one current and one next key per algorithm"
     );
     assert_eq!(
         kids(&jwks),
         keys.iter().map(|k| k.kid.clone()).collect::<BTreeSet<_>>()
     );
-    assert_eq!(svc.events_of("key_created", 2).await.len(), 2);
-    assert_eq!(svc.events_of("key_activated", 1).await.len(), 1);
+    assert_eq!(svc.events_of("key_created", 4).await.len(), 4);
+    assert_eq!(svc.events_of("key_activated", 2).await.len(), 2);
 
     // One service: what one signs the other accepts, under the one issuer.
     for (signer, reader) in [(A, B), (B, A)] {
@@ -1425,11 +1431,13 @@ const RELOAD: Duration = Duration::from_secs(60);
 /// a change seen in time was seen through the notification, not the periodic reload.
 const NOTIFIED_WITHIN: Duration = Duration::from_secs(3);
 
-/// The stored `(current, next)` kids.
+/// The stored `(current, next)` kids of the access tokens' algorithm (ES256).
 async fn current_and_next(svc: &Service) -> (String, String) {
     let keys = svc.db.signing_keys().await.unwrap();
     let of = |state| {
-        let mut it = keys.iter().filter(|k| k.state == state);
+        let mut it = keys
+            .iter()
+            .filter(|k| k.state == state && k.alg == shared::admin::SigningAlg::Es256);
         let kid = it.next().unwrap().kid.clone();
         assert!(it.next().is_none(), "one {state:?} key");
         kid

@@ -16,8 +16,9 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::{EcKey, assert_api_refusal, assert_no_credentials, b64};
+use super::{EcKey, RsaKey, assert_api_refusal, assert_no_credentials, b64};
 use crate::helpers::*;
+use shared::admin::{KeyState, SigningAlg};
 
 /// What the API must answer.
 #[derive(Clone, Copy, Debug)]
@@ -31,7 +32,8 @@ enum Expect {
 }
 use Expect::*;
 
-const ALG: &str = "not signed with ES256";
+const ALG: &str = "not signed with ES256, RS256 or EdDSA";
+const KEY_ALG: &str = "not the algorithm of the key its kid names";
 const HEADER: &str = "header is malformed";
 const TYP: &str = "typ header is not at+jwt";
 const CRIT: &str = "critical header parameters";
@@ -137,6 +139,21 @@ async fn setup() -> (TestApp, EcKey, Value, Value) {
     (app, key, header, claims)
 }
 
+/// The JWKS entry of `kid`, as the server publishes it.
+async fn jwks_key(app: &TestApp, kid: &str) -> String {
+    let jwks: Value = app
+        .http
+        .get(app.url("/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let keys = jwks["keys"].as_array().unwrap();
+    keys.iter().find(|k| k["kid"] == kid).unwrap().to_string()
+}
+
 /// A JWS signed with HMAC, keyed with `secret`.
 fn hmac(alg: Algorithm, kid: &str, claims: &Value, secret: &[u8]) -> String {
     let mut header = Header::new(alg);
@@ -221,9 +238,9 @@ async fn algorithms_and_signatures() {
     // RFC 8725 §3.1: other algorithms, including another of the same family.
     for (alg, why) in [
         ("ES384", ALG),
-        ("RS256", ALG),
+        ("RS256", KEY_ALG),
         ("PS256", ALG),
-        ("EdDSA", ALG),
+        ("EdDSA", KEY_ALG),
         ("ES512", HEADER),
         ("ES256K", HEADER),
     ] {
@@ -254,6 +271,40 @@ async fn algorithms_and_signatures() {
             "RFC 8725 §3.1",
             format!("{alg:?} keyed with the public key ({form})"),
             hmac(alg, &key.kid, &claims, secret),
+            Invalid(ALG),
+        ));
+    }
+    // The server also holds RS256 keys (ID tokens): the key a token names decides the algorithm
+    // (RFC 8725 §3.1), so an RS256 signature by it verifies, and no other algorithm does.
+    let rsa = RsaKey::current(&app).await;
+    let rsa_header = json!({"alg": "RS256", "typ": "at+jwt", "kid": rsa.kid});
+    cases.push(case(
+        "control",
+        "RS256 by the server's RS256 key",
+        rsa.sign(&rsa_header, &claims),
+        Accepted,
+    ));
+    for alg in ["ES256", "EdDSA"] {
+        cases.push(case(
+            "RFC 8725 §3.1",
+            format!("alg {alg} naming the RS256 key, over its RS256 signature"),
+            rsa.sign(&with(&rsa_header, json!({"alg": alg})), &claims),
+            Invalid(KEY_ALG),
+        ));
+    }
+    cases.push(case(
+        "RFC 8725 §3.1",
+        "alg RS256 naming the ES256 key, over the RS256 key's signature",
+        rsa.sign(&with(&rsa_header, json!({"kid": key.kid})), &claims),
+        Invalid(KEY_ALG),
+    ));
+    let rsa_der = rsa.public_der();
+    let rsa_jwk = jwks_key(&app, &rsa.kid).await;
+    for (form, secret) in [("DER", rsa_der.as_slice()), ("JWK", rsa_jwk.as_bytes())] {
+        cases.push(case(
+            "RFC 8725 §3.1",
+            format!("HS256 keyed with the RS256 public key ({form})"),
+            hmac(Algorithm::HS256, &rsa.kid, &claims, secret),
             Invalid(ALG),
         ));
     }
@@ -301,7 +352,7 @@ async fn algorithms_and_signatures() {
         .await
         .unwrap()
         .into_iter()
-        .find(|k| k.state == shared::admin::KeyState::Next)
+        .find(|k| k.state == KeyState::Next && k.alg == SigningAlg::Es256)
         .expect("a published next key");
     cases.push(case(
         "RFC 7515 §4.1.4",

@@ -19,6 +19,9 @@ use p256::pkcs8::DecodePrivateKey;
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
 
+use backend::storage::StoredKey;
+use shared::admin::{KeyState, SigningAlg};
+
 use crate::helpers::{TestApp, oauth_error};
 
 pub fn b64(bytes: &[u8]) -> String {
@@ -33,13 +36,9 @@ pub struct EcKey {
 }
 
 impl EcKey {
-    /// The server's current signing key, read from its database.
+    /// The server's current ES256 signing key, read from its database.
     pub async fn current(app: &TestApp) -> Self {
-        let keys = app.db.signing_keys().await.unwrap();
-        let current = keys
-            .iter()
-            .find(|k| k.state == shared::admin::KeyState::Current)
-            .unwrap();
+        let current = stored_key(app, SigningAlg::Es256, KeyState::Current).await;
         Self {
             key: SigningKey::from_pkcs8_der(&current.private_der).unwrap(),
             kid: current.kid.clone(),
@@ -71,6 +70,59 @@ impl EcKey {
             "kty": "EC", "crv": "P-256",
             "x": b64(point.x().unwrap()), "y": b64(point.y().unwrap()),
         })
+    }
+}
+
+/// The server's stored `alg` key in `state`.
+pub async fn stored_key(app: &TestApp, alg: SigningAlg, state: KeyState) -> StoredKey {
+    let keys = app.db.signing_keys().await.unwrap();
+    keys.into_iter()
+        .find(|k| k.alg == alg && k.state == state)
+        .unwrap_or_else(|| panic!("no {state} {alg} key"))
+}
+
+/// The server's current RS256 key (the one that signs ID tokens), which signs whatever bytes it
+/// is given.
+pub struct RsaKey {
+    pub key: aws_lc_rs::rsa::KeyPair,
+    pub kid: String,
+}
+
+impl RsaKey {
+    pub async fn current(app: &TestApp) -> Self {
+        let current = stored_key(app, SigningAlg::Rs256, KeyState::Current).await;
+        Self {
+            key: aws_lc_rs::rsa::KeyPair::from_pkcs8(&current.private_der).unwrap(),
+            kid: current.kid,
+        }
+    }
+
+    /// `base64url(header).base64url(payload).base64url(RS256 signature)`.
+    pub fn sign(&self, header: &Value, claims: &Value) -> String {
+        let input = format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(claims.to_string().as_bytes())
+        );
+        let mut signature = vec![0; self.key.public_modulus_len()];
+        self.key
+            .sign(
+                &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                &aws_lc_rs::rand::SystemRandom::new(),
+                input.as_bytes(),
+                &mut signature,
+            )
+            .unwrap();
+        format!("{input}.{}", b64(&signature))
+    }
+
+    /// The public key as a SubjectPublicKeyInfo (DER): what the classic confusion attack uses
+    /// as the HMAC secret.
+    pub fn public_der(&self) -> Vec<u8> {
+        use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
+        use aws_lc_rs::signature::KeyPair;
+        let der: PublicKeyX509Der<'_> = self.key.public_key().as_der().unwrap();
+        der.as_ref().to_vec()
     }
 }
 

@@ -124,7 +124,7 @@ fn KeyTable(keys: Vec<SigningKey>) -> impl IntoView {
                     <td data-label="Key id">
                         <code class="nowrap">{key.kid.clone()}</code>
                     </td>
-                    <td data-label="Algorithm">{key.alg}</td>
+                    <td data-label="Algorithm">{key.alg.as_str()}</td>
                     <td data-label="State">
                         <span class=format!("badge key-{}", key.state)>{key.state.as_str()}</span>
                     </td>
