@@ -77,21 +77,28 @@ pub struct Subject<'a> {
 }
 
 impl AccessTokens {
+    /// The root issuer's tokens, as configured.
     pub fn new(config: &Config, keys: Arc<KeyRing>) -> Self {
+        Self::of_issuer(config.issuer_str(), &config.audience, keys)
+    }
+
+    /// The tokens of the issuer `issuer` (the root's or an authorization server's), for
+    /// `audience`, signed with `keys`.
+    pub fn of_issuer(issuer: &str, audience: &str, keys: Arc<KeyRing>) -> Self {
         let validation = |alg| {
             let mut validation = Validation::new(jwt_alg(alg));
             // `exp` and `nbf` are checked against the server's clock below, not the system's.
             validation.validate_exp = false;
             validation.validate_nbf = false;
-            validation.set_issuer(&[config.issuer_str()]);
-            validation.set_audience(&[&config.audience]);
+            validation.set_issuer(&[issuer]);
+            validation.set_audience(&[audience]);
             // `iat`, `jti`, `client_id` and `scope` are required by the claims type itself.
             validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
             (alg, validation)
         };
         Self {
-            issuer: config.issuer_str().to_owned(),
-            audience: config.audience.clone(),
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
             verified: RwLock::new(Verified {
                 keys: keys.get(),
                 tokens: HashMap::new(),
@@ -177,9 +184,9 @@ impl AccessTokens {
         })
     }
 
-    /// Verifies an access token as RFC 9068 §4 and RFC 8725 ask: the algorithm is fixed by
-    /// the server (never read from the token), the key comes from our own key set by `kid`
-    /// (never from `jwk`/`jku`/`x5u`/`x5c` headers), and `typ`, `iss`, `aud`, `exp` and `nbf`
+    /// Verifies an access token as RFC 9068 §4 and RFC 8725 ask: the key comes from this
+    /// issuer's own key set by `kid` (never from `jwk`/`jku`/`x5u`/`x5c` headers) and fixes the
+    /// algorithm (the header's must be the key's, one of an allow-list), and `typ`, `iss`, `aud`, `exp` and `nbf`
     /// are all checked, times against `now`. The error says why, in words for a developer.
     pub fn verify(&self, token: &str, now: Timestamp) -> Result<AccessTokenClaims, &'static str> {
         let keys = self.keys.get();
@@ -360,17 +367,17 @@ pub struct Authentication<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::{KeySet, generate, held};
+    use crate::keys::{KeySet, ROOT_ACCESS_ALG, generate, held};
     use clap::Parser;
     use shared::admin::KeyState;
 
     fn tokens() -> AccessTokens {
         let config = Config::try_parse_from(["backend"]).unwrap();
-        let keys: Vec<_> = held(config.signing_alg)
+        let keys: Vec<_> = held(ROOT_ACCESS_ALG)
             .into_iter()
-            .map(|alg| generate(alg, KeyState::Current, Timestamp::from_unix(0)).unwrap())
+            .map(|alg| generate("", alg, KeyState::Current, Timestamp::from_unix(0)).unwrap())
             .collect();
-        let ring = KeyRing::new(KeySet::from_stored(&keys, config.signing_alg).unwrap());
+        let ring = KeyRing::new(KeySet::from_stored(&keys, ROOT_ACCESS_ALG).unwrap());
         AccessTokens::new(&config, Arc::new(ring))
     }
 

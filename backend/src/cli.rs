@@ -8,15 +8,16 @@ use std::io::BufRead as _;
 
 use serde::Serialize;
 use shared::admin::{
-    ClientKind, ClientUpdate, NewApiToken, NewClient, NewScope, NewUser, Role, ScopeUpdate,
-    SigningKey, UserUpdate,
+    ClientKind, ClientUpdate, NewApiToken, NewAuthorizationServer, NewClient, NewScope, NewUser,
+    Role, ScopeUpdate, SigningKey, UserUpdate,
 };
 use shared::oauth::GrantType;
 
 use crate::admin::{self, Actor, Ctx};
 use crate::clock::{Clock, Timestamp};
 use crate::config::{
-    ClientsCommand, Command, Config, KeysCommand, ScopesCommand, TokensCommand, UsersCommand,
+    ClientsCommand, Command, Config, KeysCommand, ScopesCommand, ServersCommand, TokensCommand,
+    UsersCommand,
 };
 use crate::crypto;
 use crate::storage::{Db, EventQuery};
@@ -49,6 +50,7 @@ pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
         Command::Users(command) => users(&ctx, command).await?,
         Command::Clients(command) => clients(&ctx, command).await?,
         Command::Scopes(command) => scopes(&ctx, command).await?,
+        Command::Servers(command) => servers(&ctx, command).await?,
         Command::Tokens(command) => tokens(&ctx, command).await?,
         Command::Events {
             limit,
@@ -289,6 +291,54 @@ async fn clients(ctx: &Ctx<'_>, command: &ClientsCommand) -> anyhow::Result<Stri
         ClientsCommand::Delete { id } => {
             admin::clients::remove(ctx, id).await?;
             Ok(format!("deleted {id}\n"))
+        }
+    }
+}
+
+async fn servers(ctx: &Ctx<'_>, command: &ServersCommand) -> anyhow::Result<String> {
+    match command {
+        ServersCommand::List { json } => {
+            let servers = admin::servers::all(ctx).await?;
+            if *json {
+                return json_lines(&servers);
+            }
+            let mut out = format!(
+                "{:<20} {:<6} {:<24} {}\n",
+                "id", "alg", "audience", "issuer"
+            );
+            for s in &servers {
+                let _ = writeln!(
+                    out,
+                    "{:<20} {:<6} {:<24} {}",
+                    s.id, s.signing_alg, s.audience, s.issuer
+                );
+            }
+            Ok(out)
+        }
+        ServersCommand::Create {
+            id,
+            name,
+            audience,
+            description,
+            signing_alg,
+        } => {
+            let new = NewAuthorizationServer {
+                id: id.clone(),
+                name: name.clone(),
+                description: description.clone(),
+                audience: audience.clone(),
+                signing_alg: *signing_alg,
+            };
+            let stored = admin::servers::add(ctx, &new).await?;
+            Ok(format!(
+                "created authorization server {} (issuer {})\n",
+                stored.id,
+                crate::servers::AuthServer::issuer_of(ctx.config, &stored.id)
+            ))
+        }
+        ServersCommand::Delete { id } => {
+            admin::servers::remove(ctx, id).await?;
+            Ok(format!("deleted authorization server {id} and its keys\n"))
         }
     }
 }

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use ipnet::IpNet;
-use shared::admin::SigningAlg;
 use url::Url;
 
 use crate::storage;
@@ -153,14 +152,6 @@ pub struct Config {
     #[arg(long, env = "SESSION_IDLE_TIMEOUT", default_value_t = 1_800, value_parser = clap::value_parser!(u64).range(60..=2_592_000))]
     pub session_idle_timeout: u64,
 
-    /// The algorithm access tokens are signed with: ES256, RS256 (2048-bit keys) or EdDSA
-    /// (Ed25519). ID tokens are RS256 whatever this says, as OpenID Connect expects by default.
-    /// Changing it starts signing with a new key at once (resource servers that cached the JWKS
-    /// refetch it for the unknown `kid`); the previous algorithm's keys stay published until
-    /// its tokens have expired.
-    #[arg(long, env = "SIGNING_ALG", default_value = "ES256", value_parser = parse_signing_alg)]
-    pub signing_alg: SigningAlg,
-
     /// Seconds a signing key signs before the next one takes over; 0 rotates only when
     /// `backend keys rotate` is run.
     #[arg(long, env = "KEY_ROTATION_INTERVAL", default_value_t = 2_592_000)]
@@ -224,6 +215,9 @@ pub enum Command {
     /// Scopes: list, create a custom one, update its description, delete.
     #[command(subcommand)]
     Scopes(ScopesCommand),
+    /// Custom authorization servers (issuer {ISSUER}/oauth2/{id}): list, create, delete.
+    #[command(subcommand)]
+    Servers(ServersCommand),
     /// Per-user API tokens: create, list, revoke.
     #[command(subcommand)]
     Tokens(TokensCommand),
@@ -385,6 +379,38 @@ pub enum ScopesCommand {
 }
 
 #[derive(Clone, Debug, Subcommand)]
+pub enum ServersCommand {
+    /// List every custom authorization server with its issuer and audience.
+    List {
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a server with its first signing keys; running instances serve it within their
+    /// key reload interval (at once on PostgreSQL).
+    Create {
+        /// 1 to 64 letters, digits, `.`, `_`, `-`: its issuer is {ISSUER}/oauth2/{id}.
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// Its access tokens' `aud`, an absolute URI (e.g. api://orders).
+        #[arg(long)]
+        audience: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// ES256, RS256 or EdDSA.
+        #[arg(long, default_value = "RS256", value_parser = parse_signing_alg)]
+        signing_alg: shared::admin::SigningAlg,
+    },
+    /// Delete a server and its keys: its tokens are refused from then on.
+    Delete { id: String },
+}
+
+fn parse_signing_alg(raw: &str) -> Result<shared::admin::SigningAlg, String> {
+    raw.parse().map_err(|e: shared::UnknownName| e.to_string())
+}
+
+#[derive(Clone, Debug, Subcommand)]
 pub enum TokensCommand {
     /// Create a token for a user and print it (the only time it is shown).
     Create {
@@ -418,8 +444,8 @@ pub enum TokensCommand {
 pub enum KeysCommand {
     /// Show every key with its state and dates.
     List,
-    /// Retire the current key and let the next one sign; a running server picks the change up
-    /// within its reload interval.
+    /// Retire each algorithm's current key and let its next one sign; a running server picks
+    /// the change up within its reload interval.
     Rotate {
         /// Rotate even if the next key is younger than the JWKS cache lifetime.
         #[arg(long)]
@@ -643,10 +669,6 @@ fn parse_network(raw: &str) -> Result<IpNet, String> {
     raw.parse::<IpNet>()
         .or_else(|_| raw.parse::<std::net::IpAddr>().map(IpNet::from))
         .map_err(|_| format!("{raw:?} is not an IP address or CIDR network (e.g. 10.0.0.0/8)"))
-}
-
-fn parse_signing_alg(raw: &str) -> Result<SigningAlg, String> {
-    raw.parse().map_err(|e: shared::UnknownName| e.to_string())
 }
 
 fn parse_app_mode(raw: &str) -> Result<AppMode, String> {

@@ -1,15 +1,17 @@
 //! Demo data: users, clients, scopes and products for trying the system locally. Only seeded
 //! with `--demo`; never part of a default production start.
 
-use shared::admin::Role;
+use shared::admin::{Role, SigningAlg};
 use shared::oauth::GrantType;
 use shared::scope::{ADMIN, OFFLINE_ACCESS, ORDERS_READ, ORDERS_WRITE, PRODUCTS_READ, ScopeSet};
 
 use crate::clock::Timestamp;
 use crate::config::Config;
 use crate::crypto;
-use crate::storage::{self, Db, Lifetimes, NewClient, NewUser, ScopeInfo};
+use crate::storage::{self, Db, Lifetimes, NewClient, NewUser, ScopeInfo, StoredServer};
 
+/// The custom authorization server of source document 003.
+pub const DEFAULT_SERVER: &str = "default";
 pub const SPA_CLIENT_ID: &str = "demo-spa";
 pub const SERVICE_CLIENT_ID: &str = "demo-service";
 pub const SERVICE_CLIENT_SECRET: &str = "demo-service-secret";
@@ -142,6 +144,22 @@ const PRODUCTS: [(&str, &str, i64); 14] = [
 /// starting together on one empty database may all run it: every write is an insert that
 /// yields to an existing row, or an upsert to the same values.
 pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()> {
+    // Source document 003's custom authorization server: `default`, for the API's audience
+    // (`api://default` unless configured otherwise), signing RS256 as Okta's does. Its keys
+    // are made when it is first served.
+    let default = StoredServer {
+        id: DEFAULT_SERVER.into(),
+        name: "default".into(),
+        description: "Default Authorization Server".into(),
+        audience: config.audience.clone(),
+        signing_alg: SigningAlg::Rs256,
+        created_at: now,
+    };
+    match db.insert_authorization_server(&default).await {
+        // Already there (an earlier start, or another instance seeding at the same time).
+        Ok(()) | Err(storage::Error::Conflict(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
     for (name, description, consent_required) in SCOPES {
         db.upsert_scope(&ScopeInfo {
             name: name.into(),

@@ -58,6 +58,12 @@ impl Event {
         self
     }
 
+    /// Adds `more` to the end of the detail.
+    pub fn append_detail(mut self, more: &str) -> Self {
+        self.0.detail.push_str(more);
+        self
+    }
+
     /// The row to store, as of `at`.
     pub fn into_row(self, at: Timestamp) -> EventRow {
         EventRow { at, ..self.0 }

@@ -51,6 +51,7 @@ pub mod metrics;
 pub mod oauth;
 pub mod openapi;
 pub mod protected_resource;
+pub mod servers;
 pub mod state;
 pub mod storage;
 pub mod throttle;
@@ -191,12 +192,16 @@ impl Application {
                     .into_iter()
                     .map(|l| (l, scrape.clone())),
             );
+        let shutdown = shutdown_watch()?;
         for (listener, router) in listeners {
             // The peer address feeds the per-address rate limits and the event log.
             let service = router.into_make_service_with_connect_info::<SocketAddr>();
+            let mut stop = shutdown.clone();
             servers.spawn(async move {
                 axum::serve(listener, service)
-                    .with_graceful_shutdown(shutdown_signal())
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.wait_for(|stopping| *stopping).await;
+                    })
                     .await
             });
         }
@@ -220,6 +225,7 @@ pub fn api_router(state: AppState) -> Router {
     let cors = cors(&state.config);
     Router::new()
         .merge(oauth::api_router())
+        .merge(oauth::servers_router())
         .merge(
             Router::new()
                 .merge(api::router())
@@ -425,16 +431,26 @@ async fn follow_revocations(state: AppState) {
     }
 }
 
-/// One round of the signing-key schedule: reload, rotate if due, record what happened.
+/// One round of the signing-key schedule, for the root issuer and every authorization server
+/// (whose list is read again): reload, rotate if due, record what happened.
 async fn maintain_keys(state: &AppState) {
     let now = state.clock.now();
-    match rotation::maintain(&state.db, &state.config, &state.keys, now).await {
+    let root = &state.root;
+    match rotation::maintain(&state.db, &state.config, &root.owner, &state.keys, now).await {
         Ok(events) => {
             for event in events {
                 state.events.record(event).await;
             }
         }
         Err(e) => tracing::warn!(error = %e, "signing-key maintenance failed"),
+    }
+    match state.servers.sync(&state.db, &state.config, now).await {
+        Ok(events) => {
+            for event in events {
+                state.events.record(event).await;
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "reading the authorization servers failed"),
     }
 }
 
@@ -468,23 +484,29 @@ async fn purge(state: &AppState) {
     state.throttles.forget_expired(now_us);
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Ctrl-C or SIGTERM, as a state every listener's server waits on. The handlers are installed
+/// here, before any server runs: a signal that arrives while the servers are still starting (a
+/// supervisor that stops the process right after it answered) is seen by all of them, not only
+/// by those that had started waiting, and the state stays set for any that waits later.
+fn shutdown_watch() -> anyhow::Result<tokio::sync::watch::Receiver<bool>> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = terminate.recv() => {},
+                _ = interrupt.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+            let _ = tx.send(true);
+        });
     }
+    #[cfg(not(unix))]
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = tx.send(true);
+    });
+    Ok(rx)
 }

@@ -90,7 +90,8 @@ struct RouteLabels {
 struct IssuedLabels {
     grant_type: &'static str,
     client_id: String,
-    server: &'static str,
+    /// `org` for the root issuer (Okta's name for it), else the authorization server's id.
+    server: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -287,12 +288,13 @@ impl Metrics {
     }
 
     /// One access token issued.
-    pub fn issued(&self, grant_type: &'static str, client_id: &str) {
+    /// An access token issued by the authorization server `server` (`None`: the root issuer).
+    pub fn issued(&self, grant_type: &'static str, client_id: &str, server: Option<&str>) {
         self.issued
             .get_or_create(&IssuedLabels {
                 grant_type,
                 client_id: client_id.to_owned(),
-                server: "org",
+                server: server.unwrap_or("org").to_owned(),
             })
             .inc();
     }

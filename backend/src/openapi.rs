@@ -76,6 +76,15 @@ pub const CLIENT_BASIC: &str = "clientBasic";
         crate::admin::tokens::list,
         crate::admin::tokens::create,
         crate::admin::tokens::revoke,
+        crate::admin::servers::list,
+        crate::admin::servers::create,
+        crate::admin::servers::delete,
+        crate::oauth::discovery::server_metadata,
+        crate::oauth::discovery::server_metadata_rfc8414,
+        crate::oauth::discovery::server_jwks,
+        crate::oauth::token::server_token,
+        crate::oauth::introspect::server_introspect,
+        crate::oauth::revoke::server_revoke,
         crate::admin::keys::list,
         crate::admin::keys::rotate_handler,
         crate::admin::events::list,
@@ -100,6 +109,7 @@ pub const CLIENT_BASIC: &str = "clientBasic";
     tags(
         (name = "API", description = "The resource server: Bearer access tokens or `Token` API tokens"),
         (name = "OAuth", description = "The authorization server (RFC 6749, 7009, 7636, 7662, 8414, 9068; OpenID Connect)"),
+        (name = "Authorization servers", description = "Custom authorization servers, each with its own issuer `{issuer}/oauth2/{id}`, audience, signing algorithm and keys, in Okta's layout (`{issuer}/v1/token`, `/v1/keys`, …): client credentials, introspection, revocation"),
         (name = "Admin", description = "The admin API: an administrator's token with the `admin` scope"),
         (name = "Health", description = "Probes for load balancers and orchestrators"),
     )

@@ -8,8 +8,9 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::demo;
 use crate::events::EventLog;
-use crate::keys::{KeyRing, rotation};
+use crate::keys::{KeyRing, Owner, rotation};
 use crate::metrics::Metrics;
+use crate::servers::{AuthServer, Servers};
 use crate::storage::Db;
 use crate::throttle::Throttles;
 
@@ -23,6 +24,10 @@ pub struct AppState {
     pub keys: Arc<KeyRing>,
     /// Signs and verifies this server's tokens with `keys`.
     pub tokens: Arc<AccessTokens>,
+    /// The root issuer (`keys` and `tokens`, with its identity).
+    pub root: Arc<AuthServer>,
+    /// The custom authorization servers.
+    pub servers: Arc<Servers>,
     pub events: EventLog,
     pub throttles: Arc<Throttles>,
     /// Whether the browser app was built (its `index.html` there) when the server started.
@@ -57,20 +62,32 @@ impl AppState {
             rotation::Policy::new(&config).rotation_interval.is_some(),
         ));
         let (events, event_writer) = EventLog::start(db.clone(), clock.clone(), metrics.events());
-        let (keys, key_events) = rotation::prepare(&db, &config, clock.now())
+        let (keys, key_events) = rotation::prepare(&db, &config, &Owner::root(), clock.now())
             .await
             .context("preparing the signing keys")?;
         for event in key_events {
             events.record(event).await;
         }
         let keys = Arc::new(keys);
+        let tokens = Arc::new(AccessTokens::new(&config, keys.clone()));
+        let root = Arc::new(AuthServer::root(&config, keys.clone(), tokens.clone()));
+        let servers = Arc::new(Servers::default());
+        for event in servers
+            .sync(&db, &config, clock.now())
+            .await
+            .context("reading the authorization servers")?
+        {
+            events.record(event).await;
+        }
         let throttles = Throttles::new(&config.rates(), &metrics);
         throttles
             .load(&db, clock.now_us())
             .await
             .context("reading the rate limits")?;
         let state = Self {
-            tokens: Arc::new(AccessTokens::new(&config, keys.clone())),
+            tokens,
+            root,
+            servers,
             throttles: Arc::new(throttles),
             app_built: config.app_dir.join("index.html").is_file(),
             readiness: Arc::default(),

@@ -166,8 +166,8 @@ fn redirect_to_login(
     let state = URL_SAFE_NO_PAD.encode(random_bytes()?);
     let verifier = CodeVerifier::from_random_bytes(&random_bytes()?);
 
-    let url = web_sys::Url::new(&server.authorization_endpoint)
-        .map_err(|_| LoginError::BadEndpoint(server.authorization_endpoint.clone()))?;
+    let endpoint = server.authorization_endpoint.clone().unwrap_or_default();
+    let url = web_sys::Url::new(&endpoint).map_err(|_| LoginError::BadEndpoint(endpoint))?;
     // The URL's live query: appending here rewrites the URL.
     let query = url.search_params();
     query.append("response_type", "code");

@@ -27,6 +27,10 @@ pub struct WhoAmI {
     pub auth_scheme: String,
     /// `None` for an API token without an expiry.
     pub expires_at: Option<i64>,
+    /// Who issued the token (its `iss`): this server's root issuer, or one of its
+    /// authorization servers (`{issuer}/oauth2/{id}`).
+    #[serde(default)]
+    pub issuer: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -144,49 +144,52 @@ pub struct AccessTokenClaims {
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
 /// Authorization server metadata (RFC 8414 §2), with the OpenID Connect Discovery 1.0 §3 fields
-/// this server publishes. The server writes every field; a reader gets empty lists and `false`
-/// for fields another server leaves out.
+/// this server publishes. Empty lists and absent endpoints are left out (but
+/// `response_types_supported`, which RFC 8414 requires); a reader gets empty lists and `false`
+/// for fields a server leaves out.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServerMetadata {
     pub issuer: String,
-    pub authorization_endpoint: String,
+    /// Absent for an authorization server that issues tokens with client credentials only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_endpoint: Option<String>,
     pub token_endpoint: String,
     pub jwks_uri: String,
     /// OpenID Connect Discovery §3.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userinfo_endpoint: Option<String>,
     /// RFC 7009 §4 (as registered by RFC 8414).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revocation_endpoint: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub revocation_endpoint_auth_methods_supported: Vec<String>,
     /// RFC 7662 §4 (as registered by RFC 8414).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub introspection_endpoint: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub introspection_endpoint_auth_methods_supported: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scopes_supported: Vec<String>,
     #[serde(default)]
     pub response_types_supported: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub response_modes_supported: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub grant_types_supported: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub code_challenge_methods_supported: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub token_endpoint_auth_methods_supported: Vec<String>,
     /// RFC 9207 §3: when set, every authorization response carries `iss`, and clients must
     /// check it.
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subject_types_supported: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub id_token_signing_alg_values_supported: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub claims_supported: Vec<String>,
     #[serde(default)]
     pub request_parameter_supported: bool,

@@ -7,6 +7,7 @@ use shared::admin::{self, KeyRotation};
 use super::{Administrator, Ctx, RawBody, parse_body};
 use crate::api::error::ApiError;
 use crate::clock::Timestamp;
+use crate::keys::Owner;
 use crate::keys::rotation::{self, RotateError};
 use crate::state::AppState;
 use crate::storage::StoredKey;
@@ -24,10 +25,17 @@ fn view(k: StoredKey) -> admin::SigningKey {
 }
 
 pub async fn all(ctx: &Ctx<'_>) -> Result<Vec<admin::SigningKey>, ApiError> {
-    Ok(ctx.db.signing_keys().await?.into_iter().map(view).collect())
+    Ok(ctx
+        .db
+        .signing_keys("")
+        .await?
+        .into_iter()
+        .map(view)
+        .collect())
 }
 
-/// Promotes the next key (409 with the reason when that is not yet safe, unless `force`).
+/// Promotes the next key of each algorithm (409 with the reason when that is not yet safe,
+/// unless `force`).
 pub async fn rotate_now(ctx: &Ctx<'_>, force: bool) -> Result<admin::KeysRotated, ApiError> {
     let (changes, stored) = rotate(ctx, force).await?;
     Ok(rotated(changes, stored))
@@ -38,17 +46,18 @@ async fn rotate(
     ctx: &Ctx<'_>,
     force: bool,
 ) -> Result<(Vec<admin::Event>, Vec<StoredKey>), ApiError> {
-    let events = match rotation::rotate_now(ctx.db, ctx.config, force, ctx.now).await {
-        Ok(events) => events,
-        Err(RotateError::Refused(why)) => return Err(ApiError::Conflict(why)),
-        Err(RotateError::Failed(e)) => return Err(ApiError::internal(e)),
-    };
+    let events =
+        match rotation::rotate_now(ctx.db, ctx.config, &Owner::root(), force, ctx.now).await {
+            Ok(events) => events,
+            Err(RotateError::Refused(why)) => return Err(ApiError::Conflict(why)),
+            Err(RotateError::Failed(e)) => return Err(ApiError::internal(e)),
+        };
     let mut changes = Vec::new();
     for event in events {
         let row = ctx.actor.record_event(ctx.db, event, ctx.now).await?;
         changes.push(super::events::view(row));
     }
-    Ok((changes, ctx.db.signing_keys().await?))
+    Ok((changes, ctx.db.signing_keys("").await?))
 }
 
 fn rotated(changes: Vec<admin::Event>, stored: Vec<StoredKey>) -> admin::KeysRotated {

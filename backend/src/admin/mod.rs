@@ -13,6 +13,7 @@ pub mod clients;
 pub mod events;
 pub mod keys;
 pub mod scopes;
+pub mod servers;
 pub mod tokens;
 pub mod users;
 
@@ -56,6 +57,11 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/tokens", get(tokens::list).post(tokens::create))
         .route("/admin/tokens/{id}", axum::routing::delete(tokens::revoke))
+        .route("/admin/servers", get(servers::list).post(servers::create))
+        .route(
+            "/admin/servers/{id}",
+            axum::routing::delete(servers::delete),
+        )
         .route("/admin/keys", get(keys::list))
         .route("/admin/keys/rotate", post(keys::rotate_handler))
         .route("/admin/events", get(events::list))

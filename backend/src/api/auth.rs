@@ -122,11 +122,16 @@ where
                 ));
             }
             (Scheme::Bearer, token) => {
-                let claims = state
-                    .tokens
-                    .verify_live(&state.db, token, state.clock.now())
-                    .await?
-                    .map_err(|why| ApiError::InvalidToken(why.to_owned()))?;
+                let now = state.clock.now();
+                let claims = crate::servers::verify_for_api(
+                    &state.root,
+                    &state.servers,
+                    &state.db,
+                    token,
+                    now,
+                )
+                .await?
+                .map_err(|why| ApiError::InvalidToken(why.to_owned()))?;
                 AccessToken {
                     expires_at: Some(claims.exp),
                     claims,

@@ -17,5 +17,6 @@ pub async fn whoami(token: AccessToken) -> Json<WhoAmI> {
         subject_type,
         auth_scheme: token.scheme.as_str().into(),
         expires_at: token.expires_at,
+        issuer: c.iss,
     })
 }

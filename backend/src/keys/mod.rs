@@ -2,11 +2,10 @@
 //! (next, current, retired, removed) is in [`rotation`]; each algorithm the server signs with has
 //! keys and a rotation of its own.
 //!
-//! Three algorithms (RFC 7518 §3.1, RFC 8037 §3.1), the access tokens' chosen per server
-//! (`--signing-alg`):
-//! - **ES256** (ECDSA on P-256), the default: compact, fast to sign, and verified by every JOSE
-//!   library, every certified OpenID client and the browsers' WebCrypto (RFC 7518 lists it as
-//!   "Recommended+").
+//! Three algorithms (RFC 7518 §3.1, RFC 8037 §3.1), the access tokens' chosen per authorization
+//! server (see [`crate::servers`]; the root issuer's is ES256):
+//! - **ES256** (ECDSA on P-256): compact, fast to sign, and verified by every JOSE library, every
+//!   certified OpenID client and the browsers' WebCrypto (RFC 7518 lists it as "Recommended+").
 //! - **RS256** (RSASSA-PKCS1-v1_5 with SHA-256, 2048-bit keys): what OpenID Connect requires
 //!   every provider to offer (Discovery §3 `id_token_signing_alg_values_supported`), what a
 //!   client that registered no algorithm expects its ID tokens in (Registration §2), and the
@@ -42,9 +41,44 @@ use shared::admin::{KeyState, SigningAlg};
 use crate::clock::Timestamp;
 use crate::storage::StoredKey;
 
+/// The algorithm of the root issuer's access tokens (an authorization server's is its own).
+pub const ROOT_ACCESS_ALG: SigningAlg = SigningAlg::Es256;
+
 /// The algorithm of every ID token (OpenID Connect Registration §2: the default when a client
 /// registered none).
 pub const ID_TOKEN_ALG: SigningAlg = SigningAlg::Rs256;
+
+/// Whose keys a key ring holds: the root issuer's or an authorization server's, and the
+/// algorithm that server signs access tokens with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Owner {
+    /// `''` for the root issuer.
+    pub server_id: String,
+    pub access_alg: SigningAlg,
+}
+
+impl Owner {
+    /// The root issuer's keys: ES256 access tokens (and RS256 ID tokens).
+    pub fn root() -> Self {
+        Self {
+            server_id: String::new(),
+            access_alg: ROOT_ACCESS_ALG,
+        }
+    }
+
+    /// `event` (about one of its keys) saying whose key it is, unless it is the root issuer's.
+    pub fn label(&self, event: crate::events::Event) -> crate::events::Event {
+        match self.server_id.as_str() {
+            "" => event,
+            id => event.append_detail(&format!(" (authorization server {id})")),
+        }
+    }
+
+    /// The algorithms this owner holds keys for.
+    pub fn algs(&self) -> Vec<SigningAlg> {
+        held(self.access_alg)
+    }
+}
 
 /// The algorithms a server signing access tokens with `access` holds keys for: that one, and
 /// RS256 for ID tokens.
@@ -68,7 +102,9 @@ pub fn jwt_alg(alg: SigningAlg) -> Algorithm {
 /// The keys that sign (one per purpose), and every published key by `kid` for verification.
 pub struct KeySet {
     access: Signer,
-    id: Signer,
+    /// `None` while the owner has no current RS256 key yet (see `rotation::prepare`): the
+    /// access-token key signs ID tokens until then.
+    id: Option<Signer>,
     verifying: HashMap<String, (SigningAlg, DecodingKey)>,
     jwks: Jwks,
     /// `(kid, state)` of every key, to tell whether the stored keys changed.
@@ -359,7 +395,8 @@ impl PublicKey {
 
 impl KeySet {
     /// Builds the set from the stored keys: the `current` key of `access` signs access tokens,
-    /// the current RS256 key signs ID tokens, and all of them verify and are published.
+    /// the current RS256 key (or, while there is none, the same key) signs ID tokens, and all of
+    /// them verify and are published.
     pub fn from_stored(stored: &[StoredKey], access: SigningAlg) -> anyhow::Result<Self> {
         let current = |alg: SigningAlg| {
             stored
@@ -378,7 +415,10 @@ impl KeySet {
         }
         Ok(Self {
             access: Signer::new(current(access)?)?,
-            id: Signer::new(current(ID_TOKEN_ALG)?)?,
+            id: match access {
+                ID_TOKEN_ALG => None,
+                _ => current(ID_TOKEN_ALG).ok().map(Signer::new).transpose()?,
+            },
             verifying,
             jwks: Jwks { keys },
             states: states(stored),
@@ -410,7 +450,7 @@ impl KeySet {
 
     /// A compact JWS of `claims` signed by the current ID-token key (RS256), with no `typ`.
     pub fn sign_id_token(&self, claims: &impl Serialize) -> Result<String, SigningError> {
-        self.id.sign(claims, None)
+        self.id.as_ref().unwrap_or(&self.access).sign(claims, None)
     }
 
     /// A published key and its algorithm, by `kid`.
@@ -423,12 +463,19 @@ impl KeySet {
     }
 }
 
-/// A fresh `alg` key in `state`; its `kid` is its RFC 7638 JWK thumbprint, so the id is
-/// derived from the key and can be recomputed by anyone holding the JWKS.
-pub fn generate(alg: SigningAlg, state: KeyState, now: Timestamp) -> anyhow::Result<StoredKey> {
+/// A fresh `alg` key of the server `server_id` in `state`; its `kid` is its RFC 7638 JWK
+/// thumbprint, so the id is derived from the key and can be recomputed by anyone holding the
+/// JWKS.
+pub fn generate(
+    server_id: &str,
+    alg: SigningAlg,
+    state: KeyState,
+    now: Timestamp,
+) -> anyhow::Result<StoredKey> {
     let (pair, private_der) = Pair::generate(alg)?;
     Ok(StoredKey {
         kid: pair.public()?.thumbprint(),
+        server_id: server_id.to_owned(),
         alg,
         private_der,
         state,
@@ -446,7 +493,7 @@ mod tests {
         let now = Timestamp::from_unix(0);
         let stored: Vec<_> = held(access)
             .into_iter()
-            .map(|alg| generate(alg, KeyState::Current, now).unwrap())
+            .map(|alg| generate("", alg, KeyState::Current, now).unwrap())
             .collect();
         (KeySet::from_stored(&stored, access).unwrap(), stored)
     }
@@ -489,19 +536,61 @@ mod tests {
     }
 
     #[test]
-    fn a_set_needs_a_current_key_for_each_purpose() {
+    fn the_access_key_signs_id_tokens_until_an_rs256_key_is_current() {
         let now = Timestamp::from_unix(0);
-        let es = generate(SigningAlg::Es256, KeyState::Current, now).unwrap();
-        let refused = KeySet::from_stored(std::slice::from_ref(&es), SigningAlg::Es256);
+        let es = generate("", SigningAlg::Es256, KeyState::Current, now).unwrap();
+        let next = generate("", SigningAlg::Rs256, KeyState::Next, now).unwrap();
+        let set = KeySet::from_stored(&[es.clone(), next.clone()], SigningAlg::Es256).unwrap();
+        let claims = serde_json::json!({"sub": "x", "exp": 4_000_000_000u64});
+        let id = set.sign_id_token(&claims).unwrap();
+        let header = jsonwebtoken::decode_header(&id).unwrap();
+        assert_eq!(header.alg, Algorithm::ES256);
+        assert_eq!(header.kid.as_deref(), Some(es.kid.as_str()));
+        assert!(verify(&set, &id).is_ok());
+        // Without a current key for the access tokens, there is no set.
+        let refused = KeySet::from_stored(&[next], SigningAlg::Es256);
         assert!(
             refused
                 .err()
                 .unwrap()
                 .to_string()
-                .contains("no current RS256")
+                .contains("no current ES256")
         );
-        let next = generate(SigningAlg::Rs256, KeyState::Next, now).unwrap();
-        assert!(KeySet::from_stored(&[es, next], SigningAlg::Es256).is_err());
+    }
+
+    /// Keys stored before this server generated them with aws-lc-rs (the p256 crate's PKCS#8)
+    /// load, and keep their `kid` and public key.
+    #[test]
+    fn keys_of_the_previous_format_load_with_the_same_kid() {
+        use p256::elliptic_curve::sec1::ToEncodedPoint;
+        use p256::pkcs8::EncodePrivateKey;
+        let secret = p256::SecretKey::random(&mut p256::elliptic_curve::rand_core::OsRng);
+        let point = secret.public_key().to_encoded_point(false);
+        let (x, y) = (
+            URL_SAFE_NO_PAD.encode(point.x().unwrap()),
+            URL_SAFE_NO_PAD.encode(point.y().unwrap()),
+        );
+        let old_kid = PublicKey::Ec {
+            crv: "P-256",
+            x: x.clone(),
+            y: y.clone(),
+        }
+        .thumbprint();
+        let now = Timestamp::from_unix(0);
+        let mut stored = generate("", SigningAlg::Es256, KeyState::Current, now).unwrap();
+        stored.kid = old_kid.clone();
+        stored.private_der = secret.to_pkcs8_der().unwrap().as_bytes().to_vec();
+        let set = KeySet::from_stored(&[stored], SigningAlg::Es256).unwrap();
+        let jwk = &set.jwks().keys[0];
+        assert_eq!(
+            (jwk.x.as_deref(), jwk.y.as_deref()),
+            (Some(x.as_str()), Some(y.as_str()))
+        );
+        assert_eq!(set.signing_kid(), old_kid);
+        let token = set
+            .sign(&serde_json::json!({"exp": 4_000_000_000u64}), None)
+            .unwrap();
+        assert!(verify(&set, &token).is_ok());
     }
 
     #[test]
@@ -567,7 +656,7 @@ mod tests {
         );
         let now = Timestamp::from_unix(0);
         for alg in SigningAlg::ALL {
-            let key = generate(alg, KeyState::Next, now).unwrap();
+            let key = generate("", alg, KeyState::Next, now).unwrap();
             let public = Pair::parse(alg, &key.private_der)
                 .unwrap()
                 .public()

@@ -28,12 +28,12 @@ use std::time::Duration;
 
 use shared::admin::{KeyState, SigningAlg};
 
-use super::{KeyRing, KeySet, generate, held};
+use super::{KeyRing, KeySet, Owner, generate};
 use crate::access_token::LEEWAY_SECS;
 use crate::clock::Timestamp;
 use crate::config::Config;
 use crate::events::{Event, EventKind};
-use crate::storage::{self, Db, StoredKey};
+use crate::storage::{self, Db, Rotation, StoredKey};
 
 /// The longest access-token lifetime the configuration and the client table allow.
 const MAX_ACCESS_TOKEN_TTL: i64 = 86_400;
@@ -79,13 +79,14 @@ pub fn reload_interval(config: &Config) -> Duration {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
     CreateNext(SigningAlg),
+    /// Promotes the next key of an algorithm that has no current key (one added to an owner that
+    /// already had keys, see [`prepare`]), once it has been published long enough.
+    Activate(String),
     Rotate {
         alg: SigningAlg,
         current: String,
         next: String,
     },
-    /// A current or next key of an algorithm no longer signed with.
-    Retire(String),
     Remove(String),
 }
 
@@ -95,16 +96,12 @@ fn pair_of(keys: &[StoredKey], alg: SigningAlg) -> (Option<&StoredKey>, Option<&
     (find(KeyState::Current), find(KeyState::Next))
 }
 
-/// What the schedule asks for at `now`, for a server signing with `algs`.
+/// What the schedule asks for at `now`, for an owner signing with `algs`. Keys of another
+/// algorithm are left as they are, but retired ones are removed in time all the same.
 pub fn plan(keys: &[StoredKey], algs: &[SigningAlg], now: Timestamp, policy: &Policy) -> Vec<Step> {
     let mut steps = Vec::new();
     for &alg in algs {
         plan_alg(keys, alg, now, policy, &mut steps);
-    }
-    for key in keys.iter().filter(|k| !algs.contains(&k.alg)) {
-        if matches!(key.state, KeyState::Current | KeyState::Next) {
-            steps.push(Step::Retire(key.kid.clone()));
-        }
     }
     for key in keys.iter().filter(|k| k.state == KeyState::Retired) {
         if key
@@ -145,7 +142,11 @@ fn plan_alg(
                 });
             }
         }
-        (None, Some(_)) => {}
+        (None, Some(next)) => {
+            if published_long_enough(next, now, policy) {
+                steps.push(Step::Activate(next.kid.clone()));
+            }
+        }
     }
 }
 
@@ -153,34 +154,68 @@ fn published_long_enough(next: &StoredKey, now: Timestamp, policy: &Policy) -> b
     next.created_at.plus_secs(policy.publish_for) <= now
 }
 
-/// Carries out `steps`; returns the events to log. A step that another instance has already
-/// taken is skipped.
-pub async fn apply(db: &Db, steps: &[Step], now: Timestamp) -> anyhow::Result<Vec<Event>> {
+/// A fresh key of `owner`, generated off the async threads (an RSA key takes 50 to 100 ms).
+async fn fresh(
+    owner: &Owner,
+    alg: SigningAlg,
+    state: KeyState,
+    now: Timestamp,
+) -> anyhow::Result<StoredKey> {
+    let server_id = owner.server_id.clone();
+    tokio::task::spawn_blocking(move || generate(&server_id, alg, state, now)).await?
+}
+
+/// Carries out `steps` on `owner`'s keys; returns the events to log. The rotations happen
+/// together, in one transaction, and only if every key is still in the state the plan saw;
+/// any step another instance has already taken is skipped.
+pub async fn apply(
+    db: &Db,
+    owner: &Owner,
+    steps: &[Step],
+    now: Timestamp,
+) -> anyhow::Result<Vec<Event>> {
     let mut events = Vec::new();
+    let mut rotations = Vec::new();
+    for step in steps {
+        if let Step::Rotate { alg, current, next } = step {
+            rotations.push((
+                current,
+                next,
+                fresh(owner, *alg, KeyState::Next, now).await?,
+            ));
+        }
+    }
+    if !rotations.is_empty() {
+        let batch: Vec<_> = rotations
+            .iter()
+            .map(|(current, next, new_next)| Rotation {
+                current,
+                next,
+                new_next,
+            })
+            .collect();
+        if db.rotate_signing_keys(&batch, now).await? {
+            for (current, next, new_next) in rotations {
+                events.push(Event::new(EventKind::KeyRetired).detail(current.clone()));
+                events.push(Event::new(EventKind::KeyActivated).detail(next.clone()));
+                events.push(Event::new(EventKind::KeyCreated).detail(new_next.kid));
+            }
+        }
+    }
     for step in steps {
         match step {
             Step::CreateNext(alg) => {
-                let key = generate(*alg, KeyState::Next, now)?;
+                let key = fresh(owner, *alg, KeyState::Next, now).await?;
                 if db.insert_signing_key(&key).await? {
                     events.push(Event::new(EventKind::KeyCreated).detail(key.kid));
                 }
             }
-            Step::Rotate { alg, current, next } => {
-                let new_next = generate(*alg, KeyState::Next, now)?;
-                if db
-                    .rotate_signing_keys(current, next, &new_next, now)
-                    .await?
-                {
-                    events.push(Event::new(EventKind::KeyRetired).detail(current.clone()));
-                    events.push(Event::new(EventKind::KeyActivated).detail(next.clone()));
-                    events.push(Event::new(EventKind::KeyCreated).detail(new_next.kid));
+            Step::Activate(kid) => {
+                if db.activate_signing_key(kid, now).await? {
+                    events.push(Event::new(EventKind::KeyActivated).detail(kid.clone()));
                 }
             }
-            Step::Retire(kid) => {
-                if db.retire_signing_key(kid, now).await? {
-                    events.push(Event::new(EventKind::KeyRetired).detail(kid.clone()));
-                }
-            }
+            Step::Rotate { .. } => {}
             Step::Remove(kid) => {
                 if db.remove_retired_key(kid).await? {
                     events.push(Event::new(EventKind::KeyRemoved).detail(kid.clone()));
@@ -188,36 +223,41 @@ pub async fn apply(db: &Db, steps: &[Step], now: Timestamp) -> anyhow::Result<Ve
             }
         }
     }
-    Ok(events)
+    Ok(events.into_iter().map(|e| owner.label(e)).collect())
 }
 
-/// At start-up: a first `current` key for each algorithm that has none (nothing can have
-/// cached a JWKS with a key of it, so it may sign at once), then whatever the schedule asks for.
+/// At start-up (and when a server is created): for an owner with no keys at all, a first
+/// `current` key of each algorithm (nothing can have cached a JWKS of it, so they may sign at
+/// once); then whatever the schedule asks for. An owner that already has keys and lacks an
+/// algorithm (a database from before ID tokens were RS256) gets a next key of it, published a
+/// JWKS lifetime before it signs like any other; until then the access-token key signs its ID
+/// tokens too.
 pub async fn prepare(
     db: &Db,
     config: &Config,
+    owner: &Owner,
     now: Timestamp,
 ) -> anyhow::Result<(KeyRing, Vec<Event>)> {
     let mut events = Vec::new();
-    let mut keys = db.signing_keys().await?;
+    let mut keys = db.signing_keys(&owner.server_id).await?;
     let mut created = false;
-    for alg in held(config.signing_alg) {
-        if pair_of(&keys, alg).0.is_none() {
-            let key = generate(alg, KeyState::Current, now)?;
+    for alg in owner.algs() {
+        if keys.is_empty() || (alg == owner.access_alg && pair_of(&keys, alg).0.is_none()) {
+            let key = fresh(owner, alg, KeyState::Current, now).await?;
             if db.insert_signing_key(&key).await? {
-                events.push(Event::new(EventKind::KeyCreated).detail(key.kid.clone()));
-                events.push(Event::new(EventKind::KeyActivated).detail(key.kid));
+                events.push(owner.label(Event::new(EventKind::KeyCreated).detail(key.kid.clone())));
+                events.push(owner.label(Event::new(EventKind::KeyActivated).detail(key.kid)));
             }
             created = true;
         }
     }
     if created {
         // Another instance may have stored its own first key instead.
-        keys = db.signing_keys().await?;
+        keys = db.signing_keys(&owner.server_id).await?;
     }
-    let (round, keys) = scheduled_round(db, config, keys, now).await;
+    let (round, keys) = scheduled_round(db, config, owner, keys, now).await;
     events.extend(round?);
-    let ring = KeyRing::new(KeySet::from_stored(&keys?, config.signing_alg)?);
+    let ring = KeyRing::new(KeySet::from_stored(&keys?, owner.access_alg)?);
     Ok((ring, events))
 }
 
@@ -226,15 +266,17 @@ pub async fn prepare(
 async fn scheduled_round(
     db: &Db,
     config: &Config,
+    owner: &Owner,
     keys: Vec<StoredKey>,
     now: Timestamp,
 ) -> (anyhow::Result<Vec<Event>>, anyhow::Result<Vec<StoredKey>>) {
-    let steps = plan(&keys, &held(config.signing_alg), now, &Policy::new(config));
+    let steps = plan(&keys, &owner.algs(), now, &Policy::new(config));
     if steps.is_empty() {
         return (Ok(Vec::new()), Ok(keys));
     }
-    let round = apply(db, &steps, now).await;
-    (round, db.signing_keys().await.map_err(Into::into))
+    let round = apply(db, owner, &steps, now).await;
+    let keys = db.signing_keys(&owner.server_id).await;
+    (round, keys.map_err(Into::into))
 }
 
 /// One round of the schedule, then a reload of the keys in use if the stored ones changed
@@ -243,39 +285,55 @@ async fn scheduled_round(
 pub async fn maintain(
     db: &Db,
     config: &Config,
+    owner: &Owner,
     ring: &KeyRing,
     now: Timestamp,
 ) -> anyhow::Result<Vec<Event>> {
-    let (round, keys) = scheduled_round(db, config, db.signing_keys().await?, now).await;
+    let stored = db.signing_keys(&owner.server_id).await?;
+    let (round, keys) = scheduled_round(db, config, owner, stored, now).await;
     if ring.refresh(&keys?)? {
-        tracing::info!(kid = %ring.get().signing_kid(), "signing keys reloaded");
+        tracing::info!(server = %owner.server_id, kid = %ring.get().signing_kid(), "signing keys reloaded");
     }
     round
 }
 
-/// `backend keys rotate`: promotes the next key of every algorithm the server signs with, all
-/// or none. Refused while a next key has been published for less than the JWKS cache lifetime
+/// `backend keys rotate`: promotes the next key of every algorithm `owner` signs with, all or
+/// none. Refused while a next key has been published for less than the JWKS cache lifetime
 /// plus one reload (resource servers might not know it yet) unless `force`. It reads the same
 /// configuration as the server (flags, environment, `.env`), so run it with the server's
 /// settings.
 pub async fn rotate_now(
     db: &Db,
     config: &Config,
+    owner: &Owner,
     force: bool,
     now: Timestamp,
 ) -> Result<Vec<Event>, RotateError> {
-    let keys = db.signing_keys().await?;
+    let keys = db.signing_keys(&owner.server_id).await?;
     let policy = Policy::new(config);
-    let mut rotations = Vec::new();
+    let mut steps = Vec::new();
     let mut missing = Vec::new();
-    for alg in held(config.signing_alg) {
+    let mut waiting = Vec::new();
+    for alg in owner.algs() {
         match pair_of(&keys, alg) {
-            (Some(current), Some(next)) => rotations.push((alg, current, next)),
-            _ => missing.push(Step::CreateNext(alg)),
+            (current, Some(next)) => {
+                if !published_long_enough(next, now, &policy) {
+                    waiting.push((alg, next));
+                }
+                steps.push(match current {
+                    Some(current) => Step::Rotate {
+                        alg,
+                        current: current.kid.clone(),
+                        next: next.kid.clone(),
+                    },
+                    None => Step::Activate(next.kid.clone()),
+                });
+            }
+            (_, None) => missing.push(Step::CreateNext(alg)),
         }
     }
     if !missing.is_empty() {
-        let created: Vec<_> = apply(db, &missing, now)
+        let created: Vec<_> = apply(db, owner, &missing, now)
             .await?
             .into_iter()
             .map(|event| event.into_row(now))
@@ -295,11 +353,7 @@ pub async fn rotate_now(
             policy.publish_for
         )));
     }
-    if !force
-        && let Some((alg, _, next)) = rotations
-            .iter()
-            .find(|(_, _, next)| !published_long_enough(next, now, &policy))
-    {
+    if !force && let Some((alg, next)) = waiting.first() {
         let wait = next
             .created_at
             .plus_secs(policy.publish_for)
@@ -316,15 +370,9 @@ pub async fn rotate_now(
             policy.publish_for - policy.jwks_max_age
         )));
     }
-    let steps: Vec<_> = rotations
-        .into_iter()
-        .map(|(alg, current, next)| Step::Rotate {
-            alg,
-            current: current.kid.clone(),
-            next: next.kid.clone(),
-        })
-        .collect();
-    apply(db, &steps, now).await.map_err(RotateError::Failed)
+    apply(db, owner, &steps, now)
+        .await
+        .map_err(RotateError::Failed)
 }
 
 /// Why [`rotate_now`] did not rotate.
@@ -376,6 +424,7 @@ mod tests {
     ) -> StoredKey {
         StoredKey {
             kid: kid.into(),
+            server_id: String::new(),
             alg,
             private_der: Vec::new(),
             state,
@@ -480,12 +529,28 @@ mod tests {
     }
 
     #[test]
-    fn keys_of_an_algorithm_no_longer_used_are_retired_then_removed() {
+    fn an_algorithm_added_later_signs_once_its_key_is_known_to_caches() {
         let keys = [
-            alg_key(SigningAlg::Es256, "a", KeyState::Current, 0, Some(0), None),
-            alg_key(SigningAlg::Es256, "b", KeyState::Next, 0, None, None),
-            alg_key(SigningAlg::Rs256, "r1", KeyState::Current, 0, Some(0), None),
-            alg_key(SigningAlg::Rs256, "r2", KeyState::Next, 0, None, None),
+            alg_key(
+                SigningAlg::Es256,
+                "a",
+                KeyState::Current,
+                900,
+                Some(900),
+                None,
+            ),
+            alg_key(SigningAlg::Es256, "b", KeyState::Next, 900, None, None),
+            alg_key(SigningAlg::Rs256, "r", KeyState::Next, 1000, None, None),
+        ];
+        let both = &[SigningAlg::Es256, SigningAlg::Rs256];
+        assert_eq!(plan(&keys, both, at(1109), &POLICY), []);
+        assert_eq!(
+            plan(&keys, both, at(1110), &POLICY),
+            [Step::Activate("r".into())]
+        );
+        // Another algorithm's keys are left alone, its retired ones removed in time.
+        let other = [
+            alg_key(SigningAlg::EdDsa, "e", KeyState::Current, 0, Some(0), None),
             alg_key(
                 SigningAlg::EdDsa,
                 "old",
@@ -496,16 +561,8 @@ mod tests {
             ),
         ];
         assert_eq!(
-            plan(&keys, &[SigningAlg::Rs256], at(100), &POLICY),
-            [Step::Retire("a".into()), Step::Retire("b".into())]
-        );
-        assert_eq!(
-            plan(&keys, &[SigningAlg::Rs256], at(510), &POLICY),
-            [
-                Step::Retire("a".into()),
-                Step::Retire("b".into()),
-                Step::Remove("old".into())
-            ]
+            plan(&other, &[], at(510), &POLICY),
+            [Step::Remove("old".into())]
         );
     }
 }

@@ -1,14 +1,19 @@
 //! Authorization server metadata (RFC 8414) and the JWK Set it points to.
 
+use std::sync::Arc;
+
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use shared::oauth::{GrantType, ServerMetadata};
 
 use super::client_auth::SUPPORTED_METHODS;
 use super::error::OAuthError;
-use crate::keys::ID_TOKEN_ALG;
+use super::token::USER_ONLY;
+use crate::config::Config;
+use crate::keys::{ID_TOKEN_ALG, ROOT_ACCESS_ALG};
+use crate::servers::AuthServer;
 use crate::state::AppState;
 
 /// Metadata changes only with configuration, so clients may cache it briefly.
@@ -18,11 +23,63 @@ const CACHE: &str = "public, max-age=300";
     responses((status = 200, description = "Authorization server metadata (RFC 8414; the same document at /.well-known/openid-configuration)", body = shared::oauth::ServerMetadata)))]
 pub async fn metadata(State(state): State<AppState>) -> Result<impl IntoResponse, OAuthError> {
     let scopes_supported = state.db.scope_names().await?;
-    let c = &state.config;
-    let strings = |values: &[&str]| values.iter().map(|v| (*v).to_owned()).collect::<Vec<_>>();
-    let body = ServerMetadata {
+    Ok(cached(root_document(&state.config, scopes_supported)))
+}
+
+/// An authorization server's metadata (RFC 8414), at `{issuer}/.well-known/oauth-authorization-server`
+/// (Okta's place) and at `/.well-known/oauth-authorization-server/oauth2/{id}` (RFC 8414 §3.1's).
+#[utoipa::path(get, path = "/oauth2/{server}/.well-known/oauth-authorization-server", tag = "Authorization servers",
+    params(("server" = String, Path, description = "The authorization server's id")),
+    responses(
+        (status = 200, description = "Its metadata (RFC 8414): client credentials, introspection, revocation and its keys", body = shared::oauth::ServerMetadata),
+        (status = 404, description = "No authorization server has this id", body = shared::oauth::ErrorResponse),
+    ))]
+pub async fn server_metadata(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, OAuthError> {
+    let server = known_server(&state, &id)?;
+    // What a client acting for itself can be granted (see `token::client_credentials`).
+    let scopes_supported = state
+        .db
+        .scope_names()
+        .await?
+        .into_iter()
+        .filter(|s| !USER_ONLY.contains(&s.as_str()))
+        .collect();
+    Ok(cached(server_document(&server, scopes_supported)))
+}
+
+/// The same document where RFC 8414 §3.1 puts it: the well-known part before the issuer's path.
+#[utoipa::path(get, path = "/.well-known/oauth-authorization-server/oauth2/{server}", tag = "Authorization servers",
+    params(("server" = String, Path, description = "The authorization server's id")),
+    responses(
+        (status = 200, description = "Its metadata (RFC 8414 §3.1)", body = shared::oauth::ServerMetadata),
+        (status = 404, description = "No authorization server has this id", body = shared::oauth::ErrorResponse),
+    ))]
+pub async fn server_metadata_rfc8414(
+    state: State<AppState>,
+    id: Path<String>,
+) -> Result<impl IntoResponse, OAuthError> {
+    server_metadata(state, id).await
+}
+
+fn cached(body: ServerMetadata) -> impl IntoResponse {
+    (
+        [(header::CACHE_CONTROL, HeaderValue::from_static(CACHE))],
+        Json(body),
+    )
+}
+
+fn strings(values: &[&str]) -> Vec<String> {
+    values.iter().map(|v| (*v).to_owned()).collect()
+}
+
+/// The root issuer's metadata: every grant, the authorization endpoint and OpenID Connect.
+fn root_document(c: &Config, scopes_supported: Vec<String>) -> ServerMetadata {
+    ServerMetadata {
         issuer: c.issuer_str().to_owned(),
-        authorization_endpoint: c.endpoint("/authorize"),
+        authorization_endpoint: Some(c.endpoint("/authorize")),
         token_endpoint: c.endpoint("/token"),
         jwks_uri: c.endpoint("/jwks.json"),
         userinfo_endpoint: Some(c.endpoint("/userinfo")),
@@ -38,9 +95,13 @@ pub async fn metadata(State(state): State<AppState>) -> Result<impl IntoResponse
         token_endpoint_auth_methods_supported: strings(&SUPPORTED_METHODS),
         authorization_response_iss_parameter_supported: true,
         subject_types_supported: strings(&["public"]),
-        // ID tokens are RS256 only (the OpenID Connect default); access tokens are in
-        // the JWKS's keys' `alg`, which RFC 8414 has no metadata field for.
-        id_token_signing_alg_values_supported: strings(&[ID_TOKEN_ALG.as_str()]),
+        // ID tokens are RS256 (the OpenID Connect default), and ES256 only on a database from
+        // before that, until its first RS256 key is known to caches (see `keys::rotation`).
+        // Access tokens are in the JWKS's keys' `alg`, which RFC 8414 has no field for.
+        id_token_signing_alg_values_supported: strings(&[
+            ID_TOKEN_ALG.as_str(),
+            ROOT_ACCESS_ALG.as_str(),
+        ]),
         claims_supported: strings(&[
             "iss",
             "sub",
@@ -58,11 +119,42 @@ pub async fn metadata(State(state): State<AppState>) -> Result<impl IntoResponse
         request_parameter_supported: false,
         request_uri_parameter_supported: false,
         claims_parameter_supported: false,
-    };
-    Ok((
-        [(header::CACHE_CONTROL, HeaderValue::from_static(CACHE))],
-        Json(body),
-    ))
+    }
+}
+
+/// A custom server's metadata, endpoints in Okta's layout (`{issuer}/v1/...`). It issues access
+/// tokens with client credentials only, so it has no authorization endpoint (RFC 8414 §2) and
+/// no response type.
+fn server_document(server: &AuthServer, scopes_supported: Vec<String>) -> ServerMetadata {
+    ServerMetadata {
+        issuer: server.issuer.clone(),
+        authorization_endpoint: None,
+        token_endpoint: server.endpoint("/token"),
+        jwks_uri: server.endpoint("/keys"),
+        userinfo_endpoint: None,
+        revocation_endpoint: Some(server.endpoint("/revoke")),
+        revocation_endpoint_auth_methods_supported: strings(&SUPPORTED_METHODS[..2]),
+        introspection_endpoint: Some(server.endpoint("/introspect")),
+        introspection_endpoint_auth_methods_supported: strings(&SUPPORTED_METHODS[..2]),
+        scopes_supported,
+        response_types_supported: Vec::new(),
+        response_modes_supported: Vec::new(),
+        grant_types_supported: strings(&[GrantType::ClientCredentials.as_str()]),
+        code_challenge_methods_supported: Vec::new(),
+        token_endpoint_auth_methods_supported: strings(&SUPPORTED_METHODS[..2]),
+        authorization_response_iss_parameter_supported: false,
+        subject_types_supported: Vec::new(),
+        id_token_signing_alg_values_supported: Vec::new(),
+        claims_supported: Vec::new(),
+        request_parameter_supported: false,
+        request_uri_parameter_supported: false,
+        claims_parameter_supported: false,
+    }
+}
+
+/// The authorization server `id`, or 404.
+pub fn known_server(state: &AppState, id: &str) -> Result<Arc<AuthServer>, OAuthError> {
+    state.servers.get(id).ok_or_else(OAuthError::unknown_server)
 }
 
 /// The JWKS may be cached exactly as long as the rotation schedule allows: a key is published
@@ -70,12 +162,31 @@ pub async fn metadata(State(state): State<AppState>) -> Result<impl IntoResponse
 #[utoipa::path(get, path = "/jwks.json", tag = "OAuth",
     responses((status = 200, description = "The public signing keys (RFC 7517), cacheable as `Cache-Control` says", body = crate::keys::Jwks)))]
 pub async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
+    jwks_of(&state, &state.root)
+}
+
+/// An authorization server's keys, with the same caching rule.
+#[utoipa::path(get, path = "/oauth2/{server}/v1/keys", tag = "Authorization servers",
+    params(("server" = String, Path, description = "The authorization server's id")),
+    responses(
+        (status = 200, description = "Its public signing keys (RFC 7517), cacheable as `Cache-Control` says", body = crate::keys::Jwks),
+        (status = 404, description = "No authorization server has this id", body = shared::oauth::ErrorResponse),
+    ))]
+pub async fn server_jwks(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, OAuthError> {
+    let server = known_server(&state, &id)?;
+    Ok(jwks_of(&state, &server))
+}
+
+fn jwks_of(state: &AppState, server: &AuthServer) -> impl IntoResponse + use<> {
     let cache = format!("public, max-age={}", state.config.jwks_max_age);
     (
         [(
             header::CACHE_CONTROL,
             HeaderValue::from_str(&cache).unwrap_or(HeaderValue::from_static(CACHE)),
         )],
-        Json(state.keys.get().jwks().clone()),
+        Json(server.keys.get().jwks().clone()),
     )
 }

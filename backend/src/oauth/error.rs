@@ -65,6 +65,16 @@ impl OAuthError {
         }
     }
 
+    /// 404: the path names an authorization server that does not exist (the id is not echoed).
+    pub fn unknown_server() -> Self {
+        Self {
+            status: Some(StatusCode::NOT_FOUND),
+            ..Self::invalid_request(
+                "there is no authorization server with this id; GET /admin/servers lists them",
+            )
+        }
+    }
+
     pub fn invalid_request(description: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidRequest, description)
     }

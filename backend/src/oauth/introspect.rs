@@ -3,18 +3,20 @@
 use std::net::IpAddr;
 
 use axum::Json;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::client_auth::{self, AuthMethod};
+use super::discovery::known_server;
 use super::error::{OAuthError, no_store};
 use super::params::{FormBody, Params};
 use crate::access_token::MAX_TOKEN_LEN;
 use crate::client_addr::ClientAddr;
 use crate::clock::Timestamp;
 use crate::crypto;
+use crate::servers::AuthServer;
 use crate::state::AppState;
 use crate::storage::Client;
 
@@ -34,7 +36,8 @@ pub async fn introspect(
     headers: HeaderMap,
     body: FormBody,
 ) -> Response {
-    match handle(&state, address, &headers, query.as_deref(), &body).await {
+    let root = state.root.clone();
+    match handle(&state, &root, address, &headers, query.as_deref(), &body).await {
         Ok(answer) => (no_store(), Json(answer)).into_response(),
         Err(error) => error.into_response(),
     }
@@ -42,6 +45,7 @@ pub async fn introspect(
 
 async fn handle(
     state: &AppState,
+    server: &AuthServer,
     address: IpAddr,
     headers: &HeaderMap,
     query: Option<&str>,
@@ -59,7 +63,37 @@ async fn handle(
     let token = params
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("missing token (the token to introspect)"))?;
-    describe(state, &client, token, state.clock.now()).await
+    describe(state, server, &client, token, state.clock.now()).await
+}
+
+/// An authorization server's introspection endpoint: its own access tokens only.
+#[utoipa::path(post, path = "/oauth2/{server}/v1/introspect", tag = "Authorization servers",
+    security(("clientBasic" = [])),
+    params(("server" = String, Path, description = "The authorization server's id")),
+    request_body(content = crate::openapi::TokenHintForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "RFC 7662 §2.2: the claims of an active access token of this server, or only `active: false` (a token of another server or of the root issuer included)", body = crate::openapi::Introspection),
+        (status = 400, description = "`invalid_request`", body = shared::oauth::ErrorResponse),
+        (status = 401, response = crate::openapi::InvalidClient),
+        (status = 404, description = "No authorization server has this id", body = shared::oauth::ErrorResponse),
+        (status = 429, response = crate::openapi::Throttled),
+    ))]
+pub async fn server_introspect(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ClientAddr(address): ClientAddr,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: FormBody,
+) -> Response {
+    let outcome = match known_server(&state, &id) {
+        Ok(server) => handle(&state, &server, address, &headers, query.as_deref(), &body).await,
+        Err(error) => Err(error),
+    };
+    match outcome {
+        Ok(answer) => (no_store(), Json(answer)).into_response(),
+        Err(error) => error.into_response(),
+    }
 }
 
 /// What `client` may learn about `token` at `now` (RFC 7662 §2.2): its claims if it is an
@@ -68,12 +102,13 @@ async fn handle(
 /// unknown, another audience).
 pub async fn describe(
     state: &AppState,
+    server: &AuthServer,
     client: &Client,
     token: &str,
     now: Timestamp,
 ) -> Result<Value, OAuthError> {
     // A revoked access token falls through: no refresh token has its hash, so it is inactive.
-    if let Ok(claims) = state.tokens.verify_live(&state.db, token, now).await? {
+    if let Ok(claims) = server.tokens.verify_live(&state.db, token, now).await? {
         return Ok(json!({
             "active": true,
             "scope": claims.scope,
@@ -88,8 +123,10 @@ pub async fn describe(
         }));
     }
     // A refresh token is only ever shown to the client that holds it: a resource server has no
-    // business with refresh tokens, and another client must not learn that one is live.
-    if token.len() <= MAX_TOKEN_LEN
+    // business with refresh tokens, and another client must not learn that one is live. Only
+    // the root issuer issues refresh tokens.
+    if server.id().is_none()
+        && token.len() <= MAX_TOKEN_LEN
         && let Some(refresh) = state.db.refresh_token(&crypto::sha256_hex(token)).await?
     {
         let live = refresh.used_at.is_none()
@@ -102,7 +139,7 @@ pub async fn describe(
                 "scope": refresh.scope,
                 "client_id": refresh.client_id,
                 "sub": refresh.user_id,
-                "iss": state.tokens.issuer(),
+                "iss": server.tokens.issuer(),
                 "exp": refresh.expires_at.unix(),
                 "iat": refresh.created_at.unix(),
                 "token_type": "refresh_token",
@@ -126,11 +163,13 @@ mod tests {
         let now = state.clock.now();
         let issued = testing::service_token(&state, 60);
         let token = &issued.response.access_token;
-        let active = describe(&state, &service, token, now).await.unwrap();
+        let active = describe(&state, &state.root, &service, token, now)
+            .await
+            .unwrap();
         assert_eq!(active["active"], true);
         assert_eq!(active["exp"], now.unix() + 60);
         state.clock.advance(Duration::from_secs(60 + 31));
-        let later = describe(&state, &service, token, state.clock.now())
+        let later = describe(&state, &state.root, &service, token, state.clock.now())
             .await
             .unwrap();
         assert_eq!(later, json!({ "active": false }));

@@ -60,6 +60,29 @@ pub fn api_router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
 
+/// The custom authorization servers' endpoints, in Okta's layout under their issuer
+/// `/oauth2/{id}` (browsers may call them with fetch: CORS applies as to [`api_router`]).
+pub fn servers_router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/oauth2/{server}/.well-known/oauth-authorization-server",
+            get(discovery::server_metadata),
+        )
+        // RFC 8414 §3.1: the well-known part inserted before the issuer's path.
+        .route(
+            "/.well-known/oauth-authorization-server/oauth2/{server}",
+            get(discovery::server_metadata_rfc8414),
+        )
+        .route("/oauth2/{server}/v1/keys", get(discovery::server_jwks))
+        .route("/oauth2/{server}/v1/token", post(token::server_token))
+        .route("/oauth2/{server}/v1/revoke", post(revoke::server_revoke))
+        .route(
+            "/oauth2/{server}/v1/introspect",
+            post(introspect::server_introspect),
+        )
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+}
+
 /// Endpoints the browser navigates to (pages, not fetch): no CORS.
 pub fn page_router() -> Router<AppState> {
     Router::new()

@@ -2,11 +2,12 @@
 
 use std::net::IpAddr;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::client_auth;
+use super::discovery::known_server;
 use super::error::{OAuthError, no_store};
 use super::params::{FormBody, Params};
 use crate::access_token::LEEWAY_SECS;
@@ -14,6 +15,7 @@ use crate::client_addr::ClientAddr;
 use crate::clock::Timestamp;
 use crate::crypto;
 use crate::events::{Event, EventKind};
+use crate::servers::AuthServer;
 use crate::state::AppState;
 use crate::storage::Client;
 
@@ -44,7 +46,8 @@ pub async fn revoke(
     headers: HeaderMap,
     body: FormBody,
 ) -> Response {
-    match handle(&state, address, &headers, query.as_deref(), &body).await {
+    let root = state.root.clone();
+    match handle(&state, &root, address, &headers, query.as_deref(), &body).await {
         Ok(_) => (StatusCode::OK, no_store()).into_response(),
         Err(error) => error.into_response(),
     }
@@ -52,6 +55,7 @@ pub async fn revoke(
 
 async fn handle(
     state: &AppState,
+    server: &AuthServer,
     address: IpAddr,
     headers: &HeaderMap,
     query: Option<&str>,
@@ -62,7 +66,37 @@ async fn handle(
     let token = params
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("missing token (the token to revoke)"))?;
-    revoke_token(state, &client, token, address, state.clock.now()).await
+    revoke_token(state, server, &client, token, address, state.clock.now()).await
+}
+
+/// An authorization server's revocation endpoint: its own access tokens.
+#[utoipa::path(post, path = "/oauth2/{server}/v1/revoke", tag = "Authorization servers",
+    security(("clientBasic" = [])),
+    params(("server" = String, Path, description = "The authorization server's id")),
+    request_body(content = crate::openapi::TokenHintForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Revoked, or unknown (RFC 7009 §2.2: the same answer)"),
+        (status = 400, description = "`invalid_request`", body = shared::oauth::ErrorResponse),
+        (status = 401, response = crate::openapi::InvalidClient),
+        (status = 404, description = "No authorization server has this id", body = shared::oauth::ErrorResponse),
+        (status = 429, response = crate::openapi::Throttled),
+    ))]
+pub async fn server_revoke(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ClientAddr(address): ClientAddr,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: FormBody,
+) -> Response {
+    let outcome = match known_server(&state, &id) {
+        Ok(server) => handle(&state, &server, address, &headers, query.as_deref(), &body).await,
+        Err(error) => Err(error),
+    };
+    match outcome {
+        Ok(_) => (StatusCode::OK, no_store()).into_response(),
+        Err(error) => error.into_response(),
+    }
 }
 
 /// Revokes `token` on behalf of `client`, at `now`. RFC 7009 §2.1: `token_type_hint` only
@@ -71,12 +105,16 @@ async fn handle(
 /// untouched.
 pub async fn revoke_token(
     state: &AppState,
+    server: &AuthServer,
     client: &Client,
     token: &str,
     address: IpAddr,
     now: Timestamp,
 ) -> Result<Revoked, OAuthError> {
-    if let Some(refresh) = state.db.refresh_token(&crypto::sha256_hex(token)).await? {
+    // Only the root issuer issues refresh tokens.
+    if server.id().is_none()
+        && let Some(refresh) = state.db.refresh_token(&crypto::sha256_hex(token)).await?
+    {
         if refresh.client_id != client.id {
             return Ok(Revoked::Nothing);
         }
@@ -89,7 +127,7 @@ pub async fn revoke_token(
         record(state, address, &client.id, &refresh.user_id, what).await;
         return Ok(Revoked::Grant(refresh.grant_id));
     }
-    if let Ok(claims) = state.tokens.verify(token, now)
+    if let Ok(claims) = server.tokens.verify(token, now)
         && claims.client_id == client.id
     {
         // Accepted until `exp` plus the leeway: listed until then.
@@ -129,7 +167,9 @@ mod tests {
         let token = &issued.response.access_token;
         let here = testing::HERE;
         assert_eq!(
-            revoke_token(&state, &spa, token, here, now).await.unwrap(),
+            revoke_token(&state, &state.root, &spa, token, here, now)
+                .await
+                .unwrap(),
             Revoked::Nothing
         );
         assert!(
@@ -141,7 +181,7 @@ mod tests {
                 .is_ok()
         );
         assert_eq!(
-            revoke_token(&state, &service, token, here, now)
+            revoke_token(&state, &state.root, &service, token, here, now)
                 .await
                 .unwrap(),
             Revoked::AccessToken(issued.jti.clone())
@@ -155,7 +195,7 @@ mod tests {
             Err("the access token was revoked")
         );
         assert_eq!(
-            revoke_token(&state, &service, "not-a-token", here, now)
+            revoke_token(&state, &state.root, &service, "not-a-token", here, now)
                 .await
                 .unwrap(),
             Revoked::Nothing

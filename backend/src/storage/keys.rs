@@ -7,6 +7,8 @@ use crate::clock::Timestamp;
 pub struct StoredKey {
     /// The RFC 7638 thumbprint of the public key.
     pub kid: String,
+    /// The authorization server whose key it is; `''` for the root issuer's.
+    pub server_id: String,
     #[sqlx(try_from = "String")]
     pub alg: SigningAlg,
     /// PKCS#8; the public key is derived from it.
@@ -24,6 +26,7 @@ impl std::fmt::Debug for StoredKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StoredKey")
             .field("kid", &self.kid)
+            .field("server_id", &self.server_id)
             .field("alg", &self.alg)
             .field("state", &self.state)
             .field("created_at", &self.created_at)
@@ -31,6 +34,14 @@ impl std::fmt::Debug for StoredKey {
             .field("retired_at", &self.retired_at)
             .finish_non_exhaustive()
     }
+}
+
+/// One rotation of an algorithm's keys: `current` retires, `next` signs, `new_next` is
+/// published.
+pub struct Rotation<'a> {
+    pub current: &'a str,
+    pub next: &'a str,
+    pub new_next: &'a StoredKey,
 }
 
 /// The PostgreSQL channel on which a change to the signing keys is announced: a trigger on
@@ -52,39 +63,42 @@ impl KeyChanges {
 }
 
 impl Db {
-    pub async fn signing_keys(&self) -> Result<Vec<StoredKey>> {
+    /// The signing keys of the server `server_id` (`''`: the root issuer).
+    pub async fn signing_keys(&self, server_id: &str) -> Result<Vec<StoredKey>> {
         Ok(dispatch!(self, |pool| sqlx::query_as(
-            "SELECT kid, alg, private_der, state, created_at, activated_at, retired_at
-             FROM signing_keys ORDER BY created_at, kid",
+            "SELECT kid, server_id, alg, private_der, state, created_at, activated_at, retired_at
+             FROM signing_keys WHERE server_id = $1 ORDER BY created_at, kid",
         )
+        .bind(server_id)
         .fetch_all(pool)
         .await)?)
     }
 
-    /// When the oldest current signing key (one per algorithm) started signing (its creation,
-    /// if it has no activation time), if there is one: what the metrics need, without the
-    /// private keys.
+    /// When the root issuer's oldest current signing key (one per algorithm) started signing
+    /// (its creation, if it has no activation time), if there is one: what the metrics need,
+    /// without the private keys.
     pub async fn current_key_since(&self) -> Result<Option<Timestamp>> {
         let (since,): (Option<Timestamp>,) = dispatch!(self, |pool| sqlx::query_as(
             "SELECT MIN(COALESCE(activated_at, created_at)) FROM signing_keys
-             WHERE state = 'current'"
+             WHERE state = 'current' AND server_id = ''"
         )
         .fetch_one(pool)
         .await)?;
         Ok(since)
     }
 
-    /// Stores a new key unless one of its algorithm in the same state already exists (there is
-    /// at most one `current` and one `next` per algorithm, and another instance may have just
-    /// created it); `true` if this one was stored.
+    /// Stores a new key unless one of its server and algorithm in the same state already exists
+    /// (there is at most one `current` and one `next` per server and algorithm, and another
+    /// instance may have just created it); `true` if this one was stored.
     pub async fn insert_signing_key(&self, key: &StoredKey) -> Result<bool> {
         dispatch!(self, |pool| {
             let done = sqlx::query(
-                "INSERT INTO signing_keys (kid, alg, private_der, state, created_at, activated_at,
-                     retired_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                "INSERT INTO signing_keys (kid, server_id, alg, private_der, state, created_at,
+                     activated_at, retired_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
             )
             .bind(&key.kid)
+            .bind(&key.server_id)
             .bind(key.alg.as_str())
             .bind(&key.private_der)
             .bind(key.state.as_str())
@@ -97,68 +111,79 @@ impl Db {
         })
     }
 
-    /// Retires `current`, promotes `next` and stores `new_next`, all at once; `false` (and no
-    /// change) if either key is no longer in the state the caller saw, which means another
-    /// instance or an operator rotated first. The conditional updates are what make rotation
-    /// happen once: on PostgreSQL a second rotation waits for the first one's row locks, then
-    /// finds the states changed.
+    /// For each rotation, retires `current`, promotes `next` and stores `new_next`, all in one
+    /// transaction; `false` (and no change) if any key is no longer in the state the caller saw,
+    /// which means another instance or an operator rotated first. The conditional updates are
+    /// what make rotation happen once: on PostgreSQL a second rotation waits for the first
+    /// one's row locks, then finds the states changed.
     pub async fn rotate_signing_keys(
         &self,
-        current: &str,
-        next: &str,
-        new_next: &StoredKey,
+        rotations: &[Rotation<'_>],
         now: Timestamp,
     ) -> Result<bool> {
         dispatch!(self, |pool| {
             let mut tx = pool.begin().await?;
-            let retired = sqlx::query(
-                "UPDATE signing_keys SET state = 'retired', retired_at = $1
+            for &Rotation {
+                current,
+                next,
+                new_next,
+            } in rotations
+            {
+                let retired = sqlx::query(
+                    "UPDATE signing_keys SET state = 'retired', retired_at = $1
                  WHERE kid = $2 AND state = 'current'",
-            )
-            .bind(now)
-            .bind(current)
-            .execute(&mut *tx)
-            .await?;
-            let promoted = sqlx::query(
-                "UPDATE signing_keys SET state = 'current', activated_at = $1
+                )
+                .bind(now)
+                .bind(current)
+                .execute(&mut *tx)
+                .await?;
+                let promoted = sqlx::query(
+                    "UPDATE signing_keys SET state = 'current', activated_at = $1
                  WHERE kid = $2 AND state = 'next'",
-            )
-            .bind(now)
-            .bind(next)
-            .execute(&mut *tx)
-            .await?;
-            if retired.rows_affected() != 1 || promoted.rows_affected() != 1 {
-                tx.rollback().await?;
-                return Ok(false);
+                )
+                .bind(now)
+                .bind(next)
+                .execute(&mut *tx)
+                .await?;
+                if retired.rows_affected() != 1 || promoted.rows_affected() != 1 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "INSERT INTO signing_keys (kid, server_id, alg, private_der, state, created_at)
+                 VALUES ($1, $2, $3, $4, 'next', $5)",
+                )
+                .bind(&new_next.kid)
+                .bind(&new_next.server_id)
+                .bind(new_next.alg.as_str())
+                .bind(&new_next.private_der)
+                .bind(new_next.created_at)
+                .execute(&mut *tx)
+                .await?;
             }
-            sqlx::query(
-                "INSERT INTO signing_keys (kid, alg, private_der, state, created_at)
-                 VALUES ($1, $2, $3, 'next', $4)",
-            )
-            .bind(&new_next.kid)
-            .bind(new_next.alg.as_str())
-            .bind(&new_next.private_der)
-            .bind(new_next.created_at)
-            .execute(&mut *tx)
-            .await?;
             tx.commit().await?;
             Ok(true)
         })
     }
 
-    /// Retires a current or next key of an algorithm no longer signed with: it stays
-    /// published until every token it signed has expired. `true` if it was in either state.
-    pub async fn retire_signing_key(&self, kid: &str, now: Timestamp) -> Result<bool> {
+    /// Promotes a next key to current for an algorithm that has none; `false` if it is no
+    /// longer next (another instance promoted it).
+    pub async fn activate_signing_key(&self, kid: &str, now: Timestamp) -> Result<bool> {
         let done = dispatch!(self, |pool| sqlx::query(
-            "UPDATE signing_keys SET state = 'retired', retired_at = $1
-             WHERE kid = $2 AND state IN ('current', 'next')"
+            "UPDATE signing_keys SET state = 'current', activated_at = $1
+             WHERE kid = $2 AND state = 'next'"
         )
         .bind(now)
         .bind(kid)
         .execute(pool)
         .await
-        .map(|done| done.rows_affected()))?;
-        Ok(done == 1)
+        .map(|done| done.rows_affected()));
+        match done {
+            Ok(done) => Ok(done == 1),
+            // The one current key per server and algorithm exists already: someone else won.
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Deletes a retired key (private part included); `true` if it was there.

@@ -42,6 +42,7 @@ pub mod inspect;
 mod keys;
 mod rate_limits;
 mod revocations;
+mod servers;
 mod shop;
 mod users;
 
@@ -67,9 +68,10 @@ pub use consents::{ConsentTicket, ScopeInfo};
 pub use events::{EventQuery, EventRow};
 pub use grants::{Grant, Issue, NewRefreshToken, RefreshView, TokenStatus};
 pub use keys::KeyChanges;
-pub use keys::StoredKey;
+pub use keys::{Rotation, StoredKey};
 pub use rate_limits::Hit;
 pub use revocations::TokenRef;
+pub use servers::StoredServer;
 pub use shop::NewOrderRow;
 pub use users::{NewUser, User, UserChanges, UserUpdated};
 

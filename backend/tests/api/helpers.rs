@@ -366,7 +366,7 @@ impl TestApp {
     /// Signs `claims` with the server's own current ES256 key and `header`'s fields: lets tests
     /// make tokens that are correctly signed but wrong in one other way.
     pub async fn forge(&self, mut header: Header, claims: &Value) -> String {
-        let keys = self.db.signing_keys().await.unwrap();
+        let keys = self.db.signing_keys("").await.unwrap();
         let key = keys
             .iter()
             .find(|k| k.state == KeyState::Current && k.alg == shared::admin::SigningAlg::Es256)
@@ -642,13 +642,15 @@ pub fn www_authenticate(response: &Response) -> String {
         .unwrap_or_default()
 }
 
-/// Every stored record a refused request must leave as it was, table by table: users, clients
+/// Every stored record a refused request must leave as it was, table by table: authorization
+/// servers, users, clients
 /// and their redirect URIs, scopes, consents, codes, grants, refresh and access tokens, the
 /// revocation list, API tokens and orders, each row with every column. Left out: the security event log (refusals
 /// are logged), an API token's `last_used_at` (use is recorded), the signing keys (they follow
 /// their own schedule) and the rate limits (refusals count).
 pub async fn storage_fingerprint(app: &TestApp) -> Vec<(&'static str, String)> {
-    const TABLES: [&str; 13] = [
+    const TABLES: [&str; 14] = [
+        "authorization_servers",
         "users",
         "clients",
         "client_redirect_uris",

@@ -155,8 +155,9 @@ async fn rotation_under_load_never_fails_a_request() {
             "{kid} was unpublished too early"
         );
     }
-    // Each algorithm's keys (ES256 and RS256): the first ones, then three rotations.
-    assert_eq!(app.events("key_activated", 8).await.len(), 8);
+    // Each algorithm's keys (ES256 and RS256): the first ones, then three rotations; and the
+    // first key of the demo's authorization server.
+    assert_eq!(app.events("key_activated", 9).await.len(), 9);
     assert_eq!(app.events("key_retired", 6).await.len(), 6);
 }
 
@@ -231,6 +232,7 @@ async fn retired_keys_are_removed_once_their_tokens_have_expired() {
         ("recent-retired", now.plus_secs(-3600)),
     ] {
         let key = backend::keys::generate(
+            "",
             SigningAlg::Es256,
             KeyState::Retired,
             now.plus_secs(-100_000),
@@ -248,7 +250,7 @@ async fn retired_keys_are_removed_once_their_tokens_have_expired() {
     assert_eq!(removed[0].detail, "old-retired");
     let kids: Vec<String> = app
         .db
-        .signing_keys()
+        .signing_keys("")
         .await
         .unwrap()
         .into_iter()

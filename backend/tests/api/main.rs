@@ -25,4 +25,5 @@ mod refresh;
 mod request_id;
 mod resilience;
 mod resource;
+mod servers;
 mod token;

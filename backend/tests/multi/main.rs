@@ -635,7 +635,7 @@ async fn agree(svc: &Service) {
     let db = &svc.db;
     assert_eq!(db.count("users").await.unwrap(), 3);
     assert_eq!(db.count("products").await.unwrap(), 14);
-    let keys = db.signing_keys().await.unwrap();
+    let keys = db.signing_keys("").await.unwrap();
     let mut states: Vec<(&str, KeyState)> =
         keys.iter().map(|k| (k.alg.as_str(), k.state)).collect();
     states.sort_by_key(|(alg, s)| (*alg, s.as_str()));
@@ -653,8 +653,17 @@ async fn agree(svc: &Service) {
         kids(&jwks),
         keys.iter().map(|k| k.kid.clone()).collect::<BTreeSet<_>>()
     );
-    assert_eq!(svc.events_of("key_created", 4).await.len(), 4);
-    assert_eq!(svc.events_of("key_activated", 2).await.len(), 2);
+    // The demo's authorization server `default` (RS256 only): one current and one next key.
+    let mut default: Vec<(&str, KeyState)> = Vec::new();
+    let default_keys = db.signing_keys("default").await.unwrap();
+    default.extend(default_keys.iter().map(|k| (k.alg.as_str(), k.state)));
+    default.sort_by_key(|(alg, s)| (*alg, s.as_str()));
+    assert_eq!(
+        default,
+        [("RS256", KeyState::Current), ("RS256", KeyState::Next)]
+    );
+    assert_eq!(svc.events_of("key_created", 6).await.len(), 6);
+    assert_eq!(svc.events_of("key_activated", 3).await.len(), 3);
 
     // One service: what one signs the other accepts, under the one issuer.
     for (signer, reader) in [(A, B), (B, A)] {
@@ -1433,7 +1442,7 @@ const NOTIFIED_WITHIN: Duration = Duration::from_secs(3);
 
 /// The stored `(current, next)` kids of the access tokens' algorithm (ES256).
 async fn current_and_next(svc: &Service) -> (String, String) {
-    let keys = svc.db.signing_keys().await.unwrap();
+    let keys = svc.db.signing_keys("").await.unwrap();
     let of = |state| {
         let mut it = keys
             .iter()
@@ -1546,6 +1555,83 @@ async fn a_key_rotation_at_one_instance_is_picked_up_by_the_other() {
         assert_eq!(svc.whoami(at, &from_b).await.status(), StatusCode::OK);
     }
     // Had the instances reloaded on their own meanwhile, the deadlines above proved nothing.
+    assert!(
+        started.elapsed() < RELOAD,
+        "the test took {} ms, past the instances' first periodic reload: it did not prove \
+         the notifications",
+        started.elapsed().as_millis()
+    );
+}
+
+/// An authorization server created through one instance is served by the other within
+/// [`NOTIFIED_WITHIN`] (creating it stores its keys, and PostgreSQL announces that): the other
+/// issues its tokens, and each instance accepts the other's. Deleted through the other
+/// instance, its tokens are refused by both as soon.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authorization_server_created_at_one_instance_is_served_by_the_other() {
+    let started = Instant::now();
+    let (svc, instances) = two_instances(&[]).await;
+    let admin = admin_api_token(instances.site(B)).await;
+    let created = svc
+        .http
+        .post(svc.api(A, "/admin/servers"))
+        .header("authorization", format!("Token {admin}"))
+        .json(&json!({"id": "shared", "name": "Shared", "audience": "api://default", "signing_alg": "EdDSA"}))
+        .send()
+        .await
+        .unwrap();
+    let created_at = Instant::now();
+    let (status, body) = json_of(created).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let token_at = |at| {
+        svc.http
+            .post(svc.api(at, "/oauth2/shared/v1/token"))
+            .basic_auth(SERVICE, Some(SERVICE_SECRET))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+    };
+    let from_a = text(&json_of(token_at(A).await.unwrap()).await.1, "access_token");
+    let served = wait_for(
+        created_at,
+        NOTIFIED_WITHIN,
+        "B serving the new server",
+        || async { token_at(B).await.unwrap().status() == StatusCode::OK },
+    )
+    .await;
+    println!(
+        "multi: an authorization server created at A was served by B {} ms after A answered",
+        served.as_millis()
+    );
+    let from_b = text(&json_of(token_at(B).await.unwrap()).await.1, "access_token");
+    for (token, at) in [(&from_a, B), (&from_b, A), (&from_a, A), (&from_b, B)] {
+        assert_eq!(
+            svc.whoami(at, token).await.status(),
+            StatusCode::OK,
+            "{at:?}"
+        );
+    }
+
+    let deleted = svc
+        .http
+        .delete(svc.api(B, "/admin/servers/shared"))
+        .header("authorization", format!("Token {admin}"))
+        .send()
+        .await
+        .unwrap();
+    let deleted_at = Instant::now();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    for at in [A, B] {
+        wait_for(
+            deleted_at,
+            NOTIFIED_WITHIN,
+            "the deleted server's tokens refused",
+            || async {
+                svc.whoami(at, &from_a).await.status() == StatusCode::UNAUTHORIZED
+                    && svc.whoami(at, &from_b).await.status() == StatusCode::UNAUTHORIZED
+            },
+        )
+        .await;
+    }
     assert!(
         started.elapsed() < RELOAD,
         "the test took {} ms, past the instances' first periodic reload: it did not prove \

@@ -4,7 +4,7 @@
 use shared::scope::{ADMIN, OFFLINE_ACCESS, OPENID, ScopeSet};
 
 use super::{Granted, access_lifetime};
-use crate::access_token::Subject;
+use crate::access_token::{AccessTokens, Subject};
 use crate::clock::Timestamp;
 use crate::oauth::error::OAuthError;
 use crate::state::AppState;
@@ -13,13 +13,15 @@ use crate::storage::Client;
 /// Scopes that only mean something in a grant with an end-user: an ID token, a refresh token,
 /// and `admin`, which is granted only to a user with the admin role. A client acting for itself
 /// is never granted them, even when registered with them.
-const USER_ONLY: [&str; 3] = [OPENID, OFFLINE_ACCESS, ADMIN];
+pub const USER_ONLY: [&str; 3] = [OPENID, OFFLINE_ACCESS, ADMIN];
 /// Of those, the ones a client-credentials request may ask for and simply not get: they ask for
 /// another token (ID, refresh), not for access.
 const LEFT_OUT: [&str; 2] = [OPENID, OFFLINE_ACCESS];
 
+/// Grants `client` what it may have of `asked`, in an access token of `tokens`' issuer.
 pub fn grant(
     state: &AppState,
+    tokens: &AccessTokens,
     client: &Client,
     asked: Option<ScopeSet>,
     now: Timestamp,
@@ -77,7 +79,7 @@ pub fn grant(
         scope,
         lifetime: access_lifetime(state, client),
     };
-    let issued = state.tokens.issue(subject, now)?;
+    let issued = tokens.issue(subject, now)?;
     Ok(Granted {
         response: issued.response,
         sub: client.id.clone(),
@@ -94,7 +96,7 @@ mod tests {
         let (state, _dir) = demo_state(&["--access-token-ttl", "600"]).await;
         let client = state.db.client("demo-service").await.unwrap().unwrap();
         let now = state.clock.now();
-        let granted = grant(&state, &client, None, now).unwrap();
+        let granted = grant(&state, &state.tokens, &client, None, now).unwrap();
         assert_eq!(granted.sub, "demo-service");
         assert_eq!(granted.response.scope.to_string(), "products:read");
         assert_eq!(granted.response.expires_in, 600);
@@ -106,7 +108,7 @@ mod tests {
         assert_eq!(claims.exp, now.unix() + 600);
 
         let wider = ScopeSet::parse("products:read orders:read").unwrap();
-        let refused = grant(&state, &client, Some(wider), now).unwrap_err();
+        let refused = grant(&state, &state.tokens, &client, Some(wider), now).unwrap_err();
         assert!(
             refused
                 .description
@@ -121,7 +123,7 @@ mod tests {
         let now = state.clock.now();
         let ask = |raw: &str| Some(ScopeSet::parse(raw).unwrap());
         for raw in ["openid", "", "openid products:read", "products:read"] {
-            let granted = grant(&state, &client, ask(raw), now).unwrap();
+            let granted = grant(&state, &state.tokens, &client, ask(raw), now).unwrap();
             assert_eq!(
                 granted.response.scope.to_string(),
                 "products:read",
@@ -129,7 +131,14 @@ mod tests {
             );
             assert!(granted.response.id_token.is_none());
         }
-        let refused = grant(&state, &client, ask("openid orders:read"), now).unwrap_err();
+        let refused = grant(
+            &state,
+            &state.tokens,
+            &client,
+            ask("openid orders:read"),
+            now,
+        )
+        .unwrap_err();
         assert!(
             refused
                 .description
@@ -148,16 +157,23 @@ mod tests {
         let now = state.clock.now();
         let ask = |raw: &str| Some(ScopeSet::parse(raw).unwrap());
         for asked in [None, ask("openid"), ask("offline_access openid")] {
-            let granted = grant(&state, &client, asked.clone(), now).unwrap();
+            let granted = grant(&state, &state.tokens, &client, asked.clone(), now).unwrap();
             assert_eq!(
                 granted.response.scope.to_string(),
                 "orders:read products:read",
                 "{asked:?}"
             );
         }
-        let narrow = grant(&state, &client, ask("openid orders:read"), now).unwrap();
+        let narrow = grant(
+            &state,
+            &state.tokens,
+            &client,
+            ask("openid orders:read"),
+            now,
+        )
+        .unwrap();
         assert_eq!(narrow.response.scope.to_string(), "orders:read");
-        let refused = grant(&state, &client, ask("email"), now).unwrap_err();
+        let refused = grant(&state, &state.tokens, &client, ask("email"), now).unwrap_err();
         assert!(
             refused
                 .description
@@ -168,14 +184,14 @@ mod tests {
         // Registered with nothing a client may have for itself: refused, saying why.
         client.scopes = ScopeSet::parse("openid admin").unwrap();
         for asked in [None, ask("openid")] {
-            let refused = grant(&state, &client, asked, now).unwrap_err();
+            let refused = grant(&state, &state.tokens, &client, asked, now).unwrap_err();
             assert!(
                 refused
                     .description
                     .contains("only scopes that need a user (admin openid)")
             );
         }
-        let refused = grant(&state, &client, ask("admin"), now).unwrap_err();
+        let refused = grant(&state, &state.tokens, &client, ask("admin"), now).unwrap_err();
         assert!(
             refused.description.contains("may not be granted: admin"),
             "{}",
@@ -188,7 +204,7 @@ mod tests {
         let (state, _dir) = demo_state(&[]).await;
         let mut client = state.db.client("demo-service").await.unwrap().unwrap();
         client.scopes = ScopeSet::default();
-        let refused = grant(&state, &client, None, state.clock.now()).unwrap_err();
+        let refused = grant(&state, &state.tokens, &client, None, state.clock.now()).unwrap_err();
         assert!(refused.description.contains("no scope"));
     }
 }

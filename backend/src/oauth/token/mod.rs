@@ -9,10 +9,12 @@ mod authorization_code;
 mod client_credentials;
 mod refresh_token;
 
+pub use client_credentials::USER_ONLY;
+
 use std::net::IpAddr;
 
 use axum::Json;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use shared::oauth::{ErrorCode, GrantType, TokenResponse};
@@ -20,11 +22,13 @@ use shared::pkce::CodeVerifier;
 use shared::scope::ScopeSet;
 
 use super::client_auth::{self, AuthMethod};
+use super::discovery::known_server;
 use super::error::{OAuthError, no_store};
 use super::params::{FormBody, Params};
 use crate::client_addr::ClientAddr;
 use crate::clock::Timestamp;
 use crate::events::{Event, EventKind};
+use crate::servers::AuthServer;
 use crate::state::AppState;
 use crate::storage::Client;
 
@@ -166,9 +170,10 @@ fn permit(caller: &Caller<'_>, grant_type: GrantType) -> Result<(), OAuthError> 
 }
 
 /// Runs the grant `request` asks for, for `caller` (already [`permit`]ted to use it), at
-/// `now`; logs what was issued.
+/// `now`, at the authorization server `server`; logs what was issued.
 async fn exchange(
     state: &AppState,
+    server: &AuthServer,
     caller: &Caller<'_>,
     request: TokenRequest,
     now: Timestamp,
@@ -188,7 +193,7 @@ async fn exchange(
             authorization_code::redeem(state, caller, presented, now).await?
         }
         TokenRequest::ClientCredentials { scope } => {
-            client_credentials::grant(state, caller.client, scope, now)?
+            client_credentials::grant(state, &server.tokens, caller.client, scope, now)?
         }
         TokenRequest::RefreshToken {
             refresh_token,
@@ -200,7 +205,13 @@ async fn exchange(
     } else {
         ""
     };
-    state.metrics.issued(grant_type.as_str(), &caller.client.id);
+    let by = server
+        .id()
+        .map(|id| format!("; by authorization server {id}"))
+        .unwrap_or_default();
+    state
+        .metrics
+        .issued(grant_type.as_str(), &caller.client.id, server.id());
     crate::logs::identify(&caller.client.id, Some(&granted.sub));
     state
         .events
@@ -210,7 +221,7 @@ async fn exchange(
                 .user(&granted.sub)
                 .address(caller.address)
                 .detail(format!(
-                    "{}; scope {}{refresh}",
+                    "{}; scope {}{refresh}{by}",
                     grant_type.as_str(),
                     granted.response.scope,
                 )),
@@ -236,7 +247,41 @@ pub async fn token(
     headers: HeaderMap,
     body: FormBody,
 ) -> Response {
-    match handle(&state, address, &headers, query.as_deref(), &body).await {
+    let root = state.root.clone();
+    respond(handle(&state, &root, address, &headers, query.as_deref(), &body).await)
+}
+
+/// An authorization server's token endpoint: the client-credentials grant, its tokens signed
+/// with its keys, for its audience, under its issuer.
+#[utoipa::path(post, path = "/oauth2/{server}/v1/token", tag = "Authorization servers",
+    security(("clientBasic" = [])),
+    params(("server" = String, Path, description = "The authorization server's id")),
+    request_body(content = crate::openapi::TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "An access token (RFC 6749 §5.1) of this server, never cached", body = shared::oauth::TokenResponse,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 400, description = "RFC 6749 §5.2: `invalid_request`, `invalid_scope`, `unauthorized_client`, `unsupported_grant_type` (any grant but client_credentials)", body = shared::oauth::ErrorResponse),
+        (status = 401, response = crate::openapi::InvalidClient),
+        (status = 404, description = "No authorization server has this id", body = shared::oauth::ErrorResponse),
+        (status = 429, response = crate::openapi::Throttled),
+    ))]
+pub async fn server_token(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ClientAddr(address): ClientAddr,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: FormBody,
+) -> Response {
+    let server = match known_server(&state, &id) {
+        Ok(server) => server,
+        Err(error) => return error.into_response(),
+    };
+    respond(handle(&state, &server, address, &headers, query.as_deref(), &body).await)
+}
+
+fn respond(outcome: Result<TokenResponse, OAuthError>) -> Response {
+    match outcome {
         Ok(response) => (no_store(), Json(response)).into_response(),
         Err(error) => error.into_response(),
     }
@@ -244,6 +289,7 @@ pub async fn token(
 
 async fn handle(
     state: &AppState,
+    server: &AuthServer,
     address: IpAddr,
     headers: &HeaderMap,
     query: Option<&str>,
@@ -251,6 +297,19 @@ async fn handle(
 ) -> Result<TokenResponse, OAuthError> {
     let params = Params::post(headers, query, body)?;
     let grant_type = TokenRequest::grant_type_of(&params)?;
+    if let Some(id) = server.id()
+        && grant_type != GrantType::ClientCredentials
+    {
+        return Err(OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            format!(
+                "authorization server {id} issues tokens with the client_credentials grant \
+                 only; the {} grant is at this server's root issuer ({})",
+                grant_type.as_str(),
+                state.root.endpoint("/token")
+            ),
+        ));
+    }
     let (client, method) = client_auth::authenticate(state, address, headers, &params).await?;
     let caller = Caller {
         client: &client,
@@ -260,7 +319,7 @@ async fn handle(
     permit(&caller, grant_type)?;
     let request = TokenRequest::parse(grant_type, &params)?;
     let now = state.clock.now();
-    exchange(state, &caller, request, now)
+    exchange(state, server, &caller, request, now)
         .await
         .map(|granted| granted.response)
 }

@@ -348,7 +348,7 @@ async fn algorithms_and_signatures() {
     ));
     let next = app
         .db
-        .signing_keys()
+        .signing_keys("")
         .await
         .unwrap()
         .into_iter()

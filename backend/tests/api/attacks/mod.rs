@@ -75,7 +75,7 @@ impl EcKey {
 
 /// The server's stored `alg` key in `state`.
 pub async fn stored_key(app: &TestApp, alg: SigningAlg, state: KeyState) -> StoredKey {
-    let keys = app.db.signing_keys().await.unwrap();
+    let keys = app.db.signing_keys("").await.unwrap();
     keys.into_iter()
         .find(|k| k.alg == alg && k.state == state)
         .unwrap_or_else(|| panic!("no {state} {alg} key"))

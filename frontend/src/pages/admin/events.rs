@@ -37,6 +37,8 @@ const KNOWN_KINDS: &[&str] = &[
     "scope_created",
     "scope_updated",
     "scope_deleted",
+    "server_created",
+    "server_deleted",
 ];
 
 const DEFAULT_LIMIT: i64 = 100;

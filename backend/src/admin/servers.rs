@@ -1,0 +1,178 @@
+//! Custom authorization servers (see [`crate::servers`]): list, create with their first
+//! signing keys, delete with their keys.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use shared::admin::{self, MAX_DESCRIPTION_LEN};
+
+use super::{Administrator, Answered, Body, Ctx, Named, identifier, text};
+use crate::api::error::ApiError;
+use crate::events::EventKind;
+use crate::keys::{Owner, rotation};
+use crate::servers::AuthServer;
+use crate::state::AppState;
+use crate::storage::StoredServer;
+
+const INVALID: &str = "invalid_server";
+/// Its id is the last segment of its issuer's path.
+const MAX_ID_LEN: usize = 64;
+const MAX_NAME_LEN: usize = 100;
+/// An audience is a URI; longer ones are a mistake.
+const MAX_AUDIENCE_LEN: usize = 200;
+
+fn view(ctx: &Ctx<'_>, s: StoredServer) -> admin::AuthorizationServer {
+    let issuer = AuthServer::issuer_of(ctx.config, &s.id);
+    admin::AuthorizationServer {
+        metadata_url: format!("{issuer}/.well-known/oauth-authorization-server"),
+        issuer,
+        id: s.id,
+        name: s.name,
+        description: s.description,
+        audience: s.audience,
+        signing_alg: s.signing_alg,
+        created_at: s.created_at.unix(),
+    }
+}
+
+pub async fn all(ctx: &Ctx<'_>) -> Result<Vec<admin::AuthorizationServer>, ApiError> {
+    let stored = ctx.db.authorization_servers().await?;
+    Ok(stored.into_iter().map(|s| view(ctx, s)).collect())
+}
+
+/// An id that is one plain path segment: no `.` or `..`.
+fn id(value: &str) -> Result<String, ApiError> {
+    let id = identifier("id", value, MAX_ID_LEN, false, INVALID)?;
+    if id.bytes().all(|b| b == b'.') {
+        return Err(ApiError::Unprocessable {
+            error: INVALID,
+            description: "the id must not be only dots: it is a segment of the issuer's path"
+                .into(),
+        });
+    }
+    Ok(id)
+}
+
+/// An absolute URI without a fragment, as `aud` values are compared exactly (RFC 7519 §4.1.3).
+fn audience(value: &str) -> Result<String, ApiError> {
+    let invalid = || ApiError::Unprocessable {
+        error: INVALID,
+        description: format!(
+            "the audience must be an absolute URI of at most {MAX_AUDIENCE_LEN} characters, \
+             without spaces or a fragment, e.g. api://orders or https://api.example.com"
+        ),
+    };
+    let ok = !value.is_empty()
+        && value.len() <= MAX_AUDIENCE_LEN
+        && value.bytes().all(|b| b.is_ascii_graphic())
+        && url::Url::parse(value).is_ok_and(|u| u.fragment().is_none());
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(invalid())
+    }
+}
+
+/// Stores a new server and its first signing keys (so it can sign as soon as any instance
+/// serves it); the caller makes this instance serve it.
+pub async fn add(
+    ctx: &Ctx<'_>,
+    new: &admin::NewAuthorizationServer,
+) -> Result<StoredServer, ApiError> {
+    let stored = StoredServer {
+        id: id(&new.id)?,
+        name: text("name", &new.name, MAX_NAME_LEN, INVALID)?,
+        description: if new.description.trim().is_empty() {
+            String::new()
+        } else {
+            text(
+                "description",
+                &new.description,
+                MAX_DESCRIPTION_LEN,
+                INVALID,
+            )?
+        },
+        audience: audience(&new.audience)?,
+        signing_alg: new.signing_alg,
+        created_at: ctx.now,
+    };
+    ctx.db
+        .insert_authorization_server(&stored)
+        .await
+        .or_conflict(|| format!("an authorization server {:?} exists", stored.id))?;
+    let owner = Owner {
+        server_id: stored.id.clone(),
+        access_alg: stored.signing_alg,
+    };
+    let (_, key_events) = rotation::prepare(ctx.db, ctx.config, &owner, ctx.now)
+        .await
+        .map_err(ApiError::internal)?;
+    for event in key_events {
+        ctx.actor.record_event(ctx.db, event, ctx.now).await?;
+    }
+    ctx.record(
+        EventKind::ServerCreated,
+        None,
+        format!(
+            "authorization server {} created (audience {}, {})",
+            stored.id,
+            stored.audience,
+            stored.signing_alg.as_str()
+        ),
+    )
+    .await?;
+    Ok(stored)
+}
+
+/// Deletes a server and its keys: every token it issued is refused from then on.
+pub async fn remove(ctx: &Ctx<'_>, id: &str) -> Result<(), ApiError> {
+    ctx.db
+        .delete_authorization_server(id)
+        .await
+        .or_not_found(|| "there is no authorization server with this id".to_owned())?;
+    ctx.record(
+        EventKind::ServerDeleted,
+        None,
+        format!("authorization server {id} deleted, with its keys"),
+    )
+    .await
+}
+
+#[utoipa::path(get, path = "/admin/servers", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])),
+    responses((status = 200, description = "Every custom authorization server", body = Vec<shared::admin::AuthorizationServer>)))]
+pub async fn list(
+    State(state): State<AppState>,
+    admin: Administrator,
+) -> Result<Json<Vec<admin::AuthorizationServer>>, ApiError> {
+    all(&admin.ctx(&state)).await.map(Json)
+}
+
+#[utoipa::path(post, path = "/admin/servers", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])), request_body = shared::admin::NewAuthorizationServer,
+    responses((status = 201, description = "The new server, serving at once", body = shared::admin::AuthorizationServer), (status = 422, description = "A rule was broken (`invalid_server`)", body = shared::oauth::ErrorResponse), (status = 409, description = "The id is taken", body = shared::oauth::ErrorResponse)))]
+pub async fn create(
+    State(state): State<AppState>,
+    admin: Administrator,
+    Body(new): Body<admin::NewAuthorizationServer>,
+) -> Result<(StatusCode, Json<admin::AuthorizationServer>), ApiError> {
+    let ctx = admin.ctx(&state);
+    let stored = add(&ctx, &new).await?;
+    // Its keys were just made: taking it in reads them, and creates none.
+    state
+        .servers
+        .add(ctx.db, ctx.config, stored.clone(), ctx.now)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok((StatusCode::CREATED, Json(view(&ctx, stored))))
+}
+
+#[utoipa::path(delete, path = "/admin/servers/{id}", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])), params(("id" = String, Path, description = "The authorization server")),
+    responses((status = 204, description = "Deleted, with its keys: its tokens are refused from now on"), (status = 404, description = "No such record", body = shared::oauth::ErrorResponse)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    admin: Administrator,
+    Named(id): Named,
+) -> Result<StatusCode, ApiError> {
+    remove(&admin.ctx(&state), &id).await?;
+    state.servers.remove(&id);
+    Ok(StatusCode::NO_CONTENT)
+}

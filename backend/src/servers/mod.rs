@@ -1,0 +1,260 @@
+//! Authorization servers: the root issuer (Okta's *org* authorization server, configured by
+//! flags) and the *custom* authorization servers stored as data, each with its own issuer
+//! `{ISSUER}/oauth2/{id}`, the audience its access tokens are for, its signing algorithm and its
+//! own signing keys and rotation. A token names its issuer in `iss` and is only ever verified
+//! with that issuer's keys, for that issuer's audience: a token of one server is refused by
+//! every other.
+//!
+//! Every instance holds the servers it knows in a [`Servers`] registry; it reads the stored
+//! ones at start-up and again at every key-maintenance round, so a server created or deleted by
+//! another instance (or the command line) is seen within a reload interval (at once on
+//! PostgreSQL, where creating or deleting a server changes its keys, which is announced).
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use shared::oauth::AccessTokenClaims;
+
+use crate::access_token::{AccessTokens, MAX_TOKEN_LEN};
+use crate::clock::Timestamp;
+use crate::config::Config;
+use crate::events::Event;
+use crate::keys::{KeyRing, Owner, rotation};
+use crate::storage::{self, Db, StoredServer};
+
+/// One issuer: its identity, its keys and the tokens it signs and verifies.
+pub struct AuthServer {
+    /// `None` for the root issuer.
+    pub stored: Option<StoredServer>,
+    pub owner: Owner,
+    /// Its `iss`, without a trailing slash.
+    pub issuer: String,
+    pub keys: Arc<KeyRing>,
+    pub tokens: Arc<AccessTokens>,
+}
+
+impl AuthServer {
+    /// The root issuer, with the keys and tokens the rest of the server already uses.
+    pub fn root(config: &Config, keys: Arc<KeyRing>, tokens: Arc<AccessTokens>) -> Self {
+        Self {
+            stored: None,
+            owner: Owner::root(),
+            issuer: config.issuer_str().to_owned(),
+            keys,
+            tokens,
+        }
+    }
+
+    /// A custom server's issuer: `{ISSUER}/oauth2/{id}`.
+    pub fn issuer_of(config: &Config, id: &str) -> String {
+        format!("{}/oauth2/{id}", config.issuer_str())
+    }
+
+    /// Its endpoint `path`: `{issuer}{path}` for the root (`/token`), `{issuer}/v1{path}` for a
+    /// custom server (`/v1/token`, Okta's layout).
+    pub fn endpoint(&self, path: &str) -> String {
+        match self.stored {
+            None => format!("{}{path}", self.issuer),
+            Some(_) => format!("{}/v1{path}", self.issuer),
+        }
+    }
+
+    /// The custom server's id, `None` for the root issuer.
+    pub fn id(&self) -> Option<&str> {
+        self.stored.as_ref().map(|s| s.id.as_str())
+    }
+
+    /// Prepares a stored server's keys (creating its first ones if it has none yet) and its
+    /// tokens; returns the key events to log.
+    async fn prepare(
+        db: &Db,
+        config: &Config,
+        stored: StoredServer,
+        now: Timestamp,
+    ) -> anyhow::Result<(Self, Vec<Event>)> {
+        let owner = Owner {
+            server_id: stored.id.clone(),
+            access_alg: stored.signing_alg,
+        };
+        let (ring, events) = rotation::prepare(db, config, &owner, now).await?;
+        let keys = Arc::new(ring);
+        let issuer = Self::issuer_of(config, &stored.id);
+        let tokens = Arc::new(AccessTokens::of_issuer(
+            &issuer,
+            &stored.audience,
+            keys.clone(),
+        ));
+        Ok((
+            Self {
+                stored: Some(stored),
+                owner,
+                issuer,
+                keys,
+                tokens,
+            },
+            events,
+        ))
+    }
+}
+
+/// The custom authorization servers this instance knows, by id.
+#[derive(Default)]
+pub struct Servers {
+    by_id: RwLock<HashMap<String, Arc<AuthServer>>>,
+}
+
+impl Servers {
+    pub fn get(&self, id: &str) -> Option<Arc<AuthServer>> {
+        self.read().get(id).cloned()
+    }
+
+    /// Every server, by id.
+    pub fn all(&self) -> Vec<Arc<AuthServer>> {
+        let mut all: Vec<_> = self.read().values().cloned().collect();
+        all.sort_by(|a, b| a.issuer.cmp(&b.issuer));
+        all
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<AuthServer>>> {
+        self.by_id.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<AuthServer>>> {
+        self.by_id.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Brings the registry in line with the stored servers (new ones prepared, deleted ones
+    /// dropped, a changed one prepared again), then runs each server's key schedule and reload.
+    /// Returns the events to log; a server whose keys cannot be prepared is left out and
+    /// logged, and the others go on.
+    pub async fn sync(
+        &self,
+        db: &Db,
+        config: &Config,
+        now: Timestamp,
+    ) -> storage::Result<Vec<Event>> {
+        let stored = db.authorization_servers().await?;
+        let mut events = Vec::new();
+        let known: Vec<String> = self.read().keys().cloned().collect();
+        for id in known {
+            if !stored.iter().any(|s| s.id == id) {
+                self.write().remove(&id);
+                tracing::info!(server = %id, "authorization server deleted");
+            }
+        }
+        for row in stored {
+            let current = self.get(&row.id);
+            match current {
+                Some(server) if server.stored.as_ref() == Some(&row) => {
+                    match rotation::maintain(db, config, &server.owner, &server.keys, now).await {
+                        Ok(round) => events.extend(round),
+                        Err(e) => {
+                            tracing::warn!(server = %row.id, error = %e, "signing-key maintenance failed");
+                        }
+                    }
+                }
+                _ => match AuthServer::prepare(db, config, row.clone(), now).await {
+                    Ok((server, round)) => {
+                        events.extend(round);
+                        self.write().insert(row.id.clone(), Arc::new(server));
+                    }
+                    Err(e) => {
+                        tracing::warn!(server = %row.id, error = %e, "preparing an authorization server failed");
+                    }
+                },
+            }
+        }
+        Ok(events)
+    }
+
+    /// Takes in a server just stored here, so that it answers at once.
+    pub async fn add(
+        &self,
+        db: &Db,
+        config: &Config,
+        stored: StoredServer,
+        now: Timestamp,
+    ) -> anyhow::Result<Vec<Event>> {
+        let id = stored.id.clone();
+        let (server, events) = AuthServer::prepare(db, config, stored, now).await?;
+        self.write().insert(id, Arc::new(server));
+        Ok(events)
+    }
+
+    /// Forgets a server just deleted here.
+    pub fn remove(&self, id: &str) {
+        self.write().remove(id);
+    }
+
+    /// The server whose issuer is `iss`, if it is one of these and issues tokens for
+    /// `audience`.
+    pub fn issuing_for(&self, iss: &str, root: &str, audience: &str) -> Option<Arc<AuthServer>> {
+        let id = iss.strip_prefix(root)?.strip_prefix("/oauth2/")?;
+        self.get(id)
+            .filter(|server| server.tokens.audience() == audience)
+    }
+}
+
+/// The `iss` a JWT claims, read without verifying anything: only to choose whose keys verify
+/// it. `None` if the token is too long or its payload is not a JSON object with a string `iss`.
+pub fn claimed_issuer(token: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Iss {
+        iss: String,
+    }
+    if token.len() > MAX_TOKEN_LEN {
+        return None;
+    }
+    let payload = token.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    serde_json::from_slice::<Iss>(&bytes).ok().map(|i| i.iss)
+}
+
+/// What the API does with a Bearer token: the root issuer verifies it (its tokens are the
+/// common case, and a token it has seen costs a lookup); if it fails there and names another
+/// issuer, that issuer verifies it, provided it is an authorization server whose audience is
+/// the API's. Its keys are the only ones tried, so the signature is checked with the key of the
+/// issuer the token names, and `iss` and `aud` again by that issuer's checks.
+pub async fn verify_for_api(
+    root: &AuthServer,
+    servers: &Servers,
+    db: &Db,
+    token: &str,
+    now: Timestamp,
+) -> storage::Result<Result<AccessTokenClaims, &'static str>> {
+    let why = match root.tokens.verify_live(db, token, now).await? {
+        Ok(claims) => return Ok(Ok(claims)),
+        Err(why) => why,
+    };
+    let Some(iss) = claimed_issuer(token).filter(|iss| *iss != root.issuer) else {
+        return Ok(Err(why));
+    };
+    match servers.issuing_for(&iss, &root.issuer, root.tokens.audience()) {
+        Some(server) => server.tokens.verify_live(db, token, now).await,
+        None => Ok(Err(
+            "the access token was issued by another issuer (iss): this API trusts this server's issuer and its authorization servers for this API's audience",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_claimed_issuer_is_read_from_well_formed_tokens_only() {
+        let b64 = |s: &str| URL_SAFE_NO_PAD.encode(s);
+        let token = |payload: &str| format!("{}.{}.sig", b64("{}"), b64(payload));
+        assert_eq!(
+            claimed_issuer(&token(r#"{"iss":"http://x/oauth2/default","sub":"a"}"#)).as_deref(),
+            Some("http://x/oauth2/default")
+        );
+        for payload in [r#"{"iss":1}"#, "[]", "not json", r#"{"sub":"a"}"#] {
+            assert_eq!(claimed_issuer(&token(payload)), None, "{payload}");
+        }
+        assert_eq!(claimed_issuer("no-dots"), None);
+        assert_eq!(claimed_issuer(&"a.".repeat(3000)), None);
+    }
+}

@@ -1,0 +1,70 @@
+use shared::admin::SigningAlg;
+
+use super::{Db, Error, Result, dispatch, one_row};
+use crate::clock::Timestamp;
+
+/// A custom authorization server (see `crate::servers`).
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoredServer {
+    /// In its issuer: `{ISSUER}/oauth2/{id}`.
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// The `aud` of its access tokens.
+    pub audience: String,
+    #[sqlx(try_from = "String")]
+    pub signing_alg: SigningAlg,
+    pub created_at: Timestamp,
+}
+
+impl Db {
+    /// Every authorization server, by id.
+    pub async fn authorization_servers(&self) -> Result<Vec<StoredServer>> {
+        Ok(dispatch!(self, |pool| sqlx::query_as(
+            "SELECT id, name, description, audience, signing_alg, created_at
+             FROM authorization_servers ORDER BY id"
+        )
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    /// Creates a server; [`Error::Conflict`] if the id is taken.
+    pub async fn insert_authorization_server(&self, server: &StoredServer) -> Result<()> {
+        let done = dispatch!(self, |pool| sqlx::query(
+            "INSERT INTO authorization_servers
+                 (id, name, description, audience, signing_alg, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        )
+        .bind(&server.id)
+        .bind(&server.name)
+        .bind(&server.description)
+        .bind(&server.audience)
+        .bind(server.signing_alg.as_str())
+        .bind(server.created_at)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        one_row(done, Error::Conflict("authorization_servers.id".into()))
+    }
+
+    /// Deletes a server and its signing keys at once (its tokens no longer verify anywhere);
+    /// [`Error::NotFound`] if there was no such server.
+    pub async fn delete_authorization_server(&self, id: &str) -> Result<()> {
+        dispatch!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query("DELETE FROM authorization_servers WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() != 1 {
+                return Err(Error::NotFound);
+            }
+            sqlx::query("DELETE FROM signing_keys WHERE server_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+}
