@@ -308,7 +308,10 @@ impl AccessTokens {
             name: profile.then_some(user.name.as_str()),
             email: email.then_some(user.email.as_str()),
         };
-        self.keys.get().sign_id_token(&claims)
+        self.keys
+            .get()
+            .sign_id_token(&claims)
+            .unwrap_or(Err(SigningError::NoIdTokens))
     }
 
     /// Signs `claims` with the current access-token key, naming it in `kid`, with the header
@@ -377,7 +380,8 @@ mod tests {
             .into_iter()
             .map(|alg| generate("", alg, KeyState::Current, Timestamp::from_unix(0)).unwrap())
             .collect();
-        let ring = KeyRing::new(KeySet::from_stored(&keys, ROOT_ACCESS_ALG).unwrap());
+        let owner = crate::keys::Owner::root();
+        let ring = KeyRing::new(owner.clone(), KeySet::from_stored(&keys, &owner).unwrap());
         AccessTokens::new(&config, Arc::new(ring))
     }
 

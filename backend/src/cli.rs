@@ -34,9 +34,11 @@ pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
     };
     let out = match command {
         Command::Serve => anyhow::bail!("`serve` is not an administration command"),
-        Command::Keys(KeysCommand::List) => keys_table(&admin::keys::all(&ctx).await?),
-        Command::Keys(KeysCommand::Rotate { force }) => {
-            let rotated = admin::keys::rotate_now(&ctx, *force)
+        Command::Keys(KeysCommand::List { server }) => {
+            keys_table(&admin::keys::all(&ctx, server.as_deref()).await?)
+        }
+        Command::Keys(KeysCommand::Rotate { force, server }) => {
+            let rotated = admin::keys::rotate_now(&ctx, server.as_deref(), *force)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e} (backend keys rotate --force rotates anyway)"))?;
             let mut out = String::from("rotated:\n");

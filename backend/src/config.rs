@@ -442,14 +442,21 @@ pub enum TokensCommand {
 
 #[derive(Clone, Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Show every key with its state and dates.
-    List,
+    /// Show every key with its algorithm, state and dates.
+    List {
+        /// An authorization server's keys; the root issuer's without it.
+        #[arg(long)]
+        server: Option<String>,
+    },
     /// Retire each algorithm's current key and let its next one sign; a running server picks
     /// the change up within its reload interval.
     Rotate {
-        /// Rotate even if the next key is younger than the JWKS cache lifetime.
+        /// Rotate even if a next key is younger than the JWKS cache lifetime.
         #[arg(long)]
         force: bool,
+        /// An authorization server's keys; the root issuer's without it.
+        #[arg(long)]
+        server: Option<String>,
     },
 }
 

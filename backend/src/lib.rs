@@ -473,6 +473,14 @@ async fn purge(state: &AppState) {
     if let Err(e) = state.db.purge_consent_tickets(now).await {
         tracing::warn!(error = %e, "purging expired consent tickets failed");
     }
+    match state.db.purge_orphan_keys().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            purged = n,
+            "deleted the keys of deleted authorization servers"
+        ),
+        Err(e) => tracing::warn!(error = %e, "purging the keys of deleted servers failed"),
+    }
     let retention = i64::try_from(state.config.event_retention_days * 86_400).unwrap_or(0);
     if let Err(e) = state.db.purge_events(now.plus_secs(-retention)).await {
         tracing::warn!(error = %e, "purging old security events failed");

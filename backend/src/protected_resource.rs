@@ -37,8 +37,9 @@ const CACHE: &str = "public, max-age=300";
 /// The longest path and query below an API that is described: longer than any of its URLs.
 const MAX_URL: usize = 256;
 
-/// The protected resources of this origin: the shop's REST API and the admin API. Both accept
-/// the tokens of this server's one issuer (the root authorization server).
+/// The protected resources of this origin: the shop's REST API, which accepts the tokens of the
+/// root issuer and of the authorization servers for its audience, and the admin API, which
+/// accepts the root issuer's only.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Resource {
     Api,
@@ -74,7 +75,9 @@ impl Resource {
     fn sections(self) -> &'static [&'static str] {
         match self {
             Self::Api => &["hello", "whoami", "me", "products", "orders"],
-            Self::Admin => &["users", "clients", "scopes", "tokens", "keys", "events"],
+            Self::Admin => &[
+                "users", "clients", "scopes", "tokens", "keys", "servers", "events",
+            ],
         }
     }
 
@@ -97,11 +100,18 @@ impl Resource {
         known.then(|| format!("{}{url}", self.identifier(config)))
     }
 
-    fn metadata(self, config: &Config, resource: String) -> ResourceMetadata {
+    /// Its metadata for the URL `resource`. The API names the root issuer and the authorization
+    /// servers for its audience (`trusted`), which it accepts tokens of; the admin API only the
+    /// root issuer.
+    fn metadata(self, config: &Config, resource: String, trusted: &[String]) -> ResourceMetadata {
         let strings = |values: &[&str]| values.iter().map(|v| (*v).to_owned()).collect();
+        let mut authorization_servers = vec![config.issuer_str().to_owned()];
+        if self == Self::Api {
+            authorization_servers.extend_from_slice(trusted);
+        }
         ResourceMetadata {
             resource,
-            authorization_servers: vec![config.issuer_str().to_owned()],
+            authorization_servers,
             scopes_supported: strings(self.scopes()),
             bearer_methods_supported: strings(&["header"]),
             resource_name: Some(self.name().to_owned()),
@@ -119,7 +129,9 @@ impl Resource {
 struct Plain;
 
 /// The query parameters of the two APIs.
-const QUERY_NAMES: [&str; 6] = ["kind", "user", "client", "since", "limit", "username"];
+const QUERY_NAMES: [&str; 7] = [
+    "kind", "user", "client", "since", "limit", "username", "server",
+];
 
 impl Plain {
     /// `path?query` when both are plain and short enough.
@@ -186,7 +198,7 @@ pub fn router() -> axum::Router<AppState> {
     description = "Protected resource metadata (RFC 9728) of the shop's API: where its tokens come from and the scopes it checks. Each of its URLs has the same document at the same place with its own path after `/api` (its `resource` being that URL, as RFC 9728 §3.3 has clients check); the API's Bearer challenges name it in `resource_metadata`.",
     responses((status = 200, description = "RFC 9728 §3.2", body = shared::oauth::ResourceMetadata)))]
 pub async fn api(State(state): State<AppState>, uri: Uri) -> Response {
-    document(&state.config, Resource::Api, &uri)
+    document(&state, Resource::Api, &uri)
 }
 
 /// The API's metadata for one of its URLs (see [`api`]).
@@ -198,14 +210,14 @@ pub async fn api(State(state): State<AppState>, uri: Uri) -> Response {
         (status = 404, description = "Not a URL of the API"),
     ))]
 pub async fn api_below(State(state): State<AppState>, uri: Uri) -> Response {
-    document(&state.config, Resource::Api, &uri)
+    document(&state, Resource::Api, &uri)
 }
 
 #[utoipa::path(get, path = "/.well-known/oauth-protected-resource/admin", tag = "Admin",
     description = "Protected resource metadata (RFC 9728) of the admin API; each of its URLs has the same document with its own path after `/admin`. The admin API's Bearer challenges name it in `resource_metadata`.",
     responses((status = 200, description = "RFC 9728 §3.2", body = shared::oauth::ResourceMetadata)))]
 pub async fn admin(State(state): State<AppState>, uri: Uri) -> Response {
-    document(&state.config, Resource::Admin, &uri)
+    document(&state, Resource::Admin, &uri)
 }
 
 /// The admin API's metadata for one of its URLs (see [`admin`]).
@@ -217,12 +229,13 @@ pub async fn admin(State(state): State<AppState>, uri: Uri) -> Response {
         (status = 404, description = "Not a URL of the admin API"),
     ))]
 pub async fn admin_below(State(state): State<AppState>, uri: Uri) -> Response {
-    document(&state.config, Resource::Admin, &uri)
+    document(&state, Resource::Admin, &uri)
 }
 
 /// The document of the URL whose metadata `uri` is: the path after the well-known suffix and
 /// the resource's own path, read as it came (not percent-decoded, as the challenge wrote it).
-fn document(config: &Config, resource: Resource, uri: &Uri) -> Response {
+fn document(state: &AppState, resource: Resource, uri: &Uri) -> Response {
+    let config = &state.config;
     let below = uri
         .path()
         .strip_prefix(WELL_KNOWN)
@@ -230,7 +243,11 @@ fn document(config: &Config, resource: Resource, uri: &Uri) -> Response {
     match below.and_then(|below| resource.identifier_of(config, below, uri.query())) {
         Some(identifier) => (
             [(header::CACHE_CONTROL, HeaderValue::from_static(CACHE))],
-            Json(resource.metadata(config, identifier)),
+            Json(resource.metadata(
+                config,
+                identifier,
+                &state.servers.issuers_for(&config.audience),
+            )),
         )
             .into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
@@ -388,7 +405,7 @@ mod tests {
             Resource::Api.identifier_of(&config, "/orders%41", None),
             None
         );
-        let metadata = Resource::Admin.metadata(&config, "x".into());
+        let metadata = Resource::Admin.metadata(&config, "x".into(), &["other".into()]);
         assert_eq!(metadata.authorization_servers, ["https://auth.example.com"]);
         assert_eq!(metadata.scopes_supported, [ADMIN]);
         assert_eq!(metadata.bearer_methods_supported, ["header"]);

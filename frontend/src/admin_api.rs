@@ -200,7 +200,10 @@ impl AdminApi {
         self.send(
             Method::POST,
             "/admin/keys/rotate".into(),
-            Some(KeyRotation { force }),
+            Some(KeyRotation {
+                force,
+                server: None,
+            }),
         )
     }
 

@@ -414,6 +414,9 @@ pub struct KeyRotation {
     /// leaked key).
     #[serde(default)]
     pub force: bool,
+    /// The authorization server whose keys rotate; the root issuer's without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
 }
 
 /// The answer to a rotation: what changed, and the keys now.

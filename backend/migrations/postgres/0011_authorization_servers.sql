@@ -3,7 +3,7 @@
 -- server at the root issuer (the "org" authorization server) is not a row: it is configured by
 -- flags, and its keys have the server id ''.
 CREATE TABLE authorization_servers (
-    id          TEXT COLLATE "C" PRIMARY KEY,
+    id          TEXT COLLATE "C" PRIMARY KEY CHECK (id <> ''),  -- '' is the root issuer's, in signing_keys
     name        TEXT NOT NULL,
     description TEXT NOT NULL,
     audience    TEXT NOT NULL,

@@ -1,10 +1,11 @@
-//! Signing keys: their life cycle, and rotation on demand (see [`crate::keys::rotation`]).
+//! Signing keys, the root issuer's or an authorization server's: their life cycle, and rotation
+//! on demand (see [`crate::keys::rotation`]).
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use shared::admin::{self, KeyRotation};
 
-use super::{Administrator, Ctx, RawBody, parse_body};
+use super::{Administrator, Ctx, RawBody, parse_body, query_params};
 use crate::api::error::ApiError;
 use crate::clock::Timestamp;
 use crate::keys::Owner;
@@ -24,40 +25,56 @@ fn view(k: StoredKey) -> admin::SigningKey {
     }
 }
 
-pub async fn all(ctx: &Ctx<'_>) -> Result<Vec<admin::SigningKey>, ApiError> {
-    Ok(ctx
-        .db
-        .signing_keys("")
-        .await?
-        .into_iter()
-        .map(view)
-        .collect())
+/// Whose keys: the root issuer's (`None`), or the authorization server `server`'s (404 if there
+/// is none).
+async fn owner(ctx: &Ctx<'_>, server: Option<&str>) -> Result<Owner, ApiError> {
+    let Some(id) = server else {
+        return Ok(Owner::root());
+    };
+    let stored = ctx.db.authorization_servers().await?;
+    let server = stored.into_iter().find(|s| s.id == id).ok_or_else(|| {
+        ApiError::NotFound("there is no authorization server with this id".into())
+    })?;
+    Ok(Owner {
+        server_id: server.id,
+        access_alg: server.signing_alg,
+    })
 }
 
-/// Promotes the next key of each algorithm (409 with the reason when that is not yet safe,
-/// unless `force`).
-pub async fn rotate_now(ctx: &Ctx<'_>, force: bool) -> Result<admin::KeysRotated, ApiError> {
-    let (changes, stored) = rotate(ctx, force).await?;
+pub async fn all(ctx: &Ctx<'_>, server: Option<&str>) -> Result<Vec<admin::SigningKey>, ApiError> {
+    let owner = owner(ctx, server).await?;
+    let stored = ctx.db.signing_keys(&owner.server_id).await?;
+    Ok(stored.into_iter().map(view).collect())
+}
+
+/// Promotes the next key of each algorithm of the root issuer or of the server `server` (409
+/// with the reason when that is not yet safe, unless `force`).
+pub async fn rotate_now(
+    ctx: &Ctx<'_>,
+    server: Option<&str>,
+    force: bool,
+) -> Result<admin::KeysRotated, ApiError> {
+    let (changes, stored) = rotate(ctx, &owner(ctx, server).await?, force).await?;
     Ok(rotated(changes, stored))
 }
 
 /// The rotation, its recorded events, and the stored keys afterwards (read once).
 async fn rotate(
     ctx: &Ctx<'_>,
+    owner: &Owner,
     force: bool,
 ) -> Result<(Vec<admin::Event>, Vec<StoredKey>), ApiError> {
-    let events =
-        match rotation::rotate_now(ctx.db, ctx.config, &Owner::root(), force, ctx.now).await {
-            Ok(events) => events,
-            Err(RotateError::Refused(why)) => return Err(ApiError::Conflict(why)),
-            Err(RotateError::Failed(e)) => return Err(ApiError::internal(e)),
-        };
+    let events = match rotation::rotate_now(ctx.db, ctx.config, owner, force, ctx.now).await {
+        Ok(events) => events,
+        Err(RotateError::Refused(why)) => return Err(ApiError::Conflict(why)),
+        Err(RotateError::Failed(e)) => return Err(ApiError::internal(e)),
+    };
     let mut changes = Vec::new();
     for event in events {
         let row = ctx.actor.record_event(ctx.db, event, ctx.now).await?;
         changes.push(super::events::view(row));
     }
-    Ok((changes, ctx.db.signing_keys("").await?))
+    Ok((changes, ctx.db.signing_keys(&owner.server_id).await?))
 }
 
 fn rotated(changes: Vec<admin::Event>, stored: Vec<StoredKey>) -> admin::KeysRotated {
@@ -68,19 +85,23 @@ fn rotated(changes: Vec<admin::Event>, stored: Vec<StoredKey>) -> admin::KeysRot
 }
 
 #[utoipa::path(get, path = "/admin/keys", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])),
-    responses((status = 200, description = "The signing keys' life cycle", body = Vec<shared::admin::SigningKey>)))]
+    params(("server" = Option<String>, Query, description = "An authorization server's keys; the root issuer's without it")),
+    responses((status = 200, description = "The signing keys' life cycle", body = Vec<shared::admin::SigningKey>), (status = 404, description = "No such authorization server", body = shared::oauth::ErrorResponse)))]
 pub async fn list(
     State(state): State<AppState>,
     admin: Administrator,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<Vec<admin::SigningKey>>, ApiError> {
-    all(&admin.ctx(&state)).await.map(Json)
+    let params = query_params(query.as_deref(), &["server"])?;
+    let server = params.first().map(|(_, v)| v.as_str());
+    all(&admin.ctx(&state), server).await.map(Json)
 }
 
-/// `POST /admin/keys/rotate` with `{"force": bool}` or no body. This instance starts signing
-/// with the new key at once; others pick it up when PostgreSQL announces the change, and
-/// within their reload interval on SQLite.
-#[utoipa::path(post, path = "/admin/keys/rotate", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])), request_body(content = Option<shared::admin::KeyRotation>, description = "Optional: `{\"force\": true}` when the next key is younger than the JWKS cache lifetime"),
-    responses((status = 200, description = "Rotated", body = shared::admin::KeysRotated), (status = 409, description = "Clashes with a stored record, or not allowed in its state", body = shared::oauth::ErrorResponse)))]
+/// `POST /admin/keys/rotate` with `{"force": bool, "server": id}` (both optional) or no body.
+/// This instance starts signing with the new keys at once; others pick them up when PostgreSQL
+/// announces the change, and within their reload interval on SQLite.
+#[utoipa::path(post, path = "/admin/keys/rotate", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])), request_body(content = Option<shared::admin::KeyRotation>, description = "Optional: `{\"force\": true}` when a next key is younger than the JWKS cache lifetime; `\"server\"` for an authorization server's keys"),
+    responses((status = 200, description = "Rotated", body = shared::admin::KeysRotated), (status = 404, description = "No such authorization server", body = shared::oauth::ErrorResponse), (status = 409, description = "Clashes with a stored record, or not allowed in its state", body = shared::oauth::ErrorResponse)))]
 pub async fn rotate_handler(
     State(state): State<AppState>,
     admin: Administrator,
@@ -91,7 +112,15 @@ pub async fn rotate_handler(
     } else {
         parse_body(&body)?
     };
-    let (changes, stored) = rotate(&admin.ctx(&state), request.force).await?;
-    state.keys.refresh(&stored).map_err(ApiError::internal)?;
+    let ctx = admin.ctx(&state);
+    let owner = owner(&ctx, request.server.as_deref()).await?;
+    let (changes, stored) = rotate(&ctx, &owner, request.force).await?;
+    let ring = match request.server.as_deref() {
+        None => Some(state.keys.clone()),
+        Some(id) => state.servers.get(id).map(|server| server.keys.clone()),
+    };
+    if let Some(ring) = ring {
+        ring.refresh(&stored).map_err(ApiError::internal)?;
+    }
     Ok(Json(rotated(changes, stored)))
 }

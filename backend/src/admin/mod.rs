@@ -160,8 +160,9 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let token = AccessToken::from_request_parts(parts, state).await?;
-        token.require(ADMIN)?;
         let state = AppState::from_ref(state);
+        token.require_issuer(&state.root.issuer)?;
+        token.require(ADMIN)?;
         let user = match state.db.user_by_id(&token.claims.sub).await? {
             Some(user) if user.is_admin() && !user.disabled => user,
             Some(user) => {

@@ -159,7 +159,7 @@ pub async fn create(
     // Its keys were just made: taking it in reads them, and creates none.
     state
         .servers
-        .add(ctx.db, ctx.config, stored.clone(), ctx.now)
+        .take_in(ctx.db, ctx.config, stored.clone(), ctx.now)
         .await
         .map_err(ApiError::internal)?;
     Ok((StatusCode::CREATED, Json(view(&ctx, stored))))

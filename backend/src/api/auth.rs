@@ -56,6 +56,20 @@ impl AccessToken {
         }
     }
 
+    /// 401 unless the token was issued by the root issuer (`issuer`): for what only its tokens
+    /// may reach (userinfo, the admin API), whatever other issuers the API trusts.
+    pub fn require_issuer(&self, issuer: &str) -> Result<(), ApiError> {
+        if self.claims.iss == issuer {
+            Ok(())
+        } else {
+            Err(ApiError::InvalidToken(
+                "this endpoint accepts tokens of this server's root issuer only, not of its \
+                 authorization servers"
+                    .into(),
+            ))
+        }
+    }
+
     /// Client-credentials tokens have the client as subject (RFC 9068 §2.2).
     pub fn subject_type(&self) -> SubjectType {
         if self.claims.sub == self.claims.client_id {

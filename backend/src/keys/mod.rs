@@ -74,9 +74,20 @@ impl Owner {
         }
     }
 
-    /// The algorithms this owner holds keys for.
+    /// Whether it signs ID tokens: the root issuer does (custom servers issue access tokens
+    /// with client credentials only).
+    pub fn signs_id_tokens(&self) -> bool {
+        self.server_id.is_empty()
+    }
+
+    /// The algorithms this owner holds keys for: its access tokens', and RS256 if it signs ID
+    /// tokens.
     pub fn algs(&self) -> Vec<SigningAlg> {
-        held(self.access_alg)
+        if self.signs_id_tokens() {
+            held(self.access_alg)
+        } else {
+            vec![self.access_alg]
+        }
     }
 }
 
@@ -102,8 +113,7 @@ pub fn jwt_alg(alg: SigningAlg) -> Algorithm {
 /// The keys that sign (one per purpose), and every published key by `kid` for verification.
 pub struct KeySet {
     access: Signer,
-    /// `None` while the owner has no current RS256 key yet (see `rotation::prepare`): the
-    /// access-token key signs ID tokens until then.
+    /// The current RS256 key, for an owner that signs ID tokens.
     id: Option<Signer>,
     verifying: HashMap<String, (SigningAlg, DecodingKey)>,
     jwks: Jwks,
@@ -114,14 +124,16 @@ pub struct KeySet {
 /// The key set in use, replaced as a whole when the stored keys change (a rotation here or in
 /// another instance); a request holds the set it started with.
 pub struct KeyRing {
+    owner: Owner,
     keys: RwLock<Arc<KeySet>>,
     /// When the set in use was last found to match the stored keys (or replaced by them).
     checked: RwLock<Instant>,
 }
 
 impl KeyRing {
-    pub fn new(keys: KeySet) -> Self {
+    pub fn new(owner: Owner, keys: KeySet) -> Self {
         Self {
+            owner,
             keys: RwLock::new(Arc::new(keys)),
             checked: RwLock::new(Instant::now()),
         }
@@ -133,10 +145,9 @@ impl KeyRing {
 
     /// Swaps in the stored keys if they differ from the ones in use; `true` if they did.
     pub fn refresh(&self, stored: &[StoredKey]) -> anyhow::Result<bool> {
-        let current = self.get();
-        let changed = current.states != states(stored);
+        let changed = self.get().states != states(stored);
         if changed {
-            let keys = Arc::new(KeySet::from_stored(stored, current.access.alg)?);
+            let keys = Arc::new(KeySet::from_stored(stored, &self.owner)?);
             *self.keys.write().unwrap_or_else(PoisonError::into_inner) = keys;
         }
         *self.checked.write().unwrap_or_else(PoisonError::into_inner) = Instant::now();
@@ -164,6 +175,8 @@ pub enum SigningError {
     Encoding(#[from] serde_json::Error),
     #[error("the signing key could not sign")]
     Signature,
+    #[error("this authorization server signs no ID tokens")]
+    NoIdTokens,
 }
 
 /// A private key, parsed once. (aws-lc-rs checks a key pair it parses, which costs about as
@@ -394,10 +407,11 @@ impl PublicKey {
 }
 
 impl KeySet {
-    /// Builds the set from the stored keys: the `current` key of `access` signs access tokens,
-    /// the current RS256 key (or, while there is none, the same key) signs ID tokens, and all of
-    /// them verify and are published.
-    pub fn from_stored(stored: &[StoredKey], access: SigningAlg) -> anyhow::Result<Self> {
+    /// Builds `owner`'s set from its stored keys: the `current` key of its access-token
+    /// algorithm signs access tokens, the current RS256 key ID tokens (if it signs any), and
+    /// all of them verify and are published.
+    pub fn from_stored(stored: &[StoredKey], owner: &Owner) -> anyhow::Result<Self> {
+        let access = owner.access_alg;
         let current = |alg: SigningAlg| {
             stored
                 .iter()
@@ -415,9 +429,9 @@ impl KeySet {
         }
         Ok(Self {
             access: Signer::new(current(access)?)?,
-            id: match access {
-                ID_TOKEN_ALG => None,
-                _ => current(ID_TOKEN_ALG).ok().map(Signer::new).transpose()?,
+            id: match owner.signs_id_tokens() {
+                true => Some(Signer::new(current(ID_TOKEN_ALG)?)?),
+                false => None,
             },
             verifying,
             jwks: Jwks { keys },
@@ -448,9 +462,10 @@ impl KeySet {
         self.access.sign(claims, typ)
     }
 
-    /// A compact JWS of `claims` signed by the current ID-token key (RS256), with no `typ`.
-    pub fn sign_id_token(&self, claims: &impl Serialize) -> Result<String, SigningError> {
-        self.id.as_ref().unwrap_or(&self.access).sign(claims, None)
+    /// A compact JWS of `claims` signed by the current ID-token key (RS256), with no `typ`;
+    /// `None` if this owner signs no ID tokens.
+    pub fn sign_id_token(&self, claims: &impl Serialize) -> Option<Result<String, SigningError>> {
+        self.id.as_ref().map(|signer| signer.sign(claims, None))
     }
 
     /// A published key and its algorithm, by `kid`.
@@ -489,13 +504,24 @@ pub fn generate(
 mod tests {
     use super::*;
 
+    /// An owner that signs ID tokens, its access tokens in `access`.
+    fn root_with(access: SigningAlg) -> Owner {
+        Owner {
+            server_id: String::new(),
+            access_alg: access,
+        }
+    }
+
     fn key_set(access: SigningAlg) -> (KeySet, Vec<StoredKey>) {
         let now = Timestamp::from_unix(0);
         let stored: Vec<_> = held(access)
             .into_iter()
             .map(|alg| generate("", alg, KeyState::Current, now).unwrap())
             .collect();
-        (KeySet::from_stored(&stored, access).unwrap(), stored)
+        (
+            KeySet::from_stored(&stored, &root_with(access)).unwrap(),
+            stored,
+        )
     }
 
     fn verify(set: &KeySet, token: &str) -> jsonwebtoken::errors::Result<serde_json::Value> {
@@ -524,31 +550,32 @@ mod tests {
             let (signed, signature) = token.rsplit_once('.').unwrap();
             assert!(verify(&set, &format!("{signed}x.{signature}")).is_err());
             // ID tokens are RS256 whatever signs the access tokens.
-            let id = set.sign_id_token(&claims).unwrap();
+            let id = set.sign_id_token(&claims).unwrap().unwrap();
             let header = jsonwebtoken::decode_header(&id).unwrap();
             assert_eq!(header.alg, Algorithm::RS256);
             assert_eq!(header.typ, None);
             assert!(verify(&set, &id).is_ok());
             // A key parsed again from its PKCS#8 is the same key.
-            let again = KeySet::from_stored(&stored, access).unwrap();
+            let again = KeySet::from_stored(&stored, &root_with(access)).unwrap();
             assert_eq!(again.jwks(), set.jwks());
         }
     }
 
     #[test]
-    fn the_access_key_signs_id_tokens_until_an_rs256_key_is_current() {
+    fn a_set_needs_the_current_keys_its_owner_signs_with() {
         let now = Timestamp::from_unix(0);
         let es = generate("", SigningAlg::Es256, KeyState::Current, now).unwrap();
         let next = generate("", SigningAlg::Rs256, KeyState::Next, now).unwrap();
-        let set = KeySet::from_stored(&[es.clone(), next.clone()], SigningAlg::Es256).unwrap();
-        let claims = serde_json::json!({"sub": "x", "exp": 4_000_000_000u64});
-        let id = set.sign_id_token(&claims).unwrap();
-        let header = jsonwebtoken::decode_header(&id).unwrap();
-        assert_eq!(header.alg, Algorithm::ES256);
-        assert_eq!(header.kid.as_deref(), Some(es.kid.as_str()));
-        assert!(verify(&set, &id).is_ok());
-        // Without a current key for the access tokens, there is no set.
-        let refused = KeySet::from_stored(&[next], SigningAlg::Es256);
+        // The root signs ID tokens: without a current RS256 key, there is no set.
+        let refused = KeySet::from_stored(&[es.clone(), next.clone()], &Owner::root());
+        assert!(
+            refused
+                .err()
+                .unwrap()
+                .to_string()
+                .contains("no current RS256")
+        );
+        let refused = KeySet::from_stored(std::slice::from_ref(&next), &Owner::root());
         assert!(
             refused
                 .err()
@@ -556,6 +583,16 @@ mod tests {
                 .to_string()
                 .contains("no current ES256")
         );
+        // A custom server signs access tokens only, and no ID token.
+        let custom = Owner {
+            server_id: "orders".into(),
+            access_alg: SigningAlg::Es256,
+        };
+        assert_eq!(custom.algs(), [SigningAlg::Es256]);
+        let set = KeySet::from_stored(&[es], &custom).unwrap();
+        let claims = serde_json::json!({"sub": "x", "exp": 4_000_000_000u64});
+        assert!(set.sign_id_token(&claims).is_none());
+        assert!(verify(&set, &set.sign(&claims, None).unwrap()).is_ok());
     }
 
     /// Keys stored before this server generated them with aws-lc-rs (the p256 crate's PKCS#8)
@@ -580,7 +617,11 @@ mod tests {
         let mut stored = generate("", SigningAlg::Es256, KeyState::Current, now).unwrap();
         stored.kid = old_kid.clone();
         stored.private_der = secret.to_pkcs8_der().unwrap().as_bytes().to_vec();
-        let set = KeySet::from_stored(&[stored], SigningAlg::Es256).unwrap();
+        let owner = Owner {
+            server_id: "legacy".into(),
+            access_alg: SigningAlg::Es256,
+        };
+        let set = KeySet::from_stored(&[stored], &owner).unwrap();
         let jwk = &set.jwks().keys[0];
         assert_eq!(
             (jwk.x.as_deref(), jwk.y.as_deref()),

@@ -18,11 +18,11 @@
 //! (`backend keys rotate`). Both are one transaction that checks the keys are still in the
 //! states it saw, so instances sharing a database cannot rotate twice.
 //!
-//! Each algorithm the server signs with ([`super::held`]) has its own keys and goes through the
-//! same life cycle on the same schedule. The first key of an algorithm signs at once (a fresh
-//! database, or an algorithm added by a new `--signing-alg` or an upgrade); the current and
-//! next keys of an algorithm no longer signed with are retired, so they stay published until
-//! every token they signed has expired.
+//! Each owner (the root issuer, each authorization server: [`Owner`]) has its own keys, and each
+//! algorithm it signs with ([`Owner::algs`]) goes through the same life cycle on the same
+//! schedule. The algorithms are fixed by the code and the server's stored definition, never by
+//! a per-instance flag, so instances sharing a database always agree on them. The first key of
+//! an algorithm signs at once (see [`prepare`]).
 
 use std::time::Duration;
 
@@ -79,8 +79,8 @@ pub fn reload_interval(config: &Config) -> Duration {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
     CreateNext(SigningAlg),
-    /// Promotes the next key of an algorithm that has no current key (one added to an owner that
-    /// already had keys, see [`prepare`]), once it has been published long enough.
+    /// Promotes the next key of an algorithm that has no current key (stored keys in a state
+    /// this server does not create itself), once it has been published long enough.
     Activate(String),
     Rotate {
         alg: SigningAlg,
@@ -226,12 +226,12 @@ pub async fn apply(
     Ok(events.into_iter().map(|e| owner.label(e)).collect())
 }
 
-/// At start-up (and when a server is created): for an owner with no keys at all, a first
-/// `current` key of each algorithm (nothing can have cached a JWKS of it, so they may sign at
-/// once); then whatever the schedule asks for. An owner that already has keys and lacks an
-/// algorithm (a database from before ID tokens were RS256) gets a next key of it, published a
-/// JWKS lifetime before it signs like any other; until then the access-token key signs its ID
-/// tokens too.
+/// At start-up (and when a server is created): a first `current` key of each algorithm that
+/// has none, then whatever the schedule asks for. On a fresh database nothing can have cached a
+/// JWKS, so the first keys may sign at once. On a database from before ID tokens were RS256,
+/// the first RS256 key signs at once too: a relying party that meets its unknown `kid` fetches
+/// the JWKS again (OpenID Connect Core §10.1.1), whereas an ID token in an algorithm it does not
+/// expect (RS256 is what a client that registered none expects) cannot be fixed by refetching.
 pub async fn prepare(
     db: &Db,
     config: &Config,
@@ -242,7 +242,7 @@ pub async fn prepare(
     let mut keys = db.signing_keys(&owner.server_id).await?;
     let mut created = false;
     for alg in owner.algs() {
-        if keys.is_empty() || (alg == owner.access_alg && pair_of(&keys, alg).0.is_none()) {
+        if pair_of(&keys, alg).0.is_none() {
             let key = fresh(owner, alg, KeyState::Current, now).await?;
             if db.insert_signing_key(&key).await? {
                 events.push(owner.label(Event::new(EventKind::KeyCreated).detail(key.kid.clone())));
@@ -257,7 +257,7 @@ pub async fn prepare(
     }
     let (round, keys) = scheduled_round(db, config, owner, keys, now).await;
     events.extend(round?);
-    let ring = KeyRing::new(KeySet::from_stored(&keys?, owner.access_alg)?);
+    let ring = KeyRing::new(owner.clone(), KeySet::from_stored(&keys?, owner)?);
     Ok((ring, events))
 }
 

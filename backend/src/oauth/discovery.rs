@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use shared::oauth::{GrantType, ServerMetadata};
@@ -12,7 +13,7 @@ use super::client_auth::SUPPORTED_METHODS;
 use super::error::OAuthError;
 use super::token::USER_ONLY;
 use crate::config::Config;
-use crate::keys::{ID_TOKEN_ALG, ROOT_ACCESS_ALG};
+use crate::keys::ID_TOKEN_ALG;
 use crate::servers::AuthServer;
 use crate::state::AppState;
 
@@ -36,9 +37,8 @@ pub async fn metadata(State(state): State<AppState>) -> Result<impl IntoResponse
     ))]
 pub async fn server_metadata(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    KnownServer(server): KnownServer,
 ) -> Result<impl IntoResponse, OAuthError> {
-    let server = known_server(&state, &id)?;
     // What a client acting for itself can be granted (see `token::client_credentials`).
     let scopes_supported = state
         .db
@@ -59,9 +59,9 @@ pub async fn server_metadata(
     ))]
 pub async fn server_metadata_rfc8414(
     state: State<AppState>,
-    id: Path<String>,
+    server: KnownServer,
 ) -> Result<impl IntoResponse, OAuthError> {
-    server_metadata(state, id).await
+    server_metadata(state, server).await
 }
 
 fn cached(body: ServerMetadata) -> impl IntoResponse {
@@ -95,13 +95,9 @@ fn root_document(c: &Config, scopes_supported: Vec<String>) -> ServerMetadata {
         token_endpoint_auth_methods_supported: strings(&SUPPORTED_METHODS),
         authorization_response_iss_parameter_supported: true,
         subject_types_supported: strings(&["public"]),
-        // ID tokens are RS256 (the OpenID Connect default), and ES256 only on a database from
-        // before that, until its first RS256 key is known to caches (see `keys::rotation`).
-        // Access tokens are in the JWKS's keys' `alg`, which RFC 8414 has no field for.
-        id_token_signing_alg_values_supported: strings(&[
-            ID_TOKEN_ALG.as_str(),
-            ROOT_ACCESS_ALG.as_str(),
-        ]),
+        // ID tokens are RS256 (the OpenID Connect default); access tokens are in the JWKS's
+        // keys' `alg`, which RFC 8414 has no field for.
+        id_token_signing_alg_values_supported: strings(&[ID_TOKEN_ALG.as_str()]),
         claims_supported: strings(&[
             "iss",
             "sub",
@@ -152,9 +148,29 @@ fn server_document(server: &AuthServer, scopes_supported: Vec<String>) -> Server
     }
 }
 
-/// The authorization server `id`, or 404.
-pub fn known_server(state: &AppState, id: &str) -> Result<Arc<AuthServer>, OAuthError> {
-    state.servers.get(id).ok_or_else(OAuthError::unknown_server)
+/// The authorization server an URL names in its `{server}` segment (`/oauth2/{server}/…`, or
+/// RFC 8414's `/.well-known/oauth-authorization-server/oauth2/{server}`), or the JSON 404. The
+/// segment is read as it was sent, not percent-decoded: ids are plain characters, so any
+/// encoding names no server (where a decoding extractor would answer malformed encoding in
+/// plain text), and the id is never echoed.
+pub struct KnownServer(pub Arc<AuthServer>);
+
+impl FromRequestParts<AppState> for KnownServer {
+    type Rejection = OAuthError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, OAuthError> {
+        let path = parts.uri.path();
+        let rest = path
+            .strip_prefix("/.well-known/oauth-authorization-server/oauth2/")
+            .or_else(|| path.strip_prefix("/oauth2/"))
+            .unwrap_or_default();
+        let id = rest.split('/').next().unwrap_or_default();
+        state
+            .servers
+            .get(id)
+            .map(Self)
+            .ok_or_else(OAuthError::unknown_server)
+    }
 }
 
 /// The JWKS may be cached exactly as long as the rotation schedule allows: a key is published
@@ -174,10 +190,9 @@ pub async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
     ))]
 pub async fn server_jwks(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<impl IntoResponse, OAuthError> {
-    let server = known_server(&state, &id)?;
-    Ok(jwks_of(&state, &server))
+    KnownServer(server): KnownServer,
+) -> impl IntoResponse {
+    jwks_of(&state, &server)
 }
 
 fn jwks_of(state: &AppState, server: &AuthServer) -> impl IntoResponse + use<> {

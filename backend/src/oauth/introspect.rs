@@ -3,13 +3,13 @@
 use std::net::IpAddr;
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::client_auth::{self, AuthMethod};
-use super::discovery::known_server;
+use super::discovery::KnownServer;
 use super::error::{OAuthError, no_store};
 use super::params::{FormBody, Params};
 use crate::access_token::MAX_TOKEN_LEN;
@@ -37,7 +37,11 @@ pub async fn introspect(
     body: FormBody,
 ) -> Response {
     let root = state.root.clone();
-    match handle(&state, &root, address, &headers, query.as_deref(), &body).await {
+    answer(handle(&state, &root, address, &headers, query.as_deref(), &body).await)
+}
+
+fn answer(outcome: Result<Value, OAuthError>) -> Response {
+    match outcome {
         Ok(answer) => (no_store(), Json(answer)).into_response(),
         Err(error) => error.into_response(),
     }
@@ -80,20 +84,13 @@ async fn handle(
     ))]
 pub async fn server_introspect(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    KnownServer(server): KnownServer,
     ClientAddr(address): ClientAddr,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: FormBody,
 ) -> Response {
-    let outcome = match known_server(&state, &id) {
-        Ok(server) => handle(&state, &server, address, &headers, query.as_deref(), &body).await,
-        Err(error) => Err(error),
-    };
-    match outcome {
-        Ok(answer) => (no_store(), Json(answer)).into_response(),
-        Err(error) => error.into_response(),
-    }
+    answer(handle(&state, &server, address, &headers, query.as_deref(), &body).await)
 }
 
 /// What `client` may learn about `token` at `now` (RFC 7662 §2.2): its claims if it is an

@@ -2,12 +2,12 @@
 
 use std::net::IpAddr;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::client_auth;
-use super::discovery::known_server;
+use super::discovery::KnownServer;
 use super::error::{OAuthError, no_store};
 use super::params::{FormBody, Params};
 use crate::access_token::LEEWAY_SECS;
@@ -47,7 +47,12 @@ pub async fn revoke(
     body: FormBody,
 ) -> Response {
     let root = state.root.clone();
-    match handle(&state, &root, address, &headers, query.as_deref(), &body).await {
+    answer(handle(&state, &root, address, &headers, query.as_deref(), &body).await)
+}
+
+/// RFC 7009 §2.2: 200 whatever was revoked.
+fn answer(outcome: Result<Revoked, OAuthError>) -> Response {
+    match outcome {
         Ok(_) => (StatusCode::OK, no_store()).into_response(),
         Err(error) => error.into_response(),
     }
@@ -83,20 +88,13 @@ async fn handle(
     ))]
 pub async fn server_revoke(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    KnownServer(server): KnownServer,
     ClientAddr(address): ClientAddr,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: FormBody,
 ) -> Response {
-    let outcome = match known_server(&state, &id) {
-        Ok(server) => handle(&state, &server, address, &headers, query.as_deref(), &body).await,
-        Err(error) => Err(error),
-    };
-    match outcome {
-        Ok(_) => (StatusCode::OK, no_store()).into_response(),
-        Err(error) => error.into_response(),
-    }
+    answer(handle(&state, &server, address, &headers, query.as_deref(), &body).await)
 }
 
 /// Revokes `token` on behalf of `client`, at `now`. RFC 7009 §2.1: `token_type_hint` only

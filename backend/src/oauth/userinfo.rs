@@ -16,6 +16,7 @@ pub async fn userinfo(
     State(state): State<AppState>,
     token: AccessToken,
 ) -> Result<Json<Value>, ApiError> {
+    token.require_issuer(&state.root.issuer)?;
     token.require("openid")?;
     if token.subject_type() == SubjectType::Client {
         return Err(ApiError::InsufficientScope {

@@ -110,11 +110,16 @@ impl Servers {
         self.read().get(id).cloned()
     }
 
-    /// Every server, by id.
-    pub fn all(&self) -> Vec<Arc<AuthServer>> {
-        let mut all: Vec<_> = self.read().values().cloned().collect();
-        all.sort_by(|a, b| a.issuer.cmp(&b.issuer));
-        all
+    /// The issuers of the servers whose tokens are for `audience`, sorted.
+    pub fn issuers_for(&self, audience: &str) -> Vec<String> {
+        let mut issuers: Vec<String> = self
+            .read()
+            .values()
+            .filter(|s| s.tokens.audience() == audience)
+            .map(|s| s.issuer.clone())
+            .collect();
+        issuers.sort();
+        issuers
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<AuthServer>>> {
@@ -155,12 +160,11 @@ impl Servers {
                         }
                     }
                 }
-                _ => match AuthServer::prepare(db, config, row.clone(), now).await {
-                    Ok((server, round)) => {
-                        events.extend(round);
-                        self.write().insert(row.id.clone(), Arc::new(server));
-                    }
+                _ => match self.take_in(db, config, row.clone(), now).await {
+                    Ok(round) => events.extend(round),
                     Err(e) => {
+                        // A changed server must not go on with its old audience or keys.
+                        self.write().remove(&row.id);
                         tracing::warn!(server = %row.id, error = %e, "preparing an authorization server failed");
                     }
                 },
@@ -169,8 +173,10 @@ impl Servers {
         Ok(events)
     }
 
-    /// Takes in a server just stored here, so that it answers at once.
-    pub async fn add(
+    /// Takes in a stored server (one just created here, or found by [`Servers::sync`]) with
+    /// its keys, so that it answers at once, unless it was deleted meanwhile: a deletion here or
+    /// elsewhere is never undone by a maintenance round that read the list before it.
+    pub async fn take_in(
         &self,
         db: &Db,
         config: &Config,
@@ -179,7 +185,11 @@ impl Servers {
     ) -> anyhow::Result<Vec<Event>> {
         let id = stored.id.clone();
         let (server, events) = AuthServer::prepare(db, config, stored, now).await?;
-        self.write().insert(id, Arc::new(server));
+        if db.authorization_server_exists(&id).await? {
+            self.write().insert(id, Arc::new(server));
+        } else {
+            self.write().remove(&id);
+        }
         Ok(events)
     }
 
@@ -255,6 +265,13 @@ mod tests {
             assert_eq!(claimed_issuer(&token(payload)), None, "{payload}");
         }
         assert_eq!(claimed_issuer("no-dots"), None);
-        assert_eq!(claimed_issuer(&"a.".repeat(3000)), None);
+        // A well-formed token over the length limit is not read at all.
+        let long = token(&format!(
+            r#"{{"iss":"http://x","pad":"{}"}}"#,
+            "a".repeat(4096)
+        ));
+        assert_eq!(claimed_issuer(&long), None);
+        let short = token(r#"{"iss":"http://x","pad":"a"}"#);
+        assert_eq!(claimed_issuer(&short).as_deref(), Some("http://x"));
     }
 }

@@ -28,23 +28,59 @@ impl Db {
         .await)?)
     }
 
-    /// Creates a server; [`Error::Conflict`] if the id is taken.
-    pub async fn insert_authorization_server(&self, server: &StoredServer) -> Result<()> {
-        let done = dispatch!(self, |pool| sqlx::query(
-            "INSERT INTO authorization_servers
-                 (id, name, description, audience, signing_alg, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+    /// Whether the server `id` is stored.
+    pub async fn authorization_server_exists(&self, id: &str) -> Result<bool> {
+        let found: Option<i32> = dispatch!(self, |pool| sqlx::query_scalar(
+            "SELECT 1 FROM authorization_servers WHERE id = $1"
         )
-        .bind(&server.id)
-        .bind(&server.name)
-        .bind(&server.description)
-        .bind(&server.audience)
-        .bind(server.signing_alg.as_str())
-        .bind(server.created_at)
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(found.is_some())
+    }
+
+    /// Creates a server; [`Error::Conflict`] if the id is taken. Keys left under its id by a
+    /// deleted server of the same id (a key-maintenance round that raced the deletion) are
+    /// deleted with it, so the new server never signs with them.
+    pub async fn insert_authorization_server(&self, server: &StoredServer) -> Result<()> {
+        dispatch!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(
+                "INSERT INTO authorization_servers
+                     (id, name, description, audience, signing_alg, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            )
+            .bind(&server.id)
+            .bind(&server.name)
+            .bind(&server.description)
+            .bind(&server.audience)
+            .bind(server.signing_alg.as_str())
+            .bind(server.created_at)
+            .execute(&mut *tx)
+            .await?;
+            one_row(
+                done.rows_affected(),
+                Error::Conflict("authorization_servers.id".into()),
+            )?;
+            sqlx::query("DELETE FROM signing_keys WHERE server_id = $1")
+                .bind(&server.id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Deletes the keys of servers that no longer exist (left by a key-maintenance round that
+    /// raced a deletion); how many.
+    pub async fn purge_orphan_keys(&self) -> Result<u64> {
+        Ok(dispatch!(self, |pool| sqlx::query(
+            "DELETE FROM signing_keys WHERE server_id <> '' AND NOT EXISTS
+                 (SELECT 1 FROM authorization_servers s WHERE s.id = signing_keys.server_id)"
+        )
         .execute(pool)
         .await
-        .map(|done| done.rows_affected()))?;
-        one_row(done, Error::Conflict("authorization_servers.id".into()))
+        .map(|done| done.rows_affected()))?)
     }
 
     /// Deletes a server and its signing keys at once (its tokens no longer verify anywhere);

@@ -122,7 +122,7 @@ async fn id_tokens_are_rs256_and_access_tokens_es256() {
         .await;
     assert_eq!(
         meta["id_token_signing_alg_values_supported"],
-        json!(["RS256", "ES256"])
+        json!(["RS256"])
     );
     let jwks = app.get_json(&app.url("/jwks.json")).await;
     let published = |kid: &Value| {

@@ -619,7 +619,10 @@ pub fn resource_metadata(url: &reqwest::Url) -> String {
                 && q.bytes().all(|b| unreserved(b) || b == b'=' || b == b'&')
                 && q.split('&').all(|pair| {
                     let name = pair.split('=').next().unwrap_or(pair);
-                    ["kind", "user", "client", "since", "limit", "username"].contains(&name)
+                    [
+                        "kind", "user", "client", "since", "limit", "username", "server",
+                    ]
+                    .contains(&name)
                 })
         });
     let below = match url.query() {

@@ -152,6 +152,20 @@ async fn document_003_walk_through_against_the_default_server() {
         app.get_api("/api/products", Some(token)).await.status(),
         StatusCode::OK
     );
+    // The API's protected resource metadata names both issuers it trusts (RFC 9728 §2).
+    let prm = app
+        .get_json(&app.url("/.well-known/oauth-protected-resource/api"))
+        .await;
+    assert_eq!(
+        prm["authorization_servers"],
+        json!([app.api.as_str(), issuer])
+    );
+    // What only the root issuer's tokens reach: userinfo and the admin API.
+    for path in ["/userinfo", "/admin/users"] {
+        let r = app.get_api(path, Some(token)).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
+        assert!(www_authenticate(&r).contains("root issuer only"), "{path}");
+    }
     // A root token says so too.
     let root: Value = app
         .get_api("/api/whoami", Some(&app.service_token().await))
@@ -277,22 +291,51 @@ async fn servers_are_isolated_from_each_other() {
         www_authenticate(&refused)
     );
 
-    // The default server's token, its iss changed to the orders server's (and back to the
-    // default audience): the orders keys verify it, and refuse it.
-    let (head, rest) = default.split_once('.').unwrap();
-    let (payload, signature) = rest.split_once('.').unwrap();
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let mut claims: Value = serde_json::from_slice(&b64.decode(payload).unwrap()).unwrap();
-    claims["iss"] = json!(app.url("/oauth2/orders"));
-    let moved = format!("{head}.{}.{signature}", b64.encode(claims.to_string()));
-    assert_eq!(
-        introspect_at(&app, "/oauth2/orders/v1/introspect", &moved).await,
-        json!({"active": false})
-    );
-    assert_eq!(
-        app.get_api("/api/whoami", Some(&moved)).await.status(),
-        StatusCode::UNAUTHORIZED
+    // Tokens correctly signed by the root issuer's key that claim a server's issuer: each is
+    // verified with the keys of the issuer it names (which never signed it), or refused for
+    // naming no trusted issuer, whatever the spelling of the path.
+    let mut forged = Vec::new();
+    for iss in [
+        app.url("/oauth2/default"),
+        app.url("/oauth2/orders"),
+        app.url("/oauth2/default/"),
+        app.url("/oauth2/default/../orders"),
+        app.url("/oauth2/%64efault"),
+        app.url("/oauth2/DEFAULT"),
+        app.url("/oauth2/"),
+        app.url("/oauth2"),
+    ] {
+        let claims = json!({
+            "iss": iss, "sub": SERVICE, "aud": "api://default", "iat": 0,
+            "exp": app.clock.now().unix() + 600, "jti": format!("forged-{}", forged.len()),
+            "client_id": SERVICE, "scope": "products:read",
+        });
+        forged.push((
+            iss,
+            app.forge(crate::helpers::at_jwt_header(), &claims).await,
+        ));
+    }
+    for (iss, token) in &forged {
+        let r = app.get_api("/api/whoami", Some(token)).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{iss}");
+        for path in [
+            "/introspect",
+            "/oauth2/default/v1/introspect",
+            "/oauth2/orders/v1/introspect",
+        ] {
+            assert_eq!(
+                introspect_at(&app, path, token).await,
+                json!({"active": false}),
+                "{iss} at {path}"
+            );
+        }
+    }
+    let (_, exact) = &forged[0];
+    let r = app.get_api("/api/whoami", Some(exact)).await;
+    assert!(
+        www_authenticate(&r).contains("unknown key"),
+        "{}",
+        www_authenticate(&r)
     );
     // A root token at a server's revocation endpoint changes nothing.
     let revoke = app
@@ -308,6 +351,67 @@ async fn servers_are_isolated_from_each_other() {
         app.get_api("/api/whoami", Some(&root)).await.status(),
         StatusCode::OK
     );
+
+    // Each server's keys are listed and rotated on their own (the root's are untouched).
+    let keys = app
+        .admin(Method::GET, "/admin/keys?server=orders", &admin, None)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let algs: Vec<&str> = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["alg"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        algs,
+        ["EdDSA", "EdDSA"],
+        "a current and a next key, no RS256: {keys}"
+    );
+    let root_before = app.db.signing_keys("").await.unwrap();
+    let rotated = app
+        .admin(
+            Method::POST,
+            "/admin/keys/rotate",
+            &admin,
+            Some(json!({"force": true, "server": "orders"})),
+        )
+        .await;
+    assert_eq!(rotated.status(), StatusCode::OK);
+    let fresh = access_token_of(&app, "orders").await;
+    assert_ne!(
+        jwt_part(&fresh, 0)["kid"],
+        jwt_part(&orders, 0)["kid"],
+        "signs with the promoted key at once"
+    );
+    assert_eq!(
+        introspect_at(&app, "/oauth2/orders/v1/introspect", &orders).await["active"],
+        true
+    );
+    let root_after = app.db.signing_keys("").await.unwrap();
+    let states = |keys: &[backend::storage::StoredKey]| {
+        keys.iter()
+            .map(|k| (k.kid.clone(), k.state))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(states(&root_after), states(&root_before));
+    for (method, path, body) in [
+        (Method::GET, "/admin/keys?server=nope", None),
+        (
+            Method::POST,
+            "/admin/keys/rotate",
+            Some(json!({"server": "nope"})),
+        ),
+    ] {
+        let r = app.admin(method, path, &admin, body).await;
+        assert_eq!(oauth_error(r).await.0, StatusCode::NOT_FOUND, "{path}");
+    }
+    let odd = app
+        .admin(Method::GET, "/admin/keys?other=1", &admin, None)
+        .await;
+    assert_eq!(odd.status(), StatusCode::BAD_REQUEST);
 
     // Deleted: its tokens are refused from then on, and its endpoints are gone.
     let deleted = app
@@ -351,43 +455,44 @@ async fn servers_are_isolated_from_each_other() {
 async fn bad_input_is_refused_and_stores_nothing() {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
-    let hostile = "nope%3Cscript%3E";
-    for (method, path) in [
-        (
-            Method::GET,
-            format!("/oauth2/{hostile}/.well-known/oauth-authorization-server"),
-        ),
-        (
-            Method::GET,
-            format!("/.well-known/oauth-authorization-server/oauth2/{hostile}"),
-        ),
-        (Method::GET, format!("/oauth2/{hostile}/v1/keys")),
-        (Method::POST, format!("/oauth2/{hostile}/v1/token")),
-        (Method::POST, format!("/oauth2/{hostile}/v1/introspect")),
-        (Method::POST, format!("/oauth2/{hostile}/v1/revoke")),
-    ] {
-        let response = app
-            .http
-            .request(method, app.url(&path))
-            .basic_auth(SERVICE, Some(SERVICE_SECRET))
-            .form(&[("grant_type", "client_credentials"), ("token", "x")])
-            .send()
-            .await
-            .unwrap();
-        let (status, error, description) = oauth_error(response).await;
-        assert_eq!(
-            (status, error.as_str()),
-            (StatusCode::NOT_FOUND, "invalid_request"),
-            "{path}"
-        );
-        assert!(
-            description.contains("no authorization server"),
-            "{description}"
-        );
-        assert!(
-            !description.contains("script") && !description.contains("nope"),
-            "{description}"
-        );
+    for hostile in ["nope%3Cscript%3E", "%FFnope", "%64efault"] {
+        for (method, path) in [
+            (
+                Method::GET,
+                format!("/oauth2/{hostile}/.well-known/oauth-authorization-server"),
+            ),
+            (
+                Method::GET,
+                format!("/.well-known/oauth-authorization-server/oauth2/{hostile}"),
+            ),
+            (Method::GET, format!("/oauth2/{hostile}/v1/keys")),
+            (Method::POST, format!("/oauth2/{hostile}/v1/token")),
+            (Method::POST, format!("/oauth2/{hostile}/v1/introspect")),
+            (Method::POST, format!("/oauth2/{hostile}/v1/revoke")),
+        ] {
+            let response = app
+                .http
+                .request(method, app.url(&path))
+                .basic_auth(SERVICE, Some(SERVICE_SECRET))
+                .form(&[("grant_type", "client_credentials"), ("token", "x")])
+                .send()
+                .await
+                .unwrap();
+            let (status, error, description) = oauth_error(response).await;
+            assert_eq!(
+                (status, error.as_str()),
+                (StatusCode::NOT_FOUND, "invalid_request"),
+                "{path}"
+            );
+            assert!(
+                description.contains("no authorization server"),
+                "{description}"
+            );
+            assert!(
+                !description.contains("script") && !description.contains("nope"),
+                "{description}"
+            );
+        }
     }
 
     let user = app.user_token().await;

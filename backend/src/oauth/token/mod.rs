@@ -14,7 +14,7 @@ pub use client_credentials::USER_ONLY;
 use std::net::IpAddr;
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use shared::oauth::{ErrorCode, GrantType, TokenResponse};
@@ -22,7 +22,7 @@ use shared::pkce::CodeVerifier;
 use shared::scope::ScopeSet;
 
 use super::client_auth::{self, AuthMethod};
-use super::discovery::known_server;
+use super::discovery::KnownServer;
 use super::error::{OAuthError, no_store};
 use super::params::{FormBody, Params};
 use crate::client_addr::ClientAddr;
@@ -267,16 +267,12 @@ pub async fn token(
     ))]
 pub async fn server_token(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    KnownServer(server): KnownServer,
     ClientAddr(address): ClientAddr,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: FormBody,
 ) -> Response {
-    let server = match known_server(&state, &id) {
-        Ok(server) => server,
-        Err(error) => return error.into_response(),
-    };
     respond(handle(&state, &server, address, &headers, query.as_deref(), &body).await)
 }
 
