@@ -14,6 +14,7 @@ use shared::admin::{
 use shared::oauth::GrantType;
 
 use crate::admin::{self, Actor, Ctx};
+use crate::api::error::ApiError;
 use crate::clock::{Clock, Timestamp};
 use crate::config::{
     ClientsCommand, Command, Config, KeysCommand, ScopesCommand, ServersCommand, TokensCommand,
@@ -40,7 +41,15 @@ pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
         Command::Keys(KeysCommand::Rotate { force, server }) => {
             let rotated = admin::keys::rotate_now(&ctx, server.as_deref(), *force)
                 .await
-                .map_err(|e| anyhow::anyhow!("{e} (backend keys rotate --force rotates anyway)"))?;
+                .map_err(|e| match (&e, server) {
+                    (ApiError::Conflict(_), None) => {
+                        anyhow::anyhow!("{e} (backend keys rotate --force rotates anyway)")
+                    }
+                    (ApiError::Conflict(_), Some(id)) => anyhow::anyhow!(
+                        "{e} (backend keys rotate --force --server {id} rotates anyway)"
+                    ),
+                    _ => anyhow::anyhow!("{e}"),
+                })?;
             let mut out = String::from("rotated:\n");
             for change in &rotated.changes {
                 let _ = writeln!(out, "  {:<14} {}", change.kind, change.detail);

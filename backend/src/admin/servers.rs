@@ -172,7 +172,7 @@ pub async fn delete(
     admin: Administrator,
     Named(id): Named,
 ) -> Result<StatusCode, ApiError> {
-    remove(&admin.ctx(&state), &id).await?;
-    state.servers.remove(&id);
+    let ctx = admin.ctx(&state);
+    state.servers.delete(&id, remove(&ctx, &id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -88,6 +88,10 @@ pub enum Step {
         next: String,
     },
     Remove(String),
+    /// A next key of an algorithm the owner does not sign with (left by a round that raced the
+    /// deletion of a server and the creation of another of the same id): it never signed
+    /// anything, so it goes at once.
+    Discard(String),
 }
 
 /// The current and next keys of `alg` among `keys`.
@@ -102,6 +106,11 @@ pub fn plan(keys: &[StoredKey], algs: &[SigningAlg], now: Timestamp, policy: &Po
     let mut steps = Vec::new();
     for &alg in algs {
         plan_alg(keys, alg, now, policy, &mut steps);
+    }
+    for key in keys.iter().filter(|k| !algs.contains(&k.alg)) {
+        if key.state == KeyState::Next {
+            steps.push(Step::Discard(key.kid.clone()));
+        }
     }
     for key in keys.iter().filter(|k| k.state == KeyState::Retired) {
         if key
@@ -218,6 +227,11 @@ pub async fn apply(
             Step::Rotate { .. } => {}
             Step::Remove(kid) => {
                 if db.remove_retired_key(kid).await? {
+                    events.push(Event::new(EventKind::KeyRemoved).detail(kid.clone()));
+                }
+            }
+            Step::Discard(kid) => {
+                if db.discard_next_key(kid).await? {
                     events.push(Event::new(EventKind::KeyRemoved).detail(kid.clone()));
                 }
             }

@@ -103,6 +103,10 @@ impl AuthServer {
 #[derive(Default)]
 pub struct Servers {
     by_id: RwLock<HashMap<String, Arc<AuthServer>>>,
+    /// Held while a server is taken in (its row checked, then inserted) and while one is deleted
+    /// (its row deleted, then removed), so that a deletion on this instance is never undone by
+    /// a round that checked the row just before it.
+    changing: tokio::sync::Mutex<()>,
 }
 
 impl Servers {
@@ -185,7 +189,10 @@ impl Servers {
     ) -> anyhow::Result<Vec<Event>> {
         let id = stored.id.clone();
         let (server, events) = AuthServer::prepare(db, config, stored, now).await?;
-        if db.authorization_server_exists(&id).await? {
+        let _changing = self.changing.lock().await;
+        // The same definition still stored (not deleted, nor deleted and created again with
+        // another one), else this round's preparation is stale.
+        if db.authorization_server(&id).await?.as_ref() == server.stored.as_ref() {
             self.write().insert(id, Arc::new(server));
         } else {
             self.write().remove(&id);
@@ -193,9 +200,17 @@ impl Servers {
         Ok(events)
     }
 
-    /// Forgets a server just deleted here.
-    pub fn remove(&self, id: &str) {
+    /// Deletes the server `id` with `delete` (which deletes it from the database) and forgets
+    /// it here, with no take-in in between.
+    pub async fn delete<T, E>(
+        &self,
+        id: &str,
+        delete: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        let _changing = self.changing.lock().await;
+        let deleted = delete.await?;
         self.write().remove(id);
+        Ok(deleted)
     }
 
     /// The server whose issuer is `iss`, if it is one of these and issues tokens for

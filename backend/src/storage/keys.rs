@@ -186,6 +186,18 @@ impl Db {
         }
     }
 
+    /// Deletes a next key (it never signed anything); `true` if it was there, still next.
+    pub async fn discard_next_key(&self, kid: &str) -> Result<bool> {
+        let done = dispatch!(self, |pool| sqlx::query(
+            "DELETE FROM signing_keys WHERE kid = $1 AND state = 'next'"
+        )
+        .bind(kid)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done == 1)
+    }
+
     /// Deletes a retired key (private part included); `true` if it was there.
     pub async fn remove_retired_key(&self, kid: &str) -> Result<bool> {
         let done = dispatch!(self, |pool| sqlx::query(

@@ -28,15 +28,15 @@ impl Db {
         .await)?)
     }
 
-    /// Whether the server `id` is stored.
-    pub async fn authorization_server_exists(&self, id: &str) -> Result<bool> {
-        let found: Option<i32> = dispatch!(self, |pool| sqlx::query_scalar(
-            "SELECT 1 FROM authorization_servers WHERE id = $1"
+    /// The stored server `id`, if there is one.
+    pub async fn authorization_server(&self, id: &str) -> Result<Option<StoredServer>> {
+        Ok(dispatch!(self, |pool| sqlx::query_as(
+            "SELECT id, name, description, audience, signing_alg, created_at
+             FROM authorization_servers WHERE id = $1"
         )
         .bind(id)
         .fetch_optional(pool)
-        .await)?;
-        Ok(found.is_some())
+        .await)?)
     }
 
     /// Creates a server; [`Error::Conflict`] if the id is taken. Keys left under its id by a

@@ -399,6 +399,7 @@ async fn servers_are_isolated_from_each_other() {
     assert_eq!(states(&root_after), states(&root_before));
     for (method, path, body) in [
         (Method::GET, "/admin/keys?server=nope", None),
+        (Method::GET, "/admin/keys?server=", None),
         (
             Method::POST,
             "/admin/keys/rotate",
@@ -636,6 +637,40 @@ async fn bad_input_is_refused_and_stores_nothing() {
     );
 }
 
+/// Keys left under an id by a maintenance round that raced a deletion are purged, and never
+/// reused by a new server of that id; a server deleted while its keys were being prepared is
+/// not taken back in.
+#[tokio::test]
+async fn a_deleted_servers_keys_never_come_back() {
+    use backend::keys::generate;
+    use shared::admin::{KeyState, SigningAlg};
+    let app = spawn_app().await;
+    let now = app.clock.now();
+    for id in ["gone", "again"] {
+        let stray = generate(id, SigningAlg::Es256, KeyState::Current, now).unwrap();
+        assert!(app.db.insert_signing_key(&stray).await.unwrap());
+    }
+    assert_eq!(app.db.purge_orphan_keys().await.unwrap(), 2);
+    assert!(app.db.signing_keys("gone").await.unwrap().is_empty());
+    let stray = generate("again", SigningAlg::Es256, KeyState::Current, now).unwrap();
+    assert!(app.db.insert_signing_key(&stray).await.unwrap());
+    let admin = app.admin_token().await;
+    let created = create(
+        &app,
+        &admin,
+        json!({"id": "again", "name": "Again", "audience": "api://default", "signing_alg": "ES256"}),
+    )
+    .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let keys = app.db.signing_keys("again").await.unwrap();
+    assert!(
+        keys.iter().all(|k| k.kid != stray.kid),
+        "the leftover key is not reused"
+    );
+    let token = access_token_of(&app, "again").await;
+    assert_ne!(jwt_part(&token, 0)["kid"], json!(stray.kid));
+}
+
 /// The command line runs the same operations on the same database; a running server takes a
 /// server created there in at its next key reload.
 #[tokio::test]
@@ -681,6 +716,44 @@ async fn the_command_line_manages_servers() {
         served,
         "the running server never served the new authorization server"
     );
+    // Its keys, listed and rotated by hand; the hint to force names the server.
+    let keys = app.cli(&["keys", "list", "--server", "cli"]).await;
+    let keys = String::from_utf8_lossy(&keys.stdout);
+    assert_eq!(
+        keys.lines().filter(|l| l.contains("ES256")).count(),
+        2,
+        "{keys}"
+    );
+    let early = app.cli(&["keys", "rotate", "--server", "cli"]).await;
+    assert!(!early.status.success());
+    let early = String::from_utf8_lossy(&early.stderr);
+    assert!(early.contains("--force --server cli"), "{early}");
+    let root_before = app.db.signing_keys("").await.unwrap();
+    let rotated = app
+        .cli(&["keys", "rotate", "--server", "cli", "--force"])
+        .await;
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    assert!(String::from_utf8_lossy(&rotated.stdout).contains("key_activated"));
+    let root_after = app.db.signing_keys("").await.unwrap();
+    assert_eq!(
+        root_after
+            .iter()
+            .map(|k| (&k.kid, k.state))
+            .collect::<Vec<_>>(),
+        root_before
+            .iter()
+            .map(|k| (&k.kid, k.state))
+            .collect::<Vec<_>>(),
+        "the root's keys are untouched"
+    );
+    let unknown = app.cli(&["keys", "list", "--server", "nope"]).await;
+    assert!(!unknown.status.success());
+    let unknown = String::from_utf8_lossy(&unknown.stderr);
+    assert!(!unknown.contains("--force"), "{unknown}");
     let bad = app
         .cli(&[
             "servers",
