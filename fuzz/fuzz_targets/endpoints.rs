@@ -18,9 +18,10 @@
 //! - `/authorize*` redirects (303) only to a URI registered for the client named in the
 //!   request, equal to the request's `redirect_uri` as a string, with `iss` and the request's
 //!   `state` (RFC 6749 §4.1.2.1, RFC 9700 §4.1.3, RFC 9207);
-//! - a 200 from `/token` is a client-credentials grant to a confidential client, and its access
-//!   token verifies, is the client's own, and has no scope the client lacks; a 4xx is one of
-//!   RFC 6749 §5.2's errors;
+//! - a 200 from `/token` or an authorization server's `/oauth2/{id}/v1/token` is a
+//!   client-credentials grant to a confidential client, and its access token verifies with that
+//!   issuer's keys (and no other's), is the client's own, and has no scope the client lacks; a
+//!   4xx is one of RFC 6749 §5.2's errors;
 //! - nothing under `/api/` (but `/api/hello`) or `/admin/` answers 2xx without a token.
 
 #![no_main]
@@ -75,8 +76,8 @@ fuzz_target!(|data: &[u8]| {
         let sent = if method == Method::GET { &query } else { &body };
         check_redirect(w, sent, &parts.headers, &context);
     }
-    if path == "/token" {
-        check_token(w, &body, status, &body_bytes, &context);
+    if let Some(issuer) = token_endpoint(&path) {
+        check_token(w, issuer, &body, status, &body_bytes, &context);
     }
     let protected = (path.starts_with("/api/") && path != "/api/hello")
         || path.starts_with("/admin/")
@@ -230,15 +231,29 @@ const TOKEN_ERRORS: [&str; 6] = [
     "invalid_scope",
 ];
 
+/// Whose token endpoint `path` is: `Some(None)` for the root issuer's `/token`, `Some(Some(id))`
+/// for an authorization server's `/oauth2/{id}/v1/token`.
+fn token_endpoint(path: &str) -> Option<Option<&str>> {
+    if path == "/token" {
+        return Some(None);
+    }
+    let id = path.strip_prefix("/oauth2/")?.strip_suffix("/v1/token")?;
+    (!id.contains('/')).then_some(Some(id))
+}
+
 fn check_token(
     w: &World,
+    issuer: Option<&str>,
     sent: &[u8],
     status: StatusCode,
     body: &[u8],
     context: &dyn Fn() -> String,
 ) {
-    // 405, 413 and 415 come from the framework before the handler; 429 is the throttle.
-    if matches!(status.as_u16(), 405 | 413 | 415 | 429) {
+    // 405, 413 and 415 come from the framework before the handler; 429 is the throttle; 404 an
+    // authorization server that does not exist.
+    if matches!(status.as_u16(), 405 | 413 | 415 | 429)
+        || (issuer.is_some() && status == StatusCode::NOT_FOUND)
+    {
         return;
     }
     let json: Value = serde_json::from_slice(body).unwrap_or_else(|_| panic!("{}", context()));
@@ -256,11 +271,31 @@ fn check_token(
     );
     assert_eq!(json["token_type"], "Bearer", "{}", context());
     let token = json["access_token"].as_str().unwrap_or_default();
-    let claims = w
-        .state
-        .tokens
-        .verify(token, w.state.clock.now())
+    let now = w.state.clock.now();
+    let (own, other) = match issuer {
+        None => (
+            w.state.tokens.clone(),
+            w.state.servers.get("default").map(|s| s.tokens.clone()),
+        ),
+        Some(id) => {
+            let server = w
+                .state
+                .servers
+                .get(id)
+                .unwrap_or_else(|| panic!("{}", context()));
+            (server.tokens.clone(), Some(w.state.tokens.clone()))
+        }
+    };
+    let claims = own
+        .verify(token, now)
         .unwrap_or_else(|e| panic!("issued token refused ({e}): {}", context()));
+    if let Some(other) = other {
+        assert!(
+            other.verify(token, now).is_err(),
+            "accepted by another issuer: {}",
+            context()
+        );
+    }
     assert_eq!(claims.sub, claims.client_id, "{}", context());
     let client = w
         .clients
