@@ -370,13 +370,14 @@ pub struct Authentication<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::{KeySet, ROOT_ACCESS_ALG, generate, held};
+    use crate::keys::{KeySet, generate};
     use clap::Parser;
     use shared::admin::KeyState;
 
     fn tokens() -> AccessTokens {
         let config = Config::try_parse_from(["backend"]).unwrap();
-        let keys: Vec<_> = held(ROOT_ACCESS_ALG)
+        let keys: Vec<_> = crate::keys::Owner::root()
+            .algs()
             .into_iter()
             .map(|alg| generate("", alg, KeyState::Current, Timestamp::from_unix(0)).unwrap())
             .collect();

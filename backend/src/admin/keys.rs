@@ -34,10 +34,7 @@ async fn owner(ctx: &Ctx<'_>, server: Option<&str>) -> Result<Owner, ApiError> {
     let server = ctx.db.authorization_server(id).await?.ok_or_else(|| {
         ApiError::NotFound("there is no authorization server with this id".into())
     })?;
-    Ok(Owner {
-        server_id: server.id,
-        access_alg: server.signing_alg,
-    })
+    Ok(Owner::of(&server))
 }
 
 pub async fn all(ctx: &Ctx<'_>, server: Option<&str>) -> Result<Vec<admin::SigningKey>, ApiError> {

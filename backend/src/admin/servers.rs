@@ -100,10 +100,7 @@ pub async fn add(
         .insert_authorization_server(&stored)
         .await
         .or_conflict(|| format!("an authorization server {:?} exists", stored.id))?;
-    let owner = Owner {
-        server_id: stored.id.clone(),
-        access_alg: stored.signing_alg,
-    };
+    let owner = Owner::of(&stored);
     let (_, key_events) = rotation::prepare(ctx.db, ctx.config, &owner, ctx.now)
         .await
         .map_err(ApiError::internal)?;

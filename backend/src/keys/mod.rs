@@ -66,6 +66,14 @@ impl Owner {
         }
     }
 
+    /// An authorization server's keys, as its stored definition says.
+    pub fn of(server: &crate::storage::StoredServer) -> Self {
+        Self {
+            server_id: server.id.clone(),
+            access_alg: server.signing_alg,
+        }
+    }
+
     /// `event` (about one of its keys) saying whose key it is, unless it is the root issuer's.
     pub fn label(&self, event: crate::events::Event) -> crate::events::Event {
         match self.server_id.as_str() {
@@ -83,22 +91,12 @@ impl Owner {
     /// The algorithms this owner holds keys for: its access tokens', and RS256 if it signs ID
     /// tokens.
     pub fn algs(&self) -> Vec<SigningAlg> {
-        if self.signs_id_tokens() {
-            held(self.access_alg)
-        } else {
-            vec![self.access_alg]
+        let mut algs = vec![self.access_alg];
+        if self.signs_id_tokens() && self.access_alg != ID_TOKEN_ALG {
+            algs.push(ID_TOKEN_ALG);
         }
+        algs
     }
-}
-
-/// The algorithms a server signing access tokens with `access` holds keys for: that one, and
-/// RS256 for ID tokens.
-pub fn held(access: SigningAlg) -> Vec<SigningAlg> {
-    let mut algs = vec![access];
-    if access != ID_TOKEN_ALG {
-        algs.push(ID_TOKEN_ALG);
-    }
-    algs
 }
 
 /// jsonwebtoken's name for `alg`.
@@ -113,8 +111,10 @@ pub fn jwt_alg(alg: SigningAlg) -> Algorithm {
 /// The keys that sign (one per purpose), and every published key by `kid` for verification.
 pub struct KeySet {
     access: Signer,
-    /// The current RS256 key, for an owner that signs ID tokens.
+    /// The current RS256 key, for an owner that signs ID tokens with another key than its
+    /// access tokens' (`None` also when the access-token key is RS256 and signs both).
     id: Option<Signer>,
+    signs_id_tokens: bool,
     verifying: HashMap<String, (SigningAlg, DecodingKey)>,
     jwks: Jwks,
     /// `(kid, state)` of every key, to tell whether the stored keys changed.
@@ -287,15 +287,6 @@ struct Signer {
 }
 
 impl Signer {
-    fn new(key: &StoredKey) -> anyhow::Result<Self> {
-        Ok(Self {
-            kid: key.kid.clone(),
-            alg: key.alg,
-            pair: Pair::parse(key.alg, &key.private_der)
-                .map_err(|e| anyhow::anyhow!("signing key {}: {e}", key.kid))?,
-        })
-    }
-
     /// `BASE64URL(header) . BASE64URL(claims) . BASE64URL(signature)` (RFC 7515 §7.1).
     fn sign(&self, claims: &impl Serialize, typ: Option<&str>) -> Result<String, SigningError> {
         let mut header = Header::new(jwt_alg(self.alg));
@@ -411,28 +402,43 @@ impl KeySet {
     /// algorithm signs access tokens, the current RS256 key ID tokens (if it signs any), and
     /// all of them verify and are published.
     pub fn from_stored(stored: &[StoredKey], owner: &Owner) -> anyhow::Result<Self> {
-        let access = owner.access_alg;
-        let current = |alg: SigningAlg| {
-            stored
-                .iter()
-                .find(|k| k.state == KeyState::Current && k.alg == alg)
-                .ok_or_else(|| anyhow::anyhow!("no current {} signing key", alg.as_str()))
-        };
+        let id_alg =
+            Some(ID_TOKEN_ALG).filter(|alg| owner.signs_id_tokens() && *alg != owner.access_alg);
+        let (mut access, mut id) = (None, None);
         let mut verifying = HashMap::new();
         let mut keys = Vec::new();
         for key in stored {
-            let public = Pair::parse(key.alg, &key.private_der)
-                .and_then(|pair| pair.public())
+            // Each key is parsed once: for its public half, and to sign if it is current.
+            let pair = Pair::parse(key.alg, &key.private_der)
+                .map_err(|e| anyhow::anyhow!("signing key {}: {e}", key.kid))?;
+            let public = pair
+                .public()
                 .map_err(|e| anyhow::anyhow!("signing key {}: {e}", key.kid))?;
             verifying.insert(key.kid.clone(), (key.alg, public.decoding_key()?));
             keys.push(public.jwk(&key.kid, key.alg));
+            if key.state == KeyState::Current {
+                let slot = if key.alg == owner.access_alg {
+                    &mut access
+                } else if Some(key.alg) == id_alg {
+                    &mut id
+                } else {
+                    continue;
+                };
+                *slot = Some(Signer {
+                    kid: key.kid.clone(),
+                    alg: key.alg,
+                    pair,
+                });
+            }
         }
+        let missing = |alg: SigningAlg| anyhow::anyhow!("no current {} signing key", alg.as_str());
         Ok(Self {
-            access: Signer::new(current(access)?)?,
-            id: match owner.signs_id_tokens() {
-                true => Some(Signer::new(current(ID_TOKEN_ALG)?)?),
-                false => None,
+            access: access.ok_or_else(|| missing(owner.access_alg))?,
+            id: match id_alg {
+                Some(alg) => Some(id.ok_or_else(|| missing(alg))?),
+                None => None,
             },
+            signs_id_tokens: owner.signs_id_tokens(),
             verifying,
             jwks: Jwks { keys },
             states: states(stored),
@@ -465,7 +471,8 @@ impl KeySet {
     /// A compact JWS of `claims` signed by the current ID-token key (RS256), with no `typ`;
     /// `None` if this owner signs no ID tokens.
     pub fn sign_id_token(&self, claims: &impl Serialize) -> Option<Result<String, SigningError>> {
-        self.id.as_ref().map(|signer| signer.sign(claims, None))
+        let signer = self.id.as_ref().unwrap_or(&self.access);
+        self.signs_id_tokens.then(|| signer.sign(claims, None))
     }
 
     /// A published key and its algorithm, by `kid`.
@@ -514,7 +521,8 @@ mod tests {
 
     fn key_set(access: SigningAlg) -> (KeySet, Vec<StoredKey>) {
         let now = Timestamp::from_unix(0);
-        let stored: Vec<_> = held(access)
+        let stored: Vec<_> = root_with(access)
+            .algs()
             .into_iter()
             .map(|alg| generate("", alg, KeyState::Current, now).unwrap())
             .collect();

@@ -74,10 +74,7 @@ impl AuthServer {
         stored: StoredServer,
         now: Timestamp,
     ) -> anyhow::Result<(Self, Vec<Event>)> {
-        let owner = Owner {
-            server_id: stored.id.clone(),
-            access_alg: stored.signing_alg,
-        };
+        let owner = Owner::of(&stored);
         let (ring, events) = rotation::prepare(db, config, &owner, now).await?;
         let keys = Arc::new(ring);
         let issuer = Self::issuer_of(config, &stored.id);
