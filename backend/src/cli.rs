@@ -351,6 +351,30 @@ async fn servers(ctx: &Ctx<'_>, command: &ServersCommand) -> anyhow::Result<Stri
             admin::servers::remove(ctx, id).await?;
             Ok(format!("deleted authorization server {id} and its keys\n"))
         }
+        ServersCommand::Policies { id } => {
+            let policies = admin::policies::of(ctx, id).await?;
+            Ok(format!("{}\n", serde_json::to_string_pretty(&policies)?))
+        }
+        ServersCommand::SetPolicies { id, file } => {
+            let raw = if file.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin().lock())?
+            } else {
+                std::fs::read_to_string(file)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?
+            };
+            let new: shared::admin::AccessPolicies = serde_json::from_str(&raw).map_err(|e| {
+                anyhow::anyhow!(
+                    "{} is not a {{\"policies\": [...]}} object: {e}",
+                    file.display()
+                )
+            })?;
+            let stored = admin::policies::replace(ctx, id, &new.policies).await?;
+            let rules: usize = stored.policies.iter().map(|p| p.rules.len()).sum();
+            Ok(format!(
+                "authorization server {id} now has {} policies and {rules} rules\n",
+                stored.policies.len()
+            ))
+        }
     }
 }
 

@@ -404,6 +404,17 @@ pub enum ServersCommand {
     },
     /// Delete a server and its keys: its tokens are refused from then on.
     Delete { id: String },
+    /// Print a server's access policies, in evaluation order, as the JSON that `set-policies`
+    /// (and `PUT /admin/servers/{id}/policies`) takes: `{"policies": [...]}`.
+    Policies { id: String },
+    /// Replace a server's access policies with the JSON list in a file; every instance decides
+    /// the next token request with them.
+    SetPolicies {
+        id: String,
+        /// `{"policies": [...]}` (`-` for standard input).
+        #[arg(long)]
+        file: std::path::PathBuf,
+    },
 }
 
 fn parse_signing_alg(raw: &str) -> Result<shared::admin::SigningAlg, String> {

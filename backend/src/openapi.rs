@@ -79,6 +79,8 @@ pub const CLIENT_BASIC: &str = "clientBasic";
         crate::admin::servers::list,
         crate::admin::servers::create,
         crate::admin::servers::delete,
+        crate::admin::policies::list,
+        crate::admin::policies::put,
         crate::oauth::discovery::server_metadata,
         crate::oauth::discovery::server_metadata_rfc8414,
         crate::oauth::discovery::server_jwks,

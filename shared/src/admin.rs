@@ -405,6 +405,87 @@ fn rs256() -> SigningAlg {
     SigningAlg::Rs256
 }
 
+/// What a matching [`PolicyRule`] decides.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RuleDecision {
+    #[default]
+    Allow,
+    Deny,
+}
+
+impl RuleDecision {
+    pub const ALL: [RuleDecision; 2] = [RuleDecision::Allow, RuleDecision::Deny];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Deny => "deny",
+        }
+    }
+}
+
+crate::named!(RuleDecision, "rule decision (allow or deny)");
+
+/// `GET`/`PUT /admin/servers/{id}/policies`: an authorization server's access policies, in
+/// evaluation order; a `PUT` replaces them all at once.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AccessPolicies {
+    pub policies: Vec<AccessPolicy>,
+}
+
+/// An access policy of an authorization server. Policies are tried in order, and in each policy that applies to the
+/// client its rules in order: the first rule that matches the request decides, and a request
+/// no rule matches is refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AccessPolicy {
+    /// Unique within its server; refusals name it.
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// The client ids it applies to; empty for every client.
+    #[serde(default)]
+    pub clients: Vec<String>,
+    /// At least one.
+    pub rules: Vec<PolicyRule>,
+}
+
+/// A rule of an [`AccessPolicy`]: what it matches, what it decides, and the lifetimes of what it
+/// allows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PolicyRule {
+    /// Unique within its policy; refusals name it.
+    pub name: String,
+    /// The grant types it matches; empty for every grant type.
+    #[serde(default)]
+    pub grant_types: Vec<GrantType>,
+    /// The roles of the user it matches; empty for any user. A rule with roles never matches a
+    /// grant without a user (client credentials).
+    #[serde(default)]
+    pub roles: Vec<Role>,
+    /// It matches only requests whose every scope is one of these; absent for any scopes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<ScopeSet>,
+    #[serde(default)]
+    pub decision: RuleDecision,
+    /// The lifetimes of the tokens it allows; each absent one is the server-wide default. A
+    /// deny rule has none.
+    #[serde(default)]
+    pub lifetimes: Lifetimes,
+}
+
+/// Bounds on `PUT /admin/servers/{id}/policies`.
+pub const MAX_POLICIES: usize = 20;
+pub const MAX_RULES: usize = 20;
+pub const MAX_POLICY_CLIENTS: usize = 50;
+
 /// `POST /admin/keys/rotate`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -462,10 +543,12 @@ pub enum EventKind {
     ScopeDeleted,
     ServerCreated,
     ServerDeleted,
+    PoliciesUpdated,
+    PolicyDenied,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 29] = [
+    pub const ALL: [EventKind; 31] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::LoginThrottled,
@@ -495,6 +578,8 @@ impl EventKind {
         Self::ScopeDeleted,
         Self::ServerCreated,
         Self::ServerDeleted,
+        Self::PoliciesUpdated,
+        Self::PolicyDenied,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -528,6 +613,8 @@ impl EventKind {
             Self::ScopeDeleted => "scope_deleted",
             Self::ServerCreated => "server_created",
             Self::ServerDeleted => "server_deleted",
+            Self::PoliciesUpdated => "policies_updated",
+            Self::PolicyDenied => "policy_denied",
         }
     }
 }

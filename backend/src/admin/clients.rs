@@ -43,7 +43,7 @@ pub fn view(client: Client) -> admin::Client {
     }
 }
 
-fn lifetimes_view(l: Lifetimes) -> admin::Lifetimes {
+pub(super) fn lifetimes_view(l: Lifetimes) -> admin::Lifetimes {
     admin::Lifetimes {
         access_token_ttl: l.access_token_ttl,
         refresh_token_idle_ttl: l.refresh_token_idle_ttl,
@@ -179,7 +179,7 @@ async fn check(ctx: &Ctx<'_>, d: &Definition<'_>) -> Result<Checked, ApiError> {
             )));
         }
     }
-    let lifetimes = lifetimes(d.lifetimes)?;
+    let lifetimes = lifetimes(d.lifetimes, METADATA)?;
     Ok(Checked {
         name,
         first_party: d.first_party,
@@ -250,10 +250,11 @@ pub fn redirect_uris(uris: &[String]) -> Result<Vec<String>, ApiError> {
     Ok(checked)
 }
 
-fn lifetimes(l: admin::Lifetimes) -> Result<Lifetimes, ApiError> {
+/// `l` checked against the bounds; a broken one is answered with `error`.
+pub(super) fn lifetimes(l: admin::Lifetimes, error: &'static str) -> Result<Lifetimes, ApiError> {
     let within = |field: &str, value: Option<i64>, (min, max): (i64, i64)| match value {
         Some(v) if !(min..=max).contains(&v) => Err(ApiError::Unprocessable {
-            error: METADATA,
+            error,
             description: format!("{field} must be between {min} and {max} seconds"),
         }),
         _ => Ok(value),
@@ -281,7 +282,7 @@ fn lifetimes(l: admin::Lifetimes) -> Result<Lifetimes, ApiError> {
     ) && idle > absolute
     {
         return Err(ApiError::Unprocessable {
-            error: METADATA,
+            error,
             description: "refresh_token_idle_ttl cannot be longer than refresh_token_absolute_ttl"
                 .into(),
         });

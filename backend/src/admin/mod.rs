@@ -12,6 +12,7 @@
 pub mod clients;
 pub mod events;
 pub mod keys;
+pub mod policies;
 pub mod scopes;
 pub mod servers;
 pub mod tokens;
@@ -61,6 +62,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/servers/{id}",
             axum::routing::delete(servers::delete),
+        )
+        .route(
+            "/admin/servers/{id}/policies",
+            get(policies::list).put(policies::put),
         )
         .route("/admin/keys", get(keys::list))
         .route("/admin/keys/rotate", post(keys::rotate_handler))

@@ -10,6 +10,8 @@
 //! another instance (or the command line) is seen within a reload interval (at once on
 //! PostgreSQL, where creating or deleting a server changes its keys, which is announced).
 
+pub mod policy;
+
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 

@@ -47,15 +47,30 @@ impl Client {
 
     /// This client's access-token lifetime in seconds, or `default`.
     pub fn access_token_ttl(&self, default: u64) -> u64 {
-        or_default(self.lifetimes.access_token_ttl, default)
+        self.lifetimes.access(default)
     }
 
     pub fn refresh_token_idle_ttl(&self, default: u64) -> u64 {
-        or_default(self.lifetimes.refresh_token_idle_ttl, default)
+        self.lifetimes.refresh_idle(default)
     }
 
     pub fn refresh_token_absolute_ttl(&self, default: u64) -> u64 {
-        or_default(self.lifetimes.refresh_token_absolute_ttl, default)
+        self.lifetimes.refresh_absolute(default)
+    }
+}
+
+impl Lifetimes {
+    /// The access-token lifetime in seconds, or `default`.
+    pub fn access(&self, default: u64) -> u64 {
+        or_default(self.access_token_ttl, default)
+    }
+
+    pub fn refresh_idle(&self, default: u64) -> u64 {
+        or_default(self.refresh_token_idle_ttl, default)
+    }
+
+    pub fn refresh_absolute(&self, default: u64) -> u64 {
+        or_default(self.refresh_token_absolute_ttl, default)
     }
 }
 

@@ -1,5 +1,6 @@
 use shared::admin::SigningAlg;
 
+use super::policies::{StoredPolicy, insert_policies};
 use super::{Db, Error, Result, dispatch, one_row};
 use crate::clock::Timestamp;
 
@@ -39,7 +40,8 @@ impl Db {
         .await)?)
     }
 
-    /// Creates a server; [`Error::Conflict`] if the id is taken. Keys left under its id by a
+    /// Creates a server with the default access policy ([`StoredPolicy::default_policy`]);
+    /// [`Error::Conflict`] if the id is taken. Keys left under its id by a
     /// deleted server of the same id (a key-maintenance round that raced the deletion) are
     /// deleted with it, so the new server never signs with them.
     pub async fn insert_authorization_server(&self, server: &StoredServer) -> Result<()> {
@@ -66,6 +68,7 @@ impl Db {
                 .bind(&server.id)
                 .execute(&mut *tx)
                 .await?;
+            insert_policies!(tx, &server.id, [StoredPolicy::default_policy()])?;
             tx.commit().await?;
             Ok(())
         })
@@ -83,7 +86,8 @@ impl Db {
         .map(|done| done.rows_affected()))?)
     }
 
-    /// Deletes a server and its signing keys at once (its tokens no longer verify anywhere);
+    /// Deletes a server, its signing keys and its policies at once (its tokens no longer verify
+    /// anywhere; the policies go by the foreign key's cascade);
     /// [`Error::NotFound`] if there was no such server.
     pub async fn delete_authorization_server(&self, id: &str) -> Result<()> {
         dispatch!(self, |pool| {

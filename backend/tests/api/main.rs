@@ -20,6 +20,7 @@ mod health;
 mod keys;
 mod metrics;
 mod openapi;
+mod policies;
 mod protected_resource;
 mod refresh;
 mod request_id;

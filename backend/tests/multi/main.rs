@@ -1565,8 +1565,9 @@ async fn a_key_rotation_at_one_instance_is_picked_up_by_the_other() {
 
 /// An authorization server created through one instance is served by the other within
 /// [`NOTIFIED_WITHIN`] (creating it stores its keys, and PostgreSQL announces that): the other
-/// issues its tokens, and each instance accepts the other's. Deleted through the other
-/// instance, its tokens are refused by both as soon.
+/// issues its tokens, and each instance accepts the other's; its access policies changed
+/// through one decide the other's next token request. Deleted through the other instance, its
+/// tokens are refused by both as soon.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_authorization_server_created_at_one_instance_is_served_by_the_other() {
     let started = Instant::now();
@@ -1610,6 +1611,23 @@ async fn an_authorization_server_created_at_one_instance_is_served_by_the_other(
             "{at:?}"
         );
     }
+    // Its access policies are read per token request: a change through A decides B's very
+    // next answer.
+    let closed = svc
+        .http
+        .put(svc.api(A, "/admin/servers/shared/policies"))
+        .header("authorization", format!("Token {admin}"))
+        .json(&json!({"policies": [{"name": "Closed", "rules": [{"name": "Nobody", "decision": "deny"}]}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(closed.status(), StatusCode::OK);
+    let (status, body) = json_of(token_at(B).await.unwrap()).await;
+    assert_eq!(
+        (status, &body["error"]),
+        (StatusCode::BAD_REQUEST, &json!("unauthorized_client")),
+        "{body}"
+    );
 
     let deleted = svc
         .http

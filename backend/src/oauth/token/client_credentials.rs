@@ -3,11 +3,10 @@
 
 use shared::scope::{ADMIN, OFFLINE_ACCESS, OPENID, ScopeSet};
 
-use super::{Granted, access_lifetime};
+use super::Granted;
 use crate::access_token::{AccessTokens, Subject};
 use crate::clock::Timestamp;
 use crate::oauth::error::OAuthError;
-use crate::state::AppState;
 use crate::storage::Client;
 
 /// Scopes that only mean something in a grant with an end-user: an ID token, a refresh token,
@@ -18,14 +17,8 @@ pub const USER_ONLY: [&str; 3] = [OPENID, OFFLINE_ACCESS, ADMIN];
 /// another token (ID, refresh), not for access.
 const LEFT_OUT: [&str; 2] = [OPENID, OFFLINE_ACCESS];
 
-/// Grants `client` what it may have of `asked`, in an access token of `tokens`' issuer.
-pub fn grant(
-    state: &AppState,
-    tokens: &AccessTokens,
-    client: &Client,
-    asked: Option<ScopeSet>,
-    now: Timestamp,
-) -> Result<Granted, OAuthError> {
+/// What `client` may be granted of `asked`.
+pub fn scope(client: &Client, asked: Option<ScopeSet>) -> Result<ScopeSet, OAuthError> {
     // `openid` asks for an ID token and `offline_access` for a refresh token, and a client
     // acting for itself gets neither (no end-user to describe, nothing to refresh): they are
     // left out of what is asked and of what is granted by default, rather than refused, so that
@@ -72,12 +65,23 @@ pub fn grant(
             )
         }));
     }
+    Ok(scope)
+}
+
+/// Issues `client` an access token of `tokens`' issuer for `scope`, living `lifetime` seconds.
+pub fn grant(
+    tokens: &AccessTokens,
+    client: &Client,
+    scope: ScopeSet,
+    lifetime: u64,
+    now: Timestamp,
+) -> Result<Granted, OAuthError> {
     let subject = Subject {
         sub: &client.id,
         client_id: &client.id,
         grant_id: None,
         scope,
-        lifetime: access_lifetime(state, client),
+        lifetime,
     };
     let issued = tokens.issue(subject, now)?;
     Ok(Granted {
@@ -96,7 +100,8 @@ mod tests {
         let (state, _dir) = demo_state(&["--access-token-ttl", "600"]).await;
         let client = state.db.client("demo-service").await.unwrap().unwrap();
         let now = state.clock.now();
-        let granted = grant(&state, &state.tokens, &client, None, now).unwrap();
+        let registered = scope(&client, None).unwrap();
+        let granted = grant(&state.tokens, &client, registered, 600, now).unwrap();
         assert_eq!(granted.sub, "demo-service");
         assert_eq!(granted.response.scope.to_string(), "products:read");
         assert_eq!(granted.response.expires_in, 600);
@@ -108,7 +113,7 @@ mod tests {
         assert_eq!(claims.exp, now.unix() + 600);
 
         let wider = ScopeSet::parse("products:read orders:read").unwrap();
-        let refused = grant(&state, &state.tokens, &client, Some(wider), now).unwrap_err();
+        let refused = scope(&client, Some(wider)).unwrap_err();
         assert!(
             refused
                 .description
@@ -120,25 +125,12 @@ mod tests {
     async fn openid_is_left_out_and_nothing_else_asked_means_the_registered_scopes() {
         let (state, _dir) = demo_state(&[]).await;
         let client = state.db.client("demo-service").await.unwrap().unwrap();
-        let now = state.clock.now();
         let ask = |raw: &str| Some(ScopeSet::parse(raw).unwrap());
         for raw in ["openid", "", "openid products:read", "products:read"] {
-            let granted = grant(&state, &state.tokens, &client, ask(raw), now).unwrap();
-            assert_eq!(
-                granted.response.scope.to_string(),
-                "products:read",
-                "{raw:?}"
-            );
-            assert!(granted.response.id_token.is_none());
+            let granted = scope(&client, ask(raw)).unwrap();
+            assert_eq!(granted.to_string(), "products:read", "{raw:?}");
         }
-        let refused = grant(
-            &state,
-            &state.tokens,
-            &client,
-            ask("openid orders:read"),
-            now,
-        )
-        .unwrap_err();
+        let refused = scope(&client, ask("openid orders:read")).unwrap_err();
         assert!(
             refused
                 .description
@@ -154,26 +146,18 @@ mod tests {
         let (state, _dir) = demo_state(&[]).await;
         let mut client = state.db.client("demo-service").await.unwrap().unwrap();
         client.scopes = ScopeSet::parse("openid offline_access orders:read products:read").unwrap();
-        let now = state.clock.now();
         let ask = |raw: &str| Some(ScopeSet::parse(raw).unwrap());
         for asked in [None, ask("openid"), ask("offline_access openid")] {
-            let granted = grant(&state, &state.tokens, &client, asked.clone(), now).unwrap();
+            let granted = scope(&client, asked.clone()).unwrap();
             assert_eq!(
-                granted.response.scope.to_string(),
+                granted.to_string(),
                 "orders:read products:read",
                 "{asked:?}"
             );
         }
-        let narrow = grant(
-            &state,
-            &state.tokens,
-            &client,
-            ask("openid orders:read"),
-            now,
-        )
-        .unwrap();
-        assert_eq!(narrow.response.scope.to_string(), "orders:read");
-        let refused = grant(&state, &state.tokens, &client, ask("email"), now).unwrap_err();
+        let narrow = scope(&client, ask("openid orders:read")).unwrap();
+        assert_eq!(narrow.to_string(), "orders:read");
+        let refused = scope(&client, ask("email")).unwrap_err();
         assert!(
             refused
                 .description
@@ -184,14 +168,14 @@ mod tests {
         // Registered with nothing a client may have for itself: refused, saying why.
         client.scopes = ScopeSet::parse("openid admin").unwrap();
         for asked in [None, ask("openid")] {
-            let refused = grant(&state, &state.tokens, &client, asked, now).unwrap_err();
+            let refused = scope(&client, asked).unwrap_err();
             assert!(
                 refused
                     .description
                     .contains("only scopes that need a user (admin openid)")
             );
         }
-        let refused = grant(&state, &state.tokens, &client, ask("admin"), now).unwrap_err();
+        let refused = scope(&client, ask("admin")).unwrap_err();
         assert!(
             refused.description.contains("may not be granted: admin"),
             "{}",
@@ -204,7 +188,7 @@ mod tests {
         let (state, _dir) = demo_state(&[]).await;
         let mut client = state.db.client("demo-service").await.unwrap().unwrap();
         client.scopes = ScopeSet::default();
-        let refused = grant(&state, &state.tokens, &client, None, state.clock.now()).unwrap_err();
+        let refused = scope(&client, None).unwrap_err();
         assert!(refused.description.contains("no scope"));
     }
 }

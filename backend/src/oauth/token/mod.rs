@@ -28,9 +28,9 @@ use super::params::{FormBody, Params};
 use crate::client_addr::ClientAddr;
 use crate::clock::Timestamp;
 use crate::events::{Event, EventKind};
-use crate::servers::AuthServer;
+use crate::servers::{AuthServer, policy};
 use crate::state::AppState;
-use crate::storage::Client;
+use crate::storage::{Client, Lifetimes};
 
 /// A token request's grant-specific part, parsed and checked for syntax, before anything
 /// stored is touched: a malformed request leaves a valid code or refresh token usable.
@@ -179,6 +179,8 @@ async fn exchange(
     now: Timestamp,
 ) -> Result<Granted, OAuthError> {
     let grant_type = request.grant_type();
+    // At a custom server, the policy and rule that allowed the grant.
+    let mut decided = None;
     let granted = match request {
         TokenRequest::AuthorizationCode {
             code,
@@ -193,7 +195,11 @@ async fn exchange(
             authorization_code::redeem(state, caller, presented, now).await?
         }
         TokenRequest::ClientCredentials { scope } => {
-            client_credentials::grant(state, &server.tokens, caller.client, scope, now)?
+            let scope = client_credentials::scope(caller.client, scope)?;
+            let lifetimes = lifetimes_at(state, server, caller, grant_type, &scope).await?;
+            decided = lifetimes.decided;
+            let lifetime = lifetimes.of.access(state.config.access_token_ttl);
+            client_credentials::grant(&server.tokens, caller.client, scope, lifetime, now)?
         }
         TokenRequest::RefreshToken {
             refresh_token,
@@ -205,10 +211,14 @@ async fn exchange(
     } else {
         ""
     };
-    let by = server
-        .id()
-        .map(|id| format!("; by authorization server {id}"))
-        .unwrap_or_default();
+    let by = match (server.id(), &decided) {
+        (Some(id), Some(allowed)) => format!(
+            "; by authorization server {id} (policy {:?}, rule {:?})",
+            allowed.policy, allowed.rule
+        ),
+        (Some(id), None) => format!("; by authorization server {id}"),
+        (None, _) => String::new(),
+    };
     state
         .metrics
         .issued(grant_type.as_str(), &caller.client.id, server.id());
@@ -320,6 +330,62 @@ async fn handle(
         .map(|granted| granted.response)
 }
 
+/// The lifetimes of what a grant issues, and what decided them.
+struct DecidedLifetimes {
+    of: Lifetimes,
+    /// The rule of a custom server's access policies; `None` at the root issuer.
+    decided: Option<policy::Allowed>,
+}
+
+/// Whether `caller` may be granted `scope` with `grant_type` at `server`, and the lifetimes of
+/// the tokens: at the root issuer, the client's own; at a custom server, what its access
+/// policies decide (a refusal is logged, and answered with the error its kind calls for).
+async fn lifetimes_at(
+    state: &AppState,
+    server: &AuthServer,
+    caller: &Caller<'_>,
+    grant_type: GrantType,
+    scope: &ScopeSet,
+) -> Result<DecidedLifetimes, OAuthError> {
+    let Some(id) = server.id() else {
+        return Ok(DecidedLifetimes {
+            of: caller.client.lifetimes,
+            decided: None,
+        });
+    };
+    let policies = state.db.access_policies(id).await?;
+    let request = policy::Request {
+        server: id,
+        client_id: &caller.client.id,
+        grant_type,
+        role: None,
+        scope,
+    };
+    match policy::decide(&policies, &request) {
+        Ok(allowed) => Ok(DecidedLifetimes {
+            of: allowed.lifetimes,
+            decided: Some(allowed),
+        }),
+        Err(refused) => {
+            state
+                .events
+                .record(
+                    Event::new(EventKind::PolicyDenied)
+                        .client(&caller.client.id)
+                        .address(caller.address)
+                        .detail(refused.description.clone()),
+                )
+                .await;
+            Err(match refused.why {
+                policy::Why::Scope => OAuthError::invalid_scope(refused.description),
+                policy::Why::Denied | policy::Why::NoRule => {
+                    OAuthError::unauthorized_client(refused.description)
+                }
+            })
+        }
+    }
+}
+
 /// A new refresh token lives the client's idle lifetime, never past its grant's absolute one
 /// (RFC 9700 §4.14.2): rotation restarts the first, not the second.
 fn refresh_expiry(
@@ -332,7 +398,7 @@ fn refresh_expiry(
     now.after(idle).min(grant_expires_at)
 }
 
-/// The access-token lifetime of `client`'s tokens.
+/// The access-token lifetime of `client`'s tokens at the root issuer.
 fn access_lifetime(state: &AppState, client: &Client) -> u64 {
     client.access_token_ttl(state.config.access_token_ttl)
 }

@@ -1,0 +1,333 @@
+//! Access policies (Okta's term): which token requests an authorization server allows, and the
+//! lifetimes of what it issues.
+//!
+//! A server holds ordered policies, each for some clients (or all of them), each with ordered
+//! rules matching the grant type, the user's role (grants with a user only) and the requested
+//! scopes. The policies that apply to the client are tried in order, and in each its rules in
+//! order: the first rule that matches decides, allow (with its lifetimes) or deny. A request
+//! that no rule matches is refused, and the refusal names what decided, or what came closest.
+
+use shared::admin::{Role, RuleDecision};
+use shared::oauth::GrantType;
+use shared::scope::ScopeSet;
+
+use crate::storage::{Lifetimes, StoredPolicy, StoredRule};
+
+/// What a token request asks, as the policies see it.
+#[derive(Clone, Copy, Debug)]
+pub struct Request<'a> {
+    /// The authorization server's id, for the descriptions.
+    pub server: &'a str,
+    pub client_id: &'a str,
+    pub grant_type: GrantType,
+    /// The user's role, in a grant with a user; `None` for client credentials.
+    pub role: Option<Role>,
+    /// The scopes that would be granted.
+    pub scope: &'a ScopeSet,
+}
+
+/// A request a rule allowed: which one, and the lifetimes it sets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Allowed {
+    pub policy: String,
+    pub rule: String,
+    /// Each `None` is the server-wide default.
+    pub lifetimes: Lifetimes,
+}
+
+/// Why a request was refused, and what to tell the client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused {
+    pub why: Why,
+    pub description: String,
+}
+
+/// The kinds of refusal, which the endpoints answer with different RFC error codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Why {
+    /// A deny rule matched (`unauthorized_client` at the token endpoint, `access_denied` at
+    /// the authorization endpoint).
+    Denied,
+    /// Some allow rule matched the grant and the user but not every requested scope
+    /// (`invalid_scope`).
+    Scope,
+    /// No policy applies to the client, or none of their rules matched the grant and the user
+    /// (`unauthorized_client`).
+    NoRule,
+}
+
+impl StoredPolicy {
+    fn applies_to(&self, client_id: &str) -> bool {
+        self.clients.is_empty() || self.clients.iter().any(|c| c == client_id)
+    }
+}
+
+impl StoredRule {
+    /// Whether it matches the grant type and the user, scopes aside.
+    fn matches_grant(&self, request: &Request<'_>) -> bool {
+        let grant = self.grant_types.is_empty() || self.grant_types.contains(&request.grant_type);
+        let user = self.roles.is_empty() || request.role.is_some_and(|r| self.roles.contains(&r));
+        grant && user
+    }
+
+    fn matches_scope(&self, scope: &ScopeSet) -> bool {
+        self.scopes
+            .as_ref()
+            .is_none_or(|allowed| scope.is_subset(allowed))
+    }
+}
+
+/// Decides `request` with `policies` (in order).
+pub fn decide(policies: &[StoredPolicy], request: &Request<'_>) -> Result<Allowed, Refused> {
+    let grant = request.grant_type.as_str();
+    let client = request.client_id;
+    let mut applying = Vec::new();
+    // Allow rules that matched all but the scopes: named in an `invalid_scope` refusal.
+    let mut narrower = Vec::new();
+    for policy in policies.iter().filter(|p| p.applies_to(client)) {
+        applying.push(format!("{:?}", policy.name));
+        for rule in policy.rules.iter().filter(|r| r.matches_grant(request)) {
+            if !rule.matches_scope(request.scope) {
+                if let (RuleDecision::Allow, Some(allowed)) = (rule.decision, &rule.scopes) {
+                    narrower.push(format!(
+                        "policy {:?}, rule {:?} allows only {allowed}",
+                        policy.name, rule.name
+                    ));
+                }
+                continue;
+            }
+            return match rule.decision {
+                RuleDecision::Allow => Ok(Allowed {
+                    policy: policy.name.clone(),
+                    rule: rule.name.clone(),
+                    lifetimes: rule.lifetimes,
+                }),
+                RuleDecision::Deny => Err(Refused {
+                    why: Why::Denied,
+                    description: format!(
+                        "policy {:?}, rule {:?} of authorization server {} denies the {grant} \
+                         grant to client {client:?} (scope {})",
+                        policy.name, rule.name, request.server, request.scope
+                    ),
+                }),
+            };
+        }
+    }
+    let refused = |why, description| Err(Refused { why, description });
+    if applying.is_empty() {
+        return refused(
+            Why::NoRule,
+            format!(
+                "no access policy of authorization server {} applies to client {client:?}: \
+                 an administrator must assign it to one",
+                request.server
+            ),
+        );
+    }
+    if !narrower.is_empty() {
+        return refused(
+            Why::Scope,
+            format!(
+                "no rule of authorization server {} allows scope {} for the {grant} grant to \
+                 client {client:?}: {}",
+                request.server,
+                request.scope,
+                narrower.join("; ")
+            ),
+        );
+    }
+    let user = request
+        .role
+        .map(|r| format!(" and a user with role {r}"))
+        .unwrap_or_default();
+    refused(
+        Why::NoRule,
+        format!(
+            "no rule matched the {grant} grant for client {client:?}{user} in the policies of \
+             authorization server {} that apply to it ({})",
+            request.server,
+            applying.join(", ")
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(
+        name: &str,
+        grants: &[GrantType],
+        scopes: Option<&str>,
+        decision: RuleDecision,
+    ) -> StoredRule {
+        StoredRule {
+            name: name.into(),
+            grant_types: grants.to_vec(),
+            roles: Vec::new(),
+            scopes: scopes.map(|s| ScopeSet::parse(s).unwrap()),
+            decision,
+            lifetimes: Lifetimes::default(),
+        }
+    }
+
+    fn policy(name: &str, clients: &[&str], rules: Vec<StoredRule>) -> StoredPolicy {
+        StoredPolicy {
+            name: name.into(),
+            description: String::new(),
+            clients: clients.iter().map(|c| (*c).to_owned()).collect(),
+            rules,
+        }
+    }
+
+    fn ask<'a>(client_id: &'a str, grant_type: GrantType, scope: &'a ScopeSet) -> Request<'a> {
+        Request {
+            server: "orders",
+            client_id,
+            grant_type,
+            role: None,
+            scope,
+        }
+    }
+
+    const CC: GrantType = GrantType::ClientCredentials;
+    const CODE: GrantType = GrantType::AuthorizationCode;
+    const ALLOW: RuleDecision = RuleDecision::Allow;
+    const DENY: RuleDecision = RuleDecision::Deny;
+
+    #[test]
+    fn the_first_matching_rule_of_the_first_applying_policy_decides() {
+        let read = ScopeSet::parse("orders:read").unwrap();
+        let mut short = rule("short", &[CC], None, ALLOW);
+        short.lifetimes.access_token_ttl = Some(60);
+        let policies = vec![
+            policy(
+                "batch only",
+                &["batch"],
+                vec![rule("deny all", &[], None, DENY)],
+            ),
+            policy(
+                "services",
+                &[],
+                vec![
+                    rule("users", &[CODE], None, ALLOW),
+                    short,
+                    rule("later", &[CC], None, DENY),
+                ],
+            ),
+            policy("never reached", &[], vec![rule("any", &[], None, DENY)]),
+        ];
+        let allowed = decide(&policies, &ask("svc", CC, &read)).unwrap();
+        assert_eq!(
+            (allowed.policy.as_str(), allowed.rule.as_str()),
+            ("services", "short")
+        );
+        assert_eq!(allowed.lifetimes.access_token_ttl, Some(60));
+        // The client the first policy names is decided by it.
+        let denied = decide(&policies, &ask("batch", CC, &read)).unwrap_err();
+        assert_eq!(denied.why, Why::Denied);
+        assert!(
+            denied.description.starts_with(
+                "policy \"batch only\", rule \"deny all\" of authorization server orders denies \
+                 the client_credentials grant to client \"batch\""
+            ),
+            "{}",
+            denied.description
+        );
+    }
+
+    #[test]
+    fn a_policy_whose_rules_do_not_match_hands_over_to_the_next() {
+        let read = ScopeSet::parse("orders:read").unwrap();
+        let policies = vec![
+            policy("users", &[], vec![rule("code", &[CODE], None, ALLOW)]),
+            policy("services", &[], vec![rule("cc", &[CC], None, ALLOW)]),
+        ];
+        let allowed = decide(&policies, &ask("svc", CC, &read)).unwrap();
+        assert_eq!(allowed.policy, "services");
+        let none = decide(&policies[..1], &ask("svc", CC, &read)).unwrap_err();
+        assert_eq!(none.why, Why::NoRule);
+        assert!(
+            none.description.starts_with(
+                "no rule matched the client_credentials grant for client \"svc\" in the \
+                 policies of authorization server orders that apply to it (\"users\")"
+            ),
+            "{}",
+            none.description
+        );
+    }
+
+    #[test]
+    fn no_policy_for_the_client_refuses_and_says_so() {
+        let read = ScopeSet::parse("orders:read").unwrap();
+        let policies = [policy(
+            "other",
+            &["someone-else"],
+            vec![rule("any", &[], None, ALLOW)],
+        )];
+        for policies in [&policies[..], &[]] {
+            let refused = decide(policies, &ask("svc", CC, &read)).unwrap_err();
+            assert_eq!(refused.why, Why::NoRule);
+            assert!(refused.description.starts_with(
+                "no access policy of authorization server orders applies to client \"svc\""
+            ));
+        }
+    }
+
+    #[test]
+    fn scopes_must_all_be_allowed_and_a_narrower_rule_is_named() {
+        let both = ScopeSet::parse("orders:read orders:write").unwrap();
+        let read = ScopeSet::parse("orders:read").unwrap();
+        let policies = vec![policy(
+            "services",
+            &[],
+            vec![
+                rule("read only", &[CC], Some("orders:read"), ALLOW),
+                // A deny rule that does not match is not offered as a way out.
+                rule("no admin", &[CC], Some("admin"), DENY),
+            ],
+        )];
+        assert_eq!(
+            decide(&policies, &ask("svc", CC, &read)).unwrap().rule,
+            "read only"
+        );
+        let refused = decide(&policies, &ask("svc", CC, &both)).unwrap_err();
+        assert_eq!(refused.why, Why::Scope);
+        assert_eq!(
+            refused.description,
+            "no rule of authorization server orders allows scope orders:read orders:write for \
+             the client_credentials grant to client \"svc\": policy \"services\", rule \"read \
+             only\" allows only orders:read"
+        );
+    }
+
+    #[test]
+    fn roles_match_users_only() {
+        let read = ScopeSet::parse("orders:read").unwrap();
+        let mut admins = rule("admins", &[], None, ALLOW);
+        admins.roles = vec![Role::Admin];
+        let policies = vec![policy("p", &[], vec![admins])];
+        let mut request = ask("spa", CODE, &read);
+        request.role = Some(Role::Admin);
+        assert!(decide(&policies, &request).is_ok());
+        request.role = Some(Role::User);
+        let refused = decide(&policies, &request).unwrap_err();
+        assert!(refused.description.contains("and a user with role user"));
+        // Client credentials have no user: a rule with roles never matches them.
+        assert_eq!(
+            decide(&policies, &ask("svc", CC, &read)).unwrap_err().why,
+            Why::NoRule
+        );
+    }
+
+    #[test]
+    fn the_default_policy_allows_everything_with_the_default_lifetimes() {
+        let scope = ScopeSet::parse("anything").unwrap();
+        let policies = [StoredPolicy::default_policy()];
+        for grant in [CC, CODE, GrantType::RefreshToken] {
+            let allowed = decide(&policies, &ask("x", grant, &scope)).unwrap();
+            assert_eq!(allowed.lifetimes, Lifetimes::default());
+            assert_eq!(allowed.rule, "Default Policy Rule");
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! The access policies of custom authorization servers (see `crate::servers::policy`), stored
+//! in evaluation order: a policy's position among its server's, a rule's among its policy's.
+
+use shared::admin::{Role, RuleDecision};
+use shared::oauth::GrantType;
+use shared::scope::ScopeSet;
+
+use super::{Db, Error, Lifetimes, Result, dispatch};
+
+/// An access policy, with its rules in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredPolicy {
+    pub name: String,
+    pub description: String,
+    /// The client ids it applies to; empty for every client.
+    pub clients: Vec<String>,
+    pub rules: Vec<StoredRule>,
+}
+
+/// A rule of a policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredRule {
+    pub name: String,
+    /// Empty for every grant type.
+    pub grant_types: Vec<GrantType>,
+    /// Empty for any user (and for grants without one).
+    pub roles: Vec<Role>,
+    /// `None` for any scopes.
+    pub scopes: Option<ScopeSet>,
+    pub decision: RuleDecision,
+    pub lifetimes: Lifetimes,
+}
+
+impl StoredPolicy {
+    /// What a new server starts with (Okta's default policy): every client, every grant,
+    /// the server-wide lifetimes.
+    pub fn default_policy() -> Self {
+        Self {
+            name: "Default Policy".into(),
+            description: "Every client, every grant".into(),
+            clients: Vec::new(),
+            rules: vec![StoredRule {
+                name: "Default Policy Rule".into(),
+                grant_types: Vec::new(),
+                roles: Vec::new(),
+                scopes: None,
+                decision: RuleDecision::Allow,
+                lifetimes: Lifetimes::default(),
+            }],
+        }
+    }
+}
+
+/// A policy beside one of its rules (`None` for a policy without any), as the join reads them.
+#[derive(sqlx::FromRow)]
+struct PolicyWithRule {
+    position: i32,
+    name: String,
+    description: String,
+    clients: String,
+    rule_name: Option<String>,
+    grant_types: Option<String>,
+    roles: Option<String>,
+    scopes: Option<String>,
+    decision: Option<String>,
+    #[sqlx(flatten)]
+    lifetimes: Lifetimes,
+}
+
+/// The space-separated names in `raw` ('' for none), each read as a `T`.
+fn names<T: std::str::FromStr>(raw: &str, what: &str) -> Result<Vec<T>>
+where
+    T::Err: std::fmt::Display,
+{
+    raw.split(' ')
+        .filter(|n| !n.is_empty())
+        .map(|n| {
+            n.parse()
+                .map_err(|e| Error::Corrupt(format!("policy rule {what}: {e}")))
+        })
+        .collect()
+}
+
+impl PolicyWithRule {
+    fn rule(&self) -> Result<Option<StoredRule>> {
+        let Some(name) = &self.rule_name else {
+            return Ok(None);
+        };
+        let scopes = self
+            .scopes
+            .as_deref()
+            .map(ScopeSet::parse)
+            .transpose()
+            .map_err(|e| Error::Corrupt(format!("policy rule scopes: {e}")))?;
+        let decision = self
+            .decision
+            .as_deref()
+            .unwrap_or_default()
+            .parse()
+            .map_err(|e| Error::Corrupt(format!("policy rule decision: {e}")))?;
+        Ok(Some(StoredRule {
+            name: name.clone(),
+            grant_types: names(
+                self.grant_types.as_deref().unwrap_or_default(),
+                "grant type",
+            )?,
+            roles: names(self.roles.as_deref().unwrap_or_default(), "role")?,
+            scopes,
+            decision,
+            lifetimes: self.lifetimes,
+        }))
+    }
+}
+
+/// Writes `$policies` as the policies of server `$server`, in order, with `$tx` (a transaction
+/// in which the server's previous policies were deleted); a `sqlx::Result<()>`.
+macro_rules! insert_policies {
+    ($tx:expr, $server:expr, $policies:expr) => {{
+        let mut done: sqlx::Result<()> = Ok(());
+        'all: for (position, policy) in (0i32..).zip($policies.iter()) {
+            let clients = policy.clients.join(" ");
+            if let Err(e) = sqlx::query(
+                "INSERT INTO access_policies (server_id, position, name, description, clients)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind($server)
+            .bind(position)
+            .bind(&policy.name)
+            .bind(&policy.description)
+            .bind(clients)
+            .execute(&mut *$tx)
+            .await
+            {
+                done = Err(e);
+                break 'all;
+            }
+            for (rule_position, rule) in (0i32..).zip(policy.rules.iter()) {
+                let roles: Vec<&str> = rule.roles.iter().map(|r| r.as_str()).collect();
+                if let Err(e) = sqlx::query(
+                    "INSERT INTO policy_rules (server_id, policy, position, name, grant_types,
+                         roles, scopes, decision, access_token_ttl, refresh_token_idle_ttl,
+                         refresh_token_absolute_ttl)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                )
+                .bind($server)
+                .bind(position)
+                .bind(rule_position)
+                .bind(&rule.name)
+                .bind(shared::oauth::GrantType::join(&rule.grant_types, " "))
+                .bind(roles.join(" "))
+                .bind(rule.scopes.as_ref().map(ToString::to_string))
+                .bind(rule.decision.as_str())
+                .bind(rule.lifetimes.access_token_ttl)
+                .bind(rule.lifetimes.refresh_token_idle_ttl)
+                .bind(rule.lifetimes.refresh_token_absolute_ttl)
+                .execute(&mut *$tx)
+                .await
+                {
+                    done = Err(e);
+                    break 'all;
+                }
+            }
+        }
+        done
+    }};
+}
+pub(super) use insert_policies;
+
+impl Db {
+    /// The policies of server `server_id` in evaluation order, each with its rules in order;
+    /// read in one statement, so a replacement running meanwhile is seen whole or not at all.
+    pub async fn access_policies(&self, server_id: &str) -> Result<Vec<StoredPolicy>> {
+        let rows: Vec<PolicyWithRule> = dispatch!(self, |pool| sqlx::query_as(
+            "SELECT p.position, p.name, p.description, p.clients, r.name AS rule_name,
+                    r.grant_types, r.roles, r.scopes, r.decision, r.access_token_ttl,
+                    r.refresh_token_idle_ttl, r.refresh_token_absolute_ttl
+             FROM access_policies p
+             LEFT JOIN policy_rules r ON r.server_id = p.server_id AND r.policy = p.position
+             WHERE p.server_id = $1
+             ORDER BY p.position, r.position"
+        )
+        .bind(server_id)
+        .fetch_all(pool)
+        .await)?;
+        let mut policies: Vec<(i32, StoredPolicy)> = Vec::new();
+        for row in rows {
+            let rule = row.rule()?;
+            match policies.last_mut() {
+                Some((position, policy)) if *position == row.position => {
+                    policy.rules.extend(rule);
+                }
+                _ => policies.push((
+                    row.position,
+                    StoredPolicy {
+                        name: row.name,
+                        description: row.description,
+                        clients: names(&row.clients, "client")?,
+                        rules: rule.into_iter().collect(),
+                    },
+                )),
+            }
+        }
+        Ok(policies.into_iter().map(|(_, policy)| policy).collect())
+    }
+
+    /// Replaces every policy of server `server_id` with `policies` at once; [`Error::NotFound`]
+    /// if there is no such server. The server's row is locked first, so a deletion of the
+    /// server runs wholly before or after this, never leaving policies without their server.
+    pub async fn replace_access_policies(
+        &self,
+        server_id: &str,
+        policies: &[StoredPolicy],
+    ) -> Result<()> {
+        dispatch!(self, |pool, engine| {
+            let mut tx = pool.begin_with(engine.begin_write()).await?;
+            let sql = format!(
+                "SELECT id FROM authorization_servers WHERE id = $1{}",
+                engine.for_update()
+            );
+            let found: Option<String> = sqlx::query_scalar(&sql)
+                .bind(server_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if found.is_none() {
+                return Err(Error::NotFound);
+            }
+            sqlx::query("DELETE FROM policy_rules WHERE server_id = $1")
+                .bind(server_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM access_policies WHERE server_id = $1")
+                .bind(server_id)
+                .execute(&mut *tx)
+                .await?;
+            insert_policies!(tx, server_id, policies)?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,543 @@
+//! Access policies of custom authorization servers: the default one a server starts with, rules
+//! deciding in order with their lifetimes, refusals that name what decided (answered with the
+//! RFC's error and logged), the admin API's checks, and the command line.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, jwt_part, oauth_error, spawn_app, storage_fingerprint};
+
+const SERVICE: &str = "demo-service";
+const SERVICE_SECRET: &str = "demo-service-secret";
+
+async fn token_at(
+    app: &TestApp,
+    server: &str,
+    (client, secret): (&str, &str),
+    scope: Option<&str>,
+) -> reqwest::Response {
+    let mut form = vec![("grant_type", "client_credentials")];
+    form.extend(scope.map(|s| ("scope", s)));
+    app.http
+        .post(app.url(&format!("/oauth2/{server}/v1/token")))
+        .basic_auth(client, Some(secret))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// `PUT`s `policies` (a list) as `{"policies": ...}`.
+async fn put_policies(
+    app: &TestApp,
+    admin: &str,
+    server: &str,
+    policies: Value,
+) -> reqwest::Response {
+    app.admin(
+        Method::PUT,
+        &format!("/admin/servers/{server}/policies"),
+        admin,
+        Some(json!({ "policies": policies })),
+    )
+    .await
+}
+
+async fn new_server(app: &TestApp, admin: &str, id: &str) {
+    let response = app
+        .admin(
+            Method::POST,
+            "/admin/servers",
+            admin,
+            Some(json!({"id": id, "name": "Orders API", "audience": "api://orders"})),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+}
+
+/// A service client with `scope`; its id and secret.
+async fn new_service(app: &TestApp, admin: &str, id: &str, scope: &str) -> (String, String) {
+    let response = app
+        .admin(
+            Method::POST,
+            "/admin/clients",
+            admin,
+            Some(json!({"kind": "service", "name": id, "client_id": id, "scope": scope})),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body: Value = response.json().await.unwrap();
+    (
+        id.to_owned(),
+        body["client_secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_new_server_starts_with_the_default_policy() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    new_server(&app, &admin, "orders").await;
+    let default_policy = json!({"policies": [{
+        "name": "Default Policy",
+        "description": "Every client, every grant",
+        "clients": [],
+        "rules": [{
+            "name": "Default Policy Rule",
+            "grant_types": [],
+            "roles": [],
+            "decision": "allow",
+            "lifetimes": {
+                "access_token_ttl": null,
+                "refresh_token_idle_ttl": null,
+                "refresh_token_absolute_ttl": null
+            }
+        }]
+    }]});
+    for server in ["orders", "default"] {
+        let listed = app
+            .admin(
+                Method::GET,
+                &format!("/admin/servers/{server}/policies"),
+                &admin,
+                None,
+            )
+            .await;
+        assert_eq!(listed.status(), StatusCode::OK);
+        assert_eq!(
+            listed.json::<Value>().await.unwrap(),
+            default_policy,
+            "{server}"
+        );
+    }
+    let response = token_at(&app, "orders", (SERVICE, SERVICE_SECRET), None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    // The server-wide lifetime.
+    assert_eq!(body["expires_in"], 900);
+    // The administrator's login issued one before.
+    let issued = app.events("token_issued", 2).await;
+    assert!(
+        issued.iter().any(|e| e.detail.contains(
+            "by authorization server orders (policy \"Default Policy\", rule \"Default Policy Rule\")"
+        )),
+        "{issued:?}"
+    );
+}
+
+#[tokio::test]
+async fn rules_decide_in_order_with_their_lifetimes_and_refusals_name_them() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    new_server(&app, &admin, "orders").await;
+    let (batch, batch_secret) =
+        new_service(&app, &admin, "batch", "products:read orders:read").await;
+    let batch = (batch.as_str(), batch_secret.as_str());
+    let response = put_policies(
+        &app,
+        &admin,
+        "orders",
+        json!([
+            {
+                "name": "Batch jobs",
+                "description": "Nightly exports read orders",
+                "clients": ["batch"],
+                "rules": [{
+                    "name": "Read orders",
+                    "grant_types": ["client_credentials"],
+                    "scopes": "orders:read",
+                    "lifetimes": {"access_token_ttl": 120}
+                }]
+            },
+            {
+                "name": "Services",
+                "rules": [
+                    {"name": "No catalogue", "scopes": "products:read", "decision": "deny"},
+                    {"name": "Users only", "grant_types": ["authorization_code"], "roles": ["admin"]}
+                ]
+            }
+        ]),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let stored: Value = response.json().await.unwrap();
+    let stored = &stored["policies"];
+    assert_eq!(stored[0]["rules"][0]["lifetimes"]["access_token_ttl"], 120);
+    assert_eq!(stored[1]["rules"][0]["decision"], "deny");
+    assert_eq!(stored[1]["clients"], json!([]));
+    let updated = app.events("policies_updated", 1).await;
+    assert!(
+        updated[0].detail.starts_with(
+            "authorization server orders: 2 policies, 3 rules (\"Batch jobs\", \"Services\")"
+        ),
+        "{}",
+        updated[0].detail
+    );
+
+    // The first policy's rule allows, with its lifetime.
+    let response = token_at(&app, "orders", batch, Some("orders:read")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["expires_in"], 120);
+    let claims = jwt_part(body["access_token"].as_str().unwrap(), 1);
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        120
+    );
+
+    let before = storage_fingerprint(&app).await;
+    // The first policy's rule does not match these scopes: the next policy's deny rule does.
+    let denied = token_at(&app, "orders", batch, Some("products:read")).await;
+    let (status, error, description) = oauth_error(denied).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_REQUEST, "unauthorized_client")
+    );
+    assert_eq!(
+        description,
+        "policy \"Services\", rule \"No catalogue\" of authorization server orders denies the \
+         client_credentials grant to client \"batch\" (scope products:read)"
+    );
+    // Neither matches both scopes: the rule that came closest is named.
+    let wider = token_at(&app, "orders", batch, Some("orders:read products:read")).await;
+    let (status, error, description) = oauth_error(wider).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_scope")
+    );
+    assert!(
+        description
+            .ends_with("policy \"Batch jobs\", rule \"Read orders\" allows only orders:read"),
+        "{description}"
+    );
+    // Another client: only "Services" applies to it, and its catalogue scope is denied there.
+    let other = token_at(&app, "orders", (SERVICE, SERVICE_SECRET), None).await;
+    let (_, error, description) = oauth_error(other).await;
+    assert_eq!(error, "unauthorized_client");
+    assert!(
+        description.contains("rule \"No catalogue\""),
+        "{description}"
+    );
+    // The root issuer is not decided by a custom server's policies.
+    assert_eq!(app.client_credentials(None).await.status(), StatusCode::OK);
+
+    // Only the batch policy left: no policy applies to the other client.
+    let response = put_policies(
+        &app,
+        &admin,
+        "orders",
+        json!([{"name": "Batch jobs", "clients": ["batch"], "rules": [{"name": "Any"}]}]),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let before_refusal = storage_fingerprint(&app).await;
+    let none = token_at(&app, "orders", (SERVICE, SERVICE_SECRET), None).await;
+    let (_, error, description) = oauth_error(none).await;
+    assert_eq!(error, "unauthorized_client");
+    assert_eq!(
+        description,
+        "no access policy of authorization server orders applies to client \"demo-service\": an \
+         administrator must assign it to one"
+    );
+    assert_eq!(storage_fingerprint(&app).await, before_refusal);
+    let logged = app.events("policy_denied", 4).await;
+    assert_eq!(logged[0].client_id.as_deref(), Some(SERVICE));
+    assert_eq!(logged[0].detail, description);
+    assert!(
+        logged
+            .iter()
+            .any(|e| e.client_id.as_deref() == Some("batch")
+                && e.detail.contains("allows only orders:read"))
+    );
+    // The refusals before the change stored nothing either (the policies changed since).
+    let mut changed = before;
+    changed.retain(|(table, _)| !["access_policies", "policy_rules"].contains(table));
+    let mut now = storage_fingerprint(&app).await;
+    now.retain(|(table, _)| !["access_policies", "policy_rules"].contains(table));
+    assert_eq!(now, changed);
+
+    // No policies at all: every request is refused.
+    assert_eq!(
+        put_policies(&app, &admin, "orders", json!([]))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let refused = token_at(&app, "orders", batch, Some("orders:read")).await;
+    assert_eq!(oauth_error(refused).await.1, "unauthorized_client");
+}
+
+#[tokio::test]
+async fn policies_are_checked_as_a_whole_and_bad_ones_store_nothing() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let user = app.user_token().await;
+    let rule = |extra: Value| {
+        let mut rule = json!({"name": "R"});
+        rule.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        json!([{"name": "P", "rules": [rule]}])
+    };
+    let before = storage_fingerprint(&app).await;
+    for (body, says) in [
+        (
+            json!([{"name": "", "rules": [{"name": "R"}]}]),
+            "policy name must be 1 to 100",
+        ),
+        (
+            json!([{"name": "P", "rules": [{"name": "R"}]}, {"name": "P", "rules": [{"name": "R"}]}]),
+            "two policies are named \"P\"",
+        ),
+        (
+            json!([{"name": "P", "rules": []}]),
+            "policy \"P\": a policy has 1 to 20 rules",
+        ),
+        (
+            json!([{"name": "P", "rules": [{"name": "R"}, {"name": "R"}]}]),
+            "policy \"P\": two rules are named \"R\"",
+        ),
+        (
+            json!([{"name": "P", "clients": ["nobody"], "rules": [{"name": "R"}]}]),
+            "policy \"P\": there is no client \"nobody\"",
+        ),
+        (
+            json!([{"name": "P", "clients": [SERVICE, SERVICE], "rules": [{"name": "R"}]}]),
+            "is listed twice",
+        ),
+        (
+            json!([{"name": "P", "description": "x\u{1}", "rules": [{"name": "R"}]}]),
+            "policy \"P\": the description must be",
+        ),
+        (
+            json!([{"name": "P", "rules": [{"name": "\u{7}"}]}]),
+            "policy \"P\": the rule name must be",
+        ),
+        (
+            rule(json!({"scopes": "nope:read"})),
+            "rule \"R\": there is no scope \"nope:read\"",
+        ),
+        (rule(json!({"scopes": ""})), "scopes lists no scope"),
+        (
+            rule(json!({"grant_types": ["client_credentials", "client_credentials"]})),
+            "grant type client_credentials is listed twice",
+        ),
+        (
+            rule(json!({"roles": ["admin", "admin"]})),
+            "role admin is listed twice",
+        ),
+        (
+            rule(json!({"grant_types": ["client_credentials"], "roles": ["user"]})),
+            "could never match",
+        ),
+        (
+            rule(json!({"decision": "deny", "lifetimes": {"access_token_ttl": 60}})),
+            "a deny rule issues nothing",
+        ),
+        (
+            rule(json!({"lifetimes": {"access_token_ttl": 5}})),
+            "policy \"P\", rule \"R\": access_token_ttl must be between 30 and 86400",
+        ),
+        (
+            rule(
+                json!({"lifetimes": {"refresh_token_idle_ttl": 600, "refresh_token_absolute_ttl": 300}}),
+            ),
+            "cannot be longer",
+        ),
+        (
+            json!(
+                (0..21)
+                    .map(|i| json!({"name": format!("P{i}"), "rules": [{"name": "R"}]}))
+                    .collect::<Vec<_>>()
+            ),
+            "at most 20 policies",
+        ),
+        (
+            json!([{"name": "P", "rules": (0..21).map(|i| json!({"name": format!("R{i}")})).collect::<Vec<_>>()}]),
+            "1 to 20 rules",
+        ),
+    ] {
+        let response = put_policies(&app, &admin, "default", body.clone()).await;
+        let (status, error, description) = oauth_error(response).await;
+        assert_eq!(
+            (status, error.as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_policy"),
+            "{body}: {description}"
+        );
+        assert!(description.contains(says), "{body}: {description}");
+    }
+    // Malformed: wrong types, unknown names and fields, not JSON, too large.
+    for body in [
+        rule(json!({"decision": "maybe"})),
+        rule(json!({"grant_types": ["password"]})),
+        rule(json!({"roles": ["root"]})),
+        rule(json!({"scopes": "a\"b"})),
+        rule(json!({"lifetime": {}})),
+        json!([{"name": "P", "rules": [{"name": "R"}], "priority": 1}]),
+        json!({"name": "P"}),
+        json!([{"rules": []}]),
+    ] {
+        let response = put_policies(&app, &admin, "default", body.clone()).await;
+        assert!(
+            response.status().is_client_error() && response.status() != StatusCode::NOT_FOUND,
+            "{body}: {}",
+            response.status()
+        );
+    }
+    for body in [
+        json!([{"name": "P", "rules": [{"name": "R"}]}]),
+        json!({"policies": [], "extra": 1}),
+        json!({}),
+    ] {
+        let response = app
+            .admin(
+                Method::PUT,
+                "/admin/servers/default/policies",
+                &admin,
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+    }
+    let not_json = app
+        .http
+        .put(app.url("/admin/servers/default/policies"))
+        .bearer_auth(&admin)
+        .header("content-type", "application/json")
+        .body("[{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_json.status(), StatusCode::BAD_REQUEST);
+    let huge = json!([{"name": "P", "description": "x".repeat(20_000), "rules": [{"name": "R"}]}]);
+    assert_eq!(
+        put_policies(&app, &admin, "default", huge).await.status(),
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    // Unknown servers, hostile paths, and callers who are not administrators.
+    let valid = json!([{"name": "P", "rules": [{"name": "R"}]}]);
+    for server in ["nope", "%00", "a%2Fb"] {
+        let put = put_policies(&app, &admin, server, valid.clone()).await;
+        assert!(
+            [StatusCode::NOT_FOUND, StatusCode::BAD_REQUEST].contains(&put.status()),
+            "{server}: {}",
+            put.status()
+        );
+        let get = app
+            .admin(
+                Method::GET,
+                &format!("/admin/servers/{server}/policies"),
+                &admin,
+                None,
+            )
+            .await;
+        assert!(
+            [StatusCode::NOT_FOUND, StatusCode::BAD_REQUEST].contains(&get.status()),
+            "{server}: {}",
+            get.status()
+        );
+    }
+    let missing = put_policies(&app, &admin, "nope", valid.clone()).await;
+    let (status, _, description) = oauth_error(missing).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        description.contains("no authorization server"),
+        "{description}"
+    );
+    assert_eq!(
+        put_policies(&app, &user, "default", valid.clone())
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let anonymous = app
+        .http
+        .put(app.url("/admin/servers/default/policies"))
+        .json(&json!({ "policies": valid }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(storage_fingerprint(&app).await, before);
+    assert!(
+        app.db
+            .events(&backend::storage::EventQuery {
+                kind: Some("policies_updated".into()),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_server_takes_its_policies_and_the_command_line_manages_them() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    new_server(&app, &admin, "orders").await;
+    let deny_all = json!([{"name": "Closed", "rules": [{"name": "Nobody", "decision": "deny"}]}]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("policies.json");
+    std::fs::write(&file, json!({ "policies": deny_all }).to_string()).unwrap();
+    let out = app
+        .cli(&[
+            "servers",
+            "set-policies",
+            "orders",
+            "--file",
+            file.to_str().unwrap(),
+        ])
+        .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "authorization server orders now has 1 policies and 1 rules\n"
+    );
+    // Decided at once by the running server: policies are read per request.
+    let refused = token_at(&app, "orders", (SERVICE, SERVICE_SECRET), None).await;
+    let (_, error, description) = oauth_error(refused).await;
+    assert_eq!(error, "unauthorized_client");
+    assert!(
+        description.starts_with("policy \"Closed\", rule \"Nobody\""),
+        "{description}"
+    );
+    let shown = app.cli(&["servers", "policies", "orders"]).await;
+    let shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(shown["policies"][0]["rules"][0]["decision"], "deny");
+    // Bad input through the command line: the same checks, nothing stored.
+    std::fs::write(&file, r#"{"policies": [{"name": "P", "rules": []}]}"#).unwrap();
+    let bad = app
+        .cli(&[
+            "servers",
+            "set-policies",
+            "orders",
+            "--file",
+            file.to_str().unwrap(),
+        ])
+        .await;
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("1 to 20 rules"));
+    let unknown = app.cli(&["servers", "policies", "nope"]).await;
+    assert!(!unknown.status.success());
+
+    let deleted = app
+        .admin(Method::DELETE, "/admin/servers/orders", &admin, None)
+        .await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    assert!(app.db.access_policies("orders").await.unwrap().is_empty());
+    // Created again, it starts afresh with the default policy.
+    new_server(&app, &admin, "orders").await;
+    let policies = app.db.access_policies("orders").await.unwrap();
+    assert_eq!(
+        policies,
+        vec![backend::storage::StoredPolicy::default_policy()]
+    );
+    let response = token_at(&app, "orders", (SERVICE, SERVICE_SECRET), None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
