@@ -118,7 +118,26 @@ impl AccessTokens {
 
     /// Signs an access token for `subject` at `now`.
     pub fn issue(&self, subject: Subject<'_>, now: Timestamp) -> Result<Issued, SigningError> {
-        let claims = AccessTokenClaims {
+        let lifetime = subject.lifetime;
+        let claims = self.claims(subject, now);
+        let access_token = self.sign(&claims, Some(ACCESS_TOKEN_TYP))?;
+        Ok(Issued {
+            response: TokenResponse {
+                access_token,
+                token_type: "Bearer".into(),
+                expires_in: lifetime,
+                scope: claims.scope,
+                refresh_token: None,
+                id_token: None,
+            },
+            jti: claims.jti,
+            expires_at: Timestamp::from_unix(claims.exp),
+        })
+    }
+
+    /// The claims of an access token for `subject` issued at `now` (with a new `jti`).
+    pub fn claims(&self, subject: Subject<'_>, now: Timestamp) -> AccessTokenClaims {
+        AccessTokenClaims {
             iss: self.issuer.clone(),
             sub: subject.sub.to_owned(),
             aud: self.audience.clone(),
@@ -130,20 +149,7 @@ impl AccessTokens {
             scope: subject.scope,
             nbf: None,
             grant_id: subject.grant_id.map(str::to_owned),
-        };
-        let access_token = self.sign(&claims, Some(ACCESS_TOKEN_TYP))?;
-        Ok(Issued {
-            response: TokenResponse {
-                access_token,
-                token_type: "Bearer".into(),
-                expires_in: subject.lifetime,
-                scope: claims.scope,
-                refresh_token: None,
-                id_token: None,
-            },
-            jti: claims.jti,
-            expires_at: Timestamp::from_unix(claims.exp),
-        })
+        }
     }
 
     /// [`AccessTokens::verify`], and not revoked, and its client not deleted: what every reader

@@ -470,13 +470,14 @@ pub struct PolicyRule {
     /// grant without a user (client credentials).
     #[serde(default)]
     pub roles: Vec<Role>,
-    /// It matches only requests whose every scope is one of these; absent for any scopes.
+    /// Absent for any scopes. An allow rule matches only requests whose every scope is one of
+    /// these; a deny rule, requests for any of them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scopes: Option<ScopeSet>,
     #[serde(default)]
     pub decision: RuleDecision,
-    /// The lifetimes of the tokens it allows; each absent one is the server-wide default. A
-    /// deny rule has none.
+    /// The lifetimes of the tokens it allows; each absent one is the client's own, else the
+    /// server-wide default. A deny rule has none.
     #[serde(default)]
     pub lifetimes: Lifetimes,
 }
@@ -485,6 +486,60 @@ pub struct PolicyRule {
 pub const MAX_POLICIES: usize = 20;
 pub const MAX_RULES: usize = 20;
 pub const MAX_POLICY_CLIENTS: usize = 50;
+
+/// `POST /admin/preview`: what a server's token endpoint would answer a client's request, with
+/// nothing issued, signed, stored or logged.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TokenPreviewRequest {
+    /// The custom authorization server; the root issuer without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    pub client_id: String,
+    pub grant_type: GrantType,
+    /// The request's `scope`; absent as if the request left it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<ScopeSet>,
+}
+
+/// The answer to a [`TokenPreviewRequest`]: the token endpoint's error, or the access token it
+/// would issue (its header and claims, unsigned), and the policy and rule that decided.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TokenPreview {
+    /// The issuer the request would be sent to.
+    pub issuer: String,
+    /// Its token endpoint.
+    pub token_endpoint: String,
+    /// The error the endpoint would answer (RFC 6749 §5.2), if it would refuse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<crate::oauth::ErrorResponse>,
+    /// The access policy and rule of a custom server that allowed or denied the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// The access token's JOSE header, if one would be issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<PreviewHeader>,
+    /// Its claims; `jti` is an example (each issuance draws its own) and the times are as if
+    /// issued now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<crate::oauth::AccessTokenClaims>,
+    /// Its lifetime in seconds, as `expires_in` would say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<u64>,
+}
+
+/// The header of a previewed access token: the key that would sign it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PreviewHeader {
+    pub alg: SigningAlg,
+    pub typ: String,
+    pub kid: String,
+}
 
 /// `POST /admin/keys/rotate`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

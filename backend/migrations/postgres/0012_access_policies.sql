@@ -3,7 +3,7 @@
 -- request, in the first policy that applies to its client and has one, decides whether it is
 -- allowed and the lifetimes of what is issued. A request no rule matches is refused.
 CREATE TABLE access_policies (
-    server_id   TEXT NOT NULL REFERENCES authorization_servers (id) ON DELETE CASCADE,
+    server_id   TEXT COLLATE "C" NOT NULL REFERENCES authorization_servers (id) ON DELETE CASCADE,
     position    INTEGER NOT NULL CHECK (position >= 0),
     name        TEXT COLLATE "C" NOT NULL CHECK (name <> ''),
     description TEXT NOT NULL,
@@ -13,7 +13,7 @@ CREATE TABLE access_policies (
 );
 
 CREATE TABLE policy_rules (
-    server_id   TEXT NOT NULL,
+    server_id   TEXT COLLATE "C" NOT NULL,
     policy      INTEGER NOT NULL,  -- its policy's position
     position    INTEGER NOT NULL CHECK (position >= 0),
     name        TEXT COLLATE "C" NOT NULL CHECK (name <> ''),
@@ -30,7 +30,8 @@ CREATE TABLE policy_rules (
 );
 
 -- Every server already stored keeps issuing what it issued: one policy for every client, with
--- one rule that allows every grant with the server-wide lifetimes (what a new server gets).
+-- one rule that allows every grant and sets no lifetime, so that each client's own (else the
+-- server-wide default) applies as before. A new server gets the same.
 INSERT INTO access_policies (server_id, position, name, description, clients)
     SELECT id, 0, 'Default Policy', 'Every client, every grant', '' FROM authorization_servers;
 INSERT INTO policy_rules (server_id, policy, position, name, grant_types, roles, scopes, decision)

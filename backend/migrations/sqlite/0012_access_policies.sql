@@ -30,7 +30,8 @@ CREATE TABLE policy_rules (
 );
 
 -- Every server already stored keeps issuing what it issued: one policy for every client, with
--- one rule that allows every grant with the server-wide lifetimes (what a new server gets).
+-- one rule that allows every grant and sets no lifetime, so that each client's own (else the
+-- server-wide default) applies as before. A new server gets the same.
 INSERT INTO access_policies (server_id, position, name, description, clients)
     SELECT id, 0, 'Default Policy', 'Every client, every grant', '' FROM authorization_servers;
 INSERT INTO policy_rules (server_id, policy, position, name, grant_types, roles, scopes, decision)

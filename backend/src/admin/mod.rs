@@ -13,6 +13,7 @@ pub mod clients;
 pub mod events;
 pub mod keys;
 pub mod policies;
+pub mod preview;
 pub mod scopes;
 pub mod servers;
 pub mod tokens;
@@ -67,6 +68,7 @@ pub fn router() -> Router<AppState> {
             "/admin/servers/{id}/policies",
             get(policies::list).put(policies::put),
         )
+        .route("/admin/preview", post(preview::run))
         .route("/admin/keys", get(keys::list))
         .route("/admin/keys/rotate", post(keys::rotate_handler))
         .route("/admin/events", get(events::list))

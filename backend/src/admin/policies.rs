@@ -78,10 +78,11 @@ fn repeated<T: PartialEq + Clone>(items: &[T]) -> Option<T> {
         .map(|i| items[i].clone())
 }
 
-/// `new` checked as a whole: bounds, unique names, clients and scopes that exist, rules that
-/// can match something.
+/// `new`, for server `server`, checked as a whole: bounds, unique names, clients and scopes
+/// that exist, rules that can match something.
 async fn checked(
     ctx: &Ctx<'_>,
+    server: &str,
     new: &[admin::AccessPolicy],
 ) -> Result<Vec<StoredPolicy>, ApiError> {
     if new.len() > MAX_POLICIES {
@@ -89,7 +90,12 @@ async fn checked(
             "at most {MAX_POLICIES} policies per authorization server"
         )));
     }
-    let clients: HashSet<String> = ctx.db.clients().await?.into_iter().map(|c| c.id).collect();
+    // A client deleted since it was assigned stays where it is (the list read back can be
+    // sent again unchanged); a new assignment must name a client that exists.
+    let mut clients: HashSet<String> = ctx.db.clients().await?.into_iter().map(|c| c.id).collect();
+    for stored in ctx.db.access_policies(server).await? {
+        clients.extend(stored.clients);
+    }
     let scopes: HashSet<String> = ctx.db.scope_names().await?.into_iter().collect();
     let mut policies: Vec<StoredPolicy> = Vec::with_capacity(new.len());
     for p in new {
@@ -192,7 +198,7 @@ pub async fn replace(
     id: &str,
     new: &[admin::AccessPolicy],
 ) -> Result<admin::AccessPolicies, ApiError> {
-    let policies = checked(ctx, new).await?;
+    let policies = checked(ctx, id, new).await?;
     ctx.db
         .replace_access_policies(id, &policies)
         .await

@@ -3,7 +3,7 @@
 //!
 //! A server holds ordered policies, each for some clients (or all of them), each with ordered
 //! rules matching the grant type, the user's role (grants with a user only) and the requested
-//! scopes. The policies that apply to the client are tried in order, and in each its rules in
+//! scopes (an allow rule when it lists every one, a deny rule when it lists any). The policies that apply to the client are tried in order, and in each its rules in
 //! order: the first rule that matches decides, allow (with its lifetimes) or deny. A request
 //! that no rule matches is refused, and the refusal names what decided, or what came closest.
 
@@ -40,6 +40,8 @@ pub struct Allowed {
 pub struct Refused {
     pub why: Why,
     pub description: String,
+    /// The policy and rule that denied, for [`Why::Denied`].
+    pub by: Option<(String, String)>,
 }
 
 /// The kinds of refusal, which the endpoints answer with different RFC error codes.
@@ -70,10 +72,16 @@ impl StoredRule {
         grant && user
     }
 
+    /// Without a scope list, any scopes. An allow rule matches when every requested scope is
+    /// in its list (so it never grants more than it lists); a deny rule when any is (so asking
+    /// for a denied scope beside others is still denied).
     fn matches_scope(&self, scope: &ScopeSet) -> bool {
         self.scopes
             .as_ref()
-            .is_none_or(|allowed| scope.is_subset(allowed))
+            .is_none_or(|listed| match self.decision {
+                RuleDecision::Allow => scope.is_subset(listed),
+                RuleDecision::Deny => scope.iter().any(|s| listed.contains(s)),
+            })
     }
 }
 
@@ -104,6 +112,7 @@ pub fn decide(policies: &[StoredPolicy], request: &Request<'_>) -> Result<Allowe
                 }),
                 RuleDecision::Deny => Err(Refused {
                     why: Why::Denied,
+                    by: Some((policy.name.clone(), rule.name.clone())),
                     description: format!(
                         "policy {:?}, rule {:?} of authorization server {} denies the {grant} \
                          grant to client {client:?} (scope {})",
@@ -113,7 +122,13 @@ pub fn decide(policies: &[StoredPolicy], request: &Request<'_>) -> Result<Allowe
             };
         }
     }
-    let refused = |why, description| Err(Refused { why, description });
+    let refused = |why, description| {
+        Err(Refused {
+            why,
+            description,
+            by: None,
+        })
+    };
     if applying.is_empty() {
         return refused(
             Why::NoRule,
@@ -143,8 +158,9 @@ pub fn decide(policies: &[StoredPolicy], request: &Request<'_>) -> Result<Allowe
     refused(
         Why::NoRule,
         format!(
-            "no rule matched the {grant} grant for client {client:?}{user} in the policies of \
-             authorization server {} that apply to it ({})",
+            "no rule matched the {grant} grant with scope {} for client {client:?}{user} in the \
+             policies of authorization server {} that apply to it ({})",
+            request.scope,
             request.server,
             applying.join(", ")
         ),
@@ -249,8 +265,9 @@ mod tests {
         assert_eq!(none.why, Why::NoRule);
         assert!(
             none.description.starts_with(
-                "no rule matched the client_credentials grant for client \"svc\" in the \
-                 policies of authorization server orders that apply to it (\"users\")"
+                "no rule matched the client_credentials grant with scope orders:read for \
+                 client \"svc\" in the policies of authorization server orders that apply to \
+                 it (\"users\")"
             ),
             "{}",
             none.description
@@ -298,6 +315,32 @@ mod tests {
             "no rule of authorization server orders allows scope orders:read orders:write for \
              the client_credentials grant to client \"svc\": policy \"services\", rule \"read \
              only\" allows only orders:read"
+        );
+    }
+
+    #[test]
+    fn a_deny_rule_matches_a_request_for_any_scope_it_lists() {
+        let policies = [policy(
+            "services",
+            &[],
+            vec![
+                rule("no writes", &[], Some("orders:write"), DENY),
+                rule("any", &[], None, ALLOW),
+            ],
+        )];
+        for raw in ["orders:write", "orders:read orders:write"] {
+            let scope = ScopeSet::parse(raw).unwrap();
+            let refused = decide(&policies, &ask("svc", CC, &scope)).unwrap_err();
+            assert_eq!(refused.why, Why::Denied, "{raw}");
+            assert_eq!(
+                refused.by,
+                Some(("services".to_owned(), "no writes".to_owned()))
+            );
+        }
+        let read = ScopeSet::parse("orders:read").unwrap();
+        assert_eq!(
+            decide(&policies, &ask("svc", CC, &read)).unwrap().rule,
+            "any"
         );
     }
 

@@ -60,6 +60,19 @@ impl Client {
 }
 
 impl Lifetimes {
+    /// Each of these that is set, else `fallback`'s.
+    pub fn or(self, fallback: Lifetimes) -> Lifetimes {
+        Lifetimes {
+            access_token_ttl: self.access_token_ttl.or(fallback.access_token_ttl),
+            refresh_token_idle_ttl: self
+                .refresh_token_idle_ttl
+                .or(fallback.refresh_token_idle_ttl),
+            refresh_token_absolute_ttl: self
+                .refresh_token_absolute_ttl
+                .or(fallback.refresh_token_absolute_ttl),
+        }
+    }
+
     /// The access-token lifetime in seconds, or `default`.
     pub fn access(&self, default: u64) -> u64 {
         or_default(self.access_token_ttl, default)

@@ -33,7 +33,7 @@ pub struct StoredRule {
 
 impl StoredPolicy {
     /// What a new server starts with (Okta's default policy): every client, every grant,
-    /// the server-wide lifetimes.
+    /// no lifetimes of its own (each client's, else the server-wide ones).
     pub fn default_policy() -> Self {
         Self {
             name: "Default Policy".into(),
@@ -115,54 +115,49 @@ impl PolicyWithRule {
 /// Writes `$policies` as the policies of server `$server`, in order, with `$tx` (a transaction
 /// in which the server's previous policies were deleted); a `sqlx::Result<()>`.
 macro_rules! insert_policies {
-    ($tx:expr, $server:expr, $policies:expr) => {{
-        let mut done: sqlx::Result<()> = Ok(());
-        'all: for (position, policy) in (0i32..).zip($policies.iter()) {
-            let clients = policy.clients.join(" ");
-            if let Err(e) = sqlx::query(
-                "INSERT INTO access_policies (server_id, position, name, description, clients)
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind($server)
-            .bind(position)
-            .bind(&policy.name)
-            .bind(&policy.description)
-            .bind(clients)
-            .execute(&mut *$tx)
-            .await
-            {
-                done = Err(e);
-                break 'all;
-            }
-            for (rule_position, rule) in (0i32..).zip(policy.rules.iter()) {
-                let roles: Vec<&str> = rule.roles.iter().map(|r| r.as_str()).collect();
-                if let Err(e) = sqlx::query(
-                    "INSERT INTO policy_rules (server_id, policy, position, name, grant_types,
-                         roles, scopes, decision, access_token_ttl, refresh_token_idle_ttl,
-                         refresh_token_absolute_ttl)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    ($tx:expr, $server:expr, $policies:expr) => {
+        async {
+            for (position, policy) in (0i32..).zip($policies.iter()) {
+                sqlx::query(
+                    "INSERT INTO access_policies (server_id, position, name, description, clients)
+                     VALUES ($1, $2, $3, $4, $5)",
                 )
                 .bind($server)
                 .bind(position)
-                .bind(rule_position)
-                .bind(&rule.name)
-                .bind(shared::oauth::GrantType::join(&rule.grant_types, " "))
-                .bind(roles.join(" "))
-                .bind(rule.scopes.as_ref().map(ToString::to_string))
-                .bind(rule.decision.as_str())
-                .bind(rule.lifetimes.access_token_ttl)
-                .bind(rule.lifetimes.refresh_token_idle_ttl)
-                .bind(rule.lifetimes.refresh_token_absolute_ttl)
+                .bind(&policy.name)
+                .bind(&policy.description)
+                .bind(policy.clients.join(" "))
                 .execute(&mut *$tx)
                 .await
-                {
-                    done = Err(e);
-                    break 'all;
+                .map_err(sqlx::Error::from)?;
+                for (rule_position, rule) in (0i32..).zip(policy.rules.iter()) {
+                    let roles: Vec<&str> = rule.roles.iter().map(|r| r.as_str()).collect();
+                    sqlx::query(
+                        "INSERT INTO policy_rules (server_id, policy, position, name, grant_types,
+                             roles, scopes, decision, access_token_ttl, refresh_token_idle_ttl,
+                             refresh_token_absolute_ttl)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    )
+                    .bind($server)
+                    .bind(position)
+                    .bind(rule_position)
+                    .bind(&rule.name)
+                    .bind(shared::oauth::GrantType::join(&rule.grant_types, " "))
+                    .bind(roles.join(" "))
+                    .bind(rule.scopes.as_ref().map(ToString::to_string))
+                    .bind(rule.decision.as_str())
+                    .bind(rule.lifetimes.access_token_ttl)
+                    .bind(rule.lifetimes.refresh_token_idle_ttl)
+                    .bind(rule.lifetimes.refresh_token_absolute_ttl)
+                    .execute(&mut *$tx)
+                    .await
+                    .map_err(sqlx::Error::from)?;
                 }
             }
+            Ok::<(), sqlx::Error>(())
         }
-        done
-    }};
+        .await
+    };
 }
 pub(super) use insert_policies;
 

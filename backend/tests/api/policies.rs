@@ -115,8 +115,30 @@ async fn a_new_server_starts_with_the_default_policy() {
     let body: Value = response.json().await.unwrap();
     // The server-wide lifetime.
     assert_eq!(body["expires_in"], 900);
-    // The administrator's login issued one before.
-    let issued = app.events("token_issued", 2).await;
+    // The administrator's login issued one before these two.
+    // A lifetime the rule leaves out is the client's own, as before policies.
+    let response = app
+        .admin(
+            Method::POST,
+            "/admin/clients",
+            &admin,
+            Some(
+                json!({"kind": "service", "name": "quick", "client_id": "quick",
+                        "scope": "products:read", "lifetimes": {"access_token_ttl": 45}}),
+            ),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let secret: Value = response.json().await.unwrap();
+    let quick = token_at(
+        &app,
+        "orders",
+        ("quick", secret["client_secret"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(quick.json::<Value>().await.unwrap()["expires_in"], 45);
+    let issued = app.events("token_issued", 3).await;
     assert!(
         issued.iter().any(|e| e.detail.contains(
             "by authorization server orders (policy \"Default Policy\", rule \"Default Policy Rule\")"
@@ -130,8 +152,13 @@ async fn rules_decide_in_order_with_their_lifetimes_and_refusals_name_them() {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
     new_server(&app, &admin, "orders").await;
-    let (batch, batch_secret) =
-        new_service(&app, &admin, "batch", "products:read orders:read").await;
+    let (batch, batch_secret) = new_service(
+        &app,
+        &admin,
+        "batch",
+        "products:read orders:read orders:write",
+    )
+    .await;
     let batch = (batch.as_str(), batch_secret.as_str());
     let response = put_policies(
         &app,
@@ -198,8 +225,17 @@ async fn rules_decide_in_order_with_their_lifetimes_and_refusals_name_them() {
         "policy \"Services\", rule \"No catalogue\" of authorization server orders denies the \
          client_credentials grant to client \"batch\" (scope products:read)"
     );
-    // Neither matches both scopes: the rule that came closest is named.
-    let wider = token_at(&app, "orders", batch, Some("orders:read products:read")).await;
+    // A deny rule matches a request for any scope it lists, beside others too.
+    let beside = token_at(&app, "orders", batch, Some("orders:read products:read")).await;
+    let (_, error, description) = oauth_error(beside).await;
+    assert_eq!(error, "unauthorized_client");
+    assert!(
+        description.contains("rule \"No catalogue\"")
+            && description.ends_with("(scope orders:read products:read)"),
+        "{description}"
+    );
+    // No rule matches both scopes: the allow rule that came closest is named.
+    let wider = token_at(&app, "orders", batch, Some("orders:read orders:write")).await;
     let (status, error, description) = oauth_error(wider).await;
     assert_eq!(
         (status, error.as_str()),
@@ -240,7 +276,7 @@ async fn rules_decide_in_order_with_their_lifetimes_and_refusals_name_them() {
          administrator must assign it to one"
     );
     assert_eq!(storage_fingerprint(&app).await, before_refusal);
-    let logged = app.events("policy_denied", 4).await;
+    let logged = app.events("policy_denied", 5).await;
     assert_eq!(logged[0].client_id.as_deref(), Some(SERVICE));
     assert_eq!(logged[0].detail, description);
     assert!(
@@ -256,6 +292,31 @@ async fn rules_decide_in_order_with_their_lifetimes_and_refusals_name_them() {
     now.retain(|(table, _)| !["access_policies", "policy_rules"].contains(table));
     assert_eq!(now, changed);
 
+    // A client deleted since it was assigned stays assigned, and the list read back can be
+    // sent again unchanged; a new assignment must name a client that exists.
+    let deleted = app
+        .admin(Method::DELETE, "/admin/clients/batch", &admin, None)
+        .await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let listed: Value = app
+        .admin(Method::GET, "/admin/servers/orders/policies", &admin, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["policies"][0]["clients"], json!(["batch"]));
+    let again = put_policies(&app, &admin, "orders", listed["policies"].clone()).await;
+    assert_eq!(again.status(), StatusCode::OK);
+    let mut added = listed["policies"].clone();
+    added[0]["clients"] = json!(["batch", "gone"]);
+    let (_, error, description) =
+        oauth_error(put_policies(&app, &admin, "orders", added).await).await;
+    assert_eq!(error, "invalid_policy");
+    assert!(
+        description.contains("there is no client \"gone\""),
+        "{description}"
+    );
+
     // No policies at all: every request is refused.
     assert_eq!(
         put_policies(&app, &admin, "orders", json!([]))
@@ -263,7 +324,7 @@ async fn rules_decide_in_order_with_their_lifetimes_and_refusals_name_them() {
             .status(),
         StatusCode::OK
     );
-    let refused = token_at(&app, "orders", batch, Some("orders:read")).await;
+    let refused = token_at(&app, "orders", (SERVICE, SERVICE_SECRET), None).await;
     assert_eq!(oauth_error(refused).await.1, "unauthorized_client");
 }
 
@@ -540,4 +601,257 @@ async fn a_deleted_server_takes_its_policies_and_the_command_line_manages_them()
     );
     let response = token_at(&app, "orders", (SERVICE, SERVICE_SECRET), None).await;
     assert_eq!(response.status(), StatusCode::OK);
+}
+
+async fn preview(app: &TestApp, admin: &str, body: Value) -> reqwest::Response {
+    app.admin(Method::POST, "/admin/preview", admin, Some(body))
+        .await
+}
+
+async fn event_count(app: &TestApp) -> usize {
+    app.db
+        .events(&backend::storage::EventQuery {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .len()
+}
+
+#[tokio::test]
+async fn the_preview_answers_as_the_token_endpoint_and_issues_nothing() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    new_server(&app, &admin, "orders").await;
+    let (batch, batch_secret) =
+        new_service(&app, &admin, "batch", "products:read orders:read").await;
+    let policies = json!([
+        {"name": "Batch jobs", "clients": ["batch"], "rules": [{
+            "name": "Read orders", "scopes": "orders:read", "lifetimes": {"access_token_ttl": 120}
+        }]},
+        {"name": "Services", "rules": [{"name": "No catalogue", "scopes": "products:read", "decision": "deny"}]}
+    ]);
+    assert_eq!(
+        put_policies(&app, &admin, "orders", policies)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let user = app.user_token().await;
+    // Let the log's writer settle (the two logins, the change), then count: a preview adds
+    // nothing to it.
+    app.events("token_issued", 2).await;
+    app.events("policies_updated", 1).await;
+    let before = storage_fingerprint(&app).await;
+    let events_before = event_count(&app).await;
+
+    let response = preview(
+        &app,
+        &admin,
+        json!({"server": "orders", "client_id": batch, "grant_type": "client_credentials", "scope": "orders:read"}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let shown: Value = response.json().await.unwrap();
+    let issuer = app.url("/oauth2/orders");
+    assert_eq!(shown["issuer"], issuer);
+    assert_eq!(shown["token_endpoint"], format!("{issuer}/v1/token"));
+    assert_eq!(
+        (&shown["policy"], &shown["rule"]),
+        (&json!("Batch jobs"), &json!("Read orders"))
+    );
+    assert_eq!(shown["expires_in"], 120);
+    assert!(shown.get("error").is_none(), "{shown}");
+    let claims = &shown["claims"];
+    assert_eq!(
+        (
+            &claims["iss"],
+            &claims["aud"],
+            &claims["sub"],
+            &claims["client_id"],
+            &claims["scope"]
+        ),
+        (
+            &json!(issuer),
+            &json!("api://orders"),
+            &json!("batch"),
+            &json!("batch"),
+            &json!("orders:read")
+        )
+    );
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        120
+    );
+    assert!(claims.get("grant_id").is_none());
+    // The key that would sign it is the one a real token names.
+    let real = token_at(
+        &app,
+        "orders",
+        (batch.as_str(), batch_secret.as_str()),
+        Some("orders:read"),
+    )
+    .await;
+    let real: Value = real.json().await.unwrap();
+    let header = jwt_part(real["access_token"].as_str().unwrap(), 0);
+    assert_eq!(
+        shown["header"],
+        json!({"alg": header["alg"], "typ": "at+jwt", "kid": header["kid"]})
+    );
+    let real_claims = jwt_part(real["access_token"].as_str().unwrap(), 1);
+    for claim in ["iss", "aud", "sub", "client_id", "scope"] {
+        assert_eq!(claims[claim], real_claims[claim], "{claim}");
+    }
+
+    // Each refusal is the endpoint's own, word for word, with the rule that denied.
+    for (body, form) in [
+        (
+            json!({"server": "orders", "client_id": batch, "grant_type": "client_credentials", "scope": "products:read"}),
+            Some("products:read"),
+        ),
+        (
+            json!({"server": "orders", "client_id": batch, "grant_type": "client_credentials", "scope": "orders:read products:read"}),
+            Some("orders:read products:read"),
+        ),
+        (
+            json!({"server": "orders", "client_id": batch, "grant_type": "client_credentials", "scope": "orders:write"}),
+            Some("orders:write"),
+        ),
+    ] {
+        let shown: Value = preview(&app, &admin, body.clone())
+            .await
+            .json()
+            .await
+            .unwrap();
+        let real = token_at(
+            &app,
+            "orders",
+            (batch.as_str(), batch_secret.as_str()),
+            form,
+        )
+        .await;
+        let (_, error, description) = oauth_error(real).await;
+        assert_eq!(
+            shown["error"],
+            json!({"error": error, "error_description": description}),
+            "{body}"
+        );
+        assert!(
+            shown.get("claims").is_none() && shown.get("header").is_none(),
+            "{shown}"
+        );
+    }
+    let denied: Value = preview(
+        &app,
+        &admin,
+        json!({"server": "orders", "client_id": batch, "grant_type": "client_credentials", "scope": "products:read"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        (&denied["policy"], &denied["rule"]),
+        (&json!("Services"), &json!("No catalogue"))
+    );
+    let code: Value = preview(
+        &app,
+        &admin,
+        json!({"server": "orders", "client_id": "demo-spa", "grant_type": "authorization_code"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(code["error"]["error"], "unsupported_grant_type");
+    // A public client may not use client credentials, here as at the endpoint.
+    let public: Value = preview(
+        &app,
+        &admin,
+        json!({"client_id": "demo-spa", "grant_type": "client_credentials"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(public["error"]["error"], "unauthorized_client");
+    // The root issuer: the client's registration decides, no policy.
+    let root: Value = preview(
+        &app,
+        &admin,
+        json!({"client_id": SERVICE, "grant_type": "client_credentials", "scope": "openid"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(root["issuer"], app.url(""));
+    assert_eq!(root["claims"]["aud"], "api://default");
+    assert_eq!(root["claims"]["scope"], "products:read");
+    assert!(root.get("policy").is_none());
+    assert_eq!(root["header"]["alg"], "ES256");
+
+    // What cannot be previewed, and bad input.
+    for (body, status, says) in [
+        (
+            json!({"client_id": "demo-spa", "grant_type": "authorization_code"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "needs a user's login",
+        ),
+        (
+            json!({"client_id": "nobody", "grant_type": "client_credentials"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "there is no client \"nobody\"",
+        ),
+        (
+            json!({"server": "nope", "client_id": SERVICE, "grant_type": "client_credentials"}),
+            StatusCode::NOT_FOUND,
+            "no authorization server",
+        ),
+        (
+            json!({"client_id": SERVICE, "grant_type": "password"}),
+            StatusCode::BAD_REQUEST,
+            "",
+        ),
+        (
+            json!({"client_id": SERVICE, "grant_type": "client_credentials", "scope": "a\"b"}),
+            StatusCode::BAD_REQUEST,
+            "",
+        ),
+        (
+            json!({"client_id": SERVICE, "grant_type": "client_credentials", "extra": 1}),
+            StatusCode::BAD_REQUEST,
+            "",
+        ),
+        (
+            json!({"grant_type": "client_credentials"}),
+            StatusCode::BAD_REQUEST,
+            "",
+        ),
+        (
+            json!({"client_id": "x\u{0}", "grant_type": "client_credentials"}),
+            StatusCode::BAD_REQUEST,
+            "",
+        ),
+    ] {
+        let response = preview(&app, &admin, body.clone()).await;
+        let (got, _, description) = oauth_error(response).await;
+        assert_eq!(got, status, "{body}: {description}");
+        assert!(description.contains(says), "{body}: {description}");
+    }
+    let forbidden = preview(
+        &app,
+        &user,
+        json!({"client_id": SERVICE, "grant_type": "client_credentials"}),
+    )
+    .await;
+    assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+
+    assert_eq!(storage_fingerprint(&app).await, before);
+    // The real token requests above were logged (one issued, two refused by a policy; the
+    // third never reached the policies); the previews added nothing.
+    app.events("policy_denied", 2).await;
+    assert_eq!(event_count(&app).await, events_before + 3);
 }

@@ -1628,6 +1628,10 @@ async fn an_authorization_server_created_at_one_instance_is_served_by_the_other(
         (StatusCode::BAD_REQUEST, &json!("unauthorized_client")),
         "{body}"
     );
+    assert!(
+        text(&body, "error_description").starts_with("policy \"Closed\", rule \"Nobody\""),
+        "{body}"
+    );
 
     let deleted = svc
         .http

@@ -7,6 +7,7 @@
 
 mod authorization_code;
 mod client_credentials;
+pub mod preview;
 mod refresh_token;
 
 pub use client_credentials::USER_ONLY;
@@ -125,7 +126,6 @@ impl TokenRequest {
 /// The authenticated client of a request, and where it came from (for the event log).
 struct Caller<'a> {
     pub client: &'a Client,
-    pub method: AuthMethod,
     pub address: IpAddr,
 }
 
@@ -138,28 +138,28 @@ pub struct Granted {
 }
 
 impl<'a> Caller<'a> {
-    /// A public client (no secret), as the browser app is; for the grants' unit tests.
+    /// `client` calling from here; for the grants' unit tests.
     #[cfg(test)]
     fn public(client: &'a Client) -> Self {
         Self {
             client,
-            method: AuthMethod::None,
             address: crate::state::testing::HERE,
         }
     }
 }
 
-/// Whether `caller` may use `grant_type` at all: checked before the grant's parameters, so a
-/// client that may not use a grant learns nothing more about the request.
-fn permit(caller: &Caller<'_>, grant_type: GrantType) -> Result<(), OAuthError> {
-    if !caller.client.may_use_grant(grant_type) {
+/// Whether `client`, authenticated with `method`, may use `grant_type` at all: checked before
+/// the grant's parameters, so a client that may not use a grant learns nothing more about the
+/// request.
+fn permit(client: &Client, method: AuthMethod, grant_type: GrantType) -> Result<(), OAuthError> {
+    if !client.may_use_grant(grant_type) {
         return Err(OAuthError::unauthorized_client(format!(
             "client {:?} is not allowed to use the {} grant",
-            caller.client.id,
+            client.id,
             grant_type.as_str()
         )));
     }
-    if grant_type == GrantType::ClientCredentials && caller.method == AuthMethod::None {
+    if grant_type == GrantType::ClientCredentials && method == AuthMethod::None {
         // RFC 6749 §4.4.2: "The client credentials grant type MUST only be used by
         // confidential clients."
         return Err(OAuthError::unauthorized_client(
@@ -196,7 +196,22 @@ async fn exchange(
         }
         TokenRequest::ClientCredentials { scope } => {
             let scope = client_credentials::scope(caller.client, scope)?;
-            let lifetimes = lifetimes_at(state, server, caller, grant_type, &scope).await?;
+            let lifetimes =
+                match decide_at(state, server, caller.client, grant_type, &scope).await? {
+                    Ok(lifetimes) => lifetimes,
+                    Err(refused) => {
+                        state
+                            .events
+                            .record(
+                                Event::new(EventKind::PolicyDenied)
+                                    .client(&caller.client.id)
+                                    .address(caller.address)
+                                    .detail(refused.description.clone()),
+                            )
+                            .await;
+                        return Err(refusal(refused));
+                    }
+                };
             decided = lifetimes.decided;
             let lifetime = lifetimes.of.access(state.config.access_token_ttl);
             client_credentials::grant(&server.tokens, caller.client, scope, lifetime, now)?
@@ -293,6 +308,22 @@ fn respond(outcome: Result<TokenResponse, OAuthError>) -> Response {
     }
 }
 
+/// Whether `server` runs `grant_type`: a custom server runs client credentials only.
+fn serves(state: &AppState, server: &AuthServer, grant_type: GrantType) -> Result<(), OAuthError> {
+    match server.id() {
+        Some(id) if grant_type != GrantType::ClientCredentials => Err(OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            format!(
+                "authorization server {id} issues tokens with the client_credentials grant \
+                 only; the {} grant is at this server's root issuer ({})",
+                grant_type.as_str(),
+                state.root.endpoint("/token")
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 async fn handle(
     state: &AppState,
     server: &AuthServer,
@@ -303,26 +334,13 @@ async fn handle(
 ) -> Result<TokenResponse, OAuthError> {
     let params = Params::post(headers, query, body)?;
     let grant_type = TokenRequest::grant_type_of(&params)?;
-    if let Some(id) = server.id()
-        && grant_type != GrantType::ClientCredentials
-    {
-        return Err(OAuthError::new(
-            ErrorCode::UnsupportedGrantType,
-            format!(
-                "authorization server {id} issues tokens with the client_credentials grant \
-                 only; the {} grant is at this server's root issuer ({})",
-                grant_type.as_str(),
-                state.root.endpoint("/token")
-            ),
-        ));
-    }
+    serves(state, server, grant_type)?;
     let (client, method) = client_auth::authenticate(state, address, headers, &params).await?;
     let caller = Caller {
         client: &client,
-        method,
         address,
     };
-    permit(&caller, grant_type)?;
+    permit(&client, method, grant_type)?;
     let request = TokenRequest::parse(grant_type, &params)?;
     let now = state.clock.now();
     exchange(state, server, &caller, request, now)
@@ -337,51 +355,46 @@ struct DecidedLifetimes {
     decided: Option<policy::Allowed>,
 }
 
-/// Whether `caller` may be granted `scope` with `grant_type` at `server`, and the lifetimes of
+/// Whether `client` may be granted `scope` with `grant_type` at `server`, and the lifetimes of
 /// the tokens: at the root issuer, the client's own; at a custom server, what its access
-/// policies decide (a refusal is logged, and answered with the error its kind calls for).
-async fn lifetimes_at(
+/// policies decide (read at every request, so that a change decides the next one at every
+/// instance), each lifetime the allowing rule leaves out being the client's own (then the
+/// server-wide default). The outer error is the database's.
+async fn decide_at(
     state: &AppState,
     server: &AuthServer,
-    caller: &Caller<'_>,
+    client: &Client,
     grant_type: GrantType,
     scope: &ScopeSet,
-) -> Result<DecidedLifetimes, OAuthError> {
+) -> Result<Result<DecidedLifetimes, policy::Refused>, OAuthError> {
     let Some(id) = server.id() else {
-        return Ok(DecidedLifetimes {
-            of: caller.client.lifetimes,
+        return Ok(Ok(DecidedLifetimes {
+            of: client.lifetimes,
             decided: None,
-        });
+        }));
     };
     let policies = state.db.access_policies(id).await?;
     let request = policy::Request {
         server: id,
-        client_id: &caller.client.id,
+        client_id: &client.id,
         grant_type,
         role: None,
         scope,
     };
-    match policy::decide(&policies, &request) {
-        Ok(allowed) => Ok(DecidedLifetimes {
-            of: allowed.lifetimes,
+    Ok(
+        policy::decide(&policies, &request).map(|allowed| DecidedLifetimes {
+            of: allowed.lifetimes.or(client.lifetimes),
             decided: Some(allowed),
         }),
-        Err(refused) => {
-            state
-                .events
-                .record(
-                    Event::new(EventKind::PolicyDenied)
-                        .client(&caller.client.id)
-                        .address(caller.address)
-                        .detail(refused.description.clone()),
-                )
-                .await;
-            Err(match refused.why {
-                policy::Why::Scope => OAuthError::invalid_scope(refused.description),
-                policy::Why::Denied | policy::Why::NoRule => {
-                    OAuthError::unauthorized_client(refused.description)
-                }
-            })
+    )
+}
+
+/// The token endpoint's answer to a request the policies refused.
+fn refusal(refused: policy::Refused) -> OAuthError {
+    match refused.why {
+        policy::Why::Scope => OAuthError::invalid_scope(refused.description),
+        policy::Why::Denied | policy::Why::NoRule => {
+            OAuthError::unauthorized_client(refused.description)
         }
     }
 }

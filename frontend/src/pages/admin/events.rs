@@ -3,43 +3,10 @@
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use shared::admin::{Event, MAX_EVENTS};
+use shared::admin::{Event, EventKind, MAX_EVENTS};
 
 use super::{AdminSection, AdminTable, Pending, checks, loaded, unix_time};
 use crate::admin_api::{EventFilter, use_admin_api};
-
-/// Suggestions for the kind filter (the server may log others; the field takes any text).
-const KNOWN_KINDS: &[&str] = &[
-    "login_succeeded",
-    "login_failed",
-    "login_throttled",
-    "consent_granted",
-    "consent_denied",
-    "token_issued",
-    "refresh_token_reused",
-    "grant_revoked",
-    "token_revoked",
-    "client_auth_failed",
-    "client_auth_throttled",
-    "key_created",
-    "key_activated",
-    "key_retired",
-    "key_removed",
-    "api_token_created",
-    "api_token_revoked",
-    "user_created",
-    "user_updated",
-    "password_reset",
-    "client_created",
-    "client_updated",
-    "client_secret_rotated",
-    "client_deleted",
-    "scope_created",
-    "scope_updated",
-    "scope_deleted",
-    "server_created",
-    "server_deleted",
-];
 
 const DEFAULT_LIMIT: i64 = 100;
 
@@ -82,9 +49,10 @@ pub fn Events() -> impl IntoView {
             filter.set(wanted);
         }
     };
-    let kinds = KNOWN_KINDS
+    // Suggestions for the kind filter: every kind the server logs.
+    let kinds = EventKind::ALL
         .iter()
-        .map(|kind| view! { <option value=*kind></option> })
+        .map(|kind| view! { <option value=kind.as_str()></option> })
         .collect::<Vec<_>>();
 
     view! {
