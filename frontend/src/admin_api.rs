@@ -13,9 +13,10 @@ use leptos::prelude::{GetValue, StoredValue, expect_context};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::admin::{
-    ApiToken, ApiTokenCreated, Client, ClientCreated, ClientUpdate, Event, KeyRotation,
-    KeysRotated, NewApiToken, NewClient, NewScope, NewUser, PasswordReset, Scope, ScopeUpdate,
-    SecretRotated, SigningKey, User, UserUpdate,
+    AccessPolicies, ApiToken, ApiTokenCreated, AuthorizationServer, Client, ClientCreated,
+    ClientUpdate, Event, KeyRotation, KeysRotated, NewApiToken, NewAuthorizationServer, NewClient,
+    NewScope, NewUser, PasswordReset, Scope, ScopeUpdate, SecretRotated, SigningKey, TokenPreview,
+    TokenPreviewRequest, User, UserUpdate,
 };
 
 use crate::api::{Api, ApiError};
@@ -205,6 +206,45 @@ impl AdminApi {
                 server: None,
             }),
         )
+    }
+
+    pub fn servers(self) -> impl Answer<Vec<AuthorizationServer>> {
+        self.get("/admin/servers".into(), vec![])
+    }
+
+    /// Serving at once, with its first keys and the default access policy.
+    pub fn create_server(self, server: NewAuthorizationServer) -> impl Answer<AuthorizationServer> {
+        self.send(Method::POST, "/admin/servers".into(), Some(server))
+    }
+
+    /// With its keys and policies: its tokens are refused from then on.
+    pub fn delete_server(self, id: &str) -> impl Answer<()> + use<> {
+        let path = format!("/admin/servers/{}", segment(id));
+        self.send_no_content(Method::DELETE, path, None::<()>)
+    }
+
+    /// In evaluation order.
+    pub fn policies(self, server: &str) -> impl Answer<AccessPolicies> + use<> {
+        self.get(
+            format!("/admin/servers/{}/policies", segment(server)),
+            vec![],
+        )
+    }
+
+    /// Replaces them all at once; the server checks them as a whole (422 naming the policy
+    /// and rule otherwise).
+    pub fn save_policies(
+        self,
+        server: &str,
+        policies: AccessPolicies,
+    ) -> impl Answer<AccessPolicies> + use<> {
+        let path = format!("/admin/servers/{}/policies", segment(server));
+        self.send(Method::PUT, path, Some(policies))
+    }
+
+    /// What the token endpoint would answer; nothing is issued.
+    pub fn preview(self, request: TokenPreviewRequest) -> impl Answer<TokenPreview> {
+        self.send(Method::POST, "/admin/preview".into(), Some(request))
     }
 
     /// Newest first.

@@ -6,6 +6,9 @@
 //   one fail at /token;
 // - an API token for user0 created in the console works as `Authorization: Token …` within its
 //   scopes, and stops working once revoked in the console;
+// - a second API: an authorization server, a scope and an access policy made in the console; the
+//   console's token preview names the rule that decides, and an independent client (oauth4webapi)
+//   discovers the server, gets the token the preview described, and jose verifies it (EdDSA);
 // - user0 (not an administrator) gets no console, and the admin API refuses their token.
 //
 // Needs E2E_API and E2E_APP (scripts/test.sh starts the backend with --demo and sets both) and
@@ -13,6 +16,8 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import * as jose from 'jose';
+import * as oauth from 'oauth4webapi';
 import {
   API,
   APP,
@@ -248,6 +253,132 @@ test('an API token for user0 created in the console works as "Token", within its
       `401 invalid_token (${challenge} ${JSON.stringify(body)})`,
     );
   });
+});
+
+test('a second API: an authorization server, a scope and an access policy made in the console; its preview, its token and an independent verifier agree', async () => {
+  const page = await adminTab();
+  const serverId = `reports-${RUN}`;
+  const audience = `api://reports-${RUN}`;
+  const scopeName = `reports:read-${RUN}`;
+  const clientId = `reporter-${RUN}`;
+  let secret;
+  await withScreenshot('admin-authorization-server', page, async () => {
+    await openSection(page, 'Scopes');
+    const scopeForm = page.getByRole('form', { name: 'New scope' });
+    await scopeForm.getByLabel('Scope name').fill(scopeName);
+    await scopeForm.getByLabel('Description').fill('Read the reports');
+    await scopeForm.getByRole('button', { name: 'Create scope' }).click();
+    await page.getByTestId(`scope-${scopeName}`).waitFor();
+
+    await openSection(page, 'Clients');
+    await page.getByRole('button', { name: 'New API service' }).click();
+    const clientForm = page.getByRole('form', { name: 'New API service' });
+    await clientForm.getByLabel('Name', { exact: true }).fill(`Reporter ${RUN}`);
+    await clientForm.getByLabel('Client id (optional)').fill(clientId);
+    await clientForm.getByLabel(scopeName, { exact: true }).check();
+    await clientForm.getByLabel('products:read', { exact: true }).check();
+    await clientForm.getByRole('button', { name: 'Create API service' }).click();
+    secret = await shownSecret(page);
+    await page.getByRole('button', { name: 'Done, hide it' }).click();
+
+    // The server, its form checked in the browser first.
+    await openSection(page, 'Authorization servers');
+    const serverForm = page.getByRole('form', { name: 'New authorization server' });
+    await serverForm.getByLabel('Id').fill(serverId);
+    await serverForm.getByLabel('Name').fill('Reports API');
+    await serverForm.getByLabel('Audience').fill('reports');
+    await serverForm.getByRole('button', { name: 'Create server' }).click();
+    await assertAlert(serverForm, /absolute URI/);
+    await serverForm.getByLabel('Audience').fill(audience);
+    await serverForm.getByLabel('Signing algorithm').selectOption('EdDSA');
+    await serverForm.getByRole('button', { name: 'Create server' }).click();
+    const row = page.getByTestId(`server-${serverId}`);
+    await row.waitFor();
+
+    // Its policies: the default one goes, a policy for the reporter comes with two rules.
+    await row.getByRole('button', { name: 'Access policies' }).click();
+    const editor = page.getByTestId(`policies-${serverId}`);
+    await editor.getByTestId('policy-Default Policy').waitFor();
+    await editor.getByRole('button', { name: 'Delete policy Default Policy' }).click();
+    const ruleForm = editor.getByRole('form', { name: 'New rule' });
+    await ruleForm.getByRole('combobox', { name: /^Policy/ }).fill('Reporters');
+    await ruleForm.getByLabel('Clients of a new policy').fill(clientId);
+    await ruleForm.getByLabel('Rule name').fill('No catalogue');
+    await ruleForm.getByLabel('Scopes').fill('products:read');
+    await ruleForm.getByLabel('Decision').selectOption('deny');
+    await ruleForm.getByLabel('Access-token lifetime (seconds)').fill('60');
+    await ruleForm.getByRole('button', { name: 'Add rule' }).click();
+    await assertAlert(ruleForm, /deny rule issues nothing/);
+    await ruleForm.getByLabel('Access-token lifetime (seconds)').fill('');
+    await ruleForm.getByRole('button', { name: 'Add rule' }).click();
+    await ruleForm.getByLabel('Rule name').fill('Read reports');
+    await ruleForm.getByLabel('Scopes').fill(scopeName);
+    await ruleForm.getByLabel('Decision').selectOption('allow');
+    await ruleForm.getByLabel('Access-token lifetime (seconds)').fill('120');
+    await ruleForm.getByLabel('client_credentials', { exact: true }).check();
+    await ruleForm.getByRole('button', { name: 'Add rule' }).click();
+    await editor.getByTestId(`rule-Reporters-Read reports`).waitFor();
+    await editor.getByRole('button', { name: 'Save policies' }).click();
+    await editor.getByText('Saved 1 access policies').waitFor();
+
+    // The preview says what the endpoint will answer, and which rule decided.
+    const preview = page.getByRole('form', { name: 'Token preview' });
+    await preview.locator('select[name=server]').selectOption(serverId);
+    await preview.locator('select[name=client]').selectOption(clientId);
+    await preview.locator('select[name=grant_type]').selectOption('client_credentials');
+    await preview.getByLabel('Scopes asked for').fill(scopeName);
+    await preview.getByRole('button', { name: 'Preview' }).click();
+    const decided = await page.getByTestId('preview-rule').innerText();
+    assert.ok(decided.includes('Reporters') && decided.includes('Read reports'), decided);
+    const header = JSON.parse(await page.getByTestId('preview-header').innerText());
+    const claims = JSON.parse(await page.getByTestId('preview-claims').innerText());
+    assert.equal(header.alg, 'EdDSA');
+    assert.equal(claims.aud, audience);
+    assert.equal(claims.scope, scopeName);
+    assert.equal(claims.exp - claims.iat, 120);
+    await preview.getByLabel('Scopes asked for').fill(`${scopeName} products:read`);
+    await preview.getByRole('button', { name: 'Preview' }).click();
+    const refused = await page.getByTestId('preview-error').innerText();
+    assert.ok(refused.includes('unauthorized_client') && refused.includes('No catalogue'), refused);
+  });
+
+  // An OAuth client and a JWT library that share no code with this project: discovery at the
+  // server's issuer (RFC 8414), client credentials, and verification with its JWKS, EdDSA only.
+  const issuer = new URL(`${API}/oauth2/${serverId}`);
+  const insecure = { [oauth.allowInsecureRequests]: true };
+  let as;
+  // Through a load balancer the other instance may take a moment to serve the new server.
+  for (let tries = 0; ; tries += 1) {
+    const response = await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure });
+    if (response.status === 200 || tries >= 30) {
+      as = await oauth.processDiscoveryResponse(issuer, response);
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal(as.token_endpoint, `${issuer.href}/v1/token`);
+  const client = { client_id: clientId };
+  const response = await oauth.clientCredentialsGrantRequest(
+    as, client, oauth.ClientSecretBasic(secret), new URLSearchParams({ scope: scopeName }), insecure,
+  );
+  const tokens = await oauth.processClientCredentialsResponse(as, client, response);
+  assert.equal(tokens.expires_in, 120);
+  const { payload, protectedHeader } = await jose.jwtVerify(
+    tokens.access_token,
+    jose.createRemoteJWKSet(new URL(as.jwks_uri)),
+    { issuer: issuer.href, audience, algorithms: ['EdDSA'], typ: 'at+jwt' },
+  );
+  assert.equal(protectedHeader.alg, 'EdDSA');
+  assert.equal(payload.scope, scopeName);
+  assert.equal(payload.client_id, clientId);
+  // The deny rule, at the endpoint itself.
+  const denied = await oauth.clientCredentialsGrantRequest(
+    as, client, oauth.ClientSecretBasic(secret), new URLSearchParams({ scope: 'products:read' }), insecure,
+  );
+  assert.equal(denied.status, 400);
+  const error = await denied.json();
+  assert.equal(error.error, 'unauthorized_client');
+  assert.match(error.error_description, /policy "Reporters", rule "No catalogue"/);
 });
 
 test('user0 is not an administrator: no console after the step-up, and the admin API says 403', async () => {

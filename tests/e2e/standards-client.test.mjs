@@ -88,6 +88,40 @@ test('client_credentials (client_secret_basic) gets a token the API accepts', as
   assert.equal(claims.client_id, 'demo-service');
 });
 
+test("document 003's default authorization server: discovered at its issuer, its RS256 token verified with RS256 only and accepted by the API", async () => {
+  const issuer = new URL(`${API}/oauth2/default`);
+  const server = await oauth.processDiscoveryResponse(
+    issuer,
+    await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }),
+  );
+  assert.equal(server.issuer, issuer.href);
+  assert.equal(server.token_endpoint, `${issuer.href}/v1/token`);
+  assert.equal(server.jwks_uri, `${issuer.href}/v1/keys`);
+  const client = { client_id: 'demo-service' };
+  const response = await oauth.clientCredentialsGrantRequest(
+    server,
+    client,
+    oauth.ClientSecretBasic('demo-service-secret'),
+    new URLSearchParams({ scope: 'products:read' }),
+    insecure,
+  );
+  const tokens = await oauth.processClientCredentialsResponse(server, client, response);
+  // What a resource server built on a verifier that accepts RS256 only does (Okta's own).
+  const { payload, protectedHeader } = await jose.jwtVerify(
+    tokens.access_token,
+    jose.createRemoteJWKSet(new URL(server.jwks_uri)),
+    { issuer: issuer.href, audience: AUDIENCE, algorithms: ['RS256'], typ: 'at+jwt' },
+  );
+  assert.equal(protectedHeader.alg, 'RS256');
+  assert.equal(payload.client_id, 'demo-service');
+  // Its tokens are verified only with its own keys: the root issuer's key set has no such kid.
+  const rootKeys = await (await fetch(as.jwks_uri)).json();
+  assert.ok(!rootKeys.keys.some((k) => k.kid === protectedHeader.kid), 'the root JWKS does not hold the key');
+  const whoami = await fetch(`${API}/api/whoami`, { headers: { Authorization: `Bearer ${tokens.access_token}` } });
+  assert.equal(whoami.status, 200);
+  assert.equal((await whoami.json()).issuer, issuer.href);
+});
+
 test('a wrong client secret is refused', async () => {
   const response = await oauth.clientCredentialsGrantRequest(
     as,

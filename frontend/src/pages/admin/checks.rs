@@ -5,13 +5,16 @@
 use std::collections::BTreeSet;
 
 use shared::admin::{
-    MAX_DESCRIPTION_LEN, MAX_EVENTS, MAX_NAME_LEN, MAX_PASSWORD_LEN, MAX_REDIRECT_URIS,
-    MAX_USERNAME_LEN, MIN_PASSWORD_LEN,
+    ACCESS_TOKEN_TTL_RANGE, MAX_DESCRIPTION_LEN, MAX_EVENTS, MAX_NAME_LEN, MAX_PASSWORD_LEN,
+    MAX_POLICY_CLIENTS, MAX_REDIRECT_URIS, MAX_USERNAME_LEN, MIN_PASSWORD_LEN,
 };
 use shared::scope::ScopeSet;
 
 /// Longest client id the console offers to send (the server may accept other shapes).
 pub const MAX_CLIENT_ID_LEN: usize = 64;
+/// The server's bounds on an authorization server's id and audience.
+pub const MAX_SERVER_ID_LEN: usize = 64;
+pub const MAX_AUDIENCE_LEN: usize = 200;
 /// The CLI's range for `--expires-in-days`.
 pub const MAX_EXPIRY_DAYS: i64 = 3650;
 
@@ -186,6 +189,75 @@ fn optional_number(raw: &str, min: i64, max: i64, field: &str) -> Checked<Option
     }
 }
 
+/// An authorization server's id: the last segment of its issuer's path.
+pub fn server_id(raw: &str) -> Checked<String> {
+    let value = required(raw, "An id")?;
+    at_most(value, MAX_SERVER_ID_LEN, "The id")?;
+    if !plain_identifier(value, &[]) {
+        return Err("An id may only contain letters, digits and the characters . _ -.".into());
+    }
+    if value.chars().all(|c| c == '.') {
+        return Err("An id cannot be only dots: it is a segment of the issuer's path.".into());
+    }
+    Ok(value.to_owned())
+}
+
+/// An absolute URI (`api://orders`, `https://api.example.com`) without spaces or a fragment:
+/// `aud` values are compared exactly.
+pub fn audience(raw: &str) -> Checked<String> {
+    let value = required(raw, "An audience")?;
+    at_most(value, MAX_AUDIENCE_LEN, "The audience")?;
+    let scheme = value.split_once(':').map(|(scheme, _)| scheme);
+    let absolute = scheme.is_some_and(|s| {
+        s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    });
+    if !absolute {
+        return Err("The audience must be an absolute URI, such as api://orders.".into());
+    }
+    if value.contains('#') || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("The audience may not contain spaces or a fragment (#…).".into());
+    }
+    Ok(value.to_owned())
+}
+
+/// Optional: empty means the client's own lifetime, else the server's default.
+pub fn access_token_ttl(raw: &str) -> Checked<Option<i64>> {
+    let (min, max) = ACCESS_TOKEN_TTL_RANGE;
+    optional_number(raw, min, max, "The access-token lifetime")
+}
+
+/// A scope list for a rule: empty means any scopes.
+pub fn rule_scopes(raw: &str) -> Checked<Option<ScopeSet>> {
+    let value = raw.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    ScopeSet::parse(value)
+        .map(Some)
+        .map_err(|e| format!("Not a list of scopes: {e}."))
+}
+
+/// Client ids separated by spaces or commas; none means every client.
+pub fn client_list(raw: &str) -> Checked<Vec<String>> {
+    let mut clients: Vec<String> = Vec::new();
+    for id in raw.split([' ', ',']).filter(|id| !id.is_empty()) {
+        if !plain_identifier(id, &['@']) {
+            return Err(format!("{id:?} is not a client id."));
+        }
+        if !clients.iter().any(|c| c == id) {
+            clients.push(id.to_owned());
+        }
+    }
+    if clients.len() > MAX_POLICY_CLIENTS {
+        return Err(format!(
+            "A policy names at most {MAX_POLICY_CLIENTS} clients."
+        ));
+    }
+    Ok(clients)
+}
+
 /// The checked boxes as a `scope` string (space-separated, sorted).
 pub fn scope_list(selected: &BTreeSet<String>) -> String {
     selected
@@ -225,6 +297,49 @@ mod tests {
         assert!(password(&"x".repeat(MIN_PASSWORD_LEN - 1)).is_err());
         assert_eq!(password(" 0123456789").as_deref(), Ok(" 0123456789"));
         assert!(password(&"x".repeat(MAX_PASSWORD_LEN + 1)).is_err());
+    }
+
+    #[test]
+    fn server_ids_and_audiences() {
+        assert_eq!(server_id(" orders ").as_deref(), Ok("orders"));
+        for bad in ["", "..", "a/b", "a b", "é"] {
+            assert!(server_id(bad).is_err(), "{bad:?}");
+        }
+        assert!(server_id(&"s".repeat(MAX_SERVER_ID_LEN + 1)).is_err());
+        for good in [
+            "api://orders",
+            "https://api.example.com/v1",
+            "urn:example:api",
+        ] {
+            assert_eq!(audience(good).as_deref(), Ok(good));
+        }
+        for bad in ["", "orders", "://x", "1api://x", "api://x#y", "api://a b"] {
+            assert!(audience(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn rule_fields() {
+        assert_eq!(access_token_ttl(""), Ok(None));
+        assert_eq!(access_token_ttl("120"), Ok(Some(120)));
+        for bad in ["29", "86401", "2m", "-5"] {
+            assert!(access_token_ttl(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(rule_scopes("  "), Ok(None));
+        assert_eq!(
+            rule_scopes("orders:read  orders:write")
+                .unwrap()
+                .unwrap()
+                .to_string(),
+            "orders:read orders:write"
+        );
+        assert!(rule_scopes("a\"b").is_err());
+        assert_eq!(client_list(""), Ok(vec![]));
+        assert_eq!(
+            client_list("batch, svc-1 batch"),
+            Ok(vec!["batch".to_owned(), "svc-1".to_owned()])
+        );
+        assert!(client_list("bad/id").is_err());
     }
 
     #[test]

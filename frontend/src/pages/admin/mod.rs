@@ -15,7 +15,10 @@ pub mod checks;
 pub mod clients;
 pub mod events;
 pub mod keys;
+pub mod policies;
+pub mod preview;
 pub mod scopes;
+pub mod servers;
 pub mod tokens;
 pub mod users;
 
@@ -43,7 +46,8 @@ pub fn AdminConsole() -> impl IntoView {
             <header class="page-head">
                 <h1>"Admin console"</h1>
                 <p class="muted">
-                    "Users, clients, scopes, API tokens, signing keys and the security log, "
+                    "Users, clients, scopes, API tokens, authorization servers, signing keys and "
+                    "the security log, "
                     "through the admin API (" <code>"/admin/*"</code> ", scope "
                     <code>{ADMIN}</code> ")."
                 </p>
@@ -54,6 +58,7 @@ pub fn AdminConsole() -> impl IntoView {
                     <A href="/admin/clients">"Clients"</A>
                     <A href="/admin/scopes">"Scopes"</A>
                     <A href="/admin/tokens">"API tokens"</A>
+                    <A href="/admin/servers">"Authorization servers"</A>
                     <A href="/admin/keys">"Signing keys"</A>
                     <A href="/admin/events">"Events"</A>
                 </nav>

@@ -1,0 +1,218 @@
+//! Token preview: pick a server, a client, a grant type and scopes, and see what the server's
+//! token endpoint would answer (`POST /admin/preview`): its error word for word, or the access
+//! token's header and claims with the policy and rule that decided. Nothing is issued.
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use shared::admin::{TokenPreview, TokenPreviewRequest};
+use shared::oauth::GrantType;
+use shared::scope::ScopeSet;
+
+use super::{AdminSection, Pending, loaded};
+use crate::admin_api::use_admin_api;
+
+#[component]
+pub fn Preview(
+    /// Changes when the servers change: the choices are read again.
+    changes: RwSignal<u32>,
+) -> impl IntoView {
+    let admin = use_admin_api();
+    let choices = LocalResource::new(move || {
+        changes.track();
+        async move {
+            let servers = admin.servers().await?;
+            let clients = admin.clients().await?;
+            Ok::<_, crate::api::ApiError>((servers, clients))
+        }
+    });
+    view! {
+        <AdminSection
+            id="admin-preview"
+            title="Token preview"
+            intro=|| {
+                view! {
+                    <p class="muted">
+                        "What a token endpoint would answer a client, decided by the same checks "
+                        "(grants, scopes, access policies). Nothing is issued, stored or logged."
+                    </p>
+                }
+            }
+        >
+            {loaded(
+                Some("Loading servers and clients…"),
+                move || Suspend::new(async move {
+                    choices
+                        .await
+                        .map(|(servers, clients)| {
+                            let servers = servers.into_iter().map(|s| s.id).collect();
+                            let clients = clients.into_iter().map(|c| c.client_id).collect();
+                            view! { <PreviewForm servers clients /> }
+                        })
+                }),
+            )}
+        </AdminSection>
+    }
+}
+
+#[component]
+fn PreviewForm(servers: Vec<String>, clients: Vec<String>) -> impl IntoView {
+    let admin = use_admin_api();
+    let pending = Pending::new();
+    let server = RwSignal::new(servers.first().cloned().unwrap_or_default());
+    let client = RwSignal::new(clients.first().cloned().unwrap_or_default());
+    let grant = RwSignal::new(GrantType::ClientCredentials.as_str().to_owned());
+    let scope = RwSignal::new(String::new());
+    let answer = RwSignal::new(None::<TokenPreview>);
+    let checked = move || -> Result<TokenPreviewRequest, String> {
+        let raw_scope = scope.get_untracked();
+        let scope = if raw_scope.trim().is_empty() {
+            None
+        } else {
+            Some(
+                ScopeSet::parse(raw_scope.trim())
+                    .map_err(|e| format!("Not a list of scopes: {e}."))?,
+            )
+        };
+        let server = server.get_untracked();
+        let client_id = client.get_untracked();
+        if client_id.is_empty() {
+            return Err("Choose a client.".into());
+        }
+        Ok(TokenPreviewRequest {
+            server: (!server.is_empty()).then_some(server),
+            client_id,
+            grant_type: grant
+                .get_untracked()
+                .parse()
+                .map_err(|e: shared::UnknownName| e.to_string())?,
+            scope,
+        })
+    };
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let request = match checked() {
+            Ok(request) => request,
+            Err(e) => return pending.fail(e),
+        };
+        answer.set(None);
+        pending.run(admin.preview(request), move |shown| answer.set(Some(shown)));
+    };
+    let server_options = servers
+        .into_iter()
+        .map(|id| view! { <option value=id.clone()>{id.clone()}</option> })
+        .collect::<Vec<_>>();
+    let client_options = clients
+        .into_iter()
+        .map(|id| view! { <option value=id.clone()>{id.clone()}</option> })
+        .collect::<Vec<_>>();
+    let grant_options = GrantType::ALL
+        .iter()
+        .map(|g| view! { <option value=g.as_str()>{g.as_str()}</option> })
+        .collect::<Vec<_>>();
+    view! {
+        <form class="card admin-form" aria-label="Token preview" novalidate on:submit=submit>
+            <div class="form-grid">
+                <label class="field">
+                    <span>"Authorization server"</span>
+                    <select name="server" bind:value=server>
+                        {server_options}
+                        <option value="">"Root issuer"</option>
+                    </select>
+                </label>
+                <label class="field">
+                    <span>"Client"</span>
+                    <select name="client" bind:value=client>
+                        {client_options}
+                    </select>
+                </label>
+                <label class="field">
+                    <span>"Grant type"</span>
+                    <select name="grant_type" bind:value=grant>
+                        {grant_options}
+                    </select>
+                </label>
+                <label class="field">
+                    <span>"Scopes asked for"</span>
+                    <input
+                        type="text"
+                        name="scope"
+                        autocomplete="off"
+                        placeholder="empty: the client's"
+                        bind:value=scope
+                    />
+                </label>
+            </div>
+            {pending.error_view()}
+            <div class="form-actions">
+                <button type="submit" class="button primary" disabled=move || pending.busy()>
+                    "Preview"
+                </button>
+            </div>
+        </form>
+        {move || answer.get().map(|shown| view! { <Answer shown /> })}
+    }
+}
+
+/// What the endpoint would answer.
+#[component]
+fn Answer(shown: TokenPreview) -> impl IntoView {
+    let decided = match (&shown.policy, &shown.rule) {
+        (Some(policy), Some(rule)) => Some(view! {
+            <p data-testid="preview-rule">
+                "Decided by policy " <strong>{policy.clone()}</strong> ", rule "
+                <strong>{rule.clone()}</strong> "."
+            </p>
+        }),
+        _ => None,
+    };
+    let outcome = match &shown.error {
+        Some(error) => view! {
+            <div class="flash error" data-testid="preview-error">
+                <p>
+                    <code>{error.error.clone()}</code>
+                    ": "
+                    {error.error_description.clone().unwrap_or_default()}
+                </p>
+            </div>
+        }
+        .into_any(),
+        None => {
+            let header = shown.header.as_ref().map(pretty).unwrap_or_default();
+            let claims = shown.claims.as_ref().map(pretty).unwrap_or_default();
+            view! {
+                <p data-testid="preview-issued">
+                    "Issued: an access token for "
+                    {shown.expires_in.map(|s| format!("{s} s")).unwrap_or_default()}
+                    " (unsigned here; "
+                    <code>"jti"</code>
+                    " and the times are examples)."
+                </p>
+                <div class="token-parts">
+                    <figure>
+                        <figcaption>"Header"</figcaption>
+                        <pre class="json" data-testid="preview-header">{header}</pre>
+                    </figure>
+                    <figure>
+                        <figcaption>"Claims"</figcaption>
+                        <pre class="json" data-testid="preview-claims">{claims}</pre>
+                    </figure>
+                </div>
+            }
+            .into_any()
+        }
+    };
+    view! {
+        <div class="card preview" role="status" aria-label="Preview answer">
+            <p class="muted small">
+                "POST " <code>{shown.token_endpoint.clone()}</code> " would answer:"
+            </p>
+            {outcome}
+            {decided}
+        </div>
+    }
+}
+
+/// A wire type as indented JSON, as the token page shows a decoded token.
+fn pretty(value: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
+}

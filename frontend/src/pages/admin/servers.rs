@@ -1,0 +1,240 @@
+//! `/admin/servers`: custom authorization servers (Okta's term), each with its issuer
+//! `{ISSUER}/oauth2/{id}`, audience, signing algorithm and access policies; created, deleted,
+//! their policies edited ([`super::policies`]), and any server's token endpoint previewed
+//! ([`super::preview`]).
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use shared::admin::{AuthorizationServer, NewAuthorizationServer, SigningAlg};
+
+use super::policies::PolicyEditor;
+use super::preview::Preview;
+use super::{
+    AdminSection, AdminTable, Pending, announce, checks, confirm_action, loaded, row_error,
+    row_form, toggle_button,
+};
+use crate::admin_api::use_admin_api;
+
+#[component]
+pub fn Servers() -> impl IntoView {
+    let admin = use_admin_api();
+    let notice = RwSignal::new(None::<String>);
+    let servers = LocalResource::new(move || admin.servers());
+    // Counts changes to the list, so that the preview offers the servers there are.
+    let changes = RwSignal::new(0_u32);
+    let reload = Callback::new(move |()| {
+        servers.refetch();
+        changes.update(|n| *n += 1);
+    });
+    view! {
+        <AdminSection
+            id="admin-servers"
+            title="Authorization servers"
+            intro=|| {
+                view! {
+                    <p class="muted">
+                        "Each server issues tokens for one API: its own issuer "
+                        <code>"{ISSUER}/oauth2/{id}"</code>
+                        ", audience, signing keys and access policies. The root issuer (the app's "
+                        "login) is configured by the server's flags and is not listed."
+                    </p>
+                }
+            }
+            notice
+        >
+            {loaded(
+                Some("Loading authorization servers…"),
+                move || Suspend::new(async move {
+                    servers.await.map(|servers| view! { <ServerTable servers reload notice /> })
+                }),
+            )}
+            <NewServerForm reload notice />
+        </AdminSection>
+        <Preview changes />
+    }
+}
+
+const SERVER_COLUMNS: &[&str] = &["Id", "Name", "Audience", "Signing", "Issuer", "Actions"];
+
+#[component]
+fn ServerTable(
+    servers: Vec<AuthorizationServer>,
+    reload: Callback<()>,
+    notice: RwSignal<Option<String>>,
+) -> impl IntoView {
+    if servers.is_empty() {
+        return view! { <p class="card empty">"No custom authorization servers."</p> }.into_any();
+    }
+    let rows = servers
+        .into_iter()
+        .map(|server| view! { <ServerRow server reload notice /> })
+        .collect::<Vec<_>>();
+    view! {
+        <AdminTable label="Authorization servers" columns=SERVER_COLUMNS>
+            {rows}
+        </AdminTable>
+    }
+    .into_any()
+}
+
+#[component]
+fn ServerRow(
+    server: AuthorizationServer,
+    reload: Callback<()>,
+    notice: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let admin = use_admin_api();
+    let pending = Pending::new();
+    let editing = RwSignal::new(false);
+    let AuthorizationServer {
+        id,
+        name,
+        audience,
+        signing_alg,
+        issuer,
+        metadata_url,
+        ..
+    } = server;
+    let delete = {
+        let id = id.clone();
+        let question = format!(
+            "Delete the authorization server {id}? Its keys and policies go with it, and every \
+             token it issued is refused from then on."
+        );
+        confirm_action(pending, "Delete", "Confirm delete", question, move || {
+            let gone = id.clone();
+            pending.run(admin.delete_server(&id), move |()| {
+                announce(
+                    notice,
+                    reload,
+                    format!("Deleted the authorization server {gone}."),
+                );
+            });
+        })
+    };
+    let editor = {
+        let id = id.clone();
+        row_form(editing, SERVER_COLUMNS, move || {
+            view! { <PolicyEditor server=id.clone() /> }
+        })
+    };
+    view! {
+        <tr data-testid=format!("server-{id}")>
+            <td data-label="Id">
+                <code>{id.clone()}</code>
+            </td>
+            <td data-label="Name">{name}</td>
+            <td data-label="Audience">
+                <code>{audience}</code>
+            </td>
+            <td data-label="Signing">{signing_alg.as_str()}</td>
+            <td data-label="Issuer">
+                <a href=metadata_url target="_blank" rel="noopener">
+                    <code class="nowrap">{issuer}</code>
+                </a>
+            </td>
+            <td class="actions">
+                {toggle_button(editing, "Access policies")}
+                {delete}
+            </td>
+        </tr>
+        {editor}
+        {row_error(pending, SERVER_COLUMNS)}
+    }
+}
+
+#[component]
+fn NewServerForm(reload: Callback<()>, notice: RwSignal<Option<String>>) -> impl IntoView {
+    let admin = use_admin_api();
+    let pending = Pending::new();
+    let id = RwSignal::new(String::new());
+    let name = RwSignal::new(String::new());
+    let audience = RwSignal::new(String::new());
+    let description = RwSignal::new(String::new());
+    let alg = RwSignal::new(SigningAlg::Rs256.as_str().to_owned());
+    let checked = move || -> Result<NewAuthorizationServer, String> {
+        let description = description.get_untracked();
+        Ok(NewAuthorizationServer {
+            id: checks::server_id(&id.get_untracked())?,
+            name: checks::name(&name.get_untracked(), "A name")?,
+            description: if description.trim().is_empty() {
+                String::new()
+            } else {
+                checks::description(&description)?
+            },
+            audience: checks::audience(&audience.get_untracked())?,
+            signing_alg: alg
+                .get_untracked()
+                .parse()
+                .map_err(|e: shared::UnknownName| e.to_string())?,
+        })
+    };
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let server = match checked() {
+            Ok(server) => server,
+            Err(e) => return pending.fail(e),
+        };
+        pending.run(admin.create_server(server), move |server| {
+            notice.set(Some(format!(
+                "Created the authorization server {} (issuer {}).",
+                server.id, server.issuer
+            )));
+            for field in [id, name, audience, description] {
+                field.set(String::new());
+            }
+            reload.try_run(());
+        });
+    };
+    let algs = SigningAlg::ALL
+        .iter()
+        .map(|alg| view! { <option value=alg.as_str()>{alg.as_str()}</option> })
+        .collect::<Vec<_>>();
+    view! {
+        <form class="card admin-form" aria-label="New authorization server" novalidate on:submit=submit>
+            <h3>"New authorization server"</h3>
+            <p class="muted small">
+                "For a second API: give it an audience of its own (such as "
+                <code>"api://orders"</code>
+                "), so that its policies are the only way to its tokens. It starts with the "
+                "default policy: every client, every grant."
+            </p>
+            <div class="form-grid">
+                <label class="field">
+                    <span>"Id"</span>
+                    <input type="text" name="id" autocomplete="off" placeholder="orders" bind:value=id />
+                </label>
+                <label class="field">
+                    <span>"Name"</span>
+                    <input type="text" name="name" autocomplete="off" bind:value=name />
+                </label>
+                <label class="field">
+                    <span>"Audience"</span>
+                    <input
+                        type="text"
+                        name="audience"
+                        autocomplete="off"
+                        placeholder="api://orders"
+                        bind:value=audience
+                    />
+                </label>
+                <label class="field">
+                    <span>"Signing algorithm"</span>
+                    <select name="signing_alg" bind:value=alg>
+                        {algs}
+                    </select>
+                </label>
+                <label class="field wide">
+                    <span>"Description (optional)"</span>
+                    <input type="text" name="description" autocomplete="off" bind:value=description />
+                </label>
+            </div>
+            {pending.error_view()}
+            <div class="form-actions">
+                <button type="submit" class="button primary" disabled=move || pending.busy()>
+                    "Create server"
+                </button>
+            </div>
+        </form>
+    }
+}
