@@ -290,6 +290,8 @@ test('a second API: an authorization server, a scope and an access policy made i
     await serverForm.getByRole('button', { name: 'Create server' }).click();
     await assertAlert(serverForm, /absolute URI/);
     await serverForm.getByLabel('Audience').fill(audience);
+    // What the form shows is what it sends: RS256 unless chosen, as Okta's servers sign.
+    assert.equal(await serverForm.getByLabel('Signing algorithm').inputValue(), 'RS256');
     await serverForm.getByLabel('Signing algorithm').selectOption('EdDSA');
     await serverForm.getByRole('button', { name: 'Create server' }).click();
     const row = page.getByTestId(`server-${serverId}`);
@@ -323,6 +325,7 @@ test('a second API: an authorization server, a scope and an access policy made i
 
     // The preview says what the endpoint will answer, and which rule decided.
     const preview = page.getByRole('form', { name: 'Token preview' });
+    assert.equal(await preview.locator('select[name=grant_type]').inputValue(), 'client_credentials');
     await preview.locator('select[name=server]').selectOption(serverId);
     await preview.locator('select[name=client]').selectOption(clientId);
     await preview.locator('select[name=grant_type]').selectOption('client_credentials');

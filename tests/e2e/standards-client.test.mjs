@@ -88,7 +88,7 @@ test('client_credentials (client_secret_basic) gets a token the API accepts', as
   assert.equal(claims.client_id, 'demo-service');
 });
 
-test("document 003's default authorization server: discovered at its issuer, its RS256 token verified with RS256 only and accepted by the API", async () => {
+test('the default authorization server: discovered at its issuer, its RS256 token verified with RS256 only and accepted by the API', async () => {
   const issuer = new URL(`${API}/oauth2/default`);
   const server = await oauth.processDiscoveryResponse(
     issuer,

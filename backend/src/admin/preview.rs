@@ -7,20 +7,10 @@ use shared::admin::{TokenPreview, TokenPreviewRequest};
 
 use super::{Administrator, Body};
 use crate::api::error::ApiError;
-use crate::oauth::error::OAuthError;
 use crate::oauth::token::preview::preview;
 use crate::state::AppState;
 
 const INVALID: &str = "invalid_preview";
-
-/// The database's failure as this API answers it.
-fn failed(e: OAuthError) -> ApiError {
-    if e.code == shared::oauth::ErrorCode::TemporarilyUnavailable {
-        ApiError::Unavailable
-    } else {
-        ApiError::internal(e.description)
-    }
-}
 
 #[utoipa::path(post, path = "/admin/preview", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])), request_body = shared::admin::TokenPreviewRequest,
     responses((status = 200, description = "The token endpoint's answer: its error, or the access token's header and unsigned claims, with the policy and rule that decided; nothing is issued, stored or logged", body = shared::admin::TokenPreview), (status = 404, description = "No such authorization server", body = shared::oauth::ErrorResponse), (status = 422, description = "No such client, or a user grant at the root issuer (`invalid_preview`)", body = shared::oauth::ErrorResponse)))]
@@ -52,8 +42,7 @@ pub async fn run(
         request.scope,
         ctx.now,
     )
-    .await
-    .map_err(failed)?;
+    .await?;
     answer.map(Json).ok_or_else(|| ApiError::Unprocessable {
         error: INVALID,
         description: format!(

@@ -3,9 +3,10 @@
 //!
 //! A server holds ordered policies, each for some clients (or all of them), each with ordered
 //! rules matching the grant type, the user's role (grants with a user only) and the requested
-//! scopes (an allow rule when it lists every one, a deny rule when it lists any). The policies that apply to the client are tried in order, and in each its rules in
-//! order: the first rule that matches decides, allow (with its lifetimes) or deny. A request
-//! that no rule matches is refused, and the refusal names what decided, or what came closest.
+//! scopes (an allow rule when it lists every one, a deny rule when it lists any). The policies
+//! that apply to the client are tried in order, and in each its rules in order: the first rule
+//! that matches decides, allow (with its lifetimes) or deny. A request that no rule matches is
+//! refused, and the refusal names what decided, or what came closest.
 
 use shared::admin::{Role, RuleDecision};
 use shared::oauth::GrantType;

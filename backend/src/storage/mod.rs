@@ -601,6 +601,28 @@ async fn connect_postgres(settings: &Settings) -> Result<PgPool> {
 mod tests {
     use super::*;
 
+    /// A SQLite database at `url` with the migrations before `release` (e.g. "0007") applied,
+    /// as an earlier release left it.
+    async fn sqlite_as_before(dir: &std::path::Path, url: &str, release: &str) -> SqlitePool {
+        let old = dir.join("old-migrations");
+        std::fs::create_dir(&old).unwrap();
+        for entry in std::fs::read_dir("migrations/sqlite").unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.as_str() < release {
+                std::fs::copy(&path, old.join(name)).unwrap();
+            }
+        }
+        let pool = connect_sqlite(&Settings::new(url)).await.unwrap();
+        Migrator::new(old.as_path())
+            .await
+            .unwrap()
+            .run(&pool)
+            .await
+            .unwrap();
+        pool
+    }
+
     /// A database written by the release before PostgreSQL support (SQLite migrations 0001 to
     /// 0006) is brought forward by 0007 with its data: order times become Unix seconds, and
     /// redirect URIs keep their order.
@@ -608,22 +630,7 @@ mod tests {
     async fn an_existing_sqlite_database_is_migrated_with_its_data() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("old.db").display());
-        let old = dir.path().join("old-migrations");
-        std::fs::create_dir(&old).unwrap();
-        for entry in std::fs::read_dir("migrations/sqlite").unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            if name.as_str() < "0007" {
-                std::fs::copy(&path, old.join(name)).unwrap();
-            }
-        }
-        let pool = connect_sqlite(&Settings::new(&url)).await.unwrap();
-        Migrator::new(old.as_path())
-            .await
-            .unwrap()
-            .run(&pool)
-            .await
-            .unwrap();
+        let pool = sqlite_as_before(dir.path(), &url, "0007").await;
         for statement in [
             "INSERT INTO users (id, username, name, email, password_hash, created_at)
              VALUES ('u1', 'user0', 'U', 'u@example.com', 'x', 1)",
@@ -666,5 +673,38 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(placed.created_at, "2027-01-15T08:00:00Z");
+    }
+
+    /// Authorization servers stored before access policies existed (migration 0012) get the
+    /// default policy, so they go on issuing what they issued.
+    #[tokio::test]
+    async fn servers_stored_before_access_policies_get_the_default_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("old.db").display());
+        let pool = sqlite_as_before(dir.path(), &url, "0012").await;
+        sqlx::query(
+            "INSERT INTO authorization_servers (id, name, description, audience, signing_alg,
+                 created_at)
+             VALUES ('orders', 'Orders', '', 'api://orders', 'EdDSA', 1)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+
+        let db = Db::connect(&Settings::new(&url)).await.unwrap();
+        assert_eq!(
+            db.access_policies("orders").await.unwrap(),
+            [StoredPolicy::default_policy()]
+        );
+        // A server created afterwards gets the same, from the code that creates it.
+        let server = db.authorization_server("orders").await.unwrap().unwrap();
+        db.delete_authorization_server("orders").await.unwrap();
+        assert!(db.access_policies("orders").await.unwrap().is_empty());
+        db.insert_authorization_server(&server).await.unwrap();
+        assert_eq!(
+            db.access_policies("orders").await.unwrap(),
+            [StoredPolicy::default_policy()]
+        );
     }
 }

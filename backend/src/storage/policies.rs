@@ -128,8 +128,7 @@ macro_rules! insert_policies {
                 .bind(&policy.description)
                 .bind(policy.clients.join(" "))
                 .execute(&mut *$tx)
-                .await
-                .map_err(sqlx::Error::from)?;
+                .await?;
                 for (rule_position, rule) in (0i32..).zip(policy.rules.iter()) {
                     let roles: Vec<&str> = rule.roles.iter().map(|r| r.as_str()).collect();
                     sqlx::query(
@@ -150,8 +149,7 @@ macro_rules! insert_policies {
                     .bind(rule.lifetimes.refresh_token_idle_ttl)
                     .bind(rule.lifetimes.refresh_token_absolute_ttl)
                     .execute(&mut *$tx)
-                    .await
-                    .map_err(sqlx::Error::from)?;
+                    .await?;
                 }
             }
             Ok::<(), sqlx::Error>(())

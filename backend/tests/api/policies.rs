@@ -5,6 +5,9 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use shared::admin::TokenPreview;
+use shared::oauth::AccessTokenClaims;
+
 use crate::helpers::{TestApp, jwt_part, oauth_error, spawn_app, storage_fingerprint};
 
 const SERVICE: &str = "demo-service";
@@ -654,38 +657,29 @@ async fn the_preview_answers_as_the_token_endpoint_and_issues_nothing() {
     .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["cache-control"], "no-store");
-    let shown: Value = response.json().await.unwrap();
+    let shown: TokenPreview = response.json().await.unwrap();
     let issuer = app.url("/oauth2/orders");
-    assert_eq!(shown["issuer"], issuer);
-    assert_eq!(shown["token_endpoint"], format!("{issuer}/v1/token"));
+    assert_eq!(shown.issuer, issuer);
+    assert_eq!(shown.token_endpoint, format!("{issuer}/v1/token"));
     assert_eq!(
-        (&shown["policy"], &shown["rule"]),
-        (&json!("Batch jobs"), &json!("Read orders"))
+        (shown.policy.as_deref(), shown.rule.as_deref()),
+        (Some("Batch jobs"), Some("Read orders"))
     );
-    assert_eq!(shown["expires_in"], 120);
-    assert!(shown.get("error").is_none(), "{shown}");
-    let claims = &shown["claims"];
+    assert_eq!(shown.expires_in, Some(120));
+    assert!(shown.error.is_none());
+    let claims = shown.claims.unwrap();
     assert_eq!(
         (
-            &claims["iss"],
-            &claims["aud"],
-            &claims["sub"],
-            &claims["client_id"],
-            &claims["scope"]
+            claims.iss.as_str(),
+            claims.aud.as_str(),
+            claims.sub.as_str(),
+            claims.client_id.as_str()
         ),
-        (
-            &json!(issuer),
-            &json!("api://orders"),
-            &json!("batch"),
-            &json!("batch"),
-            &json!("orders:read")
-        )
+        (issuer.as_str(), "api://orders", "batch", "batch")
     );
-    assert_eq!(
-        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
-        120
-    );
-    assert!(claims.get("grant_id").is_none());
+    assert_eq!(claims.scope.to_string(), "orders:read");
+    assert_eq!(claims.exp - claims.iat, 120);
+    assert!(claims.grant_id.is_none());
     // The key that would sign it is the one a real token names.
     let real = token_at(
         &app,
@@ -696,14 +690,29 @@ async fn the_preview_answers_as_the_token_endpoint_and_issues_nothing() {
     .await;
     let real: Value = real.json().await.unwrap();
     let header = jwt_part(real["access_token"].as_str().unwrap(), 0);
+    let shown_header = shown.header.unwrap();
     assert_eq!(
-        shown["header"],
+        json!({"alg": shown_header.alg, "typ": shown_header.typ, "kid": shown_header.kid}),
         json!({"alg": header["alg"], "typ": "at+jwt", "kid": header["kid"]})
     );
-    let real_claims = jwt_part(real["access_token"].as_str().unwrap(), 1);
-    for claim in ["iss", "aud", "sub", "client_id", "scope"] {
-        assert_eq!(claims[claim], real_claims[claim], "{claim}");
-    }
+    let real_claims: AccessTokenClaims =
+        serde_json::from_value(jwt_part(real["access_token"].as_str().unwrap(), 1)).unwrap();
+    assert_eq!(
+        (
+            real_claims.iss,
+            real_claims.aud,
+            real_claims.sub,
+            real_claims.client_id,
+            real_claims.scope
+        ),
+        (
+            claims.iss,
+            claims.aud,
+            claims.sub,
+            claims.client_id,
+            claims.scope
+        )
+    );
 
     // Each refusal is the endpoint's own, word for word, with the rule that denied.
     for (body, form) in [

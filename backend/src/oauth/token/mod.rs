@@ -31,7 +31,7 @@ use crate::clock::Timestamp;
 use crate::events::{Event, EventKind};
 use crate::servers::{AuthServer, policy};
 use crate::state::AppState;
-use crate::storage::{Client, Lifetimes};
+use crate::storage::{self, Client, Lifetimes};
 
 /// A token request's grant-specific part, parsed and checked for syntax, before anything
 /// stored is touched: a malformed request leaves a valid code or refresh token usable.
@@ -366,7 +366,7 @@ async fn decide_at(
     client: &Client,
     grant_type: GrantType,
     scope: &ScopeSet,
-) -> Result<Result<DecidedLifetimes, policy::Refused>, OAuthError> {
+) -> storage::Result<Result<DecidedLifetimes, policy::Refused>> {
     let Some(id) = server.id() else {
         return Ok(Ok(DecidedLifetimes {
             of: client.lifetimes,

@@ -13,7 +13,7 @@ use crate::clock::Timestamp;
 use crate::oauth::error::OAuthError;
 use crate::servers::AuthServer;
 use crate::state::AppState;
-use crate::storage::Client;
+use crate::storage::{self, Client};
 
 /// The answer of `server`'s token endpoint to `client` asking for `grant_type` with `scope` at
 /// `now`, as if it had authenticated. `None` for what cannot be previewed: the user grants at
@@ -25,7 +25,7 @@ pub async fn preview(
     grant_type: GrantType,
     scope: Option<ScopeSet>,
     now: Timestamp,
-) -> Result<Option<TokenPreview>, OAuthError> {
+) -> storage::Result<Option<TokenPreview>> {
     let answer = TokenPreview {
         issuer: server.issuer.clone(),
         token_endpoint: server.endpoint("/token"),
@@ -95,4 +95,84 @@ pub async fn preview(
         expires_in: Some(lifetime),
         ..answer
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::testing::demo_state;
+
+    #[tokio::test]
+    async fn previews_what_each_server_would_issue_with_what_decided() {
+        let (state, _dir) = demo_state(&["--access-token-ttl", "600"]).await;
+        let now = state.clock.now();
+        let service = state.db.client("demo-service").await.unwrap().unwrap();
+        let cc = GrantType::ClientCredentials;
+
+        let root = preview(&state, &state.root, &service, cc, None, now)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(root.token_endpoint, "http://127.0.0.1:5000/token");
+        assert!(root.error.is_none() && root.policy.is_none());
+        let claims = root.claims.unwrap();
+        assert_eq!(
+            (claims.aud.as_str(), claims.exp - claims.iat),
+            ("api://default", 600)
+        );
+        assert_eq!(
+            root.header.unwrap().kid,
+            state.root.keys.get().signing_kid()
+        );
+
+        let default = state.servers.get("default").unwrap();
+        let custom = preview(&state, &default, &service, cc, None, now)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (custom.policy.as_deref(), custom.rule.as_deref()),
+            (Some("Default Policy"), Some("Default Policy Rule"))
+        );
+        assert_eq!(
+            custom.claims.unwrap().iss,
+            "http://127.0.0.1:5000/oauth2/default"
+        );
+        assert_eq!(custom.header.unwrap().alg, shared::admin::SigningAlg::Rs256);
+    }
+
+    #[tokio::test]
+    async fn refusals_are_the_endpoints_and_user_grants_at_the_root_are_not_previewed() {
+        let (state, _dir) = demo_state(&[]).await;
+        let now = state.clock.now();
+        let spa = state.db.client("demo-spa").await.unwrap().unwrap();
+        let default = state.servers.get("default").unwrap();
+        let code = GrantType::AuthorizationCode;
+        let error = |shown: Option<TokenPreview>| shown.unwrap().error.unwrap().error;
+        // A public client may not use client credentials, anywhere.
+        for server in [&state.root, &default] {
+            let shown = preview(
+                &state,
+                server,
+                &spa,
+                GrantType::ClientCredentials,
+                None,
+                now,
+            )
+            .await
+            .unwrap();
+            assert_eq!(error(shown), "unauthorized_client");
+        }
+        // A custom server runs client credentials only; the root's user grants need a login.
+        let shown = preview(&state, &default, &spa, code, None, now)
+            .await
+            .unwrap();
+        assert_eq!(error(shown), "unsupported_grant_type");
+        assert!(
+            preview(&state, &state.root, &spa, code, None, now)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
 }

@@ -68,14 +68,24 @@ fn Draft(server: String, initial: Vec<AccessPolicy>) -> impl IntoView {
     let save = {
         let server = server.clone();
         move |_| {
+            let sent = draft.get_untracked();
+            if let Some(empty) = sent.iter().find(|p| p.rules.is_empty()) {
+                return pending.fail(format!(
+                    "The policy {} has no rules: add one, or delete the policy.",
+                    empty.name
+                ));
+            }
             let body = AccessPolicies {
-                policies: draft.get_untracked(),
+                policies: sent.clone(),
             };
             let server = server.clone();
             pending.run(admin.save_policies(&server, body), move |saved| {
                 let count = saved.policies.len();
-                draft.set(saved.policies);
-                dirty.set(false);
+                // Changes made while saving stay in the draft, still to be saved.
+                if draft.with_untracked(|now| *now == sent) {
+                    draft.set(saved.policies);
+                    dirty.set(false);
+                }
                 saved_notice.set(Some(format!(
                     "Saved {count} access policies of {server}: the next token request at \
                      every instance is decided by them."
@@ -298,17 +308,32 @@ fn AddRule(
             Ok(checked) => checked,
             Err(e) => return pending.fail(e),
         };
-        let taken = draft.with_untracked(|policies| {
-            policies
-                .iter()
-                .find(|p| p.name == policy_name)
-                .is_some_and(|p| p.rules.iter().any(|r| r.name == rule.name))
+        let existing = draft.with_untracked(|policies| {
+            policies.iter().find(|p| p.name == policy_name).map(|p| {
+                (
+                    p.clients.clone(),
+                    p.rules.iter().any(|r| r.name == rule.name),
+                )
+            })
         });
-        if taken {
-            return pending.fail(format!(
-                "The policy {policy_name} already has a rule named {}.",
-                rule.name
-            ));
+        if let Some((clients, taken)) = existing {
+            if taken {
+                return pending.fail(format!(
+                    "The policy {policy_name} already has a rule named {}.",
+                    rule.name
+                ));
+            }
+            if !new_clients.is_empty() && new_clients != clients {
+                return pending.fail(format!(
+                    "The policy {policy_name} exists, for {}: leave its clients empty to add \
+                     a rule to it, or name a new policy.",
+                    if clients.is_empty() {
+                        "every client".to_owned()
+                    } else {
+                        clients.join(", ")
+                    }
+                ));
+            }
         }
         pending.clear();
         change.apply(
@@ -376,8 +401,12 @@ fn AddRule(
                 <label class="field">
                     <span>"Decision"</span>
                     <select name="decision" bind:value=decision>
-                        <option value="allow">"Allow"</option>
-                        <option value="deny">"Deny"</option>
+                        <option value="allow" selected=move || decision.with(|d| d == "allow")>
+                            "Allow"
+                        </option>
+                        <option value="deny" selected=move || decision.with(|d| d == "deny")>
+                            "Deny"
+                        </option>
                     </select>
                 </label>
                 <label class="field">

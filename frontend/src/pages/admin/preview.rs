@@ -97,17 +97,34 @@ fn PreviewForm(servers: Vec<String>, clients: Vec<String>) -> impl IntoView {
         answer.set(None);
         pending.run(admin.preview(request), move |shown| answer.set(Some(shown)));
     };
+    // `selected` on each option too: a select's value set before its options exist is lost.
+    let option = |chosen: RwSignal<String>, value: String, text: String| {
+        let is = value.clone();
+        view! {
+            <option value=value selected=move || chosen.with(|c| *c == is)>
+                {text}
+            </option>
+        }
+    };
     let server_options = servers
         .into_iter()
-        .map(|id| view! { <option value=id.clone()>{id.clone()}</option> })
+        .chain([String::new()])
+        .map(|id| {
+            let text = if id.is_empty() {
+                "Root issuer".to_owned()
+            } else {
+                id.clone()
+            };
+            option(server, id, text)
+        })
         .collect::<Vec<_>>();
     let client_options = clients
         .into_iter()
-        .map(|id| view! { <option value=id.clone()>{id.clone()}</option> })
+        .map(|id| option(client, id.clone(), id))
         .collect::<Vec<_>>();
     let grant_options = GrantType::ALL
         .iter()
-        .map(|g| view! { <option value=g.as_str()>{g.as_str()}</option> })
+        .map(|g| option(grant, g.as_str().to_owned(), g.as_str().to_owned()))
         .collect::<Vec<_>>();
     view! {
         <form class="card admin-form" aria-label="Token preview" novalidate on:submit=submit>
@@ -116,7 +133,6 @@ fn PreviewForm(servers: Vec<String>, clients: Vec<String>) -> impl IntoView {
                     <span>"Authorization server"</span>
                     <select name="server" bind:value=server>
                         {server_options}
-                        <option value="">"Root issuer"</option>
                     </select>
                 </label>
                 <label class="field">

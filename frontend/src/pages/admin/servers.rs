@@ -10,8 +10,7 @@ use shared::admin::{AuthorizationServer, NewAuthorizationServer, SigningAlg};
 use super::policies::PolicyEditor;
 use super::preview::Preview;
 use super::{
-    AdminSection, AdminTable, Pending, announce, checks, confirm_action, loaded, row_error,
-    row_form, toggle_button,
+    AdminSection, AdminTable, Pending, checks, confirm_action, loaded, row_error, row_form,
 };
 use crate::admin_api::use_admin_api;
 
@@ -20,12 +19,11 @@ pub fn Servers() -> impl IntoView {
     let admin = use_admin_api();
     let notice = RwSignal::new(None::<String>);
     let servers = LocalResource::new(move || admin.servers());
+    // The list as shown, kept here once read: a server created or deleted changes it in place,
+    // so the other rows (and an open policy editor's unsaved draft) stay as they are.
+    let rows = RwSignal::new(Vec::<AuthorizationServer>::new());
     // Counts changes to the list, so that the preview offers the servers there are.
     let changes = RwSignal::new(0_u32);
-    let reload = Callback::new(move |()| {
-        servers.refetch();
-        changes.update(|n| *n += 1);
-    });
     view! {
         <AdminSection
             id="admin-servers"
@@ -45,10 +43,15 @@ pub fn Servers() -> impl IntoView {
             {loaded(
                 Some("Loading authorization servers…"),
                 move || Suspend::new(async move {
-                    servers.await.map(|servers| view! { <ServerTable servers reload notice /> })
+                    servers
+                        .await
+                        .map(|servers| {
+                            rows.set(servers);
+                            view! { <ServerTable rows changes notice /> }
+                        })
                 }),
             )}
-            <NewServerForm reload notice />
+            <NewServerForm rows changes notice />
         </AdminSection>
         <Preview changes />
     }
@@ -58,29 +61,34 @@ const SERVER_COLUMNS: &[&str] = &["Id", "Name", "Audience", "Signing", "Issuer",
 
 #[component]
 fn ServerTable(
-    servers: Vec<AuthorizationServer>,
-    reload: Callback<()>,
+    rows: RwSignal<Vec<AuthorizationServer>>,
+    changes: RwSignal<u32>,
     notice: RwSignal<Option<String>>,
 ) -> impl IntoView {
-    if servers.is_empty() {
-        return view! { <p class="card empty">"No custom authorization servers."</p> }.into_any();
-    }
-    let rows = servers
-        .into_iter()
-        .map(|server| view! { <ServerRow server reload notice /> })
-        .collect::<Vec<_>>();
+    let empty = move || rows.with(Vec::is_empty);
     view! {
-        <AdminTable label="Authorization servers" columns=SERVER_COLUMNS>
-            {rows}
-        </AdminTable>
+        <Show
+            when=move || !empty()
+            fallback=|| view! { <p class="card empty">"No custom authorization servers."</p> }
+        >
+            <AdminTable label="Authorization servers" columns=SERVER_COLUMNS>
+                <For
+                    each=move || rows.get()
+                    key=|server| server.id.clone()
+                    let(server)
+                >
+                    <ServerRow server rows changes notice />
+                </For>
+            </AdminTable>
+        </Show>
     }
-    .into_any()
 }
 
 #[component]
 fn ServerRow(
     server: AuthorizationServer,
-    reload: Callback<()>,
+    rows: RwSignal<Vec<AuthorizationServer>>,
+    changes: RwSignal<u32>,
     notice: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let admin = use_admin_api();
@@ -104,11 +112,9 @@ fn ServerRow(
         confirm_action(pending, "Delete", "Confirm delete", question, move || {
             let gone = id.clone();
             pending.run(admin.delete_server(&id), move |()| {
-                announce(
-                    notice,
-                    reload,
-                    format!("Deleted the authorization server {gone}."),
-                );
+                notice.set(Some(format!("Deleted the authorization server {gone}.")));
+                rows.update(|rows| rows.retain(|s| s.id != gone));
+                changes.update(|n| *n += 1);
             });
         })
     };
@@ -118,6 +124,7 @@ fn ServerRow(
             view! { <PolicyEditor server=id.clone() /> }
         })
     };
+    let toggle_label = format!("Access policies of {id}");
     view! {
         <tr data-testid=format!("server-{id}")>
             <td data-label="Id">
@@ -134,7 +141,15 @@ fn ServerRow(
                 </a>
             </td>
             <td class="actions">
-                {toggle_button(editing, "Access policies")}
+                <button
+                    type="button"
+                    class="button ghost small"
+                    aria-label=toggle_label
+                    aria-expanded=move || editing.get().to_string()
+                    on:click=move |_| editing.update(|open| *open = !*open)
+                >
+                    "Access policies"
+                </button>
                 {delete}
             </td>
         </tr>
@@ -144,7 +159,11 @@ fn ServerRow(
 }
 
 #[component]
-fn NewServerForm(reload: Callback<()>, notice: RwSignal<Option<String>>) -> impl IntoView {
+fn NewServerForm(
+    rows: RwSignal<Vec<AuthorizationServer>>,
+    changes: RwSignal<u32>,
+    notice: RwSignal<Option<String>>,
+) -> impl IntoView {
     let admin = use_admin_api();
     let pending = Pending::new();
     let id = RwSignal::new(String::new());
@@ -183,12 +202,25 @@ fn NewServerForm(reload: Callback<()>, notice: RwSignal<Option<String>>) -> impl
             for field in [id, name, audience, description] {
                 field.set(String::new());
             }
-            reload.try_run(());
+            // Listed by id, as the admin API lists them.
+            rows.update(|rows| {
+                let at = rows.partition_point(|s| s.id < server.id);
+                rows.insert(at, server);
+            });
+            changes.update(|n| *n += 1);
         });
     };
+    // `selected` on the option too: a select's value set before its options exist is lost.
     let algs = SigningAlg::ALL
         .iter()
-        .map(|alg| view! { <option value=alg.as_str()>{alg.as_str()}</option> })
+        .map(|option| {
+            let value = option.as_str();
+            view! {
+                <option value=value selected=move || alg.with(|alg| alg == value)>
+                    {value}
+                </option>
+            }
+        })
         .collect::<Vec<_>>();
     view! {
         <form class="card admin-form" aria-label="New authorization server" novalidate on:submit=submit>
