@@ -3,7 +3,7 @@
 //! the keys of [`crate::keys`]. Both sides use this one module, so they cannot disagree about
 //! what a valid token is.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use base64::Engine;
@@ -118,9 +118,32 @@ impl AccessTokens {
 
     /// Signs an access token for `subject` at `now`.
     pub fn issue(&self, subject: Subject<'_>, now: Timestamp) -> Result<Issued, SigningError> {
+        self.issue_with(subject, &BTreeMap::new(), now)
+    }
+
+    /// Signs an access token for `subject` at `now` carrying `custom` claims too (an
+    /// authorization server's; the names it sets itself are never among them).
+    pub fn issue_with(
+        &self,
+        subject: Subject<'_>,
+        custom: &BTreeMap<String, serde_json::Value>,
+        now: Timestamp,
+    ) -> Result<Issued, SigningError> {
+        /// The claims as signed: the standard ones first, then the custom ones.
+        #[derive(Serialize)]
+        struct Signed<'a> {
+            #[serde(flatten)]
+            standard: &'a AccessTokenClaims,
+            #[serde(flatten)]
+            custom: &'a BTreeMap<String, serde_json::Value>,
+        }
         let lifetime = subject.lifetime;
         let claims = self.claims(subject, now);
-        let access_token = self.sign(&claims, Some(ACCESS_TOKEN_TYP))?;
+        let signed = Signed {
+            standard: &claims,
+            custom,
+        };
+        let access_token = self.sign(&signed, Some(ACCESS_TOKEN_TYP))?;
         Ok(Issued {
             response: TokenResponse {
                 access_token,

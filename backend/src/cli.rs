@@ -355,13 +355,26 @@ async fn servers(ctx: &Ctx<'_>, command: &ServersCommand) -> anyhow::Result<Stri
             let policies = admin::policies::of(ctx, id).await?;
             Ok(format!("{}\n", serde_json::to_string_pretty(&policies)?))
         }
+        ServersCommand::Claims { id } => {
+            let claims = admin::claims::of(ctx, id).await?;
+            Ok(format!("{}\n", serde_json::to_string_pretty(&claims)?))
+        }
+        ServersCommand::SetClaims { id, file } => {
+            let new: shared::admin::CustomClaims = serde_json::from_str(&read_input(file)?)
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "{} is not a {{\"claims\": [...]}} object: {e}",
+                        file.display()
+                    )
+                })?;
+            let stored = admin::claims::replace(ctx, id, &new.claims).await?;
+            Ok(format!(
+                "authorization server {id} now has {} custom claims\n",
+                stored.claims.len()
+            ))
+        }
         ServersCommand::SetPolicies { id, file } => {
-            let raw = if file.as_os_str() == "-" {
-                std::io::read_to_string(std::io::stdin().lock())?
-            } else {
-                std::fs::read_to_string(file)
-                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?
-            };
+            let raw = read_input(file)?;
             let new: shared::admin::AccessPolicies = serde_json::from_str(&raw).map_err(|e| {
                 anyhow::anyhow!(
                     "{} is not a {{\"policies\": [...]}} object: {e}",
@@ -375,6 +388,16 @@ async fn servers(ctx: &Ctx<'_>, command: &ServersCommand) -> anyhow::Result<Stri
                 stored.policies.len()
             ))
         }
+    }
+}
+
+/// The contents of `file`, or standard input for `-`.
+fn read_input(file: &std::path::Path) -> anyhow::Result<String> {
+    if file.as_os_str() == "-" {
+        Ok(std::io::read_to_string(std::io::stdin().lock())?)
+    } else {
+        std::fs::read_to_string(file)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))
     }
 }
 

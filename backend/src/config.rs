@@ -415,6 +415,17 @@ pub enum ServersCommand {
         #[arg(long)]
         file: std::path::PathBuf,
     },
+    /// Print a server's custom claims as the JSON that `set-claims` (and
+    /// `PUT /admin/servers/{id}/claims`) takes: `{"claims": [...]}`.
+    Claims { id: String },
+    /// Replace a server's custom claims with the JSON in a file; the next token it issues at
+    /// every instance carries them.
+    SetClaims {
+        id: String,
+        /// `{"claims": [...]}` (`-` for standard input).
+        #[arg(long)]
+        file: std::path::PathBuf,
+    },
 }
 
 fn parse_signing_alg(raw: &str) -> Result<shared::admin::SigningAlg, String> {

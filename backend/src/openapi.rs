@@ -81,6 +81,8 @@ pub const CLIENT_BASIC: &str = "clientBasic";
         crate::admin::servers::delete,
         crate::admin::policies::list,
         crate::admin::policies::put,
+        crate::admin::claims::list,
+        crate::admin::claims::put,
         crate::admin::preview::run,
         crate::oauth::discovery::server_metadata,
         crate::oauth::discovery::server_metadata_rfc8414,

@@ -14,9 +14,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::admin::{
     AccessPolicies, ApiToken, ApiTokenCreated, AuthorizationServer, Client, ClientCreated,
-    ClientUpdate, Event, KeyRotation, KeysRotated, NewApiToken, NewAuthorizationServer, NewClient,
-    NewScope, NewUser, PasswordReset, Scope, ScopeUpdate, SecretRotated, SigningKey, TokenPreview,
-    TokenPreviewRequest, User, UserUpdate,
+    ClientUpdate, CustomClaims, Event, KeyRotation, KeysRotated, NewApiToken,
+    NewAuthorizationServer, NewClient, NewScope, NewUser, PasswordReset, Scope, ScopeUpdate,
+    SecretRotated, SigningKey, TokenPreview, TokenPreviewRequest, User, UserUpdate,
 };
 
 use crate::api::{Api, ApiError};
@@ -240,6 +240,20 @@ impl AdminApi {
     ) -> impl Answer<AccessPolicies> + use<> {
         let path = format!("/admin/servers/{}/policies", segment(server));
         self.send(Method::PUT, path, Some(policies))
+    }
+
+    pub fn claims(self, server: &str) -> impl Answer<CustomClaims> + use<> {
+        self.get(format!("/admin/servers/{}/claims", segment(server)), vec![])
+    }
+
+    /// Replaces them all at once (422 naming the claim otherwise).
+    pub fn save_claims(
+        self,
+        server: &str,
+        claims: CustomClaims,
+    ) -> impl Answer<CustomClaims> + use<> {
+        let path = format!("/admin/servers/{}/claims", segment(server));
+        self.send(Method::PUT, path, Some(claims))
     }
 
     /// What the token endpoint would answer; nothing is issued.

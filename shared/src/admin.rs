@@ -487,6 +487,64 @@ pub const MAX_POLICIES: usize = 20;
 pub const MAX_RULES: usize = 20;
 pub const MAX_POLICY_CLIENTS: usize = 50;
 
+/// `GET`/`PUT /admin/servers/{id}/claims`: the custom claims an authorization server puts in
+/// its access tokens, in order; a `PUT` replaces them all at once.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CustomClaims {
+    pub claims: Vec<CustomClaim>,
+}
+
+/// A claim an authorization server adds to its access tokens.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CustomClaim {
+    /// Its name in the token: letters, digits and `_ . : / -` (a URI is a good name), never one
+    /// of [`RESERVED_CLAIMS`].
+    pub name: String,
+    /// The token carries it when any of these scopes is granted; absent: always.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<ScopeSet>,
+    /// A string, a number, `true`/`false`, or a list of strings.
+    #[cfg_attr(feature = "openapi", schema(value_type = Value))]
+    pub value: serde_json::Value,
+}
+
+/// Claims this server sets itself (RFC 7519 §4.1, RFC 9068 §2.2, OpenID Connect Core §2, RFC
+/// 8693 §4, RFC 9449 §6), which a custom claim never overrides.
+pub const RESERVED_CLAIMS: [&str; 22] = [
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "scope",
+    "scp",
+    "client_id",
+    "grant_id",
+    "cnf",
+    "act",
+    "may_act",
+    "azp",
+    "auth_time",
+    "nonce",
+    "at_hash",
+    "c_hash",
+    "acr",
+    "amr",
+    "sid",
+];
+
+/// Bounds on `PUT /admin/servers/{id}/claims`.
+pub const MAX_CLAIMS: usize = 20;
+pub const MAX_CLAIM_NAME_LEN: usize = 100;
+/// The longest value, as JSON.
+pub const MAX_CLAIM_VALUE_LEN: usize = 1024;
+
 /// `POST /admin/preview`: what a server's token endpoint would answer a client's request, with
 /// nothing issued, signed, stored or logged.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -527,6 +585,10 @@ pub struct TokenPreview {
     /// issued now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claims: Option<crate::oauth::AccessTokenClaims>,
+    /// The server's custom claims it would carry too, by name.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub custom_claims: std::collections::BTreeMap<String, serde_json::Value>,
     /// Its lifetime in seconds, as `expires_in` would say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<u64>,
@@ -600,10 +662,11 @@ pub enum EventKind {
     ServerDeleted,
     PoliciesUpdated,
     PolicyDenied,
+    ClaimsUpdated,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 31] = [
+    pub const ALL: [EventKind; 32] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::LoginThrottled,
@@ -635,6 +698,7 @@ impl EventKind {
         Self::ServerDeleted,
         Self::PoliciesUpdated,
         Self::PolicyDenied,
+        Self::ClaimsUpdated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -670,6 +734,7 @@ impl EventKind {
             Self::ServerDeleted => "server_deleted",
             Self::PoliciesUpdated => "policies_updated",
             Self::PolicyDenied => "policy_denied",
+            Self::ClaimsUpdated => "claims_updated",
         }
     }
 }

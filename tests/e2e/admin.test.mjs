@@ -6,9 +6,10 @@
 //   one fail at /token;
 // - an API token for user0 created in the console works as `Authorization: Token …` within its
 //   scopes, and stops working once revoked in the console;
-// - a second API: an authorization server, a scope and an access policy made in the console; the
-//   console's token preview names the rule that decides, and an independent client (oauth4webapi)
-//   discovers the server, gets the token the preview described, and jose verifies it (EdDSA);
+// - a second API: an authorization server, a scope, an access policy and a custom claim made in
+//   the console; the console's token preview names the rule that decides, and an independent
+//   client (oauth4webapi) discovers the server, gets the token the preview described, and jose
+//   verifies it (EdDSA);
 // - user0 (not an administrator) gets no console, and the admin API refuses their token.
 //
 // Needs E2E_API and E2E_APP (scripts/test.sh starts the backend with --demo and sets both) and
@@ -255,7 +256,7 @@ test('an API token for user0 created in the console works as "Token", within its
   });
 });
 
-test('a second API: an authorization server, a scope and an access policy made in the console; its preview, its token and an independent verifier agree', async () => {
+test('a second API: an authorization server, a scope, an access policy and a claim made in the console; its preview, its token and an independent verifier agree', async () => {
   const page = await adminTab();
   const serverId = `reports-${RUN}`;
   const audience = `api://reports-${RUN}`;
@@ -323,6 +324,21 @@ test('a second API: an authorization server, a scope and an access policy made i
     await editor.getByRole('button', { name: 'Save policies' }).click();
     await editor.getByText('Saved 1 access policies').waitFor();
 
+    // A custom claim in every token of the server, checked in the browser first.
+    await row.getByRole('button', { name: 'Custom claims' }).click();
+    const claimsEditor = page.getByTestId(`claims-${serverId}`);
+    const claimForm = claimsEditor.getByRole('form', { name: 'New claim' });
+    await claimForm.getByLabel('Claim name').fill('sub');
+    await claimForm.getByLabel('Value').fill('someone');
+    await claimForm.getByRole('button', { name: 'Add claim' }).click();
+    await assertAlert(claimForm, /cannot be overridden/);
+    await claimForm.getByLabel('Claim name').fill('tier');
+    await claimForm.getByLabel('Value').fill('gold');
+    await claimForm.getByRole('button', { name: 'Add claim' }).click();
+    await claimsEditor.getByTestId('claim-tier').waitFor();
+    await claimsEditor.getByRole('button', { name: 'Save claims' }).click();
+    await claimsEditor.getByText('Saved 1 custom claims').waitFor();
+
     // The preview says what the endpoint will answer, and which rule decided.
     const preview = page.getByRole('form', { name: 'Token preview' });
     assert.equal(await preview.locator('select[name=grant_type]').inputValue(), 'client_credentials');
@@ -339,6 +355,7 @@ test('a second API: an authorization server, a scope and an access policy made i
     assert.equal(claims.aud, audience);
     assert.equal(claims.scope, scopeName);
     assert.equal(claims.exp - claims.iat, 120);
+    assert.equal(claims.tier, 'gold');
     await preview.getByLabel('Scopes asked for').fill(`${scopeName} products:read`);
     await preview.getByRole('button', { name: 'Preview' }).click();
     const refused = await page.getByTestId('preview-error').innerText();
@@ -374,6 +391,7 @@ test('a second API: an authorization server, a scope and an access policy made i
   assert.equal(protectedHeader.alg, 'EdDSA');
   assert.equal(payload.scope, scopeName);
   assert.equal(payload.client_id, clientId);
+  assert.equal(payload.tier, 'gold', 'the custom claim made in the console');
   // The deny rule, at the endpoint itself.
   const denied = await oauth.clientCredentialsGrantRequest(
     as, client, oauth.ClientSecretBasic(secret), new URLSearchParams({ scope: 'products:read' }), insecure,

@@ -9,6 +9,7 @@
 //! Each file holds one kind of record: the operations, which the command line (`backend users …`
 //! and the rest, see [`crate::cli`]) calls too, and the handlers that put them on HTTP.
 
+pub mod claims;
 pub mod clients;
 pub mod events;
 pub mod keys;
@@ -67,6 +68,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/servers/{id}/policies",
             get(policies::list).put(policies::put),
+        )
+        .route(
+            "/admin/servers/{id}/claims",
+            get(claims::list).put(claims::put),
         )
         .route("/admin/preview", post(preview::run))
         .route("/admin/keys", get(keys::list))

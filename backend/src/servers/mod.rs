@@ -10,6 +10,7 @@
 //! another instance (or the command line) is seen within a reload interval (at once on
 //! PostgreSQL, where creating or deleting a server changes its keys, which is announced).
 
+pub mod claims;
 pub mod policy;
 
 use std::collections::HashMap;

@@ -33,6 +33,7 @@
 
 mod api_tokens;
 mod bff;
+mod claims;
 mod clients;
 mod codes;
 mod consents;
@@ -63,6 +64,7 @@ use crate::clock::Timestamp;
 
 pub use api_tokens::{ApiTokenRow, NewApiToken};
 pub use bff::{BffLogin, BffSessionRow, RefreshLease};
+pub use claims::StoredClaim;
 pub use clients::{Client, Lifetimes, NewClient};
 pub use codes::{CodeGrant, NewCode, Redemption};
 pub use consents::{ConsentTicket, ScopeInfo};

@@ -652,10 +652,11 @@ pub fn www_authenticate(response: &Response) -> String {
 /// are logged), an API token's `last_used_at` (use is recorded), the signing keys (they follow
 /// their own schedule) and the rate limits (refusals count).
 pub async fn storage_fingerprint(app: &TestApp) -> Vec<(&'static str, String)> {
-    const TABLES: [&str; 16] = [
+    const TABLES: [&str; 17] = [
         "authorization_servers",
         "access_policies",
         "policy_rules",
+        "server_claims",
         "users",
         "clients",
         "client_redirect_uris",

@@ -13,6 +13,7 @@ mod api_tokens;
 mod attacks;
 mod authorize;
 mod bff;
+mod claims;
 mod consent;
 mod cors;
 mod discovery;

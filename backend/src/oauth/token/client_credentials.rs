@@ -1,6 +1,8 @@
 //! RFC 6749 §4.4: a confidential client acting on its own behalf. Nothing is stored: the
 //! token is self-contained, and revoking it one by one creates its row then.
 
+use std::collections::BTreeMap;
+
 use shared::scope::{ADMIN, OFFLINE_ACCESS, OPENID, ScopeSet};
 
 use super::Granted;
@@ -68,12 +70,14 @@ pub fn scope(client: &Client, asked: Option<ScopeSet>) -> Result<ScopeSet, OAuth
     Ok(scope)
 }
 
-/// Issues `client` an access token of `tokens`' issuer for `scope`, living `lifetime` seconds.
+/// Issues `client` an access token of `tokens`' issuer for `scope`, living `lifetime` seconds,
+/// with `custom` claims.
 pub fn grant(
     tokens: &AccessTokens,
     client: &Client,
     scope: ScopeSet,
     lifetime: u64,
+    custom: &BTreeMap<String, serde_json::Value>,
     now: Timestamp,
 ) -> Result<Granted, OAuthError> {
     let subject = Subject {
@@ -83,7 +87,7 @@ pub fn grant(
         scope,
         lifetime,
     };
-    let issued = tokens.issue(subject, now)?;
+    let issued = tokens.issue_with(subject, custom, now)?;
     Ok(Granted {
         response: issued.response,
         sub: client.id.clone(),
@@ -101,7 +105,15 @@ mod tests {
         let client = state.db.client("demo-service").await.unwrap().unwrap();
         let now = state.clock.now();
         let registered = scope(&client, None).unwrap();
-        let granted = grant(&state.tokens, &client, registered, 600, now).unwrap();
+        let granted = grant(
+            &state.tokens,
+            &client,
+            registered,
+            600,
+            &BTreeMap::new(),
+            now,
+        )
+        .unwrap();
         assert_eq!(granted.sub, "demo-service");
         assert_eq!(granted.response.scope.to_string(), "products:read");
         assert_eq!(granted.response.expires_in, 600);

@@ -12,6 +12,7 @@ mod refresh_token;
 
 pub use client_credentials::USER_ONLY;
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use axum::Json;
@@ -29,7 +30,7 @@ use super::params::{FormBody, Params};
 use crate::client_addr::ClientAddr;
 use crate::clock::Timestamp;
 use crate::events::{Event, EventKind};
-use crate::servers::{AuthServer, policy};
+use crate::servers::{AuthServer, claims, policy};
 use crate::state::AppState;
 use crate::storage::{self, Client, Lifetimes};
 
@@ -214,7 +215,8 @@ async fn exchange(
                 };
             decided = lifetimes.decided;
             let lifetime = lifetimes.of.access(state.config.access_token_ttl);
-            client_credentials::grant(&server.tokens, caller.client, scope, lifetime, now)?
+            let custom = custom_claims_at(state, server, &scope).await?;
+            client_credentials::grant(&server.tokens, caller.client, scope, lifetime, &custom, now)?
         }
         TokenRequest::RefreshToken {
             refresh_token,
@@ -387,6 +389,18 @@ async fn decide_at(
             decided: Some(allowed),
         }),
     )
+}
+
+/// The custom claims of `server` a token granted `scope` carries (none at the root issuer).
+async fn custom_claims_at(
+    state: &AppState,
+    server: &AuthServer,
+    scope: &ScopeSet,
+) -> storage::Result<BTreeMap<String, serde_json::Value>> {
+    Ok(match server.id() {
+        Some(id) => claims::carried(&state.db.custom_claims(id).await?, scope),
+        None => BTreeMap::new(),
+    })
 }
 
 /// The token endpoint's answer to a request the policies refused.

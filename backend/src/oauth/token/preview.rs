@@ -7,7 +7,7 @@ use shared::oauth::{ACCESS_TOKEN_TYP, ErrorResponse, GrantType};
 use shared::scope::ScopeSet;
 
 use super::client_auth::AuthMethod;
-use super::{client_credentials, decide_at, permit, refusal, serves};
+use super::{client_credentials, custom_claims_at, decide_at, permit, refusal, serves};
 use crate::access_token::Subject;
 use crate::clock::Timestamp;
 use crate::oauth::error::OAuthError;
@@ -34,6 +34,7 @@ pub async fn preview(
         rule: None,
         header: None,
         claims: None,
+        custom_claims: Default::default(),
         expires_in: None,
     };
     let refused = |error: OAuthError| TokenPreview {
@@ -72,6 +73,7 @@ pub async fn preview(
         }
     };
     let lifetime = decided.of.access(state.config.access_token_ttl);
+    let custom_claims = custom_claims_at(state, server, &scope).await?;
     let claims = server.tokens.claims(
         Subject {
             sub: &client.id,
@@ -92,6 +94,7 @@ pub async fn preview(
             kid: keys.signing_kid().to_owned(),
         }),
         claims: Some(claims),
+        custom_claims,
         expires_in: Some(lifetime),
         ..answer
     }))

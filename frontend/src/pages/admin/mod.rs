@@ -12,6 +12,7 @@
 //! are never written to any storage.
 
 pub mod checks;
+pub mod claims;
 pub mod clients;
 pub mod events;
 pub mod keys;

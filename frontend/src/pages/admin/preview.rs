@@ -194,7 +194,20 @@ fn Answer(shown: TokenPreview) -> impl IntoView {
         .into_any(),
         None => {
             let header = shown.header.as_ref().map(pretty).unwrap_or_default();
-            let claims = shown.claims.as_ref().map(pretty).unwrap_or_default();
+            // As the token carries them: the server's own claims, then its custom ones.
+            let claims = shown
+                .claims
+                .as_ref()
+                .and_then(|claims| serde_json::to_value(claims).ok())
+                .map(|mut claims| {
+                    if let Some(object) = claims.as_object_mut() {
+                        for (name, value) in &shown.custom_claims {
+                            object.insert(name.clone(), value.clone());
+                        }
+                    }
+                    pretty(&claims)
+                })
+                .unwrap_or_default();
             view! {
                 <p data-testid="preview-issued">
                     "Issued: an access token for "

@@ -7,6 +7,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use shared::admin::{AuthorizationServer, NewAuthorizationServer, SigningAlg};
 
+use super::claims::ClaimEditor;
 use super::policies::PolicyEditor;
 use super::preview::Preview;
 use super::{
@@ -118,13 +119,21 @@ fn ServerRow(
             });
         })
     };
+    let claims_open = RwSignal::new(false);
     let editor = {
         let id = id.clone();
         row_form(editing, SERVER_COLUMNS, move || {
             view! { <PolicyEditor server=id.clone() /> }
         })
     };
+    let claims_editor = {
+        let id = id.clone();
+        row_form(claims_open, SERVER_COLUMNS, move || {
+            view! { <ClaimEditor server=id.clone() /> }
+        })
+    };
     let toggle_label = format!("Access policies of {id}");
+    let claims_label = format!("Custom claims of {id}");
     view! {
         <tr data-testid=format!("server-{id}")>
             <td data-label="Id">
@@ -150,10 +159,20 @@ fn ServerRow(
                 >
                     "Access policies"
                 </button>
+                <button
+                    type="button"
+                    class="button ghost small"
+                    aria-label=claims_label
+                    aria-expanded=move || claims_open.get().to_string()
+                    on:click=move |_| claims_open.update(|open| *open = !*open)
+                >
+                    "Custom claims"
+                </button>
                 {delete}
             </td>
         </tr>
         {editor}
+        {claims_editor}
         {row_error(pending, SERVER_COLUMNS)}
     }
 }

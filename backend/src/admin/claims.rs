@@ -1,0 +1,213 @@
+//! The custom claims of a custom authorization server (see [`crate::servers::claims`]): read
+//! them, or replace the whole ordered list at once, checked as a whole before anything is
+//! stored.
+
+use std::collections::HashSet;
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::Value;
+use shared::admin::{self, MAX_CLAIM_NAME_LEN, MAX_CLAIM_VALUE_LEN, MAX_CLAIMS, RESERVED_CLAIMS};
+
+use super::{Administrator, Answered, Body, Ctx, Named};
+use crate::api::error::ApiError;
+use crate::events::EventKind;
+use crate::state::AppState;
+use crate::storage::StoredClaim;
+
+const INVALID: &str = "invalid_claim";
+
+fn invalid(description: String) -> ApiError {
+    ApiError::Unprocessable {
+        error: INVALID,
+        description,
+    }
+}
+
+fn view(c: StoredClaim) -> admin::CustomClaim {
+    admin::CustomClaim {
+        name: c.name,
+        scopes: c.scopes,
+        value: c.value,
+    }
+}
+
+/// The custom claims of server `id`, in order.
+pub async fn of(ctx: &Ctx<'_>, id: &str) -> Result<admin::CustomClaims, ApiError> {
+    if ctx.db.authorization_server(id).await?.is_none() {
+        return Err(ApiError::NotFound(
+            "there is no authorization server with this id".into(),
+        ));
+    }
+    let stored = ctx.db.custom_claims(id).await?;
+    Ok(admin::CustomClaims {
+        claims: stored.into_iter().map(view).collect(),
+    })
+}
+
+/// A claim's name: printable, URI-friendly, and never one the server sets itself.
+fn name(raw: &str) -> Result<String, ApiError> {
+    let ok = !raw.is_empty()
+        && raw.len() <= MAX_CLAIM_NAME_LEN
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.:/-".contains(&b));
+    if !ok {
+        return Err(invalid(format!(
+            "a claim's name is 1 to {MAX_CLAIM_NAME_LEN} letters, digits and _ . : / - \
+             (a URI such as https://example.com/tier is a good name)"
+        )));
+    }
+    if RESERVED_CLAIMS.contains(&raw) {
+        return Err(invalid(format!(
+            "{raw:?} is a claim the server sets itself and cannot be overridden (reserved: {})",
+            RESERVED_CLAIMS.join(" ")
+        )));
+    }
+    Ok(raw.to_owned())
+}
+
+/// A constant value: a string, a number, a boolean, or a list of strings, at most
+/// [`MAX_CLAIM_VALUE_LEN`] bytes of JSON.
+fn value(name: &str, value: &Value) -> Result<Value, ApiError> {
+    let shape = match value {
+        Value::String(_) | Value::Number(_) | Value::Bool(_) => true,
+        Value::Array(items) => items.iter().all(Value::is_string),
+        Value::Null | Value::Object(_) => false,
+    };
+    if !shape {
+        return Err(invalid(format!(
+            "claim {name:?}: the value must be a string, a number, true or false, or a list of \
+             strings"
+        )));
+    }
+    if value.to_string().len() > MAX_CLAIM_VALUE_LEN {
+        return Err(invalid(format!(
+            "claim {name:?}: the value is longer than {MAX_CLAIM_VALUE_LEN} bytes of JSON"
+        )));
+    }
+    Ok(value.clone())
+}
+
+/// `new` checked as a whole: bounds, names, unique names, scopes that exist, values.
+async fn checked(ctx: &Ctx<'_>, new: &[admin::CustomClaim]) -> Result<Vec<StoredClaim>, ApiError> {
+    if new.len() > MAX_CLAIMS {
+        return Err(invalid(format!(
+            "at most {MAX_CLAIMS} custom claims per authorization server"
+        )));
+    }
+    let scopes: HashSet<String> = ctx.db.scope_names().await?.into_iter().collect();
+    let mut claims: Vec<StoredClaim> = Vec::with_capacity(new.len());
+    for c in new {
+        let name = name(&c.name)?;
+        if claims.iter().any(|other| other.name == name) {
+            return Err(invalid(format!("two claims are named {name:?}")));
+        }
+        if let Some(wanted) = &c.scopes {
+            if wanted.is_empty() {
+                return Err(invalid(format!(
+                    "claim {name:?}: scopes lists no scope; leave it out for a claim in every \
+                     token"
+                )));
+            }
+            if let Some(unknown) = wanted.iter().find(|s| !scopes.contains(*s)) {
+                return Err(invalid(format!(
+                    "claim {name:?}: there is no scope {unknown:?} (see GET /admin/scopes)"
+                )));
+            }
+        }
+        claims.push(StoredClaim {
+            value: value(&name, &c.value)?,
+            name,
+            scopes: c.scopes.clone(),
+        });
+    }
+    Ok(claims)
+}
+
+/// Replaces the custom claims of server `id` with `new`, all at once; the next token the server
+/// issues at any instance carries them.
+pub async fn replace(
+    ctx: &Ctx<'_>,
+    id: &str,
+    new: &[admin::CustomClaim],
+) -> Result<admin::CustomClaims, ApiError> {
+    let claims = checked(ctx, new).await?;
+    ctx.db
+        .replace_custom_claims(id, &claims)
+        .await
+        .or_not_found(|| "there is no authorization server with this id".to_owned())?;
+    let names: Vec<&str> = claims.iter().map(|c| c.name.as_str()).collect();
+    ctx.record(
+        EventKind::ClaimsUpdated,
+        None,
+        format!(
+            "authorization server {id}: {} custom claims ({})",
+            claims.len(),
+            names.join(", ")
+        ),
+    )
+    .await?;
+    Ok(admin::CustomClaims {
+        claims: claims.into_iter().map(view).collect(),
+    })
+}
+
+#[utoipa::path(get, path = "/admin/servers/{id}/claims", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])), params(("id" = String, Path, description = "The authorization server")),
+    responses((status = 200, description = "Its custom claims, in order", body = shared::admin::CustomClaims), (status = 404, description = "No such server", body = shared::oauth::ErrorResponse)))]
+pub async fn list(
+    State(state): State<AppState>,
+    admin: Administrator,
+    Named(id): Named,
+) -> Result<Json<admin::CustomClaims>, ApiError> {
+    of(&admin.ctx(&state), &id).await.map(Json)
+}
+
+#[utoipa::path(put, path = "/admin/servers/{id}/claims", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])), params(("id" = String, Path, description = "The authorization server")), request_body = shared::admin::CustomClaims,
+    responses((status = 200, description = "Stored: the next token the server issues at every instance carries them", body = shared::admin::CustomClaims), (status = 422, description = "A rule was broken (`invalid_claim`), naming the claim", body = shared::oauth::ErrorResponse), (status = 404, description = "No such server", body = shared::oauth::ErrorResponse)))]
+pub async fn put(
+    State(state): State<AppState>,
+    admin: Administrator,
+    Named(id): Named,
+    Body(new): Body<admin::CustomClaims>,
+) -> Result<Json<admin::CustomClaims>, ApiError> {
+    replace(&admin.ctx(&state), &id, &new.claims)
+        .await
+        .map(Json)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn names_and_values_are_checked() {
+        assert!(name("tier").is_ok());
+        assert!(name("https://example.com/claims/tier").is_ok());
+        for bad in ["", "sub", "scope", "client_id", "a b", "é", "a\"b"] {
+            assert!(name(bad).is_err(), "{bad:?}");
+        }
+        assert!(name(&"a".repeat(MAX_CLAIM_NAME_LEN + 1)).is_err());
+        for good in [
+            json!("gold"),
+            json!(3),
+            json!(1.5),
+            json!(false),
+            json!(["a", "b"]),
+            json!([]),
+        ] {
+            assert_eq!(value("c", &good).unwrap(), good);
+        }
+        for bad in [
+            json!(null),
+            json!({"a": 1}),
+            json!([1]),
+            json!(["a", {"b": 1}]),
+        ] {
+            assert!(value("c", &bad).is_err(), "{bad}");
+        }
+        assert!(value("c", &json!("x".repeat(MAX_CLAIM_VALUE_LEN))).is_err());
+    }
+}

@@ -1,0 +1,258 @@
+//! A custom server's custom claims: what its access tokens carry beyond the claims it sets
+//! itself, edited as a draft (add, delete) and saved whole (`PUT /admin/servers/{id}/claims`,
+//! checked as a whole, 422 naming the claim otherwise).
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use serde_json::Value;
+use shared::admin::{CustomClaim, CustomClaims, MAX_CLAIM_NAME_LEN, RESERVED_CLAIMS};
+
+use super::{Pending, checks, loaded};
+use crate::admin_api::use_admin_api;
+
+#[component]
+pub fn ClaimEditor(server: String) -> impl IntoView {
+    let admin = use_admin_api();
+    let loaded_server = server.clone();
+    let claims = LocalResource::new(move || admin.claims(&loaded_server));
+    let testid = format!("claims-{server}");
+    view! {
+        <div class="claim-editor" data-testid=testid>
+            {loaded(
+                Some("Loading custom claims…"),
+                move || {
+                    let server = server.clone();
+                    Suspend::new(async move {
+                        claims.await.map(|saved| view! { <Draft server initial=saved.claims /> })
+                    })
+                },
+            )}
+        </div>
+    }
+}
+
+#[component]
+fn Draft(server: String, initial: Vec<CustomClaim>) -> impl IntoView {
+    let admin = use_admin_api();
+    let draft = RwSignal::new(initial);
+    let dirty = RwSignal::new(false);
+    let saved_notice = RwSignal::new(None::<String>);
+    let pending = Pending::new();
+    let save = {
+        let server = server.clone();
+        move |_| {
+            let sent = draft.get_untracked();
+            let body = CustomClaims {
+                claims: sent.clone(),
+            };
+            let server = server.clone();
+            pending.run(admin.save_claims(&server, body), move |saved| {
+                let count = saved.claims.len();
+                // Changes made while saving stay in the draft, still to be saved.
+                if draft.with_untracked(|now| *now == sent) {
+                    draft.set(saved.claims);
+                    dirty.set(false);
+                }
+                saved_notice.set(Some(format!(
+                    "Saved {count} custom claims of {server}: its next tokens carry them."
+                )));
+            });
+        }
+    };
+    let rows = move || {
+        draft.with(|claims| {
+            claims
+                .iter()
+                .enumerate()
+                .map(|(index, claim)| {
+                    let name = claim.name.clone();
+                    let scopes = claim
+                        .scopes
+                        .as_ref()
+                        .map_or_else(|| "always".to_owned(), |s| format!("with {s}"));
+                    view! {
+                        <tr data-testid=format!("claim-{name}")>
+                            <td data-label="Claim"><code>{name.clone()}</code></td>
+                            <td data-label="When">{scopes}</td>
+                            <td data-label="Value"><code>{claim.value.to_string()}</code></td>
+                            <td class="actions">
+                                <button
+                                    type="button"
+                                    class="button ghost small"
+                                    aria-label=format!("Delete claim {name}")
+                                    on:click=move |_| {
+                                        draft.update(|claims| {
+                                            claims.remove(index);
+                                        });
+                                        dirty.set(true);
+                                        saved_notice.set(None);
+                                    }
+                                >
+                                    "Delete"
+                                </button>
+                            </td>
+                        </tr>
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <h4>"Custom claims of " <code>{server}</code></h4>
+        <p class="muted small">
+            "Added to the server's access tokens when any of their scopes is granted, or always. "
+            "The claims the server sets itself (" {RESERVED_CLAIMS.join(", ")} ") cannot be overridden."
+        </p>
+        <table class="admin-table" aria-label="Custom claims">
+            <thead>
+                <tr>
+                    <th scope="col">"Claim"</th>
+                    <th scope="col">"When"</th>
+                    <th scope="col">"Value"</th>
+                    <th scope="col">"Actions"</th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+        <AddClaim draft dirty saved_notice />
+        {move || saved_notice.get().map(|text| view! { <p class="confirmation notice" role="status">{text}</p> })}
+        {pending.error_view()}
+        <div class="form-actions">
+            <button
+                type="button"
+                class="button primary"
+                disabled=move || pending.busy() || !dirty.get()
+                on:click=save
+            >
+                "Save claims"
+            </button>
+            <Show when=move || dirty.get()>
+                <span class="muted small" role="status">"Unsaved changes"</span>
+            </Show>
+        </div>
+    }
+}
+
+#[component]
+fn AddClaim(
+    draft: RwSignal<Vec<CustomClaim>>,
+    dirty: RwSignal<bool>,
+    saved_notice: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let pending = Pending::new();
+    let name = RwSignal::new(String::new());
+    let scopes = RwSignal::new(String::new());
+    let value = RwSignal::new(String::new());
+    let checked = move || -> Result<CustomClaim, String> {
+        let claim = CustomClaim {
+            name: claim_name(&name.get_untracked())?,
+            scopes: checks::rule_scopes(&scopes.get_untracked())?,
+            value: claim_value(&value.get_untracked())?,
+        };
+        if draft.with_untracked(|claims| claims.iter().any(|c| c.name == claim.name)) {
+            return Err(format!("There is a claim named {} already.", claim.name));
+        }
+        Ok(claim)
+    };
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        match checked() {
+            Ok(claim) => {
+                pending.clear();
+                draft.update(|claims| claims.push(claim));
+                dirty.set(true);
+                saved_notice.set(None);
+                for field in [name, scopes, value] {
+                    field.set(String::new());
+                }
+            }
+            Err(e) => pending.fail(e),
+        }
+    };
+    view! {
+        <form class="inline-form editor" aria-label="New claim" novalidate on:submit=submit>
+            <div class="form-grid">
+                <label class="field">
+                    <span>"Claim name"</span>
+                    <input type="text" name="name" autocomplete="off" placeholder="tier" bind:value=name />
+                </label>
+                <label class="field">
+                    <span>"With scopes"</span>
+                    <input type="text" name="scopes" autocomplete="off" placeholder="empty: always" bind:value=scopes />
+                </label>
+                <label class="field">
+                    <span>"Value"</span>
+                    <input type="text" name="value" autocomplete="off" placeholder="gold, 42, true or [\"a\", \"b\"]" bind:value=value />
+                </label>
+            </div>
+            {pending.error_view()}
+            <div class="form-actions">
+                <button type="submit" class="button small">"Add claim"</button>
+            </div>
+        </form>
+    }
+}
+
+/// A claim's name, as the server checks it.
+fn claim_name(raw: &str) -> Result<String, String> {
+    let value = raw.trim();
+    if value.is_empty() || value.len() > MAX_CLAIM_NAME_LEN {
+        return Err(format!(
+            "A claim's name is 1 to {MAX_CLAIM_NAME_LEN} characters."
+        ));
+    }
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_.:/-".contains(c))
+    {
+        return Err("A claim's name may only contain letters, digits and _ . : / -.".into());
+    }
+    if RESERVED_CLAIMS.contains(&value) {
+        return Err(format!(
+            "{value} is set by the server itself and cannot be overridden."
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// What was typed, read as JSON when it is a number, `true`/`false`, a quoted string or a list
+/// of strings, and as a plain string otherwise.
+fn claim_value(raw: &str) -> Result<Value, String> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err("A claim needs a value.".into());
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(v @ (Value::Number(_) | Value::Bool(_) | Value::String(_))) => Ok(v),
+        Ok(Value::Array(items)) if items.iter().all(Value::is_string) => Ok(Value::Array(items)),
+        Ok(Value::Array(_) | Value::Object(_) | Value::Null) => {
+            Err("A value is a string, a number, true or false, or a list of strings.".into())
+        }
+        Err(_) => Ok(Value::String(text.to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn values_are_read_as_typed_or_as_text() {
+        assert_eq!(claim_value("gold"), Ok(json!("gold")));
+        assert_eq!(claim_value(" 42 "), Ok(json!(42)));
+        assert_eq!(claim_value("true"), Ok(json!(true)));
+        assert_eq!(claim_value("\"42\""), Ok(json!("42")));
+        assert_eq!(claim_value("[\"eu\", \"us\"]"), Ok(json!(["eu", "us"])));
+        for bad in ["", "null", "{\"a\": 1}", "[1, 2]"] {
+            assert!(claim_value(bad).is_err(), "{bad:?}");
+        }
+        assert!(claim_name("sub").is_err());
+        assert!(claim_name("a b").is_err());
+        assert_eq!(
+            claim_name(" https://example.com/tier ").as_deref(),
+            Ok("https://example.com/tier")
+        );
+    }
+}
