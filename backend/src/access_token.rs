@@ -22,7 +22,8 @@ use crate::crypto;
 use crate::keys::{KeyRing, KeySet, jwt_alg};
 use crate::storage::{self, Db, TokenRef, TokenStatus, User};
 
-/// Tokens this server issues are under 1 KiB; anything far larger is refused before parsing.
+/// Tokens this server issues are under 3 KiB (custom claims add at most
+/// [`shared::admin::MAX_CLAIMS_LEN`] bytes); anything larger than this is refused before parsing.
 pub const MAX_TOKEN_LEN: usize = 4096;
 /// Clock skew tolerated on `exp` and `nbf` (RFC 8725 §3.10 asks for a small one).
 pub const LEEWAY_SECS: i64 = 30;

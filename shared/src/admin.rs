@@ -512,9 +512,10 @@ pub struct CustomClaim {
     pub value: serde_json::Value,
 }
 
-/// Claims this server sets itself (RFC 7519 §4.1, RFC 9068 §2.2, OpenID Connect Core §2, RFC
-/// 8693 §4, RFC 9449 §6), which a custom claim never overrides.
-pub const RESERVED_CLAIMS: [&str; 22] = [
+/// Claims this server sets itself or that carry a meaning a resource server may trust (RFC 7519
+/// §4.1, RFC 9068 §2.2, OpenID Connect Core §2 and §5.1, RFC 7662 §2.2, RFC 8693 §4, RFC 9396
+/// §2, RFC 9449 §6), which a custom claim never takes, in any letter case.
+pub const RESERVED_CLAIMS: [&str; 30] = [
     "iss",
     "sub",
     "aud",
@@ -537,13 +538,49 @@ pub const RESERVED_CLAIMS: [&str; 22] = [
     "acr",
     "amr",
     "sid",
+    "email",
+    "email_verified",
+    "name",
+    "preferred_username",
+    "authorization_details",
+    "active",
+    "token_type",
+    "typ",
 ];
 
 /// Bounds on `PUT /admin/servers/{id}/claims`.
 pub const MAX_CLAIMS: usize = 20;
 pub const MAX_CLAIM_NAME_LEN: usize = 100;
-/// The longest value, as JSON.
-pub const MAX_CLAIM_VALUE_LEN: usize = 1024;
+/// The most JSON all of a server's custom claims may add to a token (`"name":value,` each), so
+/// that its tokens stay well within what verifiers, this server's included, accept.
+pub const MAX_CLAIMS_LEN: usize = 1024;
+
+/// Whether `name` may be a custom claim's: 1 to [`MAX_CLAIM_NAME_LEN`] letters, digits and
+/// `_ . : / -`, and none of [`RESERVED_CLAIMS`] in any letter case (some JSON readers match
+/// field names without regard to case). The sentence says what is wrong.
+pub fn check_claim_name(name: &str) -> Result<(), String> {
+    let charset = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"_.:/-".contains(&b));
+    if name.is_empty() || name.len() > MAX_CLAIM_NAME_LEN || !charset {
+        return Err(format!(
+            "a claim's name is 1 to {MAX_CLAIM_NAME_LEN} letters, digits and _ . : / - (a URI \
+             such as https://example.com/tier is a good name)"
+        ));
+    }
+    if let Some(reserved) = RESERVED_CLAIMS
+        .iter()
+        .find(|r| r.eq_ignore_ascii_case(name))
+    {
+        return Err(format!(
+            "{name:?} is the claim {reserved:?}, which this server sets itself or which carries \
+             a meaning resource servers trust; it cannot be a custom claim (reserved, in any \
+             letter case: {})",
+            RESERVED_CLAIMS.join(" ")
+        ));
+    }
+    Ok(())
+}
 
 /// `POST /admin/preview`: what a server's token endpoint would answer a client's request, with
 /// nothing issued, signed, stored or logged.

@@ -331,7 +331,7 @@ test('a second API: an authorization server, a scope, an access policy and a cla
     await claimForm.getByLabel('Claim name').fill('sub');
     await claimForm.getByLabel('Value').fill('someone');
     await claimForm.getByRole('button', { name: 'Add claim' }).click();
-    await assertAlert(claimForm, /cannot be overridden/);
+    await assertAlert(claimForm, /cannot be a custom claim/);
     await claimForm.getByLabel('Claim name').fill('tier');
     await claimForm.getByLabel('Value').fill('gold');
     await claimForm.getByRole('button', { name: 'Add claim' }).click();

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use axum::Json;
 use axum::extract::State;
 use serde_json::Value;
-use shared::admin::{self, MAX_CLAIM_NAME_LEN, MAX_CLAIM_VALUE_LEN, MAX_CLAIMS, RESERVED_CLAIMS};
+use shared::admin::{self, MAX_CLAIMS, MAX_CLAIMS_LEN};
 
 use super::{Administrator, Answered, Body, Ctx, Named};
 use crate::api::error::ApiError;
@@ -45,30 +45,13 @@ pub async fn of(ctx: &Ctx<'_>, id: &str) -> Result<admin::CustomClaims, ApiError
     })
 }
 
-/// A claim's name: printable, URI-friendly, and never one the server sets itself.
+/// A claim's name (see [`admin::check_claim_name`]).
 fn name(raw: &str) -> Result<String, ApiError> {
-    let ok = !raw.is_empty()
-        && raw.len() <= MAX_CLAIM_NAME_LEN
-        && raw
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_.:/-".contains(&b));
-    if !ok {
-        return Err(invalid(format!(
-            "a claim's name is 1 to {MAX_CLAIM_NAME_LEN} letters, digits and _ . : / - \
-             (a URI such as https://example.com/tier is a good name)"
-        )));
-    }
-    if RESERVED_CLAIMS.contains(&raw) {
-        return Err(invalid(format!(
-            "{raw:?} is a claim the server sets itself and cannot be overridden (reserved: {})",
-            RESERVED_CLAIMS.join(" ")
-        )));
-    }
+    admin::check_claim_name(raw).map_err(invalid)?;
     Ok(raw.to_owned())
 }
 
-/// A constant value: a string, a number, a boolean, or a list of strings, at most
-/// [`MAX_CLAIM_VALUE_LEN`] bytes of JSON.
+/// A constant value: a string, a number, a boolean, or a list of strings.
 fn value(name: &str, value: &Value) -> Result<Value, ApiError> {
     let shape = match value {
         Value::String(_) | Value::Number(_) | Value::Bool(_) => true,
@@ -81,27 +64,41 @@ fn value(name: &str, value: &Value) -> Result<Value, ApiError> {
              strings"
         )));
     }
-    if value.to_string().len() > MAX_CLAIM_VALUE_LEN {
-        return Err(invalid(format!(
-            "claim {name:?}: the value is longer than {MAX_CLAIM_VALUE_LEN} bytes of JSON"
-        )));
-    }
     Ok(value.clone())
 }
 
-/// `new` checked as a whole: bounds, names, unique names, scopes that exist, values.
-async fn checked(ctx: &Ctx<'_>, new: &[admin::CustomClaim]) -> Result<Vec<StoredClaim>, ApiError> {
+/// `new`, for server `server`, checked as a whole: bounds, names, unique names (in any letter
+/// case), scopes that exist, values, and what they add to a token.
+async fn checked(
+    ctx: &Ctx<'_>,
+    server: &str,
+    new: &[admin::CustomClaim],
+) -> Result<Vec<StoredClaim>, ApiError> {
     if new.len() > MAX_CLAIMS {
         return Err(invalid(format!(
             "at most {MAX_CLAIMS} custom claims per authorization server"
         )));
     }
-    let scopes: HashSet<String> = ctx.db.scope_names().await?.into_iter().collect();
+    // A scope deleted since a claim named it may stay with that claim (the list read back can
+    // be sent again unchanged); a new one must exist.
+    let mut scopes: HashSet<String> = ctx.db.scope_names().await?.into_iter().collect();
+    for stored in ctx.db.custom_claims(server).await? {
+        scopes.extend(
+            stored
+                .scopes
+                .iter()
+                .flat_map(|s| s.iter().map(str::to_owned)),
+        );
+    }
     let mut claims: Vec<StoredClaim> = Vec::with_capacity(new.len());
+    let mut added = 0;
     for c in new {
         let name = name(&c.name)?;
-        if claims.iter().any(|other| other.name == name) {
-            return Err(invalid(format!("two claims are named {name:?}")));
+        if let Some(other) = claims.iter().find(|o| o.name.eq_ignore_ascii_case(&name)) {
+            return Err(invalid(format!(
+                "two claims are named {name:?} and {:?}, which some readers take for one",
+                other.name
+            )));
         }
         if let Some(wanted) = &c.scopes {
             if wanted.is_empty() {
@@ -116,8 +113,17 @@ async fn checked(ctx: &Ctx<'_>, new: &[admin::CustomClaim]) -> Result<Vec<Stored
                 )));
             }
         }
+        let value = value(&name, &c.value)?;
+        // `"name":value,` as the token carries it.
+        added += name.len() + value.to_string().len() + 4;
+        if added > MAX_CLAIMS_LEN {
+            return Err(invalid(format!(
+                "the claims would add more than {MAX_CLAIMS_LEN} bytes of JSON to every token \
+                 (the limit is reached at claim {name:?}): shorten names or values"
+            )));
+        }
         claims.push(StoredClaim {
-            value: value(&name, &c.value)?,
+            value,
             name,
             scopes: c.scopes.clone(),
         });
@@ -132,7 +138,7 @@ pub async fn replace(
     id: &str,
     new: &[admin::CustomClaim],
 ) -> Result<admin::CustomClaims, ApiError> {
-    let claims = checked(ctx, new).await?;
+    let claims = checked(ctx, id, new).await?;
     ctx.db
         .replace_custom_claims(id, &claims)
         .await
@@ -186,10 +192,20 @@ mod tests {
     fn names_and_values_are_checked() {
         assert!(name("tier").is_ok());
         assert!(name("https://example.com/claims/tier").is_ok());
-        for bad in ["", "sub", "scope", "client_id", "a b", "é", "a\"b"] {
+        for bad in [
+            "",
+            "sub",
+            "SUB",
+            "Scope",
+            "client_ID",
+            "email",
+            "a b",
+            "é",
+            "a\"b",
+        ] {
             assert!(name(bad).is_err(), "{bad:?}");
         }
-        assert!(name(&"a".repeat(MAX_CLAIM_NAME_LEN + 1)).is_err());
+        assert!(name(&"a".repeat(shared::admin::MAX_CLAIM_NAME_LEN + 1)).is_err());
         for good in [
             json!("gold"),
             json!(3),
@@ -208,6 +224,5 @@ mod tests {
         ] {
             assert!(value("c", &bad).is_err(), "{bad}");
         }
-        assert!(value("c", &json!("x".repeat(MAX_CLAIM_VALUE_LEN))).is_err());
     }
 }

@@ -7,10 +7,19 @@ use shared::scope::ScopeSet;
 
 use crate::storage::StoredClaim;
 
-/// The custom claims a token granted `scope` carries, by name.
+/// The custom claims a token granted `scope` carries, by name. A stored claim whose name is not
+/// a custom claim's (a row written by hand, or a name reserved since) is never carried: it
+/// would repeat, or stand for, a claim the server sets itself.
 pub fn carried(claims: &[StoredClaim], scope: &ScopeSet) -> BTreeMap<String, serde_json::Value> {
     claims
         .iter()
+        .filter(|claim| {
+            let allowed = shared::admin::check_claim_name(&claim.name).is_ok();
+            if !allowed {
+                tracing::warn!(claim = %claim.name, "a stored custom claim has a reserved name; left out");
+            }
+            allowed
+        })
         .filter(|claim| {
             claim
                 .scopes
@@ -52,5 +61,14 @@ mod tests {
             ])
         );
         assert_eq!(carried(&[], &scope), BTreeMap::new());
+        // A reserved name stored by other means is never carried.
+        let forged = [
+            claim("Sub", None, json!("someone-else")),
+            claim("tier", None, json!(1)),
+        ];
+        assert_eq!(
+            carried(&forged, &scope),
+            BTreeMap::from([("tier".to_owned(), json!(1))])
+        );
     }
 }

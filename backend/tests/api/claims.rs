@@ -146,15 +146,28 @@ async fn bad_claims_are_refused_whole_and_store_nothing() {
     for (claims, says) in [
         (
             json!([{"name": "sub", "value": "x"}]),
-            "\"sub\" is a claim the server sets itself",
+            "\"sub\" is the claim \"sub\", which this server sets itself",
         ),
         (
             json!([{"name": "scope", "value": "admin"}]),
-            "cannot be overridden",
+            "cannot be a custom claim",
         ),
         (
             json!([{"name": "client_id", "value": "other"}]),
-            "cannot be overridden",
+            "cannot be a custom claim",
+        ),
+        // Some JSON readers match names in any letter case.
+        (
+            json!([{"name": "SUB", "value": "x"}]),
+            "is the claim \"sub\"",
+        ),
+        (
+            json!([{"name": "Email", "value": "a@b.c"}]),
+            "is the claim \"email\"",
+        ),
+        (
+            json!([{"name": "tier", "value": 1}, {"name": "TIER", "value": 2}]),
+            "two claims are named \"TIER\" and \"tier\"",
         ),
         (json!([{"name": "a b", "value": 1}]), "letters, digits"),
         (json!([{"name": "", "value": 1}]), "1 to 100"),
@@ -181,8 +194,16 @@ async fn bad_claims_are_refused_whole_and_store_nothing() {
             "list of strings",
         ),
         (
-            json!([{"name": "tier", "value": "x".repeat(1100)}]),
-            "longer than 1024",
+            json!([{"name": "tier", "value": "x".repeat(1020)}]),
+            "more than 1024 bytes of JSON to every token (the limit is reached at claim \"tier\")",
+        ),
+        (
+            json!(
+                (0..3)
+                    .map(|i| json!({"name": format!("c{i}"), "value": "x".repeat(400)}))
+                    .collect::<Vec<_>>()
+            ),
+            "the limit is reached at claim \"c2\"",
         ),
         (
             json!(
@@ -288,11 +309,58 @@ async fn the_command_line_manages_claims_and_a_deleted_server_takes_them() {
         ])
         .await;
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("cannot be overridden"));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("cannot be a custom claim"));
 
     let deleted = app
         .admin(Method::DELETE, "/admin/servers/default", &admin, None)
         .await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     assert!(app.db.custom_claims("default").await.unwrap().is_empty());
+}
+
+/// Claims filling the whole budget still make tokens this server, and its API, accept.
+#[tokio::test]
+async fn a_full_budget_of_claims_still_makes_tokens_the_api_accepts() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    // 20 claims of 51 bytes each as counted (`"c00":` and 42 x in quotes and a comma): 1020 of
+    // the 1024 bytes.
+    let claims: Vec<Value> = (0..20)
+        .map(|i| json!({"name": format!("c{i:02}"), "value": "x".repeat(42)}))
+        .collect();
+    let response = put_claims(&app, &admin, "default", json!(claims)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let (token, carried) =
+        token_claims(&app, "default", (SERVICE, SERVICE_SECRET), "products:read").await;
+    assert_eq!(carried["c19"], "x".repeat(42));
+    let whoami = app
+        .http
+        .get(app.url("/api/whoami"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        whoami.status(),
+        StatusCode::OK,
+        "a {}-byte token",
+        token.len()
+    );
+    let introspected: Value = app
+        .http
+        .post(app.url("/oauth2/default/v1/introspect"))
+        .basic_auth(SERVICE, Some(SERVICE_SECRET))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(introspected["active"], true);
+    // Five bytes more are refused.
+    let mut over = claims;
+    over[19]["value"] = json!("x".repeat(47));
+    let (_, error, _) = oauth_error(put_claims(&app, &admin, "default", json!(over)).await).await;
+    assert_eq!(error, "invalid_claim");
 }

@@ -5,7 +5,7 @@
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use serde_json::Value;
-use shared::admin::{CustomClaim, CustomClaims, MAX_CLAIM_NAME_LEN, RESERVED_CLAIMS};
+use shared::admin::{CustomClaim, CustomClaims, RESERVED_CLAIMS, check_claim_name};
 
 use super::{Pending, checks, loaded};
 use crate::admin_api::use_admin_api;
@@ -101,7 +101,7 @@ fn Draft(server: String, initial: Vec<CustomClaim>) -> impl IntoView {
         <h4>"Custom claims of " <code>{server}</code></h4>
         <p class="muted small">
             "Added to the server's access tokens when any of their scopes is granted, or always. "
-            "The claims the server sets itself (" {RESERVED_CLAIMS.join(", ")} ") cannot be overridden."
+            "Reserved names (" {RESERVED_CLAIMS.join(", ")} ", in any letter case) are refused."
         </p>
         <table class="admin-table" aria-label="Custom claims">
             <thead>
@@ -149,7 +149,11 @@ fn AddClaim(
             scopes: checks::rule_scopes(&scopes.get_untracked())?,
             value: claim_value(&value.get_untracked())?,
         };
-        if draft.with_untracked(|claims| claims.iter().any(|c| c.name == claim.name)) {
+        if draft.with_untracked(|claims| {
+            claims
+                .iter()
+                .any(|c| c.name.eq_ignore_ascii_case(&claim.name))
+        }) {
             return Err(format!("There is a claim named {} already.", claim.name));
         }
         Ok(claim)
@@ -196,22 +200,7 @@ fn AddClaim(
 /// A claim's name, as the server checks it.
 fn claim_name(raw: &str) -> Result<String, String> {
     let value = raw.trim();
-    if value.is_empty() || value.len() > MAX_CLAIM_NAME_LEN {
-        return Err(format!(
-            "A claim's name is 1 to {MAX_CLAIM_NAME_LEN} characters."
-        ));
-    }
-    if !value
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "_.:/-".contains(c))
-    {
-        return Err("A claim's name may only contain letters, digits and _ . : / -.".into());
-    }
-    if RESERVED_CLAIMS.contains(&value) {
-        return Err(format!(
-            "{value} is set by the server itself and cannot be overridden."
-        ));
-    }
+    check_claim_name(value).map_err(|e| crate::api::capitalized(&e))?;
     Ok(value.to_owned())
 }
 
@@ -249,6 +238,7 @@ mod tests {
             assert!(claim_value(bad).is_err(), "{bad:?}");
         }
         assert!(claim_name("sub").is_err());
+        assert!(claim_name("Email").is_err());
         assert!(claim_name("a b").is_err());
         assert_eq!(
             claim_name(" https://example.com/tier ").as_deref(),

@@ -194,7 +194,7 @@ fn Answer(shown: TokenPreview) -> impl IntoView {
         .into_any(),
         None => {
             let header = shown.header.as_ref().map(pretty).unwrap_or_default();
-            // As the token carries them: the server's own claims, then its custom ones.
+            // Every claim the token carries, the server's own and its custom ones, by name.
             let claims = shown
                 .claims
                 .as_ref()
