@@ -2,6 +2,7 @@
 
 use shared::scope::ScopeSet;
 
+use super::servers::lock_server;
 use super::{Db, Error, Result, dispatch};
 
 /// A custom claim as stored.
@@ -63,17 +64,7 @@ impl Db {
     ) -> Result<()> {
         dispatch!(self, |pool, engine| {
             let mut tx = pool.begin_with(engine.begin_write()).await?;
-            let sql = format!(
-                "SELECT id FROM authorization_servers WHERE id = $1{}",
-                engine.for_update()
-            );
-            let found: Option<String> = sqlx::query_scalar(&sql)
-                .bind(server_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if found.is_none() {
-                return Err(Error::NotFound);
-            }
+            lock_server!(tx, engine, server_id)?;
             sqlx::query("DELETE FROM server_claims WHERE server_id = $1")
                 .bind(server_id)
                 .execute(&mut *tx)

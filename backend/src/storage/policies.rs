@@ -5,6 +5,7 @@ use shared::admin::{Role, RuleDecision};
 use shared::oauth::GrantType;
 use shared::scope::ScopeSet;
 
+use super::servers::lock_server;
 use super::{Db, Error, Lifetimes, Result, dispatch};
 
 /// An access policy, with its rules in order.
@@ -206,17 +207,7 @@ impl Db {
     ) -> Result<()> {
         dispatch!(self, |pool, engine| {
             let mut tx = pool.begin_with(engine.begin_write()).await?;
-            let sql = format!(
-                "SELECT id FROM authorization_servers WHERE id = $1{}",
-                engine.for_update()
-            );
-            let found: Option<String> = sqlx::query_scalar(&sql)
-                .bind(server_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if found.is_none() {
-                return Err(Error::NotFound);
-            }
+            lock_server!(tx, engine, server_id)?;
             sqlx::query("DELETE FROM policy_rules WHERE server_id = $1")
                 .bind(server_id)
                 .execute(&mut *tx)

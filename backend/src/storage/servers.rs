@@ -18,6 +18,27 @@ pub struct StoredServer {
     pub created_at: Timestamp,
 }
 
+/// Locks the row of server `$id` until `$tx` (a transaction begun with `$engine.begin_write()`)
+/// ends, so that its deletion runs wholly before or after; [`Error::NotFound`] if there is no
+/// such server. A `Result<()>`.
+macro_rules! lock_server {
+    ($tx:expr, $engine:expr, $id:expr) => {{
+        let sql = format!(
+            "SELECT id FROM authorization_servers WHERE id = $1{}",
+            $engine.for_update()
+        );
+        let found: Option<String> = sqlx::query_scalar(&sql)
+            .bind($id)
+            .fetch_optional(&mut *$tx)
+            .await?;
+        match found {
+            Some(_) => Ok(()),
+            None => Err(Error::NotFound),
+        }
+    }};
+}
+pub(super) use lock_server;
+
 impl Db {
     /// Every authorization server, by id.
     pub async fn authorization_servers(&self) -> Result<Vec<StoredServer>> {

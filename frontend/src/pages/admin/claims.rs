@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use serde_json::Value;
 use shared::admin::{CustomClaim, CustomClaims, RESERVED_CLAIMS, check_claim_name};
 
-use super::{Pending, checks, loaded};
+use super::{DraftList, Pending, checks, loaded};
 use crate::admin_api::use_admin_api;
 
 #[component]
@@ -34,29 +34,23 @@ pub fn ClaimEditor(server: String) -> impl IntoView {
 #[component]
 fn Draft(server: String, initial: Vec<CustomClaim>) -> impl IntoView {
     let admin = use_admin_api();
-    let draft = RwSignal::new(initial);
-    let dirty = RwSignal::new(false);
-    let saved_notice = RwSignal::new(None::<String>);
-    let pending = Pending::new();
+    let edits = DraftList::new(initial);
+    let draft = edits.items;
     let save = {
         let server = server.clone();
-        move |_| {
-            let sent = draft.get_untracked();
-            let body = CustomClaims {
-                claims: sent.clone(),
-            };
-            let server = server.clone();
-            pending.run(admin.save_claims(&server, body), move |saved| {
-                let count = saved.claims.len();
-                // Changes made while saving stay in the draft, still to be saved.
-                if draft.with_untracked(|now| *now == sent) {
-                    draft.set(saved.claims);
-                    dirty.set(false);
-                }
-                saved_notice.set(Some(format!(
-                    "Saved {count} custom claims of {server}: its next tokens carry them."
-                )));
-            });
+        move || {
+            let (to, saved_for) = (server.clone(), server.clone());
+            edits.save(
+                move |claims| async move {
+                    let body = CustomClaims { claims };
+                    admin.save_claims(&to, body).await.map(|saved| saved.claims)
+                },
+                move |count| {
+                    format!(
+                        "Saved {count} custom claims of {saved_for}: its next tokens carry them."
+                    )
+                },
+            );
         }
     };
     let rows = move || {
@@ -81,11 +75,9 @@ fn Draft(server: String, initial: Vec<CustomClaim>) -> impl IntoView {
                                     class="button ghost small"
                                     aria-label=format!("Delete claim {name}")
                                     on:click=move |_| {
-                                        draft.update(|claims| {
+                                        edits.edit(|claims| {
                                             claims.remove(index);
                                         });
-                                        dirty.set(true);
-                                        saved_notice.set(None);
                                     }
                                 >
                                     "Delete"
@@ -114,31 +106,14 @@ fn Draft(server: String, initial: Vec<CustomClaim>) -> impl IntoView {
             </thead>
             <tbody>{rows}</tbody>
         </table>
-        <AddClaim draft dirty saved_notice />
-        {move || saved_notice.get().map(|text| view! { <p class="confirmation notice" role="status">{text}</p> })}
-        {pending.error_view()}
-        <div class="form-actions">
-            <button
-                type="button"
-                class="button primary"
-                disabled=move || pending.busy() || !dirty.get()
-                on:click=save
-            >
-                "Save claims"
-            </button>
-            <Show when=move || dirty.get()>
-                <span class="muted small" role="status">"Unsaved changes"</span>
-            </Show>
-        </div>
+        <AddClaim edits />
+        {edits.footer("Save claims", save)}
     }
 }
 
 #[component]
-fn AddClaim(
-    draft: RwSignal<Vec<CustomClaim>>,
-    dirty: RwSignal<bool>,
-    saved_notice: RwSignal<Option<String>>,
-) -> impl IntoView {
+fn AddClaim(edits: DraftList<CustomClaim>) -> impl IntoView {
+    let draft = edits.items;
     let pending = Pending::new();
     let name = RwSignal::new(String::new());
     let scopes = RwSignal::new(String::new());
@@ -163,9 +138,7 @@ fn AddClaim(
         match checked() {
             Ok(claim) => {
                 pending.clear();
-                draft.update(|claims| claims.push(claim));
-                dirty.set(true);
-                saved_notice.set(None);
+                edits.edit(|claims| claims.push(claim));
                 for field in [name, scopes, value] {
                     field.set(String::new());
                 }

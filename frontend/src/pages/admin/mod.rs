@@ -237,6 +237,94 @@ impl Pending {
     }
 }
 
+/// A list the console edits here and saves whole (a server's access policies, its custom
+/// claims): the draft, whether it differs from what is stored, the notice of the last save, and
+/// the state of the save call.
+pub struct DraftList<T: Send + Sync + 'static> {
+    pub items: RwSignal<Vec<T>>,
+    dirty: RwSignal<bool>,
+    saved: RwSignal<Option<String>>,
+    pub pending: Pending,
+}
+
+impl<T: Send + Sync + 'static> Clone for DraftList<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Send + Sync + 'static> Copy for DraftList<T> {}
+
+impl<T: Clone + PartialEq + Send + Sync + 'static> DraftList<T> {
+    pub fn new(stored: Vec<T>) -> Self {
+        Self {
+            items: RwSignal::new(stored),
+            dirty: RwSignal::new(false),
+            saved: RwSignal::new(None),
+            pending: Pending::new(),
+        }
+    }
+
+    /// Changes the draft (to be saved).
+    pub fn edit(self, edit: impl FnOnce(&mut Vec<T>)) {
+        self.items.update(edit);
+        self.dirty.set(true);
+        self.saved.set(None);
+    }
+
+    /// Sends the draft with `call`. What was stored replaces the draft, unless the draft was
+    /// edited while saving: those edits stay, still to be saved. `said` words the notice for the
+    /// number of items stored.
+    pub fn save<F>(
+        self,
+        call: impl FnOnce(Vec<T>) -> F,
+        said: impl FnOnce(usize) -> String + 'static,
+    ) where
+        F: Future<Output = Result<Vec<T>, ApiError>> + 'static,
+    {
+        let sent = self.items.get_untracked();
+        let answer = call(sent.clone());
+        self.pending.run(answer, move |stored| {
+            let count = stored.len();
+            if self.items.with_untracked(|now| *now == sent) {
+                self.items.set(stored);
+                self.dirty.set(false);
+            }
+            self.saved.set(Some(said(count)));
+        });
+    }
+
+    /// The last save's notice or error, and the button labelled `label` that runs `on_save`
+    /// while there is something to save.
+    pub fn footer(
+        self,
+        label: &'static str,
+        on_save: impl Fn() + Send + Sync + 'static,
+    ) -> impl IntoView {
+        view! {
+            {move || {
+                self.saved
+                    .get()
+                    .map(|text| view! { <p class="confirmation notice" role="status">{text}</p> })
+            }}
+            {self.pending.error_view()}
+            <div class="form-actions">
+                <button
+                    type="button"
+                    class="button primary"
+                    disabled=move || self.pending.busy() || !self.dirty.get()
+                    on:click=move |_| on_save()
+                >
+                    {label}
+                </button>
+                <Show when=move || self.dirty.get()>
+                    <span class="muted small" role="status">"Unsaved changes"</span>
+                </Show>
+            </div>
+        }
+    }
+}
+
 /// One section of the console: its heading (`id` labels the section), an optional intro, the
 /// success notice when it has one, then `children`.
 #[component]

@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use shared::admin::{AccessPolicies, AccessPolicy, Lifetimes, PolicyRule, Role, RuleDecision};
 use shared::oauth::GrantType;
 
-use super::{CheckList, Pending, checks, loaded};
+use super::{CheckList, DraftList, Pending, checks, loaded};
 use crate::admin_api::use_admin_api;
 
 #[component]
@@ -36,61 +36,44 @@ pub fn PolicyEditor(server: String) -> impl IntoView {
     }
 }
 
-/// The policies as edited here, and whether they differ from what is saved.
-#[derive(Clone, Copy)]
-struct Edits {
-    draft: RwSignal<Vec<AccessPolicy>>,
-    dirty: RwSignal<bool>,
-    saved_notice: RwSignal<Option<String>>,
-}
-
-impl Edits {
-    fn apply(self, edit: impl FnOnce(&mut Vec<AccessPolicy>)) {
-        self.draft.update(edit);
-        self.dirty.set(true);
-        self.saved_notice.set(None);
-    }
-}
+type Edits = DraftList<AccessPolicy>;
 
 /// The policies as edited here, saved when the administrator says so.
 #[component]
 fn Draft(server: String, initial: Vec<AccessPolicy>) -> impl IntoView {
     let admin = use_admin_api();
-    let draft = RwSignal::new(initial);
-    let dirty = RwSignal::new(false);
-    let saved_notice = RwSignal::new(None::<String>);
-    let pending = Pending::new();
-    let change = Edits {
-        draft,
-        dirty,
-        saved_notice,
-    };
+    let change = Edits::new(initial);
+    let draft = change.items;
     let save = {
         let server = server.clone();
-        move |_| {
-            let sent = draft.get_untracked();
-            if let Some(empty) = sent.iter().find(|p| p.rules.is_empty()) {
-                return pending.fail(format!(
-                    "The policy {} has no rules: add one, or delete the policy.",
-                    empty.name
+        move || {
+            let empty = draft.with_untracked(|policies| {
+                policies
+                    .iter()
+                    .find(|p| p.rules.is_empty())
+                    .map(|p| p.name.clone())
+            });
+            if let Some(name) = empty {
+                return change.pending.fail(format!(
+                    "The policy {name} has no rules: add one, or delete the policy."
                 ));
             }
-            let body = AccessPolicies {
-                policies: sent.clone(),
-            };
-            let server = server.clone();
-            pending.run(admin.save_policies(&server, body), move |saved| {
-                let count = saved.policies.len();
-                // Changes made while saving stay in the draft, still to be saved.
-                if draft.with_untracked(|now| *now == sent) {
-                    draft.set(saved.policies);
-                    dirty.set(false);
-                }
-                saved_notice.set(Some(format!(
-                    "Saved {count} access policies of {server}: the next token request at \
-                     every instance is decided by them."
-                )));
-            });
+            let (to, saved_for) = (server.clone(), server.clone());
+            change.save(
+                move |policies| async move {
+                    let body = AccessPolicies { policies };
+                    admin
+                        .save_policies(&to, body)
+                        .await
+                        .map(|saved| saved.policies)
+                },
+                move |count| {
+                    format!(
+                        "Saved {count} access policies of {saved_for}: the next token request \
+                         at every instance is decided by them."
+                    )
+                },
+            );
         }
     };
     let names_id = format!("policy-names-{server}");
@@ -121,21 +104,7 @@ fn Draft(server: String, initial: Vec<AccessPolicy>) -> impl IntoView {
         </p>
         <ol class="policies">{list}</ol>
         <AddRule change names=names_id />
-        {move || saved_notice.get().map(|text| view! { <p class="confirmation notice" role="status">{text}</p> })}
-        {pending.error_view()}
-        <div class="form-actions">
-            <button
-                type="button"
-                class="button primary"
-                disabled=move || pending.busy() || !dirty.get()
-                on:click=save
-            >
-                "Save policies"
-            </button>
-            <Show when=move || dirty.get()>
-                <span class="muted small" role="status">"Unsaved changes"</span>
-            </Show>
-        </div>
+        {change.footer("Save policies", save)}
     }
 }
 
@@ -158,7 +127,7 @@ fn policy_view(index: usize, policy: &AccessPolicy, change: Edits) -> impl IntoV
                 type="button"
                 class="button ghost small"
                 aria-label=format!("Move policy {name} up")
-                on:click=move |_| change.apply(move |p| p.swap(index - 1, index))
+                on:click=move |_| change.edit(move |p| p.swap(index - 1, index))
             >
                 "Move up"
             </button>
@@ -174,7 +143,7 @@ fn policy_view(index: usize, policy: &AccessPolicy, change: Edits) -> impl IntoV
                     type="button"
                     class="button ghost small"
                     aria-label=format!("Delete policy {name}")
-                    on:click=move |_| change.apply(move |p| {
+                    on:click=move |_| change.edit(move |p| {
                         p.remove(index);
                     })
                 >
@@ -231,7 +200,7 @@ fn rule_view(
                 type="button"
                 class="button ghost small"
                 aria-label=format!("Move rule {label} up")
-                on:click=move |_| change.apply(move |p| p[policy_index].rules.swap(index - 1, index))
+                on:click=move |_| change.edit(move |p| p[policy_index].rules.swap(index - 1, index))
             >
                 "Up"
             </button>
@@ -253,7 +222,7 @@ fn rule_view(
                     type="button"
                     class="button ghost small"
                     aria-label=format!("Delete rule {label}")
-                    on:click=move |_| change.apply(move |p| {
+                    on:click=move |_| change.edit(move |p| {
                         p[policy_index].rules.remove(index);
                     })
                 >
@@ -271,7 +240,7 @@ fn AddRule(
     /// The id of the list of policy names offered (one per editor on the page).
     names: String,
 ) -> impl IntoView {
-    let draft = change.draft;
+    let draft = change.items;
     let pending = Pending::new();
     let policy = RwSignal::new(String::new());
     let clients = RwSignal::new(String::new());
@@ -336,7 +305,7 @@ fn AddRule(
             }
         }
         pending.clear();
-        change.apply(
+        change.edit(
             move |policies| match policies.iter_mut().find(|p| p.name == policy_name) {
                 Some(existing) => existing.rules.push(rule),
                 None => policies.push(AccessPolicy {
