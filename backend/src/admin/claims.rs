@@ -34,11 +34,7 @@ fn view(c: StoredClaim) -> admin::CustomClaim {
 
 /// The custom claims of server `id`, in order.
 pub async fn of(ctx: &Ctx<'_>, id: &str) -> Result<admin::CustomClaims, ApiError> {
-    if ctx.db.authorization_server(id).await?.is_none() {
-        return Err(ApiError::NotFound(
-            "there is no authorization server with this id".into(),
-        ));
-    }
+    super::servers::stored(ctx, id).await?;
     let stored = ctx.db.custom_claims(id).await?;
     Ok(admin::CustomClaims {
         claims: stored.into_iter().map(view).collect(),
@@ -142,7 +138,7 @@ pub async fn replace(
     ctx.db
         .replace_custom_claims(id, &claims)
         .await
-        .or_not_found(|| "there is no authorization server with this id".to_owned())?;
+        .or_not_found(super::servers::no_such_server)?;
     let names: Vec<&str> = claims.iter().map(|c| c.name.as_str()).collect();
     ctx.record(
         EventKind::ClaimsUpdated,

@@ -31,9 +31,11 @@ async fn owner(ctx: &Ctx<'_>, server: Option<&str>) -> Result<Owner, ApiError> {
     let Some(id) = server else {
         return Ok(Owner::root());
     };
-    let server = ctx.db.authorization_server(id).await?.ok_or_else(|| {
-        ApiError::NotFound("there is no authorization server with this id".into())
-    })?;
+    let server = ctx
+        .db
+        .authorization_server(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(super::servers::no_such_server()))?;
     Ok(Owner::of(&server))
 }
 

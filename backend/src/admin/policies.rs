@@ -60,11 +60,7 @@ fn view(p: StoredPolicy) -> admin::AccessPolicy {
 
 /// The policies of server `id`, in order.
 pub async fn of(ctx: &Ctx<'_>, id: &str) -> Result<admin::AccessPolicies, ApiError> {
-    if ctx.db.authorization_server(id).await?.is_none() {
-        return Err(ApiError::NotFound(
-            "there is no authorization server with this id".into(),
-        ));
-    }
+    super::servers::stored(ctx, id).await?;
     let stored = ctx.db.access_policies(id).await?;
     Ok(admin::AccessPolicies {
         policies: stored.into_iter().map(view).collect(),
@@ -202,7 +198,7 @@ pub async fn replace(
     ctx.db
         .replace_access_policies(id, &policies)
         .await
-        .or_not_found(|| "there is no authorization server with this id".to_owned())?;
+        .or_not_found(super::servers::no_such_server)?;
     let rules: usize = policies.iter().map(|p| p.rules.len()).sum();
     let names: Vec<String> = policies.iter().map(|p| format!("{:?}", p.name)).collect();
     ctx.record(

@@ -22,9 +22,10 @@ pub async fn run(
     let ctx = admin.ctx(&state);
     let server = match &request.server {
         None => state.root.clone(),
-        Some(id) => state.servers.get(id).ok_or_else(|| {
-            ApiError::NotFound("there is no authorization server with this id".into())
-        })?,
+        Some(id) => state
+            .servers
+            .get(id)
+            .ok_or_else(|| ApiError::NotFound(super::servers::no_such_server()))?,
     };
     let client =
         ctx.db

@@ -73,6 +73,19 @@ fn audience(value: &str) -> Result<String, ApiError> {
     }
 }
 
+/// What a request naming a server that is not stored is told (404).
+pub(super) fn no_such_server() -> String {
+    "there is no authorization server with this id".to_owned()
+}
+
+/// 404 unless the server `id` is stored.
+pub(super) async fn stored(ctx: &Ctx<'_>, id: &str) -> Result<(), ApiError> {
+    match ctx.db.authorization_server(id).await? {
+        Some(_) => Ok(()),
+        None => Err(ApiError::NotFound(no_such_server())),
+    }
+}
+
 /// Stores a new server and its first signing keys (so it can sign as soon as any instance
 /// serves it); the caller makes this instance serve it.
 pub async fn add(
@@ -126,7 +139,7 @@ pub async fn remove(ctx: &Ctx<'_>, id: &str) -> Result<(), ApiError> {
     ctx.db
         .delete_authorization_server(id)
         .await
-        .or_not_found(|| "there is no authorization server with this id".to_owned())?;
+        .or_not_found(no_such_server)?;
     ctx.record(
         EventKind::ServerDeleted,
         None,

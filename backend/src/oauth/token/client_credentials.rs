@@ -3,13 +3,16 @@
 
 use std::collections::BTreeMap;
 
+use shared::oauth::GrantType;
 use shared::scope::{ADMIN, OFFLINE_ACCESS, OPENID, ScopeSet};
 
 use super::Granted;
 use crate::access_token::{AccessTokens, Subject};
 use crate::clock::Timestamp;
 use crate::oauth::error::OAuthError;
-use crate::storage::Client;
+use crate::servers::{AuthServer, claims, policy};
+use crate::state::AppState;
+use crate::storage::{self, Client};
 
 /// Scopes that only mean something in a grant with an end-user: an ID token, a refresh token,
 /// and `admin`, which is granted only to a user with the admin role. A client acting for itself
@@ -68,6 +71,76 @@ pub fn scope(client: &Client, asked: Option<ScopeSet>) -> Result<ScopeSet, OAuth
         }));
     }
     Ok(scope)
+}
+
+/// A client-credentials request, decided: what its token would hold, and what allowed it.
+pub struct Decided {
+    pub scope: ScopeSet,
+    /// The access token's lifetime in seconds.
+    pub lifetime: u64,
+    /// The custom server's policy rule that allowed it; `None` at the root issuer.
+    pub allowed: Option<policy::Allowed>,
+    /// The custom server's claims the token carries.
+    pub custom: BTreeMap<String, serde_json::Value>,
+}
+
+/// Why a client-credentials request would get no token.
+pub enum NotGranted {
+    /// The database did not answer.
+    Storage(storage::Error),
+    /// The scope rules refused it, before any policy.
+    Refused(OAuthError),
+    /// The server's access policies refused it.
+    Denied(policy::Refused),
+}
+
+/// Decides what `client` asking for `asked` at `server` gets, issuing nothing (the token
+/// endpoint and the token preview both ask this): the scope rules, then at a custom server its
+/// access policies and custom claims, read at every request so that a change decides the next
+/// one at every instance. The lifetime is the allowing rule's, else the client's own, else the
+/// server-wide default.
+pub async fn decide(
+    state: &AppState,
+    server: &AuthServer,
+    client: &Client,
+    asked: Option<ScopeSet>,
+) -> Result<Decided, NotGranted> {
+    let scope = scope(client, asked).map_err(NotGranted::Refused)?;
+    let (lifetimes, allowed, custom) = match server.id() {
+        None => (client.lifetimes, None, BTreeMap::new()),
+        Some(id) => {
+            let policies = state
+                .db
+                .access_policies(id)
+                .await
+                .map_err(NotGranted::Storage)?;
+            let request = policy::Request {
+                server: id,
+                client_id: &client.id,
+                grant_type: GrantType::ClientCredentials,
+                role: None,
+                scope: &scope,
+            };
+            let allowed = policy::decide(&policies, &request).map_err(NotGranted::Denied)?;
+            let stored = state
+                .db
+                .custom_claims(id)
+                .await
+                .map_err(NotGranted::Storage)?;
+            let custom = claims::carried(&stored, &scope);
+            (
+                allowed.lifetimes.or(client.lifetimes),
+                Some(allowed),
+                custom,
+            )
+        }
+    };
+    Ok(Decided {
+        lifetime: lifetimes.access(state.config.access_token_ttl),
+        scope,
+        allowed,
+        custom,
+    })
 }
 
 /// Issues `client` an access token of `tokens`' issuer for `scope`, living `lifetime` seconds,

@@ -10,9 +10,9 @@ mod client_credentials;
 pub mod preview;
 mod refresh_token;
 
+use client_credentials::NotGranted;
 pub use client_credentials::USER_ONLY;
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use axum::Json;
@@ -30,9 +30,9 @@ use super::params::{FormBody, Params};
 use crate::client_addr::ClientAddr;
 use crate::clock::Timestamp;
 use crate::events::{Event, EventKind};
-use crate::servers::{AuthServer, claims, policy};
+use crate::servers::{AuthServer, policy};
 use crate::state::AppState;
-use crate::storage::{self, Client, Lifetimes};
+use crate::storage::Client;
 
 /// A token request's grant-specific part, parsed and checked for syntax, before anything
 /// stored is touched: a malformed request leaves a valid code or refresh token usable.
@@ -196,27 +196,33 @@ async fn exchange(
             authorization_code::redeem(state, caller, presented, now).await?
         }
         TokenRequest::ClientCredentials { scope } => {
-            let scope = client_credentials::scope(caller.client, scope)?;
-            let lifetimes =
-                match decide_at(state, server, caller.client, grant_type, &scope).await? {
-                    Ok(lifetimes) => lifetimes,
-                    Err(refused) => {
-                        state
-                            .events
-                            .record(
-                                Event::new(EventKind::PolicyDenied)
-                                    .client(&caller.client.id)
-                                    .address(caller.address)
-                                    .detail(refused.description.clone()),
-                            )
-                            .await;
-                        return Err(refusal(refused));
-                    }
-                };
-            decided = lifetimes.decided;
-            let lifetime = lifetimes.of.access(state.config.access_token_ttl);
-            let custom = custom_claims_at(state, server, &scope).await?;
-            client_credentials::grant(&server.tokens, caller.client, scope, lifetime, &custom, now)?
+            let decision = client_credentials::decide(state, server, caller.client, scope).await;
+            let planned = match decision {
+                Ok(planned) => planned,
+                Err(NotGranted::Storage(e)) => return Err(e.into()),
+                Err(NotGranted::Refused(e)) => return Err(e),
+                Err(NotGranted::Denied(refused)) => {
+                    state
+                        .events
+                        .record(
+                            Event::new(EventKind::PolicyDenied)
+                                .client(&caller.client.id)
+                                .address(caller.address)
+                                .detail(refused.description.clone()),
+                        )
+                        .await;
+                    return Err(refusal(refused));
+                }
+            };
+            decided = planned.allowed;
+            client_credentials::grant(
+                &server.tokens,
+                caller.client,
+                planned.scope,
+                planned.lifetime,
+                &planned.custom,
+                now,
+            )?
         }
         TokenRequest::RefreshToken {
             refresh_token,
@@ -348,59 +354,6 @@ async fn handle(
     exchange(state, server, &caller, request, now)
         .await
         .map(|granted| granted.response)
-}
-
-/// The lifetimes of what a grant issues, and what decided them.
-struct DecidedLifetimes {
-    of: Lifetimes,
-    /// The rule of a custom server's access policies; `None` at the root issuer.
-    decided: Option<policy::Allowed>,
-}
-
-/// Whether `client` may be granted `scope` with `grant_type` at `server`, and the lifetimes of
-/// the tokens: at the root issuer, the client's own; at a custom server, what its access
-/// policies decide (read at every request, so that a change decides the next one at every
-/// instance), each lifetime the allowing rule leaves out being the client's own (then the
-/// server-wide default). The outer error is the database's.
-async fn decide_at(
-    state: &AppState,
-    server: &AuthServer,
-    client: &Client,
-    grant_type: GrantType,
-    scope: &ScopeSet,
-) -> storage::Result<Result<DecidedLifetimes, policy::Refused>> {
-    let Some(id) = server.id() else {
-        return Ok(Ok(DecidedLifetimes {
-            of: client.lifetimes,
-            decided: None,
-        }));
-    };
-    let policies = state.db.access_policies(id).await?;
-    let request = policy::Request {
-        server: id,
-        client_id: &client.id,
-        grant_type,
-        role: None,
-        scope,
-    };
-    Ok(
-        policy::decide(&policies, &request).map(|allowed| DecidedLifetimes {
-            of: allowed.lifetimes.or(client.lifetimes),
-            decided: Some(allowed),
-        }),
-    )
-}
-
-/// The custom claims of `server` a token granted `scope` carries (none at the root issuer).
-async fn custom_claims_at(
-    state: &AppState,
-    server: &AuthServer,
-    scope: &ScopeSet,
-) -> storage::Result<BTreeMap<String, serde_json::Value>> {
-    Ok(match server.id() {
-        Some(id) => claims::carried(&state.db.custom_claims(id).await?, scope),
-        None => BTreeMap::new(),
-    })
 }
 
 /// The token endpoint's answer to a request the policies refused.

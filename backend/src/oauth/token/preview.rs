@@ -7,7 +7,8 @@ use shared::oauth::{ACCESS_TOKEN_TYP, ErrorResponse, GrantType};
 use shared::scope::ScopeSet;
 
 use super::client_auth::AuthMethod;
-use super::{client_credentials, custom_claims_at, decide_at, permit, refusal, serves};
+use super::client_credentials::{self, NotGranted};
+use super::{permit, refusal, serves};
 use crate::access_token::Subject;
 use crate::clock::Timestamp;
 use crate::oauth::error::OAuthError;
@@ -57,13 +58,11 @@ pub async fn preview(
     if grant_type != GrantType::ClientCredentials {
         return Ok(None);
     }
-    let scope = match client_credentials::scope(client, scope) {
-        Ok(scope) => scope,
-        Err(e) => return Ok(Some(refused(e))),
-    };
-    let decided = match decide_at(state, server, client, grant_type, &scope).await? {
-        Ok(decided) => decided,
-        Err(denied) => {
+    let planned = match client_credentials::decide(state, server, client, scope).await {
+        Ok(planned) => planned,
+        Err(NotGranted::Storage(e)) => return Err(e),
+        Err(NotGranted::Refused(e)) => return Ok(Some(refused(e))),
+        Err(NotGranted::Denied(denied)) => {
             let by = denied.by.clone();
             return Ok(Some(TokenPreview {
                 policy: by.as_ref().map(|(policy, _)| policy.clone()),
@@ -72,30 +71,28 @@ pub async fn preview(
             }));
         }
     };
-    let lifetime = decided.of.access(state.config.access_token_ttl);
-    let custom_claims = custom_claims_at(state, server, &scope).await?;
     let claims = server.tokens.claims(
         Subject {
             sub: &client.id,
             client_id: &client.id,
             grant_id: None,
-            scope,
-            lifetime,
+            scope: planned.scope,
+            lifetime: planned.lifetime,
         },
         now,
     );
     let keys = server.keys.get();
     Ok(Some(TokenPreview {
-        policy: decided.decided.as_ref().map(|d| d.policy.clone()),
-        rule: decided.decided.map(|d| d.rule),
+        policy: planned.allowed.as_ref().map(|a| a.policy.clone()),
+        rule: planned.allowed.map(|a| a.rule),
         header: Some(PreviewHeader {
             alg: keys.access_alg(),
             typ: ACCESS_TOKEN_TYP.to_owned(),
             kid: keys.signing_kid().to_owned(),
         }),
         claims: Some(claims),
-        custom_claims,
-        expires_in: Some(lifetime),
+        custom_claims: planned.custom,
+        expires_in: Some(planned.lifetime),
         ..answer
     }))
 }

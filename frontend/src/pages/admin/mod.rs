@@ -400,10 +400,22 @@ fn full_row(
 
 /// A row's button that opens and closes the form under it ([`row_form`]).
 pub fn toggle_button(open: RwSignal<bool>, label: &'static str) -> impl IntoView {
+    toggle_button_of(open, label, None)
+}
+
+/// [`toggle_button`], named "`label` of `of`" for assistive technologies when several rows
+/// have the same button.
+pub fn toggle_button_of(
+    open: RwSignal<bool>,
+    label: &'static str,
+    of: Option<&str>,
+) -> impl IntoView + use<> {
+    let name = of.map(|of| format!("{label} of {of}"));
     view! {
         <button
             type="button"
             class="button ghost small"
+            aria-label=name
             aria-expanded=move || open.get().to_string()
             on:click=move |_| open.update(|open| *open = !*open)
         >

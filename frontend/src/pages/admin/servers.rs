@@ -12,6 +12,7 @@ use super::policies::PolicyEditor;
 use super::preview::Preview;
 use super::{
     AdminSection, AdminTable, Pending, checks, confirm_action, loaded, row_error, row_form,
+    toggle_button_of,
 };
 use crate::admin_api::use_admin_api;
 
@@ -132,8 +133,6 @@ fn ServerRow(
             view! { <ClaimEditor server=id.clone() /> }
         })
     };
-    let toggle_label = format!("Access policies of {id}");
-    let claims_label = format!("Custom claims of {id}");
     view! {
         <tr data-testid=format!("server-{id}")>
             <td data-label="Id">
@@ -150,24 +149,8 @@ fn ServerRow(
                 </a>
             </td>
             <td class="actions">
-                <button
-                    type="button"
-                    class="button ghost small"
-                    aria-label=toggle_label
-                    aria-expanded=move || editing.get().to_string()
-                    on:click=move |_| editing.update(|open| *open = !*open)
-                >
-                    "Access policies"
-                </button>
-                <button
-                    type="button"
-                    class="button ghost small"
-                    aria-label=claims_label
-                    aria-expanded=move || claims_open.get().to_string()
-                    on:click=move |_| claims_open.update(|open| *open = !*open)
-                >
-                    "Custom claims"
-                </button>
+                {toggle_button_of(editing, "Access policies", Some(&id))}
+                {toggle_button_of(claims_open, "Custom claims", Some(&id))}
                 {delete}
             </td>
         </tr>
