@@ -358,7 +358,7 @@ impl AccessTokens {
 }
 
 /// `exp` and `nbf` against `now`, with [`LEEWAY_SECS`] of tolerance.
-fn check_times(claims: &AccessTokenClaims, now: Timestamp) -> Result<(), &'static str> {
+pub(crate) fn check_times(claims: &AccessTokenClaims, now: Timestamp) -> Result<(), &'static str> {
     if claims.exp.saturating_add(LEEWAY_SECS) < now.unix() {
         return Err("the access token expired");
     }

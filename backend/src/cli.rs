@@ -17,8 +17,8 @@ use crate::admin::{self, Actor, Ctx};
 use crate::api::error::ApiError;
 use crate::clock::{Clock, Timestamp};
 use crate::config::{
-    ClientsCommand, Command, Config, KeysCommand, ScopesCommand, ServersCommand, TokensCommand,
-    UsersCommand,
+    ClientsCommand, Command, Config, IssuersCommand, KeysCommand, ScopesCommand, ServersCommand,
+    TokensCommand, UsersCommand,
 };
 use crate::crypto;
 use crate::storage::{Db, EventQuery};
@@ -62,6 +62,7 @@ pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
         Command::Clients(command) => clients(&ctx, command).await?,
         Command::Scopes(command) => scopes(&ctx, command).await?,
         Command::Servers(command) => servers(&ctx, command).await?,
+        Command::Issuers(command) => issuers(&ctx, command).await?,
         Command::Tokens(command) => tokens(&ctx, command).await?,
         Command::Events {
             limit,
@@ -302,6 +303,64 @@ async fn clients(ctx: &Ctx<'_>, command: &ClientsCommand) -> anyhow::Result<Stri
         ClientsCommand::Delete { id } => {
             admin::clients::remove(ctx, id).await?;
             Ok(format!("deleted {id}\n"))
+        }
+    }
+}
+
+async fn issuers(ctx: &Ctx<'_>, command: &IssuersCommand) -> anyhow::Result<String> {
+    let known = crate::issuers::TrustedIssuers::new()?;
+    match command {
+        IssuersCommand::List { json } => {
+            let issuers = admin::issuers::all(ctx, &known).await?;
+            if *json {
+                return json_lines(&issuers);
+            }
+            let mut out = format!(
+                "{:<16} {:<12} {:<24} {}\n",
+                "id", "algorithms", "audience", "issuer"
+            );
+            for i in &issuers {
+                let _ = writeln!(
+                    out,
+                    "{:<16} {:<12} {:<24} {}",
+                    i.id,
+                    i.algorithms.join(","),
+                    i.audience,
+                    i.issuer
+                );
+            }
+            Ok(out)
+        }
+        IssuersCommand::Add {
+            id,
+            issuer,
+            audience,
+            name,
+            algorithms,
+            scope_claim,
+            required_claims,
+        } => {
+            let new = shared::admin::NewTrustedIssuer {
+                id: id.clone(),
+                name: name.clone(),
+                issuer: issuer.clone(),
+                audience: audience.clone(),
+                algorithms: algorithms.clone(),
+                scope_claim: *scope_claim,
+                required_claims: required_claims.iter().cloned().collect(),
+            };
+            let added = admin::issuers::add(ctx, &known, &new).await?;
+            Ok(format!(
+                "trusting {} ({}): keys {} read from {}\n",
+                added.id,
+                added.issuer,
+                added.status.kids.join(", "),
+                added.status.jwks_uri.unwrap_or_default()
+            ))
+        }
+        IssuersCommand::Remove { id } => {
+            admin::issuers::remove(ctx, &known, id).await?;
+            Ok(format!("no longer trusting {id}\n"))
         }
     }
 }

@@ -188,6 +188,12 @@ pub struct Config {
     #[arg(long, env = "EVENT_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u64).range(1..=3650))]
     pub event_retention_days: u64,
 
+    /// A JSON file of trusted external issuers, `{"issuers": [...]}` in the admin API's shape
+    /// (`POST /admin/issuers`): each is stored at start (added, or changed to match) without
+    /// waiting for the provider to answer; issuers added otherwise are left as they are.
+    #[arg(long, env = "TRUSTED_ISSUERS_FILE")]
+    pub trusted_issuers_file: Option<PathBuf>,
+
     /// Seed the demo users, clients, scopes and products (never on by default).
     #[arg(long, env = "DEMO", default_value_t = false)]
     pub demo: bool,
@@ -218,6 +224,10 @@ pub enum Command {
     /// Custom authorization servers (issuer {ISSUER}/oauth2/{id}): list, create, delete.
     #[command(subcommand)]
     Servers(ServersCommand),
+    /// Trusted external issuers (OpenID providers whose access tokens the API accepts): list,
+    /// add, remove.
+    #[command(subcommand)]
+    Issuers(IssuersCommand),
     /// Per-user API tokens: create, list, revoke.
     #[command(subcommand)]
     Tokens(TokensCommand),
@@ -426,6 +436,52 @@ pub enum ServersCommand {
         #[arg(long)]
         file: std::path::PathBuf,
     },
+}
+
+#[derive(Clone, Debug, Subcommand)]
+pub enum IssuersCommand {
+    /// List the trusted issuers (their keys as this command reads them when asked with
+    /// `--json`).
+    List {
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Trust an OpenID provider: its metadata and keys are read first (it must be reachable
+    /// from here), and every instance accepts its tokens from the next request.
+    Add {
+        /// 1 to 64 letters, digits, `.`, `_`, `-`.
+        id: String,
+        /// Exactly as its tokens state it in `iss` (e.g. https://example.okta.com/oauth2/default).
+        #[arg(long)]
+        issuer: String,
+        /// What its tokens' `aud` must hold for this API.
+        #[arg(long)]
+        audience: String,
+        #[arg(long)]
+        name: String,
+        /// The algorithms its tokens may be signed with, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "RS256")]
+        algorithms: Vec<String>,
+        /// Where its tokens carry scopes: `scope` (a string) or `scp` (Okta, Entra ID).
+        #[arg(long, default_value = "scope", value_parser = parse_scope_claim)]
+        scope_claim: shared::admin::ScopeClaim,
+        /// A claim its tokens must carry with a value, as NAME=VALUE (repeatable).
+        #[arg(long = "require", value_parser = parse_required_claim)]
+        required_claims: Vec<(String, String)>,
+    },
+    /// Stop trusting an issuer: its tokens are refused from the next request.
+    Remove { id: String },
+}
+
+fn parse_scope_claim(raw: &str) -> Result<shared::admin::ScopeClaim, String> {
+    raw.parse().map_err(|e: shared::UnknownName| e.to_string())
+}
+
+fn parse_required_claim(raw: &str) -> Result<(String, String), String> {
+    raw.split_once('=')
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .ok_or_else(|| format!("{raw:?} is not NAME=VALUE"))
 }
 
 fn parse_signing_alg(raw: &str) -> Result<shared::admin::SigningAlg, String> {

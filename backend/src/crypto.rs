@@ -13,6 +13,14 @@ use subtle::ConstantTimeEq;
 
 /// `bytes` from the operating system's CSPRNG, base64url-encoded. Authorization codes and
 /// token ids use 32 bytes (256 bits), twice the 128 bits RFC 9700 §4.5.3 asks for.
+/// Makes aws-lc-rs (which signs and verifies the JWTs too) the process's TLS crypto provider,
+/// which every `reqwest` client needs before it is built (the backend-for-frontend's, the one
+/// that reads trusted issuers' keys). Idempotent.
+pub fn install_tls_provider() {
+    // Refused only when one is installed already (a second call, a test in the same process).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
 pub fn random_token(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     OsRng.fill_bytes(&mut buf);

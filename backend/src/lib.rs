@@ -45,6 +45,7 @@ pub mod crypto;
 pub mod demo;
 pub mod events;
 pub mod health;
+pub mod issuers;
 pub mod keys;
 pub mod logs;
 pub mod metrics;

@@ -100,9 +100,9 @@ impl Resource {
         known.then(|| format!("{}{url}", self.identifier(config)))
     }
 
-    /// Its metadata for the URL `resource`. The API names the root issuer and the authorization
-    /// servers for its audience (`trusted`), which it accepts tokens of; the admin API only the
-    /// root issuer.
+    /// Its metadata for the URL `resource`. The API names the root issuer, the authorization
+    /// servers for its audience and the trusted external issuers (`trusted`), which it accepts
+    /// tokens of; the admin API only the root issuer.
     fn metadata(self, config: &Config, resource: String, trusted: &[String]) -> ResourceMetadata {
         let strings = |values: &[&str]| values.iter().map(|v| (*v).to_owned()).collect();
         let mut authorization_servers = vec![config.issuer_str().to_owned()];
@@ -198,7 +198,7 @@ pub fn router() -> axum::Router<AppState> {
     description = "Protected resource metadata (RFC 9728) of the shop's API: where its tokens come from and the scopes it checks. Each of its URLs has the same document at the same place with its own path after `/api` (its `resource` being that URL, as RFC 9728 §3.3 has clients check); the API's Bearer challenges name it in `resource_metadata`.",
     responses((status = 200, description = "RFC 9728 §3.2", body = shared::oauth::ResourceMetadata)))]
 pub async fn api(State(state): State<AppState>, uri: Uri) -> Response {
-    document(&state, Resource::Api, &uri)
+    document(&state, Resource::Api, &uri).await
 }
 
 /// The API's metadata for one of its URLs (see [`api`]).
@@ -210,14 +210,14 @@ pub async fn api(State(state): State<AppState>, uri: Uri) -> Response {
         (status = 404, description = "Not a URL of the API"),
     ))]
 pub async fn api_below(State(state): State<AppState>, uri: Uri) -> Response {
-    document(&state, Resource::Api, &uri)
+    document(&state, Resource::Api, &uri).await
 }
 
 #[utoipa::path(get, path = "/.well-known/oauth-protected-resource/admin", tag = "Admin",
     description = "Protected resource metadata (RFC 9728) of the admin API; each of its URLs has the same document with its own path after `/admin`. The admin API's Bearer challenges name it in `resource_metadata`.",
     responses((status = 200, description = "RFC 9728 §3.2", body = shared::oauth::ResourceMetadata)))]
 pub async fn admin(State(state): State<AppState>, uri: Uri) -> Response {
-    document(&state, Resource::Admin, &uri)
+    document(&state, Resource::Admin, &uri).await
 }
 
 /// The admin API's metadata for one of its URLs (see [`admin`]).
@@ -229,29 +229,35 @@ pub async fn admin(State(state): State<AppState>, uri: Uri) -> Response {
         (status = 404, description = "Not a URL of the admin API"),
     ))]
 pub async fn admin_below(State(state): State<AppState>, uri: Uri) -> Response {
-    document(&state, Resource::Admin, &uri)
+    document(&state, Resource::Admin, &uri).await
 }
 
 /// The document of the URL whose metadata `uri` is: the path after the well-known suffix and
 /// the resource's own path, read as it came (not percent-decoded, as the challenge wrote it).
-fn document(state: &AppState, resource: Resource, uri: &Uri) -> Response {
+async fn document(state: &AppState, resource: Resource, uri: &Uri) -> Response {
     let config = &state.config;
     let below = uri
         .path()
         .strip_prefix(WELL_KNOWN)
         .and_then(|rest| rest.strip_prefix(resource.path()));
-    match below.and_then(|below| resource.identifier_of(config, below, uri.query())) {
-        Some(identifier) => (
-            [(header::CACHE_CONTROL, HeaderValue::from_static(CACHE))],
-            Json(resource.metadata(
-                config,
-                identifier,
-                &state.servers.issuers_for(&config.audience),
-            )),
-        )
-            .into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
+    let Some(identifier) =
+        below.and_then(|below| resource.identifier_of(config, below, uri.query()))
+    else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    // The shop's API also takes the tokens of the trusted external issuers.
+    let mut trusted = state.servers.issuers_for(&config.audience);
+    if resource == Resource::Api {
+        match state.db.trusted_issuers().await {
+            Ok(external) => trusted.extend(external.into_iter().map(|t| t.issuer)),
+            Err(e) => return crate::api::error::ApiError::from(e).into_response(),
+        }
     }
+    (
+        [(header::CACHE_CONTROL, HeaderValue::from_static(CACHE))],
+        Json(resource.metadata(config, identifier, &trusted)),
+    )
+        .into_response()
 }
 
 /// Middleware on a resource's routes: the `Bearer` challenge of each refusal (401, and the 400

@@ -8,6 +8,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::demo;
 use crate::events::EventLog;
+use crate::issuers::TrustedIssuers;
 use crate::keys::{KeyRing, Owner, rotation};
 use crate::metrics::Metrics;
 use crate::servers::{AuthServer, Servers};
@@ -28,6 +29,8 @@ pub struct AppState {
     pub root: Arc<AuthServer>,
     /// The custom authorization servers.
     pub servers: Arc<Servers>,
+    /// The external OpenID providers whose tokens the API accepts, with their keys.
+    pub issuers: Arc<TrustedIssuers>,
     pub events: EventLog,
     pub throttles: Arc<Throttles>,
     /// Whether the browser app was built (its `index.html` there) when the server started.
@@ -84,10 +87,18 @@ impl AppState {
             .load(&db, clock.now_us())
             .await
             .context("reading the rate limits")?;
+        let issuers =
+            Arc::new(TrustedIssuers::new().context("building the client for trusted issuers")?);
+        if let Some(file) = &config.trusted_issuers_file {
+            crate::admin::issuers::declare_from_file(&db, &config, &issuers, file, clock.now())
+                .await
+                .with_context(|| format!("trusting the issuers of {}", file.display()))?;
+        }
         let state = Self {
             tokens,
             root,
             servers,
+            issuers,
             throttles: Arc::new(throttles),
             app_built: config.app_dir.join("index.html").is_file(),
             readiness: Arc::default(),

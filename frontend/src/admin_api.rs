@@ -15,8 +15,9 @@ use serde::de::DeserializeOwned;
 use shared::admin::{
     AccessPolicies, ApiToken, ApiTokenCreated, AuthorizationServer, Client, ClientCreated,
     ClientUpdate, CustomClaims, Event, KeyRotation, KeysRotated, NewApiToken,
-    NewAuthorizationServer, NewClient, NewScope, NewUser, PasswordReset, Scope, ScopeUpdate,
-    SecretRotated, SigningKey, TokenPreview, TokenPreviewRequest, User, UserUpdate,
+    NewAuthorizationServer, NewClient, NewScope, NewTrustedIssuer, NewUser, PasswordReset, Scope,
+    ScopeUpdate, SecretRotated, SigningKey, TokenPreview, TokenPreviewRequest, TrustedIssuer, User,
+    UserUpdate,
 };
 
 use crate::api::{Api, ApiError};
@@ -206,6 +207,28 @@ impl AdminApi {
                 server: None,
             }),
         )
+    }
+
+    /// The trusted external issuers, with what the answering instance knows of each.
+    pub fn issuers(self) -> impl Answer<Vec<TrustedIssuer>> {
+        self.get("/admin/issuers".into(), vec![])
+    }
+
+    /// Its metadata and keys are read first: an issuer the server cannot read is refused.
+    pub fn trust_issuer(self, issuer: NewTrustedIssuer) -> impl Answer<TrustedIssuer> {
+        self.send(Method::POST, "/admin/issuers".into(), Some(issuer))
+    }
+
+    /// Its tokens are refused from the next request.
+    pub fn remove_issuer(self, id: &str) -> impl Answer<()> + use<> {
+        let path = format!("/admin/issuers/{}", segment(id));
+        self.send_no_content(Method::DELETE, path, None::<()>)
+    }
+
+    /// Reads its metadata and keys again now; `status.last_error` says if that failed.
+    pub fn refresh_issuer(self, id: &str) -> impl Answer<TrustedIssuer> + use<> {
+        let path = format!("/admin/issuers/{}/refresh", segment(id));
+        self.send(Method::POST, path, None::<()>)
     }
 
     pub fn servers(self) -> impl Answer<Vec<AuthorizationServer>> {

@@ -12,8 +12,8 @@ use shared::scope::ADMIN;
 use crate::api::{self, Api, ApiError, Deployment};
 use crate::components::Loading;
 use crate::pages::admin::{
-    AdminConsole, clients::Clients, events::Events, keys::Keys, scopes::Scopes, servers::Servers,
-    tokens::Tokens, users::Users,
+    AdminConsole, clients::Clients, events::Events, issuers::Issuers, keys::Keys, scopes::Scopes,
+    servers::Servers, tokens::Tokens, users::Users,
 };
 use crate::pages::{
     callback::Callback, home::Home, not_found::NotFound, orders::Orders, products::Products,
@@ -93,6 +93,7 @@ fn Shell(
                         <Route path=path!("/scopes") view=Scopes />
                         <Route path=path!("/tokens") view=Tokens />
                         <Route path=path!("/servers") view=Servers />
+                        <Route path=path!("/issuers") view=Issuers />
                         <Route path=path!("/keys") view=Keys />
                         <Route path=path!("/events") view=Events />
                     </ParentRoute>

@@ -405,6 +405,104 @@ fn rs256() -> SigningAlg {
     SigningAlg::Rs256
 }
 
+/// The JWS algorithms a trusted external issuer may be allowed to sign with: asymmetric ones
+/// only (RFC 8725 §3.1; an HMAC key would be a secret shared with every API, and `none` is no
+/// signature).
+pub const EXTERNAL_ALGS: [&str; 9] = [
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
+];
+
+/// Where an external issuer's access tokens carry their scopes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeClaim {
+    /// `scope`, a space-separated string (RFC 9068 §2.2.3, RFC 8693 §4.2).
+    #[default]
+    Scope,
+    /// `scp`, an array of strings (Okta; Entra ID sends a space-separated string, also read).
+    Scp,
+}
+
+impl ScopeClaim {
+    pub const ALL: [ScopeClaim; 2] = [ScopeClaim::Scope, ScopeClaim::Scp];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scope => "scope",
+            Self::Scp => "scp",
+        }
+    }
+}
+
+crate::named!(ScopeClaim, "scope claim (scope or scp)");
+
+/// An external OpenID provider whose access tokens the API accepts, as the admin API shows it,
+/// with what this instance knows of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TrustedIssuer {
+    pub id: String,
+    /// Shown in the console and in refusals.
+    pub name: String,
+    /// Compared exactly with a token's `iss`; its metadata is at
+    /// `{issuer}/.well-known/openid-configuration`.
+    pub issuer: String,
+    /// What its tokens' `aud` must hold for this API.
+    pub audience: String,
+    /// The JWS algorithms its tokens may be signed with (a subset of [`EXTERNAL_ALGS`]).
+    pub algorithms: Vec<String>,
+    pub scope_claim: ScopeClaim,
+    /// Claims its tokens must carry, each with this value (or, for an array, among its values).
+    pub required_claims: std::collections::BTreeMap<String, String>,
+    pub created_at: i64,
+    pub status: IssuerStatus,
+}
+
+/// What the instance that answered knows of a trusted issuer (each instance reads the
+/// issuer's keys itself).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IssuerStatus {
+    /// From its metadata, once read.
+    pub jwks_uri: Option<String>,
+    /// When its keys were last read.
+    pub keys_fetched_at: Option<i64>,
+    /// The `kid`s of the keys this instance holds for it.
+    pub kids: Vec<String>,
+    /// Why the last reading of its metadata or keys failed, if it did (the keys read before
+    /// stay in use).
+    pub last_error: Option<String>,
+    /// Tokens naming it that this instance refused since it started.
+    pub refusals: u64,
+    pub last_refusal: Option<String>,
+    pub last_refusal_at: Option<i64>,
+}
+
+/// `POST /admin/issuers`, and `PUT /admin/issuers/{id}` (where `id` must be the path's).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewTrustedIssuer {
+    /// 1 to 64 letters, digits, `.`, `_`, `-`.
+    pub id: String,
+    pub name: String,
+    /// https (http for loopback addresses only), no query or fragment.
+    pub issuer: String,
+    pub audience: String,
+    /// RS256 unless said.
+    #[serde(default = "rs256_only")]
+    pub algorithms: Vec<String>,
+    #[serde(default)]
+    pub scope_claim: ScopeClaim,
+    #[serde(default)]
+    pub required_claims: std::collections::BTreeMap<String, String>,
+}
+
+fn rs256_only() -> Vec<String> {
+    vec!["RS256".to_owned()]
+}
+
 /// What a matching [`PolicyRule`] decides.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -700,10 +798,14 @@ pub enum EventKind {
     PoliciesUpdated,
     PolicyDenied,
     ClaimsUpdated,
+    IssuerTrusted,
+    IssuerUpdated,
+    IssuerRemoved,
+    ExternalTokenRefused,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 32] = [
+    pub const ALL: [EventKind; 36] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::LoginThrottled,
@@ -736,6 +838,10 @@ impl EventKind {
         Self::PoliciesUpdated,
         Self::PolicyDenied,
         Self::ClaimsUpdated,
+        Self::IssuerTrusted,
+        Self::IssuerUpdated,
+        Self::IssuerRemoved,
+        Self::ExternalTokenRefused,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -772,6 +878,10 @@ impl EventKind {
             Self::PoliciesUpdated => "policies_updated",
             Self::PolicyDenied => "policy_denied",
             Self::ClaimsUpdated => "claims_updated",
+            Self::IssuerTrusted => "issuer_trusted",
+            Self::IssuerUpdated => "issuer_updated",
+            Self::IssuerRemoved => "issuer_removed",
+            Self::ExternalTokenRefused => "external_token_refused",
         }
     }
 }

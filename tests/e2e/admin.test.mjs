@@ -10,6 +10,8 @@
 //   the console; the console's token preview names the rule that decides, and an independent
 //   client (oauth4webapi) discovers the server, gets the token the preview described, and jose
 //   verifies it (EdDSA);
+// - a trusted issuer (node-oidc-provider) added in the console, its keys shown, its token
+//   accepted by the API, its keys read again, removed;
 // - user0 (not an administrator) gets no console, and the admin API refuses their token.
 //
 // Needs E2E_API and E2E_APP (scripts/test.sh starts the backend with --demo and sets both) and
@@ -19,6 +21,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import * as jose from 'jose';
 import * as oauth from 'oauth4webapi';
+import { freePort, providerToken, rsaKey, startProvider } from './provider.mjs';
 import {
   API,
   APP,
@@ -400,6 +403,47 @@ test('a second API: an authorization server, a scope, an access policy and a cla
   const error = await denied.json();
   assert.equal(error.error, 'unauthorized_client');
   assert.match(error.error_description, /policy "Reporters", rule "No catalogue"/);
+});
+
+test('a trusted issuer added in the console: its keys shown, its token accepted, read again, removed', async () => {
+  const page = await adminTab();
+  const id = `idp-${RUN}`;
+  const audience = `api://console-${RUN}`;
+  const provider = await startProvider(await freePort(), [rsaKey('console-key')], audience);
+  try {
+    await withScreenshot('admin-trusted-issuer', page, async () => {
+      await openSection(page, 'Trusted issuers');
+      const form = page.getByRole('form', { name: 'New trusted issuer' });
+      await form.getByLabel('Id').fill(id);
+      await form.getByLabel('Name').fill('Console IdP');
+      await form.getByLabel('Issuer').fill('http://idp.example.com');
+      await form.getByLabel('Audience').fill(audience);
+      await form.getByRole('button', { name: 'Trust issuer' }).click();
+      await assertAlert(form, /https URL/);
+      await form.getByLabel('Issuer').fill(provider.issuer);
+      await form.getByRole('button', { name: 'Trust issuer' }).click();
+      const row = page.getByTestId(`issuer-${id}`);
+      await row.waitFor();
+      assert.match(await row.innerText(), /1 key\(s\)/);
+      assert.match(await row.innerText(), new RegExp(provider.issuer.replaceAll('.', '\\.')));
+
+      // Document 001's flow: the provider's client-credentials token calls the API.
+      const token = await providerToken(provider);
+      const products = await fetch(`${API}/api/products`, { headers: { Authorization: `Bearer ${token}` } });
+      assert.equal(products.status, 200);
+
+      await row.getByRole('button', { name: `Read the keys of ${id} again` }).click();
+      await page.getByText(`Read the keys of ${id} again: 1 key(s).`).waitFor();
+
+      await page.getByTestId(`issuer-${id}`).getByRole('button', { name: 'Remove' }).click();
+      await page.getByTestId(`issuer-${id}`).getByRole('button', { name: 'Confirm remove' }).click();
+      await page.getByText(`No longer trusting ${id}.`).waitFor();
+      const after = await fetch(`${API}/api/products`, { headers: { Authorization: `Bearer ${token}` } });
+      assert.equal(after.status, 401, 'removed, its tokens are refused');
+    });
+  } finally {
+    await provider.close();
+  }
 });
 
 test('user0 is not an administrator: no console after the step-up, and the admin API says 403', async () => {

@@ -12,6 +12,7 @@
 pub mod claims;
 pub mod clients;
 pub mod events;
+pub mod issuers;
 pub mod keys;
 pub mod policies;
 pub mod preview;
@@ -73,6 +74,12 @@ pub fn router() -> Router<AppState> {
             "/admin/servers/{id}/claims",
             get(claims::list).put(claims::put),
         )
+        .route("/admin/issuers", get(issuers::list).post(issuers::create))
+        .route(
+            "/admin/issuers/{id}",
+            axum::routing::put(issuers::replace).delete(issuers::delete),
+        )
+        .route("/admin/issuers/{id}/refresh", post(issuers::reread))
         .route("/admin/preview", post(preview::run))
         .route("/admin/keys", get(keys::list))
         .route("/admin/keys/rotate", post(keys::rotate_handler))
@@ -97,6 +104,15 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// The server's configuration, applied at start.
+    pub fn configuration_file() -> Self {
+        Self {
+            user_id: None,
+            address: None,
+            via: "configuration file",
+        }
+    }
+
     /// An operator running `backend …` on the server.
     pub fn command_line() -> Self {
         Self {

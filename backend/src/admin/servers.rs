@@ -54,9 +54,9 @@ fn id(value: &str) -> Result<String, ApiError> {
 }
 
 /// An absolute URI without a fragment, as `aud` values are compared exactly (RFC 7519 §4.1.3).
-fn audience(value: &str) -> Result<String, ApiError> {
+pub(super) fn audience(value: &str, error: &'static str) -> Result<String, ApiError> {
     let invalid = || ApiError::Unprocessable {
-        error: INVALID,
+        error,
         description: format!(
             "the audience must be an absolute URI of at most {MAX_AUDIENCE_LEN} characters, \
              without spaces or a fragment, e.g. api://orders or https://api.example.com"
@@ -105,7 +105,7 @@ pub async fn add(
                 INVALID,
             )?
         },
-        audience: audience(&new.audience)?,
+        audience: audience(&new.audience, INVALID)?,
         signing_alg: new.signing_alg,
         created_at: ctx.now,
     };

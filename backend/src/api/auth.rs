@@ -21,6 +21,8 @@ pub struct AccessToken {
     pub scheme: Scheme,
     /// `None` for an API token without an expiry.
     pub expires_at: Option<i64>,
+    /// The trusted external issuer (its id) of a Bearer token this server did not issue.
+    pub external: Option<String>,
 }
 
 /// How the caller authenticated.
@@ -64,9 +66,34 @@ impl AccessToken {
         } else {
             Err(ApiError::InvalidToken(
                 "this endpoint accepts tokens of this server's root issuer only, not of its \
-                 authorization servers"
+                 authorization servers or of trusted external issuers"
                     .into(),
             ))
+        }
+    }
+
+    /// Who owns what the caller stores (orders): the user or client it speaks for. An external
+    /// issuer's subjects are its own, so they are qualified with it: its `sub` never names
+    /// one of this server's users, nor another issuer's subject.
+    pub fn owner(&self) -> String {
+        match &self.external {
+            None => self.claims.sub.clone(),
+            Some(_) => format!("{}#{}", self.claims.iss, self.claims.sub),
+        }
+    }
+
+    /// 403 for a token of an external issuer, at what shows this server's own users.
+    pub fn require_own_user(&self) -> Result<(), ApiError> {
+        match &self.external {
+            None => Ok(()),
+            Some(_) => Err(ApiError::InsufficientScope {
+                scope: "profile",
+                description: format!(
+                    "this token was issued by the external issuer {}, whose users are not this \
+                     server's; /api/me shows the profile of this server's own users",
+                    self.claims.iss
+                ),
+            }),
         }
     }
 
@@ -137,19 +164,14 @@ where
             }
             (Scheme::Bearer, token) => {
                 let now = state.clock.now();
-                let claims = crate::servers::verify_for_api(
-                    &state.root,
-                    &state.servers,
-                    &state.db,
-                    token,
-                    now,
-                )
-                .await?
-                .map_err(|why| ApiError::InvalidToken(why.to_owned()))?;
+                let accepted = crate::servers::verify_for_api(&state, token, now)
+                    .await?
+                    .map_err(ApiError::InvalidToken)?;
                 AccessToken {
-                    expires_at: Some(claims.exp),
-                    claims,
+                    expires_at: Some(accepted.claims.exp),
+                    claims: accepted.claims,
                     scheme: Scheme::Bearer,
+                    external: accepted.external,
                 }
             }
             (Scheme::Token, token) if token.split('.').count() == 3 => {
@@ -163,6 +185,7 @@ where
                     claims: verified.claims,
                     scheme: Scheme::Token,
                     expires_at: verified.expires_at,
+                    external: None,
                 }
             }
         };

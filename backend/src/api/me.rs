@@ -12,6 +12,7 @@ use crate::state::AppState;
     responses((status = 200, description = "The user's profile", body = shared::api::Me)))]
 pub async fn me(State(state): State<AppState>, token: AccessToken) -> Result<Json<Me>, ApiError> {
     token.require("profile")?;
+    token.require_own_user()?;
     if token.subject_type() == SubjectType::Client {
         return Err(ApiError::InsufficientScope {
             scope: "profile",

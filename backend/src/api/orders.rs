@@ -18,7 +18,7 @@ pub async fn list(
     token: AccessToken,
 ) -> Result<Json<Vec<Order>>, ApiError> {
     token.require(ORDERS_READ)?;
-    Ok(Json(state.db.orders_of(&token.claims.sub).await?))
+    Ok(Json(state.db.orders_of(&token.owner()).await?))
 }
 
 /// `POST /api/orders` with `{"product_id": …, "quantity": …}`: 201 with the stored order.
@@ -60,8 +60,9 @@ pub async fn create(
             ),
         });
     }
+    let owner = token.owner();
     let row = NewOrderRow {
-        owner: &token.claims.sub,
+        owner: &owner,
         client_id: &token.claims.client_id,
         product_id: order.product_id,
         quantity: order.quantity,

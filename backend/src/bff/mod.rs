@@ -49,6 +49,7 @@ pub struct Bff {
 }
 
 pub fn router(app: AppState) -> anyhow::Result<Router> {
+    crate::crypto::install_tls_provider();
     let http = reqwest::Client::builder()
         .timeout(UPSTREAM_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())

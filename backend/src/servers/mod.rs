@@ -23,8 +23,9 @@ use shared::oauth::AccessTokenClaims;
 use crate::access_token::{AccessTokens, MAX_TOKEN_LEN};
 use crate::clock::Timestamp;
 use crate::config::Config;
-use crate::events::Event;
+use crate::events::{Event, EventKind};
 use crate::keys::{KeyRing, Owner, rotation};
+use crate::state::AppState;
 use crate::storage::{self, Db, StoredServer};
 
 /// One issuer: its identity, its keys and the tokens it signs and verifies.
@@ -213,12 +214,10 @@ impl Servers {
         Ok(deleted)
     }
 
-    /// The server whose issuer is `iss`, if it is one of these and issues tokens for
-    /// `audience`.
-    pub fn issuing_for(&self, iss: &str, root: &str, audience: &str) -> Option<Arc<AuthServer>> {
+    /// The server whose issuer is `iss` (`{root}/oauth2/{id}`), if it is one of these.
+    pub fn by_issuer(&self, iss: &str, root: &str) -> Option<Arc<AuthServer>> {
         let id = iss.strip_prefix(root)?.strip_prefix("/oauth2/")?;
         self.get(id)
-            .filter(|server| server.tokens.audience() == audience)
     }
 }
 
@@ -237,31 +236,96 @@ pub fn claimed_issuer(token: &str) -> Option<String> {
     serde_json::from_slice::<Iss>(&bytes).ok().map(|i| i.iss)
 }
 
+/// A Bearer token the API accepted.
+pub struct Accepted {
+    pub claims: AccessTokenClaims,
+    /// The trusted external issuer that issued it (its id), `None` for this server's own.
+    pub external: Option<String>,
+}
+
 /// What the API does with a Bearer token: the root issuer verifies it (its tokens are the
 /// common case, and a token it has seen costs a lookup); if it fails there and names another
 /// issuer, that issuer verifies it, provided it is an authorization server whose audience is
-/// the API's. Its keys are the only ones tried, so the signature is checked with the key of the
-/// issuer the token names, and `iss` and `aud` again by that issuer's checks.
+/// the API's, or a trusted external issuer (read from the database, so that every instance
+/// applies a change at once). Its keys are the only ones tried, so the signature is checked
+/// with the key of the issuer the token names, and `iss` and `aud` again by that issuer's
+/// checks.
 pub async fn verify_for_api(
-    root: &AuthServer,
-    servers: &Servers,
-    db: &Db,
+    state: &AppState,
     token: &str,
     now: Timestamp,
-) -> storage::Result<Result<AccessTokenClaims, &'static str>> {
-    let why = match root.tokens.verify_live(db, token, now).await? {
-        Ok(claims) => return Ok(Ok(claims)),
+) -> storage::Result<Result<Accepted, String>> {
+    let own = |claims| Accepted {
+        claims,
+        external: None,
+    };
+    let root = &state.root;
+    let why = match root.tokens.verify_live(&state.db, token, now).await? {
+        Ok(claims) => return Ok(Ok(own(claims))),
         Err(why) => why,
     };
     let Some(iss) = claimed_issuer(token).filter(|iss| *iss != root.issuer) else {
-        return Ok(Err(why));
+        return Ok(Err(why.to_owned()));
     };
-    match servers.issuing_for(&iss, &root.issuer, root.tokens.audience()) {
-        Some(server) => server.tokens.verify_live(db, token, now).await,
-        None => Ok(Err(
-            "the access token was issued by another issuer (iss): this API trusts this server's issuer and its authorization servers for this API's audience",
-        )),
+    if let Some(server) = state.servers.by_issuer(&iss, &root.issuer) {
+        let audience = root.tokens.audience();
+        if server.tokens.audience() != audience {
+            return Ok(Err(format!(
+                "the access token was issued by authorization server {}, whose tokens are for \
+                 {}; this API requires {audience}",
+                server.id().unwrap_or_default(),
+                server.tokens.audience(),
+            )));
+        }
+        let verified = server.tokens.verify_live(&state.db, token, now).await?;
+        return Ok(verified.map(own).map_err(str::to_owned));
     }
+    let Some(trusted) = state.db.trusted_issuer_by_url(&iss).await? else {
+        return Ok(Err(untrusted(state, &iss).await?));
+    };
+    match state.issuers.verify(&trusted, token, now).await {
+        Ok(claims) => Ok(Ok(Accepted {
+            claims,
+            external: Some(trusted.id),
+        })),
+        Err((why, report)) => {
+            if let Some(report) = report {
+                state
+                    .events
+                    .record(Event::new(EventKind::ExternalTokenRefused).detail(report.detail))
+                    .await;
+            }
+            Ok(Err(why))
+        }
+    }
+}
+
+/// The refusal of a token whose issuer this API does not trust: which issuer it named, and
+/// those it trusts.
+async fn untrusted(state: &AppState, iss: &str) -> storage::Result<String> {
+    let mut trusted = vec![state.root.issuer.clone()];
+    trusted.extend(state.servers.issuers_for(state.root.tokens.audience()));
+    trusted.extend(
+        state
+            .db
+            .trusted_issuers()
+            .await?
+            .into_iter()
+            .map(|t| t.issuer),
+    );
+    const SHOWN: usize = 8;
+    let more = trusted.len().saturating_sub(SHOWN);
+    trusted.truncate(SHOWN);
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    Ok(format!(
+        "the access token was issued by {:?}, an issuer this API does not trust; it trusts {}{more}",
+        crate::issuers::verify::clip(iss),
+        trusted.join(", ")
+    ))
 }
 
 #[cfg(test)]

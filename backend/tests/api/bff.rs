@@ -42,6 +42,7 @@ async fn relay(
         out.insert("content-type", "application/json".parse().unwrap());
         return (status, out, Bytes::from(body.to_string()));
     }
+    backend::crypto::install_tls_provider();
     let mut request = reqwest::Client::new()
         .request(method, format!("{target}{path}"))
         .body(body);

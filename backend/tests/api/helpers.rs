@@ -131,6 +131,7 @@ pub async fn spawn_app_checked_against(extra: &[&str], edit: impl FnOnce(&mut Va
     edit(&mut document);
     let server = server.wrap_api(move |router| crate::openapi::checked(router, document));
     tokio::spawn(server.run());
+    backend::crypto::install_tls_provider();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -652,7 +653,8 @@ pub fn www_authenticate(response: &Response) -> String {
 /// are logged), an API token's `last_used_at` (use is recorded), the signing keys (they follow
 /// their own schedule) and the rate limits (refusals count).
 pub async fn storage_fingerprint(app: &TestApp) -> Vec<(&'static str, String)> {
-    const TABLES: [&str; 17] = [
+    const TABLES: [&str; 18] = [
+        "trusted_issuers",
         "authorization_servers",
         "access_policies",
         "policy_rules",

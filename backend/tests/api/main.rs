@@ -18,6 +18,7 @@ mod consent;
 mod cors;
 mod discovery;
 mod health;
+mod issuers;
 mod keys;
 mod metrics;
 mod openapi;

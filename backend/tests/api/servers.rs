@@ -286,7 +286,7 @@ async fn servers_are_isolated_from_each_other() {
     let refused = app.get_api("/api/whoami", Some(&orders)).await;
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     assert!(
-        www_authenticate(&refused).contains("issued by another issuer"),
+        www_authenticate(&refused).contains("issued by authorization server orders, whose tokens are for api://orders; this API requires api://default"),
         "{}",
         www_authenticate(&refused)
     );

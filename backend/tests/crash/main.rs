@@ -253,6 +253,7 @@ struct Api {
 
 impl Api {
     fn new(site: &Site) -> Self {
+        backend::crypto::install_tls_provider();
         Self {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())

@@ -24,6 +24,7 @@ async fn json_lines_with_the_request_id_and_nothing_secret() {
     // The security events' debug line is written inside the request: it carries the request.
     site.set("RUST_LOG", "info,backend::events=debug");
     let server = Server::start(&site).await;
+    backend::crypto::install_tls_provider();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

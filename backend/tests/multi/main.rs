@@ -119,6 +119,7 @@ impl Instances {
 }
 
 fn http_client(local_address: Option<IpAddr>) -> reqwest::Client {
+    backend::crypto::install_tls_provider();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(20))

@@ -135,6 +135,7 @@ impl Server {
             .spawn()
             .expect("the backend binary starts");
         let mut server = Self { child: Some(child) };
+        backend::crypto::install_tls_provider();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(2))
             .build()

@@ -96,6 +96,7 @@ async fn steady_load_keeps_memory_and_descriptors_flat() {
     })
     .await
     .unwrap();
+    backend::crypto::install_tls_provider();
     let load = Load {
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

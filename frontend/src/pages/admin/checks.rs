@@ -2,11 +2,11 @@
 //! authority (its `error_description` is shown when it refuses); these checks only save a round
 //! trip and say exactly which field is wrong. Each returns the value to send, or a sentence.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use shared::admin::{
-    ACCESS_TOKEN_TTL_RANGE, MAX_DESCRIPTION_LEN, MAX_EVENTS, MAX_NAME_LEN, MAX_PASSWORD_LEN,
-    MAX_POLICY_CLIENTS, MAX_REDIRECT_URIS, MAX_USERNAME_LEN, MIN_PASSWORD_LEN,
+    ACCESS_TOKEN_TTL_RANGE, EXTERNAL_ALGS, MAX_DESCRIPTION_LEN, MAX_EVENTS, MAX_NAME_LEN,
+    MAX_PASSWORD_LEN, MAX_POLICY_CLIENTS, MAX_REDIRECT_URIS, MAX_USERNAME_LEN, MIN_PASSWORD_LEN,
 };
 use shared::scope::ScopeSet;
 
@@ -267,9 +267,100 @@ pub fn scope_list(selected: &BTreeSet<String>) -> String {
         .join(" ")
 }
 
+/// A trusted issuer's identifier, exactly as its tokens state it: https (plain http on a
+/// loopback address only), no query or fragment.
+pub fn issuer_url(raw: &str) -> Checked<String> {
+    let value = required(raw, "An issuer")?;
+    at_most(value, MAX_AUDIENCE_LEN, "The issuer")?;
+    let loopback = ["http://localhost", "http://127.0.0.1", "http://[::1]"]
+        .iter()
+        .any(|origin| {
+            value
+                .strip_prefix(origin)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+        });
+    if !(value.starts_with("https://") || loopback) {
+        return Err(
+            "The issuer must be an https URL (plain http only on localhost), as its tokens state it in iss."
+                .into(),
+        );
+    }
+    if value.contains(['?', '#']) || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("The issuer may not contain spaces, a query (?…) or a fragment (#…).".into());
+    }
+    Ok(value.to_owned())
+}
+
+/// Algorithms separated by commas or spaces, each one an external issuer may sign with.
+pub fn issuer_algorithms(raw: &str) -> Checked<Vec<String>> {
+    let chosen: Vec<String> = raw
+        .split([',', ' '])
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if chosen.is_empty() {
+        return Err(format!(
+            "Name at least one algorithm: {}.",
+            EXTERNAL_ALGS.join(", ")
+        ));
+    }
+    if let Some(unknown) = chosen.iter().find(|a| !EXTERNAL_ALGS.contains(&a.as_str())) {
+        return Err(format!(
+            "{unknown} is not accepted from an external issuer; choose among {}.",
+            EXTERNAL_ALGS.join(", ")
+        ));
+    }
+    Ok(chosen)
+}
+
+/// `name=value` pairs separated by commas: claims the issuer's tokens must carry.
+pub fn required_claims(raw: &str) -> Checked<BTreeMap<String, String>> {
+    let mut claims = BTreeMap::new();
+    for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((name, value)) = pair.split_once('=') else {
+            return Err(format!("{pair:?} is not name=value."));
+        };
+        let (name, value) = (name.trim(), value.trim());
+        if name.is_empty() || value.is_empty() {
+            return Err(format!("{pair:?} needs both a claim name and a value."));
+        }
+        claims.insert(name.to_owned(), value.to_owned());
+    }
+    Ok(claims)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trusted_issuers() {
+        assert!(issuer_url("https://example.okta.com/oauth2/default").is_ok());
+        assert!(issuer_url("http://127.0.0.1:4000").is_ok());
+        assert!(issuer_url("http://localhost").is_ok());
+        for bad in [
+            "",
+            "http://idp.example.com",
+            "http://localhost.evil.com",
+            "https://a.example/?x=1",
+            "https://a.example/#f",
+            "ftp://a",
+        ] {
+            assert!(issuer_url(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            issuer_algorithms("RS256, ES256").unwrap(),
+            ["RS256", "ES256"]
+        );
+        assert!(issuer_algorithms(" ").is_err());
+        assert!(issuer_algorithms("HS256").is_err());
+        let claims = required_claims(" tid = t1 , groups=shop").unwrap();
+        assert_eq!(claims.get("tid").map(String::as_str), Some("t1"));
+        assert_eq!(claims.len(), 2);
+        assert!(required_claims("").unwrap().is_empty());
+        assert!(required_claims("tid").is_err());
+        assert!(required_claims("=x").is_err());
+    }
 
     #[test]
     fn usernames() {

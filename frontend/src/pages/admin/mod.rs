@@ -15,6 +15,7 @@ pub mod checks;
 pub mod claims;
 pub mod clients;
 pub mod events;
+pub mod issuers;
 pub mod keys;
 pub mod policies;
 pub mod preview;
@@ -47,7 +48,8 @@ pub fn AdminConsole() -> impl IntoView {
             <header class="page-head">
                 <h1>"Admin console"</h1>
                 <p class="muted">
-                    "Users, clients, scopes, API tokens, authorization servers, signing keys and "
+                    "Users, clients, scopes, API tokens, authorization servers, trusted issuers, "
+                    "signing keys and "
                     "the security log, "
                     "through the admin API (" <code>"/admin/*"</code> ", scope "
                     <code>{ADMIN}</code> ")."
@@ -60,6 +62,7 @@ pub fn AdminConsole() -> impl IntoView {
                     <A href="/admin/scopes">"Scopes"</A>
                     <A href="/admin/tokens">"API tokens"</A>
                     <A href="/admin/servers">"Authorization servers"</A>
+                    <A href="/admin/issuers">"Trusted issuers"</A>
                     <A href="/admin/keys">"Signing keys"</A>
                     <A href="/admin/events">"Events"</A>
                 </nav>
