@@ -440,8 +440,8 @@ pub enum ServersCommand {
 
 #[derive(Clone, Debug, Subcommand)]
 pub enum IssuersCommand {
-    /// List the trusted issuers (their keys as this command reads them when asked with
-    /// `--json`).
+    /// List the trusted issuers (the keys a running instance holds of each are in the admin
+    /// API's list and the console).
     List {
         /// One JSON object per line instead of a table.
         #[arg(long)]
