@@ -13,7 +13,7 @@ use jsonwebtoken::{Validation, decode, decode_header};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use shared::admin::SigningAlg;
-use shared::oauth::{ACCESS_TOKEN_TYP, AccessTokenClaims, TokenResponse};
+use shared::oauth::{ACCESS_TOKEN_TYP, AccessTokenClaims, Audience, TokenResponse};
 use shared::scope::ScopeSet;
 
 use crate::clock::Timestamp;
@@ -42,7 +42,8 @@ pub use crate::keys::SigningError;
 /// request).
 pub struct AccessTokens {
     issuer: String,
-    audience: String,
+    /// The audiences it issues for, the default one first (the one the root's API requires).
+    audiences: Vec<String>,
     keys: Arc<KeyRing>,
     /// The claim checks, one per algorithm: a token is checked with the one of the key it
     /// names, so its header's `alg` must be that key's (RFC 8725 §3.1).
@@ -75,31 +76,35 @@ pub struct Subject<'a> {
     pub scope: ScopeSet,
     /// The access token's lifetime in seconds.
     pub lifetime: u64,
+    /// The audiences a request named (RFC 8707), among the issuer's; `None` for its default.
+    pub audience: Option<Audience>,
 }
 
 impl AccessTokens {
     /// The root issuer's tokens, as configured.
     pub fn new(config: &Config, keys: Arc<KeyRing>) -> Self {
-        Self::of_issuer(config.issuer_str(), &config.audience, keys)
+        Self::of_issuer(config.issuer_str(), &[&config.audience], keys)
     }
 
     /// The tokens of the issuer `issuer` (the root's or an authorization server's), for
-    /// `audience`, signed with `keys`.
-    pub fn of_issuer(issuer: &str, audience: &str, keys: Arc<KeyRing>) -> Self {
+    /// `audiences` (its default one first; a token for any of them verifies), signed with
+    /// `keys`.
+    pub fn of_issuer(issuer: &str, audiences: &[&str], keys: Arc<KeyRing>) -> Self {
+        assert!(!audiences.is_empty(), "an issuer issues for some audience");
         let validation = |alg| {
             let mut validation = Validation::new(jwt_alg(alg));
             // `exp` and `nbf` are checked against the server's clock below, not the system's.
             validation.validate_exp = false;
             validation.validate_nbf = false;
             validation.set_issuer(&[issuer]);
-            validation.set_audience(&[audience]);
+            validation.set_audience(audiences);
             // `iat`, `jti`, `client_id` and `scope` are required by the claims type itself.
             validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
             (alg, validation)
         };
         Self {
             issuer: issuer.to_owned(),
-            audience: audience.to_owned(),
+            audiences: audiences.iter().map(|a| (*a).to_owned()).collect(),
             verified: RwLock::new(Verified {
                 keys: keys.get(),
                 tokens: HashMap::new(),
@@ -113,8 +118,18 @@ impl AccessTokens {
         &self.issuer
     }
 
+    /// Its default audience.
     pub fn audience(&self) -> &str {
-        &self.audience
+        &self.audiences[0]
+    }
+
+    /// Every audience it issues for, its default one first.
+    pub fn audiences(&self) -> &[String] {
+        &self.audiences
+    }
+
+    pub fn issues_for(&self, audience: &str) -> bool {
+        self.audiences.iter().any(|a| a == audience)
     }
 
     /// Signs an access token for `subject` at `now`.
@@ -170,7 +185,9 @@ impl AccessTokens {
         AccessTokenClaims {
             iss: self.issuer.clone(),
             sub: subject.sub.to_owned(),
-            aud: self.audience.clone(),
+            aud: subject
+                .audience
+                .unwrap_or_else(|| Audience::one(self.audience())),
             exp: now.after(subject.lifetime).unix(),
             iat: now.unix(),
             // 128 bits: unique without coordination between instances.
@@ -429,6 +446,7 @@ mod tests {
             grant_id: Some("grant-1"),
             scope: ScopeSet::parse("orders:read").unwrap(),
             lifetime,
+            audience: None,
         }
     }
 

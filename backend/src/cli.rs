@@ -373,14 +373,19 @@ async fn servers(ctx: &Ctx<'_>, command: &ServersCommand) -> anyhow::Result<Stri
                 return json_lines(&servers);
             }
             let mut out = format!(
-                "{:<20} {:<6} {:<24} {}\n",
-                "id", "alg", "audience", "issuer"
+                "{:<20} {:<6} {:<40} {}\n",
+                "id", "alg", "issuer", "audiences (the default first)"
             );
             for s in &servers {
+                let mut audiences = vec![s.audience.as_str()];
+                audiences.extend(s.extra_audiences.iter().map(String::as_str));
                 let _ = writeln!(
                     out,
-                    "{:<20} {:<6} {:<24} {}",
-                    s.id, s.signing_alg, s.audience, s.issuer
+                    "{:<20} {:<6} {:<40} {}",
+                    s.id,
+                    s.signing_alg,
+                    s.issuer,
+                    audiences.join(" ")
                 );
             }
             Ok(out)
@@ -389,6 +394,7 @@ async fn servers(ctx: &Ctx<'_>, command: &ServersCommand) -> anyhow::Result<Stri
             id,
             name,
             audience,
+            extra_audiences,
             description,
             signing_alg,
         } => {
@@ -397,6 +403,7 @@ async fn servers(ctx: &Ctx<'_>, command: &ServersCommand) -> anyhow::Result<Stri
                 name: name.clone(),
                 description: description.clone(),
                 audience: audience.clone(),
+                extra_audiences: extra_audiences.clone(),
                 signing_alg: *signing_alg,
             };
             let stored = admin::servers::add(ctx, &new).await?;

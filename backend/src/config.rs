@@ -403,9 +403,13 @@ pub enum ServersCommand {
         id: String,
         #[arg(long)]
         name: String,
-        /// Its access tokens' `aud`, an absolute URI (e.g. api://orders).
+        /// Its access tokens' `aud` when a request names no resource, an absolute URI (e.g.
+        /// api://orders).
         #[arg(long)]
         audience: String,
+        /// Another audience a client may ask for with `resource` (RFC 8707); repeat for each.
+        #[arg(long = "extra-audience")]
+        extra_audiences: Vec<String>,
         #[arg(long, default_value = "")]
         description: String,
         /// ES256, RS256 or EdDSA.

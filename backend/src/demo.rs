@@ -152,6 +152,7 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
         name: "default".into(),
         description: "Default Authorization Server".into(),
         audience: config.audience.clone(),
+        extra_audiences: Default::default(),
         signing_alg: SigningAlg::Rs256,
         created_at: now,
     };

@@ -78,6 +78,7 @@ pub const CLIENT_BASIC: &str = "clientBasic";
         crate::admin::tokens::revoke,
         crate::admin::servers::list,
         crate::admin::servers::create,
+        crate::admin::servers::update,
         crate::admin::servers::delete,
         crate::admin::issuers::list,
         crate::admin::issuers::create,
@@ -219,6 +220,9 @@ pub struct TokenForm {
     pub refresh_token: Option<String>,
     /// `client_credentials` and `refresh_token`: the scope wanted (at most what was granted).
     pub scope: Option<String>,
+    /// RFC 8707: the API the access token is for (its audience, or its resource identifier);
+    /// repeat it for several where a policy allows. Without it, the server's default audience.
+    pub resource: Option<Vec<String>>,
     /// A public client, or `client_secret_post`: the client id.
     pub client_id: Option<String>,
     /// `client_secret_post` only; prefer HTTP Basic (`client_secret_basic`).
@@ -245,7 +249,7 @@ pub struct Introspection {
     pub scope: Option<String>,
     pub client_id: Option<String>,
     pub sub: Option<String>,
-    pub aud: Option<String>,
+    pub aud: Option<shared::oauth::Audience>,
     pub iss: Option<String>,
     pub exp: Option<i64>,
     pub iat: Option<i64>,

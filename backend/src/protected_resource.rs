@@ -120,6 +120,18 @@ impl Resource {
     }
 }
 
+/// Which of this origin's APIs the resource identifier `resource` names, if any: the
+/// identifier of the API as a whole (`{ISSUER}/api`) or of one of its URLs (the `resource` of
+/// its metadata, a path or query after it). A client that followed a challenge asks for a
+/// token with the identifier it found (RFC 8707 §2, RFC 9728 §7.4).
+pub fn api_named(config: &Config, resource: &str) -> Option<Resource> {
+    [Resource::Api, Resource::Admin].into_iter().find(|api| {
+        resource
+            .strip_prefix(&api.identifier(config))
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'))
+    })
+}
+
 /// The URLs that are described and named in challenges: RFC 3986 unreserved characters and
 /// `/` in the path (no dot segments), and `=`, `&` besides in the query; no percent-encoding.
 /// Nothing that would need quoting in a challenge or decoding before a comparison. A query is

@@ -136,6 +136,7 @@ pub mod testing {
             grant_id: None,
             scope: shared::scope::ScopeSet::parse("products:read").unwrap(),
             lifetime,
+            audience: None,
         };
         state.tokens.issue(subject, state.clock.now()).unwrap()
     }

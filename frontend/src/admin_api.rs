@@ -16,8 +16,8 @@ use shared::admin::{
     AccessPolicies, ApiToken, ApiTokenCreated, AuthorizationServer, Client, ClientCreated,
     ClientUpdate, CustomClaims, Event, KeyRotation, KeysRotated, NewApiToken,
     NewAuthorizationServer, NewClient, NewScope, NewTrustedIssuer, NewUser, PasswordReset, Scope,
-    ScopeUpdate, SecretRotated, SigningKey, TokenPreview, TokenPreviewRequest, TrustedIssuer, User,
-    UserUpdate,
+    ScopeUpdate, SecretRotated, ServerChange, SigningKey, TokenPreview, TokenPreviewRequest,
+    TrustedIssuer, User, UserUpdate,
 };
 
 use crate::api::{Api, ApiError};
@@ -238,6 +238,16 @@ impl AdminApi {
     /// Serving at once, with its first keys and the default access policy.
     pub fn create_server(self, server: NewAuthorizationServer) -> impl Answer<AuthorizationServer> {
         self.send(Method::POST, "/admin/servers".into(), Some(server))
+    }
+
+    /// Its name, description and audiences.
+    pub fn update_server(
+        self,
+        id: &str,
+        change: ServerChange,
+    ) -> impl Answer<AuthorizationServer> + use<> {
+        let path = format!("/admin/servers/{}", segment(id));
+        self.send(Method::PUT, path, Some(change))
     }
 
     /// With its keys and policies: its tokens are refused from then on.

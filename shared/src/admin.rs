@@ -376,8 +376,11 @@ pub struct AuthorizationServer {
     pub description: String,
     /// `{issuer}/oauth2/{id}`: its tokens' `iss`, and where its metadata and endpoints are.
     pub issuer: String,
-    /// Its access tokens' `aud`.
+    /// Its access tokens' `aud` when a token request names no resource (RFC 8707).
     pub audience: String,
+    /// The other audiences it may issue access tokens for, each chosen with `resource`.
+    #[serde(default)]
+    pub extra_audiences: Vec<String>,
     pub signing_alg: SigningAlg,
     /// RFC 8414 metadata.
     pub metadata_url: String,
@@ -394,12 +397,36 @@ pub struct NewAuthorizationServer {
     pub name: String,
     #[serde(default)]
     pub description: String,
-    /// An absolute URI, e.g. `api://orders`.
+    /// An absolute URI, e.g. `api://orders`: the `aud` of its tokens when a request names no
+    /// resource.
     pub audience: String,
+    /// Other absolute URIs it may issue tokens for, at most [`MAX_EXTRA_AUDIENCES`], each
+    /// chosen with RFC 8707 `resource`.
+    #[serde(default)]
+    pub extra_audiences: Vec<String>,
     /// RS256 unless said (as Okta's custom servers).
     #[serde(default = "rs256")]
     pub signing_alg: SigningAlg,
 }
+
+/// `PUT /admin/servers/{id}`: what may change of a server (its id and its signing algorithm,
+/// which its keys are made for, may not). Every instance issues and verifies with the change
+/// within a reload interval; tokens already issued for an audience taken away stay valid
+/// until they expire, for the APIs that accept them.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ServerChange {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub audience: String,
+    #[serde(default)]
+    pub extra_audiences: Vec<String>,
+}
+
+/// Bound on a server's [`NewAuthorizationServer::extra_audiences`].
+pub const MAX_EXTRA_AUDIENCES: usize = 10;
 
 fn rs256() -> SigningAlg {
     SigningAlg::Rs256
@@ -572,6 +599,14 @@ pub struct PolicyRule {
     /// these; a deny rule, requests for any of them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scopes: Option<ScopeSet>,
+    /// Absent for any of the server's audiences. An allow rule matches only requests whose
+    /// every resource (RFC 8707) is one of these; a deny rule, requests for any of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audiences: Option<Vec<String>>,
+    /// Whether an allow rule lets one token be for several audiences (RFC 8707 `resource`
+    /// given more than once); without it, such a request gets `invalid_target`.
+    #[serde(default)]
+    pub several_audiences: bool,
     #[serde(default)]
     pub decision: RuleDecision,
     /// The lifetimes of the tokens it allows; each absent one is the client's own, else the
@@ -694,6 +729,9 @@ pub struct TokenPreviewRequest {
     /// The request's `scope`; absent as if the request left it out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<ScopeSet>,
+    /// The request's `resource` parameters (RFC 8707); empty for none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
 }
 
 /// The answer to a [`TokenPreviewRequest`]: the token endpoint's error, or the access token it
@@ -794,6 +832,7 @@ pub enum EventKind {
     ScopeUpdated,
     ScopeDeleted,
     ServerCreated,
+    ServerUpdated,
     ServerDeleted,
     PoliciesUpdated,
     PolicyDenied,
@@ -805,7 +844,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 36] = [
+    pub const ALL: [EventKind; 37] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::LoginThrottled,
@@ -834,6 +873,7 @@ impl EventKind {
         Self::ScopeUpdated,
         Self::ScopeDeleted,
         Self::ServerCreated,
+        Self::ServerUpdated,
         Self::ServerDeleted,
         Self::PoliciesUpdated,
         Self::PolicyDenied,
@@ -874,6 +914,7 @@ impl EventKind {
             Self::ScopeUpdated => "scope_updated",
             Self::ScopeDeleted => "scope_deleted",
             Self::ServerCreated => "server_created",
+            Self::ServerUpdated => "server_updated",
             Self::ServerDeleted => "server_deleted",
             Self::PoliciesUpdated => "policies_updated",
             Self::PolicyDenied => "policy_denied",

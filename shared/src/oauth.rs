@@ -66,7 +66,7 @@ pub struct TokenResponse {
 }
 
 /// The error codes of RFC 6749 §4.1.2.1 (authorization endpoint) and §5.2 (token endpoint),
-/// spelled exactly as the RFC spells them.
+/// and RFC 8707 §2's `invalid_target` (both), spelled exactly as the RFCs spell them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -78,6 +78,8 @@ pub enum ErrorCode {
     UnsupportedGrantType,
     UnsupportedResponseType,
     InvalidScope,
+    /// RFC 8707 §2: the `resource` is invalid, unknown, malformed or not allowed.
+    InvalidTarget,
     AccessDenied,
     ServerError,
     TemporarilyUnavailable,
@@ -93,6 +95,7 @@ impl ErrorCode {
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::UnsupportedResponseType => "unsupported_response_type",
             Self::InvalidScope => "invalid_scope",
+            Self::InvalidTarget => "invalid_target",
             Self::AccessDenied => "access_denied",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
@@ -123,7 +126,7 @@ pub struct AccessTokenClaims {
     pub iss: String,
     /// The user, or the client itself for the client-credentials grant.
     pub sub: String,
-    pub aud: String,
+    pub aud: Audience,
     pub exp: i64,
     pub iat: i64,
     pub jti: String,
@@ -137,6 +140,95 @@ pub struct AccessTokenClaims {
     /// every access token that names it, at every instance, with no database read per request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_id: Option<String>,
+}
+
+/// A token's `aud` (RFC 7519 §4.1.3): one audience, sent as a string, or several (RFC 8707
+/// resource indicators asked for more than one), sent as an array. Never empty.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Audience(Vec<String>);
+
+/// A string, or an array of strings (RFC 7519 §4.1.3).
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Audience {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+        let one = || ObjectBuilder::new().schema_type(Type::String);
+        OneOfBuilder::new()
+            .item(one())
+            .item(ArrayBuilder::new().items(one()).min_items(Some(1)))
+            .description(Some(
+                "One audience as a string, or several (RFC 8707 resources) as an array",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Audience {}
+
+impl Audience {
+    pub fn one(audience: impl Into<String>) -> Self {
+        Self(vec![audience.into()])
+    }
+
+    /// `audiences`, in order, without repeats; `None` when there is none.
+    pub fn of(audiences: impl IntoIterator<Item = String>) -> Option<Self> {
+        let mut all: Vec<String> = Vec::new();
+        for audience in audiences {
+            if !all.contains(&audience) {
+                all.push(audience);
+            }
+        }
+        (!all.is_empty()).then_some(Self(all))
+    }
+
+    pub fn contains(&self, audience: &str) -> bool {
+        self.0.iter().any(|a| a == audience)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The audiences between `, `.
+impl fmt::Display for Audience {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join(", "))
+    }
+}
+
+impl Serialize for Audience {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_slice() {
+            [one] => serializer.serialize_str(one),
+            all => all.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Audience {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            One(String),
+            Many(Vec<String>),
+        }
+        let all = match Either::deserialize(deserializer)? {
+            Either::One(one) => vec![one],
+            Either::Many(many) => many,
+        };
+        Self::of(all).ok_or_else(|| serde::de::Error::custom("an empty audience"))
+    }
 }
 
 /// The `typ` header of access tokens (RFC 9068 §2.1); it is what keeps other JWTs this server
@@ -197,6 +289,10 @@ pub struct ServerMetadata {
     pub request_uri_parameter_supported: bool,
     #[serde(default)]
     pub claims_parameter_supported: bool,
+    /// RFC 8707: the token and authorization endpoints take `resource`. Not in the IANA
+    /// registry; it is what Model Context Protocol clients and servers read and write.
+    #[serde(default)]
+    pub resource_indicators_supported: bool,
 }
 
 /// Protected resource metadata (RFC 9728 §2): what a client that met a 401 needs to get a token
@@ -240,5 +336,28 @@ mod tests {
         }
         let unknown = "password".parse::<GrantType>().unwrap_err();
         assert_eq!(unknown.to_string(), "\"password\" is not a grant type");
+    }
+
+    #[test]
+    fn an_audience_is_a_string_when_one_and_an_array_when_several() {
+        let one = Audience::one("api://default");
+        assert_eq!(serde_json::to_string(&one).unwrap(), r#""api://default""#);
+        let two = Audience::of(["api://a".to_owned(), "api://b".into(), "api://a".into()]).unwrap();
+        assert_eq!(
+            serde_json::to_string(&two).unwrap(),
+            r#"["api://a","api://b"]"#
+        );
+        assert_eq!(two.to_string(), "api://a, api://b");
+        assert!(two.contains("api://b") && !two.contains("api://c"));
+        for (json, read) in [
+            (r#""x""#, Some(Audience::one("x"))),
+            (r#"["x"]"#, Some(Audience::one("x"))),
+            (r#"["x","y"]"#, Audience::of(["x".to_owned(), "y".into()])),
+            ("[]", None),
+            ("1", None),
+            (r#"["x",1]"#, None),
+        ] {
+            assert_eq!(serde_json::from_str::<Audience>(json).ok(), read, "{json}");
+        }
     }
 }

@@ -290,10 +290,10 @@ test('a second API: an authorization server, a scope, an access policy and a cla
     const serverForm = page.getByRole('form', { name: 'New authorization server' });
     await serverForm.getByLabel('Id').fill(serverId);
     await serverForm.getByLabel('Name').fill('Reports API');
-    await serverForm.getByLabel('Audience').fill('reports');
+    await serverForm.getByLabel('Audience', { exact: true }).fill('reports');
     await serverForm.getByRole('button', { name: 'Create server' }).click();
     await assertAlert(serverForm, /absolute URI/);
-    await serverForm.getByLabel('Audience').fill(audience);
+    await serverForm.getByLabel('Audience', { exact: true }).fill(audience);
     // What the form shows is what it sends: RS256 unless chosen, as Okta's servers sign.
     assert.equal(await serverForm.getByLabel('Signing algorithm').inputValue(), 'RS256');
     await serverForm.getByLabel('Signing algorithm').selectOption('EdDSA');
@@ -363,6 +363,26 @@ test('a second API: an authorization server, a scope, an access policy and a cla
     await preview.getByRole('button', { name: 'Preview' }).click();
     const refused = await page.getByTestId('preview-error').innerText();
     assert.ok(refused.includes('unauthorized_client') && refused.includes('No catalogue'), refused);
+
+    // A second audience for the server, chosen with `resource` (RFC 8707) in the preview.
+    const exports = `api://exports-${RUN}`;
+    await row.getByRole('button', { name: 'Audiences' }).click();
+    const audiences = page.getByRole('form', { name: `Audiences of ${serverId}` });
+    await audiences.getByLabel('Extra audiences').fill(audience);
+    await audiences.getByRole('button', { name: 'Save audiences' }).click();
+    await assertAlert(audiences, /default audience already/);
+    await audiences.getByLabel('Extra audiences').fill(exports);
+    await audiences.getByRole('button', { name: 'Save audiences' }).click();
+    await row.getByText(exports).waitFor();
+    await preview.getByLabel('Scopes asked for').fill(scopeName);
+    await preview.getByLabel('Resources (RFC 8707)').fill(`${exports} ${audience}`);
+    await preview.getByRole('button', { name: 'Preview' }).click();
+    const several = await page.getByTestId('preview-error').innerText();
+    assert.ok(several.includes('invalid_target') && several.includes('one audience only'), several);
+    await preview.getByLabel('Resources (RFC 8707)').fill(exports);
+    await preview.getByRole('button', { name: 'Preview' }).click();
+    const aimed = JSON.parse(await page.getByTestId('preview-claims').innerText());
+    assert.equal(aimed.aud, exports);
   });
 
   // An OAuth client and a JWT library that share no code with this project: discovery at the

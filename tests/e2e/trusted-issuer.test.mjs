@@ -217,8 +217,14 @@ test('a key rotation at the provider: the API reads its keys again for the new k
   for (let i = 0; i < 4; i++) assert.equal((await call('/api/products', rotated)).status, 200, `call ${i}`);
   assert.match(await refusal(old), /kid "k1".*does not publish/s);
 
-  // The provider stops: tokens verifiable with the keys already read still are.
+  // The provider stops, and a token with a kid nobody has makes each instance try to read the
+  // keys again, and fail: the keys already read stay in use.
   await trusted.close();
+  await new Promise((resolve) => setTimeout(resolve, REFETCH_GAP_MS + 500));
+  for (let i = 0; i < 4; i++) assert.match(await refusal(await forged(rsaKey('k3'), {})), /kid "k3".*does not publish/s);
+  const [status] = (await (await asAdmin('/admin/issuers')).json()).filter((i) => i.id === id).map((i) => i.status);
+  assert.ok(status.last_error, `reading the keys of a stopped provider failed: ${JSON.stringify(status)}`);
+  assert.deepEqual(status.kids, ['k2'], 'the keys read before it stopped are kept');
   for (let i = 0; i < 4; i++) assert.equal((await call('/api/products', rotated)).status, 200, `call ${i} after it stopped`);
 
   // Removed: refused at once, everywhere.

@@ -17,7 +17,7 @@ use crate::issuers::TrustedIssuers;
 use crate::issuers::fetch::is_loopback_http;
 use crate::servers::AuthServer;
 use crate::state::AppState;
-use crate::storage::StoredIssuer;
+use crate::storage::{self, StoredIssuer};
 
 const INVALID: &str = "invalid_issuer";
 const MAX_ID_LEN: usize = 64;
@@ -237,9 +237,18 @@ pub async fn update(
         created_at: before.created_at,
         ..checked(ctx, new)?
     };
-    let fetched = reachable(issuers, &stored).await?;
+    // A new issuer URL is read first, as when adding; the same one is not (its keys are held,
+    // or read at its next token), so a provider that is down does not stop an administrator
+    // from tightening the audience, the algorithms or the required claims.
+    let fetched = if stored.issuer == before.issuer {
+        None
+    } else {
+        Some(reachable(issuers, &stored).await?)
+    };
     store_changed(ctx, &stored).await?;
-    issuers.install(&stored, fetched, ctx.now);
+    if let Some(fetched) = fetched {
+        issuers.install(&stored, fetched, ctx.now);
+    }
     ctx.record(
         EventKind::IssuerUpdated,
         None,
@@ -262,13 +271,13 @@ async fn store_changed(ctx: &Ctx<'_>, stored: &StoredIssuer) -> Result<(), ApiEr
     ctx.db
         .update_trusted_issuer(stored)
         .await
-        .or_not_found(no_such_issuer)
         .map_err(|e| match e {
-            ApiError::Conflict(_) => ApiError::Conflict(format!(
+            storage::Error::NotFound => ApiError::NotFound(no_such_issuer()),
+            storage::Error::Conflict(_) => ApiError::Conflict(format!(
                 "another trusted issuer has the issuer {}",
                 stored.issuer
             )),
-            other => other,
+            other => other.into(),
         })
 }
 
@@ -284,12 +293,13 @@ struct Declared {
 }
 
 /// Stores the issuers `file` declares, each added or changed to match (checked as the admin API
-/// checks them, but not read first: a provider that is down at start is read when its first
-/// token arrives). Several instances starting with the same file store the same rows.
+/// checks them, but not read first: each is read in the background, and a provider that is
+/// down at start is read again when its first token arrives). Several instances starting with
+/// the same file store the same rows.
 pub async fn declare_from_file(
     db: &crate::storage::Db,
     config: &crate::config::Config,
-    issuers: &TrustedIssuers,
+    issuers: &std::sync::Arc<TrustedIssuers>,
     file: &std::path::Path,
     now: crate::clock::Timestamp,
 ) -> anyhow::Result<()> {
@@ -306,9 +316,12 @@ pub async fn declare_from_file(
         declare(&ctx, &stored)
             .await
             .map_err(|e| anyhow::anyhow!("issuer {:?}: {e}", new.id))?;
-        if let Err(why) = issuers.refresh(&stored, now).await {
-            tracing::warn!(issuer = %stored.issuer, error = %why, "a trusted issuer of the configuration file cannot be read yet");
-        }
+        let issuers = issuers.clone();
+        tokio::spawn(async move {
+            if let Err(why) = issuers.refresh(&stored, now).await {
+                tracing::warn!(issuer = %stored.issuer, error = %why, "a trusted issuer of the configuration file cannot be read yet");
+            }
+        });
     }
     Ok(())
 }

@@ -64,7 +64,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/servers", get(servers::list).post(servers::create))
         .route(
             "/admin/servers/{id}",
-            axum::routing::delete(servers::delete),
+            axum::routing::put(servers::update).delete(servers::delete),
         )
         .route(
             "/admin/servers/{id}/policies",

@@ -51,6 +51,8 @@ fn view(p: StoredPolicy) -> admin::AccessPolicy {
                 grant_types: r.grant_types,
                 roles: r.roles,
                 scopes: r.scopes,
+                audiences: r.audiences,
+                several_audiences: r.several_audiences,
                 decision: r.decision,
                 lifetimes: lifetimes_view(r.lifetimes),
             })
@@ -89,8 +91,16 @@ async fn checked(
     // A client deleted since it was assigned stays where it is (the list read back can be
     // sent again unchanged); a new assignment must name a client that exists.
     let mut clients: HashSet<String> = ctx.db.clients().await?.into_iter().map(|c| c.id).collect();
+    // The same for audiences: the server's, and those its rules already name.
+    let Some(row) = ctx.db.authorization_server(server).await? else {
+        return Err(ApiError::NotFound(super::servers::no_such_server()));
+    };
+    let mut audiences: HashSet<String> = row.audiences().map(str::to_owned).collect();
     for stored in ctx.db.access_policies(server).await? {
         clients.extend(stored.clients);
+        for rule in stored.rules {
+            audiences.extend(rule.audiences.into_iter().flatten());
+        }
     }
     let scopes: HashSet<String> = ctx.db.scope_names().await?.into_iter().collect();
     let mut policies: Vec<StoredPolicy> = Vec::with_capacity(new.len());
@@ -159,6 +169,31 @@ async fn checked(
                     )));
                 }
             }
+            if let Some(listed) = &r.audiences {
+                if listed.is_empty() {
+                    return Err(at(
+                        "audiences lists no audience: leave it out to match any of the server's"
+                            .into(),
+                    ));
+                }
+                if let Some(twice) = repeated(listed) {
+                    return Err(at(format!("audience {twice:?} is listed twice")));
+                }
+                if let Some(unknown) = listed.iter().find(|a| !audiences.contains(*a)) {
+                    let mut known: Vec<&str> = audiences.iter().map(String::as_str).collect();
+                    known.sort_unstable();
+                    return Err(at(format!(
+                        "authorization server {server} does not issue tokens for audience \
+                         {unknown:?}; it issues them for {}",
+                        known.join(", ")
+                    )));
+                }
+            }
+            if r.several_audiences && r.decision == RuleDecision::Deny {
+                return Err(at(
+                    "several_audiences is for allow rules: a deny rule issues nothing".into(),
+                ));
+            }
             let lifetimes = of_the(
                 &format!("policy {name:?}, rule {rule_name:?}"),
                 lifetimes(r.lifetimes, INVALID),
@@ -173,6 +208,8 @@ async fn checked(
                 grant_types: r.grant_types.clone(),
                 roles: r.roles.clone(),
                 scopes: r.scopes.clone(),
+                audiences: r.audiences.clone(),
+                several_audiences: r.several_audiences,
                 decision: r.decision,
                 lifetimes,
             });

@@ -41,6 +41,7 @@ pub async fn run(
         &client,
         request.grant_type,
         request.scope,
+        &request.resources,
         ctx.now,
     )
     .await?;

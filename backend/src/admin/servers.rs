@@ -1,10 +1,10 @@
 //! Custom authorization servers (see [`crate::servers`]): list, create with their first
-//! signing keys, delete with their keys.
+//! signing keys, change their names and audiences, delete with their keys.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use shared::admin::{self, MAX_DESCRIPTION_LEN};
+use shared::admin::{self, MAX_DESCRIPTION_LEN, MAX_EXTRA_AUDIENCES};
 
 use super::{Administrator, Answered, Body, Ctx, Named, identifier, text};
 use crate::api::error::ApiError;
@@ -12,7 +12,7 @@ use crate::events::EventKind;
 use crate::keys::{Owner, rotation};
 use crate::servers::AuthServer;
 use crate::state::AppState;
-use crate::storage::StoredServer;
+use crate::storage::{Spaced, StoredServer};
 
 const INVALID: &str = "invalid_server";
 /// Its id is the last segment of its issuer's path.
@@ -30,6 +30,7 @@ fn view(ctx: &Ctx<'_>, s: StoredServer) -> admin::AuthorizationServer {
         name: s.name,
         description: s.description,
         audience: s.audience,
+        extra_audiences: s.extra_audiences.0,
         signing_alg: s.signing_alg,
         created_at: s.created_at.unix(),
     }
@@ -73,6 +74,38 @@ pub(super) fn audience(value: &str, error: &'static str) -> Result<String, ApiEr
     }
 }
 
+/// A server's default audience and its extra ones: each an audience, none twice.
+fn audiences(default: &str, extra: &[String]) -> Result<(String, Spaced), ApiError> {
+    let default = audience(default, INVALID)?;
+    if extra.len() > MAX_EXTRA_AUDIENCES {
+        return Err(ApiError::Unprocessable {
+            error: INVALID,
+            description: format!("at most {MAX_EXTRA_AUDIENCES} extra audiences"),
+        });
+    }
+    let mut all = vec![default.clone()];
+    for value in extra {
+        let checked = audience(value, INVALID)?;
+        if all.contains(&checked) {
+            return Err(ApiError::Unprocessable {
+                error: INVALID,
+                description: format!("audience {checked:?} is listed twice"),
+            });
+        }
+        all.push(checked);
+    }
+    Ok((default, Spaced(all.split_off(1))))
+}
+
+/// Its description: '' when blank.
+fn description(value: &str) -> Result<String, ApiError> {
+    if value.trim().is_empty() {
+        Ok(String::new())
+    } else {
+        text("description", value, MAX_DESCRIPTION_LEN, INVALID)
+    }
+}
+
 /// What a request naming a server that is not stored is told (404).
 pub(super) fn no_such_server() -> String {
     "there is no authorization server with this id".to_owned()
@@ -92,20 +125,13 @@ pub async fn add(
     ctx: &Ctx<'_>,
     new: &admin::NewAuthorizationServer,
 ) -> Result<StoredServer, ApiError> {
+    let (audience, extra_audiences) = audiences(&new.audience, &new.extra_audiences)?;
     let stored = StoredServer {
         id: id(&new.id)?,
         name: text("name", &new.name, MAX_NAME_LEN, INVALID)?,
-        description: if new.description.trim().is_empty() {
-            String::new()
-        } else {
-            text(
-                "description",
-                &new.description,
-                MAX_DESCRIPTION_LEN,
-                INVALID,
-            )?
-        },
-        audience: audience(&new.audience, INVALID)?,
+        description: description(&new.description)?,
+        audience,
+        extra_audiences,
         signing_alg: new.signing_alg,
         created_at: ctx.now,
     };
@@ -124,14 +150,68 @@ pub async fn add(
         EventKind::ServerCreated,
         None,
         format!(
-            "authorization server {} created (audience {}, {})",
+            "authorization server {} created (audiences {}, {})",
             stored.id,
-            stored.audience,
+            stored.audiences().collect::<Vec<_>>().join(", "),
             stored.signing_alg.as_str()
         ),
     )
     .await?;
     Ok(stored)
+}
+
+/// Changes server `id`'s name, description and audiences. An audience a policy rule names
+/// stays (the rule would name an audience the server no longer has).
+pub async fn change(
+    ctx: &Ctx<'_>,
+    id: &str,
+    change: &admin::ServerChange,
+) -> Result<StoredServer, ApiError> {
+    let Some(current) = ctx.db.authorization_server(id).await? else {
+        return Err(ApiError::NotFound(no_such_server()));
+    };
+    let (audience, extra_audiences) = audiences(&change.audience, &change.extra_audiences)?;
+    let changed = StoredServer {
+        name: text("name", &change.name, MAX_NAME_LEN, INVALID)?,
+        description: description(&change.description)?,
+        audience,
+        extra_audiences,
+        ..current.clone()
+    };
+    for policy in ctx.db.access_policies(id).await? {
+        for rule in policy.rules {
+            let named = rule.audiences.iter().flatten();
+            if let Some(kept) = named
+                .into_iter()
+                .find(|a| !changed.audiences().any(|b| b == *a))
+            {
+                return Err(ApiError::Unprocessable {
+                    error: INVALID,
+                    description: format!(
+                        "policy {:?}, rule {:?} names audience {kept:?}: keep it, or change the \
+                         rule first",
+                        policy.name, rule.name
+                    ),
+                });
+            }
+        }
+    }
+    ctx.db
+        .update_authorization_server(&changed)
+        .await
+        .or_not_found(no_such_server)?;
+    let all = |s: &StoredServer| s.audiences().collect::<Vec<_>>().join(", ");
+    ctx.record(
+        EventKind::ServerUpdated,
+        None,
+        format!(
+            "authorization server {id} changed (audiences {}; were {})",
+            all(&changed),
+            all(&current)
+        ),
+    )
+    .await?;
+    Ok(changed)
 }
 
 /// Deletes a server and its keys: every token it issued is refused from then on.
@@ -173,6 +253,25 @@ pub async fn create(
         .await
         .map_err(ApiError::internal)?;
     Ok((StatusCode::CREATED, Json(view(&ctx, stored))))
+}
+
+#[utoipa::path(put, path = "/admin/servers/{id}", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])), params(("id" = String, Path, description = "The authorization server")), request_body = shared::admin::ServerChange,
+    responses((status = 200, description = "Changed: this instance issues with it at once, every other within a reload interval", body = shared::admin::AuthorizationServer), (status = 422, description = "A rule was broken (`invalid_server`)", body = shared::oauth::ErrorResponse), (status = 404, description = "No such server", body = shared::oauth::ErrorResponse)))]
+pub async fn update(
+    State(state): State<AppState>,
+    admin: Administrator,
+    Named(id): Named,
+    Body(change): Body<admin::ServerChange>,
+) -> Result<Json<admin::AuthorizationServer>, ApiError> {
+    let ctx = admin.ctx(&state);
+    let changed = super::servers::change(&ctx, &id, &change).await?;
+    // Prepared again with its new audiences (its keys are read, none made).
+    state
+        .servers
+        .take_in(ctx.db, ctx.config, changed.clone(), ctx.now)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(view(&ctx, changed)))
 }
 
 #[utoipa::path(delete, path = "/admin/servers/{id}", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])), params(("id" = String, Path, description = "The authorization server")),

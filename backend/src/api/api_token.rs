@@ -194,7 +194,7 @@ pub async fn verify(state: &AppState, value: &str) -> Result<Verified, ApiError>
         claims: AccessTokenClaims {
             iss: state.tokens.issuer().to_owned(),
             sub: row.user_id,
-            aud: state.tokens.audience().to_owned(),
+            aud: shared::oauth::Audience::one(state.tokens.audience()),
             exp: row.expires_at.map_or(i64::MAX, Timestamp::unix),
             iat: row.created_at.unix(),
             jti: row.id.clone(),

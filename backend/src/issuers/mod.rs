@@ -58,7 +58,7 @@ struct Provider {
     issuer: String,
     keys: RwLock<Option<Arc<Held>>>,
     /// One reading at a time; the others wait for it and use what it read.
-    fetching: tokio::sync::Mutex<()>,
+    fetching: Arc<tokio::sync::Mutex<()>>,
     last_attempt: Mutex<Option<Timestamp>>,
     last_error: Mutex<Option<String>>,
     refusals: AtomicU64,
@@ -191,7 +191,7 @@ impl TrustedIssuers {
 
     async fn check(
         &self,
-        provider: &Provider,
+        provider: &Arc<Provider>,
         stored: &StoredIssuer,
         token: &str,
         now: Timestamp,
@@ -229,7 +229,7 @@ impl Provider {
         Self {
             issuer: issuer.to_owned(),
             keys: RwLock::new(None),
-            fetching: tokio::sync::Mutex::new(()),
+            fetching: Arc::new(tokio::sync::Mutex::new(())),
             last_attempt: Mutex::new(None),
             last_error: Mutex::new(None),
             refusals: AtomicU64::new(0),
@@ -248,8 +248,13 @@ impl Provider {
     /// The keys to verify with: those held while fresh, else read again. `stale` is a set that
     /// lacked the token's key: it is read again unless it was read (or tried) less than
     /// [`REFETCH_GAP_SECS`] ago. When reading fails, the keys held go on being used.
+    ///
+    /// One reading at a time, and never more than one per gap, whatever the requests: a set that
+    /// is only past its freshness is read again in the background while the requests go on
+    /// with it (stale while revalidating), so a slow or silent provider delays no request that
+    /// holds a known key; only a request whose key is not held waits for the reading in flight.
     async fn keys(
-        &self,
+        self: &Arc<Self>,
         http: &reqwest::Client,
         stored: &StoredIssuer,
         now: Timestamp,
@@ -258,27 +263,47 @@ impl Provider {
         let recently = |at: Option<Timestamp>| {
             at.is_some_and(|at| now.unix() < at.unix().saturating_add(REFETCH_GAP_SECS))
         };
-        let held = self.held();
-        if held.is_none()
-            && recently(*lock(&self.last_attempt))
-            && let Some(why) = lock(&self.last_error).clone()
-        {
-            return Err(format!(
-                "the keys of issuer {} could not be read: {why}",
+        // The caller learns that reading failed, not why: the reason (an address, a TLS or DNS
+        // error) is for the administrator, in the console and the logs.
+        let unreadable = || {
+            format!(
+                "the keys of issuer {} could not be read; an administrator sees why on the \
+                 console's Trusted issuers page",
                 stored.name
-            ));
+            )
+        };
+        let held = self.held();
+        if held.is_none() && recently(*lock(&self.last_attempt)) && lock(&self.last_error).is_some()
+        {
+            return Err(unreadable());
         }
         if let Some(held) = &held {
-            let wanted = match stale {
-                None => !held.fresh(now),
-                Some(stale) => Arc::ptr_eq(held, stale),
-            };
-            if !wanted || recently(*lock(&self.last_attempt)) {
+            if stale.is_none() {
+                if held.fresh(now) || recently(*lock(&self.last_attempt)) {
+                    return Ok(held.clone());
+                }
+                // Past its freshness: read again behind the requests, which go on with it.
+                if let Ok(one) = self.fetching.clone().try_lock_owned() {
+                    *lock(&self.last_attempt) = Some(now);
+                    let (provider, http, issuer) =
+                        (self.clone(), http.clone(), stored.issuer.clone());
+                    tokio::spawn(async move {
+                        let _one = one;
+                        if let Err(why) = provider.fetch(&http, now).await {
+                            tracing::warn!(issuer = %issuer, error = %why, "reading a trusted issuer's keys failed; the keys held stay in use");
+                        }
+                    });
+                }
+                return Ok(held.clone());
+            }
+            if stale.is_some_and(|stale| !Arc::ptr_eq(held, stale))
+                || recently(*lock(&self.last_attempt))
+            {
                 return Ok(held.clone());
             }
         }
         let _one = self.fetching.lock().await;
-        // Another request may have read them while this one waited.
+        // Another request may have read them while this one waited, or tried and failed.
         let current = self.held();
         let changed = match (&held, &current) {
             (Some(a), Some(b)) => !Arc::ptr_eq(a, b),
@@ -288,10 +313,8 @@ impl Provider {
         if let Some(current) = current.as_ref().filter(|_| changed) {
             return Ok(current.clone());
         }
-        if let Some(current) = &current
-            && recently(*lock(&self.last_attempt))
-        {
-            return Ok(current.clone());
+        if recently(*lock(&self.last_attempt)) {
+            return current.ok_or_else(unreadable);
         }
         match self.fetch(http, now).await {
             Ok(fresh) => Ok(fresh),
@@ -300,10 +323,7 @@ impl Provider {
                     tracing::warn!(issuer = %stored.issuer, error = %why, "reading a trusted issuer's keys failed; the keys held stay in use");
                     Ok(current)
                 }
-                None => Err(format!(
-                    "the keys of issuer {} could not be read: {why}",
-                    stored.name
-                )),
+                None => Err(unreadable()),
             },
         }
     }
@@ -350,5 +370,238 @@ impl Provider {
                 stored.id, stored.issuer
             ),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The cache against a provider that counts what it is asked, and can be made slow or be
+    //! down: one reading at a time, at most one per gap, and a slow provider delays no request
+    //! that holds a known key.
+
+    use std::collections::BTreeMap;
+    use std::sync::atomic::AtomicBool;
+    use std::time::Duration;
+
+    use axum::extract::State;
+    use axum::http::StatusCode;
+    use axum::response::{IntoResponse, Response};
+    use axum::routing::get;
+    use serde_json::json;
+    use shared::admin::{KeyState, ScopeClaim, SigningAlg};
+
+    use super::*;
+    use crate::keys::{self, KeySet, Owner};
+    use crate::storage::StoredServer;
+
+    const AUD: &str = "api://shop";
+
+    #[derive(Default)]
+    struct Counted {
+        base: Mutex<String>,
+        jwks: Mutex<Vec<u8>>,
+        discoveries: AtomicU64,
+        readings: AtomicU64,
+        delay_ms: AtomicU64,
+        down: AtomicBool,
+    }
+
+    async fn answer(counted: &Counted, body: Vec<u8>) -> Response {
+        tokio::time::sleep(Duration::from_millis(
+            counted.delay_ms.load(Ordering::SeqCst),
+        ))
+        .await;
+        if counted.down.load(Ordering::SeqCst) {
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+        ([("content-type", "application/json")], body).into_response()
+    }
+
+    /// A provider on a free port: its issuer URL and what it counts.
+    async fn provider(set: &KeySet) -> (String, Arc<Counted>) {
+        let counted = Arc::new(Counted::default());
+        *lock(&counted.jwks) = serde_json::to_vec(set.jwks()).unwrap();
+        let router = axum::Router::new()
+            .route(
+                "/.well-known/openid-configuration",
+                get(|State(c): State<Arc<Counted>>| async move {
+                    c.discoveries.fetch_add(1, Ordering::SeqCst);
+                    let base = lock(&c.base).clone();
+                    let body = json!({"issuer": base, "jwks_uri": format!("{base}/jwks")});
+                    answer(&c, serde_json::to_vec(&body).unwrap()).await
+                }),
+            )
+            .route(
+                "/jwks",
+                get(|State(c): State<Arc<Counted>>| async move {
+                    c.readings.fetch_add(1, Ordering::SeqCst);
+                    let body = lock(&c.jwks).clone();
+                    answer(&c, body).await
+                }),
+            )
+            .with_state(counted.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        *lock(&counted.base) = base.clone();
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        (base, counted)
+    }
+
+    fn key_set(kid_owner: &str) -> KeySet {
+        let now = Timestamp::from_unix(1_700_000_000);
+        let stored = keys::generate(kid_owner, SigningAlg::Es256, KeyState::Current, now).unwrap();
+        let owner = Owner::of(&StoredServer {
+            id: kid_owner.into(),
+            name: kid_owner.into(),
+            description: String::new(),
+            audience: AUD.into(),
+            extra_audiences: Default::default(),
+            signing_alg: SigningAlg::Es256,
+            created_at: now,
+        });
+        KeySet::from_stored(&[stored], &owner).unwrap()
+    }
+
+    fn trusted(issuer: &str) -> StoredIssuer {
+        StoredIssuer {
+            id: "idp".into(),
+            name: "IdP".into(),
+            issuer: issuer.into(),
+            audience: AUD.into(),
+            algorithms: vec!["ES256".into()],
+            scope_claim: ScopeClaim::Scope,
+            required_claims: BTreeMap::new(),
+            created_at: Timestamp::from_unix(0),
+        }
+    }
+
+    fn token(set: &KeySet, issuer: &str) -> String {
+        let claims = json!({"iss": issuer, "sub": "svc", "aud": AUD, "iat": 1_700_000_000,
+            "exp": 1_800_000_000, "client_id": "svc", "jti": "j", "scope": "products:read"});
+        set.sign(&claims, Some("at+jwt")).unwrap()
+    }
+
+    /// `n` verifications of `token` at once, at `now`.
+    async fn at_once(
+        issuers: &Arc<TrustedIssuers>,
+        stored: &StoredIssuer,
+        token: &str,
+        now: Timestamp,
+        n: usize,
+    ) -> Vec<Result<AccessTokenClaims, String>> {
+        let calls = (0..n).map(|_| {
+            let (issuers, stored, token) = (issuers.clone(), stored.clone(), token.to_owned());
+            tokio::spawn(async move {
+                issuers
+                    .verify(&stored, &token, now)
+                    .await
+                    .map_err(|(why, _)| why)
+            })
+        });
+        let mut results = Vec::new();
+        for call in calls.collect::<Vec<_>>() {
+            results.push(call.await.unwrap());
+        }
+        results
+    }
+
+    #[tokio::test]
+    async fn one_reading_at_a_time_and_at_most_one_per_gap() {
+        crate::crypto::install_tls_provider();
+        let set = key_set("idp");
+        let (base, counted) = provider(&set).await;
+        let stored = trusted(&base);
+        let issuers = Arc::new(TrustedIssuers::new().unwrap());
+        let t0 = Timestamp::from_unix(1_700_000_100);
+
+        // Twenty requests with no keys held: one reading.
+        let good = token(&set, &base);
+        assert!(
+            at_once(&issuers, &stored, &good, t0, 20)
+                .await
+                .iter()
+                .all(Result::is_ok)
+        );
+        assert_eq!(counted.readings.load(Ordering::SeqCst), 1);
+
+        // Unknown kids within the gap: no reading; after it, twenty at once make one.
+        let forged = token(&key_set("other"), &base);
+        let refused = at_once(&issuers, &stored, &forged, t0.plus_secs(1), 20).await;
+        assert!(refused.iter().all(Result::is_err));
+        assert_eq!(counted.readings.load(Ordering::SeqCst), 1);
+        let later = t0.plus_secs(REFETCH_GAP_SECS + 1);
+        at_once(&issuers, &stored, &forged, later, 20).await;
+        assert_eq!(counted.readings.load(Ordering::SeqCst), 2);
+        // The known key still verifies, with no reading.
+        assert!(
+            at_once(&issuers, &stored, &good, later, 5)
+                .await
+                .iter()
+                .all(Result::is_ok)
+        );
+        assert_eq!(counted.readings.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_slow_provider_delays_no_request_whose_key_is_held() {
+        crate::crypto::install_tls_provider();
+        let set = key_set("idp");
+        let (base, counted) = provider(&set).await;
+        let stored = trusted(&base);
+        let issuers = Arc::new(TrustedIssuers::new().unwrap());
+        let t0 = Timestamp::from_unix(1_700_000_100);
+        let good = token(&set, &base);
+        assert!(issuers.verify(&stored, &good, t0).await.is_ok());
+
+        // Past the keys' freshness (an hour by default), with a provider that takes 1.5 s per
+        // answer (3 s for its metadata and keys): the held keys answer at once, and one reading
+        // runs behind them.
+        counted.delay_ms.store(1500, Ordering::SeqCst);
+        let stale = t0.plus_secs(3600 + 10);
+        let started = std::time::Instant::now();
+        let results = at_once(&issuers, &stored, &good, stale, 20).await;
+        assert!(results.iter().all(Result::is_ok));
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(3600)).await;
+        assert_eq!(counted.readings.load(Ordering::SeqCst), 2);
+        let keys_read_at = issuers.status(&stored).keys_fetched_at;
+        assert_eq!(keys_read_at, Some(stale.unix()));
+    }
+
+    #[tokio::test]
+    async fn a_provider_that_is_down_is_asked_once_per_gap_and_its_errors_stay_inside() {
+        crate::crypto::install_tls_provider();
+        let set = key_set("idp");
+        let (base, counted) = provider(&set).await;
+        counted.down.store(true, Ordering::SeqCst);
+        let stored = trusted(&base);
+        let issuers = Arc::new(TrustedIssuers::new().unwrap());
+        let t0 = Timestamp::from_unix(1_700_000_100);
+        let good = token(&set, &base);
+        let results = at_once(&issuers, &stored, &good, t0, 10).await;
+        let port = base.rsplit(':').next().unwrap();
+        for result in &results {
+            let why = result.as_ref().unwrap_err();
+            assert!(why.contains("could not be read"), "{why}");
+            // The caller is not told where the server looked, nor what went wrong there.
+            assert!(!why.contains(port) && !why.contains("503"), "{why}");
+        }
+        assert_eq!(counted.discoveries.load(Ordering::SeqCst), 1);
+        assert!(issuers.status(&stored).last_error.unwrap().contains("503"));
+        // Up again: read at the next request after the gap, not before.
+        counted.down.store(false, Ordering::SeqCst);
+        assert!(
+            issuers
+                .verify(&stored, &good, t0.plus_secs(1))
+                .await
+                .is_err()
+        );
+        let later = t0.plus_secs(REFETCH_GAP_SECS + 1);
+        assert!(issuers.verify(&stored, &good, later).await.is_ok());
+        assert_eq!(counted.discoveries.load(Ordering::SeqCst), 2);
     }
 }

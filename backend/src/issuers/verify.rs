@@ -125,7 +125,7 @@ pub fn claims(
     let read = AccessTokenClaims {
         iss: issuer.issuer.clone(),
         sub,
-        aud: issuer.audience.clone(),
+        aud: shared::oauth::Audience::one(issuer.audience.clone()),
         exp,
         iat: number("iat").unwrap_or_default(),
         // Entra calls it `uti`; Okta calls the client `cid`, OpenID Connect `azp`.
@@ -244,6 +244,7 @@ mod tests {
             name: "idp".into(),
             description: String::new(),
             audience: AUD.into(),
+            extra_audiences: Default::default(),
             signing_alg: alg,
             created_at: now,
         });

@@ -115,6 +115,7 @@ fn root_document(c: &Config, scopes_supported: Vec<String>) -> ServerMetadata {
         request_parameter_supported: false,
         request_uri_parameter_supported: false,
         claims_parameter_supported: false,
+        resource_indicators_supported: true,
     }
 }
 
@@ -145,6 +146,7 @@ fn server_document(server: &AuthServer, scopes_supported: Vec<String>) -> Server
         request_parameter_supported: false,
         request_uri_parameter_supported: false,
         claims_parameter_supported: false,
+        resource_indicators_supported: true,
     }
 }
 

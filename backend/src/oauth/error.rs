@@ -91,6 +91,11 @@ impl OAuthError {
         Self::new(ErrorCode::InvalidScope, description)
     }
 
+    /// RFC 8707 §2.
+    pub fn invalid_target(description: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidTarget, description)
+    }
+
     pub fn unauthorized_client(description: impl Into<String>) -> Self {
         Self::new(ErrorCode::UnauthorizedClient, description)
     }

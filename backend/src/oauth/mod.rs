@@ -12,6 +12,7 @@ pub(crate) mod discovery;
 pub mod error;
 pub mod introspect;
 pub mod params;
+pub mod resource;
 pub mod revoke;
 pub mod token;
 pub(crate) mod userinfo;

@@ -23,9 +23,16 @@ impl From<crate::body::Unread> for OAuthError {
 }
 
 /// Parameters with the two rules RFC 6749 §3.1/§3.2 sets for every endpoint: a parameter sent
-/// without a value is treated as omitted, and none may be sent twice.
+/// without a value is treated as omitted, and none may be sent twice, but `resource`, which
+/// RFC 8707 §2 lets a client send once per resource.
 #[derive(Debug, Default)]
-pub struct Params(HashMap<String, String>);
+pub struct Params {
+    single: HashMap<String, String>,
+    resources: Vec<String>,
+}
+
+/// The parameter that may be repeated (RFC 8707 §2).
+const RESOURCE: &str = "resource";
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum ParamsError {
@@ -59,6 +66,7 @@ impl Params {
 
     pub fn parse(encoded: &[u8]) -> Result<Self, ParamsError> {
         let mut map = HashMap::new();
+        let mut resources = Vec::new();
         for (count, (name, value)) in form_urlencoded::parse(encoded).enumerate() {
             if count >= Self::MAX {
                 return Err(ParamsError::TooMany);
@@ -67,11 +75,18 @@ impl Params {
                 let shown: String = name.chars().filter(|c| *c != '\0').take(40).collect();
                 return Err(ParamsError::Nul(shown));
             }
-            if map.insert(name.to_string(), value.into_owned()).is_some() {
+            if name == RESOURCE {
+                if !value.is_empty() {
+                    resources.push(value.into_owned());
+                }
+            } else if map.insert(name.to_string(), value.into_owned()).is_some() {
                 return Err(ParamsError::Repeated(name.into_owned()));
             }
         }
-        Ok(Self(map))
+        Ok(Self {
+            single: map,
+            resources,
+        })
     }
 
     /// The parameters of a form-encoded POST body (RFC 6749 §3.2: never JSON, never the query).
@@ -100,8 +115,13 @@ impl Params {
         Self::form(headers, body)
     }
 
+    /// Every `resource` sent, in order (those sent without a value left out).
+    pub fn resources(&self) -> &[String] {
+        &self.resources
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
+        self.single
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
@@ -112,9 +132,10 @@ impl Params {
 /// secrets they never take (a password, a client assertion) that must not travel in a URL
 /// either. Anything else in an endpoint's query is its own (RFC 6749 §3.2 allows one, and
 /// unrecognised parameters are ignored) and passes.
-const BODY_PARAMETERS: [&str; 12] = [
+const BODY_PARAMETERS: [&str; 13] = [
     "grant_type",
     "scope",
+    "resource",
     "code",
     "redirect_uri",
     "code_verifier",
@@ -231,6 +252,19 @@ mod tests {
     }
 
     #[test]
+    fn resource_alone_may_be_repeated_and_empty_ones_are_omitted() {
+        let params =
+            Params::parse(b"resource=api%3A%2F%2Fa&scope=x&resource=&resource=api%3A%2F%2Fb")
+                .unwrap();
+        assert_eq!(params.resources(), ["api://a", "api://b"]);
+        assert_eq!(params.get("resource"), None);
+        assert_eq!(
+            Params::parse(b"scope=a&scope=b").unwrap_err(),
+            ParamsError::Repeated("scope".into())
+        );
+    }
+
+    #[test]
     fn refuses_too_many() {
         let many: Vec<String> = (0..40).map(|i| format!("p{i}=v")).collect();
         assert_eq!(
@@ -244,8 +278,11 @@ mod tests {
         assert!(refuse_in_query(None).is_ok());
         assert!(refuse_in_query(Some("")).is_ok());
         // The endpoint's own query (RFC 6749 §3.2 allows one) is not a parameter, nor are
-        // parameters these endpoints never read (a gateway's `resource`, `audience`).
-        assert!(refuse_in_query(Some("tenant=shop&debug&resource=x&audience=y")).is_ok());
+        // parameters these endpoints never read (a gateway's `audience`).
+        assert!(refuse_in_query(Some("tenant=shop&debug&audience=y")).is_ok());
+        // RFC 8707's `resource` is read from the body: in the query it would be ignored.
+        let error = refuse_in_query(Some("resource=api%3A%2F%2Fx")).unwrap_err();
+        assert!(error.description.starts_with("resource was sent"));
         // Names are compared decoded, as the body's are.
         let error = refuse_in_query(Some("grant%5Ftype=client_credentials")).unwrap_err();
         assert!(error.description.starts_with("grant_type was sent"));

@@ -26,7 +26,7 @@ use crate::config::Config;
 use crate::events::{Event, EventKind};
 use crate::keys::{KeyRing, Owner, rotation};
 use crate::state::AppState;
-use crate::storage::{self, Db, StoredServer};
+use crate::storage::{self, Db, StoredIssuer, StoredServer};
 
 /// One issuer: its identity, its keys and the tokens it signs and verifies.
 pub struct AuthServer {
@@ -82,11 +82,8 @@ impl AuthServer {
         let (ring, events) = rotation::prepare(db, config, &owner, now).await?;
         let keys = Arc::new(ring);
         let issuer = Self::issuer_of(config, &stored.id);
-        let tokens = Arc::new(AccessTokens::of_issuer(
-            &issuer,
-            &stored.audience,
-            keys.clone(),
-        ));
+        let audiences: Vec<&str> = stored.audiences().collect();
+        let tokens = Arc::new(AccessTokens::of_issuer(&issuer, &audiences, keys.clone()));
         Ok((
             Self {
                 stored: Some(stored),
@@ -115,12 +112,13 @@ impl Servers {
         self.read().get(id).cloned()
     }
 
-    /// The issuers of the servers whose tokens are for `audience`, sorted.
+    /// The issuers of the servers that issue tokens for `audience` (their default one or
+    /// another), sorted.
     pub fn issuers_for(&self, audience: &str) -> Vec<String> {
         let mut issuers: Vec<String> = self
             .read()
             .values()
-            .filter(|s| s.tokens.audience() == audience)
+            .filter(|s| s.tokens.issues_for(audience))
             .map(|s| s.issuer.clone())
             .collect();
         issuers.sort();
@@ -269,20 +267,35 @@ pub async fn verify_for_api(
     };
     if let Some(server) = state.servers.by_issuer(&iss, &root.issuer) {
         let audience = root.tokens.audience();
-        if server.tokens.audience() != audience {
+        let id = server.id().unwrap_or_default();
+        if !server.tokens.issues_for(audience) {
             return Ok(Err(format!(
-                "the access token was issued by authorization server {}, whose tokens are for \
+                "the access token was issued by authorization server {id}, whose tokens are for \
                  {}; this API requires {audience}",
-                server.id().unwrap_or_default(),
-                server.tokens.audience(),
+                server.tokens.audiences().join(", "),
             )));
         }
-        let verified = server.tokens.verify_live(&state.db, token, now).await?;
-        return Ok(verified.map(own).map_err(str::to_owned));
+        let claims = match server.tokens.verify_live(&state.db, token, now).await? {
+            Ok(claims) => claims,
+            Err(why) => return Ok(Err(why.to_owned())),
+        };
+        // The server issues for this API's audience among others: this token must be for it.
+        if !claims.aud.contains(audience) {
+            return Ok(Err(format!(
+                "the access token was issued by authorization server {id} for {}; this API \
+                 requires {audience} (ask for it with resource={audience}, RFC 8707)",
+                claims.aud
+            )));
+        }
+        return Ok(Ok(own(claims)));
     }
-    let Some(trusted) = state.db.trusted_issuer_by_url(&iss).await? else {
-        return Ok(Err(untrusted(state, &iss).await?));
+    // One read of the (short) list, whether the issuer is on it or not: the refusal of one
+    // that is not names those that are.
+    let mut listed = state.db.trusted_issuers().await?;
+    let Some(at) = listed.iter().position(|t| t.issuer == iss) else {
+        return Ok(Err(untrusted(state, &iss, listed)));
     };
+    let trusted = listed.swap_remove(at);
     match state.issuers.verify(&trusted, token, now).await {
         Ok(claims) => Ok(Ok(Accepted {
             claims,
@@ -302,17 +315,10 @@ pub async fn verify_for_api(
 
 /// The refusal of a token whose issuer this API does not trust: which issuer it named, and
 /// those it trusts.
-async fn untrusted(state: &AppState, iss: &str) -> storage::Result<String> {
+fn untrusted(state: &AppState, iss: &str, listed: Vec<StoredIssuer>) -> String {
     let mut trusted = vec![state.root.issuer.clone()];
     trusted.extend(state.servers.issuers_for(state.root.tokens.audience()));
-    trusted.extend(
-        state
-            .db
-            .trusted_issuers()
-            .await?
-            .into_iter()
-            .map(|t| t.issuer),
-    );
+    trusted.extend(listed.into_iter().map(|t| t.issuer));
     const SHOWN: usize = 8;
     let more = trusted.len().saturating_sub(SHOWN);
     trusted.truncate(SHOWN);
@@ -321,11 +327,11 @@ async fn untrusted(state: &AppState, iss: &str) -> storage::Result<String> {
     } else {
         String::new()
     };
-    Ok(format!(
+    format!(
         "the access token was issued by {:?}, an issuer this API does not trust; it trusts {}{more}",
         crate::issuers::verify::clip(iss),
         trusted.join(", ")
-    ))
+    )
 }
 
 #[cfg(test)]

@@ -2,14 +2,16 @@
 //! lifetimes of what it issues.
 //!
 //! A server holds ordered policies, each for some clients (or all of them), each with ordered
-//! rules matching the grant type, the user's role (grants with a user only) and the requested
-//! scopes (an allow rule when it lists every one, a deny rule when it lists any). The policies
+//! rules matching the grant type, the user's role (grants with a user only), the requested
+//! scopes (an allow rule when it lists every one, a deny rule when it lists any) and the
+//! audiences the token would be for (RFC 8707 resource indicators: the same way, and an allow
+//! rule matches several at once only when it says so). The policies
 //! that apply to the client are tried in order, and in each its rules in order: the first rule
 //! that matches decides, allow (with its lifetimes) or deny. A request that no rule matches is
 //! refused, and the refusal names what decided, or what came closest.
 
 use shared::admin::{Role, RuleDecision};
-use shared::oauth::GrantType;
+use shared::oauth::{Audience, GrantType};
 use shared::scope::ScopeSet;
 
 use crate::storage::{Lifetimes, StoredPolicy, StoredRule};
@@ -25,6 +27,9 @@ pub struct Request<'a> {
     pub role: Option<Role>,
     /// The scopes that would be granted.
     pub scope: &'a ScopeSet,
+    /// The audiences the token would be for: the requested resources, else the server's
+    /// default audience.
+    pub audiences: &'a Audience,
 }
 
 /// A request a rule allowed: which one, and the lifetimes it sets.
@@ -54,6 +59,9 @@ pub enum Why {
     /// Some allow rule matched the grant and the user but not every requested scope
     /// (`invalid_scope`).
     Scope,
+    /// Some allow rule matched all but the audiences: one it does not list, or several where
+    /// it allows one (`invalid_target`, RFC 8707 §2).
+    Target,
     /// No policy applies to the client, or none of their rules matched the grant and the user
     /// (`unauthorized_client`).
     NoRule,
@@ -84,6 +92,31 @@ impl StoredRule {
                 RuleDecision::Deny => scope.iter().any(|s| listed.contains(s)),
             })
     }
+
+    /// The same for audiences; an allow rule matches several only with `several_audiences`.
+    /// `Err` says, for an allow rule, what it allows instead.
+    fn matches_audiences(&self, audiences: &Audience) -> Result<(), String> {
+        let listed = |a: &str| {
+            self.audiences
+                .as_ref()
+                .is_none_or(|l| l.iter().any(|x| x == a))
+        };
+        match self.decision {
+            RuleDecision::Allow => {
+                if let Some(listed) = self.audiences.as_ref()
+                    && !audiences.iter().all(|a| listed.iter().any(|x| x == a))
+                {
+                    return Err(format!("allows only audiences {}", listed.join(", ")));
+                }
+                if audiences.len() > 1 && !self.several_audiences {
+                    return Err("allows a token for one audience only".into());
+                }
+                Ok(())
+            }
+            RuleDecision::Deny if audiences.iter().any(listed) => Ok(()),
+            RuleDecision::Deny => Err(String::new()),
+        }
+    }
 }
 
 /// Decides `request` with `policies` (in order).
@@ -93,6 +126,8 @@ pub fn decide(policies: &[StoredPolicy], request: &Request<'_>) -> Result<Allowe
     let mut applying = Vec::new();
     // Allow rules that matched all but the scopes: named in an `invalid_scope` refusal.
     let mut narrower = Vec::new();
+    // Allow rules that matched all but the audiences: named in an `invalid_target` refusal.
+    let mut elsewhere = Vec::new();
     for policy in policies.iter().filter(|p| p.applies_to(client)) {
         applying.push(format!("{:?}", policy.name));
         for rule in policy.rules.iter().filter(|r| r.matches_grant(request)) {
@@ -100,6 +135,15 @@ pub fn decide(policies: &[StoredPolicy], request: &Request<'_>) -> Result<Allowe
                 if let (RuleDecision::Allow, Some(allowed)) = (rule.decision, &rule.scopes) {
                     narrower.push(format!(
                         "policy {:?}, rule {:?} allows only {allowed}",
+                        policy.name, rule.name
+                    ));
+                }
+                continue;
+            }
+            if let Err(instead) = rule.matches_audiences(request.audiences) {
+                if rule.decision == RuleDecision::Allow {
+                    elsewhere.push(format!(
+                        "policy {:?}, rule {:?} {instead}",
                         policy.name, rule.name
                     ));
                 }
@@ -116,8 +160,8 @@ pub fn decide(policies: &[StoredPolicy], request: &Request<'_>) -> Result<Allowe
                     by: Some((policy.name.clone(), rule.name.clone())),
                     description: format!(
                         "policy {:?}, rule {:?} of authorization server {} denies the {grant} \
-                         grant to client {client:?} (scope {})",
-                        policy.name, rule.name, request.server, request.scope
+                         grant to client {client:?} (scope {}, audience {})",
+                        policy.name, rule.name, request.server, request.scope, request.audiences
                     ),
                 }),
             };
@@ -152,6 +196,18 @@ pub fn decide(policies: &[StoredPolicy], request: &Request<'_>) -> Result<Allowe
             ),
         );
     }
+    if !elsewhere.is_empty() {
+        return refused(
+            Why::Target,
+            format!(
+                "no rule of authorization server {} allows a token for {} with the {grant} \
+                 grant to client {client:?}: {}",
+                request.server,
+                request.audiences,
+                elsewhere.join("; ")
+            ),
+        );
+    }
     let user = request
         .role
         .map(|r| format!(" and a user with role {r}"))
@@ -183,6 +239,8 @@ mod tests {
             grant_types: grants.to_vec(),
             roles: Vec::new(),
             scopes: scopes.map(|s| ScopeSet::parse(s).unwrap()),
+            audiences: None,
+            several_audiences: false,
             decision,
             lifetimes: Lifetimes::default(),
         }
@@ -204,8 +262,12 @@ mod tests {
             grant_type,
             role: None,
             scope,
+            audiences: &DEFAULT,
         }
     }
+
+    static DEFAULT: std::sync::LazyLock<Audience> =
+        std::sync::LazyLock::new(|| Audience::one("api://orders"));
 
     const CC: GrantType = GrantType::ClientCredentials;
     const CODE: GrantType = GrantType::AuthorizationCode;
@@ -361,6 +423,57 @@ mod tests {
         assert_eq!(
             decide(&policies, &ask("svc", CC, &read)).unwrap_err().why,
             Why::NoRule
+        );
+    }
+
+    #[test]
+    fn audiences_are_matched_as_scopes_are_and_several_only_where_a_rule_says_so() {
+        let read = ScopeSet::parse("orders:read").unwrap();
+        let billing = Audience::one("api://billing");
+        let both = Audience::of(["api://orders".to_owned(), "api://billing".into()]).unwrap();
+        let mut orders_only = rule("orders only", &[CC], None, ALLOW);
+        orders_only.audiences = Some(vec!["api://orders".into()]);
+        let policies = vec![policy("services", &[], vec![orders_only.clone()])];
+        assert!(decide(&policies, &ask("svc", CC, &read)).is_ok());
+        let mut request = ask("svc", CC, &read);
+        request.audiences = &billing;
+        let refused = decide(&policies, &request).unwrap_err();
+        assert_eq!(refused.why, Why::Target);
+        assert_eq!(
+            refused.description,
+            "no rule of authorization server orders allows a token for api://billing with the \
+             client_credentials grant to client \"svc\": policy \"services\", rule \"orders \
+             only\" allows only audiences api://orders"
+        );
+        // Several at once: only a rule that says so.
+        let any = rule("any", &[CC], None, ALLOW);
+        request.audiences = &both;
+        let refused = decide(&[policy("p", &[], vec![any.clone()])], &request).unwrap_err();
+        assert_eq!(refused.why, Why::Target);
+        assert!(
+            refused
+                .description
+                .ends_with("rule \"any\" allows a token for one audience only"),
+            "{}",
+            refused.description
+        );
+        let mut several = any;
+        several.several_audiences = true;
+        assert!(decide(&[policy("p", &[], vec![several.clone()])], &request).is_ok());
+        // A deny rule listing an audience denies any request naming it, and no other.
+        let mut no_billing = rule("no billing", &[], None, DENY);
+        no_billing.audiences = Some(vec!["api://billing".into()]);
+        let policies = [policy("p", &[], vec![no_billing, several])];
+        let denied = decide(&policies, &request).unwrap_err();
+        assert_eq!(denied.why, Why::Denied);
+        assert!(
+            denied
+                .description
+                .ends_with("(scope orders:read, audience api://orders, api://billing)")
+        );
+        assert_eq!(
+            decide(&policies, &ask("svc", CC, &read)).unwrap().rule,
+            "any"
         );
     }
 

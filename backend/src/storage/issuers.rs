@@ -78,25 +78,11 @@ impl Db {
         rows.into_iter().map(IssuerRow::into_issuer).collect()
     }
 
-    /// The trusted issuer whose issuer identifier is exactly `issuer`.
-    pub async fn trusted_issuer_by_url(&self, issuer: &str) -> Result<Option<StoredIssuer>> {
-        self.trusted_issuer_where("issuer", issuer).await
-    }
-
     /// The trusted issuer `id`.
     pub async fn trusted_issuer(&self, id: &str) -> Result<Option<StoredIssuer>> {
-        self.trusted_issuer_where("id", id).await
-    }
-
-    /// The trusted issuer whose `column` (one of its two unique ones) is `value`.
-    async fn trusted_issuer_where(
-        &self,
-        column: &'static str,
-        value: &str,
-    ) -> Result<Option<StoredIssuer>> {
-        let sql = format!("SELECT {COLUMNS} FROM trusted_issuers WHERE {column} = $1");
+        let sql = format!("SELECT {COLUMNS} FROM trusted_issuers WHERE id = $1");
         let row: Option<IssuerRow> = dispatch!(self, |pool| sqlx::query_as(&sql)
-            .bind(value)
+            .bind(id)
             .fetch_optional(pool)
             .await)?;
         row.map(IssuerRow::into_issuer).transpose()

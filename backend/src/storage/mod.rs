@@ -77,7 +77,7 @@ pub use keys::{Rotation, StoredKey};
 pub use policies::{StoredPolicy, StoredRule};
 pub use rate_limits::Hit;
 pub use revocations::TokenRef;
-pub use servers::StoredServer;
+pub use servers::{Spaced, StoredServer};
 pub use shop::NewOrderRow;
 pub use users::{NewUser, User, UserChanges, UserUpdated};
 

@@ -28,6 +28,10 @@ pub struct StoredRule {
     pub roles: Vec<Role>,
     /// `None` for any scopes.
     pub scopes: Option<ScopeSet>,
+    /// `None` for any of the server's audiences.
+    pub audiences: Option<Vec<String>>,
+    /// Whether one token may be for several audiences.
+    pub several_audiences: bool,
     pub decision: RuleDecision,
     pub lifetimes: Lifetimes,
 }
@@ -45,6 +49,8 @@ impl StoredPolicy {
                 grant_types: Vec::new(),
                 roles: Vec::new(),
                 scopes: None,
+                audiences: None,
+                several_audiences: false,
                 decision: RuleDecision::Allow,
                 lifetimes: Lifetimes::default(),
             }],
@@ -63,6 +69,8 @@ struct PolicyWithRule {
     grant_types: Option<String>,
     roles: Option<String>,
     scopes: Option<String>,
+    audiences: Option<String>,
+    several_audiences: Option<bool>,
     decision: Option<String>,
     #[sqlx(flatten)]
     lifetimes: Lifetimes,
@@ -107,6 +115,12 @@ impl PolicyWithRule {
             )?,
             roles: names(self.roles.as_deref().unwrap_or_default(), "role")?,
             scopes,
+            audiences: self
+                .audiences
+                .as_deref()
+                .map(|raw| names(raw, "audience"))
+                .transpose()?,
+            several_audiences: self.several_audiences.unwrap_or_default(),
             decision,
             lifetimes: self.lifetimes,
         }))
@@ -134,9 +148,9 @@ macro_rules! insert_policies {
                     let roles: Vec<&str> = rule.roles.iter().map(|r| r.as_str()).collect();
                     sqlx::query(
                         "INSERT INTO policy_rules (server_id, policy, position, name, grant_types,
-                             roles, scopes, decision, access_token_ttl, refresh_token_idle_ttl,
-                             refresh_token_absolute_ttl)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                             roles, scopes, audiences, several_audiences, decision,
+                             access_token_ttl, refresh_token_idle_ttl, refresh_token_absolute_ttl)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                     )
                     .bind($server)
                     .bind(position)
@@ -145,6 +159,8 @@ macro_rules! insert_policies {
                     .bind(shared::oauth::GrantType::join(&rule.grant_types, " "))
                     .bind(roles.join(" "))
                     .bind(rule.scopes.as_ref().map(ToString::to_string))
+                    .bind(rule.audiences.as_ref().map(|a| a.join(" ")))
+                    .bind(rule.several_audiences)
                     .bind(rule.decision.as_str())
                     .bind(rule.lifetimes.access_token_ttl)
                     .bind(rule.lifetimes.refresh_token_idle_ttl)
@@ -166,7 +182,8 @@ impl Db {
     pub async fn access_policies(&self, server_id: &str) -> Result<Vec<StoredPolicy>> {
         let rows: Vec<PolicyWithRule> = dispatch!(self, |pool| sqlx::query_as(
             "SELECT p.position, p.name, p.description, p.clients, r.name AS rule_name,
-                    r.grant_types, r.roles, r.scopes, r.decision, r.access_token_ttl,
+                    r.grant_types, r.roles, r.scopes, r.audiences, r.several_audiences,
+                    r.decision, r.access_token_ttl,
                     r.refresh_token_idle_ttl, r.refresh_token_absolute_ttl
              FROM access_policies p
              LEFT JOIN policy_rules r ON r.server_id = p.server_id AND r.policy = p.position

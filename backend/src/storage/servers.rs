@@ -11,8 +11,11 @@ pub struct StoredServer {
     pub id: String,
     pub name: String,
     pub description: String,
-    /// The `aud` of its access tokens.
+    /// The `aud` of its access tokens when a request names no resource (RFC 8707).
     pub audience: String,
+    /// The other audiences a request may name with `resource`.
+    #[sqlx(try_from = "String")]
+    pub extra_audiences: Spaced,
     #[sqlx(try_from = "String")]
     pub signing_alg: SigningAlg,
     pub created_at: Timestamp,
@@ -39,11 +42,40 @@ macro_rules! lock_server {
 }
 pub(super) use lock_server;
 
+/// Words stored space-separated in one column ('' for none): URIs, which hold no space.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Spaced(pub Vec<String>);
+
+impl Spaced {
+    pub fn joined(&self) -> String {
+        self.0.join(" ")
+    }
+}
+
+impl From<String> for Spaced {
+    fn from(raw: String) -> Self {
+        Self(
+            raw.split(' ')
+                .filter(|w| !w.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        )
+    }
+}
+
+impl StoredServer {
+    /// Every audience it issues tokens for: its default one first.
+    pub fn audiences(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.audience.as_str())
+            .chain(self.extra_audiences.0.iter().map(String::as_str))
+    }
+}
+
 impl Db {
     /// Every authorization server, by id.
     pub async fn authorization_servers(&self) -> Result<Vec<StoredServer>> {
         Ok(dispatch!(self, |pool| sqlx::query_as(
-            "SELECT id, name, description, audience, signing_alg, created_at
+            "SELECT id, name, description, audience, extra_audiences, signing_alg, created_at
              FROM authorization_servers ORDER BY id"
         )
         .fetch_all(pool)
@@ -53,7 +85,7 @@ impl Db {
     /// The stored server `id`, if there is one.
     pub async fn authorization_server(&self, id: &str) -> Result<Option<StoredServer>> {
         Ok(dispatch!(self, |pool| sqlx::query_as(
-            "SELECT id, name, description, audience, signing_alg, created_at
+            "SELECT id, name, description, audience, extra_audiences, signing_alg, created_at
              FROM authorization_servers WHERE id = $1"
         )
         .bind(id)
@@ -70,13 +102,14 @@ impl Db {
             let mut tx = pool.begin().await?;
             let done = sqlx::query(
                 "INSERT INTO authorization_servers
-                     (id, name, description, audience, signing_alg, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                     (id, name, description, audience, extra_audiences, signing_alg, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
             )
             .bind(&server.id)
             .bind(&server.name)
             .bind(&server.description)
             .bind(&server.audience)
+            .bind(server.extra_audiences.joined())
             .bind(server.signing_alg.as_str())
             .bind(server.created_at)
             .execute(&mut *tx)
@@ -93,6 +126,26 @@ impl Db {
             tx.commit().await?;
             Ok(())
         })
+    }
+
+    /// Changes the name, description and audiences of server `server.id` (its signing
+    /// algorithm and creation time stay); [`Error::NotFound`] if there is no such server.
+    pub async fn update_authorization_server(&self, server: &StoredServer) -> Result<()> {
+        dispatch!(self, |pool| sqlx::query(
+            "UPDATE authorization_servers
+             SET name = $2, description = $3, audience = $4, extra_audiences = $5
+             WHERE id = $1"
+        )
+        .bind(&server.id)
+        .bind(&server.name)
+        .bind(&server.description)
+        .bind(&server.audience)
+        .bind(server.extra_audiences.joined())
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))
+        .map_err(Error::from)
+        .and_then(|rows| one_row(rows, Error::NotFound))
     }
 
     /// Deletes the keys of servers that no longer exist (left by a key-maintenance round that

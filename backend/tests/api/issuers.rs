@@ -176,6 +176,43 @@ async fn another_deployment_as_a_trusted_issuer_calls_the_api_and_nothing_else()
         .await;
     assert_eq!(reread.status(), StatusCode::OK);
 
+    // Another issuer of the same provider (its custom server `default`, found through RFC
+    // 8414): no two trusted issuers share an issuer URL, when one changes as when one is added.
+    let mut second = definition(&provider);
+    second["id"] = json!("partner-default");
+    second["issuer"] = json!(provider.url("/oauth2/default"));
+    let added = trust(&app, &admin, second.clone()).await;
+    assert_eq!(added.status(), StatusCode::CREATED);
+    second["issuer"] = json!(provider.api);
+    let before = app.db.trusted_issuers().await.unwrap();
+    let clash = app
+        .admin(
+            Method::PUT,
+            "/admin/issuers/partner-default",
+            &admin,
+            Some(second),
+        )
+        .await;
+    assert_eq!(clash.status(), StatusCode::CONFLICT);
+    let clash: Value = clash.json().await.unwrap();
+    assert!(
+        clash["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("another trusted issuer has the issuer"),
+        "{clash}"
+    );
+    assert_eq!(app.db.trusted_issuers().await.unwrap(), before);
+    let removed = app
+        .admin(
+            Method::DELETE,
+            "/admin/issuers/partner-default",
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+
     // On the command line too; removed, it is refused from the next request.
     let out = app.cli(&["issuers", "list"]).await;
     assert!(out.status.success());

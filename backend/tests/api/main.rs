@@ -28,5 +28,6 @@ mod refresh;
 mod request_id;
 mod resilience;
 mod resource;
+mod resource_indicators;
 mod servers;
 mod token;

@@ -89,6 +89,7 @@ async fn a_new_server_starts_with_the_default_policy() {
             "name": "Default Policy Rule",
             "grant_types": [],
             "roles": [],
+            "several_audiences": false,
             "decision": "allow",
             "lifetimes": {
                 "access_token_ttl": null,
@@ -226,7 +227,7 @@ async fn rules_decide_in_order_with_their_lifetimes_and_refusals_name_them() {
     assert_eq!(
         description,
         "policy \"Services\", rule \"No catalogue\" of authorization server orders denies the \
-         client_credentials grant to client \"batch\" (scope products:read)"
+         client_credentials grant to client \"batch\" (scope products:read, audience api://orders)"
     );
     // A deny rule matches a request for any scope it lists, beside others too.
     let beside = token_at(&app, "orders", batch, Some("orders:read products:read")).await;
@@ -234,7 +235,7 @@ async fn rules_decide_in_order_with_their_lifetimes_and_refusals_name_them() {
     assert_eq!(error, "unauthorized_client");
     assert!(
         description.contains("rule \"No catalogue\"")
-            && description.ends_with("(scope orders:read products:read)"),
+            && description.ends_with("(scope orders:read products:read, audience api://orders)"),
         "{description}"
     );
     // No rule matches both scopes: the allow rule that came closest is named.
@@ -671,7 +672,7 @@ async fn the_preview_answers_as_the_token_endpoint_and_issues_nothing() {
     assert_eq!(
         (
             claims.iss.as_str(),
-            claims.aud.as_str(),
+            claims.aud.to_string().as_str(),
             claims.sub.as_str(),
             claims.client_id.as_str()
         ),

@@ -60,15 +60,18 @@ async fn from_a_bare_401_to_a_token_with_no_prior_configuration() {
         .get_json(&format!("{issuer}/.well-known/oauth-authorization-server"))
         .await;
     assert_eq!(server["issuer"], issuer, "RFC 8414 §3.3");
+    assert_eq!(server["resource_indicators_supported"], true);
     let token_endpoint = server["token_endpoint"].as_str().unwrap();
 
-    // 4. A token for a scope the resource lists, and the call again.
+    // 4. A token for a scope the resource lists, for the resource (RFC 8707, as a Model
+    //    Context Protocol client asks), and the call again.
     let token: Value = http
         .post(token_endpoint)
         .basic_auth(SERVICE, Some(SERVICE_SECRET))
         .form(&[
             ("grant_type", "client_credentials"),
             ("scope", "products:read"),
+            ("resource", metadata["resource"].as_str().unwrap()),
         ])
         .send()
         .await

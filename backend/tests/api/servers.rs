@@ -687,6 +687,8 @@ async fn the_command_line_manages_servers() {
             "api://default",
             "--signing-alg",
             "ES256",
+            "--extra-audience",
+            "api://cli-reports",
         ])
         .await;
     assert!(
@@ -698,8 +700,9 @@ async fn the_command_line_manages_servers() {
     let list = app.cli(&["servers", "list"]).await;
     let list = String::from_utf8_lossy(&list.stdout);
     assert!(
-        list.lines()
-            .any(|l| l.starts_with("cli ") && l.contains("ES256")),
+        list.lines().any(|l| l.starts_with("cli ")
+            && l.contains("ES256")
+            && l.ends_with(" api://default api://cli-reports")),
         "{list}"
     );
     // Served once this instance has read it (its keys exist already).

@@ -102,7 +102,7 @@ fn ClaimsSummary(
                 </dd>
                 <dt>"Audience (aud)"</dt>
                 <dd>
-                    <code>{claims.aud}</code>
+                    <code>{claims.aud.to_string()}</code>
                 </dd>
                 <dt>"Client (client_id)"</dt>
                 <dd>

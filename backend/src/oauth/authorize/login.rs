@@ -182,7 +182,7 @@ mod tests {
              &redirect_uri=http%3A%2F%2F127.0.0.1%3A8080%2Fcallback&scope=openid+orders:read\
              &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
         );
-        AuthorizationRequest::validate(&state.db, &Params::parse(raw.as_bytes()).unwrap())
+        AuthorizationRequest::validate(state, &Params::parse(raw.as_bytes()).unwrap())
             .await
             .unwrap()
     }

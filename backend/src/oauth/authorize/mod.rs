@@ -43,6 +43,7 @@ use crate::web;
         ("code_challenge" = String, Query, description = "BASE64URL(SHA-256(code_verifier)) (RFC 7636)"),
         ("code_challenge_method" = String, Query, description = "`S256` (the only method)"),
         ("nonce" = Option<String>, Query, description = "Echoed in the ID token"),
+        ("resource" = Option<Vec<String>>, Query, description = "RFC 8707: an API the access token is for (`AUDIENCE`, or the API's resource identifier `{issuer}/api`); anything else is `invalid_target`"),
     ),
     responses(
         (status = 200, description = "The login page, for a browser", content_type = "text/html"),
@@ -56,7 +57,7 @@ pub async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery)
         Ok(params) => params,
         Err(e) => return PageError::bad_request(e.to_string()).into_response(),
     };
-    match AuthorizationRequest::validate(&state.db, &params).await {
+    match AuthorizationRequest::validate(&state, &params).await {
         Ok(request) => {
             let csrf = crypto::random_token(32);
             let mut response = login_form(&state, &request, &csrf, None);
@@ -91,7 +92,7 @@ pub async fn login(
         Ok(params) => params,
         Err(refused) => return refused.into_response(),
     };
-    let request = match AuthorizationRequest::validate(&state.db, &params).await {
+    let request = match AuthorizationRequest::validate(&state, &params).await {
         Ok(request) => request,
         Err(refusal) => return refuse(&state, refusal),
     };
@@ -261,6 +262,7 @@ fn login_form(
     if let Some(n) = &request.nonce {
         hidden.push(("nonce", n.clone()));
     }
+    hidden.extend(request.resources.iter().map(|r| ("resource", r.clone())));
     page::login(
         state,
         &request.client.name,

@@ -8,7 +8,9 @@ use shared::scope::ScopeSet;
 
 use super::page::PageError;
 use crate::oauth::params::Params;
-use crate::storage::{Client, Db};
+use crate::oauth::resource::Target;
+use crate::state::AppState;
+use crate::storage::Client;
 
 const MAX_STATE_LEN: usize = 2048;
 const MAX_NONCE_LEN: usize = 512;
@@ -22,6 +24,9 @@ pub struct AuthorizationRequest {
     pub state: Option<String>,
     pub code_challenge: CodeChallenge,
     pub nonce: Option<String>,
+    /// The `resource` parameters (RFC 8707), each one this issuer issues for; kept so that
+    /// the login form carries them and they are checked again when it is posted.
+    pub resources: Vec<String>,
 }
 
 /// Why a request was refused, and how the refusal must be delivered.
@@ -42,7 +47,8 @@ pub enum Refusal {
 impl AuthorizationRequest {
     /// Checks `params` against the registered client, in the order RFC 6749 §4.1.2.1 asks:
     /// first what decides whether the client may be redirected to at all, then the rest.
-    pub async fn validate(db: &Db, params: &Params) -> Result<Self, Refusal> {
+    pub async fn validate(state: &AppState, params: &Params) -> Result<Self, Refusal> {
+        let db = &state.db;
         let page = |message: String| Refusal::Page(PageError::bad_request(message));
         let client_id = params
             .get("client_id")
@@ -146,6 +152,12 @@ impl AuthorizationRequest {
             ));
         }
 
+        // RFC 8707 §2: every resource must be one this issuer issues tokens for. The root
+        // issuer issues for one audience, so a code needs to carry no choice among them.
+        Target::new(&state.config, &state.root)
+            .resolve(params.resources(), &state.servers)
+            .map_err(|e| redirect(e.code.as_str(), e.description))?;
+
         // PKCE is required of every client (RFC 9700 §2.1.1), with S256 only. A missing method
         // means `plain` (RFC 7636 §4.3), so it is refused as well.
         let Some(challenge) = params.get("code_challenge") else {
@@ -198,6 +210,7 @@ impl AuthorizationRequest {
             state: state_param,
             code_challenge,
             nonce,
+            resources: params.resources().to_vec(),
         })
     }
 }
@@ -218,7 +231,7 @@ mod tests {
     #[tokio::test]
     async fn a_good_request_passes_and_each_flaw_is_named() {
         let (state, _dir) = demo_state(&[]).await;
-        let request = AuthorizationRequest::validate(&state.db, &params(GOOD))
+        let request = AuthorizationRequest::validate(&state, &params(GOOD))
             .await
             .unwrap();
         assert_eq!(request.client.id, "demo-spa");
@@ -226,16 +239,16 @@ mod tests {
 
         let unknown = GOOD.replace("demo-spa", "nobody");
         assert!(matches!(
-            AuthorizationRequest::validate(&state.db, &params(&unknown)).await,
+            AuthorizationRequest::validate(&state, &params(&unknown)).await,
             Err(Refusal::Page(_))
         ));
         let other_uri = GOOD.replace("callback", "elsewhere");
         assert!(matches!(
-            AuthorizationRequest::validate(&state.db, &params(&other_uri)).await,
+            AuthorizationRequest::validate(&state, &params(&other_uri)).await,
             Err(Refusal::Page(_))
         ));
         let plain = GOOD.replace("S256", "plain");
-        match AuthorizationRequest::validate(&state.db, &params(&plain)).await {
+        match AuthorizationRequest::validate(&state, &params(&plain)).await {
             Err(Refusal::Redirect {
                 error, description, ..
             }) => {
@@ -244,8 +257,28 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        let aimed = format!(
+            "{GOOD}&resource=api%3A%2F%2Fdefault&resource=http%3A%2F%2F127.0.0.1%3A5000%2Fapi"
+        );
+        let request = AuthorizationRequest::validate(&state, &params(&aimed))
+            .await
+            .unwrap();
+        assert_eq!(request.resources.len(), 2);
+        let elsewhere = format!("{GOOD}&resource=https%3A%2F%2Fother.example%2Fapi");
+        match AuthorizationRequest::validate(&state, &params(&elsewhere)).await {
+            Err(Refusal::Redirect {
+                error, description, ..
+            }) => {
+                assert_eq!(error, "invalid_target");
+                assert!(
+                    description.contains("\"https://other.example/api\""),
+                    "{description}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
         let wider = GOOD.replace("scope=openid", "scope=openid+billing");
-        match AuthorizationRequest::validate(&state.db, &params(&wider)).await {
+        match AuthorizationRequest::validate(&state, &params(&wider)).await {
             Err(Refusal::Redirect { error, state, .. }) => {
                 assert_eq!(error, "invalid_scope");
                 assert_eq!(state.as_deref(), Some("s"));

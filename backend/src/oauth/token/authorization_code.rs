@@ -1,7 +1,7 @@
 //! RFC 6749 §4.1.3 with RFC 7636 §4.6: a code is redeemed once, by the client it was issued
 //! to, with the redirect URI and the PKCE verifier of its authorization request.
 
-use shared::oauth::GrantType;
+use shared::oauth::{Audience, GrantType};
 use shared::pkce::CodeVerifier;
 use shared::scope::OFFLINE_ACCESS;
 
@@ -29,6 +29,7 @@ pub async fn redeem(
     state: &AppState,
     caller: &Caller<'_>,
     presented: Presented<'_>,
+    audience: Option<Audience>,
     now: Timestamp,
 ) -> Result<Granted, OAuthError> {
     let client = caller.client;
@@ -113,6 +114,7 @@ pub async fn redeem(
         grant_id: Some(&stored.id),
         scope: scope_for_user(&user, grant.scope.clone()),
         lifetime: access_lifetime(state, client),
+        audience,
     };
     let mut issued = state.tokens.issue(subject, now)?;
     let refresh = refreshable.then(|| crypto::random_token(32));
@@ -209,7 +211,7 @@ mod tests {
             redirect_uri,
             verifier,
         };
-        redeem(state, &caller, presented, state.clock.now()).await
+        redeem(state, &caller, presented, None, state.clock.now()).await
     }
 
     #[tokio::test]

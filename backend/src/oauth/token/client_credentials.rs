@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use shared::oauth::GrantType;
+use shared::oauth::{Audience, GrantType};
 use shared::scope::{ADMIN, OFFLINE_ACCESS, OPENID, ScopeSet};
 
 use super::Granted;
@@ -76,6 +76,8 @@ pub fn scope(client: &Client, asked: Option<ScopeSet>) -> Result<ScopeSet, OAuth
 /// A client-credentials request, decided: what its token would hold, and what allowed it.
 pub struct Decided {
     pub scope: ScopeSet,
+    /// The audiences its `resource` parameters named; `None` for the server's default.
+    pub audience: Option<Audience>,
     /// The access token's lifetime in seconds.
     pub lifetime: u64,
     /// The custom server's policy rule that allowed it; `None` at the root issuer.
@@ -104,6 +106,7 @@ pub async fn decide(
     server: &AuthServer,
     client: &Client,
     asked: Option<ScopeSet>,
+    audience: Option<Audience>,
 ) -> Result<Decided, NotGranted> {
     let scope = scope(client, asked).map_err(NotGranted::Refused)?;
     let (lifetimes, allowed, custom) = match server.id() {
@@ -120,6 +123,9 @@ pub async fn decide(
                 grant_type: GrantType::ClientCredentials,
                 role: None,
                 scope: &scope,
+                audiences: &audience
+                    .clone()
+                    .unwrap_or_else(|| Audience::one(server.tokens.audience())),
             };
             let allowed = policy::decide(&policies, &request).map_err(NotGranted::Denied)?;
             let stored = state
@@ -138,29 +144,28 @@ pub async fn decide(
     Ok(Decided {
         lifetime: lifetimes.access(state.config.access_token_ttl),
         scope,
+        audience,
         allowed,
         custom,
     })
 }
 
-/// Issues `client` an access token of `tokens`' issuer for `scope`, living `lifetime` seconds,
-/// with `custom` claims.
+/// Issues `client` the access token of `tokens`' issuer that `decided` describes.
 pub fn grant(
     tokens: &AccessTokens,
     client: &Client,
-    scope: ScopeSet,
-    lifetime: u64,
-    custom: &BTreeMap<String, serde_json::Value>,
+    decided: Decided,
     now: Timestamp,
 ) -> Result<Granted, OAuthError> {
     let subject = Subject {
         sub: &client.id,
         client_id: &client.id,
         grant_id: None,
-        scope,
-        lifetime,
+        scope: decided.scope,
+        lifetime: decided.lifetime,
+        audience: decided.audience,
     };
-    let issued = tokens.issue_with(subject, custom, now)?;
+    let issued = tokens.issue_with(subject, &decided.custom, now)?;
     Ok(Granted {
         response: issued.response,
         sub: client.id.clone(),
@@ -178,15 +183,14 @@ mod tests {
         let client = state.db.client("demo-service").await.unwrap().unwrap();
         let now = state.clock.now();
         let registered = scope(&client, None).unwrap();
-        let granted = grant(
-            &state.tokens,
-            &client,
-            registered,
-            600,
-            &BTreeMap::new(),
-            now,
-        )
-        .unwrap();
+        let decided = Decided {
+            scope: registered,
+            audience: None,
+            lifetime: 600,
+            allowed: None,
+            custom: BTreeMap::new(),
+        };
+        let granted = grant(&state.tokens, &client, decided, now).unwrap();
         assert_eq!(granted.sub, "demo-service");
         assert_eq!(granted.response.scope.to_string(), "products:read");
         assert_eq!(granted.response.expires_in, 600);

@@ -19,7 +19,7 @@ use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use shared::oauth::{ErrorCode, GrantType, TokenResponse};
+use shared::oauth::{Audience, ErrorCode, GrantType, TokenResponse};
 use shared::pkce::CodeVerifier;
 use shared::scope::ScopeSet;
 
@@ -27,6 +27,7 @@ use super::client_auth::{self, AuthMethod};
 use super::discovery::KnownServer;
 use super::error::{OAuthError, no_store};
 use super::params::{FormBody, Params};
+use super::resource::Target;
 use crate::client_addr::ClientAddr;
 use crate::clock::Timestamp;
 use crate::events::{Event, EventKind};
@@ -171,14 +172,20 @@ fn permit(client: &Client, method: AuthMethod, grant_type: GrantType) -> Result<
 }
 
 /// Runs the grant `request` asks for, for `caller` (already [`permit`]ted to use it), at
-/// `now`, at the authorization server `server`; logs what was issued.
+/// `now`, at the authorization server `server`, its access token for `audience` (the
+/// request's resources, resolved; `None` for the server's default); logs what was issued.
 async fn exchange(
     state: &AppState,
     server: &AuthServer,
     caller: &Caller<'_>,
     request: TokenRequest,
+    audience: Option<Audience>,
     now: Timestamp,
 ) -> Result<Granted, OAuthError> {
+    let named = audience
+        .as_ref()
+        .map(|a| format!("; for {a}"))
+        .unwrap_or_default();
     let grant_type = request.grant_type();
     // At a custom server, the policy and rule that allowed the grant.
     let mut decided = None;
@@ -193,10 +200,11 @@ async fn exchange(
                 redirect_uri: &redirect_uri,
                 verifier: &verifier,
             };
-            authorization_code::redeem(state, caller, presented, now).await?
+            authorization_code::redeem(state, caller, presented, audience, now).await?
         }
         TokenRequest::ClientCredentials { scope } => {
-            let decision = client_credentials::decide(state, server, caller.client, scope).await;
+            let decision =
+                client_credentials::decide(state, server, caller.client, scope, audience).await;
             let planned = match decision {
                 Ok(planned) => planned,
                 Err(NotGranted::Storage(e)) => return Err(e.into()),
@@ -214,20 +222,13 @@ async fn exchange(
                     return Err(refusal(refused));
                 }
             };
-            decided = planned.allowed;
-            client_credentials::grant(
-                &server.tokens,
-                caller.client,
-                planned.scope,
-                planned.lifetime,
-                &planned.custom,
-                now,
-            )?
+            decided = planned.allowed.clone();
+            client_credentials::grant(&server.tokens, caller.client, planned, now)?
         }
         TokenRequest::RefreshToken {
             refresh_token,
             scope,
-        } => refresh_token::rotate(state, caller, &refresh_token, scope, now).await?,
+        } => refresh_token::rotate(state, caller, &refresh_token, scope, audience, now).await?,
     };
     let refresh = if granted.response.refresh_token.is_some() {
         "; with a refresh token"
@@ -254,7 +255,7 @@ async fn exchange(
                 .user(&granted.sub)
                 .address(caller.address)
                 .detail(format!(
-                    "{}; scope {}{refresh}{by}",
+                    "{}; scope {}{named}{refresh}{by}",
                     grant_type.as_str(),
                     granted.response.scope,
                 )),
@@ -350,8 +351,10 @@ async fn handle(
     };
     permit(&client, method, grant_type)?;
     let request = TokenRequest::parse(grant_type, &params)?;
+    let audience =
+        Target::new(&state.config, server).resolve(params.resources(), &state.servers)?;
     let now = state.clock.now();
-    exchange(state, server, &caller, request, now)
+    exchange(state, server, &caller, request, audience, now)
         .await
         .map(|granted| granted.response)
 }
@@ -360,6 +363,7 @@ async fn handle(
 fn refusal(refused: policy::Refused) -> OAuthError {
     match refused.why {
         policy::Why::Scope => OAuthError::invalid_scope(refused.description),
+        policy::Why::Target => OAuthError::invalid_target(refused.description),
         policy::Why::Denied | policy::Why::NoRule => {
             OAuthError::unauthorized_client(refused.description)
         }

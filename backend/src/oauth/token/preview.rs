@@ -12,6 +12,7 @@ use super::{permit, refusal, serves};
 use crate::access_token::Subject;
 use crate::clock::Timestamp;
 use crate::oauth::error::OAuthError;
+use crate::oauth::resource::Target;
 use crate::servers::AuthServer;
 use crate::state::AppState;
 use crate::storage::{self, Client};
@@ -25,6 +26,7 @@ pub async fn preview(
     client: &Client,
     grant_type: GrantType,
     scope: Option<ScopeSet>,
+    resources: &[String],
     now: Timestamp,
 ) -> storage::Result<Option<TokenPreview>> {
     let answer = TokenPreview {
@@ -58,7 +60,11 @@ pub async fn preview(
     if grant_type != GrantType::ClientCredentials {
         return Ok(None);
     }
-    let planned = match client_credentials::decide(state, server, client, scope).await {
+    let audience = match Target::new(&state.config, server).resolve(resources, &state.servers) {
+        Ok(audience) => audience,
+        Err(e) => return Ok(Some(refused(e))),
+    };
+    let planned = match client_credentials::decide(state, server, client, scope, audience).await {
         Ok(planned) => planned,
         Err(NotGranted::Storage(e)) => return Err(e),
         Err(NotGranted::Refused(e)) => return Ok(Some(refused(e))),
@@ -78,6 +84,7 @@ pub async fn preview(
             grant_id: None,
             scope: planned.scope,
             lifetime: planned.lifetime,
+            audience: planned.audience,
         },
         now,
     );
@@ -109,7 +116,7 @@ mod tests {
         let service = state.db.client("demo-service").await.unwrap().unwrap();
         let cc = GrantType::ClientCredentials;
 
-        let root = preview(&state, &state.root, &service, cc, None, now)
+        let root = preview(&state, &state.root, &service, cc, None, &[], now)
             .await
             .unwrap()
             .unwrap();
@@ -117,7 +124,7 @@ mod tests {
         assert!(root.error.is_none() && root.policy.is_none());
         let claims = root.claims.unwrap();
         assert_eq!(
-            (claims.aud.as_str(), claims.exp - claims.iat),
+            (claims.aud.to_string().as_str(), claims.exp - claims.iat),
             ("api://default", 600)
         );
         assert_eq!(
@@ -126,7 +133,7 @@ mod tests {
         );
 
         let default = state.servers.get("default").unwrap();
-        let custom = preview(&state, &default, &service, cc, None, now)
+        let custom = preview(&state, &default, &service, cc, None, &[], now)
             .await
             .unwrap()
             .unwrap();
@@ -157,6 +164,7 @@ mod tests {
                 &spa,
                 GrantType::ClientCredentials,
                 None,
+                &[],
                 now,
             )
             .await
@@ -164,12 +172,12 @@ mod tests {
             assert_eq!(error(shown), "unauthorized_client");
         }
         // A custom server runs client credentials only; the root's user grants need a login.
-        let shown = preview(&state, &default, &spa, code, None, now)
+        let shown = preview(&state, &default, &spa, code, None, &[], now)
             .await
             .unwrap();
         assert_eq!(error(shown), "unsupported_grant_type");
         assert!(
-            preview(&state, &state.root, &spa, code, None, now)
+            preview(&state, &state.root, &spa, code, None, &[], now)
                 .await
                 .unwrap()
                 .is_none()

@@ -2,6 +2,7 @@
 //! the presented token and returns a new one; presenting a spent token again revokes the whole
 //! family, because either the client or an attacker is replaying it.
 
+use shared::oauth::Audience;
 use shared::scope::ScopeSet;
 
 use super::{Caller, Granted, access_lifetime, refresh_expiry};
@@ -19,6 +20,7 @@ pub async fn rotate(
     caller: &Caller<'_>,
     presented: &str,
     asked: Option<ScopeSet>,
+    audience: Option<Audience>,
     now: Timestamp,
 ) -> Result<Granted, OAuthError> {
     let client = caller.client;
@@ -83,6 +85,7 @@ pub async fn rotate(
         grant_id: Some(&token.grant_id),
         scope: scope_for_user(&user, scope),
         lifetime: access_lifetime(state, client),
+        audience,
     };
     let mut issued = state.tokens.issue(subject, now)?;
     let next = crypto::random_token(32);
@@ -229,7 +232,7 @@ mod tests {
         let client = testing::client(state, "demo-spa").await;
         let caller = Caller::public(&client);
         let asked = scope.map(|s| ScopeSet::parse(s).unwrap());
-        rotate(state, &caller, token, asked, now).await
+        rotate(state, &caller, token, asked, None, now).await
     }
 
     #[tokio::test]

@@ -665,8 +665,8 @@ async fn claims() {
         ),
         (
             "aud an array of others",
-            json!({"aud": ["api://other"]}),
-            MALFORMED,
+            json!({"aud": ["api://other", "api://another"]}),
+            AUDIENCE,
         ),
         ("aud an empty array", json!({"aud": []}), MALFORMED),
         ("aud upper-cased", json!({"aud": "API://DEFAULT"}), AUDIENCE),

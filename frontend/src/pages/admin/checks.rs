@@ -222,6 +222,34 @@ pub fn audience(raw: &str) -> Checked<String> {
     Ok(value.to_owned())
 }
 
+/// Audiences separated by spaces or commas (none is fine), each one [`audience`], none twice.
+pub fn audience_list(raw: &str) -> Checked<Vec<String>> {
+    let mut all: Vec<String> = Vec::new();
+    for value in raw.split([' ', ',']).filter(|a| !a.is_empty()) {
+        let checked = audience(value)?;
+        if all.contains(&checked) {
+            return Err(format!("The audience {checked} is listed twice."));
+        }
+        all.push(checked);
+    }
+    Ok(all)
+}
+
+/// A server's extra audiences: at most the server's bound, and not its default one.
+pub fn extra_audiences(raw: &str, default: &str) -> Checked<Vec<String>> {
+    let extra = audience_list(raw)?;
+    if extra.len() > shared::admin::MAX_EXTRA_AUDIENCES {
+        return Err(format!(
+            "At most {} extra audiences.",
+            shared::admin::MAX_EXTRA_AUDIENCES
+        ));
+    }
+    if extra.iter().any(|a| a == default) {
+        return Err(format!("{default} is the default audience already."));
+    }
+    Ok(extra)
+}
+
 /// Optional: empty means the client's own lifetime, else the server's default.
 pub fn access_token_ttl(raw: &str) -> Checked<Option<i64>> {
     let (min, max) = ACCESS_TOKEN_TTL_RANGE;
@@ -407,6 +435,16 @@ mod tests {
         for bad in ["", "orders", "://x", "1api://x", "api://x#y", "api://a b"] {
             assert!(audience(bad).is_err(), "{bad:?}");
         }
+        assert_eq!(
+            audience_list(" api://a, api://b ").unwrap(),
+            ["api://a", "api://b"]
+        );
+        assert_eq!(audience_list("").unwrap(), Vec::<String>::new());
+        assert!(audience_list("api://a api://a").is_err());
+        assert!(audience_list("api://a orders").is_err());
+        assert!(extra_audiences("api://a", "api://a").is_err());
+        let eleven: Vec<String> = (0..11).map(|i| format!("api://a{i}")).collect();
+        assert!(extra_audiences(&eleven.join(" "), "api://x").is_err());
     }
 
     #[test]

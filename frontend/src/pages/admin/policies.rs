@@ -157,6 +157,7 @@ fn policy_view(index: usize, policy: &AccessPolicy, change: Edits) -> impl IntoV
                         <th scope="col">"Grant types"</th>
                         <th scope="col">"Users"</th>
                         <th scope="col">"Scopes"</th>
+                        <th scope="col">"Audiences"</th>
                         <th scope="col">"Decision"</th>
                         <th scope="col">"Access token"</th>
                         <th scope="col">"Actions"</th>
@@ -188,6 +189,12 @@ fn rule_view(
         .scopes
         .as_ref()
         .map_or_else(|| "any".to_owned(), ToString::to_string);
+    let audiences = match (&rule.audiences, rule.several_audiences) {
+        (None, false) => "any one".to_owned(),
+        (None, true) => "any, several at once".to_owned(),
+        (Some(listed), false) => listed.join(" "),
+        (Some(listed), true) => format!("{} (several at once)", listed.join(" ")),
+    };
     let lifetime = rule
         .lifetimes
         .access_token_ttl
@@ -212,6 +219,7 @@ fn rule_view(
             <td data-label="Grant types">{grants}</td>
             <td data-label="Users">{users}</td>
             <td data-label="Scopes">{scopes}</td>
+            <td data-label="Audiences">{audiences}</td>
             <td data-label="Decision">
                 <span class=format!("badge decision-{decision}")>{decision}</span>
             </td>
@@ -248,6 +256,8 @@ fn AddRule(
     let grants = RwSignal::new(BTreeSet::<String>::new());
     let roles = RwSignal::new(BTreeSet::<String>::new());
     let scopes = RwSignal::new(String::new());
+    let audiences = RwSignal::new(String::new());
+    let several = RwSignal::new(false);
     let decision = RwSignal::new(RuleDecision::Allow.as_str().to_owned());
     let lifetime = RwSignal::new(String::new());
     let checked = move || -> Result<(String, Vec<String>, PolicyRule), String> {
@@ -257,6 +267,9 @@ fn AddRule(
             grant_types: parsed(&grants.get_untracked())?,
             roles: parsed::<Role>(&roles.get_untracked())?,
             scopes: checks::rule_scopes(&scopes.get_untracked())?,
+            audiences: Some(checks::audience_list(&audiences.get_untracked())?)
+                .filter(|listed| !listed.is_empty()),
+            several_audiences: several.get_untracked(),
             decision: decision
                 .get_untracked()
                 .parse()
@@ -268,6 +281,9 @@ fn AddRule(
         };
         if rule.decision == RuleDecision::Deny && rule.lifetimes.access_token_ttl.is_some() {
             return Err("A deny rule issues nothing: leave its lifetime empty.".into());
+        }
+        if rule.decision == RuleDecision::Deny && rule.several_audiences {
+            return Err("A deny rule issues nothing: several audiences is for allow rules.".into());
         }
         Ok((policy, checks::client_list(&clients.get_untracked())?, rule))
     };
@@ -318,6 +334,8 @@ fn AddRule(
         );
         name.set(String::new());
         scopes.set(String::new());
+        audiences.set(String::new());
+        several.set(false);
         lifetime.set(String::new());
     };
     let existing = move || {
@@ -366,6 +384,20 @@ fn AddRule(
                         placeholder="empty: any scopes"
                         bind:value=scopes
                     />
+                </label>
+                <label class="field">
+                    <span>"Audiences"</span>
+                    <input
+                        type="text"
+                        name="audiences"
+                        autocomplete="off"
+                        placeholder="empty: any of the server's"
+                        bind:value=audiences
+                    />
+                </label>
+                <label class="check">
+                    <input type="checkbox" name="several_audiences" bind:checked=several />
+                    <span>"Several audiences in one token"</span>
                 </label>
                 <label class="field">
                     <span>"Decision"</span>

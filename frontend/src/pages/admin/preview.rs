@@ -62,6 +62,7 @@ fn PreviewForm(servers: Vec<String>, clients: Vec<String>) -> impl IntoView {
     let client = RwSignal::new(clients.first().cloned().unwrap_or_default());
     let grant = RwSignal::new(GrantType::ClientCredentials.as_str().to_owned());
     let scope = RwSignal::new(String::new());
+    let resources = RwSignal::new(String::new());
     let answer = RwSignal::new(None::<TokenPreview>);
     let checked = move || -> Result<TokenPreviewRequest, String> {
         let raw_scope = scope.get_untracked();
@@ -86,6 +87,12 @@ fn PreviewForm(servers: Vec<String>, clients: Vec<String>) -> impl IntoView {
                 .parse()
                 .map_err(|e: shared::UnknownName| e.to_string())?,
             scope,
+            // As sent, one `resource` each: the server says what is wrong with one.
+            resources: resources
+                .get_untracked()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
         })
     };
     let submit = move |ev: SubmitEvent| {
@@ -155,6 +162,16 @@ fn PreviewForm(servers: Vec<String>, clients: Vec<String>) -> impl IntoView {
                         autocomplete="off"
                         placeholder="empty: the client's"
                         bind:value=scope
+                    />
+                </label>
+                <label class="field">
+                    <span>"Resources (RFC 8707)"</span>
+                    <input
+                        type="text"
+                        name="resources"
+                        autocomplete="off"
+                        placeholder="empty: the default audience"
+                        bind:value=resources
                     />
                 </label>
             </div>

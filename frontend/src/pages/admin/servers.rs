@@ -1,11 +1,11 @@
 //! `/admin/servers`: custom authorization servers (Okta's term), each with its issuer
-//! `{ISSUER}/oauth2/{id}`, audience, signing algorithm and access policies; created, deleted,
-//! their policies edited ([`super::policies`]), and any server's token endpoint previewed
+//! `{ISSUER}/oauth2/{id}`, audiences, signing algorithm and access policies; created, deleted,
+//! their audiences changed, their policies edited ([`super::policies`]), and any server's token endpoint previewed
 //! ([`super::preview`]).
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use shared::admin::{AuthorizationServer, NewAuthorizationServer, SigningAlg};
+use shared::admin::{AuthorizationServer, NewAuthorizationServer, ServerChange, SigningAlg};
 
 use super::claims::ClaimEditor;
 use super::policies::PolicyEditor;
@@ -33,10 +33,13 @@ pub fn Servers() -> impl IntoView {
             intro=|| {
                 view! {
                     <p class="muted">
-                        "Each server issues tokens for one API: its own issuer "
+                        "Each server issues tokens for its APIs: its own issuer "
                         <code>"{ISSUER}/oauth2/{id}"</code>
-                        ", audience, signing keys and access policies. The root issuer (the app's "
-                        "login) is configured by the server's flags and is not listed."
+                        ", audiences, signing keys and access policies. A token is for the "
+                        "default audience unless the request names others with "
+                        <code>"resource"</code>
+                        " (RFC 8707). The root issuer (the app's login) is configured by the "
+                        "server's flags and is not listed."
                     </p>
                 }
             }
@@ -59,7 +62,7 @@ pub fn Servers() -> impl IntoView {
     }
 }
 
-const SERVER_COLUMNS: &[&str] = &["Id", "Name", "Audience", "Signing", "Issuer", "Actions"];
+const SERVER_COLUMNS: &[&str] = &["Id", "Name", "Audiences", "Signing", "Issuer", "Actions"];
 
 #[component]
 fn ServerTable(
@@ -76,7 +79,10 @@ fn ServerTable(
             <AdminTable label="Authorization servers" columns=SERVER_COLUMNS>
                 <For
                     each=move || rows.get()
-                    key=|server| server.id.clone()
+                    // A row is drawn again when its audiences change (saved in its own editor).
+                    key=|server| {
+                        (server.id.clone(), server.audience.clone(), server.extra_audiences.clone())
+                    }
                     let(server)
                 >
                     <ServerRow server rows changes notice />
@@ -96,15 +102,27 @@ fn ServerRow(
     let admin = use_admin_api();
     let pending = Pending::new();
     let editing = RwSignal::new(false);
+    let audiences_open = RwSignal::new(false);
+    let audiences_editor = {
+        let server = server.clone();
+        row_form(audiences_open, SERVER_COLUMNS, move || {
+            view! { <AudienceEditor server=server.clone() rows open=audiences_open notice /> }
+        })
+    };
     let AuthorizationServer {
         id,
         name,
         audience,
+        extra_audiences,
         signing_alg,
         issuer,
         metadata_url,
         ..
     } = server;
+    let extra = extra_audiences
+        .into_iter()
+        .map(|a| view! { <br /> <code>{a}</code> })
+        .collect::<Vec<_>>();
     let delete = {
         let id = id.clone();
         let question = format!(
@@ -139,8 +157,9 @@ fn ServerRow(
                 <code>{id.clone()}</code>
             </td>
             <td data-label="Name">{name}</td>
-            <td data-label="Audience">
-                <code>{audience}</code>
+            <td data-label="Audiences">
+                <code title="The default audience">{audience}</code>
+                {extra}
             </td>
             <td data-label="Signing">{signing_alg.as_str()}</td>
             <td data-label="Issuer">
@@ -149,11 +168,13 @@ fn ServerRow(
                 </a>
             </td>
             <td class="actions">
+                {toggle_button_of(audiences_open, "Audiences", Some(&id))}
                 {toggle_button_of(editing, "Access policies", Some(&id))}
                 {toggle_button_of(claims_open, "Custom claims", Some(&id))}
                 {delete}
             </td>
         </tr>
+        {audiences_editor}
         {editor}
         {claims_editor}
         {row_error(pending, SERVER_COLUMNS)}
@@ -171,11 +192,15 @@ fn NewServerForm(
     let id = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
     let audience = RwSignal::new(String::new());
+    let extra = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
     let alg = RwSignal::new(SigningAlg::Rs256.as_str().to_owned());
     let checked = move || -> Result<NewAuthorizationServer, String> {
         let description = description.get_untracked();
+        let audience = checks::audience(&audience.get_untracked())?;
         Ok(NewAuthorizationServer {
+            extra_audiences: checks::extra_audiences(&extra.get_untracked(), &audience)?,
+            audience,
             id: checks::server_id(&id.get_untracked())?,
             name: checks::name(&name.get_untracked(), "A name")?,
             description: if description.trim().is_empty() {
@@ -183,7 +208,6 @@ fn NewServerForm(
             } else {
                 checks::description(&description)?
             },
-            audience: checks::audience(&audience.get_untracked())?,
             signing_alg: alg
                 .get_untracked()
                 .parse()
@@ -201,7 +225,7 @@ fn NewServerForm(
                 "Created the authorization server {} (issuer {}).",
                 server.id, server.issuer
             )));
-            for field in [id, name, audience, description] {
+            for field in [id, name, audience, extra, description] {
                 field.set(String::new());
             }
             // Listed by id, as the admin API lists them.
@@ -253,6 +277,16 @@ fn NewServerForm(
                     />
                 </label>
                 <label class="field">
+                    <span>"Extra audiences (optional)"</span>
+                    <input
+                        type="text"
+                        name="extra_audiences"
+                        autocomplete="off"
+                        placeholder="api://billing api://reports"
+                        bind:value=extra
+                    />
+                </label>
+                <label class="field">
                     <span>"Signing algorithm"</span>
                     <select name="signing_alg" bind:value=alg>
                         {algs}
@@ -267,6 +301,89 @@ fn NewServerForm(
             <div class="form-actions">
                 <button type="submit" class="button primary" disabled=move || pending.busy()>
                     "Create server"
+                </button>
+            </div>
+        </form>
+    }
+}
+
+/// Changes a server's default and extra audiences (its name and description kept). A client
+/// asks for an extra one with `resource`; a token already issued keeps its audience.
+#[component]
+fn AudienceEditor(
+    server: AuthorizationServer,
+    rows: RwSignal<Vec<AuthorizationServer>>,
+    open: RwSignal<bool>,
+    notice: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let admin = use_admin_api();
+    let pending = Pending::new();
+    let audience = RwSignal::new(server.audience.clone());
+    let extra = RwSignal::new(server.extra_audiences.join(" "));
+    let id = server.id.clone();
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let checked = checks::audience(&audience.get_untracked()).and_then(|audience| {
+            Ok(ServerChange {
+                name: server.name.clone(),
+                description: server.description.clone(),
+                extra_audiences: checks::extra_audiences(&extra.get_untracked(), &audience)?,
+                audience,
+            })
+        });
+        let change = match checked {
+            Ok(change) => change,
+            Err(e) => return pending.fail(e),
+        };
+        pending.run(admin.update_server(&server.id, change), move |changed| {
+            let extra = if changed.extra_audiences.is_empty() {
+                String::new()
+            } else {
+                format!(" (by default) and {}", changed.extra_audiences.join(", "))
+            };
+            notice.set(Some(format!(
+                "The authorization server {} now issues tokens for {}{extra}.",
+                changed.id, changed.audience
+            )));
+            rows.update(|rows| {
+                if let Some(row) = rows.iter_mut().find(|s| s.id == changed.id) {
+                    *row = changed;
+                }
+            });
+            open.set(false);
+        });
+    };
+    view! {
+        <form
+            class="inline-form editor"
+            aria-label=format!("Audiences of {id}")
+            novalidate
+            on:submit=submit
+        >
+            <div class="form-grid">
+                <label class="field">
+                    <span>"Default audience"</span>
+                    <input type="text" name="audience" autocomplete="off" bind:value=audience />
+                </label>
+                <label class="field wide">
+                    <span>"Extra audiences"</span>
+                    <input
+                        type="text"
+                        name="extra_audiences"
+                        autocomplete="off"
+                        placeholder="empty: the default audience only"
+                        bind:value=extra
+                    />
+                    <small class="muted">
+                        "Chosen with " <code>"resource"</code>
+                        " at the token endpoint; a policy rule may narrow which a client gets."
+                    </small>
+                </label>
+            </div>
+            {pending.error_view()}
+            <div class="form-actions">
+                <button type="submit" class="button small" disabled=move || pending.busy()>
+                    "Save audiences"
                 </button>
             </div>
         </form>
