@@ -81,9 +81,14 @@ pub struct Subject<'a> {
 }
 
 impl AccessTokens {
-    /// The root issuer's tokens, as configured.
+    /// The root issuer's tokens, as configured: for the API's audience, and the other APIs'
+    /// (which verify here, for introspection and revocation; the API checks its own is among a
+    /// token's, see `servers::verify_for_api`).
     pub fn new(config: &Config, keys: Arc<KeyRing>) -> Self {
-        Self::of_issuer(config.issuer_str(), &[&config.audience], keys)
+        let audiences: Vec<&str> = std::iter::once(config.audience.as_str())
+            .chain(config.extra_audiences.iter().map(String::as_str))
+            .collect();
+        Self::of_issuer(config.issuer_str(), &audiences, keys)
     }
 
     /// The tokens of the issuer `issuer` (the root's or an authorization server's), for

@@ -67,6 +67,12 @@ pub struct Config {
     #[arg(long, env = "AUDIENCE", default_value = "api://default")]
     pub audience: String,
 
+    /// Other APIs the root issuer issues access tokens for, comma-separated: the `aud` each
+    /// requires (absolute URIs, e.g. api://reports). A client asks for one with `resource`
+    /// (RFC 8707); this server's own API never accepts a token that is only for them.
+    #[arg(long = "extra-audiences", env = "EXTRA_AUDIENCES", value_delimiter = ',', value_parser = parse_audience)]
+    pub extra_audiences: Vec<String>,
+
     /// The database: `sqlite://data/app.db` (a file, created if missing: one instance) or
     /// `postgres://user:password@host/database` (several instances may share it).
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/app.db")]
@@ -633,6 +639,23 @@ impl Config {
                  address, e.g. http://127.0.0.1:5000"
             );
         }
+        if let Some(twice) = self
+            .extra_audiences
+            .iter()
+            .enumerate()
+            .find(|(i, a)| **a == self.audience || self.extra_audiences[..*i].contains(a))
+            .map(|(_, a)| a)
+        {
+            anyhow::bail!(
+                "--extra-audiences (EXTRA_AUDIENCES) names {twice} twice, or with --audience"
+            );
+        }
+        if self.extra_audiences.len() > shared::admin::MAX_EXTRA_AUDIENCES {
+            anyhow::bail!(
+                "--extra-audiences (EXTRA_AUDIENCES) names at most {} audiences",
+                shared::admin::MAX_EXTRA_AUDIENCES
+            );
+        }
         if self.session_idle_timeout > self.session_lifetime {
             anyhow::bail!(
                 "--session-idle-timeout ({} s) must not exceed --session-lifetime ({} s)",
@@ -781,6 +804,20 @@ fn parse_base_url(raw: &str) -> Result<Url, String> {
         return Err("must not carry credentials".into());
     }
     Ok(url)
+}
+
+/// An audience: an absolute URI without spaces or a fragment, as `aud` values are compared
+/// exactly.
+fn parse_audience(raw: &str) -> Result<String, String> {
+    let ok = !raw.is_empty()
+        && raw.len() <= 200
+        && raw.bytes().all(|b| b.is_ascii_graphic())
+        && Url::parse(raw).is_ok_and(|u| u.fragment().is_none());
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err("must be an absolute URI of at most 200 characters without spaces or a fragment, e.g. api://reports".into())
+    }
 }
 
 fn parse_origin(raw: &str) -> Result<String, String> {

@@ -155,27 +155,34 @@ test('RFC 9728: from a bare 401 to a token, knowing nothing but the URL called',
   const resource = await oauth.processResourceDiscoveryResponse(url, await fetch(metadataUrl));
   assert.deepEqual(resource.bearer_methods_supported, ['header']);
   assert.ok(resource.scopes_supported.includes('products:read'));
-  // The authorization server it names, discovered as any other (RFC 8414), and a token from it.
+  // The authorization server it names, discovered as any other (RFC 8414), and a token from it
+  // for that resource (RFC 8707, as a Model Context Protocol client asks).
   const issuer = new URL(resource.authorization_servers[0]);
   const server = await oauth.processDiscoveryResponse(
     issuer,
     await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }),
   );
+  assert.equal(server.resource_indicators_supported, true);
   const client = { client_id: 'demo-service' };
-  const tokens = await oauth.processClientCredentialsResponse(
-    server,
-    client,
-    await oauth.clientCredentialsGrantRequest(
+  const ask = (resourceIndicator) =>
+    oauth.clientCredentialsGrantRequest(
       server,
       client,
       oauth.ClientSecretBasic('demo-service-secret'),
-      new URLSearchParams({ scope: 'products:read' }),
+      new URLSearchParams({ scope: 'products:read', resource: resourceIndicator }),
       insecure,
-    ),
-  );
+    );
+  const tokens = await oauth.processClientCredentialsResponse(server, client, await ask(resource.resource));
+  const claims = await verifyAccessToken(tokens.access_token);
+  assert.equal(claims.aud, AUDIENCE, 'the resource identifier stands for the API\'s audience');
   const retried = await oauth.protectedResourceRequest(tokens.access_token, 'GET', url, undefined, undefined, insecure);
   assert.equal(retried.status, 200);
   assert.ok(Array.isArray(await retried.json()));
+  // A resource the server does not issue for: the RFC's error, read by the library.
+  await assert.rejects(
+    oauth.processClientCredentialsResponse(server, client, await ask('https://elsewhere.example/api')),
+    (err) => err instanceof oauth.ResponseBodyError && err.error === 'invalid_target' && /elsewhere\.example/.test(err.error_description),
+  );
 });
 
 

@@ -39,7 +39,9 @@ impl<'a> Target<'a> {
     fn audiences(&self) -> Vec<&'a str> {
         match &self.server.stored {
             Some(stored) => stored.audiences().collect(),
-            None => vec![self.config.audience.as_str()],
+            None => std::iter::once(self.config.audience.as_str())
+                .chain(self.config.extra_audiences.iter().map(String::as_str))
+                .collect(),
         }
     }
 

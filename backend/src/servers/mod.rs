@@ -258,7 +258,16 @@ pub async fn verify_for_api(
         external: None,
     };
     let root = &state.root;
+    let audience = root.tokens.audience();
     let why = match root.tokens.verify_live(&state.db, token, now).await? {
+        // The root issuer issues for other APIs too: this token must be for this one.
+        Ok(claims) if !claims.aud.contains(audience) => {
+            return Ok(Err(format!(
+                "the access token is for {}, another API this issuer issues tokens for; this \
+                 API requires {audience} (ask for it with resource={audience}, RFC 8707)",
+                claims.aud
+            )));
+        }
         Ok(claims) => return Ok(Ok(own(claims))),
         Err(why) => why,
     };
@@ -266,7 +275,6 @@ pub async fn verify_for_api(
         return Ok(Err(why.to_owned()));
     };
     if let Some(server) = state.servers.by_issuer(&iss, &root.issuer) {
-        let audience = root.tokens.audience();
         let id = server.id().unwrap_or_default();
         if !server.tokens.issues_for(audience) {
             return Ok(Err(format!(

@@ -1,7 +1,7 @@
 use shared::pkce::CodeChallenge;
 use shared::scope::ScopeSet;
 
-use super::{Db, Result, dispatch};
+use super::{Db, Result, Spaced, dispatch};
 use crate::clock::Timestamp;
 
 /// What an authorization code was issued for (RFC 6749 §4.1.3 checks each of these).
@@ -17,6 +17,9 @@ pub struct CodeGrant {
     pub nonce: Option<String>,
     pub auth_time: Timestamp,
     pub expires_at: Timestamp,
+    /// The audiences the authorization request named (RFC 8707); empty for none.
+    #[sqlx(try_from = "String")]
+    pub audiences: Spaced,
 }
 
 pub struct NewCode<'a> {
@@ -39,8 +42,8 @@ pub enum Redemption {
     Unknown,
 }
 
-const GRANT_COLUMNS: &str =
-    "client_id, user_id, redirect_uri, scope, code_challenge, nonce, auth_time, expires_at";
+const GRANT_COLUMNS: &str = "client_id, user_id, redirect_uri, scope, code_challenge, nonce,
+     auth_time, expires_at, audiences";
 
 impl Db {
     pub async fn insert_code(&self, code: &NewCode<'_>) -> Result<()> {
@@ -48,8 +51,8 @@ impl Db {
         dispatch!(self, |pool| sqlx::query(
             "INSERT INTO authorization_codes
                  (code_hash, client_id, user_id, redirect_uri, scope, code_challenge, nonce,
-                  auth_time, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                  auth_time, expires_at, audiences)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(code.code_hash)
         .bind(&g.client_id)
@@ -60,6 +63,7 @@ impl Db {
         .bind(&g.nonce)
         .bind(g.auth_time)
         .bind(g.expires_at)
+        .bind(g.audiences.joined())
         .execute(pool)
         .await
         .map(drop))?;
@@ -97,6 +101,21 @@ impl Db {
                 None => Redemption::Unknown,
             })
         })
+    }
+
+    /// The audiences the unspent code `code_hash` was issued for, without spending it: a token
+    /// request naming another resource is refused before the code is redeemed (they never
+    /// change, so reading them first decides as reading them at redemption would). `None` for a
+    /// code that is unknown or spent (redemption then says which).
+    pub async fn code_audiences(&self, code_hash: &str) -> Result<Option<Spaced>> {
+        let raw: Option<String> = dispatch!(self, |pool| sqlx::query_scalar(
+            "SELECT audiences FROM authorization_codes
+             WHERE code_hash = $1 AND consumed_at IS NULL"
+        )
+        .bind(code_hash)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(raw.map(Spaced::from))
     }
 
     /// Forgets codes that expired before `before`. Spent codes are kept a while after their

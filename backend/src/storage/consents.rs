@@ -1,7 +1,7 @@
 use shared::pkce::CodeChallenge;
 use shared::scope::ScopeSet;
 
-use super::{Db, Error, Result, dispatch, one_row};
+use super::{Db, Error, Result, Spaced, dispatch, one_row};
 use crate::clock::Timestamp;
 
 /// A login waiting on the consent screen: the authorization request, and who logged in when.
@@ -18,6 +18,9 @@ pub struct ConsentTicket {
     pub nonce: Option<String>,
     pub auth_time: Timestamp,
     pub expires_at: Timestamp,
+    /// The audiences the request named (RFC 8707); empty for none.
+    #[sqlx(try_from = "String")]
+    pub audiences: Spaced,
 }
 
 /// A scope as data: what the consent screen says about it, and whether it needs consent.
@@ -29,7 +32,7 @@ pub struct ScopeInfo {
 }
 
 const TICKET_COLUMNS: &str = "user_id, client_id, redirect_uri, scope, state, code_challenge,
-     nonce, auth_time, expires_at";
+     nonce, auth_time, expires_at, audiences";
 
 impl Db {
     /// Stores `t` under the ticket's hash, bound to the hash of the browser's anti-forgery
@@ -42,7 +45,7 @@ impl Db {
     ) -> Result<()> {
         dispatch!(self, |pool| sqlx::query(&format!(
             "INSERT INTO consent_tickets (ticket_hash, csrf_hash, {TICKET_COLUMNS})
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         ))
         .bind(ticket_hash)
         .bind(csrf_hash)
@@ -55,6 +58,7 @@ impl Db {
         .bind(&t.nonce)
         .bind(t.auth_time)
         .bind(t.expires_at)
+        .bind(t.audiences.joined())
         .execute(pool)
         .await
         .map(drop))?;

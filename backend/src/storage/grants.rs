@@ -1,7 +1,7 @@
 use shared::scope::ScopeSet;
 
 use super::revocations::{LONGEST_ACCESS_TOKEN_SECS, RevocationKind, record_revocation};
-use super::{Db, Result, dispatch};
+use super::{Db, Result, Spaced, dispatch};
 use crate::clock::Timestamp;
 
 /// What the database says about an access token that verifies.
@@ -27,6 +27,10 @@ pub struct Grant {
     /// The absolute lifetime of the family.
     pub expires_at: Timestamp,
     pub revoked_at: Option<Timestamp>,
+    /// The audiences its authorization request named (RFC 8707), which its access tokens are
+    /// for unless a request narrows them; empty for none (the issuer's own API).
+    #[sqlx(try_from = "String")]
+    pub audiences: Spaced,
 }
 
 /// A refresh token to store: its hash, scope and expiry.
@@ -59,11 +63,14 @@ pub struct RefreshView {
     pub grant_expires_at: Timestamp,
     pub revoked_at: Option<Timestamp>,
     pub created_at: Timestamp,
+    /// The grant's audiences.
+    #[sqlx(try_from = "String")]
+    pub audiences: Spaced,
 }
 
 const REFRESH_VIEW: &str =
     "SELECT r.grant_id, r.scope, r.expires_at, r.used_at, g.client_id, g.user_id,
-        g.auth_time, g.expires_at AS grant_expires_at, g.revoked_at, r.created_at
+        g.auth_time, g.expires_at AS grant_expires_at, g.revoked_at, r.created_at, g.audiences
      FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1";
 
 /// Revokes a user's live grants: `$1` now, `$2` the reason, `$3` the user id.
@@ -165,8 +172,8 @@ impl Db {
             }
             sqlx::query(
                 "INSERT INTO grants (id, client_id, user_id, scope, auth_time, created_at,
-                     expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                     expires_at, audiences)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(&grant.id)
             .bind(&grant.client_id)
@@ -175,6 +182,7 @@ impl Db {
             .bind(grant.auth_time)
             .bind(now)
             .bind(grant.expires_at)
+            .bind(grant.audiences.joined())
             .execute(&mut *tx)
             .await?;
             record_issue!(tx, issue, now);
@@ -285,7 +293,7 @@ impl Db {
 
     pub async fn grant(&self, id: &str) -> Result<Option<Grant>> {
         Ok(dispatch!(self, |pool| sqlx::query_as(
-            "SELECT id, client_id, user_id, scope, auth_time, expires_at, revoked_at
+            "SELECT id, client_id, user_id, scope, auth_time, expires_at, revoked_at, audiences
              FROM grants WHERE id = $1",
         )
         .bind(id)

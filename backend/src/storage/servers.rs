@@ -1,4 +1,5 @@
 use shared::admin::SigningAlg;
+use shared::oauth::Audience;
 
 use super::policies::{StoredPolicy, insert_policies};
 use super::{Db, Error, Result, dispatch, one_row};
@@ -49,6 +50,24 @@ pub struct Spaced(pub Vec<String>);
 impl Spaced {
     pub fn joined(&self) -> String {
         self.0.join(" ")
+    }
+}
+
+impl Spaced {
+    /// Audiences as a token's `aud`; `None` for none.
+    pub fn audience(&self) -> Option<Audience> {
+        Audience::of(self.0.iter().cloned())
+    }
+}
+
+impl From<Option<Audience>> for Spaced {
+    fn from(audience: Option<Audience>) -> Self {
+        Self(
+            audience
+                .iter()
+                .flat_map(|a| a.iter().map(str::to_owned))
+                .collect(),
+        )
     }
 }
 

@@ -554,3 +554,192 @@ async fn audiences_are_changed_checked_and_kept_consistent_with_the_rules() {
         assert_eq!(app.db.authorization_servers().await.unwrap(), before);
     }
 }
+
+/// A login authorized for both APIs of `app`'s root issuer (its own and `api://reports`):
+/// the token response.
+async fn login_for_both(app: &TestApp) -> Value {
+    let auth = app.new_authorization();
+    let mut query = app.authorize_query(&auth, "openid offline_access products:read");
+    query.push(("resource".into(), "api://default".into()));
+    query.push(("resource".into(), "api://reports".into()));
+    let page = app.get_authorize(&query).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let answer = app.submit_login(page, "user0", "password0").await;
+    let code = param(&redirect_params(&answer), "code").unwrap().to_owned();
+    let redeemed = app.redeem(&code, &auth).await;
+    assert_eq!(redeemed.status(), StatusCode::OK);
+    redeemed.json().await.unwrap()
+}
+
+/// A refresh of `refresh` as the demo SPA, naming `resources`.
+async fn refresh_for(app: &TestApp, refresh: &str, resources: &[&str]) -> reqwest::Response {
+    let mut form = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh),
+        ("client_id", SPA),
+    ];
+    form.extend(resources.iter().map(|r| ("resource", *r)));
+    app.http
+        .post(app.url("/token"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_root_issuer_issues_for_another_api_and_a_refresh_narrows_to_it() {
+    let (app, reports) = tokio::join!(
+        spawn_app_with(&["--extra-audiences", "api://reports"]),
+        spawn_app()
+    );
+    // Another deployment is the reports API: it trusts this one's root issuer, for its own
+    // audience.
+    let reports_admin = reports.admin_token().await;
+    let trusted = reports
+        .admin(
+            Method::POST,
+            "/admin/issuers",
+            &reports_admin,
+            Some(json!({"id": "main", "name": "Main", "issuer": app.api,
+                        "audience": "api://reports", "algorithms": ["ES256"]})),
+        )
+        .await;
+    assert_eq!(trusted.status(), StatusCode::CREATED);
+
+    // A login for both APIs: one token for both, until a refresh narrows it.
+    let tokens = login_for_both(&app).await;
+    let both = tokens["access_token"].as_str().unwrap();
+    assert_eq!(
+        jwt_part(both, 1)["aud"],
+        json!(["api://default", "api://reports"])
+    );
+    assert_eq!(
+        app.get_api("/api/products", Some(both)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        reports.get_api("/api/products", Some(both)).await.status(),
+        StatusCode::OK
+    );
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+
+    // Widening is refused before the refresh token is spent.
+    let before = storage_fingerprint(&app).await;
+    let (_, error, description) =
+        oauth_error(refresh_for(&app, refresh, &["api://billing"]).await).await;
+    assert_eq!(error, "invalid_target");
+    assert!(
+        description.contains("does not issue access tokens for resource \"api://billing\""),
+        "{description}"
+    );
+    assert_eq!(storage_fingerprint(&app).await, before);
+
+    // Narrowed to the reports API: its token is refused here, saying how to ask, and taken
+    // there.
+    let narrowed = refresh_for(&app, refresh, &["api://reports"]).await;
+    assert_eq!(narrowed.status(), StatusCode::OK);
+    let narrowed: Value = narrowed.json().await.unwrap();
+    let reports_only = narrowed["access_token"].as_str().unwrap();
+    assert_eq!(jwt_part(reports_only, 1)["aud"], "api://reports");
+    let refused = app.get_api("/api/products", Some(reports_only)).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        www_authenticate(&refused).contains("the access token is for api://reports, another API this issuer issues tokens for; this API requires api://default (ask for it with resource=api://default, RFC 8707)"),
+        "{}",
+        www_authenticate(&refused)
+    );
+    for path in ["/userinfo", "/admin/users"] {
+        let response = app
+            .http
+            .get(app.url(path))
+            .bearer_auth(reports_only)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
+    }
+    assert_eq!(
+        reports
+            .get_api("/api/products", Some(reports_only))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    // Introspection at the issuer knows it for what it is.
+    let introspected = app.introspect(reports_only).await;
+    assert_eq!(
+        (introspected["active"].clone(), introspected["aud"].clone()),
+        (json!(true), json!("api://reports"))
+    );
+
+    // The grant keeps both: the next refresh, naming none, is for both again.
+    let next = narrowed["refresh_token"].as_str().unwrap();
+    let again = refresh_for(&app, next, &[]).await;
+    assert_eq!(again.status(), StatusCode::OK);
+    let again: Value = again.json().await.unwrap();
+    let aud = jwt_part(again["access_token"].as_str().unwrap(), 1)["aud"].clone();
+    assert_eq!(aud, json!(["api://default", "api://reports"]));
+}
+
+#[tokio::test]
+async fn a_code_is_redeemed_for_what_its_request_named_or_less_and_a_refusal_spends_nothing() {
+    let app = spawn_app_with(&["--extra-audiences", "api://reports"]).await;
+    // Named nothing at /authorize: the issuer's own API only.
+    let auth = app.new_authorization();
+    let code = app
+        .authorization_code(&auth, "openid products:read", "user0", "password0")
+        .await;
+    let redeem = |resource: Option<&'static str>| {
+        let mut form = vec![
+            ("grant_type", "authorization_code".to_owned()),
+            ("code", code.clone()),
+            ("client_id", SPA.to_owned()),
+            ("redirect_uri", auth.redirect_uri.clone()),
+            ("code_verifier", auth.verifier.as_str().to_owned()),
+        ];
+        form.extend(resource.map(|r| ("resource", r.to_owned())));
+        app.http.post(app.url("/token")).form(&form).send()
+    };
+    let (_, error, description) = oauth_error(redeem(Some("api://reports")).await.unwrap()).await;
+    assert_eq!(error, "invalid_target");
+    assert!(
+        description
+            .starts_with("this authorization code was issued for api://default, not api://reports"),
+        "{description}"
+    );
+    // Not spent: redeemed once, for what it was issued for.
+    let redeemed = redeem(None).await.unwrap();
+    let (_, aud) = audience_of(redeemed).await;
+    assert_eq!(aud, "api://default");
+    assert_eq!(
+        oauth_error(redeem(None).await.unwrap()).await.1,
+        "invalid_grant"
+    );
+
+    // A client-credentials token for the other API, on request.
+    let (token, aud) =
+        audience_of(client_credentials(&app, "/token", &[("resource", "api://reports")]).await)
+            .await;
+    assert_eq!(aud, "api://reports");
+    assert_eq!(
+        app.get_api("/api/products", Some(&token)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // The configuration is checked at start.
+    for args in [
+        vec!["--extra-audiences", "api://default"],
+        vec!["--extra-audiences", "api://a,api://a"],
+        vec!["--extra-audiences", "reports"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_backend"))
+            .args(&args)
+            .args(["--database-url", "sqlite::memory:", "issuers", "list"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains("--extra-audiences"), "{args:?}: {said}");
+    }
+}

@@ -73,6 +73,7 @@ pub async fn ask(
         nonce: grant.nonce.clone(),
         auth_time: grant.auth_time,
         expires_at: now.plus_secs(TICKET_TTL_SECS),
+        audiences: grant.audiences.clone(),
     };
     state
         .db
@@ -163,6 +164,7 @@ pub async fn answer(
         nonce: ticket.nonce,
         auth_time: ticket.auth_time,
         expires_at: code_expiry(state, now),
+        audiences: ticket.audiences,
     };
     let code = issue_code(state, &grant).await?;
     Ok(Answered::Allowed {
@@ -194,6 +196,7 @@ mod tests {
             nonce: None,
             auth_time: now,
             expires_at: now.plus_secs(60),
+            audiences: Default::default(),
         }
     }
 

@@ -143,6 +143,7 @@ pub async fn log_in(
         nonce: request.nonce.clone(),
         auth_time: now,
         expires_at: code_expiry(state, now),
+        audiences: request.audiences.clone(),
     };
     match consent::needed(state, &request.client, &grant).await? {
         None => Ok(Outcome::Code(issue_code(state, &grant).await?)),

@@ -10,7 +10,7 @@ use super::page::PageError;
 use crate::oauth::params::Params;
 use crate::oauth::resource::Target;
 use crate::state::AppState;
-use crate::storage::Client;
+use crate::storage::{Client, Spaced};
 
 const MAX_STATE_LEN: usize = 2048;
 const MAX_NONCE_LEN: usize = 512;
@@ -27,6 +27,8 @@ pub struct AuthorizationRequest {
     /// The `resource` parameters (RFC 8707), each one this issuer issues for; kept so that
     /// the login form carries them and they are checked again when it is posted.
     pub resources: Vec<String>,
+    /// The audiences they name, which the code, then the grant, are for; empty for none.
+    pub audiences: Spaced,
 }
 
 /// Why a request was refused, and how the refusal must be delivered.
@@ -152,9 +154,8 @@ impl AuthorizationRequest {
             ));
         }
 
-        // RFC 8707 §2: every resource must be one this issuer issues tokens for. The root
-        // issuer issues for one audience, so a code needs to carry no choice among them.
-        Target::new(&state.config, &state.root)
+        // RFC 8707 §2: every resource must be one this issuer issues tokens for.
+        let audiences = Target::new(&state.config, &state.root)
             .resolve(params.resources(), &state.servers)
             .map_err(|e| redirect(e.code.as_str(), e.description))?;
 
@@ -211,6 +212,7 @@ impl AuthorizationRequest {
             code_challenge,
             nonce,
             resources: params.resources().to_vec(),
+            audiences: audiences.into(),
         })
     }
 }

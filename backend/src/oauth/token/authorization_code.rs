@@ -5,7 +5,7 @@ use shared::oauth::{Audience, GrantType};
 use shared::pkce::CodeVerifier;
 use shared::scope::OFFLINE_ACCESS;
 
-use super::{Caller, Granted, access_lifetime, refresh_expiry};
+use super::{Caller, Granted, access_lifetime, narrowed, refresh_expiry};
 use crate::access_token::{Authentication, Subject};
 use crate::clock::Timestamp;
 use crate::crypto;
@@ -37,6 +37,17 @@ pub async fn redeem(
         return Err(OAuthError::invalid_grant("unknown authorization code"));
     }
     let code_hash = crypto::sha256_hex(presented.code);
+    // A resource the code was not issued for is refused before the code is spent.
+    if audience.is_some()
+        && let Some(authorized) = state.db.code_audiences(&code_hash).await?
+    {
+        narrowed(
+            state,
+            &authorized,
+            audience.clone(),
+            "this authorization code",
+        )?;
+    }
     // From here the code is spent: one presentation, successful or not (RFC 6749 §4.1.2).
     let grant = match state.db.redeem_code(&code_hash, now).await? {
         Redemption::First(grant) => grant,
@@ -99,7 +110,9 @@ pub async fn redeem(
     let refreshable =
         grant.scope.contains(OFFLINE_ACCESS) && client.may_use_grant(GrantType::RefreshToken);
     let absolute = client.refresh_token_absolute_ttl(state.config.refresh_token_absolute_ttl);
+    let audience = narrowed(state, &grant.audiences, audience, "this authorization code")?;
     let stored = Grant {
+        audiences: grant.audiences.clone(),
         id: crypto::random_token(16),
         client_id: client.id.clone(),
         user_id: user.id.clone(),
@@ -187,6 +200,7 @@ mod tests {
             nonce: Some("n-0".into()),
             auth_time: now,
             expires_at: now.plus_secs(60),
+            audiences: Default::default(),
         };
         state
             .db
@@ -308,6 +322,7 @@ mod tests {
             auth_time: now,
             expires_at: now.plus_secs(60),
             revoked_at: None,
+            audiences: Default::default(),
         };
         let issue = Issue {
             grant_id: "g",

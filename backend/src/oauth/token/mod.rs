@@ -33,7 +33,7 @@ use crate::clock::Timestamp;
 use crate::events::{Event, EventKind};
 use crate::servers::{AuthServer, policy};
 use crate::state::AppState;
-use crate::storage::Client;
+use crate::storage::{Client, Spaced};
 
 /// A token request's grant-specific part, parsed and checked for syntax, before anything
 /// stored is touched: a malformed request leaves a valid code or refresh token usable.
@@ -380,6 +380,35 @@ fn refresh_expiry(
 ) -> Timestamp {
     let idle = client.refresh_token_idle_ttl(state.config.refresh_token_idle_ttl);
     now.after(idle).min(grant_expires_at)
+}
+
+/// The audiences of an access token issued on a grant authorized for `authorized` (empty: the
+/// root issuer's own API), when the token request named `asked` (RFC 8707 §2.2): what it
+/// names, if the grant covers all of it, else `invalid_target`; without it, all the grant's.
+/// `grant` says what the grant is, for the description ("this code", "this refresh token").
+fn narrowed(
+    state: &AppState,
+    authorized: &Spaced,
+    asked: Option<Audience>,
+    grant: &str,
+) -> Result<Option<Audience>, OAuthError> {
+    let Some(asked) = asked else {
+        return Ok(authorized.audience());
+    };
+    let covered = |a: &str| match authorized.0.is_empty() {
+        true => a == state.tokens.audience(),
+        false => authorized.0.iter().any(|b| b == a),
+    };
+    if let Some(outside) = asked.iter().find(|a| !covered(a)) {
+        let allowed = authorized
+            .audience()
+            .map_or_else(|| state.tokens.audience().to_owned(), |a| a.to_string());
+        return Err(OAuthError::invalid_target(format!(
+            "{grant} was issued for {allowed}, not {outside}: a token request may name those \
+             resources or fewer, never others (RFC 8707 §2.2); ask for {outside} at /authorize"
+        )));
+    }
+    Ok(Some(asked))
 }
 
 /// The access-token lifetime of `client`'s tokens at the root issuer.

@@ -5,7 +5,7 @@
 use shared::oauth::Audience;
 use shared::scope::ScopeSet;
 
-use super::{Caller, Granted, access_lifetime, refresh_expiry};
+use super::{Caller, Granted, access_lifetime, narrowed, refresh_expiry};
 use crate::access_token::Subject;
 use crate::clock::Timestamp;
 use crate::crypto;
@@ -47,6 +47,13 @@ pub async fn rotate(
         Some(asked) if !asked.is_empty() => asked,
         _ => token.scope.clone(),
     };
+    // RFC 8707 §2.2: the resources too, checked before anything changes.
+    let audience = narrowed(
+        state,
+        &token.audiences,
+        audience,
+        "this refresh token's grant",
+    )?;
     let reuse = Reuse {
         state,
         caller,
@@ -182,6 +189,7 @@ mod tests {
             auth_time: now,
             expires_at: now.plus_secs(7 * 86_400),
             revoked_at: None,
+            audiences: Default::default(),
         };
         let hash = crypto::sha256_hex(refresh);
         let issue = Issue {
@@ -205,6 +213,7 @@ mod tests {
             nonce: None,
             auth_time: now,
             expires_at: now.plus_secs(60),
+            audiences: Default::default(),
         };
         let code_hash = crypto::sha256_hex("code");
         let new_code = NewCode {
