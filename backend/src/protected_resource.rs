@@ -126,9 +126,16 @@ impl Resource {
 /// token with the identifier it found (RFC 8707 §2, RFC 9728 §7.4).
 pub fn api_named(config: &Config, resource: &str) -> Option<Resource> {
     [Resource::Api, Resource::Admin].into_iter().find(|api| {
+        // What follows is a path or a query below it, plain (no dot segment that would climb
+        // out of it, no percent-encoding that a reader would decode first).
         resource
             .strip_prefix(&api.identifier(config))
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'))
+            .is_some_and(|rest| {
+                let path = rest.split('?').next().unwrap_or_default();
+                (rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'))
+                    && !rest.contains('%')
+                    && !path.split('/').any(|s| s == "." || s == "..")
+            })
     })
 }
 

@@ -411,8 +411,10 @@ pub struct NewAuthorizationServer {
 
 /// `PUT /admin/servers/{id}`: what may change of a server (its id and its signing algorithm,
 /// which its keys are made for, may not). Every instance issues and verifies with the change
-/// within a reload interval; tokens already issued for an audience taken away stay valid
-/// until they expire, for the APIs that accept them.
+/// at once on PostgreSQL (it is announced), within a reload interval otherwise. A token issued
+/// for an audience taken away is inactive at the server's introspection from then on, and
+/// refused by this server's API if it was the API's; other APIs that verify it themselves
+/// accept it until it expires.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]

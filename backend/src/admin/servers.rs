@@ -265,12 +265,23 @@ pub async fn update(
 ) -> Result<Json<admin::AuthorizationServer>, ApiError> {
     let ctx = admin.ctx(&state);
     let changed = super::servers::change(&ctx, &id, &change).await?;
-    // Prepared again with its new audiences (its keys are read, none made).
-    state
+    // Prepared again with its new audiences. Its keys are read; a key step due now is taken and
+    // logged as a maintenance round's would be. The change is stored already: should this
+    // fail, the next round takes it in.
+    match state
         .servers
         .take_in(ctx.db, ctx.config, changed.clone(), ctx.now)
         .await
-        .map_err(ApiError::internal)?;
+    {
+        Ok(events) => {
+            for event in events {
+                state.events.record(event).await;
+            }
+        }
+        Err(e) => {
+            tracing::warn!(server = %id, error = %e, "preparing a changed authorization server failed; the next reload takes it in")
+        }
+    }
     Ok(Json(view(&ctx, changed)))
 }
 

@@ -180,6 +180,8 @@ mod tests {
             ("api", "resource \"api\" is not an absolute URI"),
             ("https://api.example/#x", "without a fragment"),
             (&format!("{api}ary"), "does not issue"),
+            (&format!("{api}/../admin/users"), "does not issue"),
+            (&format!("{api}/%2e%2e/admin"), "does not issue"),
             (
                 &format!("https://x/{}", "a".repeat(600)),
                 "at most 512 characters",

@@ -190,11 +190,19 @@ impl Servers {
         let (server, events) = AuthServer::prepare(db, config, stored, now).await?;
         let _changing = self.changing.lock().await;
         // The same definition still stored (not deleted, nor deleted and created again with
-        // another one), else this round's preparation is stale.
-        if db.authorization_server(&id).await?.as_ref() == server.stored.as_ref() {
+        // another one, nor changed), else this round's preparation is stale: a deleted server
+        // goes, and a changed one stays as the registry holds it if that is the stored one (a
+        // change made here meanwhile, which took itself in), else goes until the next round.
+        let current = db.authorization_server(&id).await?;
+        if current.as_ref() == server.stored.as_ref() {
             self.write().insert(id, Arc::new(server));
         } else {
-            self.write().remove(&id);
+            let held = self.get(&id);
+            let held_is_current =
+                current.is_some() && held.is_some_and(|h| h.stored.as_ref() == current.as_ref());
+            if !held_is_current {
+                self.write().remove(&id);
+            }
         }
         Ok(events)
     }

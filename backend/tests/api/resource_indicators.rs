@@ -187,6 +187,9 @@ async fn the_code_flow_checks_resource_at_each_step_and_a_refused_refresh_spends
         app.get_api("/api/orders", Some(&token)).await.status(),
         StatusCode::OK
     );
+    // Once: presented again, it is a reuse, which ends the login.
+    let reused = refresh_for("api://default".into()).await.unwrap();
+    assert_eq!(oauth_error(reused).await.1, "invalid_grant");
 }
 
 #[tokio::test]

@@ -270,7 +270,7 @@ async fn exchange(
     responses(
         (status = 200, description = "Tokens (RFC 6749 §5.1), never cached", body = shared::oauth::TokenResponse,
             headers(("Cache-Control" = String, description = "`no-store`"))),
-        (status = 400, description = "RFC 6749 §5.2: `invalid_request`, `invalid_grant`, `invalid_scope`, `unauthorized_client`, `unsupported_grant_type`", body = shared::oauth::ErrorResponse),
+        (status = 400, description = "RFC 6749 §5.2: `invalid_request`, `invalid_grant`, `invalid_scope`, `unauthorized_client`, `unsupported_grant_type`; RFC 8707 §2: `invalid_target`", body = shared::oauth::ErrorResponse),
         (status = 401, response = crate::openapi::InvalidClient),
         (status = 429, response = crate::openapi::Throttled),
     ))]
@@ -294,7 +294,7 @@ pub async fn token(
     responses(
         (status = 200, description = "An access token (RFC 6749 §5.1) of this server, never cached", body = shared::oauth::TokenResponse,
             headers(("Cache-Control" = String, description = "`no-store`"))),
-        (status = 400, description = "RFC 6749 §5.2: `invalid_request`, `invalid_scope`, `unauthorized_client`, `unsupported_grant_type` (any grant but client_credentials)", body = shared::oauth::ErrorResponse),
+        (status = 400, description = "RFC 6749 §5.2: `invalid_request`, `invalid_scope`, `unauthorized_client`, `unsupported_grant_type` (any grant but client_credentials); RFC 8707 §2: `invalid_target`", body = shared::oauth::ErrorResponse),
         (status = 401, response = crate::openapi::InvalidClient),
         (status = 404, description = "No authorization server has this id", body = shared::oauth::ErrorResponse),
         (status = 429, response = crate::openapi::Throttled),

@@ -345,12 +345,13 @@ fn AudienceEditor(
                 "The authorization server {} now issues tokens for {}{extra}.",
                 changed.id, changed.audience
             )));
+            // The row is drawn again with its new audiences (closing the editors open under it).
+            open.set(false);
             rows.update(|rows| {
                 if let Some(row) = rows.iter_mut().find(|s| s.id == changed.id) {
                     *row = changed;
                 }
             });
-            open.set(false);
         });
     };
     view! {
