@@ -650,6 +650,19 @@ impl Config {
                 "--extra-audiences (EXTRA_AUDIENCES) names {twice} twice, or with --audience"
             );
         }
+        // This origin's APIs' resource identifiers stand for AUDIENCE (RFC 8707 `resource`):
+        // another API cannot have one as its audience.
+        if let Some(ours) = self.extra_audiences.iter().find(|a| {
+            ["/api", "/admin"].iter().any(|p| {
+                a.strip_prefix(&self.endpoint(p))
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?']))
+            })
+        }) {
+            anyhow::bail!(
+                "--extra-audiences (EXTRA_AUDIENCES) names {ours}, a URL of this server's own \
+                 APIs, which stands for --audience; give the other API an identifier of its own"
+            );
+        }
         if self.extra_audiences.len() > shared::admin::MAX_EXTRA_AUDIENCES {
             anyhow::bail!(
                 "--extra-audiences (EXTRA_AUDIENCES) names at most {} audiences",

@@ -101,6 +101,7 @@ fn build() -> World {
             grant_id: Some("fuzz-grant"),
             scope: ScopeSet::parse(scope).unwrap_or_default(),
             lifetime: 86_400,
+            audience: None,
         };
         let bearer = state
             .tokens

@@ -279,7 +279,8 @@ pub async fn update(
             }
         }
         Err(e) => {
-            tracing::warn!(server = %id, error = %e, "preparing a changed authorization server failed; the next reload takes it in")
+            tracing::warn!(server = %id, error = %e, "preparing a changed authorization server failed; the next reload takes it in");
+            state.servers.forget(&id).await;
         }
     }
     Ok(Json(view(&ctx, changed)))

@@ -220,6 +220,13 @@ impl Servers {
         Ok(deleted)
     }
 
+    /// Stops serving server `id` here until a round takes it in again (its preparation failed:
+    /// it must not go on with an old definition).
+    pub async fn forget(&self, id: &str) {
+        let _changing = self.changing.lock().await;
+        self.write().remove(id);
+    }
+
     /// The server whose issuer is `iss` (`{root}/oauth2/{id}`), if it is one of these.
     pub fn by_issuer(&self, iss: &str, root: &str) -> Option<Arc<AuthServer>> {
         let id = iss.strip_prefix(root)?.strip_prefix("/oauth2/")?;

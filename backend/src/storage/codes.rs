@@ -103,16 +103,24 @@ impl Db {
         })
     }
 
-    /// The audiences the unspent code `code_hash` was issued for, without spending it: a token
-    /// request naming another resource is refused before the code is redeemed (they never
-    /// change, so reading them first decides as reading them at redemption would). `None` for a
-    /// code that is unknown or spent (redemption then says which).
-    pub async fn code_audiences(&self, code_hash: &str) -> Result<Option<Spaced>> {
+    /// The audiences the unspent, unexpired code `code_hash` of `client_id` was issued for,
+    /// without spending it: a token request naming another resource is refused before the code
+    /// is redeemed (they never change, so reading them first decides as reading them at
+    /// redemption would). `None` for any other code (redemption then says what is wrong, and
+    /// spends it): only the code's own client learns anything without spending it.
+    pub async fn code_audiences(
+        &self,
+        code_hash: &str,
+        client_id: &str,
+        now: Timestamp,
+    ) -> Result<Option<Spaced>> {
         let raw: Option<String> = dispatch!(self, |pool| sqlx::query_scalar(
             "SELECT audiences FROM authorization_codes
-             WHERE code_hash = $1 AND consumed_at IS NULL"
+             WHERE code_hash = $1 AND client_id = $2 AND expires_at > $3 AND consumed_at IS NULL"
         )
         .bind(code_hash)
+        .bind(client_id)
+        .bind(now)
         .fetch_optional(pool)
         .await)?;
         Ok(raw.map(Spaced::from))

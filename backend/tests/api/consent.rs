@@ -5,7 +5,8 @@ use reqwest::{Response, StatusCode};
 use serde_json::Value;
 
 use crate::helpers::{
-    Authorization, TestApp, hidden_inputs, jwt_part, page_cookie, param, redirect_params, spawn_app,
+    Authorization, TestApp, hidden_inputs, jwt_part, page_cookie, param, redirect_params,
+    spawn_app, spawn_app_with,
 };
 
 const PARTNER: &str = "demo-partner";
@@ -331,4 +332,27 @@ async fn refresh_tokens_follow_the_clients_own_lifetimes() {
         (stored.grant_expires_at.secs_since(stored.created_at) - 86_400).abs() <= 1,
         "the partner's absolute lifetime"
     );
+}
+
+/// RFC 8707: the resources a login names wait with its consent ticket while the user decides,
+/// and the code, then the token, are for them.
+#[tokio::test]
+async fn the_resources_a_login_names_survive_the_consent_screen() {
+    let app = spawn_app_with(&["--extra-audiences", "api://reports"]).await;
+    let auth = app.new_authorization();
+    let mut query = app.authorize_query_for(PARTNER, &auth, "openid orders:read");
+    query.push(("resource".into(), "api://reports".into()));
+    let page = app.get_authorize(&query).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let (consent, cookie) = app
+        .submit_login_keeping_cookie(page, "user0", "password0")
+        .await;
+    assert_eq!(consent.status(), StatusCode::OK, "a consent page");
+    let allowed = answer(&app, consent, &cookie, "allow").await;
+    let code = param(&redirect_params(&allowed), "code")
+        .unwrap()
+        .to_owned();
+    let tokens = redeem_partner(&app, &code, &auth).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(jwt_part(access, 1)["aud"], "api://reports");
 }

@@ -627,7 +627,7 @@ async fn the_root_issuer_issues_for_another_api_and_a_refresh_narrows_to_it() {
     );
     let refresh = tokens["refresh_token"].as_str().unwrap();
 
-    // Widening is refused before the refresh token is spent.
+    // A resource the issuer does not know is refused before the refresh token is spent.
     let before = storage_fingerprint(&app).await;
     let (_, error, description) =
         oauth_error(refresh_for(&app, refresh, &["api://billing"]).await).await;
@@ -691,7 +691,12 @@ async fn a_code_is_redeemed_for_what_its_request_named_or_less_and_a_refusal_spe
     // Named nothing at /authorize: the issuer's own API only.
     let auth = app.new_authorization();
     let code = app
-        .authorization_code(&auth, "openid products:read", "user0", "password0")
+        .authorization_code(
+            &auth,
+            "openid offline_access products:read",
+            "user0",
+            "password0",
+        )
         .await;
     let redeem = |resource: Option<&'static str>| {
         let mut form = vec![
@@ -713,8 +718,31 @@ async fn a_code_is_redeemed_for_what_its_request_named_or_less_and_a_refusal_spe
     );
     // Not spent: redeemed once, for what it was issued for.
     let redeemed = redeem(None).await.unwrap();
-    let (_, aud) = audience_of(redeemed).await;
-    assert_eq!(aud, "api://default");
+    assert_eq!(redeemed.status(), StatusCode::OK);
+    let tokens: Value = redeemed.json().await.unwrap();
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(jwt_part(access, 1)["aud"], "api://default");
+    // Its refresh token cannot widen to the other API, which the login did not name; the
+    // refusal spends nothing.
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let before = storage_fingerprint(&app).await;
+    let (_, error, description) =
+        oauth_error(refresh_for(&app, refresh, &["api://reports"]).await).await;
+    assert_eq!(error, "invalid_target");
+    assert!(
+        description.starts_with(
+            "this refresh token's grant was issued for api://default, not api://reports"
+        ),
+        "{description}"
+    );
+    assert_eq!(storage_fingerprint(&app).await, before);
+    assert_eq!(
+        refresh_for(&app, refresh, &["api://default"])
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    // The code, presented again: a replay.
     assert_eq!(
         oauth_error(redeem(None).await.unwrap()).await.1,
         "invalid_grant"
@@ -735,6 +763,7 @@ async fn a_code_is_redeemed_for_what_its_request_named_or_less_and_a_refusal_spe
         vec!["--extra-audiences", "api://default"],
         vec!["--extra-audiences", "api://a,api://a"],
         vec!["--extra-audiences", "reports"],
+        vec!["--extra-audiences", "http://localhost:5000/api/reports"],
     ] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_backend"))
             .args(&args)

@@ -39,7 +39,7 @@ pub async fn redeem(
     let code_hash = crypto::sha256_hex(presented.code);
     // A resource the code was not issued for is refused before the code is spent.
     if audience.is_some()
-        && let Some(authorized) = state.db.code_audiences(&code_hash).await?
+        && let Some(authorized) = state.db.code_audiences(&code_hash, &client.id, now).await?
     {
         narrowed(
             state,

@@ -393,7 +393,26 @@ fn narrowed(
     grant: &str,
 ) -> Result<Option<Audience>, OAuthError> {
     let Some(asked) = asked else {
-        return Ok(authorized.audience());
+        // Those of the grant this issuer still issues for (the configuration may have dropped
+        // one since the login): a token is never issued for an API it no longer serves.
+        if authorized.0.is_empty() {
+            return Ok(None);
+        }
+        let kept = Audience::of(
+            authorized
+                .0
+                .iter()
+                .filter(|a| state.tokens.issues_for(a))
+                .cloned(),
+        );
+        return match kept {
+            Some(kept) => Ok(Some(kept)),
+            None => Err(OAuthError::invalid_grant(format!(
+                "{grant} was issued for {}, which this issuer no longer issues tokens for; log \
+                 in again",
+                authorized.0.join(", ")
+            ))),
+        };
     };
     let covered = |a: &str| match authorized.0.is_empty() {
         true => a == state.tokens.audience(),
@@ -460,6 +479,34 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[tokio::test]
+    async fn a_grant_never_gets_a_token_for_an_api_the_issuer_no_longer_serves() {
+        let (state, _dir) = crate::state::testing::demo_state(&[]).await;
+        let spaced = |all: &[&str]| Spaced(all.iter().map(|a| (*a).to_owned()).collect());
+        // Named nothing: the default audience.
+        assert_eq!(narrowed(&state, &spaced(&[]), None, "g").unwrap(), None);
+        // A login for an API dropped from the configuration since: that one is left out...
+        let kept = narrowed(&state, &spaced(&["api://default", "api://gone"]), None, "g");
+        assert_eq!(kept.unwrap(), Some(Audience::one("api://default")));
+        // ...and a login for it alone must start again.
+        let gone = narrowed(&state, &spaced(&["api://gone"]), None, "this grant").unwrap_err();
+        assert_eq!(gone.code, ErrorCode::InvalidGrant);
+        assert!(
+            gone.description.contains("log in again"),
+            "{}",
+            gone.description
+        );
+        // Named: within the grant, or refused.
+        let asked = Some(Audience::one("api://default"));
+        assert_eq!(
+            narrowed(&state, &spaced(&[]), asked.clone(), "g").unwrap(),
+            asked
+        );
+        let wider = Some(Audience::one("api://other"));
+        let refused = narrowed(&state, &spaced(&[]), wider, "this code").unwrap_err();
+        assert_eq!(refused.code, ErrorCode::InvalidTarget);
     }
 
     #[test]

@@ -47,13 +47,6 @@ pub async fn rotate(
         Some(asked) if !asked.is_empty() => asked,
         _ => token.scope.clone(),
     };
-    // RFC 8707 §2.2: the resources too, checked before anything changes.
-    let audience = narrowed(
-        state,
-        &token.audiences,
-        audience,
-        "this refresh token's grant",
-    )?;
     let reuse = Reuse {
         state,
         caller,
@@ -74,6 +67,14 @@ pub async fn rotate(
             "the refresh token expired; log in again",
         ));
     }
+    // RFC 8707 §2.2: the resources too, checked before anything changes (but after a reuse,
+    // which ends the family whatever it asks).
+    let audience = narrowed(
+        state,
+        &token.audiences,
+        audience,
+        "this refresh token's grant",
+    )?;
     let user = match state.db.user_by_id(&token.user_id).await? {
         Some(user) if !user.disabled => user,
         _ => {
