@@ -476,11 +476,21 @@ impl TestApp {
     /// Runs the backend binary as a separate process on this server's database, with the
     /// server's own flags before `args` (a subcommand and its flags).
     pub async fn cli(&self, args: &[&str]) -> std::process::Output {
+        self.run_cli(&self.extra_args, args).await
+    }
+
+    /// The command line on this server's database, but with the default settings rather than
+    /// the flags the server was started with.
+    pub async fn cli_with_defaults(&self, args: &[&str]) -> std::process::Output {
+        self.run_cli(&[], args).await
+    }
+
+    async fn run_cli(&self, flags: &[String], args: &[&str]) -> std::process::Output {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_backend"));
         command
             .env("DATABASE_URL", &self.database_url)
             .env("RUST_LOG", "warn")
-            .args(&self.extra_args)
+            .args(flags)
             .args(args);
         tokio::task::spawn_blocking(move || command.output().unwrap())
             .await
