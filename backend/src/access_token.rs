@@ -366,10 +366,7 @@ impl AccessTokens {
             name: profile.then_some(user.name.as_str()),
             email: email.then_some(user.email.as_str()),
         };
-        self.keys
-            .get()
-            .sign_id_token(&claims)
-            .unwrap_or(Err(SigningError::NoIdTokens))
+        self.keys.get().sign_id_token(&claims)
     }
 
     /// Signs `claims` with the current access-token key, naming it in `kid`, with the header

@@ -33,16 +33,17 @@ export async function rootServer() {
 export const SPA = { client_id: 'demo-spa' };
 
 /**
- * Starts an authorization code + PKCE request for demo-spa and logs in on the server's login
- * page as a browser would, over plain HTTP: GET the authorization URL, POST the login form with
- * its hidden fields. Returns the answer to that POST and what the client kept.
+ * Starts an authorization code + PKCE request for demo-spa at `server` (metadata; the root
+ * issuer's by default) and logs in on its login page as a browser would, over plain HTTP: GET
+ * the authorization URL, POST the login form with its hidden fields. Returns the answer to that
+ * POST and what the client kept.
  */
-export async function logIn({ scope, username, password }) {
+export async function logIn({ scope, username, password, server, nonce }) {
   const redirectUri = `${APP}/callback`;
   const codeVerifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
-  await rootServer();
-  const authorizationUrl = new URL(as.authorization_endpoint);
+  server ??= await rootServer();
+  const authorizationUrl = new URL(server.authorization_endpoint);
   authorizationUrl.search = new URLSearchParams({
     response_type: 'code',
     client_id: SPA.client_id,
@@ -51,6 +52,7 @@ export async function logIn({ scope, username, password }) {
     code_challenge: await oauth.calculatePKCECodeChallenge(codeVerifier),
     code_challenge_method: 'S256',
     state,
+    ...(nonce ? { nonce } : {}),
   }).toString();
 
   const jar = new CookieJar();
@@ -72,11 +74,11 @@ export async function logIn({ scope, username, password }) {
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...jar.header() },
     body: fields,
   });
-  return { submitted, form, redirectUri, codeVerifier, state };
+  return { submitted, form, redirectUri, codeVerifier, state, server };
 }
 
 /** Checks the redirect back to the client (RFC 6749 §4.1.2, RFC 9207) and returns its parameters. */
-export function callbackParameters({ submitted, form, redirectUri, state }) {
+export function callbackParameters({ submitted, form, redirectUri, state, server = as }) {
   assert.equal(submitted.status, 303, 'a successful login answers 303 See Other');
   const location = new URL(submitted.headers.get('location'), form.action);
   assert.equal(`${location.origin}${location.pathname}`, redirectUri);
@@ -84,13 +86,13 @@ export function callbackParameters({ submitted, form, redirectUri, state }) {
     assert.ok(location.searchParams.get(name), `the redirect carries ${name}`);
   }
   assert.equal(location.searchParams.get('state'), state);
-  assert.equal(new URL(location.searchParams.get('iss')).href, ISSUER.href, 'RFC 9207 iss is the issuer');
+  assert.equal(new URL(location.searchParams.get('iss')).href, new URL(server.issuer).href, 'RFC 9207 iss is the issuer');
   // oauth4webapi's own checks of state and iss.
-  return oauth.validateAuthResponse(as, SPA, location, state);
+  return oauth.validateAuthResponse(server, SPA, location, state);
 }
 
-export function redeem(params, { redirectUri }, codeVerifier) {
-  return oauth.authorizationCodeGrantRequest(as, SPA, oauth.None(), params, redirectUri, codeVerifier, insecure);
+export function redeem(params, { redirectUri, server = as }, codeVerifier) {
+  return oauth.authorizationCodeGrantRequest(server, SPA, oauth.None(), params, redirectUri, codeVerifier, insecure);
 }
 
 /** An access token of `username` for `scope`, through the whole flow. */

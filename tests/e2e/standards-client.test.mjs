@@ -111,6 +111,69 @@ test('the default authorization server: discovered at its issuer, its RS256 toke
   assert.equal((await whoami.json()).issuer, issuer.href);
 });
 
+test('the default authorization server runs the code flow: OpenID discovery, login at its /v1/authorize, RS256 ID token, userinfo, refresh', async () => {
+  const issuer = new URL(`${API}/oauth2/default`);
+  // OpenID Connect Discovery at {issuer}/.well-known/openid-configuration, as Okta's clients do.
+  const server = await oauth.processDiscoveryResponse(
+    issuer,
+    await oauth.discoveryRequest(issuer, { algorithm: 'oidc', ...insecure }),
+  );
+  assert.equal(server.authorization_endpoint, `${issuer.href}/v1/authorize`);
+  assert.equal(server.userinfo_endpoint, `${issuer.href}/v1/userinfo`);
+  assert.deepEqual(server.id_token_signing_alg_values_supported, ['RS256']);
+  const nonce = oauth.generateRandomNonce();
+  const login = await logIn({
+    scope: 'openid profile offline_access products:read',
+    username: 'user1',
+    password: 'password1',
+    server,
+    nonce,
+  });
+  // RFC 9207: the redirect names this server as the issuer, and oauth4webapi checks it.
+  const params = callbackParameters(login);
+  const response = await redeem(params, login, login.codeVerifier);
+  // oauth4webapi validates the ID token's claims (iss, aud, nonce, exp, iat) itself.
+  const tokens = await oauth.processAuthorizationCodeResponse(server, SPA, response, { expectedNonce: nonce });
+  const idClaims = oauth.getValidatedIdTokenClaims(tokens);
+  assert.equal(idClaims.iss, issuer.href);
+  assert.equal(idClaims.preferred_username, 'user1');
+  // Both tokens verify with the server's keys, each with one algorithm allowed.
+  const keys = jose.createRemoteJWKSet(new URL(server.jwks_uri));
+  const id = await jose.jwtVerify(tokens.id_token, keys, { issuer: issuer.href, audience: SPA.client_id, algorithms: ['RS256'] });
+  assert.equal(id.payload.nonce, nonce);
+  const access = await jose.jwtVerify(tokens.access_token, keys, {
+    issuer: issuer.href,
+    audience: AUDIENCE,
+    algorithms: ['RS256'],
+    typ: 'at+jwt',
+  });
+  assert.equal(access.payload.sub, idClaims.sub);
+  // Its userinfo, through oauth4webapi (which checks sub against the ID token's).
+  const info = await oauth.processUserInfoResponse(
+    server,
+    SPA,
+    idClaims.sub,
+    await oauth.userInfoRequest(server, SPA, tokens.access_token, insecure),
+  );
+  assert.equal(info.preferred_username, 'user1');
+  // The API accepts it, and says which issuer it came from.
+  const whoami = await fetch(`${API}/api/whoami`, { headers: { Authorization: `Bearer ${tokens.access_token}` } });
+  assert.equal(whoami.status, 200);
+  assert.equal((await whoami.json()).issuer, issuer.href);
+  // A refresh at its token endpoint rotates; the root issuer does not know this refresh token.
+  const atRoot = await oauth.refreshTokenGrantRequest(as, SPA, oauth.None(), tokens.refresh_token, insecure);
+  await assert.rejects(oauth.processRefreshTokenResponse(as, SPA, atRoot), (err) =>
+    err instanceof oauth.ResponseBodyError && err.error === 'invalid_grant' && /authorization server default/.test(err.error_description),
+  );
+  const refreshed = await oauth.processRefreshTokenResponse(
+    server,
+    SPA,
+    await oauth.refreshTokenGrantRequest(server, SPA, oauth.None(), tokens.refresh_token, insecure),
+  );
+  assert.notEqual(refreshed.refresh_token, tokens.refresh_token);
+  assert.equal(jose.decodeJwt(refreshed.access_token).iss, issuer.href);
+});
+
 test('a wrong client secret is refused', async () => {
   const response = await oauth.clientCredentialsGrantRequest(
     as,

@@ -13,7 +13,7 @@ use crate::state::AppState;
 const INVALID: &str = "invalid_preview";
 
 #[utoipa::path(post, path = "/admin/preview", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])), request_body = shared::admin::TokenPreviewRequest,
-    responses((status = 200, description = "The token endpoint's answer: its error, or the access token's header and unsigned claims, with the policy and rule that decided; nothing is issued, stored or logged", body = shared::admin::TokenPreview), (status = 404, description = "No such authorization server", body = shared::oauth::ErrorResponse), (status = 422, description = "No such client, or a user grant at the root issuer (`invalid_preview`)", body = shared::oauth::ErrorResponse)))]
+    responses((status = 200, description = "The token endpoint's answer: its error, or the access token's header and unsigned claims, with the policy and rule that decided; nothing is issued, stored or logged", body = shared::admin::TokenPreview), (status = 404, description = "No such authorization server", body = shared::oauth::ErrorResponse), (status = 422, description = "No such client, or a grant with a user (`invalid_preview`)", body = shared::oauth::ErrorResponse)))]
 pub async fn run(
     State(state): State<AppState>,
     admin: Administrator,
@@ -48,8 +48,8 @@ pub async fn run(
     answer.map(Json).ok_or_else(|| ApiError::Unprocessable {
         error: INVALID,
         description: format!(
-            "the root issuer's {} grant needs a user's login and is not previewed: preview \
-             client_credentials at the root issuer, or any grant at a custom server",
+            "the {} grant needs a user's login and is not previewed: preview \
+             client_credentials (at the root issuer or at a custom server)",
             request.grant_type.as_str()
         ),
     })

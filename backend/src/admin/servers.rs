@@ -217,7 +217,7 @@ pub async fn change(
 /// Deletes a server and its keys: every token it issued is refused from then on.
 pub async fn remove(ctx: &Ctx<'_>, id: &str) -> Result<(), ApiError> {
     ctx.db
-        .delete_authorization_server(id)
+        .delete_authorization_server(id, ctx.now)
         .await
         .or_not_found(no_such_server)?;
     ctx.record(

@@ -504,7 +504,7 @@ mod tests {
             signing_alg: SigningAlg::Es256,
             created_at: now,
         });
-        KeySet::from_stored(&[stored], &owner).unwrap()
+        KeySet::access_only(&[stored], &owner).unwrap()
     }
 
     fn trusted(issuer: &str) -> StoredIssuer {

@@ -248,7 +248,7 @@ mod tests {
             signing_alg: alg,
             created_at: now,
         });
-        let set = KeySet::from_stored(&[stored], &owner).unwrap();
+        let set = KeySet::access_only(&[stored], &owner).unwrap();
         let jwks = serde_json::to_vec(set.jwks()).unwrap();
         let (external, skipped) = parse_jwks(&jwks).unwrap();
         assert!(skipped.is_empty());

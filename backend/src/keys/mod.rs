@@ -82,17 +82,12 @@ impl Owner {
         }
     }
 
-    /// Whether it signs ID tokens: the root issuer does (custom servers issue access tokens
-    /// with client credentials only).
-    pub fn signs_id_tokens(&self) -> bool {
-        self.server_id.is_empty()
-    }
-
-    /// The algorithms this owner holds keys for: its access tokens', and RS256 if it signs ID
-    /// tokens.
+    /// The algorithms this owner holds keys for: its access tokens', and RS256 for its ID
+    /// tokens (every issuer signs them, in RS256 whatever its access tokens' algorithm: OpenID
+    /// Connect Core §15.1 requires it of every provider).
     pub fn algs(&self) -> Vec<SigningAlg> {
         let mut algs = vec![self.access_alg];
-        if self.signs_id_tokens() && self.access_alg != ID_TOKEN_ALG {
+        if self.access_alg != ID_TOKEN_ALG {
             algs.push(ID_TOKEN_ALG);
         }
         algs
@@ -111,10 +106,9 @@ pub fn jwt_alg(alg: SigningAlg) -> Algorithm {
 /// The keys that sign (one per purpose), and every published key by `kid` for verification.
 pub struct KeySet {
     access: Signer,
-    /// The current RS256 key, for an owner that signs ID tokens with another key than its
-    /// access tokens' (`None` also when the access-token key is RS256 and signs both).
+    /// The current RS256 key, for an owner whose access tokens are signed with another
+    /// algorithm (`None` when the access-token key is RS256 and signs both).
     id: Option<Signer>,
-    signs_id_tokens: bool,
     verifying: HashMap<String, (SigningAlg, DecodingKey)>,
     jwks: Jwks,
     /// `(kid, state)` of every key, to tell whether the stored keys changed.
@@ -175,8 +169,6 @@ pub enum SigningError {
     Encoding(#[from] serde_json::Error),
     #[error("the signing key could not sign")]
     Signature,
-    #[error("this authorization server signs no ID tokens")]
-    NoIdTokens,
 }
 
 /// A private key, parsed once. (aws-lc-rs checks a key pair it parses, which costs about as
@@ -402,8 +394,22 @@ impl KeySet {
     /// algorithm signs access tokens, the current RS256 key ID tokens (if it signs any), and
     /// all of them verify and are published.
     pub fn from_stored(stored: &[StoredKey], owner: &Owner) -> anyhow::Result<Self> {
-        let id_alg =
-            Some(ID_TOKEN_ALG).filter(|alg| owner.signs_id_tokens() && *alg != owner.access_alg);
+        let id_alg = Some(ID_TOKEN_ALG).filter(|alg| *alg != owner.access_alg);
+        Self::build(stored, owner, id_alg)
+    }
+
+    /// A set that signs access tokens only (its ID tokens too, with the same key): for tests
+    /// that need keys of one algorithm and no RSA key beside them.
+    #[cfg(test)]
+    pub(crate) fn access_only(stored: &[StoredKey], owner: &Owner) -> anyhow::Result<Self> {
+        Self::build(stored, owner, None)
+    }
+
+    fn build(
+        stored: &[StoredKey],
+        owner: &Owner,
+        id_alg: Option<SigningAlg>,
+    ) -> anyhow::Result<Self> {
         let (mut access, mut id) = (None, None);
         let mut verifying = HashMap::new();
         let mut keys = Vec::new();
@@ -438,7 +444,6 @@ impl KeySet {
                 Some(alg) => Some(id.ok_or_else(|| missing(alg))?),
                 None => None,
             },
-            signs_id_tokens: owner.signs_id_tokens(),
             verifying,
             jwks: Jwks { keys },
             states: states(stored),
@@ -468,11 +473,9 @@ impl KeySet {
         self.access.sign(claims, typ)
     }
 
-    /// A compact JWS of `claims` signed by the current ID-token key (RS256), with no `typ`;
-    /// `None` if this owner signs no ID tokens.
-    pub fn sign_id_token(&self, claims: &impl Serialize) -> Option<Result<String, SigningError>> {
-        let signer = self.id.as_ref().unwrap_or(&self.access);
-        self.signs_id_tokens.then(|| signer.sign(claims, None))
+    /// A compact JWS of `claims` signed by the current ID-token key (RS256), with no `typ`.
+    pub fn sign_id_token(&self, claims: &impl Serialize) -> Result<String, SigningError> {
+        self.id.as_ref().unwrap_or(&self.access).sign(claims, None)
     }
 
     /// A published key and its algorithm, by `kid`.
@@ -558,7 +561,7 @@ mod tests {
             let (signed, signature) = token.rsplit_once('.').unwrap();
             assert!(verify(&set, &format!("{signed}x.{signature}")).is_err());
             // ID tokens are RS256 whatever signs the access tokens.
-            let id = set.sign_id_token(&claims).unwrap().unwrap();
+            let id = set.sign_id_token(&claims).unwrap();
             let header = jsonwebtoken::decode_header(&id).unwrap();
             assert_eq!(header.alg, Algorithm::RS256);
             assert_eq!(header.typ, None);
@@ -591,16 +594,42 @@ mod tests {
                 .to_string()
                 .contains("no current ES256")
         );
-        // A custom server signs access tokens only, and no ID token.
+        // A custom server signs ID tokens in RS256 too, whatever its access tokens' algorithm;
+        // an RS256 server with one key for both.
         let custom = Owner {
             server_id: "orders".into(),
-            access_alg: SigningAlg::Es256,
+            access_alg: SigningAlg::EdDsa,
         };
-        assert_eq!(custom.algs(), [SigningAlg::Es256]);
-        let set = KeySet::from_stored(&[es], &custom).unwrap();
+        assert_eq!(custom.algs(), [SigningAlg::EdDsa, SigningAlg::Rs256]);
+        let ed = generate("orders", SigningAlg::EdDsa, KeyState::Current, now).unwrap();
+        let rs = generate("orders", SigningAlg::Rs256, KeyState::Current, now).unwrap();
+        let refused = KeySet::from_stored(std::slice::from_ref(&ed), &custom);
+        assert!(
+            refused
+                .err()
+                .unwrap()
+                .to_string()
+                .contains("no current RS256")
+        );
+        let set = KeySet::from_stored(&[ed, rs.clone()], &custom).unwrap();
         let claims = serde_json::json!({"sub": "x", "exp": 4_000_000_000u64});
-        assert!(set.sign_id_token(&claims).is_none());
+        let id = set.sign_id_token(&claims).unwrap();
+        assert_eq!(
+            jsonwebtoken::decode_header(&id).unwrap().alg,
+            Algorithm::RS256
+        );
         assert!(verify(&set, &set.sign(&claims, None).unwrap()).is_ok());
+        let rsa_only = Owner {
+            server_id: "default".into(),
+            access_alg: SigningAlg::Rs256,
+        };
+        assert_eq!(rsa_only.algs(), [SigningAlg::Rs256]);
+        let set = KeySet::from_stored(&[rs], &rsa_only).unwrap();
+        let id = set.sign_id_token(&claims).unwrap();
+        assert_eq!(
+            jsonwebtoken::decode_header(&id).unwrap().kid.as_deref(),
+            Some(set.signing_kid())
+        );
     }
 
     /// Keys stored before this server generated them with aws-lc-rs (the p256 crate's PKCS#8)
@@ -629,7 +658,7 @@ mod tests {
             server_id: "legacy".into(),
             access_alg: SigningAlg::Es256,
         };
-        let set = KeySet::from_stored(&[stored], &owner).unwrap();
+        let set = KeySet::access_only(&[stored], &owner).unwrap();
         let jwk = &set.jwks().keys[0];
         assert_eq!(
             (jwk.x.as_deref(), jwk.y.as_deref()),

@@ -11,7 +11,6 @@ use shared::oauth::{GrantType, ServerMetadata};
 
 use super::client_auth::SUPPORTED_METHODS;
 use super::error::OAuthError;
-use super::token::USER_ONLY;
 use crate::config::Config;
 use crate::keys::ID_TOKEN_ALG;
 use crate::servers::AuthServer;
@@ -32,22 +31,29 @@ pub async fn metadata(State(state): State<AppState>) -> Result<impl IntoResponse
 #[utoipa::path(get, path = "/oauth2/{server}/.well-known/oauth-authorization-server", tag = "Authorization servers",
     params(("server" = String, Path, description = "The authorization server's id")),
     responses(
-        (status = 200, description = "Its metadata (RFC 8414): client credentials, introspection, revocation and its keys", body = shared::oauth::ServerMetadata),
+        (status = 200, description = "Its metadata (RFC 8414, with OpenID Connect Discovery's fields): its endpoints, grants and keys", body = shared::oauth::ServerMetadata),
         (status = 404, description = "No authorization server has this id", body = shared::oauth::ErrorResponse),
     ))]
 pub async fn server_metadata(
     State(state): State<AppState>,
     KnownServer(server): KnownServer,
 ) -> Result<impl IntoResponse, OAuthError> {
-    // What a client acting for itself can be granted (see `token::client_credentials`).
-    let scopes_supported = state
-        .db
-        .scope_names()
-        .await?
-        .into_iter()
-        .filter(|s| !USER_ONLY.contains(&s.as_str()))
-        .collect();
+    let scopes_supported = state.db.scope_names().await?;
     Ok(cached(server_document(&server, scopes_supported)))
+}
+
+/// The same document where OpenID Connect Discovery §4 puts it: `{issuer}/.well-known/openid-configuration`.
+#[utoipa::path(get, path = "/oauth2/{server}/.well-known/openid-configuration", tag = "Authorization servers",
+    params(("server" = String, Path, description = "The authorization server's id")),
+    responses(
+        (status = 200, description = "Its metadata (OpenID Connect Discovery 1.0)", body = shared::oauth::ServerMetadata),
+        (status = 404, description = "No authorization server has this id", body = shared::oauth::ErrorResponse),
+    ))]
+pub async fn server_openid_configuration(
+    state: State<AppState>,
+    server: KnownServer,
+) -> Result<impl IntoResponse, OAuthError> {
+    server_metadata(state, server).await
 }
 
 /// The same document where RFC 8414 §3.1 puts it: the well-known part before the issuer's path.
@@ -78,7 +84,6 @@ fn strings(values: &[&str]) -> Vec<String> {
 /// The root issuer's metadata: every grant, the authorization endpoint and OpenID Connect.
 fn root_document(c: &Config, scopes_supported: Vec<String>) -> ServerMetadata {
     ServerMetadata {
-        issuer: c.issuer_str().to_owned(),
         authorization_endpoint: Some(c.endpoint("/authorize")),
         token_endpoint: c.endpoint("/token"),
         jwks_uri: c.endpoint("/jwks.json"),
@@ -87,12 +92,30 @@ fn root_document(c: &Config, scopes_supported: Vec<String>) -> ServerMetadata {
         revocation_endpoint_auth_methods_supported: strings(&SUPPORTED_METHODS),
         introspection_endpoint: Some(c.endpoint("/introspect")),
         introspection_endpoint_auth_methods_supported: strings(&SUPPORTED_METHODS[..2]),
+        token_endpoint_auth_methods_supported: strings(&SUPPORTED_METHODS),
+        ..openid_document(c.issuer_str().to_owned(), scopes_supported)
+    }
+}
+
+/// What every issuer here supports, whatever its endpoints: the code flow with PKCE S256, the
+/// three grants, RS256 ID tokens, RFC 9207 and RFC 8707.
+fn openid_document(issuer: String, scopes_supported: Vec<String>) -> ServerMetadata {
+    ServerMetadata {
+        issuer,
+        authorization_endpoint: None,
+        token_endpoint: String::new(),
+        jwks_uri: String::new(),
+        userinfo_endpoint: None,
+        revocation_endpoint: None,
+        revocation_endpoint_auth_methods_supported: Vec::new(),
+        introspection_endpoint: None,
+        introspection_endpoint_auth_methods_supported: Vec::new(),
         scopes_supported,
         response_types_supported: strings(&["code"]),
         response_modes_supported: strings(&["query"]),
         grant_types_supported: GrantType::ALL.map(|g| g.as_str().to_owned()).to_vec(),
         code_challenge_methods_supported: strings(&[shared::pkce::METHOD_S256]),
-        token_endpoint_auth_methods_supported: strings(&SUPPORTED_METHODS),
+        token_endpoint_auth_methods_supported: Vec::new(),
         authorization_response_iss_parameter_supported: true,
         subject_types_supported: strings(&["public"]),
         // ID tokens are RS256 (the OpenID Connect default); access tokens are in the JWKS's
@@ -119,34 +142,21 @@ fn root_document(c: &Config, scopes_supported: Vec<String>) -> ServerMetadata {
     }
 }
 
-/// A custom server's metadata, endpoints in Okta's layout (`{issuer}/v1/...`). It issues access
-/// tokens with client credentials only, so it has no authorization endpoint (RFC 8414 §2) and
-/// no response type.
+/// A custom server's metadata, endpoints in Okta's layout (`{issuer}/v1/...`): every grant, its
+/// own authorization endpoint and OpenID Connect, as the root issuer's.
 fn server_document(server: &AuthServer, scopes_supported: Vec<String>) -> ServerMetadata {
     ServerMetadata {
         issuer: server.issuer.clone(),
-        authorization_endpoint: None,
+        authorization_endpoint: Some(server.endpoint("/authorize")),
         token_endpoint: server.endpoint("/token"),
         jwks_uri: server.endpoint("/keys"),
-        userinfo_endpoint: None,
+        userinfo_endpoint: Some(server.endpoint("/userinfo")),
         revocation_endpoint: Some(server.endpoint("/revoke")),
-        revocation_endpoint_auth_methods_supported: strings(&SUPPORTED_METHODS[..2]),
+        revocation_endpoint_auth_methods_supported: strings(&SUPPORTED_METHODS),
         introspection_endpoint: Some(server.endpoint("/introspect")),
         introspection_endpoint_auth_methods_supported: strings(&SUPPORTED_METHODS[..2]),
-        scopes_supported,
-        response_types_supported: Vec::new(),
-        response_modes_supported: Vec::new(),
-        grant_types_supported: strings(&[GrantType::ClientCredentials.as_str()]),
-        code_challenge_methods_supported: Vec::new(),
-        token_endpoint_auth_methods_supported: strings(&SUPPORTED_METHODS[..2]),
-        authorization_response_iss_parameter_supported: false,
-        subject_types_supported: Vec::new(),
-        id_token_signing_alg_values_supported: Vec::new(),
-        claims_supported: Vec::new(),
-        request_parameter_supported: false,
-        request_uri_parameter_supported: false,
-        claims_parameter_supported: false,
-        resource_indicators_supported: true,
+        token_endpoint_auth_methods_supported: strings(&SUPPORTED_METHODS),
+        ..openid_document(server.issuer.clone(), scopes_supported)
     }
 }
 

@@ -120,11 +120,11 @@ pub async fn describe(
         }));
     }
     // A refresh token is only ever shown to the client that holds it: a resource server has no
-    // business with refresh tokens, and another client must not learn that one is live. Only
-    // the root issuer issues refresh tokens.
-    if server.id().is_none()
-        && token.len() <= MAX_TOKEN_LEN
+    // business with refresh tokens, and another client must not learn that one is live. Each
+    // server describes its own logins' refresh tokens only.
+    if token.len() <= MAX_TOKEN_LEN
         && let Some(refresh) = state.db.refresh_token(&crypto::sha256_hex(token)).await?
+        && refresh.server_id.as_deref() == server.id()
     {
         let live = refresh.used_at.is_none()
             && refresh.revoked_at.is_none()

@@ -69,6 +69,10 @@ pub fn servers_router() -> Router<AppState> {
             "/oauth2/{server}/.well-known/oauth-authorization-server",
             get(discovery::server_metadata),
         )
+        .route(
+            "/oauth2/{server}/.well-known/openid-configuration",
+            get(discovery::server_openid_configuration),
+        )
         // RFC 8414 §3.1: the well-known part inserted before the issuer's path.
         .route(
             "/.well-known/oauth-authorization-server/oauth2/{server}",
@@ -81,6 +85,10 @@ pub fn servers_router() -> Router<AppState> {
             "/oauth2/{server}/v1/introspect",
             post(introspect::server_introspect),
         )
+        .route(
+            "/oauth2/{server}/v1/userinfo",
+            get(userinfo::server_userinfo).post(userinfo::server_userinfo),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
 
@@ -90,5 +98,17 @@ pub fn page_router() -> Router<AppState> {
         .route("/authorize", get(authorize::authorize))
         .route("/authorize/login", post(authorize::login))
         .route("/authorize/consent", post(authorize::consent))
+        .route(
+            "/oauth2/{server}/v1/authorize",
+            get(authorize::server_authorize),
+        )
+        .route(
+            "/oauth2/{server}/v1/authorize/login",
+            post(authorize::server_login),
+        )
+        .route(
+            "/oauth2/{server}/v1/authorize/consent",
+            post(authorize::server_consent),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }

@@ -10,7 +10,7 @@ use super::client_auth;
 use super::discovery::KnownServer;
 use super::error::{OAuthError, no_store};
 use super::params::{FormBody, Params};
-use crate::access_token::LEEWAY_SECS;
+use crate::access_token::{LEEWAY_SECS, MAX_TOKEN_LEN};
 use crate::client_addr::ClientAddr;
 use crate::clock::Timestamp;
 use crate::crypto;
@@ -109,9 +109,11 @@ pub async fn revoke_token(
     address: IpAddr,
     now: Timestamp,
 ) -> Result<Revoked, OAuthError> {
-    // Only the root issuer issues refresh tokens.
-    if server.id().is_none()
+    // A refresh token is revoked at the server whose login issued it; elsewhere it is as
+    // unknown as any other string.
+    if token.len() <= MAX_TOKEN_LEN
         && let Some(refresh) = state.db.refresh_token(&crypto::sha256_hex(token)).await?
+        && refresh.server_id.as_deref() == server.id()
     {
         if refresh.client_id != client.id {
             return Ok(Revoked::Nothing);

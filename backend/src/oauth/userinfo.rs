@@ -1,12 +1,15 @@
 //! `GET`/`POST /userinfo` (OpenID Connect Core §5.3): the logged-in user's claims, for an access
-//! token with the `openid` scope.
+//! token with the `openid` scope; and each authorization server's `/v1/userinfo`, for its own.
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::{HeaderMap, header};
 use serde_json::{Map, Value};
 use shared::api::SubjectType;
+use shared::oauth::AccessTokenClaims;
 
-use crate::api::auth::AccessToken;
+use super::discovery::KnownServer;
+use crate::api::auth::{AccessToken, Scheme, credentials};
 use crate::api::error::ApiError;
 use crate::state::AppState;
 
@@ -19,14 +22,84 @@ pub async fn userinfo(
     token.require_issuer(&state.root.issuer)?;
     token.require("openid")?;
     if token.subject_type() == SubjectType::Client {
+        return Err(no_user());
+    }
+    user_claims(&state, &token.claims).await
+}
+
+/// An authorization server's userinfo endpoint, in Okta's layout: for an access token of that
+/// server (any of its audiences), with `openid`.
+#[utoipa::path(method(get, post), path = "/oauth2/{server}/v1/userinfo", tag = "Authorization servers", security(("bearer" = [])),
+    params(("server" = String, Path, description = "The authorization server's id")),
+    responses(
+        (status = 200, description = "The user's claims (OpenID Connect Core §5.3)", body = crate::openapi::UserInfo),
+        (status = 401, description = "No access token, or not one of this server's (`invalid_token`, with `WWW-Authenticate`)", body = shared::oauth::ErrorResponse),
+        (status = 403, description = "The token lacks `openid`, or speaks for a client, not a user (`insufficient_scope`)", body = shared::oauth::ErrorResponse),
+        (status = 404, description = "No authorization server has this id", body = shared::oauth::ErrorResponse),
+    ))]
+pub async fn server_userinfo(
+    State(state): State<AppState>,
+    KnownServer(server): KnownServer,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let value = match (values.next(), values.next()) {
+        (None, _) => return Err(ApiError::NoCredentials),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::InvalidAuthRequest(
+                "more than one Authorization header".into(),
+            ));
+        }
+        (Some(value), None) => value,
+    };
+    let id = server.id().unwrap_or_default();
+    let token = match credentials(value.as_bytes())? {
+        (Scheme::Bearer, token) => token,
+        (Scheme::Token, _) => {
+            return Err(ApiError::InvalidToken(format!(
+                "this endpoint takes an access token of authorization server {id} as \
+                 Authorization: Bearer, not an API token"
+            )));
+        }
+    };
+    let claims = server
+        .tokens
+        .verify_live(&state.db, token, state.clock.now())
+        .await?
+        .map_err(|why| {
+            ApiError::InvalidToken(format!(
+                "{why} (this endpoint takes access tokens of authorization server {id}, {})",
+                server.issuer
+            ))
+        })?;
+    if !claims.scope.contains("openid") {
         return Err(ApiError::InsufficientScope {
             scope: "openid",
-            description: "this token belongs to a client acting for itself and has no user".into(),
+            description: "this endpoint needs the openid scope, which the access token lacks"
+                .into(),
         });
     }
+    if claims.sub == claims.client_id {
+        return Err(no_user());
+    }
+    user_claims(&state, &claims).await
+}
+
+fn no_user() -> ApiError {
+    ApiError::InsufficientScope {
+        scope: "openid",
+        description: "this token belongs to a client acting for itself and has no user".into(),
+    }
+}
+
+/// The claims of the user `claims` speaks for, as its scope allows.
+async fn user_claims(
+    state: &AppState,
+    claims: &AccessTokenClaims,
+) -> Result<Json<Value>, ApiError> {
     let Some(user) = state
         .db
-        .user_by_id(&token.claims.sub)
+        .user_by_id(&claims.sub)
         .await?
         .filter(|u| !u.disabled)
     else {
@@ -35,16 +108,16 @@ pub async fn userinfo(
         ));
     };
     // §5.4: `profile` and `email` decide which claims are returned; `sub` always is (§5.3.2).
-    let mut claims = Map::new();
-    claims.insert("sub".into(), user.id.into());
-    if token.claims.scope.contains("profile") {
-        claims.insert("preferred_username".into(), user.username.into());
-        claims.insert("name".into(), user.name.into());
+    let mut out = Map::new();
+    out.insert("sub".into(), user.id.into());
+    if claims.scope.contains("profile") {
+        out.insert("preferred_username".into(), user.username.into());
+        out.insert("name".into(), user.name.into());
     }
-    if token.claims.scope.contains("email") {
-        claims.insert("email".into(), user.email.into());
+    if claims.scope.contains("email") {
+        out.insert("email".into(), user.email.into());
         // Addresses are not verified by this server, and §5.1 says to say so.
-        claims.insert("email_verified".into(), false.into());
+        out.insert("email_verified".into(), false.into());
     }
-    Ok(Json(Value::Object(claims)))
+    Ok(Json(Value::Object(out)))
 }

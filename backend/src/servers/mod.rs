@@ -13,12 +13,14 @@
 pub mod claims;
 pub mod policy;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use shared::oauth::AccessTokenClaims;
+use shared::admin::Role;
+use shared::oauth::{AccessTokenClaims, Audience, GrantType};
+use shared::scope::ScopeSet;
 
 use crate::access_token::{AccessTokens, MAX_TOKEN_LEN};
 use crate::clock::Timestamp;
@@ -37,6 +39,14 @@ pub struct AuthServer {
     pub issuer: String,
     pub keys: Arc<KeyRing>,
     pub tokens: Arc<AccessTokens>,
+}
+
+impl std::fmt::Debug for AuthServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthServer")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
 }
 
 impl AuthServer {
@@ -70,6 +80,44 @@ impl AuthServer {
         self.stored.as_ref().map(|s| s.id.as_str())
     }
 
+    /// The path of its endpoint `path` (see [`AuthServer::endpoint`]): where its pages post
+    /// their forms, and the path of their cookies.
+    pub fn endpoint_path(&self, path: &str) -> String {
+        let full = self.endpoint(path);
+        url::Url::parse(&full).map_or(full, |url| url.path().to_owned())
+    }
+
+    /// What decides a token request at this server: at a custom server, its access policies
+    /// (the allowing rule, or the refusal) and the custom claims a token granted `scope`
+    /// carries, both read at every request so that a change decides the next one at every
+    /// instance; `None` at the root issuer, which has neither. `audience` is what the request
+    /// named (`None`: the server's default).
+    pub async fn govern(
+        &self,
+        db: &Db,
+        asked: Governing<'_>,
+    ) -> storage::Result<Result<Option<Governed>, policy::Refused>> {
+        let Some(id) = self.id() else {
+            return Ok(Ok(None));
+        };
+        let policies = db.access_policies(id).await?;
+        let default = Audience::one(self.tokens.audience());
+        let request = policy::Request {
+            server: id,
+            client_id: asked.client_id,
+            grant_type: asked.grant_type,
+            role: asked.role,
+            scope: asked.scope,
+            audiences: asked.audience.unwrap_or(&default),
+        };
+        let allowed = match policy::decide(&policies, &request) {
+            Ok(allowed) => allowed,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        let custom = claims::carried(&db.custom_claims(id).await?, asked.scope);
+        Ok(Ok(Some(Governed { allowed, custom })))
+    }
+
     /// Prepares a stored server's keys (creating its first ones if it has none yet) and its
     /// tokens; returns the key events to log.
     async fn prepare(
@@ -95,6 +143,26 @@ impl AuthServer {
             events,
         ))
     }
+}
+
+/// A token request as [`AuthServer::govern`] decides it.
+#[derive(Clone, Copy, Debug)]
+pub struct Governing<'a> {
+    pub client_id: &'a str,
+    /// The grant being decided; a refresh is decided as the grant that began it.
+    pub grant_type: GrantType,
+    /// The user's role, in a grant with a user.
+    pub role: Option<Role>,
+    pub scope: &'a ScopeSet,
+    pub audience: Option<&'a Audience>,
+}
+
+/// What a custom server's rules and claims make of an allowed request.
+#[derive(Clone, Debug)]
+pub struct Governed {
+    pub allowed: policy::Allowed,
+    /// The custom claims its access token carries.
+    pub custom: BTreeMap<String, serde_json::Value>,
 }
 
 /// The custom authorization servers this instance knows, by id.

@@ -20,6 +20,9 @@ pub struct CodeGrant {
     /// The audiences the authorization request named (RFC 8707); empty for none.
     #[sqlx(try_from = "String")]
     pub audiences: Spaced,
+    /// The custom authorization server whose `/v1/authorize` issued it; `None` for the root
+    /// issuer's.
+    pub server_id: Option<String>,
 }
 
 pub struct NewCode<'a> {
@@ -43,7 +46,7 @@ pub enum Redemption {
 }
 
 const GRANT_COLUMNS: &str = "client_id, user_id, redirect_uri, scope, code_challenge, nonce,
-     auth_time, expires_at, audiences";
+     auth_time, expires_at, audiences, server_id";
 
 impl Db {
     pub async fn insert_code(&self, code: &NewCode<'_>) -> Result<()> {
@@ -51,8 +54,8 @@ impl Db {
         dispatch!(self, |pool| sqlx::query(
             "INSERT INTO authorization_codes
                  (code_hash, client_id, user_id, redirect_uri, scope, code_challenge, nonce,
-                  auth_time, expires_at, audiences)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                  auth_time, expires_at, audiences, server_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(code.code_hash)
         .bind(&g.client_id)
@@ -64,6 +67,7 @@ impl Db {
         .bind(g.auth_time)
         .bind(g.expires_at)
         .bind(g.audiences.joined())
+        .bind(&g.server_id)
         .execute(pool)
         .await
         .map(drop))?;

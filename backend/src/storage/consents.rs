@@ -21,6 +21,8 @@ pub struct ConsentTicket {
     /// The audiences the request named (RFC 8707); empty for none.
     #[sqlx(try_from = "String")]
     pub audiences: Spaced,
+    /// The custom authorization server the login is at; `None` for the root issuer.
+    pub server_id: Option<String>,
 }
 
 /// A scope as data: what the consent screen says about it, and whether it needs consent.
@@ -32,7 +34,7 @@ pub struct ScopeInfo {
 }
 
 const TICKET_COLUMNS: &str = "user_id, client_id, redirect_uri, scope, state, code_challenge,
-     nonce, auth_time, expires_at, audiences";
+     nonce, auth_time, expires_at, audiences, server_id";
 
 impl Db {
     /// Stores `t` under the ticket's hash, bound to the hash of the browser's anti-forgery
@@ -45,7 +47,7 @@ impl Db {
     ) -> Result<()> {
         dispatch!(self, |pool| sqlx::query(&format!(
             "INSERT INTO consent_tickets (ticket_hash, csrf_hash, {TICKET_COLUMNS})
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         ))
         .bind(ticket_hash)
         .bind(csrf_hash)
@@ -59,6 +61,7 @@ impl Db {
         .bind(t.auth_time)
         .bind(t.expires_at)
         .bind(t.audiences.joined())
+        .bind(&t.server_id)
         .execute(pool)
         .await
         .map(drop))?;

@@ -31,6 +31,8 @@ pub struct Grant {
     /// for unless a request narrows them; empty for none (the issuer's own API).
     #[sqlx(try_from = "String")]
     pub audiences: Spaced,
+    /// The custom authorization server it was granted at; `None` for the root issuer.
+    pub server_id: Option<String>,
 }
 
 /// A refresh token to store: its hash, scope and expiry.
@@ -66,11 +68,14 @@ pub struct RefreshView {
     /// The grant's audiences.
     #[sqlx(try_from = "String")]
     pub audiences: Spaced,
+    /// The grant's custom authorization server; `None` for the root issuer.
+    pub server_id: Option<String>,
 }
 
 const REFRESH_VIEW: &str =
     "SELECT r.grant_id, r.scope, r.expires_at, r.used_at, g.client_id, g.user_id,
-        g.auth_time, g.expires_at AS grant_expires_at, g.revoked_at, r.created_at, g.audiences
+        g.auth_time, g.expires_at AS grant_expires_at, g.revoked_at, r.created_at, g.audiences,
+        g.server_id
      FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1";
 
 /// Revokes a user's live grants: `$1` now, `$2` the reason, `$3` the user id.
@@ -172,8 +177,8 @@ impl Db {
             }
             sqlx::query(
                 "INSERT INTO grants (id, client_id, user_id, scope, auth_time, created_at,
-                     expires_at, audiences)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                     expires_at, audiences, server_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(&grant.id)
             .bind(&grant.client_id)
@@ -183,6 +188,7 @@ impl Db {
             .bind(now)
             .bind(grant.expires_at)
             .bind(grant.audiences.joined())
+            .bind(&grant.server_id)
             .execute(&mut *tx)
             .await?;
             record_issue!(tx, issue, now);
@@ -293,7 +299,8 @@ impl Db {
 
     pub async fn grant(&self, id: &str) -> Result<Option<Grant>> {
         Ok(dispatch!(self, |pool| sqlx::query_as(
-            "SELECT id, client_id, user_id, scope, auth_time, expires_at, revoked_at, audiences
+            "SELECT id, client_id, user_id, scope, auth_time, expires_at, revoked_at, audiences,
+                 server_id
              FROM grants WHERE id = $1",
         )
         .bind(id)

@@ -703,7 +703,9 @@ mod tests {
         );
         // A server created afterwards gets the same, from the code that creates it.
         let server = db.authorization_server("orders").await.unwrap().unwrap();
-        db.delete_authorization_server("orders").await.unwrap();
+        db.delete_authorization_server("orders", Timestamp::from_unix(0))
+            .await
+            .unwrap();
         assert!(db.access_policies("orders").await.unwrap().is_empty());
         db.insert_authorization_server(&server).await.unwrap();
         assert_eq!(

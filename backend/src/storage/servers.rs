@@ -180,9 +180,11 @@ impl Db {
     }
 
     /// Deletes a server, its signing keys and its policies at once (its tokens no longer verify
-    /// anywhere; the policies go by the foreign key's cascade);
-    /// [`Error::NotFound`] if there was no such server.
-    pub async fn delete_authorization_server(&self, id: &str) -> Result<()> {
+    /// anywhere; the policies go by the foreign key's cascade), and ends the logins begun at it:
+    /// its grants are revoked and its unspent codes and consent tickets deleted, so that a server
+    /// created again under the same id never honours them. [`Error::NotFound`] if there was no
+    /// such server.
+    pub async fn delete_authorization_server(&self, id: &str, now: Timestamp) -> Result<()> {
         dispatch!(self, |pool| {
             let mut tx = pool.begin().await?;
             let done = sqlx::query("DELETE FROM authorization_servers WHERE id = $1")
@@ -196,6 +198,20 @@ impl Db {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
+            sqlx::query(
+                "UPDATE grants SET revoked_at = $2, revoked_reason = 'authorization server deleted'
+                 WHERE server_id = $1 AND revoked_at IS NULL",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            for table in ["authorization_codes", "consent_tickets"] {
+                sqlx::query(&format!("DELETE FROM {table} WHERE server_id = $1"))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
             Ok(())
         })

@@ -29,5 +29,6 @@ mod request_id;
 mod resilience;
 mod resource;
 mod resource_indicators;
+mod server_logins;
 mod servers;
 mod token;

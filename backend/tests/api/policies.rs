@@ -766,16 +766,21 @@ async fn the_preview_answers_as_the_token_endpoint_and_issues_nothing() {
         (&denied["policy"], &denied["rule"]),
         (&json!("Services"), &json!("No catalogue"))
     );
-    let code: Value = preview(
+    let code = preview(
         &app,
         &admin,
         json!({"server": "orders", "client_id": "demo-spa", "grant_type": "authorization_code"}),
     )
-    .await
-    .json()
-    .await
-    .unwrap();
-    assert_eq!(code["error"]["error"], "unsupported_grant_type");
+    .await;
+    let (status, error, description) = oauth_error(code).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_preview")
+    );
+    assert!(
+        description.contains("needs a user's login"),
+        "{description}"
+    );
     // A public client may not use client credentials, here as at the endpoint.
     let public: Value = preview(
         &app,

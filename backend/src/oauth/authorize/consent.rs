@@ -18,6 +18,7 @@ use super::response::{code_expiry, issue_code};
 use crate::clock::Timestamp;
 use crate::crypto;
 use crate::events::{Event, EventKind};
+use crate::servers::AuthServer;
 use crate::state::AppState;
 use crate::storage::{self, Client, CodeGrant, ConsentTicket, ScopeInfo};
 
@@ -74,6 +75,7 @@ pub async fn ask(
         auth_time: grant.auth_time,
         expires_at: now.plus_secs(TICKET_TTL_SECS),
         audiences: grant.audiences.clone(),
+        server_id: grant.server_id.clone(),
     };
     state
         .db
@@ -105,9 +107,11 @@ pub enum Answered {
 }
 
 /// The user's answer `allow` to the ticket `ticket`, from the browser with the anti-forgery
-/// token `csrf`, at `now`. The ticket is spent whatever the answer.
+/// token `csrf`, at `now`, posted to `server`'s consent endpoint. The ticket is spent whatever
+/// the answer; a ticket of another server's login answers nothing.
 pub async fn answer(
     state: &AppState,
+    server: &AuthServer,
     ticket: &str,
     csrf: &str,
     allow: bool,
@@ -121,6 +125,9 @@ pub async fn answer(
     else {
         return Ok(Answered::Expired);
     };
+    if ticket.server_id.as_deref() != server.id() {
+        return Ok(Answered::Expired);
+    }
     // The client may have been changed while the user read the page: it must still have the
     // redirect URI before anything is sent there, and, for a code, still be allowed the flow
     // and every scope asked for, as `/authorize` checked.
@@ -165,6 +172,7 @@ pub async fn answer(
         auth_time: ticket.auth_time,
         expires_at: code_expiry(state, now),
         audiences: ticket.audiences,
+        server_id: ticket.server_id,
     };
     let code = issue_code(state, &grant).await?;
     Ok(Answered::Allowed {
@@ -197,6 +205,7 @@ mod tests {
             auth_time: now,
             expires_at: now.plus_secs(60),
             audiences: Default::default(),
+            server_id: None,
         }
     }
 
@@ -212,7 +221,7 @@ mod tests {
             .unwrap();
         // Another browser's token: nothing, and the ticket is gone.
         assert!(matches!(
-            answer(&state, &ticket, "csrf-b", true, HERE, now)
+            answer(&state, &state.root, &ticket, "csrf-b", true, HERE, now)
                 .await
                 .unwrap(),
             Answered::Expired
@@ -220,7 +229,7 @@ mod tests {
         let ticket = ask(&state, &grant, Some("s".into()), "csrf-a", now)
             .await
             .unwrap();
-        match answer(&state, &ticket, "csrf-a", true, HERE, now)
+        match answer(&state, &state.root, &ticket, "csrf-a", true, HERE, now)
             .await
             .unwrap()
         {
@@ -228,7 +237,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(
-            answer(&state, &ticket, "csrf-a", true, HERE, now)
+            answer(&state, &state.root, &ticket, "csrf-a", true, HERE, now)
                 .await
                 .unwrap(),
             Answered::Expired
@@ -268,7 +277,9 @@ mod tests {
             };
             state.db.update_client(&changed).await.unwrap();
             assert!(matches!(
-                answer(&state, &ticket, "c", true, HERE, now).await.unwrap(),
+                answer(&state, &state.root, &ticket, "c", true, HERE, now)
+                    .await
+                    .unwrap(),
                 Answered::Expired
             ));
             assert_eq!(state.db.count("authorization_codes").await.unwrap(), 0);
@@ -280,7 +291,7 @@ mod tests {
             assert!(remembered.is_empty(), "{remembered}");
             let ticket = ask(&state, &grant, None, "c", now).await.unwrap();
             assert!(matches!(
-                answer(&state, &ticket, "c", false, HERE, now)
+                answer(&state, &state.root, &ticket, "c", false, HERE, now)
                     .await
                     .unwrap(),
                 Answered::Denied { .. }
@@ -297,9 +308,17 @@ mod tests {
             .unwrap();
         state.clock.advance(Duration::from_secs(300));
         assert!(matches!(
-            answer(&state, &ticket, "c", true, HERE, state.clock.now())
-                .await
-                .unwrap(),
+            answer(
+                &state,
+                &state.root,
+                &ticket,
+                "c",
+                true,
+                HERE,
+                state.clock.now()
+            )
+            .await
+            .unwrap(),
             Answered::Expired
         ));
         assert_eq!(state.db.count("authorization_codes").await.unwrap(), 0);

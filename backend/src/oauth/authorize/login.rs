@@ -4,6 +4,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use shared::oauth::GrantType;
+
 use super::consent;
 use super::page::PageError;
 use super::request::AuthorizationRequest;
@@ -12,6 +14,8 @@ use crate::clock::Timestamp;
 use crate::crypto;
 use crate::events::{Event, EventKind};
 use crate::oauth::scope_for_user;
+use crate::servers::Governing;
+use crate::servers::policy::Why;
 use crate::state::AppState;
 use crate::storage::{CodeGrant, ScopeInfo, User};
 use crate::throttle::{Verdict, address_key};
@@ -38,6 +42,12 @@ pub enum Outcome {
     Throttled(Duration),
     /// The user cancelled: the client hears `access_denied`.
     Cancelled,
+    /// Logged in, but the authorization server's access policy refuses this user the client
+    /// or the scopes: back to the client with this error.
+    Refused {
+        error: &'static str,
+        description: String,
+    },
     /// Logged in: back to the client with this code.
     Code(String),
     /// Logged in, but the client needs the user's consent first: the consent screen for these
@@ -132,18 +142,48 @@ pub async fn log_in(
     state.events.record(event).await;
 
     let now = Timestamp::from_micros(now_us);
+    // RFC 6749 §3.3: what the user's role does not allow is left out, not refused; the token
+    // response says what was granted.
+    let scope = scope_for_user(&user, request.scope.clone());
+    // At a custom server, its access policy decides now that the user (and their role) is
+    // known; the token endpoint decides again when the code is redeemed.
+    let audience = request.audiences.audience();
+    let governing = Governing {
+        client_id: &request.client.id,
+        grant_type: GrantType::AuthorizationCode,
+        role: Some(user.role),
+        scope: &scope,
+        audience: audience.as_ref(),
+    };
+    if let Err(refused) = request.server.govern(db, governing).await? {
+        let event = Event::new(EventKind::PolicyDenied)
+            .client(&request.client.id)
+            .user(&user.id)
+            .address(address)
+            .detail(refused.description.clone());
+        state.events.record(event).await;
+        let error = match refused.why {
+            Why::Scope => "invalid_scope",
+            Why::Target => "invalid_target",
+            Why::Denied => "access_denied",
+            Why::NoRule => "unauthorized_client",
+        };
+        return Ok(Outcome::Refused {
+            error,
+            description: refused.description,
+        });
+    }
     let grant = CodeGrant {
         client_id: request.client.id.clone(),
         redirect_uri: request.redirect_uri.clone(),
-        // RFC 6749 §3.3: what the user's role does not allow is left out, not refused; the
-        // token response says what was granted.
-        scope: scope_for_user(&user, request.scope.clone()),
+        scope,
         user_id: user.id,
         code_challenge: request.code_challenge.clone(),
         nonce: request.nonce.clone(),
         auth_time: now,
         expires_at: code_expiry(state, now),
         audiences: request.audiences.clone(),
+        server_id: request.server.id().map(str::to_owned),
     };
     match consent::needed(state, &request.client, &grant).await? {
         None => Ok(Outcome::Code(issue_code(state, &grant).await?)),
@@ -183,7 +223,7 @@ mod tests {
              &redirect_uri=http%3A%2F%2F127.0.0.1%3A8080%2Fcallback&scope=openid+orders:read\
              &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
         );
-        AuthorizationRequest::validate(state, &Params::parse(raw.as_bytes()).unwrap())
+        AuthorizationRequest::validate(state, &state.root, &Params::parse(raw.as_bytes()).unwrap())
             .await
             .unwrap()
     }

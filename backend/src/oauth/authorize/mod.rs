@@ -12,6 +12,8 @@ pub mod page;
 mod request;
 mod response;
 
+use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{RawQuery, State};
@@ -24,9 +26,11 @@ use self::login::{Attempt, Outcome};
 use self::page::{PageError, PageForm};
 use self::request::{AuthorizationRequest, Refusal};
 use self::response::{CSRF_COOKIE, denied, redirect, set_csrf_cookie, with_code};
+use super::discovery::KnownServer;
 use super::params::Params;
 use crate::client_addr::ClientAddr;
 use crate::crypto;
+use crate::servers::AuthServer;
 use crate::state::AppState;
 use crate::throttle::retry_after_secs;
 use crate::web;
@@ -53,18 +57,55 @@ use crate::web;
         (status = 503, response = crate::openapi::PageUnavailable),
     ))]
 pub async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let root = state.root.clone();
+    show(&state, &root, query).await
+}
+
+/// An authorization server's authorization endpoint, in Okta's layout: the same login, for a
+/// code that only its token endpoint redeems.
+#[utoipa::path(get, path = "/oauth2/{server}/v1/authorize", tag = "Authorization servers",
+    params(
+        ("server" = String, Path, description = "The authorization server's id"),
+        ("response_type" = String, Query, description = "`code`"),
+        ("client_id" = String, Query),
+        ("redirect_uri" = String, Query, description = "Exactly as registered"),
+        ("scope" = Option<String>, Query),
+        ("state" = Option<String>, Query, description = "Returned unchanged"),
+        ("code_challenge" = String, Query, description = "BASE64URL(SHA-256(code_verifier)) (RFC 7636)"),
+        ("code_challenge_method" = String, Query, description = "`S256` (the only method)"),
+        ("nonce" = Option<String>, Query, description = "Echoed in the ID token"),
+        ("resource" = Option<Vec<String>>, Query, description = "RFC 8707: one of the server's audiences"),
+    ),
+    responses(
+        (status = 200, description = "The login page, for a browser", content_type = "text/html"),
+        (status = 303, description = "To `redirect_uri` with `error`, `error_description`, `state` and the server's `iss` (RFC 6749 §4.1.2.1, RFC 9207)",
+            headers(("Location" = String))),
+        (status = 400, description = "An error page: no trustworthy redirect URI (unknown client, unregistered URI)", content_type = "text/html"),
+        (status = 404, description = "No authorization server has this id", body = shared::oauth::ErrorResponse),
+        (status = 503, response = crate::openapi::PageUnavailable),
+    ))]
+pub async fn server_authorize(
+    State(state): State<AppState>,
+    KnownServer(server): KnownServer,
+    RawQuery(query): RawQuery,
+) -> Response {
+    show(&state, &server, query).await
+}
+
+/// The login form of `server` for the request in `query`, or its refusal.
+async fn show(state: &AppState, server: &Arc<AuthServer>, query: Option<String>) -> Response {
     let params = match Params::parse(query.unwrap_or_default().as_bytes()) {
         Ok(params) => params,
         Err(e) => return PageError::bad_request(e.to_string()).into_response(),
     };
-    match AuthorizationRequest::validate(&state, &params).await {
+    match AuthorizationRequest::validate(state, server, &params).await {
         Ok(request) => {
             let csrf = crypto::random_token(32);
-            let mut response = login_form(&state, &request, &csrf, None);
-            set_csrf_cookie(&state, &mut response, Some(&csrf));
+            let mut response = login_form(state, &request, &csrf, None);
+            set_csrf_cookie(state, server, &mut response, Some(&csrf));
             response
         }
-        Err(refusal) => refuse(&state, refusal),
+        Err(refusal) => refuse(server, refusal),
     }
 }
 
@@ -88,13 +129,48 @@ pub async fn login(
     headers: HeaderMap,
     body: PageForm,
 ) -> Response {
-    let params = match checked_form(&headers, &body) {
+    let root = state.root.clone();
+    logged_in(&state, &root, address, &headers, &body).await
+}
+
+/// The login form's answer at an authorization server.
+#[utoipa::path(post, path = "/oauth2/{server}/v1/authorize/login", tag = "Authorization servers", description = "The login form's answer at an authorization server (posted by the page its `/v1/authorize` serves): for browsers, not API clients. Answers as `POST /authorize/login` does.",
+    params(("server" = String, Path, description = "The authorization server's id")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "The page's fields"),
+    responses(
+        (status = 200, description = "The form again, saying what went wrong; or, logged in, the consent page", content_type = "text/html"),
+        (status = 303, description = "Back to `redirect_uri` with `code` (or `error`, also when the server's access policy refuses the user), `state` and `iss`",
+            headers(("Location" = String))),
+        (status = 400, description = "An error page: the form is malformed or has expired", content_type = "text/html"),
+        (status = 403, description = "An error page: a cross-site post, or the anti-forgery token does not match its cookie", content_type = "text/html"),
+        (status = 404, description = "No authorization server has this id", body = shared::oauth::ErrorResponse),
+        (status = 429, description = "The form again: too many attempts, with `Retry-After`", content_type = "text/html",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
+pub async fn server_login(
+    State(state): State<AppState>,
+    KnownServer(server): KnownServer,
+    ClientAddr(address): ClientAddr,
+    headers: HeaderMap,
+    body: PageForm,
+) -> Response {
+    logged_in(&state, &server, address, &headers, &body).await
+}
+
+async fn logged_in(
+    state: &AppState,
+    server: &Arc<AuthServer>,
+    address: IpAddr,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let params = match checked_form(headers, body) {
         Ok(params) => params,
         Err(refused) => return refused.into_response(),
     };
-    let request = match AuthorizationRequest::validate(&state, &params).await {
+    let request = match AuthorizationRequest::validate(state, server, &params).await {
         Ok(request) => request,
-        Err(refusal) => return refuse(&state, refusal),
+        Err(refusal) => return refuse(server, refusal),
     };
     let csrf = params.get("csrf_token").unwrap_or_default();
     let attempt = if params.get("action") == Some("cancel") {
@@ -106,18 +182,37 @@ pub async fn login(
         }
     };
     let now_us = state.clock.now_us();
-    match login::log_in(&state, &request, attempt, csrf, address, now_us).await {
-        Ok(Outcome::Retry(message)) => login_form(&state, &request, csrf, Some(message)),
-        Ok(Outcome::Throttled(wait)) => too_many_attempts(&state, &request, csrf, wait),
-        Ok(Outcome::Cancelled) => denied(&state, &request.redirect_uri, request.state.as_deref()),
+    match login::log_in(state, &request, attempt, csrf, address, now_us).await {
+        Ok(Outcome::Retry(message)) => login_form(state, &request, csrf, Some(message)),
+        Ok(Outcome::Throttled(wait)) => too_many_attempts(state, &request, csrf, wait),
+        Ok(Outcome::Cancelled) => denied(
+            state,
+            server,
+            &request.redirect_uri,
+            request.state.as_deref(),
+        ),
+        Ok(Outcome::Refused { error, description }) => {
+            let mut response = refuse(
+                server,
+                Refusal::Redirect {
+                    redirect_uri: request.redirect_uri.clone(),
+                    state: request.state.clone(),
+                    error,
+                    description,
+                },
+            );
+            set_csrf_cookie(state, server, &mut response, None);
+            response
+        }
         Ok(Outcome::Code(code)) => with_code(
-            &state,
+            state,
+            server,
             &request.redirect_uri,
             &code,
             request.state.as_deref(),
         ),
         Ok(Outcome::Consent { ticket, scopes }) => page::consent(
-            &state,
+            server,
             &request.client.name,
             &scopes,
             vec![("csrf_token", csrf.to_owned()), ("ticket", ticket)],
@@ -144,7 +239,39 @@ pub async fn consent(
     headers: HeaderMap,
     body: PageForm,
 ) -> Response {
-    let params = match checked_form(&headers, &body) {
+    let root = state.root.clone();
+    answered(&state, &root, address, &headers, &body).await
+}
+
+/// The consent form's answer at an authorization server.
+#[utoipa::path(post, path = "/oauth2/{server}/v1/authorize/consent", tag = "Authorization servers", description = "The consent form's answer at an authorization server (posted by its consent page): for browsers, not API clients. Answers as `POST /authorize/consent` does.",
+    params(("server" = String, Path, description = "The authorization server's id")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "The page's fields"),
+    responses(
+        (status = 303, description = "Back to `redirect_uri` with `code`, or `error=access_denied` when the user said no, with `state` and `iss`",
+            headers(("Location" = String))),
+        (status = 400, description = "An error page: the form is malformed or its ticket has expired, been used, or belongs to another server", content_type = "text/html"),
+        (status = 403, description = "An error page: a cross-site post, or the anti-forgery token does not match its cookie", content_type = "text/html"),
+        (status = 404, description = "No authorization server has this id", body = shared::oauth::ErrorResponse),
+    ))]
+pub async fn server_consent(
+    State(state): State<AppState>,
+    KnownServer(server): KnownServer,
+    ClientAddr(address): ClientAddr,
+    headers: HeaderMap,
+    body: PageForm,
+) -> Response {
+    answered(&state, &server, address, &headers, &body).await
+}
+
+async fn answered(
+    state: &AppState,
+    server: &Arc<AuthServer>,
+    address: IpAddr,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let params = match checked_form(headers, body) {
         Ok(params) => params,
         Err(refused) => return refused.into_response(),
     };
@@ -163,7 +290,7 @@ pub async fn consent(
     };
     let csrf = params.get("csrf_token").unwrap_or_default();
     let now = state.clock.now();
-    match consent::answer(&state, ticket, csrf, allow, address, now).await {
+    match consent::answer(state, server, ticket, csrf, allow, address, now).await {
         Ok(Answered::Expired) => PageError::bad_request(
             "This consent request has expired or was already answered. Go back to the \
              application and log in again.",
@@ -172,12 +299,12 @@ pub async fn consent(
         Ok(Answered::Denied {
             redirect_uri,
             state: client_state,
-        }) => denied(&state, &redirect_uri, client_state.as_deref()),
+        }) => denied(state, server, &redirect_uri, client_state.as_deref()),
         Ok(Answered::Allowed {
             redirect_uri,
             state: client_state,
             code,
-        }) => with_code(&state, &redirect_uri, &code, client_state.as_deref()),
+        }) => with_code(state, server, &redirect_uri, &code, client_state.as_deref()),
         Err(error) => error.into_response(),
     }
 }
@@ -221,7 +348,7 @@ fn too_many_attempts(
     crate::metrics::Refusal::tag(response, "temporarily_unavailable")
 }
 
-fn refuse(state: &AppState, refusal: Refusal) -> Response {
+fn refuse(server: &AuthServer, refusal: Refusal) -> Response {
     match refusal {
         Refusal::Page(error) => error.into_response(),
         Refusal::Redirect {
@@ -231,7 +358,7 @@ fn refuse(state: &AppState, refusal: Refusal) -> Response {
             description,
         } => crate::metrics::Refusal::tag(
             redirect(
-                state,
+                server,
                 &redirect_uri,
                 &[("error", error), ("error_description", &description)],
                 client_state.as_deref(),
@@ -265,6 +392,7 @@ fn login_form(
     hidden.extend(request.resources.iter().map(|r| ("resource", r.clone())));
     page::login(
         state,
+        &request.server,
         &request.client.name,
         &request.scope,
         hidden,

@@ -2,6 +2,8 @@
 //! same checks run when the form is shown and when it is posted, since the form's hidden
 //! fields are only a copy the browser keeps.
 
+use std::sync::Arc;
+
 use shared::oauth::GrantType;
 use shared::pkce::{CodeChallenge, METHOD_S256};
 use shared::scope::ScopeSet;
@@ -9,6 +11,7 @@ use shared::scope::ScopeSet;
 use super::page::PageError;
 use crate::oauth::params::Params;
 use crate::oauth::resource::Target;
+use crate::servers::AuthServer;
 use crate::state::AppState;
 use crate::storage::{Client, Spaced};
 
@@ -18,6 +21,9 @@ const MAX_NONCE_LEN: usize = 512;
 /// A validated authorization request.
 #[derive(Clone, Debug)]
 pub struct AuthorizationRequest {
+    /// The authorization server whose authorization endpoint it was sent to: the code, the
+    /// grant and the tokens are that server's.
+    pub server: Arc<AuthServer>,
     pub client: Client,
     pub redirect_uri: String,
     pub scope: ScopeSet,
@@ -49,7 +55,11 @@ pub enum Refusal {
 impl AuthorizationRequest {
     /// Checks `params` against the registered client, in the order RFC 6749 §4.1.2.1 asks:
     /// first what decides whether the client may be redirected to at all, then the rest.
-    pub async fn validate(state: &AppState, params: &Params) -> Result<Self, Refusal> {
+    pub async fn validate(
+        state: &AppState,
+        server: &Arc<AuthServer>,
+        params: &Params,
+    ) -> Result<Self, Refusal> {
         let db = &state.db;
         let page = |message: String| Refusal::Page(PageError::bad_request(message));
         let client_id = params
@@ -155,7 +165,7 @@ impl AuthorizationRequest {
         }
 
         // RFC 8707 §2: every resource must be one this issuer issues tokens for.
-        let audiences = Target::new(&state.config, &state.root)
+        let audiences = Target::new(&state.config, server)
             .resolve(params.resources(), &state.servers)
             .map_err(|e| redirect(e.code.as_str(), e.description))?;
 
@@ -205,6 +215,7 @@ impl AuthorizationRequest {
         }
 
         Ok(Self {
+            server: server.clone(),
             client,
             redirect_uri: redirect_uri.to_owned(),
             scope,
@@ -233,7 +244,7 @@ mod tests {
     #[tokio::test]
     async fn a_good_request_passes_and_each_flaw_is_named() {
         let (state, _dir) = demo_state(&[]).await;
-        let request = AuthorizationRequest::validate(&state, &params(GOOD))
+        let request = AuthorizationRequest::validate(&state, &state.root, &params(GOOD))
             .await
             .unwrap();
         assert_eq!(request.client.id, "demo-spa");
@@ -241,16 +252,16 @@ mod tests {
 
         let unknown = GOOD.replace("demo-spa", "nobody");
         assert!(matches!(
-            AuthorizationRequest::validate(&state, &params(&unknown)).await,
+            AuthorizationRequest::validate(&state, &state.root, &params(&unknown)).await,
             Err(Refusal::Page(_))
         ));
         let other_uri = GOOD.replace("callback", "elsewhere");
         assert!(matches!(
-            AuthorizationRequest::validate(&state, &params(&other_uri)).await,
+            AuthorizationRequest::validate(&state, &state.root, &params(&other_uri)).await,
             Err(Refusal::Page(_))
         ));
         let plain = GOOD.replace("S256", "plain");
-        match AuthorizationRequest::validate(&state, &params(&plain)).await {
+        match AuthorizationRequest::validate(&state, &state.root, &params(&plain)).await {
             Err(Refusal::Redirect {
                 error, description, ..
             }) => {
@@ -262,12 +273,12 @@ mod tests {
         let aimed = format!(
             "{GOOD}&resource=api%3A%2F%2Fdefault&resource=http%3A%2F%2F127.0.0.1%3A5000%2Fapi"
         );
-        let request = AuthorizationRequest::validate(&state, &params(&aimed))
+        let request = AuthorizationRequest::validate(&state, &state.root, &params(&aimed))
             .await
             .unwrap();
         assert_eq!(request.resources.len(), 2);
         let elsewhere = format!("{GOOD}&resource=https%3A%2F%2Fother.example%2Fapi");
-        match AuthorizationRequest::validate(&state, &params(&elsewhere)).await {
+        match AuthorizationRequest::validate(&state, &state.root, &params(&elsewhere)).await {
             Err(Refusal::Redirect {
                 error, description, ..
             }) => {
@@ -280,7 +291,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let wider = GOOD.replace("scope=openid", "scope=openid+billing");
-        match AuthorizationRequest::validate(&state, &params(&wider)).await {
+        match AuthorizationRequest::validate(&state, &state.root, &params(&wider)).await {
             Err(Refusal::Redirect { error, state, .. }) => {
                 assert_eq!(error, "invalid_scope");
                 assert_eq!(state.as_deref(), Some("s"));

@@ -9,6 +9,7 @@ use url::Url;
 use super::page::{self, PageError};
 use crate::clock::Timestamp;
 use crate::crypto;
+use crate::servers::AuthServer;
 use crate::state::AppState;
 use crate::storage::{self, CodeGrant, NewCode};
 
@@ -33,23 +34,29 @@ pub fn code_expiry(state: &AppState, now: Timestamp) -> Timestamp {
     now.after(state.config.authorization_code_ttl)
 }
 
-/// The browser goes back to the client with `code` (and the login's anti-forgery cookie is
-/// dropped: the login is over).
+/// The browser goes back to the client with `code` of `server` (and the login's anti-forgery
+/// cookie is dropped: the login is over).
 pub fn with_code(
     state: &AppState,
+    server: &AuthServer,
     redirect_uri: &str,
     code: &str,
     client_state: Option<&str>,
 ) -> Response {
-    let mut response = redirect(state, redirect_uri, &[("code", code)], client_state);
-    set_csrf_cookie(state, &mut response, None);
+    let mut response = redirect(server, redirect_uri, &[("code", code)], client_state);
+    set_csrf_cookie(state, server, &mut response, None);
     response
 }
 
 /// RFC 6749 §4.1.2.1: the user said no.
-pub fn denied(state: &AppState, redirect_uri: &str, client_state: Option<&str>) -> Response {
+pub fn denied(
+    state: &AppState,
+    server: &AuthServer,
+    redirect_uri: &str,
+    client_state: Option<&str>,
+) -> Response {
     let mut response = redirect(
-        state,
+        server,
         redirect_uri,
         &[
             ("error", "access_denied"),
@@ -57,15 +64,15 @@ pub fn denied(state: &AppState, redirect_uri: &str, client_state: Option<&str>) 
         ],
         client_state,
     );
-    set_csrf_cookie(state, &mut response, None);
+    set_csrf_cookie(state, server, &mut response, None);
     crate::metrics::Refusal::tag(response, "access_denied")
 }
 
-/// A 303 to the client with `params`, the unchanged `state` and `iss` (RFC 9207, which lets the
-/// client detect a mix-up between authorization servers). Any query the registered URI has is
-/// kept (RFC 6749 §3.1.2).
+/// A 303 to the client with `params`, the unchanged `state` and `server`'s `iss` (RFC 9207,
+/// which lets the client detect a mix-up between authorization servers: this server's issuers
+/// differ only in their paths). Any query the registered URI has is kept (RFC 6749 §3.1.2).
 pub fn redirect(
-    state: &AppState,
+    server: &AuthServer,
     redirect_uri: &str,
     params: &[(&str, &str)],
     client_state: Option<&str>,
@@ -82,7 +89,7 @@ pub fn redirect(
         if let Some(s) = client_state {
             query.append_pair("state", s);
         }
-        query.append_pair("iss", state.config.issuer_str());
+        query.append_pair("iss", &server.issuer);
     }
     let mut response = StatusCode::SEE_OTHER.into_response();
     if let Ok(location) = HeaderValue::from_str(url.as_str()) {
@@ -92,8 +99,15 @@ pub fn redirect(
     response
 }
 
-/// Sets (or, with `None`, drops) the login form's anti-forgery cookie.
-pub fn set_csrf_cookie(state: &AppState, response: &mut Response, value: Option<&str>) {
+/// Sets (or, with `None`, drops) the login form's anti-forgery cookie, for the pages of
+/// `server`'s authorization endpoint only.
+pub fn set_csrf_cookie(
+    state: &AppState,
+    server: &AuthServer,
+    response: &mut Response,
+    value: Option<&str>,
+) {
+    let path = server.endpoint_path("/authorize");
     let secure = if state.config.issuer.scheme() == "https" {
         "; Secure"
     } else {
@@ -101,10 +115,10 @@ pub fn set_csrf_cookie(state: &AppState, response: &mut Response, value: Option<
     };
     let cookie = match value {
         Some(v) => format!(
-            "{CSRF_COOKIE}={v}; Path=/authorize; HttpOnly; SameSite=Strict; Max-Age=1800{secure}"
+            "{CSRF_COOKIE}={v}; Path={path}; HttpOnly; SameSite=Strict; Max-Age=1800{secure}"
         ),
         None => {
-            format!("{CSRF_COOKIE}=; Path=/authorize; HttpOnly; SameSite=Strict; Max-Age=0{secure}")
+            format!("{CSRF_COOKIE}=; Path={path}; HttpOnly; SameSite=Strict; Max-Age=0{secure}")
         }
     };
     if let Ok(value) = HeaderValue::from_str(&cookie) {

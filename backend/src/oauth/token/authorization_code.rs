@@ -5,13 +5,14 @@ use shared::oauth::{Audience, GrantType};
 use shared::pkce::CodeVerifier;
 use shared::scope::OFFLINE_ACCESS;
 
-use super::{Caller, Granted, access_lifetime, narrowed, refresh_expiry};
+use super::{Caller, Granted, Lives, govern_user_grant, issued_at, lifetimes, narrowed};
 use crate::access_token::{Authentication, Subject};
 use crate::clock::Timestamp;
 use crate::crypto;
 use crate::events::{Event, EventKind};
 use crate::oauth::error::OAuthError;
 use crate::oauth::scope_for_user;
+use crate::servers::AuthServer;
 use crate::state::AppState;
 use crate::storage::{Grant, Issue, NewRefreshToken, Redemption};
 
@@ -25,8 +26,11 @@ pub struct Presented<'a> {
 /// Codes this server issues are 43 characters; anything much longer is not one of them.
 const MAX_CODE_LEN: usize = 256;
 
+/// Redeems the code `presented` at `server`'s token endpoint, for `audience` (what the request
+/// named, `None` for the code's own).
 pub async fn redeem(
     state: &AppState,
+    server: &AuthServer,
     caller: &Caller<'_>,
     presented: Presented<'_>,
     audience: Option<Audience>,
@@ -42,7 +46,7 @@ pub async fn redeem(
         && let Some(authorized) = state.db.code_audiences(&code_hash, &client.id, now).await?
     {
         narrowed(
-            state,
+            &server.tokens,
             &authorized,
             audience.clone(),
             "this authorization code",
@@ -87,6 +91,14 @@ pub async fn redeem(
             "the authorization code was issued to another client",
         ));
     }
+    // A code is redeemed at the token endpoint of the server whose authorization endpoint
+    // issued it: its tokens are that server's (issuer, keys, audience, policies).
+    if grant.server_id.as_deref() != server.id() {
+        return Err(OAuthError::invalid_grant(format!(
+            "the authorization code was issued by {}; redeem it at that token endpoint",
+            issued_at(state, grant.server_id.as_deref())
+        )));
+    }
     if grant.redirect_uri != presented.redirect_uri {
         return Err(OAuthError::invalid_grant(
             "redirect_uri does not match the one in the authorization request",
@@ -109,8 +121,16 @@ pub async fn redeem(
     // RFC 9700 §4.14: refresh tokens only when asked for (`offline_access`) and allowed.
     let refreshable =
         grant.scope.contains(OFFLINE_ACCESS) && client.may_use_grant(GrantType::RefreshToken);
-    let absolute = client.refresh_token_absolute_ttl(state.config.refresh_token_absolute_ttl);
-    let audience = narrowed(state, &grant.audiences, audience, "this authorization code")?;
+    let audience = narrowed(
+        &server.tokens,
+        &grant.audiences,
+        audience,
+        "this authorization code",
+    )?;
+    let scope = scope_for_user(&user, grant.scope.clone());
+    let governed =
+        govern_user_grant(state, server, caller, &user, &scope, audience.as_ref()).await?;
+    let lives = Lives::of(state, lifetimes(client, governed.as_ref()));
     let stored = Grant {
         audiences: grant.audiences.clone(),
         id: crypto::random_token(16),
@@ -118,18 +138,23 @@ pub async fn redeem(
         user_id: user.id.clone(),
         scope: grant.scope.clone(),
         auth_time: grant.auth_time,
-        expires_at: now.after(absolute),
+        expires_at: now.after(lives.refresh_absolute),
         revoked_at: None,
+        server_id: grant.server_id.clone(),
     };
     let subject = Subject {
         sub: &user.id,
         client_id: &client.id,
         grant_id: Some(&stored.id),
-        scope: scope_for_user(&user, grant.scope.clone()),
-        lifetime: access_lifetime(state, client),
+        scope,
+        lifetime: lives.access,
         audience,
     };
-    let mut issued = state.tokens.issue(subject, now)?;
+    let (custom, decided) = match governed {
+        Some(governed) => (governed.custom, Some(governed.allowed)),
+        None => Default::default(),
+    };
+    let mut issued = server.tokens.issue_with(subject, &custom, now)?;
     let refresh = refreshable.then(|| crypto::random_token(32));
     let refresh_hash = refresh.as_deref().map(crypto::sha256_hex);
     let issue = Issue {
@@ -140,7 +165,7 @@ pub async fn redeem(
         refresh: refresh_hash.as_deref().map(|hash| NewRefreshToken {
             hash,
             scope: &grant.scope,
-            expires_at: refresh_expiry(state, client, now, stored.expires_at),
+            expires_at: lives.refresh_expiry(now, stored.expires_at),
         }),
     };
     if !state
@@ -164,11 +189,12 @@ pub async fn redeem(
             auth_time: grant.auth_time,
             nonce: grant.nonce.as_deref(),
         };
-        issued.response.id_token = Some(state.tokens.id_token(&issued.response, &login, now)?);
+        issued.response.id_token = Some(server.tokens.id_token(&issued.response, &login, now)?);
     }
     Ok(Granted {
         response: issued.response,
         sub: user.id,
+        decided,
     })
 }
 
@@ -201,6 +227,7 @@ mod tests {
             auth_time: now,
             expires_at: now.plus_secs(60),
             audiences: Default::default(),
+            server_id: None,
         };
         state
             .db
@@ -225,7 +252,15 @@ mod tests {
             redirect_uri,
             verifier,
         };
-        redeem(state, &caller, presented, None, state.clock.now()).await
+        redeem(
+            state,
+            &state.root,
+            &caller,
+            presented,
+            None,
+            state.clock.now(),
+        )
+        .await
     }
 
     #[tokio::test]
@@ -323,6 +358,7 @@ mod tests {
             expires_at: now.plus_secs(60),
             revoked_at: None,
             audiences: Default::default(),
+            server_id: None,
         };
         let issue = Issue {
             grant_id: "g",

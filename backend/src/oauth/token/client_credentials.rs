@@ -10,7 +10,7 @@ use super::Granted;
 use crate::access_token::{AccessTokens, Subject};
 use crate::clock::Timestamp;
 use crate::oauth::error::OAuthError;
-use crate::servers::{AuthServer, claims, policy};
+use crate::servers::{AuthServer, Governed, Governing, policy};
 use crate::state::AppState;
 use crate::storage::{self, Client};
 
@@ -109,37 +109,25 @@ pub async fn decide(
     audience: Option<Audience>,
 ) -> Result<Decided, NotGranted> {
     let scope = scope(client, asked).map_err(NotGranted::Refused)?;
-    let (lifetimes, allowed, custom) = match server.id() {
+    let governing = Governing {
+        client_id: &client.id,
+        grant_type: GrantType::ClientCredentials,
+        role: None,
+        scope: &scope,
+        audience: audience.as_ref(),
+    };
+    let governed = server
+        .govern(&state.db, governing)
+        .await
+        .map_err(NotGranted::Storage)?
+        .map_err(NotGranted::Denied)?;
+    let (lifetimes, allowed, custom) = match governed {
         None => (client.lifetimes, None, BTreeMap::new()),
-        Some(id) => {
-            let policies = state
-                .db
-                .access_policies(id)
-                .await
-                .map_err(NotGranted::Storage)?;
-            let request = policy::Request {
-                server: id,
-                client_id: &client.id,
-                grant_type: GrantType::ClientCredentials,
-                role: None,
-                scope: &scope,
-                audiences: &audience
-                    .clone()
-                    .unwrap_or_else(|| Audience::one(server.tokens.audience())),
-            };
-            let allowed = policy::decide(&policies, &request).map_err(NotGranted::Denied)?;
-            let stored = state
-                .db
-                .custom_claims(id)
-                .await
-                .map_err(NotGranted::Storage)?;
-            let custom = claims::carried(&stored, &scope);
-            (
-                allowed.lifetimes.or(client.lifetimes),
-                Some(allowed),
-                custom,
-            )
-        }
+        Some(Governed { allowed, custom }) => (
+            allowed.lifetimes.or(client.lifetimes),
+            Some(allowed),
+            custom,
+        ),
     };
     Ok(Decided {
         lifetime: lifetimes.access(state.config.access_token_ttl),
@@ -169,6 +157,7 @@ pub fn grant(
     Ok(Granted {
         response: issued.response,
         sub: client.id.clone(),
+        decided: decided.allowed,
     })
 }
 

@@ -28,12 +28,13 @@ use super::discovery::KnownServer;
 use super::error::{OAuthError, no_store};
 use super::params::{FormBody, Params};
 use super::resource::Target;
+use crate::access_token::AccessTokens;
 use crate::client_addr::ClientAddr;
 use crate::clock::Timestamp;
 use crate::events::{Event, EventKind};
-use crate::servers::{AuthServer, policy};
+use crate::servers::{AuthServer, Governed, Governing, policy};
 use crate::state::AppState;
-use crate::storage::{Client, Spaced};
+use crate::storage::{Client, Lifetimes, Spaced, User};
 
 /// A token request's grant-specific part, parsed and checked for syntax, before anything
 /// stored is touched: a malformed request leaves a valid code or refresh token usable.
@@ -137,6 +138,8 @@ pub struct Granted {
     pub response: TokenResponse,
     /// The `sub` of the tokens: a user id, or the client's own id.
     pub sub: String,
+    /// At a custom server, the policy and rule that allowed it.
+    pub decided: Option<policy::Allowed>,
 }
 
 impl<'a> Caller<'a> {
@@ -187,8 +190,6 @@ async fn exchange(
         .map(|a| format!("; for {a}"))
         .unwrap_or_default();
     let grant_type = request.grant_type();
-    // At a custom server, the policy and rule that allowed the grant.
-    let mut decided = None;
     let granted = match request {
         TokenRequest::AuthorizationCode {
             code,
@@ -200,7 +201,7 @@ async fn exchange(
                 redirect_uri: &redirect_uri,
                 verifier: &verifier,
             };
-            authorization_code::redeem(state, caller, presented, audience, now).await?
+            authorization_code::redeem(state, server, caller, presented, audience, now).await?
         }
         TokenRequest::ClientCredentials { scope } => {
             let decision =
@@ -210,32 +211,29 @@ async fn exchange(
                 Err(NotGranted::Storage(e)) => return Err(e.into()),
                 Err(NotGranted::Refused(e)) => return Err(e),
                 Err(NotGranted::Denied(refused)) => {
-                    state
-                        .events
-                        .record(
-                            Event::new(EventKind::PolicyDenied)
-                                .client(&caller.client.id)
-                                .address(caller.address)
-                                .detail(refused.description.clone()),
-                        )
-                        .await;
-                    return Err(refusal(refused));
+                    return Err(denied(state, caller, None, refused).await);
                 }
             };
-            decided = planned.allowed.clone();
             client_credentials::grant(&server.tokens, caller.client, planned, now)?
         }
         TokenRequest::RefreshToken {
             refresh_token,
             scope,
-        } => refresh_token::rotate(state, caller, &refresh_token, scope, audience, now).await?,
+        } => {
+            let presented = refresh_token::Presented {
+                token: &refresh_token,
+                scope,
+                audience,
+            };
+            refresh_token::rotate(state, server, caller, presented, now).await?
+        }
     };
     let refresh = if granted.response.refresh_token.is_some() {
         "; with a refresh token"
     } else {
         ""
     };
-    let by = match (server.id(), &decided) {
+    let by = match (server.id(), &granted.decided) {
         (Some(id), Some(allowed)) => format!(
             "; by authorization server {id} (policy {:?}, rule {:?})",
             allowed.policy, allowed.rule
@@ -317,22 +315,6 @@ fn respond(outcome: Result<TokenResponse, OAuthError>) -> Response {
     }
 }
 
-/// Whether `server` runs `grant_type`: a custom server runs client credentials only.
-fn serves(state: &AppState, server: &AuthServer, grant_type: GrantType) -> Result<(), OAuthError> {
-    match server.id() {
-        Some(id) if grant_type != GrantType::ClientCredentials => Err(OAuthError::new(
-            ErrorCode::UnsupportedGrantType,
-            format!(
-                "authorization server {id} issues tokens with the client_credentials grant \
-                 only; the {} grant is at this server's root issuer ({})",
-                grant_type.as_str(),
-                state.root.endpoint("/token")
-            ),
-        )),
-        _ => Ok(()),
-    }
-}
-
 async fn handle(
     state: &AppState,
     server: &AuthServer,
@@ -343,7 +325,6 @@ async fn handle(
 ) -> Result<TokenResponse, OAuthError> {
     let params = Params::post(headers, query, body)?;
     let grant_type = TokenRequest::grant_type_of(&params)?;
-    serves(state, server, grant_type)?;
     let (client, method) = client_auth::authenticate(state, address, headers, &params).await?;
     let caller = Caller {
         client: &client,
@@ -370,16 +351,91 @@ fn refusal(refused: policy::Refused) -> OAuthError {
     }
 }
 
-/// A new refresh token lives the client's idle lifetime, never past its grant's absolute one
-/// (RFC 9700 §4.14.2): rotation restarts the first, not the second.
-fn refresh_expiry(
+/// A policy's refusal of `caller`'s request (for `user`, in a grant with one), logged, as the
+/// token endpoint answers it.
+async fn denied(
     state: &AppState,
-    client: &Client,
-    now: Timestamp,
-    grant_expires_at: Timestamp,
-) -> Timestamp {
-    let idle = client.refresh_token_idle_ttl(state.config.refresh_token_idle_ttl);
-    now.after(idle).min(grant_expires_at)
+    caller: &Caller<'_>,
+    user: Option<&str>,
+    refused: policy::Refused,
+) -> OAuthError {
+    let mut event = Event::new(EventKind::PolicyDenied)
+        .client(&caller.client.id)
+        .address(caller.address)
+        .detail(refused.description.clone());
+    if let Some(user) = user {
+        event = event.user(user);
+    }
+    state.events.record(event).await;
+    refusal(refused)
+}
+
+/// What decides a grant with a user at `server` (a code's redemption, or a refresh, which is
+/// decided as the authorization-code grant that began it, so that a rule for that grant covers
+/// its refreshes and a policy changed since the login decides the next refresh): at a custom
+/// server its policy and claims, the refusal logged; `None` at the root issuer.
+async fn govern_user_grant(
+    state: &AppState,
+    server: &AuthServer,
+    caller: &Caller<'_>,
+    user: &User,
+    scope: &ScopeSet,
+    audience: Option<&Audience>,
+) -> Result<Option<Governed>, OAuthError> {
+    let governing = Governing {
+        client_id: &caller.client.id,
+        grant_type: GrantType::AuthorizationCode,
+        role: Some(user.role),
+        scope,
+        audience,
+    };
+    match server.govern(&state.db, governing).await? {
+        Ok(governed) => Ok(governed),
+        Err(refused) => Err(denied(state, caller, Some(&user.id), refused).await),
+    }
+}
+
+/// The lifetimes of `client`'s tokens: the allowing rule's at a custom server, else the
+/// client's own, each else the server-wide default.
+fn lifetimes(client: &Client, governed: Option<&Governed>) -> Lifetimes {
+    governed.map_or(client.lifetimes, |g| {
+        g.allowed.lifetimes.or(client.lifetimes)
+    })
+}
+
+/// The three lifetimes, in seconds, with the server-wide defaults filled in.
+struct Lives {
+    access: u64,
+    refresh_idle: u64,
+    refresh_absolute: u64,
+}
+
+impl Lives {
+    fn of(state: &AppState, lifetimes: Lifetimes) -> Self {
+        let c = &state.config;
+        Self {
+            access: lifetimes.access(c.access_token_ttl),
+            refresh_idle: lifetimes.refresh_idle(c.refresh_token_idle_ttl),
+            refresh_absolute: lifetimes.refresh_absolute(c.refresh_token_absolute_ttl),
+        }
+    }
+
+    /// A new refresh token lives the idle lifetime, never past its grant's absolute one (RFC
+    /// 9700 §4.14.2): rotation restarts the first, not the second.
+    fn refresh_expiry(&self, now: Timestamp, grant_expires_at: Timestamp) -> Timestamp {
+        now.after(self.refresh_idle).min(grant_expires_at)
+    }
+}
+
+/// Where a code or refresh token was issued, for the refusal of one presented elsewhere.
+fn issued_at(state: &AppState, server_id: Option<&str>) -> String {
+    match server_id {
+        None => format!("the root issuer ({})", state.root.endpoint("/token")),
+        Some(id) => match state.servers.get(id) {
+            Some(server) => format!("authorization server {id} ({})", server.endpoint("/token")),
+            None => format!("authorization server {id}"),
+        },
+    }
 }
 
 /// The audiences of an access token issued on a grant authorized for `authorized` (empty: the
@@ -387,7 +443,7 @@ fn refresh_expiry(
 /// names, if the grant covers all of it, else `invalid_target`; without it, all the grant's.
 /// `grant` says what the grant is, for the description ("this code", "this refresh token").
 fn narrowed(
-    state: &AppState,
+    tokens: &AccessTokens,
     authorized: &Spaced,
     asked: Option<Audience>,
     grant: &str,
@@ -402,7 +458,7 @@ fn narrowed(
             authorized
                 .0
                 .iter()
-                .filter(|a| state.tokens.issues_for(a))
+                .filter(|a| tokens.issues_for(a))
                 .cloned(),
         );
         return match kept {
@@ -415,24 +471,19 @@ fn narrowed(
         };
     };
     let covered = |a: &str| match authorized.0.is_empty() {
-        true => a == state.tokens.audience(),
+        true => a == tokens.audience(),
         false => authorized.0.iter().any(|b| b == a),
     };
     if let Some(outside) = asked.iter().find(|a| !covered(a)) {
         let allowed = authorized
             .audience()
-            .map_or_else(|| state.tokens.audience().to_owned(), |a| a.to_string());
+            .map_or_else(|| tokens.audience().to_owned(), |a| a.to_string());
         return Err(OAuthError::invalid_target(format!(
             "{grant} was issued for {allowed}, not {outside}: a token request may name those \
              resources or fewer, never others (RFC 8707 §2.2); ask for {outside} at /authorize"
         )));
     }
     Ok(Some(asked))
-}
-
-/// The access-token lifetime of `client`'s tokens at the root issuer.
-fn access_lifetime(state: &AppState, client: &Client) -> u64 {
-    client.access_token_ttl(state.config.access_token_ttl)
 }
 
 #[cfg(test)]
@@ -486,12 +537,21 @@ mod tests {
         let (state, _dir) = crate::state::testing::demo_state(&[]).await;
         let spaced = |all: &[&str]| Spaced(all.iter().map(|a| (*a).to_owned()).collect());
         // Named nothing: the default audience.
-        assert_eq!(narrowed(&state, &spaced(&[]), None, "g").unwrap(), None);
+        assert_eq!(
+            narrowed(&state.tokens, &spaced(&[]), None, "g").unwrap(),
+            None
+        );
         // A login for an API dropped from the configuration since: that one is left out...
-        let kept = narrowed(&state, &spaced(&["api://default", "api://gone"]), None, "g");
+        let kept = narrowed(
+            &state.tokens,
+            &spaced(&["api://default", "api://gone"]),
+            None,
+            "g",
+        );
         assert_eq!(kept.unwrap(), Some(Audience::one("api://default")));
         // ...and a login for it alone must start again.
-        let gone = narrowed(&state, &spaced(&["api://gone"]), None, "this grant").unwrap_err();
+        let gone =
+            narrowed(&state.tokens, &spaced(&["api://gone"]), None, "this grant").unwrap_err();
         assert_eq!(gone.code, ErrorCode::InvalidGrant);
         assert!(
             gone.description.contains("log in again"),
@@ -501,11 +561,11 @@ mod tests {
         // Named: within the grant, or refused.
         let asked = Some(Audience::one("api://default"));
         assert_eq!(
-            narrowed(&state, &spaced(&[]), asked.clone(), "g").unwrap(),
+            narrowed(&state.tokens, &spaced(&[]), asked.clone(), "g").unwrap(),
             asked
         );
         let wider = Some(Audience::one("api://other"));
-        let refused = narrowed(&state, &spaced(&[]), wider, "this code").unwrap_err();
+        let refused = narrowed(&state.tokens, &spaced(&[]), wider, "this code").unwrap_err();
         assert_eq!(refused.code, ErrorCode::InvalidTarget);
     }
 

@@ -8,7 +8,7 @@ use shared::scope::ScopeSet;
 
 use super::client_auth::AuthMethod;
 use super::client_credentials::{self, NotGranted};
-use super::{permit, refusal, serves};
+use super::{permit, refusal};
 use crate::access_token::Subject;
 use crate::clock::Timestamp;
 use crate::oauth::error::OAuthError;
@@ -18,8 +18,8 @@ use crate::state::AppState;
 use crate::storage::{self, Client};
 
 /// The answer of `server`'s token endpoint to `client` asking for `grant_type` with `scope` at
-/// `now`, as if it had authenticated. `None` for what cannot be previewed: the user grants at
-/// the root issuer, which need a login. The error is the database's.
+/// `now`, as if it had authenticated. `None` for what cannot be previewed: the grants with a
+/// user, which need a login. The error is the database's.
 pub async fn preview(
     state: &AppState,
     server: &AuthServer,
@@ -52,9 +52,7 @@ pub async fn preview(
     } else {
         AuthMethod::ClientSecretBasic
     };
-    if let Err(e) =
-        serves(state, server, grant_type).and_then(|()| permit(client, method, grant_type))
-    {
+    if let Err(e) = permit(client, method, grant_type) {
         return Ok(Some(refused(e)));
     }
     if grant_type != GrantType::ClientCredentials {
@@ -149,7 +147,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn refusals_are_the_endpoints_and_user_grants_at_the_root_are_not_previewed() {
+    async fn refusals_are_the_endpoints_and_user_grants_are_not_previewed() {
         let (state, _dir) = demo_state(&[]).await;
         let now = state.clock.now();
         let spa = state.db.client("demo-spa").await.unwrap().unwrap();
@@ -171,16 +169,14 @@ mod tests {
             .unwrap();
             assert_eq!(error(shown), "unauthorized_client");
         }
-        // A custom server runs client credentials only; the root's user grants need a login.
-        let shown = preview(&state, &default, &spa, code, None, &[], now)
-            .await
-            .unwrap();
-        assert_eq!(error(shown), "unsupported_grant_type");
-        assert!(
-            preview(&state, &state.root, &spa, code, None, &[], now)
-                .await
-                .unwrap()
-                .is_none()
-        );
+        // Grants with a user need a login, at every server.
+        for server in [&state.root, &default] {
+            assert!(
+                preview(&state, server, &spa, code, None, &[], now)
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+        }
     }
 }

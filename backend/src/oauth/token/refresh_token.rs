@@ -5,24 +5,38 @@
 use shared::oauth::Audience;
 use shared::scope::ScopeSet;
 
-use super::{Caller, Granted, access_lifetime, narrowed, refresh_expiry};
+use super::{Caller, Granted, Lives, govern_user_grant, issued_at, lifetimes, narrowed};
 use crate::access_token::Subject;
 use crate::clock::Timestamp;
 use crate::crypto;
 use crate::events::{Event, EventKind};
 use crate::oauth::error::OAuthError;
 use crate::oauth::scope_for_user;
+use crate::servers::AuthServer;
 use crate::state::AppState;
 use crate::storage::{Issue, NewRefreshToken, RefreshView};
 
+/// What the client presented: the refresh token, and the scope and resources it asks for
+/// (`None`: the grant's).
+pub struct Presented<'a> {
+    pub token: &'a str,
+    pub scope: Option<ScopeSet>,
+    pub audience: Option<Audience>,
+}
+
+/// Rotates the refresh token `presented` at `server`'s token endpoint.
 pub async fn rotate(
     state: &AppState,
+    server: &AuthServer,
     caller: &Caller<'_>,
-    presented: &str,
-    asked: Option<ScopeSet>,
-    audience: Option<Audience>,
+    presented: Presented<'_>,
     now: Timestamp,
 ) -> Result<Granted, OAuthError> {
+    let Presented {
+        token: presented,
+        scope: asked,
+        audience,
+    } = presented;
     let client = caller.client;
     let hash = crypto::sha256_hex(presented);
     let Some(token) = state.db.refresh_token(&hash).await? else {
@@ -34,6 +48,14 @@ pub async fn rotate(
         return Err(OAuthError::invalid_grant(
             "the refresh token was issued to another client",
         ));
+    }
+    // Nor is it anything at another server's token endpoint: its grant is the server's whose
+    // login began it.
+    if token.server_id.as_deref() != server.id() {
+        return Err(OAuthError::invalid_grant(format!(
+            "the refresh token was issued by {}; refresh it at that token endpoint",
+            issued_at(state, token.server_id.as_deref())
+        )));
     }
     // RFC 6749 §6: the scope may shrink, never grow. Checked before anything changes.
     let scope = match asked {
@@ -70,7 +92,7 @@ pub async fn rotate(
     // RFC 8707 §2.2: the resources too, checked before anything changes (but after a reuse,
     // which ends the family whatever it asks).
     let audience = narrowed(
-        state,
+        &server.tokens,
         &token.audiences,
         audience,
         "this refresh token's grant",
@@ -87,15 +109,25 @@ pub async fn rotate(
             ));
         }
     };
+    let scope = scope_for_user(&user, scope);
+    // At a custom server its policy decides every refresh (before anything is spent): a rule
+    // changed since the login applies to the next one.
+    let governed =
+        govern_user_grant(state, server, caller, &user, &scope, audience.as_ref()).await?;
+    let lives = Lives::of(state, lifetimes(client, governed.as_ref()));
     let subject = Subject {
         sub: &user.id,
         client_id: &client.id,
         grant_id: Some(&token.grant_id),
-        scope: scope_for_user(&user, scope),
-        lifetime: access_lifetime(state, client),
+        scope,
+        lifetime: lives.access,
         audience,
     };
-    let mut issued = state.tokens.issue(subject, now)?;
+    let (custom, decided) = match governed {
+        Some(governed) => (governed.custom, Some(governed.allowed)),
+        None => Default::default(),
+    };
+    let mut issued = server.tokens.issue_with(subject, &custom, now)?;
     let next = crypto::random_token(32);
     let next_hash = crypto::sha256_hex(&next);
     let issue = Issue {
@@ -107,7 +139,7 @@ pub async fn rotate(
         refresh: Some(NewRefreshToken {
             hash: &next_hash,
             scope: &token.scope,
-            expires_at: refresh_expiry(state, client, now, token.grant_expires_at),
+            expires_at: lives.refresh_expiry(now, token.grant_expires_at),
         }),
     };
     // Spending the presented token and storing its successor is one transaction: a crash (or
@@ -139,6 +171,7 @@ pub async fn rotate(
     Ok(Granted {
         response: issued.response,
         sub: user.id,
+        decided,
     })
 }
 
@@ -191,6 +224,7 @@ mod tests {
             expires_at: now.plus_secs(7 * 86_400),
             revoked_at: None,
             audiences: Default::default(),
+            server_id: None,
         };
         let hash = crypto::sha256_hex(refresh);
         let issue = Issue {
@@ -215,6 +249,7 @@ mod tests {
             auth_time: now,
             expires_at: now.plus_secs(60),
             audiences: Default::default(),
+            server_id: None,
         };
         let code_hash = crypto::sha256_hex("code");
         let new_code = NewCode {
@@ -242,7 +277,12 @@ mod tests {
         let client = testing::client(state, "demo-spa").await;
         let caller = Caller::public(&client);
         let asked = scope.map(|s| ScopeSet::parse(s).unwrap());
-        rotate(state, &caller, token, asked, None, now).await
+        let presented = Presented {
+            token,
+            scope: asked,
+            audience: None,
+        };
+        rotate(state, &state.root, &caller, presented, now).await
     }
 
     #[tokio::test]

@@ -18,6 +18,7 @@ use url::Url;
 
 use self::view::{Asked, ConsentPage, ErrorPage, LoginPage};
 
+use crate::servers::AuthServer;
 use crate::state::AppState;
 use crate::storage::{self, Failure, ScopeInfo};
 
@@ -109,9 +110,11 @@ impl IntoResponse for PageError {
     }
 }
 
-/// The login form, posting to `/authorize/login`; its answer redirects to `redirect_uri`.
+/// The login form, posting to `server`'s `/authorize/login`; its answer redirects to
+/// `redirect_uri`.
 pub fn login(
     state: &AppState,
+    server: &AuthServer,
     client_name: &str,
     scope: &ScopeSet,
     hidden: Vec<(&'static str, String)>,
@@ -120,7 +123,7 @@ pub fn login(
 ) -> Response {
     let client = client_name.to_owned();
     let scopes = scope.iter().map(str::to_owned).collect();
-    let action = action(state, "/authorize/login");
+    let action = server.endpoint_path("/authorize/login");
     let error = error.map(str::to_owned);
     let demo = state.config.demo;
     let html = view::render(move || {
@@ -130,9 +133,9 @@ pub fn login(
 }
 
 /// The consent screen: what a third-party client asks for, in the scopes' own words; posts to
-/// `/authorize/consent`.
+/// `server`'s `/authorize/consent`.
 pub fn consent(
-    state: &AppState,
+    server: &AuthServer,
     client_name: &str,
     scopes: &[ScopeInfo],
     hidden: Vec<(&'static str, String)>,
@@ -146,14 +149,9 @@ pub fn consent(
             description: scope.description.clone(),
         })
         .collect();
-    let action = action(state, "/authorize/consent");
+    let action = server.endpoint_path("/authorize/consent");
     let html = view::render(move || view! { <ConsentPage client asked action hidden /> });
     form_page(html, redirect_uri)
-}
-
-/// A form target under the issuer's path (the issuer may live below `/`).
-fn action(state: &AppState, path: &str) -> String {
-    format!("{}{path}", state.config.issuer.path().trim_end_matches('/'))
 }
 
 /// The CSP source that allows the pages' one `<style>` element and nothing else inline

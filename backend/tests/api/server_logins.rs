@@ -1,0 +1,564 @@
+//! Logins at the custom authorization servers: the authorization code flow with PKCE at
+//! `/oauth2/{id}/v1/authorize`, its codes and refresh tokens redeemed, rotated, revoked and
+//! described at that server only, ID tokens in RS256 whatever the server's access tokens are
+//! signed with, `/v1/userinfo`, and the server's access policy deciding the login and every
+//! refresh.
+
+use reqwest::{Method, Response, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    Authorization, SPA, TestApp, hidden_inputs, jwt_part, oauth_error, page_cookie, param,
+    redirect_params, spawn_app,
+};
+
+/// The authorization endpoint of `server` (`None`: the root issuer).
+fn authorize_path(server: Option<&str>) -> String {
+    match server {
+        None => "/authorize".into(),
+        Some(id) => format!("/oauth2/{id}/v1/authorize"),
+    }
+}
+
+fn token_path(server: Option<&str>) -> String {
+    match server {
+        None => "/token".into(),
+        Some(id) => format!("/oauth2/{id}/v1/token"),
+    }
+}
+
+/// Logs `username` in to `client_id` at `server`'s authorization endpoint through its real
+/// login form; returns the form's answer (a redirect, or a page) and the anti-forgery cookie.
+async fn log_in(
+    app: &TestApp,
+    server: Option<&str>,
+    client_id: &str,
+    auth: &Authorization,
+    scope: &str,
+    username: &str,
+    password: &str,
+) -> (Response, String) {
+    let path = authorize_path(server);
+    let mut query = app.authorize_query_for(client_id, auth, scope);
+    query.push(("nonce".into(), "n-123".into()));
+    let page = app
+        .http
+        .get(app.url(&path))
+        .query(&query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK, "{path}");
+    // The anti-forgery cookie is for this server's authorization pages only.
+    let set_cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        set_cookie.contains(&format!("Path={path};")),
+        "{set_cookie}"
+    );
+    let cookie = page_cookie(&page);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(&format!("action=\"{path}/login\"")),
+        "the form posts to this server's endpoint"
+    );
+    let mut form = hidden_inputs(&html);
+    form.push(("username".into(), username.into()));
+    form.push(("password".into(), password.into()));
+    let answer = app
+        .post_form(&format!("{path}/login"), &cookie, &form)
+        .await;
+    (answer, cookie)
+}
+
+/// A login at `server` that ends with a code; returns it, after checking `state` and `iss`.
+async fn code_at(
+    app: &TestApp,
+    server: Option<&str>,
+    auth: &Authorization,
+    scope: &str,
+    user: (&str, &str),
+) -> String {
+    let (answer, _) = log_in(app, server, SPA, auth, scope, user.0, user.1).await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let params = redirect_params(&answer);
+    assert_eq!(param(&params, "state"), Some(auth.state.as_str()));
+    // RFC 9207: the issuer of the server whose endpoint answered.
+    let issuer = match server {
+        None => app.url(""),
+        Some(id) => app.url(&format!("/oauth2/{id}")),
+    };
+    assert_eq!(param(&params, "iss"), Some(issuer.as_str()));
+    param(&params, "code")
+        .unwrap_or_else(|| panic!("no code: {params:?}"))
+        .to_owned()
+}
+
+async fn post_token(app: &TestApp, server: Option<&str>, form: &[(&str, &str)]) -> Response {
+    app.http
+        .post(app.url(&token_path(server)))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn redeem_at(
+    app: &TestApp,
+    server: Option<&str>,
+    code: &str,
+    auth: &Authorization,
+) -> Response {
+    post_token(
+        app,
+        server,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("client_id", SPA),
+            ("redirect_uri", &auth.redirect_uri),
+            ("code_verifier", auth.verifier.as_str()),
+        ],
+    )
+    .await
+}
+
+async fn refresh_at(app: &TestApp, server: Option<&str>, refresh_token: &str) -> Response {
+    post_token(
+        app,
+        server,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", SPA),
+            ("refresh_token", refresh_token),
+        ],
+    )
+    .await
+}
+
+/// Verifies `token` with the key its `kid` names in `jwks_path`, as any JWT library would.
+async fn verify_with(
+    app: &TestApp,
+    jwks_path: &str,
+    token: &str,
+    issuer: &str,
+    audience: &str,
+) -> Value {
+    let jwks: jsonwebtoken::jwk::JwkSet = app
+        .http
+        .get(app.url(jwks_path))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let header = jsonwebtoken::decode_header(token).unwrap();
+    let jwk = jwks
+        .find(header.kid.as_deref().unwrap())
+        .expect("the token's key is published");
+    let mut validation = jsonwebtoken::Validation::new(header.alg);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[audience]);
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+    jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .claims
+}
+
+async fn userinfo(app: &TestApp, path: &str, token: &str) -> Response {
+    app.http
+        .get(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+const SCOPE: &str = "openid profile offline_access orders:read";
+
+/// Document 003's `default` server (RS256) runs the whole flow for the demo app: login at its
+/// `/v1/authorize`, tokens at its `/v1/token` that any RS256 library verifies with its
+/// `/v1/keys`, the API and its userinfo accepting them, refresh rotation with reuse detection,
+/// revocation; and neither its codes nor its refresh tokens are anything at the root issuer,
+/// or the root's at it.
+#[tokio::test]
+async fn the_code_flow_at_the_default_server_end_to_end() {
+    let app = spawn_app().await;
+    let issuer = app.url("/oauth2/default");
+    let user0 = app.user("user0").await;
+    let default = Some("default");
+
+    let auth = app.new_authorization();
+    let code = code_at(&app, default, &auth, SCOPE, ("user0", "password0")).await;
+    let response = redeem_at(&app, default, &code, &auth).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let tokens: Value = response.json().await.unwrap();
+    assert_eq!(tokens["scope"], "offline_access openid orders:read profile");
+    let access = tokens["access_token"].as_str().unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let id_token = tokens["id_token"].as_str().unwrap();
+
+    // The access token: the server's, for its audience, RS256, the user as `sub`.
+    assert_eq!(jwt_part(access, 0)["alg"], "RS256");
+    assert_eq!(jwt_part(access, 0)["typ"], "at+jwt");
+    let claims = verify_with(
+        &app,
+        "/oauth2/default/v1/keys",
+        access,
+        &issuer,
+        "api://default",
+    )
+    .await;
+    assert_eq!(claims["sub"], user0.id);
+    assert_eq!(claims["client_id"], SPA);
+    // The ID token: RS256, for the client, with the nonce and the profile.
+    let id = verify_with(&app, "/oauth2/default/v1/keys", id_token, &issuer, SPA).await;
+    assert_eq!(id["sub"], user0.id);
+    assert_eq!(id["nonce"], "n-123");
+    assert_eq!(id["preferred_username"], "user0");
+    assert!(id["at_hash"].is_string());
+    // Not verifiable with the root issuer's keys, whose issuer it is not.
+    let root_keys: jsonwebtoken::jwk::JwkSet = app
+        .http
+        .get(app.url("/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kid = jwt_part(id_token, 0)["kid"].as_str().unwrap().to_owned();
+    assert!(root_keys.find(&kid).is_none());
+
+    // The API takes it (its audience is the API's), for this very user.
+    let me = app.get_api("/api/me", Some(access)).await;
+    assert_eq!(me.status(), StatusCode::OK);
+    assert_eq!(me.json::<Value>().await.unwrap()["username"], "user0");
+    // Its userinfo answers for its tokens; the root's does not, nor it for the root's.
+    let info = userinfo(&app, "/oauth2/default/v1/userinfo", access).await;
+    assert_eq!(info.status(), StatusCode::OK);
+    let info: Value = info.json().await.unwrap();
+    assert_eq!(info["sub"], user0.id);
+    assert_eq!(info["preferred_username"], "user0");
+    assert!(info.get("email").is_none(), "no email scope");
+    assert_eq!(
+        userinfo(&app, "/userinfo", access).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let root_token = app.user_token().await;
+    let refused = userinfo(&app, "/oauth2/default/v1/userinfo", &root_token).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let challenge = refused.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        challenge.contains("authorization server default"),
+        "{challenge}"
+    );
+    for bad in [None, Some("Token abc"), Some("Bearer a b")] {
+        let mut request = app.http.get(app.url("/oauth2/default/v1/userinfo"));
+        if let Some(bad) = bad {
+            request = request.header("authorization", bad);
+        }
+        let status = request.send().await.unwrap().status();
+        assert!(
+            status.is_client_error() && status != StatusCode::NOT_FOUND,
+            "{bad:?}"
+        );
+    }
+
+    // Its refresh token is nothing at the root issuer (and stays usable)...
+    let (status, error, description) = oauth_error(refresh_at(&app, None, refresh).await).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
+    assert!(
+        description.contains("issued by authorization server default")
+            && description.contains(&format!("{issuer}/v1/token")),
+        "{description}"
+    );
+    // ...nor revoked or described by the root issuer.
+    let revoked = app.revoke_as_spa(refresh).await;
+    assert_eq!(revoked.status(), StatusCode::OK);
+    // At its own server it rotates.
+    let rotated = refresh_at(&app, default, refresh).await;
+    assert_eq!(rotated.status(), StatusCode::OK);
+    let rotated: Value = rotated.json().await.unwrap();
+    let next = rotated["refresh_token"].as_str().unwrap();
+    assert_ne!(next, refresh);
+    let renewed = rotated["access_token"].as_str().unwrap();
+    assert_eq!(jwt_part(renewed, 1)["iss"], issuer);
+    // Presenting the spent one again ends the family: the newest tokens stop working.
+    let (_, error, description) = oauth_error(refresh_at(&app, default, refresh).await).await;
+    assert_eq!(error, "invalid_grant");
+    assert!(description.contains("already used"), "{description}");
+    assert_eq!(
+        app.get_api("/api/me", Some(renewed)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let (_, error, _) = oauth_error(refresh_at(&app, default, next).await).await;
+    assert_eq!(error, "invalid_grant");
+
+    // A code of the root issuer is not redeemed here, and one of this server not at the root:
+    // each refusal names where the code belongs.
+    let auth = app.new_authorization();
+    let root_code = code_at(&app, None, &auth, SCOPE, ("user0", "password0")).await;
+    let (_, error, description) =
+        oauth_error(redeem_at(&app, default, &root_code, &auth).await).await;
+    assert_eq!(error, "invalid_grant");
+    assert!(description.contains("the root issuer"), "{description}");
+    let auth = app.new_authorization();
+    let server_code = code_at(&app, default, &auth, SCOPE, ("user0", "password0")).await;
+    let (_, error, description) =
+        oauth_error(redeem_at(&app, None, &server_code, &auth).await).await;
+    assert_eq!(error, "invalid_grant");
+    assert!(
+        description.contains("authorization server default"),
+        "{description}"
+    );
+
+    // Revocation at the server of a refresh token of its own ends the login there.
+    let auth = app.new_authorization();
+    let code = code_at(&app, default, &auth, SCOPE, ("user1", "password1")).await;
+    let tokens: Value = redeem_at(&app, default, &code, &auth)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let access = tokens["access_token"].as_str().unwrap();
+    let revoked = app
+        .http
+        .post(app.url("/oauth2/default/v1/revoke"))
+        .form(&[("token", refresh), ("client_id", SPA)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+    assert_eq!(
+        app.get_api("/api/me", Some(access)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let (_, error, description) = oauth_error(refresh_at(&app, default, refresh).await).await;
+    assert_eq!(error, "invalid_grant");
+    assert!(description.contains("revoked"), "{description}");
+    let issued = app.events("token_issued", 5).await;
+    assert!(
+        issued
+            .iter()
+            .any(|e| e.detail.contains("authorization_code")
+                && e.detail.contains("by authorization server default")),
+        "{issued:?}"
+    );
+}
+
+async fn admin_put(app: &TestApp, admin: &str, path: &str, body: Value) {
+    let response = app.admin(Method::PUT, path, admin, Some(body)).await;
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+}
+
+/// A server for another API (EdDSA access tokens) whose policy admits administrators only:
+/// a user is refused at the login with the rule's words, an administrator gets the rule's
+/// lifetimes, the server's custom claims and an RS256 ID token; a policy changed afterwards
+/// decides the next refresh without spending the token; deleting the server ends its logins,
+/// even if a server is created again under its id.
+#[tokio::test]
+async fn a_servers_policy_decides_its_logins_and_every_refresh() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let orders = Some("orders");
+    let created = app
+        .admin(
+            Method::POST,
+            "/admin/servers",
+            &admin,
+            Some(
+                json!({"id": "orders", "name": "Orders API", "audience": "api://orders",
+                        "signing_alg": "EdDSA"}),
+            ),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let admins_only = json!({"policies": [{"name": "Staff", "clients": [SPA], "rules": [
+        {"name": "Administrators", "grant_types": ["authorization_code"], "roles": ["admin"],
+         "lifetimes": {"access_token_ttl": 120, "refresh_token_idle_ttl": 600}}]}]});
+    admin_put(
+        &app,
+        &admin,
+        "/admin/servers/orders/policies",
+        admins_only.clone(),
+    )
+    .await;
+    admin_put(
+        &app,
+        &admin,
+        "/admin/servers/orders/claims",
+        json!({"claims": [{"name": "desk", "scopes": "orders:read", "value": "EU-1"}]}),
+    )
+    .await;
+
+    // A user: the password is right, the policy says no, back to the client with why.
+    let auth = app.new_authorization();
+    let before = app.code_count().await;
+    let (answer, _) = log_in(&app, orders, SPA, &auth, SCOPE, "user0", "password0").await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let params = redirect_params(&answer);
+    assert_eq!(param(&params, "error"), Some("unauthorized_client"));
+    let description = param(&params, "error_description").unwrap();
+    assert!(
+        description.contains("no rule matched the authorization_code grant")
+            && description.contains("role user"),
+        "{description}"
+    );
+    assert_eq!(
+        param(&params, "iss"),
+        Some(app.url("/oauth2/orders").as_str())
+    );
+    assert_eq!(
+        app.code_count().await,
+        before,
+        "no code for a refused login"
+    );
+    let denied = app.events("policy_denied", 1).await;
+    assert!(denied[0].user_id.is_some(), "{denied:?}");
+
+    // An administrator: the rule's lifetimes, the claims, EdDSA access and RS256 ID tokens.
+    let auth = app.new_authorization();
+    let code = code_at(&app, orders, &auth, SCOPE, ("admin", "admin-password")).await;
+    let tokens: Value = redeem_at(&app, orders, &code, &auth)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tokens["expires_in"], 120, "{tokens}");
+    let access = tokens["access_token"].as_str().unwrap();
+    let issuer = app.url("/oauth2/orders");
+    let claims = verify_with(
+        &app,
+        "/oauth2/orders/v1/keys",
+        access,
+        &issuer,
+        "api://orders",
+    )
+    .await;
+    assert_eq!(jwt_part(access, 0)["alg"], "EdDSA");
+    assert_eq!(claims["desk"], "EU-1");
+    let id_token = tokens["id_token"].as_str().unwrap();
+    assert_eq!(jwt_part(id_token, 0)["alg"], "RS256");
+    verify_with(&app, "/oauth2/orders/v1/keys", id_token, &issuer, SPA).await;
+    // This server's tokens are for another API: refused by this one, saying which.
+    let refused = app.get_api("/api/me", Some(access)).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    // Its userinfo answers for them.
+    let info = userinfo(&app, "/oauth2/orders/v1/userinfo", access).await;
+    assert_eq!(info.status(), StatusCode::OK);
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+
+    // The policy now denies: the next refresh is refused, naming the rule, and nothing is spent.
+    let deny = json!({"policies": [{"name": "Staff", "clients": [SPA], "rules": [
+        {"name": "Frozen", "grant_types": ["authorization_code"], "decision": "deny"}]}]});
+    admin_put(&app, &admin, "/admin/servers/orders/policies", deny).await;
+    let (status, error, description) = oauth_error(refresh_at(&app, orders, &refresh).await).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_REQUEST, "unauthorized_client")
+    );
+    assert!(
+        description.contains("policy \"Staff\", rule \"Frozen\""),
+        "{description}"
+    );
+    admin_put(&app, &admin, "/admin/servers/orders/policies", admins_only).await;
+    let rotated = refresh_at(&app, orders, &refresh).await;
+    assert_eq!(
+        rotated.status(),
+        StatusCode::OK,
+        "the refused refresh spent nothing"
+    );
+    let rotated: Value = rotated.json().await.unwrap();
+    assert_eq!(rotated["expires_in"], 120);
+    let refresh = rotated["refresh_token"].as_str().unwrap().to_owned();
+
+    // Deleted and created again under the same id: the old login is over.
+    let deleted = app
+        .admin(Method::DELETE, "/admin/servers/orders", &admin, None)
+        .await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let again = app
+        .admin(
+            Method::POST,
+            "/admin/servers",
+            &admin,
+            Some(json!({"id": "orders", "name": "Orders API", "audience": "api://orders"})),
+        )
+        .await;
+    assert_eq!(again.status(), StatusCode::CREATED);
+    let (_, error, description) = oauth_error(refresh_at(&app, orders, &refresh).await).await;
+    assert_eq!(error, "invalid_grant");
+    assert!(description.contains("revoked"), "{description}");
+}
+
+/// A third-party client's login at a server shows the consent screen, whose answer is posted to
+/// that server's consent endpoint; the same ticket posted to the root issuer's answers nothing.
+#[tokio::test]
+async fn consent_at_a_server_is_answered_at_that_server() {
+    let app = spawn_app().await;
+    let default = Some("default");
+    let partner = "demo-partner";
+    for (path, answered_at_root) in [
+        ("/authorize/consent", true),
+        ("/oauth2/default/v1/authorize/consent", false),
+    ] {
+        let auth = app.new_authorization();
+        let (page, cookie) = log_in(
+            &app,
+            default,
+            partner,
+            &auth,
+            "openid orders:read",
+            "user1",
+            "password1",
+        )
+        .await;
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains("action=\"/oauth2/default/v1/authorize/consent\""),
+            "the consent form posts to the server's endpoint"
+        );
+        let mut form = hidden_inputs(&html);
+        form.push(("decision".into(), "allow".into()));
+        let answer = app.post_form(path, &cookie, &form).await;
+        if answered_at_root {
+            assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+            continue;
+        }
+        assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+        let params = redirect_params(&answer);
+        assert_eq!(
+            param(&params, "iss"),
+            Some(app.url("/oauth2/default").as_str())
+        );
+        let code = param(&params, "code").unwrap();
+        let redeemed = post_token(
+            &app,
+            default,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("client_id", partner),
+                ("redirect_uri", &auth.redirect_uri),
+                ("code_verifier", auth.verifier.as_str()),
+            ],
+        )
+        .await;
+        assert_eq!(redeemed.status(), StatusCode::OK);
+        let tokens: Value = redeemed.json().await.unwrap();
+        assert_eq!(
+            jwt_part(tokens["access_token"].as_str().unwrap(), 1)["iss"],
+            app.url("/oauth2/default")
+        );
+    }
+}
