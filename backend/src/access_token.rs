@@ -339,34 +339,47 @@ impl AccessTokens {
     }
 
     /// An OpenID Connect ID token for `login`, to go with `response`'s access token, with the
-    /// user's claims that the granted scope allows.
+    /// user's claims that the granted scope allows and the server's `custom` claims.
     pub fn id_token(
         &self,
         response: &TokenResponse,
         login: &Authentication<'_>,
+        custom: &BTreeMap<String, serde_json::Value>,
         now: Timestamp,
     ) -> Result<String, SigningError> {
         let digest = Sha256::digest(response.access_token.as_bytes());
-        let (profile, email) = (
-            response.scope.contains("profile"),
-            response.scope.contains("email"),
-        );
+        let mut claims = self.id_claims(login, &response.scope, response.expires_in, custom, now);
+        claims.at_hash = Some(URL_SAFE_NO_PAD.encode(&digest[..16]));
+        self.keys.get().sign_id_token(&claims)
+    }
+
+    /// The claims of the ID token of `login`, granted `scope`, to go with an access token that
+    /// lives `expires_in` seconds (without `at_hash`, which needs that token).
+    pub fn id_claims<'a>(
+        &'a self,
+        login: &Authentication<'a>,
+        scope: &ScopeSet,
+        expires_in: u64,
+        custom: &'a BTreeMap<String, serde_json::Value>,
+        now: Timestamp,
+    ) -> IdTokenClaims<'a> {
+        let (profile, email) = (scope.contains("profile"), scope.contains("email"));
         let user = login.user;
-        let claims = IdTokenClaims {
+        IdTokenClaims {
             iss: &self.issuer,
             sub: &user.id,
             aud: login.client_id,
             // As long as the access token issued with it.
-            exp: now.after(response.expires_in).unix(),
+            exp: now.after(expires_in).unix(),
             iat: now.unix(),
             auth_time: login.auth_time.unix(),
             nonce: login.nonce,
-            at_hash: URL_SAFE_NO_PAD.encode(&digest[..16]),
+            at_hash: None,
             preferred_username: profile.then_some(user.username.as_str()),
             name: profile.then_some(user.name.as_str()),
             email: email.then_some(user.email.as_str()),
-        };
-        self.keys.get().sign_id_token(&claims)
+            custom,
+        }
     }
 
     /// Signs `claims` with the current access-token key, naming it in `kid`, with the header
@@ -392,7 +405,7 @@ pub(crate) fn check_times(claims: &AccessTokenClaims, now: Timestamp) -> Result<
 
 /// OpenID Connect Core §2 ID token claims.
 #[derive(Serialize)]
-struct IdTokenClaims<'a> {
+pub struct IdTokenClaims<'a> {
     iss: &'a str,
     sub: &'a str,
     /// The client, never the API: this is what keeps an ID token from passing as an access token.
@@ -403,7 +416,8 @@ struct IdTokenClaims<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     nonce: Option<&'a str>,
     /// §3.1.3.6: binds the ID token to the access token issued with it.
-    at_hash: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    at_hash: Option<String>,
     /// §5.4: with `profile`.
     #[serde(skip_serializing_if = "Option::is_none")]
     preferred_username: Option<&'a str>,
@@ -412,6 +426,10 @@ struct IdTokenClaims<'a> {
     /// §5.4: with `email`.
     #[serde(skip_serializing_if = "Option::is_none")]
     email: Option<&'a str>,
+    /// The authorization server's custom claims for ID tokens (never a name above: those are
+    /// reserved).
+    #[serde(flatten)]
+    custom: &'a BTreeMap<String, serde_json::Value>,
 }
 
 /// The login an ID token speaks about.

@@ -155,6 +155,7 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
         extra_audiences: Default::default(),
         signing_alg: SigningAlg::Rs256,
         created_at: now,
+        generation: crypto::random_token(16),
     };
     match db.insert_authorization_server(&default).await {
         // Already there (an earlier start, or another instance seeding at the same time).

@@ -631,7 +631,8 @@ pub struct CustomClaims {
     pub claims: Vec<CustomClaim>,
 }
 
-/// A claim an authorization server adds to its access tokens.
+/// A claim an authorization server adds to its tokens: a constant `value`, or the logged-in
+/// user's `user_attribute` (exactly one of the two).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -642,10 +643,91 @@ pub struct CustomClaim {
     /// The token carries it when any of these scopes is granted; absent: always.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scopes: Option<ScopeSet>,
-    /// A string, a number, `true`/`false`, or a list of strings.
-    #[cfg_attr(feature = "openapi", schema(value_type = Value))]
-    pub value: serde_json::Value,
+    /// A constant: a string, a number, `true`/`false`, or a list of strings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Value>))]
+    pub value: Option<serde_json::Value>,
+    /// The user's attribute it carries, in tokens with a user (a client acting for itself
+    /// has none, and its tokens leave the claim out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_attribute: Option<UserAttribute>,
+    /// Which tokens carry it: the access token (without it), the ID token, or both.
+    #[serde(default, skip_serializing_if = "ClaimToken::is_access")]
+    pub token: ClaimToken,
 }
+
+/// A user's attribute that a [`CustomClaim`] can carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum UserAttribute {
+    Username,
+    Name,
+    Email,
+    Role,
+}
+
+impl UserAttribute {
+    pub const ALL: [UserAttribute; 4] = [
+        UserAttribute::Username,
+        UserAttribute::Name,
+        UserAttribute::Email,
+        UserAttribute::Role,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Username => "username",
+            Self::Name => "name",
+            Self::Email => "email",
+            Self::Role => "role",
+        }
+    }
+}
+
+crate::named!(
+    UserAttribute,
+    "user attribute (username, name, email or role)"
+);
+
+/// Which tokens carry a [`CustomClaim`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimToken {
+    #[default]
+    Access,
+    Id,
+    Both,
+}
+
+impl ClaimToken {
+    pub const ALL: [ClaimToken; 3] = [ClaimToken::Access, ClaimToken::Id, ClaimToken::Both];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Access => "access",
+            Self::Id => "id",
+            Self::Both => "both",
+        }
+    }
+
+    pub fn is_access(&self) -> bool {
+        *self == Self::Access
+    }
+
+    /// Whether the access token carries the claim.
+    pub fn in_access(self) -> bool {
+        self != Self::Id
+    }
+
+    /// Whether the ID token carries the claim.
+    pub fn in_id(self) -> bool {
+        self != Self::Access
+    }
+}
+
+crate::named!(ClaimToken, "token (access, id or both)");
 
 /// Claims this server sets itself or that carry a meaning a resource server may trust (RFC 7519
 /// §4.1, RFC 9068 §2.2, OpenID Connect Core §2 and §5.1, RFC 7662 §2.2, RFC 8693 §4, RFC 9396
@@ -734,6 +816,10 @@ pub struct TokenPreviewRequest {
     /// The request's `resource` parameters (RFC 8707); empty for none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<String>,
+    /// For `authorization_code`: the user who would log in (the preview takes the login as
+    /// done, and decides what the login and the code's redemption would).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
 }
 
 /// The answer to a [`TokenPreviewRequest`]: the token endpoint's error, or the access token it
@@ -767,6 +853,16 @@ pub struct TokenPreview {
     /// Its lifetime in seconds, as `expires_in` would say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<u64>,
+    /// The ID token's claims (unsigned; no `at_hash`, which needs the access token), if one
+    /// would come with it (`openid` granted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub id_token: Option<serde_json::Value>,
+    /// The refresh token's lifetime in seconds (until it is used, within the login's absolute
+    /// lifetime), if one would come with it (`offline_access` granted to a client that may
+    /// refresh).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_expires_in: Option<u64>,
 }
 
 /// The header of a previewed access token: the key that would sign it.

@@ -339,8 +339,17 @@ test('a second API: an authorization server, a scope, an access policy and a cla
     await claimForm.getByLabel('Value').fill('gold');
     await claimForm.getByRole('button', { name: 'Add claim' }).click();
     await claimsEditor.getByTestId('claim-tier').waitFor();
+    // And one from the logged-in user, in both tokens: a client acting for itself has no user.
+    await claimForm.getByLabel('Claim name').fill('login');
+    await claimForm.getByLabel('Source').selectOption('username');
+    assert.ok(await claimForm.getByLabel('Value').isDisabled(), 'no constant for a user attribute');
+    await claimForm.getByLabel('In', { exact: true }).selectOption('both');
+    await claimForm.getByRole('button', { name: 'Add claim' }).click();
+    const login = claimsEditor.getByTestId('claim-login');
+    await login.waitFor();
+    assert.match(await login.innerText(), /the user's username[\s\S]*both/);
     await claimsEditor.getByRole('button', { name: 'Save claims' }).click();
-    await claimsEditor.getByText('Saved 1 custom claims').waitFor();
+    await claimsEditor.getByText('Saved 2 custom claims').waitFor();
 
     // The preview says what the endpoint will answer, and which rule decided.
     const preview = page.getByRole('form', { name: 'Token preview' });
@@ -391,6 +400,21 @@ test('a second API: an authorization server, a scope, an access policy and a cla
     assert.equal(await page.getByTestId('preview-error').count(), 0, 'every instance knows the audience by now');
     const aimed = JSON.parse(await page.getByTestId('preview-claims').innerText());
     assert.equal(aimed.aud, exports);
+
+    // A login previewed for a user: the ID token's claims and the refresh token too.
+    await preview.getByLabel('Resources (RFC 8707)').fill('');
+    await preview.locator('select[name=server]').selectOption('');
+    await preview.locator('select[name=client]').selectOption('demo-spa');
+    await preview.locator('select[name=grant_type]').selectOption('authorization_code');
+    await preview.getByLabel('Scopes asked for').fill('openid profile offline_access');
+    await preview.getByRole('button', { name: 'Preview' }).click();
+    await assertAlert(preview, /enter a username/);
+    await preview.getByLabel('User who logs in').fill('user0');
+    await preview.getByRole('button', { name: 'Preview' }).click();
+    const idClaims = JSON.parse(await page.getByTestId('preview-id-token').innerText());
+    assert.equal(idClaims.aud, 'demo-spa');
+    assert.equal(idClaims.preferred_username, 'user0');
+    await page.getByTestId('preview-refresh').waitFor();
   });
 
   // An OAuth client and a JWT library that share no code with this project: discovery at the
@@ -423,6 +447,7 @@ test('a second API: an authorization server, a scope, an access policy and a cla
   assert.equal(payload.scope, scopeName);
   assert.equal(payload.client_id, clientId);
   assert.equal(payload.tier, 'gold', 'the custom claim made in the console');
+  assert.equal(payload.login, undefined, "a client's own token has no user to take it from");
   // The deny rule, at the endpoint itself.
   const denied = await oauth.clientCredentialsGrantRequest(
     as, client, oauth.ClientSecretBasic(secret), new URLSearchParams({ scope: 'products:read' }), insecure,

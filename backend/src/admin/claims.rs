@@ -7,13 +7,13 @@ use std::collections::HashSet;
 use axum::Json;
 use axum::extract::State;
 use serde_json::Value;
-use shared::admin::{self, MAX_CLAIMS, MAX_CLAIMS_LEN};
+use shared::admin::{self, MAX_CLAIMS, MAX_CLAIMS_LEN, UserAttribute};
 
 use super::{Administrator, Answered, Body, Ctx, Named};
 use crate::api::error::ApiError;
 use crate::events::EventKind;
 use crate::state::AppState;
-use crate::storage::StoredClaim;
+use crate::storage::{ClaimValue, StoredClaim};
 
 const INVALID: &str = "invalid_claim";
 
@@ -25,10 +25,27 @@ fn invalid(description: String) -> ApiError {
 }
 
 fn view(c: StoredClaim) -> admin::CustomClaim {
+    let (value, user_attribute) = match c.value {
+        ClaimValue::Constant(value) => (Some(value), None),
+        ClaimValue::User(attribute) => (None, Some(attribute)),
+    };
     admin::CustomClaim {
         name: c.name,
         scopes: c.scopes,
-        value: c.value,
+        value,
+        user_attribute,
+        token: c.token,
+    }
+}
+
+/// The most JSON a user's `attribute` adds as a claim's value (quotes included; a name's
+/// characters counted at 4 bytes, the most UTF-8 takes).
+fn widest(attribute: UserAttribute) -> usize {
+    2 + match attribute {
+        UserAttribute::Username => admin::MAX_USERNAME_LEN,
+        UserAttribute::Name => 4 * admin::MAX_NAME_LEN,
+        UserAttribute::Email => 254,
+        UserAttribute::Role => "admin".len(),
     }
 }
 
@@ -109,9 +126,27 @@ async fn checked(
                 )));
             }
         }
-        let value = value(&name, &c.value)?;
+        let (value, width) = match (&c.value, c.user_attribute) {
+            (Some(constant), None) => {
+                let value = value(&name, constant)?;
+                let width = value.to_string().len();
+                (ClaimValue::Constant(value), width)
+            }
+            (None, Some(attribute)) => (ClaimValue::User(attribute), widest(attribute)),
+            (Some(_), Some(_)) => {
+                return Err(invalid(format!(
+                    "claim {name:?} has both a value and a user_attribute; give one of them"
+                )));
+            }
+            (None, None) => {
+                return Err(invalid(format!(
+                    "claim {name:?} needs a value (a constant) or a user_attribute (one of {})",
+                    UserAttribute::ALL.map(UserAttribute::as_str).join(", ")
+                )));
+            }
+        };
         // `"name":value,` as the token carries it.
-        added += name.len() + value.to_string().len() + 4;
+        added += name.len() + width + 4;
         if added > MAX_CLAIMS_LEN {
             return Err(invalid(format!(
                 "the claims would add more than {MAX_CLAIMS_LEN} bytes of JSON to every token \
@@ -122,6 +157,7 @@ async fn checked(
             value,
             name,
             scopes: c.scopes.clone(),
+            token: c.token,
         });
     }
     Ok(claims)

@@ -4,16 +4,17 @@
 use axum::Json;
 use axum::extract::State;
 use shared::admin::{TokenPreview, TokenPreviewRequest};
+use shared::oauth::GrantType;
 
 use super::{Administrator, Body};
 use crate::api::error::ApiError;
-use crate::oauth::token::preview::preview;
+use crate::oauth::token::preview::{Asked, preview};
 use crate::state::AppState;
 
 const INVALID: &str = "invalid_preview";
 
 #[utoipa::path(post, path = "/admin/preview", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])), request_body = shared::admin::TokenPreviewRequest,
-    responses((status = 200, description = "The token endpoint's answer: its error, or the access token's header and unsigned claims, with the policy and rule that decided; nothing is issued, stored or logged", body = shared::admin::TokenPreview), (status = 404, description = "No such authorization server", body = shared::oauth::ErrorResponse), (status = 422, description = "No such client, or a grant with a user (`invalid_preview`)", body = shared::oauth::ErrorResponse)))]
+    responses((status = 200, description = "The token endpoint's answer (for a code, the login's and the redemption's): its error, or the access token's header and unsigned claims, the ID token's claims and the refresh token's lifetime, with the policy and rule that decided; nothing is issued, stored or logged", body = shared::admin::TokenPreview), (status = 404, description = "No such authorization server", body = shared::oauth::ErrorResponse), (status = 422, description = "No such client or user, a code without a user, or a refresh (`invalid_preview`)", body = shared::oauth::ErrorResponse)))]
 pub async fn run(
     State(state): State<AppState>,
     admin: Administrator,
@@ -35,22 +36,44 @@ pub async fn run(
                 error: INVALID,
                 description: format!("there is no client {:?}", request.client_id),
             })?;
-    let answer = preview(
-        &state,
-        &server,
-        &client,
-        request.grant_type,
-        request.scope,
-        &request.resources,
-        ctx.now,
-    )
-    .await?;
+    let user = match (&request.username, request.grant_type) {
+        (Some(username), GrantType::AuthorizationCode) => {
+            Some(ctx.db.user_by_username(username).await?.ok_or_else(|| {
+                ApiError::Unprocessable {
+                    error: INVALID,
+                    description: format!("there is no user {username:?}"),
+                }
+            })?)
+        }
+        (Some(_), _) => {
+            return Err(ApiError::Unprocessable {
+                error: INVALID,
+                description: "username goes with the authorization_code grant only".into(),
+            });
+        }
+        (None, _) => None,
+    };
+    let asked = Asked {
+        client: &client,
+        grant_type: request.grant_type,
+        scope: request.scope,
+        resources: &request.resources,
+        user: user.as_ref(),
+        now: ctx.now,
+    };
+    let answer = preview(&state, &server, asked).await?;
     answer.map(Json).ok_or_else(|| ApiError::Unprocessable {
         error: INVALID,
-        description: format!(
-            "the {} grant needs a user's login and is not previewed: preview \
-             client_credentials (at the root issuer or at a custom server)",
-            request.grant_type.as_str()
-        ),
+        description: match request.grant_type {
+            GrantType::AuthorizationCode => "the authorization_code grant is previewed for a \
+                 user: give username, the user who would log in"
+                .into(),
+            grant => format!(
+                "the {} grant needs a refresh token and is not previewed: preview the \
+                 authorization_code grant that begins the login (its refreshes are decided \
+                 the same way)",
+                grant.as_str()
+            ),
+        },
     })
 }

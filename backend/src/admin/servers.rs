@@ -8,6 +8,7 @@ use shared::admin::{self, MAX_DESCRIPTION_LEN, MAX_EXTRA_AUDIENCES};
 
 use super::{Administrator, Answered, Body, Ctx, Named, identifier, text};
 use crate::api::error::ApiError;
+use crate::crypto;
 use crate::events::EventKind;
 use crate::keys::{Owner, rotation};
 use crate::servers::AuthServer;
@@ -134,6 +135,7 @@ pub async fn add(
         extra_audiences,
         signing_alg: new.signing_alg,
         created_at: ctx.now,
+        generation: crypto::random_token(16),
     };
     ctx.db
         .insert_authorization_server(&stored)

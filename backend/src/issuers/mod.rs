@@ -503,6 +503,7 @@ mod tests {
             extra_audiences: Default::default(),
             signing_alg: SigningAlg::Es256,
             created_at: now,
+            generation: String::new(),
         });
         KeySet::access_only(&[stored], &owner).unwrap()
     }

@@ -247,6 +247,7 @@ mod tests {
             extra_audiences: Default::default(),
             signing_alg: alg,
             created_at: now,
+            generation: String::new(),
         });
         let set = KeySet::access_only(&[stored], &owner).unwrap();
         let jwks = serde_json::to_vec(set.jwks()).unwrap();

@@ -18,17 +18,17 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use shared::admin::Role;
 use shared::oauth::{AccessTokenClaims, Audience, GrantType};
 use shared::scope::ScopeSet;
 
+use self::claims::Carrier;
 use crate::access_token::{AccessTokens, MAX_TOKEN_LEN};
 use crate::clock::Timestamp;
 use crate::config::Config;
 use crate::events::{Event, EventKind};
 use crate::keys::{KeyRing, Owner, rotation};
 use crate::state::AppState;
-use crate::storage::{self, Db, StoredIssuer, StoredServer};
+use crate::storage::{self, Db, StoredIssuer, StoredServer, User};
 
 /// One issuer: its identity, its keys and the tokens it signs and verifies.
 pub struct AuthServer {
@@ -80,6 +80,22 @@ impl AuthServer {
         self.stored.as_ref().map(|s| s.id.as_str())
     }
 
+    /// Its generation (see `StoredServer::generation`), `None` for the root issuer.
+    pub fn generation(&self) -> Option<&str> {
+        self.stored.as_ref().map(|s| s.generation.as_str())
+    }
+
+    /// Whether a login stored as begun at `server_id` of `generation` (`None`: the root
+    /// issuer) is this server's: the same id, and not a server of that id deleted since.
+    pub fn owns(&self, server_id: Option<&str>, generation: Option<&str>) -> bool {
+        (server_id, generation) == (self.id(), self.generation())
+    }
+
+    /// Its id as the consents table keys it: `''` for the root issuer.
+    pub fn consent_key(&self) -> &str {
+        self.id().unwrap_or_default()
+    }
+
     /// The path of its endpoint `path` (see [`AuthServer::endpoint`]): where its pages post
     /// their forms, and the path of their cookies.
     pub fn endpoint_path(&self, path: &str) -> String {
@@ -106,7 +122,7 @@ impl AuthServer {
             server: id,
             client_id: asked.client_id,
             grant_type: asked.grant_type,
-            role: asked.role,
+            role: asked.user.map(|u| u.role),
             scope: asked.scope,
             audiences: asked.audience.unwrap_or(&default),
         };
@@ -114,8 +130,13 @@ impl AuthServer {
             Ok(allowed) => allowed,
             Err(refused) => return Ok(Err(refused)),
         };
-        let custom = claims::carried(&db.custom_claims(id).await?, asked.scope);
-        Ok(Ok(Some(Governed { allowed, custom })))
+        let stored = db.custom_claims(id).await?;
+        let carried = |carrier| claims::carried(&stored, asked.scope, asked.user, carrier);
+        Ok(Ok(Some(Governed {
+            allowed,
+            access: carried(Carrier::Access),
+            id: carried(Carrier::Id),
+        })))
     }
 
     /// Prepares a stored server's keys (creating its first ones if it has none yet) and its
@@ -149,10 +170,10 @@ impl AuthServer {
 #[derive(Clone, Copy, Debug)]
 pub struct Governing<'a> {
     pub client_id: &'a str,
-    /// The grant being decided; a refresh is decided as the grant that began it.
+    /// The grant being decided (a refresh matches the rules for the code grant too).
     pub grant_type: GrantType,
-    /// The user's role, in a grant with a user.
-    pub role: Option<Role>,
+    /// The user, in a grant with one.
+    pub user: Option<&'a User>,
     pub scope: &'a ScopeSet,
     pub audience: Option<&'a Audience>,
 }
@@ -162,7 +183,9 @@ pub struct Governing<'a> {
 pub struct Governed {
     pub allowed: policy::Allowed,
     /// The custom claims its access token carries.
-    pub custom: BTreeMap<String, serde_json::Value>,
+    pub access: BTreeMap<String, serde_json::Value>,
+    /// Those its ID token carries, if it comes with one.
+    pub id: BTreeMap<String, serde_json::Value>,
 }
 
 /// The custom authorization servers this instance knows, by id.

@@ -67,6 +67,20 @@ pub enum Why {
     NoRule,
 }
 
+impl Why {
+    /// The error the authorization endpoint answers a login refused for this reason (RFC 6749
+    /// §4.1.2.1; RFC 8707 §2 for `invalid_target`).
+    pub fn authorization_error(self) -> shared::oauth::ErrorCode {
+        use shared::oauth::ErrorCode;
+        match self {
+            Self::Scope => ErrorCode::InvalidScope,
+            Self::Target => ErrorCode::InvalidTarget,
+            Self::Denied => ErrorCode::AccessDenied,
+            Self::NoRule => ErrorCode::UnauthorizedClient,
+        }
+    }
+}
+
 impl StoredPolicy {
     fn applies_to(&self, client_id: &str) -> bool {
         self.clients.is_empty() || self.clients.iter().any(|c| c == client_id)
@@ -74,9 +88,14 @@ impl StoredPolicy {
 }
 
 impl StoredRule {
-    /// Whether it matches the grant type and the user, scopes aside.
+    /// Whether it matches the grant type and the user, scopes aside. A refresh continues the
+    /// login that began with a code: a rule for `authorization_code` covers its refreshes, and
+    /// one for `refresh_token` the refreshes alone.
     fn matches_grant(&self, request: &Request<'_>) -> bool {
-        let grant = self.grant_types.is_empty() || self.grant_types.contains(&request.grant_type);
+        let grant = self.grant_types.is_empty()
+            || self.grant_types.contains(&request.grant_type)
+            || request.grant_type == GrantType::RefreshToken
+                && self.grant_types.contains(&GrantType::AuthorizationCode);
         let user = self.roles.is_empty() || request.role.is_some_and(|r| self.roles.contains(&r));
         grant && user
     }
@@ -313,6 +332,39 @@ mod tests {
             "{}",
             denied.description
         );
+    }
+
+    #[test]
+    fn a_refresh_is_covered_by_the_code_rule_or_decided_by_its_own() {
+        let read = ScopeSet::parse("orders:read").unwrap();
+        let refresh = GrantType::RefreshToken;
+        let code_only = vec![policy(
+            "users",
+            &[],
+            vec![rule("code", &[CODE], None, ALLOW)],
+        )];
+        assert_eq!(
+            decide(&code_only, &ask("spa", refresh, &read))
+                .unwrap()
+                .rule,
+            "code"
+        );
+        let no_refresh = vec![policy(
+            "users",
+            &[],
+            vec![
+                rule("no refresh", &[refresh], None, DENY),
+                rule("code", &[CODE], None, ALLOW),
+            ],
+        )];
+        let denied = decide(&no_refresh, &ask("spa", refresh, &read)).unwrap_err();
+        assert_eq!(denied.by.unwrap().1, "no refresh");
+        assert_eq!(
+            decide(&no_refresh, &ask("spa", CODE, &read)).unwrap().rule,
+            "code"
+        );
+        let services = vec![policy("s", &[], vec![rule("cc", &[CC], None, ALLOW)])];
+        assert!(decide(&services, &ask("spa", refresh, &read)).is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The custom claims of custom authorization servers (see `crate::servers::claims`), in order.
 
+use shared::admin::{ClaimToken, UserAttribute};
 use shared::scope::ScopeSet;
 
 use super::servers::lock_server;
@@ -11,7 +12,15 @@ pub struct StoredClaim {
     pub name: String,
     /// `None` for always.
     pub scopes: Option<ScopeSet>,
-    pub value: serde_json::Value,
+    pub value: ClaimValue,
+    pub token: ClaimToken,
+}
+
+/// Where a custom claim's value comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClaimValue {
+    Constant(serde_json::Value),
+    User(UserAttribute),
 }
 
 #[derive(sqlx::FromRow)]
@@ -19,6 +28,8 @@ struct ClaimRow {
     name: String,
     scopes: Option<String>,
     value: String,
+    user_attribute: Option<String>,
+    token: String,
 }
 
 impl ClaimRow {
@@ -31,11 +42,18 @@ impl ClaimRow {
             .map(ScopeSet::parse)
             .transpose()
             .map_err(|e| corrupt(&e))?;
-        let value = serde_json::from_str(&self.value).map_err(|e| corrupt(&e))?;
+        let value = match self.user_attribute {
+            Some(attribute) => ClaimValue::User(attribute.parse().map_err(|e| corrupt(&e))?),
+            None => {
+                ClaimValue::Constant(serde_json::from_str(&self.value).map_err(|e| corrupt(&e))?)
+            }
+        };
+        let token = self.token.parse().map_err(|e| corrupt(&e))?;
         Ok(StoredClaim {
             name: self.name,
             scopes,
             value,
+            token,
         })
     }
 }
@@ -45,11 +63,12 @@ impl Db {
     pub async fn custom_claims(&self, server_id: &str) -> Result<Vec<StoredClaim>> {
         let rows: Vec<ClaimRow> = dispatch!(self, |pool| {
             sqlx::query_as(
-            "SELECT name, scopes, value FROM server_claims WHERE server_id = $1 ORDER BY position"
-        )
-        .bind(server_id)
-        .fetch_all(pool)
-        .await
+                "SELECT name, scopes, value, user_attribute, token FROM server_claims
+             WHERE server_id = $1 ORDER BY position",
+            )
+            .bind(server_id)
+            .fetch_all(pool)
+            .await
         })?;
         rows.into_iter().map(ClaimRow::into_claim).collect()
     }
@@ -71,14 +90,23 @@ impl Db {
                 .await?;
             for (position, claim) in (0i32..).zip(claims) {
                 sqlx::query(
-                    "INSERT INTO server_claims (server_id, position, name, scopes, value)
-                     VALUES ($1, $2, $3, $4, $5)",
+                    "INSERT INTO server_claims
+                         (server_id, position, name, scopes, value, user_attribute, token)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(server_id)
                 .bind(position)
                 .bind(&claim.name)
                 .bind(claim.scopes.as_ref().map(ToString::to_string))
-                .bind(claim.value.to_string())
+                .bind(match &claim.value {
+                    ClaimValue::Constant(value) => value.to_string(),
+                    ClaimValue::User(_) => "null".to_owned(),
+                })
+                .bind(match claim.value {
+                    ClaimValue::Constant(_) => None,
+                    ClaimValue::User(attribute) => Some(attribute.as_str()),
+                })
+                .bind(claim.token.as_str())
                 .execute(&mut *tx)
                 .await?;
             }

@@ -23,6 +23,8 @@ pub struct CodeGrant {
     /// The custom authorization server whose `/v1/authorize` issued it; `None` for the root
     /// issuer's.
     pub server_id: Option<String>,
+    /// That server's generation (see `StoredServer::generation`).
+    pub server_generation: Option<String>,
 }
 
 pub struct NewCode<'a> {
@@ -34,7 +36,7 @@ pub struct NewCode<'a> {
 #[derive(Debug)]
 pub enum Redemption {
     /// First presentation: the code is now spent, whatever the caller does next.
-    First(CodeGrant),
+    First(Box<CodeGrant>),
     /// It was presented before (RFC 6749 §4.1.2: codes are single-use); `grant` is what its
     /// first redemption produced, if it has produced anything yet. The code is now marked
     /// replayed, so a first redemption still under way issues nothing (see
@@ -46,7 +48,7 @@ pub enum Redemption {
 }
 
 const GRANT_COLUMNS: &str = "client_id, user_id, redirect_uri, scope, code_challenge, nonce,
-     auth_time, expires_at, audiences, server_id";
+     auth_time, expires_at, audiences, server_id, server_generation";
 
 impl Db {
     pub async fn insert_code(&self, code: &NewCode<'_>) -> Result<()> {
@@ -54,8 +56,8 @@ impl Db {
         dispatch!(self, |pool| sqlx::query(
             "INSERT INTO authorization_codes
                  (code_hash, client_id, user_id, redirect_uri, scope, code_challenge, nonce,
-                  auth_time, expires_at, audiences, server_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                  auth_time, expires_at, audiences, server_id, server_generation)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(code.code_hash)
         .bind(&g.client_id)
@@ -68,6 +70,7 @@ impl Db {
         .bind(g.expires_at)
         .bind(g.audiences.joined())
         .bind(&g.server_id)
+        .bind(&g.server_generation)
         .execute(pool)
         .await
         .map(drop))?;
@@ -90,7 +93,7 @@ impl Db {
                 .fetch_optional(pool)
                 .await?;
             if let Some(grant) = granted {
-                return Ok(Redemption::First(grant));
+                return Ok(Redemption::First(Box::new(grant)));
             }
             let seen: Option<Option<String>> = sqlx::query_scalar(
                 "UPDATE authorization_codes SET replayed_at = coalesce(replayed_at, $1)
@@ -107,27 +110,28 @@ impl Db {
         })
     }
 
-    /// The audiences the unspent, unexpired code `code_hash` of `client_id` was issued for,
-    /// without spending it: a token request naming another resource is refused before the code
-    /// is redeemed (they never change, so reading them first decides as reading them at
-    /// redemption would). `None` for any other code (redemption then says what is wrong, and
-    /// spends it): only the code's own client learns anything without spending it.
-    pub async fn code_audiences(
+    /// What the unspent, unexpired code `code_hash` of `client_id` was issued for, without
+    /// spending it: a token request the code's server, its resources or its server's policy
+    /// refuse is refused before the code is redeemed (what a code is for never changes, so
+    /// reading it first decides as reading it at redemption would). `None` for any other code
+    /// (redemption then says what is wrong, and spends it): only the code's own client learns
+    /// anything without spending it.
+    pub async fn unspent_code(
         &self,
         code_hash: &str,
         client_id: &str,
         now: Timestamp,
-    ) -> Result<Option<Spaced>> {
-        let raw: Option<String> = dispatch!(self, |pool| sqlx::query_scalar(
-            "SELECT audiences FROM authorization_codes
+    ) -> Result<Option<CodeGrant>> {
+        let sql = format!(
+            "SELECT {GRANT_COLUMNS} FROM authorization_codes
              WHERE code_hash = $1 AND client_id = $2 AND expires_at > $3 AND consumed_at IS NULL"
-        )
-        .bind(code_hash)
-        .bind(client_id)
-        .bind(now)
-        .fetch_optional(pool)
-        .await)?;
-        Ok(raw.map(Spaced::from))
+        );
+        Ok(dispatch!(self, |pool| sqlx::query_as(&sql)
+            .bind(code_hash)
+            .bind(client_id)
+            .bind(now)
+            .fetch_optional(pool)
+            .await)?)
     }
 
     /// Forgets codes that expired before `before`. Spent codes are kept a while after their

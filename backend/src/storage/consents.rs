@@ -23,6 +23,8 @@ pub struct ConsentTicket {
     pub audiences: Spaced,
     /// The custom authorization server the login is at; `None` for the root issuer.
     pub server_id: Option<String>,
+    /// That server's generation (see `StoredServer::generation`).
+    pub server_generation: Option<String>,
 }
 
 /// A scope as data: what the consent screen says about it, and whether it needs consent.
@@ -34,7 +36,7 @@ pub struct ScopeInfo {
 }
 
 const TICKET_COLUMNS: &str = "user_id, client_id, redirect_uri, scope, state, code_challenge,
-     nonce, auth_time, expires_at, audiences, server_id";
+     nonce, auth_time, expires_at, audiences, server_id, server_generation";
 
 impl Db {
     /// Stores `t` under the ticket's hash, bound to the hash of the browser's anti-forgery
@@ -47,7 +49,7 @@ impl Db {
     ) -> Result<()> {
         dispatch!(self, |pool| sqlx::query(&format!(
             "INSERT INTO consent_tickets (ticket_hash, csrf_hash, {TICKET_COLUMNS})
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         ))
         .bind(ticket_hash)
         .bind(csrf_hash)
@@ -62,6 +64,7 @@ impl Db {
         .bind(t.expires_at)
         .bind(t.audiences.joined())
         .bind(&t.server_id)
+        .bind(&t.server_generation)
         .execute(pool)
         .await
         .map(drop))?;
@@ -70,40 +73,55 @@ impl Db {
 
     /// Removes and returns the ticket if it is still valid and presented by the browser it was
     /// issued to: an answer counts once, and a ticket sent from elsewhere changes nothing.
+    /// Only a ticket of the login at `server_id` (`None`: the root issuer) is taken: one posted
+    /// to another server's consent endpoint stays for its own.
     pub async fn take_consent_ticket(
         &self,
         ticket_hash: &str,
         csrf_hash: &str,
+        server_id: Option<&str>,
         now: Timestamp,
     ) -> Result<Option<ConsentTicket>> {
         let sql = format!(
-            "DELETE FROM consent_tickets WHERE ticket_hash = $1 AND csrf_hash = $2
+            "DELETE FROM consent_tickets
+             WHERE ticket_hash = $1 AND csrf_hash = $2 AND server_id IS NOT DISTINCT FROM $3
              RETURNING {TICKET_COLUMNS}"
         );
         let ticket: Option<ConsentTicket> = dispatch!(self, |pool| sqlx::query_as(&sql)
             .bind(ticket_hash)
             .bind(csrf_hash)
+            .bind(server_id)
             .fetch_optional(pool)
             .await)?;
         Ok(ticket.filter(|t| t.expires_at > now))
     }
 
-    /// The scopes `user_id` has already let `client_id` have.
-    pub async fn consented_scope(&self, user_id: &str, client_id: &str) -> Result<ScopeSet> {
-        let scope: Option<String> = dispatch!(self, |pool| sqlx::query_scalar(
-            "SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2"
+    /// The scopes `user_id` has already let `client_id` have at authorization server
+    /// `server_id` (`''` for the root issuer).
+    pub async fn consented_scope(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        server_id: &str,
+    ) -> Result<ScopeSet> {
+        let scope: Option<String> = dispatch!(self, |pool| {
+            sqlx::query_scalar(
+            "SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2 AND server_id = $3"
         )
         .bind(user_id)
         .bind(client_id)
+        .bind(server_id)
         .fetch_optional(pool)
-        .await)?;
+        .await
+        })?;
         scope
             .map(|s| ScopeSet::parse(&s).map_err(|e| Error::Corrupt(e.to_string())))
             .transpose()
             .map(Option::unwrap_or_default)
     }
 
-    /// Adds `scope` to what `user_id` has let `client_id` have, in one transaction whose first
+    /// Adds `scope` to what `user_id` has let `client_id` have at `server_id` (`''` for the
+    /// root issuer), in one transaction whose first
     /// statement creates or touches the row: that locks it (PostgreSQL makes a concurrent
     /// answer, on any instance, wait for this one's commit; SQLite has one writer), so two
     /// answers arriving together both count.
@@ -111,30 +129,37 @@ impl Db {
         &self,
         user_id: &str,
         client_id: &str,
+        server_id: &str,
         scope: &ScopeSet,
         now: Timestamp,
     ) -> Result<()> {
         dispatch!(self, |pool, engine| {
             let mut tx = pool.begin_with(engine.begin_write()).await?;
             let before: String = sqlx::query_scalar(
-                "INSERT INTO consents (user_id, client_id, scope, granted_at)
-                 VALUES ($1, $2, '', $3)
-                 ON CONFLICT (user_id, client_id) DO UPDATE SET granted_at = excluded.granted_at
+                "INSERT INTO consents (user_id, client_id, server_id, scope, granted_at)
+                 VALUES ($1, $2, $3, '', $4)
+                 ON CONFLICT (user_id, client_id, server_id)
+                 DO UPDATE SET granted_at = excluded.granted_at
                  RETURNING scope",
             )
             .bind(user_id)
             .bind(client_id)
+            .bind(server_id)
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
             let before = ScopeSet::parse(&before).map_err(|e| Error::Corrupt(e.to_string()))?;
             let all: ScopeSet = before.iter().chain(scope.iter()).collect();
-            sqlx::query("UPDATE consents SET scope = $1 WHERE user_id = $2 AND client_id = $3")
-                .bind(all.to_string())
-                .bind(user_id)
-                .bind(client_id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE consents SET scope = $1
+                 WHERE user_id = $2 AND client_id = $3 AND server_id = $4",
+            )
+            .bind(all.to_string())
+            .bind(user_id)
+            .bind(client_id)
+            .bind(server_id)
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
             Ok(())
         })

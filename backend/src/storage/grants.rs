@@ -33,6 +33,8 @@ pub struct Grant {
     pub audiences: Spaced,
     /// The custom authorization server it was granted at; `None` for the root issuer.
     pub server_id: Option<String>,
+    /// That server's generation (see `StoredServer::generation`).
+    pub server_generation: Option<String>,
 }
 
 /// A refresh token to store: its hash, scope and expiry.
@@ -70,12 +72,15 @@ pub struct RefreshView {
     pub audiences: Spaced,
     /// The grant's custom authorization server; `None` for the root issuer.
     pub server_id: Option<String>,
+    pub server_generation: Option<String>,
+    /// When the grant began (its login's code was redeemed).
+    pub grant_created_at: Timestamp,
 }
 
 const REFRESH_VIEW: &str =
     "SELECT r.grant_id, r.scope, r.expires_at, r.used_at, g.client_id, g.user_id,
         g.auth_time, g.expires_at AS grant_expires_at, g.revoked_at, r.created_at, g.audiences,
-        g.server_id
+        g.server_id, g.server_generation, g.created_at AS grant_created_at
      FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1";
 
 /// Revokes a user's live grants: `$1` now, `$2` the reason, `$3` the user id.
@@ -177,8 +182,8 @@ impl Db {
             }
             sqlx::query(
                 "INSERT INTO grants (id, client_id, user_id, scope, auth_time, created_at,
-                     expires_at, audiences, server_id)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                     expires_at, audiences, server_id, server_generation)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(&grant.id)
             .bind(&grant.client_id)
@@ -189,6 +194,7 @@ impl Db {
             .bind(grant.expires_at)
             .bind(grant.audiences.joined())
             .bind(&grant.server_id)
+            .bind(&grant.server_generation)
             .execute(&mut *tx)
             .await?;
             record_issue!(tx, issue, now);
@@ -300,7 +306,7 @@ impl Db {
     pub async fn grant(&self, id: &str) -> Result<Option<Grant>> {
         Ok(dispatch!(self, |pool| sqlx::query_as(
             "SELECT id, client_id, user_id, scope, auth_time, expires_at, revoked_at, audiences,
-                 server_id
+                 server_id, server_generation
              FROM grants WHERE id = $1",
         )
         .bind(id)

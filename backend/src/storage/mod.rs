@@ -65,7 +65,7 @@ use crate::clock::Timestamp;
 
 pub use api_tokens::{ApiTokenRow, NewApiToken};
 pub use bff::{BffLogin, BffSessionRow, RefreshLease};
-pub use claims::StoredClaim;
+pub use claims::{ClaimValue, StoredClaim};
 pub use clients::{Client, Lifetimes, NewClient};
 pub use codes::{CodeGrant, NewCode, Redemption};
 pub use consents::{ConsentTicket, ScopeInfo};
@@ -680,7 +680,7 @@ mod tests {
     }
 
     /// Authorization servers stored before access policies existed (migration 0012) get the
-    /// default policy, so they go on issuing what they issued.
+    /// default policy, so they go on issuing what they issued (and only that, after 0017).
     #[tokio::test]
     async fn servers_stored_before_access_policies_get_the_default_one() {
         let dir = tempfile::tempdir().unwrap();
@@ -697,12 +697,15 @@ mod tests {
         pool.close().await;
 
         let db = Db::connect(&Settings::new(&url)).await.unwrap();
-        assert_eq!(
-            db.access_policies("orders").await.unwrap(),
-            [StoredPolicy::default_policy()]
-        );
-        // A server created afterwards gets the same, from the code that creates it.
+        // Migration 0017 keeps what it allowed: client credentials (servers ran no other grant
+        // before it), and draws the server's generation.
+        let mut upgraded = StoredPolicy::default_policy();
+        upgraded.rules[0].grant_types = vec![shared::oauth::GrantType::ClientCredentials];
+        assert_eq!(db.access_policies("orders").await.unwrap(), [upgraded]);
         let server = db.authorization_server("orders").await.unwrap().unwrap();
+        assert_eq!(server.generation.len(), 32);
+        // A server created afterwards gets the default one (every grant), from the code that
+        // creates it.
         db.delete_authorization_server("orders", Timestamp::from_unix(0))
             .await
             .unwrap();

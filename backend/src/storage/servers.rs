@@ -2,6 +2,7 @@ use shared::admin::SigningAlg;
 use shared::oauth::Audience;
 
 use super::policies::{StoredPolicy, insert_policies};
+use super::revocations::LONGEST_ACCESS_TOKEN_SECS;
 use super::{Db, Error, Result, dispatch, one_row};
 use crate::clock::Timestamp;
 
@@ -20,6 +21,9 @@ pub struct StoredServer {
     #[sqlx(try_from = "String")]
     pub signing_alg: SigningAlg,
     pub created_at: Timestamp,
+    /// Drawn at random when it is created: a server deleted and created again under its id is
+    /// another server to the logins begun at the first (see `AuthServer::owns`).
+    pub generation: String,
 }
 
 /// Locks the row of server `$id` until `$tx` (a transaction begun with `$engine.begin_write()`)
@@ -94,7 +98,8 @@ impl Db {
     /// Every authorization server, by id.
     pub async fn authorization_servers(&self) -> Result<Vec<StoredServer>> {
         Ok(dispatch!(self, |pool| sqlx::query_as(
-            "SELECT id, name, description, audience, extra_audiences, signing_alg, created_at
+            "SELECT id, name, description, audience, extra_audiences, signing_alg, created_at,
+                 generation
              FROM authorization_servers ORDER BY id"
         )
         .fetch_all(pool)
@@ -104,7 +109,8 @@ impl Db {
     /// The stored server `id`, if there is one.
     pub async fn authorization_server(&self, id: &str) -> Result<Option<StoredServer>> {
         Ok(dispatch!(self, |pool| sqlx::query_as(
-            "SELECT id, name, description, audience, extra_audiences, signing_alg, created_at
+            "SELECT id, name, description, audience, extra_audiences, signing_alg, created_at,
+                 generation
              FROM authorization_servers WHERE id = $1"
         )
         .bind(id)
@@ -121,8 +127,9 @@ impl Db {
             let mut tx = pool.begin().await?;
             let done = sqlx::query(
                 "INSERT INTO authorization_servers
-                     (id, name, description, audience, extra_audiences, signing_alg, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                     (id, name, description, audience, extra_audiences, signing_alg, created_at,
+                      generation)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
             )
             .bind(&server.id)
             .bind(&server.name)
@@ -131,6 +138,7 @@ impl Db {
             .bind(server.extra_audiences.joined())
             .bind(server.signing_alg.as_str())
             .bind(server.created_at)
+            .bind(&server.generation)
             .execute(&mut *tx)
             .await?;
             one_row(
@@ -185,7 +193,7 @@ impl Db {
     /// created again under the same id never honours them. [`Error::NotFound`] if there was no
     /// such server.
     pub async fn delete_authorization_server(&self, id: &str, now: Timestamp) -> Result<()> {
-        dispatch!(self, |pool| {
+        let outcome: Result<()> = dispatch!(self, |pool| {
             let mut tx = pool.begin().await?;
             let done = sqlx::query("DELETE FROM authorization_servers WHERE id = $1")
                 .bind(id)
@@ -206,7 +214,19 @@ impl Db {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            for table in ["authorization_codes", "consent_tickets"] {
+            // Their access tokens go on the revocation list too: an instance that has not yet
+            // seen the deletion still holds the server's keys.
+            sqlx::query(
+                "INSERT INTO revocations (kind, subject, revoked_at, expires_at)
+                 SELECT 'grant', id, $2, $3 FROM grants
+                 WHERE server_id = $1 AND revoked_at = $2",
+            )
+            .bind(id)
+            .bind(now)
+            .bind(now.plus_secs(LONGEST_ACCESS_TOKEN_SECS))
+            .execute(&mut *tx)
+            .await?;
+            for table in ["authorization_codes", "consent_tickets", "consents"] {
                 sqlx::query(&format!("DELETE FROM {table} WHERE server_id = $1"))
                     .bind(id)
                     .execute(&mut *tx)
@@ -214,6 +234,9 @@ impl Db {
             }
             tx.commit().await?;
             Ok(())
-        })
+        });
+        outcome?;
+        self.revoked_here(now).await;
+        Ok(())
     }
 }

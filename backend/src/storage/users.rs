@@ -1,4 +1,4 @@
-use shared::admin::Role;
+use shared::admin::{Role, UserAttribute};
 
 use super::{Db, Error, Result, dispatch, one_row};
 use crate::clock::Timestamp;
@@ -21,6 +21,16 @@ pub struct User {
 impl User {
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
+    }
+
+    /// The value of `attribute`, as a custom claim carries it.
+    pub fn attribute(&self, attribute: UserAttribute) -> &str {
+        match attribute {
+            UserAttribute::Username => &self.username,
+            UserAttribute::Name => &self.name,
+            UserAttribute::Email => &self.email,
+            UserAttribute::Role => self.role.as_str(),
+        }
     }
 
     /// Enabled and an administrator.

@@ -184,7 +184,26 @@ async fn bad_claims_are_refused_whole_and_store_nothing() {
             json!([{"name": "tier", "scopes": "", "value": 1}]),
             "scopes lists no scope",
         ),
-        (json!([{"name": "tier", "value": null}]), "must be a string"),
+        (
+            json!([{"name": "tier", "value": null}]),
+            "needs a value (a constant) or a user_attribute",
+        ),
+        (
+            json!([{"name": "tier"}]),
+            "needs a value (a constant) or a user_attribute (one of username, name, email, role)",
+        ),
+        (
+            json!([{"name": "tier", "value": 1, "user_attribute": "email"}]),
+            "has both a value and a user_attribute",
+        ),
+        (
+            json!(
+                (0..3)
+                    .map(|i| json!({"name": format!("n{i}"), "user_attribute": "name"}))
+                    .collect::<Vec<_>>()
+            ),
+            "the limit is reached at claim \"n2\"",
+        ),
         (
             json!([{"name": "tier", "value": {"nested": true}}]),
             "must be a string",
@@ -224,8 +243,8 @@ async fn bad_claims_are_refused_whole_and_store_nothing() {
         assert!(description.contains(says), "{claims}: {description}");
     }
     for body in [
-        json!({"claims": [{"name": "tier", "value": 1, "token": "id"}]}),
-        json!({"claims": [{"name": "tier"}]}),
+        json!({"claims": [{"name": "tier", "value": 1, "token": "refresh"}]}),
+        json!({"claims": [{"name": "tier", "user_attribute": "password_hash"}]}),
         json!({"claims": {"name": "tier"}}),
         json!([{"name": "tier", "value": 1}]),
         json!({"claims": [{"name": "tier", "value": 1, "scopes": "a\"b"}]}),

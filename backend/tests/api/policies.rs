@@ -777,10 +777,7 @@ async fn the_preview_answers_as_the_token_endpoint_and_issues_nothing() {
         (status, error.as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, "invalid_preview")
     );
-    assert!(
-        description.contains("needs a user's login"),
-        "{description}"
-    );
+    assert!(description.contains("give username"), "{description}");
     // A public client may not use client credentials, here as at the endpoint.
     let public: Value = preview(
         &app,
@@ -813,7 +810,7 @@ async fn the_preview_answers_as_the_token_endpoint_and_issues_nothing() {
         (
             json!({"client_id": "demo-spa", "grant_type": "authorization_code"}),
             StatusCode::UNPROCESSABLE_ENTITY,
-            "needs a user's login",
+            "give username",
         ),
         (
             json!({"client_id": "nobody", "grant_type": "client_credentials"}),

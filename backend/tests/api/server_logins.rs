@@ -457,20 +457,44 @@ async fn a_servers_policy_decides_its_logins_and_every_refresh() {
     assert_eq!(info.status(), StatusCode::OK);
     let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
 
-    // The policy now denies: the next refresh is refused, naming the rule, and nothing is spent.
+    // The policy now denies refreshes: the next one is refused (the login no longer holds:
+    // `invalid_grant`), naming the rule, and nothing is spent.
     let deny = json!({"policies": [{"name": "Staff", "clients": [SPA], "rules": [
-        {"name": "Frozen", "grant_types": ["authorization_code"], "decision": "deny"}]}]});
+        {"name": "Frozen", "grant_types": ["refresh_token"], "decision": "deny"},
+        {"name": "Administrators", "grant_types": ["authorization_code"], "roles": ["admin"]}]}]});
     admin_put(&app, &admin, "/admin/servers/orders/policies", deny).await;
     let (status, error, description) = oauth_error(refresh_at(&app, orders, &refresh).await).await;
     assert_eq!(
         (status, error.as_str()),
-        (StatusCode::BAD_REQUEST, "unauthorized_client")
+        (StatusCode::BAD_REQUEST, "invalid_grant")
     );
     assert!(
         description.contains("policy \"Staff\", rule \"Frozen\""),
         "{description}"
     );
-    admin_put(&app, &admin, "/admin/servers/orders/policies", admins_only).await;
+    // A login is still allowed (the deny rule is for refreshes alone); but a policy that
+    // refuses the code's redemption refuses it before the code is spent.
+    let auth = app.new_authorization();
+    let code = code_at(&app, orders, &auth, SCOPE, ("admin", "admin-password")).await;
+    let frozen = json!({"policies": [{"name": "Staff", "clients": [SPA], "rules": [
+        {"name": "Frozen", "grant_types": ["authorization_code"], "decision": "deny"}]}]});
+    admin_put(&app, &admin, "/admin/servers/orders/policies", frozen).await;
+    let (_, error, description) = oauth_error(redeem_at(&app, orders, &code, &auth).await).await;
+    assert_eq!(error, "invalid_grant");
+    assert!(description.contains("rule \"Frozen\""), "{description}");
+    admin_put(
+        &app,
+        &admin,
+        "/admin/servers/orders/policies",
+        admins_only.clone(),
+    )
+    .await;
+    let redeemed = redeem_at(&app, orders, &code, &auth).await;
+    assert_eq!(
+        redeemed.status(),
+        StatusCode::OK,
+        "the refused redemption spent nothing"
+    );
     let rotated = refresh_at(&app, orders, &refresh).await;
     assert_eq!(
         rotated.status(),
@@ -497,7 +521,71 @@ async fn a_servers_policy_decides_its_logins_and_every_refresh() {
     assert_eq!(again.status(), StatusCode::CREATED);
     let (_, error, description) = oauth_error(refresh_at(&app, orders, &refresh).await).await;
     assert_eq!(error, "invalid_grant");
-    assert!(description.contains("revoked"), "{description}");
+    assert!(
+        description.contains("deleted since; log in again"),
+        "{description}"
+    );
+    let (_, error, _) = oauth_error(refresh_at(&app, None, &refresh).await).await;
+    assert_eq!(error, "invalid_grant");
+}
+
+/// The lifetimes of a login at a server are its rule's, as they are now: the access token's,
+/// the refresh token's until it is used, and the login's absolute one, which a rule shortened
+/// since the login shortens too.
+#[tokio::test]
+async fn a_rules_lifetimes_bound_the_login_even_when_changed_afterwards() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let default = Some("default");
+    let rule = |absolute: u64| {
+        json!({"policies": [{"name": "Users", "rules": [{"name": "Logins",
+            "grant_types": ["authorization_code"],
+            "lifetimes": {"access_token_ttl": 60, "refresh_token_idle_ttl": 600,
+                          "refresh_token_absolute_ttl": absolute}}]}]})
+    };
+    admin_put(&app, &admin, "/admin/servers/default/policies", rule(7200)).await;
+    let auth = app.new_authorization();
+    let code = code_at(&app, default, &auth, SCOPE, ("user0", "password0")).await;
+    let tokens: Value = redeem_at(&app, default, &code, &auth)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tokens["expires_in"], 60);
+    // Unused for longer than its idle lifetime: refused.
+    app.advance(601);
+    let stale = refresh_at(&app, default, tokens["refresh_token"].as_str().unwrap()).await;
+    let (_, error, description) = oauth_error(stale).await;
+    assert_eq!(error, "invalid_grant");
+    assert!(description.contains("expired"), "{description}");
+    // Another login; the rule's absolute lifetime is shortened to 10 minutes afterwards: 11
+    // minutes on, refreshed every 5, the login is over.
+    let auth = app.new_authorization();
+    let code = code_at(&app, default, &auth, SCOPE, ("user0", "password0")).await;
+    let tokens: Value = redeem_at(&app, default, &code, &auth)
+        .await
+        .json()
+        .await
+        .unwrap();
+    admin_put(&app, &admin, "/admin/servers/default/policies", rule(600)).await;
+    let mut refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    for _ in 0..2 {
+        app.advance(290);
+        let rotated = refresh_at(&app, default, &refresh).await;
+        assert_eq!(rotated.status(), StatusCode::OK);
+        refresh = rotated.json::<Value>().await.unwrap()["refresh_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    }
+    app.advance(60);
+    let (_, error, description) = oauth_error(refresh_at(&app, default, &refresh).await).await;
+    assert_eq!(error, "invalid_grant");
+    assert!(
+        description.contains("absolute lifetime (600 s) is over")
+            || description.contains("expired"),
+        "{description}"
+    );
 }
 
 /// A third-party client's login at a server shows the consent screen, whose answer is posted to
@@ -560,5 +648,180 @@ async fn consent_at_a_server_is_answered_at_that_server() {
             jwt_part(tokens["access_token"].as_str().unwrap(), 1)["iss"],
             app.url("/oauth2/default")
         );
+    }
+    // Remembered at that server: the next login there goes straight back with a code...
+    let auth = app.new_authorization();
+    let scope = "openid orders:read";
+    let (again, _) = log_in(&app, default, partner, &auth, scope, "user1", "password1").await;
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    // ...but the root issuer (another audience, other claims) asks for itself.
+    let auth = app.new_authorization();
+    let (root, _) = log_in(&app, None, partner, &auth, scope, "user1", "password1").await;
+    assert_eq!(root.status(), StatusCode::OK, "the consent screen");
+    let html = root.text().await.unwrap();
+    assert!(html.contains("action=\"/authorize/consent\""));
+}
+
+/// Claims from the user: a server's custom claims carry the logged-in user's attributes into
+/// the tokens they name (access, ID, both), are left out of a client's own tokens, and the
+/// preview shows a login's access and ID tokens, the refresh token and the deciding rule, or
+/// the refusal the login would meet.
+#[tokio::test]
+async fn claims_from_the_user_and_the_preview_of_a_login() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    admin_put(
+        &app,
+        &admin,
+        "/admin/servers/default/claims",
+        json!({"claims": [
+            {"name": "login", "user_attribute": "username", "token": "both"},
+            {"name": "https://example.com/mail", "user_attribute": "email", "token": "id"},
+            {"name": "staff_role", "user_attribute": "role", "scopes": "orders:read"},
+            {"name": "tier", "value": "gold"}
+        ]}),
+    )
+    .await;
+    let listed = app
+        .admin(Method::GET, "/admin/servers/default/claims", &admin, None)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(listed["claims"][0]["token"], "both");
+    assert_eq!(listed["claims"][1]["user_attribute"], "email");
+    assert!(
+        listed["claims"][3].get("token").is_none(),
+        "access is the default"
+    );
+
+    let auth = app.new_authorization();
+    let default = Some("default");
+    let code = code_at(&app, default, &auth, SCOPE, ("user1", "password1")).await;
+    let tokens: Value = redeem_at(&app, default, &code, &auth)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let access = jwt_part(tokens["access_token"].as_str().unwrap(), 1);
+    assert_eq!(access["login"], "user1");
+    assert_eq!(access["staff_role"], "user");
+    assert_eq!(access["tier"], "gold");
+    assert!(access.get("https://example.com/mail").is_none());
+    let id = jwt_part(tokens["id_token"].as_str().unwrap(), 1);
+    assert_eq!(id["login"], "user1");
+    assert_eq!(id["https://example.com/mail"], "user1@example.com");
+    assert!(id.get("tier").is_none() && id.get("staff_role").is_none());
+    // A refresh carries the access token's claims again.
+    let refreshed: Value = refresh_at(&app, default, tokens["refresh_token"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        jwt_part(refreshed["access_token"].as_str().unwrap(), 1)["login"],
+        "user1"
+    );
+    // A client acting for itself has no user: only the constant.
+    let service = app
+        .http
+        .post(app.url("/oauth2/default/v1/token"))
+        .basic_auth("demo-service", Some("demo-service-secret"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let own = jwt_part(service["access_token"].as_str().unwrap(), 1);
+    assert_eq!(own["tier"], "gold");
+    assert!(own.get("login").is_none() && own.get("staff_role").is_none());
+
+    // The preview of the same login: the same claims, nothing issued.
+    let codes = app.code_count().await;
+    let preview = |body: Value| app.admin(Method::POST, "/admin/preview", &admin, Some(body));
+    let shown: Value = preview(json!({"server": "default", "client_id": SPA,
+        "grant_type": "authorization_code", "username": "user1", "scope": SCOPE}))
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(shown["claims"]["sub"], app.user("user1").await.id);
+    assert_eq!(shown["custom_claims"]["login"], "user1");
+    assert_eq!(
+        shown["id_token"]["https://example.com/mail"],
+        "user1@example.com"
+    );
+    assert_eq!(shown["id_token"]["aud"], SPA);
+    assert!(shown["refresh_token_expires_in"].as_u64().unwrap() > 0);
+    assert_eq!(shown["rule"], "Default Policy Rule");
+    assert_eq!(app.code_count().await, codes);
+    // The root issuer's logins are previewed too (no policy, no custom claims).
+    let root: Value = preview(json!({"client_id": SPA, "grant_type": "authorization_code",
+        "username": "admin", "scope": "openid admin"}))
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(root["claims"]["scope"], "admin openid");
+    assert!(root.get("policy").is_none() && root.get("custom_claims").is_none());
+    // A policy that admits administrators only: the login's refusal, with the rule.
+    admin_put(
+        &app,
+        &admin,
+        "/admin/servers/default/policies",
+        json!({"policies": [{"name": "Staff", "rules": [
+            {"name": "Not users", "grant_types": ["authorization_code"], "roles": ["user"],
+             "decision": "deny"},
+            {"name": "Admins", "grant_types": ["authorization_code"], "roles": ["admin"]}]}]}),
+    )
+    .await;
+    let denied: Value = preview(json!({"server": "default", "client_id": SPA,
+        "grant_type": "authorization_code", "username": "user1", "scope": "openid"}))
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(denied["error"]["error"], "access_denied");
+    assert_eq!(
+        (&denied["policy"], &denied["rule"]),
+        (&json!("Staff"), &json!("Not users"))
+    );
+    // The same words as the login itself.
+    let auth = app.new_authorization();
+    let (answer, _) = log_in(&app, default, SPA, &auth, "openid", "user1", "password1").await;
+    let params = redirect_params(&answer);
+    assert_eq!(param(&params, "error"), Some("access_denied"));
+    assert_eq!(
+        param(&params, "error_description"),
+        denied["error"]["error_description"].as_str()
+    );
+    // What cannot be previewed.
+    for (body, says) in [
+        (
+            json!({"client_id": SPA, "grant_type": "authorization_code", "scope": "openid"}),
+            "give username",
+        ),
+        (
+            json!({"client_id": SPA, "grant_type": "authorization_code", "username": "nobody"}),
+            "there is no user \"nobody\"",
+        ),
+        (
+            json!({"client_id": "demo-service", "grant_type": "client_credentials", "username": "user1"}),
+            "username goes with the authorization_code grant only",
+        ),
+        (
+            json!({"client_id": SPA, "grant_type": "refresh_token"}),
+            "needs a refresh token",
+        ),
+    ] {
+        let (status, error, description) = oauth_error(preview(body.clone()).await).await;
+        assert_eq!(
+            (status, error.as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_preview"),
+            "{body}"
+        );
+        assert!(description.contains(says), "{body}: {description}");
     }
 }

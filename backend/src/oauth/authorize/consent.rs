@@ -34,7 +34,11 @@ pub async fn needed(
         return Ok(None);
     }
     let catalogue = state.db.scope_catalogue().await?;
-    let consented = state.db.consented_scope(&grant.user_id, &client.id).await?;
+    let server = grant.server_id.as_deref().unwrap_or_default();
+    let consented = state
+        .db
+        .consented_scope(&grant.user_id, &client.id, server)
+        .await?;
     let info = |name: &str| {
         catalogue
             .iter()
@@ -76,6 +80,7 @@ pub async fn ask(
         expires_at: now.plus_secs(TICKET_TTL_SECS),
         audiences: grant.audiences.clone(),
         server_id: grant.server_id.clone(),
+        server_generation: grant.server_generation.clone(),
     };
     state
         .db
@@ -120,12 +125,21 @@ pub async fn answer(
 ) -> Result<Answered, PageError> {
     let Some(ticket) = state
         .db
-        .take_consent_ticket(&crypto::sha256_hex(ticket), &crypto::sha256_hex(csrf), now)
+        .take_consent_ticket(
+            &crypto::sha256_hex(ticket),
+            &crypto::sha256_hex(csrf),
+            server.id(),
+            now,
+        )
         .await?
     else {
         return Ok(Answered::Expired);
     };
-    if ticket.server_id.as_deref() != server.id() {
+    // A ticket of a login at a server deleted (and perhaps created again) since answers nothing.
+    if !server.owns(
+        ticket.server_id.as_deref(),
+        ticket.server_generation.as_deref(),
+    ) {
         return Ok(Answered::Expired);
     }
     // The client may have been changed while the user read the page: it must still have the
@@ -160,7 +174,13 @@ pub async fn answer(
     }
     state
         .db
-        .add_consent(&ticket.user_id, &ticket.client_id, &ticket.scope, now)
+        .add_consent(
+            &ticket.user_id,
+            &ticket.client_id,
+            server.consent_key(),
+            &ticket.scope,
+            now,
+        )
         .await?;
     let grant = CodeGrant {
         client_id: client.id,
@@ -173,6 +193,7 @@ pub async fn answer(
         expires_at: code_expiry(state, now),
         audiences: ticket.audiences,
         server_id: ticket.server_id,
+        server_generation: ticket.server_generation,
     };
     let code = issue_code(state, &grant).await?;
     Ok(Answered::Allowed {
@@ -206,6 +227,7 @@ mod tests {
             expires_at: now.plus_secs(60),
             audiences: Default::default(),
             server_id: None,
+            server_generation: None,
         }
     }
 
@@ -285,7 +307,7 @@ mod tests {
             assert_eq!(state.db.count("authorization_codes").await.unwrap(), 0);
             let remembered = state
                 .db
-                .consented_scope(&grant.user_id, &partner.id)
+                .consented_scope(&grant.user_id, &partner.id, "")
                 .await
                 .unwrap();
             assert!(remembered.is_empty(), "{remembered}");

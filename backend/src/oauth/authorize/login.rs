@@ -15,7 +15,6 @@ use crate::crypto;
 use crate::events::{Event, EventKind};
 use crate::oauth::scope_for_user;
 use crate::servers::Governing;
-use crate::servers::policy::Why;
 use crate::state::AppState;
 use crate::storage::{CodeGrant, ScopeInfo, User};
 use crate::throttle::{Verdict, address_key};
@@ -151,7 +150,7 @@ pub async fn log_in(
     let governing = Governing {
         client_id: &request.client.id,
         grant_type: GrantType::AuthorizationCode,
-        role: Some(user.role),
+        user: Some(&user),
         scope: &scope,
         audience: audience.as_ref(),
     };
@@ -162,14 +161,8 @@ pub async fn log_in(
             .address(address)
             .detail(refused.description.clone());
         state.events.record(event).await;
-        let error = match refused.why {
-            Why::Scope => "invalid_scope",
-            Why::Target => "invalid_target",
-            Why::Denied => "access_denied",
-            Why::NoRule => "unauthorized_client",
-        };
         return Ok(Outcome::Refused {
-            error,
+            error: refused.why.authorization_error().as_str(),
             description: refused.description,
         });
     }
@@ -184,6 +177,7 @@ pub async fn log_in(
         expires_at: code_expiry(state, now),
         audiences: request.audiences.clone(),
         server_id: request.server.id().map(str::to_owned),
+        server_generation: request.server.generation().map(str::to_owned),
     };
     match consent::needed(state, &request.client, &grant).await? {
         None => Ok(Outcome::Code(issue_code(state, &grant).await?)),

@@ -3,18 +3,18 @@
 
 use shared::oauth::{Audience, GrantType};
 use shared::pkce::CodeVerifier;
-use shared::scope::OFFLINE_ACCESS;
+use shared::scope::{OFFLINE_ACCESS, ScopeSet};
 
-use super::{Caller, Granted, Lives, govern_user_grant, issued_at, lifetimes, narrowed};
+use super::{Caller, Granted, Lives, elsewhere, govern_user_grant, lifetimes, narrowed};
 use crate::access_token::{Authentication, Subject};
 use crate::clock::Timestamp;
 use crate::crypto;
 use crate::events::{Event, EventKind};
 use crate::oauth::error::OAuthError;
 use crate::oauth::scope_for_user;
-use crate::servers::AuthServer;
+use crate::servers::{AuthServer, Governed};
 use crate::state::AppState;
-use crate::storage::{Grant, Issue, NewRefreshToken, Redemption};
+use crate::storage::{CodeGrant, Grant, Issue, NewRefreshToken, Redemption, User};
 
 /// What the client presented with the code.
 pub struct Presented<'a> {
@@ -41,20 +41,16 @@ pub async fn redeem(
         return Err(OAuthError::invalid_grant("unknown authorization code"));
     }
     let code_hash = crypto::sha256_hex(presented.code);
-    // A resource the code was not issued for is refused before the code is spent.
-    if audience.is_some()
-        && let Some(authorized) = state.db.code_audiences(&code_hash, &client.id, now).await?
-    {
-        narrowed(
-            &server.tokens,
-            &authorized,
-            audience.clone(),
-            "this authorization code",
-        )?;
-    }
+    // What the code is for is read first: a request that its server, its resources or its
+    // server's policy refuse is refused before the code is spent (the client may rightly ask
+    // again). Only the code's own client, with an unspent, unexpired code, gets this far.
+    let decided = match state.db.unspent_code(&code_hash, &client.id, now).await? {
+        Some(unspent) => Some(decide(state, server, caller, &unspent, audience.clone()).await?),
+        None => None,
+    };
     // From here the code is spent: one presentation, successful or not (RFC 6749 §4.1.2).
     let grant = match state.db.redeem_code(&code_hash, now).await? {
-        Redemption::First(grant) => grant,
+        Redemption::First(grant) => *grant,
         Redemption::Replayed { grant } => {
             // RFC 6749 §4.1.2: a replayed code SHOULD revoke what it produced, since one of the
             // two presenters is an attacker and nobody can tell which.
@@ -91,14 +87,6 @@ pub async fn redeem(
             "the authorization code was issued to another client",
         ));
     }
-    // A code is redeemed at the token endpoint of the server whose authorization endpoint
-    // issued it: its tokens are that server's (issuer, keys, audience, policies).
-    if grant.server_id.as_deref() != server.id() {
-        return Err(OAuthError::invalid_grant(format!(
-            "the authorization code was issued by {}; redeem it at that token endpoint",
-            issued_at(state, grant.server_id.as_deref())
-        )));
-    }
     if grant.redirect_uri != presented.redirect_uri {
         return Err(OAuthError::invalid_grant(
             "redirect_uri does not match the one in the authorization request",
@@ -109,28 +97,22 @@ pub async fn redeem(
             "code_verifier does not match the code_challenge (PKCE S256)",
         ));
     }
-    let user = match state.db.user_by_id(&grant.user_id).await? {
-        Some(user) if !user.disabled => user,
-        _ => {
-            return Err(OAuthError::invalid_grant(
-                "the user of this authorization code is no longer active",
-            ));
-        }
+    // Decided on the code as read before (its content never changes), or now if it could not
+    // be read then (it was spent or expired in between: the checks above have said so).
+    let Decided {
+        user,
+        scope,
+        audience,
+        lives,
+        governed,
+    } = match decided {
+        Some(decided) => decided,
+        None => decide(state, server, caller, &grant, audience).await?,
     };
     let openid = grant.scope.contains("openid");
     // RFC 9700 §4.14: refresh tokens only when asked for (`offline_access`) and allowed.
     let refreshable =
         grant.scope.contains(OFFLINE_ACCESS) && client.may_use_grant(GrantType::RefreshToken);
-    let audience = narrowed(
-        &server.tokens,
-        &grant.audiences,
-        audience,
-        "this authorization code",
-    )?;
-    let scope = scope_for_user(&user, grant.scope.clone());
-    let governed =
-        govern_user_grant(state, server, caller, &user, &scope, audience.as_ref()).await?;
-    let lives = Lives::of(state, lifetimes(client, governed.as_ref()));
     let stored = Grant {
         audiences: grant.audiences.clone(),
         id: crypto::random_token(16),
@@ -141,6 +123,7 @@ pub async fn redeem(
         expires_at: now.after(lives.refresh_absolute),
         revoked_at: None,
         server_id: grant.server_id.clone(),
+        server_generation: grant.server_generation.clone(),
     };
     let subject = Subject {
         sub: &user.id,
@@ -150,11 +133,11 @@ pub async fn redeem(
         lifetime: lives.access,
         audience,
     };
-    let (custom, decided) = match governed {
-        Some(governed) => (governed.custom, Some(governed.allowed)),
+    let (access_claims, id_claims, decided) = match governed {
+        Some(g) => (g.access, g.id, Some(g.allowed)),
         None => Default::default(),
     };
-    let mut issued = server.tokens.issue_with(subject, &custom, now)?;
+    let mut issued = server.tokens.issue_with(subject, &access_claims, now)?;
     let refresh = refreshable.then(|| crypto::random_token(32));
     let refresh_hash = refresh.as_deref().map(crypto::sha256_hex);
     let issue = Issue {
@@ -189,12 +172,79 @@ pub async fn redeem(
             auth_time: grant.auth_time,
             nonce: grant.nonce.as_deref(),
         };
-        issued.response.id_token = Some(server.tokens.id_token(&issued.response, &login, now)?);
+        let id_token = server
+            .tokens
+            .id_token(&issued.response, &login, &id_claims, now)?;
+        issued.response.id_token = Some(id_token);
     }
     Ok(Granted {
         response: issued.response,
         sub: user.id,
         decided,
+    })
+}
+
+/// What redeeming a code gives, decided.
+struct Decided {
+    user: User,
+    scope: ScopeSet,
+    audience: Option<Audience>,
+    lives: Lives,
+    governed: Option<Governed>,
+}
+
+/// Decides what redeeming `code` at `server` for `asked` (the request's resources) gives: the
+/// code must be this server's, the resources among those it was issued for, its user still
+/// active, and the server's policy must allow the login now (with its lifetimes and claims).
+async fn decide(
+    state: &AppState,
+    server: &AuthServer,
+    caller: &Caller<'_>,
+    code: &CodeGrant,
+    asked: Option<Audience>,
+) -> Result<Decided, OAuthError> {
+    // A code is redeemed at the token endpoint of the server whose authorization endpoint
+    // issued it: its tokens are that server's (issuer, keys, audience, policies).
+    if !server.owns(code.server_id.as_deref(), code.server_generation.as_deref()) {
+        return Err(elsewhere(
+            state,
+            server,
+            code.server_id.as_deref(),
+            "authorization code",
+        ));
+    }
+    let audience = narrowed(
+        &server.tokens,
+        &code.audiences,
+        asked,
+        "this authorization code",
+    )?;
+    let user = match state.db.user_by_id(&code.user_id).await? {
+        Some(user) if !user.disabled => user,
+        _ => {
+            return Err(OAuthError::invalid_grant(
+                "the user of this authorization code is no longer active",
+            ));
+        }
+    };
+    let scope = scope_for_user(&user, code.scope.clone());
+    let governed = govern_user_grant(
+        state,
+        server,
+        caller,
+        GrantType::AuthorizationCode,
+        &user,
+        &scope,
+        audience.as_ref(),
+    )
+    .await?;
+    let lives = Lives::of(state, lifetimes(caller.client, governed.as_ref()));
+    Ok(Decided {
+        user,
+        scope,
+        audience,
+        lives,
+        governed,
     })
 }
 
@@ -228,6 +278,7 @@ mod tests {
             expires_at: now.plus_secs(60),
             audiences: Default::default(),
             server_id: None,
+            server_generation: None,
         };
         state
             .db
@@ -359,6 +410,7 @@ mod tests {
             revoked_at: None,
             audiences: Default::default(),
             server_id: None,
+            server_generation: None,
         };
         let issue = Issue {
             grant_id: "g",

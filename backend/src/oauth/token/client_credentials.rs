@@ -112,7 +112,7 @@ pub async fn decide(
     let governing = Governing {
         client_id: &client.id,
         grant_type: GrantType::ClientCredentials,
-        role: None,
+        user: None,
         scope: &scope,
         audience: audience.as_ref(),
     };
@@ -123,10 +123,12 @@ pub async fn decide(
         .map_err(NotGranted::Denied)?;
     let (lifetimes, allowed, custom) = match governed {
         None => (client.lifetimes, None, BTreeMap::new()),
-        Some(Governed { allowed, custom }) => (
+        Some(Governed {
+            allowed, access, ..
+        }) => (
             allowed.lifetimes.or(client.lifetimes),
             Some(allowed),
-            custom,
+            access,
         ),
     };
     Ok(Decided {

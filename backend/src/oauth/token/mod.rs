@@ -283,16 +283,16 @@ pub async fn token(
     respond(handle(&state, &root, address, &headers, query.as_deref(), &body).await)
 }
 
-/// An authorization server's token endpoint: the client-credentials grant, its tokens signed
-/// with its keys, for its audience, under its issuer.
+/// An authorization server's token endpoint: every grant, as at `/token`, decided by its access
+/// policies, its tokens signed with its keys, for its audiences, under its issuer.
 #[utoipa::path(post, path = "/oauth2/{server}/v1/token", tag = "Authorization servers",
-    security(("clientBasic" = [])),
+    security((), ("clientBasic" = [])),
     params(("server" = String, Path, description = "The authorization server's id")),
     request_body(content = crate::openapi::TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, description = "An access token (RFC 6749 §5.1) of this server, never cached", body = shared::oauth::TokenResponse,
+        (status = 200, description = "Tokens (RFC 6749 §5.1) of this server, never cached", body = shared::oauth::TokenResponse,
             headers(("Cache-Control" = String, description = "`no-store`"))),
-        (status = 400, description = "RFC 6749 §5.2: `invalid_request`, `invalid_scope`, `unauthorized_client`, `unsupported_grant_type` (any grant but client_credentials); RFC 8707 §2: `invalid_target`", body = shared::oauth::ErrorResponse),
+        (status = 400, description = "RFC 6749 §5.2: `invalid_request`, `invalid_grant` (also a login its policy no longer allows, or a code or refresh token of another server), `invalid_scope`, `unauthorized_client`, `unsupported_grant_type`; RFC 8707 §2: `invalid_target`", body = shared::oauth::ErrorResponse),
         (status = 401, response = crate::openapi::InvalidClient),
         (status = 404, description = "No authorization server has this id", body = shared::oauth::ErrorResponse),
         (status = 429, response = crate::openapi::Throttled),
@@ -370,28 +370,41 @@ async fn denied(
     refusal(refused)
 }
 
-/// What decides a grant with a user at `server` (a code's redemption, or a refresh, which is
-/// decided as the authorization-code grant that began it, so that a rule for that grant covers
-/// its refreshes and a policy changed since the login decides the next refresh): at a custom
-/// server its policy and claims, the refusal logged; `None` at the root issuer.
+/// What decides `grant_type` with a user at `server` (a code's redemption, or a refresh, which
+/// a rule for the authorization code grant covers too, so that a policy changed since the
+/// login decides the next refresh): at a custom server its policy and claims, the refusal
+/// logged; `None` at the root issuer.
 async fn govern_user_grant(
     state: &AppState,
     server: &AuthServer,
     caller: &Caller<'_>,
+    grant_type: GrantType,
     user: &User,
     scope: &ScopeSet,
     audience: Option<&Audience>,
 ) -> Result<Option<Governed>, OAuthError> {
     let governing = Governing {
         client_id: &caller.client.id,
-        grant_type: GrantType::AuthorizationCode,
-        role: Some(user.role),
+        grant_type,
+        user: Some(user),
         scope,
         audience,
     };
     match server.govern(&state.db, governing).await? {
         Ok(governed) => Ok(governed),
-        Err(refused) => Err(denied(state, caller, Some(&user.id), refused).await),
+        Err(refused) => {
+            // A login the policy no longer allows is a grant that no longer holds (RFC 6749
+            // §5.2 `invalid_grant`: the client should send the user to log in again), not a
+            // client that may not use the grant type.
+            let why = refused.why;
+            let error = denied(state, caller, Some(&user.id), refused).await;
+            Err(match why {
+                policy::Why::Denied | policy::Why::NoRule => {
+                    OAuthError::invalid_grant(error.description)
+                }
+                policy::Why::Scope | policy::Why::Target => error,
+            })
+        }
     }
 }
 
@@ -427,15 +440,31 @@ impl Lives {
     }
 }
 
-/// Where a code or refresh token was issued, for the refusal of one presented elsewhere.
-fn issued_at(state: &AppState, server_id: Option<&str>) -> String {
-    match server_id {
+/// The refusal of a `what` (a code, a refresh token) of a login at `server_id` (`None`: the
+/// root issuer) presented at `server`: where to present it, or that its server is gone.
+fn elsewhere(
+    state: &AppState,
+    server: &AuthServer,
+    server_id: Option<&str>,
+    what: &str,
+) -> OAuthError {
+    let at = match server_id {
         None => format!("the root issuer ({})", state.root.endpoint("/token")),
+        // Its id, but not this server: a server deleted and created again since.
+        Some(id) if Some(id) == server.id() => {
+            return OAuthError::invalid_grant(format!(
+                "the {what} was issued by an authorization server {id} that has been deleted \
+                 since; log in again"
+            ));
+        }
         Some(id) => match state.servers.get(id) {
-            Some(server) => format!("authorization server {id} ({})", server.endpoint("/token")),
-            None => format!("authorization server {id}"),
+            Some(other) => format!("authorization server {id} ({})", other.endpoint("/token")),
+            None => format!("authorization server {id}, which no longer exists"),
         },
-    }
+    };
+    OAuthError::invalid_grant(format!(
+        "the {what} was issued by {at}; present it at that token endpoint"
+    ))
 }
 
 /// The audiences of an access token issued on a grant authorized for `authorized` (empty: the

@@ -2,10 +2,10 @@
 //! the presented token and returns a new one; presenting a spent token again revokes the whole
 //! family, because either the client or an attacker is replaying it.
 
-use shared::oauth::Audience;
+use shared::oauth::{Audience, GrantType};
 use shared::scope::ScopeSet;
 
-use super::{Caller, Granted, Lives, govern_user_grant, issued_at, lifetimes, narrowed};
+use super::{Caller, Granted, Lives, elsewhere, govern_user_grant, lifetimes, narrowed};
 use crate::access_token::Subject;
 use crate::clock::Timestamp;
 use crate::crypto;
@@ -51,11 +51,16 @@ pub async fn rotate(
     }
     // Nor is it anything at another server's token endpoint: its grant is the server's whose
     // login began it.
-    if token.server_id.as_deref() != server.id() {
-        return Err(OAuthError::invalid_grant(format!(
-            "the refresh token was issued by {}; refresh it at that token endpoint",
-            issued_at(state, token.server_id.as_deref())
-        )));
+    if !server.owns(
+        token.server_id.as_deref(),
+        token.server_generation.as_deref(),
+    ) {
+        return Err(elsewhere(
+            state,
+            server,
+            token.server_id.as_deref(),
+            "refresh token",
+        ));
     }
     // RFC 6749 §6: the scope may shrink, never grow. Checked before anything changes.
     let scope = match asked {
@@ -112,9 +117,28 @@ pub async fn rotate(
     let scope = scope_for_user(&user, scope);
     // At a custom server its policy decides every refresh (before anything is spent): a rule
     // changed since the login applies to the next one.
-    let governed =
-        govern_user_grant(state, server, caller, &user, &scope, audience.as_ref()).await?;
+    let governed = govern_user_grant(
+        state,
+        server,
+        caller,
+        GrantType::RefreshToken,
+        &user,
+        &scope,
+        audience.as_ref(),
+    )
+    .await?;
     let lives = Lives::of(state, lifetimes(client, governed.as_ref()));
+    // The login's absolute lifetime as the rule (or the client) says now: one shortened since
+    // the login shortens it too (RFC 9700 §4.14.2: rotation never extends it).
+    let grant_ends = token
+        .grant_expires_at
+        .min(token.grant_created_at.after(lives.refresh_absolute));
+    if grant_ends <= now {
+        return Err(OAuthError::invalid_grant(format!(
+            "this login's absolute lifetime ({} s) is over; log in again",
+            lives.refresh_absolute
+        )));
+    }
     let subject = Subject {
         sub: &user.id,
         client_id: &client.id,
@@ -123,11 +147,12 @@ pub async fn rotate(
         lifetime: lives.access,
         audience,
     };
-    let (custom, decided) = match governed {
-        Some(governed) => (governed.custom, Some(governed.allowed)),
+    // A refresh answers no ID token: only the access token's claims apply.
+    let (access_claims, decided) = match governed {
+        Some(g) => (g.access, Some(g.allowed)),
         None => Default::default(),
     };
-    let mut issued = server.tokens.issue_with(subject, &custom, now)?;
+    let mut issued = server.tokens.issue_with(subject, &access_claims, now)?;
     let next = crypto::random_token(32);
     let next_hash = crypto::sha256_hex(&next);
     let issue = Issue {
@@ -139,7 +164,7 @@ pub async fn rotate(
         refresh: Some(NewRefreshToken {
             hash: &next_hash,
             scope: &token.scope,
-            expires_at: lives.refresh_expiry(now, token.grant_expires_at),
+            expires_at: lives.refresh_expiry(now, grant_ends),
         }),
     };
     // Spending the presented token and storing its successor is one transaction: a crash (or
@@ -225,6 +250,7 @@ mod tests {
             revoked_at: None,
             audiences: Default::default(),
             server_id: None,
+            server_generation: None,
         };
         let hash = crypto::sha256_hex(refresh);
         let issue = Issue {
@@ -250,6 +276,7 @@ mod tests {
             expires_at: now.plus_secs(60),
             audiences: Default::default(),
             server_id: None,
+            server_generation: None,
         };
         let code_hash = crypto::sha256_hex("code");
         let new_code = NewCode {

@@ -1,11 +1,14 @@
-//! A custom server's custom claims: what its access tokens carry beyond the claims it sets
-//! itself, edited as a draft (add, delete) and saved whole (`PUT /admin/servers/{id}/claims`,
-//! checked as a whole, 422 naming the claim otherwise).
+//! A custom server's custom claims: what its tokens carry beyond the claims it sets itself (a
+//! constant or the user's attribute, in the access token, the ID token or both), edited as a
+//! draft (add, delete) and saved whole (`PUT /admin/servers/{id}/claims`, checked as a whole,
+//! 422 naming the claim otherwise).
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use serde_json::Value;
-use shared::admin::{CustomClaim, CustomClaims, RESERVED_CLAIMS, check_claim_name};
+use shared::admin::{
+    ClaimToken, CustomClaim, CustomClaims, RESERVED_CLAIMS, UserAttribute, check_claim_name,
+};
 
 use super::{DraftList, Pending, checks, loaded};
 use crate::admin_api::use_admin_api;
@@ -64,11 +67,22 @@ fn Draft(server: String, initial: Vec<CustomClaim>) -> impl IntoView {
                         .scopes
                         .as_ref()
                         .map_or_else(|| "always".to_owned(), |s| format!("with {s}"));
+                    let value = match (&claim.value, claim.user_attribute) {
+                        (_, Some(attribute)) => format!("the user's {attribute}"),
+                        (Some(value), None) => value.to_string(),
+                        (None, None) => String::new(),
+                    };
+                    let token = match claim.token {
+                        ClaimToken::Access => "access token",
+                        ClaimToken::Id => "ID token",
+                        ClaimToken::Both => "both",
+                    };
                     view! {
                         <tr data-testid=format!("claim-{name}")>
                             <td data-label="Claim"><code>{name.clone()}</code></td>
                             <td data-label="When">{scopes}</td>
-                            <td data-label="Value"><code>{claim.value.to_string()}</code></td>
+                            <td data-label="Value"><code>{value}</code></td>
+                            <td data-label="In">{token}</td>
                             <td class="actions">
                                 <button
                                     type="button"
@@ -92,7 +106,8 @@ fn Draft(server: String, initial: Vec<CustomClaim>) -> impl IntoView {
     view! {
         <h4>"Custom claims of " <code>{server}</code></h4>
         <p class="muted small">
-            "Added to the server's access tokens when any of their scopes is granted, or always. "
+            "Added to the server's tokens when any of their scopes is granted, or always: a "
+            "constant, or the logged-in user's attribute (left out of a client's own tokens). "
             "Reserved names (" {RESERVED_CLAIMS.join(", ")} ", in any letter case) are refused."
         </p>
         <table class="admin-table" aria-label="Custom claims">
@@ -101,6 +116,7 @@ fn Draft(server: String, initial: Vec<CustomClaim>) -> impl IntoView {
                     <th scope="col">"Claim"</th>
                     <th scope="col">"When"</th>
                     <th scope="col">"Value"</th>
+                    <th scope="col">"In"</th>
                     <th scope="col">"Actions"</th>
                 </tr>
             </thead>
@@ -118,11 +134,26 @@ fn AddClaim(edits: DraftList<CustomClaim>) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let scopes = RwSignal::new(String::new());
     let value = RwSignal::new(String::new());
+    // "" for a constant, else the user's attribute.
+    let source = RwSignal::new(String::new());
+    let token = RwSignal::new(ClaimToken::Access.as_str().to_owned());
     let checked = move || -> Result<CustomClaim, String> {
+        let user_attribute = match source.get_untracked().as_str() {
+            "" => None,
+            raw => Some(raw.parse::<UserAttribute>().map_err(|e| e.to_string())?),
+        };
         let claim = CustomClaim {
             name: claim_name(&name.get_untracked())?,
             scopes: checks::rule_scopes(&scopes.get_untracked())?,
-            value: claim_value(&value.get_untracked())?,
+            value: match user_attribute {
+                Some(_) => None,
+                None => Some(claim_value(&value.get_untracked())?),
+            },
+            user_attribute,
+            token: token
+                .get_untracked()
+                .parse()
+                .map_err(|e: shared::UnknownName| e.to_string())?,
         };
         if draft.with_untracked(|claims| {
             claims
@@ -139,9 +170,10 @@ fn AddClaim(edits: DraftList<CustomClaim>) -> impl IntoView {
             Ok(claim) => {
                 pending.clear();
                 edits.edit(|claims| claims.push(claim));
-                for field in [name, scopes, value] {
+                for field in [name, scopes, value, source] {
                     field.set(String::new());
                 }
+                token.set(ClaimToken::Access.as_str().to_owned());
             }
             Err(e) => pending.fail(e),
         }
@@ -158,8 +190,35 @@ fn AddClaim(edits: DraftList<CustomClaim>) -> impl IntoView {
                     <input type="text" name="scopes" autocomplete="off" placeholder="empty: always" bind:value=scopes />
                 </label>
                 <label class="field">
+                    <span>"Source"</span>
+                    <select name="source" bind:value=source>
+                        <option value="">"a constant"</option>
+                        {UserAttribute::ALL
+                            .map(|a| {
+                                view! {
+                                    <option value=a.as_str()>{format!("the user's {a}")}</option>
+                                }
+                            })}
+                    </select>
+                </label>
+                <label class="field">
                     <span>"Value"</span>
-                    <input type="text" name="value" autocomplete="off" placeholder="gold, 42, true or [\"a\", \"b\"]" bind:value=value />
+                    <input
+                        type="text"
+                        name="value"
+                        autocomplete="off"
+                        placeholder="gold, 42, true or [\"a\", \"b\"]"
+                        disabled=move || source.with(|s| !s.is_empty())
+                        bind:value=value
+                    />
+                </label>
+                <label class="field">
+                    <span>"In"</span>
+                    <select name="token" bind:value=token>
+                        <option value="access">"the access token"</option>
+                        <option value="id">"the ID token"</option>
+                        <option value="both">"both"</option>
+                    </select>
                 </label>
             </div>
             {pending.error_view()}

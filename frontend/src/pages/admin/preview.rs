@@ -1,6 +1,7 @@
-//! Token preview: pick a server, a client, a grant type and scopes, and see what the server's
-//! token endpoint would answer (`POST /admin/preview`): its error word for word, or the access
-//! token's header and claims with the policy and rule that decided. Nothing is issued.
+//! Token preview: pick a server, a client, a grant type, scopes and (for a login) a user, and
+//! see what the server would answer (`POST /admin/preview`): its error word for word, or the
+//! access token's header and claims, the ID token's claims and the refresh token's lifetime,
+//! with the policy and rule that decided. Nothing is issued.
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -63,7 +64,9 @@ fn PreviewForm(servers: Vec<String>, clients: Vec<String>) -> impl IntoView {
     let grant = RwSignal::new(GrantType::ClientCredentials.as_str().to_owned());
     let scope = RwSignal::new(String::new());
     let resources = RwSignal::new(String::new());
+    let username = RwSignal::new(String::new());
     let answer = RwSignal::new(None::<TokenPreview>);
+    let is_login = move || grant.with(|g| g == GrantType::AuthorizationCode.as_str());
     let checked = move || -> Result<TokenPreviewRequest, String> {
         let raw_scope = scope.get_untracked();
         let scope = if raw_scope.trim().is_empty() {
@@ -79,7 +82,13 @@ fn PreviewForm(servers: Vec<String>, clients: Vec<String>) -> impl IntoView {
         if client_id.is_empty() {
             return Err("Choose a client.".into());
         }
+        let username = username.get_untracked().trim().to_owned();
+        let login = grant.get_untracked() == GrantType::AuthorizationCode.as_str();
+        if login && username.is_empty() {
+            return Err("A login is previewed for a user: enter a username.".into());
+        }
         Ok(TokenPreviewRequest {
+            username: login.then_some(username),
             server: (!server.is_empty()).then_some(server),
             client_id,
             grant_type: grant
@@ -164,6 +173,23 @@ fn PreviewForm(servers: Vec<String>, clients: Vec<String>) -> impl IntoView {
                         bind:value=scope
                     />
                 </label>
+                {move || {
+                    is_login()
+                        .then(|| {
+                            view! {
+                                <label class="field">
+                                    <span>"User who logs in"</span>
+                                    <input
+                                        type="text"
+                                        name="username"
+                                        autocomplete="off"
+                                        placeholder="user0"
+                                        bind:value=username
+                                    />
+                                </label>
+                            }
+                        })
+                }}
                 <label class="field">
                     <span>"Resources (RFC 8707)"</span>
                     <input
@@ -225,6 +251,22 @@ fn Answer(shown: TokenPreview) -> impl IntoView {
                     pretty(&claims)
                 })
                 .unwrap_or_default();
+            let id_token = shown.id_token.as_ref().map(|claims| {
+                view! {
+                    <figure>
+                        <figcaption>"ID token claims"</figcaption>
+                        <pre class="json" data-testid="preview-id-token">{pretty(claims)}</pre>
+                    </figure>
+                }
+            });
+            let refresh = shown.refresh_token_expires_in.map(|secs| {
+                view! {
+                    <p data-testid="preview-refresh">
+                        "With a refresh token, usable for " {format!("{secs} s")}
+                        " (each refresh gives a new one, within the login's absolute lifetime)."
+                    </p>
+                }
+            });
             view! {
                 <p data-testid="preview-issued">
                     "Issued: an access token for "
@@ -242,7 +284,9 @@ fn Answer(shown: TokenPreview) -> impl IntoView {
                         <figcaption>"Claims"</figcaption>
                         <pre class="json" data-testid="preview-claims">{claims}</pre>
                     </figure>
+                    {id_token}
                 </div>
+                {refresh}
             }
             .into_any()
         }
