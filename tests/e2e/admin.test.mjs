@@ -343,7 +343,7 @@ test('a second API: an authorization server, a scope, an access policy and a cla
     await claimForm.getByLabel('Claim name').fill('login');
     await claimForm.getByLabel('Source').selectOption('username');
     assert.ok(await claimForm.getByLabel('Value').isDisabled(), 'no constant for a user attribute');
-    await claimForm.getByLabel('In', { exact: true }).selectOption('both');
+    await claimForm.locator('select[name=token]').selectOption('both');
     await claimForm.getByRole('button', { name: 'Add claim' }).click();
     const login = claimsEditor.getByTestId('claim-login');
     await login.waitFor();
