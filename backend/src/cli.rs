@@ -413,6 +413,35 @@ async fn servers(ctx: &Ctx<'_>, command: &ServersCommand) -> anyhow::Result<Stri
                 crate::servers::AuthServer::issuer_of(ctx.config, &stored.id)
             ))
         }
+        ServersCommand::Update {
+            id,
+            name,
+            description,
+            audience,
+            extra_audiences,
+            no_extra_audiences,
+        } => {
+            let Some(current) = ctx.db.authorization_server(id).await? else {
+                anyhow::bail!("there is no authorization server {id:?}");
+            };
+            let extra = match (extra_audiences.is_empty(), *no_extra_audiences) {
+                (_, true) => Vec::new(),
+                (true, false) => current.extra_audiences.0.clone(),
+                (false, false) => extra_audiences.clone(),
+            };
+            let change = shared::admin::ServerChange {
+                name: name.clone().unwrap_or(current.name),
+                description: description.clone().unwrap_or(current.description),
+                audience: audience.clone().unwrap_or(current.audience),
+                extra_audiences: extra,
+            };
+            let changed = admin::servers::change(ctx, id, &change).await?;
+            Ok(format!(
+                "changed authorization server {id}: {:?}, audiences {}\n",
+                changed.name,
+                changed.audiences().collect::<Vec<_>>().join(" ")
+            ))
+        }
         ServersCommand::Delete { id } => {
             admin::servers::remove(ctx, id).await?;
             Ok(format!("deleted authorization server {id} and its keys\n"))

@@ -422,6 +422,25 @@ pub enum ServersCommand {
         #[arg(long, default_value = "RS256", value_parser = parse_signing_alg)]
         signing_alg: shared::admin::SigningAlg,
     },
+    /// Change a server's name, description or audiences (what is not given stays); running
+    /// instances take the change within their reload interval (at once on PostgreSQL). Its id
+    /// and signing algorithm never change.
+    Update {
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        /// Its default audience.
+        #[arg(long)]
+        audience: Option<String>,
+        /// Replaces its other audiences; repeat for each.
+        #[arg(long = "extra-audience")]
+        extra_audiences: Vec<String>,
+        /// Removes its other audiences.
+        #[arg(long, conflicts_with = "extra_audiences")]
+        no_extra_audiences: bool,
+    },
     /// Delete a server and its keys: its tokens are refused from then on.
     Delete { id: String },
     /// Print a server's access policies, in evaluation order, as the JSON that `set-policies`

@@ -731,6 +731,38 @@ async fn the_command_line_manages_servers() {
             && l.ends_with(" api://default api://cli-reports")),
         "{list}"
     );
+    // Changed: what is given changes, the rest stays; a broken rule says which.
+    let out = app
+        .cli(&[
+            "servers",
+            "update",
+            "cli",
+            "--name",
+            "CLI reports",
+            "--no-extra-audiences",
+        ])
+        .await;
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && said.contains("\"CLI reports\", audiences api://default\n"),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stored = app.db.authorization_server("cli").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            stored.name.as_str(),
+            stored.audience.as_str(),
+            stored.extra_audiences.0.len()
+        ),
+        ("CLI reports", "api://default", 0)
+    );
+    let out = app
+        .cli(&["servers", "update", "cli", "--audience", "not a uri"])
+        .await;
+    assert!(!out.status.success());
+    let out = app.cli(&["servers", "update", "nope", "--name", "x"]).await;
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no authorization server"));
     // Served once this instance has read it (its keys exist already).
     let mut served = false;
     for _ in 0..50 {
