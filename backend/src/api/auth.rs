@@ -2,8 +2,8 @@
 //! §4), and per-user API tokens as `Token` (see [`super::api_token`]).
 
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use shared::api::SubjectType;
 use shared::oauth::AccessTokenClaims;
 
@@ -145,17 +145,10 @@ where
                 "access tokens are not accepted in the query string; send Authorization: Bearer <token>".into(),
             ));
         }
-        let mut values = parts.headers.get_all(header::AUTHORIZATION).iter();
-        let value = match (values.next(), values.next()) {
-            (None, _) => return Ok(None),
-            (Some(_), Some(_)) => {
-                return Err(ApiError::InvalidAuthRequest(
-                    "more than one Authorization header".into(),
-                ));
-            }
-            (Some(value), None) => value,
+        let Some(presented) = presented(&parts.headers)? else {
+            return Ok(None);
         };
-        let token = match credentials(value.as_bytes())? {
+        let token = match presented {
             (Scheme::Bearer, token) if api_token::looks_like(token) => {
                 return Err(ApiError::InvalidToken(
                     "this is an API token: send it as Authorization: Token <token>, not Bearer"
@@ -191,6 +184,18 @@ where
         };
         crate::logs::identify(&token.claims.client_id, Some(&token.claims.sub));
         Ok(Some(token))
+    }
+}
+
+/// The credentials of a request's one `Authorization` header, `None` without one.
+pub fn presented(headers: &HeaderMap) -> Result<Option<(Scheme, &str)>, ApiError> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    match (values.next(), values.next()) {
+        (None, _) => Ok(None),
+        (Some(_), Some(_)) => Err(ApiError::InvalidAuthRequest(
+            "more than one Authorization header".into(),
+        )),
+        (Some(value), None) => credentials(value.as_bytes()).map(Some),
     }
 }
 

@@ -3,13 +3,13 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use serde_json::{Map, Value};
 use shared::api::SubjectType;
 use shared::oauth::AccessTokenClaims;
 
 use super::discovery::KnownServer;
-use crate::api::auth::{AccessToken, Scheme, credentials};
+use crate::api::auth::{AccessToken, Scheme, presented};
 use crate::api::error::ApiError;
 use crate::state::AppState;
 
@@ -42,20 +42,11 @@ pub async fn server_userinfo(
     KnownServer(server): KnownServer,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let mut values = headers.get_all(header::AUTHORIZATION).iter();
-    let value = match (values.next(), values.next()) {
-        (None, _) => return Err(ApiError::NoCredentials),
-        (Some(_), Some(_)) => {
-            return Err(ApiError::InvalidAuthRequest(
-                "more than one Authorization header".into(),
-            ));
-        }
-        (Some(value), None) => value,
-    };
     let id = server.id().unwrap_or_default();
-    let token = match credentials(value.as_bytes())? {
-        (Scheme::Bearer, token) => token,
-        (Scheme::Token, _) => {
+    let token = match presented(&headers)? {
+        None => return Err(ApiError::NoCredentials),
+        Some((Scheme::Bearer, token)) => token,
+        Some((Scheme::Token, _)) => {
             return Err(ApiError::InvalidToken(format!(
                 "this endpoint takes an access token of authorization server {id} as \
                  Authorization: Bearer, not an API token"

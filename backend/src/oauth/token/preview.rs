@@ -55,13 +55,7 @@ pub async fn preview(
         id_token: None,
         refresh_token_expires_in: None,
     };
-    let refused = |error: OAuthError| TokenPreview {
-        error: Some(ErrorResponse {
-            error: error.code.as_str().to_owned(),
-            error_description: Some(error.description),
-        }),
-        ..answer.clone()
-    };
+    let refused = |error| refusal_of(&answer, error, None);
     let client = asked.client;
     let method = if client.is_public() {
         AuthMethod::None
@@ -125,11 +119,7 @@ pub async fn preview(
             let by = denied.by.clone();
             // As the login refuses it (the authorization endpoint's words for the kinds).
             let error = OAuthError::new(denied.why.authorization_error(), denied.description);
-            return Ok(Some(TokenPreview {
-                policy: by.as_ref().map(|(policy, _)| policy.clone()),
-                rule: by.map(|(_, rule)| rule),
-                ..refused(error)
-            }));
+            return Ok(Some(refusal_of(&answer, error, by)));
         }
     };
     let lives = Lives::of(state, lifetimes(client, governed.as_ref()));
@@ -186,25 +176,14 @@ async fn client_credentials_preview(
     answer: TokenPreview,
 ) -> storage::Result<Option<TokenPreview>> {
     let client = asked.client;
-    let refused = |error: OAuthError| TokenPreview {
-        error: Some(ErrorResponse {
-            error: error.code.as_str().to_owned(),
-            error_description: Some(error.description),
-        }),
-        ..answer.clone()
-    };
     let planned =
         match client_credentials::decide(state, server, client, asked.scope, audience).await {
             Ok(planned) => planned,
             Err(NotGranted::Storage(e)) => return Err(e),
-            Err(NotGranted::Refused(e)) => return Ok(Some(refused(e))),
+            Err(NotGranted::Refused(e)) => return Ok(Some(refusal_of(&answer, e, None))),
             Err(NotGranted::Denied(denied)) => {
                 let by = denied.by.clone();
-                return Ok(Some(TokenPreview {
-                    policy: by.as_ref().map(|(policy, _)| policy.clone()),
-                    rule: by.map(|(_, rule)| rule),
-                    ..refused(refusal(denied))
-                }));
+                return Ok(Some(refusal_of(&answer, refusal(denied), by)));
             }
         };
     let claims = server.tokens.claims(
@@ -227,6 +206,24 @@ async fn client_credentials_preview(
         expires_in: Some(planned.lifetime),
         ..answer
     }))
+}
+
+/// `answer` refusing with `error`, naming the policy and rule that denied (`by`), if any.
+fn refusal_of(
+    answer: &TokenPreview,
+    error: OAuthError,
+    by: Option<(String, String)>,
+) -> TokenPreview {
+    let (policy, rule) = by.unzip();
+    TokenPreview {
+        error: Some(ErrorResponse {
+            error: error.code.as_str().to_owned(),
+            error_description: Some(error.description),
+        }),
+        policy,
+        rule,
+        ..answer.clone()
+    }
 }
 
 /// The header an access token of `server` would have now.
