@@ -38,13 +38,15 @@ fn view(c: StoredClaim) -> admin::CustomClaim {
     }
 }
 
-/// The most JSON a user's `attribute` adds as a claim's value (quotes included; a name's
-/// characters counted at 4 bytes, the most UTF-8 takes).
+/// The most JSON a user's `attribute` adds as a claim's value, quotes included. Usernames are
+/// ASCII that JSON never escapes; a name's characters count 4 bytes (the most UTF-8 takes, more
+/// than the 2 of an escaped `"` or `\`; control characters are refused); an address's 254
+/// characters may each be a `"` or `\`, which JSON escapes to 2 bytes.
 fn widest(attribute: UserAttribute) -> usize {
     2 + match attribute {
         UserAttribute::Username => admin::MAX_USERNAME_LEN,
         UserAttribute::Name => 4 * admin::MAX_NAME_LEN,
-        UserAttribute::Email => 254,
+        UserAttribute::Email => 2 * 254,
         UserAttribute::Role => "admin".len(),
     }
 }

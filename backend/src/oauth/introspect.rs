@@ -124,7 +124,10 @@ pub async fn describe(
     // server describes its own logins' refresh tokens only.
     if token.len() <= MAX_TOKEN_LEN
         && let Some(refresh) = state.db.refresh_token(&crypto::sha256_hex(token)).await?
-        && refresh.server_id.as_deref() == server.id()
+        && server.owns(
+            refresh.server_id.as_deref(),
+            refresh.server_generation.as_deref(),
+        )
     {
         let live = refresh.used_at.is_none()
             && refresh.revoked_at.is_none()

@@ -113,7 +113,10 @@ pub async fn revoke_token(
     // unknown as any other string.
     if token.len() <= MAX_TOKEN_LEN
         && let Some(refresh) = state.db.refresh_token(&crypto::sha256_hex(token)).await?
-        && refresh.server_id.as_deref() == server.id()
+        && server.owns(
+            refresh.server_id.as_deref(),
+            refresh.server_generation.as_deref(),
+        )
     {
         if refresh.client_id != client.id {
             return Ok(Revoked::Nothing);

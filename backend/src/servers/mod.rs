@@ -91,11 +91,6 @@ impl AuthServer {
         (server_id, generation) == (self.id(), self.generation())
     }
 
-    /// Its id as the consents table keys it: `''` for the root issuer.
-    pub fn consent_key(&self) -> &str {
-        self.id().unwrap_or_default()
-    }
-
     /// The path of its endpoint `path` (see [`AuthServer::endpoint`]): where its pages post
     /// their forms, and the path of their cookies.
     pub fn endpoint_path(&self, path: &str) -> String {

@@ -35,6 +35,31 @@ pub struct ScopeInfo {
     pub consent_required: bool,
 }
 
+/// Where a consent was given: the custom authorization server of the login (`None` for the root
+/// issuer) and that server's generation. A consent of another generation of the same id is
+/// none at all.
+#[derive(Clone, Copy, Debug)]
+pub struct ConsentAt<'a> {
+    pub server_id: Option<&'a str>,
+    pub generation: Option<&'a str>,
+}
+
+impl ConsentAt<'_> {
+    /// The root issuer's.
+    pub const ROOT: ConsentAt<'static> = ConsentAt {
+        server_id: None,
+        generation: None,
+    };
+
+    /// The key columns as stored: `''` for the root issuer.
+    fn columns(&self) -> (&str, &str) {
+        (
+            self.server_id.unwrap_or_default(),
+            self.generation.unwrap_or_default(),
+        )
+    }
+}
+
 const TICKET_COLUMNS: &str = "user_id, client_id, redirect_uri, scope, state, code_challenge,
      nonce, auth_time, expires_at, audiences, server_id, server_generation";
 
@@ -96,23 +121,26 @@ impl Db {
         Ok(ticket.filter(|t| t.expires_at > now))
     }
 
-    /// The scopes `user_id` has already let `client_id` have at authorization server
-    /// `server_id` (`''` for the root issuer).
+    /// The scopes `user_id` has already let `client_id` have at `at`.
     pub async fn consented_scope(
         &self,
         user_id: &str,
         client_id: &str,
-        server_id: &str,
+        at: ConsentAt<'_>,
     ) -> Result<ScopeSet> {
+        let (server_id, generation) = at.columns();
         let scope: Option<String> = dispatch!(self, |pool| {
             sqlx::query_scalar(
-            "SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2 AND server_id = $3"
-        )
-        .bind(user_id)
-        .bind(client_id)
-        .bind(server_id)
-        .fetch_optional(pool)
-        .await
+                "SELECT scope FROM consents
+                 WHERE user_id = $1 AND client_id = $2 AND server_id = $3
+                     AND server_generation = $4",
+            )
+            .bind(user_id)
+            .bind(client_id)
+            .bind(server_id)
+            .bind(generation)
+            .fetch_optional(pool)
+            .await
         })?;
         scope
             .map(|s| ScopeSet::parse(&s).map_err(|e| Error::Corrupt(e.to_string())))
@@ -120,31 +148,37 @@ impl Db {
             .map(Option::unwrap_or_default)
     }
 
-    /// Adds `scope` to what `user_id` has let `client_id` have at `server_id` (`''` for the
-    /// root issuer), in one transaction whose first
-    /// statement creates or touches the row: that locks it (PostgreSQL makes a concurrent
+    /// Adds `scope` to what `user_id` has let `client_id` have at `at`, in one transaction whose
+    /// first statement creates or touches the row: that locks it (PostgreSQL makes a concurrent
     /// answer, on any instance, wait for this one's commit; SQLite has one writer), so two
-    /// answers arriving together both count.
+    /// answers arriving together both count. A row left by another generation of the server
+    /// is replaced, not added to.
     pub async fn add_consent(
         &self,
         user_id: &str,
         client_id: &str,
-        server_id: &str,
+        at: ConsentAt<'_>,
         scope: &ScopeSet,
         now: Timestamp,
     ) -> Result<()> {
+        let (server_id, generation) = at.columns();
         dispatch!(self, |pool, engine| {
             let mut tx = pool.begin_with(engine.begin_write()).await?;
             let before: String = sqlx::query_scalar(
-                "INSERT INTO consents (user_id, client_id, server_id, scope, granted_at)
-                 VALUES ($1, $2, $3, '', $4)
+                "INSERT INTO consents (user_id, client_id, server_id, server_generation, scope,
+                     granted_at)
+                 VALUES ($1, $2, $3, $4, '', $5)
                  ON CONFLICT (user_id, client_id, server_id)
-                 DO UPDATE SET granted_at = excluded.granted_at
+                 DO UPDATE SET granted_at = excluded.granted_at,
+                     scope = CASE WHEN consents.server_generation = excluded.server_generation
+                         THEN consents.scope ELSE '' END,
+                     server_generation = excluded.server_generation
                  RETURNING scope",
             )
             .bind(user_id)
             .bind(client_id)
             .bind(server_id)
+            .bind(generation)
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;

@@ -37,6 +37,18 @@ pub struct Grant {
     pub server_generation: Option<String>,
 }
 
+/// What [`Db::create_grant`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Created {
+    /// The grant and what was issued under it are stored.
+    Issued,
+    /// Nothing: the code was presented again while it was being redeemed.
+    CodeReplayed,
+    /// Nothing: the grant's authorization server was deleted (perhaps created again) since
+    /// the redemption read it.
+    ServerGone,
+}
+
 /// A refresh token to store: its hash, scope and expiry.
 pub struct NewRefreshToken<'a> {
     pub hash: &'a str,
@@ -154,18 +166,20 @@ macro_rules! record_issue {
 
 impl Db {
     /// Creates a grant and writes what was issued under it, in one transaction, unless the
-    /// code it came from (`code_hash`) has been presented again since it was redeemed: then
-    /// nothing is written and the answer is `false`. The code is updated first, so a replay
-    /// and this transaction take turns on the code's row (PostgreSQL's row lock, SQLite's one
-    /// writer): either the replay comes first and nothing is issued, or it comes after and
-    /// finds the grant to revoke (RFC 6749 §4.1.2).
+    /// code it came from (`code_hash`) has been presented again since it was redeemed, or the
+    /// grant's authorization server is gone: then nothing is written. The code is updated
+    /// first, so a replay and this transaction take turns on the code's row (PostgreSQL's row
+    /// lock, SQLite's one writer): either the replay comes first and nothing is issued, or it
+    /// comes after and finds the grant to revoke (RFC 6749 §4.1.2). A server's deletion deletes
+    /// its codes before it revokes its grants, so it takes turns with this on the same row: a
+    /// grant written first is revoked with the rest, and none is written after.
     pub async fn create_grant(
         &self,
         grant: &Grant,
         now: Timestamp,
         issue: &Issue<'_>,
         code_hash: &str,
-    ) -> Result<bool> {
+    ) -> Result<Created> {
         dispatch!(self, |pool| {
             let mut tx = pool.begin().await?;
             let linked = sqlx::query(
@@ -178,12 +192,14 @@ impl Db {
             .await?;
             if linked.rows_affected() != 1 {
                 tx.rollback().await?;
-                return Ok(false);
+                return Ok(Created::CodeReplayed);
             }
-            sqlx::query(
+            let inserted = sqlx::query(
                 "INSERT INTO grants (id, client_id, user_id, scope, auth_time, created_at,
                      expires_at, audiences, server_id, server_generation)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
+                 WHERE $9 IS NULL OR EXISTS (
+                     SELECT 1 FROM authorization_servers WHERE id = $9 AND generation = $10)",
             )
             .bind(&grant.id)
             .bind(&grant.client_id)
@@ -197,9 +213,13 @@ impl Db {
             .bind(&grant.server_generation)
             .execute(&mut *tx)
             .await?;
+            if inserted.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Ok(Created::ServerGone);
+            }
             record_issue!(tx, issue, now);
             tx.commit().await?;
-            Ok(true)
+            Ok(Created::Issued)
         })
     }
 

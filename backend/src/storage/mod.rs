@@ -68,9 +68,9 @@ pub use bff::{BffLogin, BffSessionRow, RefreshLease};
 pub use claims::{ClaimValue, StoredClaim};
 pub use clients::{Client, Lifetimes, NewClient};
 pub use codes::{CodeGrant, NewCode, Redemption};
-pub use consents::{ConsentTicket, ScopeInfo};
+pub use consents::{ConsentAt, ConsentTicket, ScopeInfo};
 pub use events::{EventQuery, EventRow};
-pub use grants::{Grant, Issue, NewRefreshToken, RefreshView, TokenStatus};
+pub use grants::{Created, Grant, Issue, NewRefreshToken, RefreshView, TokenStatus};
 pub use issuers::StoredIssuer;
 pub use keys::KeyChanges;
 pub use keys::{Rotation, StoredKey};
@@ -715,5 +715,85 @@ mod tests {
             db.access_policies("orders").await.unwrap(),
             [StoredPolicy::default_policy()]
         );
+    }
+
+    /// Migration 0018 corrects what 0017 left: an allow rule naming roles keeps every grant
+    /// (for users of those roles) rather than becoming an unmatchable client-credentials rule,
+    /// and consents at a server belong to its generation.
+    #[tokio::test]
+    async fn rules_and_consents_left_by_0017_are_corrected() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("old.db").display());
+        let pool = sqlite_as_before(dir.path(), &url, "0018").await;
+        for statement in [
+            "INSERT INTO users (id, username, name, email, password_hash, created_at)
+             VALUES ('u1', 'user0', 'U', 'u@example.com', 'x', 1)",
+            "INSERT INTO clients (id, name, grant_types, scopes, created_at)
+             VALUES ('spa', 'App', 'authorization_code', 'openid', 1)",
+            "INSERT INTO authorization_servers (id, name, description, audience, signing_alg,
+                 created_at, generation)
+             VALUES ('orders', 'Orders', '', 'api://orders', 'EdDSA', 1, 'g1')",
+            "INSERT INTO access_policies (server_id, position, name, description, clients)
+             VALUES ('orders', 0, 'P', '', '')",
+            // As 0017 left them: a role rule made a client-credentials rule, beside a rule it
+            // rightly restricted and a deny rule it did not touch.
+            "INSERT INTO policy_rules (server_id, policy, position, name, grant_types, roles,
+                 decision)
+             VALUES ('orders', 0, 0, 'Admins', 'client_credentials', 'admin', 'allow'),
+                    ('orders', 0, 1, 'Services', 'client_credentials', '', 'allow'),
+                    ('orders', 0, 2, 'Nobody else', '', '', 'deny')",
+            "INSERT INTO consents (user_id, client_id, server_id, scope, granted_at)
+             VALUES ('u1', 'spa', '', 'openid', 1), ('u1', 'spa', 'orders', 'openid email', 1)",
+        ] {
+            sqlx::query(statement).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+
+        let db = Db::connect(&Settings::new(&url)).await.unwrap();
+        let policies = db.access_policies("orders").await.unwrap();
+        let rules: Vec<_> = policies[0]
+            .rules
+            .iter()
+            .map(|r| (r.name.as_str(), r.grant_types.clone(), r.roles.clone()))
+            .collect();
+        use shared::admin::Role;
+        use shared::oauth::GrantType;
+        assert_eq!(
+            rules,
+            [
+                ("Admins", vec![], vec![Role::Admin]),
+                ("Services", vec![GrantType::ClientCredentials], vec![]),
+                ("Nobody else", vec![], vec![]),
+            ]
+        );
+        let at = |server_id, generation| ConsentAt {
+            server_id,
+            generation,
+        };
+        let root = db.consented_scope("u1", "spa", ConsentAt::ROOT).await;
+        assert_eq!(root.unwrap().to_string(), "openid");
+        let orders = db
+            .consented_scope("u1", "spa", at(Some("orders"), Some("g1")))
+            .await;
+        assert_eq!(orders.unwrap().to_string(), "email openid");
+        // Another generation of `orders` has none of it, and a consent given there replaces
+        // the old one rather than adding to it.
+        let again = at(Some("orders"), Some("g2"));
+        assert!(
+            db.consented_scope("u1", "spa", again)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let profile = shared::scope::ScopeSet::parse("profile").unwrap();
+        db.add_consent("u1", "spa", again, &profile, Timestamp::from_unix(2))
+            .await
+            .unwrap();
+        let now = db.consented_scope("u1", "spa", again).await.unwrap();
+        assert_eq!(now.to_string(), "profile");
+        let old = db
+            .consented_scope("u1", "spa", at(Some("orders"), Some("g1")))
+            .await;
+        assert!(old.unwrap().is_empty());
     }
 }

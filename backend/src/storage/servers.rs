@@ -206,6 +206,14 @@ impl Db {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
+            // Codes first: a redemption under way holds its code's row until its grant is
+            // written (see `Db::create_grant`), so the grants read below include it.
+            for table in ["authorization_codes", "consent_tickets", "consents"] {
+                sqlx::query(&format!("DELETE FROM {table} WHERE server_id = $1"))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             sqlx::query(
                 "UPDATE grants SET revoked_at = $2, revoked_reason = 'authorization server deleted'
                  WHERE server_id = $1 AND revoked_at IS NULL",
@@ -226,12 +234,6 @@ impl Db {
             .bind(now.plus_secs(LONGEST_ACCESS_TOKEN_SECS))
             .execute(&mut *tx)
             .await?;
-            for table in ["authorization_codes", "consent_tickets", "consents"] {
-                sqlx::query(&format!("DELETE FROM {table} WHERE server_id = $1"))
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
             tx.commit().await?;
             Ok(())
         });

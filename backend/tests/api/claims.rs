@@ -204,6 +204,15 @@ async fn bad_claims_are_refused_whole_and_store_nothing() {
             ),
             "the limit is reached at claim \"n2\"",
         ),
+        // An address JSON escapes at every character (`"` or `\`) takes 510 bytes: two of them
+        // do not fit.
+        (
+            json!([
+                {"name": "e0", "user_attribute": "email"},
+                {"name": "e1", "user_attribute": "email"}
+            ]),
+            "the limit is reached at claim \"e1\"",
+        ),
         (
             json!([{"name": "tier", "value": {"nested": true}}]),
             "must be a string",

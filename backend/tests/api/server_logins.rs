@@ -476,12 +476,45 @@ async fn a_servers_policy_decides_its_logins_and_every_refresh() {
     // refuses the code's redemption refuses it before the code is spent.
     let auth = app.new_authorization();
     let code = code_at(&app, orders, &auth, SCOPE, ("admin", "admin-password")).await;
+    let stolen_auth = app.new_authorization();
+    let stolen = code_at(
+        &app,
+        orders,
+        &stolen_auth,
+        SCOPE,
+        ("admin", "admin-password"),
+    )
+    .await;
     let frozen = json!({"policies": [{"name": "Staff", "clients": [SPA], "rules": [
         {"name": "Frozen", "grant_types": ["authorization_code"], "decision": "deny"}]}]});
     admin_put(&app, &admin, "/admin/servers/orders/policies", frozen).await;
     let (_, error, description) = oauth_error(redeem_at(&app, orders, &code, &auth).await).await;
     assert_eq!(error, "invalid_grant");
     assert!(description.contains("rule \"Frozen\""), "{description}");
+    // Without the login's PKCE verifier nobody learns what the policy says, and the code is
+    // spent (one presentation, RFC 6749 §4.1.2).
+    let (_, error, description) = oauth_error(redeem_at(&app, orders, &stolen, &auth).await).await;
+    assert_eq!(
+        (error.as_str(), description.as_str()),
+        (
+            "invalid_grant",
+            "code_verifier does not match the code_challenge (PKCE S256)"
+        )
+    );
+    let (_, _, description) =
+        oauth_error(redeem_at(&app, orders, &stolen, &stolen_auth).await).await;
+    assert!(description.contains("already used"), "{description}");
+    // A rule that no longer allows the login's scopes: the redemption names no scope, so the
+    // login no longer holds (`invalid_grant`, not `invalid_scope`), and nothing is spent.
+    let narrowed = json!({"policies": [{"name": "Staff", "clients": [SPA], "rules": [
+        {"name": "Sign-in only", "grant_types": ["authorization_code"], "scopes": "openid"}]}]});
+    admin_put(&app, &admin, "/admin/servers/orders/policies", narrowed).await;
+    let (_, error, description) = oauth_error(redeem_at(&app, orders, &code, &auth).await).await;
+    assert_eq!(error, "invalid_grant");
+    assert!(
+        description.contains("rule \"Sign-in only\" allows only openid"),
+        "{description}"
+    );
     admin_put(
         &app,
         &admin,
@@ -505,7 +538,10 @@ async fn a_servers_policy_decides_its_logins_and_every_refresh() {
     assert_eq!(rotated["expires_in"], 120);
     let refresh = rotated["refresh_token"].as_str().unwrap().to_owned();
 
-    // Deleted and created again under the same id: the old login is over.
+    // Deleted and created again under the same id: the old login is over, and so is a code
+    // issued before (the new server's default policy would allow it).
+    let auth = app.new_authorization();
+    let code = code_at(&app, orders, &auth, SCOPE, ("admin", "admin-password")).await;
     let deleted = app
         .admin(Method::DELETE, "/admin/servers/orders", &admin, None)
         .await;
@@ -526,6 +562,8 @@ async fn a_servers_policy_decides_its_logins_and_every_refresh() {
         "{description}"
     );
     let (_, error, _) = oauth_error(refresh_at(&app, None, &refresh).await).await;
+    assert_eq!(error, "invalid_grant");
+    let (_, error, _) = oauth_error(redeem_at(&app, orders, &code, &auth).await).await;
     assert_eq!(error, "invalid_grant");
 }
 
@@ -567,7 +605,6 @@ async fn a_rules_lifetimes_bound_the_login_even_when_changed_afterwards() {
         .json()
         .await
         .unwrap();
-    admin_put(&app, &admin, "/admin/servers/default/policies", rule(600)).await;
     let mut refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
     for _ in 0..2 {
         app.advance(290);
@@ -578,13 +615,25 @@ async fn a_rules_lifetimes_bound_the_login_even_when_changed_afterwards() {
             .unwrap()
             .to_owned();
     }
+    // The last refresh token is 60 s old, well within its idle lifetime; but the login began
+    // 640 s ago, and the rule now says 600.
+    let admin = app.admin_token().await;
+    admin_put(&app, &admin, "/admin/servers/default/policies", rule(600)).await;
     app.advance(60);
     let (_, error, description) = oauth_error(refresh_at(&app, default, &refresh).await).await;
     assert_eq!(error, "invalid_grant");
-    assert!(
-        description.contains("absolute lifetime (600 s) is over")
-            || description.contains("expired"),
-        "{description}"
+    assert_eq!(
+        description,
+        "this login's absolute lifetime (600 s) is over; log in again"
+    );
+    // The refusal spent nothing, and the login's lifetime is the rule's as it is now: an
+    // administrator who lengthens the rule again gives it back its time.
+    admin_put(&app, &admin, "/admin/servers/default/policies", rule(7200)).await;
+    let revived = refresh_at(&app, default, &refresh).await;
+    assert_eq!(
+        revived.status(),
+        StatusCode::OK,
+        "the refusal spent nothing"
     );
 }
 
@@ -660,6 +709,24 @@ async fn consent_at_a_server_is_answered_at_that_server() {
     assert_eq!(root.status(), StatusCode::OK, "the consent screen");
     let html = root.text().await.unwrap();
     assert!(html.contains("action=\"/authorize/consent\""));
+    // The server deleted and created again under its id is another server: it asks again.
+    let admin = app.admin_token().await;
+    let deleted = app
+        .admin(Method::DELETE, "/admin/servers/default", &admin, None)
+        .await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let again = app
+        .admin(
+            Method::POST,
+            "/admin/servers",
+            &admin,
+            Some(json!({"id": "default", "name": "default", "audience": "api://default"})),
+        )
+        .await;
+    assert_eq!(again.status(), StatusCode::CREATED);
+    let auth = app.new_authorization();
+    let (asked, _) = log_in(&app, default, partner, &auth, scope, "user1", "password1").await;
+    assert_eq!(asked.status(), StatusCode::OK, "the consent screen again");
 }
 
 /// Claims from the user: a server's custom claims carry the logged-in user's attributes into

@@ -20,7 +20,7 @@ use crate::crypto;
 use crate::events::{Event, EventKind};
 use crate::servers::AuthServer;
 use crate::state::AppState;
-use crate::storage::{self, Client, CodeGrant, ConsentTicket, ScopeInfo};
+use crate::storage::{self, Client, CodeGrant, ConsentAt, ConsentTicket, ScopeInfo};
 
 const TICKET_TTL_SECS: i64 = 300;
 
@@ -34,10 +34,13 @@ pub async fn needed(
         return Ok(None);
     }
     let catalogue = state.db.scope_catalogue().await?;
-    let server = grant.server_id.as_deref().unwrap_or_default();
+    let at = ConsentAt {
+        server_id: grant.server_id.as_deref(),
+        generation: grant.server_generation.as_deref(),
+    };
     let consented = state
         .db
-        .consented_scope(&grant.user_id, &client.id, server)
+        .consented_scope(&grant.user_id, &client.id, at)
         .await?;
     let info = |name: &str| {
         catalogue
@@ -177,7 +180,10 @@ pub async fn answer(
         .add_consent(
             &ticket.user_id,
             &ticket.client_id,
-            server.consent_key(),
+            ConsentAt {
+                server_id: ticket.server_id.as_deref(),
+                generation: ticket.server_generation.as_deref(),
+            },
             &ticket.scope,
             now,
         )
@@ -307,7 +313,7 @@ mod tests {
             assert_eq!(state.db.count("authorization_codes").await.unwrap(), 0);
             let remembered = state
                 .db
-                .consented_scope(&grant.user_id, &partner.id, "")
+                .consented_scope(&grant.user_id, &partner.id, ConsentAt::ROOT)
                 .await
                 .unwrap();
             assert!(remembered.is_empty(), "{remembered}");

@@ -5,16 +5,16 @@ use shared::oauth::{Audience, GrantType};
 use shared::pkce::CodeVerifier;
 use shared::scope::{OFFLINE_ACCESS, ScopeSet};
 
-use super::{Caller, Granted, Lives, elsewhere, govern_user_grant, lifetimes, narrowed};
+use super::{Caller, Granted, Lives, Named, elsewhere, govern_user_grant, lifetimes, narrowed};
 use crate::access_token::{Authentication, Subject};
 use crate::clock::Timestamp;
 use crate::crypto;
 use crate::events::{Event, EventKind};
 use crate::oauth::error::OAuthError;
 use crate::oauth::scope_for_user;
-use crate::servers::{AuthServer, Governed};
+use crate::servers::{AuthServer, Governed, Governing};
 use crate::state::AppState;
-use crate::storage::{CodeGrant, Grant, Issue, NewRefreshToken, Redemption, User};
+use crate::storage::{CodeGrant, Created, Grant, Issue, NewRefreshToken, Redemption, User};
 
 /// What the client presented with the code.
 pub struct Presented<'a> {
@@ -44,9 +44,13 @@ pub async fn redeem(
     // What the code is for is read first: a request that its server, its resources or its
     // server's policy refuse is refused before the code is spent (the client may rightly ask
     // again). Only the code's own client, with an unspent, unexpired code, gets this far.
+    // Only the presenter of the code's redirect URI and PKCE verifier learns what the policy
+    // says: anyone else is refused below, with the code spent.
     let decided = match state.db.unspent_code(&code_hash, &client.id, now).await? {
-        Some(unspent) => Some(decide(state, server, caller, &unspent, audience.clone()).await?),
-        None => None,
+        Some(unspent) if proven(&unspent, &presented).is_ok() => {
+            Some(decide(state, server, caller, &unspent, audience.clone()).await?)
+        }
+        _ => None,
     };
     // From here the code is spent: one presentation, successful or not (RFC 6749 §4.1.2).
     let grant = match state.db.redeem_code(&code_hash, now).await? {
@@ -87,16 +91,7 @@ pub async fn redeem(
             "the authorization code was issued to another client",
         ));
     }
-    if grant.redirect_uri != presented.redirect_uri {
-        return Err(OAuthError::invalid_grant(
-            "redirect_uri does not match the one in the authorization request",
-        ));
-    }
-    if !grant.code_challenge.is_satisfied_by(presented.verifier) {
-        return Err(OAuthError::invalid_grant(
-            "code_verifier does not match the code_challenge (PKCE S256)",
-        ));
-    }
+    proven(&grant, &presented)?;
     // Decided on the code as read before (its content never changes), or now if it could not
     // be read then (it was spent or expired in between: the checks above have said so).
     let Decided {
@@ -151,18 +146,26 @@ pub async fn redeem(
             expires_at: lives.refresh_expiry(now, stored.expires_at),
         }),
     };
-    if !state
+    match state
         .db
         .create_grant(&stored, now, &issue, &code_hash)
         .await?
     {
-        // Presented again while this redemption was under way: one of the two presenters is
-        // an attacker, and nothing is issued to either.
-        tracing::warn!(client_id = %client.id, "authorization code replayed during its redemption");
-        return Err(OAuthError::invalid_grant(
-            "this authorization code was presented more than once; codes are single-use, so \
-             nothing was issued",
-        ));
+        Created::Issued => {}
+        Created::CodeReplayed => {
+            // Presented again while this redemption was under way: one of the two presenters
+            // is an attacker, and nothing is issued to either.
+            tracing::warn!(client_id = %client.id, "authorization code replayed during its redemption");
+            return Err(OAuthError::invalid_grant(
+                "this authorization code was presented more than once; codes are single-use, \
+                 so nothing was issued",
+            ));
+        }
+        Created::ServerGone => {
+            return Err(OAuthError::invalid_grant(
+                "the authorization server that issued this code was deleted; nothing was issued",
+            ));
+        }
     }
     issued.response.refresh_token = refresh;
     if openid {
@@ -182,6 +185,22 @@ pub async fn redeem(
         sub: user.id,
         decided,
     })
+}
+
+/// Whether `presented` carries the redirect URI and the PKCE verifier of `code`'s
+/// authorization request (RFC 6749 §4.1.3, RFC 7636 §4.6).
+fn proven(code: &CodeGrant, presented: &Presented<'_>) -> Result<(), OAuthError> {
+    if code.redirect_uri != presented.redirect_uri {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri does not match the one in the authorization request",
+        ));
+    }
+    if !code.code_challenge.is_satisfied_by(presented.verifier) {
+        return Err(OAuthError::invalid_grant(
+            "code_verifier does not match the code_challenge (PKCE S256)",
+        ));
+    }
+    Ok(())
 }
 
 /// What redeeming a code gives, decided.
@@ -213,6 +232,7 @@ async fn decide(
             "authorization code",
         ));
     }
+    let asked_resources = asked.is_some();
     let audience = narrowed(
         &server.tokens,
         &code.audiences,
@@ -228,16 +248,19 @@ async fn decide(
         }
     };
     let scope = scope_for_user(&user, code.scope.clone());
-    let governed = govern_user_grant(
-        state,
-        server,
-        caller,
-        GrantType::AuthorizationCode,
-        &user,
-        &scope,
-        audience.as_ref(),
-    )
-    .await?;
+    // A redemption names no scope (the login's is the code's), and perhaps resources.
+    let named = Named {
+        scope: false,
+        resources: asked_resources,
+    };
+    let request = Governing {
+        client_id: &caller.client.id,
+        grant_type: GrantType::AuthorizationCode,
+        user: Some(&user),
+        scope: &scope,
+        audience: audience.as_ref(),
+    };
+    let governed = govern_user_grant(state, server, caller, request, named).await?;
     let lives = Lives::of(state, lifetimes(caller.client, governed.as_ref()));
     Ok(Decided {
         user,
@@ -419,12 +442,13 @@ mod tests {
             access_expires_at: now.plus_secs(60),
             refresh: None,
         };
-        assert!(
-            !state
+        assert_eq!(
+            state
                 .db
                 .create_grant(&grant, now, &issue, &code_hash)
                 .await
-                .unwrap()
+                .unwrap(),
+            Created::CodeReplayed
         );
         assert_eq!(state.db.count("grants").await.unwrap(), 0);
         assert_eq!(state.db.count("access_tokens").await.unwrap(), 0);

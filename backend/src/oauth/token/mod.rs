@@ -34,7 +34,7 @@ use crate::clock::Timestamp;
 use crate::events::{Event, EventKind};
 use crate::servers::{AuthServer, Governed, Governing, policy};
 use crate::state::AppState;
-use crate::storage::{Client, Lifetimes, Spaced, User};
+use crate::storage::{Client, Lifetimes, Spaced};
 
 /// A token request's grant-specific part, parsed and checked for syntax, before anything
 /// stored is touched: a malformed request leaves a valid code or refresh token usable.
@@ -370,39 +370,40 @@ async fn denied(
     refusal(refused)
 }
 
-/// What decides `grant_type` with a user at `server` (a code's redemption, or a refresh, which
-/// a rule for the authorization code grant covers too, so that a policy changed since the
-/// login decides the next refresh): at a custom server its policy and claims, the refusal
-/// logged; `None` at the root issuer.
+/// What a token request continuing a login named itself, beside what the login holds.
+#[derive(Clone, Copy, Debug)]
+struct Named {
+    /// A `scope` (a refresh may narrow the login's).
+    scope: bool,
+    /// A `resource` (RFC 8707 §2.2).
+    resources: bool,
+}
+
+/// What decides `request` (a code's redemption, or a refresh, which a rule for the
+/// authorization code grant covers too, so that a policy changed since the login decides the
+/// next refresh): at a custom server its policy and claims, the refusal logged; `None` at the
+/// root issuer.
 async fn govern_user_grant(
     state: &AppState,
     server: &AuthServer,
     caller: &Caller<'_>,
-    grant_type: GrantType,
-    user: &User,
-    scope: &ScopeSet,
-    audience: Option<&Audience>,
+    request: Governing<'_>,
+    named: Named,
 ) -> Result<Option<Governed>, OAuthError> {
-    let governing = Governing {
-        client_id: &caller.client.id,
-        grant_type,
-        user: Some(user),
-        scope,
-        audience,
-    };
-    match server.govern(&state.db, governing).await? {
+    let user = request.user.map(|u| u.id.clone());
+    match server.govern(&state.db, request).await? {
         Ok(governed) => Ok(governed),
         Err(refused) => {
             // A login the policy no longer allows is a grant that no longer holds (RFC 6749
             // §5.2 `invalid_grant`: the client should send the user to log in again), not a
-            // client that may not use the grant type.
+            // client that may not use the grant type; a scope or a resource is the request's
+            // error only when the request itself named it.
             let why = refused.why;
-            let error = denied(state, caller, Some(&user.id), refused).await;
+            let error = denied(state, caller, user.as_deref(), refused).await;
             Err(match why {
-                policy::Why::Denied | policy::Why::NoRule => {
-                    OAuthError::invalid_grant(error.description)
-                }
-                policy::Why::Scope | policy::Why::Target => error,
+                policy::Why::Scope if named.scope => error,
+                policy::Why::Target if named.resources => error,
+                _ => OAuthError::invalid_grant(error.description),
             })
         }
     }

@@ -5,14 +5,14 @@
 use shared::oauth::{Audience, GrantType};
 use shared::scope::ScopeSet;
 
-use super::{Caller, Granted, Lives, elsewhere, govern_user_grant, lifetimes, narrowed};
+use super::{Caller, Granted, Lives, Named, elsewhere, govern_user_grant, lifetimes, narrowed};
 use crate::access_token::Subject;
 use crate::clock::Timestamp;
 use crate::crypto;
 use crate::events::{Event, EventKind};
 use crate::oauth::error::OAuthError;
 use crate::oauth::scope_for_user;
-use crate::servers::AuthServer;
+use crate::servers::{AuthServer, Governing};
 use crate::state::AppState;
 use crate::storage::{Issue, NewRefreshToken, RefreshView};
 
@@ -62,6 +62,10 @@ pub async fn rotate(
             "refresh token",
         ));
     }
+    let named = Named {
+        scope: asked.as_ref().is_some_and(|asked| !asked.is_empty()),
+        resources: audience.is_some(),
+    };
     // RFC 6749 §6: the scope may shrink, never grow. Checked before anything changes.
     let scope = match asked {
         Some(asked) if !asked.is_subset(&token.scope) => {
@@ -117,16 +121,14 @@ pub async fn rotate(
     let scope = scope_for_user(&user, scope);
     // At a custom server its policy decides every refresh (before anything is spent): a rule
     // changed since the login applies to the next one.
-    let governed = govern_user_grant(
-        state,
-        server,
-        caller,
-        GrantType::RefreshToken,
-        &user,
-        &scope,
-        audience.as_ref(),
-    )
-    .await?;
+    let request = Governing {
+        client_id: &client.id,
+        grant_type: GrantType::RefreshToken,
+        user: Some(&user),
+        scope: &scope,
+        audience: audience.as_ref(),
+    };
+    let governed = govern_user_grant(state, server, caller, request, named).await?;
     let lives = Lives::of(state, lifetimes(client, governed.as_ref()));
     // The login's absolute lifetime as the rule (or the client) says now: one shortened since
     // the login shortens it too (RFC 9700 §4.14.2: rotation never extends it).
@@ -285,12 +287,13 @@ mod tests {
         };
         state.db.insert_code(&new_code).await.unwrap();
         state.db.redeem_code(&code_hash, now).await.unwrap();
-        assert!(
+        assert_eq!(
             state
                 .db
                 .create_grant(&grant, now, &issue, &code_hash)
                 .await
-                .unwrap()
+                .unwrap(),
+            crate::storage::Created::Issued
         );
         grant.id
     }
