@@ -468,6 +468,26 @@ async fn servers(ctx: &Ctx<'_>, command: &ServersCommand) -> anyhow::Result<Stri
                 stored.claims.len()
             ))
         }
+        ServersCommand::Scopes { id } => {
+            let scopes = admin::server_scopes::of(ctx, id).await?;
+            Ok(format!("{}\n", serde_json::to_string_pretty(&scopes)?))
+        }
+        ServersCommand::SetScopes { id, file } => {
+            let new: shared::admin::ServerScopes = serde_json::from_str(&read_input(file)?)
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "{} is not a {{\"scopes\": [...]}} object: {e}",
+                        file.display()
+                    )
+                })?;
+            let stored = admin::server_scopes::replace(ctx, id, &new.scopes).await?;
+            let names: Vec<&str> = stored.scopes.iter().map(|s| s.name.as_str()).collect();
+            Ok(format!(
+                "authorization server {id} now offers {} scopes of its own: {}\n",
+                names.len(),
+                names.join(" ")
+            ))
+        }
         ServersCommand::SetPolicies { id, file } => {
             let raw = read_input(file)?;
             let new: shared::admin::AccessPolicies = serde_json::from_str(&raw).map_err(|e| {

@@ -465,6 +465,18 @@ pub enum ServersCommand {
         #[arg(long)]
         file: std::path::PathBuf,
     },
+    /// Print the scopes a server offers beside OpenID Connect's, as the JSON that `set-scopes`
+    /// (and `PUT /admin/servers/{id}/scopes`) takes: `{"scopes": [...]}`.
+    Scopes { id: String },
+    /// Replace the scopes a server offers with the JSON in a file; clients may ask for them
+    /// there at every instance from the next request.
+    SetScopes {
+        id: String,
+        /// `{"scopes": [{"name": ..., "description": ..., "consent_required": ...}]}` (`-` for
+        /// standard input).
+        #[arg(long)]
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Clone, Debug, Subcommand)]

@@ -41,6 +41,9 @@ pub const SCOPES: [(&str, &str, bool); 8] = [
     ),
 ];
 
+/// The API's scopes, which the `default` authorization server offers too.
+const SHOP_SCOPES: [&str; 3] = [PRODUCTS_READ, ORDERS_READ, ORDERS_WRITE];
+
 /// Username, password, name, email, role. `admin` may use the admin console.
 const USERS: [(&str, &str, &str, &str, Role); 3] = [
     (
@@ -158,8 +161,21 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
         generation: crypto::random_token(16),
     };
     match db.insert_authorization_server(&default).await {
+        // New: it offers the shop's scopes (OpenID Connect's are every server's).
+        Ok(()) => {
+            let shop: Vec<ScopeInfo> = SCOPES
+                .into_iter()
+                .filter(|(name, ..)| SHOP_SCOPES.contains(name))
+                .map(|(name, description, consent_required)| ScopeInfo {
+                    name: name.into(),
+                    description: description.into(),
+                    consent_required,
+                })
+                .collect();
+            db.replace_server_scopes(DEFAULT_SERVER, &shop).await?;
+        }
         // Already there (an earlier start, or another instance seeding at the same time).
-        Ok(()) | Err(storage::Error::Conflict(_)) => {}
+        Err(storage::Error::Conflict(_)) => {}
         Err(e) => return Err(e.into()),
     }
     for (name, description, consent_required) in SCOPES {

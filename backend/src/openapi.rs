@@ -94,6 +94,8 @@ pub const CLIENT_BASIC: &str = "clientBasic";
         crate::admin::policies::put,
         crate::admin::claims::list,
         crate::admin::claims::put,
+        crate::admin::server_scopes::list,
+        crate::admin::server_scopes::put,
         crate::admin::preview::run,
         crate::oauth::discovery::server_metadata,
         crate::oauth::discovery::server_metadata_rfc8414,

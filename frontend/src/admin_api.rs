@@ -16,8 +16,8 @@ use shared::admin::{
     AccessPolicies, ApiToken, ApiTokenCreated, AuthorizationServer, Client, ClientCreated,
     ClientUpdate, CustomClaims, Event, KeyRotation, KeysRotated, NewApiToken,
     NewAuthorizationServer, NewClient, NewScope, NewTrustedIssuer, NewUser, PasswordReset, Scope,
-    ScopeUpdate, SecretRotated, ServerChange, SigningKey, TokenPreview, TokenPreviewRequest,
-    TrustedIssuer, User, UserUpdate,
+    ScopeUpdate, SecretRotated, ServerChange, ServerScopes, SigningKey, TokenPreview,
+    TokenPreviewRequest, TrustedIssuer, User, UserUpdate,
 };
 
 use crate::api::{Api, ApiError};
@@ -287,6 +287,20 @@ impl AdminApi {
     ) -> impl Answer<CustomClaims> + use<> {
         let path = format!("/admin/servers/{}/claims", segment(server));
         self.send(Method::PUT, path, Some(claims))
+    }
+
+    pub fn server_scopes(self, server: &str) -> impl Answer<ServerScopes> + use<> {
+        self.get(format!("/admin/servers/{}/scopes", segment(server)), vec![])
+    }
+
+    /// Replaces them all at once (422 naming the scope otherwise).
+    pub fn save_server_scopes(
+        self,
+        server: &str,
+        scopes: ServerScopes,
+    ) -> impl Answer<ServerScopes> + use<> {
+        let path = format!("/admin/servers/{}/scopes", segment(server));
+        self.send(Method::PUT, path, Some(scopes))
     }
 
     /// What the token endpoint would answer; nothing is issued.

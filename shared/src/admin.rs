@@ -214,6 +214,15 @@ pub struct Scope {
     pub builtin: bool,
     /// Clients allowed to ask for it.
     pub clients: Vec<String>,
+    /// Whether the root issuer offers it (its catalogue, `/admin/scopes`); a scope only custom
+    /// servers offer is listed so that clients can be allowed it, and is changed at those
+    /// servers (`/admin/servers/{id}/scopes`).
+    #[serde(default = "yes")]
+    pub root: bool,
+    /// The custom authorization servers that offer a scope of this name as their own
+    /// (OpenID Connect's scopes are every server's and list none).
+    #[serde(default)]
+    pub servers: Vec<String>,
 }
 
 /// `POST /admin/scopes`.
@@ -622,6 +631,31 @@ pub const MAX_POLICIES: usize = 20;
 pub const MAX_RULES: usize = 20;
 pub const MAX_POLICY_CLIENTS: usize = 50;
 
+/// `GET`/`PUT /admin/servers/{id}/scopes`: the scopes an authorization server offers beside
+/// OpenID Connect's (`openid`, `profile`, `email`, `offline_access`, which every server
+/// offers); a `PUT` replaces them all at once.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ServerScopes {
+    pub scopes: Vec<ServerScope>,
+}
+
+/// One scope of an authorization server: what its consent screen says, and whether a
+/// third-party client needs the user's consent for it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ServerScope {
+    pub name: String,
+    pub description: String,
+    #[serde(default = "yes")]
+    pub consent_required: bool,
+}
+
+/// Bound on `PUT /admin/servers/{id}/scopes`.
+pub const MAX_SERVER_SCOPES: usize = 50;
+
 /// `GET`/`PUT /admin/servers/{id}/claims`: the custom claims an authorization server puts in
 /// its access tokens, in order; a `PUT` replaces them all at once.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -935,6 +969,7 @@ pub enum EventKind {
     PoliciesUpdated,
     PolicyDenied,
     ClaimsUpdated,
+    ServerScopesUpdated,
     IssuerTrusted,
     IssuerUpdated,
     IssuerRemoved,
@@ -942,7 +977,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 37] = [
+    pub const ALL: [EventKind; 38] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::LoginThrottled,
@@ -976,6 +1011,7 @@ impl EventKind {
         Self::PoliciesUpdated,
         Self::PolicyDenied,
         Self::ClaimsUpdated,
+        Self::ServerScopesUpdated,
         Self::IssuerTrusted,
         Self::IssuerUpdated,
         Self::IssuerRemoved,
@@ -1017,6 +1053,7 @@ impl EventKind {
             Self::PoliciesUpdated => "policies_updated",
             Self::PolicyDenied => "policy_denied",
             Self::ClaimsUpdated => "claims_updated",
+            Self::ServerScopesUpdated => "server_scopes_updated",
             Self::IssuerTrusted => "issuer_trusted",
             Self::IssuerUpdated => "issuer_updated",
             Self::IssuerRemoved => "issuer_removed",

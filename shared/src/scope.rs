@@ -19,6 +19,9 @@ pub const ORDERS_WRITE: &str = "orders:write";
 /// Use the admin API (`/admin/*`). Granted only to users with the admin role, whatever the
 /// client asks for.
 pub const ADMIN: &str = "admin";
+/// OpenID Connect's scopes (Core §5.4, §11): every custom authorization server offers them,
+/// beside its own.
+pub const OPENID_SCOPES: [&str; 4] = [OPENID, "profile", "email", OFFLINE_ACCESS];
 /// Scopes the server gives a meaning to: they can be described in the admin API, not deleted.
 pub const BUILTIN: [&str; 8] = [
     OPENID,

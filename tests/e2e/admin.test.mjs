@@ -267,24 +267,6 @@ test('a second API: an authorization server, a scope, an access policy and a cla
   const clientId = `reporter-${RUN}`;
   let secret;
   await withScreenshot('admin-authorization-server', page, async () => {
-    await openSection(page, 'Scopes');
-    const scopeForm = page.getByRole('form', { name: 'New scope' });
-    await scopeForm.getByLabel('Scope name').fill(scopeName);
-    await scopeForm.getByLabel('Description').fill('Read the reports');
-    await scopeForm.getByRole('button', { name: 'Create scope' }).click();
-    await page.getByTestId(`scope-${scopeName}`).waitFor();
-
-    await openSection(page, 'Clients');
-    await page.getByRole('button', { name: 'New API service' }).click();
-    const clientForm = page.getByRole('form', { name: 'New API service' });
-    await clientForm.getByLabel('Name', { exact: true }).fill(`Reporter ${RUN}`);
-    await clientForm.getByLabel('Client id (optional)').fill(clientId);
-    await clientForm.getByLabel(scopeName, { exact: true }).check();
-    await clientForm.getByLabel('products:read', { exact: true }).check();
-    await clientForm.getByRole('button', { name: 'Create API service' }).click();
-    secret = await shownSecret(page);
-    await page.getByRole('button', { name: 'Done, hide it' }).click();
-
     // The server, its form checked in the browser first.
     await openSection(page, 'Authorization servers');
     const serverForm = page.getByRole('form', { name: 'New authorization server' });
@@ -299,6 +281,38 @@ test('a second API: an authorization server, a scope, an access policy and a cla
     await serverForm.getByLabel('Signing algorithm').selectOption('EdDSA');
     await serverForm.getByRole('button', { name: 'Create server' }).click();
     const row = page.getByTestId(`server-${serverId}`);
+    await row.waitFor();
+
+    // Its own scopes: the reports' one, and the catalogue's (which a rule will deny); OpenID
+    // Connect's are refused in the browser (every server offers them).
+    await row.getByRole('button', { name: 'Scopes' }).click();
+    const scopesEditor = page.getByTestId(`scopes-${serverId}`);
+    const scopeForm = scopesEditor.getByRole('form', { name: 'New server scope' });
+    await scopeForm.getByLabel('Scope name').fill('openid');
+    await scopeForm.getByLabel('Description').fill('Sign in');
+    await scopeForm.getByRole('button', { name: 'Add scope' }).click();
+    await assertAlert(scopeForm, /OpenID Connect/);
+    for (const [name, description] of [[scopeName, 'Read the reports'], ['products:read', 'Browse the catalogue']]) {
+      await scopeForm.getByLabel('Scope name').fill(name);
+      await scopeForm.getByLabel('Description').fill(description);
+      await scopeForm.getByRole('button', { name: 'Add scope' }).click();
+      await scopesEditor.getByTestId(`server-scope-${name}`).waitFor();
+    }
+    await scopesEditor.getByRole('button', { name: 'Save scopes' }).click();
+    await scopesEditor.getByText('Saved 2 scopes').waitFor();
+
+    // A client allowed the server's scope (listed with every scope a client may have).
+    await openSection(page, 'Clients');
+    await page.getByRole('button', { name: 'New API service' }).click();
+    const clientForm = page.getByRole('form', { name: 'New API service' });
+    await clientForm.getByLabel('Name', { exact: true }).fill(`Reporter ${RUN}`);
+    await clientForm.getByLabel('Client id (optional)').fill(clientId);
+    await clientForm.getByLabel(scopeName, { exact: true }).check();
+    await clientForm.getByLabel('products:read', { exact: true }).check();
+    await clientForm.getByRole('button', { name: 'Create API service' }).click();
+    secret = await shownSecret(page);
+    await page.getByRole('button', { name: 'Done, hide it' }).click();
+    await openSection(page, 'Authorization servers');
     await row.waitFor();
 
     // Its policies: the default one goes, a policy for the reporter comes with two rules.

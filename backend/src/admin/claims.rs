@@ -2,8 +2,6 @@
 //! them, or replace the whole ordered list at once, checked as a whole before anything is
 //! stored.
 
-use std::collections::HashSet;
-
 use axum::Json;
 use axum::extract::State;
 use serde_json::Value;
@@ -96,7 +94,7 @@ async fn checked(
     }
     // A scope deleted since a claim named it may stay with that claim (the list read back can
     // be sent again unchanged); a new one must exist.
-    let mut scopes: HashSet<String> = ctx.db.scope_names().await?.into_iter().collect();
+    let mut scopes = super::server_scopes::offered_names(ctx, server).await?;
     for stored in ctx.db.custom_claims(server).await? {
         scopes.extend(
             stored
@@ -124,7 +122,8 @@ async fn checked(
             }
             if let Some(unknown) = wanted.iter().find(|s| !scopes.contains(*s)) {
                 return Err(invalid(format!(
-                    "claim {name:?}: there is no scope {unknown:?} (see GET /admin/scopes)"
+                    "claim {name:?}: authorization server {server} offers no scope {unknown:?} \
+                     (see GET /admin/servers/{server}/scopes)"
                 )));
             }
         }

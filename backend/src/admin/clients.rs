@@ -152,9 +152,10 @@ async fn check(ctx: &Ctx<'_>, d: &Definition<'_>) -> Result<Checked, ApiError> {
     if scope.is_empty() {
         return Err(invalid("a client needs at least one scope".into()));
     }
+    // The root issuer's scopes and every authorization server's.
     let known: ScopeSet = ctx
         .db
-        .scope_names()
+        .every_scope_name()
         .await?
         .iter()
         .map(String::as_str)
@@ -162,7 +163,8 @@ async fn check(ctx: &Ctx<'_>, d: &Definition<'_>) -> Result<Checked, ApiError> {
     let unknown: Vec<&str> = scope.difference(&known).collect();
     if !unknown.is_empty() {
         return Err(invalid(format!(
-            "no such scope: {}; create it first or choose from: {known}",
+            "no such scope: {}; create it first (at the root issuer or at an authorization \
+             server) or choose from: {known}",
             unknown.join(" ")
         )));
     }

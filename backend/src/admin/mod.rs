@@ -17,6 +17,7 @@ pub mod keys;
 pub mod policies;
 pub mod preview;
 pub mod scopes;
+pub mod server_scopes;
 pub mod servers;
 pub mod tokens;
 pub mod users;
@@ -73,6 +74,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/servers/{id}/claims",
             get(claims::list).put(claims::put),
+        )
+        .route(
+            "/admin/servers/{id}/scopes",
+            get(server_scopes::list).put(server_scopes::put),
         )
         .route("/admin/issuers", get(issuers::list).post(issuers::create))
         .route(

@@ -102,7 +102,7 @@ async fn checked(
             audiences.extend(rule.audiences.into_iter().flatten());
         }
     }
-    let scopes: HashSet<String> = ctx.db.scope_names().await?.into_iter().collect();
+    let scopes = super::server_scopes::offered_names(ctx, server).await?;
     let mut policies: Vec<StoredPolicy> = Vec::with_capacity(new.len());
     for p in new {
         let name = text("policy name", &p.name, MAX_NAME_LEN, INVALID)?;
@@ -165,7 +165,8 @@ async fn checked(
                 }
                 if let Some(unknown) = allowed.iter().find(|s| !scopes.contains(*s)) {
                     return Err(at(format!(
-                        "there is no scope {unknown:?} (see GET /admin/scopes)"
+                        "authorization server {server} offers no scope {unknown:?} (see GET \
+                         /admin/servers/{server}/scopes)"
                     )));
                 }
             }

@@ -4,6 +4,8 @@
 //! A custom scope means what the API that checks it makes it mean; the server only lists it,
 //! grants it to the clients allowed it, and shows its description on the consent screen.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -18,7 +20,7 @@ use crate::storage::{Client, ScopeInfo};
 
 const INVALID: &str = "invalid_scope";
 
-fn view(scope: ScopeInfo, clients: &[Client]) -> admin::Scope {
+fn view(scope: ScopeInfo, clients: &[Client], root: bool, servers: Vec<String>) -> admin::Scope {
     admin::Scope {
         builtin: BUILTIN.contains(&scope.name.as_str()),
         clients: clients
@@ -29,30 +31,51 @@ fn view(scope: ScopeInfo, clients: &[Client]) -> admin::Scope {
         name: scope.name,
         description: scope.description,
         consent_required: scope.consent_required,
+        root,
+        servers,
     }
 }
 
+/// The root issuer's scopes, then those only custom servers offer (with the first server's
+/// description), each with the servers that offer it.
 pub async fn all(ctx: &Ctx<'_>) -> Result<Vec<admin::Scope>, ApiError> {
     let clients = ctx.db.clients().await?;
-    Ok(ctx
+    let mut at_servers: BTreeMap<String, (ScopeInfo, Vec<String>)> = BTreeMap::new();
+    for (server, scope) in ctx.db.every_server_scope().await? {
+        at_servers
+            .entry(scope.name.clone())
+            .or_insert_with(|| (scope, Vec::new()))
+            .1
+            .push(server);
+    }
+    let mut all: Vec<admin::Scope> = ctx
         .db
         .scope_catalogue()
         .await?
         .into_iter()
-        .map(|s| view(s, &clients))
-        .collect())
+        .map(|s| {
+            let servers = at_servers.remove(&s.name).map(|(_, ids)| ids);
+            view(s, &clients, true, servers.unwrap_or_default())
+        })
+        .collect();
+    all.extend(
+        at_servers
+            .into_values()
+            .map(|(s, servers)| view(s, &clients, false, servers)),
+    );
+    Ok(all)
 }
 
 async fn one(ctx: &Ctx<'_>, name: &str) -> Result<admin::Scope, ApiError> {
     all(ctx)
         .await?
         .into_iter()
-        .find(|s| s.name == name)
+        .find(|s| s.root && s.name == name)
         .ok_or_else(|| ApiError::NotFound(format!("there is no scope {name:?}")))
 }
 
 /// One scope token in RFC 6749 §3.3's grammar (printable ASCII but space, `"` and `\`).
-fn name(value: &str) -> Result<String, ApiError> {
+pub(super) fn name(value: &str) -> Result<String, ApiError> {
     let invalid = || ApiError::Unprocessable {
         error: INVALID,
         description: format!(

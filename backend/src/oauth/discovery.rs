@@ -38,7 +38,8 @@ pub async fn server_metadata(
     State(state): State<AppState>,
     KnownServer(server): KnownServer,
 ) -> Result<impl IntoResponse, OAuthError> {
-    let scopes_supported = state.db.scope_names().await?;
+    let catalogue = server.scope_catalogue(&state.db).await?;
+    let scopes_supported = catalogue.into_iter().map(|s| s.name).collect();
     Ok(cached(server_document(&server, scopes_supported)))
 }
 

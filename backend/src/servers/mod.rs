@@ -19,7 +19,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use shared::oauth::{AccessTokenClaims, Audience, GrantType};
-use shared::scope::ScopeSet;
+use shared::scope::{OPENID_SCOPES, ScopeSet};
 
 use self::claims::Carrier;
 use crate::access_token::{AccessTokens, MAX_TOKEN_LEN};
@@ -28,7 +28,7 @@ use crate::config::Config;
 use crate::events::{Event, EventKind};
 use crate::keys::{KeyRing, Owner, rotation};
 use crate::state::AppState;
-use crate::storage::{self, Db, StoredIssuer, StoredServer, User};
+use crate::storage::{self, Db, ScopeInfo, StoredIssuer, StoredServer, User};
 
 /// One issuer: its identity, its keys and the tokens it signs and verifies.
 pub struct AuthServer {
@@ -89,6 +89,39 @@ impl AuthServer {
     /// issuer) is this server's: the same id, and not a server of that id deleted since.
     pub fn owns(&self, server_id: Option<&str>, generation: Option<&str>) -> bool {
         (server_id, generation) == (self.id(), self.generation())
+    }
+
+    /// The scopes it offers, with what its consent screen says of each: the root issuer's
+    /// catalogue; a custom server's own scopes and OpenID Connect's, described as the root
+    /// issuer describes them.
+    pub async fn scope_catalogue(&self, db: &Db) -> storage::Result<Vec<ScopeInfo>> {
+        let root = db.scope_catalogue().await?;
+        let Some(id) = self.id() else {
+            return Ok(root);
+        };
+        let mut offered: Vec<ScopeInfo> = root
+            .into_iter()
+            .filter(|s| OPENID_SCOPES.contains(&s.name.as_str()))
+            .collect();
+        offered.extend(db.server_scopes(id).await?);
+        offered.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(offered)
+    }
+
+    /// The scopes a client may ask for here, within its own: `None` at the root issuer (the
+    /// client's registration decides alone); at a custom server, its own and OpenID Connect's.
+    pub async fn offered(&self, db: &Db) -> storage::Result<Option<Offered>> {
+        let Some(id) = self.id() else {
+            return Ok(None);
+        };
+        let own = db.server_scopes(id).await?;
+        Ok(Some(Offered {
+            server_id: id.to_owned(),
+            scopes: OPENID_SCOPES
+                .into_iter()
+                .chain(own.iter().map(|s| s.name.as_str()))
+                .collect(),
+        }))
     }
 
     /// The path of its endpoint `path` (see [`AuthServer::endpoint`]): where its pages post
@@ -171,6 +204,28 @@ pub struct Governing<'a> {
     pub user: Option<&'a User>,
     pub scope: &'a ScopeSet,
     pub audience: Option<&'a Audience>,
+}
+
+/// The scopes a custom server offers (see [`AuthServer::offered`]).
+#[derive(Clone, Debug)]
+pub struct Offered {
+    pub server_id: String,
+    pub scopes: ScopeSet,
+}
+
+impl Offered {
+    /// Why `asked` cannot be had here, when it holds scopes the server does not offer.
+    pub fn refusal(&self, asked: &ScopeSet) -> Option<String> {
+        let missing: Vec<&str> = asked.difference(&self.scopes).collect();
+        (!missing.is_empty()).then(|| {
+            format!(
+                "authorization server {:?} does not offer {}; it offers: {}",
+                self.server_id,
+                missing.join(" "),
+                self.scopes
+            )
+        })
+    }
 }
 
 /// What a custom server's rules and claims make of an allowed request.

@@ -45,6 +45,7 @@ mod keys;
 mod policies;
 mod rate_limits;
 mod revocations;
+mod server_scopes;
 mod servers;
 mod shop;
 mod users;
@@ -795,5 +796,53 @@ mod tests {
             .consented_scope("u1", "spa", at(Some("orders"), Some("g1")))
             .await;
         assert!(old.unwrap().is_empty());
+    }
+
+    /// Migration 0019: a server stored before scopes were per server keeps offering the
+    /// catalogue's scopes, but OpenID Connect's (every server's) and the console's `admin`.
+    #[tokio::test]
+    async fn servers_stored_before_0019_keep_offering_the_catalogue() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("old.db").display());
+        let pool = sqlite_as_before(dir.path(), &url, "0019").await;
+        for statement in [
+            "INSERT INTO authorization_servers (id, name, description, audience, signing_alg,
+                 created_at, generation)
+             VALUES ('orders', 'Orders', '', 'api://orders', 'EdDSA', 1, 'g1')",
+            "INSERT INTO scopes (name, description, consent_required)
+             VALUES ('openid', 'Sign in', 0), ('admin', 'The console', 1),
+                    ('reports:read', 'Read reports', 1), ('AccessAll', 'Everything', 0)
+             ON CONFLICT (name) DO NOTHING",
+        ] {
+            sqlx::query(statement).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+
+        let db = Db::connect(&Settings::new(&url)).await.unwrap();
+        let offered: Vec<(String, bool)> = db
+            .server_scopes("orders")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.name, s.consent_required))
+            .collect();
+        let expected: Vec<(String, bool)> = db
+            .scope_catalogue()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|s| !shared::scope::OPENID_SCOPES.contains(&s.name.as_str()))
+            .filter(|s| s.name != shared::scope::ADMIN)
+            .map(|s| (s.name, s.consent_required))
+            .collect();
+        assert!(
+            expected.contains(&("reports:read".into(), true)),
+            "{expected:?}"
+        );
+        assert!(
+            expected.contains(&("AccessAll".into(), false)),
+            "{expected:?}"
+        );
+        assert_eq!(offered, expected);
     }
 }

@@ -178,7 +178,7 @@ async fn bad_claims_are_refused_whole_and_store_nothing() {
         ),
         (
             json!([{"name": "tier", "scopes": "nope:read", "value": 1}]),
-            "claim \"tier\": there is no scope \"nope:read\"",
+            "claim \"tier\": authorization server default offers no scope \"nope:read\"",
         ),
         (
             json!([{"name": "tier", "scopes": "", "value": 1}]),

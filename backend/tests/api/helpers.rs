@@ -663,9 +663,10 @@ pub fn www_authenticate(response: &Response) -> String {
 /// are logged), an API token's `last_used_at` (use is recorded), the signing keys (they follow
 /// their own schedule) and the rate limits (refusals count).
 pub async fn storage_fingerprint(app: &TestApp) -> Vec<(&'static str, String)> {
-    const TABLES: [&str; 18] = [
+    const TABLES: [&str; 19] = [
         "trusted_issuers",
         "authorization_servers",
+        "server_scopes",
         "access_policies",
         "policy_rules",
         "server_claims",
@@ -689,4 +690,25 @@ pub async fn storage_fingerprint(app: &TestApp) -> Vec<(&'static str, String)> {
         fingerprint.push((table, rows));
     }
     fingerprint
+}
+
+/// The API's scopes, which a test's authorization server offers (a new server offers none of
+/// its own, only OpenID Connect's).
+pub const SHOP_SCOPES: [&str; 3] = ["products:read", "orders:read", "orders:write"];
+
+/// Makes authorization server `id` offer [`SHOP_SCOPES`].
+pub async fn offer_shop_scopes(app: &TestApp, admin: &str, id: &str) {
+    let scopes: Vec<serde_json::Value> = SHOP_SCOPES
+        .iter()
+        .map(|name| serde_json::json!({"name": name, "description": format!("{name} at {id}")}))
+        .collect();
+    let response = app
+        .admin(
+            reqwest::Method::PUT,
+            &format!("/admin/servers/{id}/scopes"),
+            admin,
+            Some(serde_json::json!({ "scopes": scopes })),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK, "scopes of {id}");
 }

@@ -30,5 +30,6 @@ mod resilience;
 mod resource;
 mod resource_indicators;
 mod server_logins;
+mod server_scopes;
 mod servers;
 mod token;

@@ -56,6 +56,7 @@ async fn new_server(app: &TestApp, admin: &str, id: &str) {
         )
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
+    crate::helpers::offer_shop_scopes(app, admin, id).await;
 }
 
 /// A service client with `scope`; its id and secret.
@@ -380,7 +381,7 @@ async fn policies_are_checked_as_a_whole_and_bad_ones_store_nothing() {
         ),
         (
             rule(json!({"scopes": "nope:read"})),
-            "rule \"R\": there is no scope \"nope:read\"",
+            "rule \"R\": authorization server default offers no scope \"nope:read\"",
         ),
         (rule(json!({"scopes": ""})), "scopes lists no scope"),
         (

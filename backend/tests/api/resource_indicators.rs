@@ -208,6 +208,7 @@ async fn a_custom_servers_audiences_are_chosen_with_resource_as_its_policies_all
         )
         .await;
     assert_eq!(created.status(), StatusCode::CREATED);
+    crate::helpers::offer_shop_scopes(&app, &admin, "shop").await;
     let created: Value = created.json().await.unwrap();
     assert_eq!(
         created["extra_audiences"],
@@ -406,6 +407,7 @@ async fn audiences_are_changed_checked_and_kept_consistent_with_the_rules() {
         )
         .await;
     assert_eq!(created.status(), StatusCode::CREATED);
+    crate::helpers::offer_shop_scopes(&app, &admin, "reports").await;
 
     // Rules name audiences of their server only; several_audiences is for allow rules.
     for (rule, says) in [

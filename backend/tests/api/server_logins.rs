@@ -382,6 +382,7 @@ async fn a_servers_policy_decides_its_logins_and_every_refresh() {
         )
         .await;
     assert_eq!(created.status(), StatusCode::CREATED);
+    crate::helpers::offer_shop_scopes(&app, &admin, "orders").await;
     let admins_only = json!({"policies": [{"name": "Staff", "clients": [SPA], "rules": [
         {"name": "Administrators", "grant_types": ["authorization_code"], "roles": ["admin"],
          "lifetimes": {"access_token_ttl": 120, "refresh_token_idle_ttl": 600}}]}]});
@@ -555,6 +556,7 @@ async fn a_servers_policy_decides_its_logins_and_every_refresh() {
         )
         .await;
     assert_eq!(again.status(), StatusCode::CREATED);
+    crate::helpers::offer_shop_scopes(&app, &admin, "orders").await;
     let (_, error, description) = oauth_error(refresh_at(&app, orders, &refresh).await).await;
     assert_eq!(error, "invalid_grant");
     assert!(
@@ -724,6 +726,7 @@ async fn consent_at_a_server_is_answered_at_that_server() {
         )
         .await;
     assert_eq!(again.status(), StatusCode::CREATED);
+    crate::helpers::offer_shop_scopes(&app, &admin, "default").await;
     let auth = app.new_authorization();
     let (asked, _) = log_in(&app, default, partner, &auth, scope, "user1", "password1").await;
     assert_eq!(asked.status(), StatusCode::OK, "the consent screen again");

@@ -73,9 +73,16 @@ async fn introspect_at(app: &TestApp, path: &str, token: &str) -> Value {
     response.json().await.unwrap()
 }
 
+/// Creates a server offering the shop's scopes (when `body` is a good one).
 async fn create(app: &TestApp, admin: &str, body: Value) -> reqwest::Response {
-    app.admin(Method::POST, "/admin/servers", admin, Some(body))
-        .await
+    let response = app
+        .admin(Method::POST, "/admin/servers", admin, Some(body.clone()))
+        .await;
+    if response.status() == StatusCode::CREATED {
+        let id = body["id"].as_str().unwrap();
+        crate::helpers::offer_shop_scopes(app, admin, id).await;
+    }
+    response
 }
 
 /// Document 003, literally: the `default` server's metadata, a token from
@@ -763,6 +770,50 @@ async fn the_command_line_manages_servers() {
     assert!(!out.status.success());
     let out = app.cli(&["servers", "update", "nope", "--name", "x"]).await;
     assert!(String::from_utf8_lossy(&out.stderr).contains("no authorization server"));
+    // The scopes it offers, from a file; read back as the JSON the command takes.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("scopes.json");
+    let scopes = json!({"scopes": [
+        {"name": "products:read", "description": "Read the catalogue", "consent_required": false}
+    ]});
+    std::fs::write(&file, scopes.to_string()).unwrap();
+    let out = app
+        .cli(&[
+            "servers",
+            "set-scopes",
+            "cli",
+            "--file",
+            file.to_str().unwrap(),
+        ])
+        .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "authorization server cli now offers 1 scopes of its own: products:read\n"
+    );
+    let out = app.cli(&["servers", "scopes", "cli"]).await;
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed, scopes);
+    std::fs::write(
+        &file,
+        r#"{"scopes": [{"name": "openid", "description": "x"}]}"#,
+    )
+    .unwrap();
+    let out = app
+        .cli(&[
+            "servers",
+            "set-scopes",
+            "cli",
+            "--file",
+            file.to_str().unwrap(),
+        ])
+        .await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("openid is OpenID Connect's"));
     // Served once this instance has read it (its keys exist already).
     let mut served = false;
     for _ in 0..50 {

@@ -1585,6 +1585,16 @@ async fn an_authorization_server_created_at_one_instance_is_served_by_the_other(
     let created_at = Instant::now();
     let (status, body) = json_of(created).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    // Its scopes, set through B (read per request, from the database, at every instance).
+    let scopes = svc
+        .http
+        .put(svc.api(B, "/admin/servers/shared/scopes"))
+        .header("authorization", format!("Token {admin}"))
+        .json(&json!({"scopes": [{"name": "products:read", "description": "The catalogue"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scopes.status(), StatusCode::OK);
     let token_at = |at| {
         svc.http
             .post(svc.api(at, "/oauth2/shared/v1/token"))

@@ -27,13 +27,15 @@ const TICKET_TTL_SECS: i64 = 300;
 /// `Some(scopes to show)` if the user must be asked before `grant` is issued.
 pub async fn needed(
     state: &AppState,
+    server: &AuthServer,
     client: &Client,
     grant: &CodeGrant,
 ) -> storage::Result<Option<Vec<ScopeInfo>>> {
     if client.first_party {
         return Ok(None);
     }
-    let catalogue = state.db.scope_catalogue().await?;
+    // What the server's consent screen says of its scopes.
+    let catalogue = server.scope_catalogue(&state.db).await?;
     let at = ConsentAt {
         server_id: grant.server_id.as_deref(),
         generation: grant.server_generation.as_deref(),
@@ -242,7 +244,12 @@ mod tests {
         let (state, _dir) = demo_state(&[]).await;
         let partner = state.db.client("demo-partner").await.unwrap().unwrap();
         let grant = partner_grant(&state, "openid orders:read").await;
-        assert!(needed(&state, &partner, &grant).await.unwrap().is_some());
+        assert!(
+            needed(&state, &state.root, &partner, &grant)
+                .await
+                .unwrap()
+                .is_some()
+        );
         let now = state.clock.now();
         let ticket = ask(&state, &grant, Some("s".into()), "csrf-a", now)
             .await
@@ -271,9 +278,19 @@ mod tests {
             Answered::Expired
         ));
         // Remembered: the same request needs no consent; a wider one does.
-        assert!(needed(&state, &partner, &grant).await.unwrap().is_none());
+        assert!(
+            needed(&state, &state.root, &partner, &grant)
+                .await
+                .unwrap()
+                .is_none()
+        );
         let wider = partner_grant(&state, "openid orders:read orders:write").await;
-        assert!(needed(&state, &partner, &wider).await.unwrap().is_some());
+        assert!(
+            needed(&state, &state.root, &partner, &wider)
+                .await
+                .unwrap()
+                .is_some()
+        );
     }
 
     /// An administrator narrows the client's scopes, or takes the flow away from it, while the

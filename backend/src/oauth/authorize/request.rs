@@ -163,6 +163,14 @@ impl AuthorizationRequest {
                 ),
             ));
         }
+        // A custom server's scopes are its own (and OpenID Connect's).
+        let offered = server
+            .offered(db)
+            .await
+            .map_err(|e| Refusal::Page(e.into()))?;
+        if let Some(why) = offered.and_then(|offered| offered.refusal(&scope)) {
+            return Err(redirect("invalid_scope", why));
+        }
 
         // RFC 8707 §2: every resource must be one this issuer issues tokens for.
         let audiences = Target::new(&state.config, server)

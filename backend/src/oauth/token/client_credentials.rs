@@ -10,7 +10,7 @@ use super::Granted;
 use crate::access_token::{AccessTokens, Subject};
 use crate::clock::Timestamp;
 use crate::oauth::error::OAuthError;
-use crate::servers::{AuthServer, Governed, Governing, policy};
+use crate::servers::{AuthServer, Governed, Governing, Offered, policy};
 use crate::state::AppState;
 use crate::storage::{self, Client};
 
@@ -22,8 +22,13 @@ pub const USER_ONLY: [&str; 3] = [OPENID, OFFLINE_ACCESS, ADMIN];
 /// another token (ID, refresh), not for access.
 const LEFT_OUT: [&str; 2] = [OPENID, OFFLINE_ACCESS];
 
-/// What `client` may be granted of `asked`.
-pub fn scope(client: &Client, asked: Option<ScopeSet>) -> Result<ScopeSet, OAuthError> {
+/// What `client` may be granted of `asked`, at a server that offers `offered` (`None`: the root
+/// issuer, where the client's registration decides alone).
+pub fn scope(
+    client: &Client,
+    offered: Option<&Offered>,
+    asked: Option<ScopeSet>,
+) -> Result<ScopeSet, OAuthError> {
     // `openid` asks for an ID token and `offline_access` for a refresh token, and a client
     // acting for itself gets neither (no end-user to describe, nothing to refresh): they are
     // left out of what is asked and of what is granted by default, rather than refused, so that
@@ -44,8 +49,24 @@ pub fn scope(client: &Client, asked: Option<ScopeSet>) -> Result<ScopeSet, OAuth
         .filter(|asked| !asked.is_empty());
     let scope = match asked {
         // RFC 6749 §3.3: without a scope parameter, or with nothing else asked, the client's
-        // registered scopes apply.
-        None => registered,
+        // registered scopes apply (those the server offers).
+        None => match offered {
+            None => registered,
+            Some(offered) => {
+                let here: ScopeSet = registered
+                    .iter()
+                    .filter(|s| offered.scopes.contains(s))
+                    .collect();
+                if here.is_empty() && !registered.is_empty() {
+                    return Err(OAuthError::invalid_scope(format!(
+                        "no scope to grant: authorization server {:?} offers none of client \
+                         {:?}'s scopes ({registered}); it offers: {}",
+                        offered.server_id, client.id, offered.scopes
+                    )));
+                }
+                here
+            }
+        },
         Some(asked) => {
             let refused: Vec<&str> = asked.difference(&registered).collect();
             if !refused.is_empty() {
@@ -55,6 +76,9 @@ pub fn scope(client: &Client, asked: Option<ScopeSet>) -> Result<ScopeSet, OAuth
                     refused.join(" "),
                     registered
                 )));
+            }
+            if let Some(why) = offered.and_then(|offered| offered.refusal(&asked)) {
+                return Err(OAuthError::invalid_scope(why));
             }
             asked
         }
@@ -108,7 +132,11 @@ pub async fn decide(
     asked: Option<ScopeSet>,
     audience: Option<Audience>,
 ) -> Result<Decided, NotGranted> {
-    let scope = scope(client, asked).map_err(NotGranted::Refused)?;
+    let offered = server
+        .offered(&state.db)
+        .await
+        .map_err(NotGranted::Storage)?;
+    let scope = scope(client, offered.as_ref(), asked).map_err(NotGranted::Refused)?;
     let governing = Governing {
         client_id: &client.id,
         grant_type: GrantType::ClientCredentials,
@@ -173,7 +201,7 @@ mod tests {
         let (state, _dir) = demo_state(&["--access-token-ttl", "600"]).await;
         let client = state.db.client("demo-service").await.unwrap().unwrap();
         let now = state.clock.now();
-        let registered = scope(&client, None).unwrap();
+        let registered = scope(&client, None, None).unwrap();
         let decided = Decided {
             scope: registered,
             audience: None,
@@ -193,7 +221,7 @@ mod tests {
         assert_eq!(claims.exp, now.unix() + 600);
 
         let wider = ScopeSet::parse("products:read orders:read").unwrap();
-        let refused = scope(&client, Some(wider)).unwrap_err();
+        let refused = scope(&client, None, Some(wider)).unwrap_err();
         assert!(
             refused
                 .description
@@ -207,10 +235,10 @@ mod tests {
         let client = state.db.client("demo-service").await.unwrap().unwrap();
         let ask = |raw: &str| Some(ScopeSet::parse(raw).unwrap());
         for raw in ["openid", "", "openid products:read", "products:read"] {
-            let granted = scope(&client, ask(raw)).unwrap();
+            let granted = scope(&client, None, ask(raw)).unwrap();
             assert_eq!(granted.to_string(), "products:read", "{raw:?}");
         }
-        let refused = scope(&client, ask("openid orders:read")).unwrap_err();
+        let refused = scope(&client, None, ask("openid orders:read")).unwrap_err();
         assert!(
             refused
                 .description
@@ -228,16 +256,16 @@ mod tests {
         client.scopes = ScopeSet::parse("openid offline_access orders:read products:read").unwrap();
         let ask = |raw: &str| Some(ScopeSet::parse(raw).unwrap());
         for asked in [None, ask("openid"), ask("offline_access openid")] {
-            let granted = scope(&client, asked.clone()).unwrap();
+            let granted = scope(&client, None, asked.clone()).unwrap();
             assert_eq!(
                 granted.to_string(),
                 "orders:read products:read",
                 "{asked:?}"
             );
         }
-        let narrow = scope(&client, ask("openid orders:read")).unwrap();
+        let narrow = scope(&client, None, ask("openid orders:read")).unwrap();
         assert_eq!(narrow.to_string(), "orders:read");
-        let refused = scope(&client, ask("email")).unwrap_err();
+        let refused = scope(&client, None, ask("email")).unwrap_err();
         assert!(
             refused
                 .description
@@ -248,14 +276,14 @@ mod tests {
         // Registered with nothing a client may have for itself: refused, saying why.
         client.scopes = ScopeSet::parse("openid admin").unwrap();
         for asked in [None, ask("openid")] {
-            let refused = scope(&client, asked).unwrap_err();
+            let refused = scope(&client, None, asked).unwrap_err();
             assert!(
                 refused
                     .description
                     .contains("only scopes that need a user (admin openid)")
             );
         }
-        let refused = scope(&client, ask("admin")).unwrap_err();
+        let refused = scope(&client, None, ask("admin")).unwrap_err();
         assert!(
             refused.description.contains("may not be granted: admin"),
             "{}",
@@ -268,7 +296,7 @@ mod tests {
         let (state, _dir) = demo_state(&[]).await;
         let mut client = state.db.client("demo-service").await.unwrap().unwrap();
         client.scopes = ScopeSet::default();
-        let refused = scope(&client, None).unwrap_err();
+        let refused = scope(&client, None, None).unwrap_err();
         assert!(refused.description.contains("no scope"));
     }
 }

@@ -96,6 +96,10 @@ pub async fn preview(
             outside.join(" ")
         )))));
     }
+    let offered = server.offered(&state.db).await?;
+    if let Some(why) = offered.and_then(|offered| offered.refusal(&scope)) {
+        return Ok(Some(refused(OAuthError::invalid_scope(why))));
+    }
     if user.disabled {
         return Ok(Some(refused(OAuthError::new(
             shared::oauth::ErrorCode::AccessDenied,
@@ -306,8 +310,15 @@ mod tests {
         let user = state.db.user_by_username("user0").await.unwrap().unwrap();
         let code = GrantType::AuthorizationCode;
         let default = state.servers.get("default").unwrap();
-        for server in [&state.root, &default] {
-            let scope = Some("openid profile offline_access admin orders:read");
+        // `admin` is the root issuer's (the console's): `default` does not offer it.
+        for (server, scope) in [
+            (
+                &state.root,
+                "openid profile offline_access admin orders:read",
+            ),
+            (&default, "openid profile offline_access orders:read"),
+        ] {
+            let scope = Some(scope);
             let shown = preview(&state, server, ask(&spa, code, scope, Some(&user), now))
                 .await
                 .unwrap()

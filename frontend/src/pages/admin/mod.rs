@@ -20,6 +20,7 @@ pub mod keys;
 pub mod policies;
 pub mod preview;
 pub mod scopes;
+pub mod server_scopes;
 pub mod servers;
 pub mod tokens;
 pub mod users;

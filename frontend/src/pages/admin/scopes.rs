@@ -52,7 +52,7 @@ const SCOPE_COLUMNS: &[&str] = &[
     "Name",
     "Description",
     "Consent",
-    "Kind",
+    "Kind (offered by)",
     "Clients",
     "Actions",
 ];
@@ -68,7 +68,16 @@ fn ScopeRow(scope: Scope, reload: Callback<()>, notice: RwSignal<Option<String>>
         consent_required,
         builtin,
         clients,
+        root,
+        servers,
     } = scope;
+    let offered_by = {
+        let mut at: Vec<String> = servers;
+        if root {
+            at.insert(0, "root issuer".into());
+        }
+        at.join(", ")
+    };
 
     let used_by = if clients.is_empty() {
         view! { <span class="muted">"none"</span> }.into_any()
@@ -79,7 +88,7 @@ fn ScopeRow(scope: Scope, reload: Callback<()>, notice: RwSignal<Option<String>>
             .collect::<Vec<_>>();
         view! { <ul class="plain">{items}</ul> }.into_any()
     };
-    let delete = (!builtin).then(|| {
+    let delete = (!builtin && root).then(|| {
         let name = name.clone();
         let question = if clients.is_empty() {
             format!("Delete the scope {name}?")
@@ -118,10 +127,15 @@ fn ScopeRow(scope: Scope, reload: Callback<()>, notice: RwSignal<Option<String>>
             </td>
             <td data-label="Description">{description}</td>
             <td data-label="Consent">{if consent_required { "required" } else { "not asked" }}</td>
-            <td data-label="Kind">{if builtin { "builtin" } else { "custom" }}</td>
+            <td data-label="Kind (offered by)">
+                {if builtin { "builtin" } else { "custom" }}
+                <br />
+                <span class="muted small">{offered_by}</span>
+            </td>
             <td data-label="Clients">{used_by}</td>
             <td class="actions">
-                {toggle_button(editing, "Edit")}
+                // A scope only custom servers offer is changed at each of them (Servers).
+                {root.then(|| toggle_button(editing, "Edit"))}
                 {delete}
             </td>
         </tr>

@@ -10,6 +10,7 @@ use shared::admin::{AuthorizationServer, NewAuthorizationServer, ServerChange, S
 use super::claims::ClaimEditor;
 use super::policies::PolicyEditor;
 use super::preview::Preview;
+use super::server_scopes::ServerScopeEditor;
 use super::{
     AdminSection, AdminTable, Pending, checks, confirm_action, loaded, row_error, row_form,
     toggle_button_of,
@@ -139,6 +140,13 @@ fn ServerRow(
         })
     };
     let claims_open = RwSignal::new(false);
+    let scopes_open = RwSignal::new(false);
+    let scopes_editor = {
+        let id = id.clone();
+        row_form(scopes_open, SERVER_COLUMNS, move || {
+            view! { <ServerScopeEditor server=id.clone() /> }
+        })
+    };
     let editor = {
         let id = id.clone();
         row_form(editing, SERVER_COLUMNS, move || {
@@ -169,12 +177,14 @@ fn ServerRow(
             </td>
             <td class="actions">
                 {toggle_button_of(audiences_open, "Audiences", Some(&id))}
+                {toggle_button_of(scopes_open, "Scopes", Some(&id))}
                 {toggle_button_of(editing, "Access policies", Some(&id))}
                 {toggle_button_of(claims_open, "Custom claims", Some(&id))}
                 {delete}
             </td>
         </tr>
         {audiences_editor}
+        {scopes_editor}
         {editor}
         {claims_editor}
         {row_error(pending, SERVER_COLUMNS)}

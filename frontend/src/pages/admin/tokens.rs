@@ -76,8 +76,10 @@ pub fn Tokens() -> impl IntoView {
         Suspend::new(async move {
             let users = users.await?;
             let scopes = scopes.await?;
+            // API tokens are the root issuer's: its scopes only.
             let names = scopes
                 .into_iter()
+                .filter(|scope| scope.root)
                 .map(|scope| scope.name)
                 .filter(|name| !matches!(name.as_str(), "openid" | OFFLINE_ACCESS))
                 .collect();
