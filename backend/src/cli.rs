@@ -150,6 +150,7 @@ async fn users(ctx: &Ctx<'_>, command: &UsersCommand) -> anyhow::Result<String> 
             name,
             email,
             role: role_name,
+            groups,
             password_stdin,
         } => {
             let (password, generated) = password(*password_stdin)?;
@@ -159,6 +160,7 @@ async fn users(ctx: &Ctx<'_>, command: &UsersCommand) -> anyhow::Result<String> 
                 email: email.clone(),
                 password: password.clone(),
                 role: role(role_name),
+                groups: groups.clone(),
             };
             let user = admin::users::add(ctx, &new).await?;
             let mut out = format!("created {} ({})\n", user.username, user.id);
@@ -172,6 +174,8 @@ async fn users(ctx: &Ctx<'_>, command: &UsersCommand) -> anyhow::Result<String> 
             name,
             email,
             role: role_name,
+            groups,
+            no_groups,
             disable,
             enable,
         } => {
@@ -180,13 +184,15 @@ async fn users(ctx: &Ctx<'_>, command: &UsersCommand) -> anyhow::Result<String> 
                 name: name.clone(),
                 email: email.clone(),
                 role: role_name.as_deref().map(role),
+                groups: (*no_groups || !groups.is_empty()).then(|| groups.clone()),
                 disabled: (*disable || *enable).then_some(*disable),
             };
             let user = admin::users::change(ctx, &user.id, &update).await?;
             Ok(format!(
-                "{}: role {}, {}\n",
+                "{}: role {}, groups [{}], {}\n",
                 user.username,
                 user.role.as_str(),
+                user.groups.join(" "),
                 if user.disabled { "disabled" } else { "enabled" }
             ))
         }

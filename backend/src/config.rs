@@ -283,12 +283,16 @@ pub enum UsersCommand {
         /// `user` or `admin` (administrators use the admin API and console).
         #[arg(long, default_value = "user", value_parser = ["user", "admin"])]
         role: String,
+        /// A group the user is in (repeat for several): rules of access policies match groups,
+        /// and a custom claim can carry them.
+        #[arg(long = "group")]
+        groups: Vec<String>,
         /// Read the password from standard input instead of generating one.
         #[arg(long)]
         password_stdin: bool,
     },
-    /// Change a user's name, email, role, or disable/enable them (disabling revokes their
-    /// grants).
+    /// Change a user's name, email, role or groups, or disable/enable them (disabling revokes
+    /// their grants).
     Update {
         username: String,
         #[arg(long)]
@@ -297,6 +301,12 @@ pub enum UsersCommand {
         email: Option<String>,
         #[arg(long, value_parser = ["user", "admin"])]
         role: Option<String>,
+        /// The user's groups from now on (repeat for several), replacing the ones they had.
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        /// Takes the user out of every group.
+        #[arg(long, conflicts_with = "groups")]
+        no_groups: bool,
         #[arg(long, conflicts_with = "enable")]
         disable: bool,
         #[arg(long)]

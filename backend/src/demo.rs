@@ -8,7 +8,7 @@ use shared::scope::{ADMIN, OFFLINE_ACCESS, ORDERS_READ, ORDERS_WRITE, PRODUCTS_R
 use crate::clock::Timestamp;
 use crate::config::Config;
 use crate::crypto;
-use crate::storage::{self, Db, Lifetimes, NewClient, NewUser, ScopeInfo, StoredServer};
+use crate::storage::{self, Db, Lifetimes, NewClient, NewUser, ScopeInfo, Spaced, StoredServer};
 
 /// The custom authorization server of source document 003.
 pub const DEFAULT_SERVER: &str = "default";
@@ -43,6 +43,10 @@ pub const SCOPES: [(&str, &str, bool); 8] = [
 
 /// The API's scopes, which the `default` authorization server offers too.
 const SHOP_SCOPES: [&str; 3] = [PRODUCTS_READ, ORDERS_READ, ORDERS_WRITE];
+
+/// Who is in which group: rules of access policies can match them (`user1` works in the EU
+/// office, `admin` is staff).
+const DEMO_GROUPS: [(&str, &str); 2] = [("user1", "eu"), ("admin", "staff")];
 
 /// Username, password, name, email, role. `admin` may use the admin console.
 const USERS: [(&str, &str, &str, &str, Role); 3] = [
@@ -195,6 +199,13 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
             .await?
             .map_err(|e| anyhow::anyhow!("hashing a demo password: {e}"))?;
         let id = format!("usr_{}", crypto::random_token(12));
+        let groups = Spaced(
+            DEMO_GROUPS
+                .iter()
+                .filter(|(who, _)| *who == username)
+                .map(|(_, group)| (*group).to_owned())
+                .collect(),
+        );
         let user = NewUser {
             id: &id,
             username,
@@ -202,6 +213,7 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
             email,
             password_hash: &hash,
             role,
+            groups: &groups,
         };
         match db.insert_user(&user, now).await {
             // Another instance seeding at the same time created it first.

@@ -50,6 +50,10 @@ pub struct User {
     pub name: String,
     pub email: String,
     pub role: Role,
+    /// The groups the user is in, by name: rules of access policies match them, and a custom
+    /// claim can carry them.
+    #[serde(default)]
+    pub groups: Vec<String>,
     pub disabled: bool,
     pub created_at: i64,
 }
@@ -65,6 +69,9 @@ pub struct NewUser {
     pub password: String,
     #[serde(default)]
     pub role: Role,
+    /// At most [`MAX_GROUPS`] names (see [`check_group`]).
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 /// `PATCH /admin/users/{id}`: only the fields present change. Disabling a user also revokes
@@ -79,8 +86,31 @@ pub struct UserUpdate {
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<Role>,
+    /// Replaces the user's groups (`[]`: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled: Option<bool>,
+}
+
+/// At most this many groups per user.
+pub const MAX_GROUPS: usize = 10;
+/// A group's name is at most this long.
+pub const MAX_GROUP_LEN: usize = 32;
+
+/// Whether `name` may be a group's: 1 to [`MAX_GROUP_LEN`] letters, digits and `_ . : -`. The
+/// sentence says what is wrong.
+pub fn check_group(name: &str) -> Result<(), String> {
+    let charset = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b));
+    if name.is_empty() || name.len() > MAX_GROUP_LEN || !charset {
+        return Err(format!(
+            "a group's name is 1 to {MAX_GROUP_LEN} letters, digits and _ . : - (such as \
+             finance or eu-support), not {name:?}"
+        ));
+    }
+    Ok(())
 }
 
 /// `POST /admin/users/{id}/password`: sets a new password and ends the user's sessions (every
@@ -606,6 +636,10 @@ pub struct PolicyRule {
     /// grant without a user (client credentials).
     #[serde(default)]
     pub roles: Vec<Role>,
+    /// The user groups it matches (a user in any of them); empty for any user. Like roles,
+    /// never matched by a grant without a user.
+    #[serde(default)]
+    pub groups: Vec<String>,
     /// Absent for any scopes. An allow rule matches only requests whose every scope is one of
     /// these; a deny rule, requests for any of them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -699,14 +733,17 @@ pub enum UserAttribute {
     Name,
     Email,
     Role,
+    /// A list of strings (empty for none).
+    Groups,
 }
 
 impl UserAttribute {
-    pub const ALL: [UserAttribute; 4] = [
+    pub const ALL: [UserAttribute; 5] = [
         UserAttribute::Username,
         UserAttribute::Name,
         UserAttribute::Email,
         UserAttribute::Role,
+        UserAttribute::Groups,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -715,13 +752,14 @@ impl UserAttribute {
             Self::Name => "name",
             Self::Email => "email",
             Self::Role => "role",
+            Self::Groups => "groups",
         }
     }
 }
 
 crate::named!(
     UserAttribute,
-    "user attribute (username, name, email or role)"
+    "user attribute (username, name, email, role or groups)"
 );
 
 /// Which tokens carry a [`CustomClaim`].

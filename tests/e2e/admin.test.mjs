@@ -472,6 +472,37 @@ test('a second API: an authorization server, a scope, an access policy and a cla
   assert.match(error.error_description, /policy "Reporters", rule "No catalogue"/);
 });
 
+test('a user made in groups in the console, moved to another, as the admin API reads them', async () => {
+  const page = await adminTab();
+  const username = `grouped-${RUN}`;
+  await openSection(page, 'Users');
+  const form = page.getByRole('form', { name: 'New user' });
+  await form.getByLabel('Username').fill(username);
+  await form.getByLabel('Full name').fill('Grouped User');
+  await form.getByLabel('Email').fill(`${username}@example.com`);
+  await form.getByLabel('Password').fill('a-long-password-1');
+  // Checked in the browser first, with the server's words.
+  await form.getByLabel('Groups').fill('finance!');
+  await form.getByRole('button', { name: 'Create user' }).click();
+  await assertAlert(form, /group's name is 1 to 32/);
+  await form.getByLabel('Groups').fill('eu-west eu');
+  await form.getByRole('button', { name: 'Create user' }).click();
+  const row = page.getByTestId(`user-${username}`);
+  await row.waitFor();
+  assert.match(await row.textContent(), /eu eu-west/, 'stored sorted');
+
+  await row.getByRole('button', { name: 'Groups' }).click();
+  const groupsForm = page.getByRole('form', { name: `Groups of ${username}` });
+  assert.equal(await groupsForm.getByLabel('Groups').inputValue(), 'eu eu-west');
+  await groupsForm.getByLabel('Groups').fill('staff');
+  await groupsForm.getByRole('button', { name: 'Save groups' }).click();
+  await page.getByText(`${username} is in staff now.`).waitFor();
+  const { token } = await accessToken(page);
+  const users = await (await fetch(`${API}/admin/users`, { headers: { authorization: `Bearer ${token}` } })).json();
+  const stored = users.find((u) => u.username === username);
+  assert.deepEqual(stored.groups, ['staff']);
+});
+
 test('a trusted issuer added in the console: its keys shown, its token accepted, read again, removed', async () => {
   const page = await adminTab();
   const id = `idp-${RUN}`;

@@ -46,6 +46,8 @@ fn widest(attribute: UserAttribute) -> usize {
         UserAttribute::Name => 4 * admin::MAX_NAME_LEN,
         UserAttribute::Email => 2 * 254,
         UserAttribute::Role => "admin".len(),
+        // `["a","b"]`: each name quoted, with a comma (the list's brackets are the 2 above).
+        UserAttribute::Groups => admin::MAX_GROUPS * (admin::MAX_GROUP_LEN + 3),
     }
 }
 

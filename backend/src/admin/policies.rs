@@ -50,6 +50,7 @@ fn view(p: StoredPolicy) -> admin::AccessPolicy {
                 name: r.name,
                 grant_types: r.grant_types,
                 roles: r.roles,
+                groups: r.groups,
                 scopes: r.scopes,
                 audiences: r.audiences,
                 several_audiences: r.several_audiences,
@@ -150,10 +151,17 @@ async fn checked(
             if let Some(twice) = repeated(&r.roles) {
                 return Err(at(format!("role {twice} is listed twice")));
             }
-            if !r.roles.is_empty() && r.grant_types == [GrantType::ClientCredentials] {
+            if let Some(twice) = repeated(&r.groups) {
+                return Err(at(format!("group {twice:?} is listed twice")));
+            }
+            if let Some(bad) = r.groups.iter().find_map(|g| admin::check_group(g).err()) {
+                return Err(at(bad));
+            }
+            let users_only = !r.roles.is_empty() || !r.groups.is_empty();
+            if users_only && r.grant_types == [GrantType::ClientCredentials] {
                 return Err(at(
-                    "it requires a user's role but matches only client_credentials, which has \
-                     no user: it could never match"
+                    "it requires a user's role or group but matches only client_credentials, \
+                     which has no user: it could never match"
                         .into(),
                 ));
             }
@@ -208,6 +216,7 @@ async fn checked(
                 name: rule_name,
                 grant_types: r.grant_types.clone(),
                 roles: r.roles.clone(),
+                groups: r.groups.clone(),
                 scopes: r.scopes.clone(),
                 audiences: r.audiences.clone(),
                 several_audiences: r.several_audiences,

@@ -14,7 +14,7 @@ use crate::api::error::ApiError;
 use crate::crypto;
 use crate::events::EventKind;
 use crate::state::AppState;
-use crate::storage::{self, NewUser, User, UserChanges};
+use crate::storage::{self, NewUser, Spaced, User, UserChanges};
 
 const INVALID: &str = "invalid_user";
 
@@ -25,6 +25,7 @@ pub fn view(user: User) -> admin::User {
         username: user.username,
         name: user.name,
         email: user.email,
+        groups: user.groups.0,
         disabled: user.disabled,
         created_at: user.created_at.unix(),
     }
@@ -60,6 +61,7 @@ pub async fn add(ctx: &Ctx<'_>, new: &admin::NewUser) -> Result<admin::User, Api
     )?;
     let name = text("name", &new.name, MAX_NAME_LEN, INVALID)?;
     let email = email(&new.email)?;
+    let groups = groups(&new.groups)?;
     let hash = password_hash(&username, &new.password).await?;
     let id = format!("usr_{}", crypto::random_token(12));
     let stored = NewUser {
@@ -69,6 +71,7 @@ pub async fn add(ctx: &Ctx<'_>, new: &admin::NewUser) -> Result<admin::User, Api
         email: &email,
         password_hash: &hash,
         role: new.role,
+        groups: &groups,
     };
     ctx.db
         .insert_user(&stored, ctx.now)
@@ -97,10 +100,12 @@ pub async fn change(
         .map(|n| text("name", n, MAX_NAME_LEN, INVALID))
         .transpose()?;
     let email = update.email.as_deref().map(email).transpose()?;
+    let groups = update.groups.as_deref().map(groups).transpose()?;
     let changes = UserChanges {
         name: name.as_deref(),
         email: email.as_deref(),
         role: update.role,
+        groups: groups.as_ref(),
         disabled: update.disabled,
     };
     let updated = match ctx.db.update_user(id, &changes, ctx.now).await {
@@ -125,6 +130,9 @@ pub async fn change(
     }
     if email.is_some() {
         what.push("email".to_owned());
+    }
+    if after.groups != before.groups {
+        what.push(format!("groups [{}]", after.groups.joined()));
     }
     if after.role != before.role {
         what.push(format!("role {}", after.role));
@@ -173,6 +181,30 @@ pub async fn set_password(ctx: &Ctx<'_>, id: &str, password: &str) -> Result<(),
         ),
     )
     .await
+}
+
+/// At most [`admin::MAX_GROUPS`] group names, each once, stored sorted.
+fn groups(names: &[String]) -> Result<Spaced, ApiError> {
+    let invalid = |description: String| ApiError::Unprocessable {
+        error: INVALID,
+        description,
+    };
+    if names.len() > admin::MAX_GROUPS {
+        return Err(invalid(format!(
+            "a user is in at most {} groups",
+            admin::MAX_GROUPS
+        )));
+    }
+    let mut sorted: Vec<String> = Vec::with_capacity(names.len());
+    for name in names {
+        admin::check_group(name).map_err(invalid)?;
+        if sorted.contains(name) {
+            return Err(invalid(format!("group {name:?} is listed twice")));
+        }
+        sorted.push(name.clone());
+    }
+    sorted.sort();
+    Ok(Spaced(sorted))
 }
 
 /// RFC 5321's limit, one `@` with something on each side, no spaces: enough to catch typing

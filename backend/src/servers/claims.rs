@@ -48,7 +48,7 @@ pub fn carried(
         .filter_map(|claim| {
             let value = match &claim.value {
                 ClaimValue::Constant(value) => value.clone(),
-                ClaimValue::User(attribute) => user?.attribute(*attribute).into(),
+                ClaimValue::User(attribute) => user?.attribute(*attribute),
             };
             Some((claim.name.clone(), value))
         })
@@ -107,6 +107,7 @@ mod tests {
             password_hash: String::new(),
             disabled: false,
             role: shared::admin::Role::Admin,
+            groups: crate::storage::Spaced(vec!["eu".into(), "staff".into()]),
             created_at: crate::clock::Timestamp::from_unix(0),
         };
         let of = |name: &str, attribute, token| StoredClaim {
@@ -119,12 +120,14 @@ mod tests {
             of("login", UserAttribute::Username, ClaimToken::Both),
             of("mail", UserAttribute::Email, ClaimToken::Id),
             of("staff_role", UserAttribute::Role, ClaimToken::Access),
+            of("teams", UserAttribute::Groups, ClaimToken::Access),
         ];
         assert_eq!(
             carried(&from_user, &scope, Some(&user), Carrier::Access),
             BTreeMap::from([
                 ("login".to_owned(), json!("ada")),
                 ("staff_role".to_owned(), json!("admin")),
+                ("teams".to_owned(), json!(["eu", "staff"])),
             ])
         );
         assert_eq!(

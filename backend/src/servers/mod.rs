@@ -151,6 +151,7 @@ impl AuthServer {
             client_id: asked.client_id,
             grant_type: asked.grant_type,
             role: asked.user.map(|u| u.role),
+            groups: asked.user.map_or(&[], |u| u.groups.0.as_slice()),
             scope: asked.scope,
             audiences: asked.audience.unwrap_or(&default),
         };

@@ -2,7 +2,7 @@
 //! lifetimes of what it issues.
 //!
 //! A server holds ordered policies, each for some clients (or all of them), each with ordered
-//! rules matching the grant type, the user's role (grants with a user only), the requested
+//! rules matching the grant type, the user's role and groups (grants with a user only), the requested
 //! scopes (an allow rule when it lists every one, a deny rule when it lists any) and the
 //! audiences the token would be for (RFC 8707 resource indicators: the same way, and an allow
 //! rule matches several at once only when it says so). The policies
@@ -25,6 +25,8 @@ pub struct Request<'a> {
     pub grant_type: GrantType,
     /// The user's role, in a grant with a user; `None` for client credentials.
     pub role: Option<Role>,
+    /// The user's groups, in a grant with a user; empty for client credentials.
+    pub groups: &'a [String],
     /// The scopes that would be granted.
     pub scope: &'a ScopeSet,
     /// The audiences the token would be for: the requested resources, else the server's
@@ -96,8 +98,11 @@ impl StoredRule {
             || self.grant_types.contains(&request.grant_type)
             || request.grant_type == GrantType::RefreshToken
                 && self.grant_types.contains(&GrantType::AuthorizationCode);
-        let user = self.roles.is_empty() || request.role.is_some_and(|r| self.roles.contains(&r));
-        grant && user
+        let role = self.roles.is_empty() || request.role.is_some_and(|r| self.roles.contains(&r));
+        // Like roles, groups match a user only (client credentials have none).
+        let group = self.groups.is_empty()
+            || request.role.is_some() && self.groups.iter().any(|g| request.groups.contains(g));
+        grant && role && group
     }
 
     /// Without a scope list, any scopes. An allow rule matches when every requested scope is
@@ -229,7 +234,13 @@ pub fn decide(policies: &[StoredPolicy], request: &Request<'_>) -> Result<Allowe
     }
     let user = request
         .role
-        .map(|r| format!(" and a user with role {r}"))
+        .map(|r| {
+            let groups = match request.groups {
+                [] => "in no group".to_owned(),
+                groups => format!("in groups {}", groups.join(", ")),
+            };
+            format!(" and a user with role {r}, {groups}")
+        })
         .unwrap_or_default();
     refused(
         Why::NoRule,
@@ -257,6 +268,7 @@ mod tests {
             name: name.into(),
             grant_types: grants.to_vec(),
             roles: Vec::new(),
+            groups: Vec::new(),
             scopes: scopes.map(|s| ScopeSet::parse(s).unwrap()),
             audiences: None,
             several_audiences: false,
@@ -280,6 +292,7 @@ mod tests {
             client_id,
             grant_type,
             role: None,
+            groups: &[],
             scope,
             audiences: &DEFAULT,
         }
@@ -470,10 +483,44 @@ mod tests {
         assert!(decide(&policies, &request).is_ok());
         request.role = Some(Role::User);
         let refused = decide(&policies, &request).unwrap_err();
-        assert!(refused.description.contains("and a user with role user"));
+        assert!(
+            refused
+                .description
+                .contains("and a user with role user, in no group")
+        );
         // Client credentials have no user: a rule with roles never matches them.
         assert_eq!(
             decide(&policies, &ask("svc", CC, &read)).unwrap_err().why,
+            Why::NoRule
+        );
+    }
+
+    #[test]
+    fn groups_match_users_in_any_of_them() {
+        let read = ScopeSet::parse("orders:read").unwrap();
+        let mut eu = rule("eu office", &[], None, ALLOW);
+        eu.groups = vec!["eu".into(), "emea".into()];
+        let policies = vec![policy("p", &[], vec![eu])];
+        let mut request = ask("spa", CODE, &read);
+        request.role = Some(Role::User);
+        let emea = ["emea".to_owned(), "staff".to_owned()];
+        request.groups = &emea;
+        assert_eq!(decide(&policies, &request).unwrap().rule, "eu office");
+        let us = ["us".to_owned()];
+        request.groups = &us;
+        let refused = decide(&policies, &request).unwrap_err();
+        assert!(
+            refused
+                .description
+                .contains("a user with role user, in groups us"),
+            "{}",
+            refused.description
+        );
+        request.groups = &[];
+        assert_eq!(decide(&policies, &request).unwrap_err().why, Why::NoRule);
+        // Nor a client acting for itself, whatever it is called.
+        assert_eq!(
+            decide(&policies, &ask("eu", CC, &read)).unwrap_err().why,
             Why::NoRule
         );
     }

@@ -26,6 +26,8 @@ pub struct StoredRule {
     pub grant_types: Vec<GrantType>,
     /// Empty for any user (and for grants without one).
     pub roles: Vec<Role>,
+    /// The user groups it matches (a user in any); empty for any user.
+    pub groups: Vec<String>,
     /// `None` for any scopes.
     pub scopes: Option<ScopeSet>,
     /// `None` for any of the server's audiences.
@@ -48,6 +50,7 @@ impl StoredPolicy {
                 name: "Default Policy Rule".into(),
                 grant_types: Vec::new(),
                 roles: Vec::new(),
+                groups: Vec::new(),
                 scopes: None,
                 audiences: None,
                 several_audiences: false,
@@ -68,6 +71,7 @@ struct PolicyWithRule {
     rule_name: Option<String>,
     grant_types: Option<String>,
     roles: Option<String>,
+    group_names: Option<String>,
     scopes: Option<String>,
     audiences: Option<String>,
     several_audiences: Option<bool>,
@@ -114,6 +118,7 @@ impl PolicyWithRule {
                 "grant type",
             )?,
             roles: names(self.roles.as_deref().unwrap_or_default(), "role")?,
+            groups: names(self.group_names.as_deref().unwrap_or_default(), "group")?,
             scopes,
             audiences: self
                 .audiences
@@ -149,8 +154,9 @@ macro_rules! insert_policies {
                     sqlx::query(
                         "INSERT INTO policy_rules (server_id, policy, position, name, grant_types,
                              roles, scopes, audiences, several_audiences, decision,
-                             access_token_ttl, refresh_token_idle_ttl, refresh_token_absolute_ttl)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                             access_token_ttl, refresh_token_idle_ttl, refresh_token_absolute_ttl,
+                             group_names)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                     )
                     .bind($server)
                     .bind(position)
@@ -165,6 +171,7 @@ macro_rules! insert_policies {
                     .bind(rule.lifetimes.access_token_ttl)
                     .bind(rule.lifetimes.refresh_token_idle_ttl)
                     .bind(rule.lifetimes.refresh_token_absolute_ttl)
+                    .bind(rule.groups.join(" "))
                     .execute(&mut *$tx)
                     .await?;
                 }
@@ -180,9 +187,10 @@ impl Db {
     /// The policies of server `server_id` in evaluation order, each with its rules in order;
     /// read in one statement, so a replacement running meanwhile is seen whole or not at all.
     pub async fn access_policies(&self, server_id: &str) -> Result<Vec<StoredPolicy>> {
-        let rows: Vec<PolicyWithRule> = dispatch!(self, |pool| sqlx::query_as(
+        let rows: Vec<PolicyWithRule> = dispatch!(self, |pool| {
+            sqlx::query_as(
             "SELECT p.position, p.name, p.description, p.clients, r.name AS rule_name,
-                    r.grant_types, r.roles, r.scopes, r.audiences, r.several_audiences,
+                    r.grant_types, r.roles, r.group_names, r.scopes, r.audiences, r.several_audiences,
                     r.decision, r.access_token_ttl,
                     r.refresh_token_idle_ttl, r.refresh_token_absolute_ttl
              FROM access_policies p
@@ -192,7 +200,8 @@ impl Db {
         )
         .bind(server_id)
         .fetch_all(pool)
-        .await)?;
+        .await
+        })?;
         let mut policies: Vec<(i32, StoredPolicy)> = Vec::new();
         for row in rows {
             let rule = row.rule()?;

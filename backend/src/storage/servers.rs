@@ -47,13 +47,22 @@ macro_rules! lock_server {
 }
 pub(super) use lock_server;
 
-/// Words stored space-separated in one column ('' for none): URIs, which hold no space.
+/// Words stored space-separated in one column ('' for none): URIs or names, which hold no
+/// space.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Spaced(pub Vec<String>);
 
 impl Spaced {
     pub fn joined(&self) -> String {
         self.0.join(" ")
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+
+    pub fn contains(&self, word: &str) -> bool {
+        self.0.iter().any(|w| w == word)
     }
 }
 

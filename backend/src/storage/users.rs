@@ -1,6 +1,6 @@
 use shared::admin::{Role, UserAttribute};
 
-use super::{Db, Error, Result, dispatch, one_row};
+use super::{Db, Error, Result, Spaced, dispatch, one_row};
 use crate::clock::Timestamp;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -15,6 +15,9 @@ pub struct User {
     pub disabled: bool,
     #[sqlx(try_from = "String")]
     pub role: Role,
+    /// The groups the user is in, by name.
+    #[sqlx(rename = "group_names", try_from = "String")]
+    pub groups: Spaced,
     pub created_at: Timestamp,
 }
 
@@ -24,12 +27,13 @@ impl User {
     }
 
     /// The value of `attribute`, as a custom claim carries it.
-    pub fn attribute(&self, attribute: UserAttribute) -> &str {
+    pub fn attribute(&self, attribute: UserAttribute) -> serde_json::Value {
         match attribute {
-            UserAttribute::Username => &self.username,
-            UserAttribute::Name => &self.name,
-            UserAttribute::Email => &self.email,
-            UserAttribute::Role => self.role.as_str(),
+            UserAttribute::Username => self.username.as_str().into(),
+            UserAttribute::Name => self.name.as_str().into(),
+            UserAttribute::Email => self.email.as_str().into(),
+            UserAttribute::Role => self.role.as_str().into(),
+            UserAttribute::Groups => self.groups.iter().collect::<Vec<_>>().into(),
         }
     }
 
@@ -46,6 +50,7 @@ pub struct NewUser<'a> {
     pub email: &'a str,
     pub password_hash: &'a str,
     pub role: Role,
+    pub groups: &'a Spaced,
 }
 
 /// The fields an update changes; `None` keeps the stored value.
@@ -54,6 +59,7 @@ pub struct UserChanges<'a> {
     pub name: Option<&'a str>,
     pub email: Option<&'a str>,
     pub role: Option<Role>,
+    pub groups: Option<&'a Spaced>,
     pub disabled: Option<bool>,
 }
 
@@ -65,7 +71,8 @@ pub struct UserUpdated {
     pub grants_revoked: u64,
 }
 
-const COLUMNS: &str = "id, username, name, email, password_hash, disabled, role, created_at";
+const COLUMNS: &str =
+    "id, username, name, email, password_hash, disabled, role, group_names, created_at";
 
 impl Db {
     pub async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
@@ -87,8 +94,9 @@ impl Db {
     /// Creates a user; [`Error::Conflict`] if the username is taken.
     pub async fn insert_user(&self, user: &NewUser<'_>, now: Timestamp) -> Result<()> {
         let done = dispatch!(self, |pool| sqlx::query(
-            "INSERT INTO users (id, username, name, email, password_hash, role, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (username) DO NOTHING",
+            "INSERT INTO users (id, username, name, email, password_hash, role, group_names,
+                 created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (username) DO NOTHING",
         )
         .bind(user.id)
         .bind(user.username)
@@ -96,6 +104,7 @@ impl Db {
         .bind(user.email)
         .bind(user.password_hash)
         .bind(user.role.as_str())
+        .bind(user.groups.joined())
         .bind(now)
         .execute(pool)
         .await
@@ -147,7 +156,8 @@ impl Db {
             }
             let after: User = sqlx::query_as(&format!(
                 "UPDATE users SET name = coalesce($1, name), email = coalesce($2, email),
-                     role = coalesce($3, role), disabled = coalesce($4, disabled)
+                     role = coalesce($3, role), disabled = coalesce($4, disabled),
+                     group_names = coalesce($6, group_names)
                  WHERE id = $5 RETURNING {COLUMNS}"
             ))
             .bind(changes.name)
@@ -155,6 +165,7 @@ impl Db {
             .bind(changes.role.map(Role::as_str))
             .bind(changes.disabled)
             .bind(id)
+            .bind(changes.groups.map(Spaced::joined))
             .fetch_one(&mut *tx)
             .await?;
             let mut grants_revoked = 0;

@@ -190,7 +190,7 @@ async fn bad_claims_are_refused_whole_and_store_nothing() {
         ),
         (
             json!([{"name": "tier"}]),
-            "needs a value (a constant) or a user_attribute (one of username, name, email, role)",
+            "needs a value (a constant) or a user_attribute (one of username, name, email, role, groups)",
         ),
         (
             json!([{"name": "tier", "value": 1, "user_attribute": "email"}]),

@@ -90,6 +90,7 @@ async fn a_new_server_starts_with_the_default_policy() {
             "name": "Default Policy Rule",
             "grant_types": [],
             "roles": [],
+            "groups": [],
             "several_audiences": false,
             "decision": "allow",
             "lifetimes": {

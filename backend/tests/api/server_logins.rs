@@ -895,3 +895,188 @@ async fn claims_from_the_user_and_the_preview_of_a_login() {
         assert!(description.contains(says), "{body}: {description}");
     }
 }
+
+/// Groups: a rule for a group admits its members only (the refusal says which groups the user
+/// is in), a claim carries them, a change of groups decides the next refresh, and the admin API
+/// and the command line keep them well formed.
+#[tokio::test]
+async fn groups_decide_logins_and_travel_in_claims() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let default = Some("default");
+    let eu_only = json!({"policies": [{"name": "Offices", "clients": [SPA], "rules": [
+        {"name": "EU office", "grant_types": ["authorization_code"], "groups": ["eu", "emea"]}]}]});
+    admin_put(
+        &app,
+        &admin,
+        "/admin/servers/default/policies",
+        eu_only.clone(),
+    )
+    .await;
+    admin_put(
+        &app,
+        &admin,
+        "/admin/servers/default/claims",
+        json!({"claims": [{"name": "teams", "user_attribute": "groups", "token": "both"}]}),
+    )
+    .await;
+
+    // user0 is in no group: refused at the login, saying so.
+    let auth = app.new_authorization();
+    let (answer, _) = log_in(&app, default, SPA, &auth, SCOPE, "user0", "password0").await;
+    let params = redirect_params(&answer);
+    assert_eq!(param(&params, "error"), Some("unauthorized_client"));
+    let description = param(&params, "error_description").unwrap();
+    assert!(
+        description.contains("a user with role user, in no group"),
+        "{description}"
+    );
+    // user1 is in the demo's `eu` group: admitted, and the claim carries the groups.
+    let auth = app.new_authorization();
+    let code = code_at(&app, default, &auth, SCOPE, ("user1", "password1")).await;
+    let tokens: Value = redeem_at(&app, default, &code, &auth)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(jwt_part(access, 1)["teams"], json!(["eu"]));
+    let id_token = tokens["id_token"].as_str().unwrap();
+    assert_eq!(jwt_part(id_token, 1)["teams"], json!(["eu"]));
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+
+    // Taken out of the group: the next refresh is refused (and spends nothing).
+    let user1 = app.user("user1").await;
+    let path = format!("/admin/users/{}", user1.id);
+    let changed = app
+        .admin(Method::PATCH, &path, &admin, Some(json!({"groups": []})))
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    assert_eq!(changed.json::<Value>().await.unwrap()["groups"], json!([]));
+    let (_, error, description) = oauth_error(refresh_at(&app, default, &refresh).await).await;
+    assert_eq!(error, "invalid_grant");
+    assert!(description.contains("in no group"), "{description}");
+    // Back in (another of the rule's groups, and one more, stored sorted): it refreshes.
+    let changed = app
+        .admin(
+            Method::PATCH,
+            &path,
+            &admin,
+            Some(json!({"groups": ["staff", "emea"]})),
+        )
+        .await;
+    assert_eq!(
+        changed.json::<Value>().await.unwrap()["groups"],
+        json!(["emea", "staff"])
+    );
+    let rotated = refresh_at(&app, default, &refresh).await;
+    assert_eq!(
+        rotated.status(),
+        StatusCode::OK,
+        "the refusal spent nothing"
+    );
+    let rotated: Value = rotated.json().await.unwrap();
+    assert_eq!(
+        jwt_part(rotated["access_token"].as_str().unwrap(), 1)["teams"],
+        json!(["emea", "staff"])
+    );
+
+    // Bad groups are refused with what to fix, and change nothing.
+    let before = crate::helpers::storage_fingerprint(&app).await;
+    for (groups, says) in [
+        (json!(["two words"]), "a group's name is 1 to 32 letters"),
+        (json!([""]), "a group's name is 1 to 32 letters"),
+        (json!(["x".repeat(33)]), "a group's name is 1 to 32 letters"),
+        (json!(["eu", "eu"]), "group \"eu\" is listed twice"),
+        (
+            json!((0..11).map(|i| format!("g{i}")).collect::<Vec<_>>()),
+            "at most 10 groups",
+        ),
+    ] {
+        let refused = app
+            .admin(
+                Method::PATCH,
+                &path,
+                &admin,
+                Some(json!({ "groups": groups })),
+            )
+            .await;
+        let (status, error, description) = oauth_error(refused).await;
+        assert_eq!(
+            (status, error.as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_user"),
+            "{groups}"
+        );
+        assert!(description.contains(says), "{groups}: {description}");
+    }
+    let refused = app
+        .admin(Method::PATCH, &path, &admin, Some(json!({"groups": "eu"})))
+        .await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    for (rule, says) in [
+        (
+            json!({"name": "R", "grant_types": ["client_credentials"], "groups": ["eu"]}),
+            "requires a user's role or group but matches only client_credentials",
+        ),
+        (json!({"name": "R", "groups": ["e u"]}), "a group's name is"),
+        (
+            json!({"name": "R", "groups": ["eu", "eu"]}),
+            "group \"eu\" is listed twice",
+        ),
+    ] {
+        let refused = app
+            .admin(
+                Method::PUT,
+                "/admin/servers/default/policies",
+                &admin,
+                Some(json!({"policies": [{"name": "P", "rules": [rule]}]})),
+            )
+            .await;
+        let (status, _, description) = oauth_error(refused).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{description}");
+        assert!(description.contains(says), "{description}");
+    }
+    assert_eq!(crate::helpers::storage_fingerprint(&app).await, before);
+
+    // The command line: a user made in groups, moved, and taken out of all.
+    let out = app
+        .cli(&[
+            "users",
+            "create",
+            "--username",
+            "ada",
+            "--name",
+            "Ada",
+            "--email",
+            "ada@example.com",
+            "--group",
+            "finance",
+            "--group",
+            "eu",
+        ])
+        .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        app.user("ada").await.groups,
+        backend::storage::Spaced(vec!["eu".into(), "finance".into()])
+    );
+    let out = app
+        .cli(&["users", "update", "ada", "--group", "staff"])
+        .await;
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "ada: role user, groups [staff], enabled\n"
+    );
+    let out = app.cli(&["users", "update", "ada", "--no-groups"]).await;
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "ada: role user, groups [], enabled\n"
+    );
+    let out = app.cli(&["users", "update", "ada", "--group", "a b"]).await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a group's name is"));
+}

@@ -267,6 +267,22 @@ pub fn rule_scopes(raw: &str) -> Checked<Option<ScopeSet>> {
         .map_err(|e| format!("Not a list of scopes: {e}."))
 }
 
+/// Group names separated by spaces or commas (each once; none for none), as the server checks
+/// them.
+pub fn group_list(raw: &str) -> Checked<Vec<String>> {
+    let mut groups: Vec<String> = Vec::new();
+    for group in raw.split([' ', ',']).filter(|g| !g.is_empty()) {
+        shared::admin::check_group(group).map_err(|e| crate::api::capitalized(&e))?;
+        if !groups.iter().any(|g| g == group) {
+            groups.push(group.to_owned());
+        }
+    }
+    if groups.len() > shared::admin::MAX_GROUPS {
+        return Err(format!("At most {} groups.", shared::admin::MAX_GROUPS));
+    }
+    Ok(groups)
+}
+
 /// Client ids separated by spaces or commas; none means every client.
 pub fn client_list(raw: &str) -> Checked<Vec<String>> {
     let mut clients: Vec<String> = Vec::new();

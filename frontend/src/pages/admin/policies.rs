@@ -184,7 +184,10 @@ fn rule_view(
         }
     };
     let grants = any(rule.grant_types.iter().map(|g| g.as_str()).collect(), "any");
-    let users = any(rule.roles.iter().map(|r| r.as_str()).collect(), "any user");
+    let mut users = any(rule.roles.iter().map(|r| r.as_str()).collect(), "any user");
+    if !rule.groups.is_empty() {
+        users = format!("{users}; in {}", rule.groups.join(" or "));
+    }
     let scopes = rule
         .scopes
         .as_ref()
@@ -255,6 +258,7 @@ fn AddRule(
     let name = RwSignal::new(String::new());
     let grants = RwSignal::new(BTreeSet::<String>::new());
     let roles = RwSignal::new(BTreeSet::<String>::new());
+    let groups = RwSignal::new(String::new());
     let scopes = RwSignal::new(String::new());
     let audiences = RwSignal::new(String::new());
     let several = RwSignal::new(false);
@@ -266,6 +270,7 @@ fn AddRule(
             name: checks::name(&name.get_untracked(), "A rule name")?,
             grant_types: parsed(&grants.get_untracked())?,
             roles: parsed::<Role>(&roles.get_untracked())?,
+            groups: checks::group_list(&groups.get_untracked())?,
             scopes: checks::rule_scopes(&scopes.get_untracked())?,
             audiences: Some(checks::audience_list(&audiences.get_untracked())?)
                 .filter(|listed| !listed.is_empty()),
@@ -333,6 +338,7 @@ fn AddRule(
             },
         );
         name.set(String::new());
+        groups.set(String::new());
         scopes.set(String::new());
         audiences.set(String::new());
         several.set(false);
@@ -424,6 +430,16 @@ fn AddRule(
             </div>
             <CheckList legend="Grant types (none checked: any)" names=grant_names selected=grants />
             <CheckList legend="User roles (none checked: any user)" names=role_names selected=roles />
+            <label class="field">
+                <span>"User groups"</span>
+                <input
+                    type="text"
+                    name="groups"
+                    autocomplete="off"
+                    placeholder="empty: any user; else a user in any of them"
+                    bind:value=groups
+                />
+            </label>
             {pending.error_view()}
             <div class="form-actions">
                 <button type="submit" class="button small">"Add rule"</button>

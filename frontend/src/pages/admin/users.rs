@@ -1,5 +1,5 @@
 //! `/admin/users`: the accounts that can log in. Create one, disable or enable it, promote or
-//! demote it, reset its password. Disabling and resetting end the user's sessions (the server
+//! demote it, put it in groups (which access policies' rules match), reset its password. Disabling and resetting end the user's sessions (the server
 //! revokes their grants).
 
 use leptos::ev::SubmitEvent;
@@ -49,7 +49,7 @@ fn UserTable(
 }
 
 const USER_COLUMNS: &[&str] = &[
-    "Username", "Name", "Email", "Role", "Status", "Created", "Actions",
+    "Username", "Name", "Email", "Role", "Groups", "Status", "Created", "Actions",
 ];
 
 #[component]
@@ -63,9 +63,11 @@ fn UserRow(user: User, reload: Callback<()>, notice: RwSignal<Option<String>>) -
         name,
         email,
         role,
+        groups,
         disabled,
         created_at,
     } = user;
+    let grouping = RwSignal::new(false);
     let change = {
         let id = id.clone();
         move |update: UserUpdate, done: String| {
@@ -123,6 +125,7 @@ fn UserRow(user: User, reload: Callback<()>, notice: RwSignal<Option<String>>) -
         Role::User => ("Make admin", "Confirm promotion", Role::Admin),
     };
     let role_action = {
+        let change = change.clone();
         let who = username.clone();
         confirm_action(
             pending,
@@ -141,6 +144,25 @@ fn UserRow(user: User, reload: Callback<()>, notice: RwSignal<Option<String>>) -
         )
     };
 
+    let groups_form = {
+        let (username, groups, change) = (username.clone(), groups.clone(), change.clone());
+        row_form(grouping, USER_COLUMNS, move || {
+            let change = change.clone();
+            view! {
+                <GroupsForm
+                    username=username.clone()
+                    groups=groups.clone()
+                    save=Callback::new(move |(update, done)| change(update, done))
+                    on_close=move |()| grouping.set(false)
+                />
+            }
+        })
+    };
+    let groups_shown = if groups.is_empty() {
+        view! { <span class="muted">"none"</span> }.into_any()
+    } else {
+        view! { <code>{groups.join(" ")}</code> }.into_any()
+    };
     let reset_form = {
         let (id, username) = (id.clone(), username.clone());
         row_form(resetting, USER_COLUMNS, move || {
@@ -165,15 +187,74 @@ fn UserRow(user: User, reload: Callback<()>, notice: RwSignal<Option<String>>) -
             <td data-label="Role">
                 <span class=format!("badge role-{}", role.as_str())>{role.as_str()}</span>
             </td>
+            <td data-label="Groups">{groups_shown}</td>
             <td data-label="Status">{if disabled { "Disabled" } else { "Active" }}</td>
             <td data-label="Created">{unix_time(created_at)}</td>
             <td class="actions">
                 {status_action} {role_action}
+                {toggle_button(grouping, "Groups")}
                 {toggle_button(resetting, "Reset password")}
             </td>
         </tr>
+        {groups_form}
         {reset_form}
         {row_error(pending, USER_COLUMNS)}
+    }
+}
+
+/// The user's groups, replaced whole (access policies' rules match them).
+#[component]
+fn GroupsForm(
+    username: String,
+    groups: Vec<String>,
+    save: Callback<(UserUpdate, String)>,
+    #[prop(into)] on_close: Callback<()>,
+) -> impl IntoView {
+    let pending = Pending::new();
+    let text = RwSignal::new(groups.join(" "));
+    let submit = {
+        let username = username.clone();
+        move |ev: SubmitEvent| {
+            ev.prevent_default();
+            let groups = match checks::group_list(&text.get_untracked()) {
+                Ok(groups) => groups,
+                Err(e) => return pending.fail(e),
+            };
+            pending.clear();
+            let done = if groups.is_empty() {
+                format!("{username} is in no group now.")
+            } else {
+                format!("{username} is in {} now.", groups.join(", "))
+            };
+            let update = UserUpdate {
+                groups: Some(groups),
+                ..UserUpdate::default()
+            };
+            save.run((update, done));
+            on_close.run(());
+        }
+    };
+    let label = format!("Groups of {username}");
+    view! {
+        <form class="inline-form" aria-label=label novalidate on:submit=submit>
+            <label class="field">
+                <span>"Groups"</span>
+                <input
+                    type="text"
+                    name="groups"
+                    autocomplete="off"
+                    placeholder="space-separated, such as eu finance"
+                    bind:value=text
+                />
+            </label>
+            {pending.error_view()}
+            <div class="form-actions">
+                <button type="submit" class="button small">"Save groups"</button>
+                <button type="button" class="button ghost small" on:click=move |_| on_close.run(())>
+                    "Cancel"
+                </button>
+            </div>
+        </form>
     }
 }
 
@@ -299,6 +380,7 @@ fn NewUserForm(reload: Callback<()>, notice: RwSignal<Option<String>>) -> impl I
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let role = RwSignal::new("user".to_owned());
+    let groups = RwSignal::new(String::new());
 
     let checked = move || -> Result<NewUser, String> {
         Ok(NewUser {
@@ -311,6 +393,7 @@ fn NewUserForm(reload: Callback<()>, notice: RwSignal<Option<String>>) -> impl I
             } else {
                 Role::User
             },
+            groups: checks::group_list(&groups.get_untracked())?,
         })
     };
     let submit = move |ev: SubmitEvent| {
@@ -325,7 +408,7 @@ fn NewUserForm(reload: Callback<()>, notice: RwSignal<Option<String>>) -> impl I
                 article(user.role),
                 user.username
             )));
-            for field in [username, name, email, password] {
+            for field in [username, name, email, password, groups] {
                 field.set(String::new());
             }
             role.set("user".into());
@@ -365,6 +448,16 @@ fn NewUserForm(reload: Callback<()>, notice: RwSignal<Option<String>>) -> impl I
                         <option value="user">"User"</option>
                         <option value="admin">"Administrator"</option>
                     </select>
+                </label>
+                <label class="field">
+                    <span>"Groups"</span>
+                    <input
+                        type="text"
+                        name="groups"
+                        autocomplete="off"
+                        placeholder="optional, such as eu finance"
+                        bind:value=groups
+                    />
                 </label>
             </div>
             {pending.error_view()}
