@@ -113,6 +113,17 @@ pub fn check_group(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether `names` may be a list of groups: each a group's name ([`check_group`]), none twice.
+pub fn check_groups(names: &[String]) -> Result<(), String> {
+    for (i, name) in names.iter().enumerate() {
+        check_group(name)?;
+        if names[..i].contains(name) {
+            return Err(format!("group {name:?} is listed twice"));
+        }
+    }
+    Ok(())
+}
+
 /// `POST /admin/users/{id}/password`: sets a new password and ends the user's sessions (every
 /// grant is revoked).
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -151,12 +151,7 @@ async fn checked(
             if let Some(twice) = repeated(&r.roles) {
                 return Err(at(format!("role {twice} is listed twice")));
             }
-            if let Some(twice) = repeated(&r.groups) {
-                return Err(at(format!("group {twice:?} is listed twice")));
-            }
-            if let Some(bad) = r.groups.iter().find_map(|g| admin::check_group(g).err()) {
-                return Err(at(bad));
-            }
+            admin::check_groups(&r.groups).map_err(at)?;
             let users_only = !r.roles.is_empty() || !r.groups.is_empty();
             if users_only && r.grant_types == [GrantType::ClientCredentials] {
                 return Err(at(

@@ -195,14 +195,8 @@ fn groups(names: &[String]) -> Result<Spaced, ApiError> {
             admin::MAX_GROUPS
         )));
     }
-    let mut sorted: Vec<String> = Vec::with_capacity(names.len());
-    for name in names {
-        admin::check_group(name).map_err(invalid)?;
-        if sorted.contains(name) {
-            return Err(invalid(format!("group {name:?} is listed twice")));
-        }
-        sorted.push(name.clone());
-    }
+    admin::check_groups(names).map_err(invalid)?;
+    let mut sorted = names.to_vec();
     sorted.sort();
     Ok(Spaced(sorted))
 }

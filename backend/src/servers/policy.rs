@@ -2,13 +2,13 @@
 //! lifetimes of what it issues.
 //!
 //! A server holds ordered policies, each for some clients (or all of them), each with ordered
-//! rules matching the grant type, the user's role and groups (grants with a user only), the requested
-//! scopes (an allow rule when it lists every one, a deny rule when it lists any) and the
-//! audiences the token would be for (RFC 8707 resource indicators: the same way, and an allow
-//! rule matches several at once only when it says so). The policies
-//! that apply to the client are tried in order, and in each its rules in order: the first rule
-//! that matches decides, allow (with its lifetimes) or deny. A request that no rule matches is
-//! refused, and the refusal names what decided, or what came closest.
+//! rules matching the grant type, the user's role and groups (grants with a user only), the
+//! requested scopes (an allow rule when it lists every one, a deny rule when it lists any) and
+//! the audiences the token would be for (RFC 8707 resource indicators: the same way, and an
+//! allow rule matches several at once only when it says so). The policies that apply to the
+//! client are tried in order, and in each its rules in order: the first rule that matches
+//! decides, allow (with its lifetimes) or deny. A request that no rule matches is refused, and
+//! the refusal names what decided, or what came closest.
 
 use shared::admin::{Role, RuleDecision};
 use shared::oauth::{Audience, GrantType};

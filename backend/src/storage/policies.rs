@@ -187,11 +187,10 @@ impl Db {
     /// The policies of server `server_id` in evaluation order, each with its rules in order;
     /// read in one statement, so a replacement running meanwhile is seen whole or not at all.
     pub async fn access_policies(&self, server_id: &str) -> Result<Vec<StoredPolicy>> {
-        let rows: Vec<PolicyWithRule> = dispatch!(self, |pool| {
-            sqlx::query_as(
+        let rows: Vec<PolicyWithRule> = dispatch!(self, |pool| sqlx::query_as(
             "SELECT p.position, p.name, p.description, p.clients, r.name AS rule_name,
-                    r.grant_types, r.roles, r.group_names, r.scopes, r.audiences, r.several_audiences,
-                    r.decision, r.access_token_ttl,
+                    r.grant_types, r.roles, r.group_names, r.scopes, r.audiences,
+                    r.several_audiences, r.decision, r.access_token_ttl,
                     r.refresh_token_idle_ttl, r.refresh_token_absolute_ttl
              FROM access_policies p
              LEFT JOIN policy_rules r ON r.server_id = p.server_id AND r.policy = p.position
@@ -200,8 +199,7 @@ impl Db {
         )
         .bind(server_id)
         .fetch_all(pool)
-        .await
-        })?;
+        .await)?;
         let mut policies: Vec<(i32, StoredPolicy)> = Vec::new();
         for row in rows {
             let rule = row.rule()?;

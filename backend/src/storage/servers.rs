@@ -56,14 +56,6 @@ impl Spaced {
     pub fn joined(&self) -> String {
         self.0.join(" ")
     }
-
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(String::as_str)
-    }
-
-    pub fn contains(&self, word: &str) -> bool {
-        self.0.iter().any(|w| w == word)
-    }
 }
 
 impl Spaced {

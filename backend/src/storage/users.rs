@@ -33,7 +33,7 @@ impl User {
             UserAttribute::Name => self.name.as_str().into(),
             UserAttribute::Email => self.email.as_str().into(),
             UserAttribute::Role => self.role.as_str().into(),
-            UserAttribute::Groups => self.groups.iter().collect::<Vec<_>>().into(),
+            UserAttribute::Groups => self.groups.0.clone().into(),
         }
     }
 

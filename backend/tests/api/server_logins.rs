@@ -122,6 +122,15 @@ async fn redeem_at(
     .await
 }
 
+/// The tokens of a login of `who` at `server` (the SPA, [`SCOPE`]), as redeemed.
+async fn logged_in_at(app: &TestApp, server: Option<&str>, who: (&str, &str)) -> Value {
+    let auth = app.new_authorization();
+    let code = code_at(app, server, &auth, SCOPE, who).await;
+    let redeemed = redeem_at(app, server, &code, &auth).await;
+    assert_eq!(redeemed.status(), StatusCode::OK);
+    redeemed.json().await.unwrap()
+}
+
 async fn refresh_at(app: &TestApp, server: Option<&str>, refresh_token: &str) -> Response {
     post_token(
         app,
@@ -321,13 +330,7 @@ async fn the_code_flow_at_the_default_server_end_to_end() {
     );
 
     // Revocation at the server of a refresh token of its own ends the login there.
-    let auth = app.new_authorization();
-    let code = code_at(&app, default, &auth, SCOPE, ("user1", "password1")).await;
-    let tokens: Value = redeem_at(&app, default, &code, &auth)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tokens = logged_in_at(&app, default, ("user1", "password1")).await;
     let refresh = tokens["refresh_token"].as_str().unwrap();
     let access = tokens["access_token"].as_str().unwrap();
     let revoked = app
@@ -584,13 +587,7 @@ async fn a_rules_lifetimes_bound_the_login_even_when_changed_afterwards() {
                           "refresh_token_absolute_ttl": absolute}}]}]})
     };
     admin_put(&app, &admin, "/admin/servers/default/policies", rule(7200)).await;
-    let auth = app.new_authorization();
-    let code = code_at(&app, default, &auth, SCOPE, ("user0", "password0")).await;
-    let tokens: Value = redeem_at(&app, default, &code, &auth)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tokens = logged_in_at(&app, default, ("user0", "password0")).await;
     assert_eq!(tokens["expires_in"], 60);
     // Unused for longer than its idle lifetime: refused.
     app.advance(601);
@@ -600,13 +597,7 @@ async fn a_rules_lifetimes_bound_the_login_even_when_changed_afterwards() {
     assert!(description.contains("expired"), "{description}");
     // Another login; the rule's absolute lifetime is shortened to 10 minutes afterwards: 11
     // minutes on, refreshed every 5, the login is over.
-    let auth = app.new_authorization();
-    let code = code_at(&app, default, &auth, SCOPE, ("user0", "password0")).await;
-    let tokens: Value = redeem_at(&app, default, &code, &auth)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tokens = logged_in_at(&app, default, ("user0", "password0")).await;
     let mut refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
     for _ in 0..2 {
         app.advance(290);
@@ -932,13 +923,7 @@ async fn groups_decide_logins_and_travel_in_claims() {
         "{description}"
     );
     // user1 is in the demo's `eu` group: admitted, and the claim carries the groups.
-    let auth = app.new_authorization();
-    let code = code_at(&app, default, &auth, SCOPE, ("user1", "password1")).await;
-    let tokens: Value = redeem_at(&app, default, &code, &auth)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tokens = logged_in_at(&app, default, ("user1", "password1")).await;
     let access = tokens["access_token"].as_str().unwrap();
     assert_eq!(jwt_part(access, 1)["teams"], json!(["eu"]));
     let id_token = tokens["id_token"].as_str().unwrap();

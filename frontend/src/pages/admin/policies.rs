@@ -430,16 +430,11 @@ fn AddRule(
             </div>
             <CheckList legend="Grant types (none checked: any)" names=grant_names selected=grants />
             <CheckList legend="User roles (none checked: any user)" names=role_names selected=roles />
-            <label class="field">
-                <span>"User groups"</span>
-                <input
-                    type="text"
-                    name="groups"
-                    autocomplete="off"
-                    placeholder="empty: any user; else a user in any of them"
-                    bind:value=groups
-                />
-            </label>
+            {super::users::groups_field(
+                "User groups",
+                "empty: any user; else a user in any of them",
+                groups,
+            )}
             {pending.error_view()}
             <div class="form-actions">
                 <button type="submit" class="button small">"Add rule"</button>

@@ -1,6 +1,6 @@
 //! `/admin/users`: the accounts that can log in. Create one, disable or enable it, promote or
-//! demote it, put it in groups (which access policies' rules match), reset its password. Disabling and resetting end the user's sessions (the server
-//! revokes their grants).
+//! demote it, put it in groups (which access policies' rules match), reset its password.
+//! Disabling and resetting end the user's sessions (the server revokes their grants).
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -237,16 +237,7 @@ fn GroupsForm(
     let label = format!("Groups of {username}");
     view! {
         <form class="inline-form" aria-label=label novalidate on:submit=submit>
-            <label class="field">
-                <span>"Groups"</span>
-                <input
-                    type="text"
-                    name="groups"
-                    autocomplete="off"
-                    placeholder="space-separated, such as eu finance"
-                    bind:value=text
-                />
-            </label>
+            {groups_field("Groups", "space-separated, such as eu finance", text)}
             {pending.error_view()}
             <div class="form-actions">
                 <button type="submit" class="button small">"Save groups"</button>
@@ -255,6 +246,26 @@ fn GroupsForm(
                 </button>
             </div>
         </form>
+    }
+}
+
+/// A text field of group names (checked by [`checks::group_list`]), here and in rules.
+pub fn groups_field(
+    label: &'static str,
+    placeholder: &'static str,
+    value: RwSignal<String>,
+) -> impl IntoView {
+    view! {
+        <label class="field">
+            <span>{label}</span>
+            <input
+                type="text"
+                name="groups"
+                autocomplete="off"
+                placeholder=placeholder
+                bind:value=value
+            />
+        </label>
     }
 }
 
@@ -449,16 +460,7 @@ fn NewUserForm(reload: Callback<()>, notice: RwSignal<Option<String>>) -> impl I
                         <option value="admin">"Administrator"</option>
                     </select>
                 </label>
-                <label class="field">
-                    <span>"Groups"</span>
-                    <input
-                        type="text"
-                        name="groups"
-                        autocomplete="off"
-                        placeholder="optional, such as eu finance"
-                        bind:value=groups
-                    />
-                </label>
+                {groups_field("Groups", "optional, such as eu finance", groups)}
             </div>
             {pending.error_view()}
             <div class="form-actions">
