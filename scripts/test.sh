@@ -105,8 +105,14 @@ for line in sys.stdin:
 }
 step "black-box suite on PostgreSQL (TEST_DATABASE=postgres cargo test --test api)" \
   run_api_suite_on_postgres
-# The binary the e2e tests start; cargo test has built nearly all of it.
-step "backend build (debug)" cargo build --locked -p backend
+# The binary the e2e tests start is target/debug/backend, which `cargo test --workspace` built
+# for the integration tests (CARGO_BIN_EXE_backend). `cargo build -p backend` would build it
+# again, dependencies included, with the features unified without the dev-dependencies
+# (112 s on this machine) for nothing.
+[ -x "$ROOT/target/debug/backend" ] || {
+  fail "cargo test built no target/debug/backend"
+  exit 1
+}
 
 # --- end-to-end tests ------------------------------------------------------------------------
 # start_backend MODE: the app's mode (rest or mvc, see README "REST or MVC").

@@ -151,6 +151,7 @@ async fn users(ctx: &Ctx<'_>, command: &UsersCommand) -> anyhow::Result<String> 
             email,
             role: role_name,
             groups,
+            attributes,
             password_stdin,
         } => {
             let (password, generated) = password(*password_stdin)?;
@@ -161,6 +162,7 @@ async fn users(ctx: &Ctx<'_>, command: &UsersCommand) -> anyhow::Result<String> 
                 password: password.clone(),
                 role: role(role_name),
                 groups: groups.clone(),
+                attributes: attributes.iter().cloned().collect(),
             };
             let user = admin::users::add(ctx, &new).await?;
             let mut out = format!("created {} ({})\n", user.username, user.id);
@@ -176,6 +178,8 @@ async fn users(ctx: &Ctx<'_>, command: &UsersCommand) -> anyhow::Result<String> 
             role: role_name,
             groups,
             no_groups,
+            attributes,
+            no_attrs,
             disable,
             enable,
         } => {
@@ -185,14 +189,22 @@ async fn users(ctx: &Ctx<'_>, command: &UsersCommand) -> anyhow::Result<String> 
                 email: email.clone(),
                 role: role_name.as_deref().map(role),
                 groups: (*no_groups || !groups.is_empty()).then(|| groups.clone()),
+                attributes: (*no_attrs || !attributes.is_empty())
+                    .then(|| attributes.iter().cloned().collect()),
                 disabled: (*disable || *enable).then_some(*disable),
             };
             let user = admin::users::change(ctx, &user.id, &update).await?;
+            let attributes: Vec<String> = user
+                .attributes
+                .iter()
+                .map(|(name, value)| format!("{name}={}", printable(value)))
+                .collect();
             Ok(format!(
-                "{}: role {}, groups [{}], {}\n",
+                "{}: role {}, groups [{}], attributes [{}], {}\n",
                 user.username,
                 user.role.as_str(),
                 user.groups.join(" "),
+                attributes.join(" "),
                 if user.disabled { "disabled" } else { "enabled" }
             ))
         }

@@ -287,12 +287,15 @@ pub enum UsersCommand {
         /// and a custom claim can carry them.
         #[arg(long = "group")]
         groups: Vec<String>,
+        /// A custom attribute, NAME=VALUE (repeat for several): a custom claim can carry it.
+        #[arg(long = "attr", value_name = "NAME=VALUE", value_parser = attribute)]
+        attributes: Vec<(String, String)>,
         /// Read the password from standard input instead of generating one.
         #[arg(long)]
         password_stdin: bool,
     },
-    /// Change a user's name, email, role or groups, or disable/enable them (disabling revokes
-    /// their grants).
+    /// Change a user's name, email, role, groups or custom attributes, or disable/enable them
+    /// (disabling revokes their grants).
     Update {
         username: String,
         #[arg(long)]
@@ -307,6 +310,13 @@ pub enum UsersCommand {
         /// Takes the user out of every group.
         #[arg(long, conflicts_with = "groups")]
         no_groups: bool,
+        /// The user's custom attributes from now on, NAME=VALUE (repeat for several),
+        /// replacing the ones they had.
+        #[arg(long = "attr", value_name = "NAME=VALUE", value_parser = attribute)]
+        attributes: Vec<(String, String)>,
+        /// Removes every custom attribute of the user.
+        #[arg(long, conflicts_with = "attributes")]
+        no_attrs: bool,
         #[arg(long, conflicts_with = "enable")]
         disable: bool,
         #[arg(long)]
@@ -318,6 +328,13 @@ pub enum UsersCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+}
+
+/// `NAME=VALUE`, split at the first `=` (the admin API checks both halves).
+fn attribute(raw: &str) -> Result<(String, String), String> {
+    raw.split_once('=')
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .ok_or_else(|| format!("{raw:?} is not NAME=VALUE"))
 }
 
 #[derive(Clone, Debug, Subcommand)]

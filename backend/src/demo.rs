@@ -8,7 +8,9 @@ use shared::scope::{ADMIN, OFFLINE_ACCESS, ORDERS_READ, ORDERS_WRITE, PRODUCTS_R
 use crate::clock::Timestamp;
 use crate::config::Config;
 use crate::crypto;
-use crate::storage::{self, Db, Lifetimes, NewClient, NewUser, ScopeInfo, Spaced, StoredServer};
+use crate::storage::{
+    self, Attributes, Db, Lifetimes, NewClient, NewUser, ScopeInfo, Spaced, StoredServer,
+};
 
 /// The custom authorization server of source document 003.
 pub const DEFAULT_SERVER: &str = "default";
@@ -47,6 +49,12 @@ const SHOP_SCOPES: [&str; 3] = [PRODUCTS_READ, ORDERS_READ, ORDERS_WRITE];
 /// Who is in which group: rules of access policies can match them (`user1` works in the EU
 /// office, `admin` is staff).
 const DEMO_GROUPS: [(&str, &str); 2] = [("user1", "eu"), ("admin", "staff")];
+
+/// Custom attributes (username, name, value), which custom claims can carry.
+const DEMO_ATTRIBUTES: [(&str, &str, &str); 2] = [
+    ("user1", "department", "sales"),
+    ("admin", "department", "engineering"),
+];
 
 /// Username, password, name, email, role. `admin` may use the admin console.
 const USERS: [(&str, &str, &str, &str, Role); 3] = [
@@ -206,6 +214,13 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
                 .map(|(_, group)| (*group).to_owned())
                 .collect(),
         );
+        let attributes = Attributes(
+            DEMO_ATTRIBUTES
+                .iter()
+                .filter(|(who, _, _)| *who == username)
+                .map(|(_, name, value)| ((*name).to_owned(), (*value).to_owned()))
+                .collect(),
+        );
         let user = NewUser {
             id: &id,
             username,
@@ -214,6 +229,7 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
             password_hash: &hash,
             role,
             groups: &groups,
+            attributes: &attributes,
         };
         match db.insert_user(&user, now).await {
             // Another instance seeding at the same time created it first.

@@ -5,6 +5,8 @@
 //! Requests reject unknown fields, so a misspelt field is an error instead of a silent no-op.
 //! Times are Unix seconds.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::oauth::GrantType;
@@ -54,6 +56,10 @@ pub struct User {
     /// claim can carry them.
     #[serde(default)]
     pub groups: Vec<String>,
+    /// The user's custom attributes (Okta's profile attributes), by name: a custom claim can
+    /// carry one.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
     pub disabled: bool,
     pub created_at: i64,
 }
@@ -72,6 +78,9 @@ pub struct NewUser {
     /// At most [`MAX_GROUPS`] names (see [`check_group`]).
     #[serde(default)]
     pub groups: Vec<String>,
+    /// Custom attributes, by name (see [`check_attributes`]).
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
 }
 
 /// `PATCH /admin/users/{id}`: only the fields present change. Disabling a user also revokes
@@ -89,6 +98,9 @@ pub struct UserUpdate {
     /// Replaces the user's groups (`[]`: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<String>>,
+    /// Replaces the user's custom attributes (`{}`: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<BTreeMap<String, String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled: Option<bool>,
 }
@@ -119,6 +131,71 @@ pub fn check_groups(names: &[String]) -> Result<(), String> {
         check_group(name)?;
         if names[..i].contains(name) {
             return Err(format!("group {name:?} is listed twice"));
+        }
+    }
+    Ok(())
+}
+
+/// At most this many custom attributes per user.
+pub const MAX_ATTRIBUTES: usize = 10;
+/// A custom attribute's name is at most this long (bytes of ASCII).
+pub const MAX_ATTRIBUTE_NAME_LEN: usize = 32;
+/// A custom attribute's value is at most this many characters.
+pub const MAX_ATTRIBUTE_VALUE_LEN: usize = 100;
+
+/// Whether `name` may be a custom attribute's: a letter, then up to
+/// [`MAX_ATTRIBUTE_NAME_LEN`] letters, digits and `_ . -` in all, and not the name of one of
+/// the attributes every user has ([`UserAttribute`]), in any letter case.
+pub fn check_attribute_name(name: &str) -> Result<(), String> {
+    let charset = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+    let letter = name.bytes().next().is_some_and(|b| b.is_ascii_alphabetic());
+    if !letter || name.len() > MAX_ATTRIBUTE_NAME_LEN || !charset {
+        return Err(format!(
+            "a custom attribute's name is a letter, then letters, digits and _ . - ({} \
+             characters at most, such as department or cost_center), not {name:?}",
+            MAX_ATTRIBUTE_NAME_LEN
+        ));
+    }
+    if let Some(builtin) = UserAttribute::ALL
+        .iter()
+        .find(|a| a.as_str().eq_ignore_ascii_case(name))
+    {
+        return Err(format!(
+            "{name:?} is the attribute {builtin} every user has; a custom attribute needs \
+             another name"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `attributes` may be a user's custom attributes: at most [`MAX_ATTRIBUTES`], each
+/// name checked by [`check_attribute_name`] (and no two the same in another letter case),
+/// each value 1 to [`MAX_ATTRIBUTE_VALUE_LEN`] characters without control characters or
+/// surrounding spaces. The sentence says what is wrong.
+pub fn check_attributes(attributes: &BTreeMap<String, String>) -> Result<(), String> {
+    if attributes.len() > MAX_ATTRIBUTES {
+        return Err(format!(
+            "a user has at most {MAX_ATTRIBUTES} custom attributes, not {}",
+            attributes.len()
+        ));
+    }
+    let mut seen: Vec<&str> = Vec::with_capacity(attributes.len());
+    for (name, value) in attributes {
+        check_attribute_name(name)?;
+        if let Some(other) = seen.iter().find(|o| o.eq_ignore_ascii_case(name)) {
+            return Err(format!(
+                "attributes {other:?} and {name:?} differ only in letter case; keep one"
+            ));
+        }
+        seen.push(name);
+        let fits = !value.is_empty() && value.chars().count() <= MAX_ATTRIBUTE_VALUE_LEN;
+        if !fits || value.chars().any(char::is_control) || value.trim() != value {
+            return Err(format!(
+                "attribute {name:?}: a value is 1 to {MAX_ATTRIBUTE_VALUE_LEN} characters, \
+                 without control characters or spaces around it"
+            ));
         }
     }
     Ok(())
@@ -710,8 +787,8 @@ pub struct CustomClaims {
     pub claims: Vec<CustomClaim>,
 }
 
-/// A claim an authorization server adds to its tokens: a constant `value`, or the logged-in
-/// user's `user_attribute` (exactly one of the two).
+/// A claim an authorization server adds to its tokens: a constant `value`, the logged-in
+/// user's `user_attribute`, or one of their `custom_attribute`s (exactly one of the three).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -730,6 +807,10 @@ pub struct CustomClaim {
     /// has none, and its tokens leave the claim out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_attribute: Option<UserAttribute>,
+    /// The name of the user's custom attribute it carries (see [`User::attributes`]), in tokens
+    /// with a user who has that attribute (the others leave the claim out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_attribute: Option<String>,
     /// Which tokens carry it: the access token (without it), the ID token, or both.
     #[serde(default, skip_serializing_if = "ClaimToken::is_access")]
     pub token: ClaimToken,
@@ -1132,6 +1213,61 @@ pub const MAX_EVENTS: i64 = 1000;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn custom_attributes_are_checked_and_never_given_twice() {
+        let of = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        assert!(check_attributes(&of(&[])).is_ok());
+        assert!(
+            check_attributes(&of(&[
+                ("department", "R&D – Zürich"),
+                ("cost_center", "42")
+            ]))
+            .is_ok()
+        );
+        let long = "é".repeat(MAX_ATTRIBUTE_VALUE_LEN);
+        assert!(check_attributes(&of(&[("a", &long)])).is_ok());
+        let longer = "é".repeat(MAX_ATTRIBUTE_VALUE_LEN + 1);
+        let name33 = "a".repeat(MAX_ATTRIBUTE_NAME_LEN + 1);
+        for bad in [
+            of(&[("", "x")]),
+            of(&[("1st", "x")]),
+            of(&[("_x", "x")]),
+            of(&[("a b", "x")]),
+            of(&[(&name33, "x")]),
+            of(&[("Email", "x")]),
+            of(&[("groups", "x")]),
+            of(&[("a", "")]),
+            of(&[("a", " x")]),
+            of(&[("a", "x\n")]),
+            of(&[("a", &longer)]),
+            of(&[("Tier", "1"), ("tier", "2")]),
+        ] {
+            assert!(check_attributes(&bad).is_err(), "{bad:?}");
+        }
+        let eleven: Vec<(String, String)> = (0..=MAX_ATTRIBUTES)
+            .map(|i| (format!("a{i}"), "x".to_owned()))
+            .collect();
+        assert!(check_attributes(&eleven.into_iter().collect()).is_err());
+
+        let new: NewUser = serde_json::from_str(
+            r#"{"username":"u","name":"U","email":"u@x","password":"p","attributes":{"a":"1"}}"#,
+        )
+        .unwrap();
+        assert_eq!(new.attributes, of(&[("a", "1")]));
+        assert!(serde_json::from_str::<UserUpdate>(r#"{"attributes":{"a":1}}"#).is_err());
+        for kept in ["{}", r#"{"attributes":null}"#] {
+            assert_eq!(
+                serde_json::from_str::<UserUpdate>(kept).unwrap().attributes,
+                None
+            );
+        }
+    }
 
     #[test]
     fn names_round_trip_and_match_serde() {

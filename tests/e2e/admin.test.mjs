@@ -472,7 +472,7 @@ test('a second API: an authorization server, a scope, an access policy and a cla
   assert.match(error.error_description, /policy "Reporters", rule "No catalogue"/);
 });
 
-test('a user made in groups in the console, moved to another, as the admin API reads them', async () => {
+test('a user made in groups in the console, moved to another and given custom attributes, as the admin API reads them', async () => {
   const page = await adminTab();
   const username = `grouped-${RUN}`;
   await openSection(page, 'Users');
@@ -491,16 +491,23 @@ test('a user made in groups in the console, moved to another, as the admin API r
   await row.waitFor();
   assert.match(await row.textContent(), /eu eu-west/, 'stored sorted');
 
-  await row.getByRole('button', { name: 'Groups' }).click();
-  const groupsForm = page.getByRole('form', { name: `Groups of ${username}` });
+  await row.getByRole('button', { name: 'Groups & attributes' }).click();
+  const groupsForm = page.getByRole('form', { name: `Groups and attributes of ${username}` });
   assert.equal(await groupsForm.getByLabel('Groups').inputValue(), 'eu eu-west');
   await groupsForm.getByLabel('Groups').fill('staff');
-  await groupsForm.getByRole('button', { name: 'Save groups' }).click();
-  await page.getByText(`${username} is in staff now.`).waitFor();
+  // A built-in attribute's name is refused in the browser, with the server's words.
+  await groupsForm.getByLabel('Custom attributes').fill('email=x@example.com');
+  await groupsForm.getByRole('button', { name: 'Save groups and attributes' }).click();
+  await assertAlert(groupsForm, /the attribute email every user has/);
+  await groupsForm.getByLabel('Custom attributes').fill('department = sales\ncost_center=4711');
+  await groupsForm.getByRole('button', { name: 'Save groups and attributes' }).click();
+  await page.getByText(`${username} is in staff and has 2 custom attributes now.`).waitFor();
   const { token } = await accessToken(page);
   const users = await (await fetch(`${API}/admin/users`, { headers: { authorization: `Bearer ${token}` } })).json();
   const stored = users.find((u) => u.username === username);
   assert.deepEqual(stored.groups, ['staff']);
+  assert.deepEqual(stored.attributes, { cost_center: '4711', department: 'sales' });
+  assert.match(await page.getByTestId(`user-${username}`).textContent(), /cost_center=4711 department=sales/);
 });
 
 test('a trusted issuer added in the console: its keys shown, its token accepted, read again, removed', async () => {

@@ -23,15 +23,17 @@ fn invalid(description: String) -> ApiError {
 }
 
 fn view(c: StoredClaim) -> admin::CustomClaim {
-    let (value, user_attribute) = match c.value {
-        ClaimValue::Constant(value) => (Some(value), None),
-        ClaimValue::User(attribute) => (None, Some(attribute)),
+    let (value, user_attribute, custom_attribute) = match c.value {
+        ClaimValue::Constant(value) => (Some(value), None, None),
+        ClaimValue::User(attribute) => (None, Some(attribute), None),
+        ClaimValue::Custom(name) => (None, None, Some(name)),
     };
     admin::CustomClaim {
         name: c.name,
         scopes: c.scopes,
         value,
         user_attribute,
+        custom_attribute,
         token: c.token,
     }
 }
@@ -129,22 +131,31 @@ async fn checked(
                 )));
             }
         }
-        let (value, width) = match (&c.value, c.user_attribute) {
-            (Some(constant), None) => {
+        let (value, width) = match (&c.value, c.user_attribute, &c.custom_attribute) {
+            (Some(constant), None, None) => {
                 let value = value(&name, constant)?;
                 let width = value.to_string().len();
                 (ClaimValue::Constant(value), width)
             }
-            (None, Some(attribute)) => (ClaimValue::User(attribute), widest(attribute)),
-            (Some(_), Some(_)) => {
+            (None, Some(attribute), None) => (ClaimValue::User(attribute), widest(attribute)),
+            (None, None, Some(attribute)) => {
+                admin::check_attribute_name(attribute)
+                    .map_err(|e| invalid(format!("claim {name:?}: {e}")))?;
+                // Each character 4 bytes at most (control characters are refused), quoted.
+                let width = 2 + 4 * admin::MAX_ATTRIBUTE_VALUE_LEN;
+                (ClaimValue::Custom(attribute.clone()), width)
+            }
+            (None, None, None) => {
                 return Err(invalid(format!(
-                    "claim {name:?} has both a value and a user_attribute; give one of them"
+                    "claim {name:?} needs a value (a constant), a user_attribute (one of {}) or \
+                     a custom_attribute (the name of a user's custom attribute)",
+                    UserAttribute::ALL.map(UserAttribute::as_str).join(", ")
                 )));
             }
-            (None, None) => {
+            _ => {
                 return Err(invalid(format!(
-                    "claim {name:?} needs a value (a constant) or a user_attribute (one of {})",
-                    UserAttribute::ALL.map(UserAttribute::as_str).join(", ")
+                    "claim {name:?} has more than one of value, user_attribute and \
+                     custom_attribute; give one of them"
                 )));
             }
         };

@@ -259,8 +259,9 @@ pub type RawBody = crate::body::BodyBytes<ApiError>;
 
 /// The rules of [`Body`], for bytes already read.
 pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+    let value = serde_json::from_slice::<OnceEach>(bytes)
+        .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?
+        .0;
     // Objects only: serde would also read a struct from a JSON array.
     if !value.is_object() {
         return Err(ApiError::BadRequest(
@@ -274,6 +275,76 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         ));
     }
     serde_json::from_value(value).map_err(|e| ApiError::BadRequest(format!("the body {e}")))
+}
+
+/// A JSON value in which no object names a member twice. RFC 8259 §4 leaves the meaning of a
+/// repeated name to each reader (serde keeps the last, others the first); a body that a proxy,
+/// a log or a second reader could read differently is refused instead.
+struct OnceEach(serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for OnceEach {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(OnceEachVisitor).map(OnceEach)
+    }
+}
+
+struct OnceEachVisitor;
+
+impl<'de> serde::de::Visitor<'de> for OnceEachVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(OnceEach(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(items.into())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut members = serde_json::Map::new();
+        while let Some(name) = map.next_key::<String>()? {
+            let OnceEach(value) = map.next_value()?;
+            if members.insert(name.clone(), value).is_some() {
+                return Err(serde::de::Error::custom(format_args!(
+                    "an object names {name:?} twice; give each member once"
+                )));
+            }
+        }
+        Ok(members.into())
+    }
 }
 
 /// Whether a string anywhere in `value` (keys included) holds a NUL character.

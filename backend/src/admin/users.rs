@@ -1,4 +1,5 @@
-//! Users: list, create, change (name, email, role, disabled), reset a password.
+//! Users: list, create, change (name, email, role, groups, custom attributes, disabled), reset
+//! a password.
 //!
 //! Disabling a user or resetting their password revokes every grant they hold, so refresh
 //! tokens stop at once; access tokens already issued run out within their lifetime (at most
@@ -14,7 +15,7 @@ use crate::api::error::ApiError;
 use crate::crypto;
 use crate::events::EventKind;
 use crate::state::AppState;
-use crate::storage::{self, NewUser, Spaced, User, UserChanges};
+use crate::storage::{self, Attributes, NewUser, Spaced, User, UserChanges};
 
 const INVALID: &str = "invalid_user";
 
@@ -26,6 +27,7 @@ pub fn view(user: User) -> admin::User {
         name: user.name,
         email: user.email,
         groups: user.groups.0,
+        attributes: user.attributes.0,
         disabled: user.disabled,
         created_at: user.created_at.unix(),
     }
@@ -62,6 +64,7 @@ pub async fn add(ctx: &Ctx<'_>, new: &admin::NewUser) -> Result<admin::User, Api
     let name = text("name", &new.name, MAX_NAME_LEN, INVALID)?;
     let email = email(&new.email)?;
     let groups = groups(&new.groups)?;
+    let attributes = attributes(&new.attributes)?;
     let hash = password_hash(&username, &new.password).await?;
     let id = format!("usr_{}", crypto::random_token(12));
     let stored = NewUser {
@@ -72,6 +75,7 @@ pub async fn add(ctx: &Ctx<'_>, new: &admin::NewUser) -> Result<admin::User, Api
         password_hash: &hash,
         role: new.role,
         groups: &groups,
+        attributes: &attributes,
     };
     ctx.db
         .insert_user(&stored, ctx.now)
@@ -101,11 +105,13 @@ pub async fn change(
         .transpose()?;
     let email = update.email.as_deref().map(email).transpose()?;
     let groups = update.groups.as_deref().map(groups).transpose()?;
+    let attributes = update.attributes.as_ref().map(attributes).transpose()?;
     let changes = UserChanges {
         name: name.as_deref(),
         email: email.as_deref(),
         role: update.role,
         groups: groups.as_ref(),
+        attributes: attributes.as_ref(),
         disabled: update.disabled,
     };
     let updated = match ctx.db.update_user(id, &changes, ctx.now).await {
@@ -133,6 +139,11 @@ pub async fn change(
     }
     if after.groups != before.groups {
         what.push(format!("groups [{}]", after.groups.joined()));
+    }
+    if after.attributes != before.attributes {
+        // Their names only: the values may be personal data.
+        let names: Vec<&str> = after.attributes.0.keys().map(String::as_str).collect();
+        what.push(format!("attributes [{}]", names.join(" ")));
     }
     if after.role != before.role {
         what.push(format!("role {}", after.role));
@@ -199,6 +210,17 @@ fn groups(names: &[String]) -> Result<Spaced, ApiError> {
     let mut sorted = names.to_vec();
     sorted.sort();
     Ok(Spaced(sorted))
+}
+
+/// Custom attributes as [`admin::check_attributes`] allows them.
+fn attributes(
+    attributes: &std::collections::BTreeMap<String, String>,
+) -> Result<Attributes, ApiError> {
+    admin::check_attributes(attributes).map_err(|description| ApiError::Unprocessable {
+        error: INVALID,
+        description,
+    })?;
+    Ok(Attributes(attributes.clone()))
 }
 
 /// RFC 5321's limit, one `@` with something on each side, no spaces: enough to catch typing

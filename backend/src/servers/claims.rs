@@ -1,6 +1,7 @@
 //! Custom claims: what an authorization server adds to its tokens beyond the claims it sets
 //! itself, each when any of its scopes is granted, or always; a constant, or an attribute of
-//! the logged-in user; in the access token, the ID token, or both.
+//! the logged-in user (one every user has, or a custom one, which a user may lack: then the
+//! claim is left out); in the access token, the ID token, or both.
 
 use std::collections::BTreeMap;
 
@@ -49,6 +50,7 @@ pub fn carried(
             let value = match &claim.value {
                 ClaimValue::Constant(value) => value.clone(),
                 ClaimValue::User(attribute) => user?.attribute(*attribute),
+                ClaimValue::Custom(name) => user?.custom_attribute(name)?,
             };
             Some((claim.name.clone(), value))
         })
@@ -108,6 +110,9 @@ mod tests {
             disabled: false,
             role: shared::admin::Role::Admin,
             groups: crate::storage::Spaced(vec!["eu".into(), "staff".into()]),
+            attributes: crate::storage::Attributes(
+                [("department".to_owned(), "R&D".to_owned())].into(),
+            ),
             created_at: crate::clock::Timestamp::from_unix(0),
         };
         let of = |name: &str, attribute, token| StoredClaim {
@@ -122,9 +127,21 @@ mod tests {
             of("staff_role", UserAttribute::Role, ClaimToken::Access),
             of("teams", UserAttribute::Groups, ClaimToken::Access),
         ];
+        let custom = |name: &str, attribute: &str| StoredClaim {
+            name: name.into(),
+            scopes: None,
+            value: ClaimValue::Custom(attribute.into()),
+            token: ClaimToken::Access,
+        };
+        let from_user = [
+            from_user.as_slice(),
+            &[custom("dept", "department"), custom("cost", "cost_center")],
+        ]
+        .concat();
         assert_eq!(
             carried(&from_user, &scope, Some(&user), Carrier::Access),
             BTreeMap::from([
+                ("dept".to_owned(), json!("R&D")),
                 ("login".to_owned(), json!("ada")),
                 ("staff_role".to_owned(), json!("admin")),
                 ("teams".to_owned(), json!(["eu", "staff"])),

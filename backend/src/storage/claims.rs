@@ -21,6 +21,8 @@ pub struct StoredClaim {
 pub enum ClaimValue {
     Constant(serde_json::Value),
     User(UserAttribute),
+    /// The user's custom attribute of this name.
+    Custom(String),
 }
 
 #[derive(sqlx::FromRow)]
@@ -29,6 +31,7 @@ struct ClaimRow {
     scopes: Option<String>,
     value: String,
     user_attribute: Option<String>,
+    custom_attribute: Option<String>,
     token: String,
 }
 
@@ -42,11 +45,15 @@ impl ClaimRow {
             .map(ScopeSet::parse)
             .transpose()
             .map_err(|e| corrupt(&e))?;
-        let value = match self.user_attribute {
-            Some(attribute) => ClaimValue::User(attribute.parse().map_err(|e| corrupt(&e))?),
-            None => {
+        let value = match (self.user_attribute, self.custom_attribute) {
+            (Some(attribute), None) => {
+                ClaimValue::User(attribute.parse().map_err(|e| corrupt(&e))?)
+            }
+            (None, Some(name)) => ClaimValue::Custom(name),
+            (None, None) => {
                 ClaimValue::Constant(serde_json::from_str(&self.value).map_err(|e| corrupt(&e))?)
             }
+            (Some(_), Some(_)) => return Err(corrupt(&"two user attributes")),
         };
         let token = self.token.parse().map_err(|e| corrupt(&e))?;
         Ok(StoredClaim {
@@ -63,7 +70,7 @@ impl Db {
     pub async fn custom_claims(&self, server_id: &str) -> Result<Vec<StoredClaim>> {
         let rows: Vec<ClaimRow> = dispatch!(self, |pool| {
             sqlx::query_as(
-                "SELECT name, scopes, value, user_attribute, token FROM server_claims
+                "SELECT name, scopes, value, user_attribute, custom_attribute, token FROM server_claims
              WHERE server_id = $1 ORDER BY position",
             )
             .bind(server_id)
@@ -91,8 +98,9 @@ impl Db {
             for (position, claim) in (0i32..).zip(claims) {
                 sqlx::query(
                     "INSERT INTO server_claims
-                         (server_id, position, name, scopes, value, user_attribute, token)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                         (server_id, position, name, scopes, value, user_attribute,
+                          custom_attribute, token)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(server_id)
                 .bind(position)
@@ -100,11 +108,15 @@ impl Db {
                 .bind(claim.scopes.as_ref().map(ToString::to_string))
                 .bind(match &claim.value {
                     ClaimValue::Constant(value) => value.to_string(),
-                    ClaimValue::User(_) => "null".to_owned(),
+                    ClaimValue::User(_) | ClaimValue::Custom(_) => "null".to_owned(),
                 })
-                .bind(match claim.value {
-                    ClaimValue::Constant(_) => None,
+                .bind(match &claim.value {
                     ClaimValue::User(attribute) => Some(attribute.as_str()),
+                    ClaimValue::Constant(_) | ClaimValue::Custom(_) => None,
+                })
+                .bind(match &claim.value {
+                    ClaimValue::Custom(name) => Some(name.as_str()),
+                    ClaimValue::Constant(_) | ClaimValue::User(_) => None,
                 })
                 .bind(claim.token.as_str())
                 .execute(&mut *tx)

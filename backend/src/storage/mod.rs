@@ -80,7 +80,7 @@ pub use rate_limits::Hit;
 pub use revocations::TokenRef;
 pub use servers::{Spaced, StoredServer};
 pub use shop::NewOrderRow;
-pub use users::{NewUser, User, UserChanges, UserUpdated};
+pub use users::{Attributes, NewUser, User, UserChanges, UserUpdated};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");

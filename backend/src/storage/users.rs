@@ -1,3 +1,5 @@
+use std::collections::BTreeMap;
+
 use shared::admin::{Role, UserAttribute};
 
 use super::{Db, Error, Result, Spaced, dispatch, one_row};
@@ -18,7 +20,28 @@ pub struct User {
     /// The groups the user is in, by name.
     #[sqlx(rename = "group_names", try_from = "String")]
     pub groups: Spaced,
+    #[sqlx(try_from = "String")]
+    pub attributes: Attributes,
     pub created_at: Timestamp,
+}
+
+/// A user's custom attributes, by name, stored as a JSON object of strings.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Attributes(pub BTreeMap<String, String>);
+
+impl Attributes {
+    pub fn json(&self) -> String {
+        serde_json::Value::from_iter(self.0.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .to_string()
+    }
+}
+
+impl TryFrom<String> for Attributes {
+    type Error = serde_json::Error;
+
+    fn try_from(raw: String) -> std::result::Result<Self, Self::Error> {
+        serde_json::from_str(&raw).map(Self)
+    }
 }
 
 impl User {
@@ -37,6 +60,12 @@ impl User {
         }
     }
 
+    /// The value of the custom attribute `name`, as a custom claim carries it; `None` if the
+    /// user has none of that name.
+    pub fn custom_attribute(&self, name: &str) -> Option<serde_json::Value> {
+        self.attributes.0.get(name).map(|v| v.as_str().into())
+    }
+
     /// Enabled and an administrator.
     fn administers(&self) -> bool {
         self.is_admin() && !self.disabled
@@ -51,6 +80,7 @@ pub struct NewUser<'a> {
     pub password_hash: &'a str,
     pub role: Role,
     pub groups: &'a Spaced,
+    pub attributes: &'a Attributes,
 }
 
 /// The fields an update changes; `None` keeps the stored value.
@@ -60,6 +90,7 @@ pub struct UserChanges<'a> {
     pub email: Option<&'a str>,
     pub role: Option<Role>,
     pub groups: Option<&'a Spaced>,
+    pub attributes: Option<&'a Attributes>,
     pub disabled: Option<bool>,
 }
 
@@ -71,8 +102,8 @@ pub struct UserUpdated {
     pub grants_revoked: u64,
 }
 
-const COLUMNS: &str =
-    "id, username, name, email, password_hash, disabled, role, group_names, created_at";
+const COLUMNS: &str = "id, username, name, email, password_hash, disabled, role, group_names,
+     attributes, created_at";
 
 impl Db {
     pub async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
@@ -95,8 +126,8 @@ impl Db {
     pub async fn insert_user(&self, user: &NewUser<'_>, now: Timestamp) -> Result<()> {
         let done = dispatch!(self, |pool| sqlx::query(
             "INSERT INTO users (id, username, name, email, password_hash, role, group_names,
-                 created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (username) DO NOTHING",
+                 attributes, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (username) DO NOTHING",
         )
         .bind(user.id)
         .bind(user.username)
@@ -105,6 +136,7 @@ impl Db {
         .bind(user.password_hash)
         .bind(user.role.as_str())
         .bind(user.groups.joined())
+        .bind(user.attributes.json())
         .bind(now)
         .execute(pool)
         .await
@@ -157,7 +189,8 @@ impl Db {
             let after: User = sqlx::query_as(&format!(
                 "UPDATE users SET name = coalesce($1, name), email = coalesce($2, email),
                      role = coalesce($3, role), disabled = coalesce($4, disabled),
-                     group_names = coalesce($6, group_names)
+                     group_names = coalesce($6, group_names),
+                     attributes = coalesce($7, attributes)
                  WHERE id = $5 RETURNING {COLUMNS}"
             ))
             .bind(changes.name)
@@ -166,6 +199,7 @@ impl Db {
             .bind(changes.disabled)
             .bind(id)
             .bind(changes.groups.map(Spaced::joined))
+            .bind(changes.attributes.map(Attributes::json))
             .fetch_one(&mut *tx)
             .await?;
             let mut grants_revoked = 0;

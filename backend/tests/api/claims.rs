@@ -186,15 +186,41 @@ async fn bad_claims_are_refused_whole_and_store_nothing() {
         ),
         (
             json!([{"name": "tier", "value": null}]),
-            "needs a value (a constant) or a user_attribute",
+            "needs a value (a constant), a user_attribute",
         ),
         (
             json!([{"name": "tier"}]),
-            "needs a value (a constant) or a user_attribute (one of username, name, email, role, groups)",
+            "needs a value (a constant), a user_attribute (one of username, name, email, role, \
+             groups) or a custom_attribute",
         ),
         (
             json!([{"name": "tier", "value": 1, "user_attribute": "email"}]),
-            "has both a value and a user_attribute",
+            "has more than one of value, user_attribute and custom_attribute",
+        ),
+        (
+            json!([{"name": "tier", "user_attribute": "email", "custom_attribute": "tier"}]),
+            "has more than one of value, user_attribute and custom_attribute",
+        ),
+        (
+            json!([{"name": "tier", "custom_attribute": "Email"}]),
+            "claim \"tier\": \"Email\" is the attribute email every user has",
+        ),
+        (
+            json!([{"name": "tier", "custom_attribute": "a b"}]),
+            "claim \"tier\": a custom attribute's name is a letter",
+        ),
+        (
+            json!([{"name": "tier", "custom_attribute": ""}]),
+            "a custom attribute's name is a letter",
+        ),
+        // A custom attribute's 100 characters may each take 4 bytes: two fit, three do not.
+        (
+            json!(
+                (0..3)
+                    .map(|i| json!({"name": format!("c{i}"), "custom_attribute": "department"}))
+                    .collect::<Vec<_>>()
+            ),
+            "the limit is reached at claim \"c2\"",
         ),
         (
             json!(
@@ -254,6 +280,7 @@ async fn bad_claims_are_refused_whole_and_store_nothing() {
     for body in [
         json!({"claims": [{"name": "tier", "value": 1, "token": "refresh"}]}),
         json!({"claims": [{"name": "tier", "user_attribute": "password_hash"}]}),
+        json!({"claims": [{"name": "tier", "custom_attribute": 7}]}),
         json!({"claims": {"name": "tier"}}),
         json!([{"name": "tier", "value": 1}]),
         json!({"claims": [{"name": "tier", "value": 1, "scopes": "a\"b"}]}),

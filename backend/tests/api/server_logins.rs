@@ -1054,14 +1054,221 @@ async fn groups_decide_logins_and_travel_in_claims() {
         .await;
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "ada: role user, groups [staff], enabled\n"
+        "ada: role user, groups [staff], attributes [], enabled\n"
     );
     let out = app.cli(&["users", "update", "ada", "--no-groups"]).await;
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "ada: role user, groups [], enabled\n"
+        "ada: role user, groups [], attributes [], enabled\n"
     );
     let out = app.cli(&["users", "update", "ada", "--group", "a b"]).await;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("a group's name is"));
+}
+
+/// Custom attributes: a claim carries one to the users who have it (and is left out for the
+/// others), a change shows in the next refresh, and the admin API and the command line keep
+/// them well formed, changing nothing when they refuse.
+#[tokio::test]
+async fn custom_attributes_travel_in_claims() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let default = Some("default");
+    admin_put(
+        &app,
+        &admin,
+        "/admin/servers/default/claims",
+        json!({"claims": [{"name": "dept", "custom_attribute": "department", "token": "both"}]}),
+    )
+    .await;
+    let listed = app
+        .admin(Method::GET, "/admin/servers/default/claims", &admin, None)
+        .await;
+    assert_eq!(
+        listed.json::<Value>().await.unwrap()["claims"][0],
+        json!({"name": "dept", "custom_attribute": "department", "token": "both"})
+    );
+
+    // The demo's user1 works in sales; user0 has no custom attribute: no claim at all.
+    let tokens = logged_in_at(&app, default, ("user1", "password1")).await;
+    for token in ["access_token", "id_token"] {
+        assert_eq!(
+            jwt_part(tokens[token].as_str().unwrap(), 1)["dept"],
+            json!("sales")
+        );
+    }
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let theirs = logged_in_at(&app, default, ("user0", "password0")).await;
+    let claims = jwt_part(theirs["access_token"].as_str().unwrap(), 1);
+    assert!(claims.get("dept").is_none(), "{claims}");
+
+    // Changed (stored and answered as sent): the next refresh carries the new value.
+    let user1 = app.user("user1").await;
+    let path = format!("/admin/users/{}", user1.id);
+    let attributes = json!({"department": "R&D \"Zürich\"", "cost_center": "4711"});
+    let changed = app
+        .admin(
+            Method::PATCH,
+            &path,
+            &admin,
+            Some(json!({ "attributes": attributes })),
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    assert_eq!(
+        changed.json::<Value>().await.unwrap()["attributes"],
+        attributes
+    );
+    let rotated: Value = refresh_at(&app, default, &refresh)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        jwt_part(rotated["access_token"].as_str().unwrap(), 1)["dept"],
+        json!("R&D \"Zürich\"")
+    );
+    let events = app.events("user_updated", 1).await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e.detail.contains("attributes [cost_center department]")),
+        "{events:?}"
+    );
+    assert!(
+        events.iter().all(|e| !e.detail.contains("4711")),
+        "names, never values, in the log: {events:?}"
+    );
+
+    // Bad attributes are refused with what to fix, and change nothing.
+    let before = crate::helpers::storage_fingerprint(&app).await;
+    let eleven: serde_json::Map<String, Value> =
+        (0..11).map(|i| (format!("a{i}"), json!("x"))).collect();
+    for (attributes, says) in [
+        (
+            json!({"two words": "x"}),
+            "a custom attribute's name is a letter",
+        ),
+        (json!({"": "x"}), "a custom attribute's name is a letter"),
+        (json!({"1st": "x"}), "a custom attribute's name is a letter"),
+        (json!({ "x".repeat(33): "x" }), "32 characters at most"),
+        (
+            json!({"Email": "x"}),
+            "is the attribute email every user has",
+        ),
+        (json!({"tier": ""}), "a value is 1 to 100 characters"),
+        (
+            json!({"tier": " gold"}),
+            "without control characters or spaces",
+        ),
+        (json!({"tier": "a\u{7}b"}), "without control characters"),
+        (
+            json!({"tier": "é".repeat(101)}),
+            "a value is 1 to 100 characters",
+        ),
+        (
+            json!({"Tier": "1", "tier": "2"}),
+            "differ only in letter case",
+        ),
+        (Value::Object(eleven), "at most 10 custom attributes"),
+    ] {
+        for (method, path, body) in [
+            (
+                Method::PATCH,
+                path.as_str(),
+                json!({ "attributes": attributes }),
+            ),
+            (
+                Method::POST,
+                "/admin/users",
+                json!({"username": "eve", "name": "Eve", "email": "eve@example.com",
+                    "password": "correct horse battery", "attributes": attributes}),
+            ),
+        ] {
+            let refused = app.admin(method, path, &admin, Some(body)).await;
+            let (status, error, description) = oauth_error(refused).await;
+            assert_eq!(
+                (status, error.as_str()),
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_user"),
+                "{attributes}: {description}"
+            );
+            assert!(description.contains(says), "{attributes}: {description}");
+        }
+    }
+    // Not an object of strings, or a name given twice (which one JSON reader takes as the
+    // first and another as the last: refused in every admin body).
+    for raw in [
+        r#"{"attributes": {"tier": 1}}"#,
+        r#"{"attributes": ["tier"]}"#,
+        r#"{"attributes": {"tier": "gold", "tier": "silver"}}"#,
+        r#"{"name": "Eve", "name": "Mallory"}"#,
+    ] {
+        let refused = app
+            .http
+            .patch(app.url(&path))
+            .bearer_auth(&admin)
+            .header("content-type", "application/json")
+            .body(raw)
+            .send()
+            .await
+            .unwrap();
+        let (status, _, description) = oauth_error(refused).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{raw}: {description}");
+        if raw.contains("silver") || raw.contains("Mallory") {
+            assert!(
+                description.contains("names \"tier\" twice")
+                    || description.contains("names \"name\" twice"),
+                "{description}"
+            );
+        }
+    }
+    assert_eq!(crate::helpers::storage_fingerprint(&app).await, before);
+
+    // The command line: given, replaced, removed; a bad one refused.
+    let out = app
+        .cli(&[
+            "users",
+            "create",
+            "--username",
+            "ada",
+            "--name",
+            "Ada",
+            "--email",
+            "ada@example.com",
+            "--attr",
+            "department=engineering",
+        ])
+        .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        app.user("ada").await.attributes.0,
+        [("department".to_owned(), "engineering".to_owned())].into()
+    );
+    let out = app
+        .cli(&[
+            "users", "update", "ada", "--attr", "tier=a=b", "--attr", "x=1",
+        ])
+        .await;
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "ada: role user, groups [], attributes [tier=a=b x=1], enabled\n"
+    );
+    let out = app.cli(&["users", "update", "ada", "--no-attrs"]).await;
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "ada: role user, groups [], attributes [], enabled\n"
+    );
+    for bad in ["tier", "role=x"] {
+        let out = app.cli(&["users", "update", "ada", "--attr", bad]).await;
+        assert!(!out.status.success(), "{bad}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("is not NAME=VALUE") || stderr.contains("every user has"),
+            "{stderr}"
+        );
+    }
 }

@@ -283,6 +283,26 @@ pub fn group_list(raw: &str) -> Checked<Vec<String>> {
     Ok(groups)
 }
 
+/// Custom attributes, one `name=value` per line (spaces around either are dropped; no line for
+/// none), as the server checks them.
+pub fn attribute_list(raw: &str) -> Checked<BTreeMap<String, String>> {
+    let mut attributes = BTreeMap::new();
+    for line in raw.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let Some((name, value)) = line.split_once('=') else {
+            return Err(format!("{line:?} is not name=value."));
+        };
+        let (name, value) = (name.trim(), value.trim());
+        if attributes
+            .insert(name.to_owned(), value.to_owned())
+            .is_some()
+        {
+            return Err(format!("Attribute {name:?} is given twice."));
+        }
+    }
+    shared::admin::check_attributes(&attributes).map_err(|e| crate::api::capitalized(&e))?;
+    Ok(attributes)
+}
+
 /// Client ids separated by spaces or commas; none means every client.
 pub fn client_list(raw: &str) -> Checked<Vec<String>> {
     let mut clients: Vec<String> = Vec::new();
@@ -376,6 +396,21 @@ pub fn required_claims(raw: &str) -> Checked<BTreeMap<String, String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attributes_are_name_value_lines() {
+        assert_eq!(attribute_list(" \n"), Ok(BTreeMap::new()));
+        assert_eq!(
+            attribute_list("department = R&D\n\n cost_center=4=2 \n"),
+            Ok(BTreeMap::from([
+                ("cost_center".to_owned(), "4=2".to_owned()),
+                ("department".to_owned(), "R&D".to_owned()),
+            ]))
+        );
+        for bad in ["department", "a=1\na=2", "email=x", "a=", "=x", "1a=x"] {
+            assert!(attribute_list(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn trusted_issuers() {

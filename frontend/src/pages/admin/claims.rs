@@ -1,5 +1,5 @@
 //! A custom server's custom claims: what its tokens carry beyond the claims it sets itself (a
-//! constant or the user's attribute, in the access token, the ID token or both), edited as a
+//! constant or the user's attribute, built in or custom, in the access token, the ID token or both), edited as a
 //! draft (add, delete) and saved whole (`PUT /admin/servers/{id}/claims`, checked as a whole,
 //! 422 naming the claim otherwise).
 
@@ -67,10 +67,12 @@ fn Draft(server: String, initial: Vec<CustomClaim>) -> impl IntoView {
                         .scopes
                         .as_ref()
                         .map_or_else(|| "always".to_owned(), |s| format!("with {s}"));
-                    let value = match (&claim.value, claim.user_attribute) {
-                        (_, Some(attribute)) => format!("the user's {attribute}"),
-                        (Some(value), None) => value.to_string(),
-                        (None, None) => String::new(),
+                    let value = match (&claim.value, claim.user_attribute, &claim.custom_attribute)
+                    {
+                        (_, Some(attribute), _) => format!("the user's {attribute}"),
+                        (_, _, Some(attribute)) => format!("the user's custom {attribute}"),
+                        (Some(value), None, None) => value.to_string(),
+                        (None, None, None) => String::new(),
                     };
                     let token = match claim.token {
                         ClaimToken::Access => "access token",
@@ -107,7 +109,8 @@ fn Draft(server: String, initial: Vec<CustomClaim>) -> impl IntoView {
         <h4>"Custom claims of " <code>{server}</code></h4>
         <p class="muted small">
             "Added to the server's tokens when any of their scopes is granted, or always: a "
-            "constant, or the logged-in user's attribute (left out of a client's own tokens). "
+            "constant, or the logged-in user's attribute, built in or custom (left out of a "
+            "client's own tokens, and of a user's who lacks that custom attribute). "
             "Reserved names (" {RESERVED_CLAIMS.join(", ")} ", in any letter case) are refused."
         </p>
         <table class="admin-table" aria-label="Custom claims">
@@ -134,22 +137,23 @@ fn AddClaim(edits: DraftList<CustomClaim>) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let scopes = RwSignal::new(String::new());
     let value = RwSignal::new(String::new());
-    // "" for a constant, else the user's attribute.
+    // "" for a constant, CUSTOM for a custom attribute (named in the value field), else the
+    // user's attribute.
     let source = RwSignal::new(String::new());
     let token = RwSignal::new(ClaimToken::Access.as_str().to_owned());
     let checked = move || -> Result<CustomClaim, String> {
-        let user_attribute = match source.get_untracked().as_str() {
-            "" => None,
-            raw => Some(raw.parse::<UserAttribute>().map_err(|e| e.to_string())?),
-        };
+        let (mut constant, mut user_attribute, mut custom_attribute) = (None, None, None);
+        match source.get_untracked().as_str() {
+            "" => constant = Some(claim_value(&value.get_untracked())?),
+            CUSTOM => custom_attribute = Some(attribute_name(&value.get_untracked())?),
+            raw => user_attribute = Some(raw.parse::<UserAttribute>().map_err(|e| e.to_string())?),
+        }
         let claim = CustomClaim {
             name: claim_name(&name.get_untracked())?,
             scopes: checks::rule_scopes(&scopes.get_untracked())?,
-            value: match user_attribute {
-                Some(_) => None,
-                None => Some(claim_value(&value.get_untracked())?),
-            },
+            value: constant,
             user_attribute,
+            custom_attribute,
             token: token
                 .get_untracked()
                 .parse()
@@ -199,16 +203,27 @@ fn AddClaim(edits: DraftList<CustomClaim>) -> impl IntoView {
                                     <option value=a.as_str()>{format!("the user's {a}")}</option>
                                 }
                             })}
+                        <option value=CUSTOM>"a custom attribute of the user"</option>
                     </select>
                 </label>
                 <label class="field">
-                    <span>"Value"</span>
+                    <span>
+                        {move || {
+                            if source.with(|s| s == CUSTOM) { "Attribute name" } else { "Value" }
+                        }}
+                    </span>
                     <input
                         type="text"
                         name="value"
                         autocomplete="off"
-                        placeholder="gold, 42, true or [\"a\", \"b\"]"
-                        disabled=move || source.with(|s| !s.is_empty())
+                        placeholder=move || {
+                            if source.with(|s| s == CUSTOM) {
+                                "department"
+                            } else {
+                                "gold, 42, true or [\"a\", \"b\"]"
+                            }
+                        }
+                        disabled=move || source.with(|s| !s.is_empty() && s != CUSTOM)
                         bind:value=value
                     />
                 </label>
@@ -227,6 +242,17 @@ fn AddClaim(edits: DraftList<CustomClaim>) -> impl IntoView {
             </div>
         </form>
     }
+}
+
+/// The source select's value for a custom attribute (no attribute every user has is named
+/// so).
+const CUSTOM: &str = "custom";
+
+/// The name of a user's custom attribute, as the server checks it.
+fn attribute_name(raw: &str) -> Result<String, String> {
+    let value = raw.trim();
+    shared::admin::check_attribute_name(value).map_err(|e| crate::api::capitalized(&e))?;
+    Ok(value.to_owned())
 }
 
 /// A claim's name, as the server checks it.
@@ -272,6 +298,9 @@ mod tests {
         assert!(claim_name("sub").is_err());
         assert!(claim_name("Email").is_err());
         assert!(claim_name("a b").is_err());
+        assert_eq!(attribute_name(" department ").as_deref(), Ok("department"));
+        assert!(attribute_name("email").is_err());
+        assert!(attribute_name("").is_err());
         assert_eq!(
             claim_name(" https://example.com/tier ").as_deref(),
             Ok("https://example.com/tier")

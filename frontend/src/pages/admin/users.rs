@@ -1,6 +1,9 @@
 //! `/admin/users`: the accounts that can log in. Create one, disable or enable it, promote or
-//! demote it, put it in groups (which access policies' rules match), reset its password.
+//! demote it, put it in groups (which access policies' rules match) and give it custom
+//! attributes (which custom claims can carry), reset its password.
 //! Disabling and resetting end the user's sessions (the server revokes their grants).
+
+use std::collections::BTreeMap;
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -49,7 +52,15 @@ fn UserTable(
 }
 
 const USER_COLUMNS: &[&str] = &[
-    "Username", "Name", "Email", "Role", "Groups", "Status", "Created", "Actions",
+    "Username",
+    "Name",
+    "Email",
+    "Role",
+    "Groups",
+    "Attributes",
+    "Status",
+    "Created",
+    "Actions",
 ];
 
 #[component]
@@ -64,6 +75,7 @@ fn UserRow(user: User, reload: Callback<()>, notice: RwSignal<Option<String>>) -
         email,
         role,
         groups,
+        attributes,
         disabled,
         created_at,
     } = user;
@@ -145,23 +157,35 @@ fn UserRow(user: User, reload: Callback<()>, notice: RwSignal<Option<String>>) -
     };
 
     let groups_form = {
-        let (username, groups, change) = (username.clone(), groups.clone(), change.clone());
+        let (username, groups, attributes, change) = (
+            username.clone(),
+            groups.clone(),
+            attributes.clone(),
+            change.clone(),
+        );
         row_form(grouping, USER_COLUMNS, move || {
             let change = change.clone();
             view! {
-                <GroupsForm
+                <ProfileForm
                     username=username.clone()
                     groups=groups.clone()
+                    attributes=attributes.clone()
                     save=Callback::new(move |(update, done)| change(update, done))
                     on_close=move |()| grouping.set(false)
                 />
             }
         })
     };
+    let none = || view! { <span class="muted">"none"</span> }.into_any();
     let groups_shown = if groups.is_empty() {
-        view! { <span class="muted">"none"</span> }.into_any()
+        none()
     } else {
         view! { <code>{groups.join(" ")}</code> }.into_any()
+    };
+    let attributes_shown = if attributes.is_empty() {
+        none()
+    } else {
+        view! { <code>{attribute_lines(&attributes).replace('\n', " ")}</code> }.into_any()
     };
     let reset_form = {
         let (id, username) = (id.clone(), username.clone());
@@ -188,11 +212,12 @@ fn UserRow(user: User, reload: Callback<()>, notice: RwSignal<Option<String>>) -
                 <span class=format!("badge role-{}", role.as_str())>{role.as_str()}</span>
             </td>
             <td data-label="Groups">{groups_shown}</td>
+            <td data-label="Attributes">{attributes_shown}</td>
             <td data-label="Status">{if disabled { "Disabled" } else { "Active" }}</td>
             <td data-label="Created">{unix_time(created_at)}</td>
             <td class="actions">
                 {status_action} {role_action}
-                {toggle_button(grouping, "Groups")}
+                {toggle_button(grouping, "Groups & attributes")}
                 {toggle_button(resetting, "Reset password")}
             </td>
         </tr>
@@ -202,50 +227,91 @@ fn UserRow(user: User, reload: Callback<()>, notice: RwSignal<Option<String>>) -
     }
 }
 
-/// The user's groups, replaced whole (access policies' rules match them).
+/// The user's groups (which access policies' rules match) and custom attributes (which custom
+/// claims can carry), each replaced whole.
 #[component]
-fn GroupsForm(
+fn ProfileForm(
     username: String,
     groups: Vec<String>,
+    attributes: BTreeMap<String, String>,
     save: Callback<(UserUpdate, String)>,
     #[prop(into)] on_close: Callback<()>,
 ) -> impl IntoView {
     let pending = Pending::new();
-    let text = RwSignal::new(groups.join(" "));
+    let groups = RwSignal::new(groups.join(" "));
+    let attributes = RwSignal::new(attribute_lines(&attributes));
     let submit = {
         let username = username.clone();
         move |ev: SubmitEvent| {
             ev.prevent_default();
-            let groups = match checks::group_list(&text.get_untracked()) {
-                Ok(groups) => groups,
+            let checked = checks::group_list(&groups.get_untracked()).and_then(|groups| {
+                Ok((groups, checks::attribute_list(&attributes.get_untracked())?))
+            });
+            let (groups, attributes) = match checked {
+                Ok(checked) => checked,
                 Err(e) => return pending.fail(e),
             };
             pending.clear();
-            let done = if groups.is_empty() {
-                format!("{username} is in no group now.")
-            } else {
-                format!("{username} is in {} now.", groups.join(", "))
-            };
+            let done = format!(
+                "{username} is in {} and has {} now.",
+                if groups.is_empty() {
+                    "no group".to_owned()
+                } else {
+                    groups.join(", ")
+                },
+                match attributes.len() {
+                    0 => "no custom attribute".to_owned(),
+                    1 => "1 custom attribute".to_owned(),
+                    n => format!("{n} custom attributes"),
+                }
+            );
             let update = UserUpdate {
                 groups: Some(groups),
+                attributes: Some(attributes),
                 ..UserUpdate::default()
             };
             save.run((update, done));
             on_close.run(());
         }
     };
-    let label = format!("Groups of {username}");
+    let label = format!("Groups and attributes of {username}");
     view! {
         <form class="inline-form" aria-label=label novalidate on:submit=submit>
-            {groups_field("Groups", "space-separated, such as eu finance", text)}
+            {groups_field("Groups", "space-separated, such as eu finance", groups)}
+            {attributes_field(attributes)}
             {pending.error_view()}
             <div class="form-actions">
-                <button type="submit" class="button small">"Save groups"</button>
+                <button type="submit" class="button small">"Save groups and attributes"</button>
                 <button type="button" class="button ghost small" on:click=move |_| on_close.run(())>
                     "Cancel"
                 </button>
             </div>
         </form>
+    }
+}
+
+/// Custom attributes as the attributes field shows them: `name=value`, one per line.
+fn attribute_lines(attributes: &BTreeMap<String, String>) -> String {
+    attributes
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A text area of custom attributes (checked by [`checks::attribute_list`]).
+fn attributes_field(value: RwSignal<String>) -> impl IntoView {
+    view! {
+        <label class="field">
+            <span>"Custom attributes"</span>
+            <textarea
+                name="attributes"
+                rows="3"
+                autocomplete="off"
+                placeholder="one name=value per line, such as department=sales"
+                bind:value=value
+            ></textarea>
+        </label>
     }
 }
 
@@ -392,6 +458,7 @@ fn NewUserForm(reload: Callback<()>, notice: RwSignal<Option<String>>) -> impl I
     let password = RwSignal::new(String::new());
     let role = RwSignal::new("user".to_owned());
     let groups = RwSignal::new(String::new());
+    let attributes = RwSignal::new(String::new());
 
     let checked = move || -> Result<NewUser, String> {
         Ok(NewUser {
@@ -405,6 +472,7 @@ fn NewUserForm(reload: Callback<()>, notice: RwSignal<Option<String>>) -> impl I
                 Role::User
             },
             groups: checks::group_list(&groups.get_untracked())?,
+            attributes: checks::attribute_list(&attributes.get_untracked())?,
         })
     };
     let submit = move |ev: SubmitEvent| {
@@ -419,7 +487,7 @@ fn NewUserForm(reload: Callback<()>, notice: RwSignal<Option<String>>) -> impl I
                 article(user.role),
                 user.username
             )));
-            for field in [username, name, email, password, groups] {
+            for field in [username, name, email, password, groups, attributes] {
                 field.set(String::new());
             }
             role.set("user".into());
@@ -461,6 +529,7 @@ fn NewUserForm(reload: Callback<()>, notice: RwSignal<Option<String>>) -> impl I
                     </select>
                 </label>
                 {groups_field("Groups", "optional, such as eu finance", groups)}
+                {attributes_field(attributes)}
             </div>
             {pending.error_view()}
             <div class="form-actions">
