@@ -64,6 +64,36 @@ pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
         Command::Servers(command) => servers(&ctx, command).await?,
         Command::Issuers(command) => issuers(&ctx, command).await?,
         Command::Tokens(command) => tokens(&ctx, command).await?,
+        Command::Preview {
+            server,
+            client,
+            grant,
+            scope,
+            resources,
+            user,
+            json,
+        } => {
+            let scope = scope
+                .as_deref()
+                .map(shared::scope::ScopeSet::parse)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--scope: {e}"))?;
+            let request = shared::admin::TokenPreviewRequest {
+                server: server.clone(),
+                client_id: client.clone(),
+                grant_type: grant.parse()?,
+                scope,
+                resources: resources.clone(),
+                username: user.clone(),
+            };
+            let state = crate::state::AppState::as_stored(config.clone(), Clock::system()).await?;
+            let preview = admin::preview::answer(&state, &ctx, &request).await?;
+            if *json {
+                format!("{}\n", serde_json::to_string_pretty(&preview)?)
+            } else {
+                preview_text(&preview)?
+            }
+        }
         Command::Events {
             limit,
             kind,
@@ -94,6 +124,55 @@ pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
     };
     print!("{out}");
     Ok(())
+}
+
+/// A token preview as text: the endpoint, then the error, or the tokens' claims and lifetimes;
+/// the policy and rule that decided, if any.
+fn preview_text(preview: &shared::admin::TokenPreview) -> anyhow::Result<String> {
+    let mut out = format!("POST {}\n", preview.token_endpoint);
+    if let (Some(policy), Some(rule)) = (&preview.policy, &preview.rule) {
+        let _ = writeln!(out, "decided by policy {policy:?}, rule {rule:?}");
+    }
+    if let Some(error) = &preview.error {
+        let _ = writeln!(
+            out,
+            "refused: {} ({})",
+            error.error.as_str(),
+            printable(error.error_description.as_deref().unwrap_or_default())
+        );
+        return Ok(out);
+    }
+    if let (Some(header), Some(claims)) = (&preview.header, &preview.claims) {
+        let mut claims = serde_json::to_value(claims)?;
+        if let Some(all) = claims.as_object_mut() {
+            all.extend(preview.custom_claims.clone());
+        }
+        let _ = writeln!(
+            out,
+            "access token ({}, kid {}), expires in {} s:\n{}",
+            header.alg,
+            header.kid,
+            preview.expires_in.unwrap_or_default(),
+            serde_json::to_string_pretty(&claims)?
+        );
+    }
+    if let Some(id_token) = &preview.id_token {
+        let _ = writeln!(
+            out,
+            "ID token:\n{}",
+            serde_json::to_string_pretty(id_token)?
+        );
+    }
+    match preview.refresh_token_expires_in {
+        Some(seconds) => {
+            let _ = writeln!(
+                out,
+                "refresh token: lives {seconds} s unless used (each use rotates it)"
+            );
+        }
+        None => out.push_str("no refresh token\n"),
+    }
+    Ok(out)
 }
 
 fn json_lines<T: Serialize>(rows: &[T]) -> anyhow::Result<String> {

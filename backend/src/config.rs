@@ -237,6 +237,32 @@ pub enum Command {
     /// Per-user API tokens: create, list, revoke.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// Preview a token request: what a server's token endpoint would answer (the error, or
+    /// the access token's claims, the ID token's and the lifetimes, with the access policy and
+    /// rule that decided), with nothing issued, stored or logged, as `POST /admin/preview`.
+    Preview {
+        /// The custom authorization server; the root issuer without it.
+        #[arg(long)]
+        server: Option<String>,
+        /// The client that would ask.
+        #[arg(long)]
+        client: String,
+        /// `client_credentials`, or `authorization_code` with --user (the login taken as done).
+        #[arg(long, value_parser = ["client_credentials", "authorization_code"])]
+        grant: String,
+        /// The request's `scope` (space-separated); left out as if the request left it out.
+        #[arg(long)]
+        scope: Option<String>,
+        /// A `resource` parameter (RFC 8707; repeat for several).
+        #[arg(long = "resource")]
+        resources: Vec<String>,
+        /// For authorization_code: the username of who would log in.
+        #[arg(long)]
+        user: Option<String>,
+        /// The answer as the admin API's JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the security event log, newest first.
     Events {
         /// At most this many events.

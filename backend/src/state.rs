@@ -71,10 +71,7 @@ impl AppState {
         for event in key_events {
             events.record(event).await;
         }
-        let keys = Arc::new(keys);
-        let tokens = Arc::new(AccessTokens::new(&config, keys.clone()));
-        let root = Arc::new(AuthServer::root(&config, keys.clone(), tokens.clone()));
-        let servers = Arc::new(Servers::default());
+        let servers = Servers::default();
         for event in servers
             .sync(&db, &config, clock.now())
             .await
@@ -82,22 +79,62 @@ impl AppState {
         {
             events.record(event).await;
         }
-        let throttles = Throttles::new(&config.rates(), &metrics);
-        throttles
-            .load(&db, clock.now_us())
+        let state = Self::assemble(config, db, clock, keys, servers, events, metrics)?;
+        state
+            .throttles
+            .load(&state.db, state.clock.now_us())
             .await
             .context("reading the rate limits")?;
+        if let Some(file) = &state.config.trusted_issuers_file {
+            let now = state.clock.now();
+            crate::admin::issuers::declare_from_file(
+                &state.db,
+                &state.config,
+                &state.issuers,
+                file,
+                now,
+            )
+            .await
+            .with_context(|| format!("trusting the issuers of {}", file.display()))?;
+        }
+        Ok((state, event_writer))
+    }
+
+    /// A state for the commands that show what the server would do, such as the token
+    /// preview: the database as every command opens it (migrated, but no demo data seeded),
+    /// every server with its keys as stored (none created or rotated), an event log nothing
+    /// writes to, and no rate limits read. An error if a server has no keys yet.
+    pub async fn as_stored(config: Config, clock: Clock) -> anyhow::Result<Self> {
+        config.check()?;
+        let db = Db::connect(&config.storage_settings())
+            .await
+            .with_context(|| format!("opening the database {:?}", config.database_url))?;
+        let metrics = Arc::new(Metrics::new(db.engine(), db.operations(), false));
+        let (events, _writer) = EventLog::start(db.clone(), clock.clone(), metrics.events());
+        let keys = KeyRing::as_stored(&db, &Owner::root()).await?;
+        let servers = Servers::stored_as_is(&db, &config).await?;
+        Self::assemble(config, db, clock, keys, servers, events, metrics)
+    }
+
+    fn assemble(
+        config: Config,
+        db: Db,
+        clock: Clock,
+        keys: KeyRing,
+        servers: Servers,
+        events: EventLog,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Self> {
+        let keys = Arc::new(keys);
+        let tokens = Arc::new(AccessTokens::new(&config, keys.clone()));
+        let root = Arc::new(AuthServer::root(&config, keys.clone(), tokens.clone()));
+        let throttles = Throttles::new(&config.rates(), &metrics);
         let issuers =
             Arc::new(TrustedIssuers::new().context("building the client for trusted issuers")?);
-        if let Some(file) = &config.trusted_issuers_file {
-            crate::admin::issuers::declare_from_file(&db, &config, &issuers, file, clock.now())
-                .await
-                .with_context(|| format!("trusting the issuers of {}", file.display()))?;
-        }
-        let state = Self {
+        Ok(Self {
             tokens,
             root,
-            servers,
+            servers: Arc::new(servers),
             issuers,
             throttles: Arc::new(throttles),
             app_built: config.app_dir.join("index.html").is_file(),
@@ -108,8 +145,7 @@ impl AppState {
             clock,
             keys,
             events,
-        };
-        Ok((state, event_writer))
+        })
     }
 }
 

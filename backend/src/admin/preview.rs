@@ -6,7 +6,7 @@ use axum::extract::State;
 use shared::admin::{TokenPreview, TokenPreviewRequest};
 use shared::oauth::GrantType;
 
-use super::{Administrator, Body};
+use super::{Administrator, Body, Ctx};
 use crate::api::error::ApiError;
 use crate::oauth::token::preview::{Asked, preview};
 use crate::state::AppState;
@@ -20,7 +20,15 @@ pub async fn run(
     admin: Administrator,
     Body(request): Body<TokenPreviewRequest>,
 ) -> Result<Json<TokenPreview>, ApiError> {
-    let ctx = admin.ctx(&state);
+    answer(&state, &admin.ctx(&state), &request).await.map(Json)
+}
+
+/// What `request` previews, at the admin API and on the command line alike.
+pub async fn answer(
+    state: &AppState,
+    ctx: &Ctx<'_>,
+    request: &TokenPreviewRequest,
+) -> Result<TokenPreview, ApiError> {
     let server = match &request.server {
         None => state.root.clone(),
         Some(id) => state
@@ -56,13 +64,13 @@ pub async fn run(
     let asked = Asked {
         client: &client,
         grant_type: request.grant_type,
-        scope: request.scope,
+        scope: request.scope.clone(),
         resources: &request.resources,
         user: user.as_ref(),
         now: ctx.now,
     };
-    let answer = preview(&state, &server, asked).await?;
-    answer.map(Json).ok_or_else(|| ApiError::Unprocessable {
+    let answer = preview(state, &server, asked).await?;
+    answer.ok_or_else(|| ApiError::Unprocessable {
         error: INVALID,
         description: match request.grant_type {
             GrantType::AuthorizationCode => "the authorization_code grant is previewed for a \

@@ -133,6 +133,22 @@ impl KeyRing {
         }
     }
 
+    /// `owner`'s keys as stored, nothing created or rotated; an error if it has none yet.
+    pub async fn as_stored(db: &crate::storage::Db, owner: &Owner) -> anyhow::Result<Self> {
+        let stored = db.signing_keys(&owner.server_id).await?;
+        let keys = KeySet::from_stored(&stored, owner).map_err(|e| {
+            let whose = match owner.server_id.as_str() {
+                "" => "the root issuer".to_owned(),
+                id => format!("authorization server {id}"),
+            };
+            anyhow::anyhow!(
+                "{whose} has no usable signing keys yet ({e}): start the server once, which \
+                 makes them"
+            )
+        })?;
+        Ok(Self::new(owner.clone(), keys))
+    }
+
     pub fn get(&self) -> Arc<KeySet> {
         Arc::clone(&self.keys.read().unwrap_or_else(PoisonError::into_inner))
     }

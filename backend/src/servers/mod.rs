@@ -178,20 +178,34 @@ impl AuthServer {
     ) -> anyhow::Result<(Self, Vec<Event>)> {
         let owner = Owner::of(&stored);
         let (ring, events) = rotation::prepare(db, config, &owner, now).await?;
+        Ok((Self::with_keys(config, stored, owner, ring), events))
+    }
+
+    /// A stored server with the keys it has stored, as they are: nothing is created, rotated or
+    /// logged (for a command that only reads, such as the token preview). An error if it has no
+    /// keys yet (a server makes them when it first takes the server in).
+    pub async fn stored_as_is(
+        db: &Db,
+        config: &Config,
+        stored: StoredServer,
+    ) -> anyhow::Result<Self> {
+        let owner = Owner::of(&stored);
+        let ring = KeyRing::as_stored(db, &owner).await?;
+        Ok(Self::with_keys(config, stored, owner, ring))
+    }
+
+    fn with_keys(config: &Config, stored: StoredServer, owner: Owner, ring: KeyRing) -> Self {
         let keys = Arc::new(ring);
         let issuer = Self::issuer_of(config, &stored.id);
         let audiences: Vec<&str> = stored.audiences().collect();
         let tokens = Arc::new(AccessTokens::of_issuer(&issuer, &audiences, keys.clone()));
-        Ok((
-            Self {
-                stored: Some(stored),
-                owner,
-                issuer,
-                keys,
-                tokens,
-            },
-            events,
-        ))
+        Self {
+            stored: Some(stored),
+            owner,
+            issuer,
+            keys,
+            tokens,
+        }
     }
 }
 
@@ -316,6 +330,17 @@ impl Servers {
             }
         }
         Ok(events)
+    }
+
+    /// Every stored server with its stored keys, as they are (see [`AuthServer::stored_as_is`]).
+    pub async fn stored_as_is(db: &Db, config: &Config) -> anyhow::Result<Self> {
+        let servers = Self::default();
+        for row in db.authorization_servers().await? {
+            let id = row.id.clone();
+            let server = AuthServer::stored_as_is(db, config, row).await?;
+            servers.write().insert(id, Arc::new(server));
+        }
+        Ok(servers)
     }
 
     /// Takes in a stored server (one just created here, or found by [`Servers::sync`]) with

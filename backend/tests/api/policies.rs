@@ -869,3 +869,262 @@ async fn the_preview_answers_as_the_token_endpoint_and_issues_nothing() {
     app.events("policy_denied", 2).await;
     assert_eq!(event_count(&app).await, events_before + 3);
 }
+
+/// `backend preview` answers what `POST /admin/preview` answers (its `--json` is the same JSON
+/// but for the example `jti` and the times), says it as text otherwise, and changes nothing: no
+/// key made or rotated, no event logged.
+#[tokio::test]
+async fn the_command_line_previews_as_the_admin_api() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    new_server(&app, &admin, "orders").await;
+    let (batch, _) = new_service(&app, &admin, "batch", "products:read orders:read").await;
+    let policies = json!([
+        {"name": "Batch jobs", "clients": ["batch"], "rules": [{
+            "name": "Read orders", "scopes": "orders:read", "lifetimes": {"access_token_ttl": 120}
+        }]},
+        {"name": "Services", "rules": [{"name": "No catalogue", "scopes": "products:read", "decision": "deny"}]}
+    ]);
+    assert_eq!(
+        put_policies(&app, &admin, "orders", policies)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    app.events("policies_updated", 1).await;
+    let before = storage_fingerprint(&app).await;
+    let events_before = event_count(&app).await;
+    // Times and the example grant and jti differ from one preview to the next.
+    let comparable = |mut shown: Value| {
+        for token in ["claims", "id_token"] {
+            if let Some(claims) = shown.get_mut(token).and_then(Value::as_object_mut) {
+                for varies in ["jti", "iat", "exp", "auth_time", "grant_id"] {
+                    claims.remove(varies);
+                }
+            }
+        }
+        shown
+    };
+    let cli = |args: Vec<&'static str>| {
+        let app = &app;
+        async move {
+            // The issuer the server runs with (the command line takes the server's flags).
+            let mut all = vec!["--issuer", app.api.as_str(), "preview"];
+            all.extend(args);
+            app.cli(&all).await
+        }
+    };
+
+    for (args, body) in [
+        (
+            vec![
+                "--server",
+                "orders",
+                "--client",
+                "batch",
+                "--grant",
+                "client_credentials",
+                "--scope",
+                "orders:read",
+            ],
+            json!({"server": "orders", "client_id": batch, "grant_type": "client_credentials", "scope": "orders:read"}),
+        ),
+        (
+            vec![
+                "--server",
+                "orders",
+                "--client",
+                "batch",
+                "--grant",
+                "client_credentials",
+                "--scope",
+                "products:read",
+            ],
+            json!({"server": "orders", "client_id": batch, "grant_type": "client_credentials", "scope": "products:read"}),
+        ),
+        (
+            vec![
+                "--client",
+                "demo-spa",
+                "--grant",
+                "authorization_code",
+                "--user",
+                "user1",
+                "--scope",
+                "openid profile offline_access orders:read",
+            ],
+            json!({"client_id": "demo-spa", "grant_type": "authorization_code", "username": "user1", "scope": "openid profile offline_access orders:read"}),
+        ),
+    ] {
+        let mut json_args = args.clone();
+        json_args.push("--json");
+        let out = cli(json_args).await;
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let from_cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let from_api: Value = preview(&app, &admin, body.clone())
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(comparable(from_cli), comparable(from_api), "{body}");
+    }
+
+    let text = |out: std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let allowed = text(
+        cli(vec![
+            "--server",
+            "orders",
+            "--client",
+            "batch",
+            "--grant",
+            "client_credentials",
+            "--scope",
+            "orders:read",
+        ])
+        .await,
+    );
+    assert!(
+        allowed.starts_with(&format!("POST {}\n", app.url("/oauth2/orders/v1/token")))
+            && allowed.contains("decided by policy \"Batch jobs\", rule \"Read orders\"\n")
+            && allowed.contains("expires in 120 s:\n")
+            && allowed.contains("\"aud\": \"api://orders\"")
+            && allowed.contains("no refresh token\n"),
+        "{allowed}"
+    );
+    let denied = text(
+        cli(vec![
+            "--server",
+            "orders",
+            "--client",
+            "batch",
+            "--grant",
+            "client_credentials",
+            "--scope",
+            "products:read",
+        ])
+        .await,
+    );
+    assert!(
+        denied.contains("decided by policy \"Services\", rule \"No catalogue\"\n")
+            && denied.contains("refused: ")
+            && !denied.contains("access token"),
+        "{denied}"
+    );
+    let login = text(
+        cli(vec![
+            "--client",
+            "demo-spa",
+            "--grant",
+            "authorization_code",
+            "--user",
+            "user1",
+            "--scope",
+            "openid offline_access orders:read",
+        ])
+        .await,
+    );
+    assert!(
+        login.contains("ID token:\n") && login.contains("refresh token: lives "),
+        "{login}"
+    );
+
+    // What cannot be previewed, and bad input: a failure that says why.
+    for (args, says) in [
+        (
+            vec!["--client", "nobody", "--grant", "client_credentials"],
+            "there is no client \"nobody\"",
+        ),
+        (
+            vec!["--client", "demo-spa", "--grant", "authorization_code"],
+            "give username",
+        ),
+        (
+            vec![
+                "--client",
+                "batch",
+                "--grant",
+                "client_credentials",
+                "--user",
+                "user1",
+            ],
+            "username goes with the authorization_code grant only",
+        ),
+        (
+            vec![
+                "--server",
+                "nope",
+                "--client",
+                "batch",
+                "--grant",
+                "client_credentials",
+            ],
+            "no authorization server",
+        ),
+        (
+            vec!["--client", "batch", "--grant", "password"],
+            "invalid value 'password'",
+        ),
+        (
+            vec![
+                "--client",
+                "batch",
+                "--grant",
+                "client_credentials",
+                "--scope",
+                "a\"b",
+            ],
+            "--scope",
+        ),
+        (
+            vec![
+                "--client",
+                "demo-spa",
+                "--grant",
+                "authorization_code",
+                "--user",
+                "nobody",
+            ],
+            "there is no user \"nobody\"",
+        ),
+    ] {
+        let out = cli(args.clone()).await;
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+    assert_eq!(storage_fingerprint(&app).await, before);
+    assert_eq!(event_count(&app).await, events_before);
+
+    // A database no server has started on yet has no keys, and the preview makes none.
+    let fresh = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/fresh.db", fresh.path().display());
+    let out = app
+        .cli_with_defaults(&[
+            "--database-url",
+            &url,
+            "preview",
+            "--client",
+            "batch",
+            "--grant",
+            "client_credentials",
+        ])
+        .await;
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the root issuer has no usable signing keys yet")
+            && stderr.contains("start the server once"),
+        "{stderr}"
+    );
+}
