@@ -86,7 +86,9 @@ pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
                 resources: resources.clone(),
                 username: user.clone(),
             };
-            let state = crate::state::AppState::as_stored(config.clone(), Clock::system()).await?;
+            let state =
+                crate::state::AppState::as_stored(config.clone(), db.clone(), Clock::system())
+                    .await?;
             let preview = admin::preview::answer(&state, &ctx, &request).await?;
             if *json {
                 format!("{}\n", serde_json::to_string_pretty(&preview)?)
@@ -195,6 +197,21 @@ fn password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
     }
 }
 
+/// The `--attr` pairs as the admin API takes them; a name given twice (in any letter case) is
+/// refused rather than one of its values silently kept.
+fn attribute_map(
+    pairs: &[(String, String)],
+) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    let mut map = std::collections::BTreeMap::new();
+    for (name, value) in pairs {
+        if map.keys().any(|k: &String| k.eq_ignore_ascii_case(name)) {
+            anyhow::bail!("--attr {name} is given twice; give each attribute once");
+        }
+        map.insert(name.clone(), value.clone());
+    }
+    Ok(map)
+}
+
 fn role(name: &str) -> Role {
     name.parse().unwrap_or_default()
 }
@@ -241,7 +258,7 @@ async fn users(ctx: &Ctx<'_>, command: &UsersCommand) -> anyhow::Result<String> 
                 password: password.clone(),
                 role: role(role_name),
                 groups: groups.clone(),
-                attributes: attributes.iter().cloned().collect(),
+                attributes: attribute_map(attributes)?,
             };
             let user = admin::users::add(ctx, &new).await?;
             let mut out = format!("created {} ({})\n", user.username, user.id);
@@ -269,7 +286,8 @@ async fn users(ctx: &Ctx<'_>, command: &UsersCommand) -> anyhow::Result<String> 
                 role: role_name.as_deref().map(role),
                 groups: (*no_groups || !groups.is_empty()).then(|| groups.clone()),
                 attributes: (*no_attrs || !attributes.is_empty())
-                    .then(|| attributes.iter().cloned().collect()),
+                    .then(|| attribute_map(attributes))
+                    .transpose()?,
                 disabled: (*disable || *enable).then_some(*disable),
             };
             let user = admin::users::change(ctx, &user.id, &update).await?;

@@ -91,6 +91,17 @@ impl EventLog {
         (log, tokio::spawn(write(db, receiver)))
     }
 
+    /// A log with no writer, for what must record nothing (the command line's preview): an
+    /// event recorded anyway is not stored, and says so as an error on standard error.
+    pub fn refusing(clock: Clock, counted: EventCounters) -> Self {
+        let (sender, _) = mpsc::channel(1);
+        Self {
+            sender,
+            clock,
+            counted,
+        }
+    }
+
     pub async fn record(&self, event: Event) {
         let row = event.into_row(self.clock.now());
         self.counted.count(row.kind.as_str());

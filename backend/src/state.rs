@@ -101,16 +101,13 @@ impl AppState {
     }
 
     /// A state for the commands that show what the server would do, such as the token
-    /// preview: the database as every command opens it (migrated, but no demo data seeded),
-    /// every server with its keys as stored (none created or rotated), an event log nothing
-    /// writes to, and no rate limits read. An error if a server has no keys yet.
-    pub async fn as_stored(config: Config, clock: Clock) -> anyhow::Result<Self> {
-        config.check()?;
-        let db = Db::connect(&config.storage_settings())
-            .await
-            .with_context(|| format!("opening the database {:?}", config.database_url))?;
+    /// preview, on `db` as every command opens it (migrated, but no demo data seeded): every
+    /// server with its keys as stored (none created or rotated; a server whose keys cannot be
+    /// read is left out), an event log that stores nothing, and no rate limits read. An error
+    /// if the root issuer has no keys yet.
+    pub async fn as_stored(config: Config, db: Db, clock: Clock) -> anyhow::Result<Self> {
         let metrics = Arc::new(Metrics::new(db.engine(), db.operations(), false));
-        let (events, _writer) = EventLog::start(db.clone(), clock.clone(), metrics.events());
+        let events = EventLog::refusing(clock.clone(), metrics.events());
         let keys = KeyRing::as_stored(&db, &Owner::root()).await?;
         let servers = Servers::stored_as_is(&db, &config).await?;
         Self::assemble(config, db, clock, keys, servers, events, metrics)

@@ -507,7 +507,8 @@ test('a user made in groups in the console, moved to another and given custom at
   const stored = users.find((u) => u.username === username);
   assert.deepEqual(stored.groups, ['staff']);
   assert.deepEqual(stored.attributes, { cost_center: '4711', department: 'sales' });
-  assert.match(await page.getByTestId(`user-${username}`).textContent(), /cost_center=4711 department=sales/);
+  // The table, reloaded after the notice, shows them too.
+  await page.getByTestId(`user-${username}`).getByText('cost_center=4711 department=sales').waitFor();
 });
 
 test('a trusted issuer added in the console: its keys shown, its token accepted, read again, removed', async () => {

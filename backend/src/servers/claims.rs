@@ -135,7 +135,8 @@ mod tests {
         };
         let from_user = [
             from_user.as_slice(),
-            &[custom("dept", "department"), custom("cost", "cost_center")],
+            // A claim names the attribute in any letter case; one the user lacks is left out.
+            &[custom("dept", "Department"), custom("cost", "cost_center")],
         ]
         .concat();
         assert_eq!(

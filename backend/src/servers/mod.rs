@@ -332,13 +332,21 @@ impl Servers {
         Ok(events)
     }
 
-    /// Every stored server with its stored keys, as they are (see [`AuthServer::stored_as_is`]).
-    pub async fn stored_as_is(db: &Db, config: &Config) -> anyhow::Result<Self> {
+    /// Every stored server with its stored keys, as they are (see [`AuthServer::stored_as_is`]);
+    /// one whose keys cannot be read is left out with a warning, as [`Servers::sync`] leaves it
+    /// out of service.
+    pub async fn stored_as_is(db: &Db, config: &Config) -> storage::Result<Self> {
         let servers = Self::default();
         for row in db.authorization_servers().await? {
             let id = row.id.clone();
-            let server = AuthServer::stored_as_is(db, config, row).await?;
-            servers.write().insert(id, Arc::new(server));
+            match AuthServer::stored_as_is(db, config, row).await {
+                Ok(server) => {
+                    servers.write().insert(id, Arc::new(server));
+                }
+                Err(e) => {
+                    tracing::warn!(server = %id, error = %e, "authorization server left out: its keys cannot be read");
+                }
+            }
         }
         Ok(servers)
     }

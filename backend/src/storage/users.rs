@@ -60,10 +60,14 @@ impl User {
         }
     }
 
-    /// The value of the custom attribute `name`, as a custom claim carries it; `None` if the
-    /// user has none of that name.
+    /// The value of the custom attribute `name` in any letter case (a user never has two
+    /// that differ only in case), as a custom claim carries it; `None` if the user has none.
     pub fn custom_attribute(&self, name: &str) -> Option<serde_json::Value> {
-        self.attributes.0.get(name).map(|v| v.as_str().into())
+        self.attributes
+            .0
+            .iter()
+            .find(|(have, _)| have.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str().into())
     }
 
     /// Enabled and an administrator.

@@ -1262,13 +1262,19 @@ async fn custom_attributes_travel_in_claims() {
         String::from_utf8_lossy(&out.stdout),
         "ada: role user, groups [], attributes [], enabled\n"
     );
-    for bad in ["tier", "role=x"] {
-        let out = app.cli(&["users", "update", "ada", "--attr", bad]).await;
-        assert!(!out.status.success(), "{bad}");
+    for (bad, says) in [
+        (&["--attr", "tier"][..], "is not NAME=VALUE"),
+        (&["--attr", "role=x"], "every user has"),
+        (
+            &["--attr", "tier=1", "--attr", "Tier=2"],
+            "--attr Tier is given twice",
+        ),
+    ] {
+        let out = app
+            .cli(&[&["users", "update", "ada"][..], bad].concat())
+            .await;
+        assert!(!out.status.success(), "{bad:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            stderr.contains("is not NAME=VALUE") || stderr.contains("every user has"),
-            "{stderr}"
-        );
+        assert!(stderr.contains(says), "{stderr}");
     }
 }
