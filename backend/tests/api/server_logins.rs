@@ -1278,3 +1278,69 @@ async fn custom_attributes_travel_in_claims() {
         assert!(stderr.contains(says), "{stderr}");
     }
 }
+
+/// A scope the server stops offering after a login is not granted again at a refresh: refused
+/// (and nothing spent) unless the refresh asks for a scope without it.
+#[tokio::test]
+async fn a_refresh_gets_only_what_the_server_still_offers() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let default = Some("default");
+    let tokens = logged_in_at(&app, default, ("user0", "password0")).await;
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    // The demo's default offers the shop's scopes; orders:read goes.
+    admin_put(
+        &app,
+        &admin,
+        "/admin/servers/default/scopes",
+        json!({"scopes": [
+            {"name": "products:read", "description": "Read the catalogue"},
+            {"name": "orders:write", "description": "Place orders"}]}),
+    )
+    .await;
+    let before = crate::helpers::storage_fingerprint(&app).await;
+    let (status, error, description) = oauth_error(refresh_at(&app, default, &refresh).await).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
+    assert!(
+        description.contains("\"default\" does not offer orders:read")
+            && description.contains("ask for a scope without it"),
+        "{description}"
+    );
+    // Named in the request: the request's error.
+    let named = post_token(
+        &app,
+        default,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", SPA),
+            ("refresh_token", &refresh),
+            ("scope", "openid orders:read"),
+        ],
+    )
+    .await;
+    let (_, error, _) = oauth_error(named).await;
+    assert_eq!(error, "invalid_scope");
+    assert_eq!(
+        crate::helpers::storage_fingerprint(&app).await,
+        before,
+        "nothing spent"
+    );
+    // A narrower scope without it is granted.
+    let narrowed = post_token(
+        &app,
+        default,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", SPA),
+            ("refresh_token", &refresh),
+            ("scope", "openid offline_access"),
+        ],
+    )
+    .await;
+    assert_eq!(narrowed.status(), StatusCode::OK);
+    let narrowed: Value = narrowed.json().await.unwrap();
+    assert_eq!(narrowed["scope"], "offline_access openid");
+}

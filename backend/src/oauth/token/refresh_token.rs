@@ -119,6 +119,22 @@ pub async fn rotate(
         }
     };
     let scope = scope_for_user(&user, scope);
+    // A scope the server has stopped offering since the login is not granted again: a request
+    // that named it asked for it (`invalid_scope`), else the grant no longer holds as it was
+    // (`invalid_grant`: narrow the scope, or log in again). Nothing is spent.
+    if let Some(why) = server
+        .offered(&state.db)
+        .await?
+        .and_then(|offered| offered.refusal(&scope))
+    {
+        return Err(if named.scope {
+            OAuthError::invalid_scope(why)
+        } else {
+            OAuthError::invalid_grant(format!(
+                "{why}: ask for a scope without it (the scope parameter), or log in again"
+            ))
+        });
+    }
     // At a custom server its policy decides every refresh (before anything is spent): a rule
     // changed since the login applies to the next one.
     let request = Governing {
