@@ -1343,4 +1343,35 @@ async fn a_refresh_gets_only_what_the_server_still_offers() {
     assert_eq!(narrowed.status(), StatusCode::OK);
     let narrowed: Value = narrowed.json().await.unwrap();
     assert_eq!(narrowed["scope"], "offline_access openid");
+    // The refresh token it replaced, presented again, still ends the whole login.
+    let (_, error, description) = oauth_error(refresh_at(&app, default, &refresh).await).await;
+    assert_eq!(error, "invalid_grant");
+    assert!(description.contains("already used"), "{description}");
+    let next = narrowed["refresh_token"].as_str().unwrap();
+    let (_, error, _) = oauth_error(refresh_at(&app, default, next).await).await;
+    assert_eq!(error, "invalid_grant", "revoked with its family");
+
+    // A code whose scope the server stopped offering between the login and the redemption.
+    let auth = app.new_authorization();
+    admin_put(
+        &app,
+        &admin,
+        "/admin/servers/default/scopes",
+        json!({"scopes": [{"name": "orders:read", "description": "Read orders"}]}),
+    )
+    .await;
+    let code = code_at(&app, default, &auth, SCOPE, ("user0", "password0")).await;
+    admin_put(
+        &app,
+        &admin,
+        "/admin/servers/default/scopes",
+        json!({"scopes": []}),
+    )
+    .await;
+    let (_, error, description) = oauth_error(redeem_at(&app, default, &code, &auth).await).await;
+    assert_eq!(error, "invalid_grant");
+    assert!(
+        description.contains("does not offer orders:read"),
+        "{description}"
+    );
 }

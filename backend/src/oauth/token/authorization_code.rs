@@ -5,7 +5,9 @@ use shared::oauth::{Audience, GrantType};
 use shared::pkce::CodeVerifier;
 use shared::scope::{OFFLINE_ACCESS, ScopeSet};
 
-use super::{Caller, Granted, Lives, Named, elsewhere, govern_user_grant, lifetimes, narrowed};
+use super::{
+    Caller, Granted, Lives, Named, elsewhere, govern_user_grant, lifetimes, narrowed, still_offered,
+};
 use crate::access_token::{Authentication, Subject};
 use crate::clock::Timestamp;
 use crate::crypto;
@@ -253,6 +255,8 @@ async fn decide(
         scope: false,
         resources: asked_resources,
     };
+    // A scope the server stopped offering between the login and this redemption.
+    still_offered(state, server, &scope, named).await?;
     let request = Governing {
         client_id: &caller.client.id,
         grant_type: GrantType::AuthorizationCode,

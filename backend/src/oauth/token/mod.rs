@@ -383,6 +383,32 @@ struct Named {
 /// authorization code grant covers too, so that a policy changed since the login decides the
 /// next refresh): at a custom server its policy and claims, the refusal logged; `None` at the
 /// root issuer.
+/// Refuses `scope` when it holds scopes `server` no longer offers (one taken away since the
+/// login): `invalid_scope` when the request named the scope itself, else `invalid_grant` (the
+/// grant no longer holds as it was; RFC 6749 §5.2).
+async fn still_offered(
+    state: &AppState,
+    server: &AuthServer,
+    scope: &ScopeSet,
+    named: Named,
+) -> Result<(), OAuthError> {
+    let Some(why) = server
+        .offered(&state.db)
+        .await?
+        .and_then(|offered| offered.refusal(scope))
+    else {
+        return Ok(());
+    };
+    Err(if named.scope {
+        OAuthError::invalid_scope(why)
+    } else {
+        OAuthError::invalid_grant(format!(
+            "{why}: ask for a scope without it (the scope parameter of a refresh), or log in \
+             again"
+        ))
+    })
+}
+
 async fn govern_user_grant(
     state: &AppState,
     server: &AuthServer,

@@ -5,7 +5,9 @@
 use shared::oauth::{Audience, GrantType};
 use shared::scope::ScopeSet;
 
-use super::{Caller, Granted, Lives, Named, elsewhere, govern_user_grant, lifetimes, narrowed};
+use super::{
+    Caller, Granted, Lives, Named, elsewhere, govern_user_grant, lifetimes, narrowed, still_offered,
+};
 use crate::access_token::Subject;
 use crate::clock::Timestamp;
 use crate::crypto;
@@ -119,22 +121,9 @@ pub async fn rotate(
         }
     };
     let scope = scope_for_user(&user, scope);
-    // A scope the server has stopped offering since the login is not granted again: a request
-    // that named it asked for it (`invalid_scope`), else the grant no longer holds as it was
-    // (`invalid_grant`: narrow the scope, or log in again). Nothing is spent.
-    if let Some(why) = server
-        .offered(&state.db)
-        .await?
-        .and_then(|offered| offered.refusal(&scope))
-    {
-        return Err(if named.scope {
-            OAuthError::invalid_scope(why)
-        } else {
-            OAuthError::invalid_grant(format!(
-                "{why}: ask for a scope without it (the scope parameter), or log in again"
-            ))
-        });
-    }
+    // A scope the server has stopped offering since the login is not granted again. Nothing
+    // is spent.
+    still_offered(state, server, &scope, named).await?;
     // At a custom server its policy decides every refresh (before anything is spent): a rule
     // changed since the login applies to the next one.
     let request = Governing {
