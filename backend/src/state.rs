@@ -108,7 +108,9 @@ impl AppState {
     pub async fn as_stored(config: Config, db: Db, clock: Clock) -> anyhow::Result<Self> {
         let metrics = Arc::new(Metrics::new(db.engine(), db.operations(), false));
         let events = EventLog::refusing(clock.clone(), metrics.events());
-        let keys = KeyRing::as_stored(&db, &Owner::root()).await?;
+        let keys = KeyRing::as_stored(&db, &Owner::root())
+            .await?
+            .map_err(anyhow::Error::msg)?;
         let servers = Servers::stored_as_is(&db, &config).await?;
         Self::assemble(config, db, clock, keys, servers, events, metrics)
     }

@@ -133,20 +133,26 @@ impl KeyRing {
         }
     }
 
-    /// `owner`'s keys as stored, nothing created or rotated; an error if it has none yet.
-    pub async fn as_stored(db: &crate::storage::Db, owner: &Owner) -> anyhow::Result<Self> {
+    /// `owner`'s keys as stored, nothing created or rotated: the database's error, or the
+    /// sentence saying why they cannot be used (none yet, or one unreadable).
+    pub async fn as_stored(
+        db: &crate::storage::Db,
+        owner: &Owner,
+    ) -> crate::storage::Result<Result<Self, String>> {
         let stored = db.signing_keys(&owner.server_id).await?;
-        let keys = KeySet::from_stored(&stored, owner).map_err(|e| {
-            let whose = match owner.server_id.as_str() {
-                "" => "the root issuer".to_owned(),
-                id => format!("authorization server {id}"),
-            };
-            anyhow::anyhow!(
-                "{whose} has no usable signing keys yet ({e}): start the server once, which \
-                 makes them"
-            )
-        })?;
-        Ok(Self::new(owner.clone(), keys))
+        Ok(match KeySet::from_stored(&stored, owner) {
+            Ok(keys) => Ok(Self::new(owner.clone(), keys)),
+            Err(e) => {
+                let whose = match owner.server_id.as_str() {
+                    "" => "the root issuer".to_owned(),
+                    id => format!("authorization server {id}"),
+                };
+                Err(format!(
+                    "{whose} has no usable signing keys ({e}); a server makes its first keys \
+                     when it starts"
+                ))
+            }
+        })
     }
 
     pub fn get(&self) -> Arc<KeySet> {

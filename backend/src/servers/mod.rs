@@ -182,16 +182,18 @@ impl AuthServer {
     }
 
     /// A stored server with the keys it has stored, as they are: nothing is created, rotated or
-    /// logged (for a command that only reads, such as the token preview). An error if it has no
-    /// keys yet (a server makes them when it first takes the server in).
+    /// logged (for a command that only reads, such as the token preview). The database's
+    /// error, or why its keys cannot be used (a server makes them when it first takes the
+    /// server in).
     pub async fn stored_as_is(
         db: &Db,
         config: &Config,
         stored: StoredServer,
-    ) -> anyhow::Result<Self> {
+    ) -> storage::Result<Result<Self, String>> {
         let owner = Owner::of(&stored);
-        let ring = KeyRing::as_stored(db, &owner).await?;
-        Ok(Self::with_keys(config, stored, owner, ring))
+        Ok(KeyRing::as_stored(db, &owner)
+            .await?
+            .map(|ring| Self::with_keys(config, stored, owner, ring)))
     }
 
     fn with_keys(config: &Config, stored: StoredServer, owner: Owner, ring: KeyRing) -> Self {
@@ -339,12 +341,12 @@ impl Servers {
         let servers = Self::default();
         for row in db.authorization_servers().await? {
             let id = row.id.clone();
-            match AuthServer::stored_as_is(db, config, row).await {
+            match AuthServer::stored_as_is(db, config, row).await? {
                 Ok(server) => {
                     servers.write().insert(id, Arc::new(server));
                 }
-                Err(e) => {
-                    tracing::warn!(server = %id, error = %e, "authorization server left out: its keys cannot be read");
+                Err(why) => {
+                    tracing::warn!(server = %id, "authorization server left out: {why}");
                 }
             }
         }
