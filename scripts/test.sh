@@ -239,7 +239,7 @@ step "end-to-end tests through nginx, two instances on PostgreSQL (scripts/clust
 # runs on the debug build: its figures mean nothing here, but it cannot rot.
 step "benchmark smoke run (scripts/bench.sh --smoke)" \
   "$ROOT/scripts/bench.sh" --smoke --binary "$ROOT/target/debug/backend"
-# Last: the longest step (building the fuzz targets, cold, takes ~6 min), and the only one that
+# Last: the longest step (building the fuzz targets, cold, takes ~9 min), and the only one that
 # explores inputs nobody wrote down.
 step "fuzzing, 15 s per target (scripts/fuzz.sh --short)" "$ROOT/scripts/fuzz.sh" --short
 
