@@ -625,13 +625,12 @@ async fn event_count(app: &TestApp) -> usize {
         .len()
 }
 
-#[tokio::test]
-async fn the_preview_answers_as_the_token_endpoint_and_issues_nothing() {
-    let app = spawn_app().await;
-    let admin = app.admin_token().await;
-    new_server(&app, &admin, "orders").await;
-    let (batch, batch_secret) =
-        new_service(&app, &admin, "batch", "products:read orders:read").await;
+/// Server `orders` with a service `batch` (products:read orders:read) and two policies: batch
+/// jobs may read orders (2-minute tokens), and no service gets the catalogue. Returns the
+/// client's id and secret.
+async fn batch_jobs(app: &TestApp, admin: &str) -> (String, String) {
+    new_server(app, admin, "orders").await;
+    let client = new_service(app, admin, "batch", "products:read orders:read").await;
     let policies = json!([
         {"name": "Batch jobs", "clients": ["batch"], "rules": [{
             "name": "Read orders", "scopes": "orders:read", "lifetimes": {"access_token_ttl": 120}
@@ -639,11 +638,17 @@ async fn the_preview_answers_as_the_token_endpoint_and_issues_nothing() {
         {"name": "Services", "rules": [{"name": "No catalogue", "scopes": "products:read", "decision": "deny"}]}
     ]);
     assert_eq!(
-        put_policies(&app, &admin, "orders", policies)
-            .await
-            .status(),
+        put_policies(app, admin, "orders", policies).await.status(),
         StatusCode::OK
     );
+    client
+}
+
+#[tokio::test]
+async fn the_preview_answers_as_the_token_endpoint_and_issues_nothing() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let (batch, batch_secret) = batch_jobs(&app, &admin).await;
     let user = app.user_token().await;
     // Let the log's writer settle (the two logins, the change), then count: a preview adds
     // nothing to it.
@@ -877,20 +882,7 @@ async fn the_preview_answers_as_the_token_endpoint_and_issues_nothing() {
 async fn the_command_line_previews_as_the_admin_api() {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
-    new_server(&app, &admin, "orders").await;
-    let (batch, _) = new_service(&app, &admin, "batch", "products:read orders:read").await;
-    let policies = json!([
-        {"name": "Batch jobs", "clients": ["batch"], "rules": [{
-            "name": "Read orders", "scopes": "orders:read", "lifetimes": {"access_token_ttl": 120}
-        }]},
-        {"name": "Services", "rules": [{"name": "No catalogue", "scopes": "products:read", "decision": "deny"}]}
-    ]);
-    assert_eq!(
-        put_policies(&app, &admin, "orders", policies)
-            .await
-            .status(),
-        StatusCode::OK
-    );
+    let (batch, _) = batch_jobs(&app, &admin).await;
     app.events("policies_updated", 1).await;
     let before = storage_fingerprint(&app).await;
     let events_before = event_count(&app).await;

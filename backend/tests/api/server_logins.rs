@@ -887,6 +887,27 @@ async fn claims_from_the_user_and_the_preview_of_a_login() {
     }
 }
 
+/// `backend users create` for user ada, with `more` flags; it must succeed.
+async fn create_ada(app: &TestApp, more: &[&str]) {
+    let mut args = vec![
+        "users",
+        "create",
+        "--username",
+        "ada",
+        "--name",
+        "Ada",
+        "--email",
+        "ada@example.com",
+    ];
+    args.extend_from_slice(more);
+    let out = app.cli(&args).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Groups: a rule for a group admits its members only (the refusal says which groups the user
 /// is in), a claim carries them, a change of groups decides the next refresh, and the admin API
 /// and the command line keep them well formed.
@@ -1024,27 +1045,7 @@ async fn groups_decide_logins_and_travel_in_claims() {
     assert_eq!(crate::helpers::storage_fingerprint(&app).await, before);
 
     // The command line: a user made in groups, moved, and taken out of all.
-    let out = app
-        .cli(&[
-            "users",
-            "create",
-            "--username",
-            "ada",
-            "--name",
-            "Ada",
-            "--email",
-            "ada@example.com",
-            "--group",
-            "finance",
-            "--group",
-            "eu",
-        ])
-        .await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    create_ada(&app, &["--group", "finance", "--group", "eu"]).await;
     assert_eq!(
         app.user("ada").await.groups,
         backend::storage::Spaced(vec!["eu".into(), "finance".into()])
@@ -1225,25 +1226,7 @@ async fn custom_attributes_travel_in_claims() {
     assert_eq!(crate::helpers::storage_fingerprint(&app).await, before);
 
     // The command line: given, replaced, removed; a bad one refused.
-    let out = app
-        .cli(&[
-            "users",
-            "create",
-            "--username",
-            "ada",
-            "--name",
-            "Ada",
-            "--email",
-            "ada@example.com",
-            "--attr",
-            "department=engineering",
-        ])
-        .await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    create_ada(&app, &["--attr", "department=engineering"]).await;
     assert_eq!(
         app.user("ada").await.attributes.0,
         [("department".to_owned(), "engineering".to_owned())].into()
