@@ -25,6 +25,18 @@ pub enum ClaimValue {
     Custom(String),
 }
 
+impl ClaimValue {
+    /// Its three columns: `value` (JSON; `null` for a user's attribute), `user_attribute` and
+    /// `custom_attribute`.
+    fn columns(&self) -> (String, Option<&str>, Option<&str>) {
+        match self {
+            Self::Constant(value) => (value.to_string(), None, None),
+            Self::User(attribute) => ("null".to_owned(), Some(attribute.as_str()), None),
+            Self::Custom(name) => ("null".to_owned(), None, Some(name.as_str())),
+        }
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct ClaimRow {
     name: String,
@@ -70,8 +82,8 @@ impl Db {
     pub async fn custom_claims(&self, server_id: &str) -> Result<Vec<StoredClaim>> {
         let rows: Vec<ClaimRow> = dispatch!(self, |pool| {
             sqlx::query_as(
-                "SELECT name, scopes, value, user_attribute, custom_attribute, token FROM server_claims
-             WHERE server_id = $1 ORDER BY position",
+                "SELECT name, scopes, value, user_attribute, custom_attribute, token
+             FROM server_claims WHERE server_id = $1 ORDER BY position",
             )
             .bind(server_id)
             .fetch_all(pool)
@@ -96,6 +108,7 @@ impl Db {
                 .execute(&mut *tx)
                 .await?;
             for (position, claim) in (0i32..).zip(claims) {
+                let (value, user_attribute, custom_attribute) = claim.value.columns();
                 sqlx::query(
                     "INSERT INTO server_claims
                          (server_id, position, name, scopes, value, user_attribute,
@@ -106,18 +119,9 @@ impl Db {
                 .bind(position)
                 .bind(&claim.name)
                 .bind(claim.scopes.as_ref().map(ToString::to_string))
-                .bind(match &claim.value {
-                    ClaimValue::Constant(value) => value.to_string(),
-                    ClaimValue::User(_) | ClaimValue::Custom(_) => "null".to_owned(),
-                })
-                .bind(match &claim.value {
-                    ClaimValue::User(attribute) => Some(attribute.as_str()),
-                    ClaimValue::Constant(_) | ClaimValue::Custom(_) => None,
-                })
-                .bind(match &claim.value {
-                    ClaimValue::Custom(name) => Some(name.as_str()),
-                    ClaimValue::Constant(_) | ClaimValue::User(_) => None,
-                })
+                .bind(value)
+                .bind(user_attribute)
+                .bind(custom_attribute)
                 .bind(claim.token.as_str())
                 .execute(&mut *tx)
                 .await?;

@@ -379,10 +379,6 @@ struct Named {
     resources: bool,
 }
 
-/// What decides `request` (a code's redemption, or a refresh, which a rule for the
-/// authorization code grant covers too, so that a policy changed since the login decides the
-/// next refresh): at a custom server its policy and claims, the refusal logged; `None` at the
-/// root issuer.
 /// Refuses `scope` when it holds scopes `server` no longer offers (one taken away since the
 /// login): `invalid_scope` when the request named the scope itself, else `invalid_grant` (the
 /// grant no longer holds as it was; RFC 6749 §5.2).
@@ -409,6 +405,10 @@ async fn still_offered(
     })
 }
 
+/// What decides `request` (a code's redemption, or a refresh, which a rule for the
+/// authorization code grant covers too, so that a policy changed since the login decides the
+/// next refresh): at a custom server its policy and claims, the refusal logged; `None` at the
+/// root issuer.
 async fn govern_user_grant(
     state: &AppState,
     server: &AuthServer,

@@ -1,7 +1,7 @@
 //! A custom server's custom claims: what its tokens carry beyond the claims it sets itself (a
-//! constant or the user's attribute, built in or custom, in the access token, the ID token or both), edited as a
-//! draft (add, delete) and saved whole (`PUT /admin/servers/{id}/claims`, checked as a whole,
-//! 422 naming the claim otherwise).
+//! constant or the user's attribute, built in or custom, in the access token, the ID token or
+//! both), edited as a draft (add, delete) and saved whole (`PUT /admin/servers/{id}/claims`,
+//! checked as a whole, 422 naming the claim otherwise).
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
