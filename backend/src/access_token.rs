@@ -66,6 +66,17 @@ struct Verified {
 /// or all of them if none has expired.
 const VERIFIED_CAPACITY: usize = 4096;
 
+/// See [`AccessTokens::signature`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Signature {
+    /// No key of this issuer has the `kid`: the key ids it has.
+    UnknownKid(Vec<String>),
+    /// The key is for this other algorithm.
+    OtherAlg(SigningAlg),
+    Invalid(SigningAlg),
+    Valid(SigningAlg),
+}
+
 /// What a subject's token is issued with.
 pub struct Subject<'a> {
     /// A user id, or the client id for client credentials.
@@ -336,6 +347,28 @@ impl AccessTokens {
                 _ => "the access token is malformed",
             })?;
         Ok(data.claims)
+    }
+
+    /// What this issuer's key set says about `token`'s signature by the key `kid`, with the
+    /// header's `alg`: for explaining a refusal (see [`crate::refusals::bearer`]), never for
+    /// accepting a token, since no claim is checked.
+    pub fn signature(&self, token: &str, kid: &str, alg: jsonwebtoken::Algorithm) -> Signature {
+        let keys = self.keys.get();
+        let Some((key_alg, key)) = keys.verifying_key(kid) else {
+            return Signature::UnknownKid(keys.jwks().keys.iter().map(|k| k.kid.clone()).collect());
+        };
+        if jwt_alg(key_alg) != alg {
+            return Signature::OtherAlg(key_alg);
+        }
+        let mut validation = Validation::new(alg);
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        match decode::<serde_json::Value>(token, key, &validation) {
+            Ok(_) => Signature::Valid(key_alg),
+            Err(_) => Signature::Invalid(key_alg),
+        }
     }
 
     /// An OpenID Connect ID token for `login`, to go with `response`'s access token, with the

@@ -102,6 +102,7 @@ pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
             since,
             user,
             client,
+            request_id,
             json,
         } => {
             let query = EventQuery {
@@ -109,6 +110,7 @@ pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
                 since: since.map(Timestamp::from_unix),
                 user_id: user.clone(),
                 client_id: client.clone(),
+                request_id: request_id.clone(),
                 limit: *limit,
             };
             let events: Vec<_> = db
@@ -776,6 +778,22 @@ fn events_table(events: &[shared::admin::Event]) -> String {
             printable(e.address.as_deref().unwrap_or("-")),
             printable(&e.detail)
         );
+        if let Some(why) = &e.explanation {
+            let mut line = format!("request {}", e.request_id.as_deref().unwrap_or("-"));
+            if let Some(check) = &why.check {
+                let _ = write!(line, "; check {check}");
+            }
+            if let Some(expected) = &why.expected {
+                let _ = write!(line, "; expected {expected}");
+            }
+            if let Some(got) = &why.got {
+                let _ = write!(line, "; got {got}");
+            }
+            if let Some(remedy) = &why.remedy {
+                let _ = write!(line, "; remedy: {remedy}");
+            }
+            let _ = writeln!(out, "{:>8}{}", "", printable(&line));
+        }
     }
     out
 }

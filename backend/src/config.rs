@@ -280,6 +280,9 @@ pub enum Command {
         /// Only events of this client id.
         #[arg(long)]
         client: Option<String>,
+        /// Only events of the request with this id (an answer's X-Request-Id).
+        #[arg(long)]
+        request_id: Option<String>,
         /// One JSON object per line instead of a table.
         #[arg(long)]
         json: bool,

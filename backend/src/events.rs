@@ -15,7 +15,7 @@ pub use shared::admin::EventKind;
 
 use crate::clock::{Clock, Timestamp};
 use crate::metrics::EventCounters;
-use crate::storage::{Db, EventRow};
+use crate::storage::{Db, EventRow, Explained};
 
 const QUEUE: usize = 4096;
 const BATCH: usize = 256;
@@ -34,6 +34,8 @@ impl Event {
             user_id: None,
             address: None,
             detail: String::new(),
+            request_id: None,
+            explanation: Explained::default(),
         })
     }
 
@@ -55,6 +57,12 @@ impl Event {
 
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
         self.0.detail = detail.into();
+        self
+    }
+
+    /// Why a request was refused (a `request_refused` event).
+    pub fn explanation(mut self, explanation: shared::api::Explanation) -> Self {
+        self.0.explanation = Explained(Some(Box::new(explanation)));
         self
     }
 
@@ -102,8 +110,12 @@ impl EventLog {
         }
     }
 
+    /// Stores `event`, with the id of the request being answered (if any).
     pub async fn record(&self, event: Event) {
-        let row = event.into_row(self.clock.now());
+        let mut row = event.into_row(self.clock.now());
+        if row.request_id.is_none() {
+            row.request_id = crate::logs::current_request_id();
+        }
         self.counted.count(row.kind.as_str());
         // The database is the record; the process log repeats it only when asked (RUST_LOG=debug),
         // so a token issued costs no formatted log line.

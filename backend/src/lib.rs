@@ -16,7 +16,8 @@
 //!   as a confidential client, keeps the tokens in a server-side session and calls the API.
 //! - [`storage`]: every SQL statement, for SQLite and PostgreSQL, behind one [`storage::Db`].
 //! - [`throttle`]: the rate limits, counted in the database so instances share them.
-//! - [`events`]: the security event log.
+//! - [`events`]: the security event log, and [`refusals`]: every error answer recorded there
+//!   with its request id and why (the check, expected against got, the remedy).
 //! - [`health`]: `/healthz` and `/readyz`, for load balancers and orchestrators, and
 //!   [`metrics`]: the Prometheus series, on a listener of their own.
 //! - [`body`]: request bodies read under a size limit, refused in each boundary's error type.
@@ -52,6 +53,7 @@ pub mod metrics;
 pub mod oauth;
 pub mod openapi;
 pub mod protected_resource;
+pub mod refusals;
 pub mod servers;
 pub mod state;
 pub mod storage;
@@ -165,7 +167,7 @@ impl Application {
         }
         let app = app
             .layer(axum::middleware::from_fn_with_state(
-                (self.state.metrics.clone(), metrics::Origin::App),
+                tracer(&self.state, metrics::Origin::App),
                 logs::trace,
             ))
             .layer(client_addr);
@@ -255,10 +257,23 @@ pub fn api_router(state: AppState) -> Router {
             HeaderValue::from_static("no-store"),
         ))
         .layer(axum::middleware::from_fn_with_state(
-            (state.metrics.clone(), metrics::Origin::Api),
+            tracer(&state, metrics::Origin::Api),
             logs::trace,
         ))
         .with_state(state)
+}
+
+/// The request tracing of `origin`: its metrics, and its refusals recorded in the event log.
+fn tracer(state: &AppState, origin: metrics::Origin) -> logs::Tracer {
+    logs::Tracer {
+        metrics: state.metrics.clone(),
+        origin,
+        refusals: refusals::Recorder::new(
+            state.events.clone(),
+            state.clock.clone(),
+            state.metrics.unrecorded(),
+        ),
+    }
 }
 
 /// Allowed origins only, never `*`; no cookies (the API reads `Authorization`, not cookies), so

@@ -21,7 +21,9 @@ use tracing::Instrument;
 use tracing::field::Empty;
 use tracing_subscriber::EnvFilter;
 
+use crate::client_addr::ClientAddr;
 use crate::metrics::{Metrics, Origin, Route};
+use crate::refusals::{Caller, Recorder, Refused};
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -219,8 +221,8 @@ struct Who {
 #[derive(Clone, Debug)]
 struct Current {
     id: HeaderValue,
-    /// `None` when no access line is written (`RUST_LOG` leaves the `access` target out).
-    who: Option<Arc<Mutex<Who>>>,
+    /// For the access line and a refusal's event.
+    who: Arc<Mutex<Who>>,
 }
 
 tokio::task_local! {
@@ -249,29 +251,51 @@ pub fn in_request<F: Future>(work: F) -> impl Future<Output = F::Output> {
     }
 }
 
-fn well_formed(id: &[u8]) -> bool {
+/// The id of the request being answered (`None` outside one: maintenance, the command line).
+pub fn current_request_id() -> Option<String> {
+    CURRENT
+        .try_with(|current| current.id.to_str().ok().map(str::to_owned))
+        .ok()
+        .flatten()
+}
+
+/// Whether `id` is a request id this server keeps: 1 to 64 of letters, digits and `-_.:`.
+pub fn well_formed(id: &[u8]) -> bool {
     (1..=MAX_ID_LEN).contains(&id.len())
         && id
             .iter()
             .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
 }
 
+/// What [`trace`] needs: the series to count answers in, which origin it serves, and where
+/// refusals are recorded.
+#[derive(Clone, Debug)]
+pub struct Tracer {
+    pub metrics: Arc<Metrics>,
+    pub origin: Origin,
+    pub refusals: Recorder,
+}
+
 /// Middleware, outermost on both origins (inside the client-address resolution): gives the
 /// request its id, runs it inside a span holding the id, method and route template (every line
 /// written meanwhile carries them), and with the id at hand for [`propagate`]; then counts the
-/// answer in the metrics, writes the access line, with every field at its top level, and sets
-/// `X-Request-Id` on the answer. One layer for both: each layer costs every request a clone of
-/// the route's service stack.
-pub async fn trace(
-    State((metrics, origin)): State<(Arc<Metrics>, Origin)>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// answer in the metrics, records a refusal in the security event log (see
+/// [`crate::refusals`]), writes the access line, with every field at its top level, and sets
+/// `X-Request-Id` on the answer. One layer for all of it: each layer costs every request a
+/// clone of the route's service stack.
+pub async fn trace(State(tracer): State<Tracer>, request: Request, next: Next) -> Response {
+    let Tracer {
+        metrics,
+        origin,
+        refusals,
+    } = &tracer;
+    let origin = *origin;
     let started = Instant::now();
     let id = RequestId::of(&request);
     let method = request.method().clone();
     let route = Route::of(&request, origin);
-    // Who the request was for is kept only when access lines are written at all (`warn`
+    let address = request.extensions().get::<ClientAddr>().map(|a| a.0);
+    // Access lines are written when `RUST_LOG` lets the `access` target through (`warn`
     // writes those of 5xx answers, `info` every one).
     let logged = tracing::enabled!(target: "access", tracing::Level::WARN);
     let span = tracing::info_span!(
@@ -285,19 +309,33 @@ pub async fn trace(
     );
     let current = Current {
         id: id.0.clone(),
-        who: logged.then(Arc::default),
+        who: Arc::default(),
     };
-    let answer = next.run(request).instrument(span);
+    let answer = next.run(request).instrument(span.clone());
     let mut response = CURRENT.scope(current.clone(), answer).await;
     let took = started.elapsed();
     metrics.answered(origin, &method, route.clone(), &response, took);
     response.headers_mut().insert(X_REQUEST_ID, id.0.clone());
-    let Some(who) = current.who else {
+    if let Some(refused) = response.extensions_mut().remove::<Refused>() {
+        let (client_id, subject) = {
+            let who = current.who.lock().unwrap_or_else(PoisonError::into_inner);
+            (who.client_id.clone(), who.subject.clone())
+        };
+        let caller = Caller {
+            client_id: client_id.as_deref(),
+            subject: subject.as_deref(),
+            address,
+        };
+        // In the request's scope, so the event carries its id.
+        let note = refusals.note(refused, response.status(), &method, route.as_str(), caller);
+        CURRENT.scope(current.clone(), note.instrument(span)).await;
+    }
+    if !logged {
         return response;
-    };
+    }
     let status = response.status().as_u16();
     let latency_ms = took.as_secs_f64() * 1000.0;
-    let who = who.lock().unwrap_or_else(PoisonError::into_inner);
+    let who = current.who.lock().unwrap_or_else(PoisonError::into_inner);
     let (client_id, subject) = (who.client_id.as_deref(), who.subject.as_deref());
     macro_rules! access {
         ($level:ident) => {
@@ -332,8 +370,7 @@ pub fn identify(client_id: &str, subject: Option<&str>) {
         span.record("subject", subject);
     }
     let _ = CURRENT.try_with(|current| {
-        let Some(who) = &current.who else { return };
-        let mut who = who.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut who = current.who.lock().unwrap_or_else(PoisonError::into_inner);
         who.client_id = Some(client_id.to_owned());
         if let Some(subject) = subject {
             who.subject = Some(subject.to_owned());

@@ -28,21 +28,9 @@ use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::keys::rotation;
+use crate::refusals::Refused;
 use crate::state::AppState;
 use crate::storage::Engine;
-
-/// Set on an error answer by the error type that wrote it: the RFC error code, counted in
-/// `oauth_refusals_total` under the route that answered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Refusal(pub &'static str);
-
-impl Refusal {
-    /// Tags `response` as a refusal with `code`.
-    pub fn tag(mut response: Response, code: &'static str) -> Response {
-        response.extensions_mut().insert(Self(code));
-        response
-    }
-}
 
 /// Which of the two origins answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -139,6 +127,7 @@ pub struct Metrics {
     key_age: Gauge<f64, AtomicU64>,
     rotation_due: Gauge<f64, AtomicU64>,
     bff_sessions: Gauge,
+    unrecorded: Counter,
     /// When the current signing key started signing, in Unix seconds, as last read
     /// ([`UNKNOWN`] before the first read).
     key_since: AtomicI64,
@@ -171,6 +160,7 @@ impl Metrics {
             key_age: Gauge::default(),
             rotation_due: Gauge::default(),
             bff_sessions: Gauge::default(),
+            unrecorded: Counter::default(),
             key_since: AtomicI64::new(UNKNOWN),
             registry: Registry::default(),
         };
@@ -203,6 +193,11 @@ impl Metrics {
             "oauth_refusals",
             "Error answers, by route template and the error code they carry (RFC 6749 §5.2, RFC 6750 §3.1, and this API's)",
             metrics.refusals.clone(),
+        );
+        registry.register(
+            "refusals_unrecorded",
+            "Error answers left out of the security event log because more than the log takes per second (refusals::PER_SECOND) arrived",
+            metrics.unrecorded.clone(),
         );
         registry.register(
             "rate_limit_rejections",
@@ -262,11 +257,11 @@ impl Metrics {
         took: Duration,
     ) {
         let method = method_label(method);
-        if let Some(Refusal(reason)) = response.extensions().get::<Refusal>() {
+        if let Some(refused) = response.extensions().get::<Refused>() {
             self.refusals
                 .get_or_create(&RefusalLabels {
                     route: route.clone(),
-                    reason,
+                    reason: refused.code,
                 })
                 .inc();
         }
@@ -303,6 +298,11 @@ impl Metrics {
     pub fn rate_limit(&self, limit: &'static str) -> Counter {
         self.rate_limited
             .get_or_create_owned(&LimitLabels { limit })
+    }
+
+    /// The counter of the refusals not recorded (see [`crate::refusals::Recorder`]).
+    pub fn unrecorded(&self) -> Counter {
+        self.unrecorded.clone()
     }
 
     /// The counter of the security events of `kind`.

@@ -48,6 +48,7 @@ pub const CLIENT_BASIC: &str = "clientBasic";
         crate::api::hello::hello,
         crate::api::whoami::whoami,
         crate::api::me::me,
+        crate::api::refusals::list,
         crate::api::products::list,
         crate::api::orders::list,
         crate::api::orders::create,

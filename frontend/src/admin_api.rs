@@ -42,6 +42,8 @@ pub struct EventFilter {
     pub kind: String,
     pub user: String,
     pub client: String,
+    /// An answer's `X-Request-Id`: what happened in that request.
+    pub request_id: String,
     pub since: Option<i64>,
     pub limit: Option<i64>,
 }
@@ -53,6 +55,7 @@ impl EventFilter {
             ("kind", &self.kind),
             ("user", &self.user),
             ("client", &self.client),
+            ("request_id", &self.request_id),
         ] {
             let value = value.trim();
             if !value.is_empty() {
@@ -325,6 +328,7 @@ mod tests {
             kind: " login_failed ".into(),
             user: String::new(),
             client: "demo-spa".into(),
+            request_id: "a1.2f".into(),
             since: None,
             limit: Some(50),
         };
@@ -333,6 +337,7 @@ mod tests {
             [
                 ("kind", "login_failed".to_owned()),
                 ("client", "demo-spa".to_owned()),
+                ("request_id", "a1.2f".to_owned()),
                 ("limit", "50".to_owned()),
             ]
         );

@@ -18,6 +18,7 @@
 use std::fmt;
 
 use gloo_net::http::{Method, Request, RequestBuilder, Response};
+use leptos::prelude::{Get, RwSignal, Set};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::api::{Me, NewOrder, Order, Product};
@@ -296,6 +297,9 @@ async fn json_body<T: DeserializeOwned>(response: Response, path: &str) -> Resul
 pub struct Api {
     base: String,
     session: Session,
+    /// The `X-Request-Id` of the last answer that refused a call: an error on screen links to
+    /// the server's explanation of it (`/refusals?id=…`).
+    refused: RwSignal<Option<String>>,
 }
 
 impl Api {
@@ -306,7 +310,13 @@ impl Api {
         Self {
             base: api_base(config, &origin),
             session,
+            refused: RwSignal::new(None),
         }
+    }
+
+    /// The request id of the last refused call (see [`Api::refused`]).
+    pub fn last_refused(&self) -> Option<String> {
+        self.refused.get()
     }
 
     /// MVC mode: `GET /bff/session`, what the server's session is now (its exchanges change as
@@ -423,11 +433,18 @@ impl Api {
             service: "API",
             url: self.base.clone(),
         })?;
+        let failed = !(200..=299).contains(&response.status());
+        let refused = failed
+            .then(|| response.headers().get("x-request-id"))
+            .flatten();
+        if failed {
+            self.refused.set(refused.clone());
+        }
         match response.status() {
             200..=299 => Ok(response),
             401 => {
                 let why = capitalized(&self.rejection_reason(&response).await);
-                self.session.expire(session_ended(&why));
+                self.session.expire_refused(session_ended(&why), refused);
                 Err(ApiError::Unauthorized(why))
             }
             403 => {

@@ -17,7 +17,7 @@ use crate::pages::admin::{
 };
 use crate::pages::{
     callback::Callback, home::Home, not_found::NotFound, orders::Orders, products::Products,
-    profile::Profile, token::Token,
+    profile::Profile, refusals::Refusals, token::Token,
 };
 use crate::refresh::{Refresher, use_refresher};
 use crate::session::{Session, use_session};
@@ -86,6 +86,7 @@ fn Shell(
                     <Route path=path!("/orders") view=Orders />
                     <Route path=path!("/profile") view=Profile />
                     <Route path=path!("/token") view=Token />
+                    <Route path=path!("/refusals") view=Refusals />
                     <ParentRoute path=path!("/admin") view=AdminConsole>
                         <Route path=path!("") view=Users />
                         <Route path=path!("/users") view=Users />
@@ -173,6 +174,9 @@ fn NavBar() -> impl IntoView {
                         </li>
                         <li>
                             <A href="/token">"Token"</A>
+                        </li>
+                        <li>
+                            <A href="/refusals">"Refusals"</A>
                         </li>
                         // Only for a token that can use the console; others reach it by URL.
                         <Show when=move || session.has_scope(ADMIN)>

@@ -70,6 +70,17 @@ pub fn RequireLogin(
 
 /// The `fallback` of an `<ErrorBoundary>` around API calls.
 pub fn api_errors(errors: ArcRwSignal<Errors>) -> impl IntoView {
+    // The server's explanation of the refused call, by its request id.
+    let refused = use_context::<crate::api::Api>().and_then(|api| api.last_refused());
+    let why = refused.map(|id| {
+        let href = format!("/refusals?id={}", js_sys::encode_uri_component(&id));
+        view! {
+            <p class="small why">
+                <A href=href>"Why was it refused?"</A>
+                " Request " <code>{id}</code>
+            </p>
+        }
+    });
     let messages = move || {
         errors.with(|errors| {
             errors
@@ -81,7 +92,7 @@ pub fn api_errors(errors: ArcRwSignal<Errors>) -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     };
-    view! { <div class="errors">{messages}</div> }
+    view! { <div class="errors">{messages} {why}</div> }
 }
 
 /// What a page shows while its data loads.
@@ -224,4 +235,57 @@ async fn copy_to_clipboard(text: &str) -> bool {
     wasm_bindgen_futures::JsFuture::from(clipboard.write_text(text))
         .await
         .is_ok()
+}
+
+/// Why the server refused a request, as its event log explains it: the answer, the check that
+/// failed with expected against got, and the remedy.
+#[component]
+pub fn Explained(request_id: String, explanation: shared::api::Explanation) -> impl IntoView {
+    let shared::api::Explanation {
+        endpoint,
+        status,
+        error,
+        description,
+        check,
+        expected,
+        got,
+        remedy,
+        issuer,
+        kid,
+        jti,
+    } = explanation;
+    let row = |name: &'static str, value: Option<String>| {
+        value.map(|value| {
+            view! {
+                <dt>{name}</dt>
+                <dd>
+                    <code>{value}</code>
+                </dd>
+            }
+        })
+    };
+    let (id_attr, check_attr) = (request_id.clone(), check.clone());
+    view! {
+        <div class="explained" data-request-id=id_attr data-check=check_attr>
+            <p>
+                <code>{endpoint}</code>
+                " answered "
+                <strong>{status}</strong>
+                " "
+                <code>{error}</code>
+                ": "
+                {description}
+            </p>
+            <dl class="facts">
+                {row("Request id", Some(request_id))}
+                {row("Check", check)}
+                {row("Expected", expected)}
+                {row("Got", got)}
+                {row("Issuer", issuer)}
+                {row("kid", kid)}
+                {row("jti", jti)}
+            </dl>
+            {remedy.map(|remedy| view! { <p class="remedy">"What to do: " {remedy}</p> })}
+        </div>
+    }
 }

@@ -86,11 +86,12 @@ pub fn redirect_uri() -> String {
 }
 
 /// Generates `state` and a PKCE verifier, remembers them, and sends the browser to the
-/// authorization endpoint. MVC mode: sends the browser to the server's `/bff/login`, which comes
-/// back to `here` (the app path the user is on). Only returns on failure.
+/// authorization endpoint; the callback comes back to `here` (the app path the user is on).
+/// MVC mode: sends the browser to the server's `/bff/login`, which does the same. Only returns
+/// on failure.
 pub fn start_login(deployment: &Deployment, here: &str) -> Result<(), LoginError> {
     match deployment.config.mode {
-        AppMode::Rest => redirect_to_login(deployment, None, None),
+        AppMode::Rest => redirect_to_login(deployment, None, Some(after_login(here))),
         AppMode::Mvc => redirect_to_server_login(after_login(here), false),
     }
 }

@@ -48,6 +48,8 @@ pub struct Session {
     refresh_hint: RwSignal<Option<String>>,
     /// A one-off message for the home page ("Your session has expired …").
     flash: RwSignal<Option<String>>,
+    /// The `X-Request-Id` of the refused call the flash is about, if it is about one.
+    flash_request: RwSignal<Option<String>>,
 }
 
 /// What this tab keeps about its refresh token, as JSON in `sessionStorage`.
@@ -91,6 +93,7 @@ impl Session {
             server: RwSignal::new(server),
             refresh_hint: RwSignal::new(refresh_hint),
             flash: RwSignal::new(None),
+            flash_request: RwSignal::new(None),
         }
     }
 
@@ -251,13 +254,21 @@ impl Session {
     /// Ends the session because the API or the authorization server refused a token (or, in MVC
     /// mode, the server's session is gone), and says why on the home page.
     pub fn expire(&self, why: impl Into<String>) {
+        self.expire_refused(why, None);
+    }
+
+    /// [`Session::expire`], because the call answered with `X-Request-Id: request_id` was
+    /// refused: the home page links to the server's explanation of it.
+    pub fn expire_refused(&self, why: impl Into<String>, request_id: Option<String>) {
         self.forget_tokens();
         self.flash.set(Some(why.into()));
+        self.flash_request.set(request_id);
     }
 
     /// A message for the home page (a login the server could not complete).
     pub fn set_flash(&self, text: impl Into<String>) {
         self.flash.set(Some(text.into()));
+        self.flash_request.set(None);
     }
 
     /// Forgets the login on this side, and returns the refresh token this tab held (REST).
@@ -283,6 +294,12 @@ impl Session {
 
     pub fn clear_flash(&self) {
         self.flash.set(None);
+        self.flash_request.set(None);
+    }
+
+    /// The request id of the refused call the flash is about.
+    pub fn flash_request(&self) -> Option<String> {
+        self.flash_request.get()
     }
 
     fn forget_refresh_token(&self) {

@@ -1104,10 +1104,12 @@ pub enum EventKind {
     IssuerUpdated,
     IssuerRemoved,
     ExternalTokenRefused,
+    /// An error answer: the request id, the endpoint and why (see [`crate::api::Explanation`]).
+    RequestRefused,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 38] = [
+    pub const ALL: [EventKind; 39] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::LoginThrottled,
@@ -1146,6 +1148,7 @@ impl EventKind {
         Self::IssuerUpdated,
         Self::IssuerRemoved,
         Self::ExternalTokenRefused,
+        Self::RequestRefused,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -1188,6 +1191,7 @@ impl EventKind {
             Self::IssuerUpdated => "issuer_updated",
             Self::IssuerRemoved => "issuer_removed",
             Self::ExternalTokenRefused => "external_token_refused",
+            Self::RequestRefused => "request_refused",
         }
     }
 }
@@ -1205,6 +1209,13 @@ pub struct Event {
     pub user_id: Option<String>,
     pub address: Option<String>,
     pub detail: String,
+    /// The `X-Request-Id` of the request the event happened in (none for what no request
+    /// caused: maintenance, the command line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// For `request_refused`: which check failed, expected against got, and the remedy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<crate::api::Explanation>,
 }
 
 /// Most events one `GET /admin/events` returns.

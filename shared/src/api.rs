@@ -88,3 +88,56 @@ pub struct Order {
     /// RFC 3339, UTC.
     pub created_at: String,
 }
+
+/// Why the server refused a request, as its security event log keeps it: what a signed-in
+/// user reads about their own requests (`GET /api/me/refusals`) and an administrator about
+/// any (`GET /admin/events?request_id=`). Never a token, secret or password.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Explanation {
+    /// The method and route template that answered, as `POST /token`.
+    pub endpoint: String,
+    /// The HTTP status of the answer (302 for an error sent back to a redirect URI).
+    pub status: u16,
+    /// The error code the answer carried (RFC 6749 §5.2, RFC 6750 §3.1, or the API's own).
+    pub error: String,
+    /// The answer's `error_description`.
+    pub description: String,
+    /// The check that failed, when the refusal came from one: `audience`, `exp`, `kid`, …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<String>,
+    /// What the check wanted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    /// What the request brought.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub got: Option<String>,
+    /// What to do about it, in one sentence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remedy: Option<String>,
+    /// The issuer the presented token named (the token itself is never kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// The `kid` of the presented token's header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    /// The `jti` of the presented token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+}
+
+/// One refusal of a request the caller made, newest first in `GET /api/me/refusals`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Refusal {
+    /// The `X-Request-Id` of the refused answer.
+    pub request_id: String,
+    /// Unix seconds.
+    pub at: i64,
+    /// The client the request came through, when it was known.
+    pub client_id: Option<String>,
+    pub explanation: Explanation,
+}
+
+/// Most refusals `GET /api/me/refusals` returns.
+pub const MAX_REFUSALS: i64 = 50;

@@ -12,7 +12,9 @@
 //   verifies it (EdDSA);
 // - a trusted issuer (node-oidc-provider) added in the console, its keys shown, its token
 //   accepted by the API, its keys read again, removed;
-// - user0 (not an administrator) gets no console, and the admin API refuses their token.
+// - user0 (not an administrator) gets no console, and the admin API refuses their token; user0
+//   reads why on the app's Refusals page, and the administrator finds the same refusal in the
+//   console's event log by its request id.
 //
 // Needs E2E_API and E2E_APP (scripts/test.sh starts the backend with --demo and sets both) and
 // Chromium at /usr/bin/chromium (or CHROMIUM).
@@ -568,8 +570,34 @@ test('user0 is not an administrator: no console after the step-up, and the admin
     const { token, scopes } = await accessToken(page);
     assert.ok(!scopes.includes('admin'), `the server left admin out (${scopes})`);
 
-    const direct = await fetch(`${API}/admin/users`, { headers: { Authorization: `Bearer ${token}` } });
+    const requestId = `e2e-admin-${RUN}`;
+    const direct = await fetch(`${API}/admin/users`, {
+      headers: { Authorization: `Bearer ${token}`, 'X-Request-Id': requestId },
+    });
     assert.equal(direct.status, 403, 'the admin API refuses user0');
+    assert.equal(direct.headers.get('x-request-id'), requestId, 'the answer carries the caller’s request id');
+
+    // user0 reads why, by that id, on the app's Refusals page.
+    await page.getByRole('link', { name: 'Refusals', exact: true }).click();
+    await page.locator('input[name="request_id"]').fill(requestId);
+    await page.getByRole('button', { name: 'Find' }).click();
+    await page.waitForURL((url) => url.searchParams.get('id') === requestId);
+    const mine = page.locator(`.explained[data-request-id="${requestId}"]`);
+    await mine.waitFor();
+    const text = await mine.innerText();
+    assert.match(text, /GET \/admin\/users/, text);
+    assert.match(text, /403/, text);
+    assert.match(text, /insufficient_scope/, text);
+    assert.equal(await mine.getAttribute('data-check'), 'scope');
+    assert.equal(await page.locator('.explained').count(), 1, 'only that request');
+
+    // The administrator finds it in the console by the same id.
+    const admin = await adminTab();
+    await admin.goto(`${APP}/admin/events?request_id=${requestId}`);
+    const row = admin.locator(`tr.event[data-kind="request_refused"] .explained[data-request-id="${requestId}"]`);
+    await row.waitFor();
+    assert.match(await row.innerText(), /GET \/admin\/users/);
+    assert.equal(await admin.locator('tr.event').count(), 1, 'the filter shows that request alone');
   });
   await page.context().close();
 });

@@ -188,6 +188,42 @@ test('a garbage token leads to a message and a "Log in" button', async () => {
   });
 });
 
+test('a revoked token: the home page asks why, and the Refusals page explains it after logging in again', async () => {
+  await withScreenshot('refusal-explained', page, async () => {
+    await page.goto(APP);
+    await clickable(page, 'Log in').click();
+    await logInOnServerPage(page, 'user0', 'password0');
+    await page.locator('.product').first().waitFor();
+    const token = (await accessTokenCookie()).value;
+    const revoked = await fetch(`${API}/revoke`, {
+      method: 'POST',
+      body: new URLSearchParams({ token, client_id: 'demo-spa' }),
+    });
+    assert.equal(revoked.status, 200);
+
+    const answered = page.waitForResponse((r) => r.url() === `${API}/api/orders`);
+    await page.getByRole('link', { name: 'Orders', exact: true }).click();
+    const answer = await answered;
+    assert.equal(answer.status(), 401, 'the API refuses the revoked token');
+    const requestId = answer.headers()['x-request-id'];
+    assert.ok(requestId, 'the refusal carries its request id, readable by the app (CORS exposes it)');
+
+    await page.getByRole('link', { name: 'Why?' }).click();
+    await page.waitForURL((url) => url.pathname === '/refusals' && url.searchParams.get('id') === requestId);
+    await clickable(page, 'Log in').click();
+    await logInOnServerPage(page, 'user0', 'password0');
+    await page.waitForURL((url) => url.pathname === '/refusals');
+    const explained = page.locator(`.explained[data-request-id="${requestId}"]`);
+    await explained.waitFor();
+    assert.equal(await explained.getAttribute('data-check'), 'revocation');
+    const text = await explained.innerText();
+    assert.match(text, /GET \/api\/orders/, text);
+    assert.match(text, /invalid_token/, text);
+    assert.match(text, /log in again/i, 'the remedy');
+    assert.ok(!text.includes(token), 'never the token');
+  });
+});
+
 test('the app refreshes the access token before it expires, and logging out revokes the refresh token', async () => {
   const metadata = await (await fetch(`${API}/.well-known/oauth-authorization-server`)).json();
   assert.ok(metadata.revocation_endpoint, 'the server publishes a revocation endpoint');

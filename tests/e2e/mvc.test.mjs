@@ -140,6 +140,31 @@ test('log in through the app’s server, see the products, order one and find it
   });
 });
 
+test('an order the API refuses is explained on the Refusals page, under the id the browser saw', async () => {
+  await withScreenshot('mvc-refusal', page, async () => {
+    const requestId = `mvc-refused-${Date.now()}`;
+    const answer = await page.evaluate(async (id) => {
+      const session = await (await fetch('/bff/session')).json();
+      const response = await fetch('/bff/api/orders', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrf_token, 'x-request-id': id },
+        body: JSON.stringify({ product_id: 1, quantity: 1000 }),
+      });
+      return { status: response.status, id: response.headers.get('x-request-id') };
+    }, requestId);
+    assert.equal(answer.status, 422, 'a quantity out of range is refused');
+    assert.equal(answer.id, requestId, 'the app’s server kept the browser’s request id and passed it on');
+
+    await page.getByRole('link', { name: 'Refusals', exact: true }).click();
+    const explained = page.locator(`.explained[data-request-id="${requestId}"]`).first();
+    await explained.waitFor();
+    const text = await explained.innerText();
+    assert.match(text, /POST \/api\/orders/, text);
+    assert.match(text, /422/, text);
+    assert.match(text, /quantity/, text);
+  });
+});
+
 test('the token page shows the claims and the server’s exchanges, never a token', async () => {
   await withScreenshot('mvc-token-page', page, async () => {
     await page.getByRole('link', { name: 'Token', exact: true }).click();

@@ -4,8 +4,9 @@ use axum::Json;
 use axum::extract::{RawQuery, State};
 use shared::admin::{self, MAX_EVENTS};
 
-use super::{Administrator, Ctx, query_params};
+use super::{Administrator, Ctx};
 use crate::api::error::ApiError;
+use crate::api::query_params;
 use crate::clock::Timestamp;
 use crate::state::AppState;
 use crate::storage::{EventQuery, EventRow};
@@ -19,6 +20,8 @@ pub fn view(row: EventRow) -> admin::Event {
         user_id: row.user_id,
         address: row.address,
         detail: row.detail,
+        request_id: row.request_id,
+        explanation: row.explanation.0.map(|e| *e),
     }
 }
 
@@ -26,9 +29,12 @@ pub async fn query(ctx: &Ctx<'_>, query: &EventQuery) -> Result<Vec<admin::Event
     Ok(ctx.db.events(query).await?.into_iter().map(view).collect())
 }
 
-/// `GET /admin/events?kind=&user=&client=&since=&limit=` (limit 1 to 1000, default 100).
+/// `GET /admin/events?kind=&user=&client=&request_id=&since=&limit=` (limit 1 to 1000, default
+/// 100). `request_id` finds what happened in one request (an answer's `X-Request-Id`): its
+/// refusal's explanation, and the other events it caused.
 #[utoipa::path(get, path = "/admin/events", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])), params(
         ("kind" = Option<String>, Query), ("user" = Option<String>, Query), ("client" = Option<String>, Query),
+        ("request_id" = Option<String>, Query, description = "An answer's X-Request-Id"),
         ("since" = Option<i64>, Query, description = "Unix seconds"), ("limit" = Option<u32>, Query, description = "1 to 1000 (100)")),
     responses((status = 200, description = "The security event log, newest first", body = Vec<shared::admin::Event>)))]
 pub async fn list(
@@ -42,7 +48,7 @@ pub async fn list(
     };
     for (name, value) in query_params(
         raw.as_deref(),
-        &["kind", "user", "client", "since", "limit"],
+        &["kind", "user", "client", "request_id", "since", "limit"],
     )? {
         let value = Some(value).filter(|v| !v.is_empty());
         let number = |v: &Option<String>| -> Result<Option<i64>, ApiError> {
@@ -58,6 +64,16 @@ pub async fn list(
             "kind" => filter.kind = value,
             "user" => filter.user_id = value,
             "client" => filter.client_id = value,
+            "request_id" => {
+                if let Some(id) = &value
+                    && !crate::logs::well_formed(id.as_bytes())
+                {
+                    return Err(ApiError::BadRequest(
+                        "request_id is an X-Request-Id: 1 to 64 letters, digits and -_.:".into(),
+                    ));
+                }
+                filter.request_id = value;
+            }
             "since" => filter.since = number(&value)?.map(Timestamp::from_unix),
             _ => {
                 if let Some(limit) = number(&value)? {

@@ -5,8 +5,9 @@ use axum::Json;
 use axum::extract::{RawQuery, State};
 use shared::admin::{self, KeyRotation};
 
-use super::{Administrator, Ctx, RawBody, parse_body, query_params};
+use super::{Administrator, Ctx, RawBody, parse_body};
 use crate::api::error::ApiError;
+use crate::api::query_params;
 use crate::clock::Timestamp;
 use crate::keys::Owner;
 use crate::keys::rotation::{self, RotateError};

@@ -379,35 +379,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Named {
     }
 }
 
-/// Query parameters by name, refusing unknown and repeated ones.
-fn query_params(
-    parts: Option<&str>,
-    known: &[&'static str],
-) -> Result<Vec<(&'static str, String)>, ApiError> {
-    let mut found: Vec<(&'static str, String)> = Vec::new();
-    for (key, value) in form_urlencoded::parse(parts.unwrap_or_default().as_bytes()) {
-        let Some(name) = known.iter().find(|k| **k == key) else {
-            return Err(ApiError::BadRequest(format!(
-                "unknown query parameter {:?}; known: {}",
-                key.chars().take(40).collect::<String>(),
-                known.join(", ")
-            )));
-        };
-        if found.iter().any(|(k, _)| k == name) {
-            return Err(ApiError::BadRequest(format!(
-                "the query parameter {name} is repeated"
-            )));
-        }
-        if value.chars().any(char::is_control) {
-            return Err(ApiError::BadRequest(format!(
-                "the query parameter {name} contains a control character"
-            )));
-        }
-        found.push((name, value.into_owned()));
-    }
-    Ok(found)
-}
-
 /// A short text field: trimmed, 1 to `max` characters, no control characters.
 fn text(field: &str, value: &str, max: usize, error: &'static str) -> Result<String, ApiError> {
     let value = value.trim();

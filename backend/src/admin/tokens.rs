@@ -6,9 +6,10 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use shared::admin::{self, ApiTokenState};
 
-use super::{Administrator, Body, Ctx, Named, query_params, users};
+use super::{Administrator, Body, Ctx, Named, users};
 use crate::api::api_token::{self, TokenRequest};
 use crate::api::error::ApiError;
+use crate::api::query_params;
 use crate::clock::Timestamp;
 use crate::events::EventKind;
 use crate::state::AppState;

@@ -10,6 +10,7 @@ use shared::oauth::AccessTokenClaims;
 use super::api_token;
 use super::error::ApiError;
 use crate::access_token::MAX_TOKEN_LEN;
+use crate::refusals::{Why, bearer};
 use crate::state::AppState;
 
 /// A request's verified credentials, either kind. Put it in a handler's arguments to require
@@ -49,12 +50,23 @@ impl AccessToken {
         if self.claims.scope.contains(scope) {
             Ok(())
         } else {
+            let got = match self.claims.scope.to_string() {
+                granted if granted.is_empty() => "no scope".to_owned(),
+                granted => granted,
+            };
+            let why = Why::check("scope")
+                .expected(scope)
+                .got(got)
+                .remedy(format!(
+                    "ask for {scope} when logging in or at the token endpoint (scope=… {scope});                      the client must be allowed it"
+                ));
             Err(ApiError::InsufficientScope {
                 scope,
                 description: format!(
                     "this endpoint needs the {scope} scope, which the access token lacks"
                 ),
-            })
+            }
+            .because(why))
         }
     }
 
@@ -157,9 +169,13 @@ where
             }
             (Scheme::Bearer, token) => {
                 let now = state.clock.now();
-                let accepted = crate::servers::verify_for_api(&state, token, now)
-                    .await?
-                    .map_err(ApiError::InvalidToken)?;
+                let accepted = match crate::servers::verify_for_api(&state, token, now).await? {
+                    Ok(accepted) => accepted,
+                    Err(verdict) => {
+                        let why = bearer::explain(&state, token, now, &verdict).await;
+                        return Err(ApiError::InvalidToken(verdict).because(why));
+                    }
+                };
                 AccessToken {
                     expires_at: Some(accepted.claims.exp),
                     claims: accepted.claims,

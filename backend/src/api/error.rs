@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shared::oauth::ErrorResponse;
 
-use crate::metrics::Refusal;
+use crate::refusals::{Refused, Why};
 use crate::storage::{self, Failure};
 
 #[derive(Debug)]
@@ -43,9 +43,19 @@ pub enum ApiError {
     Unavailable,
     /// 500: logged, never explained to the caller.
     Internal,
+    /// Any of the above, with the check that decided it (recorded, see [`crate::refusals`]).
+    Because(Box<(ApiError, Why)>),
 }
 
 impl ApiError {
+    /// This refusal, explained by `why`.
+    pub fn because(self, why: Why) -> Self {
+        match self {
+            Self::Because(explained) => Self::Because(Box::new((explained.0, why))),
+            error => Self::Because(Box::new((error, why))),
+        }
+    }
+
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "API request failed");
         Self::Internal
@@ -68,6 +78,7 @@ impl ApiError {
             Self::TooLarge => "the request body is too large",
             Self::Unavailable => "the database is not answering",
             Self::Internal => "internal error",
+            Self::Because(explained) => explained.0.description(),
         }
     }
 }
@@ -104,6 +115,14 @@ impl From<crate::body::Unread> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, error, description, challenge) = match self {
+            Self::Because(explained) => {
+                let (error, why) = *explained;
+                let mut response = error.into_response();
+                if let Some(refused) = response.extensions_mut().get_mut::<Refused>() {
+                    refused.why = Some(Box::new(why));
+                }
+                return response;
+            }
             Self::NoCredentials => (
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
@@ -155,7 +174,7 @@ impl IntoResponse for ApiError {
         };
         let body = ErrorResponse {
             error: error.to_owned(),
-            error_description: Some(description),
+            error_description: Some(description.clone()),
         };
         let mut response = (status, Json(body)).into_response();
         if !challenge.is_empty()
@@ -179,7 +198,7 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static(r#"Token realm="api""#),
             );
         }
-        Refusal::tag(response, error)
+        Refused::tag(response, error, description, None)
     }
 }
 

@@ -7,6 +7,7 @@ pub(crate) mod hello;
 pub(crate) mod me;
 pub(crate) mod orders;
 pub(crate) mod products;
+pub(crate) mod refusals;
 pub(crate) mod whoami;
 
 use axum::Router;
@@ -14,6 +15,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 
 use crate::state::AppState;
+use error::ApiError;
 
 /// Orders are tiny; anything over 16 KiB is refused with 413 before it is parsed.
 const MAX_BODY: usize = 16 * 1024;
@@ -23,7 +25,37 @@ pub fn router() -> Router<AppState> {
         .route("/api/hello", get(hello::hello))
         .route("/api/whoami", get(whoami::whoami))
         .route("/api/me", get(me::me))
+        .route("/api/me/refusals", get(refusals::list))
         .route("/api/products", get(products::list))
         .route("/api/orders", get(orders::list).post(orders::create))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+}
+
+/// Query parameters by name, refusing unknown and repeated ones.
+pub fn query_params(
+    parts: Option<&str>,
+    known: &[&'static str],
+) -> Result<Vec<(&'static str, String)>, ApiError> {
+    let mut found: Vec<(&'static str, String)> = Vec::new();
+    for (key, value) in form_urlencoded::parse(parts.unwrap_or_default().as_bytes()) {
+        let Some(name) = known.iter().find(|k| **k == key) else {
+            return Err(ApiError::BadRequest(format!(
+                "unknown query parameter {:?}; known: {}",
+                key.chars().take(40).collect::<String>(),
+                known.join(", ")
+            )));
+        };
+        if found.iter().any(|(k, _)| k == name) {
+            return Err(ApiError::BadRequest(format!(
+                "the query parameter {name} is repeated"
+            )));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(ApiError::BadRequest(format!(
+                "the query parameter {name} contains a control character"
+            )));
+        }
+        found.push((name, value.into_owned()));
+    }
+    Ok(found)
 }

@@ -68,7 +68,12 @@ pub async fn start(
             format!("Too many logins started from this address; try again in {secs} s.\n"),
         )
             .into_response();
-        return crate::metrics::Refusal::tag(response, "temporarily_unavailable");
+        return crate::refusals::Refused::tag(
+            response,
+            "temporarily_unavailable",
+            format!("too many logins started from this address; try again in {secs} s"),
+            None,
+        );
     }
     let mut return_to = "/".to_owned();
     let mut admin = false;

@@ -169,7 +169,7 @@ impl IntoResponse for BffError {
         };
         let mut response = (
             status,
-            axum::Json(json!({ "error": error, "error_description": description })),
+            axum::Json(json!({ "error": error, "error_description": &description })),
         )
             .into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
@@ -193,6 +193,6 @@ impl IntoResponse for BffError {
                 }
             }
         }
-        crate::metrics::Refusal::tag(response, error)
+        crate::refusals::Refused::tag(response, error, description, None)
     }
 }

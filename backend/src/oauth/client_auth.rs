@@ -11,6 +11,7 @@ use super::error::OAuthError;
 use super::params::Params;
 use crate::crypto;
 use crate::events::{Event, EventKind};
+use crate::refusals::Why;
 use crate::state::AppState;
 use crate::storage::{Client, Db};
 use crate::throttle::{Verdict, address_key, retry_after_secs};
@@ -149,7 +150,13 @@ async fn verify(db: &Db, credentials: &Credentials) -> Result<(Client, AuthMetho
                 return Err(OAuthError::invalid_client(format!(
                     "wrong client secret for client {:?}",
                     client.id
-                )));
+                ))
+                .because(
+                    Why::check("client_secret")
+                        .expected(format!("the secret issued to client {} (kept only as a hash, compared in constant time)", client.id))
+                        .got("a secret that does not match it")
+                        .remedy("send the client's current secret: it is shown once, when the client is created or its secret rotated"),
+                ));
             }
         }
         (Some(_), None) => {

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use shared::oauth::{ErrorCode, ErrorResponse};
 
 use crate::access_token::SigningError;
-use crate::metrics::Refusal;
+use crate::refusals::{Refused, Why};
 use crate::storage::{self, Failure};
 
 /// An error answered by the token, revocation or introspection endpoint.
@@ -18,6 +18,8 @@ pub struct OAuthError {
     pub retry_after: Option<u64>,
     /// The status when the code alone does not decide it (429 for a rate limit).
     status: Option<StatusCode>,
+    /// The check that decided the refusal (recorded, see [`crate::refusals`]).
+    pub why: Option<Box<Why>>,
 }
 
 impl OAuthError {
@@ -27,7 +29,14 @@ impl OAuthError {
             description: description.into(),
             retry_after: None,
             status: None,
+            why: None,
         }
+    }
+
+    /// This refusal, explained by `why`.
+    pub fn because(mut self, why: Why) -> Self {
+        self.why = Some(Box::new(why));
+        self
     }
 
     /// Too many failed attempts. RFC 6749 §5.2 has no code for this; `temporarily_unavailable`
@@ -139,7 +148,7 @@ impl IntoResponse for OAuthError {
         let code = self.code.as_str();
         let body = ErrorResponse {
             error: code.to_owned(),
-            error_description: Some(self.description),
+            error_description: Some(self.description.clone()),
         };
         let mut response = (status, no_store(), Json(body)).into_response();
         if let Some(secs) = self.retry_after {
@@ -153,7 +162,7 @@ impl IntoResponse for OAuthError {
                 HeaderValue::from_static(r#"Basic realm="token", charset="UTF-8""#),
             );
         }
-        Refusal::tag(response, code)
+        Refused::tag(response, code, self.description, self.why)
     }
 }
 

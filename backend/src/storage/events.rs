@@ -1,4 +1,5 @@
 use shared::admin::EventKind;
+use shared::api::Explanation;
 
 use super::{Db, Result, dispatch};
 use crate::clock::Timestamp;
@@ -17,6 +18,30 @@ pub struct EventRow {
     /// The client's IP address.
     pub address: Option<String>,
     pub detail: String,
+    /// The `X-Request-Id` of the request the event happened in.
+    pub request_id: Option<String>,
+    #[sqlx(try_from = "Option<String>")]
+    pub explanation: Explained,
+}
+
+/// A refusal's explanation, stored as a JSON object (none for other events).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Explained(pub Option<Box<Explanation>>);
+
+impl Explained {
+    fn json(&self) -> Option<String> {
+        self.0.as_ref().and_then(|e| serde_json::to_string(e).ok())
+    }
+}
+
+impl TryFrom<Option<String>> for Explained {
+    type Error = serde_json::Error;
+
+    fn try_from(raw: Option<String>) -> std::result::Result<Self, Self::Error> {
+        raw.map(|raw| serde_json::from_str(&raw))
+            .transpose()
+            .map(Self)
+    }
 }
 
 /// Which events to read, newest first.
@@ -27,11 +52,13 @@ pub struct EventQuery {
     pub since: Option<Timestamp>,
     pub user_id: Option<String>,
     pub client_id: Option<String>,
+    pub request_id: Option<String>,
     pub limit: i64,
 }
 
-const INSERT: &str = "INSERT INTO security_events (at, kind, client_id, user_id, address, detail)
-     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+const INSERT: &str = "INSERT INTO security_events
+     (at, kind, client_id, user_id, address, detail, request_id, explanation)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
 
 impl Db {
     /// Writes a batch in one transaction: one fsync for many events.
@@ -46,6 +73,8 @@ impl Db {
                     .bind(&event.user_id)
                     .bind(&event.address)
                     .bind(&event.detail)
+                    .bind(&event.request_id)
+                    .bind(event.explanation.json())
                     .execute(&mut *tx)
                     .await?;
             }
@@ -63,6 +92,8 @@ impl Db {
             .bind(&event.user_id)
             .bind(&event.address)
             .bind(&event.detail)
+            .bind(&event.request_id)
+            .bind(event.explanation.json())
             .fetch_one(pool)
             .await)?;
         Ok(EventRow {
@@ -83,18 +114,50 @@ impl Db {
     }
 
     pub async fn events(&self, query: &EventQuery) -> Result<Vec<EventRow>> {
-        Ok(dispatch!(self, |pool| sqlx::query_as(
-            "SELECT id, at, kind, client_id, user_id, address, detail FROM security_events
-             WHERE ($1 IS NULL OR kind = $1) AND ($2 IS NULL OR at >= $2)
+        // A request id is looked up through its index: a statement of its own, since
+        // `$1 IS NULL OR request_id = $1` would keep either database from using it.
+        let by_request = if query.request_id.is_some() {
+            "request_id = $5"
+        } else {
+            "$5 IS NULL"
+        };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM security_events
+             WHERE {by_request} AND ($1 IS NULL OR kind = $1) AND ($2 IS NULL OR at >= $2)
                  AND ($3 IS NULL OR user_id = $3) AND ($4 IS NULL OR client_id = $4)
-             ORDER BY id DESC LIMIT $5",
-        )
-        .bind(&query.kind)
-        .bind(query.since)
-        .bind(&query.user_id)
-        .bind(&query.client_id)
-        .bind(query.limit)
-        .fetch_all(pool)
-        .await)?)
+             ORDER BY id DESC LIMIT $6"
+        );
+        Ok(dispatch!(self, |pool| sqlx::query_as(&sql)
+            .bind(&query.kind)
+            .bind(query.since)
+            .bind(&query.user_id)
+            .bind(&query.client_id)
+            .bind(&query.request_id)
+            .bind(query.limit)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    /// The refusals of requests made for `user_id`, newest first, or the one of `request_id`
+    /// (through the partial index on refusals by user).
+    pub async fn refusals_of(
+        &self,
+        user_id: &str,
+        request_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<EventRow>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM security_events
+             WHERE kind = 'request_refused' AND user_id = $1 AND ($2 IS NULL OR request_id = $2)
+             ORDER BY id DESC LIMIT $3"
+        );
+        Ok(dispatch!(self, |pool| sqlx::query_as(&sql)
+            .bind(user_id)
+            .bind(request_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?)
     }
 }
+
+const COLUMNS: &str = "id, at, kind, client_id, user_id, address, detail, request_id, explanation";

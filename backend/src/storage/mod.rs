@@ -70,7 +70,7 @@ pub use claims::{ClaimValue, StoredClaim};
 pub use clients::{Client, Lifetimes, NewClient};
 pub use codes::{CodeGrant, NewCode, Redemption};
 pub use consents::{ConsentAt, ConsentTicket, ScopeInfo};
-pub use events::{EventQuery, EventRow};
+pub use events::{EventQuery, EventRow, Explained};
 pub use grants::{Created, Grant, Issue, NewRefreshToken, RefreshView, TokenStatus};
 pub use issuers::StoredIssuer;
 pub use keys::KeyChanges;

@@ -25,6 +25,7 @@ mod openapi;
 mod policies;
 mod protected_resource;
 mod refresh;
+mod refusals;
 mod request_id;
 mod resilience;
 mod resource;

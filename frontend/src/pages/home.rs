@@ -25,9 +25,19 @@ pub fn Home() -> impl IntoView {
 
     let flash = move || {
         session.flash().map(|text| {
+            // A refused call: the server's explanation, once logged in again.
+            let why = session.flash_request().map(|id| {
+                let href = format!("/refusals?id={}", js_sys::encode_uri_component(&id));
+                view! {
+                    " "
+                    <A href=href attr:class="why">
+                        "Why?"
+                    </A>
+                }
+            });
             view! {
                 <div class="flash error" role="alert">
-                    <span>{text}</span>
+                    <span>{text} {why}</span>
                     <button
                         class="dismiss"
                         aria-label="Dismiss"

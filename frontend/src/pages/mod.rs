@@ -7,4 +7,5 @@ pub mod not_found;
 pub mod orders;
 pub mod products;
 pub mod profile;
+pub mod refusals;
 pub mod token;

@@ -345,7 +345,12 @@ fn too_many_attempts(
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-    crate::metrics::Refusal::tag(response, "temporarily_unavailable")
+    crate::refusals::Refused::tag(
+        response,
+        "temporarily_unavailable",
+        format!("too many login attempts; wait {secs} seconds"),
+        None,
+    )
 }
 
 fn refuse(server: &AuthServer, refusal: Refusal) -> Response {
@@ -356,15 +361,15 @@ fn refuse(server: &AuthServer, refusal: Refusal) -> Response {
             state: client_state,
             error,
             description,
-        } => crate::metrics::Refusal::tag(
-            redirect(
+        } => {
+            let response = redirect(
                 server,
                 &redirect_uri,
                 &[("error", error), ("error_description", &description)],
                 client_state.as_deref(),
-            ),
-            error,
-        ),
+            );
+            crate::refusals::Refused::tag(response, error, description, None)
+        }
     }
 }
 

@@ -65,7 +65,17 @@ pub fn denied(
         client_state,
     );
     set_csrf_cookie(state, server, &mut response, None);
-    crate::metrics::Refusal::tag(response, "access_denied")
+    crate::refusals::Refused::tag(
+        response,
+        "access_denied",
+        "the user denied the request",
+        Some(Box::new(
+            crate::refusals::Why::check("consent")
+                .expected("the user approves the scopes on the consent page")
+                .got("the user chose Deny")
+                .remedy("nothing to fix: ask again only when the user wants to grant access"),
+        )),
+    )
 }
 
 /// A 303 to the client with `params`, the unchanged `state` and `server`'s `iss` (RFC 9207,

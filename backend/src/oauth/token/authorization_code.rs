@@ -14,6 +14,7 @@ use crate::crypto;
 use crate::events::{Event, EventKind};
 use crate::oauth::error::OAuthError;
 use crate::oauth::scope_for_user;
+use crate::refusals::Why;
 use crate::servers::{AuthServer, Governed, Governing};
 use crate::state::AppState;
 use crate::storage::{CodeGrant, Created, Grant, Issue, NewRefreshToken, Redemption, User};
@@ -40,7 +41,7 @@ pub async fn redeem(
 ) -> Result<Granted, OAuthError> {
     let client = caller.client;
     if presented.code.len() > MAX_CODE_LEN {
-        return Err(OAuthError::invalid_grant("unknown authorization code"));
+        return Err(unknown_code());
     }
     let code_hash = crypto::sha256_hex(presented.code);
     // What the code is for is read first: a request that its server, its resources or its
@@ -78,19 +79,48 @@ pub async fn redeem(
             }
             return Err(OAuthError::invalid_grant(
                 "this authorization code was already used; codes are single-use",
+            )
+            .because(
+                Why::check("single_use")
+                    .expected("an authorization code presented once (RFC 6749 §4.1.2)")
+                    .got("a code presented before; what it gave was revoked")
+                    .remedy("redeem each code once; a client that retries a failed redemption must start the login again"),
             ));
         }
-        Redemption::Unknown => return Err(OAuthError::invalid_grant("unknown authorization code")),
+        Redemption::Unknown => return Err(unknown_code()),
     };
+    // The code is the user's: its refusals are theirs to read.
+    crate::logs::identify(&client.id, Some(&grant.user_id));
     if grant.expires_at <= now {
         return Err(OAuthError::invalid_grant(
             "the authorization code expired; start the login again",
+        )
+        .because(
+            Why::check("exp")
+                .expected(format!(
+                    "a code redeemed before it expires: the server's clock says {}",
+                    now.rfc3339()
+                ))
+                .got(format!(
+                    "a code that expired at {}",
+                    grant.expires_at.rfc3339()
+                ))
+                .remedy("redeem the code at once (it lives a minute), or start the login again"),
         ));
     }
     if grant.client_id != client.id {
         tracing::warn!(client_id = %client.id, "authorization code presented by another client");
         return Err(OAuthError::invalid_grant(
             "the authorization code was issued to another client",
+        )
+        .because(
+            Why::check("client")
+                .expected(format!(
+                    "client {}, which the code was issued to",
+                    grant.client_id
+                ))
+                .got(format!("client {}", client.id))
+                .remedy("a code is redeemed only by the client whose login produced it"),
         ));
     }
     proven(&grant, &presented)?;
@@ -189,17 +219,38 @@ pub async fn redeem(
     })
 }
 
+fn unknown_code() -> OAuthError {
+    OAuthError::invalid_grant("unknown authorization code").because(
+        Why::check("code")
+            .expected("a code this server issued")
+            .got("a code it does not know")
+            .remedy("send the code parameter of the redirect exactly as received, once"),
+    )
+}
+
 /// Whether `presented` carries the redirect URI and the PKCE verifier of `code`'s
 /// authorization request (RFC 6749 §4.1.3, RFC 7636 §4.6).
 fn proven(code: &CodeGrant, presented: &Presented<'_>) -> Result<(), OAuthError> {
     if code.redirect_uri != presented.redirect_uri {
         return Err(OAuthError::invalid_grant(
             "redirect_uri does not match the one in the authorization request",
+        )
+        .because(
+            Why::check("redirect_uri")
+                .expected(code.redirect_uri.clone())
+                .got(presented.redirect_uri.to_owned())
+                .remedy("send the redirect_uri of the authorization request, character for character (RFC 6749 §4.1.3)"),
         ));
     }
     if !code.code_challenge.is_satisfied_by(presented.verifier) {
         return Err(OAuthError::invalid_grant(
             "code_verifier does not match the code_challenge (PKCE S256)",
+        )
+        .because(
+            Why::check("pkce")
+                .expected(format!("a verifier whose BASE64URL(SHA-256) is the code_challenge {}", code.code_challenge.as_str()))
+                .got(format!("a verifier whose BASE64URL(SHA-256) is {}", presented.verifier.challenge().as_str()))
+                .remedy("send the code_verifier whose S256 challenge the authorization request carried (RFC 7636 §4.5)"),
         ));
     }
     Ok(())

@@ -14,6 +14,7 @@ use crate::crypto;
 use crate::events::{Event, EventKind};
 use crate::oauth::error::OAuthError;
 use crate::oauth::scope_for_user;
+use crate::refusals::Why;
 use crate::servers::{AuthServer, Governing};
 use crate::state::AppState;
 use crate::storage::{Issue, NewRefreshToken, RefreshView};
@@ -42,14 +43,29 @@ pub async fn rotate(
     let client = caller.client;
     let hash = crypto::sha256_hex(presented);
     let Some(token) = state.db.refresh_token(&hash).await? else {
-        return Err(OAuthError::invalid_grant("unknown refresh token"));
+        return Err(OAuthError::invalid_grant("unknown refresh token").because(
+            Why::check("refresh_token")
+                .expected("a refresh token this server issued and still keeps")
+                .got("one it does not know (never issued, or forgotten after it expired)")
+                .remedy("log in again to get a new refresh token"),
+        ));
     };
+    // The token is the user's: its refusals are theirs to read.
+    crate::logs::identify(&client.id, Some(&token.user_id));
     // RFC 6749 §6: a refresh token is bound to the client it was issued to. A foreign client's
     // presentation changes nothing.
     if token.client_id != client.id {
-        return Err(OAuthError::invalid_grant(
-            "the refresh token was issued to another client",
-        ));
+        return Err(
+            OAuthError::invalid_grant("the refresh token was issued to another client").because(
+                Why::check("client")
+                    .expected(format!(
+                        "client {}, which the token was issued to",
+                        token.client_id
+                    ))
+                    .got(format!("client {}", client.id))
+                    .remedy("a refresh token works only for the client it was issued to"),
+            ),
+        );
     }
     // Nor is it anything at another server's token endpoint: its grant is the server's whose
     // login began it.
@@ -75,7 +91,13 @@ pub async fn rotate(
             return Err(OAuthError::invalid_scope(format!(
                 "a refresh cannot add scopes the original grant lacks: {}",
                 extra.join(" ")
-            )));
+            ))
+            .because(
+                Why::check("scope")
+                    .expected(format!("some of the login's scopes: {}", token.scope))
+                    .got(asked.to_string())
+                    .remedy("leave out scope to keep the login's, or log in again asking for more"),
+            ));
         }
         Some(asked) if !asked.is_empty() => asked,
         _ => token.scope.clone(),
@@ -90,15 +112,40 @@ pub async fn rotate(
         reuse.revoke_family("refresh token reused").await?;
         return Err(OAuthError::invalid_grant(
             "this refresh token was already used; for safety every token of this login has been revoked",
+        )
+        .because(
+            Why::check("single_use")
+                .expected("the newest refresh token of the login (each refresh returns a new one; RFC 9700 §4.14.2)")
+                .got("a refresh token that was already used, so the login's tokens were all revoked")
+                .remedy("keep the refresh_token of each token response and use only the newest; log in again now"),
         ));
     }
     if token.revoked_at.is_some() {
-        return Err(OAuthError::invalid_grant("the refresh token was revoked"));
+        return Err(
+            OAuthError::invalid_grant("the refresh token was revoked").because(
+                Why::check("revocation")
+                    .expected("a refresh token not revoked")
+                    .got("one revoked with its login (a logout, RFC 7009 revocation, the user disabled)")
+                    .remedy("log in again"),
+            ),
+        );
     }
     if token.expires_at <= now || token.grant_expires_at <= now {
-        return Err(OAuthError::invalid_grant(
-            "the refresh token expired; log in again",
-        ));
+        let ends = token.expires_at.min(token.grant_expires_at);
+        return Err(
+            OAuthError::invalid_grant("the refresh token expired; log in again").because(
+                Why::check("exp")
+                    .expected(format!(
+                        "a time still to come: the server's clock says {}",
+                        now.rfc3339()
+                    ))
+                    .got(format!(
+                        "a refresh token (or login) that ended at {}",
+                        ends.rfc3339()
+                    ))
+                    .remedy("log in again"),
+            ),
+        );
     }
     // RFC 8707 §2.2: the resources too, checked before anything changes (but after a reuse,
     // which ends the family whatever it asks).

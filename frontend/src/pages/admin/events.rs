@@ -1,12 +1,14 @@
-//! `/admin/events`: the security event log, newest first, filtered by kind, user, client, start
-//! time and number.
+//! `/admin/events[?request_id=ID]`: the security event log, newest first, filtered by kind,
+//! user, client, request id, start time and number; a refusal shows its explanation.
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 use shared::admin::{Event, EventKind, MAX_EVENTS};
 
 use super::{AdminSection, AdminTable, Pending, checks, loaded, unix_time};
 use crate::admin_api::{EventFilter, use_admin_api};
+use crate::components::Explained;
 
 const DEFAULT_LIMIT: i64 = 100;
 
@@ -14,8 +16,13 @@ const DEFAULT_LIMIT: i64 = 100;
 pub fn Events() -> impl IntoView {
     let admin = use_admin_api();
     let pending = Pending::new();
+    // A link from elsewhere may name the request to look at.
+    let asked = use_query_map()
+        .with_untracked(|q| q.get("request_id"))
+        .unwrap_or_default();
     let filter = RwSignal::new(EventFilter {
         limit: Some(DEFAULT_LIMIT),
+        request_id: asked.clone(),
         ..EventFilter::default()
     });
     let events = LocalResource::new(move || filter.with(|filter| admin.events(filter)));
@@ -23,6 +30,7 @@ pub fn Events() -> impl IntoView {
     let kind = RwSignal::new(String::new());
     let user = RwSignal::new(String::new());
     let client = RwSignal::new(String::new());
+    let request_id = RwSignal::new(asked);
     let since = RwSignal::new(String::new());
     let limit = RwSignal::new(DEFAULT_LIMIT.to_string());
     let submit = move |ev: SubmitEvent| {
@@ -39,6 +47,7 @@ pub fn Events() -> impl IntoView {
             kind: kind.get_untracked(),
             user: user.get_untracked(),
             client: client.get_untracked(),
+            request_id: request_id.get_untracked(),
             since,
             limit,
         };
@@ -89,6 +98,16 @@ pub fn Events() -> impl IntoView {
                             placeholder="any"
                             autocomplete="off"
                             bind:value=client
+                        />
+                    </label>
+                    <label class="field">
+                        <span>"Request id"</span>
+                        <input
+                            type="text"
+                            name="request_id"
+                            placeholder="any"
+                            autocomplete="off"
+                            bind:value=request_id
                         />
                     </label>
                     <label class="field">
@@ -148,6 +167,17 @@ fn EventTable(events: Vec<Event>) -> impl IntoView {
     let rows = events
         .into_iter()
         .map(|event| {
+            let detail = match (event.explanation, event.request_id) {
+                (Some(explanation), Some(request_id)) => {
+                    view! { <Explained request_id explanation /> }.into_any()
+                }
+                (_, request_id) => view! {
+                    {event.detail}
+                    {request_id
+                        .map(|id| view! { <span class="muted small">" · request " <code>{id}</code></span> })}
+                }
+                .into_any(),
+            };
             view! {
                 <tr class="event" data-kind=event.kind.clone()>
                     <td data-label="Time">{unix_time(event.at)}</td>
@@ -157,7 +187,7 @@ fn EventTable(events: Vec<Event>) -> impl IntoView {
                     <td data-label="User">{or_dash(event.user_id)}</td>
                     <td data-label="Client">{or_dash(event.client_id)}</td>
                     <td data-label="Address">{or_dash(event.address)}</td>
-                    <td data-label="Detail">{event.detail}</td>
+                    <td data-label="Detail">{detail}</td>
                 </tr>
             }
         })

@@ -106,7 +106,7 @@ impl IntoResponse for PageError {
             StatusCode::INTERNAL_SERVER_ERROR => "server_error",
             _ => "invalid_request",
         };
-        crate::metrics::Refusal::tag(response, code)
+        crate::refusals::Refused::tag(response, code, self.message, None)
     }
 }
 
