@@ -60,6 +60,12 @@ impl Event {
         self
     }
 
+    /// The id of the request it happened in (else [`EventLog::record`] takes the current one).
+    pub fn request(mut self, request_id: &str) -> Self {
+        self.0.request_id = Some(request_id.to_owned());
+        self
+    }
+
     /// Why a request was refused (a `request_refused` event).
     pub fn explanation(mut self, explanation: shared::api::Explanation) -> Self {
         self.0.explanation = Explained(Some(Box::new(explanation)));
@@ -108,6 +114,21 @@ impl EventLog {
             clock,
             counted,
         }
+    }
+
+    /// Queues `event` if the queue has room, without waiting: for what may be dropped rather
+    /// than hold up an answer (refusals, while the database is away). Whether it was queued.
+    pub fn try_record(&self, event: Event) -> bool {
+        let mut row = event.into_row(self.clock.now());
+        if row.request_id.is_none() {
+            row.request_id = crate::logs::current_request_id();
+        }
+        let kind = row.kind.as_str();
+        let queued = self.sender.try_send(row).is_ok();
+        if queued {
+            self.counted.count(kind);
+        }
+        queued
     }
 
     /// Stores `event`, with the id of the request being answered (if any).

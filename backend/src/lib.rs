@@ -263,16 +263,13 @@ pub fn api_router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The request tracing of `origin`: its metrics, and its refusals recorded in the event log.
+/// The request tracing of `origin`: its metrics, and its refusals recorded in the event log
+/// (one budget for both origins).
 fn tracer(state: &AppState, origin: metrics::Origin) -> logs::Tracer {
     logs::Tracer {
         metrics: state.metrics.clone(),
         origin,
-        refusals: refusals::Recorder::new(
-            state.events.clone(),
-            state.clock.clone(),
-            state.metrics.unrecorded(),
-        ),
+        refusals: state.refusals.clone(),
     }
 }
 

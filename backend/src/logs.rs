@@ -311,24 +311,26 @@ pub async fn trace(State(tracer): State<Tracer>, request: Request, next: Next) -
         id: id.0.clone(),
         who: Arc::default(),
     };
-    let answer = next.run(request).instrument(span.clone());
+    let answer = next.run(request).instrument(span);
     let mut response = CURRENT.scope(current.clone(), answer).await;
     let took = started.elapsed();
     metrics.answered(origin, &method, route.clone(), &response, took);
     response.headers_mut().insert(X_REQUEST_ID, id.0.clone());
     if let Some(refused) = response.extensions_mut().remove::<Refused>() {
-        let (client_id, subject) = {
-            let who = current.who.lock().unwrap_or_else(PoisonError::into_inner);
-            (who.client_id.clone(), who.subject.clone())
-        };
+        let who = current.who.lock().unwrap_or_else(PoisonError::into_inner);
         let caller = Caller {
-            client_id: client_id.as_deref(),
-            subject: subject.as_deref(),
+            client_id: who.client_id.as_deref(),
+            subject: who.subject.as_deref(),
             address,
         };
-        // In the request's scope, so the event carries its id.
-        let note = refusals.note(refused, response.status(), &method, route.as_str(), caller);
-        CURRENT.scope(current.clone(), note.instrument(span)).await;
+        let status = response.status();
+        refusals.note(
+            refused,
+            status,
+            (&method, route.as_str()),
+            id.as_str(),
+            caller,
+        );
     }
     if !logged {
         return response;

@@ -196,7 +196,7 @@ impl Metrics {
         );
         registry.register(
             "refusals_unrecorded",
-            "Error answers left out of the security event log because more than the log takes per second (refusals::PER_SECOND) arrived",
+            "Error answers left out of the security event log: over the instance's budget per second (refusals::PER_SECOND for known callers, ANONYMOUS_PER_SECOND for others), or with its queue full",
             metrics.unrecorded.clone(),
         );
         registry.register(

@@ -32,6 +32,8 @@ pub struct AppState {
     /// The external OpenID providers whose tokens the API accepts, with their keys.
     pub issuers: Arc<TrustedIssuers>,
     pub events: EventLog,
+    /// Records refusals in `events`, within one budget for the instance (both origins).
+    pub refusals: crate::refusals::Recorder,
     pub throttles: Arc<Throttles>,
     /// Whether the browser app was built (its `index.html` there) when the server started.
     pub app_built: bool,
@@ -130,7 +132,10 @@ impl AppState {
         let throttles = Throttles::new(&config.rates(), &metrics);
         let issuers =
             Arc::new(TrustedIssuers::new().context("building the client for trusted issuers")?);
+        let refusals =
+            crate::refusals::Recorder::new(events.clone(), clock.clone(), metrics.unrecorded());
         Ok(Self {
+            refusals,
             tokens,
             root,
             servers: Arc::new(servers),

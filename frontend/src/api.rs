@@ -433,11 +433,14 @@ impl Api {
             service: "API",
             url: self.base.clone(),
         })?;
-        let failed = !(200..=299).contains(&response.status());
-        let refused = failed
+        // The server explains (records) its 4xx answers but rate limits; a success leaves no
+        // refusal to explain.
+        let status = response.status();
+        let explained = (400..=499).contains(&status) && status != 429;
+        let refused = explained
             .then(|| response.headers().get("x-request-id"))
             .flatten();
-        if failed {
+        if explained || (200..=299).contains(&status) {
             self.refused.set(refused.clone());
         }
         match response.status() {

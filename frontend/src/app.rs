@@ -16,8 +16,8 @@ use crate::pages::admin::{
     servers::Servers, tokens::Tokens, users::Users,
 };
 use crate::pages::{
-    callback::Callback, home::Home, not_found::NotFound, orders::Orders, products::Products,
-    profile::Profile, refusals::Refusals, token::Token,
+    callback::Callback, debugger::Debugger, home::Home, not_found::NotFound, orders::Orders,
+    products::Products, profile::Profile, refusals::Refusals, token::Token,
 };
 use crate::refresh::{Refresher, use_refresher};
 use crate::session::{Session, use_session};
@@ -87,6 +87,7 @@ fn Shell(
                     <Route path=path!("/profile") view=Profile />
                     <Route path=path!("/token") view=Token />
                     <Route path=path!("/refusals") view=Refusals />
+                    <Route path=path!("/debugger") view=Debugger />
                     <ParentRoute path=path!("/admin") view=AdminConsole>
                         <Route path=path!("") view=Users />
                         <Route path=path!("/users") view=Users />
@@ -174,6 +175,9 @@ fn NavBar() -> impl IntoView {
                         </li>
                         <li>
                             <A href="/token">"Token"</A>
+                        </li>
+                        <li>
+                            <A href="/debugger">"Debugger"</A>
                         </li>
                         <li>
                             <A href="/refusals">"Refusals"</A>

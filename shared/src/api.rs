@@ -97,7 +97,7 @@ pub struct Order {
 pub struct Explanation {
     /// The method and route template that answered, as `POST /token`.
     pub endpoint: String,
-    /// The HTTP status of the answer (302 for an error sent back to a redirect URI).
+    /// The HTTP status of the answer (303 for an error sent back to a redirect URI).
     pub status: u16,
     /// The error code the answer carried (RFC 6749 §5.2, RFC 6750 §3.1, or the API's own).
     pub error: String,
@@ -141,3 +141,54 @@ pub struct Refusal {
 
 /// Most refusals `GET /api/me/refusals` returns.
 pub const MAX_REFUSALS: i64 = 50;
+
+/// `POST /api/debug/token`: a token to check as this API would, for one of its endpoints.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TokenQuestion {
+    /// Any JWT (at most 4096 bytes). It is neither stored nor logged.
+    pub token: String,
+    /// The endpoint whose scope to check too, one of [`ENDPOINTS`] (`GET /api/orders`).
+    #[serde(default)]
+    pub endpoint: Option<String>,
+}
+
+/// One check of a token, in the order the API makes them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TokenCheck {
+    /// `format`, `typ`, `alg`, `issuer`, `kid`, `signature`, `claims`, `exp`, `nbf`,
+    /// `revocation`, `audience`, `scope`, or `verification` (a trusted external issuer's own).
+    pub name: String,
+    pub passed: bool,
+    pub expected: String,
+    pub got: String,
+}
+
+/// What the API's real verification says of a token, and each check that led there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TokenAnswer {
+    /// Whether the API accepts the token (for the endpoint's scope, if one was named).
+    pub accepted: bool,
+    /// The API's own words: its refusal's `error_description`, or what it accepts the token as.
+    pub verdict: String,
+    /// The checks in order: up to the first that failed while the signature is unverified,
+    /// then every one.
+    pub checks: Vec<TokenCheck>,
+    /// The server's clock, Unix seconds: what `exp` and `nbf` were checked against.
+    pub server_time: i64,
+}
+
+/// The API's endpoints and the scope each needs (`None`: any valid token), for the token
+/// debugger's scope check.
+pub const ENDPOINTS: [(&str, Option<&str>); 7] = [
+    ("GET /api/whoami", None),
+    ("GET /api/me", Some("profile")),
+    ("GET /api/me/refusals", Some("profile")),
+    ("GET /api/products", Some(crate::scope::PRODUCTS_READ)),
+    ("GET /api/orders", Some(crate::scope::ORDERS_READ)),
+    ("POST /api/orders", Some(crate::scope::ORDERS_WRITE)),
+    ("GET /admin/users", Some(crate::scope::ADMIN)),
+];

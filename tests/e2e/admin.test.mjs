@@ -31,6 +31,7 @@ import {
   forMode,
   launchChromium,
   logInOnServerPage,
+  reloadUntil,
   reportPageErrors,
   withScreenshot,
 } from './support.mjs';
@@ -583,7 +584,7 @@ test('user0 is not an administrator: no console after the step-up, and the admin
     await page.getByRole('button', { name: 'Find' }).click();
     await page.waitForURL((url) => url.searchParams.get('id') === requestId);
     const mine = page.locator(`.explained[data-request-id="${requestId}"]`);
-    await mine.waitFor();
+    await reloadUntil(page, mine, page.locator('.card.empty'));
     const text = await mine.innerText();
     assert.match(text, /GET \/admin\/users/, text);
     assert.match(text, /403/, text);
@@ -595,7 +596,7 @@ test('user0 is not an administrator: no console after the step-up, and the admin
     const admin = await adminTab();
     await admin.goto(`${APP}/admin/events?request_id=${requestId}`);
     const row = admin.locator(`tr.event[data-kind="request_refused"] .explained[data-request-id="${requestId}"]`);
-    await row.waitFor();
+    await reloadUntil(admin, row, admin.getByText('No events match.'));
     assert.match(await row.innerText(), /GET \/admin\/users/);
     assert.equal(await admin.locator('tr.event').count(), 1, 'the filter shows that request alone');
   });

@@ -224,6 +224,37 @@ test('a revoked token: the home page asks why, and the Refusals page explains it
   });
 });
 
+test('the token debugger: the session’s token passes every check, a tampered one fails at the signature', async () => {
+  await withScreenshot('token-debugger', page, async () => {
+    await page.getByRole('link', { name: 'Debugger', exact: true }).click();
+    await page.getByRole('button', { name: 'Use my access token' }).click();
+    await page.locator('select[name="endpoint"]').selectOption('POST /api/orders');
+    await page.getByRole('button', { name: 'Check', exact: true }).click();
+    const verdict = page.locator('.verdict');
+    await verdict.waitFor();
+    assert.equal(await verdict.getAttribute('data-accepted'), 'true', await verdict.innerText());
+    const checks = page.locator('tr.check');
+    const names = await checks.evaluateAll((rows) => rows.map((r) => [r.dataset.check, r.dataset.passed]));
+    assert.deepEqual(
+      names.map(([name]) => name),
+      ['format', 'alg', 'typ', 'header', 'issuer', 'kid', 'signature', 'claims', 'exp', 'revocation', 'audience', 'scope'],
+    );
+    assert.ok(names.every(([, passed]) => passed === 'true'), JSON.stringify(names));
+    await page.getByRole('heading', { name: 'Claims' }).waitFor();
+
+    // One character of the signature changed.
+    const token = await page.locator('textarea[name="token"]').inputValue();
+    const tampered = token.slice(0, -2) + (token.at(-2) === 'A' ? 'B' : 'A') + token.at(-1);
+    await page.locator('textarea[name="token"]').fill(tampered);
+    await page.getByRole('button', { name: 'Check', exact: true }).click();
+    await page.locator('.verdict[data-accepted="false"]').waitFor();
+    const signature = page.locator('tr.check[data-check="signature"]');
+    assert.equal(await signature.getAttribute('data-passed'), 'false');
+    assert.match(await signature.innerText(), /does not verify/);
+    assert.equal(await page.locator('tr.check').count(), 7, 'nothing after the signature means anything');
+  });
+});
+
 test('the app refreshes the access token before it expires, and logging out revokes the refresh token', async () => {
   const metadata = await (await fetch(`${API}/.well-known/oauth-authorization-server`)).json();
   assert.ok(metadata.revocation_endpoint, 'the server publishes a revocation endpoint');

@@ -25,6 +25,7 @@ import {
   forMode,
   launchChromium,
   logInOnServerPage,
+  reloadUntil,
   reportPageErrors,
   withScreenshot,
 } from './support.mjs';
@@ -157,11 +158,25 @@ test('an order the API refuses is explained on the Refusals page, under the id t
 
     await page.getByRole('link', { name: 'Refusals', exact: true }).click();
     const explained = page.locator(`.explained[data-request-id="${requestId}"]`).first();
-    await explained.waitFor();
+    await reloadUntil(page, explained, page.locator('.card.refusal, .card.empty').first());
     const text = await explained.innerText();
     assert.match(text, /POST \/api\/orders/, text);
     assert.match(text, /422/, text);
     assert.match(text, /quantity/, text);
+  });
+});
+
+test('the token debugger works through the app’s server: a pasted non-JWT fails the format check', async () => {
+  await withScreenshot('mvc-debugger', page, async () => {
+    await page.getByRole('link', { name: 'Debugger', exact: true }).click();
+    assert.equal(await page.getByRole('button', { name: 'Use my access token' }).count(), 0, 'no token in this browser to use');
+    await page.locator('textarea[name="token"]').fill('abc.def');
+    const asked = page.waitForResponse((r) => r.url() === `${APP}/bff/api/debug/token`);
+    await page.getByRole('button', { name: 'Check', exact: true }).click();
+    assert.equal((await asked).status(), 200);
+    await page.locator('.verdict[data-accepted="false"]').waitFor();
+    const rows = await page.locator('tr.check').evaluateAll((r) => r.map((row) => [row.dataset.check, row.dataset.passed]));
+    assert.deepEqual(rows, [['format', 'false']]);
   });
 });
 

@@ -111,3 +111,17 @@ export async function logInOnServerPage(page, username, password) {
   await page.locator('form button[type="submit"], form input[type="submit"], form button:not([type])').first().click();
   await page.waitForURL((url) => url.href.startsWith(`${APP}/`) && !isCallback(url));
 }
+
+/**
+ * Waits until `wanted` shows on `page`, reloading while the page has settled without it
+ * (`settled`: what the page shows once loaded either way). For what the server stores just
+ * after it answers, such as a refusal's event.
+ */
+export async function reloadUntil(page, wanted, settled) {
+  await eventually(`${wanted} shows`, async () => {
+    await wanted.or(settled).first().waitFor();
+    if (await wanted.count()) return true;
+    await page.reload();
+    return false;
+  });
+}

@@ -172,8 +172,14 @@ where
                 let accepted = match crate::servers::verify_for_api(&state, token, now).await? {
                     Ok(accepted) => accepted,
                     Err(verdict) => {
-                        let why = bearer::explain(&state, token, now, &verdict).await;
-                        return Err(ApiError::InvalidToken(verdict).because(why));
+                        let refused = ApiError::InvalidToken(verdict);
+                        // The diagnosis costs reads and a signature check: only for a refusal
+                        // that the budget lets be recorded.
+                        if !state.refusals.has_room() {
+                            return Err(refused);
+                        }
+                        let why = bearer::explain(&state, token, now, refused.description()).await;
+                        return Err(refused.because(why));
                     }
                 };
                 AccessToken {
@@ -198,7 +204,9 @@ where
                 }
             }
         };
-        crate::logs::identify(&token.claims.client_id, Some(&token.claims.sub));
+        // An external issuer's subject is its own, never one of this server's users: it is
+        // named as `owner()` qualifies it.
+        crate::logs::identify(&token.claims.client_id, Some(&token.owner()));
         Ok(Some(token))
     }
 }

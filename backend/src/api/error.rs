@@ -176,6 +176,7 @@ impl IntoResponse for ApiError {
             error: error.to_owned(),
             error_description: Some(description.clone()),
         };
+        let unrecorded = error == "unauthorized";
         let mut response = (status, Json(body)).into_response();
         if !challenge.is_empty()
             && let Ok(value) = HeaderValue::from_str(&challenge)
@@ -197,6 +198,10 @@ impl IntoResponse for ApiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(r#"Token realm="api""#),
             );
+        }
+        if unrecorded {
+            // No credentials at all: nothing to explain, an anonymous caller's first answer.
+            return Refused::tag_unrecorded(response, error);
         }
         Refused::tag(response, error, description, None)
     }

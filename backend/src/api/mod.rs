@@ -2,6 +2,7 @@
 
 pub mod api_token;
 pub mod auth;
+pub(crate) mod debug;
 pub mod error;
 pub(crate) mod hello;
 pub(crate) mod me;
@@ -12,7 +13,7 @@ pub(crate) mod whoami;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::state::AppState;
 use error::ApiError;
@@ -26,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/whoami", get(whoami::whoami))
         .route("/api/me", get(me::me))
         .route("/api/me/refusals", get(refusals::list))
+        .route("/api/debug/token", post(debug::check))
         .route("/api/products", get(products::list))
         .route("/api/orders", get(orders::list).post(orders::create))
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -146,6 +146,7 @@ impl From<storage::Error> for BffError {
 impl IntoResponse for BffError {
     fn into_response(self) -> Response {
         let clear = matches!(self, Self::NoSession(_));
+        let anonymous = matches!(self, Self::NotLoggedIn);
         let (status, error, description) = match self {
             Self::NotLoggedIn => (
                 StatusCode::UNAUTHORIZED,
@@ -192,6 +193,10 @@ impl IntoResponse for BffError {
                     headers.append(header::SET_COOKIE, HeaderValue::from_static(cookie));
                 }
             }
+        }
+        if anonymous {
+            // A visitor who has not logged in: nothing to explain.
+            return crate::refusals::Refused::tag_unrecorded(response, error);
         }
         crate::refusals::Refused::tag(response, error, description, None)
     }

@@ -155,7 +155,8 @@ async fn verify(db: &Db, credentials: &Credentials) -> Result<(Client, AuthMetho
                     Why::check("client_secret")
                         .expected(format!("the secret issued to client {} (kept only as a hash, compared in constant time)", client.id))
                         .got("a secret that does not match it")
-                        .remedy("send the client's current secret: it is shown once, when the client is created or its secret rotated"),
+                        .remedy("send the client's current secret: it is shown once, when the client is created or its secret rotated")
+                        .client(&client.id),
                 ));
             }
         }

@@ -1,5 +1,6 @@
-//! The checks the API makes of a Bearer token, in the order it makes them, each with what it
-//! expected and what the token brought: the first that fails explains a refused token (see
+//! The checks the API makes of a Bearer token, in the order it makes them (the order of
+//! `servers::verify_for_api` over `AccessTokens::verify`), each with what it expected and what
+//! the token brought: the first that fails explains a refused token (see
 //! [`explain`]). The verdict is always the real verifier's (`servers::verify_for_api`); this
 //! only says why, on the refusal's path, so it costs nothing on an accepted token's.
 //!
@@ -27,7 +28,8 @@ pub struct Check {
     pub got: String,
 }
 
-/// The checks made of a token, in order, up to the first that failed.
+/// The checks made of a token, in order: up to the first that failed until the signature has
+/// verified (nothing after it means anything before), every one after.
 #[derive(Clone, Debug, Default)]
 pub struct Diagnosis {
     pub checks: Vec<Check>,
@@ -36,6 +38,8 @@ pub struct Diagnosis {
     pub jti: Option<String>,
     /// The user the token speaks for, once its signature verified with this server's key.
     pub user: Option<String>,
+    /// The token's scope, once its signature verified with this server's key.
+    pub scope: Option<shared::scope::ScopeSet>,
 }
 
 impl Diagnosis {
@@ -100,6 +104,7 @@ fn remedy(name: &str, state: &AppState) -> String {
         "format" => "send the access_token of the token response exactly as it was issued, after \"Bearer \"".into(),
         "typ" => "send an access token (typ at+jwt), not an ID token or another kind of JWT".into(),
         "alg" => "send a token signed by this server or an issuer this API trusts; the key decides the algorithm, never the header".into(),
+        "header" => "send a token as its issuer signed it: this API trusts only the issuer's published keys, never one the token names".into(),
         "issuer" => format!("get a token from {} or from an issuer this API trusts (GET /admin/issuers lists them)", state.root.issuer),
         "kid" => "get a new token: the key that signed this one is not (or no longer) in its issuer's JWKS".into(),
         "signature" => "get a new token from its issuer: this one was changed after it was signed, or signed by someone else".into(),
@@ -112,8 +117,8 @@ fn remedy(name: &str, state: &AppState) -> String {
     }
 }
 
-/// The checks the API makes of `token`, in order, up to the first that failed; `Err` only when
-/// the database did not answer (the issuer list, the revocation list).
+/// The checks the API makes of `token`, in order (see [`Diagnosis`]); `Err` only when the
+/// database did not answer (the issuer list, the revocation list).
 pub async fn diagnose(state: &AppState, token: &str, now: Timestamp) -> storage::Result<Diagnosis> {
     let mut d = Diagnosis::default();
     let Some((header, payload)) = parts(token) else {
@@ -139,17 +144,6 @@ pub async fn diagnose(state: &AppState, token: &str, now: Timestamp) -> storage:
     d.issuer = text(&payload, "iss");
     d.jti = text(&payload, "jti");
 
-    let typ = text(&header, "typ");
-    let typ_ok = typ.as_deref().is_some_and(|t| {
-        t.eq_ignore_ascii_case(ACCESS_TOKEN_TYP) || t.eq_ignore_ascii_case("application/at+jwt")
-    });
-    let expected_typ = "at+jwt (RFC 9068 §2.1)";
-    let got_typ = typ.unwrap_or_else(|| "no typ".into());
-    if !typ_ok {
-        return Ok(d.fail("typ", expected_typ, got_typ));
-    }
-    d.pass("typ", expected_typ, got_typ);
-
     let algs = SigningAlg::ALL.map(SigningAlg::as_str).join(", ");
     let alg_name = text(&header, "alg").unwrap_or_else(|| "no alg".into());
     let alg = alg_name
@@ -165,6 +159,29 @@ pub async fn diagnose(state: &AppState, token: &str, now: Timestamp) -> storage:
     };
     d.pass("alg", format!("one of {algs}"), alg_name.clone());
 
+    let typ = text(&header, "typ");
+    let typ_ok = typ.as_deref().is_some_and(|t| {
+        t.eq_ignore_ascii_case(ACCESS_TOKEN_TYP) || t.eq_ignore_ascii_case("application/at+jwt")
+    });
+    let expected_typ = "at+jwt (RFC 9068 §2.1)";
+    let got_typ = typ.unwrap_or_else(|| "no typ".into());
+    if !typ_ok {
+        return Ok(d.fail("typ", expected_typ, got_typ));
+    }
+    d.pass("typ", expected_typ, got_typ);
+
+    // RFC 8725 §3.1 and RFC 9068 §4: no critical extensions this API cannot honour, and no key
+    // named by the token itself: only the issuer's published keys verify it.
+    let named: Vec<&str> = ["crit", "jwk", "jku", "x5u", "x5c"]
+        .into_iter()
+        .filter(|name| header.get(*name).is_some())
+        .collect();
+    let expected_header = "no crit, jwk, jku, x5u or x5c header parameter";
+    if !named.is_empty() {
+        return Ok(d.fail("header", expected_header, named.join(", ")));
+    }
+    d.pass("header", expected_header, "none of them");
+
     let Some(iss) = d.issuer.clone() else {
         return Ok(d.fail("issuer", "an iss claim", "no iss"));
     };
@@ -172,12 +189,16 @@ pub async fn diagnose(state: &AppState, token: &str, now: Timestamp) -> storage:
     let audience = root.tokens.audience();
     let tokens: &AccessTokens = if iss == root.issuer {
         &root.tokens
-    } else if let Some(server) = state
-        .servers
-        .by_issuer(&iss, &root.issuer)
-        .filter(|s| s.tokens.issues_for(audience))
-    {
+    } else if let Some(server) = state.servers.by_issuer(&iss, &root.issuer) {
         d.pass("issuer", "an issuer this API trusts", iss);
+        if !server.tokens.issues_for(audience) {
+            // The server is known, but issues for other APIs.
+            let got = format!(
+                "a server issuing for {}",
+                server.tokens.audiences().join(", ")
+            );
+            return Ok(d.fail("audience", audience.to_owned(), got));
+        }
         return signed(
             d,
             &server.tokens,
@@ -251,32 +272,41 @@ async fn signed(
     if claims.sub != claims.client_id {
         d.user = Some(claims.sub.clone());
     }
+    d.scope = Some(claims.scope.clone());
     d.pass("claims", "the claims RFC 9068 §2.2 requires", "all of them");
 
+    // Once the signature holds, every check is made and reported (the first that failed is
+    // the refusal's), in the verifier's order: the issuer's own audiences (its signature
+    // check), the times, revocation, then this API's audience.
     let audience = state.root.tokens.audience();
     let got_aud = claims.aud.to_string();
-    if !claims.aud.contains(audience) {
-        return Ok(d.fail("audience", audience.to_owned(), got_aud));
+    let ours = claims.aud.iter().any(|aud| tokens.issues_for(aud));
+    if !ours {
+        d.push("audience", false, audience.to_owned(), got_aud.clone());
     }
-    d.pass("audience", audience.to_owned(), got_aud);
-
     let clock = format!(
         "the server's clock says {} ({LEEWAY_SECS} s leeway)",
         now.rfc3339()
     );
     let exp = Timestamp::from_unix(claims.exp);
     let got_exp = format!("{} ({})", exp.rfc3339(), relative(now.secs_since(exp)));
-    if claims.exp.saturating_add(LEEWAY_SECS) < now.unix() {
-        return Ok(d.fail("exp", format!("a time still to come: {clock}"), got_exp));
-    }
-    d.pass("exp", format!("a time still to come: {clock}"), got_exp);
+    let live = claims.exp.saturating_add(LEEWAY_SECS) >= now.unix();
+    d.push(
+        "exp",
+        live,
+        format!("a time still to come: {clock}"),
+        got_exp,
+    );
     if let Some(nbf) = claims.nbf {
         let at = Timestamp::from_unix(nbf);
         let got_nbf = format!("{} ({})", at.rfc3339(), relative(now.secs_since(at)));
-        if nbf.saturating_sub(LEEWAY_SECS) > now.unix() {
-            return Ok(d.fail("nbf", format!("a time already past: {clock}"), got_nbf));
-        }
-        d.pass("nbf", format!("a time already past: {clock}"), got_nbf);
+        let begun = nbf.saturating_sub(LEEWAY_SECS) <= now.unix();
+        d.push(
+            "nbf",
+            begun,
+            format!("a time already past: {clock}"),
+            got_nbf,
+        );
     }
 
     let status = state
@@ -293,23 +323,28 @@ async fn signed(
         )
         .await?;
     let expected = "not revoked, its client not deleted";
-    match status {
-        TokenStatus::Live => d.pass("revocation", expected, "not revoked"),
-        TokenStatus::Revoked => {
-            let got = match &claims.grant_id {
-                Some(grant) => format!(
-                    "revoked: the token itself (RFC 7009), or its login, grant {grant} (a logout, \
-                     a refresh token used twice, a code replayed, the user disabled or their \
-                     password reset)"
-                ),
-                None => "revoked at the revocation endpoint (RFC 7009)".to_owned(),
-            };
-            return Ok(d.fail("revocation", expected, got));
-        }
+    let got = match status {
+        TokenStatus::Live => "not revoked".to_owned(),
+        TokenStatus::Revoked => match &claims.grant_id {
+            Some(grant) => format!(
+                "revoked: the token itself (RFC 7009), or its login, grant {grant} (a logout, \
+                 a refresh token used twice, a code replayed, the user disabled or their \
+                 password reset)"
+            ),
+            None => "revoked at the revocation endpoint (RFC 7009)".to_owned(),
+        },
         TokenStatus::ClientDeleted => {
-            let got = format!("client {} was deleted after issuing it", claims.client_id);
-            return Ok(d.fail("revocation", expected, got));
+            format!("client {} was deleted after issuing it", claims.client_id)
         }
+    };
+    d.push("revocation", status == TokenStatus::Live, expected, got);
+    if ours {
+        d.push(
+            "audience",
+            claims.aud.contains(audience),
+            audience.to_owned(),
+            got_aud,
+        );
     }
     Ok(d)
 }

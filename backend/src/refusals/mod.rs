@@ -12,9 +12,14 @@
 //! nothing extra).
 //!
 //! Recording costs a database write, so a flood of bad requests must not become a flood of
-//! writes: at most [`PER_SECOND`] refusals a second are recorded per instance, the rest only
-//! counted (`refusals_unrecorded_total`). Throttled (429) and failed (5xx) answers are not
-//! recorded: throttling has its own events, and a failure is in the process log.
+//! writes: each instance records at most [`PER_SECOND`] refusals a second of requests it knows
+//! the caller of (a user, a client), and [`ANONYMOUS_PER_SECOND`] of the others, and counts the
+//! rest (`refusals_unrecorded_total`), as it does those that find the event log's queue full
+//! (the database away): an answer never waits to be recorded. Every text that came with the
+//! request is clipped to [`MAX_TEXT`] characters. Throttled (429) and failed (5xx) answers are
+//! not recorded (throttling has its own events, a failure is in the process log), nor the
+//! answers that only say credentials are needed (no `Authorization` header, no session): an
+//! anonymous visitor's normal first answer, with nothing to explain.
 
 pub mod bearer;
 
@@ -28,8 +33,12 @@ use shared::api::Explanation;
 use crate::clock::Clock;
 use crate::events::{Event, EventKind, EventLog};
 
-/// Most refusals recorded per second by one instance.
+/// Most refusals of known callers recorded per second by one instance.
 pub const PER_SECOND: u32 = 100;
+/// Most refusals of callers the server does not know recorded per second by one instance.
+pub const ANONYMOUS_PER_SECOND: u32 = 10;
+/// The longest text kept from a request (a token's `iss`, `kid`, a redirect URI), in characters.
+pub const MAX_TEXT: usize = 200;
 
 /// Set on an error answer by the error type that wrote it.
 #[derive(Clone, Debug)]
@@ -39,6 +48,8 @@ pub struct Refused {
     pub code: &'static str,
     pub description: String,
     pub why: Option<Box<Why>>,
+    /// Counted in the metrics but not recorded (see the module's documentation).
+    pub unrecorded: bool,
 }
 
 impl Refused {
@@ -53,6 +64,19 @@ impl Refused {
             code,
             description: description.into(),
             why,
+            unrecorded: false,
+        });
+        response
+    }
+
+    /// Tags `response` as a refusal with `code` that is counted but not recorded: a request
+    /// that brought no credentials at all.
+    pub fn tag_unrecorded(mut response: Response, code: &'static str) -> Response {
+        response.extensions_mut().insert(Self {
+            code,
+            description: String::new(),
+            why: None,
+            unrecorded: true,
         });
         response
     }
@@ -73,6 +97,8 @@ pub struct Why {
     /// The user the refused request was for, when the server knows (a token whose signature
     /// verified, a grant's refresh token).
     pub user: Option<String>,
+    /// The client the request named, when it exists but did not authenticate.
+    pub client: Option<String>,
 }
 
 impl Why {
@@ -102,6 +128,11 @@ impl Why {
         self.user = Some(user.into());
         self
     }
+
+    pub fn client(mut self, client: impl Into<String>) -> Self {
+        self.client = Some(client.into());
+        self
+    }
 }
 
 /// Who a refused request was for, as [`crate::logs::identify`] noted it.
@@ -113,14 +144,22 @@ pub struct Caller<'a> {
     pub address: Option<std::net::IpAddr>,
 }
 
-/// Records the refusals of one origin; cheap to clone.
+/// Records refusals, within the instance's budget; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Recorder {
     events: EventLog,
     clock: Clock,
-    /// The second being counted and how many were recorded in it.
-    window: Arc<Mutex<(i64, u32)>>,
+    window: Arc<Mutex<Window>>,
     unrecorded: Counter,
+}
+
+/// The second being counted, and how many refusals of known and unknown callers were recorded
+/// in it.
+#[derive(Debug, Default)]
+struct Window {
+    second: i64,
+    known: u32,
+    anonymous: u32,
 }
 
 impl Recorder {
@@ -133,20 +172,18 @@ impl Recorder {
         }
     }
 
-    /// Records `refused`, answered with `status`, if it is worth recording.
-    pub async fn note(
+    /// Records `refused`, answered with `status` to the request `request_id`, if it is worth
+    /// recording and the budget has room; never waits.
+    pub fn note(
         &self,
         refused: Refused,
         status: StatusCode,
-        method: &Method,
-        route: &str,
+        endpoint: (&Method, &str),
+        request_id: &str,
         who: Caller<'_>,
     ) {
-        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-            return;
-        }
-        if !self.admit() {
-            self.unrecorded.inc();
+        if refused.unrecorded || status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+        {
             return;
         }
         let why = refused.why.as_deref();
@@ -154,27 +191,34 @@ impl Recorder {
         let user = why.and_then(|w| w.user.as_deref()).or(who
             .subject
             .filter(|subject| Some(*subject) != who.client_id));
+        let client = who.client_id.or(why.and_then(|w| w.client.as_deref()));
+        if !self.admit(user.is_some() || client.is_some()) {
+            self.unrecorded.inc();
+            return;
+        }
+        let text = |value: &Option<String>| value.as_deref().map(clip);
         let explanation = Explanation {
-            endpoint: format!("{method} {route}"),
+            endpoint: format!("{} {}", endpoint.0, endpoint.1),
             status: status.as_u16(),
             error: refused.code.to_owned(),
-            description: refused.description,
+            description: clip(&refused.description),
             check: why.map(|w| w.check.to_owned()),
-            expected: why.and_then(|w| w.expected.clone()),
-            got: why.and_then(|w| w.got.clone()),
+            expected: why.and_then(|w| text(&w.expected)),
+            got: why.and_then(|w| text(&w.got)),
             remedy: why.and_then(|w| w.remedy.clone()),
-            issuer: why.and_then(|w| w.issuer.clone()),
-            kid: why.and_then(|w| w.kid.clone()),
-            jti: why.and_then(|w| w.jti.clone()),
+            issuer: why.and_then(|w| text(&w.issuer)),
+            kid: why.and_then(|w| text(&w.kid)),
+            jti: why.and_then(|w| text(&w.jti)),
         };
         let mut event = Event::new(EventKind::RequestRefused)
             .detail(format!(
                 "{} {}: {}",
                 explanation.endpoint, refused.code, explanation.description
             ))
+            .request(request_id)
             .explanation(explanation);
-        if let Some(client_id) = who.client_id {
-            event = event.client(client_id);
+        if let Some(client_id) = client {
+            event = event.client(&clip(client_id));
         }
         if let Some(user) = user {
             event = event.user(user);
@@ -182,18 +226,44 @@ impl Recorder {
         if let Some(address) = who.address {
             event = event.address(address);
         }
-        self.events.record(event).await;
+        if !self.events.try_record(event) {
+            self.unrecorded.inc();
+        }
     }
 
-    /// Whether this second's allowance has room for one more.
-    fn admit(&self) -> bool {
+    /// Whether this second's allowance for a caller `known` or not has room: counts one more.
+    fn admit(&self, known: bool) -> bool {
         let now = self.clock.now().unix();
         let mut window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
-        if window.0 != now {
-            *window = (now, 0);
+        if window.second != now {
+            *window = Window {
+                second: now,
+                ..Window::default()
+            };
         }
-        window.1 += 1;
-        window.1 <= PER_SECOND
+        let (count, limit) = if known {
+            (&mut window.known, PER_SECOND)
+        } else {
+            (&mut window.anonymous, ANONYMOUS_PER_SECOND)
+        };
+        *count += 1;
+        *count <= limit
+    }
+
+    /// Whether a refusal of an unknown caller could still be recorded this second: the Bearer
+    /// diagnosis (a database read, a signature check) is worth making only then.
+    pub fn has_room(&self) -> bool {
+        let now = self.clock.now().unix();
+        let window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
+        window.second != now || window.anonymous < ANONYMOUS_PER_SECOND
+    }
+}
+
+/// `text`, cut to [`MAX_TEXT`] characters (what a request brought is kept only that long).
+fn clip(text: &str) -> String {
+    match text.char_indices().nth(MAX_TEXT) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
     }
 }
 
@@ -207,9 +277,24 @@ mod tests {
         let clock = Clock::frozen(Timestamp::from_unix(1_000));
         let events = EventLog::refusing(clock.clone(), Default::default());
         let recorder = Recorder::new(events, clock.clone(), Counter::default());
-        let admitted = (0..PER_SECOND + 50).filter(|_| recorder.admit()).count();
+        let admitted = (0..PER_SECOND + 50)
+            .filter(|_| recorder.admit(true))
+            .count();
         assert_eq!(admitted, PER_SECOND as usize);
+        let anonymous = (0..50).filter(|_| recorder.admit(false)).count();
+        assert_eq!(anonymous, ANONYMOUS_PER_SECOND as usize);
+        assert!(!recorder.has_room());
         clock.advance(std::time::Duration::from_secs(1));
-        assert!(recorder.admit());
+        assert!(recorder.has_room());
+        assert!(recorder.admit(true) && recorder.admit(false));
+    }
+
+    #[test]
+    fn request_texts_are_clipped() {
+        assert_eq!(clip("kid"), "kid");
+        let long = "é".repeat(MAX_TEXT + 5);
+        let clipped = clip(&long);
+        assert_eq!(clipped.chars().count(), MAX_TEXT + 1);
+        assert!(clipped.ends_with('…'));
     }
 }

@@ -7,7 +7,9 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, oauth_error, spawn_app, spawn_app_with, storage_fingerprint};
+use crate::helpers::{
+    TestApp, jwt_part, oauth_error, spawn_app, spawn_app_with, storage_fingerprint,
+};
 
 fn definition(provider: &TestApp) -> Value {
     json!({
@@ -128,6 +130,18 @@ async fn another_deployment_as_a_trusted_issuer_calls_the_api_and_nothing_else()
     );
     let me = app.get_api("/api/me", Some(&user)).await;
     assert_eq!(me.status(), StatusCode::FORBIDDEN);
+    // Its refusal is the provider's user's, qualified by the issuer: never a local user's,
+    // whatever the provider's `sub` is.
+    let sub = jwt_part(&user, 1)["sub"].as_str().unwrap().to_owned();
+    let refused = app.events("request_refused", 1).await;
+    let at_me = refused
+        .iter()
+        .find(|e| e.detail.starts_with("GET /api/me "))
+        .expect("the refusal of /api/me is recorded");
+    assert_eq!(
+        at_me.user_id.as_deref(),
+        Some(format!("{}#{sub}", provider.api).as_str())
+    );
     let userinfo = app.get_api("/userinfo", Some(&user)).await;
     assert_eq!(userinfo.status(), StatusCode::UNAUTHORIZED);
     let users = app

@@ -5,7 +5,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use shared::admin::Event;
-use shared::api::Refusal;
+use shared::api::{Refusal, TokenAnswer};
 
 use crate::helpers::*;
 
@@ -31,6 +31,27 @@ async fn refusals(
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("fewer than {at_least} refusals at {path}");
+}
+
+/// `GET /admin/events?request_id=…`, waiting up to 5 s for one.
+async fn admin_events(app: &TestApp, admin: &str, id: &str) -> Vec<Event> {
+    for _ in 0..100 {
+        let r = app
+            .admin(
+                Method::GET,
+                &format!("/admin/events?request_id={id}"),
+                admin,
+                None,
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let events: Vec<Event> = r.json().await.unwrap();
+        if !events.is_empty() {
+            return events;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no event of request {id}");
 }
 
 /// A request with the caller's `X-Request-Id`.
@@ -108,9 +129,13 @@ async fn a_user_reads_why_their_requests_were_refused_and_nobody_elses() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 
     let fresh = app.user_token().await;
-    let found = refusals(&app, &fresh, None, 3).await;
+    let found = refusals(&app, &fresh, None, 2).await;
+    // Nobody's: a forged token, and a code presented without the login's redirect URI (anyone
+    // holding a leaked code could otherwise write on the user's page).
     assert!(
-        found.iter().all(|r| r.request_id != "forged-1"),
+        found
+            .iter()
+            .all(|r| r.request_id != "forged-1" && r.request_id != "redirect-1"),
         "{found:#?}"
     );
 
@@ -124,16 +149,6 @@ async fn a_user_reads_why_their_requests_were_refused_and_nobody_elses() {
     assert_eq!(scope.expected.as_deref(), Some("orders:write"));
     assert_eq!(scope.got.as_deref(), Some("openid orders:read profile"));
     assert!(scope.remedy.as_deref().unwrap().contains("orders:write"));
-
-    let redirect = &find(&found, "redirect-1").explanation;
-    assert_eq!(redirect.endpoint, "POST /token");
-    assert_eq!(redirect.check.as_deref(), Some("redirect_uri"));
-    assert_eq!(
-        redirect.expected.as_deref(),
-        Some(auth.redirect_uri.as_str())
-    );
-    assert_eq!(redirect.got.as_deref(), Some(wrong_uri.as_str()));
-    assert_eq!(find(&found, "redirect-1").client_id.as_deref(), Some(SPA));
 
     let expired = find(&found, "expired-1");
     let why = &expired.explanation;
@@ -173,18 +188,21 @@ async fn a_user_reads_why_their_requests_were_refused_and_nobody_elses() {
         .await;
     assert_eq!(asked.json::<Vec<Refusal>>().await.unwrap(), vec![]);
 
-    // The forged one is the administrator's to find, by its id.
+    // Those are the administrator's to find, by their ids.
     let admin = app.admin_token().await;
-    let r = app
-        .admin(
-            Method::GET,
-            "/admin/events?request_id=forged-1",
-            &admin,
-            None,
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let events: Vec<Event> = r.json().await.unwrap();
+    let events = admin_events(&app, &admin, "redirect-1").await;
+    assert_eq!(events.len(), 1, "{events:#?}");
+    assert_eq!(events[0].client_id.as_deref(), Some(SPA));
+    assert_eq!(events[0].user_id, None);
+    let redirect = events[0].explanation.as_ref().unwrap();
+    assert_eq!(redirect.endpoint, "POST /token");
+    assert_eq!(redirect.check.as_deref(), Some("redirect_uri"));
+    assert_eq!(
+        redirect.expected.as_deref(),
+        Some(auth.redirect_uri.as_str())
+    );
+    assert_eq!(redirect.got.as_deref(), Some(wrong_uri.as_str()));
+    let events = admin_events(&app, &admin, "forged-1").await;
     assert_eq!(events.len(), 1, "{events:#?}");
     let event = &events[0];
     assert_eq!(event.kind, "request_refused");
@@ -203,7 +221,7 @@ async fn tokens_are_explained_check_by_check() {
     let app = spawn_app().await;
     let token = app.user_token().await;
     let claims = app.claims("orders:read");
-    let cases: [(&str, String, &str, &str); 6] = [
+    let cases: [(&str, String, &str, &str); 7] = [
         (
             "not-a-jwt",
             "abc.def".to_owned(),
@@ -242,6 +260,16 @@ async fn tokens_are_explained_check_by_check() {
             "no-such-key",
         ),
         (
+            "names-its-key",
+            {
+                let mut header = at_jwt_header();
+                header.jku = Some("https://evil.example/jwks".into());
+                app.forge(header, &claims).await
+            },
+            "header",
+            "jku",
+        ),
+        (
             "other-audience",
             app.forge(at_jwt_header(), &{
                 let mut c = claims.clone();
@@ -274,22 +302,7 @@ async fn tokens_are_explained_check_by_check() {
     }
     let admin = app.admin_token().await;
     for (id, _, check, got) in cases {
-        let mut events = Vec::new();
-        for _ in 0..100 {
-            let r = app
-                .admin(
-                    Method::GET,
-                    &format!("/admin/events?request_id={id}"),
-                    &admin,
-                    None,
-                )
-                .await;
-            events = r.json::<Vec<Event>>().await.unwrap();
-            if !events.is_empty() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        let events = admin_events(&app, &admin, id).await;
         let why = events[0]
             .explanation
             .as_ref()
@@ -370,4 +383,179 @@ async fn the_refusals_endpoint_refuses_what_it_cannot_answer() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}
+
+async fn ask(app: &TestApp, caller: &str, body: Value) -> reqwest::Response {
+    app.http
+        .post(app.url("/api/debug/token"))
+        .bearer_auth(caller)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn answer(app: &TestApp, caller: &str, token: &str, endpoint: Option<&str>) -> TokenAnswer {
+    let r = ask(
+        app,
+        caller,
+        serde_json::json!({"token": token, "endpoint": endpoint}),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
+fn names(answer: &TokenAnswer) -> Vec<(&str, bool)> {
+    answer
+        .checks
+        .iter()
+        .map(|c| (c.name.as_str(), c.passed))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_token_debugger_runs_the_apis_checks_in_order_and_keeps_nothing() {
+    let app = spawn_app().await;
+    let caller = app.user_token().await;
+    let reader = app.user_tokens("openid orders:read").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut claims = app.claims("orders:read");
+    claims["aud"] = "api://reports".into();
+    claims["exp"] = (app.clock.now().unix() - 120).into();
+    let stale_elsewhere = app.forge(at_jwt_header(), &claims).await;
+    let before = storage_fingerprint(&app).await;
+    let refused_before = app.events("request_refused", 0).await.len();
+
+    let signed = [
+        ("format", true),
+        ("alg", true),
+        ("typ", true),
+        ("header", true),
+        ("issuer", true),
+        ("kid", true),
+        ("signature", true),
+        ("claims", true),
+        ("exp", true),
+        ("revocation", true),
+        ("audience", true),
+    ];
+    let ok = answer(&app, &caller, &caller, Some("POST /api/orders")).await;
+    assert!(ok.accepted, "{ok:?}");
+    assert!(ok.verdict.starts_with("accepted"), "{ok:?}");
+    let mut expected = signed.to_vec();
+    expected.push(("scope", true));
+    assert_eq!(names(&ok), expected);
+    assert!((ok.server_time - app.clock.now().unix()).abs() <= 1);
+
+    // Valid, but not for this endpoint.
+    let narrow = answer(&app, &caller, &reader, Some("POST /api/orders")).await;
+    assert!(!narrow.accepted);
+    assert!(narrow.verdict.contains("orders:write"), "{narrow:?}");
+    let scope = narrow.checks.last().unwrap();
+    assert_eq!((scope.name.as_str(), scope.passed), ("scope", false));
+    assert_eq!(scope.got, "openid orders:read");
+    assert!(
+        answer(&app, &caller, &reader, Some("GET /api/orders"))
+            .await
+            .accepted
+    );
+
+    // Signed by the server's key, but for another API and expired: both are said, in the
+    // verifier's order, and its verdict is the first.
+    let both = answer(&app, &caller, &stale_elsewhere, None).await;
+    assert!(!both.accepted);
+    assert_eq!(
+        names(&both)[7..],
+        [
+            ("claims", true),
+            ("audience", false),
+            ("exp", false),
+            ("revocation", true)
+        ]
+    );
+    assert!(both.verdict.contains("audience"), "{both:?}");
+    let exp = both.checks.iter().find(|c| c.name == "exp").unwrap();
+    assert!(exp.got.ends_with("(120 s ago)"), "{exp:?}");
+
+    // Not a JWT at all: one check.
+    let garbage = answer(&app, &caller, "abc", None).await;
+    assert_eq!(names(&garbage), [("format", false)]);
+
+    // The verdicts are the API's own.
+    for (token, accepted) in [(&caller, true), (&reader, true), (&stale_elsewhere, false)] {
+        let status = app.get_api("/api/whoami", Some(token)).await.status();
+        assert_eq!(status == StatusCode::OK, accepted, "{token}");
+    }
+
+    // Bad questions.
+    let r = ask(
+        &app,
+        &caller,
+        serde_json::json!({"token": caller, "endpoint": "GET /nowhere"}),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = ask(&app, &caller, serde_json::json!({"jwt": caller})).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = ask(&app, &caller, serde_json::json!({"token": 42})).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = app
+        .http
+        .post(app.url("/api/debug/token"))
+        .json(&serde_json::json!({"token": caller}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    // Nothing stored; the debugger's own answers are not refusals. The bad questions and the
+    // whoami call above are (four of them; a request without credentials is not recorded).
+    assert_eq!(storage_fingerprint(&app).await, before);
+    let refused = app.events("request_refused", refused_before + 4).await;
+    assert_eq!(refused.len(), refused_before + 4);
+    assert!(
+        refused
+            .iter()
+            .all(|e| !e.detail.contains(&caller) && !e.detail.contains(&stale_elsewhere))
+    );
+}
+
+/// A flood of bad requests is not a flood of writes: ten refusals a second of callers the
+/// server does not know are recorded (the test server's clock stands still), the rest counted.
+#[tokio::test]
+async fn refusals_of_unknown_callers_are_recorded_ten_a_second() {
+    let app = spawn_app().await;
+    for n in 0..15 {
+        let r = with_id(app.http.get(app.url("/api/whoami")), &format!("flood-{n}"))
+            .bearer_auth("not.a.jwt")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let recorded = app.events("request_refused", 10).await;
+    assert_eq!(recorded.len(), 10);
+    app.advance(1);
+    let r = with_id(app.http.get(app.url("/api/whoami")), "flood-next")
+        .bearer_auth("not.a.jwt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let recorded = app.events("request_refused", 11).await;
+    assert_eq!(recorded.len(), 11);
+    assert_eq!(recorded[0].request_id.as_deref(), Some("flood-next"));
+    // A known caller's refusal has a budget of its own.
+    let token = app.user_token().await;
+    let r = with_id(app.http.post(app.url("/api/orders")), "known-1")
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"product_id": 1, "quantity": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refusals(&app, &token, Some("known-1"), 1).await.len(), 1);
 }

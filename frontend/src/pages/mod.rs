@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod callback;
+pub mod debugger;
 pub mod home;
 pub mod not_found;
 pub mod orders;

@@ -89,8 +89,13 @@ pub async fn redeem(
         }
         Redemption::Unknown => return Err(unknown_code()),
     };
-    // The code is the user's: its refusals are theirs to read.
-    crate::logs::identify(&client.id, Some(&grant.user_id));
+    let proof = proven(&grant, &presented);
+    if proof.is_ok() {
+        // The code is the user's, and its presenter holds the login's redirect URI and
+        // verifier: its refusals are the user's to read. (Not before: anyone holding a leaked
+        // code could otherwise write on the user's page.)
+        crate::logs::identify(&client.id, Some(&grant.user_id));
+    }
     if grant.expires_at <= now {
         return Err(OAuthError::invalid_grant(
             "the authorization code expired; start the login again",
@@ -123,7 +128,7 @@ pub async fn redeem(
                 .remedy("a code is redeemed only by the client whose login produced it"),
         ));
     }
-    proven(&grant, &presented)?;
+    proof?;
     // Decided on the code as read before (its content never changes), or now if it could not
     // be read then (it was spent or expired in between: the checks above have said so).
     let Decided {
