@@ -144,7 +144,8 @@ run_e2e() {
   shift
   start_backend "$mode" || return 1
   (cd "$ROOT/tests/e2e" && E2E_MODE="$mode" E2E_API="$E2E_API" E2E_APP="$E2E_APP" \
-    CHROMIUM="$CHROMIUM" timeout -k 10 600 node --test "$@") || rc=$?
+    CHROMIUM="$CHROMIUM" E2E_SCREENSHOTS="$ROOT/docs/screenshots" \
+    timeout -k 10 600 node --test "$@") || rc=$?
   stop_backend "$rc" "end-to-end tests"
 }
 

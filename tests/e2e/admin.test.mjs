@@ -33,6 +33,7 @@ import {
   logInOnServerPage,
   reloadUntil,
   reportPageErrors,
+  screenshot,
   withScreenshot,
 } from './support.mjs';
 
@@ -599,6 +600,7 @@ test('user0 is not an administrator: no console after the step-up, and the admin
     await reloadUntil(admin, row, admin.getByText('No events match.'));
     assert.match(await row.innerText(), /GET \/admin\/users/);
     assert.equal(await admin.locator('tr.event').count(), 1, 'the filter shows that request alone');
+    await screenshot(admin, 'console-refusal');
   });
   await page.context().close();
 });

@@ -24,6 +24,7 @@ import {
   launchChromium,
   logInOnServerPage,
   reportPageErrors,
+  screenshot,
   withScreenshot,
 } from './support.mjs';
 
@@ -221,6 +222,7 @@ test('a revoked token: the home page asks why, and the Refusals page explains it
     assert.match(text, /invalid_token/, text);
     assert.match(text, /log in again/i, 'the remedy');
     assert.ok(!text.includes(token), 'never the token');
+    await screenshot(page, 'refusals');
   });
 });
 
@@ -233,7 +235,7 @@ test('the token debugger: the session’s token passes every check, a tampered o
     const verdict = page.locator('.verdict');
     await verdict.waitFor();
     assert.equal(await verdict.getAttribute('data-accepted'), 'true', await verdict.innerText());
-    const checks = page.locator('tr.check');
+    const checks = page.locator('tr.token-check');
     const names = await checks.evaluateAll((rows) => rows.map((r) => [r.dataset.check, r.dataset.passed]));
     assert.deepEqual(
       names.map(([name]) => name),
@@ -248,10 +250,11 @@ test('the token debugger: the session’s token passes every check, a tampered o
     await page.locator('textarea[name="token"]').fill(tampered);
     await page.getByRole('button', { name: 'Check', exact: true }).click();
     await page.locator('.verdict[data-accepted="false"]').waitFor();
-    const signature = page.locator('tr.check[data-check="signature"]');
+    const signature = page.locator('tr.token-check[data-check="signature"]');
     assert.equal(await signature.getAttribute('data-passed'), 'false');
     assert.match(await signature.innerText(), /does not verify/);
-    assert.equal(await page.locator('tr.check').count(), 7, 'nothing after the signature means anything');
+    assert.equal(await page.locator('tr.token-check').count(), 7, 'nothing after the signature means anything');
+    await screenshot(page, 'debugger');
   });
 });
 

@@ -175,7 +175,7 @@ test('the token debugger works through the app’s server: a pasted non-JWT fail
     await page.getByRole('button', { name: 'Check', exact: true }).click();
     assert.equal((await asked).status(), 200);
     await page.locator('.verdict[data-accepted="false"]').waitFor();
-    const rows = await page.locator('tr.check').evaluateAll((r) => r.map((row) => [row.dataset.check, row.dataset.passed]));
+    const rows = await page.locator('tr.token-check').evaluateAll((r) => r.map((row) => [row.dataset.check, row.dataset.passed]));
     assert.deepEqual(rows, [['format', 'false']]);
   });
 });

@@ -125,3 +125,16 @@ export async function reloadUntil(page, wanted, settled) {
     return false;
   });
 }
+
+/**
+ * Saves what `page` shows as `{name}.png` in E2E_SCREENSHOTS (the test command sets it to
+ * docs/screenshots, whose pictures the README shows): the pictures are taken by the tests that
+ * check the pages, so they show the pages as they are. Does nothing without E2E_SCREENSHOTS.
+ */
+export async function screenshot(page, name) {
+  const dir = process.env.E2E_SCREENSHOTS;
+  if (!dir) return;
+  await mkdir(dir, { recursive: true });
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
+}

@@ -157,7 +157,7 @@ fn Verdict(answer: TokenAnswer) -> impl IntoView {
             let mark = if passed { "✓" } else { "✗" };
             let attr = name.clone();
             view! {
-                <tr class="check" data-check=attr data-passed=passed.to_string()>
+                <tr class="token-check" data-check=attr data-passed=passed.to_string()>
                     <td data-label="">
                         <span class=if passed { "mark passed" } else { "mark failed" }>{mark}</span>
                     </td>
@@ -178,7 +178,7 @@ fn Verdict(answer: TokenAnswer) -> impl IntoView {
         <div class="card">
             <h2>"The server's checks, in order"</h2>
             <p class="muted small">"Its clock: " {clock}</p>
-            <table class="checks">
+            <table class="token-checks">
                 <thead>
                     <tr>
                         <th></th>
