@@ -124,6 +124,7 @@ impl EventLog {
             row.request_id = crate::logs::current_request_id();
         }
         let kind = row.kind.as_str();
+        tracing::debug!(kind, client_id = ?row.client_id, user = ?row.user_id, detail = %row.detail, "security event");
         let queued = self.sender.try_send(row).is_ok();
         if queued {
             self.counted.count(kind);

@@ -295,6 +295,7 @@ fn cors(config: &Config) -> CorsLayer {
             header::WWW_AUTHENTICATE,
             HeaderName::from_static("retry-after"),
             logs::X_REQUEST_ID,
+            refusals::RECORDED,
         ])
         .max_age(Duration::from_secs(600))
 }

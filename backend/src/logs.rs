@@ -324,13 +324,19 @@ pub async fn trace(State(tracer): State<Tracer>, request: Request, next: Next) -
             address,
         };
         let status = response.status();
-        refusals.note(
+        let queued = refusals.note(
             refused,
             status,
             (&method, route.as_str()),
             id.as_str(),
             caller,
         );
+        drop(who);
+        if queued {
+            response
+                .headers_mut()
+                .insert(crate::refusals::RECORDED, HeaderValue::from_static("1"));
+        }
     }
     if !logged {
         return response;

@@ -433,14 +433,14 @@ impl Api {
             service: "API",
             url: self.base.clone(),
         })?;
-        // The server explains (records) its 4xx answers but rate limits; a success leaves no
-        // refusal to explain.
+        // An answer whose refusal the server recorded says so (`X-Refusal-Recorded`); a
+        // success leaves no refusal to explain.
         let status = response.status();
-        let explained = (400..=499).contains(&status) && status != 429;
-        let refused = explained
+        let recorded = response.headers().get("x-refusal-recorded").is_some();
+        let refused = recorded
             .then(|| response.headers().get("x-request-id"))
             .flatten();
-        if explained || (200..=299).contains(&status) {
+        if recorded || (200..=299).contains(&status) {
             self.refused.set(refused.clone());
         }
         match response.status() {

@@ -54,12 +54,10 @@ impl AccessToken {
                 granted if granted.is_empty() => "no scope".to_owned(),
                 granted => granted,
             };
-            let why = Why::check("scope")
-                .expected(scope)
-                .got(got)
-                .remedy(format!(
-                    "ask for {scope} when logging in or at the token endpoint (scope=… {scope});                      the client must be allowed it"
-                ));
+            let why = Why::check("scope").expected(scope).got(got).remedy(format!(
+                "ask for {scope} when logging in or at the token endpoint (scope=… {scope}); \
+                     the client must be allowed it"
+            ));
             Err(ApiError::InsufficientScope {
                 scope,
                 description: format!(
@@ -173,9 +171,9 @@ where
                     Ok(accepted) => accepted,
                     Err(verdict) => {
                         let refused = ApiError::InvalidToken(verdict);
-                        // The diagnosis costs reads and a signature check: only for a refusal
-                        // that the budget lets be recorded.
-                        if !state.refusals.has_room() {
+                        // The diagnosis may cost a read and a signature check: within a budget
+                        // of its own, so a flood of bad tokens costs at most twice their checks.
+                        if !state.refusals.may_diagnose() {
                             return Err(refused);
                         }
                         let why = bearer::explain(&state, token, now, refused.description()).await;

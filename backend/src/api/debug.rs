@@ -1,7 +1,8 @@
 //! `POST /api/debug/token`: the token debugger. Any JWT, checked by this API's real
 //! verification, with each check in order (see [`crate::refusals::bearer`]) and, for a chosen
-//! endpoint, its scope. The token is neither stored nor logged, and nothing is recorded: the
-//! answer is the caller's alone.
+//! endpoint, its scope. The token is neither stored nor logged, and the answer records no
+//! refusal (a trusted external issuer's refusal is counted in that issuer's statistics, as the
+//! API counts it).
 
 use axum::Json;
 use axum::extract::State;
@@ -30,10 +31,11 @@ pub async fn check(
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             return ApiError::TooLarge;
         }
-        ApiError::BadRequest(format!(
-            r#"send {{"token": "<a JWT>", "endpoint": "GET /api/orders"}} as JSON (endpoint optional): {}"#,
-            rejection.body_text()
-        ))
+        // The rejection's own words may quote the body, which holds a token: not repeated.
+        ApiError::BadRequest(
+            r#"send {"token": "<a JWT>", "endpoint": "GET /api/orders"} as JSON with Content-Type: application/json (endpoint optional, no other member)"#
+                .into(),
+        )
     })?;
     let scope = match question.endpoint.as_deref() {
         None => None,

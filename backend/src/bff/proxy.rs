@@ -100,6 +100,7 @@ pub async fn forward(
         header::CONTENT_TYPE,
         header::WWW_AUTHENTICATE,
         header::RETRY_AFTER,
+        crate::refusals::RECORDED,
     ] {
         if let Some(value) = answer.headers().get(name.as_str())
             && let Ok(value) = HeaderValue::from_bytes(value.as_bytes())

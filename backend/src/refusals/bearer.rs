@@ -137,50 +137,9 @@ pub async fn diagnose(state: &AppState, token: &str, now: Timestamp) -> storage:
         ));
     };
     d.pass("format", "a JWT (RFC 7519)", "a JWT");
-    let text = |value: &serde_json::Value, name: &str| {
-        value.get(name).and_then(|v| v.as_str()).map(str::to_owned)
-    };
     d.kid = text(&header, "kid");
     d.issuer = text(&payload, "iss");
     d.jti = text(&payload, "jti");
-
-    let algs = SigningAlg::ALL.map(SigningAlg::as_str).join(", ");
-    let alg_name = text(&header, "alg").unwrap_or_else(|| "no alg".into());
-    let alg = alg_name
-        .parse::<jsonwebtoken::Algorithm>()
-        .ok()
-        .filter(|alg| {
-            SigningAlg::ALL
-                .iter()
-                .any(|a| crate::keys::jwt_alg(*a) == *alg)
-        });
-    let Some(alg) = alg else {
-        return Ok(d.fail("alg", format!("one of {algs}"), alg_name));
-    };
-    d.pass("alg", format!("one of {algs}"), alg_name.clone());
-
-    let typ = text(&header, "typ");
-    let typ_ok = typ.as_deref().is_some_and(|t| {
-        t.eq_ignore_ascii_case(ACCESS_TOKEN_TYP) || t.eq_ignore_ascii_case("application/at+jwt")
-    });
-    let expected_typ = "at+jwt (RFC 9068 §2.1)";
-    let got_typ = typ.unwrap_or_else(|| "no typ".into());
-    if !typ_ok {
-        return Ok(d.fail("typ", expected_typ, got_typ));
-    }
-    d.pass("typ", expected_typ, got_typ);
-
-    // RFC 8725 §3.1 and RFC 9068 §4: no critical extensions this API cannot honour, and no key
-    // named by the token itself: only the issuer's published keys verify it.
-    let named: Vec<&str> = ["crit", "jwk", "jku", "x5u", "x5c"]
-        .into_iter()
-        .filter(|name| header.get(*name).is_some())
-        .collect();
-    let expected_header = "no crit, jwk, jku, x5u or x5c header parameter";
-    if !named.is_empty() {
-        return Ok(d.fail("header", expected_header, named.join(", ")));
-    }
-    d.pass("header", expected_header, "none of them");
 
     let Some(iss) = d.issuer.clone() else {
         return Ok(d.fail("issuer", "an iss claim", "no iss"));
@@ -199,17 +158,7 @@ pub async fn diagnose(state: &AppState, token: &str, now: Timestamp) -> storage:
             );
             return Ok(d.fail("audience", audience.to_owned(), got));
         }
-        return signed(
-            d,
-            &server.tokens,
-            token,
-            alg,
-            &alg_name,
-            &payload,
-            state,
-            now,
-        )
-        .await;
+        return signed(d, &server.tokens, token, (&header, &payload), state, now).await;
     } else {
         let trusted = state.db.trusted_issuers().await?;
         if trusted.iter().any(|t| t.issuer == iss) {
@@ -224,21 +173,58 @@ pub async fn diagnose(state: &AppState, token: &str, now: Timestamp) -> storage:
         return Ok(d.fail("issuer", format!("one of {}", known.join(", ")), iss));
     };
     d.pass("issuer", "an issuer this API trusts", iss);
-    signed(d, tokens, token, alg, &alg_name, &payload, state, now).await
+    signed(d, tokens, token, (&header, &payload), state, now).await
 }
 
-/// The checks from the key on, for a token of this server's issuer `tokens`.
-#[allow(clippy::too_many_arguments)]
+/// The checks from the header on, for a token of this server's issuer `tokens`, whose header
+/// and payload are `parts`. (A trusted external issuer has rules of its own: algorithms, `typ`,
+/// keys from the provider; its verifier's answer is the one check after the issuer.)
 async fn signed(
     mut d: Diagnosis,
     tokens: &AccessTokens,
     token: &str,
-    alg: jsonwebtoken::Algorithm,
-    alg_name: &str,
-    payload: &serde_json::Value,
+    (header, payload): (&serde_json::Value, &serde_json::Value),
     state: &AppState,
     now: Timestamp,
 ) -> storage::Result<Diagnosis> {
+    let algs = SigningAlg::ALL.map(SigningAlg::as_str).join(", ");
+    let alg_name = text(header, "alg").unwrap_or_else(|| "no alg".into());
+    let alg = alg_name
+        .parse::<jsonwebtoken::Algorithm>()
+        .ok()
+        .filter(|alg| {
+            SigningAlg::ALL
+                .iter()
+                .any(|a| crate::keys::jwt_alg(*a) == *alg)
+        });
+    let Some(alg) = alg else {
+        return Ok(d.fail("alg", format!("one of {algs}"), alg_name));
+    };
+    d.pass("alg", format!("one of {algs}"), alg_name.clone());
+
+    let typ = text(header, "typ");
+    let typ_ok = typ.as_deref().is_some_and(|t| {
+        t.eq_ignore_ascii_case(ACCESS_TOKEN_TYP) || t.eq_ignore_ascii_case("application/at+jwt")
+    });
+    let expected_typ = "at+jwt (RFC 9068 §2.1)";
+    let got_typ = typ.unwrap_or_else(|| "no typ".into());
+    if !typ_ok {
+        return Ok(d.fail("typ", expected_typ, got_typ));
+    }
+    d.pass("typ", expected_typ, got_typ);
+
+    // RFC 8725 §3.1 and RFC 9068 §4: no critical extensions this API cannot honour, and no key
+    // named by the token itself: only the issuer's published keys verify it.
+    let named: Vec<&str> = ["crit", "jwk", "jku", "x5u", "x5c"]
+        .into_iter()
+        .filter(|name| header.get(*name).is_some_and(|v| !v.is_null()))
+        .collect();
+    let expected_header = "no crit, jwk, jku, x5u or x5c header parameter";
+    if !named.is_empty() {
+        return Ok(d.fail("header", expected_header, named.join(", ")));
+    }
+    d.pass("header", expected_header, "none of them");
+
     let Some(kid) = d.kid.clone() else {
         return Ok(d.fail("kid", "a kid header naming the issuer's key", "no kid"));
     };
@@ -249,7 +235,7 @@ async fn signed(
         }
         Signature::OtherAlg(key_alg) => {
             let expected = format!("{}, the algorithm of key {kid}", key_alg.as_str());
-            return Ok(d.fail("alg", expected, alg_name));
+            return Ok(d.fail("alg", expected, alg_name.as_str()));
         }
         Signature::Invalid(key_alg) => {
             d.pass("kid", "one of the issuer's keys", kid.clone());
@@ -309,6 +295,19 @@ async fn signed(
         );
     }
 
+    // Revocation is read only for a token nothing else refuses: an expired one needs no read
+    // (which could wait for a database that is away), and tells nobody whether it was revoked.
+    if d.failed().is_some() {
+        if ours {
+            d.push(
+                "audience",
+                claims.aud.contains(audience),
+                audience.to_owned(),
+                got_aud,
+            );
+        }
+        return Ok(d);
+    }
     let status = state
         .db
         .token_status(
@@ -347,6 +346,11 @@ async fn signed(
         );
     }
     Ok(d)
+}
+
+/// The string `name` of the JSON object `value`.
+fn text(value: &serde_json::Value, name: &str) -> Option<String> {
+    value.get(name).and_then(|v| v.as_str()).map(str::to_owned)
 }
 
 /// The header and payload of a compact JWT, as JSON objects; `None` for anything else.

@@ -13,7 +13,8 @@
 //!
 //! Recording costs a database write, so a flood of bad requests must not become a flood of
 //! writes: each instance records at most [`PER_SECOND`] refusals a second of requests it knows
-//! the caller of (a user, a client), and [`ANONYMOUS_PER_SECOND`] of the others, and counts the
+//! the user of, and [`ANONYMOUS_PER_SECOND`] of the others (a client naming itself proves
+//! nothing: a public client needs no secret), and counts the
 //! rest (`refusals_unrecorded_total`), as it does those that find the event log's queue full
 //! (the database away): an answer never waits to be recorded. Every text that came with the
 //! request is clipped to [`MAX_TEXT`] characters. Throttled (429) and failed (5xx) answers are
@@ -37,6 +38,12 @@ use crate::events::{Event, EventKind, EventLog};
 pub const PER_SECOND: u32 = 100;
 /// Most refusals of callers the server does not know recorded per second by one instance.
 pub const ANONYMOUS_PER_SECOND: u32 = 10;
+/// Most Bearer refusals diagnosed per second by one instance (see [`Recorder::may_diagnose`]).
+pub const DIAGNOSES_PER_SECOND: u32 = 200;
+/// The header on an answer whose refusal was queued for the event log: the app links to its
+/// explanation only then.
+pub const RECORDED: axum::http::HeaderName =
+    axum::http::HeaderName::from_static("x-refusal-recorded");
 /// The longest text kept from a request (a token's `iss`, `kid`, a redirect URI), in characters.
 pub const MAX_TEXT: usize = 200;
 
@@ -160,6 +167,7 @@ struct Window {
     second: i64,
     known: u32,
     anonymous: u32,
+    diagnosed: u32,
 }
 
 impl Recorder {
@@ -173,7 +181,7 @@ impl Recorder {
     }
 
     /// Records `refused`, answered with `status` to the request `request_id`, if it is worth
-    /// recording and the budget has room; never waits.
+    /// recording and the budget has room; never waits. Whether it was queued.
     pub fn note(
         &self,
         refused: Refused,
@@ -181,10 +189,10 @@ impl Recorder {
         endpoint: (&Method, &str),
         request_id: &str,
         who: Caller<'_>,
-    ) {
+    ) -> bool {
         if refused.unrecorded || status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
         {
-            return;
+            return false;
         }
         let why = refused.why.as_deref();
         // The subject is a user when it is not the client itself (client credentials).
@@ -192,9 +200,9 @@ impl Recorder {
             .subject
             .filter(|subject| Some(*subject) != who.client_id));
         let client = who.client_id.or(why.and_then(|w| w.client.as_deref()));
-        if !self.admit(user.is_some() || client.is_some()) {
+        if !self.admit(user.is_some()) {
             self.unrecorded.inc();
-            return;
+            return false;
         }
         let text = |value: &Option<String>| value.as_deref().map(clip);
         let explanation = Explanation {
@@ -221,26 +229,21 @@ impl Recorder {
             event = event.client(&clip(client_id));
         }
         if let Some(user) = user {
-            event = event.user(user);
+            event = event.user(&clip(user));
         }
         if let Some(address) = who.address {
             event = event.address(address);
         }
-        if !self.events.try_record(event) {
+        let queued = self.events.try_record(event);
+        if !queued {
             self.unrecorded.inc();
         }
+        queued
     }
 
     /// Whether this second's allowance for a caller `known` or not has room: counts one more.
     fn admit(&self, known: bool) -> bool {
-        let now = self.clock.now().unix();
-        let mut window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
-        if window.second != now {
-            *window = Window {
-                second: now,
-                ..Window::default()
-            };
-        }
+        let mut window = self.current();
         let (count, limit) = if known {
             (&mut window.known, PER_SECOND)
         } else {
@@ -250,12 +253,27 @@ impl Recorder {
         *count <= limit
     }
 
-    /// Whether a refusal of an unknown caller could still be recorded this second: the Bearer
-    /// diagnosis (a database read, a signature check) is worth making only then.
-    pub fn has_room(&self) -> bool {
+    /// Whether this second's allowance of Bearer diagnoses (a read of the trusted issuers or
+    /// the revocation list, a signature check: at most what the verifier spent) has room:
+    /// counts one more. A flood of bad tokens costs at most twice their verification; while it
+    /// lasts, a refused token is recorded without its diagnosis (and so as nobody's).
+    pub fn may_diagnose(&self) -> bool {
+        let mut window = self.current();
+        window.diagnosed += 1;
+        window.diagnosed <= DIAGNOSES_PER_SECOND
+    }
+
+    /// The counts of this second.
+    fn current(&self) -> std::sync::MutexGuard<'_, Window> {
         let now = self.clock.now().unix();
-        let window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
-        window.second != now || window.anonymous < ANONYMOUS_PER_SECOND
+        let mut window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
+        if window.second != now {
+            *window = Window {
+                second: now,
+                ..Window::default()
+            };
+        }
+        window
     }
 }
 
@@ -283,9 +301,12 @@ mod tests {
         assert_eq!(admitted, PER_SECOND as usize);
         let anonymous = (0..50).filter(|_| recorder.admit(false)).count();
         assert_eq!(anonymous, ANONYMOUS_PER_SECOND as usize);
-        assert!(!recorder.has_room());
+        let diagnosed = (0..DIAGNOSES_PER_SECOND + 5)
+            .filter(|_| recorder.may_diagnose())
+            .count();
+        assert_eq!(diagnosed, DIAGNOSES_PER_SECOND as usize);
         clock.advance(std::time::Duration::from_secs(1));
-        assert!(recorder.has_room());
+        assert!(recorder.may_diagnose());
         assert!(recorder.admit(true) && recorder.admit(false));
     }
 

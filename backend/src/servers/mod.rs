@@ -503,10 +503,13 @@ pub async fn verify_for_api(
         })),
         Err((why, report)) => {
             if let Some(report) = report {
-                state
-                    .events
-                    .record(Event::new(EventKind::ExternalTokenRefused).detail(report.detail))
-                    .await;
+                // A refusal's answer never waits for the log (see `crate::refusals`).
+                let event = Event::new(EventKind::ExternalTokenRefused).detail(report.detail);
+                if !state.events.try_record(event) {
+                    tracing::warn!(
+                        "the event log is full; an external token's refusal was not recorded"
+                    );
+                }
             }
             Ok(Err(why))
         }

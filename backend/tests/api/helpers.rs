@@ -81,6 +81,17 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
 /// [`spawn_app_with`], checking the answers against the server's OpenAPI document as `edit`
 /// changes it (every other test server checks against the document unchanged).
 pub async fn spawn_app_checked_against(extra: &[&str], edit: impl FnOnce(&mut Value)) -> TestApp {
+    spawn_with_clock(extra, edit, Clock::system()).await
+}
+
+/// A test server whose clock stands still until the test moves it (`advance`): for what is
+/// counted per second of the server's clock.
+pub async fn spawn_app_with_frozen_clock() -> TestApp {
+    let now = Clock::system().now();
+    spawn_with_clock(&[], |_| {}, Clock::frozen(now)).await
+}
+
+async fn spawn_with_clock(extra: &[&str], edit: impl FnOnce(&mut Value), clock: Clock) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let api_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -115,7 +126,6 @@ pub async fn spawn_app_checked_against(extra: &[&str], edit: impl FnOnce(&mut Va
     }
     args.extend(extra.iter().map(|s| (*s).to_owned()));
     let config = Config::try_parse_from(args).unwrap();
-    let clock = Clock::system();
     let server = Application::with_listeners(
         config,
         clock.clone(),

@@ -133,11 +133,18 @@ async fn another_deployment_as_a_trusted_issuer_calls_the_api_and_nothing_else()
     // Its refusal is the provider's user's, qualified by the issuer: never a local user's,
     // whatever the provider's `sub` is.
     let sub = jwt_part(&user, 1)["sub"].as_str().unwrap().to_owned();
-    let refused = app.events("request_refused", 1).await;
-    let at_me = refused
-        .iter()
-        .find(|e| e.detail.starts_with("GET /api/me "))
-        .expect("the refusal of /api/me is recorded");
+    let mut at_me = None;
+    for _ in 0..100 {
+        let refused = app.events("request_refused", 1).await;
+        at_me = refused
+            .into_iter()
+            .find(|e| e.detail.starts_with("GET /api/me "));
+        if at_me.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let at_me = at_me.expect("the refusal of /api/me is recorded");
     assert_eq!(
         at_me.user_id.as_deref(),
         Some(format!("{}#{sub}", provider.api).as_str())

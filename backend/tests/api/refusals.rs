@@ -86,6 +86,7 @@ async fn a_user_reads_why_their_requests_were_refused_and_nobody_elses() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(r.headers()["x-request-id"], "scope-1");
+    assert_eq!(r.headers()["x-refusal-recorded"], "1");
 
     // A forged signature: nobody's (its sub is not to be believed).
     let mut forged = old.clone();
@@ -431,10 +432,10 @@ async fn the_token_debugger_runs_the_apis_checks_in_order_and_keeps_nothing() {
 
     let signed = [
         ("format", true),
+        ("issuer", true),
         ("alg", true),
         ("typ", true),
         ("header", true),
-        ("issuer", true),
         ("kid", true),
         ("signature", true),
         ("claims", true),
@@ -464,21 +465,26 @@ async fn the_token_debugger_runs_the_apis_checks_in_order_and_keeps_nothing() {
     );
 
     // Signed by the server's key, but for another API and expired: both are said, in the
-    // verifier's order, and its verdict is the first.
+    // verifier's order, and its verdict is the first. Revocation is not read for a token
+    // refused anyway.
     let both = answer(&app, &caller, &stale_elsewhere, None).await;
     assert!(!both.accepted);
     assert_eq!(
         names(&both)[7..],
-        [
-            ("claims", true),
-            ("audience", false),
-            ("exp", false),
-            ("revocation", true)
-        ]
+        [("claims", true), ("audience", false), ("exp", false)]
     );
     assert!(both.verdict.contains("audience"), "{both:?}");
     let exp = both.checks.iter().find(|c| c.name == "exp").unwrap();
-    assert!(exp.got.ends_with("(120 s ago)"), "{exp:?}");
+    // 120 s before the test began (a loaded machine may take a second or two to get here).
+    let ago: i64 = exp
+        .got
+        .rsplit('(')
+        .next()
+        .unwrap()
+        .trim_end_matches(" s ago)")
+        .parse()
+        .unwrap();
+    assert!((120..=130).contains(&ago), "{exp:?}");
 
     // Not a JWT at all: one check.
     let garbage = answer(&app, &caller, "abc", None).await;
@@ -524,10 +530,10 @@ async fn the_token_debugger_runs_the_apis_checks_in_order_and_keeps_nothing() {
 }
 
 /// A flood of bad requests is not a flood of writes: ten refusals a second of callers the
-/// server does not know are recorded (the test server's clock stands still), the rest counted.
+/// server does not know are recorded (this test server's clock stands still), the rest counted.
 #[tokio::test]
 async fn refusals_of_unknown_callers_are_recorded_ten_a_second() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_frozen_clock().await;
     for n in 0..15 {
         let r = with_id(app.http.get(app.url("/api/whoami")), &format!("flood-{n}"))
             .bearer_auth("not.a.jwt")
@@ -535,9 +541,15 @@ async fn refusals_of_unknown_callers_are_recorded_ten_a_second() {
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        // The answer says whether its refusal was recorded (the app links to it only then).
+        let recorded = r.headers().get("x-refusal-recorded").is_some();
+        assert_eq!(recorded, n < 10, "flood-{n}");
     }
     let recorded = app.events("request_refused", 10).await;
     assert_eq!(recorded.len(), 10);
+    // Given time to show up, the other five still are not there.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(app.events("request_refused", 10).await.len(), 10);
     app.advance(1);
     let r = with_id(app.http.get(app.url("/api/whoami")), "flood-next")
         .bearer_auth("not.a.jwt")

@@ -51,6 +51,8 @@ pub async fn redeem(
     // says: anyone else is refused below, with the code spent.
     let decided = match state.db.unspent_code(&code_hash, &client.id, now).await? {
         Some(unspent) if proven(&unspent, &presented).is_ok() => {
+            // Proven: the policy's refusals are the user's to read.
+            crate::logs::identify(&client.id, Some(&unspent.user_id));
             Some(decide(state, server, caller, &unspent, audience.clone()).await?)
         }
         _ => None,
