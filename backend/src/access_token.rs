@@ -232,18 +232,7 @@ impl AccessTokens {
             Ok(claims) => claims,
             Err(why) => return Ok(Err(why)),
         };
-        let status = db
-            .token_status(
-                TokenRef {
-                    jti: &claims.jti,
-                    grant_id: claims.grant_id.as_deref(),
-                    for_user: claims.sub != claims.client_id,
-                    client_id: &claims.client_id,
-                    issued_at: Timestamp::from_unix(claims.iat),
-                },
-                LEEWAY_SECS,
-            )
-            .await?;
+        let status = db.token_status(TokenRef::of(&claims), LEEWAY_SECS).await?;
         Ok(match status {
             TokenStatus::Live => Ok(claims),
             TokenStatus::Revoked => Err("the access token was revoked"),

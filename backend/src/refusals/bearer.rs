@@ -297,30 +297,22 @@ async fn signed(
 
     // Revocation is read only for a token nothing else refuses: an expired one needs no read
     // (which could wait for a database that is away), and tells nobody whether it was revoked.
-    if d.failed().is_some() {
-        if ours {
-            d.push(
-                "audience",
-                claims.aud.contains(audience),
-                audience.to_owned(),
-                got_aud,
-            );
-        }
-        return Ok(d);
+    if d.failed().is_none() {
+        let status = state
+            .db
+            .token_status(TokenRef::of(&claims), LEEWAY_SECS)
+            .await?;
+        revocation(&mut d, &claims, status);
     }
-    let status = state
-        .db
-        .token_status(
-            TokenRef {
-                jti: &claims.jti,
-                grant_id: claims.grant_id.as_deref(),
-                for_user: claims.sub != claims.client_id,
-                client_id: &claims.client_id,
-                issued_at: Timestamp::from_unix(claims.iat),
-            },
-            LEEWAY_SECS,
-        )
-        .await?;
+    if ours {
+        let fits = claims.aud.contains(audience);
+        d.push("audience", fits, audience.to_owned(), got_aud);
+    }
+    Ok(d)
+}
+
+/// The revocation check of `claims`, whose token the revocation list says is `status`.
+fn revocation(d: &mut Diagnosis, claims: &AccessTokenClaims, status: TokenStatus) {
     let expected = "not revoked, its client not deleted";
     let got = match status {
         TokenStatus::Live => "not revoked".to_owned(),
@@ -337,15 +329,6 @@ async fn signed(
         }
     };
     d.push("revocation", status == TokenStatus::Live, expected, got);
-    if ours {
-        d.push(
-            "audience",
-            claims.aud.contains(audience),
-            audience.to_owned(),
-            got_aud,
-        );
-    }
-    Ok(d)
 }
 
 /// The string `name` of the JSON object `value`.

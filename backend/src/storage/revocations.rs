@@ -254,6 +254,19 @@ pub struct TokenRef<'a> {
     pub issued_at: Timestamp,
 }
 
+impl<'a> TokenRef<'a> {
+    /// What the revocation list is checked against for a token with `claims`.
+    pub fn of(claims: &'a shared::oauth::AccessTokenClaims) -> Self {
+        Self {
+            jti: &claims.jti,
+            grant_id: claims.grant_id.as_deref(),
+            for_user: claims.sub != claims.client_id,
+            client_id: &claims.client_id,
+            issued_at: Timestamp::from_unix(claims.iat),
+        }
+    }
+}
+
 impl Replica {
     pub(super) fn new(sync_every: Duration) -> Self {
         Self {
