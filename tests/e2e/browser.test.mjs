@@ -201,6 +201,16 @@ test('a revoked token: the home page asks why, and the Refusals page explains it
       body: new URLSearchParams({ token, client_id: 'demo-spa' }),
     });
     assert.equal(revoked.status, 200);
+    // Behind a load balancer, the other instance learns of the revocation within the delay the
+    // README states (it reads the revocation list every second): wait until every instance
+    // refuses it, several calls in a row.
+    await eventually('every instance refuses the revoked token', async () => {
+      for (let i = 0; i < 4; i += 1) {
+        const r = await fetch(`${API}/api/whoami`, { headers: { Authorization: `Bearer ${token}` } });
+        if (r.status !== 401) return false;
+      }
+      return true;
+    });
 
     const answered = page.waitForResponse((r) => r.url() === `${API}/api/orders`);
     await page.getByRole('link', { name: 'Orders', exact: true }).click();
