@@ -119,12 +119,8 @@ impl EventLog {
     /// Queues `event` if the queue has room, without waiting: for what may be dropped rather
     /// than hold up an answer (refusals, while the database is away). Whether it was queued.
     pub fn try_record(&self, event: Event) -> bool {
-        let mut row = event.into_row(self.clock.now());
-        if row.request_id.is_none() {
-            row.request_id = crate::logs::current_request_id();
-        }
+        let row = self.stamped(event);
         let kind = row.kind.as_str();
-        tracing::debug!(kind, client_id = ?row.client_id, user = ?row.user_id, detail = %row.detail, "security event");
         let queued = self.sender.try_send(row).is_ok();
         if queued {
             self.counted.count(kind);
@@ -134,17 +130,23 @@ impl EventLog {
 
     /// Stores `event`, with the id of the request being answered (if any).
     pub async fn record(&self, event: Event) {
+        let row = self.stamped(event);
+        self.counted.count(row.kind.as_str());
+        if self.sender.send(row).await.is_err() {
+            tracing::error!("the security event log has stopped; an event was not stored");
+        }
+    }
+
+    /// The row of `event`, as of now and with the id of the request being answered (unless it
+    /// names one), repeated in the process log only when asked (`RUST_LOG=debug`): the database
+    /// is the record, and a token issued costs no formatted log line.
+    fn stamped(&self, event: Event) -> EventRow {
         let mut row = event.into_row(self.clock.now());
         if row.request_id.is_none() {
             row.request_id = crate::logs::current_request_id();
         }
-        self.counted.count(row.kind.as_str());
-        // The database is the record; the process log repeats it only when asked (RUST_LOG=debug),
-        // so a token issued costs no formatted log line.
         tracing::debug!(kind = %row.kind, client_id = ?row.client_id, user = ?row.user_id, detail = %row.detail, "security event");
-        if self.sender.send(row).await.is_err() {
-            tracing::error!("the security event log has stopped; an event was not stored");
-        }
+        row
     }
 }
 

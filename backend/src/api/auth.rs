@@ -203,8 +203,12 @@ where
             }
         };
         // An external issuer's subject is its own, never one of this server's users: it is
-        // named as `owner()` qualifies it.
-        crate::logs::identify(&token.claims.client_id, Some(&token.owner()));
+        // named as `owner()` qualifies it (this server's own are named as they are, with no copy
+        // on the hot path).
+        match &token.external {
+            None => crate::logs::identify(&token.claims.client_id, Some(&token.claims.sub)),
+            Some(_) => crate::logs::identify(&token.claims.client_id, Some(&token.owner())),
+        }
         Ok(Some(token))
     }
 }
