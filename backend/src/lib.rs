@@ -42,6 +42,7 @@ pub mod cli;
 pub mod client_addr;
 pub mod clock;
 pub mod config;
+pub mod cors;
 pub mod crypto;
 pub mod demo;
 pub mod events;
@@ -66,9 +67,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::http::{HeaderValue, header};
 use tokio::net::TcpListener;
-use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::clock::Clock;
@@ -225,7 +225,11 @@ impl Application {
 
 /// The API origin: authorization server and resource server.
 pub fn api_router(state: AppState) -> Router {
-    let cors = cors(&state.config);
+    let cors = cors::layer(&state.config);
+    let preflights = cors::Recorder {
+        log: state.preflights.clone(),
+        clock: state.clock.clone(),
+    };
     Router::new()
         .merge(oauth::api_router())
         .merge(oauth::servers_router())
@@ -241,7 +245,11 @@ pub fn api_router(state: AppState) -> Router {
         .merge(protected_resource::router())
         // CORS only on what browsers fetch; the authorization pages are navigated to.
         .layer(cors)
-        .layer(axum::middleware::map_response(only_full_cors))
+        .layer(axum::middleware::map_response(cors::only_full_cors))
+        .layer(axum::middleware::from_fn_with_state(
+            preflights,
+            cors::record_preflights,
+        ))
         .merge(oauth::page_router())
         .merge(health::router())
         .merge(openapi::router(
@@ -271,53 +279,6 @@ fn tracer(state: &AppState, origin: metrics::Origin) -> logs::Tracer {
         origin,
         refusals: state.refusals.clone(),
     }
-}
-
-/// Allowed origins only, never `*`; no cookies (the API reads `Authorization`, not cookies), so
-/// no `Allow-Credentials`. tower-http adds `Vary: Origin` (and the preflight headers) itself.
-fn cors(config: &Config) -> CorsLayer {
-    let origins: Vec<_> = config
-        .cors_origins()
-        .iter()
-        .filter_map(|o| o.parse().ok())
-        .collect();
-    CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
-        .allow_methods([
-            Method::GET,
-            Method::POST,
-            Method::PUT,
-            Method::PATCH,
-            Method::DELETE,
-        ])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
-        .expose_headers([
-            header::WWW_AUTHENTICATE,
-            HeaderName::from_static("retry-after"),
-            logs::X_REQUEST_ID,
-            refusals::RECORDED,
-        ])
-        .max_age(Duration::from_secs(600))
-}
-
-/// tower-http adds `Access-Control-*` headers to every response and leaves out only
-/// `Allow-Origin` for origins not on the list. A response the browser will not share with the
-/// caller should not advertise the policy either, so the rest is removed too.
-async fn only_full_cors(mut response: axum::response::Response) -> axum::response::Response {
-    if !response
-        .headers()
-        .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
-    {
-        for name in [
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            header::ACCESS_CONTROL_MAX_AGE,
-        ] {
-            response.headers_mut().remove(name);
-        }
-    }
-    response
 }
 
 /// Requests here carry a few hundred bytes of headers; a bearer token is under 1 KiB. Beyond

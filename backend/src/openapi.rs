@@ -50,6 +50,7 @@ pub const CLIENT_BASIC: &str = "clientBasic";
         crate::api::me::me,
         crate::api::refusals::list,
         crate::api::debug::check,
+        crate::cors::list,
         crate::api::products::list,
         crate::api::orders::list,
         crate::api::orders::create,

@@ -41,6 +41,8 @@ pub struct AppState {
     pub readiness: Arc<crate::health::Seen>,
     /// The Prometheus series (see [`crate::metrics`]).
     pub metrics: Arc<Metrics>,
+    /// Demo mode: the CORS preflights this instance answered (see [`crate::cors`]).
+    pub preflights: Option<Arc<crate::cors::PreflightLog>>,
 }
 
 impl AppState {
@@ -144,6 +146,7 @@ impl AppState {
             app_built: config.app_dir.join("index.html").is_file(),
             readiness: Arc::default(),
             metrics,
+            preflights: config.demo.then(Arc::default),
             config: Arc::new(config),
             db,
             clock,

@@ -17,7 +17,7 @@
 
 use std::fmt;
 
-use gloo_net::http::{Method, Request, RequestBuilder, Response};
+use gloo_net::http::{Method, Request, RequestBuilder};
 use leptos::prelude::{Get, RwSignal, Set};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -28,6 +28,7 @@ use shared::oauth::{ErrorResponse, ServerMetadata, TokenResponse};
 use shared::pkce::CodeVerifier;
 
 use crate::session::Session;
+use crate::timeline::{self, Entry, Note, Step};
 
 /// What the app learns at start-up about where it runs.
 #[derive(Clone, Debug)]
@@ -151,8 +152,21 @@ pub async fn exchange_code(
     redirect_uri: &str,
     verifier: &CodeVerifier,
 ) -> Result<TokenResponse, ApiError> {
+    let pkce = vec![
+        Note::secret("code_verifier sent", verifier.as_str()),
+        Note::new(
+            "S256(code_verifier)",
+            format!(
+                "{} — the server computes the same and compares it with the code_challenge of \
+                 the authorize request (RFC 7636 §4.6)",
+                verifier.challenge().as_str()
+            ),
+        ),
+    ];
     token_request(
         server,
+        Step::Token,
+        pkce,
         &[
             ("grant_type", "authorization_code"),
             ("code", code),
@@ -171,8 +185,15 @@ pub async fn refresh(
     client_id: &str,
     refresh_token: &str,
 ) -> Result<TokenResponse, ApiError> {
+    let rotation = vec![Note::new(
+        "rotation",
+        "the refresh token sent is spent from now on; the answer carries its successor \
+         (RFC 9700 §4.14.2). Presenting it again would end the whole login.",
+    )];
     token_request(
         server,
+        Step::Refresh,
+        rotation,
         &[
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token),
@@ -188,8 +209,15 @@ pub async fn revoke(server: &ServerMetadata, client_id: &str, token: &str) -> Re
     let endpoint = server.revocation_endpoint.as_deref().ok_or_else(|| {
         ApiError::BadResponse("The authorization server has no revocation endpoint.".into())
     })?;
-    let response = post_form(
+    let revocation = vec![Note::new(
+        "what it ends",
+        "the refresh token and, with it, every access token of this login (RFC 7009 §2.1); \
+         the answer is 200 even for a token the server does not know (§2.2)",
+    )];
+    let answer = post_form(
         endpoint,
+        Step::Revoke,
+        revocation,
         &[
             ("token", token),
             ("token_type_hint", "refresh_token"),
@@ -197,51 +225,106 @@ pub async fn revoke(server: &ServerMetadata, client_id: &str, token: &str) -> Re
         ],
     )
     .await?;
-    if response.ok() {
+    if answer.ok() {
         Ok(())
     } else {
-        Err(ApiError::Rejected {
-            status: response.status(),
-            body: response.json().await.ok(),
-        })
+        Err(answer.rejected())
     }
 }
 
 async fn token_request(
     server: &ServerMetadata,
+    step: Step,
+    notes: Vec<Note>,
     params: &[(&str, &str)],
 ) -> Result<TokenResponse, ApiError> {
-    let response = post_form(&server.token_endpoint, params).await?;
-    if response.ok() {
-        response.json().await.map_err(|_| {
+    let answer = post_form(&server.token_endpoint, step, notes, params).await?;
+    if answer.ok() {
+        serde_json::from_str(&answer.body).map_err(|_| {
             ApiError::BadResponse("The token endpoint's answer is not a token response.".into())
         })
     } else {
-        Err(ApiError::Rejected {
-            status: response.status(),
-            body: response.json().await.ok(),
-        })
+        Err(answer.rejected())
     }
 }
 
-/// A form-encoded POST to the authorization server (RFC 6749 §3.2, RFC 7009 §2.1).
-async fn post_form(url: &str, params: &[(&str, &str)]) -> Result<Response, ApiError> {
+/// A form-encoded POST to the authorization server (RFC 6749 §3.2, RFC 7009 §2.1), recorded in
+/// the timeline.
+async fn post_form(
+    url: &str,
+    step: Step,
+    notes: Vec<Note>,
+    params: &[(&str, &str)],
+) -> Result<Answer, ApiError> {
     let form = web_sys::UrlSearchParams::new()
         .map_err(|_| ApiError::BadResponse("This browser cannot build a form body.".into()))?;
     for (name, value) in params {
         form.append(name, value);
     }
+    let mut entry = Entry::new(step, "POST", url)
+        .header("Content-Type", FORM)
+        .body(String::from(form.to_string()));
+    entry.notes = notes;
     let unreachable = || ApiError::Unreachable {
         service: "authorization server",
         url: url.to_owned(),
     };
     // A `URLSearchParams` body makes fetch send `application/x-www-form-urlencoded`.
-    Request::post(url)
-        .body(form)
-        .map_err(|_| unreachable())?
-        .send()
-        .await
-        .map_err(|_| unreachable())
+    let request = Request::post(url).body(form).map_err(|_| unreachable())?;
+    Answer::of(request, entry).await.map_err(|_| unreachable())
+}
+
+/// What fetch sends for a `URLSearchParams` body.
+const FORM: &str = "application/x-www-form-urlencoded;charset=UTF-8";
+
+/// An answer, read whole and recorded in the timeline.
+struct Answer {
+    status: u16,
+    headers: gloo_net::http::Headers,
+    body: String,
+}
+
+impl Answer {
+    /// Sends `request`, reads the answer and records the exchange (`entry` describes the
+    /// request). `Err` when no answer came, recorded too.
+    async fn of(request: Request, entry: Entry) -> Result<Self, gloo_net::Error> {
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => {
+                timeline::record(entry.unanswered(
+                    "the browser got no answer (server down, wrong address, or refused by CORS: \
+                     see the preflights below)",
+                ));
+                return Err(e);
+            }
+        };
+        let status = response.status();
+        let headers = response.headers();
+        // A body that cannot be read is recorded (and parsed) as empty.
+        let body = response.text().await.unwrap_or_default();
+        timeline::record(entry.answered(status, headers.entries().collect(), body.clone()));
+        Ok(Self {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    fn ok(&self) -> bool {
+        (200..=299).contains(&self.status)
+    }
+
+    fn error_body(&self) -> Option<ErrorResponse> {
+        serde_json::from_str(&self.body).ok()
+    }
+
+    /// RFC 6749 §5.2 / RFC 6750 §3.1: an error status, with its error body when there is one.
+    fn rejected(&self) -> ApiError {
+        ApiError::Rejected {
+            status: self.status,
+            body: self.error_body(),
+        }
+    }
 }
 
 /// The flash message for a session that ended because a token was refused, from the server's
@@ -265,7 +348,11 @@ pub async fn load_server_session() -> Result<Option<SessionInfo>, ApiError> {
             url: path.clone(),
         })?;
     match response.status() {
-        200 => json_body(response, &path).await.map(Some),
+        200 => response.json().await.map(Some).map_err(|_| {
+            ApiError::BadResponse(format!(
+                "The answer to {path} is not what this app expects."
+            ))
+        }),
         401 => Ok(None),
         status => Err(ApiError::Rejected {
             status,
@@ -284,8 +371,8 @@ fn api_base(config: &AppConfig, app_origin: &str) -> String {
 }
 
 /// A success's JSON body, or why it is not what the app expects.
-async fn json_body<T: DeserializeOwned>(response: Response, path: &str) -> Result<T, ApiError> {
-    response.json().await.map_err(|_| {
+fn json_body<T: DeserializeOwned>(answer: &Answer, path: &str) -> Result<T, ApiError> {
+    serde_json::from_str(&answer.body).map_err(|_| {
         ApiError::BadResponse(format!(
             "The API's answer to {path} is not what this app expects."
         ))
@@ -364,8 +451,8 @@ impl Api {
         path: &str,
         query: &[(&str, String)],
     ) -> Result<T, ApiError> {
-        let response = self.call(Method::GET, path, query, None::<&()>).await?;
-        json_body(response, path).await
+        let answer = self.call(Method::GET, path, query, None::<&()>).await?;
+        json_body(&answer, path)
     }
 
     /// A request with a JSON body (or none), answered with JSON.
@@ -375,8 +462,8 @@ impl Api {
         path: &str,
         body: Option<&B>,
     ) -> Result<T, ApiError> {
-        let response = self.call(method, path, &[], body).await?;
-        json_body(response, path).await
+        let answer = self.call(method, path, &[], body).await?;
+        json_body(&answer, path)
     }
 
     /// A request with a JSON body (or none) whose success has no body to read (`204`).
@@ -395,16 +482,41 @@ impl Api {
         path: &str,
         query: &[(&str, String)],
         body: Option<&B>,
-    ) -> Result<Response, ApiError> {
-        let builder = self
-            .authorized(RequestBuilder::new(&self.url(path)).method(method))?
+    ) -> Result<Answer, ApiError> {
+        let (name, value) = self.credential()?;
+        let builder = RequestBuilder::new(&self.url(path))
+            .method(method.clone())
+            .header(name, &value)
             .query(query.iter().map(|(name, value)| (*name, value.as_str())));
-        let request = match body {
-            Some(body) => builder.json(body),
+        let url = builder_url(&self.url(path), query);
+        let step = match self.session.mode() {
+            AppMode::Rest => Step::Api,
+            AppMode::Mvc => Step::Server,
+        };
+        let mut entry = Entry::new(step, method.as_ref(), url).header(name, value);
+        if self.session.mode() == AppMode::Mvc {
+            entry = entry.note(Note::new(
+                "cookie",
+                "the session cookie goes along too: HttpOnly, so neither this page nor this \
+                 timeline can read it; the server adds the access token",
+            ));
+        }
+        let built = match body {
+            Some(body) => {
+                let json = serde_json::to_string(body).map_err(|_| {
+                    ApiError::BadResponse("The request body could not be encoded.".into())
+                })?;
+                entry = entry
+                    .header("Content-Type", "application/json")
+                    .body(json.clone());
+                builder
+                    .header("Content-Type", "application/json")
+                    .body(json)
+            }
             None => builder.build(),
         }
         .map_err(|_| ApiError::BadResponse("The request could not be built.".into()))?;
-        self.send(request).await
+        self.send(built, entry).await
     }
 
     fn url(&self, path: &str) -> String {
@@ -415,48 +527,48 @@ impl Api {
     /// MVC: the browser has no token; the session cookie goes along by itself (same origin), and
     /// the session's CSRF token shows the call comes from this app, not from a page that made the
     /// browser send it.
-    fn authorized(&self, request: RequestBuilder) -> Result<RequestBuilder, ApiError> {
+    fn credential(&self) -> Result<(&'static str, String), ApiError> {
         match self.session.mode() {
             AppMode::Rest => {
                 let token = self.session.bearer().ok_or(ApiError::NotLoggedIn)?;
-                Ok(request.header("Authorization", &format!("Bearer {token}")))
+                Ok(("Authorization", format!("Bearer {token}")))
             }
             AppMode::Mvc => {
                 let csrf = self.session.csrf_token().ok_or(ApiError::NotLoggedIn)?;
-                Ok(request.header(bff::CSRF_HEADER, &csrf))
+                Ok((bff::CSRF_HEADER, csrf))
             }
         }
     }
 
-    async fn send(&self, request: Request) -> Result<Response, ApiError> {
-        let response = request.send().await.map_err(|_| ApiError::Unreachable {
-            service: "API",
-            url: self.base.clone(),
-        })?;
+    async fn send(&self, request: Request, entry: Entry) -> Result<Answer, ApiError> {
+        let answer = Answer::of(request, entry)
+            .await
+            .map_err(|_| ApiError::Unreachable {
+                service: "API",
+                url: self.base.clone(),
+            })?;
         // An answer whose refusal the server recorded says so (`X-Refusal-Recorded`); a
         // success leaves no refusal to explain.
-        let status = response.status();
-        let recorded = response.headers().get("x-refusal-recorded").is_some();
+        let recorded = answer.headers.get("x-refusal-recorded").is_some();
         let refused = recorded
-            .then(|| response.headers().get("x-request-id"))
+            .then(|| answer.headers.get("x-request-id"))
             .flatten();
-        if recorded || (200..=299).contains(&status) {
+        if recorded || answer.ok() {
             self.refused.set(refused.clone());
         }
-        match response.status() {
-            200..=299 => Ok(response),
+        match answer.status {
+            200..=299 => Ok(answer),
             401 => {
-                let why = capitalized(&self.rejection_reason(&response).await);
+                let why = capitalized(&rejection_reason(&answer));
                 self.session.expire_refused(session_ended(&why), refused);
                 Err(ApiError::Unauthorized(why))
             }
             403 => {
-                let scope = response
-                    .headers()
+                let scope = answer
+                    .headers
                     .get("www-authenticate")
                     .and_then(|header| challenge_param(&header, "scope"));
-                let body: Option<ErrorResponse> = response.json().await.ok();
-                match body {
+                match answer.error_body() {
                     Some(body) if body.error != "insufficient_scope" => Err(ApiError::Rejected {
                         status: 403,
                         body: Some(body),
@@ -464,29 +576,34 @@ impl Api {
                     _ => Err(ApiError::InsufficientScope { scope }),
                 }
             }
-            status => Err(ApiError::Rejected {
-                status,
-                body: response.json().await.ok(),
-            }),
+            _ => Err(answer.rejected()),
         }
     }
+}
 
-    /// The `error_description` of a 401, from `WWW-Authenticate` (RFC 6750 §3) or the body.
-    async fn rejection_reason(&self, response: &Response) -> String {
-        let from_header = response
-            .headers()
-            .get("www-authenticate")
-            .and_then(|header| challenge_param(&header, "error_description"));
-        if let Some(description) = from_header {
-            return description;
-        }
-        response
-            .json::<ErrorResponse>()
-            .await
-            .ok()
-            .and_then(|body| body.error_description)
-            .unwrap_or_else(|| "The API no longer accepts your access token".to_owned())
+/// The `error_description` of a 401, from `WWW-Authenticate` (RFC 6750 §3) or the body.
+fn rejection_reason(answer: &Answer) -> String {
+    answer
+        .headers
+        .get("www-authenticate")
+        .and_then(|header| challenge_param(&header, "error_description"))
+        .or_else(|| answer.error_body().and_then(|body| body.error_description))
+        .unwrap_or_else(|| "The API no longer accepts your access token".to_owned())
+}
+
+/// `url` with `query` appended as the request sends it, for the timeline.
+fn builder_url(url: &str, query: &[(&str, String)]) -> String {
+    if query.is_empty() {
+        return url.to_owned();
     }
+    let pairs: Vec<String> = query
+        .iter()
+        .map(|(name, value)| {
+            let value: String = js_sys::encode_uri_component(value).into();
+            format!("{name}={value}")
+        })
+        .collect();
+    format!("{url}?{}", pairs.join("&"))
 }
 
 /// Error descriptions are written as phrases ("the access token expired"); the flash shows

@@ -17,7 +17,7 @@ use crate::pages::admin::{
 };
 use crate::pages::{
     callback::Callback, debugger::Debugger, home::Home, not_found::NotFound, orders::Orders,
-    products::Products, profile::Profile, refusals::Refusals, token::Token,
+    products::Products, profile::Profile, refusals::Refusals, timeline::Timeline, token::Token,
 };
 use crate::refresh::{Refresher, use_refresher};
 use crate::session::{Session, use_session};
@@ -88,6 +88,7 @@ fn Shell(
                     <Route path=path!("/token") view=Token />
                     <Route path=path!("/refusals") view=Refusals />
                     <Route path=path!("/debugger") view=Debugger />
+                    <Route path=path!("/timeline") view=Timeline />
                     <ParentRoute path=path!("/admin") view=AdminConsole>
                         <Route path=path!("") view=Users />
                         <Route path=path!("/users") view=Users />
@@ -175,6 +176,9 @@ fn NavBar() -> impl IntoView {
                         </li>
                         <li>
                             <A href="/token">"Token"</A>
+                        </li>
+                        <li>
+                            <A href="/timeline">"Timeline"</A>
                         </li>
                         <li>
                             <A href="/debugger">"Debugger"</A>

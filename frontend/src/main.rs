@@ -32,6 +32,7 @@ mod oauth;
 mod pages;
 mod refresh;
 mod session;
+mod timeline;
 
 fn main() {
     console_error_panic_hook::set_once();

@@ -27,6 +27,7 @@ use shared::scope::ADMIN;
 use web_sys::{Storage, UrlSearchParams};
 
 use crate::api::Deployment;
+use crate::timeline::{self, Entry, Note, Step};
 
 const STATE_KEY: &str = "oauth.state";
 const VERIFIER_KEY: &str = "oauth.code_verifier";
@@ -113,6 +114,14 @@ fn redirect_to_server_login(return_to: &str, admin: bool) -> Result<(), LoginErr
         query.append("admin", "true");
     }
     let url = format!("{}/login?{}", bff::PREFIX, String::from(query.to_string()));
+    timeline::begin(
+        Entry::new(Step::ServerLogin, "GET", absolute(&url)).note(Note::new(
+            "what the server does",
+            "generates state and the PKCE verifier, keeps them in its login record, and \
+             answers 303 to the authorization endpoint as a confidential client; the \
+             authorization server returns to /bff/callback, on the server",
+        )),
+    );
     window()
         .location()
         .assign(&url)
@@ -195,10 +204,32 @@ fn redirect_to_login(
         .and_then(|()| optional(STEP_UP_KEY, extra_scope))
         .map_err(|_| LoginError::NoSessionStorage)?;
 
+    let challenge = verifier.challenge();
+    timeline::begin(
+        Entry::new(Step::Authorize, "GET", url.href())
+            .note(Note::secret(
+                "code_verifier (kept in this tab)",
+                verifier.as_str(),
+            ))
+            .note(Note::new("S256(code_verifier)", challenge.as_str()))
+            .note(Note::new(
+                "code_challenge sent",
+                format!(
+                    "{} — the same: the server stores it with the code and checks the \
+                     verifier against it at the token endpoint",
+                    challenge.as_str()
+                ),
+            )),
+    );
     window()
         .location()
         .set_href(&url.href())
         .map_err(|_| LoginError::Redirect)
+}
+
+/// An app path as a URL of this origin.
+fn absolute(path: &str) -> String {
+    format!("{}{path}", window().location().origin().unwrap_or_default())
 }
 
 /// Reads and deletes what [`start_login`] stored; `None` when this tab started no login (or the

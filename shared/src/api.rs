@@ -190,3 +190,39 @@ pub const ENDPOINTS: [(&str, Option<&str>); 4] = [
     ("GET /api/orders", Some(crate::scope::ORDERS_READ)),
     ("POST /api/orders", Some(crate::scope::ORDERS_WRITE)),
 ];
+
+/// At most this many preflights are kept per origin (and this many origins), newest first.
+pub const MAX_PREFLIGHTS: usize = 20;
+
+/// `GET /api/cors/preflights?origin=…` (demo mode): the CORS preflights this instance answered
+/// for an origin, which the page that caused them cannot observe (the Fetch standard sends them
+/// on the page's behalf and hides them from its scripts).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Preflights {
+    pub origin: String,
+    /// Newest first, at most [`MAX_PREFLIGHTS`].
+    pub preflights: Vec<Preflight>,
+}
+
+/// One `OPTIONS` preflight: what the browser asked and what this server answered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Preflight {
+    /// When it was answered, in milliseconds since the Unix epoch (the server's clock).
+    pub at_ms: i64,
+    /// The path asked about (no query).
+    pub path: String,
+    /// `Access-Control-Request-Method`.
+    pub request_method: String,
+    /// `Access-Control-Request-Headers`, as sent (lowercase names, comma-separated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_headers: Option<String>,
+    pub status: u16,
+    /// The `Access-Control-*` headers of the answer (and `Vary`), in order. Without
+    /// `Access-Control-Allow-Origin` the browser refuses the actual request.
+    pub response_headers: Vec<(String, String)>,
+    /// The `X-Request-Id` of the answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}

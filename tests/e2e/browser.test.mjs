@@ -151,6 +151,90 @@ test('order a product and find it on the orders page', async () => {
   });
 });
 
+test('the timeline shows every exchange of this login, with PKCE side by side, the preflights, and exports as HAR', async () => {
+  await page.getByRole('link', { name: 'Timeline' }).click();
+  const entries = page.locator('[data-testid="timeline"] .timeline-entry');
+  await entries.first().waitFor();
+  const steps = await entries.evaluateAll((items) => items.map((item) => item.dataset.step));
+  assert.equal(steps[0], 'authorize', steps.join(' '));
+  assert.equal(steps[1], 'callback', steps.join(' '));
+  assert.equal(steps[2], 'token', steps.join(' '));
+  assert.ok(steps.includes('api'), steps.join(' '));
+  await page.locator('.timeline-gap').first().waitFor();
+
+  // The authorize redirect: each parameter explained; the verifier's S256 beside the challenge.
+  const authorize = entries.nth(0);
+  await authorize.locator('summary').click();
+  const param = (name) => authorize.locator('table.params tr', { has: page.locator(`td:first-child code:text-is("${name}")`) });
+  const challenge = (await param('code_challenge').locator('td').nth(1).innerText()).trim();
+  assert.match(challenge, /^[A-Za-z0-9_-]{43}$/);
+  assert.match(await param('state').innerText(), /CSRF/);
+  const note = (entry, label) => entry.locator('dl.timeline-notes dt', { hasText: label }).locator('xpath=following-sibling::dd[1]');
+  assert.equal((await note(authorize, 'S256(code_verifier)').innerText()).trim(), challenge);
+  assert.match(await note(authorize, /^code_verifier/).innerText(), /hidden/);
+  await screenshot(page, 'timeline');
+
+  // The callback's checks, and the token request: the verifier sent, the tokens decoded.
+  const callback = entries.nth(1);
+  await callback.locator('summary').click();
+  assert.match(await note(callback, 'state').innerText(), /^✓/);
+  assert.match(await note(callback, 'iss').innerText(), /^✓/);
+  const token = entries.nth(2);
+  await token.locator('summary').click();
+  assert.match(await token.locator('summary').innerText(), /POST[\s\S]*\/token[\s\S]*200/);
+  assert.ok((await note(token, 'S256(code_verifier)').innerText()).startsWith(challenge));
+  const body = token.locator('pre.json').nth(1);
+  assert.match(await body.innerText(), /"access_token": "eyJ[^"]*hidden\)"/);
+  assert.match(await token.locator('[data-testid="decoded-jwt"]').first().innerText(), /at\+jwt/);
+  await token.getByTestId('show-secrets').click();
+  const shown = JSON.parse(await body.innerText());
+  assert.match(shown.access_token, JWT);
+
+  // The order: POST /api/orders with its Bearer header, masked until shown.
+  const order = entries.filter({ has: page.locator('summary', { hasText: /POST[\s\S]*\/api\/orders/ }) }).last();
+  await order.locator('summary').click();
+  const authorization = order.locator('table.headers tr', { hasText: 'Authorization' }).locator('td').nth(1);
+  assert.match(await authorization.innerText(), /^Bearer eyJ\S*… \(\d+ characters, hidden\)$/);
+  await order.getByTestId('show-secrets').click();
+  assert.match(await authorization.innerText(), BEARER);
+  assert.match(await order.locator('summary').innerText(), /201|200/);
+
+  // The preflight of that POST, as the API answered it (behind a load balancer, the instance
+  // that answered it has it: reload until it shows).
+  await eventually('the preflight of POST /api/orders shows', async () => {
+    const showAll = page.getByRole('button', { name: /^Show all/ });
+    if (await showAll.count()) await showAll.click();
+    const row = page.locator('tr.preflight', { hasText: 'POST /api/orders' });
+    if (await row.count()) return true;
+    await page.getByTestId('reload-preflights').click();
+    await page.waitForTimeout(200);
+    return false;
+  });
+  const preflight = page.locator('tr.preflight', { hasText: 'POST /api/orders' }).first();
+  assert.match(await preflight.innerText(), new RegExp(`access-control-allow-origin: ${APP.replace(/[.]/g, '\\.')}`));
+  assert.match(await preflight.innerText(), /authorization/);
+
+  // The HAR export: credentials masked, unless asked.
+  const exported = async () => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-har').click()]);
+    assert.equal(download.suggestedFilename(), 'oauth-timeline.har');
+    const { readFile } = await import('node:fs/promises');
+    return JSON.parse(await readFile(await download.path(), 'utf8'));
+  };
+  const har = await exported();
+  assert.equal(har.log.version, '1.2');
+  assert.ok(har.log.entries.length >= steps.length);
+  const tokenEntry = har.log.entries.find((e) => e.request.method === 'POST' && e.request.url.endsWith('/token'));
+  assert.equal(tokenEntry.response.status, 200);
+  assert.match(tokenEntry.request.postData.mimeType, /application\/x-www-form-urlencoded/);
+  assert.ok(har.log.entries.every((e) => typeof e.startedDateTime === 'string' && !Number.isNaN(Date.parse(e.startedDateTime))));
+  assert.ok(!JSON.stringify(har).includes(shown.access_token), 'no token in the masked export');
+  await page.getByTestId('har-secrets').check();
+  const full = await exported();
+  assert.ok(JSON.stringify(full).includes(shown.access_token), 'the token is in the export with credentials');
+  await page.getByTestId('har-secrets').uncheck();
+});
+
 test('log out: no more token, and the app offers to log in again', async () => {
   await withScreenshot('logout', page, async () => {
     await clickable(page, 'Log out').click();

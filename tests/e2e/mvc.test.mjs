@@ -180,6 +180,39 @@ test('the token debugger works through the app’s server: a pasted non-JWT fail
   });
 });
 
+test('the timeline shows the server login, each call to the app’s server and the server’s own exchanges, never a token', async () => {
+  await page.getByRole('link', { name: 'Timeline', exact: true }).click();
+  const entries = page.locator('[data-testid="timeline"] .timeline-entry');
+  await entries.first().waitFor();
+  const steps = await entries.evaluateAll((items) => items.map((item) => item.dataset.step));
+  assert.equal(steps[0], 'serverlogin', steps.join(' '));
+  assert.ok(steps.includes('server'), steps.join(' '));
+  const login = entries.first();
+  await login.locator('summary').click();
+  assert.match(await login.locator('table.params').innerText(), /return_to\s+\/products/);
+
+  const order = entries.filter({ has: page.locator('summary', { hasText: /POST[\s\S]*\/bff\/api\/orders/ }) }).first();
+  await order.locator('summary').click();
+  const csrf = order.locator('table.headers tr', { hasText: 'x-csrf-token' }).locator('td').nth(1);
+  assert.match(await csrf.innerText(), /hidden/);
+  await order.getByTestId('show-secrets').click();
+  const { body } = await serverSession();
+  assert.equal((await csrf.innerText()).trim(), body.csrf_token);
+  assert.match(await order.innerText(), /HttpOnly/);
+
+  const exchanges = page.getByRole('table', { name: 'Server-side token exchanges' }).locator('tr.exchange');
+  await exchanges.first().waitFor();
+  assert.match(await exchanges.first().innerText(), /authorization_code/);
+  assert.doesNotMatch(await page.content(), JWT_INSIDE, 'no token anywhere in the page');
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-har').click()]);
+  const { readFile } = await import('node:fs/promises');
+  const har = JSON.parse(await readFile(await download.path(), 'utf8'));
+  assert.equal(har.log.version, '1.2');
+  assert.ok(har.log.entries.some((e) => e.request.method === 'POST' && e.request.url === ORDERS));
+  assert.ok(!JSON.stringify(har).includes(body.csrf_token), 'the CSRF token is masked in the export');
+});
+
 test('the token page shows the claims and the server’s exchanges, never a token', async () => {
   await withScreenshot('mvc-token-page', page, async () => {
     await page.getByRole('link', { name: 'Token', exact: true }).click();
@@ -206,7 +239,9 @@ test('no script can read a token, and the session cookie is HttpOnly, SameSite=S
     }));
     assert.ok(!readable.cookies.includes('access_token'), `no access_token cookie (${readable.cookies})`);
     assert.ok(!readable.cookies.includes('eyJ'), `no JWT in document.cookie (${readable.cookies})`);
-    assert.doesNotMatch(readable.storage, /eyJ|refresh/, 'no token in web storage');
+    // The timeline (sessionStorage) holds the exchanges' bodies: refresh-token hints of eight
+    // characters at most, never a refresh token, never a JWT.
+    assert.doesNotMatch(readable.storage, /eyJ|refresh_token(?!_hint)/, 'no token in web storage');
 
     const cookie = await sessionCookie();
     assert.ok(cookie, 'the session cookie is set');

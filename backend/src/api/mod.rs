@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/me", get(me::me))
         .route("/api/me/refusals", get(refusals::list))
         .route("/api/debug/token", post(debug::check))
+        .route("/api/cors/preflights", get(crate::cors::list))
         .route("/api/products", get(products::list))
         .route("/api/orders", get(orders::list).post(orders::create))
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -15,6 +15,7 @@ use crate::api::{self, ApiError, Deployment};
 use crate::components::{ErrorPanel, Loading};
 use crate::oauth;
 use crate::session::use_session;
+use crate::timeline::{self, Entry, Note, Step};
 
 /// Why the login did not complete, as the page shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,6 +39,37 @@ impl Failure {
             description.unwrap_or("It gave no description."),
         )
     }
+}
+
+/// The callback in the timeline, with the checks this page makes before redeeming the code.
+fn record_callback(
+    sent: Option<&str>,
+    state: Option<&str>,
+    iss: Option<&str>,
+    code: Option<&str>,
+    issuer: &str,
+) {
+    let href = window().location().href().unwrap_or_default();
+    let state_check = match (sent, state) {
+        (None, _) => "✗ this tab started no login (or already finished it)".to_owned(),
+        (Some(sent), Some(state)) if sent == state => {
+            "✓ the value sent at authorize came back unchanged (RFC 6749 §10.12)".to_owned()
+        }
+        (Some(_), Some(_)) => "✗ not the value sent at authorize: the answer is ignored".to_owned(),
+        (Some(_), None) => "✗ missing".to_owned(),
+    };
+    let iss_check = match iss {
+        Some(iss) if iss == issuer => format!("✓ {iss}, the server this app logs in at (RFC 9207)"),
+        Some(iss) => format!("✗ {iss}, but this app logs in at {issuer}"),
+        None => "absent".to_owned(),
+    };
+    let mut entry = Entry::new(Step::Callback, "GET", href)
+        .note(Note::new("state", state_check))
+        .note(Note::new("iss", iss_check));
+    if let Some(code) = code {
+        entry = entry.note(Note::secret("code (one-time, redeemed next)", code));
+    }
+    timeline::record(entry);
 }
 
 #[component]
@@ -75,6 +107,13 @@ pub fn Callback() -> impl IntoView {
         async move {
             // Whatever happens next, the state and verifier are used up.
             let pending = oauth::take_pending_login();
+            record_callback(
+                pending.as_ref().map(|pending| pending.state.as_str()),
+                state.as_deref(),
+                iss.as_deref(),
+                code.as_deref(),
+                &deployment.config.issuer,
+            );
             if let Some(error) = error {
                 return Err(Failure::oauth(&error, error_description.as_deref()));
             }

@@ -9,4 +9,5 @@ pub mod orders;
 pub mod products;
 pub mod profile;
 pub mod refusals;
+pub mod timeline;
 pub mod token;

@@ -336,7 +336,7 @@ const EXCHANGE_COLUMNS: &[&str] = &[
 ];
 
 #[component]
-fn ExchangeTable(exchanges: Vec<Exchange>) -> impl IntoView {
+pub fn ExchangeTable(exchanges: Vec<Exchange>) -> impl IntoView {
     let rows = exchanges
         .into_iter()
         .map(|exchange| {
