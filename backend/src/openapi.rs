@@ -49,6 +49,7 @@ pub const CLIENT_BASIC: &str = "clientBasic";
         crate::api::whoami::whoami,
         crate::api::me::me,
         crate::api::refusals::list,
+        crate::api::grants::list,
         crate::api::debug::check,
         crate::cors::list,
         crate::api::products::list,

@@ -16,8 +16,9 @@ use crate::pages::admin::{
     servers::Servers, tokens::Tokens, users::Users,
 };
 use crate::pages::{
-    callback::Callback, debugger::Debugger, home::Home, not_found::NotFound, orders::Orders,
-    products::Products, profile::Profile, refusals::Refusals, timeline::Timeline, token::Token,
+    callback::Callback, debugger::Debugger, home::Home, labs::Labs, not_found::NotFound,
+    orders::Orders, products::Products, profile::Profile, refusals::Refusals, timeline::Timeline,
+    token::Token,
 };
 use crate::refresh::{Refresher, use_refresher};
 use crate::session::{Session, use_session};
@@ -89,6 +90,7 @@ fn Shell(
                     <Route path=path!("/refusals") view=Refusals />
                     <Route path=path!("/debugger") view=Debugger />
                     <Route path=path!("/timeline") view=Timeline />
+                    <Route path=path!("/labs") view=Labs />
                     <ParentRoute path=path!("/admin") view=AdminConsole>
                         <Route path=path!("") view=Users />
                         <Route path=path!("/users") view=Users />
@@ -185,6 +187,9 @@ fn NavBar() -> impl IntoView {
                         </li>
                         <li>
                             <A href="/refusals">"Refusals"</A>
+                        </li>
+                        <li>
+                            <A href="/labs">"Labs"</A>
                         </li>
                         // Only for a token that can use the console; others reach it by URL.
                         <Show when=move || session.has_scope(ADMIN)>

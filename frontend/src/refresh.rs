@@ -175,18 +175,32 @@ impl Refresher {
         self.timer.set_value(None);
     }
 
+    /// Refreshes now, due or not (the labs' "Refresh now"). Returns the refresh token it spent,
+    /// when it did rotate.
+    pub async fn refresh_now(self) -> Option<String> {
+        let before = self.session.refresh_grant()?.refresh_token;
+        self.refresh_when(true).await;
+        let after = self.session.refresh_grant()?.refresh_token;
+        (after != before).then_some(before)
+    }
+
     async fn refresh(self) {
+        self.refresh_when(false).await;
+    }
+
+    /// Refreshes when due, or at once when `now`.
+    async fn refresh_when(self, now: bool) {
         // Two timers (or a timer and a retry) that fire together must not both present the
         // same refresh token.
         if self.in_flight.get_untracked() {
             return;
         }
         self.in_flight.set(true);
-        exclusively(LOCK_NAME, async move { self.refresh_once().await }).await;
+        exclusively(LOCK_NAME, async move { self.refresh_once(now).await }).await;
         self.in_flight.set(false);
     }
 
-    async fn refresh_once(self) {
+    async fn refresh_once(self, now: bool) {
         let Some(grant) = self.session.refresh_grant() else {
             return;
         };
@@ -196,7 +210,7 @@ impl Refresher {
             self.session.follow_other_tab(current);
             return;
         }
-        if refresh_due_ms(&grant) > js_sys::Date::now() + EARLY_TOLERANCE_MS {
+        if !now && refresh_due_ms(&grant) > js_sys::Date::now() + EARLY_TOLERANCE_MS {
             // Not due: a stale timer (the grant was replaced since it was set).
             self.reschedule();
             return;

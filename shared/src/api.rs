@@ -226,3 +226,82 @@ pub struct Preflight {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
 }
+
+/// At most this many of a user's logins are listed, newest first.
+pub const MAX_GRANTS: i64 = 10;
+/// At most this many refresh tokens are listed per login (the newest).
+pub const MAX_FAMILY_TOKENS: i64 = 100;
+
+/// One of `GET /api/me/grants`: a login (an OAuth grant) and its refresh-token family, oldest
+/// token first. Revoking the grant ends every token of the family and its access tokens.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GrantFamily {
+    pub grant_id: String,
+    pub client_id: String,
+    pub scope: ScopeSet,
+    /// Unix seconds: when the login's code was redeemed, and when the family ends however it is
+    /// used.
+    pub created_at: i64,
+    pub expires_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<i64>,
+    /// Why it was revoked: `refresh token reused`, `revoked by the client` (a logout), …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_reason: Option<String>,
+    pub refresh_tokens: Vec<FamilyToken>,
+}
+
+/// A refresh token of a [`GrantFamily`], never the token itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FamilyToken {
+    /// The first [`FAMILY_TOKEN_ID_CHARS`] hex characters of the SHA-256 of the token (what the
+    /// server stores): whoever holds the token can compute it and recognise theirs.
+    pub id: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// When it was exchanged for its successor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_at: Option<i64>,
+    pub state: FamilyTokenState,
+}
+
+/// How many hex characters of the hash a [`FamilyToken`] shows.
+pub const FAMILY_TOKEN_ID_CHARS: usize = 12;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum FamilyTokenState {
+    /// Usable: the newest of a family that is neither revoked nor expired.
+    Live,
+    /// Exchanged for its successor: presenting it again is a reuse, which revokes the family.
+    Spent,
+    /// Past its idle lifetime or the family's.
+    Expired,
+    /// Unused when its family was revoked.
+    Revoked,
+}
+
+impl FamilyTokenState {
+    /// The state of a token given when it was used, whether its family is revoked and whether
+    /// it (or its family) has expired.
+    pub fn of(used: bool, family_revoked: bool, expired: bool) -> Self {
+        match (used, family_revoked, expired) {
+            (true, _, _) => Self::Spent,
+            (false, true, _) => Self::Revoked,
+            (false, false, true) => Self::Expired,
+            (false, false, false) => Self::Live,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Live => "live",
+            Self::Spent => "spent",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+        }
+    }
+}

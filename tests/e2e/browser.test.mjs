@@ -352,6 +352,48 @@ test('the token debugger: the session’s token passes every check, a tampered o
   });
 });
 
+test('the refresh family: a rotation extends the chain, a replayed spent token ends the whole family', async () => {
+  await page.getByRole('link', { name: 'Labs', exact: true }).click();
+  const families = page.getByTestId('family');
+  await families.first().waitFor();
+  const current = families.filter({ has: page.locator('[data-held="true"]') });
+  assert.equal(await current.count(), 1, 'the family of this tab’s token is marked');
+  const grant = await current.getAttribute('data-grant');
+  const family = page.locator(`[data-testid="family"][data-grant="${grant}"]`);
+  const states = () => family.getByTestId('family-token').evaluateAll((rows) => rows.map((r) => r.dataset.state));
+  const before = await states();
+  assert.equal(before.at(-1), 'live');
+  assert.ok(before.slice(0, -1).every((state) => state === 'spent'), before.join(' '));
+
+  await page.getByTestId('refresh-now').click();
+  await eventually('the chain grows by one', async () => (await states()).length === before.length + 1);
+  const after = await states();
+  assert.deepEqual(after, [...before.slice(0, -1), 'spent', 'live']);
+  assert.equal(await family.locator('[data-testid="family-token"]').last().getAttribute('data-held'), 'true');
+  assert.match(await family.locator('svg.chain').getAttribute('aria-label'), /the last one live/);
+  await screenshot(page, 'refresh-family');
+
+  const replayed = page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === `${API}/token`);
+  await page.getByTestId('replay').click();
+  const answer = await replayed;
+  assert.equal(answer.status(), 400);
+  assert.equal((await answer.json()).error, 'invalid_grant');
+  const outcome = page.getByTestId('replay-outcome');
+  await outcome.waitFor();
+  assert.match(await outcome.innerText(), /invalid_grant/);
+
+  // The family's tokens are refused now: logging in again shows the chain as the server left it.
+  await outcome.getByRole('button', { name: 'Log in again' }).click();
+  await logInOnServerPage(page, 'user0', 'password0');
+  await page.waitForURL(`${APP}/labs`);
+  await family.waitFor();
+  assert.equal(await family.getAttribute('data-revoked'), 'true');
+  assert.match(await family.innerText(), /reuse/);
+  assert.deepEqual(await states(), [...after.slice(0, -1), 'revoked']);
+  assert.equal(await family.locator('[data-held="true"]').count(), 0);
+  assert.equal(await families.filter({ has: page.locator('[data-held="true"]') }).count(), 1, 'the new login holds a live token');
+});
+
 test('the app refreshes the access token before it expires, and logging out revokes the refresh token', async () => {
   const metadata = await (await fetch(`${API}/.well-known/oauth-authorization-server`)).json();
   assert.ok(metadata.revocation_endpoint, 'the server publishes a revocation endpoint');

@@ -213,6 +213,17 @@ test('the timeline shows the server login, each call to the app’s server and t
   assert.ok(!JSON.stringify(har).includes(body.csrf_token), 'the CSRF token is masked in the export');
 });
 
+test('the labs show the server’s login as a refresh family, without a token or a replay button', async () => {
+  await page.getByRole('link', { name: 'Labs', exact: true }).click();
+  const family = page.getByTestId('family').first();
+  await family.waitFor();
+  assert.match(await family.innerText(), /demo-bff/);
+  const states = await family.getByTestId('family-token').evaluateAll((rows) => rows.map((r) => r.dataset.state));
+  assert.equal(states.at(-1), 'live', states.join(' '));
+  assert.equal(await page.getByTestId('replay').count(), 0, 'this browser holds no refresh token to replay');
+  assert.doesNotMatch(await page.content(), JWT_INSIDE);
+});
+
 test('the token page shows the claims and the server’s exchanges, never a token', async () => {
   await withScreenshot('mvc-token-page', page, async () => {
     await page.getByRole('link', { name: 'Token', exact: true }).click();
@@ -240,8 +251,9 @@ test('no script can read a token, and the session cookie is HttpOnly, SameSite=S
     assert.ok(!readable.cookies.includes('access_token'), `no access_token cookie (${readable.cookies})`);
     assert.ok(!readable.cookies.includes('eyJ'), `no JWT in document.cookie (${readable.cookies})`);
     // The timeline (sessionStorage) holds the exchanges' bodies: refresh-token hints of eight
-    // characters at most, never a refresh token, never a JWT.
-    assert.doesNotMatch(readable.storage, /eyJ|refresh_token(?!_hint)/, 'no token in web storage');
+    // characters at most and hash prefixes, never a refresh token (no member or form field
+    // named refresh_token), never a JWT.
+    assert.doesNotMatch(readable.storage, /eyJ|refresh_token(\\*"|=)/, 'no token in web storage');
 
     const cookie = await sessionCookie();
     assert.ok(cookie, 'the session cookie is set');

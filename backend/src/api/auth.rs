@@ -107,6 +107,23 @@ impl AccessToken {
         }
     }
 
+    /// A user's own token (this server's user, not an external issuer's, not a client acting
+    /// for itself) with `scope`, for what shows `what` of that user.
+    pub fn require_user(&self, scope: &'static str, what: &str) -> Result<(), ApiError> {
+        self.require(scope)?;
+        self.require_own_user()?;
+        if self.subject_type() == SubjectType::Client {
+            return Err(ApiError::InsufficientScope {
+                scope,
+                description: format!(
+                    "this token was issued to a client acting for itself (client credentials) \
+                     and has no user whose {what} to show; log in as a user"
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// Client-credentials tokens have the client as subject (RFC 9068 §2.2).
     pub fn subject_type(&self) -> SubjectType {
         if self.claims.sub == self.claims.client_id {

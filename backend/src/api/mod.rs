@@ -4,6 +4,7 @@ pub mod api_token;
 pub mod auth;
 pub(crate) mod debug;
 pub mod error;
+pub(crate) mod grants;
 pub(crate) mod hello;
 pub(crate) mod me;
 pub(crate) mod orders;
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/whoami", get(whoami::whoami))
         .route("/api/me", get(me::me))
         .route("/api/me/refusals", get(refusals::list))
+        .route("/api/me/grants", get(grants::list))
         .route("/api/debug/token", post(debug::check))
         .route("/api/cors/preflights", get(crate::cors::list))
         .route("/api/products", get(products::list))

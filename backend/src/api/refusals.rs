@@ -5,7 +5,7 @@
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
-use shared::api::{MAX_REFUSALS, Refusal, SubjectType};
+use shared::api::{MAX_REFUSALS, Refusal};
 
 use super::auth::AccessToken;
 use super::error::ApiError;
@@ -23,17 +23,7 @@ pub async fn list(
     token: AccessToken,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Vec<Refusal>>, ApiError> {
-    token.require("profile")?;
-    token.require_own_user()?;
-    if token.subject_type() == SubjectType::Client {
-        return Err(ApiError::InsufficientScope {
-            scope: "profile",
-            description:
-                "this token was issued to a client acting for itself (client credentials) \
-                          and has no user whose refusals to show; log in as a user"
-                    .into(),
-        });
-    }
+    token.require_user("profile", "refusals")?;
     let mut request_id = None;
     for (_, value) in query_params(raw.as_deref(), &["request_id"])? {
         if !crate::logs::well_formed(value.as_bytes()) {

@@ -89,6 +89,25 @@ pub struct RefreshView {
     pub grant_created_at: Timestamp,
 }
 
+/// One refresh token of one of a user's logins (or a login without one), for
+/// [`Db::families_of`].
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct FamilyRow {
+    pub grant_id: String,
+    pub client_id: String,
+    #[sqlx(try_from = "String")]
+    pub scope: ScopeSet,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+    pub revoked_reason: Option<String>,
+    /// `None` for a login that holds no refresh token.
+    pub token_hash: Option<String>,
+    pub token_created_at: Option<Timestamp>,
+    pub token_expires_at: Option<Timestamp>,
+    pub used_at: Option<Timestamp>,
+}
+
 const REFRESH_VIEW: &str =
     "SELECT r.grant_id, r.scope, r.expires_at, r.used_at, g.client_id, g.user_id,
         g.auth_time, g.expires_at AS grant_expires_at, g.revoked_at, r.created_at, g.audiences,
@@ -321,6 +340,39 @@ impl Db {
             self.revoked_here(now).await;
         }
         Ok(())
+    }
+
+    /// The `grants` most recent logins of `user_id`, newest first, each with its newest `tokens`
+    /// refresh tokens, oldest first (one row per token; one row with no token for a login
+    /// without any). A family is a chain, each token created when its predecessor was spent, so
+    /// within one second the spent come first, in the order they were spent.
+    pub async fn families_of(
+        &self,
+        user_id: &str,
+        grants: i64,
+        tokens: i64,
+    ) -> Result<Vec<FamilyRow>> {
+        Ok(dispatch!(self, |pool| sqlx::query_as(
+            "SELECT g.id AS grant_id, g.client_id, g.scope, g.created_at, g.expires_at,
+                 g.revoked_at, g.revoked_reason, r.token_hash, r.created_at AS token_created_at,
+                 r.expires_at AS token_expires_at, r.used_at
+             FROM (SELECT * FROM grants WHERE user_id = $1
+                   ORDER BY created_at DESC, id DESC LIMIT $2) g
+             LEFT JOIN (SELECT token_hash, grant_id, created_at, expires_at, used_at,
+                            ROW_NUMBER() OVER (PARTITION BY grant_id
+                                               ORDER BY created_at DESC, (used_at IS NULL) DESC,
+                                                        used_at DESC, token_hash DESC) AS n
+                        FROM refresh_tokens
+                        WHERE grant_id IN (SELECT id FROM grants WHERE user_id = $1)) r
+               ON r.grant_id = g.id AND r.n <= $3
+             ORDER BY g.created_at DESC, g.id DESC,
+                      r.created_at, (r.used_at IS NULL), r.used_at, r.token_hash",
+        )
+        .bind(user_id)
+        .bind(grants)
+        .bind(tokens)
+        .fetch_all(pool)
+        .await)?)
     }
 
     pub async fn grant(&self, id: &str) -> Result<Option<Grant>> {

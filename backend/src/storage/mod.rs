@@ -71,7 +71,7 @@ pub use clients::{Client, Lifetimes, NewClient};
 pub use codes::{CodeGrant, NewCode, Redemption};
 pub use consents::{ConsentAt, ConsentTicket, ScopeInfo};
 pub use events::{EventQuery, EventRow, Explained};
-pub use grants::{Created, Grant, Issue, NewRefreshToken, RefreshView, TokenStatus};
+pub use grants::{Created, FamilyRow, Grant, Issue, NewRefreshToken, RefreshView, TokenStatus};
 pub use issuers::StoredIssuer;
 pub use keys::KeyChanges;
 pub use keys::{Rotation, StoredKey};

@@ -504,3 +504,93 @@ async fn userinfo_returns_the_claims_the_scope_allows() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// `GET /api/me/grants`: each login with its refresh-token family, as the server stores it
+/// (hash prefixes, never a token), the states changing as tokens rotate, are reused and the
+/// family is revoked; only the caller's own.
+#[tokio::test]
+async fn a_user_sees_the_families_of_their_own_logins() {
+    let app = spawn_app().await;
+    const WITH_PROFILE: &str = "openid profile offline_access products:read";
+    let first = app.user_tokens(WITH_PROFILE).await;
+    let second = refresh_ok(&app, &s(&first, "refresh_token"), None).await;
+    let access = s(&second, "access_token");
+    let families = |token: String| {
+        let app = &app;
+        async move {
+            let r = app.get_api("/api/me/grants", Some(&token)).await;
+            assert_eq!(r.status(), StatusCode::OK);
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let id = |token: &str| backend::crypto::sha256_hex(token)[..12].to_owned();
+
+    let listed = families(access.clone()).await;
+    let family = &listed[0];
+    assert_eq!(family["client_id"], "demo-spa");
+    assert!(family.get("revoked_at").is_none(), "{family}");
+    let tokens = family["refresh_tokens"].as_array().unwrap();
+    assert_eq!(tokens.len(), 2, "{family}");
+    assert_eq!(tokens[0]["id"], id(&s(&first, "refresh_token")).as_str());
+    assert_eq!(tokens[0]["state"], "spent");
+    assert!(tokens[0]["used_at"].as_i64().is_some());
+    assert_eq!(tokens[1]["id"], id(&s(&second, "refresh_token")).as_str());
+    assert_eq!(tokens[1]["state"], "live");
+    let text = listed.to_string();
+    for secret in [s(&first, "refresh_token"), s(&second, "refresh_token")] {
+        assert!(!text.contains(&secret), "no refresh token in the answer");
+    }
+
+    // Another user sees only their own logins.
+    let other = app.login_tokens("user1", "password1", WITH_PROFILE).await;
+    let theirs = families(s(&other, "access_token")).await;
+    assert_eq!(theirs.as_array().unwrap().len(), 1);
+    assert_ne!(theirs[0]["grant_id"], family["grant_id"]);
+
+    // Replaying the spent token revokes the family: every token is now spent or revoked, and
+    // the reason says why. The family's access tokens are refused, so read it with another login.
+    let replay = app.refresh(&s(&first, "refresh_token"), None).await;
+    assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+    let fresh = app.user_tokens(WITH_PROFILE).await;
+    let listed = families(s(&fresh, "access_token")).await;
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    let ended = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["grant_id"] == family["grant_id"])
+        .unwrap();
+    assert!(ended["revoked_at"].as_i64().is_some(), "{ended}");
+    assert!(
+        ended["revoked_reason"].as_str().unwrap().contains("reuse"),
+        "{ended}"
+    );
+    let states: Vec<&str> = ended["refresh_tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["spent", "revoked"]);
+
+    // Without profile, with a client's own token, without a token or with a parameter: refused.
+    let narrow = app.user_tokens("products:read").await;
+    let r = app
+        .get_api("/api/me/grants", Some(&s(&narrow, "access_token")))
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let client = app.client_credentials(Some("profile")).await;
+    if client.status() == StatusCode::OK {
+        let token = s(&client.json::<Value>().await.unwrap(), "access_token");
+        let r = app.get_api("/api/me/grants", Some(&token)).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    }
+    assert_eq!(
+        app.get_api("/api/me/grants", None).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let r = app
+        .get_api("/api/me/grants?all=1", Some(&s(&fresh, "access_token")))
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}

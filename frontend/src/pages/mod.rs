@@ -4,6 +4,7 @@ pub mod admin;
 pub mod callback;
 pub mod debugger;
 pub mod home;
+pub mod labs;
 pub mod not_found;
 pub mod orders;
 pub mod products;
