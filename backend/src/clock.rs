@@ -109,6 +109,9 @@ struct Setting {
     frozen: bool,
     /// Microseconds: added to the system time, or the frozen time itself.
     offset_us: AtomicI64,
+    /// Seconds the clock lab (demo mode) moved every instance ahead, on top of the above; set
+    /// from the database (see [`crate::labs::clock`]).
+    lab_secs: AtomicI64,
 }
 
 impl Clock {
@@ -117,6 +120,7 @@ impl Clock {
         Self(Arc::new(Setting {
             frozen: false,
             offset_us: AtomicI64::new(0),
+            lab_secs: AtomicI64::new(0),
         }))
     }
 
@@ -125,19 +129,35 @@ impl Clock {
         Self(Arc::new(Setting {
             frozen: true,
             offset_us: AtomicI64::new(at.unix().saturating_mul(1_000_000)),
+            lab_secs: AtomicI64::new(0),
         }))
     }
 
     /// Now, to the microsecond (rate limits count in microseconds).
     pub fn now_us(&self) -> i64 {
         let offset = self.0.offset_us.load(Ordering::Relaxed);
+        let lab = self
+            .0
+            .lab_secs
+            .load(Ordering::Relaxed)
+            .saturating_mul(1_000_000);
         if self.0.frozen {
-            return offset;
+            return offset.saturating_add(lab);
         }
         let system = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
-        system.saturating_add(offset)
+        system.saturating_add(offset).saturating_add(lab)
+    }
+
+    /// How far the clock lab has moved this clock ahead, in seconds.
+    pub fn lab_offset_secs(&self) -> i64 {
+        self.0.lab_secs.load(Ordering::Relaxed)
+    }
+
+    /// Sets how far the clock lab moves this clock ahead (every clone sees it).
+    pub fn set_lab_offset_secs(&self, secs: i64) {
+        self.0.lab_secs.store(secs, Ordering::Relaxed);
     }
 
     /// Now, in whole seconds.
@@ -183,6 +203,17 @@ mod tests {
         shared.advance(Duration::from_secs(61));
         assert_eq!(clock.now(), Timestamp::from_unix(1061));
         assert_eq!(clock.now_us(), 1_061_000_000);
+    }
+
+    #[test]
+    fn the_lab_offset_adds_to_the_test_offset() {
+        let clock = Clock::frozen(Timestamp::from_unix(1000));
+        clock.set_lab_offset_secs(900);
+        assert_eq!(clock.now(), Timestamp::from_unix(1900));
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(clock.lab_offset_secs(), 900);
+        clock.set_lab_offset_secs(0);
+        assert_eq!(clock.now(), Timestamp::from_unix(1001));
     }
 
     #[test]

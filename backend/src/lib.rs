@@ -49,6 +49,7 @@ pub mod events;
 pub mod health;
 pub mod issuers;
 pub mod keys;
+pub mod labs;
 pub mod logs;
 pub mod metrics;
 pub mod oauth;
@@ -397,6 +398,9 @@ async fn follow_revocations(state: AppState) {
     let mut failing = false;
     loop {
         interval.tick().await;
+        // The clock lab's offset travels with the list (demo mode); a failed read keeps the
+        // last one, and the list's own read reports the database.
+        let _ = labs::clock::follow(&state).await;
         match state.db.sync_revocations(state.clock.now()).await {
             Ok(()) if failing => {
                 tracing::info!("reading the revocation list again");

@@ -52,6 +52,8 @@ pub const CLIENT_BASIC: &str = "clientBasic";
         crate::api::grants::list,
         crate::api::debug::check,
         crate::cors::list,
+        crate::labs::clock::show,
+        crate::labs::clock::set,
         crate::api::products::list,
         crate::api::orders::list,
         crate::api::orders::create,

@@ -55,6 +55,13 @@ impl AppState {
         let db = Db::connect(&settings)
             .await
             .with_context(|| format!("opening the database {:?}", config.database_url))?;
+        if config.demo {
+            let offset = db
+                .lab_clock_offset()
+                .await
+                .context("reading the clock lab's offset")?;
+            clock.set_lab_offset_secs(offset);
+        }
         db.sync_revocations(clock.now())
             .await
             .context("reading the revocation list")?;

@@ -18,7 +18,7 @@
 use std::fmt;
 
 use gloo_net::http::{Method, Request, RequestBuilder};
-use leptos::prelude::{Get, RwSignal, Set};
+use leptos::prelude::{Get, GetValue, RwSignal, Set, SetValue, StoredValue};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::api::{Me, NewOrder, Order, Product};
@@ -27,6 +27,7 @@ use shared::config::{AppConfig, AppMode};
 use shared::oauth::{ErrorResponse, ServerMetadata, TokenResponse};
 use shared::pkce::CodeVerifier;
 
+use crate::refresh::Refresher;
 use crate::session::Session;
 use crate::timeline::{self, Entry, Note, Step};
 
@@ -387,6 +388,17 @@ pub struct Api {
     /// The `X-Request-Id` of the last answer that refused a call: an error on screen links to
     /// the server's explanation of it (`/refusals?id=…`).
     refused: RwSignal<Option<String>>,
+    /// REST mode: renews an access token the API found expired, so the call can be made again
+    /// (set once the refresher exists: it calls the API too).
+    renewer: StoredValue<Option<Refresher>>,
+}
+
+/// A 401 from the API, before the app decides what it means for the session.
+struct Refused401 {
+    why: String,
+    request_id: Option<String>,
+    /// The token had only expired: a refresh token may renew it.
+    expired: bool,
 }
 
 impl Api {
@@ -398,7 +410,13 @@ impl Api {
             base: api_base(config, &origin),
             session,
             refused: RwSignal::new(None),
+            renewer: StoredValue::new(None),
         }
+    }
+
+    /// REST mode: lets calls whose token the API found expired renew it and try once more.
+    pub fn renew_with(&self, refresher: Refresher) {
+        self.renewer.set_value(Some(refresher));
     }
 
     /// The request id of the last refused call (see [`Api::refused`]).
@@ -476,6 +494,8 @@ impl Api {
         self.call(method, path, &[], body).await.map(drop)
     }
 
+    /// A call, once more after renewing the access token if the API found it expired (REST
+    /// mode, with a refresh token); any other 401 ends the session, with the server's reason.
     async fn call<B: Serialize>(
         &self,
         method: Method,
@@ -483,6 +503,33 @@ impl Api {
         query: &[(&str, String)],
         body: Option<&B>,
     ) -> Result<Answer, ApiError> {
+        let refused = match self.call_once(method.clone(), path, query, body).await? {
+            Ok(answer) => return Ok(answer),
+            Err(refused) => refused,
+        };
+        let renewer = self.renewer.get_value();
+        let refused = match renewer {
+            Some(refresher) if refused.expired && refresher.refresh_now().await.is_some() => {
+                match self.call_once(method, path, query, body).await? {
+                    Ok(answer) => return Ok(answer),
+                    Err(again) => again,
+                }
+            }
+            _ => refused,
+        };
+        let why = capitalized(&refused.why);
+        self.session
+            .expire_refused(session_ended(&why), refused.request_id);
+        Err(ApiError::Unauthorized(why))
+    }
+
+    async fn call_once<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&B>,
+    ) -> Result<Result<Answer, Refused401>, ApiError> {
         let (name, value) = self.credential()?;
         let builder = RequestBuilder::new(&self.url(path))
             .method(method.clone())
@@ -540,7 +587,11 @@ impl Api {
         }
     }
 
-    async fn send(&self, request: Request, entry: Entry) -> Result<Answer, ApiError> {
+    async fn send(
+        &self,
+        request: Request,
+        entry: Entry,
+    ) -> Result<Result<Answer, Refused401>, ApiError> {
         let answer = Answer::of(request, entry)
             .await
             .map_err(|_| ApiError::Unreachable {
@@ -557,11 +608,19 @@ impl Api {
             self.refused.set(refused.clone());
         }
         match answer.status {
-            200..=299 => Ok(answer),
+            200..=299 => Ok(Ok(answer)),
             401 => {
-                let why = capitalized(&rejection_reason(&answer));
-                self.session.expire_refused(session_ended(&why), refused);
-                Err(ApiError::Unauthorized(why))
+                let why = rejection_reason(&answer);
+                let expired = answer
+                    .headers
+                    .get("www-authenticate")
+                    .and_then(|header| challenge_param(&header, "error_description"))
+                    .is_some_and(|description| description.contains("expired"));
+                Ok(Err(Refused401 {
+                    why,
+                    request_id: refused,
+                    expired,
+                }))
             }
             403 => {
                 let scope = answer

@@ -71,7 +71,11 @@ fn Shell(
     }
     let api = Api::new(&deployment.config, session);
     provide_context(session);
-    provide_context(Refresher::start(session, deployment.clone(), api.clone()));
+    let refresher = Refresher::start(session, deployment.clone(), api.clone());
+    if mode == AppMode::Rest {
+        api.renew_with(refresher);
+    }
+    provide_context(refresher);
     provide_context(api);
     provide_context(deployment);
 

@@ -514,7 +514,7 @@ fn iso_time(_ms: f64) -> String {
 
 /// The timeline of this tab, kept current in `sessionStorage` and readable as a signal.
 mod store {
-    use leptos::prelude::{ArcRwSignal, Get, Set, Update};
+    use leptos::prelude::{ArcRwSignal, Get, GetUntracked, Set, Update};
 
     use super::{Entry, KEY, MAX_ENTRIES};
 
@@ -566,9 +566,14 @@ mod store {
     pub fn entries() -> Vec<Entry> {
         ENTRIES.with(ArcRwSignal::get)
     }
+
+    /// The entries, oldest first, without tracking.
+    pub fn entries_untracked() -> Vec<Entry> {
+        ENTRIES.with(ArcRwSignal::get_untracked)
+    }
 }
 
-pub use store::{begin, entries, record, replace};
+pub use store::{begin, entries, entries_untracked, record, replace};
 
 #[cfg(test)]
 mod tests {

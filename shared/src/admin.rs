@@ -1106,10 +1106,12 @@ pub enum EventKind {
     ExternalTokenRefused,
     /// An error answer: the request id, the endpoint and why (see [`crate::api::Explanation`]).
     RequestRefused,
+    /// The clock lab (demo mode) moved every instance's clock: the detail says how far.
+    ClockMoved,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 39] = [
+    pub const ALL: [EventKind; 40] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::LoginThrottled,
@@ -1149,6 +1151,7 @@ impl EventKind {
         Self::IssuerRemoved,
         Self::ExternalTokenRefused,
         Self::RequestRefused,
+        Self::ClockMoved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -1192,6 +1195,7 @@ impl EventKind {
             Self::IssuerRemoved => "issuer_removed",
             Self::ExternalTokenRefused => "external_token_refused",
             Self::RequestRefused => "request_refused",
+            Self::ClockMoved => "clock_moved",
         }
     }
 }

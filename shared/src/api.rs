@@ -305,3 +305,25 @@ impl FamilyTokenState {
         }
     }
 }
+
+/// The clock lab moves the server's clock at most this far ahead (30 days).
+pub const MAX_CLOCK_OFFSET_SECS: i64 = 30 * 86_400;
+
+/// `GET` and `POST /api/lab/clock` (demo mode): the server's clock as every instance reads it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClockLab {
+    /// The server's time now (Unix seconds): what expiry and every other decision reads.
+    pub server_time: i64,
+    /// How far it runs ahead of the system clock, in seconds (0: not moved).
+    pub offset_secs: i64,
+    pub max_offset_secs: i64,
+}
+
+/// `POST /api/lab/clock`: run the server's clock this far ahead of the system's (0 resets it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ClockMove {
+    pub offset_secs: i64,
+}

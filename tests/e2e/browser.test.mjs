@@ -25,6 +25,7 @@ import {
   logInOnServerPage,
   reportPageErrors,
   screenshot,
+  setServerClock,
   withScreenshot,
 } from './support.mjs';
 
@@ -392,6 +393,46 @@ test('the refresh family: a rotation extends the chain, a replayed spent token e
   assert.deepEqual(await states(), [...after.slice(0, -1), 'revoked']);
   assert.equal(await family.locator('[data-held="true"]').count(), 0);
   assert.equal(await families.filter({ has: page.locator('[data-held="true"]') }).count(), 1, 'the new login holds a live token');
+});
+
+test('the clock lab: a token expired by the server’s clock is renewed and the call made again; past the refresh token’s life, the app asks to log in', async () => {
+  try {
+    await page.getByRole('link', { name: 'Labs', exact: true }).click();
+    const clock = page.getByTestId('server-clock');
+    await clock.waitFor();
+    assert.equal(await clock.getAttribute('data-offset'), '0');
+    await page.getByRole('button', { name: '+16 min' }).click();
+    await page.locator('[data-testid="server-clock"][data-offset="960"]').waitFor();
+    // Behind a load balancer the other instance follows within the delay: call until a call has
+    // met the expired token.
+    const outcome = page.getByTestId('call-outcome');
+    await eventually('a call meets the expired token and renews it', async () => {
+      await page.getByTestId('call-api').click();
+      await outcome.waitFor();
+      await page.locator('[data-testid="call-api"]:not([disabled])').waitFor();
+      return /→ 401/.test(await outcome.innerText());
+    }, 10_000);
+    // Refused as expired, renewed once, called again (the nav bar may read /api/me too when
+    // the token changes).
+    const steps = (await outcome.locator('li').allInnerTexts()).map((step) => step.replace(' → ', ' '));
+    assert.deepEqual(steps.slice(0, 2), ['GET /api/me 401', 'POST /token 200'], steps.join(', '));
+    assert.ok(steps.length >= 3 && steps.slice(2).every((step) => step === 'GET /api/me 200'), steps.join(', '));
+    assert.match(await outcome.innerText(), /The API answered: User Number 0/);
+    await screenshot(page, 'clock-lab');
+
+    // A day later the refresh token has expired too: the app ends the session and says why.
+    await page.getByRole('button', { name: '+25 h' }).click();
+    await page.locator('[data-testid="server-clock"][data-offset="90960"]').waitFor();
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await page.getByTestId('call-api').click();
+    await clickable(page, 'Log in').waitFor();
+    assert.match(await page.locator('main').innerText(), /refresh token[^.]*expired|expired[^.]*log in again/i);
+  } finally {
+    await setServerClock(0);
+  }
+  // Tokens issued while the clock was ahead are not yet valid now: a fresh login for the rest.
+  await clickable(page, 'Log in').click();
+  await logInOnServerPage(page, 'user0', 'password0');
 });
 
 test('the app refreshes the access token before it expires, and logging out revokes the refresh token', async () => {

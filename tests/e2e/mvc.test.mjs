@@ -27,6 +27,7 @@ import {
   logInOnServerPage,
   reloadUntil,
   reportPageErrors,
+  setServerClock,
   withScreenshot,
 } from './support.mjs';
 
@@ -224,6 +225,27 @@ test('the labs show the server’s login as a refresh family, without a token or
   assert.doesNotMatch(await page.content(), JWT_INSIDE);
 });
 
+test('the clock lab: the app’s server renews a token expired by the server’s clock by itself', async () => {
+  try {
+    await page.getByRole('link', { name: 'Labs', exact: true }).click();
+    await page.getByTestId('server-clock').waitFor();
+    await page.getByRole('button', { name: '+16 min' }).click();
+    await page.locator('[data-testid="server-clock"][data-offset="960"]').waitFor();
+    await page.getByTestId('call-api').click();
+    const outcome = page.getByTestId('call-outcome');
+    await outcome.waitFor();
+    assert.match(await outcome.innerText(), /The API answered: User Number 0/);
+    assert.deepEqual(await outcome.locator('li').allInnerTexts(), ['GET /bff/api/me → 200'], 'the browser saw one call');
+    const { body } = await serverSession();
+    assert.ok(
+      body.exchanges.some((exchange) => exchange.grant_type === 'refresh_token' && exchange.status === 200),
+      `the server renewed the token: ${JSON.stringify(body.exchanges)}`,
+    );
+  } finally {
+    await setServerClock(0);
+  }
+});
+
 test('the token page shows the claims and the server’s exchanges, never a token', async () => {
   await withScreenshot('mvc-token-page', page, async () => {
     await page.getByRole('link', { name: 'Token', exact: true }).click();
@@ -253,7 +275,7 @@ test('no script can read a token, and the session cookie is HttpOnly, SameSite=S
     // The timeline (sessionStorage) holds the exchanges' bodies: refresh-token hints of eight
     // characters at most and hash prefixes, never a refresh token (no member or form field
     // named refresh_token), never a JWT.
-    assert.doesNotMatch(readable.storage, /eyJ|refresh_token(\\*"|=)/, 'no token in web storage');
+    assert.doesNotMatch(readable.storage, /eyJ|refresh_token(\\*":|=)/, 'no token in web storage');
 
     const cookie = await sessionCookie();
     assert.ok(cookie, 'the session cookie is set');

@@ -4,6 +4,7 @@
 // E2E_API and E2E_APP are the backend's two origins (scripts/test.sh starts the backend and sets
 // both); E2E_MODE says which version of the app it serves (`rest`, the default, or `mvc`).
 
+import assert from 'node:assert/strict';
 import * as nodeTest from 'node:test';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -137,4 +138,23 @@ export async function screenshot(page, name) {
   await mkdir(dir, { recursive: true });
   await page.setViewportSize({ width: 1280, height: 720 });
   await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
+}
+
+/** Sets the clock lab's offset from here, with a token of the demo service (the cleanup of a test that moved it). */
+export async function setServerClock(offsetSecs) {
+  const token = await fetch(`${API}/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from('demo-service:demo-service-secret').toString('base64')}` },
+    body: new URLSearchParams({ grant_type: 'client_credentials' }),
+  });
+  assert.equal(token.status, 200);
+  const { access_token: access } = await token.json();
+  const moved = await fetch(`${API}/api/lab/clock`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${access}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ offset_secs: offsetSecs }),
+  });
+  assert.equal(moved.status, 200);
+  // Every instance reads it within the revocation list's delay (2.5 s at most).
+  await new Promise((resolve) => setTimeout(resolve, 2500));
 }

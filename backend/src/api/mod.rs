@@ -31,6 +31,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/me/grants", get(grants::list))
         .route("/api/debug/token", post(debug::check))
         .route("/api/cors/preflights", get(crate::cors::list))
+        .route(
+            "/api/lab/clock",
+            get(crate::labs::clock::show).post(crate::labs::clock::set),
+        )
         .route("/api/products", get(products::list))
         .route("/api/orders", get(orders::list).post(orders::create))
         .layer(DefaultBodyLimit::max(MAX_BODY))

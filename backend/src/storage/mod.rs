@@ -42,6 +42,7 @@ mod grants;
 pub mod inspect;
 mod issuers;
 mod keys;
+mod lab_clock;
 mod policies;
 mod rate_limits;
 mod revocations;

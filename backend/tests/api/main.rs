@@ -14,6 +14,7 @@ mod attacks;
 mod authorize;
 mod bff;
 mod claims;
+mod clock_lab;
 mod consent;
 mod cors;
 mod discovery;

@@ -2055,3 +2055,54 @@ async fn when_one_instance_dies_the_other_serves_and_no_acknowledged_write_is_lo
         sum(|r| r.cut_uncommitted),
     );
 }
+
+/// The clock lab (demo mode) moved at one instance moves the other's clock too, within the
+/// revocation list's delay: a 15-minute access token is refused by both once the clock is 16
+/// minutes ahead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clock_lab_moves_every_instance() {
+    let (svc, _instances) = two_instances(&[]).await;
+    let tokens = svc.log_in([A, A, A], OFFLINE, "user0", "password0").await;
+    let access = text(&tokens, "access_token");
+    assert_eq!(svc.whoami(B, &access).await.status(), StatusCode::OK);
+    let moved = svc
+        .http
+        .post(svc.api(A, "/api/lab/clock"))
+        .bearer_auth(&access)
+        .json(&json!({"offset_secs": 960}))
+        .send()
+        .await
+        .unwrap();
+    let sent = Instant::now();
+    let (status, body) = json_of(moved).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        svc.whoami(A, &access).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let took = wait_for(sent, REVOCATION_DELAY, "B's clock moved", || async {
+        svc.whoami(B, &access).await.status() == StatusCode::UNAUTHORIZED
+    })
+    .await;
+    println!(
+        "multi: clock lab moved at A: B's clock followed {} ms later (promised: within {} ms)",
+        took.as_millis(),
+        REVOCATION_DELAY.as_millis()
+    );
+    let renewed = svc
+        .refresh(B, &text(&tokens, "refresh_token"))
+        .await
+        .unwrap();
+    let (status, renewed) = json_of(renewed).await;
+    assert_eq!(status, StatusCode::OK, "{renewed}");
+    let shown = svc
+        .http
+        .get(svc.api(B, "/api/lab/clock"))
+        .bearer_auth(text(&renewed, "access_token"))
+        .send()
+        .await
+        .unwrap();
+    let (status, shown) = json_of(shown).await;
+    assert_eq!(status, StatusCode::OK, "{shown}");
+    assert_eq!(shown["offset_secs"], 960);
+}

@@ -6,21 +6,32 @@
 //! "Replay the spent token" presents the spent one again: the server takes the second use for
 //! theft (RFC 9700 §4.14.2) and revokes the whole family, this tab's token and its access tokens
 //! included, which the chain shows after logging in again.
+//!
+//! The clock lab (demo mode): move the server's clock ahead (`POST /api/lab/clock`) and call the
+//! API: the token the app holds has expired by the server's time, and the app renews it (or,
+//! past the refresh token's lifetime too, asks to log in again). The page lists the exchanges
+//! that call caused.
 
 use leptos::prelude::*;
 use sha2::{Digest, Sha256};
-use shared::api::{FAMILY_TOKEN_ID_CHARS, FamilyToken, FamilyTokenState, GrantFamily};
+use shared::api::{
+    ClockLab as ClockLabView, ClockMove, FAMILY_TOKEN_ID_CHARS, FamilyToken, FamilyTokenState,
+    GrantFamily,
+};
 use shared::config::AppMode;
 
 use crate::api::{self, Api, ApiError, Deployment};
 use crate::components::{ErrorPanel, Loading, RequireLogin};
-use crate::format::local_time_ms;
+use crate::format::{countdown, local_time_ms};
 use crate::oauth;
 use crate::refresh::use_refresher;
 use crate::session::use_session;
+use crate::timeline;
 
 #[component]
 pub fn Labs() -> impl IntoView {
+    // Bumped whenever a lab may have changed the user's refresh families.
+    let reload = RwSignal::new(0u32);
     view! {
         <section class="page labs">
             <header class="page-head">
@@ -31,9 +42,196 @@ pub fn Labs() -> impl IntoView {
                 </p>
             </header>
             <RequireLogin what="the labs (they show your own logins)">
-                <RefreshFamily />
+                <ClockLab families=reload />
+                <RefreshFamily reload />
             </RequireLogin>
         </section>
+    }
+}
+
+/// What the clock lab offers: (label, seconds to add, what it shows).
+const MOVES: &[(&str, i64, &str)] = &[
+    (
+        "+16 min",
+        16 * 60,
+        "past the access token's 15 minutes: the next API call is refused as expired, and the \
+         app renews the token with its refresh token and calls again",
+    ),
+    (
+        "+25 h",
+        25 * 3600,
+        "past the refresh token's idle day too: renewing fails and the app asks you to log in \
+         again",
+    ),
+];
+
+/// The clock lab (demo mode): move the server's clock ahead and watch the app recover.
+#[component]
+fn ClockLab(families: RwSignal<u32>) -> impl IntoView {
+    let api = expect_context::<Api>();
+    // The clock as last read or moved. A move shows the clock its own answer gives: reading
+    // it again would spend the expired token before "Call the API" does.
+    let clock = RwSignal::new(None::<Result<ClockLabView, ApiError>>);
+    let offset = Memo::new(move |_| {
+        clock
+            .get()
+            .and_then(Result::ok)
+            .map_or(0, |clock| clock.offset_secs)
+    });
+    let loader = api.clone();
+    leptos::task::spawn_local(async move {
+        let read = loader.get::<ClockLabView>("/api/lab/clock").await;
+        clock.try_set(Some(read));
+    });
+    let busy = RwSignal::new(false);
+    let steps = RwSignal::new(None::<(Vec<String>, String)>);
+    let mover = api.clone();
+    let move_to = move |offset_secs: i64| {
+        let api = mover.clone();
+        busy.set(true);
+        steps.set(None);
+        leptos::task::spawn_local(async move {
+            let moved = api
+                .send_json::<_, ClockLabView>(
+                    gloo_net::http::Method::POST,
+                    "/api/lab/clock",
+                    Some(&ClockMove { offset_secs }),
+                )
+                .await;
+            busy.try_set(false);
+            clock.try_set(Some(moved));
+        });
+    };
+    let caller = api.clone();
+    let call_api = move |_| {
+        let api = caller.clone();
+        let since = js_sys::Date::now();
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let answer = match api.me().await {
+                Ok(me) => format!("The API answered: {} ({}).", me.name, me.username),
+                Err(e) => format!("The call failed: {e}"),
+            };
+            let happened = timeline::entries_untracked()
+                .into_iter()
+                .filter(|entry| entry.at_ms >= since)
+                .map(|entry| {
+                    let path = entry
+                        .url
+                        .split_once("://")
+                        .and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_owned()))
+                        .unwrap_or(entry.url.clone());
+                    let status = entry
+                        .status
+                        .map_or_else(|| "no answer".to_owned(), |status| status.to_string());
+                    format!("{} {path} → {status}", entry.method)
+                })
+                .collect();
+            steps.try_set(Some((happened, answer)));
+            busy.try_set(false);
+            // A renewal extended the chain.
+            families.try_update(|n| *n += 1);
+        });
+    };
+    let moves = MOVES
+        .iter()
+        .map(|(label, secs, what)| {
+            let move_to = move_to.clone();
+            view! {
+                <button
+                    type="button"
+                    class="button small"
+                    title=*what
+                    disabled=move || busy.get()
+                    on:click=move |_| move_to(offset.get_untracked() + secs)
+                >
+                    {*label}
+                </button>
+            }
+        })
+        .collect_view();
+    let reset = move_to.clone();
+    view! {
+        <h2>"The server's clock"</h2>
+        <p class="muted">
+            "Every decision of the server reads one clock: token expiry, refresh-token lifetimes, "
+            "key rotation, rate limits. Move it ahead (for every instance, and every user of this "
+            "demo) and watch what the app does with a token that has expired by the server's "
+            "time. The Timeline shows each exchange."
+        </p>
+        {move || {
+                match clock.get() {
+                    None => view! { <Loading /> }.into_any(),
+                    Some(Ok(view)) => {
+                        view! {
+                            <dl class="facts" data-testid="server-clock" data-offset=view.offset_secs>
+                                <dt>"Server time"</dt>
+                                <dd>{local_time_ms(view.server_time as f64 * 1000.0)}</dd>
+                                <dt>"This browser's time"</dt>
+                                <dd>{local_time_ms(js_sys::Date::now())}</dd>
+                                <dt>"Ahead of the system clock"</dt>
+                                <dd>
+                                    {if view.offset_secs == 0 {
+                                        "not moved".to_owned()
+                                    } else {
+                                        countdown(view.offset_secs)
+                                    }}
+                                </dd>
+                            </dl>
+                        }
+                            .into_any()
+                    }
+                    Some(Err(ApiError::Rejected { status: 404, .. })) => {
+                        view! {
+                            <p class="muted">"The clock lab runs only on a demo server (--demo)."</p>
+                        }
+                            .into_any()
+                    }
+                    Some(Err(e)) => {
+                        view! {
+                            <ErrorPanel title="The server's clock could not be moved or read".to_owned() detail=e.to_string() />
+                        }
+                            .into_any()
+                    }
+                }
+            }}
+        <div class="lab-actions">
+            {moves}
+            <button
+                type="button"
+                class="button ghost small"
+                data-testid="clock-reset"
+                disabled=move || busy.get() || offset.get() == 0
+                on:click=move |_| reset(0)
+            >
+                "Reset"
+            </button>
+            <button
+                type="button"
+                class="button primary small"
+                data-testid="call-api"
+                disabled=move || busy.get()
+                on:click=call_api
+            >
+                "Call the API (GET /api/me)"
+            </button>
+        </div>
+        {move || {
+            steps
+                .get()
+                .map(|(happened, answer)| {
+                    let happened = happened
+                        .into_iter()
+                        .map(|step| view! { <li><code>{step}</code></li> })
+                        .collect_view();
+                    view! {
+                        <div class="card lab-steps" data-testid="call-outcome" role="status">
+                            <p>{answer}</p>
+                            <ol>{happened}</ol>
+                        </div>
+                    }
+                })
+        }}
     }
 }
 
@@ -46,12 +244,11 @@ enum Replayed {
 }
 
 #[component]
-fn RefreshFamily() -> impl IntoView {
+fn RefreshFamily(reload: RwSignal<u32>) -> impl IntoView {
     let session = use_session();
     let api = expect_context::<Api>();
     let deployment = expect_context::<Deployment>();
     let refresher = use_refresher();
-    let reload = RwSignal::new(0u32);
     let families = LocalResource::new(move || {
         reload.track();
         let api = api.clone();
