@@ -21,12 +21,12 @@ async fn moving_the_clock_expires_access_tokens_and_refresh_carries_on() {
         }
         request.send()
     };
-    let shown: Value = clock(reqwest::Method::GET, None)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let read = || async {
+        let shown = clock(reqwest::Method::GET, None).await.unwrap();
+        assert_eq!(shown.status(), StatusCode::OK);
+        shown.json::<Value>().await.unwrap()
+    };
+    let shown = read().await;
     assert_eq!(shown["offset_secs"], 0);
     assert_eq!(shown["max_offset_secs"], 30 * 86_400);
     let system = shown["server_time"].as_i64().unwrap();
@@ -70,13 +70,7 @@ async fn moving_the_clock_expires_access_tokens_and_refresh_carries_on() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "a token is needed");
-    let shown: Value = clock(reqwest::Method::GET, None)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(shown["offset_secs"], 0, "nothing moved");
+    assert_eq!(read().await["offset_secs"], 0, "nothing moved");
 
     // 16 minutes ahead: the 15-minute access token has expired, by the API's own clock.
     let moved = clock(reqwest::Method::POST, Some(json!({"offset_secs": 960})))

@@ -200,21 +200,25 @@ fn NoteList(entry: StoredValue<Entry>, shown: RwSignal<bool>) -> impl IntoView {
                 view! {
                     <dt>{note.label}</dt>
                     <dd class="note-value">
-                        <code>
-                            {move || {
-                                if secret && !shown.get() {
-                                    timeline::mask(&value)
-                                } else {
-                                    value.clone()
-                                }
-                            }}
-                        </code>
+                        <MaybeSecret value secret shown />
                     </dd>
                 }
             })
             .collect_view();
         view! { <dl class="facts timeline-notes">{rows}</dl> }
     })
+}
+
+/// A value, masked while it is a credential and credentials are hidden.
+#[component]
+fn MaybeSecret(value: String, secret: bool, shown: RwSignal<bool>) -> impl IntoView {
+    view! {
+        <code>
+            {move || {
+                if secret && !shown.get() { timeline::mask(&value) } else { value.clone() }
+            }}
+        </code>
+    }
 }
 
 /// The query of an authorize, callback or server-login URL, each parameter explained.
@@ -231,15 +235,7 @@ fn ParamTable(params: Vec<(String, String)>, shown: RwSignal<bool>) -> impl Into
                         <code>{name}</code>
                     </td>
                     <td class="wrap">
-                        <code>
-                            {move || {
-                                if secret && !shown.get() {
-                                    timeline::mask(&value)
-                                } else {
-                                    value.clone()
-                                }
-                            }}
-                        </code>
+                        <MaybeSecret value secret shown />
                     </td>
                     <td class="muted small">{why}</td>
                 </tr>
