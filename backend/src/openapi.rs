@@ -54,6 +54,8 @@ pub const CLIENT_BASIC: &str = "clientBasic";
         crate::cors::list,
         crate::labs::clock::show,
         crate::labs::clock::set,
+        crate::labs::keys::list,
+        crate::labs::keys::rotate,
         crate::api::products::list,
         crate::api::orders::list,
         crate::api::orders::create,

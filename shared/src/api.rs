@@ -327,3 +327,14 @@ pub struct ClockLab {
 pub struct ClockMove {
     pub offset_secs: i64,
 }
+
+/// `POST /api/lab/keys/rotate` (demo mode): `{"force": true}` rotates even while a next key has
+/// been published for less than the JWKS cache lifetime (what the rotation otherwise refuses,
+/// since resource servers might not have fetched it yet). An empty body is `{"force": false}`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct KeyRotationLab {
+    #[serde(default)]
+    pub force: bool,
+}

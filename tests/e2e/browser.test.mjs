@@ -395,6 +395,37 @@ test('the refresh family: a rotation extends the chain, a replayed spent token e
   assert.equal(await families.filter({ has: page.locator('[data-held="true"]') }).count(), 1, 'the new login holds a live token');
 });
 
+test('the key lab: a rotation refused while unsafe, forced, and the next token’s key already in the JWKS cached before', async () => {
+  await page.getByRole('link', { name: 'Labs', exact: true }).click();
+  const keys = page.getByTestId('lab-key');
+  await keys.first().waitFor();
+  await page.getByText(/JWKS cached at/).waitFor();
+  const rows = () => keys.evaluateAll((all) => all.map((r) => ({ kid: r.querySelector('code').textContent, ...r.dataset })));
+  const before = await rows();
+  const next = before.filter((k) => k.state === 'next').map((k) => k.kid);
+  assert.ok(next.length > 0, JSON.stringify(before));
+  assert.ok(before.every((k) => k.cached === 'true'), 'the cache holds every published key');
+  assert.ok(before.some((k) => k.signs === 'true' && k.state === 'current'), 'a current key signs the token');
+
+  // A next key published less than a JWKS cache lifetime ago: refused, unless forced.
+  await page.getByTestId('rotate').click();
+  const refused = page.getByTestId('rotation-refused');
+  await refused.waitFor();
+  assert.match(await refused.innerText(), /force/);
+  await refused.getByTestId('rotate-force').click();
+  await eventually('the next keys sign', async () => {
+    const now = await rows();
+    return next.every((kid) => now.some((k) => k.kid === kid && k.state === 'current'));
+  });
+
+  await page.getByTestId('new-token').click();
+  await eventually('the new token is signed by a former next key', async () => {
+    const now = await rows();
+    return now.some((k) => k.signs === 'true' && next.includes(k.kid) && k.cached === 'true');
+  });
+  await screenshot(page, 'key-lab');
+});
+
 test('the clock lab: a token expired by the server’s clock is renewed and the call made again; past the refresh token’s life, the app asks to log in', async () => {
   try {
     await page.getByRole('link', { name: 'Labs', exact: true }).click();

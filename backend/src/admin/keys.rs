@@ -15,7 +15,7 @@ use crate::state::AppState;
 use crate::storage::StoredKey;
 
 /// A key as the admin API shows it: never the private key.
-fn view(k: StoredKey) -> admin::SigningKey {
+pub(crate) fn view(k: StoredKey) -> admin::SigningKey {
     admin::SigningKey {
         kid: k.kid,
         alg: k.alg,

@@ -35,6 +35,8 @@ pub fn router() -> Router<AppState> {
             "/api/lab/clock",
             get(crate::labs::clock::show).post(crate::labs::clock::set),
         )
+        .route("/api/lab/keys", get(crate::labs::keys::list))
+        .route("/api/lab/keys/rotate", post(crate::labs::keys::rotate))
         .route("/api/products", get(products::list))
         .route("/api/orders", get(orders::list).post(orders::create))
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -13,6 +13,7 @@ use axum::http::StatusCode;
 use shared::api::SubjectType;
 use shared::api::{ClockLab, ClockMove, MAX_CLOCK_OFFSET_SECS};
 
+use super::demo_only;
 use crate::api::auth::AccessToken;
 use crate::api::error::ApiError;
 use crate::events::{Event, EventKind};
@@ -26,7 +27,7 @@ pub async fn show(
     State(state): State<AppState>,
     _caller: AccessToken,
 ) -> Result<Json<ClockLab>, ApiError> {
-    enabled(&state)?;
+    demo_only(&state, "the clock lab")?;
     Ok(Json(view(&state)))
 }
 
@@ -43,7 +44,7 @@ pub async fn set(
     caller: AccessToken,
     body: Result<Json<ClockMove>, JsonRejection>,
 ) -> Result<Json<ClockLab>, ApiError> {
-    enabled(&state)?;
+    demo_only(&state, "the clock lab")?;
     let Json(wanted) = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             return ApiError::TooLarge;
@@ -89,16 +90,6 @@ pub async fn follow(state: &AppState) -> crate::storage::Result<()> {
         state.clock.set_lab_offset_secs(offset);
     }
     Ok(())
-}
-
-fn enabled(state: &AppState) -> Result<(), ApiError> {
-    if state.config.demo {
-        Ok(())
-    } else {
-        Err(ApiError::NotFound(
-            "the clock lab exists only in demo mode (start the server with --demo)".into(),
-        ))
-    }
 }
 
 fn view(state: &AppState) -> ClockLab {

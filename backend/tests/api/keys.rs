@@ -291,3 +291,131 @@ async fn a_rotation_interval_shorter_than_the_jwks_lifetime_is_refused() {
     let error = config.check().unwrap_err().to_string();
     assert!(error.contains("--jwks-max-age"), "{error}");
 }
+
+/// The key-rotation lab (demo mode): a signed-in user lists the root issuer's keys and rotates
+/// them; a rotation that is not yet safe is refused with the reason unless forced; the token
+/// issued next is signed by the key that was published as next, already in the JWKS fetched
+/// before the rotation.
+#[tokio::test]
+async fn the_key_lab_rotates_for_a_signed_in_user_of_a_demo_server() {
+    let app = crate::helpers::spawn_app().await;
+    let tokens = app.user_tokens("openid offline_access products:read").await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let jwks_before: Value = app
+        .http
+        .get(app.url("/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let cached: HashSet<String> = jwks_before["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect();
+    let rotate = |body: Option<&'static str>| {
+        let mut request = app
+            .http
+            .post(app.url("/api/lab/keys/rotate"))
+            .bearer_auth(&access);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body);
+        }
+        request.send()
+    };
+    let listed: Vec<Value> = app
+        .http
+        .get(app.url("/api/lab/keys"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let in_state = |keys: &[Value], state: &str| -> HashSet<String> {
+        keys.iter()
+            .filter(|k| k["state"] == state)
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let next = in_state(&listed, "next");
+    let current = in_state(&listed, "current");
+    assert!(!next.is_empty() && !current.is_empty(), "{listed:?}");
+
+    // Bad bodies change nothing.
+    for body in [
+        r#"{"force": "yes"}"#,
+        r#"{"force": true, "server": "x"}"#,
+        "force",
+    ] {
+        let r = rotate(Some(body)).await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{body}");
+    }
+    // A next key published a moment ago might not be in every cache yet: refused, with why.
+    let r = rotate(None).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let refusal: Value = r.json().await.unwrap();
+    assert!(
+        refusal["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("force"),
+        "{refusal}"
+    );
+    let unchanged: Vec<Value> = app
+        .http
+        .get(app.url("/api/lab/keys"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(in_state(&unchanged, "current"), current, "nothing rotated");
+
+    let r = rotate(Some(r#"{"force": true}"#)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let rotated: Vec<Value> = r.json().await.unwrap();
+    assert_eq!(
+        in_state(&rotated, "current"),
+        next,
+        "the next keys sign now"
+    );
+    assert!(current.is_subset(&in_state(&rotated, "retired")));
+    assert!(
+        !in_state(&rotated, "next").is_empty(),
+        "new next keys are published"
+    );
+
+    // The next token is signed by a key the JWKS fetched before the rotation already had.
+    let renewed: Value = app
+        .refresh(tokens["refresh_token"].as_str().unwrap(), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let kid = jwt_part(renewed["access_token"].as_str().unwrap(), 0)["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(next.contains(&kid), "{kid} was the next key");
+    assert!(
+        cached.contains(&kid),
+        "no kid not found for a cache fetched before"
+    );
+
+    let r = app
+        .http
+        .post(app.url("/api/lab/keys/rotate"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}

@@ -14,19 +14,20 @@
 
 use leptos::prelude::*;
 use sha2::{Digest, Sha256};
+use shared::admin::SigningKey;
 use shared::api::{
     ClockLab as ClockLabView, ClockMove, FAMILY_TOKEN_ID_CHARS, FamilyToken, FamilyTokenState,
-    GrantFamily,
+    GrantFamily, KeyRotationLab,
 };
 use shared::config::AppMode;
 
 use crate::api::{self, Api, ApiError, Deployment};
 use crate::components::{ErrorPanel, Loading, RequireLogin};
 use crate::format::{countdown, local_time_ms};
-use crate::oauth;
 use crate::refresh::use_refresher;
 use crate::session::use_session;
 use crate::timeline;
+use crate::{jwt, oauth};
 
 #[component]
 pub fn Labs() -> impl IntoView {
@@ -43,6 +44,7 @@ pub fn Labs() -> impl IntoView {
             </header>
             <RequireLogin what="the labs (they show your own logins)">
                 <ClockLab families=reload />
+                <KeyLab />
                 <RefreshFamily reload />
             </RequireLogin>
         </section>
@@ -231,6 +233,228 @@ fn ClockLab(families: RwSignal<u32>) -> impl IntoView {
                         </div>
                     }
                 })
+        }}
+    }
+}
+
+/// The JWKS as this page fetched it once, like a resource server caching it.
+#[derive(Clone)]
+struct CachedJwks {
+    fetched_ms: f64,
+    kids: Vec<String>,
+}
+
+/// The key-rotation lab (demo mode): the root issuer's keys and their states, the JWKS this
+/// page cached before any rotation, a rotation (refused while unsafe unless forced), and the
+/// next token's `kid` checked against that cache.
+#[component]
+fn KeyLab() -> impl IntoView {
+    let api = expect_context::<Api>();
+    let deployment = expect_context::<Deployment>();
+    let session = use_session();
+    let refresher = use_refresher();
+    let keys = RwSignal::new(None::<Result<Vec<SigningKey>, ApiError>>);
+    let cached = RwSignal::new(None::<Result<CachedJwks, String>>);
+    let refusal = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let loader = api.clone();
+    let jwks_uri = deployment
+        .server
+        .as_ref()
+        .ok()
+        .map(|server| server.jwks_uri.clone());
+    leptos::task::spawn_local(async move {
+        keys.try_set(Some(loader.get::<Vec<SigningKey>>("/api/lab/keys").await));
+        let Some(uri) = jwks_uri else {
+            cached.try_set(Some(Err("The server's metadata names no JWKS.".to_owned())));
+            return;
+        };
+        let fetched = match gloo_net::http::Request::get(&uri).send().await {
+            Ok(response) => response
+                .json::<serde_json::Value>()
+                .await
+                .map_err(|_| format!("{uri} is not a JWKS."))
+                .map(|jwks| CachedJwks {
+                    fetched_ms: js_sys::Date::now(),
+                    kids: jwks["keys"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|key| key["kid"].as_str().map(str::to_owned))
+                        .collect(),
+                }),
+            Err(_) => Err(format!("{uri} did not answer.")),
+        };
+        cached.try_set(Some(fetched));
+    });
+    let rotator = api.clone();
+    let rotate = move |force: bool| {
+        let api = rotator.clone();
+        busy.set(true);
+        refusal.set(None);
+        leptos::task::spawn_local(async move {
+            let body = force.then_some(KeyRotationLab { force: true });
+            match api
+                .send_json::<_, Vec<SigningKey>>(
+                    gloo_net::http::Method::POST,
+                    "/api/lab/keys/rotate",
+                    body.as_ref(),
+                )
+                .await
+            {
+                Ok(now) => {
+                    keys.try_set(Some(Ok(now)));
+                }
+                Err(e) => {
+                    refusal.try_set(Some(e.to_string()));
+                }
+            }
+            busy.try_set(false);
+        });
+    };
+    let rotate_forced = rotate.clone();
+    let renew = move |_| {
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            refresher.refresh_now().await;
+            busy.try_set(false);
+        });
+    };
+    // REST: the `kid` of the token this tab holds (MVC: the server holds it).
+    let token_kid = Memo::new(move |_| {
+        session
+            .token()
+            .and_then(|token| jwt::decode(&token).ok())
+            .and_then(|decoded| decoded.header["kid"].as_str().map(str::to_owned))
+    });
+    let rest = session.mode() == AppMode::Rest;
+    view! {
+        <h2>"Signing keys"</h2>
+        <p class="muted">
+            "The server publishes a key in its JWKS (state next) for a whole cache lifetime "
+            "before it signs with it, so a resource server that cached the JWKS earlier already "
+            "knows the key of every new token: no \"kid not found\". Below, the JWKS this page "
+            "fetched when it opened stands for such a cache."
+        </p>
+        <div class="lab-actions">
+            <button
+                type="button"
+                class="button small"
+                data-testid="rotate"
+                disabled=move || busy.get()
+                on:click=move |_| rotate(false)
+            >
+                "Rotate now"
+            </button>
+            {rest
+                .then(|| {
+                    view! {
+                        <button
+                            type="button"
+                            class="button small"
+                            data-testid="new-token"
+                            disabled=move || busy.get()
+                            on:click=renew
+                        >
+                            "Get a new token"
+                        </button>
+                    }
+                })}
+            <span class="muted small">
+                {move || match cached.get() {
+                    Some(Ok(jwks)) => {
+                        format!(
+                            "JWKS cached at {}: {} keys",
+                            local_time_ms(jwks.fetched_ms),
+                            jwks.kids.len(),
+                        )
+                    }
+                    Some(Err(why)) => why,
+                    None => "Fetching the JWKS…".to_owned(),
+                }}
+            </span>
+        </div>
+        {move || {
+            refusal
+                .get()
+                .map(|why| {
+                    let rotate_forced = rotate_forced.clone();
+                    view! {
+                        <div class="card lab-result" data-testid="rotation-refused" role="status">
+                            <p>
+                                <strong>"The server refused: "</strong>
+                                {why}
+                            </p>
+                            <button
+                                type="button"
+                                class="button danger small"
+                                data-testid="rotate-force"
+                                on:click=move |_| rotate_forced(true)
+                            >
+                                "Rotate anyway (force)"
+                            </button>
+                        </div>
+                    }
+                })
+        }}
+        {move || {
+            let cached_kids = cached
+                .get()
+                .and_then(Result::ok)
+                .map(|jwks| jwks.kids)
+                .unwrap_or_default();
+            let signing = token_kid.get();
+            match keys.get() {
+                None => view! { <Loading /> }.into_any(),
+                Some(Err(ApiError::Rejected { status: 404, .. })) => {
+                    view! { <p class="muted">"The key lab runs only on a demo server (--demo)."</p> }
+                        .into_any()
+                }
+                Some(Err(e)) => {
+                    view! {
+                        <ErrorPanel title="The keys could not be read".to_owned() detail=e.to_string() />
+                    }
+                        .into_any()
+                }
+                Some(Ok(list)) => {
+                    let rows = list
+                        .into_iter()
+                        .map(|key| {
+                            let in_cache = cached_kids.contains(&key.kid);
+                            let signs = signing.as_deref() == Some(key.kid.as_str());
+                            view! {
+                                <tr
+                                    data-testid="lab-key"
+                                    data-state=key.state.as_str()
+                                    data-cached=in_cache.to_string()
+                                    data-signs=signs.to_string()
+                                >
+                                    <td><code>{key.kid.clone()}</code></td>
+                                    <td>{key.alg.as_str()}</td>
+                                    <td class=format!("key-state {}", key.state.as_str())>{key.state.as_str()}</td>
+                                    <td>{if in_cache { "yes" } else { "no" }}</td>
+                                    <td>{signs.then_some("your token")}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view();
+                    view! {
+                        <table class="family-tokens lab-keys" aria-label="Signing keys">
+                            <thead>
+                                <tr>
+                                    <th scope="col">"kid"</th>
+                                    <th scope="col">"alg"</th>
+                                    <th scope="col">"State"</th>
+                                    <th scope="col">"In the cached JWKS"</th>
+                                    <th scope="col">"Signs"</th>
+                                </tr>
+                            </thead>
+                            <tbody>{rows}</tbody>
+                        </table>
+                    }
+                        .into_any()
+                }
+            }
         }}
     }
 }
