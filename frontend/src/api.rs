@@ -535,12 +535,11 @@ impl Api {
             .method(method.clone())
             .header(name, &value)
             .query(query.iter().map(|(name, value)| (*name, value.as_str())));
-        let url = builder_url(&self.url(path), query);
         let step = match self.session.mode() {
             AppMode::Rest => Step::Api,
             AppMode::Mvc => Step::Server,
         };
-        let mut entry = Entry::new(step, method.as_ref(), url).header(name, value);
+        let mut entry = Entry::new(step, method.as_ref(), self.url(path)).header(name, value);
         if self.session.mode() == AppMode::Mvc {
             entry = entry.note(Note::new(
                 "cookie",
@@ -563,6 +562,8 @@ impl Api {
             None => builder.build(),
         }
         .map_err(|_| ApiError::BadResponse("The request could not be built.".into()))?;
+        // The URL as fetch sends it (the query encoded by the browser).
+        entry.url = built.url();
         self.send(built, entry).await
     }
 
@@ -648,21 +649,6 @@ fn rejection_reason(answer: &Answer) -> String {
         .and_then(|header| challenge_param(&header, "error_description"))
         .or_else(|| answer.error_body().and_then(|body| body.error_description))
         .unwrap_or_else(|| "The API no longer accepts your access token".to_owned())
-}
-
-/// `url` with `query` appended as the request sends it, for the timeline.
-fn builder_url(url: &str, query: &[(&str, String)]) -> String {
-    if query.is_empty() {
-        return url.to_owned();
-    }
-    let pairs: Vec<String> = query
-        .iter()
-        .map(|(name, value)| {
-            let value: String = js_sys::encode_uri_component(value).into();
-            format!("{name}={value}")
-        })
-        .collect();
-    format!("{url}?{}", pairs.join("&"))
 }
 
 /// Error descriptions are written as phrases ("the access token expired"); the flash shows

@@ -192,18 +192,7 @@ fn redirect_to_login(
     query.append("code_challenge", verifier.challenge().as_str());
     query.append("code_challenge_method", METHOD_S256);
 
-    let storage = session_storage()?;
-    let optional = |key: &str, value: Option<&str>| match value {
-        Some(value) => storage.set_item(key, value),
-        None => storage.remove_item(key),
-    };
-    storage
-        .set_item(STATE_KEY, &state)
-        .and_then(|()| storage.set_item(VERIFIER_KEY, verifier.as_str()))
-        .and_then(|()| optional(RETURN_TO_KEY, return_to.and_then(safe_return_path)))
-        .and_then(|()| optional(STEP_UP_KEY, extra_scope))
-        .map_err(|_| LoginError::NoSessionStorage)?;
-
+    // A new timeline first: it frees the storage the login's own values need.
     let challenge = verifier.challenge();
     timeline::begin(
         Entry::new(Step::Authorize, "GET", url.href())
@@ -221,6 +210,18 @@ fn redirect_to_login(
                 ),
             )),
     );
+    let storage = session_storage()?;
+    let optional = |key: &str, value: Option<&str>| match value {
+        Some(value) => storage.set_item(key, value),
+        None => storage.remove_item(key),
+    };
+    storage
+        .set_item(STATE_KEY, &state)
+        .and_then(|()| storage.set_item(VERIFIER_KEY, verifier.as_str()))
+        .and_then(|()| optional(RETURN_TO_KEY, return_to.and_then(safe_return_path)))
+        .and_then(|()| optional(STEP_UP_KEY, extra_scope))
+        .map_err(|_| LoginError::NoSessionStorage)?;
+
     window()
         .location()
         .set_href(&url.href())

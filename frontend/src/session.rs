@@ -78,7 +78,8 @@ impl Session {
     /// The session when the app starts. REST: as the cookie jar and this tab's `sessionStorage`
     /// have it. MVC: `server`, what `GET /bff/session` answered (`None`: not logged in).
     pub fn restore(mode: AppMode, server: Option<SessionInfo>) -> Self {
-        // MVC mode never reads the token cookie or sessionStorage: nothing of this app is there.
+        // MVC mode never reads the token cookie or the refresh grant: no token of this app is
+        // there (sessionStorage holds only the exchange timeline).
         let (token, refresh_hint, server) = match mode {
             AppMode::Rest => (
                 read_cookie(),

@@ -5,9 +5,9 @@
 //!
 //! It lives in `sessionStorage` (key [`KEY`]): it must survive the round trip through the
 //! authorization server, it belongs to this tab and it goes when the tab closes. A login starts
-//! a new one. It holds the same secrets this tab already holds (the access and refresh tokens,
-//! spent codes and verifiers); the page masks them until asked, and the HAR export leaves them
-//! out unless asked. Secrets the server shows only once (client secrets, API tokens) and tokens
+//! a new one. It holds credentials this tab holds anyway (the access token, spent codes and
+//! verifiers, the CSRF token); the page masks them until asked, and the HAR export leaves them
+//! out unless asked. Refresh tokens, passwords, secrets the server shows only once and tokens
 //! pasted into the debugger are never kept ([`NEVER_KEPT`]).
 //!
 //! The page sees only what the Fetch standard lets scripts see: the response headers the API
@@ -21,9 +21,9 @@ use serde_json::{Value, json};
 /// Where the timeline is kept in `sessionStorage`.
 pub const KEY: &str = "oauth.timeline";
 /// The oldest entries go beyond this many.
-pub const MAX_ENTRIES: usize = 80;
+pub const MAX_ENTRIES: usize = 60;
 /// Bodies are kept up to this many bytes (a product list is a few KB).
-pub const MAX_BODY: usize = 16 * 1024;
+pub const MAX_BODY: usize = 8 * 1024;
 
 /// The parameters, headers and body members that are credentials: masked until asked.
 const SECRETS: &[&str] = &[
@@ -39,10 +39,18 @@ const SECRETS: &[&str] = &[
     "csrf_token",
 ];
 
-/// JSON members that are never kept, not even in this tab: secrets the server shows once (a new
-/// client secret, a new API token) and a token pasted into the debugger, which promises to
-/// store nothing.
-const NEVER_KEPT: &[&str] = &["client_secret", "token"];
+/// Values that are never kept, not even in this tab, wherever they appear (a JSON member at any
+/// depth, a form field): secrets the server shows once (a new client secret, a new API token),
+/// passwords an administrator types, a token pasted into the debugger (which promises to store
+/// nothing), and refresh tokens (a refresh token outlives the session that held it when the
+/// session ends without a logout; only its first characters are kept, to see it rotate).
+const NEVER_KEPT: &[&str] = &[
+    "client_secret",
+    "token",
+    "password",
+    "new_password",
+    "refresh_token",
+];
 
 /// What replaces a [`NEVER_KEPT`] value.
 pub const NOT_KEPT: &str = "(not kept by the timeline)";
@@ -224,11 +232,18 @@ pub fn mask(value: &str) -> String {
         }
         _ => (String::new(), value),
     };
-    let shown: String = credential.chars().take(6).collect();
+    let length = credential.chars().count();
     format!(
-        "{scheme}{shown}… ({} characters, hidden)",
-        credential.chars().count()
+        "{scheme}{}… ({length} characters, hidden)",
+        prefix(credential)
     )
+}
+
+/// The first characters of a credential that may be shown: six at most, never more than a
+/// quarter of it.
+fn prefix(credential: &str) -> String {
+    let length = credential.chars().count();
+    credential.chars().take(6.min(length / 4)).collect()
 }
 
 /// A header's value, masked when it is a credential and `secrets` is off.
@@ -252,12 +267,8 @@ pub fn masked_url(url: &str, secrets: bool) -> String {
 pub fn body_text(body: &str, secrets: bool) -> String {
     match serde_json::from_str::<Value>(body) {
         Ok(mut value) => {
-            if !secrets && let Value::Object(members) = &mut value {
-                for (name, member) in members.iter_mut() {
-                    if let (true, Value::String(text)) = (is_secret(name), &*member) {
-                        *member = Value::String(mask(text));
-                    }
-                }
+            if !secrets {
+                replace_members(&mut value, is_secret, |_, text| mask(text));
             }
             serde_json::to_string_pretty(&value).unwrap_or_else(|_| body.to_owned())
         }
@@ -272,10 +283,7 @@ pub fn body_text(body: &str, secrets: bool) -> String {
 fn masked_form(form: &str) -> String {
     form.split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((name, value)) if is_secret(name) => {
-                let shown: String = value.chars().take(6).collect();
-                format!("{name}={shown}…")
-            }
+            Some((name, value)) if is_secret(name) => format!("{name}={}…", prefix(value)),
             _ => pair.to_owned(),
         })
         .collect::<Vec<_>>()
@@ -376,7 +384,8 @@ pub fn har(entries: &[Entry], secrets: bool, creator_version: &str) -> Value {
                 "headers": headers(&entry.request_headers),
                 "queryString": query,
                 "headersSize": -1,
-                "bodySize": entry.request_body.as_ref().map_or(0, String::len),
+                // What travelled is not known exactly (bodies are kept clipped and masked).
+                "bodySize": -1,
             });
             if let Some(body) = &entry.request_body {
                 let text = if secrets {
@@ -423,7 +432,7 @@ pub fn har(entries: &[Entry], secrets: bool, creator_version: &str) -> Value {
                     "content": {"size": body.len(), "mimeType": mime(&entry.response_headers), "text": body},
                     "redirectURL": "",
                     "headersSize": -1,
-                    "bodySize": body.len(),
+                    "bodySize": -1,
                 },
                 "cache": {},
                 "timings": {"send": 0, "wait": entry.ms, "receive": 0},
@@ -460,23 +469,73 @@ fn masked_body(body: &str) -> String {
     }
 }
 
-/// A JSON body with its [`NEVER_KEPT`] members replaced; anything else as it is.
-fn kept(body: String) -> String {
-    let Ok(Value::Object(mut members)) = serde_json::from_str::<Value>(&body) else {
-        return body;
-    };
-    let mut changed = false;
-    for name in NEVER_KEPT {
-        if let Some(member @ Value::String(_)) = members.get_mut(*name) {
-            *member = Value::String(NOT_KEPT.to_owned());
-            changed = true;
+/// Replaces, at any depth, the string members whose name `wanted` picks with `by` of them.
+fn replace_members(
+    value: &mut Value,
+    wanted: impl Fn(&str) -> bool + Copy,
+    by: impl Fn(&str, &str) -> String + Copy,
+) {
+    match value {
+        Value::Object(members) => {
+            for (name, member) in members.iter_mut() {
+                match member {
+                    Value::String(text) if wanted(name) => *text = by(name, text),
+                    other => replace_members(other, wanted, by),
+                }
+            }
         }
+        Value::Array(items) => {
+            for item in items {
+                replace_members(item, wanted, by);
+            }
+        }
+        _ => {}
     }
-    if changed {
-        Value::Object(members).to_string()
-    } else {
-        body
+}
+
+fn never_kept(name: &str) -> bool {
+    NEVER_KEPT
+        .iter()
+        .any(|kept| kept.eq_ignore_ascii_case(name))
+}
+
+/// What the timeline keeps of a body: [`NEVER_KEPT`] values replaced (a refresh token by its
+/// first characters), in JSON at any depth and in a form; anything else as it is.
+fn kept(body: String) -> String {
+    let replacement = |name: &str, text: &str| {
+        if name.eq_ignore_ascii_case("refresh_token") {
+            format!("{}… {NOT_KEPT}", prefix(text))
+        } else {
+            NOT_KEPT.to_owned()
+        }
+    };
+    if let Ok(mut value) = serde_json::from_str::<Value>(&body) {
+        let before = value.clone();
+        replace_members(&mut value, never_kept, replacement);
+        return if value == before {
+            body
+        } else {
+            value.to_string()
+        };
     }
+    if !body.contains('=') || body.contains(char::is_whitespace) {
+        return body;
+    }
+    body.split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, value)) if never_kept(name) => {
+                // Still a form: the replacement is encoded the way form values are.
+                let text = replacement(name, value)
+                    .replace('…', "%E2%80%A6")
+                    .replace(' ', "+")
+                    .replace('(', "%28")
+                    .replace(')', "%29");
+                format!("{name}={text}")
+            }
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 fn clip(mut text: String) -> String {
@@ -533,10 +592,23 @@ mod store {
             .unwrap_or_default()
     }
 
+    /// Saves as much of the timeline as the storage takes, the newest entries first to stay.
     fn save(entries: &[Entry]) {
-        if let (Some(storage), Ok(json)) = (storage(), serde_json::to_string(entries)) {
-            // Only the timeline depends on it: a full or refused storage loses it, nothing else.
-            let _ = storage.set_item(KEY, &json);
+        let Some(storage) = storage() else {
+            return;
+        };
+        let mut kept = entries;
+        loop {
+            let saved =
+                serde_json::to_string(kept).is_ok_and(|json| storage.set_item(KEY, &json).is_ok());
+            if saved || kept.is_empty() {
+                break;
+            }
+            // Full (the quota is shared with the login's own values): drop the older half.
+            kept = &kept[kept.len().div_ceil(2)..];
+        }
+        if kept.is_empty() {
+            let _ = storage.remove_item(KEY);
         }
     }
 
@@ -590,12 +662,12 @@ mod tests {
     #[test]
     fn credentials_are_masked_until_asked() {
         assert_eq!(
-            mask("Bearer eyJhbGciOi.x.y"),
-            "Bearer eyJhbG… (14 characters, hidden)"
+            mask("Bearer eyJhbGciOiJFUzI1NiJ9.e30.x"),
+            "Bearer eyJhbG… (26 characters, hidden)"
         );
         assert_eq!(
             header_value("Authorization", "Bearer abcdefgh", false),
-            "Bearer abcdef… (8 characters, hidden)"
+            "Bearer ab… (8 characters, hidden)"
         );
         assert_eq!(
             header_value("Authorization", "Bearer abc", true),
@@ -606,7 +678,10 @@ mod tests {
             "text/plain"
         );
         assert_eq!(
-            masked_url("http://a/cb?code=abcdefghij&state=s1", false),
+            masked_url(
+                "http://a/cb?code=abcdefghijklmnopqrstuvwxyz&state=s1",
+                false
+            ),
             "http://a/cb?code=abcdef…&state=s1"
         );
         assert_eq!(
@@ -616,7 +691,7 @@ mod tests {
         let form = "grant_type=refresh_token&refresh_token=0123456789&client_id=demo-spa";
         assert_eq!(
             body_text(form, false),
-            "grant_type=refresh_token&refresh_token=012345…&client_id=demo-spa"
+            "grant_type=refresh_token&refresh_token=01…&client_id=demo-spa"
         );
         let json = r#"{"access_token":"eyJ0eXAiOiJhdCtqd3QifQ","token_type":"Bearer"}"#;
         let shown = body_text(json, false);
@@ -726,13 +801,39 @@ mod tests {
             !body.contains("pasted") && body.contains("GET /api/orders"),
             "{body}"
         );
-        let form = entry(Step::Revoke, "POST", "http://api/revoke").body("token=abc");
-        assert_eq!(form.request_body.as_deref(), Some("token=abc"));
+        let form = entry(Step::Revoke, "POST", "http://api/revoke")
+            .body("token=0123456789abcdefghij&token_type_hint=refresh_token");
+        assert_eq!(
+            form.request_body.as_deref(),
+            Some("token=%28not+kept+by+the+timeline%29&token_type_hint=refresh_token")
+        );
+        assert_eq!(
+            form_pairs(form.request_body.as_deref().unwrap())[0].1,
+            NOT_KEPT
+        );
+        let refresh = entry(Step::Refresh, "POST", "http://api/token")
+            .body("grant_type=refresh_token&refresh_token=0123456789abcdefghij");
+        let body = refresh.request_body.unwrap();
+        assert!(
+            body.ends_with("refresh_token=01234%E2%80%A6+%28not+kept+by+the+timeline%29"),
+            "{body}"
+        );
+        let nested = entry(Step::Server, "POST", "http://api/admin/users").body(
+            r#"{"username":"u","password":"hunter2hunter2","more":[{"refresh_token":"0123456789abcdefghij"}]}"#,
+        );
+        let body = nested.request_body.unwrap();
+        assert!(
+            !body.contains("hunter2") && !body.contains("56789"),
+            "{body}"
+        );
+        assert!(body.contains(r#""username":"u""#), "{body}");
+        // A short secret is never shown whole.
+        assert_eq!(mask("abc"), "… (3 characters, hidden)");
     }
 
     #[test]
     fn long_bodies_are_cut_on_a_character() {
-        let body = "é".repeat(MAX_BODY);
+        let body = format!("a{}", "é".repeat(MAX_BODY));
         let kept = clip(body);
         assert!(kept.ends_with("… (cut)"));
         assert!(kept.len() <= MAX_BODY + "… (cut)".len());

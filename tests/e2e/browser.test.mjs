@@ -198,7 +198,7 @@ test('the timeline shows every exchange of this login, with PKCE side by side, t
   assert.match(await authorization.innerText(), /^Bearer eyJ\S*… \(\d+ characters, hidden\)$/);
   await order.getByTestId('show-secrets').click();
   assert.match(await authorization.innerText(), BEARER);
-  assert.match(await order.locator('summary').innerText(), /201|200/);
+  assert.equal((await order.locator('summary .status').innerText()).trim(), '201');
 
   // The preflight of that POST, as the API answered it (behind a load balancer, the instance
   // that answered it has it: reload until it shows).
@@ -213,7 +213,7 @@ test('the timeline shows every exchange of this login, with PKCE side by side, t
   });
   const preflight = page.locator('tr.preflight', { hasText: 'POST /api/orders' }).first();
   assert.match(await preflight.innerText(), new RegExp(`access-control-allow-origin: ${APP.replace(/[.]/g, '\\.')}`));
-  assert.match(await preflight.innerText(), /authorization/);
+  assert.match(await preflight.locator('td').nth(2).innerText(), /authorization/, 'the headers the browser asked about');
 
   // The HAR export: credentials masked, unless asked.
   const exported = async () => {
@@ -233,6 +233,13 @@ test('the timeline shows every exchange of this login, with PKCE side by side, t
   await page.getByTestId('har-secrets').check();
   const full = await exported();
   assert.ok(JSON.stringify(full).includes(shown.access_token), 'the token is in the export with credentials');
+  // The verifier is in the export with credentials only; the refresh token in neither (the
+  // timeline never keeps it, only its first characters).
+  const redeemed = full.log.entries.find((e) => e.request.method === 'POST' && e.request.url.endsWith('/token'));
+  const verifier = new URLSearchParams(redeemed.request.postData.text).get('code_verifier');
+  assert.match(verifier, /^[A-Za-z0-9_-]{43,128}$/);
+  assert.ok(!JSON.stringify(har).includes(verifier), 'no verifier in the masked export');
+  assert.match(JSON.parse(redeemed.response.content.text).refresh_token, /not kept by the timeline/);
   await page.getByTestId('har-secrets').uncheck();
 });
 

@@ -66,7 +66,7 @@ pub fn Timeline() -> impl IntoView {
                 </div>
             </header>
             <Show
-                when=move || !entries.get().is_empty()
+                when=move || entries.with(|list| !list.is_empty())
                 fallback=|| {
                     view! {
                         <p class="card muted" data-testid="timeline-empty">
@@ -76,36 +76,26 @@ pub fn Timeline() -> impl IntoView {
                 }
             >
                 <ol class="timeline-list" data-testid="timeline">
-                    {move || {
-                        let list = entries.get();
-                        let start = list.first().map_or(0.0, |first| first.at_ms);
-                        let mut previous: Option<Entry> = None;
-                        list.into_iter()
-                            .map(|entry| {
-                                let away = previous
-                                    .as_ref()
-                                    .filter(|before| {
-                                        matches!(before.step, Step::Authorize | Step::ServerLogin)
-                                    })
-                                    .map(|before| (entry.at_ms - before.at_ms) / 1000.0);
-                                previous = Some(entry.clone());
+                    // Keyed: a new exchange adds a row and leaves the open ones open.
+                    <For
+                        each=move || rows(&entries.get())
+                        key=|row| (row.index, row.entry.at_ms.to_bits())
+                        let:row
+                    >
+                        {row
+                            .away
+                            .map(|seconds| {
                                 view! {
-                                    {away
-                                        .map(|seconds| {
-                                            view! {
-                                                <li class="timeline-gap">
-                                                    {format!(
-                                                        "{seconds:.1} s at the authorization server: its login and \
-                                                         consent pages are on its own origin, which this page cannot see",
-                                                    )}
-                                                </li>
-                                            }
-                                        })}
-                                    <EntryView entry start />
+                                    <li class="timeline-gap">
+                                        {format!(
+                                            "{seconds:.1} s at the authorization server: its login and \
+                                             consent pages are on its own origin, which this page cannot see",
+                                        )}
+                                    </li>
                                 }
-                            })
-                            .collect_view()
-                    }}
+                            })}
+                        <EntryView entry=row.entry start=row.start />
+                    </For>
                 </ol>
             </Show>
             {match session.mode() {
@@ -114,6 +104,34 @@ pub fn Timeline() -> impl IntoView {
             }}
         </section>
     }
+}
+
+/// One exchange as the list shows it.
+#[derive(Clone)]
+struct Row {
+    index: usize,
+    entry: Entry,
+    /// When the timeline began (its first entry).
+    start: f64,
+    /// Seconds spent at the authorization server before this entry (after an authorize step).
+    away: Option<f64>,
+}
+
+fn rows(list: &[Entry]) -> Vec<Row> {
+    let start = list.first().map_or(0.0, |first| first.at_ms);
+    list.iter()
+        .enumerate()
+        .map(|(index, entry)| Row {
+            index,
+            entry: entry.clone(),
+            start,
+            away: index
+                .checked_sub(1)
+                .map(|before| &list[before])
+                .filter(|before| matches!(before.step, Step::Authorize | Step::ServerLogin))
+                .map(|before| (entry.at_ms - before.at_ms) / 1000.0),
+        })
+        .collect()
 }
 
 #[component]
