@@ -150,6 +150,14 @@ impl Clock {
         system.saturating_add(offset).saturating_add(lab)
     }
 
+    /// Now as if the clock lab had not moved the clock: what purges go by, since what the moved
+    /// clock finds expired becomes usable again when the lab resets it (a revoked token must
+    /// stay on the revocation list until it would expire by this time).
+    pub fn unmoved_now(&self) -> Timestamp {
+        let lab = self.0.lab_secs.load(Ordering::Relaxed);
+        Timestamp::from_micros(self.now_us().saturating_sub(lab.saturating_mul(1_000_000)))
+    }
+
     /// How far the clock lab has moved this clock ahead, in seconds.
     pub fn lab_offset_secs(&self) -> i64 {
         self.0.lab_secs.load(Ordering::Relaxed)
@@ -212,6 +220,7 @@ mod tests {
         assert_eq!(clock.now(), Timestamp::from_unix(1900));
         clock.advance(Duration::from_secs(1));
         assert_eq!(clock.lab_offset_secs(), 900);
+        assert_eq!(clock.unmoved_now(), Timestamp::from_unix(1001));
         clock.set_lab_offset_secs(0);
         assert_eq!(clock.now(), Timestamp::from_unix(1001));
     }

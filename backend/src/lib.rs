@@ -401,7 +401,7 @@ async fn follow_revocations(state: AppState) {
         // The clock lab's offset travels with the list (demo mode); a failed read keeps the
         // last one, and the list's own read reports the database.
         let _ = labs::clock::follow(&state).await;
-        match state.db.sync_revocations(state.clock.now()).await {
+        match state.db.sync_revocations(state.clock.unmoved_now()).await {
             Ok(()) if failing => {
                 tracing::info!("reading the revocation list again");
                 failing = false;
@@ -442,7 +442,8 @@ async fn maintain_keys(state: &AppState) {
 /// Deletes what can no longer be used. Several instances may purge at once: deletes of the
 /// same expired rows are harmless.
 async fn purge(state: &AppState) {
-    let now = state.clock.now();
+    // What the clock lab's moved clock finds expired is usable again once it is reset.
+    let now = state.clock.unmoved_now();
     match state.db.purge_codes(now.plus_secs(-3600)).await {
         Ok(0) => {}
         Ok(n) => tracing::debug!(purged = n, "deleted expired authorization codes"),
@@ -470,7 +471,7 @@ async fn purge(state: &AppState) {
     if let Err(e) = state.db.purge_events(now.plus_secs(-retention)).await {
         tracing::warn!(error = %e, "purging old security events failed");
     }
-    let now_us = state.clock.now_us();
+    let now_us = now.unix().saturating_mul(1_000_000);
     if let Err(e) = state.db.purge_rate_limits(now_us).await {
         tracing::warn!(error = %e, "purging rate-limit state failed");
     }

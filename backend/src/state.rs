@@ -62,7 +62,7 @@ impl AppState {
                 .context("reading the clock lab's offset")?;
             clock.set_lab_offset_secs(offset);
         }
-        db.sync_revocations(clock.now())
+        db.sync_revocations(clock.unmoved_now())
             .await
             .context("reading the revocation list")?;
         if config.demo {

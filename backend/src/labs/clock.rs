@@ -5,6 +5,12 @@
 //! then. The offset is stored in the database and read by every instance with the revocation
 //! list (within `REVOCATION_SYNC_MS`); the instance that moved it sees it at once. Outside demo
 //! mode neither endpoint exists (404) and the stored offset is ignored.
+//!
+//! Moving it back must not make anything wrong: purges (the revocation list above all) go by
+//! the unmoved time ([`crate::clock::Clock::unmoved_now`]), so a revoked token is still refused
+//! after a reset, and moving it back forgets the rate-limit counts (made "in the future", they
+//! would refuse their keys for as long as the clock had been ahead). Tokens issued while it was
+//! ahead are not yet valid after a reset (`nbf`): their holders log in again.
 
 use axum::Json;
 use axum::extract::State;
@@ -69,6 +75,12 @@ pub async fn set(
         .set_lab_clock_offset(wanted.offset_secs, system_now)
         .await?;
     state.clock.set_lab_offset_secs(wanted.offset_secs);
+    if wanted.offset_secs < before {
+        // Counts made while the clock was further ahead would refuse their keys (a user's
+        // logins, an address) for as long as it had been moved: moving it back forgets them.
+        state.db.forget_rate_limits().await?;
+        state.throttles.load(&state.db, state.clock.now_us()).await?;
+    }
     let mut event = Event::new(EventKind::ClockMoved)
         .client(&caller.claims.client_id)
         .detail(format!(

@@ -129,3 +129,66 @@ async fn moving_the_clock_expires_access_tokens_and_refresh_carries_on() {
     assert_eq!(reset["offset_secs"], 0);
     assert!(reset["server_time"].as_i64().unwrap() < system + 960);
 }
+
+/// Moving the clock back makes nothing wrong: a token revoked before stays refused (the
+/// revocation list is not purged by the moved clock), and rate-limit counts made while it was
+/// ahead do not lock anyone out for as long as it had been moved.
+#[tokio::test]
+async fn moving_the_clock_back_keeps_revocations_and_forgets_rate_limits() {
+    let app = spawn_app_with(&["--revocation-sync-ms", "100"]).await;
+    let revoked = app.user_tokens("openid products:read").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let caller = app.user_tokens("openid products:read").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(app.revoke_as_spa(&revoked).await.status(), StatusCode::OK);
+    let set = |offset: i64| {
+        app.http
+            .post(app.url("/api/lab/clock"))
+            .bearer_auth(&caller)
+            .json(&json!({"offset_secs": offset}))
+            .send()
+    };
+    assert_eq!(set(90_000).await.unwrap().status(), StatusCode::OK);
+    // A few reads of the revocation list with the clock 25 hours ahead, where the revoked token
+    // has long expired.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Five wrong passwords for user1 "tomorrow": its login would be refused for a while.
+    for _ in 0..6 {
+        let auth = app.new_authorization();
+        let page = app
+            .get_authorize(&app.authorize_query(&auth, "openid"))
+            .await;
+        let answer = app.submit_login(page, "user1", "wrong").await;
+        assert_ne!(answer.status(), StatusCode::SEE_OTHER);
+    }
+    // The caller's own token has expired by now: set the clock back with a fresh one.
+    let fresh = app.user_tokens("openid").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reset = app
+        .http
+        .post(app.url("/api/lab/clock"))
+        .bearer_auth(&fresh)
+        .json(&json!({"offset_secs": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let r = app.get_api("/api/products", Some(&revoked)).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "still revoked");
+    assert!(www_authenticate(&r).contains("revoked"), "{}", www_authenticate(&r));
+    assert_eq!(
+        app.get_api("/api/products", Some(&caller)).await.status(),
+        StatusCode::OK,
+        "the token issued before the clock moved is valid again"
+    );
+    let tokens = app.login_tokens("user1", "password1", "openid").await;
+    assert!(tokens["access_token"].is_string(), "user1 may log in again");
+}
