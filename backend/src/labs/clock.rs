@@ -79,7 +79,10 @@ pub async fn set(
         // Counts made while the clock was further ahead would refuse their keys (a user's
         // logins, an address) for as long as it had been moved: moving it back forgets them.
         state.db.forget_rate_limits().await?;
-        state.throttles.load(&state.db, state.clock.now_us()).await?;
+        state
+            .throttles
+            .load(&state.db, state.clock.now_us())
+            .await?;
     }
     let mut event = Event::new(EventKind::ClockMoved)
         .client(&caller.claims.client_id)

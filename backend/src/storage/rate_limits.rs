@@ -149,10 +149,12 @@ impl Db {
     /// Forgets every count (the clock lab moved the clock back: counts made ahead of it would
     /// refuse their keys for as long as it had been moved).
     pub async fn forget_rate_limits(&self) -> Result<u64> {
-        Ok(dispatch!(self, |pool| sqlx::query("DELETE FROM rate_limits")
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()))?)
+        Ok(dispatch!(self, |pool| sqlx::query(
+            "DELETE FROM rate_limits"
+        )
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?)
     }
 
     /// Forgets the keys whose allowance is full again: they are as good as never seen.

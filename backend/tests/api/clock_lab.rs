@@ -183,7 +183,11 @@ async fn moving_the_clock_back_keeps_revocations_and_forgets_rate_limits() {
 
     let r = app.get_api("/api/products", Some(&revoked)).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "still revoked");
-    assert!(www_authenticate(&r).contains("revoked"), "{}", www_authenticate(&r));
+    assert!(
+        www_authenticate(&r).contains("revoked"),
+        "{}",
+        www_authenticate(&r)
+    );
     assert_eq!(
         app.get_api("/api/products", Some(&caller)).await.status(),
         StatusCode::OK,
