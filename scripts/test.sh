@@ -138,14 +138,15 @@ start_backend() {
 }
 
 # run_e2e MODE [TEST FILE...]: the test files (all by default) against a backend in MODE. Each file
-# skips itself unless E2E_MODE is the mode it is about.
+# skips itself unless E2E_MODE is the mode it is about. One file at a time: the labs move the
+# server's clock and rotate its keys, which every other file would see.
 run_e2e() {
   local mode=$1 rc=0
   shift
   start_backend "$mode" || return 1
   (cd "$ROOT/tests/e2e" && E2E_MODE="$mode" E2E_API="$E2E_API" E2E_APP="$E2E_APP" \
     CHROMIUM="$CHROMIUM" E2E_SCREENSHOTS="$ROOT/docs/screenshots" \
-    timeout -k 10 600 node --test "$@") || rc=$?
+    timeout -k 10 600 node --test --test-concurrency=1 "$@") || rc=$?
   stop_backend "$rc" "end-to-end tests"
 }
 
@@ -192,7 +193,7 @@ run_e2e_cluster() {
   CLUSTER_HOST=127.0.0.1 cluster_start "$ROOT/target/debug/backend" "$dir" "$db_url" \
     "${ports% *}" "${ports#* }" || return 1
   (cd "$ROOT/tests/e2e" && E2E_MODE=rest E2E_API="http://127.0.0.1:${ports% *}" \
-    E2E_APP="http://127.0.0.1:${ports#* }" CHROMIUM="$CHROMIUM" timeout -k 10 600 node --test) || rc=$?
+    E2E_APP="http://127.0.0.1:${ports#* }" CHROMIUM="$CHROMIUM" timeout -k 10 600 node --test --test-concurrency=1) || rc=$?
   if [ "$rc" -ne 0 ]; then
     fail "end-to-end tests through the load balancer failed; the ends of the instances' logs:"
     tail -n 20 "$dir/instance-1.log" "$dir/instance-2.log" >&2

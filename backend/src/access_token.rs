@@ -254,11 +254,13 @@ impl AccessTokens {
                 && let Some(claims) = verified.tokens.get(token)
             {
                 check_times(claims, now)?;
+                check_issued(claims, now)?;
                 return Ok(claims.clone());
             }
         }
         let claims = self.verify_signed(token, &keys)?;
         check_times(&claims, now)?;
+        check_issued(&claims, now)?;
         let mut verified = self
             .verified
             .write()
@@ -409,6 +411,18 @@ impl AccessTokens {
     fn sign(&self, claims: &impl Serialize, typ: Option<&str>) -> Result<String, SigningError> {
         self.keys.get().sign(claims, typ)
     }
+}
+
+/// This server's own tokens: not issued later than `now` (beyond [`LEEWAY_SECS`]). A token
+/// "from the future" comes from a clock that was ahead (the clock lab, set back since): it
+/// would outlive the revocation list, which keeps an entry only as long as a token can live.
+pub(crate) fn check_issued(claims: &AccessTokenClaims, now: Timestamp) -> Result<(), &'static str> {
+    if claims.iat.saturating_sub(LEEWAY_SECS) > now.unix() {
+        return Err(
+            "the access token was issued in the future (iat): the server's clock was ahead",
+        );
+    }
+    Ok(())
 }
 
 /// `exp` and `nbf` against `now`, with [`LEEWAY_SECS`] of tolerance.

@@ -135,12 +135,13 @@ impl Clock {
 
     /// Now, to the microsecond (rate limits count in microseconds).
     pub fn now_us(&self) -> i64 {
+        self.now_us_with(self.0.lab_secs.load(Ordering::Relaxed))
+    }
+
+    /// Now with the clock lab's offset taken as `lab_secs` (read once by the caller).
+    fn now_us_with(&self, lab_secs: i64) -> i64 {
         let offset = self.0.offset_us.load(Ordering::Relaxed);
-        let lab = self
-            .0
-            .lab_secs
-            .load(Ordering::Relaxed)
-            .saturating_mul(1_000_000);
+        let lab = lab_secs.saturating_mul(1_000_000);
         if self.0.frozen {
             return offset.saturating_add(lab);
         }
@@ -154,8 +155,7 @@ impl Clock {
     /// clock finds expired becomes usable again when the lab resets it (a revoked token must
     /// stay on the revocation list until it would expire by this time).
     pub fn unmoved_now(&self) -> Timestamp {
-        let lab = self.0.lab_secs.load(Ordering::Relaxed);
-        Timestamp::from_micros(self.now_us().saturating_sub(lab.saturating_mul(1_000_000)))
+        Timestamp::from_micros(self.now_us_with(0))
     }
 
     /// How far the clock lab has moved this clock ahead, in seconds.

@@ -419,7 +419,8 @@ async fn follow_revocations(state: AppState) {
 /// One round of the signing-key schedule, for the root issuer and every authorization server
 /// (whose list is read again): reload, rotate if due, record what happened.
 async fn maintain_keys(state: &AppState) {
-    let now = state.clock.now();
+    // The schedule is about real cache lifetimes: the clock lab's moves do not count.
+    let now = state.clock.unmoved_now();
     let root = &state.root;
     match rotation::maintain(&state.db, &state.config, &root.owner, &state.keys, now).await {
         Ok(events) => {

@@ -250,6 +250,22 @@ impl Throttles {
         }
     }
 
+    /// The longest period of any limit, in microseconds: a count made now is forgotten by then,
+    /// so a key's time never lies further ahead than this.
+    pub fn horizon_us(&self) -> i64 {
+        [
+            &self.login_per_user,
+            &self.login_per_address,
+            &self.client_auth_per_client,
+            &self.client_auth_per_address,
+            &self.bff_logins_per_address,
+        ]
+        .iter()
+        .map(|limit| limit.slack_us().saturating_add(limit.interval_us()))
+        .max()
+        .unwrap_or(0)
+    }
+
     /// The two client-authentication limits, each with the key it counts (failures from the
     /// client's address, failures of the client id it claims from that address).
     fn client_auth_keys<'a>(

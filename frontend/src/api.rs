@@ -503,23 +503,35 @@ impl Api {
         query: &[(&str, String)],
         body: Option<&B>,
     ) -> Result<Answer, ApiError> {
+        let sent = self.session.cookie_token();
         let refused = match self.call_once(method.clone(), path, query, body).await? {
             Ok(answer) => return Ok(answer),
             Err(refused) => refused,
         };
-        let renewer = self.renewer.get_value();
-        let refused = match renewer {
-            Some(refresher) if refused.expired && refresher.refresh_now().await.is_some() => {
-                match self.call_once(method, path, query, body).await? {
-                    Ok(answer) => return Ok(answer),
-                    Err(again) => again,
+        let refused = match self.renewer.get_value() {
+            Some(refresher) if refused.expired => {
+                refresher.renew().await;
+                // Renewed (by this call, another one refused at the same time, or another
+                // tab): once more with the new token.
+                match self.session.cookie_token() {
+                    Some(now) if Some(&now) != sent.as_ref() => {
+                        match self.call_once(method, path, query, body).await? {
+                            Ok(answer) => return Ok(answer),
+                            Err(again) => again,
+                        }
+                    }
+                    _ => refused,
                 }
             }
             _ => refused,
         };
         let why = capitalized(&refused.why);
-        self.session
-            .expire_refused(session_ended(&why), refused.request_id);
+        // A renewal that failed has ended the session already (REST), with its own reason.
+        let ended = self.session.mode() == AppMode::Rest && self.session.cookie_token().is_none();
+        if !ended {
+            self.session
+                .expire_refused(session_ended(&why), refused.request_id);
+        }
         Err(ApiError::Unauthorized(why))
     }
 

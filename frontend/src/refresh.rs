@@ -175,6 +175,19 @@ impl Refresher {
         self.timer.set_value(None);
     }
 
+    /// For a call the API refused as expired: renews the access token, or waits for the renewal
+    /// already on its way (several calls refused at once renew once). The caller then compares
+    /// the session's token with the one that was refused.
+    pub async fn renew(self) {
+        if self.in_flight.get_untracked() {
+            while self.in_flight.get_untracked() {
+                sleep_ms(50).await;
+            }
+            return;
+        }
+        self.refresh_when(true).await;
+    }
+
     /// Refreshes now, due or not (the labs' "Refresh now"). Returns the refresh token it spent,
     /// when it did rotate.
     pub async fn refresh_now(self) -> Option<String> {
@@ -254,6 +267,16 @@ impl Refresher {
             Err(_) => self.schedule_at(js_sys::Date::now() + RETRY_AFTER.as_secs_f64() * 1000.0),
         }
     }
+}
+
+/// Resolves after `ms` milliseconds (a `setTimeout`).
+async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 /// Runs `task` while holding the Web Locks API lock `name`, so that tabs of this origin take turns

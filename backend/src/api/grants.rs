@@ -1,4 +1,4 @@
-//! `GET /api/me/grants`: the caller's own logins, each with its refresh-token family (issued,
+//! `GET /api/me/grants`: the caller's own logins at the calling client, each with its refresh-token family (issued,
 //! spent, expired, revoked, and why), never a token. The app draws each family as a chain and
 //! marks the token it holds, which it recognises by the hash the server stores.
 
@@ -16,8 +16,10 @@ use crate::clock::Timestamp;
 use crate::state::AppState;
 use crate::storage::FamilyRow;
 
-/// `GET /api/me/grants`: the user's logins, newest first (at most 10), each with its refresh
-/// tokens, oldest first (the newest 100). Needs a user's token with the `profile` scope.
+/// `GET /api/me/grants`: the user's logins at the client the token was issued to, newest first
+/// (at most 10), each with its refresh tokens, oldest first (the newest 100). Needs a user's
+/// token with the `profile` scope. Only that client's: a third-party app the user let read
+/// their profile learns nothing of their other logins.
 #[utoipa::path(get, path = "/api/me/grants", tag = "API", security(("oauth2" = ["profile"]), ("bearer" = []), ("apiToken" = [])),
     responses((status = 200, description = "The user's logins and their refresh-token families", body = Vec<shared::api::GrantFamily>)))]
 pub async fn list(
@@ -29,7 +31,12 @@ pub async fn list(
     query_params(raw.as_deref(), &[])?;
     let rows = state
         .db
-        .families_of(&token.claims.sub, MAX_GRANTS, MAX_FAMILY_TOKENS)
+        .families_of(
+            &token.claims.sub,
+            &token.claims.client_id,
+            MAX_GRANTS,
+            MAX_FAMILY_TOKENS,
+        )
         .await?;
     Ok(Json(families(rows, state.clock.now())))
 }

@@ -6,11 +6,15 @@
 //! list (within `REVOCATION_SYNC_MS`); the instance that moved it sees it at once. Outside demo
 //! mode neither endpoint exists (404) and the stored offset is ignored.
 //!
-//! Moving it back must not make anything wrong: purges (the revocation list above all) go by
-//! the unmoved time ([`crate::clock::Clock::unmoved_now`]), so a revoked token is still refused
-//! after a reset, and moving it back forgets the rate-limit counts (made "in the future", they
-//! would refuse their keys for as long as the clock had been ahead). Tokens issued while it was
-//! ahead are not yet valid after a reset (`nbf`): their holders log in again.
+//! Moving it back must not make anything wrong:
+//! - purges (the revocation list above all) and the signing keys' schedule go by the unmoved
+//!   time ([`crate::clock::Clock::unmoved_now`]), so a revoked token is still refused after a
+//!   reset and no key is retired or removed early;
+//! - this server's tokens issued while it was ahead are refused after a reset (`iat` in the
+//!   future, see [`crate::access_token::check_issued`]): they would outlive the revocation
+//!   list, which keeps an entry only as long as a token can live. Their holders log in again;
+//! - rate-limit counts made "in the future" are forgotten (they would refuse their keys for as
+//!   long as the clock had been ahead); counts made at the present time stay.
 
 use axum::Json;
 use axum::extract::State;
@@ -68,21 +72,24 @@ pub async fn set(
             wanted.offset_secs
         )));
     }
-    let before = state.clock.lab_offset_secs();
-    let system_now = state.clock.now().plus_secs(-before);
+    // As stored: another instance may have moved it since this one last read it.
+    let before = state.db.lab_clock_offset().await?;
     state
         .db
-        .set_lab_clock_offset(wanted.offset_secs, system_now)
+        .set_lab_clock_offset(wanted.offset_secs, state.clock.unmoved_now())
         .await?;
     state.clock.set_lab_offset_secs(wanted.offset_secs);
-    if wanted.offset_secs < before {
-        // Counts made while the clock was further ahead would refuse their keys (a user's
-        // logins, an address) for as long as it had been moved: moving it back forgets them.
-        state.db.forget_rate_limits().await?;
-        state
-            .throttles
-            .load(&state.db, state.clock.now_us())
-            .await?;
+    // Rate-limit counts made while the clock was further ahead would refuse their keys (a
+    // user's logins, an address) for as long as it had been moved; those lie beyond anything a
+    // count made now can reach, and go. Real counts stay: moving the clock is no way around a
+    // lockout.
+    let now_us = state.clock.now_us();
+    let forgotten = state
+        .db
+        .forget_rate_limits_after(now_us.saturating_add(state.throttles.horizon_us()))
+        .await?;
+    if forgotten > 0 {
+        state.throttles.load(&state.db, now_us).await?;
     }
     let mut event = Event::new(EventKind::ClockMoved)
         .client(&caller.claims.client_id)

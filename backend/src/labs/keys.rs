@@ -56,8 +56,21 @@ pub async fn rotate(
             )
         })?
     };
-    let now = state.clock.now();
+    // The schedule is about real cache lifetimes: the clock lab's moves do not count.
+    let now = state.clock.unmoved_now();
     let owner = Owner::root();
+    // Every rotation publishes new keys and keeps the retired ones published for a day: a loop
+    // of forced rotations would grow the JWKS without end.
+    let stored = state.db.signing_keys(&owner.server_id).await?;
+    let last = stored.iter().filter_map(|key| key.retired_at).max();
+    if let Some(last) = last
+        && now.secs_since(last) < MIN_SECS_BETWEEN_ROTATIONS
+    {
+        return Err(ApiError::Conflict(format!(
+            "the keys were rotated {} s ago; the lab rotates at most once a minute",
+            now.secs_since(last).max(0)
+        )));
+    }
     let events =
         match rotation::rotate_now(&state.db, &state.config, &owner, request.force, now).await {
             Ok(events) => events,
@@ -80,6 +93,9 @@ pub async fn rotate(
     }
     Ok(Json(stored.into_iter().map(view).collect()))
 }
+
+/// The lab refuses to rotate again within this many seconds of the last rotation.
+const MIN_SECS_BETWEEN_ROTATIONS: i64 = 60;
 
 async fn keys(state: &AppState) -> Result<Vec<SigningKey>, ApiError> {
     let stored = state.db.signing_keys(&Owner::root().server_id).await?;

@@ -111,6 +111,9 @@ fn remedy(name: &str, state: &AppState) -> String {
         "audience" => format!("ask for a token for this API: resource={audience} (RFC 8707), or a server whose audience it is"),
         "exp" => "refresh the token (grant_type=refresh_token) or log in again".into(),
         "nbf" => "wait until the token's nbf, or fix the clock of the server that issued it".into(),
+        "iat" => "log in again: the token was issued while the server's clock was ahead (the \
+                  clock lab, reset since)"
+            .into(),
         "claims" => "send a token issued by this server's token endpoint: it has every claim RFC 9068 §2.2 requires".into(),
         "revocation" => "log in again: this token, or the login it belongs to, was revoked".into(),
         _ => "get a new token".into(),
@@ -294,6 +297,14 @@ async fn signed(
             got_nbf,
         );
     }
+    // This server's own tokens only (the external issuers' stop before these checks).
+    let at = Timestamp::from_unix(claims.iat);
+    d.push(
+        "iat",
+        claims.iat.saturating_sub(LEEWAY_SECS) <= now.unix(),
+        format!("a time already past: {clock}"),
+        format!("{} ({})", at.rfc3339(), relative(now.secs_since(at))),
+    );
 
     // Revocation is read only for a token nothing else refuses: an expired one needs no read
     // (which could wait for a database that is away), and tells nobody whether it was revoked.

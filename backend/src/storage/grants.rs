@@ -342,13 +342,14 @@ impl Db {
         Ok(())
     }
 
-    /// The `grants` most recent logins of `user_id`, newest first, each with its newest `tokens`
+    /// The `grants` most recent logins of `user_id` at the client `client_id`, newest first, each with its newest `tokens`
     /// refresh tokens, oldest first (one row per token; one row with no token for a login
     /// without any). A family is a chain, each token created when its predecessor was spent, so
     /// within one second the spent come first, in the order they were spent.
     pub async fn families_of(
         &self,
         user_id: &str,
+        client_id: &str,
         grants: i64,
         tokens: i64,
     ) -> Result<Vec<FamilyRow>> {
@@ -356,14 +357,16 @@ impl Db {
             "SELECT g.id AS grant_id, g.client_id, g.scope, g.created_at, g.expires_at,
                  g.revoked_at, g.revoked_reason, r.token_hash, r.created_at AS token_created_at,
                  r.expires_at AS token_expires_at, r.used_at
-             FROM (SELECT * FROM grants WHERE user_id = $1
+             FROM (SELECT * FROM grants WHERE user_id = $1 AND client_id = $4
                    ORDER BY created_at DESC, id DESC LIMIT $2) g
              LEFT JOIN (SELECT token_hash, grant_id, created_at, expires_at, used_at,
                             ROW_NUMBER() OVER (PARTITION BY grant_id
                                                ORDER BY created_at DESC, (used_at IS NULL) DESC,
                                                         used_at DESC, token_hash DESC) AS n
                         FROM refresh_tokens
-                        WHERE grant_id IN (SELECT id FROM grants WHERE user_id = $1)) r
+                        WHERE grant_id IN (SELECT id FROM grants
+                                           WHERE user_id = $1 AND client_id = $4
+                                           ORDER BY created_at DESC, id DESC LIMIT $2)) r
                ON r.grant_id = g.id AND r.n <= $3
              ORDER BY g.created_at DESC, g.id DESC,
                       r.created_at, (r.used_at IS NULL), r.used_at, r.token_hash",
@@ -371,6 +374,7 @@ impl Db {
         .bind(user_id)
         .bind(grants)
         .bind(tokens)
+        .bind(client_id)
         .fetch_all(pool)
         .await)?)
     }

@@ -146,12 +146,14 @@ impl Db {
         Ok(())
     }
 
-    /// Forgets every count (the clock lab moved the clock back: counts made ahead of it would
-    /// refuse their keys for as long as it had been moved).
-    pub async fn forget_rate_limits(&self) -> Result<u64> {
+    /// Forgets the counts whose time lies beyond `after_us`: made while the clock lab had moved
+    /// the clock further ahead, they would refuse their keys for as long as it had been moved.
+    /// Counts made at the present time never lie beyond now plus the longest period.
+    pub async fn forget_rate_limits_after(&self, after_us: i64) -> Result<u64> {
         Ok(dispatch!(self, |pool| sqlx::query(
-            "DELETE FROM rate_limits"
+            "DELETE FROM rate_limits WHERE full_at > $1"
         )
+        .bind(after_us)
         .execute(pool)
         .await
         .map(|done| done.rows_affected()))?)

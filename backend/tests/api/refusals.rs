@@ -441,6 +441,7 @@ async fn the_token_debugger_runs_the_apis_checks_in_order_and_keeps_nothing() {
         ("signature", true),
         ("claims", true),
         ("exp", true),
+        ("iat", true),
         ("revocation", true),
         ("audience", true),
     ];
@@ -472,7 +473,12 @@ async fn the_token_debugger_runs_the_apis_checks_in_order_and_keeps_nothing() {
     assert!(!both.accepted);
     assert_eq!(
         names(&both)[7..],
-        [("claims", true), ("audience", false), ("exp", false)]
+        [
+            ("claims", true),
+            ("audience", false),
+            ("exp", false),
+            ("iat", true)
+        ]
     );
     assert!(both.verdict.contains("audience"), "{both:?}");
     let exp = both.checks.iter().find(|c| c.name == "exp").unwrap();

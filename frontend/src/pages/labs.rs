@@ -101,7 +101,15 @@ fn ClockLab(families: RwSignal<u32>) -> impl IntoView {
                 )
                 .await;
             busy.try_set(false);
-            clock.try_set(Some(moved));
+            match moved {
+                Ok(view) => {
+                    clock.try_set(Some(Ok(view)));
+                }
+                // The clock as last read stays (and so does the offset the next move adds to).
+                Err(e) => {
+                    steps.try_set(Some((Vec::new(), format!("The clock was not moved: {e}"))));
+                }
+            }
         });
     };
     let caller = api.clone();
@@ -109,6 +117,8 @@ fn ClockLab(families: RwSignal<u32>) -> impl IntoView {
         let api = caller.clone();
         let since = js_sys::Date::now();
         busy.set(true);
+        // The outcome of this call only, once it is known.
+        steps.set(None);
         leptos::task::spawn_local(async move {
             let answer = match api.me().await {
                 Ok(me) => format!("The API answered: {} ({}).", me.name, me.username),
@@ -714,7 +724,12 @@ fn Family(family: GrantFamily, held: Option<String>) -> impl IntoView {
                 " · client " <code>{family.client_id.clone()}</code> " · "
                 <span class=if revoked { "expired" } else { "ok" }>{status}</span>
             </p>
-            <Chain tokens=family.refresh_tokens.clone() held=held.clone() revoked />
+            <Chain
+                id=family.grant_id.clone()
+                tokens=family.refresh_tokens.clone()
+                held=held.clone()
+                revoked
+            />
             <table class="family-tokens" aria-label="Refresh tokens">
                 <thead>
                     <tr>
@@ -733,7 +748,15 @@ fn Family(family: GrantFamily, held: Option<String>) -> impl IntoView {
 
 /// The family as a picture: one circle per token, an arrow per rotation, the held one ringed.
 #[component]
-fn Chain(tokens: Vec<FamilyToken>, held: Option<String>, revoked: bool) -> impl IntoView {
+fn Chain(
+    id: String,
+    tokens: Vec<FamilyToken>,
+    held: Option<String>,
+    revoked: bool,
+) -> impl IntoView {
+    // One arrow head per picture: ids are unique in the page.
+    let head = format!("chain-head-{id}");
+    let head_url = format!("url(#{head})");
     const STEP: f64 = 110.0;
     const LEFT: f64 = 40.0;
     const Y: f64 = 42.0;
@@ -751,7 +774,7 @@ fn Chain(tokens: Vec<FamilyToken>, held: Option<String>, revoked: bool) -> impl 
                         y1=Y
                         x2=x + STEP - 22.0
                         y2=Y
-                        marker-end="url(#chain-head)"
+                        marker-end=head_url.clone()
                     />
                     <text class="chain-label" x=x + STEP / 2.0 y=Y - 8.0 text-anchor="middle">
                         "rotated"
@@ -798,7 +821,7 @@ fn Chain(tokens: Vec<FamilyToken>, held: Option<String>, revoked: bool) -> impl 
         >
             <defs>
                 <marker
-                    id="chain-head"
+                    id=head
                     viewBox="0 0 10 10"
                     refX="9"
                     refY="5"
