@@ -301,15 +301,19 @@ async fn the_key_lab_rotates_for_a_signed_in_user_of_a_demo_server() {
     let app = crate::helpers::spawn_app().await;
     let tokens = app.user_tokens("openid offline_access products:read").await;
     let access = tokens["access_token"].as_str().unwrap().to_owned();
-    let jwks_before: Value = app
-        .http
-        .get(app.url("/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (app, access) = (&app, &access);
+    let get = move |path: &'static str| async move {
+        let r = app
+            .http
+            .get(app.url(path))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        r.json::<Value>().await.unwrap()
+    };
+    let jwks_before = get("/jwks.json").await;
     let cached: HashSet<String> = jwks_before["keys"]
         .as_array()
         .unwrap()
@@ -328,16 +332,8 @@ async fn the_key_lab_rotates_for_a_signed_in_user_of_a_demo_server() {
         }
         request.send()
     };
-    let listed: Vec<Value> = app
-        .http
-        .get(app.url("/api/lab/keys"))
-        .bearer_auth(&access)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let lab_keys = move || async move { get("/api/lab/keys").await.as_array().unwrap().clone() };
+    let listed = lab_keys().await;
     let in_state = |keys: &[Value], state: &str| -> HashSet<String> {
         keys.iter()
             .filter(|k| k["state"] == state)
@@ -368,16 +364,7 @@ async fn the_key_lab_rotates_for_a_signed_in_user_of_a_demo_server() {
             .contains("force"),
         "{refusal}"
     );
-    let unchanged: Vec<Value> = app
-        .http
-        .get(app.url("/api/lab/keys"))
-        .bearer_auth(&access)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let unchanged = lab_keys().await;
     assert_eq!(in_state(&unchanged, "current"), current, "nothing rotated");
 
     let r = rotate(Some(r#"{"force": true}"#)).await.unwrap();
