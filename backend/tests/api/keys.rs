@@ -324,7 +324,7 @@ async fn the_key_lab_rotates_for_a_signed_in_user_of_a_demo_server() {
         let mut request = app
             .http
             .post(app.url("/api/lab/keys/rotate"))
-            .bearer_auth(&access);
+            .bearer_auth(access);
         if let Some(body) = body {
             request = request
                 .header("content-type", "application/json")
