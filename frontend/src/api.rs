@@ -624,15 +624,10 @@ impl Api {
             200..=299 => Ok(Ok(answer)),
             401 => {
                 let why = rejection_reason(&answer);
-                let expired = answer
-                    .headers
-                    .get("www-authenticate")
-                    .and_then(|header| challenge_param(&header, "error_description"))
-                    .is_some_and(|description| description.contains("expired"));
                 Ok(Err(Refused401 {
+                    expired: why.contains("expired"),
                     why,
                     request_id: refused,
-                    expired,
                 }))
             }
             403 => {

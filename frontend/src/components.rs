@@ -289,3 +289,27 @@ pub fn Explained(request_id: String, explanation: shared::api::Explanation) -> i
         </div>
     }
 }
+
+/// A table with a header row of `columns`; its rows are `children`.
+#[component]
+pub fn Table(
+    /// Its class (the look).
+    class: &'static str,
+    /// The table's accessible name.
+    label: &'static str,
+    columns: &'static [&'static str],
+    children: Children,
+) -> impl IntoView {
+    let headers = columns
+        .iter()
+        .map(|column| view! { <th scope="col">{*column}</th> })
+        .collect::<Vec<_>>();
+    view! {
+        <table class=class aria-label=label>
+            <thead>
+                <tr>{headers}</tr>
+            </thead>
+            <tbody>{children()}</tbody>
+        </table>
+    }
+}

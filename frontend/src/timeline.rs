@@ -455,15 +455,13 @@ pub fn har(entries: &[Entry], secrets: bool, creator_version: &str) -> Value {
     })
 }
 
-/// A body for the HAR: JSON with its credential members masked, a form with its credential
-/// values masked, anything else as it is.
+/// A body for the HAR: JSON (compact) with its credential members masked, a form with its
+/// credential values masked, anything else as it is.
 fn masked_body(body: &str) -> String {
     match serde_json::from_str::<Value>(body) {
-        Ok(Value::Object(_)) => {
-            let pretty = body_text(body, false);
-            serde_json::from_str::<Value>(&pretty)
-                .map(|value| value.to_string())
-                .unwrap_or(pretty)
+        Ok(mut value @ Value::Object(_)) => {
+            replace_members(&mut value, is_secret, |_, text| mask(text));
+            value.to_string()
         }
         _ => body_text(body, false),
     }

@@ -14,6 +14,16 @@ use crate::keys::rotation::{self, RotateError};
 use crate::state::AppState;
 use crate::storage::StoredKey;
 
+/// A rotation refused says why (409); one that failed is the server's fault.
+impl From<RotateError> for ApiError {
+    fn from(e: RotateError) -> Self {
+        match e {
+            RotateError::Refused(why) => ApiError::Conflict(why),
+            RotateError::Failed(e) => ApiError::internal(e),
+        }
+    }
+}
+
 /// A key as the admin API shows it: never the private key.
 pub(crate) fn view(k: StoredKey) -> admin::SigningKey {
     admin::SigningKey {
@@ -63,11 +73,7 @@ async fn rotate(
     owner: &Owner,
     force: bool,
 ) -> Result<(Vec<admin::Event>, Vec<StoredKey>), ApiError> {
-    let events = match rotation::rotate_now(ctx.db, ctx.config, owner, force, ctx.now).await {
-        Ok(events) => events,
-        Err(RotateError::Refused(why)) => return Err(ApiError::Conflict(why)),
-        Err(RotateError::Failed(e)) => return Err(ApiError::internal(e)),
-    };
+    let events = rotation::rotate_now(ctx.db, ctx.config, owner, force, ctx.now).await?;
     let mut changes = Vec::new();
     for event in events {
         let row = ctx.actor.record_event(ctx.db, event, ctx.now).await?;

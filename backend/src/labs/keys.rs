@@ -16,7 +16,7 @@ use crate::admin::keys::view;
 use crate::api::auth::AccessToken;
 use crate::api::error::ApiError;
 use crate::keys::Owner;
-use crate::keys::rotation::{self, RotateError};
+use crate::keys::rotation;
 use crate::state::AppState;
 
 /// `GET /api/lab/keys`: the root issuer's signing keys. Any valid token, demo mode only.
@@ -71,12 +71,7 @@ pub async fn rotate(
             now.secs_since(last).max(0)
         )));
     }
-    let events =
-        match rotation::rotate_now(&state.db, &state.config, &owner, request.force, now).await {
-            Ok(events) => events,
-            Err(RotateError::Refused(why)) => return Err(ApiError::Conflict(why)),
-            Err(RotateError::Failed(e)) => return Err(ApiError::internal(e)),
-        };
+    let events = rotation::rotate_now(&state.db, &state.config, &owner, request.force, now).await?;
     for event in events {
         let event = event.client(&caller.claims.client_id);
         let event = match caller.subject_type() {

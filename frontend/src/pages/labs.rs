@@ -22,7 +22,7 @@ use shared::api::{
 use shared::config::AppMode;
 
 use crate::api::{self, Api, ApiError, Deployment};
-use crate::components::{ErrorPanel, Loading, RequireLogin};
+use crate::components::{ErrorPanel, Loading, RequireLogin, Table};
 use crate::format::{countdown, local_time_ms};
 use crate::refresh::use_refresher;
 use crate::session::use_session;
@@ -449,18 +449,13 @@ fn KeyLab() -> impl IntoView {
                         })
                         .collect_view();
                     view! {
-                        <table class="family-tokens lab-keys" aria-label="Signing keys">
-                            <thead>
-                                <tr>
-                                    <th scope="col">"kid"</th>
-                                    <th scope="col">"alg"</th>
-                                    <th scope="col">"State"</th>
-                                    <th scope="col">"In the cached JWKS"</th>
-                                    <th scope="col">"Signs"</th>
-                                </tr>
-                            </thead>
-                            <tbody>{rows}</tbody>
-                        </table>
+                        <Table
+                            class="family-tokens lab-keys"
+                            label="Signing keys"
+                            columns=&["kid", "alg", "State", "In the cached JWKS", "Signs"]
+                        >
+                            {rows}
+                        </Table>
                     }
                         .into_any()
                 }
@@ -730,18 +725,13 @@ fn Family(family: GrantFamily, held: Option<String>) -> impl IntoView {
                 held=held.clone()
                 revoked
             />
-            <table class="family-tokens" aria-label="Refresh tokens">
-                <thead>
-                    <tr>
-                        <th scope="col">""</th>
-                        <th scope="col">"Token (SHA-256)"</th>
-                        <th scope="col">"Issued"</th>
-                        <th scope="col">"Spent"</th>
-                        <th scope="col">"State"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
+            <Table
+                class="family-tokens"
+                label="Refresh tokens"
+                columns=&["", "Token (SHA-256)", "Issued", "Spent", "State"]
+            >
+                {rows}
+            </Table>
         </div>
     }
 }

@@ -12,6 +12,7 @@ use shared::config::AppMode;
 use wasm_bindgen::JsCast;
 
 use crate::api::{Api, Deployment};
+use crate::components::Table;
 use crate::format::local_time_ms;
 use crate::jwt;
 use crate::pages::admin::AdminTable;
@@ -261,16 +262,9 @@ fn ParamTable(params: Vec<(String, String)>, shown: RwSignal<bool>) -> impl Into
         })
         .collect_view();
     view! {
-        <table class="params" aria-label="Parameters">
-            <thead>
-                <tr>
-                    <th scope="col">"Parameter"</th>
-                    <th scope="col">"Value"</th>
-                    <th scope="col">"What it is for"</th>
-                </tr>
-            </thead>
-            <tbody>{rows}</tbody>
-        </table>
+        <Table class="params" label="Parameters" columns=&["Parameter", "Value", "What it is for"]>
+            {rows}
+        </Table>
     }
 }
 

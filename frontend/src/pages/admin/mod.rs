@@ -373,18 +373,11 @@ pub fn AdminTable(
     columns: &'static [&'static str],
     children: Children,
 ) -> impl IntoView {
-    let headers = columns
-        .iter()
-        .map(|column| view! { <th scope="col">{*column}</th> })
-        .collect::<Vec<_>>();
     view! {
         <div class="card table-card">
-            <table class="admin-table" aria-label=label>
-                <thead>
-                    <tr>{headers}</tr>
-                </thead>
-                <tbody>{children()}</tbody>
-            </table>
+            <crate::components::Table class="admin-table" label columns>
+                {children()}
+            </crate::components::Table>
         </div>
     }
 }
