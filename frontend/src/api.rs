@@ -275,6 +275,47 @@ async fn post_form(
     Answer::of(request, entry).await.map_err(|_| unreachable())
 }
 
+/// `GET {api_base}{path}` with `Authorization: Token …`, straight at the API as a script sends
+/// it (REST mode: in MVC mode the browser calls nothing but its own server). The timeline keeps
+/// the token's id, never its secret. The status, and the body of a success or the server's reason for a
+/// refusal.
+pub async fn call_with_api_token(
+    config: &AppConfig,
+    path: &str,
+    token: &str,
+) -> Result<(u16, String), ApiError> {
+    let url = format!("{}{path}", config.api_base.trim_end_matches('/'));
+    let kept: String = token.chars().take(API_TOKEN_ID_END).collect();
+    let entry = Entry::new(Step::Api, "GET", url.clone())
+        .header("Authorization", format!("Token {kept}…"))
+        .note(Note::new(
+            "API token",
+            "a per-user API token, as a script or CI job sends it: amt_, the token's id, then \
+             its secret, which this timeline never keeps; the server looks the id up and \
+             compares a hash of the secret",
+        ));
+    let unreachable = || ApiError::Unreachable {
+        service: "API",
+        url: url.clone(),
+    };
+    let request = RequestBuilder::new(&url)
+        .header("Authorization", &format!("Token {token}"))
+        .build()
+        .map_err(|_| unreachable())?;
+    let answer = Answer::of(request, entry)
+        .await
+        .map_err(|_| unreachable())?;
+    let said = if answer.ok() {
+        answer.body.clone()
+    } else {
+        rejection_reason(&answer)
+    };
+    Ok((answer.status, said))
+}
+
+/// `amt_` and the 16 hex digits of an API token's id.
+const API_TOKEN_ID_END: usize = 20;
+
 /// What fetch sends for a `URLSearchParams` body.
 const FORM: &str = "application/x-www-form-urlencoded;charset=UTF-8";
 

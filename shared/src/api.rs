@@ -306,6 +306,37 @@ impl FamilyTokenState {
     }
 }
 
+/// `POST /api/lab/tokens` (demo mode): a short-lived API token of the caller's own, for the
+/// API-token lab. Its scopes must be among the calling access token's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LabApiToken {
+    pub name: String,
+    /// Space-separated.
+    pub scope: String,
+    /// [`MIN_LAB_TOKEN_SECS`] to [`MAX_LAB_TOKEN_SECS`].
+    pub expires_in_secs: i64,
+}
+
+/// `GET /api/lab/tokens` (demo mode): the caller's API tokens, newest first, and the server's
+/// time, which decides their states (the clock lab may have moved it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LabApiTokens {
+    pub server_time: i64,
+    pub tokens: Vec<crate::admin::ApiToken>,
+}
+
+/// The shortest and longest lifetimes of a lab API token.
+pub const MIN_LAB_TOKEN_SECS: i64 = 30;
+pub const MAX_LAB_TOKEN_SECS: i64 = 3600;
+/// At most this many of a user's API tokens may be active when the lab creates another, and
+/// the lab creates at most this many an hour per user.
+pub const MAX_LAB_TOKENS: usize = 10;
+/// `GET /api/lab/tokens` lists at most this many of the user's API tokens, newest first.
+pub const MAX_LISTED_TOKENS: usize = 20;
+
 /// The clock lab moves the server's clock at most this far ahead (30 days).
 pub const MAX_CLOCK_OFFSET_SECS: i64 = 30 * 86_400;
 

@@ -163,9 +163,15 @@ test('the timeline shows every exchange of this login, with PKCE side by side, t
   assert.ok(steps.includes('api'), steps.join(' '));
   await page.locator('.timeline-gap').first().waitFor();
 
+  // The sequence diagram lights the newest exchange's step, then the one opened.
+  const lit = () => page.locator('[data-testid="sequence"] g.lit').evaluateAll((gs) => [...new Set(gs.map((g) => g.dataset.step))]);
+  assert.deepEqual(await lit(), [steps.at(-1)]);
+  assert.ok((await page.locator('[data-testid="sequence"] g.seen[data-step="authorize"]').count()) === 1);
+
   // The authorize redirect: each parameter explained; the verifier's S256 beside the challenge.
   const authorize = entries.nth(0);
   await authorize.locator('summary').click();
+  await eventually('the authorize arrow is lit', async () => JSON.stringify(await lit()) === '["authorize"]');
   const param = (name) => authorize.locator('table.params tr', { has: page.locator(`td:first-child code:text-is("${name}")`) });
   const challenge = (await param('code_challenge').locator('td').nth(1).innerText()).trim();
   assert.match(challenge, /^[A-Za-z0-9_-]{43}$/);
@@ -379,7 +385,7 @@ test('the refresh family: a rotation extends the chain, a replayed spent token e
   assert.deepEqual(after, [...before.slice(0, -1), 'spent', 'live']);
   assert.equal(await family.locator('[data-testid="family-token"]').last().getAttribute('data-held'), 'true');
   assert.match(await family.locator('svg.chain').getAttribute('aria-label'), /the last one live/);
-  await screenshot(page, 'refresh-family');
+  await screenshot(page, 'refresh-family', page.getByTestId('lab-family'));
 
   const replayed = page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === `${API}/token`);
   await page.getByTestId('replay').click();
@@ -413,6 +419,10 @@ test('the key lab: a rotation refused while unsafe, forced, and the next token�
   assert.ok(next.length > 0, JSON.stringify(before));
   assert.ok(before.every((k) => k.cached === 'true'), 'the cache holds every published key');
   assert.ok(before.some((k) => k.signs === 'true' && k.state === 'current'), 'a current key signs the token');
+  // The life cycle drawn: every key in its stage, the stage of the key signing this tab's token marked.
+  const stage = (name) => page.locator(`[data-testid="key-life"] g[data-stage="${name}"]`);
+  assert.equal(Number(await stage('next').getAttribute('data-keys')), next.length);
+  assert.match(await stage('current').getAttribute('class'), /signer/);
 
   // A next key published less than a JWKS cache lifetime ago: refused, unless forced.
   await page.getByTestId('rotate').click();
@@ -430,7 +440,7 @@ test('the key lab: a rotation refused while unsafe, forced, and the next token�
     const now = await rows();
     return now.some((k) => k.signs === 'true' && next.includes(k.kid) && k.cached === 'true');
   });
-  await screenshot(page, 'key-lab');
+  await screenshot(page, 'key-lab', page.getByTestId('lab-keys'));
 });
 
 test('the clock lab: a token expired by the server’s clock is renewed and the call made again; past the refresh token’s life, the app asks to log in', async () => {
@@ -458,7 +468,7 @@ test('the clock lab: a token expired by the server’s clock is renewed and the 
     assert.deepEqual(steps.slice(0, 2), ['GET /api/me 401', 'POST /token 200'], steps.join(', '));
     assert.ok(steps.length >= 3 && steps.slice(2).every((step) => step === 'GET /api/me 200'), steps.join(', '));
     assert.match(await outcome.innerText(), /The API answered: User Number 0/);
-    await screenshot(page, 'clock-lab');
+    await screenshot(page, 'clock-lab', page.getByTestId('lab-clock'));
 
     // A day later the refresh token has expired too: the app ends the session and says why.
     await page.getByRole('button', { name: '+25 h' }).click();
@@ -474,6 +484,58 @@ test('the clock lab: a token expired by the server’s clock is renewed and the 
   // for the rest.
   await clickable(page, 'Log in').click();
   await logInOnServerPage(page, 'user0', 'password0');
+});
+
+test('the API-token lab: a token created, used, revoked and refused; another expired by the server’s clock', async () => {
+  await page.getByRole('link', { name: 'Labs', exact: true }).click();
+  const outcome = page.getByTestId('lab-token-outcome');
+  const row = (name) => page.getByTestId('lab-api-token').filter({ hasText: name });
+  const create = async (name) => {
+    await page.getByTestId('lab-token-name').fill(name);
+    await page.getByTestId('lab-token-create').click();
+    await page.getByTestId('secret-value').waitFor();
+    const token = (await page.getByTestId('secret-value').innerText()).trim();
+    assert.match(token, /^amt_[0-9a-f]{16}_/);
+    await page.getByRole('button', { name: 'Done, hide it' }).click();
+    await row(name).waitFor();
+    return token;
+  };
+  const useIt = async () => {
+    await page.getByTestId('lab-token-use').click();
+    await outcome.waitFor();
+    await page.locator('[data-testid="lab-token-use"]:not([disabled])').waitFor();
+    return outcome.innerText();
+  };
+  const script = `script-${Date.now()}`;
+  const token = await create(script);
+  const [call] = await Promise.all([
+    page.waitForRequest((r) => r.url() === `${API}/api/whoami` && r.headers().authorization === `Token ${token}`),
+    useIt(),
+  ]);
+  assert.ok(call, 'sent straight at the API as a script would');
+  assert.match(await outcome.innerText(), /^200: the API took it as .* \(Token scheme\) with scope products:read/);
+  await page.locator(`[data-testid="lab-api-token"][data-used="true"]`).filter({ hasText: script }).waitFor();
+  assert.equal(await row(script).getAttribute('data-state'), 'active');
+  await screenshot(page, 'api-token-lab', page.getByTestId('lab-api-tokens'));
+
+  await row(script).getByTestId('lab-token-revoke').click();
+  await page.locator('[data-testid="lab-api-token"][data-state="revoked"]').filter({ hasText: script }).waitFor();
+  assert.match(await useIt(), /^401: .*revoked/i);
+
+  // The timeline keeps the token's id, never its secret.
+  const stored = await page.evaluate(() => sessionStorage.getItem('oauth.timeline'));
+  assert.ok(stored.includes(token.slice(0, 20)), 'the id is in the timeline');
+  assert.ok(!stored.includes(token.slice(21)), 'the secret is not');
+
+  const cron = `cron-${Date.now()}`;
+  await create(cron);
+  try {
+    await setServerClock(180);
+    assert.match(await useIt(), /^401: .*expired/i);
+    await page.locator('[data-testid="lab-api-token"][data-state="expired"]').filter({ hasText: cron }).waitFor();
+  } finally {
+    await setServerClock(0);
+  }
 });
 
 test('the app refreshes the access token before it expires, and logging out revokes the refresh token', async () => {

@@ -27,6 +27,7 @@ import {
   logInOnServerPage,
   reloadUntil,
   reportPageErrors,
+  screenshot,
   setServerClock,
   withScreenshot,
 } from './support.mjs';
@@ -191,6 +192,9 @@ test('the timeline shows the server login, each call to the app’s server and t
   const login = entries.first();
   await login.locator('summary').click();
   assert.match(await login.locator('table.params').innerText(), /return_to\s+\/products/);
+  const lit = () => page.locator('[data-testid="sequence"] g.lit').evaluateAll((gs) => [...new Set(gs.map((g) => g.dataset.step))]);
+  await eventually('the server login is lit', async () => JSON.stringify(await lit()) === '["serverlogin"]');
+  await screenshot(page, 'mvc-timeline');
 
   const order = entries.filter({ has: page.locator('summary', { hasText: /POST[\s\S]*\/bff\/api\/orders/ }) }).first();
   await order.locator('summary').click();
@@ -222,6 +226,30 @@ test('the labs show the server’s login as a refresh family, without a token or
   const states = await family.getByTestId('family-token').evaluateAll((rows) => rows.map((r) => r.dataset.state));
   assert.equal(states.at(-1), 'live', states.join(' '));
   assert.equal(await page.getByTestId('replay').count(), 0, 'this browser holds no refresh token to replay');
+  assert.doesNotMatch(await page.content(), JWT_INSIDE);
+});
+
+test('the API-token lab: a token created through the app’s server, used from outside the browser, its use and revocation shown', async () => {
+  await page.getByRole('link', { name: 'Labs', exact: true }).click();
+  const name = `mvc-script-${Date.now()}`;
+  await page.getByTestId('lab-token-name').fill(name);
+  await page.getByTestId('lab-token-create').click();
+  const token = (await page.getByTestId('secret-value').innerText()).trim();
+  assert.match(token, /^amt_[0-9a-f]{16}_/);
+  assert.match(await page.getByTestId('secret-box').innerText(), /curl -H 'Authorization: Token amt_/);
+  await page.getByRole('button', { name: 'Done, hide it' }).click();
+  assert.equal(await page.getByTestId('lab-token-use').count(), 0, 'the browser never calls the API in MVC mode');
+  // A script uses it.
+  const whoami = () => fetch(`${API}/api/whoami`, { headers: { authorization: `Token ${token}` } });
+  assert.equal((await whoami()).status, 200);
+  const row = page.getByTestId('lab-api-token').filter({ hasText: name });
+  await eventually('the use is shown', async () => {
+    await page.getByTestId('lab-token-reload').click();
+    return (await row.getAttribute('data-used')) === 'true';
+  });
+  await row.getByTestId('lab-token-revoke').click();
+  await page.locator('[data-testid="lab-api-token"][data-state="revoked"]').filter({ hasText: name }).waitFor();
+  assert.equal((await whoami()).status, 401);
   assert.doesNotMatch(await page.content(), JWT_INSIDE);
 });
 

@@ -132,12 +132,20 @@ export async function reloadUntil(page, wanted, settled) {
  * docs/screenshots, whose pictures the README shows): the pictures are taken by the tests that
  * check the pages, so they show the pages as they are. Does nothing without E2E_SCREENSHOTS.
  */
-export async function screenshot(page, name) {
+export async function screenshot(page, name, part) {
   const dir = process.env.E2E_SCREENSHOTS;
   if (!dir) return;
   await mkdir(dir, { recursive: true });
   await page.setViewportSize({ width: 1280, height: 720 });
-  await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
+  const file = path.join(dir, `${name}.png`);
+  if (part) {
+    // One section of the page (a lab): the sticky navigation bar stays out of it.
+    await part.screenshot({ path: file, style: 'header.topbar { visibility: hidden !important; }' });
+  } else {
+    // From the top, so the sticky navigation bar is drawn where it belongs.
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: file, fullPage: true });
+  }
 }
 
 /** Sets the clock lab's offset from here, with a token of the demo service (the cleanup of a test that moved it). */

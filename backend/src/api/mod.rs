@@ -36,6 +36,14 @@ pub fn router() -> Router<AppState> {
             get(crate::labs::clock::show).post(crate::labs::clock::set),
         )
         .route("/api/lab/keys", get(crate::labs::keys::list))
+        .route(
+            "/api/lab/tokens",
+            get(crate::labs::api_tokens::list).post(crate::labs::api_tokens::create),
+        )
+        .route(
+            "/api/lab/tokens/{id}",
+            axum::routing::delete(crate::labs::api_tokens::revoke),
+        )
         .route("/api/lab/keys/rotate", post(crate::labs::keys::rotate))
         .route("/api/products", get(products::list))
         .route("/api/orders", get(orders::list).post(orders::create))

@@ -1,8 +1,10 @@
 //! The labs (demo mode): what the app's Labs page uses to break things on purpose and watch the
 //! server and the app recover. The refresh family needs nothing of its own here (it reads the
 //! user's grants, `GET /api/me/grants`); the clock lab moves the server's clock, the key lab
-//! rotates the root issuer's signing keys.
+//! rotates the root issuer's signing keys, the API-token lab takes a user's own API tokens
+//! through their life cycle.
 
+pub mod api_tokens;
 pub mod clock;
 pub mod keys;
 

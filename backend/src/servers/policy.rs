@@ -50,6 +50,32 @@ pub struct Refused {
     pub description: String,
     /// The policy and rule that denied, for [`Why::Denied`].
     pub by: Option<(String, String)>,
+    /// What would have been allowed, against what was asked, and what to do about it: the
+    /// event log's explanation ([`Refused::explain`]).
+    pub detail: Box<Detail>,
+}
+
+/// See [`Refused::detail`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Detail {
+    pub expected: String,
+    pub got: String,
+    pub remedy: &'static str,
+}
+
+impl Refused {
+    /// The refusal as the security event log explains it (see [`crate::refusals`]).
+    pub fn explain(&self) -> crate::refusals::Why {
+        let check = match self.why {
+            Why::Scope => "scope",
+            Why::Target => "audience",
+            Why::Denied | Why::NoRule => "policy",
+        };
+        crate::refusals::Why::check(check)
+            .expected(self.detail.expected.clone())
+            .got(self.detail.got.clone())
+            .remedy(self.detail.remedy)
+    }
 }
 
 /// The kinds of refusal, which the endpoints answer with different RFC error codes.
@@ -187,15 +213,30 @@ pub fn decide(policies: &[StoredPolicy], request: &Request<'_>) -> Result<Allowe
                          grant to client {client:?} (scope {}, audience {})",
                         policy.name, rule.name, request.server, request.scope, request.audiences
                     ),
+                    detail: Box::new(Detail {
+                        expected: format!(
+                            "an allow rule matching the {grant} grant, scope {} and audience \
+                             {} before any deny rule",
+                            request.scope, request.audiences
+                        ),
+                        got: format!("policy {:?}, rule {:?} denies it", policy.name, rule.name),
+                        remedy: "ask for scopes the deny rule does not name, or have an \
+                                 administrator change the rule (Admin, Servers, Policies)",
+                    }),
                 }),
             };
         }
     }
-    let refused = |why, description| {
+    let refused = |why, description, expected, got, remedy| {
         Err(Refused {
             why,
             description,
             by: None,
+            detail: Box::new(Detail {
+                expected,
+                got,
+                remedy,
+            }),
         })
     };
     if applying.is_empty() {
@@ -206,6 +247,13 @@ pub fn decide(policies: &[StoredPolicy], request: &Request<'_>) -> Result<Allowe
                  an administrator must assign it to one",
                 request.server
             ),
+            format!(
+                "an access policy of authorization server {} assigned to client {client:?}",
+                request.server
+            ),
+            "no policy applies to the client".to_owned(),
+            "have an administrator assign the client to a policy of the server (Admin, \
+             Servers, Policies)",
         );
     }
     if !narrower.is_empty() {
@@ -218,6 +266,10 @@ pub fn decide(policies: &[StoredPolicy], request: &Request<'_>) -> Result<Allowe
                 request.scope,
                 narrower.join("; ")
             ),
+            narrower.join("; "),
+            format!("scope {}", request.scope),
+            "ask for only the scopes a rule allows (the scope parameter), or have an \
+             administrator add the scope to a rule",
         );
     }
     if !elsewhere.is_empty() {
@@ -230,6 +282,10 @@ pub fn decide(policies: &[StoredPolicy], request: &Request<'_>) -> Result<Allowe
                 request.audiences,
                 elsewhere.join("; ")
             ),
+            elsewhere.join("; "),
+            format!("a token for {}", request.audiences),
+            "ask for a resource a rule allows (the resource parameter, RFC 8707), one at a \
+             time unless the rule allows several",
         );
     }
     let user = request
@@ -251,6 +307,16 @@ pub fn decide(policies: &[StoredPolicy], request: &Request<'_>) -> Result<Allowe
             request.server,
             applying.join(", ")
         ),
+        format!(
+            "a rule matching the {grant} grant, scope {}{user}",
+            request.scope
+        ),
+        format!(
+            "policies {} apply, and none of their rules matches",
+            applying.join(", ")
+        ),
+        "have an administrator add a rule for this grant, user and scope to one of the \
+         policies, or ask for other scopes",
     )
 }
 

@@ -227,3 +227,235 @@ async fn tokens_never_exceed_what_their_owner_may_have() {
     let count = app.db.count("api_tokens").await.unwrap();
     assert_eq!(count, 1, "nothing else was stored");
 }
+
+/// The API-token lab (demo mode): a user creates a short-lived token of their own through the
+/// API, uses it, sees its use, watches it expire and revokes another; bad requests store
+/// nothing; another user, a client and an API token can do none of it.
+#[tokio::test]
+async fn the_api_token_lab_takes_a_users_own_tokens_through_their_life_cycle() {
+    let app = spawn_app().await;
+    let tokens = app
+        .user_tokens("openid profile products:read orders:read")
+        .await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let (app, access) = (&app, access.as_str());
+    let list = move |bearer: &'static str| async move {
+        let r = app
+            .http
+            .get(app.url("/api/lab/tokens"))
+            .header("authorization", bearer)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let body = r.json::<Value>().await.unwrap();
+        (status, body.get("tokens").cloned().unwrap_or(body))
+    };
+    let bearer: &'static str = Box::leak(format!("Bearer {access}").into_boxed_str());
+    let create = move |authorization: String, body: &'static str| async move {
+        app.http
+            .post(app.url("/api/lab/tokens"))
+            .header("authorization", authorization)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    };
+    assert_eq!(list(bearer).await, (StatusCode::OK, serde_json::json!([])));
+
+    // Bad requests: each refused with what to fix, nothing stored.
+    for (body, status, error) in [
+        ("name=x", StatusCode::BAD_REQUEST, "invalid_request"),
+        (
+            r#"{"name": "x", "scope": "products:read"}"#,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            r#"{"name": "x", "scope": "products:read", "expires_in_secs": 60, "user": "user1"}"#,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            r#"{"name": "x", "scope": "products:read", "expires_in_secs": 5}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+        ),
+        (
+            r#"{"name": "x", "scope": "products:read", "expires_in_secs": 7200}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+        ),
+        (
+            r#"{"name": "x", "scope": "admin", "expires_in_secs": 60}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_scope",
+        ),
+        (
+            r#"{"name": "x", "scope": "orders:write", "expires_in_secs": 60}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_scope",
+        ),
+        (
+            r#"{"name": "x", "scope": "openid", "expires_in_secs": 60}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_scope",
+        ),
+        (
+            r#"{"name": "x", "scope": "", "expires_in_secs": 60}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_scope",
+        ),
+        (
+            r#"{"name": "", "scope": "products:read", "expires_in_secs": 60}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+        ),
+        (
+            r#"{"name": "a\u0007b", "scope": "products:read", "expires_in_secs": 60}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+        ),
+    ] {
+        let r = create(bearer.to_owned(), body).await;
+        assert_eq!(r.status(), status, "{body}");
+        let refusal: Value = r.json().await.unwrap();
+        assert_eq!(refusal["error"], error, "{body}: {refusal}");
+        assert!(!refusal["error_description"].as_str().unwrap().is_empty());
+    }
+    assert!(app.db.api_tokens(None).await.unwrap().is_empty());
+
+    let r = create(
+        bearer.to_owned(),
+        r#"{"name": "script", "scope": "products:read", "expires_in_secs": 60}"#,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let created: Value = r.json().await.unwrap();
+    let token = created["token"].as_str().unwrap().to_owned();
+    let id = created["api_token"]["id"].as_str().unwrap().to_owned();
+    assert!(token.starts_with(&format!("amt_{id}_")), "{created}");
+    assert_eq!(created["api_token"]["state"], "active");
+    assert!(created["api_token"]["last_used_at"].is_null());
+    let r = create(
+        bearer.to_owned(),
+        r#"{"name": "script", "scope": "products:read", "expires_in_secs": 60}"#,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT, "one name per user");
+
+    // Used as a script would: its use shows in the list, never its secret.
+    let r = with_token(app, "/api/products", &format!("Token {token}")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let (status, listed) = list(bearer).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(listed[0]["id"], id.as_str());
+    assert!(listed[0]["last_used_at"].is_i64(), "{listed}");
+    assert!(!listed.to_string().contains(&token[21..]));
+
+    // Another user sees none of it and cannot revoke it; nor can a client or an API token.
+    let other = app
+        .login_tokens("user1", "password1", "openid profile")
+        .await;
+    let other: &'static str =
+        Box::leak(format!("Bearer {}", other["access_token"].as_str().unwrap()).into_boxed_str());
+    assert_eq!(list(other).await, (StatusCode::OK, serde_json::json!([])));
+    let revoke = move |authorization: String, id: String| async move {
+        app.http
+            .delete(app.url(&format!("/api/lab/tokens/{id}")))
+            .header("authorization", authorization)
+            .send()
+            .await
+            .unwrap()
+    };
+    assert_eq!(
+        revoke(other.to_owned(), id.clone()).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let service: &'static str =
+        Box::leak(format!("Bearer {}", app.service_token().await).into_boxed_str());
+    assert_eq!(list(service).await.0, StatusCode::FORBIDDEN);
+    let r = create(
+        bearer.to_owned(),
+        r#"{"name": "minter", "scope": "profile", "expires_in_secs": 60}"#,
+    )
+    .await;
+    let minter = r.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = create(
+        format!("Token {minter}"),
+        r#"{"name": "child", "scope": "profile", "expires_in_secs": 60}"#,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "an API token mints none");
+    let r = app
+        .http
+        .get(app.url("/api/lab/tokens"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = with_token(app, "/api/products", &format!("Token {token}")).await;
+    assert_eq!(r.status(), StatusCode::OK, "still the owner's, still live");
+
+    // Revoked: refused at once, and a second revocation says so.
+    let minter_id = minter[4..20].to_owned();
+    assert_eq!(
+        revoke(bearer.to_owned(), minter_id.clone()).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        revoke(bearer.to_owned(), minter_id.clone()).await.status(),
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        revoke(bearer.to_owned(), "not-a-token".into())
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_refused(app, &format!("Token {minter}"), "revoked").await;
+    let revoked = app.events("api_token_revoked", 1).await;
+    assert_eq!(
+        revoked[0].user_id.as_deref(),
+        Some(app.user("user0").await.id.as_str())
+    );
+
+    // Expired: a minute later by the server's clock.
+    app.advance(61);
+    let fresh = app.user_tokens("openid profile products:read").await;
+    let fresh: &'static str =
+        Box::leak(format!("Bearer {}", fresh["access_token"].as_str().unwrap()).into_boxed_str());
+    assert_refused(app, &format!("Token {token}"), "expired").await;
+    let (_, listed) = list(fresh).await;
+    let state_of = |id: &str| {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == id)
+            .map(|t| t["state"].clone())
+    };
+    assert_eq!(state_of(&id), Some("expired".into()));
+    assert_eq!(state_of(&minter_id), Some("revoked".into()));
+
+    // At most ten active at once (and ten made an hour).
+    let mut made = 2;
+    loop {
+        let body: &'static str = Box::leak(
+            format!(r#"{{"name": "n{made}", "scope": "products:read", "expires_in_secs": 600}}"#)
+                .into_boxed_str(),
+        );
+        let r = create(fresh.to_owned(), body).await;
+        if r.status() == StatusCode::CONFLICT {
+            break;
+        }
+        assert_eq!(r.status(), StatusCode::CREATED);
+        made += 1;
+        assert!(made <= 10, "the lab stops at ten");
+    }
+    assert_eq!(made, 10);
+}

@@ -722,3 +722,24 @@ pub async fn offer_shop_scopes(app: &TestApp, admin: &str, id: &str) {
         .await;
     assert_eq!(response.status(), StatusCode::OK, "scopes of {id}");
 }
+
+/// `GET /admin/events?request_id=…`, waiting up to 5 s for one.
+pub async fn admin_events(app: &TestApp, admin: &str, id: &str) -> Vec<shared::admin::Event> {
+    for _ in 0..100 {
+        let r = app
+            .admin(
+                reqwest::Method::GET,
+                &format!("/admin/events?request_id={id}"),
+                admin,
+                None,
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let events: Vec<shared::admin::Event> = r.json().await.unwrap();
+        if !events.is_empty() {
+            return events;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no event of request {id}");
+}

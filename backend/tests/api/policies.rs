@@ -8,7 +8,9 @@ use serde_json::{Value, json};
 use shared::admin::TokenPreview;
 use shared::oauth::AccessTokenClaims;
 
-use crate::helpers::{TestApp, jwt_part, oauth_error, spawn_app, storage_fingerprint};
+use crate::helpers::{
+    TestApp, admin_events, jwt_part, oauth_error, spawn_app, storage_fingerprint,
+};
 
 const SERVICE: &str = "demo-service";
 const SERVICE_SECRET: &str = "demo-service-secret";
@@ -31,6 +33,19 @@ async fn token_at(
 }
 
 /// `PUT`s `policies` (a list) as `{"policies": ...}`.
+fn request_id(response: &reqwest::Response) -> String {
+    response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The explanation the event log recorded for the refused request `id`.
+async fn explanation(app: &TestApp, admin: &str, id: &str) -> Value {
+    let events = admin_events(app, admin, id).await;
+    serde_json::to_value(events[0].explanation.as_ref().unwrap()).unwrap()
+}
+
 async fn put_policies(
     app: &TestApp,
     admin: &str,
@@ -221,6 +236,7 @@ async fn rules_decide_in_order_with_their_lifetimes_and_refusals_name_them() {
     let before = storage_fingerprint(&app).await;
     // The first policy's rule does not match these scopes: the next policy's deny rule does.
     let denied = token_at(&app, "orders", batch, Some("products:read")).await;
+    let denied_id = request_id(&denied);
     let (status, error, description) = oauth_error(denied).await;
     assert_eq!(
         (status, error.as_str()),
@@ -242,6 +258,7 @@ async fn rules_decide_in_order_with_their_lifetimes_and_refusals_name_them() {
     );
     // No rule matches both scopes: the allow rule that came closest is named.
     let wider = token_at(&app, "orders", batch, Some("orders:read orders:write")).await;
+    let wider_id = request_id(&wider);
     let (status, error, description) = oauth_error(wider).await;
     assert_eq!(
         (status, error.as_str()),
@@ -251,6 +268,30 @@ async fn rules_decide_in_order_with_their_lifetimes_and_refusals_name_them() {
         description
             .ends_with("policy \"Batch jobs\", rule \"Read orders\" allows only orders:read"),
         "{description}"
+    );
+    // The event log explains each with expected against got, and the remedy.
+    let why = explanation(&app, &admin, &denied_id).await;
+    assert_eq!(why["check"], "policy", "{why}");
+    assert_eq!(
+        why["got"],
+        "policy \"Services\", rule \"No catalogue\" denies it"
+    );
+    assert!(
+        why["expected"].as_str().unwrap().starts_with(
+            "an allow rule matching the client_credentials grant, scope products:read"
+        ),
+        "{why}"
+    );
+    assert!(
+        why["remedy"].as_str().unwrap().contains("administrator"),
+        "{why}"
+    );
+    let why = explanation(&app, &admin, &wider_id).await;
+    assert_eq!(why["check"], "scope", "{why}");
+    assert_eq!(why["got"], "scope orders:read orders:write");
+    assert_eq!(
+        why["expected"],
+        "policy \"Batch jobs\", rule \"Read orders\" allows only orders:read"
     );
     // Another client: only "Services" applies to it, and its catalogue scope is denied there.
     let other = token_at(&app, "orders", (SERVICE, SERVICE_SECRET), None).await;

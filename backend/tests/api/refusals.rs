@@ -4,7 +4,6 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use shared::admin::Event;
 use shared::api::{Refusal, TokenAnswer};
 
 use crate::helpers::*;
@@ -31,27 +30,6 @@ async fn refusals(
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("fewer than {at_least} refusals at {path}");
-}
-
-/// `GET /admin/events?request_id=…`, waiting up to 5 s for one.
-async fn admin_events(app: &TestApp, admin: &str, id: &str) -> Vec<Event> {
-    for _ in 0..100 {
-        let r = app
-            .admin(
-                Method::GET,
-                &format!("/admin/events?request_id={id}"),
-                admin,
-                None,
-            )
-            .await;
-        assert_eq!(r.status(), StatusCode::OK);
-        let events: Vec<Event> = r.json().await.unwrap();
-        if !events.is_empty() {
-            return events;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("no event of request {id}");
 }
 
 /// A request with the caller's `X-Request-Id`.

@@ -46,6 +46,8 @@ pub enum Outcome {
     Refused {
         error: &'static str,
         description: String,
+        /// The policy's explanation, for the event log.
+        why: Box<crate::refusals::Why>,
     },
     /// Logged in: back to the client with this code.
     Code(String),
@@ -163,6 +165,7 @@ pub async fn log_in(
         state.events.record(event).await;
         return Ok(Outcome::Refused {
             error: refused.why.authorization_error().as_str(),
+            why: Box::new(refused.explain()),
             description: refused.description,
         });
     }

@@ -191,7 +191,11 @@ async fn logged_in(
             &request.redirect_uri,
             request.state.as_deref(),
         ),
-        Ok(Outcome::Refused { error, description }) => {
+        Ok(Outcome::Refused {
+            error,
+            description,
+            why,
+        }) => {
             let mut response = refuse(
                 server,
                 Refusal::Redirect {
@@ -199,6 +203,7 @@ async fn logged_in(
                     state: request.state.clone(),
                     error,
                     description,
+                    why: Some(why),
                 },
             );
             set_csrf_cookie(state, server, &mut response, None);
@@ -361,6 +366,7 @@ fn refuse(server: &AuthServer, refusal: Refusal) -> Response {
             state: client_state,
             error,
             description,
+            why,
         } => {
             let response = redirect(
                 server,
@@ -368,7 +374,7 @@ fn refuse(server: &AuthServer, refusal: Refusal) -> Response {
                 &[("error", error), ("error_description", &description)],
                 client_state.as_deref(),
             );
-            crate::refusals::Refused::tag(response, error, description, None)
+            crate::refusals::Refused::tag(response, error, description, why)
         }
     }
 }

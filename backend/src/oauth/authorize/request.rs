@@ -49,6 +49,8 @@ pub enum Refusal {
         state: Option<String>,
         error: &'static str,
         description: String,
+        /// The check that decided it, when one did (recorded, see [`crate::refusals`]).
+        why: Option<Box<crate::refusals::Why>>,
     },
 }
 
@@ -102,6 +104,7 @@ impl AuthorizationRequest {
             state: state_param.clone(),
             error,
             description,
+            why: None,
         };
 
         match params.get("response_type") {

@@ -342,6 +342,7 @@ async fn handle(
 
 /// The token endpoint's answer to a request the policies refused.
 fn refusal(refused: policy::Refused) -> OAuthError {
+    let why = refused.explain();
     match refused.why {
         policy::Why::Scope => OAuthError::invalid_scope(refused.description),
         policy::Why::Target => OAuthError::invalid_target(refused.description),
@@ -349,6 +350,7 @@ fn refusal(refused: policy::Refused) -> OAuthError {
             OAuthError::unauthorized_client(refused.description)
         }
     }
+    .because(why)
 }
 
 /// A policy's refusal of `caller`'s request (for `user`, in a grant with one), logged, as the
@@ -429,7 +431,11 @@ async fn govern_user_grant(
             Err(match why {
                 policy::Why::Scope if named.scope => error,
                 policy::Why::Target if named.resources => error,
-                _ => OAuthError::invalid_grant(error.description),
+                _ => {
+                    let mut grant = OAuthError::invalid_grant(error.description);
+                    grant.why = error.why;
+                    grant
+                }
             })
         }
     }

@@ -4,6 +4,9 @@
 //! logout. Each entry opens to its headers, bodies (credentials masked until shown) and decoded
 //! JWTs. Below: the CORS preflights the API answered for this origin, which scripts cannot
 //! observe, and in MVC mode the server's own exchanges. The whole of it exports as a HAR file.
+//! Above the list, the flow as a sequence diagram with the exchange shown lit ([`sequence`]).
+
+mod sequence;
 
 use gloo_net::http::Request;
 use leptos::prelude::*;
@@ -20,6 +23,8 @@ use crate::pages::token::ExchangeTable;
 use crate::session::use_session;
 use crate::timeline::{self, Entry, Step};
 
+use self::sequence::Sequence;
+
 #[component]
 pub fn Timeline() -> impl IntoView {
     let session = use_session();
@@ -34,6 +39,18 @@ pub fn Timeline() -> impl IntoView {
         download("oauth-timeline.har", &har.to_string());
     };
     let clear = move |_| timeline::replace(Vec::new());
+    // The entry opened last in the list, while it is open: its step is lit in the diagram.
+    let opened = RwSignal::new(None::<usize>);
+    let lit = Signal::derive(move || {
+        entries.with(|list| {
+            opened
+                .get()
+                .and_then(|i| list.get(i))
+                .or(list.last())
+                .map(|entry| entry.step)
+        })
+    });
+    let seen = Signal::derive(move || entries.with(|list| list.iter().map(|e| e.step).collect()));
     view! {
         <section class="page timeline">
             <header class="page-head">
@@ -66,6 +83,7 @@ pub fn Timeline() -> impl IntoView {
                     </button>
                 </div>
             </header>
+            <Sequence mode=session.mode() lit seen />
             <Show
                 when=move || entries.with(|list| !list.is_empty())
                 fallback=|| {
@@ -95,7 +113,7 @@ pub fn Timeline() -> impl IntoView {
                                     </li>
                                 }
                             })}
-                        <EntryView entry=row.entry start=row.start />
+                        <EntryView entry=row.entry start=row.start index=row.index opened />
                     </For>
                 </ol>
             </Show>
@@ -136,7 +154,13 @@ fn rows(list: &[Entry]) -> Vec<Row> {
 }
 
 #[component]
-fn EntryView(entry: Entry, start: f64) -> impl IntoView {
+fn EntryView(
+    entry: Entry,
+    start: f64,
+    index: usize,
+    /// Set to `index` while this entry is open.
+    opened: RwSignal<Option<usize>>,
+) -> impl IntoView {
     let shown = RwSignal::new(false);
     let status = entry
         .status
@@ -162,7 +186,14 @@ fn EntryView(entry: Entry, start: f64) -> impl IntoView {
     let jwts = entry.with_value(Entry::jwts);
     view! {
         <li class="timeline-entry" data-step=format!("{step:?}").to_lowercase()>
-            <details>
+            <details on:toggle=move |ev| {
+                let open = event_target::<web_sys::HtmlDetailsElement>(&ev).open();
+                if open {
+                    opened.set(Some(index));
+                } else if opened.get_untracked() == Some(index) {
+                    opened.set(None);
+                }
+            }>
                 <summary>
                     <span class="muted nowrap">{offset}</span>
                     <span class="step-badge">{step.label()}</span>
