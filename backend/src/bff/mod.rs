@@ -118,8 +118,9 @@ pub enum BffError {
     /// 401 `invalid_token`: the request's session ended (or never existed); its cookie is
     /// cleared.
     NoSession(String),
-    /// 403 `access_denied`: a cross-site request, or one without the session's CSRF token.
-    Forbidden(String),
+    /// 403 `access_denied`: a cross-site request, or one without the session's CSRF token;
+    /// the check that refused it, for the event log.
+    Forbidden(String, Box<crate::refusals::Why>),
     /// 400 `invalid_request`.
     BadRequest(String),
     /// 502 `temporarily_unavailable`: the authorization server or the API did not answer.
@@ -147,6 +148,7 @@ impl IntoResponse for BffError {
     fn into_response(self) -> Response {
         let clear = matches!(self, Self::NoSession(_));
         let anonymous = matches!(self, Self::NotLoggedIn);
+        let mut why = None;
         let (status, error, description) = match self {
             Self::NotLoggedIn => (
                 StatusCode::UNAUTHORIZED,
@@ -154,7 +156,10 @@ impl IntoResponse for BffError {
                 "you are not logged in".to_owned(),
             ),
             Self::NoSession(why) => (StatusCode::UNAUTHORIZED, "invalid_token", why),
-            Self::Forbidden(why) => (StatusCode::FORBIDDEN, "access_denied", why),
+            Self::Forbidden(description, check) => {
+                why = Some(check);
+                (StatusCode::FORBIDDEN, "access_denied", description)
+            }
             Self::BadRequest(why) => (StatusCode::BAD_REQUEST, "invalid_request", why),
             Self::Upstream(why) => (StatusCode::BAD_GATEWAY, "temporarily_unavailable", why),
             Self::Unavailable => (
@@ -198,6 +203,6 @@ impl IntoResponse for BffError {
             // A visitor who has not logged in: nothing to explain.
             return crate::refusals::Refused::tag_unrecorded(response, error);
         }
-        crate::refusals::Refused::tag(response, error, description, None)
+        crate::refusals::Refused::tag(response, error, description, why)
     }
 }

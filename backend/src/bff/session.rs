@@ -17,6 +17,7 @@ use shared::bff::{CSRF_HEADER, Exchange, MAX_EXCHANGES};
 use super::{Bff, BffError};
 use crate::config::Config;
 use crate::crypto;
+use crate::refusals::Why;
 use crate::storage::BffSessionRow;
 use crate::web;
 
@@ -313,21 +314,42 @@ pub fn check_csrf(
         return Ok(());
     }
     check_fetch_site(headers)?;
+    let app = config.app_origin();
     if let Some(origin) = headers.get(header::ORIGIN)
-        && origin.as_bytes() != config.app_origin().as_bytes()
+        && origin.as_bytes() != app.as_bytes()
     {
-        return Err(BffError::Forbidden(format!(
-            "cross-origin request refused: Origin {} is not this app's",
-            origin.to_str().unwrap_or("?")
-        )));
+        let origin = origin.to_str().unwrap_or("?");
+        return Err(BffError::Forbidden(
+            format!("cross-origin request refused: Origin {origin} is not this app's"),
+            Box::new(
+                Why::check("origin")
+                    .expected(app)
+                    .got(origin)
+                    .remedy("call the app's server only from the app's own pages"),
+            ),
+        ));
     }
+    let csrf = || {
+        Why::check("csrf")
+            .expected(format!(
+                "the {CSRF_HEADER} header of this session (GET /bff/session gives it to the app)"
+            ))
+            .remedy(format!(
+                "send the {CSRF_HEADER} header the app read from /bff/session; after a new \
+                 login, read it again"
+            ))
+    };
     let presented = headers.get(CSRF_HEADER).ok_or_else(|| {
-        BffError::Forbidden(format!("the request lacks the {CSRF_HEADER} header"))
+        BffError::Forbidden(
+            format!("the request lacks the {CSRF_HEADER} header"),
+            Box::new(csrf().got("no such header")),
+        )
     })?;
     if !crypto::constant_time_eq(presented.as_bytes(), key.csrf_token().as_bytes()) {
-        return Err(BffError::Forbidden(format!(
-            "the {CSRF_HEADER} header does not match this session"
-        )));
+        return Err(BffError::Forbidden(
+            format!("the {CSRF_HEADER} header does not match this session"),
+            Box::new(csrf().got("another value (never recorded)")),
+        ));
     }
     Ok(())
 }
@@ -337,10 +359,18 @@ pub fn check_csrf(
 /// could drive.)
 fn check_fetch_site(headers: &HeaderMap) -> Result<(), BffError> {
     match headers.get("sec-fetch-site") {
-        Some(site) if site.as_bytes() != b"same-origin" => Err(BffError::Forbidden(format!(
-            "cross-site request refused (Sec-Fetch-Site: {})",
-            site.to_str().unwrap_or("?")
-        ))),
+        Some(site) if site.as_bytes() != b"same-origin" => {
+            let site = site.to_str().unwrap_or("?");
+            Err(BffError::Forbidden(
+                format!("cross-site request refused (Sec-Fetch-Site: {site})"),
+                Box::new(
+                    Why::check("sec-fetch-site")
+                        .expected("same-origin: a request of the app's own pages")
+                        .got(site)
+                        .remedy("call the app's server only from the app's own pages"),
+                ),
+            ))
+        }
         _ => Ok(()),
     }
 }

@@ -17,6 +17,7 @@ use shared::oauth::Audience;
 use super::error::OAuthError;
 use crate::config::Config;
 use crate::protected_resource::{Resource, api_named};
+use crate::refusals::Why;
 use crate::servers::{AuthServer, Servers};
 
 /// At most this many resources in one request: a token is for a few APIs, not a catalogue.
@@ -116,7 +117,18 @@ impl<'a> Target<'a> {
                 elsewhere.join(", ")
             ));
         }
-        Err(OAuthError::invalid_target(description))
+        Err(OAuthError::invalid_target(description).because(
+            Why::check("audience")
+                .expected(format!(
+                    "a resource {who} issues tokens for: {}",
+                    audiences.join(", ")
+                ))
+                .got(clip(resource))
+                .remedy(
+                    "name one of those resources (resource=…), or ask the authorization server \
+                     that issues tokens for this one",
+                ),
+        ))
     }
 }
 
@@ -133,7 +145,16 @@ fn well_formed(resource: &str) -> Result<(), OAuthError> {
              {MAX_RESOURCE_LEN} characters (RFC 8707 §2), e.g. api://default or \
              https://api.example.com",
             clip(resource)
-        )))
+        ))
+        .because(
+            Why::check("resource")
+                .expected(format!(
+                    "an absolute URI without a fragment, at most {MAX_RESOURCE_LEN} characters \
+                     (RFC 8707 §2)"
+                ))
+                .got(clip(resource))
+                .remedy("send the resource as an absolute URI, e.g. api://default"),
+        ))
     }
 }
 

@@ -406,44 +406,52 @@ async fn forged_and_cross_site_requests_are_refused() {
     let order = json!({ "product_id": 1, "quantity": 1 });
 
     type Forge = fn(reqwest::RequestBuilder, &str) -> reqwest::RequestBuilder;
-    let cases: [(&str, Forge, &str); 7] = [
+    // What each is, how it is forged, what the answer says, and the check the event log names.
+    let cases: [(&str, Forge, &str, &str); 7] = [
         (
             "no CSRF header (an HTML form)",
             |r, _| r,
             "lacks the x-csrf-token",
+            "csrf",
         ),
         (
             "a wrong CSRF token",
             |r, _| r.header(CSRF, "x".repeat(43)),
             "does not match",
+            "csrf",
         ),
         (
             "another session's CSRF token shape, empty",
             |r, _| r.header(CSRF, ""),
             "does not match",
+            "csrf",
         ),
         (
             "a cross-site page (Sec-Fetch-Site)",
             |r, csrf| r.header(CSRF, csrf).header("sec-fetch-site", "cross-site"),
             "Sec-Fetch-Site: cross-site",
+            "sec-fetch-site",
         ),
         (
             "a same-site page on another origin (Sec-Fetch-Site)",
             |r, csrf| r.header(CSRF, csrf).header("sec-fetch-site", "same-site"),
             "Sec-Fetch-Site: same-site",
+            "sec-fetch-site",
         ),
         (
             "another origin (Origin)",
             |r, csrf| r.header(CSRF, csrf).header("origin", "http://127.0.0.1:1"),
             "Origin http://127.0.0.1:1",
+            "origin",
         ),
         (
             "an opaque origin (Origin: null)",
             |r, csrf| r.header(CSRF, csrf).header("origin", "null"),
             "Origin null",
+            "origin",
         ),
     ];
-    for (what, forge, says) in cases {
+    for (what, forge, says, _) in cases {
         for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
             let path = if method == Method::POST {
                 "/bff/api/orders"
@@ -516,6 +524,34 @@ async fn forged_and_cross_site_requests_are_refused() {
     assert_eq!(storage_fingerprint(&mvc.app).await, before);
     assert_eq!(mvc.order_count().await, 0);
     assert_eq!(mvc.session(&cookie).await.status(), StatusCode::OK);
+    // The event log names the check with expected and got, never the CSRF token itself (one
+    // of each, within a second's budget of refusals recorded for callers it does not know).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let mut explained = Vec::new();
+    for (_, forge, _, check) in cases {
+        let request = forge(mvc.call(Method::POST, "/bff/api/orders", &cookie), &csrf);
+        let answer = request.json(&order).send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+        let id = answer.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        explained.push((id, check));
+    }
+    let admin = mvc.app.admin_token().await;
+    for (id, check) in explained {
+        let events = admin_events(&mvc.app, &admin, &id).await;
+        let why = events[0].explanation.clone().unwrap();
+        assert_eq!(why.check.as_deref(), Some(check), "{why:?}");
+        assert!(
+            why.expected.is_some() && why.got.is_some() && why.remedy.is_some(),
+            "{why:?}"
+        );
+        assert!(
+            !format!("{why:?}").contains(&csrf),
+            "the session's CSRF token is never recorded"
+        );
+    }
 }
 
 #[tokio::test]

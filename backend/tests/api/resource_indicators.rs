@@ -56,6 +56,7 @@ async fn the_root_issuer_takes_its_audience_or_the_apis_identifier_and_nothing_e
     // stored.
     let before = storage_fingerprint(&app).await;
     let api = app.url("/api");
+    let mut ids = Vec::new();
     for (form, says) in [
         (
             vec![("resource", "https://other.example/api")],
@@ -83,6 +84,12 @@ async fn the_root_issuer_takes_its_audience_or_the_apis_identifier_and_nothing_e
         ),
     ] {
         let response = client_credentials(&app, "/token", &form).await;
+        ids.push(
+            response.headers()["x-request-id"]
+                .to_str()
+                .unwrap()
+                .to_owned(),
+        );
         let (status, error, description) = oauth_error(response).await;
         assert_eq!(
             (status, error.as_str()),
@@ -114,6 +121,20 @@ async fn the_root_issuer_takes_its_audience_or_the_apis_identifier_and_nothing_e
         "{description}"
     );
     assert_eq!(storage_fingerprint(&app).await, before);
+    // The event log explains them: the audiences this issuer serves against the resource named,
+    // the form a resource must have against what was sent.
+    let admin = app.admin_token().await;
+    let explained = |events: Vec<shared::admin::Event>| events[0].explanation.clone().unwrap();
+    let unknown = explained(admin_events(&app, &admin, &ids[0]).await);
+    assert_eq!(unknown.check.as_deref(), Some("audience"));
+    assert_eq!(
+        unknown.got.as_deref(),
+        Some("\"https://other.example/api\"")
+    );
+    assert!(unknown.expected.unwrap().ends_with(": api://default"));
+    let malformed = explained(admin_events(&app, &admin, &ids[2]).await);
+    assert_eq!(malformed.check.as_deref(), Some("resource"));
+    assert_eq!(malformed.got.as_deref(), Some("\"/api/orders\""));
 }
 
 #[tokio::test]

@@ -32,6 +32,7 @@ use crate::access_token::AccessTokens;
 use crate::client_addr::ClientAddr;
 use crate::clock::Timestamp;
 use crate::events::{Event, EventKind};
+use crate::refusals::Why;
 use crate::servers::{AuthServer, Governed, Governing, policy};
 use crate::state::AppState;
 use crate::storage::{Client, Lifetimes, Spaced};
@@ -543,7 +544,15 @@ fn narrowed(
         return Err(OAuthError::invalid_target(format!(
             "{grant} was issued for {allowed}, not {outside}: a token request may name those \
              resources or fewer, never others (RFC 8707 §2.2); ask for {outside} at /authorize"
-        )));
+        ))
+        .because(
+            Why::check("audience")
+                .expected(format!(
+                    "some of the resources the {grant} was issued for: {allowed}"
+                ))
+                .got((*outside).to_owned())
+                .remedy("name only those resources, or log in again asking for this one"),
+        ));
     }
     Ok(Some(asked))
 }
