@@ -5,10 +5,11 @@
 //! `Authorization: Token amt_…` straight at the API, as a script would, and shows the server
 //! noting its use; the clock lab or a lifetime of seconds shows it expire.
 //!
-//! Only the user's own tokens, and only through an OAuth access token of theirs: an API token
-//! cannot mint another, and a new token's scopes are among the calling token's, so the lab
-//! never hands out more than the caller holds. At most [`MAX_LAB_TOKENS`] of the user's tokens
-//! may be active, and the lab creates at most as many an hour per user.
+//! Only the user's own tokens, and only through a root-issuer access token of theirs: an API
+//! token cannot mint another, a new token's scopes are among the calling token's and it expires
+//! no later than the calling token, so the lab never hands out more than the caller holds. At
+//! most [`MAX_LAB_TOKENS`] of the user's tokens may be active, and the lab creates at most as
+//! many an hour per user (per instance: creations are serialised within one).
 
 use axum::Json;
 use axum::extract::State;
@@ -31,6 +32,7 @@ use crate::events::{Event, EventKind};
 use crate::state::AppState;
 
 const LAB: &str = "the API-token lab";
+static CREATING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// What the lab needs of the caller: a user's token that may read the user's profile.
 const SCOPE: &str = "profile";
 
@@ -45,7 +47,7 @@ pub async fn list(
     caller: AccessToken,
 ) -> Result<Json<LabApiTokens>, ApiError> {
     demo_only(&state, LAB)?;
-    caller.require_user(SCOPE, "API tokens")?;
+    own_user(&state, &caller)?;
     let mut tokens = own(&state, &caller).await?;
     tokens.truncate(MAX_LISTED_TOKENS);
     Ok(Json(LabApiTokens {
@@ -55,8 +57,9 @@ pub async fn list(
 }
 
 /// `POST /api/lab/tokens {"name", "scope", "expires_in_secs"}`: a new API token of the caller's
-/// (`201`, the token shown this once). An OAuth access token of a user's with `profile`; the
-/// scopes among its own; 30 s to an hour; demo mode only.
+/// (`201`, the token shown this once). An OAuth access token of the root issuer's, a user's with
+/// `profile`; the scopes among its own; 30 s to an hour, and never beyond the calling token's
+/// expiry; demo mode only.
 #[utoipa::path(post, path = "/api/lab/tokens", tag = "API", security(("oauth2" = ["profile"]), ("bearer" = [])),
     request_body = shared::api::LabApiToken,
     responses((status = 201, description = "The token (shown once)", body = shared::admin::ApiTokenCreated),
@@ -71,7 +74,7 @@ pub async fn create(
     Body(wanted): Body<LabApiToken>,
 ) -> Result<(StatusCode, Json<ApiTokenCreated>), ApiError> {
     demo_only(&state, LAB)?;
-    caller.require_user(SCOPE, "API tokens")?;
+    own_user(&state, &caller)?;
     if caller.scheme != Scheme::Bearer {
         return Err(ApiError::Forbidden(
             "an API token cannot create another: sign in and use the access token the login \
@@ -105,9 +108,18 @@ pub async fn create(
             ),
         });
     }
+    // One creation at a time on this instance, so that parallel requests cannot all pass the
+    // limits below before any of them is stored (instances × the limits at most).
+    let _one_at_a_time = CREATING.lock().await;
     let now = state.clock.now();
     let tokens = own(&state, &caller).await?;
     room_for_another(&tokens, now)?;
+    // Never beyond the access token it was made with: logging out, or a revoked login, must
+    // not leave a credential that outlives them by the hour.
+    let expires_at = now
+        .plus_secs(wanted.expires_in_secs)
+        .unix()
+        .min(caller.expires_at.unwrap_or(i64::MAX));
     let owner = state
         .db
         .user_by_id(&caller.claims.sub)
@@ -116,7 +128,7 @@ pub async fn create(
     let request = TokenRequest {
         name: &wanted.name,
         scope: &wanted.scope,
-        expires_at: Some(now.plus_secs(wanted.expires_in_secs)),
+        expires_at: Some(Timestamp::from_unix(expires_at)),
     };
     let (id, token) = api_token::create(&state.db, &owner, &request, now).await?;
     record(
@@ -127,7 +139,7 @@ pub async fn create(
             "{id} ({}) for {}; scope {scope}; for {} s (the API-token lab)",
             wanted.name.trim(),
             owner.username,
-            wanted.expires_in_secs
+            expires_at - now.unix()
         ),
     )
     .await;
@@ -158,7 +170,7 @@ pub async fn revoke(
     Named(id): Named,
 ) -> Result<StatusCode, ApiError> {
     demo_only(&state, LAB)?;
-    caller.require_user(SCOPE, "API tokens")?;
+    own_user(&state, &caller)?;
     // Another user's token reads as no token at all.
     let row = match state.db.api_token(&id).await? {
         Some(row) if row.user_id == caller.claims.sub => row,
@@ -182,6 +194,13 @@ pub async fn revoke(
     )
     .await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A user's token with `profile`, of the root issuer: an API token speaks for the root issuer,
+/// so a custom authorization server's token (whose scopes that server decides) must not mint one.
+fn own_user(state: &AppState, caller: &AccessToken) -> Result<(), ApiError> {
+    caller.require_user(SCOPE, "API tokens")?;
+    caller.require_issuer(&state.root.issuer)
 }
 
 /// The caller's API tokens, newest first.

@@ -313,7 +313,13 @@ async fn signed(
             .db
             .token_status(TokenRef::of(&claims), LEEWAY_SECS)
             .await?;
-        revocation(&mut d, &claims, status);
+        // Why, when its login was revoked: the grant says (a single token revoked at /revoke
+        // leaves its grant alone).
+        let grant = match (status, &claims.grant_id) {
+            (TokenStatus::Revoked, Some(grant)) => state.db.grant_revocation(grant).await?,
+            _ => None,
+        };
+        revocation(&mut d, &claims, status, grant);
     }
     if ours {
         let fits = claims.aud.contains(audience);
@@ -322,18 +328,24 @@ async fn signed(
     Ok(d)
 }
 
-/// The revocation check of `claims`, whose token the revocation list says is `status`.
-fn revocation(d: &mut Diagnosis, claims: &AccessTokenClaims, status: TokenStatus) {
+/// The revocation check of `claims`, whose token the revocation list says is `status`;
+/// `grant` is when and why its login was revoked, if it was.
+fn revocation(
+    d: &mut Diagnosis,
+    claims: &AccessTokenClaims,
+    status: TokenStatus,
+    grant: Option<(Timestamp, Option<String>)>,
+) {
     let expected = "not revoked, its client not deleted";
     let got = match status {
         TokenStatus::Live => "not revoked".to_owned(),
-        TokenStatus::Revoked => match &claims.grant_id {
-            Some(grant) => format!(
-                "revoked: the token itself (RFC 7009), or its login, grant {grant} (a logout, \
-                 a refresh token used twice, a code replayed, the user disabled or their \
-                 password reset)"
+        TokenStatus::Revoked => match (&claims.grant_id, grant) {
+            (Some(id), Some((at, reason))) => format!(
+                "revoked with its login, grant {id}, at {}: {}",
+                at.rfc3339(),
+                reason.as_deref().unwrap_or("no reason recorded")
             ),
-            None => "revoked at the revocation endpoint (RFC 7009)".to_owned(),
+            _ => "the token itself was revoked at the revocation endpoint (RFC 7009)".to_owned(),
         },
         TokenStatus::ClientDeleted => {
             format!("client {} was deleted after issuing it", claims.client_id)

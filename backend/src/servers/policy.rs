@@ -220,7 +220,8 @@ pub fn decide(policies: &[StoredPolicy], request: &Request<'_>) -> Result<Allowe
                             request.scope, request.audiences
                         ),
                         got: format!("policy {:?}, rule {:?} denies it", policy.name, rule.name),
-                        remedy: "ask for scopes the deny rule does not name, or have an \
+                        remedy: "make a request the deny rule does not match (its scopes, \
+                                 grant types, roles, groups or audiences), or have an \
                                  administrator change the rule (Admin, Servers, Policies)",
                     }),
                 }),

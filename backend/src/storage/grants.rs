@@ -379,6 +379,18 @@ impl Db {
         .await)?)
     }
 
+    /// When the grant `id` was revoked and why, if it was (a refusal's explanation).
+    pub async fn grant_revocation(&self, id: &str) -> Result<Option<(Timestamp, Option<String>)>> {
+        let row: Option<(Option<Timestamp>, Option<String>)> =
+            dispatch!(self, |pool| sqlx::query_as(
+                "SELECT revoked_at, revoked_reason FROM grants WHERE id = $1"
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?;
+        Ok(row.and_then(|(at, reason)| at.map(|at| (at, reason))))
+    }
+
     pub async fn grant(&self, id: &str) -> Result<Option<Grant>> {
         Ok(dispatch!(self, |pool| sqlx::query_as(
             "SELECT id, client_id, user_id, scope, auth_time, expires_at, revoked_at, audiences,

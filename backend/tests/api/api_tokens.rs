@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, resource_metadata, spawn_app, www_authenticate};
+use crate::helpers::{TestApp, jwt_part, resource_metadata, spawn_app, www_authenticate};
 
 /// Creates a token through `backend tokens create`; returns it.
 pub async fn create(app: &TestApp, user: &str, name: &str, scope: &str) -> String {
@@ -391,6 +391,24 @@ async fn the_api_token_lab_takes_a_users_own_tokens_through_their_life_cycle() {
     )
     .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "an API token mints none");
+    let refusal: Value = r.json().await.unwrap();
+    assert_eq!(refusal["error"], "access_denied");
+    assert!(
+        refusal["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("cannot create another"),
+        "{refusal}"
+    );
+    // A user's token without profile may not either.
+    let narrow = app.user_tokens("openid products:read").await;
+    let r = create(
+        format!("Bearer {}", narrow["access_token"].as_str().unwrap()),
+        r#"{"name": "narrow", "scope": "products:read", "expires_in_secs": 60}"#,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(www_authenticate(&r).contains(r#"scope="profile""#));
     let r = app
         .http
         .get(app.url("/api/lab/tokens"))
@@ -458,4 +476,50 @@ async fn the_api_token_lab_takes_a_users_own_tokens_through_their_life_cycle() {
         assert!(made <= 10, "the lab stops at ten");
     }
     assert_eq!(made, 10);
+
+    // An hour later: ten active at most, none living beyond the access token that made it.
+    app.advance(3601);
+    let later = app.user_tokens("openid profile products:read").await;
+    let caller_exp = jwt_part(later["access_token"].as_str().unwrap(), 1)["exp"]
+        .as_i64()
+        .unwrap();
+    let later: &'static str =
+        Box::leak(format!("Bearer {}", later["access_token"].as_str().unwrap()).into_boxed_str());
+    let active = |listed: &Value| {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["state"] == "active")
+            .count()
+    };
+    let already = active(&list(later).await.1);
+    for n in already..10 {
+        let body: &'static str = Box::leak(
+            format!(r#"{{"name": "h{n}", "scope": "products:read", "expires_in_secs": 3600}}"#)
+                .into_boxed_str(),
+        );
+        let r = create(later.to_owned(), body).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let created: Value = r.json().await.unwrap();
+        assert!(
+            created["api_token"]["expires_at"].as_i64().unwrap() <= caller_exp,
+            "capped at the caller's exp {caller_exp}: {created}"
+        );
+    }
+    let r = create(
+        later.to_owned(),
+        r#"{"name": "eleventh", "scope": "products:read", "expires_in_secs": 60}"#,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let refusal: Value = r.json().await.unwrap();
+    assert!(
+        refusal["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("active"),
+        "{refusal}"
+    );
+    assert_eq!(active(&list(later).await.1), 10);
 }

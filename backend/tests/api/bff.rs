@@ -540,8 +540,7 @@ async fn forged_and_cross_site_requests_are_refused() {
     }
     let admin = mvc.app.admin_token().await;
     for (id, check) in explained {
-        let events = admin_events(&mvc.app, &admin, &id).await;
-        let why = events[0].explanation.clone().unwrap();
+        let why = refusal_explanation(&mvc.app, &admin, &id).await;
         assert_eq!(why.check.as_deref(), Some(check), "{why:?}");
         assert!(
             why.expected.is_some() && why.got.is_some() && why.remedy.is_some(),

@@ -743,3 +743,19 @@ pub async fn admin_events(app: &TestApp, admin: &str, id: &str) -> Vec<shared::a
     }
     panic!("no event of request {id}");
 }
+
+/// The explanation of the refused request `id` (its `request_refused` event, which is recorded
+/// after the answer, beside any other event of the request), waiting up to 5 s.
+pub async fn refusal_explanation(app: &TestApp, admin: &str, id: &str) -> shared::api::Explanation {
+    let path = format!("/admin/events?request_id={id}&kind=request_refused");
+    for _ in 0..100 {
+        let r = app.admin(reqwest::Method::GET, &path, admin, None).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let events: Vec<shared::admin::Event> = r.json().await.unwrap();
+        if let Some(why) = events.into_iter().find_map(|e| e.explanation) {
+            return why;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no request_refused event of request {id}");
+}

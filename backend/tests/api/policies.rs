@@ -9,7 +9,7 @@ use shared::admin::TokenPreview;
 use shared::oauth::AccessTokenClaims;
 
 use crate::helpers::{
-    TestApp, admin_events, jwt_part, oauth_error, spawn_app, storage_fingerprint,
+    TestApp, jwt_part, oauth_error, refusal_explanation, spawn_app, storage_fingerprint,
 };
 
 const SERVICE: &str = "demo-service";
@@ -40,10 +40,9 @@ fn request_id(response: &reqwest::Response) -> String {
         .to_owned()
 }
 
-/// The explanation the event log recorded for the refused request `id`.
+/// The explanation the event log recorded for the refused request `id`, as JSON.
 async fn explanation(app: &TestApp, admin: &str, id: &str) -> Value {
-    let events = admin_events(app, admin, id).await;
-    serde_json::to_value(events[0].explanation.as_ref().unwrap()).unwrap()
+    serde_json::to_value(refusal_explanation(app, admin, id).await).unwrap()
 }
 
 async fn put_policies(
@@ -315,6 +314,7 @@ async fn rules_decide_in_order_with_their_lifetimes_and_refusals_name_them() {
     assert_eq!(response.status(), StatusCode::OK);
     let before_refusal = storage_fingerprint(&app).await;
     let none = token_at(&app, "orders", (SERVICE, SERVICE_SECRET), None).await;
+    let none_id = request_id(&none);
     let (_, error, description) = oauth_error(none).await;
     assert_eq!(error, "unauthorized_client");
     assert_eq!(
@@ -323,6 +323,13 @@ async fn rules_decide_in_order_with_their_lifetimes_and_refusals_name_them() {
          administrator must assign it to one"
     );
     assert_eq!(storage_fingerprint(&app).await, before_refusal);
+    let why = explanation(&app, &admin, &none_id).await;
+    assert_eq!(why["check"], "policy");
+    assert_eq!(
+        why["expected"],
+        "an access policy of authorization server orders assigned to client \"demo-service\""
+    );
+    assert_eq!(why["got"], "no policy applies to the client");
     let logged = app.events("policy_denied", 5).await;
     assert_eq!(logged[0].client_id.as_deref(), Some(SERVICE));
     assert_eq!(logged[0].detail, description);

@@ -313,9 +313,32 @@ async fn tokens_are_explained_check_by_check() {
     let found = refusals(&app, &fresh, Some("revoked-1"), 1).await;
     let why = &found[0].explanation;
     assert_eq!(why.check.as_deref(), Some("revocation"));
+    assert_eq!(
+        why.got.as_deref(),
+        Some("the token itself was revoked at the revocation endpoint (RFC 7009)")
+    );
+    // A token whose login was revoked: when, and why (here a refresh token used twice).
+    let login = app
+        .user_tokens("openid offline_access profile products:read")
+        .await;
+    let spent = login["refresh_token"].as_str().unwrap();
+    assert_eq!(app.refresh(spent, None).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.refresh(spent, None).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    let r = with_id(app.http.get(app.url("/api/products")), "revoked-2")
+        .bearer_auth(login["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let found = refusals(&app, &fresh, Some("revoked-2"), 1).await;
+    let got = found[0].explanation.got.clone().unwrap();
     assert!(
-        why.got.as_deref().unwrap().starts_with("revoked"),
-        "{why:?}"
+        got.starts_with("revoked with its login, grant ")
+            && got.ends_with(": refresh token reused"),
+        "{got}"
     );
 }
 

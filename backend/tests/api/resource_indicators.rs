@@ -124,15 +124,14 @@ async fn the_root_issuer_takes_its_audience_or_the_apis_identifier_and_nothing_e
     // The event log explains them: the audiences this issuer serves against the resource named,
     // the form a resource must have against what was sent.
     let admin = app.admin_token().await;
-    let explained = |events: Vec<shared::admin::Event>| events[0].explanation.clone().unwrap();
-    let unknown = explained(admin_events(&app, &admin, &ids[0]).await);
+    let unknown = refusal_explanation(&app, &admin, &ids[0]).await;
     assert_eq!(unknown.check.as_deref(), Some("audience"));
     assert_eq!(
         unknown.got.as_deref(),
         Some("\"https://other.example/api\"")
     );
     assert!(unknown.expected.unwrap().ends_with(": api://default"));
-    let malformed = explained(admin_events(&app, &admin, &ids[2]).await);
+    let malformed = refusal_explanation(&app, &admin, &ids[2]).await;
     assert_eq!(malformed.check.as_deref(), Some("resource"));
     assert_eq!(malformed.got.as_deref(), Some("\"/api/orders\""));
 }

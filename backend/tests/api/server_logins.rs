@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{
     Authorization, SPA, TestApp, hidden_inputs, jwt_part, oauth_error, page_cookie, param,
-    redirect_params, spawn_app,
+    redirect_params, refusal_explanation, spawn_app,
 };
 
 /// The authorization endpoint of `server` (`None`: the root issuer).
@@ -857,6 +857,18 @@ async fn claims_from_the_user_and_the_preview_of_a_login() {
     assert_eq!(
         param(&params, "error_description"),
         denied["error"]["error_description"].as_str()
+    );
+    // Explained in the event log as at the token endpoint: the rule, against what would allow.
+    let id = answer.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let admin = app.admin_token().await;
+    let why = refusal_explanation(&app, &admin, &id).await;
+    assert_eq!(why.check.as_deref(), Some("policy"));
+    assert_eq!(
+        why.got.as_deref(),
+        Some("policy \"Staff\", rule \"Not users\" denies it")
     );
     // What cannot be previewed.
     for (body, says) in [

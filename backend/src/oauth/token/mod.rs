@@ -434,7 +434,14 @@ async fn govern_user_grant(
                 policy::Why::Target if named.resources => error,
                 _ => {
                     let mut grant = OAuthError::invalid_grant(error.description);
-                    grant.why = error.why;
+                    grant.why = error.why.map(|mut why| {
+                        why.remedy = Some(
+                            "log in again: the access policy no longer allows the login as \
+                             it was granted"
+                                .into(),
+                        );
+                        why
+                    });
                     grant
                 }
             })
