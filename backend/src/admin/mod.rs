@@ -38,6 +38,7 @@ use crate::client_addr::ClientAddr;
 use crate::clock::Timestamp;
 use crate::config::Config;
 use crate::events::{Event, EventKind};
+use crate::refusals::Why;
 use crate::state::AppState;
 use crate::storage::{self, Db, EventRow, User};
 
@@ -199,10 +200,24 @@ where
         let user = match state.db.user_by_id(&token.claims.sub).await? {
             Some(user) if user.is_admin() && !user.disabled => user,
             Some(user) => {
+                let got = if user.disabled {
+                    format!("{}, disabled", user.username)
+                } else {
+                    format!("{}, role {}", user.username, user.role.as_str())
+                };
                 return Err(ApiError::Forbidden(format!(
                     "the admin API is for administrators, and {} is not one (or no longer)",
                     user.username
-                )));
+                ))
+                .because(
+                    Why::check("role")
+                        .expected("an enabled user with role admin (read again on every request)")
+                        .got(got)
+                        .remedy(
+                            "sign in as an administrator; an administrator can give a user the \
+                             admin role",
+                        ),
+                ));
             }
             None => {
                 return Err(ApiError::Forbidden(

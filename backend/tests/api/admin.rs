@@ -119,10 +119,18 @@ async fn only_administrators_get_the_admin_scope_and_the_api() {
     let response = app
         .admin(Method::GET, "/admin/users", admin_token, None)
         .await;
+    let demoted_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(
         refused(response).await,
         (StatusCode::FORBIDDEN, "access_denied".into())
     );
+    // The event log says why: the role read again, against the one needed.
+    let why = refusal_explanation(&app, &second_token, &demoted_id).await;
+    assert_eq!(why.check.as_deref(), Some("role"));
+    assert_eq!(why.got.as_deref(), Some("admin, role user"));
     let refreshed = app
         .refresh(admin["refresh_token"].as_str().unwrap(), None)
         .await;
