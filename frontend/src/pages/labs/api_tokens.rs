@@ -34,11 +34,15 @@ pub(super) fn ApiTokenLab() -> impl IntoView {
     let reload = RwSignal::new(0u32);
     let lister = api.clone();
     Effect::new(move |_| {
-        reload.track();
+        // Reads may overlap (a reload while another is on its way): only the latest request's
+        // answer is shown, never an older list over a newer one.
+        let asked = reload.get();
         let api = lister.clone();
         leptos::task::spawn_local(async move {
             let read = api.get::<LabApiTokens>("/api/lab/tokens").await;
-            listed.try_set(Some(read));
+            if reload.try_get_untracked() == Some(asked) {
+                listed.try_set(Some(read));
+            }
         });
     });
     let name = RwSignal::new("lab-script".to_owned());
@@ -107,6 +111,7 @@ pub(super) fn ApiTokenLab() -> impl IntoView {
     let revoke = Callback::new(move |id: String| {
         let api = revoker.clone();
         busy.set(true);
+        outcome.set(None);
         leptos::task::spawn_local(async move {
             let path = format!("/api/lab/tokens/{id}");
             let revoked = api
@@ -272,7 +277,7 @@ pub(super) fn ApiTokenLab() -> impl IntoView {
             Some(Ok(LabApiTokens { server_time, tokens })) => {
                 let rows = tokens
                     .into_iter()
-                    .map(|token| view! { <TokenRow token now=server_time revoke /> })
+                    .map(|token| view! { <TokenRow token now=server_time revoke busy /> })
                     .collect_view();
                 view! {
                     <Table
@@ -302,9 +307,15 @@ fn whoami_summary(body: &str) -> String {
 }
 
 #[component]
-fn TokenRow(token: ApiToken, now: i64, revoke: Callback<String>) -> impl IntoView {
+fn TokenRow(
+    token: ApiToken,
+    now: i64,
+    revoke: Callback<String>,
+    busy: RwSignal<bool>,
+) -> impl IntoView {
     let state = token.state.as_str();
     let id = token.id.clone();
+    let name = token.name.clone();
     let active = token.state == ApiTokenState::Active;
     let until = match (token.state, token.expires_at) {
         (ApiTokenState::Active, Some(at)) => format!("expires in {}", countdown(at - now)),
@@ -339,6 +350,8 @@ fn TokenRow(token: ApiToken, now: i64, revoke: Callback<String>) -> impl IntoVie
                                 type="button"
                                 class="button danger small"
                                 data-testid="lab-token-revoke"
+                                aria-label=format!("Revoke {name}")
+                                disabled=move || busy.get()
                                 on:click=move |_| revoke.run(id.clone())
                             >
                                 "Revoke"
@@ -397,13 +410,13 @@ fn Lifeline(token: ApiToken, now: i64) -> impl IntoView {
     let x = |fraction: f64| LEFT + WIDTH * fraction;
     let usable_end = x(m.ended.unwrap_or(m.now));
     let label = format!(
-        "created{}{}{}",
+        "created{}{}",
         if m.last_used.is_some() { ", used" } else { "" },
-        if m.revoked.is_some() { ", revoked" } else { "" },
-        match (m.expires, m.ended) {
-            (Some(_), Some(_)) if m.revoked.is_none() => ", expired",
-            (Some(_), _) => ", expires later",
-            _ => "",
+        match (token.revoked_at, token.expires_at) {
+            (Some(_), _) => ", revoked",
+            (None, Some(at)) if at <= now => ", expired",
+            (None, Some(_)) => ", expires later",
+            (None, None) => ", never expires",
         }
     );
     view! {

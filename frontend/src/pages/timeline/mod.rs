@@ -38,14 +38,18 @@ pub fn Timeline() -> impl IntoView {
         );
         download("oauth-timeline.har", &har.to_string());
     };
-    let clear = move |_| timeline::replace(Vec::new());
-    // The entry opened last in the list, while it is open: its step is lit in the diagram.
-    let opened = RwSignal::new(None::<usize>);
+    // The entry opened last in the list, while it is open, by its time (positions shift when
+    // the oldest entries are dropped): its step is lit in the diagram; gone, the newest is.
+    let opened = RwSignal::new(None::<u64>);
+    let clear = move |_| {
+        opened.set(None);
+        timeline::replace(Vec::new());
+    };
     let lit = Signal::derive(move || {
         entries.with(|list| {
             opened
                 .get()
-                .and_then(|i| list.get(i))
+                .and_then(|id| list.iter().find(|entry| entry.at_ms.to_bits() == id))
                 .or(list.last())
                 .map(|entry| entry.step)
         })
@@ -113,7 +117,7 @@ pub fn Timeline() -> impl IntoView {
                                     </li>
                                 }
                             })}
-                        <EntryView entry=row.entry start=row.start index=row.index opened />
+                        <EntryView entry=row.entry start=row.start opened />
                     </For>
                 </ol>
             </Show>
@@ -157,10 +161,10 @@ fn rows(list: &[Entry]) -> Vec<Row> {
 fn EntryView(
     entry: Entry,
     start: f64,
-    index: usize,
-    /// Set to `index` while this entry is open.
-    opened: RwSignal<Option<usize>>,
+    /// Set to this entry's time (its identity) while it is open.
+    opened: RwSignal<Option<u64>>,
 ) -> impl IntoView {
+    let id = entry.at_ms.to_bits();
     let shown = RwSignal::new(false);
     let status = entry
         .status
@@ -189,8 +193,8 @@ fn EntryView(
             <details on:toggle=move |ev| {
                 let open = event_target::<web_sys::HtmlDetailsElement>(&ev).open();
                 if open {
-                    opened.set(Some(index));
-                } else if opened.get_untracked() == Some(index) {
+                    opened.set(Some(id));
+                } else if opened.get_untracked() == Some(id) {
                     opened.set(None);
                 }
             }>

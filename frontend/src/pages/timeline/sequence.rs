@@ -38,7 +38,12 @@ const REST: &[Arrow] = &[
     arrow(1, 0, "302 /callback · code, state, iss", Step::Callback),
     arrow(0, 1, "POST /token · code + code_verifier", Step::Token),
     arrow(1, 0, "access_token, refresh_token, id_token", Step::Token),
-    arrow(0, 2, "GET /api/… · Authorization: Bearer", Step::Api),
+    arrow(
+        0,
+        2,
+        "GET /api/… · Authorization: Bearer (or Token)",
+        Step::Api,
+    ),
     arrow(2, 0, "200 JSON (401/403: the reason)", Step::Api),
     arrow(0, 1, "POST /token · refresh_token (rotated)", Step::Refresh),
     arrow(0, 1, "POST /revoke · refresh_token", Step::Revoke),
