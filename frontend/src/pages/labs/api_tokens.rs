@@ -11,8 +11,9 @@ use shared::admin::{ApiToken, ApiTokenCreated, ApiTokenState};
 use shared::api::{LabApiToken, LabApiTokens};
 use shared::config::AppMode;
 
+use super::unavailable;
 use crate::api::{self, Api, ApiError, Deployment};
-use crate::components::{ErrorPanel, Loading, SecretBox, Table};
+use crate::components::{Loading, SecretBox, Table};
 use crate::format::countdown;
 
 /// The lifetimes offered: (label, seconds).
@@ -261,16 +262,7 @@ pub(super) fn ApiTokenLab() -> impl IntoView {
         }}
         {move || match listed.get() {
             None => view! { <Loading /> }.into_any(),
-            Some(Err(ApiError::Rejected { status: 404, .. })) => {
-                view! { <p class="muted">"The API-token lab runs only on a demo server (--demo)."</p> }
-                    .into_any()
-            }
-            Some(Err(e)) => {
-                view! {
-                    <ErrorPanel title="Your API tokens could not be read".to_owned() detail=e.to_string() />
-                }
-                    .into_any()
-            }
+            Some(Err(e)) => unavailable(e, "The API-token lab", "Your API tokens could not be read"),
             Some(Ok(LabApiTokens { tokens, .. })) if tokens.is_empty() => {
                 view! { <p class="muted">"You have no API tokens yet."</p> }.into_any()
             }

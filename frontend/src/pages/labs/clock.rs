@@ -3,8 +3,9 @@
 use leptos::prelude::*;
 use shared::api::{ClockLab as ClockLabView, ClockMove};
 
+use super::unavailable;
 use crate::api::{Api, ApiError};
-use crate::components::{ErrorPanel, Loading};
+use crate::components::Loading;
 use crate::format::{countdown, local_time_ms};
 use crate::timeline;
 
@@ -150,18 +151,7 @@ pub(super) fn ClockLab(families: RwSignal<u32>) -> impl IntoView {
                         }
                             .into_any()
                     }
-                    Some(Err(ApiError::Rejected { status: 404, .. })) => {
-                        view! {
-                            <p class="muted">"The clock lab runs only on a demo server (--demo)."</p>
-                        }
-                            .into_any()
-                    }
-                    Some(Err(e)) => {
-                        view! {
-                            <ErrorPanel title="The server's clock could not be moved or read".to_owned() detail=e.to_string() />
-                        }
-                            .into_any()
-                    }
+                    Some(Err(e)) => unavailable(e, "The clock lab", "The server's clock could not be moved or read"),
                 }
             }}
         <div class="lab-actions">

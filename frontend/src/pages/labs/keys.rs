@@ -6,8 +6,9 @@ use shared::admin::{KeyState, SigningKey};
 use shared::api::KeyRotationLab;
 use shared::config::AppMode;
 
+use super::unavailable;
 use crate::api::{Api, ApiError, Deployment};
-use crate::components::{ErrorPanel, Loading, Table};
+use crate::components::{Loading, Table};
 use crate::format::local_time_ms;
 use crate::jwt;
 use crate::refresh::use_refresher;
@@ -182,16 +183,7 @@ pub(super) fn KeyLab() -> impl IntoView {
             let signing = token_kid.get();
             match keys.get() {
                 None => view! { <Loading /> }.into_any(),
-                Some(Err(ApiError::Rejected { status: 404, .. })) => {
-                    view! { <p class="muted">"The key lab runs only on a demo server (--demo)."</p> }
-                        .into_any()
-                }
-                Some(Err(e)) => {
-                    view! {
-                        <ErrorPanel title="The keys could not be read".to_owned() detail=e.to_string() />
-                    }
-                        .into_any()
-                }
+                Some(Err(e)) => unavailable(e, "The key lab", "The keys could not be read"),
                 Some(Ok(list)) => {
                     let life = view! { <KeyLifeCycle keys=list.clone() signing=signing.clone() /> };
                     let rows = list

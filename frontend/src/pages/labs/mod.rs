@@ -28,7 +28,8 @@ use self::api_tokens::ApiTokenLab;
 use self::clock::ClockLab;
 use self::family::RefreshFamily;
 use self::keys::KeyLab;
-use crate::components::RequireLogin;
+use crate::api::ApiError;
+use crate::components::{ErrorPanel, RequireLogin};
 
 #[component]
 pub fn Labs() -> impl IntoView {
@@ -58,5 +59,17 @@ pub fn Labs() -> impl IntoView {
                 </section>
             </RequireLogin>
         </section>
+    }
+}
+
+/// A lab that could not load: outside demo mode (404) it says so, anything else is an error
+/// with `title`.
+fn unavailable(error: ApiError, lab: &'static str, title: &'static str) -> AnyView {
+    match error {
+        ApiError::Rejected { status: 404, .. } => view! {
+            <p class="muted">{lab}" runs only on a demo server (--demo)."</p>
+        }
+        .into_any(),
+        e => view! { <ErrorPanel title=title.to_owned() detail=e.to_string() /> }.into_any(),
     }
 }
