@@ -25,6 +25,11 @@ async fn create_with(app: &TestApp, args: &[&str]) -> String {
     token
 }
 
+/// `Bearer <access token>` of a token response.
+fn bearer_of(tokens: &Value) -> String {
+    format!("Bearer {}", tokens["access_token"].as_str().unwrap())
+}
+
 async fn with_token(app: &TestApp, path: &str, value: &str) -> reqwest::Response {
     app.http
         .get(app.url(path))
@@ -239,28 +244,35 @@ async fn the_api_token_lab_takes_a_users_own_tokens_through_their_life_cycle() {
         .await;
     let access = tokens["access_token"].as_str().unwrap().to_owned();
     let (app, access) = (&app, access.as_str());
-    let list = move |bearer: &'static str| async move {
-        let r = app
-            .http
-            .get(app.url("/api/lab/tokens"))
-            .header("authorization", bearer)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        let body = r.json::<Value>().await.unwrap();
-        (status, body.get("tokens").cloned().unwrap_or(body))
+    let list = move |authorization: &str| {
+        let authorization = authorization.to_owned();
+        async move {
+            let r = app
+                .http
+                .get(app.url("/api/lab/tokens"))
+                .header("authorization", authorization)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            let body = r.json::<Value>().await.unwrap();
+            (status, body.get("tokens").cloned().unwrap_or(body))
+        }
     };
-    let bearer: &'static str = Box::leak(format!("Bearer {access}").into_boxed_str());
-    let create = move |authorization: String, body: &'static str| async move {
-        app.http
-            .post(app.url("/api/lab/tokens"))
-            .header("authorization", authorization)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap()
+    let bearer = format!("Bearer {access}");
+    let bearer = bearer.as_str();
+    let create = move |authorization: String, body: &str| {
+        let body = body.to_owned();
+        async move {
+            app.http
+                .post(app.url("/api/lab/tokens"))
+                .header("authorization", authorization)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
     };
     assert_eq!(list(bearer).await, (StatusCode::OK, serde_json::json!([])));
 
@@ -358,8 +370,7 @@ async fn the_api_token_lab_takes_a_users_own_tokens_through_their_life_cycle() {
     let other = app
         .login_tokens("user1", "password1", "openid profile")
         .await;
-    let other: &'static str =
-        Box::leak(format!("Bearer {}", other["access_token"].as_str().unwrap()).into_boxed_str());
+    let other = &bearer_of(&other);
     assert_eq!(list(other).await, (StatusCode::OK, serde_json::json!([])));
     let revoke = move |authorization: String, id: String| async move {
         app.http
@@ -373,8 +384,7 @@ async fn the_api_token_lab_takes_a_users_own_tokens_through_their_life_cycle() {
         revoke(other.to_owned(), id.clone()).await.status(),
         StatusCode::NOT_FOUND
     );
-    let service: &'static str =
-        Box::leak(format!("Bearer {}", app.service_token().await).into_boxed_str());
+    let service = &format!("Bearer {}", app.service_token().await);
     assert_eq!(list(service).await.0, StatusCode::FORBIDDEN);
     let r = create(
         bearer.to_owned(),
@@ -445,8 +455,7 @@ async fn the_api_token_lab_takes_a_users_own_tokens_through_their_life_cycle() {
     // Expired: a minute later by the server's clock.
     app.advance(61);
     let fresh = app.user_tokens("openid profile products:read").await;
-    let fresh: &'static str =
-        Box::leak(format!("Bearer {}", fresh["access_token"].as_str().unwrap()).into_boxed_str());
+    let fresh = &bearer_of(&fresh);
     assert_refused(app, &format!("Token {token}"), "expired").await;
     let (_, listed) = list(fresh).await;
     let state_of = |id: &str| {
@@ -463,11 +472,9 @@ async fn the_api_token_lab_takes_a_users_own_tokens_through_their_life_cycle() {
     // At most ten active at once (and ten made an hour).
     let mut made = 2;
     loop {
-        let body: &'static str = Box::leak(
-            format!(r#"{{"name": "n{made}", "scope": "products:read", "expires_in_secs": 600}}"#)
-                .into_boxed_str(),
-        );
-        let r = create(fresh.to_owned(), body).await;
+        let body =
+            format!(r#"{{"name": "n{made}", "scope": "products:read", "expires_in_secs": 600}}"#);
+        let r = create(fresh.to_owned(), &body).await;
         if r.status() == StatusCode::CONFLICT {
             break;
         }
@@ -483,8 +490,7 @@ async fn the_api_token_lab_takes_a_users_own_tokens_through_their_life_cycle() {
     let caller_exp = jwt_part(later["access_token"].as_str().unwrap(), 1)["exp"]
         .as_i64()
         .unwrap();
-    let later: &'static str =
-        Box::leak(format!("Bearer {}", later["access_token"].as_str().unwrap()).into_boxed_str());
+    let later = &bearer_of(&later);
     let active = |listed: &Value| {
         listed
             .as_array()
@@ -495,11 +501,9 @@ async fn the_api_token_lab_takes_a_users_own_tokens_through_their_life_cycle() {
     };
     let already = active(&list(later).await.1);
     for n in already..10 {
-        let body: &'static str = Box::leak(
-            format!(r#"{{"name": "h{n}", "scope": "products:read", "expires_in_secs": 3600}}"#)
-                .into_boxed_str(),
-        );
-        let r = create(later.to_owned(), body).await;
+        let body =
+            format!(r#"{{"name": "h{n}", "scope": "products:read", "expires_in_secs": 3600}}"#);
+        let r = create(later.to_owned(), &body).await;
         assert_eq!(r.status(), StatusCode::CREATED);
         let created: Value = r.json().await.unwrap();
         assert!(
