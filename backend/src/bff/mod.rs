@@ -116,8 +116,8 @@ pub enum BffError {
     /// would let any site log the user out.
     NotLoggedIn,
     /// 401 `invalid_token`: the request's session ended (or never existed); its cookie is
-    /// cleared.
-    NoSession(String),
+    /// cleared. The check that ended it, for the event log.
+    NoSession(String, Box<crate::refusals::Why>),
     /// 403 `access_denied`: a cross-site request, or one without the session's CSRF token;
     /// the check that refused it, for the event log.
     Forbidden(String, Box<crate::refusals::Why>),
@@ -146,7 +146,7 @@ impl From<storage::Error> for BffError {
 
 impl IntoResponse for BffError {
     fn into_response(self) -> Response {
-        let clear = matches!(self, Self::NoSession(_));
+        let clear = matches!(self, Self::NoSession(..));
         let anonymous = matches!(self, Self::NotLoggedIn);
         let mut why = None;
         let (status, error, description) = match self {
@@ -155,7 +155,10 @@ impl IntoResponse for BffError {
                 "invalid_token",
                 "you are not logged in".to_owned(),
             ),
-            Self::NoSession(why) => (StatusCode::UNAUTHORIZED, "invalid_token", why),
+            Self::NoSession(description, check) => {
+                why = Some(check);
+                (StatusCode::UNAUTHORIZED, "invalid_token", description)
+            }
             Self::Forbidden(description, check) => {
                 why = Some(check);
                 (StatusCode::FORBIDDEN, "access_denied", description)

@@ -10,10 +10,11 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use shared::bff::SessionInfo;
 
-use super::session::{Session, Tokens, check_csrf, with_exchange};
+use super::session::{LOG_IN_AGAIN, Session, Tokens, check_csrf, with_exchange};
 use super::upstream::TokenResult;
 use super::{Bff, BffError};
 use crate::crypto;
+use crate::refusals::{Why, bearer};
 use crate::storage::RefreshLease;
 
 /// An access token this close to its expiry is renewed before use, so it cannot expire between
@@ -37,11 +38,19 @@ pub async fn session_info(
         .await?
     {
         Ok(claims) => claims,
-        Err(why) => {
+        Err(verdict) => {
+            // The API's own explanation of the refusal, within its budget of diagnoses.
+            let why = if bff.app.refusals.may_diagnose() {
+                bearer::explain(&bff.app, &session.tokens.access_token, now, verdict).await
+            } else {
+                Why::check("verification").got(verdict)
+            };
+            let why = why.user(session.row.subject.clone());
             session.end(&bff).await;
-            return Err(BffError::NoSession(format!(
-                "the session's access token is no longer valid: {why}"
-            )));
+            return Err(BffError::NoSession(
+                format!("the session's access token is no longer valid: {verdict}"),
+                Box::new(why),
+            ));
         }
     };
     let config = &bff.app.config;
@@ -172,6 +181,20 @@ async fn fresh_session(bff: &Arc<Bff>, headers: &HeaderMap) -> Result<Session, B
             bff.app.db.delete_bff_session(&session.row.id_hash).await?;
             return Err(BffError::NoSession(
                 "the access token expired, and this login cannot be renewed".into(),
+                Box::new(
+                    Why::check("exp")
+                        .expected(format!(
+                            "an access token valid now (the server's clock says {now}), or a \
+                             refresh token to renew it"
+                        ))
+                        .got(format!(
+                            "an access token that expired at {}, and a login given no refresh \
+                             token",
+                            session.row.access_expires_at
+                        ))
+                        .user(session.row.subject.clone())
+                        .remedy(LOG_IN_AGAIN),
+                ),
             ));
         }
         let holder = crypto::random_token(16);
@@ -264,10 +287,23 @@ async fn refresh(
         }
         TokenResult::Refused(error) => {
             bff.app.db.delete_bff_session(&session.row.id_hash).await?;
-            Err(BffError::NoSession(format!(
-                "the authorization server ended the login: {}",
-                error.error_description.unwrap_or(error.error)
-            )))
+            let got = match &error.error_description {
+                Some(description) => format!("{}: {description}", error.error),
+                None => error.error.clone(),
+            };
+            Err(BffError::NoSession(
+                format!(
+                    "the authorization server ended the login: {}",
+                    error.error_description.unwrap_or(error.error)
+                ),
+                Box::new(
+                    Why::check("refresh")
+                        .expected("the authorization server renewing the session's tokens")
+                        .got(format!("its refusal, {got}"))
+                        .user(session.row.subject.clone())
+                        .remedy(LOG_IN_AGAIN),
+                ),
+            ))
         }
         TokenResult::Failed(why) => {
             bff.app

@@ -217,10 +217,7 @@ impl Session {
 
     /// The session as `row` has it (read by this request with this session's key).
     pub fn with_row(self, row: BffSessionRow) -> Result<Self, BffError> {
-        let tokens = self
-            .key
-            .open(&row.tokens)
-            .ok_or_else(|| BffError::NoSession("your session has ended".into()))?;
+        let tokens = self.key.open(&row.tokens).ok_or_else(unopened)?;
         Ok(Self {
             key: self.key,
             row,
@@ -231,31 +228,56 @@ impl Session {
     async fn load_key(bff: &Bff, key: SessionKey) -> Result<Self, BffError> {
         let config = &bff.app.config;
         let id_hash = key.id_hash();
-        let ended = || BffError::NoSession("your session has ended".into());
-        let row = bff.app.db.bff_session(&id_hash).await?.ok_or_else(ended)?;
+        let Some(row) = bff.app.db.bff_session(&id_hash).await? else {
+            return Err(ended(
+                Why::check("session")
+                    .expected("a session this server holds for the cookie")
+                    .got("none: it was logged out, or ended and removed"),
+            ));
+        };
         let now = bff.app.clock.now();
         let idle = i64::try_from(config.session_idle_timeout).unwrap_or(i64::MAX);
-        let why = if now >= row.expires_at {
-            Some(format!(
-                "your session expired ({} after logging in)",
-                duration(config.session_lifetime)
+        let lapsed = if now >= row.expires_at {
+            let lifetime = duration(config.session_lifetime);
+            Some((
+                format!("your session expired ({lifetime} after logging in)"),
+                Why::check("session_lifetime")
+                    .expected(format!(
+                        "a session younger than {lifetime}: the server's clock says {now}"
+                    ))
+                    .got(format!(
+                        "a session begun at {}, which ended at {}",
+                        row.created_at, row.expires_at
+                    )),
             ))
         } else if now.secs_since(row.last_seen_at) >= idle {
-            Some(format!(
-                "your session expired after {} without use",
-                duration(config.session_idle_timeout)
+            let timeout = duration(config.session_idle_timeout);
+            Some((
+                format!("your session expired after {timeout} without use"),
+                Why::check("session_idle")
+                    .expected(format!(
+                        "a request at least every {timeout}: the server's clock says {now}"
+                    ))
+                    .got(format!(
+                        "the session's last request at {}",
+                        row.last_seen_at
+                    )),
             ))
         } else {
             None
         };
         let Some(tokens) = key.open(&row.tokens) else {
             bff.app.db.delete_bff_session(&id_hash).await?;
-            return Err(ended());
+            return Err(unopened());
         };
         let session = Self { key, row, tokens };
-        if let Some(why) = why {
+        if let Some((description, why)) = lapsed {
+            let why = why.user(session.row.subject.clone());
             session.end(bff).await;
-            return Err(BffError::NoSession(why));
+            return Err(BffError::NoSession(
+                description,
+                Box::new(why.remedy(LOG_IN_AGAIN)),
+            ));
         }
         Ok(session)
     }
@@ -373,6 +395,26 @@ fn check_fetch_site(headers: &HeaderMap) -> Result<(), BffError> {
         }
         _ => Ok(()),
     }
+}
+
+/// The remedy for a session that has ended.
+pub const LOG_IN_AGAIN: &str = "log in again: the app's server keeps no login past its session";
+
+/// The session has ended, as `why` says: "your session has ended".
+pub fn ended(why: Why) -> BffError {
+    BffError::NoSession(
+        "your session has ended".into(),
+        Box::new(why.remedy(LOG_IN_AGAIN)),
+    )
+}
+
+/// The cookie names a session whose tokens its key does not open: not this cookie's session.
+fn unopened() -> BffError {
+    ended(
+        Why::check("session")
+            .expected("a cookie whose key opens its session's tokens")
+            .got("a cookie that does not open them (altered, or of another session)"),
+    )
 }
 
 /// "8 hours", "30 minutes", "90 seconds".

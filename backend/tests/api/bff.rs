@@ -532,11 +532,7 @@ async fn forged_and_cross_site_requests_are_refused() {
         let request = forge(mvc.call(Method::POST, "/bff/api/orders", &cookie), &csrf);
         let answer = request.json(&order).send().await.unwrap();
         assert_eq!(answer.status(), StatusCode::FORBIDDEN);
-        let id = answer.headers()["x-request-id"]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        explained.push((id, check));
+        explained.push((request_id(&answer), check));
     }
     let admin = mvc.app.admin_token().await;
     for (id, check) in explained {
@@ -648,11 +644,16 @@ async fn the_server_renews_tokens_once_for_concurrent_calls() {
             .1
             .contains("Max-Age=0")
     );
+    let ended = request_id(&answer);
     let (_, _, description) = oauth_error(answer).await;
     assert!(
         description.starts_with("the authorization server ended the login"),
         "{description}"
     );
+    let admin = mvc.app.admin_token().await;
+    let why = refusal_explanation(&mvc.app, &admin, &ended).await;
+    assert_eq!(why.check.as_deref(), Some("refresh"), "{why:?}");
+    assert!(why.got.unwrap().contains("invalid_grant"));
     assert_eq!(
         mvc.session(&cookie).await.status(),
         StatusCode::UNAUTHORIZED
@@ -677,13 +678,19 @@ async fn the_server_renews_tokens_once_for_concurrent_calls() {
         revoke(second_refresh).await.unwrap().status(),
         StatusCode::OK
     );
-    let (status, _, description) = oauth_error(mvc.session(&second).await).await;
+    let answer = mvc.session(&second).await;
+    let revoked = request_id(&answer);
+    let (status, _, description) = oauth_error(answer).await;
     assert_eq!(
         status,
         StatusCode::UNAUTHORIZED,
         "/bff/session checks revocation too"
     );
     assert!(description.contains("revoked"), "{description}");
+    // Explained as the API explains it, with why the login was revoked.
+    let why = refusal_explanation(&mvc.app, &admin, &revoked).await;
+    assert_eq!(why.check.as_deref(), Some("revocation"), "{why:?}");
+    assert!(why.got.unwrap().contains("revoked"));
     let answer = mvc
         .call(Method::GET, "/bff/api/orders", &cookie)
         .send()
@@ -701,6 +708,14 @@ async fn the_server_renews_tokens_once_for_concurrent_calls() {
         mvc.session(&cookie).await.status(),
         StatusCode::UNAUTHORIZED
     );
+}
+
+/// The `X-Request-Id` an answer carries.
+fn request_id(answer: &reqwest::Response) -> String {
+    answer.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// Runs the calls concurrently, as a page's requests are.
@@ -726,19 +741,24 @@ async fn sessions_end_after_their_lifetime_and_when_idle() {
         "600",
     ])
     .await;
-    for (idle, says) in [
-        (601, "after 10 minutes without use"),
-        (3600, "expired (1 hour after logging in)"),
+    let mut explained = Vec::new();
+    for (idle, says, check) in [
+        (601, "after 10 minutes without use", "session_idle"),
+        (
+            3600,
+            "expired (1 hour after logging in)",
+            "session_lifetime",
+        ),
     ] {
         let cookie = mvc.login("user0", "password0").await;
         mvc.app.advance(idle);
-        let (status, error, description) = oauth_error(
-            mvc.call(Method::GET, "/bff/api/products", &cookie)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let answer = mvc
+            .call(Method::GET, "/bff/api/products", &cookie)
+            .send()
+            .await
+            .unwrap();
+        explained.push((request_id(&answer), check));
+        let (status, error, description) = oauth_error(answer).await;
         assert_eq!(
             (status, error.as_str()),
             (StatusCode::UNAUTHORIZED, "invalid_token")
@@ -752,6 +772,22 @@ async fn sessions_end_after_their_lifetime_and_when_idle() {
             .unwrap()
             .to_owned();
         assert!(!mvc.introspect(&refresh_token).await, "{says}");
+        // The cookie of a session that is gone names nothing.
+        let answer = mvc
+            .call(Method::GET, "/bff/api/products", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+        explained.push((request_id(&answer), "session"));
+    }
+    // Each ending is explained: the session's times against the server's clock.
+    let admin = mvc.app.admin_token().await;
+    for (id, check) in explained {
+        let why = refusal_explanation(&mvc.app, &admin, &id).await;
+        assert_eq!(why.check.as_deref(), Some(check), "{why:?}");
+        assert!(why.expected.is_some() && why.got.is_some(), "{why:?}");
+        assert!(why.remedy.unwrap().starts_with("log in again"));
     }
     // Configured lifetimes are what the cookie and the session say.
     let cookie = mvc.login("user0", "password0").await;
