@@ -324,7 +324,7 @@ frontend_release_profile() {
 # A hash of everything the frontend build reads, plus the toolchain that builds it.
 frontend_inputs_hash() {
   local paths=() p
-  for p in frontend shared style index.html Trunk.toml Cargo.lock Cargo.toml .cargo/config.toml; do
+  for p in frontend shared style index.html console.html Trunk.toml Cargo.lock Cargo.toml .cargo/config.toml; do
     [ -e "$ROOT/$p" ] && paths+=("$p")
   done
   {
@@ -333,8 +333,9 @@ frontend_inputs_hash() {
   } | sha256sum | awk '{print $1}'
 }
 
-# build_frontend [TRUNK-ARGS...]: `trunk build --release` into dist/, skipped when no input
-# changed. Not --offline: trunk passes that on to cargo, and on the Debian path cargo must be able
+# build_frontend [TRUNK-ARGS...]: `trunk build --release` of the app (index.html) into dist/,
+# then of the admin console (console.html, public URL /admin/) into dist/admin/, skipped when no
+# input changed. Two bundles, so that the first page does not carry the console (issue 13). Not --offline: trunk passes that on to cargo, and on the Debian path cargo must be able
 # to download the dependencies of `std` (dlmalloc, …) the first time it builds it. trunk itself
 # downloads nothing, because setup_build_tools put the exact tool versions Trunk.toml names on
 # PATH.
@@ -343,15 +344,22 @@ build_frontend() {
   [ -n "$WASM_MODE" ] || setup_wasm_toolchain || return 1
   mkdir -p "$WASM_TARGET_DIR"
   hash=$(frontend_inputs_hash)
-  if [ -f "$ROOT/dist/index.html" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$hash" ]; then
+  if [ -f "$ROOT/dist/index.html" ] && [ -f "$ROOT/dist/admin/index.html" ] && [ -f "$stamp" ] &&
+    [ "$(cat "$stamp")" = "$hash" ]; then
     ok "frontend dist/ is up to date"
     compress_dist
     return 0
   fi
-  note "building the frontend: trunk build --release (log: target/setup-logs/trunk-build.log)"
+  note "building the frontend: trunk build --release, the app then the console (logs: target/setup-logs/trunk-build*.log)"
   start=$SECONDS
   rm -f "$stamp"
   (cd "$ROOT" && run_logged trunk-build wasm_run trunk build --release "$@") || return 1
+  # trunk empties its dist directory before it writes: the console is built beside dist/, then
+  # moved in.
+  rm -rf "$ROOT/target/console-dist"
+  (cd "$ROOT" && run_logged trunk-build-console wasm_run trunk build --release "$@" \
+    --dist target/console-dist --public-url /admin/ console.html) || return 1
+  rm -rf "$ROOT/dist/admin" && mv "$ROOT/target/console-dist" "$ROOT/dist/admin" || return 1
   echo "$hash" >"$stamp"
   ok "frontend built into dist/ in $((SECONDS - start)) s"
   compress_dist
@@ -362,7 +370,7 @@ build_frontend() {
 # (backend/src/web.rs). Files already compressed since they last changed are skipped.
 compress_dist() {
   local file made=0
-  for file in "$ROOT"/dist/*.wasm "$ROOT"/dist/*.js "$ROOT"/dist/*.css "$ROOT"/dist/*.html; do
+  for file in "$ROOT"/dist/{,admin/}*.{wasm,js,css,html}; do
     [ -f "$file" ] || continue
     # Both tools give the copy the original's time: touched, it is newer than the original.
     if [ ! "$file.gz" -nt "$file" ]; then

@@ -18,6 +18,10 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::{AppMode, Config};
 
+/// Where the console's bundle is served, and the folder of the app's files it is in.
+const CONSOLE_PATH: &str = "/admin";
+const CONSOLE_DIR: &str = "admin";
+
 pub fn router(config: &Config) -> Router {
     let app_config = AppConfig {
         issuer: config.issuer_str().to_owned(),
@@ -45,8 +49,29 @@ pub fn router(config: &Config) -> Router {
         tracing::warn!(dir = %dir.display(), "the browser app is not built (run trunk build); the app origin will answer 404");
         String::new()
     });
-    let csp = content_security_policy(config, &index);
-    Router::new()
+    // The admin console is a bundle of its own (frontend/src/bin/console.rs), built into
+    // `admin/` with its own index.html for every path under `/admin`. Without it (a debug build,
+    // whose app bundle holds the console), the app's index.html answers there too.
+    let console_dir = dir.join(CONSOLE_DIR);
+    let console_index = std::fs::read_to_string(console_dir.join("index.html")).ok();
+    let csp = content_security_policy(
+        config,
+        &[index.as_str(), console_index.as_deref().unwrap_or_default()],
+    );
+    let router = match console_index {
+        Some(_) => {
+            let index = ServeFile::new(console_dir.join("index.html"))
+                .precompressed_br()
+                .precompressed_gzip();
+            let files = ServeDir::new(&console_dir)
+                .precompressed_br()
+                .precompressed_gzip()
+                .fallback(index);
+            Router::new().nest_service(CONSOLE_PATH, files)
+        }
+        None => Router::new(),
+    };
+    router
         .route(
             "/config.json",
             get(move || {
@@ -83,8 +108,10 @@ pub fn router(config: &Config) -> Router {
 /// trade-off), so the policy limits which scripts run and where the page may send data: only
 /// this origin's files, trunk's inline loader by hash, and fetches to the authorization server
 /// and API. `'wasm-unsafe-eval'` is what compiling the app's WebAssembly needs, nothing more.
-fn content_security_policy(config: &Config, index_html: &str) -> HeaderValue {
-    let hashes: String = inline_scripts(index_html)
+fn content_security_policy(config: &Config, index_html: &[&str]) -> HeaderValue {
+    let hashes: String = index_html
+        .iter()
+        .flat_map(|html| inline_scripts(html))
         .map(|script| {
             format!(
                 " 'sha256-{}'",
@@ -266,5 +293,51 @@ import init from '/x.js';
         let (_, cache, body) = get("/frontend-0123456789abcdef.js".into(), "identity").await;
         assert_eq!(body, "<html>index</html>");
         assert_eq!(cache.as_deref(), Some("no-cache"));
+        // Without a console bundle, its paths are the app's (a debug build holds the console).
+        let (_, _, body) = get("/admin/users".into(), "identity").await;
+        assert_eq!(body, "<html>index</html>");
+
+        // The console's bundle answers every path under /admin, its files with theirs.
+        let console = dir.path().join("admin");
+        std::fs::create_dir(&console).unwrap();
+        let console_wasm = "console-0123456789abcdef_bg.wasm";
+        for (name, body) in [
+            ("index.html", "<html>console</html>"),
+            (console_wasm, "console plain"),
+            (&format!("{console_wasm}.br"), "console brotli"),
+        ] {
+            std::fs::write(console.join(name), body).unwrap();
+        }
+        for path in ["/admin", "/admin/", "/admin/users", "/admin/clients?x=1"] {
+            let (_, cache, body) = get(path.into(), "identity").await;
+            assert_eq!(body, "<html>console</html>", "{path}");
+            assert_eq!(cache.as_deref(), Some("no-cache"), "{path}");
+        }
+        let (encoding, cache, body) = get(format!("/admin/{console_wasm}"), "br").await;
+        assert_eq!(
+            (encoding.as_deref(), body.as_str()),
+            (Some("br"), "console brotli")
+        );
+        assert_eq!(cache, immutable);
+        // The app's pages and files are still the app's.
+        let (_, _, body) = get("/products".into(), "identity").await;
+        assert_eq!(body, "<html>index</html>");
+        let (_, _, body) = get("/administrators".into(), "identity").await;
+        assert_eq!(body, "<html>index</html>");
+    }
+
+    #[test]
+    fn the_policy_allows_the_inline_loaders_of_both_bundles() {
+        use clap::Parser;
+        let config = Config::try_parse_from(["backend"]).unwrap();
+        let app = "<script type=\"module\">import '/frontend.js';</script>";
+        let console = "<script type=\"module\">import '/admin/console.js';</script>";
+        let policy = content_security_policy(&config, &[app, console]);
+        let policy = policy.to_str().unwrap();
+        for html in [app, console] {
+            let script = inline_scripts(html).next().unwrap();
+            let hash = STANDARD.encode(Sha256::digest(script.as_bytes()));
+            assert!(policy.contains(&format!("'sha256-{hash}'")), "{policy}");
+        }
     }
 }

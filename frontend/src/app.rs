@@ -1,32 +1,83 @@
-//! Start-up, the shell around every page, and the routes.
+//! Start-up, the shell around every page, the routes, and which bundle serves which page.
+
+pub mod routes;
 
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
-use leptos_router::components::{A, ParentRoute, Route, Router, Routes};
+use leptos_router::components::Router;
 use leptos_router::hooks::use_navigate;
-use leptos_router::path;
 use shared::bff::SessionInfo;
 use shared::config::AppMode;
 use shared::scope::ADMIN;
 
 use crate::api::{self, Api, ApiError, Deployment};
-use crate::components::Loading;
-use crate::pages::admin::{
-    AdminConsole, clients::Clients, events::Events, issuers::Issuers, keys::Keys, scopes::Scopes,
-    servers::Servers, tokens::Tokens, users::Users,
-};
-use crate::pages::{
-    callback::Callback, debugger::Debugger, home::Home, labs::Labs, not_found::NotFound,
-    orders::Orders, products::Products, profile::Profile, refusals::Refusals, timeline::Timeline,
-    token::Token,
-};
+use crate::components::{Loading, PageLink};
 use crate::refresh::{Refresher, use_refresher};
 use crate::session::{Session, use_session};
 
+/// The wasm bundles a release build makes (see the library's documentation): each serves some
+/// of the app's pages, and a page of the other is reached by loading it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bundle {
+    /// `dist/`: every page but the console (and, in a debug build, the console too).
+    App,
+    /// `dist/admin/`: the admin console, under `/admin`.
+    Console,
+}
+
+impl Bundle {
+    /// Whether the page at `path` (an app path, perhaps with a query) is in this bundle: a
+    /// link to it is the router's, else it loads the page.
+    pub fn serves(self, path: &str) -> bool {
+        match self {
+            Self::App => cfg!(debug_assertions) || !in_console(path),
+            Self::Console => in_console(path),
+        }
+    }
+}
+
+/// Whether `path` is a page of the admin console (`/admin`, `/admin/…`).
+fn in_console(path: &str) -> bool {
+    path.strip_prefix("/admin")
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?', '#']))
+}
+
+/// Goes to `path` as a link to it would (see [`Bundle::serves`]); `replace` replaces the
+/// current history entry. Call it from a component.
+pub fn use_go() -> impl Fn(&str, bool) + Clone + 'static {
+    let bundle = use_context::<Bundle>().unwrap_or(Bundle::App);
+    let navigate = use_navigate();
+    move |path: &str, replace: bool| {
+        if bundle.serves(path) {
+            navigate(
+                path,
+                NavigateOptions {
+                    replace,
+                    ..NavigateOptions::default()
+                },
+            );
+        } else {
+            let location = window().location();
+            let _ = if replace {
+                location.replace(path)
+            } else {
+                location.assign(path)
+            };
+        }
+    }
+}
+
+/// Mounts the app as `bundle`, with its `routes`.
+pub fn start(bundle: Bundle, routes: fn() -> AnyView) {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(move || view! { <App bundle routes /> });
+}
+
 /// Loads the deployment (runtime config and server metadata), then shows the app.
 #[component]
-pub fn App() -> impl IntoView {
-    let started = LocalResource::new(start);
+fn App(bundle: Bundle, routes: fn() -> AnyView) -> impl IntoView {
+    provide_context(bundle);
+    let started = LocalResource::new(start_up);
     view! {
         <Suspense fallback=|| {
             view! {
@@ -37,7 +88,7 @@ pub fn App() -> impl IntoView {
         }>
             {move || Suspend::new(async move {
                 let (deployment, server_session) = started.await;
-                view! { <Shell deployment server_session /> }
+                view! { <Shell deployment server_session routes /> }
             })}
         </Suspense>
     }
@@ -45,7 +96,7 @@ pub fn App() -> impl IntoView {
 
 /// The deployment and, in MVC mode, the server's session: the browser has nothing to restore
 /// that one from.
-async fn start() -> (Deployment, Result<Option<SessionInfo>, ApiError>) {
+async fn start_up() -> (Deployment, Result<Option<SessionInfo>, ApiError>) {
     let deployment = api::load_deployment().await;
     let server_session = match deployment.config.mode {
         AppMode::Rest => Ok(None),
@@ -59,6 +110,7 @@ async fn start() -> (Deployment, Result<Option<SessionInfo>, ApiError>) {
 fn Shell(
     deployment: Deployment,
     server_session: Result<Option<SessionInfo>, ApiError>,
+    routes: fn() -> AnyView,
 ) -> impl IntoView {
     let mode = deployment.config.mode;
     let (server_session, problem) = match server_session {
@@ -84,29 +136,7 @@ fn Shell(
             <ReturnHomeWhenLoggedOut />
             <NavBar />
             <main class="container">
-                <Routes fallback=NotFound>
-                    <Route path=path!("/") view=Home />
-                    <Route path=path!("/callback") view=Callback />
-                    <Route path=path!("/products") view=Products />
-                    <Route path=path!("/orders") view=Orders />
-                    <Route path=path!("/profile") view=Profile />
-                    <Route path=path!("/token") view=Token />
-                    <Route path=path!("/refusals") view=Refusals />
-                    <Route path=path!("/debugger") view=Debugger />
-                    <Route path=path!("/timeline") view=Timeline />
-                    <Route path=path!("/labs") view=Labs />
-                    <ParentRoute path=path!("/admin") view=AdminConsole>
-                        <Route path=path!("") view=Users />
-                        <Route path=path!("/users") view=Users />
-                        <Route path=path!("/clients") view=Clients />
-                        <Route path=path!("/scopes") view=Scopes />
-                        <Route path=path!("/tokens") view=Tokens />
-                        <Route path=path!("/servers") view=Servers />
-                        <Route path=path!("/issuers") view=Issuers />
-                        <Route path=path!("/keys") view=Keys />
-                        <Route path=path!("/events") view=Events />
-                    </ParentRoute>
-                </Routes>
+                {routes()}
             </main>
             <footer class="footer container" data-testid="footer">
                 "OAuth 2.0 authorization code + PKCE · "
@@ -127,11 +157,11 @@ fn Shell(
 #[component]
 fn ReturnHomeWhenLoggedOut() -> impl IntoView {
     let session = use_session();
-    let navigate = use_navigate();
+    let go = use_go();
     Effect::new(move |was_logged_in: Option<bool>| {
         let logged_in = session.is_logged_in();
         if was_logged_in == Some(true) && !logged_in {
-            navigate("/", NavigateOptions::default());
+            go("/", false);
         }
         logged_in
     });
@@ -164,41 +194,41 @@ fn NavBar() -> impl IntoView {
     view! {
         <header class="topbar">
             <nav class="container nav">
-                <A href="/" attr:class="brand">
+                <PageLink href="/" class="brand">
                     <span class="logo" aria-hidden="true">"◆"</span>
                     " OAuth Shop"
-                </A>
+                </PageLink>
                 <ModeBadge mode=session.mode() />
                 <Show when=move || session.is_logged_in()>
                     <ul class="links">
                         <li>
-                            <A href="/products">"Products"</A>
+                            <PageLink href="/products">"Products"</PageLink>
                         </li>
                         <li>
-                            <A href="/orders">"Orders"</A>
+                            <PageLink href="/orders">"Orders"</PageLink>
                         </li>
                         <li>
-                            <A href="/profile">"Profile"</A>
+                            <PageLink href="/profile">"Profile"</PageLink>
                         </li>
                         <li>
-                            <A href="/token">"Token"</A>
+                            <PageLink href="/token">"Token"</PageLink>
                         </li>
                         <li>
-                            <A href="/timeline">"Timeline"</A>
+                            <PageLink href="/timeline">"Timeline"</PageLink>
                         </li>
                         <li>
-                            <A href="/debugger">"Debugger"</A>
+                            <PageLink href="/debugger">"Debugger"</PageLink>
                         </li>
                         <li>
-                            <A href="/refusals">"Refusals"</A>
+                            <PageLink href="/refusals">"Refusals"</PageLink>
                         </li>
                         <li>
-                            <A href="/labs">"Labs"</A>
+                            <PageLink href="/labs">"Labs"</PageLink>
                         </li>
                         // Only for a token that can use the console; others reach it by URL.
                         <Show when=move || session.has_scope(ADMIN)>
                             <li>
-                                <A href="/admin">"Admin"</A>
+                                <PageLink href="/admin">"Admin"</PageLink>
                             </li>
                         </Show>
                     </ul>
@@ -240,5 +270,37 @@ fn ModeBadge(mode: AppMode) -> impl IntoView {
         <span class="mode-badge" data-mode=mode.as_str() data-testid="app-mode" title=title>
             {label} " mode"
         </span>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_console_serves_its_pages_and_loads_the_others() {
+        for console in [
+            "/admin",
+            "/admin/",
+            "/admin/users",
+            "/admin?x=1",
+            "/admin#top",
+        ] {
+            assert!(in_console(console), "{console}");
+            assert!(Bundle::Console.serves(console), "{console}");
+        }
+        for app in [
+            "/",
+            "/products",
+            "/refusals?id=x",
+            "/administrators",
+            "/adminx/users",
+        ] {
+            assert!(!in_console(app), "{app}");
+            assert!(!Bundle::Console.serves(app), "{app}");
+            assert!(Bundle::App.serves(app), "{app}");
+        }
+        // A release build loads the console; a debug build has it in the app.
+        assert_eq!(Bundle::App.serves("/admin/users"), cfg!(debug_assertions));
     }
 }

@@ -6,6 +6,7 @@ use shared::bff;
 use shared::config::AppMode;
 
 use crate::api::Deployment;
+use crate::app::Bundle;
 use crate::oauth;
 use crate::session::use_session;
 
@@ -76,7 +77,7 @@ pub fn api_errors(errors: ArcRwSignal<Errors>) -> impl IntoView {
         let href = format!("/refusals?id={}", js_sys::encode_uri_component(&id));
         view! {
             <p class="small why">
-                <A href=href>"Why was it refused?"</A>
+                <PageLink href=href>"Why was it refused?"</PageLink>
                 " Request " <code>{id}</code>
             </p>
         }
@@ -93,6 +94,32 @@ pub fn api_errors(errors: ArcRwSignal<Errors>) -> impl IntoView {
         })
     };
     view! { <div class="errors">{messages} {why}</div> }
+}
+
+/// A link to a page of the app: the router's when this bundle has the page, else an ordinary
+/// link that loads the bundle that has it (see [`crate::app::Bundle`]).
+#[component]
+pub fn PageLink(
+    #[prop(into)] href: String,
+    #[prop(optional)] class: Option<&'static str>,
+    children: Children,
+) -> impl IntoView {
+    let bundle = use_context::<Bundle>().unwrap_or(Bundle::App);
+    if bundle.serves(&href) {
+        view! {
+            <A href=href attr:class=class>
+                {children()}
+            </A>
+        }
+        .into_any()
+    } else {
+        view! {
+            <a href=href class=class rel="external">
+                {children()}
+            </a>
+        }
+        .into_any()
+    }
 }
 
 /// What a page shows while its data loads.
@@ -115,7 +142,7 @@ pub fn ErrorPanel(title: String, detail: String) -> impl IntoView {
             <p>{detail}</p>
         </div>
         <p>
-            <A href="/">"Back to the home page"</A>
+            <PageLink href="/">"Back to the home page"</PageLink>
         </p>
     }
 }

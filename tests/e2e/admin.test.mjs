@@ -605,6 +605,41 @@ test('user0 is not an administrator: no console after the step-up, and the admin
   await page.context().close();
 });
 
+test('the console is a bundle of its own: the first page does not load it, /admin does, and the links between them load the other', async () => {
+  const page = await newTab();
+  const wasm = [];
+  page.on('request', (r) => {
+    const url = new URL(r.url());
+    if (url.pathname.endsWith('.wasm')) wasm.push(url.pathname);
+  });
+  const loaded = () => wasm.splice(0).join(' ');
+  await page.goto(APP);
+  await page.getByRole('heading', { name: 'A shop behind OAuth 2.0' }).waitFor();
+  assert.match(loaded(), /^\/frontend-[0-9a-f]+_bg\.wasm$/, 'the first page loads the app bundle alone');
+
+  await stepUp(page, 'admin', 'admin-password');
+  await page.getByRole('navigation', { name: 'Admin sections' }).waitFor();
+  assert.match(loaded(), /\/admin\/console-[0-9a-f]+_bg\.wasm$/, 'the console loads its own bundle');
+  // The console's links to the app's pages load the app; the app's Admin link loads the console.
+  await page.getByRole('link', { name: 'Products', exact: true }).click();
+  await page.locator('.product').first().waitFor();
+  assert.equal(new URL(page.url()).pathname, '/products');
+  assert.match(loaded(), /^\/frontend-[0-9a-f]+_bg\.wasm$/);
+  await page.getByRole('link', { name: 'Admin', exact: true }).click();
+  await page.getByRole('navigation', { name: 'Admin sections' }).waitFor();
+  assert.match(loaded(), /^\/admin\/console-[0-9a-f]+_bg\.wasm$/);
+  // Within a bundle, the router moves between pages without loading anything.
+  await openSection(page, 'Clients');
+  assert.equal(loaded(), '', 'a section of the console is the router\'s');
+  await page.getByRole('link', { name: 'Products', exact: true }).click();
+  await page.locator('.product').first().waitFor();
+  wasm.splice(0);
+  await page.getByRole('link', { name: 'Orders', exact: true }).click();
+  await page.getByRole('heading', { name: 'Your orders' }).waitFor();
+  assert.equal(loaded(), '', 'a page of the same bundle loads nothing');
+  await page.context().close();
+});
+
 async function assertAlert(scope, expected) {
   const alert = scope.getByRole('alert');
   await alert.first().waitFor();

@@ -6,12 +6,12 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::NavigateOptions;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_query_map;
 use shared::config::AppMode;
 use shared::oauth::ErrorResponse;
 
 use crate::api::{self, ApiError, Deployment};
+use crate::app::use_go;
 use crate::components::{ErrorPanel, Loading};
 use crate::oauth;
 use crate::session::use_session;
@@ -96,14 +96,14 @@ pub fn Callback() -> impl IntoView {
     let (error, error_description) = (param("error"), param("error_description"));
 
     let session = use_session();
-    let navigate = use_navigate();
+    let go = use_go();
 
     // Runs once: nothing in it is reactive.
     let outcome = LocalResource::new(move || {
         let (code, state, iss) = (code.clone(), state.clone(), iss.clone());
         let (error, error_description) = (error.clone(), error_description.clone());
         let deployment = deployment.clone();
-        let navigate = navigate.clone();
+        let go = go.clone();
         async move {
             // Whatever happens next, the state and verifier are used up.
             let pending = oauth::take_pending_login();
@@ -200,13 +200,7 @@ pub fn Callback() -> impl IntoView {
                 oauth::record_step_up(scope, &claims.sub, claims.scope.contains(scope));
             }
             // Replace the history entry: the code in this URL is spent.
-            navigate(
-                pending.return_to.as_deref().unwrap_or("/products"),
-                NavigateOptions {
-                    replace: true,
-                    ..NavigateOptions::default()
-                },
-            );
+            go(pending.return_to.as_deref().unwrap_or("/products"), true);
             Ok(())
         }
     });

@@ -1,5 +1,6 @@
 use leptos::prelude::*;
-use leptos_router::components::A;
+
+use crate::components::PageLink;
 
 #[component]
 pub fn NotFound() -> impl IntoView {
@@ -8,7 +9,7 @@ pub fn NotFound() -> impl IntoView {
             <h1>"Page not found"</h1>
             <p>"There is nothing at this address."</p>
             <p>
-                <A href="/">"Back to the home page"</A>
+                <PageLink href="/">"Back to the home page"</PageLink>
             </p>
         </section>
     }
