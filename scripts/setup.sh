@@ -324,7 +324,7 @@ frontend_release_profile() {
 # A hash of everything the frontend build reads, plus the toolchain that builds it.
 frontend_inputs_hash() {
   local paths=() p
-  for p in frontend shared style index.html console.html Trunk.toml Cargo.lock Cargo.toml .cargo/config.toml; do
+  for p in frontend shared style index.html inspector.html console.html Trunk.toml Cargo.lock Cargo.toml .cargo/config.toml; do
     [ -e "$ROOT/$p" ] && paths+=("$p")
   done
   {
@@ -333,33 +333,44 @@ frontend_inputs_hash() {
   } | sha256sum | awk '{print $1}'
 }
 
+# The bundles built apart from the app (shared/src/bundle.rs), as PAGE:FOLDER: each is built from
+# PAGE.html, with public URL /FOLDER/, into dist/FOLDER/.
+FRONTEND_BUNDLES=(inspector:inspect console:admin)
+
 # build_frontend [TRUNK-ARGS...]: `trunk build --release` of the app (index.html) into dist/,
-# then of the admin console (console.html, public URL /admin/) into dist/admin/, skipped when no
-# input changed. Two bundles, so that the first page does not carry the console (issue 13). Not --offline: trunk passes that on to cargo, and on the Debian path cargo must be able
+# then of each of FRONTEND_BUNDLES into its folder of dist/, skipped when no input changed.
+# Several bundles, so that the first page carries only the pages a visitor lands on (issue 13).
+# Not --offline: trunk passes that on to cargo, and on the Debian path cargo must be able
 # to download the dependencies of `std` (dlmalloc, …) the first time it builds it. trunk itself
 # downloads nothing, because setup_build_tools put the exact tool versions Trunk.toml names on
 # PATH.
 build_frontend() {
-  local stamp="$WASM_TARGET_DIR/frontend-build.stamp" hash start
+  local stamp="$WASM_TARGET_DIR/frontend-build.stamp" hash start bundle page folder built=1
   [ -n "$WASM_MODE" ] || setup_wasm_toolchain || return 1
   mkdir -p "$WASM_TARGET_DIR"
   hash=$(frontend_inputs_hash)
-  if [ -f "$ROOT/dist/index.html" ] && [ -f "$ROOT/dist/admin/index.html" ] && [ -f "$stamp" ] &&
+  for bundle in "${FRONTEND_BUNDLES[@]}"; do
+    [ -f "$ROOT/dist/${bundle#*:}/index.html" ] || built=0
+  done
+  if [ "$built" = 1 ] && [ -f "$ROOT/dist/index.html" ] && [ -f "$stamp" ] &&
     [ "$(cat "$stamp")" = "$hash" ]; then
     ok "frontend dist/ is up to date"
     compress_dist
     return 0
   fi
-  note "building the frontend: trunk build --release, the app then the console (logs: target/setup-logs/trunk-build*.log)"
+  note "building the frontend: trunk build --release of each bundle (logs: target/setup-logs/trunk-build*.log)"
   start=$SECONDS
   rm -f "$stamp"
   (cd "$ROOT" && run_logged trunk-build wasm_run trunk build --release "$@") || return 1
-  # trunk empties its dist directory before it writes: the console is built beside dist/, then
+  # trunk empties its dist directory before it writes: each bundle is built beside dist/, then
   # moved in.
-  rm -rf "$ROOT/target/console-dist"
-  (cd "$ROOT" && run_logged trunk-build-console wasm_run trunk build --release "$@" \
-    --dist target/console-dist --public-url /admin/ console.html) || return 1
-  rm -rf "$ROOT/dist/admin" && mv "$ROOT/target/console-dist" "$ROOT/dist/admin" || return 1
+  for bundle in "${FRONTEND_BUNDLES[@]}"; do
+    page=${bundle%%:*} folder=${bundle#*:}
+    rm -rf "$ROOT/target/bundle-dist"
+    (cd "$ROOT" && run_logged "trunk-build-$page" wasm_run trunk build --release "$@" \
+      --dist target/bundle-dist --public-url "/$folder/" "$page.html") || return 1
+    rm -rf "${ROOT:?}/dist/$folder" && mv "$ROOT/target/bundle-dist" "$ROOT/dist/$folder" || return 1
+  done
   echo "$hash" >"$stamp"
   ok "frontend built into dist/ in $((SECONDS - start)) s"
   compress_dist
@@ -370,7 +381,7 @@ build_frontend() {
 # (backend/src/web.rs). Files already compressed since they last changed are skipped.
 compress_dist() {
   local file made=0
-  for file in "$ROOT"/dist/{,admin/}*.{wasm,js,css,html}; do
+  for file in "$ROOT"/dist/*.{wasm,js,css,html} "$ROOT"/dist/*/*.{wasm,js,css,html}; do
     [ -f "$file" ] || continue
     # Both tools give the copy the original's time: touched, it is newer than the original.
     if [ ! "$file.gz" -nt "$file" ]; then

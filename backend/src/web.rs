@@ -12,15 +12,12 @@ use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
+use shared::bundle::Bundle;
 use shared::config::AppConfig;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::{AppMode, Config};
-
-/// Where the console's bundle is served, and the folder of the app's files it is in.
-const CONSOLE_PATH: &str = "/admin";
-const CONSOLE_DIR: &str = "admin";
 
 pub fn router(config: &Config) -> Router {
     let app_config = AppConfig {
@@ -49,28 +46,32 @@ pub fn router(config: &Config) -> Router {
         tracing::warn!(dir = %dir.display(), "the browser app is not built (run trunk build); the app origin will answer 404");
         String::new()
     });
-    // The admin console is a bundle of its own (frontend/src/bin/console.rs), built into
-    // `admin/` with its own index.html for every path under `/admin`. Without it (a debug build,
-    // whose app bundle holds the console), the app's index.html answers there too.
-    let console_dir = dir.join(CONSOLE_DIR);
-    let console_index = std::fs::read_to_string(console_dir.join("index.html")).ok();
-    let csp = content_security_policy(
-        config,
-        &[index.as_str(), console_index.as_deref().unwrap_or_default()],
-    );
-    let router = match console_index {
-        Some(_) => {
-            let index = ServeFile::new(console_dir.join("index.html"))
-                .precompressed_br()
-                .precompressed_gzip();
-            let files = ServeDir::new(&console_dir)
-                .precompressed_br()
-                .precompressed_gzip()
-                .fallback(index);
-            Router::new().nest_service(CONSOLE_PATH, files)
+    // The bundles built apart from the app (`shared::bundle`), each in its folder with its own
+    // index.html: the console answers every path under `/admin`, the inspector its pages. A
+    // bundle not built (a debug build, whose app bundle holds every page) leaves its pages to
+    // the app's index.html.
+    let mut router = Router::new();
+    let mut indexes = vec![index];
+    for bundle in Bundle::SPLIT {
+        let Some(folder) = bundle.dir() else { continue };
+        let bundle_dir = dir.join(folder);
+        let Ok(html) = std::fs::read_to_string(bundle_dir.join("index.html")) else {
+            continue;
+        };
+        indexes.push(html);
+        let index = ServeFile::new(bundle_dir.join("index.html"))
+            .precompressed_br()
+            .precompressed_gzip();
+        let files = ServeDir::new(&bundle_dir)
+            .precompressed_br()
+            .precompressed_gzip()
+            .fallback(index.clone());
+        router = router.nest_service(&format!("/{folder}"), files);
+        for page in bundle.pages_elsewhere() {
+            router = router.route_service(page, index.clone());
         }
-        None => Router::new(),
-    };
+    }
+    let csp = content_security_policy(config, &indexes);
     router
         .route(
             "/config.json",
@@ -108,7 +109,7 @@ pub fn router(config: &Config) -> Router {
 /// trade-off), so the policy limits which scripts run and where the page may send data: only
 /// this origin's files, trunk's inline loader by hash, and fetches to the authorization server
 /// and API. `'wasm-unsafe-eval'` is what compiling the app's WebAssembly needs, nothing more.
-fn content_security_policy(config: &Config, index_html: &[&str]) -> HeaderValue {
+fn content_security_policy(config: &Config, index_html: &[String]) -> HeaderValue {
     let hashes: String = index_html
         .iter()
         .flat_map(|html| inline_scripts(html))
@@ -319,11 +320,30 @@ import init from '/x.js';
             (Some("br"), "console brotli")
         );
         assert_eq!(cache, immutable);
-        // The app's pages and files are still the app's.
-        let (_, _, body) = get("/products".into(), "identity").await;
+        // Without the inspector's bundle, its pages are the app's.
+        let (_, _, body) = get("/timeline".into(), "identity").await;
         assert_eq!(body, "<html>index</html>");
-        let (_, _, body) = get("/administrators".into(), "identity").await;
-        assert_eq!(body, "<html>index</html>");
+
+        // The inspector's bundle answers its pages, its files under /inspect/.
+        let inspector = dir.path().join("inspect");
+        std::fs::create_dir(&inspector).unwrap();
+        std::fs::write(inspector.join("index.html"), "<html>inspector</html>").unwrap();
+        std::fs::write(inspector.join("inspector-0123456789abcdef.js"), "js").unwrap();
+        for page in shared::bundle::INSPECTOR_PAGES {
+            let (_, cache, body) = get(format!("{page}?id=x"), "identity").await;
+            assert_eq!(body, "<html>inspector</html>", "{page}");
+            assert_eq!(cache.as_deref(), Some("no-cache"), "{page}");
+        }
+        let (_, cache, body) = get("/inspect/inspector-0123456789abcdef.js".into(), "br").await;
+        assert_eq!(body, "js");
+        assert_eq!(cache, immutable);
+        // The app's pages are still the app's, the console's the console's.
+        for page in ["/", "/products", "/administrators", "/token/", "/tokens"] {
+            let (_, _, body) = get(page.into(), "identity").await;
+            assert_eq!(body, "<html>index</html>", "{page}");
+        }
+        let (_, _, body) = get("/admin/keys".into(), "identity").await;
+        assert_eq!(body, "<html>console</html>");
     }
 
     #[test]
@@ -332,7 +352,7 @@ import init from '/x.js';
         let config = Config::try_parse_from(["backend"]).unwrap();
         let app = "<script type=\"module\">import '/frontend.js';</script>";
         let console = "<script type=\"module\">import '/admin/console.js';</script>";
-        let policy = content_security_policy(&config, &[app, console]);
+        let policy = content_security_policy(&config, &[app.to_owned(), console.to_owned()]);
         let policy = policy.to_str().unwrap();
         for html in [app, console] {
             let script = inline_scripts(html).next().unwrap();

@@ -7,6 +7,7 @@ use leptos_router::NavigateOptions;
 use leptos_router::components::Router;
 use leptos_router::hooks::use_navigate;
 use shared::bff::SessionInfo;
+pub use shared::bundle::Bundle;
 use shared::config::AppMode;
 use shared::scope::ADMIN;
 
@@ -15,40 +16,21 @@ use crate::components::{Loading, PageLink};
 use crate::refresh::{Refresher, use_refresher};
 use crate::session::{Session, use_session};
 
-/// The wasm bundles a release build makes (see the library's documentation): each serves some
-/// of the app's pages, and a page of the other is reached by loading it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Bundle {
-    /// `dist/`: every page but the console (and, in a debug build, the console too).
-    App,
-    /// `dist/admin/`: the admin console, under `/admin`.
-    Console,
+/// Whether `bundle` has the page at `path` (an app path, perhaps with a query): a link to it is
+/// the router's, else it loads the page, and with it the bundle that has it. A debug build
+/// (`trunk serve`) has every page in the app's bundle.
+pub fn serves(bundle: Bundle, path: &str) -> bool {
+    (bundle == Bundle::App && cfg!(debug_assertions)) || Bundle::of(path) == bundle
 }
 
-impl Bundle {
-    /// Whether the page at `path` (an app path, perhaps with a query) is in this bundle: a
-    /// link to it is the router's, else it loads the page.
-    pub fn serves(self, path: &str) -> bool {
-        match self {
-            Self::App => cfg!(debug_assertions) || !in_console(path),
-            Self::Console => in_console(path),
-        }
-    }
-}
-
-/// Whether `path` is a page of the admin console (`/admin`, `/admin/…`).
-fn in_console(path: &str) -> bool {
-    path.strip_prefix("/admin")
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?', '#']))
-}
-
-/// Goes to `path` as a link to it would (see [`Bundle::serves`]); `replace` replaces the
+/// Goes to `path` as a link to it would (see [`serves`]); `replace` replaces the
 /// current history entry. Call it from a component.
 pub fn use_go() -> impl Fn(&str, bool) + Clone + 'static {
     let bundle = use_context::<Bundle>().unwrap_or(Bundle::App);
+    let session = use_context::<Session>();
     let navigate = use_navigate();
     move |path: &str, replace: bool| {
-        if bundle.serves(path) {
+        if serves(bundle, path) {
             navigate(
                 path,
                 NavigateOptions {
@@ -57,6 +39,10 @@ pub fn use_go() -> impl Fn(&str, bool) + Clone + 'static {
                 },
             );
         } else {
+            // The page that ends a session says why on the home page, in another bundle.
+            if let Some(session) = session {
+                session.carry_flash();
+            }
             let location = window().location();
             let _ = if replace {
                 location.replace(path)
@@ -278,29 +264,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_console_serves_its_pages_and_loads_the_others() {
-        for console in [
-            "/admin",
-            "/admin/",
-            "/admin/users",
-            "/admin?x=1",
-            "/admin#top",
-        ] {
-            assert!(in_console(console), "{console}");
-            assert!(Bundle::Console.serves(console), "{console}");
+    fn a_bundle_serves_its_pages_and_loads_the_others() {
+        assert!(serves(Bundle::Console, "/admin/users"));
+        assert!(!serves(Bundle::Console, "/products"));
+        assert!(serves(Bundle::Inspector, "/timeline"));
+        assert!(!serves(Bundle::Inspector, "/admin"));
+        assert!(serves(Bundle::App, "/products"));
+        // A release build loads the others; a debug build has them in the app.
+        for elsewhere in ["/admin/users", "/labs"] {
+            assert_eq!(serves(Bundle::App, elsewhere), cfg!(debug_assertions));
         }
-        for app in [
-            "/",
-            "/products",
-            "/refusals?id=x",
-            "/administrators",
-            "/adminx/users",
-        ] {
-            assert!(!in_console(app), "{app}");
-            assert!(!Bundle::Console.serves(app), "{app}");
-            assert!(Bundle::App.serves(app), "{app}");
-        }
-        // A release build loads the console; a debug build has it in the app.
-        assert_eq!(Bundle::App.serves("/admin/users"), cfg!(debug_assertions));
     }
 }

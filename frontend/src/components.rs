@@ -97,7 +97,7 @@ pub fn api_errors(errors: ArcRwSignal<Errors>) -> impl IntoView {
 }
 
 /// A link to a page of the app: the router's when this bundle has the page, else an ordinary
-/// link that loads the bundle that has it (see [`crate::app::Bundle`]).
+/// link that loads the bundle that has it (see [`crate::app::serves`]).
 #[component]
 pub fn PageLink(
     #[prop(into)] href: String,
@@ -105,7 +105,7 @@ pub fn PageLink(
     children: Children,
 ) -> impl IntoView {
     let bundle = use_context::<Bundle>().unwrap_or(Bundle::App);
-    if bundle.serves(&href) {
+    if crate::app::serves(bundle, &href) {
         view! {
             <A href=href attr:class=class>
                 {children()}

@@ -9,7 +9,7 @@
 //!
 //! # Layout
 //! - [`app`]: start-up (runtime config and server metadata), the shell, the nav bar and routes,
-//!   and which bundle serves which page ([`app::Bundle`]).
+//!   and which bundle serves which page ([`app::serves`]).
 //! - [`api`]: every HTTP request the app makes, and what an API error means for the user.
 //! - [`admin_api`]: the admin API's calls, which the console under `/admin` makes through
 //!   [`api`].
@@ -23,13 +23,19 @@
 //! - [`components`]: small views that several pages share.
 //! - [`pages`]: one file per route; `pages/admin/` is the admin console, one file per section.
 //!
-//! # Two bundles
-//! A release build makes two wasm files from this library (issue 13: the first page does not
-//! carry what it does not show). `src/main.rs` is the app (the shop, the token, the timeline,
-//! the labs…), `src/bin/console.rs` the admin console under `/admin/` (`console.html`, built
-//! into `dist/admin/`). Each links only the pages its routes name; a link or a navigation to a
-//! page of the other bundle loads it ([`app::Bundle::serves`]). A debug build (`trunk serve`)
-//! puts the console in the app as well, so one development server shows every page.
+//! # Three bundles
+//! A release build makes three wasm files from this library (issue 13: the first page does not
+//! carry what it does not show), and `shared::bundle` says which has which page:
+//! - `src/main.rs`, the app (`index.html`, into `dist/`): the home page, the callback and the
+//!   shop;
+//! - `src/bin/inspector.rs`, the inspector (`inspector.html`, into `dist/inspect/`): the token,
+//!   the timeline, the debugger, the refusals and the labs;
+//! - `src/bin/console.rs`, the admin console under `/admin` (`console.html`, into
+//!   `dist/admin/`).
+//!
+//! Each links only the pages its routes name ([`app::routes`]); a link or a navigation to a
+//! page of another bundle loads it ([`app::serves`]). A debug build (`trunk serve`) puts every
+//! page in the app, so one development server shows them all.
 
 pub mod admin_api;
 pub mod api;

@@ -33,6 +33,9 @@ use crate::{jwt, oauth};
 
 const COOKIE_NAME: &str = "access_token";
 const REFRESH_KEY: &str = "oauth.refresh";
+/// The flash message and its request id, kept in `sessionStorage` while the tab loads another
+/// bundle of the app (see [`Session::carry_flash`]).
+const FLASH_KEY: &str = "app.flash";
 /// How much of the refresh token the token page may show: enough to see it change on rotation,
 /// far too little to use.
 const REFRESH_HINT_CHARS: usize = 6;
@@ -88,13 +91,27 @@ impl Session {
             ),
             AppMode::Mvc => (None, None, server),
         };
+        let (flash, flash_request) = take_carried_flash().unzip();
         Self {
             mode,
             token: RwSignal::new(token),
             server: RwSignal::new(server),
             refresh_hint: RwSignal::new(refresh_hint),
-            flash: RwSignal::new(None),
-            flash_request: RwSignal::new(None),
+            flash: RwSignal::new(flash),
+            flash_request: RwSignal::new(flash_request.flatten()),
+        }
+    }
+
+    /// Keeps the flash message for the page this tab loads next: another bundle of the app
+    /// (`crate::app::use_go`) starts with it, as the same bundle would have kept it.
+    pub fn carry_flash(&self) {
+        let Some(text) = self.flash.get_untracked() else {
+            return;
+        };
+        let carried = (text, self.flash_request.get_untracked());
+        if let (Some(storage), Ok(json)) = (session_storage(), serde_json::to_string(&carried)) {
+            // Without sessionStorage the message is lost with the page, as before bundles.
+            let _ = storage.set_item(FLASH_KEY, &json);
         }
     }
 
@@ -323,6 +340,14 @@ fn hint(grant: &RefreshGrant) -> String {
         .chars()
         .take(REFRESH_HINT_CHARS)
         .collect()
+}
+
+/// The flash a page of this tab carried here ([`Session::carry_flash`]), once.
+fn take_carried_flash() -> Option<(String, Option<String>)> {
+    let storage = session_storage()?;
+    let json = storage.get_item(FLASH_KEY).ok().flatten()?;
+    let _ = storage.remove_item(FLASH_KEY);
+    serde_json::from_str(&json).ok()
 }
 
 fn session_storage() -> Option<Storage> {

@@ -10,6 +10,7 @@
 //! - [`admin`]: the admin API's JSON bodies.
 //! - [`config`]: what the browser app learns about its deployment at start-up.
 //! - [`bff`]: the MVC mode's backend-for-frontend, as the browser app calls it.
+//! - [`bundle`]: which of the browser app's wasm bundles has which page.
 //!
 //! Names with a fixed set of values (roles, grant types, key states, event kinds) are enums
 //! with one spelling, parsed with `FromStr` and written with `Display`, so the server stores,
@@ -18,6 +19,7 @@
 pub mod admin;
 pub mod api;
 pub mod bff;
+pub mod bundle;
 pub mod config;
 pub mod oauth;
 pub mod pkce;

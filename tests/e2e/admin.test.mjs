@@ -14,7 +14,10 @@
 //   accepted by the API, its keys read again, removed;
 // - user0 (not an administrator) gets no console, and the admin API refuses their token; user0
 //   reads why on the app's Refusals page, and the administrator finds the same refusal in the
-//   console's event log by its request id.
+//   console's event log by its request id;
+// - the three bundles (shared/src/bundle.rs): the first page loads the app's wasm alone, the
+//   inspector's and the console's load when one of their pages is opened, and within a bundle
+//   the router moves without loading anything.
 //
 // Needs E2E_API and E2E_APP (scripts/test.sh starts the backend with --demo and sets both) and
 // Chromium at /usr/bin/chromium (or CHROMIUM).
@@ -605,7 +608,7 @@ test('user0 is not an administrator: no console after the step-up, and the admin
   await page.context().close();
 });
 
-test('the console is a bundle of its own: the first page does not load it, /admin does, and the links between them load the other', async () => {
+test('three bundles: the first page loads the app alone; the inspector and the console load when opened, and within a bundle the router moves', async () => {
   const page = await newTab();
   const wasm = [];
   page.on('request', (r) => {
@@ -613,30 +616,37 @@ test('the console is a bundle of its own: the first page does not load it, /admi
     if (url.pathname.endsWith('.wasm')) wasm.push(url.pathname);
   });
   const loaded = () => wasm.splice(0).join(' ');
+  const APP_WASM = /^\/frontend-[0-9a-f]+_bg\.wasm$/;
+  const INSPECTOR_WASM = /^\/inspect\/inspector-[0-9a-f]+_bg\.wasm$/;
+  const CONSOLE_WASM = /^\/admin\/console-[0-9a-f]+_bg\.wasm$/;
   await page.goto(APP);
   await page.getByRole('heading', { name: 'A shop behind OAuth 2.0' }).waitFor();
-  assert.match(loaded(), /^\/frontend-[0-9a-f]+_bg\.wasm$/, 'the first page loads the app bundle alone');
+  assert.match(loaded(), APP_WASM, 'the first page loads the app bundle alone');
 
   await stepUp(page, 'admin', 'admin-password');
   await page.getByRole('navigation', { name: 'Admin sections' }).waitFor();
   assert.match(loaded(), /\/admin\/console-[0-9a-f]+_bg\.wasm$/, 'the console loads its own bundle');
-  // The console's links to the app's pages load the app; the app's Admin link loads the console.
-  await page.getByRole('link', { name: 'Products', exact: true }).click();
-  await page.locator('.product').first().waitFor();
-  assert.equal(new URL(page.url()).pathname, '/products');
-  assert.match(loaded(), /^\/frontend-[0-9a-f]+_bg\.wasm$/);
-  await page.getByRole('link', { name: 'Admin', exact: true }).click();
-  await page.getByRole('navigation', { name: 'Admin sections' }).waitFor();
-  assert.match(loaded(), /^\/admin\/console-[0-9a-f]+_bg\.wasm$/);
-  // Within a bundle, the router moves between pages without loading anything.
+  const to = async (link, ready) => {
+    await page.getByRole('link', { name: link, exact: true }).click();
+    await ready();
+    return loaded();
+  };
+  const products = () => page.locator('.product').first().waitFor();
+  const heading = (name) => () => page.getByRole('heading', { name, level: 1 }).waitFor();
+  const sections = () => page.getByRole('navigation', { name: 'Admin sections' }).waitFor();
+  // Between bundles, a page load: the console's links load the app, the app's the inspector...
+  assert.match(await to('Products', products), APP_WASM);
+  assert.match(await to('Timeline', heading('Timeline')), INSPECTOR_WASM);
+  assert.match(await to('Admin', sections), CONSOLE_WASM);
+  assert.match(await to('Token', heading('Your access token')), INSPECTOR_WASM);
+  // ... and within one, the router's move, with nothing loaded.
+  assert.equal(await to('Debugger', heading('Token debugger')), '', 'the inspector moves within itself');
+  assert.equal(await to('Labs', heading('Labs')), '');
+  assert.match(await to('Orders', heading('Your orders')), APP_WASM);
+  assert.equal(await to('Products', products), '', 'the app moves within itself');
+  assert.match(await to('Admin', sections), CONSOLE_WASM);
   await openSection(page, 'Clients');
-  assert.equal(loaded(), '', 'a section of the console is the router\'s');
-  await page.getByRole('link', { name: 'Products', exact: true }).click();
-  await page.locator('.product').first().waitFor();
-  wasm.splice(0);
-  await page.getByRole('link', { name: 'Orders', exact: true }).click();
-  await page.getByRole('heading', { name: 'Your orders' }).waitFor();
-  assert.equal(loaded(), '', 'a page of the same bundle loads nothing');
+  assert.equal(loaded(), '', 'the console moves within itself');
   await page.context().close();
 });
 

@@ -1,5 +1,7 @@
-//! The routes of each bundle (see [`super::Bundle`]). A bundle's `main` names its function
-//! here, and only the pages that function names are linked into its wasm.
+//! The routes of each bundle (see [`super::Bundle`]). A bundle's `main` names its function here,
+//! and only the pages that function names are linked into its wasm. A page's bundle is the one
+//! `shared::bundle` names for its path: the browser tests open every page through the bundle
+//! the server answers it with.
 
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, ParentRoute, Route, Routes};
@@ -26,14 +28,25 @@ pub fn app() -> AnyView {
     .into_any()
 }
 
-/// The app's bundle as a debug build (`trunk serve`) makes it: with the console, so one
-/// development server shows every page.
+/// The app's bundle as a debug build (`trunk serve`) makes it: with every other bundle's pages,
+/// so one development server shows them all.
 #[cfg(debug_assertions)]
 pub fn app() -> AnyView {
     view! {
         <Routes fallback=NotFound>
             <AppPages />
+            <InspectorPages />
             <ConsolePages />
+        </Routes>
+    }
+    .into_any()
+}
+
+/// The inspector's bundle.
+pub fn inspector() -> AnyView {
+    view! {
+        <Routes fallback=NotFound>
+            <InspectorPages />
         </Routes>
     }
     .into_any()
@@ -58,6 +71,16 @@ fn AppPages() -> impl leptos_router::MatchNestedRoutes + Clone {
             <Route path=path!("/products") view=Products />
             <Route path=path!("/orders") view=Orders />
             <Route path=path!("/profile") view=Profile />
+        </ParentRoute>
+    }
+    .into_inner()
+}
+
+/// The pages of `shared::bundle::INSPECTOR_PAGES`.
+#[component(transparent)]
+fn InspectorPages() -> impl leptos_router::MatchNestedRoutes + Clone {
+    view! {
+        <ParentRoute path=path!("") view=Outlet>
             <Route path=path!("/token") view=Token />
             <Route path=path!("/refusals") view=Refusals />
             <Route path=path!("/debugger") view=Debugger />

@@ -1,12 +1,11 @@
 //! `/`: what this demo is, the flash message, and the way in.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use shared::config::AppMode;
 
 use crate::api::Deployment;
-use crate::components::LoginButton;
+use crate::components::{LoginButton, PageLink};
 use crate::oauth;
 use crate::session::use_session;
 
@@ -30,9 +29,9 @@ pub fn Home() -> impl IntoView {
                 let href = format!("/refusals?id={}", js_sys::encode_uri_component(&id));
                 view! {
                     " "
-                    <A href=href attr:class="why">
+                    <PageLink href=href class="why">
                         "Why?"
-                    </A>
+                    </PageLink>
                 }
             });
             view! {
@@ -89,19 +88,19 @@ pub fn Home() -> impl IntoView {
                     }
                 >
                     <div class="tiles">
-                        <A href="/products" attr:class="tile">
+                        <PageLink href="/products" class="tile">
                             <strong>"Products"</strong>
                             <span>"Browse the catalogue and place orders"</span>
-                        </A>
-                        <A href="/orders" attr:class="tile">
+                        </PageLink>
+                        <PageLink href="/orders" class="tile">
                             <strong>"Orders"</strong>
                             <span>"What you have ordered so far"</span>
-                        </A>
-                        <A href="/profile" attr:class="tile">
+                        </PageLink>
+                        <PageLink href="/profile" class="tile">
                             <strong>"Profile"</strong>
                             <span>"Who the API thinks you are"</span>
-                        </A>
-                        <A href="/token" attr:class="tile">
+                        </PageLink>
+                        <PageLink href="/token" class="tile">
                             <strong>"Token"</strong>
                             <span>
                                 {match mode {
@@ -109,7 +108,7 @@ pub fn Home() -> impl IntoView {
                                     AppMode::Mvc => "Why your browser holds no token",
                                 }}
                             </span>
-                        </A>
+                        </PageLink>
                     </div>
                 </Show>
                 {server_problem}

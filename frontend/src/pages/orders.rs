@@ -1,11 +1,10 @@
 //! `/orders`: the user's own orders (`orders:read`).
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 use shared::api::Order;
 
 use crate::api::Api;
-use crate::components::{FetchedFrom, Loading, RequireLogin, api_errors};
+use crate::components::{FetchedFrom, Loading, PageLink, RequireLogin, api_errors};
 use crate::format;
 
 #[component]
@@ -42,7 +41,7 @@ fn OrderTable() -> impl IntoView {
                             view! {
                                 <div class="card empty">
                                     <p>"You have not ordered anything yet."</p>
-                                    <A href="/products">"Browse the products"</A>
+                                    <PageLink href="/products">"Browse the products"</PageLink>
                                 </div>
                             }
                                 .into_any()

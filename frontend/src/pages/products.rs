@@ -1,12 +1,11 @@
 //! `/products`: the catalogue (`products:read`), with ordering (`orders:write`).
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 use shared::api::{MAX_QUANTITY, MIN_QUANTITY, NewOrder, Product};
 use shared::config::AppMode;
 
 use crate::api::{Api, ApiError};
-use crate::components::{FetchedFrom, Loading, RequireLogin, api_errors};
+use crate::components::{FetchedFrom, Loading, PageLink, RequireLogin, api_errors};
 use crate::format;
 use crate::session::use_session;
 
@@ -92,7 +91,7 @@ fn ProductCard(product: Product) -> impl IntoView {
         order.value().get().map(|result| match result {
             Ok(done) => view! {
                 <p class="confirmation" role="status">
-                    {done} " — " <A href="/orders">"see your orders"</A>
+                    {done} " — " <PageLink href="/orders">"see your orders"</PageLink>
                 </p>
             }
             .into_any(),
