@@ -324,7 +324,7 @@ frontend_release_profile() {
 # A hash of everything the frontend build reads, plus the toolchain that builds it.
 frontend_inputs_hash() {
   local paths=() p
-  for p in frontend shared style index.html inspector.html console.html Trunk.toml Cargo.lock Cargo.toml .cargo/config.toml; do
+  for p in frontend shared style index.html Trunk.toml Cargo.lock Cargo.toml .cargo/config.toml; do
     [ -e "$ROOT/$p" ] && paths+=("$p")
   done
   {
@@ -333,9 +333,25 @@ frontend_inputs_hash() {
   } | sha256sum | awk '{print $1}'
 }
 
-# The bundles built apart from the app (shared/src/bundle.rs), as PAGE:FOLDER: each is built from
-# PAGE.html, with public URL /FOLDER/, into dist/FOLDER/.
+# The bundles built apart from the app (shared/src/bundle.rs), as BIN:FOLDER: each is the
+# frontend's binary BIN, built with public URL /FOLDER/ into dist/FOLDER/.
 FRONTEND_BUNDLES=(inspector:inspect console:admin)
+
+# bundle_page BIN: writes the trunk page of the bundle BIN, made from index.html (the same head,
+# so the bundles cannot drift apart) with its own binary and title, into target/bundles/, and
+# prints its path relative to the root. Its paths are made relative to that folder.
+bundle_page() {
+  local bin=$1 page="target/bundles/$1.html"
+  mkdir -p "$ROOT/target/bundles"
+  sed -e "s/data-bin=\"frontend\"/data-bin=\"$bin\"/" \
+    -e "s#<title>\(.*\)</title>#<title>\1 · $bin</title>#" \
+    -e 's#href="\(style/\|frontend/\)#href="../../\1#' "$ROOT/index.html" >"$ROOT/$page" || return 1
+  grep -q "data-bin=\"$bin\"" "$ROOT/$page" || {
+    echo "index.html names no data-bin=\"frontend\" to make the $bin page from" >&2
+    return 1
+  }
+  echo "$page"
+}
 
 # build_frontend [TRUNK-ARGS...]: `trunk build --release` of the app (index.html) into dist/,
 # then of each of FRONTEND_BUNDLES into its folder of dist/, skipped when no input changed.
@@ -345,7 +361,7 @@ FRONTEND_BUNDLES=(inspector:inspect console:admin)
 # downloads nothing, because setup_build_tools put the exact tool versions Trunk.toml names on
 # PATH.
 build_frontend() {
-  local stamp="$WASM_TARGET_DIR/frontend-build.stamp" hash start bundle page folder built=1
+  local stamp="$WASM_TARGET_DIR/frontend-build.stamp" hash start bundle bin page folder built=1
   [ -n "$WASM_MODE" ] || setup_wasm_toolchain || return 1
   mkdir -p "$WASM_TARGET_DIR"
   hash=$(frontend_inputs_hash)
@@ -365,10 +381,11 @@ build_frontend() {
   # trunk empties its dist directory before it writes: each bundle is built beside dist/, then
   # moved in.
   for bundle in "${FRONTEND_BUNDLES[@]}"; do
-    page=${bundle%%:*} folder=${bundle#*:}
+    bin=${bundle%%:*} folder=${bundle#*:}
+    page=$(bundle_page "$bin") || return 1
     rm -rf "$ROOT/target/bundle-dist"
-    (cd "$ROOT" && run_logged "trunk-build-$page" wasm_run trunk build --release "$@" \
-      --dist target/bundle-dist --public-url "/$folder/" "$page.html") || return 1
+    (cd "$ROOT" && run_logged "trunk-build-$bin" wasm_run trunk build --release "$@" \
+      --dist target/bundle-dist --public-url "/$folder/" "$page") || return 1
     rm -rf "${ROOT:?}/dist/$folder" && mv "$ROOT/target/bundle-dist" "$ROOT/dist/$folder" || return 1
   done
   echo "$hash" >"$stamp"

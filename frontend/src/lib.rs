@@ -26,12 +26,13 @@
 //! # Three bundles
 //! A release build makes three wasm files from this library (issue 13: the first page does not
 //! carry what it does not show), and `shared::bundle` says which has which page:
-//! - `src/main.rs`, the app (`index.html`, into `dist/`): the home page, the callback and the
-//!   shop;
-//! - `src/bin/inspector.rs`, the inspector (`inspector.html`, into `dist/inspect/`): the token,
-//!   the timeline, the debugger, the refusals and the labs;
-//! - `src/bin/console.rs`, the admin console under `/admin` (`console.html`, into
-//!   `dist/admin/`).
+//! - `src/main.rs`, the app (into `dist/`): the home page, the callback and the shop;
+//! - `src/bin/inspector.rs`, the inspector (into `dist/inspect/`): the token, the timeline, the
+//!   debugger, the refusals and the labs;
+//! - `src/bin/console.rs`, the admin console under `/admin` (into `dist/admin/`).
+//!
+//! trunk builds the app from `index.html`, and each other bundle from a copy of it that names
+//! its binary (`scripts/setup.sh`, `build_frontend`).
 //!
 //! Each links only the pages its routes name ([`app::routes`]); a link or a navigation to a
 //! page of another bundle loads it ([`app::serves`]). A debug build (`trunk serve`) puts every
