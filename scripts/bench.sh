@@ -272,7 +272,8 @@ sleep 1
 IDLE_KB=$(rss_kb "$BACKEND_PID")
 # P4: the first page as a browser accepting br and gzip receives it: index.html and what it
 # names (trunk's script, wasm and style), bytes on the wire.
-# The admin console is a bundle of its own, loaded when /admin is opened: reported beside it.
+# The inspector and the console are bundles of their own (shared/src/bundle.rs), loaded when one
+# of their pages is opened: reported beside it.
 # page_load PAGE INDEX: the bytes of PAGE and of what its INDEX (a dist/ file) names.
 page_load() {
   local total=0 path bytes
@@ -283,9 +284,12 @@ page_load() {
   done
   echo "$total"
 }
-FIRST_LOAD_BYTES= CONSOLE_LOAD_BYTES=
+FIRST_LOAD_BYTES= INSPECTOR_LOAD_BYTES= CONSOLE_LOAD_BYTES=
 if [ -f "$ROOT/dist/index.html" ]; then
   FIRST_LOAD_BYTES=$(page_load / "$ROOT/dist/index.html")
+fi
+if [ -f "$ROOT/dist/inspect/index.html" ]; then
+  INSPECTOR_LOAD_BYTES=$(page_load /token "$ROOT/dist/inspect/index.html")
 fi
 if [ -f "$ROOT/dist/admin/index.html" ]; then
   CONSOLE_LOAD_BYTES=$(page_load /admin/ "$ROOT/dist/admin/index.html")
@@ -414,6 +418,8 @@ echo "| P3 RSS after the token load vs the peer's | $(mb "$LOADED_KB") vs $(mb "
 echo "| P3 RSS idle (after the start, which seeds) vs the peer's | $(mb "$IDLE_KB") vs $(mb "$PEER_IDLE_KB") | target ≤ 25 MB |"
 if [ -n "$FIRST_LOAD_BYTES" ]; then
   echo "| P4 first page load on the wire (br, gzip accepted) | $(awk -v b="$FIRST_LOAD_BYTES" 'BEGIN { printf "%.0f KB", b / 1024 }') | target ≤ 120 KB |"
+  [ -z "$INSPECTOR_LOAD_BYTES" ] ||
+    echo "| P4 the inspector's page load, when /token, /timeline… is opened (not in the first) | $(awk -v b="$INSPECTOR_LOAD_BYTES" 'BEGIN { printf "%.0f KB", b / 1024 }') | |"
   [ -z "$CONSOLE_LOAD_BYTES" ] ||
     echo "| P4 the console's page load, when /admin is opened (not in the first) | $(awk -v b="$CONSOLE_LOAD_BYTES" 'BEGIN { printf "%.0f KB", b / 1024 }') | |"
 else
