@@ -279,20 +279,24 @@ page_load() {
   local total=0 path bytes
   for path in "$1" $(grep -oE '(href|src)="/[^"]+\.(js|wasm|css)"' "$2" |
     sed -E 's/^[a-z]+="//; s/"$//' | sort -u); do
-    bytes=$(curl -fsS -o /dev/null -w '%{size_download}' -H 'Accept-Encoding: br, gzip' "$APP$path")
+    # In a command substitution, where `set -e` does not stop the script: fail by hand.
+    bytes=$(curl -fsS -o /dev/null -w '%{size_download}' -H 'Accept-Encoding: br, gzip' "$APP$path") ||
+      return 1
     total=$((total + bytes))
   done
   echo "$total"
 }
 FIRST_LOAD_BYTES= INSPECTOR_LOAD_BYTES= CONSOLE_LOAD_BYTES=
 if [ -f "$ROOT/dist/index.html" ]; then
-  FIRST_LOAD_BYTES=$(page_load / "$ROOT/dist/index.html")
+  FIRST_LOAD_BYTES=$(page_load / "$ROOT/dist/index.html") || { fail "the first page did not load"; exit 1; }
 fi
 if [ -f "$ROOT/dist/inspect/index.html" ]; then
-  INSPECTOR_LOAD_BYTES=$(page_load /token "$ROOT/dist/inspect/index.html")
+  INSPECTOR_LOAD_BYTES=$(page_load /token "$ROOT/dist/inspect/index.html") ||
+    { fail "the inspector did not load"; exit 1; }
 fi
 if [ -f "$ROOT/dist/admin/index.html" ]; then
-  CONSOLE_LOAD_BYTES=$(page_load /admin/ "$ROOT/dist/admin/index.html")
+  CONSOLE_LOAD_BYTES=$(page_load /admin/ "$ROOT/dist/admin/index.html") ||
+    { fail "the console did not load"; exit 1; }
 fi
 api_runs one "$API"
 LOADED_KB=$(rss_kb "$BACKEND_PID")

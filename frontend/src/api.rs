@@ -224,6 +224,7 @@ pub async fn revoke(server: &ServerMetadata, client_id: &str, token: &str) -> Re
             ("token_type_hint", "refresh_token"),
             ("client_id", client_id),
         ],
+        Outlive::Page,
     )
     .await?;
     if answer.ok() {
@@ -239,7 +240,7 @@ async fn token_request(
     notes: Vec<Note>,
     params: &[(&str, &str)],
 ) -> Result<TokenResponse, ApiError> {
-    let answer = post_form(&server.token_endpoint, step, notes, params).await?;
+    let answer = post_form(&server.token_endpoint, step, notes, params, Outlive::No).await?;
     if answer.ok() {
         serde_json::from_str(&answer.body).map_err(|_| {
             ApiError::BadResponse("The token endpoint's answer is not a token response.".into())
@@ -251,11 +252,23 @@ async fn token_request(
 
 /// A form-encoded POST to the authorization server (RFC 6749 §3.2, RFC 7009 §2.1), recorded in
 /// the timeline.
+/// Whether a request must reach the server even if the page goes first.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Outlive {
+    /// Dropped with the page, as fetches are.
+    No,
+    /// Sent with fetch's `keepalive`: a revocation at logout or at a step-up is followed at once
+    /// by a page load when the next page is in another bundle (`shared::bundle`), which would
+    /// otherwise abort it and leave the refresh token alive.
+    Page,
+}
+
 async fn post_form(
     url: &str,
     step: Step,
     notes: Vec<Note>,
     params: &[(&str, &str)],
+    outlive: Outlive,
 ) -> Result<Answer, ApiError> {
     let form = web_sys::UrlSearchParams::new()
         .map_err(|_| ApiError::BadResponse("This browser cannot build a form body.".into()))?;
@@ -271,7 +284,17 @@ async fn post_form(
         url: url.to_owned(),
     };
     // A `URLSearchParams` body makes fetch send `application/x-www-form-urlencoded`.
-    let request = Request::post(url).body(form).map_err(|_| unreachable())?;
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&form);
+    if outlive == Outlive::Page {
+        // Not in web-sys's RequestInit yet; a plain property of the init object.
+        js_sys::Reflect::set(&init, &"keepalive".into(), &true.into())
+            .map_err(|_| unreachable())?;
+    }
+    let request = web_sys::Request::new_with_str_and_init(url, &init)
+        .map(Request::from)
+        .map_err(|_| unreachable())?;
     Answer::of(request, entry).await.map_err(|_| unreachable())
 }
 

@@ -251,10 +251,24 @@ test('the timeline shows every exchange of this login, with PKCE side by side, t
 
 test('log out: no more token, and the app offers to log in again', async () => {
   await withScreenshot('logout', page, async () => {
+    // From a page of the inspector: going home is a page load of the app's bundle, which must
+    // not cut off the revocation (it is sent with keepalive).
+    assert.equal(new URL(page.url()).pathname, '/timeline');
+    const grant = JSON.parse(await page.evaluate(() => sessionStorage.getItem('oauth.refresh')));
+    assert.ok(grant?.refresh_token, 'the tab holds a refresh token');
     await clickable(page, 'Log out').click();
     await clickable(page, 'Log in').waitFor();
+    assert.equal(new URL(page.url()).pathname, '/');
     const cookie = await accessTokenCookie();
     assert.ok(!cookie || cookie.value === '', 'the access_token cookie is gone');
+    // One try (a second would be a reuse, refused either way), after the request had time to land.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const reuse = await fetch(`${API}/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: grant.refresh_token, client_id: 'demo-spa' }),
+    });
+    assert.equal(reuse.status, 400, 'the server revoked the refresh token');
+    assert.equal((await reuse.json()).error, 'invalid_grant');
 
     const seen = apiRequests.length;
     await page.goto(`${APP}/products`);
