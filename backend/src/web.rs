@@ -35,13 +35,7 @@ pub fn router(config: &Config) -> Router {
     // Every unknown path is a route of the single-page app (`/callback`, `/products`, …). The
     // build writes each file compressed beside it (`.br`, `.gz`: scripts/setup.sh): a browser
     // that accepts either gets it, with `Content-Encoding` (and `Vary`, from `cache_policy`).
-    let index = ServeFile::new(dir.join("index.html"))
-        .precompressed_br()
-        .precompressed_gzip();
-    let files = ServeDir::new(dir)
-        .precompressed_br()
-        .precompressed_gzip()
-        .fallback(index);
+    let files = bundle_files(dir);
     let index = std::fs::read_to_string(Path::new(dir).join("index.html")).unwrap_or_else(|_| {
         tracing::warn!(dir = %dir.display(), "the browser app is not built (run trunk build); the app origin will answer 404");
         String::new()
@@ -59,16 +53,9 @@ pub fn router(config: &Config) -> Router {
             continue;
         };
         indexes.push(html);
-        let index = ServeFile::new(bundle_dir.join("index.html"))
-            .precompressed_br()
-            .precompressed_gzip();
-        let files = ServeDir::new(&bundle_dir)
-            .precompressed_br()
-            .precompressed_gzip()
-            .fallback(index.clone());
-        router = router.nest_service(&format!("/{folder}"), files);
+        router = router.nest_service(&format!("/{folder}"), bundle_files(&bundle_dir));
         for page in bundle.pages_elsewhere() {
-            router = router.route_service(page, index.clone());
+            router = router.route_service(page, bundle_index(&bundle_dir));
         }
     }
     let csp = content_security_policy(config, &indexes);
@@ -103,6 +90,22 @@ pub fn router(config: &Config) -> Router {
             header::CONTENT_SECURITY_POLICY,
             csp,
         ))
+}
+
+/// A bundle's `index.html` in `dir`, compressed as the browser accepts.
+fn bundle_index(dir: &Path) -> ServeFile {
+    ServeFile::new(dir.join("index.html"))
+        .precompressed_br()
+        .precompressed_gzip()
+}
+
+/// A bundle's files in `dir`, compressed as the browser accepts; any other path is a page of
+/// the bundle and gets its `index.html`.
+fn bundle_files(dir: &Path) -> ServeDir<ServeFile> {
+    ServeDir::new(dir)
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(bundle_index(dir))
 }
 
 /// The token lives in a cookie that the page's scripts can read (that is the REST mode's
