@@ -7,6 +7,7 @@
 #   scripts/fuzz.sh                 every target 60 s
 #   scripts/fuzz.sh --short         every target 15 s (a smoke run, built with 16 codegen units)
 #   scripts/fuzz.sh 300 endpoints   one target 300 s (FUZZ_SECONDS=300 works too)
+#   scripts/fuzz.sh --build-only    build the targets, run none (with --short: its build)
 #
 # Toolchain: the stable Rust of rustup. cargo-fuzz passes nightly-only flags to rustc (the
 # sanitizer-coverage passes libFuzzer needs); RUSTC_BOOTSTRAP=1 lets stable accept them, so no
@@ -33,14 +34,16 @@ seconds="${FUZZ_SECONDS:-60}"
 # with no fewer executions per second in these targets' 15 s runs).
 build_flags=(--sanitizer none)
 targets=()
+build_only=0
 for arg in "$@"; do
   case "$arg" in
     --short)
       seconds=15
       build_flags+=(--codegen-units 16)
       ;;
+    --build-only) build_only=1 ;;
     -h | --help)
-      sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *[!0-9]*) targets+=("$arg") ;;
@@ -78,6 +81,10 @@ else
   done
 fi
 build_secs=$((SECONDS - start))
+if [ "$build_only" = 1 ]; then
+  note "built ${targets[*]} in $build_secs s"
+  exit 0
+fi
 bin_dir="$FUZZ/target/$(rustc -vV | sed -n 's/^host: //p')/release"
 
 # The targets that need a server state put its SQLite file here; RAM-backed when possible.

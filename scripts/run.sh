@@ -10,14 +10,32 @@ cd "$ROOT"
 # shellcheck source=scripts/setup.sh
 source "$ROOT/scripts/setup.sh"
 
+# The backend builds from the start, beside the tools and the frontend but at the lowest
+# priority: it takes the cores they leave idle (downloads, trunk's single-threaded LTO links,
+# wasm-opt) and no more, so it does not slow them down (built side by side at the same
+# priority, all of it took longer than one after the other).
+start=$SECONDS
+backend_log="$LOG_DIR/backend-build.log"
+mkdir -p "$LOG_DIR"
+note "building the backend in the background: cargo build --release -p backend (log: ${backend_log#"$ROOT/"})"
+setsid nice -n 19 cargo build --release -p backend >"$backend_log" 2>&1 </dev/null &
+backend_build=$!
+trap 'kill -- "-$backend_build" 2>/dev/null || true' EXIT
+
 setup_build_tools
 # shellcheck disable=SC2119 # build_frontend takes trunk arguments, not this script's
 build_frontend
 
-note "building the backend: cargo build --release -p backend"
-start=$SECONDS
-cargo build --release -p backend
-ok "backend built in $((SECONDS - start)) s"
+note "waiting for the backend build"
+rc=0
+wait "$backend_build" || rc=$?
+trap - EXIT
+if [ "$rc" -ne 0 ]; then
+  fail "building the backend failed (exit $rc); the end of $backend_log:"
+  tail -n 60 "$backend_log" >&2
+  exit "$rc"
+fi
+ok "backend built ($(grep -a 'Finished' "$backend_log" | tail -n 1 | sed 's/^ *//'); $((SECONDS - start)) s since the start)"
 
 mkdir -p data
 note "starting: target/release/backend --demo $*"

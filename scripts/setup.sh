@@ -205,9 +205,11 @@ cargo_install_tool() {
   # The tools' own release profiles ask for fat LTO and one codegen unit: the fastest binary,
   # built in the longest time. Their speed does not matter here, the first run's wait does:
   # trunk 0.21 builds in 234 s this way on 2 cores, against about 990 s with its own settings.
+  # At opt-level 1 rather than 3: what the tools do takes a second or two per build at either
+  # level (trunk waits on cargo, wasm-bindgen rewrites one wasm file).
   run_logged "install-$name" env CARGO_PROFILE_RELEASE_LTO=off \
     CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_DEBUG=false \
-    cargo install "$@" || return 1
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 cargo install "$@" || return 1
   ok "$name $want installed in $((SECONDS - start)) s"
 }
 
