@@ -11,14 +11,14 @@ cd "$ROOT"
 source "$ROOT/scripts/setup.sh"
 
 # The backend builds from the start, beside the tools and the frontend but at the lowest
-# priority: it takes the cores they leave idle (downloads, trunk's single-threaded LTO links,
-# wasm-opt) and no more, so it does not slow them down (built side by side at the same
-# priority, all of it took longer than one after the other).
+# priority (start_idle): it takes the cores they leave idle (downloads, trunk's single-threaded
+# LTO links, wasm-opt) and no more, so it does not slow them down (built side by side at the
+# same priority, all of it took longer than one after the other).
 start=$SECONDS
 backend_log="$LOG_DIR/backend-build.log"
 mkdir -p "$LOG_DIR"
 note "building the backend in the background: cargo build --release -p backend (log: ${backend_log#"$ROOT/"})"
-setsid nice -n 19 cargo build --release -p backend >"$backend_log" 2>&1 </dev/null &
+start_idle "$backend_log" cargo build --release -p backend
 backend_build=$!
 trap 'kill -- "-$backend_build" 2>/dev/null || true' EXIT
 

@@ -63,6 +63,18 @@ run_logged() {
   return "$rc"
 }
 
+# start_idle LOG CMD...: starts CMD in the background, output to LOG, at the lowest CPU priority,
+# in a session of its own ($! is its PID; `kill -- -$!` stops it and its children): it takes
+# the cores the rest leaves idle, and no more. Linux's autogroups share the CPU fairly between
+# sessions whatever the nice of their processes, so the new session's group is niced too;
+# without that, the background took half the cores.
+start_idle() {
+  local log=$1
+  shift
+  setsid bash -c 'echo 19 >/proc/self/autogroup 2>/dev/null; exec nice -n 19 "$@"' idle "$@" \
+    >"$log" 2>&1 </dev/null &
+}
+
 # version_ge A B: A >= B for dotted version numbers.
 version_ge() {
   [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n 1)" = "$2" ]
@@ -331,6 +343,7 @@ frontend_inputs_hash() {
   done
   {
     echo "mode=$WASM_MODE $(wasm_run rustc --version 2>/dev/null) trunk=$TRUNK_VERSION"
+    echo "bundles=${FRONTEND_BUNDLES[*]} ${BUNDLE_DESCRIPTIONS[*]}"
     (cd "$ROOT" && find "${paths[@]}" -type f -print0 | sort -z | xargs -0 sha256sum)
   } | sha256sum | awk '{print $1}'
 }
@@ -338,6 +351,11 @@ frontend_inputs_hash() {
 # The bundles built apart from the app (shared/src/bundle.rs), as BIN:FOLDER: each is the
 # frontend's binary BIN, built with public URL /FOLDER/ into dist/FOLDER/.
 FRONTEND_BUNDLES=(inspector:inspect console:admin)
+# What each of them is, for its page's <meta name="description">.
+declare -A BUNDLE_DESCRIPTIONS=(
+  [inspector]="The OAuth Shop's inspector: the access token decoded, every exchange of the login on a timeline, a token debugger, the refusals explained, and labs that break things."
+  [console]="The OAuth Shop's administration console: authorization servers, clients, scopes, claims, policies, users, keys and the security events."
+)
 
 # bundle_page BIN: writes the trunk page of the bundle BIN, made from index.html (the same head,
 # so the bundles cannot drift apart) with its own binary and title, into target/bundles/, and
@@ -347,6 +365,7 @@ bundle_page() {
   mkdir -p "$ROOT/target/bundles"
   sed -e "s/data-bin=\"frontend\"/data-bin=\"$bin\"/" \
     -e "s#<title>\(.*\)</title>#<title>\1 · $bin</title>#" \
+    -e "s#<meta name=\"description\" content=\"[^\"]*\"#<meta name=\"description\" content=\"${BUNDLE_DESCRIPTIONS[$bin]:-}\"#" \
     -e 's#href="\(style/\|frontend/\)#href="../../\1#' "$ROOT/index.html" >"$ROOT/$page" || return 1
   grep -q "data-bin=\"$bin\"" "$ROOT/$page" || {
     echo "index.html names no data-bin=\"frontend\" to make the $bin page from" >&2

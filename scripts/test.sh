@@ -73,10 +73,11 @@ CURRENT_STEP=setup
 setup_build_tools
 # The fuzz targets take the longest build of all (~9 min of both cores, cold) and share nothing
 # with the other builds (their own flags and target dir), so they build from the start, in the
-# background at the lowest priority: on the cores the other steps leave idle (a test waiting on
-# a server, a single-threaded link) rather than after them. The fuzzing step waits for it.
+# background at the lowest priority (start_idle): on the cores the other steps leave idle (a
+# test waiting on a server, a single-threaded link) rather than after them. The fuzzing step
+# waits for it.
 FUZZ_BUILD_LOG=$(mktemp)
-setsid nice -n 19 "$ROOT/scripts/fuzz.sh" --short --build-only >"$FUZZ_BUILD_LOG" 2>&1 &
+start_idle "$FUZZ_BUILD_LOG" "$ROOT/scripts/fuzz.sh" --short --build-only
 FUZZ_BUILD_PID=$!
 setup_test_tools
 setup_postgres
