@@ -228,7 +228,10 @@ cargo_install_tool() {
 setup_trunk() {
   local have
   have=$(trunk --version 2>/dev/null | awk '{print $2}') || have=
-  cargo_install_tool trunk "$TRUNK_VERSION" "$have" trunk --version "$TRUNK_VERSION" --locked
+  # Without its default features: no TLS stack (it downloads no tool, they are on PATH, and
+  # `trunk serve` here is plain http) and no check for a newer version at each start.
+  cargo_install_tool trunk "$TRUNK_VERSION" "$have" trunk --version "$TRUNK_VERSION" --locked \
+    --no-default-features
 }
 
 setup_wasm_bindgen() {

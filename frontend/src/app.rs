@@ -28,6 +28,7 @@ pub fn serves(bundle: Bundle, path: &str) -> bool {
 pub fn use_go() -> impl Fn(&str, bool) + Clone + 'static {
     let bundle = use_context::<Bundle>().unwrap_or(Bundle::App);
     let session = use_context::<Session>();
+    let refresher = use_context::<Refresher>();
     let navigate = use_navigate();
     move |path: &str, replace: bool| {
         if serves(bundle, path) {
@@ -43,20 +44,61 @@ pub fn use_go() -> impl Fn(&str, bool) + Clone + 'static {
             if let Some(session) = session {
                 session.carry_flash();
             }
-            let location = window().location();
-            let _ = if replace {
-                location.replace(path)
-            } else {
-                location.assign(path)
-            };
+            load_page(refresher, path.to_owned(), replace);
         }
+    }
+}
+
+/// Loads `path` in place of this page (a page of another bundle), once no refresh is on its
+/// way: a page load cuts the refresh's answer off, and with it the rotated refresh token the
+/// server has already issued. The next page would present the spent one, which the server
+/// takes as theft and answers by ending the login (RFC 9700 §4.14.2).
+pub fn load_page(refresher: Option<Refresher>, path: String, replace: bool) {
+    let go = move || {
+        let location = window().location();
+        let _ = if replace {
+            location.replace(&path)
+        } else {
+            location.assign(&path)
+        };
+    };
+    match refresher {
+        Some(refresher) if refresher.is_refreshing_untracked() => {
+            leptos::task::spawn_local(async move {
+                refresher.settled().await;
+                go();
+            });
+        }
+        _ => go(),
     }
 }
 
 /// Mounts the app as `bundle`, with its `routes`.
 pub fn start(bundle: Bundle, routes: fn() -> AnyView) {
     console_error_panic_hook::set_once();
+    reload_when_restored();
     leptos::mount::mount_to_body(move || view! { <App bundle routes /> });
+}
+
+/// A page the browser restores from its back/forward cache comes back with the memory it had
+/// when it was left: a session ended since (logged out on a page of another bundle) would still
+/// show, and its timer would present a revoked refresh token. Such a page loads again instead,
+/// and reads the session as it is now (its files come from the HTTP cache).
+fn reload_when_restored() {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+
+    let reload = Closure::<dyn Fn(web_sys::Event)>::new(|event: web_sys::Event| {
+        let persisted = js_sys::Reflect::get(&event, &"persisted".into())
+            .ok()
+            .and_then(|persisted| persisted.as_bool());
+        if persisted == Some(true) {
+            let _ = window().location().reload();
+        }
+    });
+    let _ = window().add_event_listener_with_callback("pageshow", reload.as_ref().unchecked_ref());
+    // Listens for as long as the page lives.
+    reload.forget();
 }
 
 /// Loads the deployment (runtime config and server metadata), then shows the app.

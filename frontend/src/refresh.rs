@@ -113,6 +113,18 @@ impl Refresher {
         self.in_flight.get()
     }
 
+    /// Whether a refresh is on its way now, read once (for event handlers).
+    pub fn is_refreshing_untracked(&self) -> bool {
+        self.in_flight.get_untracked()
+    }
+
+    /// Resolves once no refresh is on its way (at once when none is).
+    pub async fn settled(self) {
+        while self.in_flight.get_untracked() {
+            sleep_ms(50).await;
+        }
+    }
+
     /// Ends the session here at once, then revokes the refresh token, best effort: an
     /// unreachable server must not keep anyone logged in, and the tokens are gone from the
     /// browser either way.
@@ -180,9 +192,7 @@ impl Refresher {
     /// the session's token with the one that was refused.
     pub async fn renew(self) {
         if self.in_flight.get_untracked() {
-            while self.in_flight.get_untracked() {
-                sleep_ms(50).await;
-            }
+            self.settled().await;
             return;
         }
         self.refresh_when(true).await;

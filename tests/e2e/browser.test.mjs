@@ -422,6 +422,39 @@ test('the refresh family: a rotation extends the chain, a replayed spent token e
   assert.equal(await families.filter({ has: page.locator('[data-held="true"]') }).count(), 1, 'the new login holds a live token');
 });
 
+test('a link to another bundle clicked while a refresh is on its way waits for its answer: the next page holds the rotated token', async () => {
+  assert.equal(new URL(page.url()).pathname, '/labs');
+  const storedGrant = async () => JSON.parse((await page.evaluate(() => sessionStorage.getItem('oauth.refresh'))) ?? 'null');
+  const spent = (await storedGrant())?.refresh_token;
+  assert.ok(spent, 'the tab holds a refresh token');
+  // The server answers the refresh at once (and rotates); its answer reaches the page 1.5 s later.
+  let answered;
+  const landed = new Promise((resolve) => (answered = resolve));
+  await page.route(`${API}/token`, async (route) => {
+    const response = await route.fetch();
+    answered();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await route.fulfill({ response }).catch(() => {});
+  }, { times: 1 });
+  await page.evaluate(() => { window.stillThisPage = true; });
+  await page.getByTestId('refresh-now').click();
+  await landed;
+  // The Products page is the app's bundle: a page load, which would cut the answer off.
+  await page.getByRole('link', { name: 'Products', exact: true }).click();
+  await page.waitForURL(`${APP}/products`);
+  await page.locator('.product').first().waitFor();
+  assert.equal(await page.evaluate(() => window.stillThisPage), undefined, 'the app’s bundle was loaded');
+  const now = await storedGrant();
+  assert.ok(now?.refresh_token, 'still logged in');
+  assert.notEqual(now.refresh_token, spent, 'the new page holds the rotated refresh token, not the spent one');
+  // And the server agrees: the rotated token is live (a spent one would be refused as reuse).
+  await page.getByRole('link', { name: 'Labs', exact: true }).click();
+  await page.getByTestId('family').first().waitFor();
+  const refreshed = page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === `${API}/token`);
+  await page.getByTestId('refresh-now').click();
+  assert.equal((await refreshed).status(), 200);
+});
+
 test('the key lab: a rotation refused while unsafe, forced, and the next token’s key already in the JWKS cached before', async () => {
   await page.getByRole('link', { name: 'Labs', exact: true }).click();
   const keys = page.getByTestId('lab-key');
@@ -489,6 +522,8 @@ test('the clock lab: a token expired by the server’s clock is renewed and the 
     await page.locator('[data-testid="server-clock"][data-offset="90960"]').waitFor();
     await new Promise((resolve) => setTimeout(resolve, 2500));
     await page.getByTestId('call-api').click();
+    // The home page is the app's bundle: a page load, once the refused refresh has settled.
+    await page.waitForURL(`${APP}/`);
     await clickable(page, 'Log in').waitFor();
     assert.match(await page.locator('main').innerText(), /refresh token[^.]*expired|expired[^.]*log in again/i);
   } finally {
@@ -664,6 +699,47 @@ test('the app refreshes the access token before it expires, and logging out revo
     );
   } finally {
     await browser.close();
+  }
+});
+
+test('a page the browser restores from its back/forward cache after a logout elsewhere loads again, logged out', async () => {
+  // Playwright turns the cache off by default; browsers keep it on.
+  const dir = await mkdtemp(path.join(tmpdir(), 'e2e-bfcache-'));
+  const ctx = await chromium.launchPersistentContext(dir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    ignoreDefaultArgs: ['--disable-back-forward-cache'],
+  });
+  try {
+    ctx.setDefaultTimeout(TIMEOUT);
+    const tab = ctx.pages()[0] ?? (await ctx.newPage());
+    reportPageErrors(tab);
+    await tab.goto(`${APP}/token`);
+    await clickable(tab, 'Log in').click();
+    await logInOnServerPage(tab, 'user0', 'password0');
+    await tab.waitForURL(`${APP}/token`);
+    await tab.getByRole('link', { name: 'Products', exact: true }).waitFor();
+    await tab.evaluate(() => { window.stillThisPage = true; });
+    // To the app's bundle (a page load), and log out there.
+    await tab.getByRole('link', { name: 'Products', exact: true }).click();
+    await tab.waitForURL(`${APP}/products`);
+    await tab.locator('.product').first().waitFor();
+    await clickable(tab, 'Log out').click();
+    await clickable(tab, 'Log in').waitFor();
+    // Back to /products (the same page), then to /token: the inspector's page, from the cache
+    // (which fires no load event: wait for the commit).
+    await tab.goBack({ waitUntil: 'commit' });
+    await tab.waitForURL(`${APP}/products`, { waitUntil: 'commit' });
+    await tab.goBack({ waitUntil: 'commit' });
+    await tab.waitForURL(`${APP}/token`, { waitUntil: 'commit' });
+    await clickable(tab, 'Log in').waitFor();
+    assert.equal(await tab.evaluate(() => window.stillThisPage), undefined, 'the restored page was loaded again');
+    assert.equal(await tab.getByRole('button', { name: 'Log out', exact: true }).count(), 0);
+    assert.equal(await tab.evaluate(() => sessionStorage.getItem('oauth.refresh')), null);
+  } finally {
+    await ctx.close();
+    await rm(dir, { recursive: true, force: true });
   }
 });
 
