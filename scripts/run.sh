@@ -28,7 +28,7 @@ build_frontend
 
 note "waiting for the backend build"
 rc=0
-wait "$backend_build" || rc=$?
+idle_wait "$backend_build" "$backend_log" || rc=$?
 trap - EXIT
 if [ "$rc" -ne 0 ]; then
   fail "building the backend failed (exit $rc); the end of $backend_log:"

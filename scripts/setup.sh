@@ -67,12 +67,43 @@ run_logged() {
 # in a session of its own ($! is its PID; `kill -- -$!` stops it and its children): it takes
 # the cores the rest leaves idle, and no more. Linux's autogroups share the CPU fairly between
 # sessions whatever the nice of their processes, so the new session's group is niced too;
-# without that, the background took half the cores.
+# without that, the background took half the cores. It stops when the script that started it
+# is gone, even killed with SIGKILL. Its exit status goes to LOG.rc: wait for it with idle_wait,
+# not `wait` alone, which can be told another process's status in a run long enough for the
+# PIDs to wrap around. Not under job control (`set -m`), where setsid forks and $! is not it.
 start_idle() {
   local log=$1
   shift
-  setsid bash -c 'echo 19 >/proc/self/autogroup 2>/dev/null; exec nice -n 19 "$@"' idle "$@" \
-    >"$log" 2>&1 </dev/null &
+  case $- in *m*)
+    fail "start_idle: not under job control"
+    return 1
+    ;;
+  esac
+  rm -f "$log.rc"
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  setsid bash -c '
+    { echo 19 >/proc/self/autogroup; } 2>/dev/null || true
+    parent=$PPID
+    (while kill -0 "$parent" 2>/dev/null; do sleep 5; done; kill -- -$$ 2>/dev/null) &
+    watchdog=$!
+    rc=0
+    nice -n 19 "$@" || rc=$?
+    echo "$rc" >"$0.rc"
+    kill "$watchdog" 2>/dev/null
+    exit "$rc"
+  ' "$log" "$@" >"$log" 2>&1 </dev/null &
+}
+
+# idle_wait PID LOG: waits for what start_idle started (PID, LOG) to end, and returns its exit
+# status; 1, saying so, when it left none (it was killed).
+idle_wait() {
+  local pid=$1 log=$2
+  wait "$pid" 2>/dev/null || true
+  if [ ! -f "$log.rc" ]; then
+    fail "the background job logging to $log ended without an exit status (killed?)"
+    return 1
+  fi
+  return "$(cat "$log.rc")"
 }
 
 # version_ge A B: A >= B for dotted version numbers.
@@ -317,8 +348,9 @@ setup_build_tools() {
     return 1
   }
   setup_wasm_toolchain || return 1
-  # One after the other: built side by side with the backend, on two cores, the first run
-  # took longer, not shorter (README, "How fast").
+  # One after the other: built side by side (and with the backend, at the same priority), on
+  # two cores, the first run took longer, not shorter (README, "How fast"). scripts/run.sh
+  # builds the backend beside them at the lowest priority instead (start_idle).
   setup_trunk || return 1
   setup_wasm_bindgen || return 1
   setup_wasm_opt || return 1

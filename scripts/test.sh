@@ -29,12 +29,10 @@ FUZZ_BUILD_LOG=
 
 finish() {
   local rc=$?
-  if [ -n "$FUZZ_BUILD_PID" ]; then
+  # Still building (no exit status yet): stopped with the rest.
+  if [ -n "$FUZZ_BUILD_PID" ] && [ ! -f "$FUZZ_BUILD_LOG.rc" ]; then
     kill -- "-$FUZZ_BUILD_PID" 2>/dev/null || true
     wait "$FUZZ_BUILD_PID" 2>/dev/null || true
-  fi
-  if [ -n "$FUZZ_BUILD_LOG" ]; then
-    rm -f "$FUZZ_BUILD_LOG"
   fi
   if [ -n "$BACKEND_PID" ] && kill -0 "$BACKEND_PID" 2>/dev/null; then
     kill "$BACKEND_PID" 2>/dev/null || true
@@ -76,7 +74,8 @@ setup_build_tools
 # background at the lowest priority (start_idle): on the cores the other steps leave idle (a
 # test waiting on a server, a single-threaded link) rather than after them. The fuzzing step
 # waits for it.
-FUZZ_BUILD_LOG=$(mktemp)
+mkdir -p "$ROOT/fuzz/target/fuzz-logs"
+FUZZ_BUILD_LOG="$ROOT/fuzz/target/fuzz-logs/build.log"
 start_idle "$FUZZ_BUILD_LOG" "$ROOT/scripts/fuzz.sh" --short --build-only
 FUZZ_BUILD_PID=$!
 setup_test_tools
@@ -262,15 +261,14 @@ step "benchmark smoke run (scripts/bench.sh --smoke)" \
 # background since the setup (see there).
 run_fuzz() {
   local rc=0 start=$SECONDS
-  wait "$FUZZ_BUILD_PID" || rc=$?
-  FUZZ_BUILD_PID=
+  idle_wait "$FUZZ_BUILD_PID" "$FUZZ_BUILD_LOG" || rc=$?
   if [ "$rc" -ne 0 ]; then
-    fail "building the fuzz targets failed (exit $rc); the end of its log:"
+    fail "building the fuzz targets failed (exit $rc); the end of fuzz/target/fuzz-logs/build.log:"
     tail -n 40 "$FUZZ_BUILD_LOG" >&2
     return "$rc"
   fi
-  note "the background build: $(grep -a 'built .* in [0-9]* s' "$FUZZ_BUILD_LOG" | tail -n 1 |
-    sed 's/^[^b]*//') ($((SECONDS - start)) s waited for it here)"
+  note "the fuzz targets were built in the background ($(grep -a 'built .* in [0-9]* s' "$FUZZ_BUILD_LOG" |
+    tail -n 1 | sed 's/.*built .* in \([0-9]*\) s.*/\1 s/'), $((SECONDS - start)) s of it waited for here)"
   "$ROOT/scripts/fuzz.sh" --short
 }
 step "fuzzing, 15 s per target (scripts/fuzz.sh --short)" run_fuzz

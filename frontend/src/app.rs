@@ -13,7 +13,7 @@ use shared::scope::ADMIN;
 
 use crate::api::{self, Api, ApiError, Deployment};
 use crate::components::{Loading, PageLink};
-use crate::refresh::{Refresher, use_refresher};
+use crate::refresh::{Departure, Refresher, use_refresher};
 use crate::session::{Session, use_session};
 
 /// Whether `bundle` has the page at `path` (an app path, perhaps with a query): a link to it is
@@ -44,56 +44,39 @@ pub fn use_go() -> impl Fn(&str, bool) + Clone + 'static {
             if let Some(session) = session {
                 session.carry_flash();
             }
-            load_page(refresher, path.to_owned(), replace);
+            let departure = Departure::To {
+                path: path.to_owned(),
+                replace,
+            };
+            match refresher {
+                Some(refresher) => refresher.leave_for(departure),
+                None => departure.go(),
+            }
         }
-    }
-}
-
-/// Loads `path` in place of this page (a page of another bundle), once no refresh is on its
-/// way: a page load cuts the refresh's answer off, and with it the rotated refresh token the
-/// server has already issued. The next page would present the spent one, which the server
-/// takes as theft and answers by ending the login (RFC 9700 §4.14.2).
-pub fn load_page(refresher: Option<Refresher>, path: String, replace: bool) {
-    let go = move || {
-        let location = window().location();
-        let _ = if replace {
-            location.replace(&path)
-        } else {
-            location.assign(&path)
-        };
-    };
-    match refresher {
-        Some(refresher) if refresher.is_refreshing_untracked() => {
-            leptos::task::spawn_local(async move {
-                refresher.settled().await;
-                go();
-            });
-        }
-        _ => go(),
     }
 }
 
 /// Mounts the app as `bundle`, with its `routes`.
 pub fn start(bundle: Bundle, routes: fn() -> AnyView) {
     console_error_panic_hook::set_once();
-    reload_when_restored();
     leptos::mount::mount_to_body(move || view! { <App bundle routes /> });
 }
 
 /// A page the browser restores from its back/forward cache comes back with the memory it had
 /// when it was left: a session ended since (logged out on a page of another bundle) would still
-/// show, and its timer would present a revoked refresh token. Such a page loads again instead,
-/// and reads the session as it is now (its files come from the HTTP cache).
-fn reload_when_restored() {
+/// show, and its timer would present a revoked refresh token. Such a page loads again instead
+/// (starting no refresh meanwhile), and reads the session as it is now (its files come from
+/// the HTTP cache).
+fn reload_when_restored(refresher: Refresher) {
     use wasm_bindgen::JsCast;
     use wasm_bindgen::closure::Closure;
 
-    let reload = Closure::<dyn Fn(web_sys::Event)>::new(|event: web_sys::Event| {
+    let reload = Closure::<dyn Fn(web_sys::Event)>::new(move |event: web_sys::Event| {
         let persisted = js_sys::Reflect::get(&event, &"persisted".into())
             .ok()
             .and_then(|persisted| persisted.as_bool());
         if persisted == Some(true) {
-            let _ = window().location().reload();
+            refresher.leave_for(Departure::Reload);
         }
     });
     let _ = window().add_event_listener_with_callback("pageshow", reload.as_ref().unchecked_ref());
@@ -152,6 +135,7 @@ fn Shell(
     let api = Api::new(&deployment.config, session);
     provide_context(session);
     let refresher = Refresher::start(session, deployment.clone(), api.clone());
+    reload_when_restored(refresher);
     if mode == AppMode::Rest {
         api.renew_with(refresher);
     }

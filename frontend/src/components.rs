@@ -9,7 +9,7 @@ use shared::config::AppMode;
 use crate::api::Deployment;
 use crate::app::Bundle;
 use crate::oauth;
-use crate::refresh::Refresher;
+use crate::refresh::{Departure, Refresher};
 use crate::session::use_session;
 
 /// The "Log in" button: starts the authorization code flow (MVC mode: the server's, which comes
@@ -115,16 +115,20 @@ pub fn PageLink(
         }
         .into_any()
     } else {
-        // A plain click while a refresh is on its way waits for its answer (see
-        // `app::load_page`); a click for a new tab leaves this page running, and is the browser's.
+        // A plain click goes through the refresher, which waits for a refresh on its way (see
+        // `Refresher::leave_for`); a click for a new tab leaves this page running, and is the
+        // browser's.
         let refresher = use_context::<Refresher>();
         let target = href.clone();
         let click = move |event: MouseEvent| {
             let plain = event.button() == 0
                 && !(event.ctrl_key() || event.meta_key() || event.shift_key() || event.alt_key());
-            if plain && refresher.is_some_and(|refresher| refresher.is_refreshing_untracked()) {
+            if let Some(refresher) = refresher.filter(|_| plain) {
                 event.prevent_default();
-                crate::app::load_page(refresher, target.clone(), false);
+                refresher.leave_for(Departure::To {
+                    path: target.clone(),
+                    replace: false,
+                });
             }
         };
         view! {

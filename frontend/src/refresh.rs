@@ -9,7 +9,9 @@
 //!   origin (the Web Locks API, where the browser has it);
 //! - the refresh token is only presented while the cookie holds the access token issued with it
 //!   ([`RefreshGrant::access_token`]); otherwise another tab has moved on;
-//! - the new refresh token is stored before anything else ([`Session::renew`]).
+//! - the new refresh token is stored before anything else ([`Session::renew`]);
+//! - a page load to another bundle waits for a refresh on its way, and starts none
+//!   ([`Refresher::leave_for`]): it would cut the answer off, and with it the new refresh token.
 //!
 //! Logging out revokes the refresh token (RFC 7009), which ends the login on the server too.
 //!
@@ -45,6 +47,11 @@ const RETRY_AFTER: Duration = Duration::from_secs(30);
 const EARLY_TOLERANCE_MS: f64 = 1000.0;
 /// The Web Locks name every tab of this origin refreshes under.
 const LOCK_NAME: &str = "oauth-refresh";
+/// A page load waits this long at most for a refresh on its way, then goes anyway.
+const LEAVE_WAIT_MS: f64 = 10_000.0;
+/// A page that is still here this long after its load began was not replaced (the load was
+/// stopped): refreshes resume.
+const LEAVE_ABANDONED_MS: i32 = 15_000;
 
 /// How long after receiving an access token that lives `expires_in` seconds to refresh it.
 pub fn refresh_delay(expires_in: u64) -> Duration {
@@ -73,6 +80,13 @@ pub struct Refresher {
     next: RwSignal<Option<f64>>,
     /// A refresh request is on its way.
     in_flight: RwSignal<bool>,
+    /// This page is being replaced: where to, once no refresh is on its way.
+    leaving: StoredValue<Option<Departure>>,
+    /// A page load is waiting for a refresh on its way.
+    waiting: StoredValue<bool>,
+    /// How many page loads this page has started (a page the browser restored from its
+    /// back/forward cache may start another).
+    departures: StoredValue<u32>,
     timer: StoredValue<Option<TimeoutHandle>>,
 }
 
@@ -92,6 +106,9 @@ impl Refresher {
             api: StoredValue::new(api),
             next: RwSignal::new(None),
             in_flight: RwSignal::new(false),
+            leaving: StoredValue::new(None),
+            waiting: StoredValue::new(false),
+            departures: StoredValue::new(0),
             timer: StoredValue::new(None),
         };
         if session.mode() == AppMode::Rest {
@@ -113,16 +130,43 @@ impl Refresher {
         self.in_flight.get()
     }
 
-    /// Whether a refresh is on its way now, read once (for event handlers).
-    pub fn is_refreshing_untracked(&self) -> bool {
-        self.in_flight.get_untracked()
+    /// Replaces this page by a page load (`departure`: a page of another bundle, or this one
+    /// again) once no refresh is on its way, and starts none from now on. A page load cuts a
+    /// refresh's answer off, and with it the rotated refresh token the server has already
+    /// issued: the next page would present the spent one, which the server takes as theft and
+    /// answers by ending the login (RFC 9700 §4.14.2). A refresh on its way is waited for, for
+    /// [`LEAVE_WAIT_MS`] at most; calls made meanwhile change where to (the last one wins).
+    pub fn leave_for(self, departure: Departure) {
+        self.leaving.set_value(Some(departure));
+        self.cancel_timer();
+        if self.waiting.get_value() {
+            // The page load already waiting goes to this departure.
+            return;
+        }
+        self.waiting.set_value(true);
+        let number = self.departures.get_value() + 1;
+        self.departures.set_value(number);
+        spawn_local(async move {
+            let deadline = js_sys::Date::now() + LEAVE_WAIT_MS;
+            while self.in_flight.get_untracked() && js_sys::Date::now() < deadline {
+                sleep_ms(50).await;
+            }
+            self.waiting.set_value(false);
+            if let Some(departure) = self.leaving.get_value() {
+                departure.go();
+            }
+            // Normally this page is gone long before (or in the back/forward cache, where
+            // time stands still).
+            sleep_ms(LEAVE_ABANDONED_MS).await;
+            if self.departures.get_value() == number {
+                self.leaving.set_value(None);
+                self.reschedule();
+            }
+        });
     }
 
-    /// Resolves once no refresh is on its way (at once when none is).
-    pub async fn settled(self) {
-        while self.in_flight.get_untracked() {
-            sleep_ms(50).await;
-        }
+    fn is_leaving(self) -> bool {
+        self.leaving.with_value(Option::is_some)
     }
 
     /// Ends the session here at once, then revokes the refresh token, best effort: an
@@ -191,8 +235,15 @@ impl Refresher {
     /// already on its way (several calls refused at once renew once). The caller then compares
     /// the session's token with the one that was refused.
     pub async fn renew(self) {
+        // A call refused while this page is being replaced waits for the next page (which
+        // renews when it needs to): given up here, the refusal would end the session.
+        while self.is_leaving() {
+            sleep_ms(50).await;
+        }
         if self.in_flight.get_untracked() {
-            self.settled().await;
+            while self.in_flight.get_untracked() {
+                sleep_ms(50).await;
+            }
             return;
         }
         self.refresh_when(true).await;
@@ -214,8 +265,8 @@ impl Refresher {
     /// Refreshes when due, or at once when `now`.
     async fn refresh_when(self, now: bool) {
         // Two timers (or a timer and a retry) that fire together must not both present the
-        // same refresh token.
-        if self.in_flight.get_untracked() {
+        // same refresh token; and none starts while the page is being replaced.
+        if self.in_flight.get_untracked() || self.is_leaving() {
             return;
         }
         self.in_flight.set(true);
@@ -276,6 +327,29 @@ impl Refresher {
             // ends a login that was lost anyway.
             Err(_) => self.schedule_at(js_sys::Date::now() + RETRY_AFTER.as_secs_f64() * 1000.0),
         }
+    }
+}
+
+/// A page load that replaces this page ([`Refresher::leave_for`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Departure {
+    /// To `path`; `replace`: in place of the current history entry.
+    To { path: String, replace: bool },
+    /// This page again.
+    Reload,
+}
+
+impl Departure {
+    pub fn go(&self) {
+        let location = window().location();
+        let _ = match self {
+            Departure::To {
+                path,
+                replace: true,
+            } => location.replace(path),
+            Departure::To { path, .. } => location.assign(path),
+            Departure::Reload => location.reload(),
+        };
     }
 }
 

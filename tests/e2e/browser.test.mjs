@@ -713,6 +713,13 @@ test('a page the browser restores from its back/forward cache after a logout els
   });
   try {
     ctx.setDefaultTimeout(TIMEOUT);
+    // Records, in the tab's sessionStorage (which outlives the reload), that a page was restored
+    // from the cache: without it, a page the browser did not keep would pass as well.
+    await ctx.addInitScript(() => {
+      window.addEventListener('pageshow', (event) => {
+        if (event.persisted) sessionStorage.setItem('e2e.restored', location.pathname);
+      });
+    });
     const tab = ctx.pages()[0] ?? (await ctx.newPage());
     reportPageErrors(tab);
     await tab.goto(`${APP}/token`);
@@ -720,6 +727,8 @@ test('a page the browser restores from its back/forward cache after a logout els
     await logInOnServerPage(tab, 'user0', 'password0');
     await tab.waitForURL(`${APP}/token`);
     await tab.getByRole('link', { name: 'Products', exact: true }).waitFor();
+    // A page with a request still open is not kept in the cache.
+    await tab.waitForLoadState('networkidle');
     await tab.evaluate(() => { window.stillThisPage = true; });
     // To the app's bundle (a page load), and log out there.
     await tab.getByRole('link', { name: 'Products', exact: true }).click();
@@ -734,6 +743,7 @@ test('a page the browser restores from its back/forward cache after a logout els
     await tab.goBack({ waitUntil: 'commit' });
     await tab.waitForURL(`${APP}/token`, { waitUntil: 'commit' });
     await clickable(tab, 'Log in').waitFor();
+    assert.equal(await tab.evaluate(() => sessionStorage.getItem('e2e.restored')), '/token', 'the browser restored /token from its cache');
     assert.equal(await tab.evaluate(() => window.stillThisPage), undefined, 'the restored page was loaded again');
     assert.equal(await tab.getByRole('button', { name: 'Log out', exact: true }).count(), 0);
     assert.equal(await tab.evaluate(() => sessionStorage.getItem('oauth.refresh')), null);
