@@ -70,7 +70,9 @@ run_logged() {
 # without that, the background took half the cores. It stops when the script that started it
 # is gone, even killed with SIGKILL. Its exit status goes to LOG.rc: wait for it with idle_wait,
 # not `wait` alone, which can be told another process's status in a run long enough for the
-# PIDs to wrap around. Not under job control (`set -m`), where setsid forks and $! is not it.
+# PIDs to wrap around. Call both from the script's own shell, not a subshell (the watchdog
+# watches the shell that called start_idle), and not under job control (`set -m`, where setsid
+# forks and $! is not it).
 start_idle() {
   local log=$1
   shift
@@ -99,11 +101,15 @@ start_idle() {
 idle_wait() {
   local pid=$1 log=$2
   wait "$pid" 2>/dev/null || true
-  if [ ! -f "$log.rc" ]; then
-    fail "the background job logging to $log ended without an exit status (killed?)"
-    return 1
-  fi
-  return "$(cat "$log.rc")"
+  local rc
+  rc=$(cat "$log.rc" 2>/dev/null) || rc=
+  case $rc in
+    '' | *[!0-9]*)
+      fail "the background job logging to $log ended without an exit status (killed?)"
+      return 1
+      ;;
+  esac
+  return "$rc"
 }
 
 # version_ge A B: A >= B for dotted version numbers.
@@ -269,8 +275,10 @@ setup_wasm_bindgen() {
   local want have
   want=$(wasm_bindgen_version)
   have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}') || have=
-  # Not --locked: one of its locked dependency versions is no longer on the registry.
-  cargo_install_tool wasm-bindgen "$want" "$have" wasm-bindgen-cli --version "$want"
+  # Not --locked: one of its locked dependency versions is no longer on the registry. Only the
+  # wasm-bindgen binary, without a TLS stack (it downloads nothing).
+  cargo_install_tool wasm-bindgen "$want" "$have" wasm-bindgen-cli --version "$want" \
+    --no-default-features --bin wasm-bindgen
 }
 
 setup_wasm_opt() {

@@ -262,6 +262,7 @@ step "benchmark smoke run (scripts/bench.sh --smoke)" \
 run_fuzz() {
   local rc=0 start=$SECONDS
   idle_wait "$FUZZ_BUILD_PID" "$FUZZ_BUILD_LOG" || rc=$?
+  FUZZ_BUILD_PID=
   if [ "$rc" -ne 0 ]; then
     fail "building the fuzz targets failed (exit $rc); the end of fuzz/target/fuzz-logs/build.log:"
     tail -n 40 "$FUZZ_BUILD_LOG" >&2

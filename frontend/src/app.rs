@@ -31,7 +31,10 @@ pub fn use_go() -> impl Fn(&str, bool) + Clone + 'static {
     let refresher = use_context::<Refresher>();
     let navigate = use_navigate();
     move |path: &str, replace: bool| {
-        if serves(bundle, path) {
+        // While a page load is pending, a move within this bundle would be undone by it: it
+        // becomes the page load's destination instead.
+        let leaving = refresher.is_some_and(|refresher| refresher.is_leaving());
+        if serves(bundle, path) && !leaving {
             navigate(
                 path,
                 NavigateOptions {
@@ -68,10 +71,7 @@ pub fn start(bundle: Bundle, routes: fn() -> AnyView) {
 /// (starting no refresh meanwhile), and reads the session as it is now (its files come from
 /// the HTTP cache).
 fn reload_when_restored(refresher: Refresher) {
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen::closure::Closure;
-
-    let reload = Closure::<dyn Fn(web_sys::Event)>::new(move |event: web_sys::Event| {
+    let listener = window_event_listener_untyped("pageshow", move |event| {
         let persisted = js_sys::Reflect::get(&event, &"persisted".into())
             .ok()
             .and_then(|persisted| persisted.as_bool());
@@ -79,9 +79,7 @@ fn reload_when_restored(refresher: Refresher) {
             refresher.leave_for(Departure::Reload);
         }
     });
-    let _ = window().add_event_listener_with_callback("pageshow", reload.as_ref().unchecked_ref());
-    // Listens for as long as the page lives.
-    reload.forget();
+    on_cleanup(move || listener.remove());
 }
 
 /// Loads the deployment (runtime config and server metadata), then shows the app.

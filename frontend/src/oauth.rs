@@ -27,6 +27,7 @@ use shared::scope::ADMIN;
 use web_sys::{Storage, UrlSearchParams};
 
 use crate::api::Deployment;
+use crate::refresh::{Departure, Refresher};
 use crate::timeline::{self, Entry, Note, Step};
 
 const STATE_KEY: &str = "oauth.state";
@@ -92,22 +93,31 @@ pub fn redirect_uri() -> String {
 /// on failure.
 pub fn start_login(deployment: &Deployment, here: &str) -> Result<(), LoginError> {
     match deployment.config.mode {
-        AppMode::Rest => redirect_to_login(deployment, None, Some(after_login(here))),
-        AppMode::Mvc => redirect_to_server_login(after_login(here), false),
+        AppMode::Rest => redirect_to_login(deployment, None, Some(after_login(here)), None),
+        AppMode::Mvc => redirect_to_server_login(after_login(here), false, None),
     }
 }
 
 /// A login that also asks for the `admin` scope and comes back to `return_to` (an app path).
-pub fn start_admin_step_up(deployment: &Deployment, return_to: &str) -> Result<(), LoginError> {
+/// Made while logged in: the page load goes through `refresher` (see [`Refresher::leave_for`]).
+pub fn start_admin_step_up(
+    deployment: &Deployment,
+    return_to: &str,
+    refresher: Option<Refresher>,
+) -> Result<(), LoginError> {
     match deployment.config.mode {
-        AppMode::Rest => redirect_to_login(deployment, Some(ADMIN), Some(return_to)),
-        AppMode::Mvc => redirect_to_server_login(after_login(return_to), true),
+        AppMode::Rest => redirect_to_login(deployment, Some(ADMIN), Some(return_to), refresher),
+        AppMode::Mvc => redirect_to_server_login(after_login(return_to), true, refresher),
     }
 }
 
 /// MVC mode: `GET /bff/login?return_to=…[&admin=true]`, a navigation, not a fetch: the server
 /// answers with a redirect to the authorization server.
-fn redirect_to_server_login(return_to: &str, admin: bool) -> Result<(), LoginError> {
+fn redirect_to_server_login(
+    return_to: &str,
+    admin: bool,
+    refresher: Option<Refresher>,
+) -> Result<(), LoginError> {
     let query = UrlSearchParams::new().map_err(|_| LoginError::Redirect)?;
     query.append("return_to", return_to);
     if admin {
@@ -122,10 +132,7 @@ fn redirect_to_server_login(return_to: &str, admin: bool) -> Result<(), LoginErr
              authorization server returns to /bff/callback, on the server",
         )),
     );
-    window()
-        .location()
-        .assign(&url)
-        .map_err(|_| LoginError::Redirect)
+    leave_for(url, refresher)
 }
 
 /// Where a login started on the app path `here` should come back to: the same page, except from
@@ -165,6 +172,7 @@ fn redirect_to_login(
     deployment: &Deployment,
     extra_scope: Option<&str>,
     return_to: Option<&str>,
+    refresher: Option<Refresher>,
 ) -> Result<(), LoginError> {
     let server = deployment
         .server
@@ -222,10 +230,25 @@ fn redirect_to_login(
         .and_then(|()| optional(STEP_UP_KEY, extra_scope))
         .map_err(|_| LoginError::NoSessionStorage)?;
 
-    window()
-        .location()
-        .set_href(&url.href())
-        .map_err(|_| LoginError::Redirect)
+    leave_for(url.href(), refresher)
+}
+
+/// Loads `url` in place of this page: through `refresher` when there is one, which waits for a
+/// refresh on its way (a login started while logged in).
+fn leave_for(url: String, refresher: Option<Refresher>) -> Result<(), LoginError> {
+    match refresher {
+        Some(refresher) => {
+            refresher.leave_for(Departure::To {
+                path: url,
+                replace: false,
+            });
+            Ok(())
+        }
+        None => window()
+            .location()
+            .assign(&url)
+            .map_err(|_| LoginError::Redirect),
+    }
 }
 
 /// An app path as a URL of this origin.

@@ -50,8 +50,9 @@ const LOCK_NAME: &str = "oauth-refresh";
 /// A page load waits this long at most for a refresh on its way, then goes anyway.
 const LEAVE_WAIT_MS: f64 = 10_000.0;
 /// A page that is still here this long after its load began was not replaced (the load was
-/// stopped): refreshes resume.
-const LEAVE_ABANDONED_MS: i32 = 15_000;
+/// stopped): refreshes resume. Long, because a slow load resumed too early is what the wait
+/// is there to prevent.
+const LEAVE_ABANDONED_MS: i32 = 60_000;
 
 /// How long after receiving an access token that lives `expires_in` seconds to refresh it.
 pub fn refresh_delay(expires_in: u64) -> Duration {
@@ -165,7 +166,8 @@ impl Refresher {
         });
     }
 
-    fn is_leaving(self) -> bool {
+    /// Whether this page is being replaced (a page load is waiting or under way).
+    pub fn is_leaving(self) -> bool {
         self.leaving.with_value(Option::is_some)
     }
 
@@ -275,6 +277,10 @@ impl Refresher {
     }
 
     async fn refresh_once(self, now: bool) {
+        // Waiting for another tab's turn can outlast a page load's wait: checked again.
+        if self.is_leaving() {
+            return;
+        }
         let Some(grant) = self.session.refresh_grant() else {
             return;
         };

@@ -38,6 +38,7 @@ use crate::api::{self, Api, ApiError, Deployment};
 use crate::components::{ConfirmButton, Loading, api_errors};
 use crate::format;
 use crate::oauth;
+use crate::refresh::Refresher;
 use crate::session::use_session;
 
 /// The frame around every section: the step-up gate and the section tabs.
@@ -141,11 +142,12 @@ fn NotAdministrator() -> impl IntoView {
 #[component]
 fn StepUpButton(label: &'static str, class: &'static str) -> impl IntoView {
     let deployment = expect_context::<Deployment>();
+    let refresher = use_context::<Refresher>();
     let location = use_location();
     let error = RwSignal::new(None::<String>);
     let sign_in = move |_| {
         let here = location.pathname.get_untracked();
-        if let Err(e) = oauth::start_admin_step_up(&deployment, &here) {
+        if let Err(e) = oauth::start_admin_step_up(&deployment, &here, refresher) {
             error.set(Some(e.to_string()));
         }
     };
