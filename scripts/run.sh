@@ -28,13 +28,9 @@ build_frontend
 
 note "waiting for the backend build"
 rc=0
-idle_wait "$backend_build" "$backend_log" || rc=$?
+idle_wait "building the backend" "$backend_build" "$backend_log" || rc=$?
 trap - EXIT
-if [ "$rc" -ne 0 ]; then
-  fail "building the backend failed (exit $rc); the end of $backend_log:"
-  tail -n 60 "$backend_log" >&2
-  exit "$rc"
-fi
+[ "$rc" -eq 0 ] || exit "$rc"
 ok "backend built ($(grep -a 'Finished' "$backend_log" | tail -n 1 | sed 's/^ *//'); $((SECONDS - start)) s since the start)"
 
 mkdir -p data

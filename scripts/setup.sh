@@ -96,19 +96,22 @@ start_idle() {
   ' "$log" "$@" >"$log" 2>&1 </dev/null &
 }
 
-# idle_wait PID LOG: waits for what start_idle started (PID, LOG) to end, and returns its exit
-# status; 1, saying so, when it left none (it was killed).
+# idle_wait WHAT PID LOG: waits for what start_idle started (PID, LOG) to end, and returns its
+# exit status (1 when it left none: it was killed); on a failure, says that WHAT failed and
+# shows the end of LOG.
 idle_wait() {
-  local pid=$1 log=$2
+  local what=$1 pid=$2 log=$3 rc
   wait "$pid" 2>/dev/null || true
-  local rc
   rc=$(cat "$log.rc" 2>/dev/null) || rc=
   case $rc in
+    0) return 0 ;;
     '' | *[!0-9]*)
-      fail "the background job logging to $log ended without an exit status (killed?)"
-      return 1
+      fail "$what ended without an exit status (killed?); the end of $log:"
+      rc=1
       ;;
+    *) fail "$what failed (exit $rc); the end of $log:" ;;
   esac
+  tail -n 60 "$log" >&2
   return "$rc"
 }
 

@@ -47,14 +47,11 @@ pub fn use_go() -> impl Fn(&str, bool) + Clone + 'static {
             if let Some(session) = session {
                 session.carry_flash();
             }
-            let departure = Departure::To {
+            let _ = Departure::To {
                 path: path.to_owned(),
                 replace,
-            };
-            match refresher {
-                Some(refresher) => refresher.leave_for(departure),
-                None => departure.go(),
             }
+            .go_through(refresher);
         }
     }
 }

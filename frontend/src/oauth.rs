@@ -132,7 +132,12 @@ fn redirect_to_server_login(
              authorization server returns to /bff/callback, on the server",
         )),
     );
-    leave_for(url, refresher)
+    Departure::To {
+        path: url,
+        replace: false,
+    }
+    .go_through(refresher)
+    .map_err(|_| LoginError::Redirect)
 }
 
 /// Where a login started on the app path `here` should come back to: the same page, except from
@@ -230,25 +235,12 @@ fn redirect_to_login(
         .and_then(|()| optional(STEP_UP_KEY, extra_scope))
         .map_err(|_| LoginError::NoSessionStorage)?;
 
-    leave_for(url.href(), refresher)
-}
-
-/// Loads `url` in place of this page: through `refresher` when there is one, which waits for a
-/// refresh on its way (a login started while logged in).
-fn leave_for(url: String, refresher: Option<Refresher>) -> Result<(), LoginError> {
-    match refresher {
-        Some(refresher) => {
-            refresher.leave_for(Departure::To {
-                path: url,
-                replace: false,
-            });
-            Ok(())
-        }
-        None => window()
-            .location()
-            .assign(&url)
-            .map_err(|_| LoginError::Redirect),
+    Departure::To {
+        path: url.href(),
+        replace: false,
     }
+    .go_through(refresher)
+    .map_err(|_| LoginError::Redirect)
 }
 
 /// An app path as a URL of this origin.

@@ -148,13 +148,11 @@ impl Refresher {
         let number = self.departures.get_value() + 1;
         self.departures.set_value(number);
         spawn_local(async move {
-            let deadline = js_sys::Date::now() + LEAVE_WAIT_MS;
-            while self.in_flight.get_untracked() && js_sys::Date::now() < deadline {
-                sleep_ms(50).await;
-            }
+            let in_flight = self.in_flight;
+            wait_while(move || in_flight.get_untracked(), LEAVE_WAIT_MS).await;
             self.waiting.set_value(false);
             if let Some(departure) = self.leaving.get_value() {
-                departure.go();
+                let _ = departure.go();
             }
             // Normally this page is gone long before (or in the back/forward cache, where
             // time stands still).
@@ -239,13 +237,10 @@ impl Refresher {
     pub async fn renew(self) {
         // A call refused while this page is being replaced waits for the next page (which
         // renews when it needs to): given up here, the refusal would end the session.
-        while self.is_leaving() {
-            sleep_ms(50).await;
-        }
+        wait_while(move || self.is_leaving(), f64::INFINITY).await;
         if self.in_flight.get_untracked() {
-            while self.in_flight.get_untracked() {
-                sleep_ms(50).await;
-            }
+            let in_flight = self.in_flight;
+            wait_while(move || in_flight.get_untracked(), f64::INFINITY).await;
             return;
         }
         self.refresh_when(true).await;
@@ -346,16 +341,37 @@ pub enum Departure {
 }
 
 impl Departure {
-    pub fn go(&self) {
+    /// Starts the page load now.
+    fn go(&self) -> Result<(), JsValue> {
         let location = window().location();
-        let _ = match self {
+        match self {
             Departure::To {
                 path,
                 replace: true,
             } => location.replace(path),
             Departure::To { path, .. } => location.assign(path),
             Departure::Reload => location.reload(),
-        };
+        }
+    }
+
+    /// Starts the page load through `refresher` when there is one ([`Refresher::leave_for`]),
+    /// else now.
+    pub fn go_through(self, refresher: Option<Refresher>) -> Result<(), JsValue> {
+        match refresher {
+            Some(refresher) => {
+                refresher.leave_for(self);
+                Ok(())
+            }
+            None => self.go(),
+        }
+    }
+}
+
+/// Resolves once `busy` is false, checked every 50 ms, or after `at_most_ms`.
+async fn wait_while(busy: impl Fn() -> bool, at_most_ms: f64) {
+    let deadline = js_sys::Date::now() + at_most_ms;
+    while busy() && js_sys::Date::now() < deadline {
+        sleep_ms(50).await;
     }
 }
 
