@@ -362,6 +362,7 @@ async fn clients(ctx: &Ctx<'_>, command: &ClientsCommand) -> anyhow::Result<Stri
             redirect_uris,
             refresh_tokens,
             first_party,
+            require_pushed_authorization_requests,
         } => {
             let new = NewClient {
                 kind: if kind == "service" {
@@ -376,6 +377,7 @@ async fn clients(ctx: &Ctx<'_>, command: &ClientsCommand) -> anyhow::Result<Stri
                 refresh_tokens: *refresh_tokens,
                 first_party: *first_party,
                 lifetimes: shared::admin::Lifetimes::default(),
+                require_pushed_authorization_requests: *require_pushed_authorization_requests,
             };
             let created = admin::clients::add(ctx, &new).await?;
             let mut out = format!("created client {}\n", created.client.client_id);
@@ -391,6 +393,7 @@ async fn clients(ctx: &Ctx<'_>, command: &ClientsCommand) -> anyhow::Result<Stri
             grant_types,
             redirect_uris,
             first_party,
+            require_pushed_authorization_requests,
         } => {
             let update = ClientUpdate {
                 name: name.clone(),
@@ -401,6 +404,7 @@ async fn clients(ctx: &Ctx<'_>, command: &ClientsCommand) -> anyhow::Result<Stri
                 redirect_uris: redirect_uris.clone(),
                 first_party: *first_party,
                 lifetimes: None,
+                require_pushed_authorization_requests: *require_pushed_authorization_requests,
             };
             let client = admin::clients::change(ctx, id, &update).await?;
             Ok(format!(
@@ -514,6 +518,7 @@ async fn servers(ctx: &Ctx<'_>, command: &ServersCommand) -> anyhow::Result<Stri
             extra_audiences,
             description,
             signing_alg,
+            require_pushed_authorization_requests,
         } => {
             let new = NewAuthorizationServer {
                 id: id.clone(),
@@ -522,6 +527,7 @@ async fn servers(ctx: &Ctx<'_>, command: &ServersCommand) -> anyhow::Result<Stri
                 audience: audience.clone(),
                 extra_audiences: extra_audiences.clone(),
                 signing_alg: *signing_alg,
+                require_pushed_authorization_requests: *require_pushed_authorization_requests,
             };
             let stored = admin::servers::add(ctx, &new).await?;
             Ok(format!(
@@ -537,6 +543,7 @@ async fn servers(ctx: &Ctx<'_>, command: &ServersCommand) -> anyhow::Result<Stri
             audience,
             extra_audiences,
             no_extra_audiences,
+            require_pushed_authorization_requests,
         } => {
             let Some(current) = ctx.db.authorization_server(id).await? else {
                 anyhow::bail!("there is no authorization server {id:?}");
@@ -551,6 +558,8 @@ async fn servers(ctx: &Ctx<'_>, command: &ServersCommand) -> anyhow::Result<Stri
                 description: description.clone().unwrap_or(current.description),
                 audience: audience.clone().unwrap_or(current.audience),
                 extra_audiences: extra,
+                require_pushed_authorization_requests: require_pushed_authorization_requests
+                    .unwrap_or(current.require_pushed_requests),
             };
             let changed = admin::servers::change(ctx, id, &change).await?;
             Ok(format!(

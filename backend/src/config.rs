@@ -116,6 +116,17 @@ pub struct Config {
     #[arg(long, env = "AUTHORIZATION_CODE_TTL", default_value_t = 60, value_parser = clap::value_parser!(u64).range(5..=60))]
     pub authorization_code_ttl: u64,
 
+    /// How long a `request_uri` from the PAR endpoint may wait to be opened at `/authorize`, in
+    /// seconds (RFC 9126 §2.2: short-lived; once a browser opens it, it lasts as long as that
+    /// browser's login form).
+    #[arg(long, env = "PUSHED_REQUEST_TTL", default_value_t = 60, value_parser = clap::value_parser!(u64).range(5..=600))]
+    pub pushed_request_ttl: u64,
+
+    /// The root issuer's authorization endpoint takes only requests pushed to `/par` (RFC 9126
+    /// §5); the custom authorization servers each have their own setting.
+    #[arg(long, env = "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS")]
+    pub require_pushed_authorization_requests: bool,
+
     /// Refresh tokens expire after this many seconds without use (each rotation restarts it).
     #[arg(long, env = "REFRESH_TOKEN_IDLE_TTL", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(60..=31_536_000))]
     pub refresh_token_idle_ttl: u64,
@@ -396,6 +407,9 @@ pub enum ClientsCommand {
         /// Skip the consent screen for it.
         #[arg(long)]
         first_party: bool,
+        /// Browser apps: logins start only with a request pushed to `/par` (RFC 9126).
+        #[arg(long)]
+        require_pushed_authorization_requests: bool,
     },
     /// Change a client; what is not given stays.
     Update {
@@ -413,6 +427,9 @@ pub enum ClientsCommand {
         redirect_uris: Option<Vec<String>>,
         #[arg(long)]
         first_party: Option<bool>,
+        /// `true`: logins start only with a request pushed to `/par` (RFC 9126).
+        #[arg(long)]
+        require_pushed_authorization_requests: Option<bool>,
     },
     /// Replace a confidential client's secret; the new one is printed once.
     RotateSecret { id: String },
@@ -477,6 +494,9 @@ pub enum ServersCommand {
         /// ES256, RS256 or EdDSA.
         #[arg(long, default_value = "RS256", value_parser = parse_signing_alg)]
         signing_alg: shared::admin::SigningAlg,
+        /// Logins start only with a request pushed to its PAR endpoint (RFC 9126).
+        #[arg(long)]
+        require_pushed_authorization_requests: bool,
     },
     /// Change a server's name, description or audiences (what is not given stays); running
     /// instances take the change within their reload interval (at once on PostgreSQL). Its id
@@ -496,6 +516,10 @@ pub enum ServersCommand {
         /// Removes its other audiences.
         #[arg(long, conflicts_with = "extra_audiences")]
         no_extra_audiences: bool,
+        /// `true`: logins start only with a request pushed to its PAR endpoint (RFC 9126);
+        /// `false`: also with a plain authorization request.
+        #[arg(long)]
+        require_pushed_authorization_requests: Option<bool>,
     },
     /// Delete a server and its keys: its tokens are refused from then on.
     Delete { id: String },

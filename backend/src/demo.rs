@@ -171,6 +171,7 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
         signing_alg: SigningAlg::Rs256,
         created_at: now,
         generation: crypto::random_token(16),
+        require_pushed_requests: false,
     };
     match db.insert_authorization_server(&default).await {
         // New: it offers the shop's scopes (OpenID Connect's are every server's).
@@ -254,6 +255,7 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
             ),
             redirect_uris: &spa_redirect,
             lifetimes: Lifetimes::default(),
+            require_pushed_requests: false,
         },
         now,
     )
@@ -277,6 +279,7 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
                 refresh_token_idle_ttl: Some(3600),
                 refresh_token_absolute_ttl: Some(86_400),
             },
+            require_pushed_requests: false,
         },
         now,
     )
@@ -294,6 +297,7 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
             scopes: &scopes("openid profile email products:read orders:read orders:write admin"),
             redirect_uris: &docs_redirect,
             lifetimes: Lifetimes::default(),
+            require_pushed_requests: false,
         },
         now,
     )
@@ -315,6 +319,7 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
                 ),
                 redirect_uris: &bff_redirect,
                 lifetimes: Lifetimes::default(),
+                require_pushed_requests: false,
             },
             now,
         )
@@ -330,6 +335,7 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
             scopes: &scopes(PRODUCTS_READ),
             redirect_uris: &[],
             lifetimes: Lifetimes::default(),
+            require_pushed_requests: false,
         },
         now,
     )

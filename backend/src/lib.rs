@@ -450,6 +450,9 @@ async fn purge(state: &AppState) {
         Ok(n) => tracing::debug!(purged = n, "deleted expired authorization codes"),
         Err(e) => tracing::warn!(error = %e, "purging expired authorization codes failed"),
     }
+    if let Err(e) = state.db.purge_pushed_requests(now).await {
+        tracing::warn!(error = %e, "purging expired pushed authorization requests failed");
+    }
     let idle = i64::try_from(state.config.session_idle_timeout).unwrap_or(i64::MAX);
     if let Err(e) = state.db.purge_bff(now, now.plus_secs(-idle)).await {
         tracing::warn!(error = %e, "purging ended backend-for-frontend sessions failed");

@@ -65,6 +65,7 @@ pub const CLIENT_BASIC: &str = "clientBasic";
         crate::oauth::discovery::metadata,
         crate::oauth::discovery::jwks,
         crate::oauth::token::token,
+        crate::oauth::par::par,
         crate::oauth::revoke::revoke,
         crate::oauth::introspect::introspect,
         crate::oauth::userinfo::userinfo,
@@ -112,6 +113,7 @@ pub const CLIENT_BASIC: &str = "clientBasic";
         crate::oauth::discovery::server_metadata_rfc8414,
         crate::oauth::discovery::server_jwks,
         crate::oauth::token::server_token,
+        crate::oauth::par::server_par,
         crate::oauth::introspect::server_introspect,
         crate::oauth::revoke::server_revoke,
         crate::admin::keys::list,
@@ -137,7 +139,7 @@ pub const CLIENT_BASIC: &str = "clientBasic";
     )),
     tags(
         (name = "API", description = "The resource server: Bearer access tokens or `Token` API tokens"),
-        (name = "OAuth", description = "The authorization server (RFC 6749, 7009, 7636, 7662, 8414, 9068; OpenID Connect)"),
+        (name = "OAuth", description = "The authorization server (RFC 6749, 7009, 7636, 7662, 8414, 9068, 9126; OpenID Connect)"),
         (name = "Authorization servers", description = "Custom authorization servers, each with its own issuer `{issuer}/oauth2/{id}`, audience, signing algorithm and keys, in Okta's layout (`{issuer}/v1/token`, `/v1/keys`, …): client credentials, introspection, revocation"),
         (name = "Admin", description = "The admin API: an administrator's token with the `admin` scope"),
         (name = "Health", description = "Probes for load balancers and orchestrators"),
@@ -243,6 +245,31 @@ pub struct TokenForm {
     pub resource: Option<Vec<String>>,
     /// A public client, or `client_secret_post`: the client id.
     pub client_id: Option<String>,
+    /// `client_secret_post` only; prefer HTTP Basic (`client_secret_basic`).
+    pub client_secret: Option<String>,
+}
+
+/// The form of `POST /par` (RFC 9126 §2.1): an authorization request's parameters, with the
+/// client's authentication.
+#[derive(Serialize, ToSchema)]
+pub struct PushedRequestForm {
+    /// `code`.
+    pub response_type: String,
+    /// The client (also in HTTP Basic, for a confidential client: then the same).
+    pub client_id: Option<String>,
+    /// Exactly as registered.
+    pub redirect_uri: String,
+    pub scope: String,
+    /// Returned unchanged with the code.
+    pub state: Option<String>,
+    /// BASE64URL(SHA-256(code_verifier)) (RFC 7636).
+    pub code_challenge: String,
+    /// `S256`.
+    pub code_challenge_method: String,
+    /// Echoed in the ID token.
+    pub nonce: Option<String>,
+    /// RFC 8707: an API the access token is for; repeat for several.
+    pub resource: Option<Vec<String>>,
     /// `client_secret_post` only; prefer HTTP Basic (`client_secret_basic`).
     pub client_secret: Option<String>,
 }

@@ -253,6 +253,9 @@ pub struct Client {
     pub scope: ScopeSet,
     pub redirect_uris: Vec<String>,
     pub lifetimes: Lifetimes,
+    /// It may start a login only with a request pushed to the PAR endpoint (RFC 9126 §6).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
     pub created_at: i64,
 }
 
@@ -278,6 +281,9 @@ pub struct NewClient {
     pub first_party: bool,
     #[serde(default)]
     pub lifetimes: Lifetimes,
+    /// Browser apps only: logins start only with a pushed request (RFC 9126 §6).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// `201` to `POST /admin/clients`; a service's secret is in it, and nowhere else ever again.
@@ -308,6 +314,8 @@ pub struct ClientUpdate {
     pub first_party: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifetimes: Option<Lifetimes>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_pushed_authorization_requests: Option<bool>,
 }
 
 /// `POST /admin/clients/{id}/secret`: the new secret, shown once. The old one stops working at
@@ -509,6 +517,9 @@ pub struct AuthorizationServer {
     #[serde(default)]
     pub extra_audiences: Vec<String>,
     pub signing_alg: SigningAlg,
+    /// Its authorization endpoint takes only pushed requests (RFC 9126 §5).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
     /// RFC 8414 metadata.
     pub metadata_url: String,
     pub created_at: i64,
@@ -534,6 +545,9 @@ pub struct NewAuthorizationServer {
     /// RS256 unless said (as Okta's custom servers).
     #[serde(default = "rs256")]
     pub signing_alg: SigningAlg,
+    /// Logins start only with a request pushed to its PAR endpoint (RFC 9126 §5).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// `PUT /admin/servers/{id}`: what may change of a server (its id and its signing algorithm,
@@ -552,6 +566,10 @@ pub struct ServerChange {
     pub audience: String,
     #[serde(default)]
     pub extra_audiences: Vec<String>,
+    /// Logins start only with a request pushed to its PAR endpoint (RFC 9126 §5); absent means
+    /// `false`, as every field of this replacement.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// Bound on a server's [`NewAuthorizationServer::extra_audiences`].

@@ -66,7 +66,8 @@ pub struct TokenResponse {
 }
 
 /// The error codes of RFC 6749 §4.1.2.1 (authorization endpoint) and §5.2 (token endpoint),
-/// and RFC 8707 §2's `invalid_target` (both), spelled exactly as the RFCs spell them.
+/// RFC 8707 §2's `invalid_target` (both), and the OpenID Connect ones the authorization and PAR
+/// endpoints answer with, spelled exactly as the specifications spell them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -83,6 +84,13 @@ pub enum ErrorCode {
     AccessDenied,
     ServerError,
     TemporarilyUnavailable,
+    /// OpenID Connect Core §3.1.2.6: request objects (`request`) are not supported.
+    RequestNotSupported,
+    /// OpenID Connect Core §3.1.2.6 (used by RFC 9126 §4): the `request_uri` is unknown,
+    /// expired, used or another client's.
+    InvalidRequestUri,
+    /// OpenID Connect Core §3.1.2.6: `prompt=none`, but the user must log in.
+    LoginRequired,
 }
 
 impl ErrorCode {
@@ -99,7 +107,32 @@ impl ErrorCode {
             Self::AccessDenied => "access_denied",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::InvalidRequestUri => "invalid_request_uri",
+            Self::LoginRequired => "login_required",
         }
+    }
+
+    pub const ALL: [ErrorCode; 14] = [
+        Self::InvalidRequest,
+        Self::InvalidClient,
+        Self::InvalidGrant,
+        Self::UnauthorizedClient,
+        Self::UnsupportedGrantType,
+        Self::UnsupportedResponseType,
+        Self::InvalidScope,
+        Self::InvalidTarget,
+        Self::AccessDenied,
+        Self::ServerError,
+        Self::TemporarilyUnavailable,
+        Self::RequestNotSupported,
+        Self::InvalidRequestUri,
+        Self::LoginRequired,
+    ];
+
+    /// The code spelled `name`, if it is one of these.
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == name)
     }
 }
 
@@ -107,6 +140,17 @@ impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// RFC 9126 §2.2: the answer to a pushed authorization request (`201 Created`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushedAuthorizationResponse {
+    /// `urn:ietf:params:oauth:request_uri:…`: send it with `client_id` to the authorization
+    /// endpoint, once.
+    pub request_uri: String,
+    /// Seconds it may wait to be used.
+    pub expires_in: u64,
 }
 
 /// RFC 6749 §5.2 error response body. The API (RFC 6750) uses the same shape in its bodies,
@@ -293,6 +337,12 @@ pub struct ServerMetadata {
     /// registry; it is what Model Context Protocol clients and servers read and write.
     #[serde(default)]
     pub resource_indicators_supported: bool,
+    /// RFC 9126 §5: where clients push authorization requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pushed_authorization_request_endpoint: Option<String>,
+    /// RFC 9126 §5: the authorization endpoint takes only pushed requests.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// Protected resource metadata (RFC 9728 §2): what a client that met a 401 needs to get a token

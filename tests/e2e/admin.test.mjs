@@ -4,6 +4,9 @@
 //   client allowed it, reads the secret shown once, and the client gets a token with the client
 //   credentials grant that /api/whoami accepts; rotating the secret in the console makes the old
 //   one fail at /token;
+// - a browser app and an authorization server set to take pushed authorization requests only
+//   (RFC 9126) in the console refuse plain authorization requests and take pushed ones
+//   (oauth4webapi pushes), until switched off again;
 // - an API token for user0 created in the console works as `Authorization: Token …` within its
 //   scopes, and stops working once revoked in the console;
 // - a second API: an authorization server, a scope, an access policy and a custom claim made in
@@ -210,6 +213,102 @@ test('an API services client created in the console gets tokens with the secret 
     assert.ok(!(await page.content()).includes(rotated), 'the rotated secret is nowhere on the page');
     const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
     assert.ok(!stored.includes(rotated) && !stored.includes(secret), 'no secret in web storage');
+  });
+});
+
+/** A plain authorization request for `clientId` at `authorizationEndpoint`, as a browser sends it. */
+async function plainAuthorization(authorizationEndpoint, clientId) {
+  const url = new URL(authorizationEndpoint);
+  url.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: `${APP}/callback`,
+    scope: 'openid',
+    state: 's',
+    code_challenge: await oauth.calculatePKCECodeChallenge(oauth.generateRandomCodeVerifier()),
+    code_challenge_method: 'S256',
+  }).toString();
+  return fetch(url, { redirect: 'manual' });
+}
+
+/** Asserts `response` sends the client back with invalid_request naming the PAR endpoint. */
+function assertPushRequired(response, parEndpoint) {
+  assert.equal(response.status, 303);
+  const location = new URL(response.headers.get('location'));
+  assert.equal(location.searchParams.get('error'), 'invalid_request');
+  assert.ok(location.searchParams.get('error_description').includes(parEndpoint), location.href);
+}
+
+test('pushed requests only (RFC 9126), set in the console for a browser app and for a server', async () => {
+  const page = await adminTab();
+  const clientId = `par-${RUN}`;
+  const serverId = `pushy-${RUN}`;
+  await withScreenshot('admin-pushed-requests', page, async () => {
+    await openSection(page, 'Clients');
+    await page.getByRole('button', { name: 'New browser app' }).click();
+    const form = page.getByRole('form', { name: 'New browser app' });
+    await form.getByLabel('Name', { exact: true }).fill(`PAR app ${RUN}`);
+    await form.getByLabel('Client id (optional)').fill(clientId);
+    await form.getByLabel('Redirect URIs (one per line)').fill(`${APP}/callback`);
+    await form.getByLabel('openid', { exact: true }).check();
+    await form.getByLabel(/^Pushed requests only/).check();
+    await form.getByRole('button', { name: 'Create browser app' }).click();
+    const row = page.getByTestId(`client-${clientId}`);
+    await row.getByText('Pushed requests only (PAR)').waitFor();
+
+    // Through the browser: refused, back at the redirect URI, naming the endpoint to use.
+    assertPushRequired(await plainAuthorization(metadata.authorization_endpoint, clientId), `${API}/par`);
+    // Pushed by an independent client library: the login page.
+    const as = { issuer: metadata.issuer, ...metadata };
+    const client = { client_id: clientId };
+    const request = new URLSearchParams({
+      response_type: 'code',
+      redirect_uri: `${APP}/callback`,
+      scope: 'openid',
+      code_challenge: await oauth.calculatePKCECodeChallenge(oauth.generateRandomCodeVerifier()),
+      code_challenge_method: 'S256',
+    });
+    const pushed = await oauth.processPushedAuthorizationResponse(
+      as,
+      client,
+      await oauth.pushedAuthorizationRequest(as, client, oauth.None(), request, { [oauth.allowInsecureRequests]: true }),
+    );
+    const opened = new URL(metadata.authorization_endpoint);
+    opened.search = new URLSearchParams({ client_id: clientId, request_uri: pushed.request_uri }).toString();
+    assert.equal((await fetch(opened, { redirect: 'manual' })).status, 200, 'the pushed request opens the login page');
+
+    // Edited off: plain requests start a login again.
+    await row.getByRole('button', { name: 'Edit' }).click();
+    const editor = page.getByRole('form', { name: `Edit ${clientId}` });
+    await editor.getByLabel(/^Pushed requests only/).uncheck();
+    await editor.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText(`Saved the client ${clientId}.`).waitFor();
+    assert.equal((await plainAuthorization(metadata.authorization_endpoint, clientId)).status, 200);
+
+    // A server created with the setting: its metadata says so, and it refuses plain requests.
+    await openSection(page, 'Authorization servers');
+    const serverForm = page.getByRole('form', { name: 'New authorization server' });
+    await serverForm.getByLabel('Id').fill(serverId);
+    await serverForm.getByLabel('Name').fill('Pushy');
+    await serverForm.getByLabel('Audience', { exact: true }).fill(`api://pushy-${RUN}`);
+    await serverForm.getByLabel(/^Pushed requests only/).check();
+    await serverForm.getByRole('button', { name: 'Create server' }).click();
+    const serverRow = page.getByTestId(`server-${serverId}`);
+    await serverRow.getByText('Pushed requests only (PAR)').waitFor();
+    const issuer = `${API}/oauth2/${serverId}`;
+    const serverMetadata = async () => (await fetch(`${issuer}/.well-known/oauth-authorization-server`)).json();
+    let described = await serverMetadata();
+    assert.equal(described.require_pushed_authorization_requests, true);
+    assert.equal(described.pushed_authorization_request_endpoint, `${issuer}/v1/par`);
+    assertPushRequired(await plainAuthorization(described.authorization_endpoint, 'demo-spa'), `${issuer}/v1/par`);
+
+    // Switched off from its row.
+    await serverRow.getByRole('button', { name: `Allow plain requests at ${serverId}` }).click();
+    await page.getByText(`The authorization server ${serverId} takes authorization requests through the browser again.`).waitFor();
+    described = await serverMetadata();
+    assert.equal(described.require_pushed_authorization_requests, false);
+    assert.equal((await plainAuthorization(described.authorization_endpoint, 'demo-spa')).status, 200);
+    await page.getByTestId(`server-${serverId}`).getByRole('button', { name: `Require PAR at ${serverId}` }).waitFor();
   });
 });
 

@@ -35,16 +35,18 @@ export const SPA = { client_id: 'demo-spa' };
 /**
  * Starts an authorization code + PKCE request for demo-spa at `server` (metadata; the root
  * issuer's by default) and logs in on its login page as a browser would, over plain HTTP: GET
- * the authorization URL, POST the login form with its hidden fields. Returns the answer to that
- * POST and what the client kept.
+ * the authorization URL, POST the login form with its hidden fields. With `pushed`, the request
+ * is first pushed to the server's PAR endpoint (RFC 9126) by oauth4webapi, and the
+ * authorization URL carries only client_id and the request_uri. Returns the answer to that POST
+ * and what the client kept.
  */
-export async function logIn({ scope, username, password, server, nonce }) {
+export async function logIn({ scope, username, password, server, nonce, pushed = false }) {
   const redirectUri = `${APP}/callback`;
   const codeVerifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
   server ??= await rootServer();
   const authorizationUrl = new URL(server.authorization_endpoint);
-  authorizationUrl.search = new URLSearchParams({
+  const request = new URLSearchParams({
     response_type: 'code',
     client_id: SPA.client_id,
     redirect_uri: redirectUri,
@@ -53,7 +55,15 @@ export async function logIn({ scope, username, password, server, nonce }) {
     code_challenge_method: 'S256',
     state,
     ...(nonce ? { nonce } : {}),
-  }).toString();
+  });
+  let requestUri;
+  if (pushed) {
+    const response = await oauth.pushedAuthorizationRequest(server, SPA, oauth.None(), request, insecure);
+    ({ request_uri: requestUri } = await oauth.processPushedAuthorizationResponse(server, SPA, response));
+    authorizationUrl.search = new URLSearchParams({ client_id: SPA.client_id, request_uri: requestUri }).toString();
+  } else {
+    authorizationUrl.search = request.toString();
+  }
 
   const jar = new CookieJar();
   const page = await fetch(authorizationUrl, { redirect: 'manual' });
@@ -74,7 +84,7 @@ export async function logIn({ scope, username, password, server, nonce }) {
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...jar.header() },
     body: fields,
   });
-  return { submitted, form, redirectUri, codeVerifier, state, server };
+  return { submitted, form, redirectUri, codeVerifier, state, server, authorizationUrl, requestUri };
 }
 
 /** Checks the redirect back to the client (RFC 6749 §4.1.2, RFC 9207) and returns its parameters. */

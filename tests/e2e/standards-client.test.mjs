@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import * as oauth from 'oauth4webapi';
 import * as jose from 'jose';
 
-import { API, ISSUER, SPA, callbackParameters, insecure, logIn, redeem, rootServer } from './oauth-client.mjs';
+import { API, APP, ISSUER, SPA, callbackParameters, insecure, logIn, redeem, rootServer } from './oauth-client.mjs';
 
 const AUDIENCE = process.env.E2E_AUDIENCE ?? 'api://default';
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -172,6 +172,47 @@ test('the default authorization server runs the code flow: OpenID discovery, log
   );
   assert.notEqual(refreshed.refresh_token, tokens.refresh_token);
   assert.equal(jose.decodeJwt(refreshed.access_token).iss, issuer.href);
+});
+
+test('PAR (RFC 9126): oauth4webapi pushes the request, the browser carries only its request_uri, once', async () => {
+  assert.equal(as.pushed_authorization_request_endpoint, `${API}/par`);
+  const login = await logIn({ scope: 'openid products:read', username: 'user0', password: 'password0', pushed: true });
+  assert.match(login.requestUri, /^urn:ietf:params:oauth:request_uri:[A-Za-z0-9_-]{43}$/);
+  assert.deepEqual([...login.authorizationUrl.searchParams.keys()], ['client_id', 'request_uri']);
+  // The login form carries the reference, not a copy of the request.
+  assert.deepEqual([...login.form.fields.keys()].sort(), ['client_id', 'csrf_token', 'request_uri']);
+  const params = callbackParameters(login);
+  const tokens = await oauth.processAuthorizationCodeResponse(as, SPA, await redeem(params, login, login.codeVerifier));
+  assert.equal(tokens.scope, 'openid products:read');
+  await verifyAccessToken(tokens.access_token);
+  // Used once: the same URL again is an error page, not a login.
+  const again = await fetch(login.authorizationUrl, { redirect: 'manual' });
+  assert.equal(again.status, 400);
+  assert.match(await again.text(), /already used|unknown/);
+  // What the authorization endpoint would refuse, the push refuses with the RFC's code.
+  const refused = await oauth.pushedAuthorizationRequest(
+    as,
+    SPA,
+    oauth.None(),
+    new URLSearchParams({ response_type: 'code', redirect_uri: `${APP}/callback`, scope: 'openid', code_challenge_method: 'plain' }),
+    insecure,
+  );
+  await assert.rejects(oauth.processPushedAuthorizationResponse(as, SPA, refused), (err) =>
+    err instanceof oauth.ResponseBodyError && err.error === 'invalid_request' && /PKCE/.test(err.error_description),
+  );
+});
+
+test('PAR at the default authorization server: its own endpoint, its own issuer in the redirect', async () => {
+  const issuer = new URL(`${API}/oauth2/default`);
+  const server = await oauth.processDiscoveryResponse(
+    issuer,
+    await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }),
+  );
+  assert.equal(server.pushed_authorization_request_endpoint, `${issuer.href}/v1/par`);
+  const login = await logIn({ scope: 'openid products:read', username: 'user1', password: 'password1', server, pushed: true });
+  const params = callbackParameters(login);
+  const tokens = await oauth.processAuthorizationCodeResponse(server, SPA, await redeem(params, login, login.codeVerifier));
+  assert.equal(jose.decodeJwt(tokens.access_token).iss, issuer.href);
 });
 
 test('a wrong client secret is refused', async () => {

@@ -39,6 +39,7 @@ pub fn view(client: Client) -> admin::Client {
         scope: client.scopes,
         redirect_uris: client.redirect_uris,
         lifetimes: lifetimes_view(client.lifetimes),
+        require_pushed_authorization_requests: client.require_pushed_requests,
         created_at: client.created_at.unix(),
     }
 }
@@ -72,6 +73,7 @@ struct Checked {
     scope: ScopeSet,
     redirect_uris: Vec<String>,
     lifetimes: Lifetimes,
+    require_pushed_requests: bool,
 }
 
 impl Checked {
@@ -85,6 +87,7 @@ impl Checked {
             scopes: &self.scope,
             redirect_uris: &self.redirect_uris,
             lifetimes: self.lifetimes,
+            require_pushed_requests: self.require_pushed_requests,
         }
     }
 }
@@ -98,6 +101,7 @@ struct Definition<'a> {
     scope: &'a str,
     redirect_uris: &'a [String],
     lifetimes: admin::Lifetimes,
+    require_pushed_requests: bool,
 }
 
 async fn check(ctx: &Ctx<'_>, d: &Definition<'_>) -> Result<Checked, ApiError> {
@@ -181,6 +185,14 @@ async fn check(ctx: &Ctx<'_>, d: &Definition<'_>) -> Result<Checked, ApiError> {
             )));
         }
     }
+    // RFC 9126 §6: the requirement is on its authorization requests.
+    if d.require_pushed_requests && !has(GrantType::AuthorizationCode) {
+        return Err(invalid(
+            "require_pushed_authorization_requests is for clients that use authorization_code: \
+             a client without logins sends no authorization request"
+                .into(),
+        ));
+    }
     let lifetimes = lifetimes(d.lifetimes, METADATA)?;
     Ok(Checked {
         name,
@@ -189,6 +201,7 @@ async fn check(ctx: &Ctx<'_>, d: &Definition<'_>) -> Result<Checked, ApiError> {
         scope,
         redirect_uris,
         lifetimes,
+        require_pushed_requests: d.require_pushed_requests,
     })
 }
 
@@ -330,6 +343,7 @@ pub async fn add(ctx: &Ctx<'_>, new: &admin::NewClient) -> Result<admin::ClientC
             scope: &new.scope,
             redirect_uris: &new.redirect_uris,
             lifetimes: new.lifetimes,
+            require_pushed_requests: new.require_pushed_authorization_requests,
         },
     )
     .await?;
@@ -389,6 +403,9 @@ pub async fn change(
             lifetimes: update
                 .lifetimes
                 .unwrap_or_else(|| lifetimes_view(before.lifetimes)),
+            require_pushed_requests: update
+                .require_pushed_authorization_requests
+                .unwrap_or(before.require_pushed_requests),
         },
     )
     .await?;

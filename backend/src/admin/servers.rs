@@ -33,6 +33,7 @@ fn view(ctx: &Ctx<'_>, s: StoredServer) -> admin::AuthorizationServer {
         audience: s.audience,
         extra_audiences: s.extra_audiences.0,
         signing_alg: s.signing_alg,
+        require_pushed_authorization_requests: s.require_pushed_requests,
         created_at: s.created_at.unix(),
     }
 }
@@ -136,6 +137,7 @@ pub async fn add(
         signing_alg: new.signing_alg,
         created_at: ctx.now,
         generation: crypto::random_token(16),
+        require_pushed_requests: new.require_pushed_authorization_requests,
     };
     ctx.db
         .insert_authorization_server(&stored)
@@ -178,6 +180,7 @@ pub async fn change(
         description: description(&change.description)?,
         audience,
         extra_audiences,
+        require_pushed_requests: change.require_pushed_authorization_requests,
         ..current.clone()
     };
     for policy in ctx.db.access_policies(id).await? {

@@ -504,6 +504,7 @@ mod tests {
             signing_alg: SigningAlg::Es256,
             created_at: now,
             generation: String::new(),
+            require_pushed_requests: false,
         });
         KeySet::access_only(&[stored], &owner).unwrap()
     }

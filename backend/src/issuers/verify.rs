@@ -248,6 +248,7 @@ mod tests {
             signing_alg: alg,
             created_at: now,
             generation: String::new(),
+            require_pushed_requests: false,
         });
         let set = KeySet::access_only(&[stored], &owner).unwrap();
         let jwks = serde_json::to_vec(set.jwks()).unwrap();

@@ -94,6 +94,8 @@ fn root_document(c: &Config, scopes_supported: Vec<String>) -> ServerMetadata {
         introspection_endpoint: Some(c.endpoint("/introspect")),
         introspection_endpoint_auth_methods_supported: strings(&SUPPORTED_METHODS[..2]),
         token_endpoint_auth_methods_supported: strings(&SUPPORTED_METHODS),
+        pushed_authorization_request_endpoint: Some(c.endpoint("/par")),
+        require_pushed_authorization_requests: c.require_pushed_authorization_requests,
         ..openid_document(c.issuer_str().to_owned(), scopes_supported)
     }
 }
@@ -140,6 +142,8 @@ fn openid_document(issuer: String, scopes_supported: Vec<String>) -> ServerMetad
         request_uri_parameter_supported: false,
         claims_parameter_supported: false,
         resource_indicators_supported: true,
+        pushed_authorization_request_endpoint: None,
+        require_pushed_authorization_requests: false,
     }
 }
 
@@ -157,6 +161,11 @@ fn server_document(server: &AuthServer, scopes_supported: Vec<String>) -> Server
         introspection_endpoint: Some(server.endpoint("/introspect")),
         introspection_endpoint_auth_methods_supported: strings(&SUPPORTED_METHODS[..2]),
         token_endpoint_auth_methods_supported: strings(&SUPPORTED_METHODS),
+        pushed_authorization_request_endpoint: Some(server.endpoint("/par")),
+        require_pushed_authorization_requests: server
+            .stored
+            .as_ref()
+            .is_some_and(|s| s.require_pushed_requests),
         ..openid_document(server.issuer.clone(), scopes_supported)
     }
 }

@@ -11,6 +11,7 @@ pub mod client_auth;
 pub(crate) mod discovery;
 pub mod error;
 pub mod introspect;
+pub mod par;
 pub mod params;
 pub mod resource;
 pub mod revoke;
@@ -52,6 +53,7 @@ pub fn api_router() -> Router<AppState> {
         )
         .route("/jwks.json", get(discovery::jwks))
         .route("/token", post(token::token))
+        .route("/par", post(par::par))
         .route("/revoke", post(revoke::revoke))
         .route("/introspect", post(introspect::introspect))
         .route(
@@ -80,6 +82,7 @@ pub fn servers_router() -> Router<AppState> {
         )
         .route("/oauth2/{server}/v1/keys", get(discovery::server_jwks))
         .route("/oauth2/{server}/v1/token", post(token::server_token))
+        .route("/oauth2/{server}/v1/par", post(par::server_par))
         .route("/oauth2/{server}/v1/revoke", post(revoke::server_revoke))
         .route(
             "/oauth2/{server}/v1/introspect",

@@ -75,6 +75,15 @@ impl AuthServer {
         }
     }
 
+    /// Whether its authorization endpoint takes only pushed requests (RFC 9126 §5): a flag for
+    /// the root issuer, a setting of each custom server.
+    pub fn requires_pushed_requests(&self, config: &Config) -> bool {
+        match &self.stored {
+            Some(stored) => stored.require_pushed_requests,
+            None => config.require_pushed_authorization_requests,
+        }
+    }
+
     /// The custom server's id, `None` for the root issuer.
     pub fn id(&self) -> Option<&str> {
         self.stored.as_ref().map(|s| s.id.as_str())

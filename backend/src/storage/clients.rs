@@ -25,6 +25,8 @@ pub struct Client {
     pub redirect_uris: Vec<String>,
     /// Lifetimes in seconds for this client's tokens, or `None` for the server-wide default.
     pub lifetimes: Lifetimes,
+    /// It may start a login only with a request pushed to the PAR endpoint (RFC 9126 §6).
+    pub require_pushed_requests: bool,
     pub created_at: Timestamp,
 }
 
@@ -100,6 +102,7 @@ pub struct NewClient<'a> {
     pub scopes: &'a ScopeSet,
     pub redirect_uris: &'a [String],
     pub lifetimes: Lifetimes,
+    pub require_pushed_requests: bool,
 }
 
 impl NewClient<'_> {
@@ -120,6 +123,7 @@ struct ClientRow {
     scopes: ScopeSet,
     #[sqlx(flatten)]
     lifetimes: Lifetimes,
+    require_pushed_requests: bool,
     created_at: Timestamp,
 }
 
@@ -148,13 +152,15 @@ impl ClientRow {
             scopes: self.scopes,
             redirect_uris,
             lifetimes: self.lifetimes,
+            require_pushed_requests: self.require_pushed_requests,
             created_at: self.created_at,
         })
     }
 }
 
 const SELECT: &str = "SELECT id, name, secret_hash, first_party, grant_types, scopes,
-        access_token_ttl, refresh_token_idle_ttl, refresh_token_absolute_ttl, created_at
+        access_token_ttl, refresh_token_idle_ttl, refresh_token_absolute_ttl,
+        require_pushed_requests, created_at
      FROM clients";
 
 /// Replaces a client's redirect URIs inside the transaction `$tx`, keeping their order.
@@ -205,7 +211,7 @@ impl Db {
         let rows: Vec<ClientWithUri> = dispatch!(self, |pool| sqlx::query_as(
             "SELECT c.id, c.name, c.secret_hash, c.first_party, c.grant_types, c.scopes,
                     c.access_token_ttl, c.refresh_token_idle_ttl, c.refresh_token_absolute_ttl,
-                    c.created_at, u.uri
+                    c.require_pushed_requests, c.created_at, u.uri
              FROM clients c LEFT JOIN client_redirect_uris u ON u.client_id = c.id
              WHERE c.id = $1 ORDER BY u.position",
         )
@@ -265,7 +271,8 @@ impl Db {
                  grant_types = excluded.grant_types, scopes = excluded.scopes,
                  access_token_ttl = excluded.access_token_ttl,
                  refresh_token_idle_ttl = excluded.refresh_token_idle_ttl,
-                 refresh_token_absolute_ttl = excluded.refresh_token_absolute_ttl",
+                 refresh_token_absolute_ttl = excluded.refresh_token_absolute_ttl,
+                 require_pushed_requests = excluded.require_pushed_requests",
         )
         .await
         .map(drop)
@@ -282,8 +289,9 @@ impl Db {
         let _changing = self.clients.changing(client.id);
         let sql = format!(
             "INSERT INTO clients (id, name, secret_hash, first_party, grant_types, scopes,
-                 created_at, access_token_ttl, refresh_token_idle_ttl, refresh_token_absolute_ttl)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) {on_conflict}"
+                 created_at, access_token_ttl, refresh_token_idle_ttl, refresh_token_absolute_ttl,
+                 require_pushed_requests)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) {on_conflict}"
         );
         dispatch!(self, |pool| {
             let mut tx = pool.begin().await?;
@@ -298,6 +306,7 @@ impl Db {
                 .bind(client.lifetimes.access_token_ttl)
                 .bind(client.lifetimes.refresh_token_idle_ttl)
                 .bind(client.lifetimes.refresh_token_absolute_ttl)
+                .bind(client.require_pushed_requests)
                 .execute(&mut *tx)
                 .await?;
             if done.rows_affected() == 0 {
@@ -318,8 +327,8 @@ impl Db {
             let done = sqlx::query(
                 "UPDATE clients SET name = $1, first_party = $2, grant_types = $3, scopes = $4,
                      access_token_ttl = $5, refresh_token_idle_ttl = $6,
-                     refresh_token_absolute_ttl = $7
-                 WHERE id = $8",
+                     refresh_token_absolute_ttl = $7, require_pushed_requests = $8
+                 WHERE id = $9",
             )
             .bind(client.name)
             .bind(client.first_party)
@@ -328,6 +337,7 @@ impl Db {
             .bind(client.lifetimes.access_token_ttl)
             .bind(client.lifetimes.refresh_token_idle_ttl)
             .bind(client.lifetimes.refresh_token_absolute_ttl)
+            .bind(client.require_pushed_requests)
             .bind(client.id)
             .execute(&mut *tx)
             .await?;
@@ -497,6 +507,7 @@ mod tests {
             scopes,
             redirect_uris: &[],
             lifetimes: Lifetimes::default(),
+            require_pushed_requests: false,
         }
     }
 
@@ -573,6 +584,7 @@ mod tests {
             scopes: ScopeSet::parse("read").unwrap(),
             redirect_uris: Vec::new(),
             lifetimes: Lifetimes::default(),
+            require_pushed_requests: false,
             created_at: Timestamp::from_unix(1),
         };
         let generation = cache.generation();

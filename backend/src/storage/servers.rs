@@ -24,6 +24,8 @@ pub struct StoredServer {
     /// Drawn at random when it is created: a server deleted and created again under its id is
     /// another server to the logins begun at the first (see `AuthServer::owns`).
     pub generation: String,
+    /// Its authorization endpoint takes only pushed requests (RFC 9126 §5).
+    pub require_pushed_requests: bool,
 }
 
 /// Locks the row of server `$id` until `$tx` (a transaction begun with `$engine.begin_write()`)
@@ -100,7 +102,7 @@ impl Db {
     pub async fn authorization_servers(&self) -> Result<Vec<StoredServer>> {
         Ok(dispatch!(self, |pool| sqlx::query_as(
             "SELECT id, name, description, audience, extra_audiences, signing_alg, created_at,
-                 generation
+                 generation, require_pushed_requests
              FROM authorization_servers ORDER BY id"
         )
         .fetch_all(pool)
@@ -111,7 +113,7 @@ impl Db {
     pub async fn authorization_server(&self, id: &str) -> Result<Option<StoredServer>> {
         Ok(dispatch!(self, |pool| sqlx::query_as(
             "SELECT id, name, description, audience, extra_audiences, signing_alg, created_at,
-                 generation
+                 generation, require_pushed_requests
              FROM authorization_servers WHERE id = $1"
         )
         .bind(id)
@@ -129,8 +131,8 @@ impl Db {
             let done = sqlx::query(
                 "INSERT INTO authorization_servers
                      (id, name, description, audience, extra_audiences, signing_alg, created_at,
-                      generation)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+                      generation, require_pushed_requests)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
             )
             .bind(&server.id)
             .bind(&server.name)
@@ -140,6 +142,7 @@ impl Db {
             .bind(server.signing_alg.as_str())
             .bind(server.created_at)
             .bind(&server.generation)
+            .bind(server.require_pushed_requests)
             .execute(&mut *tx)
             .await?;
             one_row(
@@ -156,12 +159,14 @@ impl Db {
         })
     }
 
-    /// Changes the name, description and audiences of server `server.id` (its signing
-    /// algorithm and creation time stay); [`Error::NotFound`] if there is no such server.
+    /// Changes the name, description, audiences and pushed-request requirement of server
+    /// `server.id` (its signing algorithm and creation time stay); [`Error::NotFound`] if there
+    /// is no such server.
     pub async fn update_authorization_server(&self, server: &StoredServer) -> Result<()> {
         dispatch!(self, |pool| sqlx::query(
             "UPDATE authorization_servers
-             SET name = $2, description = $3, audience = $4, extra_audiences = $5
+             SET name = $2, description = $3, audience = $4, extra_audiences = $5,
+                 require_pushed_requests = $6
              WHERE id = $1"
         )
         .bind(&server.id)
@@ -169,6 +174,7 @@ impl Db {
         .bind(&server.description)
         .bind(&server.audience)
         .bind(server.extra_audiences.joined())
+        .bind(server.require_pushed_requests)
         .execute(pool)
         .await
         .map(|done| done.rows_affected()))

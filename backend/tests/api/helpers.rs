@@ -453,6 +453,7 @@ impl TestApp {
                     scopes: &shared::scope::ScopeSet::parse(scopes).unwrap(),
                     redirect_uris: &redirect,
                     lifetimes: backend::storage::Lifetimes::default(),
+                    require_pushed_requests: false,
                 },
                 self.clock.now(),
             )
@@ -668,12 +669,12 @@ pub fn www_authenticate(response: &Response) -> String {
 
 /// Every stored record a refused request must leave as it was, table by table: authorization
 /// servers, users, clients
-/// and their redirect URIs, scopes, consents, codes, grants, refresh and access tokens, the
+/// and their redirect URIs, scopes, consents, codes, pushed authorization requests, grants, refresh and access tokens, the
 /// revocation list, API tokens and orders, each row with every column. Left out: the security event log (refusals
 /// are logged), an API token's `last_used_at` (use is recorded), the signing keys (they follow
 /// their own schedule) and the rate limits (refusals count).
 pub async fn storage_fingerprint(app: &TestApp) -> Vec<(&'static str, String)> {
-    const TABLES: [&str; 19] = [
+    const TABLES: [&str; 20] = [
         "trusted_issuers",
         "authorization_servers",
         "server_scopes",
@@ -687,6 +688,7 @@ pub async fn storage_fingerprint(app: &TestApp) -> Vec<(&'static str, String)> {
         "consents",
         "consent_tickets",
         "authorization_codes",
+        "pushed_requests",
         "grants",
         "refresh_tokens",
         "access_tokens",

@@ -23,6 +23,7 @@ mod issuers;
 mod keys;
 mod metrics;
 mod openapi;
+mod par;
 mod policies;
 mod protected_resource;
 mod refresh;

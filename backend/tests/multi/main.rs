@@ -715,6 +715,73 @@ async fn a_code_issued_by_one_instance_is_redeemed_once_at_either() {
     assert!(stored.revoked_at.is_some(), "the replay revoked the grant");
 }
 
+/// RFC 9126 across instances: a request pushed at one instance opens at the other, once,
+/// however the two browsers that bring its `request_uri` at the same moment are spread; its
+/// login form posts to either instance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_pushed_at_one_instance_is_opened_once_at_either() {
+    let (svc, _instances) = two_instances(&[]).await;
+    for round in 0..4 {
+        let login = Login::new(SPA, OFFLINE);
+        let pushed = svc
+            .http
+            .post(svc.api(A, "/par"))
+            .form(&[
+                ("response_type", "code"),
+                ("client_id", SPA),
+                ("redirect_uri", &svc.redirect_uri()),
+                ("scope", login.scope),
+                ("state", &login.state),
+                ("code_challenge", login.verifier.challenge().as_str()),
+                ("code_challenge_method", "S256"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = json_of(pushed).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let request_uri = text(&body, "request_uri");
+        let open = |at: At| {
+            let http = svc.http.clone();
+            let url = svc.api(at, "/authorize");
+            let request_uri = request_uri.clone();
+            tokio::spawn(async move {
+                let page = http
+                    .get(url)
+                    .query(&[("client_id", SPA), ("request_uri", &request_uri)])
+                    .send()
+                    .await
+                    .unwrap();
+                (at, page.status(), Page::read(page).await)
+            })
+        };
+        let mut opened = Vec::new();
+        for task in [open(A), open(B), open(B), open(A)] {
+            opened.push(join(task).await);
+        }
+        let statuses: Vec<(At, StatusCode)> = opened.iter().map(|(at, s, _)| (*at, *s)).collect();
+        let winners: Vec<&(At, StatusCode, Page)> = opened
+            .iter()
+            .filter(|(_, status, _)| *status == StatusCode::OK)
+            .collect();
+        assert_eq!(winners.len(), 1, "round {round}: {statuses:?}");
+        assert!(
+            opened
+                .iter()
+                .all(|(_, s, _)| *s == StatusCode::OK || *s == StatusCode::BAD_REQUEST),
+            "{statuses:?}"
+        );
+        // Its form posts to the other instance.
+        let (opened_at, _, page) = winners[0];
+        let other = if *opened_at == A { B } else { A };
+        let answer = svc.submit_login(other, page, "user0", "password0").await;
+        let code = svc.code_from(&answer, &login);
+        let (status, tokens) = json_of(svc.redeem(other, &login, &code).await).await;
+        assert_eq!(status, StatusCode::OK, "{tokens}");
+        println!("multi: a pushed request opened by concurrent browsers: {statuses:?}");
+    }
+}
+
 /// The codes of several logins, each presented twice at A and twice at B at the same
 /// moment: at most one presentation per code gets tokens, wherever it lands, and every other
 /// is `invalid_grant`. (A presentation that arrives while the first is still being answered

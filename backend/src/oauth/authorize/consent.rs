@@ -319,6 +319,7 @@ mod tests {
                 scopes,
                 redirect_uris: &partner.redirect_uris,
                 lifetimes: partner.lifetimes,
+                require_pushed_requests: partner.require_pushed_requests,
             };
             state.db.update_client(&changed).await.unwrap();
             assert!(matches!(

@@ -182,6 +182,7 @@ pub async fn log_in(
         server_id: request.server.id().map(str::to_owned),
         server_generation: request.server.generation().map(str::to_owned),
     };
+    super::pushed::finish(state, request).await?;
     match consent::needed(state, &request.server, &request.client, &grant).await? {
         None => Ok(Outcome::Code(issue_code(state, &grant).await?)),
         Some(scopes) => {

@@ -9,7 +9,8 @@
 mod consent;
 mod login;
 pub mod page;
-mod request;
+pub(crate) mod pushed;
+pub(crate) mod request;
 mod response;
 
 use std::net::IpAddr;
@@ -19,7 +20,6 @@ use std::time::Duration;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use shared::pkce::METHOD_S256;
 
 use self::consent::Answered;
 use self::login::{Attempt, Outcome};
@@ -98,9 +98,14 @@ async fn show(state: &AppState, server: &Arc<AuthServer>, query: Option<String>)
         Ok(params) => params,
         Err(e) => return PageError::bad_request(e.to_string()).into_response(),
     };
-    match AuthorizationRequest::validate(state, server, &params).await {
+    let csrf = crypto::random_token(32);
+    let validated = if params.get("request_uri").is_some() {
+        pushed::open(state, server, &params, &csrf, state.clock.now()).await
+    } else {
+        AuthorizationRequest::validate(state, server, &params).await
+    };
+    match validated {
         Ok(request) => {
-            let csrf = crypto::random_token(32);
             let mut response = login_form(state, &request, &csrf, None);
             set_csrf_cookie(state, server, &mut response, Some(&csrf));
             response
@@ -168,11 +173,16 @@ async fn logged_in(
         Ok(params) => params,
         Err(refused) => return refused.into_response(),
     };
-    let request = match AuthorizationRequest::validate(state, server, &params).await {
+    let csrf = params.get("csrf_token").unwrap_or_default();
+    let validated = if params.get("request_uri").is_some() {
+        pushed::reopen(state, server, &params, csrf, state.clock.now()).await
+    } else {
+        AuthorizationRequest::validate(state, server, &params).await
+    };
+    let request = match validated {
         Ok(request) => request,
         Err(refusal) => return refuse(server, refusal),
     };
-    let csrf = params.get("csrf_token").unwrap_or_default();
     let attempt = if params.get("action") == Some("cancel") {
         Attempt::Cancel
     } else {
@@ -385,22 +395,14 @@ fn login_form(
     csrf: &str,
     error: Option<&str>,
 ) -> Response {
-    let mut hidden = vec![
-        ("response_type", "code".to_owned()),
-        ("client_id", request.client.id.clone()),
-        ("redirect_uri", request.redirect_uri.clone()),
-        ("scope", request.scope.to_string()),
-        ("code_challenge", request.code_challenge.as_str().to_owned()),
-        ("code_challenge_method", METHOD_S256.to_owned()),
-        ("csrf_token", csrf.to_owned()),
-    ];
-    if let Some(s) = &request.state {
-        hidden.push(("state", s.clone()));
-    }
-    if let Some(n) = &request.nonce {
-        hidden.push(("nonce", n.clone()));
-    }
-    hidden.extend(request.resources.iter().map(|r| ("resource", r.clone())));
+    let mut hidden = match &request.pushed {
+        Some(request_uri) => vec![
+            ("client_id", request.client.id.clone()),
+            ("request_uri", request_uri.clone()),
+        ],
+        None => request.fields(),
+    };
+    hidden.push(("csrf_token", csrf.to_owned()));
     page::login(
         state,
         &request.server,

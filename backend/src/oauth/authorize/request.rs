@@ -1,6 +1,6 @@
 //! The authorization request (RFC 6749 §4.1.1 with RFC 7636 §4.3), checked as a whole: the
 //! same checks run when the form is shown and when it is posted, since the form's hidden
-//! fields are only a copy the browser keeps.
+//! fields are only a copy the browser keeps, and when a client pushes it (RFC 9126 §2.1).
 
 use std::sync::Arc;
 
@@ -35,6 +35,21 @@ pub struct AuthorizationRequest {
     pub resources: Vec<String>,
     /// The audiences they name, which the code, then the grant, are for; empty for none.
     pub audiences: Spaced,
+    /// The `request_uri` it was pushed under (RFC 9126), `None` for one sent through the
+    /// browser: the login form then carries only this, not a copy of the request.
+    pub pushed: Option<String>,
+}
+
+/// Where the parameters come from, which decides what else is checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    /// In the browser's query or form: refused when the client or the server requires pushed
+    /// requests (RFC 9126 §5, §6).
+    Browser,
+    /// Being pushed by the authenticated client (RFC 9126 §2.1).
+    Pushing,
+    /// As pushed earlier, read back from storage.
+    Pushed,
 }
 
 /// Why a request was refused, and how the refusal must be delivered.
@@ -62,11 +77,38 @@ impl AuthorizationRequest {
         server: &Arc<AuthServer>,
         params: &Params,
     ) -> Result<Self, Refusal> {
+        let client_id = params.get("client_id").ok_or_else(|| {
+            Refusal::Page(PageError::bad_request("The request has no client_id."))
+        })?;
+        Self::check(state, server, client_id, params, Channel::Browser).await
+    }
+
+    /// Checks a request of client `client_id` that came through `channel` (see
+    /// [`Self::validate`]); a `client_id` in `params` must be the same.
+    pub async fn check(
+        state: &AppState,
+        server: &Arc<AuthServer>,
+        client_id: &str,
+        params: &Params,
+        channel: Channel,
+    ) -> Result<Self, Refusal> {
         let db = &state.db;
         let page = |message: String| Refusal::Page(PageError::bad_request(message));
-        let client_id = params
-            .get("client_id")
-            .ok_or_else(|| page("The request has no client_id.".into()))?;
+        // A request_uri sent through the browser never gets here (see `super::pushed`); one in
+        // a pushed request is refused (RFC 9126 §2.1).
+        if params.get("request_uri").is_some() {
+            return Err(page(
+                "A pushed request cannot carry request_uri (RFC 9126 §2.1): push the \
+                 authorization request's own parameters."
+                    .into(),
+            ));
+        }
+        // RFC 9126 §2.1: the pushed request's client_id, if any, is the authenticated client's.
+        if params.get("client_id").is_some_and(|id| id != client_id) {
+            return Err(page(format!(
+                "The client_id in the request is not the authenticated client {client_id:?}."
+            )));
+        }
         let client = match db.client(client_id).await {
             Ok(Some(client)) => client,
             Ok(None) => return Err(page(format!("Unknown client {client_id:?}."))),
@@ -107,6 +149,29 @@ impl AuthorizationRequest {
             why: None,
         };
 
+        // RFC 9126 §5 (the server's `require_pushed_authorization_requests`) and §6 (the
+        // client's): then only a request pushed by the client itself starts a login.
+        if channel == Channel::Browser {
+            let required_by = if client.require_pushed_requests {
+                Some(format!("client {client_id:?} is registered"))
+            } else if server.requires_pushed_requests(&state.config) {
+                Some(format!("this authorization server ({}) is", server.issuer))
+            } else {
+                None
+            };
+            if let Some(who) = required_by {
+                return Err(redirect(
+                    "invalid_request",
+                    format!(
+                        "{who} to take pushed authorization requests only (RFC 9126): POST the \
+                         request's parameters to {} and send only client_id and the request_uri \
+                         it answers with here",
+                        server.endpoint("/par")
+                    ),
+                ));
+            }
+        }
+
         match params.get("response_type") {
             None => return Err(redirect("invalid_request", "missing response_type".into())),
             Some("code") => {}
@@ -133,12 +198,6 @@ impl AuthorizationRequest {
             return Err(redirect(
                 "request_not_supported",
                 "request objects are not supported".into(),
-            ));
-        }
-        if params.get("request_uri").is_some() {
-            return Err(redirect(
-                "request_uri_not_supported",
-                "request_uri is not supported".into(),
             ));
         }
 
@@ -235,7 +294,29 @@ impl AuthorizationRequest {
             nonce,
             resources: params.resources().to_vec(),
             audiences: audiences.into(),
+            pushed: None,
         })
+    }
+
+    /// The request as parameters: what the login form carries for a request sent through the
+    /// browser, and what is stored of a pushed one. Checked again whenever it is read back.
+    pub fn fields(&self) -> Vec<(&'static str, String)> {
+        let mut fields = vec![
+            ("response_type", "code".to_owned()),
+            ("client_id", self.client.id.clone()),
+            ("redirect_uri", self.redirect_uri.clone()),
+            ("scope", self.scope.to_string()),
+            ("code_challenge", self.code_challenge.as_str().to_owned()),
+            ("code_challenge_method", METHOD_S256.to_owned()),
+        ];
+        if let Some(s) = &self.state {
+            fields.push(("state", s.clone()));
+        }
+        if let Some(n) = &self.nonce {
+            fields.push(("nonce", n.clone()));
+        }
+        fields.extend(self.resources.iter().map(|r| ("resource", r.clone())));
+        fields
     }
 }
 

@@ -143,6 +143,7 @@ async fn a_registered_uri_with_a_query() {
                 scopes: &shared::scope::ScopeSet::parse("products:read").unwrap(),
                 redirect_uris: std::slice::from_ref(&registered),
                 lifetimes: backend::storage::Lifetimes::default(),
+                require_pushed_requests: false,
             },
             app.clock.now(),
         )

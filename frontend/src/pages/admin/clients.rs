@@ -273,7 +273,12 @@ fn ClientRow(
                 <code class="nowrap">{id.clone()}</code>
             </td>
             <td data-label="Name">{client.name}</td>
-            <td data-label="Kind">{kind}</td>
+            <td data-label="Kind">
+                {kind}
+                {client
+                    .require_pushed_authorization_requests
+                    .then(|| view! { <br /> <small class="muted">"Pushed requests only (PAR)"</small> })}
+            </td>
             <td data-label="Grant types">
                 {scope_chips(client.grant_types.iter().map(|g| g.as_str()))}
             </td>
@@ -316,6 +321,7 @@ fn ClientEditor(
     let grants = RwSignal::new(original_grants.clone());
     let redirects = RwSignal::new(client.redirect_uris.join("\n"));
     let first_party = RwSignal::new(client.first_party);
+    let pushed_only = RwSignal::new(client.require_pushed_authorization_requests);
 
     // A scope the client has but the list lacks still gets a box, so it can be removed.
     let mut scope_options: BTreeSet<String> = names.into_iter().collect();
@@ -344,6 +350,14 @@ fn ClientEditor(
             return Err("Choose at least one scope.".into());
         }
         let new_first_party = first_party.get_untracked();
+        let new_pushed_only = pushed_only.get_untracked();
+        if new_pushed_only && !uses_code {
+            return Err(
+                "Only a client that logs users in (authorization_code) can be required to push \
+                 its requests."
+                    .into(),
+            );
+        }
         Ok(ClientUpdate {
             name: (new_name != client.name).then_some(new_name),
             scope: (new_scopes != original_scopes).then(|| checks::scope_list(&new_scopes)),
@@ -351,6 +365,9 @@ fn ClientEditor(
             redirect_uris: (new_uris != client.redirect_uris).then_some(new_uris),
             first_party: (new_first_party != client.first_party).then_some(new_first_party),
             lifetimes: None,
+            require_pushed_authorization_requests: (new_pushed_only
+                != client.require_pushed_authorization_requests)
+                .then_some(new_pushed_only),
         })
     };
     let submit = move |ev: SubmitEvent| {
@@ -387,6 +404,7 @@ fn ClientEditor(
                 <input type="checkbox" name="first_party" bind:checked=first_party />
                 <span>"First party (no consent screen)"</span>
             </label>
+            <PushedOnly checked=pushed_only />
             {pending.error_view()}
             <div class="form-actions">
                 <button type="submit" class="button primary small" disabled=move || pending.busy()>
@@ -397,6 +415,24 @@ fn ClientEditor(
                 </button>
             </div>
         </form>
+    }
+}
+
+/// RFC 9126 §6's `require_pushed_authorization_requests`, with what it means.
+#[component]
+fn PushedOnly(checked: RwSignal<bool>) -> impl IntoView {
+    view! {
+        <label class="check">
+            <input
+                type="checkbox"
+                name="require_pushed_authorization_requests"
+                bind:checked=checked
+            />
+            <span>
+                "Pushed requests only (PAR, RFC 9126): logins start with a request the client "
+                "pushed to " <code>"/par"</code>
+            </span>
+        </label>
     }
 }
 
@@ -426,6 +462,7 @@ fn NewClientForm(
     let scopes = RwSignal::new(BTreeSet::<String>::new());
     let refresh_tokens = RwSignal::new(true);
     let first_party = RwSignal::new(false);
+    let pushed_only = RwSignal::new(false);
     let browser = kind == ClientKind::Browser;
     let (title, submit_label) = if browser {
         ("New browser app", "Create browser app")
@@ -450,6 +487,7 @@ fn NewClientForm(
             refresh_tokens: browser && refresh_tokens.get_untracked(),
             first_party: browser && first_party.get_untracked(),
             lifetimes: Default::default(),
+            require_pushed_authorization_requests: browser && pushed_only.get_untracked(),
         })
     };
     let submit = move |ev: SubmitEvent| {
@@ -504,6 +542,7 @@ fn NewClientForm(
                 <input type="checkbox" name="first_party" bind:checked=first_party />
                 <span>"First party (no consent screen)"</span>
             </label>
+            <PushedOnly checked=pushed_only />
         }
     });
     let explanation = if browser {

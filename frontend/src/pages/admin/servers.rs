@@ -80,9 +80,15 @@ fn ServerTable(
             <AdminTable label="Authorization servers" columns=SERVER_COLUMNS>
                 <For
                     each=move || rows.get()
-                    // A row is drawn again when its audiences change (saved in its own editor).
+                    // A row is drawn again when its audiences change (saved in its own editor), or
+                    // its pushed-request requirement.
                     key=|server| {
-                        (server.id.clone(), server.audience.clone(), server.extra_audiences.clone())
+                        (
+                            server.id.clone(),
+                            server.audience.clone(),
+                            server.extra_audiences.clone(),
+                            server.require_pushed_authorization_requests,
+                        )
                     }
                     let(server)
                 >
@@ -109,6 +115,54 @@ fn ServerRow(
         row_form(audiences_open, SERVER_COLUMNS, move || {
             view! { <AudienceEditor server=server.clone() rows open=audiences_open notice /> }
         })
+    };
+    let pushed_only = server.require_pushed_authorization_requests;
+    let switch_pushed = {
+        let label = if pushed_only {
+            "Allow plain requests"
+        } else {
+            "Require PAR"
+        };
+        let change = ServerChange {
+            name: server.name.clone(),
+            description: server.description.clone(),
+            audience: server.audience.clone(),
+            extra_audiences: server.extra_audiences.clone(),
+            require_pushed_authorization_requests: !pushed_only,
+        };
+        let id = server.id.clone();
+        view! {
+            <button
+                type="button"
+                class="button ghost small"
+                aria-label=format!("{label} at {id}")
+                disabled=move || pending.busy()
+                on:click=move |_| {
+                    pending.run(admin.update_server(&id, change.clone()), move |changed| {
+                        notice.set(Some(if changed.require_pushed_authorization_requests {
+                            format!(
+                                "The authorization server {} now takes pushed authorization \
+                                 requests only (RFC 9126): clients push to {}/v1/par first.",
+                                changed.id, changed.issuer
+                            )
+                        } else {
+                            format!(
+                                "The authorization server {} takes authorization requests \
+                                 through the browser again.",
+                                changed.id
+                            )
+                        }));
+                        rows.update(|rows| {
+                            if let Some(row) = rows.iter_mut().find(|s| s.id == changed.id) {
+                                *row = changed;
+                            }
+                        });
+                    });
+                }
+            >
+                {label}
+            </button>
+        }
     };
     let AuthorizationServer {
         id,
@@ -174,12 +228,15 @@ fn ServerRow(
                 <a href=metadata_url target="_blank" rel="noopener">
                     <code class="nowrap">{issuer}</code>
                 </a>
+                {pushed_only
+                    .then(|| view! { <br /> <small class="muted">"Pushed requests only (PAR)"</small> })}
             </td>
             <td class="actions">
                 {toggle_button_of(audiences_open, "Audiences", Some(&id))}
                 {toggle_button_of(scopes_open, "Scopes", Some(&id))}
                 {toggle_button_of(editing, "Access policies", Some(&id))}
                 {toggle_button_of(claims_open, "Custom claims", Some(&id))}
+                {switch_pushed}
                 {delete}
             </td>
         </tr>
@@ -205,6 +262,7 @@ fn NewServerForm(
     let extra = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
     let alg = RwSignal::new(SigningAlg::Rs256.as_str().to_owned());
+    let pushed_only = RwSignal::new(false);
     let checked = move || -> Result<NewAuthorizationServer, String> {
         let description = description.get_untracked();
         let audience = checks::audience(&audience.get_untracked())?;
@@ -222,6 +280,7 @@ fn NewServerForm(
                 .get_untracked()
                 .parse()
                 .map_err(|e: shared::UnknownName| e.to_string())?,
+            require_pushed_authorization_requests: pushed_only.get_untracked(),
         })
     };
     let submit = move |ev: SubmitEvent| {
@@ -306,6 +365,17 @@ fn NewServerForm(
                     <span>"Description (optional)"</span>
                     <input type="text" name="description" autocomplete="off" bind:value=description />
                 </label>
+                <label class="check wide">
+                    <input
+                        type="checkbox"
+                        name="require_pushed_authorization_requests"
+                        bind:checked=pushed_only
+                    />
+                    <span>
+                        "Pushed requests only (PAR, RFC 9126): every client pushes its "
+                        "authorization requests to " <code>"/v1/par"</code> " first"
+                    </span>
+                </label>
             </div>
             {pending.error_view()}
             <div class="form-actions">
@@ -339,6 +409,7 @@ fn AudienceEditor(
                 description: server.description.clone(),
                 extra_audiences: checks::extra_audiences(&extra.get_untracked(), &audience)?,
                 audience,
+                require_pushed_authorization_requests: server.require_pushed_authorization_requests,
             })
         });
         let change = match checked {

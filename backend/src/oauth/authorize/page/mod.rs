@@ -47,6 +47,15 @@ impl PageError {
         Self::new(StatusCode::FORBIDDEN, message)
     }
 
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// What the page says.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// Logs the cause and answers an opaque 500: internals never reach the page.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "an authorization page failed");
