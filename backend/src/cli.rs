@@ -363,7 +363,11 @@ async fn clients(ctx: &Ctx<'_>, command: &ClientsCommand) -> anyhow::Result<Stri
             refresh_tokens,
             first_party,
             require_pushed_authorization_requests,
+            jwks_uri,
+            jwks_file,
         } => {
+            let jwks = jwks_file.as_deref().map(read_jwks).transpose()?;
+            let by_key = jwks.is_some() || jwks_uri.is_some();
             let new = NewClient {
                 kind: if kind == "service" {
                     ClientKind::Service
@@ -378,6 +382,10 @@ async fn clients(ctx: &Ctx<'_>, command: &ClientsCommand) -> anyhow::Result<Stri
                 first_party: *first_party,
                 lifetimes: shared::admin::Lifetimes::default(),
                 require_pushed_authorization_requests: *require_pushed_authorization_requests,
+                token_endpoint_auth_method: by_key
+                    .then_some(shared::admin::TokenEndpointAuthMethod::PrivateKeyJwt),
+                jwks,
+                jwks_uri: jwks_uri.clone(),
             };
             let created = admin::clients::add(ctx, &new).await?;
             let mut out = format!("created client {}\n", created.client.client_id);
@@ -394,8 +402,12 @@ async fn clients(ctx: &Ctx<'_>, command: &ClientsCommand) -> anyhow::Result<Stri
             redirect_uris,
             first_party,
             require_pushed_authorization_requests,
+            jwks_uri,
+            jwks_file,
         } => {
             let update = ClientUpdate {
+                jwks: jwks_file.as_deref().map(read_jwks).transpose()?,
+                jwks_uri: jwks_uri.clone(),
                 name: name.clone(),
                 scope: scope.clone(),
                 grant_types: grant_types
@@ -825,6 +837,14 @@ fn printable(raw: &str) -> String {
 /// `YYYY-MM-DDTHH:MM:SSZ` from Unix seconds, or `-`.
 fn time(unix: Option<i64>) -> String {
     unix.map_or_else(|| "-".into(), |t| Timestamp::from_unix(t).rfc3339())
+}
+
+/// A JWK Set file, as JSON.
+fn read_jwks(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+    use anyhow::Context;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the JWK Set {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
 }
 
 #[cfg(test)]

@@ -410,6 +410,13 @@ pub enum ClientsCommand {
         /// Browser apps: logins start only with a request pushed to `/par` (RFC 9126).
         #[arg(long)]
         require_pushed_authorization_requests: bool,
+        /// Services: authenticate with private_key_jwt (RFC 7523), the public keys at this URL
+        /// (no secret is made).
+        #[arg(long, conflicts_with = "jwks_file")]
+        jwks_uri: Option<String>,
+        /// Services: authenticate with private_key_jwt, the public keys in this JWK Set file.
+        #[arg(long)]
+        jwks_file: Option<std::path::PathBuf>,
     },
     /// Change a client; what is not given stays.
     Update {
@@ -430,6 +437,12 @@ pub enum ClientsCommand {
         /// `true`: logins start only with a request pushed to `/par` (RFC 9126).
         #[arg(long)]
         require_pushed_authorization_requests: Option<bool>,
+        /// A private_key_jwt client's new key set URL.
+        #[arg(long, conflicts_with = "jwks_file")]
+        jwks_uri: Option<String>,
+        /// A private_key_jwt client's new JWK Set, from a file.
+        #[arg(long)]
+        jwks_file: Option<std::path::PathBuf>,
     },
     /// Replace a confidential client's secret; the new one is printed once.
     RotateSecret { id: String },

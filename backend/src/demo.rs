@@ -247,6 +247,7 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
             id: SPA_CLIENT_ID,
             name: "Demo shop (browser app)",
             secret_hash: None,
+            keys: None,
             first_party: true,
             grant_types: &[GrantType::AuthorizationCode, GrantType::RefreshToken],
             // `admin` is granted only to administrators, whatever the app asks for.
@@ -268,6 +269,7 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
             id: PARTNER_CLIENT_ID,
             name: "Partner shop (third-party app)",
             secret_hash: None,
+            keys: None,
             first_party: false,
             grant_types: &[GrantType::AuthorizationCode, GrantType::RefreshToken],
             scopes: &scopes(
@@ -292,6 +294,7 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
             id: DOCS_CLIENT_ID,
             name: "API documentation (Swagger UI)",
             secret_hash: None,
+            keys: None,
             first_party: true,
             grant_types: &[GrantType::AuthorizationCode],
             scopes: &scopes("openid profile email products:read orders:read orders:write admin"),
@@ -312,6 +315,7 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
                 id: &config.bff_client_id,
                 name: "Demo shop (backend-for-frontend, MVC mode)",
                 secret_hash: Some(&crypto::sha256_hex(secret)),
+                keys: None,
                 first_party: true,
                 grant_types: &[GrantType::AuthorizationCode, GrantType::RefreshToken],
                 scopes: &scopes(
@@ -330,6 +334,7 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
             id: SERVICE_CLIENT_ID,
             name: "Demo service (machine to machine)",
             secret_hash: Some(&crypto::sha256_hex(SERVICE_CLIENT_SECRET)),
+            keys: None,
             first_party: true,
             grant_types: &[GrantType::ClientCredentials],
             scopes: &scopes(PRODUCTS_READ),

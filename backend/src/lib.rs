@@ -450,6 +450,9 @@ async fn purge(state: &AppState) {
         Ok(n) => tracing::debug!(purged = n, "deleted expired authorization codes"),
         Err(e) => tracing::warn!(error = %e, "purging expired authorization codes failed"),
     }
+    if let Err(e) = state.db.purge_client_assertions(now).await {
+        tracing::warn!(error = %e, "purging expired client assertions failed");
+    }
     if let Err(e) = state.db.purge_pushed_requests(now).await {
         tracing::warn!(error = %e, "purging expired pushed authorization requests failed");
     }

@@ -31,6 +31,8 @@ pub struct AppState {
     pub servers: Arc<Servers>,
     /// The external OpenID providers whose tokens the API accepts, with their keys.
     pub issuers: Arc<TrustedIssuers>,
+    /// The public keys of `private_key_jwt` clients, those read from a `jwks_uri` kept a while.
+    pub client_keys: Arc<crate::oauth::client_keys::ClientKeyCache>,
     pub events: EventLog,
     /// Records refusals in `events`, within one budget for the instance (both origins).
     pub refusals: crate::refusals::Recorder,
@@ -141,9 +143,14 @@ impl AppState {
         let throttles = Throttles::new(&config.rates(), &metrics);
         let issuers =
             Arc::new(TrustedIssuers::new().context("building the client for trusted issuers")?);
+        let client_keys = Arc::new(
+            crate::oauth::client_keys::ClientKeyCache::new()
+                .context("building the client for clients' key sets")?,
+        );
         let refusals =
             crate::refusals::Recorder::new(events.clone(), clock.clone(), metrics.unrecorded());
         Ok(Self {
+            client_keys,
             refusals,
             tokens,
             root,

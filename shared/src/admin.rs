@@ -222,6 +222,35 @@ pub enum ClientKind {
     Service,
 }
 
+/// How a client authenticates where clients authenticate (RFC 7591 §2
+/// `token_endpoint_auth_method`). A client with a secret may send it either way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TokenEndpointAuthMethod {
+    /// A secret, in HTTP Basic (or in the body, `client_secret_post`).
+    ClientSecretBasic,
+    ClientSecretPost,
+    /// A JWT signed with the client's own key (RFC 7523 §2.2); no secret at all.
+    PrivateKeyJwt,
+    /// A public client: its `client_id` alone.
+    None,
+}
+
+impl TokenEndpointAuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::PrivateKeyJwt => "private_key_jwt",
+            Self::None => "none",
+        }
+    }
+}
+
+/// Bound on a JWK Set registered by value (a few keys are a few KiB).
+pub const MAX_JWKS_BYTES: usize = 16 * 1024;
+
 /// Per-client token lifetimes in seconds; `None` means the server-wide default.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -256,6 +285,14 @@ pub struct Client {
     /// It may start a login only with a request pushed to the PAR endpoint (RFC 9126 §6).
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    /// `private_key_jwt`: its public keys, by value (RFC 7517 §5)…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub jwks: Option<serde_json::Value>,
+    /// …or where they are published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
     pub created_at: i64,
 }
 
@@ -284,6 +321,18 @@ pub struct NewClient {
     /// Browser apps only: logins start only with a pushed request (RFC 9126 §6).
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// Services: `client_secret_basic` (a secret is made and shown once; the default) or
+    /// `private_key_jwt` (with `jwks` or `jwks_uri`, and no secret). Browser apps: `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_method: Option<TokenEndpointAuthMethod>,
+    /// `private_key_jwt`: the client's public keys, a JWK Set (RFC 7517 §5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub jwks: Option<serde_json::Value>,
+    /// `private_key_jwt`: the https URL of the client's JWK Set (read when it is registered,
+    /// and when an assertion names a key not yet read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
 }
 
 /// `201` to `POST /admin/clients`; a service's secret is in it, and nowhere else ever again.
@@ -316,6 +365,13 @@ pub struct ClientUpdate {
     pub lifetimes: Option<Lifetimes>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_pushed_authorization_requests: Option<bool>,
+    /// A `private_key_jwt` client's new keys, by value (replacing `jwks_uri` if it had one)…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub jwks: Option<serde_json::Value>,
+    /// …or by reference (replacing `jwks`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
 }
 
 /// `POST /admin/clients/{id}/secret`: the new secret, shown once. The old one stops working at

@@ -7,6 +7,8 @@
 // - a browser app and an authorization server set to take pushed authorization requests only
 //   (RFC 9126) in the console refuse plain authorization requests and take pushed ones
 //   (oauth4webapi pushes), until switched off again;
+// - an API service registered in the console with its public key (private_key_jwt) gets a
+//   token with an assertion oauth4webapi signs, and no secret is ever shown;
 // - an API token for user0 created in the console works as `Authorization: Token …` within its
 //   scopes, and stops working once revoked in the console;
 // - a second API: an authorization server, a scope, an access policy and a custom claim made in
@@ -309,6 +311,51 @@ test('pushed requests only (RFC 9126), set in the console for a browser app and 
     assert.equal(described.require_pushed_authorization_requests, false);
     assert.equal((await plainAuthorization(described.authorization_endpoint, 'demo-spa')).status, 200);
     await page.getByTestId(`server-${serverId}`).getByRole('button', { name: `Require PAR at ${serverId}` }).waitFor();
+  });
+});
+
+test('an API service registered in the console with a private key (private_key_jwt) gets tokens without any secret', async () => {
+  const page = await adminTab();
+  const clientId = `signer-${RUN}`;
+  const kid = `console-${RUN}`;
+  const { publicKey, privateKey } = await jose.generateKeyPair('ES256', { extractable: true });
+  const jwks = { keys: [{ ...(await jose.exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' }] };
+  await withScreenshot('admin-private-key-jwt', page, async () => {
+    await openSection(page, 'Clients');
+    await page.getByRole('button', { name: 'New API service' }).click();
+    const form = page.getByRole('form', { name: 'New API service' });
+    await form.getByLabel('Name', { exact: true }).fill(`Signer ${RUN}`);
+    await form.getByLabel('Client id (optional)').fill(clientId);
+    await form.getByLabel('products:read', { exact: true }).check();
+    await form.getByLabel(/^Authenticate with a private key/).check();
+    // Checked in the browser first: a private key pasted by mistake never leaves the page.
+    const jwk = await jose.exportJWK(privateKey);
+    await form.getByLabel(/JWK Set itself/).fill(JSON.stringify({ keys: [jwk] }));
+    await form.getByRole('button', { name: 'Create API service' }).click();
+    await assertAlert(form, /private or secret key/);
+    await form.getByLabel(/JWK Set itself/).fill(JSON.stringify(jwks));
+    await form.getByRole('button', { name: 'Create API service' }).click();
+    const row = page.getByTestId(`client-${clientId}`);
+    await row.getByText('API service (confidential, private_key_jwt)').waitFor();
+    await row.getByText('1 registered key(s)').waitFor();
+    assert.equal(await page.getByTestId('secret-value').count(), 0, 'no secret is shown: there is none');
+
+    // An independent client library signs its assertion; the token is the service's.
+    const as = { ...metadata };
+    const client = { client_id: clientId };
+    const tokens = await oauth.processClientCredentialsResponse(
+      as,
+      client,
+      await oauth.clientCredentialsGrantRequest(
+        as,
+        client,
+        oauth.PrivateKeyJwt({ key: privateKey, kid }),
+        new URLSearchParams({ scope: 'products:read' }),
+        { [oauth.allowInsecureRequests]: true },
+      ),
+    );
+    const whoami = await fetch(`${API}/api/whoami`, { headers: { Authorization: `Bearer ${tokens.access_token}` } });
+    assert.equal((await whoami.json()).client_id, clientId);
   });
 });
 

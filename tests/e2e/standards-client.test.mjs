@@ -10,7 +10,10 @@ import assert from 'node:assert/strict';
 import * as oauth from 'oauth4webapi';
 import * as jose from 'jose';
 
-import { API, APP, ISSUER, SPA, callbackParameters, insecure, logIn, redeem, rootServer } from './oauth-client.mjs';
+import { createServer } from 'node:http';
+import { randomBytes } from 'node:crypto';
+
+import { API, APP, ISSUER, SPA, callbackParameters, insecure, logIn, redeem, rootServer, userTokens } from './oauth-client.mjs';
 
 const AUDIENCE = process.env.E2E_AUDIENCE ?? 'api://default';
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -213,6 +216,91 @@ test('PAR at the default authorization server: its own endpoint, its own issuer 
   const params = callbackParameters(login);
   const tokens = await oauth.processAuthorizationCodeResponse(server, SPA, await redeem(params, login, login.codeVerifier));
   assert.equal(jose.decodeJwt(tokens.access_token).iss, issuer.href);
+});
+
+test('private_key_jwt (RFC 7523): a service registered with a jwks_uri, its assertions signed by oauth4webapi, once each', async () => {
+  assert.ok(as.token_endpoint_auth_methods_supported.includes('private_key_jwt'));
+  assert.ok(as.token_endpoint_auth_signing_alg_values_supported.includes('ES256'));
+  // The service's key pair: the private key never leaves it; its public JWK Set is served over
+  // real HTTP, where the authorization server reads it.
+  const kid = `e2e-${randomBytes(4).toString('hex')}`;
+  const { publicKey, privateKey } = await jose.generateKeyPair('ES256');
+  const jwks = { keys: [{ ...(await jose.exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' }] };
+  const keyServer = createServer((_, response) => {
+    response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300' });
+    response.end(JSON.stringify(jwks));
+  });
+  await new Promise((resolve) => keyServer.listen(0, '127.0.0.1', resolve));
+  try {
+    const jwksUri = `http://127.0.0.1:${keyServer.address().port}/jwks.json`;
+    const admin = await userTokens({ scope: 'openid admin', username: 'admin', password: 'admin-password' });
+    const clientId = `signer-${kid}`;
+    const registered = await fetch(`${API}/admin/clients`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin.access_token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        kind: 'service',
+        name: 'E2E signer',
+        client_id: clientId,
+        scope: 'products:read',
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks_uri: jwksUri,
+      }),
+    });
+    assert.equal(registered.status, 201, await registered.clone().text());
+    const created = await registered.json();
+    assert.equal(created.client_secret, undefined, 'no secret is made');
+    assert.equal(created.client.token_endpoint_auth_method, 'private_key_jwt');
+
+    const client = { client_id: clientId };
+    const auth = oauth.PrivateKeyJwt({ key: privateKey, kid });
+    const tokens = await oauth.processClientCredentialsResponse(
+      as,
+      client,
+      await oauth.clientCredentialsGrantRequest(as, client, auth, new URLSearchParams({ scope: 'products:read' }), insecure),
+    );
+    const claims = await verifyAccessToken(tokens.access_token);
+    assert.equal(claims.client_id, clientId);
+    const whoami = await fetch(`${API}/api/whoami`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    assert.equal((await whoami.json()).client_id, clientId);
+
+    // The same assertion twice: the second is refused (RFC 7523 §3: a jti is used once).
+    let sent;
+    const first = await oauth.clientCredentialsGrantRequest(as, client, auth, new URLSearchParams({ scope: 'products:read' }), {
+      ...insecure,
+      [oauth.customFetch]: (url, init) => {
+        sent = init.body;
+        return fetch(url, init);
+      },
+    });
+    assert.equal(first.status, 200);
+    const replay = await fetch(as.token_endpoint, { method: 'POST', body: sent });
+    assert.equal(replay.status, 401);
+    const refusal = await replay.json();
+    assert.equal(refusal.error, 'invalid_client');
+    assert.match(refusal.error_description, /used before/);
+
+    // A key the service never registered: refused, saying so.
+    const other = await jose.generateKeyPair('ES256');
+    const forged = await oauth.clientCredentialsGrantRequest(
+      as,
+      client,
+      oauth.PrivateKeyJwt({ key: other.privateKey, kid }),
+      new URLSearchParams({ scope: 'products:read' }),
+      insecure,
+    );
+    // A 401 with a challenge (RFC 6749 §5.2), which the library reports as such.
+    const err = await oauth.processClientCredentialsResponse(as, client, forged).then(
+      () => assert.fail('an assertion signed with another key is refused'),
+      (e) => e,
+    );
+    assert.ok(err instanceof oauth.WWWAuthenticateChallengeError, String(err));
+    const body = await err.response.json();
+    assert.equal(body.error, 'invalid_client');
+    assert.match(body.error_description, /signature is invalid/);
+  } finally {
+    keyServer.close();
+  }
 });
 
 test('a wrong client secret is refused', async () => {

@@ -9,8 +9,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use shared::admin::{
-    self, ACCESS_TOKEN_TTL_RANGE, ClientKind, MAX_NAME_LEN, MAX_REDIRECT_URIS,
-    REFRESH_TOKEN_TTL_RANGE,
+    self, ACCESS_TOKEN_TTL_RANGE, ClientKind, MAX_JWKS_BYTES, MAX_NAME_LEN, MAX_REDIRECT_URIS,
+    REFRESH_TOKEN_TTL_RANGE, TokenEndpointAuthMethod,
 };
 use shared::oauth::GrantType;
 use shared::scope::{ADMIN, OFFLINE_ACCESS, ScopeSet};
@@ -20,8 +20,9 @@ use super::{Administrator, Answered, Body, Ctx, Named, identifier, text};
 use crate::api::error::ApiError;
 use crate::crypto;
 use crate::events::EventKind;
+use crate::issuers::fetch::{self, ExternalKey};
 use crate::state::AppState;
-use crate::storage::{Client, Lifetimes, NewClient};
+use crate::storage::{Client, ClientKeys, Lifetimes, NewClient};
 
 const METADATA: &str = "invalid_client_metadata";
 const REDIRECT: &str = "invalid_redirect_uri";
@@ -30,7 +31,20 @@ const MAX_URI_LEN: usize = 2000;
 const PERSONAL_SCOPES: [&str; 3] = ["openid", OFFLINE_ACCESS, ADMIN];
 
 pub fn view(client: Client) -> admin::Client {
+    let method = match (&client.keys, &client.secret_hash) {
+        (Some(_), _) => TokenEndpointAuthMethod::PrivateKeyJwt,
+        (None, Some(_)) => TokenEndpointAuthMethod::ClientSecretBasic,
+        (None, None) => TokenEndpointAuthMethod::None,
+    };
+    let (jwks, jwks_uri) = match &client.keys {
+        Some(ClientKeys::Jwks(set)) => (serde_json::from_str(set).ok(), None),
+        Some(ClientKeys::JwksUri(uri)) => (None, Some(uri.clone())),
+        None => (None, None),
+    };
     admin::Client {
+        token_endpoint_auth_method: method,
+        jwks,
+        jwks_uri,
         confidential: !client.is_public(),
         client_id: client.id,
         name: client.name,
@@ -74,6 +88,7 @@ struct Checked {
     redirect_uris: Vec<String>,
     lifetimes: Lifetimes,
     require_pushed_requests: bool,
+    keys: Option<ClientKeys>,
 }
 
 impl Checked {
@@ -82,6 +97,7 @@ impl Checked {
             id,
             name: &self.name,
             secret_hash,
+            keys: self.keys.as_ref(),
             first_party: self.first_party,
             grant_types: &self.grant_types,
             scopes: &self.scope,
@@ -102,6 +118,15 @@ struct Definition<'a> {
     redirect_uris: &'a [String],
     lifetimes: admin::Lifetimes,
     require_pushed_requests: bool,
+    /// A `private_key_jwt` client's keys, as given (checked here); `None` when not given.
+    keys: Option<Keys<'a>>,
+}
+
+/// A client's public keys as a request gives them: by value or by reference, or none.
+#[derive(Clone, Copy)]
+struct Keys<'a> {
+    jwks: Option<&'a serde_json::Value>,
+    jwks_uri: Option<&'a str>,
 }
 
 async fn check(ctx: &Ctx<'_>, d: &Definition<'_>) -> Result<Checked, ApiError> {
@@ -194,7 +219,19 @@ async fn check(ctx: &Ctx<'_>, d: &Definition<'_>) -> Result<Checked, ApiError> {
         ));
     }
     let lifetimes = lifetimes(d.lifetimes, METADATA)?;
+    let keys = match d.keys {
+        Some(keys) => client_keys(keys).await?,
+        None => None,
+    };
+    if keys.is_some() && !d.confidential {
+        return Err(invalid(
+            "a public client (a browser app) cannot keep a private key: private_key_jwt is for \
+             services"
+                .into(),
+        ));
+    }
     Ok(Checked {
+        keys,
         name,
         first_party: d.first_party,
         grant_types,
@@ -203,6 +240,84 @@ async fn check(ctx: &Ctx<'_>, d: &Definition<'_>) -> Result<Checked, ApiError> {
         lifetimes,
         require_pushed_requests: d.require_pushed_requests,
     })
+}
+
+/// RFC 7591 §2: `jwks` or `jwks_uri`, never both; public signature keys only, every one of
+/// them usable here (a key this server would skip is refused, so the console never shows a key
+/// that does not count), with distinct `kid`s when there are several. A `jwks_uri` is read now,
+/// with the limits of every key read (https, or http on loopback; 5 s; 256 KiB).
+async fn client_keys(keys: Keys<'_>) -> Result<Option<ClientKeys>, ApiError> {
+    let invalid = |description: String| ApiError::Unprocessable {
+        error: METADATA,
+        description,
+    };
+    match (keys.jwks, keys.jwks_uri) {
+        (None, None) => Ok(None),
+        (Some(_), Some(_)) => Err(invalid(
+            "give jwks or jwks_uri, not both (RFC 7591 §2)".into(),
+        )),
+        (Some(set), None) => {
+            let text = set.to_string();
+            if text.len() > MAX_JWKS_BYTES {
+                return Err(invalid(format!(
+                    "jwks is larger than {MAX_JWKS_BYTES} bytes"
+                )));
+            }
+            let private = ["d", "p", "q", "dp", "dq", "qi", "k", "oth"];
+            let listed = set.get("keys").and_then(serde_json::Value::as_array);
+            if listed.is_some_and(|keys| {
+                keys.iter()
+                    .any(|k| private.iter().any(|p| k.get(*p).is_some()))
+            }) {
+                return Err(invalid(
+                    "jwks holds private or symmetric key material: register the public keys only \
+                     (the private key never leaves the client)"
+                        .into(),
+                ));
+            }
+            let (usable, skipped) = fetch::parse_jwks(text.as_bytes()).map_err(invalid)?;
+            check_key_set(&usable, &skipped, "jwks").map_err(invalid)?;
+            Ok(Some(ClientKeys::Jwks(text)))
+        }
+        (None, Some(uri)) => {
+            let uri = uri.trim();
+            if uri.len() > MAX_URI_LEN || uri.contains('#') || uri.chars().any(char::is_control) {
+                return Err(invalid(format!(
+                    "jwks_uri must be a URL of at most {MAX_URI_LEN} characters, without fragment"
+                )));
+            }
+            let http = fetch::client().map_err(ApiError::internal)?;
+            let fetched = fetch::jwks_at(&http, uri)
+                .await
+                .map_err(|e| invalid(format!("jwks_uri could not be read: {e}")))?;
+            check_key_set(&fetched.keys, &fetched.skipped, "jwks_uri").map_err(invalid)?;
+            Ok(Some(ClientKeys::JwksUri(uri.to_owned())))
+        }
+    }
+}
+
+fn check_key_set(usable: &[ExternalKey], skipped: &[String], what: &str) -> Result<(), String> {
+    if !skipped.is_empty() {
+        return Err(format!(
+            "{what} holds keys this server cannot verify client assertions with: {}",
+            skipped.join("; ")
+        ));
+    }
+    if usable.is_empty() {
+        return Err(format!("{what} holds no key"));
+    }
+    if usable.len() > 1 {
+        let mut kids: Vec<&str> = usable.iter().filter_map(|k| k.kid.as_deref()).collect();
+        kids.sort_unstable();
+        kids.dedup();
+        if kids.len() != usable.len() {
+            return Err(format!(
+                "{what} holds several keys: give each a distinct kid, which the client names in \
+                 its assertion's header"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// RFC 6749 §3.1.2 and RFC 9700 §4.1: absolute, no fragment, no user information, https except
@@ -333,6 +448,43 @@ pub async fn add(ctx: &Ctx<'_>, new: &admin::NewClient) -> Result<admin::ClientC
         }
     };
     let confidential = new.kind == ClientKind::Service;
+    let method = new.token_endpoint_auth_method.unwrap_or(if confidential {
+        TokenEndpointAuthMethod::ClientSecretBasic
+    } else {
+        TokenEndpointAuthMethod::None
+    });
+    let by_key = method == TokenEndpointAuthMethod::PrivateKeyJwt;
+    let fits = match method {
+        TokenEndpointAuthMethod::None => !confidential,
+        _ => confidential,
+    };
+    if !fits {
+        return Err(ApiError::Unprocessable {
+            error: METADATA,
+            description: format!(
+                "token_endpoint_auth_method {} does not fit a {}: a browser app uses none, a \
+                 service client_secret_basic, client_secret_post or private_key_jwt",
+                method.as_str(),
+                if confidential {
+                    "service"
+                } else {
+                    "browser app"
+                }
+            ),
+        });
+    }
+    let given = new.jwks.is_some() || new.jwks_uri.is_some();
+    if by_key != given {
+        return Err(ApiError::Unprocessable {
+            error: METADATA,
+            description: if by_key {
+                "private_key_jwt needs the client's public keys: jwks (a JWK Set) or jwks_uri"
+                    .into()
+            } else {
+                "jwks and jwks_uri are for token_endpoint_auth_method private_key_jwt".into()
+            },
+        });
+    }
     let checked = check(
         ctx,
         &Definition {
@@ -344,10 +496,14 @@ pub async fn add(ctx: &Ctx<'_>, new: &admin::NewClient) -> Result<admin::ClientC
             redirect_uris: &new.redirect_uris,
             lifetimes: new.lifetimes,
             require_pushed_requests: new.require_pushed_authorization_requests,
+            keys: by_key.then_some(Keys {
+                jwks: new.jwks.as_ref(),
+                jwks_uri: new.jwks_uri.as_deref(),
+            }),
         },
     )
     .await?;
-    let secret = confidential.then(|| crypto::random_token(32));
+    let secret = (confidential && !by_key).then(|| crypto::random_token(32));
     let secret_hash = secret.as_deref().map(crypto::sha256_hex);
     let stored = checked.stored(&id, secret_hash.as_deref());
     ctx.db
@@ -359,7 +515,9 @@ pub async fn add(ctx: &Ctx<'_>, new: &admin::NewClient) -> Result<admin::ClientC
         Some(&id),
         format!(
             "{} client created; grant types {}; scope {}",
-            if confidential {
+            if by_key {
+                "confidential (private_key_jwt)"
+            } else if confidential {
                 "confidential"
             } else {
                 "public"
@@ -382,6 +540,16 @@ pub async fn change(
     update: &admin::ClientUpdate,
 ) -> Result<admin::Client, ApiError> {
     let before = by_id(ctx, id).await?;
+    let new_keys = update.jwks.is_some() || update.jwks_uri.is_some();
+    if new_keys && before.keys.is_none() {
+        return Err(ApiError::Unprocessable {
+            error: METADATA,
+            description: format!(
+                "client {id:?} does not authenticate with private_key_jwt: it has no keys to \
+                 replace (create a client for it)"
+            ),
+        });
+    }
     let scope = before.scopes.to_string();
     let grant_types: Vec<String> = before
         .grant_types
@@ -406,9 +574,17 @@ pub async fn change(
             require_pushed_requests: update
                 .require_pushed_authorization_requests
                 .unwrap_or(before.require_pushed_requests),
+            keys: new_keys.then_some(Keys {
+                jwks: update.jwks.as_ref(),
+                jwks_uri: update.jwks_uri.as_deref(),
+            }),
         },
     )
     .await?;
+    let mut checked = checked;
+    if !new_keys {
+        checked.keys = before.keys.clone();
+    }
     let stored = checked.stored(id, None);
     ctx.db
         .update_client(&stored)
@@ -438,6 +614,15 @@ pub async fn new_secret(ctx: &Ctx<'_>, id: &str) -> Result<admin::SecretRotated,
         return Err(ApiError::Unprocessable {
             error: METADATA,
             description: format!("{id} is a public client: it has no secret to rotate"),
+        });
+    }
+    if client.keys.is_some() {
+        return Err(ApiError::Unprocessable {
+            error: METADATA,
+            description: format!(
+                "{id} authenticates with private_key_jwt: it has no secret; replace its keys \
+                 (jwks or jwks_uri) instead"
+            ),
         });
     }
     let secret = crypto::random_token(32);

@@ -46,7 +46,8 @@ pub fn client() -> reqwest::Result<reqwest::Client> {
     })
 }
 
-/// One verification key of an issuer.
+/// One verification key of an issuer (or of a client, see `oauth::client_keys`).
+#[derive(Clone)]
 pub struct ExternalKey {
     pub kid: Option<String>,
     /// The `alg` its JWK states, if it states one: then it is the only one it verifies.
@@ -96,6 +97,25 @@ pub async fn keys_of(http: &reqwest::Client, issuer: &str) -> Result<Fetched, St
     Ok(Fetched {
         fresh_secs: freshness(&headers),
         jwks_uri,
+        keys,
+        skipped,
+    })
+}
+
+/// Reads the JWK Set at `url` (a client's `jwks_uri`, RFC 7591 §2), with the same limits as an
+/// issuer's: no redirects, 5 s, 256 KiB, https unless on loopback.
+pub async fn jwks_at(http: &reqwest::Client, url: &str) -> Result<Fetched, String> {
+    let parsed = Url::parse(url).map_err(|_| format!("{url:?} is not a URL"))?;
+    if parsed.scheme() != "https" && !is_loopback_http(&parsed) {
+        return Err(format!(
+            "{url} is not https (plain http is only read on the loopback interface)"
+        ));
+    }
+    let (body, headers) = get(http, url).await?;
+    let (keys, skipped) = parse_jwks(&body).map_err(|e| format!("{url}: {e}"))?;
+    Ok(Fetched {
+        fresh_secs: freshness(&headers),
+        jwks_uri: url.to_owned(),
         keys,
         skipped,
     })

@@ -1,4 +1,7 @@
-//! Client authentication at the token endpoint (RFC 6749 §2.3).
+//! Client authentication at the token endpoint (RFC 6749 §2.3), and at every endpoint that
+//! authenticates clients as it does (revocation, introspection, PAR): a secret (HTTP Basic or
+//! in the body), a JWT signed with the client's key (`private_key_jwt`, see
+//! [`super::client_assertion`]), or, for a public client, its `client_id` alone.
 
 use std::net::IpAddr;
 
@@ -7,13 +10,15 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use shared::oauth::ErrorCode;
 
+use super::client_assertion;
 use super::error::OAuthError;
 use super::params::Params;
 use crate::crypto;
 use crate::events::{Event, EventKind};
 use crate::refusals::Why;
+use crate::servers::AuthServer;
 use crate::state::AppState;
-use crate::storage::{Client, Db};
+use crate::storage::Client;
 use crate::throttle::{Verdict, address_key, retry_after_secs};
 
 /// How the client authenticated, as RFC 8414 `token_endpoint_auth_methods_supported` names it.
@@ -21,15 +26,31 @@ use crate::throttle::{Verdict, address_key, retry_after_secs};
 pub enum AuthMethod {
     ClientSecretBasic,
     ClientSecretPost,
+    /// RFC 7523 §2.2: a JWT signed with one of the client's registered keys.
+    PrivateKeyJwt,
     /// A public client identifies itself with `client_id` alone (RFC 6749 §2.1).
     None,
 }
 
-pub const SUPPORTED_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
+/// The methods of the token, revocation and PAR endpoints.
+pub const SUPPORTED_METHODS: [&str; 4] = [
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+    "none",
+];
+/// Introspection's: a public client proves nothing about itself (see `introspect`).
+pub const CONFIDENTIAL_METHODS: [&str; 3] = [
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+];
 
 struct Credentials {
     client_id: String,
     secret: Option<String>,
+    /// `private_key_jwt`'s `client_assertion`.
+    assertion: Option<String>,
     method: AuthMethod,
 }
 
@@ -41,6 +62,7 @@ struct Credentials {
 /// hash at all.
 pub async fn authenticate(
     state: &AppState,
+    server: &AuthServer,
     peer: IpAddr,
     headers: &HeaderMap,
     params: &Params,
@@ -73,7 +95,7 @@ pub async fn authenticate(
     // `crypto::sha256_hex`), so requests in flight add little, and honest parallel requests
     // never use up the allowance.
     let result = match credentials {
-        Ok(credentials) => verify(&state.db, &credentials).await,
+        Ok(credentials) => verify(state, server, &credentials, now_us).await,
         Err(e) => Err(e),
     };
     if let Err(error) = &result
@@ -112,7 +134,13 @@ pub async fn authenticate(
 /// Longer client ids are never registered; they are not tracked as keys either.
 const MAX_CLIENT_ID_LEN: usize = 256;
 
-async fn verify(db: &Db, credentials: &Credentials) -> Result<(Client, AuthMethod), OAuthError> {
+async fn verify(
+    state: &AppState,
+    server: &AuthServer,
+    credentials: &Credentials,
+    now_us: i64,
+) -> Result<(Client, AuthMethod), OAuthError> {
+    let db = &state.db;
     if credentials.client_id.len() > MAX_CLIENT_ID_LEN {
         return Err(OAuthError::invalid_client("unknown client_id"));
     }
@@ -126,6 +154,19 @@ async fn verify(db: &Db, credentials: &Credentials) -> Result<(Client, AuthMetho
         .client(&credentials.client_id)
         .await?
         .ok_or_else(unknown)?;
+    if let Some(assertion) = &credentials.assertion {
+        let now = crate::clock::Timestamp::from_micros(now_us);
+        client_assertion::verify(state, server, &client, assertion, now).await?;
+        return Ok((client, AuthMethod::PrivateKeyJwt));
+    }
+    if client.keys.is_some() {
+        return Err(OAuthError::invalid_client(format!(
+            "client {:?} authenticates with private_key_jwt: send client_assertion_type={} and \
+             a client_assertion signed with its key (RFC 7523 §2.2), and no secret",
+            client.id,
+            client_assertion::JWT_BEARER
+        )));
+    }
     // A secret that does not match the client as kept in memory may be the one just rotated on
     // another instance: the client as stored decides (a failure costs this one read more), and
     // replaces the copy only if the secret did change.
@@ -191,6 +232,17 @@ fn credentials(headers: &HeaderMap, params: &Params) -> Result<Credentials, OAut
     };
     let body_id = params.get("client_id");
     let body_secret = params.get("client_secret");
+    let assertion_type = params.get("client_assertion_type");
+    let assertion = params.get("client_assertion");
+    if assertion_type.is_some() || assertion.is_some() {
+        return assertion_credentials(
+            basic.is_some(),
+            body_id,
+            body_secret,
+            assertion_type,
+            assertion,
+        );
+    }
     match basic {
         Some((id, secret)) => {
             // RFC 6749 §2.3: a client MUST NOT use more than one authentication method.
@@ -207,6 +259,7 @@ fn credentials(headers: &HeaderMap, params: &Params) -> Result<Credentials, OAut
             Ok(Credentials {
                 client_id: id,
                 secret: Some(secret),
+                assertion: None,
                 method: AuthMethod::ClientSecretBasic,
             })
         }
@@ -224,10 +277,52 @@ fn credentials(headers: &HeaderMap, params: &Params) -> Result<Credentials, OAut
             Ok(Credentials {
                 client_id: id.to_owned(),
                 secret: body_secret.map(str::to_owned),
+                assertion: None,
                 method,
             })
         }
     }
+}
+
+/// RFC 7521 §4.2 and RFC 7523 §2.2: `client_assertion_type` and `client_assertion` together,
+/// as the only authentication; a `client_id`, if sent, is the assertion's.
+fn assertion_credentials(
+    basic: bool,
+    body_id: Option<&str>,
+    body_secret: Option<&str>,
+    assertion_type: Option<&str>,
+    assertion: Option<&str>,
+) -> Result<Credentials, OAuthError> {
+    if basic || body_secret.is_some() {
+        return Err(OAuthError::invalid_request(
+            "the client authenticated twice (a client assertion and a secret); use one method \
+             (RFC 6749 §2.3)",
+        ));
+    }
+    let (Some(assertion_type), Some(assertion)) = (assertion_type, assertion) else {
+        return Err(OAuthError::invalid_request(
+            "client_assertion_type and client_assertion go together (RFC 7521 §4.2)",
+        ));
+    };
+    if assertion_type != client_assertion::JWT_BEARER {
+        return Err(OAuthError::invalid_client(format!(
+            "client_assertion_type {:?} is not supported; use {}",
+            crate::issuers::verify::clip(assertion_type),
+            client_assertion::JWT_BEARER
+        )));
+    }
+    let client_id = client_assertion::claimed_client(assertion)?;
+    if body_id.is_some_and(|id| id != client_id) {
+        return Err(OAuthError::invalid_request(
+            "client_id differs from the client the assertion is from (its iss and sub)",
+        ));
+    }
+    Ok(Credentials {
+        client_id,
+        secret: None,
+        assertion: Some(assertion.to_owned()),
+        method: AuthMethod::PrivateKeyJwt,
+    })
 }
 
 /// `Basic base64(urlencode(client_id) ":" urlencode(secret))`: RFC 6749 §2.3.1 form-encodes

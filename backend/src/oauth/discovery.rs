@@ -9,7 +9,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use shared::oauth::{GrantType, ServerMetadata};
 
-use super::client_auth::SUPPORTED_METHODS;
+use super::client_assertion::signing_alg_names;
+use super::client_auth::{CONFIDENTIAL_METHODS, SUPPORTED_METHODS};
 use super::error::OAuthError;
 use crate::config::Config;
 use crate::keys::ID_TOKEN_ALG;
@@ -92,7 +93,7 @@ fn root_document(c: &Config, scopes_supported: Vec<String>) -> ServerMetadata {
         revocation_endpoint: Some(c.endpoint("/revoke")),
         revocation_endpoint_auth_methods_supported: strings(&SUPPORTED_METHODS),
         introspection_endpoint: Some(c.endpoint("/introspect")),
-        introspection_endpoint_auth_methods_supported: strings(&SUPPORTED_METHODS[..2]),
+        introspection_endpoint_auth_methods_supported: strings(&CONFIDENTIAL_METHODS),
         token_endpoint_auth_methods_supported: strings(&SUPPORTED_METHODS),
         pushed_authorization_request_endpoint: Some(c.endpoint("/par")),
         require_pushed_authorization_requests: c.require_pushed_authorization_requests,
@@ -119,6 +120,9 @@ fn openid_document(issuer: String, scopes_supported: Vec<String>) -> ServerMetad
         grant_types_supported: GrantType::ALL.map(|g| g.as_str().to_owned()).to_vec(),
         code_challenge_methods_supported: strings(&[shared::pkce::METHOD_S256]),
         token_endpoint_auth_methods_supported: Vec::new(),
+        token_endpoint_auth_signing_alg_values_supported: signing_alg_names(),
+        revocation_endpoint_auth_signing_alg_values_supported: signing_alg_names(),
+        introspection_endpoint_auth_signing_alg_values_supported: signing_alg_names(),
         authorization_response_iss_parameter_supported: true,
         subject_types_supported: strings(&["public"]),
         // ID tokens are RS256 (the OpenID Connect default); access tokens are in the JWKS's
@@ -159,7 +163,7 @@ fn server_document(server: &AuthServer, scopes_supported: Vec<String>) -> Server
         revocation_endpoint: Some(server.endpoint("/revoke")),
         revocation_endpoint_auth_methods_supported: strings(&SUPPORTED_METHODS),
         introspection_endpoint: Some(server.endpoint("/introspect")),
-        introspection_endpoint_auth_methods_supported: strings(&SUPPORTED_METHODS[..2]),
+        introspection_endpoint_auth_methods_supported: strings(&CONFIDENTIAL_METHODS),
         token_endpoint_auth_methods_supported: strings(&SUPPORTED_METHODS),
         pushed_authorization_request_endpoint: Some(server.endpoint("/par")),
         require_pushed_authorization_requests: server

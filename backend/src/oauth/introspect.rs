@@ -56,12 +56,13 @@ async fn handle(
     body: &[u8],
 ) -> Result<Value, OAuthError> {
     let params = Params::post(headers, query, body)?;
-    let (client, method) = client_auth::authenticate(state, address, headers, &params).await?;
+    let (client, method) =
+        client_auth::authenticate(state, server, address, headers, &params).await?;
     // RFC 7662 §2.1: the endpoint must be protected; a public client proves nothing about
     // itself, so only confidential clients (resource servers, services) may ask.
     if method == AuthMethod::None {
         return Err(OAuthError::invalid_client(
-            "introspection needs a confidential client's credentials (client_secret_basic or client_secret_post)",
+            "introspection needs a confidential client's credentials (client_secret_basic, client_secret_post or private_key_jwt)",
         ));
     }
     let token = params

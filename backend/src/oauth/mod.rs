@@ -7,7 +7,9 @@
 //! tests beside it), and renders the outcome.
 
 pub mod authorize;
+pub mod client_assertion;
 pub mod client_auth;
+pub mod client_keys;
 pub(crate) mod discovery;
 pub mod error;
 pub mod introspect;

@@ -95,7 +95,7 @@ async fn handle(
 ) -> Result<PushedAuthorizationResponse, OAuthError> {
     let params = Params::post(headers, query, body)?;
     // §2: the client authenticates as at the token endpoint; a public client names itself.
-    let (client, _) = client_auth::authenticate(state, address, headers, &params).await?;
+    let (client, _) = client_auth::authenticate(state, server, address, headers, &params).await?;
     push(state, server, &client, &params, state.clock.now()).await
 }
 

@@ -67,7 +67,7 @@ async fn handle(
     body: &[u8],
 ) -> Result<Revoked, OAuthError> {
     let params = Params::post(headers, query, body)?;
-    let (client, _) = client_auth::authenticate(state, address, headers, &params).await?;
+    let (client, _) = client_auth::authenticate(state, server, address, headers, &params).await?;
     let token = params
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("missing token (the token to revoke)"))?;

@@ -14,8 +14,11 @@ use crate::clock::Timestamp;
 pub struct Client {
     pub id: String,
     pub name: String,
-    /// `None` for a public client (a browser app cannot keep a secret).
+    /// `None` for a public client (a browser app cannot keep a secret), and for one that
+    /// proves itself with its keys instead.
     pub secret_hash: Option<String>,
+    /// The public keys of a client that authenticates with `private_key_jwt` (RFC 7523 §2.2).
+    pub keys: Option<ClientKeys>,
     pub first_party: bool,
     /// Grant types it may use.
     pub grant_types: Vec<GrantType>,
@@ -30,6 +33,26 @@ pub struct Client {
     pub created_at: Timestamp,
 }
 
+/// Where the public keys of a `private_key_jwt` client are: checked when registered (see
+/// `admin::clients`), read again when an assertion is verified (see `oauth::client_keys`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientKeys {
+    /// A JWK Set (RFC 7517 §5), as registered.
+    Jwks(String),
+    /// The URL of its JWK Set (RFC 7591 §2 `jwks_uri`), which it may change without telling.
+    JwksUri(String),
+}
+
+impl ClientKeys {
+    fn columns(keys: Option<&Self>) -> (Option<&str>, Option<&str>) {
+        match keys {
+            Some(Self::Jwks(set)) => (Some(set), None),
+            Some(Self::JwksUri(uri)) => (None, Some(uri)),
+            None => (None, None),
+        }
+    }
+}
+
 /// Per-client token lifetimes; `None` means the server-wide setting.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct Lifetimes {
@@ -39,8 +62,9 @@ pub struct Lifetimes {
 }
 
 impl Client {
+    /// Neither a secret nor keys: it identifies itself with `client_id` alone.
     pub fn is_public(&self) -> bool {
-        self.secret_hash.is_none()
+        self.secret_hash.is_none() && self.keys.is_none()
     }
 
     pub fn may_use_grant(&self, grant_type: GrantType) -> bool {
@@ -97,6 +121,7 @@ pub struct NewClient<'a> {
     pub id: &'a str,
     pub name: &'a str,
     pub secret_hash: Option<&'a str>,
+    pub keys: Option<&'a ClientKeys>,
     pub first_party: bool,
     pub grant_types: &'a [GrantType],
     pub scopes: &'a ScopeSet,
@@ -117,6 +142,8 @@ struct ClientRow {
     id: String,
     name: String,
     secret_hash: Option<String>,
+    jwks: Option<String>,
+    jwks_uri: Option<String>,
     first_party: bool,
     grant_types: String,
     #[sqlx(try_from = "String")]
@@ -143,10 +170,22 @@ impl ClientRow {
             .map(|g| g.parse::<GrantType>())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| Error::Corrupt(format!("client {}: {e}", self.id)))?;
+        let keys = match (self.jwks, self.jwks_uri) {
+            (None, None) => None,
+            (Some(set), None) => Some(ClientKeys::Jwks(set)),
+            (None, Some(uri)) => Some(ClientKeys::JwksUri(uri)),
+            (Some(_), Some(_)) => {
+                return Err(Error::Corrupt(format!(
+                    "client {}: both jwks and jwks_uri",
+                    self.id
+                )));
+            }
+        };
         Ok(Client {
             id: self.id,
             name: self.name,
             secret_hash: self.secret_hash,
+            keys,
             first_party: self.first_party,
             grant_types,
             scopes: self.scopes,
@@ -158,7 +197,8 @@ impl ClientRow {
     }
 }
 
-const SELECT: &str = "SELECT id, name, secret_hash, first_party, grant_types, scopes,
+const SELECT: &str =
+    "SELECT id, name, secret_hash, jwks, jwks_uri, first_party, grant_types, scopes,
         access_token_ttl, refresh_token_idle_ttl, refresh_token_absolute_ttl,
         require_pushed_requests, created_at
      FROM clients";
@@ -208,8 +248,10 @@ impl Db {
     /// [`Db::client`] as stored now, in one round trip (a row per URI, or one with none): for
     /// a change that starts from the client, which must not start from an older copy.
     pub async fn stored_client(&self, id: &str) -> Result<Option<Client>> {
-        let rows: Vec<ClientWithUri> = dispatch!(self, |pool| sqlx::query_as(
-            "SELECT c.id, c.name, c.secret_hash, c.first_party, c.grant_types, c.scopes,
+        let rows: Vec<ClientWithUri> = dispatch!(self, |pool| {
+            sqlx::query_as(
+            "SELECT c.id, c.name, c.secret_hash, c.jwks, c.jwks_uri, c.first_party, c.grant_types,
+                    c.scopes,
                     c.access_token_ttl, c.refresh_token_idle_ttl, c.refresh_token_absolute_ttl,
                     c.require_pushed_requests, c.created_at, u.uri
              FROM clients c LEFT JOIN client_redirect_uris u ON u.client_id = c.id
@@ -217,7 +259,8 @@ impl Db {
         )
         .bind(id)
         .fetch_all(pool)
-        .await)?;
+        .await
+        })?;
         let redirect_uris = rows.iter().filter_map(|r| r.uri.clone()).collect();
         rows.into_iter()
             .next()
@@ -267,7 +310,8 @@ impl Db {
             client,
             now,
             "ON CONFLICT (id) DO UPDATE SET name = excluded.name,
-                 secret_hash = excluded.secret_hash, first_party = excluded.first_party,
+                 secret_hash = excluded.secret_hash, jwks = excluded.jwks,
+                 jwks_uri = excluded.jwks_uri, first_party = excluded.first_party,
                  grant_types = excluded.grant_types, scopes = excluded.scopes,
                  access_token_ttl = excluded.access_token_ttl,
                  refresh_token_idle_ttl = excluded.refresh_token_idle_ttl,
@@ -290,9 +334,10 @@ impl Db {
         let sql = format!(
             "INSERT INTO clients (id, name, secret_hash, first_party, grant_types, scopes,
                  created_at, access_token_ttl, refresh_token_idle_ttl, refresh_token_absolute_ttl,
-                 require_pushed_requests)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) {on_conflict}"
+                 require_pushed_requests, jwks, jwks_uri)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) {on_conflict}"
         );
+        let (jwks, jwks_uri) = ClientKeys::columns(client.keys);
         dispatch!(self, |pool| {
             let mut tx = pool.begin().await?;
             let done = sqlx::query(&sql)
@@ -307,6 +352,8 @@ impl Db {
                 .bind(client.lifetimes.refresh_token_idle_ttl)
                 .bind(client.lifetimes.refresh_token_absolute_ttl)
                 .bind(client.require_pushed_requests)
+                .bind(jwks)
+                .bind(jwks_uri)
                 .execute(&mut *tx)
                 .await?;
             if done.rows_affected() == 0 {
@@ -318,17 +365,19 @@ impl Db {
         })
     }
 
-    /// Rewrites everything but the id, the secret and the creation time, redirect URIs
-    /// included, in one transaction; [`Error::NotFound`] if there is no such client.
+    /// Rewrites everything but the id, the secret and the creation time, redirect URIs and
+    /// keys included, in one transaction; [`Error::NotFound`] if there is no such client.
     pub async fn update_client(&self, client: &NewClient<'_>) -> Result<()> {
         let _changing = self.clients.changing(client.id);
+        let (jwks, jwks_uri) = ClientKeys::columns(client.keys);
         dispatch!(self, |pool| {
             let mut tx = pool.begin().await?;
             let done = sqlx::query(
                 "UPDATE clients SET name = $1, first_party = $2, grant_types = $3, scopes = $4,
                      access_token_ttl = $5, refresh_token_idle_ttl = $6,
-                     refresh_token_absolute_ttl = $7, require_pushed_requests = $8
-                 WHERE id = $9",
+                     refresh_token_absolute_ttl = $7, require_pushed_requests = $8, jwks = $9,
+                     jwks_uri = $10
+                 WHERE id = $11",
             )
             .bind(client.name)
             .bind(client.first_party)
@@ -338,6 +387,8 @@ impl Db {
             .bind(client.lifetimes.refresh_token_idle_ttl)
             .bind(client.lifetimes.refresh_token_absolute_ttl)
             .bind(client.require_pushed_requests)
+            .bind(jwks)
+            .bind(jwks_uri)
             .bind(client.id)
             .execute(&mut *tx)
             .await?;
@@ -502,6 +553,7 @@ mod tests {
             id,
             name: "Service",
             secret_hash: Some(H1),
+            keys: None,
             first_party: false,
             grant_types: &[GrantType::ClientCredentials],
             scopes,
@@ -579,6 +631,7 @@ mod tests {
             id: "svc".into(),
             name: "S".into(),
             secret_hash: Some("old".into()),
+            keys: None,
             first_party: false,
             grant_types: vec![GrantType::ClientCredentials],
             scopes: ScopeSet::parse("read").unwrap(),

@@ -32,6 +32,7 @@
 //! database wait for the first one.
 
 mod api_tokens;
+mod assertions;
 mod bff;
 mod claims;
 mod clients;
@@ -69,7 +70,7 @@ use crate::clock::Timestamp;
 pub use api_tokens::{ApiTokenRow, NewApiToken};
 pub use bff::{BffLogin, BffSessionRow, RefreshLease};
 pub use claims::{ClaimValue, StoredClaim};
-pub use clients::{Client, Lifetimes, NewClient};
+pub use clients::{Client, ClientKeys, Lifetimes, NewClient};
 pub use codes::{CodeGrant, NewCode, Redemption};
 pub use consents::{ConsentAt, ConsentTicket, ScopeInfo};
 pub use events::{EventQuery, EventRow, Explained};

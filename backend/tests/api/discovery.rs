@@ -41,7 +41,16 @@ async fn both_metadata_documents_describe_this_server() {
         assert_eq!(meta["userinfo_endpoint"], app.url("/userinfo"));
         assert_eq!(
             meta["token_endpoint_auth_methods_supported"],
-            serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
+            serde_json::json!([
+                "client_secret_basic",
+                "client_secret_post",
+                "private_key_jwt",
+                "none"
+            ])
+        );
+        assert_eq!(
+            meta["pushed_authorization_request_endpoint"],
+            app.url("/par")
         );
         let scopes: Vec<&str> = meta["scopes_supported"]
             .as_array()

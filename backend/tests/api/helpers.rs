@@ -448,6 +448,7 @@ impl TestApp {
                     id: "other-spa",
                     name: "Another app",
                     secret_hash: None,
+                    keys: None,
                     first_party: true,
                     grant_types: &grant_types,
                     scopes: &shared::scope::ScopeSet::parse(scopes).unwrap(),

@@ -25,6 +25,7 @@ mod metrics;
 mod openapi;
 mod par;
 mod policies;
+mod private_key_jwt;
 mod protected_resource;
 mod refresh;
 mod refusals;

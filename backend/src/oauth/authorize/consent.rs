@@ -314,6 +314,7 @@ mod tests {
                 id: &partner.id,
                 name: &partner.name,
                 secret_hash: partner.secret_hash.as_deref(),
+                keys: partner.keys.as_ref(),
                 first_party: partner.first_party,
                 grant_types,
                 scopes,

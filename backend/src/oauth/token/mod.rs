@@ -326,7 +326,8 @@ async fn handle(
 ) -> Result<TokenResponse, OAuthError> {
     let params = Params::post(headers, query, body)?;
     let grant_type = TokenRequest::grant_type_of(&params)?;
-    let (client, method) = client_auth::authenticate(state, address, headers, &params).await?;
+    let (client, method) =
+        client_auth::authenticate(state, server, address, headers, &params).await?;
     let caller = Caller {
         client: &client,
         address,

@@ -59,6 +59,8 @@ pub async fn preview(
     let client = asked.client;
     let method = if client.is_public() {
         AuthMethod::None
+    } else if client.keys.is_some() {
+        AuthMethod::PrivateKeyJwt
     } else {
         AuthMethod::ClientSecretBasic
     };

@@ -138,6 +138,7 @@ async fn a_registered_uri_with_a_query() {
                 id: "tenant-spa",
                 name: "Tenant app",
                 secret_hash: None,
+                keys: None,
                 first_party: true,
                 grant_types: &[shared::oauth::GrantType::AuthorizationCode],
                 scopes: &shared::scope::ScopeSet::parse("products:read").unwrap(),

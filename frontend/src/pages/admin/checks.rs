@@ -5,8 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use shared::admin::{
-    ACCESS_TOKEN_TTL_RANGE, EXTERNAL_ALGS, MAX_DESCRIPTION_LEN, MAX_EVENTS, MAX_NAME_LEN,
-    MAX_PASSWORD_LEN, MAX_POLICY_CLIENTS, MAX_REDIRECT_URIS, MAX_USERNAME_LEN, MIN_PASSWORD_LEN,
+    ACCESS_TOKEN_TTL_RANGE, EXTERNAL_ALGS, MAX_DESCRIPTION_LEN, MAX_EVENTS, MAX_JWKS_BYTES,
+    MAX_NAME_LEN, MAX_PASSWORD_LEN, MAX_POLICY_CLIENTS, MAX_REDIRECT_URIS, MAX_USERNAME_LEN,
+    MIN_PASSWORD_LEN,
 };
 use shared::scope::ScopeSet;
 
@@ -61,6 +62,35 @@ pub fn name(raw: &str, field: &str) -> Checked<String> {
     let value = required(raw, field)?;
     at_most(value, MAX_NAME_LEN, field)?;
     Ok(value.to_owned())
+}
+
+/// A JWK Set typed or pasted: JSON, an object with a `keys` array, within the server's bound,
+/// no private parts (the server checks every key again).
+pub fn jwks(raw: &str) -> Checked<serde_json::Value> {
+    let raw = raw.trim();
+    if raw.len() > MAX_JWKS_BYTES {
+        return Err(format!(
+            "The JWK Set is longer than {MAX_JWKS_BYTES} bytes."
+        ));
+    }
+    let set: serde_json::Value =
+        serde_json::from_str(raw).map_err(|e| format!("The JWK Set is not JSON: {e}."))?;
+    let keys = set
+        .get("keys")
+        .and_then(serde_json::Value::as_array)
+        .ok_or("A JWK Set is an object with a \"keys\" array.")?;
+    if keys.is_empty() {
+        return Err("The JWK Set has no key.".into());
+    }
+    if keys
+        .iter()
+        .any(|k| k.get("d").is_some() || k.get("k").is_some())
+    {
+        return Err(
+            "The JWK Set holds a private or secret key: paste the public keys only.".into(),
+        );
+    }
+    Ok(set)
 }
 
 pub fn email(raw: &str) -> Checked<String> {
@@ -396,6 +426,21 @@ pub fn required_claims(raw: &str) -> Checked<BTreeMap<String, String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_jwk_set_is_json_with_public_keys() {
+        assert!(jwks(r#"{"keys": [{"kty": "EC", "crv": "P-256", "x": "a", "y": "b"}]}"#).is_ok());
+        for bad in [
+            "",
+            "not json",
+            "[]",
+            r#"{"keys": []}"#,
+            r#"{"keys": [{"kty": "EC", "d": "secret"}]}"#,
+            r#"{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}"#,
+        ] {
+            assert!(jwks(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn attributes_are_name_value_lines() {

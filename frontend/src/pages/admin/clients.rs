@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use shared::admin::{Client, ClientKind, ClientUpdate, NewClient, Scope};
+use shared::admin::{Client, ClientKind, ClientUpdate, NewClient, Scope, TokenEndpointAuthMethod};
 use shared::oauth::GrantType;
 use shared::scope::{ADMIN, OFFLINE_ACCESS};
 
@@ -203,10 +203,31 @@ fn ClientRow(
     let id = client.client_id.clone();
 
     let kind = match (client.confidential, client.first_party) {
+        (true, _)
+            if client.token_endpoint_auth_method == TokenEndpointAuthMethod::PrivateKeyJwt =>
+        {
+            "API service (confidential, private_key_jwt)"
+        }
         (true, _) => "API service (confidential)",
         (false, true) => "Browser app (public, first-party)",
         (false, false) => "Browser app (public, third-party)",
     };
+    let key_source = client
+        .jwks_uri
+        .clone()
+        .map(|uri| {
+            view! { <br /> <small class="muted">"Keys at " <code>{uri}</code></small> }.into_any()
+        })
+        .or_else(|| {
+            client.jwks.as_ref().map(|set| {
+                let count = set
+                    .get("keys")
+                    .and_then(|k| k.as_array())
+                    .map_or(0, Vec::len);
+                view! { <br /> <small class="muted">{format!("{count} registered key(s)")}</small> }
+                    .into_any()
+            })
+        });
     let uris = client
         .redirect_uris
         .iter()
@@ -275,6 +296,7 @@ fn ClientRow(
             <td data-label="Name">{client.name}</td>
             <td data-label="Kind">
                 {kind}
+                {key_source}
                 {client
                     .require_pushed_authorization_requests
                     .then(|| view! { <br /> <small class="muted">"Pushed requests only (PAR)"</small> })}
@@ -322,6 +344,9 @@ fn ClientEditor(
     let redirects = RwSignal::new(client.redirect_uris.join("\n"));
     let first_party = RwSignal::new(client.first_party);
     let pushed_only = RwSignal::new(client.require_pushed_authorization_requests);
+    let by_key = client.token_endpoint_auth_method == TokenEndpointAuthMethod::PrivateKeyJwt;
+    let new_jwks_uri = RwSignal::new(client.jwks_uri.clone().unwrap_or_default());
+    let new_jwks = RwSignal::new(String::new());
 
     // A scope the client has but the list lacks still gets a box, so it can be removed.
     let mut scope_options: BTreeSet<String> = names.into_iter().collect();
@@ -358,7 +383,22 @@ fn ClientEditor(
                     .into(),
             );
         }
+        let (jwks, jwks_uri) = if by_key {
+            let uri = new_jwks_uri.get_untracked().trim().to_owned();
+            let set = new_jwks.get_untracked();
+            if !set.trim().is_empty() {
+                (Some(checks::jwks(&set)?), None)
+            } else if !uri.is_empty() && Some(&uri) != client.jwks_uri.as_ref() {
+                (None, Some(uri))
+            } else {
+                (None, None)
+            }
+        } else {
+            (None, None)
+        };
         Ok(ClientUpdate {
+            jwks,
+            jwks_uri,
             name: (new_name != client.name).then_some(new_name),
             scope: (new_scopes != original_scopes).then(|| checks::scope_list(&new_scopes)),
             grant_types: (new_grants != original_grants).then(|| new_grants.into_iter().collect()),
@@ -405,6 +445,7 @@ fn ClientEditor(
                 <span>"First party (no consent screen)"</span>
             </label>
             <PushedOnly checked=pushed_only />
+            {by_key.then(|| view! { <KeyFields jwks_uri=new_jwks_uri jwks=new_jwks replacing=true /> })}
             {pending.error_view()}
             <div class="form-actions">
                 <button type="submit" class="button primary small" disabled=move || pending.busy()>
@@ -415,6 +456,37 @@ fn ClientEditor(
                 </button>
             </div>
         </form>
+    }
+}
+
+/// A `private_key_jwt` client's public keys: the URL of its JWK Set, or the set itself.
+#[component]
+fn KeyFields(jwks_uri: RwSignal<String>, jwks: RwSignal<String>, replacing: bool) -> impl IntoView {
+    let set_label = if replacing {
+        "Or a new JWK Set (JSON, public keys only; replaces the keys)"
+    } else {
+        "Or the JWK Set itself (JSON, public keys only)"
+    };
+    view! {
+        <label class="field wide">
+            <span>"JWK Set URL (jwks_uri)"</span>
+            <input
+                type="url"
+                name="jwks_uri"
+                autocomplete="off"
+                placeholder="https://service.example.com/jwks.json"
+                bind:value=jwks_uri
+            />
+        </label>
+        <label class="field wide">
+            <span>{set_label}</span>
+            <textarea
+                name="jwks"
+                rows="3"
+                placeholder=r#"{"keys": [{"kty": "EC", "crv": "P-256", "kid": "…", "x": "…", "y": "…"}]}"#
+                bind:value=jwks
+            ></textarea>
+        </label>
     }
 }
 
@@ -463,6 +535,9 @@ fn NewClientForm(
     let refresh_tokens = RwSignal::new(true);
     let first_party = RwSignal::new(false);
     let pushed_only = RwSignal::new(false);
+    let by_key = RwSignal::new(false);
+    let jwks_uri = RwSignal::new(String::new());
+    let jwks = RwSignal::new(String::new());
     let browser = kind == ClientKind::Browser;
     let (title, submit_label) = if browser {
         ("New browser app", "Create browser app")
@@ -474,6 +549,23 @@ fn NewClientForm(
         if scopes.with_untracked(BTreeSet::is_empty) {
             return Err("Choose at least one scope.".into());
         }
+        let key_set = if !browser && by_key.get_untracked() {
+            let set = jwks.get_untracked();
+            let uri = jwks_uri.get_untracked().trim().to_owned();
+            match (set.trim().is_empty(), uri.is_empty()) {
+                (true, true) => {
+                    return Err(
+                        "Give the service's public keys: a JWK Set URL, or the JWK Set itself."
+                            .into(),
+                    );
+                }
+                (false, false) => return Err("Give a JWK Set URL or a JWK Set, not both.".into()),
+                (false, true) => (Some(checks::jwks(&set)?), None),
+                (true, false) => (None, Some(uri)),
+            }
+        } else {
+            (None, None)
+        };
         Ok(NewClient {
             kind,
             name: checks::name(&name.get_untracked(), "A name")?,
@@ -488,6 +580,10 @@ fn NewClientForm(
             first_party: browser && first_party.get_untracked(),
             lifetimes: Default::default(),
             require_pushed_authorization_requests: browser && pushed_only.get_untracked(),
+            token_endpoint_auth_method: (!browser && by_key.get_untracked())
+                .then_some(TokenEndpointAuthMethod::PrivateKeyJwt),
+            jwks: key_set.0,
+            jwks_uri: key_set.1,
         })
     };
     let submit = move |ev: SubmitEvent| {
@@ -510,6 +606,15 @@ fn NewClientForm(
                         secret,
                         rotated: false,
                     }));
+                }
+                None if client.token_endpoint_auth_method
+                    == TokenEndpointAuthMethod::PrivateKeyJwt =>
+                {
+                    notice.set(Some(format!(
+                        "Created the API service {}: it has no secret, and proves itself with a \
+                         JWT signed by its own key (private_key_jwt).",
+                        client.client_id
+                    )));
                 }
                 None => notice.set(Some(format!(
                     "Created the browser app {}: a public client, without a secret (it proves \
@@ -545,6 +650,20 @@ fn NewClientForm(
             <PushedOnly checked=pushed_only />
         }
     });
+    let service_fields = (!browser).then(|| {
+        view! {
+            <label class="check">
+                <input type="checkbox" name="private_key_jwt" bind:checked=by_key />
+                <span>
+                    "Authenticate with a private key (private_key_jwt, RFC 7523): no secret; the "
+                    "service signs a short JWT with its own key"
+                </span>
+            </label>
+            <Show when=move || by_key.get()>
+                <KeyFields jwks_uri jwks replacing=false />
+            </Show>
+        }
+    });
     let explanation = if browser {
         "A public client: it has no secret, uses the authorization code flow with PKCE and may \
          only send users back to its redirect URIs."
@@ -574,6 +693,7 @@ fn NewClientForm(
                 </label>
             </div>
             {browser_fields}
+            {service_fields}
             <CheckList legend="Scopes" names=offered selected=scopes />
             {pending.error_view()}
             <div class="form-actions">

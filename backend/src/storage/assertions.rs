@@ -1,0 +1,42 @@
+//! The client assertions already accepted (RFC 7523 §3 item 7: a `jti` is used once), kept until
+//! they expire, in the database so that a replay at another instance is refused too.
+
+use super::{Db, Result, dispatch};
+use crate::clock::Timestamp;
+
+impl Db {
+    /// Records that `client_id` used the assertion whose `jti` hashes to `jti_hash`, valid until
+    /// `expires_at`: `false` if it was used before (the insert and the check are one statement,
+    /// so two presentations at two instances cannot both pass).
+    pub async fn first_use_of_assertion(
+        &self,
+        client_id: &str,
+        jti_hash: &str,
+        expires_at: Timestamp,
+    ) -> Result<bool> {
+        let done = dispatch!(self, |pool| {
+            sqlx::query(
+            "INSERT INTO client_assertions (client_id, jti_hash, expires_at) VALUES ($1, $2, $3)
+             ON CONFLICT (client_id, jti_hash) DO NOTHING",
+        )
+        .bind(client_id)
+        .bind(jti_hash)
+        .bind(expires_at)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
+        })?;
+        Ok(done == 1)
+    }
+
+    /// Forgets assertions that expired before `before`: they are refused for their `exp` alone.
+    pub async fn purge_client_assertions(&self, before: Timestamp) -> Result<u64> {
+        Ok(dispatch!(self, |pool| sqlx::query(
+            "DELETE FROM client_assertions WHERE expires_at < $1"
+        )
+        .bind(before)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?)
+    }
+}
