@@ -3,7 +3,9 @@
 //! read with (`issuers::fetch`) and kept per instance as long as its `Cache-Control` allows
 //! (between one minute and a day). An assertion naming a key the kept set lacks makes the set
 //! be read again, at most once a minute per URL: a client that rotates its keys is followed
-//! without letting a stream of made-up `kid`s turn this server into a fetcher.
+//! without letting a stream of made-up `kid`s turn this server into a fetcher. A reading that
+//! fails is remembered for a minute too (the keys read before, if any, still serve), so a
+//! client whose key server is down does not make every assertion naming it wait for a fetch.
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -24,6 +26,8 @@ struct Kept {
     keys: Arc<[ExternalKey]>,
     read_at: Timestamp,
     fresh_secs: u64,
+    /// Why the last reading failed, if it did (then `keys` are the ones read before it).
+    failed: Option<String>,
 }
 
 impl ClientKeyCache {
@@ -50,11 +54,39 @@ impl ClientKeyCache {
             ClientKeys::JwksUri(uri) => uri,
         };
         if let Some(kept) = self.fresh(uri, kid, now) {
-            return Ok(kept);
+            return kept;
         }
-        let fetched = fetch::jwks_at(&self.http, uri).await?;
-        let keys: Arc<[ExternalKey]> = fetched.keys.into();
+        let read = fetch::jwks_at(&self.http, uri).await;
         let mut kept = self.kept.write().unwrap_or_else(PoisonError::into_inner);
+        let (entry, answer) = match read {
+            Ok(fetched) => {
+                let keys: Arc<[ExternalKey]> = fetched.keys.into();
+                let entry = Kept {
+                    keys: keys.clone(),
+                    read_at: now,
+                    fresh_secs: fetched.fresh_secs,
+                    failed: None,
+                };
+                (entry, Ok(keys))
+            }
+            Err(why) => {
+                let before = kept
+                    .get(uri)
+                    .map_or_else(|| Arc::from(Vec::new()), |k| k.keys.clone());
+                let answer = if before.is_empty() {
+                    Err(why.clone())
+                } else {
+                    Ok(before.clone())
+                };
+                let entry = Kept {
+                    keys: before,
+                    read_at: now,
+                    fresh_secs: MIN_FRESH_SECS,
+                    failed: Some(why),
+                };
+                (entry, answer)
+            }
+        };
         if kept.len() >= MAX_KEPT && !kept.contains_key(uri) {
             let stalest = kept
                 .iter()
@@ -64,29 +96,31 @@ impl ClientKeyCache {
                 kept.remove(&stalest);
             }
         }
-        kept.insert(
-            uri.clone(),
-            Kept {
-                keys: keys.clone(),
-                read_at: now,
-                fresh_secs: fetched.fresh_secs,
-            },
-        );
-        Ok(keys)
+        kept.insert(uri.clone(), entry);
+        answer
     }
 
-    /// The set kept for `uri`, if it is still fresh and, when `kid` is named, holds it (or was
-    /// read less than a minute ago: then a missing `kid` is the assertion's problem).
-    fn fresh(&self, uri: &str, kid: Option<&str>, now: Timestamp) -> Option<Arc<[ExternalKey]>> {
+    /// What is kept for `uri`, if it is still fresh and, when `kid` is named, holds it (or was
+    /// read less than a minute ago: then a missing `kid` is the assertion's problem); a reading
+    /// that failed less than a minute ago answers with its failure when nothing was read before.
+    fn fresh(
+        &self,
+        uri: &str,
+        kid: Option<&str>,
+        now: Timestamp,
+    ) -> Option<Result<Arc<[ExternalKey]>, String>> {
         let kept = self.kept.read().unwrap_or_else(PoisonError::into_inner);
         let entry = kept.get(uri)?;
         let age = u64::try_from(now.secs_since(entry.read_at)).unwrap_or(0);
         if age >= entry.fresh_secs {
             return None;
         }
+        if let Some(why) = entry.failed.as_ref().filter(|_| entry.keys.is_empty()) {
+            return Some(Err(format!("{why} (read again in a minute at most)")));
+        }
         let has_kid =
             kid.is_none_or(|kid| entry.keys.iter().any(|k| k.kid.as_deref() == Some(kid)));
-        (has_kid || age < MIN_FRESH_SECS).then(|| entry.keys.clone())
+        (has_kid || age < MIN_FRESH_SECS).then(|| Ok(entry.keys.clone()))
     }
 
     /// Reads `uri` now (for a registration): its usable keys, or why it is not a key set.

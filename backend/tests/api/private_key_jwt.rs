@@ -544,28 +544,45 @@ struct KeyServer {
     url: String,
     keys: Arc<Mutex<Value>>,
     reads: Arc<Mutex<usize>>,
+    /// Answer 503 instead of the set.
+    down: Arc<Mutex<bool>>,
 }
 
 impl KeyServer {
     async fn start(keys: Value) -> Self {
         let keys = Arc::new(Mutex::new(keys));
         let reads = Arc::new(Mutex::new(0));
+        let down = Arc::new(Mutex::new(false));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
-        let (served, counted) = (keys.clone(), reads.clone());
+        let (served, counted, failing) = (keys.clone(), reads.clone(), down.clone());
         let router = axum::Router::new().route(
             "/jwks.json",
             axum::routing::get(move || {
-                let (served, counted) = (served.clone(), counted.clone());
+                let (served, counted, failing) = (served.clone(), counted.clone(), failing.clone());
                 async move {
                     *counted.lock().unwrap() += 1;
+                    let status = if *failing.lock().unwrap() {
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE
+                    } else {
+                        axum::http::StatusCode::OK
+                    };
                     let body = served.lock().unwrap().clone();
-                    ([("cache-control", "max-age=3600")], axum::Json(body))
+                    (
+                        status,
+                        [("cache-control", "max-age=3600")],
+                        axum::Json(body),
+                    )
                 }
             }),
         );
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-        Self { url, keys, reads }
+        Self {
+            url,
+            keys,
+            reads,
+            down,
+        }
     }
 
     fn reads(&self) -> usize {
@@ -632,4 +649,56 @@ async fn keys_at_a_jwks_uri_are_read_when_registered_kept_and_read_again_for_a_n
     )
     .await;
     assert_eq!(withdrawn.status(), StatusCode::UNAUTHORIZED);
+
+    // The key server goes down once the set is stale: the keys read before still serve, and the
+    // failed reading is not repeated for every assertion.
+    *server.down.lock().unwrap() = true;
+    app.advance(3601);
+    for _ in 0..3 {
+        let response = with_assertion(
+            &app,
+            "/token",
+            &assertion(&app, &second, "published", &app.api),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    assert_eq!(
+        server.reads(),
+        4,
+        "one failed reading, remembered for a minute"
+    );
+    // A client whose key server fails from its first assertion on is told why, and the server is
+    // asked once a minute at most.
+    *server.keys.lock().unwrap() = json!({"keys": [public_jwk(&first)]});
+    *server.down.lock().unwrap() = false;
+    let admin = app.admin_token().await;
+    let created = create_service(
+        &app,
+        &admin,
+        json!({"kind": "service", "name": "Unlucky", "client_id": "unlucky",
+               "scope": "products:read", "token_endpoint_auth_method": "private_key_jwt",
+               "jwks_uri": format!("{}?unlucky", server.url)}),
+    )
+    .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    *server.down.lock().unwrap() = true;
+    let reads = server.reads();
+    for _ in 0..3 {
+        let (status, error, description) = oauth_error(
+            with_assertion(
+                &app,
+                "/token",
+                &assertion(&app, &first, "unlucky", &app.api),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(
+            (status, error.as_str()),
+            (StatusCode::UNAUTHORIZED, "invalid_client")
+        );
+        assert!(description.contains("503"), "{description}");
+    }
+    assert_eq!(server.reads(), reads + 1);
 }
