@@ -570,8 +570,7 @@ async fn servers(ctx: &Ctx<'_>, command: &ServersCommand) -> anyhow::Result<Stri
                 description: description.clone().unwrap_or(current.description),
                 audience: audience.clone().unwrap_or(current.audience),
                 extra_audiences: extra,
-                require_pushed_authorization_requests: require_pushed_authorization_requests
-                    .unwrap_or(current.require_pushed_requests),
+                require_pushed_authorization_requests: *require_pushed_authorization_requests,
             };
             let changed = admin::servers::change(ctx, id, &change).await?;
             Ok(format!(

@@ -123,7 +123,9 @@ pub struct Config {
     pub pushed_request_ttl: u64,
 
     /// The root issuer's authorization endpoint takes only requests pushed to `/par` (RFC 9126
-    /// §5); the custom authorization servers each have their own setting.
+    /// §5); the custom authorization servers each have their own setting. The bundled browser
+    /// app, backend-for-frontend and documentation page send plain requests: with this on, they
+    /// cannot log in.
     #[arg(long, env = "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS")]
     pub require_pushed_authorization_requests: bool,
 

@@ -151,6 +151,9 @@ pub struct Throttles {
     /// MVC mode: logins the backend-for-frontend starts per address (each stores a row until
     /// its callback, for ten minutes), at the rate of `login_per_address`.
     pub bff_logins_per_address: Throttle,
+    /// Authorization requests pushed per address (each stores a row until it is opened or
+    /// expires: RFC 9126), at the rate of `login_per_address`: a push precedes a login.
+    pub pushes_per_address: Throttle,
     /// The client-authentication keys being refused, where this instance alone counts them.
     refusing: Refusing,
 }
@@ -247,6 +250,7 @@ impl Throttles {
                 "bff_logins_per_address",
                 rates.login_attempts_per_address,
             ),
+            pushes_per_address: limit("pushes_per_address", rates.login_attempts_per_address),
         }
     }
 
@@ -259,6 +263,7 @@ impl Throttles {
             &self.client_auth_per_client,
             &self.client_auth_per_address,
             &self.bff_logins_per_address,
+            &self.pushes_per_address,
         ]
         .iter()
         .map(|limit| limit.slack_us().saturating_add(limit.interval_us()))

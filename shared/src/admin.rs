@@ -622,10 +622,10 @@ pub struct ServerChange {
     pub audience: String,
     #[serde(default)]
     pub extra_audiences: Vec<String>,
-    /// Logins start only with a request pushed to its PAR endpoint (RFC 9126 §5); absent means
-    /// `false`, as every field of this replacement.
-    #[serde(default)]
-    pub require_pushed_authorization_requests: bool,
+    /// Logins start only with a request pushed to its PAR endpoint (RFC 9126 §5); absent keeps
+    /// the server's setting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_pushed_authorization_requests: Option<bool>,
 }
 
 /// Bound on a server's [`NewAuthorizationServer::extra_audiences`].

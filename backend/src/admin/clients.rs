@@ -242,6 +242,28 @@ async fn check(ctx: &Ctx<'_>, d: &Definition<'_>) -> Result<Checked, ApiError> {
     })
 }
 
+/// The clients this deployment's own parts log in with (the browser app, the
+/// backend-for-frontend, the documentation page) send plain authorization requests: requiring
+/// pushed ones of them would lock those parts, the console included, out.
+fn may_require_pushed(ctx: &Ctx<'_>, id: &str, required: bool) -> Result<(), ApiError> {
+    let own = [
+        ctx.config.app_client_id.as_str(),
+        ctx.config.bff_client_id.as_str(),
+        crate::demo::DOCS_CLIENT_ID,
+    ];
+    if required && own.contains(&id) {
+        return Err(ApiError::Unprocessable {
+            error: METADATA,
+            description: format!(
+                "{id} is a client this deployment's own app, backend-for-frontend or documentation \
+                 page logs in with, and they send plain authorization requests: requiring pushed \
+                 ones would lock them (and the console) out"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// RFC 7591 §2: `jwks` or `jwks_uri`, never both; public signature keys only, every one of
 /// them usable here (a key this server would skip is refused, so the console never shows a key
 /// that does not count), with distinct `kid`s when there are several. A `jwks_uri` is read now,
@@ -447,6 +469,7 @@ pub async fn add(ctx: &Ctx<'_>, new: &admin::NewClient) -> Result<admin::ClientC
             format!("{prefix}-{suffix}")
         }
     };
+    may_require_pushed(ctx, &id, new.require_pushed_authorization_requests)?;
     let confidential = new.kind == ClientKind::Service;
     let method = new.token_endpoint_auth_method.unwrap_or(if confidential {
         TokenEndpointAuthMethod::ClientSecretBasic
@@ -540,6 +563,13 @@ pub async fn change(
     update: &admin::ClientUpdate,
 ) -> Result<admin::Client, ApiError> {
     let before = by_id(ctx, id).await?;
+    may_require_pushed(
+        ctx,
+        id,
+        update
+            .require_pushed_authorization_requests
+            .unwrap_or(before.require_pushed_requests),
+    )?;
     let new_keys = update.jwks.is_some() || update.jwks_uri.is_some();
     if new_keys && before.keys.is_none() {
         return Err(ApiError::Unprocessable {

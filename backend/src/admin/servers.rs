@@ -180,7 +180,9 @@ pub async fn change(
         description: description(&change.description)?,
         audience,
         extra_audiences,
-        require_pushed_requests: change.require_pushed_authorization_requests,
+        require_pushed_requests: change
+            .require_pushed_authorization_requests
+            .unwrap_or(current.require_pushed_requests),
         ..current.clone()
     };
     for policy in ctx.db.access_policies(id).await? {

@@ -29,6 +29,7 @@ use crate::crypto;
 use crate::servers::AuthServer;
 use crate::state::AppState;
 use crate::storage::{Client, NewPushedRequest, PushedRequest};
+use crate::throttle::{Verdict, address_key, retry_after_secs};
 
 #[utoipa::path(post, path = "/par", tag = "OAuth",
     security((), ("clientBasic" = [])),
@@ -64,6 +65,7 @@ pub async fn par(
         (status = 400, description = "RFC 9126 §2.3: what the server's authorization endpoint would refuse, with its code", body = shared::oauth::ErrorResponse),
         (status = 401, response = crate::openapi::InvalidClient),
         (status = 404, description = "No authorization server has this id", body = shared::oauth::ErrorResponse),
+        (status = 413, description = "The request is larger than 16 KiB", body = shared::oauth::ErrorResponse),
         (status = 429, response = crate::openapi::Throttled),
     ))]
 pub async fn server_par(
@@ -96,6 +98,21 @@ async fn handle(
     let params = Params::post(headers, query, body)?;
     // §2: the client authenticates as at the token endpoint; a public client names itself.
     let (client, _) = client_auth::authenticate(state, server, address, headers, &params).await?;
+    // Every push stores a row (until it is opened or expires): counted per address, as logins
+    // are, so that no one can fill the database with pushes of a public client.
+    let now_us = state.clock.now_us();
+    if let Verdict::Refused(wait) = state
+        .throttles
+        .pushes_per_address
+        .hit(&state.db, &address_key(address), now_us)
+        .await?
+    {
+        return Err(OAuthError::throttled(
+            "too many authorization requests pushed from this address; wait before pushing \
+             again",
+            retry_after_secs(wait),
+        ));
+    }
     push(state, server, &client, &params, state.clock.now()).await
 }
 

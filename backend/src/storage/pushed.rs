@@ -141,17 +141,20 @@ impl Db {
             .await)?)
     }
 
-    /// Removes the request `uri_hash`: its login ended with a code or a consent ticket, which
-    /// carries what the login needs from then on.
-    pub async fn finish_pushed_request(&self, uri_hash: &str) -> Result<()> {
-        dispatch!(self, |pool| sqlx::query(
-            "DELETE FROM pushed_requests WHERE uri_hash = $1"
+    /// Removes the request `uri_hash` that the browser whose anti-forgery token hashes to
+    /// `csrf_hash` opened: its login ends with a code or a consent ticket, which carries what the
+    /// login needs from then on. `false` if it was not there (another post of the same form,
+    /// at this instance or another, ended it first): one statement, so only one post ends it.
+    pub async fn finish_pushed_request(&self, uri_hash: &str, csrf_hash: &str) -> Result<bool> {
+        let done = dispatch!(self, |pool| sqlx::query(
+            "DELETE FROM pushed_requests WHERE uri_hash = $1 AND csrf_hash = $2"
         )
         .bind(uri_hash)
+        .bind(csrf_hash)
         .execute(pool)
         .await
-        .map(drop))?;
-        Ok(())
+        .map(|done| done.rows_affected()))?;
+        Ok(done == 1)
     }
 
     /// Forgets requests whose time ended before `before`.

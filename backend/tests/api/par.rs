@@ -98,7 +98,7 @@ async fn a_pushed_request_starts_one_login_and_the_browser_carries_only_its_refe
     assert_eq!(names, ["client_id", "request_uri", "csrf_token"], "{html}");
     assert!(html.contains("products:read") && !html.contains("admin"));
 
-    // §4: used once. Another browser (or this one, again) gets an error page.
+    // §4: used once. Another browser gets an error page...
     let again = app
         .open_at(
             "/authorize",
@@ -106,15 +106,45 @@ async fn a_pushed_request_starts_one_login_and_the_browser_carries_only_its_refe
         )
         .await;
     assert!(page_text(again).await.contains("already used"));
+    // ...the one that opened it, reloading the page, the same form (§4 allows it).
+    let reloaded = app
+        .http
+        .get(app.url("/authorize"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .query(&[("client_id", SPA), ("request_uri", request_uri.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reloaded.status(), StatusCode::OK);
+    assert_eq!(hidden_inputs(&reloaded.text().await.unwrap()), hidden);
 
     let mut form = hidden.clone();
     form.push(pair("username", "user0"));
     form.push(pair("password", "password0"));
-    // The login form is bound to the browser that opened the request.
-    let stolen = app
-        .post_form("/authorize/login", "login_csrf=another-browser", &form)
+    // The login form is bound to the browser that opened the request: another browser, with an
+    // anti-forgery pair of its own (its cookie and its form agree), cannot post it.
+    let elsewhere = app
+        .get_authorize(&app.authorize_query(&app.new_authorization(), "openid"))
         .await;
-    assert_eq!(stolen.status(), StatusCode::FORBIDDEN);
+    let other_cookie = page_cookie(&elsewhere);
+    let other_csrf = hidden_inputs(&elsewhere.text().await.unwrap())
+        .into_iter()
+        .find(|(name, _)| name == "csrf_token")
+        .unwrap();
+    let mut stolen_form: Vec<(String, String)> = form
+        .iter()
+        .filter(|(name, _)| name != "csrf_token")
+        .cloned()
+        .collect();
+    stolen_form.push(other_csrf);
+    let stolen = app
+        .post_form("/authorize/login", &other_cookie, &stolen_form)
+        .await;
+    assert!(
+        page_text(stolen)
+            .await
+            .contains("opened in another browser")
+    );
     let answer = app.post_form("/authorize/login", &cookie, &form).await;
     assert_eq!(answer.status(), StatusCode::SEE_OTHER);
     let params = redirect_params(&answer);
@@ -132,6 +162,88 @@ async fn a_pushed_request_starts_one_login_and_the_browser_carries_only_its_refe
     let replayed = app.post_form("/authorize/login", &cookie, &form).await;
     assert!(page_text(replayed).await.contains("log in again"));
     assert_eq!(app.code_count().await, 1);
+}
+
+#[tokio::test]
+async fn a_form_posted_twice_at_once_gets_one_code() {
+    let app = spawn_app().await;
+    let auth = app.new_authorization();
+    for _ in 0..3 {
+        let request_uri = app
+            .pushed("/par", &app.authorize_query(&auth, "openid"))
+            .await;
+        let page = app
+            .open_at(
+                "/authorize",
+                &[("client_id", SPA), ("request_uri", &request_uri)],
+            )
+            .await;
+        let cookie = page_cookie(&page);
+        let mut form = hidden_inputs(&page.text().await.unwrap());
+        form.push(pair("username", "user0"));
+        form.push(pair("password", "password0"));
+        let before = app.code_count().await;
+        let (a, b) = tokio::join!(
+            app.post_form("/authorize/login", &cookie, &form),
+            app.post_form("/authorize/login", &cookie, &form)
+        );
+        let codes = [a.status(), b.status()]
+            .iter()
+            .filter(|s| **s == StatusCode::SEE_OTHER)
+            .count();
+        assert_eq!(codes, 1, "{:?} {:?}", a.status(), b.status());
+        assert_eq!(app.code_count().await, before + 1);
+    }
+}
+
+#[tokio::test]
+async fn pushes_are_limited_per_address_and_own_clients_cannot_be_required_to_push() {
+    let app = spawn_app_with(&["--login-attempts-per-address", "3/60"]).await;
+    let auth = app.new_authorization();
+    for _ in 0..3 {
+        app.pushed("/par", &app.authorize_query(&auth, "openid"))
+            .await;
+    }
+    let refused = app
+        .push("/par", &app.authorize_query(&auth, "openid"))
+        .await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key("retry-after"));
+    let (_, error, _) = oauth_error(refused).await;
+    assert_eq!(error, "temporarily_unavailable");
+    assert_eq!(app.pushed_count().await, 3);
+
+    let admin = {
+        app.advance(61);
+        app.admin_token().await
+    };
+    for own in [SPA, "demo-docs"] {
+        let response = app
+            .admin(
+                Method::PATCH,
+                &format!("/admin/clients/{own}"),
+                &admin,
+                Some(json!({"require_pushed_authorization_requests": true})),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{own}");
+        let body: Value = response.json().await.unwrap();
+        assert!(
+            body["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("lock them"),
+            "{body}"
+        );
+    }
+    assert!(
+        !app.db
+            .client(SPA)
+            .await
+            .unwrap()
+            .unwrap()
+            .require_pushed_requests
+    );
 }
 
 #[tokio::test]
@@ -567,20 +679,45 @@ async fn an_authorization_server_pushes_for_its_own_endpoint_and_may_require_it(
         .to_owned();
     assert_eq!(jwt_part(&access, 1)["iss"], issuer);
 
-    // Turned off with the rest of the server's definition (PUT replaces it).
-    let changed = app
+    // A change that leaves the setting out keeps it (an older script renaming the server does
+    // not turn it off); the CLI sets it.
+    let renamed = app
         .admin(
             Method::PUT,
             "/admin/servers/pushy",
             &admin,
-            Some(json!({"name": "Pushy", "audience": "api://default"})),
+            Some(json!({"name": "Pushy API", "audience": "api://default"})),
         )
         .await;
-    assert_eq!(changed.status(), StatusCode::OK);
+    assert_eq!(renamed.status(), StatusCode::OK);
     assert_eq!(
-        changed.json::<Value>().await.unwrap()["require_pushed_authorization_requests"],
-        false
+        renamed.json::<Value>().await.unwrap()["require_pushed_authorization_requests"],
+        true
     );
+    let output = app
+        .cli(&[
+            "servers",
+            "update",
+            "pushy",
+            "--require-pushed-authorization-requests",
+            "false",
+        ])
+        .await;
+    assert!(output.status.success(), "{output:?}");
+    let stored = app.db.authorization_server("pushy").await.unwrap().unwrap();
+    assert!(!stored.require_pushed_requests);
+    assert_eq!(stored.name, "Pushy API");
+    // Through the admin API, this instance serves the change at once.
+    let off = app
+        .admin(
+            Method::PUT,
+            "/admin/servers/pushy",
+            &admin,
+            Some(json!({"name": "Pushy API", "audience": "api://default",
+                        "require_pushed_authorization_requests": false})),
+        )
+        .await;
+    assert_eq!(off.status(), StatusCode::OK);
     let plain = app
         .get_authorize_at("/oauth2/pushy/v1/authorize", &query)
         .await;

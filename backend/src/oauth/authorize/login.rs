@@ -182,7 +182,12 @@ pub async fn log_in(
         server_id: request.server.id().map(str::to_owned),
         server_generation: request.server.generation().map(str::to_owned),
     };
-    super::pushed::finish(state, request).await?;
+    if !super::pushed::finish(state, request, csrf).await? {
+        return Err(PageError::bad_request(
+            "This login has already ended (the form was sent twice). Go back to the application \
+             and log in again.",
+        ));
+    }
     match consent::needed(state, &request.server, &request.client, &grant).await? {
         None => Ok(Outcome::Code(issue_code(state, &grant).await?)),
         Some(scopes) => {

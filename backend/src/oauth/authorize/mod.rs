@@ -4,7 +4,8 @@
 //! to `POST /authorize/login`, which validates the same request again, checks the password
 //! ([`login`]) and redirects back to the client with a code ([`response`]), or shows the
 //! consent screen first ([`consent`]), whose answer posts to `POST /authorize/consent`.
-//! Nothing is stored until the login succeeds. The handlers here only parse, call and render.
+//! Nothing is stored until the login succeeds, except a pushed request ([`pushed`], RFC 9126),
+//! stored when the client pushed it. The handlers here only parse, call and render.
 
 mod consent;
 mod login;
@@ -48,6 +49,7 @@ use crate::web;
         ("code_challenge_method" = String, Query, description = "`S256` (the only method)"),
         ("nonce" = Option<String>, Query, description = "Echoed in the ID token"),
         ("resource" = Option<Vec<String>>, Query, description = "RFC 8707: an API the access token is for (`AUDIENCE`, or the API's resource identifier `{issuer}/api`); anything else is `invalid_target`"),
+        ("request_uri" = Option<String>, Query, description = "RFC 9126: a `request_uri` from `POST /par`, sent with `client_id` alone: the pushed request is the whole request (the other parameters are then not needed, and ignored)"),
     ),
     responses(
         (status = 200, description = "The login page, for a browser", content_type = "text/html"),
@@ -56,9 +58,13 @@ use crate::web;
         (status = 400, description = "An error page: no trustworthy redirect URI (unknown client, unregistered URI)", content_type = "text/html"),
         (status = 503, response = crate::openapi::PageUnavailable),
     ))]
-pub async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+pub async fn authorize(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let root = state.root.clone();
-    show(&state, &root, query).await
+    show(&state, &root, &headers, query).await
 }
 
 /// An authorization server's authorization endpoint, in Okta's layout: the same login, for a
@@ -75,6 +81,7 @@ pub async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery)
         ("code_challenge_method" = String, Query, description = "`S256` (the only method)"),
         ("nonce" = Option<String>, Query, description = "Echoed in the ID token"),
         ("resource" = Option<Vec<String>>, Query, description = "RFC 8707: one of the server's audiences"),
+        ("request_uri" = Option<String>, Query, description = "RFC 9126: a `request_uri` from the server's `/v1/par`, sent with `client_id` alone"),
     ),
     responses(
         (status = 200, description = "The login page, for a browser", content_type = "text/html"),
@@ -87,22 +94,44 @@ pub async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery)
 pub async fn server_authorize(
     State(state): State<AppState>,
     KnownServer(server): KnownServer,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    show(&state, &server, query).await
+    show(&state, &server, &headers, query).await
 }
 
 /// The login form of `server` for the request in `query`, or its refusal.
-async fn show(state: &AppState, server: &Arc<AuthServer>, query: Option<String>) -> Response {
+async fn show(
+    state: &AppState,
+    server: &Arc<AuthServer>,
+    headers: &HeaderMap,
+    query: Option<String>,
+) -> Response {
     let params = match Params::parse(query.unwrap_or_default().as_bytes()) {
         Ok(params) => params,
         Err(e) => return PageError::bad_request(e.to_string()).into_response(),
     };
-    let csrf = crypto::random_token(32);
-    let validated = if params.get("request_uri").is_some() {
-        pushed::open(state, server, &params, &csrf, state.clock.now()).await
-    } else {
-        AuthorizationRequest::validate(state, server, &params).await
+    let now = state.clock.now();
+    // RFC 9126 §4 lets a reload of the page show the request again: the browser that opened it
+    // still has its anti-forgery cookie, and keeps its token.
+    let reloaded = match (params.get("request_uri"), web::cookie(headers, CSRF_COOKIE)) {
+        (Some(_), Some(kept)) => pushed::reopen(state, server, &params, kept, now)
+            .await
+            .ok()
+            .map(|request| (request, kept.to_owned())),
+        _ => None,
+    };
+    let (validated, csrf) = match reloaded {
+        Some((request, kept)) => (Ok(request), kept),
+        None => {
+            let csrf = crypto::random_token(32);
+            let validated = if params.get("request_uri").is_some() {
+                pushed::open(state, server, &params, &csrf, now).await
+            } else {
+                AuthorizationRequest::validate(state, server, &params).await
+            };
+            (validated, csrf)
+        }
     };
     match validated {
         Ok(request) => {

@@ -165,15 +165,24 @@ async fn read_back(
     Ok(request)
 }
 
-/// Ends the pushed request `request` came from, if it did: its login produced a code or a
-/// consent ticket, which carries what the login needs from then on.
-pub async fn finish(state: &AppState, request: &AuthorizationRequest) -> storage::Result<()> {
+/// Ends the pushed request `request` came from, if it did, for the browser whose anti-forgery
+/// token is `csrf`: its login is about to produce a code or a consent ticket, which carries what
+/// the login needs from then on. `false` if another post of the same login form ended it first
+/// (a double submit, or two posts at two instances): that one alone goes on.
+pub async fn finish(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    csrf: &str,
+) -> storage::Result<bool> {
     let Some(reference) = request
         .pushed
         .as_deref()
         .and_then(|uri| uri.strip_prefix(URN_PREFIX))
     else {
-        return Ok(());
+        return Ok(true);
     };
-    state.db.finish_pushed_request(&uri_hash(reference)).await
+    state
+        .db
+        .finish_pushed_request(&uri_hash(reference), &crypto::sha256_hex(csrf))
+        .await
 }

@@ -128,7 +128,7 @@ fn ServerRow(
             description: server.description.clone(),
             audience: server.audience.clone(),
             extra_audiences: server.extra_audiences.clone(),
-            require_pushed_authorization_requests: !pushed_only,
+            require_pushed_authorization_requests: Some(!pushed_only),
         };
         let id = server.id.clone();
         view! {
@@ -409,7 +409,7 @@ fn AudienceEditor(
                 description: server.description.clone(),
                 extra_audiences: checks::extra_audiences(&extra.get_untracked(), &audience)?,
                 audience,
-                require_pushed_authorization_requests: server.require_pushed_authorization_requests,
+                require_pushed_authorization_requests: None,
             })
         });
         let change = match checked {
