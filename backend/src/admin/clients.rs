@@ -308,6 +308,13 @@ async fn client_keys(keys: Keys<'_>) -> Result<Option<ClientKeys>, ApiError> {
                     "jwks_uri must be a URL of at most {MAX_URI_LEN} characters, without fragment"
                 )));
             }
+            if Url::parse(uri).is_ok_and(|u| !u.username().is_empty() || u.password().is_some()) {
+                return Err(invalid(
+                    "jwks_uri carries user information: a key set is public, read without \
+                     credentials"
+                        .into(),
+                ));
+            }
             let http = fetch::client().map_err(ApiError::internal)?;
             let fetched = fetch::jwks_at(&http, uri)
                 .await

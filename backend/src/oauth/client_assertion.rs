@@ -118,10 +118,17 @@ pub async fn verify(
         .keys(registered, header.kid.as_deref(), now)
         .await
         .map_err(|e| {
-            refused(format!(
-                "the keys of client {:?} could not be read: {e}",
-                client.id
-            ))
+            // The client's key server failing is not the client failing to authenticate: not
+            // counted against it, and its URL and the network's answer stay in the log.
+            tracing::warn!(client = %client.id, error = %e, "reading a client's keys failed");
+            OAuthError::new(
+                shared::oauth::ErrorCode::TemporarilyUnavailable,
+                format!(
+                    "the keys of client {:?} could not be read from its jwks_uri; try again \
+                     later (the server's log says why)",
+                    client.id
+                ),
+            )
         })?;
     let key = key_for(&keys, &header).ok_or_else(|| {
         let named = match &header.kid {
@@ -263,26 +270,26 @@ fn check_claims<'a>(
         ));
     };
     let now_secs = now.unix();
-    if exp + LEEWAY_SECS <= now_secs {
+    if exp.saturating_add(LEEWAY_SECS) <= now_secs {
         return Err(refused(format!(
             "the client assertion expired {} seconds ago: make a new one for every request",
-            now_secs - exp
+            now_secs.saturating_sub(exp)
         )));
     }
-    if exp - now_secs > MAX_LIFETIME_SECS + LEEWAY_SECS {
+    if exp.saturating_sub(now_secs) > MAX_LIFETIME_SECS + LEEWAY_SECS {
         return Err(refused(format!(
             "the client assertion's exp is {} seconds away; this server takes assertions valid \
              for at most {MAX_LIFETIME_SECS} seconds",
-            exp - now_secs
+            exp.saturating_sub(now_secs)
         )));
     }
     if let Some(nbf) = number("nbf")?
-        && nbf > now_secs + LEEWAY_SECS
+        && nbf > now_secs.saturating_add(LEEWAY_SECS)
     {
         return Err(refused("the client assertion is not valid yet (nbf)"));
     }
     if let Some(iat) = number("iat")?
-        && iat > now_secs + LEEWAY_SECS
+        && iat > now_secs.saturating_add(LEEWAY_SECS)
     {
         return Err(refused(
             "the client assertion was issued in the future (iat): check the client's clock",
@@ -341,6 +348,10 @@ mod tests {
             (with("exp", json!(1_699_999_900)), "expired"),
             (with("exp", json!(1_700_003_600)), "at most 600"),
             (with("exp", json!("soon")), "not a number"),
+            (with("exp", json!(i64::MAX)), "at most 600"),
+            (with("exp", json!(i64::MIN)), "expired"),
+            (with("exp", json!(1e300)), "at most 600"),
+            (with("nbf", json!(i64::MAX)), "nbf"),
             (with("nbf", json!(1_700_000_600)), "nbf"),
             (with("iat", json!(1_700_000_600)), "iat"),
             (without("jti"), "no jti"),

@@ -16,6 +16,10 @@ use crate::storage::ClientKeys;
 
 /// URLs kept at once; past this, the stalest is dropped (each is one client's key set).
 const MAX_KEPT: usize = 1024;
+/// A client's keys are kept at most this long, whatever `Cache-Control` says, and served past
+/// a failed reading only this long after they were read: a key the client withdraws stops
+/// verifying within 15 minutes at every instance.
+const MAX_FRESH_SECS: u64 = 900;
 
 pub struct ClientKeyCache {
     http: reqwest::Client,
@@ -26,6 +30,8 @@ struct Kept {
     keys: Arc<[ExternalKey]>,
     read_at: Timestamp,
     fresh_secs: u64,
+    /// When `keys` were read (earlier than `read_at` after a failed reading).
+    keys_read_at: Timestamp,
     /// Why the last reading failed, if it did (then `keys` are the ones read before it).
     failed: Option<String>,
 }
@@ -64,15 +70,18 @@ impl ClientKeyCache {
                 let entry = Kept {
                     keys: keys.clone(),
                     read_at: now,
-                    fresh_secs: fetched.fresh_secs,
+                    fresh_secs: fetched.fresh_secs.min(MAX_FRESH_SECS),
+                    keys_read_at: now,
                     failed: None,
                 };
                 (entry, Ok(keys))
             }
             Err(why) => {
-                let before = kept
-                    .get(uri)
-                    .map_or_else(|| Arc::from(Vec::new()), |k| k.keys.clone());
+                let recent = kept.get(uri).filter(|k| {
+                    u64::try_from(now.secs_since(k.keys_read_at)).unwrap_or(0) < MAX_FRESH_SECS
+                });
+                let keys_read_at = recent.map_or(now, |k| k.keys_read_at);
+                let before = recent.map_or_else(|| Arc::from(Vec::new()), |k| k.keys.clone());
                 let answer = if before.is_empty() {
                     Err(why.clone())
                 } else {
@@ -82,6 +91,7 @@ impl ClientKeyCache {
                     keys: before,
                     read_at: now,
                     fresh_secs: MIN_FRESH_SECS,
+                    keys_read_at,
                     failed: Some(why),
                 };
                 (entry, answer)

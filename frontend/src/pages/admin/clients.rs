@@ -234,7 +234,9 @@ fn ClientRow(
         .map(|uri| view! { <li><code>{uri.clone()}</code></li> })
         .collect::<Vec<_>>();
 
-    let rotate = client.confidential.then(|| {
+    let has_secret = client.confidential
+        && client.token_endpoint_auth_method != TokenEndpointAuthMethod::PrivateKeyJwt;
+    let rotate = has_secret.then(|| {
         let id = id.clone();
         let scope = client.scope.to_string();
         let question = format!("Rotate the secret of {id}? The current one stops working at once.");
