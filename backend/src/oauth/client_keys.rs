@@ -132,9 +132,4 @@ impl ClientKeyCache {
             kid.is_none_or(|kid| entry.keys.iter().any(|k| k.kid.as_deref() == Some(kid)));
         (has_kid || age < MIN_FRESH_SECS).then(|| Ok(entry.keys.clone()))
     }
-
-    /// Reads `uri` now (for a registration): its usable keys, or why it is not a key set.
-    pub async fn probe(&self, uri: &str) -> Result<fetch::Fetched, String> {
-        fetch::jwks_at(&self.http, uri).await
-    }
 }
