@@ -36,6 +36,7 @@ import {
   API,
   APP,
   TIMEOUT,
+  eventually,
   forMode,
   launchChromium,
   logInOnServerPage,
@@ -735,12 +736,14 @@ test('user0 is not an administrator: no console after the step-up, and the admin
     await page.waitForURL((url) => url.searchParams.get('id') === requestId);
     const mine = page.locator(`.explained[data-request-id="${requestId}"]`);
     await reloadUntil(page, mine, page.locator('.card.empty'));
+    // Until the filtered answer arrives, the page keeps showing the unfiltered list it had (a
+    // transition), in which this refusal may already be: wait for the list to be replaced.
+    await eventually('only that request is listed', async () => (await page.locator('.explained').count()) === 1);
     const text = await mine.innerText();
     assert.match(text, /GET \/admin\/users/, text);
     assert.match(text, /403/, text);
     assert.match(text, /insufficient_scope/, text);
     assert.equal(await mine.getAttribute('data-check'), 'scope');
-    assert.equal(await page.locator('.explained').count(), 1, 'only that request');
 
     // The administrator finds it in the console by the same id.
     const admin = await adminTab();
