@@ -369,10 +369,10 @@ async fn clients(ctx: &Ctx<'_>, command: &ClientsCommand) -> anyhow::Result<Stri
             let jwks = jwks_file.as_deref().map(read_jwks).transpose()?;
             let by_key = jwks.is_some() || jwks_uri.is_some();
             let new = NewClient {
-                kind: if kind == "service" {
-                    ClientKind::Service
-                } else {
-                    ClientKind::Browser
+                kind: match kind.as_str() {
+                    "service" => ClientKind::Service,
+                    "device" => ClientKind::Device,
+                    _ => ClientKind::Browser,
                 },
                 name: name.clone(),
                 client_id: id.clone(),

@@ -122,6 +122,16 @@ pub struct Config {
     #[arg(long, env = "PUSHED_REQUEST_TTL", default_value_t = 60, value_parser = clap::value_parser!(u64).range(5..=600))]
     pub pushed_request_ttl: u64,
 
+    /// How long a device code and its user code live (RFC 8628 §3.2 `expires_in`), in seconds:
+    /// the time the user has to open the verification page and log in.
+    #[arg(long, env = "DEVICE_CODE_TTL", default_value_t = 600, value_parser = clap::value_parser!(u64).range(60..=1800))]
+    pub device_code_ttl: u64,
+
+    /// The seconds a device waits between polls of the token endpoint (RFC 8628 §3.2
+    /// `interval`); a device that polls sooner is told `slow_down`, and waits 5 seconds more.
+    #[arg(long, env = "DEVICE_POLL_INTERVAL", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub device_poll_interval: u64,
+
     /// The root issuer's authorization endpoint takes only requests pushed to `/par` (RFC 9126
     /// §5); the custom authorization servers each have their own setting. The bundled browser
     /// app, backend-for-frontend and documentation page send plain requests: with this on, they
@@ -387,10 +397,11 @@ pub enum ClientsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Create a browser app (public, authorization code + PKCE) or an API service
-    /// (confidential, client credentials; its secret is printed once).
+    /// Create a browser app (public, authorization code + PKCE), an API service
+    /// (confidential, client credentials; its secret is printed once) or a device app (public,
+    /// the device authorization grant of RFC 8628).
     Create {
-        #[arg(long, value_parser = ["browser", "service"])]
+        #[arg(long, value_parser = ["browser", "service", "device"])]
         kind: String,
         #[arg(long)]
         name: String,
@@ -403,7 +414,7 @@ pub enum ClientsCommand {
         /// A redirect URI (browser apps; repeat for several).
         #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
-        /// Browser apps: also issue refresh tokens.
+        /// Browser and device apps: also issue refresh tokens.
         #[arg(long)]
         refresh_tokens: bool,
         /// Skip the consent screen for it.

@@ -21,6 +21,9 @@ pub const SERVICE_CLIENT_SECRET: &str = "demo-service-secret";
 pub const PARTNER_CLIENT_ID: &str = "demo-partner";
 /// The API documentation page's client (Swagger UI at `/docs`): public, code + PKCE.
 pub const DOCS_CLIENT_ID: &str = "demo-docs";
+/// A command line that logs its user in with the device authorization grant (RFC 8628):
+/// public, and first party (the verification page asks the user anyway).
+pub const DEVICE_CLIENT_ID: &str = "demo-cli";
 
 /// Scopes are data, not code: these rows are what discovery lists and what the consent screen
 /// says. The last field: whether a third-party client needs the user's consent for it.
@@ -305,6 +308,22 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
         now,
     )
     .await?;
+    db.upsert_client(
+        &NewClient {
+            id: DEVICE_CLIENT_ID,
+            name: "Demo command line (device authorization)",
+            secret_hash: None,
+            keys: None,
+            first_party: true,
+            grant_types: &[GrantType::DeviceCode, GrantType::RefreshToken],
+            scopes: &scopes("openid offline_access profile products:read orders:read"),
+            redirect_uris: &[],
+            lifetimes: Lifetimes::default(),
+            require_pushed_requests: false,
+        },
+        now,
+    )
+    .await?;
     if let Some(secret) = config.bff_secret() {
         let bff_redirect = vec![format!(
             "{}/bff/callback",
@@ -350,7 +369,7 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
             .await?;
     }
     tracing::info!(
-        "demo data ready: users user0/password0, user1/password1 and admin/admin-password, clients {SPA_CLIENT_ID}, {PARTNER_CLIENT_ID}, {DOCS_CLIENT_ID}, {} and {SERVICE_CLIENT_ID}",
+        "demo data ready: users user0/password0, user1/password1 and admin/admin-password, clients {SPA_CLIENT_ID}, {PARTNER_CLIENT_ID}, {DOCS_CLIENT_ID}, {DEVICE_CLIENT_ID}, {} and {SERVICE_CLIENT_ID}",
         config.bff_client_id
     );
     Ok(())

@@ -66,6 +66,9 @@ pub const CLIENT_BASIC: &str = "clientBasic";
         crate::oauth::discovery::jwks,
         crate::oauth::token::token,
         crate::oauth::par::par,
+        crate::oauth::device::device_authorization,
+        crate::oauth::device::verification,
+        crate::oauth::device::verify,
         crate::oauth::revoke::revoke,
         crate::oauth::introspect::introspect,
         crate::oauth::userinfo::userinfo,
@@ -114,6 +117,9 @@ pub const CLIENT_BASIC: &str = "clientBasic";
         crate::oauth::discovery::server_jwks,
         crate::oauth::token::server_token,
         crate::oauth::par::server_par,
+        crate::oauth::device::server_device_authorization,
+        crate::oauth::device::server_verification,
+        crate::oauth::device::server_verify,
         crate::oauth::introspect::server_introspect,
         crate::oauth::revoke::server_revoke,
         crate::admin::keys::list,
@@ -228,8 +234,11 @@ pub use answers::{
 /// `application/x-www-form-urlencoded`. Which fields a request needs depends on `grant_type`.
 #[derive(Serialize, ToSchema)]
 pub struct TokenForm {
-    /// `authorization_code`, `client_credentials` or `refresh_token`.
+    /// `authorization_code`, `client_credentials`, `refresh_token` or
+    /// `urn:ietf:params:oauth:grant-type:device_code` (RFC 8628 §3.4).
     pub grant_type: String,
+    /// The device grant: the device authorization response's `device_code`.
+    pub device_code: Option<String>,
     /// `authorization_code`: the code from the redirect.
     pub code: Option<String>,
     /// `authorization_code`: the redirect URI of the authorization request, exactly.
@@ -268,6 +277,19 @@ pub struct PushedRequestForm {
     pub code_challenge_method: String,
     /// Echoed in the ID token.
     pub nonce: Option<String>,
+    /// RFC 8707: an API the access token is for; repeat for several.
+    pub resource: Option<Vec<String>>,
+    /// `client_secret_post` only; prefer HTTP Basic (`client_secret_basic`).
+    pub client_secret: Option<String>,
+}
+
+/// The form of `POST /device/authorize` (RFC 8628 §3.1), with the client's authentication.
+#[derive(Serialize, ToSchema)]
+pub struct DeviceAuthorizationForm {
+    /// The client (also in HTTP Basic, for a confidential client: then the same).
+    pub client_id: Option<String>,
+    /// What the device asks for; without it, the client's registered scopes.
+    pub scope: Option<String>,
     /// RFC 8707: an API the access token is for; repeat for several.
     pub resource: Option<Vec<String>>,
     /// `client_secret_post` only; prefer HTTP Basic (`client_secret_basic`).

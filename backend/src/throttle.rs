@@ -154,6 +154,12 @@ pub struct Throttles {
     /// Authorization requests pushed per address (each stores a row until it is opened or
     /// expires: RFC 9126), at the rate of `login_per_address`: a push precedes a login.
     pub pushes_per_address: Throttle,
+    /// Device authorization requests per address (each stores a row until it expires: RFC
+    /// 8628 §3.1), at the rate of `login_per_address`: each precedes a login.
+    pub device_requests_per_address: Throttle,
+    /// User codes tried on the verification page per address (RFC 8628 §5.1: against guessing
+    /// a code), at the rate of `login_per_address`.
+    pub user_codes_per_address: Throttle,
     /// The client-authentication keys being refused, where this instance alone counts them.
     refusing: Refusing,
 }
@@ -251,6 +257,14 @@ impl Throttles {
                 rates.login_attempts_per_address,
             ),
             pushes_per_address: limit("pushes_per_address", rates.login_attempts_per_address),
+            device_requests_per_address: limit(
+                "device_requests_per_address",
+                rates.login_attempts_per_address,
+            ),
+            user_codes_per_address: limit(
+                "user_codes_per_address",
+                rates.login_attempts_per_address,
+            ),
         }
     }
 
@@ -264,6 +278,8 @@ impl Throttles {
             &self.client_auth_per_address,
             &self.bff_logins_per_address,
             &self.pushes_per_address,
+            &self.device_requests_per_address,
+            &self.user_codes_per_address,
         ]
         .iter()
         .map(|limit| limit.slack_us().saturating_add(limit.interval_us()))

@@ -210,8 +210,8 @@ pub struct PasswordReset {
     pub password: String,
 }
 
-/// The two kinds of client the console creates (source document 003's "SPA" and "API
-/// services" applications).
+/// The kinds of client the console creates (source document 003's "SPA" and "API services"
+/// applications, and Okta's "native" device apps).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -220,6 +220,9 @@ pub enum ClientKind {
     Browser,
     /// A confidential client using the client credentials grant.
     Service,
+    /// A public client on a device without a browser or a keyboard (a TV, a command line),
+    /// using the device authorization grant (RFC 8628).
+    Device,
 }
 
 /// How a client authenticates where clients authenticate (RFC 7591 §2

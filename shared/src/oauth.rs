@@ -18,13 +18,18 @@ pub enum GrantType {
     ClientCredentials,
     /// RFC 6749 §6.
     RefreshToken,
+    /// RFC 8628 §3.4: a device without a browser (a TV, a command line) polls while its user
+    /// logs in on another device.
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:device_code")]
+    DeviceCode,
 }
 
 impl GrantType {
-    pub const ALL: [GrantType; 3] = [
+    pub const ALL: [GrantType; 4] = [
         GrantType::AuthorizationCode,
         GrantType::ClientCredentials,
         GrantType::RefreshToken,
+        GrantType::DeviceCode,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -32,7 +37,14 @@ impl GrantType {
             Self::AuthorizationCode => "authorization_code",
             Self::ClientCredentials => "client_credentials",
             Self::RefreshToken => "refresh_token",
+            Self::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
         }
+    }
+
+    /// Whether a user logs in for it (a code, or a device's user code), so that its grants can
+    /// carry personal scopes and refresh tokens.
+    pub const fn logs_users_in(self) -> bool {
+        matches!(self, Self::AuthorizationCode | Self::DeviceCode)
     }
 
     /// The names of `grant_types`, in order, between `separator`s.
@@ -91,6 +103,13 @@ pub enum ErrorCode {
     InvalidRequestUri,
     /// OpenID Connect Core §3.1.2.6: `prompt=none`, but the user must log in.
     LoginRequired,
+    /// RFC 8628 §3.5: the user has not yet finished on the verification page; poll again.
+    AuthorizationPending,
+    /// RFC 8628 §3.5: polling faster than `interval`; the interval is now 5 seconds longer.
+    SlowDown,
+    /// RFC 8628 §3.5: the device code expired; start again at the device authorization
+    /// endpoint.
+    ExpiredToken,
 }
 
 impl ErrorCode {
@@ -110,10 +129,13 @@ impl ErrorCode {
             Self::RequestNotSupported => "request_not_supported",
             Self::InvalidRequestUri => "invalid_request_uri",
             Self::LoginRequired => "login_required",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::ExpiredToken => "expired_token",
         }
     }
 
-    pub const ALL: [ErrorCode; 14] = [
+    pub const ALL: [ErrorCode; 17] = [
         Self::InvalidRequest,
         Self::InvalidClient,
         Self::InvalidGrant,
@@ -128,6 +150,9 @@ impl ErrorCode {
         Self::RequestNotSupported,
         Self::InvalidRequestUri,
         Self::LoginRequired,
+        Self::AuthorizationPending,
+        Self::SlowDown,
+        Self::ExpiredToken,
     ];
 
     /// The code spelled `name`, if it is one of these.
@@ -151,6 +176,24 @@ pub struct PushedAuthorizationResponse {
     pub request_uri: String,
     /// Seconds it may wait to be used.
     pub expires_in: u64,
+}
+
+/// RFC 8628 §3.2: the answer of the device authorization endpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceAuthorizationResponse {
+    /// What the device sends to the token endpoint while it polls; never shown.
+    pub device_code: String,
+    /// What the user types on the verification page: eight letters, shown as `XXXX-XXXX`.
+    pub user_code: String,
+    /// The page where the user enters the code.
+    pub verification_uri: String,
+    /// The same page with the code filled in (for a QR code or a link).
+    pub verification_uri_complete: String,
+    /// Seconds the codes live.
+    pub expires_in: u64,
+    /// Seconds the device waits between polls.
+    pub interval: u64,
 }
 
 /// RFC 6749 §5.2 error response body. The API (RFC 6750) uses the same shape in its bodies,
@@ -350,6 +393,9 @@ pub struct ServerMetadata {
     /// RFC 9126 §5: the authorization endpoint takes only pushed requests.
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// RFC 8628 §4: where devices start the device authorization grant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_authorization_endpoint: Option<String>,
 }
 
 /// Protected resource metadata (RFC 9728 §2): what a client that met a 401 needs to get a token

@@ -159,10 +159,12 @@ async fn check(ctx: &Ctx<'_>, d: &Definition<'_>) -> Result<Checked, ApiError> {
                 .into(),
         ));
     }
-    if has(GrantType::RefreshToken) && !has(GrantType::AuthorizationCode) {
-        return Err(invalid(
-            "refresh_token comes with authorization_code: only a login can start a refresh".into(),
-        ));
+    let logs_users_in = grant_types.iter().any(|g| g.logs_users_in());
+    if has(GrantType::RefreshToken) && !logs_users_in {
+        return Err(invalid(format!(
+            "refresh_token comes with authorization_code or {}: only a login can start a refresh",
+            GrantType::DeviceCode
+        )));
     }
     let redirect_uris = redirect_uris(d.redirect_uris)?;
     if has(GrantType::AuthorizationCode) && redirect_uris.is_empty() {
@@ -197,7 +199,7 @@ async fn check(ctx: &Ctx<'_>, d: &Definition<'_>) -> Result<Checked, ApiError> {
             unknown.join(" ")
         )));
     }
-    if !has(GrantType::AuthorizationCode) {
+    if !logs_users_in {
         let personal: Vec<&str> = scope
             .iter()
             .filter(|s| PERSONAL_SCOPES.contains(s))
@@ -458,6 +460,14 @@ pub async fn add(ctx: &Ctx<'_>, new: &admin::NewClient) -> Result<admin::ClientC
         ),
         ClientKind::Browser => ("spa", vec!["authorization_code".to_owned()]),
         ClientKind::Service => ("svc", vec!["client_credentials".to_owned()]),
+        ClientKind::Device if new.refresh_tokens => (
+            "dev",
+            vec![
+                GrantType::DeviceCode.as_str().to_owned(),
+                "refresh_token".to_owned(),
+            ],
+        ),
+        ClientKind::Device => ("dev", vec![GrantType::DeviceCode.as_str().to_owned()]),
     };
     if new.kind == ClientKind::Service && new.refresh_tokens {
         return Err(ApiError::Unprocessable {
@@ -492,13 +502,13 @@ pub async fn add(ctx: &Ctx<'_>, new: &admin::NewClient) -> Result<admin::ClientC
         return Err(ApiError::Unprocessable {
             error: METADATA,
             description: format!(
-                "token_endpoint_auth_method {} does not fit a {}: a browser app uses none, a \
-                 service client_secret_basic, client_secret_post or private_key_jwt",
+                "token_endpoint_auth_method {} does not fit a {}: a browser or device app uses \
+                 none, a service client_secret_basic, client_secret_post or private_key_jwt",
                 method.as_str(),
-                if confidential {
-                    "service"
-                } else {
-                    "browser app"
+                match new.kind {
+                    ClientKind::Service => "service",
+                    ClientKind::Browser => "browser app",
+                    ClientKind::Device => "device app",
                 }
             ),
         });

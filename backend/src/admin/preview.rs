@@ -4,7 +4,6 @@
 use axum::Json;
 use axum::extract::State;
 use shared::admin::{TokenPreview, TokenPreviewRequest};
-use shared::oauth::GrantType;
 
 use super::{Administrator, Body, Ctx};
 use crate::api::error::ApiError;
@@ -45,7 +44,7 @@ pub async fn answer(
                 description: format!("there is no client {:?}", request.client_id),
             })?;
     let user = match (&request.username, request.grant_type) {
-        (Some(username), GrantType::AuthorizationCode) => {
+        (Some(username), grant) if grant.logs_users_in() => {
             Some(ctx.db.user_by_username(username).await?.ok_or_else(|| {
                 ApiError::Unprocessable {
                     error: INVALID,
@@ -56,7 +55,9 @@ pub async fn answer(
         (Some(_), _) => {
             return Err(ApiError::Unprocessable {
                 error: INVALID,
-                description: "username goes with the authorization_code grant only".into(),
+                description: "username goes with a grant that logs a user in (authorization_code or the device \
+                     grant) only"
+                    .into(),
             });
         }
         (None, _) => None,
@@ -73,9 +74,10 @@ pub async fn answer(
     answer.ok_or_else(|| ApiError::Unprocessable {
         error: INVALID,
         description: match request.grant_type {
-            GrantType::AuthorizationCode => "the authorization_code grant is previewed for a \
-                 user: give username, the user who would log in"
-                .into(),
+            grant if grant.logs_users_in() => format!(
+                "the {} grant is previewed for a user: give username, the user who would log in",
+                grant.as_str()
+            ),
             grant => format!(
                 "the {} grant needs a refresh token and is not previewed: preview the \
                  authorization_code grant that begins the login (its refreshes are decided \

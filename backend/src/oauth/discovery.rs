@@ -97,6 +97,7 @@ fn root_document(c: &Config, scopes_supported: Vec<String>) -> ServerMetadata {
         token_endpoint_auth_methods_supported: strings(&SUPPORTED_METHODS),
         pushed_authorization_request_endpoint: Some(c.endpoint("/par")),
         require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+        device_authorization_endpoint: Some(c.endpoint("/device/authorize")),
         ..openid_document(c.issuer_str().to_owned(), scopes_supported)
     }
 }
@@ -148,6 +149,7 @@ fn openid_document(issuer: String, scopes_supported: Vec<String>) -> ServerMetad
         resource_indicators_supported: true,
         pushed_authorization_request_endpoint: None,
         require_pushed_authorization_requests: false,
+        device_authorization_endpoint: None,
     }
 }
 
@@ -166,6 +168,7 @@ fn server_document(server: &AuthServer, scopes_supported: Vec<String>) -> Server
         introspection_endpoint_auth_methods_supported: strings(&CONFIDENTIAL_METHODS),
         token_endpoint_auth_methods_supported: strings(&SUPPORTED_METHODS),
         pushed_authorization_request_endpoint: Some(server.endpoint("/par")),
+        device_authorization_endpoint: Some(server.endpoint("/device/authorize")),
         require_pushed_authorization_requests: server
             .stored
             .as_ref()

@@ -10,6 +10,7 @@ pub mod authorize;
 pub mod client_assertion;
 pub mod client_auth;
 pub mod client_keys;
+pub mod device;
 pub(crate) mod discovery;
 pub mod error;
 pub mod introspect;
@@ -56,6 +57,7 @@ pub fn api_router() -> Router<AppState> {
         .route("/jwks.json", get(discovery::jwks))
         .route("/token", post(token::token))
         .route("/par", post(par::par))
+        .route("/device/authorize", post(device::device_authorization))
         .route("/revoke", post(revoke::revoke))
         .route("/introspect", post(introspect::introspect))
         .route(
@@ -85,6 +87,10 @@ pub fn servers_router() -> Router<AppState> {
         .route("/oauth2/{server}/v1/keys", get(discovery::server_jwks))
         .route("/oauth2/{server}/v1/token", post(token::server_token))
         .route("/oauth2/{server}/v1/par", post(par::server_par))
+        .route(
+            "/oauth2/{server}/v1/device/authorize",
+            post(device::server_device_authorization),
+        )
         .route("/oauth2/{server}/v1/revoke", post(revoke::server_revoke))
         .route(
             "/oauth2/{server}/v1/introspect",
@@ -103,6 +109,11 @@ pub fn page_router() -> Router<AppState> {
         .route("/authorize", get(authorize::authorize))
         .route("/authorize/login", post(authorize::login))
         .route("/authorize/consent", post(authorize::consent))
+        .route("/device", get(device::verification).post(device::verify))
+        .route(
+            "/oauth2/{server}/v1/device",
+            get(device::server_verification).post(device::server_verify),
+        )
         .route(
             "/oauth2/{server}/v1/authorize",
             get(authorize::server_authorize),

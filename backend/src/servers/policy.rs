@@ -117,13 +117,13 @@ impl StoredPolicy {
 
 impl StoredRule {
     /// Whether it matches the grant type and the user, scopes aside. A refresh continues the
-    /// login that began with a code: a rule for `authorization_code` covers its refreshes, and
-    /// one for `refresh_token` the refreshes alone.
+    /// login that began with a code or a device code: a rule for `authorization_code` or the
+    /// device grant covers refreshes, and one for `refresh_token` the refreshes alone.
     fn matches_grant(&self, request: &Request<'_>) -> bool {
         let grant = self.grant_types.is_empty()
             || self.grant_types.contains(&request.grant_type)
             || request.grant_type == GrantType::RefreshToken
-                && self.grant_types.contains(&GrantType::AuthorizationCode);
+                && self.grant_types.iter().any(|g| g.logs_users_in());
         let role = self.roles.is_empty() || request.role.is_some_and(|r| self.roles.contains(&r));
         // Like roles, groups match a user only (client credentials have none).
         let group = self.groups.is_empty()

@@ -42,11 +42,22 @@ pub struct Grant {
 pub enum Created {
     /// The grant and what was issued under it are stored.
     Issued,
-    /// Nothing: the code was presented again while it was being redeemed.
+    /// Nothing: the code was presented again while it was being redeemed, or the device code
+    /// was redeemed by another poll.
     CodeReplayed,
     /// Nothing: the grant's authorization server was deleted (perhaps created again) since
     /// the redemption read it.
     ServerGone,
+}
+
+/// What a new grant spends, in the same transaction: an authorization code, or an approved
+/// device code (RFC 8628).
+#[derive(Clone, Copy, Debug)]
+pub enum Spent<'a> {
+    /// The hash of an authorization code, which the grant is linked to.
+    Code(&'a str),
+    /// The hash of a device code whose user allowed it.
+    Device(&'a str),
 }
 
 /// A refresh token to store: its hash, scope and expiry.
@@ -191,24 +202,35 @@ impl Db {
     /// lock, SQLite's one writer): either the replay comes first and nothing is issued, or it
     /// comes after and finds the grant to revoke (RFC 6749 §4.1.2). A server's deletion deletes
     /// its codes before it revokes its grants, so it takes turns with this on the same row: a
-    /// grant written first is revoked with the rest, and none is written after.
+    /// grant written first is revoked with the rest, and none is written after. An approved
+    /// device code (RFC 8628) is spent the same way: of two polls that both found it approved,
+    /// one gets the tokens.
     pub async fn create_grant(
         &self,
         grant: &Grant,
         now: Timestamp,
         issue: &Issue<'_>,
-        code_hash: &str,
+        spent: Spent<'_>,
     ) -> Result<Created> {
-        dispatch!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            let linked = sqlx::query(
+        let (spend, hash) = match spent {
+            Spent::Code(hash) => (
                 "UPDATE authorization_codes SET grant_id = $1
                  WHERE code_hash = $2 AND replayed_at IS NULL",
-            )
-            .bind(&grant.id)
-            .bind(code_hash)
-            .execute(&mut *tx)
-            .await?;
+                hash,
+            ),
+            Spent::Device(hash) => (
+                "UPDATE device_authorizations SET grant_id = $1, status = 'redeemed'
+                 WHERE device_code_hash = $2 AND status = 'approved'",
+                hash,
+            ),
+        };
+        dispatch!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let linked = sqlx::query(spend)
+                .bind(&grant.id)
+                .bind(hash)
+                .execute(&mut *tx)
+                .await?;
             if linked.rows_affected() != 1 {
                 tx.rollback().await?;
                 return Ok(Created::CodeReplayed);

@@ -38,6 +38,7 @@ mod claims;
 mod clients;
 mod codes;
 mod consents;
+mod devices;
 mod events;
 mod grants;
 pub mod inspect;
@@ -73,8 +74,11 @@ pub use claims::{ClaimValue, StoredClaim};
 pub use clients::{Client, ClientKeys, Lifetimes, NewClient};
 pub use codes::{CodeGrant, NewCode, Redemption};
 pub use consents::{ConsentAt, ConsentTicket, ScopeInfo};
+pub use devices::{DeviceAnswer, DeviceRequest, DeviceStatus, NewDeviceRequest};
 pub use events::{EventQuery, EventRow, Explained};
-pub use grants::{Created, FamilyRow, Grant, Issue, NewRefreshToken, RefreshView, TokenStatus};
+pub use grants::{
+    Created, FamilyRow, Grant, Issue, NewRefreshToken, RefreshView, Spent, TokenStatus,
+};
 pub use issuers::StoredIssuer;
 pub use keys::KeyChanges;
 pub use keys::{Rotation, StoredKey};

@@ -17,6 +17,7 @@ mod claims;
 mod clock_lab;
 mod consent;
 mod cors;
+mod device;
 mod discovery;
 mod health;
 mod issuers;

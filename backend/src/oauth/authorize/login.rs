@@ -62,12 +62,8 @@ pub enum Outcome {
 /// One post of the login form for `request`, from `address`, at `now_us`. `csrf` is the
 /// browser's anti-forgery token (the consent ticket is bound to it).
 ///
-/// Every post counts against the address before anything else happens (RFC 9700 §4.16 leaves
-/// the means open; OWASP asks for limits per account and per source). A failure for the
-/// username is reserved before the password is hashed, and given back if the password is right:
-/// a throttled guess costs no Argon2 run, and the right password gets the same 429 as a wrong
-/// one, so the throttle reveals nothing. Both limits are counted in the database, so across
-/// every instance.
+/// Every post counts against the address first ([`address_allows`]), then the credentials
+/// against the username ([`credentials`]).
 pub async fn log_in(
     state: &AppState,
     request: &AuthorizationRequest,
@@ -76,21 +72,8 @@ pub async fn log_in(
     address: IpAddr,
     now_us: i64,
 ) -> Result<Outcome, PageError> {
-    let throttles = &state.throttles;
-    let db = &state.db;
-    match throttles
-        .login_per_address
-        .hit(db, &address_key(address), now_us)
-        .await?
-    {
-        Verdict::Refused(wait) => return Ok(Outcome::Throttled(wait)),
-        Verdict::LastAllowed => {
-            let event = Event::new(EventKind::LoginThrottled)
-                .address(address)
-                .detail("login attempts from this address");
-            state.events.record(event).await;
-        }
-        Verdict::Allowed => {}
+    if let Some(wait) = address_allows(state, address, now_us).await? {
+        return Ok(Outcome::Throttled(wait));
     }
     let (username, password) = match attempt {
         Attempt::Cancel => {
@@ -103,45 +86,21 @@ pub async fn log_in(
         }
         Attempt::LogIn { username, password } => (username, password),
     };
-    if username.is_empty() || password.is_empty() {
-        return Ok(Outcome::Retry("Enter your username and password."));
-    }
-    if username.len() > MAX_USERNAME_LEN || password.len() > MAX_PASSWORD_LEN {
-        return Ok(Outcome::Retry("Invalid username or password."));
-    }
-    let user_exhausted = match throttles.login_per_user.hit(db, username, now_us).await? {
-        Verdict::Refused(wait) => return Ok(Outcome::Throttled(wait)),
-        verdict => verdict == Verdict::LastAllowed,
+    let user = match credentials(
+        state,
+        &request.client.id,
+        username,
+        password,
+        address,
+        now_us,
+    )
+    .await?
+    {
+        Credentials::Valid(user) => user,
+        Credentials::Retry(message) => return Ok(Outcome::Retry(message)),
+        Credentials::Throttled(wait) => return Ok(Outcome::Throttled(wait)),
     };
-    let checked = check_password(state, username, password).await;
-    if !matches!(checked, Ok(None)) {
-        throttles
-            .login_per_user
-            .refund(db, username, now_us)
-            .await?;
-    }
-    let Some(user) = checked? else {
-        let event = Event::new(EventKind::LoginFailed)
-            .client(&request.client.id)
-            .user(username)
-            .address(address);
-        state.events.record(event).await;
-        if user_exhausted {
-            let event = Event::new(EventKind::LoginThrottled)
-                .user(username)
-                .address(address)
-                .detail("failed logins for this username");
-            state.events.record(event).await;
-        }
-        return Ok(Outcome::Retry("Invalid username or password."));
-    };
-    crate::logs::identify(&request.client.id, Some(&user.id));
-    let event = Event::new(EventKind::LoginSucceeded)
-        .client(&request.client.id)
-        .user(&user.id)
-        .address(address);
-    state.events.record(event).await;
-
+    let db = &state.db;
     let now = Timestamp::from_micros(now_us);
     // RFC 6749 §3.3: what the user's role does not allow is left out, not refused; the token
     // response says what was granted.
@@ -195,6 +154,101 @@ pub async fn log_in(
             Ok(Outcome::Consent { ticket, scopes })
         }
     }
+}
+
+/// Counts a login post from `address` at `now_us`; `Some(wait)` when the address has posted
+/// too many. Every post counts, before anything else happens (RFC 9700 §4.16 leaves the means
+/// open; OWASP asks for limits per account and per source).
+pub async fn address_allows(
+    state: &AppState,
+    address: IpAddr,
+    now_us: i64,
+) -> Result<Option<Duration>, PageError> {
+    match state
+        .throttles
+        .login_per_address
+        .hit(&state.db, &address_key(address), now_us)
+        .await?
+    {
+        Verdict::Refused(wait) => return Ok(Some(wait)),
+        Verdict::LastAllowed => {
+            let event = Event::new(EventKind::LoginThrottled)
+                .address(address)
+                .detail("login attempts from this address");
+            state.events.record(event).await;
+        }
+        Verdict::Allowed => {}
+    }
+    Ok(None)
+}
+
+/// What a username and password turned out to be.
+#[derive(Debug)]
+pub enum Credentials {
+    /// An enabled user's.
+    Valid(User),
+    /// Not a user's: the form again, with this message.
+    Retry(&'static str),
+    /// Too many failures for this username.
+    Throttled(Duration),
+}
+
+/// Checks `username` and `password`, posted for `client_id` from `address`, under the
+/// per-username limit (the per-address one is [`address_allows`]'s), and logs the outcome.
+///
+/// A failure for the username is reserved before the password is hashed, and given back if the
+/// password is right: a throttled guess costs no Argon2 run, and the right password gets the
+/// same 429 as a wrong one, so the throttle reveals nothing. Both limits are counted in the
+/// database, so across every instance.
+pub async fn credentials(
+    state: &AppState,
+    client_id: &str,
+    username: &str,
+    password: &str,
+    address: IpAddr,
+    now_us: i64,
+) -> Result<Credentials, PageError> {
+    let throttles = &state.throttles;
+    let db = &state.db;
+    if username.is_empty() || password.is_empty() {
+        return Ok(Credentials::Retry("Enter your username and password."));
+    }
+    if username.len() > MAX_USERNAME_LEN || password.len() > MAX_PASSWORD_LEN {
+        return Ok(Credentials::Retry("Invalid username or password."));
+    }
+    let user_exhausted = match throttles.login_per_user.hit(db, username, now_us).await? {
+        Verdict::Refused(wait) => return Ok(Credentials::Throttled(wait)),
+        verdict => verdict == Verdict::LastAllowed,
+    };
+    let checked = check_password(state, username, password).await;
+    if !matches!(checked, Ok(None)) {
+        throttles
+            .login_per_user
+            .refund(db, username, now_us)
+            .await?;
+    }
+    let Some(user) = checked? else {
+        let event = Event::new(EventKind::LoginFailed)
+            .client(client_id)
+            .user(username)
+            .address(address);
+        state.events.record(event).await;
+        if user_exhausted {
+            let event = Event::new(EventKind::LoginThrottled)
+                .user(username)
+                .address(address)
+                .detail("failed logins for this username");
+            state.events.record(event).await;
+        }
+        return Ok(Credentials::Retry("Invalid username or password."));
+    };
+    crate::logs::identify(client_id, Some(&user.id));
+    let event = Event::new(EventKind::LoginSucceeded)
+        .client(client_id)
+        .user(&user.id)
+        .address(address);
+    state.events.record(event).await;
+    Ok(Credentials::Valid(user))
 }
 
 /// The user `username` names, if `password` is theirs and they are enabled. Argon2 is

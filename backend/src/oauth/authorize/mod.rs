@@ -8,7 +8,7 @@
 //! stored when the client pushed it. The handlers here only parse, call and render.
 
 mod consent;
-mod login;
+pub(crate) mod login;
 pub mod page;
 pub(crate) mod pushed;
 pub(crate) mod request;
@@ -26,6 +26,7 @@ use self::consent::Answered;
 use self::login::{Attempt, Outcome};
 use self::page::{PageError, PageForm};
 use self::request::{AuthorizationRequest, Refusal};
+pub(crate) use self::response::set_csrf_cookie_at;
 use self::response::{CSRF_COOKIE, denied, redirect, set_csrf_cookie, with_code};
 use super::discovery::KnownServer;
 use super::params::Params;
@@ -354,8 +355,8 @@ async fn answered(
 }
 
 /// The body of a form this server's own page posted: parsed, and with the double-submit
-/// anti-forgery check passed (the login and consent forms).
-fn checked_form(headers: &HeaderMap, body: &[u8]) -> Result<Params, PageError> {
+/// anti-forgery check passed (the login and consent forms, the device verification page).
+pub(crate) fn checked_form(headers: &HeaderMap, body: &[u8]) -> Result<Params, PageError> {
     let params = Params::parse(body).map_err(|e| PageError::bad_request(e.to_string()))?;
     let csrf_ok = match (params.get("csrf_token"), web::cookie(headers, CSRF_COOKIE)) {
         (Some(form), Some(cookie)) => crypto::constant_time_eq(form.as_bytes(), cookie.as_bytes()),

@@ -117,7 +117,16 @@ pub fn set_csrf_cookie(
     response: &mut Response,
     value: Option<&str>,
 ) {
-    let path = server.endpoint_path("/authorize");
+    set_csrf_cookie_at(state, &server.endpoint_path("/authorize"), response, value);
+}
+
+/// Sets (or, with `None`, clears) the anti-forgery cookie of the pages under `path`.
+pub fn set_csrf_cookie_at(
+    state: &AppState,
+    path: &str,
+    response: &mut Response,
+    value: Option<&str>,
+) {
     let secure = if state.config.issuer.scheme() == "https" {
         "; Secure"
     } else {

@@ -3,21 +3,17 @@
 
 use shared::oauth::{Audience, GrantType};
 use shared::pkce::CodeVerifier;
-use shared::scope::{OFFLINE_ACCESS, ScopeSet};
 
-use super::{
-    Caller, Granted, Lives, Named, elsewhere, govern_user_grant, lifetimes, narrowed, still_offered,
-};
-use crate::access_token::{Authentication, Subject};
+use super::login::{self, Login};
+use super::{Caller, Granted};
 use crate::clock::Timestamp;
 use crate::crypto;
 use crate::events::{Event, EventKind};
 use crate::oauth::error::OAuthError;
-use crate::oauth::scope_for_user;
 use crate::refusals::Why;
-use crate::servers::{AuthServer, Governed, Governing};
+use crate::servers::AuthServer;
 use crate::state::AppState;
-use crate::storage::{CodeGrant, Created, Grant, Issue, NewRefreshToken, Redemption, User};
+use crate::storage::{CodeGrant, Redemption, Spent};
 
 /// What the client presented with the code.
 pub struct Presented<'a> {
@@ -53,7 +49,7 @@ pub async fn redeem(
         Some(unspent) if proven(&unspent, &presented).is_ok() => {
             // Proven: the policy's refusals are the user's to read.
             crate::logs::identify(&client.id, Some(&unspent.user_id));
-            Some(decide(state, server, caller, &unspent, audience.clone()).await?)
+            Some(login::decide(state, server, caller, &login_of(&unspent), audience.clone()).await?)
         }
         _ => None,
     };
@@ -133,97 +129,35 @@ pub async fn redeem(
     proof?;
     // Decided on the code as read before (its content never changes), or now if it could not
     // be read then (it was spent or expired in between: the checks above have said so).
-    let Decided {
-        user,
-        scope,
-        audience,
-        lives,
-        governed,
-    } = match decided {
+    let decided = match decided {
         Some(decided) => decided,
-        None => decide(state, server, caller, &grant, audience).await?,
+        None => login::decide(state, server, caller, &login_of(&grant), audience).await?,
     };
-    let openid = grant.scope.contains("openid");
-    // RFC 9700 §4.14: refresh tokens only when asked for (`offline_access`) and allowed.
-    let refreshable =
-        grant.scope.contains(OFFLINE_ACCESS) && client.may_use_grant(GrantType::RefreshToken);
-    let stored = Grant {
-        audiences: grant.audiences.clone(),
-        id: crypto::random_token(16),
-        client_id: client.id.clone(),
-        user_id: user.id.clone(),
-        scope: grant.scope.clone(),
-        auth_time: grant.auth_time,
-        expires_at: now.after(lives.refresh_absolute),
-        revoked_at: None,
-        server_id: grant.server_id.clone(),
-        server_generation: grant.server_generation.clone(),
-    };
-    let subject = Subject {
-        sub: &user.id,
-        client_id: &client.id,
-        grant_id: Some(&stored.id),
-        scope,
-        lifetime: lives.access,
-        audience,
-    };
-    let (access_claims, id_claims, decided) = match governed {
-        Some(g) => (g.access, g.id, Some(g.allowed)),
-        None => Default::default(),
-    };
-    let mut issued = server.tokens.issue_with(subject, &access_claims, now)?;
-    let refresh = refreshable.then(|| crypto::random_token(32));
-    let refresh_hash = refresh.as_deref().map(crypto::sha256_hex);
-    let issue = Issue {
-        grant_id: &stored.id,
-        client_id: &client.id,
-        access_jti: &issued.jti,
-        access_expires_at: issued.expires_at,
-        refresh: refresh_hash.as_deref().map(|hash| NewRefreshToken {
-            hash,
-            scope: &grant.scope,
-            expires_at: lives.refresh_expiry(now, stored.expires_at),
-        }),
-    };
-    match state
-        .db
-        .create_grant(&stored, now, &issue, &code_hash)
-        .await?
-    {
-        Created::Issued => {}
-        Created::CodeReplayed => {
-            // Presented again while this redemption was under way: one of the two presenters
-            // is an attacker, and nothing is issued to either.
-            tracing::warn!(client_id = %client.id, "authorization code replayed during its redemption");
-            return Err(OAuthError::invalid_grant(
-                "this authorization code was presented more than once; codes are single-use, \
-                 so nothing was issued",
-            ));
-        }
-        Created::ServerGone => {
-            return Err(OAuthError::invalid_grant(
-                "the authorization server that issued this code was deleted; nothing was issued",
-            ));
-        }
-    }
-    issued.response.refresh_token = refresh;
-    if openid {
-        let login = Authentication {
-            user: &user,
-            client_id: &client.id,
-            auth_time: grant.auth_time,
-            nonce: grant.nonce.as_deref(),
-        };
-        let id_token = server
-            .tokens
-            .id_token(&issued.response, &login, &id_claims, now)?;
-        issued.response.id_token = Some(id_token);
-    }
-    Ok(Granted {
-        response: issued.response,
-        sub: user.id,
+    let spent = Spent::Code(&code_hash);
+    login::issue(
+        state,
+        server,
+        caller,
+        &login_of(&grant),
         decided,
-    })
+        spent,
+        now,
+    )
+    .await
+}
+
+/// The login `code` carries.
+fn login_of(code: &CodeGrant) -> Login<'_> {
+    Login {
+        grant_type: GrantType::AuthorizationCode,
+        user_id: &code.user_id,
+        scope: &code.scope,
+        auth_time: code.auth_time,
+        nonce: code.nonce.as_deref(),
+        audiences: &code.audiences,
+        server_id: code.server_id.as_deref(),
+        server_generation: code.server_generation.as_deref(),
+    }
 }
 
 fn unknown_code() -> OAuthError {
@@ -263,76 +197,6 @@ fn proven(code: &CodeGrant, presented: &Presented<'_>) -> Result<(), OAuthError>
     Ok(())
 }
 
-/// What redeeming a code gives, decided.
-struct Decided {
-    user: User,
-    scope: ScopeSet,
-    audience: Option<Audience>,
-    lives: Lives,
-    governed: Option<Governed>,
-}
-
-/// Decides what redeeming `code` at `server` for `asked` (the request's resources) gives: the
-/// code must be this server's, the resources among those it was issued for, its user still
-/// active, and the server's policy must allow the login now (with its lifetimes and claims).
-async fn decide(
-    state: &AppState,
-    server: &AuthServer,
-    caller: &Caller<'_>,
-    code: &CodeGrant,
-    asked: Option<Audience>,
-) -> Result<Decided, OAuthError> {
-    // A code is redeemed at the token endpoint of the server whose authorization endpoint
-    // issued it: its tokens are that server's (issuer, keys, audience, policies).
-    if !server.owns(code.server_id.as_deref(), code.server_generation.as_deref()) {
-        return Err(elsewhere(
-            state,
-            server,
-            code.server_id.as_deref(),
-            "authorization code",
-        ));
-    }
-    let asked_resources = asked.is_some();
-    let audience = narrowed(
-        &server.tokens,
-        &code.audiences,
-        asked,
-        "this authorization code",
-    )?;
-    let user = match state.db.user_by_id(&code.user_id).await? {
-        Some(user) if !user.disabled => user,
-        _ => {
-            return Err(OAuthError::invalid_grant(
-                "the user of this authorization code is no longer active",
-            ));
-        }
-    };
-    let scope = scope_for_user(&user, code.scope.clone());
-    // A redemption names no scope (the login's is the code's), and perhaps resources.
-    let named = Named {
-        scope: false,
-        resources: asked_resources,
-    };
-    // A scope the server stopped offering between the login and this redemption.
-    still_offered(state, server, &scope, named).await?;
-    let request = Governing {
-        client_id: &caller.client.id,
-        grant_type: GrantType::AuthorizationCode,
-        user: Some(&user),
-        scope: &scope,
-        audience: audience.as_ref(),
-    };
-    let governed = govern_user_grant(state, server, caller, request, named).await?;
-    let lives = Lives::of(state, lifetimes(caller.client, governed.as_ref()));
-    Ok(Decided {
-        user,
-        scope,
-        audience,
-        lives,
-        governed,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use shared::oauth::ErrorCode;
@@ -341,7 +205,7 @@ mod tests {
 
     use super::*;
     use crate::state::testing::{self, demo_state};
-    use crate::storage::{CodeGrant, NewCode};
+    use crate::storage::{CodeGrant, Created, Grant, Issue, NewCode};
 
     const CODE: &str = "a-code-the-login-would-have-issued";
 
@@ -507,7 +371,7 @@ mod tests {
         assert_eq!(
             state
                 .db
-                .create_grant(&grant, now, &issue, &code_hash)
+                .create_grant(&grant, now, &issue, crate::storage::Spent::Code(&code_hash))
                 .await
                 .unwrap(),
             Created::CodeReplayed

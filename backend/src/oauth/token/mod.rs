@@ -7,8 +7,12 @@
 
 mod authorization_code;
 mod client_credentials;
+mod device_code;
+mod login;
 pub mod preview;
 mod refresh_token;
+
+pub use device_code::SLOW_DOWN_SECS;
 
 use client_credentials::NotGranted;
 pub use client_credentials::USER_ONLY;
@@ -54,6 +58,8 @@ pub enum TokenRequest {
         refresh_token: String,
         scope: Option<ScopeSet>,
     },
+    /// RFC 8628 §3.4: a device polling with its device code.
+    DeviceCode { device_code: String },
 }
 
 impl TokenRequest {
@@ -62,6 +68,7 @@ impl TokenRequest {
             Self::AuthorizationCode { .. } => GrantType::AuthorizationCode,
             Self::ClientCredentials { .. } => GrantType::ClientCredentials,
             Self::RefreshToken { .. } => GrantType::RefreshToken,
+            Self::DeviceCode { .. } => GrantType::DeviceCode,
         }
     }
 
@@ -75,7 +82,8 @@ impl TokenRequest {
                 ErrorCode::UnsupportedGrantType,
                 format!(
                     "grant_type {raw:?} is not supported; use authorization_code, \
-                     client_credentials or refresh_token"
+                     client_credentials, refresh_token or {}",
+                    GrantType::DeviceCode.as_str()
                 ),
             )
         })
@@ -121,6 +129,16 @@ impl TokenRequest {
                 Self::RefreshToken {
                     refresh_token: refresh_token.to_owned(),
                     scope: scope()?,
+                }
+            }
+            GrantType::DeviceCode => {
+                let device_code = params.get("device_code").ok_or_else(|| {
+                    OAuthError::invalid_request(
+                        "missing device_code (the device authorization response's)",
+                    )
+                })?;
+                Self::DeviceCode {
+                    device_code: device_code.to_owned(),
                 }
             }
         })
@@ -227,6 +245,9 @@ async fn exchange(
                 audience,
             };
             refresh_token::rotate(state, server, caller, presented, now).await?
+        }
+        TokenRequest::DeviceCode { device_code } => {
+            device_code::poll(state, server, caller, &device_code, audience, now).await?
         }
     };
     let refresh = if granted.response.refresh_token.is_some() {

@@ -74,7 +74,7 @@ pub async fn preview(
     };
     let user = match (asked.grant_type, asked.user) {
         (GrantType::ClientCredentials, _) => None,
-        (GrantType::AuthorizationCode, Some(user)) => Some(user),
+        (grant, Some(user)) if grant.logs_users_in() => Some(user),
         _ => return Ok(None),
     };
     let Some(user) = user else {
@@ -114,7 +114,7 @@ pub async fn preview(
     let scope = scope_for_user(user, scope);
     let governing = Governing {
         client_id: &client.id,
-        grant_type: GrantType::AuthorizationCode,
+        grant_type: asked.grant_type,
         user: Some(user),
         scope: &scope,
         audience: audience.as_ref(),

@@ -342,7 +342,7 @@ mod tests {
         assert_eq!(
             state
                 .db
-                .create_grant(&grant, now, &issue, &code_hash)
+                .create_grant(&grant, now, &issue, crate::storage::Spent::Code(&code_hash))
                 .await
                 .unwrap(),
             crate::storage::Created::Issued

@@ -66,7 +66,7 @@ fn PreviewForm(servers: Vec<String>, clients: Vec<String>) -> impl IntoView {
     let resources = RwSignal::new(String::new());
     let username = RwSignal::new(String::new());
     let answer = RwSignal::new(None::<TokenPreview>);
-    let is_login = move || grant.with(|g| g == GrantType::AuthorizationCode.as_str());
+    let is_login = move || grant.with(|g| logs_users_in(g));
     let checked = move || -> Result<TokenPreviewRequest, String> {
         let raw_scope = scope.get_untracked();
         let scope = if raw_scope.trim().is_empty() {
@@ -83,7 +83,7 @@ fn PreviewForm(servers: Vec<String>, clients: Vec<String>) -> impl IntoView {
             return Err("Choose a client.".into());
         }
         let username = username.get_untracked().trim().to_owned();
-        let login = grant.get_untracked() == GrantType::AuthorizationCode.as_str();
+        let login = logs_users_in(&grant.get_untracked());
         if login && username.is_empty() {
             return Err("A login is previewed for a user: enter a username.".into());
         }
@@ -305,4 +305,10 @@ fn Answer(shown: TokenPreview) -> impl IntoView {
 /// A wire type as indented JSON, as the token page shows a decoded token.
 fn pretty(value: &impl serde::Serialize) -> String {
     serde_json::to_string_pretty(value).unwrap_or_default()
+}
+
+/// Whether the grant named `name` logs a user in (so the preview needs a username).
+fn logs_users_in(name: &str) -> bool {
+    name.parse::<GrantType>()
+        .is_ok_and(|grant| grant.logs_users_in())
 }

@@ -16,7 +16,9 @@ use sha2::{Digest, Sha256};
 use shared::scope::ScopeSet;
 use url::Url;
 
-use self::view::{Asked, ConsentPage, ErrorPage, LoginPage};
+use self::view::{
+    Asked, ConsentPage, DeviceApprovalPage, DeviceCodePage, DeviceDonePage, ErrorPage, LoginPage,
+};
 
 use crate::servers::AuthServer;
 use crate::state::AppState;
@@ -161,6 +163,53 @@ pub fn consent(
     let action = server.endpoint_path("/authorize/consent");
     let html = view::render(move || view! { <ConsentPage client asked action hidden /> });
     form_page(html, redirect_uri)
+}
+
+/// The device verification page's first step (RFC 8628 §3.3): a form for the user code,
+/// answered with `status` (400 after a code that is not one, 429 when throttled).
+pub fn device_code(
+    server: &AuthServer,
+    status: StatusCode,
+    typed: &str,
+    error: Option<&str>,
+) -> Response {
+    let action = server.endpoint_path("/device");
+    let typed = typed.chars().take(64).collect();
+    let error = error.map(str::to_owned);
+    let html = view::render(move || view! { <DeviceCodePage action error typed /> });
+    let mut response = form_page(html, "");
+    *response.status_mut() = status;
+    response
+}
+
+/// What a device asks for, by whom, and the login that allows it, posting to `server`'s
+/// `/device`.
+pub fn device_approval(
+    state: &AppState,
+    server: &AuthServer,
+    client_name: &str,
+    user_code: &str,
+    scope: &ScopeSet,
+    hidden: Vec<(&'static str, String)>,
+    error: Option<&str>,
+) -> Response {
+    let client = client_name.to_owned();
+    let code = user_code.to_owned();
+    let scopes = scope.iter().map(str::to_owned).collect();
+    let action = server.endpoint_path("/device");
+    let error = error.map(str::to_owned);
+    let demo = state.config.demo;
+    let html = view::render(move || {
+        view! { <DeviceApprovalPage client code scopes action hidden error demo /> }
+    });
+    form_page(html, "")
+}
+
+/// The end of the verification page: allowed or denied.
+pub fn device_done(allowed: bool, client_name: &str) -> Response {
+    let client = client_name.to_owned();
+    let html = view::render(move || view! { <DeviceDonePage allowed client /> });
+    form_page(html, "")
 }
 
 /// The CSP source that allows the pages' one `<style>` element and nothing else inline

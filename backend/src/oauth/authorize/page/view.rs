@@ -112,15 +112,7 @@ pub fn LoginPage(
                     </button>
                 </div>
             </form>
-            {demo
-                .then(|| {
-                    view! {
-                        <p class="hint">
-                            "Demo users: " <code>"user0"</code> " / " <code>"password0"</code>
-                            " and " <code>"user1"</code> " / " <code>"password1"</code>
-                        </p>
-                    }
-                })}
+            <DemoUsers demo />
         </Shell>
     }
 }
@@ -163,6 +155,123 @@ pub fn ConsentPage(
             <p class="hint">
                 "You can change your mind later by logging out of the application; it will ask again if it ever wants more."
             </p>
+        </Shell>
+    }
+}
+
+/// The demo users' names, under the pages' forms when demo data is seeded.
+#[component]
+fn DemoUsers(demo: bool) -> impl IntoView {
+    demo.then(|| {
+        view! {
+            <p class="hint">
+                "Demo users: " <code>"user0"</code> " / " <code>"password0"</code> " and "
+                <code>"user1"</code> " / " <code>"password1"</code>
+            </p>
+        }
+    })
+}
+
+/// The verification page's first step (RFC 8628 §3.3): the code the device shows. A `GET`
+/// form, so the code lands in the address as `verification_uri_complete` would put it.
+#[component]
+pub fn DeviceCodePage(action: String, error: Option<String>, typed: String) -> impl IntoView {
+    view! {
+        <Shell title="Connect a device">
+            <h1>"Connect a device"</h1>
+            <p>"Enter the code your device shows (a TV, a command line, a console)."</p>
+            {error.map(|error| view! { <p class="error" role="alert">{error}</p> })}
+            <form method="get" action=action>
+                <label for="user_code">"Code"</label>
+                <input
+                    id="user_code"
+                    name="user_code"
+                    type="text"
+                    value=typed
+                    placeholder="XXXX-XXXX"
+                    autocomplete="off"
+                    autocapitalize="characters"
+                    spellcheck="false"
+                    required
+                    autofocus
+                />
+                <div class="actions">
+                    <button type="submit" class="button primary">"Continue"</button>
+                </div>
+            </form>
+        </Shell>
+    }
+}
+
+/// The verification page's second step: which client, on which code, asks for what; the user
+/// logs in to allow it, or denies it (RFC 8628 §5.4: the user confirms the request is theirs).
+#[component]
+pub fn DeviceApprovalPage(
+    client: String,
+    code: String,
+    scopes: Vec<String>,
+    action: String,
+    hidden: Vec<(&'static str, String)>,
+    error: Option<String>,
+    demo: bool,
+) -> impl IntoView {
+    view! {
+        <Shell title="Allow this device?">
+            <h1>"Allow this device?"</h1>
+            <p>
+                <strong>{client}</strong> " on the device showing " <strong class="user-code">{code}</strong>
+                " asks for:"
+            </p>
+            <ul class="scopes">
+                {scopes.into_iter().map(|scope| view! { <li>{scope}</li> }).collect_view()}
+            </ul>
+            <p class="hint">
+                "Only continue if you started this on a device of your own and it shows this code."
+            </p>
+            {error.map(|error| view! { <p class="error" role="alert">{error}</p> })}
+            <form method="post" action=action>
+                <HiddenFields fields=hidden />
+                <label for="username">"Username"</label>
+                <input id="username" name="username" type="text" autocomplete="username" autofocus />
+                <label for="password">"Password"</label>
+                <input
+                    id="password"
+                    name="password"
+                    type="password"
+                    autocomplete="current-password"
+                />
+                <div class="actions">
+                    <button type="submit" name="decision" value="allow" class="button primary">
+                        "Log in and allow"
+                    </button>
+                    <button type="submit" name="decision" value="deny" class="button ghost">
+                        "Deny"
+                    </button>
+                </div>
+            </form>
+            <DemoUsers demo />
+        </Shell>
+    }
+}
+
+/// The verification page's last step: what the device will hear.
+#[component]
+pub fn DeviceDonePage(allowed: bool, client: String) -> impl IntoView {
+    let (title, text) = if allowed {
+        (
+            "Device connected",
+            " is signed in on your device. You can close this page and go back to it.",
+        )
+    } else {
+        (
+            "Device not connected",
+            " was denied: your device is told so. You can close this page.",
+        )
+    };
+    view! {
+        <Shell title=title>
+            <h1>{title}</h1>
+            <p role="status"><strong>{client}</strong>{text}</p>
         </Shell>
     }
 }
