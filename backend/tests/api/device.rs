@@ -280,7 +280,8 @@ async fn a_denied_or_expired_device_request_is_told_so_and_nothing_is_issued() {
 async fn malformed_missing_and_hostile_device_requests_are_refused_and_store_nothing() {
     let app = spawn_app().await;
     // The device authorization endpoint.
-    let cases: [(&[(&str, &str)], StatusCode, &str); 6] = [
+    type Case<'a> = (&'a [(&'a str, &'a str)], StatusCode, &'a str);
+    let cases: [Case; 6] = [
         (
             &[("scope", "openid")],
             StatusCode::UNAUTHORIZED,

@@ -34,7 +34,12 @@ async fn both_metadata_documents_describe_this_server() {
         );
         assert_eq!(
             meta["grant_types_supported"],
-            serde_json::json!(["authorization_code", "client_credentials", "refresh_token"])
+            serde_json::json!([
+                "authorization_code",
+                "client_credentials",
+                "refresh_token",
+                "urn:ietf:params:oauth:grant-type:device_code"
+            ])
         );
         assert_eq!(meta["revocation_endpoint"], app.url("/revoke"));
         assert_eq!(meta["introspection_endpoint"], app.url("/introspect"));

@@ -1112,7 +1112,7 @@ async fn the_command_line_previews_as_the_admin_api() {
                 "--user",
                 "user1",
             ],
-            "username goes with the authorization_code grant only",
+            "username goes with a grant that logs a user in",
         ),
         (
             vec![

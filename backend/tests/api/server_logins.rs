@@ -882,7 +882,7 @@ async fn claims_from_the_user_and_the_preview_of_a_login() {
         ),
         (
             json!({"client_id": "demo-service", "grant_type": "client_credentials", "username": "user1"}),
-            "username goes with the authorization_code grant only",
+            "username goes with a grant that logs a user in",
         ),
         (
             json!({"client_id": SPA, "grant_type": "refresh_token"}),

@@ -106,7 +106,12 @@ async fn document_003_walk_through_against_the_default_server() {
     assert_eq!(meta["revocation_endpoint"], format!("{issuer}/v1/revoke"));
     assert_eq!(
         meta["grant_types_supported"],
-        json!(["authorization_code", "client_credentials", "refresh_token"])
+        json!([
+            "authorization_code",
+            "client_credentials",
+            "refresh_token",
+            "urn:ietf:params:oauth:grant-type:device_code"
+        ])
     );
     assert_eq!(meta["response_types_supported"], json!(["code"]));
     assert_eq!(

@@ -782,6 +782,93 @@ async fn a_request_pushed_at_one_instance_is_opened_once_at_either() {
     }
 }
 
+/// RFC 8628 across instances: a device asks at A, its user opens the verification page at B
+/// and allows it with a post to A; then the device's polls land on both at once. Exactly one
+/// gets the tokens; every other is `invalid_grant` (the code was spent), whichever wins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_allowed_device_code_gives_tokens_once_across_instances() {
+    let (svc, _instances) = two_instances(&[("DEVICE_POLL_INTERVAL", "1")]).await;
+    const GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+    for round in 0..3 {
+        let started = svc
+            .http
+            .post(svc.api(A, "/device/authorize"))
+            .form(&[("client_id", "demo-cli"), ("scope", "openid products:read")])
+            .send()
+            .await
+            .unwrap();
+        let (status, started) = json_of(started).await;
+        assert_eq!(status, StatusCode::OK, "{started}");
+        let device_code = text(&started, "device_code");
+        let page = svc
+            .http
+            .get(svc.api(B, "/device"))
+            .query(&[("user_code", text(&started, "user_code"))])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let page = Page::read(page).await;
+        let answer = svc
+            .post_form(
+                A,
+                "/device",
+                &page,
+                &[
+                    ("username", "user0"),
+                    ("password", "password0"),
+                    ("decision", "allow"),
+                ],
+            )
+            .await;
+        assert_eq!(answer.status(), StatusCode::OK);
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let poll = |at: At| {
+            let http = svc.http.clone();
+            let url = svc.api(at, "/token");
+            let device_code = device_code.clone();
+            tokio::spawn(async move {
+                let answer = http
+                    .post(url)
+                    .form(&[
+                        ("grant_type", GRANT),
+                        ("client_id", "demo-cli"),
+                        ("device_code", &device_code),
+                    ])
+                    .send()
+                    .await
+                    .unwrap();
+                let (status, body) = json_of(answer).await;
+                (at, status, body)
+            })
+        };
+        let mut polled = Vec::new();
+        for task in [poll(A), poll(B), poll(B), poll(A)] {
+            polled.push(join(task).await);
+        }
+        let outcomes: Vec<(At, StatusCode, String)> = polled
+            .iter()
+            .map(|(at, status, body)| {
+                (
+                    *at,
+                    *status,
+                    body["error"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect();
+        let issued = polled
+            .iter()
+            .filter(|(_, status, _)| *status == StatusCode::OK)
+            .count();
+        assert_eq!(issued, 1, "round {round}: {outcomes:?}");
+        for (_, status, body) in polled.iter().filter(|(_, s, _)| *s != StatusCode::OK) {
+            assert_eq!(*status, StatusCode::BAD_REQUEST, "{body}");
+            assert_eq!(body["error"], "invalid_grant", "{body}");
+        }
+        println!("multi: an allowed device code polled at both instances: {outcomes:?}");
+    }
+}
+
 /// The codes of several logins, each presented twice at A and twice at B at the same
 /// moment: at most one presentation per code gets tokens, wherever it lands, and every other
 /// is `invalid_grant`. (A presentation that arrives while the first is still being answered

@@ -1,7 +1,8 @@
 //! `/admin/clients`: the applications that may ask for tokens. Source document 003's two kinds:
 //! a browser app (public, authorization code with PKCE, redirect URIs) and an "API services"
-//! integration (confidential, client credentials, a secret shown once). Edit what a client may
-//! do, rotate a confidential client's secret, delete a client.
+//! integration (confidential, client credentials, a secret shown once), and a device app (public,
+//! the device authorization grant of RFC 8628). Edit what a client may do, rotate a confidential
+//! client's secret, delete a client.
 
 use std::collections::BTreeSet;
 
@@ -22,6 +23,7 @@ use crate::components::SecretBox;
 const AUTHORIZATION_CODE: &str = GrantType::AuthorizationCode.as_str();
 const REFRESH_TOKEN: &str = GrantType::RefreshToken.as_str();
 const CLIENT_CREDENTIALS: &str = GrantType::ClientCredentials.as_str();
+const DEVICE_CODE: &str = GrantType::DeviceCode.as_str();
 
 /// A client secret the server just handed out, until it is dismissed or the section is left.
 #[derive(Clone)]
@@ -98,6 +100,7 @@ pub fn Clients() -> impl IntoView {
             <div class="form-switch">
                 {opener(ClientKind::Browser, "New browser app")}
                 {opener(ClientKind::Service, "New API service")}
+                {opener(ClientKind::Device, "New device app")}
             </div>
             {form}
         </AdminSection>
@@ -209,6 +212,12 @@ fn ClientRow(
             "API service (confidential, private_key_jwt)"
         }
         (true, _) => "API service (confidential)",
+        (false, _)
+            if !client.grant_types.contains(&GrantType::AuthorizationCode)
+                && client.grant_types.contains(&GrantType::DeviceCode) =>
+        {
+            "Device app (public, device authorization)"
+        }
         (false, true) => "Browser app (public, first-party)",
         (false, false) => "Browser app (public, third-party)",
     };
@@ -354,9 +363,14 @@ fn ClientEditor(
     let mut scope_options: BTreeSet<String> = names.into_iter().collect();
     scope_options.extend(original_scopes.iter().cloned());
     let grant_options: Vec<String> = if client.confidential {
-        vec![CLIENT_CREDENTIALS, AUTHORIZATION_CODE, REFRESH_TOKEN]
+        vec![
+            CLIENT_CREDENTIALS,
+            AUTHORIZATION_CODE,
+            REFRESH_TOKEN,
+            DEVICE_CODE,
+        ]
     } else {
-        vec![AUTHORIZATION_CODE, REFRESH_TOKEN]
+        vec![AUTHORIZATION_CODE, REFRESH_TOKEN, DEVICE_CODE]
     }
     .into_iter()
     .map(str::to_owned)
@@ -541,17 +555,18 @@ fn NewClientForm(
     let jwks_uri = RwSignal::new(String::new());
     let jwks = RwSignal::new(String::new());
     let browser = kind == ClientKind::Browser;
-    let (title, submit_label) = if browser {
-        ("New browser app", "Create browser app")
-    } else {
-        ("New API service", "Create API service")
+    let service = kind == ClientKind::Service;
+    let (title, submit_label) = match kind {
+        ClientKind::Browser => ("New browser app", "Create browser app"),
+        ClientKind::Service => ("New API service", "Create API service"),
+        ClientKind::Device => ("New device app", "Create device app"),
     };
 
     let checked = move || -> Result<NewClient, String> {
         if scopes.with_untracked(BTreeSet::is_empty) {
             return Err("Choose at least one scope.".into());
         }
-        let key_set = if !browser && by_key.get_untracked() {
+        let key_set = if service && by_key.get_untracked() {
             let set = jwks.get_untracked();
             let uri = jwks_uri.get_untracked().trim().to_owned();
             match (set.trim().is_empty(), uri.is_empty()) {
@@ -578,11 +593,11 @@ fn NewClientForm(
             } else {
                 Vec::new()
             },
-            refresh_tokens: browser && refresh_tokens.get_untracked(),
+            refresh_tokens: !service && refresh_tokens.get_untracked(),
             first_party: browser && first_party.get_untracked(),
             lifetimes: Default::default(),
             require_pushed_authorization_requests: browser && pushed_only.get_untracked(),
-            token_endpoint_auth_method: (!browser && by_key.get_untracked())
+            token_endpoint_auth_method: (service && by_key.get_untracked())
                 .then_some(TokenEndpointAuthMethod::PrivateKeyJwt),
             jwks: key_set.0,
             jwks_uri: key_set.1,
@@ -618,6 +633,12 @@ fn NewClientForm(
                         client.client_id
                     )));
                 }
+                None if kind == ClientKind::Device => notice.set(Some(format!(
+                    "Created the device app {}: a public client, without a secret. It asks for a \
+                     code at the device authorization endpoint, and its user enters the code on \
+                     the verification page (RFC 8628).",
+                    client.client_id
+                ))),
                 None => notice.set(Some(format!(
                     "Created the browser app {}: a public client, without a secret (it proves \
                      itself with PKCE).",
@@ -629,7 +650,7 @@ fn NewClientForm(
         });
     };
 
-    let offered = if browser { names } else { for_services(&names) };
+    let offered = if service { for_services(&names) } else { names };
     let browser_fields = browser.then(|| {
         view! {
             <label class="field wide">
@@ -652,7 +673,15 @@ fn NewClientForm(
             <PushedOnly checked=pushed_only />
         }
     });
-    let service_fields = (!browser).then(|| {
+    let device_fields = (kind == ClientKind::Device).then(|| {
+        view! {
+            <label class="check">
+                <input type="checkbox" name="refresh_tokens" bind:checked=refresh_tokens />
+                <span>"Refresh tokens (with offline_access)"</span>
+            </label>
+        }
+    });
+    let service_fields = service.then(|| {
         view! {
             <label class="check">
                 <input type="checkbox" name="private_key_jwt" bind:checked=by_key />
@@ -666,12 +695,20 @@ fn NewClientForm(
             </Show>
         }
     });
-    let explanation = if browser {
-        "A public client: it has no secret, uses the authorization code flow with PKCE and may \
-         only send users back to its redirect URIs."
-    } else {
-        "A confidential client for machine-to-machine calls: it gets tokens with the client \
-         credentials grant, authenticating with a secret that is shown once."
+    let explanation = match kind {
+        ClientKind::Browser => {
+            "A public client: it has no secret, uses the authorization code flow with PKCE and \
+             may only send users back to its redirect URIs."
+        }
+        ClientKind::Service => {
+            "A confidential client for machine-to-machine calls: it gets tokens with the client \
+             credentials grant, authenticating with a secret that is shown once."
+        }
+        ClientKind::Device => {
+            "A public client on a device without a browser or a keyboard (a TV, a command \
+             line): it shows its user a code to enter on the verification page of another \
+             device, and polls for its tokens (the device authorization grant, RFC 8628)."
+        }
     };
 
     view! {
@@ -695,6 +732,7 @@ fn NewClientForm(
                 </label>
             </div>
             {browser_fields}
+            {device_fields}
             {service_fields}
             <CheckList legend="Scopes" names=offered selected=scopes />
             {pending.error_view()}
