@@ -456,6 +456,11 @@ async fn purge(state: &AppState) {
     if let Err(e) = state.db.purge_pushed_requests(now).await {
         tracing::warn!(error = %e, "purging expired pushed authorization requests failed");
     }
+    // Kept ten minutes past their expiry, so that a device still polling hears expired_token
+    // (RFC 8628 §3.5) rather than of an unknown code.
+    if let Err(e) = state.db.purge_device_requests(now.plus_secs(-600)).await {
+        tracing::warn!(error = %e, "purging expired device authorization requests failed");
+    }
     let idle = i64::try_from(state.config.session_idle_timeout).unwrap_or(i64::MAX);
     if let Err(e) = state.db.purge_bff(now, now.plus_secs(-idle)).await {
         tracing::warn!(error = %e, "purging ended backend-for-frontend sessions failed");

@@ -360,6 +360,51 @@ test('an API service registered in the console with a private key (private_key_j
   });
 });
 
+test('a device app created in the console starts the device grant (RFC 8628), and its user sees it named on the verification page', async () => {
+  const page = await adminTab();
+  const clientId = `tv-${RUN}`;
+  const name = `Living room TV ${RUN}`;
+  await withScreenshot('admin-device-app', page, async () => {
+    await openSection(page, 'Clients');
+    await page.getByRole('button', { name: 'New device app' }).click();
+    const form = page.getByRole('form', { name: 'New device app' });
+    await form.getByLabel('Name', { exact: true }).fill(name);
+    await form.getByLabel('Client id (optional)').fill(clientId);
+    await form.getByLabel('openid', { exact: true }).check();
+    await form.getByLabel('products:read', { exact: true }).check();
+    await form.getByRole('button', { name: 'Create device app' }).click();
+    const row = page.getByTestId(`client-${clientId}`);
+    await row.getByText('Device app (public, device authorization)').waitFor();
+    assert.equal(await page.getByTestId('secret-value').count(), 0, 'a public client has no secret');
+
+    // The device asks; its user opens the code's page on another device and says no.
+    const asked = await fetch(`${API}/device/authorize`, {
+      method: 'POST',
+      body: new URLSearchParams({ client_id: clientId, scope: 'openid products:read' }),
+    });
+    assert.equal(asked.status, 200);
+    const started = await asked.json();
+    const phone = await newTab();
+    await phone.goto(started.verification_uri_complete);
+    await phone.getByRole('heading', { name: 'Allow this device?' }).waitFor();
+    await phone.getByText(name).waitFor();
+    await phone.getByText(started.user_code).waitFor();
+    await phone.getByRole('button', { name: 'Deny' }).click();
+    await phone.getByRole('heading', { name: 'Device not connected' }).waitFor();
+    await phone.context().close();
+    const polled = await fetch(`${API}/token`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+        client_id: clientId,
+        device_code: started.device_code,
+      }),
+    });
+    assert.equal(polled.status, 400);
+    assert.equal((await polled.json()).error, 'access_denied');
+  });
+});
+
 test('an API token for user0 created in the console works as "Token", within its scopes, until revoked', async () => {
   const page = await adminTab();
   await withScreenshot('admin-api-token', page, async () => {

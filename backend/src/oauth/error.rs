@@ -162,6 +162,11 @@ impl IntoResponse for OAuthError {
                 HeaderValue::from_static(r#"Basic realm="token", charset="UTF-8""#),
             );
         }
+        // RFC 8628 §3.5: a device waiting for its user hears authorization_pending at every
+        // poll; that is the protocol's normal course, not a refusal worth an event.
+        if self.code == ErrorCode::AuthorizationPending {
+            return Refused::tag_unrecorded(response, code);
+        }
         Refused::tag(response, code, self.description, self.why)
     }
 }

@@ -20,7 +20,8 @@
 //! request is clipped to [`MAX_TEXT`] characters. Throttled (429) and failed (5xx) answers are
 //! not recorded (throttling has its own events, a failure is in the process log), nor the
 //! answers that only say credentials are needed (no `Authorization` header, no session): an
-//! anonymous visitor's normal first answer, with nothing to explain.
+//! anonymous visitor's normal first answer, with nothing to explain; nor a device's
+//! `authorization_pending` (RFC 8628 §3.5), the answer to every poll while its user logs in.
 
 pub mod bearer;
 
@@ -77,7 +78,7 @@ impl Refused {
     }
 
     /// Tags `response` as a refusal with `code` that is counted but not recorded: a request
-    /// that brought no credentials at all.
+    /// that brought no credentials at all, or a device told to keep polling (RFC 8628 §3.5).
     pub fn tag_unrecorded(mut response: Response, code: &'static str) -> Response {
         response.extensions_mut().insert(Self {
             code,

@@ -213,9 +213,14 @@ impl Db {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            // Codes first: a redemption under way holds its code's row until its grant is
-            // written (see `Db::create_grant`), so the grants read below include it.
-            for table in ["authorization_codes", "consent_tickets", "consents"] {
+            // Codes first (device codes too): a redemption under way holds its code's row until
+            // its grant is written (see `Db::create_grant`), so the grants read below include it.
+            for table in [
+                "authorization_codes",
+                "device_authorizations",
+                "consent_tickets",
+                "consents",
+            ] {
                 sqlx::query(&format!("DELETE FROM {table} WHERE server_id = $1"))
                     .bind(id)
                     .execute(&mut *tx)
