@@ -256,6 +256,10 @@ pub struct TokenForm {
     pub client_id: Option<String>,
     /// `client_secret_post` only; prefer HTTP Basic (`client_secret_basic`).
     pub client_secret: Option<String>,
+    /// `private_key_jwt` (RFC 7523 §2.2): `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
+    pub client_assertion_type: Option<String>,
+    /// `private_key_jwt`: a JWT signed with the client's key, `aud` the issuer, used once.
+    pub client_assertion: Option<String>,
 }
 
 /// The form of `POST /par` (RFC 9126 §2.1): an authorization request's parameters, with the
@@ -281,6 +285,10 @@ pub struct PushedRequestForm {
     pub resource: Option<Vec<String>>,
     /// `client_secret_post` only; prefer HTTP Basic (`client_secret_basic`).
     pub client_secret: Option<String>,
+    /// `private_key_jwt` (RFC 7523 §2.2): `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
+    pub client_assertion_type: Option<String>,
+    /// `private_key_jwt`: a JWT signed with the client's key, `aud` the issuer, used once.
+    pub client_assertion: Option<String>,
 }
 
 /// The form of `POST /device/authorize` (RFC 8628 §3.1), with the client's authentication.
@@ -294,6 +302,10 @@ pub struct DeviceAuthorizationForm {
     pub resource: Option<Vec<String>>,
     /// `client_secret_post` only; prefer HTTP Basic (`client_secret_basic`).
     pub client_secret: Option<String>,
+    /// `private_key_jwt` (RFC 7523 §2.2): `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
+    pub client_assertion_type: Option<String>,
+    /// `private_key_jwt`: a JWT signed with the client's key, `aud` the issuer, used once.
+    pub client_assertion: Option<String>,
 }
 
 /// The form of `POST /revoke` (RFC 7009 §2.1) and `POST /introspect` (RFC 7662 §2.1).
@@ -307,6 +319,10 @@ pub struct TokenHintForm {
     pub client_id: Option<String>,
     /// `client_secret_post` only.
     pub client_secret: Option<String>,
+    /// `private_key_jwt` (RFC 7523 §2.2): `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
+    pub client_assertion_type: Option<String>,
+    /// `private_key_jwt`: a JWT signed with the client's key, `aud` the issuer, used once.
+    pub client_assertion: Option<String>,
 }
 
 /// `POST /introspect`'s answer (RFC 7662 §2.2): only `active` when the token is not.

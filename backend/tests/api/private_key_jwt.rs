@@ -227,6 +227,97 @@ async fn a_service_with_registered_keys_signs_an_assertion_per_request_and_has_n
     assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
     let new = with_assertion(&app, "/token", &assertion(&app, &next, "signer", &app.api)).await;
     assert_eq!(new.status(), StatusCode::OK);
+
+    // The same assertions authenticate a push (RFC 9126 §2) and a device request (RFC 8628
+    // §3.1) of a confidential client, whose polls authenticate too (§3.4).
+    let widened = app
+        .admin(
+            Method::PATCH,
+            "/admin/clients/signer",
+            &admin,
+            Some(json!({"grant_types": ["client_credentials",
+                                        "urn:ietf:params:oauth:grant-type:device_code"],
+                        "scope": "openid products:read"})),
+        )
+        .await;
+    assert_eq!(
+        widened.status(),
+        StatusCode::OK,
+        "{}",
+        widened.text().await.unwrap()
+    );
+    let signed = |form: &[(&str, &str)]| {
+        let mut body: Vec<(String, String)> = form
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        body.push(("client_assertion_type".into(), JWT_BEARER.into()));
+        body.push((
+            "client_assertion".into(),
+            assertion(&app, &next, "signer", &app.api),
+        ));
+        body
+    };
+    // At /par the assertion authenticates the service (a 400, not a 401), whose request then
+    // lacks what a login needs.
+    let pushed = app
+        .http
+        .post(app.url("/par"))
+        .form(&signed(&[("response_type", "code"), ("scope", "openid")]))
+        .send()
+        .await
+        .unwrap();
+    let (status, error, description) = oauth_error(pushed).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_request"),
+        "{description}"
+    );
+    assert!(description.contains("redirect_uri"), "{description}");
+    let started = app
+        .http
+        .post(app.url("/device/authorize"))
+        .form(&signed(&[("scope", "openid")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), StatusCode::OK);
+    let device_code = started.json::<Value>().await.unwrap()["device_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let grant = "urn:ietf:params:oauth:grant-type:device_code";
+    let unauthenticated = app
+        .http
+        .post(app.url("/token"))
+        .form(&[
+            ("grant_type", grant),
+            ("client_id", "signer"),
+            ("device_code", &device_code),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (status, error, _) = oauth_error(unauthenticated).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::UNAUTHORIZED, "invalid_client")
+    );
+    let polled = app
+        .http
+        .post(app.url("/token"))
+        .form(&signed(&[
+            ("grant_type", grant),
+            ("device_code", &device_code),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    let (status, error, _) = oauth_error(polled).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_REQUEST, "authorization_pending")
+    );
 }
 
 #[tokio::test]
