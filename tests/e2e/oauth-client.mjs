@@ -115,6 +115,34 @@ export async function userTokens({ scope, username, password }) {
 }
 
 /**
+ * What a person does on the device verification page (RFC 8628 §3.3) opened at `url` (the
+ * `verification_uri_complete`, or the `verification_uri` with the code typed in): the page names
+ * the client and the code; the person logs in and allows, or denies. Returns the approval page's
+ * text and the answer to its form.
+ */
+export async function answerDevicePage({ url, username = '', password = '', decision }) {
+  const jar = new CookieJar();
+  const page = await fetch(url, { redirect: 'manual' });
+  jar.store(page);
+  assert.equal(page.status, 200, 'the verification page shows the request');
+  const html = await page.text();
+  const form = parseLoginForm(html, url);
+  assert.equal(form.method, 'post');
+  assert.ok(form.fields.has('user_code') && form.fields.has('csrf_token'), 'the form carries the code');
+  const fields = new URLSearchParams(form.fields);
+  fields.set('username', username);
+  fields.set('password', password);
+  fields.set('decision', decision);
+  const answered = await fetch(form.action, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...jar.header() },
+    body: fields,
+  });
+  return { html, answered };
+}
+
+/**
  * The login page's first form: its absolute action, method, the names of all its inputs and the
  * values of its hidden inputs (CSRF token, the authorization request's parameters, ...).
  */

@@ -13,7 +13,19 @@ import * as jose from 'jose';
 import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 
-import { API, APP, ISSUER, SPA, callbackParameters, insecure, logIn, redeem, rootServer, userTokens } from './oauth-client.mjs';
+import {
+  API,
+  APP,
+  ISSUER,
+  SPA,
+  answerDevicePage,
+  callbackParameters,
+  insecure,
+  logIn,
+  redeem,
+  rootServer,
+  userTokens,
+} from './oauth-client.mjs';
 
 const AUDIENCE = process.env.E2E_AUDIENCE ?? 'api://default';
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -216,6 +228,81 @@ test('PAR at the default authorization server: its own endpoint, its own issuer 
   const params = callbackParameters(login);
   const tokens = await oauth.processAuthorizationCodeResponse(server, SPA, await redeem(params, login, login.codeVerifier));
   assert.equal(jose.decodeJwt(tokens.access_token).iss, issuer.href);
+});
+
+/** The demo's command line: a public client of the device authorization grant (RFC 8628). */
+const CLI = { client_id: 'demo-cli' };
+
+/** The protocol error oauth4webapi rejected `promise` with (RFC 6749 §5.2 body), or null. */
+async function protocolError(promise) {
+  try {
+    await promise;
+    return null;
+  } catch (error) {
+    if (error instanceof oauth.ResponseBodyError) return error.error;
+    throw error;
+  }
+}
+
+/** One poll of the token endpoint with `deviceCode`, as oauth4webapi makes and reads it. */
+async function pollOnce(server, deviceCode) {
+  const response = await oauth.deviceCodeGrantRequest(server, CLI, oauth.None(), deviceCode, insecure);
+  return oauth.processDeviceCodeResponse(server, CLI, response);
+}
+
+test('device authorization (RFC 8628): oauth4webapi asks for codes and polls; the user types the code on another device and allows it', async () => {
+  assert.equal(as.device_authorization_endpoint, `${API}/device/authorize`);
+  assert.ok(as.grant_types_supported.includes('urn:ietf:params:oauth:grant-type:device_code'));
+  const started = await oauth.processDeviceAuthorizationResponse(
+    as,
+    CLI,
+    await oauth.deviceAuthorizationRequest(as, CLI, oauth.None(), { scope: 'openid offline_access products:read' }, insecure),
+  );
+  assert.match(started.user_code, /^[B-DF-HJ-NP-TV-XZ]{4}-[B-DF-HJ-NP-TV-XZ]{4}$/);
+  assert.equal(started.verification_uri, `${API}/device`);
+  assert.equal(started.interval, 5);
+  // Nobody has answered yet.
+  assert.equal(await protocolError(pollOnce(as, started.device_code)), 'authorization_pending');
+
+  // On another device: the bare page, the code typed as a person would (lower case, no dash).
+  const typed = new URL(started.verification_uri);
+  typed.searchParams.set('user_code', started.user_code.replace('-', '').toLowerCase());
+  const { html, answered } = await answerDevicePage({ url: typed, username: 'user0', password: 'password0', decision: 'allow' });
+  assert.match(html, /Demo command line/);
+  assert.ok(html.includes(started.user_code), 'the page shows the code as the device does');
+  assert.equal(answered.status, 200);
+  assert.match(await answered.text(), /Device connected/);
+
+  // The device keeps to its interval (RFC 8628 §3.5), then gets its tokens once; oauth4webapi
+  // validates the ID token.
+  await new Promise((resolve) => setTimeout(resolve, started.interval * 1000));
+  const tokens = await pollOnce(as, started.device_code);
+  assert.equal(tokens.token_type.toLowerCase(), 'bearer');
+  assert.ok(tokens.refresh_token, 'offline_access gives a refresh token');
+  const claims = oauth.getValidatedIdTokenClaims(tokens);
+  assert.equal(claims.aud, CLI.client_id);
+  const products = await fetch(`${API}/api/products`, { headers: { Authorization: `Bearer ${tokens.access_token}` } });
+  assert.equal(products.status, 200);
+  await new Promise((resolve) => setTimeout(resolve, started.interval * 1000));
+  assert.equal(await protocolError(pollOnce(as, started.device_code)), 'invalid_grant', 'a device code is redeemed once');
+});
+
+test('device authorization at the default authorization server: its own endpoints; the user denies, the device hears access_denied', async () => {
+  const issuer = new URL(`${API}/oauth2/default`);
+  const server = await oauth.processDiscoveryResponse(
+    issuer,
+    await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }),
+  );
+  assert.equal(server.device_authorization_endpoint, `${issuer.href}/v1/device/authorize`);
+  const started = await oauth.processDeviceAuthorizationResponse(
+    server,
+    CLI,
+    await oauth.deviceAuthorizationRequest(server, CLI, oauth.None(), { scope: 'openid products:read' }, insecure),
+  );
+  assert.equal(started.verification_uri_complete, `${issuer.href}/v1/device?user_code=${started.user_code}`);
+  const { answered } = await answerDevicePage({ url: new URL(started.verification_uri_complete), decision: 'deny' });
+  assert.match(await answered.text(), /Device not connected/);
+  assert.equal(await protocolError(pollOnce(server, started.device_code)), 'access_denied');
 });
 
 test('private_key_jwt (RFC 7523): a service registered with a jwks_uri, its assertions signed by oauth4webapi, once each', async () => {
