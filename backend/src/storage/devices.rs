@@ -67,8 +67,6 @@ pub struct DeviceRequest {
     /// What the user allowed (their role may take some scopes away).
     pub granted_scope: Option<String>,
     pub auth_time: Option<Timestamp>,
-    /// The grant its redemption created.
-    pub grant_id: Option<String>,
 }
 
 pub struct NewDeviceRequest<'a> {
@@ -94,7 +92,7 @@ pub struct DeviceAnswer<'a> {
 }
 
 const COLUMNS: &str = "client_id, server_id, server_generation, scope, audiences, expires_at,
-     interval_secs, last_polled_at, status, user_id, granted_scope, auth_time, grant_id";
+     interval_secs, last_polled_at, status, user_id, granted_scope, auth_time";
 
 impl Db {
     /// Stores a new request; `false` (nothing stored) if its user code is taken, which the

@@ -195,8 +195,8 @@ macro_rules! record_issue {
 }
 
 impl Db {
-    /// Creates a grant and writes what was issued under it, in one transaction, unless the
-    /// code it came from (`code_hash`) has been presented again since it was redeemed, or the
+    /// Creates a grant and writes what was issued under it, in one transaction, unless what it
+    /// `spent` (the code) has been presented again since it was redeemed, or the
     /// grant's authorization server is gone: then nothing is written. The code is updated
     /// first, so a replay and this transaction take turns on the code's row (PostgreSQL's row
     /// lock, SQLite's one writer): either the replay comes first and nothing is issued, or it

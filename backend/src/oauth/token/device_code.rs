@@ -17,7 +17,7 @@ use crate::storage::{DeviceRequest, DeviceStatus, Spent};
 const MAX_DEVICE_CODE_LEN: usize = 256;
 
 /// §3.5: "the interval MUST be increased by 5 seconds for this and all subsequent requests".
-pub const SLOW_DOWN_SECS: i64 = 5;
+const SLOW_DOWN_SECS: i64 = 5;
 
 /// The interval never grows past this, whatever a device does: it expires first anyway.
 const MAX_INTERVAL_SECS: i64 = 600;
@@ -55,15 +55,7 @@ pub async fn poll(
         );
     }
     if request.status == DeviceStatus::Redeemed {
-        return Err(OAuthError::invalid_grant(
-            "this device code was already redeemed; device codes are single-use",
-        )
-        .because(
-            Why::check("single_use")
-                .expected("a device code redeemed once (RFC 8628 §3.4)")
-                .got("a device code whose tokens were issued before")
-                .remedy("stop polling once the token endpoint answers with tokens"),
-        ));
+        return Err(redeemed());
     }
     if request.expires_at <= now {
         return Err(OAuthError::new(
@@ -111,7 +103,7 @@ pub async fn poll(
         DeviceStatus::Approved => {
             redeem(state, server, caller, &hash, &request, audience, now).await
         }
-        DeviceStatus::Redeemed => unreachable!("answered above"),
+        DeviceStatus::Redeemed => Err(redeemed()),
     }
 }
 
@@ -159,6 +151,16 @@ async fn redeem(
         now,
     )
     .await
+}
+
+fn redeemed() -> OAuthError {
+    OAuthError::invalid_grant("this device code was already redeemed; device codes are single-use")
+        .because(
+            Why::check("single_use")
+                .expected("a device code redeemed once (RFC 8628 §3.4)")
+                .got("a device code whose tokens were issued before")
+                .remedy("stop polling once the token endpoint answers with tokens"),
+        )
 }
 
 fn slow_down(interval: i64) -> OAuthError {

@@ -12,8 +12,6 @@ mod login;
 pub mod preview;
 mod refresh_token;
 
-pub use device_code::SLOW_DOWN_SECS;
-
 use client_credentials::NotGranted;
 pub use client_credentials::USER_ONLY;
 
