@@ -270,8 +270,13 @@ pub enum Command {
         /// The client that would ask.
         #[arg(long)]
         client: String,
-        /// `client_credentials`, or `authorization_code` with --user (the login taken as done).
-        #[arg(long, value_parser = ["client_credentials", "authorization_code"])]
+        /// `client_credentials`, or `authorization_code` or the device grant
+        /// (`urn:ietf:params:oauth:grant-type:device_code`) with --user (the login taken as done).
+        #[arg(long, value_parser = [
+            "client_credentials",
+            "authorization_code",
+            "urn:ietf:params:oauth:grant-type:device_code",
+        ])]
         grant: String,
         /// The request's `scope` (space-separated); left out as if the request left it out.
         #[arg(long)]

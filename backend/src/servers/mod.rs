@@ -159,6 +159,7 @@ impl AuthServer {
             server: id,
             client_id: asked.client_id,
             grant_type: asked.grant_type,
+            refreshes: asked.refreshes,
             role: asked.user.map(|u| u.role),
             groups: asked.user.map_or(&[], |u| u.groups.0.as_slice()),
             scope: asked.scope,
@@ -224,8 +225,10 @@ impl AuthServer {
 #[derive(Clone, Copy, Debug)]
 pub struct Governing<'a> {
     pub client_id: &'a str,
-    /// The grant being decided (a refresh matches the rules for the code grant too).
+    /// The grant being decided.
     pub grant_type: GrantType,
+    /// For a refresh, the grant its login came from: the rules for that grant decide it too.
+    pub refreshes: Option<GrantType>,
     /// The user, in a grant with one.
     pub user: Option<&'a User>,
     pub scope: &'a ScopeSet,

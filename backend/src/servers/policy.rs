@@ -23,6 +23,9 @@ pub struct Request<'a> {
     pub server: &'a str,
     pub client_id: &'a str,
     pub grant_type: GrantType,
+    /// For a refresh, the grant its login came from (`authorization_code` or the device
+    /// grant).
+    pub refreshes: Option<GrantType>,
     /// The user's role, in a grant with a user; `None` for client credentials.
     pub role: Option<Role>,
     /// The user's groups, in a grant with a user; empty for client credentials.
@@ -120,10 +123,15 @@ impl StoredRule {
     /// login that began with a code or a device code: a rule for `authorization_code` or the
     /// device grant covers refreshes, and one for `refresh_token` the refreshes alone.
     fn matches_grant(&self, request: &Request<'_>) -> bool {
+        // A refresh is matched by the rules for `refresh_token` and by those for the grant its
+        // login came from, and no other: a rule for the device grant alone does not cover the
+        // refreshes of a browser login.
         let grant = self.grant_types.is_empty()
             || self.grant_types.contains(&request.grant_type)
             || request.grant_type == GrantType::RefreshToken
-                && self.grant_types.iter().any(|g| g.logs_users_in());
+                && request
+                    .refreshes
+                    .is_some_and(|origin| self.grant_types.contains(&origin));
         let role = self.roles.is_empty() || request.role.is_some_and(|r| self.roles.contains(&r));
         // Like roles, groups match a user only (client credentials have none).
         let group = self.groups.is_empty()
@@ -358,6 +366,8 @@ mod tests {
             server: "orders",
             client_id,
             grant_type,
+            refreshes: (grant_type == GrantType::RefreshToken)
+                .then_some(GrantType::AuthorizationCode),
             role: None,
             groups: &[],
             scope,
@@ -445,6 +455,20 @@ mod tests {
         );
         let services = vec![policy("s", &[], vec![rule("cc", &[CC], None, ALLOW)])];
         assert!(decide(&services, &ask("spa", refresh, &read)).is_err());
+        // A rule for the device grant covers the refreshes of device logins only.
+        let devices = vec![policy(
+            "devices",
+            &[],
+            vec![rule("tv", &[GrantType::DeviceCode], None, ALLOW)],
+        )];
+        let of_browser = decide(&devices, &ask("spa", refresh, &read)).unwrap_err();
+        assert_eq!(of_browser.why, Why::NoRule);
+        let of_device = Request {
+            refreshes: Some(GrantType::DeviceCode),
+            ..ask("tv", refresh, &read)
+        };
+        assert_eq!(decide(&devices, &of_device).unwrap().rule, "tv");
+        assert!(decide(&code_only, &of_device).is_err());
     }
 
     #[test]

@@ -66,7 +66,11 @@ pub struct DeviceRequest {
     pub user_id: Option<String>,
     /// What the user allowed (their role may take some scopes away).
     pub granted_scope: Option<String>,
+    /// When the user logged in to allow it.
     pub auth_time: Option<Timestamp>,
+    /// Why the server's access policy refused the user's approval, for the device's
+    /// `access_denied`; `None` when the user denied it (or allowed it).
+    pub refusal: Option<String>,
 }
 
 pub struct NewDeviceRequest<'a> {
@@ -86,13 +90,23 @@ pub struct DeviceAnswer<'a> {
     pub user_code_hash: &'a str,
     /// Who answered: `None` for a denial without a login.
     pub user_id: Option<&'a str>,
-    /// `Some(scope)` to allow it with that scope; `None` to deny it.
-    pub allowed: Option<&'a ScopeSet>,
+    pub verdict: DeviceVerdict<'a>,
     pub now: Timestamp,
 }
 
+/// What the answer says.
+#[derive(Clone, Copy, Debug)]
+pub enum DeviceVerdict<'a> {
+    /// The user logged in and allowed it, with this scope.
+    Allowed(&'a ScopeSet),
+    /// The user denied it.
+    Denied,
+    /// The user logged in and allowed it, but the server's access policy refused: why.
+    Refused(&'a str),
+}
+
 const COLUMNS: &str = "client_id, server_id, server_generation, scope, audiences, expires_at,
-     interval_secs, last_polled_at, status, user_id, granted_scope, auth_time";
+     interval_secs, last_polled_at, status, user_id, granted_scope, auth_time, refusal";
 
 impl Db {
     /// Stores a new request; `false` (nothing stored) if its user code is taken, which the
@@ -146,13 +160,17 @@ impl Db {
     /// so of two answers (two tabs, two instances) only the first counts. `false` if it was not
     /// pending any more.
     pub async fn answer_device_request(&self, answer: &DeviceAnswer<'_>) -> Result<bool> {
-        let (status, scope) = match answer.allowed {
-            Some(scope) => (DeviceStatus::Approved, Some(scope.to_string())),
-            None => (DeviceStatus::Denied, None),
+        let (status, scope, refusal) = match answer.verdict {
+            DeviceVerdict::Allowed(scope) => {
+                (DeviceStatus::Approved, Some(scope.to_string()), None)
+            }
+            DeviceVerdict::Denied => (DeviceStatus::Denied, None, None),
+            DeviceVerdict::Refused(why) => (DeviceStatus::Denied, None, Some(why)),
         };
+        let auth_time = scope.as_ref().map(|_| answer.now);
         let done = dispatch!(self, |pool| sqlx::query(
             "UPDATE device_authorizations
-             SET status = $2, user_id = $3, granted_scope = $4, auth_time = $5
+             SET status = $2, user_id = $3, granted_scope = $4, auth_time = $6, refusal = $7
              WHERE user_code_hash = $1 AND status = 'pending' AND expires_at > $5",
         )
         .bind(answer.user_code_hash)
@@ -160,6 +178,8 @@ impl Db {
         .bind(answer.user_id)
         .bind(scope)
         .bind(answer.now)
+        .bind(auth_time)
+        .bind(refusal)
         .execute(pool)
         .await
         .map(|done| done.rows_affected()))?;

@@ -1,3 +1,4 @@
+use shared::oauth::GrantType;
 use shared::scope::ScopeSet;
 
 use super::revocations::{LONGEST_ACCESS_TOKEN_SECS, RevocationKind, record_revocation};
@@ -60,6 +61,17 @@ pub enum Spent<'a> {
     Device(&'a str),
 }
 
+impl Spent<'_> {
+    /// The grant the login came from, stored with it: its refreshes are decided by the access
+    /// policy rules for this grant.
+    pub const fn grant_type(self) -> GrantType {
+        match self {
+            Self::Code(_) => GrantType::AuthorizationCode,
+            Self::Device(_) => GrantType::DeviceCode,
+        }
+    }
+}
+
 /// A refresh token to store: its hash, scope and expiry.
 pub struct NewRefreshToken<'a> {
     pub hash: &'a str,
@@ -98,6 +110,9 @@ pub struct RefreshView {
     pub server_generation: Option<String>,
     /// When the grant began (its login's code was redeemed).
     pub grant_created_at: Timestamp,
+    /// The grant the login came from (see [`Spent::grant_type`]).
+    #[sqlx(try_from = "String")]
+    pub origin: GrantType,
 }
 
 /// One refresh token of one of a user's logins (or a login without one), for
@@ -122,7 +137,8 @@ pub struct FamilyRow {
 const REFRESH_VIEW: &str =
     "SELECT r.grant_id, r.scope, r.expires_at, r.used_at, g.client_id, g.user_id,
         g.auth_time, g.expires_at AS grant_expires_at, g.revoked_at, r.created_at, g.audiences,
-        g.server_id, g.server_generation, g.created_at AS grant_created_at
+        g.server_id, g.server_generation, g.created_at AS grant_created_at,
+        g.grant_type AS origin
      FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1";
 
 /// Revokes a user's live grants: `$1` now, `$2` the reason, `$3` the user id.
@@ -224,6 +240,7 @@ impl Db {
                 hash,
             ),
         };
+        let origin = spent.grant_type().as_str();
         dispatch!(self, |pool| {
             let mut tx = pool.begin().await?;
             let linked = sqlx::query(spend)
@@ -237,8 +254,8 @@ impl Db {
             }
             let inserted = sqlx::query(
                 "INSERT INTO grants (id, client_id, user_id, scope, auth_time, created_at,
-                     expires_at, audiences, server_id, server_generation)
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
+                     expires_at, audiences, server_id, server_generation, grant_type)
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
                  WHERE $9 IS NULL OR EXISTS (
                      SELECT 1 FROM authorization_servers WHERE id = $9 AND generation = $10)",
             )
@@ -252,6 +269,7 @@ impl Db {
             .bind(grant.audiences.joined())
             .bind(&grant.server_id)
             .bind(&grant.server_generation)
+            .bind(origin)
             .execute(&mut *tx)
             .await?;
             if inserted.rows_affected() != 1 {

@@ -74,7 +74,7 @@ pub use claims::{ClaimValue, StoredClaim};
 pub use clients::{Client, ClientKeys, Lifetimes, NewClient};
 pub use codes::{CodeGrant, NewCode, Redemption};
 pub use consents::{ConsentAt, ConsentTicket, ScopeInfo};
-pub use devices::{DeviceAnswer, DeviceRequest, DeviceStatus, NewDeviceRequest};
+pub use devices::{DeviceAnswer, DeviceRequest, DeviceStatus, DeviceVerdict, NewDeviceRequest};
 pub use events::{EventQuery, EventRow, Explained};
 pub use grants::{
     Created, FamilyRow, Grant, Issue, NewRefreshToken, RefreshView, Spent, TokenStatus,

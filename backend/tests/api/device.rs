@@ -453,7 +453,9 @@ async fn an_authorization_server_has_its_own_device_endpoints_and_policy() {
         .await
         .unwrap();
     assert_eq!(metadata["device_authorization_endpoint"], app.url(path));
-    let started = app.device_started(path, "openid products:read").await;
+    let started = app
+        .device_started(path, "openid offline_access products:read")
+        .await;
     assert_eq!(
         started.verification_uri,
         app.url("/oauth2/default/v1/device")
@@ -474,9 +476,14 @@ async fn an_authorization_server_has_its_own_device_endpoints_and_policy() {
         )
         .await;
     assert_eq!(done.status(), StatusCode::OK);
-    let (_, error, _) = error_of(app.poll("/token", CLI, &started.device_code).await).await;
+    let (_, error, description) =
+        error_of(app.poll("/token", CLI, &started.device_code).await).await;
     assert_eq!(error, "invalid_grant", "the root issuer does not redeem it");
-    app.advance(5);
+    assert!(
+        description.contains("authorization server default"),
+        "{description}"
+    );
+    // That poll did not count against the interval: the next one, at once, is on time.
     let response = app
         .poll("/oauth2/default/v1/token", CLI, &started.device_code)
         .await;
@@ -484,6 +491,7 @@ async fn an_authorization_server_has_its_own_device_endpoints_and_policy() {
     let tokens: Value = response.json().await.unwrap();
     let claims = jwt_part(tokens["access_token"].as_str().unwrap(), 1);
     assert_eq!(claims["iss"], app.url("/oauth2/default"));
+    let refresh_token = tokens["refresh_token"].as_str().unwrap().to_owned();
 
     // A policy that does not allow the device grant: the user reads why, the device hears
     // access_denied.
@@ -494,7 +502,7 @@ async fn an_authorization_server_has_its_own_device_endpoints_and_policy() {
         "clients": [],
         "rules": [{
             "name": "Code",
-            "grant_types": ["authorization_code", "refresh_token"],
+            "grant_types": ["authorization_code"],
             "roles": [],
             "groups": [],
             "several_audiences": false,
@@ -536,11 +544,125 @@ async fn an_authorization_server_has_its_own_device_endpoints_and_policy() {
     assert_eq!(answer.status(), StatusCode::FORBIDDEN);
     let text = answer.text().await.unwrap();
     assert!(text.contains("cannot connect"), "{text}");
-    app.advance(5);
-    let (_, error, _) = error_of(
+    let (_, error, description) = error_of(
         app.poll("/oauth2/default/v1/token", CLI, &refused.device_code)
             .await,
     )
     .await;
     assert_eq!(error, "access_denied");
+    assert!(
+        description.contains("access policy refused")
+            && description.contains("authorization server default"),
+        "the device hears which policy, not that its user said no: {description}"
+    );
+
+    // The device login's refreshes are decided by the rules for the device grant: a rule for
+    // the code grant alone does not cover them (nothing is spent)…
+    let refresh = |token: String| {
+        let app = &app;
+        async move {
+            app.http
+                .post(app.url("/oauth2/default/v1/token"))
+                .form(&[
+                    ("grant_type", "refresh_token"),
+                    ("client_id", CLI),
+                    ("refresh_token", token.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let (status, error, description) = error_of(refresh(refresh_token.clone()).await).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_grant"),
+        "{description}"
+    );
+    // …and a rule for the device grant does.
+    let mut devices = policies.clone();
+    devices["policies"][0]["rules"][0]["grant_types"] = json!([DEVICE_GRANT]);
+    let put = app
+        .http
+        .put(app.url("/admin/servers/default/policies"))
+        .bearer_auth(&admin)
+        .json(&devices)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::OK);
+    assert_eq!(refresh(refresh_token).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_poll_a_second_early_is_on_time() {
+    let app = spawn_app_with_frozen_clock().await;
+    let started = app.device_started("/device/authorize", "openid").await;
+    for _ in 0..3 {
+        let (_, error, _) = error_of(app.poll("/token", CLI, &started.device_code).await).await;
+        assert_eq!(error, "authorization_pending");
+        // Stored to the whole second: a device keeping 5 s may land 4 s after its last poll.
+        app.advance(4);
+    }
+    let (_, error, _) = error_of(app.poll("/token", CLI, &started.device_code).await).await;
+    assert_eq!(error, "authorization_pending");
+    let (_, error, _) = error_of(app.poll("/token", CLI, &started.device_code).await).await;
+    assert_eq!(error, "slow_down", "at once is too soon");
+}
+
+#[tokio::test]
+async fn the_client_as_it_is_when_the_user_answers_decides() {
+    let app = spawn_app_with_frozen_clock().await;
+    let admin = app.admin_token().await;
+    let patch = |body: Value| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let response = app
+                .http
+                .patch(app.url(&format!("/admin/clients/{CLI}")))
+                .bearer_auth(admin)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::OK,
+                "{}",
+                response.text().await.unwrap()
+            );
+        }
+    };
+    // A scope taken from the client after the device asked is not granted.
+    let started = app
+        .device_started("/device/authorize", "openid products:read")
+        .await;
+    patch(json!({"scope": "openid offline_access"})).await;
+    let page = app.verification("/device", Some(&started.user_code)).await;
+    let done = app
+        .answer_device("/device", page, "allow", "user0", "password0")
+        .await;
+    assert_eq!(done.status(), StatusCode::OK);
+    let response = app.poll("/token", CLI, &started.device_code).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let tokens: Value = response.json().await.unwrap();
+    assert_eq!(tokens["scope"], "openid");
+
+    // A client that lost the device grant: the page says so before anyone logs in.
+    let started = app.device_started("/device/authorize", "openid").await;
+    patch(json!({
+        "grant_types": ["authorization_code"],
+        "redirect_uris": ["http://127.0.0.1:9/callback"]
+    }))
+    .await;
+    let page = app.verification("/device", Some(&started.user_code)).await;
+    let status = page.status();
+    let text = page.text().await.unwrap();
+    assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
+    assert!(
+        text.contains("may no longer log in from a device"),
+        "{text}"
+    );
+    let (_, error, _) = error_of(app.poll("/token", CLI, &started.device_code).await).await;
+    assert_eq!(error, "unauthorized_client");
 }

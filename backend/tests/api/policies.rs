@@ -1092,6 +1092,27 @@ async fn the_command_line_previews_as_the_admin_api() {
         login.contains("ID token:\n") && login.contains("refresh token: lives "),
         "{login}"
     );
+    // A device's login, without a scope: what the client has and the server offers.
+    let device = text(
+        cli(vec![
+            "--server",
+            "default",
+            "--client",
+            "demo-cli",
+            "--grant",
+            "urn:ietf:params:oauth:grant-type:device_code",
+            "--user",
+            "user1",
+        ])
+        .await,
+    );
+    assert!(
+        device.starts_with(&format!("POST {}\n", app.url("/oauth2/default/v1/token")))
+            && device.contains("ID token:\n")
+            && device
+                .contains("\"scope\": \"offline_access openid orders:read products:read profile\""),
+        "{device}"
+    );
 
     // What cannot be previewed, and bad input: a failure that says why.
     for (args, says) in [

@@ -111,6 +111,7 @@ pub async fn log_in(
     let governing = Governing {
         client_id: &request.client.id,
         grant_type: GrantType::AuthorizationCode,
+        refreshes: None,
         user: Some(&user),
         scope: &scope,
         audience: audience.as_ref(),

@@ -39,9 +39,11 @@ use crate::clock::Timestamp;
 use crate::crypto;
 use crate::events::{Event, EventKind};
 use crate::oauth::scope_for_user;
-use crate::servers::{AuthServer, Governing};
+use crate::servers::{AuthServer, Governing, Offered};
 use crate::state::AppState;
-use crate::storage::{Client, DeviceAnswer, DeviceRequest, DeviceStatus, NewDeviceRequest};
+use crate::storage::{
+    Client, DeviceAnswer, DeviceRequest, DeviceStatus, DeviceVerdict, NewDeviceRequest,
+};
 use crate::throttle::{Verdict, address_key, retry_after_secs};
 
 #[utoipa::path(post, path = "/device/authorize", tag = "OAuth",
@@ -78,6 +80,7 @@ pub async fn device_authorization(
         (status = 400, description = "RFC 8628 §3.2 with RFC 6749 §5.2: `invalid_request`, `invalid_scope`, `unauthorized_client`, `invalid_target`", body = shared::oauth::ErrorResponse),
         (status = 401, response = crate::openapi::InvalidClient),
         (status = 404, description = "No authorization server has this id", body = shared::oauth::ErrorResponse),
+        (status = 413, description = "The request is larger than 16 KiB", body = shared::oauth::ErrorResponse),
         (status = 429, response = crate::openapi::Throttled),
     ))]
 pub async fn server_device_authorization(
@@ -143,28 +146,13 @@ pub async fn start(
             GrantType::DeviceCode.as_str()
         )));
     }
-    // §3.1: `scope` is optional; without it, what the client is registered for (RFC 6749 §3.3).
-    let scope = match params.get("scope") {
-        Some(raw) => ScopeSet::parse(raw).map_err(|e| OAuthError::invalid_scope(e.to_string()))?,
-        None => client.scopes.clone(),
-    };
-    let refused: Vec<&str> = scope.difference(&client.scopes).collect();
-    if !refused.is_empty() {
-        return Err(OAuthError::invalid_scope(format!(
-            "client {:?} may not ask for: {}; it may ask for: {}",
-            client.id,
-            refused.join(" "),
-            client.scopes
-        )));
-    }
-    // A custom server's scopes are its own (and OpenID Connect's).
-    if let Some(why) = server
-        .offered(&state.db)
-        .await?
-        .and_then(|offered| offered.refusal(&scope))
-    {
-        return Err(OAuthError::invalid_scope(why));
-    }
+    let asked = params
+        .get("scope")
+        .map(ScopeSet::parse)
+        .transpose()
+        .map_err(|e| OAuthError::invalid_scope(e.to_string()))?;
+    let offered = server.offered(&state.db).await?;
+    let scope = requested_scope(client, offered.as_ref(), asked)?;
     // RFC 8707 §2: every resource must be one this issuer issues tokens for.
     let audiences =
         Target::new(&state.config, server).resolve(params.resources(), &state.servers)?;
@@ -215,6 +203,7 @@ pub async fn start(
     responses(
         (status = 200, description = "The form for the user code; with a valid code, which client asks for what, and the login that allows it", content_type = "text/html"),
         (status = 400, description = "The form again: the code is not one, has expired or was answered", content_type = "text/html"),
+        (status = 403, description = "The form again: the client may no longer use the device grant (an administrator took it away since the device asked)", content_type = "text/html"),
         (status = 429, description = "The form again: too many codes tried from this address, with `Retry-After`", content_type = "text/html"),
         (status = 503, response = crate::openapi::PageUnavailable),
     ))]
@@ -237,6 +226,7 @@ pub async fn verification(
     responses(
         (status = 200, description = "The form for the user code; with a valid code, the login that allows it", content_type = "text/html"),
         (status = 400, description = "The form again: the code is not one of this server's, has expired or was answered", content_type = "text/html"),
+        (status = 403, description = "The form again: the client may no longer use the device grant", content_type = "text/html"),
         (status = 404, description = "No authorization server has this id", body = shared::oauth::ErrorResponse),
         (status = 429, description = "The form again: too many codes tried from this address", content_type = "text/html"),
     ))]
@@ -247,6 +237,52 @@ pub async fn server_verification(
     RawQuery(query): RawQuery,
 ) -> Response {
     show(&state, &server, address, query.as_deref()).await
+}
+
+/// The scope a device request of `client` gets at a server offering `offered` (`None`: the
+/// root issuer, which offers every scope) for `asked`, its `scope` parameter (§3.1). Without
+/// one, or with an empty one, what the client is registered for that the server offers
+/// (RFC 6749 §3.3); a named scope must be among the client's and the server's, or the request
+/// is refused with `invalid_scope`, which says what may be asked.
+pub fn requested_scope(
+    client: &Client,
+    offered: Option<&Offered>,
+    asked: Option<ScopeSet>,
+) -> Result<ScopeSet, OAuthError> {
+    let Some(asked) = asked.filter(|asked| !asked.is_empty()) else {
+        let here: ScopeSet = client
+            .scopes
+            .iter()
+            .filter(|s| offered.is_none_or(|offered| offered.scopes.contains(s)))
+            .collect();
+        if !here.is_empty() {
+            return Ok(here);
+        }
+        return Err(OAuthError::invalid_scope(match offered {
+            Some(offered) if !client.scopes.is_empty() => format!(
+                "no scope to grant: authorization server {:?} offers none of client {:?}'s                  scopes ({}); ask for scopes it offers: {}",
+                offered.server_id, client.id, client.scopes, offered.scopes
+            ),
+            _ => format!(
+                "no scope to grant: client {:?} has no allowed scopes; give it some first",
+                client.id
+            ),
+        }));
+    };
+    let refused: Vec<&str> = asked.difference(&client.scopes).collect();
+    if !refused.is_empty() {
+        return Err(OAuthError::invalid_scope(format!(
+            "client {:?} may not ask for: {}; it may ask for: {}",
+            client.id,
+            refused.join(" "),
+            client.scopes
+        )));
+    }
+    // A custom server's scopes are its own (and OpenID Connect's).
+    if let Some(why) = offered.and_then(|offered| offered.refusal(&asked)) {
+        return Err(OAuthError::invalid_scope(why));
+    }
+    Ok(asked)
 }
 
 /// The verification page for what `query` carries: the form for the code, or, for a pending
@@ -285,7 +321,7 @@ async fn show(
     responses(
         (status = 200, description = "Allowed or denied (the device hears it at its next poll); or the form again, saying what went wrong", content_type = "text/html"),
         (status = 400, description = "The code form again: the code expired or was answered meanwhile", content_type = "text/html"),
-        (status = 403, description = "An error page: a cross-site post, the anti-forgery token does not match its cookie, or the server's access policy refuses this user the client", content_type = "text/html"),
+        (status = 403, description = "An error page: a cross-site post, the anti-forgery token does not match its cookie, or the server's access policy refuses this user the client; or the code form again: the client may no longer use the device grant", content_type = "text/html"),
         (status = 413, description = "The form is larger than this page takes", content_type = "text/html"),
         (status = 429, description = "The form again: too many attempts, with `Retry-After`", content_type = "text/html"),
         (status = 503, response = crate::openapi::PageUnavailable),
@@ -307,7 +343,7 @@ pub async fn verify(
     responses(
         (status = 200, description = "Allowed or denied; or the form again, saying what went wrong", content_type = "text/html"),
         (status = 400, description = "The code form again: the code expired or was answered meanwhile", content_type = "text/html"),
-        (status = 403, description = "An error page: a cross-site post, or the server's access policy refuses this user the client", content_type = "text/html"),
+        (status = 403, description = "An error page: a cross-site post, or the server's access policy refuses this user the client; or the code form again: the client may no longer use the device grant", content_type = "text/html"),
         (status = 404, description = "No authorization server has this id", body = shared::oauth::ErrorResponse),
         (status = 429, description = "The form again: too many attempts", content_type = "text/html"),
     ))]
@@ -379,6 +415,9 @@ enum NotFound {
     Expired,
     /// Someone answered it already.
     Answered,
+    /// Its client may no longer use the device grant (an administrator took it away since
+    /// the device asked): the name of the client.
+    Barred(String),
     /// Too many codes tried from this address.
     Throttled(std::time::Duration),
     Failed(PageError),
@@ -409,6 +448,13 @@ impl NotFound {
                 "That code was already answered. If that was not you, deny access on your device \
                  and start again."
                     .to_owned(),
+            ),
+            Self::Barred(client) => (
+                StatusCode::FORBIDDEN,
+                format!(
+                    "{client} may no longer log in from a device here. Ask the administrator of \
+                     this server to allow it the device grant, then start again on your device."
+                ),
             ),
             Self::Throttled(wait) => {
                 let secs = retry_after_secs(wait);
@@ -475,6 +521,11 @@ async fn find(
     let Some(client) = state.db.client(&request.client_id).await? else {
         return Err(NotFound::Unknown);
     };
+    // The client as it is now: one that lost the grant since the device asked is refused here,
+    // before anyone logs in, as the token endpoint would refuse its polls.
+    if !client.may_use_grant(GrantType::DeviceCode) {
+        return Err(NotFound::Barred(client.name));
+    }
     Ok(Found {
         shown: user_code::display(&code),
         hash,
@@ -538,7 +589,7 @@ async fn decide(
             .answer_device_request(&DeviceAnswer {
                 user_code_hash: &found.hash,
                 user_id: None,
-                allowed: None,
+                verdict: DeviceVerdict::Denied,
                 now,
             })
             .await?;
@@ -563,34 +614,47 @@ async fn decide(
             Credentials::Retry(message) => return Ok(Decision::Retry(message)),
             Credentials::Throttled(wait) => return Ok(Decision::Throttled(wait)),
         };
-    // RFC 6749 §3.3: what the user's role does not allow is left out, not refused.
-    let scope = scope_for_user(&user, found.request.scope.clone());
+    // RFC 6749 §3.3: what the user's role does not allow is left out, not refused; so is what
+    // the client may no longer ask for (an administrator narrowed it since the device asked).
+    let still: ScopeSet = found
+        .request
+        .scope
+        .iter()
+        .filter(|s| found.client.scopes.contains(s))
+        .collect();
+    let scope = scope_for_user(&user, still);
     let audience = found.request.audiences.audience();
     let governing = Governing {
         client_id,
         grant_type: GrantType::DeviceCode,
+        refreshes: None,
         user: Some(&user),
         scope: &scope,
         audience: audience.as_ref(),
     };
     if let Err(refused) = server.govern(&state.db, governing).await? {
+        // The device hears why at its next poll (`access_denied` with the policy's words), and
+        // the user reads it here.
+        let answered = state
+            .db
+            .answer_device_request(&DeviceAnswer {
+                user_code_hash: &found.hash,
+                user_id: Some(&user.id),
+                verdict: DeviceVerdict::Refused(&refused.description),
+                now,
+            })
+            .await?;
+        if !answered {
+            return Ok(Decision::AlreadyAnswered);
+        }
         let event = Event::new(EventKind::PolicyDenied)
             .client(client_id)
             .user(&user.id)
             .address(address)
             .detail(refused.description.clone());
         state.events.record(event).await;
-        state
-            .db
-            .answer_device_request(&DeviceAnswer {
-                user_code_hash: &found.hash,
-                user_id: Some(&user.id),
-                allowed: None,
-                now,
-            })
-            .await?;
         return Err(PageError::forbidden(format!(
-            "You cannot connect {} here: {}. The device is told access was denied.",
+            "You cannot connect {} here: {}. The device is told access was denied, and why.",
             found.client.name, refused.description
         )));
     }
@@ -599,7 +663,7 @@ async fn decide(
         .answer_device_request(&DeviceAnswer {
             user_code_hash: &found.hash,
             user_id: Some(&user.id),
-            allowed: Some(&scope),
+            verdict: DeviceVerdict::Allowed(&scope),
             now,
         })
         .await?;
@@ -680,5 +744,51 @@ mod tests {
             shared::oauth::ErrorCode::UnauthorizedClient
         );
         assert_eq!(state.db.count("device_authorizations").await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn without_a_scope_a_device_gets_what_its_client_has_and_the_server_offers() {
+        let (state, _dir) = demo_state(&[]).await;
+        let cli = client(&state, "demo-cli").await;
+        let scope = |raw: &str| ScopeSet::parse(raw).unwrap();
+        let all = cli.scopes.clone();
+        // At the root issuer, the client's scopes; an empty `scope=` is no scope.
+        assert_eq!(requested_scope(&cli, None, None).unwrap(), all);
+        assert_eq!(requested_scope(&cli, None, Some(scope(""))).unwrap(), all);
+        // At a server, those it offers.
+        let offered = Offered {
+            server_id: "orders".into(),
+            scopes: scope("openid orders:read orders:write"),
+        };
+        assert_eq!(
+            requested_scope(&cli, Some(&offered), None).unwrap(),
+            scope("openid orders:read")
+        );
+        // Named scopes must be the client's and the server's; the refusal says which.
+        let outside = requested_scope(&cli, Some(&offered), Some(scope("orders:write")));
+        assert!(
+            outside
+                .unwrap_err()
+                .description
+                .contains("may not ask for: orders:write")
+        );
+        let unoffered = requested_scope(&cli, Some(&offered), Some(scope("products:read")));
+        assert!(
+            unoffered
+                .unwrap_err()
+                .description
+                .contains("does not offer products:read")
+        );
+        let nothing = Offered {
+            server_id: "billing".into(),
+            scopes: scope("billing:read"),
+        };
+        let none = requested_scope(&cli, Some(&nothing), None).unwrap_err();
+        assert_eq!(none.code, shared::oauth::ErrorCode::InvalidScope);
+        assert!(
+            none.description.contains("offers none of client"),
+            "{}",
+            none.description
+        );
     }
 }

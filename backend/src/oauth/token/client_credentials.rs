@@ -140,6 +140,7 @@ pub async fn decide(
     let governing = Governing {
         client_id: &client.id,
         grant_type: GrantType::ClientCredentials,
+        refreshes: None,
         user: None,
         scope: &scope,
         audience: audience.as_ref(),

@@ -4,7 +4,7 @@
 use shared::oauth::{Audience, ErrorCode, GrantType};
 
 use super::login::{self, Login};
-use super::{Caller, Granted};
+use super::{Caller, Granted, elsewhere};
 use crate::clock::Timestamp;
 use crate::crypto;
 use crate::oauth::error::OAuthError;
@@ -21,6 +21,11 @@ const SLOW_DOWN_SECS: i64 = 5;
 
 /// The interval never grows past this, whatever a device does: it expires first anyway.
 const MAX_INTERVAL_SECS: i64 = 600;
+
+/// Polls are stored to the whole second, and a device's timer, the network and two instances'
+/// clocks each move a poll by a fraction of one: a poll up to this much early is still on time,
+/// so that a device keeping the interval exactly never hears `slow_down`.
+const POLL_LEEWAY_SECS: i64 = 1;
 
 /// Answers a poll of `device_code` by `caller` at `server`, at `now`, for `audience` (the
 /// request's resources, `None` for the device request's own).
@@ -54,6 +59,19 @@ pub async fn poll(
             ),
         );
     }
+    // A device code is polled at the token endpoint of the server that issued it; a poll
+    // elsewhere is refused before it counts against the interval.
+    if !server.owns(
+        request.server_id.as_deref(),
+        request.server_generation.as_deref(),
+    ) {
+        return Err(elsewhere(
+            state,
+            server,
+            request.server_id.as_deref(),
+            "device code",
+        ));
+    }
     if request.status == DeviceStatus::Redeemed {
         return Err(redeemed());
     }
@@ -75,7 +93,7 @@ pub async fn poll(
     // once (at one instance or two) cannot both pass as slow enough.
     let too_soon = request
         .last_polled_at
-        .is_some_and(|last| now.secs_since(last) < request.interval_secs);
+        .is_some_and(|last| now.secs_since(last) < request.interval_secs - POLL_LEEWAY_SECS);
     let interval = if too_soon {
         (request.interval_secs + SLOW_DOWN_SECS).min(MAX_INTERVAL_SECS)
     } else {
@@ -96,10 +114,7 @@ pub async fn poll(
                  seconds"
             ),
         )),
-        DeviceStatus::Denied => Err(OAuthError::new(
-            ErrorCode::AccessDenied,
-            "the user denied this device's request on the verification page",
-        )),
+        DeviceStatus::Denied => Err(denied(request.refusal.as_deref())),
         DeviceStatus::Approved => {
             redeem(state, server, caller, &hash, &request, audience, now).await
         }
@@ -161,6 +176,30 @@ fn redeemed() -> OAuthError {
                 .got("a device code whose tokens were issued before")
                 .remedy("stop polling once the token endpoint answers with tokens"),
         )
+}
+
+/// §3.5 `access_denied`: the user said no, or the server's access policy refused the user
+/// (`refusal` says which policy and why).
+fn denied(refusal: Option<&str>) -> OAuthError {
+    match refusal {
+        None => OAuthError::new(
+            ErrorCode::AccessDenied,
+            "the user denied this device's request on the verification page",
+        ),
+        Some(why) => OAuthError::new(
+            ErrorCode::AccessDenied,
+            format!(
+                "the user allowed this device, but the authorization server's access policy \
+                 refused: {why}"
+            ),
+        )
+        .because(
+            Why::check("policy")
+                .expected("an access policy rule that allows this client, user, grant and scope")
+                .got(why.to_owned())
+                .remedy("change the server's access policy, or log in as a user it allows; then start again"),
+        ),
+    }
 }
 
 fn slow_down(interval: i64) -> OAuthError {

@@ -90,6 +90,7 @@ pub async fn decide(
     let request = Governing {
         client_id: &caller.client.id,
         grant_type: login.grant_type,
+        refreshes: None,
         user: Some(&user),
         scope: &scope,
         audience: audience.as_ref(),

@@ -15,6 +15,7 @@ use super::{Lives, lifetimes, permit, refusal};
 use crate::access_token::{Authentication, Subject};
 use crate::clock::Timestamp;
 use crate::crypto;
+use crate::oauth::device;
 use crate::oauth::error::OAuthError;
 use crate::oauth::resource::Target;
 use crate::oauth::scope_for_user;
@@ -80,28 +81,34 @@ pub async fn preview(
     let Some(user) = user else {
         return client_credentials_preview(state, server, asked, audience, answer).await;
     };
-    // The authorization request's checks, then the login's.
-    let scope = match asked.scope {
-        None => {
+    // The authorization request's checks (or the device authorization request's), then the
+    // login's.
+    let offered = server.offered(&state.db).await?;
+    let scope = if asked.grant_type == GrantType::DeviceCode {
+        match device::requested_scope(client, offered.as_ref(), asked.scope) {
+            Ok(scope) => scope,
+            Err(e) => return Ok(Some(refused(e))),
+        }
+    } else {
+        let Some(scope) = asked.scope else {
             return Ok(Some(refused(OAuthError::invalid_scope(format!(
                 "no scope requested; client {:?} may ask for: {}",
                 client.id, client.scopes
             )))));
+        };
+        let outside: Vec<&str> = scope.difference(&client.scopes).collect();
+        if !outside.is_empty() {
+            return Ok(Some(refused(OAuthError::invalid_scope(format!(
+                "client {:?} may not ask for: {}",
+                client.id,
+                outside.join(" ")
+            )))));
         }
-        Some(scope) => scope,
+        if let Some(why) = offered.and_then(|offered| offered.refusal(&scope)) {
+            return Ok(Some(refused(OAuthError::invalid_scope(why))));
+        }
+        scope
     };
-    let outside: Vec<&str> = scope.difference(&client.scopes).collect();
-    if !outside.is_empty() {
-        return Ok(Some(refused(OAuthError::invalid_scope(format!(
-            "client {:?} may not ask for: {}",
-            client.id,
-            outside.join(" ")
-        )))));
-    }
-    let offered = server.offered(&state.db).await?;
-    if let Some(why) = offered.and_then(|offered| offered.refusal(&scope)) {
-        return Ok(Some(refused(OAuthError::invalid_scope(why))));
-    }
     if user.disabled {
         return Ok(Some(refused(OAuthError::new(
             shared::oauth::ErrorCode::AccessDenied,
@@ -115,6 +122,7 @@ pub async fn preview(
     let governing = Governing {
         client_id: &client.id,
         grant_type: asked.grant_type,
+        refreshes: None,
         user: Some(user),
         scope: &scope,
         audience: audience.as_ref(),

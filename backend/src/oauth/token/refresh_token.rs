@@ -176,6 +176,7 @@ pub async fn rotate(
     let request = Governing {
         client_id: &client.id,
         grant_type: GrantType::RefreshToken,
+        refreshes: Some(token.origin),
         user: Some(&user),
         scope: &scope,
         audience: audience.as_ref(),
