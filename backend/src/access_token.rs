@@ -13,7 +13,7 @@ use jsonwebtoken::{Validation, decode, decode_header};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use shared::admin::SigningAlg;
-use shared::oauth::{ACCESS_TOKEN_TYP, AccessTokenClaims, Audience, TokenResponse};
+use shared::oauth::{ACCESS_TOKEN_TYP, AccessTokenClaims, Audience, Confirmation, TokenResponse};
 use shared::scope::ScopeSet;
 
 use crate::clock::Timestamp;
@@ -89,6 +89,9 @@ pub struct Subject<'a> {
     pub lifetime: u64,
     /// The audiences a request named (RFC 8707), among the issuer's; `None` for its default.
     pub audience: Option<Audience>,
+    /// The thumbprint of the key of the request's DPoP proof (RFC 9449): the token is bound to
+    /// it (`cnf.jkt`) and is a `DPoP` token; `None` for a bearer token.
+    pub jkt: Option<&'a str>,
 }
 
 impl AccessTokens {
@@ -185,7 +188,12 @@ impl AccessTokens {
         Ok(Issued {
             response: TokenResponse {
                 access_token,
-                token_type: "Bearer".into(),
+                token_type: if claims.cnf.is_some() {
+                    "DPoP"
+                } else {
+                    "Bearer"
+                }
+                .into(),
                 expires_in: lifetime,
                 scope: claims.scope,
                 refresh_token: None,
@@ -212,6 +220,9 @@ impl AccessTokens {
             scope: subject.scope,
             nbf: None,
             grant_id: subject.grant_id.map(str::to_owned),
+            cnf: subject.jkt.map(|jkt| Confirmation {
+                jkt: jkt.to_owned(),
+            }),
         }
     }
 
@@ -503,6 +514,7 @@ mod tests {
             scope: ScopeSet::parse("orders:read").unwrap(),
             lifetime,
             audience: None,
+            jkt: None,
         }
     }
 

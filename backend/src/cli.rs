@@ -363,6 +363,7 @@ async fn clients(ctx: &Ctx<'_>, command: &ClientsCommand) -> anyhow::Result<Stri
             refresh_tokens,
             first_party,
             require_pushed_authorization_requests,
+            dpop_bound_access_tokens,
             jwks_uri,
             jwks_file,
         } => {
@@ -382,6 +383,7 @@ async fn clients(ctx: &Ctx<'_>, command: &ClientsCommand) -> anyhow::Result<Stri
                 first_party: *first_party,
                 lifetimes: shared::admin::Lifetimes::default(),
                 require_pushed_authorization_requests: *require_pushed_authorization_requests,
+                dpop_bound_access_tokens: *dpop_bound_access_tokens,
                 token_endpoint_auth_method: by_key
                     .then_some(shared::admin::TokenEndpointAuthMethod::PrivateKeyJwt),
                 jwks,
@@ -402,6 +404,7 @@ async fn clients(ctx: &Ctx<'_>, command: &ClientsCommand) -> anyhow::Result<Stri
             redirect_uris,
             first_party,
             require_pushed_authorization_requests,
+            dpop_bound_access_tokens,
             jwks_uri,
             jwks_file,
         } => {
@@ -417,6 +420,7 @@ async fn clients(ctx: &Ctx<'_>, command: &ClientsCommand) -> anyhow::Result<Stri
                 first_party: *first_party,
                 lifetimes: None,
                 require_pushed_authorization_requests: *require_pushed_authorization_requests,
+                dpop_bound_access_tokens: *dpop_bound_access_tokens,
             };
             let client = admin::clients::change(ctx, id, &update).await?;
             Ok(format!(

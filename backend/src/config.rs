@@ -428,6 +428,10 @@ pub enum ClientsCommand {
         /// Browser apps: logins start only with a request pushed to `/par` (RFC 9126).
         #[arg(long)]
         require_pushed_authorization_requests: bool,
+        /// Token requests without a DPoP proof are refused: its tokens are always bound to
+        /// its key (RFC 9449 §5.2).
+        #[arg(long)]
+        dpop_bound_access_tokens: bool,
         /// Services: authenticate with private_key_jwt (RFC 7523), the public keys at this URL
         /// (no secret is made).
         #[arg(long, conflicts_with = "jwks_file")]
@@ -455,6 +459,9 @@ pub enum ClientsCommand {
         /// `true`: logins start only with a request pushed to `/par` (RFC 9126).
         #[arg(long)]
         require_pushed_authorization_requests: Option<bool>,
+        /// `true`: token requests without a DPoP proof are refused (RFC 9449 §5.2).
+        #[arg(long)]
+        dpop_bound_access_tokens: Option<bool>,
         /// A private_key_jwt client's new key set URL.
         #[arg(long, conflicts_with = "jwks_file")]
         jwks_uri: Option<String>,
@@ -727,6 +734,12 @@ impl Config {
     /// The issuer without a trailing slash, as it appears in tokens and metadata.
     pub fn issuer_str(&self) -> &str {
         self.issuer.as_str().trim_end_matches('/')
+    }
+
+    /// The origin clients reach the API at (the issuer's, e.g. `http://localhost:5000`): what a
+    /// DPoP proof's `htu` names, with the request's path.
+    pub fn public_origin(&self) -> String {
+        self.issuer.origin().ascii_serialization()
     }
 
     /// The origin of the browser app, e.g. `http://localhost:8080`.

@@ -260,6 +260,7 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
             redirect_uris: &spa_redirect,
             lifetimes: Lifetimes::default(),
             require_pushed_requests: false,
+            dpop_bound_access_tokens: false,
         },
         now,
     )
@@ -285,6 +286,7 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
                 refresh_token_absolute_ttl: Some(86_400),
             },
             require_pushed_requests: false,
+            dpop_bound_access_tokens: false,
         },
         now,
     )
@@ -304,6 +306,7 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
             redirect_uris: &docs_redirect,
             lifetimes: Lifetimes::default(),
             require_pushed_requests: false,
+            dpop_bound_access_tokens: false,
         },
         now,
     )
@@ -320,6 +323,7 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
             redirect_uris: &[],
             lifetimes: Lifetimes::default(),
             require_pushed_requests: false,
+            dpop_bound_access_tokens: false,
         },
         now,
     )
@@ -343,6 +347,7 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
                 redirect_uris: &bff_redirect,
                 lifetimes: Lifetimes::default(),
                 require_pushed_requests: false,
+                dpop_bound_access_tokens: false,
             },
             now,
         )
@@ -360,6 +365,7 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
             redirect_uris: &[],
             lifetimes: Lifetimes::default(),
             require_pushed_requests: false,
+            dpop_bound_access_tokens: false,
         },
         now,
     )

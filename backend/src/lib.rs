@@ -45,6 +45,7 @@ pub mod config;
 pub mod cors;
 pub mod crypto;
 pub mod demo;
+pub mod dpop;
 pub mod events;
 pub mod health;
 pub mod issuers;
@@ -452,6 +453,9 @@ async fn purge(state: &AppState) {
     }
     if let Err(e) = state.db.purge_client_assertions(now).await {
         tracing::warn!(error = %e, "purging expired client assertions failed");
+    }
+    if let Err(e) = state.db.purge_dpop_proofs(now).await {
+        tracing::warn!(error = %e, "purging expired DPoP proofs failed");
     }
     if let Err(e) = state.db.purge_pushed_requests(now).await {
         tracing::warn!(error = %e, "purging expired pushed authorization requests failed");

@@ -337,8 +337,11 @@ pub struct Introspection {
     pub exp: Option<i64>,
     pub iat: Option<i64>,
     pub jti: Option<String>,
-    /// `Bearer` for an access token, `refresh_token` for a refresh token.
+    /// `Bearer` for an access token, `DPoP` for a DPoP-bound one, `refresh_token` for a
+    /// refresh token.
     pub token_type: Option<String>,
+    /// A DPoP-bound access token's key (RFC 9449 §6.2).
+    pub cnf: Option<shared::oauth::Confirmation>,
 }
 
 /// `/userinfo`'s answer (OpenID Connect Core §5.3.2): `sub` always, the rest as the token's

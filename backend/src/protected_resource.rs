@@ -114,6 +114,8 @@ impl Resource {
             authorization_servers,
             scopes_supported: strings(self.scopes()),
             bearer_methods_supported: strings(&["header"]),
+            dpop_signing_alg_values_supported: strings(&crate::dpop::alg_names()),
+            dpop_bound_access_tokens_required: false,
             resource_name: Some(self.name().to_owned()),
             resource_documentation: Some(config.endpoint("/docs")),
         }

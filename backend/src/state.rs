@@ -194,6 +194,7 @@ pub mod testing {
             scope: shared::scope::ScopeSet::parse("products:read").unwrap(),
             lifetime,
             audience: None,
+            jkt: None,
         };
         state.tokens.issue(subject, state.clock.now()).unwrap()
     }

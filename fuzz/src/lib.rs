@@ -102,6 +102,7 @@ fn build() -> World {
             scope: ScopeSet::parse(scope).unwrap_or_default(),
             lifetime: 86_400,
             audience: None,
+            jkt: None,
         };
         let bearer = state
             .tokens

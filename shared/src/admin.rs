@@ -288,6 +288,10 @@ pub struct Client {
     /// It may start a login only with a request pushed to the PAR endpoint (RFC 9126 §6).
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// Its token requests must carry a DPoP proof: its tokens are always bound to its key
+    /// (RFC 9449 §5.2).
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,
     /// `private_key_jwt`: its public keys, by value (RFC 7517 §5)…
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -324,6 +328,10 @@ pub struct NewClient {
     /// Browser apps only: logins start only with a pushed request (RFC 9126 §6).
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// Token requests without a DPoP proof are refused: every token is bound to the client's
+    /// key (RFC 9449 §5.2).
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
     /// Services: `client_secret_basic` (a secret is made and shown once; the default) or
     /// `private_key_jwt` (with `jwks` or `jwks_uri`, and no secret). Browser apps: `none`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -368,6 +376,8 @@ pub struct ClientUpdate {
     pub lifetimes: Option<Lifetimes>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_pushed_authorization_requests: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_bound_access_tokens: Option<bool>,
     /// A `private_key_jwt` client's new keys, by value (replacing `jwks_uri` if it had one)…
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]

@@ -61,7 +61,8 @@ crate::named!(GrantType, "grant type");
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     pub access_token: String,
-    /// Always `Bearer` (RFC 6750).
+    /// `Bearer` (RFC 6750), or `DPoP` for a token bound to the key of the request's DPoP proof
+    /// (RFC 9449 §5).
     pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: u64,
@@ -110,6 +111,10 @@ pub enum ErrorCode {
     /// RFC 8628 §3.5: the device code expired; start again at the device authorization
     /// endpoint.
     ExpiredToken,
+    /// RFC 9449 §5: the `DPoP` proof is missing where required, malformed, or fails a check.
+    InvalidDpopProof,
+    /// RFC 9449 §8: send the proof again with the server's `DPoP-Nonce` as its `nonce`.
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -132,10 +137,12 @@ impl ErrorCode {
             Self::AuthorizationPending => "authorization_pending",
             Self::SlowDown => "slow_down",
             Self::ExpiredToken => "expired_token",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 19] = [
         Self::InvalidRequest,
         Self::InvalidClient,
         Self::InvalidGrant,
@@ -153,6 +160,8 @@ impl ErrorCode {
         Self::AuthorizationPending,
         Self::SlowDown,
         Self::ExpiredToken,
+        Self::InvalidDpopProof,
+        Self::UseDpopNonce,
     ];
 
     /// The code spelled `name`, if it is one of these.
@@ -227,6 +236,18 @@ pub struct AccessTokenClaims {
     /// every access token that names it, at every instance, with no database read per request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_id: Option<String>,
+    /// RFC 9449 §6.1 (RFC 7800): the key a DPoP-bound token is bound to; absent for a bearer
+    /// token. The API takes such a token only with a proof signed by that key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// RFC 7800 §3.1 `cnf`, as RFC 9449 §6.1 uses it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Confirmation {
+    /// The JWK SHA-256 thumbprint (RFC 7638) of the client's DPoP key, base64url.
+    pub jkt: String,
 }
 
 /// A token's `aud` (RFC 7519 §4.1.3): one audience, sent as a string, or several (RFC 8707
@@ -367,6 +388,9 @@ pub struct ServerMetadata {
     pub revocation_endpoint_auth_signing_alg_values_supported: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub introspection_endpoint_auth_signing_alg_values_supported: Vec<String>,
+    /// RFC 9449 §5.1: the algorithms a DPoP proof may be signed with at the token endpoint.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dpop_signing_alg_values_supported: Vec<String>,
     /// RFC 9207 §3: when set, every authorization response carries `iss`, and clients must
     /// check it.
     #[serde(default)]
@@ -417,6 +441,12 @@ pub struct ResourceMetadata {
     /// How a token may be sent (RFC 6750 §2): only `header` here.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bearer_methods_supported: Vec<String>,
+    /// RFC 9728 §2: the algorithms a DPoP proof may be signed with (RFC 9449).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dpop_signing_alg_values_supported: Vec<String>,
+    /// RFC 9728 §2: whether only DPoP-bound tokens are taken (here, bearer tokens are too).
+    #[serde(default)]
+    pub dpop_bound_access_tokens_required: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_name: Option<String>,
     /// A page for developers about the resource.

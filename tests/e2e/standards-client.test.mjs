@@ -390,6 +390,57 @@ test('private_key_jwt (RFC 7523): a service registered with a jwks_uri, its asse
   }
 });
 
+test('DPoP (RFC 9449): oauth4webapi binds a service token to a non-extractable key and calls the API with proofs', async () => {
+  assert.deepEqual(as.dpop_signing_alg_values_supported, ['ES256', 'EdDSA', 'Ed25519']);
+  const client = { client_id: 'demo-service' };
+  const auth = oauth.ClientSecretBasic('demo-service-secret');
+  for (const alg of ['ES256', 'EdDSA']) {
+    // The private key cannot be exported (WebCrypto's extractable: false): only proofs leave.
+    const keyPair = await oauth.generateKeyPair(alg);
+    assert.equal(keyPair.privateKey.extractable, false);
+    const DPoP = oauth.DPoP(client, keyPair);
+    const tokens = await oauth.processClientCredentialsResponse(
+      as,
+      client,
+      await oauth.clientCredentialsGrantRequest(as, client, auth, new URLSearchParams({ scope: 'products:read' }), {
+        ...insecure,
+        DPoP,
+      }),
+    );
+    assert.equal(tokens.token_type, 'dpop', alg);
+    // (oauth4webapi's own token validation wants the proof of a request for a DPoP token: the
+    // claims are read here, the API checks the rest.)
+    const claims = jose.decodeJwt(tokens.access_token);
+    const jkt = await jose.calculateJwkThumbprint(await jose.exportJWK(keyPair.publicKey));
+    assert.deepEqual(claims.cnf, { jkt }, 'RFC 9449 §6.1');
+    // The library signs a proof for each call (htm, htu, ath); the API takes it.
+    const url = new URL(`${API}/api/products`);
+    for (let i = 0; i < 2; i++) {
+      const response = await oauth.protectedResourceRequest(tokens.access_token, 'GET', url, undefined, undefined, {
+        ...insecure,
+        DPoP,
+      });
+      assert.equal(response.status, 200, await response.clone().text());
+    }
+    // The same token as Bearer, or with another key's proof, is refused.
+    const bearer = await fetch(url, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    assert.equal(bearer.status, 401);
+    assert.match(bearer.headers.get('www-authenticate') ?? '', /^DPoP realm="api", algs="ES256 EdDSA Ed25519", error="invalid_dpop_proof"/);
+    const thief = oauth.DPoP(client, await oauth.generateKeyPair(alg));
+    // The library reports the 401's challenge, which it parsed: DPoP's, with the error.
+    const stolen = await oauth
+      .protectedResourceRequest(tokens.access_token, 'GET', url, undefined, undefined, { ...insecure, DPoP: thief })
+      .then(
+        () => assert.fail('a proof by another key is refused'),
+        (e) => e,
+      );
+    assert.ok(stolen instanceof oauth.WWWAuthenticateChallengeError, String(stolen));
+    const challenge = stolen.cause.find((c) => c.scheme === 'dpop');
+    assert.equal(challenge?.parameters.error, 'invalid_dpop_proof');
+    assert.match(challenge?.parameters.error_description ?? '', /bound to/);
+  }
+});
+
 test('a wrong client secret is refused', async () => {
   const response = await oauth.clientCredentialsGrantRequest(
     as,

@@ -54,6 +54,7 @@ pub fn view(client: Client) -> admin::Client {
         redirect_uris: client.redirect_uris,
         lifetimes: lifetimes_view(client.lifetimes),
         require_pushed_authorization_requests: client.require_pushed_requests,
+        dpop_bound_access_tokens: client.dpop_bound_access_tokens,
         created_at: client.created_at.unix(),
     }
 }
@@ -88,6 +89,7 @@ struct Checked {
     redirect_uris: Vec<String>,
     lifetimes: Lifetimes,
     require_pushed_requests: bool,
+    dpop_bound_access_tokens: bool,
     keys: Option<ClientKeys>,
 }
 
@@ -104,6 +106,7 @@ impl Checked {
             redirect_uris: &self.redirect_uris,
             lifetimes: self.lifetimes,
             require_pushed_requests: self.require_pushed_requests,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
         }
     }
 }
@@ -118,6 +121,7 @@ struct Definition<'a> {
     redirect_uris: &'a [String],
     lifetimes: admin::Lifetimes,
     require_pushed_requests: bool,
+    dpop_bound_access_tokens: bool,
     /// A `private_key_jwt` client's keys, as given (checked here); `None` when not given.
     keys: Option<Keys<'a>>,
 }
@@ -241,6 +245,7 @@ async fn check(ctx: &Ctx<'_>, d: &Definition<'_>) -> Result<Checked, ApiError> {
         redirect_uris,
         lifetimes,
         require_pushed_requests: d.require_pushed_requests,
+        dpop_bound_access_tokens: d.dpop_bound_access_tokens,
     })
 }
 
@@ -248,18 +253,37 @@ async fn check(ctx: &Ctx<'_>, d: &Definition<'_>) -> Result<Checked, ApiError> {
 /// backend-for-frontend, the documentation page) send plain authorization requests: requiring
 /// pushed ones of them would lock those parts, the console included, out.
 fn may_require_pushed(ctx: &Ctx<'_>, id: &str, required: bool) -> Result<(), ApiError> {
-    let own = [
-        ctx.config.app_client_id.as_str(),
-        ctx.config.bff_client_id.as_str(),
-        crate::demo::DOCS_CLIENT_ID,
-    ];
-    if required && own.contains(&id) {
+    if required && own_client(ctx, id) {
         return Err(ApiError::Unprocessable {
             error: METADATA,
             description: format!(
                 "{id} is a client this deployment's own app, backend-for-frontend or documentation \
                  page logs in with, and they send plain authorization requests: requiring pushed \
                  ones would lock them (and the console) out"
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn own_client(ctx: &Ctx<'_>, id: &str) -> bool {
+    [
+        ctx.config.app_client_id.as_str(),
+        ctx.config.bff_client_id.as_str(),
+        crate::demo::DOCS_CLIENT_ID,
+    ]
+    .contains(&id)
+}
+
+/// The same for DPoP: those parts send no proofs, and requiring them would lock them out.
+fn may_require_dpop(ctx: &Ctx<'_>, id: &str, required: bool) -> Result<(), ApiError> {
+    if required && own_client(ctx, id) {
+        return Err(ApiError::Unprocessable {
+            error: METADATA,
+            description: format!(
+                "{id} is a client this deployment's own app, backend-for-frontend or documentation \
+                 page logs in with, and they send no DPoP proofs: requiring them would lock them \
+                 (and the console) out"
             ),
         });
     }
@@ -487,6 +511,7 @@ pub async fn add(ctx: &Ctx<'_>, new: &admin::NewClient) -> Result<admin::ClientC
         }
     };
     may_require_pushed(ctx, &id, new.require_pushed_authorization_requests)?;
+    may_require_dpop(ctx, &id, new.dpop_bound_access_tokens)?;
     let confidential = new.kind == ClientKind::Service;
     let method = new.token_endpoint_auth_method.unwrap_or(if confidential {
         TokenEndpointAuthMethod::ClientSecretBasic
@@ -536,6 +561,7 @@ pub async fn add(ctx: &Ctx<'_>, new: &admin::NewClient) -> Result<admin::ClientC
             redirect_uris: &new.redirect_uris,
             lifetimes: new.lifetimes,
             require_pushed_requests: new.require_pushed_authorization_requests,
+            dpop_bound_access_tokens: new.dpop_bound_access_tokens,
             keys: by_key.then_some(Keys {
                 jwks: new.jwks.as_ref(),
                 jwks_uri: new.jwks_uri.as_deref(),
@@ -587,6 +613,10 @@ pub async fn change(
             .require_pushed_authorization_requests
             .unwrap_or(before.require_pushed_requests),
     )?;
+    let dpop_bound = update
+        .dpop_bound_access_tokens
+        .unwrap_or(before.dpop_bound_access_tokens);
+    may_require_dpop(ctx, id, dpop_bound)?;
     let new_keys = update.jwks.is_some() || update.jwks_uri.is_some();
     if new_keys && before.keys.is_none() {
         return Err(ApiError::Unprocessable {
@@ -621,6 +651,7 @@ pub async fn change(
             require_pushed_requests: update
                 .require_pushed_authorization_requests
                 .unwrap_or(before.require_pushed_requests),
+            dpop_bound_access_tokens: dpop_bound,
             keys: new_keys.then_some(Keys {
                 jwks: update.jwks.as_ref(),
                 jwks_uri: update.jwks_uri.as_deref(),

@@ -202,6 +202,7 @@ pub async fn verify(state: &AppState, value: &str) -> Result<Verified, ApiError>
             scope: row.scope,
             nbf: None,
             grant_id: None,
+            cnf: None,
         },
         expires_at: row.expires_at.map(Timestamp::unix),
     })

@@ -1,5 +1,6 @@
 //! Authentication of API requests: OAuth access tokens as `Bearer` (RFC 6750 §2.1, RFC 9068
-//! §4), and per-user API tokens as `Token` (see [`super::api_token`]).
+//! §4), DPoP-bound ones as `DPoP` with a proof (RFC 9449 §7), and per-user API tokens as
+//! `Token` (see [`super::api_token`]).
 
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
@@ -12,6 +13,7 @@ use super::error::ApiError;
 use crate::access_token::MAX_TOKEN_LEN;
 use crate::refusals::{Why, bearer};
 use crate::state::AppState;
+use crate::{crypto, dpop};
 
 /// A request's verified credentials, either kind. Put it in a handler's arguments to require
 /// one; `Option<AccessToken>` accepts anonymous requests but still refuses a bad token.
@@ -31,6 +33,8 @@ pub struct AccessToken {
 pub enum Scheme {
     /// An OAuth access token (a JWT from `/token`).
     Bearer,
+    /// A DPoP-bound access token, with a proof by its key (RFC 9449 §7.1).
+    Dpop,
     /// A per-user API token.
     Token,
 }
@@ -39,6 +43,7 @@ impl Scheme {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Bearer => "Bearer",
+            Self::Dpop => "DPoP",
             Self::Token => "Token",
         }
     }
@@ -176,13 +181,13 @@ where
             return Ok(None);
         };
         let token = match presented {
-            (Scheme::Bearer, token) if api_token::looks_like(token) => {
-                return Err(ApiError::InvalidToken(
-                    "this is an API token: send it as Authorization: Token <token>, not Bearer"
-                        .into(),
-                ));
+            (Scheme::Bearer | Scheme::Dpop, token) if api_token::looks_like(token) => {
+                return Err(ApiError::InvalidToken(format!(
+                    "this is an API token: send it as Authorization: Token <token>, not {}",
+                    presented.0.as_str()
+                )));
             }
-            (Scheme::Bearer, token) => {
+            (scheme @ (Scheme::Bearer | Scheme::Dpop), token) => {
                 let now = state.clock.now();
                 let accepted = match crate::servers::verify_for_api(&state, token, now).await? {
                     Ok(accepted) => accepted,
@@ -197,10 +202,11 @@ where
                         return Err(refused.because(why));
                     }
                 };
+                bound_to_proof(&state, parts, scheme, token, &accepted.claims).await?;
                 AccessToken {
                     expires_at: Some(accepted.claims.exp),
                     claims: accepted.claims,
-                    scheme: Scheme::Bearer,
+                    scheme,
                     external: accepted.external,
                 }
             }
@@ -230,6 +236,72 @@ where
     }
 }
 
+/// RFC 9449 §7: a DPoP-bound token (`cnf.jkt`) is taken only as `DPoP`, with a proof by its
+/// key made for this request (its method, its URL, this token's hash) and never used before; a
+/// bearer token is never taken as `DPoP` (§7.2: the scheme says what the client holds).
+pub(crate) async fn bound_to_proof(
+    state: &AppState,
+    parts: &Parts,
+    scheme: Scheme,
+    token: &str,
+    claims: &AccessTokenClaims,
+) -> Result<(), ApiError> {
+    let invalid = ApiError::InvalidDpopProof;
+    let bound = match (scheme, &claims.cnf) {
+        (Scheme::Bearer, None) => return Ok(()),
+        (Scheme::Bearer, Some(_)) => {
+            return Err(invalid(
+                "this access token is bound to a DPoP key: send it as Authorization: DPoP <token> \
+                 with a DPoP proof by that key (RFC 9449 §7.1)"
+                    .into(),
+            ));
+        }
+        (_, None) => {
+            return Err(ApiError::InvalidToken(
+                "this access token is not bound to a DPoP key (it has no cnf.jkt): send it as \
+                 Authorization: Bearer <token>"
+                    .into(),
+            ));
+        }
+        (_, Some(bound)) => bound,
+    };
+    let Some(proof) = dpop::header(&parts.headers).map_err(invalid)? else {
+        return Err(invalid(
+            "a DPoP token needs a DPoP proof: send the DPoP header with a proof signed by the \
+             token's key, with htm, htu and ath for this request"
+                .into(),
+        ));
+    };
+    let url = format!("{}{}", state.config.public_origin(), parts.uri.path());
+    let expected = dpop::Expected {
+        method: parts.method.as_str(),
+        url: &url,
+        access_token: Some(token),
+    };
+    let proof = dpop::check(proof, &expected, state.clock.now()).map_err(invalid)?;
+    if !crypto::constant_time_eq(proof.jkt.as_bytes(), bound.jkt.as_bytes()) {
+        return Err(invalid(format!(
+            "the DPoP proof is signed by the key with thumbprint {}, but the token is bound to \
+             {}: sign with the key the token was issued for",
+            proof.jkt, bound.jkt
+        ))
+        .because(
+            Why::check("cnf.jkt")
+                .expected(format!("a proof by the key with thumbprint {}", bound.jkt))
+                .got(format!("a proof by the key with thumbprint {}", proof.jkt))
+                .remedy("sign each proof with the key whose proof the token request carried"),
+        ));
+    }
+    if !dpop::first_use(&state.db, &proof).await? {
+        return Err(invalid(
+            "this DPoP proof was used before: make a new one, with a new jti, for every request \
+             (RFC 9449 §11.1)"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 /// The credentials of a request's one `Authorization` header, `None` without one.
 pub fn presented(headers: &HeaderMap) -> Result<Option<(Scheme, &str)>, ApiError> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
@@ -251,11 +323,13 @@ pub fn credentials(value: &[u8]) -> Result<(Scheme, &str), ApiError> {
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     let scheme = if scheme.eq_ignore_ascii_case("bearer") {
         Scheme::Bearer
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Scheme::Dpop
     } else if scheme.eq_ignore_ascii_case("token") {
         Scheme::Token
     } else {
         return Err(ApiError::InvalidAuthRequest(format!(
-            "unsupported authorization scheme {:?}; use Bearer (an OAuth access token) or Token (an API token)",
+            "unsupported authorization scheme {:?}; use Bearer (an OAuth access token), DPoP (a DPoP-bound one, with its proof) or Token (an API token)",
             scheme.chars().take(20).collect::<String>()
         )));
     };

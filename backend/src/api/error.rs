@@ -16,6 +16,9 @@ pub enum ApiError {
     NoCredentials,
     /// 401 `invalid_token`: expired, revoked, malformed or otherwise unacceptable.
     InvalidToken(String),
+    /// 401 `invalid_dpop_proof` in a `DPoP` challenge (RFC 9449 §7.1): a DPoP-bound token
+    /// without its proof, or a proof that fails a check.
+    InvalidDpopProof(String),
     /// 400 `invalid_request` in the challenge: the credentials were sent in a malformed way.
     InvalidAuthRequest(String),
     /// 403 `insufficient_scope`, naming the scope the endpoint needs.
@@ -68,6 +71,7 @@ impl ApiError {
         match self {
             Self::NoCredentials => "no credentials",
             Self::InvalidToken(d)
+            | Self::InvalidDpopProof(d)
             | Self::InvalidAuthRequest(d)
             | Self::BadRequest(d)
             | Self::Forbidden(d)
@@ -135,6 +139,10 @@ impl IntoResponse for ApiError {
                 let c = challenge("invalid_token", &d, None);
                 (StatusCode::UNAUTHORIZED, "invalid_token", d, c)
             }
+            Self::InvalidDpopProof(d) => {
+                let c = dpop_challenge("invalid_dpop_proof", &d);
+                (StatusCode::UNAUTHORIZED, "invalid_dpop_proof", d, c)
+            }
             Self::InvalidAuthRequest(d) => {
                 let c = challenge("invalid_request", &d, None);
                 (StatusCode::BAD_REQUEST, "invalid_request", d, c)
@@ -191,13 +199,20 @@ impl IntoResponse for ApiError {
                 HeaderValue::from(storage::UNAVAILABLE_RETRY_SECS),
             );
         }
-        // RFC 9110 §11.6.1: a 401 lists every scheme that could succeed; API tokens are the
-        // second one.
+        // RFC 9110 §11.6.1: a 401 lists every scheme that could succeed: API tokens, and
+        // DPoP-bound access tokens with the proof algorithms taken (RFC 9449 §7.1).
         if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().append(
+            let headers = response.headers_mut();
+            headers.append(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(r#"Token realm="api""#),
             );
+            if error != "invalid_dpop_proof" {
+                headers.append(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(DPOP_CHALLENGE),
+                );
+            }
         }
         if unrecorded {
             // No credentials at all: nothing to explain, an anonymous caller's first answer.
@@ -207,11 +222,32 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// RFC 6750 §3: `Bearer realm="api", error="…", error_description="…", scope="…"`. Quoted
-/// values may not contain `"` or `\` (§3, the grammar of `error_description`), so those and
-/// anything outside printable ASCII are replaced.
+/// RFC 9449 §7.1: the `DPoP` scheme and the proof algorithms this API takes (those of
+/// [`crate::dpop::ALGS`]).
+const DPOP_CHALLENGE: &str = r#"DPoP realm="api", algs="ES256 EdDSA Ed25519""#;
+
+/// RFC 9449 §7.1: `DPoP realm="api", algs="…", error="…", error_description="…"`.
+fn dpop_challenge(error: &str, description: &str) -> String {
+    format!(
+        r#"{DPOP_CHALLENGE}, error="{error}", error_description="{}""#,
+        quotable(description)
+    )
+}
+
+/// RFC 6750 §3: `Bearer realm="api", error="…", error_description="…", scope="…"`.
 fn challenge(error: &str, description: &str, scope: Option<&str>) -> String {
-    let clean: String = description
+    let clean = quotable(description);
+    let mut value = format!(r#"Bearer realm="api", error="{error}", error_description="{clean}""#);
+    if let Some(scope) = scope {
+        value.push_str(&format!(r#", scope="{scope}""#));
+    }
+    value
+}
+
+/// Quoted values may not contain `"` or `\` (RFC 6750 §3, the grammar of
+/// `error_description`), so those and anything outside printable ASCII are replaced.
+fn quotable(description: &str) -> String {
+    description
         .chars()
         .map(|c| {
             if (' '..='~').contains(&c) && c != '"' && c != '\\' {
@@ -220,16 +256,17 @@ fn challenge(error: &str, description: &str, scope: Option<&str>) -> String {
                 '\''
             }
         })
-        .collect();
-    let mut value = format!(r#"Bearer realm="api", error="{error}", error_description="{clean}""#);
-    if let Some(scope) = scope {
-        value.push_str(&format!(r#", scope="{scope}""#));
-    }
-    value
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_dpop_challenge_names_the_algorithms_the_proofs_may_use() {
+        let names = crate::dpop::alg_names().join(" ");
+        assert!(super::DPOP_CHALLENGE.ends_with(&format!(r#"algs="{names}""#)));
+    }
+
     #[test]
     fn challenge_quotes_safely() {
         let c = super::challenge("invalid_token", "bad \"kid\" \\ é", Some("orders:read"));

@@ -134,6 +134,14 @@ pub fn claims(
         scope: scopes(&claims, issuer.scope_claim)?,
         nbf: number("nbf"),
         grant_id: None,
+        // A DPoP-bound token of that issuer (RFC 9449 §6.1) is taken only with its key's proof.
+        cnf: claims
+            .get("cnf")
+            .and_then(|cnf| cnf.get("jkt"))
+            .and_then(Value::as_str)
+            .map(|jkt| shared::oauth::Confirmation {
+                jkt: jkt.to_owned(),
+            }),
     };
     check_times(&read, now).map_err(str::to_owned)?;
     for (name, wanted) in &issuer.required_claims {

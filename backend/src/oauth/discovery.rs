@@ -124,6 +124,7 @@ fn openid_document(issuer: String, scopes_supported: Vec<String>) -> ServerMetad
         token_endpoint_auth_signing_alg_values_supported: signing_alg_names(),
         revocation_endpoint_auth_signing_alg_values_supported: signing_alg_names(),
         introspection_endpoint_auth_signing_alg_values_supported: signing_alg_names(),
+        dpop_signing_alg_values_supported: strings(&crate::dpop::alg_names()),
         authorization_response_iss_parameter_supported: true,
         subject_types_supported: strings(&["public"]),
         // ID tokens are RS256 (the OpenID Connect default); access tokens are in the JWKS's

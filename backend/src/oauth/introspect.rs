@@ -107,7 +107,7 @@ pub async fn describe(
 ) -> Result<Value, OAuthError> {
     // A revoked access token falls through: no refresh token has its hash, so it is inactive.
     if let Ok(claims) = server.tokens.verify_live(&state.db, token, now).await? {
-        return Ok(json!({
+        let mut described = json!({
             "active": true,
             "scope": claims.scope,
             "client_id": claims.client_id,
@@ -118,7 +118,13 @@ pub async fn describe(
             "iat": claims.iat,
             "jti": claims.jti,
             "token_type": "Bearer",
-        }));
+        });
+        // RFC 9449 §6.2: a DPoP-bound token says so, and names its key.
+        if let Some(cnf) = &claims.cnf {
+            described["token_type"] = json!("DPoP");
+            described["cnf"] = json!(cnf);
+        }
+        return Ok(described);
     }
     // A refresh token is only ever shown to the client that holds it: a resource server has no
     // business with refresh tokens, and another client must not learn that one is live. Each

@@ -3,13 +3,13 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::request::Parts;
 use serde_json::{Map, Value};
 use shared::api::SubjectType;
 use shared::oauth::AccessTokenClaims;
 
 use super::discovery::KnownServer;
-use crate::api::auth::{AccessToken, Scheme, presented};
+use crate::api::auth::{AccessToken, Scheme, bound_to_proof, presented};
 use crate::api::error::ApiError;
 use crate::state::AppState;
 
@@ -40,12 +40,12 @@ pub async fn userinfo(
 pub async fn server_userinfo(
     State(state): State<AppState>,
     KnownServer(server): KnownServer,
-    headers: HeaderMap,
+    parts: Parts,
 ) -> Result<Json<Value>, ApiError> {
     let id = server.id().unwrap_or_default();
-    let token = match presented(&headers)? {
+    let (scheme, token) = match presented(&parts.headers)? {
         None => return Err(ApiError::NoCredentials),
-        Some((Scheme::Bearer, token)) => token,
+        Some((scheme @ (Scheme::Bearer | Scheme::Dpop), token)) => (scheme, token),
         Some((Scheme::Token, _)) => {
             return Err(ApiError::InvalidToken(format!(
                 "this endpoint takes an access token of authorization server {id} as \
@@ -63,6 +63,7 @@ pub async fn server_userinfo(
                 server.issuer
             ))
         })?;
+    bound_to_proof(&state, &parts, scheme, token, &claims).await?;
     if !claims.scope.contains("openid") {
         return Err(ApiError::InsufficientScope {
             scope: "openid",

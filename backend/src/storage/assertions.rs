@@ -1,5 +1,6 @@
-//! The client assertions already accepted (RFC 7523 §3 item 7: a `jti` is used once), kept until
-//! they expire, in the database so that a replay at another instance is refused too.
+//! The client assertions already accepted (RFC 7523 §3 item 7: a `jti` is used once) and the
+//! DPoP proofs (RFC 9449 §11.1), kept until they expire, in the database so that a replay at
+//! another instance is refused too.
 
 use super::{Db, Result, dispatch};
 use crate::clock::Timestamp;
@@ -33,6 +34,38 @@ impl Db {
     pub async fn purge_client_assertions(&self, before: Timestamp) -> Result<u64> {
         Ok(dispatch!(self, |pool| sqlx::query(
             "DELETE FROM client_assertions WHERE expires_at < $1"
+        )
+        .bind(before)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?)
+    }
+
+    /// Records the DPoP proof whose key and `jti` hash to `replay_key`, remembered until
+    /// `expires_at`: `false` if it was accepted before (one statement, as for assertions).
+    pub async fn first_use_of_dpop_proof(
+        &self,
+        replay_key: &str,
+        expires_at: Timestamp,
+    ) -> Result<bool> {
+        let done = dispatch!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO dpop_proofs (replay_key, expires_at) VALUES ($1, $2)
+                 ON CONFLICT (replay_key) DO NOTHING",
+            )
+            .bind(replay_key)
+            .bind(expires_at)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+        })?;
+        Ok(done == 1)
+    }
+
+    /// Forgets proofs that expired before `before`: they are refused for their `iat` alone.
+    pub async fn purge_dpop_proofs(&self, before: Timestamp) -> Result<u64> {
+        Ok(dispatch!(self, |pool| sqlx::query(
+            "DELETE FROM dpop_proofs WHERE expires_at < $1"
         )
         .bind(before)
         .execute(pool)

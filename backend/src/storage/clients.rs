@@ -30,6 +30,9 @@ pub struct Client {
     pub lifetimes: Lifetimes,
     /// It may start a login only with a request pushed to the PAR endpoint (RFC 9126 §6).
     pub require_pushed_requests: bool,
+    /// Its token requests must carry a DPoP proof, so that its tokens are bound to its key
+    /// (RFC 9449 §5.2 `dpop_bound_access_tokens`).
+    pub dpop_bound_access_tokens: bool,
     pub created_at: Timestamp,
 }
 
@@ -128,6 +131,7 @@ pub struct NewClient<'a> {
     pub redirect_uris: &'a [String],
     pub lifetimes: Lifetimes,
     pub require_pushed_requests: bool,
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl NewClient<'_> {
@@ -151,6 +155,7 @@ struct ClientRow {
     #[sqlx(flatten)]
     lifetimes: Lifetimes,
     require_pushed_requests: bool,
+    dpop_bound_access_tokens: bool,
     created_at: Timestamp,
 }
 
@@ -192,6 +197,7 @@ impl ClientRow {
             redirect_uris,
             lifetimes: self.lifetimes,
             require_pushed_requests: self.require_pushed_requests,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
             created_at: self.created_at,
         })
     }
@@ -200,7 +206,7 @@ impl ClientRow {
 const SELECT: &str =
     "SELECT id, name, secret_hash, jwks, jwks_uri, first_party, grant_types, scopes,
         access_token_ttl, refresh_token_idle_ttl, refresh_token_absolute_ttl,
-        require_pushed_requests, created_at
+        require_pushed_requests, dpop_bound_access_tokens, created_at
      FROM clients";
 
 /// Replaces a client's redirect URIs inside the transaction `$tx`, keeping their order.
@@ -253,7 +259,7 @@ impl Db {
             "SELECT c.id, c.name, c.secret_hash, c.jwks, c.jwks_uri, c.first_party, c.grant_types,
                     c.scopes,
                     c.access_token_ttl, c.refresh_token_idle_ttl, c.refresh_token_absolute_ttl,
-                    c.require_pushed_requests, c.created_at, u.uri
+                    c.require_pushed_requests, c.dpop_bound_access_tokens, c.created_at, u.uri
              FROM clients c LEFT JOIN client_redirect_uris u ON u.client_id = c.id
              WHERE c.id = $1 ORDER BY u.position",
         )
@@ -316,7 +322,8 @@ impl Db {
                  access_token_ttl = excluded.access_token_ttl,
                  refresh_token_idle_ttl = excluded.refresh_token_idle_ttl,
                  refresh_token_absolute_ttl = excluded.refresh_token_absolute_ttl,
-                 require_pushed_requests = excluded.require_pushed_requests",
+                 require_pushed_requests = excluded.require_pushed_requests,
+                 dpop_bound_access_tokens = excluded.dpop_bound_access_tokens",
         )
         .await
         .map(drop)
@@ -334,8 +341,8 @@ impl Db {
         let sql = format!(
             "INSERT INTO clients (id, name, secret_hash, first_party, grant_types, scopes,
                  created_at, access_token_ttl, refresh_token_idle_ttl, refresh_token_absolute_ttl,
-                 require_pushed_requests, jwks, jwks_uri)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) {on_conflict}"
+                 require_pushed_requests, jwks, jwks_uri, dpop_bound_access_tokens)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) {on_conflict}"
         );
         let (jwks, jwks_uri) = ClientKeys::columns(client.keys);
         dispatch!(self, |pool| {
@@ -354,6 +361,7 @@ impl Db {
                 .bind(client.require_pushed_requests)
                 .bind(jwks)
                 .bind(jwks_uri)
+                .bind(client.dpop_bound_access_tokens)
                 .execute(&mut *tx)
                 .await?;
             if done.rows_affected() == 0 {
@@ -376,7 +384,7 @@ impl Db {
                 "UPDATE clients SET name = $1, first_party = $2, grant_types = $3, scopes = $4,
                      access_token_ttl = $5, refresh_token_idle_ttl = $6,
                      refresh_token_absolute_ttl = $7, require_pushed_requests = $8, jwks = $9,
-                     jwks_uri = $10
+                     jwks_uri = $10, dpop_bound_access_tokens = $12
                  WHERE id = $11",
             )
             .bind(client.name)
@@ -390,6 +398,7 @@ impl Db {
             .bind(jwks)
             .bind(jwks_uri)
             .bind(client.id)
+            .bind(client.dpop_bound_access_tokens)
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() == 0 {
@@ -560,6 +569,7 @@ mod tests {
             redirect_uris: &[],
             lifetimes: Lifetimes::default(),
             require_pushed_requests: false,
+            dpop_bound_access_tokens: false,
         }
     }
 
@@ -638,6 +648,7 @@ mod tests {
             redirect_uris: Vec::new(),
             lifetimes: Lifetimes::default(),
             require_pushed_requests: false,
+            dpop_bound_access_tokens: false,
             created_at: Timestamp::from_unix(1),
         };
         let generation = cache.generation();

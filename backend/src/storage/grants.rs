@@ -36,6 +36,9 @@ pub struct Grant {
     pub server_id: Option<String>,
     /// That server's generation (see `StoredServer::generation`).
     pub server_generation: Option<String>,
+    /// The DPoP key (its thumbprint) a public client's login is bound to: its refreshes need a
+    /// proof by that key (RFC 9449 §5). `None` without DPoP, and for confidential clients.
+    pub dpop_jkt: Option<String>,
 }
 
 /// What [`Db::create_grant`] did.
@@ -113,6 +116,8 @@ pub struct RefreshView {
     /// The grant the login came from (see [`Spent::grant_type`]).
     #[sqlx(try_from = "String")]
     pub origin: GrantType,
+    /// The grant's DPoP key, if its refreshes need a proof by it (see [`Grant::dpop_jkt`]).
+    pub dpop_jkt: Option<String>,
 }
 
 /// One refresh token of one of a user's logins (or a login without one), for
@@ -138,7 +143,7 @@ const REFRESH_VIEW: &str =
     "SELECT r.grant_id, r.scope, r.expires_at, r.used_at, g.client_id, g.user_id,
         g.auth_time, g.expires_at AS grant_expires_at, g.revoked_at, r.created_at, g.audiences,
         g.server_id, g.server_generation, g.created_at AS grant_created_at,
-        g.grant_type AS origin
+        g.grant_type AS origin, g.dpop_jkt
      FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1";
 
 /// Revokes a user's live grants: `$1` now, `$2` the reason, `$3` the user id.
@@ -254,8 +259,8 @@ impl Db {
             }
             let inserted = sqlx::query(
                 "INSERT INTO grants (id, client_id, user_id, scope, auth_time, created_at,
-                     expires_at, audiences, server_id, server_generation, grant_type)
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
+                     expires_at, audiences, server_id, server_generation, grant_type, dpop_jkt)
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
                  WHERE $9 IS NULL OR EXISTS (
                      SELECT 1 FROM authorization_servers WHERE id = $9 AND generation = $10)",
             )
@@ -270,6 +275,7 @@ impl Db {
             .bind(&grant.server_id)
             .bind(&grant.server_generation)
             .bind(origin)
+            .bind(&grant.dpop_jkt)
             .execute(&mut *tx)
             .await?;
             if inserted.rows_affected() != 1 {
@@ -434,7 +440,7 @@ impl Db {
     pub async fn grant(&self, id: &str) -> Result<Option<Grant>> {
         Ok(dispatch!(self, |pool| sqlx::query_as(
             "SELECT id, client_id, user_id, scope, auth_time, expires_at, revoked_at, audiences,
-                 server_id, server_generation
+                 server_id, server_generation, dpop_jkt
              FROM grants WHERE id = $1",
         )
         .bind(id)

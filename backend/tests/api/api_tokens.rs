@@ -4,7 +4,9 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, jwt_part, resource_metadata, spawn_app, www_authenticate};
+use crate::helpers::{
+    DPOP_CHALLENGE, TestApp, jwt_part, resource_metadata, spawn_app, www_authenticate,
+};
 
 /// Creates a token through `backend tokens create`; returns it.
 pub async fn create(app: &TestApp, user: &str, name: &str, scope: &str) -> String {
@@ -130,7 +132,8 @@ async fn bad_api_tokens_are_401_with_both_challenges() {
         challenges(&r),
         [
             format!(r#"Bearer realm="api"{}"#, resource_metadata(r.url())),
-            r#"Token realm="api""#.to_owned()
+            r#"Token realm="api""#.to_owned(),
+            DPOP_CHALLENGE.to_owned()
         ]
     );
 

@@ -16,6 +16,8 @@ use tokio::net::TcpListener;
 pub const SPA: &str = "demo-spa";
 pub const SERVICE: &str = "demo-service";
 pub const SERVICE_SECRET: &str = "demo-service-secret";
+/// Every 401 of the API offers DPoP too (RFC 9449 §7.1), after Bearer and Token.
+pub const DPOP_CHALLENGE: &str = r#"DPoP realm="api", algs="ES256 EdDSA Ed25519""#;
 pub const ALL_USER_SCOPES: &str = "openid profile email products:read orders:read orders:write";
 
 pub struct TestApp {
@@ -455,6 +457,7 @@ impl TestApp {
                     redirect_uris: &redirect,
                     lifetimes: backend::storage::Lifetimes::default(),
                     require_pushed_requests: false,
+                    dpop_bound_access_tokens: false,
                 },
                 self.clock.now(),
             )

@@ -19,6 +19,7 @@ mod consent;
 mod cors;
 mod device;
 mod discovery;
+mod dpop;
 mod health;
 mod issuers;
 mod keys;

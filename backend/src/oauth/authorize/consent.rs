@@ -321,6 +321,7 @@ mod tests {
                 redirect_uris: &partner.redirect_uris,
                 lifetimes: partner.lifetimes,
                 require_pushed_requests: partner.require_pushed_requests,
+                dpop_bound_access_tokens: partner.dpop_bound_access_tokens,
             };
             state.db.update_client(&changed).await.unwrap();
             assert!(matches!(

@@ -360,6 +360,7 @@ mod tests {
             audiences: Default::default(),
             server_id: None,
             server_generation: None,
+            dpop_jkt: None,
         };
         let issue = Issue {
             grant_id: "g",

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use shared::oauth::{Audience, GrantType};
 use shared::scope::{ADMIN, OFFLINE_ACCESS, OPENID, ScopeSet};
 
-use super::Granted;
+use super::{Caller, Granted};
 use crate::access_token::{AccessTokens, Subject};
 use crate::clock::Timestamp;
 use crate::oauth::error::OAuthError;
@@ -170,12 +170,13 @@ pub async fn decide(
 }
 
 /// Issues `client` the access token of `tokens`' issuer that `decided` describes.
-pub fn grant(
+pub(super) fn grant(
     tokens: &AccessTokens,
-    client: &Client,
+    caller: &Caller<'_>,
     decided: Decided,
     now: Timestamp,
 ) -> Result<Granted, OAuthError> {
+    let client = caller.client;
     let subject = Subject {
         sub: &client.id,
         client_id: &client.id,
@@ -183,6 +184,7 @@ pub fn grant(
         scope: decided.scope,
         lifetime: decided.lifetime,
         audience: decided.audience,
+        jkt: caller.dpop,
     };
     let issued = tokens.issue_with(subject, &decided.custom, now)?;
     Ok(Granted {
@@ -210,7 +212,7 @@ mod tests {
             allowed: None,
             custom: BTreeMap::new(),
         };
-        let granted = grant(&state.tokens, &client, decided, now).unwrap();
+        let granted = grant(&state.tokens, &Caller::public(&client), decided, now).unwrap();
         assert_eq!(granted.sub, "demo-service");
         assert_eq!(granted.response.scope.to_string(), "products:read");
         assert_eq!(granted.response.expires_in, 600);

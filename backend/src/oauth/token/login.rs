@@ -140,6 +140,12 @@ pub async fn issue(
         revoked_at: None,
         server_id: login.server_id.map(str::to_owned),
         server_generation: login.server_generation.map(str::to_owned),
+        // RFC 9449 §5: a public client's refresh token is bound to its DPoP key (a confidential
+        // client's is bound to its authentication already).
+        dpop_jkt: caller
+            .dpop
+            .filter(|_| client.is_public())
+            .map(str::to_owned),
     };
     let subject = Subject {
         sub: &user.id,
@@ -148,6 +154,7 @@ pub async fn issue(
         scope,
         lifetime: lives.access,
         audience,
+        jkt: caller.dpop,
     };
     let (access_claims, id_claims, decided) = match governed {
         Some(g) => (g.access, g.id, Some(g.allowed)),

@@ -33,6 +33,7 @@ use super::resource::Target;
 use crate::access_token::AccessTokens;
 use crate::client_addr::ClientAddr;
 use crate::clock::Timestamp;
+use crate::dpop;
 use crate::events::{Event, EventKind};
 use crate::refusals::Why;
 use crate::servers::{AuthServer, Governed, Governing, policy};
@@ -147,6 +148,9 @@ impl TokenRequest {
 struct Caller<'a> {
     pub client: &'a Client,
     pub address: IpAddr,
+    /// The thumbprint of the key of the request's DPoP proof (RFC 9449), checked: the tokens
+    /// are bound to it. `None` without a proof.
+    pub dpop: Option<&'a str>,
 }
 
 /// What a grant produced, and for whom.
@@ -166,6 +170,7 @@ impl<'a> Caller<'a> {
         Self {
             client,
             address: crate::state::testing::HERE,
+            dpop: None,
         }
     }
 }
@@ -231,7 +236,7 @@ async fn exchange(
                     return Err(denied(state, caller, None, refused).await);
                 }
             };
-            client_credentials::grant(&server.tokens, caller.client, planned, now)?
+            client_credentials::grant(&server.tokens, caller, planned, now)?
         }
         TokenRequest::RefreshToken {
             refresh_token,
@@ -347,18 +352,58 @@ async fn handle(
     let grant_type = TokenRequest::grant_type_of(&params)?;
     let (client, method) =
         client_auth::authenticate(state, server, address, headers, &params).await?;
-    let caller = Caller {
-        client: &client,
-        address,
-    };
     permit(&client, method, grant_type)?;
     let request = TokenRequest::parse(grant_type, &params)?;
     let audience =
         Target::new(&state.config, server).resolve(params.resources(), &state.servers)?;
     let now = state.clock.now();
+    let proof = dpop_proof(state, server, &client, headers, now).await?;
+    let caller = Caller {
+        client: &client,
+        address,
+        dpop: proof.as_ref().map(|proof| proof.jkt.as_str()),
+    };
     exchange(state, server, &caller, request, audience, now)
         .await
         .map(|granted| granted.response)
+}
+
+/// RFC 9449 §5: the request's DPoP proof, checked for `POST` to this token endpoint and
+/// recorded as used (at every instance); `None` without one, unless the client must bind its
+/// tokens (`dpop_bound_access_tokens`, §5.2).
+async fn dpop_proof(
+    state: &AppState,
+    server: &AuthServer,
+    client: &Client,
+    headers: &HeaderMap,
+    now: Timestamp,
+) -> Result<Option<dpop::Proof>, OAuthError> {
+    let invalid = |description: String| OAuthError::new(ErrorCode::InvalidDpopProof, description);
+    let Some(proof) = dpop::header(headers).map_err(invalid)? else {
+        if client.dpop_bound_access_tokens {
+            return Err(invalid(format!(
+                "client {:?} must bind its tokens to a key (dpop_bound_access_tokens): send a \
+                 DPoP proof with this request (RFC 9449 §5.2)",
+                client.id
+            )));
+        }
+        return Ok(None);
+    };
+    let url = server.endpoint("/token");
+    let expected = dpop::Expected {
+        method: "POST",
+        url: &url,
+        access_token: None,
+    };
+    let proof = dpop::check(proof, &expected, now).map_err(invalid)?;
+    if !dpop::first_use(&state.db, &proof).await? {
+        return Err(invalid(
+            "this DPoP proof was used before: make a new one, with a new jti, for every request \
+             (RFC 9449 §11.1)"
+                .to_owned(),
+        ));
+    }
+    Ok(Some(proof))
 }
 
 /// The token endpoint's answer to a request the policies refused.

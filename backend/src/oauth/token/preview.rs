@@ -150,6 +150,7 @@ pub async fn preview(
             scope: scope.clone(),
             lifetime: lives.access,
             audience,
+            jkt: None,
         },
         asked.now,
     );
@@ -208,6 +209,7 @@ async fn client_credentials_preview(
             scope: planned.scope,
             lifetime: planned.lifetime,
             audience: planned.audience,
+            jkt: None,
         },
         asked.now,
     );

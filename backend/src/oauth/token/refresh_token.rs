@@ -80,6 +80,37 @@ pub async fn rotate(
             "refresh token",
         ));
     }
+    // RFC 9449 §5: a public client's login that began with DPoP is bound to its key: a refresh
+    // needs a proof by that key (a stolen refresh token is useless without it).
+    if let Some(bound) = token.dpop_jkt.as_deref()
+        && caller.dpop != Some(bound)
+    {
+        // Without a proof, the proof is what is wrong; with another key's, the grant does not
+        // hold for that key.
+        let (code, got) = match caller.dpop {
+            None => (
+                shared::oauth::ErrorCode::InvalidDpopProof,
+                "no DPoP proof".to_owned(),
+            ),
+            Some(other) => (
+                shared::oauth::ErrorCode::InvalidGrant,
+                format!("a proof by the key with thumbprint {other}"),
+            ),
+        };
+        return Err(OAuthError::new(
+            code,
+            "this refresh token is bound to the DPoP key its login used: send a DPoP proof \
+             signed by that key",
+        )
+        .because(
+            Why::check("cnf.jkt")
+                .expected(format!("a DPoP proof by the key with thumbprint {bound}"))
+                .got(got)
+                .remedy(
+                    "sign a DPoP proof for this request with the key the login used (RFC 9449 §5)",
+                ),
+        ));
+    }
     let named = Named {
         scope: asked.as_ref().is_some_and(|asked| !asked.is_empty()),
         resources: audience.is_some(),
@@ -201,6 +232,7 @@ pub async fn rotate(
         scope,
         lifetime: lives.access,
         audience,
+        jkt: caller.dpop,
     };
     // A refresh answers no ID token: only the access token's claims apply.
     let (access_claims, decided) = match governed {
@@ -306,6 +338,7 @@ mod tests {
             audiences: Default::default(),
             server_id: None,
             server_generation: None,
+            dpop_jkt: None,
         };
         let hash = crypto::sha256_hex(refresh);
         let issue = Issue {

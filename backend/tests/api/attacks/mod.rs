@@ -22,7 +22,7 @@ use serde_json::Value;
 use backend::storage::StoredKey;
 use shared::admin::{KeyState, SigningAlg};
 
-use crate::helpers::{TestApp, oauth_error};
+use crate::helpers::{DPOP_CHALLENGE, TestApp, oauth_error};
 
 pub fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
@@ -183,6 +183,7 @@ pub async fn assert_api_refusal(
     )];
     if status == StatusCode::UNAUTHORIZED {
         expected.push(r#"Token realm="api""#.to_owned());
+        expected.push(DPOP_CHALLENGE.to_owned());
     }
     assert_eq!(challenges, expected, "{case}");
 }
@@ -193,7 +194,11 @@ pub async fn assert_no_credentials(case: &str, response: Response) {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{case}");
     assert_eq!(
         challenges,
-        [r#"Bearer realm="api""#, r#"Token realm="api""#],
+        [
+            r#"Bearer realm="api""#,
+            r#"Token realm="api""#,
+            DPOP_CHALLENGE
+        ],
         "{case}"
     );
     assert_eq!(body["error"], "unauthorized", "{case}");

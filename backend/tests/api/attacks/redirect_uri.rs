@@ -145,6 +145,7 @@ async fn a_registered_uri_with_a_query() {
                 redirect_uris: std::slice::from_ref(&registered),
                 lifetimes: backend::storage::Lifetimes::default(),
                 require_pushed_requests: false,
+                dpop_bound_access_tokens: false,
             },
             app.clock.now(),
         )

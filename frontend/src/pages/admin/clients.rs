@@ -311,6 +311,9 @@ fn ClientRow(
                 {client
                     .require_pushed_authorization_requests
                     .then(|| view! { <br /> <small class="muted">"Pushed requests only (PAR)"</small> })}
+                {client
+                    .dpop_bound_access_tokens
+                    .then(|| view! { <br /> <small class="muted">"DPoP-bound tokens only"</small> })}
             </td>
             <td data-label="Grant types">
                 {scope_chips(client.grant_types.iter().map(|g| g.as_str()))}
@@ -355,6 +358,7 @@ fn ClientEditor(
     let redirects = RwSignal::new(client.redirect_uris.join("\n"));
     let first_party = RwSignal::new(client.first_party);
     let pushed_only = RwSignal::new(client.require_pushed_authorization_requests);
+    let dpop_bound = RwSignal::new(client.dpop_bound_access_tokens);
     let by_key = client.token_endpoint_auth_method == TokenEndpointAuthMethod::PrivateKeyJwt;
     let new_jwks_uri = RwSignal::new(client.jwks_uri.clone().unwrap_or_default());
     let new_jwks = RwSignal::new(String::new());
@@ -424,6 +428,9 @@ fn ClientEditor(
             require_pushed_authorization_requests: (new_pushed_only
                 != client.require_pushed_authorization_requests)
                 .then_some(new_pushed_only),
+            dpop_bound_access_tokens: (dpop_bound.get_untracked()
+                != client.dpop_bound_access_tokens)
+                .then(|| dpop_bound.get_untracked()),
         })
     };
     let submit = move |ev: SubmitEvent| {
@@ -461,6 +468,7 @@ fn ClientEditor(
                 <span>"First party (no consent screen)"</span>
             </label>
             <PushedOnly checked=pushed_only />
+            <DpopBound checked=dpop_bound />
             {by_key.then(|| view! { <KeyFields jwks_uri=new_jwks_uri jwks=new_jwks replacing=true /> })}
             {pending.error_view()}
             <div class="form-actions">
@@ -524,6 +532,20 @@ fn PushedOnly(checked: RwSignal<bool>) -> impl IntoView {
     }
 }
 
+/// RFC 9449 §5.2's `dpop_bound_access_tokens`, with what it means.
+#[component]
+fn DpopBound(checked: RwSignal<bool>) -> impl IntoView {
+    view! {
+        <label class="check">
+            <input type="checkbox" name="dpop_bound_access_tokens" bind:checked=checked />
+            <span>
+                "DPoP-bound tokens only (RFC 9449): every token request carries a DPoP proof, so "
+                "its tokens work only with the client's key"
+            </span>
+        </label>
+    }
+}
+
 /// Scopes a service (no user behind its tokens) can be offered.
 fn for_services(names: &[String]) -> Vec<String> {
     names
@@ -551,6 +573,7 @@ fn NewClientForm(
     let refresh_tokens = RwSignal::new(true);
     let first_party = RwSignal::new(false);
     let pushed_only = RwSignal::new(false);
+    let dpop_bound = RwSignal::new(false);
     let by_key = RwSignal::new(false);
     let jwks_uri = RwSignal::new(String::new());
     let jwks = RwSignal::new(String::new());
@@ -597,6 +620,7 @@ fn NewClientForm(
             first_party: browser && first_party.get_untracked(),
             lifetimes: Default::default(),
             require_pushed_authorization_requests: browser && pushed_only.get_untracked(),
+            dpop_bound_access_tokens: dpop_bound.get_untracked(),
             token_endpoint_auth_method: (service && by_key.get_untracked())
                 .then_some(TokenEndpointAuthMethod::PrivateKeyJwt),
             jwks: key_set.0,
@@ -734,6 +758,7 @@ fn NewClientForm(
             {browser_fields}
             {device_fields}
             {service_fields}
+            <DpopBound checked=dpop_bound />
             <CheckList legend="Scopes" names=offered selected=scopes />
             {pending.error_view()}
             <div class="form-actions">

@@ -1,0 +1,403 @@
+//! DPoP (RFC 9449): tokens bound to the client's key at the token endpoint, and taken by the
+//! API only with a proof by that key; every refusal names what to fix.
+
+use backend::dpop::client::ClientKey;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+const CLI: &str = "demo-cli";
+const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+impl TestApp {
+    /// The server's clock, as a proof's `iat`.
+    fn now(&self) -> i64 {
+        self.clock.now().unix()
+    }
+
+    /// A client-credentials request of the demo service with `proofs` as DPoP headers.
+    async fn service_with(&self, path: &str, proofs: &[&str]) -> reqwest::Response {
+        let mut request = self
+            .http
+            .post(self.url(path))
+            .basic_auth(SERVICE, Some(SERVICE_SECRET))
+            .form(&[("grant_type", "client_credentials")]);
+        for proof in proofs {
+            request = request.header("DPoP", *proof);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// `GET path` at the API with `Authorization: {scheme} {token}` and `proof`, if any.
+    async fn api_with(
+        &self,
+        path: &str,
+        scheme: &str,
+        token: &str,
+        proof: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .http
+            .get(self.url(path))
+            .header("Authorization", format!("{scheme} {token}"));
+        if let Some(proof) = proof {
+            request = request.header("DPoP", proof);
+        }
+        request.send().await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_service_token_is_bound_to_its_key_and_taken_only_with_its_proofs() {
+    let app = spawn_app().await;
+    let metadata = app
+        .get_json(&app.url("/.well-known/oauth-authorization-server"))
+        .await;
+    assert_eq!(
+        metadata["dpop_signing_alg_values_supported"],
+        json!(["ES256", "EdDSA", "Ed25519"])
+    );
+    let resource = app
+        .get_json(&app.url("/.well-known/oauth-protected-resource/api"))
+        .await;
+    assert_eq!(
+        resource["dpop_signing_alg_values_supported"],
+        json!(["ES256", "EdDSA", "Ed25519"])
+    );
+
+    let key = ClientKey::generate().unwrap();
+    let token_url = app.url("/token");
+    let response = app
+        .service_with(
+            "/token",
+            &[&key.proof("POST", &token_url, app.now(), None).unwrap()],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let tokens: Value = response.json().await.unwrap();
+    assert_eq!(tokens["token_type"], "DPoP", "RFC 9449 §5");
+    let token = tokens["access_token"].as_str().unwrap();
+    assert_eq!(jwt_part(token, 1)["cnf"], json!({"jkt": key.jkt()}));
+    let introspected = app.introspect(token).await;
+    assert_eq!(introspected["token_type"], "DPoP");
+    assert_eq!(introspected["cnf"]["jkt"], key.jkt());
+
+    // §7.1: as DPoP with a fresh proof for this request, it works; each proof once.
+    let products = app.url("/api/products");
+    let proof = key.proof("GET", &products, app.now(), Some(token)).unwrap();
+    let ok = app
+        .api_with("/api/products", "DPoP", token, Some(&proof))
+        .await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    let replayed = app
+        .api_with("/api/products", "DPoP", token, Some(&proof))
+        .await;
+    let (status, error, description) = oauth_error(replayed).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::UNAUTHORIZED, "invalid_dpop_proof")
+    );
+    assert!(description.contains("used before"), "{description}");
+
+    // Every way to get it wrong: the answer names the fix, in a DPoP challenge.
+    let other = ClientKey::generate().unwrap();
+    let now = app.now();
+    let cases: Vec<(&str, Option<String>, &str)> = vec![
+        ("Bearer", None, "bound to a DPoP key"),
+        ("DPoP", None, "needs a DPoP proof"),
+        (
+            "DPoP",
+            Some(other.proof("GET", &products, now, Some(token)).unwrap()),
+            "but the token is bound to",
+        ),
+        (
+            "DPoP",
+            Some(key.proof("GET", &products, now, None).unwrap()),
+            "no ath",
+        ),
+        (
+            "DPoP",
+            Some(
+                key.proof("GET", &products, now, Some("another.token.value"))
+                    .unwrap(),
+            ),
+            "not the hash",
+        ),
+        (
+            "DPoP",
+            Some(key.proof("POST", &products, now, Some(token)).unwrap()),
+            "htm is \"POST\"",
+        ),
+        (
+            "DPoP",
+            Some(
+                key.proof("GET", &app.url("/api/orders"), now, Some(token))
+                    .unwrap(),
+            ),
+            "htu is",
+        ),
+        (
+            "DPoP",
+            Some(key.proof("GET", &products, now - 120, Some(token)).unwrap()),
+            "120 s ago",
+        ),
+        ("DPoP", Some("not-a-proof".into()), "not a signed JWT"),
+    ];
+    for (scheme, proof, says) in cases {
+        let response = app
+            .api_with("/api/products", scheme, token, proof.as_deref())
+            .await;
+        let challenge = www_authenticate(&response);
+        let (status, error, description) = oauth_error(response).await;
+        assert_eq!(
+            (status, error.as_str()),
+            (StatusCode::UNAUTHORIZED, "invalid_dpop_proof"),
+            "{scheme} {says}: {description}"
+        );
+        assert!(
+            description.contains(says),
+            "{says:?} not in {description:?}"
+        );
+        assert!(
+            challenge.starts_with(
+                r#"DPoP realm="api", algs="ES256 EdDSA Ed25519", error="invalid_dpop_proof""#
+            ),
+            "{challenge}"
+        );
+    }
+    // A bearer token is not taken as DPoP; every 401 offers the DPoP scheme too.
+    let bearer = app.service_token().await;
+    let response = app
+        .api_with(
+            "/api/products",
+            "DPoP",
+            &bearer,
+            Some(&key.proof("GET", &products, now, Some(&bearer)).unwrap()),
+        )
+        .await;
+    let challenges: Vec<String> = response
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        challenges.iter().any(|c| c == DPOP_CHALLENGE),
+        "{challenges:?}"
+    );
+    let (status, error, description) = oauth_error(response).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::UNAUTHORIZED, "invalid_token")
+    );
+    assert!(
+        description.contains("not bound to a DPoP key"),
+        "{description}"
+    );
+}
+
+#[tokio::test]
+async fn bad_proofs_at_the_token_endpoint_are_refused_and_issue_nothing() {
+    let app = spawn_app().await;
+    let key = ClientKey::generate().unwrap();
+    let token_url = app.url("/token");
+    let now = app.now();
+    let used = key.proof("POST", &token_url, now, None).unwrap();
+    assert_eq!(
+        app.service_with("/token", &[&used]).await.status(),
+        StatusCode::OK
+    );
+    let before = storage_fingerprint(&app).await;
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec![used.clone()], "used before"),
+        (
+            vec![
+                key.proof("POST", &token_url, now, None).unwrap(),
+                key.proof("POST", &token_url, now, None).unwrap(),
+            ],
+            "more than one DPoP header",
+        ),
+        (
+            vec![
+                key.proof("POST", &app.url("/oauth2/default/v1/token"), now, None)
+                    .unwrap(),
+            ],
+            "htu is",
+        ),
+        (
+            vec![key.proof("GET", &token_url, now, None).unwrap()],
+            "htm is \"GET\"",
+        ),
+        (
+            vec![key.proof("POST", &token_url, now + 60, None).unwrap()],
+            "in the future",
+        ),
+        (
+            vec![
+                key.sign(
+                    json!({"typ": "JWT"}),
+                    json!({"jti": "x", "htm": "POST", "htu": token_url, "iat": now}),
+                )
+                .unwrap(),
+            ],
+            "must be dpop+jwt",
+        ),
+        (
+            vec![
+                key.sign(
+                    json!({"alg": "HS256"}),
+                    json!({"jti": "x", "htm": "POST", "htu": token_url, "iat": now}),
+                )
+                .unwrap(),
+            ],
+            "this server takes ES256, EdDSA, Ed25519",
+        ),
+        (vec!["x".repeat(5000)], "longer than"),
+    ];
+    for (proofs, says) in cases {
+        let proofs: Vec<&str> = proofs.iter().map(String::as_str).collect();
+        let (status, error, description) =
+            oauth_error(app.service_with("/token", &proofs).await).await;
+        assert_eq!(
+            (status, error.as_str()),
+            (StatusCode::BAD_REQUEST, "invalid_dpop_proof"),
+            "{says}: {description}"
+        );
+        assert!(
+            description.contains(says),
+            "{says:?} not in {description:?}"
+        );
+    }
+    assert_eq!(storage_fingerprint(&app).await, before, "nothing issued");
+}
+
+#[tokio::test]
+async fn a_public_clients_login_is_bound_to_its_key_and_a_client_may_be_required_to_bind() {
+    let app = spawn_app_with_frozen_clock().await;
+    let key = ClientKey::generate().unwrap();
+    // A device login whose redeeming poll carries a proof.
+    let started: Value = app
+        .http
+        .post(app.url("/device/authorize"))
+        .form(&[
+            ("client_id", CLI),
+            ("scope", "openid offline_access products:read"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let user_code = started["user_code"].as_str().unwrap();
+    let page = app
+        .http
+        .get(app.url("/device"))
+        .query(&[("user_code", user_code)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = page_cookie(&page);
+    let mut form = hidden_inputs(&page.text().await.unwrap());
+    form.extend([
+        ("username".to_owned(), "user0".to_owned()),
+        ("password".to_owned(), "password0".to_owned()),
+        ("decision".to_owned(), "allow".to_owned()),
+    ]);
+    assert_eq!(
+        app.post_form("/device", &cookie, &form).await.status(),
+        StatusCode::OK
+    );
+    let token_url = app.url("/token");
+    let poll = app
+        .http
+        .post(&token_url)
+        .header(
+            "DPoP",
+            key.proof("POST", &token_url, app.now(), None).unwrap(),
+        )
+        .form(&[
+            ("grant_type", DEVICE_GRANT),
+            ("client_id", CLI),
+            ("device_code", started["device_code"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(poll.status(), StatusCode::OK);
+    let tokens: Value = poll.json().await.unwrap();
+    assert_eq!(tokens["token_type"], "DPoP");
+    let refresh_token = tokens["refresh_token"].as_str().unwrap();
+
+    // §5: its refresh token needs a proof by the same key.
+    let refresh = |proof: Option<String>| {
+        let app = &app;
+        let token_url = token_url.clone();
+        async move {
+            let mut request = app.http.post(&token_url).form(&[
+                ("grant_type", "refresh_token"),
+                ("client_id", CLI),
+                ("refresh_token", refresh_token),
+            ]);
+            if let Some(proof) = proof {
+                request = request.header("DPoP", proof);
+            }
+            request.send().await.unwrap()
+        }
+    };
+    let (_, error, description) = oauth_error(refresh(None).await).await;
+    assert_eq!(error, "invalid_dpop_proof", "{description}");
+    assert!(
+        description.contains("bound to the DPoP key"),
+        "{description}"
+    );
+    let other = ClientKey::generate().unwrap();
+    let (_, error, _) = oauth_error(
+        refresh(Some(
+            other.proof("POST", &token_url, app.now(), None).unwrap(),
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(error, "invalid_grant", "another key's proof");
+    let refreshed = refresh(Some(
+        key.proof("POST", &token_url, app.now(), None).unwrap(),
+    ))
+    .await;
+    assert_eq!(
+        refreshed.status(),
+        StatusCode::OK,
+        "nothing was spent before"
+    );
+    let refreshed: Value = refreshed.json().await.unwrap();
+    assert_eq!(
+        jwt_part(refreshed["access_token"].as_str().unwrap(), 1)["cnf"]["jkt"],
+        key.jkt()
+    );
+
+    // A client required to bind: a request without a proof is refused.
+    let admin = app.admin_token().await;
+    let set = |id: &'static str| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            app.http
+                .patch(app.url(&format!("/admin/clients/{id}")))
+                .bearer_auth(admin)
+                .json(&json!({"dpop_bound_access_tokens": true}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(set(SERVICE).await.status(), StatusCode::OK);
+    let (_, error, description) = oauth_error(app.client_credentials(None).await).await;
+    assert_eq!(error, "invalid_dpop_proof");
+    assert!(
+        description.contains("dpop_bound_access_tokens"),
+        "{description}"
+    );
+    // The deployment's own browser app sends no proofs: it cannot be required to.
+    let own = set(SPA).await;
+    assert_eq!(own.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
