@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-/// Accepted ⇒ `<scheme> <token>`, the scheme `Bearer` or `Token` in any case, the token
+/// Accepted ⇒ `<scheme> <token>`, the scheme `Bearer`, `DPoP` or `Token` in any case, the token
 /// non-empty, at most `MAX_TOKEN_LEN` bytes, in RFC 6750 §2.1's token68 syntax.
 fn api_header(data: &[u8]) {
     let Ok((scheme, token)) = credentials(data) else {
@@ -31,6 +31,7 @@ fn api_header(data: &[u8]) {
     let (word, rest) = text.split_once(' ').unwrap_or_else(|| panic!("{text:?}"));
     let expected = match scheme {
         Scheme::Bearer => "bearer",
+        Scheme::Dpop => "dpop",
         Scheme::Token => "token",
     };
     assert!(word.eq_ignore_ascii_case(expected), "{text:?}");
