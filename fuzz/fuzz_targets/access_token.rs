@@ -38,6 +38,7 @@ fn issued() -> &'static str {
             scope: ScopeSet::parse("products:read").unwrap_or_default(),
             lifetime: 86_400,
             audience: None,
+            jkt: None,
         };
         match w.state.tokens.issue(subject, w.state.clock.now()) {
             Ok(issued) => issued.response.access_token,
