@@ -17,14 +17,18 @@ use crate::admin::{self, Actor, Ctx};
 use crate::api::error::ApiError;
 use crate::clock::{Clock, Timestamp};
 use crate::config::{
-    ClientsCommand, Command, Config, IssuersCommand, KeysCommand, ScopesCommand, ServersCommand,
-    TokensCommand, UsersCommand,
+    ClientsCommand, Command, Config, DpopCommand, IssuersCommand, KeysCommand, ScopesCommand,
+    ServersCommand, TokensCommand, UsersCommand,
 };
 use crate::crypto;
 use crate::storage::{Db, EventQuery};
 
 /// Runs `command`; what it prints goes to standard output.
 pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
+    if let Command::Dpop(command) = command {
+        print!("{}", dpop(command)?);
+        return Ok(());
+    }
     config.check()?;
     let db = Db::connect(&config.storage_settings()).await?;
     let ctx = Ctx {
@@ -35,6 +39,8 @@ pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
     };
     let out = match command {
         Command::Serve => anyhow::bail!("`serve` is not an administration command"),
+        // Needs no database: answered above.
+        Command::Dpop(command) => dpop(command)?,
         Command::Keys(KeysCommand::List { server }) => {
             keys_table(&admin::keys::all(&ctx, server.as_deref()).await?)
         }
@@ -127,6 +133,68 @@ pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
         }
     };
     print!("{out}");
+    Ok(())
+}
+
+/// `backend dpop key` and `backend dpop proof`: the client's side of DPoP, as a library would
+/// do it (see [`crate::dpop::client`]).
+fn dpop(command: &DpopCommand) -> anyhow::Result<String> {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use crate::dpop::client::ClientKey;
+    const LABEL: &str = "PRIVATE KEY";
+    match command {
+        DpopCommand::Key { file } => {
+            let key = ClientKey::generate()?;
+            let encoded = STANDARD.encode(key.to_pkcs8()?);
+            let mut pem = format!("-----BEGIN {LABEL}-----\n");
+            for line in encoded.as_bytes().chunks(64) {
+                pem.push_str(std::str::from_utf8(line)?);
+                pem.push('\n');
+            }
+            let _ = writeln!(pem, "-----END {LABEL}-----");
+            write_private(file, &pem)?;
+            Ok(format!("{}\n", key.jkt()))
+        }
+        DpopCommand::Proof {
+            key,
+            method,
+            url,
+            access_token,
+        } => {
+            let pem = std::fs::read_to_string(key)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", key.display()))?;
+            let body: String = pem
+                .lines()
+                .filter(|line| !line.starts_with("-----"))
+                .collect();
+            let der = STANDARD
+                .decode(body.trim())
+                .map_err(|_| anyhow::anyhow!("{}: not a PEM file", key.display()))?;
+            let key = ClientKey::from_pkcs8(&der)?;
+            let now = Clock::system().now().unix();
+            Ok(format!(
+                "{}\n",
+                key.proof(method, url, now, access_token.as_deref())?
+            ))
+        }
+    }
+}
+
+/// Writes `text` to a new file at `path` that only its owner may read.
+fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    file.write_all(text.as_bytes())?;
     Ok(())
 }
 

@@ -260,6 +260,10 @@ pub enum Command {
     /// Per-user API tokens: create, list, revoke.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// DPoP (RFC 9449) from the client's side, to try it with curl: make a key, sign a proof
+    /// for a request (needs no database).
+    #[command(subcommand)]
+    Dpop(DpopCommand),
     /// Preview a token request: what a server's token endpoint would answer (the error, or
     /// the access token's claims, the ID token's and the lifetimes, with the access policy and
     /// rule that decided), with nothing issued, stored or logged, as `POST /admin/preview`.
@@ -645,6 +649,29 @@ fn parse_required_claim(raw: &str) -> Result<(String, String), String> {
 
 fn parse_signing_alg(raw: &str) -> Result<shared::admin::SigningAlg, String> {
     raw.parse().map_err(|e: shared::UnknownName| e.to_string())
+}
+
+#[derive(Clone, Debug, Subcommand)]
+pub enum DpopCommand {
+    /// Make a P-256 key pair and write its private key to FILE (PKCS#8 PEM, readable by you
+    /// only); prints the key's thumbprint, which tokens bound to it carry as `cnf.jkt`.
+    Key { file: std::path::PathBuf },
+    /// Print a DPoP proof for one request, signed with the key in --key: put it in a `DPoP`
+    /// header of that request.
+    Proof {
+        /// The key file `backend dpop key` wrote.
+        #[arg(long)]
+        key: std::path::PathBuf,
+        /// The request's method (`htm`).
+        #[arg(long, default_value = "POST")]
+        method: String,
+        /// The request's URL, without query (`htu`).
+        #[arg(long)]
+        url: String,
+        /// With an access token (at the API): the proof carries its hash (`ath`).
+        #[arg(long)]
+        access_token: Option<String>,
+    },
 }
 
 #[derive(Clone, Debug, Subcommand)]

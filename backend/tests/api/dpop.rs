@@ -401,3 +401,57 @@ async fn a_public_clients_login_is_bound_to_its_key_and_a_client_may_be_required
     let own = set(SPA).await;
     assert_eq!(own.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn the_command_line_makes_a_key_and_proofs_that_curl_can_send() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("dpop.pem");
+    let file = file.to_str().unwrap();
+    let text = |out: std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let jkt = text(app.cli(&["dpop", "key", file]).await);
+    assert_eq!(jkt.len(), 43);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the private key is its owner's only");
+    }
+    // An existing file is never overwritten.
+    assert!(!app.cli(&["dpop", "key", file]).await.status.success());
+
+    let token_url = app.url("/token");
+    let proof = text(app.cli(&["dpop", "proof", "--key", file, "--url", &token_url]).await);
+    let response = app.service_with("/token", &[&proof]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let tokens: Value = response.json().await.unwrap();
+    let token = tokens["access_token"].as_str().unwrap();
+    assert_eq!(jwt_part(token, 1)["cnf"]["jkt"], jkt);
+    let products = app.url("/api/products");
+    let proof = text(
+        app.cli(&[
+            "dpop",
+            "proof",
+            "--key",
+            file,
+            "--method",
+            "GET",
+            "--url",
+            &products,
+            "--access-token",
+            token,
+        ])
+        .await,
+    );
+    let ok = app
+        .api_with("/api/products", "DPoP", token, Some(&proof))
+        .await;
+    assert_eq!(ok.status(), StatusCode::OK);
+}
