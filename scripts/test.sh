@@ -206,8 +206,10 @@ run_e2e_cluster() {
   rm -rf "$dir"
   db_url="${TEST_POSTGRES_URL%/postgres}/e2e_cluster"
   "$(pg_bindir)/psql" "$TEST_POSTGRES_URL" -qc "CREATE DATABASE e2e_cluster" || return 1
+  # With DPoP nonces required (RFC 9449 §8): a nonce one instance gives out is taken by the
+  # other, and the standards client's DPoP test goes through use_dpop_nonce.
   CLUSTER_HOST=127.0.0.1 cluster_start "$ROOT/target/debug/backend" "$dir" "$db_url" \
-    "${ports% *}" "${ports#* }" || return 1
+    "${ports% *}" "${ports#* }" --dpop-nonce-required || return 1
   (cd "$ROOT/tests/e2e" && E2E_MODE=rest E2E_API="http://127.0.0.1:${ports% *}" \
     E2E_APP="http://127.0.0.1:${ports#* }" CHROMIUM="$CHROMIUM" timeout -k 10 600 node --test --test-concurrency=1) || rc=$?
   if [ "$rc" -ne 0 ]; then

@@ -139,9 +139,9 @@ pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
 /// `backend dpop key` and `backend dpop proof`: the client's side of DPoP, as a library would
 /// do it (see [`crate::dpop::client`]).
 fn dpop(command: &DpopCommand) -> anyhow::Result<String> {
+    use crate::dpop::client::ClientKey;
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD;
-    use crate::dpop::client::ClientKey;
     const LABEL: &str = "PRIVATE KEY";
     match command {
         DpopCommand::Key { file } => {
@@ -161,6 +161,7 @@ fn dpop(command: &DpopCommand) -> anyhow::Result<String> {
             method,
             url,
             access_token,
+            nonce,
         } => {
             let pem = std::fs::read_to_string(key)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", key.display()))?;
@@ -175,7 +176,7 @@ fn dpop(command: &DpopCommand) -> anyhow::Result<String> {
             let now = Clock::system().now().unix();
             Ok(format!(
                 "{}\n",
-                key.proof(method, url, now, access_token.as_deref())?
+                key.proof_with_nonce(method, url, now, access_token.as_deref(), nonce.as_deref())?
             ))
         }
     }

@@ -132,6 +132,12 @@ pub struct Config {
     #[arg(long, env = "DEVICE_POLL_INTERVAL", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=60))]
     pub device_poll_interval: u64,
 
+    /// Every DPoP proof (at every token endpoint and at the API) must carry a nonce the server
+    /// gave out in its `DPoP-Nonce` header in the last minute or two (RFC 9449 §8, §9); a proof
+    /// without one is answered `use_dpop_nonce` with a fresh nonce.
+    #[arg(long, env = "DPOP_NONCE_REQUIRED")]
+    pub dpop_nonce_required: bool,
+
     /// The root issuer's authorization endpoint takes only requests pushed to `/par` (RFC 9126
     /// §5); the custom authorization servers each have their own setting. The bundled browser
     /// app, backend-for-frontend and documentation page send plain requests: with this on, they
@@ -671,6 +677,9 @@ pub enum DpopCommand {
         /// With an access token (at the API): the proof carries its hash (`ath`).
         #[arg(long)]
         access_token: Option<String>,
+        /// The server's last `DPoP-Nonce`, where it requires nonces.
+        #[arg(long)]
+        nonce: Option<String>,
     },
 }
 

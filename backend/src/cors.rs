@@ -48,9 +48,16 @@ pub fn layer(config: &Config) -> CorsLayer {
             Method::PATCH,
             Method::DELETE,
         ])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        // `DPoP`: a browser client's proofs (RFC 9449 §4.1); `DPoP-Nonce`: the server's nonces
+        // (§8), which a browser client must be able to read.
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static(crate::dpop::HEADER),
+        ])
         .expose_headers([
             header::WWW_AUTHENTICATE,
+            HeaderName::from_static(crate::dpop::NONCE_HEADER),
             HeaderName::from_static("retry-after"),
             logs::X_REQUEST_ID,
             refusals::RECORDED,

@@ -22,6 +22,8 @@ use crate::storage::{self, Db};
 
 /// The header a proof travels in (§4.1).
 pub const HEADER: &str = "dpop";
+/// The header a server nonce travels in (§8.1).
+pub const NONCE_HEADER: &str = "dpop-nonce";
 
 /// The algorithms a proof may be signed with (RFC 8725 §3.1: an explicit allow-list;
 /// asymmetric only, §4.3 item 5), as the metadata names them (§5.1
@@ -66,6 +68,8 @@ pub struct Proof {
     replay_key: String,
     /// Until when its `jti` must be remembered: past it, the `iat` check refuses the proof.
     remember_until: Timestamp,
+    /// The server nonce it carries (§4.2 `nonce`), checked by [`Nonces::accepts`].
+    pub nonce: Option<String>,
 }
 
 /// Why a proof was refused, in words for the developer who made it (§4.3: the answer is
@@ -259,14 +263,89 @@ pub fn check(proof: &str, expected: &Expected<'_>, now: Timestamp) -> Result<Pro
             }
         }
     }
+    let nonce = match claims.get("nonce") {
+        None => None,
+        Some(Value::String(nonce)) if !nonce.is_empty() && nonce.len() <= MAX_JTI_LEN => {
+            Some(nonce.clone())
+        }
+        Some(_) => {
+            return Err(format!(
+                "the DPoP proof's nonce must be a string of 1 to {MAX_JTI_LEN} characters: the \
+                 server's last DPoP-Nonce, as sent"
+            ));
+        }
+    };
     let jkt = jwk
         .thumbprint(ThumbprintHash::SHA256)
         .map_err(|_| "the DPoP proof's jwk has no thumbprint")?;
     Ok(Proof {
+        nonce,
         replay_key: crypto::sha256_hex(&format!("{jkt} {jti}")),
         jkt,
         remember_until: Timestamp::from_unix(iat).plus_secs(MAX_AGE_SECS + MAX_AHEAD_SECS + 1),
     })
+}
+
+/// Server nonces (§8, §9): with them required, every proof must carry a nonce this server
+/// gave out recently, so that a proof cannot be made in advance for later use (an attacker
+/// who briefly ran code in the client cannot stock up on proofs). A nonce is the minute it was
+/// made and an HMAC of that minute with a secret every instance shares (kept in the database):
+/// any instance checks any instance's nonce with no state per nonce. One is accepted in its
+/// minute and the next.
+pub struct Nonces {
+    key: aws_lc_rs::hmac::Key,
+}
+
+/// The span one nonce covers: a nonce lives one to two of them.
+const NONCE_WINDOW_SECS: i64 = 60;
+
+impl Nonces {
+    /// Nonces under `secret`, the instances' shared one.
+    pub fn new(secret: &[u8]) -> Self {
+        Self {
+            key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret),
+        }
+    }
+
+    /// The nonce to hand out at `now`.
+    pub fn fresh(&self, now: Timestamp) -> String {
+        self.of_window(now.unix().div_euclid(NONCE_WINDOW_SECS))
+    }
+
+    fn of_window(&self, window: i64) -> String {
+        let tag = aws_lc_rs::hmac::sign(&self.key, &window.to_be_bytes());
+        format!("{window}.{}", URL_SAFE_NO_PAD.encode(&tag.as_ref()[..16]))
+    }
+
+    /// Whether `nonce` (a proof's) is one of this minute's or the last.
+    pub fn accepts(&self, nonce: Option<&str>, now: Timestamp) -> bool {
+        let Some(nonce) = nonce else {
+            return false;
+        };
+        let Some(window) = nonce
+            .split_once('.')
+            .and_then(|(window, _)| window.parse::<i64>().ok())
+        else {
+            return false;
+        };
+        let current = now.unix().div_euclid(NONCE_WINDOW_SECS);
+        (window == current || window == current - 1)
+            && crypto::constant_time_eq(nonce.as_bytes(), self.of_window(window).as_bytes())
+    }
+
+    /// What to tell a client whose proof lacks an accepted nonce (§8: `use_dpop_nonce`).
+    pub fn refusal(nonce: Option<&str>) -> &'static str {
+        match nonce {
+            None => {
+                "this server requires a nonce in DPoP proofs: make a new proof with the nonce of \
+                 the DPoP-Nonce header of this answer (RFC 9449 §8)"
+            }
+            Some(_) => {
+                "the DPoP proof's nonce is not one this server gave out in the last minute or two: \
+                 make a new proof with the nonce of the DPoP-Nonce header of this answer"
+            }
+        }
+    }
 }
 
 /// `ath` (§4.2): the base64url SHA-256 of the access token's ASCII.
@@ -396,6 +475,18 @@ pub mod client {
             iat: i64,
             token: Option<&str>,
         ) -> anyhow::Result<String> {
+            self.proof_with_nonce(method, url, iat, token, None)
+        }
+
+        /// [`ClientKey::proof`] carrying the server's `nonce` (§8).
+        pub fn proof_with_nonce(
+            &self,
+            method: &str,
+            url: &str,
+            iat: i64,
+            token: Option<&str>,
+            nonce: Option<&str>,
+        ) -> anyhow::Result<String> {
             let mut claims = json!({
                 "jti": crypto::random_token(16),
                 "htm": method,
@@ -404,6 +495,9 @@ pub mod client {
             });
             if let Some(token) = token {
                 claims["ath"] = json!(token_hash(token));
+            }
+            if let Some(nonce) = nonce {
+                claims["nonce"] = json!(nonce);
             }
             self.sign(json!({}), claims)
         }
@@ -547,6 +641,55 @@ mod tests {
             check(&long, &post(), now())
                 .unwrap_err()
                 .contains("longer than")
+        );
+    }
+
+    #[test]
+    fn a_nonce_is_accepted_in_its_minute_and_the_next_and_only_with_its_secret() {
+        let nonces = Nonces::new(b"the instances' shared secret");
+        let made = Timestamp::from_unix(NOW - NOW % 60);
+        let nonce = nonces.fresh(made);
+        for later in [0, 59, 60, 119] {
+            assert!(
+                nonces.accepts(Some(&nonce), made.plus_secs(later)),
+                "{later}"
+            );
+        }
+        assert!(!nonces.accepts(Some(&nonce), made.plus_secs(120)));
+        assert!(
+            !nonces.accepts(Some(&nonce), made.plus_secs(-1)),
+            "not before it was made"
+        );
+        assert!(!Nonces::new(b"another").accepts(Some(&nonce), made));
+        for forged in [
+            "",
+            ".",
+            "x.y",
+            &nonce[..nonce.len() - 1],
+            &format!("{nonce}A"),
+        ] {
+            assert!(!nonces.accepts(Some(forged), made), "{forged:?}");
+        }
+        assert!(!nonces.accepts(None, made));
+        // A proof's nonce is read, and a malformed one refused.
+        let key = ClientKey::generate().unwrap();
+        let with = key
+            .sign(
+                json!({}),
+                json!({"jti": "n", "htm": "POST", "htu": URL, "iat": NOW, "nonce": nonce}),
+            )
+            .unwrap();
+        assert_eq!(check(&with, &post(), now()).unwrap().nonce, Some(nonce));
+        let number = key
+            .sign(
+                json!({}),
+                json!({"jti": "n", "htm": "POST", "htu": URL, "iat": NOW, "nonce": 7}),
+            )
+            .unwrap();
+        assert!(
+            check(&number, &post(), now())
+                .unwrap_err()
+                .contains("nonce must be a string")
         );
     }
 

@@ -45,6 +45,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Demo mode: the CORS preflights this instance answered (see [`crate::cors`]).
     pub preflights: Option<Arc<crate::cors::PreflightLog>>,
+    /// The DPoP nonces every proof must carry, when the configuration requires them.
+    pub dpop_nonces: Option<Arc<crate::dpop::Nonces>>,
 }
 
 impl AppState {
@@ -92,7 +94,15 @@ impl AppState {
         {
             events.record(event).await;
         }
-        let state = Self::assemble(config, db, clock, keys, servers, events, metrics)?;
+        let mut state = Self::assemble(config, db, clock, keys, servers, events, metrics)?;
+        if state.config.dpop_nonce_required {
+            let secret = state
+                .db
+                .shared_secret("dpop_nonces", &crate::crypto::random_token(32))
+                .await
+                .context("reading the DPoP nonce key")?;
+            state.dpop_nonces = Some(Arc::new(crate::dpop::Nonces::new(secret.as_bytes())));
+        }
         state
             .throttles
             .load(&state.db, state.clock.now_us())
@@ -161,6 +171,7 @@ impl AppState {
             readiness: Arc::default(),
             metrics,
             preflights: config.demo.then(Arc::default),
+            dpop_nonces: None,
             config: Arc::new(config),
             db,
             clock,

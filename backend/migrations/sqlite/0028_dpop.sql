@@ -16,3 +16,10 @@ ALTER TABLE clients ADD COLUMN dpop_bound_access_tokens INTEGER NOT NULL DEFAULT
 -- with a proof by that key (§5). NULL for a login without DPoP, and for confidential clients
 -- (their refresh tokens are bound to their client authentication).
 ALTER TABLE grants ADD COLUMN dpop_jkt TEXT;
+
+-- Secrets every instance must share, made by the first instance that needs one (the key of the
+-- DPoP nonces, §8: any instance checks any instance's nonces).
+CREATE TABLE shared_secrets (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);

@@ -278,7 +278,16 @@ pub(crate) async fn bound_to_proof(
         url: &url,
         access_token: Some(token),
     };
-    let proof = dpop::check(proof, &expected, state.clock.now()).map_err(invalid)?;
+    let now = state.clock.now();
+    let proof = dpop::check(proof, &expected, now).map_err(invalid)?;
+    if let Some(nonces) = &state.dpop_nonces
+        && !nonces.accepts(proof.nonce.as_deref(), now)
+    {
+        return Err(ApiError::UseDpopNonce {
+            description: dpop::Nonces::refusal(proof.nonce.as_deref()),
+            nonce: nonces.fresh(now),
+        });
+    }
     if !crypto::constant_time_eq(proof.jkt.as_bytes(), bound.jkt.as_bytes()) {
         return Err(invalid(format!(
             "the DPoP proof is signed by the key with thumbprint {}, but the token is bound to \

@@ -19,6 +19,12 @@ pub enum ApiError {
     /// 401 `invalid_dpop_proof` in a `DPoP` challenge (RFC 9449 §7.1): a DPoP-bound token
     /// without its proof, or a proof that fails a check.
     InvalidDpopProof(String),
+    /// 401 `use_dpop_nonce` in a `DPoP` challenge, with the nonce to use in `DPoP-Nonce`
+    /// (RFC 9449 §9).
+    UseDpopNonce {
+        description: &'static str,
+        nonce: String,
+    },
     /// 400 `invalid_request` in the challenge: the credentials were sent in a malformed way.
     InvalidAuthRequest(String),
     /// 403 `insufficient_scope`, naming the scope the endpoint needs.
@@ -79,6 +85,7 @@ impl ApiError {
             | Self::Conflict(d) => d,
             Self::InsufficientScope { description, .. }
             | Self::Unprocessable { description, .. } => description,
+            Self::UseDpopNonce { description, .. } => description,
             Self::TooLarge => "the request body is too large",
             Self::Unavailable => "the database is not answering",
             Self::Internal => "internal error",
@@ -118,6 +125,7 @@ impl From<crate::body::Unread> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let mut nonce = None;
         let (status, error, description, challenge) = match self {
             Self::Because(explained) => {
                 let (error, why) = *explained;
@@ -142,6 +150,19 @@ impl IntoResponse for ApiError {
             Self::InvalidDpopProof(d) => {
                 let c = dpop_challenge("invalid_dpop_proof", &d);
                 (StatusCode::UNAUTHORIZED, "invalid_dpop_proof", d, c)
+            }
+            Self::UseDpopNonce {
+                description,
+                nonce: fresh,
+            } => {
+                nonce = Some(fresh);
+                let c = dpop_challenge("use_dpop_nonce", description);
+                (
+                    StatusCode::UNAUTHORIZED,
+                    "use_dpop_nonce",
+                    description.to_owned(),
+                    c,
+                )
             }
             Self::InvalidAuthRequest(d) => {
                 let c = challenge("invalid_request", &d, None);
@@ -207,7 +228,10 @@ impl IntoResponse for ApiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(r#"Token realm="api""#),
             );
-            if error != "invalid_dpop_proof" {
+            if let Some(value) = nonce.and_then(|n| HeaderValue::from_str(&n).ok()) {
+                headers.insert(crate::dpop::NONCE_HEADER, value);
+            }
+            if !matches!(error, "invalid_dpop_proof" | "use_dpop_nonce") {
                 headers.append(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static(DPOP_CHALLENGE),

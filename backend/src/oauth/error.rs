@@ -20,6 +20,8 @@ pub struct OAuthError {
     status: Option<StatusCode>,
     /// The check that decided the refusal (recorded, see [`crate::refusals`]).
     pub why: Option<Box<Why>>,
+    /// A nonce for the client's next DPoP proofs, sent as `DPoP-Nonce` (RFC 9449 §8).
+    pub dpop_nonce: Option<String>,
 }
 
 impl OAuthError {
@@ -30,6 +32,7 @@ impl OAuthError {
             retry_after: None,
             status: None,
             why: None,
+            dpop_nonce: None,
         }
     }
 
@@ -155,6 +158,13 @@ impl IntoResponse for OAuthError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let Some(nonce) = self.dpop_nonce.as_deref()
+            && let Ok(value) = HeaderValue::from_str(nonce)
+        {
+            response
+                .headers_mut()
+                .insert(crate::dpop::NONCE_HEADER, value);
         }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(

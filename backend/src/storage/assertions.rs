@@ -72,4 +72,25 @@ impl Db {
         .await
         .map(|done| done.rows_affected()))?)
     }
+
+    /// The secret every instance shares under `name`: `candidate` if none was stored yet (the
+    /// first instance's), else the one stored. One insert that keeps the first, then a read.
+    pub async fn shared_secret(&self, name: &str, candidate: &str) -> Result<String> {
+        dispatch!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO shared_secrets (name, value) VALUES ($1, $2)
+                 ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(name)
+            .bind(candidate)
+            .execute(pool)
+            .await?;
+            let (value,): (String,) =
+                sqlx::query_as("SELECT value FROM shared_secrets WHERE name = $1")
+                    .bind(name)
+                    .fetch_one(pool)
+                    .await?;
+            Ok(value)
+        })
+    }
 }

@@ -30,7 +30,12 @@ async fn preflight_from_the_app_origin_is_allowed() {
             .to_str()
             .unwrap()
             .to_ascii_lowercase();
-        assert!(headers.contains("authorization") && headers.contains("content-type"));
+        assert!(
+            headers.contains("authorization")
+                && headers.contains("content-type")
+                && headers.contains("dpop"),
+            "{headers}"
+        );
         assert!(h.get("access-control-allow-credentials").is_none());
         assert!(
             h["vary"]
@@ -57,7 +62,12 @@ async fn actual_requests_from_the_app_origin_get_cors_headers() {
         .to_str()
         .unwrap();
     // The app may read the challenge and the request id of an answer.
-    for header in ["www-authenticate", "retry-after", "x-request-id"] {
+    for header in [
+        "www-authenticate",
+        "retry-after",
+        "x-request-id",
+        "dpop-nonce",
+    ] {
         assert!(exposed.contains(header), "{exposed}");
     }
 }

@@ -428,7 +428,10 @@ async fn the_command_line_makes_a_key_and_proofs_that_curl_can_send() {
     assert!(!app.cli(&["dpop", "key", file]).await.status.success());
 
     let token_url = app.url("/token");
-    let proof = text(app.cli(&["dpop", "proof", "--key", file, "--url", &token_url]).await);
+    let proof = text(
+        app.cli(&["dpop", "proof", "--key", file, "--url", &token_url])
+            .await,
+    );
     let response = app.service_with("/token", &[&proof]).await;
     assert_eq!(response.status(), StatusCode::OK);
     let tokens: Value = response.json().await.unwrap();
@@ -454,4 +457,71 @@ async fn the_command_line_makes_a_key_and_proofs_that_curl_can_send() {
         .api_with("/api/products", "DPoP", token, Some(&proof))
         .await;
     assert_eq!(ok.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn with_nonces_required_a_proof_without_a_recent_one_is_sent_back_for_one() {
+    let app = spawn_app_with(&["--dpop-nonce-required"]).await;
+    let key = ClientKey::generate().unwrap();
+    let token_url = app.url("/token");
+    let nonce_of = |response: &reqwest::Response| {
+        response.headers()["dpop-nonce"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    // §8: no nonce: 400 use_dpop_nonce, with one to use; nothing issued.
+    let before = storage_fingerprint(&app).await;
+    let first = app
+        .service_with(
+            "/token",
+            &[&key.proof("POST", &token_url, app.now(), None).unwrap()],
+        )
+        .await;
+    let nonce = nonce_of(&first);
+    let (status, error, description) = oauth_error(first).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_REQUEST, "use_dpop_nonce")
+    );
+    assert!(description.contains("DPoP-Nonce"), "{description}");
+    assert_eq!(storage_fingerprint(&app).await, before);
+    // A nonce it never gave out is no better.
+    let made_up = key
+        .proof_with_nonce("POST", &token_url, app.now(), None, Some("123.abc"))
+        .unwrap();
+    let (_, error, _) = oauth_error(app.service_with("/token", &[&made_up]).await).await;
+    assert_eq!(error, "use_dpop_nonce");
+    // With it: tokens, and the next nonce.
+    let proof = key
+        .proof_with_nonce("POST", &token_url, app.now(), None, Some(&nonce))
+        .unwrap();
+    let response = app.service_with("/token", &[&proof]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let next = nonce_of(&response);
+    let tokens: Value = response.json().await.unwrap();
+    let token = tokens["access_token"].as_str().unwrap();
+
+    // §9: the API asks for one the same way, in a DPoP challenge.
+    let products = app.url("/api/products");
+    let bare = key.proof("GET", &products, app.now(), Some(token)).unwrap();
+    let refused = app
+        .api_with("/api/products", "DPoP", token, Some(&bare))
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert!(!nonce_of(&refused).is_empty());
+    assert!(
+        www_authenticate(&refused).contains(r#"error="use_dpop_nonce""#),
+        "{}",
+        www_authenticate(&refused)
+    );
+    let proof = key
+        .proof_with_nonce("GET", &products, app.now(), Some(token), Some(&next))
+        .unwrap();
+    let ok = app
+        .api_with("/api/products", "DPoP", token, Some(&proof))
+        .await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    // Requests without DPoP are not concerned.
+    assert_eq!(app.client_credentials(None).await.status(), StatusCode::OK);
 }

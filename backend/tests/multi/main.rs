@@ -782,6 +782,50 @@ async fn a_request_pushed_at_one_instance_is_opened_once_at_either() {
     }
 }
 
+/// RFC 9449 §8, §11.1: a nonce either instance gives out is taken by the other, and a proof is
+/// used once whichever instance it reaches. The proofs name the service's URL (the issuer), as
+/// a client behind a load balancer would.
+#[tokio::test]
+async fn a_dpop_nonce_and_a_proof_hold_across_instances() {
+    let (svc, _instances) = two_instances(&[("DPOP_NONCE_REQUIRED", "true")]).await;
+    let key = backend::dpop::client::ClientKey::generate().unwrap();
+    let token_url = format!("{}/token", svc.issuer);
+    let now = || backend::clock::Clock::system().now().unix();
+    let ask = |at: At, proof: String| {
+        let svc = &svc;
+        async move {
+            svc.http
+                .post(svc.api(at, "/token"))
+                .basic_auth(SERVICE, Some(SERVICE_SECRET))
+                .header("DPoP", proof)
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let first = ask(A, key.proof("POST", &token_url, now(), None).unwrap()).await;
+    let nonce = first.headers()["dpop-nonce"].to_str().unwrap().to_owned();
+    let (status, body) = json_of(first).await;
+    assert_eq!(
+        (status, text(&body, "error").as_str()),
+        (StatusCode::BAD_REQUEST, "use_dpop_nonce")
+    );
+    let proof = key
+        .proof_with_nonce("POST", &token_url, now(), None, Some(&nonce))
+        .unwrap();
+    let (status, body) = json_of(ask(B, proof.clone()).await).await;
+    assert_eq!(status, StatusCode::OK, "A's nonce at B: {body}");
+    assert_eq!(text(&body, "token_type"), "DPoP");
+    let (status, body) = json_of(ask(A, proof).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(text(&body, "error"), "invalid_dpop_proof");
+    assert!(
+        text(&body, "error_description").contains("used before"),
+        "{body}"
+    );
+}
+
 /// RFC 8628 across instances: a device asks at A, its user opens the verification page at B
 /// and allows it with a post to A; then the device's polls land on both at once. Exactly one
 /// gets the tokens; every other is `invalid_grant` (the code was spent), whichever wins.

@@ -19,7 +19,7 @@ use std::net::IpAddr;
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use shared::oauth::{Audience, ErrorCode, GrantType, TokenResponse};
 use shared::pkce::CodeVerifier;
@@ -305,7 +305,8 @@ pub async fn token(
     body: FormBody,
 ) -> Response {
     let root = state.root.clone();
-    respond(handle(&state, &root, address, &headers, query.as_deref(), &body).await)
+    let outcome = handle(&state, &root, address, &headers, query.as_deref(), &body).await;
+    respond(&state, outcome)
 }
 
 /// An authorization server's token endpoint: every grant, as at `/token`, decided by its access
@@ -330,12 +331,23 @@ pub async fn server_token(
     headers: HeaderMap,
     body: FormBody,
 ) -> Response {
-    respond(handle(&state, &server, address, &headers, query.as_deref(), &body).await)
+    let outcome = handle(&state, &server, address, &headers, query.as_deref(), &body).await;
+    respond(&state, outcome)
 }
 
-fn respond(outcome: Result<TokenResponse, OAuthError>) -> Response {
+/// The answer; with DPoP nonces required, tokens come with the next nonce to use (RFC 9449
+/// §8.2), so the client's next proof needs no extra round trip.
+fn respond(state: &AppState, outcome: Result<TokenResponse, OAuthError>) -> Response {
     match outcome {
-        Ok(response) => (no_store(), Json(response)).into_response(),
+        Ok(tokens) => {
+            let mut response = (no_store(), Json(tokens)).into_response();
+            if let Some(nonces) = &state.dpop_nonces
+                && let Ok(value) = HeaderValue::from_str(&nonces.fresh(state.clock.now()))
+            {
+                response.headers_mut().insert(dpop::NONCE_HEADER, value);
+            }
+            response
+        }
         Err(error) => error.into_response(),
     }
 }
@@ -396,6 +408,18 @@ async fn dpop_proof(
         access_token: None,
     };
     let proof = dpop::check(proof, &expected, now).map_err(invalid)?;
+    // §8: with nonces required, a proof without a recent one is sent back for one (nothing is
+    // recorded: the client makes a new proof).
+    if let Some(nonces) = &state.dpop_nonces
+        && !nonces.accepts(proof.nonce.as_deref(), now)
+    {
+        let mut refused = OAuthError::new(
+            ErrorCode::UseDpopNonce,
+            dpop::Nonces::refusal(proof.nonce.as_deref()),
+        );
+        refused.dpop_nonce = Some(nonces.fresh(now));
+        return Err(refused);
+    }
     if !dpop::first_use(&state.db, &proof).await? {
         return Err(invalid(
             "this DPoP proof was used before: make a new one, with a new jti, for every request \
