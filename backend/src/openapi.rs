@@ -281,6 +281,9 @@ pub struct PushedRequestForm {
     pub code_challenge_method: String,
     /// Echoed in the ID token.
     pub nonce: Option<String>,
+    /// RFC 9449 §10: the thumbprint of the DPoP key the code is bound to; a DPoP proof with the
+    /// push binds it to the proof's key.
+    pub dpop_jkt: Option<String>,
     /// RFC 8707: an API the access token is for; repeat for several.
     pub resource: Option<Vec<String>>,
     /// `client_secret_post` only; prefer HTTP Basic (`client_secret_basic`).

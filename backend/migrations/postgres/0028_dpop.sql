@@ -23,3 +23,8 @@ CREATE TABLE shared_secrets (
     name  TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+
+-- The key an authorization request bound its code to (§10: `dpop_jkt`, or the key of the DPoP
+-- proof its pushed request carried): the code is redeemed only with a proof by that key.
+ALTER TABLE authorization_codes ADD COLUMN dpop_jkt TEXT;
+ALTER TABLE consent_tickets ADD COLUMN dpop_jkt TEXT;

@@ -16,6 +16,7 @@ pub mod error;
 pub mod introspect;
 pub mod par;
 pub mod params;
+pub mod proof;
 pub mod resource;
 pub mod revoke;
 pub mod token;

@@ -23,6 +23,7 @@ use super::client_auth;
 use super::discovery::KnownServer;
 use super::error::{OAuthError, no_store};
 use super::params::{FormBody, Params};
+use super::proof;
 use crate::client_addr::ClientAddr;
 use crate::clock::Timestamp;
 use crate::crypto;
@@ -113,21 +114,42 @@ async fn handle(
             retry_after_secs(wait),
         ));
     }
-    push(state, server, &client, &params, state.clock.now()).await
+    let now = state.clock.now();
+    // RFC 9449 §10.1: a proof with the push binds the code to its key.
+    let proof = proof::posted(state, headers, &server.endpoint("/par"), now).await?;
+    let jkt = proof.as_ref().map(|proof| proof.jkt.as_str());
+    push(state, server, &client, &params, jkt, now).await
 }
 
 /// Checks the authorization request `params` that `client` pushes to `server` at `now`, and
-/// keeps it under a new `request_uri` (§2.1, §2.2).
+/// keeps it under a new `request_uri` (§2.1, §2.2); with `dpop`, the thumbprint of the key of
+/// the push's DPoP proof, bound to that key (RFC 9449 §10.1).
 pub async fn push(
     state: &AppState,
     server: &Arc<AuthServer>,
     client: &Client,
     params: &Params,
+    dpop: Option<&str>,
     now: Timestamp,
 ) -> Result<PushedAuthorizationResponse, OAuthError> {
-    let request = AuthorizationRequest::check(state, server, &client.id, params, Channel::Pushing)
-        .await
-        .map_err(refused)?;
+    let mut request =
+        AuthorizationRequest::check(state, server, &client.id, params, Channel::Pushing)
+            .await
+            .map_err(refused)?;
+    if let Some(jkt) = dpop {
+        // §10.1: with both, the `dpop_jkt` parameter must name the proof's key.
+        if request
+            .dpop_jkt
+            .as_deref()
+            .is_some_and(|named| named != jkt)
+        {
+            return Err(proof::invalid(format!(
+                "dpop_jkt names another key than the one that signed the DPoP proof ({jkt}): \
+                 leave dpop_jkt out, or name the proof's key"
+            )));
+        }
+        request.dpop_jkt = Some(jkt.to_owned());
+    }
     let encoded = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(request.fields())
         .finish();
@@ -202,7 +224,7 @@ mod tests {
         let (state, _dir) = demo_state(&[]).await;
         let spa = client(&state, "demo-spa").await;
         let now = state.clock.now();
-        let answer = push(&state, &state.root, &spa, &params(GOOD), now)
+        let answer = push(&state, &state.root, &spa, &params(GOOD), None, now)
             .await
             .unwrap();
         assert_eq!(answer.expires_in, 60);
@@ -238,12 +260,12 @@ mod tests {
         );
 
         let partner = client(&state, "demo-partner").await;
-        let refused = push(&state, &state.root, &partner, &params(GOOD), now)
+        let refused = push(&state, &state.root, &partner, &params(GOOD), None, now)
             .await
             .unwrap_err();
         assert_eq!(refused.code, ErrorCode::InvalidRequest);
         let wider = GOOD.replace("scope=openid", "scope=openid+billing");
-        let refused = push(&state, &state.root, &spa, &params(&wider), now)
+        let refused = push(&state, &state.root, &spa, &params(&wider), None, now)
             .await
             .unwrap_err();
         assert_eq!(refused.code, ErrorCode::InvalidScope);
@@ -255,10 +277,10 @@ mod tests {
         let (state, _dir) = demo_state(&[]).await;
         let spa = client(&state, "demo-spa").await;
         let now = state.clock.now();
-        let first = push(&state, &state.root, &spa, &params(GOOD), now)
+        let first = push(&state, &state.root, &spa, &params(GOOD), None, now)
             .await
             .unwrap();
-        let second = push(&state, &state.root, &spa, &params(GOOD), now)
+        let second = push(&state, &state.root, &spa, &params(GOOD), None, now)
             .await
             .unwrap();
         let query = |uri: &str| params(&format!("client_id=demo-spa&request_uri={uri}"));

@@ -25,6 +25,9 @@ pub struct CodeGrant {
     pub server_id: Option<String>,
     /// That server's generation (see `StoredServer::generation`).
     pub server_generation: Option<String>,
+    /// The DPoP key the request bound the code to (RFC 9449 §10): redeemed only with a proof
+    /// by it.
+    pub dpop_jkt: Option<String>,
 }
 
 pub struct NewCode<'a> {
@@ -48,7 +51,7 @@ pub enum Redemption {
 }
 
 const GRANT_COLUMNS: &str = "client_id, user_id, redirect_uri, scope, code_challenge, nonce,
-     auth_time, expires_at, audiences, server_id, server_generation";
+     auth_time, expires_at, audiences, server_id, server_generation, dpop_jkt";
 
 impl Db {
     pub async fn insert_code(&self, code: &NewCode<'_>) -> Result<()> {
@@ -56,8 +59,8 @@ impl Db {
         dispatch!(self, |pool| sqlx::query(
             "INSERT INTO authorization_codes
                  (code_hash, client_id, user_id, redirect_uri, scope, code_challenge, nonce,
-                  auth_time, expires_at, audiences, server_id, server_generation)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                  auth_time, expires_at, audiences, server_id, server_generation, dpop_jkt)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(code.code_hash)
         .bind(&g.client_id)
@@ -71,6 +74,7 @@ impl Db {
         .bind(g.audiences.joined())
         .bind(&g.server_id)
         .bind(&g.server_generation)
+        .bind(&g.dpop_jkt)
         .execute(pool)
         .await
         .map(drop))?;

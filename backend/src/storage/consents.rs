@@ -25,6 +25,8 @@ pub struct ConsentTicket {
     pub server_id: Option<String>,
     /// That server's generation (see `StoredServer::generation`).
     pub server_generation: Option<String>,
+    /// The DPoP key the request bound its code to (RFC 9449 §10).
+    pub dpop_jkt: Option<String>,
 }
 
 /// A scope as data: what the consent screen says about it, and whether it needs consent.
@@ -61,7 +63,7 @@ impl ConsentAt<'_> {
 }
 
 const TICKET_COLUMNS: &str = "user_id, client_id, redirect_uri, scope, state, code_challenge,
-     nonce, auth_time, expires_at, audiences, server_id, server_generation";
+     nonce, auth_time, expires_at, audiences, server_id, server_generation, dpop_jkt";
 
 impl Db {
     /// Stores `t` under the ticket's hash, bound to the hash of the browser's anti-forgery
@@ -74,7 +76,7 @@ impl Db {
     ) -> Result<()> {
         dispatch!(self, |pool| sqlx::query(&format!(
             "INSERT INTO consent_tickets (ticket_hash, csrf_hash, {TICKET_COLUMNS})
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         ))
         .bind(ticket_hash)
         .bind(csrf_hash)
@@ -90,6 +92,7 @@ impl Db {
         .bind(t.audiences.joined())
         .bind(&t.server_id)
         .bind(&t.server_generation)
+        .bind(&t.dpop_jkt)
         .execute(pool)
         .await
         .map(drop))?;

@@ -525,3 +525,123 @@ async fn with_nonces_required_a_proof_without_a_recent_one_is_sent_back_for_one(
     // Requests without DPoP are not concerned.
     assert_eq!(app.client_credentials(None).await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_code_is_bound_to_the_key_its_request_named_or_its_push_proved() {
+    let app = spawn_app().await;
+    let key = ClientKey::generate().unwrap();
+    let other = ClientKey::generate().unwrap();
+    let token_url = app.url("/token");
+    let redeem = |code: String, auth: &Authorization, proof: Option<String>| {
+        let app = &app;
+        let (uri, verifier) = (auth.redirect_uri.clone(), auth.verifier.as_str().to_owned());
+        async move {
+            let mut request = app.http.post(app.url("/token")).form(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("client_id", SPA),
+                ("redirect_uri", &uri),
+                ("code_verifier", &verifier),
+            ]);
+            if let Some(proof) = proof {
+                request = request.header("DPoP", proof);
+            }
+            request.send().await.unwrap()
+        }
+    };
+    let code_of = |answer: reqwest::Response| {
+        assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+        param(&redirect_params(&answer), "code").unwrap().to_owned()
+    };
+
+    // §10: the browser's request names the key; the code is redeemed only with its proofs, and
+    // a refused redemption does not spend it.
+    let auth = app.new_authorization();
+    let mut query = app.authorize_query(&auth, "openid products:read");
+    query.push(("dpop_jkt".into(), key.jkt().to_owned()));
+    let page = app.get_authorize(&query).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let code = code_of(app.submit_login(page, "user0", "password0").await);
+    let (_, error, description) = oauth_error(redeem(code.clone(), &auth, None).await).await;
+    assert_eq!(error, "invalid_dpop_proof");
+    assert!(description.contains("bound to a DPoP key"), "{description}");
+    let stranger = other.proof("POST", &token_url, app.now(), None).unwrap();
+    let (_, error, _) = oauth_error(redeem(code.clone(), &auth, Some(stranger)).await).await;
+    assert_eq!(error, "invalid_grant", "another key's proof");
+    let proof = key.proof("POST", &token_url, app.now(), None).unwrap();
+    let response = redeem(code, &auth, Some(proof)).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "nothing was spent before"
+    );
+    let tokens: Value = response.json().await.unwrap();
+    assert_eq!(tokens["token_type"], "DPoP");
+
+    // A malformed dpop_jkt goes back to the client.
+    let auth = app.new_authorization();
+    let mut query = app.authorize_query(&auth, "openid");
+    query.push(("dpop_jkt".into(), "not-a-thumbprint".into()));
+    let refused = app.get_authorize(&query).await;
+    let params = redirect_params(&refused);
+    assert_eq!(param(&params, "error"), Some("invalid_request"));
+    assert!(
+        param(&params, "error_description")
+            .unwrap()
+            .contains("dpop_jkt")
+    );
+
+    // §10.1: a proof with the push binds the code to its key.
+    let par_url = app.url("/par");
+    let push = |form: Vec<(String, String)>, proof: String| {
+        let app = &app;
+        async move {
+            app.http
+                .post(app.url("/par"))
+                .header("DPoP", proof)
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let auth = app.new_authorization();
+    let pushed = push(
+        app.authorize_query(&auth, "openid"),
+        key.proof("POST", &par_url, app.now(), None).unwrap(),
+    )
+    .await;
+    assert_eq!(pushed.status(), StatusCode::CREATED);
+    let pushed: Value = pushed.json().await.unwrap();
+    let page = app
+        .get_authorize(&[
+            ("client_id".into(), SPA.into()),
+            (
+                "request_uri".into(),
+                pushed["request_uri"].as_str().unwrap().into(),
+            ),
+        ])
+        .await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let code = code_of(app.submit_login(page, "user0", "password0").await);
+    let (_, error, _) = oauth_error(redeem(code.clone(), &auth, None).await).await;
+    assert_eq!(error, "invalid_dpop_proof");
+    let proof = key.proof("POST", &token_url, app.now(), None).unwrap();
+    assert_eq!(
+        redeem(code, &auth, Some(proof)).await.status(),
+        StatusCode::OK
+    );
+    // A dpop_jkt naming another key than the push's proof.
+    let mut form = app.authorize_query(&app.new_authorization(), "openid");
+    form.push(("dpop_jkt".into(), other.jkt().to_owned()));
+    let (status, error, description) =
+        oauth_error(push(form, key.proof("POST", &par_url, app.now(), None).unwrap()).await).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_dpop_proof")
+    );
+    assert!(
+        description.contains("dpop_jkt names another key"),
+        "{description}"
+    );
+}

@@ -86,6 +86,7 @@ pub async fn ask(
         audiences: grant.audiences.clone(),
         server_id: grant.server_id.clone(),
         server_generation: grant.server_generation.clone(),
+        dpop_jkt: grant.dpop_jkt.clone(),
     };
     state
         .db
@@ -202,6 +203,7 @@ pub async fn answer(
         audiences: ticket.audiences,
         server_id: ticket.server_id,
         server_generation: ticket.server_generation,
+        dpop_jkt: ticket.dpop_jkt,
     };
     let code = issue_code(state, &grant).await?;
     Ok(Answered::Allowed {
@@ -236,6 +238,7 @@ mod tests {
             audiences: Default::default(),
             server_id: None,
             server_generation: None,
+            dpop_jkt: None,
         }
     }
 

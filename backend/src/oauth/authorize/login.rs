@@ -141,6 +141,7 @@ pub async fn log_in(
         audiences: request.audiences.clone(),
         server_id: request.server.id().map(str::to_owned),
         server_generation: request.server.generation().map(str::to_owned),
+        dpop_jkt: request.dpop_jkt.clone(),
     };
     if !super::pushed::finish(state, request, csrf).await? {
         return Err(PageError::bad_request(

@@ -38,6 +38,9 @@ pub struct AuthorizationRequest {
     /// The `request_uri` it was pushed under (RFC 9126), `None` for one sent through the
     /// browser: the login form then carries only this, not a copy of the request.
     pub pushed: Option<String>,
+    /// The DPoP key the code is bound to (RFC 9449 §10): the request's `dpop_jkt`, or the key
+    /// of the proof its push carried.
+    pub dpop_jkt: Option<String>,
 }
 
 /// Where the parameters come from, which decides what else is checked.
@@ -267,6 +270,23 @@ impl AuthorizationRequest {
         let code_challenge = CodeChallenge::parse(challenge)
             .map_err(|e| redirect("invalid_request", e.to_string()))?;
 
+        // RFC 9449 §10: the thumbprint of the DPoP key the code is to be bound to (a SHA-256,
+        // base64url: 43 characters).
+        let dpop_jkt = params.get("dpop_jkt").map(str::to_owned);
+        if dpop_jkt.as_ref().is_some_and(|jkt| {
+            jkt.len() != 43
+                || !jkt
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        }) {
+            return Err(redirect(
+                "invalid_request",
+                "dpop_jkt must be the base64url SHA-256 JWK thumbprint (RFC 7638) of the DPoP \
+                 key: 43 characters"
+                    .to_owned(),
+            ));
+        }
+
         let nonce = params.get("nonce").map(str::to_owned);
         if nonce.as_ref().is_some_and(|n| n.len() > MAX_NONCE_LEN) {
             return Err(redirect(
@@ -295,6 +315,7 @@ impl AuthorizationRequest {
             resources: params.resources().to_vec(),
             audiences: audiences.into(),
             pushed: None,
+            dpop_jkt,
         })
     }
 
@@ -314,6 +335,9 @@ impl AuthorizationRequest {
         }
         if let Some(n) = &self.nonce {
             fields.push(("nonce", n.clone()));
+        }
+        if let Some(jkt) = &self.dpop_jkt {
+            fields.push(("dpop_jkt", jkt.clone()));
         }
         fields.extend(self.resources.iter().map(|r| ("resource", r.clone())));
         fields

@@ -1,7 +1,7 @@
 //! RFC 6749 §4.1.3 with RFC 7636 §4.6: a code is redeemed once, by the client it was issued
 //! to, with the redirect URI and the PKCE verifier of its authorization request.
 
-use shared::oauth::{Audience, GrantType};
+use shared::oauth::{Audience, ErrorCode, GrantType};
 use shared::pkce::CodeVerifier;
 
 use super::login::{self, Login};
@@ -47,8 +47,9 @@ pub async fn redeem(
     // says: anyone else is refused below, with the code spent.
     let decided = match state.db.unspent_code(&code_hash, &client.id, now).await? {
         Some(unspent) if proven(&unspent, &presented).is_ok() => {
-            // Proven: the policy's refusals are the user's to read.
+            // Proven: the policy's refusals are the user's to read, and so is a missing key.
             crate::logs::identify(&client.id, Some(&unspent.user_id));
+            key_bound(&unspent, caller)?;
             Some(login::decide(state, server, caller, &login_of(&unspent), audience.clone()).await?)
         }
         _ => None,
@@ -127,6 +128,7 @@ pub async fn redeem(
         ));
     }
     proof?;
+    key_bound(&grant, caller)?;
     // Decided on the code as read before (its content never changes), or now if it could not
     // be read then (it was spent or expired in between: the checks above have said so).
     let decided = match decided {
@@ -144,6 +146,33 @@ pub async fn redeem(
         now,
     )
     .await
+}
+
+/// RFC 9449 §10: a code its authorization request bound to a DPoP key (`dpop_jkt`, or a
+/// pushed request's proof) is redeemed only with a proof by that key.
+fn key_bound(code: &CodeGrant, caller: &Caller<'_>) -> Result<(), OAuthError> {
+    let Some(bound) = code.dpop_jkt.as_deref() else {
+        return Ok(());
+    };
+    let (error, got) = match caller.dpop {
+        Some(jkt) if jkt == bound => return Ok(()),
+        Some(jkt) => (
+            ErrorCode::InvalidGrant,
+            format!("a proof by the key with thumbprint {jkt}"),
+        ),
+        None => (ErrorCode::InvalidDpopProof, "no DPoP proof".to_owned()),
+    };
+    Err(OAuthError::new(
+        error,
+        "this authorization code is bound to a DPoP key (dpop_jkt): redeem it with a DPoP proof \
+         signed by that key",
+    )
+    .because(
+        Why::check("dpop_jkt")
+            .expected(format!("a DPoP proof by the key with thumbprint {bound}"))
+            .got(got)
+            .remedy("send the token request with a DPoP proof by the key the authorization request named (RFC 9449 §10)"),
+    ))
 }
 
 /// The login `code` carries.
@@ -228,6 +257,7 @@ mod tests {
             audiences: Default::default(),
             server_id: None,
             server_generation: None,
+            dpop_jkt: None,
         };
         state
             .db

@@ -29,6 +29,7 @@ use super::client_auth::{self, AuthMethod};
 use super::discovery::KnownServer;
 use super::error::{OAuthError, no_store};
 use super::params::{FormBody, Params};
+use super::proof;
 use super::resource::Target;
 use crate::access_token::AccessTokens;
 use crate::client_addr::ClientAddr;
@@ -380,9 +381,9 @@ async fn handle(
         .map(|granted| granted.response)
 }
 
-/// RFC 9449 §5: the request's DPoP proof, checked for `POST` to this token endpoint and
-/// recorded as used (at every instance); `None` without one, unless the client must bind its
-/// tokens (`dpop_bound_access_tokens`, §5.2).
+/// RFC 9449 §5: the request's DPoP proof for this token endpoint (see [`proof::posted`]);
+/// `None` without one, unless the client must bind its tokens (`dpop_bound_access_tokens`,
+/// §5.2).
 async fn dpop_proof(
     state: &AppState,
     server: &AuthServer,
@@ -390,44 +391,15 @@ async fn dpop_proof(
     headers: &HeaderMap,
     now: Timestamp,
 ) -> Result<Option<dpop::Proof>, OAuthError> {
-    let invalid = |description: String| OAuthError::new(ErrorCode::InvalidDpopProof, description);
-    let Some(proof) = dpop::header(headers).map_err(invalid)? else {
-        if client.dpop_bound_access_tokens {
-            return Err(invalid(format!(
-                "client {:?} must bind its tokens to a key (dpop_bound_access_tokens): send a \
-                 DPoP proof with this request (RFC 9449 §5.2)",
-                client.id
-            )));
-        }
-        return Ok(None);
-    };
-    let url = server.endpoint("/token");
-    let expected = dpop::Expected {
-        method: "POST",
-        url: &url,
-        access_token: None,
-    };
-    let proof = dpop::check(proof, &expected, now).map_err(invalid)?;
-    // §8: with nonces required, a proof without a recent one is sent back for one (nothing is
-    // recorded: the client makes a new proof).
-    if let Some(nonces) = &state.dpop_nonces
-        && !nonces.accepts(proof.nonce.as_deref(), now)
-    {
-        let mut refused = OAuthError::new(
-            ErrorCode::UseDpopNonce,
-            dpop::Nonces::refusal(proof.nonce.as_deref()),
-        );
-        refused.dpop_nonce = Some(nonces.fresh(now));
-        return Err(refused);
+    let posted = proof::posted(state, headers, &server.endpoint("/token"), now).await?;
+    if posted.is_none() && client.dpop_bound_access_tokens {
+        return Err(proof::invalid(format!(
+            "client {:?} must bind its tokens to a key (dpop_bound_access_tokens): send a DPoP \
+             proof with this request (RFC 9449 §5.2)",
+            client.id
+        )));
     }
-    if !dpop::first_use(&state.db, &proof).await? {
-        return Err(invalid(
-            "this DPoP proof was used before: make a new one, with a new jti, for every request \
-             (RFC 9449 §11.1)"
-                .to_owned(),
-        ));
-    }
-    Ok(Some(proof))
+    Ok(posted)
 }
 
 /// The token endpoint's answer to a request the policies refused.

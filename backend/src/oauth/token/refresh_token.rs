@@ -365,6 +365,7 @@ mod tests {
             audiences: Default::default(),
             server_id: None,
             server_generation: None,
+            dpop_jkt: None,
         };
         let code_hash = crypto::sha256_hex("code");
         let new_code = NewCode {
