@@ -7,6 +7,8 @@
 // - a browser app and an authorization server set to take pushed authorization requests only
 //   (RFC 9126) in the console refuse plain authorization requests and take pushed ones
 //   (oauth4webapi pushes), until switched off again;
+// - an API service set to DPoP-bound tokens only (RFC 9449) in the console is refused a token
+//   without a proof, and gets a bound one with proofs oauth4webapi signs;
 // - an API service registered in the console with its public key (private_key_jwt) gets a
 //   token with an assertion oauth4webapi signs, and no secret is ever shown;
 // - an API token for user0 created in the console works as `Authorization: Token …` within its
@@ -339,6 +341,52 @@ test('pushed requests only (RFC 9126), set in the console for a browser app and 
       assert.equal((await plainAuthorization(described.authorization_endpoint, 'demo-spa')).status, 200);
     });
     await page.getByTestId(`server-${serverId}`).getByRole('button', { name: `Require PAR at ${serverId}` }).waitFor();
+  });
+});
+
+test('DPoP-bound tokens only (RFC 9449), set in the console for an API service: without a proof it is refused, with oauth4webapi its token is bound', async () => {
+  const page = await adminTab();
+  const clientId = `dpop-${RUN}`;
+  await withScreenshot('admin-dpop-service', page, async () => {
+    await openSection(page, 'Clients');
+    await page.getByRole('button', { name: 'New API service' }).click();
+    const form = page.getByRole('form', { name: 'New API service' });
+    await form.getByLabel('Name', { exact: true }).fill(`DPoP service ${RUN}`);
+    await form.getByLabel('Client id (optional)').fill(clientId);
+    await form.getByLabel('products:read', { exact: true }).check();
+    await form.getByLabel(/^DPoP-bound tokens only/).check();
+    await form.getByRole('button', { name: 'Create API service' }).click();
+    const secret = await shownSecret(page);
+    await page.getByTestId(`client-${clientId}`).getByText('DPoP-bound tokens only').waitFor();
+
+    // A token request without a proof: refused, naming the setting.
+    const plain = await clientCredentials(clientId, secret, 'products:read');
+    assert.equal(plain.status, 400);
+    const refusal = await plain.json();
+    assert.equal(refusal.error, 'invalid_dpop_proof');
+    assert.match(refusal.error_description, /dpop_bound_access_tokens/);
+    // With a key (oauth4webapi signs the proofs): a bound token.
+    const as = { issuer: metadata.issuer, ...metadata };
+    const client = { client_id: clientId };
+    const DPoP = oauth.DPoP(client, await oauth.generateKeyPair('ES256'));
+    const ask = async () =>
+      oauth.processClientCredentialsResponse(
+        as,
+        client,
+        await oauth.clientCredentialsGrantRequest(
+          as,
+          client,
+          oauth.ClientSecretBasic(secret),
+          new URLSearchParams({ scope: 'products:read' }),
+          { [oauth.allowInsecureRequests]: true, DPoP },
+        ),
+      );
+    // Where nonces are required (the run through the load balancer), the first answer asks for one.
+    const tokens = await ask().catch((e) => {
+      if (oauth.isDPoPNonceError(e)) return ask();
+      throw e;
+    });
+    assert.equal(tokens.token_type, 'dpop');
   });
 });
 
