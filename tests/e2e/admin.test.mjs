@@ -357,6 +357,7 @@ test('DPoP-bound tokens only (RFC 9449), set in the console for an API service: 
     await form.getByLabel(/^DPoP-bound tokens only/).check();
     await form.getByRole('button', { name: 'Create API service' }).click();
     const secret = await shownSecret(page);
+    await page.getByRole('button', { name: 'Done, hide it' }).click();
     await page.getByTestId(`client-${clientId}`).getByText('DPoP-bound tokens only').waitFor();
 
     // A token request without a proof: refused, naming the setting.
