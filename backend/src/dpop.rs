@@ -180,7 +180,7 @@ pub fn check(proof: &str, expected: &Expected<'_>, now: Timestamp) -> Result<Pro
     // allow-list maps the header's name to.
     let signed = &proof[..header_part.len() + 1 + claims_part.len()];
     let verified = jsonwebtoken::crypto::verify(signature, signed.as_bytes(), &key, alg)
-        .map_err(|_| "the DPoP proof's signature is not base64url")?;
+        .map_err(|_| "the DPoP proof's signature could not be checked: it is not base64url, or its jwk is not a valid public key")?;
     if !verified {
         return Err("the DPoP proof's signature does not verify with its jwk".into());
     }
