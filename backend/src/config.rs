@@ -772,12 +772,6 @@ impl Config {
         self.issuer.as_str().trim_end_matches('/')
     }
 
-    /// The origin clients reach the API at (the issuer's, e.g. `http://localhost:5000`): what a
-    /// DPoP proof's `htu` names, with the request's path.
-    pub fn public_origin(&self) -> String {
-        self.issuer.origin().ascii_serialization()
-    }
-
     /// The origin of the browser app, e.g. `http://localhost:8080`.
     pub fn app_origin(&self) -> String {
         self.app_url.origin().ascii_serialization()

@@ -68,7 +68,7 @@ pub struct Proof {
     replay_key: String,
     /// Until when its `jti` must be remembered: past it, the `iat` check refuses the proof.
     remember_until: Timestamp,
-    /// The server nonce it carries (§4.2 `nonce`), checked by [`Nonces::accepts`].
+    /// The server nonce it carries (§4.2 `nonce`), checked by [`Nonces::demand`].
     pub nonce: Option<String>,
 }
 
@@ -282,7 +282,9 @@ pub fn check(proof: &str, expected: &Expected<'_>, now: Timestamp) -> Result<Pro
         nonce,
         replay_key: crypto::sha256_hex(&format!("{jkt} {jti}")),
         jkt,
-        remember_until: Timestamp::from_unix(iat).plus_secs(MAX_AGE_SECS + MAX_AHEAD_SECS + 1),
+        // Twice the age a proof may have, so that an instance whose clock runs behind the one
+        // that first saw the proof still finds it remembered.
+        remember_until: Timestamp::from_unix(iat).plus_secs(2 * MAX_AGE_SECS),
     })
 }
 
@@ -291,7 +293,8 @@ pub fn check(proof: &str, expected: &Expected<'_>, now: Timestamp) -> Result<Pro
 /// who briefly ran code in the client cannot stock up on proofs). A nonce is the minute it was
 /// made and an HMAC of that minute with a secret every instance shares (kept in the database):
 /// any instance checks any instance's nonce with no state per nonce. One is accepted in its
-/// minute and the next.
+/// minute and the next (and in the minute before its own, for an instance whose clock runs
+/// behind the one that made it).
 pub struct Nonces {
     key: aws_lc_rs::hmac::Key,
 }
@@ -317,8 +320,21 @@ impl Nonces {
         format!("{window}.{}", URL_SAFE_NO_PAD.encode(&tag.as_ref()[..16]))
     }
 
-    /// Whether `nonce` (a proof's) is one of this minute's or the last.
-    pub fn accepts(&self, nonce: Option<&str>, now: Timestamp) -> bool {
+    /// Nothing when `nonce` (a proof's) is one this server gave out lately; else what
+    /// `use_dpop_nonce` answers (§8): why, and a fresh nonce to use. Each endpoint wraps it in
+    /// its own error (400 at the token endpoint, a 401 challenge at the API, §9).
+    pub fn demand(&self, nonce: Option<&str>, now: Timestamp) -> Result<(), NonceNeeded> {
+        if self.accepts(nonce, now) {
+            return Ok(());
+        }
+        Err(NonceNeeded {
+            description: Self::refusal(nonce),
+            nonce: self.fresh(now),
+        })
+    }
+
+    /// Whether `nonce` is one of the last minute's, this one's or the next's.
+    fn accepts(&self, nonce: Option<&str>, now: Timestamp) -> bool {
         let Some(nonce) = nonce else {
             return false;
         };
@@ -329,12 +345,12 @@ impl Nonces {
             return false;
         };
         let current = now.unix().div_euclid(NONCE_WINDOW_SECS);
-        (window == current || window == current - 1)
+        (current - 1..=current + 1).contains(&window)
             && crypto::constant_time_eq(nonce.as_bytes(), self.of_window(window).as_bytes())
     }
 
     /// What to tell a client whose proof lacks an accepted nonce (§8: `use_dpop_nonce`).
-    pub fn refusal(nonce: Option<&str>) -> &'static str {
+    fn refusal(nonce: Option<&str>) -> &'static str {
         match nonce {
             None => {
                 "this server requires a nonce in DPoP proofs: make a new proof with the nonce of \
@@ -346,6 +362,14 @@ impl Nonces {
             }
         }
     }
+}
+
+/// A proof without an accepted nonce (see [`Nonces::demand`]).
+#[derive(Debug)]
+pub struct NonceNeeded {
+    pub description: &'static str,
+    /// The nonce the next proof should carry, for the `DPoP-Nonce` header.
+    pub nonce: String,
 }
 
 /// `ath` (§4.2): the base64url SHA-256 of the access token's ASCII.
@@ -375,6 +399,10 @@ fn same_url(htu: &str, expected: &str) -> bool {
 fn clip(text: &str) -> String {
     text.chars().take(100).collect()
 }
+
+/// What a replayed proof hears (§11.1).
+pub const REPLAYED: &str = "this DPoP proof was used before: make a new one, with a new jti, for \
+                            every request (RFC 9449 §11.1)";
 
 /// Records `proof`'s `jti` in the replay cache: `false` if a proof with the same key and `jti`
 /// was accepted before, at any instance (§11.1). Kept until the proof would be refused as too
@@ -645,7 +673,7 @@ mod tests {
     }
 
     #[test]
-    fn a_nonce_is_accepted_in_its_minute_and_the_next_and_only_with_its_secret() {
+    fn a_nonce_is_accepted_from_the_minute_before_its_own_to_the_next_and_only_with_its_secret() {
         let nonces = Nonces::new(b"the instances' shared secret");
         let made = Timestamp::from_unix(NOW - NOW % 60);
         let nonce = nonces.fresh(made);
@@ -656,10 +684,17 @@ mod tests {
             );
         }
         assert!(!nonces.accepts(Some(&nonce), made.plus_secs(120)));
-        assert!(
-            !nonces.accepts(Some(&nonce), made.plus_secs(-1)),
-            "not before it was made"
-        );
+        // An instance whose clock runs up to a minute behind the one that made it takes it.
+        assert!(nonces.accepts(Some(&nonce), made.plus_secs(-1)));
+        assert!(!nonces.accepts(Some(&nonce), made.plus_secs(-61)));
+        // What the endpoints answer without one: why, and a nonce that is accepted.
+        let needed = nonces.demand(None, made).unwrap_err();
+        assert!(needed.description.contains("requires a nonce"));
+        assert!(nonces.demand(Some(&needed.nonce), made).is_ok());
+        let stale = nonces
+            .demand(Some(&nonce), made.plus_secs(120))
+            .unwrap_err();
+        assert!(stale.description.contains("not one this server gave out"));
         assert!(!Nonces::new(b"another").accepts(Some(&nonce), made));
         for forged in [
             "",

@@ -272,21 +272,24 @@ pub(crate) async fn bound_to_proof(
                 .into(),
         ));
     };
-    let url = format!("{}{}", state.config.public_origin(), parts.uri.path());
+    // §4.3 item 9: the URL the client called, the issuer's (with its path, where a proxy in
+    // front maps it to this server's) and the request's path.
+    let url = state.config.endpoint(parts.uri.path());
     let expected = dpop::Expected {
         method: parts.method.as_str(),
         url: &url,
         access_token: Some(token),
     };
-    let now = state.clock.now();
+    // Timed by the client's clock, which the clock lab does not move.
+    let now = state.clock.unmoved_now();
     let proof = dpop::check(proof, &expected, now).map_err(invalid)?;
-    if let Some(nonces) = &state.dpop_nonces
-        && !nonces.accepts(proof.nonce.as_deref(), now)
-    {
-        return Err(ApiError::UseDpopNonce {
-            description: dpop::Nonces::refusal(proof.nonce.as_deref()),
-            nonce: nonces.fresh(now),
-        });
+    if let Some(nonces) = &state.dpop_nonces {
+        nonces
+            .demand(proof.nonce.as_deref(), now)
+            .map_err(|needed| ApiError::UseDpopNonce {
+                description: needed.description,
+                nonce: needed.nonce,
+            })?;
     }
     if !crypto::constant_time_eq(proof.jkt.as_bytes(), bound.jkt.as_bytes()) {
         return Err(invalid(format!(
@@ -302,11 +305,7 @@ pub(crate) async fn bound_to_proof(
         ));
     }
     if !dpop::first_use(&state.db, &proof).await? {
-        return Err(invalid(
-            "this DPoP proof was used before: make a new one, with a new jti, for every request \
-             (RFC 9449 §11.1)"
-                .into(),
-        ));
+        return Err(invalid(dpop::REPLAYED.into()));
     }
     Ok(())
 }

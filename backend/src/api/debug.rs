@@ -114,6 +114,25 @@ pub async fn check(
             words = format!("this endpoint needs the {needed} scope, which the access token lacks");
         }
     }
+    // RFC 9449 §7: a token bound to a key is taken only with a proof by it, which the debugger
+    // cannot have: the rest holds, on that condition.
+    if let Ok(bound) = &verdict
+        && let Some(cnf) = &bound.claims.cnf
+    {
+        checks.push(TokenCheck {
+            name: "cnf.jkt".into(),
+            passed: true,
+            expected: "a bearer token, or a DPoP-bound one sent with a proof by its key".into(),
+            got: format!("bound to the DPoP key with thumbprint {}", cnf.jkt),
+        });
+        if accepted {
+            words.push_str(&format!(
+                "; it is bound to a DPoP key (cnf.jkt {}): send it as Authorization: DPoP \
+                 <token> with a proof by that key, never as Bearer",
+                cnf.jkt
+            ));
+        }
+    }
     Ok(Json(TokenAnswer {
         accepted,
         verdict: words,

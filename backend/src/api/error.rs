@@ -138,8 +138,9 @@ impl IntoResponse for ApiError {
             Self::NoCredentials => (
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
-                "this endpoint needs credentials: send Authorization: Bearer <access token> or \
-                 Authorization: Token <API token>"
+                "this endpoint needs credentials: send Authorization: Bearer <access token>, \
+                 Authorization: DPoP <access token> with a DPoP proof, or Authorization: Token \
+                 <API token>"
                     .to_owned(),
                 r#"Bearer realm="api""#.to_owned(),
             ),
@@ -205,7 +206,9 @@ impl IntoResponse for ApiError {
             error: error.to_owned(),
             error_description: Some(description.clone()),
         };
-        let unrecorded = error == "unauthorized";
+        // No credentials at all, or a DPoP client's first proof without the nonce it cannot
+        // know yet (RFC 9449 §9): the protocols' normal course, not refusals worth an event.
+        let unrecorded = matches!(error, "unauthorized" | "use_dpop_nonce");
         let mut response = (status, Json(body)).into_response();
         if !challenge.is_empty()
             && let Ok(value) = HeaderValue::from_str(&challenge)
@@ -239,7 +242,6 @@ impl IntoResponse for ApiError {
             }
         }
         if unrecorded {
-            // No credentials at all: nothing to explain, an anonymous caller's first answer.
             return Refused::tag_unrecorded(response, error);
         }
         Refused::tag(response, error, description, None)

@@ -116,6 +116,24 @@ pub fn claims(
             .to_owned()
     };
     let exp = number("exp").ok_or("the access token's exp is not a number")?;
+    // A DPoP-bound token of that issuer (RFC 9449 §6.1) is taken only with its key's proof. A
+    // token confirmed some other way (RFC 7800 §3.1: e.g. `x5t#S256`, RFC 8705 mTLS) is bound
+    // to something this API cannot check: taken as a bearer token, the binding would be lost.
+    let cnf = match claims.get("cnf") {
+        None => None,
+        Some(cnf) => match cnf.get("jkt").and_then(Value::as_str) {
+            Some(jkt) if !jkt.is_empty() => Some(shared::oauth::Confirmation {
+                jkt: jkt.to_owned(),
+            }),
+            _ => {
+                return Err(format!(
+                    "the access token is bound to its holder by a confirmation this API cannot \
+                     check (cnf {}): it takes tokens bound by DPoP (cnf.jkt) or unbound ones",
+                    clip(&cnf.to_string())
+                ));
+            }
+        },
+    };
     let sub = claims
         .get("sub")
         .and_then(Value::as_str)
@@ -134,14 +152,7 @@ pub fn claims(
         scope: scopes(&claims, issuer.scope_claim)?,
         nbf: number("nbf"),
         grant_id: None,
-        // A DPoP-bound token of that issuer (RFC 9449 §6.1) is taken only with its key's proof.
-        cnf: claims
-            .get("cnf")
-            .and_then(|cnf| cnf.get("jkt"))
-            .and_then(Value::as_str)
-            .map(|jkt| shared::oauth::Confirmation {
-                jkt: jkt.to_owned(),
-            }),
+        cnf,
     };
     check_times(&read, now).map_err(str::to_owned)?;
     for (name, wanted) in &issuer.required_claims {
@@ -375,6 +386,20 @@ mod tests {
         assert!(e.contains("space-separated string"), "{e}");
         let e = refused(claims_of(json!({"scope": "a\"b"})), None, &okta);
         assert!(e.contains("not a list of scopes"), "{e}");
+        // RFC 9449 §6.1: a DPoP binding is kept; one this API cannot check is refused.
+        let bound = check(
+            &set,
+            &keys,
+            &okta,
+            claims_of(json!({"cnf": {"jkt": "abc"}})),
+            None,
+        )
+        .unwrap();
+        assert_eq!(bound.cnf.unwrap().jkt, "abc");
+        for cnf in [json!({"x5t#S256": "abc"}), json!({"jkt": ""}), json!("abc")] {
+            let e = refused(claims_of(json!({ "cnf": cnf })), None, &okta);
+            assert!(e.contains("cannot check"), "{e}");
+        }
         let e = refused(claims_of(json!({})), Some("id_token+jwt"), &okta);
         assert!(e.contains("not an access token"), "{e}");
         let es256_only = trusted(|i| i.algorithms = vec!["ES256".into()]);

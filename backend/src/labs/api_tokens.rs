@@ -64,7 +64,7 @@ pub async fn list(
     request_body = shared::api::LabApiToken,
     responses((status = 201, description = "The token (shown once)", body = shared::admin::ApiTokenCreated),
         (status = 400, description = "Not the JSON asked for", body = shared::oauth::ErrorResponse),
-        (status = 403, description = "Not a user's OAuth access token with profile", body = shared::oauth::ErrorResponse),
+        (status = 403, description = "Not a user's bearer OAuth access token with profile", body = shared::oauth::ErrorResponse),
         (status = 404, description = "Not in demo mode", body = shared::oauth::ErrorResponse),
         (status = 409, description = "A token by that name exists, or too many tokens", body = shared::oauth::ErrorResponse),
         (status = 422, description = "A name or lifetime that breaks the rules, or scopes the calling token does not hold", body = shared::oauth::ErrorResponse)))]
@@ -75,12 +75,24 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<ApiTokenCreated>), ApiError> {
     demo_only(&state, LAB)?;
     own_user(&state, &caller)?;
-    if caller.scheme != Scheme::Bearer {
-        return Err(ApiError::Forbidden(
-            "an API token cannot create another: sign in and use the access token the login \
-             gave you"
-                .into(),
-        ));
+    match caller.scheme {
+        Scheme::Bearer => {}
+        Scheme::Token => {
+            return Err(ApiError::Forbidden(
+                "an API token cannot create another: sign in and use the access token the \
+                 login gave you"
+                    .into(),
+            ));
+        }
+        // An API token is a bearer credential: made from a token bound to a key, it would be
+        // a way around the binding (RFC 9449 §1: a stolen token must be useless without it).
+        Scheme::Dpop => {
+            return Err(ApiError::Forbidden(
+                "a DPoP-bound access token cannot create an API token, which anyone holding it \
+                 could use without the key: sign in without DPoP to try the lab"
+                    .into(),
+            ));
+        }
     }
     if !(MIN_LAB_TOKEN_SECS..=MAX_LAB_TOKEN_SECS).contains(&wanted.expires_in_secs) {
         return Err(ApiError::Unprocessable {

@@ -173,8 +173,12 @@ impl IntoResponse for OAuthError {
             );
         }
         // RFC 8628 §3.5: a device waiting for its user hears authorization_pending at every
-        // poll; that is the protocol's normal course, not a refusal worth an event.
-        if self.code == ErrorCode::AuthorizationPending {
+        // poll, and with nonces required (RFC 9449 §8) a client's first proof hears
+        // use_dpop_nonce: the protocols' normal course, not refusals worth an event.
+        if matches!(
+            self.code,
+            ErrorCode::AuthorizationPending | ErrorCode::UseDpopNonce
+        ) {
             return Refused::tag_unrecorded(response, code);
         }
         Refused::tag(response, code, self.description, self.why)

@@ -97,6 +97,9 @@ async fn handle(
     body: &[u8],
 ) -> Result<PushedAuthorizationResponse, OAuthError> {
     let params = Params::post(headers, query, body)?;
+    // RFC 9449 §10.1: a proof with the push binds the code to its key. Checked (and its nonce)
+    // before the client authenticates, which may spend a client assertion (see `proof`).
+    let proof = proof::checked(state, headers, &server.endpoint("/par"))?;
     // §2: the client authenticates as at the token endpoint; a public client names itself.
     let (client, _) = client_auth::authenticate(state, server, address, headers, &params).await?;
     // Every push stores a row (until it is opened or expires): counted per address, as logins
@@ -115,8 +118,7 @@ async fn handle(
         ));
     }
     let now = state.clock.now();
-    // RFC 9449 §10.1: a proof with the push binds the code to its key.
-    let proof = proof::posted(state, headers, &server.endpoint("/par"), now).await?;
+    let proof = proof::recorded(state, proof).await?;
     let jkt = proof.as_ref().map(|proof| proof.jkt.as_str());
     push(state, server, &client, &params, jkt, now).await
 }

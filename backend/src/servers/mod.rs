@@ -228,7 +228,7 @@ pub struct Governing<'a> {
     /// The grant being decided.
     pub grant_type: GrantType,
     /// For a refresh, the grant its login came from: the rules for that grant decide it too.
-    pub refreshes: Option<GrantType>,
+    pub refreshes: Option<crate::storage::LoginOrigin>,
     /// The user, in a grant with one.
     pub user: Option<&'a User>,
     pub scope: &'a ScopeSet,

@@ -14,7 +14,7 @@ use shared::admin::{Role, RuleDecision};
 use shared::oauth::{Audience, GrantType};
 use shared::scope::ScopeSet;
 
-use crate::storage::{Lifetimes, StoredPolicy, StoredRule};
+use crate::storage::{Lifetimes, LoginOrigin, StoredPolicy, StoredRule};
 
 /// What a token request asks, as the policies see it.
 #[derive(Clone, Copy, Debug)]
@@ -25,7 +25,7 @@ pub struct Request<'a> {
     pub grant_type: GrantType,
     /// For a refresh, the grant its login came from (`authorization_code` or the device
     /// grant).
-    pub refreshes: Option<GrantType>,
+    pub refreshes: Option<LoginOrigin>,
     /// The user's role, in a grant with a user; `None` for client credentials.
     pub role: Option<Role>,
     /// The user's groups, in a grant with a user; empty for client credentials.
@@ -120,18 +120,20 @@ impl StoredPolicy {
 
 impl StoredRule {
     /// Whether it matches the grant type and the user, scopes aside. A refresh continues the
-    /// login that began with a code or a device code: a rule for `authorization_code` or the
-    /// device grant covers refreshes, and one for `refresh_token` the refreshes alone.
+    /// login that began with a code or a device code: it is matched by the rules for
+    /// `refresh_token` and by those for the grant its login came from, and no other (a rule
+    /// for the device grant alone does not cover the refreshes of a browser login). A login
+    /// whose origin was not recorded is matched by a rule for either.
     fn matches_grant(&self, request: &Request<'_>) -> bool {
-        // A refresh is matched by the rules for `refresh_token` and by those for the grant its
-        // login came from, and no other: a rule for the device grant alone does not cover the
-        // refreshes of a browser login.
         let grant = self.grant_types.is_empty()
             || self.grant_types.contains(&request.grant_type)
             || request.grant_type == GrantType::RefreshToken
-                && request
-                    .refreshes
-                    .is_some_and(|origin| self.grant_types.contains(&origin));
+                && request.refreshes.is_some_and(|origin| match origin {
+                    LoginOrigin::Grant(origin) => self.grant_types.contains(&origin),
+                    LoginOrigin::Unrecorded => {
+                        self.grant_types.iter().any(|grant| grant.logs_users_in())
+                    }
+                });
         let role = self.roles.is_empty() || request.role.is_some_and(|r| self.roles.contains(&r));
         // Like roles, groups match a user only (client credentials have none).
         let group = self.groups.is_empty()
@@ -367,7 +369,7 @@ mod tests {
             client_id,
             grant_type,
             refreshes: (grant_type == GrantType::RefreshToken)
-                .then_some(GrantType::AuthorizationCode),
+                .then_some(LoginOrigin::Grant(GrantType::AuthorizationCode)),
             role: None,
             groups: &[],
             scope,
@@ -464,11 +466,19 @@ mod tests {
         let of_browser = decide(&devices, &ask("spa", refresh, &read)).unwrap_err();
         assert_eq!(of_browser.why, Why::NoRule);
         let of_device = Request {
-            refreshes: Some(GrantType::DeviceCode),
+            refreshes: Some(LoginOrigin::Grant(GrantType::DeviceCode)),
             ..ask("tv", refresh, &read)
         };
         assert_eq!(decide(&devices, &of_device).unwrap().rule, "tv");
         assert!(decide(&code_only, &of_device).is_err());
+        // A login stored before origins were: a rule for either grant covers its refreshes.
+        let unrecorded = Request {
+            refreshes: Some(LoginOrigin::Unrecorded),
+            ..ask("tv", refresh, &read)
+        };
+        assert_eq!(decide(&devices, &unrecorded).unwrap().rule, "tv");
+        assert_eq!(decide(&code_only, &unrecorded).unwrap().rule, "code");
+        assert!(decide(&services, &unrecorded).is_err());
     }
 
     #[test]

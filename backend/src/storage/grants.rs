@@ -75,6 +75,25 @@ impl Spent<'_> {
     }
 }
 
+/// The grant a login came from, as stored with it: its refreshes are decided by the access
+/// policy rules for that grant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginOrigin {
+    Grant(GrantType),
+    /// A login stored before origins were (migration 0029 cleared the origin 0027 had guessed
+    /// for those): it came from a code or a device code, which one is not known.
+    Unrecorded,
+}
+
+impl TryFrom<Option<String>> for LoginOrigin {
+    type Error = shared::UnknownName;
+    fn try_from(stored: Option<String>) -> std::result::Result<Self, Self::Error> {
+        stored.map_or(Ok(Self::Unrecorded), |name| {
+            GrantType::try_from(name).map(Self::Grant)
+        })
+    }
+}
+
 /// A refresh token to store: its hash, scope and expiry.
 pub struct NewRefreshToken<'a> {
     pub hash: &'a str,
@@ -114,8 +133,8 @@ pub struct RefreshView {
     /// When the grant began (its login's code was redeemed).
     pub grant_created_at: Timestamp,
     /// The grant the login came from (see [`Spent::grant_type`]).
-    #[sqlx(try_from = "String")]
-    pub origin: GrantType,
+    #[sqlx(try_from = "Option<String>")]
+    pub origin: LoginOrigin,
     /// The grant's DPoP key, if its refreshes need a proof by it (see [`Grant::dpop_jkt`]).
     pub dpop_jkt: Option<String>,
 }
@@ -301,13 +320,15 @@ impl Db {
     /// Returns false, writing nothing, if the token could not be spent. The spend is one
     /// conditional `UPDATE`: of concurrent presentations, on one instance or several, the
     /// database lets exactly one change the row (PostgreSQL makes the others wait for its
-    /// commit and then re-check `used_at IS NULL`).
+    /// commit and then re-check `used_at IS NULL`). With `bind`, a grant not yet bound to a
+    /// DPoP key is bound to that one (see [`Grant::dpop_jkt`]), in the same transaction.
     pub async fn rotate_refresh_token(
         &self,
         token_hash: &str,
         client_id: &str,
         now: Timestamp,
         issue: &Issue<'_>,
+        bind: Option<&str>,
     ) -> Result<bool> {
         dispatch!(self, |pool| {
             let mut tx = pool.begin().await?;
@@ -326,6 +347,13 @@ impl Db {
             if done.rows_affected() != 1 {
                 tx.rollback().await?;
                 return Ok(false);
+            }
+            if let Some(jkt) = bind {
+                sqlx::query("UPDATE grants SET dpop_jkt = $1 WHERE id = $2 AND dpop_jkt IS NULL")
+                    .bind(jkt)
+                    .bind(issue.grant_id)
+                    .execute(&mut *tx)
+                    .await?;
             }
             record_issue!(tx, issue, now);
             tx.commit().await?;

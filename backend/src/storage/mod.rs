@@ -77,7 +77,7 @@ pub use consents::{ConsentAt, ConsentTicket, ScopeInfo};
 pub use devices::{DeviceAnswer, DeviceRequest, DeviceStatus, DeviceVerdict, NewDeviceRequest};
 pub use events::{EventQuery, EventRow, Explained};
 pub use grants::{
-    Created, FamilyRow, Grant, Issue, NewRefreshToken, RefreshView, Spent, TokenStatus,
+    Created, FamilyRow, Grant, Issue, LoginOrigin, NewRefreshToken, RefreshView, Spent, TokenStatus,
 };
 pub use issuers::StoredIssuer;
 pub use keys::KeyChanges;
@@ -617,7 +617,14 @@ mod tests {
     /// A SQLite database at `url` with the migrations before `release` (e.g. "0007") applied,
     /// as an earlier release left it.
     async fn sqlite_as_before(dir: &std::path::Path, url: &str, release: &str) -> SqlitePool {
-        let old = dir.join("old-migrations");
+        let pool = connect_sqlite(&Settings::new(url)).await.unwrap();
+        migrated_before(dir, &pool, release).await;
+        pool
+    }
+
+    /// Applies the migrations before `release` that `pool`'s database has not applied.
+    async fn migrated_before(dir: &std::path::Path, pool: &SqlitePool, release: &str) {
+        let old = dir.join(format!("migrations-before-{release}"));
         std::fs::create_dir(&old).unwrap();
         for entry in std::fs::read_dir("migrations/sqlite").unwrap() {
             let path = entry.unwrap().path();
@@ -626,14 +633,74 @@ mod tests {
                 std::fs::copy(&path, old.join(name)).unwrap();
             }
         }
-        let pool = connect_sqlite(&Settings::new(url)).await.unwrap();
         Migrator::new(old.as_path())
             .await
             .unwrap()
-            .run(&pool)
+            .run(pool)
             .await
             .unwrap();
-        pool
+    }
+
+    /// Migration 0029: logins stored before 0027 recorded their origin have none (0027 had
+    /// called device logins `authorization_code`); those stored since keep theirs.
+    #[tokio::test]
+    async fn logins_stored_before_their_origin_was_have_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("old.db").display());
+        let pool = sqlite_as_before(dir.path(), &url, "0027").await;
+        let login = |id: &str, created_at: i64| {
+            [
+                format!(
+                    "INSERT INTO grants (id, client_id, user_id, scope, auth_time, created_at,
+                         expires_at)
+                     VALUES ('{id}', 'tv', 'u1', 'openid', 1, {created_at}, 9999999999)"
+                ),
+                format!(
+                    "INSERT INTO refresh_tokens (token_hash, grant_id, scope, created_at,
+                         expires_at)
+                     VALUES ('{id}-hash', '{id}', 'openid', {created_at}, 9999999999)"
+                ),
+            ]
+        };
+        sqlx::query(
+            "INSERT INTO clients (id, name, grant_types, scopes, created_at)
+             VALUES ('tv', 'TV', 'urn:ietf:params:oauth:grant-type:device_code', 'openid', 1)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        for statement in login("old", 1) {
+            sqlx::query(&statement).execute(&pool).await.unwrap();
+        }
+        migrated_before(dir.path(), &pool, "0029").await;
+        // A device login stored by a build with 0027 (after it ran).
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+            + 1;
+        for statement in login("new", since) {
+            sqlx::query(&statement).execute(&pool).await.unwrap();
+        }
+        sqlx::query(
+            "UPDATE grants SET grant_type = 'urn:ietf:params:oauth:grant-type:device_code'
+             WHERE id = 'new'",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+
+        let db = Db::connect(&Settings::new(&url)).await.unwrap();
+        let origin = |view: Option<RefreshView>| view.unwrap().origin;
+        assert_eq!(
+            origin(db.refresh_token("old-hash").await.unwrap()),
+            LoginOrigin::Unrecorded
+        );
+        assert_eq!(
+            origin(db.refresh_token("new-hash").await.unwrap()),
+            LoginOrigin::Grant(shared::oauth::GrantType::DeviceCode)
+        );
     }
 
     /// A database written by the release before PostgreSQL support (SQLite migrations 0001 to

@@ -6,6 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
+use crate::private_key_jwt;
 
 const CLI: &str = "demo-cli";
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -168,6 +169,33 @@ async fn a_service_token_is_bound_to_its_key_and_taken_only_with_its_proofs() {
     }
     // A bearer token is not taken as DPoP; every 401 offers the DPoP scheme too.
     let bearer = app.service_token().await;
+    // The token debugger says the bound token holds only with its key's proofs.
+    let debugged: Value = app
+        .http
+        .post(app.url("/api/debug/token"))
+        .bearer_auth(&bearer)
+        .json(&json!({"token": token, "endpoint": "GET /api/products"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(debugged["accepted"], true, "{debugged}");
+    let verdict = debugged["verdict"].as_str().unwrap();
+    assert!(
+        verdict.contains("bound to a DPoP key") && verdict.contains("never as Bearer"),
+        "{verdict}"
+    );
+    assert!(
+        debugged["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|check| check["name"] == "cnf.jkt"
+                && check["got"].as_str().unwrap().contains(key.jkt())),
+        "{debugged}"
+    );
     let response = app
         .api_with(
             "/api/products",
@@ -272,11 +300,9 @@ async fn bad_proofs_at_the_token_endpoint_are_refused_and_issue_nothing() {
     assert_eq!(storage_fingerprint(&app).await, before, "nothing issued");
 }
 
-#[tokio::test]
-async fn a_public_clients_login_is_bound_to_its_key_and_a_client_may_be_required_to_bind() {
-    let app = spawn_app_with_frozen_clock().await;
-    let key = ClientKey::generate().unwrap();
-    // A device login whose redeeming poll carries a proof.
+/// The tokens of user0's login at the demo CLI by the device grant, whose redeeming poll
+/// carries a proof by `key`, if any.
+async fn device_login(app: &TestApp, key: Option<&ClientKey>) -> Value {
     let started: Value = app
         .http
         .post(app.url("/device/authorize"))
@@ -310,13 +336,14 @@ async fn a_public_clients_login_is_bound_to_its_key_and_a_client_may_be_required
         StatusCode::OK
     );
     let token_url = app.url("/token");
-    let poll = app
-        .http
-        .post(&token_url)
-        .header(
+    let mut poll = app.http.post(&token_url);
+    if let Some(key) = key {
+        poll = poll.header(
             "DPoP",
             key.proof("POST", &token_url, app.now(), None).unwrap(),
-        )
+        );
+    }
+    let poll = poll
         .form(&[
             ("grant_type", DEVICE_GRANT),
             ("client_id", CLI),
@@ -326,7 +353,16 @@ async fn a_public_clients_login_is_bound_to_its_key_and_a_client_may_be_required
         .await
         .unwrap();
     assert_eq!(poll.status(), StatusCode::OK);
-    let tokens: Value = poll.json().await.unwrap();
+    poll.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_public_clients_login_is_bound_to_its_key_and_a_client_may_be_required_to_bind() {
+    let app = spawn_app_with_frozen_clock().await;
+    let key = ClientKey::generate().unwrap();
+    // A device login whose redeeming poll carries a proof.
+    let tokens = device_login(&app, Some(&key)).await;
+    let token_url = app.url("/token");
     assert_eq!(tokens["token_type"], "DPoP");
     let refresh_token = tokens["refresh_token"].as_str().unwrap();
 
@@ -375,6 +411,52 @@ async fn a_public_clients_login_is_bound_to_its_key_and_a_client_may_be_required
         jwt_part(refreshed["access_token"].as_str().unwrap(), 1)["cnf"]["jkt"],
         key.jkt()
     );
+
+    // A login without DPoP whose refresh brings a proof: from then on its refresh token is
+    // bound to that key too (§5), not only the access token.
+    let unbound = device_login(&app, None).await;
+    assert_eq!(unbound["token_type"], "Bearer");
+    let refresh_with = |refresh_token: String, proof: Option<String>| {
+        let app = &app;
+        let token_url = token_url.clone();
+        async move {
+            let mut request = app.http.post(&token_url).form(&[
+                ("grant_type", "refresh_token"),
+                ("client_id", CLI),
+                ("refresh_token", refresh_token.as_str()),
+            ]);
+            if let Some(proof) = proof {
+                request = request.header("DPoP", proof);
+            }
+            request.send().await.unwrap()
+        }
+    };
+    let bound = refresh_with(
+        unbound["refresh_token"].as_str().unwrap().to_owned(),
+        Some(key.proof("POST", &token_url, app.now(), None).unwrap()),
+    )
+    .await;
+    assert_eq!(bound.status(), StatusCode::OK);
+    let bound: Value = bound.json().await.unwrap();
+    assert_eq!(bound["token_type"], "DPoP");
+    let next = bound["refresh_token"].as_str().unwrap().to_owned();
+    let (_, error, description) = oauth_error(refresh_with(next.clone(), None).await).await;
+    assert_eq!(error, "invalid_dpop_proof", "{description}");
+    let (_, error, _) = oauth_error(
+        refresh_with(
+            next.clone(),
+            Some(other.proof("POST", &token_url, app.now(), None).unwrap()),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(error, "invalid_grant", "another key, once bound");
+    let again = refresh_with(
+        next,
+        Some(key.proof("POST", &token_url, app.now(), None).unwrap()),
+    )
+    .await;
+    assert_eq!(again.status(), StatusCode::OK);
 
     // A client required to bind: a request without a proof is refused.
     let admin = app.admin_token().await;
@@ -524,6 +606,92 @@ async fn with_nonces_required_a_proof_without_a_recent_one_is_sent_back_for_one(
     assert_eq!(ok.status(), StatusCode::OK);
     // Requests without DPoP are not concerned.
     assert_eq!(app.client_credentials(None).await.status(), StatusCode::OK);
+
+    // A client assertion (RFC 7523) is used once: a use_dpop_nonce does not spend it, so the
+    // client retries with the same assertion and a proof with the nonce.
+    let admin = app.admin_token().await;
+    let signer = private_key_jwt::key("k1");
+    let created = private_key_jwt::create_service(
+        &app,
+        &admin,
+        json!({"kind": "service", "name": "Signer", "client_id": "signer",
+               "scope": "products:read", "token_endpoint_auth_method": "private_key_jwt",
+               "jwks": {"keys": [private_key_jwt::public_jwk(&signer)]}}),
+    )
+    .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let assertion = private_key_jwt::assertion(&app, &signer, "signer", &app.api);
+    let signed = |proof: String| {
+        let (app, assertion, token_url) = (&app, &assertion, &token_url);
+        async move {
+            app.http
+                .post(token_url)
+                .header("DPoP", proof)
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    (
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    ),
+                    ("client_assertion", assertion),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let first = signed(key.proof("POST", &token_url, app.now(), None).unwrap()).await;
+    let nonce = nonce_of(&first);
+    let (_, error, _) = oauth_error(first).await;
+    assert_eq!(error, "use_dpop_nonce");
+    let retried = signed(
+        key.proof_with_nonce("POST", &token_url, app.now(), None, Some(&nonce))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(retried.status(), StatusCode::OK, "the same assertion");
+}
+
+/// Behind a proxy that serves the issuer under a path, a proof names the URL the client
+/// called: the issuer's, path and all (§4.3 item 9), at the token endpoint and the API alike.
+#[tokio::test]
+async fn under_an_issuer_with_a_path_proofs_name_the_urls_the_client_called() {
+    let app = spawn_app_below("/auth").await;
+    let key = ClientKey::generate().unwrap();
+    let called = |path: &str| format!("{}/auth{path}", app.api);
+    let (_, error, description) = oauth_error(
+        app.service_with(
+            "/token",
+            &[&key
+                .proof("POST", &app.url("/token"), app.now(), None)
+                .unwrap()],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(error, "invalid_dpop_proof");
+    assert!(description.contains("/auth/token"), "{description}");
+    let response = app
+        .service_with(
+            "/token",
+            &[&key
+                .proof("POST", &called("/token"), app.now(), None)
+                .unwrap()],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let tokens: Value = response.json().await.unwrap();
+    let token = tokens["access_token"].as_str().unwrap();
+    for (url, status) in [
+        (called("/api/products"), StatusCode::OK),
+        (app.url("/api/products"), StatusCode::UNAUTHORIZED),
+    ] {
+        let proof = key.proof("GET", &url, app.now(), Some(token)).unwrap();
+        let response = app
+            .api_with("/api/products", "DPoP", token, Some(&proof))
+            .await;
+        assert_eq!(response.status(), status, "{url}");
+    }
 }
 
 #[tokio::test]

@@ -83,17 +83,29 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
 /// [`spawn_app_with`], checking the answers against the server's OpenAPI document as `edit`
 /// changes it (every other test server checks against the document unchanged).
 pub async fn spawn_app_checked_against(extra: &[&str], edit: impl FnOnce(&mut Value)) -> TestApp {
-    spawn_with_clock(extra, edit, Clock::system()).await
+    spawn_with_clock(extra, edit, Clock::system(), "").await
 }
 
 /// A test server whose clock stands still until the test moves it (`advance`): for what is
 /// counted per second of the server's clock.
 pub async fn spawn_app_with_frozen_clock() -> TestApp {
     let now = Clock::system().now();
-    spawn_with_clock(&[], |_| {}, Clock::frozen(now)).await
+    spawn_with_clock(&[], |_| {}, Clock::frozen(now), "").await
 }
 
-async fn spawn_with_clock(extra: &[&str], edit: impl FnOnce(&mut Value), clock: Clock) -> TestApp {
+/// A test server whose issuer has a path (`{api}{issuer_path}`, e.g. `/auth`), as behind a proxy
+/// that maps that path to the server's root: clients name the issuer's URLs (in proofs, in
+/// `aud`) while the test's requests reach the server at its root.
+pub async fn spawn_app_below(issuer_path: &str) -> TestApp {
+    spawn_with_clock(&[], |_| {}, Clock::system(), issuer_path).await
+}
+
+async fn spawn_with_clock(
+    extra: &[&str],
+    edit: impl FnOnce(&mut Value),
+    clock: Clock,
+    issuer_path: &str,
+) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let api_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -115,7 +127,7 @@ async fn spawn_with_clock(extra: &[&str], edit: impl FnOnce(&mut Value), clock: 
         "backend".to_owned(),
         "--demo".into(),
         "--issuer".into(),
-        api.clone(),
+        format!("{api}{issuer_path}"),
         "--app-url".into(),
         app.clone(),
         "--database-url".into(),

@@ -13,14 +13,14 @@ use crate::helpers::*;
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-fn key(kid: &str) -> EcKey {
+pub(crate) fn key(kid: &str) -> EcKey {
     EcKey {
         kid: kid.into(),
         ..EcKey::attacker()
     }
 }
 
-fn public_jwk(key: &EcKey) -> Value {
+pub(crate) fn public_jwk(key: &EcKey) -> Value {
     let mut jwk = key.jwk();
     jwk["kid"] = json!(key.kid);
     jwk["alg"] = json!("ES256");
@@ -29,7 +29,7 @@ fn public_jwk(key: &EcKey) -> Value {
 }
 
 /// An assertion of `client` for `audience`, valid for a minute from the app's clock.
-fn assertion(app: &TestApp, key: &EcKey, client: &str, audience: &str) -> String {
+pub(crate) fn assertion(app: &TestApp, key: &EcKey, client: &str, audience: &str) -> String {
     let now = app.clock.now().unix();
     key.sign(
         &json!({"alg": "ES256", "kid": key.kid, "typ": "JWT"}),
@@ -38,7 +38,7 @@ fn assertion(app: &TestApp, key: &EcKey, client: &str, audience: &str) -> String
     )
 }
 
-async fn create_service(app: &TestApp, admin: &str, body: Value) -> reqwest::Response {
+pub(crate) async fn create_service(app: &TestApp, admin: &str, body: Value) -> reqwest::Response {
     app.admin(Method::POST, "/admin/clients", admin, Some(body))
         .await
 }

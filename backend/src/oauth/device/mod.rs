@@ -260,7 +260,8 @@ pub fn requested_scope(
         }
         return Err(OAuthError::invalid_scope(match offered {
             Some(offered) if !client.scopes.is_empty() => format!(
-                "no scope to grant: authorization server {:?} offers none of client {:?}'s                  scopes ({}); ask for scopes it offers: {}",
+                "no scope to grant: authorization server {:?} offers none of client {:?}'s \
+                 scopes ({}); ask for scopes it offers: {}",
                 offered.server_id, client.id, client.scopes, offered.scopes
             ),
             _ => format!(

@@ -24,7 +24,8 @@ const MAX_INTERVAL_SECS: i64 = 600;
 
 /// Polls are stored to the whole second, and a device's timer, the network and two instances'
 /// clocks each move a poll by a fraction of one: a poll up to this much early is still on time,
-/// so that a device keeping the interval exactly never hears `slow_down`.
+/// so that a device keeping the interval exactly never hears `slow_down`. Two polls in the same
+/// second are too soon whatever the interval.
 const POLL_LEEWAY_SECS: i64 = 1;
 
 /// Answers a poll of `device_code` by `caller` at `server`, at `now`, for `audience` (the
@@ -91,9 +92,9 @@ pub async fn poll(
     // §3.5: polls come at least `interval` seconds apart, or the answer is slow_down and the
     // interval grows. The poll is recorded against the last one as read, so that two polls at
     // once (at one instance or two) cannot both pass as slow enough.
-    let too_soon = request
-        .last_polled_at
-        .is_some_and(|last| now.secs_since(last) < request.interval_secs - POLL_LEEWAY_SECS);
+    let too_soon = request.last_polled_at.is_some_and(|last| {
+        now.secs_since(last) < (request.interval_secs - POLL_LEEWAY_SECS).max(1)
+    });
     let interval = if too_soon {
         (request.interval_secs + SLOW_DOWN_SECS).min(MAX_INTERVAL_SECS)
     } else {

@@ -363,6 +363,9 @@ async fn handle(
 ) -> Result<TokenResponse, OAuthError> {
     let params = Params::post(headers, query, body)?;
     let grant_type = TokenRequest::grant_type_of(&params)?;
+    // RFC 9449: a proof is checked, and its nonce, before the client authenticates, which may
+    // spend a client assertion (see `proof`).
+    let proof = proof::checked(state, headers, &server.endpoint("/token"))?;
     let (client, method) =
         client_auth::authenticate(state, server, address, headers, &params).await?;
     permit(&client, method, grant_type)?;
@@ -370,7 +373,7 @@ async fn handle(
     let audience =
         Target::new(&state.config, server).resolve(params.resources(), &state.servers)?;
     let now = state.clock.now();
-    let proof = dpop_proof(state, server, &client, headers, now).await?;
+    let proof = dpop_proof(state, &client, proof).await?;
     let caller = Caller {
         client: &client,
         address,
@@ -381,25 +384,22 @@ async fn handle(
         .map(|granted| granted.response)
 }
 
-/// RFC 9449 §5: the request's DPoP proof for this token endpoint (see [`proof::posted`]);
+/// RFC 9449 §5: the request's checked DPoP proof, recorded as used (see [`proof::recorded`]);
 /// `None` without one, unless the client must bind its tokens (`dpop_bound_access_tokens`,
 /// §5.2).
 async fn dpop_proof(
     state: &AppState,
-    server: &AuthServer,
     client: &Client,
-    headers: &HeaderMap,
-    now: Timestamp,
+    checked: Option<dpop::Proof>,
 ) -> Result<Option<dpop::Proof>, OAuthError> {
-    let posted = proof::posted(state, headers, &server.endpoint("/token"), now).await?;
-    if posted.is_none() && client.dpop_bound_access_tokens {
+    if checked.is_none() && client.dpop_bound_access_tokens {
         return Err(proof::invalid(format!(
             "client {:?} must bind its tokens to a key (dpop_bound_access_tokens): send a DPoP \
              proof with this request (RFC 9449 §5.2)",
             client.id
         )));
     }
-    Ok(posted)
+    proof::recorded(state, checked).await
 }
 
 /// The token endpoint's answer to a request the policies refused.

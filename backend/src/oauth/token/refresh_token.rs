@@ -257,9 +257,14 @@ pub async fn rotate(
     // Spending the presented token and storing its successor is one transaction: a crash (or
     // an error) between the two would leave the family with no usable token, and the client's
     // retry with the old one would then look like reuse and revoke the login.
+    // §5: a public client's refresh token is bound to the key of its proof from the first
+    // refresh with one, when its login had none (as a login with a proof binds it).
+    let bind = caller
+        .dpop
+        .filter(|_| client.is_public() && token.dpop_jkt.is_none());
     if !state
         .db
-        .rotate_refresh_token(&hash, &client.id, now, &issue)
+        .rotate_refresh_token(&hash, &client.id, now, &issue, bind)
         .await?
     {
         // It changed between the read and the update. Spent by a concurrent request (on this

@@ -1,0 +1,12 @@
+-- 0027 gave every login stored before it the origin 'authorization_code', but device logins
+-- (0026) were among them: which grant those logins came from is not known. Their origin
+-- becomes NULL, "not recorded" (a policy rule for either grant covers their refreshes, as
+-- before 0027); logins stored since 0027 keep theirs. The column becomes nullable, with no
+-- default: every login stored from now on names its origin. Logins are stored after the
+-- migrations ran, never in the second they ran in before them.
+ALTER TABLE grants ADD COLUMN origin TEXT;
+UPDATE grants SET origin = grant_type
+    WHERE created_at >= (SELECT CAST(strftime('%s', installed_on) AS INTEGER)
+                         FROM _sqlx_migrations WHERE version = 27);
+ALTER TABLE grants DROP COLUMN grant_type;
+ALTER TABLE grants RENAME COLUMN origin TO grant_type;
