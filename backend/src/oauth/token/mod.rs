@@ -343,7 +343,7 @@ fn respond(state: &AppState, outcome: Result<TokenResponse, OAuthError>) -> Resp
         Ok(tokens) => {
             let mut response = (no_store(), Json(tokens)).into_response();
             if let Some(nonces) = &state.dpop_nonces
-                && let Ok(value) = HeaderValue::from_str(&nonces.fresh(state.clock.now()))
+                && let Ok(value) = HeaderValue::from_str(&nonces.fresh(state.clock.unmoved_now()))
             {
                 response.headers_mut().insert(dpop::NONCE_HEADER, value);
             }
