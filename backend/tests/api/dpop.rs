@@ -365,16 +365,15 @@ async fn a_public_clients_login_is_bound_to_its_key_and_a_client_may_be_required
     let token_url = app.url("/token");
     assert_eq!(tokens["token_type"], "DPoP");
     let refresh_token = tokens["refresh_token"].as_str().unwrap();
-
-    // §5: its refresh token needs a proof by the same key.
-    let refresh = |proof: Option<String>| {
+    // A refresh of the demo CLI's login, with a DPoP proof or none.
+    let refresh_with = |refresh_token: String, proof: Option<String>| {
         let app = &app;
         let token_url = token_url.clone();
         async move {
             let mut request = app.http.post(&token_url).form(&[
                 ("grant_type", "refresh_token"),
                 ("client_id", CLI),
-                ("refresh_token", refresh_token),
+                ("refresh_token", refresh_token.as_str()),
             ]);
             if let Some(proof) = proof {
                 request = request.header("DPoP", proof);
@@ -382,6 +381,9 @@ async fn a_public_clients_login_is_bound_to_its_key_and_a_client_may_be_required
             request.send().await.unwrap()
         }
     };
+    let refresh = |proof: Option<String>| refresh_with(refresh_token.to_owned(), proof);
+
+    // §5: its refresh token needs a proof by the same key.
     let (_, error, description) = oauth_error(refresh(None).await).await;
     assert_eq!(error, "invalid_dpop_proof", "{description}");
     assert!(
@@ -416,21 +418,6 @@ async fn a_public_clients_login_is_bound_to_its_key_and_a_client_may_be_required
     // bound to that key too (§5), not only the access token.
     let unbound = device_login(&app, None).await;
     assert_eq!(unbound["token_type"], "Bearer");
-    let refresh_with = |refresh_token: String, proof: Option<String>| {
-        let app = &app;
-        let token_url = token_url.clone();
-        async move {
-            let mut request = app.http.post(&token_url).form(&[
-                ("grant_type", "refresh_token"),
-                ("client_id", CLI),
-                ("refresh_token", refresh_token.as_str()),
-            ]);
-            if let Some(proof) = proof {
-                request = request.header("DPoP", proof);
-            }
-            request.send().await.unwrap()
-        }
-    };
     let bound = refresh_with(
         unbound["refresh_token"].as_str().unwrap().to_owned(),
         Some(key.proof("POST", &token_url, app.now(), None).unwrap()),
