@@ -92,6 +92,8 @@ pub struct Subject<'a> {
     /// The thumbprint of the key of the request's DPoP proof (RFC 9449): the token is bound to
     /// it (`cnf.jkt`) and is a `DPoP` token; `None` for a bearer token.
     pub jkt: Option<&'a str>,
+    /// RFC 8693 §4.1: who acts for `sub`, on a token a token exchange issues; else `None`.
+    pub act: Option<shared::oauth::Actor>,
 }
 
 impl AccessTokens {
@@ -198,6 +200,7 @@ impl AccessTokens {
                 scope: claims.scope,
                 refresh_token: None,
                 id_token: None,
+                issued_token_type: None,
             },
             jti: claims.jti,
             expires_at: Timestamp::from_unix(claims.exp),
@@ -223,6 +226,8 @@ impl AccessTokens {
             cnf: subject.jkt.map(|jkt| Confirmation {
                 jkt: jkt.to_owned(),
             }),
+            act: subject.act,
+            may_act: None,
         }
     }
 
@@ -515,6 +520,7 @@ mod tests {
             lifetime,
             audience: None,
             jkt: None,
+            act: None,
         }
     }
 

@@ -360,7 +360,9 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
             secret_hash: Some(&crypto::sha256_hex(SERVICE_CLIENT_SECRET)),
             keys: None,
             first_party: true,
-            grant_types: &[GrantType::ClientCredentials],
+            // Token exchange too (RFC 8693): given a user's token, it gets one for itself to
+            // call another API with, acting for the user.
+            grant_types: &[GrantType::ClientCredentials, GrantType::TokenExchange],
             scopes: &scopes(PRODUCTS_READ),
             redirect_uris: &[],
             lifetimes: Lifetimes::default(),

@@ -234,8 +234,9 @@ pub use answers::{
 /// `application/x-www-form-urlencoded`. Which fields a request needs depends on `grant_type`.
 #[derive(Serialize, ToSchema)]
 pub struct TokenForm {
-    /// `authorization_code`, `client_credentials`, `refresh_token` or
-    /// `urn:ietf:params:oauth:grant-type:device_code` (RFC 8628 §3.4).
+    /// `authorization_code`, `client_credentials`, `refresh_token`,
+    /// `urn:ietf:params:oauth:grant-type:device_code` (RFC 8628 §3.4) or
+    /// `urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693 §2.1).
     pub grant_type: String,
     /// The device grant: the device authorization response's `device_code`.
     pub device_code: Option<String>,
@@ -247,8 +248,24 @@ pub struct TokenForm {
     pub code_verifier: Option<String>,
     /// `refresh_token`: the refresh token (single-use: the answer has its successor).
     pub refresh_token: Option<String>,
-    /// `client_credentials` and `refresh_token`: the scope wanted (at most what was granted).
+    /// `client_credentials`, `refresh_token` and token exchange: the scope wanted (at most what
+    /// was granted, or what the subject token holds).
     pub scope: Option<String>,
+    /// Token exchange: the access token to exchange (of this server, or of a trusted issuer).
+    pub subject_token: Option<String>,
+    /// Token exchange: `urn:ietf:params:oauth:token-type:access_token` (or `…:jwt`).
+    pub subject_token_type: Option<String>,
+    /// Token exchange: a token of the party that acts for the subject (`act.sub` of the new
+    /// token); without it, the client acts.
+    pub actor_token: Option<String>,
+    /// Token exchange, with `actor_token` only: its type, as `subject_token_type`.
+    pub actor_token_type: Option<String>,
+    /// Token exchange: `urn:ietf:params:oauth:token-type:access_token` (the default) or
+    /// `…:jwt`.
+    pub requested_token_type: Option<String>,
+    /// Token exchange (RFC 8693 §2.1): the audience the new token is for, as `resource`;
+    /// repeat it for several where a policy allows.
+    pub audience: Option<Vec<String>>,
     /// RFC 8707: the API the access token is for (its audience, or its resource identifier);
     /// repeat it for several where a policy allows. Without it, the server's default audience.
     pub resource: Option<Vec<String>>,

@@ -206,6 +206,7 @@ pub mod testing {
             lifetime,
             audience: None,
             jkt: None,
+            act: None,
         };
         state.tokens.issue(subject, state.clock.now()).unwrap()
     }

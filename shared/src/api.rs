@@ -31,6 +31,10 @@ pub struct WhoAmI {
     /// authorization servers (`{issuer}/oauth2/{id}`).
     #[serde(default)]
     pub issuer: String,
+    /// RFC 8693 §4.1: on a token a token exchange issued, who acts for `subject` (prior actors
+    /// nested within).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<crate::oauth::Actor>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

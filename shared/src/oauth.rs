@@ -22,14 +22,19 @@ pub enum GrantType {
     /// logs in on another device.
     #[serde(rename = "urn:ietf:params:oauth:grant-type:device_code")]
     DeviceCode,
+    /// RFC 8693: a confidential client (an API calling another) exchanges a token it was
+    /// given for one for another audience, acting for the token's subject (`act`, §4.1).
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:token-exchange")]
+    TokenExchange,
 }
 
 impl GrantType {
-    pub const ALL: [GrantType; 4] = [
+    pub const ALL: [GrantType; 5] = [
         GrantType::AuthorizationCode,
         GrantType::ClientCredentials,
         GrantType::RefreshToken,
         GrantType::DeviceCode,
+        GrantType::TokenExchange,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -38,6 +43,7 @@ impl GrantType {
             Self::ClientCredentials => "client_credentials",
             Self::RefreshToken => "refresh_token",
             Self::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
+            Self::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
         }
     }
 
@@ -76,6 +82,18 @@ pub struct TokenResponse {
     /// An OpenID Connect ID token, when the `openid` scope was granted to a user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    /// RFC 8693 §2.2.1: what a token exchange issued
+    /// (`urn:ietf:params:oauth:token-type:access_token`); absent for the other grants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<String>,
+}
+
+/// RFC 8693 §3: the token type identifiers this server takes and issues in a token exchange.
+pub mod token_type {
+    /// An OAuth access token (of any format; here a JWT of RFC 9068).
+    pub const ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
+    /// A JWT (RFC 7519): an access token of this server, or of a trusted issuer, is one.
+    pub const JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
 }
 
 /// The error codes of RFC 6749 §4.1.2.1 (authorization endpoint) and §5.2 (token endpoint),
@@ -240,6 +258,37 @@ pub struct AccessTokenClaims {
     /// token. The API takes such a token only with a proof signed by that key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cnf: Option<Confirmation>,
+    /// RFC 8693 §4.1: on a token issued by a token exchange, who acts for `sub` (the client
+    /// that exchanged it, or the actor token's subject), prior actors nested within.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Actor>,
+    /// RFC 8693 §4.4: who may act for `sub` in a token exchange of this token. This server
+    /// never sets it (it is a reserved claim); a trusted issuer's token may carry it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub may_act: Option<Actor>,
+}
+
+/// RFC 8693 §4.1 `act` (and §4.4 `may_act`): a party that acts, or may act, for a token's
+/// subject. Only the outermost actor is the current one; nested ones are informational.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Actor {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// The issuer of `sub`, when it is not the token's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// The actor before this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(no_recursion))]
+    pub act: Option<Box<Actor>>,
+}
+
+impl Actor {
+    /// How many actors deep the chain is (this one included).
+    pub fn depth(&self) -> usize {
+        1 + self.act.as_ref().map_or(0, |prior| prior.depth())
+    }
 }
 
 /// RFC 7800 §3.1 `cnf`, as RFC 9449 §6.1 uses it.

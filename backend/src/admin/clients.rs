@@ -163,6 +163,13 @@ async fn check(ctx: &Ctx<'_>, d: &Definition<'_>) -> Result<Checked, ApiError> {
                 .into(),
         ));
     }
+    if !d.confidential && has(GrantType::TokenExchange) {
+        return Err(invalid(format!(
+            "a public client cannot use {}: token exchange is for confidential clients (an API \
+             calling another), which authenticate",
+            GrantType::TokenExchange
+        )));
+    }
     let logs_users_in = grant_types.iter().any(|g| g.logs_users_in());
     if has(GrantType::RefreshToken) && !logs_users_in {
         return Err(invalid(format!(

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use shared::admin::{TokenPreview, TokenPreviewRequest};
+use shared::oauth::GrantType;
 
 use super::{Administrator, Body, Ctx};
 use crate::api::error::ApiError;
@@ -13,7 +14,7 @@ use crate::state::AppState;
 const INVALID: &str = "invalid_preview";
 
 #[utoipa::path(post, path = "/admin/preview", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])), request_body = shared::admin::TokenPreviewRequest,
-    responses((status = 200, description = "The token endpoint's answer (for a code, the login's and the redemption's): its error, or the access token's header and unsigned claims, the ID token's claims and the refresh token's lifetime, with the policy and rule that decided; nothing is issued, stored or logged", body = shared::admin::TokenPreview), (status = 404, description = "No such authorization server", body = shared::oauth::ErrorResponse), (status = 422, description = "No such client or user, a code without a user, or a refresh (`invalid_preview`)", body = shared::oauth::ErrorResponse)))]
+    responses((status = 200, description = "The token endpoint's answer (for a code, the login's and the redemption's): its error, or the access token's header and unsigned claims, the ID token's claims and the refresh token's lifetime, with the policy and rule that decided; nothing is issued, stored or logged", body = shared::admin::TokenPreview), (status = 404, description = "No such authorization server", body = shared::oauth::ErrorResponse), (status = 422, description = "No such client or user, a code without a user, a refresh or a token exchange (`invalid_preview`)", body = shared::oauth::ErrorResponse)))]
 pub async fn run(
     State(state): State<AppState>,
     admin: Administrator,
@@ -77,6 +78,11 @@ pub async fn answer(
             grant if grant.logs_users_in() => format!(
                 "the {} grant is previewed for a user: give username, the user who would log in",
                 grant.as_str()
+            ),
+            GrantType::TokenExchange => format!(
+                "the {} grant needs a subject token and is not previewed: exchange a real \
+                 token at the token endpoint (its refusals name the policy and rule)",
+                GrantType::TokenExchange
             ),
             grant => format!(
                 "the {} grant needs a refresh token and is not previewed: preview the \

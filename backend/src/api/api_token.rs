@@ -203,6 +203,8 @@ pub async fn verify(state: &AppState, value: &str) -> Result<Verified, ApiError>
             nbf: None,
             grant_id: None,
             cnf: None,
+            act: None,
+            may_act: None,
         },
         expires_at: row.expires_at.map(Timestamp::unix),
     })

@@ -18,5 +18,6 @@ pub async fn whoami(token: AccessToken) -> Json<WhoAmI> {
         auth_scheme: token.scheme.as_str().into(),
         expires_at: token.expires_at,
         issuer: c.iss,
+        act: c.act,
     })
 }

@@ -116,6 +116,13 @@ pub fn claims(
             .to_owned()
     };
     let exp = number("exp").ok_or("the access token's exp is not a number")?;
+    // RFC 8693 §4.1 `act` and §4.4 `may_act`. An `act` that is not an object names no actor;
+    // a `may_act` that is not one names nobody who may act (never anybody).
+    let actor = |name: &str| {
+        claims.get(name).map(|value| {
+            serde_json::from_value::<shared::oauth::Actor>(value.clone()).unwrap_or_default()
+        })
+    };
     // A DPoP-bound token of that issuer (RFC 9449 §6.1) is taken only with its key's proof. A
     // token confirmed some other way (RFC 7800 §3.1: e.g. `x5t#S256`, RFC 8705 mTLS) is bound
     // to something this API cannot check: taken as a bearer token, the binding would be lost.
@@ -153,6 +160,8 @@ pub fn claims(
         nbf: number("nbf"),
         grant_id: None,
         cnf,
+        act: actor("act").filter(|act| act.sub.is_some()),
+        may_act: actor("may_act"),
     };
     check_times(&read, now).map_err(str::to_owned)?;
     for (name, wanted) in &issuer.required_claims {

@@ -124,6 +124,10 @@ pub async fn describe(
             described["token_type"] = json!("DPoP");
             described["cnf"] = json!(cnf);
         }
+        // RFC 8693 §4.1: a token issued by a token exchange names who acts for its subject.
+        if let Some(act) = &claims.act {
+            described["act"] = json!(act);
+        }
         return Ok(described);
     }
     // A refresh token is only ever shown to the client that holds it: a resource server has no

@@ -24,15 +24,18 @@ impl From<crate::body::Unread> for OAuthError {
 
 /// Parameters with the two rules RFC 6749 §3.1/§3.2 sets for every endpoint: a parameter sent
 /// without a value is treated as omitted, and none may be sent twice, but `resource`, which
-/// RFC 8707 §2 lets a client send once per resource.
+/// RFC 8707 §2 lets a client send once per resource, and `audience`, which RFC 8693 §2.1 lets
+/// a token exchange send once per audience.
 #[derive(Debug, Default)]
 pub struct Params {
     single: HashMap<String, String>,
     resources: Vec<String>,
+    audiences: Vec<String>,
 }
 
-/// The parameter that may be repeated (RFC 8707 §2).
+/// The parameters that may be repeated (RFC 8707 §2, RFC 8693 §2.1).
 const RESOURCE: &str = "resource";
+const AUDIENCE: &str = "audience";
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum ParamsError {
@@ -67,6 +70,7 @@ impl Params {
     pub fn parse(encoded: &[u8]) -> Result<Self, ParamsError> {
         let mut map = HashMap::new();
         let mut resources = Vec::new();
+        let mut audiences = Vec::new();
         for (count, (name, value)) in form_urlencoded::parse(encoded).enumerate() {
             if count >= Self::MAX {
                 return Err(ParamsError::TooMany);
@@ -75,9 +79,13 @@ impl Params {
                 let shown: String = name.chars().filter(|c| *c != '\0').take(40).collect();
                 return Err(ParamsError::Nul(shown));
             }
-            if name == RESOURCE {
+            if name == RESOURCE || name == AUDIENCE {
                 if !value.is_empty() {
-                    resources.push(value.into_owned());
+                    let list = match name == RESOURCE {
+                        true => &mut resources,
+                        false => &mut audiences,
+                    };
+                    list.push(value.into_owned());
                 }
             } else if map.insert(name.to_string(), value.into_owned()).is_some() {
                 return Err(ParamsError::Repeated(name.into_owned()));
@@ -86,6 +94,7 @@ impl Params {
         Ok(Self {
             single: map,
             resources,
+            audiences,
         })
     }
 
@@ -120,6 +129,11 @@ impl Params {
         &self.resources
     }
 
+    /// Every `audience` sent, in order (RFC 8693 §2.1; only a token exchange reads them).
+    pub fn audiences(&self) -> &[String] {
+        &self.audiences
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.single
             .get(name)
@@ -132,7 +146,7 @@ impl Params {
 /// secrets they never take (a password, a client assertion) that must not travel in a URL
 /// either. Anything else in an endpoint's query is its own (RFC 6749 §3.2 allows one, and
 /// unrecognised parameters are ignored) and passes.
-const BODY_PARAMETERS: [&str; 13] = [
+const BODY_PARAMETERS: [&str; 18] = [
     "grant_type",
     "scope",
     "resource",
@@ -146,13 +160,20 @@ const BODY_PARAMETERS: [&str; 13] = [
     "token_type_hint",
     "client_assertion",
     "password",
+    "subject_token",
+    "subject_token_type",
+    "actor_token",
+    "actor_token_type",
+    "requested_token_type",
 ];
 
 /// Of those, the ones whose value is a secret: a URL is kept in proxy and server logs and in
 /// histories, so one sent there is no longer secret (RFC 6749 §2.3.1: client credentials "MUST
 /// NOT be included in the request URI").
-const SECRETS: [&str; 6] = [
+const SECRETS: [&str; 8] = [
     "client_secret",
+    "subject_token",
+    "actor_token",
     "client_assertion",
     "code_verifier",
     "refresh_token",
@@ -252,12 +273,15 @@ mod tests {
     }
 
     #[test]
-    fn resource_alone_may_be_repeated_and_empty_ones_are_omitted() {
-        let params =
-            Params::parse(b"resource=api%3A%2F%2Fa&scope=x&resource=&resource=api%3A%2F%2Fb")
-                .unwrap();
+    fn resource_and_audience_alone_may_be_repeated_and_empty_ones_are_omitted() {
+        let params = Params::parse(
+            b"resource=api%3A%2F%2Fa&scope=x&resource=&audience=c&resource=api%3A%2F%2Fb&audience=d",
+        )
+        .unwrap();
         assert_eq!(params.resources(), ["api://a", "api://b"]);
+        assert_eq!(params.audiences(), ["c", "d"]);
         assert_eq!(params.get("resource"), None);
+        assert_eq!(params.get("audience"), None);
         assert_eq!(
             Params::parse(b"scope=a&scope=b").unwrap_err(),
             ParamsError::Repeated("scope".into())

@@ -501,11 +501,24 @@ pub async fn verify_for_api(
         }
         return Ok(Ok(own(claims)));
     }
+    verify_external(state, &iss, token, now).await
+}
+
+/// A token that names `iss`, which is neither the root issuer nor one of its authorization
+/// servers: verified by the trusted external issuer `iss` is, if it is one (read from the
+/// database, so that every instance applies a change at once); its refusal counted in that
+/// issuer's statistics.
+pub async fn verify_external(
+    state: &AppState,
+    iss: &str,
+    token: &str,
+    now: Timestamp,
+) -> storage::Result<Result<Accepted, String>> {
     // One read of the (short) list, whether the issuer is on it or not: the refusal of one
     // that is not names those that are.
     let mut listed = state.db.trusted_issuers().await?;
     let Some(at) = listed.iter().position(|t| t.issuer == iss) else {
-        return Ok(Err(untrusted(state, &iss, listed)));
+        return Ok(Err(untrusted(state, iss, listed)));
     };
     let trusted = listed.swap_remove(at);
     match state.issuers.verify(&trusted, token, now).await {

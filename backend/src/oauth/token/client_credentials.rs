@@ -185,6 +185,7 @@ pub(super) fn grant(
         lifetime: decided.lifetime,
         audience: decided.audience,
         jkt: caller.dpop,
+        act: None,
     };
     let issued = tokens.issue_with(subject, &decided.custom, now)?;
     Ok(Granted {

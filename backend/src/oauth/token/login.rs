@@ -155,6 +155,7 @@ pub async fn issue(
         lifetime: lives.access,
         audience,
         jkt: caller.dpop,
+        act: None,
     };
     let (access_claims, id_claims, decided) = match governed {
         Some(g) => (g.access, g.id, Some(g.allowed)),

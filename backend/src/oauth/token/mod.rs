@@ -1,5 +1,6 @@
 //! `POST /token` (RFC 6749 §3.2): the authorization-code grant with PKCE, the
-//! client-credentials grant and refresh-token rotation, one file each.
+//! client-credentials grant, refresh-token rotation, the device grant (RFC 8628) and token
+//! exchange (RFC 8693), one file each.
 //!
 //! The handler parses the form into a [`TokenRequest`] once, authenticates the client, and
 //! hands both to [`exchange`], which decides with the time it is given and returns what was
@@ -11,6 +12,7 @@ mod device_code;
 mod login;
 pub mod preview;
 mod refresh_token;
+mod token_exchange;
 
 use client_credentials::NotGranted;
 pub use client_credentials::USER_ONLY;
@@ -60,6 +62,8 @@ pub enum TokenRequest {
     },
     /// RFC 8628 §3.4: a device polling with its device code.
     DeviceCode { device_code: String },
+    /// RFC 8693 §2.1: a client exchanging a token it holds.
+    TokenExchange(token_exchange::Request),
 }
 
 impl TokenRequest {
@@ -69,6 +73,7 @@ impl TokenRequest {
             Self::ClientCredentials { .. } => GrantType::ClientCredentials,
             Self::RefreshToken { .. } => GrantType::RefreshToken,
             Self::DeviceCode { .. } => GrantType::DeviceCode,
+            Self::TokenExchange(_) => GrantType::TokenExchange,
         }
     }
 
@@ -81,9 +86,8 @@ impl TokenRequest {
             OAuthError::new(
                 ErrorCode::UnsupportedGrantType,
                 format!(
-                    "grant_type {raw:?} is not supported; use authorization_code, \
-                     client_credentials, refresh_token or {}",
-                    GrantType::DeviceCode.as_str()
+                    "grant_type {raw:?} is not supported; use one of: {}",
+                    GrantType::join(&GrantType::ALL, ", ")
                 ),
             )
         })
@@ -141,6 +145,9 @@ impl TokenRequest {
                     device_code: device_code.to_owned(),
                 }
             }
+            GrantType::TokenExchange => {
+                Self::TokenExchange(token_exchange::Request::parse(params, scope()?)?)
+            }
         })
     }
 }
@@ -192,6 +199,14 @@ fn permit(client: &Client, method: AuthMethod, grant_type: GrantType) -> Result<
         // confidential clients."
         return Err(OAuthError::unauthorized_client(
             "public clients cannot use the client_credentials grant",
+        ));
+    }
+    if grant_type == GrantType::TokenExchange && method == AuthMethod::None {
+        // RFC 8693 §2.1 lets a server require client authentication; this one does, so that a
+        // token leaked to anyone cannot be turned into one for another API (§5).
+        return Err(OAuthError::unauthorized_client(
+            "public clients cannot exchange tokens: token exchange is for confidential clients \
+             (an API calling another), which authenticate",
         ));
     }
     Ok(())
@@ -252,6 +267,9 @@ async fn exchange(
         }
         TokenRequest::DeviceCode { device_code } => {
             device_code::poll(state, server, caller, &device_code, audience, now).await?
+        }
+        TokenRequest::TokenExchange(request) => {
+            token_exchange::exchange(state, server, caller, request, audience, now).await?
         }
     };
     let refresh = if granted.response.refresh_token.is_some() {
@@ -370,8 +388,15 @@ async fn handle(
         client_auth::authenticate(state, server, address, headers, &params).await?;
     permit(&client, method, grant_type)?;
     let request = TokenRequest::parse(grant_type, &params)?;
-    let audience =
-        Target::new(&state.config, server).resolve(params.resources(), &state.servers)?;
+    // RFC 8693 §2.1: an exchange names the target with `audience` (a logical name) or
+    // `resource` (a URI), both resolved as RFC 8707 resources are.
+    let audience = match grant_type {
+        GrantType::TokenExchange if !params.audiences().is_empty() => {
+            let targets = [params.audiences(), params.resources()].concat();
+            Target::new(&state.config, server).resolve(&targets, &state.servers)?
+        }
+        _ => Target::new(&state.config, server).resolve(params.resources(), &state.servers)?,
+    };
     let now = state.clock.now();
     let proof = dpop_proof(state, &client, proof).await?;
     let caller = Caller {

@@ -151,6 +151,7 @@ pub async fn preview(
             lifetime: lives.access,
             audience,
             jkt: None,
+            act: None,
         },
         asked.now,
     );
@@ -210,6 +211,7 @@ async fn client_credentials_preview(
             lifetime: planned.lifetime,
             audience: planned.audience,
             jkt: None,
+            act: None,
         },
         asked.now,
     );

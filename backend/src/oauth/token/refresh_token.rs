@@ -233,6 +233,7 @@ pub async fn rotate(
         lifetime: lives.access,
         audience,
         jkt: caller.dpop,
+        act: None,
     };
     // A refresh answers no ID token: only the access token's claims apply.
     let (access_claims, decided) = match governed {

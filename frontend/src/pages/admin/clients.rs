@@ -24,6 +24,7 @@ const AUTHORIZATION_CODE: &str = GrantType::AuthorizationCode.as_str();
 const REFRESH_TOKEN: &str = GrantType::RefreshToken.as_str();
 const CLIENT_CREDENTIALS: &str = GrantType::ClientCredentials.as_str();
 const DEVICE_CODE: &str = GrantType::DeviceCode.as_str();
+const TOKEN_EXCHANGE: &str = GrantType::TokenExchange.as_str();
 
 /// A client secret the server just handed out, until it is dismissed or the section is left.
 #[derive(Clone)]
@@ -372,6 +373,7 @@ fn ClientEditor(
             AUTHORIZATION_CODE,
             REFRESH_TOKEN,
             DEVICE_CODE,
+            TOKEN_EXCHANGE,
         ]
     } else {
         vec![AUTHORIZATION_CODE, REFRESH_TOKEN, DEVICE_CODE]
