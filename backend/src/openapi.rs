@@ -362,6 +362,8 @@ pub struct Introspection {
     pub token_type: Option<String>,
     /// A DPoP-bound access token's key (RFC 9449 §6.2).
     pub cnf: Option<shared::oauth::Confirmation>,
+    /// RFC 8693 §4.1: on a token a token exchange issued, who acts for `sub`.
+    pub act: Option<shared::oauth::Actor>,
 }
 
 /// `/userinfo`'s answer (OpenID Connect Core §5.3.2): `sub` always, the rest as the token's

@@ -39,3 +39,4 @@ mod server_logins;
 mod server_scopes;
 mod servers;
 mod token;
+mod token_exchange;

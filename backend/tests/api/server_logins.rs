@@ -124,8 +124,18 @@ async fn redeem_at(
 
 /// The tokens of a login of `who` at `server` (the SPA, [`SCOPE`]), as redeemed.
 async fn logged_in_at(app: &TestApp, server: Option<&str>, who: (&str, &str)) -> Value {
+    logged_in_for(app, server, who, SCOPE).await
+}
+
+/// The tokens of a login of `who` at `server` (the SPA, asking for `scope`), as redeemed.
+pub(crate) async fn logged_in_for(
+    app: &TestApp,
+    server: Option<&str>,
+    who: (&str, &str),
+    scope: &str,
+) -> Value {
     let auth = app.new_authorization();
-    let code = code_at(app, server, &auth, SCOPE, who).await;
+    let code = code_at(app, server, &auth, scope, who).await;
     let redeemed = redeem_at(app, server, &code, &auth).await;
     assert_eq!(redeemed.status(), StatusCode::OK);
     redeemed.json().await.unwrap()
