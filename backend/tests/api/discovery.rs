@@ -38,7 +38,8 @@ async fn both_metadata_documents_describe_this_server() {
                 "authorization_code",
                 "client_credentials",
                 "refresh_token",
-                "urn:ietf:params:oauth:grant-type:device_code"
+                "urn:ietf:params:oauth:grant-type:device_code",
+                "urn:ietf:params:oauth:grant-type:token-exchange"
             ])
         );
         assert_eq!(meta["revocation_endpoint"], app.url("/revoke"));

@@ -110,7 +110,8 @@ async fn document_003_walk_through_against_the_default_server() {
             "authorization_code",
             "client_credentials",
             "refresh_token",
-            "urn:ietf:params:oauth:grant-type:device_code"
+            "urn:ietf:params:oauth:grant-type:device_code",
+            "urn:ietf:params:oauth:grant-type:token-exchange"
         ])
     );
     assert_eq!(meta["response_types_supported"], json!(["code"]));
