@@ -827,6 +827,11 @@ pub struct PolicyRule {
     /// given more than once); without it, such a request gets `invalid_target`.
     #[serde(default)]
     pub several_audiences: bool,
+    /// For an allow rule for the token-exchange grant (RFC 8693): whether the client may
+    /// impersonate the subject, its new token naming no actor (§1.1), when it presents no
+    /// `actor_token`; without it, the new token names the client as the actor (`act`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub impersonation: bool,
     #[serde(default)]
     pub decision: RuleDecision,
     /// The lifetimes of the tokens it allows; each absent one is the client's own, else the

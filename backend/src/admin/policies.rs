@@ -54,6 +54,7 @@ fn view(p: StoredPolicy) -> admin::AccessPolicy {
                 scopes: r.scopes,
                 audiences: r.audiences,
                 several_audiences: r.several_audiences,
+                impersonation: r.impersonation,
                 decision: r.decision,
                 lifetimes: lifetimes_view(r.lifetimes),
             })
@@ -198,6 +199,19 @@ async fn checked(
                     "several_audiences is for allow rules: a deny rule issues nothing".into(),
                 ));
             }
+            if r.impersonation && r.decision == RuleDecision::Deny {
+                return Err(at(
+                    "impersonation is for allow rules: a deny rule issues nothing".into(),
+                ));
+            }
+            if r.impersonation && !r.grant_types.contains(&GrantType::TokenExchange) {
+                return Err(at(format!(
+                    "impersonation is for token exchange: list the grant type {} in the rule's \
+                     grant_types (a rule that lets a client pass for a user names the grant \
+                     that does it)",
+                    GrantType::TokenExchange
+                )));
+            }
             let lifetimes = of_the(
                 &format!("policy {name:?}, rule {rule_name:?}"),
                 lifetimes(r.lifetimes, INVALID),
@@ -215,6 +229,7 @@ async fn checked(
                 scopes: r.scopes.clone(),
                 audiences: r.audiences.clone(),
                 several_audiences: r.several_audiences,
+                impersonation: r.impersonation,
                 decision: r.decision,
                 lifetimes,
             });

@@ -44,6 +44,8 @@ pub struct Allowed {
     pub rule: String,
     /// Each `None` is the server-wide default.
     pub lifetimes: Lifetimes,
+    /// Whether a token exchange may impersonate the subject (see [`StoredRule::impersonation`]).
+    pub impersonation: bool,
 }
 
 /// Why a request was refused, and what to tell the client.
@@ -214,6 +216,7 @@ pub fn decide(policies: &[StoredPolicy], request: &Request<'_>) -> Result<Allowe
                     policy: policy.name.clone(),
                     rule: rule.name.clone(),
                     lifetimes: rule.lifetimes,
+                    impersonation: rule.impersonation,
                 }),
                 RuleDecision::Deny => Err(Refused {
                     why: Why::Denied,
@@ -349,6 +352,7 @@ mod tests {
             scopes: scopes.map(|s| ScopeSet::parse(s).unwrap()),
             audiences: None,
             several_audiences: false,
+            impersonation: false,
             decision,
             lifetimes: Lifetimes::default(),
         }

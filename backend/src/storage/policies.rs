@@ -34,6 +34,9 @@ pub struct StoredRule {
     pub audiences: Option<Vec<String>>,
     /// Whether one token may be for several audiences.
     pub several_audiences: bool,
+    /// Whether a token exchange it allows may impersonate the subject (RFC 8693 §1.1: no
+    /// `act` in the new token) instead of acting for it.
+    pub impersonation: bool,
     pub decision: RuleDecision,
     pub lifetimes: Lifetimes,
 }
@@ -54,6 +57,7 @@ impl StoredPolicy {
                 scopes: None,
                 audiences: None,
                 several_audiences: false,
+                impersonation: false,
                 decision: RuleDecision::Allow,
                 lifetimes: Lifetimes::default(),
             }],
@@ -75,6 +79,7 @@ struct PolicyWithRule {
     scopes: Option<String>,
     audiences: Option<String>,
     several_audiences: Option<bool>,
+    impersonation: Option<bool>,
     decision: Option<String>,
     #[sqlx(flatten)]
     lifetimes: Lifetimes,
@@ -126,6 +131,7 @@ impl PolicyWithRule {
                 .map(|raw| names(raw, "audience"))
                 .transpose()?,
             several_audiences: self.several_audiences.unwrap_or_default(),
+            impersonation: self.impersonation.unwrap_or_default(),
             decision,
             lifetimes: self.lifetimes,
         }))
@@ -155,8 +161,9 @@ macro_rules! insert_policies {
                         "INSERT INTO policy_rules (server_id, policy, position, name, grant_types,
                              roles, scopes, audiences, several_audiences, decision,
                              access_token_ttl, refresh_token_idle_ttl, refresh_token_absolute_ttl,
-                             group_names)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                             group_names, impersonation)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                             $15)",
                     )
                     .bind($server)
                     .bind(position)
@@ -172,6 +179,7 @@ macro_rules! insert_policies {
                     .bind(rule.lifetimes.refresh_token_idle_ttl)
                     .bind(rule.lifetimes.refresh_token_absolute_ttl)
                     .bind(rule.groups.join(" "))
+                    .bind(rule.impersonation)
                     .execute(&mut *$tx)
                     .await?;
                 }
@@ -190,7 +198,7 @@ impl Db {
         let rows: Vec<PolicyWithRule> = dispatch!(self, |pool| sqlx::query_as(
             "SELECT p.position, p.name, p.description, p.clients, r.name AS rule_name,
                     r.grant_types, r.roles, r.group_names, r.scopes, r.audiences,
-                    r.several_audiences, r.decision, r.access_token_ttl,
+                    r.several_audiences, r.impersonation, r.decision, r.access_token_ttl,
                     r.refresh_token_idle_ttl, r.refresh_token_absolute_ttl
              FROM access_policies p
              LEFT JOIN policy_rules r ON r.server_id = p.server_id AND r.policy = p.position

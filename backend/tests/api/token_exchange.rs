@@ -154,7 +154,8 @@ async fn a_service_exchanges_a_users_token_and_acts_for_them() {
         json!({"sub": SERVICE})
     );
 
-    let issued_events = app.events("token_issued", 1).await;
+    // The login, five exchanges and the service's own token.
+    let issued_events = app.events("token_issued", 7).await;
     assert!(
         issued_events
             .iter()
@@ -203,7 +204,9 @@ async fn bad_exchanges_are_refused_with_what_to_fix_and_nothing_is_stored() {
     let before = storage_fingerprint(&app).await;
     let long = "a".repeat(5000);
     let at = ACCESS_TOKEN;
-    let cases: Vec<(Vec<(&str, &str)>, &str, &str)> = vec![
+    // A request's form, the error it gets, and words its description holds.
+    type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec![("subject_token_type", at)],
             "invalid_request",
@@ -409,6 +412,18 @@ async fn a_custom_servers_policy_decides_and_its_refusal_names_the_rule() {
         ("subject_token", subject),
         ("subject_token_type", ACCESS_TOKEN),
     ];
+    // The service's own token of this server, to act with later.
+    let own = app
+        .http
+        .post(app.url(path))
+        .basic_auth(SERVICE, Some(SERVICE_SECRET))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), StatusCode::OK);
+    let own: Value = own.json().await.unwrap();
+    let actor = own["access_token"].as_str().unwrap().to_owned();
 
     // Its default policy allows it: the server's token, for the user, the service acting.
     let body = issued(exchange_at(&app, path, &form).await).await;
@@ -475,6 +490,77 @@ async fn a_custom_servers_policy_decides_and_its_refusal_names_the_rule() {
             .any(|e| e.client_id.as_deref() == Some(SERVICE))
     );
     assert_eq!(storage_fingerprint(&app).await, before);
+
+    // Impersonation: only an allow rule for the grant may say so.
+    let put_rules = |rules: Value| {
+        let app = &app;
+        let admin = &admin;
+        async move {
+            let body =
+                json!({"policies": [{"name": "Services", "clients": [SERVICE], "rules": rules}]});
+            app.admin(
+                Method::PUT,
+                "/admin/servers/default/policies",
+                admin,
+                Some(body),
+            )
+            .await
+        }
+    };
+    for (rule, words) in [
+        (
+            json!({"name": "R", "grant_types": [GRANT], "impersonation": true, "decision": "deny"}),
+            "impersonation is for allow rules",
+        ),
+        (
+            json!({"name": "R", "impersonation": true}),
+            "impersonation is for token exchange",
+        ),
+    ] {
+        let refused = put_rules(json!([rule])).await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body: Value = refused.json().await.unwrap();
+        assert!(
+            body["error_description"].as_str().unwrap().contains(words),
+            "{body}"
+        );
+    }
+    let allowed = put_rules(json!([{"name": "Pass for the user", "grant_types": [GRANT],
+                                     "impersonation": true}]))
+    .await;
+    assert_eq!(allowed.status(), StatusCode::OK);
+    let policies: Value = app
+        .admin(Method::GET, "/admin/servers/default/policies", &admin, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(policies["policies"][0]["rules"][0]["impersonation"], true);
+    // No actor in the new token: the service passes for the user...
+    let logged_before = app.events("token_issued", 1).await.len();
+    let body = issued(exchange_at(&app, path, &form).await).await;
+    let claims = jwt_part(body["access_token"].as_str().unwrap(), 1);
+    assert_eq!(claims["sub"], user0.id);
+    assert_eq!(claims["client_id"], SERVICE);
+    assert!(claims.get("act").is_none(), "{claims}");
+    let logged = app.events("token_issued", logged_before + 1).await;
+    assert!(
+        logged.iter().any(|e| e
+            .detail
+            .contains(&format!("{SERVICE} impersonates {}", user0.id))
+            && e.detail.contains("rule \"Pass for the user\"")),
+        "{logged:?}"
+    );
+    // ...unless it presents an actor token, which asks for delegation.
+    let with_actor = [
+        form[0],
+        form[1],
+        ("actor_token", &actor),
+        ("actor_token_type", ACCESS_TOKEN),
+    ];
+    let body = issued(exchange_at(&app, path, &with_actor).await).await;
+    let claims = jwt_part(body["access_token"].as_str().unwrap(), 1);
+    assert_eq!(claims["act"], json!({"sub": SERVICE}));
 }
 
 #[tokio::test]

@@ -192,6 +192,7 @@ pub(super) fn grant(
         response: issued.response,
         sub: client.id.clone(),
         decided: decided.allowed,
+        note: None,
     })
 }
 

@@ -213,5 +213,6 @@ pub async fn issue(
         response: issued.response,
         sub: user.id,
         decided,
+        note: None,
     })
 }

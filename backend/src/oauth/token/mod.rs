@@ -169,6 +169,8 @@ pub struct Granted {
     pub sub: String,
     /// At a custom server, the policy and rule that allowed it.
     pub decided: Option<policy::Allowed>,
+    /// What the event log says beside the scope and the audience (a token exchange: who acts).
+    pub note: Option<String>,
 }
 
 impl<'a> Caller<'a> {
@@ -297,9 +299,14 @@ async fn exchange(
                 .user(&granted.sub)
                 .address(caller.address)
                 .detail(format!(
-                    "{}; scope {}{named}{refresh}{by}",
+                    "{}; scope {}{named}{refresh}{by}{}",
                     grant_type.as_str(),
                     granted.response.scope,
+                    granted
+                        .note
+                        .as_deref()
+                        .map(|note| format!("; {note}"))
+                        .unwrap_or_default(),
                 )),
         )
         .await;

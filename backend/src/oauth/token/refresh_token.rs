@@ -290,6 +290,7 @@ pub async fn rotate(
         response: issued.response,
         sub: user.id,
         decided,
+        note: None,
     })
 }
 

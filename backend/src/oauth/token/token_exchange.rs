@@ -2,10 +2,13 @@
 //! access token and must call another API for them) presents the token it holds, the subject
 //! token, and gets an access token of this server for another audience, for the same subject.
 //!
-//! This server always **delegates** (§1.1): the token it issues names who acts for the subject
-//! in its `act` claim (§4.1), the actor token's subject when one is presented, else the client
-//! that exchanged it, with the actors of the subject token nested within. It never issues a
-//! token that lets one party pass for another without saying so (impersonation, §1.1).
+//! By default it **delegates** (§1.1): the token it issues names who acts for the subject in
+//! its `act` claim (§4.1), the actor token's subject when one is presented, else the client that
+//! exchanged it, with the actors of the subject token nested within. **Impersonation** (a token
+//! that names no new actor, so that the client passes for the subject) is issued only at a
+//! custom server whose allowing rule says `impersonation`, and only when no actor token is
+//! presented (an actor token asks for delegation); the root issuer has no policies, and never
+//! impersonates.
 //!
 //! What the new token may hold is bounded three times: by the subject token (an exchange
 //! narrows, never widens, §1.1: "the new token may have fewer privileges"), by the client's
@@ -293,6 +296,25 @@ pub async fn exchange(
     let lifetime = Lives::of(state, lifetimes(client, governed.as_ref()))
         .access
         .min(remaining);
+    // Impersonation: the new token names the actors the subject token named, and no new one.
+    let impersonates =
+        request.actor.is_none() && governed.as_ref().is_some_and(|g| g.allowed.impersonation);
+    let note = match impersonates {
+        true => format!(
+            "{} impersonates {} (RFC 8693 token exchange)",
+            client.id,
+            subject.subject()
+        ),
+        false => format!(
+            "{} acts for {} (RFC 8693 token exchange)",
+            act.sub.as_deref().unwrap_or_default(),
+            subject.subject()
+        ),
+    };
+    let act = match impersonates {
+        true => claims.act.clone(),
+        false => Some(act),
+    };
     let sub = subject.subject();
     let grant_id = match subject.accepted.external {
         None => claims.grant_id.as_deref(),
@@ -307,7 +329,7 @@ pub async fn exchange(
             lifetime,
             audience,
             jkt: caller.dpop,
-            act: Some(act),
+            act,
         },
         &governed
             .as_ref()
@@ -321,6 +343,7 @@ pub async fn exchange(
         response,
         sub,
         decided: governed.map(|g| g.allowed),
+        note: Some(note),
     })
 }
 

@@ -203,6 +203,10 @@ fn rule_view(
         .access_token_ttl
         .map_or_else(|| "default".to_owned(), |seconds| format!("{seconds} s"));
     let decision = rule.decision.as_str();
+    // RFC 8693: whether the client may pass for the user in a token exchange.
+    let impersonation = rule.impersonation.then(|| {
+        view! { <small class="muted">" (impersonation: no act)"</small> }
+    });
     let label = format!("{} of {policy}", rule.name);
     let up = (index > 0).then(|| {
         view! {
@@ -225,6 +229,7 @@ fn rule_view(
             <td data-label="Audiences">{audiences}</td>
             <td data-label="Decision">
                 <span class=format!("badge decision-{decision}")>{decision}</span>
+                {impersonation}
             </td>
             <td data-label="Access token">{lifetime}</td>
             <td class="actions">
@@ -262,6 +267,7 @@ fn AddRule(
     let scopes = RwSignal::new(String::new());
     let audiences = RwSignal::new(String::new());
     let several = RwSignal::new(false);
+    let impersonation = RwSignal::new(false);
     let decision = RwSignal::new(RuleDecision::Allow.as_str().to_owned());
     let lifetime = RwSignal::new(String::new());
     let checked = move || -> Result<(String, Vec<String>, PolicyRule), String> {
@@ -275,6 +281,7 @@ fn AddRule(
             audiences: Some(checks::audience_list(&audiences.get_untracked())?)
                 .filter(|listed| !listed.is_empty()),
             several_audiences: several.get_untracked(),
+            impersonation: impersonation.get_untracked(),
             decision: decision
                 .get_untracked()
                 .parse()
@@ -289,6 +296,15 @@ fn AddRule(
         }
         if rule.decision == RuleDecision::Deny && rule.several_audiences {
             return Err("A deny rule issues nothing: several audiences is for allow rules.".into());
+        }
+        if rule.impersonation
+            && (rule.decision == RuleDecision::Deny
+                || !rule.grant_types.contains(&GrantType::TokenExchange))
+        {
+            return Err(format!(
+                "Impersonation is for allow rules for the {} grant: tick that grant type.",
+                GrantType::TokenExchange
+            ));
         }
         Ok((policy, checks::client_list(&clients.get_untracked())?, rule))
     };
@@ -342,6 +358,7 @@ fn AddRule(
         scopes.set(String::new());
         audiences.set(String::new());
         several.set(false);
+        impersonation.set(false);
         lifetime.set(String::new());
     };
     let existing = move || {
@@ -404,6 +421,10 @@ fn AddRule(
                 <label class="check">
                     <input type="checkbox" name="several_audiences" bind:checked=several />
                     <span>"Several audiences in one token"</span>
+                </label>
+                <label class="check">
+                    <input type="checkbox" name="impersonation" bind:checked=impersonation />
+                    <span>"Token exchange may impersonate (no act claim)"</span>
                 </label>
                 <label class="field">
                     <span>"Decision"</span>
