@@ -456,6 +456,61 @@ test('DPoP (RFC 9449): oauth4webapi binds a service token to a non-extractable k
   }
 });
 
+test('token exchange (RFC 8693): oauth4webapi exchanges a user\'s token; the new one names the service as the actor', async () => {
+  assert.ok(as.grant_types_supported.includes('urn:ietf:params:oauth:grant-type:token-exchange'));
+  const user = await userTokens({ scope: 'openid products:read orders:read', username: 'user0', password: 'password0' });
+  const service = { client_id: 'demo-service' };
+  const auth = oauth.ClientSecretBasic('demo-service-secret');
+  const exchange = (parameters) =>
+    oauth.genericTokenEndpointRequest(
+      as,
+      service,
+      auth,
+      'urn:ietf:params:oauth:grant-type:token-exchange',
+      new URLSearchParams({
+        subject_token: user.access_token,
+        subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+        ...parameters,
+      }),
+      insecure,
+    );
+  const response = await exchange({ audience: AUDIENCE, scope: 'products:read' });
+  assert.match(response.headers.get('cache-control') ?? '', /no-store/);
+  const tokens = await oauth.processGenericTokenEndpointResponse(as, service, response);
+  assert.equal(tokens.issued_token_type, 'urn:ietf:params:oauth:token-type:access_token');
+  assert.equal(tokens.token_type.toLowerCase(), 'bearer');
+  assert.equal(tokens.scope, 'products:read');
+  assert.equal(tokens.refresh_token, undefined, 'an exchange issues no refresh token');
+
+  // A resource server validating it as RFC 9068 says, with oauth4webapi, sees who acts.
+  const request = new Request(`${API}/api/whoami`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+  const claims = await oauth.validateJwtAccessToken(as, request, AUDIENCE, insecure);
+  const userClaims = await verifyAccessToken(user.access_token);
+  assert.equal(claims.sub, userClaims.sub);
+  assert.equal(claims.client_id, 'demo-service');
+  assert.deepEqual(claims.act, { sub: 'demo-service' });
+  const whoami = await (await fetch(request)).json();
+  assert.deepEqual(whoami.act, { sub: 'demo-service' });
+
+  // Wider than the user's token, or in the wrong shape: the RFC's errors, with the reason.
+  for (const [parameters, error, words] of [
+    [{ scope: 'orders:write' }, 'invalid_scope', 'does not hold orders:write'],
+    [{ scope: 'orders:read' }, 'invalid_scope', 'may not be granted: orders:read'],
+    [{ subject_token_type: 'urn:ietf:params:oauth:token-type:saml2' }, 'invalid_request', 'not a type this server exchanges'],
+    [{ subject_token: 'x.y.z' }, 'invalid_request', 'the subject_token is refused'],
+  ]) {
+    await assert.rejects(
+      oauth.processGenericTokenEndpointResponse(as, service, await exchange(parameters)),
+      (err) => {
+        assert.ok(err instanceof oauth.ResponseBodyError, String(err));
+        assert.equal(err.error, error);
+        assert.match(err.error_description, new RegExp(words));
+        return true;
+      },
+    );
+  }
+});
+
 test('a wrong client secret is refused', async () => {
   const response = await oauth.clientCredentialsGrantRequest(
     as,
