@@ -135,6 +135,52 @@ async fn a_service_exchanges_a_users_token_and_acts_for_them() {
         jwt_part(again, 1)["act"],
         json!({"sub": SERVICE, "act": {"sub": SERVICE}})
     );
+    // At most four actors deep: a token passed on that often is not passed on again.
+    let mut chained = again.to_owned();
+    for depth in 3..=4 {
+        let body = issued(exchange(&app, &chained, &[]).await).await;
+        chained = body["access_token"].as_str().unwrap().to_owned();
+        let mut act = &jwt_part(&chained, 1)["act"];
+        for _ in 1..depth {
+            act = &act["act"];
+        }
+        assert_eq!(act, &json!({"sub": SERVICE}), "depth {depth}");
+    }
+    let (_, error, description) = oauth_error(exchange(&app, &chained, &[]).await).await;
+    assert_eq!(error, "invalid_request");
+    assert!(
+        description.contains("already been exchanged 4 times"),
+        "{description}"
+    );
+    // A DPoP proof with the exchange binds the new token to the service's key.
+    let key = backend::dpop::client::ClientKey::generate().unwrap();
+    let proof = key
+        .proof(
+            "POST",
+            &app.url("/token"),
+            app.clock.unmoved_now().unix(),
+            None,
+        )
+        .unwrap();
+    let bound = app
+        .http
+        .post(app.url("/token"))
+        .basic_auth(SERVICE, Some(SERVICE_SECRET))
+        .header("DPoP", proof)
+        .form(&[
+            ("grant_type", GRANT),
+            ("subject_token", subject),
+            ("subject_token_type", ACCESS_TOKEN),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let body: Value = bound.json().await.unwrap();
+    assert_eq!(body["token_type"], "DPoP", "{body}");
+    let bound = jwt_part(body["access_token"].as_str().unwrap(), 1);
+    assert_eq!(bound["cnf"], json!({"jkt": key.jkt()}));
+    assert_eq!(bound["act"], json!({"sub": SERVICE}));
+
     // With an actor token: its subject acts, the client that exchanged it does not.
     let service = app.service_token().await;
     let acted = issued(
@@ -154,8 +200,8 @@ async fn a_service_exchanges_a_users_token_and_acts_for_them() {
         json!({"sub": SERVICE})
     );
 
-    // The login, five exchanges and the service's own token.
-    let issued_events = app.events("token_issued", 7).await;
+    // The login, eight exchanges and the service's own token.
+    let issued_events = app.events("token_issued", 10).await;
     assert!(
         issued_events
             .iter()
