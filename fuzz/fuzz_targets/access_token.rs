@@ -39,6 +39,7 @@ fn issued() -> &'static str {
             lifetime: 86_400,
             audience: None,
             jkt: None,
+            act: None,
         };
         match w.state.tokens.issue(subject, w.state.clock.now()) {
             Ok(issued) => issued.response.access_token,

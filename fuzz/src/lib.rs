@@ -103,6 +103,7 @@ fn build() -> World {
             lifetime: 86_400,
             audience: None,
             jkt: None,
+            act: None,
         };
         let bearer = state
             .tokens

@@ -97,8 +97,20 @@ impl AccessToken {
         }
     }
 
-    /// 403 for a token of an external issuer, at what shows this server's own users.
+    /// 403 for a token of an external issuer, at what shows this server's own users; and for
+    /// one this server issued for such an issuer's subject (a token exchange's, RFC 8693: `act`
+    /// and no login of this server; its `sub` is `{iss}#{sub}`).
     pub fn require_own_user(&self) -> Result<(), ApiError> {
+        if self.external.is_none() && self.claims.act.is_some() && self.claims.grant_id.is_none() {
+            return Err(ApiError::InsufficientScope {
+                scope: "profile",
+                description: format!(
+                    "this token was exchanged for {}, a subject of an external issuer, whose users \
+                     are not this server's; /api/me shows the profile of this server's own users",
+                    self.claims.sub
+                ),
+            });
+        }
         match &self.external {
             None => Ok(()),
             Some(_) => Err(ApiError::InsufficientScope {

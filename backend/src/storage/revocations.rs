@@ -260,7 +260,10 @@ impl<'a> TokenRef<'a> {
         Self {
             jti: &claims.jti,
             grant_id: claims.grant_id.as_deref(),
-            for_user: claims.sub != claims.client_id,
+            // A token exchange's token for a trusted issuer's subject (RFC 8693, `act` and no
+            // grant) is no user's login here: nothing of it is in the grants table.
+            for_user: claims.sub != claims.client_id
+                && !(claims.act.is_some() && claims.grant_id.is_none()),
             client_id: &claims.client_id,
             issued_at: Timestamp::from_unix(claims.iat),
         }

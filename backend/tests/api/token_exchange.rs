@@ -180,6 +180,14 @@ async fn a_service_exchanges_a_users_token_and_acts_for_them() {
     let bound = jwt_part(body["access_token"].as_str().unwrap(), 1);
     assert_eq!(bound["cnf"], json!({"jkt": key.jkt()}));
     assert_eq!(bound["act"], json!({"sub": SERVICE}));
+    // A bound token is passed on only with a proof of its key (RFC 9449): never as bearer.
+    let bound_token = body["access_token"].as_str().unwrap();
+    let (_, error, description) = oauth_error(exchange(&app, bound_token, &[]).await).await;
+    assert_eq!(error, "invalid_request");
+    assert!(
+        description.contains(&format!("bound to a DPoP key (cnf.jkt {})", key.jkt())),
+        "{description}"
+    );
 
     // With an actor token: its subject acts, the client that exchanged it does not.
     let service = app.service_token().await;
@@ -345,12 +353,27 @@ async fn bad_exchanges_are_refused_with_what_to_fix_and_nothing_is_stored() {
         ),
         (
             vec![
-                ("subject_token", &service),
+                ("subject_token", &subject),
+                ("subject_token_type", at),
+                ("actor_token", &subject),
+                ("actor_token_type", at),
+            ],
+            "invalid_request",
+            "the actor_token was issued to client \"demo-spa\", not to \"demo-service\"",
+        ),
+        (
+            vec![("subject_token", &service), ("subject_token_type", at)],
+            "invalid_request",
+            "acting for itself (client credentials): there is no user to act for",
+        ),
+        (
+            vec![
+                ("subject_token", &subject),
                 ("subject_token_type", at),
                 ("scope", "admin"),
             ],
             "invalid_scope",
-            "the subject_token does not hold admin",
+            "admin is never passed on by a token exchange",
         ),
         (
             vec![
@@ -637,11 +660,30 @@ async fn a_trusted_issuers_token_is_exchanged_for_its_subject_qualified_with_tha
     assert!(claims.get("grant_id").is_none(), "{claims}");
     assert_eq!(claims["act"], json!({"sub": SERVICE}));
     let me = app.get_api("/api/me", Some(token)).await;
-    assert_ne!(me.status(), StatusCode::OK);
+    assert_eq!(me.status(), StatusCode::FORBIDDEN);
 
-    // As an actor, a trusted issuer's subject is named with its issuer.
+    // As an actor, a trusted issuer's subject is named with its issuer (the actor token is
+    // the calling client's own there: issued to demo-service).
     let subject = app.user_token().await;
+    let their_service = provider.service_token().await;
     let acted = issued(
+        exchange(
+            &app,
+            &subject,
+            &[
+                ("actor_token", &their_service),
+                ("actor_token_type", ACCESS_TOKEN),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        jwt_part(acted["access_token"].as_str().unwrap(), 1)["act"],
+        json!({"sub": SERVICE, "iss": provider.api})
+    );
+    // The provider's user token as the actor: issued to its demo-spa, not to the caller.
+    let (_, error, description) = oauth_error(
         exchange(
             &app,
             &subject,
@@ -650,8 +692,41 @@ async fn a_trusted_issuers_token_is_exchanged_for_its_subject_qualified_with_tha
         .await,
     )
     .await;
-    assert_eq!(
-        jwt_part(acted["access_token"].as_str().unwrap(), 1)["act"],
-        json!({"sub": their_user.id, "iss": provider.api})
+    assert_eq!(error, "invalid_request");
+    assert!(description.contains("issued to client"), "{description}");
+
+    // The issuer is trusted for api://default: a server that issues for other APIs only does
+    // not turn its tokens into its own.
+    let created = app
+        .admin(
+            Method::POST,
+            "/admin/servers",
+            &admin,
+            Some(
+                json!({"id": "orders", "name": "Orders", "audience": "api://orders",
+                        "signing_alg": "ES256"}),
+            ),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let (_, error, description) = oauth_error(
+        exchange_at(
+            &app,
+            "/oauth2/orders/v1/token",
+            &[
+                ("subject_token", &theirs),
+                ("subject_token_type", ACCESS_TOKEN),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(error, "invalid_request");
+    assert!(
+        description.contains(&format!(
+            "which {} does not issue tokens for",
+            app.url("/oauth2/orders")
+        )),
+        "{description}"
     );
 }

@@ -19,7 +19,7 @@
 //! ends it too.
 
 use shared::oauth::{Actor, Audience, GrantType, token_type};
-use shared::scope::ScopeSet;
+use shared::scope::{ADMIN, ScopeSet};
 
 use super::client_credentials::USER_ONLY;
 use super::{Caller, Granted, Lives, denied, lifetimes};
@@ -186,7 +186,7 @@ async fn verified(
     presented: &Presented,
     now: Timestamp,
 ) -> Result<Verified, OAuthError> {
-    let refused = |why: String| {
+    let refused_with = |why: String, remedy: &str| {
         OAuthError::invalid_request(format!("the {name} is refused: {why}")).because(
             Why::check(name)
                 .expected(format!(
@@ -194,7 +194,13 @@ async fn verified(
                     server.issuer
                 ))
                 .got(why)
-                .remedy("present a token that is not expired or revoked, from such an issuer"),
+                .remedy(remedy.to_owned()),
+        )
+    };
+    let refused = |why: String| {
+        refused_with(
+            why,
+            "present a token that is not expired or revoked, from such an issuer",
         )
     };
     let token = presented.token.as_str();
@@ -207,6 +213,11 @@ async fn verified(
     };
     if iss == server.issuer {
         return match server.tokens.verify_live(&state.db, token, now).await? {
+            // The verification leaves a small leeway past `exp`; an exchange passes on what is
+            // live, and no more.
+            Ok(claims) if claims.exp <= now.unix() => {
+                Err(refused("the access token expired".into()))
+            }
             Ok(claims) => Ok(Verified {
                 accepted: Accepted {
                     claims,
@@ -225,15 +236,41 @@ async fn verified(
             .map(|other| other.endpoint("/token")),
     };
     if let Some(endpoint) = local {
-        return Err(refused(format!(
-            "it was issued by {iss}, another issuer of this deployment: exchange it at its token \
-             endpoint, {endpoint}"
-        )));
+        return Err(refused_with(
+            format!(
+                "it was issued by {iss}, another issuer of this deployment: exchange it at its \
+                 token endpoint, {endpoint}"
+            ),
+            "exchange it at the token endpoint of the issuer that issued it",
+        ));
     }
-    match servers::verify_external(state, &iss, token, now).await? {
-        Ok(accepted) => Ok(Verified { accepted }),
-        Err(why) => Err(refused(why)),
+    let accepted = match servers::verify_external(state, &iss, token, now).await? {
+        Ok(accepted) => accepted,
+        Err(why) => return Err(refused(why)),
+    };
+    if accepted.claims.exp <= now.unix() {
+        return Err(refused("the access token expired".into()));
     }
+    // A trusted issuer is trusted for one audience (its tokens' `aud`): its tokens are
+    // exchanged only at a server that issues for that audience, never turned into tokens of
+    // a server whose APIs never agreed to trust it.
+    if !accepted
+        .claims
+        .aud
+        .iter()
+        .any(|audience| server.tokens.issues_for(audience))
+    {
+        return Err(refused_with(
+            format!(
+                "it was issued by the trusted issuer {iss} for {}, which {} does not issue \
+                 tokens for",
+                accepted.claims.aud, server.issuer
+            ),
+            "exchange it at an authorization server that issues tokens for the audience the \
+             issuer is trusted for",
+        ));
+    }
+    Ok(Verified { accepted })
 }
 
 /// What a token exchange issues: `caller` acting for the subject token's subject at `server`,
@@ -249,10 +286,32 @@ pub async fn exchange(
 ) -> Result<Granted, OAuthError> {
     let client = caller.client;
     let subject = verified(state, server, "subject_token", &request.subject, now).await?;
+    // RFC 9449: a token bound to a key is passed on only by the holder of that key, so that a
+    // stolen one cannot be exchanged for a bearer token (or one bound to the thief's key).
+    if let Some(cnf) = &subject.accepted.claims.cnf
+        && caller.dpop != Some(cnf.jkt.as_str())
+    {
+        return Err(OAuthError::invalid_request(format!(
+            "the subject_token is bound to a DPoP key (cnf.jkt {}): send this request with a \
+             DPoP proof signed by that key (RFC 9449 §5)",
+            cnf.jkt
+        )));
+    }
     let actor = match &request.actor {
-        Some(presented) => verified(state, server, "actor_token", presented, now)
-            .await?
-            .as_actor(),
+        Some(presented) => {
+            let actor = verified(state, server, "actor_token", presented, now).await?;
+            // The actor token is the calling client's own (issued to it): a token of another
+            // client would let this one be named as that client's user in `act`.
+            if actor.accepted.claims.client_id != client.id {
+                return Err(OAuthError::invalid_request(format!(
+                    "the actor_token was issued to client {:?}, not to {:?}, which sends it: \
+                     an actor token is one the calling client holds for the party that acts",
+                    crate::issuers::verify::clip(&actor.accepted.claims.client_id),
+                    client.id
+                )));
+            }
+            actor.as_actor()
+        }
         None => Actor {
             sub: Some(client.id.clone()),
             iss: None,
@@ -260,15 +319,41 @@ pub async fn exchange(
         },
     };
     let claims = &subject.accepted.claims;
-    may_act(claims.may_act.as_ref(), &actor, &server.issuer)?;
+    if subject.accepted.external.is_none()
+        && claims.grant_id.is_none()
+        && claims.sub == claims.client_id
+    {
+        // A client's own token (client credentials) speaks for no one but that client: an
+        // exchange would let another pass for it, which its own credentials are for.
+        return Err(OAuthError::invalid_request(format!(
+            "the subject_token was issued to client {:?} acting for itself (client \
+             credentials): there is no user to act for; a client gets its own tokens with its \
+             own credentials",
+            claims.client_id
+        )));
+    }
+    may_act(claims.may_act.as_ref(), &claims.iss, &actor, &server.issuer)?;
+    // Prior actors of a trusted issuer's token are that issuer's: named with it here, where
+    // an actor without `iss` is this server's.
+    let prior = claims.act.clone().map(|mut prior| {
+        if subject.accepted.external.is_some() {
+            let mut next = Some(&mut prior);
+            while let Some(actor) = next {
+                actor.iss.get_or_insert_with(|| claims.iss.clone());
+                next = actor.act.as_deref_mut();
+            }
+        }
+        Box::new(prior)
+    });
     let act = Actor {
-        act: claims.act.clone().map(Box::new),
+        act: prior.clone(),
         ..actor
     };
     if act.depth() > MAX_ACTORS {
         return Err(OAuthError::invalid_request(format!(
             "the subject_token has already been exchanged {} times (its act claim names that \
-             many actors); this server passes a token on at most {MAX_ACTORS} times",
+             many actors); this server passes a token on at most {MAX_ACTORS} times: exchange a \
+             token nearer the user's own",
             act.depth() - 1
         )));
     }
@@ -312,7 +397,7 @@ pub async fn exchange(
         ),
     };
     let act = match impersonates {
-        true => claims.act.clone(),
+        true => prior.map(|prior| *prior),
         false => Some(act),
     };
     let sub = subject.subject();
@@ -347,16 +432,21 @@ pub async fn exchange(
     })
 }
 
-/// RFC 8693 §4.4: a subject token with `may_act` may be exchanged only by the party it names
-/// (its `sub`, and its `iss` when it names one; an actor without one is of `issuer`).
-fn may_act(may_act: Option<&Actor>, actor: &Actor, issuer: &str) -> Result<(), OAuthError> {
+/// RFC 8693 §4.4: a subject token (of `subject_iss`) with `may_act` may be exchanged only by
+/// the party it names: its `sub`, of its `iss`, or without one of the subject token's issuer.
+/// An actor without `iss` is of `issuer` (this server).
+fn may_act(
+    may_act: Option<&Actor>,
+    subject_iss: &str,
+    actor: &Actor,
+    issuer: &str,
+) -> Result<(), OAuthError> {
     let Some(allowed) = may_act else {
         return Ok(());
     };
     let actor_iss = actor.iss.as_deref().unwrap_or(issuer);
-    let matches = allowed.sub.is_some()
-        && allowed.sub == actor.sub
-        && allowed.iss.as_deref().is_none_or(|iss| iss == actor_iss);
+    let allowed_iss = allowed.iss.as_deref().unwrap_or(subject_iss);
+    let matches = allowed.sub.is_some() && allowed.sub == actor.sub && allowed_iss == actor_iss;
     if matches {
         return Ok(());
     }
@@ -409,15 +499,24 @@ pub fn scope(
     offered: Option<&Offered>,
     asked: Option<ScopeSet>,
 ) -> Result<ScopeSet, OAuthError> {
+    // `openid` and `offline_access` ask for tokens an exchange does not issue: left out.
     let usable = |s: &&str| !USER_ONLY[..2].contains(s);
     let scope: ScopeSet = match asked {
         None => held
             .iter()
             .filter(usable)
+            .filter(|s| *s != ADMIN)
             .filter(|s| client.scopes.contains(s))
             .collect(),
         Some(asked) => {
             let asked: ScopeSet = asked.iter().filter(usable).collect();
+            if asked.contains(ADMIN) {
+                // The admin API is the administrator's own, never a delegate's.
+                return Err(OAuthError::invalid_scope(
+                    "admin is never passed on by a token exchange: the admin API takes the \
+                     administrator's own tokens",
+                ));
+            }
             let unheld: Vec<&str> = asked.difference(held).collect();
             if !unheld.is_empty() {
                 return Err(OAuthError::invalid_scope(format!(
@@ -565,21 +664,27 @@ mod tests {
             act: None,
         };
         let here = "https://as.example";
-        assert!(may_act(None, &actor("svc", None), here).is_ok());
+        let partner = "https://partner.example";
+        // A subject token of this server: an actor without iss is this server's.
+        assert!(may_act(None, here, &actor("svc", None), here).is_ok());
         let only_svc = actor("svc", None);
-        assert!(may_act(Some(&only_svc), &actor("svc", None), here).is_ok());
-        assert!(may_act(Some(&only_svc), &actor("svc", Some("https://other")), here).is_ok());
-        let refused = may_act(Some(&only_svc), &actor("rogue", None), here).unwrap_err();
+        assert!(may_act(Some(&only_svc), here, &actor("svc", None), here).is_ok());
+        let refused = may_act(Some(&only_svc), here, &actor("rogue", None), here).unwrap_err();
         assert_eq!(refused.code, ErrorCode::InvalidRequest);
         assert!(
             refused.description.contains("lets only svc act"),
             "{}",
             refused.description
         );
-        let of_here = actor("svc", Some(here));
-        assert!(may_act(Some(&of_here), &actor("svc", None), here).is_ok());
-        assert!(may_act(Some(&of_here), &actor("svc", Some("https://other")), here).is_err());
+        // Another issuer's svc is not this one's.
+        assert!(may_act(Some(&only_svc), here, &actor("svc", Some(partner)), here).is_err());
+        // A partner's token naming its own svc (no iss): the partner's svc, not a local one.
+        assert!(may_act(Some(&only_svc), partner, &actor("svc", None), here).is_err());
+        assert!(may_act(Some(&only_svc), partner, &actor("svc", Some(partner)), here).is_ok());
+        // Naming the issuer explicitly.
+        let local_svc = actor("svc", Some(here));
+        assert!(may_act(Some(&local_svc), partner, &actor("svc", None), here).is_ok());
         // A may_act that names nobody lets nobody act.
-        assert!(may_act(Some(&Actor::default()), &actor("svc", None), here).is_err());
+        assert!(may_act(Some(&Actor::default()), here, &actor("svc", None), here).is_err());
     }
 }
