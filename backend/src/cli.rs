@@ -17,8 +17,8 @@ use crate::admin::{self, Actor, Ctx};
 use crate::api::error::ApiError;
 use crate::clock::{Clock, Timestamp};
 use crate::config::{
-    ClientsCommand, Command, Config, DpopCommand, IssuersCommand, KeysCommand, ScopesCommand,
-    ServersCommand, TokensCommand, UsersCommand,
+    ClientsCommand, Command, Config, DpopCommand, IssuersCommand, KeysCommand,
+    RegistrationTokensCommand, ScopesCommand, ServersCommand, TokensCommand, UsersCommand,
 };
 use crate::crypto;
 use crate::storage::{Db, EventQuery};
@@ -70,6 +70,7 @@ pub async fn run(config: &Config, command: &Command) -> anyhow::Result<()> {
         Command::Servers(command) => servers(&ctx, command).await?,
         Command::Issuers(command) => issuers(&ctx, command).await?,
         Command::Tokens(command) => tokens(&ctx, command).await?,
+        Command::RegistrationTokens(command) => registration_tokens(&ctx, command).await?,
         Command::Preview {
             server,
             client,
@@ -830,6 +831,54 @@ async fn tokens(ctx: &Ctx<'_>, command: &TokensCommand) -> anyhow::Result<String
         TokensCommand::Revoke { id } => {
             admin::tokens::revoke_one(ctx, id).await?;
             Ok(format!("revoked {id}\n"))
+        }
+    }
+}
+
+async fn registration_tokens(
+    ctx: &Ctx<'_>,
+    command: &RegistrationTokensCommand,
+) -> anyhow::Result<String> {
+    match command {
+        RegistrationTokensCommand::Create { name, expires_in } => {
+            let new = shared::admin::NewRegistrationToken {
+                name: name.clone(),
+                expires_in: *expires_in,
+            };
+            let made = admin::registration_tokens::make(ctx, &new).await?;
+            let token = made.token;
+            Ok(format!(
+                "{token}\n\nThis is the only time the token is shown. A developer registers a \
+                 client with it:\n  curl {} -H 'Authorization: Bearer {token}' -H \
+                 'Content-Type: application/json' -d '{{\"redirect_uris\": [...], \"scope\": \
+                 \"...\"}}'\n",
+                ctx.config.endpoint("/register")
+            ))
+        }
+        RegistrationTokensCommand::List { json } => {
+            let rows = admin::registration_tokens::all(ctx).await?;
+            if *json {
+                return json_lines(&rows);
+            }
+            let mut out = format!(
+                "{:<12}  {:<24} {:<20} {}\n",
+                "id", "name", "created", "expires"
+            );
+            for row in &rows {
+                let _ = writeln!(
+                    out,
+                    "{:<12}  {:<24} {:<20} {}",
+                    row.id,
+                    printable(&row.name),
+                    time(Some(row.created_at)),
+                    time(Some(row.expires_at))
+                );
+            }
+            Ok(out)
+        }
+        RegistrationTokensCommand::Delete { id } => {
+            admin::registration_tokens::remove(ctx, id).await?;
+            Ok(format!("deleted {id}\n"))
         }
     }
 }

@@ -138,6 +138,13 @@ pub struct Config {
     #[arg(long, env = "DPOP_NONCE_REQUIRED")]
     pub dpop_nonce_required: bool,
 
+    /// Dynamic client registration at `/register` (RFC 7591, with RFC 7592 management):
+    /// `disabled` (clients are made by an administrator), `token` (a developer registers with
+    /// an initial access token an administrator made) or `open` (anyone may register a client,
+    /// which is third-party: its users see a consent screen).
+    #[arg(long, env = "REGISTRATION", default_value = "disabled", value_parser = parse_registration)]
+    pub registration: Registration,
+
     /// The root issuer's authorization endpoint takes only requests pushed to `/par` (RFC 9126
     /// §5); the custom authorization servers each have their own setting. The bundled browser
     /// app, backend-for-frontend and documentation page send plain requests: with this on, they
@@ -266,6 +273,10 @@ pub enum Command {
     /// Per-user API tokens: create, list, revoke.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// Initial access tokens for dynamic client registration (RFC 7591 §3, with
+    /// REGISTRATION=token): create, list, delete.
+    #[command(subcommand)]
+    RegistrationTokens(RegistrationTokensCommand),
     /// DPoP (RFC 9449) from the client's side, to try it with curl: make a key, sign a proof
     /// for a request (needs no database).
     #[command(subcommand)]
@@ -714,6 +725,27 @@ pub enum TokensCommand {
 }
 
 #[derive(Clone, Debug, Subcommand)]
+pub enum RegistrationTokensCommand {
+    /// Make a token and print it (the only time it is shown).
+    Create {
+        /// Who it is for, or what (shown in the list).
+        #[arg(long)]
+        name: String,
+        /// Seconds it may be used for (one day without it, at most thirty days).
+        #[arg(long)]
+        expires_in: Option<u64>,
+    },
+    /// List them (never the tokens themselves), newest first.
+    List {
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete one by its id: it registers nothing more.
+    Delete { id: String },
+}
+
+#[derive(Clone, Debug, Subcommand)]
 pub enum KeysCommand {
     /// Show every key with its algorithm, state and dates.
     List {
@@ -979,6 +1011,24 @@ fn parse_network(raw: &str) -> Result<IpNet, String> {
     raw.parse::<IpNet>()
         .or_else(|_| raw.parse::<std::net::IpAddr>().map(IpNet::from))
         .map_err(|_| format!("{raw:?} is not an IP address or CIDR network (e.g. 10.0.0.0/8)"))
+}
+
+/// Who may register clients at `/register` (see [`Config::registration`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Registration {
+    Disabled,
+    /// With an initial access token (RFC 7591 §3).
+    Token,
+    Open,
+}
+
+fn parse_registration(raw: &str) -> Result<Registration, String> {
+    match raw {
+        "disabled" => Ok(Registration::Disabled),
+        "token" => Ok(Registration::Token),
+        "open" => Ok(Registration::Open),
+        _ => Err("must be disabled, token or open".into()),
+    }
 }
 
 fn parse_app_mode(raw: &str) -> Result<AppMode, String> {

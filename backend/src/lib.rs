@@ -234,6 +234,7 @@ pub fn api_router(state: AppState) -> Router {
     };
     Router::new()
         .merge(oauth::api_router())
+        .merge(oauth::registration_router())
         .merge(oauth::servers_router())
         .merge(
             Router::new()

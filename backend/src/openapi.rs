@@ -33,6 +33,8 @@ pub const OAUTH2: &str = "oauth2";
 pub const BEARER: &str = "bearer";
 pub const API_TOKEN: &str = "apiToken";
 pub const CLIENT_BASIC: &str = "clientBasic";
+pub const INITIAL_ACCESS_TOKEN: &str = "initialAccessToken";
+pub const REGISTRATION_ACCESS_TOKEN: &str = "registrationAccessToken";
 
 #[derive(OpenApi)]
 #[openapi(
@@ -66,6 +68,10 @@ pub const CLIENT_BASIC: &str = "clientBasic";
         crate::oauth::discovery::jwks,
         crate::oauth::token::token,
         crate::oauth::par::par,
+        crate::oauth::registration::register,
+        crate::oauth::registration::read,
+        crate::oauth::registration::update,
+        crate::oauth::registration::delete,
         crate::oauth::device::device_authorization,
         crate::oauth::device::verification,
         crate::oauth::device::verify,
@@ -94,6 +100,9 @@ pub const CLIENT_BASIC: &str = "clientBasic";
         crate::admin::scopes::update,
         crate::admin::scopes::delete,
         crate::admin::tokens::list,
+        crate::admin::registration_tokens::list,
+        crate::admin::registration_tokens::create,
+        crate::admin::registration_tokens::delete,
         crate::admin::tokens::create,
         crate::admin::tokens::revoke,
         crate::admin::servers::list,
@@ -416,7 +425,7 @@ pub fn document(config: &Config) -> Document {
     doc
 }
 
-fn security_schemes(issuer: &str) -> [(&'static str, SecurityScheme); 4] {
+fn security_schemes(issuer: &str) -> [(&'static str, SecurityScheme); 6] {
     // The scopes the server and its API give a meaning, as the consent screen describes them.
     let scopes =
         || Scopes::from_iter(demo::SCOPES.map(|(name, description, _)| (name, description)));
@@ -463,6 +472,28 @@ fn security_schemes(issuer: &str) -> [(&'static str, SecurityScheme); 4] {
                     .scheme(HttpAuthScheme::Basic)
                     .description(Some(
                         "Client authentication (`client_secret_basic`, RFC 6749 §2.3.1): the client id and secret",
+                    ))
+                    .build(),
+            ),
+        ),
+        (
+            INITIAL_ACCESS_TOKEN,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "RFC 7591 §3: an initial access token an administrator made (`REGISTRATION=token`)",
+                    ))
+                    .build(),
+            ),
+        ),
+        (
+            REGISTRATION_ACCESS_TOKEN,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "RFC 7592 §3: the registration access token the registration answered with",
                     ))
                     .build(),
             ),

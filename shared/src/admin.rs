@@ -1196,6 +1196,9 @@ pub enum EventKind {
     IssuerUpdated,
     IssuerRemoved,
     ExternalTokenRefused,
+    /// An administrator made an initial access token for dynamic registration (RFC 7591 §3).
+    RegistrationTokenCreated,
+    RegistrationTokenDeleted,
     /// An error answer: the request id, the endpoint and why (see [`crate::api::Explanation`]).
     RequestRefused,
     /// The clock lab (demo mode) moved every instance's clock: the detail says how far.
@@ -1203,7 +1206,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 40] = [
+    pub const ALL: [EventKind; 42] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::LoginThrottled,
@@ -1242,6 +1245,8 @@ impl EventKind {
         Self::IssuerUpdated,
         Self::IssuerRemoved,
         Self::ExternalTokenRefused,
+        Self::RegistrationTokenCreated,
+        Self::RegistrationTokenDeleted,
         Self::RequestRefused,
         Self::ClockMoved,
     ];
@@ -1286,6 +1291,8 @@ impl EventKind {
             Self::IssuerUpdated => "issuer_updated",
             Self::IssuerRemoved => "issuer_removed",
             Self::ExternalTokenRefused => "external_token_refused",
+            Self::RegistrationTokenCreated => "registration_token_created",
+            Self::RegistrationTokenDeleted => "registration_token_deleted",
             Self::RequestRefused => "request_refused",
             Self::ClockMoved => "clock_moved",
         }
@@ -1402,3 +1409,40 @@ mod tests {
         assert!("root".parse::<Role>().is_err());
     }
 }
+
+/// `POST /admin/registration-tokens`: an initial access token for dynamic client registration
+/// (RFC 7591 §3), for whoever the administrator hands it to.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewRegistrationToken {
+    /// Who it is for, or what: shown in the list.
+    pub name: String,
+    /// Seconds it may be used for; one day without it, at most thirty days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<u64>,
+}
+
+/// An initial access token, as listed (the token itself is shown only when it is made).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegistrationToken {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// A new initial access token: the token, shown this once (only its hash is kept).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegistrationTokenCreated {
+    pub token: String,
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// The longest an initial access token may be used for, in seconds (thirty days).
+pub const MAX_REGISTRATION_TOKEN_SECS: u64 = 30 * 86_400;

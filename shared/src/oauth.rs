@@ -460,6 +460,10 @@ pub struct ServerMetadata {
     /// registry; it is what Model Context Protocol clients and servers read and write.
     #[serde(default)]
     pub resource_indicators_supported: bool,
+    /// RFC 8414 §2 (RFC 7591 §3): where clients register themselves; absent when registration
+    /// is disabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_endpoint: Option<String>,
     /// RFC 9126 §5: where clients push authorization requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pushed_authorization_request_endpoint: Option<String>,
@@ -542,4 +546,79 @@ mod tests {
             assert_eq!(serde_json::from_str::<Audience>(json).ok(), read, "{json}");
         }
     }
+}
+
+/// RFC 7591 §2: the client metadata a registration request (and an RFC 7592 update) sends.
+/// Metadata this server does not use (`client_uri`, `logo_uri`, `contacts`, …) is ignored, as
+/// §2 says; what it uses is checked as the admin API checks a client.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClientMetadata {
+    /// RFC 7592 §2.2: an update names the client it updates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// RFC 7592 §2.2: an update may send the client's secret; it must then be the client's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// `none` (a public client), `client_secret_basic` (the default), `client_secret_post` or
+    /// `private_key_jwt` (with `jwks` or `jwks_uri`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_method: Option<String>,
+    /// Without it, `authorization_code`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_types: Option<Vec<String>>,
+    /// Without it, `code`; `code` is the only one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_types: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    /// Space-separated: the scopes the client may ask for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    /// RFC 7591 §2.3: this server approves none, and refuses a request that sends one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software_statement: Option<String>,
+    /// RFC 9449 §5.2.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
+    /// RFC 9126 §6.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
+}
+
+/// RFC 7591 §3.2.1 (and RFC 7592 §3): a registered client, as registered.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegisteredClient {
+    pub client_id: String,
+    /// Only in the answer to the registration: kept only as a hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    pub client_id_issued_at: i64,
+    /// `0` (never) for a client with a secret; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_expires_at: Option<i64>,
+    /// RFC 7592 §3: the Bearer token that reads, changes and deletes this registration at
+    /// `registration_client_uri`; only in the answer to the registration (kept as a hash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_access_token: Option<String>,
+    pub registration_client_uri: String,
+    pub client_name: String,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub response_types: Vec<String>,
+    pub token_endpoint_auth_method: String,
+    pub scope: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    pub dpop_bound_access_tokens: bool,
+    pub require_pushed_authorization_requests: bool,
 }

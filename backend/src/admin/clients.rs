@@ -81,7 +81,7 @@ async fn by_id(ctx: &Ctx<'_>, id: &str) -> Result<Client, ApiError> {
 }
 
 /// A client definition after validation, ready to store.
-struct Checked {
+pub(crate) struct Checked {
     name: String,
     first_party: bool,
     grant_types: Vec<GrantType>,
@@ -94,7 +94,7 @@ struct Checked {
 }
 
 impl Checked {
-    fn stored<'a>(&'a self, id: &'a str, secret_hash: Option<&'a str>) -> NewClient<'a> {
+    pub(crate) fn stored<'a>(&'a self, id: &'a str, secret_hash: Option<&'a str>) -> NewClient<'a> {
         NewClient {
             id,
             name: &self.name,
@@ -254,6 +254,64 @@ async fn check(ctx: &Ctx<'_>, d: &Definition<'_>) -> Result<Checked, ApiError> {
         require_pushed_requests: d.require_pushed_requests,
         dpop_bound_access_tokens: d.dpop_bound_access_tokens,
     })
+}
+
+/// A client as a dynamic registration (RFC 7591 §2) or its update (RFC 7592 §2.2) defines it.
+pub(crate) struct Registered<'a> {
+    pub confidential: bool,
+    pub name: &'a str,
+    pub grant_types: &'a [String],
+    pub scope: &'a str,
+    pub redirect_uris: &'a [String],
+    pub require_pushed_requests: bool,
+    pub dpop_bound_access_tokens: bool,
+    /// A `private_key_jwt` client's keys: `jwks` or `jwks_uri`.
+    pub keys: Option<(Option<&'a serde_json::Value>, Option<&'a str>)>,
+}
+
+/// Checks a registration as the admin API checks a client it creates: the same rules, the same
+/// RFC 7591 §3.2.2 error codes. A registered client is third-party (its users see the consent
+/// screen), has the server-wide lifetimes, and is never given `admin`, the administrators' own
+/// scope.
+pub(crate) async fn check_registered(
+    ctx: &Ctx<'_>,
+    r: &Registered<'_>,
+) -> Result<Checked, ApiError> {
+    let checked = check(
+        ctx,
+        &Definition {
+            confidential: r.confidential,
+            name: r.name,
+            first_party: false,
+            grant_types: r.grant_types,
+            scope: r.scope,
+            redirect_uris: r.redirect_uris,
+            lifetimes: admin::Lifetimes::default(),
+            require_pushed_requests: r.require_pushed_requests,
+            dpop_bound_access_tokens: r.dpop_bound_access_tokens,
+            keys: r.keys.map(|(jwks, jwks_uri)| Keys { jwks, jwks_uri }),
+        },
+    )
+    .await?;
+    if checked.scope.contains(ADMIN) {
+        return Err(ApiError::Unprocessable {
+            error: METADATA,
+            description: "admin is the administrators' own scope: a registered client cannot \
+                          have it (an administrator gives it to a client, in the admin API)"
+                .into(),
+        });
+    }
+    Ok(checked)
+}
+
+impl Checked {
+    pub(crate) fn grant_types(&self) -> &[GrantType] {
+        &self.grant_types
+    }
+
+    pub(crate) fn scope(&self) -> &ScopeSet {
+        &self.scope
+    }
 }
 
 /// The clients this deployment's own parts log in with (the browser app, the

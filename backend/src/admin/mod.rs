@@ -16,6 +16,7 @@ pub mod issuers;
 pub mod keys;
 pub mod policies;
 pub mod preview;
+pub mod registration_tokens;
 pub mod scopes;
 pub mod server_scopes;
 pub mod servers;
@@ -62,6 +63,14 @@ pub fn router() -> Router<AppState> {
             patch(scopes::update).delete(scopes::delete),
         )
         .route("/admin/tokens", get(tokens::list).post(tokens::create))
+        .route(
+            "/admin/registration-tokens",
+            get(registration_tokens::list).post(registration_tokens::create),
+        )
+        .route(
+            "/admin/registration-tokens/{id}",
+            axum::routing::delete(registration_tokens::delete),
+        )
         .route("/admin/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route("/admin/servers", get(servers::list).post(servers::create))
         .route(
@@ -119,6 +128,16 @@ impl Actor {
         }
     }
 
+    /// A developer registering, changing or deleting their client at `/register` (RFC 7591,
+    /// RFC 7592), from `address`.
+    pub fn registration(address: IpAddr) -> Self {
+        Self {
+            user_id: None,
+            address: Some(address),
+            via: "dynamic registration",
+        }
+    }
+
     /// An operator running `backend …` on the server.
     pub fn command_line() -> Self {
         Self {
@@ -151,7 +170,7 @@ impl Actor {
 
 impl Ctx<'_> {
     /// Records a change the acting administrator made (see [`Actor::record_event`]).
-    async fn record(
+    pub(crate) async fn record(
         &self,
         kind: EventKind,
         client_id: Option<&str>,

@@ -97,6 +97,8 @@ fn root_document(c: &Config, scopes_supported: Vec<String>) -> ServerMetadata {
         token_endpoint_auth_methods_supported: strings(&SUPPORTED_METHODS),
         pushed_authorization_request_endpoint: Some(c.endpoint("/par")),
         require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+        registration_endpoint: (c.registration != crate::config::Registration::Disabled)
+            .then(|| c.endpoint("/register")),
         device_authorization_endpoint: Some(c.endpoint("/device/authorize")),
         ..openid_document(c.issuer_str().to_owned(), scopes_supported)
     }
@@ -150,6 +152,7 @@ fn openid_document(issuer: String, scopes_supported: Vec<String>) -> ServerMetad
         resource_indicators_supported: true,
         pushed_authorization_request_endpoint: None,
         require_pushed_authorization_requests: false,
+        registration_endpoint: None,
         device_authorization_endpoint: None,
     }
 }

@@ -17,6 +17,7 @@ pub mod introspect;
 pub mod par;
 pub mod params;
 pub mod proof;
+pub mod registration;
 pub mod resource;
 pub mod revoke;
 pub mod token;
@@ -66,6 +67,19 @@ pub fn api_router() -> Router<AppState> {
             get(userinfo::userinfo).post(userinfo::userinfo),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY))
+}
+
+/// RFC 7591 and RFC 7592: dynamic client registration (JSON bodies, room for a JWK Set).
+pub fn registration_router() -> Router<AppState> {
+    Router::new()
+        .route("/register", post(registration::register))
+        .route(
+            "/register/{client_id}",
+            get(registration::read)
+                .put(registration::update)
+                .delete(registration::delete),
+        )
+        .layer(DefaultBodyLimit::max(registration::MAX_REGISTRATION_BODY))
 }
 
 /// The custom authorization servers' endpoints, in Okta's layout under their issuer

@@ -300,8 +300,24 @@ impl Db {
 
     /// Creates a client with its redirect URIs; [`Error::Conflict`] if the id is taken.
     pub async fn insert_client(&self, client: &NewClient<'_>, now: Timestamp) -> Result<()> {
+        self.insert_registered_client(client, None, now).await
+    }
+
+    /// [`Db::insert_client`], with the SHA-256 of its registration access token (RFC 7592) for
+    /// a client registered at `/register`, in the same statement.
+    pub async fn insert_registered_client(
+        &self,
+        client: &NewClient<'_>,
+        registration_token_hash: Option<&str>,
+        now: Timestamp,
+    ) -> Result<()> {
         if self
-            .write_client(client, now, "ON CONFLICT (id) DO NOTHING")
+            .write_client(
+                client,
+                registration_token_hash,
+                now,
+                "ON CONFLICT (id) DO NOTHING",
+            )
             .await?
         {
             Ok(())
@@ -314,6 +330,7 @@ impl Db {
     pub async fn upsert_client(&self, client: &NewClient<'_>, now: Timestamp) -> Result<()> {
         self.write_client(
             client,
+            None,
             now,
             "ON CONFLICT (id) DO UPDATE SET name = excluded.name,
                  secret_hash = excluded.secret_hash, jwks = excluded.jwks,
@@ -334,6 +351,7 @@ impl Db {
     async fn write_client(
         &self,
         client: &NewClient<'_>,
+        registration_token_hash: Option<&str>,
         now: Timestamp,
         on_conflict: &str,
     ) -> Result<bool> {
@@ -341,8 +359,10 @@ impl Db {
         let sql = format!(
             "INSERT INTO clients (id, name, secret_hash, first_party, grant_types, scopes,
                  created_at, access_token_ttl, refresh_token_idle_ttl, refresh_token_absolute_ttl,
-                 require_pushed_requests, jwks, jwks_uri, dpop_bound_access_tokens)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) {on_conflict}"
+                 require_pushed_requests, jwks, jwks_uri, dpop_bound_access_tokens,
+                 registration_token_hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+             {on_conflict}"
         );
         let (jwks, jwks_uri) = ClientKeys::columns(client.keys);
         dispatch!(self, |pool| {
@@ -362,6 +382,7 @@ impl Db {
                 .bind(jwks)
                 .bind(jwks_uri)
                 .bind(client.dpop_bound_access_tokens)
+                .bind(registration_token_hash)
                 .execute(&mut *tx)
                 .await?;
             if done.rows_affected() == 0 {

@@ -690,7 +690,7 @@ pub fn www_authenticate(response: &Response) -> String {
 /// are logged), an API token's `last_used_at` (use is recorded), the signing keys (they follow
 /// their own schedule) and the rate limits (refusals count).
 pub async fn storage_fingerprint(app: &TestApp) -> Vec<(&'static str, String)> {
-    const TABLES: [&str; 20] = [
+    const TABLES: [&str; 21] = [
         "trusted_issuers",
         "authorization_servers",
         "server_scopes",
@@ -710,6 +710,7 @@ pub async fn storage_fingerprint(app: &TestApp) -> Vec<(&'static str, String)> {
         "access_tokens",
         "revocations",
         "api_tokens",
+        "initial_access_tokens",
         "orders",
     ];
     let mut fingerprint = Vec::new();

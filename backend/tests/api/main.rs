@@ -31,6 +31,7 @@ mod private_key_jwt;
 mod protected_resource;
 mod refresh;
 mod refusals;
+mod registration;
 mod request_id;
 mod resilience;
 mod resource;

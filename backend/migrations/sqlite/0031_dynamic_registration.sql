@@ -1,0 +1,14 @@
+-- Dynamic client registration (RFC 7591) and management (RFC 7592): a client registered at
+-- /register holds a registration access token, of which only the SHA-256 is kept; clients made
+-- otherwise have none and cannot be managed there.
+ALTER TABLE clients ADD COLUMN registration_token_hash TEXT;
+
+-- Initial access tokens (RFC 7591 §3): what an administrator hands a developer so that they may
+-- register clients when registration is by token. Only the SHA-256 is kept.
+CREATE TABLE initial_access_tokens (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);

@@ -1,0 +1,610 @@
+//! Dynamic client registration (RFC 7591) and its management protocol (RFC 7592), at the root
+//! issuer's `/register`.
+//!
+//! Who may register is the server's setting (`REGISTRATION`): nobody (`disabled`, the
+//! default: an administrator makes clients), whoever holds an initial access token an
+//! administrator made (`token`, §3: `Authorization: Bearer`), or anyone (`open`). A registered
+//! client is checked as the admin API checks a client, with the same RFC 7591 §3.2.2 error
+//! codes; it is third-party (its users see the consent screen), has the server-wide lifetimes,
+//! and never `admin`. It gets a registration access token (RFC 7592 §3), of which only the
+//! SHA-256 is kept, to read, change and delete its registration at
+//! `/register/{client_id}`; a client an administrator made has none, and is not managed there.
+
+use std::net::IpAddr;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use shared::admin::MAX_JWKS_BYTES;
+use shared::oauth::{ClientMetadata, ErrorResponse, GrantType, RegisteredClient};
+
+use super::error::{OAuthError, no_store};
+use crate::admin::clients::{Registered, check_registered};
+use crate::admin::{Actor, Ctx};
+use crate::api::error::ApiError;
+use crate::client_addr::ClientAddr;
+use crate::clock::Timestamp;
+use crate::config::Registration;
+use crate::crypto;
+use crate::events::EventKind;
+use crate::state::AppState;
+use crate::storage::{self, Client, ClientKeys};
+
+/// A registration is a few hundred bytes, a JWK Set by value up to [`MAX_JWKS_BYTES`].
+pub const MAX_REGISTRATION_BODY: usize = MAX_JWKS_BYTES + 16 * 1024;
+
+/// The body of a registration or an update: an error in this boundary's own type when it
+/// cannot be read.
+pub type RegistrationBody = crate::body::BodyBytes<RegistrationError>;
+
+/// What `/register` answers when it refuses.
+#[derive(Debug)]
+pub enum RegistrationError {
+    /// RFC 7591 §3.2.2: 400 with `invalid_redirect_uri`, `invalid_client_metadata`,
+    /// `invalid_software_statement` or `unapproved_software_statement`.
+    Metadata {
+        error: &'static str,
+        description: String,
+    },
+    /// RFC 6750 §3.1 (RFC 7591 §3, RFC 7592 §3): the initial or registration access token is
+    /// missing or not valid: 401 with a `Bearer` challenge.
+    Token(String),
+    /// Registration is disabled: 403.
+    Disabled,
+    /// The body could not be read, or the database did not answer.
+    OAuth(OAuthError),
+}
+
+const METADATA: &str = "invalid_client_metadata";
+
+impl RegistrationError {
+    fn metadata(description: impl Into<String>) -> Self {
+        Self::Metadata {
+            error: METADATA,
+            description: description.into(),
+        }
+    }
+}
+
+impl From<storage::Error> for RegistrationError {
+    fn from(e: storage::Error) -> Self {
+        Self::OAuth(e.into())
+    }
+}
+
+impl From<crate::body::Unread> for RegistrationError {
+    fn from(unread: crate::body::Unread) -> Self {
+        match unread {
+            crate::body::Unread::TooLarge => {
+                Self::OAuth(OAuthError::too_large(MAX_REGISTRATION_BODY))
+            }
+            crate::body::Unread::Unreadable(why) => {
+                Self::metadata(format!("the body could not be read: {why}"))
+            }
+        }
+    }
+}
+
+/// The admin API's checks answer in its own type; here they are RFC 7591's 400s.
+impl From<ApiError> for RegistrationError {
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::Unprocessable { error, description } => Self::Metadata { error, description },
+            ApiError::Unavailable => Self::OAuth(OAuthError::unavailable()),
+            other => Self::OAuth(OAuthError::server_error(format!("{other:?}"))),
+        }
+    }
+}
+
+impl IntoResponse for RegistrationError {
+    fn into_response(self) -> Response {
+        let (status, error, description) = match self {
+            Self::OAuth(e) => return e.into_response(),
+            Self::Metadata { error, description } => (StatusCode::BAD_REQUEST, error, description),
+            Self::Token(description) => (StatusCode::UNAUTHORIZED, "invalid_token", description),
+            Self::Disabled => (
+                StatusCode::FORBIDDEN,
+                "access_denied",
+                "dynamic client registration is disabled on this server: an administrator \
+                 registers clients (POST /admin/clients), or starts the server with \
+                 REGISTRATION=token or REGISTRATION=open"
+                    .to_owned(),
+            ),
+        };
+        let body = ErrorResponse {
+            error: error.to_owned(),
+            error_description: Some(description.clone()),
+        };
+        let mut response = (status, no_store(), Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 6750 §3: the description is quoted, in printable ASCII without `"` or `\`.
+            let quoted: String = description
+                .chars()
+                .filter(|c| c.is_ascii() && !c.is_ascii_control() && *c != '"' && *c != '\\')
+                .collect();
+            if let Ok(value) = HeaderValue::from_str(&format!(
+                r#"Bearer realm="register", error="invalid_token", error_description="{quoted}""#
+            )) {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, value);
+            }
+        }
+        response
+    }
+}
+
+/// The `Bearer` token of a request, if it has one.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// RFC 7591 §3: whether this request may register a client, by the server's setting.
+async fn may_register(
+    state: &AppState,
+    headers: &HeaderMap,
+    now: Timestamp,
+) -> Result<(), RegistrationError> {
+    match state.config.registration {
+        Registration::Disabled => Err(RegistrationError::Disabled),
+        Registration::Open => Ok(()),
+        Registration::Token => {
+            let Some(token) = bearer(headers) else {
+                return Err(RegistrationError::Token(
+                    "registration here needs an initial access token: send the one an \
+                     administrator gave you as Authorization: Bearer <token> (RFC 7591 §3)"
+                        .into(),
+                ));
+            };
+            let known = match token.len() <= 256 {
+                true => {
+                    state
+                        .db
+                        .initial_access_token(&crypto::sha256_hex(token))
+                        .await?
+                }
+                false => None,
+            };
+            match known {
+                Some(known) if known.expires_at > now => Ok(()),
+                Some(_) => Err(RegistrationError::Token(
+                    "the initial access token has expired: ask an administrator for a new one"
+                        .into(),
+                )),
+                None => Err(RegistrationError::Token(
+                    "the initial access token is not one this server issued (or it was \
+                     deleted): ask an administrator for one"
+                        .into(),
+                )),
+            }
+        }
+    }
+}
+
+/// How a registration authenticates at the token endpoint, and what it then needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Method {
+    None,
+    SecretBasic,
+    SecretPost,
+    PrivateKeyJwt,
+}
+
+impl Method {
+    fn parse(raw: Option<&str>) -> Result<Self, RegistrationError> {
+        Ok(match raw.unwrap_or("client_secret_basic") {
+            "none" => Self::None,
+            "client_secret_basic" => Self::SecretBasic,
+            "client_secret_post" => Self::SecretPost,
+            "private_key_jwt" => Self::PrivateKeyJwt,
+            other => {
+                return Err(RegistrationError::metadata(format!(
+                    "token_endpoint_auth_method {:?} is not supported; use none, \
+                     client_secret_basic, client_secret_post or private_key_jwt",
+                    other.chars().take(40).collect::<String>()
+                )));
+            }
+        })
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::SecretBasic => "client_secret_basic",
+            Self::SecretPost => "client_secret_post",
+            Self::PrivateKeyJwt => "private_key_jwt",
+        }
+    }
+
+    /// How a stored client authenticates (a secret is taken by either secret method; it is
+    /// shown as the default one).
+    fn of(client: &Client) -> Self {
+        match (&client.keys, &client.secret_hash) {
+            (Some(_), _) => Self::PrivateKeyJwt,
+            (None, Some(_)) => Self::SecretBasic,
+            (None, None) => Self::None,
+        }
+    }
+}
+
+/// The request's metadata, parsed (RFC 7591 §2) and checked for what the admin API does not
+/// check: software statements, response types and their fit with the grant types.
+struct Parsed {
+    metadata: ClientMetadata,
+    method: Method,
+    grant_types: Vec<String>,
+}
+
+fn parse(body: &[u8]) -> Result<Parsed, RegistrationError> {
+    let metadata: ClientMetadata = serde_json::from_slice(body).map_err(|e| {
+        RegistrationError::metadata(format!(
+            "the body must be a JSON object of client metadata (RFC 7591 §2): {e}"
+        ))
+    })?;
+    if metadata.software_statement.is_some() {
+        // §2.3, §3.2.2: a statement this server has no trust in is not approved.
+        return Err(RegistrationError::Metadata {
+            error: "unapproved_software_statement",
+            description: "this server approves no software statements: register without \
+                          software_statement"
+                .into(),
+        });
+    }
+    let method = Method::parse(metadata.token_endpoint_auth_method.as_deref())?;
+    let grant_types = metadata
+        .grant_types
+        .clone()
+        .unwrap_or_else(|| vec![GrantType::AuthorizationCode.as_str().to_owned()]);
+    let code = grant_types
+        .iter()
+        .any(|g| g == GrantType::AuthorizationCode.as_str());
+    match metadata.response_types.as_deref() {
+        None => {}
+        Some(types) if types.iter().all(|t| t == "code") && !types.is_empty() && code => {}
+        Some(types) if types.iter().all(|t| t == "code") && !types.is_empty() => {
+            return Err(RegistrationError::metadata(
+                "response_types code goes with the authorization_code grant (RFC 7591 §2.1): \
+                 add it to grant_types, or leave response_types out",
+            ));
+        }
+        Some(types) => {
+            return Err(RegistrationError::metadata(format!(
+                "response_types {types:?} is not supported: this server has the code flow only \
+                 (response_types [\"code\"])"
+            )));
+        }
+    }
+    Ok(Parsed {
+        metadata,
+        method,
+        grant_types,
+    })
+}
+
+impl Parsed {
+    fn registered(&self) -> Result<Registered<'_>, RegistrationError> {
+        let m = &self.metadata;
+        let scope = m.scope.as_deref().ok_or_else(|| {
+            RegistrationError::metadata(
+                "scope is required here: the space-separated scopes the client will ask for \
+                 (see scopes_supported in the metadata)",
+            )
+        })?;
+        let by_key = self.method == Method::PrivateKeyJwt;
+        let given = m.jwks.is_some() || m.jwks_uri.is_some();
+        if by_key != given {
+            return Err(RegistrationError::metadata(if by_key {
+                "private_key_jwt needs the client's public keys: jwks (a JWK Set) or jwks_uri"
+            } else {
+                "jwks and jwks_uri are for token_endpoint_auth_method private_key_jwt"
+            }));
+        }
+        Ok(Registered {
+            confidential: self.method != Method::None,
+            name: m
+                .client_name
+                .as_deref()
+                .unwrap_or("Dynamically registered client"),
+            grant_types: &self.grant_types,
+            scope,
+            redirect_uris: &m.redirect_uris,
+            require_pushed_requests: m.require_pushed_authorization_requests,
+            dpop_bound_access_tokens: m.dpop_bound_access_tokens,
+            keys: by_key.then_some((m.jwks.as_ref(), m.jwks_uri.as_deref())),
+        })
+    }
+}
+
+/// A stored client as RFC 7591 §3.2.1 shows it.
+fn shown(state: &AppState, client: &Client, method: Method) -> RegisteredClient {
+    let (jwks, jwks_uri) = match &client.keys {
+        Some(ClientKeys::Jwks(set)) => (serde_json::from_str(set).ok(), None),
+        Some(ClientKeys::JwksUri(uri)) => (None, Some(uri.clone())),
+        None => (None, None),
+    };
+    let code = client.may_use_grant(GrantType::AuthorizationCode);
+    RegisteredClient {
+        client_id: client.id.clone(),
+        client_secret: None,
+        client_id_issued_at: client.created_at.unix(),
+        client_secret_expires_at: client.secret_hash.as_ref().map(|_| 0),
+        registration_access_token: None,
+        registration_client_uri: state.config.endpoint(&format!("/register/{}", client.id)),
+        client_name: client.name.clone(),
+        redirect_uris: client.redirect_uris.clone(),
+        grant_types: client
+            .grant_types
+            .iter()
+            .map(|g| g.as_str().to_owned())
+            .collect(),
+        response_types: if code { vec!["code".into()] } else { vec![] },
+        token_endpoint_auth_method: method.as_str().to_owned(),
+        scope: client.scopes.to_string(),
+        jwks,
+        jwks_uri,
+        dpop_bound_access_tokens: client.dpop_bound_access_tokens,
+        require_pushed_authorization_requests: client.require_pushed_requests,
+    }
+}
+
+fn ctx(state: &AppState, address: IpAddr, now: Timestamp) -> Ctx<'_> {
+    Ctx {
+        db: &state.db,
+        config: &state.config,
+        actor: Actor::registration(address),
+        now,
+    }
+}
+
+/// RFC 7591 §3.1: registers a client; §3.2.1: 201 with its id, its secret and registration
+/// access token (each shown once), and its metadata as registered.
+#[utoipa::path(post, path = "/register", tag = "OAuth",
+    security((), ("initialAccessToken" = [])),
+    request_body = shared::oauth::ClientMetadata,
+    responses(
+        (status = 201, description = "RFC 7591 §3.2.1: the client, with its secret and registration access token (shown once), never cached", body = shared::oauth::RegisteredClient),
+        (status = 400, description = "RFC 7591 §3.2.2: `invalid_redirect_uri`, `invalid_client_metadata`, `unapproved_software_statement`", body = shared::oauth::ErrorResponse),
+        (status = 401, description = "Registration needs an initial access token (`REGISTRATION=token`) and none valid was sent (`invalid_token`, with a Bearer challenge)", body = shared::oauth::ErrorResponse),
+        (status = 403, description = "Registration is disabled (`access_denied`)", body = shared::oauth::ErrorResponse),
+        (status = 413, description = "The body is too large", body = shared::oauth::ErrorResponse),
+    ))]
+pub async fn register(
+    State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
+    headers: HeaderMap,
+    body: RegistrationBody,
+) -> Result<Response, RegistrationError> {
+    let now = state.clock.now();
+    may_register(&state, &headers, now).await?;
+    let parsed = parse(&body)?;
+    if parsed.metadata.client_id.is_some() || parsed.metadata.client_secret.is_some() {
+        return Err(RegistrationError::metadata(
+            "client_id and client_secret are the server's to choose (RFC 7591 §3.2.1): leave \
+             them out of a registration",
+        ));
+    }
+    let ctx = ctx(&state, address, now);
+    let checked = check_registered(&ctx, &parsed.registered()?).await?;
+    let id = format!("dyn-{}", crypto::random_token(12));
+    let secret = matches!(parsed.method, Method::SecretBasic | Method::SecretPost)
+        .then(|| crypto::random_token(32));
+    let secret_hash = secret.as_deref().map(crypto::sha256_hex);
+    let access = crypto::random_token(32);
+    state
+        .db
+        .insert_registered_client(
+            &checked.stored(&id, secret_hash.as_deref()),
+            Some(&crypto::sha256_hex(&access)),
+            now,
+        )
+        .await?;
+    ctx.record(
+        EventKind::ClientCreated,
+        Some(&id),
+        format!(
+            "client registered; {}; grant types {}; scope {}",
+            parsed.method.as_str(),
+            GrantType::join(checked.grant_types(), " "),
+            checked.scope()
+        ),
+    )
+    .await?;
+    let Some(client) = state.db.stored_client(&id).await? else {
+        return Err(storage::Error::NotFound.into());
+    };
+    let mut answer = shown(&state, &client, parsed.method);
+    answer.client_secret = secret;
+    answer.registration_access_token = Some(access);
+    Ok((StatusCode::CREATED, no_store(), Json(answer)).into_response())
+}
+
+/// RFC 7592 §3: the client whose registration access token the request carries, and which is
+/// `id`; the same refusal whether the client does not exist, was not registered here, or the
+/// token is not its own (nothing is told about other clients).
+async fn registered(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<Client, RegistrationError> {
+    let refused = || {
+        RegistrationError::Token(
+            "send the registration access token the registration answered with, as \
+             Authorization: Bearer <token>, at that client's registration_client_uri (RFC 7592 \
+             §3)"
+            .into(),
+        )
+    };
+    let token = bearer(headers).ok_or_else(refused)?;
+    if id.len() > 128 || token.len() > 256 {
+        return Err(refused());
+    }
+    let Some(hash) = state.db.registration_token_hash(id).await? else {
+        return Err(refused());
+    };
+    if !crypto::constant_time_eq(crypto::sha256_hex(token).as_bytes(), hash.as_bytes()) {
+        return Err(refused());
+    }
+    state.db.stored_client(id).await?.ok_or_else(refused)
+}
+
+/// RFC 7592 §2.1: the registration as it is now (its secret and token are not shown again).
+#[utoipa::path(get, path = "/register/{client_id}", tag = "OAuth",
+    security(("registrationAccessToken" = [])),
+    params(("client_id" = String, Path, description = "The registered client")),
+    responses(
+        (status = 200, description = "The client's registration, never cached", body = shared::oauth::RegisteredClient),
+        (status = 401, description = "No valid registration access token for this client (`invalid_token`)", body = shared::oauth::ErrorResponse),
+    ))]
+pub async fn read(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, RegistrationError> {
+    let client = registered(&state, &headers, &id).await?;
+    let method = Method::of(&client);
+    Ok((no_store(), Json(shown(&state, &client, method))).into_response())
+}
+
+/// RFC 7592 §2.2: replaces the registration's metadata with the request's (what is left out
+/// is taken away, or back to its default); the client id, its secret and its way of
+/// authenticating stay.
+#[utoipa::path(put, path = "/register/{client_id}", tag = "OAuth",
+    security(("registrationAccessToken" = [])),
+    params(("client_id" = String, Path, description = "The registered client")),
+    request_body = shared::oauth::ClientMetadata,
+    responses(
+        (status = 200, description = "The registration as changed, never cached", body = shared::oauth::RegisteredClient),
+        (status = 400, description = "RFC 7591 §3.2.2: `invalid_redirect_uri`, `invalid_client_metadata`, `unapproved_software_statement`", body = shared::oauth::ErrorResponse),
+        (status = 401, description = "No valid registration access token for this client (`invalid_token`)", body = shared::oauth::ErrorResponse),
+        (status = 413, description = "The body is too large", body = shared::oauth::ErrorResponse),
+    ))]
+pub async fn update(
+    State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: RegistrationBody,
+) -> Result<Response, RegistrationError> {
+    let now = state.clock.now();
+    let client = registered(&state, &headers, &id).await?;
+    let parsed = parse(&body)?;
+    let m = &parsed.metadata;
+    if m.client_id.as_deref() != Some(id.as_str()) {
+        return Err(RegistrationError::metadata(format!(
+            "an update names the client it updates: client_id must be {id:?} (RFC 7592 §2.2)"
+        )));
+    }
+    if let Some(secret) = &m.client_secret {
+        let holds = client.secret_hash.as_deref().is_some_and(|hash| {
+            crypto::constant_time_eq(crypto::sha256_hex(secret).as_bytes(), hash.as_bytes())
+        });
+        if !holds {
+            return Err(RegistrationError::metadata(
+                "client_secret is not this client's: send its secret, or leave it out (RFC \
+                 7592 §2.2)",
+            ));
+        }
+    }
+    // A client keeps how it authenticates (a secret is taken by either secret method):
+    // becoming public or keyed, or the reverse, is a new client.
+    let was = Method::of(&client);
+    let method = match m.token_endpoint_auth_method {
+        None => was,
+        Some(_) if parsed.method == was => was,
+        Some(_) if was == Method::SecretBasic && parsed.method == Method::SecretPost => {
+            Method::SecretPost
+        }
+        Some(_) => {
+            return Err(RegistrationError::metadata(format!(
+                "token_endpoint_auth_method is {}: it cannot change (register a new client for \
+                 another way to authenticate)",
+                was.as_str()
+            )));
+        }
+    };
+    let parsed = Parsed { method, ..parsed };
+    let ctx = ctx(&state, address, now);
+    let checked = check_registered(&ctx, &parsed.registered()?).await?;
+    state
+        .db
+        .update_client(&checked.stored(&id, client.secret_hash.as_deref()))
+        .await?;
+    ctx.record(
+        EventKind::ClientUpdated,
+        Some(&id),
+        format!(
+            "registration changed; grant types {}; scope {}",
+            GrantType::join(checked.grant_types(), " "),
+            checked.scope()
+        ),
+    )
+    .await?;
+    let Some(client) = state.db.stored_client(&id).await? else {
+        return Err(storage::Error::NotFound.into());
+    };
+    Ok((no_store(), Json(shown(&state, &client, parsed.method))).into_response())
+}
+
+/// RFC 7592 §2.3: deletes the client, with its grants and consents; every token it was issued
+/// is refused from then on.
+#[utoipa::path(delete, path = "/register/{client_id}", tag = "OAuth",
+    security(("registrationAccessToken" = [])),
+    params(("client_id" = String, Path, description = "The registered client")),
+    responses(
+        (status = 204, description = "Deleted, with its grants and consents"),
+        (status = 401, description = "No valid registration access token for this client (`invalid_token`)", body = shared::oauth::ErrorResponse),
+    ))]
+pub async fn delete(
+    State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, RegistrationError> {
+    let now = state.clock.now();
+    registered(&state, &headers, &id).await?;
+    let ctx = ctx(&state, address, now);
+    crate::admin::clients::remove(&ctx, &id).await?;
+    Ok((StatusCode::NO_CONTENT, no_store()).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_is_parsed_with_the_defaults_of_rfc_7591() {
+        let parsed = parse(br#"{"redirect_uris": ["https://app.example/cb"], "scope": "openid"}"#)
+            .unwrap_or_else(|_| panic!("parses"));
+        assert_eq!(parsed.method, Method::SecretBasic);
+        assert_eq!(parsed.grant_types, ["authorization_code"]);
+        for (body, words) in [
+            (&b"[1]"[..], "must be a JSON object"),
+            (
+                br#"{"software_statement": "x.y.z"}"#,
+                "approves no software statements",
+            ),
+            (
+                br#"{"token_endpoint_auth_method": "tls_client_auth"}"#,
+                "is not supported",
+            ),
+            (br#"{"response_types": ["token"]}"#, "is not supported"),
+            (
+                br#"{"grant_types": ["client_credentials"], "response_types": ["code"]}"#,
+                "goes with the authorization_code grant",
+            ),
+        ] {
+            match parse(body) {
+                Err(RegistrationError::Metadata { description, .. }) => {
+                    assert!(description.contains(words), "{description}")
+                }
+                other => panic!("{:?}: {:?}", String::from_utf8_lossy(body), other.is_ok()),
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! Dynamic client registration (RFC 7591, RFC 7592): the registration access token of each
+//! client registered at `/register` (its SHA-256), and the initial access tokens an administrator
+//! hands out when registration needs one.
+
+use super::{Db, Error, Result, dispatch, one_row};
+use crate::clock::Timestamp;
+
+/// An initial access token as stored (its SHA-256, never the token).
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct InitialAccessToken {
+    pub id: String,
+    pub name: String,
+    pub token_hash: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+impl Db {
+    /// The SHA-256 of client `id`'s registration access token: `None` for a client not
+    /// registered at `/register` (or no such client).
+    pub async fn registration_token_hash(&self, id: &str) -> Result<Option<String>> {
+        Ok(
+            dispatch!(self, |pool| sqlx::query_scalar::<_, Option<String>>(
+                "SELECT registration_token_hash FROM clients WHERE id = $1"
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?
+            .flatten(),
+        )
+    }
+
+    pub async fn insert_initial_access_token(&self, token: &InitialAccessToken) -> Result<()> {
+        let done = dispatch!(self, |pool| sqlx::query(
+            "INSERT INTO initial_access_tokens (id, name, token_hash, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"
+        )
+        .bind(&token.id)
+        .bind(&token.name)
+        .bind(&token.token_hash)
+        .bind(token.created_at)
+        .bind(token.expires_at)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        one_row(done, Error::Conflict("initial_access_tokens.id".into()))
+    }
+
+    /// Every initial access token, newest first.
+    pub async fn initial_access_tokens(&self) -> Result<Vec<InitialAccessToken>> {
+        Ok(dispatch!(self, |pool| sqlx::query_as(
+            "SELECT id, name, token_hash, created_at, expires_at FROM initial_access_tokens
+             ORDER BY created_at DESC, id"
+        )
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    /// The initial access token whose SHA-256 is `hash`, if there is one (expired or not).
+    pub async fn initial_access_token(&self, hash: &str) -> Result<Option<InitialAccessToken>> {
+        Ok(dispatch!(self, |pool| sqlx::query_as(
+            "SELECT id, name, token_hash, created_at, expires_at FROM initial_access_tokens
+             WHERE token_hash = $1"
+        )
+        .bind(hash)
+        .fetch_optional(pool)
+        .await)?)
+    }
+
+    /// [`Error::NotFound`] if there is no such token.
+    pub async fn delete_initial_access_token(&self, id: &str) -> Result<()> {
+        let done = dispatch!(self, |pool| sqlx::query(
+            "DELETE FROM initial_access_tokens WHERE id = $1"
+        )
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        one_row(done, Error::NotFound)
+    }
+}

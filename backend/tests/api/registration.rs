@@ -1,0 +1,477 @@
+//! Dynamic client registration (RFC 7591) and management (RFC 7592): disabled by default, open
+//! or by initial access token as the server is started; a registered client works at once, is
+//! read, changed and deleted with its registration access token and nothing else; every bad
+//! registration refused with RFC 7591's error and what to fix, and nothing stored.
+
+use reqwest::{Method, Response, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+async fn register(app: &TestApp, token: Option<&str>, body: &Value) -> Response {
+    let mut request = app.http.post(app.url("/register")).json(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap()
+}
+
+/// `method` at a registration's `registration_client_uri` with `token`.
+async fn manage(
+    app: &TestApp,
+    method: Method,
+    uri: &str,
+    token: &str,
+    body: Option<Value>,
+) -> Response {
+    let mut request = app.http.request(method, uri).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap()
+}
+
+/// The JSON of a refusal with `status`: its `error`, its description.
+async fn refused(response: Response, status: StatusCode) -> (String, String) {
+    assert_eq!(response.status(), status);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: Value = response.json().await.unwrap();
+    (
+        body["error"].as_str().unwrap().to_owned(),
+        body["error_description"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn service() -> Value {
+    json!({"client_name": "Nightly report", "grant_types": ["client_credentials"],
+           "scope": "products:read"})
+}
+
+#[tokio::test]
+async fn registration_is_disabled_unless_the_server_is_started_with_it() {
+    let app = spawn_app().await;
+    let metadata = app
+        .get_json(&app.url("/.well-known/oauth-authorization-server"))
+        .await;
+    assert!(
+        metadata.get("registration_endpoint").is_none(),
+        "{metadata}"
+    );
+    let (error, description) = refused(
+        register(&app, None, &service()).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    assert_eq!(error, "access_denied");
+    assert!(description.contains("REGISTRATION=open"), "{description}");
+}
+
+#[tokio::test]
+async fn an_open_registration_works_at_once_and_only_its_token_manages_it() {
+    let app = spawn_app_with(&["--registration", "open"]).await;
+    let metadata = app
+        .get_json(&app.url("/.well-known/oauth-authorization-server"))
+        .await;
+    assert_eq!(metadata["registration_endpoint"], app.url("/register"));
+
+    let response = register(&app, None, &service()).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let registered: Value = response.json().await.unwrap();
+    let id = registered["client_id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("dyn-"), "{id}");
+    let secret = registered["client_secret"].as_str().unwrap().to_owned();
+    let access = registered["registration_access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let uri = registered["registration_client_uri"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(uri, app.url(&format!("/register/{id}")));
+    assert_eq!(registered["client_secret_expires_at"], 0);
+    assert_eq!(
+        registered["token_endpoint_auth_method"],
+        "client_secret_basic"
+    );
+    assert_eq!(registered["grant_types"], json!(["client_credentials"]));
+    assert_eq!(registered["response_types"], json!([]));
+    assert_eq!(registered["client_name"], "Nightly report");
+    let created = app.events("client_created", 1).await;
+    assert!(
+        created
+            .iter()
+            .any(|e| e.detail.contains("(dynamic registration)")),
+        "{created:?}"
+    );
+
+    // It works at once.
+    let token = |secret: String| {
+        let app = &app;
+        let id = id.clone();
+        async move {
+            app.http
+                .post(app.url("/token"))
+                .basic_auth(&id, Some(secret))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let issued = token(secret.clone()).await;
+    assert_eq!(issued.status(), StatusCode::OK);
+    let issued: Value = issued.json().await.unwrap();
+    let access_token = issued["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(issued["scope"], "products:read");
+
+    // RFC 7592 §2.1: read with its registration access token; the secrets are not shown again.
+    let read = manage(&app, Method::GET, &uri, &access, None).await;
+    assert_eq!(read.status(), StatusCode::OK);
+    let read: Value = read.json().await.unwrap();
+    assert_eq!(read["client_id"], id.as_str());
+    assert!(read.get("client_secret").is_none(), "{read}");
+    assert!(read.get("registration_access_token").is_none(), "{read}");
+    // Nothing else opens it: no token, another's, for another client, for a client an
+    // administrator made.
+    let other: Value = register(&app, None, &service()).await.json().await.unwrap();
+    let other_token = other["registration_access_token"].as_str().unwrap();
+    for (uri, token) in [
+        (uri.clone(), "nope"),
+        (uri.clone(), other_token),
+        (app.url("/register/demo-service"), access.as_str()),
+        (app.url("/register/nobody"), access.as_str()),
+    ] {
+        let response = manage(&app, Method::GET, &uri, token, None).await;
+        let challenge = www_authenticate(&response);
+        assert!(
+            challenge.starts_with("Bearer ") && challenge.contains("invalid_token"),
+            "{challenge}"
+        );
+        let (error, _) = refused(response, StatusCode::UNAUTHORIZED).await;
+        assert_eq!(error, "invalid_token");
+    }
+    let bare = app.http.get(&uri).send().await.unwrap();
+    assert_eq!(bare.status(), StatusCode::UNAUTHORIZED);
+
+    // RFC 7592 §2.2: an update replaces the metadata; the secret and the method stay.
+    let mut changed = service();
+    changed["client_id"] = json!(id);
+    changed["scope"] = json!("products:read orders:read");
+    changed["client_name"] = json!("Nightly report v2");
+    let updated = manage(&app, Method::PUT, &uri, &access, Some(changed.clone())).await;
+    assert_eq!(updated.status(), StatusCode::OK);
+    let updated: Value = updated.json().await.unwrap();
+    assert_eq!(updated["scope"], "orders:read products:read");
+    assert_eq!(updated["client_name"], "Nightly report v2");
+    let wider = app
+        .http
+        .post(app.url("/token"))
+        .basic_auth(&id, Some(&secret))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "orders:read"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wider.status(), StatusCode::OK);
+    let before = storage_fingerprint(&app).await;
+    for (edit, words) in [
+        (json!({"client_id": null}), "client_id must be"),
+        (
+            json!({"client_secret": "not-it"}),
+            "client_secret is not this client's",
+        ),
+        (
+            json!({"token_endpoint_auth_method": "none"}),
+            "token_endpoint_auth_method is client_secret_basic: it cannot change",
+        ),
+        (json!({"scope": "admin"}), "admin"),
+    ] {
+        let mut body = changed.clone();
+        for (key, value) in edit.as_object().unwrap() {
+            body[key] = value.clone();
+        }
+        let (error, description) = refused(
+            manage(&app, Method::PUT, &uri, &access, Some(body)).await,
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+        assert_eq!(error, "invalid_client_metadata");
+        assert!(description.contains(words), "{description}");
+    }
+    assert_eq!(storage_fingerprint(&app).await, before);
+    // Its own secret may be sent with an update, and client_secret_post asked for.
+    let mut with_secret = changed.clone();
+    with_secret["client_secret"] = json!(secret);
+    with_secret["token_endpoint_auth_method"] = json!("client_secret_post");
+    let response = manage(&app, Method::PUT, &uri, &access, Some(with_secret)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // RFC 7592 §2.3: deleted, it is gone, and so are its tokens.
+    let deleted = manage(&app, Method::DELETE, &uri, &access, None).await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let (_, error, _) = oauth_error(token(secret).await).await;
+    assert_eq!(error, "invalid_client");
+    let api = app.get_api("/api/products", Some(&access_token)).await;
+    assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+    let again = manage(&app, Method::GET, &uri, &access, None).await;
+    assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_registered_browser_app_logs_users_in_with_consent() {
+    let app = spawn_app_with(&["--registration", "open"]).await;
+    let body = json!({
+        "client_name": "Someone's app", "token_endpoint_auth_method": "none",
+        "redirect_uris": [app.redirect_uri()], "response_types": ["code"],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "scope": "openid profile offline_access products:read",
+        "logo_uri": "https://app.example/logo.png", "contacts": ["dev@app.example"],
+    });
+    let response = register(&app, None, &body).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let registered: Value = response.json().await.unwrap();
+    let id = registered["client_id"].as_str().unwrap();
+    assert!(registered.get("client_secret").is_none(), "{registered}");
+    assert!(registered.get("client_secret_expires_at").is_none());
+    assert_eq!(registered["token_endpoint_auth_method"], "none");
+    assert_eq!(registered["response_types"], json!(["code"]));
+    // Metadata this server does not use is not echoed as registered (RFC 7591 §3.2.1).
+    assert!(registered.get("logo_uri").is_none());
+
+    // It is third-party: the login ends at the consent screen, not with a code.
+    let auth = app.new_authorization();
+    // (`profile` needs consent; `openid` and `products:read` do not.)
+    let query = app.authorize_query_for(id, &auth, "openid profile products:read");
+    let page = app.get_authorize(&query).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let answer = app.submit_login(page, "user0", "password0").await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    let html = answer.text().await.unwrap();
+    assert!(html.contains("Someone&#x27;s app") || html.contains("Someone's app"));
+    assert!(html.contains("consent"), "the consent screen");
+}
+
+#[tokio::test]
+async fn bad_registrations_are_refused_with_what_to_fix_and_store_nothing() {
+    let app = spawn_app_with(&["--registration", "open"]).await;
+    let before = storage_fingerprint(&app).await;
+    let private = json!({"keys": [{"kty": "EC", "crv": "P-256", "x": "x", "y": "y", "d": "d"}]});
+    let redirect = app.redirect_uri();
+    let cases = [
+        (
+            json!({"redirect_uris": [redirect], "token_endpoint_auth_method": "none",
+                   "scope": "openid admin"}),
+            "invalid_client_metadata",
+            "admin is the administrators' own scope",
+        ),
+        (
+            json!([1]),
+            "invalid_client_metadata",
+            "must be a JSON object",
+        ),
+        (
+            json!({"software_statement": "a.b.c", "scope": "openid"}),
+            "unapproved_software_statement",
+            "approves no software statements",
+        ),
+        (
+            json!({"token_endpoint_auth_method": "tls_client_auth", "scope": "openid"}),
+            "invalid_client_metadata",
+            "is not supported",
+        ),
+        (
+            json!({"response_types": ["token"], "scope": "openid"}),
+            "invalid_client_metadata",
+            "the code flow only",
+        ),
+        (
+            json!({"grant_types": ["password"], "scope": "products:read"}),
+            "invalid_client_metadata",
+            "unknown grant type \"password\"",
+        ),
+        (
+            json!({"redirect_uris": ["https://app.example/cb#x"], "scope": "openid"}),
+            "invalid_redirect_uri",
+            "",
+        ),
+        (
+            json!({"redirect_uris": ["https://app.example/cb"]}),
+            "invalid_client_metadata",
+            "scope is required here",
+        ),
+        (
+            json!({"grant_types": ["client_credentials"], "scope": "admin"}),
+            "invalid_client_metadata",
+            "",
+        ),
+        (
+            json!({"grant_types": ["client_credentials"], "scope": "products:read",
+                   "client_id": "mine"}),
+            "invalid_client_metadata",
+            "the server's to choose",
+        ),
+        (
+            json!({"grant_types": ["client_credentials"], "scope": "products:read",
+                   "token_endpoint_auth_method": "private_key_jwt"}),
+            "invalid_client_metadata",
+            "private_key_jwt needs the client's public keys",
+        ),
+        (
+            json!({"grant_types": ["client_credentials"], "scope": "products:read",
+                   "token_endpoint_auth_method": "private_key_jwt", "jwks": private}),
+            "invalid_client_metadata",
+            "private or symmetric key material",
+        ),
+        (
+            json!({"grant_types": ["client_credentials"], "scope": "products:read",
+                   "token_endpoint_auth_method": "none"}),
+            "invalid_client_metadata",
+            "cannot use client_credentials",
+        ),
+        (
+            json!({"grant_types": ["client_credentials"], "scope": "unknown:scope"}),
+            "invalid_client_metadata",
+            "unknown:scope",
+        ),
+        (
+            json!({"scope": 7}),
+            "invalid_client_metadata",
+            "must be a JSON object of client metadata",
+        ),
+    ];
+    for (body, expected, words) in cases {
+        let (error, description) =
+            refused(register(&app, None, &body).await, StatusCode::BAD_REQUEST).await;
+        assert_eq!(error, expected, "{body}: {description}");
+        assert!(description.contains(words), "{body}: {description}");
+    }
+    let huge = json!({"scope": "openid", "client_name": "x".repeat(200_000)});
+    let response = register(&app, None, &huge).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let not_json = app
+        .http
+        .post(app.url("/register"))
+        .header("content-type", "application/json")
+        .body("{\"scope\": ")
+        .send()
+        .await
+        .unwrap();
+    let (error, _) = refused(not_json, StatusCode::BAD_REQUEST).await;
+    assert_eq!(error, "invalid_client_metadata");
+    assert_eq!(storage_fingerprint(&app).await, before);
+}
+
+#[tokio::test]
+async fn by_token_registration_needs_an_initial_access_token_an_administrator_made() {
+    let app = spawn_app_with(&["--registration", "token"]).await;
+    let admin = app.admin_token().await;
+    let before = storage_fingerprint(&app).await;
+    // Without one, or with one this server never made: 401 with a Bearer challenge.
+    for token in [None, Some("iat_made-up")] {
+        let response = register(&app, token, &service()).await;
+        let challenge = www_authenticate(&response);
+        assert!(
+            challenge.contains("Bearer realm=\"register\""),
+            "{challenge}"
+        );
+        let (error, description) = refused(response, StatusCode::UNAUTHORIZED).await;
+        assert_eq!(error, "invalid_token");
+        assert!(
+            description.contains("initial access token"),
+            "{description}"
+        );
+    }
+    assert_eq!(storage_fingerprint(&app).await, before);
+
+    for (body, words) in [
+        (json!({"name": "Partner", "expires_in": 10}), "from 60 s"),
+        (json!({"name": ""}), "name"),
+    ] {
+        let response = app
+            .admin(
+                Method::POST,
+                "/admin/registration-tokens",
+                &admin,
+                Some(body),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body: Value = response.json().await.unwrap();
+        assert!(
+            body["error_description"].as_str().unwrap().contains(words),
+            "{body}"
+        );
+    }
+    let made = app
+        .admin(
+            Method::POST,
+            "/admin/registration-tokens",
+            &admin,
+            Some(json!({"name": "Partner", "expires_in": 3600})),
+        )
+        .await;
+    let status = made.status();
+    let text = made.text().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let made: Value = serde_json::from_str(&text).unwrap();
+    let initial = made["token"].as_str().unwrap().to_owned();
+    let id = made["id"].as_str().unwrap().to_owned();
+    let listed: Value = app
+        .admin(Method::GET, "/admin/registration-tokens", &admin, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["name"], "Partner");
+    assert!(listed[0].get("token").is_none(), "{listed}");
+    assert!(!listed.to_string().contains(&initial));
+
+    // It registers, more than once, until it expires or is deleted.
+    for _ in 0..2 {
+        let response = register(&app, Some(&initial), &service()).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    app.advance(3601);
+    let (_, description) = refused(
+        register(&app, Some(&initial), &service()).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    assert!(description.contains("has expired"), "{description}");
+    let admin = app.admin_token().await;
+    let deleted = app
+        .admin(
+            Method::DELETE,
+            &format!("/admin/registration-tokens/{id}"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let (_, description) = refused(
+        register(&app, Some(&initial), &service()).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    assert!(
+        description.contains("not one this server issued"),
+        "{description}"
+    );
+
+    // The command line makes them too.
+    let output = app
+        .cli(&["registration-tokens", "create", "--name", "From the shell"])
+        .await;
+    assert!(output.status.success(), "{output:?}");
+    let printed = String::from_utf8(output.stdout).unwrap();
+    let token = printed.lines().next().unwrap();
+    assert!(token.starts_with("iat_"), "{printed}");
+    let response = register(&app, Some(token), &service()).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let events = app.events("registration_token_created", 2).await;
+    assert_eq!(events.len(), 2);
+}
