@@ -142,7 +142,8 @@ start_backend() {
   E2E_TMP=$(mktemp -d)
   BACKEND_LOG="$ROOT/target/e2e-backend-$mode.log"
   note "backend ($mode mode): API $E2E_API, app $E2E_APP, database $E2E_TMP/test.db (log: target/e2e-backend-$mode.log)"
-  "$ROOT/target/debug/backend" --demo --app-mode "$mode" \
+  # Registration by initial access token (RFC 7591 §3): the standards client registers one.
+  "$ROOT/target/debug/backend" --demo --app-mode "$mode" --registration token \
     --api-addr "127.0.0.1:$API_PORT" --app-addr "127.0.0.1:$APP_PORT" \
     --issuer "$E2E_API" --app-url "$E2E_APP" \
     --database-url "sqlite://$E2E_TMP/test.db" --app-dir "$ROOT/dist" \
@@ -209,7 +210,7 @@ run_e2e_cluster() {
   # With DPoP nonces required (RFC 9449 §8): a nonce one instance gives out is taken by the
   # other, and the standards client's DPoP test goes through use_dpop_nonce.
   CLUSTER_HOST=127.0.0.1 cluster_start "$ROOT/target/debug/backend" "$dir" "$db_url" \
-    "${ports% *}" "${ports#* }" --dpop-nonce-required || return 1
+    "${ports% *}" "${ports#* }" --dpop-nonce-required --registration token || return 1
   (cd "$ROOT/tests/e2e" && E2E_MODE=rest E2E_API="http://127.0.0.1:${ports% *}" \
     E2E_APP="http://127.0.0.1:${ports#* }" CHROMIUM="$CHROMIUM" timeout -k 10 600 node --test --test-concurrency=1) || rc=$?
   if [ "$rc" -ne 0 ]; then

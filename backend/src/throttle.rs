@@ -160,6 +160,9 @@ pub struct Throttles {
     /// User codes tried on the verification page per address (RFC 8628 §5.1: against guessing
     /// a code), at the rate of `login_per_address`.
     pub user_codes_per_address: Throttle,
+    /// Dynamic client registrations per address (each stores a client: RFC 7591 §5 warns of
+    /// open registration), at the rate of `login_per_address`.
+    pub registrations_per_address: Throttle,
     /// The client-authentication keys being refused, where this instance alone counts them.
     refusing: Refusing,
 }
@@ -265,6 +268,10 @@ impl Throttles {
                 "user_codes_per_address",
                 rates.login_attempts_per_address,
             ),
+            registrations_per_address: limit(
+                "registrations_per_address",
+                rates.login_attempts_per_address,
+            ),
         }
     }
 
@@ -280,6 +287,7 @@ impl Throttles {
             &self.pushes_per_address,
             &self.device_requests_per_address,
             &self.user_codes_per_address,
+            &self.registrations_per_address,
         ]
         .iter()
         .map(|limit| limit.slack_us().saturating_add(limit.interval_us()))

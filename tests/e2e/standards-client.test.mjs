@@ -511,6 +511,59 @@ test('token exchange (RFC 8693): oauth4webapi exchanges a user\'s token; the new
   }
 });
 
+test('dynamic registration (RFC 7591, RFC 7592): oauth4webapi registers a service with an initial access token, uses it, reads and deletes it', async () => {
+  assert.equal(as.registration_endpoint, `${ISSUER.href.replace(/\/$/, '')}/register`);
+  // An administrator makes an initial access token (the admin API; the console or the command
+  // line would do the same).
+  const admin = await userTokens({ scope: 'openid admin', username: 'admin', password: 'admin-password' });
+  const made = await fetch(`${API}/admin/registration-tokens`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${admin.access_token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'standards client', expires_in: 600 }),
+  });
+  assert.equal(made.status, 201);
+  const { token: initialAccessToken } = await made.json();
+
+  // Without it: refused with a Bearer challenge.
+  await assert.rejects(
+    oauth.processDynamicClientRegistrationResponse(
+      await oauth.dynamicClientRegistrationRequest(as, { scope: 'products:read', grant_types: ['client_credentials'] }, insecure),
+    ),
+  );
+  const registered = await oauth.processDynamicClientRegistrationResponse(
+    await oauth.dynamicClientRegistrationRequest(
+      as,
+      { client_name: 'Registered by oauth4webapi', grant_types: ['client_credentials'], scope: 'products:read' },
+      { initialAccessToken, ...insecure },
+    ),
+  );
+  assert.match(registered.client_id, /^dyn-/);
+  assert.equal(typeof registered.client_secret, 'string');
+  assert.equal(registered.token_endpoint_auth_method, 'client_secret_basic');
+
+  // It works at once.
+  const client = { client_id: registered.client_id };
+  const tokens = await oauth.processClientCredentialsResponse(
+    as,
+    client,
+    await oauth.clientCredentialsGrantRequest(as, client, oauth.ClientSecretBasic(registered.client_secret), new URLSearchParams({ scope: 'products:read' }), insecure),
+  );
+  const claims = await verifyAccessToken(tokens.access_token);
+  assert.equal(claims.client_id, registered.client_id);
+
+  // RFC 7592: its registration access token reads it and deletes it; then the client is gone.
+  const manage = (method) =>
+    fetch(registered.registration_client_uri, { method, headers: { authorization: `Bearer ${registered.registration_access_token}` } });
+  const read = await manage('GET');
+  assert.equal(read.status, 200);
+  assert.equal((await read.json()).client_name, 'Registered by oauth4webapi');
+  assert.equal((await manage('DELETE')).status, 204);
+  const gone = await oauth.clientCredentialsGrantRequest(as, client, oauth.ClientSecretBasic(registered.client_secret), new URLSearchParams(), insecure);
+  assert.equal(gone.status, 401);
+  assert.equal((await gone.json()).error, 'invalid_client');
+  assert.equal((await manage('GET')).status, 401);
+});
+
 test('a wrong client secret is refused', async () => {
   const response = await oauth.clientCredentialsGrantRequest(
     as,

@@ -30,6 +30,7 @@ use crate::crypto;
 use crate::events::EventKind;
 use crate::state::AppState;
 use crate::storage::{self, Client, ClientKeys};
+use crate::throttle::{Verdict, address_key, retry_after_secs};
 
 /// A registration is a few hundred bytes, a JWK Set by value up to [`MAX_JWKS_BYTES`].
 pub const MAX_REGISTRATION_BODY: usize = MAX_JWKS_BYTES + 16 * 1024;
@@ -373,6 +374,7 @@ fn ctx(state: &AppState, address: IpAddr, now: Timestamp) -> Ctx<'_> {
         (status = 401, description = "Registration needs an initial access token (`REGISTRATION=token`) and none valid was sent (`invalid_token`, with a Bearer challenge)", body = shared::oauth::ErrorResponse),
         (status = 403, description = "Registration is disabled (`access_denied`)", body = shared::oauth::ErrorResponse),
         (status = 413, description = "The body is too large", body = shared::oauth::ErrorResponse),
+        (status = 429, response = crate::openapi::Throttled),
     ))]
 pub async fn register(
     State(state): State<AppState>,
@@ -382,6 +384,19 @@ pub async fn register(
 ) -> Result<Response, RegistrationError> {
     let now = state.clock.now();
     may_register(&state, &headers, now).await?;
+    // Each registration stores a client: counted per address, as logins are, so that no one
+    // fills the database through open registration (RFC 7591 §5).
+    if let Verdict::Refused(wait) = state
+        .throttles
+        .registrations_per_address
+        .hit(&state.db, &address_key(address), state.clock.now_us())
+        .await?
+    {
+        return Err(RegistrationError::OAuth(OAuthError::throttled(
+            "too many client registrations from this address; wait before registering again",
+            retry_after_secs(wait),
+        )));
+    }
     let parsed = parse(&body)?;
     if parsed.metadata.client_id.is_some() || parsed.metadata.client_secret.is_some() {
         return Err(RegistrationError::metadata(

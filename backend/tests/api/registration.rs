@@ -475,3 +475,32 @@ async fn by_token_registration_needs_an_initial_access_token_an_administrator_ma
     let events = app.events("registration_token_created", 2).await;
     assert_eq!(events.len(), 2);
 }
+
+#[tokio::test]
+async fn registrations_from_one_address_are_limited() {
+    let app = spawn_app_with(&[
+        "--registration",
+        "open",
+        "--login-attempts-per-address",
+        "3/60",
+    ])
+    .await;
+    // Whatever their answer, every request counts.
+    let bad = register(&app, None, &json!({"scope": "unknown:scope"})).await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    for _ in 0..2 {
+        let made = register(&app, None, &service()).await;
+        assert_eq!(made.status(), StatusCode::CREATED);
+    }
+    let before = storage_fingerprint(&app).await;
+    let throttled = register(&app, None, &service()).await;
+    assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(throttled.headers().contains_key("retry-after"));
+    let (error, description) = refused(throttled, StatusCode::TOO_MANY_REQUESTS).await;
+    assert_eq!(error, "temporarily_unavailable");
+    assert!(
+        description.contains("too many client registrations"),
+        "{description}"
+    );
+    assert_eq!(storage_fingerprint(&app).await, before);
+}
