@@ -476,6 +476,14 @@ async fn purge(state: &AppState) {
     if let Err(e) = state.db.purge_consent_tickets(now).await {
         tracing::warn!(error = %e, "purging expired consent tickets failed");
     }
+    // Kept a week past their expiry, so the list says why a late one is refused.
+    if let Err(e) = state
+        .db
+        .purge_initial_access_tokens(now.plus_secs(-7 * 86_400))
+        .await
+    {
+        tracing::warn!(error = %e, "purging expired initial access tokens failed");
+    }
     match state.db.purge_orphan_keys().await {
         Ok(0) => {}
         Ok(n) => tracing::info!(

@@ -605,13 +605,16 @@ pub struct RegisteredClient {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret_expires_at: Option<i64>,
     /// RFC 7592 §3: the Bearer token that reads, changes and deletes this registration at
-    /// `registration_client_uri`; only in the answer to the registration (kept as a hash).
+    /// `registration_client_uri`. Kept only as a hash, so every answer brings a new one, and
+    /// the one that was used stops working.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registration_access_token: Option<String>,
     pub registration_client_uri: String,
     pub client_name: String,
     pub redirect_uris: Vec<String>,
     pub grant_types: Vec<String>,
+    /// `["code"]` for a client with the code flow; absent otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub response_types: Vec<String>,
     pub token_endpoint_auth_method: String,
     pub scope: String,

@@ -552,16 +552,20 @@ test('dynamic registration (RFC 7591, RFC 7592): oauth4webapi registers a servic
   assert.equal(claims.client_id, registered.client_id);
 
   // RFC 7592: its registration access token reads it and deletes it; then the client is gone.
-  const manage = (method) =>
-    fetch(registered.registration_client_uri, { method, headers: { authorization: `Bearer ${registered.registration_access_token}` } });
-  const read = await manage('GET');
+  const manage = (method, token) =>
+    fetch(registered.registration_client_uri, { method, headers: { authorization: `Bearer ${token}` } });
+  const read = await manage('GET', registered.registration_access_token);
   assert.equal(read.status, 200);
-  assert.equal((await read.json()).client_name, 'Registered by oauth4webapi');
-  assert.equal((await manage('DELETE')).status, 204);
+  const current = await read.json();
+  assert.equal(current.client_name, 'Registered by oauth4webapi');
+  // Each answer brings the next registration access token; the one used is spent.
+  assert.notEqual(current.registration_access_token, registered.registration_access_token);
+  assert.equal((await manage('GET', registered.registration_access_token)).status, 401);
+  assert.equal((await manage('DELETE', current.registration_access_token)).status, 204);
   const gone = await oauth.clientCredentialsGrantRequest(as, client, oauth.ClientSecretBasic(registered.client_secret), new URLSearchParams(), insecure);
   assert.equal(gone.status, 401);
   assert.equal((await gone.json()).error, 'invalid_client');
-  assert.equal((await manage('GET')).status, 401);
+  assert.equal((await manage('GET', current.registration_access_token)).status, 401);
 });
 
 test('a wrong client secret is refused', async () => {

@@ -566,6 +566,16 @@ pub async fn add(ctx: &Ctx<'_>, new: &admin::NewClient) -> Result<admin::ClientC
         });
     }
     let id = match &new.client_id {
+        Some(id) if id.starts_with(crate::storage::REGISTERED_PREFIX) => {
+            return Err(ApiError::Unprocessable {
+                error: METADATA,
+                description: format!(
+                    "client ids beginning with {:?} are those of clients registered at \
+                     /register: choose another",
+                    crate::storage::REGISTERED_PREFIX
+                ),
+            });
+        }
         Some(id) => identifier("client id", id, 64, false, METADATA)?,
         None => {
             let suffix: String = crypto::random_bytes::<6>()
@@ -733,6 +743,9 @@ pub async fn change(
         .update_client(&stored)
         .await
         .or_not_found(|| format!("there is no client {id:?}"))?;
+    // An administrator's change is the last word: a registered client's registration access
+    // token no longer changes it back (RFC 7592 management ends).
+    ctx.db.end_registration(id).await?;
     let after = by_id(ctx, id).await?;
     ctx.record(
         EventKind::ClientUpdated,

@@ -29,7 +29,7 @@ use crate::config::Registration;
 use crate::crypto;
 use crate::events::EventKind;
 use crate::state::AppState;
-use crate::storage::{self, Client, ClientKeys};
+use crate::storage::{self, Client, ClientKeys, REGISTERED_PREFIX};
 use crate::throttle::{Verdict, address_key, retry_after_secs};
 
 /// A registration is a few hundred bytes, a JWK Set by value up to [`MAX_JWKS_BYTES`].
@@ -49,8 +49,10 @@ pub enum RegistrationError {
         description: String,
     },
     /// RFC 6750 §3.1 (RFC 7591 §3, RFC 7592 §3): the initial or registration access token is
-    /// missing or not valid: 401 with a `Bearer` challenge.
+    /// not valid: 401 with a `Bearer` challenge naming `invalid_token`.
     Token(String),
+    /// The same, when the request sent none: the challenge names no error (RFC 6750 §3.1).
+    NoToken(String),
     /// Registration is disabled: 403.
     Disabled,
     /// The body could not be read, or the database did not answer.
@@ -93,6 +95,12 @@ impl From<ApiError> for RegistrationError {
         match e {
             ApiError::Unprocessable { error, description } => Self::Metadata { error, description },
             ApiError::Unavailable => Self::OAuth(OAuthError::unavailable()),
+            // The client went meanwhile (another request deleted it): as a token that opens
+            // nothing (RFC 7592 §3).
+            ApiError::NotFound(_) => Self::Token(NOT_OPENED.into()),
+            ApiError::BadRequest(description) | ApiError::Conflict(description) => {
+                Self::metadata(description)
+            }
             other => Self::OAuth(OAuthError::server_error(format!("{other:?}"))),
         }
     }
@@ -100,10 +108,13 @@ impl From<ApiError> for RegistrationError {
 
 impl IntoResponse for RegistrationError {
     fn into_response(self) -> Response {
+        let sent_none = matches!(self, Self::NoToken(_));
         let (status, error, description) = match self {
             Self::OAuth(e) => return e.into_response(),
             Self::Metadata { error, description } => (StatusCode::BAD_REQUEST, error, description),
-            Self::Token(description) => (StatusCode::UNAUTHORIZED, "invalid_token", description),
+            Self::Token(description) | Self::NoToken(description) => {
+                (StatusCode::UNAUTHORIZED, "invalid_token", description)
+            }
             Self::Disabled => (
                 StatusCode::FORBIDDEN,
                 "access_denied",
@@ -124,9 +135,13 @@ impl IntoResponse for RegistrationError {
                 .chars()
                 .filter(|c| c.is_ascii() && !c.is_ascii_control() && *c != '"' && *c != '\\')
                 .collect();
-            if let Ok(value) = HeaderValue::from_str(&format!(
-                r#"Bearer realm="register", error="invalid_token", error_description="{quoted}""#
-            )) {
+            let challenge = match sent_none {
+                true => r#"Bearer realm="register""#.to_owned(),
+                false => format!(
+                    r#"Bearer realm="register", error="invalid_token", error_description="{quoted}""#
+                ),
+            };
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
                 response
                     .headers_mut()
                     .insert(header::WWW_AUTHENTICATE, value);
@@ -147,17 +162,18 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// RFC 7591 §3: whether this request may register a client, by the server's setting.
+/// `Some(id)` of the initial access token that allows it.
 async fn may_register(
     state: &AppState,
     headers: &HeaderMap,
     now: Timestamp,
-) -> Result<(), RegistrationError> {
+) -> Result<Option<String>, RegistrationError> {
     match state.config.registration {
         Registration::Disabled => Err(RegistrationError::Disabled),
-        Registration::Open => Ok(()),
+        Registration::Open => Ok(None),
         Registration::Token => {
             let Some(token) = bearer(headers) else {
-                return Err(RegistrationError::Token(
+                return Err(RegistrationError::NoToken(
                     "registration here needs an initial access token: send the one an \
                      administrator gave you as Authorization: Bearer <token> (RFC 7591 §3)"
                         .into(),
@@ -173,7 +189,7 @@ async fn may_register(
                 false => None,
             };
             match known {
-                Some(known) if known.expires_at > now => Ok(()),
+                Some(known) if known.expires_at > now => Ok(Some(known.id)),
                 Some(_) => Err(RegistrationError::Token(
                     "the initial access token has expired: ask an administrator for a new one"
                         .into(),
@@ -267,6 +283,8 @@ fn parse(body: &[u8]) -> Result<Parsed, RegistrationError> {
         .any(|g| g == GrantType::AuthorizationCode.as_str());
     match metadata.response_types.as_deref() {
         None => {}
+        // What a read shows a client without the code flow, sent back (RFC 7592 §2.2).
+        Some([]) if !code => {}
         Some(types) if types.iter().all(|t| t == "code") && !types.is_empty() && code => {}
         Some(types) if types.iter().all(|t| t == "code") && !types.is_empty() => {
             return Err(RegistrationError::metadata(
@@ -288,15 +306,59 @@ fn parse(body: &[u8]) -> Result<Parsed, RegistrationError> {
     })
 }
 
+/// Grants in which a user logs in and answers for what the client gets: what anyone may
+/// register with open registration. A client acting for itself (`client_credentials`), or
+/// exchanging tokens, needs an initial access token an administrator made.
+const OPEN_GRANTS: [GrantType; 3] = [
+    GrantType::AuthorizationCode,
+    GrantType::RefreshToken,
+    GrantType::DeviceCode,
+];
+
 impl Parsed {
+    /// Checks what the server's registration setting `mode` allows.
+    fn allowed_by(&self, mode: Registration) -> Result<(), RegistrationError> {
+        if self.metadata.jwks_uri.is_some() {
+            // A URL the server would fetch, chosen by whoever registers: a way to make it call
+            // into the network it runs in. Keys by value only.
+            return Err(RegistrationError::metadata(
+                "jwks_uri is not taken at /register: send the client's public keys by value \
+                 (jwks), or ask an administrator to register a key URL",
+            ));
+        }
+        if mode == Registration::Open
+            && let Some(grant) = self.grant_types.iter().find(|g| {
+                g.parse::<GrantType>()
+                    .is_ok_and(|g| !OPEN_GRANTS.contains(&g))
+            })
+        {
+            return Err(RegistrationError::metadata(format!(
+                "open registration takes only grants in which a user logs in (authorization_code, \
+                 refresh_token, {}): {grant} needs an initial access token from an administrator",
+                GrantType::DeviceCode
+            )));
+        }
+        Ok(())
+    }
+
     fn registered(&self) -> Result<Registered<'_>, RegistrationError> {
         let m = &self.metadata;
-        let scope = m.scope.as_deref().ok_or_else(|| {
-            RegistrationError::metadata(
-                "scope is required here: the space-separated scopes the client will ask for \
-                 (see scopes_supported in the metadata)",
-            )
-        })?;
+        // RFC 7591 §2 lets the server choose a default: `openid` for a client that logs users
+        // in; a client acting for itself names what it acts on.
+        let logs_users_in = self
+            .grant_types
+            .iter()
+            .any(|g| g.parse::<GrantType>().is_ok_and(GrantType::logs_users_in));
+        let scope = match (m.scope.as_deref(), logs_users_in) {
+            (Some(scope), _) => scope,
+            (None, true) => shared::scope::OPENID,
+            (None, false) => {
+                return Err(RegistrationError::metadata(
+                    "scope is required for a client without logins: the space-separated scopes \
+                     it will ask for (see scopes_supported in the metadata)",
+                ));
+            }
+        };
         let by_key = self.method == Method::PrivateKeyJwt;
         let given = m.jwks.is_some() || m.jwks_uri.is_some();
         if by_key != given {
@@ -383,7 +445,7 @@ pub async fn register(
     body: RegistrationBody,
 ) -> Result<Response, RegistrationError> {
     let now = state.clock.now();
-    may_register(&state, &headers, now).await?;
+    let initial = may_register(&state, &headers, now).await?;
     // Each registration stores a client: counted per address, as logins are, so that no one
     // fills the database through open registration (RFC 7591 §5).
     if let Verdict::Refused(wait) = state
@@ -404,9 +466,10 @@ pub async fn register(
              them out of a registration",
         ));
     }
+    parsed.allowed_by(state.config.registration)?;
     let ctx = ctx(&state, address, now);
     let checked = check_registered(&ctx, &parsed.registered()?).await?;
-    let id = format!("dyn-{}", crypto::random_token(12));
+    let id = format!("{REGISTERED_PREFIX}{}", crypto::random_token(12));
     let secret = matches!(parsed.method, Method::SecretBasic | Method::SecretPost)
         .then(|| crypto::random_token(32));
     let secret_hash = secret.as_deref().map(crypto::sha256_hex);
@@ -423,7 +486,10 @@ pub async fn register(
         EventKind::ClientCreated,
         Some(&id),
         format!(
-            "client registered; {}; grant types {}; scope {}",
+            "client registered{}; {}; grant types {}; scope {}",
+            initial
+                .map(|id| format!(" with initial access token {id}"))
+                .unwrap_or_default(),
             parsed.method.as_str(),
             GrantType::join(checked.grant_types(), " "),
             checked.scope()
@@ -439,23 +505,27 @@ pub async fn register(
     Ok((StatusCode::CREATED, no_store(), Json(answer)).into_response())
 }
 
+/// What a request that cannot open a registration hears, whatever the reason.
+const NOT_OPENED: &str = "send the registration access token the registration (or its last \
+                          read or update) answered with, as Authorization: Bearer <token>, at \
+                          that client's registration_client_uri (RFC 7592 §3)";
+
 /// RFC 7592 §3: the client whose registration access token the request carries, and which is
-/// `id`; the same refusal whether the client does not exist, was not registered here, or the
-/// token is not its own (nothing is told about other clients).
+/// `id`, with the token's hash; the same refusal whether the client does not exist, was not
+/// registered here (or an administrator has changed it since), or the token is not its own
+/// (nothing is told about other clients). Refused while registration is disabled.
 async fn registered(
     state: &AppState,
     headers: &HeaderMap,
     id: &str,
-) -> Result<Client, RegistrationError> {
-    let refused = || {
-        RegistrationError::Token(
-            "send the registration access token the registration answered with, as \
-             Authorization: Bearer <token>, at that client's registration_client_uri (RFC 7592 \
-             §3)"
-            .into(),
-        )
+) -> Result<(Client, String), RegistrationError> {
+    if state.config.registration == Registration::Disabled {
+        return Err(RegistrationError::Disabled);
+    }
+    let refused = || RegistrationError::Token(NOT_OPENED.into());
+    let Some(token) = bearer(headers) else {
+        return Err(RegistrationError::NoToken(NOT_OPENED.into()));
     };
-    let token = bearer(headers).ok_or_else(refused)?;
     if id.len() > 128 || token.len() > 256 {
         return Err(refused());
     }
@@ -465,15 +535,32 @@ async fn registered(
     if !crypto::constant_time_eq(crypto::sha256_hex(token).as_bytes(), hash.as_bytes()) {
         return Err(refused());
     }
-    state.db.stored_client(id).await?.ok_or_else(refused)
+    let client = state.db.stored_client(id).await?.ok_or_else(refused)?;
+    Ok((client, hash))
 }
 
-/// RFC 7592 §2.1: the registration as it is now (its secret and token are not shown again).
+/// RFC 7592 §3: every answer carries a registration access token, and only its hash is kept,
+/// so each read and update gets a new one and the one it used stops working. Of two requests
+/// with the same token, one gets the new token and the other is refused.
+async fn next_token(state: &AppState, id: &str, used: &str) -> Result<String, RegistrationError> {
+    let token = crypto::random_token(32);
+    if !state
+        .db
+        .rotate_registration_token(id, used, &crypto::sha256_hex(&token))
+        .await?
+    {
+        return Err(RegistrationError::Token(NOT_OPENED.into()));
+    }
+    Ok(token)
+}
+
+/// RFC 7592 §2.1: the registration as it is now (its secret is not shown again), with a new
+/// registration access token.
 #[utoipa::path(get, path = "/register/{client_id}", tag = "OAuth",
     security(("registrationAccessToken" = [])),
     params(("client_id" = String, Path, description = "The registered client")),
     responses(
-        (status = 200, description = "The client's registration, never cached", body = shared::oauth::RegisteredClient),
+        (status = 200, description = "The client's registration, with a new registration access token (the one used stops working), never cached", body = shared::oauth::RegisteredClient),
         (status = 401, description = "No valid registration access token for this client (`invalid_token`)", body = shared::oauth::ErrorResponse),
     ))]
 pub async fn read(
@@ -481,9 +568,10 @@ pub async fn read(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, RegistrationError> {
-    let client = registered(&state, &headers, &id).await?;
-    let method = Method::of(&client);
-    Ok((no_store(), Json(shown(&state, &client, method))).into_response())
+    let (client, used) = registered(&state, &headers, &id).await?;
+    let mut answer = shown(&state, &client, Method::of(&client));
+    answer.registration_access_token = Some(next_token(&state, &id, &used).await?);
+    Ok((no_store(), Json(answer)).into_response())
 }
 
 /// RFC 7592 §2.2: replaces the registration's metadata with the request's (what is left out
@@ -494,7 +582,7 @@ pub async fn read(
     params(("client_id" = String, Path, description = "The registered client")),
     request_body = shared::oauth::ClientMetadata,
     responses(
-        (status = 200, description = "The registration as changed, never cached", body = shared::oauth::RegisteredClient),
+        (status = 200, description = "The registration as changed, with a new registration access token (the one used stops working), never cached", body = shared::oauth::RegisteredClient),
         (status = 400, description = "RFC 7591 §3.2.2: `invalid_redirect_uri`, `invalid_client_metadata`, `unapproved_software_statement`", body = shared::oauth::ErrorResponse),
         (status = 401, description = "No valid registration access token for this client (`invalid_token`)", body = shared::oauth::ErrorResponse),
         (status = 413, description = "The body is too large", body = shared::oauth::ErrorResponse),
@@ -507,7 +595,7 @@ pub async fn update(
     body: RegistrationBody,
 ) -> Result<Response, RegistrationError> {
     let now = state.clock.now();
-    let client = registered(&state, &headers, &id).await?;
+    let (client, used) = registered(&state, &headers, &id).await?;
     let parsed = parse(&body)?;
     let m = &parsed.metadata;
     if m.client_id.as_deref() != Some(id.as_str()) {
@@ -544,12 +632,18 @@ pub async fn update(
         }
     };
     let parsed = Parsed { method, ..parsed };
+    parsed.allowed_by(state.config.registration)?;
     let ctx = ctx(&state, address, now);
     let checked = check_registered(&ctx, &parsed.registered()?).await?;
-    state
+    let token = next_token(&state, &id, &used).await?;
+    match state
         .db
         .update_client(&checked.stored(&id, client.secret_hash.as_deref()))
-        .await?;
+        .await
+    {
+        Err(storage::Error::NotFound) => return Err(RegistrationError::Token(NOT_OPENED.into())),
+        done => done?,
+    }
     ctx.record(
         EventKind::ClientUpdated,
         Some(&id),
@@ -561,9 +655,11 @@ pub async fn update(
     )
     .await?;
     let Some(client) = state.db.stored_client(&id).await? else {
-        return Err(storage::Error::NotFound.into());
+        return Err(RegistrationError::Token(NOT_OPENED.into()));
     };
-    Ok((no_store(), Json(shown(&state, &client, parsed.method))).into_response())
+    let mut answer = shown(&state, &client, parsed.method);
+    answer.registration_access_token = Some(token);
+    Ok((no_store(), Json(answer)).into_response())
 }
 
 /// RFC 7592 §2.3: deletes the client, with its grants and consents; every token it was issued

@@ -64,7 +64,17 @@ pub struct Lifetimes {
     pub refresh_token_absolute_ttl: Option<i64>,
 }
 
+/// The prefix of the ids of clients registered at `/register` (RFC 7591), which the admin API
+/// does not give out.
+pub const REGISTERED_PREFIX: &str = "dyn-";
+
 impl Client {
+    /// Registered by whoever asked at `/register` (RFC 7591), not made by an administrator:
+    /// its name and everything it says of itself are its own word (RFC 7591 §5).
+    pub fn is_registered(&self) -> bool {
+        self.id.starts_with(REGISTERED_PREFIX)
+    }
+
     /// Neither a secret nor keys: it identifies itself with `client_id` alone.
     pub fn is_public(&self) -> bool {
         self.secret_hash.is_none() && self.keys.is_none()

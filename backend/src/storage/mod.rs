@@ -72,7 +72,7 @@ use crate::clock::Timestamp;
 pub use api_tokens::{ApiTokenRow, NewApiToken};
 pub use bff::{BffLogin, BffSessionRow, RefreshLease};
 pub use claims::{ClaimValue, StoredClaim};
-pub use clients::{Client, ClientKeys, Lifetimes, NewClient};
+pub use clients::{Client, ClientKeys, Lifetimes, NewClient, REGISTERED_PREFIX};
 pub use codes::{CodeGrant, NewCode, Redemption};
 pub use consents::{ConsentAt, ConsentTicket, ScopeInfo};
 pub use devices::{DeviceAnswer, DeviceRequest, DeviceStatus, DeviceVerdict, NewDeviceRequest};

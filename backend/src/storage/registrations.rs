@@ -30,6 +30,46 @@ impl Db {
         )
     }
 
+    /// Ends RFC 7592 management of client `id` (an administrator changed it): its registration
+    /// access token no longer opens it.
+    pub async fn end_registration(&self, id: &str) -> Result<()> {
+        dispatch!(self, |pool| sqlx::query(
+            "UPDATE clients SET registration_token_hash = NULL WHERE id = $1"
+        )
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Replaces client `id`'s registration access token, if it is still `old` (RFC 7592 §3:
+    /// a new one with each read and update); `false` if another request replaced it first.
+    pub async fn rotate_registration_token(&self, id: &str, old: &str, new: &str) -> Result<bool> {
+        let done = dispatch!(self, |pool| sqlx::query(
+            "UPDATE clients SET registration_token_hash = $1
+             WHERE id = $2 AND registration_token_hash = $3"
+        )
+        .bind(new)
+        .bind(id)
+        .bind(old)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done == 1)
+    }
+
+    /// Deletes the initial access tokens expired before `now`; how many.
+    pub async fn purge_initial_access_tokens(&self, now: crate::clock::Timestamp) -> Result<u64> {
+        Ok(dispatch!(self, |pool| sqlx::query(
+            "DELETE FROM initial_access_tokens WHERE expires_at < $1"
+        )
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?)
+    }
+
     pub async fn insert_initial_access_token(&self, token: &InitialAccessToken) -> Result<()> {
         let done = dispatch!(self, |pool| sqlx::query(
             "INSERT INTO initial_access_tokens (id, name, token_hash, created_at, expires_at)

@@ -42,6 +42,28 @@ async fn refused(response: Response, status: StatusCode) -> (String, String) {
     )
 }
 
+/// An initial access token, made by the demo administrator through the admin API.
+async fn initial_token(app: &TestApp) -> String {
+    let admin = app.admin_token().await;
+    let made = app
+        .admin(
+            Method::POST,
+            "/admin/registration-tokens",
+            &admin,
+            Some(json!({"name": "tests"})),
+        )
+        .await;
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let made: Value = made.json().await.unwrap();
+    made["token"].as_str().unwrap().to_owned()
+}
+
+/// A browser app's registration, which open registration takes.
+fn browser_app(app: &TestApp) -> Value {
+    json!({"client_name": "Someone's app", "token_endpoint_auth_method": "none",
+           "redirect_uris": [app.redirect_uri()], "scope": "openid products:read"})
+}
+
 fn service() -> Value {
     json!({"client_name": "Nightly report", "grant_types": ["client_credentials"],
            "scope": "products:read"})
@@ -67,21 +89,22 @@ async fn registration_is_disabled_unless_the_server_is_started_with_it() {
 }
 
 #[tokio::test]
-async fn an_open_registration_works_at_once_and_only_its_token_manages_it() {
-    let app = spawn_app_with(&["--registration", "open"]).await;
+async fn a_registration_works_at_once_and_only_its_token_manages_it() {
+    let app = spawn_app_with(&["--registration", "token"]).await;
     let metadata = app
         .get_json(&app.url("/.well-known/oauth-authorization-server"))
         .await;
     assert_eq!(metadata["registration_endpoint"], app.url("/register"));
+    let initial = initial_token(&app).await;
 
-    let response = register(&app, None, &service()).await;
+    let response = register(&app, Some(&initial), &service()).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     assert_eq!(response.headers()["cache-control"], "no-store");
     let registered: Value = response.json().await.unwrap();
     let id = registered["client_id"].as_str().unwrap().to_owned();
     assert!(id.starts_with("dyn-"), "{id}");
     let secret = registered["client_secret"].as_str().unwrap().to_owned();
-    let access = registered["registration_access_token"]
+    let mut access = registered["registration_access_token"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -96,7 +119,7 @@ async fn an_open_registration_works_at_once_and_only_its_token_manages_it() {
         "client_secret_basic"
     );
     assert_eq!(registered["grant_types"], json!(["client_credentials"]));
-    assert_eq!(registered["response_types"], json!([]));
+    assert!(registered.get("response_types").is_none(), "{registered}");
     assert_eq!(registered["client_name"], "Nightly report");
     let created = app.events("client_created", 1).await;
     assert!(
@@ -126,16 +149,47 @@ async fn an_open_registration_works_at_once_and_only_its_token_manages_it() {
     let access_token = issued["access_token"].as_str().unwrap().to_owned();
     assert_eq!(issued["scope"], "products:read");
 
-    // RFC 7592 §2.1: read with its registration access token; the secrets are not shown again.
+    // RFC 7592 §2.1: read with its registration access token; the secret is not shown again,
+    // and the answer brings the next token (§3): the one used stops working.
     let read = manage(&app, Method::GET, &uri, &access, None).await;
     assert_eq!(read.status(), StatusCode::OK);
     let read: Value = read.json().await.unwrap();
     assert_eq!(read["client_id"], id.as_str());
     assert!(read.get("client_secret").is_none(), "{read}");
-    assert!(read.get("registration_access_token").is_none(), "{read}");
+    let used = std::mem::replace(
+        &mut access,
+        read["registration_access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    );
+    assert_ne!(used, access);
+    let stale = manage(&app, Method::GET, &uri, &used, None).await;
+    assert_eq!(stale.status(), StatusCode::UNAUTHORIZED);
+    // What a read shows, sent back, is a valid update (RFC 7592 §2.2).
+    let mut echoed = read.clone();
+    for generated in [
+        "registration_access_token",
+        "registration_client_uri",
+        "client_id_issued_at",
+        "client_secret_expires_at",
+    ] {
+        echoed.as_object_mut().unwrap().remove(generated);
+    }
+    let echoed = manage(&app, Method::PUT, &uri, &access, Some(echoed)).await;
+    assert_eq!(echoed.status(), StatusCode::OK);
+    let echoed: Value = echoed.json().await.unwrap();
+    access = echoed["registration_access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // Nothing else opens it: no token, another's, for another client, for a client an
     // administrator made.
-    let other: Value = register(&app, None, &service()).await.json().await.unwrap();
+    let other: Value = register(&app, Some(&initial), &service())
+        .await
+        .json()
+        .await
+        .unwrap();
     let other_token = other["registration_access_token"].as_str().unwrap();
     for (uri, token) in [
         (uri.clone(), "nope"),
@@ -163,6 +217,10 @@ async fn an_open_registration_works_at_once_and_only_its_token_manages_it() {
     let updated = manage(&app, Method::PUT, &uri, &access, Some(changed.clone())).await;
     assert_eq!(updated.status(), StatusCode::OK);
     let updated: Value = updated.json().await.unwrap();
+    access = updated["registration_access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(updated["scope"], "orders:read products:read");
     assert_eq!(updated["client_name"], "Nightly report v2");
     let wider = app
@@ -209,6 +267,11 @@ async fn an_open_registration_works_at_once_and_only_its_token_manages_it() {
     with_secret["token_endpoint_auth_method"] = json!("client_secret_post");
     let response = manage(&app, Method::PUT, &uri, &access, Some(with_secret)).await;
     assert_eq!(response.status(), StatusCode::OK);
+    let response: Value = response.json().await.unwrap();
+    access = response["registration_access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     // RFC 7592 §2.3: deleted, it is gone, and so are its tokens.
     let deleted = manage(&app, Method::DELETE, &uri, &access, None).await;
@@ -253,11 +316,82 @@ async fn a_registered_browser_app_logs_users_in_with_consent() {
     let html = answer.text().await.unwrap();
     assert!(html.contains("Someone&#x27;s app") || html.contains("Someone's app"));
     assert!(html.contains("consent"), "the consent screen");
+    // Every scope is asked about, those a known client gets without asking included.
+    assert!(
+        html.contains("Browse the product catalogue"),
+        "products:read is shown"
+    );
+}
+
+#[tokio::test]
+async fn open_registration_takes_clients_that_log_users_in_and_keys_by_value_only() {
+    let app = spawn_app_with(&["--registration", "open"]).await;
+    let before = storage_fingerprint(&app).await;
+    let exchange = "urn:ietf:params:oauth:grant-type:token-exchange";
+    for (body, words) in [
+        (
+            service(),
+            "client_credentials needs an initial access token",
+        ),
+        (
+            json!({"grant_types": [exchange], "scope": "products:read"}),
+            "token-exchange needs an initial access token",
+        ),
+        (
+            json!({"redirect_uris": [app.redirect_uri()], "scope": "openid",
+                   "token_endpoint_auth_method": "private_key_jwt",
+                   "jwks_uri": "http://127.0.0.1:9/keys"}),
+            "jwks_uri is not taken at /register",
+        ),
+    ] {
+        let (error, description) =
+            refused(register(&app, None, &body).await, StatusCode::BAD_REQUEST).await;
+        assert_eq!(error, "invalid_client_metadata");
+        assert!(description.contains(words), "{description}");
+    }
+    assert_eq!(storage_fingerprint(&app).await, before);
+    // A browser app is taken, its scope `openid` when it names none.
+    let mut no_scope = browser_app(&app);
+    no_scope.as_object_mut().unwrap().remove("scope");
+    let made = register(&app, None, &no_scope).await;
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let made: Value = made.json().await.unwrap();
+    assert_eq!(made["scope"], "openid");
+    // An administrator's change is the last word: the registration token opens it no more.
+    let admin = app.admin_token().await;
+    let id = made["client_id"].as_str().unwrap();
+    let patched = app
+        .admin(
+            Method::PATCH,
+            &format!("/admin/clients/{id}"),
+            &admin,
+            Some(json!({"scope": "openid profile"})),
+        )
+        .await;
+    assert_eq!(patched.status(), StatusCode::OK);
+    let token = made["registration_access_token"].as_str().unwrap();
+    let uri = made["registration_client_uri"].as_str().unwrap();
+    let closed = manage(&app, Method::GET, uri, token, None).await;
+    assert_eq!(closed.status(), StatusCode::UNAUTHORIZED);
+    // And the admin API does not give out the registered clients' ids.
+    let taken = app
+        .admin(
+            Method::POST,
+            "/admin/clients",
+            &admin,
+            Some(
+                json!({"kind": "service", "name": "Mine", "client_id": "dyn-mine",
+                        "scope": "products:read"}),
+            ),
+        )
+        .await;
+    assert_eq!(taken.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 #[tokio::test]
 async fn bad_registrations_are_refused_with_what_to_fix_and_store_nothing() {
-    let app = spawn_app_with(&["--registration", "open"]).await;
+    let app = spawn_app_with(&["--registration", "token"]).await;
+    let initial = initial_token(&app).await;
     let before = storage_fingerprint(&app).await;
     let private = json!({"keys": [{"kty": "EC", "crv": "P-256", "x": "x", "y": "y", "d": "d"}]});
     let redirect = app.redirect_uri();
@@ -299,9 +433,9 @@ async fn bad_registrations_are_refused_with_what_to_fix_and_store_nothing() {
             "",
         ),
         (
-            json!({"redirect_uris": ["https://app.example/cb"]}),
+            json!({"grant_types": ["client_credentials"]}),
             "invalid_client_metadata",
-            "scope is required here",
+            "scope is required for a client without logins",
         ),
         (
             json!({"grant_types": ["client_credentials"], "scope": "admin"}),
@@ -344,17 +478,21 @@ async fn bad_registrations_are_refused_with_what_to_fix_and_store_nothing() {
         ),
     ];
     for (body, expected, words) in cases {
-        let (error, description) =
-            refused(register(&app, None, &body).await, StatusCode::BAD_REQUEST).await;
+        let (error, description) = refused(
+            register(&app, Some(&initial), &body).await,
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
         assert_eq!(error, expected, "{body}: {description}");
         assert!(description.contains(words), "{body}: {description}");
     }
     let huge = json!({"scope": "openid", "client_name": "x".repeat(200_000)});
-    let response = register(&app, None, &huge).await;
+    let response = register(&app, Some(&initial), &huge).await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let not_json = app
         .http
         .post(app.url("/register"))
+        .bearer_auth(&initial)
         .header("content-type", "application/json")
         .body("{\"scope\": ")
         .send()
@@ -474,6 +612,14 @@ async fn by_token_registration_needs_an_initial_access_token_an_administrator_ma
     assert_eq!(response.status(), StatusCode::CREATED);
     let events = app.events("registration_token_created", 2).await;
     assert_eq!(events.len(), 2);
+    // Each registration names the initial access token it was made with.
+    let created = app.events("client_created", 3).await;
+    assert!(
+        created.iter().any(|e| e
+            .detail
+            .contains(&format!("with initial access token {id}"))),
+        "{created:?}"
+    );
 }
 
 #[tokio::test]
@@ -489,11 +635,11 @@ async fn registrations_from_one_address_are_limited() {
     let bad = register(&app, None, &json!({"scope": "unknown:scope"})).await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     for _ in 0..2 {
-        let made = register(&app, None, &service()).await;
+        let made = register(&app, None, &browser_app(&app)).await;
         assert_eq!(made.status(), StatusCode::CREATED);
     }
     let before = storage_fingerprint(&app).await;
-    let throttled = register(&app, None, &service()).await;
+    let throttled = register(&app, None, &browser_app(&app)).await;
     assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(throttled.headers().contains_key("retry-after"));
     let (error, description) = refused(throttled, StatusCode::TOO_MANY_REQUESTS).await;

@@ -56,7 +56,14 @@ pub async fn needed(
                 consent_required: true,
             })
     };
-    let shown: Vec<ScopeInfo> = grant.scope.iter().map(info).collect();
+    let mut shown: Vec<ScopeInfo> = grant.scope.iter().map(info).collect();
+    // A client that registered itself (RFC 7591 §5: its name and logo are its own word) is
+    // asked about every scope, those a known client gets without asking included.
+    if client.is_registered() {
+        for scope in &mut shown {
+            scope.consent_required = true;
+        }
+    }
     let unanswered = shown
         .iter()
         .any(|s| s.consent_required && !consented.contains(&s.name));
