@@ -15,9 +15,10 @@ use serde::de::DeserializeOwned;
 use shared::admin::{
     AccessPolicies, ApiToken, ApiTokenCreated, AuthorizationServer, Client, ClientCreated,
     ClientUpdate, CustomClaims, Event, KeyRotation, KeysRotated, NewApiToken,
-    NewAuthorizationServer, NewClient, NewScope, NewTrustedIssuer, NewUser, PasswordReset, Scope,
-    ScopeUpdate, SecretRotated, ServerChange, ServerScopes, SigningKey, TokenPreview,
-    TokenPreviewRequest, TrustedIssuer, User, UserUpdate,
+    NewAuthorizationServer, NewClient, NewRegistrationToken, NewScope, NewTrustedIssuer, NewUser,
+    PasswordReset, RegistrationToken, RegistrationTokenCreated, Scope, ScopeUpdate, SecretRotated,
+    ServerChange, ServerScopes, SigningKey, TokenPreview, TokenPreviewRequest, TrustedIssuer, User,
+    UserUpdate,
 };
 
 use crate::api::{Api, ApiError};
@@ -193,6 +194,24 @@ impl AdminApi {
     /// The token stays listed, as revoked.
     pub fn revoke_token(self, id: &str) -> impl Answer<()> + use<> {
         let path = format!("/admin/tokens/{}", segment(id));
+        self.send_no_content(Method::DELETE, path, None::<()>)
+    }
+
+    /// The initial access tokens for dynamic registration (never the tokens themselves).
+    pub fn registration_tokens(self) -> impl Answer<Vec<RegistrationToken>> {
+        self.get("/admin/registration-tokens".into(), vec![])
+    }
+
+    /// The token itself is in the answer, and never again.
+    pub fn create_registration_token(
+        self,
+        new: NewRegistrationToken,
+    ) -> impl Answer<RegistrationTokenCreated> {
+        self.send(Method::POST, "/admin/registration-tokens".into(), Some(new))
+    }
+
+    pub fn delete_registration_token(self, id: &str) -> impl Answer<()> + use<> {
+        let path = format!("/admin/registration-tokens/{}", segment(id));
         self.send_no_content(Method::DELETE, path, None::<()>)
     }
 

@@ -534,6 +534,45 @@ test('an API token for user0 created in the console works as "Token", within its
   });
 });
 
+test('an initial access token made in the console registers a client at /register (RFC 7591) until it is deleted', async () => {
+  const page = await adminTab();
+  await withScreenshot('admin-registration', page, async () => {
+    await openSection(page, 'Registration');
+    const form = page.getByRole('form', { name: 'New initial access token' });
+    await form.getByLabel('Name').fill(`e2e-${RUN}`);
+    await form.getByLabel('Lifetime in hours (optional)').fill('1');
+    await form.getByRole('button', { name: 'Make initial access token' }).click();
+    const token = await shownSecret(page);
+    assert.match(token, /^iat_[A-Za-z0-9_-]+$/);
+    assert.ok((await page.getByTestId('secret-box').innerText()).includes('/register'), 'with a usage example');
+    await page.getByRole('button', { name: 'Done, hide it' }).click();
+
+    const register = () =>
+      fetch(`${API}/register`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ client_name: `e2e ${RUN}`, grant_types: ['client_credentials'], scope: 'products:read' }),
+      });
+    const registered = await register();
+    assert.equal(registered.status, 201);
+    const client = await registered.json();
+    assert.match(client.client_id, /^dyn-/);
+
+    // Deleted in the console, with a confirmation: it registers no more.
+    const row = page.locator('[data-testid^="registration-token-"]', { hasText: `e2e-${RUN}` });
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await row.getByRole('button', { name: 'Confirm delete' }).click();
+    await row.waitFor({ state: 'detached' });
+    assert.equal((await register()).status, 401);
+    // The client it registered stays; its own registration access token deletes it.
+    const gone = await fetch(client.registration_client_uri, {
+      method: 'DELETE',
+      headers: { Authorization: `Bearer ${client.registration_access_token}` },
+    });
+    assert.equal(gone.status, 204);
+  });
+});
+
 test('a second API: an authorization server, a scope, an access policy and a claim made in the console; its preview, its token and an independent verifier agree', async () => {
   const page = await adminTab();
   const serverId = `reports-${RUN}`;

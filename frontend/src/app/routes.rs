@@ -8,8 +8,8 @@ use leptos_router::components::{Outlet, ParentRoute, Route, Routes};
 use leptos_router::path;
 
 use crate::pages::admin::{
-    AdminConsole, clients::Clients, events::Events, issuers::Issuers, keys::Keys, scopes::Scopes,
-    servers::Servers, tokens::Tokens, users::Users,
+    AdminConsole, clients::Clients, events::Events, issuers::Issuers, keys::Keys,
+    registration::Registration, scopes::Scopes, servers::Servers, tokens::Tokens, users::Users,
 };
 use crate::pages::{
     callback::Callback, debugger::Debugger, home::Home, labs::Labs, not_found::NotFound,
@@ -100,6 +100,7 @@ fn ConsolePages() -> impl leptos_router::MatchNestedRoutes + Clone {
             <Route path=path!("/clients") view=Clients />
             <Route path=path!("/scopes") view=Scopes />
             <Route path=path!("/tokens") view=Tokens />
+            <Route path=path!("/registration") view=Registration />
             <Route path=path!("/servers") view=Servers />
             <Route path=path!("/issuers") view=Issuers />
             <Route path=path!("/keys") view=Keys />

@@ -19,6 +19,7 @@ pub mod issuers;
 pub mod keys;
 pub mod policies;
 pub mod preview;
+pub mod registration;
 pub mod scopes;
 pub mod server_scopes;
 pub mod servers;
@@ -63,6 +64,7 @@ pub fn AdminConsole() -> impl IntoView {
                     <A href="/admin/clients">"Clients"</A>
                     <A href="/admin/scopes">"Scopes"</A>
                     <A href="/admin/tokens">"API tokens"</A>
+                    <A href="/admin/registration">"Registration"</A>
                     <A href="/admin/servers">"Authorization servers"</A>
                     <A href="/admin/issuers">"Trusted issuers"</A>
                     <A href="/admin/keys">"Signing keys"</A>
