@@ -216,7 +216,7 @@ pub fn router() -> axum::Router<AppState> {
 }
 
 #[utoipa::path(get, path = "/.well-known/oauth-protected-resource/api", tag = "API",
-    description = "Protected resource metadata (RFC 9728) of the shop's API: where its tokens come from and the scopes it checks. Each of its URLs has the same document at the same place with its own path after `/api` (its `resource` being that URL, as RFC 9728 §3.3 has clients check); the API's Bearer challenges name it in `resource_metadata`.",
+    description = "Protected resource metadata (RFC 9728) of the shop's API: where its tokens come from and the scopes it checks. Each of its URLs has the same document at the same place with its own path after `/api` (its `resource` being that URL, as RFC 9728 §3.3 has clients check); the API's Bearer and DPoP challenges name it in `resource_metadata`.",
     responses((status = 200, description = "RFC 9728 §3.2", body = shared::oauth::ResourceMetadata)))]
 pub async fn api(State(state): State<AppState>, uri: Uri) -> Response {
     document(&state, Resource::Api, &uri).await
@@ -235,7 +235,7 @@ pub async fn api_below(State(state): State<AppState>, uri: Uri) -> Response {
 }
 
 #[utoipa::path(get, path = "/.well-known/oauth-protected-resource/admin", tag = "Admin",
-    description = "Protected resource metadata (RFC 9728) of the admin API; each of its URLs has the same document with its own path after `/admin`. The admin API's Bearer challenges name it in `resource_metadata`.",
+    description = "Protected resource metadata (RFC 9728) of the admin API; each of its URLs has the same document with its own path after `/admin`. The admin API's Bearer and DPoP challenges name it in `resource_metadata`.",
     responses((status = 200, description = "RFC 9728 §3.2", body = shared::oauth::ResourceMetadata)))]
 pub async fn admin(State(state): State<AppState>, uri: Uri) -> Response {
     document(&state, Resource::Admin, &uri).await
@@ -281,11 +281,12 @@ async fn document(state: &AppState, resource: Resource, uri: &Uri) -> Response {
         .into_response()
 }
 
-/// Middleware on a resource's routes: the `Bearer` challenge of each refusal (401, and the 400
-/// and 403 that carry one) gains the `resource_metadata` of the URL called (RFC 9728 §5.1).
-/// Other challenges (`Token`) are left as they are; a success passes untouched. Every `Bearer`
-/// challenge of these routes is written by `ApiError` as `Bearer realm="api"…` ending with a
-/// quoted string, so one more auth-param after a comma keeps it well-formed (RFC 9110 §11.6.1).
+/// Middleware on a resource's routes: the `Bearer` and `DPoP` challenges of each refusal (401,
+/// and the 400 and 403 that carry one) gain the `resource_metadata` of the URL called (RFC 9728
+/// §5.1, for either scheme). Other challenges (`Token`) are left as they are; a success passes
+/// untouched. Every `Bearer` and `DPoP` challenge of these routes is written by `ApiError` as
+/// `Bearer realm="api"…` or `DPoP realm="api", algs="…"…`, ending with a quoted string, so one
+/// more auth-param after a comma keeps it well-formed (RFC 9110 §11.6.1).
 pub async fn point_to_metadata(
     State(location): State<Arc<MetadataLocation>>,
     request: Request,
@@ -302,10 +303,13 @@ pub async fn point_to_metadata(
     }
     let headers = response.headers_mut();
     let is_bearer = |value: &HeaderValue| {
-        value
-            .as_bytes()
+        let bytes = value.as_bytes();
+        bytes
             .get(..7)
             .is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"bearer "))
+            || bytes
+                .get(..5)
+                .is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"dpop "))
     };
     if !headers
         .get_all(header::WWW_AUTHENTICATE)

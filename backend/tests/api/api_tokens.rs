@@ -133,7 +133,7 @@ async fn bad_api_tokens_are_401_with_both_challenges() {
         [
             format!(r#"Bearer realm="api"{}"#, resource_metadata(r.url())),
             r#"Token realm="api""#.to_owned(),
-            DPOP_CHALLENGE.to_owned()
+            format!("{DPOP_CHALLENGE}{}", resource_metadata(r.url())),
         ]
     );
 

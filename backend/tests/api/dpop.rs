@@ -212,7 +212,10 @@ async fn a_service_token_is_bound_to_its_key_and_taken_only_with_its_proofs() {
         .map(|v| v.to_str().unwrap().to_owned())
         .collect();
     assert!(
-        challenges.iter().any(|c| c == DPOP_CHALLENGE),
+        challenges
+            .iter()
+            .any(|c| c.starts_with(DPOP_CHALLENGE)
+                && c.ends_with(&resource_metadata(response.url()))),
         "{challenges:?}"
     );
     let (status, error, description) = oauth_error(response).await;

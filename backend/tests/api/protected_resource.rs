@@ -115,7 +115,7 @@ async fn every_bearer_challenge_of_each_resource_names_its_own_metadata() {
         [
             format!(r#"Bearer realm="api", {api}"#),
             r#"Token realm="api""#.to_owned(),
-            DPOP_CHALLENGE.to_owned()
+            format!("{DPOP_CHALLENGE}, {api}"),
         ]
     );
     // invalid_token, and a malformed header (400 invalid_request).

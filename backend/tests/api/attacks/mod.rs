@@ -139,7 +139,11 @@ async fn parts(response: Response) -> (StatusCode, Vec<String>, Value) {
         .iter()
         .map(|v| {
             let challenge = v.to_str().unwrap();
-            match challenge.strip_prefix("Bearer ") {
+            // RFC 9728 §5.1: the Bearer and DPoP challenges name the URL's metadata.
+            match challenge
+                .strip_prefix("Bearer ")
+                .or_else(|| challenge.strip_prefix("DPoP "))
+            {
                 Some(_) => challenge
                     .strip_suffix(parameter.as_str())
                     .unwrap_or_else(|| panic!("{challenge:?} should end with {parameter:?}"))
