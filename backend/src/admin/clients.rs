@@ -743,9 +743,6 @@ pub async fn change(
         .update_client(&stored)
         .await
         .or_not_found(|| format!("there is no client {id:?}"))?;
-    // An administrator's change is the last word: a registered client's registration access
-    // token no longer changes it back (RFC 7592 management ends).
-    ctx.db.end_registration(id).await?;
     let after = by_id(ctx, id).await?;
     ctx.record(
         EventKind::ClientUpdated,

@@ -292,6 +292,12 @@ fn parse(body: &[u8]) -> Result<Parsed, RegistrationError> {
                  add it to grant_types, or leave response_types out",
             ));
         }
+        Some([]) => {
+            return Err(RegistrationError::metadata(
+                "response_types is empty, but the authorization_code grant needs [\"code\"]: \
+                 send that, or leave response_types out",
+            ));
+        }
         Some(types) => {
             return Err(RegistrationError::metadata(format!(
                 "response_types {types:?} is not supported: this server has the code flow only \
@@ -474,17 +480,19 @@ pub async fn register(
         .then(|| crypto::random_token(32));
     let secret_hash = secret.as_deref().map(crypto::sha256_hex);
     let access = crypto::random_token(32);
+    let registered_with = initial.as_deref().unwrap_or(OPENLY);
     state
         .db
         .insert_registered_client(
             &checked.stored(&id, secret_hash.as_deref()),
-            Some(&crypto::sha256_hex(&access)),
+            Some((&crypto::sha256_hex(&access), registered_with)),
             now,
         )
         .await?;
-    ctx.record(
+    recorded(
+        &ctx,
         EventKind::ClientCreated,
-        Some(&id),
+        &id,
         format!(
             "client registered{}; {}; grant types {}; scope {}",
             initial
@@ -495,7 +503,7 @@ pub async fn register(
             checked.scope()
         ),
     )
-    .await?;
+    .await;
     let Some(client) = state.db.stored_client(&id).await? else {
         return Err(storage::Error::NotFound.into());
     };
@@ -503,6 +511,19 @@ pub async fn register(
     answer.client_secret = secret;
     answer.registration_access_token = Some(access);
     Ok((StatusCode::CREATED, no_store(), Json(answer)).into_response())
+}
+
+/// How a client registered with open registration is recorded (`clients.registered_with`);
+/// one registered with an initial access token has that token's id.
+const OPENLY: &str = "open";
+
+/// Records a change that is already stored: a failure to log it is logged, and the answer
+/// (which may carry the only copy of a secret or of the next registration access token) is
+/// still given.
+async fn recorded(ctx: &Ctx<'_>, kind: EventKind, id: &str, detail: String) {
+    if let Err(e) = ctx.record(kind, Some(id), detail).await {
+        tracing::warn!(client_id = id, error = ?e, "a registration's change was not recorded");
+    }
 }
 
 /// What a request that cannot open a registration hears, whatever the reason.
@@ -514,11 +535,20 @@ const NOT_OPENED: &str = "send the registration access token the registration (o
 /// `id`, with the token's hash; the same refusal whether the client does not exist, was not
 /// registered here (or an administrator has changed it since), or the token is not its own
 /// (nothing is told about other clients). Refused while registration is disabled.
+/// The client a request opened, the hash of the token it used, and what that client's
+/// registration allows it to become: an openly registered one, what open registration takes,
+/// whatever the server's setting is now.
+struct Opened {
+    client: Client,
+    used: String,
+    ceiling: Registration,
+}
+
 async fn registered(
     state: &AppState,
     headers: &HeaderMap,
     id: &str,
-) -> Result<(Client, String), RegistrationError> {
+) -> Result<Opened, RegistrationError> {
     if state.config.registration == Registration::Disabled {
         return Err(RegistrationError::Disabled);
     }
@@ -529,14 +559,22 @@ async fn registered(
     if id.len() > 128 || token.len() > 256 {
         return Err(refused());
     }
-    let Some(hash) = state.db.registration_token_hash(id).await? else {
+    let Some((hash, with)) = state.db.registration(id).await? else {
         return Err(refused());
     };
     if !crypto::constant_time_eq(crypto::sha256_hex(token).as_bytes(), hash.as_bytes()) {
         return Err(refused());
     }
     let client = state.db.stored_client(id).await?.ok_or_else(refused)?;
-    Ok((client, hash))
+    let ceiling = match with.as_deref() {
+        Some(initial) if initial != OPENLY => Registration::Token,
+        _ => Registration::Open,
+    };
+    Ok(Opened {
+        client,
+        used: hash,
+        ceiling,
+    })
 }
 
 /// RFC 7592 §3: every answer carries a registration access token, and only its hash is kept,
@@ -568,9 +606,10 @@ pub async fn read(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, RegistrationError> {
-    let (client, used) = registered(&state, &headers, &id).await?;
-    let mut answer = shown(&state, &client, Method::of(&client));
-    answer.registration_access_token = Some(next_token(&state, &id, &used).await?);
+    let opened = registered(&state, &headers, &id).await?;
+    let client = &opened.client;
+    let mut answer = shown(&state, client, Method::of(client));
+    answer.registration_access_token = Some(next_token(&state, &id, &opened.used).await?);
     Ok((no_store(), Json(answer)).into_response())
 }
 
@@ -595,7 +634,11 @@ pub async fn update(
     body: RegistrationBody,
 ) -> Result<Response, RegistrationError> {
     let now = state.clock.now();
-    let (client, used) = registered(&state, &headers, &id).await?;
+    let Opened {
+        client,
+        used,
+        ceiling,
+    } = registered(&state, &headers, &id).await?;
     let parsed = parse(&body)?;
     let m = &parsed.metadata;
     if m.client_id.as_deref() != Some(id.as_str()) {
@@ -632,28 +675,36 @@ pub async fn update(
         }
     };
     let parsed = Parsed { method, ..parsed };
-    parsed.allowed_by(state.config.registration)?;
+    parsed.allowed_by(ceiling)?;
     let ctx = ctx(&state, address, now);
     let checked = check_registered(&ctx, &parsed.registered()?).await?;
-    let token = next_token(&state, &id, &used).await?;
+    // The change and the next token in one statement, made only while the token used is still
+    // the client's: an administrator's change (which ends self-management) or another
+    // request's is never overwritten.
+    let token = crypto::random_token(32);
     match state
         .db
-        .update_client(&checked.stored(&id, client.secret_hash.as_deref()))
+        .update_registered_client(
+            &checked.stored(&id, client.secret_hash.as_deref()),
+            &used,
+            &crypto::sha256_hex(&token),
+        )
         .await
     {
         Err(storage::Error::NotFound) => return Err(RegistrationError::Token(NOT_OPENED.into())),
         done => done?,
     }
-    ctx.record(
+    recorded(
+        &ctx,
         EventKind::ClientUpdated,
-        Some(&id),
+        &id,
         format!(
             "registration changed; grant types {}; scope {}",
             GrantType::join(checked.grant_types(), " "),
             checked.scope()
         ),
     )
-    .await?;
+    .await;
     let Some(client) = state.db.stored_client(&id).await? else {
         return Err(RegistrationError::Token(NOT_OPENED.into()));
     };
@@ -678,9 +729,24 @@ pub async fn delete(
     headers: HeaderMap,
 ) -> Result<Response, RegistrationError> {
     let now = state.clock.now();
-    registered(&state, &headers, &id).await?;
+    let opened = registered(&state, &headers, &id).await?;
+    // Only while the token used is still the client's (see `update`).
+    match state
+        .db
+        .delete_registered_client(&id, &opened.used, now)
+        .await
+    {
+        Err(storage::Error::NotFound) => return Err(RegistrationError::Token(NOT_OPENED.into())),
+        done => done?,
+    }
     let ctx = ctx(&state, address, now);
-    crate::admin::clients::remove(&ctx, &id).await?;
+    recorded(
+        &ctx,
+        EventKind::ClientDeleted,
+        &id,
+        "registered client deleted with its grants and consents".into(),
+    )
+    .await;
     Ok((StatusCode::NO_CONTENT, no_store()).into_response())
 }
 
@@ -717,5 +783,27 @@ mod tests {
                 other => panic!("{:?}: {:?}", String::from_utf8_lossy(body), other.is_ok()),
             }
         }
+    }
+
+    #[test]
+    fn open_registration_is_a_ceiling_for_what_a_client_may_become() {
+        let service = parse(br#"{"grant_types": ["client_credentials"], "scope": "x"}"#)
+            .unwrap_or_else(|_| panic!("parses"));
+        assert!(service.allowed_by(Registration::Token).is_ok());
+        match service.allowed_by(Registration::Open) {
+            Err(RegistrationError::Metadata { description, .. }) => {
+                assert!(
+                    description.contains("needs an initial access token"),
+                    "{description}"
+                )
+            }
+            _ => panic!("open registration refuses client_credentials"),
+        }
+        let app = parse(br#"{"grant_types": ["authorization_code", "refresh_token"]}"#)
+            .unwrap_or_else(|_| panic!("parses"));
+        assert!(app.allowed_by(Registration::Open).is_ok());
+        let by_uri = parse(br#"{"jwks_uri": "https://keys.example/jwks.json"}"#)
+            .unwrap_or_else(|_| panic!("parses"));
+        assert!(by_uri.allowed_by(Registration::Token).is_err());
     }
 }

@@ -313,21 +313,17 @@ impl Db {
         self.insert_registered_client(client, None, now).await
     }
 
-    /// [`Db::insert_client`], with the SHA-256 of its registration access token (RFC 7592) for
-    /// a client registered at `/register`, in the same statement.
+    /// [`Db::insert_client`], for a client registered at `/register`: with the SHA-256 of its
+    /// registration access token (RFC 7592) and how it was registered (`open`, or the initial
+    /// access token's id), in the same statement.
     pub async fn insert_registered_client(
         &self,
         client: &NewClient<'_>,
-        registration_token_hash: Option<&str>,
+        registration: Option<(&str, &str)>,
         now: Timestamp,
     ) -> Result<()> {
         if self
-            .write_client(
-                client,
-                registration_token_hash,
-                now,
-                "ON CONFLICT (id) DO NOTHING",
-            )
+            .write_client(client, registration, now, "ON CONFLICT (id) DO NOTHING")
             .await?
         {
             Ok(())
@@ -361,17 +357,18 @@ impl Db {
     async fn write_client(
         &self,
         client: &NewClient<'_>,
-        registration_token_hash: Option<&str>,
+        registration: Option<(&str, &str)>,
         now: Timestamp,
         on_conflict: &str,
     ) -> Result<bool> {
+        let (registration_token_hash, registered_with) = registration.unzip();
         let _changing = self.clients.changing(client.id);
         let sql = format!(
             "INSERT INTO clients (id, name, secret_hash, first_party, grant_types, scopes,
                  created_at, access_token_ttl, refresh_token_idle_ttl, refresh_token_absolute_ttl,
                  require_pushed_requests, jwks, jwks_uri, dpop_bound_access_tokens,
-                 registration_token_hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                 registration_token_hash, registered_with)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
              {on_conflict}"
         );
         let (jwks, jwks_uri) = ClientKeys::columns(client.keys);
@@ -393,6 +390,7 @@ impl Db {
                 .bind(jwks_uri)
                 .bind(client.dpop_bound_access_tokens)
                 .bind(registration_token_hash)
+                .bind(registered_with)
                 .execute(&mut *tx)
                 .await?;
             if done.rows_affected() == 0 {
@@ -404,19 +402,44 @@ impl Db {
         })
     }
 
-    /// Rewrites everything but the id, the secret and the creation time, redirect URIs and
-    /// keys included, in one transaction; [`Error::NotFound`] if there is no such client.
+    /// An administrator's change: rewrites everything but the id, the secret and the creation
+    /// time, redirect URIs and keys included, in one transaction, and ends RFC 7592
+    /// self-management (the registration access token opens the client no more: an
+    /// administrator's change is the last word); [`Error::NotFound`] if there is no such client.
     pub async fn update_client(&self, client: &NewClient<'_>) -> Result<()> {
+        self.rewrite_client(client, None).await
+    }
+
+    /// A registrant's change (RFC 7592 §2.2), as [`Db::update_client`], made only while the
+    /// client's registration access token is still the one whose hash is `used`, which becomes
+    /// `next` in the same statement; [`Error::NotFound`] otherwise (another request, or an
+    /// administrator, changed it first).
+    pub async fn update_registered_client(
+        &self,
+        client: &NewClient<'_>,
+        used: &str,
+        next: &str,
+    ) -> Result<()> {
+        self.rewrite_client(client, Some((used, next))).await
+    }
+
+    async fn rewrite_client(
+        &self,
+        client: &NewClient<'_>,
+        registration: Option<(&str, &str)>,
+    ) -> Result<()> {
         let _changing = self.clients.changing(client.id);
         let (jwks, jwks_uri) = ClientKeys::columns(client.keys);
+        let (used, next) = registration.unzip();
         dispatch!(self, |pool| {
             let mut tx = pool.begin().await?;
             let done = sqlx::query(
                 "UPDATE clients SET name = $1, first_party = $2, grant_types = $3, scopes = $4,
                      access_token_ttl = $5, refresh_token_idle_ttl = $6,
                      refresh_token_absolute_ttl = $7, require_pushed_requests = $8, jwks = $9,
-                     jwks_uri = $10, dpop_bound_access_tokens = $12
-                 WHERE id = $11",
+                     jwks_uri = $10, dpop_bound_access_tokens = $12,
+                     registration_token_hash = $13
+                 WHERE id = $11 AND ($14 IS NULL OR registration_token_hash = $14)",
             )
             .bind(client.name)
             .bind(client.first_party)
@@ -430,6 +453,8 @@ impl Db {
             .bind(jwks_uri)
             .bind(client.id)
             .bind(client.dpop_bound_access_tokens)
+            .bind(next)
+            .bind(used)
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() == 0 {
@@ -446,7 +471,9 @@ impl Db {
     pub async fn set_client_secret(&self, id: &str, secret_hash: &str) -> Result<()> {
         let _changing = self.clients.changing(id);
         let done = dispatch!(self, |pool| sqlx::query(
-            "UPDATE clients SET secret_hash = $1 WHERE id = $2 AND secret_hash IS NOT NULL",
+            // An administrator's change: RFC 7592 self-management ends with it.
+            "UPDATE clients SET secret_hash = $1, registration_token_hash = NULL
+             WHERE id = $2 AND secret_hash IS NOT NULL",
         )
         .bind(secret_hash)
         .bind(id)
@@ -461,13 +488,32 @@ impl Db {
     /// issued until now is refused, even if a client of the same id is created later.
     /// [`Error::NotFound`] if there was no such client.
     pub async fn delete_client(&self, id: &str, now: Timestamp) -> Result<()> {
+        self.delete_client_if(id, None, now).await
+    }
+
+    /// [`Db::delete_client`] by its registrant (RFC 7592 §2.3): only while its registration
+    /// access token is still the one whose hash is `used`; [`Error::NotFound`] otherwise.
+    pub async fn delete_registered_client(
+        &self,
+        id: &str,
+        used: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        self.delete_client_if(id, Some(used), now).await
+    }
+
+    async fn delete_client_if(&self, id: &str, used: Option<&str>, now: Timestamp) -> Result<()> {
         let _changing = self.clients.changing(id);
         dispatch!(self, |pool| {
             let mut tx = pool.begin().await?;
-            let done = sqlx::query("DELETE FROM clients WHERE id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            let done = sqlx::query(
+                "DELETE FROM clients WHERE id = $1
+                 AND ($2 IS NULL OR registration_token_hash = $2)",
+            )
+            .bind(id)
+            .bind(used)
+            .execute(&mut *tx)
+            .await?;
             one_row(done.rows_affected(), Error::NotFound)?;
             let until = now.plus_secs(LONGEST_ACCESS_TOKEN_SECS);
             record_revocation!(&mut *tx, RevocationKind::Client, id, now, until)?;

@@ -16,31 +16,19 @@ pub struct InitialAccessToken {
 }
 
 impl Db {
-    /// The SHA-256 of client `id`'s registration access token: `None` for a client not
-    /// registered at `/register` (or no such client).
-    pub async fn registration_token_hash(&self, id: &str) -> Result<Option<String>> {
-        Ok(
-            dispatch!(self, |pool| sqlx::query_scalar::<_, Option<String>>(
-                "SELECT registration_token_hash FROM clients WHERE id = $1"
+    /// Client `id`'s registration (RFC 7592): the SHA-256 of its registration access token,
+    /// and how it was registered (`open`, or an initial access token's id); `None` for a
+    /// client not registered at `/register`, one an administrator has changed since, or no
+    /// such client.
+    pub async fn registration(&self, id: &str) -> Result<Option<(String, Option<String>)>> {
+        let row: Option<(Option<String>, Option<String>)> =
+            dispatch!(self, |pool| sqlx::query_as(
+                "SELECT registration_token_hash, registered_with FROM clients WHERE id = $1"
             )
             .bind(id)
             .fetch_optional(pool)
-            .await)?
-            .flatten(),
-        )
-    }
-
-    /// Ends RFC 7592 management of client `id` (an administrator changed it): its registration
-    /// access token no longer opens it.
-    pub async fn end_registration(&self, id: &str) -> Result<()> {
-        dispatch!(self, |pool| sqlx::query(
-            "UPDATE clients SET registration_token_hash = NULL WHERE id = $1"
-        )
-        .bind(id)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))?;
-        Ok(())
+            .await)?;
+        Ok(row.and_then(|(hash, with)| hash.map(|hash| (hash, with))))
     }
 
     /// Replaces client `id`'s registration access token, if it is still `old` (RFC 7592 §3:
@@ -59,12 +47,15 @@ impl Db {
         Ok(done == 1)
     }
 
-    /// Deletes the initial access tokens expired before `now`; how many.
-    pub async fn purge_initial_access_tokens(&self, now: crate::clock::Timestamp) -> Result<u64> {
+    /// Deletes the initial access tokens expired before `before`; how many.
+    pub async fn purge_initial_access_tokens(
+        &self,
+        before: crate::clock::Timestamp,
+    ) -> Result<u64> {
         Ok(dispatch!(self, |pool| sqlx::query(
             "DELETE FROM initial_access_tokens WHERE expires_at < $1"
         )
-        .bind(now)
+        .bind(before)
         .execute(pool)
         .await
         .map(|done| done.rows_affected()))?)

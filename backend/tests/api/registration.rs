@@ -650,3 +650,33 @@ async fn registrations_from_one_address_are_limited() {
     );
     assert_eq!(storage_fingerprint(&app).await, before);
 }
+
+#[tokio::test]
+async fn an_administrators_new_secret_ends_self_management() {
+    let app = spawn_app_with(&["--registration", "token"]).await;
+    let initial = initial_token(&app).await;
+    let made: Value = register(&app, Some(&initial), &service())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = made["client_id"].as_str().unwrap();
+    let token = made["registration_access_token"].as_str().unwrap();
+    let uri = made["registration_client_uri"].as_str().unwrap();
+    let admin = app.admin_token().await;
+    let rotated = app
+        .admin(
+            Method::POST,
+            &format!("/admin/clients/{id}/secret"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(rotated.status(), StatusCode::OK);
+    // Whoever held the registration access token (and perhaps the old secret) can change and
+    // delete the client no more.
+    for method in [Method::GET, Method::DELETE] {
+        let closed = manage(&app, method, uri, token, None).await;
+        assert_eq!(closed.status(), StatusCode::UNAUTHORIZED);
+    }
+}

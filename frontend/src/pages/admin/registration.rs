@@ -71,7 +71,8 @@ fn RevealedToken(revealed: Revealed, #[prop(into)] on_dismiss: Callback<()>) -> 
     let Revealed { token, name } = revealed;
     let example = format!(
         "curl {}/register -H \"Authorization: Bearer {token}\" \\\n  -H 'Content-Type: application/json' \\\n  -d '{{\"client_name\": \"My app\", \"redirect_uris\": [\"https://app.example/callback\"], \"token_endpoint_auth_method\": \"none\", \"scope\": \"openid profile\"}}'",
-        deployment.config.api_base.trim_end_matches('/')
+        // The registration endpoint is the issuer's.
+        deployment.config.issuer.trim_end_matches('/')
     );
     view! {
         <SecretBox title=format!("Initial access token {name}") secret=token on_dismiss>
