@@ -29,12 +29,31 @@ async fn exchange_at(app: &TestApp, path: &str, form: &[(&str, &str)]) -> Respon
 
 /// The demo service exchanging `subject` at the root issuer, with `more` parameters.
 async fn exchange(app: &TestApp, subject: &str, more: &[(&str, &str)]) -> Response {
-    let mut form = vec![
-        ("subject_token", subject),
-        ("subject_token_type", ACCESS_TOKEN),
-    ];
+    let mut form = subject_form(subject).to_vec();
     form.extend_from_slice(more);
     exchange_at(app, "/token", &form).await
+}
+
+/// Checks that `response` is RFC 8693 §2.2.2's `invalid_request` (400), saying `words`.
+async fn invalid_request(response: Response, words: &str) {
+    let (status, error, description) = oauth_error(response).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_request"),
+        "{description}"
+    );
+    assert!(
+        description.contains(words),
+        "{words:?} not in {description:?}"
+    );
+}
+
+/// The form of an exchange of `subject` (an access token).
+fn subject_form(subject: &str) -> [(&str, &str); 2] {
+    [
+        ("subject_token", subject),
+        ("subject_token_type", ACCESS_TOKEN),
+    ]
 }
 
 /// The body of a successful exchange, after checking what RFC 8693 §2.2.1 requires of it.
@@ -146,12 +165,11 @@ async fn a_service_exchanges_a_users_token_and_acts_for_them() {
         }
         assert_eq!(act, &json!({"sub": SERVICE}), "depth {depth}");
     }
-    let (_, error, description) = oauth_error(exchange(&app, &chained, &[]).await).await;
-    assert_eq!(error, "invalid_request");
-    assert!(
-        description.contains("already been exchanged 4 times"),
-        "{description}"
-    );
+    invalid_request(
+        exchange(&app, &chained, &[]).await,
+        "already been exchanged 4 times",
+    )
+    .await;
     // A DPoP proof with the exchange binds the new token to the service's key.
     let key = backend::dpop::client::ClientKey::generate().unwrap();
     let proof = key
@@ -182,12 +200,11 @@ async fn a_service_exchanges_a_users_token_and_acts_for_them() {
     assert_eq!(bound["act"], json!({"sub": SERVICE}));
     // A bound token is passed on only with a proof of its key (RFC 9449): never as bearer.
     let bound_token = body["access_token"].as_str().unwrap();
-    let (_, error, description) = oauth_error(exchange(&app, bound_token, &[]).await).await;
-    assert_eq!(error, "invalid_request");
-    assert!(
-        description.contains(&format!("bound to a DPoP key (cnf.jkt {})", key.jkt())),
-        "{description}"
-    );
+    invalid_request(
+        exchange(&app, bound_token, &[]).await,
+        &format!("bound to a DPoP key (cnf.jkt {})", key.jkt()),
+    )
+    .await;
 
     // With an actor token: its subject acts, the client that exchanged it does not.
     let service = app.service_token().await;
@@ -231,13 +248,11 @@ async fn a_service_exchanges_a_users_token_and_acts_for_them() {
     assert_eq!(disabled.status(), StatusCode::OK);
     let refused = app.get_api("/api/products", Some(token)).await;
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
-    let (status, error, description) = oauth_error(exchange(&app, subject, &[]).await).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(error, "invalid_request");
-    assert!(
-        description.starts_with("the subject_token is refused"),
-        "{description}"
-    );
+    invalid_request(
+        exchange(&app, subject, &[]).await,
+        "the subject_token is refused",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -435,12 +450,7 @@ async fn bad_exchanges_are_refused_with_what_to_fix_and_nothing_is_stored() {
         .send()
         .await
         .unwrap();
-    let (_, error, description) = oauth_error(in_query).await;
-    assert_eq!(error, "invalid_request");
-    assert!(
-        description.contains("treat subject_token as exposed"),
-        "{description}"
-    );
+    invalid_request(in_query, "treat subject_token as exposed").await;
 
     // A public client may never hold the grant.
     let refused = app
@@ -503,26 +513,11 @@ async fn a_custom_servers_policy_decides_and_its_refusal_names_the_rule() {
 
     // A token of another issuer of this deployment is exchanged there, not here.
     let root_token = app.user_token().await;
-    let (_, error, description) = oauth_error(
-        exchange_at(
-            &app,
-            path,
-            &[
-                ("subject_token", &root_token),
-                ("subject_token_type", ACCESS_TOKEN),
-            ],
-        )
-        .await,
+    invalid_request(
+        exchange_at(&app, path, &subject_form(&root_token)).await,
+        &format!("exchange it at its token endpoint, {}", app.url("/token")),
     )
     .await;
-    assert_eq!(error, "invalid_request");
-    assert!(
-        description.contains(&format!(
-            "exchange it at its token endpoint, {}",
-            app.url("/token")
-        )),
-        "{description}"
-    );
 
     // A policy without a rule for the grant: refused, naming the policy.
     let policies = json!({"policies": [{
@@ -683,17 +678,16 @@ async fn a_trusted_issuers_token_is_exchanged_for_its_subject_qualified_with_tha
         json!({"sub": SERVICE, "iss": provider.api})
     );
     // The provider's user token as the actor: issued to its demo-spa, not to the caller.
-    let (_, error, description) = oauth_error(
+    invalid_request(
         exchange(
             &app,
             &subject,
             &[("actor_token", &theirs), ("actor_token_type", ACCESS_TOKEN)],
         )
         .await,
+        "issued to client",
     )
     .await;
-    assert_eq!(error, "invalid_request");
-    assert!(description.contains("issued to client"), "{description}");
 
     // The issuer is trusted for api://default: a server that issues for other APIs only does
     // not turn its tokens into its own.
@@ -709,24 +703,12 @@ async fn a_trusted_issuers_token_is_exchanged_for_its_subject_qualified_with_tha
         )
         .await;
     assert_eq!(created.status(), StatusCode::CREATED);
-    let (_, error, description) = oauth_error(
-        exchange_at(
-            &app,
-            "/oauth2/orders/v1/token",
-            &[
-                ("subject_token", &theirs),
-                ("subject_token_type", ACCESS_TOKEN),
-            ],
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(error, "invalid_request");
-    assert!(
-        description.contains(&format!(
+    invalid_request(
+        exchange_at(&app, "/oauth2/orders/v1/token", &subject_form(&theirs)).await,
+        &format!(
             "which {} does not issue tokens for",
             app.url("/oauth2/orders")
-        )),
-        "{description}"
-    );
+        ),
+    )
+    .await;
 }
