@@ -66,6 +66,8 @@ async fn third_party_clients_ask_for_consent_in_plain_words() {
         .to_owned();
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     let html = page.text().await.unwrap();
+    // An administrator registered it: no warning that its name is its own claim.
+    assert!(!html.contains("unverified-client"));
     for words in [
         "Partner shop (third-party app)",
         "Know who you are on this site",

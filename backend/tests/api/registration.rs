@@ -316,6 +316,8 @@ async fn a_registered_browser_app_logs_users_in_with_consent() {
     let html = answer.text().await.unwrap();
     assert!(html.contains("Someone&#x27;s app") || html.contains("Someone's app"));
     assert!(html.contains("consent"), "the consent screen");
+    // Said plainly: its name is its own claim (RFC 7591 §5).
+    assert!(html.contains("unverified-client"), "the warning");
     // Every scope is asked about, those a known client gets without asking included.
     assert!(
         html.contains("Browse the product catalogue"),

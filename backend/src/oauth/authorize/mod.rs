@@ -260,7 +260,7 @@ async fn logged_in(
         ),
         Ok(Outcome::Consent { ticket, scopes }) => page::consent(
             server,
-            &request.client.name,
+            &request.client,
             &scopes,
             vec![("csrf_token", csrf.to_owned()), ("ticket", ticket)],
             &request.redirect_uri,

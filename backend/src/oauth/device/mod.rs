@@ -549,7 +549,7 @@ fn approval(
     page::device_approval(
         state,
         server,
-        &found.client.name,
+        &found.client,
         &found.shown,
         &found.request.scope,
         hidden,

@@ -22,7 +22,7 @@ use self::view::{
 
 use crate::servers::AuthServer;
 use crate::state::AppState;
-use crate::storage::{self, Failure, ScopeInfo};
+use crate::storage::{self, Client, Failure, ScopeInfo};
 
 /// Why the authorization endpoint answers with an error page of its own: the one error type of
 /// the server's HTML pages. Used where the client cannot be told by a redirect (RFC 6749
@@ -147,12 +147,13 @@ pub fn login(
 /// `server`'s `/authorize/consent`.
 pub fn consent(
     server: &AuthServer,
-    client_name: &str,
+    client: &Client,
     scopes: &[ScopeInfo],
     hidden: Vec<(&'static str, String)>,
     redirect_uri: &str,
 ) -> Response {
-    let client = client_name.to_owned();
+    let registered = client.is_registered();
+    let client = client.name.clone();
     let asked = scopes
         .iter()
         .map(|scope| Asked {
@@ -161,7 +162,8 @@ pub fn consent(
         })
         .collect();
     let action = server.endpoint_path("/authorize/consent");
-    let html = view::render(move || view! { <ConsentPage client asked action hidden /> });
+    let html =
+        view::render(move || view! { <ConsentPage client registered asked action hidden /> });
     form_page(html, redirect_uri)
 }
 
@@ -187,20 +189,21 @@ pub fn device_code(
 pub fn device_approval(
     state: &AppState,
     server: &AuthServer,
-    client_name: &str,
+    client: &Client,
     user_code: &str,
     scope: &ScopeSet,
     hidden: Vec<(&'static str, String)>,
     error: Option<&str>,
 ) -> Response {
-    let client = client_name.to_owned();
+    let registered = client.is_registered();
+    let client = client.name.clone();
     let code = user_code.to_owned();
     let scopes = scope.iter().map(str::to_owned).collect();
     let action = server.endpoint_path("/device");
     let error = error.map(str::to_owned);
     let demo = state.config.demo;
     let html = view::render(move || {
-        view! { <DeviceApprovalPage client code scopes action hidden error demo /> }
+        view! { <DeviceApprovalPage client registered code scopes action hidden error demo /> }
     });
     form_page(html, "")
 }

@@ -127,6 +127,8 @@ pub struct Asked {
 #[component]
 pub fn ConsentPage(
     client: String,
+    /// It registered itself (RFC 7591): its name is its own word.
+    registered: bool,
     asked: Vec<Asked>,
     action: String,
     hidden: Vec<(&'static str, String)>,
@@ -135,6 +137,7 @@ pub fn ConsentPage(
         <Shell title="Allow access?">
             <h1>"Allow access?"</h1>
             <p><strong>{client}</strong> " is not part of this site. It asks to:"</p>
+            <Unverified registered />
             <ul class="consent">
                 {asked
                     .into_iter()
@@ -157,6 +160,20 @@ pub fn ConsentPage(
             </p>
         </Shell>
     }
+}
+
+/// RFC 7591 §5: a client that registered itself chose its own name, which nobody checked; a
+/// phishing app could take a trusted one. Said plainly where the user decides.
+#[component]
+fn Unverified(registered: bool) -> impl IntoView {
+    registered.then(|| {
+        view! {
+            <p class="warning" role="note" data-testid="unverified-client">
+                "This application registered itself with this site: the name above is its own "
+                "claim, checked by no one. Allow only if you started this yourself and trust it."
+            </p>
+        }
+    })
 }
 
 /// The demo users' names, under the pages' forms when demo data is seeded.
@@ -208,6 +225,8 @@ pub fn DeviceCodePage(action: String, error: Option<String>, typed: String) -> i
 #[component]
 pub fn DeviceApprovalPage(
     client: String,
+    /// It registered itself (RFC 7591): its name is its own word.
+    registered: bool,
     code: String,
     scopes: Vec<String>,
     action: String,
@@ -225,6 +244,7 @@ pub fn DeviceApprovalPage(
             <ul class="scopes">
                 {scopes.into_iter().map(|scope| view! { <li>{scope}</li> }).collect_view()}
             </ul>
+            <Unverified registered />
             <p class="hint">
                 "Only continue if you started this on a device of your own and it shows this code."
             </p>
