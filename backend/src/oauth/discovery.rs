@@ -41,7 +41,11 @@ pub async fn server_metadata(
 ) -> Result<impl IntoResponse, OAuthError> {
     let catalogue = server.scope_catalogue(&state.db).await?;
     let scopes_supported = catalogue.into_iter().map(|s| s.name).collect();
-    Ok(cached(server_document(&server, scopes_supported)))
+    let mut document = server_document(&server, scopes_supported);
+    // Clients are every server's: one registered at the root issuer's endpoint logs users in
+    // here too, as this server's policies allow (RFC 8414 §2 lets it be anywhere).
+    document.registration_endpoint = registration_endpoint(&state.config);
+    Ok(cached(document))
 }
 
 /// The same document where OpenID Connect Discovery §4 puts it: `{issuer}/.well-known/openid-configuration`.
@@ -97,8 +101,7 @@ fn root_document(c: &Config, scopes_supported: Vec<String>) -> ServerMetadata {
         token_endpoint_auth_methods_supported: strings(&SUPPORTED_METHODS),
         pushed_authorization_request_endpoint: Some(c.endpoint("/par")),
         require_pushed_authorization_requests: c.require_pushed_authorization_requests,
-        registration_endpoint: (c.registration != crate::config::Registration::Disabled)
-            .then(|| c.endpoint("/register")),
+        registration_endpoint: registration_endpoint(c),
         device_authorization_endpoint: Some(c.endpoint("/device/authorize")),
         ..openid_document(c.issuer_str().to_owned(), scopes_supported)
     }
@@ -155,6 +158,11 @@ fn openid_document(issuer: String, scopes_supported: Vec<String>) -> ServerMetad
         registration_endpoint: None,
         device_authorization_endpoint: None,
     }
+}
+
+/// RFC 7591 §3: where clients register, when they may.
+fn registration_endpoint(c: &Config) -> Option<String> {
+    (c.registration != crate::config::Registration::Disabled).then(|| c.endpoint("/register"))
 }
 
 /// A custom server's metadata, endpoints in Okta's layout (`{issuer}/v1/...`): every grant, its

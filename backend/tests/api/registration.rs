@@ -79,6 +79,10 @@ async fn registration_is_disabled_unless_the_server_is_started_with_it() {
         metadata.get("registration_endpoint").is_none(),
         "{metadata}"
     );
+    let server = app
+        .get_json(&app.url("/oauth2/default/.well-known/oauth-authorization-server"))
+        .await;
+    assert!(server.get("registration_endpoint").is_none(), "{server}");
     let (error, description) = refused(
         register(&app, None, &service()).await,
         StatusCode::FORBIDDEN,
@@ -95,6 +99,11 @@ async fn a_registration_works_at_once_and_only_its_token_manages_it() {
         .get_json(&app.url("/.well-known/oauth-authorization-server"))
         .await;
     assert_eq!(metadata["registration_endpoint"], app.url("/register"));
+    // Clients are every server's: an authorization server's metadata names the same endpoint.
+    let server = app
+        .get_json(&app.url("/oauth2/default/.well-known/oauth-authorization-server"))
+        .await;
+    assert_eq!(server["registration_endpoint"], app.url("/register"));
     let initial = initial_token(&app).await;
 
     let response = register(&app, Some(&initial), &service()).await;
