@@ -347,6 +347,7 @@ mod tests {
             view! {
                 <ConsentPage
                     client
+                    registered=false
                     asked
                     action="/authorize/consent".into()
                     hidden=vec![("ticket", "t".into())]
