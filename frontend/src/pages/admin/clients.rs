@@ -309,6 +309,10 @@ fn ClientRow(
             <td data-label="Kind">
                 {kind}
                 {key_source}
+                // RFC 7591: made at /register by whoever asked, not in this console.
+                {id
+                    .starts_with("dyn-")
+                    .then(|| view! { <br /> <small class="muted">"Registered itself (RFC 7591)"</small> })}
                 {client
                     .require_pushed_authorization_requests
                     .then(|| view! { <br /> <small class="muted">"Pushed requests only (PAR)"</small> })}
