@@ -548,6 +548,10 @@ mod tests {
     }
 }
 
+/// The prefix of the ids of clients registered at `/register` (RFC 7591), which the admin API
+/// does not give out.
+pub const REGISTERED_CLIENT_PREFIX: &str = "dyn-";
+
 /// RFC 7591 §2: the client metadata a registration request (and an RFC 7592 update) sends.
 /// Metadata this server does not use (`client_uri`, `logo_uri`, `contacts`, …) is ignored, as
 /// §2 says; what it uses is checked as the admin API checks a client.

@@ -43,7 +43,7 @@ pub async fn server_metadata(
     let scopes_supported = catalogue.into_iter().map(|s| s.name).collect();
     let mut document = server_document(&server, scopes_supported);
     // Clients are every server's: one registered at the root issuer's endpoint logs users in
-    // here too, as this server's policies allow (RFC 8414 §2 lets it be anywhere).
+    // here too, as this server's policies allow (RFC 8414 §2 sets no rule on where it is).
     document.registration_endpoint = registration_endpoint(&state.config);
     Ok(cached(document))
 }

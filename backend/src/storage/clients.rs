@@ -64,9 +64,7 @@ pub struct Lifetimes {
     pub refresh_token_absolute_ttl: Option<i64>,
 }
 
-/// The prefix of the ids of clients registered at `/register` (RFC 7591), which the admin API
-/// does not give out.
-pub const REGISTERED_PREFIX: &str = "dyn-";
+pub use shared::oauth::REGISTERED_CLIENT_PREFIX as REGISTERED_PREFIX;
 
 impl Client {
     /// Registered by whoever asked at `/register` (RFC 7591), not made by an administrator:

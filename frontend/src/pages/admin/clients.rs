@@ -311,7 +311,7 @@ fn ClientRow(
                 {key_source}
                 // RFC 7591: made at /register by whoever asked, not in this console.
                 {id
-                    .starts_with("dyn-")
+                    .starts_with(shared::oauth::REGISTERED_CLIENT_PREFIX)
                     .then(|| view! { <br /> <small class="muted">"Registered itself (RFC 7591)"</small> })}
                 {client
                     .require_pushed_authorization_requests

@@ -137,13 +137,13 @@ pub fn ConsentPage(
         <Shell title="Allow access?">
             <h1>"Allow access?"</h1>
             <p><strong>{client}</strong> " is not part of this site. It asks to:"</p>
-            <Unverified registered />
             <ul class="consent">
                 {asked
                     .into_iter()
                     .map(|scope| view! { <li>{scope.description} " " <code>{scope.name}</code></li> })
                     .collect_view()}
             </ul>
+            <Unverified registered />
             <form method="post" action=action>
                 <HiddenFields fields=hidden />
                 <div class="actions">
@@ -169,8 +169,8 @@ fn Unverified(registered: bool) -> impl IntoView {
     registered.then(|| {
         view! {
             <p class="warning" role="note" data-testid="unverified-client">
-                "This application registered itself with this site: the name above is its own "
-                "claim, checked by no one. Allow only if you started this yourself and trust it."
+                "This application registered itself with this site: the name above is the one it "
+                "gave itself. Allow only if you started this yourself and trust it."
             </p>
         }
     })
@@ -341,13 +341,13 @@ mod tests {
         })
     }
 
-    fn consent(client: &str, asked: Vec<Asked>) -> String {
+    fn consent(client: &str, registered: bool, asked: Vec<Asked>) -> String {
         let client = client.to_owned();
         render(move || {
             view! {
                 <ConsentPage
                     client
-                    registered=false
+                    registered
                     asked
                     action="/authorize/consent".into()
                     hidden=vec![("ticket", "t".into())]
@@ -378,6 +378,7 @@ mod tests {
         assert!(html.contains("value=\"&quot;'&gt;&lt;script&gt;"), "{html}");
         let html = consent(
             HOSTILE,
+            true,
             vec![Asked {
                 name: HOSTILE.into(),
                 description: HOSTILE.into(),
@@ -396,7 +397,9 @@ mod tests {
     fn every_page_is_a_whole_document_with_no_script_and_no_hydration_data() {
         for html in [
             login("Shop", None, vec![], true),
-            consent("Partner", vec![]),
+            consent("Partner", false, vec![]),
+            // A client that registered itself: the warning too.
+            consent("Someone's app", true, vec![]),
             error(true, "down"),
         ] {
             assert!(
@@ -415,6 +418,12 @@ mod tests {
                 "no inline style attribute: {html}"
             );
         }
+    }
+
+    #[test]
+    fn a_client_that_registered_itself_is_said_to_be_unverified() {
+        assert!(consent("App", true, vec![]).contains("unverified-client"));
+        assert!(!consent("App", false, vec![]).contains("unverified-client"));
     }
 
     #[test]
