@@ -30,17 +30,28 @@ const MAX_URI_LEN: usize = 2000;
 /// Scopes that only mean something for a person: a service acting for itself cannot have them.
 const PERSONAL_SCOPES: [&str; 3] = ["openid", OFFLINE_ACCESS, ADMIN];
 
-pub fn view(client: Client) -> admin::Client {
-    let method = match (&client.keys, &client.secret_hash) {
+/// How a stored client authenticates at the token endpoint (a secret is taken by either secret
+/// method; it is shown as the default one).
+pub(crate) fn auth_method(client: &Client) -> TokenEndpointAuthMethod {
+    match (&client.keys, &client.secret_hash) {
         (Some(_), _) => TokenEndpointAuthMethod::PrivateKeyJwt,
         (None, Some(_)) => TokenEndpointAuthMethod::ClientSecretBasic,
         (None, None) => TokenEndpointAuthMethod::None,
-    };
-    let (jwks, jwks_uri) = match &client.keys {
+    }
+}
+
+/// A `private_key_jwt` client's keys as RFC 7591 §2 names them: `jwks` or `jwks_uri`.
+pub(crate) fn keys_view(client: &Client) -> (Option<serde_json::Value>, Option<String>) {
+    match &client.keys {
         Some(ClientKeys::Jwks(set)) => (serde_json::from_str(set).ok(), None),
         Some(ClientKeys::JwksUri(uri)) => (None, Some(uri.clone())),
         None => (None, None),
-    };
+    }
+}
+
+pub fn view(client: Client) -> admin::Client {
+    let method = auth_method(&client);
+    let (jwks, jwks_uri) = keys_view(&client);
     admin::Client {
         token_endpoint_auth_method: method,
         jwks,

@@ -16,11 +16,13 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use shared::admin::MAX_JWKS_BYTES;
+use shared::admin::{MAX_JWKS_BYTES, TokenEndpointAuthMethod as Method};
 use shared::oauth::{ClientMetadata, ErrorResponse, GrantType, RegisteredClient};
 
 use super::error::{OAuthError, no_store};
-use crate::admin::clients::{Registered, check_registered};
+use crate::admin::clients::{
+    Registered, auth_method as stored_method, check_registered, keys_view,
+};
 use crate::admin::{Actor, Ctx};
 use crate::api::error::ApiError;
 use crate::client_addr::ClientAddr;
@@ -29,7 +31,7 @@ use crate::config::Registration;
 use crate::crypto;
 use crate::events::EventKind;
 use crate::state::AppState;
-use crate::storage::{self, Client, ClientKeys, REGISTERED_PREFIX};
+use crate::storage::{self, Client, REGISTERED_PREFIX};
 use crate::throttle::{Verdict, address_key, retry_after_secs};
 
 /// A registration is a few hundred bytes, a JWK Set by value up to [`MAX_JWKS_BYTES`].
@@ -204,50 +206,24 @@ async fn may_register(
     }
 }
 
-/// How a registration authenticates at the token endpoint, and what it then needs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Method {
-    None,
-    SecretBasic,
-    SecretPost,
-    PrivateKeyJwt,
-}
-
-impl Method {
-    fn parse(raw: Option<&str>) -> Result<Self, RegistrationError> {
-        Ok(match raw.unwrap_or("client_secret_basic") {
-            "none" => Self::None,
-            "client_secret_basic" => Self::SecretBasic,
-            "client_secret_post" => Self::SecretPost,
-            "private_key_jwt" => Self::PrivateKeyJwt,
-            other => {
-                return Err(RegistrationError::metadata(format!(
-                    "token_endpoint_auth_method {:?} is not supported; use none, \
-                     client_secret_basic, client_secret_post or private_key_jwt",
-                    other.chars().take(40).collect::<String>()
-                )));
-            }
-        })
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::SecretBasic => "client_secret_basic",
-            Self::SecretPost => "client_secret_post",
-            Self::PrivateKeyJwt => "private_key_jwt",
-        }
-    }
-
-    /// How a stored client authenticates (a secret is taken by either secret method; it is
-    /// shown as the default one).
-    fn of(client: &Client) -> Self {
-        match (&client.keys, &client.secret_hash) {
-            (Some(_), _) => Self::PrivateKeyJwt,
-            (None, Some(_)) => Self::SecretBasic,
-            (None, None) => Self::None,
-        }
-    }
+/// RFC 7591 §2 `token_endpoint_auth_method`, `client_secret_basic` when left out.
+fn auth_method(raw: Option<&str>) -> Result<Method, RegistrationError> {
+    let raw = raw.unwrap_or(Method::ClientSecretBasic.as_str());
+    [
+        Method::None,
+        Method::ClientSecretBasic,
+        Method::ClientSecretPost,
+        Method::PrivateKeyJwt,
+    ]
+    .into_iter()
+    .find(|method| method.as_str() == raw)
+    .ok_or_else(|| {
+        RegistrationError::metadata(format!(
+            "token_endpoint_auth_method {:?} is not supported; use none, client_secret_basic, \
+             client_secret_post or private_key_jwt",
+            raw.chars().take(40).collect::<String>()
+        ))
+    })
 }
 
 /// The request's metadata, parsed (RFC 7591 §2) and checked for what the admin API does not
@@ -273,7 +249,7 @@ fn parse(body: &[u8]) -> Result<Parsed, RegistrationError> {
                 .into(),
         });
     }
-    let method = Method::parse(metadata.token_endpoint_auth_method.as_deref())?;
+    let method = auth_method(metadata.token_endpoint_auth_method.as_deref())?;
     let grant_types = metadata
         .grant_types
         .clone()
@@ -392,11 +368,7 @@ impl Parsed {
 
 /// A stored client as RFC 7591 §3.2.1 shows it.
 fn shown(state: &AppState, client: &Client, method: Method) -> RegisteredClient {
-    let (jwks, jwks_uri) = match &client.keys {
-        Some(ClientKeys::Jwks(set)) => (serde_json::from_str(set).ok(), None),
-        Some(ClientKeys::JwksUri(uri)) => (None, Some(uri.clone())),
-        None => (None, None),
-    };
+    let (jwks, jwks_uri) = keys_view(client);
     let code = client.may_use_grant(GrantType::AuthorizationCode);
     RegisteredClient {
         client_id: client.id.clone(),
@@ -476,8 +448,11 @@ pub async fn register(
     let ctx = ctx(&state, address, now);
     let checked = check_registered(&ctx, &parsed.registered()?).await?;
     let id = format!("{REGISTERED_PREFIX}{}", crypto::random_token(12));
-    let secret = matches!(parsed.method, Method::SecretBasic | Method::SecretPost)
-        .then(|| crypto::random_token(32));
+    let secret = matches!(
+        parsed.method,
+        Method::ClientSecretBasic | Method::ClientSecretPost
+    )
+    .then(|| crypto::random_token(32));
     let secret_hash = secret.as_deref().map(crypto::sha256_hex);
     let access = crypto::random_token(32);
     let registered_with = initial.as_deref().unwrap_or(OPENLY);
@@ -608,7 +583,7 @@ pub async fn read(
 ) -> Result<Response, RegistrationError> {
     let opened = registered(&state, &headers, &id).await?;
     let client = &opened.client;
-    let mut answer = shown(&state, client, Method::of(client));
+    let mut answer = shown(&state, client, stored_method(client));
     answer.registration_access_token = Some(next_token(&state, &id, &opened.used).await?);
     Ok((no_store(), Json(answer)).into_response())
 }
@@ -659,12 +634,14 @@ pub async fn update(
     }
     // A client keeps how it authenticates (a secret is taken by either secret method):
     // becoming public or keyed, or the reverse, is a new client.
-    let was = Method::of(&client);
+    let was = stored_method(&client);
     let method = match m.token_endpoint_auth_method {
         None => was,
         Some(_) if parsed.method == was => was,
-        Some(_) if was == Method::SecretBasic && parsed.method == Method::SecretPost => {
-            Method::SecretPost
+        Some(_)
+            if was == Method::ClientSecretBasic && parsed.method == Method::ClientSecretPost =>
+        {
+            Method::ClientSecretPost
         }
         Some(_) => {
             return Err(RegistrationError::metadata(format!(
@@ -758,7 +735,7 @@ mod tests {
     fn metadata_is_parsed_with_the_defaults_of_rfc_7591() {
         let parsed = parse(br#"{"redirect_uris": ["https://app.example/cb"], "scope": "openid"}"#)
             .unwrap_or_else(|_| panic!("parses"));
-        assert_eq!(parsed.method, Method::SecretBasic);
+        assert_eq!(parsed.method, Method::ClientSecretBasic);
         assert_eq!(parsed.grant_types, ["authorization_code"]);
         for (body, words) in [
             (&b"[1]"[..], "must be a JSON object"),

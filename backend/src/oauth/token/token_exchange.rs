@@ -54,22 +54,27 @@ pub struct Request {
     pub scope: Option<ScopeSet>,
 }
 
-/// The token types this server takes: its access tokens and those of the issuers it trusts,
-/// all of them JWTs (RFC 9068), so either identifier names them.
-fn token_type_of(name: &str, value: &str) -> Result<&'static str, OAuthError> {
+/// `value` as one of the token types this server takes and issues: access tokens, all of them
+/// JWTs (RFC 9068), so either identifier names them.
+fn known_type(value: &str) -> Option<&'static str> {
     [token_type::ACCESS_TOKEN, token_type::JWT]
         .into_iter()
         .find(|known| *known == value)
-        .ok_or_else(|| {
-            OAuthError::invalid_request(format!(
-                "{name} {:?} is not a type this server exchanges: it takes access tokens ({}, \
+}
+
+/// The token types this server takes: its access tokens and those of the issuers it trusts,
+/// all of them JWTs (RFC 9068), so either identifier names them.
+fn token_type_of(name: &str, value: &str) -> Result<&'static str, OAuthError> {
+    known_type(value).ok_or_else(|| {
+        OAuthError::invalid_request(format!(
+            "{name} {:?} is not a type this server exchanges: it takes access tokens ({}, \
                  or {} for the JWT they are), of this server or of an issuer it trusts (RFC \
                  8693 §3)",
-                crate::issuers::verify::clip(value),
-                token_type::ACCESS_TOKEN,
-                token_type::JWT
-            ))
-        })
+            crate::issuers::verify::clip(value),
+            token_type::ACCESS_TOKEN,
+            token_type::JWT
+        ))
+    })
 }
 
 impl Request {
@@ -126,18 +131,15 @@ impl Request {
         };
         let requested = match params.get("requested_token_type") {
             None => token_type::ACCESS_TOKEN,
-            Some(asked) => [token_type::ACCESS_TOKEN, token_type::JWT]
-                .into_iter()
-                .find(|known| *known == asked)
-                .ok_or_else(|| {
-                    OAuthError::invalid_request(format!(
-                        "requested_token_type {:?} is not one this server issues: it issues \
+            Some(asked) => known_type(asked).ok_or_else(|| {
+                OAuthError::invalid_request(format!(
+                    "requested_token_type {:?} is not one this server issues: it issues \
                          access tokens ({}); leave requested_token_type out, or ask for that \
                          (RFC 8693 §2.1)",
-                        crate::issuers::verify::clip(asked),
-                        token_type::ACCESS_TOKEN
-                    ))
-                })?,
+                    crate::issuers::verify::clip(asked),
+                    token_type::ACCESS_TOKEN
+                ))
+            })?,
         };
         Ok(Self {
             subject,
