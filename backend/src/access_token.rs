@@ -414,6 +414,7 @@ impl AccessTokens {
             iat: now.unix(),
             auth_time: login.auth_time.unix(),
             nonce: login.nonce,
+            sid: login.sid,
             at_hash: None,
             preferred_username: profile.then_some(user.username.as_str()),
             name: profile.then_some(user.name.as_str()),
@@ -467,6 +468,10 @@ pub struct IdTokenClaims<'a> {
     auth_time: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     nonce: Option<&'a str>,
+    /// Back-Channel Logout 1.0 §2.1 (and Front-Channel Logout §3): the login's id, which a
+    /// logout token names too. Here a login is a grant: its refresh-token family.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<&'a str>,
     /// §3.1.3.6: binds the ID token to the access token issued with it.
     #[serde(skip_serializing_if = "Option::is_none")]
     at_hash: Option<String>,
@@ -490,6 +495,8 @@ pub struct Authentication<'a> {
     pub client_id: &'a str,
     pub auth_time: Timestamp,
     pub nonce: Option<&'a str>,
+    /// The login (grant) the ID token is issued under: its `sid`.
+    pub sid: Option<&'a str>,
 }
 
 #[cfg(test)]

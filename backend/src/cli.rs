@@ -436,6 +436,8 @@ async fn clients(ctx: &Ctx<'_>, command: &ClientsCommand) -> anyhow::Result<Stri
             dpop_bound_access_tokens,
             jwks_uri,
             jwks_file,
+            post_logout_redirect_uris,
+            backchannel_logout_uri,
         } => {
             let jwks = jwks_file.as_deref().map(read_jwks).transpose()?;
             let by_key = jwks.is_some() || jwks_uri.is_some();
@@ -458,6 +460,8 @@ async fn clients(ctx: &Ctx<'_>, command: &ClientsCommand) -> anyhow::Result<Stri
                     .then_some(shared::admin::TokenEndpointAuthMethod::PrivateKeyJwt),
                 jwks,
                 jwks_uri: jwks_uri.clone(),
+                post_logout_redirect_uris: post_logout_redirect_uris.clone(),
+                backchannel_logout_uri: backchannel_logout_uri.clone(),
             };
             let created = admin::clients::add(ctx, &new).await?;
             let mut out = format!("created client {}\n", created.client.client_id);
@@ -477,6 +481,8 @@ async fn clients(ctx: &Ctx<'_>, command: &ClientsCommand) -> anyhow::Result<Stri
             dpop_bound_access_tokens,
             jwks_uri,
             jwks_file,
+            post_logout_redirect_uris,
+            backchannel_logout_uri,
         } => {
             let update = ClientUpdate {
                 jwks: jwks_file.as_deref().map(read_jwks).transpose()?,
@@ -491,6 +497,8 @@ async fn clients(ctx: &Ctx<'_>, command: &ClientsCommand) -> anyhow::Result<Stri
                 lifetimes: None,
                 require_pushed_authorization_requests: *require_pushed_authorization_requests,
                 dpop_bound_access_tokens: *dpop_bound_access_tokens,
+                post_logout_redirect_uris: post_logout_redirect_uris.clone(),
+                backchannel_logout_uri: backchannel_logout_uri.clone(),
             };
             let client = admin::clients::change(ctx, id, &update).await?;
             Ok(format!(

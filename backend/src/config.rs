@@ -460,6 +460,14 @@ pub enum ClientsCommand {
         /// Services: authenticate with private_key_jwt, the public keys in this JWK Set file.
         #[arg(long)]
         jwks_file: Option<std::path::PathBuf>,
+        /// Browser apps: where the end-session endpoint may send the browser after a logout
+        /// (OpenID Connect RP-Initiated Logout; repeat for several).
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// Where to post logout tokens when one of its logins ends (OpenID Connect
+        /// Back-Channel Logout).
+        #[arg(long)]
+        backchannel_logout_uri: Option<String>,
     },
     /// Change a client; what is not given stays.
     Update {
@@ -489,6 +497,12 @@ pub enum ClientsCommand {
         /// A private_key_jwt client's new JWK Set, from a file.
         #[arg(long)]
         jwks_file: Option<std::path::PathBuf>,
+        /// Replaces the post-logout redirect URIs (repeat for several).
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Option<Vec<String>>,
+        /// The back-channel logout URI; "" removes it.
+        #[arg(long)]
+        backchannel_logout_uri: Option<String>,
     },
     /// Replace a confidential client's secret; the new one is printed once.
     RotateSecret { id: String },

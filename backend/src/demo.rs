@@ -245,6 +245,11 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
         "{}/callback",
         config.app_url.as_str().trim_end_matches('/')
     )];
+    // Where the app's "log out everywhere" comes back to (RP-Initiated Logout 1.0 §3.1).
+    let spa_home = vec![format!(
+        "{}/",
+        config.app_url.as_str().trim_end_matches('/')
+    )];
     db.upsert_client(
         &NewClient {
             id: SPA_CLIENT_ID,
@@ -261,6 +266,8 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
             lifetimes: Lifetimes::default(),
             require_pushed_requests: false,
             dpop_bound_access_tokens: false,
+            post_logout_redirect_uris: &spa_home,
+            backchannel_logout_uri: None,
         },
         now,
     )
@@ -287,6 +294,8 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
             },
             require_pushed_requests: false,
             dpop_bound_access_tokens: false,
+            post_logout_redirect_uris: &spa_home,
+            backchannel_logout_uri: None,
         },
         now,
     )
@@ -307,6 +316,8 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
             lifetimes: Lifetimes::default(),
             require_pushed_requests: false,
             dpop_bound_access_tokens: false,
+            post_logout_redirect_uris: &[],
+            backchannel_logout_uri: None,
         },
         now,
     )
@@ -324,6 +335,8 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
             lifetimes: Lifetimes::default(),
             require_pushed_requests: false,
             dpop_bound_access_tokens: false,
+            post_logout_redirect_uris: &[],
+            backchannel_logout_uri: None,
         },
         now,
     )
@@ -333,6 +346,12 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
             "{}/bff/callback",
             config.app_url.as_str().trim_end_matches('/')
         )];
+        // Back-Channel Logout 1.0 §2.2: told when one of its logins ends elsewhere.
+        let bff_logout = format!(
+            "{}{}",
+            config.app_url.as_str().trim_end_matches('/'),
+            shared::bff::BACKCHANNEL_LOGOUT_PATH
+        );
         db.upsert_client(
             &NewClient {
                 id: &config.bff_client_id,
@@ -348,6 +367,8 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
                 lifetimes: Lifetimes::default(),
                 require_pushed_requests: false,
                 dpop_bound_access_tokens: false,
+                post_logout_redirect_uris: &[],
+                backchannel_logout_uri: Some(&bff_logout),
             },
             now,
         )
@@ -368,6 +389,8 @@ pub async fn seed(db: &Db, config: &Config, now: Timestamp) -> anyhow::Result<()
             lifetimes: Lifetimes::default(),
             require_pushed_requests: false,
             dpop_bound_access_tokens: false,
+            post_logout_redirect_uris: &[],
+            backchannel_logout_uri: None,
         },
         now,
     )

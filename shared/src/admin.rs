@@ -300,6 +300,14 @@ pub struct Client {
     /// …or where they are published.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<String>,
+    /// Where it may send the browser after a logout at the end-session endpoint (OpenID
+    /// Connect RP-Initiated Logout 1.0 §3.1), matched exactly.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Where the server posts a logout token when one of its logins ends (OpenID Connect
+    /// Back-Channel Logout 1.0 §2.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
     pub created_at: i64,
 }
 
@@ -344,6 +352,14 @@ pub struct NewClient {
     /// and when an assertion names a key not yet read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<String>,
+    /// Browser apps: where the end-session endpoint may send the browser back after a logout
+    /// (OpenID Connect RP-Initiated Logout 1.0 §3.1); absolute, matched exactly.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Clients that log users in: where the server posts a logout token when one of their
+    /// logins ends (OpenID Connect Back-Channel Logout 1.0 §2.2); https, or http on loopback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
 }
 
 /// `201` to `POST /admin/clients`; a service's secret is in it, and nowhere else ever again.
@@ -385,6 +401,11 @@ pub struct ClientUpdate {
     /// …or by reference (replacing `jwks`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    /// `""` removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
 }
 
 /// `POST /admin/clients/{id}/secret`: the new secret, shown once. The old one stops working at
@@ -1203,10 +1224,17 @@ pub enum EventKind {
     RequestRefused,
     /// The clock lab (demo mode) moved every instance's clock: the detail says how far.
     ClockMoved,
+    /// A user logged out at the end-session endpoint (OpenID Connect RP-Initiated Logout):
+    /// the detail says which logins ended.
+    LoggedOut,
+    /// A logout token was posted to a client's `backchannel_logout_uri` (OpenID Connect
+    /// Back-Channel Logout), or a backend-for-frontend received one: the detail says what came
+    /// of it.
+    BackchannelLogout,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 42] = [
+    pub const ALL: [EventKind; 44] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::LoginThrottled,
@@ -1249,6 +1277,8 @@ impl EventKind {
         Self::RegistrationTokenDeleted,
         Self::RequestRefused,
         Self::ClockMoved,
+        Self::LoggedOut,
+        Self::BackchannelLogout,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -1295,6 +1325,8 @@ impl EventKind {
             Self::RegistrationTokenDeleted => "registration_token_deleted",
             Self::RequestRefused => "request_refused",
             Self::ClockMoved => "clock_moved",
+            Self::LoggedOut => "logged_out",
+            Self::BackchannelLogout => "backchannel_logout",
         }
     }
 }

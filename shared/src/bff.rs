@@ -12,6 +12,7 @@
 //! | `GET /bff/session` | [`SessionInfo`] |
 //! | `GET`, `POST`, `PATCH`, `DELETE /bff/api/…`, `/bff/admin/…` | the API and the admin API, called by the server with the session's access token |
 //! | `POST /bff/logout` | ends the session and revokes its tokens; 204 |
+//! | `POST /bff/backchannel-logout` | not the app's: the authorization server posts a logout token here (OpenID Connect Back-Channel Logout 1.0) when a login ends elsewhere; the sessions of that login end |
 
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +21,10 @@ use crate::scope::ScopeSet;
 
 /// Where the backend-for-frontend lives on the app's origin.
 pub const PREFIX: &str = "/bff";
+
+/// Where the authorization server posts logout tokens (OpenID Connect Back-Channel Logout 1.0
+/// §2.5): registered as the backend-for-frontend client's `backchannel_logout_uri`.
+pub const BACKCHANNEL_LOGOUT_PATH: &str = "/bff/backchannel-logout";
 
 /// The request header that carries [`SessionInfo::csrf_token`] on state-changing calls. A custom
 /// header also means a cross-origin page cannot send it without a CORS preflight, which this

@@ -473,6 +473,17 @@ pub struct ServerMetadata {
     /// RFC 8628 §4: where devices start the device authorization grant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_authorization_endpoint: Option<String>,
+    /// OpenID Connect RP-Initiated Logout 1.0 §2.1: where a client sends the browser to log the
+    /// user out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_session_endpoint: Option<String>,
+    /// OpenID Connect Back-Channel Logout 1.0 §2.1: logout tokens are posted to clients'
+    /// `backchannel_logout_uri`…
+    #[serde(default)]
+    pub backchannel_logout_supported: bool,
+    /// …and carry `sid` (the login's id, also in its ID tokens).
+    #[serde(default)]
+    pub backchannel_logout_session_supported: bool,
 }
 
 /// Protected resource metadata (RFC 9728 §2): what a client that met a 401 needs to get a token
@@ -594,6 +605,13 @@ pub struct ClientMetadata {
     /// RFC 9126 §6.
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// OpenID Connect RP-Initiated Logout 1.0 §3.1.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// OpenID Connect Back-Channel Logout 1.0 §2.2: refused here (this server posts logout
+    /// tokens only where an administrator registered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
 }
 
 /// RFC 7591 §3.2.1 (and RFC 7592 §3): a registered client, as registered.
@@ -628,4 +646,6 @@ pub struct RegisteredClient {
     pub jwks_uri: Option<String>,
     pub dpop_bound_access_tokens: bool,
     pub require_pushed_authorization_requests: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub post_logout_redirect_uris: Vec<String>,
 }

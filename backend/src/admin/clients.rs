@@ -66,6 +66,8 @@ pub fn view(client: Client) -> admin::Client {
         lifetimes: lifetimes_view(client.lifetimes),
         require_pushed_authorization_requests: client.require_pushed_requests,
         dpop_bound_access_tokens: client.dpop_bound_access_tokens,
+        post_logout_redirect_uris: client.post_logout_redirect_uris,
+        backchannel_logout_uri: client.backchannel_logout_uri,
         created_at: client.created_at.unix(),
     }
 }
@@ -102,6 +104,8 @@ pub(crate) struct Checked {
     require_pushed_requests: bool,
     dpop_bound_access_tokens: bool,
     keys: Option<ClientKeys>,
+    post_logout_redirect_uris: Vec<String>,
+    backchannel_logout_uri: Option<String>,
 }
 
 impl Checked {
@@ -118,6 +122,8 @@ impl Checked {
             lifetimes: self.lifetimes,
             require_pushed_requests: self.require_pushed_requests,
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+            post_logout_redirect_uris: &self.post_logout_redirect_uris,
+            backchannel_logout_uri: self.backchannel_logout_uri.as_deref(),
         }
     }
 }
@@ -135,6 +141,8 @@ struct Definition<'a> {
     dpop_bound_access_tokens: bool,
     /// A `private_key_jwt` client's keys, as given (checked here); `None` when not given.
     keys: Option<Keys<'a>>,
+    post_logout_redirect_uris: &'a [String],
+    backchannel_logout_uri: Option<&'a str>,
 }
 
 /// A client's public keys as a request gives them: by value or by reference, or none.
@@ -242,6 +250,25 @@ async fn check(ctx: &Ctx<'_>, d: &Definition<'_>) -> Result<Checked, ApiError> {
                 .into(),
         ));
     }
+    let post_logout_redirect_uris = uris(&URI_LISTS[1], d.post_logout_redirect_uris, METADATA)?;
+    // RP-Initiated Logout 1.0 §3: the browser comes back from a logout only to an app it
+    // logged into with the authorization endpoint.
+    if !has(GrantType::AuthorizationCode) && !post_logout_redirect_uris.is_empty() {
+        return Err(invalid(
+            "post_logout_redirect_uris are for clients that use authorization_code: the              browser comes back after a logout only to an app it logged into"
+                .into(),
+        ));
+    }
+    let backchannel_logout_uri = match d.backchannel_logout_uri.map(str::trim) {
+        None | Some("") => None,
+        Some(_) if !logs_users_in => {
+            return Err(invalid(
+                "backchannel_logout_uri is for clients that log users in: a client acting for                  itself has no login to end"
+                    .into(),
+            ));
+        }
+        Some(uri) => uris(&URI_LISTS[2], &[uri.to_owned()], METADATA)?.pop(),
+    };
     let lifetimes = lifetimes(d.lifetimes, METADATA)?;
     let keys = match d.keys {
         Some(keys) => client_keys(keys).await?,
@@ -264,6 +291,8 @@ async fn check(ctx: &Ctx<'_>, d: &Definition<'_>) -> Result<Checked, ApiError> {
         lifetimes,
         require_pushed_requests: d.require_pushed_requests,
         dpop_bound_access_tokens: d.dpop_bound_access_tokens,
+        post_logout_redirect_uris,
+        backchannel_logout_uri,
     })
 }
 
@@ -278,6 +307,7 @@ pub(crate) struct Registered<'a> {
     pub dpop_bound_access_tokens: bool,
     /// A `private_key_jwt` client's keys: `jwks` or `jwks_uri`.
     pub keys: Option<(Option<&'a serde_json::Value>, Option<&'a str>)>,
+    pub post_logout_redirect_uris: &'a [String],
 }
 
 /// Checks a registration as the admin API checks a client it creates: the same rules, the same
@@ -301,6 +331,10 @@ pub(crate) async fn check_registered(
             require_pushed_requests: r.require_pushed_requests,
             dpop_bound_access_tokens: r.dpop_bound_access_tokens,
             keys: r.keys.map(|(jwks, jwks_uri)| Keys { jwks, jwks_uri }),
+            post_logout_redirect_uris: r.post_logout_redirect_uris,
+            // Refused at /register before: this server posts to no address a registrant
+            // chose (see `oauth::registration`).
+            backchannel_logout_uri: None,
         },
     )
     .await?;
@@ -451,16 +485,46 @@ fn check_key_set(usable: &[ExternalKey], skipped: &[String], what: &str) -> Resu
     Ok(())
 }
 
+/// How a list of URIs is named in refusals: the list, one of them, and the rule on fragments.
+pub(crate) struct UriList {
+    list: &'static str,
+    one: &'static str,
+    fragment_rule: &'static str,
+}
+
+/// Redirect URIs, post-logout redirect URIs, the back-channel logout URI.
+const URI_LISTS: [UriList; 3] = [
+    UriList {
+        list: "redirect URIs",
+        one: "redirect URI",
+        fragment_rule: "RFC 6749 §3.1.2",
+    },
+    UriList {
+        list: "post_logout_redirect_uris",
+        one: "post-logout redirect URI",
+        fragment_rule: "RP-Initiated Logout 1.0 §3.1, as RFC 6749 §3.1.2",
+    },
+    UriList {
+        list: "backchannel_logout_uri",
+        one: "back-channel logout URI",
+        fragment_rule: "Back-Channel Logout 1.0 §2.2",
+    },
+];
+
 /// RFC 6749 §3.1.2 and RFC 9700 §4.1: absolute, no fragment, no user information, https except
 /// on the loopback interface (RFC 8252 §7.3); stored as given and matched exactly.
-pub fn redirect_uris(uris: &[String]) -> Result<Vec<String>, ApiError> {
-    let invalid = |description: String| ApiError::Unprocessable {
-        error: REDIRECT,
-        description,
-    };
+pub fn redirect_uris(given: &[String]) -> Result<Vec<String>, ApiError> {
+    uris(&URI_LISTS[0], given, REDIRECT)
+}
+
+/// [`redirect_uris`]' rules for any list of URIs this server sends a browser (or a request)
+/// to, refused with `error`.
+fn uris(what: &UriList, uris: &[String], error: &'static str) -> Result<Vec<String>, ApiError> {
+    let invalid = |description: String| ApiError::Unprocessable { error, description };
     if uris.len() > MAX_REDIRECT_URIS {
         return Err(invalid(format!(
-            "at most {MAX_REDIRECT_URIS} redirect URIs per client"
+            "at most {MAX_REDIRECT_URIS} {} per client",
+            what.list
         )));
     }
     let mut checked: Vec<String> = Vec::new();
@@ -469,7 +533,8 @@ pub fn redirect_uris(uris: &[String]) -> Result<Vec<String>, ApiError> {
         let shown: String = raw.chars().take(80).collect();
         if raw.len() > MAX_URI_LEN {
             return Err(invalid(format!(
-                "redirect URIs are at most {MAX_URI_LEN} characters"
+                "{} are at most {MAX_URI_LEN} characters",
+                what.list
             )));
         }
         let url = Url::parse(raw)
@@ -482,7 +547,8 @@ pub fn redirect_uris(uris: &[String]) -> Result<Vec<String>, ApiError> {
         }
         if raw.contains('#') {
             return Err(invalid(format!(
-                "{shown:?} has a fragment, which RFC 6749 §3.1.2 forbids"
+                "{shown:?} has a fragment, which {} forbids",
+                what.fragment_rule
             )));
         }
         if !url.username().is_empty() || url.password().is_some() {
@@ -499,7 +565,9 @@ pub fn redirect_uris(uris: &[String]) -> Result<Vec<String>, ApiError> {
             "http" if loopback => {}
             _ => {
                 return Err(invalid(format!(
-                    "{shown:?} must use https (plain http only for localhost, 127.0.0.1 or [::1])"
+                    "{shown:?} must use https (plain http only for localhost, 127.0.0.1 or \
+                     [::1]): a {} carries what the browser or the server sends there",
+                    what.one
                 )));
             }
         }
@@ -652,6 +720,8 @@ pub async fn add(ctx: &Ctx<'_>, new: &admin::NewClient) -> Result<admin::ClientC
                 jwks: new.jwks.as_ref(),
                 jwks_uri: new.jwks_uri.as_deref(),
             }),
+            post_logout_redirect_uris: &new.post_logout_redirect_uris,
+            backchannel_logout_uri: new.backchannel_logout_uri.as_deref(),
         },
     )
     .await?;
@@ -742,6 +812,14 @@ pub async fn change(
                 jwks: update.jwks.as_ref(),
                 jwks_uri: update.jwks_uri.as_deref(),
             }),
+            post_logout_redirect_uris: update
+                .post_logout_redirect_uris
+                .as_deref()
+                .unwrap_or(&before.post_logout_redirect_uris),
+            backchannel_logout_uri: update
+                .backchannel_logout_uri
+                .as_deref()
+                .or(before.backchannel_logout_uri.as_deref()),
         },
     )
     .await?;

@@ -338,6 +338,7 @@ async fn finish_login(
     let row = BffSessionRow {
         id_hash: key.id_hash(),
         subject: claims.sub,
+        grant_id: claims.grant_id,
         requested_scope: login.requested_scope,
         tokens: sealed,
         access_expires_at: now.plus_secs(expires_in),

@@ -12,6 +12,7 @@
 //! (§6.1): a script injected into the page can still act through the session while it runs, but
 //! cannot carry a token away.
 
+mod backchannel;
 mod login;
 mod proxy;
 mod session;
@@ -63,6 +64,10 @@ pub fn router(app: AppState) -> anyhow::Result<Router> {
         .route("/bff/login", get(login::start))
         .route("/bff/callback", get(login::callback))
         .route("/bff/logout", post(login::logout))
+        .route(
+            shared::bff::BACKCHANNEL_LOGOUT_PATH,
+            post(backchannel::logout),
+        )
         .route("/bff/session", get(proxy::session_info))
         .route("/bff/api/{*path}", any(proxy::forward))
         .route("/bff/admin/{*path}", any(proxy::forward))

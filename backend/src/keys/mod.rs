@@ -115,6 +115,9 @@ pub struct KeySet {
     states: Vec<(String, KeyState)>,
 }
 
+/// The longest token [`KeySet::verify_signed`] reads: ID tokens with many custom claims fit.
+const MAX_SIGNED_LEN: usize = 16 * 1024;
+
 /// The key set in use, replaced as a whole when the stored keys change (a rotation here or in
 /// another instance); a request holds the set it started with.
 pub struct KeyRing {
@@ -498,6 +501,65 @@ impl KeySet {
     /// A compact JWS of `claims` signed by the current ID-token key (RS256), with no `typ`.
     pub fn sign_id_token(&self, claims: &impl Serialize) -> Result<String, SigningError> {
         self.id.as_ref().unwrap_or(&self.access).sign(claims, None)
+    }
+
+    /// A compact JWS of `claims` signed as ID tokens are (RS256), with the header `typ`: a
+    /// logout token (OpenID Connect Back-Channel Logout 1.0 §2.4, `logout+jwt`).
+    pub fn sign_as_id_token(
+        &self,
+        claims: &impl Serialize,
+        typ: &str,
+    ) -> Result<String, SigningError> {
+        self.id
+            .as_ref()
+            .unwrap_or(&self.access)
+            .sign(claims, Some(typ))
+    }
+
+    /// The header and claims of a JWS that one of these keys signed (any published one, by its
+    /// `kid`): an ID token presented back to this server, a logout token. Only the signature is
+    /// checked, with the algorithm of the key (never the header's word alone, RFC 8725 §3.1),
+    /// and a header that names a key of its own is refused; the claims are the caller's to
+    /// check.
+    pub fn verify_signed<T: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Result<(Header, T), &'static str> {
+        if token.len() > MAX_SIGNED_LEN {
+            return Err("it is too long to be a token of this server");
+        }
+        if token.split('.').count() != 3 {
+            return Err("it is not a JWT (expected three dot-separated parts)");
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| "its header is malformed")?;
+        if header.jwk.is_some() || header.jku.is_some() || header.x5u.is_some() {
+            return Err("it names its own key (jwk/jku/x5u); only this server's keys count");
+        }
+        if header.x5c.is_some() || header.crit.is_some() {
+            return Err("its header has parameters this server does not take (x5c/crit)");
+        }
+        let kid = header.kid.as_deref().ok_or("its header has no kid")?;
+        let (alg, key) = self
+            .verifying_key(kid)
+            .ok_or("it was not signed by a key of this server (unknown kid)")?;
+        if jwt_alg(alg) != header.alg {
+            return Err("its alg is not the algorithm of the key its kid names");
+        }
+        let mut validation = jsonwebtoken::Validation::new(header.alg);
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        let claims = jsonwebtoken::decode::<T>(token, key, &validation)
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::InvalidSignature => "its signature is invalid",
+                jsonwebtoken::errors::ErrorKind::Json(_) => {
+                    "its claims lack one that is required, or have one of the wrong type"
+                }
+                _ => "it is malformed",
+            })?
+            .claims;
+        Ok((header, claims))
     }
 
     /// A published key and its algorithm, by `kid`.

@@ -103,6 +103,7 @@ fn root_document(c: &Config, scopes_supported: Vec<String>) -> ServerMetadata {
         require_pushed_authorization_requests: c.require_pushed_authorization_requests,
         registration_endpoint: registration_endpoint(c),
         device_authorization_endpoint: Some(c.endpoint("/device/authorize")),
+        end_session_endpoint: Some(c.endpoint("/logout")),
         ..openid_document(c.issuer_str().to_owned(), scopes_supported)
     }
 }
@@ -144,6 +145,7 @@ fn openid_document(issuer: String, scopes_supported: Vec<String>) -> ServerMetad
             "auth_time",
             "nonce",
             "at_hash",
+            "sid",
             "preferred_username",
             "name",
             "email",
@@ -157,6 +159,9 @@ fn openid_document(issuer: String, scopes_supported: Vec<String>) -> ServerMetad
         require_pushed_authorization_requests: false,
         registration_endpoint: None,
         device_authorization_endpoint: None,
+        end_session_endpoint: None,
+        backchannel_logout_supported: true,
+        backchannel_logout_session_supported: true,
     }
 }
 
@@ -181,6 +186,7 @@ fn server_document(server: &AuthServer, scopes_supported: Vec<String>) -> Server
         token_endpoint_auth_methods_supported: strings(&SUPPORTED_METHODS),
         pushed_authorization_request_endpoint: Some(server.endpoint("/par")),
         device_authorization_endpoint: Some(server.endpoint("/device/authorize")),
+        end_session_endpoint: Some(server.endpoint("/logout")),
         require_pushed_authorization_requests: server
             .stored
             .as_ref()

@@ -14,6 +14,7 @@ pub mod device;
 pub(crate) mod discovery;
 pub mod error;
 pub mod introspect;
+pub mod logout;
 pub mod par;
 pub mod params;
 pub mod proof;
@@ -125,6 +126,14 @@ pub fn page_router() -> Router<AppState> {
         .route("/authorize/login", post(authorize::login))
         .route("/authorize/consent", post(authorize::consent))
         .route("/device", get(device::verification).post(device::verify))
+        .route(
+            "/logout",
+            get(logout::end_session).post(logout::end_session_post),
+        )
+        .route(
+            "/oauth2/{server}/v1/logout",
+            get(logout::server_end_session).post(logout::server_end_session_post),
+        )
         .route(
             "/oauth2/{server}/v1/device",
             get(device::server_verification).post(device::server_verify),

@@ -308,6 +308,13 @@ impl Parsed {
                  (jwks), or ask an administrator to register a key URL",
             ));
         }
+        if self.metadata.backchannel_logout_uri.is_some() {
+            // The same: the server would post logout tokens to an address a registrant chose.
+            return Err(RegistrationError::metadata(
+                "backchannel_logout_uri is not taken at /register: this server posts logout \
+                 tokens only to addresses an administrator registered (ask one to add it)",
+            ));
+        }
         if mode == Registration::Open
             && let Some(grant) = self.grant_types.iter().find(|g| {
                 g.parse::<GrantType>()
@@ -362,6 +369,7 @@ impl Parsed {
             require_pushed_requests: m.require_pushed_authorization_requests,
             dpop_bound_access_tokens: m.dpop_bound_access_tokens,
             keys: by_key.then_some((m.jwks.as_ref(), m.jwks_uri.as_deref())),
+            post_logout_redirect_uris: &m.post_logout_redirect_uris,
         })
     }
 }
@@ -391,6 +399,7 @@ fn shown(state: &AppState, client: &Client, method: Method) -> RegisteredClient 
         jwks_uri,
         dpop_bound_access_tokens: client.dpop_bound_access_tokens,
         require_pushed_authorization_requests: client.require_pushed_requests,
+        post_logout_redirect_uris: client.post_logout_redirect_uris.clone(),
     }
 }
 

@@ -21,6 +21,10 @@ pub struct BffLogin {
 pub struct BffSessionRow {
     pub id_hash: String,
     pub subject: String,
+    /// The login (grant) its tokens belong to: a back-channel logout token names it as `sid`
+    /// (OpenID Connect Back-Channel Logout 1.0 §2.4). `None` for a session started before it
+    /// was recorded.
+    pub grant_id: Option<String>,
     #[sqlx(try_from = "String")]
     pub requested_scope: ScopeSet,
     /// Sealed; see `bff::session`.
@@ -34,6 +38,15 @@ pub struct BffSessionRow {
     pub expires_at: Timestamp,
 }
 
+/// Which sessions a logout ends.
+#[derive(Clone, Copy, Debug)]
+pub enum EndedLogins<'a> {
+    /// Those of one login (its grant id, the logout token's `sid`).
+    Login(&'a str),
+    /// Every session of a user (the logout token's `sub`).
+    Subject(&'a str),
+}
+
 /// The right to renew one session's tokens, held by one request of one instance until
 /// `until`: concurrent calls that find the access token stale (on this instance or another)
 /// make exactly one refresh, and the others wait for its result.
@@ -45,7 +58,7 @@ pub struct RefreshLease<'a> {
 }
 
 const SESSION_COLUMNS: &str = "id_hash, subject, requested_scope, tokens, access_expires_at,
-     refreshable, exchanges, created_at, last_seen_at, expires_at";
+     refreshable, exchanges, created_at, last_seen_at, expires_at, grant_id";
 
 impl Db {
     pub async fn insert_bff_login(&self, id_hash: &str, login: &BffLogin) -> Result<()> {
@@ -102,7 +115,7 @@ impl Db {
     pub async fn insert_bff_session(&self, row: &BffSessionRow) -> Result<()> {
         dispatch!(self, |pool| sqlx::query(&format!(
             "INSERT INTO bff_sessions ({SESSION_COLUMNS})
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         ))
         .bind(&row.id_hash)
         .bind(&row.subject)
@@ -114,10 +127,26 @@ impl Db {
         .bind(row.created_at)
         .bind(row.last_seen_at)
         .bind(row.expires_at)
+        .bind(&row.grant_id)
         .execute(pool)
         .await
         .map(drop))?;
         Ok(())
+    }
+
+    /// Deletes the sessions a back-channel logout token names: those of the login `sid`, or,
+    /// without one, every session of `subject` (OpenID Connect Back-Channel Logout 1.0 §2.6).
+    /// The number deleted.
+    pub async fn end_bff_sessions(&self, ended: EndedLogins<'_>) -> Result<u64> {
+        let (sql, key) = match ended {
+            EndedLogins::Login(sid) => ("DELETE FROM bff_sessions WHERE grant_id = $1", sid),
+            EndedLogins::Subject(sub) => ("DELETE FROM bff_sessions WHERE subject = $1", sub),
+        };
+        Ok(dispatch!(self, |pool| sqlx::query(sql)
+            .bind(key)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?)
     }
 
     pub async fn bff_session(&self, id_hash: &str) -> Result<Option<BffSessionRow>> {

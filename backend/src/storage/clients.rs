@@ -6,7 +6,7 @@ use shared::oauth::GrantType;
 use shared::scope::ScopeSet;
 
 use super::revocations::{LONGEST_ACCESS_TOKEN_SECS, RevocationKind, record_revocation};
-use super::{Db, Error, Result, dispatch, one_row};
+use super::{Db, Error, Result, Spaced, dispatch, one_row};
 use crate::clock::Timestamp;
 
 /// A registered OAuth client.
@@ -33,6 +33,12 @@ pub struct Client {
     /// Its token requests must carry a DPoP proof, so that its tokens are bound to its key
     /// (RFC 9449 §5.2 `dpop_bound_access_tokens`).
     pub dpop_bound_access_tokens: bool,
+    /// Where it may send the browser after a logout (OpenID Connect RP-Initiated Logout 1.0
+    /// §3.1), compared by exact string equality.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Where this server posts a logout token when one of its logins ends (OpenID Connect
+    /// Back-Channel Logout 1.0 §2.2).
+    pub backchannel_logout_uri: Option<String>,
     pub created_at: Timestamp,
 }
 
@@ -140,6 +146,8 @@ pub struct NewClient<'a> {
     pub lifetimes: Lifetimes,
     pub require_pushed_requests: bool,
     pub dpop_bound_access_tokens: bool,
+    pub post_logout_redirect_uris: &'a [String],
+    pub backchannel_logout_uri: Option<&'a str>,
 }
 
 impl NewClient<'_> {
@@ -164,6 +172,9 @@ struct ClientRow {
     lifetimes: Lifetimes,
     require_pushed_requests: bool,
     dpop_bound_access_tokens: bool,
+    #[sqlx(try_from = "String")]
+    post_logout_redirect_uris: Spaced,
+    backchannel_logout_uri: Option<String>,
     created_at: Timestamp,
 }
 
@@ -206,6 +217,8 @@ impl ClientRow {
             lifetimes: self.lifetimes,
             require_pushed_requests: self.require_pushed_requests,
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+            post_logout_redirect_uris: self.post_logout_redirect_uris.0,
+            backchannel_logout_uri: self.backchannel_logout_uri,
             created_at: self.created_at,
         })
     }
@@ -214,7 +227,8 @@ impl ClientRow {
 const SELECT: &str =
     "SELECT id, name, secret_hash, jwks, jwks_uri, first_party, grant_types, scopes,
         access_token_ttl, refresh_token_idle_ttl, refresh_token_absolute_ttl,
-        require_pushed_requests, dpop_bound_access_tokens, created_at
+        require_pushed_requests, dpop_bound_access_tokens, post_logout_redirect_uris,
+        backchannel_logout_uri, created_at
      FROM clients";
 
 /// Replaces a client's redirect URIs inside the transaction `$tx`, keeping their order.
@@ -267,7 +281,8 @@ impl Db {
             "SELECT c.id, c.name, c.secret_hash, c.jwks, c.jwks_uri, c.first_party, c.grant_types,
                     c.scopes,
                     c.access_token_ttl, c.refresh_token_idle_ttl, c.refresh_token_absolute_ttl,
-                    c.require_pushed_requests, c.dpop_bound_access_tokens, c.created_at, u.uri
+                    c.require_pushed_requests, c.dpop_bound_access_tokens,
+                    c.post_logout_redirect_uris, c.backchannel_logout_uri, c.created_at, u.uri
              FROM clients c LEFT JOIN client_redirect_uris u ON u.client_id = c.id
              WHERE c.id = $1 ORDER BY u.position",
         )
@@ -344,7 +359,9 @@ impl Db {
                  refresh_token_idle_ttl = excluded.refresh_token_idle_ttl,
                  refresh_token_absolute_ttl = excluded.refresh_token_absolute_ttl,
                  require_pushed_requests = excluded.require_pushed_requests,
-                 dpop_bound_access_tokens = excluded.dpop_bound_access_tokens",
+                 dpop_bound_access_tokens = excluded.dpop_bound_access_tokens,
+                 post_logout_redirect_uris = excluded.post_logout_redirect_uris,
+                 backchannel_logout_uri = excluded.backchannel_logout_uri",
         )
         .await
         .map(drop)
@@ -365,8 +382,10 @@ impl Db {
             "INSERT INTO clients (id, name, secret_hash, first_party, grant_types, scopes,
                  created_at, access_token_ttl, refresh_token_idle_ttl, refresh_token_absolute_ttl,
                  require_pushed_requests, jwks, jwks_uri, dpop_bound_access_tokens,
-                 registration_token_hash, registered_with)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                 registration_token_hash, registered_with, post_logout_redirect_uris,
+                 backchannel_logout_uri)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                 $18)
              {on_conflict}"
         );
         let (jwks, jwks_uri) = ClientKeys::columns(client.keys);
@@ -389,6 +408,8 @@ impl Db {
                 .bind(client.dpop_bound_access_tokens)
                 .bind(registration_token_hash)
                 .bind(registered_with)
+                .bind(client.post_logout_redirect_uris.join(" "))
+                .bind(client.backchannel_logout_uri)
                 .execute(&mut *tx)
                 .await?;
             if done.rows_affected() == 0 {
@@ -436,7 +457,8 @@ impl Db {
                      access_token_ttl = $5, refresh_token_idle_ttl = $6,
                      refresh_token_absolute_ttl = $7, require_pushed_requests = $8, jwks = $9,
                      jwks_uri = $10, dpop_bound_access_tokens = $12,
-                     registration_token_hash = $13
+                     registration_token_hash = $13, post_logout_redirect_uris = $15,
+                     backchannel_logout_uri = $16
                  WHERE id = $11 AND ($14 IS NULL OR registration_token_hash = $14)",
             )
             .bind(client.name)
@@ -453,6 +475,8 @@ impl Db {
             .bind(client.dpop_bound_access_tokens)
             .bind(next)
             .bind(used)
+            .bind(client.post_logout_redirect_uris.join(" "))
+            .bind(client.backchannel_logout_uri)
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() == 0 {
@@ -645,6 +669,8 @@ mod tests {
             lifetimes: Lifetimes::default(),
             require_pushed_requests: false,
             dpop_bound_access_tokens: false,
+            post_logout_redirect_uris: &[],
+            backchannel_logout_uri: None,
         }
     }
 
@@ -724,6 +750,8 @@ mod tests {
             lifetimes: Lifetimes::default(),
             require_pushed_requests: false,
             dpop_bound_access_tokens: false,
+            post_logout_redirect_uris: Vec::new(),
+            backchannel_logout_uri: None,
             created_at: Timestamp::from_unix(1),
         };
         let generation = cache.generation();

@@ -94,6 +94,30 @@ impl TryFrom<Option<String>> for LoginOrigin {
     }
 }
 
+/// Which of a user's logins a logout ends (OpenID Connect RP-Initiated Logout 1.0 §2).
+#[derive(Clone, Copy, Debug)]
+pub enum LoginsToEnd<'a> {
+    /// The login `grant_id` (an ID token's `sid`), if it is the user's at `client_id`.
+    One {
+        grant_id: &'a str,
+        client_id: &'a str,
+    },
+    /// Every login of the user at `client_id` (an ID token without `sid`).
+    AtClient(&'a str),
+    /// Every login of the user, at every client.
+    Every,
+}
+
+/// A login a logout ended: whom to tell (Back-Channel Logout 1.0 §2.5).
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct EndedLogin {
+    pub grant_id: String,
+    pub client_id: String,
+    /// The authorization server it was granted at (its issuer signs the logout token); `None`
+    /// for the root issuer.
+    pub server_id: Option<String>,
+}
+
 /// A refresh token to store: its hash, scope and expiry.
 pub struct NewRefreshToken<'a> {
     pub hash: &'a str,
@@ -388,6 +412,53 @@ impl Db {
             self.revoked_here(now).await;
         }
         Ok(())
+    }
+
+    /// Ends `user_id`'s logins that `which` names and that are live at `now`: they are revoked
+    /// (with `reason`) and put on the revocation list, in one transaction, as
+    /// [`Db::revoke_grant`] does. The logins it ended, to be told of it; none if they had ended
+    /// already (a logout sent twice ends nothing more).
+    pub async fn end_logins(
+        &self,
+        user_id: &str,
+        which: LoginsToEnd<'_>,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<Vec<EndedLogin>> {
+        let (grant_id, client_id) = match which {
+            LoginsToEnd::One {
+                grant_id,
+                client_id,
+            } => (Some(grant_id), Some(client_id)),
+            LoginsToEnd::AtClient(client_id) => (None, Some(client_id)),
+            LoginsToEnd::Every => (None, None),
+        };
+        let ended: Vec<EndedLogin> = dispatch!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let ended: Vec<EndedLogin> = sqlx::query_as(
+                "UPDATE grants SET revoked_at = $1, revoked_reason = $2
+                 WHERE user_id = $3 AND revoked_at IS NULL AND expires_at > $1
+                   AND ($4 IS NULL OR id = $4) AND ($5 IS NULL OR client_id = $5)
+                 RETURNING id AS grant_id, client_id, server_id",
+            )
+            .bind(now)
+            .bind(reason)
+            .bind(user_id)
+            .bind(grant_id)
+            .bind(client_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            let until = now.plus_secs(LONGEST_ACCESS_TOKEN_SECS);
+            for login in &ended {
+                record_revocation!(&mut *tx, RevocationKind::Grant, &login.grant_id, now, until)?;
+            }
+            tx.commit().await?;
+            ended
+        });
+        if !ended.is_empty() {
+            self.revoked_here(now).await;
+        }
+        Ok(ended)
     }
 
     /// Puts one access token on the revocation list, until it expires (it may have been issued

@@ -70,7 +70,7 @@ use sqlx::{ConnectOptions, Connection};
 use crate::clock::Timestamp;
 
 pub use api_tokens::{ApiTokenRow, NewApiToken};
-pub use bff::{BffLogin, BffSessionRow, RefreshLease};
+pub use bff::{BffLogin, BffSessionRow, EndedLogins, RefreshLease};
 pub use claims::{ClaimValue, StoredClaim};
 pub use clients::{Client, ClientKeys, Lifetimes, NewClient, REGISTERED_PREFIX};
 pub use codes::{CodeGrant, NewCode, Redemption};
@@ -78,7 +78,8 @@ pub use consents::{ConsentAt, ConsentTicket, ScopeInfo};
 pub use devices::{DeviceAnswer, DeviceRequest, DeviceStatus, DeviceVerdict, NewDeviceRequest};
 pub use events::{EventQuery, EventRow, Explained};
 pub use grants::{
-    Created, FamilyRow, Grant, Issue, LoginOrigin, NewRefreshToken, RefreshView, Spent, TokenStatus,
+    Created, EndedLogin, FamilyRow, Grant, Issue, LoginOrigin, LoginsToEnd, NewRefreshToken,
+    RefreshView, Spent, TokenStatus,
 };
 pub use issuers::StoredIssuer;
 pub use keys::KeyChanges;

@@ -470,6 +470,8 @@ impl TestApp {
                     lifetimes: backend::storage::Lifetimes::default(),
                     require_pushed_requests: false,
                     dpop_bound_access_tokens: false,
+                    post_logout_redirect_uris: &[],
+                    backchannel_logout_uri: None,
                 },
                 self.clock.now(),
             )

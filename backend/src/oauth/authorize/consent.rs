@@ -332,6 +332,8 @@ mod tests {
                 lifetimes: partner.lifetimes,
                 require_pushed_requests: partner.require_pushed_requests,
                 dpop_bound_access_tokens: partner.dpop_bound_access_tokens,
+                post_logout_redirect_uris: &partner.post_logout_redirect_uris,
+                backchannel_logout_uri: partner.backchannel_logout_uri.as_deref(),
             };
             state.db.update_client(&changed).await.unwrap();
             assert!(matches!(

@@ -202,6 +202,7 @@ pub async fn issue(
             client_id: &client.id,
             auth_time: login.auth_time,
             nonce: login.nonce,
+            sid: Some(&stored.id),
         };
         let id_token =
             server

@@ -161,6 +161,8 @@ pub async fn preview(
             client_id: &client.id,
             auth_time: asked.now,
             nonce: None,
+            // A preview has no login.
+            sid: None,
         };
         let claims = server
             .tokens

@@ -146,6 +146,8 @@ async fn a_registered_uri_with_a_query() {
                 lifetimes: backend::storage::Lifetimes::default(),
                 require_pushed_requests: false,
                 dpop_bound_access_tokens: false,
+                post_logout_redirect_uris: &[],
+                backchannel_logout_uri: None,
             },
             app.clock.now(),
         )

@@ -16,8 +16,10 @@ use sha2::{Digest, Sha256};
 use shared::scope::ScopeSet;
 use url::Url;
 
+pub use self::view::Told;
 use self::view::{
-    Asked, ConsentPage, DeviceApprovalPage, DeviceCodePage, DeviceDonePage, ErrorPage, LoginPage,
+    Asked, ConsentPage, DeviceApprovalPage, DeviceCodePage, DeviceDonePage, ErrorPage,
+    LoggedOutPage, LoginPage, LogoutPage,
 };
 
 use crate::servers::AuthServer;
@@ -212,6 +214,30 @@ pub fn device_approval(
 pub fn device_done(allowed: bool, client_name: &str) -> Response {
     let client = client_name.to_owned();
     let html = view::render(move || view! { <DeviceDonePage allowed client /> });
+    form_page(html, "")
+}
+
+/// The end-session endpoint's confirmation (RP-Initiated Logout 1.0 §2), posting to
+/// `server`'s `/logout`; `redirect_uri` is where its answer may send the browser.
+pub fn logout(
+    server: &AuthServer,
+    client_name: &str,
+    username: &str,
+    hidden: Vec<(&'static str, String)>,
+    error: Option<&str>,
+    redirect_uri: &str,
+) -> Response {
+    let client = client_name.to_owned();
+    let username = username.to_owned();
+    let action = server.endpoint_path("/logout");
+    let error = error.map(str::to_owned);
+    let html = view::render(move || view! { <LogoutPage client username action hidden error /> });
+    form_page(html, redirect_uri)
+}
+
+/// The end of a logout with no `post_logout_redirect_uri`: what ended, and who was told.
+pub fn logged_out(logged_out: bool, ended: usize, told: Vec<Told>) -> Response {
+    let html = view::render(move || view! { <LoggedOutPage logged_out ended told /> });
     form_page(html, "")
 }
 

@@ -296,6 +296,114 @@ pub fn DeviceDonePage(allowed: bool, client: String) -> impl IntoView {
     }
 }
 
+/// The end-session endpoint's question (OpenID Connect RP-Initiated Logout 1.0 §2): log out of
+/// this app, of every app (which needs the password: this server has no session of its own to
+/// tell that the person at the keyboard is the user), or stay.
+#[component]
+pub fn LogoutPage(
+    client: String,
+    username: String,
+    action: String,
+    hidden: Vec<(&'static str, String)>,
+    error: Option<String>,
+) -> impl IntoView {
+    let hidden_everywhere = hidden.clone();
+    let hidden_stay = hidden.clone();
+    view! {
+        <Shell title="Log out?">
+            <h1>"Log out?"</h1>
+            <p>
+                <strong>{client.clone()}</strong> " asks to log " <strong>{username}</strong>
+                " out."
+            </p>
+            {error.map(|error| view! { <p class="error" role="alert">{error}</p> })}
+            <form method="post" action=action.clone()>
+                <HiddenFields fields=hidden />
+                <div class="actions">
+                    <button type="submit" name="decision" value="this" class="button primary">
+                        "Log out of " {client}
+                    </button>
+                </div>
+            </form>
+            <form method="post" action=action.clone()>
+                <HiddenFields fields=hidden_everywhere />
+                <p class="hint">
+                    "To log out of every app you logged into here, enter your password: this server keeps no session of its own, so it asks who you are."
+                </p>
+                <label for="password">"Password"</label>
+                <input
+                    id="password"
+                    name="password"
+                    type="password"
+                    autocomplete="current-password"
+                    required
+                />
+                <div class="actions">
+                    <button type="submit" name="decision" value="everywhere" class="button ghost">
+                        "Log out of every app"
+                    </button>
+                </div>
+            </form>
+            <form method="post" action=action>
+                <HiddenFields fields=hidden_stay />
+                <div class="actions">
+                    <button type="submit" name="decision" value="stay" class="button ghost">
+                        "Stay logged in"
+                    </button>
+                </div>
+            </form>
+        </Shell>
+    }
+}
+
+/// One client told of a logout, on the last page.
+#[derive(Clone)]
+pub struct Told {
+    pub client: String,
+    pub delivered: bool,
+    pub outcome: String,
+}
+
+/// The end of a logout that has nowhere to send the browser back to.
+#[component]
+pub fn LoggedOutPage(logged_out: bool, ended: usize, told: Vec<Told>) -> impl IntoView {
+    let (title, text) = if logged_out {
+        (
+            "You are logged out",
+            format!(
+                "{ended} login{} ended: the apps' tokens no longer work.",
+                if ended == 1 { "" } else { "s" }
+            ),
+        )
+    } else {
+        ("You are still logged in", "Nothing was changed.".to_owned())
+    };
+    view! {
+        <Shell title=title>
+            <h1>{title}</h1>
+            <p role="status">{text}</p>
+            {(!told.is_empty())
+                .then(|| {
+                    view! {
+                        <p>"Apps told at once (OpenID Connect Back-Channel Logout):"</p>
+                        <ul class="scopes">
+                            {told
+                                .into_iter()
+                                .map(|t| {
+                                    let mark = if t.delivered { "✓ " } else { "✗ " };
+                                    view! {
+                                        <li>{mark} <strong>{t.client}</strong> ": " {t.outcome}</li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ul>
+                    }
+                })}
+            <p class="hint">"You can close this page."</p>
+        </Shell>
+    }
+}
+
 /// A request the server cannot send back to the client, or a failure of its own.
 #[component]
 pub fn ErrorPage(server_fault: bool, message: String) -> impl IntoView {
