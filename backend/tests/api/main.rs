@@ -23,6 +23,7 @@ mod dpop;
 mod health;
 mod issuers;
 mod keys;
+mod logout;
 mod metrics;
 mod openapi;
 mod par;

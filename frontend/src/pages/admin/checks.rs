@@ -137,31 +137,52 @@ pub fn client_id(raw: &str) -> Checked<Option<String>> {
 
 /// One URI a line; blank lines are ignored. `required`: the code flow needs at least one.
 pub fn redirect_uris(raw: &str, required: bool) -> Checked<Vec<String>> {
+    let uris = uri_list(raw, "redirect URI")?;
+    if required && uris.is_empty() {
+        return Err("A browser app needs at least one redirect URI.".into());
+    }
+    Ok(uris)
+}
+
+/// OpenID Connect RP-Initiated Logout 1.0 §3.1: [`redirect_uris`]' rules, none required.
+pub fn post_logout_redirect_uris(raw: &str) -> Checked<Vec<String>> {
+    uri_list(raw, "post-logout redirect URI")
+}
+
+/// OpenID Connect Back-Channel Logout 1.0 §2.2: optional; empty means none.
+pub fn backchannel_logout_uri(raw: &str) -> Checked<Option<String>> {
+    let value = raw.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    absolute_uri(value, "back-channel logout URI")?;
+    Ok(Some(value.to_owned()))
+}
+
+/// One `what` a line, each [`absolute_uri`], at most the server's bound, none twice.
+fn uri_list(raw: &str, what: &str) -> Checked<Vec<String>> {
     let uris: Vec<String> = raw
         .lines()
         .map(str::trim)
         .filter(|line| !line.is_empty())
         .map(str::to_owned)
         .collect();
-    if required && uris.is_empty() {
-        return Err("A browser app needs at least one redirect URI.".into());
-    }
     if uris.len() > MAX_REDIRECT_URIS {
-        return Err(format!("At most {MAX_REDIRECT_URIS} redirect URIs."));
+        return Err(format!("At most {MAX_REDIRECT_URIS} {what}s."));
     }
     for uri in &uris {
-        redirect_uri(uri)?;
+        absolute_uri(uri, what)?;
     }
     let distinct: BTreeSet<&String> = uris.iter().collect();
     if distinct.len() != uris.len() {
-        return Err("A redirect URI is listed twice.".into());
+        return Err(format!("A {what} is listed twice."));
     }
     Ok(uris)
 }
 
 /// RFC 6749 §3.1.2: an absolute URI without a fragment. The server decides the rest (for
 /// example whether plain `http` is allowed beyond loopback).
-fn redirect_uri(uri: &str) -> Checked<()> {
+fn absolute_uri(uri: &str, what: &str) -> Checked<()> {
     let Some((scheme, rest)) = uri.split_once("://") else {
         return Err(format!("{uri:?} is not an absolute URI (https://…)."));
     };
@@ -171,7 +192,7 @@ fn redirect_uri(uri: &str) -> Checked<()> {
     }
     if uri.contains('#') {
         return Err(format!(
-            "{uri:?} has a fragment (#…), which redirect URIs may not have."
+            "{uri:?} has a fragment (#…), which a {what} may not have."
         ));
     }
     if uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -604,6 +625,22 @@ mod tests {
             .collect::<Vec<_>>()
             .join("\n");
         assert!(redirect_uris(&many, true).is_err());
+    }
+
+    #[test]
+    fn logout_uris() {
+        assert_eq!(post_logout_redirect_uris(" \n"), Ok(vec![]));
+        assert_eq!(
+            post_logout_redirect_uris("https://app.example/bye\n"),
+            Ok(vec!["https://app.example/bye".to_owned()])
+        );
+        assert!(post_logout_redirect_uris("https://app.example/#bye").is_err());
+        assert_eq!(backchannel_logout_uri("  "), Ok(None));
+        assert_eq!(
+            backchannel_logout_uri(" https://app.example/logout "),
+            Ok(Some("https://app.example/logout".to_owned()))
+        );
+        assert!(backchannel_logout_uri("app.example/logout").is_err());
     }
 
     #[test]

@@ -189,6 +189,7 @@ const CLIENT_COLUMNS: &[&str] = &[
     "Grant types",
     "Scopes",
     "Redirect URIs",
+    "Logout URIs",
     "Created",
     "Actions",
 ];
@@ -238,11 +239,9 @@ fn ClientRow(
                     .into_any()
             })
         });
-    let uris = client
-        .redirect_uris
-        .iter()
-        .map(|uri| view! { <li><code>{uri.clone()}</code></li> })
-        .collect::<Vec<_>>();
+    let backchannel = client.backchannel_logout_uri.clone().map(|uri| {
+        view! { <small class="muted">"Back-channel: " <code>{uri}</code></small> }
+    });
 
     let has_secret = client.confidential
         && client.token_endpoint_auth_method != TokenEndpointAuthMethod::PrivateKeyJwt;
@@ -324,8 +323,10 @@ fn ClientRow(
                 {scope_chips(client.grant_types.iter().map(|g| g.as_str()))}
             </td>
             <td data-label="Scopes">{scope_chips(client.scope.iter())}</td>
-            <td data-label="Redirect URIs">
-                <ul class="plain">{uris}</ul>
+            <td data-label="Redirect URIs">{uri_list(&client.redirect_uris)}</td>
+            <td data-label="Logout URIs">
+                {uri_list(&client.post_logout_redirect_uris)}
+                {backchannel}
             </td>
             <td data-label="Created">{unix_time(client.created_at)}</td>
             <td class="actions">
@@ -339,8 +340,16 @@ fn ClientRow(
     }
 }
 
-/// Name, scopes, grant types, redirect URIs and first-party flag of an existing client; only
-/// what changed is sent.
+fn uri_list(uris: &[String]) -> impl IntoView {
+    let items = uris
+        .iter()
+        .map(|uri| view! { <li><code>{uri.clone()}</code></li> })
+        .collect::<Vec<_>>();
+    view! { <ul class="plain">{items}</ul> }
+}
+
+/// Name, scopes, grant types, redirect and logout URIs, and first-party flag of an existing
+/// client; only what changed is sent.
 #[component]
 fn ClientEditor(
     client: Client,
@@ -361,6 +370,8 @@ fn ClientEditor(
     let scopes = RwSignal::new(original_scopes.clone());
     let grants = RwSignal::new(original_grants.clone());
     let redirects = RwSignal::new(client.redirect_uris.join("\n"));
+    let post_logout = RwSignal::new(client.post_logout_redirect_uris.join("\n"));
+    let backchannel = RwSignal::new(client.backchannel_logout_uri.clone().unwrap_or_default());
     let first_party = RwSignal::new(client.first_party);
     let pushed_only = RwSignal::new(client.require_pushed_authorization_requests);
     let dpop_bound = RwSignal::new(client.dpop_bound_access_tokens);
@@ -409,6 +420,22 @@ fn ClientEditor(
                     .into(),
             );
         }
+        let new_post_logout = checks::post_logout_redirect_uris(&post_logout.get_untracked())?;
+        if !new_post_logout.is_empty() && !uses_code {
+            return Err(
+                "Only a client that logs users in (authorization_code) can have post-logout \
+                 redirect URIs."
+                    .into(),
+            );
+        }
+        let new_backchannel = checks::backchannel_logout_uri(&backchannel.get_untracked())?;
+        if new_backchannel.is_some() && !uses_code && !new_grants.contains(DEVICE_CODE) {
+            return Err(
+                "Only a client that logs users in (authorization_code or device_code) can have a \
+                 back-channel logout URI."
+                    .into(),
+            );
+        }
         let (jwks, jwks_uri) = if by_key {
             let uri = new_jwks_uri.get_untracked().trim().to_owned();
             let set = new_jwks.get_untracked();
@@ -437,6 +464,11 @@ fn ClientEditor(
             dpop_bound_access_tokens: (dpop_bound.get_untracked()
                 != client.dpop_bound_access_tokens)
                 .then(|| dpop_bound.get_untracked()),
+            post_logout_redirect_uris: (new_post_logout != client.post_logout_redirect_uris)
+                .then_some(new_post_logout),
+            // `""` removes it.
+            backchannel_logout_uri: (new_backchannel != client.backchannel_logout_uri)
+                .then(|| new_backchannel.unwrap_or_default()),
         })
     };
     let submit = move |ev: SubmitEvent| {
@@ -469,6 +501,7 @@ fn ClientEditor(
                 <span>"Redirect URIs (one per line)"</span>
                 <textarea name="redirect_uris" rows="3" bind:value=redirects></textarea>
             </label>
+            <LogoutFields post_logout backchannel />
             <label class="check">
                 <input type="checkbox" name="first_party" bind:checked=first_party />
                 <span>"First party (no consent screen)"</span>
@@ -516,6 +549,50 @@ fn KeyFields(jwks_uri: RwSignal<String>, jwks: RwSignal<String>, replacing: bool
                 placeholder=r#"{"keys": [{"kty": "EC", "crv": "P-256", "kid": "…", "x": "…", "y": "…"}]}"#
                 bind:value=jwks
             ></textarea>
+        </label>
+    }
+}
+
+/// OpenID Connect logout: where the browser may come back after a logout (RP-Initiated Logout
+/// 1.0 §3.1; without `post_logout`, the client logs no browser in) and where a logout token is
+/// posted when one of the client's logins ends (Back-Channel Logout 1.0 §2.2).
+#[component]
+fn LogoutFields(
+    #[prop(optional)] post_logout: Option<RwSignal<String>>,
+    backchannel: RwSignal<String>,
+) -> impl IntoView {
+    let post_logout = post_logout.map(|uris| {
+        view! {
+            <label class="field wide">
+                <span>"Post-logout redirect URIs (one per line)"</span>
+                <textarea
+                    name="post_logout_redirect_uris"
+                    rows="2"
+                    placeholder="https://app.example.com/"
+                    bind:value=uris
+                ></textarea>
+                <small class="muted">
+                    "Where the end-session endpoint may send the browser back after a logout "
+                    "(OpenID Connect RP-Initiated Logout 1.0); matched exactly."
+                </small>
+            </label>
+        }
+    });
+    view! {
+        {post_logout}
+        <label class="field wide">
+            <span>"Back-channel logout URI"</span>
+            <input
+                type="url"
+                name="backchannel_logout_uri"
+                autocomplete="off"
+                placeholder="https://app.example.com/backchannel-logout"
+                bind:value=backchannel
+            />
+            <small class="muted">
+                "Where the server posts a logout token when one of the client's logins ends "
+                "(OpenID Connect Back-Channel Logout 1.0); empty for none."
+            </small>
         </label>
     }
 }
@@ -575,6 +652,8 @@ fn NewClientForm(
     let name = RwSignal::new(String::new());
     let client_id = RwSignal::new(String::new());
     let redirects = RwSignal::new(String::new());
+    let post_logout = RwSignal::new(String::new());
+    let backchannel = RwSignal::new(String::new());
     let scopes = RwSignal::new(BTreeSet::<String>::new());
     let refresh_tokens = RwSignal::new(true);
     let first_party = RwSignal::new(false);
@@ -631,6 +710,16 @@ fn NewClientForm(
                 .then_some(TokenEndpointAuthMethod::PrivateKeyJwt),
             jwks: key_set.0,
             jwks_uri: key_set.1,
+            post_logout_redirect_uris: if browser {
+                checks::post_logout_redirect_uris(&post_logout.get_untracked())?
+            } else {
+                Vec::new()
+            },
+            backchannel_logout_uri: if service {
+                None
+            } else {
+                checks::backchannel_logout_uri(&backchannel.get_untracked())?
+            },
         })
     };
     let submit = move |ev: SubmitEvent| {
@@ -692,6 +781,7 @@ fn NewClientForm(
                     bind:value=redirects
                 ></textarea>
             </label>
+            <LogoutFields post_logout backchannel />
             <label class="check">
                 <input type="checkbox" name="refresh_tokens" bind:checked=refresh_tokens />
                 <span>"Refresh tokens (with offline_access)"</span>
@@ -705,6 +795,7 @@ fn NewClientForm(
     });
     let device_fields = (kind == ClientKind::Device).then(|| {
         view! {
+            <LogoutFields backchannel />
             <label class="check">
                 <input type="checkbox" name="refresh_tokens" bind:checked=refresh_tokens />
                 <span>"Refresh tokens (with offline_access)"</span>
