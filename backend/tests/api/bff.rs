@@ -1109,3 +1109,217 @@ async fn only_invalid_grant_ends_a_session_and_logins_are_limited() {
     let logins = mvc.app.db.count("bff_logins").await.unwrap();
     assert_eq!(logins, 4, "the refused start stored nothing");
 }
+
+/// An ID token of `username` at the browser app (REST mode's client), to log out with.
+async fn app_id_token(app: &TestApp, username: &str, password: &str) -> String {
+    app.login_tokens(username, password, "openid profile").await["id_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn logging_out_of_every_app_ends_the_backend_for_frontend_session_by_back_channel() {
+    let mvc = spawn_mvc(&[]).await;
+    let app = &mvc.app;
+    let cookie = mvc.login("user0", "password0").await;
+    let bystander = mvc.login("user1", "password1").await;
+    assert_eq!(mvc.session(&cookie).await.status(), StatusCode::OK);
+    let sid = mvc.stored_session(&cookie).await.grant_id.unwrap();
+    let access = mvc.recorded()[0]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(jwt_part(&access, 1)["grant_id"], sid.as_str());
+
+    // The user logs out of every app from the browser app, at the end-session endpoint.
+    let id_token = app_id_token(app, "user0", "password0").await;
+    let page = app
+        .http
+        .get(app.url("/logout"))
+        .query(&[("id_token_hint", id_token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let page_cookie = page_cookie(&page);
+    let mut form: Vec<(String, String)> = Vec::new();
+    for field in hidden_inputs(&page.text().await.unwrap()) {
+        if !form.iter().any(|(n, _)| *n == field.0) {
+            form.push(field);
+        }
+    }
+    form.push(("decision".into(), "everywhere".into()));
+    form.push(("password".into(), "password0".into()));
+    let done = app.post_form("/logout", &page_cookie, &form).await;
+    assert_eq!(done.status(), StatusCode::OK);
+    let html = done.text().await.unwrap();
+    // The page names who was told, and what they answered.
+    assert!(
+        html.contains("Demo shop (backend-for-frontend, MVC mode)")
+            && html.contains("answered 200"),
+        "{html}"
+    );
+    // The session is gone at once, not at its next refresh.
+    let (status, error, _) = oauth_error(mvc.session(&cookie).await).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::UNAUTHORIZED, "invalid_token")
+    );
+    assert_eq!(mvc.session(&bystander).await.status(), StatusCode::OK);
+    let events = app.events("backchannel_logout", 2).await;
+    let details: Vec<&str> = events.iter().map(|e| e.detail.as_str()).collect();
+    assert!(
+        details
+            .iter()
+            .any(|d| d.contains(&format!("login {sid} posted to")) && d.ends_with("answered 200")),
+        "{details:?}"
+    );
+    assert!(
+        details.iter().any(|d| d.contains("1 session ended")),
+        "{details:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_back_channel_endpoint_ends_nothing_for_a_token_that_is_not_a_logout_token() {
+    let mvc = spawn_mvc(&[]).await;
+    let app = &mvc.app;
+    let cookie = mvc.login("user0", "password0").await;
+    let sid = mvc.stored_session(&cookie).await.grant_id.unwrap();
+    let sub = app.user("user0").await.id;
+    let now = app.clock.now().unix();
+    let logout_header = || {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.typ = Some("logout+jwt".into());
+        header
+    };
+    let claims = |edit: &dyn Fn(&mut Value)| {
+        let mut claims = json!({
+            "iss": app.api, "sub": sub, "aud": "demo-bff", "iat": now, "exp": now + 120,
+            "jti": "j-1", "sid": sid,
+            "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
+        });
+        edit(&mut claims);
+        claims
+    };
+    let post = |body: String, content_type: &'static str| {
+        let app = app;
+        async move {
+            app.http
+                .post(format!("{}/bff/backchannel-logout", app.app))
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    const FORM: &str = "application/x-www-form-urlencoded";
+    let token_form = |token: &str| format!("logout_token={token}");
+    let mut plain_header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    plain_header.typ = Some("JWT".into());
+    let cases: Vec<(String, &str, &str)> = vec![
+        (String::new(), FORM, "no logout_token"),
+        ("logout_token=".into(), FORM, "no logout_token"),
+        (token_form("x.y.z"), FORM, "not one of this server's"),
+        (format!("logout_token=a&logout_token=b"), FORM, "repeated"),
+        (
+            token_form(&app.forge(logout_header(), &claims(&|_| {})).await),
+            "application/json",
+            "x-www-form-urlencoded",
+        ),
+        (
+            token_form(&app.forge(plain_header, &claims(&|_| {})).await),
+            FORM,
+            "typ header",
+        ),
+        (
+            token_form(
+                &app.forge(logout_header(), &claims(&|c| c["aud"] = json!("demo-spa")))
+                    .await,
+            ),
+            FORM,
+            "not for this client",
+        ),
+        (
+            token_form(
+                &app.forge(
+                    logout_header(),
+                    &claims(&|c| c["iss"] = json!("https://x.example")),
+                )
+                .await,
+            ),
+            FORM,
+            "issued by",
+        ),
+        (
+            token_form(
+                &app.forge(logout_header(), &claims(&|c| c["exp"] = json!(now - 600)))
+                    .await,
+            ),
+            FORM,
+            "expired",
+        ),
+        (
+            token_form(
+                &app.forge(logout_header(), &claims(&|c| c["events"] = json!({})))
+                    .await,
+            ),
+            FORM,
+            "events",
+        ),
+        (
+            token_form(
+                &app.forge(logout_header(), &claims(&|c| c["nonce"] = json!("n")))
+                    .await,
+            ),
+            FORM,
+            "nonce",
+        ),
+        (
+            token_form(
+                &app.forge(
+                    logout_header(),
+                    &claims(&|c| {
+                        c.as_object_mut().unwrap().remove("jti");
+                    }),
+                )
+                .await,
+            ),
+            FORM,
+            "required",
+        ),
+    ];
+    for (body, content_type, expected) in cases {
+        let (status, error, description) = oauth_error(post(body, content_type).await).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{expected}");
+        assert_eq!(error, "invalid_request");
+        assert!(description.contains(expected), "{expected}: {description}");
+        assert_eq!(
+            mvc.session(&cookie).await.status(),
+            StatusCode::OK,
+            "{expected}"
+        );
+    }
+    // A good one ends the login's sessions, and only when it names that login.
+    let other = app
+        .forge(
+            logout_header(),
+            &claims(&|c| c["sid"] = json!("another-login")),
+        )
+        .await;
+    assert_eq!(
+        post(token_form(&other), FORM).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(mvc.session(&cookie).await.status(), StatusCode::OK);
+    let good = app.forge(logout_header(), &claims(&|_| {})).await;
+    assert_eq!(post(token_form(&good), FORM).await.status(), StatusCode::OK);
+    assert_eq!(
+        mvc.session(&cookie).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // Again: nothing left to end, still 200 (§2.8).
+    assert_eq!(post(token_form(&good), FORM).await.status(), StatusCode::OK);
+}

@@ -354,6 +354,19 @@ async fn open_registration_takes_clients_that_log_users_in_and_keys_by_value_onl
                    "jwks_uri": "http://127.0.0.1:9/keys"}),
             "jwks_uri is not taken at /register",
         ),
+        (
+            // The server would post logout tokens to an address the registrant chose.
+            json!({"redirect_uris": [app.redirect_uri()], "scope": "openid",
+                   "token_endpoint_auth_method": "none",
+                   "backchannel_logout_uri": "http://127.0.0.1:9/logout"}),
+            "backchannel_logout_uri is not taken at /register",
+        ),
+        (
+            json!({"redirect_uris": [app.redirect_uri()], "scope": "openid",
+                   "token_endpoint_auth_method": "none",
+                   "post_logout_redirect_uris": ["https://app.example/#done"]}),
+            "fragment",
+        ),
     ] {
         let (error, description) =
             refused(register(&app, None, &body).await, StatusCode::BAD_REQUEST).await;
@@ -368,6 +381,16 @@ async fn open_registration_takes_clients_that_log_users_in_and_keys_by_value_onl
     assert_eq!(made.status(), StatusCode::CREATED);
     let made: Value = made.json().await.unwrap();
     assert_eq!(made["scope"], "openid");
+    // Where the browser may come back after a logout (RP-Initiated Logout 1.0 §3.1).
+    let mut logs_out = browser_app(&app);
+    logs_out["post_logout_redirect_uris"] = json!([format!("{}/", app.app)]);
+    let with_logout = register(&app, None, &logs_out).await;
+    assert_eq!(with_logout.status(), StatusCode::CREATED);
+    let with_logout: Value = with_logout.json().await.unwrap();
+    assert_eq!(
+        with_logout["post_logout_redirect_uris"],
+        json!([format!("{}/", app.app)])
+    );
     // An administrator's change is the last word: the registration token opens it no more.
     let admin = app.admin_token().await;
     let id = made["client_id"].as_str().unwrap();
