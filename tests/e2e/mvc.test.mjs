@@ -31,6 +31,7 @@ import {
   setServerClock,
   withScreenshot,
 } from './support.mjs';
+import { userTokens } from './oauth-client.mjs';
 
 const { test, before, after } = forMode('mvc');
 
@@ -535,4 +536,38 @@ test('no request the browser made carried an Authorization header', async () => 
   const passwordPosts = requests.filter((r) => r.method() === 'POST' && r.url().startsWith(`${API}/`));
   assert.ok(passwordPosts.length >= 3, 'the login pages of the authorization server were recorded too');
   assert.ok(requests.length > 50, `every request was recorded (${requests.length})`);
+});
+
+test('logging out of every app elsewhere ends this browser’s session at once (back-channel logout)', async () => {
+  // user1 shops in a browser of their own, through the app's server.
+  const { context: shopContext, page: shop } = await newTab();
+  await withScreenshot('mvc-backchannel', shop, async () => {
+    await shop.goto(APP);
+    await clickable(shop, 'Log in').click();
+    await logInOnServerPage(shop, 'user1', 'password1');
+    await shop.locator('.product').first().waitFor();
+    assert.equal((await serverSession(shop)).status, 200);
+
+    // Elsewhere (another app, another device), user1 logs out of every app at the
+    // authorization server's end-session endpoint, in a real browser page.
+    const { id_token: idToken } = await userTokens({ scope: 'openid profile', username: 'user1', password: 'password1' });
+    const { context: elsewhereContext, page: elsewhere } = await newTab();
+    const endSession = new URL(metadata.end_session_endpoint);
+    endSession.search = new URLSearchParams({ id_token_hint: idToken }).toString();
+    await elsewhere.goto(endSession.href);
+    await elsewhere.getByRole('heading', { name: 'Log out?' }).waitFor();
+    await elsewhere.locator('input[name="password"]').fill('password1');
+    await elsewhere.getByRole('button', { name: 'Log out of every app' }).click();
+    await elsewhere.getByRole('heading', { name: 'You are logged out' }).waitFor();
+    // The page names the app's server among those told, and what it answered.
+    assert.match(await elsewhere.locator('main').innerText(), /backend-for-frontend, MVC mode\): answered 200/);
+    await screenshot(elsewhere, 'mvc-backchannel-logged-out');
+    await elsewhereContext.close();
+
+    // The app's server ended the session when it was told, not at its next refresh.
+    assert.equal((await serverSession(shop)).status, 401, 'the session ended by back channel');
+    await shop.reload();
+    await clickable(shop, 'Log in').waitFor();
+  });
+  await shopContext.close();
 });

@@ -40,7 +40,7 @@ export const SPA = { client_id: 'demo-spa' };
  * authorization URL carries only client_id and the request_uri. Returns the answer to that POST
  * and what the client kept.
  */
-export async function logIn({ scope, username, password, server, nonce, pushed = false }) {
+export async function logIn({ scope, username, password, server, nonce, pushed = false, client = SPA }) {
   const redirectUri = `${APP}/callback`;
   const codeVerifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
@@ -48,7 +48,7 @@ export async function logIn({ scope, username, password, server, nonce, pushed =
   const authorizationUrl = new URL(server.authorization_endpoint);
   const request = new URLSearchParams({
     response_type: 'code',
-    client_id: SPA.client_id,
+    client_id: client.client_id,
     redirect_uri: redirectUri,
     scope,
     code_challenge: await oauth.calculatePKCECodeChallenge(codeVerifier),
@@ -58,9 +58,9 @@ export async function logIn({ scope, username, password, server, nonce, pushed =
   });
   let requestUri;
   if (pushed) {
-    const response = await oauth.pushedAuthorizationRequest(server, SPA, oauth.None(), request, insecure);
-    ({ request_uri: requestUri } = await oauth.processPushedAuthorizationResponse(server, SPA, response));
-    authorizationUrl.search = new URLSearchParams({ client_id: SPA.client_id, request_uri: requestUri }).toString();
+    const response = await oauth.pushedAuthorizationRequest(server, client, oauth.None(), request, insecure);
+    ({ request_uri: requestUri } = await oauth.processPushedAuthorizationResponse(server, client, response));
+    authorizationUrl.search = new URLSearchParams({ client_id: client.client_id, request_uri: requestUri }).toString();
   } else {
     authorizationUrl.search = request.toString();
   }
@@ -84,11 +84,11 @@ export async function logIn({ scope, username, password, server, nonce, pushed =
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...jar.header() },
     body: fields,
   });
-  return { submitted, form, redirectUri, codeVerifier, state, server, authorizationUrl, requestUri };
+  return { submitted, form, redirectUri, codeVerifier, state, server, authorizationUrl, requestUri, client };
 }
 
 /** Checks the redirect back to the client (RFC 6749 §4.1.2, RFC 9207) and returns its parameters. */
-export function callbackParameters({ submitted, form, redirectUri, state, server = as }) {
+export function callbackParameters({ submitted, form, redirectUri, state, server = as, client = SPA }) {
   assert.equal(submitted.status, 303, 'a successful login answers 303 See Other');
   const location = new URL(submitted.headers.get('location'), form.action);
   assert.equal(`${location.origin}${location.pathname}`, redirectUri);
@@ -98,11 +98,11 @@ export function callbackParameters({ submitted, form, redirectUri, state, server
   assert.equal(location.searchParams.get('state'), state);
   assert.equal(new URL(location.searchParams.get('iss')).href, new URL(server.issuer).href, 'RFC 9207 iss is the issuer');
   // oauth4webapi's own checks of state and iss.
-  return oauth.validateAuthResponse(server, SPA, location, state);
+  return oauth.validateAuthResponse(server, client, location, state);
 }
 
-export function redeem(params, { redirectUri, server = as }, codeVerifier) {
-  return oauth.authorizationCodeGrantRequest(server, SPA, oauth.None(), params, redirectUri, codeVerifier, insecure);
+export function redeem(params, { redirectUri, server = as, client = SPA }, codeVerifier) {
+  return oauth.authorizationCodeGrantRequest(server, client, oauth.None(), params, redirectUri, codeVerifier, insecure);
 }
 
 /** An access token of `username` for `scope`, through the whole flow. */
@@ -133,6 +133,33 @@ export async function answerDevicePage({ url, username = '', password = '', deci
   fields.set('username', username);
   fields.set('password', password);
   fields.set('decision', decision);
+  const answered = await fetch(form.action, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...jar.header() },
+    body: fields,
+  });
+  return { html, answered };
+}
+
+/**
+ * What a person does on the end-session endpoint's confirmation page (OpenID Connect
+ * RP-Initiated Logout 1.0 §2) opened at `url`: the page names the client and the user; the
+ * person logs out of this app, of every app (with their password), or stays. Returns the
+ * page's text and the answer to its form.
+ */
+export async function answerLogoutPage({ url, decision, password }) {
+  const jar = new CookieJar();
+  const page = await fetch(url, { redirect: 'manual' });
+  jar.store(page);
+  assert.equal(page.status, 200, 'the end-session endpoint asks first');
+  const html = await page.text();
+  const form = parseLoginForm(html, url);
+  assert.equal(form.method, 'post');
+  assert.ok(form.fields.has('id_token_hint') && form.fields.has('csrf_token'), 'the form carries the request');
+  const fields = new URLSearchParams(form.fields);
+  fields.set('decision', decision);
+  if (password !== undefined) fields.set('password', password);
   const answered = await fetch(form.action, {
     method: 'POST',
     redirect: 'manual',

@@ -19,6 +19,7 @@ import {
   ISSUER,
   SPA,
   answerDevicePage,
+  answerLogoutPage,
   callbackParameters,
   insecure,
   logIn,
@@ -566,6 +567,93 @@ test('dynamic registration (RFC 7591, RFC 7592): oauth4webapi registers a servic
   assert.equal(gone.status, 401);
   assert.equal((await gone.json()).error, 'invalid_client');
   assert.equal((await manage('GET', current.registration_access_token)).status, 401);
+});
+
+test('logout (OpenID Connect RP-Initiated and Back-Channel Logout): the client sends the browser to end_session_endpoint, its back channel receives a logout token jose verifies', async () => {
+  assert.equal(as.end_session_endpoint, `${API}/logout`);
+  assert.equal(as.backchannel_logout_supported, true);
+  assert.equal(as.backchannel_logout_session_supported, true);
+  // The client's back channel: a real HTTP server that keeps what it is posted.
+  const received = [];
+  const backChannel = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => (body += chunk));
+    request.on('end', () => {
+      received.push({ contentType: request.headers['content-type'], body: new URLSearchParams(body) });
+      response.writeHead(200, { 'cache-control': 'no-store' });
+      response.end();
+    });
+  });
+  await new Promise((resolve) => backChannel.listen(0, '127.0.0.1', resolve));
+  const admin = await userTokens({ scope: 'openid admin', username: 'admin', password: 'admin-password' });
+  const clientId = `rp-${randomBytes(4).toString('hex')}`;
+  const adminCall = (method, path, body) =>
+    fetch(`${API}/admin/clients${path}`, {
+      method,
+      headers: { authorization: `Bearer ${admin.access_token}`, 'content-type': 'application/json' },
+      body: body && JSON.stringify(body),
+    });
+  try {
+    const registered = await adminCall('POST', '', {
+      kind: 'browser',
+      name: 'E2E relying party',
+      client_id: clientId,
+      scope: 'openid profile',
+      first_party: true,
+      redirect_uris: [`${APP}/callback`],
+      post_logout_redirect_uris: [`${APP}/`],
+      backchannel_logout_uri: `http://127.0.0.1:${backChannel.address().port}/backchannel-logout`,
+    });
+    assert.equal(registered.status, 201, await registered.clone().text());
+    const client = { client_id: clientId };
+    const nonce = oauth.generateRandomNonce();
+    const login = await logIn({ scope: 'openid profile', username: 'user1', password: 'password1', nonce, client });
+    const tokens = await oauth.processAuthorizationCodeResponse(
+      as,
+      client,
+      await redeem(callbackParameters(login), login, login.codeVerifier),
+      { expectedNonce: nonce },
+    );
+    const idClaims = oauth.getValidatedIdTokenClaims(tokens);
+    assert.ok(idClaims.sid, 'the ID token names its login (sid)');
+
+    // RP-Initiated Logout 1.0 §2: the client builds the request; the user confirms.
+    const endSession = new URL(as.end_session_endpoint);
+    const state = oauth.generateRandomState();
+    endSession.search = new URLSearchParams({
+      id_token_hint: tokens.id_token,
+      post_logout_redirect_uri: `${APP}/`,
+      state,
+    }).toString();
+    const { html, answered } = await answerLogoutPage({ url: endSession, decision: 'this' });
+    assert.match(html, /E2E relying party/);
+    assert.equal(answered.status, 303);
+    const back = new URL(answered.headers.get('location'));
+    assert.equal(`${back.origin}${back.pathname}`, `${APP}/`);
+    assert.equal(back.searchParams.get('state'), state, '§3: state comes back');
+
+    // Back-Channel Logout 1.0 §2.5: one form post with a logout token, which an independent
+    // library verifies as §2.6 says: the issuer's keys, the ID-token algorithm, explicit typ.
+    assert.equal(received.length, 1);
+    assert.match(received[0].contentType, /application\/x-www-form-urlencoded/);
+    const { payload, protectedHeader } = await jose.jwtVerify(
+      received[0].body.get('logout_token'),
+      jose.createRemoteJWKSet(new URL(as.jwks_uri)),
+      { issuer: as.issuer, audience: clientId, algorithms: as.id_token_signing_alg_values_supported, typ: 'logout+jwt', maxTokenAge: '2 minutes' },
+    );
+    assert.equal(protectedHeader.typ, 'logout+jwt');
+    assert.deepEqual(payload.events, { 'http://schemas.openid.net/event/backchannel-logout': {} });
+    assert.equal(payload.sid, idClaims.sid);
+    assert.equal(payload.sub, idClaims.sub);
+    assert.equal(payload.nonce, undefined, '§2.4: a logout token has no nonce');
+    assert.ok(payload.jti && payload.exp > payload.iat);
+    // The login has ended: its access token is refused by the API.
+    const me = await fetch(`${API}/api/whoami`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    assert.equal(me.status, 401);
+  } finally {
+    backChannel.close();
+    await adminCall('DELETE', `/${clientId}`);
+  }
 });
 
 test('a wrong client secret is refused', async () => {
