@@ -236,7 +236,8 @@ async fn check(ctx: &Ctx<'_>, d: &Definition<'_>) -> Result<Checked, ApiError> {
             .collect();
         if !personal.is_empty() {
             return Err(invalid(format!(
-                "{} only make sense when a person logs in; a client acting for itself cannot \
+                "{} only make sense when a person logs in; a client acting for \
+                 itself cannot \
                  have them",
                 personal.join(" ")
             )));
@@ -255,7 +256,8 @@ async fn check(ctx: &Ctx<'_>, d: &Definition<'_>) -> Result<Checked, ApiError> {
     // logged into with the authorization endpoint.
     if !has(GrantType::AuthorizationCode) && !post_logout_redirect_uris.is_empty() {
         return Err(invalid(
-            "post_logout_redirect_uris are for clients that use authorization_code: the              browser comes back after a logout only to an app it logged into"
+            "post_logout_redirect_uris are for clients that use authorization_code: the \
+             browser comes back after a logout only to an app it logged into"
                 .into(),
         ));
     }
@@ -263,7 +265,8 @@ async fn check(ctx: &Ctx<'_>, d: &Definition<'_>) -> Result<Checked, ApiError> {
         None | Some("") => None,
         Some(_) if !logs_users_in => {
             return Err(invalid(
-                "backchannel_logout_uri is for clients that log users in: a client acting for                  itself has no login to end"
+                "backchannel_logout_uri is for clients that log users in: a client acting for \
+                 itself has no login to end"
                     .into(),
             ));
         }
@@ -543,6 +546,12 @@ fn uris(what: &UriList, uris: &[String], error: &'static str) -> Result<Vec<Stri
             return Err(invalid(format!(
                 "{:?} contains a control character",
                 shown.replace('\0', "")
+            )));
+        }
+        // Lists of URIs are stored space-separated: a URI with a space would come back as two.
+        if raw.chars().any(char::is_whitespace) {
+            return Err(invalid(format!(
+                "{shown:?} contains a space: percent-encode it (%20)"
             )));
         }
         if raw.contains('#') {

@@ -63,7 +63,13 @@ pub async fn logout(
     .map_err(BffError::BadRequest)?;
     // §2.6: `sid` names one login; without it, every session of the user ends.
     let (ended, which) = match (&claims.sid, &claims.sub) {
-        (Some(sid), _) => (EndedLogins::Login(sid), format!("login {sid}")),
+        (Some(sid), sub) => (
+            EndedLogins::Login {
+                sid,
+                sub: sub.as_deref(),
+            },
+            format!("login {sid}"),
+        ),
         (None, Some(sub)) => (EndedLogins::Subject(sub), format!("every login of {sub}")),
         (None, None) => {
             return Err(BffError::BadRequest(

@@ -41,8 +41,9 @@ pub struct BffSessionRow {
 /// Which sessions a logout ends.
 #[derive(Clone, Copy, Debug)]
 pub enum EndedLogins<'a> {
-    /// Those of one login (its grant id, the logout token's `sid`).
-    Login(&'a str),
+    /// Those of one login (its grant id, the logout token's `sid`), of the user `sub` when
+    /// the token names one.
+    Login { sid: &'a str, sub: Option<&'a str> },
     /// Every session of a user (the logout token's `sub`).
     Subject(&'a str),
 }
@@ -138,15 +139,22 @@ impl Db {
     /// without one, every session of `subject` (OpenID Connect Back-Channel Logout 1.0 §2.6).
     /// The number deleted.
     pub async fn end_bff_sessions(&self, ended: EndedLogins<'_>) -> Result<u64> {
-        let (sql, key) = match ended {
-            EndedLogins::Login(sid) => ("DELETE FROM bff_sessions WHERE grant_id = $1", sid),
-            EndedLogins::Subject(sub) => ("DELETE FROM bff_sessions WHERE subject = $1", sub),
+        let (sid, sub) = match ended {
+            EndedLogins::Login { sid, sub } => (Some(sid), sub),
+            EndedLogins::Subject(sub) => (None, Some(sub)),
         };
-        Ok(dispatch!(self, |pool| sqlx::query(sql)
-            .bind(key)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()))?)
+        // A session started before its login was recorded (`grant_id` NULL) ends with every
+        // login of its user: it cannot be told apart.
+        Ok(dispatch!(self, |pool| sqlx::query(
+            "DELETE FROM bff_sessions
+             WHERE (grant_id = $1 AND ($2 IS NULL OR subject = $2))
+                OR ((grant_id IS NULL OR $1 IS NULL) AND subject = $2)"
+        )
+        .bind(sid)
+        .bind(sub)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?)
     }
 
     pub async fn bff_session(&self, id_hash: &str) -> Result<Option<BffSessionRow>> {
@@ -268,5 +276,76 @@ impl Db {
                     .await?;
             Ok(logins.rows_affected() + sessions.rows_affected())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::Settings;
+
+    fn session(id: &str, subject: &str, grant_id: Option<&str>) -> BffSessionRow {
+        let now = Timestamp::from_unix(1_000);
+        BffSessionRow {
+            id_hash: id.into(),
+            subject: subject.into(),
+            grant_id: grant_id.map(str::to_owned),
+            requested_scope: ScopeSet::parse("profile").unwrap(),
+            tokens: vec![1, 2, 3],
+            access_expires_at: now,
+            refreshable: true,
+            exchanges: "[]".into(),
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now.plus_secs(3600),
+        }
+    }
+
+    async fn left(db: &Db, ids: &[&str]) -> Vec<String> {
+        let mut out = Vec::new();
+        for id in ids {
+            if db.bff_session(id).await.unwrap().is_some() {
+                out.push((*id).to_owned());
+            }
+        }
+        out
+    }
+
+    /// A logout token's `sid` ends that login's sessions, and those of its user whose login
+    /// was not recorded (started before it was); never another user's.
+    #[tokio::test]
+    async fn a_logout_ends_the_sessions_of_the_login_and_the_unrecorded_ones_of_its_user() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let db = Db::connect(&Settings::new(&url)).await.unwrap();
+        let ids = ["a-g1", "a-g2", "a-old", "b-g3", "b-old"];
+        for row in [
+            session("a-g1", "usr_a", Some("g1")),
+            session("a-g2", "usr_a", Some("g2")),
+            session("a-old", "usr_a", None),
+            session("b-g3", "usr_b", Some("g3")),
+            session("b-old", "usr_b", None),
+        ] {
+            db.insert_bff_session(&row).await.unwrap();
+        }
+        let ended = EndedLogins::Login {
+            sid: "g1",
+            sub: Some("usr_a"),
+        };
+        assert_eq!(db.end_bff_sessions(ended).await.unwrap(), 2);
+        assert_eq!(left(&db, &ids).await, ["a-g2", "b-g3", "b-old"]);
+        // A sid of another user's login with this user's sub ends nothing of theirs.
+        let mismatched = EndedLogins::Login {
+            sid: "g3",
+            sub: Some("usr_a"),
+        };
+        assert_eq!(db.end_bff_sessions(mismatched).await.unwrap(), 0);
+        assert_eq!(
+            db.end_bff_sessions(EndedLogins::Subject("usr_b"))
+                .await
+                .unwrap(),
+            2
+        );
+        assert_eq!(left(&db, &ids).await, ["a-g2"]);
     }
 }

@@ -102,8 +102,12 @@ pub enum LoginsToEnd<'a> {
         grant_id: &'a str,
         client_id: &'a str,
     },
-    /// Every login of the user at `client_id` (an ID token without `sid`).
-    AtClient(&'a str),
+    /// Every login of the user at `client_id` made by `before` (an ID token without `sid`,
+    /// issued then: it names no login made since).
+    AtClient {
+        client_id: &'a str,
+        before: Timestamp,
+    },
     /// Every login of the user, at every client.
     Every,
 }
@@ -116,6 +120,8 @@ pub struct EndedLogin {
     /// The authorization server it was granted at (its issuer signs the logout token); `None`
     /// for the root issuer.
     pub server_id: Option<String>,
+    /// The end of its absolute lifetime.
+    pub expires_at: Timestamp,
 }
 
 /// A refresh token to store: its hash, scope and expiry.
@@ -416,8 +422,10 @@ impl Db {
 
     /// Ends `user_id`'s logins that `which` names and that are live at `now`: they are revoked
     /// (with `reason`) and put on the revocation list, in one transaction, as
-    /// [`Db::revoke_grant`] does. The logins it ended, to be told of it; none if they had ended
-    /// already (a logout sent twice ends nothing more).
+    /// [`Db::revoke_grant`] does. A login past its absolute lifetime whose last access token
+    /// may still be valid is listed too (as [`RECORD_USER_GRANT_REVOCATIONS`] does). The live
+    /// logins it ended, to be told of it; none if they had ended already (a logout sent twice
+    /// ends nothing more).
     pub async fn end_logins(
         &self,
         user_id: &str,
@@ -425,27 +433,30 @@ impl Db {
         reason: &str,
         now: Timestamp,
     ) -> Result<Vec<EndedLogin>> {
-        let (grant_id, client_id) = match which {
+        let (grant_id, client_id, before) = match which {
             LoginsToEnd::One {
                 grant_id,
                 client_id,
-            } => (Some(grant_id), Some(client_id)),
-            LoginsToEnd::AtClient(client_id) => (None, Some(client_id)),
-            LoginsToEnd::Every => (None, None),
+            } => (Some(grant_id), Some(client_id), None),
+            LoginsToEnd::AtClient { client_id, before } => (None, Some(client_id), Some(before)),
+            LoginsToEnd::Every => (None, None, None),
         };
         let ended: Vec<EndedLogin> = dispatch!(self, |pool| {
             let mut tx = pool.begin().await?;
             let ended: Vec<EndedLogin> = sqlx::query_as(
                 "UPDATE grants SET revoked_at = $1, revoked_reason = $2
-                 WHERE user_id = $3 AND revoked_at IS NULL AND expires_at > $1
+                 WHERE user_id = $3 AND revoked_at IS NULL AND expires_at > $1 - $7
                    AND ($4 IS NULL OR id = $4) AND ($5 IS NULL OR client_id = $5)
-                 RETURNING id AS grant_id, client_id, server_id",
+                   AND ($6 IS NULL OR created_at <= $6)
+                 RETURNING id AS grant_id, client_id, server_id, expires_at",
             )
             .bind(now)
             .bind(reason)
             .bind(user_id)
             .bind(grant_id)
             .bind(client_id)
+            .bind(before)
+            .bind(LONGEST_ACCESS_TOKEN_SECS)
             .fetch_all(&mut *tx)
             .await?;
             let until = now.plus_secs(LONGEST_ACCESS_TOKEN_SECS);
@@ -458,7 +469,10 @@ impl Db {
         if !ended.is_empty() {
             self.revoked_here(now).await;
         }
-        Ok(ended)
+        Ok(ended
+            .into_iter()
+            .filter(|login| login.expires_at > now)
+            .collect())
     }
 
     /// Puts one access token on the revocation list, until it expires (it may have been issued

@@ -452,6 +452,12 @@ async fn clients_register_their_logout_uris_in_the_admin_api_as_strictly_as_redi
             json!([&app_home, &app_home]),
             "twice",
         ),
+        // Stored space-separated: this would come back as two URIs, the second unchecked.
+        (
+            "post_logout_redirect_uris",
+            json!(["https://rp.example/a http://evil.example/"]),
+            "contains a space",
+        ),
         (
             "backchannel_logout_uri",
             json!("http://rp.example/bc"),
@@ -490,4 +496,31 @@ async fn clients_register_their_logout_uris_in_the_admin_api_as_strictly_as_redi
     let patched: shared::admin::Client = patched.json().await.unwrap();
     assert!(patched.backchannel_logout_uri.is_none());
     assert!(patched.post_logout_redirect_uris.is_empty());
+}
+
+#[tokio::test]
+async fn an_id_token_without_sid_ends_only_the_logins_made_before_it() {
+    let app = spawn_app().await;
+    let mut older = login(&app, "user0", "password0").await;
+    app.advance(10);
+    // An ID token as this server issued them before logins had ids: no sid.
+    let now = app.clock.now().unix();
+    let sub = app.user("user0").await.id;
+    let hint = app
+        .forge(
+            jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256),
+            &json!({"iss": app.api, "sub": sub, "aud": SPA, "iat": now, "exp": now + 300}),
+        )
+        .await;
+    app.advance(10);
+    let mut newer = login(&app, "user0", "password0").await;
+    let (fields, cookie) = confirmation(get_logout(&app, &[("id_token_hint", &hint)]).await).await;
+    let done = answer(&app, &fields, &cookie, "this", None).await;
+    assert_eq!(done.status(), StatusCode::OK);
+    assert!(done.text().await.unwrap().contains("1 login ended"));
+    assert!(!alive(&app, &mut older).await);
+    assert!(
+        alive(&app, &mut newer).await,
+        "a login made after the ID token was issued is not the one it names"
+    );
 }

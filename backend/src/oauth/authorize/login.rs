@@ -210,6 +210,20 @@ pub async fn credentials(
     address: IpAddr,
     now_us: i64,
 ) -> Result<Credentials, PageError> {
+    checked_credentials(state, client_id, username, password, address, now_us, None).await
+}
+
+/// [`credentials`], for a check that is not a login (`purpose` says what for, in the events
+/// it records: a password confirmed to log out of every app is not a login).
+pub async fn checked_credentials(
+    state: &AppState,
+    client_id: &str,
+    username: &str,
+    password: &str,
+    address: IpAddr,
+    now_us: i64,
+    purpose: Option<&'static str>,
+) -> Result<Credentials, PageError> {
     let throttles = &state.throttles;
     let db = &state.db;
     if username.is_empty() || password.is_empty() {
@@ -230,10 +244,13 @@ pub async fn credentials(
             .await?;
     }
     let Some(user) = checked? else {
-        let event = Event::new(EventKind::LoginFailed)
+        let mut event = Event::new(EventKind::LoginFailed)
             .client(client_id)
             .user(username)
             .address(address);
+        if let Some(purpose) = purpose {
+            event = event.detail(purpose);
+        }
         state.events.record(event).await;
         if user_exhausted {
             let event = Event::new(EventKind::LoginThrottled)
@@ -245,10 +262,13 @@ pub async fn credentials(
         return Ok(Credentials::Retry("Invalid username or password."));
     };
     crate::logs::identify(client_id, Some(&user.id));
-    let event = Event::new(EventKind::LoginSucceeded)
+    let mut event = Event::new(EventKind::LoginSucceeded)
         .client(client_id)
         .user(&user.id)
         .address(address);
+    if let Some(purpose) = purpose {
+        event = event.detail(purpose);
+    }
     state.events.record(event).await;
     Ok(Credentials::Valid(user))
 }

@@ -3,6 +3,7 @@
 //! to server, so that it ends its own sessions of those logins (the backend-for-frontend does,
 //! at `/bff/backchannel-logout`).
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::http::StatusCode;
@@ -16,6 +17,8 @@ use crate::storage::EndedLogin;
 /// How long a client may take to answer: the logout waits for it (§2.7 lets the server post in
 /// parallel; it does, and the user sees who was told).
 const TIMEOUT: Duration = Duration::from_secs(5);
+/// How many logout tokens are posted at once: a user with many logins makes no flood.
+const PARALLEL: usize = 8;
 
 /// What came of one logout token.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,25 +31,54 @@ pub struct Delivery {
     pub outcome: String,
 }
 
-/// Posts a logout token for each login in `ended` (of the user `sub`) whose client has a
-/// `backchannel_logout_uri`, all at once, and records each outcome in the event log. A client
-/// that fails is not asked again: its login has ended at this server either way, and its
-/// tokens are refused everywhere.
+/// [`deliver`] in a task of its own, awaited: if the request that ended the logins goes away
+/// (the browser closed), the clients are told all the same.
 pub async fn notify(
     state: &AppState,
     sub: &str,
-    ended: &[EndedLogin],
+    ended: Vec<EndedLogin>,
     now: Timestamp,
 ) -> Vec<Delivery> {
-    let http = match crate::issuers::fetch::client() {
-        Ok(http) => http,
-        Err(e) => {
-            tracing::error!(error = %e, "no HTTP client for back-channel logout");
-            return Vec::new();
-        }
+    if ended.is_empty() {
+        return Vec::new();
+    }
+    let task = tokio::spawn(deliver(state.clone(), sub.to_owned(), ended, now));
+    task.await.unwrap_or_default()
+}
+
+/// The HTTP client of every back channel: no redirects, bounded times (see
+/// [`crate::issuers::fetch::client`]).
+fn http() -> Option<&'static reqwest::Client> {
+    static CLIENT: OnceLock<Option<reqwest::Client>> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| match crate::issuers::fetch::client() {
+            Ok(http) => Some(http),
+            Err(e) => {
+                tracing::error!(error = %e, "no HTTP client for back-channel logout");
+                None
+            }
+        })
+        .as_ref()
+}
+
+/// Posts a logout token for each login in `ended` (of the user `sub`) whose client has a
+/// `backchannel_logout_uri`, [`PARALLEL`] at a time, and records each outcome in the event
+/// log. A client that fails is not asked again: its login has ended at this server either way,
+/// and its tokens are refused everywhere.
+async fn deliver(
+    state: AppState,
+    sub: String,
+    ended: Vec<EndedLogin>,
+    now: Timestamp,
+) -> Vec<Delivery> {
+    let Some(http) = http() else {
+        return Vec::new();
     };
+    let sub = sub.as_str();
+    let state = &state;
+    let slots = Arc::new(tokio::sync::Semaphore::new(PARALLEL));
     let mut posts = tokio::task::JoinSet::new();
-    for login in ended {
+    for login in &ended {
         let client = match state.db.client(&login.client_id).await {
             Ok(Some(client)) => client,
             Ok(None) => continue,
@@ -74,9 +106,10 @@ pub async fn notify(
                 continue;
             }
         };
-        let http = http.clone();
         let sid = login.grant_id.clone();
+        let slots = slots.clone();
         posts.spawn(async move {
+            let _slot = slots.acquire_owned().await;
             let answer = tokio::time::timeout(
                 TIMEOUT,
                 http.post(&uri).form(&[("logout_token", token)]).send(),

@@ -49,9 +49,11 @@ use crate::throttle::retry_after_secs;
 use self::token::{Hint, read_hint};
 
 /// Bounds on what the request carries (an ID token with custom claims is a few KiB).
-const MAX_HINT_LEN: usize = 16 * 1024;
+const MAX_HINT_LEN: usize = 8 * 1024;
 const MAX_STATE_LEN: usize = 2048;
 const MAX_URI_LEN: usize = 2000;
+/// The logins a `logged_out` event names; past them, how many.
+const MAX_LISTED: usize = 10;
 
 /// A logout request that names a user and a client of this server.
 struct LogoutRequest {
@@ -114,8 +116,12 @@ fn logins_to_end(decision: Decision, hint: &Hint) -> Option<LoginsToEnd<'_>> {
                 grant_id: sid,
                 client_id: &hint.client_id,
             },
-            // An ID token issued before logins were named: all of the user's at the client.
-            None => LoginsToEnd::AtClient(&hint.client_id),
+            // An ID token issued before logins were named: the user's logins at the client
+            // made by then (never one made since: the token may be an old copy).
+            None => LoginsToEnd::AtClient {
+                client_id: &hint.client_id,
+                before: hint.issued_at,
+            },
         }),
     }
 }
@@ -390,18 +396,25 @@ async fn answered(
                 String::new()
             } else {
                 format!(
-                    " ({})",
+                    " ({}{})",
                     ended
                         .iter()
+                        .take(MAX_LISTED)
                         .map(|e| format!("{} at {}", e.grant_id, e.client_id))
                         .collect::<Vec<_>>()
-                        .join(", ")
+                        .join(", "),
+                    if ended.len() > MAX_LISTED {
+                        ", …"
+                    } else {
+                        ""
+                    }
                 )
             }
         ));
     state.events.record(event).await;
-    let told = backchannel::notify(state, &request.hint.sub, &ended, now).await;
-    Ok(finish(state, server, &request, Some((ended.len(), told))))
+    let count = ended.len();
+    let told = backchannel::notify(state, &request.hint.sub, ended, now).await;
+    Ok(finish(state, server, &request, Some((count, told))))
 }
 
 /// "Every app" needs the user's password, under the login form's rate limits: the per-address
@@ -450,13 +463,14 @@ async fn check_password(
         return Err(throttled(wait));
     }
     let password = params.get("password").unwrap_or_default();
-    match login::credentials(
+    match login::checked_credentials(
         state,
         &request.client.id,
         &user.username,
         password,
         address,
         now_us,
+        Some("password checked at the end-session endpoint, to log out of every app (not a login)"),
     )
     .await
     .map_err(IntoResponse::into_response)?
@@ -525,6 +539,7 @@ mod tests {
             sub: "usr_1".into(),
             client_id: "demo-spa".into(),
             sid: sid.map(str::to_owned),
+            issued_at: Timestamp::from_unix(100),
         }
     }
 
@@ -541,7 +556,10 @@ mod tests {
         let without = hint(None);
         assert!(matches!(
             logins_to_end(Decision::ThisApp, &without),
-            Some(LoginsToEnd::AtClient("demo-spa"))
+            Some(LoginsToEnd::AtClient {
+                client_id: "demo-spa",
+                before
+            }) if before == Timestamp::from_unix(100)
         ));
         assert!(matches!(
             logins_to_end(Decision::EveryApp, &with_sid),

@@ -145,6 +145,8 @@ pub struct Hint {
     pub sub: String,
     pub client_id: String,
     pub sid: Option<String>,
+    /// When the ID token was issued: one without `sid` names only the logins made by then.
+    pub issued_at: Timestamp,
 }
 
 /// RP-Initiated Logout 1.0 §2: an ID token `issuer` issued (signed by `keys`), whose client is
@@ -178,7 +180,10 @@ pub fn read_hint(
             claims.iss.chars().take(100).collect::<String>()
         ));
     }
-    if claims.iat.is_some_and(|iat| iat > now.unix() + LEEWAY_SECS) {
+    let Some(iat) = claims.iat else {
+        return Err("id_token_hint has no iat: it is not an ID token of this server".into());
+    };
+    if iat > now.unix() + LEEWAY_SECS {
         return Err("id_token_hint was issued in the future (iat)".into());
     }
     let audiences: Vec<&str> = claims.aud.iter().collect();
@@ -206,6 +211,7 @@ pub fn read_hint(
         sub: claims.sub,
         client_id: client,
         sid: claims.sid,
+        issued_at: Timestamp::from_unix(iat),
     })
 }
 
@@ -299,7 +305,8 @@ mod tests {
             Hint {
                 sub: "usr_1".into(),
                 client_id: "demo-spa".into(),
-                sid: Some("grant-1".into())
+                sid: Some("grant-1".into()),
+                issued_at: Timestamp::from_unix(0),
             }
         );
         assert_eq!(
@@ -315,7 +322,8 @@ mod tests {
     #[test]
     fn an_access_token_or_a_forged_hint_is_refused() {
         let keys = keys();
-        let claims = serde_json::json!({"iss": ISSUER, "sub": "usr_1", "aud": "demo-spa"});
+        let claims =
+            serde_json::json!({"iss": ISSUER, "sub": "usr_1", "aud": "demo-spa", "iat": 1});
         let access = keys.sign(&claims, Some("at+jwt")).unwrap();
         let why = read_hint(&access, &keys, ISSUER, None, now()).unwrap_err();
         assert!(why.contains("not an ID token"), "{why}");
@@ -329,7 +337,9 @@ mod tests {
         let why = read_hint("not-a-jwt", &keys, ISSUER, None, now()).unwrap_err();
         assert!(why.contains("not a JWT"), "{why}");
         let several = keys
-            .sign_id_token(&serde_json::json!({"iss": ISSUER, "sub": "u", "aud": ["a", "b"]}))
+            .sign_id_token(
+                &serde_json::json!({"iss": ISSUER, "sub": "u", "aud": ["a", "b"], "iat": 1}),
+            )
             .unwrap();
         let why = read_hint(&several, &keys, ISSUER, None, now()).unwrap_err();
         assert!(why.contains("client_id"), "{why}");
