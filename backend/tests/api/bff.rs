@@ -1203,17 +1203,14 @@ async fn the_back_channel_endpoint_ends_nothing_for_a_token_that_is_not_a_logout
         edit(&mut claims);
         claims
     };
-    let post = |body: String, content_type: &'static str| {
-        let app = app;
-        async move {
-            app.http
-                .post(format!("{}/bff/backchannel-logout", app.app))
-                .header("content-type", content_type)
-                .body(body)
-                .send()
-                .await
-                .unwrap()
-        }
+    let post = |body: String, content_type: &'static str| async move {
+        app.http
+            .post(format!("{}/bff/backchannel-logout", app.app))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
     };
     const FORM: &str = "application/x-www-form-urlencoded";
     let token_form = |token: &str| format!("logout_token={token}");
@@ -1223,7 +1220,7 @@ async fn the_back_channel_endpoint_ends_nothing_for_a_token_that_is_not_a_logout
         (String::new(), FORM, "no logout_token"),
         ("logout_token=".into(), FORM, "no logout_token"),
         (token_form("x.y.z"), FORM, "not one of this server's"),
-        (format!("logout_token=a&logout_token=b"), FORM, "repeated"),
+        ("logout_token=a&logout_token=b".to_owned(), FORM, "repeated"),
         (
             token_form(&app.forge(logout_header(), &claims(&|_| {})).await),
             "application/json",
