@@ -278,9 +278,13 @@ test('pushed requests only (RFC 9126), set in the console for a browser app and 
     await form.getByLabel('Redirect URIs (one per line)').fill(`${APP}/callback`);
     await form.getByLabel('openid', { exact: true }).check();
     await form.getByLabel(/^Pushed requests only/).check();
+    // Its logout settings (OpenID Connect RP-Initiated and Back-Channel Logout).
+    await form.getByLabel(/^Post-logout URIs/).fill(`${APP}/`);
+    await form.getByLabel(/^Back-channel logout URI/).fill('https://rp.example/backchannel-logout');
     await form.getByRole('button', { name: 'Create browser app' }).click();
     const row = page.getByTestId(`client-${clientId}`);
     await row.getByText('Pushed requests only (PAR)').waitFor();
+    await row.getByText('https://rp.example/backchannel-logout').waitFor();
 
     // Through the browser: refused, back at the redirect URI, naming the endpoint to use.
     assertPushRequired(await plainAuthorization(metadata.authorization_endpoint, clientId), `${API}/par`);

@@ -564,7 +564,7 @@ fn LogoutFields(
     let post_logout = post_logout.map(|uris| {
         view! {
             <label class="field wide">
-                <span>"Post-logout redirect URIs (one per line)"</span>
+                <span>"Post-logout URIs (one per line)"</span>
                 <textarea
                     name="post_logout_redirect_uris"
                     rows="2"
@@ -572,8 +572,9 @@ fn LogoutFields(
                     bind:value=uris
                 ></textarea>
                 <small class="muted">
-                    "Where the end-session endpoint may send the browser back after a logout "
-                    "(OpenID Connect RP-Initiated Logout 1.0); matched exactly."
+                    "post_logout_redirect_uris: where the end-session endpoint may send the "
+                    "browser back after a logout (OpenID Connect RP-Initiated Logout 1.0); "
+                    "matched exactly."
                 </small>
             </label>
         }
