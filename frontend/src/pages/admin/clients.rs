@@ -340,7 +340,8 @@ fn ClientRow(
     }
 }
 
-fn uri_list(uris: &[String]) -> impl IntoView {
+/// A client's URIs, one per line.
+fn uri_list(uris: &[String]) -> impl IntoView + use<> {
     let items = uris
         .iter()
         .map(|uri| view! { <li><code>{uri.clone()}</code></li> })
