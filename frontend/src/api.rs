@@ -27,6 +27,7 @@ use shared::config::{AppConfig, AppMode};
 use shared::oauth::{ErrorResponse, ServerMetadata, TokenResponse};
 use shared::pkce::CodeVerifier;
 
+use crate::dpop::{self, DpopKey};
 use crate::refresh::Refresher;
 use crate::session::Session;
 use crate::timeline::{self, Entry, Note, Step};
@@ -225,6 +226,7 @@ pub async fn revoke(server: &ServerMetadata, client_id: &str, token: &str) -> Re
             ("client_id", client_id),
         ],
         Outlive::Page,
+        None,
     )
     .await?;
     if answer.ok() {
@@ -234,13 +236,50 @@ pub async fn revoke(server: &ServerMetadata, client_id: &str, token: &str) -> Re
     }
 }
 
+/// A token request; with sender-constrained tokens chosen ([`dpop::chosen`]), with a DPoP
+/// proof (RFC 9449 §5), once more with the server's nonce if it asks for one (§8:
+/// `use_dpop_nonce`).
 async fn token_request(
     server: &ServerMetadata,
     step: Step,
-    notes: Vec<Note>,
+    mut notes: Vec<Note>,
     params: &[(&str, &str)],
 ) -> Result<TokenResponse, ApiError> {
-    let answer = post_form(&server.token_endpoint, step, notes, params, Outlive::No).await?;
+    let url = &server.token_endpoint;
+    let bound = dpop::chosen();
+    if bound {
+        notes.push(Note::new(
+            "DPoP",
+            "the DPoP header is a proof signed with this browser's non-extractable key \
+            (RFC 9449 §4): the tokens are bound to it (cnf.jkt, token_type DPoP), and the \
+            refresh token will work only with a proof by the same key",
+        ));
+    }
+    let mut tries = 0;
+    let answer = loop {
+        tries += 1;
+        let proof = match bound {
+            true => Some(proof("POST", url, None).await?),
+            false => None,
+        };
+        let answer = post_form(
+            url,
+            step,
+            notes.clone(),
+            params,
+            Outlive::No,
+            proof.as_deref(),
+        )
+        .await?;
+        let fresh_nonce = remembered_nonce(url, &answer);
+        let asked_for_nonce = answer
+            .error_body()
+            .is_some_and(|body| body.error == "use_dpop_nonce");
+        if bound && asked_for_nonce && fresh_nonce && tries < 2 {
+            continue;
+        }
+        break answer;
+    };
     if answer.ok() {
         serde_json::from_str(&answer.body).map_err(|_| {
             ApiError::BadResponse("The token endpoint's answer is not a token response.".into())
@@ -263,12 +302,32 @@ enum Outlive {
     Page,
 }
 
+/// A DPoP proof for `method` `url` by this browser's key (see [`dpop`]).
+async fn proof(method: &str, url: &str, access_token: Option<&str>) -> Result<String, ApiError> {
+    let key = DpopKey::get().await.map_err(|why| {
+        ApiError::BadResponse(format!("Sender-constrained tokens need a key: {why}."))
+    })?;
+    key.proof(method, url, access_token)
+        .await
+        .map_err(|why| ApiError::BadResponse(format!("The DPoP proof could not be made: {why}.")))
+}
+
+/// Keeps a `DPoP-Nonce` the answer carries for the next proof to that server; `true` when it
+/// is one this app did not have.
+fn remembered_nonce(url: &str, answer: &Answer) -> bool {
+    answer
+        .headers
+        .get(dpop::NONCE_HEADER)
+        .is_some_and(|nonce| dpop::remember_nonce(url, &nonce))
+}
+
 async fn post_form(
     url: &str,
     step: Step,
     notes: Vec<Note>,
     params: &[(&str, &str)],
     outlive: Outlive,
+    dpop_proof: Option<&str>,
 ) -> Result<Answer, ApiError> {
     let form = web_sys::UrlSearchParams::new()
         .map_err(|_| ApiError::BadResponse("This browser cannot build a form body.".into()))?;
@@ -287,6 +346,14 @@ async fn post_form(
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
     init.set_body(&form);
+    if let Some(proof) = dpop_proof {
+        let headers = web_sys::Headers::new().map_err(|_| unreachable())?;
+        headers
+            .set(dpop::HEADER, proof)
+            .map_err(|_| unreachable())?;
+        init.set_headers(&headers);
+        entry = entry.header(dpop::HEADER, proof);
+    }
     if outlive == Outlive::Page {
         // Not in web-sys's RequestInit yet; a plain property of the init object.
         js_sys::Reflect::set(&init, &"keepalive".into(), &true.into())
@@ -463,6 +530,8 @@ struct Refused401 {
     request_id: Option<String>,
     /// The token had only expired: a refresh token may renew it.
     expired: bool,
+    /// RFC 9449 §9: the API wants a proof with the nonce it just sent (`use_dpop_nonce`).
+    wants_nonce: bool,
 }
 
 impl Api {
@@ -568,10 +637,17 @@ impl Api {
         body: Option<&B>,
     ) -> Result<Answer, ApiError> {
         let sent = self.session.cookie_token();
-        let refused = match self.call_once(method.clone(), path, query, body).await? {
+        let mut refused = match self.call_once(method.clone(), path, query, body).await? {
             Ok(answer) => return Ok(answer),
             Err(refused) => refused,
         };
+        if refused.wants_nonce {
+            // Once more, the proof carrying the nonce the API just sent.
+            refused = match self.call_once(method.clone(), path, query, body).await? {
+                Ok(answer) => return Ok(answer),
+                Err(again) => again,
+            };
+        }
         let refused = match self.renewer.get_value() {
             Some(refresher) if refused.expired => {
                 refresher.renew().await;
@@ -607,15 +683,31 @@ impl Api {
         body: Option<&B>,
     ) -> Result<Result<Answer, Refused401>, ApiError> {
         let (name, value) = self.credential()?;
-        let builder = RequestBuilder::new(&self.url(path))
+        let mut builder = RequestBuilder::new(&self.url(path))
             .method(method.clone())
             .header(name, &value)
             .query(query.iter().map(|(name, value)| (*name, value.as_str())));
+        // RFC 9449 §7.1: a bound token goes with a proof for this request, hashing the token.
+        let proof = match value.strip_prefix("DPoP ") {
+            Some(token) => Some(proof(method.as_ref(), &self.url(path), Some(token)).await?),
+            None => None,
+        };
+        if let Some(proof) = &proof {
+            builder = builder.header(dpop::HEADER, proof);
+        }
         let step = match self.session.mode() {
             AppMode::Rest => Step::Api,
             AppMode::Mvc => Step::Server,
         };
         let mut entry = Entry::new(step, method.as_ref(), self.url(path)).header(name, value);
+        if let Some(proof) = proof {
+            entry = entry.header(dpop::HEADER, proof).note(Note::new(
+                "DPoP",
+                "the access token is bound to this browser's key (cnf.jkt): it goes as \
+                Authorization: DPoP, with a proof for this request signed by the key, which \
+                hashes the token (ath, RFC 9449 §7.1)",
+            ));
+        }
         if self.session.mode() == AppMode::Mvc {
             entry = entry.note(Note::new(
                 "cookie",
@@ -655,7 +747,13 @@ impl Api {
         match self.session.mode() {
             AppMode::Rest => {
                 let token = self.session.bearer().ok_or(ApiError::NotLoggedIn)?;
-                Ok(("Authorization", format!("Bearer {token}")))
+                // A token bound to a key (RFC 9449 §6.1 `cnf`) goes with the DPoP scheme.
+                let bound = self
+                    .session
+                    .claims_untracked()
+                    .is_some_and(|claims| claims.cnf.is_some());
+                let scheme = if bound { "DPoP" } else { "Bearer" };
+                Ok(("Authorization", format!("{scheme} {token}")))
             }
             AppMode::Mvc => {
                 let csrf = self.session.csrf_token().ok_or(ApiError::NotLoggedIn)?;
@@ -677,6 +775,7 @@ impl Api {
             })?;
         // An answer whose refusal the server recorded says so (`X-Refusal-Recorded`); a
         // success leaves no refusal to explain.
+        let fresh_nonce = remembered_nonce(&self.base, &answer);
         let recorded = answer.headers.get("x-refusal-recorded").is_some();
         let refused = recorded
             .then(|| answer.headers.get("x-request-id"))
@@ -688,8 +787,15 @@ impl Api {
             200..=299 => Ok(Ok(answer)),
             401 => {
                 let why = rejection_reason(&answer);
+                let wants_nonce = fresh_nonce
+                    && answer
+                        .headers
+                        .get("www-authenticate")
+                        .and_then(|header| challenge_param(&header, "error"))
+                        .is_some_and(|error| error == "use_dpop_nonce");
                 Ok(Err(Refused401 {
                     expired: why.contains("expired"),
+                    wants_nonce,
                     why,
                     request_id: refused,
                 }))
@@ -733,9 +839,13 @@ pub fn capitalized(text: &str) -> String {
 }
 
 /// One parameter of a `Bearer` challenge (RFC 6750 §3), e.g. `error_description` from
-/// `Bearer error="invalid_token", error_description="The access token expired"`.
+/// `Bearer error="invalid_token", error_description="The access token expired"`, or of a
+/// `DPoP` one (RFC 9449 §7.1), which has the same parameters.
 fn challenge_param(header: &str, name: &str) -> Option<String> {
-    let params = header.trim_start().strip_prefix("Bearer")?;
+    let header = header.trim_start();
+    let params = header
+        .strip_prefix("Bearer")
+        .or_else(|| header.strip_prefix("DPoP"))?;
     let mut rest = params;
     loop {
         rest = rest.trim_start_matches([' ', ',']);

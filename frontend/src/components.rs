@@ -32,6 +32,26 @@ pub fn LoginButton() -> impl IntoView {
     }
 }
 
+/// REST mode, before a login: the choice of sender-constrained tokens (DPoP, RFC 9449), kept
+/// for the next logins of this browser (see [`crate::dpop`]).
+#[component]
+pub fn SenderConstrained() -> impl IntoView {
+    let chosen = RwSignal::new(crate::dpop::chosen());
+    Effect::new(move |_| crate::dpop::choose(chosen.get()));
+    view! {
+        <label class="choice">
+            <input type="checkbox" name="dpop" bind:checked=chosen />
+            " Sender-constrained tokens (DPoP, RFC 9449)"
+        </label>
+        <p class="hint">
+            "This browser makes a key it cannot export (WebCrypto) and signs a proof with it for "
+            "every token request and API call: watch the " <code>"DPoP"</code>
+            " header and " <code>"Authorization: DPoP …"</code>
+            " in the Network tab. A copied token is useless without the key."
+        </p>
+    }
+}
+
 /// Where a page's data comes from: `GET {path}` on the API, called by this browser (REST) or by
 /// the server for it (MVC).
 #[component]

@@ -42,6 +42,7 @@ pub mod admin_api;
 pub mod api;
 pub mod app;
 pub mod components;
+pub mod dpop;
 pub mod format;
 pub mod jwt;
 pub mod oauth;

@@ -200,6 +200,8 @@ impl Refresher {
                 let _ = api::revoke(&server, &config.client_id, &token).await;
             });
         }
+        // A sender-constrained login's key goes with it: the next login makes a new one.
+        spawn_local(crate::dpop::forget());
     }
 
     fn reschedule(self) {

@@ -194,10 +194,12 @@ impl Entry {
     pub fn jwts(&self) -> Vec<(String, String)> {
         let mut found = Vec::new();
         for (name, value) in &self.request_headers {
-            if let Some(token) = value.strip_prefix("Bearer ")
-                && name.eq_ignore_ascii_case("authorization")
-            {
-                found.push(("Authorization: Bearer".to_owned(), token.to_owned()));
+            for scheme in ["Bearer", "DPoP"] {
+                if let Some(token) = value.strip_prefix(scheme).and_then(|v| v.strip_prefix(' '))
+                    && name.eq_ignore_ascii_case("authorization")
+                {
+                    found.push((format!("Authorization: {scheme}"), token.to_owned()));
+                }
             }
         }
         if let Some(Ok(Value::Object(body))) = self
@@ -227,7 +229,9 @@ pub fn is_secret(name: &str) -> bool {
 /// A credential as the page shows it until asked: its first characters and its length.
 pub fn mask(value: &str) -> String {
     let (scheme, credential) = match value.split_once(' ') {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => {
+        Some((scheme, rest))
+            if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("dpop") =>
+        {
             (format!("{scheme} "), rest)
         }
         _ => (String::new(), value),

@@ -807,3 +807,89 @@ test('a third-party app gets a consent screen: Deny answers access_denied, Allow
   });
   await tab.close();
 });
+
+test('sender-constrained (DPoP): the browser keeps a non-extractable key, its proofs are in the Network tab, and a copied token is worth nothing', async () => {
+  const { createHash } = await import('node:crypto');
+  const jose = await import('jose');
+  const metadata = await (await fetch(`${API}/.well-known/oauth-authorization-server`)).json();
+  const browser = await launchChromium();
+  const tabContext = await browser.newContext();
+  tabContext.setDefaultTimeout(TIMEOUT);
+  const tab = await tabContext.newPage();
+  reportPageErrors(tab);
+  const sent = [];
+  tab.on('request', (request) => {
+    if (request.method() !== 'OPTIONS') sent.push(request);
+  });
+  try {
+    await withScreenshot('dpop', tab, async () => {
+      await tab.goto(APP);
+      await tab.getByLabel('Sender-constrained tokens (DPoP, RFC 9449)').check();
+      await clickable(tab, 'Log in').click();
+      await logInOnServerPage(tab, 'user0', 'password0');
+      await tab.locator('.product').first().waitFor();
+
+      // The code exchange carried a proof for the token endpoint, and got a DPoP token.
+      const exchange = sent.find((r) => r.url() === metadata.token_endpoint && r.method() === 'POST');
+      const tokenProof = await exchange.headerValue('dpop');
+      assert.match(tokenProof ?? '', JWT, 'the token request carries a DPoP proof');
+      const { jwk } = jose.decodeProtectedHeader(tokenProof);
+      const key = await jose.importJWK(jwk, 'ES256');
+      const proofed = await jose.jwtVerify(tokenProof, key, { typ: 'dpop+jwt', algorithms: ['ES256'] });
+      assert.equal(proofed.payload.htm, 'POST');
+      assert.equal(proofed.payload.htu, metadata.token_endpoint);
+      const answer = await (await exchange.response()).json();
+      assert.equal(answer.token_type, 'DPoP');
+      const jkt = await jose.calculateJwkThumbprint(jwk);
+      assert.equal(jose.decodeJwt(answer.access_token).cnf.jkt, jkt, 'the token is bound to the key');
+
+      // The API call: Authorization: DPoP, with a proof by the same key, hashing the token.
+      const call = sent.filter((r) => r.url().startsWith(`${API}/api/products`)).at(-1);
+      const headers = await call.allHeaders();
+      assert.match(headers.authorization, /^DPoP /);
+      const token = headers.authorization.slice('DPoP '.length);
+      const apiProof = await jose.jwtVerify(headers.dpop, key, { typ: 'dpop+jwt', algorithms: ['ES256'] });
+      assert.equal(apiProof.payload.htm, 'GET');
+      assert.equal(apiProof.payload.htu, `${API}/api/products`);
+      assert.equal(apiProof.payload.ath, createHash('sha256').update(token).digest('base64url'));
+      assert.notEqual(apiProof.payload.jti, proofed.payload.jti, 'a new proof for each request');
+
+      // The key cannot leave the browser: the page itself cannot export it.
+      const extractable = await tab.evaluate(
+        () =>
+          new Promise((resolve, reject) => {
+            const open = indexedDB.open('oauth-shop', 1);
+            open.onerror = () => reject(open.error);
+            open.onsuccess = () => {
+              const get = open.result.transaction('dpop-keys').objectStore('dpop-keys').get('current');
+              get.onsuccess = async () => {
+                const privateKey = get.result.private;
+                const exported = await crypto.subtle.exportKey('pkcs8', privateKey).then(
+                  () => 'exported',
+                  (e) => e.name,
+                );
+                resolve({ extractable: privateKey.extractable, exported });
+              };
+            };
+          }),
+      );
+      assert.deepEqual(extractable, { extractable: false, exported: 'InvalidAccessError' });
+
+      // A copy of the token, taken from the cookie, is refused without a proof by the key.
+      const copied = (await tabContext.cookies(APP)).find((c) => c.name === 'access_token').value;
+      for (const authorization of [`Bearer ${copied}`, `DPoP ${copied}`]) {
+        const stolen = await fetch(`${API}/api/products`, { headers: { authorization } });
+        assert.equal(stolen.status, 401, authorization.split(' ')[0]);
+      }
+
+      // The token page says so, naming the key's thumbprint.
+      await tab.getByRole('link', { name: 'Token', exact: true }).first().click();
+      const bound = tab.getByTestId('dpop-bound');
+      await bound.waitFor();
+      assert.match(await bound.innerText(), new RegExp(jkt));
+      await screenshot(tab, 'dpop-token-page');
+    });
+  } finally {
+    await browser.close();
+  }
+});

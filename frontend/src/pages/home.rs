@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use shared::config::AppMode;
 
 use crate::api::Deployment;
-use crate::components::{LoginButton, PageLink};
+use crate::components::{LoginButton, PageLink, SenderConstrained};
 use crate::oauth;
 use crate::session::use_session;
 
@@ -83,6 +83,7 @@ pub fn Home() -> impl IntoView {
                                     "Demo account: " <code>"user0"</code> " / "
                                     <code>"password0"</code>
                                 </p>
+                                {(mode == AppMode::Rest).then(|| view! { <SenderConstrained /> })}
                             </div>
                         }
                     }

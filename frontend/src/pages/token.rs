@@ -49,6 +49,22 @@ fn BrowserToken() -> impl IntoView {
                 </p>
             </header>
             <RequireLogin what="your access token">
+                {move || {
+                    session
+                        .claims()
+                        .and_then(|claims| claims.cnf)
+                        .map(|cnf| {
+                            view! {
+                                <p class="flash" role="status" data-testid="dpop-bound">
+                                    "Sender-constrained (DPoP): this token is bound to the key "
+                                    "this browser keeps (cnf.jkt " <code>{cnf.jkt}</code>
+                                    "). It goes as " <code>"Authorization: DPoP …"</code>
+                                    ", each request with a " <code>"DPoP"</code>
+                                    " proof the key signed; the API refuses it without one."
+                                </p>
+                            }
+                        })
+                }}
                 {move || match decoded() {
                     Some(Ok(token)) => view! { <TokenDetails token /> }.into_any(),
                     Some(Err(e)) => view! { <p class="flash error" role="alert">{e.to_string()}</p> }.into_any(),
