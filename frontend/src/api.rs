@@ -27,7 +27,7 @@ use shared::config::{AppConfig, AppMode};
 use shared::oauth::{ErrorResponse, ServerMetadata, TokenResponse};
 use shared::pkce::CodeVerifier;
 
-use crate::dpop::{self, DpopKey};
+use crate::dpop::{self, Binding, DpopKey};
 use crate::refresh::Refresher;
 use crate::session::Session;
 use crate::timeline::{self, Entry, Note, Step};
@@ -165,9 +165,12 @@ pub async fn exchange_code(
             ),
         ),
     ];
+    // The choice on the home page, made just before this login.
+    let binding = dpop::chosen().then_some(Binding::NewLogin);
     token_request(
         server,
         Step::Token,
+        binding,
         pkce,
         &[
             ("grant_type", "authorization_code"),
@@ -182,10 +185,14 @@ pub async fn exchange_code(
 
 /// RFC 6749 §6: a new access token for the refresh token. This server rotates refresh tokens, so
 /// the answer carries a new one and `refresh_token` is spent from now on.
+/// `bound_to`: the key (`cnf.jkt`) the login's tokens are bound to, whose proof the refresh
+/// needs (RFC 9449 §5: a public client's refresh token is bound too); `None` for a bearer
+/// login.
 pub async fn refresh(
     server: &ServerMetadata,
     client_id: &str,
     refresh_token: &str,
+    bound_to: Option<&str>,
 ) -> Result<TokenResponse, ApiError> {
     let rotation = vec![Note::new(
         "rotation",
@@ -195,6 +202,7 @@ pub async fn refresh(
     token_request(
         server,
         Step::Refresh,
+        bound_to.map(Binding::Key),
         rotation,
         &[
             ("grant_type", "refresh_token"),
@@ -236,18 +244,17 @@ pub async fn revoke(server: &ServerMetadata, client_id: &str, token: &str) -> Re
     }
 }
 
-/// A token request; with sender-constrained tokens chosen ([`dpop::chosen`]), with a DPoP
-/// proof (RFC 9449 §5), once more with the server's nonce if it asks for one (§8:
-/// `use_dpop_nonce`).
+/// A token request; with a `binding`, with a DPoP proof (RFC 9449 §5) by that key, once more
+/// with the server's latest nonce if it asks for one (§8: `use_dpop_nonce`).
 async fn token_request(
     server: &ServerMetadata,
     step: Step,
+    binding: Option<Binding<'_>>,
     mut notes: Vec<Note>,
     params: &[(&str, &str)],
 ) -> Result<TokenResponse, ApiError> {
     let url = &server.token_endpoint;
-    let bound = dpop::chosen();
-    if bound {
+    if binding.is_some() {
         notes.push(Note::new(
             "DPoP",
             "the DPoP header is a proof signed with this browser's non-extractable key \
@@ -258,9 +265,9 @@ async fn token_request(
     let mut tries = 0;
     let answer = loop {
         tries += 1;
-        let proof = match bound {
-            true => Some(proof("POST", url, None).await?),
-            false => None,
+        let proof = match binding {
+            Some(binding) => Some(proof(binding, "POST", url, None).await?),
+            None => None,
         };
         let answer = post_form(
             url,
@@ -271,11 +278,12 @@ async fn token_request(
             proof.as_deref(),
         )
         .await?;
-        let fresh_nonce = remembered_nonce(url, &answer);
+        remember_nonce(url, &answer);
         let asked_for_nonce = answer
             .error_body()
             .is_some_and(|body| body.error == "use_dpop_nonce");
-        if bound && asked_for_nonce && fresh_nonce && tries < 2 {
+        // Once more, with the nonce just given (or a newer one another request got).
+        if binding.is_some() && asked_for_nonce && tries < 2 {
             continue;
         }
         break answer;
@@ -302,23 +310,26 @@ enum Outlive {
     Page,
 }
 
-/// A DPoP proof for `method` `url` by this browser's key (see [`dpop`]).
-async fn proof(method: &str, url: &str, access_token: Option<&str>) -> Result<String, ApiError> {
-    let key = DpopKey::get().await.map_err(|why| {
-        ApiError::BadResponse(format!("Sender-constrained tokens need a key: {why}."))
-    })?;
+/// A DPoP proof for `method` `url` by the key `binding` names (see [`dpop`]).
+async fn proof(
+    binding: Binding<'_>,
+    method: &str,
+    url: &str,
+    access_token: Option<&str>,
+) -> Result<String, ApiError> {
+    let key = DpopKey::get(binding)
+        .await
+        .map_err(|why| ApiError::BadResponse(format!("Sender-constrained tokens: {why}.")))?;
     key.proof(method, url, access_token)
         .await
         .map_err(|why| ApiError::BadResponse(format!("The DPoP proof could not be made: {why}.")))
 }
 
-/// Keeps a `DPoP-Nonce` the answer carries for the next proof to that server; `true` when it
-/// is one this app did not have.
-fn remembered_nonce(url: &str, answer: &Answer) -> bool {
-    answer
-        .headers
-        .get(dpop::NONCE_HEADER)
-        .is_some_and(|nonce| dpop::remember_nonce(url, &nonce))
+/// Keeps a `DPoP-Nonce` the answer carries for the next proof to that server.
+fn remember_nonce(url: &str, answer: &Answer) {
+    if let Some(nonce) = answer.headers.get(dpop::NONCE_HEADER) {
+        dpop::remember_nonce(url, &nonce);
+    }
 }
 
 async fn post_form(
@@ -682,15 +693,23 @@ impl Api {
         query: &[(&str, String)],
         body: Option<&B>,
     ) -> Result<Result<Answer, Refused401>, ApiError> {
-        let (name, value) = self.credential()?;
+        let (name, value, bound_to) = self.credential()?;
         let mut builder = RequestBuilder::new(&self.url(path))
             .method(method.clone())
             .header(name, &value)
             .query(query.iter().map(|(name, value)| (*name, value.as_str())));
         // RFC 9449 §7.1: a bound token goes with a proof for this request, hashing the token.
-        let proof = match value.strip_prefix("DPoP ") {
-            Some(token) => Some(proof(method.as_ref(), &self.url(path), Some(token)).await?),
-            None => None,
+        let proof = match (&bound_to, value.strip_prefix("DPoP ")) {
+            (Some(jkt), Some(token)) => Some(
+                proof(
+                    Binding::Key(jkt),
+                    method.as_ref(),
+                    &self.url(path),
+                    Some(token),
+                )
+                .await?,
+            ),
+            _ => None,
         };
         if let Some(proof) = &proof {
             builder = builder.header(dpop::HEADER, proof);
@@ -743,21 +762,20 @@ impl Api {
     /// MVC: the browser has no token; the session cookie goes along by itself (same origin), and
     /// the session's CSRF token shows the call comes from this app, not from a page that made the
     /// browser send it.
-    fn credential(&self) -> Result<(&'static str, String), ApiError> {
+    /// With the key (`cnf.jkt`) the token is bound to, if it is.
+    fn credential(&self) -> Result<(&'static str, String, Option<String>), ApiError> {
         match self.session.mode() {
             AppMode::Rest => {
                 let token = self.session.bearer().ok_or(ApiError::NotLoggedIn)?;
-                // A token bound to a key (RFC 9449 §6.1 `cnf`) goes with the DPoP scheme.
-                let bound = self
-                    .session
-                    .claims_untracked()
-                    .is_some_and(|claims| claims.cnf.is_some());
-                let scheme = if bound { "DPoP" } else { "Bearer" };
-                Ok(("Authorization", format!("{scheme} {token}")))
+                // A token bound to a key (RFC 9449 §6.1 `cnf`) goes with the DPoP scheme: the
+                // token sent decides (another tab may have put a new one in the cookie).
+                let bound_to = dpop::jkt_of(&token);
+                let scheme = if bound_to.is_some() { "DPoP" } else { "Bearer" };
+                Ok(("Authorization", format!("{scheme} {token}"), bound_to))
             }
             AppMode::Mvc => {
                 let csrf = self.session.csrf_token().ok_or(ApiError::NotLoggedIn)?;
-                Ok((bff::CSRF_HEADER, csrf))
+                Ok((bff::CSRF_HEADER, csrf, None))
             }
         }
     }
@@ -775,7 +793,7 @@ impl Api {
             })?;
         // An answer whose refusal the server recorded says so (`X-Refusal-Recorded`); a
         // success leaves no refusal to explain.
-        let fresh_nonce = remembered_nonce(&self.base, &answer);
+        remember_nonce(&self.base, &answer);
         let recorded = answer.headers.get("x-refusal-recorded").is_some();
         let refused = recorded
             .then(|| answer.headers.get("x-request-id"))
@@ -787,12 +805,11 @@ impl Api {
             200..=299 => Ok(Ok(answer)),
             401 => {
                 let why = rejection_reason(&answer);
-                let wants_nonce = fresh_nonce
-                    && answer
-                        .headers
-                        .get("www-authenticate")
-                        .and_then(|header| challenge_param(&header, "error"))
-                        .is_some_and(|error| error == "use_dpop_nonce");
+                let wants_nonce = answer
+                    .headers
+                    .get("www-authenticate")
+                    .and_then(|header| challenge_param(&header, "error"))
+                    .is_some_and(|error| error == "use_dpop_nonce");
                 Ok(Err(Refused401 {
                     expired: why.contains("expired"),
                     wants_nonce,
@@ -844,8 +861,8 @@ pub fn capitalized(text: &str) -> String {
 fn challenge_param(header: &str, name: &str) -> Option<String> {
     let header = header.trim_start();
     let params = header
-        .strip_prefix("Bearer")
-        .or_else(|| header.strip_prefix("DPoP"))?;
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("DPoP "))?;
     let mut rest = params;
     loop {
         rest = rest.trim_start_matches([' ', ',']);

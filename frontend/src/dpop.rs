@@ -22,7 +22,9 @@ use sha2::{Digest, Sha256};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{CryptoKey, IdbDatabase, IdbOpenDbRequest, IdbRequest, IdbTransactionMode};
+use web_sys::{
+    CryptoKey, IdbDatabase, IdbOpenDbRequest, IdbRequest, IdbTransaction, IdbTransactionMode,
+};
 
 /// The request header a proof travels in (§4.1), and the response header of a server nonce
 /// (§8.1).
@@ -65,6 +67,16 @@ fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
 }
 
+/// Which key a token request or an API call needs.
+#[derive(Clone, Copy, Debug)]
+pub enum Binding<'a> {
+    /// A new login (the code exchange): the key this browser keeps, made on first use.
+    NewLogin,
+    /// The key a token (or its refresh token's login) is bound to: its `cnf.jkt`. Never made
+    /// anew: a key that is not that one can only be refused.
+    Key(&'a str),
+}
+
 /// The key pair: the private half as the browser's opaque handle, the public half's
 /// coordinates (base64url, as in a JWK).
 #[derive(Clone)]
@@ -75,21 +87,44 @@ pub struct DpopKey {
 }
 
 impl DpopKey {
-    /// The key this browser keeps, made (and kept) on first use.
-    pub async fn get() -> Result<Self, String> {
-        if let Some(key) = KEY.with(|k| k.borrow().clone()) {
-            return Ok(key);
-        }
-        let key = match stored().await? {
-            Some(key) => key,
-            None => {
-                let key = generate().await?;
-                store(&key).await?;
-                key
+    /// The key `binding` needs.
+    pub async fn get(binding: Binding<'_>) -> Result<Self, String> {
+        let cached = KEY.with(|k| k.borrow().clone());
+        match binding {
+            Binding::NewLogin => {
+                if let Some(key) = cached {
+                    return Ok(key);
+                }
+                let key = match stored().await? {
+                    Some(key) => key,
+                    // Another tab may make one at the same moment: the first kept wins, and
+                    // both tabs use that one.
+                    None => match add(&generate().await?).await? {
+                        true => stored().await?.ok_or("the key just kept is not there")?,
+                        false => stored().await?.ok_or("no key could be kept")?,
+                    },
+                };
+                KEY.with(|k| *k.borrow_mut() = Some(key.clone()));
+                Ok(key)
             }
-        };
-        KEY.with(|k| *k.borrow_mut() = Some(key.clone()));
-        Ok(key)
+            Binding::Key(jkt) => {
+                if let Some(key) = cached.filter(|key| key.thumbprint() == jkt) {
+                    return Ok(key);
+                }
+                // Another tab may have logged in again with a new key since this one read it.
+                match stored().await? {
+                    Some(key) if key.thumbprint() == jkt => {
+                        KEY.with(|k| *k.borrow_mut() = Some(key.clone()));
+                        Ok(key)
+                    }
+                    _ => Err(
+                        "this browser no longer has the key the token is bound to (logged out \
+                         and in again elsewhere?): log in again"
+                            .into(),
+                    ),
+                }
+            }
+        }
     }
 
     /// The public key as a JWK (RFC 7517), with only the members RFC 7638 hashes.
@@ -103,7 +138,7 @@ impl DpopKey {
     }
 
     /// A proof for `method` `url` (without query or fragment, §4.2 `htu`), with the hash of
-    /// `access_token` at the API (§4.2 `ath`) and the server's last nonce for that origin.
+    /// `access_token` at the API (§4.2 `ath`) and the server's latest nonce for that origin.
     pub async fn proof(
         &self,
         method: &str,
@@ -127,34 +162,37 @@ impl DpopKey {
 /// cannot be linked by their key.
 pub async fn forget() {
     KEY.with(|k| *k.borrow_mut() = None);
-    if let Ok(db) = open().await
-        && let Ok(store) = db
-            .transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite)
-            .and_then(|tx| tx.object_store(STORE))
-        && let Ok(request) = store.delete(&JsValue::from_str(KEY_ID))
+    let Ok(db) = open().await else {
+        return;
+    };
+    if let Ok(tx) = db.transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite)
+        && let Ok(Ok(_)) = tx
+            .object_store(STORE)
+            .map(|s| s.delete(&JsValue::from_str(KEY_ID)))
     {
-        let _ = wait(&request).await;
+        let _ = committed(&tx).await;
     }
+    db.close();
 }
 
-/// Keeps the nonce a server sent (`DPoP-Nonce`, §8.1) for the next proof to it. `true` when it
-/// is new: a request refused with `use_dpop_nonce` is worth one more try.
-pub fn remember_nonce(url: &str, nonce: &str) -> bool {
+/// The key a token is bound to (its `cnf.jkt`, RFC 9449 §6.1), read from the token itself;
+/// `None` for a bearer token.
+pub fn jkt_of(access_token: &str) -> Option<String> {
+    let payload = access_token.split('.').nth(1)?;
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    claims["cnf"]["jkt"].as_str().map(str::to_owned)
+}
+
+/// Keeps the nonce a server sent (`DPoP-Nonce`, §8.1) for the next proof to it.
+pub fn remember_nonce(url: &str, nonce: &str) {
     let origin = origin_of(url);
     NONCES.with(|nonces| {
         let mut nonces = nonces.borrow_mut();
         match nonces.iter_mut().find(|(o, _)| *o == origin) {
-            Some((_, kept)) if kept == nonce => false,
-            Some((_, kept)) => {
-                *kept = nonce.to_owned();
-                true
-            }
-            None => {
-                nonces.push((origin, nonce.to_owned()));
-                true
-            }
+            Some((_, kept)) => nonce.clone_into(kept),
+            None => nonces.push((origin, nonce.to_owned())),
         }
-    })
+    });
 }
 
 fn nonce_for(url: &str) -> Option<String> {
@@ -274,10 +312,7 @@ fn describe(e: &JsValue) -> String {
 /// `extractable: false`).
 async fn generate() -> Result<DpopKey, String> {
     let subtle = subtle()?;
-    let algorithm = object(&[
-        ("name", "ECDSA".into()),
-        ("namedCurve", "P-256".into()),
-    ]);
+    let algorithm = object(&[("name", "ECDSA".into()), ("namedCurve", "P-256".into())]);
     let usages = Array::of1(&JsValue::from_str("sign"));
     let pair = promise(
         subtle.generate_key_with_object(&algorithm, false, &usages),
@@ -287,7 +322,11 @@ async fn generate() -> Result<DpopKey, String> {
     let private: CryptoKey = get(&pair, "privateKey")?.unchecked_into();
     let public: CryptoKey = get(&pair, "publicKey")?.unchecked_into();
     // The public half is always exportable.
-    let jwk = promise(subtle.export_key("jwk", &public), "exporting the public key").await?;
+    let jwk = promise(
+        subtle.export_key("jwk", &public),
+        "exporting the public key",
+    )
+    .await?;
     Ok(DpopKey {
         private,
         x: string(&jwk, "x")?,
@@ -333,37 +372,69 @@ async fn open() -> Result<IdbDatabase, String> {
 
 async fn stored() -> Result<Option<DpopKey>, String> {
     let db = open().await?;
-    let request = db
-        .transaction_with_str(STORE)
-        .and_then(|tx| tx.object_store(STORE))
-        .and_then(|store| store.get(&JsValue::from_str(KEY_ID)))
-        .map_err(|_| "the kept key could not be read")?;
-    let kept = wait(&request).await?;
-    if kept.is_undefined() || kept.is_null() {
-        return Ok(None);
-    }
-    Ok(Some(DpopKey {
-        private: get(&kept, "private")?.unchecked_into(),
-        x: string(&kept, "x")?,
-        y: string(&kept, "y")?,
-    }))
+    let read = async {
+        let request = db
+            .transaction_with_str(STORE)
+            .and_then(|tx| tx.object_store(STORE))
+            .and_then(|store| store.get(&JsValue::from_str(KEY_ID)))
+            .map_err(|_| "the kept key could not be read")?;
+        let kept = wait(&request).await?;
+        if kept.is_undefined() || kept.is_null() {
+            return Ok(None);
+        }
+        Ok(Some(DpopKey {
+            private: get(&kept, "private")?.unchecked_into(),
+            x: string(&kept, "x")?,
+            y: string(&kept, "y")?,
+        }))
+    };
+    let kept = read.await;
+    db.close();
+    kept
 }
 
 /// Keeps the key object itself (IndexedDB's structured clone keeps a non-extractable key
-/// non-extractable: its bytes never reach this page).
-async fn store(key: &DpopKey) -> Result<(), String> {
+/// non-extractable: its bytes never reach this page), unless one is kept already: `false`
+/// then (another tab was first). Done once the transaction has committed.
+async fn add(key: &DpopKey) -> Result<bool, String> {
     let db = open().await?;
     let value = object(&[
         ("private", key.private.clone().into()),
         ("x", key.x.as_str().into()),
         ("y", key.y.as_str().into()),
     ]);
-    let request = db
+    let tx = db
         .transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite)
-        .and_then(|tx| tx.object_store(STORE))
-        .and_then(|store| store.put_with_key(&value, &JsValue::from_str(KEY_ID)))
         .map_err(|_| "the key could not be kept")?;
-    wait(&request).await.map(drop)
+    let added = match tx
+        .object_store(STORE)
+        .and_then(|store| store.add_with_key(&value, &JsValue::from_str(KEY_ID)))
+    {
+        Ok(_) => committed(&tx).await.is_ok(),
+        Err(_) => false,
+    };
+    db.close();
+    Ok(added)
+}
+
+/// Once `tx` has committed (`complete`); `Err` if it was aborted (a key already kept under
+/// that name, a full disk).
+async fn committed(tx: &IdbTransaction) -> Result<(), String> {
+    let tx = tx.clone();
+    let promise = Promise::new(&mut |resolve, reject| {
+        let complete = Closure::once_into_js(move || {
+            let _ = resolve.call0(&JsValue::NULL);
+        });
+        let aborted = Closure::once_into_js(move || {
+            let _ = reject.call1(&JsValue::NULL, &JsValue::from_str("the transaction failed"));
+        });
+        tx.set_oncomplete(Some(complete.unchecked_ref()));
+        tx.set_onabort(Some(aborted.unchecked_ref()));
+    });
+    JsFuture::from(promise)
+        .await
+        .map(drop)
+        .map_err(|e| format!("IndexedDB: {}", describe(&e)))
 }
 
 /// An IndexedDB request's result, once it succeeds.
@@ -402,7 +473,14 @@ mod tests {
 
     #[test]
     fn a_proof_names_the_request_and_hashes_the_token() {
-        let c = claims("j", "GET", "https://api.example/api/me", 7, Some("tok"), Some("n-1"));
+        let c = claims(
+            "j",
+            "GET",
+            "https://api.example/api/me",
+            7,
+            Some("tok"),
+            Some("n-1"),
+        );
         assert_eq!(c["htm"], "GET");
         assert_eq!(c["htu"], "https://api.example/api/me");
         assert_eq!(c["iat"], 7);
@@ -427,12 +505,26 @@ mod tests {
 
     #[test]
     fn nonces_are_kept_by_origin() {
-        assert_eq!(origin_of("http://127.0.0.1:5000/token"), "http://127.0.0.1:5000");
+        assert_eq!(
+            origin_of("http://127.0.0.1:5000/token"),
+            "http://127.0.0.1:5000"
+        );
         assert_eq!(origin_of("https://api.example"), "https://api.example");
-        assert!(remember_nonce("https://as.example/token", "n1"));
-        assert!(!remember_nonce("https://as.example/api/me", "n1"));
+        remember_nonce("https://as.example/token", "n1");
         assert_eq!(nonce_for("https://as.example/x").as_deref(), Some("n1"));
-        assert!(remember_nonce("https://as.example/token", "n2"));
+        remember_nonce("https://as.example/api/me", "n2");
+        assert_eq!(nonce_for("https://as.example/token").as_deref(), Some("n2"));
         assert_eq!(nonce_for("https://other.example/x"), None);
+    }
+
+    #[test]
+    fn a_tokens_key_is_read_from_its_cnf() {
+        let token = |claims: &str| format!("e30.{}.sig", URL_SAFE_NO_PAD.encode(claims));
+        assert_eq!(
+            jkt_of(&token(r#"{"cnf":{"jkt":"abc"}}"#)).as_deref(),
+            Some("abc")
+        );
+        assert_eq!(jkt_of(&token(r#"{"sub":"u"}"#)), None);
+        assert_eq!(jkt_of("not-a-jwt"), None);
     }
 }

@@ -297,7 +297,15 @@ impl Refresher {
             // No metadata, no token endpoint: the session lasts as long as its access token.
             return;
         };
-        match api::refresh(&server, &config.client_id, &grant.refresh_token).await {
+        let bound_to = crate::dpop::jkt_of(&grant.access_token);
+        match api::refresh(
+            &server,
+            &config.client_id,
+            &grant.refresh_token,
+            bound_to.as_deref(),
+        )
+        .await
+        {
             Ok(response) => {
                 let still_ours = self
                     .session

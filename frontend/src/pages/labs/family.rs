@@ -63,7 +63,11 @@ pub(super) fn RefreshFamily(reload: RwSignal<u32>) -> impl IntoView {
         let client_id = replay_deployment.config.client_id.clone();
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let outcome = match api::refresh(&server, &client_id, &token).await {
+            // The login's key, if bound: the replay is refused for what it is, not for a
+            // missing proof.
+            let bound_to = session.cookie_token().and_then(|t| crate::dpop::jkt_of(&t));
+            let outcome = match api::refresh(&server, &client_id, &token, bound_to.as_deref()).await
+            {
                 Ok(_) => Replayed::Accepted,
                 Err(e) => Replayed::Refused(e),
             };
