@@ -362,7 +362,9 @@ async fn users(ctx: &Ctx<'_>, command: &UsersCommand) -> anyhow::Result<String> 
                     .transpose()?,
                 disabled: (*disable || *enable).then_some(*disable),
             };
-            let user = admin::users::change(ctx, &user.id, &update).await?;
+            // The logins a disabling ends are revoked; the command line, which runs no server,
+            // posts no logout tokens (the admin API does).
+            let (user, _ended) = admin::users::change(ctx, &user.id, &update).await?;
             let attributes: Vec<String> = user
                 .attributes
                 .iter()

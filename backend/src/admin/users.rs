@@ -15,7 +15,7 @@ use crate::api::error::ApiError;
 use crate::crypto;
 use crate::events::EventKind;
 use crate::state::AppState;
-use crate::storage::{self, Attributes, NewUser, Spaced, User, UserChanges};
+use crate::storage::{self, Attributes, EndedLogin, NewUser, Spaced, User, UserChanges};
 
 const INVALID: &str = "invalid_user";
 
@@ -93,11 +93,13 @@ pub async fn add(ctx: &Ctx<'_>, new: &admin::NewUser) -> Result<admin::User, Api
 /// Applies the fields present. The last enabled administrator can be neither demoted nor
 /// disabled: that would leave nobody able to use this API. Disabling a user revokes every grant
 /// they hold, in the same transaction.
+/// The user as changed, and the logins the change ended (disabling the user ends them all), for
+/// their clients to be told (Back-Channel Logout).
 pub async fn change(
     ctx: &Ctx<'_>,
     id: &str,
     update: &admin::UserUpdate,
-) -> Result<admin::User, ApiError> {
+) -> Result<(admin::User, Vec<EndedLogin>), ApiError> {
     let name = update
         .name
         .as_deref()
@@ -168,17 +170,22 @@ pub async fn change(
         }
     );
     if after.disabled && !before.disabled {
-        detail.push_str(&format!("; {} grants revoked", updated.grants_revoked));
+        detail.push_str(&format!("; {} grants revoked", updated.ended.len()));
     }
     ctx.record(EventKind::UserUpdated, None, detail).await?;
-    Ok(view(updated.after))
+    Ok((view(updated.after), updated.ended))
 }
 
 /// Sets a new password and ends the user's sessions (their grants are revoked with it).
-pub async fn set_password(ctx: &Ctx<'_>, id: &str, password: &str) -> Result<(), ApiError> {
+/// The logins it ended are returned, for their clients to be told (Back-Channel Logout).
+pub async fn set_password(
+    ctx: &Ctx<'_>,
+    id: &str,
+    password: &str,
+) -> Result<Vec<EndedLogin>, ApiError> {
     let user = by_id(ctx, id).await?;
     let hash = password_hash(&user.username, password).await?;
-    let revoked = ctx
+    let ended = ctx
         .db
         .set_password_hash(id, &hash, ctx.now)
         .await
@@ -187,11 +194,13 @@ pub async fn set_password(ctx: &Ctx<'_>, id: &str, password: &str) -> Result<(),
         EventKind::PasswordReset,
         None,
         format!(
-            "password of {} ({id}) reset; {revoked} grants revoked",
-            user.username
+            "password of {} ({id}) reset; {} grants revoked",
+            user.username,
+            ended.len()
         ),
     )
-    .await
+    .await?;
+    Ok(ended)
 }
 
 /// At most [`admin::MAX_GROUPS`] group names, each once, stored sorted.
@@ -298,7 +307,11 @@ pub async fn update(
     Named(id): Named,
     Body(update): Body<admin::UserUpdate>,
 ) -> Result<Json<admin::User>, ApiError> {
-    change(&admin.ctx(&state), &id, &update).await.map(Json)
+    let ctx = admin.ctx(&state);
+    let (user, ended) = change(&ctx, &id, &update).await?;
+    // Disabling the user ended their logins: their clients are told (Back-Channel Logout).
+    crate::oauth::logout::backchannel::notify_later(&state, &id, ended, ctx.now);
+    Ok(Json(user))
 }
 
 #[utoipa::path(post, path = "/admin/users/{id}/password", tag = "Admin", security(("oauth2" = ["admin"]), ("bearer" = []), ("apiToken" = [])), params(("id" = String, Path, description = "The record's id")), request_body = shared::admin::PasswordReset,
@@ -309,6 +322,8 @@ pub async fn reset_password(
     Named(id): Named,
     Body(reset): Body<admin::PasswordReset>,
 ) -> Result<StatusCode, ApiError> {
-    set_password(&admin.ctx(&state), &id, &reset.password).await?;
+    let ctx = admin.ctx(&state);
+    let ended = set_password(&ctx, &id, &reset.password).await?;
+    crate::oauth::logout::backchannel::notify_later(&state, &id, ended, ctx.now);
     Ok(StatusCode::NO_CONTENT)
 }

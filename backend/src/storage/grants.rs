@@ -197,7 +197,8 @@ const REFRESH_VIEW: &str =
 
 /// Revokes a user's live grants: `$1` now, `$2` the reason, `$3` the user id.
 pub(super) const REVOKE_USER_GRANTS: &str = "UPDATE grants SET revoked_at = $1, revoked_reason = $2
-     WHERE user_id = $3 AND revoked_at IS NULL AND expires_at > $1";
+     WHERE user_id = $3 AND revoked_at IS NULL AND expires_at > $1
+     RETURNING id AS grant_id, client_id, server_id, expires_at";
 
 /// Puts on the revocation list every grant of a user whose access tokens may still be valid,
 /// after [`REVOKE_USER_GRANTS`] in the same transaction: `$1` now, `$2` the user id, `$3` when
@@ -211,17 +212,17 @@ pub(super) const RECORD_USER_GRANT_REVOCATIONS: &str =
      WHERE user_id = $2 AND (revoked_at IS NULL OR revoked_at = $1) AND expires_at > $1 - $4";
 
 /// Revokes a user's grants inside the transaction `$tx` (with the reason `$reason`) and puts
-/// them on the revocation list; the number of grants revoked.
+/// them on the revocation list; the logins it ended (to be told of it, Back-Channel Logout).
 macro_rules! revoke_user_grants {
     ($tx:expr, $user_id:expr, $reason:expr, $now:expr) => {{
         let now: crate::clock::Timestamp = $now;
-        let revoked = sqlx::query(super::grants::REVOKE_USER_GRANTS)
-            .bind(now)
-            .bind($reason)
-            .bind($user_id)
-            .execute(&mut *$tx)
-            .await?
-            .rows_affected();
+        let revoked: Vec<super::grants::EndedLogin> =
+            sqlx::query_as(super::grants::REVOKE_USER_GRANTS)
+                .bind(now)
+                .bind($reason)
+                .bind($user_id)
+                .fetch_all(&mut *$tx)
+                .await?;
         sqlx::query(super::grants::RECORD_USER_GRANT_REVOCATIONS)
             .bind(now)
             .bind($user_id)

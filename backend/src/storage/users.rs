@@ -102,8 +102,8 @@ pub struct UserChanges<'a> {
 pub struct UserUpdated {
     pub before: User,
     pub after: User,
-    /// Grants revoked because the change disabled the user.
-    pub grants_revoked: u64,
+    /// The logins (grants) revoked because the change disabled the user.
+    pub ended: Vec<super::EndedLogin>,
 }
 
 const COLUMNS: &str = "id, username, name, email, password_hash, disabled, role, group_names,
@@ -206,15 +206,15 @@ impl Db {
             .bind(changes.attributes.map(Attributes::json))
             .fetch_one(&mut *tx)
             .await?;
-            let mut grants_revoked = 0;
+            let mut ended = Vec::new();
             if after.disabled && !before.disabled {
-                grants_revoked = super::grants::revoke_user_grants!(tx, id, "user disabled", now);
+                ended = super::grants::revoke_user_grants!(tx, id, "user disabled", now);
             }
             tx.commit().await?;
             UserUpdated {
                 before,
                 after,
-                grants_revoked,
+                ended,
             }
         });
         if updated.after.disabled && !updated.before.disabled {
@@ -224,13 +224,13 @@ impl Db {
     }
 
     /// Replaces the password and revokes every live grant of the user, in one transaction;
-    /// returns how many grants. [`Error::NotFound`] if there is no such user.
+    /// returns the logins it ended. [`Error::NotFound`] if there is no such user.
     pub async fn set_password_hash(
         &self,
         id: &str,
         password_hash: &str,
         now: Timestamp,
-    ) -> Result<u64> {
+    ) -> Result<Vec<super::EndedLogin>> {
         let revoked = dispatch!(self, |pool| {
             let mut tx = pool.begin().await?;
             let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")

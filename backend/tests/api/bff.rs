@@ -1320,3 +1320,36 @@ async fn the_back_channel_endpoint_ends_nothing_for_a_token_that_is_not_a_logout
     // Again: nothing left to end, still 200 (§2.8).
     assert_eq!(post(token_form(&good), FORM).await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn disabling_a_user_ends_their_backend_for_frontend_sessions_by_back_channel() {
+    let mvc = spawn_mvc(&[]).await;
+    let app = &mvc.app;
+    let cookie = mvc.login("user0", "password0").await;
+    let bystander = mvc.login("user1", "password1").await;
+    let admin = app.admin_token().await;
+    let id = app.user("user0").await.id;
+    let disabled = app
+        .admin(
+            Method::PATCH,
+            &format!("/admin/users/{id}"),
+            &admin,
+            Some(json!({"disabled": true})),
+        )
+        .await;
+    assert_eq!(disabled.status(), StatusCode::OK);
+    // Posted in the background: the administrator's answer does not wait for the clients.
+    let events = app.events("backchannel_logout", 2).await;
+    let details: Vec<&str> = events.iter().map(|e| e.detail.as_str()).collect();
+    assert!(
+        details.iter().any(|d| d.ends_with("answered 200")),
+        "{details:?}"
+    );
+    assert!(
+        details.iter().any(|d| d.contains("1 session ended")),
+        "{details:?}"
+    );
+    let (status, _, _) = oauth_error(mvc.session(&cookie).await).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(mvc.session(&bystander).await.status(), StatusCode::OK);
+}

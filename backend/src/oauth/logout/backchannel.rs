@@ -46,6 +46,14 @@ pub async fn notify(
     task.await.unwrap_or_default()
 }
 
+/// [`deliver`] in the background, for a change whose answer should not wait for the clients
+/// (an administrator disabling a user, a password reset).
+pub fn notify_later(state: &AppState, sub: &str, ended: Vec<EndedLogin>, now: Timestamp) {
+    if !ended.is_empty() {
+        tokio::spawn(deliver(state.clone(), sub.to_owned(), ended, now));
+    }
+}
+
 /// The HTTP client of every back channel: no redirects, bounded times (see
 /// [`crate::issuers::fetch::client`]).
 fn http() -> Option<&'static reqwest::Client> {
