@@ -133,6 +133,19 @@ fn content_security_policy(config: &Config, index_html: &[String]) -> HeaderValu
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'"))
 }
 
+/// Whether the request's body is declared a form (`application/x-www-form-urlencoded`, with any
+/// parameters): what OAuth endpoints (RFC 6749 §3.2) and back channels take.
+pub fn is_form_encoded(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
 /// The value of the cookie `name` in the request's `Cookie` headers (the first, if the browser
 /// sent several).
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

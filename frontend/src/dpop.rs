@@ -92,9 +92,8 @@ impl DpopKey {
         let cached = KEY.with(|k| k.borrow().clone());
         match binding {
             Binding::NewLogin => {
-                if let Some(key) = cached {
-                    return Ok(key);
-                }
+                // What is kept, not what this page read before: another tab may have logged
+                // out (and forgotten the key) since.
                 let key = match stored().await? {
                     Some(key) => key,
                     // Another tab may make one at the same moment: the first kept wins, and

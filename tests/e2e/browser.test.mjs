@@ -896,20 +896,29 @@ test('sender-constrained (DPoP): the browser keeps a non-extractable key, its pr
       await jose.jwtVerify(reloaded.dpop, key, { typ: 'dpop+jwt', algorithms: ['ES256'] });
       // A proof by another key, however well formed, does not make a copied token usable.
       const thief = await jose.generateKeyPair('ES256');
-      const thiefProof = await new jose.SignJWT({
-        htm: 'GET',
-        htu: `${API}/api/products`,
-        jti: crypto.randomUUID(),
-        ath: createHash('sha256').update(token).digest('base64url'),
-      })
-        .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: await jose.exportJWK(thief.publicKey) })
-        .setIssuedAt()
-        .sign(thief.privateKey);
-      const withThiefKey = await fetch(`${API}/api/products`, {
-        headers: { authorization: `DPoP ${token}`, dpop: thiefProof },
-      });
+      const thiefCall = async (nonce) => {
+        const thiefProof = await new jose.SignJWT({
+          htm: 'GET',
+          htu: `${API}/api/products`,
+          jti: crypto.randomUUID(),
+          ath: createHash('sha256').update(token).digest('base64url'),
+          ...(nonce ? { nonce } : {}),
+        })
+          .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: await jose.exportJWK(thief.publicKey) })
+          .setIssuedAt()
+          .sign(thief.privateKey);
+        return fetch(`${API}/api/products`, { headers: { authorization: `DPoP ${token}`, dpop: thiefProof } });
+      };
+      let withThiefKey = await thiefCall();
+      if (/use_dpop_nonce/.test(withThiefKey.headers.get('www-authenticate') ?? '')) {
+        // Nonces required: the thief gets one too, and is refused for the key all the same.
+        withThiefKey = await thiefCall(withThiefKey.headers.get('dpop-nonce'));
+      }
       assert.equal(withThiefKey.status, 401);
-      assert.match(withThiefKey.headers.get('www-authenticate') ?? '', /DPoP/);
+      const challenge = withThiefKey.headers.get('www-authenticate') ?? '';
+      assert.match(challenge, /^DPoP /);
+      assert.doesNotMatch(challenge, /use_dpop_nonce/);
+      assert.match(challenge, /error="invalid_dpop_proof"|error="invalid_token"/);
 
       // A copy of the token, taken from the cookie, is refused without a proof by the key.
       const copied = (await tabContext.cookies(APP)).find((c) => c.name === 'access_token').value;

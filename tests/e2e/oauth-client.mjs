@@ -121,25 +121,7 @@ export async function userTokens({ scope, username, password }) {
  * text and the answer to its form.
  */
 export async function answerDevicePage({ url, username = '', password = '', decision }) {
-  const jar = new CookieJar();
-  const page = await fetch(url, { redirect: 'manual' });
-  jar.store(page);
-  assert.equal(page.status, 200, 'the verification page shows the request');
-  const html = await page.text();
-  const form = parseLoginForm(html, url);
-  assert.equal(form.method, 'post');
-  assert.ok(form.fields.has('user_code') && form.fields.has('csrf_token'), 'the form carries the code');
-  const fields = new URLSearchParams(form.fields);
-  fields.set('username', username);
-  fields.set('password', password);
-  fields.set('decision', decision);
-  const answered = await fetch(form.action, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...jar.header() },
-    body: fields,
-  });
-  return { html, answered };
+  return answerPage(url, ['user_code', 'csrf_token'], { username, password, decision });
 }
 
 /**
@@ -149,17 +131,25 @@ export async function answerDevicePage({ url, username = '', password = '', deci
  * page's text and the answer to its form.
  */
 export async function answerLogoutPage({ url, decision, password }) {
+  return answerPage(url, ['id_token_hint', 'csrf_token'], { decision, ...(password === undefined ? {} : { password }) });
+}
+
+/**
+ * Opens one of the server's own pages at `url` (with its anti-forgery cookie), checks that its
+ * form carries the hidden fields `carried`, and posts the form with `values` filled in. Returns
+ * the page's text and the answer to its form.
+ */
+async function answerPage(url, carried, values) {
   const jar = new CookieJar();
   const page = await fetch(url, { redirect: 'manual' });
   jar.store(page);
-  assert.equal(page.status, 200, 'the end-session endpoint asks first');
+  assert.equal(page.status, 200, `the page at ${url} shows the request`);
   const html = await page.text();
   const form = parseLoginForm(html, url);
   assert.equal(form.method, 'post');
-  assert.ok(form.fields.has('id_token_hint') && form.fields.has('csrf_token'), 'the form carries the request');
+  for (const name of carried) assert.ok(form.fields.has(name), `the form carries ${name}`);
   const fields = new URLSearchParams(form.fields);
-  fields.set('decision', decision);
-  if (password !== undefined) fields.set('password', password);
+  for (const [name, value] of Object.entries(values)) fields.set(name, value);
   const answered = await fetch(form.action, {
     method: 'POST',
     redirect: 'manual',

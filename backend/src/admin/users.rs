@@ -172,7 +172,11 @@ pub async fn change(
     if after.disabled && !before.disabled {
         detail.push_str(&format!("; {} grants revoked", updated.ended.len()));
     }
-    ctx.record(EventKind::UserUpdated, None, detail).await?;
+    // The change is made: an event log that fails now must not lose the logins it ended
+    // (their clients are still to be told).
+    if let Err(e) = ctx.record(EventKind::UserUpdated, None, detail).await {
+        tracing::error!(error = ?e, user = %id, "the user was changed, but the event log failed");
+    }
     Ok((view(updated.after), updated.ended))
 }
 
@@ -190,16 +194,21 @@ pub async fn set_password(
         .set_password_hash(id, &hash, ctx.now)
         .await
         .or_not_found(|| format!("there is no user with id {id:?}"))?;
-    ctx.record(
-        EventKind::PasswordReset,
-        None,
-        format!(
-            "password of {} ({id}) reset; {} grants revoked",
-            user.username,
-            ended.len()
-        ),
-    )
-    .await?;
+    let recorded = ctx
+        .record(
+            EventKind::PasswordReset,
+            None,
+            format!(
+                "password of {} ({id}) reset; {} grants revoked",
+                user.username,
+                ended.len()
+            ),
+        )
+        .await;
+    // As in `change`: the reset is made, and its ended logins must not be lost.
+    if let Err(e) = recorded {
+        tracing::error!(error = ?e, user = %id, "the password was reset, but the event log failed");
+    }
     Ok(ended)
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 
 use super::{Bff, BffError};
 use crate::events::{Event, EventKind};
@@ -24,15 +24,7 @@ pub async fn logout(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, BffError> {
-    let form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    if !form {
+    if !crate::web::is_form_encoded(&headers) {
         return Err(BffError::BadRequest(
             "a logout token is posted as application/x-www-form-urlencoded (Back-Channel Logout \
              1.0 §2.5)"

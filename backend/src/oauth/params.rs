@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 
 use super::MAX_BODY;
 use super::error::OAuthError;
@@ -100,15 +100,7 @@ impl Params {
 
     /// The parameters of a form-encoded POST body (RFC 6749 §3.2: never JSON, never the query).
     pub fn form(headers: &HeaderMap, body: &[u8]) -> Result<Self, OAuthError> {
-        let form_encoded = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| {
-                v.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            });
-        if !form_encoded {
+        if !crate::web::is_form_encoded(headers) {
             return Err(OAuthError::invalid_request(
                 "the request must be sent as application/x-www-form-urlencoded (RFC 6749 §3.2)",
             ));

@@ -199,6 +199,10 @@ impl Mvc {
             .unwrap()
     }
 
+    async fn db_sessions(&self) -> i64 {
+        self.app.db.count("bff_sessions").await.unwrap()
+    }
+
     async fn csrf(&self, cookie: &str) -> String {
         let info: Value = self.session(cookie).await.json().await.unwrap();
         info["csrf_token"].as_str().unwrap().to_owned()
@@ -1352,4 +1356,18 @@ async fn disabling_a_user_ends_their_backend_for_frontend_sessions_by_back_chann
     let (status, _, _) = oauth_error(mvc.session(&cookie).await).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(mvc.session(&bystander).await.status(), StatusCode::OK);
+    // A password reset ends the logins too, and tells the clients the same way.
+    let user1 = app.user("user1").await.id;
+    let reset = app
+        .admin(
+            Method::POST,
+            &format!("/admin/users/{user1}/password"),
+            &admin,
+            Some(json!({"password": "a-new-password-1"})),
+        )
+        .await;
+    assert_eq!(reset.status(), StatusCode::NO_CONTENT);
+    let events = app.events("backchannel_logout", 4).await;
+    assert_eq!(events.len(), 4, "{events:?}");
+    assert_eq!(mvc.db_sessions().await, 0);
 }
