@@ -394,8 +394,8 @@ impl Db {
 
     /// Revokes a grant: its refresh tokens stop working, and it goes on the revocation list
     /// that every instance reads, so its access tokens are refused. Idempotent; the first
-    /// reason is kept.
-    pub async fn revoke_grant(&self, grant_id: &str, reason: &str, now: Timestamp) -> Result<()> {
+    /// reason is kept. `true` when this call revoked it (it was live until now).
+    pub async fn revoke_grant(&self, grant_id: &str, reason: &str, now: Timestamp) -> Result<bool> {
         let revoked: bool = dispatch!(self, |pool| {
             let mut tx = pool.begin().await?;
             let revoked = sqlx::query(
@@ -418,7 +418,7 @@ impl Db {
         if revoked {
             self.revoked_here(now).await;
         }
-        Ok(())
+        Ok(revoked)
     }
 
     /// Ends `user_id`'s logins that `which` names and that are live at `now`: they are revoked

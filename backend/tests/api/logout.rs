@@ -524,3 +524,97 @@ async fn an_id_token_without_sid_ends_only_the_logins_made_before_it() {
         "a login made after the ID token was issued is not the one it names"
     );
 }
+
+/// A client's back channel: a real HTTP server that keeps the logout tokens posted to it.
+async fn back_channel() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::extract::{Form, State};
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = |State(kept): State<std::sync::Arc<std::sync::Mutex<Vec<String>>>>,
+                Form(form): Form<std::collections::HashMap<String, String>>| async move {
+        kept.lock()
+            .unwrap()
+            .push(form.get("logout_token").cloned().unwrap_or_default());
+        StatusCode::OK
+    };
+    let router = axum::Router::new()
+        .route("/backchannel", axum::routing::post(keep))
+        .with_state(received.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let uri = format!("http://{}/backchannel", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (uri, received)
+}
+
+#[tokio::test]
+async fn a_reused_refresh_token_ends_the_login_and_tells_its_client_by_back_channel() {
+    let app = spawn_app().await;
+    let (uri, received) = back_channel().await;
+    let admin = app.admin_token().await;
+    let created = app
+        .admin(
+            reqwest::Method::POST,
+            "/admin/clients",
+            &admin,
+            Some(json!({
+                "kind": "browser", "name": "Told", "client_id": "told", "first_party": true,
+                "refresh_tokens": true, "scope": "openid offline_access profile",
+                "redirect_uris": [app.redirect_uri()], "backchannel_logout_uri": uri,
+            })),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let auth = app.new_authorization();
+    let page = app
+        .get_authorize(&app.authorize_query_for("told", &auth, SCOPE))
+        .await;
+    let answer = app.submit_login(page, "user0", "password0").await;
+    let code = param(&redirect_params(&answer), "code").unwrap().to_owned();
+    let refresh = |token: String| {
+        let app = &app;
+        async move {
+            app.http
+                .post(app.url("/token"))
+                .form(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", token.as_str()),
+                    ("client_id", "told"),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let tokens: Value = app
+        .http
+        .post(app.url("/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("client_id", "told"),
+            ("redirect_uri", auth.redirect_uri.as_str()),
+            ("code_verifier", auth.verifier.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let first = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let sid = jwt_part(tokens["id_token"].as_str().unwrap(), 1)["sid"].clone();
+    assert_eq!(refresh(first.clone()).await.status(), StatusCode::OK);
+    assert!(
+        received.lock().unwrap().is_empty(),
+        "a rotation tells nobody"
+    );
+    // The spent token again: RFC 9700 §4.14.2, the whole login ends, and the client hears it.
+    assert_eq!(refresh(first).await.status(), StatusCode::BAD_REQUEST);
+    let events = app.events("backchannel_logout", 1).await;
+    assert!(events[0].detail.ends_with("answered 200"), "{events:?}");
+    let tokens = received.lock().unwrap().clone();
+    assert_eq!(tokens.len(), 1);
+    let claims = jwt_part(&tokens[0], 1);
+    assert_eq!(claims["sid"], sid);
+    assert_eq!(claims["aud"], "told");
+    assert_eq!(jwt_part(&tokens[0], 0)["typ"], "logout+jwt");
+}

@@ -17,7 +17,7 @@ use crate::oauth::scope_for_user;
 use crate::refusals::Why;
 use crate::servers::{AuthServer, Governing};
 use crate::state::AppState;
-use crate::storage::{Issue, NewRefreshToken, RefreshView};
+use crate::storage::{EndedLogin, Issue, NewRefreshToken, RefreshView};
 
 /// What the client presented: the refresh token, and the scope and resources it asks for
 /// (`None`: the grant's).
@@ -310,10 +310,27 @@ impl Reuse<'_> {
             .address(self.caller.address)
             .detail(format!("{reason}; grant {} revoked", self.token.grant_id));
         self.state.events.record(event).await;
-        self.state
+        let revoked = self
+            .state
             .db
             .revoke_grant(&self.token.grant_id, reason, self.now)
             .await?;
+        if revoked {
+            // RFC 9700 §4.14.2: the login may be in a thief's hands; the client is told at once
+            // (Back-Channel Logout), so that its own sessions of the login end too.
+            let ended = EndedLogin {
+                grant_id: self.token.grant_id.clone(),
+                client_id: self.token.client_id.clone(),
+                server_id: self.token.server_id.clone(),
+                expires_at: self.token.grant_expires_at,
+            };
+            crate::oauth::logout::backchannel::notify_later(
+                self.state,
+                &self.token.user_id,
+                vec![ended],
+                self.now,
+            );
+        }
         Ok(())
     }
 }
