@@ -177,9 +177,8 @@ pub async fn forget() {
 /// The key a token is bound to (its `cnf.jkt`, RFC 9449 §6.1), read from the token itself;
 /// `None` for a bearer token.
 pub fn jkt_of(access_token: &str) -> Option<String> {
-    let payload = access_token.split('.').nth(1)?;
-    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
-    claims["cnf"]["jkt"].as_str().map(str::to_owned)
+    let decoded = crate::jwt::decode(access_token).ok()?;
+    decoded.payload["cnf"]["jkt"].as_str().map(str::to_owned)
 }
 
 /// Keeps the nonce a server sent (`DPoP-Nonce`, §8.1) for the next proof to it.

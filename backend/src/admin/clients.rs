@@ -251,7 +251,7 @@ async fn check(ctx: &Ctx<'_>, d: &Definition<'_>) -> Result<Checked, ApiError> {
                 .into(),
         ));
     }
-    let post_logout_redirect_uris = uris(&URI_LISTS[1], d.post_logout_redirect_uris, METADATA)?;
+    let post_logout_redirect_uris = uris(&POST_LOGOUT_URIS, d.post_logout_redirect_uris, METADATA)?;
     // RP-Initiated Logout 1.0 §3: the browser comes back from a logout only to an app it
     // logged into with the authorization endpoint.
     if !has(GrantType::AuthorizationCode) && !post_logout_redirect_uris.is_empty() {
@@ -270,7 +270,7 @@ async fn check(ctx: &Ctx<'_>, d: &Definition<'_>) -> Result<Checked, ApiError> {
                     .into(),
             ));
         }
-        Some(uri) => uris(&URI_LISTS[2], &[uri.to_owned()], METADATA)?.pop(),
+        Some(uri) => uris(&BACKCHANNEL_URI, &[uri.to_owned()], METADATA)?.pop(),
     };
     let lifetimes = lifetimes(d.lifetimes, METADATA)?;
     let keys = match d.keys {
@@ -489,35 +489,32 @@ fn check_key_set(usable: &[ExternalKey], skipped: &[String], what: &str) -> Resu
 }
 
 /// How a list of URIs is named in refusals: the list, one of them, and the rule on fragments.
-pub(crate) struct UriList {
+struct UriList {
     list: &'static str,
     one: &'static str,
     fragment_rule: &'static str,
 }
 
-/// Redirect URIs, post-logout redirect URIs, the back-channel logout URI.
-const URI_LISTS: [UriList; 3] = [
-    UriList {
-        list: "redirect URIs",
-        one: "redirect URI",
-        fragment_rule: "RFC 6749 §3.1.2",
-    },
-    UriList {
-        list: "post_logout_redirect_uris",
-        one: "post-logout redirect URI",
-        fragment_rule: "RP-Initiated Logout 1.0 §3.1, as RFC 6749 §3.1.2",
-    },
-    UriList {
-        list: "backchannel_logout_uri",
-        one: "back-channel logout URI",
-        fragment_rule: "Back-Channel Logout 1.0 §2.2",
-    },
-];
+const REDIRECT_URIS: UriList = UriList {
+    list: "redirect URIs",
+    one: "redirect URI",
+    fragment_rule: "RFC 6749 §3.1.2",
+};
+const POST_LOGOUT_URIS: UriList = UriList {
+    list: "post_logout_redirect_uris",
+    one: "post-logout redirect URI",
+    fragment_rule: "RP-Initiated Logout 1.0 §3.1, as RFC 6749 §3.1.2",
+};
+const BACKCHANNEL_URI: UriList = UriList {
+    list: "backchannel_logout_uri",
+    one: "back-channel logout URI",
+    fragment_rule: "Back-Channel Logout 1.0 §2.2",
+};
 
 /// RFC 6749 §3.1.2 and RFC 9700 §4.1: absolute, no fragment, no user information, https except
 /// on the loopback interface (RFC 8252 §7.3); stored as given and matched exactly.
 pub fn redirect_uris(given: &[String]) -> Result<Vec<String>, ApiError> {
-    uris(&URI_LISTS[0], given, REDIRECT)
+    uris(&REDIRECT_URIS, given, REDIRECT)
 }
 
 /// [`redirect_uris`]' rules for any list of URIs this server sends a browser (or a request)

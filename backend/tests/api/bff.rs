@@ -1145,14 +1145,7 @@ async fn logging_out_of_every_app_ends_the_backend_for_frontend_session_by_back_
         .send()
         .await
         .unwrap();
-    assert_eq!(page.status(), StatusCode::OK);
-    let page_cookie = page_cookie(&page);
-    let mut form: Vec<(String, String)> = Vec::new();
-    for field in hidden_inputs(&page.text().await.unwrap()) {
-        if !form.iter().any(|(n, _)| *n == field.0) {
-            form.push(field);
-        }
-    }
+    let (mut form, page_cookie) = logout_confirmation(page).await;
     form.push(("decision".into(), "everywhere".into()));
     form.push(("password".into(), "password0".into()));
     let done = app.post_form("/logout", &page_cookie, &form).await;

@@ -297,7 +297,22 @@ impl TestApp {
         username: &str,
         password: &str,
     ) -> String {
-        let page = self.get_authorize(&self.authorize_query(auth, scope)).await;
+        self.authorization_code_at(SPA, auth, scope, username, password)
+            .await
+    }
+
+    /// [`TestApp::authorization_code`] for the first-party public client `client_id`.
+    pub async fn authorization_code_at(
+        &self,
+        client_id: &str,
+        auth: &Authorization,
+        scope: &str,
+        username: &str,
+        password: &str,
+    ) -> String {
+        let page = self
+            .get_authorize(&self.authorize_query_for(client_id, auth, scope))
+            .await;
         assert_eq!(page.status(), StatusCode::OK);
         let answer = self.submit_login(page, username, password).await;
         assert_eq!(answer.status(), StatusCode::SEE_OTHER);
@@ -307,12 +322,17 @@ impl TestApp {
     }
 
     pub async fn redeem(&self, code: &str, auth: &Authorization) -> Response {
+        self.redeem_at(SPA, code, auth).await
+    }
+
+    /// [`TestApp::redeem`] for the public client `client_id`.
+    pub async fn redeem_at(&self, client_id: &str, code: &str, auth: &Authorization) -> Response {
         self.http
             .post(self.url("/token"))
             .form(&[
                 ("grant_type", "authorization_code"),
                 ("code", code),
-                ("client_id", SPA),
+                ("client_id", client_id),
                 ("redirect_uri", &auth.redirect_uri),
                 ("code_verifier", auth.verifier.as_str()),
             ])
@@ -328,11 +348,22 @@ impl TestApp {
 
     /// The whole browser flow for any user; returns the token response body.
     pub async fn login_tokens(&self, username: &str, password: &str, scope: &str) -> Value {
+        self.login_tokens_at(SPA, username, password, scope).await
+    }
+
+    /// [`TestApp::login_tokens`] at the first-party public client `client_id`.
+    pub async fn login_tokens_at(
+        &self,
+        client_id: &str,
+        username: &str,
+        password: &str,
+        scope: &str,
+    ) -> Value {
         let auth = self.new_authorization();
         let code = self
-            .authorization_code(&auth, scope, username, password)
+            .authorization_code_at(client_id, &auth, scope, username, password)
             .await;
-        let response = self.redeem(&code, &auth).await;
+        let response = self.redeem_at(client_id, &code, &auth).await;
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.unwrap()
     }
@@ -412,10 +443,20 @@ impl TestApp {
     }
 
     pub async fn refresh(&self, refresh_token: &str, scope: Option<&str>) -> Response {
+        self.refresh_at(SPA, refresh_token, scope).await
+    }
+
+    /// [`TestApp::refresh`] for the public client `client_id`.
+    pub async fn refresh_at(
+        &self,
+        client_id: &str,
+        refresh_token: &str,
+        scope: Option<&str>,
+    ) -> Response {
         let mut form = vec![
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token),
-            ("client_id", SPA),
+            ("client_id", client_id),
         ];
         if let Some(scope) = scope {
             form.push(("scope", scope));
@@ -564,6 +605,22 @@ pub fn page_cookie(page: &Response) -> String {
         .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// The end-session endpoint's confirmation page: its fields (each of its three forms carries
+/// them, once here) and its anti-forgery cookie.
+pub async fn logout_confirmation(page: Response) -> (Vec<(String, String)>, String) {
+    assert_eq!(page.status(), StatusCode::OK);
+    let cookie = page_cookie(&page);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Log out?"), "{html}");
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for (name, value) in hidden_inputs(&html) {
+        if !fields.iter().any(|(n, _)| *n == name) {
+            fields.push((name, value));
+        }
+    }
+    (fields, cookie)
 }
 
 pub fn hidden_inputs(html: &str) -> Vec<(String, String)> {

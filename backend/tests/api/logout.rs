@@ -52,21 +52,6 @@ async fn get_logout(app: &TestApp, query: &[(&str, &str)]) -> reqwest::Response 
         .unwrap()
 }
 
-/// The confirmation page's fields (each of its three forms carries them) and its cookie.
-async fn confirmation(page: reqwest::Response) -> (Vec<(String, String)>, String) {
-    assert_eq!(page.status(), StatusCode::OK);
-    let cookie = page_cookie(&page);
-    let html = page.text().await.unwrap();
-    assert!(html.contains("Log out?"), "{html}");
-    let mut fields: Vec<(String, String)> = Vec::new();
-    for (name, value) in hidden_inputs(&html) {
-        if !fields.iter().any(|(n, _)| *n == name) {
-            fields.push((name, value));
-        }
-    }
-    (fields, cookie)
-}
-
 async fn answer(
     app: &TestApp,
     fields: &[(String, String)],
@@ -136,7 +121,7 @@ async fn logging_out_of_this_app_ends_that_login_only_and_returns_with_state() {
         .to_owned();
     // The form's answer redirects to the app: CSP's form-action must allow its origin.
     assert!(csp.contains(&app.app), "{csp}");
-    let (fields, cookie) = confirmation(page).await;
+    let (fields, cookie) = logout_confirmation(page).await;
     assert_eq!(param(&fields, "client_id"), Some(SPA));
     assert_eq!(param(&fields, "state"), Some("s-1"));
 
@@ -166,35 +151,14 @@ async fn every_app_needs_the_password_and_ends_every_login_of_the_user() {
         .await;
     let mut this = login(&app, "user0", "password0").await;
     // A login of the same user at another client.
-    let auth = app.new_authorization();
-    let page = app
-        .get_authorize(&app.authorize_query_for("other-spa", &auth, SCOPE))
+    let tokens = app
+        .login_tokens_at("other-spa", "user0", "password0", SCOPE)
         .await;
-    let code_answer = app.submit_login(page, "user0", "password0").await;
-    let code = param(&redirect_params(&code_answer), "code")
-        .unwrap()
-        .to_owned();
-    let tokens: Value = app
-        .http
-        .post(app.url("/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("client_id", "other-spa"),
-            ("redirect_uri", &auth.redirect_uri),
-            ("code_verifier", auth.verifier.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
     let other_refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
     let mut bystander = login(&app, "user1", "password1").await;
 
     let (fields, cookie) =
-        confirmation(get_logout(&app, &[("id_token_hint", &this.id_token)]).await).await;
+        logout_confirmation(get_logout(&app, &[("id_token_hint", &this.id_token)]).await).await;
     // A wrong password: the page again, saying so, and nothing ends.
     let wrong = answer(&app, &fields, &cookie, "everywhere", Some("nope")).await;
     assert_eq!(wrong.status(), StatusCode::OK);
@@ -212,17 +176,7 @@ async fn every_app_needs_the_password_and_ends_every_login_of_the_user() {
     assert!(html.contains("You are logged out"), "{html}");
     assert!(html.contains("2 logins ended"), "{html}");
     assert!(!alive(&app, &mut this).await);
-    let other = app
-        .http
-        .post(app.url("/token"))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", other_refresh.as_str()),
-            ("client_id", "other-spa"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let other = app.refresh_at("other-spa", &other_refresh, None).await;
     assert_eq!(other.status(), StatusCode::BAD_REQUEST);
     assert!(alive(&app, &mut bystander).await, "another user's login");
     let events = app.events("logged_out", 1).await;
@@ -234,7 +188,7 @@ async fn staying_changes_nothing() {
     let app = spawn_app().await;
     let mut this = login(&app, "user0", "password0").await;
     let (fields, cookie) =
-        confirmation(get_logout(&app, &[("id_token_hint", &this.id_token)]).await).await;
+        logout_confirmation(get_logout(&app, &[("id_token_hint", &this.id_token)]).await).await;
     let before = storage_fingerprint(&app).await;
     let stay = answer(&app, &fields, &cookie, "stay", None).await;
     assert_eq!(stay.status(), StatusCode::OK);
@@ -264,7 +218,7 @@ async fn a_client_may_post_the_request_and_an_expired_id_token_still_logs_out() 
         .send()
         .await
         .unwrap();
-    let (fields, cookie) = confirmation(page).await;
+    let (fields, cookie) = logout_confirmation(page).await;
     let done = answer(&app, &fields, &cookie, "this", None).await;
     assert_eq!(done.status(), StatusCode::OK);
     assert!(!alive(&app, &mut this).await);
@@ -368,7 +322,7 @@ async fn bad_logout_requests_get_an_error_page_and_change_nothing() {
     // The page's answers: without the anti-forgery cookie, with another token, without a
     // decision word that exists.
     let (fields, cookie) =
-        confirmation(get_logout(&app, &[("id_token_hint", &this.id_token)]).await).await;
+        logout_confirmation(get_logout(&app, &[("id_token_hint", &this.id_token)]).await).await;
     let forged = answer(&app, &fields, "login_csrf=other", "this", None).await;
     assert_eq!(error_page(forged).await.0, StatusCode::FORBIDDEN);
     let no_cookie = answer(&app, &fields, "", "everywhere", Some("password0")).await;
@@ -514,7 +468,8 @@ async fn an_id_token_without_sid_ends_only_the_logins_made_before_it() {
         .await;
     app.advance(10);
     let mut newer = login(&app, "user0", "password0").await;
-    let (fields, cookie) = confirmation(get_logout(&app, &[("id_token_hint", &hint)]).await).await;
+    let (fields, cookie) =
+        logout_confirmation(get_logout(&app, &[("id_token_hint", &hint)]).await).await;
     let done = answer(&app, &fields, &cookie, "this", None).await;
     assert_eq!(done.status(), StatusCode::OK);
     assert!(done.text().await.unwrap().contains("1 login ended"));
@@ -563,52 +518,20 @@ async fn a_reused_refresh_token_ends_the_login_and_tells_its_client_by_back_chan
         )
         .await;
     assert_eq!(created.status(), StatusCode::CREATED);
-    let auth = app.new_authorization();
-    let page = app
-        .get_authorize(&app.authorize_query_for("told", &auth, SCOPE))
+    let tokens = app
+        .login_tokens_at("told", "user0", "password0", SCOPE)
         .await;
-    let answer = app.submit_login(page, "user0", "password0").await;
-    let code = param(&redirect_params(&answer), "code").unwrap().to_owned();
-    let refresh = |token: String| {
-        let app = &app;
-        async move {
-            app.http
-                .post(app.url("/token"))
-                .form(&[
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", token.as_str()),
-                    ("client_id", "told"),
-                ])
-                .send()
-                .await
-                .unwrap()
-        }
-    };
-    let tokens: Value = app
-        .http
-        .post(app.url("/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("client_id", "told"),
-            ("redirect_uri", auth.redirect_uri.as_str()),
-            ("code_verifier", auth.verifier.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
     let first = tokens["refresh_token"].as_str().unwrap().to_owned();
     let sid = jwt_part(tokens["id_token"].as_str().unwrap(), 1)["sid"].clone();
-    assert_eq!(refresh(first.clone()).await.status(), StatusCode::OK);
+    let refreshed = app.refresh_at("told", &first, None).await;
+    assert_eq!(refreshed.status(), StatusCode::OK);
     assert!(
         received.lock().unwrap().is_empty(),
         "a rotation tells nobody"
     );
     // The spent token again: RFC 9700 §4.14.2, the whole login ends, and the client hears it.
-    assert_eq!(refresh(first).await.status(), StatusCode::BAD_REQUEST);
+    let reused = app.refresh_at("told", &first, None).await;
+    assert_eq!(reused.status(), StatusCode::BAD_REQUEST);
     let events = app.events("backchannel_logout", 1).await;
     assert!(events[0].detail.ends_with("answered 200"), "{events:?}");
     let tokens = received.lock().unwrap().clone();

@@ -360,6 +360,13 @@ async fn answered(
 /// anti-forgery check passed (the login and consent forms, the device verification page).
 pub(crate) fn checked_form(headers: &HeaderMap, body: &[u8]) -> Result<Params, PageError> {
     let params = Params::parse(body).map_err(|e| PageError::bad_request(e.to_string()))?;
+    from_own_page(headers, &params)?;
+    Ok(params)
+}
+
+/// The double-submit anti-forgery check of a form already parsed: its `csrf_token` is the
+/// value of the page's cookie.
+pub(crate) fn from_own_page(headers: &HeaderMap, params: &Params) -> Result<(), PageError> {
     let csrf_ok = match (params.get("csrf_token"), web::cookie(headers, CSRF_COOKIE)) {
         (Some(form), Some(cookie)) => crypto::constant_time_eq(form.as_bytes(), cookie.as_bytes()),
         _ => false,
@@ -370,7 +377,7 @@ pub(crate) fn checked_form(headers: &HeaderMap, body: &[u8]) -> Result<Params, P
              Go back to the application and start the login again.",
         ));
     }
-    Ok(params)
+    Ok(())
 }
 
 fn too_many_attempts(

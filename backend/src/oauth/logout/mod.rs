@@ -31,7 +31,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use url::Url;
 
-use super::authorize::checked_form;
+use super::authorize::from_own_page;
 use super::authorize::login::{self, Credentials};
 use super::authorize::page::{self, PageError, PageForm, Told};
 use super::authorize::set_csrf_cookie_at;
@@ -215,7 +215,7 @@ async fn validate(
     ))]
 pub async fn end_session(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
     let root = state.root.clone();
-    ask(&state, &root, query.as_deref().unwrap_or("").as_bytes()).await
+    asked(&state, &root, query.as_deref()).await
 }
 
 #[utoipa::path(post, path = "/logout", tag = "OAuth", description = "The client's logout request as a form post (RP-Initiated Logout 1.0 §2: the same parameters as `GET /logout`), or the confirmation page's answer (with `decision`, its anti-forgery token and cookie, and for `everywhere` the user's password).",
@@ -259,7 +259,7 @@ pub async fn server_end_session(
     KnownServer(server): KnownServer,
     RawQuery(query): RawQuery,
 ) -> Response {
-    ask(&state, &server, query.as_deref().unwrap_or("").as_bytes()).await
+    asked(&state, &server, query.as_deref()).await
 }
 
 #[utoipa::path(post, path = "/oauth2/{server}/v1/logout", tag = "Authorization servers",
@@ -285,13 +285,17 @@ pub async fn server_end_session_post(
     posted(&state, &server, address, &headers, &body).await
 }
 
-/// The confirmation page for the request in `encoded`, or its refusal.
-async fn ask(state: &AppState, server: &AuthServer, encoded: &[u8]) -> Response {
-    let params = match Params::parse(encoded) {
-        Ok(params) => params,
-        Err(e) => return PageError::bad_request(e.to_string()).into_response(),
-    };
-    let request = match validate(state, server, &params, state.clock.now()).await {
+/// A `GET` of the end-session endpoint: the request is in the query.
+async fn asked(state: &AppState, server: &AuthServer, query: Option<&str>) -> Response {
+    match Params::parse(query.unwrap_or("").as_bytes()) {
+        Ok(params) => ask(state, server, &params).await,
+        Err(e) => PageError::bad_request(e.to_string()).into_response(),
+    }
+}
+
+/// The confirmation page for the request in `params`, or its refusal.
+async fn ask(state: &AppState, server: &AuthServer, params: &Params) -> Response {
+    let request = match validate(state, server, params, state.clock.now()).await {
         Ok(request) => request,
         Err(refused) => return refused.into_response(),
     };
@@ -341,30 +345,32 @@ async fn posted(
         Err(e) => return PageError::bad_request(e.to_string()).into_response(),
     };
     if params.get("decision").is_none() {
-        return ask(state, server, body).await;
+        return ask(state, server, &params).await;
     }
-    match answered(state, server, address, headers, body).await {
+    if let Err(refused) = from_own_page(headers, &params) {
+        return refused.into_response();
+    }
+    match answered(state, server, address, &params).await {
         Ok(response) | Err(response) => response,
     }
 }
 
+/// The confirmation page's answer, its anti-forgery check passed.
 async fn answered(
     state: &AppState,
     server: &AuthServer,
     address: IpAddr,
-    headers: &HeaderMap,
-    body: &[u8],
+    params: &Params,
 ) -> Result<Response, Response> {
-    let params = checked_form(headers, body).map_err(IntoResponse::into_response)?;
     let decision = Decision::parse(params.get("decision")).map_err(IntoResponse::into_response)?;
     let now_us = state.clock.now_us();
     let now = Timestamp::from_micros(now_us);
-    let request = validate(state, server, &params, now)
+    let request = validate(state, server, params, now)
         .await
         .map_err(IntoResponse::into_response)?;
     let csrf = params.get("csrf_token").unwrap_or_default();
     if decision == Decision::EveryApp {
-        check_password(state, server, &request, &params, csrf, address, now_us).await?;
+        check_password(state, server, &request, params, csrf, address, now_us).await?;
     }
     let Some(which) = logins_to_end(decision, &request.hint) else {
         return Ok(finish(state, server, &request, None));
